@@ -1,0 +1,116 @@
+// Child-process plumbing for run.ts: CPU pinning, startup handshakes, RSS, and making sure that
+// no server outlives the benchmark.
+import { spawn, spawnSync } from 'node:child_process';
+import type { ChildProcess, StdioOptions } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+export const REPO = fileURLToPath(new URL('..', import.meta.url));
+
+export function commandExists(cmd: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+}
+
+/** Without taskset the run still works, but servers and load generator fight over the same cores. */
+export const HAS_TASKSET = commandExists('taskset');
+
+const live = new Set<ChildProcess>();
+
+export interface SpawnOptions {
+  env?: NodeJS.ProcessEnv;
+  stdio?: StdioOptions;
+}
+
+/**
+ * Starts `cmd args` pinned to one core. taskset execs the command, so the pid we get is the
+ * command's own. Each child leads its own process group (detached) so that stopAll() also reaches
+ * anything it spawned; the flip side is that a terminal Ctrl-C no longer reaches it directly,
+ * which is why run.ts handles SIGINT itself.
+ */
+export function spawnPinned(core: number, cmd: string, args: string[], opts: SpawnOptions = {}): ChildProcess {
+  const [file, argv] = HAS_TASKSET ? ['taskset', ['-c', String(core), cmd, ...args]] : [cmd, args];
+  const child = spawn(file, argv, {
+    cwd: REPO,
+    detached: true,
+    env: opts.env ?? process.env,
+    // stdin stays a pipe so our own servers notice (stdin 'end') if this process is SIGKILLed.
+    stdio: opts.stdio ?? ['pipe', 'pipe', 'inherit'],
+  });
+  live.add(child);
+  child.once('exit', () => live.delete(child));
+  return child;
+}
+
+/**
+ * Runs a TypeScript file as `node --import tsx` rather than through the tsx binary: tsx would
+ * spawn node as a grandchild, and then the pid we hold (for VmRSS) would be tsx's, not the server's.
+ */
+export function spawnTsNode(core: number, script: string, args: string[], opts?: SpawnOptions): ChildProcess {
+  return spawnPinned(core, process.execPath, ['--import', 'tsx', script, ...args], opts);
+}
+
+/** Resolves with the port from the child's `LISTENING <port>` stdout line. */
+export function waitForListening(child: ChildProcess, name: string, timeoutMs = 15_000): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => fail(`${name} did not report LISTENING within ${timeoutMs / 1000} s`), timeoutMs);
+    const onExit = (code: number | null, signal: string | null) =>
+      fail(`${name} exited (${signal ?? `code ${code}`}) before listening; see its stderr above`);
+    function fail(message: string) {
+      clearTimeout(timer);
+      child.off('exit', onExit);
+      reject(new Error(message));
+    }
+    child.once('exit', onExit);
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      const port = /^LISTENING (\d+)$/.exec(line)?.[1];
+      if (port === undefined) return;
+      clearTimeout(timer);
+      child.off('exit', onExit);
+      resolve(Number(port));
+    });
+  });
+}
+
+/** Resident set size of a live process, in MB, or undefined if it is gone. */
+export function rssMb(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const kb = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return kb === undefined ? undefined : Math.round(Number(kb) / 1024);
+  } catch {
+    return undefined;
+  }
+}
+
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-child.pid!, signal);
+  } catch {
+    // already gone
+  }
+}
+
+/** SIGTERM every child's process group, then SIGKILL whatever is still there after 3 s. */
+export async function stopAll(): Promise<void> {
+  await Promise.all(
+    [...live].map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          if (child.exitCode !== null || child.signalCode !== null) return resolve();
+          const timer = setTimeout(() => killGroup(child, 'SIGKILL'), 3_000);
+          child.once('exit', () => {
+            clearTimeout(timer);
+            killGroup(child, 'SIGKILL'); // grandchildren that ignored SIGTERM
+            resolve();
+          });
+          killGroup(child, 'SIGTERM');
+        }),
+    ),
+  );
+}
+
+/** Last resort from process.on('exit'), where nothing asynchronous runs any more. */
+export function killAllNow(): void {
+  for (const child of live) killGroup(child, 'SIGKILL');
+}

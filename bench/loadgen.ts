@@ -1,0 +1,105 @@
+// The load generator: wrk when available (C, one thread, cheap per request — it won't be the
+// bottleneck), otherwise autocannon. Either one runs as its own process pinned to core 1, away
+// from the proxies on core 0.
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { REPO, commandExists, spawnPinned } from './children.ts';
+
+export type LoadGenName = 'wrk' | 'autocannon';
+
+export const CONNECTIONS = 50;
+const LOAD_CORE = 1;
+
+export interface LoadResult {
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+  requests: number;
+  /** Non-2xx answers plus socket errors and timeouts: any of them invalidates the run. */
+  failures: number;
+  failureDetail: string;
+}
+
+/** BENCH_LOADGEN forces one; otherwise wrk, installing it with apt-get when we are root. */
+export function chooseLoadGen(): LoadGenName {
+  const forced = process.env.BENCH_LOADGEN;
+  if (forced !== undefined && forced !== 'wrk' && forced !== 'autocannon') throw new Error(`BENCH_LOADGEN must be wrk or autocannon, not "${forced}"`);
+  if (forced === 'autocannon') return 'autocannon';
+  if (commandExists('wrk') || tryInstallWrk()) return 'wrk';
+  if (forced === 'wrk') throw new Error('BENCH_LOADGEN=wrk but wrk is not installed (apt-get install wrk)');
+  console.log('wrk not available: falling back to autocannon, which may saturate before a fast target does');
+  return 'autocannon';
+}
+
+function tryInstallWrk(): boolean {
+  if (process.getuid?.() !== 0 || !commandExists('apt-get')) return false;
+  console.log('wrk not found: installing it with apt-get…');
+  const apt = (...args: string[]) =>
+    spawnSync('apt-get', ['-qq', ...args], { stdio: 'ignore', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } }).status === 0;
+  // Fresh containers often have no package lists at all: update only if the plain install fails.
+  return apt('install', '-y', 'wrk') || (apt('update') && apt('install', '-y', 'wrk'));
+}
+
+export async function runLoad(gen: LoadGenName, url: string, seconds: number, token: string): Promise<LoadResult> {
+  const auth = `Bearer ${token}`;
+  const [cmd, args] =
+    gen === 'wrk'
+      ? ['wrk', ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', '-H', `authorization: ${auth}`, url]]
+      : [process.execPath, [join(REPO, 'node_modules/autocannon/autocannon.js'), '-c', String(CONNECTIONS), '-d', String(seconds), '-j', '-n', '-H', `authorization=${auth}`, url]];
+  const child = spawnPinned(LOAD_CORE, cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout!.setEncoding('utf8').on('data', (s: string) => (out += s));
+  child.stderr!.setEncoding('utf8').on('data', (s: string) => (err += s));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  if (code !== 0) throw new Error(`${gen} exited with code ${code}:\n${err}${out}`);
+  return gen === 'wrk' ? parseWrk(out) : parseAutocannon(out);
+}
+
+const TIME_UNITS_MS: Record<string, number> = { us: 0.001, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+function wrkMs(text: string, percentile: string): number {
+  const m = new RegExp(`^\\s*${percentile}%\\s+([\\d.]+)(us|ms|s|m|h)\\s*$`, 'm').exec(text);
+  if (!m) throw new Error(`no ${percentile}% latency line in wrk output (was --latency passed?):\n${text}`);
+  return Number(m[1]) * TIME_UNITS_MS[m[2]!]!;
+}
+
+/** Parses `wrk --latency` output. */
+export function parseWrk(text: string): LoadResult {
+  const rps = /^Requests\/sec:\s+([\d.]+)/m.exec(text)?.[1];
+  const requests = /^\s*(\d+) requests in /m.exec(text)?.[1];
+  if (rps === undefined || requests === undefined) throw new Error(`unexpected wrk output:\n${text}`);
+  const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(text)?.[1] ?? 0);
+  const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(text);
+  const socketErrors = socket ? socket.slice(1).reduce((sum, n) => sum + Number(n), 0) : 0;
+  return {
+    rps: Number(rps),
+    p50Ms: wrkMs(text, '50'),
+    p99Ms: wrkMs(text, '99'),
+    requests: Number(requests),
+    failures: non2xx + socketErrors,
+    failureDetail: `${non2xx} non-2xx answers${socket ? `, socket errors: ${socket[0].slice('Socket errors: '.length)}` : ''}`,
+  };
+}
+
+interface AutocannonJson {
+  duration: number;
+  requests: { total: number };
+  latency: { p50: number; p99: number };
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+}
+
+/** Parses `autocannon --json` output (latencies already in ms, duration in s). */
+export function parseAutocannon(text: string): LoadResult {
+  const r = JSON.parse(text) as AutocannonJson;
+  return {
+    rps: r.requests.total / r.duration,
+    p50Ms: r.latency.p50,
+    p99Ms: r.latency.p99,
+    requests: r.requests.total,
+    failures: r.non2xx + r.errors, // autocannon counts timeouts among errors
+    failureDetail: `${r.non2xx} non-2xx answers, ${r.errors} errors (${r.timeouts} of them timeouts)`,
+  };
+}

@@ -1,0 +1,295 @@
+// `npm run bench`: throughput and latency of the Sluice gateway against a bare Node proxy, both
+// in front of the same trivial upstream, on the same pinned core, measured alternately.
+// See bench/README.md for what is measured and why.
+import type { ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { HAS_TASKSET, REPO, killAllNow, rssMb, spawnTsNode, stopAll, waitForListening } from './children.ts';
+import { makeCredentials, writeWorkflows } from './fixture.ts';
+import type { Credentials } from './fixture.ts';
+import { CONNECTIONS, chooseLoadGen, runLoad } from './loadgen.ts';
+import type { LoadGenName, LoadResult } from './loadgen.ts';
+
+// Proxies share core 0 (only one is under load at a time); upstream and load generator get core 1.
+const SERVER_CORE = 0;
+const UPSTREAM_CORE = 1;
+
+const TARGET_NAMES = ['bare', 'sluice-proxy', 'sluice'] as const;
+type TargetName = (typeof TARGET_NAMES)[number];
+
+const DESCRIPTIONS: Record<TargetName, string> = {
+  bare: 'node:http + undici Pool, streamed (baseline)',
+  'sluice-proxy': 'Sluice, one proxy node (/proxy-only)',
+  sluice: 'Sluice, jwt-verify → scope-check → rate-limit → proxy (/api/orders)',
+};
+
+interface Target {
+  name: TargetName;
+  url: string;
+  server: ChildProcess;
+}
+
+const SECONDS = envInt('BENCH_SECONDS', 8);
+const ROUNDS = envInt('BENCH_ROUNDS', 3);
+const WARMUP_SECONDS = 2;
+const SELECTED = selectedTargets();
+
+/** Gateway data dirs: removed after a clean run, kept (with the gateway log) after a failure. */
+const dataDirs: string[] = [];
+
+function envInt(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, not "${raw}"`);
+  return n;
+}
+
+function selectedTargets(): TargetName[] {
+  const raw = process.env.BENCH_TARGETS;
+  if (raw === undefined || raw === '') return [...TARGET_NAMES];
+  const names = raw.split(',').map((s) => s.trim());
+  for (const n of names) {
+    if (!(TARGET_NAMES as readonly string[]).includes(n)) throw new Error(`BENCH_TARGETS: unknown target "${n}" (choose from ${TARGET_NAMES.join(', ')})`);
+  }
+  // Keep the canonical order whatever order they were given in, so runs stay comparable.
+  return TARGET_NAMES.filter((n) => names.includes(n));
+}
+
+async function startUpstream(): Promise<{ server: ChildProcess; origin: string }> {
+  const server = spawnTsNode(UPSTREAM_CORE, 'bench/upstream.ts', []);
+  const port = await waitForListening(server, 'upstream');
+  return { server, origin: `http://127.0.0.1:${port}` };
+}
+
+async function startBareProxy(upstream: string): Promise<ChildProcess & { port: number }> {
+  const server = spawnTsNode(SERVER_CORE, 'bench/bare-proxy.ts', [upstream]);
+  const port = await waitForListening(server, 'bare proxy');
+  return Object.assign(server, { port });
+}
+
+/** The gateway binds PORT itself, so we find a free port for it by binding one and letting go. */
+async function freePort(): Promise<number> {
+  const probe = createServer().listen(0, '127.0.0.1');
+  await new Promise((resolve) => probe.once('listening', resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+function logTail(path: string, lines = 30): string {
+  try {
+    return readFileSync(path, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+async function startGateway(upstream: string, credentials: Credentials): Promise<ChildProcess & { port: number }> {
+  if (!existsSync(join(REPO, 'engine/cli.ts'))) {
+    throw new Error('cannot start the Sluice gateway: engine/cli.ts does not exist yet (run with BENCH_TARGETS=bare to measure the baseline alone)');
+  }
+  const dataDir = mkdtempSync(join(tmpdir(), 'sluice-bench-'));
+  dataDirs.push(dataDir);
+  writeWorkflows(dataDir, credentials.publicJwk, upstream);
+  const port = await freePort();
+  // Request logging stays on and goes to a file, as in production: a log sink on a terminal (slow)
+  // or /dev/null (free) would both misstate its cost.
+  const logPath = join(dataDir, 'gateway.log');
+  const log = openSync(logPath, 'a');
+  const server = spawnTsNode(SERVER_CORE, 'engine/cli.ts', ['serve'], {
+    env: { ...process.env, PORT: String(port), SLUICE_DATA: dataDir, SLUICE_DEMO: 'off', LOG_LEVEL: 'info' },
+    stdio: ['ignore', log, log],
+  });
+  closeSync(log); // the child has its own copy
+  await waitForHealthz(server, port, logPath);
+  return Object.assign(server, { port });
+}
+
+async function waitForHealthz(server: ChildProcess, port: number, logPath: string): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  let last = 'no answer';
+  while (Date.now() < deadline) {
+    if (server.exitCode !== null || server.signalCode !== null) {
+      throw new Error(`the Sluice gateway exited (${server.signalCode ?? `code ${server.exitCode}`}) during startup. Last lines of ${logPath}:\n${logTail(logPath)}`);
+    }
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/healthz`);
+      await res.arrayBuffer();
+      if (res.status === 200) return;
+      last = `status ${res.status}`;
+    } catch (err) {
+      last = (err as Error).message;
+    }
+    await sleep(100);
+  }
+  throw new Error(`the Sluice gateway did not answer 200 on /healthz within 15 s (last: ${last}). Last lines of ${logPath}:\n${logTail(logPath)}`);
+}
+
+/** One request first: a target that answers 401 or 502 would otherwise "win" by failing fast. */
+async function checkAnswers200(target: Target, token: string): Promise<void> {
+  const res = await fetch(target.url, { headers: { authorization: `Bearer ${token}` } });
+  const body = await res.text();
+  if (res.status !== 200) throw new Error(`${target.name} answered ${res.status} to GET ${target.url}:\n${body}`);
+}
+
+async function load(gen: LoadGenName, target: Target, seconds: number, token: string): Promise<LoadResult> {
+  const result = await runLoad(gen, target.url, seconds, token);
+  if (result.failures > 0) throw new Error(`${target.name} failed under load (${result.failureDetail}) at ${target.url}`);
+  return result;
+}
+
+/** Targets take turns, round after round, so drift (thermal, noisy neighbours) hits them all alike. */
+async function measure(gen: LoadGenName, targets: Target[], token: string): Promise<Map<TargetName, LoadResult[]>> {
+  const runs = new Map<TargetName, LoadResult[]>(targets.map((t) => [t.name, []]));
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const target of targets) {
+      // Warm-up lets V8 optimise the hot path and the pools fill before anything is recorded.
+      if (round === 1) await load(gen, target, WARMUP_SECONDS, token);
+      const r = await load(gen, target, SECONDS, token);
+      runs.get(target.name)!.push(r);
+      console.log(`round ${round}/${ROUNDS}  ${target.name.padEnd(12)} ${fmt(r.rps, 0).padStart(8)} req/s  p50 ${fmt(r.p50Ms, 2)} ms  p99 ${fmt(r.p99Ms, 2)} ms`);
+    }
+  }
+  return runs;
+}
+
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+function fmt(n: number | undefined, digits: number): string {
+  return n === undefined ? '-' : n.toFixed(digits);
+}
+
+interface Summary {
+  target: TargetName;
+  description: string;
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+  ratioToBare: number | undefined;
+  rssMb: number | undefined;
+  runs: LoadResult[];
+}
+
+function summarize(targets: Target[], runs: Map<TargetName, LoadResult[]>): Summary[] {
+  const bareRuns = runs.get('bare');
+  const bareRps = bareRuns ? median(bareRuns.map((r) => r.rps)) : undefined;
+  return targets.map((t) => {
+    const rs = runs.get(t.name)!;
+    const rps = median(rs.map((r) => r.rps));
+    return {
+      target: t.name,
+      description: DESCRIPTIONS[t.name],
+      rps,
+      p50Ms: median(rs.map((r) => r.p50Ms)),
+      p99Ms: median(rs.map((r) => r.p99Ms)),
+      ratioToBare: bareRps === undefined ? undefined : rps / bareRps,
+      // Read after the load, while the process is still up: what it holds once it has been busy.
+      rssMb: rssMb(t.server.pid),
+      runs: rs,
+    };
+  });
+}
+
+function printTable(rows: Summary[]): void {
+  const header = ['target', 'req/s', 'p50 ms', 'p99 ms', 'vs bare', 'RSS MB'];
+  const cells = rows.map((r) => [r.target, fmt(r.rps, 0), fmt(r.p50Ms, 2), fmt(r.p99Ms, 2), fmt(r.ratioToBare, 2), fmt(r.rssMb, 0)]);
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
+  const line = (c: string[]) => c.map((s, i) => (i === 0 ? s.padEnd(widths[i]!) : s.padStart(widths[i]!))).join('  ');
+  console.log(`\n${line(header)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}`);
+  for (const c of cells) console.log(line(c));
+  console.log('\n(req/s, p50 and p99 are medians over the rounds; sluice-proxy and sluice share one gateway process, hence one RSS)');
+  for (const r of rows) console.log(`  ${r.target.padEnd(12)} ${r.description}`);
+}
+
+function writeResults(gen: LoadGenName, rows: Summary[], upstreamRss: number | undefined): string {
+  const dir = join(REPO, 'bench/results');
+  mkdirSync(dir, { recursive: true });
+  const date = new Date().toISOString();
+  const path = join(dir, `${date.replace(/[:.]/g, '-')}.json`);
+  const results = {
+    date,
+    node: process.version,
+    cpu: cpus()[0]?.model,
+    cores: cpus().length,
+    pinned: HAS_TASKSET,
+    loadGenerator: gen,
+    connections: CONNECTIONS,
+    seconds: SECONDS,
+    rounds: ROUNDS,
+    warmupSeconds: WARMUP_SECONDS,
+    upstreamRssMb: upstreamRss,
+    targets: rows,
+  };
+  writeFileSync(path, `${JSON.stringify(results, null, 2)}\n`);
+  return path;
+}
+
+async function main(): Promise<void> {
+  const gen = chooseLoadGen();
+  if (!HAS_TASKSET) console.log('taskset not found: processes are NOT pinned to cores; numbers will be noisier');
+  const credentials = await makeCredentials();
+  const upstream = await startUpstream();
+
+  const targets: Target[] = [];
+  if (SELECTED.includes('bare')) {
+    const bare = await startBareProxy(upstream.origin);
+    targets.push({ name: 'bare', url: `http://127.0.0.1:${bare.port}/api/orders`, server: bare });
+  }
+  if (SELECTED.includes('sluice-proxy') || SELECTED.includes('sluice')) {
+    const gateway = await startGateway(upstream.origin, credentials);
+    const base = `http://127.0.0.1:${gateway.port}`;
+    if (SELECTED.includes('sluice-proxy')) targets.push({ name: 'sluice-proxy', url: `${base}/proxy-only`, server: gateway });
+    if (SELECTED.includes('sluice')) targets.push({ name: 'sluice', url: `${base}/api/orders`, server: gateway });
+  }
+  for (const t of targets) await checkAnswers200(t, credentials.token);
+
+  console.log(`${gen}, ${CONNECTIONS} connections, ${ROUNDS} round(s) of ${SECONDS} s per target (+${WARMUP_SECONDS} s warm-up each)`);
+  const runs = await measure(gen, targets, credentials.token);
+  const rows = summarize(targets, runs);
+  printTable(rows);
+  console.log(`\nresults written to ${writeResults(gen, rows, rssMb(upstream.server.pid))}`);
+}
+
+/**
+ * Stops every child (servers and load generator), then exits. The first caller decides the exit
+ * code: after a Ctrl-C, main() fails too (its children died) and must not turn 130 into 1.
+ */
+let shuttingDown: Promise<never> | undefined;
+function shutdown(code: number): Promise<never> {
+  shuttingDown ??= (async () => {
+    await stopAll();
+    for (const dir of dataDirs) {
+      if (code === 0) rmSync(dir, { recursive: true, force: true });
+      else console.error(`gateway data and log kept in ${dir}`);
+    }
+    process.exit(code);
+  })();
+  return shuttingDown;
+}
+
+for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]] as const) {
+  process.on(signal, () => {
+    if (!shuttingDown) console.error(`\n${signal}: stopping…`);
+    void shutdown(code);
+  });
+}
+// Children lead their own process groups, so nothing else would stop them if we die unexpectedly.
+process.on('exit', killAllNow);
+
+main().then(
+  () => shutdown(0),
+  (err: unknown) => {
+    // Once we are stopping, errors are just the children we killed: don't report them.
+    if (!shuttingDown) console.error(`\nbench failed: ${err instanceof Error ? err.message : String(err)}`);
+    return shutdown(1);
+  },
+);

@@ -1,0 +1,59 @@
+import { resolve } from 'node:path';
+import { z } from 'zod';
+
+const SIZE = /^(\d+)(b|kb|mb)?$/i;
+const bytes = (text: string) => {
+  const m = SIZE.exec(text.trim());
+  if (!m) throw new Error(`not a size: ${text}`);
+  return Number(m[1]) * ({ b: 1, kb: 1024, mb: 1024 * 1024 }[(m[2] ?? 'b').toLowerCase() as 'b'] ?? 1);
+};
+const flag = z.enum(['1', '0', 'true', 'false', 'on', 'off', 'yes', 'no']).transform((v) => ['1', 'true', 'on', 'yes'].includes(v));
+
+/** Every environment variable Sluice reads, with its default. The README's configuration table mirrors this. */
+export const settingsSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  HOST: z.string().default('0.0.0.0'),
+  SLUICE_DATA: z.string().default('./data'),
+  SLUICE_DEMO: flag.default(true),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_FILE: z.string().optional(),
+  SLUICE_MAX_BODY: z.string().regex(SIZE, 'a size like 1mb, 512kb or 65536').default('1mb').transform(bytes),
+  SLUICE_MAX_HEADER: z.string().regex(SIZE, 'a size like 16kb').default('16kb').transform(bytes),
+  SLUICE_TRUST_PROXY: flag.default(false),
+  SLUICE_EXPRESSION_TIMEOUT_MS: z.coerce.number().int().min(1).max(10_000).default(50),
+});
+
+export interface Settings {
+  port: number;
+  host: string;
+  dataDir: string;
+  demo: boolean;
+  logLevel: string;
+  logFile: string | undefined;
+  maxBodyBytes: number;
+  maxHeaderBytes: number;
+  trustProxy: boolean;
+  expressionTimeoutMs: number;
+}
+
+/** Reads settings from the environment; a bad value names the variable. */
+export function loadSettings(env: Record<string, string | undefined> = process.env): Settings {
+  const parsed = settingsSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new Error(`invalid configuration:\n  ${lines.join('\n  ')}`);
+  }
+  const s = parsed.data;
+  return {
+    port: s.PORT,
+    host: s.HOST,
+    dataDir: resolve(s.SLUICE_DATA),
+    demo: s.SLUICE_DEMO,
+    logLevel: s.LOG_LEVEL,
+    logFile: s.LOG_FILE,
+    maxBodyBytes: s.SLUICE_MAX_BODY,
+    maxHeaderBytes: s.SLUICE_MAX_HEADER,
+    trustProxy: s.SLUICE_TRUST_PROXY,
+    expressionTimeoutMs: s.SLUICE_EXPRESSION_TIMEOUT_MS,
+  };
+}

@@ -1,0 +1,218 @@
+import { createActor, fromPromise, raise, setup, transition, type AnyStateMachine } from 'xstate';
+import { FAULT_STATE, RUN_NODE_ACTOR, TAKE_PORT_ACTION, toMachineConfig, type FinalStateMeta, type ValidationProblem, type ValidGraph, type WorkflowMachineConfig } from '../../shared/compile/index.ts';
+import { runtimes } from '../runtime/index.ts';
+import { compileExpression, type ExpressionLimits } from '../runtime/expression.ts';
+import type { RateLimitStore } from '../runtime/rate-limit-store.ts';
+import { PrepareError, type Exchange, type NodeRun, type PreparedNode, type SharedResources } from '../runtime/types.ts';
+
+/** A final state of the workflow's machine: how the request ends. */
+export interface FinalStep {
+  final: true;
+  state: string;
+  meta: FinalStateMeta;
+}
+
+/** A node state: its runtime and, per port, the next step as XState computed it. */
+export interface NodeStep {
+  final: false;
+  state: string;
+  kind: string;
+  run: NodeRun;
+  next: Record<string, Step>;
+  /** Where a runtime failure leads (the machine's onError). */
+  fault: FinalStep;
+}
+
+export type Step = NodeStep | FinalStep;
+
+/** A workflow version ready to serve: prepared nodes, walked through an XState-computed table. */
+export interface CompiledWorkflow {
+  id: string;
+  version: number;
+  graph: ValidGraph;
+  machineConfig: WorkflowMachineConfig;
+  machine: AnyStateMachine;
+  start: NodeStep;
+  prepared: ReadonlyMap<string, PreparedNode>;
+  /** Some node reads the request body, so it is buffered and parsed before the walk. */
+  needsRequestBody: boolean;
+  close(): void;
+}
+
+/** Raised when a valid document cannot be prepared here (missing env var, unreadable key file). */
+export class WorkflowRefused extends Error {
+  readonly problems: ValidationProblem[];
+  constructor(problems: ValidationProblem[]) {
+    super(problems.map((p) => `${p.node ?? '(workflow)'}${p.field ? ` ${p.field}` : ''}: ${p.message}`).join('; '));
+    this.name = 'WorkflowRefused';
+    this.problems = problems;
+  }
+}
+
+export interface CompileDependencies {
+  env: Readonly<Record<string, string | undefined>>;
+  dataDir: string;
+  rateLimits: RateLimitStore;
+  shared: SharedResources;
+  expressionLimits?: ExpressionLimits;
+}
+
+/** The XState machine of a workflow config. Node runs are supplied per request (live actors) or walked by table. */
+export function createWorkflowMachine(config: WorkflowMachineConfig): AnyStateMachine {
+  return setup({
+    actors: { [RUN_NODE_ACTOR]: fromPromise<string, { node: string }>(async () => { throw new Error('runNode is provided per request'); }) },
+    actions: { [TAKE_PORT_ACTION]: raise(({ event }) => ({ type: (event as unknown as { output: string }).output })) },
+  }).createMachine(config as never) as unknown as AnyStateMachine;
+}
+
+/**
+ * Asks XState, for every node state and every port its node can exit by, which state comes
+ * next; the answers form the table the gateway walks per request.
+ */
+function computeTable(machine: AnyStateMachine, config: WorkflowMachineConfig): Map<string, Map<string, string>> {
+  const table = new Map<string, Map<string, string>>();
+  for (const [state, stateConfig] of Object.entries(config.states)) {
+    if ('type' in stateConfig) continue;
+    const snapshot = machine.resolveState({ value: state, context: {} });
+    const targets = new Map<string, string>();
+    const events = [...Object.keys(stateConfig.on).map((port) => ({ port, type: port })), { port: FAULT_STATE, type: `xstate.error.actor.${state}` }];
+    for (const { port, type } of events) {
+      const [next] = transition(machine, snapshot, { type } as never);
+      const value = next.value;
+      if (typeof value !== 'string') throw new Error(`state ${state} on ${type} leads to a compound state`);
+      targets.set(port, value);
+    }
+    table.set(state, targets);
+  }
+  return table;
+}
+
+/**
+ * Compiles a validated workflow into a servable version: machine config, XState machine,
+ * transition table, and every node prepared (expressions compiled, keys loaded) once.
+ * @throws WorkflowRefused naming node and field when a node cannot be prepared.
+ */
+export async function compileWorkflow(graph: ValidGraph, version: number, deps: CompileDependencies): Promise<CompiledWorkflow> {
+  const machineConfig = toMachineConfig(graph);
+  const machine = createWorkflowMachine(machineConfig);
+  const table = computeTable(machine, machineConfig);
+
+  const problems: ValidationProblem[] = [];
+  const prepared = new Map<string, PreparedNode>();
+  let needsRequestBody = false;
+  for (const node of graph.nodes.values()) {
+    if (node.descriptor.readsRequestBody?.(node.config)) needsRequestBody = true;
+    const runtime = runtimes[node.kind as keyof typeof runtimes] as (config: unknown, context: Parameters<(typeof runtimes)['proxy']>[1]) => PreparedNode | Promise<PreparedNode>;
+    try {
+      prepared.set(
+        node.id,
+        await runtime(node.config, {
+          workflowId: graph.document.id,
+          nodeId: node.id,
+          env: deps.env,
+          dataDir: deps.dataDir,
+          rateLimits: deps.rateLimits,
+          expression: (source) => compileExpression(source, deps.expressionLimits),
+          shared: deps.shared,
+          wiredPorts: new Set(node.next.keys()),
+        }),
+      );
+    } catch (error) {
+      if (error instanceof PrepareError) problems.push({ code: 'invalid_config', message: error.message, node: node.id, field: error.field });
+      else problems.push({ code: 'invalid_config', message: `cannot prepare: ${(error as Error).message}`, node: node.id });
+    }
+  }
+  if (problems.length > 0) throw new WorkflowRefused(problems);
+
+  const steps = new Map<string, Step>();
+  for (const [state, stateConfig] of Object.entries(machineConfig.states)) {
+    if ('type' in stateConfig) steps.set(state, { final: true, state, meta: stateConfig.meta });
+    else steps.set(state, { final: false, state, kind: stateConfig.meta.kind, run: prepared.get(state)!.run, next: {}, fault: undefined as never });
+  }
+  for (const [state, targets] of table) {
+    const step = steps.get(state) as NodeStep;
+    for (const [port, target] of targets) {
+      const next = steps.get(target)!;
+      if (port === FAULT_STATE) step.fault = next as FinalStep;
+      else step.next[port] = next;
+    }
+  }
+
+  return {
+    id: graph.document.id,
+    version,
+    graph,
+    machineConfig,
+    machine,
+    start: steps.get(graph.start) as NodeStep,
+    prepared,
+    needsRequestBody,
+    close() {
+      for (const node of prepared.values()) node.close?.();
+    },
+  };
+}
+
+/** The end of one walk: the final step and the states passed through. */
+export interface WalkResult {
+  final: FinalStep;
+  states: string[];
+  error?: unknown;
+}
+
+/**
+ * Runs a request through the workflow by its table: run the node, take the port it names,
+ * look up the next state, until a final state. Synchronous nodes cost no promise hop.
+ */
+export async function walk(workflow: CompiledWorkflow, exchange: Exchange, states: string[]): Promise<WalkResult> {
+  let step: Step = workflow.start;
+  while (!step.final) {
+    states.push(step.state);
+    let port: string | Promise<string>;
+    try {
+      port = step.run(exchange);
+      if (typeof port !== 'string') port = await port;
+    } catch (error) {
+      return { final: step.fault, states, error };
+    }
+    const next: Step | undefined = step.next[port];
+    if (next === undefined) return { final: step.fault, states, error: new Error(`node ${step.state} exited by unknown port "${port}"`) };
+    step = next;
+  }
+  return { final: step, states };
+}
+
+/**
+ * Runs a request through a live XState actor of the same machine: the reference semantics
+ * the table walk must agree with (tests), and what preview uses for inspection.
+ */
+export function runWithActor(workflow: CompiledWorkflow, exchange: Exchange): Promise<WalkResult> {
+  const states: string[] = [];
+  let error: unknown;
+  const machine = workflow.machine.provide({
+    actors: {
+      [RUN_NODE_ACTOR]: fromPromise<string, { node: string }>(async ({ input }) => {
+        try {
+          return await workflow.prepared.get(input.node)!.run(exchange);
+        } catch (cause) {
+          error = cause;
+          throw cause;
+        }
+      }),
+    },
+  });
+  return new Promise((resolve, reject) => {
+    const actor = createActor(machine);
+    actor.subscribe({
+      next(snapshot) {
+        const value = snapshot.value as string;
+        if (snapshot.status === 'done') {
+          const stateConfig = workflow.machineConfig.states[value]!;
+          resolve({ final: { final: true, state: value, meta: (stateConfig as { meta: FinalStateMeta }).meta }, states, ...(error === undefined ? {} : { error }) });
+        } else if (states[states.length - 1] !== value) states.push(value);
+      },
+      error: reject,
+    });
+    actor.start();
+  });
+}

@@ -1,0 +1,206 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { SluiceError } from '../runtime/errors.ts';
+import type { GatewayResponse } from '../runtime/types.ts';
+import { readBody } from './body.ts';
+import { walk, type CompiledWorkflow } from './compile-workflow.ts';
+import { RequestExchange } from './exchange.ts';
+import { problemHeaders, type ProblemRenderer } from './problem.ts';
+import { createRouteTable, type RouteTable } from './route-table.ts';
+import { traceContextOf } from './trace.ts';
+
+/** How a request ended, as logs and metrics name it. */
+export type Outcome = 'ok' | 'invalid_credentials' | 'denied' | 'limited' | 'rejected' | 'upstream_error' | 'error';
+
+/** The outcome of an error answer, from its status: stable whatever the catalog calls the error. */
+export function outcomeOfStatus(status: number): Outcome {
+  if (status === 401) return 'invalid_credentials';
+  if (status === 403) return 'denied';
+  if (status === 429) return 'limited';
+  if (status === 502 || status === 503 || status === 504) return 'upstream_error';
+  return status >= 500 ? 'error' : 'rejected';
+}
+
+export interface GatewayOptions {
+  problems: ProblemRenderer;
+  logger: Logger;
+  /** Largest request body buffered for nodes that read it (bytes). */
+  maxBodyBytes: number;
+  /** Trust X-Forwarded-For from the peer for the client address. */
+  trustProxy: boolean;
+}
+
+/** What one request did, for the request log. */
+interface RequestRecord {
+  traceId: string;
+  spanId: string;
+  method: string;
+  route: string | undefined;
+  workflow: string | undefined;
+  version: number | undefined;
+  partner: string | undefined;
+  outcome: Outcome;
+  status: number;
+  problem: string | undefined;
+  ms: number;
+  upstreamMs: number | undefined;
+  path: string[];
+}
+
+export interface Gateway {
+  /** Node's request listener for gateway traffic. */
+  handle(req: IncomingMessage, res: ServerResponse): void;
+  /** Activates a new set of workflows: one assignment; requests in flight keep their version. */
+  activate(workflows: ReadonlyArray<CompiledWorkflow>): void;
+  readonly routes: RouteTable;
+  setProblems(problems: ProblemRenderer): void;
+}
+
+function writeBody(res: ServerResponse, response: GatewayResponse, extra: Record<string, string> | undefined, head: boolean): void {
+  const headers = response.headers;
+  if (extra) for (const name in extra) headers[name] = extra[name]!;
+  if (response.stream) {
+    res.writeHead(response.status, headers);
+    const stream = response.stream;
+    stream.on('error', () => res.destroy());
+    stream.pipe(res);
+    return;
+  }
+  let payload: string | Buffer;
+  const body = response.body;
+  if (body === undefined || body === null) payload = '';
+  else if (typeof body === 'string' || Buffer.isBuffer(body)) payload = body;
+  else {
+    payload = JSON.stringify(body);
+    if (headers['content-type'] === undefined) headers['content-type'] = 'application/json; charset=utf-8';
+  }
+  headers['content-length'] = String(Buffer.byteLength(payload));
+  res.writeHead(response.status, headers);
+  res.end(head ? undefined : payload);
+}
+
+/**
+ * The gateway: matches a request to a workflow, walks the workflow's table with the request's
+ * exchange, and answers what the final state produced: the response, or a catalog problem.
+ */
+export function createGateway(options: GatewayOptions): Gateway {
+  let routes = createRouteTable([]);
+  let problems = options.problems;
+  const logger = options.logger;
+  const logRequests = logger.isLevelEnabled('info');
+
+  function answerProblem(res: ServerResponse, id: string, instance: string, traceId: string, params: Record<string, string> | undefined, extra: Record<string, string> | undefined, head: boolean) {
+    const problem = problems.render(id, { instance, traceId, params });
+    const headers = problemHeaders(problem.body);
+    if (extra) Object.assign(headers, extra);
+    res.writeHead(problem.status, headers);
+    res.end(head ? undefined : problem.body);
+    return problem;
+  }
+
+  function clientIpOf(req: IncomingMessage): string {
+    if (options.trustProxy) {
+      const forwarded = req.headers['x-forwarded-for'];
+      if (typeof forwarded === 'string') return forwarded.split(',')[0]!.trim();
+    }
+    return req.socket.remoteAddress ?? 'unknown';
+  }
+
+  async function serve(req: IncomingMessage, res: ServerResponse, record: RequestRecord, started: number): Promise<void> {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q < 0 ? url : url.slice(0, q);
+    const search = q < 0 ? '' : url.slice(q);
+    const method = req.method ?? 'GET';
+    const head = method === 'HEAD';
+    const trace = traceContextOf(req.headers.traceparent, req.headers.tracestate);
+    record.traceId = trace.traceId;
+    record.spanId = trace.spanId;
+    const table = routes; // this request finishes on the table it started with
+    const match = table.match(method, path);
+    if (match.kind !== 'found') {
+      const id = match.kind === 'method_not_allowed' ? 'method_not_allowed' : match.kind === 'bad_path' ? 'bad_request' : 'not_found';
+      const extra = match.kind === 'method_not_allowed' ? { allow: match.allowed.join(', ') } : undefined;
+      const problem = answerProblem(res, id, path, trace.traceId, match.kind === 'bad_path' ? { reason: 'the path is malformed' } : undefined, extra, head);
+      record.status = problem.status;
+      record.problem = problem.type;
+      record.outcome = outcomeOfStatus(problem.status);
+      return;
+    }
+    const workflow = match.workflow;
+    record.route = match.pattern;
+    record.workflow = workflow.id;
+    record.version = workflow.version;
+    const exchange = new RequestExchange(req, res, path, search, match.params, trace, clientIpOf(req));
+    if (workflow.needsRequestBody) {
+      const body = await readBody(req, options.maxBodyBytes);
+      if (!body.ok) {
+        const problem = answerProblem(res, body.error, path, trace.traceId, { reason: body.reason }, undefined, head);
+        record.status = problem.status;
+        record.problem = problem.type;
+        record.outcome = 'rejected';
+        if (body.error === 'payload_too_large') res.once('finish', () => req.socket.destroySoon?.());
+        return;
+      }
+      exchange.receivedBody = { raw: body.raw, parsed: body.parsed };
+      exchange.request.body = body.parsed;
+    }
+    const result = await walk(workflow, exchange, record.path);
+    record.partner = exchange.partner;
+    record.upstreamMs = exchange.upstreamMs;
+    const meta = result.final.meta;
+    if (meta.outcome === 'finish' && exchange.response) {
+      writeBody(res, exchange.response, exchange.answerHeaders, head);
+      record.status = exchange.response.status;
+      record.outcome = 'ok';
+      return;
+    }
+    let id = meta.error ?? 'internal_error';
+    let params = exchange.problemParams;
+    if (meta.outcome === 'fault') {
+      const error = result.error;
+      if (error instanceof SluiceError && problems.has(error.code)) {
+        id = error.code;
+        params = error.params ?? params;
+      }
+      logger.error({ err: error, traceId: trace.traceId, workflow: workflow.id, version: workflow.version, node: record.path[record.path.length - 1] }, 'node failed');
+    }
+    const problem = answerProblem(res, id, path, trace.traceId, params, exchange.answerHeaders, head);
+    record.status = problem.status;
+    record.problem = problem.type;
+    record.outcome = outcomeOfStatus(problem.status);
+    void started;
+  }
+
+  return {
+    get routes() {
+      return routes;
+    },
+    activate(workflows) {
+      routes = createRouteTable(workflows);
+    },
+    setProblems(next) {
+      problems = next;
+    },
+    handle(req, res) {
+      const started = performance.now();
+      const record: RequestRecord = {
+        traceId: '', spanId: '', method: req.method ?? 'GET', route: undefined, workflow: undefined, version: undefined,
+        partner: undefined, outcome: 'error', status: 500, problem: undefined, ms: 0, upstreamMs: undefined, path: [],
+      };
+      serve(req, res, record, started).then(
+        () => {
+          if (logRequests) {
+            record.ms = Math.round((performance.now() - started) * 1000) / 1000;
+            logger.info(record, 'request');
+          }
+        },
+        (error: unknown) => {
+          logger.error({ err: error, traceId: record.traceId }, 'gateway failed');
+          if (!res.headersSent) answerProblem(res, 'internal_error', '/', record.traceId, undefined, undefined, false);
+          else res.destroy();
+        },
+      );
+    },
+  };
+}

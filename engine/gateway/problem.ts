@@ -1,0 +1,52 @@
+import type { CatalogEntry, ErrorCatalog } from '../../shared/schema/index.ts';
+import { PROBLEM_CONTENT_TYPE } from '../../shared/schema/index.ts';
+
+/** A problem+json answer ready to write. */
+export interface ProblemAnswer {
+  status: number;
+  /** The catalog error id. */
+  error: string;
+  type: string;
+  body: string;
+}
+
+interface PreparedEntry {
+  entry: CatalogEntry;
+  /** Template split at placeholders: even indexes literal text, odd indexes parameter names. */
+  parts: string[];
+}
+
+export interface ProblemRenderer {
+  /** Renders catalog error `id`; unknown ids render as internal_error so an answer always goes out. */
+  render(id: string, options: { instance: string; traceId: string; params?: Record<string, string> | undefined }): ProblemAnswer;
+  has(id: string): boolean;
+  readonly catalog: ErrorCatalog;
+}
+
+const FALLBACK: CatalogEntry = { status: 500, type: 'about:blank', title: 'Internal Server Error', detail: 'The gateway failed to process the request.' };
+
+/**
+ * Prepares the error catalog once: detail templates are split at `{name}` placeholders so a
+ * problem renders with string concatenation. A placeholder without a value renders empty.
+ */
+export function createProblemRenderer(catalog: ErrorCatalog): ProblemRenderer {
+  const prepared = new Map<string, PreparedEntry>();
+  for (const [id, entry] of Object.entries(catalog.errors)) prepared.set(id, { entry, parts: entry.detail.split(/\{([A-Za-z_][A-Za-z0-9_]*)\}/) });
+  const internal = prepared.get('internal_error') ?? { entry: FALLBACK, parts: [FALLBACK.detail] };
+  return {
+    catalog,
+    has: (id) => prepared.has(id),
+    render(id, { instance, traceId, params }) {
+      const { entry, parts } = prepared.get(id) ?? internal;
+      let detail = parts[0]!;
+      for (let i = 1; i < parts.length; i += 2) detail += (params?.[parts[i]!] ?? '') + parts[i + 1];
+      const body = JSON.stringify({ type: entry.type, title: entry.title, status: entry.status, detail, instance, traceId });
+      return { status: entry.status, error: prepared.has(id) ? id : 'internal_error', type: entry.type, body };
+    },
+  };
+}
+
+/** Headers of every problem answer. */
+export function problemHeaders(body: string): Record<string, string> {
+  return { 'content-type': PROBLEM_CONTENT_TYPE, 'content-length': String(Buffer.byteLength(body)), 'cache-control': 'no-store' };
+}

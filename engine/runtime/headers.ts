@@ -1,0 +1,33 @@
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const UNSAFE_VALUE = /[\r\n\0]/;
+
+/** Hop-by-hop headers (RFC 9110 7.6.1) never forwarded in either direction. */
+export const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
+
+/**
+ * Merges an expression's header object into headers: null removes, strings and numbers set.
+ * Returns a reason when a name or value is unsafe (CR/LF injection, bad token), else undefined.
+ */
+export function mergeHeaders(target: Record<string, string | string[] | undefined>, changes: unknown): string | undefined {
+  if (changes === undefined || changes === null) return undefined;
+  if (typeof changes !== 'object' || Array.isArray(changes)) return 'headers must be an object of name -> value';
+  for (const [rawName, value] of Object.entries(changes)) {
+    const name = rawName.toLowerCase();
+    if (!TOKEN.test(name)) return `"${rawName.slice(0, 64)}" is not a valid header name`;
+    if (HOP_BY_HOP.has(name) || name === 'content-length' || name === 'host') return `header "${name}" is managed by the gateway`;
+    if (value === null) {
+      delete target[name];
+      continue;
+    }
+    const values = Array.isArray(value) ? value : [value];
+    const strings: string[] = [];
+    for (const v of values) {
+      if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') return `header "${name}" must be a string`;
+      const s = String(v);
+      if (UNSAFE_VALUE.test(s)) return `header "${name}" contains CR, LF or NUL`;
+      strings.push(s);
+    }
+    target[name] = strings.length === 1 ? strings[0] : strings;
+  }
+  return undefined;
+}

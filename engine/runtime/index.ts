@@ -1,0 +1,35 @@
+import type { ConfigOf, KindName } from '../../shared/nodes/index.ts';
+import { apiKey } from './api-key.ts';
+import { condition } from './condition.ts';
+import { errorNode } from './error.ts';
+import { jwtVerify } from './jwt-verify.ts';
+import { proxy } from './proxy.ts';
+import { rateLimit } from './rate-limit.ts';
+import { respond } from './respond.ts';
+import { scopeCheck } from './scope-check.ts';
+import { switchNode } from './switch.ts';
+import { transformRequest } from './transform-request.ts';
+import { transformResponse } from './transform-response.ts';
+import type { Runtime } from './types.ts';
+
+/** How every kind runs. Typed so that a kind without a runtime fails to compile. */
+export const runtimes: { [K in KindName]: Runtime<ConfigOf<K>> } = {
+  'jwt-verify': jwtVerify,
+  'api-key': apiKey,
+  'scope-check': scopeCheck,
+  condition,
+  switch: switchNode,
+  'rate-limit': rateLimit,
+  'transform-request': transformRequest,
+  'transform-response': transformResponse,
+  proxy,
+  respond,
+  error: errorNode,
+};
+
+export { hashApiKey } from './api-key.ts';
+export { compileExpression, DEFAULT_EXPRESSION_LIMITS, type ExpressionLimits } from './expression.ts';
+export { createMemoryRateLimitStore, slidingWindowDecision, type RateLimitStore, type RateLimitDecision } from './rate-limit-store.ts';
+export { createRemoteKeySet, KeysUnavailable, type RemoteKeySet } from './jwks.ts';
+export { SluiceError } from './errors.ts';
+export { PrepareError, type Exchange, type GatewayRequest, type GatewayResponse, type PreparedNode, type PrepareContext, type Runtime, type SharedResources, type TraceContext, type BoundExpression, type NodeRun } from './types.ts';

@@ -1,0 +1,141 @@
+import { readFileSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
+import { createLocalJWKSet, errors, jwtVerify as verifyJwt, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import type { JwtVerifyConfig } from '../../shared/nodes/index.ts';
+import { durationMs } from '../../shared/schema/index.ts';
+import { createRemoteKeySet, KeysUnavailable } from './jwks.ts';
+import { PrepareError, type Exchange, type Runtime } from './types.ts';
+
+/** Tokens longer than this are refused before any parsing. */
+const MAX_TOKEN_LENGTH = 16 * 1024;
+/** Verified tokens remembered per node. */
+const CACHE_SIZE = 10_000;
+
+interface Verified {
+  claims: Record<string, unknown>;
+  scopes: readonly string[];
+  partner: string | undefined;
+  subject: string | undefined;
+  /** ms after which the token is no longer accepted */
+  expiresAt: number;
+}
+
+/** Scopes granted by a token: the OAuth `scope` string or an `scp` array or string. */
+export function scopesOf(claims: JWTPayload): string[] {
+  const raw = claims.scope ?? claims.scp;
+  if (typeof raw === 'string') return raw.split(' ').filter((s) => s.length > 0);
+  if (Array.isArray(raw)) return raw.filter((s): s is string => typeof s === 'string');
+  return [];
+}
+
+/** Words a partner reads in the 401's detail: what was wrong, never key material. */
+function reasonOf(error: unknown): string {
+  if (error instanceof errors.JWTExpired) return 'the token has expired';
+  if (error instanceof errors.JWTClaimValidationFailed) {
+    if (error.claim === 'exp' && error.reason === 'missing') return 'the token has no "exp" claim';
+    return `claim "${error.claim}" is not valid (${error.reason})`;
+  }
+  if (error instanceof errors.JOSEAlgNotAllowed) return 'the token\'s algorithm is not allowed';
+  if (error instanceof errors.JWSSignatureVerificationFailed) return 'the signature does not verify';
+  if (error instanceof errors.JWKSNoMatchingKey) return 'no known key matches the token';
+  if (error instanceof errors.JWKSMultipleMatchingKeys) return 'several keys match the token; it needs a kid';
+  if (error instanceof errors.JOSENotSupported) return 'the token uses an unsupported feature';
+  return 'the token is malformed';
+}
+
+function keySource(config: JwtVerifyConfig, context: Parameters<Runtime<JwtVerifyConfig>>[1]): JWTVerifyGetKey | Uint8Array {
+  if (config.jwks) return createLocalJWKSet(config.jwks as Parameters<typeof createLocalJWKSet>[0]);
+  if (config.jwksFile) {
+    const file = isAbsolute(config.jwksFile) ? config.jwksFile : join(context.dataDir, config.jwksFile);
+    try {
+      return createLocalJWKSet(JSON.parse(readFileSync(file, 'utf8')));
+    } catch (cause) {
+      throw new PrepareError('config.jwksFile', `cannot read a key set from ${config.jwksFile}: ${(cause as Error).message}`, { cause });
+    }
+  }
+  if (config.secretEnv) {
+    const secret = context.env[config.secretEnv];
+    if (!secret) throw new PrepareError('config.secretEnv', `environment variable ${config.secretEnv} is not set`);
+    if (Buffer.byteLength(secret) < 32) throw new PrepareError('config.secretEnv', `the secret in ${config.secretEnv} is shorter than 32 bytes`);
+    return new TextEncoder().encode(secret);
+  }
+  const url = config.jwksUri!;
+  const remote = context.shared.get(`jwks:${url}`, () => createRemoteKeySet(url));
+  return (header, token) => remote.getKey(header, token);
+}
+
+/**
+ * Verifies a bearer JWT with jose: algorithms from the node (never from the token), `exp`
+ * required, issuer and audience when set. Verified tokens are cached until they expire, so a
+ * partner's repeated calls cost a map lookup, not a signature check.
+ */
+export const jwtVerify: Runtime<JwtVerifyConfig> = (config, context) => {
+  const key = keySource(config, context);
+  const header = config.header.toLowerCase();
+  const partnerClaim = config.partnerClaim;
+  const toleranceMs = durationMs(config.clockTolerance);
+  const maxAgeMs = config.maxTokenAge === undefined ? undefined : durationMs(config.maxTokenAge);
+  const options = {
+    algorithms: config.algorithms,
+    issuer: config.issuer,
+    audience: config.audience,
+    clockTolerance: Math.ceil(toleranceMs / 1000),
+    requiredClaims: ['exp'],
+    maxTokenAge: maxAgeMs === undefined ? undefined : Math.floor(maxAgeMs / 1000),
+  };
+  const cache = new Map<string, Verified>();
+
+  const accept = (exchange: Exchange, verified: Verified) => {
+    exchange.claims = verified.claims;
+    exchange.scopes = verified.scopes;
+    exchange.partner = verified.partner;
+    exchange.subject = verified.subject;
+    return 'ok';
+  };
+  const refuse = (exchange: Exchange, reason: string) => {
+    exchange.problemParams = { ...exchange.problemParams, reason };
+    return 'invalid';
+  };
+
+  async function verify(exchange: Exchange, token: string): Promise<string> {
+    let payload: JWTPayload;
+    try {
+      const result = await verifyJwt(token, key as JWTVerifyGetKey, options);
+      payload = result.payload;
+    } catch (error) {
+      if (error instanceof KeysUnavailable) return 'unavailable';
+      return refuse(exchange, reasonOf(error));
+    }
+    const claims = Object.freeze({ ...payload }) as Record<string, unknown>;
+    let expiresAt = payload.exp! * 1000 + toleranceMs;
+    if (maxAgeMs !== undefined && typeof payload.iat === 'number') expiresAt = Math.min(expiresAt, payload.iat * 1000 + maxAgeMs + toleranceMs);
+    const partner = claims[partnerClaim];
+    const verified: Verified = {
+      claims,
+      scopes: Object.freeze(scopesOf(payload)),
+      partner: typeof partner === 'string' ? partner : undefined,
+      subject: typeof payload.sub === 'string' ? payload.sub : undefined,
+      expiresAt,
+    };
+    if (cache.size >= CACHE_SIZE) cache.delete(cache.keys().next().value!);
+    cache.set(token, verified);
+    return accept(exchange, verified);
+  }
+
+  return {
+    run: function jwtVerify(exchange) {
+      let value = exchange.request.headers[header];
+      if (Array.isArray(value)) value = value[0];
+      if (value === undefined || value.length < 8 || value.charCodeAt(6) !== 32 || value.slice(0, 6).toLowerCase() !== 'bearer') return 'missing';
+      const token = value.slice(7).trim();
+      if (token.length === 0) return 'missing';
+      if (token.length > MAX_TOKEN_LENGTH) return refuse(exchange, 'the token is too large');
+      const cached = cache.get(token);
+      if (cached !== undefined) {
+        if (cached.expiresAt > Date.now()) return accept(exchange, cached);
+        cache.delete(token);
+      }
+      return verify(exchange, token);
+    },
+  };
+};

@@ -1,0 +1,168 @@
+import { Pool, errors as undiciErrors } from 'undici';
+import type { ProxyConfig } from '../../shared/nodes/index.ts';
+import { durationMs } from '../../shared/schema/index.ts';
+import { HOP_BY_HOP } from './headers.ts';
+import { PrepareError, type Exchange, type PrepareContext, type Runtime } from './types.ts';
+
+/** Largest upstream body buffered for a later node (transform-response). */
+const MAX_BUFFERED_RESPONSE = 10 * 1024 * 1024;
+
+/** Client headers that claim an identity only the gateway may assert. */
+const IDENTITY_HEADERS = new Set(['x-partner', 'x-subject', 'x-user', 'x-scopes', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'x-real-ip', 'forwarded', 'traceparent', 'tracestate']);
+
+/** Replaces ${NAME} with the environment variable NAME, refusing unset ones. */
+function resolveUrl(url: string, context: PrepareContext): URL {
+  const resolved = url.replace(/\$\{([A-Z_][A-Z0-9_]*)\}/g, (_, name: string) => {
+    const value = context.env[name];
+    if (value === undefined || value === '') throw new PrepareError('config.url', `environment variable ${name} is not set`);
+    return value;
+  });
+  try {
+    const parsed = new URL(resolved);
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error('not http(s)');
+    return parsed;
+  } catch (cause) {
+    throw new PrepareError('config.url', `"${resolved}" is not an http(s) URL`, { cause });
+  }
+}
+
+/** Builds the upstream path from a template such as /v2/orders/:id. */
+function pathTemplate(template: string): (params: Record<string, string>) => string {
+  const parts = template.split(/(:[A-Za-z_][A-Za-z0-9_]*)/);
+  return (params) => {
+    let out = '';
+    for (let i = 0; i < parts.length; i++) out += i % 2 === 1 ? encodeURIComponent(params[parts[i]!.slice(1)] ?? '') : parts[i];
+    return out;
+  };
+}
+
+function isTimeout(error: unknown): boolean {
+  return error instanceof undiciErrors.HeadersTimeoutError || error instanceof undiciErrors.BodyTimeoutError || error instanceof undiciErrors.ConnectTimeoutError;
+}
+
+/**
+ * Calls the upstream through a keep-alive pool shared by every node that targets the same
+ * origin. Bodies stream through unless a later node reads them: the request body is streamed
+ * when no node parsed it, the response body when the `ok` port ends the request.
+ */
+export const proxy: Runtime<ProxyConfig> = (config, context) => {
+  const target = resolveUrl(config.url, context);
+  const origin = target.origin;
+  const basePath = target.pathname.replace(/\/$/, '');
+  const pool = context.shared.get(`pool:${origin}`, () => new Pool(origin, { connections: 256, keepAliveTimeout: 30_000, headersTimeout: 60_000, bodyTimeout: 60_000 }));
+  const timeoutMs = durationMs(config.timeout);
+  const rewrite = config.path === undefined ? undefined : pathTemplate(config.path);
+  const stripPrefix = config.stripPrefix?.replace(/\/$/, '');
+  const bufferResponse = context.wiredPorts.has('ok');
+  const preserveHost = config.preserveHost;
+  const dropAuthorization = !config.forwardAuthorization;
+  const upstreamHost = target.host;
+
+  function upstreamPath(exchange: Exchange): string {
+    let path: string;
+    if (rewrite) path = rewrite(exchange.request.params);
+    else {
+      path = exchange.request.path;
+      if (stripPrefix && path.startsWith(stripPrefix)) path = path.slice(stripPrefix.length) || '/';
+    }
+    return basePath + path + exchange.upstreamSearch();
+  }
+
+  function upstreamHeaders(exchange: Exchange, body: Buffer | string | undefined): Record<string, string | string[]> {
+    const incoming = exchange.request.headers;
+    const connectionListed = incoming.connection;
+    const headers: Record<string, string | string[]> = {};
+    for (const name in incoming) {
+      const value = incoming[name];
+      if (value === undefined || HOP_BY_HOP.has(name) || IDENTITY_HEADERS.has(name)) continue;
+      headers[name] = value;
+    }
+    if (typeof connectionListed === 'string' && connectionListed !== 'keep-alive' && connectionListed !== 'close')
+      for (const listed of connectionListed.split(',')) delete headers[listed.trim().toLowerCase()];
+    if (!preserveHost) headers.host = upstreamHost;
+    if (dropAuthorization) delete headers.authorization;
+    if (bufferResponse) delete headers['accept-encoding'];
+    const trace = exchange.trace;
+    headers.traceparent = `00-${trace.traceId}-${trace.spanId}-${trace.sampled ? '01' : '00'}`;
+    if (trace.traceState !== undefined) headers.tracestate = trace.traceState;
+    headers['x-forwarded-for'] = exchange.clientIp;
+    headers['x-forwarded-proto'] = 'http';
+    if (typeof incoming.host === 'string') headers['x-forwarded-host'] = incoming.host;
+    if (exchange.partner !== undefined) headers['x-partner'] = exchange.partner;
+    if (exchange.subject !== undefined) headers['x-subject'] = exchange.subject;
+    if (body !== undefined) {
+      headers['content-length'] = String(Buffer.byteLength(body));
+      delete headers['transfer-encoding'];
+    }
+    return headers;
+  }
+
+  /** The body to send: the stream as received, the bytes as received, or the replaced body as JSON. */
+  function requestBody(exchange: Exchange): { body: Buffer | string | undefined; stream: Exchange['incoming'] } {
+    const received = exchange.receivedBody;
+    if (received === undefined) {
+      const h = exchange.request.headers;
+      const hasBody = h['transfer-encoding'] !== undefined || (h['content-length'] !== undefined && h['content-length'] !== '0');
+      return { body: undefined, stream: hasBody ? exchange.incoming : undefined };
+    }
+    const body = exchange.request.body;
+    if (body === received.parsed) return { body: received.raw, stream: undefined };
+    if (body === undefined) return { body: '', stream: undefined };
+    if (typeof body === 'string' || Buffer.isBuffer(body)) return { body, stream: undefined };
+    return { body: JSON.stringify(body), stream: undefined };
+  }
+
+  return {
+    run: async function proxy(exchange) {
+      const { body, stream } = requestBody(exchange);
+      const headers = upstreamHeaders(exchange, body);
+      if (body !== undefined && exchange.receivedBody !== undefined && exchange.request.body !== exchange.receivedBody.parsed && typeof exchange.request.body !== 'string')
+        headers['content-type'] = 'application/json';
+      const started = performance.now();
+      try {
+        const response = await pool.request({
+          path: upstreamPath(exchange),
+          method: exchange.request.method as 'GET',
+          headers,
+          body: body ?? stream ?? null,
+          signal: exchange.signal,
+          headersTimeout: timeoutMs,
+          bodyTimeout: timeoutMs,
+        });
+        const responseHeaders: Record<string, string | string[]> = {};
+        for (const name in response.headers) {
+          const value = response.headers[name];
+          if (value !== undefined && !HOP_BY_HOP.has(name)) responseHeaders[name] = value;
+        }
+        if (!bufferResponse) {
+          exchange.response = { status: response.statusCode, headers: responseHeaders, stream: response.body };
+          exchange.upstreamMs = performance.now() - started;
+          return 'ok';
+        }
+        const raw = Buffer.from(await response.body.arrayBuffer());
+        if (raw.length > MAX_BUFFERED_RESPONSE) {
+          exchange.problemParams = { ...exchange.problemParams, reason: 'the upstream answer is too large to transform' };
+          return 'error';
+        }
+        exchange.upstreamMs = performance.now() - started;
+        const type = responseHeaders['content-type'];
+        let parsed: unknown = raw;
+        if (typeof type === 'string' && /[/+]json\b/i.test(type)) {
+          try {
+            parsed = JSON.parse(raw.toString('utf8'));
+          } catch {
+            parsed = raw.toString('utf8');
+          }
+        } else if (typeof type === 'string' && /^text\//i.test(type)) parsed = raw.toString('utf8');
+        delete responseHeaders['content-length'];
+        exchange.response = { status: response.statusCode, headers: responseHeaders, body: parsed };
+        return 'ok';
+      } catch (error) {
+        exchange.upstreamMs = performance.now() - started;
+        if (isTimeout(error)) return 'timeout';
+        exchange.problemParams = { ...exchange.problemParams, reason: (error as { code?: string }).code ?? 'connection failed' };
+        return 'error';
+      }
+    },
+  };
+};

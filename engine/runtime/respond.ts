@@ -1,0 +1,25 @@
+import type { RespondConfig } from '../../shared/nodes/index.ts';
+import type { Runtime } from './types.ts';
+
+/** Answers with a static or templated response. */
+export const respond: Runtime<RespondConfig> = (config, context) => {
+  const status = config.status;
+  const headers = Object.fromEntries(Object.entries(config.headers).map(([k, v]) => [k.toLowerCase(), v]));
+  const bodyExpression = config.bodyExpression ? context.expression(config.bodyExpression) : undefined;
+  const staticBody = config.body;
+  if (bodyExpression === undefined) {
+    return {
+      run: function respond(exchange) {
+        exchange.response = { status, headers: { ...headers }, body: staticBody };
+        return 'done';
+      },
+    };
+  }
+  return {
+    run: async function respond(exchange) {
+      const body = await bodyExpression.evaluate(exchange);
+      exchange.response = { status, headers: { ...headers }, body };
+      return 'done';
+    },
+  };
+};

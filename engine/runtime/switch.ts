@@ -1,0 +1,13 @@
+import type { SwitchConfig } from '../../shared/nodes/index.ts';
+import type { Runtime } from './types.ts';
+
+/** Takes the port of the first case whose predicate holds, else "default". */
+export const switchNode: Runtime<SwitchConfig> = (config, context) => {
+  const cases = config.cases.map((c) => ({ port: c.port, predicate: context.expression(c.when) }));
+  return {
+    run: async function switchNode(exchange) {
+      for (const c of cases) if (await c.predicate.evaluate(exchange)) return c.port;
+      return 'default';
+    },
+  };
+};

@@ -1,0 +1,111 @@
+import type { Readable } from 'node:stream';
+import type { RateLimitStore } from './rate-limit-store.ts';
+
+/** The request as nodes and expressions see it. Header names are lower-case. */
+export interface GatewayRequest {
+  method: string;
+  /** Path without the query string, as received (percent-encoding kept). */
+  path: string;
+  params: Record<string, string>;
+  query: Record<string, string | string[]>;
+  headers: Record<string, string | string[] | undefined>;
+  /** Parsed body (JSON, else text) when the workflow reads it; undefined when it is streamed. */
+  body: unknown;
+}
+
+/** The answer being built: by a proxy (upstream's answer), a respond node, or transforms. */
+export interface GatewayResponse {
+  status: number;
+  headers: Record<string, string | string[]>;
+  /** JSON value, string or Buffer; ignored when `stream` is set. */
+  body?: unknown;
+  /** Upstream body passed through without buffering. */
+  stream?: Readable;
+}
+
+export interface TraceContext {
+  traceId: string;
+  /** This gateway's span id, sent upstream as the parent. */
+  spanId: string;
+  /** The incoming tracestate, forwarded as is. */
+  traceState: string | undefined;
+  sampled: boolean;
+}
+
+/**
+ * One request's context: what node runtimes read and write. Runtimes never see Express,
+ * sockets or stores directly; the engine creates one exchange per request.
+ */
+export interface Exchange {
+  readonly request: GatewayRequest;
+  claims: Record<string, unknown> | undefined;
+  partner: string | undefined;
+  subject: string | undefined;
+  scopes: readonly string[];
+  vars: Record<string, unknown>;
+  response: GatewayResponse | undefined;
+  /** Values for the {placeholders} of the catalog error a failure port raises, and extension members. */
+  problemParams: Record<string, string> | undefined;
+  /** Headers added to the final answer whatever it is (RateLimit-*, Retry-After). */
+  answerHeaders: Record<string, string> | undefined;
+  readonly trace: TraceContext;
+  readonly clientIp: string;
+  /** Aborted when the client goes away; created on first use. */
+  readonly signal: AbortSignal;
+  /** The raw request body stream, for proxies that stream it; undefined once it was buffered. */
+  readonly incoming: Readable | undefined;
+  /** Upstream call time in ms, for the request log. */
+  upstreamMs: number | undefined;
+  /** The query string to send upstream ('' or '?…'): the client's as received unless a node changed `request.query`. */
+  upstreamSearch(): string;
+  /** The body as received, when the workflow buffered it; the proxy sends these bytes unless a node replaced `request.body`. */
+  readonly receivedBody: { raw: Buffer; parsed: unknown } | undefined;
+}
+
+/** Runs a node on one request and names the port it exits by. Synchronous when it can be. */
+export type NodeRun = (exchange: Exchange) => string | Promise<string>;
+
+export interface PreparedNode {
+  run: NodeRun;
+  /** Releases timers or connections when the workflow version is unloaded. */
+  close?(): void;
+}
+
+/** A JSONata expression compiled once, evaluated with time, depth and size bounds. */
+export interface BoundExpression {
+  readonly source: string;
+  evaluate(exchange: Exchange): Promise<unknown>;
+}
+
+/** What a runtime gets at publish time to prepare a node. */
+export interface PrepareContext {
+  workflowId: string;
+  nodeId: string;
+  env: Readonly<Record<string, string | undefined>>;
+  dataDir: string;
+  rateLimits: RateLimitStore;
+  /** Compiles a JSONata expression of this node's config (already syntax-checked). */
+  expression(source: string): BoundExpression;
+  /** Resources shared by every workflow version of the process (connection pools, key sets). */
+  shared: SharedResources;
+  /** This node's ports that are wired to another node (the rest end the request). */
+  wiredPorts: ReadonlySet<string>;
+}
+
+export interface SharedResources {
+  /** One value per key for the life of the process, created on first use. */
+  get<T>(key: string, create: () => T): T;
+}
+
+/** How a kind runs: prepares a node once from its parsed config; the result runs per request. */
+export type Runtime<Config> = (config: Config, context: PrepareContext) => PreparedNode | Promise<PreparedNode>;
+
+/** A config that is valid by its schema but cannot be prepared here (missing env var, unreadable file). */
+export class PrepareError extends Error {
+  readonly field: string;
+  constructor(field: string, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'PrepareError';
+    this.field = field;
+  }
+}

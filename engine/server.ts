@@ -1,0 +1,186 @@
+import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import express, { type ErrorRequestHandler, type Request, type Response } from 'express';
+import { RESERVED_PREFIXES } from '../shared/compile/index.ts';
+import { errorCatalogSchema, type ErrorCatalog } from '../shared/schema/index.ts';
+import type { Settings } from './config.ts';
+import { DEMO_JWKS_FILE, ensureDemoKeys } from './demo/keys.ts';
+import { startDemoUpstream } from './demo/upstream.ts';
+import { createGateway, type Gateway } from './gateway/gateway.ts';
+import { createProblemRenderer, problemHeaders, type ProblemRenderer } from './gateway/problem.ts';
+import { createWorkflowRegistry, type WorkflowRegistry } from './gateway/registry.ts';
+import { createLogger, type Logger } from './observe/logger.ts';
+import { createMemoryRateLimitStore, type RateLimitStore } from './runtime/rate-limit-store.ts';
+import type { SharedResources } from './runtime/types.ts';
+import { createWorkflowDirectory } from './store/workflow-directory.ts';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const EXAMPLES = join(ROOT, 'examples');
+
+export interface Sluice {
+  url: string;
+  server: Server;
+  gateway: Gateway;
+  registry: WorkflowRegistry;
+  logger: Logger;
+  settings: Settings;
+  /** Reads the workflow directory again (the file watcher does this on every change). */
+  reload(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Seeds a new data directory with the example workflows and error catalog. */
+function seedDataDir(dataDir: string) {
+  mkdirSync(dataDir, { recursive: true });
+  const workflows = join(dataDir, 'workflows');
+  if (!existsSync(workflows)) cpSync(join(EXAMPLES, 'workflows'), workflows, { recursive: true });
+  const catalog = join(dataDir, 'errors.json');
+  if (!existsSync(catalog)) copyFileSync(join(EXAMPLES, 'errors.json'), catalog);
+}
+
+function loadCatalog(dataDir: string): ErrorCatalog {
+  const file = join(dataDir, 'errors.json');
+  const parsed = errorCatalogSchema.safeParse(JSON.parse(readFileSync(file, 'utf8')));
+  if (!parsed.success) throw new Error(`${file} is not a valid error catalog: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  return parsed.data;
+}
+
+function createSharedResources(): SharedResources & { close(): Promise<void> } {
+  const resources = new Map<string, unknown>();
+  return {
+    get<T>(key: string, create: () => T): T {
+      if (!resources.has(key)) resources.set(key, create());
+      return resources.get(key) as T;
+    },
+    async close() {
+      for (const value of resources.values()) {
+        const closable = value as { close?: () => unknown };
+        if (typeof closable.close === 'function') await closable.close();
+      }
+    },
+  };
+}
+
+/** The Express app for everything that is not gateway traffic: health, editor, admin. */
+function createControlApp(options: { problems: () => ProblemRenderer; dataDir: string; demo: boolean }) {
+  const app = express();
+  app.disable('x-powered-by');
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  const editorDist = join(ROOT, 'editor', 'dist');
+  if (existsSync(editorDist)) app.use('/editor', express.static(editorDist));
+  else app.get('/editor', (_req, res) => res.redirect('/editor/'));
+  app.get('/editor/', (_req, res) => {
+    res.type('html').send(readFileSync(join(ROOT, 'editor', 'placeholder.html'), 'utf8'));
+  });
+  if (options.demo) {
+    app.get('/.well-known/sluice/demo-jwks.json', (_req, res) => {
+      res.type('json').send(readFileSync(join(options.dataDir, DEMO_JWKS_FILE), 'utf8'));
+    });
+  }
+  const problem = (res: Response, req: Request, id: string, params?: Record<string, string>) => {
+    const answer = options.problems().render(id, { instance: req.path, traceId: '', params });
+    res.status(answer.status).set(problemHeaders(answer.body)).send(answer.body);
+  };
+  app.use((req, res) => problem(res, req, 'not_found'));
+  const onError: ErrorRequestHandler = (error: { status?: number; type?: string }, req, res, _next) => {
+    if (error.status === 413) return problem(res, req, 'payload_too_large', { reason: 'the body is too large' });
+    if (error.status === 400) return problem(res, req, 'bad_request', { reason: 'the request is malformed' });
+    problem(res, req, 'internal_error');
+  };
+  app.use(onError);
+  return app;
+}
+
+/** A raw HTTP answer for requests Node refuses before they reach a handler (headers too large, bad framing). */
+function clientErrorAnswer(problems: ProblemRenderer, code: string | undefined): string {
+  const id = code === 'HPE_HEADER_OVERFLOW' ? 'headers_too_large' : 'bad_request';
+  const answer = problems.render(id, { instance: '/', traceId: '', params: { reason: 'the request could not be parsed' } });
+  const reason = answer.status === 431 ? 'Request Header Fields Too Large' : 'Bad Request';
+  const headers = Object.entries(problemHeaders(answer.body)).map(([k, v]) => `${k}: ${v}`).join('\r\n');
+  return `HTTP/1.1 ${answer.status} ${reason}\r\n${headers}\r\nconnection: close\r\n\r\n${answer.body}`;
+}
+
+/**
+ * Starts Sluice: the gateway and its control plane on one port, the workflows of the data
+ * directory hot-reloaded, and with SLUICE_DEMO the demo upstream and demo token issuer.
+ */
+export async function startSluice(settings: Settings, options: { logger?: Logger; env?: Record<string, string | undefined>; rateLimits?: RateLimitStore } = {}): Promise<Sluice> {
+  const logger = options.logger ?? createLogger({ level: settings.logLevel, ...(settings.logFile ? { destination: settings.logFile } : {}) });
+  seedDataDir(settings.dataDir);
+  const env: Record<string, string | undefined> = { ...(options.env ?? process.env) };
+  const demoUpstream = settings.demo ? await startDemoUpstream() : undefined;
+  if (demoUpstream) {
+    env.SLUICE_DEMO_UPSTREAM = demoUpstream.url;
+    await ensureDemoKeys(settings.dataDir);
+  }
+
+  let catalog = loadCatalog(settings.dataDir);
+  let problems = createProblemRenderer(catalog);
+  const gateway = createGateway({ problems, logger, maxBodyBytes: settings.maxBodyBytes, trustProxy: settings.trustProxy });
+  const shared = createSharedResources();
+  const rateLimits = options.rateLimits ?? createMemoryRateLimitStore();
+  const registry = createWorkflowRegistry({
+    deps: { env, dataDir: settings.dataDir, rateLimits, shared, expressionLimits: { timeoutMs: settings.expressionTimeoutMs, depth: 300, sequence: 100_000 } },
+    catalog: () => catalog,
+    logger,
+    activate: (workflows) => gateway.activate(workflows),
+  });
+  const directory = createWorkflowDirectory(join(settings.dataDir, 'workflows'));
+  const reload = async () => {
+    try {
+      catalog = loadCatalog(settings.dataDir);
+      problems = createProblemRenderer(catalog);
+      gateway.setProblems(problems);
+    } catch (error) {
+      logger.error({ err: error }, 'error catalog refused; the previous catalog stays in use');
+    }
+    await registry.load((await directory.read()).map((f) => ({ origin: f.file, text: f.text })));
+  };
+  await reload();
+  directory.watch(() => void reload());
+
+  const control = createControlApp({ problems: () => problems, dataDir: settings.dataDir, demo: settings.demo });
+  const isControl = (url: string) => RESERVED_PREFIXES.some((p) => url.startsWith(p) && (url.length === p.length || url[p.length] === '/' || url[p.length] === '?'));
+  const server = createServer(
+    { maxHeaderSize: settings.maxHeaderBytes, requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 5_000 },
+    (req, res) => {
+      if (isControl(req.url ?? '/')) control(req, res);
+      else gateway.handle(req, res);
+    },
+  );
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
+    if (socket.writable && !socket.destroyed) socket.end(clientErrorAnswer(problems, error.code));
+    else socket.destroy();
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(settings.port, settings.host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const url = `http://${settings.host === '0.0.0.0' || settings.host === '::' ? '127.0.0.1' : settings.host}:${port}`;
+  logger.info({ url, dataDir: settings.dataDir, workflows: registry.active.size, demoUpstream: demoUpstream?.url }, 'sluice listening');
+
+  return {
+    url,
+    server,
+    gateway,
+    registry,
+    logger,
+    settings,
+    reload,
+    async close() {
+      directory.close();
+      server.closeIdleConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const workflow of registry.active.values()) workflow.close();
+      await shared.close();
+      rateLimits.close?.();
+      await demoUpstream?.close();
+    },
+  };
+}

@@ -1,0 +1,75 @@
+import type { ValidGraph } from './validate.ts';
+
+/** Final state reached when a port ends the request with the current response. */
+export const FINISH_STATE = '$finish';
+/** Final state reached when a node's runtime fails (its error says which catalog error answers). */
+export const FAULT_STATE = '$fault';
+/** Final state reached when an unwired failure port raises its catalog error. */
+export const raiseState = (node: string, port: string) => `$raise:${node}:${port}`;
+
+/** The name under which the engine supplies the actor that runs a node. */
+export const RUN_NODE_ACTOR = 'runNode';
+/** The name of the action that turns a node's result (its port) into the next event. */
+export const TAKE_PORT_ACTION = 'takePort';
+
+export interface FinalStateMeta {
+  outcome: 'finish' | 'raise' | 'fault';
+  error?: string;
+  node?: string;
+  port?: string;
+}
+
+export interface NodeStateConfig {
+  meta: { kind: string };
+  invoke: { id: string; src: string; input: { node: string }; onDone: { actions: string }; onError: { target: string } };
+  on: Record<string, string>;
+}
+export interface FinalStateConfig {
+  type: 'final';
+  meta: FinalStateMeta;
+}
+
+/** Plain-JSON XState machine config: what `sluice export xstate` writes and XState's tools can show. */
+export interface WorkflowMachineConfig {
+  id: string;
+  initial: string;
+  states: Record<string, NodeStateConfig | FinalStateConfig>;
+}
+
+/**
+ * Compiles a validated workflow to an XState machine config. Pure and deterministic: the
+ * same document gives the same JSON. Node states invoke the `runNode` actor; its output
+ * (a port name) is raised as an event whose transition leads to the next node or a final state.
+ * @example
+ * const config = toMachineConfig(result.graph);
+ * const machine = setup({ actors: { runNode }, actions: { takePort } }).createMachine(config);
+ */
+export function toMachineConfig(graph: ValidGraph): WorkflowMachineConfig {
+  const states: WorkflowMachineConfig['states'] = {};
+  const finals: WorkflowMachineConfig['states'] = {};
+  let finishes = false;
+  for (const node of graph.nodes.values()) {
+    const on: Record<string, string> = {};
+    for (const port of node.ports) {
+      const to = node.next.get(port.name);
+      if (to !== undefined) on[port.name] = to;
+      else if (port.unwired === 'finish') {
+        on[port.name] = FINISH_STATE;
+        finishes = true;
+      } else if (port.unwired !== 'required') {
+        const name = raiseState(node.id, port.name);
+        on[port.name] = name;
+        finals[name] = { type: 'final', meta: { outcome: 'raise', error: port.unwired.error, node: node.id, port: port.name } };
+      }
+    }
+    states[node.id] = {
+      meta: { kind: node.kind },
+      invoke: { id: node.id, src: RUN_NODE_ACTOR, input: { node: node.id }, onDone: { actions: TAKE_PORT_ACTION }, onError: { target: FAULT_STATE } },
+      on,
+    };
+  }
+  if (finishes) states[FINISH_STATE] = { type: 'final', meta: { outcome: 'finish' } };
+  Object.assign(states, finals);
+  states[FAULT_STATE] = { type: 'final', meta: { outcome: 'fault' } };
+  return { id: graph.document.id, initial: graph.start, states };
+}

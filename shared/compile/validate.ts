@@ -1,0 +1,269 @@
+import jsonata from 'jsonata';
+import type { z } from 'zod';
+import { kinds, isKindName, type AnyKindDescriptor, type PortSpec } from '../nodes/index.ts';
+import type { ErrorCatalog } from '../schema/catalog.ts';
+import { workflowDocumentSchema, type Route, type WorkflowDocument } from '../schema/workflow.ts';
+import { clashingMethods, reservedPrefixOf } from './route.ts';
+
+/** The closed list of reasons a workflow is refused. */
+export const PROBLEM_CODES = [
+  'invalid_document',
+  'duplicate_node',
+  'unknown_kind',
+  'invalid_config',
+  'expression_syntax',
+  'dangling_edge',
+  'unknown_port',
+  'duplicate_edge',
+  'edge_from_terminal',
+  'edge_into_start',
+  'no_start',
+  'multiple_starts',
+  'unreachable',
+  'cycle',
+  'port_unwired',
+  'unknown_error',
+  'response_missing',
+  'route_clash',
+] as const;
+export type ProblemCode = (typeof PROBLEM_CODES)[number];
+
+/** One reason a workflow is refused, pinned to a node and a field where it has one. */
+export interface ValidationProblem {
+  code: ProblemCode;
+  message: string;
+  node?: string;
+  field?: string;
+}
+
+/** A node whose config passed its kind's schema, with its ports and outgoing edges. */
+export interface GraphNode {
+  id: string;
+  kind: string;
+  descriptor: AnyKindDescriptor;
+  config: unknown;
+  ports: PortSpec[];
+  /** port name -> target node id, for wired ports */
+  next: Map<string, string>;
+}
+
+/** A workflow that passed every check: what the compiler and the engine build on. */
+export interface ValidGraph {
+  document: WorkflowDocument;
+  start: string;
+  /** in document order */
+  nodes: Map<string, GraphNode>;
+}
+
+export type ValidationResult = { ok: true; graph: ValidGraph; problems: [] } | { ok: false; problems: ValidationProblem[] };
+
+export interface ValidateOptions {
+  /** Catalog the workflow's errors must exist in; unchecked when absent. */
+  catalog?: ErrorCatalog;
+  /** Routes of the other workflows served beside this one. */
+  otherRoutes?: ReadonlyArray<{ workflow: string; route: Route }>;
+}
+
+const path = (segments: ReadonlyArray<PropertyKey>) => segments.map(String).join('.');
+
+/**
+ * Checks a workflow document as a graph and reports every problem at once.
+ * @example
+ * const result = validateWorkflow(JSON.parse(text), { catalog });
+ * if (!result.ok) for (const p of result.problems) console.log(p.node, p.field, p.message);
+ */
+export function validateWorkflow(input: unknown, options: ValidateOptions = {}): ValidationResult {
+  const parsed = workflowDocumentSchema.safeParse(input);
+  if (!parsed.success) return { ok: false, problems: documentProblems(input, parsed.error) };
+  const document = parsed.data;
+  const problems: ValidationProblem[] = [];
+  const report = (code: ProblemCode, message: string, node?: string, field?: string) =>
+    problems.push({ code, message, ...(node === undefined ? {} : { node }), ...(field === undefined ? {} : { field }) });
+
+  const nodes = new Map<string, GraphNode>();
+  const known = new Set<string>();
+  document.nodes.forEach((node) => {
+    if (known.has(node.id)) return report('duplicate_node', `node id "${node.id}" is used twice`, node.id, 'id');
+    known.add(node.id);
+    if (!isKindName(node.kind)) return report('unknown_kind', `unknown node kind "${node.kind}"`, node.id, 'kind');
+    const descriptor: AnyKindDescriptor = kinds[node.kind];
+    const config = descriptor.config.safeParse(node.config);
+    if (!config.success) {
+      for (const issue of config.error.issues)
+        report('invalid_config', issue.message, node.id, path(['config', ...issue.path]));
+      return;
+    }
+    for (const expression of descriptor.expressions(config.data)) {
+      const error = expressionSyntaxError(expression.source);
+      if (error) report('expression_syntax', error, node.id, `config.${expression.field}`);
+    }
+    nodes.set(node.id, { id: node.id, kind: node.kind, descriptor, config: config.data, ports: descriptor.ports(config.data), next: new Map() });
+  });
+
+  const incoming = new Map<string, number>();
+  document.edges.forEach((edge, i) => {
+    if (!known.has(edge.from)) return report('dangling_edge', `edge from unknown node "${edge.from}"`, undefined, `edges.${i}.from`);
+    if (!known.has(edge.to)) return report('dangling_edge', `edge to unknown node "${edge.to}"`, edge.from, `edges.${i}.to`);
+    incoming.set(edge.to, (incoming.get(edge.to) ?? 0) + 1);
+    const from = nodes.get(edge.from);
+    if (!from) return; // its own problem is reported already
+    if (from.descriptor.terminal) return report('edge_from_terminal', `a ${from.kind} node ends the request and has no outgoing edges`, edge.from, `edges.${i}`);
+    if (!from.ports.some((p) => p.name === edge.port))
+      return report('unknown_port', `${from.kind} has no port "${edge.port}" (ports: ${from.ports.map((p) => p.name).join(', ')})`, edge.from, `edges.${i}.port`);
+    if (from.next.has(edge.port)) return report('duplicate_edge', `port "${edge.port}" is wired twice`, edge.from, `ports.${edge.port}`);
+    from.next.set(edge.port, edge.to);
+  });
+
+  const start = findStart(document, known, incoming, report);
+  if (start !== undefined && (incoming.get(start) ?? 0) > 0)
+    report('edge_into_start', `the start node "${start}" cannot have incoming edges`, start, 'id');
+
+  if (start !== undefined && nodes.size === known.size) {
+    const reached = reachable(start, nodes);
+    for (const id of known) if (!reached.has(id)) report('unreachable', `node "${id}" cannot be reached from the start "${start}"`, id);
+    const cycleAt = findCycle(start, nodes);
+    if (cycleAt) report('cycle', `a cycle passes through "${cycleAt}"; workflows must be acyclic`, cycleAt);
+    else checkResponses(start, nodes, report);
+  }
+
+  for (const node of nodes.values()) {
+    for (const port of node.ports) {
+      if (node.next.has(port.name)) continue;
+      if (port.unwired === 'required') report('port_unwired', `port "${port.name}" must be wired`, node.id, `ports.${port.name}`);
+      else if (port.unwired !== 'finish' && options.catalog && !Object.hasOwn(options.catalog.errors, port.unwired.error))
+        report('unknown_error', `error "${port.unwired.error}" is not in the error catalog`, node.id, node.kind === 'error' ? 'config.error' : `ports.${port.name}`);
+    }
+    if (options.catalog)
+      for (const id of node.descriptor.errors)
+        if (!Object.hasOwn(options.catalog.errors, id)) report('unknown_error', `error "${id}" raised by ${node.kind} is not in the error catalog`, node.id);
+  }
+
+  const reserved = reservedPrefixOf(document.route.path);
+  if (reserved) report('route_clash', `paths under ${reserved} are reserved for the gateway itself`, undefined, 'route.path');
+  for (const other of options.otherRoutes ?? []) {
+    if (other.workflow === document.id) continue;
+    const methods = clashingMethods(document.route, other.route);
+    if (methods.length > 0)
+      report('route_clash', `${methods.join(', ')} ${document.route.path} is already served by workflow "${other.workflow}" (${other.route.path})`, undefined, 'route.path');
+  }
+
+  if (problems.length > 0 || start === undefined) return { ok: false, problems };
+  return { ok: true, graph: { document, start, nodes }, problems: [] };
+}
+
+/** The JSONata syntax error of an expression, or undefined when it parses. */
+export function expressionSyntaxError(source: string): string | undefined {
+  try {
+    jsonata(source);
+    return undefined;
+  } catch (error) {
+    const e = error as { message?: string; position?: number };
+    return `JSONata: ${e.message ?? String(error)}${e.position === undefined ? '' : ` (at ${e.position})`}`;
+  }
+}
+
+function documentProblems(input: unknown, error: z.ZodError): ValidationProblem[] {
+  const nodes = (input as { nodes?: unknown } | null)?.nodes;
+  return error.issues.map((issue) => {
+    const [head, index, ...rest] = issue.path;
+    if (head === 'nodes' && typeof index === 'number' && Array.isArray(nodes)) {
+      const id = (nodes[index] as { id?: unknown } | undefined)?.id;
+      if (typeof id === 'string') return { code: 'invalid_document', message: issue.message, node: id, field: path(rest) || 'node' };
+    }
+    return { code: 'invalid_document', message: issue.message, field: path(issue.path) || '(document)' };
+  });
+}
+
+function findStart(
+  document: WorkflowDocument,
+  known: Set<string>,
+  incoming: Map<string, number>,
+  report: (code: ProblemCode, message: string, node?: string, field?: string) => void,
+): string | undefined {
+  if (document.start !== undefined) {
+    if (known.has(document.start)) return document.start;
+    report('no_start', `start node "${document.start}" does not exist`, undefined, 'start');
+    return undefined;
+  }
+  const roots = [...known].filter((id) => !incoming.has(id));
+  if (roots.length === 1) return roots[0];
+  if (roots.length === 0) report('no_start', 'every node has an incoming edge, so there is no start node', undefined, 'start');
+  else report('multiple_starts', `nodes ${roots.map((r) => `"${r}"`).join(', ')} have no incoming edge; set "start" or wire them`, roots[1], 'start');
+  return undefined;
+}
+
+function reachable(start: string, nodes: Map<string, GraphNode>): Set<string> {
+  const seen = new Set<string>([start]);
+  const stack = [start];
+  while (stack.length > 0) {
+    for (const to of nodes.get(stack.pop()!)?.next.values() ?? []) {
+      if (!seen.has(to)) {
+        seen.add(to);
+        stack.push(to);
+      }
+    }
+  }
+  return seen;
+}
+
+/** The id of a node on a cycle reachable from start, if any (iterative DFS, safe for 10,000 nodes). */
+function findCycle(start: string, nodes: Map<string, GraphNode>): string | undefined {
+  const state = new Map<string, 'open' | 'done'>();
+  const stack: Array<{ id: string; targets: Iterator<string> }> = [{ id: start, targets: nodes.get(start)!.next.values() }];
+  state.set(start, 'open');
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1]!;
+    const step = top.targets.next();
+    if (step.done) {
+      state.set(top.id, 'done');
+      stack.pop();
+      continue;
+    }
+    const to = step.value;
+    if (state.get(to) === 'open') return to;
+    if (state.get(to) === undefined) {
+      state.set(to, 'open');
+      stack.push({ id: to, targets: nodes.get(to)!.next.values() });
+    }
+  }
+  return undefined;
+}
+
+/** Topological order of the nodes reachable from start (the graph is acyclic). */
+export function topologicalOrder(start: string, nodes: ReadonlyMap<string, GraphNode>): string[] {
+  const order: string[] = [];
+  const done = new Set<string>();
+  const stack: Array<{ id: string; targets: Iterator<string> }> = [{ id: start, targets: nodes.get(start)!.next.values() }];
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1]!;
+    const step = top.targets.next();
+    if (step.done) {
+      stack.pop();
+      done.add(top.id);
+      order.push(top.id);
+    } else if (!done.has(step.value)) stack.push({ id: step.value, targets: nodes.get(step.value)!.next.values() });
+  }
+  return order.reverse();
+}
+
+/** A response must exist on every path into a node that needs one and every port that finishes. */
+function checkResponses(start: string, nodes: Map<string, GraphNode>, report: (code: ProblemCode, message: string, node?: string, field?: string) => void) {
+  // hasResponse[id]: a response exists on every path that reaches the node (before it runs).
+  const hasResponse = new Map<string, boolean>();
+  const order = topologicalOrder(start, nodes);
+  hasResponse.set(start, false);
+  for (const id of order) {
+    const node = nodes.get(id)!;
+    const before = hasResponse.get(id) ?? false;
+    if (node.descriptor.requiresResponse && !before)
+      report('response_missing', `${node.kind} needs a response, but some path reaches it before any proxy or respond node`, id);
+    node.ports.forEach((port, i) => {
+      // a node that produces a response does so on its first (success) port only
+      const after = before || (node.descriptor.producesResponse === true && i === 0);
+      const to = node.next.get(port.name);
+      if (to !== undefined) hasResponse.set(to, (hasResponse.get(to) ?? true) && after);
+      else if (port.unwired === 'finish' && !after)
+        report('response_missing', `port "${port.name}" ends the request, but there is no response to answer with yet`, id, `ports.${port.name}`);
+    });
+  }
+}

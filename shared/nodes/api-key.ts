@@ -1,0 +1,35 @@
+import { z } from 'zod';
+import { defineKind } from './kind.ts';
+
+export const apiKeyEntry = z
+  .object({
+    hash: z.string().regex(/^sha256:[0-9a-f]{64}$/, 'must be sha256:<64 hex>').meta({ description: 'sha256 of the key, as `sluice hash-key` prints it. The key itself is never stored.' }),
+    partner: z.string().min(1).max(128),
+    scopes: z.array(z.string().min(1)).default([]),
+  })
+  .strict();
+
+export const apiKeyConfig = z
+  .object({
+    header: z.string().min(1).default('x-api-key').meta({ title: 'Header', description: 'Header carrying the key.' }),
+    query: z.string().min(1).optional().meta({ title: 'Query parameter', description: 'Also accept the key from this query parameter (not recommended).' }),
+    keys: z.array(apiKeyEntry).default([]).meta({ title: 'Keys', description: 'Accepted keys by hash, each mapped to a partner and scopes.' }),
+  })
+  .strict();
+
+export type ApiKeyConfig = z.infer<typeof apiKeyConfig>;
+
+export const apiKeyKind = defineKind<ApiKeyConfig>({
+  kind: 'api-key',
+  title: 'API key',
+  category: 'Identity',
+  description: 'Identifies the partner by an API key, compared by hash, and grants the key\'s scopes.',
+  config: apiKeyConfig,
+  ports: () => [
+    { name: 'ok', description: 'The key is known.', unwired: 'required' },
+    { name: 'missing', description: 'No key was sent.', unwired: { error: 'missing_api_key' } },
+    { name: 'invalid', description: 'The key is not known.', unwired: { error: 'invalid_api_key' } },
+  ],
+  errors: ['missing_api_key', 'invalid_api_key'],
+  expressions: () => [],
+});

@@ -1,0 +1,58 @@
+import { apiKeyKind } from './api-key.ts';
+import { conditionKind } from './condition.ts';
+import { errorKind } from './error.ts';
+import { jwtVerifyKind } from './jwt-verify.ts';
+import type { AnyKindDescriptor, KindDescriptor, PortSpec } from './kind.ts';
+import { proxyKind } from './proxy.ts';
+import { rateLimitKind } from './rate-limit.ts';
+import { respondKind } from './respond.ts';
+import { scopeCheckKind } from './scope-check.ts';
+import { switchKind } from './switch.ts';
+import { transformRequestKind } from './transform-request.ts';
+import { transformResponseKind } from './transform-response.ts';
+
+/** Every node kind, by name. Adding a kind: its descriptor here, its runtime in engine/runtime/index.ts. */
+export const kinds = {
+  'jwt-verify': jwtVerifyKind,
+  'api-key': apiKeyKind,
+  'scope-check': scopeCheckKind,
+  condition: conditionKind,
+  switch: switchKind,
+  'rate-limit': rateLimitKind,
+  'transform-request': transformRequestKind,
+  'transform-response': transformResponseKind,
+  proxy: proxyKind,
+  respond: respondKind,
+  error: errorKind,
+} as const;
+
+export type KindName = keyof typeof kinds;
+export type ConfigOf<K extends KindName> = (typeof kinds)[K] extends KindDescriptor<infer C> ? C : never;
+
+export function isKindName(name: string): name is KindName {
+  return Object.hasOwn(kinds, name);
+}
+
+/** Every catalog error some kind declares (the error kind's come from its config). */
+export function kindErrorIds(): string[] {
+  return [...new Set((Object.values(kinds) as AnyKindDescriptor[]).flatMap((d) => d.errors))];
+}
+
+/** The errors a node raises whatever its wiring: its kind's errors that are no port's default. */
+export function faultsOf(descriptor: AnyKindDescriptor, ports: PortSpec[]): string[] {
+  const portErrors = new Set(ports.flatMap((p) => (typeof p.unwired === 'object' ? [p.unwired.error] : [])));
+  return descriptor.errors.filter((id) => !portErrors.has(id));
+}
+
+export { CATEGORIES, defineKind, type AnyKindDescriptor, type Category, type ExpressionRef, type KindDescriptor, type PortSpec } from './kind.ts';
+export { JWT_ALGORITHMS, type JwtVerifyConfig } from './jwt-verify.ts';
+export type { ApiKeyConfig } from './api-key.ts';
+export type { ScopeCheckConfig } from './scope-check.ts';
+export type { ConditionConfig } from './condition.ts';
+export type { SwitchConfig } from './switch.ts';
+export type { RateLimitConfig } from './rate-limit.ts';
+export type { TransformRequestConfig } from './transform-request.ts';
+export type { TransformResponseConfig } from './transform-response.ts';
+export type { ProxyConfig } from './proxy.ts';
+export type { RespondConfig } from './respond.ts';
+export type { ErrorConfig } from './error.ts';

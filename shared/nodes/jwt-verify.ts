@@ -1,0 +1,51 @@
+import { z } from 'zod';
+import { durationSchema } from '../schema/duration.ts';
+import { defineKind } from './kind.ts';
+
+/** Signature algorithms a jwt-verify node may allow. `none` is not among them. */
+export const JWT_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'HS256', 'HS384', 'HS512'] as const;
+
+const jwkSchema = z.object({ kty: z.string() }).catchall(z.unknown());
+
+export const jwtVerifyConfig = z
+  .object({
+    jwksUri: z.url({ protocol: /^https?$/ }).optional().meta({ title: 'JWKS URL', description: 'Key set to fetch and cache; refetched on an unknown kid, used stale while the key server is down.' }),
+    jwks: z.object({ keys: z.array(jwkSchema).min(1) }).optional().meta({ title: 'Inline JWKS', description: 'Public keys given inline.' }),
+    jwksFile: z.string().min(1).optional().meta({ title: 'JWKS file', description: 'Key set read from a file, relative to the data directory (the demo issuer uses demo-jwks.json).' }),
+    secretEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/).optional().meta({ title: 'HMAC secret env var', description: 'Name of the environment variable holding the shared secret for HS* algorithms.', format: 'secret-env' }),
+    algorithms: z.array(z.enum(JWT_ALGORITHMS)).min(1).default(['RS256']).meta({ title: 'Allowed algorithms', description: 'Only these algorithms are accepted; the token header never chooses.' }),
+    issuer: z.string().min(1).optional().meta({ title: 'Issuer', description: 'Required iss claim.' }),
+    audience: z.string().min(1).optional().meta({ title: 'Audience', description: 'Required aud claim.' }),
+    clockTolerance: durationSchema.default('30s').meta({ title: 'Clock tolerance', description: 'Allowed clock skew for exp and nbf.' }),
+    maxTokenAge: durationSchema.optional().meta({ title: 'Maximum token lifetime', description: 'Refuse tokens whose iat is older than this.' }),
+    header: z.string().min(1).default('authorization').meta({ title: 'Header', description: 'Header carrying "Bearer <token>".' }),
+    partnerClaim: z.string().min(1).default('azp').meta({ title: 'Partner claim', description: 'Claim naming the calling partner (client).' }),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    const sources = [c.jwksUri, c.jwks, c.jwksFile, c.secretEnv].filter((s) => s !== undefined).length;
+    if (sources !== 1) ctx.addIssue({ code: 'custom', path: ['jwksUri'], message: 'set exactly one key source: jwksUri, jwks, jwksFile or secretEnv' });
+    const hmac = c.algorithms.filter((a) => a.startsWith('HS'));
+    if (c.secretEnv !== undefined && hmac.length !== c.algorithms.length)
+      ctx.addIssue({ code: 'custom', path: ['algorithms'], message: 'a shared secret allows only HS256, HS384 or HS512' });
+    if (c.secretEnv === undefined && hmac.length > 0)
+      ctx.addIssue({ code: 'custom', path: ['algorithms'], message: 'HS* algorithms need secretEnv; a public key set must never verify HMAC tokens' });
+  });
+
+export type JwtVerifyConfig = z.infer<typeof jwtVerifyConfig>;
+
+export const jwtVerifyKind = defineKind<JwtVerifyConfig>({
+  kind: 'jwt-verify',
+  title: 'Verify JWT',
+  category: 'Identity',
+  description: 'Verifies a bearer JWT (signature, exp, nbf, iss, aud) and puts its claims, scopes and partner in the context.',
+  config: jwtVerifyConfig,
+  ports: () => [
+    { name: 'ok', description: 'The token is valid.', unwired: 'required' },
+    { name: 'missing', description: 'No bearer token was sent.', unwired: { error: 'missing_token' } },
+    { name: 'invalid', description: 'The token is malformed, expired, badly signed or for someone else.', unwired: { error: 'invalid_token' } },
+    { name: 'unavailable', description: 'The signing keys could not be fetched and none were ever known.', unwired: { error: 'keys_unavailable' } },
+  ],
+  errors: ['missing_token', 'invalid_token', 'keys_unavailable'],
+  expressions: () => [],
+});

@@ -1,0 +1,64 @@
+import type { z } from 'zod';
+
+/** Palette groups, in the order the editor shows them. */
+export const CATEGORIES = ['Identity', 'Access', 'Flow', 'Traffic', 'Transform', 'Upstream', 'Answer'] as const;
+export type Category = (typeof CATEGORIES)[number];
+
+/**
+ * An output port of a node.
+ * - `required`: the workflow is refused while it is not wired.
+ * - `finish`: unwired, the request ends and the current response is answered.
+ * - `{ error }`: unwired, the request ends with this catalog error.
+ */
+export interface PortSpec {
+  name: string;
+  description: string;
+  unwired: 'required' | 'finish' | { error: string };
+}
+
+/** A JSONata expression inside a node's config, located by its field path. */
+export interface ExpressionRef {
+  field: string;
+  source: string;
+}
+
+/** What a node kind is: everything the editor, validator, compiler and contract need. */
+export interface KindDescriptor<Config = unknown> {
+  kind: string;
+  title: string;
+  category: Category;
+  description: string;
+  /** The only definition of this kind's config: types, validation and the editor's form. */
+  config: z.ZodType<Config>;
+  /** Output ports for a given (valid) config. */
+  ports(config: Config): PortSpec[];
+  /**
+   * Every catalog error this kind can raise: its ports' defaults and its faults (errors raised
+   * whatever the wiring, such as a failing expression). The error kind's error comes from its config.
+   */
+  errors: readonly string[];
+  /** Every JSONata expression in the config, so it is parsed once at publish time. */
+  expressions(config: Config): ExpressionRef[];
+  /** A terminal node ends the request: its ports are internal and cannot be wired. */
+  terminal?: boolean;
+  /** The node leaves a response in the context (proxy, respond). */
+  producesResponse?: boolean;
+  /** The node needs a response produced earlier on every path (transform-response). */
+  requiresResponse?: boolean;
+  /** The node reads the request body, so the gateway buffers it instead of streaming. */
+  readsRequestBody?: (config: Config) => boolean;
+}
+
+/** A descriptor of any kind, for code that handles all kinds alike (configs are checked by the descriptor's own schema). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyKindDescriptor = KindDescriptor<any>;
+
+/** Declares a node kind, keeping its config type. */
+export function defineKind<Config>(descriptor: KindDescriptor<Config>): KindDescriptor<Config> {
+  return descriptor;
+}
+
+/** True when an expression may read the request body. Conservative: over-buffering only costs speed. */
+export function mentionsBody(expressions: ExpressionRef[]): boolean {
+  return expressions.some((e) => /body|\*\*|request(?!\s*\.)|\$(?![A-Za-z_$])/.test(e.source));
+}

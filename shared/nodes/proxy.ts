@@ -1,0 +1,39 @@
+import { z } from 'zod';
+import { durationSchema } from '../schema/duration.ts';
+import { defineKind } from './kind.ts';
+
+export const proxyConfig = z
+  .object({
+    url: z
+      .string()
+      .regex(/^(https?:\/\/[^\s]+|\$\{[A-Z_][A-Z0-9_]*\}[^\s]*)$/, 'must be an http(s) URL, optionally starting with ${ENV_VAR}')
+      .meta({ title: 'Upstream URL', description: 'Base URL of the upstream; ${NAME} is replaced by an environment variable at publish time.' }),
+    path: z
+      .string()
+      .max(1000)
+      .optional()
+      .meta({ title: 'Path rewrite', description: 'Upstream path template with :params, e.g. /v2/orders/:id. Default: the request path, less stripPrefix.' }),
+    stripPrefix: z.string().regex(/^\/.*/).optional().meta({ title: 'Strip prefix', description: 'Removed from the request path before it is appended to the URL.' }),
+    timeout: durationSchema.default('10s').meta({ title: 'Timeout', description: 'Whole upstream call, headers and body.' }),
+    preserveHost: z.boolean().default(false).meta({ title: 'Preserve Host', description: 'Send the client\'s Host header instead of the upstream\'s.' }),
+    forwardAuthorization: z.boolean().default(true).meta({ title: 'Forward Authorization', description: 'Pass the client\'s Authorization header upstream.' }),
+  })
+  .strict();
+
+export type ProxyConfig = z.infer<typeof proxyConfig>;
+
+export const proxyKind = defineKind<ProxyConfig>({
+  kind: 'proxy',
+  title: 'Proxy',
+  category: 'Upstream',
+  description: 'Calls the upstream (undici keep-alive pool) with the request; streams bodies unless a later node reads them.',
+  config: proxyConfig,
+  ports: () => [
+    { name: 'ok', description: 'The upstream answered (any status); unwired, its answer is returned.', unwired: 'finish' },
+    { name: 'error', description: 'The upstream could not be reached or broke the connection.', unwired: { error: 'upstream_unavailable' } },
+    { name: 'timeout', description: 'The upstream did not answer in time.', unwired: { error: 'upstream_timeout' } },
+  ],
+  errors: ['upstream_unavailable', 'upstream_timeout'],
+  expressions: () => [],
+  producesResponse: true,
+});

@@ -1,0 +1,38 @@
+import { z } from 'zod';
+import { durationSchema } from '../schema/duration.ts';
+import { defineKind, mentionsBody } from './kind.ts';
+
+export const RATE_LIMIT_KEYS = ['partner', 'subject', 'ip', 'claim', 'header', 'expression', 'global'] as const;
+
+export const rateLimitConfig = z
+  .object({
+    limit: z.number().int().min(1).max(1_000_000_000).meta({ title: 'Limit', description: 'Requests allowed per window and key.' }),
+    window: durationSchema.default('1m').meta({ title: 'Window', description: 'Sliding window length.' }),
+    key: z.enum(RATE_LIMIT_KEYS).default('partner').meta({ title: 'Key', description: 'What is counted separately: the partner, the token subject, the client IP, a claim, a header, a JSONata expression, or everyone together.' }),
+    name: z.string().min(1).max(200).optional().meta({ title: 'Claim or header name', description: 'With key "claim" or "header".' }),
+    expression: z.string().min(1).max(10_000).optional().meta({ title: 'Key expression', description: 'With key "expression": JSONata giving the key.', format: 'jsonata' }),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    if ((c.key === 'claim' || c.key === 'header') && c.name === undefined)
+      ctx.addIssue({ code: 'custom', path: ['name'], message: `key "${c.key}" needs the ${c.key} name` });
+    if (c.key === 'expression' && c.expression === undefined)
+      ctx.addIssue({ code: 'custom', path: ['expression'], message: 'key "expression" needs an expression' });
+  });
+
+export type RateLimitConfig = z.infer<typeof rateLimitConfig>;
+
+export const rateLimitKind = defineKind<RateLimitConfig>({
+  kind: 'rate-limit',
+  title: 'Rate limit',
+  category: 'Traffic',
+  description: 'Limits requests per key in a sliding window; answers carry RateLimit-* headers, refusals Retry-After.',
+  config: rateLimitConfig,
+  ports: () => [
+    { name: 'ok', description: 'Within the limit.', unwired: 'required' },
+    { name: 'limited', description: 'Over the limit.', unwired: { error: 'rate_limited' } },
+  ],
+  errors: ['rate_limited', 'expression_failed'],
+  expressions: (c) => (c.key === 'expression' && c.expression ? [{ field: 'expression', source: c.expression }] : []),
+  readsRequestBody: (c) => c.key === 'expression' && mentionsBody([{ field: 'expression', source: c.expression ?? '' }]),
+});

@@ -1,0 +1,27 @@
+import { z } from 'zod';
+import { defineKind, mentionsBody } from './kind.ts';
+
+export const respondConfig = z
+  .object({
+    status: z.number().int().min(200).max(599).default(200).meta({ title: 'Status' }),
+    headers: z.record(z.string(), z.string()).default({}).meta({ title: 'Headers' }),
+    body: z.unknown().optional().meta({ title: 'Body', description: 'Static JSON body.' }),
+    bodyExpression: z.string().min(1).max(20_000).optional().meta({ title: 'Body expression', description: 'JSONata giving the body; wins over the static body.', format: 'jsonata' }),
+  })
+  .strict();
+
+export type RespondConfig = z.infer<typeof respondConfig>;
+
+export const respondKind = defineKind<RespondConfig>({
+  kind: 'respond',
+  title: 'Respond',
+  category: 'Answer',
+  description: 'Answers the request with a static or templated response (also for mocks).',
+  config: respondConfig,
+  ports: () => [{ name: 'done', description: 'The response is sent.', unwired: 'finish' }],
+  errors: ['expression_failed'],
+  expressions: (c) => (c.bodyExpression ? [{ field: 'bodyExpression', source: c.bodyExpression }] : []),
+  terminal: true,
+  producesResponse: true,
+  readsRequestBody: (c) => mentionsBody(c.bodyExpression ? [{ field: 'bodyExpression', source: c.bodyExpression }] : []),
+});

@@ -1,0 +1,99 @@
+import { z } from 'zod';
+
+/** HTTP methods a workflow route can answer. */
+export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+export type HttpMethod = (typeof HTTP_METHODS)[number];
+
+/** Ids of workflows and nodes: url-safe, short, stable. */
+export const idSchema = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'must be 1-64 chars of a-z, 0-9, "-" or "_", starting with a letter or digit');
+
+/** A route path: literal segments, `:param` segments, and an optional trailing `*`. */
+export const routePathSchema = z
+  .string()
+  .max(512)
+  .regex(
+    /^\/(?:(?:[A-Za-z0-9._~-]+|:[A-Za-z_][A-Za-z0-9_]*)(?:\/(?:[A-Za-z0-9._~-]+|:[A-Za-z_][A-Za-z0-9_]*))*)?(?:\/\*)?$/,
+    'must look like /api/orders/:id (literal or :param segments, optional trailing /*)',
+  )
+  .meta({ description: 'Path pattern; `:name` captures a segment into request.params, a trailing `/*` matches the rest.' });
+
+export const routeSchema = z
+  .object({
+    methods: z.array(z.enum(HTTP_METHODS)).min(1).meta({ description: 'HTTP methods this workflow answers.' }),
+    path: routePathSchema,
+  })
+  .strict();
+
+export const workflowNodeSchema = z
+  .object({
+    id: idSchema,
+    kind: z.string().min(1).meta({ description: 'Node kind, e.g. jwt-verify.' }),
+    label: z.string().max(200).optional(),
+    config: z.record(z.string(), z.unknown()).default({}),
+  })
+  .strict();
+
+export const workflowEdgeSchema = z
+  .object({
+    from: idSchema,
+    port: z.string().min(1).max(64),
+    to: idSchema,
+  })
+  .strict();
+
+export const positionSchema = z.object({ x: z.number(), y: z.number() }).strict();
+
+/** A sample request and what the workflow must answer; run by `sluice test` and before publishing. */
+export const workflowTestSchema = z
+  .object({
+    name: z.string().min(1).max(200),
+    request: z
+      .object({
+        method: z.enum(HTTP_METHODS).default('GET'),
+        path: z.string().startsWith('/'),
+        headers: z.record(z.string(), z.string()).optional(),
+        body: z.unknown().optional(),
+      })
+      .strict(),
+    upstream: z
+      .object({
+        status: z.number().int().min(100).max(599).default(200),
+        headers: z.record(z.string(), z.string()).optional(),
+        body: z.unknown().optional(),
+      })
+      .strict()
+      .optional(),
+    expect: z
+      .object({
+        status: z.number().int().min(100).max(599),
+        type: z.string().optional(),
+        headers: z.record(z.string(), z.string()).optional(),
+        body: z.record(z.string(), z.unknown()).optional(),
+      })
+      .strict(),
+  })
+  .strict();
+
+export const workflowDocumentSchema = z
+  .object({
+    $schema: z.string().optional(),
+    id: idSchema,
+    name: z.string().min(1).max(200),
+    description: z.string().max(4000).optional(),
+    route: routeSchema,
+    start: idSchema.optional().meta({ description: 'First node; defaults to the one node without incoming edges.' }),
+    nodes: z.array(workflowNodeSchema).min(1).max(10_000),
+    edges: z.array(workflowEdgeSchema).max(20_000).default([]),
+    layout: z.record(z.string(), positionSchema).default({}).meta({ description: 'Editor positions by node id; ignored by the engine.' }),
+    tests: z.array(workflowTestSchema).default([]),
+  })
+  .strict()
+  .meta({ title: 'Sluice workflow', description: 'A gateway workflow: a graph of nodes run on every request to its route.' });
+
+export type WorkflowDocument = z.infer<typeof workflowDocumentSchema>;
+export type WorkflowNode = z.infer<typeof workflowNodeSchema>;
+export type WorkflowEdge = z.infer<typeof workflowEdgeSchema>;
+export type WorkflowTest = z.infer<typeof workflowTestSchema>;
+export type Route = z.infer<typeof routeSchema>;
