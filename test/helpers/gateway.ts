@@ -1,0 +1,72 @@
+import { mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync, mkdirSync, cpSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { loadSettings } from '../../engine/config.ts';
+import { startSluice, type Sluice } from '../../engine/server.ts';
+
+export const REPO = join(import.meta.dirname, '..', '..');
+
+/** A gateway listening on 127.0.0.1 at a free port, with its own data directory. */
+export interface TestGateway {
+  url: string;
+  sluice: Sluice;
+  dataDir: string;
+  /** Every log line the gateway wrote, parsed. */
+  logs: Array<Record<string, unknown>>;
+  /** Writes a workflow file and waits until the gateway has read it. */
+  putWorkflow(document: unknown, file?: string): Promise<void>;
+  /** Writes raw text as a workflow file and reloads. */
+  putWorkflowText(file: string, text: string): Promise<void>;
+  removeWorkflow(file: string): Promise<void>;
+  fetch(path: string, init?: RequestInit): Promise<Response>;
+  close(): Promise<void>;
+}
+
+export interface TestGatewayOptions {
+  /** Workflow documents to serve; the examples when omitted. */
+  workflows?: unknown[];
+  /** Extra environment variables nodes may read (proxy URLs, secrets). */
+  env?: Record<string, string>;
+  /** Start the demo upstream and demo keys (the examples need them). */
+  demo?: boolean;
+  settings?: Record<string, string>;
+}
+
+/** Starts a real Sluice for a test; close it in afterAll. */
+export async function startTestGateway(options: TestGatewayOptions = {}): Promise<TestGateway> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'sluice-test-'));
+  const workflowsDir = join(dataDir, 'workflows');
+  mkdirSync(workflowsDir, { recursive: true });
+  if (options.workflows) {
+    options.workflows.forEach((doc, i) => writeFileSync(join(workflowsDir, `${(doc as { id?: string }).id ?? `wf-${i}`}.json`), JSON.stringify(doc, null, 2)));
+  } else cpSync(join(REPO, 'examples', 'workflows'), workflowsDir, { recursive: true });
+  writeFileSync(join(dataDir, 'errors.json'), readFileSync(join(REPO, 'examples', 'errors.json')));
+  const logs: Array<Record<string, unknown>> = [];
+  const logger = pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) });
+  const settings = loadSettings({ PORT: '0', HOST: '127.0.0.1', SLUICE_DATA: dataDir, SLUICE_DEMO: options.demo === false ? 'off' : options.demo || !options.workflows ? 'on' : 'off', LOG_LEVEL: 'info', ...options.settings });
+  const sluice = await startSluice(settings, { logger, env: { ...process.env, ...options.env } });
+  return {
+    url: sluice.url,
+    sluice,
+    dataDir,
+    logs,
+    async putWorkflow(document, file) {
+      writeFileSync(join(workflowsDir, file ?? `${(document as { id: string }).id}.json`), JSON.stringify(document, null, 2));
+      await sluice.reload();
+    },
+    async putWorkflowText(file, text) {
+      writeFileSync(join(workflowsDir, file), text);
+      await sluice.reload();
+    },
+    async removeWorkflow(file) {
+      unlinkSync(join(workflowsDir, file));
+      await sluice.reload();
+    },
+    fetch: (path, init) => fetch(`${sluice.url}${path}`, init),
+    async close() {
+      await sluice.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
