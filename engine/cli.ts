@@ -6,6 +6,7 @@ import { validateWorkflow, toMachineConfig } from '../shared/compile/index.ts';
 import { workflowJsonSchema, catalogJsonSchema } from '../shared/compile/json-schema.ts';
 import { errorCatalogSchema } from '../shared/schema/index.ts';
 import { loadSettings } from './config.ts';
+import { updateReadme } from './docs/reference.ts';
 import { signDemoToken } from './demo/keys.ts';
 import { hashApiKey } from './runtime/api-key.ts';
 import { startSluice } from './server.ts';
@@ -19,6 +20,7 @@ const USAGE = `sluice <command>
   export xstate <file> [-o out]  write a workflow's XState machine config (JSON)
   schema [--out dir]             write the JSON Schemas of workflows and the error catalog
   hash-key <key>                 print the hash an api-key node stores for a key
+  docs                           regenerate the README's reference blocks (kinds, catalog, settings)
 `;
 
 function fail(message: string): never {
@@ -112,6 +114,12 @@ async function main(argv: string[]): Promise<number> {
       writeFileSync(join(dir, 'workflow.schema.json'), `${JSON.stringify(workflowJsonSchema(), null, 2)}\n`);
       writeFileSync(join(dir, 'errors.schema.json'), `${JSON.stringify(catalogJsonSchema(), null, 2)}\n`);
       process.stdout.write(`wrote ${join(dir, 'workflow.schema.json')} and ${join(dir, 'errors.schema.json')}\n`);
+      return 0;
+    }
+    case 'docs': {
+      const root = new URL('..', import.meta.url).pathname;
+      const changed = updateReadme(join(root, 'README.md'), join(root, 'examples', 'errors.json'));
+      process.stdout.write(changed ? 'README.md updated\n' : 'README.md is up to date\n');
       return 0;
     }
     case 'hash-key': {

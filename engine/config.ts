@@ -11,16 +11,16 @@ const flag = z.enum(['1', '0', 'true', 'false', 'on', 'off', 'yes', 'no']).trans
 
 /** Every environment variable Sluice reads, with its default. The README's configuration table mirrors this. */
 export const settingsSchema = z.object({
-  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
-  HOST: z.string().default('0.0.0.0'),
-  SLUICE_DATA: z.string().default('./data'),
-  SLUICE_DEMO: flag.default(true),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  LOG_FILE: z.string().optional(),
-  SLUICE_MAX_BODY: z.string().regex(SIZE, 'a size like 1mb, 512kb or 65536').default('1mb').transform(bytes),
-  SLUICE_MAX_HEADER: z.string().regex(SIZE, 'a size like 16kb').default('16kb').transform(bytes),
-  SLUICE_TRUST_PROXY: flag.default(false),
-  SLUICE_EXPRESSION_TIMEOUT_MS: z.coerce.number().int().min(1).max(10_000).default(50),
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080).meta({ description: 'Port of the gateway, its admin API and the editor (0 picks a free one).' }),
+  HOST: z.string().default('0.0.0.0').meta({ description: 'Address to listen on.' }),
+  SLUICE_DATA: z.string().default('./data').meta({ description: 'Data directory: workflows/, errors.json, demo keys. Seeded from examples/ when new.' }),
+  SLUICE_DEMO: flag.prefault('on').meta({ description: 'Start the demo upstream (its URL in ${SLUICE_DEMO_UPSTREAM}) and the demo token issuer.' }),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').meta({ description: 'pino level; `info` logs one line per request.' }),
+  LOG_FILE: z.string().optional().meta({ description: 'Write logs to this file instead of stdout.' }),
+  SLUICE_MAX_BODY: z.string().regex(SIZE, 'a size like 1mb, 512kb or 65536').default('1mb').transform(bytes).meta({ description: 'Largest request body a workflow that reads the body accepts (413 above).' }),
+  SLUICE_MAX_HEADER: z.string().regex(SIZE, 'a size like 16kb').default('16kb').transform(bytes).meta({ description: 'Largest request head (431 above).' }),
+  SLUICE_TRUST_PROXY: flag.prefault('off').meta({ description: 'Take the client address from X-Forwarded-For (only behind a proxy you run).' }),
+  SLUICE_EXPRESSION_TIMEOUT_MS: z.coerce.number().int().min(1).max(10_000).default(50).meta({ description: 'Time bound of one JSONata evaluation.' }),
 });
 
 export interface Settings {
