@@ -39,7 +39,11 @@ export function createProblemRenderer(catalog: ErrorCatalog): ProblemRenderer {
     render(id, { instance, traceId, params }) {
       const { entry, parts } = prepared.get(id) ?? internal;
       let detail = parts[0]!;
-      for (let i = 1; i < parts.length; i += 2) detail += (params?.[parts[i]!] ?? '') + parts[i + 1];
+      // own values only: a {constructor} placeholder must not render Object's prototype
+      for (let i = 1; i < parts.length; i += 2) {
+        const name = parts[i]!;
+        detail += (params !== undefined && Object.hasOwn(params, name) ? (params[name] ?? '') : '') + parts[i + 1]!;
+      }
       const body = JSON.stringify({ type: entry.type, title: entry.title, status: entry.status, detail, instance, traceId });
       return { status: entry.status, error: prepared.has(id) ? id : 'internal_error', type: entry.type, body };
     },

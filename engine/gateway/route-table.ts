@@ -110,6 +110,8 @@ export function createRouteTable(workflows: ReadonlyArray<CompiledWorkflow>): Ro
   return {
     workflows,
     match(method, path) {
+      // origin-form only: `*` (OPTIONS *) and absolute-form targets would otherwise lose their first segment and match something else
+      if (path.charCodeAt(0) !== 47 /* / */) return BAD_PATH;
       const segments = path.split('/');
       segments.shift();
       if (segments.length > 1 && segments[segments.length - 1] === '') segments.pop(); // trailing slash

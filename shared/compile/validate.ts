@@ -1,6 +1,6 @@
 import jsonata from 'jsonata';
 import type { z } from 'zod';
-import { kinds, isKindName, type AnyKindDescriptor, type PortSpec } from '../nodes/index.ts';
+import { faultsOf, kinds, isKindName, type AnyKindDescriptor, type PortSpec } from '../nodes/index.ts';
 import type { ErrorCatalog } from '../schema/catalog.ts';
 import { workflowDocumentSchema, type Route, type WorkflowDocument } from '../schema/workflow.ts';
 import { clashingMethods, reservedPrefixOf } from './route.ts';
@@ -67,6 +67,16 @@ export interface ValidateOptions {
 const path = (segments: ReadonlyArray<PropertyKey>) => segments.map(String).join('.');
 
 /**
+ * The field paths a zod issue is about. An unknown key is reported at the key itself (one field
+ * per key), so the editor can point at `config.foo` rather than at the whole config.
+ */
+const issueFields = (issue: z.core.$ZodIssue): PropertyKey[][] =>
+  issue.code === 'unrecognized_keys' ? issue.keys.map((key) => [...issue.path, key]) : [issue.path];
+
+/** An issue's message; for a refused record key, the key's own reason rather than "Invalid key in record". */
+const issueMessage = (issue: z.core.$ZodIssue): string => (issue.code === 'invalid_key' ? (issue.issues[0]?.message ?? issue.message) : issue.message);
+
+/**
  * Checks a workflow document as a graph and reports every problem at once.
  * @example
  * const result = validateWorkflow(JSON.parse(text), { catalog });
@@ -90,7 +100,7 @@ export function validateWorkflow(input: unknown, options: ValidateOptions = {}):
     const config = descriptor.config.safeParse(node.config);
     if (!config.success) {
       for (const issue of config.error.issues)
-        report('invalid_config', issue.message, node.id, path(['config', ...issue.path]));
+        for (const field of issueFields(issue)) report('invalid_config', issueMessage(issue), node.id, path(['config', ...field]));
       return;
     }
     for (const expression of descriptor.expressions(config.data)) {
@@ -121,8 +131,8 @@ export function validateWorkflow(input: unknown, options: ValidateOptions = {}):
   if (start !== undefined && nodes.size === known.size) {
     const reached = reachable(start, nodes);
     for (const id of known) if (!reached.has(id)) report('unreachable', `node "${id}" cannot be reached from the start "${start}"`, id);
-    const cycleAt = findCycle(start, nodes);
-    if (cycleAt) report('cycle', `a cycle passes through "${cycleAt}"; workflows must be acyclic`, cycleAt);
+    const cycle = findCycle(start, nodes);
+    if (cycle) report('cycle', `port "${cycle.port}" leads back to "${cycle.to}", closing a cycle; workflows must be acyclic`, cycle.from, `ports.${cycle.port}`);
     else checkResponses(start, nodes, report);
   }
 
@@ -133,8 +143,9 @@ export function validateWorkflow(input: unknown, options: ValidateOptions = {}):
       else if (port.unwired !== 'finish' && options.catalog && !Object.hasOwn(options.catalog.errors, port.unwired.error))
         report('unknown_error', `error "${port.unwired.error}" is not in the error catalog`, node.id, node.kind === 'error' ? 'config.error' : `ports.${port.name}`);
     }
+    // Port defaults were checked above (only for unwired ports); these are the errors raised whatever the wiring.
     if (options.catalog)
-      for (const id of node.descriptor.errors)
+      for (const id of faultsOf(node.descriptor, node.ports))
         if (!Object.hasOwn(options.catalog.errors, id)) report('unknown_error', `error "${id}" raised by ${node.kind} is not in the error catalog`, node.id);
   }
 
@@ -164,14 +175,16 @@ export function expressionSyntaxError(source: string): string | undefined {
 
 function documentProblems(input: unknown, error: z.ZodError): ValidationProblem[] {
   const nodes = (input as { nodes?: unknown } | null)?.nodes;
-  return error.issues.map((issue) => {
-    const [head, index, ...rest] = issue.path;
-    if (head === 'nodes' && typeof index === 'number' && Array.isArray(nodes)) {
-      const id = (nodes[index] as { id?: unknown } | undefined)?.id;
-      if (typeof id === 'string') return { code: 'invalid_document', message: issue.message, node: id, field: path(rest) || 'node' };
-    }
-    return { code: 'invalid_document', message: issue.message, field: path(issue.path) || '(document)' };
-  });
+  return error.issues.flatMap((issue) =>
+    issueFields(issue).map((field): ValidationProblem => {
+      const [head, index, ...rest] = field;
+      if (head === 'nodes' && typeof index === 'number' && Array.isArray(nodes)) {
+        const id = (nodes[index] as { id?: unknown } | undefined)?.id;
+        if (typeof id === 'string') return { code: 'invalid_document', message: issueMessage(issue), node: id, field: path(rest) || 'node' };
+      }
+      return { code: 'invalid_document', message: issueMessage(issue), field: path(field) || '(document)' };
+    }),
+  );
 }
 
 function findStart(
@@ -206,24 +219,27 @@ function reachable(start: string, nodes: Map<string, GraphNode>): Set<string> {
   return seen;
 }
 
-/** The id of a node on a cycle reachable from start, if any (iterative DFS, safe for 10,000 nodes). */
-function findCycle(start: string, nodes: Map<string, GraphNode>): string | undefined {
+/**
+ * The edge that closes a cycle reachable from start, if any: removing it is the fix the editor
+ * can point at (iterative DFS, safe for 10,000 nodes).
+ */
+function findCycle(start: string, nodes: Map<string, GraphNode>): { from: string; port: string; to: string } | undefined {
   const state = new Map<string, 'open' | 'done'>();
-  const stack: Array<{ id: string; targets: Iterator<string> }> = [{ id: start, targets: nodes.get(start)!.next.values() }];
+  const stack: Array<{ id: string; edges: Iterator<[string, string]> }> = [{ id: start, edges: nodes.get(start)!.next.entries() }];
   state.set(start, 'open');
   while (stack.length > 0) {
     const top = stack[stack.length - 1]!;
-    const step = top.targets.next();
+    const step = top.edges.next();
     if (step.done) {
       state.set(top.id, 'done');
       stack.pop();
       continue;
     }
-    const to = step.value;
-    if (state.get(to) === 'open') return to;
+    const [port, to] = step.value;
+    if (state.get(to) === 'open') return { from: top.id, port, to };
     if (state.get(to) === undefined) {
       state.set(to, 'open');
-      stack.push({ id: to, targets: nodes.get(to)!.next.values() });
+      stack.push({ id: to, edges: nodes.get(to)!.next.entries() });
     }
   }
   return undefined;
@@ -255,11 +271,13 @@ function checkResponses(start: string, nodes: Map<string, GraphNode>, report: (c
   for (const id of order) {
     const node = nodes.get(id)!;
     const before = hasResponse.get(id) ?? false;
-    if (node.descriptor.requiresResponse && !before)
-      report('response_missing', `${node.kind} needs a response, but some path reaches it before any proxy or respond node`, id);
+    const missing = node.descriptor.requiresResponse === true && !before;
+    if (missing) report('response_missing', `${node.kind} needs a response, but some path reaches it before any proxy or respond node`, id);
     node.ports.forEach((port, i) => {
-      // a node that produces a response does so on its first (success) port only
-      const after = before || (node.descriptor.producesResponse === true && i === 0);
+      // A node that produces a response does so on its first (success) port only. A node already
+      // reported as missing one counts as having it, so one cause gives one problem, not one per
+      // finishing port and node downstream.
+      const after = before || missing || (node.descriptor.producesResponse === true && i === 0);
       const to = node.next.get(port.name);
       if (to !== undefined) hasResponse.set(to, (hasResponse.get(to) ?? true) && after);
       else if (port.unwired === 'finish' && !after)

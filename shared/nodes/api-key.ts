@@ -15,7 +15,15 @@ export const apiKeyConfig = z
     query: z.string().min(1).optional().meta({ title: 'Query parameter', description: 'Also accept the key from this query parameter (not recommended).' }),
     keys: z.array(apiKeyEntry).default([]).meta({ title: 'Keys', description: 'Accepted keys by hash, each mapped to a partner and scopes.' }),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    // one key, one partner: a repeated hash would silently map the key to whichever entry came last
+    const seen = new Set<string>();
+    c.keys.forEach((k, i) => {
+      if (seen.has(k.hash)) ctx.addIssue({ code: 'custom', path: ['keys', i, 'hash'], message: 'this key is listed twice' });
+      seen.add(k.hash);
+    });
+  });
 
 export type ApiKeyConfig = z.infer<typeof apiKeyConfig>;
 

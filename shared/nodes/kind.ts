@@ -58,7 +58,14 @@ export function defineKind<Config>(descriptor: KindDescriptor<Config>): KindDesc
   return descriptor;
 }
 
+/**
+ * Reaches the request body without naming it: `body` itself, `**`, `%` (parent), `$` or `$$`
+ * (the whole context), or `request` not followed by one of its other fields (`request.*`,
+ * `request.$string()`, `$r := request`).
+ */
+const MAY_READ_BODY = /body|\*\*|%|\$(?![A-Za-z_$])|request(?!\s*\.\s*(?:method|path|params|query|headers)\b)/;
+
 /** True when an expression may read the request body. Conservative: over-buffering only costs speed. */
 export function mentionsBody(expressions: ExpressionRef[]): boolean {
-  return expressions.some((e) => /body|\*\*|request(?!\s*\.)|\$(?![A-Za-z_$])/.test(e.source));
+  return expressions.some((e) => MAY_READ_BODY.test(e.source));
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { durationSchema } from '../schema/duration.ts';
+import { boundedDurationSchema, MAX_TIMER_MS } from '../schema/duration.ts';
 import { defineKind } from './kind.ts';
 
 export const proxyConfig = z
@@ -11,10 +11,12 @@ export const proxyConfig = z
     path: z
       .string()
       .max(1000)
+      .regex(/^\//, 'must start with /')
       .optional()
       .meta({ title: 'Path rewrite', description: 'Upstream path template with :params, e.g. /v2/orders/:id. Default: the request path, less stripPrefix.' }),
     stripPrefix: z.string().regex(/^\/.*/).optional().meta({ title: 'Strip prefix', description: 'Removed from the request path before it is appended to the URL.' }),
-    timeout: durationSchema.default('10s').meta({ title: 'Timeout', description: 'Whole upstream call, headers and body.' }),
+    // 0 would disable undici's timeouts and more than a timer's maximum would fire at once
+    timeout: boundedDurationSchema(1, MAX_TIMER_MS).default('10s').meta({ title: 'Timeout', description: 'Whole upstream call, headers and body.' }),
     preserveHost: z.boolean().default(false).meta({ title: 'Preserve Host', description: 'Send the client\'s Host header instead of the upstream\'s.' }),
     forwardAuthorization: z.boolean().default(true).meta({ title: 'Forward Authorization', description: 'Pass the client\'s Authorization header upstream.' }),
   })

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { durationSchema } from '../schema/duration.ts';
+import { boundedDurationSchema } from '../schema/duration.ts';
 import { defineKind, mentionsBody } from './kind.ts';
 
 export const RATE_LIMIT_KEYS = ['partner', 'subject', 'ip', 'claim', 'header', 'expression', 'global'] as const;
@@ -7,7 +7,7 @@ export const RATE_LIMIT_KEYS = ['partner', 'subject', 'ip', 'claim', 'header', '
 export const rateLimitConfig = z
   .object({
     limit: z.number().int().min(1).max(1_000_000_000).meta({ title: 'Limit', description: 'Requests allowed per window and key.' }),
-    window: durationSchema.default('1m').meta({ title: 'Window', description: 'Sliding window length.' }),
+    window: boundedDurationSchema(1, Number.MAX_SAFE_INTEGER).default('1m').meta({ title: 'Window', description: 'Sliding window length.' }),
     key: z.enum(RATE_LIMIT_KEYS).default('partner').meta({ title: 'Key', description: 'What is counted separately: the partner, the token subject, the client IP, a claim, a header, a JSONata expression, or everyone together.' }),
     name: z.string().min(1).max(200).optional().meta({ title: 'Claim or header name', description: 'With key "claim" or "header".' }),
     expression: z.string().min(1).max(10_000).optional().meta({ title: 'Key expression', description: 'With key "expression": JSONata giving the key.', format: 'jsonata' }),

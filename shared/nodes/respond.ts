@@ -1,10 +1,14 @@
 import { z } from 'zod';
 import { defineKind, mentionsBody } from './kind.ts';
 
+/** What Node's writeHead accepts; anything else would fail every request instead of the publish. */
+const headerName = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'must be an HTTP header name');
+const headerValue = z.string().regex(/^[\t\x20-\x7e\x80-\xff]*$/, 'must not contain control characters');
+
 export const respondConfig = z
   .object({
     status: z.number().int().min(200).max(599).default(200).meta({ title: 'Status' }),
-    headers: z.record(z.string(), z.string()).default({}).meta({ title: 'Headers' }),
+    headers: z.record(headerName, headerValue).default({}).meta({ title: 'Headers' }),
     body: z.unknown().optional().meta({ title: 'Body', description: 'Static JSON body.' }),
     bodyExpression: z.string().min(1).max(20_000).optional().meta({ title: 'Body expression', description: 'JSONata giving the body; wins over the static body.', format: 'jsonata' }),
   })

@@ -9,14 +9,19 @@ export const idSchema = z
   .string()
   .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'must be 1-64 chars of a-z, 0-9, "-" or "_", starting with a letter or digit');
 
+const ROUTE_SEGMENT = String.raw`(?:(?!\.\.?(?:/|$))[A-Za-z0-9._~-]+|:[A-Za-z_][A-Za-z0-9_]*)`;
+/** `/`, `/*`, or segments with an optional trailing `/*`. Literal "." and ".." segments never match a request, so they are refused. */
+const ROUTE_PATH = new RegExp(String.raw`^/(?:${ROUTE_SEGMENT}(?:/${ROUTE_SEGMENT})*(?:/\*)?|\*)?$`);
+
 /** A route path: literal segments, `:param` segments, and an optional trailing `*`. */
 export const routePathSchema = z
   .string()
   .max(512)
-  .regex(
-    /^\/(?:(?:[A-Za-z0-9._~-]+|:[A-Za-z_][A-Za-z0-9_]*)(?:\/(?:[A-Za-z0-9._~-]+|:[A-Za-z_][A-Za-z0-9_]*))*)?(?:\/\*)?$/,
-    'must look like /api/orders/:id (literal or :param segments, optional trailing /*)',
-  )
+  .regex(ROUTE_PATH, 'must look like /api/orders/:id (literal or :param segments, optional trailing /*)')
+  .refine((path) => {
+    const names = path.match(/:[A-Za-z_][A-Za-z0-9_]*/g) ?? [];
+    return new Set(names).size === names.length;
+  }, 'each :param name may appear once')
   .meta({ description: 'Path pattern; `:name` captures a segment into request.params, a trailing `/*` matches the rest.' });
 
 export const routeSchema = z
@@ -76,6 +81,9 @@ export const workflowTestSchema = z
   })
   .strict();
 
+/** The most nodes a workflow may have. */
+export const MAX_NODES = 10_000;
+
 export const workflowDocumentSchema = z
   .object({
     $schema: z.string().optional(),
@@ -84,7 +92,7 @@ export const workflowDocumentSchema = z
     description: z.string().max(4000).optional(),
     route: routeSchema,
     start: idSchema.optional().meta({ description: 'First node; defaults to the one node without incoming edges.' }),
-    nodes: z.array(workflowNodeSchema).min(1).max(10_000),
+    nodes: z.array(workflowNodeSchema).min(1).max(MAX_NODES),
     edges: z.array(workflowEdgeSchema).max(20_000).default([]),
     layout: z.record(z.string(), positionSchema).default({}).meta({ description: 'Editor positions by node id; ignored by the engine.' }),
     tests: z.array(workflowTestSchema).default([]),

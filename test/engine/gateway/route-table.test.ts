@@ -1,0 +1,147 @@
+import { describe, expect, it } from 'vitest';
+import type { CompiledWorkflow } from '../../../engine/gateway/compile-workflow.ts';
+import { createRouteTable, type RouteMatch } from '../../../engine/gateway/route-table.ts';
+import type { HttpMethod } from '../../../shared/schema/index.ts';
+
+/** The route table reads only a workflow's id and its document's route. */
+const workflow = (id: string, methods: HttpMethod[], path: string) => ({ id, graph: { document: { route: { methods, path } } } }) as unknown as CompiledWorkflow;
+
+/** A match as the tests compare it: the workflow id instead of the object. */
+function summary(match: RouteMatch) {
+  return match.kind === 'found' ? { kind: match.kind, workflow: match.workflow.id, params: match.params, pattern: match.pattern } : match;
+}
+const found = (id: string, pattern: string, params: Record<string, string> = {}) => ({ kind: 'found', workflow: id, params, pattern });
+const notAllowed = (...allowed: string[]) => ({ kind: 'method_not_allowed', allowed });
+const NOT_FOUND = { kind: 'not_found' };
+const BAD_PATH = { kind: 'bad_path' };
+
+const table = createRouteTable([
+  workflow('list', ['GET'], '/api/orders'),
+  workflow('create', ['POST'], '/api/orders'),
+  workflow('new', ['GET'], '/api/orders/new'),
+  workflow('detail', ['GET', 'DELETE'], '/api/orders/:id'),
+  workflow('item', ['GET'], '/api/orders/:id/items/:item'),
+  workflow('files', ['GET'], '/files/*'),
+  workflow('upload', ['POST'], '/files/upload'),
+  workflow('posts', ['GET'], '/users/:name/posts'),
+  workflow('user', ['PUT'], '/users/:id'),
+  workflow('home', ['GET'], '/'),
+]);
+
+describe('createRouteTable: match', () => {
+  it.each([
+    ['a literal route', 'GET', '/api/orders', found('list', '/api/orders')],
+    ['another method on the same path', 'POST', '/api/orders', found('create', '/api/orders')],
+    ['a literal beats a param', 'GET', '/api/orders/new', found('new', '/api/orders/new')],
+    ['a param', 'GET', '/api/orders/42', found('detail', '/api/orders/:id', { id: '42' })],
+    ['a literal segment without the method falls back to a param with it', 'DELETE', '/api/orders/new', found('detail', '/api/orders/:id', { id: 'new' })],
+    ['params in order', 'GET', '/api/orders/42/items/7', found('item', '/api/orders/:id/items/:item', { id: '42', item: '7' })],
+    ['a percent-decoded param', 'GET', '/api/orders/caf%C3%A9%20au%20lait', found('detail', '/api/orders/:id', { id: 'café au lait' })],
+    ['%2F inside one segment (never a split)', 'GET', '/api/orders/a%2Fb', found('detail', '/api/orders/:id', { id: 'a/b' })],
+    ['%2F in a param before more segments', 'GET', '/api/orders/a%2F..%2Fb/items/1', found('item', '/api/orders/:id/items/:item', { id: 'a/../b', item: '1' })],
+    ['a "+" left as it is (paths are not forms)', 'GET', '/api/orders/a+b', found('detail', '/api/orders/:id', { id: 'a+b' })],
+    ['dots inside a segment', 'GET', '/api/orders/.hidden', found('detail', '/api/orders/:id', { id: '.hidden' })],
+    ['three dots', 'GET', '/api/orders/...', found('detail', '/api/orders/:id', { id: '...' })],
+    ['a trailing slash', 'GET', '/api/orders/', found('list', '/api/orders')],
+    ['a trailing slash after a param', 'GET', '/api/orders/42/', found('detail', '/api/orders/:id', { id: '42' })],
+    ['the root', 'GET', '/', found('home', '/')],
+    ['a rest route', 'GET', '/files/a/b/c.txt', found('files', '/files/*')],
+    ['a rest route at its bare prefix', 'GET', '/files', found('files', '/files/*')],
+    ['a rest route beside a literal of another method', 'GET', '/files/upload', found('files', '/files/*')],
+    ['the literal beside a rest route', 'POST', '/files/upload', found('upload', '/files/upload')],
+    ['HEAD by a GET route', 'HEAD', '/api/orders/42', found('detail', '/api/orders/:id', { id: '42' })],
+    ['HEAD by a GET rest route', 'HEAD', '/files/x', found('files', '/files/*')],
+    ['params of the route that matched, not of a sibling', 'GET', '/users/bob/posts', found('posts', '/users/:name/posts', { name: 'bob' })],
+    ['a sibling param route', 'PUT', '/users/7', found('user', '/users/:id', { id: '7' })],
+
+    ['405 listing the methods of the path, HEAD included', 'POST', '/api/orders/42', notAllowed('DELETE', 'GET', 'HEAD')],
+    ['405 listing the methods of every route that fits the path', 'PATCH', '/api/orders/new', notAllowed('DELETE', 'GET', 'HEAD')],
+    ['405 on a literal path', 'DELETE', '/api/orders', notAllowed('GET', 'HEAD', 'POST')],
+    ['405 on a rest route', 'PUT', '/files/x', notAllowed('GET', 'HEAD')],
+    ['405 by a param route', 'GET', '/users/7', notAllowed('PUT')],
+
+    ['404 for an unknown path', 'GET', '/nope', NOT_FOUND],
+    ['404 for a path that stops inside a route', 'GET', '/api/orders/42/items', NOT_FOUND],
+    ['404 for a path that goes past a route', 'GET', '/api/orders/42/items/7/more', NOT_FOUND],
+    ['404 for an empty segment where a param is expected', 'GET', '/api/orders//items/7', NOT_FOUND],
+    ['404 for a doubled slash', 'GET', '/api//orders', NOT_FOUND],
+    ['404 for an encoded literal (segments match as received)', 'GET', '/api/%6Frders', NOT_FOUND],
+    ['404 for another case', 'GET', '/API/orders', NOT_FOUND],
+
+    ['bad_path for a "." segment', 'GET', '/api/orders/.', BAD_PATH],
+    ['bad_path for a ".." segment', 'GET', '/api/orders/..', BAD_PATH],
+    ['bad_path for ".." under a rest route', 'GET', '/files/../etc/passwd', BAD_PATH],
+    ['bad_path for an encoded ".."', 'GET', '/api/%2e%2e/admin', BAD_PATH],
+    ['bad_path for a half-encoded ".." in capitals', 'GET', '/api/orders/.%2E', BAD_PATH],
+    ['bad_path for an encoded "."', 'GET', '/api/orders/%2E', BAD_PATH],
+    ['bad_path for a malformed percent-encoding in a param', 'GET', '/api/orders/%zz', BAD_PATH],
+    ['bad_path for a truncated percent-encoding', 'GET', '/api/orders/%E2%82', BAD_PATH],
+    ['bad_path for an empty path', 'GET', '', BAD_PATH],
+    ['bad_path for the asterisk form (OPTIONS *)', 'OPTIONS', '*', BAD_PATH],
+    ['bad_path for the absolute form', 'GET', 'http://gateway.example/api/orders', BAD_PATH],
+  ])('%s: %s %s', (_name, method, path, expected) => {
+    expect(summary(table.match(method, path))).toEqual(expected);
+  });
+
+  it('keeps the workflows it was built from', () => {
+    expect(table.workflows.map((w) => w.id)).toEqual(['list', 'create', 'new', 'detail', 'item', 'files', 'upload', 'posts', 'user', 'home']);
+  });
+
+  it('answers 404 for everything when empty', () => {
+    expect(summary(createRouteTable([]).match('GET', '/'))).toEqual(NOT_FOUND);
+  });
+
+  it.each([
+    ['declared first', [workflow('probe', ['HEAD'], '/probe'), workflow('page', ['GET'], '/probe')]],
+    ['declared last', [workflow('page', ['GET'], '/probe'), workflow('probe', ['HEAD'], '/probe')]],
+  ])('an explicit HEAD route wins over the HEAD a GET route implies (%s)', (_name, workflows) => {
+    const t = createRouteTable(workflows);
+    expect(summary(t.match('HEAD', '/probe'))).toEqual(found('probe', '/probe'));
+    expect(summary(t.match('GET', '/probe'))).toEqual(found('page', '/probe'));
+  });
+
+  it('a catch-all /* route serves every path no other route takes', () => {
+    const t = createRouteTable([workflow('all', ['GET'], '/*'), workflow('status', ['GET'], '/status')]);
+    expect(summary(t.match('GET', '/'))).toEqual(found('all', '/*'));
+    expect(summary(t.match('GET', '/any/thing'))).toEqual(found('all', '/*'));
+    expect(summary(t.match('GET', '/status'))).toEqual(found('status', '/status'));
+    expect(summary(t.match('POST', '/status'))).toEqual(notAllowed('GET', 'HEAD'));
+  });
+
+  it('gives each match its own params', () => {
+    const a = table.match('GET', '/api/orders/1');
+    const b = table.match('GET', '/api/orders/2');
+    expect([summary(a), summary(b)]).toEqual([found('detail', '/api/orders/:id', { id: '1' }), found('detail', '/api/orders/:id', { id: '2' })]);
+  });
+
+  describe('with 1,000 routes', () => {
+    const size = 1000;
+    const big = createRouteTable(
+      Array.from({ length: size }, (_, i) => [
+        workflow(`get-${i}`, ['GET'], `/svc${i}/items/:id`),
+        workflow(`special-${i}`, ['POST'], `/svc${i}/items/special`),
+        workflow(`any-${i}`, ['GET'], `/tenants/:tenant/svc${i}/*`),
+      ]).flat(),
+    );
+
+    it.each([0, 1, 9, 10, 99, 100, 500, 998, 999])('finds the routes of service %i', (i) => {
+      expect(summary(big.match('GET', `/svc${i}/items/${i * 7}`))).toEqual(found(`get-${i}`, `/svc${i}/items/:id`, { id: String(i * 7) }));
+      expect(summary(big.match('POST', `/svc${i}/items/special`))).toEqual(found(`special-${i}`, `/svc${i}/items/special`));
+      expect(summary(big.match('GET', `/svc${i}/items/special`))).toEqual(found(`get-${i}`, `/svc${i}/items/:id`, { id: 'special' }));
+      expect(summary(big.match('GET', `/tenants/acme/svc${i}/a/b`))).toEqual(found(`any-${i}`, `/tenants/:tenant/svc${i}/*`, { tenant: 'acme' }));
+      expect(summary(big.match('DELETE', `/svc${i}/items/1`))).toEqual(notAllowed('GET', 'HEAD'));
+    });
+
+    it.each(['/svc1000/items/1', '/svc-1/items/1', '/svc1/items', '/tenants/acme/svc1000/x', '/svc01/items/1'])('does not find %s', (path) => {
+      expect(summary(big.match('GET', path))).toEqual(NOT_FOUND);
+    });
+
+    it('finds every one of them', () => {
+      const misses = Array.from({ length: size }, (_, i) => i).filter((i) => {
+        const match = big.match('GET', `/svc${i}/items/x`);
+        return match.kind !== 'found' || match.workflow.id !== `get-${i}`;
+      });
+      expect(misses).toEqual([]);
+    });
+  });
+});

@@ -1,0 +1,85 @@
+import { describe, expect, it } from 'vitest';
+import { clashingMethods, RESERVED_PREFIXES, reservedPrefixOf, routeShape } from '../../shared/compile/index.ts';
+import { routeSchema, type HttpMethod } from '../../shared/schema/index.ts';
+
+describe('route paths', () => {
+  it.each(['/', '/*', '/api', '/api/orders/:id', '/api/:version/orders/:id/*', '/files/*', '/a-b/c_d/e.f/~g', '/..well', '/v1.2'])('accepts %s', (path) => {
+    expect(routeSchema.safeParse({ methods: ['GET'], path }).success).toBe(true);
+  });
+
+  it.each([
+    ['no leading slash', 'api/orders'],
+    ['a trailing slash', '/api/orders/'],
+    ['an empty segment', '/api//orders'],
+    ['a "*" that is not last', '/api/*/orders'],
+    ['a "*" glued to a segment', '/api*'],
+    ['the old "//*" spelling of a catch-all', '//*'],
+    ['a "." segment', '/api/./orders'],
+    ['a ".." segment', '/api/..'],
+    ['a param without name', '/api/:'],
+    ['a param starting with a digit', '/api/:1d'],
+    ['a repeated param', '/a/:id/b/:id'],
+    ['a query string', '/api?x=1'],
+    ['an encoded character', '/api/%2F'],
+    ['a space', '/api/my orders'],
+  ])('refuses %s: %s', (_name, path) => {
+    expect(routeSchema.safeParse({ methods: ['GET'], path }).success).toBe(false);
+  });
+
+  it.each([
+    ['no methods', { methods: [], path: '/x' }],
+    ['an unknown method', { methods: ['TRACE'], path: '/x' }],
+    ['a lower-case method', { methods: ['get'], path: '/x' }],
+  ])('refuses %s', (_name, route) => {
+    expect(routeSchema.safeParse(route).success).toBe(false);
+  });
+});
+
+describe('routeShape', () => {
+  it.each([
+    ['/api/orders/:id', '/api/orders/:'],
+    ['/api/:a/x/:b/*', '/api/:/x/:/*'],
+    ['/', '/'],
+    ['/*', '/*'],
+  ])('%s -> %s', (path, shape) => {
+    expect(routeShape(path)).toBe(shape);
+  });
+});
+
+describe('clashingMethods', () => {
+  const route = (methods: HttpMethod[], path: string) => ({ methods, path });
+  it.each([
+    ['same path, same method (and the HEAD both GETs answer)', route(['GET'], '/a/:id'), route(['GET', 'POST'], '/a/:id'), ['GET', 'HEAD']],
+    ['same path, one method in common', route(['POST', 'PUT'], '/a/:id'), route(['PUT', 'DELETE'], '/a/:id'), ['PUT']],
+    ['same shape, other param name', route(['PUT'], '/a/:id'), route(['PUT'], '/a/:key'), ['PUT']],
+    ['GET also answers HEAD', route(['GET'], '/a'), route(['HEAD'], '/a'), ['HEAD']],
+    ['HEAD against GET', route(['HEAD'], '/a'), route(['GET'], '/a'), ['HEAD']],
+    ['different methods', route(['GET'], '/a'), route(['POST'], '/a'), []],
+    ['literal and param differ (the literal wins)', route(['GET'], '/a/new'), route(['GET'], '/a/:id'), []],
+    ['a rest route and a longer path differ', route(['GET'], '/a/*'), route(['GET'], '/a/b'), []],
+    ['two rest routes at one prefix', route(['GET'], '/a/*'), route(['GET'], '/a/*'), ['GET', 'HEAD']],
+  ] as const)('%s', (_name, a, b, methods) => {
+    expect(clashingMethods({ methods: [...a.methods], path: a.path }, { methods: [...b.methods], path: b.path })).toEqual(methods);
+  });
+});
+
+describe('reservedPrefixOf', () => {
+  it('reserves the gateway\'s own paths', () => {
+    expect(RESERVED_PREFIXES).toEqual(['/admin', '/editor', '/healthz', '/metrics', '/.well-known/sluice']);
+  });
+
+  it.each([
+    ['/admin', '/admin'],
+    ['/admin/api/workflows', '/admin'],
+    ['/editor/', '/editor'],
+    ['/healthz', '/healthz'],
+    ['/metrics', '/metrics'],
+    ['/.well-known/sluice/demo-jwks.json', '/.well-known/sluice'],
+    ['/administrator', undefined],
+    ['/api/admin', undefined],
+    ['/.well-known/openid-configuration', undefined],
+    ['/', undefined],
+  ])('%s -> %s', (path, prefix) => {
+    expect(reservedPrefixOf(path)).toBe(prefix);
+  });
+});

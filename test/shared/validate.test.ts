@@ -1,0 +1,248 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { PROBLEM_CODES, validateWorkflow, type ProblemCode, type ValidateOptions, type ValidationProblem } from '../../shared/compile/index.ts';
+import { errorCatalogSchema, type ErrorCatalog, type Route } from '../../shared/schema/index.ts';
+
+const root = new URL('../../', import.meta.url);
+const readJson = (path: string): unknown => JSON.parse(readFileSync(new URL(path, root), 'utf8'));
+const catalog = errorCatalogSchema.parse(readJson('examples/errors.json'));
+const exampleFiles = readdirSync(new URL('examples/workflows/', root)).filter((f) => f.endsWith('.json')).sort();
+
+/** The catalog of the examples without some ids. */
+const catalogWithout = (...ids: string[]): ErrorCatalog => ({ errors: Object.fromEntries(Object.entries(catalog.errors).filter(([id]) => !ids.includes(id))) });
+
+interface Doc {
+  id: string;
+  name: string;
+  route: Route;
+  start?: string;
+  nodes: Array<{ id: string; kind: string; config?: Record<string, unknown>; [extra: string]: unknown }>;
+  edges: Array<{ from: string; port: string; to: string }>;
+  [extra: string]: unknown;
+}
+
+/**
+ * A small valid workflow using every way a port can end: wired, finish (shape.ok), a default
+ * error (verify.missing, call.timeout...), and a terminal error node.
+ *
+ *   verify --ok--> gate --true--> call --ok--> shape
+ *                       --false-> deny
+ */
+function base(): Doc {
+  return {
+    id: 'orders',
+    name: 'Orders',
+    route: { methods: ['GET'], path: '/api/orders/:id' },
+    nodes: [
+      { id: 'verify', kind: 'jwt-verify', config: { jwksUri: 'https://issuer.example/jwks.json' } },
+      { id: 'gate', kind: 'condition', config: { when: 'request.method = "GET"' } },
+      { id: 'call', kind: 'proxy', config: { url: 'http://orders.internal' } },
+      { id: 'shape', kind: 'transform-response', config: { body: 'response.body' } },
+      { id: 'deny', kind: 'error', config: { error: 'insufficient_scope' } },
+    ],
+    edges: [
+      { from: 'verify', port: 'ok', to: 'gate' },
+      { from: 'gate', port: 'true', to: 'call' },
+      { from: 'gate', port: 'false', to: 'deny' },
+      { from: 'call', port: 'ok', to: 'shape' },
+    ],
+  };
+}
+
+/** The base workflow changed by `change`. */
+function variant(change: (d: Doc) => void): Doc {
+  const d = base();
+  change(d);
+  return d;
+}
+const node = (d: Doc, id: string) => d.nodes.find((n) => n.id === id)!;
+
+/** What a test asserts of a problem: never the message. */
+const pin = (p: ValidationProblem) => ({ code: p.code, node: p.node, field: p.field });
+
+interface Case {
+  code: ProblemCode;
+  name: string;
+  input: unknown;
+  options?: ValidateOptions;
+  /** Every problem reported, in order. */
+  expected: Array<{ code: ProblemCode; node: string | undefined; field: string | undefined }>;
+}
+
+const cases: Case[] = [
+  // invalid_document: the document does not fit the schema, so no graph check runs
+  { code: 'invalid_document', name: 'a node id that is not url-safe', input: variant((d) => (node(d, 'call').id = 'Call Service')), expected: [{ code: 'invalid_document', node: 'Call Service', field: 'id' }] },
+  { code: 'invalid_document', name: 'an unknown key on a node, named by the key', input: variant((d) => (node(d, 'call').colour = 'red')), expected: [{ code: 'invalid_document', node: 'call', field: 'colour' }] },
+  { code: 'invalid_document', name: 'an unknown top-level key', input: variant((d) => (d.owner = 'me')), expected: [{ code: 'invalid_document', node: undefined, field: 'owner' }] },
+  { code: 'invalid_document', name: 'a malformed route path', input: variant((d) => (d.route.path = 'api/orders')), expected: [{ code: 'invalid_document', node: undefined, field: 'route.path' }] },
+  { code: 'invalid_document', name: 'a route path repeating a :param', input: variant((d) => (d.route.path = '/a/:id/b/:id')), expected: [{ code: 'invalid_document', node: undefined, field: 'route.path' }] },
+  { code: 'invalid_document', name: 'an edge without port', input: variant((d) => d.edges.push({ from: 'call', to: 'deny' } as never)), expected: [{ code: 'invalid_document', node: undefined, field: 'edges.4.port' }] },
+  { code: 'invalid_document', name: 'not an object', input: 'workflow', expected: [{ code: 'invalid_document', node: undefined, field: '(document)' }] },
+
+  { code: 'duplicate_node', name: 'two nodes with one id', input: variant((d) => d.nodes.push({ id: 'call', kind: 'respond', config: {} })), expected: [{ code: 'duplicate_node', node: 'call', field: 'id' }] },
+  { code: 'unknown_kind', name: 'a misspelt kind', input: variant((d) => (node(d, 'verify').kind = 'jwt-verfy')), expected: [{ code: 'unknown_kind', node: 'verify', field: 'kind' }] },
+
+  { code: 'invalid_config', name: 'a config refused by its kind', input: variant((d) => (node(d, 'call').config = { url: 'ftp://orders.internal' })), expected: [{ code: 'invalid_config', node: 'call', field: 'config.url' }] },
+  { code: 'invalid_config', name: 'a missing required field', input: variant((d) => (node(d, 'gate').config = {})), expected: [{ code: 'invalid_config', node: 'gate', field: 'config.when' }] },
+  { code: 'invalid_config', name: 'an unknown config key, named by the key', input: variant((d) => (node(d, 'call').config!.retries = 3)), expected: [{ code: 'invalid_config', node: 'call', field: 'config.retries' }] },
+  { code: 'invalid_config', name: 'a cross-field rule (two key sources)', input: variant((d) => (node(d, 'verify').config!.jwksFile = 'keys.json')), expected: [{ code: 'invalid_config', node: 'verify', field: 'config.jwksUri' }] },
+  { code: 'invalid_config', name: 'a config left out where the kind needs one', input: variant((d) => delete node(d, 'gate').config), expected: [{ code: 'invalid_config', node: 'gate', field: 'config.when' }] },
+
+  { code: 'expression_syntax', name: 'a condition that does not parse', input: variant((d) => (node(d, 'gate').config = { when: 'request.method = ' })), expected: [{ code: 'expression_syntax', node: 'gate', field: 'config.when' }] },
+  {
+    code: 'expression_syntax',
+    name: 'a switch case that does not parse, named by its index',
+    input: variant((d) => {
+      Object.assign(node(d, 'gate'), { kind: 'switch', config: { cases: [{ port: 'true', when: 'ok' }, { port: 'false', when: '((' }] } });
+      d.edges.push({ from: 'gate', port: 'default', to: 'deny' });
+    }),
+    expected: [{ code: 'expression_syntax', node: 'gate', field: 'config.cases.1.when' }],
+  },
+
+  { code: 'dangling_edge', name: 'an edge to an unknown node', input: variant((d) => d.edges.push({ from: 'call', port: 'error', to: 'ghost' })), expected: [{ code: 'dangling_edge', node: 'call', field: 'edges.4.to' }] },
+  { code: 'dangling_edge', name: 'an edge from an unknown node', input: variant((d) => d.edges.push({ from: 'ghost', port: 'ok', to: 'deny' })), expected: [{ code: 'dangling_edge', node: undefined, field: 'edges.4.from' }] },
+  { code: 'unknown_port', name: 'a port the kind does not have', input: variant((d) => d.edges.push({ from: 'verify', port: 'expired', to: 'deny' })), expected: [{ code: 'unknown_port', node: 'verify', field: 'edges.4.port' }] },
+  { code: 'duplicate_edge', name: 'a port wired twice', input: variant((d) => d.edges.push({ from: 'gate', port: 'true', to: 'deny' })), expected: [{ code: 'duplicate_edge', node: 'gate', field: 'ports.true' }] },
+  { code: 'edge_from_terminal', name: 'an edge out of an error node', input: variant((d) => d.edges.push({ from: 'deny', port: 'raise', to: 'call' })), expected: [{ code: 'edge_from_terminal', node: 'deny', field: 'edges.4' }] },
+  {
+    code: 'edge_into_start',
+    name: 'an edge into the named start (here from a node nothing reaches)',
+    input: variant((d) => {
+      d.start = 'verify';
+      d.nodes.push({ id: 'side', kind: 'scope-check', config: { all: ['x'] } });
+      d.edges.push({ from: 'side', port: 'ok', to: 'verify' });
+    }),
+    expected: [
+      { code: 'edge_into_start', node: 'verify', field: 'id' },
+      { code: 'unreachable', node: 'side', field: undefined },
+    ],
+  },
+
+  { code: 'no_start', name: 'a named start that does not exist', input: variant((d) => (d.start = 'ghost')), expected: [{ code: 'no_start', node: undefined, field: 'start' }] },
+  { code: 'no_start', name: 'every node has an incoming edge', input: variant((d) => d.edges.push({ from: 'call', port: 'error', to: 'verify' })), expected: [{ code: 'no_start', node: undefined, field: 'start' }] },
+  { code: 'multiple_starts', name: 'two nodes without incoming edges', input: variant((d) => d.nodes.push({ id: 'extra', kind: 'respond', config: {} })), expected: [{ code: 'multiple_starts', node: 'extra', field: 'start' }] },
+  {
+    code: 'unreachable',
+    name: 'a node the named start never reaches',
+    input: variant((d) => {
+      d.start = 'verify';
+      d.nodes.push({ id: 'extra', kind: 'respond', config: {} });
+    }),
+    expected: [{ code: 'unreachable', node: 'extra', field: undefined }],
+  },
+  { code: 'cycle', name: 'a port leading back, named by the edge that closes the cycle', input: variant((d) => d.edges.push({ from: 'call', port: 'error', to: 'gate' })), expected: [{ code: 'cycle', node: 'call', field: 'ports.error' }] },
+  {
+    code: 'port_unwired',
+    name: 'a required port left open',
+    input: variant((d) => {
+      d.nodes = d.nodes.filter((n) => n.id !== 'deny');
+      d.edges = d.edges.filter((e) => e.to !== 'deny');
+    }),
+    expected: [{ code: 'port_unwired', node: 'gate', field: 'ports.false' }],
+  },
+
+  { code: 'unknown_error', name: "an unwired port's default error missing from the catalog", input: base(), options: { catalog: catalogWithout('upstream_timeout') }, expected: [{ code: 'unknown_error', node: 'call', field: 'ports.timeout' }] },
+  { code: 'unknown_error', name: "an error node's error missing from the catalog", input: variant((d) => (node(d, 'deny').config = { error: 'not_in_catalog' })), options: { catalog }, expected: [{ code: 'unknown_error', node: 'deny', field: 'config.error' }] },
+  { code: 'unknown_error', name: 'a fault (raised whatever the wiring) missing from the catalog', input: base(), options: { catalog: catalogWithout('expression_failed') }, expected: [{ code: 'unknown_error', node: 'gate', field: undefined }] },
+
+  { code: 'response_missing', name: 'a transform-response reached by a path without a response', input: variant((d) => d.edges.push({ from: 'call', port: 'error', to: 'shape' })), expected: [{ code: 'response_missing', node: 'shape', field: undefined }] },
+
+  { code: 'route_clash', name: 'a route under /admin', input: variant((d) => (d.route.path = '/admin/orders')), expected: [{ code: 'route_clash', node: undefined, field: 'route.path' }] },
+  { code: 'route_clash', name: 'the reserved /metrics itself', input: variant((d) => (d.route.path = '/metrics')), expected: [{ code: 'route_clash', node: undefined, field: 'route.path' }] },
+  { code: 'route_clash', name: 'a route under /.well-known/sluice', input: variant((d) => (d.route.path = '/.well-known/sluice/keys')), expected: [{ code: 'route_clash', node: undefined, field: 'route.path' }] },
+  {
+    code: 'route_clash',
+    name: 'the same shape and method as another workflow (HEAD is served by GET)',
+    input: base(),
+    options: { otherRoutes: [{ workflow: 'legacy', route: { methods: ['HEAD', 'POST'], path: '/api/orders/:orderId' } }] },
+    expected: [{ code: 'route_clash', node: undefined, field: 'route.path' }],
+  },
+];
+
+describe('validateWorkflow', () => {
+  it('has a case for every problem code', () => {
+    expect(new Set(cases.map((c) => c.code))).toEqual(new Set(PROBLEM_CODES));
+  });
+
+  it.each(cases)('$code: $name', ({ input, options, expected }) => {
+    const result = validateWorkflow(input, options);
+    expect(result.ok).toBe(false);
+    expect(result.problems.map(pin)).toEqual(expected);
+    for (const problem of result.problems) expect(problem.message).not.toBe('');
+  });
+
+  it('reports every problem of a document at once', () => {
+    const input = variant((d) => {
+      d.route.path = '/admin/orders';
+      node(d, 'verify').kind = 'jwt';
+      node(d, 'call').config = { url: 'http://orders.internal', timeout: 'soon' };
+      node(d, 'gate').config = { when: '$$$(' };
+      d.nodes.push({ id: 'gate', kind: 'respond', config: {} });
+      d.edges.push({ from: 'shape', port: 'ok', to: 'ghost' }, { from: 'deny', port: 'raise', to: 'shape' });
+    });
+    const result = validateWorkflow(input, { catalog });
+    expect(result.ok).toBe(false);
+    expect(result.problems.map(pin)).toEqual([
+      { code: 'unknown_kind', node: 'verify', field: 'kind' },
+      { code: 'expression_syntax', node: 'gate', field: 'config.when' },
+      { code: 'invalid_config', node: 'call', field: 'config.timeout' },
+      { code: 'duplicate_node', node: 'gate', field: 'id' },
+      { code: 'dangling_edge', node: 'shape', field: 'edges.4.to' },
+      { code: 'edge_from_terminal', node: 'deny', field: 'edges.5' },
+      { code: 'route_clash', node: undefined, field: 'route.path' },
+    ]);
+  });
+
+  it('accepts a valid document: its start, its nodes in document order, their ports and edges', () => {
+    const result = validateWorkflow(base(), { catalog, otherRoutes: [{ workflow: 'orders', route: { methods: ['GET'], path: '/api/orders/:id' } }] });
+    expect(result.problems).toEqual([]);
+    if (!result.ok) throw new Error('expected ok');
+    const { graph } = result;
+    expect(graph.start).toBe('verify');
+    expect([...graph.nodes.keys()]).toEqual(['verify', 'gate', 'call', 'shape', 'deny']);
+    expect(Object.fromEntries(graph.nodes.get('gate')!.next)).toEqual({ true: 'call', false: 'deny' });
+    expect(graph.nodes.get('verify')!.ports.map((p) => p.name)).toEqual(['ok', 'missing', 'invalid', 'unavailable']);
+    // configs come back parsed, with their defaults
+    expect(graph.nodes.get('call')!.config).toMatchObject({ url: 'http://orders.internal', timeout: '10s' });
+    expect(graph.document.edges).toHaveLength(4);
+  });
+
+  it.each([
+    ['a config left out where {} is valid', variant((d) => delete node(d, 'shape').config), catalog],
+    ['a wired port whose default error is missing from the catalog', variant((d) => d.edges.push({ from: 'verify', port: 'missing', to: 'deny' })), catalogWithout('missing_token')],
+    ['a route of the same shape for another method', base(), catalog],
+    ['a route differing by a literal segment', variant((d) => (d.route.path = '/api/orders/:id/items')), catalog],
+    ['a catch-all route', variant((d) => (d.route.path = '/*')), catalog],
+  ])('accepts %s', (_name, input, withCatalog) => {
+    const otherRoutes = [{ workflow: 'writer', route: { methods: ['POST' as const], path: '/api/orders/:orderId' } }];
+    const result = validateWorkflow(input, { catalog: withCatalog, otherRoutes });
+    expect(result.problems.map(pin)).toEqual([]);
+    expect(result.ok).toBe(true);
+  });
+
+  it('refuses a cycle among 10,000 nodes without overflowing the stack', () => {
+    const size = 10_000;
+    const nodes = Array.from({ length: size }, (_, i) => ({ id: `n${i}`, kind: 'scope-check', config: { all: ['s'] } }));
+    const edges = nodes.slice(1).map((n, i) => ({ from: `n${i}`, port: 'ok', to: n.id }));
+    edges.push({ from: `n${size - 1}`, port: 'ok', to: 'n1' });
+    const result = validateWorkflow({ id: 'long', name: 'Long', route: { methods: ['GET'], path: '/long' }, nodes, edges });
+    expect(result.problems.map(pin)).toEqual([{ code: 'cycle', node: `n${size - 1}`, field: 'ports.ok' }]);
+  });
+});
+
+describe('the example workflows', () => {
+  const examples = exampleFiles.map((file) => [file, readJson(`examples/workflows/${file}`)] as const);
+
+  it('are there', () => {
+    expect(exampleFiles.length).toBeGreaterThan(0);
+  });
+
+  it.each(examples)('%s validates against examples/errors.json and beside the other examples', (file, document) => {
+    const otherRoutes = examples
+      .filter(([other]) => other !== file)
+      .map(([, d]) => ({ workflow: (d as Doc).id, route: (d as Doc).route }));
+    const result = validateWorkflow(document, { catalog, otherRoutes });
+    expect(result.problems.map(pin)).toEqual([]);
+    expect(result.ok).toBe(true);
+  });
+});
