@@ -4,7 +4,6 @@
 import { createServer } from 'node:http';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { pipeline } from 'node:stream/promises';
 import { Pool } from 'undici';
 import type { Dispatcher } from 'undici';
 
@@ -37,13 +36,17 @@ async function forward(req: IncomingMessage, res: ServerResponse): Promise<void>
       body: hasBody ? req : null,
     });
     res.writeHead(upstream.statusCode, forwardableHeaders(upstream.headers));
-    await pipeline(upstream.body, res);
+    // .pipe(), not stream.pipeline(): on Node 20 pipeline() aborts an internal AbortController
+    // per call, building a DOMException with a stack trace, which halved this proxy's req/s.
+    // The wiring pipeline() would do, done by hand: a mid-body upstream failure must reach the
+    // client as a broken response (not a short one), and a client that goes away must release
+    // the pooled upstream connection.
+    upstream.body.once('error', (err) => res.destroy(err));
+    if (res.destroyed) upstream.body.destroy(); // the client left while we waited for the upstream
+    else res.once('close', () => upstream.body.destroy());
+    upstream.body.pipe(res);
   } catch (err) {
-    if (!res.headersSent) {
-      res.writeHead(502, { 'content-type': 'text/plain' }).end(`bad gateway: ${(err as Error).message}`);
-    } else {
-      res.destroy(err as Error); // mid-body failure: the client must see a broken response, not a short one
-    }
+    res.writeHead(502, { 'content-type': 'text/plain' }).end(`bad gateway: ${(err as Error).message}`);
   }
 }
 

@@ -12,8 +12,12 @@ export function commandExists(cmd: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
 }
 
-/** Without taskset the run still works, but servers and load generator fight over the same cores. */
-export const HAS_TASKSET = commandExists('taskset');
+/**
+ * Whether processes can be pinned to cores 0 and 1 (taskset exists and both cores are ours to use,
+ * which a single-core VM or a restrictive cpuset denies). Without pinning the run still works, but
+ * servers and load generator fight over the same cores.
+ */
+export const CAN_PIN = commandExists('taskset') && spawnSync('taskset', ['-c', '0,1', 'true'], { stdio: 'ignore' }).status === 0;
 
 const live = new Set<ChildProcess>();
 
@@ -29,7 +33,7 @@ export interface SpawnOptions {
  * which is why run.ts handles SIGINT itself.
  */
 export function spawnPinned(core: number, cmd: string, args: string[], opts: SpawnOptions = {}): ChildProcess {
-  const [file, argv] = HAS_TASKSET ? ['taskset', ['-c', String(core), cmd, ...args]] : [cmd, args];
+  const [file, argv] = CAN_PIN ? ['taskset', ['-c', String(core), cmd, ...args]] : [cmd, args];
   const child = spawn(file, argv, {
     cwd: REPO,
     detached: true,

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { HAS_TASKSET, REPO, killAllNow, rssMb, spawnTsNode, stopAll, waitForListening } from './children.ts';
+import { CAN_PIN, REPO, killAllNow, rssMb, spawnTsNode, stopAll, waitForListening } from './children.ts';
 import { makeCredentials, writeWorkflows } from './fixture.ts';
 import type { Credentials } from './fixture.ts';
 import { CONNECTIONS, chooseLoadGen, runLoad } from './loadgen.ts';
@@ -33,12 +33,20 @@ interface Target {
   server: ChildProcess;
 }
 
-const SECONDS = envInt('BENCH_SECONDS', 8);
-const ROUNDS = envInt('BENCH_ROUNDS', 3);
 const WARMUP_SECONDS = 2;
-const SELECTED = selectedTargets();
 
-/** Gateway data dirs: removed after a clean run, kept (with the gateway log) after a failure. */
+interface Settings {
+  seconds: number;
+  rounds: number;
+  targets: TargetName[];
+}
+
+/** Read in main() rather than at load time, so a bad value is reported like any other failure. */
+function readSettings(): Settings {
+  return { seconds: envInt('BENCH_SECONDS', 8), rounds: envInt('BENCH_ROUNDS', 3), targets: selectedTargets() };
+}
+
+/** Gateway data dirs: kept (with the gateway log) after a failure, removed otherwise. */
 const dataDirs: string[] = [];
 
 function envInt(name: string, fallback: number): number {
@@ -101,8 +109,10 @@ async function startGateway(upstream: string, credentials: Credentials): Promise
   // or /dev/null (free) would both misstate its cost.
   const logPath = join(dataDir, 'gateway.log');
   const log = openSync(logPath, 'a');
+  // LOG_FILE is dropped from the inherited env: it would send the log somewhere other than this file.
+  const { LOG_FILE: _ignored, ...env } = process.env;
   const server = spawnTsNode(SERVER_CORE, 'engine/cli.ts', ['serve'], {
-    env: { ...process.env, PORT: String(port), SLUICE_DATA: dataDir, SLUICE_DEMO: 'off', LOG_LEVEL: 'info' },
+    env: { ...env, PORT: String(port), SLUICE_DATA: dataDir, SLUICE_DEMO: 'off', LOG_LEVEL: 'info' },
     stdio: ['ignore', log, log],
   });
   closeSync(log); // the child has its own copy
@@ -139,20 +149,24 @@ async function checkAnswers200(target: Target, token: string): Promise<void> {
 
 async function load(gen: LoadGenName, target: Target, seconds: number, token: string): Promise<LoadResult> {
   const result = await runLoad(gen, target.url, seconds, token);
+  // A dead server shows up in wrk only as a flood of socket errors; say what really happened.
+  if (target.server.exitCode !== null || target.server.signalCode !== null) {
+    throw new Error(`${target.name}: its server exited (${target.server.signalCode ?? `code ${target.server.exitCode}`}) during the load run`);
+  }
   if (result.failures > 0) throw new Error(`${target.name} failed under load (${result.failureDetail}) at ${target.url}`);
   return result;
 }
 
 /** Targets take turns, round after round, so drift (thermal, noisy neighbours) hits them all alike. */
-async function measure(gen: LoadGenName, targets: Target[], token: string): Promise<Map<TargetName, LoadResult[]>> {
+async function measure(gen: LoadGenName, targets: Target[], token: string, { seconds, rounds }: Settings): Promise<Map<TargetName, LoadResult[]>> {
   const runs = new Map<TargetName, LoadResult[]>(targets.map((t) => [t.name, []]));
-  for (let round = 1; round <= ROUNDS; round++) {
+  for (let round = 1; round <= rounds; round++) {
     for (const target of targets) {
       // Warm-up lets V8 optimise the hot path and the pools fill before anything is recorded.
       if (round === 1) await load(gen, target, WARMUP_SECONDS, token);
-      const r = await load(gen, target, SECONDS, token);
+      const r = await load(gen, target, seconds, token);
       runs.get(target.name)!.push(r);
-      console.log(`round ${round}/${ROUNDS}  ${target.name.padEnd(12)} ${fmt(r.rps, 0).padStart(8)} req/s  p50 ${fmt(r.p50Ms, 2)} ms  p99 ${fmt(r.p99Ms, 2)} ms`);
+      console.log(`round ${round}/${rounds}  ${target.name.padEnd(12)} ${fmt(r.rps, 0).padStart(8)} req/s  p50 ${fmt(r.p50Ms, 2)} ms  p99 ${fmt(r.p99Ms, 2)} ms`);
     }
   }
   return runs;
@@ -210,7 +224,7 @@ function printTable(rows: Summary[]): void {
   for (const r of rows) console.log(`  ${r.target.padEnd(12)} ${r.description}`);
 }
 
-function writeResults(gen: LoadGenName, rows: Summary[], upstreamRss: number | undefined): string {
+function writeResults(gen: LoadGenName, settings: Settings, rows: Summary[], upstreamRss: number | undefined): string {
   const dir = join(REPO, 'bench/results');
   mkdirSync(dir, { recursive: true });
   const date = new Date().toISOString();
@@ -220,11 +234,11 @@ function writeResults(gen: LoadGenName, rows: Summary[], upstreamRss: number | u
     node: process.version,
     cpu: cpus()[0]?.model,
     cores: cpus().length,
-    pinned: HAS_TASKSET,
+    pinned: CAN_PIN,
     loadGenerator: gen,
     connections: CONNECTIONS,
-    seconds: SECONDS,
-    rounds: ROUNDS,
+    seconds: settings.seconds,
+    rounds: settings.rounds,
     warmupSeconds: WARMUP_SECONDS,
     upstreamRssMb: upstreamRss,
     targets: rows,
@@ -234,29 +248,31 @@ function writeResults(gen: LoadGenName, rows: Summary[], upstreamRss: number | u
 }
 
 async function main(): Promise<void> {
+  const settings = readSettings();
+  const selected = settings.targets;
   const gen = chooseLoadGen();
-  if (!HAS_TASKSET) console.log('taskset not found: processes are NOT pinned to cores; numbers will be noisier');
+  if (!CAN_PIN) console.log('cannot pin to cores 0 and 1 (no taskset, or fewer than 2 usable cores): numbers will be noisier');
   const credentials = await makeCredentials();
   const upstream = await startUpstream();
 
   const targets: Target[] = [];
-  if (SELECTED.includes('bare')) {
+  if (selected.includes('bare')) {
     const bare = await startBareProxy(upstream.origin);
     targets.push({ name: 'bare', url: `http://127.0.0.1:${bare.port}/api/orders`, server: bare });
   }
-  if (SELECTED.includes('sluice-proxy') || SELECTED.includes('sluice')) {
+  if (selected.includes('sluice-proxy') || selected.includes('sluice')) {
     const gateway = await startGateway(upstream.origin, credentials);
     const base = `http://127.0.0.1:${gateway.port}`;
-    if (SELECTED.includes('sluice-proxy')) targets.push({ name: 'sluice-proxy', url: `${base}/proxy-only`, server: gateway });
-    if (SELECTED.includes('sluice')) targets.push({ name: 'sluice', url: `${base}/api/orders`, server: gateway });
+    if (selected.includes('sluice-proxy')) targets.push({ name: 'sluice-proxy', url: `${base}/proxy-only`, server: gateway });
+    if (selected.includes('sluice')) targets.push({ name: 'sluice', url: `${base}/api/orders`, server: gateway });
   }
   for (const t of targets) await checkAnswers200(t, credentials.token);
 
-  console.log(`${gen}, ${CONNECTIONS} connections, ${ROUNDS} round(s) of ${SECONDS} s per target (+${WARMUP_SECONDS} s warm-up each)`);
-  const runs = await measure(gen, targets, credentials.token);
+  console.log(`${gen}, ${CONNECTIONS} connections, ${settings.rounds} round(s) of ${settings.seconds} s per target (+${WARMUP_SECONDS} s warm-up each)`);
+  const runs = await measure(gen, targets, credentials.token, settings);
   const rows = summarize(targets, runs);
   printTable(rows);
-  console.log(`\nresults written to ${writeResults(gen, rows, rssMb(upstream.server.pid))}`);
+  console.log(`\nresults written to ${writeResults(gen, settings, rows, rssMb(upstream.server.pid))}`);
 }
 
 /**
@@ -268,8 +284,9 @@ function shutdown(code: number): Promise<never> {
   shuttingDown ??= (async () => {
     await stopAll();
     for (const dir of dataDirs) {
-      if (code === 0) rmSync(dir, { recursive: true, force: true });
-      else console.error(`gateway data and log kept in ${dir}`);
+      // The log grows by megabytes a second under load: keep it only when it may explain a failure.
+      if (code === 1) console.error(`gateway data and log kept in ${dir}`);
+      else rmSync(dir, { recursive: true, force: true });
     }
     process.exit(code);
   })();
