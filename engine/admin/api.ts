@@ -1,0 +1,279 @@
+import express, { type ErrorRequestHandler, type NextFunction, type Request, type Response, type Router } from 'express';
+import { z } from 'zod';
+import { diffWorkflows, validateWorkflow } from '../../shared/compile/index.ts';
+import { kindConfigJsonSchema } from '../../shared/compile/json-schema.ts';
+import { CATEGORIES, kinds, type AnyKindDescriptor } from '../../shared/nodes/index.ts';
+import { errorCatalogSchema, workflowDocumentSchema, type WorkflowDocument } from '../../shared/schema/index.ts';
+import type { ProblemRenderer } from '../gateway/problem.ts';
+import { problemHeaders } from '../gateway/problem.ts';
+import { verifyAuditChain } from '../store/audit.ts';
+import type { Store } from '../store/types.ts';
+import { allows, type AdminIdentity, type Permission } from './auth.ts';
+import { AdminError } from './errors.ts';
+import type { Lifecycle } from './lifecycle.ts';
+import { adminOpenApi } from './openapi.ts';
+
+/** One admin endpoint: the Express route and the OpenAPI operation come from this one definition. */
+interface Endpoint {
+  method: 'get' | 'post' | 'put';
+  path: string;
+  permission: Permission;
+  summary: string;
+  body?: z.ZodType;
+  query?: z.ZodType;
+  handler(call: { actor: AdminIdentity; params: Record<string, string>; query: unknown; body: unknown }): Promise<{ status?: number; body: unknown }>;
+}
+
+export interface AdminApiOptions {
+  store: Store;
+  lifecycle: Lifecycle;
+  authenticate(authorization: string | undefined): AdminIdentity;
+  problems: () => ProblemRenderer;
+  /** What this process serves: the revision it applied and the version of each workflow. */
+  status(): { appliedRevision: number; serving: Array<{ workflow: string; version: number; route: string; state: 'active' | 'deprecated' | 'retired' }> };
+}
+
+const versionBody = z.object({ version: z.number().int().min(1) }).strict();
+const deprecateBody = z
+  .object({ version: z.number().int().min(1), sunset: z.iso.datetime({ offset: true }).optional().meta({ description: 'When the version stops being served (RFC 8594 Sunset).' }) })
+  .strict();
+const draftBody = z.object({ document: z.record(z.string(), z.unknown()), baseRevision: z.number().int().min(0) }).strict();
+const createBody = z.object({ document: z.record(z.string(), z.unknown()) }).strict();
+const validateBody = z.object({ document: z.record(z.string(), z.unknown()).optional() }).strict();
+const diffQuery = z.object({ from: z.union([z.literal('draft'), z.literal('active'), z.coerce.number().int().min(1)]), to: z.union([z.literal('draft'), z.literal('active'), z.coerce.number().int().min(1)]) }).strict();
+const auditQuery = z.object({ after: z.coerce.number().int().min(0).optional(), limit: z.coerce.number().int().min(1).max(10_000).optional() }).strict();
+
+function kindsPayload() {
+  return {
+    categories: CATEGORIES,
+    kinds: (Object.values(kinds) as AnyKindDescriptor[]).map((d) => ({
+      kind: d.kind,
+      title: d.title,
+      category: d.category,
+      description: d.description,
+      terminal: d.terminal === true,
+      errors: d.errors,
+      configSchema: kindConfigJsonSchema(d.kind as keyof typeof kinds),
+    })),
+  };
+}
+
+/** The admin API under /admin/api: JSON in and out, bodies validated by zod, problem+json errors, every change audited. */
+export function createAdminApi(options: AdminApiOptions): { router: Router; endpoints: Endpoint[] } {
+  const { store, lifecycle } = options;
+
+  async function record(id: string) {
+    const state = await store.state();
+    const workflow = state.workflows[id];
+    if (!workflow) throw new AdminError('not_found', `no workflow "${id}"`);
+    return { state, workflow };
+  }
+
+  async function versionDocument(id: string, which: 'draft' | 'active' | number): Promise<WorkflowDocument> {
+    const { workflow } = await record(id);
+    let hash: string | undefined;
+    if (which === 'draft') hash = workflow.draft?.hash;
+    else {
+      const n = which === 'active' ? workflow.active : which;
+      hash = workflow.versions.find((v) => v.version === n)?.hash;
+    }
+    if (!hash) throw new AdminError('not_found', `workflow "${id}" has no ${typeof which === 'number' ? `version ${which}` : which}`);
+    return (await store.document(hash)) as WorkflowDocument;
+  }
+
+  const versionNumber = (text: string | undefined) => {
+    const n = Number(text);
+    if (!Number.isInteger(n) || n < 1) throw new AdminError('bad_request', `"${text}" is not a version number`);
+    return n;
+  };
+
+  const endpoints: Endpoint[] = [
+    { method: 'get', path: '/kinds', permission: 'read', summary: 'Node kinds with their config JSON Schemas (palette and forms)', handler: async () => ({ body: kindsPayload() }) },
+    {
+      method: 'get', path: '/workflows', permission: 'read', summary: 'Every workflow with its route, active version, state and last change',
+      handler: async () => {
+        const state = await store.state();
+        const items = [];
+        for (const w of Object.values(state.workflows)) {
+          const active = w.versions.find((v) => v.version === w.active);
+          const doc = (await store.document(active?.hash ?? w.draft!.hash)) as Partial<WorkflowDocument>;
+          const lastChange = [w.draft ? { at: w.draft.updatedAt, by: w.draft.updatedBy } : undefined, ...w.versions.map((v) => ({ at: v.publishedAt, by: v.publishedBy }))]
+            .filter((c): c is { at: string; by: string } => c !== undefined)
+            .sort((a, b) => (a.at < b.at ? 1 : -1))[0];
+          items.push({
+            id: w.id,
+            name: doc.name,
+            route: doc.route,
+            activeVersion: w.active ?? null,
+            state: !active ? 'draft' : active.retired ? 'retired' : active.deprecated ? 'deprecated' : 'active',
+            draftChanges: w.draft !== undefined && w.draft.hash !== active?.hash,
+            draftRevision: w.draft?.revision ?? 0,
+            lastChange,
+          });
+        }
+        return { body: { revision: state.revision, workflows: items.sort((a, b) => a.id.localeCompare(b.id)) } };
+      },
+    },
+    {
+      method: 'post', path: '/workflows', permission: 'edit', summary: 'Create a workflow from a document (its first draft)', body: createBody,
+      handler: async ({ actor, body }) => {
+        const created = await lifecycle.create({ name: actor.name, role: actor.role }, (body as z.infer<typeof createBody>).document);
+        return { status: 201, body: created };
+      },
+    },
+    {
+      method: 'get', path: '/workflows/:id', permission: 'read', summary: 'A workflow: its draft, versions and active pointer',
+      handler: async ({ params }) => {
+        const { workflow } = await record(params.id!);
+        const draft = workflow.draft ? { ...workflow.draft, document: await store.document(workflow.draft.hash) } : null;
+        return { body: { ...workflow, draft } };
+      },
+    },
+    {
+      method: 'put', path: '/workflows/:id/draft', permission: 'edit', summary: 'Save the draft; baseRevision must be the draft revision it was based on (409 when stale)', body: draftBody,
+      handler: async ({ actor, params, body }) => {
+        const b = body as z.infer<typeof draftBody>;
+        const draft = await lifecycle.saveDraft({ name: actor.name, role: actor.role }, params.id!, b.document, b.baseRevision);
+        const result = validateWorkflow(b.document);
+        return { body: { draft, problems: result.ok ? [] : result.problems } };
+      },
+    },
+    {
+      method: 'post', path: '/workflows/:id/validate', permission: 'edit', summary: 'Validate the draft (or a document given in the body) as a publish would', body: validateBody,
+      handler: async ({ params, body }) => {
+        const document = (body as z.infer<typeof validateBody>).document ?? (await versionDocument(params.id!, 'draft'));
+        const problems = await lifecycle.check(await store.state(), params.id!, document);
+        return { body: { ok: problems.length === 0, problems } };
+      },
+    },
+    {
+      method: 'post', path: '/workflows/:id/publish', permission: 'publish', summary: 'Publish the draft as a new immutable version and activate it',
+      handler: async ({ actor, params }) => ({ body: await lifecycle.publish({ name: actor.name, role: actor.role }, params.id!) }),
+    },
+    {
+      method: 'post', path: '/workflows/:id/rollback', permission: 'publish', summary: 'Make an earlier version active again', body: versionBody,
+      handler: async ({ actor, params, body }) => ({ body: await lifecycle.rollback({ name: actor.name, role: actor.role }, params.id!, (body as z.infer<typeof versionBody>).version) }),
+    },
+    {
+      method: 'post', path: '/workflows/:id/deprecate', permission: 'publish', summary: 'Mark a version deprecated (served with Deprecation and Sunset headers)', body: deprecateBody,
+      handler: async ({ actor, params, body }) => {
+        const b = body as z.infer<typeof deprecateBody>;
+        return { body: await lifecycle.deprecate({ name: actor.name, role: actor.role }, params.id!, b.version, b.sunset) };
+      },
+    },
+    {
+      method: 'post', path: '/workflows/:id/retire', permission: 'publish', summary: 'Retire a version (its route answers 410 while it is active)', body: versionBody,
+      handler: async ({ actor, params, body }) => ({ body: await lifecycle.retire({ name: actor.name, role: actor.role }, params.id!, (body as z.infer<typeof versionBody>).version) }),
+    },
+    {
+      method: 'get', path: '/workflows/:id/versions', permission: 'read', summary: 'The versions of a workflow',
+      handler: async ({ params }) => {
+        const { workflow } = await record(params.id!);
+        return { body: { active: workflow.active ?? null, versions: workflow.versions } };
+      },
+    },
+    {
+      method: 'get', path: '/workflows/:id/versions/:n', permission: 'read', summary: 'One version with its document',
+      handler: async ({ params }) => {
+        const { workflow } = await record(params.id!);
+        const n = versionNumber(params.n);
+        const version = workflow.versions.find((v) => v.version === n);
+        if (!version) throw new AdminError('not_found', `workflow "${params.id}" has no version ${n}`);
+        return { body: { ...version, active: workflow.active === n, document: await store.document(version.hash) } };
+      },
+    },
+    {
+      method: 'get', path: '/workflows/:id/diff', permission: 'read', summary: 'Nodes and edges added, removed and changed between two versions (draft, active or a number); layout ignored', query: diffQuery,
+      handler: async ({ params, query }) => {
+        const q = query as z.infer<typeof diffQuery>;
+        const parse = (doc: unknown) => workflowDocumentSchema.parse(doc);
+        return { body: diffWorkflows(parse(await versionDocument(params.id!, q.from)), parse(await versionDocument(params.id!, q.to))) };
+      },
+    },
+    {
+      method: 'get', path: '/errors', permission: 'read', summary: 'The error catalog',
+      handler: async () => ({ body: options.problems().catalog }),
+    },
+    {
+      method: 'put', path: '/errors', permission: 'publish', summary: 'Replace the error catalog (refused while an active workflow raises an id it lacks)', body: errorCatalogSchema,
+      handler: async ({ actor, body }) => ({ body: await lifecycle.putCatalog({ name: actor.name, role: actor.role }, body as z.infer<typeof errorCatalogSchema>) }),
+    },
+    {
+      method: 'get', path: '/audit', permission: 'audit', summary: 'Audit log entries, oldest first', query: auditQuery,
+      handler: async ({ query }) => {
+        const q = query as z.infer<typeof auditQuery>;
+        return { body: { entries: await store.audit({ ...(q.after === undefined ? {} : { after: q.after }), ...(q.limit === undefined ? {} : { limit: q.limit }) }) } };
+      },
+    },
+    {
+      method: 'get', path: '/audit/verify', permission: 'audit', summary: 'Walk the audit chain; report the first edited, missing or reordered entry',
+      handler: async () => ({ body: verifyAuditChain(await store.audit()) }),
+    },
+    {
+      method: 'get', path: '/status', permission: 'read', summary: 'What this process serves and the store revision it applied',
+      handler: async () => {
+        const state = await store.state();
+        const mine = options.status();
+        return { body: { store: store.kind, revision: state.revision, appliedRevision: mine.appliedRevision, pid: process.pid, uptimeSeconds: Math.round(process.uptime()), workflows: mine.serving } };
+      },
+    },
+  ];
+
+  const router = express.Router();
+  router.use(express.json({ limit: '2mb', type: ['application/json', 'application/*+json'] }));
+  // The API's own description is documentation, readable without a token.
+  const openapi = adminOpenApi(endpoints, '1');
+  router.get('/openapi.json', (_req, res) => {
+    res.json(openapi);
+  });
+
+  const problem = (res: Response, req: Request, error: AdminError) => {
+    const id = error.code === 'bad_request' ? 'bad_request' : error.code;
+    const answer = options.problems().render(id, {
+      instance: req.originalUrl.split('?')[0]!,
+      traceId: '',
+      params: { reason: error.message },
+      extensions: { detail: error.message, ...(error.problems ? { problems: error.problems } : {}), ...error.extra },
+    });
+    res.status(answer.status).set(problemHeaders(answer.body)).send(answer.body);
+  };
+
+  for (const endpoint of endpoints) {
+    router[endpoint.method](endpoint.path, async (req: Request, res: Response, next: NextFunction) => {
+      try {
+        const actor = options.authenticate(req.headers.authorization);
+        if (!allows(actor.role, endpoint.permission)) {
+          const denied = new AdminError('forbidden', `role ${actor.role} may not ${endpoint.summary.charAt(0).toLowerCase()}${endpoint.summary.slice(1)}`);
+          return await lifecycle.refuse({ name: actor.name, role: actor.role }, `${req.method} ${req.originalUrl.split('?')[0]}`, denied, req.params.id as string | undefined);
+        }
+        let body: unknown;
+        if (endpoint.body) {
+          const parsed = endpoint.body.safeParse(req.body ?? {});
+          if (!parsed.success) throw new AdminError('bad_request', 'the request body is not valid', { problems: parsed.error.issues.map((i) => ({ code: 'invalid_document', message: i.message, field: i.path.join('.') || '(body)' })) });
+          body = parsed.data;
+        }
+        let query: unknown = req.query;
+        if (endpoint.query) {
+          const parsed = endpoint.query.safeParse(req.query);
+          if (!parsed.success) throw new AdminError('bad_request', 'the query is not valid', { problems: parsed.error.issues.map((i) => ({ code: 'invalid_document', message: i.message, field: i.path.join('.') || '(query)' })) });
+          query = parsed.data;
+        }
+        const result = await endpoint.handler({ actor, params: req.params as Record<string, string>, query, body });
+        res.status(result.status ?? 200).json(result.body);
+      } catch (error) {
+        next(error);
+      }
+    });
+  }
+
+  const onError: ErrorRequestHandler = (error: unknown, req, res, _next) => {
+    if (error instanceof AdminError) return problem(res, req, error);
+    const status = (error as { status?: number }).status;
+    if (status === 400 || status === 413 || status === 415) return problem(res, req, new AdminError('bad_request', status === 413 ? 'the body is too large' : 'the body is not valid JSON'));
+    const answer = options.problems().render('internal_error', { instance: req.originalUrl.split('?')[0]!, traceId: '' });
+    res.status(answer.status).set(problemHeaders(answer.body)).send(answer.body);
+  };
+  router.use((req, res) => problem(res, req, new AdminError('not_found', `no admin endpoint ${req.method} ${req.path}`)));
+  router.use(onError);
+  return { router, endpoints };
+}

@@ -1,0 +1,86 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { AdminError } from './errors.ts';
+
+export const ROLES = ['viewer', 'editor', 'publisher', 'auditor', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** What a role may do. viewer ⊂ editor ⊂ publisher ⊂ admin; auditor reads everything and changes nothing. */
+export const PERMISSIONS = {
+  read: ['viewer', 'editor', 'publisher', 'auditor', 'admin'],
+  edit: ['editor', 'publisher', 'admin'],
+  publish: ['publisher', 'admin'],
+  audit: ['auditor', 'admin'],
+  admin: ['admin'],
+} as const satisfies Record<string, readonly Role[]>;
+export type Permission = keyof typeof PERMISSIONS;
+
+export interface AdminIdentity {
+  name: string;
+  role: Role;
+}
+
+interface TokenEntry extends AdminIdentity {
+  digest: Buffer;
+}
+
+const digest = (token: string) => createHash('sha256').update(token).digest();
+
+/** Parses SLUICE_ADMIN_TOKENS: comma-separated `name:role:token`. */
+export function parseAdminTokens(text: string): Array<AdminIdentity & { token: string }> {
+  return text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((item) => {
+      const [name, role, ...rest] = item.split(':');
+      const token = rest.join(':');
+      if (!name || !role || !token) throw new Error(`SLUICE_ADMIN_TOKENS: "${name ?? ''}:…" must be name:role:token`);
+      if (!(ROLES as readonly string[]).includes(role)) throw new Error(`SLUICE_ADMIN_TOKENS: role "${role}" of ${name} is not one of ${ROLES.join(', ')}`);
+      if (token.length < 16) throw new Error(`SLUICE_ADMIN_TOKENS: the token of ${name} is shorter than 16 characters`);
+      return { name, role: role as Role, token };
+    });
+}
+
+/** The admin token file of a data directory with no configured tokens. */
+export const ADMIN_TOKEN_FILE = 'admin-token';
+
+/**
+ * The admin tokens in force: SLUICE_ADMIN_TOKENS when set, else one admin token created on
+ * first start in the data directory (mode 0600). Tokens are kept only as digests.
+ */
+export function loadAdminTokens(configured: string | undefined, dataDir: string): { tokens: Array<AdminIdentity & { token: string }>; createdFile: string | undefined } {
+  if (configured && configured.trim() !== '') return { tokens: parseAdminTokens(configured), createdFile: undefined };
+  const file = join(dataDir, ADMIN_TOKEN_FILE);
+  let createdFile: string | undefined;
+  if (!existsSync(file)) {
+    writeFileSync(file, `${randomBytes(24).toString('base64url')}\n`, { mode: 0o600 });
+    createdFile = file;
+  }
+  return { tokens: [{ name: 'admin', role: 'admin', token: readFileSync(file, 'utf8').trim() }], createdFile };
+}
+
+/**
+ * Checks bearer tokens in constant time: the presented token's digest is compared with every
+ * configured digest, without stopping at the first match, so timing says nothing about which
+ * or how much matched.
+ */
+export function createAuthenticator(tokens: ReadonlyArray<AdminIdentity & { token: string }>) {
+  const entries: TokenEntry[] = tokens.map((t) => ({ name: t.name, role: t.role, digest: digest(t.token) }));
+  return {
+    authenticate(authorization: string | undefined): AdminIdentity {
+      const match = /^Bearer\s+(\S+)$/i.exec(authorization ?? '');
+      if (!match) throw new AdminError('unauthorized', 'send an admin token as "Authorization: Bearer <token>"');
+      const presented = digest(match[1]!);
+      let found: TokenEntry | undefined;
+      for (const entry of entries) if (timingSafeEqual(entry.digest, presented) && found === undefined) found = entry;
+      if (!found) throw new AdminError('unauthorized', 'the admin token is not valid');
+      return { name: found.name, role: found.role };
+    },
+  };
+}
+
+export function allows(role: Role, permission: Permission): boolean {
+  return (PERMISSIONS[permission] as readonly Role[]).includes(role);
+}

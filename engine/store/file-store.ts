@@ -1,0 +1,157 @@
+import { mkdirSync } from 'node:fs';
+import { open, readdir, readFile, rename, truncate, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { canonicalJson, sealEntry, type AuditEntry } from './audit.ts';
+import type { Store, StoreState, Transition } from './types.ts';
+
+const EMPTY: StoreState = { revision: 0, workflows: {}, catalog: undefined };
+
+/** Writes a file so that readers see the old or the new content, never a torn one, even across a crash. */
+export async function writeFileAtomic(file: string, text: string): Promise<void> {
+  const tmp = `${file}.${process.pid}.${Date.now().toString(36)}.tmp`;
+  const handle = await open(tmp, 'w', 0o600);
+  try {
+    await handle.writeFile(text);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await rename(tmp, file);
+  await syncDirectory(file.slice(0, file.lastIndexOf('/')) || '.');
+}
+
+async function syncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } catch {
+    // some file systems cannot fsync a directory; the rename is still atomic
+  } finally {
+    await handle.close();
+  }
+}
+
+async function readJson<T>(file: string): Promise<T | undefined> {
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as T;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+/**
+ * Reads the audit log. With `repair`, a final line torn by a crash mid-append (never
+ * acknowledged) is cut off; without it, such a line is just not returned.
+ */
+async function readAuditLog(file: string, repair = false): Promise<AuditEntry[]> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+  const entries: AuditEntry[] = [];
+  let offset = 0;
+  while (offset < text.length) {
+    const end = text.indexOf('\n', offset);
+    if (end < 0) break; // torn tail: no newline yet
+    entries.push(JSON.parse(text.slice(offset, end)) as AuditEntry);
+    offset = end + 1;
+  }
+  if (repair && offset < text.length) await truncate(file, Buffer.byteLength(text.slice(0, offset)));
+  return entries;
+}
+
+/**
+ * The embedded default store: a directory of files, no server needed.
+ * - `objects/<sha256>.json`: documents by content hash (written before anything refers to them)
+ * - `audit.jsonl`: the hash-chained audit log, one entry a line, appended and fsynced
+ * - `state.json`: workflows, versions, drafts and active pointers, as of the last entry
+ * - `pending.json`: the commit record: the entry and the state it leads to, written first;
+ *   a crash after it is redone on the next open, a crash before it leaves nothing behind.
+ * Changes in one process are serialised; `revision` is the last entry's sequence number.
+ */
+export async function openFileStore(dir: string): Promise<Store> {
+  mkdirSync(join(dir, 'objects'), { recursive: true });
+  const auditFile = join(dir, 'audit.jsonl');
+  const stateFile = join(dir, 'state.json');
+  const pendingFile = join(dir, 'pending.json');
+  const objectFile = (hash: string) => join(dir, 'objects', `${hash}.json`);
+
+  // Recover: finish a commit that was recorded but not fully applied.
+  let log = await readAuditLog(auditFile, true);
+  const pending = await readJson<{ entry: AuditEntry; state: StoreState }>(pendingFile);
+  if (pending) {
+    if ((log[log.length - 1]?.seq ?? 0) < pending.entry.seq) {
+      await appendLine(auditFile, pending.entry);
+      log = [...log, pending.entry];
+    }
+    await writeFileAtomic(stateFile, JSON.stringify(pending.state));
+    await unlink(pendingFile);
+  }
+  for (const name of await readdir(dir)) if (name.endsWith('.tmp')) await unlink(join(dir, name)).catch(() => undefined);
+  let state: StoreState = (await readJson<StoreState>(stateFile)) ?? EMPTY;
+  let head: AuditEntry | undefined = log[log.length - 1];
+  log = []; // the log is read again on demand; only its head is kept in memory
+
+  const listeners = new Set<(revision: number) => void>();
+  let queue: Promise<unknown> = Promise.resolve();
+
+  async function appendLine(file: string, entry: AuditEntry) {
+    const handle = await open(file, 'a', 0o600);
+    try {
+      await handle.appendFile(`${JSON.stringify(entry)}\n`);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  }
+
+  async function commit<T>(body: (state: StoreState) => Transition<T> | Promise<Transition<T>>) {
+    const transition = await body(structuredClone(state));
+    for (const { hash, document } of transition.documents ?? []) await writeFileAtomic(objectFile(hash), canonicalJson(document));
+    const entry = sealEntry(transition.entry, head);
+    const next: StoreState = { ...(transition.state ?? state), revision: entry.seq };
+    await writeFileAtomic(pendingFile, JSON.stringify({ entry, state: next }));
+    await appendLine(auditFile, entry);
+    await writeFileAtomic(stateFile, JSON.stringify(next));
+    await unlink(pendingFile);
+    state = next;
+    head = entry;
+    for (const listener of listeners) listener(entry.seq);
+    return { revision: entry.seq, entry, result: transition.result };
+  }
+
+  return {
+    kind: 'file',
+    async state() {
+      return structuredClone(state);
+    },
+    async document(hash) {
+      if (!/^[0-9a-f]{64}$/.test(hash)) throw new Error(`not a document hash: ${hash}`);
+      return JSON.parse(await readFile(objectFile(hash), 'utf8'));
+    },
+    transact(body) {
+      const run = queue.then(() => commit(body));
+      queue = run.catch(() => undefined);
+      return run;
+    },
+    async audit(options = {}) {
+      const entries = await readAuditLog(auditFile);
+      const after = options.after ?? 0;
+      const from = entries.filter((e) => e.seq > after);
+      return options.limit === undefined ? from : from.slice(0, options.limit);
+    },
+    onChange(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    async close() {
+      await queue;
+      listeners.clear();
+    },
+  };
+}
+

@@ -1,0 +1,66 @@
+import type { AuditEntry, UnsealedEntry } from './audit.ts';
+
+/** A version's lifecycle marks. The active pointer says which version the route serves. */
+export interface VersionRecord {
+  version: number;
+  /** Content hash of the immutable document. */
+  hash: string;
+  publishedAt: string;
+  publishedBy: string;
+  /** Deprecated versions are still served, with Deprecation and Sunset headers. */
+  deprecated?: { at: string; sunset?: string };
+  /** A retired version's route answers 410 while it is the active one. */
+  retired?: { at: string };
+}
+
+export interface DraftRecord {
+  hash: string;
+  /** Increments on every save; a save names the revision it was based on (409 when stale). */
+  revision: number;
+  updatedAt: string;
+  updatedBy: string;
+}
+
+export interface WorkflowRecord {
+  id: string;
+  createdAt: string;
+  createdBy: string;
+  draft: DraftRecord | undefined;
+  versions: VersionRecord[];
+  active: number | undefined;
+}
+
+/** Everything the store knows, as of `revision` (the sequence number of the last audit entry). */
+export interface StoreState {
+  revision: number;
+  workflows: Record<string, WorkflowRecord>;
+  /** Content hash of the error catalog in use. */
+  catalog: string | undefined;
+}
+
+/** The outcome of a transaction body: the next state and the audit entry that records it. */
+export interface Transition<T> {
+  /** The new state (without `revision`: the store sets it), or undefined when only the entry is recorded (a refusal). */
+  state?: Omit<StoreState, 'revision'>;
+  /** Documents the new state refers to, by content hash. */
+  documents?: ReadonlyArray<{ hash: string; document: unknown }>;
+  entry: UnsealedEntry;
+  result: T;
+}
+
+/**
+ * Where workflows, versions, the catalog and the audit log live. Every change goes through
+ * `transact`: the body reads the current state and returns the next one with its audit entry,
+ * and the store writes both together or neither. The body may be run again (optimistic stores).
+ */
+export interface Store {
+  readonly kind: 'file' | 'redis';
+  state(): Promise<StoreState>;
+  /** A document by content hash (drafts, versions, catalogs). */
+  document(hash: string): Promise<unknown>;
+  transact<T>(body: (state: StoreState) => Transition<T> | Promise<Transition<T>>): Promise<{ revision: number; entry: AuditEntry; result: T }>;
+  audit(options?: { after?: number; limit?: number }): Promise<AuditEntry[]>;
+  /** Called after every change this store sees (its own or, where the store can tell, other processes'). */
+  onChange(listener: (revision: number) => void): () => void;
+  close(): Promise<void>;
+}
