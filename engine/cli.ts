@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { validateWorkflow, toMachineConfig } from '../shared/compile/index.ts';
+import { validateWorkflow, toMachineConfig, type ValidationProblem } from '../shared/compile/index.ts';
 import { workflowJsonSchema, catalogJsonSchema } from '../shared/compile/json-schema.ts';
 import { errorCatalogSchema } from '../shared/schema/index.ts';
 import { loadSettings } from './config.ts';
@@ -36,8 +37,26 @@ function readJson(file: string): unknown {
   }
 }
 
+/** A path next to this file; fileURLToPath, not URL.pathname, so a checkout under "My Projects" works. */
+const here = (relative: string) => fileURLToPath(new URL(relative, import.meta.url));
+
+/** A workflow file's document, or why there is none: for validate, a file that does not parse is one more refused file. */
+function readDocument(file: string): { document: unknown; problem?: undefined } | { document?: undefined; problem: ValidationProblem } {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    return { problem: { code: 'invalid_document', message: `cannot read the file: ${(error as Error).message}`, field: '(document)' } };
+  }
+  try {
+    return { document: JSON.parse(text) };
+  } catch (error) {
+    return { problem: { code: 'invalid_document', message: `not JSON: ${(error as Error).message}`, field: '(document)' } };
+  }
+}
+
 function catalogFor(dataDir: string) {
-  for (const file of [`${dataDir}/errors.json`, new URL('../examples/errors.json', import.meta.url).pathname]) {
+  for (const file of [join(dataDir, 'errors.json'), here('../examples/errors.json')]) {
     try {
       return errorCatalogSchema.parse(JSON.parse(readFileSync(file, 'utf8')));
     } catch {
@@ -63,23 +82,37 @@ async function main(argv: string[]): Promise<number> {
     case 'validate': {
       if (rest.length === 0) fail('usage: sluice validate <file…>');
       const catalog = catalogFor(loadSettings().dataDir);
-      const documents = rest.map((file) => ({ file, document: readJson(file) }));
+      const documents = rest.map((file) => ({ file, ...readDocument(file) }));
+      // Routes of the documents the gateway would serve, each valid on its own: a broken document
+      // serves nothing, so it clashes with nothing (and its route may not even have methods).
+      const served = documents.flatMap(({ file, document }) => {
+        const alone = document === undefined ? undefined : validateWorkflow(document, catalog ? { catalog } : {});
+        return alone?.ok ? [{ file, workflow: alone.graph.document.id, route: alone.graph.document.route }] : [];
+      });
+      /** id -> the first file using it: the gateway serves one workflow per id and refuses the others */
+      const firstWithId = new Map<string, string>();
       let failed = 0;
-      for (const { file, document } of documents) {
-        const otherRoutes = documents
-          .filter((d) => d.file !== file)
-          .flatMap((d) => {
-            const doc = d.document as { id?: string; route?: { methods: never; path: string } };
-            return doc.id && doc.route ? [{ workflow: doc.id, route: doc.route }] : [];
-          });
-        const result = validateWorkflow(document, { ...(catalog ? { catalog } : {}), otherRoutes });
-        if (result.ok) {
+      for (const { file, document, problem } of documents) {
+        const problems: ValidationProblem[] = [];
+        if (problem) problems.push(problem);
+        else {
+          const otherRoutes = served.filter((d) => d.file !== file);
+          const result = validateWorkflow(document, { ...(catalog ? { catalog } : {}), otherRoutes });
+          if (!result.ok) problems.push(...result.problems);
+          const id = (document as { id?: unknown } | null)?.id;
+          if (typeof id === 'string') {
+            const first = firstWithId.get(id);
+            if (first === undefined) firstWithId.set(id, file);
+            else problems.push({ code: 'invalid_document', message: `workflow id "${id}" is also used by ${first}`, field: 'id' });
+          }
+        }
+        if (problems.length === 0) {
           process.stdout.write(`ok      ${file}\n`);
           continue;
         }
         failed += 1;
         process.stdout.write(`refused ${file}\n`);
-        for (const p of result.problems) process.stdout.write(`  - ${p.node ? `node "${p.node}"` : 'workflow'}${p.field ? `, ${p.field}` : ''}: ${p.message} [${p.code}]\n`);
+        for (const p of problems) process.stdout.write(`  - ${p.node ? `node "${p.node}"` : 'workflow'}${p.field ? `, ${p.field}` : ''}: ${p.message} [${p.code}]\n`);
       }
       return failed > 0 ? 1 : 0;
     }
@@ -110,14 +143,14 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'schema': {
       const { values } = parseArgs({ args: rest, options: { out: { type: 'string' } } });
-      const dir = values.out ?? new URL('../shared/schema/', import.meta.url).pathname;
+      const dir = values.out ?? here('../shared/schema/');
       writeFileSync(join(dir, 'workflow.schema.json'), `${JSON.stringify(workflowJsonSchema(), null, 2)}\n`);
       writeFileSync(join(dir, 'errors.schema.json'), `${JSON.stringify(catalogJsonSchema(), null, 2)}\n`);
       process.stdout.write(`wrote ${join(dir, 'workflow.schema.json')} and ${join(dir, 'errors.schema.json')}\n`);
       return 0;
     }
     case 'docs': {
-      const root = new URL('..', import.meta.url).pathname;
+      const root = here('..');
       const changed = updateReadme(join(root, 'README.md'), join(root, 'examples', 'errors.json'));
       process.stdout.write(changed ? 'README.md updated\n' : 'README.md is up to date\n');
       return 0;
@@ -139,6 +172,7 @@ main(process.argv.slice(2)).then(
   },
   (error: unknown) => {
     process.stderr.write(`sluice: ${(error as Error).message}\n`);
-    process.exit(1);
+    // an option parseArgs does not know, or a missing value, is a usage error like the others
+    process.exit(String((error as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS_') ? 2 : 1);
   },
 );

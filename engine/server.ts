@@ -12,6 +12,7 @@ import { startDemoUpstream } from './demo/upstream.ts';
 import { createGateway, type Gateway } from './gateway/gateway.ts';
 import { createProblemRenderer, problemHeaders, type ProblemRenderer } from './gateway/problem.ts';
 import { createWorkflowRegistry, type WorkflowRegistry } from './gateway/registry.ts';
+import { traceContextOf } from './gateway/trace.ts';
 import { createLogger, type Logger } from './observe/logger.ts';
 import { createMemoryRateLimitStore, type RateLimitStore } from './runtime/rate-limit-store.ts';
 import type { SharedResources } from './runtime/types.ts';
@@ -73,7 +74,8 @@ function createControlApp(options: { problems: () => ProblemRenderer; dataDir: s
   });
   const editorDist = join(ROOT, 'editor', 'dist');
   if (existsSync(editorDist)) app.use('/editor', express.static(editorDist));
-  else app.get('/editor', (_req, res) => res.redirect('/editor/'));
+  // Express routes ignore a trailing slash, so '/editor' also matches '/editor/': redirect only the bare path.
+  else app.get('/editor', (req, res, next) => (req.path === '/editor' ? res.redirect('/editor/') : next()));
   app.get('/editor/', (_req, res) => {
     res.type('html').send(readFileSync(join(ROOT, 'editor', 'placeholder.html'), 'utf8'));
   });
@@ -83,8 +85,8 @@ function createControlApp(options: { problems: () => ProblemRenderer; dataDir: s
     });
   }
   const problem = (res: Response, req: Request, id: string, params?: Record<string, string>) => {
-    const answer = options.problems().render(id, { instance: req.path, traceId: '', params });
-    res.status(answer.status).set(problemHeaders(answer.body)).send(answer.body);
+    const answer = options.problems().render(id, { instance: req.path, traceId: traceContextOf(req.headers.traceparent, undefined).traceId, params });
+    res.status(answer.status).set(problemHeaders(answer.body)).end(answer.body); // end, not send: send appends a charset
   };
   app.use((req, res) => problem(res, req, 'not_found'));
   const onError: ErrorRequestHandler = (error: { status?: number; type?: string }, req, res, _next) => {
@@ -99,7 +101,7 @@ function createControlApp(options: { problems: () => ProblemRenderer; dataDir: s
 /** A raw HTTP answer for requests Node refuses before they reach a handler (headers too large, bad framing). */
 function clientErrorAnswer(problems: ProblemRenderer, code: string | undefined): string {
   const id = code === 'HPE_HEADER_OVERFLOW' ? 'headers_too_large' : 'bad_request';
-  const answer = problems.render(id, { instance: '/', traceId: '', params: { reason: 'the request could not be parsed' } });
+  const answer = problems.render(id, { instance: '/', traceId: traceContextOf(undefined, undefined).traceId, params: { reason: 'the request could not be parsed' } });
   const reason = answer.status === 431 ? 'Request Header Fields Too Large' : 'Bad Request';
   const headers = Object.entries(problemHeaders(answer.body)).map(([k, v]) => `${k}: ${v}`).join('\r\n');
   return `HTTP/1.1 ${answer.status} ${reason}\r\n${headers}\r\nconnection: close\r\n\r\n${answer.body}`;

@@ -1,5 +1,5 @@
 import { createActor, fromPromise, raise, setup, transition, type AnyStateMachine } from 'xstate';
-import { FAULT_STATE, RUN_NODE_ACTOR, TAKE_PORT_ACTION, toMachineConfig, type FinalStateMeta, type ValidationProblem, type ValidGraph, type WorkflowMachineConfig } from '../../shared/compile/index.ts';
+import { FAULT_STATE, RUN_NODE_ACTOR, TAKE_PORT_ACTION, toMachineConfig, type FinalStateMeta, type NodeStateConfig, type ValidationProblem, type ValidGraph, type WorkflowMachineConfig } from '../../shared/compile/index.ts';
 import { runtimes } from '../runtime/index.ts';
 import { compileExpression, type ExpressionLimits } from '../runtime/expression.ts';
 import type { RateLimitStore } from '../runtime/rate-limit-store.ts';
@@ -122,12 +122,16 @@ export async function compileWorkflow(graph: ValidGraph, version: number, deps: 
       else problems.push({ code: 'invalid_config', message: `cannot prepare: ${(error as Error).message}`, node: node.id });
     }
   }
-  if (problems.length > 0) throw new WorkflowRefused(problems);
+  if (problems.length > 0) {
+    for (const node of prepared.values()) node.close?.(); // the nodes that did prepare hold their timers or connections
+    throw new WorkflowRefused(problems);
+  }
 
   const steps = new Map<string, Step>();
   for (const [state, stateConfig] of Object.entries(machineConfig.states)) {
     if ('type' in stateConfig) steps.set(state, { final: true, state, meta: stateConfig.meta });
-    else steps.set(state, { final: false, state, kind: stateConfig.meta.kind, run: prepared.get(state)!.run, next: {}, fault: undefined as never });
+    // next has no prototype: a port named "constructor" or "__proto__" must not find Object's members
+    else steps.set(state, { final: false, state, kind: stateConfig.meta.kind, run: prepared.get(state)!.run, next: Object.create(null) as Record<string, Step>, fault: undefined as never });
   }
   for (const [state, targets] of table) {
     const step = steps.get(state) as NodeStep;
@@ -153,6 +157,11 @@ export async function compileWorkflow(graph: ValidGraph, version: number, deps: 
   };
 }
 
+/** A runtime named a port its node does not have: a fault, in the table walk and the live actor alike. */
+function unknownPort(state: string, port: unknown): Error {
+  return new Error(`node ${state} exited by unknown port "${String(port)}"`);
+}
+
 /** The end of one walk: the final step and the states passed through. */
 export interface WalkResult {
   final: FinalStep;
@@ -176,7 +185,7 @@ export async function walk(workflow: CompiledWorkflow, exchange: Exchange, state
       return { final: step.fault, states, error };
     }
     const next: Step | undefined = step.next[port];
-    if (next === undefined) return { final: step.fault, states, error: new Error(`node ${step.state} exited by unknown port "${port}"`) };
+    if (next === undefined) return { final: step.fault, states, error: unknownPort(step.state, port) };
     step = next;
   }
   return { final: step, states };
@@ -193,7 +202,12 @@ export function runWithActor(workflow: CompiledWorkflow, exchange: Exchange): Pr
     actors: {
       [RUN_NODE_ACTOR]: fromPromise<string, { node: string }>(async ({ input }) => {
         try {
-          return await workflow.prepared.get(input.node)!.run(exchange);
+          const port = await workflow.prepared.get(input.node)!.run(exchange);
+          // An event the state does not handle would leave the actor in the state forever; XState's
+          // own events (xstate.*) would be taken as the machine's. Neither is a port: fail the node.
+          const on = (workflow.machineConfig.states[input.node] as NodeStateConfig).on;
+          if (typeof port !== 'string' || !Object.hasOwn(on, port)) throw unknownPort(input.node, port);
+          return port;
         } catch (cause) {
           error = cause;
           throw cause;

@@ -1,6 +1,17 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Readable } from 'node:stream';
+import { EventEmitter } from 'node:events';
+import type { IncomingHttpHeaders } from 'node:http';
+import { Readable } from 'node:stream';
 import type { Exchange, GatewayRequest, GatewayResponse, TraceContext } from '../runtime/types.ts';
+import { traceContextOf } from './trace.ts';
+
+/** What an exchange reads of the incoming request: Node's IncomingMessage, or a synthetic one. */
+export type IncomingSide = Readable & { readonly method?: string | undefined; readonly headers: IncomingHttpHeaders };
+/** What an exchange watches of the answer: a close before it finished means the client went away. */
+export interface AnswerSide {
+  once(event: 'close', listener: () => void): unknown;
+  readonly writableFinished: boolean;
+  readonly destroyed: boolean;
+}
 
 /** The request as nodes see it; the query string is parsed only when something reads it. */
 class RequestView implements GatewayRequest {
@@ -18,6 +29,8 @@ class RequestView implements GatewayRequest {
     this.search = search;
     this.params = params;
     this.headers = headers;
+    // JSONata reads own properties only (it checks hasOwnProperty), so the lazy query must be one.
+    Object.defineProperty(this, 'query', QUERY_PROPERTY);
   }
 
   get query(): Record<string, string | string[]> {
@@ -46,6 +59,8 @@ class RequestView implements GatewayRequest {
   }
 }
 
+const QUERY_PROPERTY: PropertyDescriptor = { ...Object.getOwnPropertyDescriptor(RequestView.prototype, 'query')!, enumerable: true };
+
 /** One request's exchange between the gateway and the node runtimes. */
 export class RequestExchange implements Exchange {
   readonly request: RequestView;
@@ -61,11 +76,11 @@ export class RequestExchange implements Exchange {
   receivedBody: { raw: Buffer; parsed: unknown } | undefined = undefined;
   readonly trace: TraceContext;
   readonly clientIp: string;
-  readonly #req: IncomingMessage;
-  readonly #res: ServerResponse;
+  readonly #req: IncomingSide;
+  readonly #res: AnswerSide;
   #abort: AbortController | undefined;
 
-  constructor(req: IncomingMessage, res: ServerResponse, path: string, search: string, params: Record<string, string>, trace: TraceContext, clientIp: string) {
+  constructor(req: IncomingSide, res: AnswerSide, path: string, search: string, params: Record<string, string>, trace: TraceContext, clientIp: string) {
     this.#req = req;
     this.#res = res;
     this.request = new RequestView(req.method!, path, search, params, { ...req.headers });
@@ -82,9 +97,13 @@ export class RequestExchange implements Exchange {
       const controller = new AbortController();
       this.#abort = controller;
       const res = this.#res;
-      res.once('close', () => {
-        if (!res.writableFinished) controller.abort();
-      });
+      // The client may have left already, while an earlier node waited (a key fetch, a body): the
+      // 'close' event is gone, so a listener alone would never abort and the upstream call would go out.
+      if (res.destroyed && !res.writableFinished) controller.abort();
+      else
+        res.once('close', () => {
+          if (!res.writableFinished) controller.abort();
+        });
     }
     return this.#abort.signal;
   }
@@ -100,4 +119,56 @@ export class RequestExchange implements Exchange {
     const s = text.toString();
     return s === '' ? '' : `?${s}`;
   }
+}
+
+/** A request made up by the engine itself (tests, preview), not received on a socket. */
+export interface SyntheticRequest {
+  method: string;
+  /** Path as a client sends it, with the query string. */
+  url: string;
+  /** The route's :params, as the route table matched them. */
+  params?: Record<string, string>;
+  /** Lower-case header names. */
+  headers?: Record<string, string>;
+  /** A parsed body, as the gateway leaves it after buffering a JSON body. */
+  body?: unknown;
+  clientIp?: string;
+  /** Aborting it is a client going away mid-request. */
+  signal?: AbortSignal;
+}
+
+/**
+ * An exchange for a synthetic request, built as the gateway builds one for a real request:
+ * same path and query split, trace context from the headers, body as buffered and parsed.
+ * @example
+ * const exchange = createSyntheticExchange({ method: 'GET', url: '/api/orders/ord-1001', params: { id: 'ord-1001' } });
+ * const result = await walk(workflow, exchange, []);
+ */
+export function createSyntheticExchange(request: SyntheticRequest): RequestExchange {
+  const headers: IncomingHttpHeaders = { ...request.headers };
+  let raw: Buffer | undefined;
+  if (request.body !== undefined) {
+    raw = Buffer.from(JSON.stringify(request.body));
+    headers['content-type'] ??= 'application/json';
+    headers['content-length'] = String(raw.length);
+  }
+  const incoming = Object.assign(Readable.from(raw === undefined ? [] : [raw]), { method: request.method, headers });
+  const answer = Object.assign(new EventEmitter(), { writableFinished: false, destroyed: request.signal?.aborted ?? false });
+  request.signal?.addEventListener(
+    'abort',
+    () => {
+      answer.destroyed = true;
+      answer.emit('close');
+    },
+    { once: true },
+  );
+  const q = request.url.indexOf('?');
+  const path = q < 0 ? request.url : request.url.slice(0, q);
+  const search = q < 0 ? '' : request.url.slice(q);
+  const exchange = new RequestExchange(incoming, answer, path, search, request.params ?? {}, traceContextOf(headers.traceparent, headers.tracestate), request.clientIp ?? '127.0.0.1');
+  if (raw !== undefined) {
+    exchange.receivedBody = { raw, parsed: request.body };
+    exchange.request.body = request.body;
+  }
+  return exchange;
 }

@@ -106,7 +106,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     return req.socket.remoteAddress ?? 'unknown';
   }
 
-  async function serve(req: IncomingMessage, res: ServerResponse, record: RequestRecord, started: number): Promise<void> {
+  async function serve(req: IncomingMessage, res: ServerResponse, record: RequestRecord): Promise<void> {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
@@ -135,7 +135,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     if (workflow.needsRequestBody) {
       const body = await readBody(req, options.maxBodyBytes);
       if (!body.ok) {
-        const problem = answerProblem(res, body.error, path, trace.traceId, { reason: body.reason }, undefined, head);
+        // The rest of a too-large body is never read, so the connection closes: say so, or a client reuses it.
+        const problem = answerProblem(res, body.error, path, trace.traceId, { reason: body.reason }, body.error === 'payload_too_large' ? { connection: 'close' } : undefined, head);
         record.status = problem.status;
         record.problem = problem.type;
         record.outcome = 'rejected';
@@ -169,7 +170,6 @@ export function createGateway(options: GatewayOptions): Gateway {
     record.status = problem.status;
     record.problem = problem.type;
     record.outcome = outcomeOfStatus(problem.status);
-    void started;
   }
 
   return {
@@ -188,10 +188,11 @@ export function createGateway(options: GatewayOptions): Gateway {
         traceId: '', spanId: '', method: req.method ?? 'GET', route: undefined, workflow: undefined, version: undefined,
         partner: undefined, outcome: 'error', status: 500, problem: undefined, ms: 0, upstreamMs: undefined, path: [],
       };
-      serve(req, res, record, started).then(
+      serve(req, res, record).then(
         () => {
           if (logRequests) {
             record.ms = Math.round((performance.now() - started) * 1000) / 1000;
+            if (record.upstreamMs !== undefined) record.upstreamMs = Math.round(record.upstreamMs * 1000) / 1000;
             logger.info(record, 'request');
           }
         },

@@ -25,8 +25,10 @@ const ZERO_SPAN = '0000000000000000';
  * trace) when it is valid, else a new trace. `tracestate` is kept only with a valid parent.
  */
 export function traceContextOf(traceparent: string | string[] | undefined, tracestate: string | string[] | undefined): TraceContext {
-  if (typeof traceparent === 'string' && traceparent.length === 55) {
-    const m = TRACEPARENT.exec(traceparent);
+  // Version 00 is exactly 55 characters. A later version may append fields after a dash; its first
+  // 55 characters are read as version 00 (W3C Trace Context, "Versioning of traceparent").
+  if (typeof traceparent === 'string' && (traceparent.length === 55 || (traceparent.length > 55 && traceparent.charCodeAt(55) === 45 && !traceparent.startsWith('00')))) {
+    const m = TRACEPARENT.exec(traceparent.length === 55 ? traceparent : traceparent.slice(0, 55));
     if (m && m[1] !== 'ff' && m[2] !== ZERO_TRACE && m[3] !== ZERO_SPAN) {
       const state = typeof tracestate === 'string' && tracestate.length <= 512 ? tracestate : undefined;
       return { traceId: m[2]!, spanId: randomHex(8), traceState: state, sampled: (parseInt(m[4]!, 16) & 1) === 1 };

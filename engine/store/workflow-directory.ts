@@ -11,7 +11,7 @@ export interface WorkflowFile {
 export interface WorkflowDirectory {
   readonly dir: string;
   read(): Promise<WorkflowFile[]>;
-  /** Calls `onChange` (debounced) whenever a .json file in the directory changes. */
+  /** Calls `onChange` (debounced) whenever anything in the directory changes. */
   watch(onChange: () => void): void;
   close(): void;
 }
@@ -36,8 +36,10 @@ export function createWorkflowDirectory(dir: string, debounceMs = 100): Workflow
       return files;
     },
     watch(onChange) {
-      watcher = watch(dir, { persistent: false }, (_event, name) => {
-        if (name !== null && !String(name).endsWith('.json')) return;
+      // Every event counts, not only *.json ones: a ConfigMap-style mount swaps a "..data" link to
+      // a new directory, and an editor may rename a temp file over the original. Reading is cheap
+      // and an unchanged file makes no new version.
+      watcher = watch(dir, { persistent: false }, () => {
         clearTimeout(timer);
         timer = setTimeout(onChange, debounceMs);
       });
