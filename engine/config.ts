@@ -20,6 +20,8 @@ export const settingsSchema = z.object({
   SLUICE_MAX_BODY: z.string().regex(SIZE, 'a size like 1mb, 512kb or 65536').default('1mb').transform(bytes).meta({ description: 'Largest request body a workflow that reads the body accepts (413 above).' }),
   SLUICE_MAX_HEADER: z.string().regex(SIZE, 'a size like 16kb').default('16kb').transform(bytes).meta({ description: 'Largest request head (431 above).' }),
   SLUICE_TRUST_PROXY: flag.prefault('off').meta({ description: 'Take the client address from X-Forwarded-For (only behind a proxy you run).' }),
+  SLUICE_ADMIN_TOKENS: z.string().optional().meta({ description: 'Admin API tokens, comma-separated `name:role:token` (roles: viewer, editor, publisher, auditor, admin). Unset: an admin token is created in `$SLUICE_DATA/admin-token`.' }),
+  SLUICE_FOUR_EYES: flag.prefault('off').meta({ description: 'A publisher cannot publish a draft they last edited.' }),
   SLUICE_EXPRESSION_TIMEOUT_MS: z.coerce.number().int().min(1).max(10_000).default(50).meta({ description: 'Time bound of one JSONata evaluation.' }),
 });
 
@@ -34,6 +36,8 @@ export interface Settings {
   maxHeaderBytes: number;
   trustProxy: boolean;
   expressionTimeoutMs: number;
+  adminTokens: string | undefined;
+  fourEyes: boolean;
 }
 
 /** Reads settings from the environment; a bad value names the variable. */
@@ -55,5 +59,7 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
     maxHeaderBytes: s.SLUICE_MAX_HEADER,
     trustProxy: s.SLUICE_TRUST_PROXY,
     expressionTimeoutMs: s.SLUICE_EXPRESSION_TIMEOUT_MS,
+    adminTokens: s.SLUICE_ADMIN_TOKENS,
+    fourEyes: s.SLUICE_FOUR_EYES,
   };
 }

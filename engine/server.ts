@@ -12,6 +12,14 @@ import { startDemoUpstream } from './demo/upstream.ts';
 import { createGateway, type Gateway } from './gateway/gateway.ts';
 import { createProblemRenderer, problemHeaders, type ProblemRenderer } from './gateway/problem.ts';
 import { createWorkflowRegistry, type WorkflowRegistry } from './gateway/registry.ts';
+import { compileWorkflow, WorkflowRefused, type CompileDependencies } from './gateway/compile-workflow.ts';
+import { createAdminApi } from './admin/api.ts';
+import { createAuthenticator, loadAdminTokens } from './admin/auth.ts';
+import { createLifecycle, type Lifecycle } from './admin/lifecycle.ts';
+import { createDirectorySync } from './store/directory-sync.ts';
+import { openFileStore } from './store/file-store.ts';
+import type { Store } from './store/types.ts';
+import { validateWorkflow, type ValidationProblem } from '../shared/compile/index.ts';
 import { traceContextOf } from './gateway/trace.ts';
 import { createLogger, type Logger } from './observe/logger.ts';
 import { createMemoryRateLimitStore, type RateLimitStore } from './runtime/rate-limit-store.ts';
@@ -28,8 +36,10 @@ export interface Sluice {
   registry: WorkflowRegistry;
   logger: Logger;
   settings: Settings;
-  /** Reads the workflow directory again (the file watcher does this on every change). */
+  /** Reads the workflow directory again (the file watcher does this on every change) and serves what the store says. */
   reload(): Promise<void>;
+  store: Store;
+  lifecycle: Lifecycle;
   close(): Promise<void>;
 }
 
@@ -66,9 +76,10 @@ function createSharedResources(): SharedResources & { close(): Promise<void> } {
 }
 
 /** The Express app for everything that is not gateway traffic: health, editor, admin. */
-function createControlApp(options: { problems: () => ProblemRenderer; dataDir: string; demo: boolean }) {
+function createControlApp(options: { problems: () => ProblemRenderer; dataDir: string; demo: boolean; admin: express.Router }) {
   const app = express();
   app.disable('x-powered-by');
+  app.use('/admin/api', options.admin);
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
@@ -98,6 +109,19 @@ function createControlApp(options: { problems: () => ProblemRenderer; dataDir: s
   return app;
 }
 
+/** What stops a valid document from being served here: it is compiled as the gateway would, then released. */
+async function preparationProblems(document: unknown, deps: CompileDependencies): Promise<ValidationProblem[]> {
+  const result = validateWorkflow(document);
+  if (!result.ok) return result.problems;
+  try {
+    (await compileWorkflow(result.graph, 0, deps)).close();
+    return [];
+  } catch (error) {
+    if (error instanceof WorkflowRefused) return error.problems;
+    return [{ code: 'invalid_config', message: (error as Error).message }];
+  }
+}
+
 /** A raw HTTP answer for requests Node refuses before they reach a handler (headers too large, bad framing). */
 function clientErrorAnswer(problems: ProblemRenderer, code: string | undefined): string {
   const id = code === 'HPE_HEADER_OVERFLOW' ? 'headers_too_large' : 'bad_request';
@@ -121,32 +145,60 @@ export async function startSluice(settings: Settings, options: { logger?: Logger
     await ensureDemoKeys(settings.dataDir);
   }
 
-  let catalog = loadCatalog(settings.dataDir);
-  let problems = createProblemRenderer(catalog);
+  const store = await openFileStore(join(settings.dataDir, 'store'));
+  const system = { name: 'system', role: 'admin' };
+  let problems = createProblemRenderer(loadCatalog(settings.dataDir));
   const gateway = createGateway({ problems, logger, maxBodyBytes: settings.maxBodyBytes, trustProxy: settings.trustProxy });
   const shared = createSharedResources();
   const rateLimits = options.rateLimits ?? createMemoryRateLimitStore();
+  const deps = { env, dataDir: settings.dataDir, rateLimits, shared, expressionLimits: { timeoutMs: settings.expressionTimeoutMs, depth: 300, sequence: 100_000 } };
   const registry = createWorkflowRegistry({
-    deps: { env, dataDir: settings.dataDir, rateLimits, shared, expressionLimits: { timeoutMs: settings.expressionTimeoutMs, depth: 300, sequence: 100_000 } },
-    catalog: () => catalog,
+    deps,
+    store,
     logger,
-    activate: (workflows) => gateway.activate(workflows),
+    activate: (workflows, catalog) => {
+      if (catalog && catalog !== problems.catalog) {
+        problems = createProblemRenderer(catalog);
+        gateway.setProblems(problems);
+      }
+      gateway.activate(workflows);
+    },
   });
+  const lifecycle = createLifecycle({ store, fourEyes: settings.fourEyes, prepare: (document) => preparationProblems(document, deps) });
+  // A new store starts with the data directory's error catalog.
+  if ((await store.state()).catalog === undefined) await lifecycle.putCatalog(system, problems.catalog);
+  store.onChange(() => void registry.sync());
+  await registry.sync();
+
   const directory = createWorkflowDirectory(join(settings.dataDir, 'workflows'));
+  const directorySync = createDirectorySync({ directory, lifecycle, store, logger });
   const reload = async () => {
-    try {
-      catalog = loadCatalog(settings.dataDir);
-      problems = createProblemRenderer(catalog);
-      gateway.setProblems(problems);
-    } catch (error) {
-      logger.error({ err: error }, 'error catalog refused; the previous catalog stays in use');
-    }
-    await registry.load((await directory.read()).map((f) => ({ origin: f.file, text: f.text })));
+    await directorySync.sync();
+    await registry.sync();
   };
   await reload();
   directory.watch(() => void reload());
 
-  const control = createControlApp({ problems: () => problems, dataDir: settings.dataDir, demo: settings.demo });
+  const admin = loadAdminTokens(settings.adminTokens, settings.dataDir);
+  if (admin.createdFile) logger.warn({ file: admin.createdFile }, `no SLUICE_ADMIN_TOKENS: created an admin token in ${admin.createdFile} (mode 0600)`);
+  const authenticator = createAuthenticator(admin.tokens);
+  const adminApi = createAdminApi({
+    store,
+    lifecycle,
+    authenticate: authenticator.authenticate,
+    problems: () => problems,
+    status: () => ({
+      appliedRevision: registry.appliedRevision,
+      serving: [...registry.active.values()].map((w) => ({
+        workflow: w.id,
+        version: w.version,
+        route: w.graph.document.route.path,
+        state: w.lifecycle?.retired ? ('retired' as const) : w.lifecycle?.headers ? ('deprecated' as const) : ('active' as const),
+      })),
+    }),
+  });
+
+  const control = createControlApp({ problems: () => problems, dataDir: settings.dataDir, demo: settings.demo, admin: adminApi.router });
   const isControl = (url: string) => RESERVED_PREFIXES.some((p) => url.startsWith(p) && (url.length === p.length || url[p.length] === '/' || url[p.length] === '?'));
   const server = createServer(
     { maxHeaderSize: settings.maxHeaderBytes, requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 5_000 },
@@ -175,6 +227,8 @@ export async function startSluice(settings: Settings, options: { logger?: Logger
     logger,
     settings,
     reload,
+    store,
+    lifecycle,
     async close() {
       directory.close();
       server.closeIdleConnections();
@@ -183,6 +237,7 @@ export async function startSluice(settings: Settings, options: { logger?: Logger
       await shared.close();
       rateLimits.close?.();
       await demoUpstream?.close();
+      await store.close();
     },
   };
 }

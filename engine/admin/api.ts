@@ -6,6 +6,7 @@ import { CATEGORIES, kinds, type AnyKindDescriptor } from '../../shared/nodes/in
 import { errorCatalogSchema, workflowDocumentSchema, type WorkflowDocument } from '../../shared/schema/index.ts';
 import type { ProblemRenderer } from '../gateway/problem.ts';
 import { problemHeaders } from '../gateway/problem.ts';
+import { traceContextOf } from '../gateway/trace.ts';
 import { verifyAuditChain } from '../store/audit.ts';
 import type { Store } from '../store/types.ts';
 import { allows, type AdminIdentity, type Permission } from './auth.ts';
@@ -231,11 +232,11 @@ export function createAdminApi(options: AdminApiOptions): { router: Router; endp
     const id = error.code === 'bad_request' ? 'bad_request' : error.code;
     const answer = options.problems().render(id, {
       instance: req.originalUrl.split('?')[0]!,
-      traceId: '',
-      params: { reason: error.message },
-      extensions: { detail: error.message, ...(error.problems ? { problems: error.problems } : {}), ...error.extra },
+      traceId: traceContextOf(req.headers.traceparent, undefined).traceId,
+      detail: error.message,
+      extensions: { ...(error.problems ? { problems: error.problems } : {}), ...error.extra },
     });
-    res.status(answer.status).set(problemHeaders(answer.body)).send(answer.body);
+    res.status(answer.status).set(problemHeaders(answer.body)).end(answer.body);
   };
 
   for (const endpoint of endpoints) {
@@ -270,8 +271,8 @@ export function createAdminApi(options: AdminApiOptions): { router: Router; endp
     if (error instanceof AdminError) return problem(res, req, error);
     const status = (error as { status?: number }).status;
     if (status === 400 || status === 413 || status === 415) return problem(res, req, new AdminError('bad_request', status === 413 ? 'the body is too large' : 'the body is not valid JSON'));
-    const answer = options.problems().render('internal_error', { instance: req.originalUrl.split('?')[0]!, traceId: '' });
-    res.status(answer.status).set(problemHeaders(answer.body)).send(answer.body);
+    const answer = options.problems().render('internal_error', { instance: req.originalUrl.split('?')[0]!, traceId: traceContextOf(req.headers.traceparent, undefined).traceId });
+    res.status(answer.status).set(problemHeaders(answer.body)).end(answer.body);
   };
   router.use((req, res) => problem(res, req, new AdminError('not_found', `no admin endpoint ${req.method} ${req.path}`)));
   router.use(onError);

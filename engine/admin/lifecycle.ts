@@ -67,7 +67,34 @@ export function createLifecycle(options: LifecycleOptions) {
     return options.prepare(document);
   }
 
-  return {
+  async function publish(actor: Actor, id: string, fourEyes: boolean) {
+    const before = await store.state();
+    const record = requireWorkflow(before, id);
+    if (!record.draft) throw new AdminError('conflict', `workflow "${id}" has no draft to publish`);
+    if (fourEyes && record.draft.updatedBy === actor.name)
+      return refuse(actor, 'workflow.publish', new AdminError('forbidden', `four-eyes rule: ${actor.name} last edited this draft, so another publisher must publish it`), id);
+    const draftHash = record.draft.hash;
+    const document = await store.document(draftHash);
+    const problems = await check(before, id, document);
+    if (problems.length > 0) return refuse(actor, 'workflow.publish', new AdminError('validation_failed', `the draft of "${id}" has ${problems.length} problem(s)`, { problems }), id);
+    const { result } = await store.transact((state) => {
+      const current = requireWorkflow(state, id);
+      if (current.draft?.hash !== draftHash) throw new AdminError('conflict', 'the draft changed while it was being published; publish again');
+      const activeVersion = current.versions.find((v) => v.version === current.active);
+      if (activeVersion?.hash === draftHash && !activeVersion.retired) return { entry: { time: now(), actor: actor.name, role: actor.role, action: 'workflow.publish', workflow: id, version: activeVersion.version, documentHash: draftHash, detail: 'unchanged: the draft is the active version' }, result: { version: activeVersion.version, unchanged: true } };
+      const version = Math.max(0, ...current.versions.map((v) => v.version)) + 1;
+      const time = now();
+      const next: WorkflowRecord = { ...current, versions: [...current.versions, { version, hash: draftHash, publishedAt: time, publishedBy: actor.name }], active: version };
+      return {
+        state: { ...state, workflows: { ...state.workflows, [id]: next } },
+        entry: { time, actor: actor.name, role: actor.role, action: 'workflow.publish', workflow: id, version, documentHash: draftHash },
+        result: { version, unchanged: false },
+      };
+    });
+    return result;
+  }
+
+  const api = {
     check,
 
     async create(actor: Actor, document: unknown) {
@@ -108,28 +135,32 @@ export function createLifecycle(options: LifecycleOptions) {
       return result;
     },
 
-    async publish(actor: Actor, id: string) {
-      const before = await store.state();
-      const record = requireWorkflow(before, id);
-      if (!record.draft) throw new AdminError('conflict', `workflow "${id}" has no draft to publish`);
-      if (options.fourEyes && record.draft.updatedBy === actor.name)
-        return refuse(actor, 'workflow.publish', new AdminError('forbidden', `four-eyes rule: ${actor.name} last edited this draft, so another publisher must publish it`), id);
-      const draftHash = record.draft.hash;
-      const document = await store.document(draftHash);
-      const problems = await check(before, id, document);
-      if (problems.length > 0) return refuse(actor, 'workflow.publish', new AdminError('validation_failed', `the draft of "${id}" has ${problems.length} problem(s)`, { problems }), id);
+    publish(actor: Actor, id: string) {
+      return publish(actor, id, options.fourEyes);
+    },
+
+    /**
+     * Makes a document the active version in one step (draft save + publish), as GitOps sources
+     * (the workflows directory) do; the four-eyes rule is for people and does not apply.
+     */
+    async apply(actor: Actor, document: unknown) {
+      const id = (document as { id?: unknown } | null)?.id;
+      if (typeof id !== 'string' || !idSchema.safeParse(id).success)
+        throw new AdminError('validation_failed', 'the document needs a valid "id"', { problems: [{ code: 'invalid_document', message: 'a-z, 0-9, "-" and "_", 1-64 characters, starting with a letter or digit', field: 'id' }] });
+      const record = (await store.state()).workflows[id];
+      if (!record) await api.create(actor, document);
+      else if (record.draft?.hash !== documentHash(document)) await api.saveDraft(actor, id, document, record.draft?.revision ?? 0);
+      return publish(actor, id, false);
+    },
+
+    /** Stops serving a workflow (its route answers 404); its versions stay for rollback. */
+    async unpublish(actor: Actor, id: string) {
       const { result } = await store.transact((state) => {
-        const current = requireWorkflow(state, id);
-        if (current.draft?.hash !== draftHash) throw new AdminError('conflict', 'the draft changed while it was being published; publish again');
-        const activeVersion = current.versions.find((v) => v.version === current.active);
-        if (activeVersion?.hash === draftHash && !activeVersion.retired) return { entry: { time: now(), actor: actor.name, role: actor.role, action: 'workflow.publish', workflow: id, version: activeVersion.version, documentHash: draftHash, detail: 'unchanged: the draft is the active version' }, result: { version: activeVersion.version, unchanged: true } };
-        const version = Math.max(0, ...current.versions.map((v) => v.version)) + 1;
-        const time = now();
-        const next: WorkflowRecord = { ...current, versions: [...current.versions, { version, hash: draftHash, publishedAt: time, publishedBy: actor.name }], active: version };
+        const record = requireWorkflow(state, id);
         return {
-          state: { ...state, workflows: { ...state.workflows, [id]: next } },
-          entry: { time, actor: actor.name, role: actor.role, action: 'workflow.publish', workflow: id, version, documentHash: draftHash },
-          result: { version, unchanged: false },
+          state: { ...state, workflows: { ...state.workflows, [id]: { ...record, active: undefined } } },
+          entry: { time: now(), actor: actor.name, role: actor.role, action: 'workflow.unpublish', workflow: id, ...(record.active === undefined ? {} : { version: record.active }) },
+          result: { previous: record.active },
         };
       });
       return result;
@@ -205,6 +236,7 @@ export function createLifecycle(options: LifecycleOptions) {
 
     refuse,
   };
+  return api;
 }
 
 export type Lifecycle = ReturnType<typeof createLifecycle>;

@@ -25,6 +25,14 @@ export interface NodeStep {
 
 export type Step = NodeStep | FinalStep;
 
+/** How the store's lifecycle marks change what the gateway answers for a served version. */
+export interface ServedLifecycle {
+  /** The route answers 410 workflow_retired. */
+  retired: boolean;
+  /** Deprecation and Sunset headers added to every answer. */
+  headers: Record<string, string> | undefined;
+}
+
 /** A workflow version ready to serve: prepared nodes, walked through an XState-computed table. */
 export interface CompiledWorkflow {
   id: string;
@@ -36,6 +44,8 @@ export interface CompiledWorkflow {
   prepared: ReadonlyMap<string, PreparedNode>;
   /** Some node reads the request body, so it is buffered and parsed before the walk. */
   needsRequestBody: boolean;
+  /** Lifecycle marks of the version as served; absent for drafts and tests. */
+  lifecycle?: ServedLifecycle;
   close(): void;
 }
 

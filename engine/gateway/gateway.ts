@@ -131,7 +131,16 @@ export function createGateway(options: GatewayOptions): Gateway {
     record.route = match.pattern;
     record.workflow = workflow.id;
     record.version = workflow.version;
+    const lifecycle = workflow.lifecycle;
+    if (lifecycle?.retired) {
+      const problem = answerProblem(res, 'workflow_retired', path, trace.traceId, { version: String(workflow.version) }, lifecycle.headers, head);
+      record.status = problem.status;
+      record.problem = problem.type;
+      record.outcome = 'rejected';
+      return;
+    }
     const exchange = new RequestExchange(req, res, path, search, match.params, trace, clientIpOf(req));
+    if (lifecycle?.headers) exchange.answerHeaders = { ...lifecycle.headers };
     if (workflow.needsRequestBody) {
       const body = await readBody(req, options.maxBodyBytes);
       if (!body.ok) {

@@ -18,7 +18,7 @@ interface PreparedEntry {
 
 export interface ProblemRenderer {
   /** Renders catalog error `id`; unknown ids render as internal_error so an answer always goes out. */
-  render(id: string, options: { instance: string; traceId: string; params?: Record<string, string> | undefined; extensions?: Record<string, unknown> }): ProblemAnswer;
+  render(id: string, options: { instance: string; traceId: string; params?: Record<string, string> | undefined; extensions?: Record<string, unknown>; detail?: string }): ProblemAnswer;
   has(id: string): boolean;
   readonly catalog: ErrorCatalog;
 }
@@ -36,7 +36,7 @@ export function createProblemRenderer(catalog: ErrorCatalog): ProblemRenderer {
   return {
     catalog,
     has: (id) => prepared.has(id),
-    render(id, { instance, traceId, params, extensions }) {
+    render(id, { instance, traceId, params, extensions, detail: fixedDetail }) {
       const { entry, parts } = prepared.get(id) ?? internal;
       let detail = parts[0]!;
       // own values only: a {constructor} placeholder must not render Object's prototype
@@ -44,7 +44,7 @@ export function createProblemRenderer(catalog: ErrorCatalog): ProblemRenderer {
         const name = parts[i]!;
         detail += (params !== undefined && Object.hasOwn(params, name) ? (params[name] ?? '') : '') + parts[i + 1]!;
       }
-      const standard = { type: entry.type, title: entry.title, status: entry.status, detail, instance, traceId };
+      const standard = { type: entry.type, title: entry.title, status: entry.status, detail: fixedDetail ?? detail, instance, traceId };
       const body = JSON.stringify(extensions === undefined ? standard : { ...extensions, ...standard });
       return { status: entry.status, error: prepared.has(id) ? id : 'internal_error', type: entry.type, body };
     },

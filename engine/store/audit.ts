@@ -8,6 +8,7 @@ export const AUDIT_ACTIONS = [
   'workflow.rollback',
   'workflow.deprecate',
   'workflow.retire',
+  'workflow.unpublish',
   'catalog.update',
   'refused',
 ] as const;

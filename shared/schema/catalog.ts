@@ -38,5 +38,10 @@ export const GATEWAY_ERRORS = [
   'headers_too_large',
   'internal_error',
   'expression_failed',
+  'workflow_retired',
+  'unauthorized',
+  'forbidden',
+  'conflict',
+  'validation_failed',
 ] as const;
 export type GatewayErrorId = (typeof GATEWAY_ERRORS)[number];

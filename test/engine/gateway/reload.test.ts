@@ -59,7 +59,7 @@ describe('workflow directory hot reload', () => {
     write('hot.json', mock('hot', '/hot', 'two'));
     await untilAnswer('/hot', 'two');
     expect(gw.sluice.registry.active.get('hot')?.version).toBe(2);
-    expect(gw.logs.some((l) => l.msg === 'workflow activated' && l.workflow === 'hot' && l.version === 2 && l.origin === 'hot.json')).toBe(true);
+    expect(gw.logs.some((l) => l.msg === 'workflow activated' && l.workflow === 'hot' && l.version === 2 && l.publishedBy === 'file:hot.json')).toBe(true);
   });
 
   const broken: Array<[string, unknown, RegExp]> = [

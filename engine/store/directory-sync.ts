@@ -1,0 +1,142 @@
+import { createHash } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { ValidationProblem } from '../../shared/compile/index.ts';
+import { AdminError } from '../admin/errors.ts';
+import type { Lifecycle } from '../admin/lifecycle.ts';
+import { describeProblems } from '../gateway/registry.ts';
+import { documentHash } from './audit.ts';
+import type { Store } from './types.ts';
+import type { WorkflowDirectory } from './workflow-directory.ts';
+
+/** One file as read in a pass: its document, or why it has none. */
+interface Entry {
+  origin: string;
+  hash: string;
+  document: unknown;
+  notJson: string | undefined;
+  /** The id it claims: its own, or for a document without one, the id it served last. */
+  id: string | undefined;
+}
+
+/**
+ * The workflows directory as a GitOps source: a file that appears or changes is published
+ * (actor `file:<name>`, audited like any publish), a file that is deleted stops its workflow
+ * being served. A file that fails is refused with every problem logged (once per content) and
+ * the version already serving stays. An id belongs to the file that serves it: a newcomer
+ * claiming it is refused, whatever its name sorts as. At start, a file whose document already
+ * is a version of its workflow is not published again, so a rollback made through the admin
+ * API survives a restart until the file changes.
+ */
+export function createDirectorySync(options: { directory: WorkflowDirectory; lifecycle: Lifecycle; store: Store; logger: Logger }) {
+  const { directory, lifecycle, store, logger } = options;
+  /** id -> the file serving it */
+  const owners = new Map<string, string>();
+  /** file -> hash of the text last applied (published, or found to be a version already) */
+  const applied = new Map<string, string>();
+  /** file -> what its last refusal said */
+  const refusedAs = new Map<string, string>();
+  /** file -> hash of a text that was refused; not tried again until it changes or a file goes away */
+  const failed = new Map<string, string>();
+  let running: Promise<void> | undefined;
+  let again = false;
+
+  const actor = (origin: string) => ({ name: `file:${origin}`, role: 'publisher' });
+
+  function refuse(entry: Entry, problems: ValidationProblem[]) {
+    const said = `${entry.hash}:${describeProblems(problems)}`;
+    if (refusedAs.get(entry.origin) === said) return;
+    refusedAs.set(entry.origin, said);
+    logger.error({ workflow: entry.id, origin: entry.origin, problems }, `workflow refused: ${describeProblems(problems)}`);
+  }
+
+  async function runNow() {
+    const files = await directory.read();
+    const idOf = (origin: string) => [...owners].find(([, o]) => o === origin)?.[0];
+    const entries: Entry[] = files.map(({ file, text }) => {
+      const hash = createHash('sha256').update(text).digest('hex');
+      try {
+        const document: unknown = JSON.parse(text);
+        const raw = (document as { id?: unknown } | null)?.id;
+        return { origin: file, hash, document, notJson: undefined, id: typeof raw === 'string' ? raw : idOf(file) };
+      } catch (error) {
+        return { origin: file, hash, document: undefined, notJson: (error as Error).message, id: idOf(file) };
+      }
+    });
+    const present = new Set(entries.map((e) => e.origin));
+
+    // Who may serve each id: the file serving it now (if it still names it), else the first file naming it.
+    const claimant = new Map<string, string>();
+    for (const e of entries) if (e.id !== undefined && owners.get(e.id) === e.origin) claimant.set(e.id, e.origin);
+    for (const e of entries) if (e.id !== undefined && !claimant.has(e.id)) claimant.set(e.id, e.origin);
+
+    // Files that went away stop serving first, so what they held (an id, a route) is free for the others.
+    const somethingLeft = [...owners.values()].some((origin) => !present.has(origin));
+    for (const [id, origin] of [...owners]) {
+      if (present.has(origin)) continue;
+      owners.delete(id);
+      applied.delete(origin);
+      await lifecycle.unpublish(actor(origin), id);
+    }
+    const state = await store.state();
+    for (const e of entries) {
+      if (applied.get(e.origin) === e.hash || (failed.get(e.origin) === e.hash && !somethingLeft)) continue;
+      const fail = (problems: ValidationProblem[]) => {
+        failed.set(e.origin, e.hash);
+        refuse(e, problems);
+      };
+      if (e.notJson !== undefined) {
+        fail([{ code: 'invalid_document', message: `not JSON: ${e.notJson}`, field: '(document)' }]);
+        continue;
+      }
+      const owner = e.id === undefined ? undefined : claimant.get(e.id);
+      if (owner !== undefined && owner !== e.origin) {
+        fail([{ code: 'invalid_document', message: `workflow id "${e.id}" is already ${owners.get(e.id!) === owner ? 'served from' : 'used by'} ${owner}`, field: 'id' }]);
+        continue;
+      }
+      const record = e.id === undefined ? undefined : state.workflows[e.id];
+      if (!applied.has(e.origin) && record?.versions.some((v) => v.hash === documentHash(e.document)) && record.active !== undefined) {
+        applied.set(e.origin, e.hash); // already published before this process started
+        owners.set(e.id!, e.origin);
+        continue;
+      }
+      try {
+        await lifecycle.apply(actor(e.origin), e.document);
+        applied.set(e.origin, e.hash);
+        owners.set(e.id!, e.origin);
+        refusedAs.delete(e.origin);
+        failed.delete(e.origin);
+      } catch (error) {
+        if (error instanceof AdminError) fail(error.problems ?? [{ code: 'invalid_document', message: error.message, field: '(document)' }]);
+        else throw error;
+      }
+    }
+    for (const origin of [...refusedAs.keys(), ...failed.keys()]) {
+      if (present.has(origin)) continue;
+      refusedAs.delete(origin);
+      failed.delete(origin);
+    }
+  }
+
+  return {
+    /** Reads the directory and publishes what changed; calls coalesce. */
+    sync(): Promise<void> {
+      if (running) {
+        again = true;
+        return running;
+      }
+      running = (async () => {
+        try {
+          do {
+            again = false;
+            await runNow();
+          } while (again);
+        } catch (error) {
+          logger.error({ err: error }, 'workflows directory could not be read');
+        } finally {
+          running = undefined;
+        }
+      })();
+      return running;
+    },
+  };
+}
