@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { validateWorkflow, toMachineConfig, type ValidationProblem } from '../shared/compile/index.ts';
 import { workflowJsonSchema, catalogJsonSchema } from '../shared/compile/json-schema.ts';
 import { errorCatalogSchema } from '../shared/schema/index.ts';
+import { adminTarget, applyDirectory, createAdminClient } from './admin/client.ts';
 import { loadSettings } from './config.ts';
 import { updateReadme } from './docs/reference.ts';
 import { signDemoToken } from './demo/keys.ts';
@@ -21,6 +22,9 @@ const USAGE = `sluice <command>
   export xstate <file> [-o out]  write a workflow's XState machine config (JSON)
   schema [--out dir]             write the JSON Schemas of workflows and the error catalog
   hash-key <key>                 print the hash an api-key node stores for a key
+  apply <dir>                    push the workflow files of a directory as drafts and publish them (admin API)
+  rollback <id> <version>        make an earlier version active again (admin API)
+                                 (admin API calls use SLUICE_URL and SLUICE_TOKEN; default: this machine's gateway)
   docs                           regenerate the README's reference blocks (kinds, catalog, settings)
 `;
 
@@ -147,6 +151,30 @@ async function main(argv: string[]): Promise<number> {
       writeFileSync(join(dir, 'workflow.schema.json'), `${JSON.stringify(workflowJsonSchema(), null, 2)}\n`);
       writeFileSync(join(dir, 'errors.schema.json'), `${JSON.stringify(catalogJsonSchema(), null, 2)}\n`);
       process.stdout.write(`wrote ${join(dir, 'workflow.schema.json')} and ${join(dir, 'errors.schema.json')}\n`);
+      return 0;
+    }
+    case 'apply': {
+      if (!rest[0]) fail('usage: sluice apply <dir>');
+      const target = adminTarget(process.env, loadSettings().dataDir);
+      const results = await applyDirectory(createAdminClient(target.url, target.token), rest[0]);
+      for (const r of results) {
+        if (r.outcome === 'refused') {
+          process.stdout.write(`refused    ${r.file}${r.workflow ? ` (${r.workflow})` : ''}: ${r.message ?? ''}\n`);
+          for (const p of r.problems ?? []) process.stdout.write(`  - ${p.node ? `node "${p.node}"` : 'workflow'}${p.field ? `, ${p.field}` : ''}: ${p.message}\n`);
+        } else process.stdout.write(`${r.outcome.padEnd(10)} ${r.file} (${r.workflow}) v${r.version}\n`);
+      }
+      return results.some((r) => r.outcome === 'refused') ? 1 : 0;
+    }
+    case 'rollback': {
+      const [id, version] = rest;
+      if (!id || !version || !/^\d+$/.test(version)) fail('usage: sluice rollback <id> <version>');
+      const target = adminTarget(process.env, loadSettings().dataDir);
+      const answer = await createAdminClient(target.url, target.token).call('POST', `/workflows/${encodeURIComponent(id)}/rollback`, { version: Number(version) });
+      if (answer.status >= 300) {
+        process.stderr.write(`refused: ${String(answer.body.detail ?? `HTTP ${answer.status}`)}\n`);
+        return 1;
+      }
+      process.stdout.write(`${id}: version ${version} is active (was ${String(answer.body.previous ?? 'none')})\n`);
       return 0;
     }
     case 'docs': {

@@ -1,0 +1,77 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ADMIN_TOKEN_FILE } from './auth.ts';
+
+/** What `sluice apply` did with one file. */
+export interface ApplyResult {
+  file: string;
+  workflow: string | undefined;
+  outcome: 'published' | 'unchanged' | 'refused';
+  version?: number;
+  problems?: Array<{ node?: string; field?: string; message: string }>;
+  message?: string;
+}
+
+/** The admin API as the CLI calls it: base URL and bearer token. */
+export function createAdminClient(baseUrl: string, token: string) {
+  async function call(method: string, path: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
+    const response = await fetch(`${baseUrl.replace(/\/$/, '')}/admin/api${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await response.text();
+    return { status: response.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+  }
+  return { call };
+}
+
+/** The admin URL and token the CLI uses: SLUICE_URL / SLUICE_TOKEN, else this machine's gateway and its token file. */
+export function adminTarget(env: Record<string, string | undefined>, dataDir: string): { url: string; token: string } {
+  const url = env.SLUICE_URL ?? `http://127.0.0.1:${env.PORT ?? '8080'}`;
+  let token = env.SLUICE_TOKEN;
+  if (!token && existsSync(join(dataDir, ADMIN_TOKEN_FILE))) token = readFileSync(join(dataDir, ADMIN_TOKEN_FILE), 'utf8').trim();
+  if (!token) throw new Error(`no admin token: set SLUICE_TOKEN (or run on the gateway's machine, where ${join(dataDir, ADMIN_TOKEN_FILE)} holds one)`);
+  return { url, token };
+}
+
+/**
+ * GitOps: pushes every workflow file of a directory as a draft and publishes it through the
+ * admin API. A file equal to the active version is left alone; a refused one is reported with
+ * its problems and the version already serving stays.
+ */
+export async function applyDirectory(client: ReturnType<typeof createAdminClient>, dir: string): Promise<ApplyResult[]> {
+  const results: ApplyResult[] = [];
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
+    let document: { id?: unknown };
+    try {
+      document = JSON.parse(readFileSync(join(dir, file), 'utf8')) as { id?: unknown };
+    } catch (error) {
+      results.push({ file, workflow: undefined, outcome: 'refused', message: `not JSON: ${(error as Error).message}` });
+      continue;
+    }
+    const id = typeof document.id === 'string' ? document.id : undefined;
+    if (!id) {
+      results.push({ file, workflow: undefined, outcome: 'refused', message: 'the document has no "id"' });
+      continue;
+    }
+    const existing = await client.call('GET', `/workflows/${encodeURIComponent(id)}`);
+    let saved: { status: number; body: Record<string, unknown> };
+    if (existing.status === 404) saved = await client.call('POST', '/workflows', { document });
+    else if (existing.status === 200) {
+      const draft = existing.body.draft as { revision: number; document: unknown } | null;
+      saved = JSON.stringify(draft?.document) === JSON.stringify(document) ? { status: 200, body: {} } : await client.call('PUT', `/workflows/${encodeURIComponent(id)}/draft`, { document, baseRevision: draft?.revision ?? 0 });
+    } else saved = existing;
+    if (saved.status >= 300) {
+      results.push({ file, workflow: id, outcome: 'refused', message: String(saved.body.detail ?? `HTTP ${saved.status}`), problems: saved.body.problems as ApplyResult['problems'] });
+      continue;
+    }
+    const published = await client.call('POST', `/workflows/${encodeURIComponent(id)}/publish`);
+    if (published.status >= 300) {
+      results.push({ file, workflow: id, outcome: 'refused', message: String(published.body.detail ?? `HTTP ${published.status}`), problems: published.body.problems as ApplyResult['problems'] });
+      continue;
+    }
+    results.push({ file, workflow: id, outcome: published.body.unchanged ? 'unchanged' : 'published', version: published.body.version as number });
+  }
+  return results;
+}
