@@ -2,6 +2,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { z } from 'zod';
 import { kinds, type AnyKindDescriptor, type PortSpec } from '../../shared/nodes/index.ts';
 import { errorCatalogSchema, GATEWAY_ERRORS } from '../../shared/schema/index.ts';
+import { createAdminApi } from '../admin/api.ts';
+import { PERMISSIONS } from '../admin/auth.ts';
 import { settingsSchema } from '../config.ts';
 
 interface JsonSchemaProperty {
@@ -86,6 +88,13 @@ export function settingsReference(): string {
   return ['| variable | default | meaning |', '|---|---|---|', ...rows].join('\n');
 }
 
+/** The README's admin API table, from the endpoint table that also routes requests and builds the OpenAPI document. */
+export function adminReference(): string {
+  const { endpoints } = createAdminApi({ store: undefined as never, lifecycle: undefined as never, authenticate: () => ({ name: '', role: 'viewer' }), problems: () => undefined as never, status: () => ({ appliedRevision: 0, serving: [] }) });
+  const rows = endpoints.map((e) => `| \`${e.method.toUpperCase()} /admin/api${e.path}\` | ${PERMISSIONS[e.permission].join(', ')} | ${cell(e.summary)} |`);
+  return ['| endpoint | roles | what it does |', '|---|---|---|', '| `GET /admin/api/openapi.json` | anyone | this API as an OpenAPI 3.1 document |', ...rows].join('\n');
+}
+
 /** Replaces the text between `<!-- name:start -->` and `<!-- name:end -->`. */
 export function replaceBlock(text: string, name: string, content: string): string {
   const start = `<!-- ${name}:start -->`;
@@ -101,6 +110,7 @@ export function renderReadme(readme: string, catalogFile: string): string {
   let text = replaceBlock(readme, 'kinds', kindsReference());
   text = replaceBlock(text, 'catalog', catalogReference(catalogFile));
   text = replaceBlock(text, 'settings', settingsReference());
+  text = replaceBlock(text, 'admin', adminReference());
   return text;
 }
 
