@@ -106,11 +106,18 @@ export function createRemoteKeySet(url: string, options: RemoteKeySetOptions = {
       } else if (now() - fetchedAt > maxAgeMs && now() - attemptedAt >= cooldownMs) {
         void refresh(); // serve with the keys we have; the next request sees the new ones
       }
+      const used = lookup;
       try {
-        return await lookup(header, token);
+        return await used(header, token);
       } catch (error) {
-        if (!(error instanceof errors.JWKSNoMatchingKey) || now() - attemptedAt < cooldownMs) throw error;
-        await refresh();
+        if (!(error instanceof errors.JWKSNoMatchingKey)) throw error;
+        // Another caller's unknown kid may have started a fetch, or finished one since this lookup:
+        // its keys count too. Only a caller that would start a new fetch is held to the cooldown.
+        if (inFlight !== undefined) await inFlight;
+        else if (lookup === used) {
+          if (now() - attemptedAt < cooldownMs) throw error;
+          await refresh();
+        }
         return lookup(header, token);
       }
     },

@@ -30,7 +30,7 @@ export function scopesOf(claims: JWTPayload): string[] {
 
 /** Words a partner reads in the 401's detail: what was wrong, never key material. */
 function reasonOf(error: unknown): string {
-  if (error instanceof errors.JWTExpired) return 'the token has expired';
+  if (error instanceof errors.JWTExpired) return error.claim === 'iat' ? 'the token is older than its maximum age ("iat")' : 'the token has expired';
   if (error instanceof errors.JWTClaimValidationFailed) {
     if (error.claim === 'exp' && error.reason === 'missing') return 'the token has no "exp" claim';
     return `claim "${error.claim}" is not valid (${error.reason})`;

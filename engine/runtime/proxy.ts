@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import { Pool, errors as undiciErrors } from 'undici';
 import type { ProxyConfig } from '../../shared/nodes/index.ts';
 import { durationMs } from '../../shared/schema/index.ts';
@@ -6,6 +7,22 @@ import { PrepareError, type Exchange, type PrepareContext, type Runtime } from '
 
 /** Largest upstream body buffered for a later node (transform-response). */
 const MAX_BUFFERED_RESPONSE = 10 * 1024 * 1024;
+
+/**
+ * Headers a proxy answers itself: Node's server has already sent `100 Continue` to the client,
+ * and undici refuses to send `Expect` upstream.
+ */
+const ANSWERED_HERE = new Set(['expect']);
+
+/** Removes the headers a Connection header lists (RFC 9110 7.6.1): they are hop-by-hop too. */
+function dropConnectionListed(headers: Record<string, string | string[]>, connection: string | string[] | undefined): void {
+  if (connection === undefined) return;
+  for (const value of Array.isArray(connection) ? connection : [connection])
+    for (const listed of value.split(',')) {
+      const name = listed.trim().toLowerCase();
+      if (name !== '') delete headers[name];
+    }
+}
 
 /** Client headers that claim an identity only the gateway may assert. */
 const IDENTITY_HEADERS = new Set(['x-partner', 'x-subject', 'x-user', 'x-scopes', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'x-real-ip', 'forwarded', 'traceparent', 'tracestate']);
@@ -36,6 +53,28 @@ function pathTemplate(template: string): (params: Record<string, string>) => str
   };
 }
 
+/**
+ * Reads an upstream body for a later node, up to MAX_BUFFERED_RESPONSE bytes: undefined, and
+ * the connection dropped, as soon as it is known to be larger (by its length or while reading).
+ */
+async function readBounded(body: Readable, declaredLength: string | string[] | undefined): Promise<Buffer | undefined> {
+  if (typeof declaredLength === 'string' && Number(declaredLength) > MAX_BUFFERED_RESPONSE) {
+    body.destroy();
+    return undefined;
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BUFFERED_RESPONSE) {
+      body.destroy();
+      return undefined;
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+}
+
 function isTimeout(error: unknown): boolean {
   return error instanceof undiciErrors.HeadersTimeoutError || error instanceof undiciErrors.BodyTimeoutError || error instanceof undiciErrors.ConnectTimeoutError;
 }
@@ -63,22 +102,21 @@ export const proxy: Runtime<ProxyConfig> = (config, context) => {
     if (rewrite) path = rewrite(exchange.request.params);
     else {
       path = exchange.request.path;
-      if (stripPrefix && path.startsWith(stripPrefix)) path = path.slice(stripPrefix.length) || '/';
+      // at a segment boundary only: /api strips /api/x and /api, never /apix
+      if (stripPrefix && path.startsWith(stripPrefix) && (path.length === stripPrefix.length || path.charCodeAt(stripPrefix.length) === 47)) path = path.slice(stripPrefix.length) || '/';
     }
     return basePath + path + exchange.upstreamSearch();
   }
 
   function upstreamHeaders(exchange: Exchange, body: Buffer | string | undefined): Record<string, string | string[]> {
     const incoming = exchange.request.headers;
-    const connectionListed = incoming.connection;
     const headers: Record<string, string | string[]> = {};
     for (const name in incoming) {
       const value = incoming[name];
-      if (value === undefined || HOP_BY_HOP.has(name) || IDENTITY_HEADERS.has(name)) continue;
+      if (value === undefined || HOP_BY_HOP.has(name) || IDENTITY_HEADERS.has(name) || ANSWERED_HERE.has(name)) continue;
       headers[name] = value;
     }
-    if (typeof connectionListed === 'string' && connectionListed !== 'keep-alive' && connectionListed !== 'close')
-      for (const listed of connectionListed.split(',')) delete headers[listed.trim().toLowerCase()];
+    dropConnectionListed(headers, incoming.connection);
     if (!preserveHost) headers.host = upstreamHost;
     if (dropAuthorization) delete headers.authorization;
     if (bufferResponse) delete headers['accept-encoding'];
@@ -119,13 +157,25 @@ export const proxy: Runtime<ProxyConfig> = (config, context) => {
       if (body !== undefined && exchange.receivedBody !== undefined && exchange.request.body !== exchange.receivedBody.parsed && typeof exchange.request.body !== 'string')
         headers['content-type'] = 'application/json';
       const started = performance.now();
+      // One deadline for connecting, the answer's head and, when a later node reads it, its whole
+      // body: undici's own timeouts restart per phase and its connect timeout is the pool's.
+      // A streamed body is bounded by bodyTimeout (the longest pause) once the head is in.
+      const call = new AbortController();
+      const client = exchange.signal;
+      if (client.aborted) call.abort(client.reason);
+      else client.addEventListener('abort', () => call.abort(client.reason), { once: true });
+      let timedOut = false;
+      const deadline = setTimeout(() => {
+        timedOut = true;
+        call.abort(new Error('upstream deadline'));
+      }, timeoutMs);
       try {
         const response = await pool.request({
           path: upstreamPath(exchange),
           method: exchange.request.method as 'GET',
           headers,
           body: body ?? stream ?? null,
-          signal: exchange.signal,
+          signal: call.signal,
           headersTimeout: timeoutMs,
           bodyTimeout: timeoutMs,
         });
@@ -134,13 +184,16 @@ export const proxy: Runtime<ProxyConfig> = (config, context) => {
           const value = response.headers[name];
           if (value !== undefined && !HOP_BY_HOP.has(name)) responseHeaders[name] = value;
         }
+        dropConnectionListed(responseHeaders, response.headers.connection);
         if (!bufferResponse) {
+          clearTimeout(deadline);
           exchange.response = { status: response.statusCode, headers: responseHeaders, stream: response.body };
           exchange.upstreamMs = performance.now() - started;
           return 'ok';
         }
-        const raw = Buffer.from(await response.body.arrayBuffer());
-        if (raw.length > MAX_BUFFERED_RESPONSE) {
+        const raw = await readBounded(response.body, responseHeaders['content-length']);
+        if (raw === undefined) {
+          exchange.upstreamMs = performance.now() - started;
           exchange.problemParams = { ...exchange.problemParams, reason: 'the upstream answer is too large to transform' };
           return 'error';
         }
@@ -159,9 +212,11 @@ export const proxy: Runtime<ProxyConfig> = (config, context) => {
         return 'ok';
       } catch (error) {
         exchange.upstreamMs = performance.now() - started;
-        if (isTimeout(error)) return 'timeout';
+        if (timedOut || isTimeout(error)) return 'timeout';
         exchange.problemParams = { ...exchange.problemParams, reason: (error as { code?: string }).code ?? 'connection failed' };
         return 'error';
+      } finally {
+        clearTimeout(deadline);
       }
     },
   };

@@ -27,7 +27,8 @@ export const rateLimit: Runtime<RateLimitConfig> = (config, context) => {
     ip: (ex: Exchange) => ex.clientIp,
     claim: (ex: Exchange) => {
       const value = ex.claims?.[name];
-      return value === undefined || value === null ? undefined : String(value);
+      // JSON, not String(): every object claim would otherwise count as "[object Object]"
+      return value === undefined || value === null ? undefined : typeof value === 'string' ? value : JSON.stringify(value);
     },
     header: (ex: Exchange) => firstHeader(ex.request.headers[headerName]),
     expression: async (ex: Exchange) => {
@@ -49,7 +50,8 @@ export const rateLimit: Runtime<RateLimitConfig> = (config, context) => {
   };
 
   const count = (exchange: Exchange, key: string | undefined) => {
-    const decision = store.hit(prefix + (key ?? `ip:${exchange.clientIp}`), limit, windowMs);
+    // namespaced, so a key value such as "ip:10.0.0.1" never shares the counter of a client counted by address
+    const decision = store.hit(key === undefined ? `${prefix}ip:${exchange.clientIp}` : `${prefix}k:${key}`, limit, windowMs);
     return decision instanceof Promise ? decision.then((d) => decide(exchange, d)) : decide(exchange, decision);
   };
 

@@ -5,12 +5,15 @@ import type { Runtime } from './types.ts';
 export const respond: Runtime<RespondConfig> = (config, context) => {
   const status = config.status;
   const headers = Object.fromEntries(Object.entries(config.headers).map(([k, v]) => [k.toLowerCase(), v]));
+  // a string body goes out as is: say it is text, unless the node says what it is
+  const textHeaders = headers['content-type'] === undefined ? { ...headers, 'content-type': 'text/plain; charset=utf-8' } : headers;
+  const headersFor = (body: unknown) => ({ ...(typeof body === 'string' ? textHeaders : headers) });
   const bodyExpression = config.bodyExpression ? context.expression(config.bodyExpression) : undefined;
   const staticBody = config.body;
   if (bodyExpression === undefined) {
     return {
       run: function respond(exchange) {
-        exchange.response = { status, headers: { ...headers }, body: staticBody };
+        exchange.response = { status, headers: headersFor(staticBody), body: staticBody };
         return 'done';
       },
     };
@@ -18,7 +21,7 @@ export const respond: Runtime<RespondConfig> = (config, context) => {
   return {
     run: async function respond(exchange) {
       const body = await bodyExpression.evaluate(exchange);
-      exchange.response = { status, headers: { ...headers }, body };
+      exchange.response = { status, headers: headersFor(body), body };
       return 'done';
     },
   };

@@ -1,0 +1,71 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashApiKey } from '../../../engine/runtime/index.ts';
+import type { TestGateway } from '../../helpers/gateway.ts';
+import { expectPort, expectProblem, portNode, startGateway, workflow, type NodeDoc } from './support.ts';
+
+const ACME_KEY = 'acme-live-key-0001';
+const GLOBEX_KEY = 'globex-live-key-0002';
+const keys = [
+  { hash: hashApiKey(ACME_KEY), partner: 'acme', scopes: ['orders:read', 'orders:write'] },
+  { hash: hashApiKey(GLOBEX_KEY), partner: 'globex', scopes: ['orders:read'] },
+];
+
+/** Answers {"port":"ok"} with the partner and scopes the key granted. */
+const whoNode: NodeDoc = { id: 'who', kind: 'respond', config: { bodyExpression: '{ "port": "ok", "partner": partner, "scopes": scopes }' } };
+
+describe('api-key', () => {
+  let gw: TestGateway;
+  beforeAll(async () => {
+    gw = await startGateway([
+      workflow(
+        'key-default',
+        { path: '/keys/default' },
+        [{ id: 'key', kind: 'api-key', config: { keys } }, { id: 'scopes', kind: 'scope-check', config: { all: ['orders:write'] } }, whoNode],
+        [['key', 'ok', 'scopes'], ['scopes', 'ok', 'who']],
+      ),
+      workflow(
+        'key-ports',
+        { path: '/keys/ports' },
+        [{ id: 'key', kind: 'api-key', config: { keys, header: 'X-Partner-Key', query: 'api_key' } }, whoNode, portNode('missing'), portNode('invalid')],
+        [['key', 'ok', 'who'], ['key', 'missing', 'missing'], ['key', 'invalid', 'invalid']],
+      ),
+    ]);
+  });
+  afterAll(() => gw?.close());
+
+  it('identifies the partner by its key; partner and scopes reach scope-check', async () => {
+    const res = await gw.fetch('/keys/default', { headers: { 'x-api-key': ACME_KEY } });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ port: 'ok', partner: 'acme', scopes: ['orders:read', 'orders:write'] });
+    // globex's key is valid but lacks orders:write
+    await expectProblem(await gw.fetch('/keys/default', { headers: { 'x-api-key': GLOBEX_KEY } }), 403, 'insufficient-scope', 'orders:write');
+  });
+
+  it.each<{ name: string; headers: Record<string, string>; status: number; slug: string; port: string }>([
+    { name: 'no key', headers: {}, status: 401, slug: 'missing-api-key', port: 'missing' },
+    { name: 'an empty key', headers: { 'x-api-key': '' }, status: 401, slug: 'missing-api-key', port: 'missing' },
+    { name: 'an unknown key', headers: { 'x-api-key': 'guessed-key' }, status: 401, slug: 'invalid-api-key', port: 'invalid' },
+    { name: 'the hash instead of the key', headers: { 'x-api-key': hashApiKey(ACME_KEY) }, status: 401, slug: 'invalid-api-key', port: 'invalid' },
+  ])('unwired, $name answers $slug', async ({ headers, status, slug }) => {
+    await expectProblem(await gw.fetch('/keys/default', { headers }), status, slug);
+  });
+
+  it.each<{ name: string; path: string; headers: Record<string, string>; port: string }>([
+    { name: 'no key', path: '/keys/ports', headers: {}, port: 'missing' },
+    { name: 'an unknown key', path: '/keys/ports', headers: { 'x-partner-key': 'guessed-key' }, port: 'invalid' },
+    { name: 'an unknown key in the query', path: '/keys/ports?api_key=guessed-key', headers: {}, port: 'invalid' },
+    { name: 'the key in the default header, not the configured one', path: '/keys/ports', headers: { 'x-api-key': ACME_KEY }, port: 'missing' },
+  ])('wired, $name takes the $port port', async ({ path, headers, port }) => {
+    await expectPort(await gw.fetch(path, { headers }), port);
+  });
+
+  it('reads the configured header, case-insensitively, and the query parameter variant', async () => {
+    const byHeader = await gw.fetch('/keys/ports', { headers: { 'X-Partner-Key': GLOBEX_KEY } });
+    expect(await byHeader.json()).toEqual({ port: 'ok', partner: 'globex', scopes: ['orders:read'] });
+    const byQuery = await gw.fetch(`/keys/ports?api_key=${encodeURIComponent(ACME_KEY)}`);
+    expect(await byQuery.json()).toEqual({ port: 'ok', partner: 'acme', scopes: ['orders:read', 'orders:write'] });
+    // the header wins over the query parameter
+    const both = await gw.fetch(`/keys/ports?api_key=${encodeURIComponent(ACME_KEY)}`, { headers: { 'x-partner-key': GLOBEX_KEY } });
+    expect(await both.json()).toMatchObject({ partner: 'globex' });
+  });
+});

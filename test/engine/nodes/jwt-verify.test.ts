@@ -1,0 +1,320 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { exportSPKI, importJWK, SignJWT, type JWK } from 'jose';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { TestGateway } from '../../helpers/gateway.ts';
+import { createIssuer, TEST_AUDIENCE, TEST_ISSUER, unsignedToken, type TestIssuer } from '../../helpers/issuer.ts';
+import { bearer, expectPort, expectProblem, portNode, startGateway, workflow, type NodeDoc } from './support.ts';
+
+/** Answers {"port":"ok"} with what the token put in the context. */
+const whoNode: NodeDoc = { id: 'who', kind: 'respond', config: { bodyExpression: '{ "port": "ok", "sub": claims.sub, "partner": partner, "scopes": scopes }' } };
+
+const verifyConfig = (keys: Record<string, unknown>) => ({ ...keys, issuer: TEST_ISSUER, audience: TEST_AUDIENCE });
+
+/** A JWKS server that counts its hits and can change its keys or go down. */
+interface KeyServer {
+  url: string;
+  hits: number;
+  serve(jwks: { keys: JWK[] }): void;
+  close(): Promise<void>;
+}
+
+async function startKeyServer(jwks: { keys: JWK[] }): Promise<KeyServer> {
+  let current = jwks;
+  const state = { hits: 0 };
+  const server: Server = createServer((_req, res) => {
+    state.hits += 1;
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(current));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    get hits() {
+      return state.hits;
+    },
+    serve(next) {
+      current = next;
+    },
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** A URL on 127.0.0.1 where nothing listens. */
+async function deadUrl(): Promise<string> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return `http://127.0.0.1:${port}`;
+}
+
+const HS_SECRET = 'a-shared-secret-of-at-least-32-bytes!';
+
+describe('jwt-verify with inline keys and a shared secret', () => {
+  let gw: TestGateway;
+  let issuer: TestIssuer;
+  let impostor: TestIssuer; // same kid, other key
+  let stranger: TestIssuer; // a kid the node does not know
+  let dead: string;
+
+  beforeAll(async () => {
+    issuer = await createIssuer('test-key-1');
+    impostor = await createIssuer('test-key-1');
+    stranger = await createIssuer('unknown-kid');
+    dead = await deadUrl();
+    const inline = verifyConfig({ jwks: issuer.jwks });
+    gw = await startGateway(
+      [
+        workflow('jwt-default', { path: '/jwt/default' }, [{ id: 'verify', kind: 'jwt-verify', config: inline }, whoNode], [['verify', 'ok', 'who']]),
+        workflow(
+          'jwt-ports',
+          { path: '/jwt/ports' },
+          [{ id: 'verify', kind: 'jwt-verify', config: inline }, whoNode, portNode('missing'), portNode('invalid')],
+          [['verify', 'ok', 'who'], ['verify', 'missing', 'missing'], ['verify', 'invalid', 'invalid']],
+        ),
+        workflow(
+          'jwt-unavailable-port',
+          { path: '/jwt/unavailable-port' },
+          [{ id: 'verify', kind: 'jwt-verify', config: verifyConfig({ jwksUri: `${dead}/port.json` }) }, whoNode, portNode('unavailable')],
+          [['verify', 'ok', 'who'], ['verify', 'unavailable', 'unavailable']],
+        ),
+        workflow(
+          'jwt-options',
+          { path: '/jwt/options' },
+          [{ id: 'verify', kind: 'jwt-verify', config: { ...inline, header: 'X-Token', partnerClaim: 'client_id', maxTokenAge: '1h', clockTolerance: '0s' } }, whoNode],
+          [['verify', 'ok', 'who']],
+        ),
+        workflow(
+          'jwt-hs',
+          { path: '/jwt/hs' },
+          [{ id: 'verify', kind: 'jwt-verify', config: verifyConfig({ secretEnv: 'TEST_JWT_SECRET', algorithms: ['HS256'] }) }, whoNode],
+          [['verify', 'ok', 'who']],
+        ),
+      ],
+      // room in the request head for a token over the node's own 16 KiB limit
+      { env: { TEST_JWT_SECRET: HS_SECRET }, settings: { SLUICE_MAX_HEADER: '64kb' } },
+    );
+  });
+  afterAll(() => gw?.close());
+
+  it('accepts a valid RS256 token and puts claims, partner and scopes in the context', async () => {
+    const token = await issuer.sign({ sub: 'alice', azp: 'acme', scope: 'orders:read orders:write' });
+    const res = await gw.fetch('/jwt/default', { headers: bearer(token) });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ port: 'ok', sub: 'alice', partner: 'acme', scopes: ['orders:read', 'orders:write'] });
+  });
+
+  const now = () => Math.floor(Date.now() / 1000);
+  const cases: Array<{ name: string; headers: () => Promise<Record<string, string>>; slug: string; detail: string | RegExp; port: string }> = [
+    { name: 'no token', headers: async () => ({}), slug: 'missing-token', detail: 'bearer token', port: 'missing' },
+    { name: 'an empty bearer token', headers: async () => ({ authorization: 'Bearer ' }), slug: 'missing-token', detail: 'bearer token', port: 'missing' },
+    { name: 'a Basic credential instead of a bearer token', headers: async () => ({ authorization: 'Basic YWxpY2U6c2VjcmV0' }), slug: 'missing-token', detail: 'bearer token', port: 'missing' },
+    { name: 'a bad signature', headers: async () => bearer(await impostor.sign({ sub: 'mallory' })), slug: 'invalid-token', detail: 'signature does not verify', port: 'invalid' },
+    {
+      name: 'a tampered payload',
+      headers: async () => {
+        const [h, , s] = (await issuer.sign({ sub: 'alice' })).split('.');
+        const forged = Buffer.from(JSON.stringify({ iss: TEST_ISSUER, aud: TEST_AUDIENCE, sub: 'admin', exp: now() + 600 })).toString('base64url');
+        return bearer(`${h}.${forged}.${s}`);
+      },
+      slug: 'invalid-token',
+      detail: 'signature does not verify',
+      port: 'invalid',
+    },
+    {
+      name: 'an alg:none token',
+      headers: async () => bearer(unsignedToken({ alg: 'none', typ: 'JWT', kid: issuer.kid }, { iss: TEST_ISSUER, aud: TEST_AUDIENCE, sub: 'mallory', exp: now() + 600 })),
+      slug: 'invalid-token',
+      detail: /not allowed|unsupported|malformed/,
+      port: 'invalid',
+    },
+    {
+      name: 'an HS256 token signed with the RS256 public key as the secret',
+      headers: async () => {
+        const pem = await exportSPKI((await importJWK(issuer.jwks.keys[0]!, 'RS256', { extractable: true })) as CryptoKey);
+        const token = await new SignJWT({ iss: TEST_ISSUER, aud: TEST_AUDIENCE, sub: 'mallory', exp: now() + 600 })
+          .setProtectedHeader({ alg: 'HS256', kid: issuer.kid, typ: 'JWT' })
+          .sign(new TextEncoder().encode(pem));
+        return bearer(token);
+      },
+      slug: 'invalid-token',
+      detail: 'algorithm is not allowed',
+      port: 'invalid',
+    },
+    { name: 'an expired token', headers: async () => bearer(await issuer.sign({ iat: now() - 7200, exp: now() - 3600 })), slug: 'invalid-token', detail: 'expired', port: 'invalid' },
+    { name: 'a token without exp', headers: async () => bearer(await issuer.sign({ exp: undefined })), slug: 'invalid-token', detail: 'no "exp" claim', port: 'invalid' },
+    { name: 'a token not yet valid', headers: async () => bearer(await issuer.sign({ nbf: now() + 3600 })), slug: 'invalid-token', detail: '"nbf"', port: 'invalid' },
+    { name: 'the wrong audience', headers: async () => bearer(await issuer.sign({ aud: 'billing' })), slug: 'invalid-token', detail: '"aud"', port: 'invalid' },
+    { name: 'the wrong issuer', headers: async () => bearer(await issuer.sign({ iss: 'https://evil.test' })), slug: 'invalid-token', detail: '"iss"', port: 'invalid' },
+    { name: 'a token from an unknown kid', headers: async () => bearer(await stranger.sign()), slug: 'invalid-token', detail: 'no known key', port: 'invalid' },
+    { name: 'garbage', headers: async () => bearer('not.a.jwt'), slug: 'invalid-token', detail: 'malformed', port: 'invalid' },
+    { name: 'a token over the size limit', headers: async () => bearer(`${'a'.repeat(17 * 1024)}.b.c`), slug: 'invalid-token', detail: 'too large', port: 'invalid' },
+  ];
+
+  it.each(cases)('unwired, $name answers $slug', async ({ headers, slug, detail }) => {
+    const res = await gw.fetch('/jwt/default', { headers: await headers() });
+    const problem = await expectProblem(res, 401, slug, detail);
+    expect(problem.instance).toBe('/jwt/default');
+  });
+
+  it.each(cases)('wired, $name takes the $port port', async ({ headers, port }) => {
+    await expectPort(await gw.fetch('/jwt/ports', { headers: await headers() }), port);
+  });
+
+  it('takes the unavailable port when the key server was never reachable', async () => {
+    await expectPort(await gw.fetch('/jwt/unavailable-port', { headers: bearer(await issuer.sign()) }), 'unavailable');
+  });
+
+  it('reads the configured header and partner claim, and refuses tokens older than the maximum age', async () => {
+    const token = await issuer.sign({ sub: 'carol', client_id: 'initech', azp: 'not-this-one' });
+    const res = await gw.fetch('/jwt/options', { headers: { 'x-token': `Bearer ${token}` } });
+    expect(await res.json()).toMatchObject({ port: 'ok', sub: 'carol', partner: 'initech' });
+    await expectProblem(await gw.fetch('/jwt/options', { headers: bearer(token) }), 401, 'missing-token');
+    const old = await issuer.sign({ iat: now() - 2 * 3600, exp: now() + 600 });
+    await expectProblem(await gw.fetch('/jwt/options', { headers: { 'x-token': `Bearer ${old}` } }), 401, 'invalid-token', '"iat"');
+    const late = await issuer.sign({ exp: now() - 1 });
+    await expectProblem(await gw.fetch('/jwt/options', { headers: { 'x-token': `Bearer ${late}` } }), 401, 'invalid-token', 'expired');
+  });
+
+  it('verifies HS256 tokens with the secret from the environment', async () => {
+    const secret = new TextEncoder().encode(HS_SECRET);
+    const sign = (key: Uint8Array, claims: Record<string, unknown> = {}) =>
+      new SignJWT({ iss: TEST_ISSUER, aud: TEST_AUDIENCE, sub: 'svc', azp: 'internal', exp: now() + 600, ...claims }).setProtectedHeader({ alg: 'HS256' }).sign(key);
+
+    const ok = await gw.fetch('/jwt/hs', { headers: bearer(await sign(secret)) });
+    expect(ok.status).toBe(200);
+    expect(await ok.json()).toMatchObject({ port: 'ok', sub: 'svc', partner: 'internal' });
+
+    await expectProblem(await gw.fetch('/jwt/hs', { headers: bearer(await sign(new TextEncoder().encode('another-secret-of-at-least-32-bytes!!'))) }), 401, 'invalid-token', 'signature does not verify');
+    await expectProblem(await gw.fetch('/jwt/hs', { headers: bearer(await issuer.sign()) }), 401, 'invalid-token', 'algorithm is not allowed');
+    await expectProblem(await gw.fetch('/jwt/hs', { headers: bearer(await sign(secret, { exp: now() - 3600 })) }), 401, 'invalid-token', 'expired');
+  });
+});
+
+/**
+ * Remote key sets and the verified-token cache depend on time (cooldown, maximum key age, exp).
+ * The clock is frozen (only Date is faked; timers and sockets are real) and moved by hand.
+ */
+describe('jwt-verify with a remote JWKS and the verified-token cache', () => {
+  let gw: TestGateway;
+  let a: TestIssuer;
+  let b: TestIssuer;
+  let c: TestIssuer;
+  let rotating: KeyServer;
+  let flaky: KeyServer;
+  let cached: KeyServer;
+  let dead: string;
+  const advance = (ms: number) => vi.setSystemTime(Date.now() + ms);
+  const COOLDOWN = 30_000;
+
+  beforeAll(async () => {
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() });
+    a = await createIssuer('key-a');
+    b = await createIssuer('key-b');
+    c = await createIssuer('key-c');
+    rotating = await startKeyServer(a.jwks);
+    flaky = await startKeyServer(a.jwks);
+    cached = await startKeyServer(a.jwks);
+    dead = await deadUrl();
+    const verify = (jwksUri: string): NodeDoc => ({ id: 'verify', kind: 'jwt-verify', config: verifyConfig({ jwksUri }) });
+    gw = await startGateway([
+      workflow('jwks-rotate', { path: '/jwks/rotate' }, [verify(`${rotating.url}/jwks.json`), whoNode], [['verify', 'ok', 'who']]),
+      workflow('jwks-stale', { path: '/jwks/stale' }, [verify(`${flaky.url}/jwks.json`), whoNode], [['verify', 'ok', 'who']]),
+      workflow('jwks-cache', { path: '/jwks/cache' }, [verify(`${cached.url}/jwks.json`), whoNode], [['verify', 'ok', 'who']]),
+      workflow('jwks-down', { path: '/jwks/down' }, [verify(`${dead}/jwks.json`), whoNode], [['verify', 'ok', 'who']]),
+    ]);
+  });
+  afterAll(async () => {
+    await gw?.close();
+    await Promise.all([rotating?.close(), flaky?.close(), cached?.close()]);
+    vi.useRealTimers();
+  });
+
+  it('fetches on first use and refetches on an unknown kid at most once per cooldown', async () => {
+    const call = async (issuer: TestIssuer) => gw.fetch('/jwks/rotate', { headers: bearer(await issuer.sign({ sub: `u${Math.random()}` })) });
+    expect(rotating.hits).toBe(0); // nothing is fetched at publish
+
+    expect((await call(a)).status).toBe(200);
+    expect(rotating.hits).toBe(1);
+    expect((await call(a)).status).toBe(200);
+    expect(rotating.hits).toBe(1);
+
+    // key-b is not served yet, and the set was fetched just now: no refetch within the cooldown
+    await expectProblem(await call(b), 401, 'invalid-token', 'no known key');
+    expect(rotating.hits).toBe(1);
+
+    // the issuer rotates; after the cooldown an unknown kid refetches, once for many callers
+    rotating.serve({ keys: [...a.jwks.keys, ...b.jwks.keys] });
+    advance(COOLDOWN + 1_000);
+    const answers = await Promise.all([call(b), call(b), call(b), call(b)]);
+    expect(answers.map((r) => r.status)).toEqual([200, 200, 200, 200]);
+    expect(rotating.hits).toBe(2);
+
+    // a kid nobody serves: one refetch per cooldown, however many tokens name it
+    await expectProblem(await call(c), 401, 'invalid-token', 'no known key');
+    await expectProblem(await call(c), 401, 'invalid-token', 'no known key');
+    expect(rotating.hits).toBe(2);
+    advance(COOLDOWN + 1_000);
+    await expectProblem(await call(c), 401, 'invalid-token', 'no known key');
+    await expectProblem(await call(c), 401, 'invalid-token', 'no known key');
+    expect(rotating.hits).toBe(3);
+    expect((await call(a)).status).toBe(200);
+    expect((await call(b)).status).toBe(200);
+    expect(rotating.hits).toBe(3);
+  });
+
+  it('keeps verifying with the known keys when the key server goes down', async () => {
+    const call = async (issuer: TestIssuer) => gw.fetch('/jwks/stale', { headers: bearer(await issuer.sign({ sub: `u${Math.random()}` })) });
+    expect((await call(a)).status).toBe(200);
+    expect(flaky.hits).toBe(1);
+    await flaky.close();
+
+    expect((await call(a)).status).toBe(200);
+    // past the cooldown and the maximum key age: refreshes are tried and fail, the keys stay
+    advance(11 * 60_000);
+    expect((await call(a)).status).toBe(200);
+    expect((await call(a)).status).toBe(200);
+    // an unknown kid is still a bad token, not missing keys
+    await expectProblem(await call(b), 401, 'invalid-token', 'no known key');
+    expect((await call(a)).status).toBe(200);
+  });
+
+  it('answers 503 keys-unavailable when the key server is down from the start', async () => {
+    const token = await a.sign();
+    await expectProblem(await gw.fetch('/jwks/down', { headers: bearer(token) }), 503, 'keys-unavailable', 'cannot be fetched');
+    await expectProblem(await gw.fetch('/jwks/down', { headers: bearer(token) }), 503, 'keys-unavailable');
+    advance(COOLDOWN + 1_000);
+    await expectProblem(await gw.fetch('/jwks/down', { headers: bearer(token) }), 503, 'keys-unavailable');
+    // a missing token is still missing, whatever the key server does
+    await expectProblem(await gw.fetch('/jwks/down'), 401, 'missing-token');
+  });
+
+  it('answers a verified token from the cache, until the token expires', async () => {
+    const token = await a.sign({ sub: 'cached', exp: Math.floor(Date.now() / 1000) + 3600 });
+    expect((await gw.fetch('/jwks/cache', { headers: bearer(token) })).status).toBe(200);
+    expect(cached.hits).toBe(1);
+
+    // the keys are now older than their maximum age: verifying any new token refreshes them,
+    // the cached token is answered without touching the key set
+    advance(11 * 60_000);
+    const again = await gw.fetch('/jwks/cache', { headers: bearer(token) });
+    expect(again.status).toBe(200);
+    expect(await again.json()).toMatchObject({ sub: 'cached' });
+    expect(cached.hits).toBe(1);
+    expect((await gw.fetch('/jwks/cache', { headers: bearer(await a.sign({ sub: 'fresh' })) })).status).toBe(200);
+    await vi.waitFor(() => expect(cached.hits).toBe(2)); // the refresh runs in the background
+
+    // a cached token is refused once expired (exp plus the 30s clock tolerance)
+    const short = await a.sign({ sub: 'short', exp: Math.floor(Date.now() / 1000) + 60 });
+    expect((await gw.fetch('/jwks/cache', { headers: bearer(short) })).status).toBe(200);
+    expect((await gw.fetch('/jwks/cache', { headers: bearer(short) })).status).toBe(200);
+    advance(60_000 + 31_000);
+    await expectProblem(await gw.fetch('/jwks/cache', { headers: bearer(short) }), 401, 'invalid-token', 'expired');
+    await expectProblem(await gw.fetch('/jwks/cache', { headers: bearer(short) }), 401, 'invalid-token', 'expired');
+  });
+});

@@ -1,0 +1,335 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { createServer, request as httpRequest, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { TestGateway } from '../../helpers/gateway.ts';
+import { createIssuer, TEST_AUDIENCE, TEST_ISSUER, type TestIssuer } from '../../helpers/issuer.ts';
+import { startUpstream, type TestUpstream, type UpstreamHandler } from '../../helpers/upstream.ts';
+import { bearer, expectPort, expectProblem, portNode, startGateway, workflow, type NodeDoc } from './support.ts';
+
+interface RawAnswer {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+/** A request through node:http, which (unlike fetch) sends hop-by-hop headers and Expect as given. */
+function rawRequest(url: string, options: { method?: string; headers: OutgoingHttpHeaders; body?: string; waitForContinue?: boolean }): Promise<RawAnswer> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method: options.method ?? 'GET', headers: options.headers, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    if (options.waitForContinue) req.on('continue', () => req.end(options.body));
+    else req.end(options.body);
+  });
+}
+
+async function deadUrl(): Promise<string> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return `http://127.0.0.1:${port}`;
+}
+
+const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
+const PARENT_SPAN = '00f067aa0ba902b7';
+
+describe('proxy', () => {
+  let gw: TestGateway;
+  let upstream: TestUpstream;
+  let issuer: TestIssuer;
+  const slow = { started: 0, closed: 0 };
+
+  /** The upstream: echoes by default; /slow never answers in time, /status/:code answers that status, /hop sends hop-by-hop headers. */
+  const handler: UpstreamHandler = (req, res) => {
+    const url = req.url ?? '/';
+    if (url.startsWith('/slow')) {
+      slow.started += 1;
+      const timer = setTimeout(() => res.end('late'), 5_000);
+      res.on('close', () => {
+        clearTimeout(timer);
+        slow.closed += 1;
+      });
+      return;
+    }
+    const status = /^\/status\/(\d{3})/.exec(url);
+    if (status) {
+      const body = status[1] === '503' ? JSON.stringify({ upstream: 'down for maintenance' }) : `teapot ${status[1]}`;
+      res.writeHead(Number(status[1]), { 'content-type': status[1] === '503' ? 'application/json' : 'text/plain', 'x-upstream-header': 'kept', 'retry-after': '7' });
+      res.end(body);
+      return;
+    }
+    if (url.startsWith('/dribble')) {
+      // the head at once, then a byte every 50ms for 2s: never idle for long, never done in time
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      let left = 40;
+      const timer = setInterval(() => {
+        res.write('.');
+        if (--left === 0) {
+          clearInterval(timer);
+          res.end();
+        }
+      }, 50);
+      res.on('close', () => clearInterval(timer));
+      return;
+    }
+    if (url.startsWith('/huge')) {
+      // 11 MiB: over what a proxy buffers for a later node; with a length or chunked
+      const chunk = Buffer.alloc(1024 * 1024, 'x');
+      res.writeHead(200, { 'content-type': 'text/plain', ...(url === '/huge' ? { 'content-length': String(11 * chunk.length) } : {}) });
+      let sent = 0;
+      const more = () => {
+        while (sent < 11) {
+          sent += 1;
+          if (!res.write(chunk)) return void res.once('drain', more);
+        }
+        res.end();
+      };
+      res.on('error', () => undefined);
+      more();
+      return;
+    }
+    if (url.startsWith('/hop')) {
+      res.writeHead(200, { connection: 'x-up-secret', 'x-up-secret': '1', 'keep-alive': 'timeout=77', 'x-up-public': '1', 'content-type': 'text/plain' });
+      res.end('hop');
+      return;
+    }
+    const body = JSON.stringify({ url, method: req.method, headers: req.headers, bodyLength: req.bodyText.length, bodySha: createHash('sha256').update(req.bodyText).digest('hex') });
+    res.writeHead(200, { 'content-type': 'application/json', 'x-upstream': 'test' });
+    res.end(body);
+  };
+
+  beforeAll(async () => {
+    upstream = await startUpstream(handler);
+    issuer = await createIssuer();
+    const verify: NodeDoc = { id: 'verify', kind: 'jwt-verify', config: { jwks: issuer.jwks, issuer: TEST_ISSUER, audience: TEST_AUDIENCE } };
+    const proxy = (config: Record<string, unknown>): NodeDoc => ({ id: 'call', kind: 'proxy', config: { url: '${UPSTREAM}', ...config } });
+    const okNode: NodeDoc = { id: 'ok', kind: 'respond', config: { bodyExpression: '{ "port": "ok", "status": response.status, "url": response.body.url }' } };
+    gw = await startGateway(
+      [
+        workflow('px-rewrite', { path: '/px/orders/:id/lines/:line' }, [proxy({ path: '/v2/orders/:id/items/:line' })]),
+        workflow('px-strip', { path: '/px/strip/*' }, [proxy({ url: '${UPSTREAM}/base', stripPrefix: '/px/strip' })]),
+        workflow('px-strip-boundary', { path: '/pxs/*' }, [proxy({ stripPrefix: '/pxs/api/' })]),
+        workflow('px-auth', { path: '/px/auth/*', methods: ['GET', 'POST'] }, [verify, proxy({})], [['verify', 'ok', 'call']]),
+        workflow('px-open', { path: '/px/open/*', methods: ['GET', 'POST', 'PUT'] }, [proxy({})]),
+        workflow('px-options', { path: '/px/options' }, [proxy({ forwardAuthorization: false, preserveHost: true })]),
+        workflow('px-status', { path: '/px/status/:code' }, [proxy({ path: '/status/:code' })]),
+        workflow('px-hop', { path: '/px/hop' }, [proxy({ path: '/hop' })]),
+        workflow('px-down', { path: '/px/down' }, [proxy({ url: '${DOWN}' })]),
+        workflow('px-slow', { path: '/px/slow' }, [proxy({ path: '/slow', timeout: '200ms' })]),
+        workflow('px-slow-long', { path: '/px/slow-long' }, [proxy({ path: '/slow', timeout: '30s' })]),
+        workflow('px-ok-port', { path: '/px/ok-port' }, [proxy({}), okNode], [['call', 'ok', 'ok']]),
+        workflow('px-error-port', { path: '/px/error-port' }, [proxy({ url: '${DOWN}' }), okNode, portNode('error')], [['call', 'ok', 'ok'], ['call', 'error', 'error']]),
+        workflow(
+          'px-query-read',
+          { path: '/px/query-read' },
+          [{ id: 'peek', kind: 'condition', config: { when: 'request.query.q = "a b"' } }, proxy({}), { id: 'other', kind: 'respond', config: { body: { port: 'false' } } }],
+          [['peek', 'true', 'call'], ['peek', 'false', 'other']],
+        ),
+        workflow('px-dribble', { path: '/px/dribble' }, [proxy({ path: '/dribble', timeout: '300ms' }), okNode], [['call', 'ok', 'ok']]),
+        workflow('px-huge', { path: '/px/huge/:how' }, [proxy({ path: '/:how' }), okNode], [['call', 'ok', 'ok']]),
+        workflow('px-huge-streamed', { path: '/px/huge-streamed' }, [proxy({ path: '/huge-chunked' })]),
+        workflow('px-timeout-port', { path: '/px/timeout-port' }, [proxy({ path: '/slow', timeout: '200ms' }), okNode, portNode('timeout')], [['call', 'ok', 'ok'], ['call', 'timeout', 'timeout']]),
+      ],
+      { env: { UPSTREAM: upstream.url, DOWN: await deadUrl() } },
+    );
+  });
+  afterAll(async () => {
+    await gw?.close();
+    await upstream?.close();
+  });
+
+  const lastReceived = () => upstream.received[upstream.received.length - 1]!;
+
+  it.each([
+    { path: '/px/orders/42/lines/7', upstream: '/v2/orders/42/items/7' },
+    { path: '/px/orders/42/lines/7?x=1&y=two&x=3', upstream: '/v2/orders/42/items/7?x=1&y=two&x=3' },
+    { path: '/px/orders/a%20b/lines/c%2Fd', upstream: '/v2/orders/a%20b/items/c%2Fd' },
+    { path: '/px/strip/foo/bar?q=1', upstream: '/base/foo/bar?q=1' },
+    { path: '/pxs/api/v1/items', upstream: '/v1/items' },
+    { path: '/pxs/apix/v1', upstream: '/pxs/apix/v1' }, // a prefix is stripped at a segment boundary only
+    { path: '/px/open/a/b?c=d&c=e', upstream: '/px/open/a/b?c=d&c=e' },
+  ])('sends $path upstream as $upstream', async ({ path, upstream: expected }) => {
+    const res = await gw.fetch(path);
+    expect(res.status, await res.clone().text()).toBe(200);
+    expect(lastReceived().url).toBe(expected);
+    expect(((await res.json()) as { url: string }).url).toBe(expected);
+  });
+
+  // Known defect in engine/gateway/exchange.ts (not a runtime's): reading request.query marks it
+  // touched, so upstreamSearch() re-encodes it (a%20b -> a+b, flag -> flag=). Flip to it() when fixed.
+  it.fails('forwards the query string as received when a node only read it', async () => {
+    const res = await gw.fetch('/px/query-read?q=a%20b&flag&slash=%2F&tilde=~&plus=1%2B1');
+    expect(res.status, await res.clone().text()).toBe(200);
+    expect(lastReceived().url).toBe('/px/query-read?q=a%20b&flag&slash=%2F&tilde=~&plus=1%2B1');
+  });
+
+  it('strips hop-by-hop headers and client identity headers, and sets the partner from the token', async () => {
+    const token = await issuer.sign({ sub: 'alice', azp: 'acme' });
+    const res = await rawRequest(`${gw.url}/px/auth/items`, {
+      headers: {
+        ...bearer(token),
+        connection: 'x-foo, keep-alive',
+        'x-foo': '1',
+        'keep-alive': 'timeout=99',
+        te: 'trailers',
+        upgrade: 'h2c',
+        'proxy-authorization': 'Basic bWFsbG9yeTpzZWNyZXQ=',
+        'proxy-connection': 'keep-alive',
+        'x-partner': 'evil',
+        'x-user': 'evil',
+        'x-subject': 'evil',
+        'x-scopes': 'admin',
+        'x-forwarded-for': '203.0.113.66',
+        'x-forwarded-host': 'evil.example',
+        forwarded: 'for=203.0.113.66',
+        'x-real-ip': '203.0.113.66',
+        'x-kept': 'kept',
+      },
+    });
+    expect(res.status, res.body).toBe(200);
+    const got = lastReceived().headers;
+    for (const name of ['x-foo', 'te', 'upgrade', 'proxy-authorization', 'proxy-connection', 'x-user', 'x-scopes', 'forwarded', 'x-real-ip']) expect(got, name).not.toHaveProperty(name);
+    expect(got['keep-alive']).not.toBe('timeout=99');
+    expect(got.connection ?? 'keep-alive').toMatch(/^(keep-alive|close)$/i);
+    expect(got['x-partner']).toBe('acme');
+    expect(got['x-subject']).toBe('alice');
+    expect(got['x-forwarded-for']).toBe('127.0.0.1');
+    expect(got['x-forwarded-host']).toBe(new URL(gw.url).host);
+    expect(got['x-forwarded-proto']).toBe('http');
+    expect(got.host).toBe(new URL(upstream.url).host);
+    expect(got.authorization).toBe(`Bearer ${token}`);
+    expect(got['x-kept']).toBe('kept');
+  });
+
+  it('strips hop-by-hop headers from the upstream answer', async () => {
+    const res = await gw.fetch('/px/hop');
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-up-secret')).toBeNull();
+    expect(res.headers.get('keep-alive')).not.toBe('timeout=77');
+    expect(res.headers.get('x-up-public')).toBe('1');
+    expect(await res.text()).toBe('hop');
+  });
+
+  it('drops Authorization and keeps the client Host when configured', async () => {
+    await gw.fetch('/px/options', { headers: { authorization: 'Bearer secret' } });
+    expect(lastReceived().headers).not.toHaveProperty('authorization');
+    expect(lastReceived().headers.host).toBe(new URL(gw.url).host);
+  });
+
+  it('forwards traceparent with the trace id of the request log and of problems', async () => {
+    const res = await gw.fetch('/px/open/traced', { headers: { traceparent: `00-${TRACE_ID}-${PARENT_SPAN}-01`, tracestate: 'vendor=1' } });
+    expect(res.status).toBe(200);
+    const sent = lastReceived().headers;
+    const [, trace, span, flags] = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/.exec(String(sent.traceparent))!;
+    expect(trace).toBe(TRACE_ID);
+    expect(span).not.toBe(PARENT_SPAN); // the gateway's own span is the upstream's parent
+    expect(flags).toBe('01');
+    expect(sent.tracestate).toBe('vendor=1');
+    await vi.waitFor(() => expect(gw.logs.some((l) => l.msg === 'request' && l.traceId === TRACE_ID && l.workflow === 'px-open' && l.spanId === span)).toBe(true));
+
+    // without a traceparent the gateway starts a trace, and the log names the same one
+    await gw.fetch('/px/open/untraced');
+    const started = /^00-([0-9a-f]{32})-/.exec(String(lastReceived().headers.traceparent))![1];
+    await vi.waitFor(() => expect(gw.logs.some((l) => l.msg === 'request' && l.traceId === started && l.workflow === 'px-open')).toBe(true));
+
+    // a problem carries the request's trace id
+    const problem = await expectProblem(await gw.fetch('/px/down', { headers: { traceparent: `00-${TRACE_ID}-${PARENT_SPAN}-01` } }), 502, 'upstream-unavailable');
+    expect(problem.traceId).toBe(TRACE_ID);
+  });
+
+  it('streams a large POST body to the upstream intact, with or without a length', async () => {
+    const text = randomBytes(3 * 1024 * 1024).toString('base64'); // 4 MiB, over the 1 MiB buffering limit
+    const sha = createHash('sha256').update(text).digest('hex');
+
+    const sized = await gw.fetch('/px/open/upload', { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: text });
+    expect(sized.status).toBe(200);
+    expect(await sized.json()).toMatchObject({ bodyLength: text.length, bodySha: sha });
+    expect(lastReceived().headers['content-length']).toBe(String(text.length));
+
+    const chunks = [text.slice(0, 1_000_000), text.slice(1_000_000, 3_000_000), text.slice(3_000_000)];
+    const stream = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        const next = chunks.shift();
+        if (next === undefined) controller.close();
+        else controller.enqueue(new TextEncoder().encode(next));
+      },
+    });
+    const chunked = await gw.fetch('/px/open/upload', { method: 'PUT', body: stream, duplex: 'half' } as RequestInit);
+    expect(chunked.status).toBe(200);
+    expect(await chunked.json()).toMatchObject({ method: 'PUT', bodyLength: text.length, bodySha: sha });
+  });
+
+  it('forwards a body sent with Expect: 100-continue', async () => {
+    const body = JSON.stringify({ big: 'x'.repeat(2048) });
+    const res = await rawRequest(`${gw.url}/px/open/continue`, {
+      method: 'POST',
+      headers: { expect: '100-continue', 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) },
+      body,
+      waitForContinue: true,
+    });
+    expect(res.status, res.body).toBe(200);
+    expect(lastReceived().body).toBe(body);
+    expect(lastReceived().headers).not.toHaveProperty('expect');
+  });
+
+  it.each([
+    { code: 418, type: 'text/plain', body: 'teapot 418' },
+    { code: 404, type: 'text/plain', body: 'teapot 404' },
+    { code: 503, type: 'application/json', body: '{"upstream":"down for maintenance"}' },
+  ])('passes the upstream $code through as is', async ({ code, type, body }) => {
+    const res = await gw.fetch(`/px/status/${code}`);
+    expect(res.status).toBe(code);
+    expect(res.headers.get('content-type')).toBe(type);
+    expect(res.headers.get('x-upstream-header')).toBe('kept');
+    expect(res.headers.get('retry-after')).toBe('7');
+    expect(await res.text()).toBe(body);
+  });
+
+  it('answers 502 upstream-unavailable when the upstream is down', async () => {
+    await expectProblem(await gw.fetch('/px/down'), 502, 'upstream-unavailable');
+  });
+
+  it('answers 504 upstream-timeout when the upstream is too slow, and stops waiting for it', async () => {
+    const before = slow.closed;
+    await expectProblem(await gw.fetch('/px/slow'), 504, 'upstream-timeout');
+    await vi.waitFor(() => expect(slow.closed).toBe(before + 1));
+  });
+
+  it('answers 504 upstream-timeout when a body a later node reads does not arrive in time, however steadily it trickles', async () => {
+    await expectProblem(await gw.fetch('/px/dribble'), 504, 'upstream-timeout');
+  });
+
+  it('cancels the upstream call when the client goes away', async () => {
+    const started = slow.started;
+    const closed = slow.closed;
+    const abort = new AbortController();
+    const pending = gw.fetch('/px/slow-long', { signal: abort.signal }).catch((e: unknown) => e);
+    await vi.waitFor(() => expect(slow.started).toBe(started + 1));
+    abort.abort();
+    expect(await pending).toBeInstanceOf(Error);
+    await vi.waitFor(() => expect(slow.closed).toBe(closed + 1));
+  });
+
+  it.each(['huge', 'huge-chunked'])('refuses to buffer an oversized upstream answer (%s) for a later node: 502', async (how) => {
+    await expectProblem(await gw.fetch(`/px/huge/${how}`), 502, 'upstream-unavailable');
+  });
+
+  it('streams an upstream answer of any size when no later node reads it', async () => {
+    const res = await gw.fetch('/px/huge-streamed');
+    expect(res.status).toBe(200);
+    expect((await res.arrayBuffer()).byteLength).toBe(11 * 1024 * 1024);
+  });
+
+  it('takes the ok, error and timeout ports when wired', async () => {
+    const ok = await gw.fetch('/px/ok-port?a=1');
+    expect(await ok.json()).toEqual({ port: 'ok', status: 200, url: '/px/ok-port?a=1' });
+    await expectPort(await gw.fetch('/px/error-port'), 'error');
+    await expectPort(await gw.fetch('/px/timeout-port'), 'timeout');
+  });
+});
