@@ -22,6 +22,8 @@ class RequestView implements GatewayRequest {
   body: unknown = undefined;
   readonly search: string;
   #query: Record<string, string | string[]> | undefined;
+  /** The query as parsed from the URL, as JSON: a query equal to it goes upstream as received. */
+  #parsedAs: string | undefined;
 
   constructor(method: string, path: string, search: string, params: Record<string, string>, headers: Record<string, string | string[] | undefined>) {
     this.method = method;
@@ -29,8 +31,6 @@ class RequestView implements GatewayRequest {
     this.search = search;
     this.params = params;
     this.headers = headers;
-    // JSONata reads own properties only (it checks hasOwnProperty), so the lazy query must be one.
-    Object.defineProperty(this, 'query', QUERY_PROPERTY);
   }
 
   get query(): Record<string, string | string[]> {
@@ -41,6 +41,7 @@ class RequestView implements GatewayRequest {
         query[name] = existing === undefined ? value : Array.isArray(existing) ? [...existing, value] : [existing, value];
       }
       this.#query = query;
+      this.#parsedAs = JSON.stringify(query);
     }
     return this.#query;
   }
@@ -49,9 +50,9 @@ class RequestView implements GatewayRequest {
     this.#query = value;
   }
 
-  /** Whether anything read (and so may have changed) the query. */
-  get queryTouched(): boolean {
-    return this.#query !== undefined;
+  /** Whether a node changed the query (reading it changes nothing). */
+  get queryChanged(): boolean {
+    return this.#query !== undefined && JSON.stringify(this.#query) !== this.#parsedAs;
   }
 
   toJSON() {
@@ -59,7 +60,6 @@ class RequestView implements GatewayRequest {
   }
 }
 
-const QUERY_PROPERTY: PropertyDescriptor = { ...Object.getOwnPropertyDescriptor(RequestView.prototype, 'query')!, enumerable: true };
 
 /** One request's exchange between the gateway and the node runtimes. */
 export class RequestExchange implements Exchange {
@@ -92,6 +92,17 @@ export class RequestExchange implements Exchange {
     return this.receivedBody === undefined ? this.#req : undefined;
   }
 
+  onClientGone(listener: () => void): void {
+    const res = this.#res;
+    // The client may have left already, while an earlier node waited (a key fetch, a body): its
+    // 'close' event is gone, so a listener alone would never fire.
+    if (res.destroyed && !res.writableFinished) listener();
+    else
+      res.once('close', () => {
+        if (!res.writableFinished) listener();
+      });
+  }
+
   get signal(): AbortSignal {
     if (this.#abort === undefined) {
       const controller = new AbortController();
@@ -110,7 +121,7 @@ export class RequestExchange implements Exchange {
 
   upstreamSearch(): string {
     const request = this.request;
-    if (!request.queryTouched) return request.search;
+    if (!request.queryChanged) return request.search;
     const text = new URLSearchParams();
     for (const [name, value] of Object.entries(request.query)) {
       if (Array.isArray(value)) for (const v of value) text.append(name, v);

@@ -8,6 +8,7 @@ import { RequestExchange } from './exchange.ts';
 import { problemHeaders, type ProblemRenderer } from './problem.ts';
 import { createRouteTable, type RouteTable } from './route-table.ts';
 import { traceContextOf } from './trace.ts';
+import { createRequestLog, type RequestRecord } from '../observe/request-log.ts';
 
 /** How a request ended, as logs and metrics name it. */
 export type Outcome = 'ok' | 'invalid_credentials' | 'denied' | 'limited' | 'rejected' | 'upstream_error' | 'error';
@@ -28,23 +29,6 @@ export interface GatewayOptions {
   maxBodyBytes: number;
   /** Trust X-Forwarded-For from the peer for the client address. */
   trustProxy: boolean;
-}
-
-/** What one request did, for the request log. */
-interface RequestRecord {
-  traceId: string;
-  spanId: string;
-  method: string;
-  route: string | undefined;
-  workflow: string | undefined;
-  version: number | undefined;
-  partner: string | undefined;
-  outcome: Outcome;
-  status: number;
-  problem: string | undefined;
-  ms: number;
-  upstreamMs: number | undefined;
-  path: string[];
 }
 
 export interface Gateway {
@@ -87,7 +71,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   let routes = createRouteTable([]);
   let problems = options.problems;
   const logger = options.logger;
-  const logRequests = logger.isLevelEnabled('info');
+  const logRequest = createRequestLog(logger);
 
   function answerProblem(res: ServerResponse, id: string, instance: string, traceId: string, params: Record<string, string> | undefined, extra: Record<string, string> | undefined, head: boolean) {
     const problem = problems.render(id, { instance, traceId, params });
@@ -199,10 +183,10 @@ export function createGateway(options: GatewayOptions): Gateway {
       };
       serve(req, res, record).then(
         () => {
-          if (logRequests) {
+          if (logRequest) {
             record.ms = Math.round((performance.now() - started) * 1000) / 1000;
             if (record.upstreamMs !== undefined) record.upstreamMs = Math.round(record.upstreamMs * 1000) / 1000;
-            logger.info(record, 'request');
+            logRequest(record);
           }
         },
         (error: unknown) => {

@@ -55,8 +55,19 @@ function exceeds(value: unknown, budget: number): boolean {
 
 /** What an expression reads: the request context, without the engine's internals. */
 function inputOf(exchange: Exchange) {
+  const r = exchange.request;
   return {
-    request: exchange.request,
+    // JSONata reads own properties only; the query stays lazy as an own getter.
+    request: {
+      method: r.method,
+      path: r.path,
+      params: r.params,
+      get query() {
+        return r.query;
+      },
+      headers: r.headers,
+      body: r.body,
+    },
     claims: exchange.claims,
     partner: exchange.partner,
     subject: exchange.subject,

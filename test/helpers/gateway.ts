@@ -43,7 +43,8 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
   } else cpSync(join(REPO, 'examples', 'workflows'), workflowsDir, { recursive: true });
   writeFileSync(join(dataDir, 'errors.json'), readFileSync(join(REPO, 'examples', 'errors.json')));
   const logs: Array<Record<string, unknown>> = [];
-  const logger = pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) });
+  // A write may carry several lines: request lines are batched.
+  const logger = pino({ level: 'info' }, { write: (text: string) => void logs.push(...text.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>)) });
   const settings = loadSettings({ PORT: '0', HOST: '127.0.0.1', SLUICE_DATA: dataDir, SLUICE_DEMO: options.demo === false ? 'off' : options.demo || !options.workflows ? 'on' : 'off', LOG_LEVEL: 'info', ...options.settings });
   const sluice = await startSluice(settings, { logger, env: { ...process.env, ...options.env } });
   return {
