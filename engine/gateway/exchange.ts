@@ -83,7 +83,8 @@ export class RequestExchange implements Exchange {
   constructor(req: IncomingSide, res: AnswerSide, path: string, search: string, params: Record<string, string>, trace: TraceContext, clientIp: string) {
     this.#req = req;
     this.#res = res;
-    this.request = new RequestView(req.method!, path, search, params, { ...req.headers });
+    // Nodes edit the request's own header object: nothing reads the raw headers after the exchange is made.
+    this.request = new RequestView(req.method!, path, search, params, req.headers);
     this.trace = trace;
     this.clientIp = clientIp;
   }

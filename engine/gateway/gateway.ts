@@ -100,15 +100,19 @@ export function createGateway(options: GatewayOptions): Gateway {
     const trace = traceContextOf(req.headers.traceparent, req.headers.tracestate);
     record.traceId = trace.traceId;
     record.spanId = trace.spanId;
-    const table = routes; // this request finishes on the table it started with
-    const match = table.match(method, path);
-    if (match.kind !== 'found') {
-      const id = match.kind === 'method_not_allowed' ? 'method_not_allowed' : match.kind === 'bad_path' ? 'bad_request' : 'not_found';
-      const extra = match.kind === 'method_not_allowed' ? { allow: match.allowed.join(', ') } : undefined;
-      const problem = answerProblem(res, id, path, trace.traceId, match.kind === 'bad_path' ? { reason: 'the path is malformed' } : undefined, extra, head);
+    /** Answers a catalog problem and records it for the request log. */
+    const refuse = (id: string, params: Record<string, string> | undefined, extra: Record<string, string> | undefined) => {
+      const problem = answerProblem(res, id, path, trace.traceId, params, extra, head);
       record.status = problem.status;
       record.problem = problem.type;
       record.outcome = outcomeOfStatus(problem.status);
+    };
+    const table = routes; // this request finishes on the table it started with
+    const match = table.match(method, path);
+    if (match.kind !== 'found') {
+      if (match.kind === 'method_not_allowed') refuse('method_not_allowed', undefined, { allow: match.allowed.join(', ') });
+      else if (match.kind === 'bad_path') refuse('bad_request', { reason: 'the path is malformed' }, undefined);
+      else refuse('not_found', undefined, undefined);
       return;
     }
     const workflow = match.workflow;
@@ -117,10 +121,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     record.version = workflow.version;
     const lifecycle = workflow.lifecycle;
     if (lifecycle?.retired) {
-      const problem = answerProblem(res, 'workflow_retired', path, trace.traceId, { version: String(workflow.version) }, lifecycle.headers, head);
-      record.status = problem.status;
-      record.problem = problem.type;
-      record.outcome = 'rejected';
+      refuse('workflow_retired', { version: String(workflow.version) }, lifecycle.headers);
       return;
     }
     const exchange = new RequestExchange(req, res, path, search, match.params, trace, clientIpOf(req));
@@ -129,10 +130,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       const body = await readBody(req, options.maxBodyBytes);
       if (!body.ok) {
         // The rest of a too-large body is never read, so the connection closes: say so, or a client reuses it.
-        const problem = answerProblem(res, body.error, path, trace.traceId, { reason: body.reason }, body.error === 'payload_too_large' ? { connection: 'close' } : undefined, head);
-        record.status = problem.status;
-        record.problem = problem.type;
-        record.outcome = 'rejected';
+        refuse(body.error, { reason: body.reason }, body.error === 'payload_too_large' ? { connection: 'close' } : undefined);
         if (body.error === 'payload_too_large') res.once('finish', () => req.socket.destroySoon?.());
         return;
       }
@@ -159,10 +157,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       }
       logger.error({ err: error, traceId: trace.traceId, workflow: workflow.id, version: workflow.version, node: record.path[record.path.length - 1] }, 'node failed');
     }
-    const problem = answerProblem(res, id, path, trace.traceId, params, exchange.answerHeaders, head);
-    record.status = problem.status;
-    record.problem = problem.type;
-    record.outcome = outcomeOfStatus(problem.status);
+    refuse(id, params, exchange.answerHeaders);
   }
 
   return {

@@ -11,6 +11,11 @@ export interface WorkflowRegistry {
   readonly active: ReadonlyMap<string, CompiledWorkflow>;
   /** The store revision this process serves. */
   readonly appliedRevision: number;
+  /**
+   * Resolves once this process serves `revision` or a later one (syncing if it has not started),
+   * so a change can be acknowledged only when its own gateway answers with it.
+   */
+  whenApplied(revision: number): Promise<void>;
   /** What workflows are compiled with (env, data dir, rate-limit store): preview and tests compile drafts alike. */
   readonly deps: CompileDependencies;
 }
@@ -47,6 +52,8 @@ export function createWorkflowRegistry(options: {
   let appliedRevision = 0;
   let running: Promise<void> | undefined;
   let again = false;
+  /** Callers of whenApplied, by the revision they wait for. */
+  const waiters = new Set<{ revision: number; resolve: () => void }>();
 
   async function syncNow(): Promise<void> {
     const state = await store.state();
@@ -84,6 +91,36 @@ export function createWorkflowRegistry(options: {
     for (const [id, workflow] of next) active.set(id, workflow);
     options.activate([...active.values()], catalog);
     appliedRevision = state.revision;
+    for (const waiter of waiters)
+      if (waiter.revision <= appliedRevision) {
+        waiters.delete(waiter);
+        waiter.resolve();
+      }
+  }
+
+  function sync(): Promise<void> {
+    if (running) {
+      again = true;
+      return running;
+    }
+    running = (async () => {
+      try {
+        do {
+          again = false;
+          try {
+            await syncNow();
+          } catch (error) {
+            // Called from a change listener, a rejection would take the gateway down: the routes
+            // already served stay, and the store is read again shortly (a lost read delays, never loses).
+            logger.error({ err: error }, 'cannot read the store; serving what was applied, retrying');
+            setTimeout(() => void sync(), 1_000).unref();
+          }
+        } while (again);
+      } finally {
+        running = undefined;
+      }
+    })();
+    return running;
   }
 
   return {
@@ -92,22 +129,13 @@ export function createWorkflowRegistry(options: {
     get appliedRevision() {
       return appliedRevision;
     },
-    sync() {
-      if (running) {
-        again = true;
-        return running;
-      }
-      running = (async () => {
-        try {
-          do {
-            again = false;
-            await syncNow();
-          } while (again);
-        } finally {
-          running = undefined;
-        }
-      })();
-      return running;
+    sync,
+    whenApplied(revision) {
+      if (revision <= appliedRevision) return Promise.resolve();
+      const applied = new Promise<void>((resolve) => waiters.add({ revision, resolve }));
+      // A sync that already read an older state runs once more (coalesced), so this revision is read.
+      void sync();
+      return applied;
     },
   };
 }
