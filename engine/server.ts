@@ -187,6 +187,7 @@ export async function startSluice(settings: Settings, options: { logger?: Logger
     lifecycle,
     authenticate: authenticator.authenticate,
     problems: () => problems,
+    applied: (revision) => registry.whenApplied(revision),
     status: () => ({
       appliedRevision: registry.appliedRevision,
       serving: [...registry.active.values()].map((w) => ({

@@ -7,11 +7,10 @@ import { errorCatalogSchema, workflowDocumentSchema, type WorkflowDocument } fro
 import type { ProblemRenderer } from '../gateway/problem.ts';
 import { problemHeaders } from '../gateway/problem.ts';
 import { traceContextOf } from '../gateway/trace.ts';
-import { verifyAuditChain } from '../store/audit.ts';
-import type { Store } from '../store/types.ts';
+import type { Store, WorkflowRecord } from '../store/types.ts';
 import { allows, type AdminIdentity, type Permission } from './auth.ts';
 import { AdminError } from './errors.ts';
-import type { Lifecycle } from './lifecycle.ts';
+import { workflowOf, type Lifecycle } from './lifecycle.ts';
 import { adminOpenApi } from './openapi.ts';
 
 /** One admin endpoint: the Express route and the OpenAPI operation come from this one definition. */
@@ -20,9 +19,11 @@ interface Endpoint {
   path: string;
   permission: Permission;
   summary: string;
+  /** The status of a success: 200 unless the endpoint creates something. */
+  status?: 201;
   body?: z.ZodType;
   query?: z.ZodType;
-  handler(call: { actor: AdminIdentity; params: Record<string, string>; query: unknown; body: unknown }): Promise<{ status?: number; body: unknown }>;
+  handler(call: { actor: AdminIdentity; params: Record<string, string>; query: unknown; body: unknown }): Promise<{ body: unknown }>;
 }
 
 export interface AdminApiOptions {
@@ -30,10 +31,21 @@ export interface AdminApiOptions {
   lifecycle: Lifecycle;
   authenticate(authorization: string | undefined): AdminIdentity;
   problems: () => ProblemRenderer;
+  /**
+   * Resolves once this process serves store `revision` (the registry's whenApplied). A change is
+   * acknowledged only then, so whoever publishes and then calls the route gets what they published.
+   * Without it, the API watches `status().appliedRevision`.
+   */
+  applied?(revision: number): Promise<void>;
   /** What this process serves: the revision it applied and the version of each workflow. */
   status(): { appliedRevision: number; serving: Array<{ workflow: string; version: number; route: string; state: 'active' | 'deprecated' | 'retired' }> };
 }
 
+/** The longest a change waits for this process to serve it before it is acknowledged anyway. */
+const SETTLE_MS = 5_000;
+
+/** Endpoints that act on the path alone still refuse a body with fields: nothing is silently ignored. */
+const noBody = z.object({}).strict();
 const versionBody = z.object({ version: z.number().int().min(1) }).strict();
 const deprecateBody = z
   .object({ version: z.number().int().min(1), sunset: z.iso.datetime({ offset: true }).optional().meta({ description: 'When the version stops being served (RFC 8594 Sunset).' }) })
@@ -43,6 +55,19 @@ const createBody = z.object({ document: z.record(z.string(), z.unknown()) }).str
 const validateBody = z.object({ document: z.record(z.string(), z.unknown()).optional() }).strict();
 const diffQuery = z.object({ from: z.union([z.literal('draft'), z.literal('active'), z.coerce.number().int().min(1)]), to: z.union([z.literal('draft'), z.literal('active'), z.coerce.number().int().min(1)]) }).strict();
 const auditQuery = z.object({ after: z.coerce.number().int().min(0).optional(), limit: z.coerce.number().int().min(1).max(10_000).optional() }).strict();
+
+/**
+ * The fields a zod issue is about; an unknown key is named itself (not its parent object), so a
+ * mass-assignment attempt says which field was refused.
+ */
+const issueFields = (issue: z.core.$ZodIssue): string[] =>
+  (issue.code === 'unrecognized_keys' ? issue.keys.map((key) => [...issue.path, key]) : [issue.path]).map((path) => path.map(String).join('.'));
+
+const inputProblems = (error: z.ZodError, whole: string) =>
+  error.issues.flatMap((issue) => issueFields(issue).map((field) => ({ code: 'invalid_document' as const, message: issue.message, field: field || whole })));
+
+/** A workflow record as the API shows it: absent values are null, never missing. */
+const workflowView = (workflow: WorkflowRecord) => ({ ...workflow, draft: workflow.draft ?? null, active: workflow.active ?? null });
 
 function kindsPayload() {
   return {
@@ -65,7 +90,7 @@ export function createAdminApi(options: AdminApiOptions): { router: Router; endp
 
   async function record(id: string) {
     const state = await store.state();
-    const workflow = state.workflows[id];
+    const workflow = workflowOf(state, id);
     if (!workflow) throw new AdminError('not_found', `no workflow "${id}"`);
     return { state, workflow };
   }
@@ -83,12 +108,20 @@ export function createAdminApi(options: AdminApiOptions): { router: Router; endp
   }
 
   const versionNumber = (text: string | undefined) => {
-    const n = Number(text);
-    if (!Number.isInteger(n) || n < 1) throw new AdminError('bad_request', `"${text}" is not a version number`);
+    const n = /^[1-9][0-9]{0,8}$/.test(text ?? '') ? Number(text) : Number.NaN;
+    if (!Number.isInteger(n)) throw new AdminError('bad_request', `"${text}" is not a version number`);
     return n;
   };
 
+  /** A stored document as a workflow; a draft may be half drawn, which is a 422 naming its problems, not a 500. */
+  async function workflowDocument(id: string, which: 'draft' | 'active' | number): Promise<WorkflowDocument> {
+    const parsed = workflowDocumentSchema.safeParse(await versionDocument(id, which));
+    if (!parsed.success) throw new AdminError('validation_failed', `the ${typeof which === 'number' ? `version ${which}` : which} of "${id}" is not a valid workflow document`, { problems: inputProblems(parsed.error, '(document)') });
+    return parsed.data;
+  }
+
   const endpoints: Endpoint[] = [
+    { method: 'get', path: '/whoami', permission: 'read', summary: 'The name and role of the token', handler: async ({ actor }) => ({ body: actor }) },
     { method: 'get', path: '/kinds', permission: 'read', summary: 'Node kinds with their config JSON Schemas (palette and forms)', handler: async () => ({ body: kindsPayload() }) },
     {
       method: 'get', path: '/workflows', permission: 'read', summary: 'Every workflow with its route, active version, state and last change',
@@ -116,10 +149,10 @@ export function createAdminApi(options: AdminApiOptions): { router: Router; endp
       },
     },
     {
-      method: 'post', path: '/workflows', permission: 'edit', summary: 'Create a workflow from a document (its first draft)', body: createBody,
+      method: 'post', path: '/workflows', permission: 'edit', summary: 'Create a workflow from a document (its first draft)', status: 201, body: createBody,
       handler: async ({ actor, body }) => {
         const created = await lifecycle.create({ name: actor.name, role: actor.role }, (body as z.infer<typeof createBody>).document);
-        return { status: 201, body: created };
+        return { body: workflowView(created) };
       },
     },
     {
@@ -127,7 +160,7 @@ export function createAdminApi(options: AdminApiOptions): { router: Router; endp
       handler: async ({ params }) => {
         const { workflow } = await record(params.id!);
         const draft = workflow.draft ? { ...workflow.draft, document: await store.document(workflow.draft.hash) } : null;
-        return { body: { ...workflow, draft } };
+        return { body: { ...workflowView(workflow), draft } };
       },
     },
     {
@@ -148,7 +181,7 @@ export function createAdminApi(options: AdminApiOptions): { router: Router; endp
       },
     },
     {
-      method: 'post', path: '/workflows/:id/publish', permission: 'publish', summary: 'Publish the draft as a new immutable version and activate it',
+      method: 'post', path: '/workflows/:id/publish', permission: 'publish', summary: 'Publish the draft as a new immutable version and activate it', body: noBody,
       handler: async ({ actor, params }) => ({ body: await lifecycle.publish({ name: actor.name, role: actor.role }, params.id!) }),
     },
     {
@@ -187,8 +220,7 @@ export function createAdminApi(options: AdminApiOptions): { router: Router; endp
       method: 'get', path: '/workflows/:id/diff', permission: 'read', summary: 'Nodes and edges added, removed and changed between two versions (draft, active or a number); layout ignored', query: diffQuery,
       handler: async ({ params, query }) => {
         const q = query as z.infer<typeof diffQuery>;
-        const parse = (doc: unknown) => workflowDocumentSchema.parse(doc);
-        return { body: diffWorkflows(parse(await versionDocument(params.id!, q.from)), parse(await versionDocument(params.id!, q.to))) };
+        return { body: diffWorkflows(await workflowDocument(params.id!, q.from), await workflowDocument(params.id!, q.to)) };
       },
     },
     {
@@ -208,7 +240,7 @@ export function createAdminApi(options: AdminApiOptions): { router: Router; endp
     },
     {
       method: 'get', path: '/audit/verify', permission: 'audit', summary: 'Walk the audit chain; report the first edited, missing or reordered entry',
-      handler: async () => ({ body: verifyAuditChain(await store.audit()) }),
+      handler: async () => ({ body: await store.verifyAudit() }),
     },
     {
       method: 'get', path: '/status', permission: 'read', summary: 'What this process serves and the store revision it applied',
@@ -220,8 +252,19 @@ export function createAdminApi(options: AdminApiOptions): { router: Router; endp
     },
   ];
 
+  /** Waits (bounded) until this process serves `revision`; the change is committed either way. */
+  async function settle(revision: number): Promise<void> {
+    const deadline = Date.now() + SETTLE_MS;
+    if (options.applied) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([options.applied(revision), new Promise<void>((resolve) => (timer = setTimeout(resolve, SETTLE_MS)))]);
+      clearTimeout(timer);
+      return;
+    }
+    while (options.status().appliedRevision < revision && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+
   const router = express.Router();
-  router.use(express.json({ limit: '2mb', type: ['application/json', 'application/*+json'] }));
   // The API's own description is documentation, readable without a token.
   const openapi = adminOpenApi(endpoints, '1');
   router.get('/openapi.json', (_req, res) => {
@@ -236,31 +279,46 @@ export function createAdminApi(options: AdminApiOptions): { router: Router; endp
       detail: error.message,
       extensions: { ...(error.problems ? { problems: error.problems } : {}), ...error.extra },
     });
-    res.status(answer.status).set(problemHeaders(answer.body)).end(answer.body);
+    // RFC 9110: a 401 says how to authenticate
+    const challenge = error.code === 'unauthorized' ? { 'www-authenticate': 'Bearer realm="sluice-admin"' } : {};
+    res.status(answer.status).set({ ...problemHeaders(answer.body), ...challenge }).end(answer.body);
   };
 
+  /** Who is calling, before anything else is read: a body is parsed only for a caller who may send it. */
+  const authorize = (endpoint: Endpoint) => async (req: Request, res: Response, next: NextFunction) => {
+    try {
+      const actor = options.authenticate(req.headers.authorization);
+      if (!allows(actor.role, endpoint.permission)) {
+        const denied = new AdminError('forbidden', `role ${actor.role} may not ${endpoint.summary.charAt(0).toLowerCase()}${endpoint.summary.slice(1)}`);
+        return await lifecycle.refuse({ name: actor.name, role: actor.role }, `${req.method} ${req.originalUrl.split('?')[0]}`, denied, req.params.id as string | undefined);
+      }
+      res.locals.actor = actor;
+      next();
+    } catch (error) {
+      next(error);
+    }
+  };
+  const json = express.json({ limit: '2mb', type: ['application/json', 'application/*+json'] });
+
   for (const endpoint of endpoints) {
-    router[endpoint.method](endpoint.path, async (req: Request, res: Response, next: NextFunction) => {
+    router[endpoint.method](endpoint.path, authorize(endpoint), json, async (req: Request, res: Response, next: NextFunction) => {
       try {
-        const actor = options.authenticate(req.headers.authorization);
-        if (!allows(actor.role, endpoint.permission)) {
-          const denied = new AdminError('forbidden', `role ${actor.role} may not ${endpoint.summary.charAt(0).toLowerCase()}${endpoint.summary.slice(1)}`);
-          return await lifecycle.refuse({ name: actor.name, role: actor.role }, `${req.method} ${req.originalUrl.split('?')[0]}`, denied, req.params.id as string | undefined);
-        }
+        const actor = res.locals.actor as AdminIdentity;
         let body: unknown;
         if (endpoint.body) {
           const parsed = endpoint.body.safeParse(req.body ?? {});
-          if (!parsed.success) throw new AdminError('bad_request', 'the request body is not valid', { problems: parsed.error.issues.map((i) => ({ code: 'invalid_document', message: i.message, field: i.path.join('.') || '(body)' })) });
+          if (!parsed.success) throw new AdminError('bad_request', 'the request body is not valid', { problems: inputProblems(parsed.error, '(body)') });
           body = parsed.data;
         }
         let query: unknown = req.query;
         if (endpoint.query) {
           const parsed = endpoint.query.safeParse(req.query);
-          if (!parsed.success) throw new AdminError('bad_request', 'the query is not valid', { problems: parsed.error.issues.map((i) => ({ code: 'invalid_document', message: i.message, field: i.path.join('.') || '(query)' })) });
+          if (!parsed.success) throw new AdminError('bad_request', 'the query is not valid', { problems: inputProblems(parsed.error, '(query)') });
           query = parsed.data;
         }
         const result = await endpoint.handler({ actor, params: req.params as Record<string, string>, query, body });
-        res.status(result.status ?? 200).json(result.body);
+        if (endpoint.method !== 'get') await settle((await store.state()).revision);
+        res.status(endpoint.status ?? 200).json(result.body);
       } catch (error) {
         next(error);
       }

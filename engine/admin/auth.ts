@@ -29,7 +29,7 @@ const digest = (token: string) => createHash('sha256').update(token).digest();
 
 /** Parses SLUICE_ADMIN_TOKENS: comma-separated `name:role:token`. */
 export function parseAdminTokens(text: string): Array<AdminIdentity & { token: string }> {
-  return text
+  const tokens = text
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean)
@@ -41,6 +41,14 @@ export function parseAdminTokens(text: string): Array<AdminIdentity & { token: s
       if (token.length < 16) throw new Error(`SLUICE_ADMIN_TOKENS: the token of ${name} is shorter than 16 characters`);
       return { name, role: role as Role, token };
     });
+  // One token, one identity: a token listed twice would act as whichever entry comes first.
+  const seen = new Map<string, string>();
+  for (const { name, token } of tokens) {
+    const first = seen.get(token);
+    if (first !== undefined) throw new Error(`SLUICE_ADMIN_TOKENS: ${first} and ${name} have the same token`);
+    seen.set(token, name);
+  }
+  return tokens;
 }
 
 /** The admin token file of a data directory with no configured tokens. */

@@ -1,7 +1,7 @@
 import { validateWorkflow, type ValidationProblem } from '../../shared/compile/index.ts';
-import { errorCatalogSchema, idSchema, type ErrorCatalog } from '../../shared/schema/index.ts';
+import { errorCatalogSchema, GATEWAY_ERRORS, idSchema, type ErrorCatalog } from '../../shared/schema/index.ts';
 import { documentHash, type AuditAction } from '../store/audit.ts';
-import type { Store, StoreState, WorkflowRecord } from '../store/types.ts';
+import type { Store, StoreState, Transition, WorkflowRecord } from '../store/types.ts';
 import { AdminError } from './errors.ts';
 
 /** Who is acting: the token's name and role, as the audit log records them. */
@@ -30,10 +30,30 @@ const activeRoutes = async (store: Store, state: StoreState, except: string) => 
   return routes;
 };
 
+/** A workflow by id; own properties only, so "constructor" or "toString" never find Object's members. */
+export function workflowOf(state: StoreState, id: string): WorkflowRecord | undefined {
+  return Object.hasOwn(state.workflows, id) ? state.workflows[id] : undefined;
+}
+
 function requireWorkflow(state: StoreState, id: string): WorkflowRecord {
-  const record = state.workflows[id];
+  const record = workflowOf(state, id);
   if (!record) throw new AdminError('not_found', `no workflow "${id}"`);
   return record;
+}
+
+/** A refusal decided inside a transaction: recorded with the state it was decided on, thrown after the commit. */
+interface Refusal {
+  refused: AdminError;
+}
+const isRefusal = (result: unknown): result is Refusal => typeof result === 'object' && result !== null && (result as Refusal).refused instanceof AdminError;
+
+/** What a catalog lacks that the gateway answers with itself, whatever the workflows. */
+function missingGatewayErrors(catalog: ErrorCatalog): ValidationProblem[] {
+  return GATEWAY_ERRORS.filter((id) => !Object.hasOwn(catalog.errors, id)).map((id) => ({
+    code: 'unknown_error' as const,
+    message: `the gateway itself answers with "${id}", so the catalog must define it`,
+    field: `errors.${id}`,
+  }));
 }
 
 /**
@@ -49,13 +69,26 @@ export function createLifecycle(options: LifecycleOptions) {
     return state.catalog === undefined ? undefined : errorCatalogSchema.parse(await store.document(state.catalog));
   }
 
-  /** Records a refused attempt (no change) and throws the refusal; `attempted` names what was tried. */
+  /** The transition of a refused attempt: no change, one audit entry; `attempted` names what was tried. */
+  function refusal(actor: Actor, attempted: AuditAction | string, error: AdminError, workflow?: string, version?: number): Transition<Refusal> {
+    return { entry: { time: now(), actor: actor.name, role: actor.role, action: 'refused', workflow, version, detail: `${attempted}: ${error.message}` }, result: { refused: error } };
+  }
+
+  /** Records a refused attempt (no change) and throws the refusal. */
   async function refuse(actor: Actor, attempted: AuditAction | string, error: AdminError, workflow?: string, version?: number): Promise<never> {
-    await store.transact(() => ({
-      entry: { time: now(), actor: actor.name, role: actor.role, action: 'refused', workflow, version, detail: `${attempted}: ${error.message}` },
-      result: undefined,
-    }));
+    await store.transact(() => refusal(actor, attempted, error, workflow, version));
     throw error;
+  }
+
+  /**
+   * Runs a change whose checks read the state it commits on (validation, routes, catalog, four
+   * eyes), so two changes cannot both pass checks the other would fail; a refusal decided in the
+   * body is audited, then thrown.
+   */
+  async function change<T>(body: (state: StoreState) => Promise<Transition<T | Refusal>> | Transition<T | Refusal>): Promise<T> {
+    const { result } = await store.transact(body);
+    if (isRefusal(result)) throw result.refused;
+    return result;
   }
 
   /** Validates a document as a candidate to serve: graph, catalog, routes of the other active workflows, and preparation. */
@@ -67,19 +100,15 @@ export function createLifecycle(options: LifecycleOptions) {
     return options.prepare(document);
   }
 
-  async function publish(actor: Actor, id: string, fourEyes: boolean) {
-    const before = await store.state();
-    const record = requireWorkflow(before, id);
-    if (!record.draft) throw new AdminError('conflict', `workflow "${id}" has no draft to publish`);
-    if (fourEyes && record.draft.updatedBy === actor.name)
-      return refuse(actor, 'workflow.publish', new AdminError('forbidden', `four-eyes rule: ${actor.name} last edited this draft, so another publisher must publish it`), id);
-    const draftHash = record.draft.hash;
-    const document = await store.document(draftHash);
-    const problems = await check(before, id, document);
-    if (problems.length > 0) return refuse(actor, 'workflow.publish', new AdminError('validation_failed', `the draft of "${id}" has ${problems.length} problem(s)`, { problems }), id);
-    const { result } = await store.transact((state) => {
+  function publish(actor: Actor, id: string, fourEyes: boolean) {
+    return change<{ version: number; unchanged: boolean }>(async (state) => {
       const current = requireWorkflow(state, id);
-      if (current.draft?.hash !== draftHash) throw new AdminError('conflict', 'the draft changed while it was being published; publish again');
+      if (!current.draft) throw new AdminError('conflict', `workflow "${id}" has no draft to publish`);
+      if (fourEyes && current.draft.updatedBy === actor.name)
+        return refusal(actor, 'workflow.publish', new AdminError('forbidden', `four-eyes rule: ${actor.name} last edited this draft, so another publisher must publish it`), id);
+      const draftHash = current.draft.hash;
+      const problems = await check(state, id, await store.document(draftHash));
+      if (problems.length > 0) return refusal(actor, 'workflow.publish', new AdminError('validation_failed', `the draft of "${id}" has ${problems.length} problem(s)`, { problems }), id);
       const activeVersion = current.versions.find((v) => v.version === current.active);
       if (activeVersion?.hash === draftHash && !activeVersion.retired) return { entry: { time: now(), actor: actor.name, role: actor.role, action: 'workflow.publish', workflow: id, version: activeVersion.version, documentHash: draftHash, detail: 'unchanged: the draft is the active version' }, result: { version: activeVersion.version, unchanged: true } };
       const version = Math.max(0, ...current.versions.map((v) => v.version)) + 1;
@@ -91,7 +120,6 @@ export function createLifecycle(options: LifecycleOptions) {
         result: { version, unchanged: false },
       };
     });
-    return result;
   }
 
   const api = {
@@ -102,7 +130,7 @@ export function createLifecycle(options: LifecycleOptions) {
       if (!idSchema.safeParse(id).success) throw new AdminError('validation_failed', 'the document needs a valid "id"', { problems: [{ code: 'invalid_document', message: 'a-z, 0-9, "-" and "_", 1-64 characters', field: 'id' }] });
       const hash = documentHash(document);
       const { result } = await store.transact((state) => {
-        if (state.workflows[id as string]) throw new AdminError('conflict', `workflow "${String(id)}" exists already`);
+        if (workflowOf(state, id as string)) throw new AdminError('conflict', `workflow "${String(id)}" exists already`);
         const time = now();
         const record: WorkflowRecord = { id: id as string, createdAt: time, createdBy: actor.name, draft: { hash, revision: 1, updatedAt: time, updatedBy: actor.name }, versions: [], active: undefined };
         return {
@@ -147,7 +175,7 @@ export function createLifecycle(options: LifecycleOptions) {
       const id = (document as { id?: unknown } | null)?.id;
       if (typeof id !== 'string' || !idSchema.safeParse(id).success)
         throw new AdminError('validation_failed', 'the document needs a valid "id"', { problems: [{ code: 'invalid_document', message: 'a-z, 0-9, "-" and "_", 1-64 characters, starting with a letter or digit', field: 'id' }] });
-      const record = (await store.state()).workflows[id];
+      const record = workflowOf(await store.state(), id);
       if (!record) await api.create(actor, document);
       else if (record.draft?.hash !== documentHash(document)) await api.saveDraft(actor, id, document, record.draft?.revision ?? 0);
       return publish(actor, id, false);
@@ -166,12 +194,16 @@ export function createLifecycle(options: LifecycleOptions) {
       return result;
     },
 
-    async rollback(actor: Actor, id: string, version: number) {
-      const { result } = await store.transact((state) => {
+    /** Makes an earlier version active again, checked as a publish is: routes and catalog may have moved on since. */
+    rollback(actor: Actor, id: string, version: number) {
+      return change<{ active: number; previous: number | undefined }>(async (state) => {
         const record = requireWorkflow(state, id);
         const target = record.versions.find((v) => v.version === version);
         if (!target) throw new AdminError('not_found', `workflow "${id}" has no version ${version}`);
         if (target.retired) throw new AdminError('conflict', `version ${version} is retired and cannot serve again`);
+        const problems = await check(state, id, await store.document(target.hash));
+        if (problems.length > 0)
+          return refusal(actor, 'workflow.rollback', new AdminError('validation_failed', `version ${version} of "${id}" cannot serve now: ${problems.length} problem(s)`, { problems }), id, version);
         const time = now();
         return {
           state: { ...state, workflows: { ...state.workflows, [id]: { ...record, active: version } } },
@@ -179,7 +211,6 @@ export function createLifecycle(options: LifecycleOptions) {
           result: { active: version, previous: record.active },
         };
       });
-      return result;
     },
 
     async deprecate(actor: Actor, id: string, version: number, sunset: string | undefined) {
@@ -214,24 +245,25 @@ export function createLifecycle(options: LifecycleOptions) {
       return result;
     },
 
-    async putCatalog(actor: Actor, catalog: ErrorCatalog) {
+    /** Replaces the error catalog; refused while it lacks an error the gateway or an active workflow answers with. */
+    putCatalog(actor: Actor, catalog: ErrorCatalog) {
       const hash = documentHash(catalog);
-      const state = await store.state();
-      const problems: ValidationProblem[] = [];
-      for (const record of Object.values(state.workflows)) {
-        if (record.active === undefined) continue;
-        const document = await store.document(record.versions.find((v) => v.version === record.active)!.hash);
-        const result = validateWorkflow(document, { catalog });
-        if (!result.ok) for (const p of result.problems.filter((x) => x.code === 'unknown_error')) problems.push({ ...p, message: `workflow "${record.id}": ${p.message}` });
-      }
-      if (problems.length > 0) return refuse(actor, 'catalog.update', new AdminError('validation_failed', 'active workflows raise errors this catalog lacks', { problems }));
-      await store.transact((s) => ({
-        state: { ...s, catalog: hash },
-        documents: [{ hash, document: catalog }],
-        entry: { time: now(), actor: actor.name, role: actor.role, action: 'catalog.update', documentHash: hash },
-        result: undefined,
-      }));
-      return { hash };
+      return change<{ hash: string }>(async (state) => {
+        const problems = missingGatewayErrors(catalog);
+        for (const record of Object.values(state.workflows)) {
+          if (record.active === undefined) continue;
+          const document = await store.document(record.versions.find((v) => v.version === record.active)!.hash);
+          const result = validateWorkflow(document, { catalog });
+          if (!result.ok) for (const p of result.problems.filter((x) => x.code === 'unknown_error')) problems.push({ ...p, message: `workflow "${record.id}": ${p.message}` });
+        }
+        if (problems.length > 0) return refusal(actor, 'catalog.update', new AdminError('validation_failed', `the catalog lacks errors the gateway or an active workflow answers with: ${problems.map((p) => p.message).join('; ')}`, { problems }));
+        return {
+          state: { ...state, catalog: hash },
+          documents: [{ hash, document: catalog }],
+          entry: { time: now(), actor: actor.name, role: actor.role, action: 'catalog.update', documentHash: hash },
+          result: { hash },
+        };
+      });
     },
 
     refuse,

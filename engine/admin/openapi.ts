@@ -6,6 +6,8 @@ interface EndpointLike {
   path: string;
   permission: keyof typeof PERMISSIONS;
   summary: string;
+  /** The status of a success (200 unless it creates something). */
+  status?: number;
   body?: z.ZodType;
   query?: z.ZodType;
 }
@@ -24,6 +26,12 @@ const problemSchema = {
   },
 };
 
+/** A stable, unique operation id from method and path: put /workflows/:id/draft -> putWorkflowsByIdDraft. */
+function operationId(method: string, path: string): string {
+  const cap = (word: string) => word.charAt(0).toUpperCase() + word.slice(1);
+  return method + path.split('/').filter(Boolean).map((segment) => (segment.startsWith(':') ? `By${cap(segment.slice(1))}` : cap(segment))).join('');
+}
+
 /** The admin API as an OpenAPI 3.1 document, generated from the same endpoint table that routes requests. */
 export function adminOpenApi(endpoints: ReadonlyArray<EndpointLike>, version: string): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
@@ -35,13 +43,16 @@ export function adminOpenApi(endpoints: ReadonlyArray<EndpointLike>, version: st
       for (const [name, s] of Object.entries(schema.properties ?? {})) parameters.push({ name, in: 'query', required: schema.required?.includes(name) ?? false, schema: s });
     }
     const errors = { $ref: '#/components/responses/Problem' };
+    const success = String(e.status ?? 200);
     (paths[path] ??= {})[e.method] = {
+      operationId: operationId(e.method, e.path),
       summary: e.summary,
       description: `Roles: ${PERMISSIONS[e.permission].join(', ')}.`,
       security: [{ bearer: [] }],
       ...(parameters.length > 0 ? { parameters } : {}),
-      ...(e.body ? { requestBody: { required: true, content: { 'application/json': { schema: z.toJSONSchema(e.body, { io: 'input', unrepresentable: 'any' }) } } } } : {}),
-      responses: { '200': { description: 'OK', content: { 'application/json': { schema: {} } } }, '400': errors, '401': errors, '403': errors, '404': errors, '409': errors, '422': errors },
+      // a body that may be empty (publish, validate the stored draft) is not required
+      ...(e.body ? { requestBody: { required: !e.body.safeParse({}).success, content: { 'application/json': { schema: z.toJSONSchema(e.body, { io: 'input', unrepresentable: 'any' }) } } } } : {}),
+      responses: { [success]: { description: success === '201' ? 'Created' : 'OK', content: { 'application/json': { schema: {} } } }, '400': errors, '401': errors, '403': errors, '404': errors, '409': errors, '422': errors },
     };
   }
   return {

@@ -57,34 +57,62 @@ export function documentHash(document: unknown): string {
 
 /** Links an entry to the chain: its sequence number, the previous hash, and its own hash. */
 export function sealEntry(entry: UnsealedEntry, previous: Pick<AuditEntry, 'seq' | 'hash'> | undefined): AuditEntry {
-  const unsealed = { ...entry, seq: (previous?.seq ?? 0) + 1, prevHash: previous?.hash ?? GENESIS_HASH };
+  // A sealed entry passed again must not carry its old link fields into the new hash.
+  const { seq: _seq, prevHash: _prevHash, hash: _hash, ...content } = entry as UnsealedEntry & Partial<Pick<AuditEntry, 'seq' | 'prevHash' | 'hash'>>;
+  const unsealed = { ...content, seq: (previous?.seq ?? 0) + 1, prevHash: previous?.hash ?? GENESIS_HASH };
   return { ...unsealed, hash: sha256(canonicalJson(unsealed)) };
 }
 
+export type AuditProblem = 'hash_mismatch' | 'broken_link' | 'sequence_gap' | 'malformed' | 'truncated' | 'head_mismatch';
+
 export type AuditVerification =
   | { ok: true; entries: number; head: string }
-  | { ok: false; entries: number; at: number; problem: 'hash_mismatch' | 'broken_link' | 'sequence_gap' | 'malformed'; message: string };
+  | {
+      ok: false;
+      entries: number;
+      /** The sequence number concerned (for a malformed line, its position). */
+      at: number;
+      /** The 1-based line of the log where the problem shows. */
+      position: number;
+      problem: AuditProblem;
+      message: string;
+    };
+
+/** What the store committed last, which the log must still reach: its revision and that entry's hash. */
+export interface AuditAnchor {
+  revision: number;
+  head?: string | undefined;
+}
 
 /**
  * Walks the chain and reports the first entry that was edited (its hash no longer matches),
- * removed (a sequence gap or a broken link) or moved (sequence or link out of order).
+ * removed (a sequence gap or a broken link) or moved (sequence or link out of order). With the
+ * store's anchor it also catches what a chain alone cannot: entries cut off the end, or a last
+ * entry replaced and resealed.
  */
-export function verifyAuditChain(entries: ReadonlyArray<unknown>): AuditVerification {
+export function verifyAuditChain(entries: ReadonlyArray<unknown>, anchor?: AuditAnchor): AuditVerification {
+  const fail = (position: number, at: number, problem: AuditProblem, message: string): AuditVerification => ({ ok: false, entries: entries.length, at, position, problem, message });
+  const seqs = new Set(entries.map((e) => (e as { seq?: unknown } | null)?.seq));
   let previous: AuditEntry | undefined;
   for (let i = 0; i < entries.length; i++) {
     const entry = entries[i] as AuditEntry;
     const position = i + 1;
     if (typeof entry !== 'object' || entry === null || typeof entry.hash !== 'string' || typeof entry.seq !== 'number')
-      return { ok: false, entries: entries.length, at: position, problem: 'malformed', message: `entry ${position} is not an audit entry` };
+      return fail(position, position, 'malformed', `line ${position} is not an audit entry`);
     const { hash, ...rest } = entry;
-    if (sha256(canonicalJson(rest)) !== hash)
-      return { ok: false, entries: entries.length, at: entry.seq, problem: 'hash_mismatch', message: `entry ${entry.seq} was altered: its hash does not match its content` };
+    if (sha256(canonicalJson(rest)) !== hash) return fail(position, entry.seq, 'hash_mismatch', `entry ${entry.seq} (line ${position}) was altered: its hash does not match its content`);
     const expectedSeq = (previous?.seq ?? 0) + 1;
-    if (entry.seq !== expectedSeq)
-      return { ok: false, entries: entries.length, at: entry.seq, problem: 'sequence_gap', message: `entry ${entry.seq} follows entry ${previous?.seq ?? 0}: expected ${expectedSeq} (an entry is missing or out of order)` };
-    if (entry.prevHash !== (previous?.hash ?? GENESIS_HASH))
-      return { ok: false, entries: entries.length, at: entry.seq, problem: 'broken_link', message: `entry ${entry.seq} does not link to the entry before it` };
+    if (entry.seq !== expectedSeq) {
+      const why = seqs.has(expectedSeq) ? `entries are out of order: entry ${expectedSeq} comes later in the log` : `entry ${expectedSeq} is missing`;
+      return fail(position, entry.seq, 'sequence_gap', `entry ${entry.seq} (line ${position}) follows entry ${previous?.seq ?? 0}: ${why}`);
+    }
+    if (entry.prevHash !== (previous?.hash ?? GENESIS_HASH)) return fail(position, entry.seq, 'broken_link', `entry ${entry.seq} (line ${position}) does not link to the entry before it`);
+    if (anchor?.head !== undefined && entry.seq === anchor.revision && hash !== anchor.head)
+      return fail(position, entry.seq, 'head_mismatch', `entry ${entry.seq} (line ${position}) is not the one the store committed as its last change`);
     previous = entry;
   }
+  const last = previous?.seq ?? 0;
+  if (anchor && last < anchor.revision)
+    return fail(entries.length + 1, last + 1, 'truncated', `the log ends at entry ${last}, but the store committed ${anchor.revision} entries: entries were cut off its end`);
   return { ok: true, entries: entries.length, head: previous?.hash ?? GENESIS_HASH };
 }

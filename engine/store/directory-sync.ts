@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { ValidationProblem } from '../../shared/compile/index.ts';
 import { AdminError } from '../admin/errors.ts';
-import type { Lifecycle } from '../admin/lifecycle.ts';
+import { workflowOf, type Lifecycle } from '../admin/lifecycle.ts';
 import { describeProblems } from '../gateway/registry.ts';
 import { documentHash } from './audit.ts';
 import type { Store } from './types.ts';
@@ -93,7 +93,7 @@ export function createDirectorySync(options: { directory: WorkflowDirectory; lif
         fail([{ code: 'invalid_document', message: `workflow id "${e.id}" is already ${owners.get(e.id!) === owner ? 'served from' : 'used by'} ${owner}`, field: 'id' }]);
         continue;
       }
-      const record = e.id === undefined ? undefined : state.workflows[e.id];
+      const record = e.id === undefined ? undefined : workflowOf(state, e.id);
       if (!applied.has(e.origin) && record?.versions.some((v) => v.hash === documentHash(e.document)) && record.active !== undefined) {
         applied.set(e.origin, e.hash); // already published before this process started
         owners.set(e.id!, e.origin);

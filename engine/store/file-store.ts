@@ -1,14 +1,15 @@
+import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { open, readdir, readFile, rename, truncate, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { canonicalJson, sealEntry, type AuditEntry } from './audit.ts';
+import { canonicalJson, sealEntry, verifyAuditChain, type AuditEntry } from './audit.ts';
 import type { Store, StoreState, Transition } from './types.ts';
 
 const EMPTY: StoreState = { revision: 0, workflows: {}, catalog: undefined };
 
 /** Writes a file so that readers see the old or the new content, never a torn one, even across a crash. */
 export async function writeFileAtomic(file: string, text: string): Promise<void> {
-  const tmp = `${file}.${process.pid}.${Date.now().toString(36)}.tmp`;
+  const tmp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
   const handle = await open(tmp, 'w', 0o600);
   try {
     await handle.writeFile(text);
@@ -40,27 +41,33 @@ async function readJson<T>(file: string): Promise<T | undefined> {
   }
 }
 
+/** The audit log's complete lines (a final line torn by a crash mid-append has no newline yet) and their byte length. */
+async function readAuditLines(file: string): Promise<{ lines: string[]; bytes: number; torn: boolean }> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { lines: [], bytes: 0, torn: false };
+    throw error;
+  }
+  const end = text.lastIndexOf('\n') + 1;
+  return { lines: end === 0 ? [] : text.slice(0, end - 1).split('\n'), bytes: Buffer.byteLength(text.slice(0, end)), torn: end < text.length };
+}
+
 /**
  * Reads the audit log. With `repair`, a final line torn by a crash mid-append (never
  * acknowledged) is cut off; without it, such a line is just not returned.
  */
 async function readAuditLog(file: string, repair = false): Promise<AuditEntry[]> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw error;
-  }
-  const entries: AuditEntry[] = [];
-  let offset = 0;
-  while (offset < text.length) {
-    const end = text.indexOf('\n', offset);
-    if (end < 0) break; // torn tail: no newline yet
-    entries.push(JSON.parse(text.slice(offset, end)) as AuditEntry);
-    offset = end + 1;
-  }
-  if (repair && offset < text.length) await truncate(file, Buffer.byteLength(text.slice(0, offset)));
+  const { lines, bytes, torn } = await readAuditLines(file);
+  const entries = lines.map((line, i) => {
+    try {
+      return JSON.parse(line) as AuditEntry;
+    } catch {
+      throw new Error(`${file}: line ${i + 1} is not an audit entry (GET /admin/api/audit/verify reports where the log was damaged)`);
+    }
+  });
+  if (repair && torn) await truncate(file, bytes);
   return entries;
 }
 
@@ -91,7 +98,9 @@ export async function openFileStore(dir: string): Promise<Store> {
     await writeFileAtomic(stateFile, JSON.stringify(pending.state));
     await unlink(pendingFile);
   }
-  for (const name of await readdir(dir)) if (name.endsWith('.tmp')) await unlink(join(dir, name)).catch(() => undefined);
+  // Temp files of writes a crash interrupted: documents are written in objects/, the rest beside them.
+  for (const folder of [dir, join(dir, 'objects')])
+    for (const name of await readdir(folder)) if (name.endsWith('.tmp')) await unlink(join(folder, name)).catch(() => undefined);
   let state: StoreState = (await readJson<StoreState>(stateFile)) ?? EMPTY;
   let head: AuditEntry | undefined = log[log.length - 1];
   log = []; // the log is read again on demand; only its head is kept in memory
@@ -109,18 +118,34 @@ export async function openFileStore(dir: string): Promise<Store> {
     }
   }
 
+  /** Set when a write failed half-way: this process no longer knows what is on disk; a restart recovers from pending.json. */
+  let broken: Error | undefined;
+
   async function commit<T>(body: (state: StoreState) => Transition<T> | Promise<Transition<T>>) {
+    if (broken) throw new Error(`the store stopped taking changes after a failed write (${broken.message}); restart to recover`, { cause: broken });
     const transition = await body(structuredClone(state));
     for (const { hash, document } of transition.documents ?? []) await writeFileAtomic(objectFile(hash), canonicalJson(document));
     const entry = sealEntry(transition.entry, head);
-    const next: StoreState = { ...(transition.state ?? state), revision: entry.seq };
-    await writeFileAtomic(pendingFile, JSON.stringify({ entry, state: next }));
-    await appendLine(auditFile, entry);
-    await writeFileAtomic(stateFile, JSON.stringify(next));
-    await unlink(pendingFile);
+    const next: StoreState = { ...(transition.state ?? state), revision: entry.seq, head: entry.hash };
+    try {
+      await writeFileAtomic(pendingFile, JSON.stringify({ entry, state: next }));
+      await appendLine(auditFile, entry);
+      await writeFileAtomic(stateFile, JSON.stringify(next));
+      await unlink(pendingFile);
+    } catch (error) {
+      // The entry may be in the log already: a next change sealed on the old head would fork the chain.
+      broken = error as Error;
+      throw error;
+    }
     state = next;
     head = entry;
-    for (const listener of listeners) listener(entry.seq);
+    for (const listener of listeners) {
+      try {
+        listener(entry.seq);
+      } catch {
+        // a listener's failure is its own: the change is committed and must be acknowledged
+      }
+    }
     return { revision: entry.seq, entry, result: transition.result };
   }
 
@@ -143,6 +168,19 @@ export async function openFileStore(dir: string): Promise<Store> {
       const after = options.after ?? 0;
       const from = entries.filter((e) => e.seq > after);
       return options.limit === undefined ? from : from.slice(0, options.limit);
+    },
+    async verifyAudit() {
+      // The state first: the log is appended before the state is written, so it reaches at least this revision.
+      const anchor = { revision: state.revision, head: state.head };
+      const { lines } = await readAuditLines(auditFile);
+      const entries = lines.map((line) => {
+        try {
+          return JSON.parse(line) as unknown;
+        } catch {
+          return line;
+        }
+      });
+      return verifyAuditChain(entries, anchor);
     },
     onChange(listener) {
       listeners.add(listener);

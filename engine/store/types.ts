@@ -1,4 +1,4 @@
-import type { AuditEntry, UnsealedEntry } from './audit.ts';
+import type { AuditEntry, AuditVerification, UnsealedEntry } from './audit.ts';
 
 /** A version's lifecycle marks. The active pointer says which version the route serves. */
 export interface VersionRecord {
@@ -33,6 +33,8 @@ export interface WorkflowRecord {
 /** Everything the store knows, as of `revision` (the sequence number of the last audit entry). */
 export interface StoreState {
   revision: number;
+  /** Hash of the audit entry numbered `revision`: anchors the log's end (absent in stores written before it). */
+  head?: string | undefined;
   workflows: Record<string, WorkflowRecord>;
   /** Content hash of the error catalog in use. */
   catalog: string | undefined;
@@ -40,8 +42,8 @@ export interface StoreState {
 
 /** The outcome of a transaction body: the next state and the audit entry that records it. */
 export interface Transition<T> {
-  /** The new state (without `revision`: the store sets it), or undefined when only the entry is recorded (a refusal). */
-  state?: Omit<StoreState, 'revision'>;
+  /** The new state (without `revision` and `head`: the store sets them), or undefined when only the entry is recorded (a refusal). */
+  state?: Omit<StoreState, 'revision' | 'head'>;
   /** Documents the new state refers to, by content hash. */
   documents?: ReadonlyArray<{ hash: string; document: unknown }>;
   entry: UnsealedEntry;
@@ -60,6 +62,11 @@ export interface Store {
   document(hash: string): Promise<unknown>;
   transact<T>(body: (state: StoreState) => Transition<T> | Promise<Transition<T>>): Promise<{ revision: number; entry: AuditEntry; result: T }>;
   audit(options?: { after?: number; limit?: number }): Promise<AuditEntry[]>;
+  /**
+   * Walks the audit log as stored, line by line (a line that is not JSON is reported, not thrown),
+   * anchored to the revision and head hash the store committed, so a cut-off end shows too.
+   */
+  verifyAudit(): Promise<AuditVerification>;
   /** Called after every change this store sees (its own or, where the store can tell, other processes'). */
   onChange(listener: (revision: number) => void): () => void;
   close(): Promise<void>;

@@ -1,0 +1,185 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseAdminTokens } from '../../../engine/admin/auth.ts';
+import type { TestGateway } from '../../helpers/gateway.ts';
+import { adminOf, expectProblem, PEOPLE, ROLE_NAMES, stamped, startAdminGateway, untilStamp, type Admin, type RoleName } from './support.ts';
+
+/*
+ * Who may call what: every endpoint the API describes, called by every role, with a request that
+ * would succeed; the roles that may call it get a 2xx, the others a 403 problem that the audit
+ * log records. The expected table is written from the design (viewer reads; editor drafts;
+ * publisher publishes, rolls back, deprecates; auditor reads everything and changes nothing;
+ * admin does everything), not read back from the code.
+ */
+
+const ALL: readonly RoleName[] = ['viewer', 'editor', 'publisher', 'auditor', 'admin'];
+const EDITORS: readonly RoleName[] = ['editor', 'publisher', 'admin'];
+const PUBLISHERS: readonly RoleName[] = ['publisher', 'admin'];
+const AUDITORS: readonly RoleName[] = ['auditor', 'admin'];
+
+interface Call {
+  method: string;
+  path: string;
+  body?: unknown;
+}
+
+/** Each operation of the API: who may call it, and a call that succeeds for them. */
+const OPERATIONS: Record<string, { roles: readonly RoleName[]; call: (role: RoleName, admin: Admin) => Promise<Call> | Call }> = {
+  'GET /admin/api/whoami': { roles: ALL, call: () => ({ method: 'GET', path: '/whoami' }) },
+  'GET /admin/api/kinds': { roles: ALL, call: () => ({ method: 'GET', path: '/kinds' }) },
+  'GET /admin/api/workflows': { roles: ALL, call: () => ({ method: 'GET', path: '/workflows' }) },
+  'POST /admin/api/workflows': { roles: EDITORS, call: (role) => ({ method: 'POST', path: '/workflows', body: { document: stamped(`made-by-${role}`, `/made/${role}`, 'm') } }) },
+  'GET /admin/api/workflows/{id}': { roles: ALL, call: () => ({ method: 'GET', path: '/workflows/matrix' }) },
+  'PUT /admin/api/workflows/{id}/draft': {
+    roles: EDITORS,
+    call: async (role, admin) => {
+      const { body } = await admin('admin', 'GET', '/workflows/matrix');
+      return { method: 'PUT', path: '/workflows/matrix/draft', body: { document: stamped('matrix', '/matrix', `draft by ${role}`), baseRevision: body.draft.revision } };
+    },
+  },
+  'POST /admin/api/workflows/{id}/validate': { roles: EDITORS, call: () => ({ method: 'POST', path: '/workflows/matrix/validate', body: {} }) },
+  'POST /admin/api/workflows/{id}/publish': { roles: PUBLISHERS, call: () => ({ method: 'POST', path: '/workflows/matrix/publish' }) },
+  'POST /admin/api/workflows/{id}/rollback': { roles: PUBLISHERS, call: () => ({ method: 'POST', path: '/workflows/matrix/rollback', body: { version: 1 } }) },
+  'POST /admin/api/workflows/{id}/deprecate': { roles: PUBLISHERS, call: () => ({ method: 'POST', path: '/workflows/matrix/deprecate', body: { version: 1, sunset: '2030-01-01T00:00:00Z' } }) },
+  'POST /admin/api/workflows/{id}/retire': { roles: PUBLISHERS, call: () => ({ method: 'POST', path: '/workflows/matrix/retire', body: { version: 2 } }) },
+  'GET /admin/api/workflows/{id}/versions': { roles: ALL, call: () => ({ method: 'GET', path: '/workflows/matrix/versions' }) },
+  'GET /admin/api/workflows/{id}/versions/{n}': { roles: ALL, call: () => ({ method: 'GET', path: '/workflows/matrix/versions/1' }) },
+  'GET /admin/api/workflows/{id}/diff': { roles: ALL, call: () => ({ method: 'GET', path: '/workflows/matrix/diff?from=1&to=2' }) },
+  'GET /admin/api/errors': { roles: ALL, call: () => ({ method: 'GET', path: '/errors' }) },
+  'PUT /admin/api/errors': {
+    roles: PUBLISHERS,
+    call: async (_role, admin) => ({ method: 'PUT', path: '/errors', body: (await admin('admin', 'GET', '/errors')).body }),
+  },
+  'GET /admin/api/audit': { roles: AUDITORS, call: () => ({ method: 'GET', path: '/audit?limit=5' }) },
+  'GET /admin/api/audit/verify': { roles: AUDITORS, call: () => ({ method: 'GET', path: '/audit/verify' }) },
+  'GET /admin/api/status': { roles: ALL, call: () => ({ method: 'GET', path: '/status' }) },
+};
+
+describe('roles × endpoints', () => {
+  let gw: TestGateway;
+  let admin: Admin;
+  let operations: string[];
+
+  beforeAll(async () => {
+    gw = await startAdminGateway();
+    admin = adminOf(gw.url);
+    expect((await admin('editor', 'POST', '/workflows', { document: stamped('matrix', '/matrix', '1') })).status).toBe(201);
+    expect((await admin('publisher', 'POST', '/workflows/matrix/publish')).status).toBe(200);
+    expect((await admin('editor', 'PUT', '/workflows/matrix/draft', { document: stamped('matrix', '/matrix', '2'), baseRevision: 1 })).status).toBe(200);
+    expect((await admin('publisher', 'POST', '/workflows/matrix/publish')).status).toBe(200);
+    const openapi = (await (await fetch(`${gw.url}/admin/api/openapi.json`)).json()) as { paths: Record<string, Record<string, { description: string }>> };
+    operations = Object.entries(openapi.paths).flatMap(([path, ops]) => Object.keys(ops).map((method) => `${method.toUpperCase()} ${path}`));
+  });
+  afterAll(() => gw.close());
+
+  it('the table above covers every operation the API describes, and the API documents the same roles', async () => {
+    expect(operations.sort()).toEqual(Object.keys(OPERATIONS).sort());
+    const openapi = (await (await fetch(`${gw.url}/admin/api/openapi.json`)).json()) as { paths: Record<string, Record<string, { description: string }>> };
+    for (const [operation, { roles }] of Object.entries(OPERATIONS)) {
+      const [method, path] = operation.split(' ') as [string, string];
+      expect(openapi.paths[path]![method.toLowerCase()]!.description, operation).toBe(`Roles: ${roles.join(', ')}.`);
+    }
+  });
+
+  it.each(Object.keys(OPERATIONS))('%s: allowed roles get a 2xx, the others a 403 problem that is audited', async (operation) => {
+    const { roles, call } = OPERATIONS[operation]!;
+    for (const role of ROLE_NAMES) {
+      const request = await call(role, admin);
+      const before = (await admin('admin', 'GET', '/status')).body.revision as number;
+      const answer = await admin(role, request.method, request.path, request.body);
+      if (roles.includes(role)) {
+        expect(answer.status, `${role} ${operation}: ${JSON.stringify(answer.body)}`).toBeGreaterThanOrEqual(200);
+        expect(answer.status, `${role} ${operation}: ${JSON.stringify(answer.body)}`).toBeLessThan(300);
+        continue;
+      }
+      const problem = expectProblem(answer, 403, 'forbidden');
+      expect(problem.detail).toMatch(new RegExp(`^role ${role} may not `));
+      const added = (await admin('admin', 'GET', `/audit?after=${before}`)).body.entries as Array<Record<string, unknown>>;
+      expect(added, `${role} ${operation}`).toEqual([
+        expect.objectContaining({ action: 'refused', actor: PEOPLE[role].name, role, detail: expect.stringContaining(`${request.method} /admin/api${request.path.split('?')[0]}`) }),
+      ]);
+      if (request.path.startsWith('/workflows/matrix')) expect(added[0]!.workflow).toBe('matrix');
+    }
+  });
+
+  it.each(Object.keys(OPERATIONS))('%s: no token, a wrong token or another scheme is a 401 with a Bearer challenge, and not audited', async (operation) => {
+    const request = await OPERATIONS[operation]!.call('admin', admin);
+    const before = (await admin('admin', 'GET', '/status')).body.revision as number;
+    const wrong = [{}, { authorization: 'Bearer not-a-token-of-this-gateway-0000' }, { authorization: `Bearer ${PEOPLE.admin.token}x` }, { authorization: `Basic ${Buffer.from(`ada:${PEOPLE.admin.token}`).toString('base64')}` }, { authorization: PEOPLE.admin.token }];
+    for (const who of wrong) {
+      const answer = await admin(who, request.method, request.path, request.body);
+      expectProblem(answer, 401, 'unauthorized');
+      expect(answer.headers.get('www-authenticate')).toMatch(/^Bearer /);
+    }
+    expect((await admin('admin', 'GET', '/status')).body.revision).toBe(before);
+  });
+
+  it('whoami names the token holder and role', async () => {
+    for (const person of Object.keys(PEOPLE) as Array<keyof typeof PEOPLE>)
+      expect((await admin(person, 'GET', '/whoami')).body).toEqual({ name: PEOPLE[person].name, role: PEOPLE[person].role });
+  });
+
+  it('a forbidden change changes nothing', async () => {
+    const before = (await admin('admin', 'GET', '/workflows/matrix')).body;
+    for (const role of ['viewer', 'auditor', 'editor'] as const) {
+      expectProblem(await admin(role, 'POST', '/workflows/matrix/rollback', { version: 1 }), 403, 'forbidden');
+      expectProblem(await admin(role, 'POST', '/workflows/matrix/publish'), 403, 'forbidden');
+    }
+    expect((await admin('admin', 'GET', '/workflows/matrix')).body).toEqual(before);
+  });
+});
+
+describe('four eyes (SLUICE_FOUR_EYES=1)', () => {
+  let gw: TestGateway;
+  let admin: Admin;
+
+  beforeAll(async () => {
+    gw = await startAdminGateway({ settings: { SLUICE_FOUR_EYES: '1' } });
+    admin = adminOf(gw.url);
+  });
+  afterAll(() => gw.close());
+
+  it('the publisher who last saved the draft is refused (403, audited); another publisher publishes it', async () => {
+    expect((await admin('editor', 'POST', '/workflows', { document: stamped('eyes', '/eyes', '1') })).status).toBe(201);
+    expect((await admin('publisher', 'PUT', '/workflows/eyes/draft', { document: stamped('eyes', '/eyes', '2'), baseRevision: 1 })).status).toBe(200);
+
+    const refused = expectProblem(await admin('publisher', 'POST', '/workflows/eyes/publish'), 403, 'forbidden');
+    expect(refused.detail).toMatch(/four-eyes/);
+    const last = (await admin('auditor', 'GET', '/audit')).body.entries.at(-1);
+    expect(last).toMatchObject({ action: 'refused', actor: 'pia', role: 'publisher', workflow: 'eyes', detail: expect.stringMatching(/^workflow\.publish: four-eyes/) });
+    expect((await admin('viewer', 'GET', '/workflows/eyes/versions')).body).toEqual({ active: null, versions: [] });
+
+    const published = await admin('publisher2', 'POST', '/workflows/eyes/publish');
+    expect(published.status).toBe(200);
+    expect(published.body).toEqual({ version: 1, unchanged: false });
+    await untilStamp(gw.url, '/eyes', '2');
+  });
+
+  it('a draft an editor saved can be published by any publisher; admins are held to the rule too', async () => {
+    expect((await admin('editor', 'PUT', '/workflows/eyes/draft', { document: stamped('eyes', '/eyes', '3'), baseRevision: 2 })).status).toBe(200);
+    expect((await admin('publisher', 'POST', '/workflows/eyes/publish')).body).toEqual({ version: 2, unchanged: false });
+    expect((await admin('admin', 'PUT', '/workflows/eyes/draft', { document: stamped('eyes', '/eyes', '4'), baseRevision: 3 })).status).toBe(200);
+    expectProblem(await admin('admin', 'POST', '/workflows/eyes/publish'), 403, 'forbidden');
+    expect((await admin('publisher2', 'POST', '/workflows/eyes/publish')).body).toEqual({ version: 3, unchanged: false });
+    await untilStamp(gw.url, '/eyes', '4');
+  });
+});
+
+describe('SLUICE_ADMIN_TOKENS', () => {
+  const token = (n: number) => `token-${n}-0123456789abcdef`;
+
+  it('reads name:role:token entries, a token may contain colons', () => {
+    expect(parseAdminTokens(` ana:editor:${token(1)} , bo:admin:${token(2)}:x `)).toEqual([
+      { name: 'ana', role: 'editor', token: token(1) },
+      { name: 'bo', role: 'admin', token: `${token(2)}:x` },
+    ]);
+  });
+
+  it.each([
+    ['an unknown role', `ana:root:${token(1)}`, /role "root"/],
+    ['a short token', 'ana:editor:short', /shorter than 16/],
+    ['a missing token', 'ana:editor', /name:role:token/],
+    ['one token for two identities', `ana:viewer:${token(1)},bo:admin:${token(1)}`, /ana and bo have the same token/],
+  ])('refuses %s', (_name, text, message) => {
+    expect(() => parseAdminTokens(text)).toThrow(message);
+  });
+});
