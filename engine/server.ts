@@ -12,7 +12,7 @@ import { startDemoUpstream } from './demo/upstream.ts';
 import { createGateway, type Gateway } from './gateway/gateway.ts';
 import { createProblemRenderer, problemHeaders, type ProblemRenderer } from './gateway/problem.ts';
 import { createWorkflowRegistry, type WorkflowRegistry } from './gateway/registry.ts';
-import { compileWorkflow, WorkflowRefused, type CompileDependencies } from './gateway/compile-workflow.ts';
+import { preparationProblems } from './gateway/compile-workflow.ts';
 import { createAdminApi } from './admin/api.ts';
 import { createAuthenticator, loadAdminTokens } from './admin/auth.ts';
 import { createLifecycle, type Lifecycle } from './admin/lifecycle.ts';
@@ -107,19 +107,6 @@ function createControlApp(options: { problems: () => ProblemRenderer; dataDir: s
   };
   app.use(onError);
   return app;
-}
-
-/** What stops a valid document from being served here: it is compiled as the gateway would, then released. */
-async function preparationProblems(document: unknown, deps: CompileDependencies): Promise<ValidationProblem[]> {
-  const result = validateWorkflow(document);
-  if (!result.ok) return result.problems;
-  try {
-    (await compileWorkflow(result.graph, 0, deps)).close();
-    return [];
-  } catch (error) {
-    if (error instanceof WorkflowRefused) return error.problems;
-    return [{ code: 'invalid_config', message: (error as Error).message }];
-  }
 }
 
 /** A raw HTTP answer for requests Node refuses before they reach a handler (headers too large, bad framing). */

@@ -95,9 +95,10 @@ export function createLifecycle(options: LifecycleOptions) {
   async function check(state: StoreState, id: string, document: unknown): Promise<ValidationProblem[]> {
     const catalog = await catalogOf(state);
     const result = validateWorkflow(document, { ...(catalog ? { catalog } : {}), otherRoutes: await activeRoutes(store, state, id) });
-    if (!result.ok) return result.problems;
-    if ((document as { id: string }).id !== id) return [{ code: 'invalid_document', message: `the document's id must be "${id}"`, field: 'id' }];
-    return options.prepare(document);
+    const problems = result.ok ? [] : [...result.problems];
+    if (result.ok && (document as { id: string }).id !== id) problems.push({ code: 'invalid_document', message: `the document's id must be "${id}"`, field: 'id' });
+    problems.push(...(await options.prepare(document)));
+    return problems;
   }
 
   function publish(actor: Actor, id: string, fourEyes: boolean) {

@@ -1,6 +1,7 @@
 import { createActor, fromPromise, raise, setup, transition, type AnyStateMachine } from 'xstate';
 import { FAULT_STATE, RUN_NODE_ACTOR, TAKE_PORT_ACTION, toMachineConfig, type FinalStateMeta, type NodeStateConfig, type ValidationProblem, type ValidGraph, type WorkflowMachineConfig } from '../../shared/compile/index.ts';
 import { runtimes } from '../runtime/index.ts';
+import { isKindName, kinds, type AnyKindDescriptor } from '../../shared/nodes/index.ts';
 import { compileExpression, type ExpressionLimits } from '../runtime/expression.ts';
 import type { RateLimitStore } from '../runtime/rate-limit-store.ts';
 import { PrepareError, type Exchange, type NodeRun, type PreparedNode, type SharedResources } from '../runtime/types.ts';
@@ -97,6 +98,54 @@ function computeTable(machine: AnyStateMachine, config: WorkflowMachineConfig): 
   return table;
 }
 
+/** Prepares one node with its kind's runtime; a failure is a problem naming the node and field. */
+async function prepareNode(
+  workflowId: string,
+  nodeId: string,
+  kind: string,
+  config: unknown,
+  wiredPorts: ReadonlySet<string>,
+  deps: CompileDependencies,
+): Promise<{ prepared: PreparedNode } | { problem: ValidationProblem }> {
+  const runtime = runtimes[kind as keyof typeof runtimes] as (config: unknown, context: Parameters<(typeof runtimes)['proxy']>[1]) => PreparedNode | Promise<PreparedNode>;
+  try {
+    const prepared = await runtime(config, {
+      workflowId,
+      nodeId,
+      env: deps.env,
+      dataDir: deps.dataDir,
+      rateLimits: deps.rateLimits,
+      expression: (source) => compileExpression(source, deps.expressionLimits),
+      shared: deps.shared,
+      wiredPorts,
+    });
+    return { prepared };
+  } catch (error) {
+    if (error instanceof PrepareError) return { problem: { code: 'invalid_config', message: error.message, node: nodeId, field: error.field } };
+    return { problem: { code: 'invalid_config', message: `cannot prepare: ${(error as Error).message}`, node: nodeId } };
+  }
+}
+
+/**
+ * What stops a document's nodes from running here (a missing env var, an unreadable key file),
+ * for every node whose config is valid for its kind, whether or not the graph is: so a refusal
+ * lists these beside the graph's problems. Prepared nodes are released at once.
+ */
+export async function preparationProblems(document: unknown, deps: CompileDependencies): Promise<ValidationProblem[]> {
+  const doc = document as { id?: unknown; nodes?: unknown } | null;
+  if (!Array.isArray(doc?.nodes)) return [];
+  const problems: ValidationProblem[] = [];
+  for (const node of doc.nodes as Array<{ id?: unknown; kind?: unknown; config?: unknown }>) {
+    if (typeof node?.id !== 'string' || typeof node.kind !== 'string' || !isKindName(node.kind)) continue;
+    const config = (kinds[node.kind] as AnyKindDescriptor).config.safeParse(node.config ?? {});
+    if (!config.success) continue;
+    const outcome = await prepareNode(typeof doc.id === 'string' ? doc.id : '', node.id, node.kind, config.data, new Set(), deps);
+    if ('problem' in outcome) problems.push(outcome.problem);
+    else outcome.prepared.close?.();
+  }
+  return problems;
+}
+
 /**
  * Compiles a validated workflow into a servable version: machine config, XState machine,
  * transition table, and every node prepared (expressions compiled, keys loaded) once.
@@ -112,25 +161,9 @@ export async function compileWorkflow(graph: ValidGraph, version: number, deps: 
   let needsRequestBody = false;
   for (const node of graph.nodes.values()) {
     if (node.descriptor.readsRequestBody?.(node.config)) needsRequestBody = true;
-    const runtime = runtimes[node.kind as keyof typeof runtimes] as (config: unknown, context: Parameters<(typeof runtimes)['proxy']>[1]) => PreparedNode | Promise<PreparedNode>;
-    try {
-      prepared.set(
-        node.id,
-        await runtime(node.config, {
-          workflowId: graph.document.id,
-          nodeId: node.id,
-          env: deps.env,
-          dataDir: deps.dataDir,
-          rateLimits: deps.rateLimits,
-          expression: (source) => compileExpression(source, deps.expressionLimits),
-          shared: deps.shared,
-          wiredPorts: new Set(node.next.keys()),
-        }),
-      );
-    } catch (error) {
-      if (error instanceof PrepareError) problems.push({ code: 'invalid_config', message: error.message, node: node.id, field: error.field });
-      else problems.push({ code: 'invalid_config', message: `cannot prepare: ${(error as Error).message}`, node: node.id });
-    }
+    const outcome = await prepareNode(graph.document.id, node.id, node.kind, node.config, new Set(node.next.keys()), deps);
+    if ('problem' in outcome) problems.push(outcome.problem);
+    else prepared.set(node.id, outcome.prepared);
   }
   if (problems.length > 0) {
     for (const node of prepared.values()) node.close?.(); // the nodes that did prepare hold their timers or connections

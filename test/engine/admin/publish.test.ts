@@ -134,11 +134,8 @@ describe('drafts, bodies and refused publishes', () => {
       await expectRefusedPublish([{ code: 'invalid_config', node: 'call', field: 'config.url', message: expect.stringContaining('NOPE') }]);
     });
 
-    // Known gap, pinned so it flips when fixed: nodes are prepared (env vars resolved) only once the
-    // graph is valid, so a draft with both kinds of problem lists the graph's first. The fix is in
-    // engine/server.ts preparationProblems + engine/gateway/compile-workflow.ts (prepare every node
-    // whose config parses, graph or not); when it lands, turn this into a plain `it`.
-    it.fails('a graph problem and a missing env var together: both listed in one answer', async () => {
+    // Every node whose config parses is prepared whether or not the graph is valid, so one answer lists both kinds.
+    it('a graph problem and a missing env var together: both listed in one answer', async () => {
       await saveDraft('pub', { ...missingEnv, nodes: [...missingEnv.nodes, { id: 'lonely', kind: 'respond', config: {} }] });
       await expectRefusedPublish([
         { code: 'multiple_starts' },
