@@ -61,6 +61,13 @@ class RequestView implements GatewayRequest {
 }
 
 
+const ABORT_ON_CLOSE = Symbol('abortOnClose');
+
+/** A 'close' listener shared by every answer (no closure per request): aborts what the answer holds. */
+function abortOnClose(this: AnswerSide & { [ABORT_ON_CLOSE]?: { abort(): void } }): void {
+  if (!this.writableFinished) this[ABORT_ON_CLOSE]?.abort();
+}
+
 /** One request's exchange between the gateway and the node runtimes. */
 export class RequestExchange implements Exchange {
   readonly request: RequestView;
@@ -93,15 +100,15 @@ export class RequestExchange implements Exchange {
     return this.receivedBody === undefined ? this.#req : undefined;
   }
 
-  onClientGone(listener: () => void): void {
+  onClientGone(target: { abort(): void }): void {
     const res = this.#res;
     // The client may have left already, while an earlier node waited (a key fetch, a body): its
     // 'close' event is gone, so a listener alone would never fire.
-    if (res.destroyed && !res.writableFinished) listener();
-    else
-      res.once('close', () => {
-        if (!res.writableFinished) listener();
-      });
+    if (res.destroyed && !res.writableFinished) target.abort();
+    else {
+      (res as AnswerSide & { [ABORT_ON_CLOSE]?: { abort(): void } })[ABORT_ON_CLOSE] = target;
+      res.once('close', abortOnClose);
+    }
   }
 
   get signal(): AbortSignal {

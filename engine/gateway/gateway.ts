@@ -90,6 +90,14 @@ export function createGateway(options: GatewayOptions): Gateway {
     return req.socket.remoteAddress ?? 'unknown';
   }
 
+  /** Answers a catalog problem and records it for the request log. */
+  function refuse(res: ServerResponse, record: RequestRecord, path: string, head: boolean, id: string, params: Record<string, string> | undefined, extra: Record<string, string> | undefined) {
+    const problem = answerProblem(res, id, path, record.traceId, params, extra, head);
+    record.status = problem.status;
+    record.problem = problem.type;
+    record.outcome = outcomeOfStatus(problem.status);
+  }
+
   async function serve(req: IncomingMessage, res: ServerResponse, record: RequestRecord): Promise<void> {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
@@ -100,19 +108,12 @@ export function createGateway(options: GatewayOptions): Gateway {
     const trace = traceContextOf(req.headers.traceparent, req.headers.tracestate);
     record.traceId = trace.traceId;
     record.spanId = trace.spanId;
-    /** Answers a catalog problem and records it for the request log. */
-    const refuse = (id: string, params: Record<string, string> | undefined, extra: Record<string, string> | undefined) => {
-      const problem = answerProblem(res, id, path, trace.traceId, params, extra, head);
-      record.status = problem.status;
-      record.problem = problem.type;
-      record.outcome = outcomeOfStatus(problem.status);
-    };
     const table = routes; // this request finishes on the table it started with
     const match = table.match(method, path);
     if (match.kind !== 'found') {
-      if (match.kind === 'method_not_allowed') refuse('method_not_allowed', undefined, { allow: match.allowed.join(', ') });
-      else if (match.kind === 'bad_path') refuse('bad_request', { reason: 'the path is malformed' }, undefined);
-      else refuse('not_found', undefined, undefined);
+      if (match.kind === 'method_not_allowed') refuse(res, record, path, head, 'method_not_allowed', undefined, { allow: match.allowed.join(', ') });
+      else if (match.kind === 'bad_path') refuse(res, record, path, head, 'bad_request', { reason: 'the path is malformed' }, undefined);
+      else refuse(res, record, path, head, 'not_found', undefined, undefined);
       return;
     }
     const workflow = match.workflow;
@@ -121,7 +122,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     record.version = workflow.version;
     const lifecycle = workflow.lifecycle;
     if (lifecycle?.retired) {
-      refuse('workflow_retired', { version: String(workflow.version) }, lifecycle.headers);
+      refuse(res, record, path, head, 'workflow_retired', { version: String(workflow.version) }, lifecycle.headers);
       return;
     }
     const exchange = new RequestExchange(req, res, path, search, match.params, trace, clientIpOf(req));
@@ -130,7 +131,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       const body = await readBody(req, options.maxBodyBytes);
       if (!body.ok) {
         // The rest of a too-large body is never read, so the connection closes: say so, or a client reuses it.
-        refuse(body.error, { reason: body.reason }, body.error === 'payload_too_large' ? { connection: 'close' } : undefined);
+        refuse(res, record, path, head, body.error, { reason: body.reason }, body.error === 'payload_too_large' ? { connection: 'close' } : undefined);
         if (body.error === 'payload_too_large') res.once('finish', () => req.socket.destroySoon?.());
         return;
       }
@@ -157,7 +158,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       }
       logger.error({ err: error, traceId: trace.traceId, workflow: workflow.id, version: workflow.version, node: record.path[record.path.length - 1] }, 'node failed');
     }
-    refuse(id, params, exchange.answerHeaders);
+    refuse(res, record, path, head, id, params, exchange.answerHeaders);
   }
 
   return {
@@ -170,26 +171,25 @@ export function createGateway(options: GatewayOptions): Gateway {
     setProblems(next) {
       problems = next;
     },
-    handle(req, res) {
+    handle: async function handle(req, res) {
       const started = performance.now();
       const record: RequestRecord = {
         traceId: '', spanId: '', method: req.method ?? 'GET', route: undefined, workflow: undefined, version: undefined,
         partner: undefined, outcome: 'error', status: 500, problem: undefined, ms: 0, upstreamMs: undefined, path: [],
       };
-      serve(req, res, record).then(
-        () => {
-          if (logRequest) {
-            record.ms = Math.round((performance.now() - started) * 1000) / 1000;
-            if (record.upstreamMs !== undefined) record.upstreamMs = Math.round(record.upstreamMs * 1000) / 1000;
-            logRequest(record);
-          }
-        },
-        (error: unknown) => {
-          logger.error({ err: error, traceId: record.traceId }, 'gateway failed');
-          if (!res.headersSent) answerProblem(res, 'internal_error', '/', record.traceId, undefined, undefined, false);
-          else res.destroy();
-        },
-      );
+      try {
+        await serve(req, res, record);
+      } catch (error) {
+        logger.error({ err: error, traceId: record.traceId }, 'gateway failed');
+        if (!res.headersSent) answerProblem(res, 'internal_error', '/', record.traceId, undefined, undefined, false);
+        else res.destroy();
+        return;
+      }
+      if (logRequest) {
+        record.ms = Math.round((performance.now() - started) * 1000) / 1000;
+        if (record.upstreamMs !== undefined) record.upstreamMs = Math.round(record.upstreamMs * 1000) / 1000;
+        logRequest(record);
+      }
     },
   };
 }

@@ -51,11 +51,17 @@ function resolveUrl(url: string, context: PrepareContext): URL {
  */
 class CallCancellation extends EventEmitter {
   aborted = false;
-  readonly abort = (): void => {
+  timedOut = false;
+  abort(): void {
     if (this.aborted) return;
     this.aborted = true;
     this.emit('abort');
-  };
+  }
+}
+
+function onDeadline(call: CallCancellation): void {
+  call.timedOut = true;
+  call.abort();
 }
 
 /** Builds the upstream path from a template such as /v2/orders/:id. */
@@ -176,12 +182,8 @@ export const proxy: Runtime<ProxyConfig> = (config, context) => {
       // body: undici's own timeouts restart per phase and its connect timeout is the pool's.
       // A streamed body is bounded by bodyTimeout (the longest pause) once the head is in.
       const call = new CallCancellation();
-      exchange.onClientGone(call.abort);
-      let timedOut = false;
-      const deadline = setTimeout(() => {
-        timedOut = true;
-        call.abort();
-      }, timeoutMs);
+      exchange.onClientGone(call);
+      const deadline = setTimeout(onDeadline, timeoutMs, call);
       try {
         const response = await pool.request({
           path: upstreamPath(exchange),
@@ -225,7 +227,7 @@ export const proxy: Runtime<ProxyConfig> = (config, context) => {
         return 'ok';
       } catch (error) {
         exchange.upstreamMs = performance.now() - started;
-        if (timedOut || isTimeout(error)) return 'timeout';
+        if (call.timedOut || isTimeout(error)) return 'timeout';
         exchange.problemParams = { ...exchange.problemParams, reason: (error as { code?: string }).code ?? 'connection failed' };
         return 'error';
       } finally {

@@ -52,8 +52,8 @@ export interface Exchange {
   readonly clientIp: string;
   /** Aborted when the client goes away; created on first use. */
   readonly signal: AbortSignal;
-  /** Calls `listener` once if the client goes away before the answer is complete (at once if it has); cheaper than `signal`. */
-  onClientGone(listener: () => void): void;
+  /** Calls `target.abort()` once if the client goes away before the answer is complete (at once if it has); cheaper than `signal`. */
+  onClientGone(target: { abort(): void }): void;
   /** The raw request body stream, for proxies that stream it; undefined once it was buffered. */
   readonly incoming: Readable | undefined;
   /** Upstream call time in ms, for the request log. */
