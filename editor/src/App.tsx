@@ -1,0 +1,52 @@
+import { describeError } from './api/client.ts';
+import { EditorScreen } from './components/EditorScreen.tsx';
+import { SignIn } from './components/SignIn.tsx';
+import { WorkflowList } from './components/WorkflowList.tsx';
+import { SessionContext, type Session } from './editor-context.ts';
+import { listHref, useHashRoute } from './hooks/useHashRoute.ts';
+import { useResource } from './hooks/useResource.ts';
+import { useSession } from './hooks/useSession.ts';
+
+/** Sign-in first; then the workflow list or one workflow's editor, by the URL hash. */
+export function App() {
+  const { state, signIn } = useSession();
+  if (state.status === 'checking') return <p className="loading">Checking your session…</p>;
+  if (state.status === 'signed-out') return <SignIn onSignIn={signIn} message={state.message} />;
+  return (
+    <SessionContext.Provider value={state.session}>
+      <SignedIn session={state.session} />
+    </SessionContext.Provider>
+  );
+}
+
+function SignedIn({ session }: { session: Session }) {
+  const route = useHashRoute();
+  const { resource: kinds } = useResource(() => session.api.kinds(), 'kinds');
+  return (
+    <div className="app">
+      <header className="appbar">
+        <a className="brand" href={listHref}>
+          ≋ Sluice
+        </a>
+        <span className="appbar__spacer" />
+        <span className="whoami" aria-label={`Signed in as ${session.identity.name}, role ${session.identity.role}`}>
+          {session.identity.name} <span className={`chip chip--role chip--${session.identity.role}`}>{session.identity.role}</span>
+        </span>
+        <button type="button" onClick={() => session.signOut()}>
+          Sign out
+        </button>
+      </header>
+      {route.screen === 'list' ? (
+        <WorkflowList />
+      ) : kinds.status === 'ready' ? (
+        <EditorScreen id={route.id} kinds={kinds.value} />
+      ) : kinds.status === 'error' ? (
+        <p className="field__error" role="alert">
+          Cannot load the node kinds. {describeError(kinds.error)}
+        </p>
+      ) : (
+        <p className="loading">Loading node kinds…</p>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,74 @@
+import type { Identity, KindsPayload, ProblemBody, ValidationProblem, VersionRecord, VersionRef, WorkflowDiff, WorkflowSummary, WorkflowView } from './types.ts';
+
+/** A refused admin call: the HTTP status and the problem+json body, with its `problems` to pin. */
+export class ApiError extends Error {
+  readonly status: number;
+  readonly problem: ProblemBody;
+  constructor(status: number, problem: ProblemBody) {
+    super(problem.detail ?? problem.title ?? `HTTP ${status}`);
+    this.name = 'ApiError';
+    this.status = status;
+    this.problem = problem;
+  }
+}
+
+const BASE = '/admin/api';
+
+/**
+ * The admin API as the editor uses it. Every call carries the bearer token; a refusal throws
+ * ApiError with the problem body, and a 401 also tells `onUnauthorized` so the session ends.
+ * @example
+ * const api = createApi(token, () => signOut());
+ * const { kinds } = await api.kinds();
+ */
+export function createApi(token: string, onUnauthorized: () => void = () => {}) {
+  async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const response = await fetch(`${BASE}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await response.text();
+    let parsed: unknown;
+    try {
+      parsed = text === '' ? undefined : JSON.parse(text);
+    } catch {
+      parsed = { detail: text.slice(0, 200) };
+    }
+    if (!response.ok) {
+      if (response.status === 401) onUnauthorized();
+      throw new ApiError(response.status, (parsed as ProblemBody | undefined) ?? { status: response.status });
+    }
+    return parsed as T;
+  }
+  const wf = (id: string) => `/workflows/${encodeURIComponent(id)}`;
+  return {
+    whoami: () => call<Identity>('GET', '/whoami'),
+    kinds: () => call<KindsPayload>('GET', '/kinds'),
+    catalog: () => call<{ errors: Record<string, { status: number; title: string }> }>('GET', '/errors'),
+    workflows: () => call<{ revision: number; workflows: WorkflowSummary[] }>('GET', '/workflows'),
+    workflow: (id: string) => call<WorkflowView>('GET', wf(id)),
+    create: (document: unknown) => call<WorkflowView>('POST', '/workflows', { document }),
+    saveDraft: (id: string, document: unknown, baseRevision: number) =>
+      call<{ draft: { revision: number; updatedAt: string; updatedBy: string }; problems: ValidationProblem[] }>('PUT', `${wf(id)}/draft`, { document, baseRevision }),
+    validate: (id: string, document: unknown) => call<{ ok: boolean; problems: ValidationProblem[] }>('POST', `${wf(id)}/validate`, { document }),
+    publish: (id: string) => call<{ version: number; unchanged: boolean }>('POST', `${wf(id)}/publish`, {}),
+    rollback: (id: string, version: number) => call<{ active: number }>('POST', `${wf(id)}/rollback`, { version }),
+    deprecate: (id: string, version: number, sunset?: string) => call<VersionRecord>('POST', `${wf(id)}/deprecate`, sunset ? { version, sunset } : { version }),
+    retire: (id: string, version: number) => call<VersionRecord>('POST', `${wf(id)}/retire`, { version }),
+    versions: (id: string) => call<{ active: number | null; versions: VersionRecord[] }>('GET', `${wf(id)}/versions`),
+    version: (id: string, n: number) => call<VersionRecord & { active: boolean; document: unknown }>('GET', `${wf(id)}/versions/${n}`),
+    diff: (id: string, from: VersionRef, to: VersionRef) => call<WorkflowDiff>('GET', `${wf(id)}/diff?from=${from}&to=${to}`),
+  };
+}
+
+export type Api = ReturnType<typeof createApi>;
+
+/** A sentence for a failed call, for a toast or an alert. */
+export function describeError(error: unknown): string {
+  if (error instanceof ApiError) {
+    const count = error.problem.problems?.length ?? 0;
+    return `${error.problem.title ?? `HTTP ${error.status}`}: ${error.message}${count > 0 ? ` (${count} problem${count === 1 ? '' : 's'} listed below)` : ''}`;
+  }
+  return error instanceof Error ? error.message : String(error);
+}

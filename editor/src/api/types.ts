@@ -1,0 +1,108 @@
+import type { ValidationProblem, WorkflowDiff } from '../../../shared/compile/index.ts';
+
+export type { ValidationProblem, WorkflowDiff };
+
+/** Roles of admin tokens, as engine/admin/auth.ts defines them. */
+export type Role = 'viewer' | 'editor' | 'publisher' | 'auditor' | 'admin';
+
+/** Who a token belongs to (GET /admin/api/whoami). */
+export interface Identity {
+  name: string;
+  role: Role;
+}
+
+/** The subset of JSON Schema that zod's toJSONSchema emits for node configs. */
+export interface JsonSchema {
+  type?: string | string[];
+  format?: string;
+  title?: string;
+  description?: string;
+  default?: unknown;
+  enum?: unknown[];
+  items?: JsonSchema;
+  properties?: Record<string, JsonSchema>;
+  required?: string[];
+  additionalProperties?: boolean | JsonSchema;
+  propertyNames?: JsonSchema;
+  minimum?: number;
+  maximum?: number;
+  minLength?: number;
+  maxLength?: number;
+  minItems?: number;
+  maxItems?: number;
+  pattern?: string;
+}
+
+/** A node kind as GET /admin/api/kinds serves it: palette text and the config's JSON Schema. */
+export interface KindInfo {
+  kind: string;
+  title: string;
+  category: string;
+  description: string;
+  terminal: boolean;
+  errors: string[];
+  configSchema: JsonSchema;
+}
+
+export interface KindsPayload {
+  categories: string[];
+  kinds: KindInfo[];
+}
+
+export type WorkflowState = 'active' | 'deprecated' | 'retired' | 'draft';
+
+/** One row of GET /admin/api/workflows. */
+export interface WorkflowSummary {
+  id: string;
+  name?: string;
+  route?: { methods: string[]; path: string };
+  activeVersion: number | null;
+  state: WorkflowState;
+  draftChanges: boolean;
+  draftRevision: number;
+  lastChange?: { at: string; by: string };
+}
+
+export interface VersionRecord {
+  version: number;
+  hash: string;
+  publishedAt: string;
+  publishedBy: string;
+  deprecated?: { at: string; sunset?: string };
+  retired?: { at: string };
+}
+
+export interface DraftView {
+  hash: string;
+  revision: number;
+  updatedAt: string;
+  updatedBy: string;
+  document: unknown;
+}
+
+/** GET /admin/api/workflows/:id */
+export interface WorkflowView {
+  id: string;
+  createdAt: string;
+  createdBy: string;
+  draft: DraftView | null;
+  versions: VersionRecord[];
+  active: number | null;
+}
+
+/** An RFC 9457 problem as the admin API answers it, with the extensions the editor reads. */
+export interface ProblemBody {
+  type?: string;
+  title?: string;
+  status?: number;
+  detail?: string;
+  traceId?: string;
+  problems?: ValidationProblem[];
+  /** 409 on a stale draft save: who saved in between. */
+  currentRevision?: number;
+  updatedBy?: string;
+  updatedAt?: string;
+}
+
+/** One side of a diff: a version number, the draft or the active version. */
+export type VersionRef = number | 'draft' | 'active';

@@ -1,0 +1,126 @@
+import {
+  Background,
+  Controls,
+  MiniMap,
+  ReactFlow,
+  type FinalConnectionState,
+  type IsValidConnection,
+  type NodeTypes,
+  type OnConnect,
+  type OnEdgesChange,
+  type OnNodesChange,
+  type XYPosition,
+  useReactFlow,
+} from '@xyflow/react';
+import { useCallback, useContext, useState, type DragEvent } from 'react';
+import { KindsContext } from '../editor-context.ts';
+import type { FlowEdge, FlowNode } from '../graph/convert.ts';
+import { KindNode } from './KindNode.tsx';
+
+/** Module level: a new object per render would make React Flow remount every node. */
+const nodeTypes: NodeTypes = { kind: KindNode };
+const FIT_VIEW_OPTIONS = { padding: 0.2, maxZoom: 1 };
+const SNAP_GRID: [number, number] = [10, 10];
+const DEFAULT_EDGE_OPTIONS = { interactionWidth: 16 };
+const PRO_OPTIONS = { hideAttribution: true };
+const ARIA_LABELS = { 'minimap.ariaLabel': 'Mini map of the workflow', 'controls.ariaLabel': 'Zoom and fit' } as const;
+
+/** The media type of a palette item being dragged onto the canvas. */
+export const KIND_DRAG_TYPE = 'application/x-sluice-kind';
+
+export interface CanvasProps {
+  nodes: FlowNode[];
+  edges: FlowEdge[];
+  readOnly: boolean;
+  label: string;
+  onNodesChange: OnNodesChange<FlowNode>;
+  onEdgesChange: OnEdgesChange<FlowEdge>;
+  onConnect: OnConnect;
+  isValidConnection: IsValidConnection<FlowEdge>;
+  /** A connection dropped on a node that the wiring rule refuses: the reason, for the status line. */
+  onRefusedConnection(source: string, port: string, target: string): void;
+  onDropKind(kind: string, position: XYPosition): void;
+}
+
+/** The React Flow canvas: one node type, minimap, zoom controls, drop target for the palette. */
+export function Canvas(props: CanvasProps) {
+  const { screenToFlowPosition } = useReactFlow();
+  const kinds = useContext(KindsContext);
+  const { onDropKind, onRefusedConnection, readOnly } = props;
+  // Fit an opened workflow once; an empty canvas keeps zoom 1, or the first node dropped would be blown up.
+  const [fitOnOpen] = useState(() => props.nodes.length > 0);
+
+  const onDragOver = useCallback(
+    (e: DragEvent) => {
+      if (readOnly || !e.dataTransfer.types.includes(KIND_DRAG_TYPE)) return;
+      e.preventDefault();
+      e.dataTransfer.dropEffect = 'copy';
+    },
+    [readOnly],
+  );
+  const onDrop = useCallback(
+    (e: DragEvent) => {
+      const kind = e.dataTransfer.getData(KIND_DRAG_TYPE);
+      if (readOnly || !kind) return;
+      e.preventDefault();
+      // The drop point is where the node's head should be: centre it under the pointer.
+      const at = screenToFlowPosition({ x: e.clientX, y: e.clientY });
+      onDropKind(kind, { x: at.x - 120, y: at.y - 24 });
+    },
+    [readOnly, screenToFlowPosition, onDropKind],
+  );
+  const onConnectEnd = useCallback(
+    (_e: MouseEvent | TouchEvent, state: FinalConnectionState) => {
+      if (state.isValid || !state.fromNode || !state.toNode || !state.fromHandle?.id || state.fromNode.id === state.toNode.id) return;
+      onRefusedConnection(state.fromNode.id, state.fromHandle.id, state.toNode.id);
+    },
+    [onRefusedConnection],
+  );
+
+  return (
+    <div className="canvas" onDragOver={onDragOver} onDrop={onDrop}>
+      <ReactFlow<FlowNode, FlowEdge>
+        aria-label={props.label}
+        nodes={props.nodes}
+        edges={props.edges}
+        nodeTypes={nodeTypes}
+        onNodesChange={props.onNodesChange}
+        onEdgesChange={props.onEdgesChange}
+        onConnect={props.onConnect}
+        onConnectEnd={onConnectEnd}
+        isValidConnection={props.isValidConnection}
+        nodesDraggable={!readOnly}
+        nodesConnectable={!readOnly}
+        edgesReconnectable={false}
+        elementsSelectable
+        // Deleting is one undoable step of the editor's own (nodes and their edges together).
+        deleteKeyCode={null}
+        connectionRadius={36}
+        snapToGrid
+        snapGrid={SNAP_GRID}
+        defaultEdgeOptions={DEFAULT_EDGE_OPTIONS}
+        fitView={fitOnOpen}
+        fitViewOptions={FIT_VIEW_OPTIONS}
+        minZoom={0.1}
+        maxZoom={2}
+        ariaLabelConfig={ARIA_LABELS}
+        proOptions={PRO_OPTIONS}
+      >
+        <Background gap={20} size={1} />
+        <MiniMap pannable zoomable nodeClassName={miniMapClass(kinds.get)} />
+        <Controls showInteractive={false} />
+      </ReactFlow>
+    </div>
+  );
+}
+
+const miniMapClasses = new WeakMap<object, (node: FlowNode) => string>();
+/** One class function per kinds index, so the minimap does not redraw for a new function each render. */
+function miniMapClass(get: (kind: string) => { category: string } | undefined) {
+  let fn = miniMapClasses.get(get);
+  if (!fn) {
+    fn = (node: FlowNode) => `minimap-node minimap-node--${get(node.data.kind)?.category.toLowerCase() ?? 'unknown'}`;
+    miniMapClasses.set(get, fn);
+  }
+  return fn;
+}

@@ -1,0 +1,42 @@
+import { ReactFlowProvider } from '@xyflow/react';
+import { useCallback, useEffect, useMemo, useState } from 'react';
+import { describeError } from '../api/client.ts';
+import type { KindsPayload, WorkflowView } from '../api/types.ts';
+import { KindsContext, kindIndex, useSessionContext } from '../editor-context.ts';
+import type { DraftDocument } from '../graph/convert.ts';
+import { listHref } from '../hooks/useHashRoute.ts';
+import { useResource } from '../hooks/useResource.ts';
+import { Editor } from './Editor.tsx';
+
+/** Loads a workflow and the node kinds, then opens the editor on its draft (or active version). */
+export function EditorScreen({ id, kinds }: { id: string; kinds: KindsPayload }) {
+  const { api } = useSessionContext();
+  const { resource } = useResource(async () => {
+    const workflow = await api.workflow(id);
+    // A workflow published from files may have no draft: its active version is where editing starts.
+    const document = workflow.draft?.document ?? (workflow.active !== null ? (await api.version(id, workflow.active)).document : { id });
+    return { workflow, document: document as DraftDocument };
+  }, id);
+  const [workflow, setWorkflow] = useState<WorkflowView | undefined>();
+  useEffect(() => setWorkflow(undefined), [id]);
+  const index = useMemo(() => kindIndex(kinds.categories, kinds.kinds), [kinds]);
+  const onWorkflowChanged = useCallback((view: WorkflowView) => setWorkflow(view), []);
+
+  if (resource.status === 'loading') return <p className="loading">Opening {id}…</p>;
+  if (resource.status === 'error')
+    return (
+      <div className="page">
+        <p className="field__error" role="alert">
+          Cannot open workflow “{id}”. {describeError(resource.error)}
+        </p>
+        <a href={listHref}>Back to the workflows</a>
+      </div>
+    );
+  return (
+    <KindsContext.Provider value={index}>
+      <ReactFlowProvider>
+        <Editor key={id} workflow={workflow ?? resource.value.workflow} document={resource.value.document} onWorkflowChanged={onWorkflowChanged} />
+      </ReactFlowProvider>
+    </KindsContext.Provider>
+  );
+}

@@ -1,0 +1,89 @@
+import { Handle, Position, type NodeProps } from '@xyflow/react';
+import { memo, useContext } from 'react';
+import { KindsContext, ReadOnlyContext } from '../editor-context.ts';
+import type { FlowNode } from '../graph/convert.ts';
+import { portsOf, unwiredText, type PortSpec } from '../graph/ports.ts';
+import { useNodeMarks } from '../hooks/useNodeMarks.ts';
+
+interface PortRowProps {
+  nodeId: string;
+  port: PortSpec;
+  wired: boolean;
+  terminal: boolean;
+  problem: boolean;
+  connectable: boolean;
+}
+
+/** One output port: its name, what happens when it is left unwired, and its handle. */
+const PortRow = memo(function PortRow({ nodeId, port, wired, terminal, problem, connectable }: PortRowProps) {
+  return (
+    <li className={problem ? 'port port--problem' : wired ? 'port port--wired' : 'port'} title={port.description}>
+      <span className="port__name">{port.name}</span>
+      {!wired && <span className="port__unwired">{terminal ? 'ends the request' : unwiredText(port)}</span>}
+      <Handle
+        type="source"
+        position={Position.Right}
+        id={port.name}
+        className="port__handle"
+        isConnectable={connectable && !terminal}
+        aria-label={`Port ${port.name} of ${nodeId}`}
+      />
+    </li>
+  );
+});
+
+/**
+ * The one node component: every kind is drawn from its descriptor — title and category from
+ * GET /admin/api/kinds, one handle per output port (ports.ts), and the marks validation and diffs
+ * put on it. Memoised, and its props only change when the node's own data does, so a 300-node
+ * workflow redraws one node per edit.
+ */
+function KindNodeView({ id, data, selected }: NodeProps<FlowNode>) {
+  const kinds = useContext(KindsContext);
+  const readOnly = useContext(ReadOnlyContext);
+  const marks = useNodeMarks(id);
+  const info = kinds.get(data.kind);
+  const ports = portsOf(data.kind, data.config);
+  const terminal = info?.terminal === true;
+  const problems = marks.problems.length;
+
+  let className = kinds.classOf(data.kind);
+  if (selected) className += ' kind-node--selected';
+  if (problems > 0) className += ' kind-node--problem';
+  if (marks.diff) className += ` kind-node--${marks.diff}`;
+
+  return (
+    <div className={className} title={marks.diff === 'changed' ? `Changed: ${marks.changedFields.join(', ')}` : (info?.description ?? `Unknown kind "${data.kind}"`)}>
+      <Handle type="target" position={Position.Left} id="in" className="kind-node__in" isConnectable={!readOnly && !marks.start} aria-label={`Into ${id}`} />
+      <div className="kind-node__head">
+        <span className="kind-node__kind">{info?.title ?? `Unknown kind: ${data.kind}`}</span>
+        {marks.start && <span className="chip chip--start">Start</span>}
+        {marks.diff && <span className={`chip chip--${marks.diff}`}>{marks.diff}</span>}
+        {problems > 0 && (
+          <span className="chip chip--problem" role="status" aria-label={`${problems} problem${problems === 1 ? '' : 's'} on ${id}`} title={marks.problems.map((p) => p.message).join('\n')}>
+            {problems}
+          </span>
+        )}
+      </div>
+      <div className="kind-node__name">{data.label || id}</div>
+      {data.label ? <div className="kind-node__id">{id}</div> : null}
+      {ports.length > 0 && (
+        <ul className="kind-node__ports" aria-label={`Ports of ${id}`}>
+          {ports.map((port) => (
+            <PortRow
+              key={port.name}
+              nodeId={id}
+              port={port}
+              wired={marks.wired.has(port.name)}
+              terminal={terminal}
+              problem={marks.portProblems.has(port.name)}
+              connectable={!readOnly}
+            />
+          ))}
+        </ul>
+      )}
+    </div>
+  );
+}
+
+export const KindNode = memo(KindNodeView);

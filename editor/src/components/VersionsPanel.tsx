@@ -1,0 +1,146 @@
+import { useState } from 'react';
+import type { VersionRef, WorkflowView } from '../api/types.ts';
+import { Dialog } from './Dialog.tsx';
+
+export interface VersionsPanelProps {
+  workflow: WorkflowView;
+  canPublish: boolean;
+  publishReason: string | undefined;
+  busy: boolean;
+  onRollback(version: number): void;
+  onDeprecate(version: number, sunset: string | undefined): void;
+  onRetire(version: number): void;
+  onCompare(from: VersionRef, to: VersionRef): void;
+}
+
+const when = (iso: string) => new Date(iso).toLocaleString();
+
+/** The versions of the workflow, what serves now, the lifecycle actions and the version diff. */
+export function VersionsPanel({ workflow, canPublish, publishReason, busy, onRollback, onDeprecate, onRetire, onCompare }: VersionsPanelProps) {
+  const versions = [...workflow.versions].sort((a, b) => b.version - a.version);
+  const refs: Array<{ value: string; label: string }> = [
+    ...(workflow.draft ? [{ value: 'draft', label: `draft (revision ${workflow.draft.revision})` }] : []),
+    ...versions.map((v) => ({ value: String(v.version), label: `version ${v.version}${v.version === workflow.active ? ' (active)' : ''}` })),
+  ];
+  const [from, setFrom] = useState(() => (versions[1] ? String(versions[1].version) : versions[0] ? String(versions[0].version) : 'draft'));
+  const [to, setTo] = useState(() => (versions[1] ? String(versions[0]!.version) : 'draft'));
+  const [deprecating, setDeprecating] = useState<number | undefined>();
+  const [sunset, setSunset] = useState('');
+  const parse = (v: string): VersionRef => (v === 'draft' || v === 'active' ? v : Number(v));
+  const deny = canPublish ? {} : { title: publishReason, 'aria-description': publishReason };
+
+  return (
+    <section className="versions" aria-label="Versions">
+      <header className="inspector__head">
+        <div>
+          <h2>Versions</h2>
+          <p className="muted">
+            {workflow.active === null ? 'Not served: nothing is published yet.' : `Version ${workflow.active} serves ${workflow.id}.`}
+            {workflow.draft ? ` Draft revision ${workflow.draft.revision} saved by ${workflow.draft.updatedBy}, ${when(workflow.draft.updatedAt)}.` : ''}
+          </p>
+        </div>
+      </header>
+
+      <div className="compare" role="group" aria-label="Compare versions">
+        <label>
+          From
+          <select value={from} onChange={(e) => setFrom(e.target.value)} aria-label="Compare from">
+            {refs.map((r) => (
+              <option key={r.value} value={r.value}>
+                {r.label}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          To
+          <select value={to} onChange={(e) => setTo(e.target.value)} aria-label="Compare to">
+            {refs.map((r) => (
+              <option key={r.value} value={r.value}>
+                {r.label}
+              </option>
+            ))}
+          </select>
+        </label>
+        <button type="button" disabled={from === to || refs.length < 2} onClick={() => onCompare(parse(from), parse(to))}>
+          Show changes
+        </button>
+        {workflow.active !== null && workflow.draft && (
+          <button type="button" className="link" onClick={() => onCompare('active', 'draft')}>
+            Draft vs active
+          </button>
+        )}
+      </div>
+
+      {versions.length === 0 && <p className="muted">No versions yet. Publish the draft to make version 1.</p>}
+      <ol className="version-list" aria-label="Published versions">
+        {versions.map((v) => {
+          const active = v.version === workflow.active;
+          const state = v.retired ? 'retired' : v.deprecated ? 'deprecated' : active ? 'active' : 'inactive';
+          return (
+            <li key={v.version} className={`version version--${state}`} aria-label={`Version ${v.version}, ${active ? 'serving, ' : ''}${state}`}>
+              <div className="version__head">
+                <strong>v{v.version}</strong>
+                {active && <span className="chip chip--active">serving</span>}
+                {v.deprecated && <span className="chip chip--deprecated">deprecated{v.deprecated.sunset ? ` · sunset ${new Date(v.deprecated.sunset).toLocaleDateString()}` : ''}</span>}
+                {v.retired && <span className="chip chip--retired">retired</span>}
+              </div>
+              <div className="muted small">
+                published by {v.publishedBy}, {when(v.publishedAt)}
+              </div>
+              <div className="version__actions">
+                {!active && (
+                  <button type="button" disabled={!canPublish || busy || v.retired !== undefined} {...deny} onClick={() => onRollback(v.version)} aria-label={`Make version ${v.version} active`}>
+                    Make active
+                  </button>
+                )}
+                {!v.deprecated && !v.retired && (
+                  <button type="button" disabled={!canPublish || busy} {...deny} onClick={() => setDeprecating(v.version)} aria-label={`Deprecate version ${v.version}`}>
+                    Deprecate
+                  </button>
+                )}
+                {!v.retired && (
+                  <button
+                    type="button"
+                    className="danger"
+                    disabled={!canPublish || busy}
+                    {...deny}
+                    aria-label={`Retire version ${v.version}`}
+                    onClick={() => window.confirm(`Retire version ${v.version}? ${active ? 'Its route will answer 410 Gone while it is active.' : 'It can never serve again.'}`) && onRetire(v.version)}
+                  >
+                    Retire
+                  </button>
+                )}
+              </div>
+            </li>
+          );
+        })}
+      </ol>
+
+      <Dialog open={deprecating !== undefined} title={`Deprecate version ${deprecating ?? ''}`} onClose={() => setDeprecating(undefined)}>
+        <form
+          onSubmit={(e) => {
+            e.preventDefault();
+            onDeprecate(deprecating!, sunset === '' ? undefined : new Date(sunset).toISOString());
+            setDeprecating(undefined);
+            setSunset('');
+          }}
+        >
+          <p>A deprecated version is still served, with Deprecation and Sunset headers so clients learn to move on.</p>
+          <div className="field">
+            <label htmlFor="sunset">Sunset (optional)</label>
+            <input id="sunset" type="datetime-local" value={sunset} onChange={(e) => setSunset(e.target.value)} />
+          </div>
+          <div className="dialog__actions">
+            <button type="button" onClick={() => setDeprecating(undefined)}>
+              Cancel
+            </button>
+            <button type="submit" className="primary">
+              Deprecate
+            </button>
+          </div>
+        </form>
+      </Dialog>
+    </section>
+  );
+}

@@ -1,0 +1,137 @@
+import { useMemo, useState } from 'react';
+import { ApiError, describeError } from '../api/client.ts';
+import { can, needs } from '../api/roles.ts';
+import { useSessionContext } from '../editor-context.ts';
+import { parseWorkflowText } from '../graph/clipboard.ts';
+import { workflowHref } from '../hooks/useHashRoute.ts';
+import { useResource } from '../hooks/useResource.ts';
+import { ImportDialog } from './ImportDialog.tsx';
+import { NewWorkflowDialog } from './NewWorkflowDialog.tsx';
+
+const ago = (iso: string) => {
+  const s = Math.round((Date.now() - new Date(iso).getTime()) / 1000);
+  if (s < 60) return 'just now';
+  if (s < 3600) return `${Math.round(s / 60)} min ago`;
+  if (s < 86_400) return `${Math.round(s / 3600)} h ago`;
+  return new Date(iso).toLocaleDateString();
+};
+
+/** Every workflow: what it serves, at which version, in which state, and who changed it last. */
+export function WorkflowList() {
+  const { api, identity } = useSessionContext();
+  const { resource, reload } = useResource(() => api.workflows(), 'workflows');
+  const [creating, setCreating] = useState(false);
+  const [importing, setImporting] = useState(false);
+  const [importError, setImportError] = useState<string | undefined>();
+  const [query, setQuery] = useState('');
+  const mayEdit = can(identity.role, 'edit');
+  const reason = mayEdit ? undefined : needs('edit', identity.role);
+
+  const rows = useMemo(() => {
+    if (resource.status !== 'ready') return [];
+    const q = query.trim().toLowerCase();
+    return resource.value.workflows.filter((w) => q === '' || `${w.id} ${w.name ?? ''} ${w.route?.path ?? ''}`.toLowerCase().includes(q));
+  }, [resource, query]);
+
+  const importWorkflow = (text: string) => {
+    const parsed = parseWorkflowText(text);
+    if ('error' in parsed) return parsed.error;
+    api.create(parsed.document).then(
+      () => {
+        setImporting(false);
+        window.location.hash = workflowHref(parsed.document.id);
+      },
+      (error: unknown) =>
+        setImportError(error instanceof ApiError && error.status === 409 ? `A workflow "${parsed.document.id}" exists already: open it and use Import there to replace its draft.` : describeError(error)),
+    );
+    return undefined;
+  };
+
+  return (
+    <main className="page">
+      <div className="page__head">
+        <h1>Workflows</h1>
+        <div className="page__actions">
+          <input type="search" aria-label="Filter workflows" placeholder="Filter" value={query} onChange={(e) => setQuery(e.target.value)} data-native-keys />
+          <button type="button" onClick={reload}>
+            Refresh
+          </button>
+          <button type="button" onClick={() => setImporting(true)} disabled={!mayEdit} title={reason} aria-description={reason}>
+            Import…
+          </button>
+          <button type="button" className="primary" onClick={() => setCreating(true)} disabled={!mayEdit} title={reason} aria-description={reason}>
+            New workflow
+          </button>
+        </div>
+      </div>
+      {!mayEdit && (
+        <div className="banner banner--readonly" role="note">
+          <strong>Read-only.</strong> The {identity.role} role can open every workflow, its versions and diffs, but not change them.
+        </div>
+      )}
+      {importError && (
+        <p className="field__error" role="alert">
+          {importError}
+        </p>
+      )}
+      {resource.status === 'loading' && <p className="loading">Loading workflows…</p>}
+      {resource.status === 'error' && (
+        <p className="field__error" role="alert">
+          {describeError(resource.error)}
+        </p>
+      )}
+      {resource.status === 'ready' && (
+        <table className="workflows">
+          <caption className="sr-only">Workflows</caption>
+          <thead>
+            <tr>
+              <th scope="col">Workflow</th>
+              <th scope="col">Route</th>
+              <th scope="col">Active version</th>
+              <th scope="col">State</th>
+              <th scope="col">Last change</th>
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map((w) => (
+              <tr key={w.id}>
+                <td>
+                  <a href={workflowHref(w.id)} className="workflows__name">
+                    {w.name ?? w.id}
+                  </a>
+                  <div className="muted small">{w.id}</div>
+                </td>
+                <td>
+                  <code>
+                    {(w.route?.methods ?? []).join(', ')} {w.route?.path ?? '—'}
+                  </code>
+                </td>
+                <td>{w.activeVersion === null ? <span className="muted">none</span> : `v${w.activeVersion}`}</td>
+                <td>
+                  <span className={`chip chip--${w.state}`}>{w.state === 'draft' ? 'draft only' : w.state}</span>
+                  {w.draftChanges && w.state !== 'draft' && <span className="chip chip--dirty">draft changes</span>}
+                </td>
+                <td>{w.lastChange ? <span title={new Date(w.lastChange.at).toLocaleString()}>{ago(w.lastChange.at)} by {w.lastChange.by}</span> : '—'}</td>
+              </tr>
+            ))}
+            {rows.length === 0 && (
+              <tr>
+                <td colSpan={5} className="muted">
+                  {query ? `No workflow matches “${query}”.` : 'No workflows yet. Create one, or drop JSON files into the workflows directory.'}
+                </td>
+              </tr>
+            )}
+          </tbody>
+        </table>
+      )}
+      <NewWorkflowDialog open={creating} onClose={() => setCreating(false)} />
+      <ImportDialog
+        open={importing}
+        onClose={() => setImporting(false)}
+        onImport={importWorkflow}
+        title="Import a workflow"
+        explanation="Creates a new workflow from a document (its first draft). To replace an existing workflow's draft, open it and import there."
+      />
+    </main>
+  );
+}

@@ -1,0 +1,121 @@
+/**
+ * Turns a kind's config JSON Schema (zod's toJSONSchema of the descriptor, served by
+ * GET /admin/api/kinds) into the fields of its form. The schema is the only definition of a
+ * config, so adding a field to a kind adds it to the form.
+ */
+import type { JsonSchema } from '../api/types.ts';
+
+/** The control a field is edited with. */
+export type Control =
+  | 'text'
+  | 'url'
+  | 'integer'
+  | 'number'
+  | 'checkbox'
+  | 'select'
+  | 'jsonata'
+  | 'duration'
+  | 'secret-env'
+  | 'multi-select'
+  | 'string-list'
+  | 'object-list'
+  | 'key-value'
+  | 'json';
+
+export interface FieldSpec {
+  /** Property name in the config object. */
+  name: string;
+  title: string;
+  description: string | undefined;
+  control: Control;
+  required: boolean;
+  default: unknown;
+  /** select and multi-select choices */
+  options: string[] | undefined;
+  /** the fields of each item of an object-list */
+  fields: FieldSpec[] | undefined;
+  minimum: number | undefined;
+  maximum: number | undefined;
+  pattern: string | undefined;
+}
+
+const typeOf = (schema: JsonSchema): string | undefined => (Array.isArray(schema.type) ? schema.type.find((t) => t !== 'null') : schema.type);
+
+/** Words for a property without a title: `partnerClaim` -> `Partner claim`. */
+export function humanize(name: string): string {
+  const words = name.replace(/([a-z0-9])([A-Z])/g, '$1 $2').replace(/[-_]+/g, ' ').toLowerCase();
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+/**
+ * The control for one property schema.
+ * @example
+ * controlOf({ type: 'string', format: 'duration' }); // 'duration'
+ */
+export function controlOf(schema: JsonSchema): Control {
+  const type = typeOf(schema);
+  if (type === 'string') {
+    if (schema.enum) return 'select';
+    switch (schema.format) {
+      case 'jsonata':
+        return 'jsonata';
+      case 'duration':
+        return 'duration';
+      case 'secret-env':
+        return 'secret-env';
+      case 'uri':
+      case 'url':
+        return 'url';
+      default:
+        return 'text';
+    }
+  }
+  if (type === 'integer') return 'integer';
+  if (type === 'number') return 'number';
+  if (type === 'boolean') return 'checkbox';
+  if (type === 'array' && schema.items) {
+    const item = schema.items;
+    if (typeOf(item) === 'string' && item.enum) return 'multi-select';
+    if (typeOf(item) === 'string') return 'string-list';
+    if (typeOf(item) === 'object' && item.properties) return 'object-list';
+  }
+  if (type === 'object' && !schema.properties && typeof schema.additionalProperties === 'object' && typeOf(schema.additionalProperties) === 'string') return 'key-value';
+  // Anything richer (an inline key set, a free JSON body) is edited as JSON text.
+  return 'json';
+}
+
+/**
+ * The fields of an object schema, in the schema's order.
+ * @example
+ * fieldsOf(kinds.find((k) => k.kind === 'proxy').configSchema).map((f) => f.control); // ['url', 'text', ...]
+ */
+export function fieldsOf(schema: JsonSchema): FieldSpec[] {
+  const required = new Set(schema.required ?? []);
+  return Object.entries(schema.properties ?? {}).map(([name, property]) => {
+    const control = controlOf(property);
+    const options = control === 'select' ? property.enum!.map(String) : control === 'multi-select' ? property.items!.enum!.map(String) : undefined;
+    return {
+      name,
+      title: property.title ?? humanize(name),
+      description: property.description,
+      control,
+      required: required.has(name),
+      default: property.default,
+      options,
+      fields: control === 'object-list' ? fieldsOf(property.items!) : undefined,
+      minimum: property.minimum,
+      maximum: property.maximum,
+      pattern: property.pattern ?? property.items?.pattern,
+    };
+  });
+}
+
+/** The config without a field: an emptied field falls back to its default instead of storing "". */
+export function withField(config: Record<string, unknown>, name: string, value: unknown): Record<string, unknown> {
+  if (value === undefined) {
+    if (!Object.hasOwn(config, name)) return config;
+    const { [name]: _removed, ...rest } = config;
+    return rest;
+  }
+  return { ...config, [name]: value };
+}

@@ -1,0 +1,61 @@
+import { useEffect, useMemo, useRef, useState } from 'react';
+import { validateWorkflow } from '../../../shared/compile/index.ts';
+import type { Api } from '../api/client.ts';
+import { ApiError } from '../api/client.ts';
+import type { ValidationProblem } from '../api/types.ts';
+import { toDocument, type FlowModel } from '../graph/convert.ts';
+
+/** Long enough to wait out a burst of keystrokes, short enough to feel live. */
+export const VALIDATE_DEBOUNCE_MS = 350;
+
+export interface Validation {
+  problems: ValidationProblem[];
+  /** A check is waiting or running for the latest change. */
+  checking: boolean;
+  /** 'server': as a publish would check (catalog, other routes, key files); 'local': the graph rules only. */
+  source: 'server' | 'local';
+  /** Why the last check could not run, if it could not. */
+  error: string | undefined;
+}
+
+/**
+ * Validates the present step of the workflow, debounced. Who may edit gets the admin API's
+ * check (exactly what publishing will say); read-only roles, who may not call it, get the
+ * shared graph rules run in the browser.
+ */
+export function useValidation(api: Api, id: string, present: FlowModel, serverSide: boolean): Validation {
+  // Layout does not change what is valid: a drag does not start a check.
+  const { key, document } = useMemo(() => {
+    const document = toDocument(present);
+    const { layout: _layout, ...rest } = document;
+    return { key: JSON.stringify(rest), document };
+  }, [present]);
+  const [state, setState] = useState<Validation>({ problems: [], checking: true, source: serverSide ? 'server' : 'local', error: undefined });
+  const round = useRef(0);
+
+  useEffect(() => {
+    const mine = ++round.current;
+    if (!serverSide) {
+      const result = validateWorkflow(document);
+      setState({ problems: result.ok ? [] : result.problems, checking: false, source: 'local', error: undefined });
+      return;
+    }
+    setState((s) => (s.checking ? s : { ...s, checking: true }));
+    const timer = setTimeout(() => {
+      api.validate(id, document).then(
+        (result) => mine === round.current && setState({ problems: result.problems, checking: false, source: 'server', error: undefined }),
+        (error: unknown) => {
+          if (mine !== round.current) return;
+          // A body the API refuses outright (400) still lists its problems.
+          const problems = error instanceof ApiError ? (error.problem.problems ?? []) : [];
+          setState({ problems, checking: false, source: 'server', error: error instanceof Error ? error.message : String(error) });
+        },
+      );
+    }, VALIDATE_DEBOUNCE_MS);
+    return () => clearTimeout(timer);
+    // `document` changes with `key`; keyed on the text so a layout-only change does not re-check.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [api, id, key, serverSide]);
+
+  return state;
+}

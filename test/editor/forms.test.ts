@@ -1,0 +1,98 @@
+import { describe, expect, it } from 'vitest';
+import type { JsonSchema } from '../../editor/src/api/types.ts';
+import { jsonataError } from '../../editor/src/forms/jsonata-check.ts';
+import { controlOf, fieldsOf, humanize, withField } from '../../editor/src/forms/schema-form.ts';
+import { kindConfigJsonSchema } from '../../shared/compile/json-schema.ts';
+import { kinds } from '../../shared/nodes/index.ts';
+
+describe('form generation from JSON Schema (editor/src/forms/schema-form.ts)', () => {
+  it.each<[string, JsonSchema, string]>([
+    ['string', { type: 'string' }, 'text'],
+    ['string, format uri', { type: 'string', format: 'uri' }, 'url'],
+    ['string, format jsonata', { type: 'string', format: 'jsonata' }, 'jsonata'],
+    ['string, format duration', { type: 'string', format: 'duration' }, 'duration'],
+    ['string, format secret-env', { type: 'string', format: 'secret-env' }, 'secret-env'],
+    ['string enum', { type: 'string', enum: ['a', 'b'] }, 'select'],
+    ['integer', { type: 'integer' }, 'integer'],
+    ['number', { type: 'number' }, 'number'],
+    ['boolean', { type: 'boolean' }, 'checkbox'],
+    ['array of enum strings', { type: 'array', items: { type: 'string', enum: ['a'] } }, 'multi-select'],
+    ['array of strings', { type: 'array', items: { type: 'string' } }, 'string-list'],
+    ['array of objects', { type: 'array', items: { type: 'object', properties: { a: { type: 'string' } } } }, 'object-list'],
+    ['object of strings (a record)', { type: 'object', additionalProperties: { type: 'string' } }, 'key-value'],
+    ['object with properties', { type: 'object', properties: { keys: { type: 'array' } } }, 'json'],
+    ['anything (no type)', {}, 'json'],
+  ])('%s -> %s', (_name, schema, control) => {
+    expect(controlOf(schema)).toBe(control);
+  });
+
+  /** Every field of every kind, as the gateway serves its schema: kind.field -> control (required marked *). */
+  const EXPECTED: Record<string, string[]> = {
+    'jwt-verify': ['jwksUri: url', 'jwks: json', 'jwksFile: text', 'secretEnv: secret-env', 'algorithms: multi-select', 'issuer: text', 'audience: text', 'clockTolerance: duration', 'maxTokenAge: duration', 'header: text', 'partnerClaim: text'],
+    'api-key': ['header: text', 'query: text', 'keys: object-list'],
+    'scope-check': ['all: string-list', 'any: string-list'],
+    condition: ['when*: jsonata'],
+    switch: ['cases*: object-list'],
+    'rate-limit': ['limit*: integer', 'window: duration', 'key: select', 'name: text', 'expression: jsonata'],
+    'transform-request': ['headers: jsonata', 'query: jsonata', 'body: jsonata', 'path: jsonata', 'vars: jsonata', 'removeHeaders: string-list'],
+    'transform-response': ['status: jsonata', 'headers: jsonata', 'body: jsonata', 'removeHeaders: string-list'],
+    proxy: ['url*: text', 'path: text', 'stripPrefix: text', 'timeout: duration', 'preserveHost: checkbox', 'forwardAuthorization: checkbox'],
+    respond: ['status: integer', 'headers: key-value', 'body: json', 'bodyExpression: jsonata'],
+    error: ['error*: text', 'params: key-value'],
+  };
+
+  it('covers every kind', () => {
+    expect(Object.keys(EXPECTED).sort()).toEqual(Object.keys(kinds).sort());
+  });
+
+  it.each(Object.keys(kinds) as Array<keyof typeof kinds>)('%s: every config field gets its control', (kind) => {
+    const fields = fieldsOf(kindConfigJsonSchema(kind) as JsonSchema);
+    expect(fields.map((f) => `${f.name}${f.required ? '*' : ''}: ${f.control}`)).toEqual(EXPECTED[kind]);
+    for (const f of fields) expect(f.title).not.toBe('');
+  });
+
+  it('carries titles, descriptions, defaults, choices and the fields of list items from the schema', () => {
+    const [cases] = fieldsOf(kindConfigJsonSchema('switch') as JsonSchema);
+    expect(cases!.title).toBe('Cases');
+    expect(cases!.fields!.map((f) => [f.name, f.control, f.required, f.title])).toEqual([
+      ['port', 'text', true, 'Port'],
+      ['when', 'jsonata', true, 'Condition'],
+    ]);
+    const rateLimit = fieldsOf(kindConfigJsonSchema('rate-limit') as JsonSchema);
+    const key = rateLimit.find((f) => f.name === 'key')!;
+    expect([key.default, key.options]).toEqual(['partner', ['partner', 'subject', 'ip', 'claim', 'header', 'expression', 'global']]);
+    const algorithms = fieldsOf(kindConfigJsonSchema('jwt-verify') as JsonSchema).find((f) => f.name === 'algorithms')!;
+    expect(algorithms.default).toEqual(['RS256']);
+    expect(algorithms.options).toContain('EdDSA');
+    const keys = fieldsOf(kindConfigJsonSchema('api-key') as JsonSchema).find((f) => f.name === 'keys')!;
+    expect(keys.fields!.map((f) => `${f.name}: ${f.control}`)).toEqual(['hash: text', 'partner: text', 'scopes: string-list']);
+  });
+
+  it('names untitled fields from their key', () => {
+    expect(humanize('partnerClaim')).toBe('Partner claim');
+    expect(humanize('strip_prefix')).toBe('Strip prefix');
+  });
+
+  it('drops an emptied field so its default applies', () => {
+    expect(withField({ a: 1, b: 2 }, 'a', undefined)).toEqual({ b: 2 });
+    expect(withField({ b: 2 }, 'a', 3)).toEqual({ b: 2, a: 3 });
+    const same = { b: 2 };
+    expect(withField(same, 'a', undefined)).toBe(same);
+  });
+
+  it.each([
+    ['request.headers.x', undefined],
+    ['{ "a": 1 }', undefined],
+    ['', undefined],
+    ['request.', 'position'],
+    ['{ "a": }', 'position'],
+    ['$count(', 'position'],
+  ])('JSONata %j parses in the browser: %s', (source, error) => {
+    const result = jsonataError(source);
+    if (error === undefined) expect(result).toBeUndefined();
+    else {
+      expect(result?.message).toBeTruthy();
+      expect(typeof result?.position).toBe('number');
+    }
+  });
+});

@@ -1,0 +1,72 @@
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { buildEditorIfNeeded } from '../../../editor/build-if-needed.mjs';
+import { REPO } from '../../helpers/gateway.ts';
+
+/** Debian's Chromium; playwright-core never downloads a browser of its own. */
+export const CHROMIUM = process.env.SLUICE_CHROMIUM ?? '/usr/bin/chromium';
+export const SCREENSHOTS = join(REPO, 'test-results', 'screenshots');
+
+/**
+ * Whether browser tests can run. Without Chromium they are skipped with a loud message, except
+ * in CI (CI=true), where a missing browser is a failure: .ci/run installs it.
+ */
+export function chromiumAvailable(): boolean {
+  if (existsSync(CHROMIUM)) return true;
+  const line = '='.repeat(78);
+  console.warn(`\n${line}\nBROWSER TESTS SKIPPED: no Chromium at ${CHROMIUM}.\nInstall it with: apt-get update && apt-get install -y chromium\n${line}\n`);
+  return false;
+}
+
+export const mustHaveChromium = process.env.CI === 'true';
+
+/**
+ * Builds the editor when editor/dist is stale (a fresh checkout has none). A lock directory keeps
+ * two test files from building at once.
+ */
+export async function ensureEditorBuilt(): Promise<void> {
+  const lock = join(REPO, 'editor', '.build-lock');
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch {
+      if (Date.now() > deadline) rmSync(lock, { recursive: true, force: true });
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+  try {
+    await buildEditorIfNeeded({ quiet: true });
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-gpu'],
+  });
+}
+
+/** Writes a screenshot of the page to test-results/screenshots/<name>.png. */
+export async function screenshot(page: Page, name: string): Promise<void> {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`) });
+}
+
+/**
+ * Collects uncaught page errors and console errors, so a test can assert the editor logged none.
+ * Refused API calls (401, 403, 409) are part of the scenarios and the UI answers them, so the
+ * browser's own "Failed to load resource" lines are not counted.
+ */
+export function watchErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) errors.push(m.text());
+  });
+  return errors;
+}
