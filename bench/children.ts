@@ -3,6 +3,8 @@
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess, StdioOptions } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { buildSync } from 'esbuild';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
@@ -47,11 +49,15 @@ export function spawnPinned(core: number, cmd: string, args: string[], opts: Spa
 }
 
 /**
- * Runs a TypeScript file as `node --import tsx` rather than through the tsx binary: tsx would
- * spawn node as a grandchild, and then the pid we hold (for VmRSS) would be tsx's, not the server's.
+ * Runs a TypeScript file as plain JavaScript, compiled by esbuild the way scripts/build.mjs
+ * compiles the gateway: the baseline and the gateway pay the same (no) transpiler tax. tsx would
+ * keep function names by wrapping every closure, and spawn node as a grandchild, so the pid we
+ * hold (for VmRSS) would not be the server's.
  */
 export function spawnTsNode(core: number, script: string, args: string[], opts?: SpawnOptions): ChildProcess {
-  return spawnPinned(core, process.execPath, ['--import', 'tsx', script, ...args], opts);
+  const outfile = join(REPO, 'bench', '.build', basename(script).replace(/\.ts$/, '.mjs'));
+  buildSync({ entryPoints: [join(REPO, script)], outfile, bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', logLevel: 'warning' });
+  return spawnPinned(core, process.execPath, [outfile, ...args], opts);
 }
 
 /** Resolves with the port from the child's `LISTENING <port>` stdout line. */

@@ -1,14 +1,14 @@
 // `npm run bench`: throughput and latency of the Sluice gateway against a bare Node proxy, both
 // in front of the same trivial upstream, on the same pinned core, measured alternately.
 // See bench/README.md for what is measured and why.
-import type { ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, type ChildProcess } from 'node:child_process';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CAN_PIN, REPO, killAllNow, rssMb, spawnTsNode, stopAll, waitForListening } from './children.ts';
+import { CAN_PIN, REPO, killAllNow, rssMb, spawnPinned, spawnTsNode, stopAll, waitForListening } from './children.ts';
 import { makeCredentials, writeWorkflows } from './fixture.ts';
 import type { Credentials } from './fixture.ts';
 import { CONNECTIONS, chooseLoadGen, runLoad } from './loadgen.ts';
@@ -98,9 +98,8 @@ function logTail(path: string, lines = 30): string {
 }
 
 async function startGateway(upstream: string, credentials: Credentials): Promise<ChildProcess & { port: number }> {
-  if (!existsSync(join(REPO, 'engine/cli.ts'))) {
-    throw new Error('cannot start the Sluice gateway: engine/cli.ts does not exist yet (run with BENCH_TARGETS=bare to measure the baseline alone)');
-  }
+  // The gateway runs as `npm start` runs it: the engine bundle built by scripts/build.mjs.
+  execFileSync(process.execPath, [join(REPO, 'scripts', 'build.mjs')], { cwd: REPO, stdio: 'inherit' });
   const dataDir = mkdtempSync(join(tmpdir(), 'sluice-bench-'));
   dataDirs.push(dataDir);
   writeWorkflows(dataDir, credentials.publicJwk, upstream);
@@ -111,7 +110,7 @@ async function startGateway(upstream: string, credentials: Credentials): Promise
   const log = openSync(logPath, 'a');
   // LOG_FILE is dropped from the inherited env: it would send the log somewhere other than this file.
   const { LOG_FILE: _ignored, ...env } = process.env;
-  const server = spawnTsNode(SERVER_CORE, 'engine/cli.ts', ['serve'], {
+  const server = spawnPinned(SERVER_CORE, process.execPath, ['--enable-source-maps', join(REPO, 'dist', 'cli.mjs'), 'serve'], {
     env: { ...env, PORT: String(port), SLUICE_DATA: dataDir, SLUICE_DEMO: 'off', LOG_LEVEL: 'info' },
     stdio: ['ignore', log, log],
   });

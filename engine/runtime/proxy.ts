@@ -16,13 +16,21 @@ const MAX_BUFFERED_RESPONSE = 10 * 1024 * 1024;
 const ANSWERED_HERE = new Set(['expect']);
 
 /** Removes the headers a Connection header lists (RFC 9110 7.6.1): they are hop-by-hop too. */
-function dropConnectionListed(headers: Record<string, string | string[]>, connection: string | string[] | undefined): void {
-  if (connection === undefined) return;
-  for (const value of Array.isArray(connection) ? connection : [connection])
-    for (const listed of value.split(',')) {
-      const name = listed.trim().toLowerCase();
-      if (name !== '') delete headers[name];
+/**
+ * The header names a Connection header lists (RFC 9110 7.6.1), which are hop-by-hop too; undefined
+ * for the usual `keep-alive` / `close`, so the common case costs a comparison.
+ */
+function connectionListed(connection: string | string[] | undefined): Set<string> | undefined {
+  if (connection === undefined) return undefined;
+  let listed: Set<string> | undefined;
+  for (const value of Array.isArray(connection) ? connection : [connection]) {
+    if (value === 'keep-alive' || value === 'close') continue;
+    for (const item of value.split(',')) {
+      const name = item.trim().toLowerCase();
+      if (name !== '' && !HOP_BY_HOP.has(name)) (listed ??= new Set()).add(name);
     }
+  }
+  return listed;
 }
 
 /** Client headers that claim an identity only the gateway may assert. */
@@ -131,16 +139,18 @@ export const proxy: Runtime<ProxyConfig> = (config, context) => {
 
   function upstreamHeaders(exchange: Exchange, body: Buffer | string | undefined): Record<string, string | string[]> {
     const incoming = exchange.request.headers;
+    const listed = connectionListed(incoming.connection);
+    // Built by skipping, never by deleting: a delete turns the object into a slow dictionary for
+    // everything that reads it afterwards (undici, here).
     const headers: Record<string, string | string[]> = {};
     for (const name in incoming) {
       const value = incoming[name];
       if (value === undefined || HOP_BY_HOP.has(name) || IDENTITY_HEADERS.has(name) || ANSWERED_HERE.has(name)) continue;
+      if ((dropAuthorization && name === 'authorization') || (bufferResponse && name === 'accept-encoding') || (body !== undefined && name === 'content-length')) continue;
+      if (listed?.has(name)) continue;
       headers[name] = value;
     }
-    dropConnectionListed(headers, incoming.connection);
     if (!preserveHost) headers.host = upstreamHost;
-    if (dropAuthorization) delete headers.authorization;
-    if (bufferResponse) delete headers['accept-encoding'];
     const trace = exchange.trace;
     headers.traceparent = `00-${trace.traceId}-${trace.spanId}-${trace.sampled ? '01' : '00'}`;
     if (trace.traceState !== undefined) headers.tracestate = trace.traceState;
@@ -149,10 +159,7 @@ export const proxy: Runtime<ProxyConfig> = (config, context) => {
     if (typeof incoming.host === 'string') headers['x-forwarded-host'] = incoming.host;
     if (exchange.partner !== undefined) headers['x-partner'] = exchange.partner;
     if (exchange.subject !== undefined) headers['x-subject'] = exchange.subject;
-    if (body !== undefined) {
-      headers['content-length'] = String(Buffer.byteLength(body));
-      delete headers['transfer-encoding'];
-    }
+    if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body)); // transfer-encoding is hop-by-hop: never copied
     return headers;
   }
 
@@ -194,19 +201,20 @@ export const proxy: Runtime<ProxyConfig> = (config, context) => {
           headersTimeout: timeoutMs,
           bodyTimeout: timeoutMs,
         });
+        const listed = connectionListed(response.headers.connection);
         const responseHeaders: Record<string, string | string[]> = {};
         for (const name in response.headers) {
           const value = response.headers[name];
-          if (value !== undefined && !HOP_BY_HOP.has(name)) responseHeaders[name] = value;
+          if (value === undefined || HOP_BY_HOP.has(name) || listed?.has(name) || (bufferResponse && name === 'content-length')) continue;
+          responseHeaders[name] = value;
         }
-        dropConnectionListed(responseHeaders, response.headers.connection);
         if (!bufferResponse) {
           clearTimeout(deadline);
           exchange.response = { status: response.statusCode, headers: responseHeaders, stream: response.body };
           exchange.upstreamMs = performance.now() - started;
           return 'ok';
         }
-        const raw = await readBounded(response.body, responseHeaders['content-length']);
+        const raw = await readBounded(response.body, response.headers['content-length']);
         if (raw === undefined) {
           exchange.upstreamMs = performance.now() - started;
           exchange.problemParams = { ...exchange.problemParams, reason: 'the upstream answer is too large to transform' };
@@ -222,7 +230,6 @@ export const proxy: Runtime<ProxyConfig> = (config, context) => {
             parsed = raw.toString('utf8');
           }
         } else if (typeof type === 'string' && /^text\//i.test(type)) parsed = raw.toString('utf8');
-        delete responseHeaders['content-length'];
         exchange.response = { status: response.statusCode, headers: responseHeaders, body: parsed };
         return 'ok';
       } catch (error) {
