@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
-import type { IncomingHttpHeaders } from 'node:http';
-import { Readable } from 'node:stream';
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import { Readable, type Writable } from 'node:stream';
 import type { Exchange, GatewayRequest, GatewayResponse, TraceContext } from '../runtime/types.ts';
 import { traceContextOf } from './trace.ts';
 
@@ -98,6 +98,18 @@ export class RequestExchange implements Exchange {
 
   get incoming(): Readable | undefined {
     return this.receivedBody === undefined ? this.#req : undefined;
+  }
+
+  get canStartAnswer(): boolean {
+    return typeof (this.#res as Partial<ServerResponse>).writeHead === 'function';
+  }
+
+  startAnswer(status: number, headers: Record<string, string | string[]>): Writable {
+    const res = this.#res as ServerResponse;
+    const extra = this.answerHeaders;
+    if (extra) for (const name in extra) headers[name] = extra[name]!;
+    res.writeHead(status, headers);
+    return res;
   }
 
   onClientGone(target: { abort(): void }): void {

@@ -143,9 +143,18 @@ export function createGateway(options: GatewayOptions): Gateway {
     record.upstreamMs = exchange.upstreamMs;
     const meta = result.final.meta;
     if (meta.outcome === 'finish' && exchange.response) {
-      writeBody(res, exchange.response, exchange.answerHeaders, head);
+      if (!exchange.response.sent) writeBody(res, exchange.response, exchange.answerHeaders, head);
       record.status = exchange.response.status;
       record.outcome = 'ok';
+      return;
+    }
+    if (res.headersSent) {
+      // A node had started the answer (a streaming proxy) when it failed: the client gets a broken
+      // answer, never a problem appended to half a body.
+      res.destroy();
+      const clientLeft = !res.writableFinished && req.socket.destroyed;
+      record.status = clientLeft ? 499 : (exchange.response?.status ?? 502);
+      record.outcome = clientLeft ? 'error' : 'upstream_error';
       return;
     }
     let id = meta.error ?? 'internal_error';

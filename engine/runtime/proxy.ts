@@ -191,23 +191,40 @@ export const proxy: Runtime<ProxyConfig> = (config, context) => {
       const call = new CallCancellation();
       exchange.onClientGone(call);
       const deadline = setTimeout(onDeadline, timeoutMs, call);
-      try {
-        const response = await pool.request({
-          path: upstreamPath(exchange),
-          method: exchange.request.method as 'GET',
-          headers,
-          body: body ?? stream ?? null,
-          signal: call,
-          headersTimeout: timeoutMs,
-          bodyTimeout: timeoutMs,
-        });
-        const listed = connectionListed(response.headers.connection);
-        const responseHeaders: Record<string, string | string[]> = {};
-        for (const name in response.headers) {
-          const value = response.headers[name];
+      const options = {
+        path: upstreamPath(exchange),
+        method: exchange.request.method as 'GET',
+        headers,
+        body: body ?? stream ?? null,
+        signal: call,
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+      };
+      const answerHeaders = (upstream: Record<string, string | string[] | undefined>) => {
+        const listed = connectionListed(upstream.connection);
+        const copied: Record<string, string | string[]> = {};
+        for (const name in upstream) {
+          const value = upstream[name];
           if (value === undefined || HOP_BY_HOP.has(name) || listed?.has(name) || (bufferResponse && name === 'content-length')) continue;
-          responseHeaders[name] = value;
+          copied[name] = value;
         }
+        return copied;
+      };
+      try {
+        if (!bufferResponse && exchange.canStartAnswer) {
+          // The answer ends the request: undici writes the upstream's body straight into the client
+          // connection (its stream API), with no intermediate readable stream to pipe.
+          await pool.stream(options, ({ statusCode, headers: upstream }) => {
+            clearTimeout(deadline);
+            exchange.upstreamMs = performance.now() - started;
+            const copied = answerHeaders(upstream);
+            exchange.response = { status: statusCode, headers: copied, sent: true };
+            return exchange.startAnswer(statusCode, copied);
+          });
+          return 'ok';
+        }
+        const response = await pool.request(options);
+        const responseHeaders = answerHeaders(response.headers);
         if (!bufferResponse) {
           clearTimeout(deadline);
           exchange.response = { status: response.statusCode, headers: responseHeaders, stream: response.body };
