@@ -110,7 +110,9 @@ async function startGateway(upstream: string, credentials: Credentials): Promise
   const log = openSync(logPath, 'a');
   // LOG_FILE is dropped from the inherited env: it would send the log somewhere other than this file.
   const { LOG_FILE: _ignored, ...env } = process.env;
-  const server = spawnPinned(SERVER_CORE, process.execPath, ['--enable-source-maps', join(REPO, 'dist', 'cli.mjs'), 'serve'], {
+  // Node's flags are npm start's (package.json config.serveFlags), so the bench measures what users run.
+  const serveFlags = (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { config: { serveFlags: string } }).config.serveFlags.split(' ');
+  const server = spawnPinned(SERVER_CORE, process.execPath, [...serveFlags, join(REPO, 'dist', 'cli.mjs'), 'serve'], {
     env: { ...env, PORT: String(port), SLUICE_DATA: dataDir, SLUICE_DEMO: 'off', LOG_LEVEL: 'info' },
     stdio: ['ignore', log, log],
   });

@@ -1,6 +1,7 @@
 import { createActor, fromPromise, raise, setup, transition, type AnyStateMachine } from 'xstate';
 import { FAULT_STATE, RUN_NODE_ACTOR, TAKE_PORT_ACTION, toMachineConfig, type FinalStateMeta, type NodeStateConfig, type ValidationProblem, type ValidGraph, type WorkflowMachineConfig } from '../../shared/compile/index.ts';
 import { runtimes } from '../runtime/index.ts';
+import { workflowLogFields } from '../observe/request-log.ts';
 import { isKindName, kinds, type AnyKindDescriptor } from '../../shared/nodes/index.ts';
 import { compileExpression, type ExpressionLimits } from '../runtime/expression.ts';
 import type { RateLimitStore } from '../runtime/rate-limit-store.ts';
@@ -45,6 +46,8 @@ export interface CompiledWorkflow {
   prepared: ReadonlyMap<string, PreparedNode>;
   /** Some node reads the request body, so it is buffered and parsed before the walk. */
   needsRequestBody: boolean;
+  /** This version's members of the request log line (route, workflow, version), made once. */
+  logFields: string;
   /** Lifecycle marks of the version as served; absent for drafts and tests. */
   lifecycle?: ServedLifecycle;
   close(): void;
@@ -194,6 +197,7 @@ export async function compileWorkflow(graph: ValidGraph, version: number, deps: 
     start: steps.get(graph.start) as NodeStep,
     prepared,
     needsRequestBody,
+    logFields: workflowLogFields(graph.document.route.path, graph.document.id, version),
     close() {
       for (const node of prepared.values()) node.close?.();
     },

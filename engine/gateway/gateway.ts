@@ -117,9 +117,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       return;
     }
     const workflow = match.workflow;
-    record.route = match.pattern;
-    record.workflow = workflow.id;
-    record.version = workflow.version;
+    record.workflowFields = workflow.logFields;
     const lifecycle = workflow.lifecycle;
     if (lifecycle?.retired) {
       refuse(res, record, path, head, 'workflow_retired', { version: String(workflow.version) }, lifecycle.headers);
@@ -183,7 +181,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     handle: async function handle(req, res) {
       const started = performance.now();
       const record: RequestRecord = {
-        traceId: '', spanId: '', method: req.method ?? 'GET', route: undefined, workflow: undefined, version: undefined,
+        traceId: '', spanId: '', method: req.method ?? 'GET', workflowFields: '',
         partner: undefined, outcome: 'error', status: 500, problem: undefined, ms: 0, upstreamMs: undefined, path: [],
       };
       try {

@@ -18,8 +18,9 @@ const SLUICE_ADMIN_TOKENS = `pat:publisher:${TOKENS.publisher},eve:editor:${TOKE
 
 const available = chromiumAvailable();
 
-it.runIf(!available && mustHaveChromium)('has Chromium for the browser tests (CI must install it: apt-get install -y chromium)', () => {
-  expect.fail(`no Chromium at ${CHROMIUM}`);
+it('has Chromium for the browser tests where they must run (CI must install it: apt-get install -y chromium)', () => {
+  // On a laptop without Chromium the browser tests below are skipped with a loud message; in CI never.
+  if (mustHaveChromium) expect(available, `no Chromium at ${CHROMIUM}`).toBe(true);
 });
 
 describe.runIf(available)('the editor in a browser', () => {
