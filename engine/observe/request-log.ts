@@ -43,6 +43,12 @@ function fieldsOf(r: RequestRecord): string {
   );
 }
 
+/** Every request log's flush, run once when the process exits (one listener, however many gateways a process holds). */
+const flushOnExit = new Set<() => void>();
+process.once('exit', () => {
+  for (const flush of flushOnExit) flush();
+});
+
 /** Lines are handed to the destination in batches of about this many characters. */
 const BATCH_CHARS = 16 * 1024;
 
@@ -70,6 +76,7 @@ export function createRequestLog(logger: Logger): RequestLog | undefined {
     batch = '';
     stream.write(lines);
   };
+  flushOnExit.add(flush); // the last turn's lines
   return function logRequest(record) {
     const now = Date.now();
     if (now !== stampedAt) {
