@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { validateWorkflow, type ValidationProblem } from '../../shared/compile/index.ts';
 import { errorCatalogSchema, type ErrorCatalog } from '../../shared/schema/index.ts';
+import { coalesce } from '../store/coalesce.ts';
 import type { Store, VersionRecord } from '../store/types.ts';
 import { compileWorkflow, WorkflowRefused, type CompileDependencies, type CompiledWorkflow, type ServedLifecycle } from './compile-workflow.ts';
 
@@ -50,8 +51,6 @@ export function createWorkflowRegistry(options: {
   /** `${id}@${version}` -> why it failed, so a version that cannot compile is logged once */
   const failed = new Map<string, string>();
   let appliedRevision = 0;
-  let running: Promise<void> | undefined;
-  let again = false;
   /** Callers of whenApplied, by the revision they wait for. */
   const waiters = new Set<{ revision: number; resolve: () => void }>();
 
@@ -98,30 +97,12 @@ export function createWorkflowRegistry(options: {
       }
   }
 
-  function sync(): Promise<void> {
-    if (running) {
-      again = true;
-      return running;
-    }
-    running = (async () => {
-      try {
-        do {
-          again = false;
-          try {
-            await syncNow();
-          } catch (error) {
-            // Called from a change listener, a rejection would take the gateway down: the routes
-            // already served stay, and the store is read again shortly (a lost read delays, never loses).
-            logger.error({ err: error }, 'cannot read the store; serving what was applied, retrying');
-            setTimeout(() => void sync(), 1_000).unref();
-          }
-        } while (again);
-      } finally {
-        running = undefined;
-      }
-    })();
-    return running;
-  }
+  // Called from a change listener, a rejection would take the gateway down: the routes already
+  // served stay, and the store is read again shortly (a lost read delays, never loses).
+  const sync: () => Promise<void> = coalesce(syncNow, (error) => {
+    logger.error({ err: error }, 'cannot read the store; serving what was applied, retrying');
+    setTimeout(() => void sync(), 1_000).unref();
+  });
 
   return {
     active,

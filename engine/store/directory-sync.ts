@@ -5,6 +5,7 @@ import { AdminError } from '../admin/errors.ts';
 import { workflowOf, type Lifecycle } from '../admin/lifecycle.ts';
 import { describeProblems } from '../gateway/registry.ts';
 import { documentHash } from './audit.ts';
+import { coalesce } from './coalesce.ts';
 import type { Store } from './types.ts';
 import type { WorkflowDirectory } from './workflow-directory.ts';
 
@@ -37,8 +38,6 @@ export function createDirectorySync(options: { directory: WorkflowDirectory; lif
   const refusedAs = new Map<string, string>();
   /** file -> hash of a text that was refused; not tried again until it changes or a file goes away */
   const failed = new Map<string, string>();
-  let running: Promise<void> | undefined;
-  let again = false;
 
   const actor = (origin: string) => ({ name: `file:${origin}`, role: 'publisher' });
 
@@ -119,24 +118,6 @@ export function createDirectorySync(options: { directory: WorkflowDirectory; lif
 
   return {
     /** Reads the directory and publishes what changed; calls coalesce. */
-    sync(): Promise<void> {
-      if (running) {
-        again = true;
-        return running;
-      }
-      running = (async () => {
-        try {
-          do {
-            again = false;
-            await runNow();
-          } while (again);
-        } catch (error) {
-          logger.error({ err: error }, 'workflows directory could not be read');
-        } finally {
-          running = undefined;
-        }
-      })();
-      return running;
-    },
+    sync: coalesce(runNow, (error) => logger.error({ err: error }, 'workflows directory could not be read')),
   };
 }
