@@ -9,6 +9,7 @@ export type IncomingSide = Readable & { readonly method?: string | undefined; re
 /** What an exchange watches of the answer: a close before it finished means the client went away. */
 export interface AnswerSide {
   once(event: 'close', listener: () => void): unknown;
+  on(event: 'close', listener: () => void): unknown;
   readonly writableFinished: boolean;
   readonly destroyed: boolean;
 }
@@ -119,7 +120,7 @@ export class RequestExchange implements Exchange {
     if (res.destroyed && !res.writableFinished) target.abort();
     else {
       (res as AnswerSide & { [ABORT_ON_CLOSE]?: { abort(): void } })[ABORT_ON_CLOSE] = target;
-      res.once('close', abortOnClose);
+      res.on('close', abortOnClose); // 'close' comes once; `on` spares the wrapper `once` makes
     }
   }
 

@@ -1,4 +1,3 @@
-import { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
 import { Pool, errors as undiciErrors } from 'undici';
 import type { ProxyConfig } from '../../shared/nodes/index.ts';
@@ -53,17 +52,25 @@ function resolveUrl(url: string, context: PrepareContext): URL {
 }
 
 /**
- * Cancels one upstream call, when the client goes away or the deadline passes. undici takes an
- * EventEmitter that emits 'abort' as a signal; this costs a fraction of an AbortController,
- * which allocates an EventTarget and a DOMException per request.
+ * Cancels one upstream call, when the client goes away or the deadline passes. undici takes any
+ * object with addEventListener/removeEventListener as a signal; this one holds undici's single
+ * listener and costs a fraction of an AbortController (an EventTarget and a DOMException per
+ * request) or even an EventEmitter.
  */
-class CallCancellation extends EventEmitter {
+class CallCancellation {
   aborted = false;
   timedOut = false;
+  #listener: (() => void) | undefined;
+  addEventListener(_type: 'abort', listener: () => void): void {
+    this.#listener = listener;
+  }
+  removeEventListener(): void {
+    this.#listener = undefined;
+  }
   abort(): void {
     if (this.aborted) return;
     this.aborted = true;
-    this.emit('abort');
+    this.#listener?.();
   }
 }
 
@@ -196,7 +203,7 @@ export const proxy: Runtime<ProxyConfig> = (config, context) => {
         method: exchange.request.method as 'GET',
         headers,
         body: body ?? stream ?? null,
-        signal: call,
+        signal: call as unknown as AbortSignal,
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
       };
