@@ -44,6 +44,8 @@ const DOT_SEGMENT = /^(?:\.|%2e){1,2}$/i;
  */
 export function createRouteTable(workflows: ReadonlyArray<CompiledWorkflow>): RouteTable {
   const root = newNode();
+  /** Paths of routes without params or a rest, to their trie node's methods. */
+  const exact = new Map<string, Map<string, RouteEntry>>();
   for (const workflow of workflows) {
     const route = workflow.graph.document.route;
     let node = root;
@@ -63,6 +65,7 @@ export function createRouteTable(workflows: ReadonlyArray<CompiledWorkflow>): Ro
       }
     }
     const entry: RouteEntry = { workflow, paramNames, pattern: route.path };
+    if (!rest && paramNames.length === 0) exact.set(route.path, node.methods);
     const target = rest ? node.rest : node.methods;
     for (const method of route.methods) target.set(method, entry);
     if (route.methods.includes('GET') && !target.has('HEAD')) target.set('HEAD', entry);
@@ -110,6 +113,9 @@ export function createRouteTable(workflows: ReadonlyArray<CompiledWorkflow>): Ro
   return {
     workflows,
     match(method, path) {
+      // A route without params answers its own path with one lookup (what a literal segment would win anyway).
+      const literal = exact.get(path)?.get(method);
+      if (literal) return { kind: 'found', workflow: literal.workflow, params: {}, pattern: literal.pattern };
       // origin-form only: `*` (OPTIONS *) and absolute-form targets would otherwise lose their first segment and match something else
       if (path.charCodeAt(0) !== 47 /* / */) return BAD_PATH;
       const segments = path.split('/');

@@ -38,9 +38,10 @@ export const rateLimit: Runtime<RateLimitConfig> = (config, context) => {
     global: () => '*',
   }[config.key];
 
+  const limitText = String(limit);
   const decide = (exchange: Exchange, decision: RateLimitDecision) => {
     const headers = (exchange.answerHeaders ??= {});
-    headers['ratelimit-limit'] = String(decision.limit);
+    headers['ratelimit-limit'] = limitText;
     headers['ratelimit-remaining'] = String(decision.remaining);
     headers['ratelimit-reset'] = String(decision.resetSeconds);
     if (decision.allowed) return 'ok';
