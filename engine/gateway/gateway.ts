@@ -98,76 +98,6 @@ export function createGateway(options: GatewayOptions): Gateway {
     record.outcome = outcomeOfStatus(problem.status);
   }
 
-  async function serve(req: IncomingMessage, res: ServerResponse, record: RequestRecord): Promise<void> {
-    const url = req.url ?? '/';
-    const q = url.indexOf('?');
-    const path = q < 0 ? url : url.slice(0, q);
-    const search = q < 0 ? '' : url.slice(q);
-    const method = req.method ?? 'GET';
-    const head = method === 'HEAD';
-    const trace = traceContextOf(req.headers.traceparent, req.headers.tracestate);
-    record.traceId = trace.traceId;
-    record.spanId = trace.spanId;
-    const table = routes; // this request finishes on the table it started with
-    const match = table.match(method, path);
-    if (match.kind !== 'found') {
-      if (match.kind === 'method_not_allowed') refuse(res, record, path, head, 'method_not_allowed', undefined, { allow: match.allowed.join(', ') });
-      else if (match.kind === 'bad_path') refuse(res, record, path, head, 'bad_request', { reason: 'the path is malformed' }, undefined);
-      else refuse(res, record, path, head, 'not_found', undefined, undefined);
-      return;
-    }
-    const workflow = match.workflow;
-    record.workflowFields = workflow.logFields;
-    const lifecycle = workflow.lifecycle;
-    if (lifecycle?.retired) {
-      refuse(res, record, path, head, 'workflow_retired', { version: String(workflow.version) }, lifecycle.headers);
-      return;
-    }
-    const exchange = new RequestExchange(req, res, path, search, match.params, trace, clientIpOf(req));
-    if (lifecycle?.headers) exchange.answerHeaders = { ...lifecycle.headers };
-    if (workflow.needsRequestBody) {
-      const body = await readBody(req, options.maxBodyBytes);
-      if (!body.ok) {
-        // The rest of a too-large body is never read, so the connection closes: say so, or a client reuses it.
-        refuse(res, record, path, head, body.error, { reason: body.reason }, body.error === 'payload_too_large' ? { connection: 'close' } : undefined);
-        if (body.error === 'payload_too_large') res.once('finish', () => req.socket.destroySoon?.());
-        return;
-      }
-      exchange.receivedBody = { raw: body.raw, parsed: body.parsed };
-      exchange.request.body = body.parsed;
-    }
-    const result = await walk(workflow, exchange, record.path);
-    record.partner = exchange.partner;
-    record.upstreamMs = exchange.upstreamMs;
-    const meta = result.final.meta;
-    if (meta.outcome === 'finish' && exchange.response) {
-      if (!exchange.response.sent) writeBody(res, exchange.response, exchange.answerHeaders, head);
-      record.status = exchange.response.status;
-      record.outcome = 'ok';
-      return;
-    }
-    if (res.headersSent) {
-      // A node had started the answer (a streaming proxy) when it failed: the client gets a broken
-      // answer, never a problem appended to half a body.
-      res.destroy();
-      const clientLeft = !res.writableFinished && req.socket.destroyed;
-      record.status = clientLeft ? 499 : (exchange.response?.status ?? 502);
-      record.outcome = clientLeft ? 'error' : 'upstream_error';
-      return;
-    }
-    let id = meta.error ?? 'internal_error';
-    let params = exchange.problemParams;
-    if (meta.outcome === 'fault') {
-      const error = result.error;
-      if (error instanceof SluiceError && problems.has(error.code)) {
-        id = error.code;
-        params = error.params ?? params;
-      }
-      logger.error({ err: error, traceId: trace.traceId, workflow: workflow.id, version: workflow.version, node: record.path[record.path.length - 1] }, 'node failed');
-    }
-    refuse(res, record, path, head, id, params, exchange.answerHeaders);
-  }
-
   return {
     get routes() {
       return routes;
@@ -178,6 +108,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     setProblems(next) {
       problems = next;
     },
+    // One async function per request (no inner serve() to await): every return below still logs.
     handle: async function handle(req, res) {
       const started = performance.now();
       const record: RequestRecord = {
@@ -185,17 +116,83 @@ export function createGateway(options: GatewayOptions): Gateway {
         partner: undefined, outcome: 'error', status: 500, problem: undefined, ms: 0, upstreamMs: undefined, path: [],
       };
       try {
-        await serve(req, res, record);
+        const url = req.url ?? '/';
+        const q = url.indexOf('?');
+        const path = q < 0 ? url : url.slice(0, q);
+        const search = q < 0 ? '' : url.slice(q);
+        const method = req.method ?? 'GET';
+        const head = method === 'HEAD';
+        const trace = traceContextOf(req.headers.traceparent, req.headers.tracestate);
+        record.traceId = trace.traceId;
+        record.spanId = trace.spanId;
+        const table = routes; // this request finishes on the table it started with
+        const match = table.match(method, path);
+        if (match.kind !== 'found') {
+          if (match.kind === 'method_not_allowed') refuse(res, record, path, head, 'method_not_allowed', undefined, { allow: match.allowed.join(', ') });
+          else if (match.kind === 'bad_path') refuse(res, record, path, head, 'bad_request', { reason: 'the path is malformed' }, undefined);
+          else refuse(res, record, path, head, 'not_found', undefined, undefined);
+          return;
+        }
+        const workflow = match.workflow;
+        record.workflowFields = workflow.logFields;
+        const lifecycle = workflow.lifecycle;
+        if (lifecycle?.retired) {
+          refuse(res, record, path, head, 'workflow_retired', { version: String(workflow.version) }, lifecycle.headers);
+          return;
+        }
+        const exchange = new RequestExchange(req, res, path, search, match.params, trace, clientIpOf(req));
+        if (lifecycle?.headers) exchange.answerHeaders = { ...lifecycle.headers };
+        if (workflow.needsRequestBody) {
+          const body = await readBody(req, options.maxBodyBytes);
+          if (!body.ok) {
+            // The rest of a too-large body is never read, so the connection closes: say so, or a client reuses it.
+            refuse(res, record, path, head, body.error, { reason: body.reason }, body.error === 'payload_too_large' ? { connection: 'close' } : undefined);
+            if (body.error === 'payload_too_large') res.once('finish', () => req.socket.destroySoon?.());
+            return;
+          }
+          exchange.receivedBody = { raw: body.raw, parsed: body.parsed };
+          exchange.request.body = body.parsed;
+        }
+        const result = await walk(workflow, exchange, record.path);
+        record.partner = exchange.partner;
+        record.upstreamMs = exchange.upstreamMs;
+        const meta = result.final.meta;
+        if (meta.outcome === 'finish' && exchange.response) {
+          if (!exchange.response.sent) writeBody(res, exchange.response, exchange.answerHeaders, head);
+          record.status = exchange.response.status;
+          record.outcome = 'ok';
+          return;
+        }
+        if (res.headersSent) {
+          // A node had started the answer (a streaming proxy) when it failed: the client gets a broken
+          // answer, never a problem appended to half a body.
+          res.destroy();
+          const clientLeft = !res.writableFinished && req.socket.destroyed;
+          record.status = clientLeft ? 499 : (exchange.response?.status ?? 502);
+          record.outcome = clientLeft ? 'error' : 'upstream_error';
+          return;
+        }
+        let id = meta.error ?? 'internal_error';
+        let params = exchange.problemParams;
+        if (meta.outcome === 'fault') {
+          const error = result.error;
+          if (error instanceof SluiceError && problems.has(error.code)) {
+            id = error.code;
+            params = error.params ?? params;
+          }
+          logger.error({ err: error, traceId: trace.traceId, workflow: workflow.id, version: workflow.version, node: record.path[record.path.length - 1] }, 'node failed');
+        }
+        refuse(res, record, path, head, id, params, exchange.answerHeaders);
       } catch (error) {
         logger.error({ err: error, traceId: record.traceId }, 'gateway failed');
         if (!res.headersSent) answerProblem(res, 'internal_error', '/', record.traceId, undefined, undefined, false);
         else res.destroy();
-        return;
-      }
-      if (logRequest) {
-        record.ms = Math.round((performance.now() - started) * 1000) / 1000;
-        if (record.upstreamMs !== undefined) record.upstreamMs = Math.round(record.upstreamMs * 1000) / 1000;
-        logRequest(record);
+      } finally {
+        if (logRequest) {
+          record.ms = Math.round((performance.now() - started) * 1000) / 1000;
+          if (record.upstreamMs !== undefined) record.upstreamMs = Math.round(record.upstreamMs * 1000) / 1000;
+          logRequest(record);
+        }
       }
     },
   };
