@@ -1,25 +1,7 @@
+import type { DraftRecord, VersionRecord } from '../../shared/schema/lifecycle.ts';
 import type { AuditEntry, AuditVerification, UnsealedEntry } from './audit.ts';
 
-/** A version's lifecycle marks. The active pointer says which version the route serves. */
-export interface VersionRecord {
-  version: number;
-  /** Content hash of the immutable document. */
-  hash: string;
-  publishedAt: string;
-  publishedBy: string;
-  /** Deprecated versions are still served, with Deprecation and Sunset headers. */
-  deprecated?: { at: string; sunset?: string };
-  /** A retired version's route answers 410 while it is the active one. */
-  retired?: { at: string };
-}
-
-export interface DraftRecord {
-  hash: string;
-  /** Increments on every save; a save names the revision it was based on (409 when stale). */
-  revision: number;
-  updatedAt: string;
-  updatedBy: string;
-}
+export type { DraftRecord, VersionRecord } from '../../shared/schema/lifecycle.ts';
 
 export interface WorkflowRecord {
   id: string;

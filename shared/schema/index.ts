@@ -2,3 +2,4 @@ export { workflowDocumentSchema, workflowNodeSchema, workflowEdgeSchema, workflo
 export { errorCatalogSchema, catalogEntrySchema, errorIdSchema, GATEWAY_ERRORS, type ErrorCatalog, type CatalogEntry, type GatewayErrorId } from './catalog.ts';
 export { problemDetailsSchema, PROBLEM_CONTENT_TYPE, type ProblemDetails } from './problem.ts';
 export { durationSchema, durationMs, boundedDurationSchema, MAX_TIMER_MS } from './duration.ts';
+export type { VersionRecord, DraftRecord } from './lifecycle.ts';

@@ -1,4 +1,5 @@
 import type { ValidationProblem, WorkflowDiff } from '../../../shared/compile/index.ts';
+import type { DraftRecord, VersionRecord } from '../../../shared/schema/lifecycle.ts';
 
 export type { ValidationProblem, WorkflowDiff };
 
@@ -63,20 +64,10 @@ export interface WorkflowSummary {
   lastChange?: { at: string; by: string };
 }
 
-export interface VersionRecord {
-  version: number;
-  hash: string;
-  publishedAt: string;
-  publishedBy: string;
-  deprecated?: { at: string; sunset?: string };
-  retired?: { at: string };
-}
+/** The store's lifecycle records are shared with the engine: one definition. */
+export type { VersionRecord };
 
-export interface DraftView {
-  hash: string;
-  revision: number;
-  updatedAt: string;
-  updatedBy: string;
+export interface DraftView extends DraftRecord {
   document: unknown;
 }
 
