@@ -8,7 +8,6 @@ import { traceContextOf } from './trace.ts';
 export type IncomingSide = Readable & { readonly method?: string | undefined; readonly headers: IncomingHttpHeaders };
 /** What an exchange watches of the answer: a close before it finished means the client went away. */
 export interface AnswerSide {
-  once(event: 'close', listener: () => void): unknown;
   on(event: 'close', listener: () => void): unknown;
   readonly writableFinished: boolean;
   readonly destroyed: boolean;
@@ -86,7 +85,6 @@ export class RequestExchange implements Exchange {
   readonly clientIp: string;
   readonly #req: IncomingSide;
   readonly #res: AnswerSide;
-  #abort: AbortController | undefined;
 
   constructor(req: IncomingSide, res: AnswerSide, path: string, search: string, params: Record<string, string>, trace: TraceContext, clientIp: string) {
     this.#req = req;
@@ -122,22 +120,6 @@ export class RequestExchange implements Exchange {
       (res as AnswerSide & { [ABORT_ON_CLOSE]?: { abort(): void } })[ABORT_ON_CLOSE] = target;
       res.on('close', abortOnClose); // 'close' comes once; `on` spares the wrapper `once` makes
     }
-  }
-
-  get signal(): AbortSignal {
-    if (this.#abort === undefined) {
-      const controller = new AbortController();
-      this.#abort = controller;
-      const res = this.#res;
-      // The client may have left already, while an earlier node waited (a key fetch, a body): the
-      // 'close' event is gone, so a listener alone would never abort and the upstream call would go out.
-      if (res.destroyed && !res.writableFinished) controller.abort();
-      else
-        res.once('close', () => {
-          if (!res.writableFinished) controller.abort();
-        });
-    }
-    return this.#abort.signal;
   }
 
   upstreamSearch(): string {

@@ -32,6 +32,21 @@ function connectionListed(connection: string | string[] | undefined): Set<string
   return listed;
 }
 
+/**
+ * The upstream's headers the client may see: hop-by-hop ones and those its Connection header
+ * lists dropped, and content-length too when a later node will rewrite the body.
+ */
+function answerHeaders(upstream: Record<string, string | string[] | undefined>, bodyRewritten: boolean): Record<string, string | string[]> {
+  const listed = connectionListed(upstream.connection);
+  const copied: Record<string, string | string[]> = {};
+  for (const name in upstream) {
+    const value = upstream[name];
+    if (value === undefined || HOP_BY_HOP.has(name) || listed?.has(name) || (bodyRewritten && name === 'content-length')) continue;
+    copied[name] = value;
+  }
+  return copied;
+}
+
 /** Client headers that claim an identity only the gateway may assert. */
 const IDENTITY_HEADERS = new Set(['x-partner', 'x-subject', 'x-user', 'x-scopes', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'x-real-ip', 'forwarded', 'traceparent', 'tracestate']);
 
@@ -207,16 +222,6 @@ export const proxy: Runtime<ProxyConfig> = (config, context) => {
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
       };
-      const answerHeaders = (upstream: Record<string, string | string[] | undefined>) => {
-        const listed = connectionListed(upstream.connection);
-        const copied: Record<string, string | string[]> = {};
-        for (const name in upstream) {
-          const value = upstream[name];
-          if (value === undefined || HOP_BY_HOP.has(name) || listed?.has(name) || (bufferResponse && name === 'content-length')) continue;
-          copied[name] = value;
-        }
-        return copied;
-      };
       try {
         if (!bufferResponse && exchange.canStartAnswer) {
           // The answer ends the request: undici writes the upstream's body straight into the client
@@ -224,14 +229,14 @@ export const proxy: Runtime<ProxyConfig> = (config, context) => {
           await pool.stream(options, ({ statusCode, headers: upstream }) => {
             clearTimeout(deadline);
             exchange.upstreamMs = performance.now() - started;
-            const copied = answerHeaders(upstream);
+            const copied = answerHeaders(upstream, bufferResponse);
             exchange.response = { status: statusCode, headers: copied, sent: true };
             return exchange.startAnswer(statusCode, copied);
           });
           return 'ok';
         }
         const response = await pool.request(options);
-        const responseHeaders = answerHeaders(response.headers);
+        const responseHeaders = answerHeaders(response.headers, bufferResponse);
         if (!bufferResponse) {
           clearTimeout(deadline);
           exchange.response = { status: response.statusCode, headers: responseHeaders, stream: response.body };

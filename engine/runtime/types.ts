@@ -52,9 +52,7 @@ export interface Exchange {
   answerHeaders: Record<string, string> | undefined;
   readonly trace: TraceContext;
   readonly clientIp: string;
-  /** Aborted when the client goes away; created on first use. */
-  readonly signal: AbortSignal;
-  /** Calls `target.abort()` once if the client goes away before the answer is complete (at once if it has); cheaper than `signal`. */
+  /** Calls `target.abort()` once if the client goes away before the answer is complete (at once if it has). */
   onClientGone(target: { abort(): void }): void;
   /** The raw request body stream, for proxies that stream it; undefined once it was buffered. */
   readonly incoming: Readable | undefined;
