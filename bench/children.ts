@@ -54,7 +54,7 @@ export function spawnPinned(core: number, cmd: string, args: string[], opts: Spa
  * keep function names by wrapping every closure, and spawn node as a grandchild, so the pid we
  * hold (for VmRSS) would not be the server's.
  */
-export function spawnTsNode(core: number, script: string, args: string[], opts?: SpawnOptions): ChildProcess {
+export function spawnCompiled(core: number, script: string, args: string[], opts?: SpawnOptions): ChildProcess {
   const outfile = join(REPO, 'bench', '.build', basename(script).replace(/\.ts$/, '.mjs'));
   buildSync({ entryPoints: [join(REPO, script)], outfile, bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', logLevel: 'warning' });
   return spawnPinned(core, process.execPath, [outfile, ...args], opts);

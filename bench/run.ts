@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CAN_PIN, REPO, killAllNow, rssMb, spawnPinned, spawnTsNode, stopAll, waitForListening } from './children.ts';
+import { CAN_PIN, REPO, killAllNow, rssMb, spawnPinned, spawnCompiled, stopAll, waitForListening } from './children.ts';
 import { makeCredentials, writeWorkflows } from './fixture.ts';
 import type { Credentials } from './fixture.ts';
 import { CONNECTIONS, chooseLoadGen, runLoad } from './loadgen.ts';
@@ -69,13 +69,13 @@ function selectedTargets(): TargetName[] {
 }
 
 async function startUpstream(): Promise<{ server: ChildProcess; origin: string }> {
-  const server = spawnTsNode(UPSTREAM_CORE, 'bench/upstream.ts', []);
+  const server = spawnCompiled(UPSTREAM_CORE, 'bench/upstream.ts', []);
   const port = await waitForListening(server, 'upstream');
   return { server, origin: `http://127.0.0.1:${port}` };
 }
 
 async function startBareProxy(upstream: string): Promise<ChildProcess & { port: number }> {
-  const server = spawnTsNode(SERVER_CORE, 'bench/bare-proxy.ts', [upstream]);
+  const server = spawnCompiled(SERVER_CORE, 'bench/bare-proxy.ts', [upstream]);
   const port = await waitForListening(server, 'bare proxy');
   return Object.assign(server, { port });
 }
