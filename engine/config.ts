@@ -23,6 +23,15 @@ export const settingsSchema = z.object({
   SLUICE_ADMIN_TOKENS: z.string().optional().meta({ description: 'Admin API tokens, comma-separated `name:role:token` (roles: viewer, editor, publisher, auditor, admin). Unset: an admin token is created in `$SLUICE_DATA/admin-token`.' }),
   SLUICE_FOUR_EYES: flag.prefault('off').meta({ description: 'A publisher cannot publish a draft they last edited.' }),
   SLUICE_EXPRESSION_TIMEOUT_MS: z.coerce.number().int().min(1).max(10_000).default(50).meta({ description: 'Time bound of one JSONata evaluation.' }),
+  SLUICE_LOG_SUBJECT: z.enum(['hash', 'plain', 'off']).default('hash').meta({ description: 'How request log lines carry the token subject: `hash` (HMAC-SHA256, 16 hex digits), `plain`, or `off`.' }),
+  SLUICE_LOG_SUBJECT_KEY: z.string().optional().meta({ description: 'HMAC key for hashed subjects; set the same on every replica so their hashes agree. Never logged.' }),
+  SLUICE_METRICS: flag.prefault('on').meta({ description: 'Count requests, nodes and edges for `/metrics`, the live canvas and the stats endpoint.' }),
+  SLUICE_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional().meta({ description: 'Also serve `/metrics` without a token on this port (bind it where only Prometheus reaches). Unset: `/metrics` on PORT needs an admin token.' }),
+  SLUICE_METRICS_PARTNERS: z.string().optional().meta({ description: 'Comma-separated partner ids that always get their own metric label (api-key partners always do).' }),
+  SLUICE_METRICS_PARTNER_LIMIT: z.coerce.number().int().min(0).max(10_000).default(50).meta({ description: 'How many further partner ids get their own label; the rest are counted as `other`.' }),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional().meta({ description: 'Export a span per request and per node over OTLP/HTTP (JSON) to `<endpoint>/v1/traces`.' }),
+  OTEL_EXPORTER_OTLP_HEADERS: z.string().optional().meta({ description: 'Headers for the OTLP export, `name=value` comma-separated (an API key, say). Never logged.' }),
+  OTEL_SERVICE_NAME: z.string().default('sluice').meta({ description: 'service.name of exported spans.' }),
 });
 
 export interface Settings {
@@ -38,6 +47,23 @@ export interface Settings {
   expressionTimeoutMs: number;
   adminTokens: string | undefined;
   fourEyes: boolean;
+  logSubject: 'hash' | 'plain' | 'off';
+  logSubjectKey: string | undefined;
+  metrics: boolean;
+  metricsPort: number | undefined;
+  metricsPartners: string[];
+  metricsPartnerLimit: number;
+  otlp: { endpoint: string; headers: Record<string, string>; serviceName: string } | undefined;
+}
+
+/** `name=value,name=value` as OTEL_EXPORTER_OTLP_HEADERS writes them (values percent-decoded). */
+function otlpHeaders(text: string | undefined): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const pair of (text ?? '').split(',')) {
+    const at = pair.indexOf('=');
+    if (at > 0) headers[pair.slice(0, at).trim().toLowerCase()] = decodeURIComponent(pair.slice(at + 1).trim());
+  }
+  return headers;
 }
 
 /** Reads settings from the environment; a bad value names the variable. */
@@ -61,5 +87,12 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
     expressionTimeoutMs: s.SLUICE_EXPRESSION_TIMEOUT_MS,
     adminTokens: s.SLUICE_ADMIN_TOKENS,
     fourEyes: s.SLUICE_FOUR_EYES,
+    logSubject: s.SLUICE_LOG_SUBJECT,
+    logSubjectKey: s.SLUICE_LOG_SUBJECT_KEY,
+    metrics: s.SLUICE_METRICS,
+    metricsPort: s.SLUICE_METRICS_PORT,
+    metricsPartners: (s.SLUICE_METRICS_PARTNERS ?? '').split(',').map((p) => p.trim()).filter(Boolean),
+    metricsPartnerLimit: s.SLUICE_METRICS_PARTNER_LIMIT,
+    otlp: s.OTEL_EXPORTER_OTLP_ENDPOINT ? { endpoint: s.OTEL_EXPORTER_OTLP_ENDPOINT, headers: otlpHeaders(s.OTEL_EXPORTER_OTLP_HEADERS), serviceName: s.OTEL_SERVICE_NAME } : undefined,
   };
 }

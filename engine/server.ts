@@ -25,6 +25,12 @@ import { createLogger, type Logger } from './observe/logger.ts';
 import { createMemoryRateLimitStore, type RateLimitStore } from './runtime/rate-limit-store.ts';
 import type { SharedResources } from './runtime/types.ts';
 import { createWorkflowDirectory } from './store/workflow-directory.ts';
+import { Metrics } from './observe/metrics.ts';
+import { createOtlpExporter } from './observe/otlp.ts';
+import { liveView, workflowStats } from './observe/workflow-stats.ts';
+import { AdminError } from './admin/errors.ts';
+import type { CompiledWorkflow } from './gateway/compile-workflow.ts';
+import type { ApiKeyConfig } from '../shared/nodes/api-key.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const EXAMPLES = join(ROOT, 'examples');
@@ -40,7 +46,43 @@ export interface Sluice {
   reload(): Promise<void>;
   store: Store;
   lifecycle: Lifecycle;
+  /** The request counters; undefined with SLUICE_METRICS=off. */
+  metrics: Metrics | undefined;
+  /** Where /metrics is served without a token (SLUICE_METRICS_PORT). */
+  metricsUrl: string | undefined;
   close(): Promise<void>;
+}
+
+/** Partners named by api-key credentials: each gets its own metric label whatever the bound. */
+function credentialPartners(workflows: ReadonlyArray<CompiledWorkflow>): string[] {
+  const partners: string[] = [];
+  for (const workflow of workflows)
+    for (const node of workflow.graph.nodes.values())
+      if (node.kind === 'api-key') for (const key of (node.config as ApiKeyConfig).keys) partners.push(key.partner);
+  return partners;
+}
+
+/** /metrics alone on its own port, without a token (SLUICE_METRICS_PORT). */
+async function listenMetrics(metrics: Metrics, host: string, port: number): Promise<{ url: string; close(): Promise<void> }> {
+  const server = createServer((req, res) => {
+    if ((req.url ?? '/').split('?')[0] !== '/metrics') {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: metrics are at /metrics\n');
+      return;
+    }
+    metrics.text().then(
+      (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
+      () => res.writeHead(500).end(),
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  return {
+    url: `http://${host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host}:${address.port}/metrics`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
 }
 
 /** Seeds a new data directory with the example workflows and error catalog. */
@@ -76,10 +118,27 @@ function createSharedResources(): SharedResources & { close(): Promise<void> } {
 }
 
 /** The Express app for everything that is not gateway traffic: health, editor, admin. */
-function createControlApp(options: { problems: () => ProblemRenderer; dataDir: string; demo: boolean; admin: express.Router }) {
+function createControlApp(options: {
+  problems: () => ProblemRenderer;
+  dataDir: string;
+  demo: boolean;
+  admin: express.Router;
+  metrics: { text(): Promise<string>; contentType: string; authenticate: ((authorization: string | undefined) => unknown) | undefined } | undefined;
+}) {
   const app = express();
   app.disable('x-powered-by');
   app.use('/admin/api', options.admin);
+  const metrics = options.metrics;
+  if (metrics) {
+    app.get('/metrics', async (req, res, next) => {
+      try {
+        metrics.authenticate?.(req.headers.authorization);
+        res.type(metrics.contentType).send(await metrics.text());
+      } catch (error) {
+        next(error);
+      }
+    });
+  }
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
@@ -95,12 +154,16 @@ function createControlApp(options: { problems: () => ProblemRenderer; dataDir: s
       res.type('json').send(readFileSync(join(options.dataDir, DEMO_JWKS_FILE), 'utf8'));
     });
   }
-  const problem = (res: Response, req: Request, id: string, params?: Record<string, string>) => {
-    const answer = options.problems().render(id, { instance: req.path, traceId: traceContextOf(req.headers.traceparent, undefined).traceId, params });
+  const problem = (res: Response, req: Request, id: string, params?: Record<string, string>, detail?: string) => {
+    const answer = options.problems().render(id, { instance: req.path, traceId: traceContextOf(req.headers.traceparent, undefined).traceId, params, ...(detail ? { detail } : {}) });
     res.status(answer.status).set(problemHeaders(answer.body)).end(answer.body); // end, not send: send appends a charset
   };
   app.use((req, res) => problem(res, req, 'not_found'));
   const onError: ErrorRequestHandler = (error: { status?: number; type?: string }, req, res, _next) => {
+    if (error instanceof AdminError && error.code === 'unauthorized') {
+      res.set('www-authenticate', 'Bearer realm="sluice-admin"');
+      return problem(res, req, 'unauthorized', undefined, error.message);
+    }
     if (error.status === 413) return problem(res, req, 'payload_too_large', { reason: 'the body is too large' });
     if (error.status === 400) return problem(res, req, 'bad_request', { reason: 'the request is malformed' });
     problem(res, req, 'internal_error');
@@ -135,7 +198,22 @@ export async function startSluice(settings: Settings, options: { logger?: Logger
   const store = await openFileStore(join(settings.dataDir, 'store'));
   const system = { name: 'system', role: 'admin' };
   let problems = createProblemRenderer(loadCatalog(settings.dataDir));
-  const gateway = createGateway({ problems, logger, maxBodyBytes: settings.maxBodyBytes, trustProxy: settings.trustProxy });
+  const metrics = settings.metrics ? new Metrics({ partners: settings.metricsPartners, partnerLimit: settings.metricsPartnerLimit }) : undefined;
+  const spans = settings.otlp ? createOtlpExporter({ ...settings.otlp, logger }) : undefined;
+  if (metrics && spans) {
+    metrics.counter('sluice_spans_exported_total', 'Spans sent to the OTLP collector, by result (exported, dropped: queue full, failed: collector error).', () =>
+      Object.entries(spans.counts).map(([result, value]) => ({ labels: { result }, value })),
+    );
+  }
+  const gateway = createGateway({
+    problems,
+    logger,
+    maxBodyBytes: settings.maxBodyBytes,
+    trustProxy: settings.trustProxy,
+    metrics,
+    spans,
+    logSubject: settings.logSubject === 'hash' ? { mode: 'hash', key: settings.logSubjectKey } : { mode: settings.logSubject },
+  });
   const shared = createSharedResources();
   const rateLimits = options.rateLimits ?? createMemoryRateLimitStore();
   const deps = { env, dataDir: settings.dataDir, rateLimits, shared, expressionLimits: { timeoutMs: settings.expressionTimeoutMs, depth: 300, sequence: 100_000 } };
@@ -143,11 +221,13 @@ export async function startSluice(settings: Settings, options: { logger?: Logger
     deps,
     store,
     logger,
+    metrics,
     activate: (workflows, catalog) => {
       if (catalog && catalog !== problems.catalog) {
         problems = createProblemRenderer(catalog);
         gateway.setProblems(problems);
       }
+      if (metrics) for (const partner of credentialPartners(workflows)) metrics.partners.known.add(partner);
       gateway.activate(workflows);
     },
   });
@@ -172,6 +252,17 @@ export async function startSluice(settings: Settings, options: { logger?: Logger
   const adminApi = createAdminApi({
     store,
     lifecycle,
+    ...(metrics
+      ? {
+          observe: {
+            stats: (id: string, windowMs: number) => workflowStats(metrics, id, windowMs),
+            live: (id: string, partner: string | undefined) => {
+              const served = registry.active.get(id);
+              return served && liveView(metrics, served, partner);
+            },
+          },
+        }
+      : {}),
     authenticate: authenticator.authenticate,
     problems: () => problems,
     applied: (revision) => registry.whenApplied(revision),
@@ -186,7 +277,15 @@ export async function startSluice(settings: Settings, options: { logger?: Logger
     }),
   });
 
-  const control = createControlApp({ problems: () => problems, dataDir: settings.dataDir, demo: settings.demo, admin: adminApi.router });
+  const control = createControlApp({
+    problems: () => problems,
+    dataDir: settings.dataDir,
+    demo: settings.demo,
+    admin: adminApi.router,
+    // With its own port, /metrics is open there; on the main port it needs an admin token.
+    metrics: metrics && { text: () => metrics.text(), contentType: metrics.registry.contentType, authenticate: settings.metricsPort === undefined ? authenticator.authenticate : undefined },
+  });
+  const metricsServer = metrics && settings.metricsPort !== undefined ? await listenMetrics(metrics, settings.host, settings.metricsPort) : undefined;
   const isControl = (url: string) => RESERVED_PREFIXES.some((p) => url.startsWith(p) && (url.length === p.length || url[p.length] === '/' || url[p.length] === '?'));
   const server = createServer(
     { maxHeaderSize: settings.maxHeaderBytes, requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 5_000 },
@@ -205,7 +304,7 @@ export async function startSluice(settings: Settings, options: { logger?: Logger
   });
   const { port } = server.address() as AddressInfo;
   const url = `http://${settings.host === '0.0.0.0' || settings.host === '::' ? '127.0.0.1' : settings.host}:${port}`;
-  logger.info({ url, dataDir: settings.dataDir, workflows: registry.active.size, demoUpstream: demoUpstream?.url }, 'sluice listening');
+  logger.info({ url, dataDir: settings.dataDir, workflows: registry.active.size, demoUpstream: demoUpstream?.url, metricsUrl: metricsServer?.url }, 'sluice listening');
 
   return {
     url,
@@ -217,8 +316,12 @@ export async function startSluice(settings: Settings, options: { logger?: Logger
     reload,
     store,
     lifecycle,
+    metrics,
+    metricsUrl: metricsServer?.url,
     async close() {
       directory.close();
+      await metricsServer?.close();
+      await spans?.close();
       server.closeIdleConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       for (const workflow of registry.active.values()) workflow.close();

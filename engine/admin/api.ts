@@ -12,6 +12,8 @@ import { allows, type AdminIdentity, type Permission } from './auth.ts';
 import { AdminError } from './errors.ts';
 import { workflowOf, type Lifecycle } from './lifecycle.ts';
 import { adminOpenApi } from './openapi.ts';
+import { boundedDurationSchema, durationMs } from '../../shared/schema/duration.ts';
+import { MAX_WINDOW_MS, SLOT_MS } from '../observe/metrics.ts';
 
 /** One admin endpoint: the Express route and the OpenAPI operation come from this one definition. */
 interface Endpoint {
@@ -39,6 +41,12 @@ export interface AdminApiOptions {
   applied?(revision: number): Promise<void>;
   /** What this process serves: the revision it applied and the version of each workflow. */
   status(): { appliedRevision: number; serving: Array<{ workflow: string; version: number; route: string; state: 'active' | 'deprecated' | 'retired' }> };
+  /** This process's request counters; absent when metrics are off (the stats endpoints answer 404 then). */
+  observe?: {
+    stats(id: string, windowMs: number): unknown;
+    /** Undefined when the workflow is not being served. */
+    live(id: string, partner: string | undefined): unknown;
+  };
 }
 
 /** The longest a change waits for this process to serve it before it is acknowledged anyway. */
@@ -54,6 +62,8 @@ const draftBody = z.object({ document: z.record(z.string(), z.unknown()), baseRe
 const createBody = z.object({ document: z.record(z.string(), z.unknown()) }).strict();
 const validateBody = z.object({ document: z.record(z.string(), z.unknown()).optional() }).strict();
 const diffQuery = z.object({ from: z.union([z.literal('draft'), z.literal('active'), z.coerce.number().int().min(1)]), to: z.union([z.literal('draft'), z.literal('active'), z.coerce.number().int().min(1)]) }).strict();
+const statsQuery = z.object({ window: boundedDurationSchema(SLOT_MS, MAX_WINDOW_MS).default('5m').meta({ description: 'How far back: 10s to 1h, in 10-second slots.' }) }).strict();
+const liveQuery = z.object({ partner: z.string().min(1).max(200).optional().meta({ description: 'Only this partner label (or "none", "other").' }) }).strict();
 const auditQuery = z.object({ after: z.coerce.number().int().min(0).optional(), limit: z.coerce.number().int().min(1).max(10_000).optional() }).strict();
 
 /**
@@ -241,6 +251,24 @@ export function createAdminApi(options: AdminApiOptions): { router: Router; endp
     {
       method: 'get', path: '/audit/verify', permission: 'audit', summary: 'Walk the audit chain; report the first edited, missing or reordered entry',
       handler: async () => ({ body: await store.verifyAudit() }),
+    },
+    {
+      method: 'get', path: '/workflows/:id/stats', permission: 'read', summary: 'Requests by outcome and partner over a recent window, as this process counted them', query: statsQuery,
+      handler: async ({ params, query }) => {
+        await record(params.id!);
+        if (!options.observe) throw new AdminError('not_found', 'metrics are off (SLUICE_METRICS=off)');
+        return { body: options.observe.stats(params.id!, durationMs((query as z.infer<typeof statsQuery>).window)) };
+      },
+    },
+    {
+      method: 'get', path: '/workflows/:id/live', permission: 'read', summary: 'Edge counts, node p50/p99 and last-minute outcomes of the served version (the editor\'s live mode)', query: liveQuery,
+      handler: async ({ params, query }) => {
+        await record(params.id!);
+        if (!options.observe) throw new AdminError('not_found', 'metrics are off (SLUICE_METRICS=off)');
+        const live = options.observe.live(params.id!, (query as z.infer<typeof liveQuery>).partner);
+        if (live === undefined) throw new AdminError('not_found', `workflow "${params.id}" is not being served`);
+        return { body: live };
+      },
     },
     {
       method: 'get', path: '/status', permission: 'read', summary: 'What this process serves and the store revision it applied',

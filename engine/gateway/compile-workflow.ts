@@ -2,6 +2,7 @@ import { createActor, fromPromise, raise, setup, transition, type AnyStateMachin
 import { FAULT_STATE, RUN_NODE_ACTOR, TAKE_PORT_ACTION, toMachineConfig, type FinalStateMeta, type NodeStateConfig, type ValidationProblem, type ValidGraph, type WorkflowMachineConfig } from '../../shared/compile/index.ts';
 import { runtimes } from '../runtime/index.ts';
 import { workflowLogFields } from '../observe/request-log.ts';
+import { FAULT_PORT, type Metrics, type NodeMetrics, type VersionMetrics } from '../observe/metrics.ts';
 import { isKindName, kinds, type AnyKindDescriptor } from '../../shared/nodes/index.ts';
 import { compileExpression, type ExpressionLimits } from '../runtime/expression.ts';
 import type { RateLimitStore } from '../runtime/rate-limit-store.ts';
@@ -23,6 +24,8 @@ export interface NodeStep {
   next: Record<string, Step>;
   /** Where a runtime failure leads (the machine's onError). */
   fault: FinalStep;
+  /** The node's duration and port counters; absent when metrics are off. */
+  metrics: NodeMetrics | undefined;
 }
 
 export type Step = NodeStep | FinalStep;
@@ -48,6 +51,8 @@ export interface CompiledWorkflow {
   needsRequestBody: boolean;
   /** This version's members of the request log line (route, workflow, version), made once. */
   logFields: string;
+  /** This version's request counters; absent when metrics are off. */
+  metrics: VersionMetrics | undefined;
   /** Lifecycle marks of the version as served; absent for drafts and tests. */
   lifecycle?: ServedLifecycle;
   close(): void;
@@ -152,9 +157,10 @@ export async function preparationProblems(document: unknown, deps: CompileDepend
 /**
  * Compiles a validated workflow into a servable version: machine config, XState machine,
  * transition table, and every node prepared (expressions compiled, keys loaded) once.
+ * A served version counts its requests and nodes in `served.metrics`.
  * @throws WorkflowRefused naming node and field when a node cannot be prepared.
  */
-export async function compileWorkflow(graph: ValidGraph, version: number, deps: CompileDependencies): Promise<CompiledWorkflow> {
+export async function compileWorkflow(graph: ValidGraph, version: number, deps: CompileDependencies, served: { metrics?: Metrics } = {}): Promise<CompiledWorkflow> {
   const machineConfig = toMachineConfig(graph);
   const machine = createWorkflowMachine(machineConfig);
   const table = computeTable(machine, machineConfig);
@@ -173,11 +179,22 @@ export async function compileWorkflow(graph: ValidGraph, version: number, deps: 
     throw new WorkflowRefused(problems);
   }
 
+  // Only served versions count (drafts and previews compile without metrics).
+  const workflowMetrics = served.metrics?.workflow(graph.document.id);
   const steps = new Map<string, Step>();
   for (const [state, stateConfig] of Object.entries(machineConfig.states)) {
     if ('type' in stateConfig) steps.set(state, { final: true, state, meta: stateConfig.meta });
-    // next has no prototype: a port named "constructor" or "__proto__" must not find Object's members
-    else steps.set(state, { final: false, state, kind: stateConfig.meta.kind, run: prepared.get(state)!.run, next: Object.create(null) as Record<string, Step>, fault: undefined as never });
+    else
+      steps.set(state, {
+        final: false,
+        state,
+        kind: stateConfig.meta.kind,
+        run: prepared.get(state)!.run,
+        // next has no prototype: a port named "constructor" or "__proto__" must not find Object's members
+        next: Object.create(null) as Record<string, Step>,
+        fault: undefined as never,
+        metrics: workflowMetrics?.node(state, stateConfig.meta.kind),
+      });
   }
   for (const [state, targets] of table) {
     const step = steps.get(state) as NodeStep;
@@ -197,6 +214,7 @@ export async function compileWorkflow(graph: ValidGraph, version: number, deps: 
     start: steps.get(graph.start) as NodeStep,
     prepared,
     needsRequestBody,
+    metrics: workflowMetrics?.version(version),
     logFields: workflowLogFields(graph.document.route.path, graph.document.id, version),
     close() {
       for (const node of prepared.values()) node.close?.();
@@ -216,21 +234,33 @@ export interface WalkResult {
   error?: unknown;
 }
 
+/** Ends a node's run in the counters (and, when tracing, its start and end times). */
+function ranNode(step: NodeStep, started: number, port: string, exchange: Exchange, timings: number[] | undefined): void {
+  const ended = performance.now();
+  step.metrics?.ran((ended - started) / 1000, port, exchange.partner);
+  timings?.push(started, ended);
+}
+
 /**
  * Runs a request through the workflow by its table: run the node, take the port it names,
- * look up the next state, until a final state. Synchronous nodes cost no promise hop.
+ * look up the next state, until a final state. Synchronous nodes cost no promise hop. Nodes are
+ * timed only when metrics count them or `timings` (two numbers per node) is given for a trace.
  */
-export async function walk(workflow: CompiledWorkflow, exchange: Exchange, states: string[]): Promise<WalkResult> {
+export async function walk(workflow: CompiledWorkflow, exchange: Exchange, states: string[], timings?: number[]): Promise<WalkResult> {
   let step: Step = workflow.start;
   while (!step.final) {
     states.push(step.state);
+    const timed = step.metrics !== undefined || timings !== undefined;
+    const started = timed ? performance.now() : 0;
     let port: string | Promise<string>;
     try {
       port = step.run(exchange);
       if (typeof port !== 'string') port = await port;
     } catch (error) {
+      if (timed) ranNode(step, started, FAULT_PORT, exchange, timings);
       return { final: step.fault, states, error };
     }
+    if (timed) ranNode(step, started, port, exchange, timings);
     const next: Step | undefined = step.next[port];
     if (next === undefined) return { final: step.fault, states, error: unknownPort(step.state, port) };
     step = next;

@@ -8,7 +8,10 @@ import { RequestExchange } from './exchange.ts';
 import { problemHeaders, type ProblemRenderer } from './problem.ts';
 import { createRouteTable, type RouteTable } from './route-table.ts';
 import { traceContextOf } from './trace.ts';
-import { createRequestLog, type RequestRecord } from '../observe/request-log.ts';
+import { createRequestLog, subjectLogger, type RequestRecord, type SubjectLogging } from '../observe/request-log.ts';
+import type { Metrics } from '../observe/metrics.ts';
+import type { SpanExporter } from '../observe/otlp.ts';
+import type { TraceContext } from '../runtime/types.ts';
 
 /** How a request ended, as logs and metrics name it. */
 export type Outcome = 'ok' | 'invalid_credentials' | 'denied' | 'limited' | 'rejected' | 'upstream_error' | 'error';
@@ -29,6 +32,12 @@ export interface GatewayOptions {
   maxBodyBytes: number;
   /** Trust X-Forwarded-For from the peer for the client address. */
   trustProxy: boolean;
+  /** Request counters (the served versions' own come with each compiled workflow). */
+  metrics?: Metrics;
+  /** How the request log names the subject: as sent, hashed, or not at all. */
+  logSubject?: SubjectLogging;
+  /** Receives a span per request (with its nodes' timings) when OTLP export is on. */
+  spans?: SpanExporter;
 }
 
 export interface Gateway {
@@ -72,6 +81,9 @@ export function createGateway(options: GatewayOptions): Gateway {
   let problems = options.problems;
   const logger = options.logger;
   const logRequest = createRequestLog(logger);
+  const metrics = options.metrics;
+  const subjectOf = subjectLogger(options.logSubject ?? { mode: 'hash' });
+  const spans = options.spans;
 
   function answerProblem(res: ServerResponse, id: string, instance: string, traceId: string, params: Record<string, string> | undefined, extra: Record<string, string> | undefined, head: boolean) {
     const problem = problems.render(id, { instance, traceId, params });
@@ -113,8 +125,11 @@ export function createGateway(options: GatewayOptions): Gateway {
       const started = performance.now();
       const record: RequestRecord = {
         traceId: '', spanId: '', method: req.method ?? 'GET', workflowFields: '',
-        partner: undefined, outcome: 'error', status: 500, problem: undefined, ms: 0, upstreamMs: undefined, path: [],
+        partner: undefined, subject: undefined, outcome: 'error', status: 500, problem: undefined, ms: 0, upstreamMs: undefined, path: [],
       };
+      let served: CompiledWorkflow | undefined;
+      let trace: TraceContext | undefined;
+      const timings = spans === undefined ? undefined : ([] as number[]);
       try {
         const url = req.url ?? '/';
         const q = url.indexOf('?');
@@ -122,7 +137,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         const search = q < 0 ? '' : url.slice(q);
         const method = req.method ?? 'GET';
         const head = method === 'HEAD';
-        const trace = traceContextOf(req.headers.traceparent, req.headers.tracestate);
+        trace = traceContextOf(req.headers.traceparent, req.headers.tracestate);
         record.traceId = trace.traceId;
         record.spanId = trace.spanId;
         const table = routes; // this request finishes on the table it started with
@@ -134,6 +149,7 @@ export function createGateway(options: GatewayOptions): Gateway {
           return;
         }
         const workflow = match.workflow;
+        served = workflow;
         record.workflowFields = workflow.logFields;
         const lifecycle = workflow.lifecycle;
         if (lifecycle?.retired) {
@@ -153,8 +169,9 @@ export function createGateway(options: GatewayOptions): Gateway {
           exchange.receivedBody = { raw: body.raw, parsed: body.parsed };
           exchange.request.body = body.parsed;
         }
-        const result = await walk(workflow, exchange, record.path);
+        const result = await walk(workflow, exchange, record.path, timings);
         record.partner = exchange.partner;
+        record.subject = exchange.subject;
         record.upstreamMs = exchange.upstreamMs;
         const meta = result.final.meta;
         if (meta.outcome === 'finish' && exchange.response) {
@@ -188,10 +205,25 @@ export function createGateway(options: GatewayOptions): Gateway {
         if (!res.headersSent) answerProblem(res, 'internal_error', '/', record.traceId, undefined, undefined, false);
         else res.destroy();
       } finally {
+        const ended = performance.now();
+        const ms = ended - started;
+        if (metrics !== undefined) {
+          if (served?.metrics !== undefined) served.metrics.request(record.partner, record.outcome, record.status, ms / 1000, record.upstreamMs === undefined ? undefined : record.upstreamMs / 1000, Date.now());
+          else if (served === undefined) metrics.unrouted.set(record.status, (metrics.unrouted.get(record.status) ?? 0) + 1);
+        }
         if (logRequest) {
-          record.ms = Math.round((performance.now() - started) * 1000) / 1000;
+          record.ms = Math.round(ms * 1000) / 1000;
           if (record.upstreamMs !== undefined) record.upstreamMs = Math.round(record.upstreamMs * 1000) / 1000;
+          if (record.subject !== undefined) record.subject = subjectOf(record.subject);
           logRequest(record);
+        }
+        if (spans !== undefined && trace !== undefined) {
+          spans.add({
+            traceId: trace.traceId, spanId: trace.spanId, parentSpanId: trace.parentSpanId, method: record.method,
+            route: served?.graph.document.route.path, path: (req.url ?? '/').split('?')[0]!, workflow: served?.id, version: served?.version,
+            partner: record.partner, outcome: record.outcome, status: record.status, problem: record.problem, started, ended,
+            nodes: record.path, kinds: record.path.map((id) => served?.graph.nodes.get(id)?.kind ?? ''), timings: timings!,
+          });
         }
       }
     },

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { validateWorkflow, type ValidationProblem } from '../../shared/compile/index.ts';
 import { errorCatalogSchema, type ErrorCatalog } from '../../shared/schema/index.ts';
 import { coalesce } from '../store/coalesce.ts';
+import type { Metrics } from '../observe/metrics.ts';
 import type { Store, VersionRecord } from '../store/types.ts';
 import { compileWorkflow, WorkflowRefused, type CompileDependencies, type CompiledWorkflow, type ServedLifecycle } from './compile-workflow.ts';
 
@@ -44,6 +45,7 @@ export function createWorkflowRegistry(options: {
   deps: CompileDependencies;
   store: Store;
   logger: Logger;
+  metrics?: Metrics;
   activate: (workflows: CompiledWorkflow[], catalog: ErrorCatalog | undefined) => void;
 }): WorkflowRegistry {
   const { store, logger } = options;
@@ -75,12 +77,13 @@ export function createWorkflowRegistry(options: {
       try {
         const result = validateWorkflow(await store.document(version.hash), catalog ? { catalog } : {});
         if (!result.ok) throw new WorkflowRefused(result.problems);
-        const compiled = await compileWorkflow(result.graph, version.version, options.deps);
+        const compiled = await compileWorkflow(result.graph, version.version, options.deps, { metrics: options.metrics });
         next.set(record.id, { ...compiled, lifecycle });
         logger.info({ workflow: record.id, version: version.version, publishedBy: version.publishedBy, revision: state.revision }, 'workflow activated');
       } catch (error) {
         const problems = error instanceof WorkflowRefused ? error.problems : [{ code: 'invalid_config' as const, message: (error as Error).message }];
         failed.set(key, describeProblems(problems));
+        options.metrics?.reloads.inc({ result: 'failed' });
         logger.error({ workflow: record.id, version: version.version, problems }, `workflow version cannot be served here: ${describeProblems(problems)}`);
         if (current) next.set(record.id, current);
       }
@@ -90,6 +93,8 @@ export function createWorkflowRegistry(options: {
     for (const [id, workflow] of next) active.set(id, workflow);
     options.activate([...active.values()], catalog);
     appliedRevision = state.revision;
+    options.metrics?.reloads.inc({ result: 'applied' });
+    options.metrics?.revision.set(appliedRevision);
     for (const waiter of waiters)
       if (waiter.revision <= appliedRevision) {
         waiters.delete(waiter);

@@ -6,7 +6,7 @@ const pool = Buffer.allocUnsafe(POOL_SIZE);
 let offset = POOL_SIZE;
 
 /** Random hex from a pooled buffer: one system call per few hundred ids instead of one per id. */
-function randomHex(bytes: number): string {
+export function randomHex(bytes: number): string {
   if (offset + bytes > POOL_SIZE) {
     randomFillSync(pool);
     offset = 0;
@@ -31,8 +31,8 @@ export function traceContextOf(traceparent: string | string[] | undefined, trace
     const m = TRACEPARENT.exec(traceparent.length === 55 ? traceparent : traceparent.slice(0, 55));
     if (m && m[1] !== 'ff' && m[2] !== ZERO_TRACE && m[3] !== ZERO_SPAN) {
       const state = typeof tracestate === 'string' && tracestate.length <= 512 ? tracestate : undefined;
-      return { traceId: m[2]!, spanId: randomHex(8), traceState: state, sampled: (parseInt(m[4]!, 16) & 1) === 1 };
+      return { traceId: m[2]!, spanId: randomHex(8), parentSpanId: m[3]!, traceState: state, sampled: (parseInt(m[4]!, 16) & 1) === 1 };
     }
   }
-  return { traceId: randomHex(16), spanId: randomHex(8), traceState: undefined, sampled: false };
+  return { traceId: randomHex(16), spanId: randomHex(8), parentSpanId: undefined, traceState: undefined, sampled: false };
 }

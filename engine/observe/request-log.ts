@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import pino, { type Logger } from 'pino';
 
 /** The fields of the one line logged per request. Values are the gateway's own: no header, token or body. */
@@ -8,6 +9,8 @@ export interface RequestRecord {
   /** `,"route":…,"workflow":…,"version":…` of the workflow version that served the request, made once per version by workflowLogFields. */
   workflowFields: string;
   partner: string | undefined;
+  /** The subject as logged (hashed unless configured otherwise); absent when not logged. */
+  subject: string | undefined;
   outcome: string;
   status: number;
   problem: string | undefined;
@@ -35,12 +38,40 @@ function fieldsOf(r: RequestRecord): string {
   return (
     `"traceId":"${r.traceId}","spanId":"${r.spanId}","method":${str(r.method)}${r.workflowFields}` +
     (r.partner === undefined ? '' : `,"partner":${str(r.partner)}`) +
+    (r.subject === undefined ? '' : `,"subject":${str(r.subject)}`) +
     `,"outcome":"${r.outcome}","status":${r.status}` +
     (r.problem === undefined ? '' : `,"problem":${str(r.problem)}`) +
     `,"ms":${r.ms}` +
     (r.upstreamMs === undefined ? '' : `,"upstreamMs":${r.upstreamMs}`) +
     (r.path.length === 0 ? ',"path":[]' : `,"path":["${r.path.join('","')}"]`)
   );
+}
+
+/** How the request log names a token's subject. */
+export type SubjectLogging = { mode: 'off' } | { mode: 'plain' } | { mode: 'hash'; key?: string };
+
+/** Subjects hashed recently: a partner's repeated calls hash once. Cleared when full. */
+const HASHED_SUBJECTS_MAX = 10_000;
+
+/**
+ * The subject as the log line carries it: `plain` as sent, `hash` as the first 16 hex digits of
+ * HMAC-SHA256 (with SLUICE_LOG_SUBJECT_KEY, so replicas agree and a dictionary needs the key),
+ * `off` not at all.
+ */
+export function subjectLogger(config: SubjectLogging): (subject: string) => string | undefined {
+  if (config.mode === 'off') return () => undefined;
+  if (config.mode === 'plain') return (subject) => subject;
+  const key = config.key ?? '';
+  const hashed = new Map<string, string>();
+  return (subject) => {
+    let hash = hashed.get(subject);
+    if (hash === undefined) {
+      if (hashed.size >= HASHED_SUBJECTS_MAX) hashed.clear();
+      hash = createHmac('sha256', key).update(subject).digest('hex').slice(0, 16);
+      hashed.set(subject, hash);
+    }
+    return hash;
+  };
 }
 
 /** Every request log's flush, run once when the process exits (one listener, however many gateways a process holds). */

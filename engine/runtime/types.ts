@@ -29,6 +29,8 @@ export interface TraceContext {
   traceId: string;
   /** This gateway's span id, sent upstream as the parent. */
   spanId: string;
+  /** The caller's span id from a valid incoming traceparent. */
+  parentSpanId: string | undefined;
   /** The incoming tracestate, forwarded as is. */
   traceState: string | undefined;
   sampled: boolean;

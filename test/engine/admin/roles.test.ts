@@ -52,6 +52,8 @@ const OPERATIONS: Record<string, { roles: readonly RoleName[]; call: (role: Role
   'GET /admin/api/audit': { roles: AUDITORS, call: () => ({ method: 'GET', path: '/audit?limit=5' }) },
   'GET /admin/api/audit/verify': { roles: AUDITORS, call: () => ({ method: 'GET', path: '/audit/verify' }) },
   'GET /admin/api/status': { roles: ALL, call: () => ({ method: 'GET', path: '/status' }) },
+  'GET /admin/api/workflows/{id}/stats': { roles: ALL, call: () => ({ method: 'GET', path: '/workflows/matrix/stats?window=5m' }) },
+  'GET /admin/api/workflows/{id}/live': { roles: ALL, call: () => ({ method: 'GET', path: '/workflows/matrix/live' }) },
 };
 
 describe('roles × endpoints', () => {
