@@ -18,13 +18,14 @@ import type { LoadGenName, LoadResult } from './loadgen.ts';
 const SERVER_CORE = 0;
 const UPSTREAM_CORE = 1;
 
-const TARGET_NAMES = ['bare', 'sluice-proxy', 'sluice'] as const;
+const TARGET_NAMES = ['bare', 'sluice-proxy', 'sluice', 'sluice-quiet'] as const;
 type TargetName = (typeof TARGET_NAMES)[number];
 
 const DESCRIPTIONS: Record<TargetName, string> = {
   bare: 'node:http + undici Pool, streamed (baseline)',
   'sluice-proxy': 'Sluice, one proxy node (/proxy-only)',
   sluice: 'Sluice, jwt-verify → scope-check → rate-limit → proxy (/api/orders)',
+  'sluice-quiet': 'the same without request logging and metrics (a second gateway: LOG_LEVEL=warn, SLUICE_METRICS=off)',
 };
 
 interface Target {
@@ -97,8 +98,11 @@ function logTail(path: string, lines = 30): string {
   }
 }
 
-async function startGateway(upstream: string, credentials: Credentials): Promise<ChildProcess & { port: number }> {
-  // The gateway runs as `npm start` runs it: the engine bundle built by scripts/build.mjs.
+/**
+ * A gateway as `npm start` runs it (the engine bundle built by scripts/build.mjs). Logging and
+ * metrics are on, as by default, unless `observe` is false.
+ */
+async function startGateway(upstream: string, credentials: Credentials, observe = true): Promise<ChildProcess & { port: number }> {
   execFileSync(process.execPath, [join(REPO, 'scripts', 'build.mjs')], { cwd: REPO, stdio: 'inherit' });
   const dataDir = mkdtempSync(join(tmpdir(), 'sluice-bench-'));
   dataDirs.push(dataDir);
@@ -113,7 +117,7 @@ async function startGateway(upstream: string, credentials: Credentials): Promise
   // Node's flags are npm start's (package.json config.serveFlags), so the bench measures what users run.
   const serveFlags = (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { config: { serveFlags: string } }).config.serveFlags.split(' ');
   const server = spawnPinned(SERVER_CORE, process.execPath, [...serveFlags, join(REPO, 'dist', 'cli.mjs'), 'serve'], {
-    env: { ...env, PORT: String(port), SLUICE_DATA: dataDir, SLUICE_DEMO: 'off', LOG_LEVEL: 'info' },
+    env: { ...env, PORT: String(port), SLUICE_DATA: dataDir, SLUICE_DEMO: 'off', LOG_LEVEL: observe ? 'info' : 'warn', SLUICE_METRICS: observe ? 'on' : 'off' },
     stdio: ['ignore', log, log],
   });
   closeSync(log); // the child has its own copy
@@ -222,6 +226,9 @@ function printTable(rows: Summary[]): void {
   console.log(`\n${line(header)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}`);
   for (const c of cells) console.log(line(c));
   console.log('\n(req/s, p50 and p99 are medians over the rounds; sluice-proxy and sluice share one gateway process, hence one RSS)');
+  const observed = rows.find((r) => r.target === 'sluice');
+  const quiet = rows.find((r) => r.target === 'sluice-quiet');
+  if (observed && quiet) console.log(`logging + metrics cost: sluice / sluice-quiet = ${fmt(observed.rps / quiet.rps, 2)}`);
   for (const r of rows) console.log(`  ${r.target.padEnd(12)} ${r.description}`);
 }
 
@@ -266,6 +273,10 @@ async function main(): Promise<void> {
     const base = `http://127.0.0.1:${gateway.port}`;
     if (selected.includes('sluice-proxy')) targets.push({ name: 'sluice-proxy', url: `${base}/proxy-only`, server: gateway });
     if (selected.includes('sluice')) targets.push({ name: 'sluice', url: `${base}/api/orders`, server: gateway });
+  }
+  if (selected.includes('sluice-quiet')) {
+    const quiet = await startGateway(upstream.origin, credentials, false);
+    targets.push({ name: 'sluice-quiet', url: `http://127.0.0.1:${quiet.port}/api/orders`, server: quiet });
   }
   for (const t of targets) await checkAnswers200(t, credentials.token);
 
