@@ -6,7 +6,7 @@ import { FAULT_PORT, type Metrics, type NodeMetrics, type VersionMetrics } from 
 import { isKindName, kinds, type AnyKindDescriptor } from '../../shared/nodes/index.ts';
 import { compileExpression, type ExpressionLimits } from '../runtime/expression.ts';
 import type { RateLimitStore } from '../runtime/rate-limit-store.ts';
-import { PrepareError, type Exchange, type NodeRun, type PreparedNode, type SharedResources } from '../runtime/types.ts';
+import { PrepareError, type BoundExpression, type Exchange, type NodeRun, type PreparedNode, type SharedResources } from '../runtime/types.ts';
 
 /** A final state of the workflow's machine: how the request ends. */
 export interface FinalStep {
@@ -51,6 +51,8 @@ export interface CompiledWorkflow {
   needsRequestBody: boolean;
   /** This version's members of the request log line (route, workflow, version), made once. */
   logFields: string;
+  /** The fields the document opts in to log (its `log.fields`), compiled; absent when none. */
+  loggedFields: ReadonlyArray<{ name: string; expression: BoundExpression }> | undefined;
   /** This version's request counters; absent when metrics are off. */
   metrics: VersionMetrics | undefined;
   /** Lifecycle marks of the version as served; absent for drafts and tests. */
@@ -216,10 +218,33 @@ export async function compileWorkflow(graph: ValidGraph, version: number, deps: 
     needsRequestBody,
     metrics: workflowMetrics?.version(version),
     logFields: workflowLogFields(graph.document.route.path, graph.document.id, version),
+    loggedFields: loggedFieldsOf(graph.document.log?.fields, deps.expressionLimits),
     close() {
       for (const node of prepared.values()) node.close?.();
     },
   };
+}
+
+function loggedFieldsOf(fields: Record<string, string> | undefined, limits: ExpressionLimits | undefined): CompiledWorkflow['loggedFields'] {
+  const entries = Object.entries(fields ?? {});
+  return entries.length === 0 ? undefined : entries.map(([name, source]) => ({ name, expression: compileExpression(source, limits) }));
+}
+
+/**
+ * The opted-in log fields of a finished request as JSON members; a field whose expression
+ * fails is logged as null with the failure, never failing the request.
+ */
+export async function evaluateLoggedFields(fields: NonNullable<CompiledWorkflow['loggedFields']>, exchange: Exchange): Promise<string> {
+  const values: Record<string, unknown> = {};
+  for (const { name, expression } of fields) {
+    try {
+      values[name] = (await expression.evaluate(exchange)) ?? null;
+    } catch (error) {
+      values[name] = null;
+      values[`${name}Error`] = (error as Error).message;
+    }
+  }
+  return JSON.stringify(values);
 }
 
 /** A runtime named a port its node does not have: a fault, in the table walk and the live actor alike. */

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { SluiceError } from '../runtime/errors.ts';
 import type { GatewayResponse } from '../runtime/types.ts';
 import { readBody } from './body.ts';
-import { walk, type CompiledWorkflow } from './compile-workflow.ts';
+import { evaluateLoggedFields, walk, type CompiledWorkflow } from './compile-workflow.ts';
 import { RequestExchange } from './exchange.ts';
 import { problemHeaders, type ProblemRenderer } from './problem.ts';
 import { createRouteTable, type RouteTable } from './route-table.ts';
@@ -125,9 +125,10 @@ export function createGateway(options: GatewayOptions): Gateway {
       const started = performance.now();
       const record: RequestRecord = {
         traceId: '', spanId: '', method: req.method ?? 'GET', workflowFields: '',
-        partner: undefined, subject: undefined, outcome: 'error', status: 500, problem: undefined, ms: 0, upstreamMs: undefined, path: [],
+        partner: undefined, subject: undefined, fields: undefined, outcome: 'error', status: 500, problem: undefined, ms: 0, upstreamMs: undefined, path: [],
       };
       let served: CompiledWorkflow | undefined;
+      let exchange: RequestExchange | undefined;
       let trace: TraceContext | undefined;
       const timings = spans === undefined ? undefined : ([] as number[]);
       try {
@@ -156,7 +157,7 @@ export function createGateway(options: GatewayOptions): Gateway {
           refuse(res, record, path, head, 'workflow_retired', { version: String(workflow.version) }, lifecycle.headers);
           return;
         }
-        const exchange = new RequestExchange(req, res, path, search, match.params, trace, clientIpOf(req));
+        exchange = new RequestExchange(req, res, path, search, match.params, trace, clientIpOf(req));
         if (lifecycle?.headers) exchange.answerHeaders = { ...lifecycle.headers };
         if (workflow.needsRequestBody) {
           const body = await readBody(req, options.maxBodyBytes);
@@ -212,6 +213,8 @@ export function createGateway(options: GatewayOptions): Gateway {
           else if (served === undefined) metrics.unrouted.set(record.status, (metrics.unrouted.get(record.status) ?? 0) + 1);
         }
         if (logRequest) {
+          // opted-in fields are read after the answer went out, so they never delay it
+          if (served?.loggedFields !== undefined && exchange !== undefined) record.fields = await evaluateLoggedFields(served.loggedFields, exchange);
           record.ms = Math.round(ms * 1000) / 1000;
           if (record.upstreamMs !== undefined) record.upstreamMs = Math.round(record.upstreamMs * 1000) / 1000;
           if (record.subject !== undefined) record.subject = subjectOf(record.subject);

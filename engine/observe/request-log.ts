@@ -11,6 +11,8 @@ export interface RequestRecord {
   partner: string | undefined;
   /** The subject as logged (hashed unless configured otherwise); absent when not logged. */
   subject: string | undefined;
+  /** The JSON object of the fields the workflow opts in to log (its `log.fields`). */
+  fields: string | undefined;
   outcome: string;
   status: number;
   problem: string | undefined;
@@ -43,7 +45,8 @@ function fieldsOf(r: RequestRecord): string {
     (r.problem === undefined ? '' : `,"problem":${str(r.problem)}`) +
     `,"ms":${r.ms}` +
     (r.upstreamMs === undefined ? '' : `,"upstreamMs":${r.upstreamMs}`) +
-    (r.path.length === 0 ? ',"path":[]' : `,"path":["${r.path.join('","')}"]`)
+    (r.path.length === 0 ? ',"path":[]' : `,"path":["${r.path.join('","')}"]`) +
+    (r.fields === undefined ? '' : `,"fields":${r.fields}`)
   );
 }
 

@@ -110,6 +110,11 @@ export function validateWorkflow(input: unknown, options: ValidateOptions = {}):
     nodes.set(node.id, { id: node.id, kind: node.kind, descriptor, config: config.data, ports: descriptor.ports(config.data), next: new Map() });
   });
 
+  for (const [name, source] of Object.entries(document.log?.fields ?? {})) {
+    const error = expressionSyntaxError(source);
+    if (error) report('expression_syntax', error, undefined, `log.fields.${name}`);
+  }
+
   const incoming = new Map<string, number>();
   document.edges.forEach((edge, i) => {
     if (!known.has(edge.from)) return report('dangling_edge', `edge from unknown node "${edge.from}"`, undefined, `edges.${i}.from`);

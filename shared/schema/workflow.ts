@@ -81,6 +81,20 @@ export const workflowTestSchema = z
   })
   .strict();
 
+/** Members a workflow adds to its request log lines: opt-in, one named JSONata expression per field. */
+export const workflowLogSchema = z
+  .object({
+    fields: z
+      .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'must be an identifier of up to 64 characters'), z.string().min(1).max(2000))
+      .refine((fields) => Object.keys(fields).length <= 20, 'at most 20 fields')
+      .default({})
+      .meta({
+        description:
+          'Extra members of this workflow\'s request log line (under "fields"), each a JSONata expression over the exchange (request, response, claims, partner, subject, vars), evaluated after the answer. Nothing else from a request is ever logged: a header, token or body appears only if a field selects it.',
+      }),
+  })
+  .strict();
+
 /** The most nodes a workflow may have. */
 export const MAX_NODES = 10_000;
 
@@ -96,6 +110,7 @@ export const workflowDocumentSchema = z
     edges: z.array(workflowEdgeSchema).max(20_000).default([]),
     layout: z.record(z.string(), positionSchema).default({}).meta({ description: 'Editor positions by node id; ignored by the engine.' }),
     tests: z.array(workflowTestSchema).default([]),
+    log: workflowLogSchema.optional(),
   })
   .strict()
   .meta({ title: 'Sluice workflow', description: 'A gateway workflow: a graph of nodes run on every request to its route.' });

@@ -269,3 +269,34 @@ describe('metrics port and OTLP export', () => {
     expect(logged).not.toContain('collector-secret');
   });
 });
+
+describe('fields a workflow opts in to log', () => {
+  it('logs exactly the named fields, after the answer, and a failing field as null', async () => {
+    const { startGateway, workflow } = await import('../nodes/support.ts');
+    const doc = {
+      ...workflow('logged', { path: '/logged/:id' }, [{ id: 'answer', kind: 'respond', config: { status: 200, body: { ok: true } } }]),
+      log: { fields: { orderId: 'request.params.id', client: "request.headers.'x-client'", status: 'response.status', broken: '$error("nope")' } },
+    };
+    const gw = await startGateway([doc]);
+    try {
+      const res = await gw.fetch('/logged/o-42', { headers: { 'x-client': 'mobile', authorization: 'Bearer not-logged-token', cookie: 'session=secret-cookie' } });
+      expect(res.status).toBe(200);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const line = gw.logs.find((l) => l.msg === 'request' && l.workflow === 'logged')!;
+      expect(line.fields).toEqual({ orderId: 'o-42', client: 'mobile', status: 200, broken: null, brokenError: 'expression failed (D3137)' });
+      const text = JSON.stringify(gw.logs);
+      expect(text).not.toContain('not-logged-token');
+      expect(text).not.toContain('secret-cookie');
+    } finally {
+      await gw.close();
+    }
+  });
+
+  it('refuses a log field whose expression does not parse, naming the field', async () => {
+    const { validateWorkflow } = await import('../../../shared/compile/index.ts');
+    const { workflow } = await import('../nodes/support.ts');
+    const result = validateWorkflow({ ...workflow('w', { path: '/w' }, [{ id: 'a', kind: 'respond', config: { status: 204 } }]), log: { fields: { bad: 'request.(' } } });
+    expect(result.ok).toBe(false);
+    expect(!result.ok && result.problems).toEqual([expect.objectContaining({ code: 'expression_syntax', field: 'log.fields.bad' })]);
+  });
+});

@@ -1,0 +1,52 @@
+// `npx tsx bench/profile.ts [seconds]`: a CPU profile of the gateway under the reference load,
+// for finding where the per-request time goes. Writes a .cpuprofile into bench/results and prints
+// the heaviest functions by self time.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { REPO, spawnCompiled, spawnPinned, stopAll, waitForListening } from './children.ts';
+import { makeCredentials, writeWorkflows } from './fixture.ts';
+import { chooseLoadGen, runLoad } from './loadgen.ts';
+
+const seconds = Number(process.argv[2] ?? 8);
+const route = process.env.PROFILE_ROUTE ?? '/api/orders';
+const credentials = await makeCredentials();
+const upstream = spawnCompiled(1, 'bench/upstream.ts', []);
+const origin = `http://127.0.0.1:${await waitForListening(upstream, 'upstream')}`;
+execFileSync(process.execPath, [join(REPO, 'scripts', 'build.mjs')], { cwd: REPO, stdio: 'inherit' });
+const dataDir = mkdtempSync(join(tmpdir(), 'sluice-profile-'));
+writeWorkflows(dataDir, credentials.publicJwk, origin);
+const profDir = join(REPO, 'bench', 'results', `profile-${Date.now()}`);
+mkdirSync(profDir, { recursive: true });
+const port = 18000 + Math.floor(Math.random() * 1000);
+const serveFlags = (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { config: { serveFlags: string } }).config.serveFlags.split(' ');
+const gateway = spawnPinned(0, process.execPath, [...serveFlags, '--cpu-prof', `--cpu-prof-dir=${profDir}`, join(REPO, 'dist', 'cli.mjs'), 'serve'], {
+  env: { ...process.env, PORT: String(port), SLUICE_DATA: dataDir, SLUICE_DEMO: 'off', LOG_LEVEL: process.env.LOG_LEVEL ?? 'info', LOG_FILE: join(dataDir, 'gateway.log') },
+  stdio: ['ignore', 'ignore', 'inherit'],
+});
+for (let i = 0; i < 100; i++) {
+  try {
+    if ((await fetch(`http://127.0.0.1:${port}/healthz`)).status === 200) break;
+  } catch {}
+  await sleep(100);
+}
+const gen = chooseLoadGen();
+await runLoad(gen, `http://127.0.0.1:${port}${route}`, 2, credentials.token);
+const result = await runLoad(gen, `http://127.0.0.1:${port}${route}`, seconds, credentials.token);
+console.log(`${result.rps.toFixed(0)} req/s during the profile`);
+gateway.kill('SIGINT');
+await new Promise((resolve) => gateway.once('exit', resolve));
+await stopAll();
+const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'))!;
+const profile = JSON.parse(readFileSync(join(profDir, file), 'utf8')) as { nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount: number }> };
+const self = new Map<string, number>();
+let total = 0;
+for (const node of profile.nodes) {
+  const key = `${node.callFrame.functionName || '(anonymous)'} ${node.callFrame.url.split('/').slice(-2).join('/')}:${node.callFrame.lineNumber + 1}`;
+  self.set(key, (self.get(key) ?? 0) + node.hitCount);
+  total += node.hitCount;
+}
+for (const [key, hits] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 45)) console.log(`${((100 * hits) / total).toFixed(1).padStart(5)}%  ${key}`);
+console.log(`profile: ${join(profDir, file)}`);
