@@ -2,6 +2,7 @@ import { createContext, useContext } from 'react';
 import type { Api } from './api/client.ts';
 import type { Identity, KindInfo } from './api/types.ts';
 import { createMarksStore, type MarksStore } from './graph/marks.ts';
+import type { LiveCounts } from './hooks/useLiveCounts.ts';
 
 /** The signed-in session: the API with its token, and who the token belongs to. */
 export interface Session {
@@ -45,3 +46,5 @@ export const KindsContext = createContext<KindIndex>(kindIndex([], []));
 export const MarksContext = createContext<MarksStore>(createMarksStore());
 /** True when the canvas may not be changed: a read-only role, or a diff being shown. */
 export const ReadOnlyContext = createContext<boolean>(false);
+/** Live counts drawn over the canvas, while live mode is on. */
+export const LiveContext = createContext<LiveCounts | undefined>(undefined);

@@ -1,4 +1,4 @@
-import type { Identity, KindsPayload, ProblemBody, ValidationProblem, VersionRecord, VersionRef, WorkflowDiff, WorkflowSummary, WorkflowView } from './types.ts';
+import type { Identity, KindsPayload, LiveView, ProblemBody, ValidationProblem, VersionRecord, VersionRef, WorkflowDiff, WorkflowSummary, WorkflowView } from './types.ts';
 
 /** A refused admin call: the HTTP status and the problem+json body, with its `problems` to pin. */
 export class ApiError extends Error {
@@ -59,6 +59,7 @@ export function createApi(token: string, onUnauthorized: () => void = () => {}) 
     versions: (id: string) => call<{ active: number | null; versions: VersionRecord[] }>('GET', `${wf(id)}/versions`),
     version: (id: string, n: number) => call<VersionRecord & { active: boolean; document: unknown }>('GET', `${wf(id)}/versions/${n}`),
     diff: (id: string, from: VersionRef, to: VersionRef) => call<WorkflowDiff>('GET', `${wf(id)}/diff?from=${from}&to=${to}`),
+    live: (id: string, partner?: string) => call<LiveView>('GET', `${wf(id)}/live${partner ? `?partner=${encodeURIComponent(partner)}` : ''}`),
   };
 }
 

@@ -97,3 +97,17 @@ export interface ProblemBody {
 
 /** One side of a diff: a version number, the draft or the active version. */
 export type VersionRef = number | 'draft' | 'active';
+
+/** GET /workflows/:id/live: this gateway's counts for the served version (cumulative; two reads make a rate). */
+export interface LiveView {
+  workflow: string;
+  version: number;
+  /** Milliseconds since the epoch when the counts were read. */
+  at: number;
+  partner: string | null;
+  /** Partner labels seen in the last minute, for the filter. */
+  partners: string[];
+  nodes: Array<{ id: string; kind: string; runs: number; ports: Record<string, number>; p50Ms: number | null; p99Ms: number | null }>;
+  edges: Array<{ from: string; port: string; to: string; count: number }>;
+  lastMinute: { requests: number; outcomes: Record<string, number> };
+}

@@ -12,8 +12,10 @@ import {
   type XYPosition,
   useReactFlow,
 } from '@xyflow/react';
-import { useCallback, useContext, useState, type DragEvent } from 'react';
-import { KindsContext } from '../editor-context.ts';
+import { useCallback, useContext, useMemo, useState, type DragEvent } from 'react';
+import { KindsContext, LiveContext } from '../editor-context.ts';
+import type { LiveCounts } from '../hooks/useLiveCounts.ts';
+import { formatRate } from './LiveControls.tsx';
 import type { FlowEdge, FlowNode } from '../graph/convert.ts';
 import { KindNode } from './KindNode.tsx';
 
@@ -49,6 +51,8 @@ export function Canvas(props: CanvasProps) {
   const { onDropKind, onRefusedConnection, readOnly } = props;
   // Fit an opened workflow once; an empty canvas keeps zoom 1, or the first node dropped would be blown up.
   const [fitOnOpen] = useState(() => props.nodes.length > 0);
+  const live = useContext(LiveContext);
+  const edges = useMemo(() => (live ? withLiveLabels(props.edges, live) : props.edges), [props.edges, live]);
 
   const onDragOver = useCallback(
     (e: DragEvent) => {
@@ -82,7 +86,7 @@ export function Canvas(props: CanvasProps) {
       <ReactFlow<FlowNode, FlowEdge>
         aria-label={props.label}
         nodes={props.nodes}
-        edges={props.edges}
+        edges={edges}
         nodeTypes={nodeTypes}
         onNodesChange={props.onNodesChange}
         onEdgesChange={props.onEdgesChange}
@@ -112,6 +116,21 @@ export function Canvas(props: CanvasProps) {
       </ReactFlow>
     </div>
   );
+}
+
+/** Live mode: each edge labelled with how often its port was taken; edges no request took are dimmed. */
+function withLiveLabels(edges: FlowEdge[], live: LiveCounts): FlowEdge[] {
+  return edges.map((edge) => {
+    const port = live.nodes.get(edge.source)?.ports[edge.sourceHandle ?? ''];
+    const count = port?.count ?? 0;
+    return {
+      ...edge,
+      label: formatRate(port?.perSecond, count),
+      className: count > 0 ? 'edge--live edge--taken' : 'edge--live edge--idle',
+      animated: count > 0,
+      ariaLabel: `Edge ${edge.source} ${edge.sourceHandle ?? ''} to ${edge.target}: ${count} requests`,
+    };
+  });
 }
 
 const miniMapClasses = new WeakMap<object, (node: FlowNode) => string>();

@@ -3,7 +3,9 @@ import { useCallback, useContext, useEffect, useLayoutEffect, useMemo, useRef, u
 import { ApiError, describeError } from '../api/client.ts';
 import { can, needs } from '../api/roles.ts';
 import type { ProblemBody, ValidationProblem, VersionRef, WorkflowDiff, WorkflowView } from '../api/types.ts';
-import { KindsContext, MarksContext, ReadOnlyContext, useSessionContext } from '../editor-context.ts';
+import { KindsContext, LiveContext, MarksContext, ReadOnlyContext, useSessionContext } from '../editor-context.ts';
+import { useLiveCounts } from '../hooks/useLiveCounts.ts';
+import { LiveControls, LiveSummary } from './LiveControls.tsx';
 import { parseFragment, parseWorkflowText } from '../graph/clipboard.ts';
 import { connectionProblem, effectiveStart } from '../graph/connection.ts';
 import { toDocument, toFlow, toFragment, type DraftDocument, type FlowEdge, type FlowModel, type FlowNode } from '../graph/convert.ts';
@@ -91,6 +93,9 @@ export function Editor({ workflow, document: initialDocument, onWorkflowChanged 
   const [refused, setRefused] = useState<ValidationProblem[] | undefined>();
   const [diff, setDiff] = useState<DiffState | undefined>();
   const [focus, setFocus] = useState<{ scope: string; field: string } | undefined>();
+  const [liveOn, setLiveOn] = useState(false);
+  const [livePartner, setLivePartner] = useState<string | undefined>();
+  const liveCounts = useLiveCounts(api, id, liveOn && workflow.active !== null, livePartner);
 
   const readOnly = !mayEdit || diff !== undefined;
   const readOnlyReason = diff ? 'Showing a comparison: close it to edit' : editReason;
@@ -540,6 +545,14 @@ export function Editor({ workflow, document: initialDocument, onWorkflowChanged 
                   { label: 'Publish…', primary: true, onClick: () => void askPublish(), disabled: !mayPublish || diff !== undefined || busy, reason: publishReason ?? readOnlyReason ?? 'Busy' },
                 ]}
               />
+              <LiveControls
+                on={liveOn}
+                unavailable={workflow.active === null ? 'Live traffic needs a published version' : undefined}
+                partner={livePartner}
+                counts={liveCounts.counts}
+                onToggle={() => setLiveOn((on) => !on)}
+                onPartner={setLivePartner}
+              />
               <button type="button" className="icon-button help-button" aria-label="Keyboard shortcuts" aria-keyshortcuts="?" title="Keyboard shortcuts (?)" onClick={() => setHelpOpen(true)}>
                 ?
               </button>
@@ -551,22 +564,25 @@ export function Editor({ workflow, document: initialDocument, onWorkflowChanged 
               <strong>Read-only.</strong> Signed in as {identity.name} ({identity.role}): you can read this workflow, its versions and diffs, but not change it.
             </div>
           )}
+          {liveOn && !diff && <LiveSummary counts={liveCounts.counts} error={liveCounts.error} />}
           {diff && <DiffSummary from={refLabel(diff.from)} to={refLabel(diff.to)} diff={diff.diff} onClose={closeDiff} />}
 
           <div className="editor__main">
             <Palette readOnly={readOnly} readOnlyReason={readOnlyReason} onAdd={addKind} />
-            <Canvas
-              label={diff ? `Comparison of ${refLabel(diff.from)} and ${refLabel(diff.to)}` : `Workflow canvas of ${id}`}
-              nodes={diff ? diff.nodes : live.nodes}
-              edges={diff ? diff.edges : live.edges}
-              readOnly={readOnly}
-              onNodesChange={onNodesChange}
-              onEdgesChange={onEdgesChange}
-              onConnect={onConnect}
-              isValidConnection={isValidConnection}
-              onRefusedConnection={onRefusedConnection}
-              onDropKind={addKind}
-            />
+            <LiveContext.Provider value={liveOn && !diff ? liveCounts.counts : undefined}>
+              <Canvas
+                label={diff ? `Comparison of ${refLabel(diff.from)} and ${refLabel(diff.to)}` : `Workflow canvas of ${id}`}
+                nodes={diff ? diff.nodes : live.nodes}
+                edges={diff ? diff.edges : live.edges}
+                readOnly={readOnly}
+                onNodesChange={onNodesChange}
+                onEdgesChange={onEdgesChange}
+                onConnect={onConnect}
+                isValidConnection={isValidConnection}
+                onRefusedConnection={onRefusedConnection}
+                onDropKind={addKind}
+              />
+            </LiveContext.Provider>
             <aside className="sidebar">
               <div className="tabs" role="tablist" aria-label="Side panel">
                 <button type="button" role="tab" aria-selected={tab === 'inspect'} aria-controls="panel-inspect" id="tab-inspect" onClick={() => setTab('inspect')}>

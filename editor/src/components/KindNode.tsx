@@ -1,6 +1,8 @@
 import { Handle, Position, type NodeProps } from '@xyflow/react';
 import { memo, useContext } from 'react';
-import { KindsContext, ReadOnlyContext } from '../editor-context.ts';
+import { KindsContext, LiveContext, ReadOnlyContext } from '../editor-context.ts';
+import type { LiveNode } from '../hooks/useLiveCounts.ts';
+import { formatRate } from './LiveControls.tsx';
 import type { FlowNode } from '../graph/convert.ts';
 import { portsOf, unwiredText, type PortSpec } from '../graph/ports.ts';
 import { useNodeMarks } from '../hooks/useNodeMarks.ts';
@@ -12,14 +14,23 @@ interface PortRowProps {
   terminal: boolean;
   problem: boolean;
   connectable: boolean;
+  /** Live mode: how often the port was taken. */
+  live: LiveNode['ports'][string] | undefined;
+  liveOn: boolean;
 }
 
 /** One output port: its name, what happens when it is left unwired, and its handle. */
-const PortRow = memo(function PortRow({ nodeId, port, wired, terminal, problem, connectable }: PortRowProps) {
+const PortRow = memo(function PortRow({ nodeId, port, wired, terminal, problem, connectable, live, liveOn }: PortRowProps) {
   return (
     <li className={problem ? 'port port--problem' : wired ? 'port port--wired' : 'port'} title={port.description}>
       <span className="port__name">{port.name}</span>
-      {!wired && <span className="port__unwired">{terminal ? 'ends the request' : unwiredText(port)}</span>}
+      {liveOn ? (
+        <span className={live && live.count > 0 ? 'port__live port__live--taken' : 'port__live'} aria-label={`${port.name} taken ${live?.count ?? 0} times`}>
+          {formatRate(live?.perSecond, live?.count ?? 0)}
+        </span>
+      ) : (
+        !wired && <span className="port__unwired">{terminal ? 'ends the request' : unwiredText(port)}</span>
+      )}
       <Handle
         type="source"
         position={Position.Right}
@@ -42,6 +53,8 @@ function KindNodeView({ id, data, selected }: NodeProps<FlowNode>) {
   const kinds = useContext(KindsContext);
   const readOnly = useContext(ReadOnlyContext);
   const marks = useNodeMarks(id);
+  const liveCounts = useContext(LiveContext);
+  const live = liveCounts?.nodes.get(id);
   const info = kinds.get(data.kind);
   const ports = portsOf(data.kind, data.config);
   const terminal = info?.terminal === true;
@@ -51,6 +64,7 @@ function KindNodeView({ id, data, selected }: NodeProps<FlowNode>) {
   if (selected) className += ' kind-node--selected';
   if (problems > 0) className += ' kind-node--problem';
   if (marks.diff) className += ` kind-node--${marks.diff}`;
+  if (liveCounts && !live?.runs) className += ' kind-node--idle';
 
   return (
     <div className={className} title={marks.diff === 'changed' ? `Changed: ${marks.changedFields.join(', ')}` : (info?.description ?? `Unknown kind "${data.kind}"`)}>
@@ -66,6 +80,11 @@ function KindNodeView({ id, data, selected }: NodeProps<FlowNode>) {
         )}
       </div>
       <div className="kind-node__name">{data.label || id}</div>
+      {liveCounts && (
+        <div className="kind-node__live" aria-label={`Live: ${id} ran ${live?.runs ?? 0} times`}>
+          {live?.runs ?? 0} runs{live?.p50Ms != null ? ` · p50 ${live.p50Ms} ms · p99 ${live.p99Ms} ms` : ''}
+        </div>
+      )}
       {data.label ? <div className="kind-node__id">{id}</div> : null}
       {ports.length > 0 && (
         <ul className="kind-node__ports" aria-label={`Ports of ${id}`}>
@@ -78,6 +97,8 @@ function KindNodeView({ id, data, selected }: NodeProps<FlowNode>) {
               terminal={terminal}
               problem={marks.portProblems.has(port.name)}
               connectable={!readOnly}
+              live={live?.ports[port.name]}
+              liveOn={liveCounts !== undefined}
             />
           ))}
         </ul>

@@ -1,0 +1,83 @@
+/**
+ * Live mode in a real Chromium against a real gateway: traffic of a scripted mix is drawn over
+ * the served version, non-zero on the edges requests took and zero on the others.
+ */
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signDemoToken } from '../../engine/demo/keys.ts';
+import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
+import { chromiumAvailable, ensureEditorBuilt, launchChromium, screenshot, watchErrors } from './support/browser.ts';
+
+const ADMIN = 'live-viewer-token-0123456789';
+
+describe.runIf(chromiumAvailable())('live traffic on the canvas', () => {
+  let gateway: TestGateway;
+  let browser: Browser;
+  let page: Page;
+  let errors: string[];
+
+  beforeAll(async () => {
+    await ensureEditorBuilt();
+    [gateway, browser] = await Promise.all([startTestGateway({ demo: true, settings: { SLUICE_ADMIN_TOKENS: `vic:viewer:${ADMIN}` } }), launchChromium()]);
+    // The example orders workflow: verify → scopes → limit → call → shape.
+    const reader = await signDemoToken(gateway.dataDir, { sub: 'alice', scopes: ['orders:read'], partner: 'acme' });
+    const stranger = await signDemoToken(gateway.dataDir, { sub: 'bob', scopes: ['profile'], partner: 'globex' });
+    for (let i = 0; i < 4; i++) expect((await gateway.fetch('/api/orders', { headers: { authorization: `Bearer ${reader}` } })).status).toBe(200);
+    expect((await gateway.fetch('/api/orders', { headers: { authorization: `Bearer ${stranger}` } })).status).toBe(403);
+    expect((await gateway.fetch('/api/orders')).status).toBe(401);
+    const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+    context.setDefaultTimeout(5000);
+    page = await context.newPage();
+    errors = watchErrors(page);
+  }, 90_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await gateway?.close();
+  });
+
+
+  it('shows non-zero counts on the edges traffic took and zero on the others', async () => {
+    await page.goto(`${gateway.url}/editor/`);
+    await page.getByLabel('Admin token').fill(ADMIN);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Workflows' }).waitFor();
+    await page.goto(`${gateway.url}/editor/#/workflows/orders`);
+    await page.locator('.react-flow__node').first().waitFor();
+    await page.getByRole('button', { name: 'Live' }).click();
+    expect(await page.getByRole('button', { name: 'Live' }).getAttribute('aria-pressed')).toBe('true');
+    const summary = page.getByRole('status', { name: 'Live outcomes' });
+    await expect.poll(() => summary.textContent()).toContain('last minute: 6 requests');
+    expect(await summary.getByLabel('ok: 4').count()).toBe(1);
+    expect(await summary.getByLabel('denied: 1').count()).toBe(1);
+    expect(await summary.getByLabel('invalid_credentials: 1').count()).toBe(1);
+
+    // Ports: taken counts on the nodes (verify ran 6 times: 5 ok, 1 missing)
+    expect(await page.getByLabel('ok taken 5 times').count()).toBeGreaterThan(0);
+    expect(await page.getByLabel('missing taken 1 times').count()).toBe(1);
+    expect(await page.getByLabel('Live: verify ran 6 times').count()).toBe(1);
+    expect(await page.getByLabel('Live: shape ran 4 times').count()).toBe(1);
+
+    // Edges: the canvas's edges carry their counts; every edge of the happy path was taken
+    const labels = await page.locator('.react-flow__edge').evaluateAll((els) => els.map((e) => `${e.getAttribute('aria-label')}|${e.getAttribute('class')}`));
+    expect(labels).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^Edge verify ok to scopes: 5 requests\|.*edge--taken/),
+        expect.stringMatching(/^Edge scopes ok to limit: 4 requests\|.*edge--taken/),
+        expect.stringMatching(/^Edge limit ok to call: 4 requests\|.*edge--taken/),
+        expect.stringMatching(/^Edge call ok to shape: 4 requests\|.*edge--taken/),
+      ]),
+    );
+    await screenshot(page, 'live-all-partners');
+
+    // A partner filter: globex got past verify and was stopped by the scope check
+    await page.getByLabel('Partner filter').selectOption('globex');
+    await expect.poll(() => summary.textContent()).toContain('globex');
+    await expect.poll(async () => page.locator('.react-flow__edge.edge--taken').count()).toBe(1);
+    const filtered = await page.locator('.react-flow__edge').evaluateAll((els) => els.map((e) => e.getAttribute('aria-label')));
+    expect(filtered).toEqual(expect.arrayContaining(['Edge verify ok to scopes: 1 requests', 'Edge scopes ok to limit: 0 requests', 'Edge limit ok to call: 0 requests']));
+    expect(await page.getByLabel('denied taken 1 times').count()).toBe(1);
+    await screenshot(page, 'live-partner-filter');
+    expect(errors).toEqual([]);
+  });
+});
