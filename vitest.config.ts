@@ -6,5 +6,7 @@ export default defineConfig({
     testTimeout: 20_000,
     hookTimeout: 30_000,
     pool: 'forks',
+    // prints the adversarial suite's case counts by group after the run
+    globalSetup: ['test/adversarial/summary.ts'],
   },
 });

@@ -77,6 +77,7 @@ export const jwtVerify: Runtime<JwtVerifyConfig> = (config, context) => {
   const partnerClaim = config.partnerClaim;
   const toleranceMs = durationMs(config.clockTolerance);
   const maxAgeMs = config.maxTokenAge === undefined ? undefined : durationMs(config.maxTokenAge);
+  const maxLifetimeMs = config.maxLifetime === undefined ? undefined : durationMs(config.maxLifetime);
   const options = {
     algorithms: config.algorithms,
     issuer: config.issuer,
@@ -108,6 +109,11 @@ export const jwtVerify: Runtime<JwtVerifyConfig> = (config, context) => {
       if (error instanceof KeysUnavailable) return 'unavailable';
       return refuse(exchange, reasonOf(error));
     }
+    const issuedAtMs = typeof payload.iat === 'number' ? payload.iat * 1000 : undefined;
+    const nowMs = Date.now();
+    // jose checks iat only against a maximum age; a token issued in the future is refused here either way
+    if (issuedAtMs !== undefined && issuedAtMs > nowMs + toleranceMs) return refuse(exchange, 'claim "iat" is in the future');
+    if (maxLifetimeMs !== undefined && payload.exp! * 1000 - (issuedAtMs ?? nowMs) > maxLifetimeMs + toleranceMs) return refuse(exchange, 'the token\'s lifetime is longer than this API allows');
     const claims = Object.freeze({ ...payload }) as Record<string, unknown>;
     let expiresAt = payload.exp! * 1000 + toleranceMs;
     if (maxAgeMs !== undefined && typeof payload.iat === 'number') expiresAt = Math.min(expiresAt, payload.iat * 1000 + maxAgeMs + toleranceMs);

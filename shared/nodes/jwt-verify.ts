@@ -17,7 +17,8 @@ export const jwtVerifyConfig = z
     issuer: z.string().min(1).optional().meta({ title: 'Issuer', description: 'Required iss claim.' }),
     audience: z.string().min(1).optional().meta({ title: 'Audience', description: 'Required aud claim.' }),
     clockTolerance: durationSchema.default('30s').meta({ title: 'Clock tolerance', description: 'Allowed clock skew for exp and nbf.' }),
-    maxTokenAge: durationSchema.optional().meta({ title: 'Maximum token lifetime', description: 'Refuse tokens whose iat is older than this.' }),
+    maxTokenAge: durationSchema.optional().meta({ title: 'Maximum token age', description: 'Refuse tokens whose iat is older than this.' }),
+    maxLifetime: durationSchema.optional().meta({ title: 'Maximum token lifetime', description: 'Refuse tokens valid for longer than this (exp minus iat, or minus now without iat): a leaked long-lived token is refused outright.' }),
     header: z.string().min(1).default('authorization').meta({ title: 'Header', description: 'Header carrying "Bearer <token>".' }),
     partnerClaim: z.string().min(1).default('azp').meta({ title: 'Partner claim', description: 'Claim naming the calling partner (client).' }),
   })

@@ -161,8 +161,6 @@ describe('proxy', () => {
     expect(((await res.json()) as { url: string }).url).toBe(expected);
   });
 
-  // Known defect in engine/gateway/exchange.ts (not a runtime's): reading request.query marks it
-  // touched, so upstreamSearch() re-encodes it (a%20b -> a+b, flag -> flag=). Flip to it() when fixed.
   it('forwards the query string as received when a node only read it', async () => {
     const res = await gw.fetch('/px/query-read?q=a%20b&flag&slash=%2F&tilde=~&plus=1%2B1');
     expect(res.status, await res.clone().text()).toBe(200);

@@ -1,0 +1,184 @@
+/**
+ * Hostile tokens and key servers. Each case asserts the exact status and problem type; a
+ * bystander partner keeps calling throughout, and the served versions and the audit chain
+ * must be as they were.
+ */
+import { generateKeyPairSync, sign } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { exportSPKI, importJWK, SignJWT, type JWK } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TestGateway } from '../helpers/gateway.ts';
+import { createIssuer, TEST_AUDIENCE, TEST_ISSUER, unsignedToken, type TestIssuer } from '../helpers/issuer.ts';
+import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
+import { startGateway, workflow } from '../engine/nodes/support.ts';
+import { adversarialGroup, bystanderToken, snapshotOf, startBystander, type Snapshot } from './support.ts';
+
+const group = adversarialGroup('tokens');
+
+/** A key jose never signs with: tokens with headers jose refuses to produce are signed by hand. */
+const rogue = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const ROGUE_JWK = { ...(rogue.publicKey.export({ format: 'jwk' }) as JWK), kid: 'hand-key', alg: 'RS256', use: 'sig' };
+function handSigned(header: Record<string, unknown>, payload: Record<string, unknown>): string {
+  const input = `${Buffer.from(JSON.stringify({ alg: 'RS256', kid: 'hand-key', ...header })).toString('base64url')}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`;
+  return `${input}.${sign('RSA-SHA256', Buffer.from(input), rogue.privateKey).toString('base64url')}`;
+}
+const now = () => Math.floor(Date.now() / 1000);
+
+/** A JWKS server whose behaviour the test switches: serve keys, hang, refuse, or answer garbage. */
+function keyServer(jwks: { keys: JWK[] }) {
+  let mode: 'ok' | 'down' | 'garbage' | 'slow' = 'ok';
+  let hits = 0;
+  const server: Server = createServer((req, res) => {
+    hits++;
+    if (mode === 'down') return void req.socket.destroy();
+    if (mode === 'garbage') return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"keys": "nope"');
+    const answer = () => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(jwks));
+    if (mode === 'slow') setTimeout(answer, 300);
+    else answer();
+  });
+  return {
+    server,
+    set: (next: typeof mode) => (mode = next),
+    get hits() {
+      return hits;
+    },
+    async listen() {
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    },
+  };
+}
+
+describe('hostile tokens', () => {
+  let gw: TestGateway;
+  let issuer: TestIssuer;
+  let upstream: TestUpstream;
+  let keys: ReturnType<typeof keyServer>;
+  let neverKeys: ReturnType<typeof keyServer>;
+  let garbageKeys: ReturnType<typeof keyServer>;
+  let before: Snapshot;
+  let bystander: ReturnType<typeof startBystander>;
+
+  beforeAll(async () => {
+    issuer = await createIssuer('adv-key');
+    upstream = await startUpstream();
+    keys = keyServer(issuer.jwks);
+    neverKeys = keyServer(issuer.jwks);
+    neverKeys.set('down');
+    garbageKeys = keyServer(issuer.jwks);
+    garbageKeys.set('garbage');
+    const verify = (extra: Record<string, unknown>) => ({ id: 'verify', kind: 'jwt-verify', config: { issuer: TEST_ISSUER, audience: TEST_AUDIENCE, maxTokenAge: '1d', maxLifetime: '1d', ...extra } });
+    const chain = (id: string, path: string, keySource: Record<string, unknown>) =>
+      workflow(id, { path }, [verify(keySource), { id: 'scopes', kind: 'scope-check', config: { all: ['orders:read'] } }, { id: 'call', kind: 'proxy', config: { url: '${UPSTREAM}' } }], [['verify', 'ok', 'scopes'], ['scopes', 'ok', 'call']]);
+    gw = await startGateway(
+      [
+        chain('adv-inline', '/adv/inline', { jwks: { keys: [...issuer.jwks.keys, ROGUE_JWK] } }),
+        chain('adv-remote', '/adv/remote', { jwksUri: `${await keys.listen()}/jwks.json` }),
+        chain('adv-never', '/adv/never', { jwksUri: `${await neverKeys.listen()}/jwks.json` }),
+        chain('adv-garbage', '/adv/garbage', { jwksUri: `${await garbageKeys.listen()}/jwks.json` }),
+      ],
+      { env: { UPSTREAM: upstream.url } },
+    );
+    before = await snapshotOf(gw);
+    bystander = startBystander(gw, '/adv/inline', await bystanderToken(issuer));
+  });
+
+  afterAll(async () => {
+    await bystander?.stopAndCheck();
+    expect(await snapshotOf(gw)).toEqual(before);
+    await gw?.close();
+    await upstream?.close();
+    for (const k of [keys, neverKeys, garbageKeys]) k?.server.close();
+  });
+
+  const call = (token: string, path = '/adv/inline') => gw.fetch(path, { headers: { authorization: `Bearer ${token}` } });
+  const claims = { sub: 'mallory', azp: 'mallory', scope: 'orders:read' };
+
+  it.each([
+    ['alg none', () => unsignedToken({ alg: 'none', typ: 'JWT', kid: 'adv-key' }, { iss: TEST_ISSUER, aud: TEST_AUDIENCE, exp: now() + 600, ...claims }), /algorithm is not allowed|malformed/],
+    ['alg none without a signature dot', () => unsignedToken({ alg: 'none' }, { iss: TEST_ISSUER, aud: TEST_AUDIENCE, exp: now() + 600 }).slice(0, -1), /malformed|not allowed/],
+    ['an unknown kid', () => issuer.sign(claims, { kid: 'who-is-this' }), /no known key/],
+    ['a path as kid', () => issuer.sign(claims, { kid: '../../../../etc/passwd' }), /no known key/],
+    ['SQL as kid', () => issuer.sign(claims, { kid: "' OR 1=1; DROP TABLE keys; --" }), /no known key/],
+    ['a 10 KB kid', () => issuer.sign(claims, { kid: 'k'.repeat(10 * 1024) }), /no known key|too large/],
+    ['an expired token', () => issuer.sign({ ...claims, iat: now() - 7200, exp: now() - 3600 }), /expired/],
+    ['nbf in the future', () => issuer.sign({ ...claims, nbf: now() + 3600 }), /nbf/],
+    ['iat far in the future', () => issuer.sign({ ...claims, iat: now() + 86_400 * 30, exp: now() + 86_400 * 31 }), /iat/],
+    ['no exp', () => issuer.sign({ ...claims, exp: undefined }), /no "exp"/],
+    ['a lifetime over the maximum', () => issuer.sign({ ...claims, iat: now(), exp: now() + 86_400 * 365 }), /lifetime/],
+    ['a wrong issuer', () => issuer.sign({ ...claims, iss: 'https://evil.test' }), /iss/],
+    ['a wrong audience', () => issuer.sign({ ...claims, aud: 'someone-else' }), /aud/],
+    ['an unknown crit header', () => handSigned({ crit: ['x-must-understand'], 'x-must-understand': true }, { iss: TEST_ISSUER, aud: TEST_AUDIENCE, iat: now(), exp: now() + 600, ...claims }), /unsupported/],
+    ['malformed base64', () => 'eyJhbGciOiJSUzI1NiJ9.@@@@.####', /malformed|needs a kid/],
+    ['a header that is not JSON', () => `${Buffer.from('{"alg":"RS256",').toString('base64url')}.${Buffer.from('{}').toString('base64url')}.c2ln`, /malformed/],
+    ['two parts only', () => 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0', /malformed/],
+    ['a token from another key with the same kid', async () => (await createIssuer('adv-key')).sign(claims), /signature/],
+  ])('%s: 401 invalid-token', async (_name, token, detail) => {
+    await group.refused(await call(await token()), 401, 'invalid-token', detail);
+  });
+
+  it('the hand-signing key itself is trusted (so the crit case fails on crit alone)', async () => {
+    expect((await call(handSigned({}, { iss: TEST_ISSUER, aud: TEST_AUDIENCE, iat: now(), exp: now() + 600, ...claims }))).status).toBe(200);
+  });
+
+  it('HS256 signed with the RS256 public key: 401 invalid-token', async () => {
+    const publicKey = await importJWK(issuer.jwks.keys[0]!, 'RS256');
+    const pem = await exportSPKI(publicKey as CryptoKey);
+    const forged = await new SignJWT({ ...claims, iss: TEST_ISSUER, aud: TEST_AUDIENCE, exp: now() + 600 }).setProtectedHeader({ alg: 'HS256', kid: 'adv-key' }).sign(new TextEncoder().encode(pem));
+    await group.refused(await call(forged), 401, 'invalid-token', /algorithm is not allowed/);
+  });
+
+  it.each([
+    ['no Authorization header', {}],
+    ['a Basic scheme', { authorization: 'Basic YWxpY2U6c2VjcmV0' }],
+    ['Bearer with nothing after it', { authorization: 'Bearer ' }],
+  ])('%s: 401 missing-token', async (_name, headers) => {
+    await group.refused(await gw.fetch('/adv/inline', { headers }), 401, 'missing-token');
+  });
+
+  it('a 64 KB token: 431 headers-too-large, and the connection is closed cleanly', async () => {
+    const res = await call('a'.repeat(64 * 1024));
+    await group.refused(res, 431, 'headers-too-large');
+  });
+
+  it('a flood of unknown kids fetches the key set at most once per cooldown', async () => {
+    expect((await call(await issuer.sign(claims), '/adv/remote')).status).toBe(200); // first use fetches
+    const hitsBefore = keys.hits;
+    const forged = await Promise.all(Array.from({ length: 40 }, (_, i) => issuer.sign(claims, { kid: `flood-${i}` })));
+    const answers = await Promise.all(forged.map((token) => call(token, '/adv/remote')));
+    for (const res of answers) await group.refused(res, 401, 'invalid-token', /no known key/);
+    expect(keys.hits - hitsBefore).toBeLessThanOrEqual(1);
+  });
+
+  it('a key server that is slow still serves keys; one that goes down leaves the known keys working', async () => {
+    keys.set('slow');
+    const fresh = await issuer.sign({ ...claims, sub: 'slow-user' });
+    expect((await call(fresh, '/adv/remote')).status).toBe(200);
+    keys.set('down');
+    expect((await call(await issuer.sign({ ...claims, sub: 'after-down' }), '/adv/remote')).status).toBe(200);
+    group.counted();
+    keys.set('ok');
+  });
+
+  it('a key server never reached answers 503 keys-unavailable, not 401', async () => {
+    await group.refused(await call(await issuer.sign(claims), '/adv/never'), 503, 'keys-unavailable');
+  });
+
+  it('a key server answering garbage answers 503 keys-unavailable', async () => {
+    await group.refused(await call(await issuer.sign(claims), '/adv/garbage'), 503, 'keys-unavailable');
+  });
+
+  it('identity headers sent by the client never reach the upstream', async () => {
+    const token = await issuer.sign({ sub: 'alice', azp: 'acme', scope: 'orders:read' });
+    const res = await gw.fetch('/adv/inline', { headers: { authorization: `Bearer ${token}`, 'x-partner': 'admin-partner', 'x-user': 'root', 'x-subject': 'root', 'x-scopes': 'everything', forwarded: 'for=1.2.3.4' } });
+    expect(res.status).toBe(200);
+    const received = upstream.received.at(-1)!.headers;
+    expect(received['x-partner']).toBe('acme');
+    expect(received['x-subject']).toBe('alice');
+    expect(received['x-user']).toBeUndefined();
+    expect(received['x-scopes']).toBeUndefined();
+    expect(received.forwarded).toBeUndefined();
+    group.counted();
+  });
+});
