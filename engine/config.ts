@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { boundedDurationSchema, durationMs } from '../shared/schema/duration.ts';
 
 const SIZE = /^(\d+)(b|kb|mb)?$/i;
 const bytes = (text: string) => {
@@ -19,6 +20,8 @@ export const settingsSchema = z.object({
   LOG_FILE: z.string().optional().meta({ description: 'Write logs to this file instead of stdout.' }),
   SLUICE_MAX_BODY: z.string().regex(SIZE, 'a size like 1mb, 512kb or 65536').default('1mb').transform(bytes).meta({ description: 'Largest request body a workflow that reads the body accepts (413 above).' }),
   SLUICE_MAX_HEADER: z.string().regex(SIZE, 'a size like 16kb').default('16kb').transform(bytes).meta({ description: 'Largest request head (431 above).' }),
+  SLUICE_HEADERS_TIMEOUT: boundedDurationSchema(100, 600_000).default('10s').meta({ description: 'Longest a client may take to send the request head (slowloris); then 408 and the connection closes.' }),
+  SLUICE_REQUEST_TIMEOUT: boundedDurationSchema(100, 3_600_000).default('30s').meta({ description: 'Longest a client may take to send the whole request, body included; then 408 and the connection closes.' }),
   SLUICE_TRUST_PROXY: flag.prefault('off').meta({ description: 'Take the client address from X-Forwarded-For (only behind a proxy you run).' }),
   SLUICE_ADMIN_TOKENS: z.string().optional().meta({ description: 'Admin API tokens, comma-separated `name:role:token` (roles: viewer, editor, publisher, auditor, admin). Unset: an admin token is created in `$SLUICE_DATA/admin-token`.' }),
   SLUICE_FOUR_EYES: flag.prefault('off').meta({ description: 'A publisher cannot publish a draft they last edited.' }),
@@ -44,6 +47,8 @@ export interface Settings {
   maxBodyBytes: number;
   maxHeaderBytes: number;
   trustProxy: boolean;
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
   expressionTimeoutMs: number;
   adminTokens: string | undefined;
   fourEyes: boolean;
@@ -84,6 +89,8 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
     maxBodyBytes: s.SLUICE_MAX_BODY,
     maxHeaderBytes: s.SLUICE_MAX_HEADER,
     trustProxy: s.SLUICE_TRUST_PROXY,
+    headersTimeoutMs: durationMs(s.SLUICE_HEADERS_TIMEOUT),
+    requestTimeoutMs: Math.max(durationMs(s.SLUICE_REQUEST_TIMEOUT), durationMs(s.SLUICE_HEADERS_TIMEOUT)),
     expressionTimeoutMs: s.SLUICE_EXPRESSION_TIMEOUT_MS,
     adminTokens: s.SLUICE_ADMIN_TOKENS,
     fourEyes: s.SLUICE_FOUR_EYES,

@@ -172,11 +172,13 @@ function createControlApp(options: {
   return app;
 }
 
+const REASONS: Record<number, string> = { 400: 'Bad Request', 408: 'Request Timeout', 431: 'Request Header Fields Too Large', 500: 'Internal Server Error' };
+
 /** A raw HTTP answer for requests Node refuses before they reach a handler (headers too large, bad framing). */
 function clientErrorAnswer(problems: ProblemRenderer, code: string | undefined): string {
-  const id = code === 'HPE_HEADER_OVERFLOW' ? 'headers_too_large' : 'bad_request';
+  const id = code === 'HPE_HEADER_OVERFLOW' ? 'headers_too_large' : code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'request_timeout' : 'bad_request';
   const answer = problems.render(id, { instance: '/', traceId: traceContextOf(undefined, undefined).traceId, params: { reason: 'the request could not be parsed' } });
-  const reason = answer.status === 431 ? 'Request Header Fields Too Large' : 'Bad Request';
+  const reason = REASONS[answer.status] ?? 'Bad Request';
   const headers = Object.entries(problemHeaders(answer.body)).map(([k, v]) => `${k}: ${v}`).join('\r\n');
   return `HTTP/1.1 ${answer.status} ${reason}\r\n${headers}\r\nconnection: close\r\n\r\n${answer.body}`;
 }
@@ -288,7 +290,14 @@ export async function startSluice(settings: Settings, options: { logger?: Logger
   const metricsServer = metrics && settings.metricsPort !== undefined ? await listenMetrics(metrics, settings.host, settings.metricsPort) : undefined;
   const isControl = (url: string) => RESERVED_PREFIXES.some((p) => url.startsWith(p) && (url.length === p.length || url[p.length] === '/' || url[p.length] === '?'));
   const server = createServer(
-    { maxHeaderSize: settings.maxHeaderBytes, requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 5_000 },
+    {
+      maxHeaderSize: settings.maxHeaderBytes,
+      requestTimeout: settings.requestTimeoutMs,
+      headersTimeout: settings.headersTimeoutMs,
+      keepAliveTimeout: 5_000,
+      // how often the two timeouts above are checked (Node's default, 30 s, would let a slow client stay far longer)
+      connectionsCheckingInterval: Math.min(1_000, settings.headersTimeoutMs),
+    },
     (req, res) => {
       if (isControl(req.url ?? '/')) control(req, res);
       else gateway.handle(req, res);

@@ -36,6 +36,7 @@ export const GATEWAY_ERRORS = [
   'bad_request',
   'payload_too_large',
   'headers_too_large',
+  'request_timeout',
   'internal_error',
   'expression_failed',
   'workflow_retired',
