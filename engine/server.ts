@@ -123,7 +123,7 @@ function createControlApp(options: {
   dataDir: string;
   demo: boolean;
   admin: express.Router;
-  metrics: { text(): Promise<string>; contentType: string; authenticate: ((authorization: string | undefined) => unknown) | undefined } | undefined;
+  metrics: { text(): Promise<string>; contentType: string; authenticate: ((authorization: string | undefined, client?: string) => unknown) | undefined } | undefined;
 }) {
   const app = express();
   app.disable('x-powered-by');
@@ -132,7 +132,7 @@ function createControlApp(options: {
   if (metrics) {
     app.get('/metrics', async (req, res, next) => {
       try {
-        metrics.authenticate?.(req.headers.authorization);
+        metrics.authenticate?.(req.headers.authorization, req.socket.remoteAddress);
         res.type(metrics.contentType).send(await metrics.text());
       } catch (error) {
         next(error);
@@ -160,9 +160,10 @@ function createControlApp(options: {
   };
   app.use((req, res) => problem(res, req, 'not_found'));
   const onError: ErrorRequestHandler = (error: { status?: number; type?: string }, req, res, _next) => {
-    if (error instanceof AdminError && error.code === 'unauthorized') {
-      res.set('www-authenticate', 'Bearer realm="sluice-admin"');
-      return problem(res, req, 'unauthorized', undefined, error.message);
+    if (error instanceof AdminError && (error.code === 'unauthorized' || error.code === 'too_many_attempts')) {
+      if (error.code === 'unauthorized') res.set('www-authenticate', 'Bearer realm="sluice-admin"');
+      else res.set('retry-after', String(error.extra?.retryAfter ?? 60));
+      return problem(res, req, error.code, { reason: error.message }, error.message);
     }
     if (error.status === 413) return problem(res, req, 'payload_too_large', { reason: 'the body is too large' });
     if (error.status === 400) return problem(res, req, 'bad_request', { reason: 'the request is malformed' });
@@ -250,7 +251,7 @@ export async function startSluice(settings: Settings, options: { logger?: Logger
 
   const admin = loadAdminTokens(settings.adminTokens, settings.dataDir);
   if (admin.createdFile) logger.warn({ file: admin.createdFile }, `no SLUICE_ADMIN_TOKENS: created an admin token in ${admin.createdFile} (mode 0600)`);
-  const authenticator = createAuthenticator(admin.tokens);
+  const authenticator = createAuthenticator(admin.tokens, { maxFailures: settings.adminMaxFailures });
   const adminApi = createAdminApi({
     store,
     lifecycle,

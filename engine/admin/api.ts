@@ -31,7 +31,8 @@ interface Endpoint {
 export interface AdminApiOptions {
   store: Store;
   lifecycle: Lifecycle;
-  authenticate(authorization: string | undefined): AdminIdentity;
+  /** The identity of a bearer token; `client` is the caller's address, for cutting off token guessing. */
+  authenticate(authorization: string | undefined, client?: string): AdminIdentity;
   problems: () => ProblemRenderer;
   /**
    * Resolves once this process serves store `revision` (the registry's whenApplied). A change is
@@ -308,14 +309,14 @@ export function createAdminApi(options: AdminApiOptions): { router: Router; endp
       extensions: { ...(error.problems ? { problems: error.problems } : {}), ...error.extra },
     });
     // RFC 9110: a 401 says how to authenticate
-    const challenge = error.code === 'unauthorized' ? { 'www-authenticate': 'Bearer realm="sluice-admin"' } : {};
+    const challenge = error.code === 'unauthorized' ? { 'www-authenticate': 'Bearer realm="sluice-admin"' } : error.code === 'too_many_attempts' ? { 'retry-after': String(error.extra?.retryAfter ?? 60) } : {};
     res.status(answer.status).set({ ...problemHeaders(answer.body), ...challenge }).end(answer.body);
   };
 
   /** Who is calling, before anything else is read: a body is parsed only for a caller who may send it. */
   const authorize = (endpoint: Endpoint) => async (req: Request, res: Response, next: NextFunction) => {
     try {
-      const actor = options.authenticate(req.headers.authorization);
+      const actor = options.authenticate(req.headers.authorization, req.ip ?? req.socket.remoteAddress);
       if (!allows(actor.role, endpoint.permission)) {
         const denied = new AdminError('forbidden', `role ${actor.role} may not ${endpoint.summary.charAt(0).toLowerCase()}${endpoint.summary.slice(1)}`);
         return await lifecycle.refuse({ name: actor.name, role: actor.role }, `${req.method} ${req.originalUrl.split('?')[0]}`, denied, req.params.id as string | undefined);

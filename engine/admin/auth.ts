@@ -74,20 +74,47 @@ export function loadAdminTokens(configured: string | undefined, dataDir: string)
  * configured digest, without stopping at the first match, so timing says nothing about which
  * or how much matched.
  */
-export function createAuthenticator(tokens: ReadonlyArray<AdminIdentity & { token: string }>) {
+export function createAuthenticator(tokens: ReadonlyArray<AdminIdentity & { token: string }>, limits: { maxFailures?: number; windowMs?: number } = {}) {
   const entries: TokenEntry[] = tokens.map((t) => ({ name: t.name, role: t.role, digest: digest(t.token) }));
+  const maxFailures = limits.maxFailures ?? MAX_FAILURES;
+  const windowMs = limits.windowMs ?? FAILURE_WINDOW_MS;
+  /** Wrong tokens by client address: guessing is cut off after maxFailures per window. */
+  const failures = new Map<string, { count: number; since: number }>();
   return {
-    authenticate(authorization: string | undefined): AdminIdentity {
+    /**
+     * The identity of a bearer token. `client` (the caller's address) is refused for the rest of
+     * the window after too many wrong tokens, whatever it sends, so a token cannot be guessed.
+     */
+    authenticate(authorization: string | undefined, client = 'unknown'): AdminIdentity {
+      const now = Date.now();
+      const failed = failures.get(client);
+      if (failed && now - failed.since >= windowMs) failures.delete(client);
+      else if (failed && failed.count >= maxFailures) {
+        const retryAfter = Math.max(1, Math.ceil((failed.since + windowMs - now) / 1000));
+        throw new AdminError('too_many_attempts', `too many wrong admin tokens from this address; retry after ${retryAfter} seconds`, { extra: { retryAfter } });
+      }
       const match = /^Bearer\s+(\S+)$/i.exec(authorization ?? '');
       if (!match) throw new AdminError('unauthorized', 'send an admin token as "Authorization: Bearer <token>"');
       const presented = digest(match[1]!);
       let found: TokenEntry | undefined;
       for (const entry of entries) if (timingSafeEqual(entry.digest, presented) && found === undefined) found = entry;
-      if (!found) throw new AdminError('unauthorized', 'the admin token is not valid');
+      if (!found) {
+        if (failures.size >= MAX_TRACKED_CLIENTS) failures.clear();
+        const entry = failures.get(client) ?? { count: 0, since: now };
+        entry.count++;
+        failures.set(client, entry);
+        throw new AdminError('unauthorized', 'the admin token is not valid');
+      }
       return { name: found.name, role: found.role };
     },
   };
 }
+
+/** Wrong admin tokens one address may send per window before it is refused with 429. */
+const MAX_FAILURES = 10;
+const FAILURE_WINDOW_MS = 60_000;
+/** Addresses tracked at most (a flood of addresses resets the table rather than growing it). */
+const MAX_TRACKED_CLIENTS = 10_000;
 
 export function allows(role: Role, permission: Permission): boolean {
   return (PERMISSIONS[permission] as readonly Role[]).includes(role);

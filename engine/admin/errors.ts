@@ -8,6 +8,7 @@ export const ADMIN_ERRORS = {
   conflict: 409,
   validation_failed: 422,
   bad_request: 400,
+  too_many_attempts: 429,
 } as const;
 export type AdminErrorCode = keyof typeof ADMIN_ERRORS;
 

@@ -44,5 +44,6 @@ export const GATEWAY_ERRORS = [
   'forbidden',
   'conflict',
   'validation_failed',
+  'too_many_attempts',
 ] as const;
 export type GatewayErrorId = (typeof GATEWAY_ERRORS)[number];

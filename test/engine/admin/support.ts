@@ -23,7 +23,7 @@ export const ADMIN_TOKENS = Object.values(PEOPLE)
 
 /** A gateway with no workflows, no demo and one admin token per role. */
 export function startAdminGateway(options: { settings?: Record<string, string>; env?: Record<string, string> } = {}): Promise<TestGateway> {
-  return startTestGateway({ workflows: [], demo: false, ...(options.env ? { env: options.env } : {}), settings: { SLUICE_ADMIN_TOKENS: ADMIN_TOKENS, LOG_LEVEL: 'warn', ...options.settings } });
+  return startTestGateway({ workflows: [], demo: false, ...(options.env ? { env: options.env } : {}), settings: { SLUICE_ADMIN_TOKENS: ADMIN_TOKENS, LOG_LEVEL: 'warn', SLUICE_ADMIN_MAX_FAILURES: '1000', ...options.settings } });
 }
 
 export interface AdminAnswer<T = Record<string, unknown>> {
