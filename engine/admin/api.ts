@@ -9,7 +9,7 @@ import { problemHeaders } from '../gateway/problem.ts';
 import { traceContextOf } from '../gateway/trace.ts';
 import type { Store, WorkflowRecord } from '../store/types.ts';
 import { allows, type AdminIdentity, type Permission } from './auth.ts';
-import { AdminError } from './errors.ts';
+import { AdminError, storeWriteError } from './errors.ts';
 import { workflowOf, type Lifecycle } from './lifecycle.ts';
 import { adminOpenApi } from './openapi.ts';
 import { boundedDurationSchema, durationMs } from '../../shared/schema/duration.ts';
@@ -356,6 +356,8 @@ export function createAdminApi(options: AdminApiOptions): { router: Router; endp
 
   const onError: ErrorRequestHandler = (error: unknown, req, res, _next) => {
     if (error instanceof AdminError) return problem(res, req, error);
+    const unwritable = storeWriteError(error);
+    if (unwritable) return problem(res, req, unwritable);
     const status = (error as { status?: number }).status;
     if (status === 400 || status === 413 || status === 415) return problem(res, req, new AdminError('bad_request', status === 413 ? 'the body is too large' : 'the body is not valid JSON'));
     const answer = options.problems().render('internal_error', { instance: req.originalUrl.split('?')[0]!, traceId: traceContextOf(req.headers.traceparent, undefined).traceId });

@@ -127,8 +127,10 @@ export async function openFileStore(dir: string): Promise<Store> {
     for (const { hash, document } of transition.documents ?? []) await writeFileAtomic(objectFile(hash), canonicalJson(document));
     const entry = sealEntry(transition.entry, head);
     const next: StoreState = { ...(transition.state ?? state), revision: entry.seq, head: entry.hash };
+    // Written atomically (a temporary file renamed): when this fails nothing is committed, and the
+    // store keeps taking changes once the disk has room again.
+    await writeFileAtomic(pendingFile, JSON.stringify({ entry, state: next }));
     try {
-      await writeFileAtomic(pendingFile, JSON.stringify({ entry, state: next }));
       await appendLine(auditFile, entry);
       await writeFileAtomic(stateFile, JSON.stringify(next));
       await unlink(pendingFile);

@@ -45,5 +45,6 @@ export const GATEWAY_ERRORS = [
   'conflict',
   'validation_failed',
   'too_many_attempts',
+  'store_unavailable',
 ] as const;
 export type GatewayErrorId = (typeof GATEWAY_ERRORS)[number];

@@ -28,7 +28,7 @@ describe('form generation from JSON Schema (editor/src/forms/schema-form.ts)', (
 
   /** Every field of every kind, as the gateway serves its schema: kind.field -> control (required marked *). */
   const EXPECTED: Record<string, string[]> = {
-    'jwt-verify': ['jwksUri: url', 'jwks: json', 'jwksFile: text', 'secretEnv: secret-env', 'algorithms: multi-select', 'issuer: text', 'audience: text', 'clockTolerance: duration', 'maxTokenAge: duration', 'header: text', 'partnerClaim: text'],
+    'jwt-verify': ['jwksUri: url', 'jwks: json', 'jwksFile: text', 'secretEnv: secret-env', 'algorithms: multi-select', 'issuer: text', 'audience: text', 'clockTolerance: duration', 'maxTokenAge: duration', 'maxLifetime: duration', 'header: text', 'partnerClaim: text'],
     'api-key': ['header: text', 'query: text', 'keys: object-list'],
     'scope-check': ['all: string-list', 'any: string-list'],
     condition: ['when*: jsonata'],

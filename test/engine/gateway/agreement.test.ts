@@ -452,6 +452,8 @@ describe('the table walk agrees with a live XState actor on generated graphs', (
     dataDir: REPO,
     rateLimits,
     shared: { get: <T,>(key: string, create: () => T) => (resources.has(key) ? (resources.get(key) as T) : (resources.set(key, create()).get(key) as T)) },
+    // a generous time bound: on a loaded machine the default 50 ms could fail an expression in one run and not the other
+    expressionLimits: { timeoutMs: 5_000, depth: 300, sequence: 100_000 },
   };
   afterAll(() => rateLimits.close?.());
 
