@@ -11,7 +11,7 @@ import { compileWorkflow, createWorkflowMachine } from '../../engine/gateway/com
 import { createMemoryRateLimitStore } from '../../engine/runtime/rate-limit-store.ts';
 import type { TestGateway } from '../helpers/gateway.ts';
 import { adminCall, startAdminGateway } from '../engine/admin/support.ts';
-import { adversarialGroup, snapshotOf, type Snapshot } from './support.ts';
+import { adversarialGroup, snapshotOf, SOAK, type Snapshot } from './support.ts';
 
 const group = adversarialGroup('workflows-and-admin');
 
@@ -106,7 +106,7 @@ describe('generated workflow documents', () => {
           expect((error as Error).name).toBe('WorkflowRefused');
         }
       }),
-      { numRuns: 400, seed: 20261129 },
+      { numRuns: 400 * SOAK, seed: SOAK > 1 ? Date.now() : 20261129 },
     );
     expect(valid).toBeGreaterThan(0); // the generator reaches valid documents too
   });

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestGateway } from '../helpers/gateway.ts';
 import { createIssuer, TEST_AUDIENCE, TEST_ISSUER, type TestIssuer } from '../helpers/issuer.ts';
 import { startGateway, workflow, type NodeDoc } from '../engine/nodes/support.ts';
-import { adversarialGroup, bystanderToken, snapshotOf, startBystander, type Snapshot } from './support.ts';
+import { adversarialGroup, bystanderToken, snapshotOf, SOAK, startBystander, type Snapshot } from './support.ts';
 
 const group = adversarialGroup('expressions');
 
@@ -54,7 +54,7 @@ describe('hostile expressions', () => {
   });
 
   it('all hostile expressions at once: each bounded, the bystander keeps being served', async () => {
-    const answers = await Promise.all(HOSTILE.map((_, i) => gw.fetch(`/adv/hostile/${i}`)));
+    const answers = await Promise.all(Array.from({ length: SOAK }, () => HOSTILE.map((_, i) => gw.fetch(`/adv/hostile/${i}`))).flat());
     for (const res of answers) await group.refused(res, 500, 'expression-failed');
     expect(bystander.results.length).toBeGreaterThan(0);
   });

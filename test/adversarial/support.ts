@@ -30,6 +30,9 @@ export function adversarialGroup(group: string) {
   };
 }
 
+/** `npm run test:soak` runs the same cases at this many times the volume (longer fuzzing, more sockets, more tokens). */
+export const SOAK = process.env.SLUICE_SOAK === '1' ? 50 : 1;
+
 /** What must be the same after hostile input: the versions served and the audit chain. */
 export interface Snapshot {
   revision: number;
