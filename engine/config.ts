@@ -23,6 +23,10 @@ export const settingsSchema = z.object({
   SLUICE_ADMIN_TOKENS: z.string().optional().meta({ description: 'Admin API tokens, comma-separated `name:role:token` (roles: viewer, editor, publisher, auditor, admin). Unset: an admin token is created in `$SLUICE_DATA/admin-token`.' }),
   SLUICE_FOUR_EYES: flag.prefault('off').meta({ description: 'A publisher cannot publish a draft they last edited.' }),
   SLUICE_EXPRESSION_TIMEOUT_MS: z.coerce.number().int().min(1).max(10_000).default(50).meta({ description: 'Time bound of one JSONata evaluation.' }),
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL').optional().meta({ description: 'Keep workflows, versions, the audit log, rate-limit counters and reload notices in Redis, shared by every replica. Unset: the file store in `$SLUICE_DATA/store` and in-memory rate limits.' }),
+  REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, "_", "." and "-"').default('main').meta({ description: 'Namespace of the keys (`{sluice:<prefix>}:…`): installations sharing one Redis use different prefixes.' }),
+  REDIS_CLUSTER: flag.prefault('off').meta({ description: 'REDIS_URL names a node of a Redis Cluster (ioredis Cluster client).' }),
+  SLUICE_RATE_LIMIT_TIMEOUT_MS: z.coerce.number().int().min(5).max(5_000).default(100).meta({ description: 'Longest wait for Redis on a rate-limit check; slower calls are decided by the node\'s onStoreDown and open the circuit breaker.' }),
 });
 
 export interface Settings {
@@ -38,6 +42,8 @@ export interface Settings {
   expressionTimeoutMs: number;
   adminTokens: string | undefined;
   fourEyes: boolean;
+  redis: { url: string; prefix: string; cluster: boolean } | undefined;
+  rateLimitTimeoutMs: number;
 }
 
 /** Reads settings from the environment; a bad value names the variable. */
@@ -61,5 +67,7 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
     expressionTimeoutMs: s.SLUICE_EXPRESSION_TIMEOUT_MS,
     adminTokens: s.SLUICE_ADMIN_TOKENS,
     fourEyes: s.SLUICE_FOUR_EYES,
+    redis: s.REDIS_URL === undefined ? undefined : { url: s.REDIS_URL, prefix: s.REDIS_PREFIX, cluster: s.REDIS_CLUSTER },
+    rateLimitTimeoutMs: s.SLUICE_RATE_LIMIT_TIMEOUT_MS,
   };
 }

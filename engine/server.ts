@@ -1,5 +1,6 @@
 import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { hostname } from 'node:os';
 import type { AddressInfo, Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,7 +19,11 @@ import { createAuthenticator, loadAdminTokens } from './admin/auth.ts';
 import { createLifecycle, type Lifecycle } from './admin/lifecycle.ts';
 import { createDirectorySync } from './store/directory-sync.ts';
 import { openFileStore } from './store/file-store.ts';
+import { createRedisClient, redisKeys, whenReady } from './store/redis.ts';
+import { openRedisStore } from './store/redis-store.ts';
+import { createReplicaRegistry, type ReplicaRegistry } from './store/replicas.ts';
 import type { Store } from './store/types.ts';
+import { createRedisRateLimitStore } from './runtime/redis-rate-limit-store.ts';
 import { validateWorkflow, type ValidationProblem } from '../shared/compile/index.ts';
 import { traceContextOf } from './gateway/trace.ts';
 import { createLogger, type Logger } from './observe/logger.ts';
@@ -40,6 +45,9 @@ export interface Sluice {
   reload(): Promise<void>;
   store: Store;
   lifecycle: Lifecycle;
+  rateLimits: RateLimitStore;
+  /** This process's entry among the replicas sharing the Redis store (absent with the file store). */
+  replicas: ReplicaRegistry | undefined;
   close(): Promise<void>;
 }
 
@@ -132,12 +140,22 @@ export async function startSluice(settings: Settings, options: { logger?: Logger
     await ensureDemoKeys(settings.dataDir);
   }
 
-  const store = await openFileStore(join(settings.dataDir, 'store'));
+  const redis = settings.redis;
+  const store = redis ? await openRedisStore({ target: redis, logger }) : await openFileStore(join(settings.dataDir, 'store'));
   const system = { name: 'system', role: 'admin' };
   let problems = createProblemRenderer(loadCatalog(settings.dataDir));
   const gateway = createGateway({ problems, logger, maxBodyBytes: settings.maxBodyBytes, trustProxy: settings.trustProxy });
   const shared = createSharedResources();
-  const rateLimits = options.rateLimits ?? createMemoryRateLimitStore();
+  let replicas: ReplicaRegistry | undefined;
+  let rateLimits: RateLimitStore;
+  if (options.rateLimits) rateLimits = options.rateLimits;
+  else if (redis) {
+    // A connection of its own: a slow admin read never delays a rate-limit check, nor the reverse.
+    const client = createRedisClient(redis, { name: 'sluice-rate-limits', offlineQueue: false, commandTimeoutMs: settings.rateLimitTimeoutMs });
+    client.on('error', () => undefined); // the store's connections report Redis trouble; the breaker logs its own state
+    await whenReady(client, redis).catch(() => undefined); // not ready: checks decide by onStoreDown until it is
+    rateLimits = createRedisRateLimitStore({ client, keyPrefix: redisKeys(redis.prefix).rateLimit, replicas: () => replicas?.live ?? 1, logger });
+  } else rateLimits = createMemoryRateLimitStore();
   const deps = { env, dataDir: settings.dataDir, rateLimits, shared, expressionLimits: { timeoutMs: settings.expressionTimeoutMs, depth: 300, sequence: 100_000 } };
   const registry = createWorkflowRegistry({
     deps,
@@ -154,7 +172,22 @@ export async function startSluice(settings: Settings, options: { logger?: Logger
   const lifecycle = createLifecycle({ store, fourEyes: settings.fourEyes, prepare: (document) => preparationProblems(document, deps) });
   // A new store starts with the data directory's error catalog.
   if ((await store.state()).catalog === undefined) await lifecycle.putCatalog(system, problems.catalog);
-  store.onChange(() => void registry.sync());
+  const serving = () =>
+    [...registry.active.values()].map((w) => ({
+      workflow: w.id,
+      version: w.version,
+      route: w.graph.document.route.path,
+      state: w.lifecycle?.retired ? ('retired' as const) : w.lifecycle?.headers ? ('deprecated' as const) : ('active' as const),
+    }));
+  if (store.kind === 'redis')
+    replicas = createReplicaRegistry({
+      client: (store as Awaited<ReturnType<typeof openRedisStore>>).client,
+      prefix: redis!.prefix,
+      logger,
+      report: () => ({ appliedRevision: registry.appliedRevision, serving: serving().map(({ workflow, version }) => ({ workflow, version })), rateLimits: rateLimits.health?.() }),
+    });
+  // The heartbeat after each sync tells the cluster view what this replica serves now.
+  store.onChange(() => void registry.sync().then(() => replicas?.beat()));
   await registry.sync();
 
   const directory = createWorkflowDirectory(join(settings.dataDir, 'workflows'));
@@ -175,15 +208,13 @@ export async function startSluice(settings: Settings, options: { logger?: Logger
     authenticate: authenticator.authenticate,
     problems: () => problems,
     applied: (revision) => registry.whenApplied(revision),
-    status: () => ({
-      appliedRevision: registry.appliedRevision,
-      serving: [...registry.active.values()].map((w) => ({
-        workflow: w.id,
-        version: w.version,
-        route: w.graph.document.route.path,
-        state: w.lifecycle?.retired ? ('retired' as const) : w.lifecycle?.headers ? ('deprecated' as const) : ('active' as const),
-      })),
-    }),
+    status: () => ({ appliedRevision: registry.appliedRevision, serving: serving(), replica: replicas?.id, rateLimits: rateLimits.health?.() ?? { store: rateLimits.name, state: 'up' } }),
+    cluster: async (revision) => {
+      if (replicas) return replicas.list(revision);
+      // The file store has no shared list of replicas: this process speaks for itself.
+      const behind = Math.max(0, revision - registry.appliedRevision);
+      return [{ id: `${hostname()}-${process.pid}`, host: hostname(), pid: process.pid, appliedRevision: registry.appliedRevision, serving: serving().map(({ workflow, version }) => ({ workflow, version })), lastSeenMs: 0, behind, lagging: behind > 0, self: true }];
+    },
   });
 
   const control = createControlApp({ problems: () => problems, dataDir: settings.dataDir, demo: settings.demo, admin: adminApi.router });
@@ -217,8 +248,11 @@ export async function startSluice(settings: Settings, options: { logger?: Logger
     reload,
     store,
     lifecycle,
+    rateLimits,
+    replicas,
     async close() {
       directory.close();
+      await replicas?.close();
       server.closeIdleConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       for (const workflow of registry.active.values()) workflow.close();

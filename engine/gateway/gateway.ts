@@ -113,7 +113,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       const started = performance.now();
       const record: RequestRecord = {
         traceId: '', spanId: '', method: req.method ?? 'GET', workflowFields: '',
-        partner: undefined, outcome: 'error', status: 500, problem: undefined, ms: 0, upstreamMs: undefined, path: [],
+        partner: undefined, outcome: 'error', status: 500, problem: undefined, ms: 0, upstreamMs: undefined, path: [], rateLimitStoreDown: undefined,
       };
       try {
         const url = req.url ?? '/';
@@ -156,6 +156,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         const result = await walk(workflow, exchange, record.path);
         record.partner = exchange.partner;
         record.upstreamMs = exchange.upstreamMs;
+        record.rateLimitStoreDown = exchange.rateLimitStoreDown;
         const meta = result.final.meta;
         if (meta.outcome === 'finish' && exchange.response) {
           if (!exchange.response.sent) writeBody(res, exchange.response, exchange.answerHeaders, head);

@@ -52,6 +52,7 @@ const OPERATIONS: Record<string, { roles: readonly RoleName[]; call: (role: Role
   'GET /admin/api/audit': { roles: AUDITORS, call: () => ({ method: 'GET', path: '/audit?limit=5' }) },
   'GET /admin/api/audit/verify': { roles: AUDITORS, call: () => ({ method: 'GET', path: '/audit/verify' }) },
   'GET /admin/api/status': { roles: ALL, call: () => ({ method: 'GET', path: '/status' }) },
+  'GET /admin/api/cluster': { roles: ALL, call: () => ({ method: 'GET', path: '/cluster' }) },
 };
 
 describe('roles × endpoints', () => {
