@@ -247,11 +247,12 @@ export function createAdminApi(options: AdminApiOptions): { router: Router; endp
     {
       method: 'get', path: '/status', permission: 'read', summary: 'What this process serves and the store revision it applied',
       handler: async () => {
-        const state = await store.state();
+        // What this process serves is known even while the store cannot be reached (revision null then).
+        const revision = await store.state().then((state) => state.revision, () => null);
         const mine = options.status();
         return {
           body: {
-            store: store.kind, revision: state.revision, appliedRevision: mine.appliedRevision, replica: mine.replica ?? null, pid: process.pid,
+            store: store.kind, revision, storeReachable: revision !== null, appliedRevision: mine.appliedRevision, replica: mine.replica ?? null, pid: process.pid,
             uptimeSeconds: Math.round(process.uptime()), workflows: mine.serving, rateLimits: mine.rateLimits ?? null,
           },
         };

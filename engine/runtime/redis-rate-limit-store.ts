@@ -54,9 +54,9 @@ type Sliding = (key: string, limit: number, windowMs: number) => Promise<[number
 /**
  * Rate-limit counters shared by every replica, in Redis: one EVALSHA per request. The request
  * path never waits on a dead connection: with the connection down (ioredis reconnecting) a
- * check is decided at once by the node's onStoreDown; a call that fails or times out counts
- * towards opening a circuit breaker, and while it is open every check is decided locally until,
- * every `probeAfterMs`, one real call probes whether Redis is back.
+ * check is decided at once by the node's onStoreDown; calls that fail or time out (the command
+ * timeout) open a circuit breaker, and while it is open every check is decided that way at once,
+ * while a PING off the request path every `probeAfterMs` finds out when Redis answers again.
  */
 export function createRedisRateLimitStore(options: RedisRateLimitOptions): RateLimitStore & { health(): RateLimitStoreHealth } {
   const { client, keyPrefix, logger } = options;
@@ -71,15 +71,35 @@ export function createRedisRateLimitStore(options: RedisRateLimitOptions): RateL
   /** When the breaker opened (0: closed). */
   let openedAt = 0;
   let probing = false;
+  let probeTimer: NodeJS.Timeout | undefined;
 
-  const open = (why: string) => {
-    if (openedAt === 0) logger?.warn({ reason: why }, 'rate limits: Redis unreachable, deciding by each node\'s onStoreDown until it answers again');
-    openedAt = Date.now();
-  };
   const close = () => {
     if (openedAt !== 0) logger?.info('rate limits: Redis answers again, counting there');
     openedAt = 0;
     failures = 0;
+    clearInterval(probeTimer);
+    probeTimer = undefined;
+  };
+  /** Off the request path: one PING every probeAfterMs while open; an answer closes the breaker. */
+  const probe = async () => {
+    if (probing || client.status !== 'ready') return;
+    probing = true;
+    try {
+      await client.ping();
+      close();
+    } catch {
+      // still down (or hanging: the command timeout bounds the probe)
+    } finally {
+      probing = false;
+    }
+  };
+  const open = (why: string) => {
+    if (openedAt === 0) {
+      logger?.warn({ reason: why }, "rate limits: Redis unreachable, deciding by each node's onStoreDown until it answers again");
+      probeTimer = setInterval(() => void probe(), probeAfterMs);
+      probeTimer.unref();
+    }
+    openedAt = Date.now();
   };
 
   /** The decision of a node's onStoreDown choice. */
@@ -96,34 +116,29 @@ export function createRedisRateLimitStore(options: RedisRateLimitOptions): RateL
   return {
     name: 'redis',
     hit(key, limit, windowMs, onStoreDown) {
-      let probe = false;
+      if (openedAt !== 0) return withoutRedis(key, limit, windowMs, onStoreDown);
       if (client.status !== 'ready') {
-        if (openedAt === 0) open(`connection ${client.status}`);
+        open(`connection ${client.status}`);
         return withoutRedis(key, limit, windowMs, onStoreDown);
-      }
-      if (openedAt !== 0) {
-        if (probing || Date.now() - openedAt < probeAfterMs) return withoutRedis(key, limit, windowMs, onStoreDown);
-        probing = probe = true;
       }
       return sliding(keyPrefix + key + '}', limit, windowMs).then(
         (counts) => {
-          if (probe) probing = false;
-          if (openedAt !== 0 || failures !== 0) close();
+          failures = 0;
           return slidingWindowDecision(limit, windowMs, counts[2], 0, counts[0], counts[1]);
         },
         (error: Error) => {
-          if (probe) probing = false;
           failures += 1;
-          if (probe || failures >= failuresToOpen) open(error.message);
+          if (failures >= failuresToOpen || client.status !== 'ready') open(error.message);
           return withoutRedis(key, limit, windowMs, onStoreDown);
         },
       );
     },
     health() {
-      const state = client.status !== 'ready' || (openedAt !== 0 && !probing) ? 'down' : probing ? 'probing' : 'up';
+      const state = openedAt !== 0 ? (probing ? 'probing' : 'down') : client.status === 'ready' ? 'up' : 'down';
       return { store: 'redis', state, storeDownDecisions: { ...storeDownDecisions } };
     },
     close() {
+      clearInterval(probeTimer);
       local.close?.();
       client.disconnect();
     },

@@ -42,7 +42,8 @@ const retryStrategy = (times: number) => Math.min(50 * times, 1_000);
  */
 export function createRedisClient(target: RedisTarget, options: { name: string; offlineQueue: boolean; commandTimeoutMs?: number }): RedisClient {
   const common: RedisOptions = {
-    connectionName: options.name,
+    // The pid names the process in CLIENT LIST (and lets an operator CLIENT KILL one replica's connections).
+    connectionName: `${options.name}-${process.pid}`,
     enableOfflineQueue: options.offlineQueue,
     maxRetriesPerRequest: options.offlineQueue ? 1 : 0,
     retryStrategy,
