@@ -1,12 +1,18 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
+
+/** Tests that start several gateway processes (replicas, workers): they run after the others, one file at a time, so they neither slow nor are slowed by the rest. */
+const PROCESS_TESTS = 'test/engine/replicas/**/*.test.ts';
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     testTimeout: 20_000,
     hookTimeout: 30_000,
     pool: 'forks',
     // prints the adversarial suite's case counts by group after the run
     globalSetup: ['test/adversarial/summary.ts'],
+    projects: [
+      { extends: true, test: { name: 'main', include: ['test/**/*.test.ts'], exclude: [...configDefaults.exclude, PROCESS_TESTS], sequence: { groupOrder: 0 } } },
+      { extends: true, test: { name: 'processes', include: [PROCESS_TESTS], fileParallelism: false, sequence: { groupOrder: 1 } } },
+    ],
   },
 });

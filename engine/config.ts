@@ -36,6 +36,10 @@ export const settingsSchema = z.object({
   OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional().meta({ description: 'Export a span per request and per node over OTLP/HTTP (JSON) to `<endpoint>/v1/traces`.' }),
   OTEL_EXPORTER_OTLP_HEADERS: z.string().optional().meta({ description: 'Headers for the OTLP export, `name=value` comma-separated (an API key, say). Never logged.' }),
   OTEL_SERVICE_NAME: z.string().default('sluice').meta({ description: 'service.name of exported spans.' }),
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL').optional().meta({ description: 'Keep workflows, versions, the audit log, rate-limit counters and reload notices in Redis, shared by every replica. Unset: the file store in `$SLUICE_DATA/store` and in-memory rate limits.' }),
+  REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, "_", "." and "-"').default('main').meta({ description: 'Namespace of the keys (`{sluice:<prefix>}:…`): installations sharing one Redis use different prefixes.' }),
+  REDIS_CLUSTER: flag.prefault('off').meta({ description: 'REDIS_URL names a node of a Redis Cluster (ioredis Cluster client).' }),
+  SLUICE_RATE_LIMIT_TIMEOUT_MS: z.coerce.number().int().min(5).max(5_000).default(100).meta({ description: 'Longest wait for Redis on a rate-limit check; slower calls are decided by the node\'s onStoreDown and open the circuit breaker.' }),
 });
 
 export interface Settings {
@@ -61,6 +65,8 @@ export interface Settings {
   metricsPartners: string[];
   metricsPartnerLimit: number;
   otlp: { endpoint: string; headers: Record<string, string>; serviceName: string } | undefined;
+  redis: { url: string; prefix: string; cluster: boolean } | undefined;
+  rateLimitTimeoutMs: number;
 }
 
 /** `name=value,name=value` as OTEL_EXPORTER_OTLP_HEADERS writes them (values percent-decoded). */
@@ -104,5 +110,7 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
     metricsPartners: (s.SLUICE_METRICS_PARTNERS ?? '').split(',').map((p) => p.trim()).filter(Boolean),
     metricsPartnerLimit: s.SLUICE_METRICS_PARTNER_LIMIT,
     otlp: s.OTEL_EXPORTER_OTLP_ENDPOINT ? { endpoint: s.OTEL_EXPORTER_OTLP_ENDPOINT, headers: otlpHeaders(s.OTEL_EXPORTER_OTLP_HEADERS), serviceName: s.OTEL_SERVICE_NAME } : undefined,
+    redis: s.REDIS_URL === undefined ? undefined : { url: s.REDIS_URL, prefix: s.REDIS_PREFIX, cluster: s.REDIS_CLUSTER },
+    rateLimitTimeoutMs: s.SLUICE_RATE_LIMIT_TIMEOUT_MS,
   };
 }

@@ -1,5 +1,6 @@
 import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { hostname } from 'node:os';
 import type { AddressInfo, Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,7 +19,11 @@ import { createAuthenticator, loadAdminTokens } from './admin/auth.ts';
 import { createLifecycle, type Lifecycle } from './admin/lifecycle.ts';
 import { createDirectorySync } from './store/directory-sync.ts';
 import { openFileStore } from './store/file-store.ts';
+import { createRedisClient, redisKeys, whenReady } from './store/redis.ts';
+import { openRedisStore, type RedisStore } from './store/redis-store.ts';
+import { createReplicaRegistry, type ReplicaRegistry } from './store/replicas.ts';
 import type { Store } from './store/types.ts';
+import { createRedisRateLimitStore } from './runtime/redis-rate-limit-store.ts';
 import { validateWorkflow, type ValidationProblem } from '../shared/compile/index.ts';
 import { traceContextOf } from './gateway/trace.ts';
 import { createLogger, type Logger } from './observe/logger.ts';
@@ -50,6 +55,9 @@ export interface Sluice {
   metrics: Metrics | undefined;
   /** Where /metrics is served without a token (SLUICE_METRICS_PORT). */
   metricsUrl: string | undefined;
+  rateLimits: RateLimitStore;
+  /** This process's entry among the replicas sharing the Redis store (absent with the file store). */
+  replicas: ReplicaRegistry | undefined;
   close(): Promise<void>;
 }
 
@@ -60,6 +68,24 @@ function credentialPartners(workflows: ReadonlyArray<CompiledWorkflow>): string[
     for (const node of workflow.graph.nodes.values())
       if (node.kind === 'api-key') for (const key of (node.config as ApiKeyConfig).keys) partners.push(key.partner);
   return partners;
+}
+
+/** Redis health and the rate-limit decisions made while it was down, read when scraped. */
+function observeSharedState(metrics: Metrics, store: Store, rateLimits: RateLimitStore): void {
+  if (rateLimits.health) {
+    const health = rateLimits.health.bind(rateLimits);
+    metrics.gauge('sluice_rate_limit_store_up', 'Whether the shared rate-limit store answers (1), or its circuit breaker is open or probing (0).', () => {
+      const h = health();
+      return [{ labels: { store: h.store, state: h.state }, value: h.state === 'up' ? 1 : 0 }];
+    });
+    metrics.counter('sluice_rate_limit_store_down_decisions_total', 'Rate-limit checks decided by the node\'s onStoreDown (allow, deny, local) while the shared store was unreachable.', () =>
+      Object.entries(health().storeDownDecisions).map(([choice, value]) => ({ labels: { choice }, value })),
+    );
+  }
+  if (store.kind === 'redis') {
+    const client = (store as RedisStore).client;
+    metrics.gauge('sluice_redis_connected', 'Whether the store\'s Redis connection is ready (1) or not (0).', () => [{ labels: { connection: 'store' }, value: client.status === 'ready' ? 1 : 0 }]);
+  }
 }
 
 /** /metrics alone on its own port, without a token (SLUICE_METRICS_PORT). */
@@ -198,7 +224,8 @@ export async function startSluice(settings: Settings, options: { logger?: Logger
     await ensureDemoKeys(settings.dataDir);
   }
 
-  const store = await openFileStore(join(settings.dataDir, 'store'));
+  const redis = settings.redis;
+  const store = redis ? await openRedisStore({ target: redis, logger }) : await openFileStore(join(settings.dataDir, 'store'));
   const system = { name: 'system', role: 'admin' };
   let problems = createProblemRenderer(loadCatalog(settings.dataDir));
   const metrics = settings.metrics ? new Metrics({ partners: settings.metricsPartners, partnerLimit: settings.metricsPartnerLimit }) : undefined;
@@ -218,7 +245,17 @@ export async function startSluice(settings: Settings, options: { logger?: Logger
     logSubject: settings.logSubject === 'hash' ? { mode: 'hash', key: settings.logSubjectKey } : { mode: settings.logSubject },
   });
   const shared = createSharedResources();
-  const rateLimits = options.rateLimits ?? createMemoryRateLimitStore();
+  let replicas: ReplicaRegistry | undefined;
+  let rateLimits: RateLimitStore;
+  if (options.rateLimits) rateLimits = options.rateLimits;
+  else if (redis) {
+    // A connection of its own: a slow admin read never delays a rate-limit check, nor the reverse.
+    const client = createRedisClient(redis, { name: 'sluice-rate-limits', offlineQueue: false, commandTimeoutMs: settings.rateLimitTimeoutMs });
+    client.on('error', () => undefined); // the store's connections report Redis trouble; the breaker logs its own state
+    await whenReady(client, redis).catch(() => undefined); // not ready: checks decide by onStoreDown until it is
+    rateLimits = createRedisRateLimitStore({ client, keyPrefix: redisKeys(redis.prefix).rateLimit, replicas: () => replicas?.live ?? 1, logger });
+  } else rateLimits = createMemoryRateLimitStore();
+  if (metrics) observeSharedState(metrics, store, rateLimits);
   const deps = { env, dataDir: settings.dataDir, rateLimits, shared, expressionLimits: { timeoutMs: settings.expressionTimeoutMs, depth: 300, sequence: 100_000 } };
   const registry = createWorkflowRegistry({
     deps,
@@ -237,7 +274,22 @@ export async function startSluice(settings: Settings, options: { logger?: Logger
   const lifecycle = createLifecycle({ store, fourEyes: settings.fourEyes, prepare: (document) => preparationProblems(document, deps) });
   // A new store starts with the data directory's error catalog.
   if ((await store.state()).catalog === undefined) await lifecycle.putCatalog(system, problems.catalog);
-  store.onChange(() => void registry.sync());
+  const serving = () =>
+    [...registry.active.values()].map((w) => ({
+      workflow: w.id,
+      version: w.version,
+      route: w.graph.document.route.path,
+      state: w.lifecycle?.retired ? ('retired' as const) : w.lifecycle?.headers ? ('deprecated' as const) : ('active' as const),
+    }));
+  if (store.kind === 'redis')
+    replicas = createReplicaRegistry({
+      client: (store as Awaited<ReturnType<typeof openRedisStore>>).client,
+      prefix: redis!.prefix,
+      logger,
+      report: () => ({ appliedRevision: registry.appliedRevision, serving: serving().map(({ workflow, version }) => ({ workflow, version })), rateLimits: rateLimits.health?.() }),
+    });
+  // The heartbeat after each sync tells the cluster view what this replica serves now.
+  store.onChange(() => void registry.sync().then(() => replicas?.beat()));
   await registry.sync();
 
   const directory = createWorkflowDirectory(join(settings.dataDir, 'workflows'));
@@ -269,15 +321,13 @@ export async function startSluice(settings: Settings, options: { logger?: Logger
     authenticate: authenticator.authenticate,
     problems: () => problems,
     applied: (revision) => registry.whenApplied(revision),
-    status: () => ({
-      appliedRevision: registry.appliedRevision,
-      serving: [...registry.active.values()].map((w) => ({
-        workflow: w.id,
-        version: w.version,
-        route: w.graph.document.route.path,
-        state: w.lifecycle?.retired ? ('retired' as const) : w.lifecycle?.headers ? ('deprecated' as const) : ('active' as const),
-      })),
-    }),
+    status: () => ({ appliedRevision: registry.appliedRevision, serving: serving(), replica: replicas?.id, rateLimits: rateLimits.health?.() ?? { store: rateLimits.name, state: 'up' } }),
+    cluster: async (revision) => {
+      if (replicas) return replicas.list(revision);
+      // The file store has no shared list of replicas: this process speaks for itself.
+      const behind = Math.max(0, revision - registry.appliedRevision);
+      return [{ id: `${hostname()}-${process.pid}`, host: hostname(), pid: process.pid, appliedRevision: registry.appliedRevision, serving: serving().map(({ workflow, version }) => ({ workflow, version })), lastSeenMs: 0, behind, lagging: behind > 0, self: true }];
+    },
   });
 
   const control = createControlApp({
@@ -328,8 +378,11 @@ export async function startSluice(settings: Settings, options: { logger?: Logger
     lifecycle,
     metrics,
     metricsUrl: metricsServer?.url,
+    rateLimits,
+    replicas,
     async close() {
       directory.close();
+      await replicas?.close();
       await metricsServer?.close();
       await spans?.close();
       server.closeIdleConnections();

@@ -41,13 +41,15 @@ export interface AdminApiOptions {
    */
   applied?(revision: number): Promise<void>;
   /** What this process serves: the revision it applied and the version of each workflow. */
-  status(): { appliedRevision: number; serving: Array<{ workflow: string; version: number; route: string; state: 'active' | 'deprecated' | 'retired' }> };
   /** This process's request counters; absent when metrics are off (the stats endpoints answer 404 then). */
   observe?: {
     stats(id: string, windowMs: number): unknown;
     /** Undefined when the workflow is not being served. */
     live(id: string, partner: string | undefined): unknown;
   };
+  status(): { appliedRevision: number; serving: Array<{ workflow: string; version: number; route: string; state: 'active' | 'deprecated' | 'retired' }>; replica?: string | undefined; rateLimits?: unknown };
+  /** The live replicas sharing the store, each with the revision it applied, given the store's revision. */
+  cluster?(revision: number): Promise<unknown[]>;
 }
 
 /** The longest a change waits for this process to serve it before it is acknowledged anyway. */
@@ -274,9 +276,23 @@ export function createAdminApi(options: AdminApiOptions): { router: Router; endp
     {
       method: 'get', path: '/status', permission: 'read', summary: 'What this process serves and the store revision it applied',
       handler: async () => {
-        const state = await store.state();
+        // What this process serves is known even while the store cannot be reached (revision null then).
+        const revision = await store.state().then((state) => state.revision, () => null);
         const mine = options.status();
-        return { body: { store: store.kind, revision: state.revision, appliedRevision: mine.appliedRevision, pid: process.pid, uptimeSeconds: Math.round(process.uptime()), workflows: mine.serving } };
+        return {
+          body: {
+            store: store.kind, revision, storeReachable: revision !== null, appliedRevision: mine.appliedRevision, replica: mine.replica ?? null, pid: process.pid,
+            uptimeSeconds: Math.round(process.uptime()), workflows: mine.serving, rateLimits: mine.rateLimits ?? null,
+          },
+        };
+      },
+    },
+    {
+      method: 'get', path: '/cluster', permission: 'read', summary: 'The live replicas (heartbeats with expiry): the revision and versions each serves, and which lag behind the store',
+      handler: async () => {
+        const { revision } = await store.state();
+        const replicas = (await options.cluster?.(revision)) ?? [];
+        return { body: { store: store.kind, revision, replicas, lagging: replicas.filter((r) => (r as { lagging?: boolean }).lagging).length } };
       },
     },
   ];

@@ -176,9 +176,18 @@ export function createLifecycle(options: LifecycleOptions) {
       const id = (document as { id?: unknown } | null)?.id;
       if (typeof id !== 'string' || !idSchema.safeParse(id).success)
         throw new AdminError('validation_failed', 'the document needs a valid "id"', { problems: [{ code: 'invalid_document', message: 'a-z, 0-9, "-" and "_", 1-64 characters, starting with a letter or digit', field: 'id' }] });
-      const record = workflowOf(await store.state(), id);
-      if (!record) await api.create(actor, document);
-      else if (record.draft?.hash !== documentHash(document)) await api.saveDraft(actor, id, document, record.draft?.revision ?? 0);
+      // Replicas reading the same directory apply the same file at once: losing that race (the
+      // workflow was just created, the draft just saved) means reading again, not a refusal.
+      for (let attempt = 1; ; attempt++) {
+        const record = workflowOf(await store.state(), id);
+        try {
+          if (!record) await api.create(actor, document);
+          else if (record.draft?.hash !== documentHash(document)) await api.saveDraft(actor, id, document, record.draft?.revision ?? 0);
+          break;
+        } catch (error) {
+          if (!(error instanceof AdminError && error.code === 'conflict') || attempt >= 5) throw error;
+        }
+      }
       return publish(actor, id, false);
     },
 

@@ -80,6 +80,7 @@ export class RequestExchange implements Exchange {
   problemParams: Record<string, string> | undefined = undefined;
   answerHeaders: Record<string, string> | undefined = undefined;
   upstreamMs: number | undefined = undefined;
+  rateLimitStoreDown: 'allow' | 'deny' | 'local' | undefined = undefined;
   receivedBody: { raw: Buffer; parsed: unknown } | undefined = undefined;
   readonly trace: TraceContext;
   readonly clientIp: string;

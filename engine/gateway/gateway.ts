@@ -125,7 +125,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       const started = performance.now();
       const record: RequestRecord = {
         traceId: '', spanId: '', method: req.method ?? 'GET', workflowFields: '',
-        partner: undefined, subject: undefined, fields: undefined, outcome: 'error', status: 500, problem: undefined, ms: 0, upstreamMs: undefined, path: [],
+        partner: undefined, subject: undefined, fields: undefined, outcome: 'error', status: 500, problem: undefined, ms: 0, upstreamMs: undefined, path: [], rateLimitStoreDown: undefined,
       };
       let served: CompiledWorkflow | undefined;
       let exchange: RequestExchange | undefined;
@@ -174,6 +174,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         record.partner = exchange.partner;
         record.subject = exchange.subject;
         record.upstreamMs = exchange.upstreamMs;
+        record.rateLimitStoreDown = exchange.rateLimitStoreDown;
         const meta = result.final.meta;
         if (meta.outcome === 'finish' && exchange.response) {
           if (!exchange.response.sent) writeBody(res, exchange.response, exchange.answerHeaders, head);

@@ -19,6 +19,8 @@ export interface RequestRecord {
   ms: number;
   upstreamMs: number | undefined;
   path: string[];
+  /** A rate limit decided by its onStoreDown choice because Redis was unreachable. */
+  rateLimitStoreDown: string | undefined;
 }
 
 export type RequestLog = (record: RequestRecord) => void;
@@ -45,6 +47,7 @@ function fieldsOf(r: RequestRecord): string {
     (r.problem === undefined ? '' : `,"problem":${str(r.problem)}`) +
     `,"ms":${r.ms}` +
     (r.upstreamMs === undefined ? '' : `,"upstreamMs":${r.upstreamMs}`) +
+    (r.rateLimitStoreDown === undefined ? '' : `,"rateLimitStoreDown":"${r.rateLimitStoreDown}"`) +
     (r.path.length === 0 ? ',"path":[]' : `,"path":["${r.path.join('","')}"]`) +
     (r.fields === undefined ? '' : `,"fields":${r.fields}`)
   );

@@ -1,6 +1,15 @@
+import type { StoreDownChoice } from '../../shared/nodes/rate-limit.ts';
+
+export type { StoreDownChoice } from '../../shared/nodes/rate-limit.ts';
+
 /** The outcome of counting one request against a limit. */
 export interface RateLimitDecision {
   allowed: boolean;
+  /**
+   * Set when the shared store could not be asked and the node's onStoreDown choice decided:
+   * `allow` (let through, not counted), `deny` (refused as unavailable), `local` (counted here).
+   */
+  storeDown?: StoreDownChoice;
   limit: number;
   remaining: number;
   /** Seconds until the window's budget is fully back. */
@@ -16,8 +25,19 @@ export interface RateLimitDecision {
  */
 export interface RateLimitStore {
   readonly name: string;
-  hit(key: string, limit: number, windowMs: number): RateLimitDecision | Promise<RateLimitDecision>;
+  /** Counts one request; `onStoreDown` says what a shared store does when it cannot be reached (in-memory stores never are). */
+  hit(key: string, limit: number, windowMs: number, onStoreDown: StoreDownChoice): RateLimitDecision | Promise<RateLimitDecision>;
+  /** How the store is doing and what it decided without its backend, for status, logs and metrics. */
+  health?(): RateLimitStoreHealth;
   close?(): void;
+}
+
+/** A shared store's state and its decisions made while its backend was unreachable, by choice, since start. */
+export interface RateLimitStoreHealth {
+  store: string;
+  /** `up`: counting in the backend; `down`: deciding by onStoreDown; `probing`: one call is testing recovery. */
+  state: 'up' | 'down' | 'probing';
+  storeDownDecisions: Record<StoreDownChoice, number>;
 }
 
 interface WindowCount {

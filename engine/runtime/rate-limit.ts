@@ -8,7 +8,8 @@ function firstHeader(value: string | string[] | undefined): string | undefined {
 }
 
 /**
- * Limits requests per key with the process's rate-limit store. Counters are keyed by
+ * Limits requests per key with the process's rate-limit store (in memory, or Redis shared by
+ * every replica; then `onStoreDown` decides while Redis cannot be reached). Counters are keyed by
  * workflow and node, so a new version of the workflow keeps counting where the last stopped.
  * A request without the key's value (no partner yet, no such header) is counted by client IP.
  */
@@ -39,7 +40,13 @@ export const rateLimit: Runtime<RateLimitConfig> = (config, context) => {
   }[config.key];
 
   const limitText = String(limit);
+  const onStoreDown = config.onStoreDown;
   const decide = (exchange: Exchange, decision: RateLimitDecision) => {
+    if (decision.storeDown !== undefined) {
+      exchange.rateLimitStoreDown = decision.storeDown;
+      if (decision.storeDown === 'allow') return 'ok'; // nothing was counted: no RateLimit-* headers to tell
+      if (decision.storeDown === 'deny') return 'unavailable';
+    }
     const headers = (exchange.answerHeaders ??= {});
     headers['ratelimit-limit'] = limitText;
     headers['ratelimit-remaining'] = String(decision.remaining);
@@ -52,7 +59,7 @@ export const rateLimit: Runtime<RateLimitConfig> = (config, context) => {
 
   const count = (exchange: Exchange, key: string | undefined) => {
     // namespaced, so a key value such as "ip:10.0.0.1" never shares the counter of a client counted by address
-    const decision = store.hit(key === undefined ? `${prefix}ip:${exchange.clientIp}` : `${prefix}k:${key}`, limit, windowMs);
+    const decision = store.hit(key === undefined ? `${prefix}ip:${exchange.clientIp}` : `${prefix}k:${key}`, limit, windowMs, onStoreDown);
     return decision instanceof Promise ? decision.then((d) => decide(exchange, d)) : decide(exchange, decision);
   };
 

@@ -60,6 +60,8 @@ export interface Exchange {
   readonly incoming: Readable | undefined;
   /** Upstream call time in ms, for the request log. */
   upstreamMs: number | undefined;
+  /** How a rate-limit node decided while the shared counters were unreachable (onStoreDown), for the request log. */
+  rateLimitStoreDown: 'allow' | 'deny' | 'local' | undefined;
   /** The query string to send upstream ('' or '?…'): the client's as received unless a node changed `request.query`. */
   upstreamSearch(): string;
   /** Whether this exchange has a client connection a node may answer on directly (not in previews and tests). */

@@ -3,6 +3,8 @@ import { boundedDurationSchema } from '../schema/duration.ts';
 import { defineKind, mentionsBody } from './kind.ts';
 
 export const RATE_LIMIT_KEYS = ['partner', 'subject', 'ip', 'claim', 'header', 'expression', 'global'] as const;
+export const STORE_DOWN_CHOICES = ['allow', 'deny', 'local'] as const;
+export type StoreDownChoice = (typeof STORE_DOWN_CHOICES)[number];
 
 export const rateLimitConfig = z
   .object({
@@ -11,6 +13,10 @@ export const rateLimitConfig = z
     key: z.enum(RATE_LIMIT_KEYS).default('partner').meta({ title: 'Key', description: 'What is counted separately: the partner, the token subject, the client IP, a claim, a header, a JSONata expression, or everyone together.' }),
     name: z.string().min(1).max(200).optional().meta({ title: 'Claim or header name', description: 'With key "claim" or "header".' }),
     expression: z.string().min(1).max(10_000).optional().meta({ title: 'Key expression', description: 'With key "expression": JSONata giving the key.', format: 'jsonata' }),
+    onStoreDown: z
+      .enum(STORE_DOWN_CHOICES)
+      .default('local')
+      .meta({ title: 'When Redis is down', description: 'With REDIS_URL, when the shared counters cannot be reached: let requests through (allow), answer 503 through the unavailable port (deny), or count in this replica at limit / live replicas (local).' }),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -31,8 +37,9 @@ export const rateLimitKind = defineKind<RateLimitConfig>({
   ports: () => [
     { name: 'ok', description: 'Within the limit.', unwired: 'required' },
     { name: 'limited', description: 'Over the limit.', unwired: { error: 'rate_limited' } },
+    { name: 'unavailable', description: 'The shared counters (Redis) cannot be reached and onStoreDown is "deny".', unwired: { error: 'rate_limit_unavailable' } },
   ],
-  errors: ['rate_limited', 'expression_failed'],
+  errors: ['rate_limited', 'rate_limit_unavailable', 'expression_failed'],
   expressions: (c) => (c.key === 'expression' && c.expression ? [{ field: 'expression', source: c.expression }] : []),
   readsRequestBody: (c) => c.key === 'expression' && mentionsBody([{ field: 'expression', source: c.expression ?? '' }]),
 });

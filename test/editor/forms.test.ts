@@ -33,7 +33,7 @@ describe('form generation from JSON Schema (editor/src/forms/schema-form.ts)', (
     'scope-check': ['all: string-list', 'any: string-list'],
     condition: ['when*: jsonata'],
     switch: ['cases*: object-list'],
-    'rate-limit': ['limit*: integer', 'window: duration', 'key: select', 'name: text', 'expression: jsonata'],
+    'rate-limit': ['limit*: integer', 'window: duration', 'key: select', 'name: text', 'expression: jsonata', 'onStoreDown: select'],
     'transform-request': ['headers: jsonata', 'query: jsonata', 'body: jsonata', 'path: jsonata', 'vars: jsonata', 'removeHeaders: string-list'],
     'transform-response': ['status: jsonata', 'headers: jsonata', 'body: jsonata', 'removeHeaders: string-list'],
     proxy: ['url*: text', 'path: text', 'stripPrefix: text', 'timeout: duration', 'preserveHost: checkbox', 'forwardAuthorization: checkbox'],

@@ -54,6 +54,7 @@ const OPERATIONS: Record<string, { roles: readonly RoleName[]; call: (role: Role
   'GET /admin/api/status': { roles: ALL, call: () => ({ method: 'GET', path: '/status' }) },
   'GET /admin/api/workflows/{id}/stats': { roles: ALL, call: () => ({ method: 'GET', path: '/workflows/matrix/stats?window=5m' }) },
   'GET /admin/api/workflows/{id}/live': { roles: ALL, call: () => ({ method: 'GET', path: '/workflows/matrix/live' }) },
+  'GET /admin/api/cluster': { roles: ALL, call: () => ({ method: 'GET', path: '/cluster' }) },
 };
 
 describe('roles × endpoints', () => {

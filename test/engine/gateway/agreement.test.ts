@@ -302,9 +302,9 @@ describe('the table walk agrees with a live XState actor on every path of every 
       { name: 'partner over its limit', request: requestTo(wf, '/api/orders', { authorization: await token({ scopes: ['orders:read'], partner: 'flood' }) }), final: '$raise:limit:limited' },
       { name: 'upstream refuses connections', variant: 'upstream-down', request: requestTo(wf, '/api/orders', { authorization: await token({ scopes: ['orders:read'], partner: 'p4' }) }), final: '$raise:call:error' },
     ]);
-    expect(coverage.paths).toHaveLength(14);
-    // No request makes a JWKS file unavailable, the demo upstream slower than 5 s, or a body-only transform produce an invalid value.
-    expect(forcedHops(coverage)).toEqual(new Set(['verify→unavailable', 'call→timeout', 'shape→error', ...throwing('verify', 'scopes', 'limit', 'call', 'shape')]));
+    expect(coverage.paths).toHaveLength(15);
+    // No request makes a JWKS file unavailable, the in-memory rate limits unreachable, the demo upstream slower than 5 s, or a body-only transform produce an invalid value.
+    expect(forcedHops(coverage)).toEqual(new Set(['verify→unavailable', 'limit→unavailable', 'call→timeout', 'shape→error', ...throwing('verify', 'scopes', 'limit', 'call', 'shape')]));
   });
 
   it('order-detail: every path', async () => {

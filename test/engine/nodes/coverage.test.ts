@@ -14,7 +14,7 @@ const COVERED: Record<KindName, { file: string; config: unknown; ports: string[]
   'scope-check': { file: 'scope-check.test.ts', config: { all: ['a'] }, ports: ['ok', 'denied'], errors: ['insufficient_scope'] },
   condition: { file: 'flow.test.ts', config: { when: 'true' }, ports: ['true', 'false'], errors: ['expression_failed'] },
   switch: { file: 'flow.test.ts', config: { cases: [{ port: 'gold', when: 'true' }] }, ports: ['gold', 'default'], errors: ['expression_failed'] },
-  'rate-limit': { file: 'rate-limit.test.ts', config: { limit: 1 }, ports: ['ok', 'limited'], errors: ['rate_limited', 'expression_failed'] },
+  'rate-limit': { file: 'rate-limit.test.ts', config: { limit: 1 }, ports: ['ok', 'limited', 'unavailable'], errors: ['rate_limited', 'rate_limit_unavailable', 'expression_failed'] },
   'transform-request': { file: 'transforms.test.ts', config: {}, ports: ['ok', 'error'], errors: ['transform_failed'] },
   'transform-response': { file: 'transforms.test.ts', config: {}, ports: ['ok', 'error'], errors: ['transform_failed'] },
   proxy: { file: 'proxy.test.ts', config: { url: 'http://upstream.example' }, ports: ['ok', 'error', 'timeout'], errors: ['upstream_unavailable', 'upstream_timeout'] },

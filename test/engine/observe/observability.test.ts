@@ -300,3 +300,22 @@ describe('fields a workflow opts in to log', () => {
     expect(!result.ok && result.problems).toEqual([expect.objectContaining({ code: 'expression_syntax', field: 'log.fields.bad' })]);
   });
 });
+
+describe('Redis health in the metrics', () => {
+  it('reports the store connection and the rate-limit store as up', async () => {
+    const { deletePrefix, SHARED_REDIS_URL, testPrefix } = await import('../../helpers/redis.ts');
+    const prefix = testPrefix('metrics');
+    const setup = await createTestIssuerWorkflows({ REDIS_URL: SHARED_REDIS_URL, REDIS_PREFIX: prefix });
+    try {
+      expect((await setup.gw.fetch('/obs/orders', { headers: bearer(setup.tokens.acme) })).status).toBe(200);
+      const list = samples(await (await setup.gw.fetch('/metrics', { headers: bearer(setup.adminToken) })).text());
+      expect(sum(list, 'sluice_redis_connected', { connection: 'store' })).toBe(1);
+      expect(sum(list, 'sluice_rate_limit_store_up', { state: 'up' })).toBe(1);
+      expect(list.filter((s) => s.name === 'sluice_rate_limit_store_down_decisions_total').map((s) => s.labels.choice).sort()).toEqual(['allow', 'deny', 'local']);
+      expect(sum(list, 'sluice_rate_limit_store_down_decisions_total')).toBe(0);
+    } finally {
+      await setup.close();
+      await deletePrefix(SHARED_REDIS_URL, prefix);
+    }
+  });
+});

@@ -1,0 +1,146 @@
+import type { Logger } from 'pino';
+import type { RedisClient } from '../store/redis.ts';
+import { createMemoryRateLimitStore, slidingWindowDecision, type RateLimitDecision, type RateLimitStore, type RateLimitStoreHealth, type StoreDownChoice } from './rate-limit-store.ts';
+
+/**
+ * One request counted in one step, on Redis's clock: the same sliding window as the memory store
+ * (the previous window's count weighted by how much of it still overlaps, plus the current
+ * window's), kept in one hash per key that expires two windows after its last use.
+ * KEYS[1]: the counter  ARGV: limit, window ms
+ * Returns the counts the decision was made on: previous, current (before this request), ms into the window.
+ */
+const SLIDING_WINDOW = `
+local limit = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local start = now - (now % window)
+local stored = redis.call('HMGET', KEYS[1], 's', 'c', 'p')
+local s = tonumber(stored[1])
+local current = tonumber(stored[2]) or 0
+local previous = tonumber(stored[3]) or 0
+if s ~= start then
+  if s ~= nil and start - s == window then previous = current else previous = 0 end
+  current = 0
+end
+local elapsed = now - start
+local estimate = previous * (1 - elapsed / window) + current
+if estimate + 1 <= limit then
+  redis.call('HSET', KEYS[1], 's', start, 'c', current + 1, 'p', previous)
+  redis.call('PEXPIRE', KEYS[1], window * 2)
+elseif s ~= start then
+  redis.call('HSET', KEYS[1], 's', start, 'c', current, 'p', previous)
+  redis.call('PEXPIRE', KEYS[1], window * 2)
+end
+return {previous, current, elapsed}
+`;
+
+export interface RedisRateLimitOptions {
+  /** A connection of its own: offline queue off and a short command timeout (see createRedisClient). */
+  client: RedisClient;
+  /** Key prefix (redisKeys(prefix).rateLimit). */
+  keyPrefix: string;
+  /** How many replicas share the limits now (live heartbeats); `local` counts limit / this. */
+  replicas: () => number;
+  logger?: Logger;
+  /** Consecutive failed calls that open the breaker (a connection that is not ready opens it at once). */
+  failuresToOpen?: number;
+  /** How long the breaker stays open before one call probes Redis again. */
+  probeAfterMs?: number;
+}
+
+type Sliding = (key: string, limit: number, windowMs: number) => Promise<[number, number, number]>;
+
+/**
+ * Rate-limit counters shared by every replica, in Redis: one EVALSHA per request. The request
+ * path never waits on a dead connection: with the connection down (ioredis reconnecting) a
+ * check is decided at once by the node's onStoreDown; calls that fail or time out (the command
+ * timeout) open a circuit breaker, and while it is open every check is decided that way at once,
+ * while a PING off the request path every `probeAfterMs` finds out when Redis answers again.
+ */
+export function createRedisRateLimitStore(options: RedisRateLimitOptions): RateLimitStore & { health(): RateLimitStoreHealth } {
+  const { client, keyPrefix, logger } = options;
+  const failuresToOpen = options.failuresToOpen ?? 3;
+  const probeAfterMs = options.probeAfterMs ?? 500;
+  client.defineCommand('sluiceSlidingWindow', { numberOfKeys: 1, lua: SLIDING_WINDOW });
+  const sliding = (client as unknown as { sluiceSlidingWindow: Sliding }).sluiceSlidingWindow.bind(client);
+  const local = createMemoryRateLimitStore();
+  const storeDownDecisions: Record<StoreDownChoice, number> = { allow: 0, deny: 0, local: 0 };
+
+  let failures = 0;
+  /** When the breaker opened (0: closed). */
+  let openedAt = 0;
+  let probing = false;
+  let probeTimer: NodeJS.Timeout | undefined;
+
+  const close = () => {
+    if (openedAt !== 0) logger?.info('rate limits: Redis answers again, counting there');
+    openedAt = 0;
+    failures = 0;
+    clearInterval(probeTimer);
+    probeTimer = undefined;
+  };
+  /** Off the request path: one PING every probeAfterMs while open; an answer closes the breaker. */
+  const probe = async () => {
+    if (probing || client.status !== 'ready') return;
+    probing = true;
+    try {
+      await client.ping();
+      close();
+    } catch {
+      // still down (or hanging: the command timeout bounds the probe)
+    } finally {
+      probing = false;
+    }
+  };
+  const open = (why: string) => {
+    if (openedAt === 0) {
+      logger?.warn({ reason: why }, "rate limits: Redis unreachable, deciding by each node's onStoreDown until it answers again");
+      probeTimer = setInterval(() => void probe(), probeAfterMs);
+      probeTimer.unref();
+    }
+    openedAt = Date.now();
+  };
+
+  /** The decision of a node's onStoreDown choice. */
+  function withoutRedis(key: string, limit: number, windowMs: number, choice: StoreDownChoice): RateLimitDecision {
+    storeDownDecisions[choice] += 1;
+    if (choice === 'local') {
+      const decision = local.hit(key, Math.max(1, Math.floor(limit / Math.max(1, options.replicas()))), windowMs, choice) as RateLimitDecision;
+      decision.storeDown = 'local';
+      return decision;
+    }
+    return { allowed: choice === 'allow', limit, remaining: 0, resetSeconds: 0, retryAfterSeconds: 0, storeDown: choice };
+  }
+
+  return {
+    name: 'redis',
+    hit(key, limit, windowMs, onStoreDown) {
+      if (openedAt !== 0) return withoutRedis(key, limit, windowMs, onStoreDown);
+      if (client.status !== 'ready') {
+        open(`connection ${client.status}`);
+        return withoutRedis(key, limit, windowMs, onStoreDown);
+      }
+      return sliding(keyPrefix + key + '}', limit, windowMs).then(
+        (counts) => {
+          failures = 0;
+          return slidingWindowDecision(limit, windowMs, counts[2], 0, counts[0], counts[1]);
+        },
+        (error: Error) => {
+          failures += 1;
+          if (failures >= failuresToOpen || client.status !== 'ready') open(error.message);
+          return withoutRedis(key, limit, windowMs, onStoreDown);
+        },
+      );
+    },
+    health() {
+      const state = openedAt !== 0 ? (probing ? 'probing' : 'down') : client.status === 'ready' ? 'up' : 'down';
+      return { store: 'redis', state, storeDownDecisions: { ...storeDownDecisions } };
+    },
+    close() {
+      clearInterval(probeTimer);
+      local.close?.();
+      client.disconnect();
+    },
+  };
+}

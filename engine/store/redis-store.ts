@@ -1,0 +1,226 @@
+import type { Logger } from 'pino';
+import { canonicalJson, sealEntry, verifyAuditChain, type AuditEntry } from './audit.ts';
+import { createRedisClient, redisKeys, whenReady, type RedisClient, type RedisTarget } from './redis.ts';
+import type { Store, StoreState, Transition } from './types.ts';
+
+const EMPTY: StoreState = { revision: 0, workflows: {}, catalog: undefined };
+
+/**
+ * Commits one change atomically: documents, the new state, the audit entry and the revision,
+ * only if the revision is still the one the change was decided on (else nothing is written and
+ * the current revision is returned negated).
+ * KEYS: revision, state, audit, documents…  ARGV: expected revision, state, entry, documents…
+ */
+const COMMIT = `
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+if current ~= tonumber(ARGV[1]) then return -current - 1 end
+for i = 4, #KEYS do redis.call('SET', KEYS[i], ARGV[i]) end
+redis.call('SET', KEYS[2], ARGV[2])
+redis.call('RPUSH', KEYS[3], ARGV[3])
+redis.call('SET', KEYS[1], current + 1)
+return current + 1
+`;
+
+/** How often a replica compares the store's revision with what it has seen (pub/sub only makes it sooner). */
+const RECONCILE_MS = 1_000;
+/** Attempts of a transaction that keeps losing the race to other replicas' commits. */
+const MAX_ATTEMPTS = 20;
+/** Documents are immutable (named by their hash): this many texts are kept in memory. */
+const DOCUMENT_CACHE = 256;
+
+export interface RedisStore extends Store {
+  readonly kind: 'redis';
+  readonly target: RedisTarget;
+  /** The connection used for the store (the replica registry shares it). */
+  readonly client: RedisClient;
+  /** The highest revision this process knows the store has reached (its own commits, announcements, reconciles). */
+  readonly knownRevision: number;
+}
+
+export interface RedisStoreOptions {
+  target: RedisTarget;
+  logger?: Logger;
+  /** Between a commit and its announcement (tests: a Redis restart right there). */
+  beforeAnnounce?: (revision: number) => Promise<void>;
+  reconcileMs?: number;
+}
+
+/**
+ * The shared store: workflows, versions, drafts, the catalog and the audit log in Redis, for
+ * several replicas. A change is decided on the state as read and committed by one Lua script
+ * only if no other change landed meanwhile (else decided again on the new state), so the audit
+ * chain never forks. Every commit bumps the revision and is announced on pub/sub; each process
+ * also compares the revision every second and whenever a connection comes back, so a lost
+ * announcement delays a reload, never loses it.
+ */
+export async function openRedisStore(options: RedisStoreOptions): Promise<RedisStore> {
+  const { target, logger } = options;
+  const keys = redisKeys(target.prefix);
+  const client = createRedisClient(target, { name: 'sluice-store', offlineQueue: false, commandTimeoutMs: 5_000 });
+  const subscriber = createRedisClient(target, { name: 'sluice-changes', offlineQueue: true });
+  const reportError = (which: string) => {
+    let lastReport = 0;
+    return (error: Error) => {
+      // A down Redis reports on every reconnect attempt: once every few seconds is enough.
+      if (Date.now() - lastReport < 5_000) return;
+      lastReport = Date.now();
+      logger?.warn({ err: { message: error.message } }, `redis ${which} connection: ${error.message}`);
+    };
+  };
+  client.on('error', reportError('store'));
+  subscriber.on('error', reportError('announcements'));
+  try {
+    await whenReady(client, target);
+  } catch (error) {
+    client.disconnect();
+    subscriber.disconnect();
+    throw error;
+  }
+  client.defineCommand('sluiceCommit', { lua: COMMIT });
+  const commit = (client as unknown as { sluiceCommit(...args: Array<string | number>): Promise<number> }).sluiceCommit.bind(client);
+
+  const listeners = new Set<(revision: number) => void>();
+  let known = Number((await client.get(keys.revision)) ?? 0);
+  const notify = (revision: number) => {
+    for (const listener of listeners) {
+      try {
+        listener(revision);
+      } catch {
+        // a listener's failure is its own
+      }
+    }
+  };
+  /** A revision seen somewhere (announcement, reconcile): listeners hear of each newer one. */
+  const seen = (revision: number) => {
+    if (revision > known) {
+      known = revision;
+      notify(revision);
+    } else if (revision < known) {
+      logger?.error({ revision, known }, 'the Redis store went back to an earlier revision: Redis lost data (persistence off?); serving what was applied');
+      known = revision;
+    }
+  };
+  const reconcile = async () => {
+    try {
+      seen(Number((await client.get(keys.revision)) ?? 0));
+    } catch {
+      // down: the next reconcile, or the reconnect, tries again
+    }
+  };
+  subscriber.on('message', (channel: string, message: string) => {
+    if (channel === keys.changes) seen(Number(message));
+  });
+  // After a reconnect the announcements sent meanwhile are lost: compare at once.
+  client.on('ready', () => void reconcile());
+  subscriber.on('ready', () => void reconcile());
+  await subscriber.subscribe(keys.changes);
+  const timer = setInterval(() => void reconcile(), options.reconcileMs ?? RECONCILE_MS);
+  timer.unref();
+
+  const documents = new Map<string, string>();
+  async function readState(): Promise<StoreState> {
+    const text = await client.get(keys.state);
+    return text === null ? structuredClone(EMPTY) : (JSON.parse(text) as StoreState);
+  }
+
+  let queue: Promise<unknown> = Promise.resolve();
+  async function attempt<T>(body: (state: StoreState) => Transition<T> | Promise<Transition<T>>) {
+    for (let attempt = 1; ; attempt++) {
+      const state = await readState();
+      const transition = await body(structuredClone(state));
+      const entry = sealEntry(transition.entry, state.revision === 0 ? undefined : { seq: state.revision, hash: state.head ?? '' });
+      const next: StoreState = { ...(transition.state ?? state), revision: entry.seq, head: entry.hash };
+      const docs = transition.documents ?? [];
+      const result = await commit(
+        3 + docs.length,
+        keys.revision,
+        keys.state,
+        keys.audit,
+        ...docs.map((d) => keys.document(d.hash)),
+        state.revision,
+        JSON.stringify(next),
+        JSON.stringify(entry),
+        ...docs.map((d) => canonicalJson(d.document)),
+      );
+      if (result < 0) {
+        if (attempt >= MAX_ATTEMPTS) throw new Error(`the change lost ${MAX_ATTEMPTS} races to other replicas' changes; try again`);
+        continue; // another replica committed first: decide again on its state
+      }
+      if (result > known) known = result;
+      notify(result);
+      void announce(result);
+      return { revision: result, entry, result: transition.result };
+    }
+  }
+
+  async function announce(revision: number) {
+    try {
+      await options.beforeAnnounce?.(revision);
+      await client.publish(keys.changes, String(revision));
+    } catch (error) {
+      // the others find the change when they next compare revisions
+      logger?.warn({ revision, err: { message: (error as Error).message } }, 'store change committed but not announced; replicas pick it up when they reconcile');
+    }
+  }
+
+  return {
+    kind: 'redis',
+    target,
+    client,
+    get knownRevision() {
+      return known;
+    },
+    state: readState,
+    async document(hash) {
+      if (!/^[0-9a-f]{64}$/.test(hash)) throw new Error(`not a document hash: ${hash}`);
+      let text = documents.get(hash);
+      if (text === undefined) {
+        const stored = await client.get(keys.document(hash));
+        if (stored === null) throw new Error(`no document ${hash} in the store`);
+        text = stored;
+        if (documents.size >= DOCUMENT_CACHE) documents.delete(documents.keys().next().value!);
+        documents.set(hash, text);
+      }
+      return JSON.parse(text);
+    },
+    transact(body) {
+      // Changes of one process go one at a time (as in the file store); other replicas race through the revision check.
+      const run = queue.then(() => attempt(body));
+      queue = run.catch(() => undefined);
+      return run;
+    },
+    async audit(opts = {}) {
+      const after = opts.after ?? 0;
+      const stop = opts.limit === undefined ? -1 : after + opts.limit - 1;
+      const lines = await client.lrange(keys.audit, after, stop);
+      return lines.map((line) => JSON.parse(line) as AuditEntry);
+    },
+    async verifyAudit() {
+      // State and log read in one transaction: the anchor and the log are of the same moment.
+      const replies = await client.multi().get(keys.state).lrange(keys.audit, 0, -1).exec();
+      if (!replies) throw new Error('could not read the audit log');
+      const [[stateError, stateText], [logError, lines]] = replies as [[Error | null, string | null], [Error | null, string[]]];
+      if (stateError || logError) throw stateError ?? logError;
+      const state = stateText === null ? EMPTY : (JSON.parse(stateText) as StoreState);
+      const entries = lines.map((line) => {
+        try {
+          return JSON.parse(line) as unknown;
+        } catch {
+          return line;
+        }
+      });
+      return verifyAuditChain(entries, { revision: state.revision, head: state.head });
+    },
+    onChange(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    async close() {
+      clearInterval(timer);
+      await queue;
+      listeners.clear();
+      subscriber.disconnect();
+      await client.quit().catch(() => client.disconnect());
+    },
+  };
+}

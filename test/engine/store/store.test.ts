@@ -1,0 +1,174 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { verifyAuditChain } from '../../../engine/store/audit.ts';
+import { openFileStore } from '../../../engine/store/file-store.ts';
+import { redisKeys } from '../../../engine/store/redis.ts';
+import { openRedisStore } from '../../../engine/store/redis-store.ts';
+import type { Store } from '../../../engine/store/types.ts';
+import { deletePrefix, SHARED_REDIS_URL, sharedRedisAvailable, sharedTarget, testPrefix } from '../../helpers/redis.ts';
+import { saveDraft } from './support.ts';
+
+/*
+ * The store contract, run against every store: the file store (a directory) and the Redis store
+ * (a key prefix of the shared Redis at 127.0.0.1:6379).
+ */
+
+const redisUp = await sharedRedisAvailable();
+
+/** A store kind: where a new store lives, and how to open one there. */
+interface StoreKind {
+  name: string;
+  place(): string;
+  open(place: string): Promise<Store>;
+  cleanup(place: string): Promise<void>;
+}
+
+const kinds: StoreKind[] = [
+  {
+    name: 'file',
+    place: () => mkdtempSync(join(tmpdir(), 'sluice-store-')),
+    open: (dir) => openFileStore(dir),
+    cleanup: async (dir) => rmSync(dir, { recursive: true, force: true }),
+  },
+  {
+    name: 'redis',
+    place: () => testPrefix('store'),
+    open: (prefix) => openRedisStore({ target: sharedTarget(prefix) }),
+    cleanup: (prefix) => deletePrefix(SHARED_REDIS_URL, prefix),
+  },
+];
+
+describe.each(kinds)('$name store', (kind) => {
+  const places: string[] = [];
+  const opened: Store[] = [];
+  const newPlace = () => {
+    const place = kind.place();
+    places.push(place);
+    return place;
+  };
+  const open = async (place: string) => {
+    const store = await kind.open(place);
+    opened.push(store);
+    return store;
+  };
+  afterEach(async () => {
+    for (const store of opened.splice(0)) await store.close();
+    for (const place of places.splice(0)) await kind.cleanup(place);
+  });
+  const runs = kind.name === 'redis' && !redisUp ? it.skip : it;
+
+  runs('writes a change, its documents and its audit entry together, and reads them back after reopening', async () => {
+    const place = newPlace();
+    const store = await open(place);
+    const first = await saveDraft(store, 'one');
+    const second = await saveDraft(store, 'two');
+    expect([first.revision, second.revision]).toEqual([1, 2]);
+    await store.close();
+    opened.pop();
+
+    const reopened = await open(place);
+    const state = await reopened.state();
+    expect(state.revision).toBe(2);
+    expect(state.head).toBe(second.entry.hash);
+    expect(state.workflows.orders!.draft!.revision).toBe(2);
+    expect(await reopened.document(second.result)).toEqual({ id: 'orders', note: 'two' });
+    const audit = await reopened.audit();
+    expect(audit.map((e) => e.seq)).toEqual([1, 2]);
+    expect(verifyAuditChain(audit).ok).toBe(true);
+    expect(await reopened.verifyAudit()).toEqual({ ok: true, entries: 2, head: second.entry.hash });
+    expect((await reopened.audit({ after: 1, limit: 5 })).map((e) => e.seq)).toEqual([2]);
+    expect((await reopened.audit({ after: 0, limit: 1 })).map((e) => e.seq)).toEqual([1]);
+  });
+
+  runs('records a refusal as an audit entry without changing the state', async () => {
+    const store = await open(newPlace());
+    await saveDraft(store, 'one');
+    const before = await store.state();
+    await store.transact(() => ({ entry: { time: 't', actor: 'v', role: 'viewer', action: 'refused', detail: 'publish: forbidden' }, result: undefined }));
+    const after = await store.state();
+    expect(after.workflows).toEqual(before.workflows);
+    expect(after.revision).toBe(before.revision + 1);
+  });
+
+  runs('serialises concurrent transactions', async () => {
+    const store = await open(newPlace());
+    await Promise.all(Array.from({ length: 20 }, (_, i) => saveDraft(store, `n${i}`)));
+    const state = await store.state();
+    expect(state.revision).toBe(20);
+    expect(state.workflows.orders!.draft!.revision).toBe(20);
+    expect(verifyAuditChain(await store.audit()).ok).toBe(true);
+  });
+
+  runs('leaves nothing behind when a transaction body throws', async () => {
+    const store = await open(newPlace());
+    await saveDraft(store, 'one');
+    await expect(store.transact(() => { throw new Error('refused by the body'); })).rejects.toThrow('refused by the body');
+    expect((await store.state()).revision).toBe(1);
+    expect(await store.audit()).toHaveLength(1);
+  });
+
+  runs('tells its own listeners of every change it commits', async () => {
+    const store = await open(newPlace());
+    const heard: number[] = [];
+    store.onChange((revision) => heard.push(revision));
+    await saveDraft(store, 'one');
+    await saveDraft(store, 'two');
+    expect(heard).toEqual([1, 2]);
+  });
+});
+
+describe.runIf(redisUp)('redis store across replicas', () => {
+  const prefix = testPrefix('replicas');
+  const stores: Store[] = [];
+  beforeAll(async () => {
+    for (let i = 0; i < 3; i++) stores.push(await openRedisStore({ target: sharedTarget(prefix), reconcileMs: 200 }));
+  });
+  afterAll(async () => {
+    for (const store of stores) await store.close();
+    await deletePrefix(SHARED_REDIS_URL, prefix);
+  });
+
+  it('keeps one audit chain when replicas change the store at the same time', async () => {
+    await Promise.all(stores.flatMap((store, s) => Array.from({ length: 10 }, (_, i) => saveDraft(store, `replica ${s} change ${i}`))));
+    const state = await stores[1]!.state();
+    expect(state.revision).toBe(30);
+    expect(state.workflows.orders!.draft!.revision).toBe(30);
+    expect(await stores[2]!.verifyAudit()).toMatchObject({ ok: true, entries: 30 });
+  });
+
+  it("announces a change to the other replicas' listeners", async () => {
+    const heard = stores.map(() => [] as number[]);
+    const offs = stores.map((store, i) => store.onChange((revision) => heard[i]!.push(revision)));
+    const { revision } = await saveDraft(stores[0]!, 'announced');
+    await expect.poll(() => heard.map((h) => h.includes(revision)), { timeout: 5_000 }).toEqual([true, true, true]);
+    offs.forEach((off) => off());
+  });
+
+  it('finds a change whose announcement was lost, by comparing revisions', async () => {
+    const heard: number[] = [];
+    const off = stores[2]!.onChange((revision) => heard.push(revision));
+    // A change written as a replica that died between its commit and its announcement would leave it.
+    const silent = await openRedisStore({ target: sharedTarget(prefix), beforeAnnounce: () => Promise.reject(new Error('died before announcing')) });
+    const { revision } = await saveDraft(silent, 'never announced');
+    await silent.close();
+    await expect.poll(() => heard.includes(revision), { timeout: 5_000 }).toBe(true);
+    off();
+  });
+
+  it('detects an audit entry edited in Redis', async () => {
+    const keys = redisKeys(prefix);
+    const raw = new Redis(SHARED_REDIS_URL);
+    try {
+      const second = JSON.parse((await raw.lindex(keys.audit, 1))!) as Record<string, unknown>;
+      await raw.lset(keys.audit, 1, JSON.stringify({ ...second, actor: 'mallory' }));
+      expect(await stores[0]!.verifyAudit()).toMatchObject({ ok: false, problem: 'hash_mismatch', at: 2 });
+      await raw.lset(keys.audit, 1, JSON.stringify(second));
+      expect(await stores[0]!.verifyAudit()).toMatchObject({ ok: true });
+    } finally {
+      raw.disconnect();
+    }
+  });
+});

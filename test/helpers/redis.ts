@@ -1,0 +1,115 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import type { RedisTarget } from '../../engine/store/redis.ts';
+
+/** The Redis every machine of the project runs; tests use their own key prefix and never flush it. */
+export const SHARED_REDIS_URL = process.env.SLUICE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/** Whether the shared Redis answers. Locally a test may skip without it (loudly); with CI=true it fails. */
+export async function sharedRedisAvailable(): Promise<boolean> {
+  const client = new Redis(SHARED_REDIS_URL, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 2_000 });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    return (await client.ping()) === 'PONG';
+  } catch {
+    if (process.env.CI === 'true') throw new Error(`Redis is not reachable at ${SHARED_REDIS_URL}, and CI needs it`);
+    process.stderr.write(`\n!!! Redis is not reachable at ${SHARED_REDIS_URL}: the Redis tests are SKIPPED (they fail under CI=true)\n\n`);
+    return false;
+  } finally {
+    client.disconnect();
+  }
+}
+
+/** A key prefix of its own for one test run. */
+export const testPrefix = (what = 'test') => `${what}-${process.pid}-${randomBytes(4).toString('hex')}`;
+
+export const sharedTarget = (prefix = testPrefix()): RedisTarget => ({ url: SHARED_REDIS_URL, prefix, cluster: false });
+
+/** Deletes every key of a prefix (SCAN + DEL, never FLUSH: other engineers share this Redis). */
+export async function deletePrefix(url: string, prefix: string): Promise<void> {
+  const client = new Redis(url, { maxRetriesPerRequest: 1 });
+  try {
+    for (const pattern of [`{sluice:${prefix}}:*`, `sluice:${prefix}:*`]) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await client.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
+        cursor = next;
+        if (keys.length > 0) await client.del(...keys);
+      } while (cursor !== '0');
+    }
+  } finally {
+    client.disconnect();
+  }
+}
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** A redis-server of the test's own, on a free port, with an append-only file fsynced on every write. */
+export interface OwnedRedis {
+  url: string;
+  port: number;
+  /** Stops the server (SIGTERM: it finishes writing and exits) and waits until it has. */
+  stop(): Promise<void>;
+  /** Starts it again on the same port and data directory. */
+  start(): Promise<void>;
+  close(): Promise<void>;
+}
+
+async function untilPing(url: string, deadlineMs = 10_000): Promise<void> {
+  const deadline = Date.now() + deadlineMs;
+  for (;;) {
+    const client = new Redis(url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+      if ((await client.ping()) === 'PONG') return;
+    } catch {
+      if (Date.now() > deadline) throw new Error(`redis-server at ${url} did not come up`);
+    } finally {
+      client.disconnect();
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+export async function startOwnedRedis(): Promise<OwnedRedis> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-redis-'));
+  const url = `redis://127.0.0.1:${port}`;
+  let child: ChildProcess | undefined;
+  const start = async () => {
+    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', '', '--protected-mode', 'no'], { stdio: 'ignore' });
+    await untilPing(url);
+  };
+  const stop = async () => {
+    const running = child;
+    child = undefined;
+    if (!running || running.exitCode !== null) return;
+    const exited = new Promise((resolve) => running.once('exit', resolve));
+    running.kill('SIGTERM');
+    await exited;
+  };
+  await start();
+  return {
+    url,
+    port,
+    start,
+    stop,
+    async close() {
+      await stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
