@@ -5,7 +5,7 @@ import type { ChildProcess } from 'node:child_process';
 import { rssMb } from './children.ts';
 import { makeCredentials, referenceWorkflow, targetWorkflows } from './fixture.ts';
 import type { Credentials } from './fixture.ts';
-import { chooseLoadGen } from './loadgen.ts';
+import { CONNECTIONS, chooseLoadGen } from './loadgen.ts';
 import { WARMUP_SECONDS, envInt, measureAlternately } from './measure.ts';
 import type { LoadResult } from './loadgen.ts';
 import { PEERS, startPeer, type PeerName } from './peers.ts';
@@ -175,12 +175,13 @@ function print(rows: Summary[], outcome: Outcome, results: Check[]): void {
     ['target', 'req/s', 'p50 ms', 'p99 ms', 'vs bare', 'RSS MB'],
     rows.map((r) => [r.target, fmt(r.rps, 0), fmt(r.p50Ms, 2), fmt(r.p99Ms, 2), fmt(r.ratioToBare, 2), fmt(r.rssMb, 0)]),
   );
-  console.log('\n(req/s, p50 and p99 are medians over the rounds; sluice-a to sluice-d share one gateway process, hence one RSS)');
+  console.log('\n(req/s, p50 and p99 are medians over the rounds)');
+  if (rows.filter((r) => /^sluice-[abcd]$/.test(r.target)).length > 1) console.log('(sluice-a to sluice-d share one gateway process, hence one RSS)');
   const observed = rows.find((r) => r.target === 'sluice-c');
   const quiet = rows.find((r) => r.target === 'sluice-quiet');
   if (observed && quiet) console.log(`logging + metrics cost: sluice-c / sluice-quiet = ${fmt(observed.rps / quiet.rps, 2)}`);
   for (const r of rows) console.log(`  ${r.target.padEnd(15)} ${r.description}`);
-  for (const [name, why] of outcome.dropped) console.log(`  ${name.padEnd(15)} NOT MEASURED: ${why}`);
+  for (const [name, why] of outcome.dropped) console.log(`  ${name.padEnd(15)} NOT MEASURED: ${why.replaceAll('\n', `\n${' '.repeat(18)}`)}`);
   printChecks(results);
   for (const n of outcome.notes) console.log(`NOTE: ${n}`);
 }
@@ -230,7 +231,7 @@ export async function runCompare(): Promise<void> {
   targets.sort((x, y) => TARGET_NAMES.indexOf(x.name) - TARGET_NAMES.indexOf(y.name));
   for (const t of targets) await checkAnswers200(t, credentials.token);
 
-  console.log(`${gen}, 50 connections, ${settings.rounds} round(s) of ${settings.seconds} s per target (+${WARMUP_SECONDS} s warm-up each)`);
+  console.log(`${gen}, ${CONNECTIONS} connections, ${settings.rounds} round(s) of ${settings.seconds} s per target (+${WARMUP_SECONDS} s warm-up each)`);
   const runs = (await measureAlternately(gen, targets, credentials.token, settings, outcome.dropped, (name) => isPeer(name as TargetName))) as Map<TargetName, LoadResult[]>;
   const rows = summarize(targets, runs, outcome);
   const results = checks(rows, outcome, redisIsMemory);

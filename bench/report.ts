@@ -40,7 +40,8 @@ export function check(name: string, value: number | undefined, op: '>=' | '<=', 
 export function printChecks(checks: Check[]): void {
   console.log('\nchecks (issue 8, "Done means"):');
   const width = Math.max(...checks.map((c) => c.name.length));
-  for (const c of checks) console.log(`  ${c.result.padEnd(4)}  ${c.name.padEnd(width)}  ${c.detail}`);
+  // A long reason (npm's output, a log tail) is printed in full above the checks: one line here.
+  for (const c of checks) console.log(`  ${c.result.padEnd(4)}  ${c.name.padEnd(width)}  ${c.detail.split('\n')[0]}${c.detail.includes('\n') ? ' …' : ''}`);
   const count = (r: Check['result']) => checks.filter((c) => c.result === r).length;
   console.log(`  ${count('PASS')} pass, ${count('FAIL')} fail, ${count('SKIP')} skipped`);
 }
