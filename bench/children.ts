@@ -101,23 +101,23 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   }
 }
 
-/** SIGTERM every child's process group, then SIGKILL whatever is still there after 3 s. */
+/** SIGTERM a child's process group, then SIGKILL whatever is still there after 3 s. */
+export function stopChild(child: ChildProcess): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    const timer = setTimeout(() => killGroup(child, 'SIGKILL'), 3_000);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      killGroup(child, 'SIGKILL'); // grandchildren that ignored SIGTERM
+      resolve();
+    });
+    killGroup(child, 'SIGTERM');
+  });
+}
+
+/** Stops every child still running. */
 export async function stopAll(): Promise<void> {
-  await Promise.all(
-    [...live].map(
-      (child) =>
-        new Promise<void>((resolve) => {
-          if (child.exitCode !== null || child.signalCode !== null) return resolve();
-          const timer = setTimeout(() => killGroup(child, 'SIGKILL'), 3_000);
-          child.once('exit', () => {
-            clearTimeout(timer);
-            killGroup(child, 'SIGKILL'); // grandchildren that ignored SIGTERM
-            resolve();
-          });
-          killGroup(child, 'SIGTERM');
-        }),
-    ),
-  );
+  await Promise.all([...live].map(stopChild));
 }
 
 /** Last resort from process.on('exit'), where nothing asynchronous runs any more. */

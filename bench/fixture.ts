@@ -1,16 +1,26 @@
-// What the gateway is benchmarked with: a fresh RS256 key, one token signed by it, and two
-// workflows — the reference chain (verify → scopes → rate limit → proxy) and a bare proxy node.
+// What every target is benchmarked with: a fresh RS256 key, one token signed by it, and the Sluice
+// workflows of the targets — (a) a proxy node alone, (b) jwt-verify → scope-check → proxy,
+// (c) b + rate-limit, (d) c + transform-response. The peers (peer-config.ts) are configured from
+// the same values, so every target checks the same token the same way.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SignJWT, exportJWK, generateKeyPair } from 'jose';
+import { SignJWT, exportJWK, exportSPKI, generateKeyPair } from 'jose';
 import type { JWK } from 'jose';
 
-const ISSUER = 'https://bench.sluice.local';
-const AUDIENCE = 'orders';
+export const ISSUER = 'https://bench.sluice.local';
+export const AUDIENCE = 'orders';
+export const SCOPE = 'orders:read';
+export const PARTNER = 'acme';
 const KID = 'bench-1';
+/** The path every target asks the upstream for, so all of them fetch exactly the same answer. */
+export const UPSTREAM_PATH = '/api/orders';
+/** A limit that is never reached: the point is the cost of counting, not of refusing. */
+export const RATE_LIMIT = 1_000_000_000;
 
 export interface Credentials {
   publicJwk: JWK;
+  /** The same public key as PEM (SPKI), for the peers. */
+  publicPem: string;
   token: string;
 }
 
@@ -18,8 +28,8 @@ export interface Credentials {
 export async function makeCredentials(): Promise<Credentials> {
   const { publicKey, privateKey } = await generateKeyPair('RS256', { extractable: true });
   const publicJwk = { ...(await exportJWK(publicKey)), kid: KID, alg: 'RS256', use: 'sig' };
-  // Two hours is far longer than any run (3 rounds × 3 targets × 8 s by default).
-  const token = await new SignJWT({ azp: 'acme', scope: 'orders:read' })
+  // Two hours is far longer than any run.
+  const token = await new SignJWT({ azp: PARTNER, scope: SCOPE })
     .setProtectedHeader({ alg: 'RS256', kid: KID })
     .setSubject('bench-user')
     .setIssuer(ISSUER)
@@ -27,43 +37,66 @@ export async function makeCredentials(): Promise<Credentials> {
     .setIssuedAt()
     .setExpirationTime('2h')
     .sign(privateKey);
-  return { publicJwk, token };
+  return { publicJwk, publicPem: await exportSPKI(publicKey), token };
 }
 
-function referenceWorkflow(publicJwk: JWK, upstream: string) {
+type Node = { id: string; kind: string; config: Record<string, unknown> };
+
+const verifyNode = (publicJwk: JWK): Node => ({ id: 'verify', kind: 'jwt-verify', config: { jwks: { keys: [publicJwk] }, algorithms: ['RS256'], issuer: ISSUER, audience: AUDIENCE } });
+const scopeNode: Node = { id: 'scopes', kind: 'scope-check', config: { all: [SCOPE] } };
+const limitNode: Node = { id: 'limit', kind: 'rate-limit', config: { limit: RATE_LIMIT, window: '1m', key: 'partner' } };
+const proxyNode = (upstream: string): Node => ({ id: 'call', kind: 'proxy', config: { url: upstream, path: UPSTREAM_PATH } });
+/** A typical response transform: pick and rename fields of the upstream's JSON with JSONata. */
+const shapeNode: Node = { id: 'shape', kind: 'transform-response', config: { body: '{ "partner": partner, "items": [response.body.orders.{ "id": id, "total": total }] }' } };
+
+/** Nodes run in the order given, each one's `ok` port wired to the next. */
+export function chainWorkflow(id: string, path: string, nodes: Node[]) {
   return {
-    id: 'bench',
-    name: 'Bench reference',
-    route: { methods: ['GET'], path: '/api/orders' },
-    nodes: [
-      { id: 'verify', kind: 'jwt-verify', config: { jwks: { keys: [publicJwk] }, algorithms: ['RS256'], issuer: ISSUER, audience: AUDIENCE } },
-      { id: 'scopes', kind: 'scope-check', config: { all: ['orders:read'] } },
-      // A limit that is never reached: the point is the cost of counting, not of refusing.
-      { id: 'limit', kind: 'rate-limit', config: { limit: 1_000_000_000, window: '1m', key: 'partner' } },
-      { id: 'call', kind: 'proxy', config: { url: upstream } },
-    ],
-    edges: [
-      { from: 'verify', port: 'ok', to: 'scopes' },
-      { from: 'scopes', port: 'ok', to: 'limit' },
-      { from: 'limit', port: 'ok', to: 'call' },
-    ],
+    id,
+    name: `Bench ${id}`,
+    route: { methods: ['GET'], path },
+    nodes,
+    edges: nodes.slice(1).map((node, i) => ({ from: nodes[i]!.id, port: 'ok', to: node.id })),
   };
 }
 
-function proxyOnlyWorkflow(upstream: string) {
-  return {
-    id: 'bench-proxy',
-    name: 'Bench proxy only',
-    route: { methods: ['GET'], path: '/proxy-only' },
-    // Same upstream path as the reference route, so both fetch exactly the same upstream answer.
-    nodes: [{ id: 'call', kind: 'proxy', config: { url: upstream, path: '/api/orders' } }],
-    edges: [],
-  };
+/** The Sluice targets' workflows by route: a ⊂ b ⊂ c ⊂ d, one step each. */
+export function targetWorkflows(publicJwk: JWK, upstream: string) {
+  const verify = verifyNode(publicJwk);
+  const call = proxyNode(upstream);
+  return [
+    chainWorkflow('bench-a', '/a', [call]),
+    chainWorkflow('bench-b', '/b', [verify, scopeNode, call]),
+    chainWorkflow('bench-c', '/c', [verify, scopeNode, limitNode, call]),
+    chainWorkflow('bench-d', '/d', [verify, scopeNode, limitNode, call, shapeNode]),
+  ];
 }
 
-export function writeWorkflows(dataDir: string, publicJwk: JWK, upstream: string): void {
+/** The reference workflow (c) at another route: the 4-node workflow the scale mode loads by the thousand. */
+export function referenceWorkflow(id: string, path: string, publicJwk: JWK, upstream: string) {
+  return chainWorkflow(id, path, [verifyNode(publicJwk), scopeNode, limitNode, proxyNode(upstream)]);
+}
+
+/**
+ * A workflow of `size` nodes: size - 1 cheap nodes before the proxy, alternately a condition
+ * (both ports wired onward) and a transform-request setting a variable. What grows is the
+ * engine's per-node work, not what any node does.
+ */
+export function longWorkflow(id: string, path: string, size: number, upstream: string) {
+  const nodes: Node[] = [];
+  for (let i = 1; i < size; i++) {
+    nodes.push(i % 2 ? { id: `when-${i}`, kind: 'condition', config: { when: 'request.method = "GET"' } } : { id: `set-${i}`, kind: 'transform-request', config: { vars: `{ "step": ${i} }` } });
+  }
+  nodes.push(proxyNode(upstream));
+  const edges = nodes.slice(1).flatMap((node, i) => {
+    const from = nodes[i]!;
+    return (from.kind === 'condition' ? ['true', 'false'] : ['ok']).map((port) => ({ from: from.id, port, to: node.id }));
+  });
+  return { id, name: `Bench ${size} nodes`, route: { methods: ['GET'], path }, nodes, edges };
+}
+
+export function writeWorkflows(dataDir: string, workflows: Array<{ id: string }>): void {
   const dir = join(dataDir, 'workflows');
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'bench.json'), JSON.stringify(referenceWorkflow(publicJwk, upstream), null, 2));
-  writeFileSync(join(dir, 'bench-proxy.json'), JSON.stringify(proxyOnlyWorkflow(upstream), null, 2));
+  for (const workflow of workflows) writeFileSync(join(dir, `${workflow.id}.json`), JSON.stringify(workflow));
 }

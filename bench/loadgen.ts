@@ -8,6 +8,11 @@ import { REPO, commandExists, spawnPinned } from './children.ts';
 export type LoadGenName = 'wrk' | 'autocannon';
 
 export const CONNECTIONS = 50;
+/**
+ * A request slower than this counts as failed. Both generators wait 10 s (wrk's default is 2 s), so
+ * a slow peer's p99 shows in the latency column instead of ending its run as a socket timeout.
+ */
+const TIMEOUT_SECONDS = 10;
 const LOAD_CORE = 1;
 
 export interface LoadResult {
@@ -44,8 +49,8 @@ export async function runLoad(gen: LoadGenName, url: string, seconds: number, to
   const auth = `Bearer ${token}`;
   const [cmd, args] =
     gen === 'wrk'
-      ? ['wrk', ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', '-H', `authorization: ${auth}`, url]]
-      : [process.execPath, [join(REPO, 'node_modules/autocannon/autocannon.js'), '-c', String(CONNECTIONS), '-d', String(seconds), '-j', '-n', '-H', `authorization=${auth}`, url]];
+      ? ['wrk', ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--timeout', `${TIMEOUT_SECONDS}s`, '--latency', '-H', `authorization: ${auth}`, url]]
+      : [process.execPath, [join(REPO, 'node_modules/autocannon/autocannon.js'), '-c', String(CONNECTIONS), '-d', String(seconds), '-t', String(TIMEOUT_SECONDS), '-j', '-n', '-H', `authorization=${auth}`, url]];
   const child = spawnPinned(LOAD_CORE, cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';

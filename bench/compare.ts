@@ -1,0 +1,255 @@
+// `npm run bench`: the targets side by side — the bare proxy, Sluice (a)–(d), and the peers —
+// in front of the same upstream, on the same pinned core, measured alternately, with the ratios
+// issue 8 asks for checked. See bench/README.md for what each target does.
+import type { ChildProcess } from 'node:child_process';
+import { rssMb } from './children.ts';
+import { makeCredentials, referenceWorkflow, targetWorkflows } from './fixture.ts';
+import type { Credentials } from './fixture.ts';
+import { CONNECTIONS, chooseLoadGen } from './loadgen.ts';
+import { WARMUP_SECONDS, envInt, measureAlternately } from './measure.ts';
+import type { LoadResult } from './loadgen.ts';
+import { PEERS, startPeer, type PeerName } from './peers.ts';
+import { deleteRedisKeys, redisAnswers, redisPrefix, REDIS_URL } from './redis.ts';
+import { check, fmt, median, printChecks, printTable, writeResults, type Check } from './report.ts';
+import { startBareProxy, startGateway, startUpstream, whenStopped, type Gateway } from './servers.ts';
+
+const TARGET_NAMES = ['bare', 'sluice-a', 'sluice-b', 'sluice-c', 'sluice-c-redis', 'sluice-d', 'sluice-quiet', 'express-gateway', 'node-red'] as const;
+type TargetName = (typeof TARGET_NAMES)[number];
+
+const DESCRIPTIONS: Record<TargetName, string> = {
+  bare: 'node:http + undici Pool, streamed (baseline)',
+  'sluice-a': 'Sluice (a): proxy only',
+  'sluice-b': 'Sluice (b): jwt-verify RS256 → scope-check → proxy',
+  'sluice-c': 'Sluice (c): b + rate-limit (in memory)',
+  'sluice-c-redis': 'Sluice (c) with the rate limit in Redis (a gateway of its own with REDIS_URL)',
+  'sluice-d': 'Sluice (d): c + transform-response (JSONata)',
+  'sluice-quiet': 'Sluice (c) without request logging and metrics (a gateway of its own: LOG_LEVEL=warn, SLUICE_METRICS=off)',
+  'express-gateway': `express-gateway ${PEERS['express-gateway'].version}: jwt (RS256) → scope (terminate unless) → rate-limit → proxy`,
+  'node-red': `Node-RED ${PEERS['node-red'].version}: http in → function (JWT + scope, node:crypto) → http request → http response`,
+};
+
+const isPeer = (name: TargetName): name is PeerName => name in PEERS;
+
+interface Target {
+  name: TargetName;
+  url: string;
+  server: ChildProcess;
+  /** The peer's installed version. */
+  version?: string;
+}
+
+interface Settings {
+  seconds: number;
+  rounds: number;
+  targets: TargetName[];
+}
+
+function selectedTargets(): TargetName[] {
+  const raw = process.env.BENCH_TARGETS;
+  if (raw === undefined || raw === '') return [...TARGET_NAMES];
+  const names = raw.split(',').map((s) => s.trim());
+  for (const n of names) {
+    if (!(TARGET_NAMES as readonly string[]).includes(n)) throw new Error(`BENCH_TARGETS: unknown target "${n}" (choose from ${TARGET_NAMES.join(', ')})`);
+  }
+  // Keep the canonical order whatever order they were given in, so runs stay comparable.
+  return TARGET_NAMES.filter((n) => names.includes(n));
+}
+
+/** What happened to a target that was selected but not measured (a peer that failed), and notes on the ones that were. */
+interface Outcome {
+  notes: string[];
+  /** Targets left out of the table, with why. */
+  dropped: Map<string, string>;
+}
+
+function note(outcome: Outcome, text: string): void {
+  outcome.notes.push(text);
+  console.log(`NOTE: ${text}`);
+}
+
+/**
+ * The c-redis gateway: the same workflows, REDIS_URL and a prefix of its own. Whether the rate
+ * limit really counts in Redis is read back from /admin/api/status (`store`, issue 6), because a
+ * gateway that does not know REDIS_URL ignores it and counts in memory.
+ */
+async function startRedisGateway(credentials: Credentials, upstream: string, outcome: Outcome): Promise<{ gateway: Gateway; inRedis: boolean } | undefined> {
+  if (!(await redisAnswers())) {
+    outcome.dropped.set('sluice-c-redis', `no Redis answers at ${REDIS_URL} (set BENCH_REDIS_URL)`);
+    return undefined;
+  }
+  const prefix = redisPrefix();
+  whenStopped(() => {
+    const deleted = deleteRedisKeys(prefix);
+    if (typeof deleted === 'string') console.error(`could not remove the run's Redis keys (*${prefix}*): ${deleted}`);
+  });
+  const gateway = await startGateway({ workflows: [referenceWorkflow('bench-c', '/c', credentials.publicJwk, upstream)], env: { REDIS_URL, REDIS_PREFIX: prefix } });
+  const status = (await gateway.admin('GET', '/status')) as { store?: string; rateLimits?: unknown };
+  const inRedis = status.store === 'redis';
+  if (!inRedis) {
+    note(outcome, `sluice-c-redis: the gateway reports store "${status.store}", not "redis": this build ignores REDIS_URL (the Redis store of issue 6 is not merged), so sluice-c-redis counts its rate limit IN MEMORY like sluice-c`);
+  } else {
+    console.log(`sluice-c-redis: store "redis" (prefix ${prefix}), rate limits: ${JSON.stringify(status.rateLimits ?? 'not reported')}`);
+  }
+  return { gateway, inRedis };
+}
+
+/** One request first: a target that answers 401 or 502 would otherwise "win" by failing fast. */
+async function checkAnswers200(target: Target, token: string): Promise<void> {
+  const res = await fetch(target.url, { headers: { authorization: `Bearer ${token}` } });
+  const body = await res.text();
+  if (res.status !== 200) throw new Error(`${target.name} answered ${res.status} to GET ${target.url}:\n${body.slice(0, 2000)}`);
+}
+
+interface Summary {
+  target: TargetName;
+  description: string;
+  version?: string;
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+  ratioToBare: number | undefined;
+  rssMb: number | undefined;
+  runs: LoadResult[];
+}
+
+function summarize(targets: Target[], runs: Map<TargetName, LoadResult[]>, outcome: Outcome): Summary[] {
+  const bareRuns = runs.get('bare');
+  const bareRps = bareRuns?.length ? median(bareRuns.map((r) => r.rps)) : undefined;
+  return targets
+    .filter((t) => !outcome.dropped.has(t.name) && runs.get(t.name)!.length > 0)
+    .map((t) => {
+      const rs = runs.get(t.name)!;
+      const rps = median(rs.map((r) => r.rps));
+      return {
+        target: t.name,
+        description: DESCRIPTIONS[t.name],
+        ...(t.version ? { version: t.version } : {}),
+        rps,
+        p50Ms: median(rs.map((r) => r.p50Ms)),
+        p99Ms: median(rs.map((r) => r.p99Ms)),
+        ratioToBare: bareRps === undefined ? undefined : rps / bareRps,
+        // Read after the load, while the process is still up: what it holds once it has been busy.
+        rssMb: rssMb(t.server.pid),
+        runs: rs,
+      };
+    });
+}
+
+/** The ratios issue 8's "Done means" asks for, each PASS/FAIL with its numbers, or SKIP with why. */
+function checks(rows: Summary[], outcome: Outcome, redisIsMemory: boolean): Check[] {
+  const row = (name: TargetName) => rows.find((r) => r.target === name);
+  const why = (name: TargetName) => outcome.dropped.get(name) ?? `${name} was not measured (BENCH_TARGETS)`;
+  const bare = row('bare');
+  const toBare = (name: TargetName, min: number, label: string) => {
+    const r = row(name);
+    const skip = !bare ? why('bare') : why(name);
+    return check(`${label} / bare >= ${min}`, r && bare ? r.rps / bare.rps : undefined, '>=', min, r && bare ? `${fmt(r.rps, 0)} / ${fmt(bare.rps, 0)} req/s` : '', skip);
+  };
+  const b = row('sluice-b');
+  const timesPeer = (peer: PeerName, min: number) => {
+    const p = row(peer);
+    return check(`(b) / ${peer} >= ${min}x`, b && p ? b.rps / p.rps : undefined, '>=', min, b && p ? `${fmt(b.rps, 0)} / ${fmt(p.rps, 0)} req/s` : '', !b ? why('sluice-b') : why(peer));
+  };
+  const redis = toBare('sluice-c-redis', 0.6, '(c-redis)');
+  if (redisIsMemory && redis.result !== 'SKIP') redis.detail += ' — rate limit counted IN MEMORY, not in Redis (see NOTE)';
+  return [
+    toBare('sluice-a', 0.9, '(a)'),
+    toBare('sluice-b', 0.85, '(b)'),
+    redis,
+    toBare('sluice-d', 0.6, '(d)'),
+    timesPeer('express-gateway', 30),
+    timesPeer('node-red', 10),
+    check(
+      'p99 (b) / p99 bare <= 1.5',
+      b && bare ? b.p99Ms / bare.p99Ms : undefined,
+      '<=',
+      1.5,
+      b && bare ? `${fmt(b.p99Ms, 2)} / ${fmt(bare.p99Ms, 2)} ms` : '',
+      !bare ? why('bare') : why('sluice-b'),
+    ),
+  ];
+}
+
+function print(rows: Summary[], outcome: Outcome, results: Check[]): void {
+  printTable(
+    ['target', 'req/s', 'p50 ms', 'p99 ms', 'vs bare', 'RSS MB'],
+    rows.map((r) => [r.target, fmt(r.rps, 0), fmt(r.p50Ms, 2), fmt(r.p99Ms, 2), fmt(r.ratioToBare, 2), fmt(r.rssMb, 0)]),
+  );
+  console.log('\n(req/s, p50 and p99 are medians over the rounds)');
+  if (rows.filter((r) => /^sluice-[abcd]$/.test(r.target)).length > 1) console.log('(sluice-a to sluice-d share one gateway process, hence one RSS)');
+  const observed = rows.find((r) => r.target === 'sluice-c');
+  const quiet = rows.find((r) => r.target === 'sluice-quiet');
+  if (observed && quiet) console.log(`logging + metrics cost: sluice-c / sluice-quiet = ${fmt(observed.rps / quiet.rps, 2)}`);
+  for (const r of rows) console.log(`  ${r.target.padEnd(15)} ${r.description}`);
+  for (const [name, why] of outcome.dropped) console.log(`  ${name.padEnd(15)} NOT MEASURED: ${why.replaceAll('\n', `\n${' '.repeat(18)}`)}`);
+  printChecks(results);
+  for (const n of outcome.notes) console.log(`NOTE: ${n}`);
+}
+
+export async function runCompare(): Promise<void> {
+  const settings: Settings = { seconds: envInt('BENCH_SECONDS', 8), rounds: envInt('BENCH_ROUNDS', 3), targets: selectedTargets() };
+  const selected = settings.targets;
+  const gen = chooseLoadGen();
+  const credentials = await makeCredentials();
+  const upstream = await startUpstream();
+  const outcome: Outcome = { notes: [], dropped: new Map() };
+
+  const targets: Target[] = [];
+  if (selected.includes('bare')) {
+    const bare = await startBareProxy(upstream.origin);
+    targets.push({ name: 'bare', url: `http://127.0.0.1:${bare.port}/api/orders`, server: bare });
+  }
+  const routes = { 'sluice-a': '/a', 'sluice-b': '/b', 'sluice-c': '/c', 'sluice-d': '/d' } as const;
+  const mainTargets = (Object.keys(routes) as Array<keyof typeof routes>).filter((n) => selected.includes(n));
+  if (mainTargets.length > 0) {
+    const gateway = await startGateway({ workflows: targetWorkflows(credentials.publicJwk, upstream.origin) });
+    for (const name of mainTargets) targets.push({ name, url: `${gateway.url}${routes[name]}`, server: gateway });
+  }
+  let redisIsMemory = false;
+  if (selected.includes('sluice-c-redis')) {
+    const started = await startRedisGateway(credentials, upstream.origin, outcome);
+    if (started) {
+      redisIsMemory = !started.inRedis;
+      targets.push({ name: 'sluice-c-redis', url: `${started.gateway.url}/c`, server: started.gateway });
+    }
+  }
+  if (selected.includes('sluice-quiet')) {
+    const quiet = await startGateway({ workflows: [referenceWorkflow('bench-c', '/c', credentials.publicJwk, upstream.origin)], observe: false });
+    targets.push({ name: 'sluice-quiet', url: `${quiet.url}/c`, server: quiet });
+  }
+  for (const name of selected.filter(isPeer)) {
+    try {
+      const peer = await startPeer(name, { publicPem: credentials.publicPem, upstream: upstream.origin, token: credentials.token });
+      targets.push({ name, url: peer.url, server: peer, version: peer.version });
+      console.log(`${name} ${peer.version} started`);
+    } catch (err) {
+      outcome.dropped.set(name, (err as Error).message);
+      console.log(`${name}: NOT MEASURED, it could not be installed or started:\n  ${(err as Error).message.replaceAll('\n', '\n  ')}`);
+    }
+  }
+  // Keep the canonical order (peers were started last, after the gateways).
+  targets.sort((x, y) => TARGET_NAMES.indexOf(x.name) - TARGET_NAMES.indexOf(y.name));
+  for (const t of targets) await checkAnswers200(t, credentials.token);
+
+  console.log(`${gen}, ${CONNECTIONS} connections, ${settings.rounds} round(s) of ${settings.seconds} s per target (+${WARMUP_SECONDS} s warm-up each)`);
+  const runs = (await measureAlternately(gen, targets, credentials.token, settings, outcome.dropped, (name) => isPeer(name as TargetName))) as Map<TargetName, LoadResult[]>;
+  const rows = summarize(targets, runs, outcome);
+  const results = checks(rows, outcome, redisIsMemory);
+  print(rows, outcome, results);
+  const path = writeResults('compare', {
+    loadGenerator: gen,
+    seconds: settings.seconds,
+    rounds: settings.rounds,
+    warmupSeconds: WARMUP_SECONDS,
+    upstreamRssMb: rssMb(upstream.server.pid),
+    targets: rows,
+    notMeasured: Object.fromEntries(outcome.dropped),
+    peers: Object.fromEntries(
+      selected.filter(isPeer).map((name) => [name, { package: PEERS[name].package, version: PEERS[name].version, measured: rows.some((r) => r.target === name), error: outcome.dropped.get(name) ?? null }]),
+    ),
+    cRedisRateLimitStore: targets.some((t) => t.name === 'sluice-c-redis') ? (redisIsMemory ? 'memory' : 'redis') : null,
+    checks: results,
+    notes: outcome.notes,
+  });
+  console.log(`\nresults written to ${path}`);
+}

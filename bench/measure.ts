@@ -1,0 +1,68 @@
+// Load runs against live targets: one at a time, taking turns round after round, each run checked.
+import type { ChildProcess } from 'node:child_process';
+import { runLoad } from './loadgen.ts';
+import type { LoadGenName, LoadResult } from './loadgen.ts';
+import { fmt } from './report.ts';
+
+export interface LiveTarget {
+  name: string;
+  url: string;
+  server: ChildProcess;
+}
+
+/** Each target's first run is a warm-up of this length, not recorded. */
+export const WARMUP_SECONDS = 2;
+
+/** One load run; throws if the server died or any request failed (a failing target would "win" by failing fast). */
+export async function load(gen: LoadGenName, target: LiveTarget, seconds: number, token: string): Promise<LoadResult> {
+  const result = await runLoad(gen, target.url, seconds, token);
+  // A dead server shows up in wrk only as a flood of socket errors; say what really happened.
+  if (target.server.exitCode !== null || target.server.signalCode !== null) {
+    throw new Error(`${target.name}: its server exited (${target.server.signalCode ?? `code ${target.server.exitCode}`}) during the load run`);
+  }
+  if (result.failures > 0) throw new Error(`${target.name} failed under load (${result.failureDetail}) at ${target.url}`);
+  return result;
+}
+
+/**
+ * Targets take turns, round after round, so drift (thermal, noisy neighbours) hits them all
+ * alike. A failure stops the run, unless `mayDrop` says the target may fail: then it is recorded
+ * in `dropped` with why, and left out of the later rounds.
+ */
+export async function measureAlternately(
+  gen: LoadGenName,
+  targets: LiveTarget[],
+  token: string,
+  { seconds, rounds }: { seconds: number; rounds: number },
+  dropped: Map<string, string> = new Map(),
+  mayDrop: (name: string) => boolean = () => false,
+): Promise<Map<string, LoadResult[]>> {
+  const runs = new Map<string, LoadResult[]>(targets.map((t) => [t.name, []]));
+  const width = Math.max(...targets.map((t) => t.name.length));
+  for (let round = 1; round <= rounds; round++) {
+    for (const target of targets) {
+      if (dropped.has(target.name)) continue;
+      try {
+        // Warm-up lets V8 optimise the hot path and the pools fill before anything is recorded.
+        if (round === 1) await load(gen, target, WARMUP_SECONDS, token);
+        const r = await load(gen, target, seconds, token);
+        runs.get(target.name)!.push(r);
+        console.log(`round ${round}/${rounds}  ${target.name.padEnd(width)} ${fmt(r.rps, 0).padStart(8)} req/s  p50 ${fmt(r.p50Ms, 2)} ms  p99 ${fmt(r.p99Ms, 2)} ms`);
+      } catch (err) {
+        if (!mayDrop(target.name)) throw err;
+        dropped.set(target.name, (err as Error).message);
+        console.log(`${target.name}: dropped from the run: ${(err as Error).message}`);
+      }
+    }
+  }
+  return runs;
+}
+
+/** Reads a positive integer setting from the environment. */
+export function envInt(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, not "${raw}"`);
+  return n;
+}
