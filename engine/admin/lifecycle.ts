@@ -1,5 +1,5 @@
 import { validateWorkflow, type ValidationProblem } from '../../shared/compile/index.ts';
-import { errorCatalogSchema, GATEWAY_ERRORS, idSchema, type ErrorCatalog } from '../../shared/schema/index.ts';
+import { errorCatalogSchema, GATEWAY_ERRORS, idSchema, type ErrorCatalog, type Route } from '../../shared/schema/index.ts';
 import { documentHash, type AuditAction } from '../store/audit.ts';
 import type { Store, StoreState, Transition, WorkflowRecord } from '../store/types.ts';
 import { AdminError } from './errors.ts';
@@ -19,15 +19,24 @@ export interface LifecycleOptions {
   now?: () => Date;
 }
 
-const activeRoutes = async (store: Store, state: StoreState, except: string) => {
-  const routes = [];
+/**
+ * The routes of the active versions other than `except`'s, for the route-clash check. Documents
+ * are named by their content, so each one's route is read once (`routes` remembers it): a
+ * publish among a thousand workflows reads no file for the other 999.
+ */
+const activeRoutes = async (store: Store, state: StoreState, except: string, routes: Map<string, Route>) => {
+  const active = [];
   for (const record of Object.values(state.workflows)) {
     if (record.id === except || record.active === undefined) continue;
     const version = record.versions.find((v) => v.version === record.active)!;
-    const document = (await store.document(version.hash)) as { route: never };
-    routes.push({ workflow: record.id, route: document.route });
+    let route = routes.get(version.hash);
+    if (route === undefined) {
+      route = ((await store.document(version.hash)) as { route: Route }).route;
+      routes.set(version.hash, route);
+    }
+    active.push({ workflow: record.id, route });
   }
-  return routes;
+  return active;
 };
 
 /** A workflow by id; own properties only, so "constructor" or "toString" never find Object's members. */
@@ -64,9 +73,15 @@ function missingGatewayErrors(catalog: ErrorCatalog): ValidationProblem[] {
 export function createLifecycle(options: LifecycleOptions) {
   const { store } = options;
   const now = () => (options.now?.() ?? new Date()).toISOString();
+  /** Route of each version document read so far, by content hash. */
+  const routeByHash = new Map<string, Route>();
+  /** The catalog last read, by content hash. */
+  let catalogRead: { hash: string; catalog: ErrorCatalog } | undefined;
 
   async function catalogOf(state: StoreState): Promise<ErrorCatalog | undefined> {
-    return state.catalog === undefined ? undefined : errorCatalogSchema.parse(await store.document(state.catalog));
+    if (state.catalog === undefined) return undefined;
+    if (catalogRead?.hash !== state.catalog) catalogRead = { hash: state.catalog, catalog: errorCatalogSchema.parse(await store.document(state.catalog)) };
+    return catalogRead.catalog;
   }
 
   /** The transition of a refused attempt: no change, one audit entry; `attempted` names what was tried. */
@@ -94,7 +109,7 @@ export function createLifecycle(options: LifecycleOptions) {
   /** Validates a document as a candidate to serve: graph, catalog, routes of the other active workflows, and preparation. */
   async function check(state: StoreState, id: string, document: unknown): Promise<ValidationProblem[]> {
     const catalog = await catalogOf(state);
-    const result = validateWorkflow(document, { ...(catalog ? { catalog } : {}), otherRoutes: await activeRoutes(store, state, id) });
+    const result = validateWorkflow(document, { ...(catalog ? { catalog } : {}), otherRoutes: await activeRoutes(store, state, id, routeByHash) });
     const problems = result.ok ? [] : [...result.problems];
     if (result.ok && (document as { id: string }).id !== id) problems.push({ code: 'invalid_document', message: `the document's id must be "${id}"`, field: 'id' });
     problems.push(...(await options.prepare(document)));

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { open, readdir, readFile, rename, truncate, unlink } from 'node:fs/promises';
+import { open, readdir, readFile, rename, stat, truncate, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { canonicalJson, sealEntry, verifyAuditChain, type AuditEntry } from './audit.ts';
 import type { Store, StoreState, Transition } from './types.ts';
@@ -19,6 +19,15 @@ export async function writeFileAtomic(file: string, text: string): Promise<void>
   }
   await rename(tmp, file);
   await syncDirectory(file.slice(0, file.lastIndexOf('/')) || '.');
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await stat(file);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 async function syncDirectory(dir: string): Promise<void> {
@@ -124,7 +133,8 @@ export async function openFileStore(dir: string): Promise<Store> {
   async function commit<T>(body: (state: StoreState) => Transition<T> | Promise<Transition<T>>) {
     if (broken) throw new Error(`the store stopped taking changes after a failed write (${broken.message}); restart to recover`, { cause: broken });
     const transition = await body(structuredClone(state));
-    for (const { hash, document } of transition.documents ?? []) await writeFileAtomic(objectFile(hash), canonicalJson(document));
+    // objects are named by their content: one that exists already (a draft published as is) is not written again
+    for (const { hash, document } of transition.documents ?? []) if (!(await exists(objectFile(hash)))) await writeFileAtomic(objectFile(hash), canonicalJson(document));
     const entry = sealEntry(transition.entry, head);
     const next: StoreState = { ...(transition.state ?? state), revision: entry.seq, head: entry.hash };
     // Written atomically (a temporary file renamed): when this fails nothing is committed, and the
