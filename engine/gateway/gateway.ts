@@ -13,6 +13,9 @@ import type { Metrics } from '../observe/metrics.ts';
 import type { SpanExporter } from '../observe/otlp.ts';
 import type { TraceContext } from '../runtime/types.ts';
 
+/** The status logged for a request whose client left before its answer (nginx's "client closed request"). */
+const CLIENT_CLOSED = 499;
+
 /** How a request ended, as logs and metrics name it. */
 export type Outcome = 'ok' | 'invalid_credentials' | 'denied' | 'limited' | 'rejected' | 'upstream_error' | 'error';
 
@@ -187,8 +190,15 @@ export function createGateway(options: GatewayOptions): Gateway {
           // answer, never a problem appended to half a body.
           res.destroy();
           const clientLeft = !res.writableFinished && req.socket.destroyed;
-          record.status = clientLeft ? 499 : (exchange.response?.status ?? 502);
-          record.outcome = clientLeft ? 'error' : 'upstream_error';
+          record.status = clientLeft ? CLIENT_CLOSED : (exchange.response?.status ?? 502);
+          record.outcome = clientLeft ? 'rejected' : 'upstream_error';
+          return;
+        }
+        if (req.socket.destroyed) {
+          // The client went away before its answer (the upstream call was cancelled for it): no one
+          // to answer, and not the upstream's failure, so logs and metrics do not count it as one.
+          record.status = CLIENT_CLOSED;
+          record.outcome = 'rejected';
           return;
         }
         let id = meta.error ?? 'internal_error';
