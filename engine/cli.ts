@@ -9,7 +9,11 @@ import { errorCatalogSchema } from '../shared/schema/index.ts';
 import { adminTarget, applyDirectory, createAdminClient } from './admin/client.ts';
 import { loadSettings } from './config.ts';
 import { updateReadme } from './docs/reference.ts';
-import { signDemoToken } from './demo/keys.ts';
+import { ensureDemoKeys, signDemoToken } from './demo/keys.ts';
+import { startDemoUpstream } from './demo/upstream.ts';
+import { createProblemRenderer } from './gateway/problem.ts';
+import { runWorkflowTests } from './preview/simulate.ts';
+import { createMemoryRateLimitStore } from './runtime/rate-limit-store.ts';
 import { hashApiKey } from './runtime/api-key.ts';
 import { startSluice } from './server.ts';
 
@@ -17,6 +21,7 @@ const USAGE = `sluice <command>
 
   serve                          start the gateway (env: PORT, SLUICE_DATA, … see README)
   validate <file…>               check workflow files; exit 1 listing every problem
+  test <file…>                   run the workflow tests of files in the real engine; exit 1 when one fails
   token --sub S [--scope S…] [--partner P] [--aud A] [--exp 1h]
                                  sign a demo token the example workflows trust
   export xstate <file> [-o out]  write a workflow's XState machine config (JSON)
@@ -59,6 +64,53 @@ function readDocument(file: string): { document: unknown; problem?: undefined } 
   }
 }
 
+/**
+ * `sluice test`: each file's workflow tests through the simulator, offline: the demo upstream
+ * (started here unless SLUICE_DEMO_UPSTREAM names one) and the demo keys of the data directory
+ * stand in for the gateway's, rate limits count privately, and nothing is stored.
+ */
+async function runTestsOffline(files: string[]): Promise<number> {
+  const settings = loadSettings();
+  const catalog = catalogFor(settings.dataDir);
+  if (!catalog) fail(`no error catalog in ${settings.dataDir} or examples/`);
+  const env: Record<string, string | undefined> = { ...process.env };
+  const demo = env.SLUICE_DEMO_UPSTREAM ? undefined : await startDemoUpstream();
+  if (demo) env.SLUICE_DEMO_UPSTREAM = demo.url;
+  await ensureDemoKeys(settings.dataDir);
+  const resources = new Map<string, unknown>();
+  const context = {
+    deps: { env, dataDir: settings.dataDir, rateLimits: createMemoryRateLimitStore(), shared: { get: <T>(key: string, create: () => T) => (resources.has(key) ? (resources.get(key) as T) : (resources.set(key, create()).get(key) as T)) } },
+    catalog,
+    problems: createProblemRenderer(catalog),
+  };
+  let tests = 0;
+  let failed = 0;
+  for (const file of files) {
+    const read = readDocument(file);
+    if (read.problem) {
+      failed++;
+      process.stdout.write(`FAIL  ${file}: ${read.problem.message}\n`);
+      continue;
+    }
+    const verdicts = await runWorkflowTests(read.document, context);
+    if (verdicts.length === 0) process.stdout.write(`-     ${file}: no tests\n`);
+    for (const verdict of verdicts) {
+      tests++;
+      if (verdict.passed) {
+        process.stdout.write(`ok    ${file}: ${verdict.name} (${verdict.response?.status} via ${verdict.path?.join(' → ')})\n`);
+        continue;
+      }
+      failed++;
+      process.stdout.write(`FAIL  ${file}: ${verdict.name}\n`);
+      for (const f of verdict.failures) process.stdout.write(`        ${f.what}: expected ${JSON.stringify(f.expected)}, got ${JSON.stringify(f.actual)}\n`);
+    }
+  }
+  process.stdout.write(`\n${tests} test(s), ${failed} failed\n`);
+  await demo?.close();
+  for (const value of resources.values()) await (value as { close?: () => unknown }).close?.();
+  return failed > 0 ? 1 : 0;
+}
+
 function catalogFor(dataDir: string) {
   for (const file of [join(dataDir, 'errors.json'), here('../examples/errors.json')]) {
     try {
@@ -82,6 +134,10 @@ async function main(argv: string[]): Promise<number> {
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
       return -1; // keep running
+    }
+    case 'test': {
+      if (rest.length === 0) fail('usage: sluice test <file…>');
+      return runTestsOffline(rest);
     }
     case 'validate': {
       if (rest.length === 0) fail('usage: sluice validate <file…>');

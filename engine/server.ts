@@ -8,7 +8,8 @@ import express, { type ErrorRequestHandler, type Request, type Response } from '
 import { RESERVED_PREFIXES } from '../shared/compile/index.ts';
 import { errorCatalogSchema, type ErrorCatalog } from '../shared/schema/index.ts';
 import type { Settings } from './config.ts';
-import { DEMO_JWKS_FILE, ensureDemoKeys } from './demo/keys.ts';
+import { DEMO_JWKS_FILE, ensureDemoKeys, signDemoToken, type DemoTokenOptions } from './demo/keys.ts';
+import { runWorkflowTests, type SimulationContext } from './preview/simulate.ts';
 import { startDemoUpstream } from './demo/upstream.ts';
 import { createGateway, type Gateway } from './gateway/gateway.ts';
 import { createProblemRenderer, problemHeaders, type ProblemRenderer } from './gateway/problem.ts';
@@ -271,7 +272,14 @@ export async function startSluice(settings: Settings, options: { logger?: Logger
       gateway.activate(workflows);
     },
   });
-  const lifecycle = createLifecycle({ store, fourEyes: settings.fourEyes, prepare: (document) => preparationProblems(document, deps) });
+  // Previews, workflow tests and the publish gate run in the real engine with this process's compile dependencies and catalog.
+  const previewContext = (): SimulationContext => ({ deps, catalog: problems.catalog, problems });
+  const lifecycle = createLifecycle({
+    store,
+    fourEyes: settings.fourEyes,
+    prepare: (document) => preparationProblems(document, deps),
+    runTests: (document) => runWorkflowTests(document, previewContext()),
+  });
   // A new store starts with the data directory's error catalog.
   if ((await store.state()).catalog === undefined) await lifecycle.putCatalog(system, problems.catalog);
   const serving = () =>
@@ -307,6 +315,10 @@ export async function startSluice(settings: Settings, options: { logger?: Logger
   const adminApi = createAdminApi({
     store,
     lifecycle,
+    preview: {
+      context: previewContext,
+      ...(settings.demo ? { demoToken: (options: DemoTokenOptions) => signDemoToken(settings.dataDir, options) } : {}),
+    },
     ...(metrics
       ? {
           observe: {

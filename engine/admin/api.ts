@@ -1,6 +1,8 @@
 import express, { type ErrorRequestHandler, type NextFunction, type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
-import { diffWorkflows, validateWorkflow } from '../../shared/compile/index.ts';
+import { diffContracts, diffWorkflows, errorContract, validateWorkflow } from '../../shared/compile/index.ts';
+import { contractOpenApi } from '../preview/contract-openapi.ts';
+import { runWorkflowTests, simulate, type SimulationContext } from '../preview/simulate.ts';
 import { kindConfigJsonSchema } from '../../shared/compile/json-schema.ts';
 import { CATEGORIES, kinds, type AnyKindDescriptor } from '../../shared/nodes/index.ts';
 import { errorCatalogSchema, workflowDocumentSchema, type WorkflowDocument } from '../../shared/schema/index.ts';
@@ -48,6 +50,12 @@ export interface AdminApiOptions {
     live(id: string, partner: string | undefined): unknown;
   };
   status(): { appliedRevision: number; serving: Array<{ workflow: string; version: number; route: string; state: 'active' | 'deprecated' | 'retired' }>; replica?: string | undefined; rateLimits?: unknown };
+  /** Preview: simulation with the gateway's own compile dependencies and catalog, and the demo token helper. */
+  preview?: {
+    context(): SimulationContext;
+    /** Signs a token for the demo issuer (only with SLUICE_DEMO). */
+    demoToken?(options: { sub: string; scopes?: string[]; partner?: string; claims?: Record<string, unknown>; expiresIn?: string }): Promise<string>;
+  };
   /** The live replicas sharing the store, each with the revision it applied, given the store's revision. */
   cluster?(revision: number): Promise<unknown[]>;
 }
@@ -67,6 +75,38 @@ const validateBody = z.object({ document: z.record(z.string(), z.unknown()).opti
 const diffQuery = z.object({ from: z.union([z.literal('draft'), z.literal('active'), z.coerce.number().int().min(1)]), to: z.union([z.literal('draft'), z.literal('active'), z.coerce.number().int().min(1)]) }).strict();
 const statsQuery = z.object({ window: boundedDurationSchema(SLOT_MS, MAX_WINDOW_MS).default('5m').meta({ description: 'How far back: 10s to 1h, in 10-second slots.' }) }).strict();
 const liveQuery = z.object({ partner: z.string().min(1).max(200).optional().meta({ description: 'Only this partner label (or "none", "other").' }) }).strict();
+const sampleRequest = z
+  .object({
+    method: z.enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']).default('GET'),
+    path: z.string().startsWith('/').max(4096),
+    query: z.record(z.string(), z.string()).optional(),
+    headers: z.record(z.string(), z.string()).optional(),
+    body: z.unknown().optional(),
+  })
+  .strict();
+const upstreamMock = z.object({ status: z.number().int().min(100).max(599).default(200), headers: z.record(z.string(), z.string()).optional(), body: z.unknown().optional() }).strict();
+const versionRef = z.union([z.literal('draft'), z.literal('active'), z.coerce.number().int().min(1)]);
+const simulateBody = z
+  .object({
+    workflow: z.string().min(1).max(64).optional().meta({ description: 'A stored workflow: its draft, active version or a version number (`version`).' }),
+    version: z.union([z.literal('draft'), z.literal('active'), z.number().int().min(1)]).default('draft'),
+    document: z.record(z.string(), z.unknown()).optional().meta({ description: 'A document to simulate instead of a stored one (the editor\'s unsaved canvas).' }),
+    request: sampleRequest,
+    upstream: upstreamMock.optional().meta({ description: 'Mock the upstream with this answer; absent: the real upstream is called.' }),
+  })
+  .strict();
+const contractQuery = z.object({ version: versionRef.default('active'), format: z.enum(['json', 'openapi']).default('json') }).strict();
+const contractDiffQuery = z.object({ from: versionRef.default('active'), to: versionRef.default('draft') }).strict();
+const testBody = z.object({ document: z.record(z.string(), z.unknown()).optional() }).strict();
+const demoTokenBody = z
+  .object({
+    sub: z.string().min(1).max(200),
+    scopes: z.array(z.string().min(1).max(200)).max(50).optional(),
+    partner: z.string().min(1).max(200).optional(),
+    claims: z.record(z.string(), z.unknown()).optional(),
+    expiresIn: z.string().regex(/^\d+[smhd]$/).optional(),
+  })
+  .strict();
 const auditQuery = z.object({ after: z.coerce.number().int().min(0).optional(), limit: z.coerce.number().int().min(1).max(10_000).optional() }).strict();
 
 /**
@@ -118,6 +158,20 @@ export function createAdminApi(options: AdminApiOptions): { router: Router; endp
     }
     if (!hash) throw new AdminError('not_found', `workflow "${id}" has no ${typeof which === 'number' ? `version ${which}` : which}`);
     return (await store.document(hash)) as WorkflowDocument;
+  }
+
+  /** The contract of a stored version (draft, active or a number). */
+  async function contractOf(id: string, which: 'draft' | 'active' | number) {
+    const { workflow } = await record(id);
+    const document = await workflowDocument(id, which);
+    const state = await store.state();
+    const catalog = state.catalog === undefined ? options.problems().catalog : errorCatalogSchema.parse(await store.document(state.catalog));
+    const result = validateWorkflow(document, { catalog });
+    if (!result.ok) throw new AdminError('validation_failed', `the ${typeof which === 'number' ? `version ${which}` : which} of "${id}" is not a valid workflow: its contract cannot be derived`, { problems: result.problems });
+    const n = which === 'active' ? workflow.active! : which === 'draft' ? 'draft' : which;
+    const record_ = typeof n === 'number' ? workflow.versions.find((v) => v.version === n) : undefined;
+    const deprecated = record_?.deprecated ? { deprecated: { sunset: record_.deprecated.sunset } } : {};
+    return { contract: errorContract(result.graph, catalog, deprecated), document, version: n as number | 'draft' };
   }
 
   const versionNumber = (text: string | undefined) => {
@@ -254,6 +308,52 @@ export function createAdminApi(options: AdminApiOptions): { router: Router; endp
     {
       method: 'get', path: '/audit/verify', permission: 'audit', summary: 'Walk the audit chain; report the first edited, missing or reordered entry',
       handler: async () => ({ body: await store.verifyAudit() }),
+    },
+    {
+      method: 'post', path: '/simulate', permission: 'edit', summary: 'Run a sample request through a draft, a version or a given document in the real engine: the answer and a trace of every node (rate limits count privately; nothing stored changes)', body: simulateBody,
+      handler: async ({ actor, body }) => {
+        if (!options.preview) throw new AdminError('not_found', 'simulation is not available');
+        const b = body as z.infer<typeof simulateBody>;
+        if (!b.document && !b.workflow) throw new AdminError('bad_request', 'give a workflow (with a version) or a document', { problems: [{ code: 'invalid_document', message: 'workflow or document is required', field: 'workflow' }] });
+        const document = b.document ?? (await versionDocument(b.workflow!, b.version));
+        const workflow = b.workflow ?? String((document as { id?: unknown }).id ?? '');
+        const result = await simulate(document, b.request, options.preview.context(), { upstream: b.upstream });
+        // who simulated what is audited; the simulation itself changes nothing
+        await store.transact(() => ({ entry: { time: new Date().toISOString(), actor: actor.name, role: actor.role, action: 'workflow.simulate', workflow: workflow.slice(0, 64) || undefined, detail: `${b.request.method} ${b.request.path.slice(0, 200)}${b.upstream ? ` (upstream mocked: ${b.upstream.status})` : ''}` }, result: undefined }));
+        return { body: result };
+      },
+    },
+    {
+      method: 'get', path: '/workflows/:id/contract', permission: 'read', summary: 'The error contract: every answer the workflow can give that is not the upstream\'s (status, problem type, node and port, condition, example, headers); ?format=openapi for OpenAPI 3.1', query: contractQuery,
+      handler: async ({ params, query }) => {
+        const q = query as z.infer<typeof contractQuery>;
+        const { contract, document, version } = await contractOf(params.id!, q.version);
+        return { body: q.format === 'openapi' ? contractOpenApi(document, version, contract) : { workflow: params.id, version, route: document.route, entries: contract } };
+      },
+    },
+    {
+      method: 'get', path: '/workflows/:id/contract/diff', permission: 'read', summary: 'How the error contract changes between two versions (default: active to draft), in entries and in words', query: contractDiffQuery,
+      handler: async ({ params, query }) => {
+        const q = query as z.infer<typeof contractDiffQuery>;
+        const [from, to] = await Promise.all([contractOf(params.id!, q.from), contractOf(params.id!, q.to)]);
+        return { body: diffContracts(from.contract, to.contract) };
+      },
+    },
+    {
+      method: 'post', path: '/workflows/:id/test', permission: 'edit', summary: 'Run the workflow tests of the draft (or of a given document) as a publish would', body: testBody,
+      handler: async ({ params, body }) => {
+        if (!options.preview) throw new AdminError('not_found', 'simulation is not available');
+        const document = (body as z.infer<typeof testBody>).document ?? (await versionDocument(params.id!, 'draft'));
+        const verdicts = await runWorkflowTests(document, options.preview.context());
+        return { body: { passed: verdicts.every((v) => v.passed), tests: verdicts } };
+      },
+    },
+    {
+      method: 'post', path: '/demo-token', permission: 'edit', summary: 'Sign a token for the demo issuer with chosen claims, for previews (SLUICE_DEMO only)', body: demoTokenBody,
+      handler: async ({ body }) => {
+        if (!options.preview?.demoToken) throw new AdminError('not_found', 'the demo issuer is off (SLUICE_DEMO=off)');
+        return { body: { token: await options.preview.demoToken(body as z.infer<typeof demoTokenBody>) } };
+      },
     },
     {
       method: 'get', path: '/workflows/:id/stats', permission: 'read', summary: 'Requests by outcome and partner over a recent window, as this process counted them', query: statsQuery,

@@ -16,6 +16,8 @@ export interface LifecycleOptions {
   fourEyes: boolean;
   /** Prepares a document as the gateway would (env vars, key files), naming what fails. */
   prepare(document: unknown): Promise<ValidationProblem[]>;
+  /** Runs a document's workflow tests (sample requests with expected answers); a failing one blocks its publication. */
+  runTests?(document: unknown): Promise<Array<{ name: string; passed: boolean; failures: Array<{ what: string; expected: unknown; actual: unknown }> }>>;
   now?: () => Date;
 }
 
@@ -116,10 +118,31 @@ export function createLifecycle(options: LifecycleOptions) {
     return problems;
   }
 
-  function publish(actor: Actor, id: string, fourEyes: boolean) {
+  /**
+   * Runs the draft's workflow tests before its publication (outside the store's transaction: a
+   * test may call a real upstream); a failure is refused and audited, naming each failing test
+   * with what it expected and what it got. Answers the hash of the draft that passed.
+   */
+  async function testDraft(actor: Actor, id: string): Promise<string | undefined> {
+    if (!options.runTests) return undefined;
+    const draft = workflowOf(await store.state(), id)?.draft;
+    if (!draft) return undefined;
+    const verdicts = await options.runTests(await store.document(draft.hash));
+    const failed = verdicts.filter((v) => !v.passed);
+    if (failed.length > 0) {
+      const problems: ValidationProblem[] = verdicts.flatMap((v, i) =>
+        v.passed ? [] : v.failures.map((f) => ({ code: 'test_failed' as const, message: `test "${v.name}": ${f.what} expected ${JSON.stringify(f.expected)}, got ${JSON.stringify(f.actual)}`, field: `tests.${i}` })),
+      );
+      await refuse(actor, 'workflow.publish', new AdminError('validation_failed', `${failed.length} of ${verdicts.length} workflow test(s) failed: ${failed.map((v) => v.name).join(', ')}`, { problems, extra: { tests: verdicts.map(({ name, passed, failures }) => ({ name, passed, failures })) } }), id);
+    }
+    return draft.hash;
+  }
+
+  function publish(actor: Actor, id: string, fourEyes: boolean, testedHash?: string) {
     return change<{ version: number; unchanged: boolean }>(async (state) => {
       const current = requireWorkflow(state, id);
       if (!current.draft) throw new AdminError('conflict', `workflow "${id}" has no draft to publish`);
+      if (testedHash !== undefined && current.draft.hash !== testedHash) throw new AdminError('conflict', `the draft of "${id}" changed while its tests ran: publish again`);
       if (fourEyes && current.draft.updatedBy === actor.name)
         return refusal(actor, 'workflow.publish', new AdminError('forbidden', `four-eyes rule: ${actor.name} last edited this draft, so another publisher must publish it`), id);
       const draftHash = current.draft.hash;
@@ -179,8 +202,8 @@ export function createLifecycle(options: LifecycleOptions) {
       return result;
     },
 
-    publish(actor: Actor, id: string) {
-      return publish(actor, id, options.fourEyes);
+    async publish(actor: Actor, id: string) {
+      return publish(actor, id, options.fourEyes, await testDraft(actor, id));
     },
 
     /**
@@ -203,7 +226,7 @@ export function createLifecycle(options: LifecycleOptions) {
           if (!(error instanceof AdminError && error.code === 'conflict') || attempt >= 5) throw error;
         }
       }
-      return publish(actor, id, false);
+      return publish(actor, id, false, await testDraft(actor, id));
     },
 
     /** Stops serving a workflow (its route answers 404); its versions stay for rollback. */

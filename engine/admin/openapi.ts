@@ -28,7 +28,7 @@ const problemSchema = {
 
 /** A stable, unique operation id from method and path: put /workflows/:id/draft -> putWorkflowsByIdDraft. */
 function operationId(method: string, path: string): string {
-  const cap = (word: string) => word.charAt(0).toUpperCase() + word.slice(1);
+  const cap = (word: string) => word.split('-').map((part) => part.charAt(0).toUpperCase() + part.slice(1)).join('');
   return method + path.split('/').filter(Boolean).map((segment) => (segment.startsWith(':') ? `By${cap(segment.slice(1))}` : cap(segment))).join('');
 }
 

@@ -10,6 +10,7 @@ export const AUDIT_ACTIONS = [
   'workflow.retire',
   'workflow.unpublish',
   'catalog.update',
+  'workflow.simulate',
   'refused',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];

@@ -26,7 +26,8 @@ export const PROBLEM_CODES = [
   'response_missing',
   'route_clash',
 ] as const;
-export type ProblemCode = (typeof PROBLEM_CODES)[number];
+/** Validation's codes, and `test_failed`: a publish refused because a workflow test failed. */
+export type ProblemCode = (typeof PROBLEM_CODES)[number] | 'test_failed';
 
 /** One reason a workflow is refused, pinned to a node and a field where it has one. */
 export interface ValidationProblem {

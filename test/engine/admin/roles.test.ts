@@ -52,6 +52,11 @@ const OPERATIONS: Record<string, { roles: readonly RoleName[]; call: (role: Role
   'GET /admin/api/audit': { roles: AUDITORS, call: () => ({ method: 'GET', path: '/audit?limit=5' }) },
   'GET /admin/api/audit/verify': { roles: AUDITORS, call: () => ({ method: 'GET', path: '/audit/verify' }) },
   'GET /admin/api/status': { roles: ALL, call: () => ({ method: 'GET', path: '/status' }) },
+  'POST /admin/api/simulate': { roles: EDITORS, call: () => ({ method: 'POST', path: '/simulate', body: { workflow: 'matrix', version: 'active', request: { method: 'GET', path: '/matrix' } } }) },
+  'GET /admin/api/workflows/{id}/contract': { roles: ALL, call: () => ({ method: 'GET', path: '/workflows/matrix/contract?version=active' }) },
+  'GET /admin/api/workflows/{id}/contract/diff': { roles: ALL, call: () => ({ method: 'GET', path: '/workflows/matrix/contract/diff?from=1&to=active' }) },
+  'POST /admin/api/workflows/{id}/test': { roles: EDITORS, call: () => ({ method: 'POST', path: '/workflows/matrix/test', body: {} }) },
+  'POST /admin/api/demo-token': { roles: EDITORS, call: () => ({ method: 'POST', path: '/demo-token', body: { sub: 'someone' } }) },
   'GET /admin/api/workflows/{id}/stats': { roles: ALL, call: () => ({ method: 'GET', path: '/workflows/matrix/stats?window=5m' }) },
   'GET /admin/api/workflows/{id}/live': { roles: ALL, call: () => ({ method: 'GET', path: '/workflows/matrix/live' }) },
   'GET /admin/api/cluster': { roles: ALL, call: () => ({ method: 'GET', path: '/cluster' }) },
@@ -63,7 +68,7 @@ describe('roles × endpoints', () => {
   let operations: string[];
 
   beforeAll(async () => {
-    gw = await startAdminGateway();
+    gw = await startAdminGateway({ settings: { SLUICE_DEMO: 'on' } }); // the demo issuer, for POST /demo-token
     admin = adminOf(gw.url);
     expect((await admin('editor', 'POST', '/workflows', { document: stamped('matrix', '/matrix', '1') })).status).toBe(201);
     expect((await admin('publisher', 'POST', '/workflows/matrix/publish')).status).toBe(200);

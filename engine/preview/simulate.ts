@@ -1,0 +1,266 @@
+import type { Readable } from 'node:stream';
+import { validateWorkflow, type ValidationProblem } from '../../shared/compile/index.ts';
+import type { ErrorCatalog, WorkflowDocument, WorkflowTest } from '../../shared/schema/index.ts';
+import { compileWorkflow, type CompileDependencies, type CompiledWorkflow, type Step } from '../gateway/compile-workflow.ts';
+import { createSyntheticExchange, type RequestExchange } from '../gateway/exchange.ts';
+import { problemHeaders, type ProblemRenderer } from '../gateway/problem.ts';
+import { createRouteTable } from '../gateway/route-table.ts';
+import { SluiceError } from '../runtime/errors.ts';
+import { createMemoryRateLimitStore } from '../runtime/rate-limit-store.ts';
+import { mockUpstream, type UpstreamMock } from './mock-upstream.ts';
+
+export type { UpstreamMock } from './mock-upstream.ts';
+
+/** A sample request, as the preview panel and workflow tests write it. */
+export interface SampleRequest {
+  method: string;
+  /** The path, optionally with a query string. */
+  path: string;
+  query?: Record<string, string> | undefined;
+  headers?: Record<string, string> | undefined;
+  body?: unknown;
+}
+
+/** What a node read and did, for the trace. */
+export interface TraceStep {
+  node: string;
+  kind: string;
+  /** The port it left by; `$fault` when it failed. */
+  port: string;
+  ms: number;
+  /** The exchange as the node found it (credentials redacted). */
+  input: Record<string, unknown>;
+  /** What the node changed: claims, partner, vars, the request or the response. */
+  changes: Array<{ field: string; before: unknown; after: unknown }>;
+  error?: string;
+}
+
+export interface SimulatedResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: unknown;
+}
+
+export type SimulationResult =
+  | { ok: false; problems: ValidationProblem[] }
+  | { ok: true; response: SimulatedResponse; trace: TraceStep[]; path: string[]; outcome: 'finish' | 'raise' | 'fault' | 'unrouted'; error?: string; ms: number };
+
+export interface SimulationContext {
+  deps: CompileDependencies;
+  catalog: ErrorCatalog | undefined;
+  problems: ProblemRenderer;
+}
+
+/** Header names whose values never appear in a trace. */
+const SECRET_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-api-key', 'api-key']);
+const REDACTED = '[redacted]';
+const FAULT_PORT = '$fault';
+
+function redactHeaders(headers: Record<string, unknown> | undefined, extra: ReadonlySet<string>): Record<string, unknown> | undefined {
+  if (!headers) return headers;
+  const out: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    const secret = SECRET_HEADERS.has(name) || extra.has(name) || (typeof value === 'string' && /^bearer\s/i.test(value));
+    out[name] = value === undefined ? undefined : secret ? REDACTED : value;
+  }
+  return out;
+}
+
+/** A JSON copy of what nodes see and change, credentials redacted. */
+function snapshot(exchange: RequestExchange, secretHeaders: ReadonlySet<string>): Record<string, unknown> {
+  const r = exchange.request;
+  const response = exchange.response;
+  const copy = (value: unknown) => (value === undefined ? undefined : Buffer.isBuffer(value) ? value.toString('utf8') : JSON.parse(JSON.stringify(value)));
+  return {
+    request: { method: r.method, path: r.path, params: copy(r.params), query: copy(r.query), headers: redactHeaders(copy(r.headers), secretHeaders), body: copy(r.body) },
+    claims: copy(exchange.claims),
+    partner: exchange.partner,
+    subject: exchange.subject,
+    scopes: [...exchange.scopes],
+    vars: copy(exchange.vars),
+    response: response === undefined ? undefined : { status: response.status, headers: redactHeaders(copy(response.headers), secretHeaders), body: response.stream ? '(streamed)' : copy(response.body) },
+  };
+}
+
+function changesBetween(before: Record<string, unknown>, after: Record<string, unknown>) {
+  const changes: TraceStep['changes'] = [];
+  const compare = (field: string, a: unknown, b: unknown) => {
+    if (JSON.stringify(a) !== JSON.stringify(b)) changes.push({ field, before: a, after: b });
+  };
+  for (const key of Object.keys(after)) {
+    if (key === 'request') {
+      const a = before.request as Record<string, unknown>;
+      const b = after.request as Record<string, unknown>;
+      for (const part of Object.keys(b)) compare(`request.${part}`, a[part], b[part]);
+    } else compare(key, before[key], after[key]);
+  }
+  return changes;
+}
+
+async function bodyOf(body: unknown, stream: Readable | undefined, contentType: string | undefined): Promise<unknown> {
+  let raw: unknown = body;
+  if (stream) {
+    const chunks: Buffer[] = [];
+    for await (const chunk of stream) chunks.push(chunk as Buffer);
+    raw = Buffer.concat(chunks);
+  }
+  if (!Buffer.isBuffer(raw)) return raw ?? null;
+  const text = raw.toString('utf8');
+  if (contentType && /[/+]json\b/i.test(contentType)) {
+    try {
+      return JSON.parse(text);
+    } catch {
+      return text;
+    }
+  }
+  return text;
+}
+
+const flatHeaders = (headers: Record<string, string | string[] | undefined>) =>
+  Object.fromEntries(Object.entries(headers).filter(([, v]) => v !== undefined).map(([k, v]) => [k.toLowerCase(), Array.isArray(v) ? v.join(', ') : String(v)]));
+
+/**
+ * Runs a sample request through a workflow document in the real engine: the same validation,
+ * compilation and node runtimes as the gateway, walked node by node to record a trace. Rate
+ * limits count in a private store (a preview never spends a partner's budget), the upstream is
+ * real or a mock, and nothing stored changes.
+ * @example
+ * const result = await simulate(document, { method: 'GET', path: '/api/orders' }, context, { upstream: { status: 200, body: [] } });
+ */
+export async function simulate(document: unknown, request: SampleRequest, context: SimulationContext, options: { upstream?: UpstreamMock | undefined } = {}): Promise<SimulationResult> {
+  let doc = document as WorkflowDocument;
+  const mock = options.upstream ? await mockUpstream(options.upstream) : undefined;
+  if (mock && Array.isArray(doc?.nodes)) doc = { ...doc, nodes: doc.nodes.map((n) => (n.kind === 'proxy' ? { ...n, config: { ...n.config, url: mock.url } } : n)) };
+  const validated = validateWorkflow(doc, context.catalog ? { catalog: context.catalog } : {});
+  if (!validated.ok) {
+    mock?.release();
+    return { ok: false, problems: validated.problems };
+  }
+  const rateLimits = createMemoryRateLimitStore();
+  let compiled: CompiledWorkflow | undefined;
+  try {
+    compiled = await compileWorkflow(validated.graph, 0, { ...context.deps, rateLimits });
+    return await run(compiled, request, context.problems);
+  } catch (error) {
+    if ((error as Error).name === 'WorkflowRefused') return { ok: false, problems: (error as { problems: ValidationProblem[] }).problems };
+    throw error;
+  } finally {
+    compiled?.close();
+    rateLimits.close?.();
+    mock?.release();
+  }
+}
+
+async function run(workflow: CompiledWorkflow, request: SampleRequest, problems: ProblemRenderer): Promise<SimulationResult> {
+  const started = performance.now();
+  const q = request.path.indexOf('?');
+  const path = q < 0 ? request.path : request.path.slice(0, q);
+  const search = new URLSearchParams(q < 0 ? '' : request.path.slice(q + 1));
+  for (const [name, value] of Object.entries(request.query ?? {})) search.append(name, value);
+  const url = `${path}${search.size > 0 ? `?${search}` : ''}`;
+  const headers = Object.fromEntries(Object.entries(request.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
+  const method = request.method.toUpperCase();
+  const answerProblem = (id: string, params: Record<string, string> | undefined, traceId: string, extra?: Record<string, string>): SimulatedResponse => {
+    const problem = problems.render(id, { instance: path, traceId, params });
+    return { status: problem.status, headers: { ...problemHeaders(problem.body), ...extra }, body: JSON.parse(problem.body) };
+  };
+
+  const match = createRouteTable([workflow]).match(method, path);
+  const exchange = createSyntheticExchange({ method, url, params: match.kind === 'found' ? match.params : {}, headers, body: request.body });
+  if (match.kind !== 'found') {
+    const id = match.kind === 'method_not_allowed' ? 'method_not_allowed' : match.kind === 'bad_path' ? 'bad_request' : 'not_found';
+    const extra = match.kind === 'method_not_allowed' ? { allow: match.allowed.join(', ') } : undefined;
+    return { ok: true, response: answerProblem(id, id === 'bad_request' ? { reason: 'the path is malformed' } : undefined, exchange.trace.traceId, extra), trace: [], path: [], outcome: 'unrouted', ms: performance.now() - started };
+  }
+
+  const secretHeaders = new Set<string>();
+  for (const node of workflow.graph.nodes.values()) if (node.kind === 'api-key') secretHeaders.add(String((node.config as { header?: string }).header ?? 'x-api-key').toLowerCase());
+  const trace: TraceStep[] = [];
+  const visited: string[] = [];
+  let step: Step = workflow.start;
+  let failure: unknown;
+  while (!step.final) {
+    visited.push(step.state);
+    const before = snapshot(exchange, secretHeaders);
+    const t0 = performance.now();
+    let port: string | undefined;
+    try {
+      const result = step.run(exchange);
+      port = typeof result === 'string' ? result : await result;
+    } catch (error) {
+      failure = error;
+    }
+    const ms = performance.now() - t0;
+    const next: Step | undefined = port === undefined ? undefined : step.next[port];
+    if (port !== undefined && next === undefined) failure = new Error(`node ${step.state} exited by unknown port "${port}"`);
+    trace.push({ node: step.state, kind: step.kind, port: failure ? FAULT_PORT : port!, ms, input: before, changes: changesBetween(before, snapshot(exchange, secretHeaders)), ...(failure ? { error: (failure as Error).message } : {}) });
+    step = failure ? step.fault : next!;
+  }
+
+  const meta = step.meta;
+  const extra = { ...exchange.answerHeaders };
+  let response: SimulatedResponse;
+  if (meta.outcome === 'finish' && exchange.response) {
+    const r = exchange.response;
+    const contentType = typeof r.headers['content-type'] === 'string' ? r.headers['content-type'] : undefined;
+    response = { status: r.status, headers: { ...flatHeaders(r.headers), ...extra }, body: await bodyOf(r.body, r.stream, contentType) };
+  } else {
+    let id = meta.error ?? 'internal_error';
+    let params = exchange.problemParams;
+    if (meta.outcome === 'fault' && failure instanceof SluiceError && problems.has(failure.code)) {
+      id = failure.code;
+      params = failure.params ?? params;
+    }
+    response = answerProblem(id, params, exchange.trace.traceId, extra);
+  }
+  return { ok: true, response, trace, path: visited, outcome: meta.outcome, ...(failure ? { error: (failure as Error).message } : {}), ms: performance.now() - started };
+}
+
+/** One workflow test's verdict: what it expected and what it got, where they differ. */
+export interface TestVerdict {
+  name: string;
+  passed: boolean;
+  failures: Array<{ what: string; expected: unknown; actual: unknown }>;
+  response?: SimulatedResponse;
+  path?: string[];
+}
+
+/** Whether `actual` holds every field of `expected` (objects compared field by field, the rest by value). */
+function holds(expected: unknown, actual: unknown): boolean {
+  if (expected !== null && typeof expected === 'object' && !Array.isArray(expected))
+    return actual !== null && typeof actual === 'object' && Object.entries(expected).every(([k, v]) => holds(v, (actual as Record<string, unknown>)[k]));
+  return JSON.stringify(expected) === JSON.stringify(actual);
+}
+
+/**
+ * Runs a document's `tests` through the simulator: each sends its sample request (with its
+ * upstream mock, or to the real upstream) and checks status, problem type, headers and body fields.
+ */
+export async function runWorkflowTests(document: unknown, context: SimulationContext, tests: readonly WorkflowTest[] = (document as { tests?: WorkflowTest[] }).tests ?? []): Promise<TestVerdict[]> {
+  const verdicts: TestVerdict[] = [];
+  for (const test of tests) {
+    const result = await simulate(document, { method: test.request.method, path: test.request.path, headers: test.request.headers, body: test.request.body }, context, { upstream: test.upstream });
+    if (!result.ok) {
+      verdicts.push({ name: test.name, passed: false, failures: [{ what: 'workflow', expected: 'a valid workflow', actual: result.problems.map((p) => `${p.node ?? 'workflow'}${p.field ? ` ${p.field}` : ''}: ${p.message}`) }] });
+      continue;
+    }
+    const { response } = result;
+    const failures: TestVerdict['failures'] = [];
+    const expect = test.expect;
+    if (response.status !== expect.status) failures.push({ what: 'status', expected: expect.status, actual: response.status });
+    if (expect.type !== undefined) {
+      const type = (response.body as { type?: unknown } | null)?.type;
+      if (type !== expect.type && !(typeof type === 'string' && type.endsWith(`/${expect.type}`))) failures.push({ what: 'type', expected: expect.type, actual: type ?? null });
+    }
+    for (const [name, value] of Object.entries(expect.headers ?? {})) {
+      const actual = response.headers[name.toLowerCase()];
+      if (actual !== value) failures.push({ what: `header ${name.toLowerCase()}`, expected: value, actual: actual ?? null });
+    }
+    for (const [field, value] of Object.entries(expect.body ?? {})) {
+      const actual = (response.body as Record<string, unknown> | null)?.[field];
+      if (!holds(value, actual)) failures.push({ what: `body.${field}`, expected: value, actual: actual ?? null });
+    }
+    verdicts.push({ name: test.name, passed: failures.length === 0, failures, response, path: result.path });
+  }
+  return verdicts;
+}
