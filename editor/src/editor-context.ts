@@ -48,3 +48,12 @@ export const MarksContext = createContext<MarksStore>(createMarksStore());
 export const ReadOnlyContext = createContext<boolean>(false);
 /** Live counts drawn over the canvas, while live mode is on. */
 export const LiveContext = createContext<LiveCounts | undefined>(undefined);
+/** A path drawn over the canvas (a preview's trace, a contract entry's way there): its nodes (with durations) and edges. */
+export interface PathHighlight {
+  /** What the path is, for the status line and the canvas's label. */
+  label: string;
+  nodes: Map<string, { ms?: number | undefined }>;
+  /** `${source}\u0000${port}` of each edge taken. */
+  edges: Set<string>;
+}
+export const HighlightContext = createContext<PathHighlight | undefined>(undefined);

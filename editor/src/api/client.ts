@@ -1,3 +1,4 @@
+import type { ContractEntry, SampleRequest, SimulationResult, TestVerdict, UpstreamMock } from './preview-types.ts';
 import type { Identity, KindsPayload, LiveView, ProblemBody, ValidationProblem, VersionRecord, VersionRef, WorkflowDiff, WorkflowSummary, WorkflowView } from './types.ts';
 
 /** A refused admin call: the HTTP status and the problem+json body, with its `problems` to pin. */
@@ -59,6 +60,12 @@ export function createApi(token: string, onUnauthorized: () => void = () => {}) 
     versions: (id: string) => call<{ active: number | null; versions: VersionRecord[] }>('GET', `${wf(id)}/versions`),
     version: (id: string, n: number) => call<VersionRecord & { active: boolean; document: unknown }>('GET', `${wf(id)}/versions/${n}`),
     diff: (id: string, from: VersionRef, to: VersionRef) => call<WorkflowDiff>('GET', `${wf(id)}/diff?from=${from}&to=${to}`),
+    simulate: (body: { document: unknown; request: SampleRequest; upstream?: UpstreamMock }) => call<SimulationResult>('POST', '/simulate', body),
+    contract: (id: string, version: VersionRef) => call<{ entries: ContractEntry[] }>('GET', `${wf(id)}/contract?version=${version}`),
+    contractOpenApi: (id: string, version: VersionRef) => call<unknown>('GET', `${wf(id)}/contract?version=${version}&format=openapi`),
+    contractDiff: (id: string, from: VersionRef, to: VersionRef) => call<{ summary: string }>('GET', `${wf(id)}/contract/diff?from=${from}&to=${to}`),
+    runTests: (id: string, document: unknown) => call<{ passed: boolean; tests: TestVerdict[] }>('POST', `${wf(id)}/test`, { document }),
+    demoToken: (claims: { sub: string; scopes?: string[]; partner?: string }) => call<{ token: string }>('POST', '/demo-token', claims),
     live: (id: string, partner?: string) => call<LiveView>('GET', `${wf(id)}/live${partner ? `?partner=${encodeURIComponent(partner)}` : ''}`),
   };
 }

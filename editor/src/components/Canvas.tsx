@@ -13,7 +13,7 @@ import {
   useReactFlow,
 } from '@xyflow/react';
 import { useCallback, useContext, useMemo, useState, type DragEvent } from 'react';
-import { KindsContext, LiveContext } from '../editor-context.ts';
+import { HighlightContext, KindsContext, LiveContext, type PathHighlight } from '../editor-context.ts';
 import type { LiveCounts } from '../hooks/useLiveCounts.ts';
 import { formatRate } from './LiveControls.tsx';
 import type { FlowEdge, FlowNode } from '../graph/convert.ts';
@@ -52,7 +52,11 @@ export function Canvas(props: CanvasProps) {
   // Fit an opened workflow once; an empty canvas keeps zoom 1, or the first node dropped would be blown up.
   const [fitOnOpen] = useState(() => props.nodes.length > 0);
   const live = useContext(LiveContext);
-  const edges = useMemo(() => (live ? withLiveLabels(props.edges, live) : props.edges), [props.edges, live]);
+  const highlight = useContext(HighlightContext);
+  const edges = useMemo(() => {
+    const labelled = live ? withLiveLabels(props.edges, live) : props.edges;
+    return highlight ? withPath(labelled, highlight) : labelled;
+  }, [props.edges, live, highlight]);
 
   const onDragOver = useCallback(
     (e: DragEvent) => {
@@ -116,6 +120,14 @@ export function Canvas(props: CanvasProps) {
       </ReactFlow>
     </div>
   );
+}
+
+/** A path drawn over the canvas: its edges stand out, the others fade. */
+function withPath(edges: FlowEdge[], path: PathHighlight): FlowEdge[] {
+  return edges.map((edge) => {
+    const on = path.edges.has(`${edge.source}\u0000${edge.sourceHandle ?? ''}`);
+    return { ...edge, className: `${edge.className ?? ''} ${on ? 'edge--on-path' : 'edge--off-path'}`.trim(), animated: on, ...(on ? { zIndex: 1 } : {}) };
+  });
 }
 
 /** Live mode: each edge labelled with how often its port was taken; edges no request took are dimmed. */

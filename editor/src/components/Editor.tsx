@@ -3,7 +3,9 @@ import { useCallback, useContext, useEffect, useLayoutEffect, useMemo, useRef, u
 import { ApiError, describeError } from '../api/client.ts';
 import { can, needs } from '../api/roles.ts';
 import type { ProblemBody, ValidationProblem, VersionRef, WorkflowDiff, WorkflowView } from '../api/types.ts';
-import { KindsContext, LiveContext, MarksContext, ReadOnlyContext, useSessionContext } from '../editor-context.ts';
+import { HighlightContext, KindsContext, LiveContext, MarksContext, ReadOnlyContext, useSessionContext, type PathHighlight } from '../editor-context.ts';
+import { ContractPanel } from './ContractPanel.tsx';
+import { PreviewPanel } from './PreviewPanel.tsx';
 import { useLiveCounts } from '../hooks/useLiveCounts.ts';
 import { LiveControls, LiveSummary } from './LiveControls.tsx';
 import { parseFragment, parseWorkflowText } from '../graph/clipboard.ts';
@@ -84,7 +86,8 @@ export function Editor({ workflow, document: initialDocument, onWorkflowChanged 
   const dirty = useMemo(() => documentKey(present) !== savedKey, [present, savedKey]);
   const [status, setStatus] = useState<Status>();
   const [busy, setBusy] = useState(false);
-  const [tab, setTab] = useState<'inspect' | 'versions'>('inspect');
+  const [tab, setTab] = useState<'inspect' | 'versions' | 'preview' | 'contract'>('inspect');
+  const [highlight, setHighlight] = useState<PathHighlight | undefined>();
   const [problemsOpen, setProblemsOpen] = useState(true);
   const [helpOpen, setHelpOpen] = useState(false);
   const [importOpen, setImportOpen] = useState(false);
@@ -570,6 +573,7 @@ export function Editor({ workflow, document: initialDocument, onWorkflowChanged 
           <div className="editor__main">
             <Palette readOnly={readOnly} readOnlyReason={readOnlyReason} onAdd={addKind} />
             <LiveContext.Provider value={liveOn && !diff ? liveCounts.counts : undefined}>
+             <HighlightContext.Provider value={diff ? undefined : highlight}>
               <Canvas
                 label={diff ? `Comparison of ${refLabel(diff.from)} and ${refLabel(diff.to)}` : `Workflow canvas of ${id}`}
                 nodes={diff ? diff.nodes : live.nodes}
@@ -582,6 +586,7 @@ export function Editor({ workflow, document: initialDocument, onWorkflowChanged 
                 onRefusedConnection={onRefusedConnection}
                 onDropKind={addKind}
               />
+             </HighlightContext.Provider>
             </LiveContext.Provider>
             <aside className="sidebar">
               <div className="tabs" role="tablist" aria-label="Side panel">
@@ -591,9 +596,34 @@ export function Editor({ workflow, document: initialDocument, onWorkflowChanged 
                 <button type="button" role="tab" aria-selected={tab === 'versions'} aria-controls="panel-versions" id="tab-versions" onClick={() => setTab('versions')}>
                   Versions ({workflow.versions.length})
                 </button>
+                <button type="button" role="tab" aria-selected={tab === 'preview'} aria-controls="panel-preview" id="tab-preview" onClick={() => setTab('preview')}>
+                  Preview
+                </button>
+                <button type="button" role="tab" aria-selected={tab === 'contract'} aria-controls="panel-contract" id="tab-contract" onClick={() => setTab('contract')}>
+                  Contract
+                </button>
               </div>
-              <div className="sidebar__panel" role="tabpanel" id={tab === 'inspect' ? 'panel-inspect' : 'panel-versions'} aria-labelledby={tab === 'inspect' ? 'tab-inspect' : 'tab-versions'}>
-                {tab === 'versions' ? (
+              <div className="sidebar__panel" role="tabpanel" id={`panel-${tab}`} aria-labelledby={`tab-${tab}`}>
+                {/* kept mounted: the request being built survives a look at another tab */}
+                <div hidden={tab !== 'preview'}>
+                  <PreviewPanel
+                    api={api}
+                    workflowId={id}
+                    document={() => toDocument(liveRef.current) as unknown as Record<string, unknown>}
+                    route={{ methods: present.meta.route?.methods ?? ['GET'], path: present.meta.route?.path ?? '/' }}
+                    tests={present.meta.tests ?? []}
+                    readOnly={readOnly}
+                    canMintTokens={mayEdit}
+                    onHighlight={setHighlight}
+                    onSaveTest={(test) => {
+                      model.commit((m) => ({ ...m, meta: { ...m.meta, tests: [...(m.meta.tests ?? []), test as NonNullable<typeof m.meta.tests>[number]] } }));
+                      say(`Saved the test "${test.name}": it runs before every publish once the draft is saved`, 'good');
+                    }}
+                  />
+                </div>
+                {tab === 'preview' ? null : tab === 'contract' ? (
+                  <ContractPanel api={api} workflowId={id} hasActive={workflow.active !== null} draftRevision={baseRevision} onHighlight={setHighlight} />
+                ) : tab === 'versions' ? (
                   <VersionsPanel
                     workflow={workflow}
                     canPublish={mayPublish}

@@ -1,6 +1,6 @@
 import { Handle, Position, type NodeProps } from '@xyflow/react';
 import { memo, useContext } from 'react';
-import { KindsContext, LiveContext, ReadOnlyContext } from '../editor-context.ts';
+import { HighlightContext, KindsContext, LiveContext, ReadOnlyContext } from '../editor-context.ts';
 import type { LiveNode } from '../hooks/useLiveCounts.ts';
 import { formatRate } from './LiveControls.tsx';
 import type { FlowNode } from '../graph/convert.ts';
@@ -55,6 +55,8 @@ function KindNodeView({ id, data, selected }: NodeProps<FlowNode>) {
   const marks = useNodeMarks(id);
   const liveCounts = useContext(LiveContext);
   const live = liveCounts?.nodes.get(id);
+  const highlight = useContext(HighlightContext);
+  const onPath = highlight?.nodes.get(id);
   const info = kinds.get(data.kind);
   const ports = portsOf(data.kind, data.config);
   const terminal = info?.terminal === true;
@@ -65,6 +67,7 @@ function KindNodeView({ id, data, selected }: NodeProps<FlowNode>) {
   if (problems > 0) className += ' kind-node--problem';
   if (marks.diff) className += ` kind-node--${marks.diff}`;
   if (liveCounts && !live?.runs) className += ' kind-node--idle';
+  if (highlight) className += onPath ? ' kind-node--on-path' : ' kind-node--off-path';
 
   return (
     <div className={className} title={marks.diff === 'changed' ? `Changed: ${marks.changedFields.join(', ')}` : (info?.description ?? `Unknown kind "${data.kind}"`)}>
@@ -72,6 +75,11 @@ function KindNodeView({ id, data, selected }: NodeProps<FlowNode>) {
       <div className="kind-node__head">
         <span className="kind-node__kind">{info?.title ?? `Unknown kind: ${data.kind}`}</span>
         {marks.start && <span className="chip chip--start">Start</span>}
+        {onPath?.ms !== undefined && (
+          <span className="chip chip--duration" aria-label={`${id} took ${onPath.ms.toFixed(2)} ms`}>
+            {onPath.ms < 1 ? `${(onPath.ms * 1000).toFixed(0)} µs` : `${onPath.ms.toFixed(1)} ms`}
+          </span>
+        )}
         {marks.diff && <span className={`chip chip--${marks.diff}`}>{marks.diff}</span>}
         {problems > 0 && (
           <span className="chip chip--problem" role="status" aria-label={`${problems} problem${problems === 1 ? '' : 's'} on ${id}`} title={marks.problems.map((p) => p.message).join('\n')}>

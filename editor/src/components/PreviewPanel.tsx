@@ -1,0 +1,273 @@
+import { useState } from 'react';
+import { describeError, type Api } from '../api/client.ts';
+import type { SimulationResult, TestVerdict, TraceStep } from '../api/preview-types.ts';
+import type { PathHighlight } from '../editor-context.ts';
+
+type WorkflowTest = {
+  name: string;
+  request: { method: string; path: string; headers?: Record<string, string>; body?: unknown };
+  upstream?: { status: number; body?: unknown };
+  expect: { status: number; type?: string };
+};
+
+export interface PreviewPanelProps {
+  api: Api;
+  workflowId: string;
+  /** The canvas as a document: what is previewed, saved or not. */
+  document(): Record<string, unknown>;
+  route: { methods: string[]; path: string };
+  tests: readonly WorkflowTest[];
+  readOnly: boolean;
+  canMintTokens: boolean;
+  onHighlight(path: PathHighlight | undefined): void;
+  onSaveTest(test: WorkflowTest): void;
+}
+
+const statusClass = (status: number) => `status-badge status-badge--${Math.floor(status / 100)}xx`;
+
+/** "name: value" lines as headers (lower-case names). */
+function parseHeaders(text: string): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const line of text.split('\n')) {
+    const at = line.indexOf(':');
+    if (at > 0) headers[line.slice(0, at).trim().toLowerCase()] = line.slice(at + 1).trim();
+  }
+  return headers;
+}
+
+/** The trace as a path on the canvas: nodes with their durations, edges by (source, port). */
+export function traceHighlight(trace: readonly TraceStep[], label: string): PathHighlight {
+  return {
+    label,
+    nodes: new Map(trace.map((s) => [s.node, { ms: s.ms }])),
+    edges: new Set(trace.map((s) => `${s.node}\u0000${s.port}`)),
+  };
+}
+
+/**
+ * The request panel: build a sample request (method, path, headers, body, a demo token with
+ * chosen claims, a mocked upstream), run it through the canvas's workflow in the real engine, see
+ * the answer and the trace; save it as a workflow test; run the workflow's tests.
+ */
+export function PreviewPanel(props: PreviewPanelProps) {
+  const { api } = props;
+  const [method, setMethod] = useState(props.route.methods[0] ?? 'GET');
+  const [path, setPath] = useState(props.route.path.replace(/:([A-Za-z_]\w*)/g, '$1-1').replace(/\/\*$/, '/x'));
+  const [headers, setHeaders] = useState('');
+  const [body, setBody] = useState('');
+  const [scopes, setScopes] = useState('orders:read');
+  const [partner, setPartner] = useState('acme');
+  const [mock, setMock] = useState(true);
+  const [mockStatus, setMockStatus] = useState(200);
+  const [mockBody, setMockBody] = useState('{ "orders": [{ "id": "ord-1", "total": 42 }] }');
+  const [result, setResult] = useState<SimulationResult | undefined>();
+  const [picked, setPicked] = useState<string | undefined>();
+  const [error, setError] = useState<string | undefined>();
+  const [busy, setBusy] = useState(false);
+  const [verdicts, setVerdicts] = useState<TestVerdict[] | undefined>();
+
+  const request = () => {
+    let parsedBody: unknown;
+    if (body.trim() !== '') parsedBody = JSON.parse(body);
+    return { method, path, headers: parseHeaders(headers), ...(parsedBody === undefined ? {} : { body: parsedBody }) };
+  };
+  const upstream = () => (mock ? { status: mockStatus, body: mockBody.trim() === '' ? undefined : JSON.parse(mockBody) } : undefined);
+
+  async function run() {
+    setBusy(true);
+    setError(undefined);
+    try {
+      const answer = await api.simulate({ document: props.document(), request: request(), ...(upstream() ? { upstream: upstream()! } : {}) });
+      setResult(answer);
+      setPicked(undefined);
+      props.onHighlight(answer.ok ? traceHighlight(answer.trace, `Preview: ${method} ${path} → ${answer.response.status}`) : undefined);
+    } catch (e) {
+      setError(e instanceof SyntaxError ? `not JSON: ${e.message}` : describeError(e));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  async function mint() {
+    try {
+      const { token } = await api.demoToken({ sub: 'preview-user', scopes: scopes.split(/[\s,]+/).filter(Boolean), ...(partner ? { partner } : {}) });
+      setHeaders((text) => [...text.split('\n').filter((l) => l.trim() !== '' && !/^authorization\s*:/i.test(l)), `authorization: Bearer ${token}`].join('\n'));
+    } catch (e) {
+      setError(describeError(e));
+    }
+  }
+
+  function saveAsTest() {
+    if (!result?.ok) return;
+    const name = window.prompt('Name of the test', `${method} ${path} answers ${result.response.status}`);
+    if (!name) return;
+    const type = (result.response.body as { type?: unknown } | null)?.type;
+    const { headers: h, ...rest } = request();
+    // the headers are kept as sent: a token in them is saved with the test (and expires with it)
+    props.onSaveTest({
+      name,
+      request: { ...rest, ...(Object.keys(h).length > 0 ? { headers: h } : {}) },
+      ...(upstream() ? { upstream: upstream()! } : {}),
+      expect: { status: result.response.status, ...(typeof type === 'string' ? { type } : {}) },
+    });
+  }
+
+  async function runTests() {
+    setBusy(true);
+    setError(undefined);
+    try {
+      setVerdicts((await api.runTests(props.workflowId, props.document())).tests);
+    } catch (e) {
+      setError(describeError(e));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  const step = result?.ok ? result.trace.find((s) => s.node === picked) : undefined;
+  return (
+    <section className="preview" aria-label="Preview">
+      <h2>Preview a request</h2>
+      <div className="preview__row">
+        <label>
+          Method
+          <select aria-label="Method" value={method} onChange={(e) => setMethod(e.target.value)}>
+            {['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'].map((m) => (
+              <option key={m}>{m}</option>
+            ))}
+          </select>
+        </label>
+        <label style={{ flex: 3 }}>
+          Path
+          <input aria-label="Path" value={path} onChange={(e) => setPath(e.target.value)} />
+        </label>
+      </div>
+      <label>
+        Headers (name: value per line)
+        <textarea aria-label="Headers" value={headers} onChange={(e) => setHeaders(e.target.value)} spellCheck={false} />
+      </label>
+      {props.canMintTokens && (
+        <div className="preview__row">
+          <label>
+            Scopes
+            <input aria-label="Token scopes" value={scopes} onChange={(e) => setScopes(e.target.value)} />
+          </label>
+          <label>
+            Partner
+            <input aria-label="Token partner" value={partner} onChange={(e) => setPartner(e.target.value)} />
+          </label>
+          <button type="button" onClick={() => void mint()} title="Sign a demo token with these claims and put it in the Authorization header">
+            Mint token
+          </button>
+        </div>
+      )}
+      <label>
+        Body (JSON)
+        <textarea aria-label="Body" value={body} onChange={(e) => setBody(e.target.value)} spellCheck={false} />
+      </label>
+      <label className="preview__row" style={{ justifyContent: 'flex-start' }}>
+        <input type="checkbox" style={{ width: 'auto', flex: 0 }} checked={mock} onChange={(e) => setMock(e.target.checked)} aria-label="Mock the upstream" /> Mock the upstream
+      </label>
+      {mock && (
+        <div className="preview__row">
+          <label>
+            Status
+            <input aria-label="Mock status" type="number" value={mockStatus} onChange={(e) => setMockStatus(Number(e.target.value))} />
+          </label>
+          <label style={{ flex: 3 }}>
+            Body
+            <input aria-label="Mock body" value={mockBody} onChange={(e) => setMockBody(e.target.value)} />
+          </label>
+        </div>
+      )}
+      <div className="preview__actions">
+        <button type="button" className="primary" onClick={() => void run()} disabled={busy}>
+          Run preview
+        </button>
+        <button type="button" onClick={saveAsTest} disabled={!result?.ok || props.readOnly} title={props.readOnly ? 'Read-only' : 'Save this request and its answer as a workflow test'}>
+          Save as test
+        </button>
+        <button type="button" onClick={() => props.onHighlight(undefined)}>
+          Clear path
+        </button>
+      </div>
+      {error && (
+        <p role="alert" className="test-result--failed">
+          {error}
+        </p>
+      )}
+      {result && !result.ok && (
+        <div role="alert">
+          <strong>The workflow cannot run:</strong>
+          <ul>
+            {result.problems.map((p, i) => (
+              <li key={i}>
+                {p.node ?? 'workflow'}
+                {p.field ? ` ${p.field}` : ''}: {p.message}
+              </li>
+            ))}
+          </ul>
+        </div>
+      )}
+      {result?.ok && (
+        <div aria-label="Preview result">
+          <p>
+            <span className={statusClass(result.response.status)} aria-label={`Answer status ${result.response.status}`}>
+              {result.response.status}
+            </span>{' '}
+            <span className="muted">
+              {result.path.length} node{result.path.length === 1 ? '' : 's'} in {result.ms.toFixed(1)} ms
+            </span>
+          </p>
+          <ol className="trace" aria-label="Trace">
+            {result.trace.map((s) => (
+              <li key={s.node}>
+                <button type="button" aria-pressed={picked === s.node} onClick={() => setPicked(picked === s.node ? undefined : s.node)}>
+                  <span>
+                    {s.node} → {s.port}
+                  </span>
+                  <span>{s.ms.toFixed(2)} ms</span>
+                </button>
+              </li>
+            ))}
+          </ol>
+          {step && (
+            <div aria-label={`Node ${step.node} input and output`}>
+              <h3>
+                {step.node} ({step.kind}){step.error ? ` failed: ${step.error}` : ''}
+              </h3>
+              <strong>Changed</strong>
+              <pre>{step.changes.length === 0 ? 'nothing' : JSON.stringify(Object.fromEntries(step.changes.map((c) => [c.field, c.after])), null, 2)}</pre>
+              <strong>Input</strong>
+              <pre>{JSON.stringify(step.input, null, 2)}</pre>
+            </div>
+          )}
+          <strong>Headers</strong>
+          <pre aria-label="Answer headers">{Object.entries(result.response.headers).map(([k, v]) => `${k}: ${v}`).join('\n')}</pre>
+          <strong>Body</strong>
+          <pre aria-label="Answer body">{typeof result.response.body === 'string' ? result.response.body : JSON.stringify(result.response.body, null, 2)}</pre>
+        </div>
+      )}
+      <h2>Workflow tests ({props.tests.length})</h2>
+      <div className="preview__actions">
+        <button type="button" onClick={() => void runTests()} disabled={busy || props.tests.length === 0}>
+          Run tests
+        </button>
+      </div>
+      {verdicts && (
+        <ul aria-label="Test results">
+          {verdicts.map((v) => (
+            <li key={v.name} className={v.passed ? 'test-result--passed' : 'test-result--failed'}>
+              {v.passed ? '✓' : '✗'} {v.name}
+              {v.failures.map((f, i) => (
+                <div key={i} className="muted">
+                  {f.what}: expected {JSON.stringify(f.expected)}, got {JSON.stringify(f.actual)}
+                </div>
+              ))}
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}
