@@ -27,7 +27,9 @@ import type { SharedResources } from './runtime/types.ts';
 import { createWorkflowDirectory } from './store/workflow-directory.ts';
 import { Metrics } from './observe/metrics.ts';
 import { createOtlpExporter } from './observe/otlp.ts';
-import { liveView, workflowStats } from './observe/workflow-stats.ts';
+import { liveView, partnerStats, workflowStats } from './observe/workflow-stats.ts';
+import { createPartners } from './admin/partners.ts';
+import { createPartnerAccess } from './runtime/partner-directory.ts';
 import { AdminError } from './admin/errors.ts';
 import type { CompiledWorkflow } from './gateway/compile-workflow.ts';
 import type { ApiKeyConfig } from '../shared/nodes/api-key.ts';
@@ -216,7 +218,8 @@ export async function startSluice(settings: Settings, options: { logger?: Logger
   });
   const shared = createSharedResources();
   const rateLimits = options.rateLimits ?? createMemoryRateLimitStore();
-  const deps = { env, dataDir: settings.dataDir, rateLimits, shared, expressionLimits: { timeoutMs: settings.expressionTimeoutMs, depth: 300, sequence: 100_000 } };
+  const partnerAccess = createPartnerAccess();
+  const deps = { env, dataDir: settings.dataDir, rateLimits, shared, partners: partnerAccess, expressionLimits: { timeoutMs: settings.expressionTimeoutMs, depth: 300, sequence: 100_000 } };
   const registry = createWorkflowRegistry({
     deps,
     store,
@@ -227,7 +230,11 @@ export async function startSluice(settings: Settings, options: { logger?: Logger
         problems = createProblemRenderer(catalog);
         gateway.setProblems(problems);
       }
-      if (metrics) for (const partner of credentialPartners(workflows)) metrics.partners.known.add(partner);
+      if (metrics) {
+        for (const partner of credentialPartners(workflows)) metrics.partners.known.add(partner);
+        // registered partners get their own label, whatever the bound
+        for (const partner of partnerAccess.current.partners.keys()) metrics.partners.known.add(partner);
+      }
       gateway.activate(workflows);
     },
   });
@@ -252,6 +259,7 @@ export async function startSluice(settings: Settings, options: { logger?: Logger
   const adminApi = createAdminApi({
     store,
     lifecycle,
+    partners: { changes: createPartners({ store }), lastUsed: (keyId) => partnerAccess.lastUsed.get(keyId) },
     ...(metrics
       ? {
           observe: {
@@ -260,6 +268,7 @@ export async function startSluice(settings: Settings, options: { logger?: Logger
               const served = registry.active.get(id);
               return served && liveView(metrics, served, partner);
             },
+            partner: (id: string, windowMs: number) => partnerStats(metrics, id, windowMs),
           },
         }
       : {}),

@@ -12,11 +12,13 @@ import { allows, type AdminIdentity, type Permission } from './auth.ts';
 import { AdminError } from './errors.ts';
 import { workflowOf, type Lifecycle } from './lifecycle.ts';
 import { adminOpenApi } from './openapi.ts';
+import { partnerEndpoints } from './partner-endpoints.ts';
+import type { Partners } from './partners.ts';
 import { boundedDurationSchema, durationMs } from '../../shared/schema/duration.ts';
 import { MAX_WINDOW_MS, SLOT_MS } from '../observe/metrics.ts';
 
 /** One admin endpoint: the Express route and the OpenAPI operation come from this one definition. */
-interface Endpoint {
+export interface Endpoint {
   method: 'get' | 'post' | 'put';
   path: string;
   permission: Permission;
@@ -31,6 +33,8 @@ interface Endpoint {
 export interface AdminApiOptions {
   store: Store;
   lifecycle: Lifecycle;
+  /** Partners, keys, products and plans; each key's last use in this process. */
+  partners: { changes: Partners; lastUsed(keyId: string): number | undefined };
   authenticate(authorization: string | undefined): AdminIdentity;
   problems: () => ProblemRenderer;
   /**
@@ -46,6 +50,8 @@ export interface AdminApiOptions {
     stats(id: string, windowMs: number): unknown;
     /** Undefined when the workflow is not being served. */
     live(id: string, partner: string | undefined): unknown;
+    /** One partner's requests by workflow and outcome. */
+    partner(id: string, windowMs: number): unknown;
   };
 }
 
@@ -62,7 +68,7 @@ const draftBody = z.object({ document: z.record(z.string(), z.unknown()), baseRe
 const createBody = z.object({ document: z.record(z.string(), z.unknown()) }).strict();
 const validateBody = z.object({ document: z.record(z.string(), z.unknown()).optional() }).strict();
 const diffQuery = z.object({ from: z.union([z.literal('draft'), z.literal('active'), z.coerce.number().int().min(1)]), to: z.union([z.literal('draft'), z.literal('active'), z.coerce.number().int().min(1)]) }).strict();
-const statsQuery = z.object({ window: boundedDurationSchema(SLOT_MS, MAX_WINDOW_MS).default('5m').meta({ description: 'How far back: 10s to 1h, in 10-second slots.' }) }).strict();
+export const statsQuery = z.object({ window: boundedDurationSchema(SLOT_MS, MAX_WINDOW_MS).default('5m').meta({ description: 'How far back: 10s to 1h, in 10-second slots.' }) }).strict();
 const liveQuery = z.object({ partner: z.string().min(1).max(200).optional().meta({ description: 'Only this partner label (or "none", "other").' }) }).strict();
 const auditQuery = z.object({ after: z.coerce.number().int().min(0).optional(), limit: z.coerce.number().int().min(1).max(10_000).optional() }).strict();
 
@@ -278,6 +284,7 @@ export function createAdminApi(options: AdminApiOptions): { router: Router; endp
         return { body: { store: store.kind, revision: state.revision, appliedRevision: mine.appliedRevision, pid: process.pid, uptimeSeconds: Math.round(process.uptime()), workflows: mine.serving } };
       },
     },
+    ...partnerEndpoints({ store, partners: options.partners, stats: options.observe && ((id, windowMs) => options.observe!.partner(id, windowMs)) }),
   ];
 
   /** Waits (bounded) until this process serves `revision`; the change is committed either way. */
@@ -318,7 +325,7 @@ export function createAdminApi(options: AdminApiOptions): { router: Router; endp
       const actor = options.authenticate(req.headers.authorization);
       if (!allows(actor.role, endpoint.permission)) {
         const denied = new AdminError('forbidden', `role ${actor.role} may not ${endpoint.summary.charAt(0).toLowerCase()}${endpoint.summary.slice(1)}`);
-        return await lifecycle.refuse({ name: actor.name, role: actor.role }, `${req.method} ${req.originalUrl.split('?')[0]}`, denied, req.params.id as string | undefined);
+        return await lifecycle.refuse({ name: actor.name, role: actor.role }, `${req.method} ${req.originalUrl.split('?')[0]}`, denied, endpoint.path.startsWith('/workflows/') ? (req.params.id as string | undefined) : undefined);
       }
       res.locals.actor = actor;
       next();

@@ -10,6 +10,15 @@ export const AUDIT_ACTIONS = [
   'workflow.retire',
   'workflow.unpublish',
   'catalog.update',
+  'partner.create',
+  'partner.update',
+  'partner.suspend',
+  'partner.reactivate',
+  'key.create',
+  'key.revoke',
+  'key.rotate',
+  'product.put',
+  'plan.put',
   'refused',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
@@ -23,6 +32,11 @@ export interface AuditEntry {
   action: AuditAction;
   workflow?: string;
   version?: number;
+  /** The partner a partner or key change concerns. */
+  partner?: string;
+  /** The product or plan a change concerns. */
+  product?: string;
+  plan?: string;
   /** sha256 of the document the change concerns (draft, version or catalog). */
   documentHash?: string;
   /** What was attempted, for refusals; what changed, in words, for changes. */

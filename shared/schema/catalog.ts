@@ -43,5 +43,7 @@ export const GATEWAY_ERRORS = [
   'forbidden',
   'conflict',
   'validation_failed',
+  'partner_suspended',
+  'product_not_subscribed',
 ] as const;
 export type GatewayErrorId = (typeof GATEWAY_ERRORS)[number];
