@@ -1,3 +1,4 @@
+import type { PartnerView, PlanRecord, ProductRecord } from '../../../shared/schema/partners.ts';
 import type { Identity, KindsPayload, ProblemBody, ValidationProblem, VersionRecord, VersionRef, WorkflowDiff, WorkflowSummary, WorkflowView } from './types.ts';
 
 /** A refused admin call: the HTTP status and the problem+json body, with its `problems` to pin. */
@@ -59,10 +60,27 @@ export function createApi(token: string, onUnauthorized: () => void = () => {}) 
     versions: (id: string) => call<{ active: number | null; versions: VersionRecord[] }>('GET', `${wf(id)}/versions`),
     version: (id: string, n: number) => call<VersionRecord & { active: boolean; document: unknown }>('GET', `${wf(id)}/versions/${n}`),
     diff: (id: string, from: VersionRef, to: VersionRef) => call<WorkflowDiff>('GET', `${wf(id)}/diff?from=${from}&to=${to}`),
+    partners: () => call<{ revision: number; partners: PartnerView[] }>('GET', '/partners'),
+    products: () => call<{ products: ProductRecord[] }>('GET', '/products'),
+    plans: () => call<{ plans: PlanRecord[] }>('GET', '/plans'),
+    setPartnerStatus: (id: string, action: 'suspend' | 'reactivate') => call<PartnerView>('POST', `/partners/${encodeURIComponent(id)}/${action}`, {}),
+    createKey: (id: string) => call<{ id: string; key: string; partner: string }>('POST', `/partners/${encodeURIComponent(id)}/keys`, {}),
+    revokeKey: (id: string, key: string) => call<{ id: string }>('POST', `/partners/${encodeURIComponent(id)}/keys/${encodeURIComponent(key)}/revoke`, {}),
+    partnerStats: (id: string, window = '1h') => call<PartnerStats>('GET', `/partners/${encodeURIComponent(id)}/stats?window=${window}`),
   };
 }
 
 export type Api = ReturnType<typeof createApi>;
+
+/** A partner's requests over a window, as GET /partners/:id/stats answers. */
+export interface PartnerStats {
+  partner: string;
+  windowSeconds: number;
+  requests: number;
+  limited: number;
+  outcomes: Record<string, number>;
+  workflows: Array<{ workflow: string; requests: number; limited: number; outcomes: Record<string, number> }>;
+}
 
 /** A sentence for a failed call, for a toast or an alert. */
 export function describeError(error: unknown): string {
