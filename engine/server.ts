@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express, { type ErrorRequestHandler, type Request, type Response } from 'express';
 import { RESERVED_PREFIXES } from '../shared/compile/index.ts';
-import { errorCatalogSchema, type ErrorCatalog } from '../shared/schema/index.ts';
+import { errorCatalogSchema, GATEWAY_ERRORS, type ErrorCatalog } from '../shared/schema/index.ts';
 import type { Settings } from './config.ts';
 import { DEMO_JWKS_FILE, ensureDemoKeys } from './demo/keys.ts';
 import { startDemoUpstream } from './demo/upstream.ts';
@@ -101,6 +101,23 @@ function loadCatalog(dataDir: string): ErrorCatalog {
   const parsed = errorCatalogSchema.safeParse(JSON.parse(readFileSync(file, 'utf8')));
   if (!parsed.success) throw new Error(`${file} is not a valid error catalog: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   return parsed.data;
+}
+
+/**
+ * A catalog stored before the gateway learnt to answer an error (partner_suspended and
+ * product_not_subscribed came with partners) gets that error from the data directory's catalog,
+ * else the examples', as one audited catalog change: without it, every workflow with an identity
+ * node would stop validating against the stored catalog after an upgrade.
+ */
+async function addGatewayErrors(stored: ErrorCatalog, put: (catalog: ErrorCatalog) => Promise<unknown>, sources: ErrorCatalog[]) {
+  const missing = GATEWAY_ERRORS.filter((id) => !Object.hasOwn(stored.errors, id));
+  if (missing.length === 0) return;
+  const added: ErrorCatalog['errors'] = {};
+  for (const id of missing) {
+    const source = sources.find((s) => Object.hasOwn(s.errors, id));
+    if (source) added[id] = source.errors[id]!;
+  }
+  await put({ ...stored, errors: { ...stored.errors, ...added } });
 }
 
 function createSharedResources(): SharedResources & { close(): Promise<void> } {
@@ -240,7 +257,9 @@ export async function startSluice(settings: Settings, options: { logger?: Logger
   });
   const lifecycle = createLifecycle({ store, fourEyes: settings.fourEyes, prepare: (document) => preparationProblems(document, deps) });
   // A new store starts with the data directory's error catalog.
-  if ((await store.state()).catalog === undefined) await lifecycle.putCatalog(system, problems.catalog);
+  const storedCatalog = (await store.state()).catalog;
+  if (storedCatalog === undefined) await lifecycle.putCatalog(system, problems.catalog);
+  else await addGatewayErrors(errorCatalogSchema.parse(await store.document(storedCatalog)), (catalog) => lifecycle.putCatalog(system, catalog), [problems.catalog, loadCatalog(EXAMPLES)]);
   store.onChange(() => void registry.sync());
   await registry.sync();
 
