@@ -25,6 +25,8 @@ export interface Endpoint {
   summary: string;
   /** The status of a success: 200 unless the endpoint creates something. */
   status?: 201;
+  /** The answer carries a secret (a new API key): never cached by a browser or proxy. */
+  secret?: true;
   body?: z.ZodType;
   query?: z.ZodType;
   handler(call: { actor: AdminIdentity; params: Record<string, string>; query: unknown; body: unknown }): Promise<{ body: unknown }>;
@@ -353,6 +355,7 @@ export function createAdminApi(options: AdminApiOptions): { router: Router; endp
         }
         const result = await endpoint.handler({ actor, params: req.params as Record<string, string>, query, body });
         if (endpoint.method !== 'get') await settle((await store.state()).revision);
+        if (endpoint.secret) res.set('cache-control', 'no-store');
         res.status(endpoint.status ?? 200).json(result.body);
       } catch (error) {
         next(error);

@@ -35,7 +35,7 @@ export function partnerEndpoints(options: {
 }): Endpoint[] {
   const { store } = options;
   // read when called: the docs build the endpoint table without a store behind it
-  const changes = { get $() { return options.partners.changes; } };
+  const changes = () => options.partners.changes;
   const view = (partner: Parameters<typeof partnerView>[0]) => partnerView(partner, options.partners.lastUsed);
   const actorOf = (actor: { name: string; role: string }) => ({ name: actor.name, role: actor.role });
 
@@ -51,47 +51,47 @@ export function partnerEndpoints(options: {
       method: 'post', path: '/partners', permission: 'publish', summary: 'Register a partner', status: 201, body: createPartnerBody,
       handler: async ({ actor, body }) => {
         const { id, ...fields } = body as z.infer<typeof createPartnerBody>;
-        return { body: view(await changes.$.createPartner(actorOf(actor), id, fields)) };
+        return { body: view(await changes().createPartner(actorOf(actor), id, fields)) };
       },
     },
     {
       method: 'get', path: '/partners/:id', permission: 'read', summary: 'One partner',
-      handler: async ({ params }) => ({ body: view(changes.$.requirePartner(await store.state(), params.id!)) }),
+      handler: async ({ params }) => ({ body: view(changes().requirePartner(await store.state(), params.id!)) }),
     },
     {
       method: 'put', path: '/partners/:id', permission: 'publish', summary: 'Replace a partner\'s name, contacts, plan, products, client ids and limit overrides', body: partnerFieldsSchema,
-      handler: async ({ actor, params, body }) => ({ body: view(await changes.$.updatePartner(actorOf(actor), params.id!, body as z.infer<typeof partnerFieldsSchema>)) }),
+      handler: async ({ actor, params, body }) => ({ body: view(await changes().updatePartner(actorOf(actor), params.id!, body as z.infer<typeof partnerFieldsSchema>)) }),
     },
     {
       method: 'post', path: '/partners/:id/suspend', permission: 'publish', summary: 'Suspend a partner: every request it makes is refused (403 partner_suspended) within the publish bound', body: reasonBody,
-      handler: async ({ actor, params, body }) => ({ body: view(await changes.$.suspend(actorOf(actor), params.id!, (body as z.infer<typeof reasonBody>).reason)) }),
+      handler: async ({ actor, params, body }) => ({ body: view(await changes().suspend(actorOf(actor), params.id!, (body as z.infer<typeof reasonBody>).reason)) }),
     },
     {
       method: 'post', path: '/partners/:id/reactivate', permission: 'publish', summary: 'Reactivate a suspended partner', body: reasonBody,
-      handler: async ({ actor, params, body }) => ({ body: view(await changes.$.reactivate(actorOf(actor), params.id!, (body as z.infer<typeof reasonBody>).reason)) }),
+      handler: async ({ actor, params, body }) => ({ body: view(await changes().reactivate(actorOf(actor), params.id!, (body as z.infer<typeof reasonBody>).reason)) }),
     },
     {
-      method: 'post', path: '/partners/:id/keys', permission: 'publish', summary: 'Create an API key; the answer is the only place the key ever appears', status: 201, body: createKeyBody,
+      method: 'post', path: '/partners/:id/keys', permission: 'publish', summary: 'Create an API key; the answer is the only place the key ever appears', status: 201, secret: true, body: createKeyBody,
       handler: async ({ actor, params, body }) => {
         const b = body as z.infer<typeof createKeyBody>;
-        return { body: await changes.$.createKey(actorOf(actor), params.id!, { scopes: b.scopes, expiresAt: b.expiresAt }) };
+        return { body: await changes().createKey(actorOf(actor), params.id!, { scopes: b.scopes, expiresAt: b.expiresAt }) };
       },
     },
     {
-      method: 'post', path: '/partners/:id/keys/:key/rotate', permission: 'publish', summary: 'Create a new key and let the old one expire after an overlap window', status: 201, body: rotateKeyBody,
+      method: 'post', path: '/partners/:id/keys/:key/rotate', permission: 'publish', summary: 'Create a new key and let the old one expire after an overlap window', status: 201, secret: true, body: rotateKeyBody,
       handler: async ({ actor, params, body }) => {
         const b = body as z.infer<typeof rotateKeyBody>;
-        return { body: await changes.$.rotateKey(actorOf(actor), params.id!, params.key!, b.overlap, b.scopes) };
+        return { body: await changes().rotateKey(actorOf(actor), params.id!, params.key!, b.overlap, b.scopes) };
       },
     },
     {
       method: 'post', path: '/partners/:id/keys/:key/revoke', permission: 'publish', summary: 'Revoke a key: refused (401) from the next request on', body: reasonBody,
-      handler: async ({ actor, params }) => ({ body: await changes.$.revokeKey(actorOf(actor), params.id!, params.key!) }),
+      handler: async ({ actor, params }) => ({ body: await changes().revokeKey(actorOf(actor), params.id!, params.key!) }),
     },
     {
       method: 'get', path: '/partners/:id/stats', permission: 'read', summary: 'A partner\'s requests, outcomes and limit hits per workflow over a recent window, as this process counted them', query: statsQuery,
       handler: async ({ params, query }) => {
-        changes.$.requirePartner(await store.state(), params.id!);
+        changes().requirePartner(await store.state(), params.id!);
         if (!options.stats) throw new AdminError('not_found', 'metrics are off (SLUICE_METRICS=off)');
         return { body: options.stats(params.id!, durationMs((query as z.infer<typeof statsQuery>).window)) };
       },
@@ -102,7 +102,7 @@ export function partnerEndpoints(options: {
     },
     {
       method: 'put', path: '/products/:id', permission: 'publish', summary: 'Create or replace an API product (a named set of workflows)', body: productFieldsSchema,
-      handler: async ({ actor, params, body }) => ({ body: await changes.$.putProduct(actorOf(actor), idOf(params.id, 'product'), body as z.infer<typeof productFieldsSchema>) }),
+      handler: async ({ actor, params, body }) => ({ body: await changes().putProduct(actorOf(actor), idOf(params.id, 'product'), body as z.infer<typeof productFieldsSchema>) }),
     },
     {
       method: 'get', path: '/plans', permission: 'read', summary: 'Every plan with its rate limits per product',
@@ -110,7 +110,7 @@ export function partnerEndpoints(options: {
     },
     {
       method: 'put', path: '/plans/:id', permission: 'publish', summary: 'Create or replace a plan (default rate limits per product)', body: planFieldsSchema,
-      handler: async ({ actor, params, body }) => ({ body: await changes.$.putPlan(actorOf(actor), idOf(params.id, 'plan'), body as z.infer<typeof planFieldsSchema>) }),
+      handler: async ({ actor, params, body }) => ({ body: await changes().putPlan(actorOf(actor), idOf(params.id, 'plan'), body as z.infer<typeof planFieldsSchema>) }),
     },
   ];
 }

@@ -23,7 +23,7 @@ const own = <T>(record: Record<string, T> | undefined, id: string): T | undefine
 /** Every key prefix in use, across partners: a prefix names exactly one key. */
 const prefixesOf = (state: StoreState) => new Set(Object.values(state.partners ?? {}).flatMap((p) => p.keys.map((k) => k.prefix)));
 
-function keyState(key: ApiKeyRecord, now: number): ApiKeyView['state'] {
+function keyState(key: Pick<ApiKeyRecord, 'revokedAt' | 'expiresAt'>, now: number): ApiKeyView['state'] {
   if (key.revokedAt !== undefined) return 'revoked';
   if (key.expiresAt !== undefined && Date.parse(key.expiresAt) <= now) return 'expired';
   return 'active';
@@ -35,7 +35,7 @@ export function partnerView(partner: PartnerRecord, lastUsed: (keyId: string) =>
     ...partner,
     keys: partner.keys.map(({ hash: _hash, ...key }) => {
       const used = lastUsed(key.id);
-      return { ...key, lastUsedAt: used === undefined ? null : new Date(used).toISOString(), state: keyState({ ...key, hash: '' }, now) };
+      return { ...key, lastUsedAt: used === undefined ? null : new Date(used).toISOString(), state: keyState(key, now) };
     }),
   };
 }

@@ -40,8 +40,9 @@ export const apiKey: Runtime<ApiKeyConfig> = (config, context) => {
       } else {
         const key = partners !== undefined && isPartnerKey(presented) ? partners.current.keys.get(presented.slice(3, 11)) : undefined;
         // Both sides are SHA-256 digests: comparing them leaks nothing an attacker can steer.
-        if (key === undefined || key.hash !== hash || key.expiresAt <= Date.now()) return 'invalid';
-        partners!.lastUsed.set(key.id, Date.now());
+        const now = Date.now();
+        if (key === undefined || key.hash !== hash || key.expiresAt <= now) return 'invalid';
+        partners!.lastUsed.set(key.id, now);
         exchange.partner = key.partner;
         exchange.scopes = key.scopes;
       }

@@ -36,6 +36,7 @@ describe('partners, products and plans at the gateway', () => {
     const answer = await admin('publisher', 'POST', `/partners/${partner}/keys`, body);
     expect(answer.status, JSON.stringify(answer.body)).toBe(201);
     expect(answer.body.key).toMatch(/^sk_[0-9a-f]{8}_/);
+    expect(answer.headers.get('cache-control')).toBe('no-store');
     secrets.push(answer.body.key as string);
     return answer.body as { key: string; id: string };
   };
