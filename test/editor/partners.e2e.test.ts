@@ -103,6 +103,7 @@ describe.runIf(chromiumAvailable())('the partners page in a browser', () => {
     // the workflow's editor names its products
     await page.goto(`${gateway.url}/editor/#/workflows/orders`);
     await expect.poll(() => page.getByLabel('API products').textContent()).toContain('Orders API');
+    await screenshot(page, 'workflow-products');
     expect(errors).toEqual([]);
   }, 60_000);
 
