@@ -91,6 +91,15 @@ describe.runIf(chromiumAvailable())('the partners page in a browser', () => {
     // the secret is nowhere on the page once the dialog is closed
     expect(await page.content()).not.toContain(key.slice(12));
 
+    // rotation: a new key shown once; both work during the overlap
+    await acme.getByRole('button', { name: 'Rotate' }).click();
+    await page.getByText(`The key ${key.slice(3, 11)} it replaces keeps working for 24 hours`).waitFor();
+    const rotated = await page.getByLabel('New API key', { exact: true }).inputValue();
+    await page.getByRole('button', { name: 'Done' }).click();
+    expect(rotated).not.toBe(key);
+    expect([await call(key), await call(rotated)]).toEqual([200, 200]);
+    await expect.poll(() => acme.textContent()).toMatch(/expires /);
+
     page.once('dialog', (d) => void d.accept());
     await acme.getByRole('button', { name: 'Suspend' }).click();
     await expect.poll(() => acme.textContent()).toContain('suspended');

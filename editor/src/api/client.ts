@@ -65,6 +65,7 @@ export function createApi(token: string, onUnauthorized: () => void = () => {}) 
     plans: () => call<{ plans: PlanRecord[] }>('GET', '/plans'),
     setPartnerStatus: (id: string, action: 'suspend' | 'reactivate') => call<PartnerView>('POST', `/partners/${encodeURIComponent(id)}/${action}`, {}),
     createKey: (id: string) => call<{ id: string; key: string; partner: string }>('POST', `/partners/${encodeURIComponent(id)}/keys`, {}),
+    rotateKey: (id: string, key: string, overlap = '24h') => call<{ id: string; key: string; partner: string; replaced: string }>('POST', `/partners/${encodeURIComponent(id)}/keys/${encodeURIComponent(key)}/rotate`, { overlap }),
     revokeKey: (id: string, key: string) => call<{ id: string }>('POST', `/partners/${encodeURIComponent(id)}/keys/${encodeURIComponent(key)}/revoke`, {}),
     partnerStats: (id: string, window = '1h') => call<PartnerStats>('GET', `/partners/${encodeURIComponent(id)}/stats?window=${window}`),
   };

@@ -37,7 +37,7 @@ export function PartnersPage() {
   const [stats, setStats] = useState<Record<string, PartnerStats | undefined>>({});
   const [error, setError] = useState<string | undefined>();
   const [busy, setBusy] = useState<string | undefined>();
-  const [created, setCreated] = useState<{ partner: string; id: string; key: string } | undefined>();
+  const [created, setCreated] = useState<{ partner: string; id: string; key: string; replaced?: string } | undefined>();
   const mayChange = can(identity.role, 'publish');
   const reason = mayChange ? undefined : noPublish(identity.role);
 
@@ -104,6 +104,12 @@ export function PartnersPage() {
             {p.keys.map((k) => (
               <li key={k.id}>
                 <code>sk_{k.prefix}_…</code> <span className={`chip chip--key-${k.state}`}>{k.state}</span> <span className="muted small">{since(k.lastUsedAt)}</span>
+                {k.state === 'active' && k.expiresAt && <span className="muted small"> · expires {new Date(k.expiresAt).toLocaleString()}</span>}
+                {k.state === 'active' && (
+                  <button type="button" className="link" disabled={!mayChange || busy !== undefined} title={reason ?? `A new key; ${k.prefix} keeps working for 24 hours`} onClick={() => act('rotate', () => api.rotateKey(p.id, k.id), (value) => setCreated(value as { partner: string; id: string; key: string; replaced: string }))}>
+                    Rotate
+                  </button>
+                )}
                 {k.state !== 'revoked' && (
                   <button type="button" className="link" disabled={!mayChange || busy !== undefined} title={reason ?? `Revoke key ${k.prefix}`} onClick={() => window.confirm(`Revoke key ${k.prefix} of ${p.id}? Requests with it are refused at once.`) && act('revoke', () => api.revokeKey(p.id, k.id))}>
                     Revoke
@@ -207,6 +213,7 @@ export function PartnersPage() {
         <p>
           Copy the key now: it is shown <strong>only this once</strong>. Sluice stores only its hash.
         </p>
+        {created?.replaced && <p>The key {created.replaced} it replaces keeps working for 24 hours, then is refused.</p>}
         <input className="partners__secret" readOnly aria-label="New API key" value={created?.key ?? ''} onFocus={(e) => e.target.select()} />
         <div className="dialog__actions">
           <button type="button" onClick={() => void navigator.clipboard?.writeText(created?.key ?? '')}>
