@@ -7,6 +7,7 @@ import { validateWorkflow, toMachineConfig, type ValidationProblem } from '../sh
 import { workflowJsonSchema, catalogJsonSchema } from '../shared/compile/json-schema.ts';
 import { errorCatalogSchema } from '../shared/schema/index.ts';
 import { adminTarget, applyDirectory, createAdminClient } from './admin/client.ts';
+import { PARTNER_USAGE, partnerCommand } from './admin/partner-cli.ts';
 import { loadSettings } from './config.ts';
 import { updateReadme } from './docs/reference.ts';
 import { ensureDemoKeys, signDemoToken } from './demo/keys.ts';
@@ -29,6 +30,7 @@ const USAGE = `sluice <command>
   hash-key <key>                 print the hash an api-key node stores for a key
   apply <dir>                    push the workflow files of a directory as drafts and publish them (admin API)
   rollback <id> <version>        make an earlier version active again (admin API)
+${PARTNER_USAGE}
                                  (admin API calls use SLUICE_URL and SLUICE_TOKEN; default: this machine's gateway)
   docs                           regenerate the README's reference blocks (kinds, catalog, settings)
 `;
@@ -233,6 +235,13 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${id}: version ${version} is active (was ${String(answer.body.previous ?? 'none')})\n`);
       return 0;
     }
+    case 'partner':
+    case 'product':
+    case 'plan':
+      return partnerCommand(command, rest, () => {
+        const target = adminTarget(process.env, loadSettings().dataDir);
+        return createAdminClient(target.url, target.token);
+      });
     case 'docs': {
       const root = here('..');
       const changed = updateReadme(join(root, 'README.md'), join(root, 'examples', 'errors.json'));

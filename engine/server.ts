@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express, { type ErrorRequestHandler, type Request, type Response } from 'express';
 import { RESERVED_PREFIXES } from '../shared/compile/index.ts';
-import { errorCatalogSchema, type ErrorCatalog } from '../shared/schema/index.ts';
+import { errorCatalogSchema, GATEWAY_ERRORS, type ErrorCatalog } from '../shared/schema/index.ts';
 import type { Settings } from './config.ts';
 import { DEMO_JWKS_FILE, ensureDemoKeys, signDemoToken, type DemoTokenOptions } from './demo/keys.ts';
 import { runWorkflowTests, type SimulationContext } from './preview/simulate.ts';
@@ -33,7 +33,9 @@ import type { SharedResources } from './runtime/types.ts';
 import { createWorkflowDirectory } from './store/workflow-directory.ts';
 import { Metrics } from './observe/metrics.ts';
 import { createOtlpExporter } from './observe/otlp.ts';
-import { liveView, workflowStats } from './observe/workflow-stats.ts';
+import { liveView, partnerStats, workflowStats } from './observe/workflow-stats.ts';
+import { createPartners } from './admin/partners.ts';
+import { createPartnerAccess } from './runtime/partner-directory.ts';
 import { AdminError } from './admin/errors.ts';
 import type { CompiledWorkflow } from './gateway/compile-workflow.ts';
 import type { ApiKeyConfig } from '../shared/nodes/api-key.ts';
@@ -126,6 +128,23 @@ function loadCatalog(dataDir: string): ErrorCatalog {
   const parsed = errorCatalogSchema.safeParse(JSON.parse(readFileSync(file, 'utf8')));
   if (!parsed.success) throw new Error(`${file} is not a valid error catalog: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   return parsed.data;
+}
+
+/**
+ * A catalog stored before the gateway learnt to answer an error (partner_suspended and
+ * product_not_subscribed came with partners) gets that error from the data directory's catalog,
+ * else the examples', as one audited catalog change: without it, every workflow with an identity
+ * node would stop validating against the stored catalog after an upgrade.
+ */
+async function addGatewayErrors(stored: ErrorCatalog, put: (catalog: ErrorCatalog) => Promise<unknown>, sources: ErrorCatalog[]) {
+  const missing = GATEWAY_ERRORS.filter((id) => !Object.hasOwn(stored.errors, id));
+  if (missing.length === 0) return;
+  const added: ErrorCatalog['errors'] = {};
+  for (const id of missing) {
+    const source = sources.find((s) => Object.hasOwn(s.errors, id));
+    if (source) added[id] = source.errors[id]!;
+  }
+  await put({ ...stored, errors: { ...stored.errors, ...added } });
 }
 
 function createSharedResources(): SharedResources & { close(): Promise<void> } {
@@ -257,7 +276,8 @@ export async function startSluice(settings: Settings, options: { logger?: Logger
     rateLimits = createRedisRateLimitStore({ client, keyPrefix: redisKeys(redis.prefix).rateLimit, replicas: () => replicas?.live ?? 1, logger });
   } else rateLimits = createMemoryRateLimitStore();
   if (metrics) observeSharedState(metrics, store, rateLimits);
-  const deps = { env, dataDir: settings.dataDir, rateLimits, shared, expressionLimits: { timeoutMs: settings.expressionTimeoutMs, depth: 300, sequence: 100_000 } };
+  const partnerAccess = createPartnerAccess();
+  const deps = { env, dataDir: settings.dataDir, rateLimits, shared, partners: partnerAccess, expressionLimits: { timeoutMs: settings.expressionTimeoutMs, depth: 300, sequence: 100_000 } };
   const registry = createWorkflowRegistry({
     deps,
     store,
@@ -268,7 +288,11 @@ export async function startSluice(settings: Settings, options: { logger?: Logger
         problems = createProblemRenderer(catalog);
         gateway.setProblems(problems);
       }
-      if (metrics) for (const partner of credentialPartners(workflows)) metrics.partners.known.add(partner);
+      if (metrics) {
+        for (const partner of credentialPartners(workflows)) metrics.partners.known.add(partner);
+        // registered partners get their own label, whatever the bound
+        for (const partner of partnerAccess.current.partners.keys()) metrics.partners.known.add(partner);
+      }
       gateway.activate(workflows);
     },
   });
@@ -281,7 +305,9 @@ export async function startSluice(settings: Settings, options: { logger?: Logger
     runTests: (document) => runWorkflowTests(document, previewContext()),
   });
   // A new store starts with the data directory's error catalog.
-  if ((await store.state()).catalog === undefined) await lifecycle.putCatalog(system, problems.catalog);
+  const storedCatalog = (await store.state()).catalog;
+  if (storedCatalog === undefined) await lifecycle.putCatalog(system, problems.catalog);
+  else await addGatewayErrors(errorCatalogSchema.parse(await store.document(storedCatalog)), (catalog) => lifecycle.putCatalog(system, catalog), [problems.catalog, loadCatalog(EXAMPLES)]);
   const serving = () =>
     [...registry.active.values()].map((w) => ({
       workflow: w.id,
@@ -319,6 +345,7 @@ export async function startSluice(settings: Settings, options: { logger?: Logger
       context: previewContext,
       ...(settings.demo ? { demoToken: (options: DemoTokenOptions) => signDemoToken(settings.dataDir, options) } : {}),
     },
+    partners: { changes: createPartners({ store }), lastUsed: (keyId) => partnerAccess.lastUsed.get(keyId) },
     ...(metrics
       ? {
           observe: {
@@ -327,6 +354,7 @@ export async function startSluice(settings: Settings, options: { logger?: Logger
               const served = registry.active.get(id);
               return served && liveView(metrics, served, partner);
             },
+            partner: (id: string, windowMs: number) => partnerStats(metrics, id, windowMs),
           },
         }
       : {}),

@@ -1,9 +1,10 @@
 import { describeError } from './api/client.ts';
 import { EditorScreen } from './components/EditorScreen.tsx';
 import { SignIn } from './components/SignIn.tsx';
+import { PartnersPage } from './components/PartnersPage.tsx';
 import { WorkflowList } from './components/WorkflowList.tsx';
 import { SessionContext, type Session } from './editor-context.ts';
-import { listHref, useHashRoute } from './hooks/useHashRoute.ts';
+import { listHref, partnersHref, useHashRoute } from './hooks/useHashRoute.ts';
 import { useResource } from './hooks/useResource.ts';
 import { useSession } from './hooks/useSession.ts';
 
@@ -28,6 +29,14 @@ function SignedIn({ session }: { session: Session }) {
         <a className="brand" href={listHref}>
           ≋ Sluice
         </a>
+        <nav className="appbar__nav" aria-label="Sections">
+          <a href={listHref} aria-current={route.screen !== 'partners' ? 'page' : undefined}>
+            Workflows
+          </a>
+          <a href={partnersHref} aria-current={route.screen === 'partners' ? 'page' : undefined}>
+            Partners
+          </a>
+        </nav>
         <span className="appbar__spacer" />
         <span className="whoami" aria-label={`Signed in as ${session.identity.name}, role ${session.identity.role}`}>
           {session.identity.name} <span className={`chip chip--role chip--${session.identity.role}`}>{session.identity.role}</span>
@@ -38,6 +47,8 @@ function SignedIn({ session }: { session: Session }) {
       </header>
       {route.screen === 'list' ? (
         <WorkflowList />
+      ) : route.screen === 'partners' ? (
+        <PartnersPage />
       ) : kinds.status === 'ready' ? (
         <EditorScreen id={route.id} kinds={kinds.value} />
       ) : kinds.status === 'error' ? (

@@ -14,17 +14,21 @@ import { allows, type AdminIdentity, type Permission } from './auth.ts';
 import { AdminError, storeWriteError } from './errors.ts';
 import { workflowOf, type Lifecycle } from './lifecycle.ts';
 import { adminOpenApi } from './openapi.ts';
+import { partnerEndpoints } from './partner-endpoints.ts';
+import type { Partners } from './partners.ts';
 import { boundedDurationSchema, durationMs } from '../../shared/schema/duration.ts';
 import { MAX_WINDOW_MS, SLOT_MS } from '../observe/metrics.ts';
 
 /** One admin endpoint: the Express route and the OpenAPI operation come from this one definition. */
-interface Endpoint {
+export interface Endpoint {
   method: 'get' | 'post' | 'put';
   path: string;
   permission: Permission;
   summary: string;
   /** The status of a success: 200 unless the endpoint creates something. */
   status?: 201;
+  /** The answer carries a secret (a new API key): never cached by a browser or proxy. */
+  secret?: true;
   body?: z.ZodType;
   query?: z.ZodType;
   handler(call: { actor: AdminIdentity; params: Record<string, string>; query: unknown; body: unknown }): Promise<{ body: unknown }>;
@@ -35,6 +39,8 @@ export interface AdminApiOptions {
   lifecycle: Lifecycle;
   /** The identity of a bearer token; `client` is the caller's address, for cutting off token guessing. */
   authenticate(authorization: string | undefined, client?: string): AdminIdentity;
+  /** Partners, keys, products and plans; each key's last use in this process. */
+  partners: { changes: Partners; lastUsed(keyId: string): number | undefined };
   problems: () => ProblemRenderer;
   /**
    * Resolves once this process serves store `revision` (the registry's whenApplied). A change is
@@ -48,6 +54,8 @@ export interface AdminApiOptions {
     stats(id: string, windowMs: number): unknown;
     /** Undefined when the workflow is not being served. */
     live(id: string, partner: string | undefined): unknown;
+    /** One partner's requests by workflow and outcome. */
+    partner(id: string, windowMs: number): unknown;
   };
   status(): { appliedRevision: number; serving: Array<{ workflow: string; version: number; route: string; state: 'active' | 'deprecated' | 'retired' }>; replica?: string | undefined; rateLimits?: unknown };
   /** Preview: simulation with the gateway's own compile dependencies and catalog, and the demo token helper. */
@@ -73,7 +81,7 @@ const draftBody = z.object({ document: z.record(z.string(), z.unknown()), baseRe
 const createBody = z.object({ document: z.record(z.string(), z.unknown()) }).strict();
 const validateBody = z.object({ document: z.record(z.string(), z.unknown()).optional() }).strict();
 const diffQuery = z.object({ from: z.union([z.literal('draft'), z.literal('active'), z.coerce.number().int().min(1)]), to: z.union([z.literal('draft'), z.literal('active'), z.coerce.number().int().min(1)]) }).strict();
-const statsQuery = z.object({ window: boundedDurationSchema(SLOT_MS, MAX_WINDOW_MS).default('5m').meta({ description: 'How far back: 10s to 1h, in 10-second slots.' }) }).strict();
+export const statsQuery = z.object({ window: boundedDurationSchema(SLOT_MS, MAX_WINDOW_MS).default('5m').meta({ description: 'How far back: 10s to 1h, in 10-second slots.' }) }).strict();
 const liveQuery = z.object({ partner: z.string().min(1).max(200).optional().meta({ description: 'Only this partner label (or "none", "other").' }) }).strict();
 const sampleRequest = z
   .object({
@@ -395,6 +403,7 @@ export function createAdminApi(options: AdminApiOptions): { router: Router; endp
         return { body: { store: store.kind, revision, replicas, lagging: replicas.filter((r) => (r as { lagging?: boolean }).lagging).length } };
       },
     },
+    ...partnerEndpoints({ store, partners: options.partners, stats: options.observe && ((id, windowMs) => options.observe!.partner(id, windowMs)) }),
   ];
 
   /** Waits (bounded) until this process serves `revision`; the change is committed either way. */
@@ -435,7 +444,7 @@ export function createAdminApi(options: AdminApiOptions): { router: Router; endp
       const actor = options.authenticate(req.headers.authorization, req.ip ?? req.socket.remoteAddress);
       if (!allows(actor.role, endpoint.permission)) {
         const denied = new AdminError('forbidden', `role ${actor.role} may not ${endpoint.summary.charAt(0).toLowerCase()}${endpoint.summary.slice(1)}`);
-        return await lifecycle.refuse({ name: actor.name, role: actor.role }, `${req.method} ${req.originalUrl.split('?')[0]}`, denied, req.params.id as string | undefined);
+        return await lifecycle.refuse({ name: actor.name, role: actor.role }, `${req.method} ${req.originalUrl.split('?')[0]}`, denied, endpoint.path.startsWith('/workflows/') ? (req.params.id as string | undefined) : undefined);
       }
       res.locals.actor = actor;
       next();
@@ -463,6 +472,7 @@ export function createAdminApi(options: AdminApiOptions): { router: Router; endp
         }
         const result = await endpoint.handler({ actor, params: req.params as Record<string, string>, query, body });
         if (endpoint.method !== 'get') await settle((await store.state()).revision);
+        if (endpoint.secret) res.set('cache-control', 'no-store');
         res.status(endpoint.status ?? 200).json(result.body);
       } catch (error) {
         next(error);

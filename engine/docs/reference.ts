@@ -14,11 +14,15 @@ interface JsonSchemaProperty {
   enum?: unknown[];
   items?: { type?: string; enum?: unknown[] };
   format?: string;
+  const?: unknown;
+  anyOf?: JsonSchemaProperty[];
 }
 
 const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
 function typeOf(p: JsonSchemaProperty): string {
+  if (p.const !== undefined) return `\`${JSON.stringify(p.const)}\``;
+  if (p.anyOf) return p.anyOf.map(typeOf).join(' \\| ');
   if (p.enum) return p.enum.map((v) => `\`${String(v)}\``).join(' \\| ');
   if (p.format === 'jsonata') return 'JSONata';
   if (p.format === 'duration') return 'duration';
@@ -90,7 +94,7 @@ export function settingsReference(): string {
 
 /** The README's admin API table, from the endpoint table that also routes requests and builds the OpenAPI document. */
 export function adminReference(): string {
-  const { endpoints } = createAdminApi({ store: undefined as never, lifecycle: undefined as never, authenticate: () => ({ name: '', role: 'viewer' }), problems: () => undefined as never, status: () => ({ appliedRevision: 0, serving: [] }) });
+  const { endpoints } = createAdminApi({ store: undefined as never, lifecycle: undefined as never, partners: undefined as never, authenticate: () => ({ name: '', role: 'viewer' }), problems: () => undefined as never, status: () => ({ appliedRevision: 0, serving: [] }) });
   const rows = endpoints.map((e) => `| \`${e.method.toUpperCase()} /admin/api${e.path}\` | ${PERMISSIONS[e.permission].join(', ')} | ${cell(e.summary)} |`);
   return ['| endpoint | roles | what it does |', '|---|---|---|', '| `GET /admin/api/openapi.json` | anyone | this API as an OpenAPI 3.1 document |', ...rows].join('\n');
 }

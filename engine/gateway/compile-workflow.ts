@@ -5,6 +5,7 @@ import { workflowLogFields } from '../observe/request-log.ts';
 import { FAULT_PORT, type Metrics, type NodeMetrics, type VersionMetrics } from '../observe/metrics.ts';
 import { isKindName, kinds, type AnyKindDescriptor } from '../../shared/nodes/index.ts';
 import { compileExpression, type ExpressionLimits } from '../runtime/expression.ts';
+import { createPartnerAccess, type PartnerAccess } from '../runtime/partner-directory.ts';
 import type { RateLimitStore } from '../runtime/rate-limit-store.ts';
 import { PrepareError, type BoundExpression, type Exchange, type NodeRun, type PreparedNode, type SharedResources } from '../runtime/types.ts';
 
@@ -76,7 +77,12 @@ export interface CompileDependencies {
   rateLimits: RateLimitStore;
   shared: SharedResources;
   expressionLimits?: ExpressionLimits;
+  /** Partners, keys and products as the registry last applied them; none when absent (tests, tools). */
+  partners?: PartnerAccess;
 }
+
+/** The directory of compilations without one: no partners, no products. */
+const NO_PARTNERS = createPartnerAccess();
 
 /** The XState machine of a workflow config. Node runs are supplied per request (live actors) or walked by table. */
 export function createWorkflowMachine(config: WorkflowMachineConfig): AnyStateMachine {
@@ -125,6 +131,7 @@ async function prepareNode(
       env: deps.env,
       dataDir: deps.dataDir,
       rateLimits: deps.rateLimits,
+      partners: deps.partners ?? NO_PARTNERS,
       expression: (source) => compileExpression(source, deps.expressionLimits),
       shared: deps.shared,
       wiredPorts,

@@ -3,6 +3,7 @@ import { validateWorkflow, type ValidationProblem } from '../../shared/compile/i
 import { errorCatalogSchema, type ErrorCatalog } from '../../shared/schema/index.ts';
 import { coalesce } from '../store/coalesce.ts';
 import type { Metrics } from '../observe/metrics.ts';
+import { buildPartnerDirectory } from '../runtime/partner-directory.ts';
 import type { Store, VersionRecord } from '../store/types.ts';
 import { compileWorkflow, WorkflowRefused, type CompileDependencies, type CompiledWorkflow, type ServedLifecycle } from './compile-workflow.ts';
 
@@ -38,7 +39,7 @@ function lifecycleOf(version: VersionRecord): ServedLifecycle {
 /**
  * Serves what the store says is active: compiles each workflow's active version once (a
  * version is immutable, so it is compiled once per process), keeps lifecycle marks current,
- * and swaps the route table in one assignment. A version that cannot be compiled here (a
+ * and swaps the route table and the partner directory in one tick. A version that cannot be compiled here (a
  * missing env var on this replica) is logged and the version already serving stays.
  */
 export function createWorkflowRegistry(options: {
@@ -89,6 +90,10 @@ export function createWorkflowRegistry(options: {
       }
     }
     for (const [id, workflow] of active) if (!next.has(id)) logger.info({ workflow: id, version: workflow.version }, 'workflow no longer served');
+    // Partners, keys and products of this revision: swapped in the same tick as the routes, so a
+    // suspension or revocation applies exactly as fast as a publish.
+    const directory = options.deps.partners ? buildPartnerDirectory(state) : undefined;
+    if (directory) options.deps.partners!.current = directory;
     active.clear();
     for (const [id, workflow] of next) active.set(id, workflow);
     options.activate([...active.values()], catalog);

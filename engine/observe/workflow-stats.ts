@@ -64,3 +64,29 @@ export function liveView(metrics: Metrics, workflow: CompiledWorkflow, partner: 
     lastMinute: { requests: total(outcomes), outcomes },
   };
 }
+
+/**
+ * One partner's requests over the last `windowMs`, by workflow: outcomes and limit hits (the
+ * `limited` outcome), from this process's counters. Registered partners have their own label.
+ */
+export function partnerStats(metrics: Metrics, partner: string, windowMs: number, now = Date.now()) {
+  const all = new Float64Array(OUTCOMES.length);
+  const workflows = [];
+  for (const [id, counted] of metrics.workflows) {
+    const counts = counted.windows.sum(now, windowMs).get(partner);
+    if (counts === undefined) continue;
+    for (let i = 0; i < counts.length; i++) all[i]! += counts[i]!;
+    const o = outcomeCounts(counts);
+    workflows.push({ workflow: id, requests: total(o), limited: o.limited ?? 0, outcomes: o });
+  }
+  const outcomes = outcomeCounts(all);
+  return {
+    partner,
+    windowSeconds: windowMs / 1000,
+    to: new Date(now).toISOString(),
+    requests: total(outcomes),
+    limited: outcomes.limited ?? 0,
+    outcomes,
+    workflows: workflows.sort((a, b) => b.requests - a.requests || a.workflow.localeCompare(b.workflow)),
+  };
+}

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ApiKeyConfig } from '../../shared/nodes/index.ts';
+import { admit } from './partner-directory.ts';
 import type { Runtime } from './types.ts';
 
 /** The stored form of an API key: never the key itself. */
@@ -7,11 +8,21 @@ export function hashApiKey(key: string): string {
   return `sha256:${createHash('sha256').update(key).digest('hex')}`;
 }
 
-/** Identifies the partner by API key: the presented key is hashed and looked up in a map built at publish. */
-export const apiKey: Runtime<ApiKeyConfig> = (config) => {
+/** `sk_` + 8-character prefix + `_` + secret: the form of keys created for registered partners. */
+const isPartnerKey = (key: string) => key.length > 12 && key.charCodeAt(11) === 95 /* _ */ && key.startsWith('sk_');
+
+/**
+ * Identifies the partner by API key: the presented key is hashed and looked up in a map built at
+ * publish (inline keys) or, with source "partners", found by its prefix in the partner directory
+ * of the current store revision. Then the partner's access to this workflow is checked.
+ */
+export const apiKey: Runtime<ApiKeyConfig> = (config, context) => {
   const byHash = new Map(config.keys.map((k) => [k.hash, { partner: k.partner, scopes: k.scopes }]));
   const header = config.header.toLowerCase();
   const queryName = config.query;
+  const partners = config.source === 'partners' ? context.partners : undefined;
+  const access = context.partners;
+  const workflowId = context.workflowId;
   return {
     run: function apiKey(exchange) {
       let presented = exchange.request.headers[header];
@@ -21,11 +32,21 @@ export const apiKey: Runtime<ApiKeyConfig> = (config) => {
         presented = Array.isArray(fromQuery) ? fromQuery[0] : fromQuery;
       }
       if (presented === undefined || presented === '') return 'missing';
-      const entry = byHash.get(hashApiKey(presented));
-      if (entry === undefined) return 'invalid';
-      exchange.partner = entry.partner;
-      exchange.scopes = entry.scopes;
-      return 'ok';
+      const hash = hashApiKey(presented);
+      const entry = byHash.get(hash);
+      if (entry !== undefined) {
+        exchange.partner = entry.partner;
+        exchange.scopes = entry.scopes;
+      } else {
+        const key = partners !== undefined && isPartnerKey(presented) ? partners.current.keys.get(presented.slice(3, 11)) : undefined;
+        // Both sides are SHA-256 digests: comparing them leaks nothing an attacker can steer.
+        const now = Date.now();
+        if (key === undefined || key.hash !== hash || key.expiresAt <= now) return 'invalid';
+        partners!.lastUsed.set(key.id, now);
+        exchange.partner = key.partner;
+        exchange.scopes = key.scopes;
+      }
+      return admit(access.current, exchange, workflowId);
     },
   };
 };

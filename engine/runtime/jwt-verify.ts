@@ -4,6 +4,7 @@ import { createLocalJWKSet, errors, jwtVerify as verifyJwt, type JWTPayload, typ
 import type { JwtVerifyConfig } from '../../shared/nodes/index.ts';
 import { durationMs } from '../../shared/schema/index.ts';
 import { createRemoteKeySet, KeysUnavailable } from './jwks.ts';
+import { admit } from './partner-directory.ts';
 import { PrepareError, type Exchange, type Runtime } from './types.ts';
 
 /** "Bearer " in any case, as RFC 9110 allows for the scheme. */
@@ -87,13 +88,21 @@ export const jwtVerify: Runtime<JwtVerifyConfig> = (config, context) => {
     maxTokenAge: maxAgeMs === undefined ? undefined : Math.floor(maxAgeMs / 1000),
   };
   const cache = new Map<string, Verified>();
+  const access = context.partners;
+  const workflowId = context.workflowId;
 
+  /**
+   * Accepts a verified token: the claim's client id maps to a registered partner through the
+   * directory of the current store revision, and that partner's access is checked now. The cache
+   * holds the verification only, so a suspension applies to the very next request.
+   */
   const accept = (exchange: Exchange, verified: Verified) => {
     exchange.claims = verified.claims;
     exchange.scopes = verified.scopes;
-    exchange.partner = verified.partner;
+    const directory = access.current;
+    exchange.partner = verified.partner === undefined ? undefined : (directory.clients.get(verified.partner) ?? verified.partner);
     exchange.subject = verified.subject;
-    return 'ok';
+    return admit(directory, exchange, workflowId);
   };
   const refuse = (exchange: Exchange, reason: string) => {
     exchange.problemParams = { ...exchange.problemParams, reason };

@@ -1,5 +1,6 @@
 import type { RateLimitConfig } from '../../shared/nodes/index.ts';
 import { durationMs } from '../../shared/schema/index.ts';
+import type { ResolvedLimit } from './partner-directory.ts';
 import type { RateLimitDecision } from './rate-limit-store.ts';
 import type { Exchange, Runtime } from './types.ts';
 
@@ -12,11 +13,19 @@ function firstHeader(value: string | string[] | undefined): string | undefined {
  * every replica; then `onStoreDown` decides while Redis cannot be reached). Counters are keyed by
  * workflow and node, so a new version of the workflow keeps counting where the last stopped.
  * A request without the key's value (no partner yet, no such header) is counted by client IP.
+ * With limit "plan", the limit and window are the partner's for this workflow, looked up per request
+ * in the partner directory in force (then `fallbackLimit`; without it the request is refused).
  */
 export const rateLimit: Runtime<RateLimitConfig> = (config, context) => {
   const store = context.rateLimits;
   const windowMs = durationMs(config.window);
-  const limit = config.limit;
+  const fixed = (limit: number): ResolvedLimit => ({ limit, windowMs, window: config.window, text: String(limit), product: '' });
+  const own = config.limit === 'plan' ? undefined : fixed(config.limit);
+  const fallback = config.fallbackLimit === undefined ? undefined : fixed(config.fallbackLimit);
+  const partners = context.partners;
+  const workflowId = context.workflowId;
+  const limitOf = (exchange: Exchange): ResolvedLimit | undefined =>
+    own ?? (exchange.partner === undefined ? undefined : partners.current.partners.get(exchange.partner)?.limits.get(workflowId)) ?? fallback;
   const prefix = `${context.workflowId}:${context.nodeId}:`;
   const name = config.name ?? '';
   const headerName = name.toLowerCase();
@@ -39,28 +48,37 @@ export const rateLimit: Runtime<RateLimitConfig> = (config, context) => {
     global: () => '*',
   }[config.key];
 
-  const limitText = String(limit);
   const onStoreDown = config.onStoreDown;
-  const decide = (exchange: Exchange, decision: RateLimitDecision) => {
+  const decide = (exchange: Exchange, limit: ResolvedLimit, decision: RateLimitDecision) => {
     if (decision.storeDown !== undefined) {
       exchange.rateLimitStoreDown = decision.storeDown;
       if (decision.storeDown === 'allow') return 'ok'; // nothing was counted: no RateLimit-* headers to tell
       if (decision.storeDown === 'deny') return 'unavailable';
     }
     const headers = (exchange.answerHeaders ??= {});
-    headers['ratelimit-limit'] = limitText;
+    headers['ratelimit-limit'] = limit.text;
     headers['ratelimit-remaining'] = String(decision.remaining);
     headers['ratelimit-reset'] = String(decision.resetSeconds);
     if (decision.allowed) return 'ok';
     headers['retry-after'] = String(decision.retryAfterSeconds);
-    exchange.problemParams = { ...exchange.problemParams, limit: String(limit), window: config.window, retryAfter: String(decision.retryAfterSeconds) };
+    exchange.problemParams = { ...exchange.problemParams, limit: limit.text, window: limit.window, retryAfter: String(decision.retryAfterSeconds) };
+    return 'limited';
+  };
+  /** No plan limit and no fallback: nothing is allowed, and nothing is counted. */
+  const noPlan = (exchange: Exchange) => {
+    const headers = (exchange.answerHeaders ??= {});
+    headers['ratelimit-limit'] = '0';
+    headers['ratelimit-remaining'] = '0';
+    exchange.problemParams = { ...exchange.problemParams, limit: '0', window: config.window, retryAfter: String(Math.ceil(windowMs / 1000)) };
     return 'limited';
   };
 
   const count = (exchange: Exchange, key: string | undefined) => {
+    const limit = limitOf(exchange);
+    if (limit === undefined) return noPlan(exchange);
     // namespaced, so a key value such as "ip:10.0.0.1" never shares the counter of a client counted by address
-    const decision = store.hit(key === undefined ? `${prefix}ip:${exchange.clientIp}` : `${prefix}k:${key}`, limit, windowMs, onStoreDown);
-    return decision instanceof Promise ? decision.then((d) => decide(exchange, d)) : decide(exchange, decision);
+    const decision = store.hit(key === undefined ? `${prefix}ip:${exchange.clientIp}` : `${prefix}k:${key}`, limit.limit, limit.windowMs, onStoreDown);
+    return decision instanceof Promise ? decision.then((d) => decide(exchange, limit, d)) : decide(exchange, limit, decision);
   };
 
   return {

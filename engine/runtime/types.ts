@@ -1,4 +1,5 @@
 import type { Readable, Writable } from 'node:stream';
+import type { PartnerAccess } from './partner-directory.ts';
 import type { RateLimitStore } from './rate-limit-store.ts';
 
 /** The request as nodes and expressions see it. Header names are lower-case. */
@@ -98,6 +99,8 @@ export interface PrepareContext {
   env: Readonly<Record<string, string | undefined>>;
   dataDir: string;
   rateLimits: RateLimitStore;
+  /** The partner directory in force (read per request: it is swapped per store revision). */
+  partners: PartnerAccess;
   /** Compiles a JSONata expression of this node's config (already syntax-checked). */
   expression(source: string): BoundExpression;
   /** Resources shared by every workflow version of the process (connection pools, key sets). */

@@ -11,6 +11,15 @@ export const AUDIT_ACTIONS = [
   'workflow.unpublish',
   'catalog.update',
   'workflow.simulate',
+  'partner.create',
+  'partner.update',
+  'partner.suspend',
+  'partner.reactivate',
+  'key.create',
+  'key.revoke',
+  'key.rotate',
+  'product.put',
+  'plan.put',
   'refused',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
@@ -24,6 +33,11 @@ export interface AuditEntry {
   action: AuditAction;
   workflow?: string;
   version?: number;
+  /** The partner a partner or key change concerns. */
+  partner?: string;
+  /** The product or plan a change concerns. */
+  product?: string;
+  plan?: string;
   /** sha256 of the document the change concerns (draft, version or catalog). */
   documentHash?: string;
   /** What was attempted, for refusals; what changed, in words, for changes. */

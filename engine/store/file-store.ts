@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, watch } from 'node:fs';
 import { open, readdir, readFile, rename, stat, truncate, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { canonicalJson, sealEntry, verifyAuditChain, type AuditEntry } from './audit.ts';
@@ -111,7 +111,7 @@ export async function openFileStore(dir: string): Promise<Store> {
   for (const folder of [dir, join(dir, 'objects')])
     for (const name of await readdir(folder)) if (name.endsWith('.tmp')) await unlink(join(folder, name)).catch(() => undefined);
   let state: StoreState = (await readJson<StoreState>(stateFile)) ?? EMPTY;
-  let head: AuditEntry | undefined = log[log.length - 1];
+  let head: Pick<AuditEntry, 'seq' | 'hash'> | undefined = log[log.length - 1];
   log = []; // the log is read again on demand; only its head is kept in memory
 
   const listeners = new Set<(revision: number) => void>();
@@ -161,6 +161,29 @@ export async function openFileStore(dir: string): Promise<Store> {
     return { revision: entry.seq, entry, result: transition.result };
   }
 
+  /**
+   * Another process sharing the directory (a second gateway on the same data dir) committed: take
+   * its state and tell the listeners, so it serves the change as fast as its own. One writer at a
+   * time is still assumed: two processes committing at once would fork the audit chain.
+   */
+  const adopt = async () => {
+    const disk = await readJson<StoreState>(stateFile).catch(() => undefined);
+    if (!disk || disk.revision <= state.revision || disk.head === undefined) return;
+    state = disk;
+    head = { seq: disk.revision, hash: disk.head };
+    for (const listener of listeners) {
+      try {
+        listener(disk.revision);
+      } catch {
+        // the listener's own failure
+      }
+    }
+  };
+  const watcher = watch(dir, { persistent: false }, (_event, name) => {
+    if (name === 'state.json') queue = queue.then(adopt);
+  });
+  watcher.on('error', () => undefined);
+
   return {
     kind: 'file',
     async state() {
@@ -199,6 +222,7 @@ export async function openFileStore(dir: string): Promise<Store> {
       return () => listeners.delete(listener);
     },
     async close() {
+      watcher.close();
       await queue;
       listeners.clear();
     },

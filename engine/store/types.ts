@@ -1,4 +1,5 @@
 import type { DraftRecord, VersionRecord } from '../../shared/schema/lifecycle.ts';
+import type { PartnerRecord, PlanRecord, ProductRecord } from '../../shared/schema/partners.ts';
 import type { AuditEntry, AuditVerification, UnsealedEntry } from './audit.ts';
 
 export type { DraftRecord, VersionRecord } from '../../shared/schema/lifecycle.ts';
@@ -20,6 +21,12 @@ export interface StoreState {
   workflows: Record<string, WorkflowRecord>;
   /** Content hash of the error catalog in use. */
   catalog: string | undefined;
+  /** Partners by id, with their API keys (hashes only) and client ids; absent in stores written before partners. */
+  partners?: Record<string, PartnerRecord>;
+  /** API products by id: named sets of workflows a partner subscribes to. */
+  products?: Record<string, ProductRecord>;
+  /** Plans by id: default rate limits per product. */
+  plans?: Record<string, PlanRecord>;
 }
 
 /** The outcome of a transaction body: the next state and the audit entry that records it. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineKind } from './kind.ts';
+import { defineKind, PARTNER_ERRORS, PARTNER_PORTS } from './kind.ts';
 
 export const apiKeyEntry = z
   .object({
@@ -13,6 +13,7 @@ export const apiKeyConfig = z
   .object({
     header: z.string().min(1).default('x-api-key').meta({ title: 'Header', description: 'Header carrying the key.' }),
     query: z.string().min(1).optional().meta({ title: 'Query parameter', description: 'Also accept the key from this query parameter (not recommended).' }),
+    source: z.enum(['inline', 'partners']).default('inline').meta({ title: 'Key source', description: '"inline": only the keys listed here. "partners": also the API keys of registered partners (sk_… keys created with the admin API), read per request from the store\'s current state, so a revoked key or a suspended partner is refused at once.' }),
     keys: z.array(apiKeyEntry).default([]).meta({ title: 'Keys', description: 'Accepted keys by hash, each mapped to a partner and scopes.' }),
   })
   .strict()
@@ -31,13 +32,14 @@ export const apiKeyKind = defineKind<ApiKeyConfig>({
   kind: 'api-key',
   title: 'API key',
   category: 'Identity',
-  description: 'Identifies the partner by an API key, compared by hash, and grants the key\'s scopes.',
+  description: 'Identifies the partner by an API key, compared by hash, and grants the key\'s scopes; a suspended partner, or one not subscribed to a product that includes the workflow, is refused.',
   config: apiKeyConfig,
   ports: () => [
     { name: 'ok', description: 'The key is known.', unwired: 'required' },
     { name: 'missing', description: 'No key was sent.', unwired: { error: 'missing_api_key' } },
-    { name: 'invalid', description: 'The key is not known.', unwired: { error: 'invalid_api_key' } },
+    { name: 'invalid', description: 'The key is not known, expired or revoked.', unwired: { error: 'invalid_api_key' } },
+    ...PARTNER_PORTS,
   ],
-  errors: ['missing_api_key', 'invalid_api_key'],
+  errors: ['missing_api_key', 'invalid_api_key', ...PARTNER_ERRORS],
   expressions: () => [],
 });

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { durationSchema } from '../schema/duration.ts';
-import { defineKind } from './kind.ts';
+import { defineKind, PARTNER_ERRORS, PARTNER_PORTS } from './kind.ts';
 
 /** Signature algorithms a jwt-verify node may allow. `none` is not among them. */
 export const JWT_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'HS256', 'HS384', 'HS512'] as const;
@@ -20,7 +20,7 @@ export const jwtVerifyConfig = z
     maxTokenAge: durationSchema.optional().meta({ title: 'Maximum token age', description: 'Refuse tokens whose iat is older than this.' }),
     maxLifetime: durationSchema.optional().meta({ title: 'Maximum token lifetime', description: 'Refuse tokens valid for longer than this (exp minus iat, or minus now without iat): a leaked long-lived token is refused outright.' }),
     header: z.string().min(1).default('authorization').meta({ title: 'Header', description: 'Header carrying "Bearer <token>".' }),
-    partnerClaim: z.string().min(1).default('azp').meta({ title: 'Partner claim', description: 'Claim naming the calling partner (client).' }),
+    partnerClaim: z.string().min(1).default('azp').meta({ title: 'Partner claim', description: 'Claim naming the calling partner (client): a registered partner\'s client id maps to that partner.' }),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -39,14 +39,15 @@ export const jwtVerifyKind = defineKind<JwtVerifyConfig>({
   kind: 'jwt-verify',
   title: 'Verify JWT',
   category: 'Identity',
-  description: 'Verifies a bearer JWT (signature, exp, nbf, iss, aud) and puts its claims, scopes and partner in the context.',
+  description: 'Verifies a bearer JWT (signature, exp, nbf, iss, aud) and puts its claims, scopes and partner in the context; a suspended partner, or one not subscribed to a product that includes the workflow, is refused.',
   config: jwtVerifyConfig,
   ports: () => [
     { name: 'ok', description: 'The token is valid.', unwired: 'required' },
     { name: 'missing', description: 'No bearer token was sent.', unwired: { error: 'missing_token' } },
     { name: 'invalid', description: 'The token is malformed, expired, badly signed or for someone else.', unwired: { error: 'invalid_token' } },
     { name: 'unavailable', description: 'The signing keys could not be fetched and none were ever known.', unwired: { error: 'keys_unavailable' } },
+    ...PARTNER_PORTS,
   ],
-  errors: ['missing_token', 'invalid_token', 'keys_unavailable'],
+  errors: ['missing_token', 'invalid_token', 'keys_unavailable', ...PARTNER_ERRORS],
   expressions: () => [],
 });

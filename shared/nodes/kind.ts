@@ -16,6 +16,16 @@ export interface PortSpec {
   unwired: 'required' | 'finish' | { error: string };
 }
 
+/**
+ * The ports of identifying nodes (api-key, jwt-verify) for partner access, checked per request
+ * right after the partner is known: suspension and product subscription.
+ */
+export const PARTNER_PORTS: PortSpec[] = [
+  { name: 'suspended', description: 'The partner is suspended.', unwired: { error: 'partner_suspended' } },
+  { name: 'unsubscribed', description: 'The workflow belongs to API products and the partner subscribes to none of them.', unwired: { error: 'product_not_subscribed' } },
+];
+export const PARTNER_ERRORS = ['partner_suspended', 'product_not_subscribed'] as const;
+
 /** A JSONata expression inside a node's config, located by its field path. */
 export interface ExpressionRef {
   field: string;

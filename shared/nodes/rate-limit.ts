@@ -8,7 +8,16 @@ export type StoreDownChoice = (typeof STORE_DOWN_CHOICES)[number];
 
 export const rateLimitConfig = z
   .object({
-    limit: z.number().int().min(1).max(1_000_000_000).meta({ title: 'Limit', description: 'Requests allowed per window and key.' }),
+    limit: z
+      .union([z.number().int().min(1).max(1_000_000_000), z.literal('plan')])
+      .meta({ title: 'Limit', description: 'Requests allowed per window and key, or "plan": the limit and window of the partner\'s plan for the product that includes this workflow (the partner\'s override first), looked up per request.' }),
+    fallbackLimit: z
+      .number()
+      .int()
+      .min(1)
+      .max(1_000_000_000)
+      .optional()
+      .meta({ title: 'Fallback limit', description: 'With limit "plan": requests allowed per window for callers with no plan limit (no partner, or no plan or override for this workflow\'s products). Without it such requests are refused with rate_limited.' }),
     window: boundedDurationSchema(1, Number.MAX_SAFE_INTEGER).default('1m').meta({ title: 'Window', description: 'Sliding window length.' }),
     key: z.enum(RATE_LIMIT_KEYS).default('partner').meta({ title: 'Key', description: 'What is counted separately: the partner, the token subject, the client IP, a claim, a header, a JSONata expression, or everyone together.' }),
     name: z.string().min(1).max(200).optional().meta({ title: 'Claim or header name', description: 'With key "claim" or "header".' }),
@@ -22,6 +31,7 @@ export const rateLimitConfig = z
   .superRefine((c, ctx) => {
     if ((c.key === 'claim' || c.key === 'header') && c.name === undefined)
       ctx.addIssue({ code: 'custom', path: ['name'], message: `key "${c.key}" needs the ${c.key} name` });
+    if (c.fallbackLimit !== undefined && c.limit !== 'plan') ctx.addIssue({ code: 'custom', path: ['fallbackLimit'], message: 'only with limit "plan"' });
     if (c.key === 'expression' && c.expression === undefined)
       ctx.addIssue({ code: 'custom', path: ['expression'], message: 'key "expression" needs an expression' });
   });

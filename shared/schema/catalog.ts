@@ -46,5 +46,7 @@ export const GATEWAY_ERRORS = [
   'validation_failed',
   'too_many_attempts',
   'store_unavailable',
+  'partner_suspended',
+  'product_not_subscribed',
 ] as const;
 export type GatewayErrorId = (typeof GATEWAY_ERRORS)[number];

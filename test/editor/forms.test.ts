@@ -29,11 +29,11 @@ describe('form generation from JSON Schema (editor/src/forms/schema-form.ts)', (
   /** Every field of every kind, as the gateway serves its schema: kind.field -> control (required marked *). */
   const EXPECTED: Record<string, string[]> = {
     'jwt-verify': ['jwksUri: url', 'jwks: json', 'jwksFile: text', 'secretEnv: secret-env', 'algorithms: multi-select', 'issuer: text', 'audience: text', 'clockTolerance: duration', 'maxTokenAge: duration', 'maxLifetime: duration', 'header: text', 'partnerClaim: text'],
-    'api-key': ['header: text', 'query: text', 'keys: object-list'],
+    'api-key': ['header: text', 'query: text', 'source: select', 'keys: object-list'],
     'scope-check': ['all: string-list', 'any: string-list'],
     condition: ['when*: jsonata'],
     switch: ['cases*: object-list'],
-    'rate-limit': ['limit*: integer', 'window: duration', 'key: select', 'name: text', 'expression: jsonata', 'onStoreDown: select'],
+    'rate-limit': ['limit*: integer-or-word', 'fallbackLimit: integer', 'window: duration', 'key: select', 'name: text', 'expression: jsonata', 'onStoreDown: select'],
     'transform-request': ['headers: jsonata', 'query: jsonata', 'body: jsonata', 'path: jsonata', 'vars: jsonata', 'removeHeaders: string-list'],
     'transform-response': ['status: jsonata', 'headers: jsonata', 'body: jsonata', 'removeHeaders: string-list'],
     proxy: ['url*: text', 'path: text', 'stripPrefix: text', 'timeout: duration', 'preserveHost: checkbox', 'forwardAuthorization: checkbox'],

@@ -28,7 +28,7 @@ describe('ports of a node (editor/src/graph/ports.ts)', () => {
     ['switch with a half-written case', 'switch', { cases: [{ port: 'eu' }, { when: 'x' }, { port: '' }] }, ['eu', 'default']],
     ['switch with a repeated port', 'switch', { cases: [{ port: 'a', when: 'x' }, { port: 'a', when: 'y' }] }, ['a', 'default']],
     ['switch naming a case "default"', 'switch', { cases: [{ port: 'default', when: 'x' }] }, ['default']],
-    ['jwt-verify without a key source', 'jwt-verify', {}, ['ok', 'missing', 'invalid', 'unavailable']],
+    ['jwt-verify without a key source', 'jwt-verify', {}, ['ok', 'missing', 'invalid', 'unavailable', 'suspended', 'unsubscribed']],
     ['rate-limit without a limit', 'rate-limit', {}, ['ok', 'limited', 'unavailable']],
     ['error without an error id', 'error', {}, ['raise']],
     ['an unknown kind', 'no-such-kind', {}, []],

@@ -55,12 +55,14 @@ describe('toMachineConfig', () => {
       id: 'small',
       initial: 'verify',
       states: {
-        verify: nodeState('verify', 'jwt-verify', { ok: 'call', missing: 'deny', invalid: '$raise:verify:invalid', unavailable: '$raise:verify:unavailable' }),
+        verify: nodeState('verify', 'jwt-verify', { ok: 'call', missing: 'deny', invalid: '$raise:verify:invalid', unavailable: '$raise:verify:unavailable', suspended: '$raise:verify:suspended', unsubscribed: '$raise:verify:unsubscribed' }),
         call: nodeState('call', 'proxy', { ok: '$finish', error: '$raise:call:error', timeout: '$raise:call:timeout' }),
         deny: nodeState('deny', 'error', { raise: '$raise:deny:raise' }),
         $finish: { type: 'final', meta: { outcome: 'finish' } },
         '$raise:verify:invalid': raise('verify', 'invalid', 'invalid_token'),
         '$raise:verify:unavailable': raise('verify', 'unavailable', 'keys_unavailable'),
+        '$raise:verify:suspended': raise('verify', 'suspended', 'partner_suspended'),
+        '$raise:verify:unsubscribed': raise('verify', 'unsubscribed', 'product_not_subscribed'),
         '$raise:call:error': raise('call', 'error', 'upstream_unavailable'),
         '$raise:call:timeout': raise('call', 'timeout', 'upstream_timeout'),
         '$raise:deny:raise': raise('deny', 'raise', 'insufficient_scope'),
@@ -68,7 +70,7 @@ describe('toMachineConfig', () => {
       },
     });
     // node states in document order, then $finish, the raise finals, $fault
-    expect(Object.keys(config.states)).toEqual(['verify', 'call', 'deny', '$finish', '$raise:verify:invalid', '$raise:verify:unavailable', '$raise:call:error', '$raise:call:timeout', '$raise:deny:raise', '$fault']);
+    expect(Object.keys(config.states)).toEqual(['verify', 'call', 'deny', '$finish', '$raise:verify:invalid', '$raise:verify:unavailable', '$raise:verify:suspended', '$raise:verify:unsubscribed', '$raise:call:error', '$raise:call:timeout', '$raise:deny:raise', '$fault']);
   });
 
   it('names its states with the exported constants', () => {

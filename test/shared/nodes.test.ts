@@ -20,7 +20,7 @@ const minimal: Record<KindName, { config: Record<string, unknown>; parsed: Recor
     config: { jwksUri: 'https://issuer.example/jwks.json' },
     parsed: { jwksUri: 'https://issuer.example/jwks.json', algorithms: ['RS256'], clockTolerance: '30s', header: 'authorization', partnerClaim: 'azp' },
   },
-  'api-key': { config: {}, parsed: { header: 'x-api-key', keys: [] } },
+  'api-key': { config: {}, parsed: { header: 'x-api-key', source: 'inline', keys: [] } },
   'scope-check': { config: { all: ['orders:read'] }, parsed: { all: ['orders:read'], any: [] } },
   condition: { config: { when: 'true' }, parsed: { when: 'true' } },
   switch: { config: { cases: [{ port: 'admin', when: 'true' }] }, parsed: { cases: [{ port: 'admin', when: 'true' }] } },

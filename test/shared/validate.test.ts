@@ -201,7 +201,7 @@ describe('validateWorkflow', () => {
     expect(graph.start).toBe('verify');
     expect([...graph.nodes.keys()]).toEqual(['verify', 'gate', 'call', 'shape', 'deny']);
     expect(Object.fromEntries(graph.nodes.get('gate')!.next)).toEqual({ true: 'call', false: 'deny' });
-    expect(graph.nodes.get('verify')!.ports.map((p) => p.name)).toEqual(['ok', 'missing', 'invalid', 'unavailable']);
+    expect(graph.nodes.get('verify')!.ports.map((p) => p.name)).toEqual(['ok', 'missing', 'invalid', 'unavailable', 'suspended', 'unsubscribed']);
     // configs come back parsed, with their defaults
     expect(graph.nodes.get('call')!.config).toMatchObject({ url: 'http://orders.internal', timeout: '10s' });
     expect(graph.document.edges).toHaveLength(4);

@@ -1,4 +1,5 @@
 import type { ContractEntry, SampleRequest, SimulationResult, TestVerdict, UpstreamMock } from './preview-types.ts';
+import type { PartnerView, PlanRecord, ProductRecord } from '../../../shared/schema/partners.ts';
 import type { Identity, KindsPayload, LiveView, ProblemBody, ValidationProblem, VersionRecord, VersionRef, WorkflowDiff, WorkflowSummary, WorkflowView } from './types.ts';
 
 /** A refused admin call: the HTTP status and the problem+json body, with its `problems` to pin. */
@@ -67,10 +68,28 @@ export function createApi(token: string, onUnauthorized: () => void = () => {}) 
     runTests: (id: string, document: unknown) => call<{ passed: boolean; tests: TestVerdict[] }>('POST', `${wf(id)}/test`, { document }),
     demoToken: (claims: { sub: string; scopes?: string[]; partner?: string }) => call<{ token: string }>('POST', '/demo-token', claims),
     live: (id: string, partner?: string) => call<LiveView>('GET', `${wf(id)}/live${partner ? `?partner=${encodeURIComponent(partner)}` : ''}`),
+    partners: () => call<{ revision: number; partners: PartnerView[] }>('GET', '/partners'),
+    products: () => call<{ products: ProductRecord[] }>('GET', '/products'),
+    plans: () => call<{ plans: PlanRecord[] }>('GET', '/plans'),
+    setPartnerStatus: (id: string, action: 'suspend' | 'reactivate') => call<PartnerView>('POST', `/partners/${encodeURIComponent(id)}/${action}`, {}),
+    createKey: (id: string) => call<{ id: string; key: string; partner: string }>('POST', `/partners/${encodeURIComponent(id)}/keys`, {}),
+    rotateKey: (id: string, key: string, overlap = '24h') => call<{ id: string; key: string; partner: string; replaced: string }>('POST', `/partners/${encodeURIComponent(id)}/keys/${encodeURIComponent(key)}/rotate`, { overlap }),
+    revokeKey: (id: string, key: string) => call<{ id: string }>('POST', `/partners/${encodeURIComponent(id)}/keys/${encodeURIComponent(key)}/revoke`, {}),
+    partnerStats: (id: string, window = '1h') => call<PartnerStats>('GET', `/partners/${encodeURIComponent(id)}/stats?window=${window}`),
   };
 }
 
 export type Api = ReturnType<typeof createApi>;
+
+/** A partner's requests over a window, as GET /partners/:id/stats answers. */
+export interface PartnerStats {
+  partner: string;
+  windowSeconds: number;
+  requests: number;
+  limited: number;
+  outcomes: Record<string, number>;
+  workflows: Array<{ workflow: string; requests: number; limited: number; outcomes: Record<string, number> }>;
+}
 
 /** A sentence for a failed call, for a toast or an alert. */
 export function describeError(error: unknown): string {

@@ -20,6 +20,8 @@ export interface JsonSchema {
   description?: string;
   default?: unknown;
   enum?: unknown[];
+  const?: unknown;
+  anyOf?: JsonSchema[];
   items?: JsonSchema;
   properties?: Record<string, JsonSchema>;
   required?: string[];

@@ -31,6 +31,7 @@ import { Inspector } from './Inspector.tsx';
 import { Palette } from './Palette.tsx';
 import { ProblemsPanel } from './ProblemsPanel.tsx';
 import { ToolGroup } from './Toolbar.tsx';
+import { WorkflowProducts } from './WorkflowProducts.tsx';
 import { VersionsPanel } from './VersionsPanel.tsx';
 import { WorkflowSettings } from './WorkflowSettings.tsx';
 
@@ -515,6 +516,7 @@ export function Editor({ workflow, document: initialDocument, onWorkflowChanged 
               <span className={dirty ? 'chip chip--dirty' : 'chip chip--saved'} role="status" aria-label={dirty ? 'Unsaved changes' : `Saved, revision ${baseRevision}`}>
                 {dirty ? 'unsaved changes' : `saved · rev ${baseRevision}`}
               </span>
+              <WorkflowProducts id={id} />
             </div>
             <div className="editor__tools">
               <ToolGroup

@@ -156,6 +156,16 @@ export function FieldControl({ spec, path, value, onChange, ctx }: FieldControlP
           />
         </Field>
       );
+    case 'integer-or-word': {
+      // a number, or one of the words the schema allows (rate-limit's "plan")
+      const shown = typeof value === 'number' ? String(value) : text;
+      return (
+        <Field id={id} spec={spec} problems={problems}>
+          <input {...common} type="text" inputMode="numeric" list={`${id}-words`} value={shown} readOnly={ctx.readOnly} placeholder={`a number or ${spec.options!.map((w) => `"${w}"`).join(', ')}`} onChange={(e) => set(e.target.value === '' ? undefined : /^\d+$/.test(e.target.value.trim()) ? Number(e.target.value.trim()) : e.target.value.trim())} />
+          <datalist id={`${id}-words`}>{spec.options!.map((w) => <option key={w} value={w} />)}</datalist>
+        </Field>
+      );
+    }
     case 'checkbox': {
       const checked = typeof value === 'boolean' ? value : spec.default === true;
       return (

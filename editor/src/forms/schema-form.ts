@@ -10,6 +10,7 @@ export type Control =
   | 'text'
   | 'url'
   | 'integer'
+  | 'integer-or-word'
   | 'number'
   | 'checkbox'
   | 'select'
@@ -30,7 +31,7 @@ export interface FieldSpec {
   control: Control;
   required: boolean;
   default: unknown;
-  /** select and multi-select choices */
+  /** select and multi-select choices; the words an integer-or-word field also takes */
   options: string[] | undefined;
   /** the fields of each item of an object-list */
   fields: FieldSpec[] | undefined;
@@ -53,6 +54,7 @@ export function humanize(name: string): string {
  * controlOf({ type: 'string', format: 'duration' }); // 'duration'
  */
 export function controlOf(schema: JsonSchema): Control {
+  if (wordsOf(schema) !== undefined) return 'integer-or-word';
   const type = typeOf(schema);
   if (type === 'string') {
     if (schema.enum) return 'select';
@@ -84,6 +86,14 @@ export function controlOf(schema: JsonSchema): Control {
   return 'json';
 }
 
+/** The words of an integer-or-word schema (`anyOf` an integer and string constants, as rate-limit's `limit: 100 | "plan"`). */
+function wordsOf(schema: JsonSchema): string[] | undefined {
+  const variants = schema.anyOf;
+  if (!variants || !variants.some((v) => typeOf(v) === 'integer')) return undefined;
+  const words = variants.filter((v) => typeOf(v) === 'string' && typeof v.const === 'string').map((v) => v.const as string);
+  return words.length > 0 && words.length === variants.length - 1 ? words : undefined;
+}
+
 /**
  * The fields of an object schema, in the schema's order.
  * @example
@@ -93,7 +103,7 @@ export function fieldsOf(schema: JsonSchema): FieldSpec[] {
   const required = new Set(schema.required ?? []);
   return Object.entries(schema.properties ?? {}).map(([name, property]) => {
     const control = controlOf(property);
-    const options = control === 'select' ? property.enum!.map(String) : control === 'multi-select' ? property.items!.enum!.map(String) : undefined;
+    const options = control === 'select' ? property.enum!.map(String) : control === 'multi-select' ? property.items!.enum!.map(String) : control === 'integer-or-word' ? wordsOf(property) : undefined;
     return {
       name,
       title: property.title ?? humanize(name),
@@ -103,8 +113,8 @@ export function fieldsOf(schema: JsonSchema): FieldSpec[] {
       default: property.default,
       options,
       fields: control === 'object-list' ? fieldsOf(property.items!) : undefined,
-      minimum: property.minimum,
-      maximum: property.maximum,
+      minimum: property.minimum ?? property.anyOf?.find((v) => typeOf(v) === 'integer')?.minimum,
+      maximum: property.maximum ?? property.anyOf?.find((v) => typeOf(v) === 'integer')?.maximum,
       pattern: property.pattern ?? property.items?.pattern,
     };
   });

@@ -1,8 +1,9 @@
 import { useEffect, useState } from 'react';
 
-export type Route = { screen: 'list' } | { screen: 'workflow'; id: string };
+export type Route = { screen: 'list' } | { screen: 'partners' } | { screen: 'workflow'; id: string };
 
 function parse(hash: string): Route {
+  if (/^#\/partners\/?$/.test(hash)) return { screen: 'partners' };
   const match = /^#\/workflows\/([^/?#]+)/.exec(hash);
   return match ? { screen: 'workflow', id: decodeURIComponent(match[1]!) } : { screen: 'list' };
 }
@@ -23,3 +24,4 @@ export function useHashRoute(): Route {
 
 export const workflowHref = (id: string) => `#/workflows/${encodeURIComponent(id)}`;
 export const listHref = '#/';
+export const partnersHref = '#/partners';

@@ -60,6 +60,26 @@ const OPERATIONS: Record<string, { roles: readonly RoleName[]; call: (role: Role
   'GET /admin/api/workflows/{id}/stats': { roles: ALL, call: () => ({ method: 'GET', path: '/workflows/matrix/stats?window=5m' }) },
   'GET /admin/api/workflows/{id}/live': { roles: ALL, call: () => ({ method: 'GET', path: '/workflows/matrix/live' }) },
   'GET /admin/api/cluster': { roles: ALL, call: () => ({ method: 'GET', path: '/cluster' }) },
+  'GET /admin/api/partners': { roles: ALL, call: () => ({ method: 'GET', path: '/partners' }) },
+  'POST /admin/api/partners': { roles: PUBLISHERS, call: (role) => ({ method: 'POST', path: '/partners', body: { id: `made-by-${role}`, name: role } }) },
+  'GET /admin/api/partners/{id}': { roles: ALL, call: () => ({ method: 'GET', path: '/partners/mp' }) },
+  'PUT /admin/api/partners/{id}': { roles: PUBLISHERS, call: () => ({ method: 'PUT', path: '/partners/mp', body: { name: 'Matrix partner', products: ['mx'], plan: 'mx-plan' } }) },
+  'POST /admin/api/partners/{id}/suspend': { roles: PUBLISHERS, call: () => ({ method: 'POST', path: '/partners/mp-status/suspend', body: { reason: 'test' } }) },
+  'POST /admin/api/partners/{id}/reactivate': { roles: PUBLISHERS, call: () => ({ method: 'POST', path: '/partners/mp-status/reactivate', body: {} }) },
+  'POST /admin/api/partners/{id}/keys': { roles: PUBLISHERS, call: () => ({ method: 'POST', path: '/partners/mp/keys', body: {} }) },
+  'POST /admin/api/partners/{id}/keys/{key}/rotate': {
+    roles: PUBLISHERS,
+    call: async (_role, admin) => ({ method: 'POST', path: `/partners/mp/keys/${(await admin('admin', 'POST', '/partners/mp/keys', {})).body.id}/rotate`, body: { overlap: '1m' } }),
+  },
+  'POST /admin/api/partners/{id}/keys/{key}/revoke': {
+    roles: PUBLISHERS,
+    call: async (_role, admin) => ({ method: 'POST', path: `/partners/mp/keys/${(await admin('admin', 'POST', '/partners/mp/keys', {})).body.id}/revoke`, body: {} }),
+  },
+  'GET /admin/api/partners/{id}/stats': { roles: ALL, call: () => ({ method: 'GET', path: '/partners/mp/stats?window=1m' }) },
+  'GET /admin/api/products': { roles: ALL, call: () => ({ method: 'GET', path: '/products' }) },
+  'PUT /admin/api/products/{id}': { roles: PUBLISHERS, call: () => ({ method: 'PUT', path: '/products/mx', body: { name: 'Matrix', workflows: ['matrix'] } }) },
+  'GET /admin/api/plans': { roles: ALL, call: () => ({ method: 'GET', path: '/plans' }) },
+  'PUT /admin/api/plans/{id}': { roles: PUBLISHERS, call: () => ({ method: 'PUT', path: '/plans/mx-plan', body: { name: 'Matrix plan', limits: { mx: { limit: 10, window: '1m' } } } }) },
 };
 
 describe('roles × endpoints', () => {
@@ -74,6 +94,10 @@ describe('roles × endpoints', () => {
     expect((await admin('publisher', 'POST', '/workflows/matrix/publish')).status).toBe(200);
     expect((await admin('editor', 'PUT', '/workflows/matrix/draft', { document: stamped('matrix', '/matrix', '2'), baseRevision: 1 })).status).toBe(200);
     expect((await admin('publisher', 'POST', '/workflows/matrix/publish')).status).toBe(200);
+    expect((await admin('publisher', 'PUT', '/products/mx', { name: 'Matrix', workflows: ['matrix'] })).status).toBe(200);
+    expect((await admin('publisher', 'PUT', '/plans/mx-plan', { name: 'Matrix plan' })).status).toBe(200);
+    expect((await admin('publisher', 'POST', '/partners', { id: 'mp', name: 'Matrix partner' })).status).toBe(201);
+    expect((await admin('publisher', 'POST', '/partners', { id: 'mp-status', name: 'Status partner' })).status).toBe(201);
     const openapi = (await (await fetch(`${gw.url}/admin/api/openapi.json`)).json()) as { paths: Record<string, Record<string, { description: string }>> };
     operations = Object.entries(openapi.paths).flatMap(([path, ops]) => Object.keys(ops).map((method) => `${method.toUpperCase()} ${path}`));
   });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashApiKey } from '../../../engine/runtime/index.ts';
 import type { TestGateway } from '../../helpers/gateway.ts';
-import { expectPort, expectProblem, portNode, startGateway, workflow, type NodeDoc } from './support.ts';
+import { expectPort, expectProblem, portNode, registerPartners, startGateway, workflow, type NodeDoc } from './support.ts';
 
 const ACME_KEY = 'acme-live-key-0001';
 const GLOBEX_KEY = 'globex-live-key-0002';
@@ -67,5 +67,30 @@ describe('api-key', () => {
     // the header wins over the query parameter
     const both = await gw.fetch(`/keys/ports?api_key=${encodeURIComponent(ACME_KEY)}`, { headers: { 'x-partner-key': GLOBEX_KEY } });
     expect(await both.json()).toMatchObject({ partner: 'globex' });
+  });
+});
+
+describe('api-key and registered partners: suspension and products, checked per request', () => {
+  let gw: TestGateway;
+  const partnerPorts = (id: string, path: string) =>
+    workflow(id, { path }, [{ id: 'key', kind: 'api-key', config: { keys } }, whoNode, portNode('suspended'), portNode('unsubscribed')], [['key', 'ok', 'who'], ['key', 'suspended', 'suspended'], ['key', 'unsubscribed', 'unsubscribed']]);
+  beforeAll(async () => {
+    gw = await startGateway([
+      partnerPorts('key-access', '/keys/access'),
+      workflow('key-access-default', { path: '/keys/access-default' }, [{ id: 'key', kind: 'api-key', config: { keys } }, whoNode], [['key', 'ok', 'who']]),
+    ]);
+    // acme (an inline key's partner) is registered and suspended; globex subscribes to nothing
+    await registerPartners(gw, { orders: ['key-access', 'key-access-default'] }, { acme: { products: ['orders'], suspended: true }, globex: { products: [] } });
+  });
+  afterAll(() => gw?.close());
+
+  it('a suspended partner exits by "suspended"; one without the product by "unsubscribed"', async () => {
+    await expectPort(await gw.fetch('/keys/access', { headers: { 'x-api-key': ACME_KEY } }), 'suspended');
+    await expectPort(await gw.fetch('/keys/access', { headers: { 'x-api-key': GLOBEX_KEY } }), 'unsubscribed');
+  });
+
+  it('unwired, they answer partner_suspended and product_not_subscribed (403), naming partner and product', async () => {
+    await expectProblem(await gw.fetch('/keys/access-default', { headers: { 'x-api-key': ACME_KEY } }), 403, 'partner-suspended', 'acme');
+    await expectProblem(await gw.fetch('/keys/access-default', { headers: { 'x-api-key': GLOBEX_KEY } }), 403, 'product-not-subscribed', /globex.*orders/);
   });
 });

@@ -9,8 +9,8 @@ import { REPO } from '../../helpers/gateway.ts';
  * A kind that gains a port or an error fails here until a test covers it and this table says so.
  */
 const COVERED: Record<KindName, { file: string; config: unknown; ports: string[]; errors: string[] }> = {
-  'jwt-verify': { file: 'jwt-verify.test.ts', config: { jwksUri: 'https://keys.example/jwks.json' }, ports: ['ok', 'missing', 'invalid', 'unavailable'], errors: ['missing_token', 'invalid_token', 'keys_unavailable'] },
-  'api-key': { file: 'api-key.test.ts', config: {}, ports: ['ok', 'missing', 'invalid'], errors: ['missing_api_key', 'invalid_api_key'] },
+  'jwt-verify': { file: 'jwt-verify.test.ts', config: { jwksUri: 'https://keys.example/jwks.json' }, ports: ['ok', 'missing', 'invalid', 'unavailable', 'suspended', 'unsubscribed'], errors: ['missing_token', 'invalid_token', 'keys_unavailable', 'partner_suspended', 'product_not_subscribed'] },
+  'api-key': { file: 'api-key.test.ts', config: {}, ports: ['ok', 'missing', 'invalid', 'suspended', 'unsubscribed'], errors: ['missing_api_key', 'invalid_api_key', 'partner_suspended', 'product_not_subscribed'] },
   'scope-check': { file: 'scope-check.test.ts', config: { all: ['a'] }, ports: ['ok', 'denied'], errors: ['insufficient_scope'] },
   condition: { file: 'flow.test.ts', config: { when: 'true' }, ports: ['true', 'false'], errors: ['expression_failed'] },
   switch: { file: 'flow.test.ts', config: { cases: [{ port: 'gold', when: 'true' }] }, ports: ['gold', 'default'], errors: ['expression_failed'] },

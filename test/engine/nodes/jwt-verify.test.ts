@@ -4,7 +4,7 @@ import { exportSPKI, importJWK, SignJWT, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { TestGateway } from '../../helpers/gateway.ts';
 import { createIssuer, TEST_AUDIENCE, TEST_ISSUER, unsignedToken, type TestIssuer } from '../../helpers/issuer.ts';
-import { bearer, expectPort, expectProblem, portNode, startGateway, workflow, type NodeDoc } from './support.ts';
+import { bearer, expectPort, expectProblem, portNode, registerPartners, startGateway, workflow, type NodeDoc } from './support.ts';
 
 /** Answers {"port":"ok"} with what the token put in the context. */
 const whoNode: NodeDoc = { id: 'who', kind: 'respond', config: { bodyExpression: '{ "port": "ok", "sub": claims.sub, "partner": partner, "scopes": scopes }' } };
@@ -316,5 +316,39 @@ describe('jwt-verify with a remote JWKS and the verified-token cache', () => {
     advance(60_000 + 31_000);
     await expectProblem(await gw.fetch('/jwks/cache', { headers: bearer(short) }), 401, 'invalid-token', 'expired');
     await expectProblem(await gw.fetch('/jwks/cache', { headers: bearer(short) }), 401, 'invalid-token', 'expired');
+  });
+});
+
+describe('jwt-verify and registered partners: client ids, suspension and products', () => {
+  let gw: TestGateway;
+  let issuer: TestIssuer;
+  beforeAll(async () => {
+    issuer = await createIssuer();
+    const config = verifyConfig({ jwks: issuer.jwks });
+    gw = await startGateway([
+      workflow('jwt-access', { path: '/jwt/access' }, [{ id: 'verify', kind: 'jwt-verify', config }, whoNode, portNode('suspended'), portNode('unsubscribed')], [['verify', 'ok', 'who'], ['verify', 'suspended', 'suspended'], ['verify', 'unsubscribed', 'unsubscribed']]),
+      workflow('jwt-access-default', { path: '/jwt/access-default' }, [{ id: 'verify', kind: 'jwt-verify', config }, whoNode], [['verify', 'ok', 'who']]),
+    ]);
+    await registerPartners(
+      gw,
+      { orders: ['jwt-access', 'jwt-access-default'] },
+      { acme: { products: ['orders'], clientIds: ['acme-web', 'acme-batch'] }, frozen: { products: ['orders'], clientIds: ['frozen-app'], suspended: true } },
+    );
+  });
+  afterAll(() => gw?.close());
+
+  it('a client id of a registered partner becomes that partner; its products allow the workflow', async () => {
+    const res = await gw.fetch('/jwt/access', { headers: bearer(await issuer.sign({ sub: 'u1', azp: 'acme-batch' })) });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ port: 'ok', partner: 'acme' });
+  });
+
+  it('a suspended partner exits by "suspended"; an unknown client by "unsubscribed"; unwired, both are 403 problems', async () => {
+    const frozen = await issuer.sign({ sub: 'u2', azp: 'frozen-app' });
+    const unknown = await issuer.sign({ sub: 'u3', azp: 'who-knows' });
+    await expectPort(await gw.fetch('/jwt/access', { headers: bearer(frozen) }), 'suspended');
+    await expectPort(await gw.fetch('/jwt/access', { headers: bearer(unknown) }), 'unsubscribed');
+    await expectProblem(await gw.fetch('/jwt/access-default', { headers: bearer(frozen) }), 403, 'partner-suspended', 'frozen');
+    await expectProblem(await gw.fetch('/jwt/access-default', { headers: bearer(unknown) }), 403, 'product-not-subscribed', 'orders');
   });
 });

@@ -74,3 +74,24 @@ export async function expectPort(res: Response, port: string): Promise<void> {
 }
 
 export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
+/**
+ * Registers products and partners in a test gateway's store (as the admin API would) and waits
+ * until the gateway serves that revision: `products` maps a product id to its workflows,
+ * `partners` a partner id to its products, client ids and status.
+ */
+export async function registerPartners(
+  gw: TestGateway,
+  products: Record<string, string[]>,
+  partners: Record<string, { products: string[]; clientIds?: string[]; suspended?: boolean }>,
+): Promise<void> {
+  const { createPartners } = await import('../../../engine/admin/partners.ts');
+  const changes = createPartners({ store: gw.sluice.store });
+  const actor = { name: 'test', role: 'admin' };
+  for (const [id, workflows] of Object.entries(products)) await changes.putProduct(actor, id, { name: id, description: '', workflows });
+  for (const [id, p] of Object.entries(partners)) {
+    await changes.createPartner(actor, id, { name: id, contacts: [], products: p.products, clientIds: p.clientIds ?? [], limits: {} });
+    if (p.suspended) await changes.suspend(actor, id);
+  }
+  await gw.sluice.registry.whenApplied((await gw.sluice.store.state()).revision);
+}

@@ -1,0 +1,118 @@
+import { durationMs } from '../../shared/schema/index.ts';
+import type { PlanLimit } from '../../shared/schema/partners.ts';
+import type { StoreState } from '../store/types.ts';
+import type { Exchange } from './types.ts';
+
+/** A partner's limit for one workflow, resolved from its override or its plan when the directory is built. */
+export interface ResolvedLimit {
+  limit: number;
+  windowMs: number;
+  window: string;
+  /** `limit` as the RateLimit-Limit header sends it, made once. */
+  text: string;
+  /** The product the limit is for. */
+  product: string;
+}
+
+export interface DirectoryKey {
+  id: string;
+  partner: string;
+  /** `sha256:<hex>` of the whole key. */
+  hash: string;
+  scopes: readonly string[];
+  /** ms since the epoch; Infinity when the key does not expire. */
+  expiresAt: number;
+}
+
+export interface DirectoryPartner {
+  id: string;
+  suspended: boolean;
+  /** Workflows the partner may call: those of the products it subscribes to. */
+  workflows: ReadonlySet<string>;
+  /** Workflow id -> the partner's limit for it (override first, then plan); absent when neither sets one. */
+  limits: ReadonlyMap<string, ResolvedLimit>;
+}
+
+/**
+ * What the gateway knows about partners as of one store revision, as lookup maps: built once per
+ * revision by the registry and swapped in with the routes, so a request costs a map lookup or two.
+ */
+export interface PartnerDirectory {
+  revision: number;
+  /** Key prefix -> the key's record (revoked keys are left out). */
+  keys: ReadonlyMap<string, DirectoryKey>;
+  /** OAuth client id (JWT azp / client_id) -> partner id. */
+  clients: ReadonlyMap<string, string>;
+  partners: ReadonlyMap<string, DirectoryPartner>;
+  /** Workflow id -> the products that include it ("a, b"); workflows in no product are open to every partner. */
+  guarded: ReadonlyMap<string, string>;
+}
+
+/** The directory in force (swapped per revision) and each key's last use in this process. */
+export interface PartnerAccess {
+  current: PartnerDirectory;
+  /** Key id -> ms of its last accepted request, in this process's memory only. */
+  readonly lastUsed: Map<string, number>;
+}
+
+export const EMPTY_DIRECTORY: PartnerDirectory = { revision: 0, keys: new Map(), clients: new Map(), partners: new Map(), guarded: new Map() };
+
+export function createPartnerAccess(): PartnerAccess {
+  return { current: EMPTY_DIRECTORY, lastUsed: new Map() };
+}
+
+const resolve = (product: string, limit: PlanLimit): ResolvedLimit => ({ limit: limit.limit, windowMs: durationMs(limit.window), window: limit.window, text: String(limit.limit), product });
+
+/** Builds the lookup maps of a store state. */
+export function buildPartnerDirectory(state: StoreState): PartnerDirectory {
+  const products = state.products ?? {};
+  const plans = state.plans ?? {};
+  const guarded = new Map<string, string>();
+  for (const product of Object.values(products)) for (const workflow of product.workflows) guarded.set(workflow, guarded.has(workflow) ? `${guarded.get(workflow)}, ${product.id}` : product.id);
+
+  const keys = new Map<string, DirectoryKey>();
+  const clients = new Map<string, string>();
+  const partners = new Map<string, DirectoryPartner>();
+  for (const partner of Object.values(state.partners ?? {})) {
+    const plan = partner.plan !== undefined && Object.hasOwn(plans, partner.plan) ? plans[partner.plan] : undefined;
+    const workflows = new Set<string>();
+    const limits = new Map<string, ResolvedLimit>();
+    for (const productId of partner.products) {
+      if (!Object.hasOwn(products, productId)) continue;
+      const own = Object.hasOwn(partner.limits, productId) ? partner.limits[productId] : undefined;
+      const planned = plan !== undefined && Object.hasOwn(plan.limits, productId) ? plan.limits[productId] : undefined;
+      const limit = own ?? planned;
+      for (const workflow of products[productId]!.workflows) {
+        workflows.add(workflow);
+        // the first subscribed product that sets a limit for the workflow gives it
+        if (limit !== undefined && !limits.has(workflow)) limits.set(workflow, resolve(productId, limit));
+      }
+    }
+    partners.set(partner.id, { id: partner.id, suspended: partner.status === 'suspended', workflows, limits });
+    for (const clientId of partner.clientIds) clients.set(clientId, partner.id);
+    for (const key of partner.keys)
+      if (key.revokedAt === undefined)
+        keys.set(key.prefix, { id: key.id, partner: partner.id, hash: key.hash, scopes: Object.freeze([...key.scopes]), expiresAt: key.expiresAt === undefined ? Infinity : Date.parse(key.expiresAt) });
+  }
+  return { revision: state.revision, keys, clients, partners, guarded };
+}
+
+/**
+ * Whether the identified partner may call this workflow, right now: not when it is suspended, nor
+ * when the workflow belongs to products and the partner subscribes to none of them (a partner the
+ * directory does not know subscribes to nothing). Runs per request in the identifying node
+ * (api-key, jwt-verify) right after it sets the partner: two map lookups, nothing cached.
+ * @returns the port to exit by: `ok`, `suspended` or `unsubscribed`
+ */
+export function admit(directory: PartnerDirectory, exchange: Exchange, workflowId: string): 'ok' | 'suspended' | 'unsubscribed' {
+  const id = exchange.partner;
+  const partner = id === undefined ? undefined : directory.partners.get(id);
+  if (partner !== undefined && partner.suspended) {
+    exchange.problemParams = { ...exchange.problemParams, partner: partner.id };
+    return 'suspended';
+  }
+  const products = directory.guarded.get(workflowId);
+  if (products === undefined || (partner !== undefined && partner.workflows.has(workflowId))) return 'ok';
+  exchange.problemParams = { ...exchange.problemParams, partner: id ?? 'unknown', product: products };
+  return 'unsubscribed';
+}

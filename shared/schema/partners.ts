@@ -1,0 +1,93 @@
+import { z } from 'zod';
+import { boundedDurationSchema } from './duration.ts';
+import { idSchema } from './workflow.ts';
+
+/**
+ * Partners, API products and plans: who may call which workflows, and at what rate. The store
+ * keeps these records; the admin API returns them (without key hashes) and the editor shows them.
+ */
+
+/** A rate limit a plan or an override grants: `limit` requests per `window`. */
+export const planLimitSchema = z
+  .object({
+    limit: z.number().int().min(1).max(1_000_000_000).meta({ description: 'Requests allowed per window.' }),
+    window: boundedDurationSchema(1_000, 86_400_000).default('1m').meta({ description: 'Sliding window, 1s to 24h.' }),
+  })
+  .strict();
+export type PlanLimit = z.infer<typeof planLimitSchema>;
+
+/** Limits by product id. */
+export const productLimitsSchema = z.record(idSchema, planLimitSchema);
+
+export const partnerStatusSchema = z.enum(['active', 'suspended']);
+export type PartnerStatus = z.infer<typeof partnerStatusSchema>;
+
+/** An OAuth client id (the JWT `azp` or `client_id`) that identifies a partner in tokens. */
+export const clientIdSchema = z.string().min(1).max(200);
+
+/** The editable fields of a partner (create and update). */
+export const partnerFieldsSchema = z
+  .object({
+    name: z.string().min(1).max(200),
+    contacts: z.array(z.string().min(1).max(320)).max(20).default([]).meta({ description: 'Who to call about this partner (e-mail addresses).' }),
+    plan: idSchema.optional().meta({ description: 'The plan whose per-product limits apply (rate-limit nodes with limit "plan").' }),
+    products: z.array(idSchema).max(200).default([]).meta({ description: 'The API products the partner subscribes to.' }),
+    clientIds: z.array(clientIdSchema).max(50).default([]).meta({ description: 'OAuth client ids (JWT azp / client_id) that identify the partner.' }),
+    limits: productLimitsSchema.default({}).meta({ description: 'Overrides of the plan\'s limits, by product.' }),
+  })
+  .strict();
+export type PartnerFields = z.infer<typeof partnerFieldsSchema>;
+
+/** An API key as stored: its hash and lookup prefix, never the key. */
+export interface ApiKeyRecord {
+  id: string;
+  /** The 8 characters after `sk_`: where the gateway looks the key up. Not secret. */
+  prefix: string;
+  /** `sha256:<hex>` of the whole key. */
+  hash: string;
+  scopes: string[];
+  createdAt: string;
+  createdBy: string;
+  /** After this the key is refused (set by rotation: the overlap window). */
+  expiresAt?: string;
+  revokedAt?: string;
+  revokedBy?: string;
+}
+
+export interface PartnerRecord extends PartnerFields {
+  id: string;
+  status: PartnerStatus;
+  createdAt: string;
+  createdBy: string;
+  /** When the status last changed, and by whom. */
+  statusChangedAt?: string;
+  statusChangedBy?: string;
+  keys: ApiKeyRecord[];
+}
+
+export const productFieldsSchema = z
+  .object({
+    name: z.string().min(1).max(200),
+    description: z.string().max(2000).default(''),
+    workflows: z.array(idSchema).max(1000).default([]).meta({ description: 'The workflows (routes) the product includes.' }),
+  })
+  .strict();
+export type ProductFields = z.infer<typeof productFieldsSchema>;
+export interface ProductRecord extends ProductFields {
+  id: string;
+}
+
+export const planFieldsSchema = z
+  .object({
+    name: z.string().min(1).max(200),
+    limits: productLimitsSchema.default({}).meta({ description: 'Default rate limit per product.' }),
+  })
+  .strict();
+export type PlanFields = z.infer<typeof planFieldsSchema>;
+export interface PlanRecord extends PlanFields {
+  id: string;
+}
+
+/** A key as the admin API shows it: no hash. */
+export type ApiKeyView = Omit<ApiKeyRecord, 'hash'> & { lastUsedAt: string | null; state: 'active' | 'expired' | 'revoked' };
+export type PartnerView = Omit<PartnerRecord, 'keys'> & { keys: ApiKeyView[] };

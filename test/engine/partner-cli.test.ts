@@ -1,0 +1,76 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO, type TestGateway } from '../helpers/gateway.ts';
+import { adminOf, PEOPLE, startAdminGateway } from './admin/support.ts';
+import { portNode, workflow } from './nodes/support.ts';
+
+/* `sluice partner|product|plan` against a running gateway's admin API, as an operator types them. */
+
+interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+describe('sluice partner, product and plan', () => {
+  let gw: TestGateway;
+  const sluice = (...args: string[]): Promise<CliRun> =>
+    new Promise((resolve) => {
+      execFile(
+        process.execPath,
+        ['--import', 'tsx', join(REPO, 'engine', 'cli.ts'), ...args],
+        { cwd: REPO, env: { ...process.env, SLUICE_URL: gw.url, SLUICE_TOKEN: PEOPLE.publisher.token, LOG_LEVEL: 'silent' }, timeout: 30_000 },
+        (error, stdout, stderr) => resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      );
+    });
+  const call = async (key: string) => {
+    const res = await gw.fetch('/cli/orders', { headers: { 'x-api-key': key } });
+    await res.arrayBuffer();
+    return res.status;
+  };
+
+  beforeAll(async () => {
+    gw = await startAdminGateway();
+    const admin = adminOf(gw.url);
+    const document = workflow('cli-orders', { path: '/cli/orders' }, [{ id: 'key', kind: 'api-key', config: { source: 'partners' } }, portNode('answer')], [['key', 'ok', 'answer']]);
+    expect((await admin('editor', 'POST', '/workflows', { document })).status).toBe(201);
+    expect((await admin('publisher', 'POST', '/workflows/cli-orders/publish')).status).toBe(200);
+  });
+  afterAll(() => gw?.close());
+
+  it('creates a product, a plan, a partner and a key; the key is accepted; suspend and revoke take it away', async () => {
+    expect(await sluice('product', 'put', 'orders-api', '--name', 'Orders', '--workflow', 'cli-orders')).toMatchObject({ code: 0, stdout: 'product orders-api: cli-orders\n' });
+    expect(await sluice('plan', 'put', 'gold', '--name', 'Gold', '--limit', 'orders-api=100/1m')).toMatchObject({ code: 0, stdout: 'plan gold: orders-api 100/1m\n' });
+    expect(await sluice('partner', 'create', 'acme', '--name', 'Acme', '--plan', 'gold', '--product', 'orders-api', '--client-id', 'acme-web')).toMatchObject({
+      code: 0,
+      stdout: 'partner acme (active): products orders-api, plan gold\n',
+    });
+    const created = await sluice('partner', 'key', 'create', 'acme');
+    expect(created.code, created.stderr).toBe(0);
+    const [key, note] = created.stdout.trim().split('\n');
+    expect(key).toMatch(/^sk_[0-9a-f]{8}_[A-Za-z0-9_-]{43}$/);
+    expect(note).toContain('shown once');
+    expect(await call(key!)).toBe(200);
+
+    expect(await sluice('partner', 'suspend', 'acme', '--reason', 'abuse')).toMatchObject({ code: 0, stdout: 'partner acme is suspended\n' });
+    expect(await call(key!)).toBe(403);
+    expect(await sluice('partner', 'reactivate', 'acme')).toMatchObject({ code: 0, stdout: 'partner acme is active\n' });
+    expect(await call(key!)).toBe(200);
+
+    const keyId = key!.slice(3, 11);
+    const listed = await sluice('partner', 'list');
+    expect(listed.stdout).toMatch(new RegExp(`^acme\\s+active\\s+plan gold\\s+products orders-api\\s+keys ${keyId}:active \\(used `, 'm'));
+    expect(listed.stdout).not.toContain(key!.slice(12));
+    expect(await sluice('partner', 'key', 'revoke', 'acme', keyId)).toMatchObject({ code: 0, stdout: expect.stringMatching(new RegExp(`^key ${keyId} revoked at `)) });
+    expect(await call(key!)).toBe(401);
+  });
+
+  it('a refusal names the field and exits 1; a usage error exits 2', async () => {
+    const refused = await sluice('partner', 'create', 'ghost', '--name', 'Ghost', '--product', 'nope');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('products.0: no product "nope"');
+    expect((await sluice('partner', 'create', 'nameless')).code).toBe(2);
+    expect((await sluice('plan', 'put', 'x', '--name', 'X', '--limit', 'lots')).code).toBe(2);
+  });
+});
