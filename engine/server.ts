@@ -127,10 +127,26 @@ function clientErrorAnswer(problems: ProblemRenderer, code: string | undefined):
 }
 
 /**
+ * Makes the data directory's one-time files (examples, demo keys, the admin token file) before
+ * several processes start on it, so they all read the same ones. Returns the admin token file
+ * it created, if any.
+ */
+export async function prepareDataDir(settings: Settings): Promise<string | undefined> {
+  seedDataDir(settings.dataDir);
+  if (settings.demo) await ensureDemoKeys(settings.dataDir);
+  return loadAdminTokens(settings.adminTokens, settings.dataDir).createdFile;
+}
+
+/**
  * Starts Sluice: the gateway and its control plane on one port, the workflows of the data
  * directory hot-reloaded, and with SLUICE_DEMO the demo upstream and demo token issuer.
+ * `watchWorkflows: false` leaves the workflows directory to another process (the first worker
+ * of `sluice serve --workers N` publishes it; the others hear of its changes through the store).
  */
-export async function startSluice(settings: Settings, options: { logger?: Logger; env?: Record<string, string | undefined>; rateLimits?: RateLimitStore } = {}): Promise<Sluice> {
+export async function startSluice(
+  settings: Settings,
+  options: { logger?: Logger; env?: Record<string, string | undefined>; rateLimits?: RateLimitStore; watchWorkflows?: boolean } = {},
+): Promise<Sluice> {
   const logger = options.logger ?? createLogger({ level: settings.logLevel, ...(settings.logFile ? { destination: settings.logFile } : {}) });
   seedDataDir(settings.dataDir);
   const env: Record<string, string | undefined> = { ...(options.env ?? process.env) };
@@ -192,12 +208,13 @@ export async function startSluice(settings: Settings, options: { logger?: Logger
 
   const directory = createWorkflowDirectory(join(settings.dataDir, 'workflows'));
   const directorySync = createDirectorySync({ directory, lifecycle, store, logger });
+  const watchWorkflows = options.watchWorkflows ?? true;
   const reload = async () => {
-    await directorySync.sync();
+    if (watchWorkflows) await directorySync.sync();
     await registry.sync();
   };
   await reload();
-  directory.watch(() => void reload());
+  if (watchWorkflows) directory.watch(() => void reload());
 
   const admin = loadAdminTokens(settings.adminTokens, settings.dataDir);
   if (admin.createdFile) logger.warn({ file: admin.createdFile }, `no SLUICE_ADMIN_TOKENS: created an admin token in ${admin.createdFile} (mode 0600)`);
