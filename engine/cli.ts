@@ -12,6 +12,7 @@ import { adminTarget, applyDirectory, createAdminClient } from './admin/client.t
 import { loadSettings } from './config.ts';
 import { updateReadme } from './docs/reference.ts';
 import { signDemoToken } from './demo/keys.ts';
+import { startDemoUpstream } from './demo/upstream.ts';
 import { hashApiKey } from './runtime/api-key.ts';
 import { prepareDataDir, startSluice } from './server.ts';
 
@@ -19,6 +20,8 @@ const USAGE = `sluice <command>
 
   serve [--workers N|auto]       start the gateway (env: PORT, SLUICE_DATA, REDIS_URL, … see README);
                                  with --workers, N processes (Node cluster) share the port and the store
+  init                           prepare the data directory (examples, demo keys, admin token) and exit
+  demo-upstream                  serve only the demo upstream (orders, echo) on PORT
   validate <file…>               check workflow files; exit 1 listing every problem
   token --sub S [--scope S…] [--partner P] [--aud A] [--exp 1h]
                                  sign a demo token the example workflows trust
@@ -129,6 +132,20 @@ async function main(argv: string[]): Promise<number> {
       process.once('SIGTERM', stop);
       if (cluster.isWorker) process.once('disconnect', stop); // the primary is gone: no orphans
       return -1; // keep running
+    }
+    case 'init': {
+      // What several replicas sharing a data directory must not each make on their own (docker-compose runs this once).
+      const created = await prepareDataDir(loadSettings());
+      process.stdout.write(`data directory ${loadSettings().dataDir} ready${created ? `; admin token written to ${created}` : ''}\n`);
+      return 0;
+    }
+    case 'demo-upstream': {
+      const settings = loadSettings();
+      const upstream = await startDemoUpstream({ port: settings.port, host: settings.host });
+      process.stdout.write(`demo upstream listening on ${upstream.url}\n`);
+      process.once('SIGTERM', () => void upstream.close().then(() => process.exit(0)));
+      process.once('SIGINT', () => void upstream.close().then(() => process.exit(0)));
+      return -1;
     }
     case 'validate': {
       if (rest.length === 0) fail('usage: sluice validate <file…>');

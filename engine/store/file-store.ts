@@ -154,10 +154,11 @@ export async function openFileStore(dir: string, options: { pollMs?: number } = 
       await writeFileAtomic(stateFile, JSON.stringify(pending.state));
       await unlink(pendingFile);
     }
-    // Temp files of writes a crash interrupted: documents are written in objects/, the rest beside them
-    // (not lock.*.tmp: other processes waiting for the lock hold those).
+    // Temp files of writes a crash interrupted: documents are written in objects/, the rest beside
+    // them; a lock.<pid>.*.tmp only once its process is gone (a live one is waiting for the lock).
+    const abandoned = (name: string) => name.endsWith('.tmp') && (!name.startsWith('lock.') || !alive(Number(name.split('.')[1])));
     for (const folder of [dir, join(dir, 'objects')])
-      for (const name of await readdir(folder)) if (name.endsWith('.tmp') && !name.startsWith('lock.')) await unlink(join(folder, name)).catch(() => undefined);
+      for (const name of await readdir(folder)) if (abandoned(name)) await unlink(join(folder, name)).catch(() => undefined);
     return log[log.length - 1];
   }
 
