@@ -146,8 +146,11 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
         if (attempt >= MAX_ATTEMPTS) throw new Error(`the change lost ${MAX_ATTEMPTS} races to other replicas' changes; try again`);
         continue; // another replica committed first: decide again on its state
       }
-      if (result > known) known = result;
-      notify(result);
+      // Announcements of later commits may have arrived first (another connection): listeners hear each revision once, rising.
+      if (result > known) {
+        known = result;
+        notify(result);
+      }
       void announce(result);
       return { revision: result, entry, result: transition.result };
     }
