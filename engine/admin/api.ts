@@ -7,7 +7,7 @@ import { errorCatalogSchema, workflowDocumentSchema, type WorkflowDocument } fro
 import type { ProblemRenderer } from '../gateway/problem.ts';
 import { problemHeaders } from '../gateway/problem.ts';
 import { traceContextOf } from '../gateway/trace.ts';
-import type { Store, WorkflowRecord } from '../store/types.ts';
+import { StoreUnavailableError, type Store, type WorkflowRecord } from '../store/types.ts';
 import { allows, type AdminIdentity, type Permission } from './auth.ts';
 import { AdminError } from './errors.ts';
 import { workflowOf, type Lifecycle } from './lifecycle.ts';
@@ -343,6 +343,11 @@ export function createAdminApi(options: AdminApiOptions): { router: Router; endp
 
   const onError: ErrorRequestHandler = (error: unknown, req, res, _next) => {
     if (error instanceof AdminError) return problem(res, req, error);
+    if (error instanceof StoreUnavailableError) {
+      // nothing was changed: say so, and when to try again (a catalog without the entry answers internal_error)
+      const answer = options.problems().render('store_unavailable', { instance: req.originalUrl.split('?')[0]!, traceId: traceContextOf(req.headers.traceparent, undefined).traceId });
+      return res.status(answer.status).set({ ...problemHeaders(answer.body), 'retry-after': '5' }).end(answer.body);
+    }
     const status = (error as { status?: number }).status;
     if (status === 400 || status === 413 || status === 415) return problem(res, req, new AdminError('bad_request', status === 413 ? 'the body is too large' : 'the body is not valid JSON'));
     const answer = options.problems().render('internal_error', { instance: req.originalUrl.split('?')[0]!, traceId: traceContextOf(req.headers.traceparent, undefined).traceId });
