@@ -157,7 +157,8 @@ export async function startSluice(
   }
 
   const redis = settings.redis;
-  const store = redis ? await openRedisStore({ target: redis, logger }) : await openFileStore(join(settings.dataDir, 'store'));
+  const redisStore = redis ? await openRedisStore({ target: redis, logger }) : undefined;
+  const store: Store = redisStore ?? (await openFileStore(join(settings.dataDir, 'store')));
   const system = { name: 'system', role: 'admin' };
   let problems = createProblemRenderer(loadCatalog(settings.dataDir));
   const gateway = createGateway({ problems, logger, maxBodyBytes: settings.maxBodyBytes, trustProxy: settings.trustProxy });
@@ -195,10 +196,10 @@ export async function startSluice(
       route: w.graph.document.route.path,
       state: w.lifecycle?.retired ? ('retired' as const) : w.lifecycle?.headers ? ('deprecated' as const) : ('active' as const),
     }));
-  if (store.kind === 'redis')
+  if (redisStore)
     replicas = createReplicaRegistry({
-      client: (store as Awaited<ReturnType<typeof openRedisStore>>).client,
-      prefix: redis!.prefix,
+      client: redisStore.client,
+      prefix: redisStore.target.prefix,
       logger,
       report: () => ({ appliedRevision: registry.appliedRevision, serving: serving().map(({ workflow, version }) => ({ workflow, version })), rateLimits: rateLimits.health?.() }),
     });
