@@ -1,7 +1,11 @@
 import { configDefaults, defineConfig } from 'vitest/config';
 
-/** Tests that start several gateway processes (replicas, workers): they run after the others, one file at a time, so they neither slow nor are slowed by the rest. */
-const PROCESS_TESTS = 'test/engine/replicas/**/*.test.ts';
+/**
+ * Tests that start processes of their own (gateway replicas, workers, redis-servers, the compose
+ * services' commands): they run after the others, one file at a time, so they neither slow nor
+ * are slowed by the rest.
+ */
+const PROCESS_TESTS = ['test/engine/replicas/**/*.test.ts', 'test/deploy/**/*.test.ts'];
 
 export default defineConfig({
   test: {
@@ -11,8 +15,8 @@ export default defineConfig({
     // prints the adversarial suite's case counts by group after the run
     globalSetup: ['test/adversarial/summary.ts'],
     projects: [
-      { extends: true, test: { name: 'main', include: ['test/**/*.test.ts'], exclude: [...configDefaults.exclude, PROCESS_TESTS], sequence: { groupOrder: 0 } } },
-      { extends: true, test: { name: 'processes', include: [PROCESS_TESTS], fileParallelism: false, sequence: { groupOrder: 1 } } },
+      { extends: true, test: { name: 'main', include: ['test/**/*.test.ts'], exclude: [...configDefaults.exclude, ...PROCESS_TESTS], sequence: { groupOrder: 0 } } },
+      { extends: true, test: { name: 'processes', include: PROCESS_TESTS, fileParallelism: false, sequence: { groupOrder: 1 } } },
     ],
   },
 });

@@ -1,5 +1,7 @@
 #!/usr/bin/env node
+import cluster from 'node:cluster';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -16,11 +18,14 @@ import { createProblemRenderer } from './gateway/problem.ts';
 import { runWorkflowTests } from './preview/simulate.ts';
 import { createMemoryRateLimitStore } from './runtime/rate-limit-store.ts';
 import { hashApiKey } from './runtime/api-key.ts';
-import { startSluice } from './server.ts';
+import { prepareDataDir, startSluice } from './server.ts';
 
 const USAGE = `sluice <command>
 
-  serve                          start the gateway (env: PORT, SLUICE_DATA, … see README)
+  serve [--workers N|auto]       start the gateway (env: PORT, SLUICE_DATA, REDIS_URL, … see README);
+                                 with --workers, N processes (Node cluster) share the port and the store
+  init                           prepare the data directory (examples, demo keys, admin token) and exit
+  demo-upstream                  serve only the demo upstream (orders, echo) on PORT
   validate <file…>               check workflow files; exit 1 listing every problem
   test <file…>                   run the workflow tests of files in the real engine; exit 1 when one fails
   token --sub S [--scope S…] [--partner P] [--aud A] [--exp 1h]
@@ -124,22 +129,80 @@ function catalogFor(dataDir: string) {
   return undefined;
 }
 
+/**
+ * `sluice serve --workers N`: this process forks N workers (Node cluster) sharing the port; each
+ * is a full gateway on the same store (the file store, locked per change and watched, or Redis).
+ * A worker that dies is started again with the same index; SIGTERM/SIGINT stop them all.
+ */
+async function serveWorkers(count: number) {
+  const settings = loadSettings();
+  const created = await prepareDataDir(settings); // before the workers race to make the same files
+  if (created) process.stderr.write(`no SLUICE_ADMIN_TOKENS: created an admin token in ${created} (mode 0600)\n`);
+  let stopping = false;
+  const fork = (index: number) => {
+    const worker = cluster.fork({ SLUICE_WORKER_INDEX: String(index) });
+    worker.once('exit', (code, signal) => {
+      if (stopping) return;
+      process.stderr.write(`sluice: worker ${index} (pid ${worker.process.pid}) exited (${signal ?? code}); starting it again\n`);
+      setTimeout(() => fork(index), 500).unref();
+    });
+  };
+  for (let i = 0; i < count; i++) fork(i);
+  const stop = () => {
+    stopping = true;
+    const alive = Object.values(cluster.workers ?? {}).filter((w) => w !== undefined && !w.isDead());
+    if (alive.length === 0) process.exit(0);
+    let left = alive.length;
+    for (const worker of alive)
+      worker!.once('exit', () => {
+        if (--left === 0) process.exit(0);
+      }).kill('SIGTERM');
+    setTimeout(() => process.exit(1), 10_000).unref();
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'serve': {
-      const sluice = await startSluice(loadSettings());
+      const { values } = parseArgs({ args: rest, options: { workers: { type: 'string' } } });
+      const workers = values.workers === undefined ? 1 : values.workers === 'auto' ? availableParallelism() : Number(values.workers);
+      if (!Number.isInteger(workers) || workers < 1 || workers > 256) fail('usage: sluice serve [--workers N|auto]');
+      if (workers > 1 && cluster.isPrimary) {
+        await serveWorkers(workers);
+        return -1;
+      }
+      // A worker: the first one publishes the workflows directory, every one serves what the store says.
+      const index = Number(process.env.SLUICE_WORKER_INDEX ?? 0);
+      const sluice = await startSluice(loadSettings(), { watchWorkflows: index === 0 });
       const stop = async () => {
         await sluice.close();
         process.exit(0);
       };
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
+      if (cluster.isWorker) process.once('disconnect', stop); // the primary is gone: no orphans
       return -1; // keep running
     }
     case 'test': {
       if (rest.length === 0) fail('usage: sluice test <file…>');
       return runTestsOffline(rest);
+    }
+    case 'init': {
+      // What several replicas sharing a data directory must not each make on their own (docker-compose runs this once).
+      const created = await prepareDataDir(loadSettings());
+      process.stdout.write(`data directory ${loadSettings().dataDir} ready${created ? `; admin token written to ${created}` : ''}\n`);
+      return 0;
+    }
+    case 'demo-upstream': {
+      const settings = loadSettings();
+      const upstream = await startDemoUpstream({ port: settings.port, host: settings.host });
+      process.stdout.write(`demo upstream listening on ${upstream.url}\n`);
+      process.once('SIGTERM', () => void upstream.close().then(() => process.exit(0)));
+      process.once('SIGINT', () => void upstream.close().then(() => process.exit(0)));
+      return -1;
     }
     case 'validate': {
       if (rest.length === 0) fail('usage: sluice validate <file…>');

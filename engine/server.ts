@@ -231,10 +231,26 @@ function clientErrorAnswer(problems: ProblemRenderer, code: string | undefined):
 }
 
 /**
+ * Makes the data directory's one-time files (examples, demo keys, the admin token file) before
+ * several processes start on it, so they all read the same ones. Returns the admin token file
+ * it created, if any.
+ */
+export async function prepareDataDir(settings: Settings): Promise<string | undefined> {
+  seedDataDir(settings.dataDir);
+  if (settings.demo) await ensureDemoKeys(settings.dataDir);
+  return loadAdminTokens(settings.adminTokens, settings.dataDir).createdFile;
+}
+
+/**
  * Starts Sluice: the gateway and its control plane on one port, the workflows of the data
  * directory hot-reloaded, and with SLUICE_DEMO the demo upstream and demo token issuer.
+ * `watchWorkflows: false` leaves the workflows directory to another process (the first worker
+ * of `sluice serve --workers N` publishes it; the others hear of its changes through the store).
  */
-export async function startSluice(settings: Settings, options: { logger?: Logger; env?: Record<string, string | undefined>; rateLimits?: RateLimitStore } = {}): Promise<Sluice> {
+export async function startSluice(
+  settings: Settings,
+  options: { logger?: Logger; env?: Record<string, string | undefined>; rateLimits?: RateLimitStore; watchWorkflows?: boolean } = {},
+): Promise<Sluice> {
   const logger = options.logger ?? createLogger({ level: settings.logLevel, ...(settings.logFile ? { destination: settings.logFile } : {}) });
   seedDataDir(settings.dataDir);
   const env: Record<string, string | undefined> = { ...(options.env ?? process.env) };
@@ -245,7 +261,8 @@ export async function startSluice(settings: Settings, options: { logger?: Logger
   }
 
   const redis = settings.redis;
-  const store = redis ? await openRedisStore({ target: redis, logger }) : await openFileStore(join(settings.dataDir, 'store'));
+  const redisStore = redis ? await openRedisStore({ target: redis, logger }) : undefined;
+  const store: Store = redisStore ?? (await openFileStore(join(settings.dataDir, 'store')));
   const system = { name: 'system', role: 'admin' };
   let problems = createProblemRenderer(loadCatalog(settings.dataDir));
   const metrics = settings.metrics ? new Metrics({ partners: settings.metricsPartners, partnerLimit: settings.metricsPartnerLimit }) : undefined;
@@ -315,10 +332,10 @@ export async function startSluice(settings: Settings, options: { logger?: Logger
       route: w.graph.document.route.path,
       state: w.lifecycle?.retired ? ('retired' as const) : w.lifecycle?.headers ? ('deprecated' as const) : ('active' as const),
     }));
-  if (store.kind === 'redis')
+  if (redisStore)
     replicas = createReplicaRegistry({
-      client: (store as Awaited<ReturnType<typeof openRedisStore>>).client,
-      prefix: redis!.prefix,
+      client: redisStore.client,
+      prefix: redisStore.target.prefix,
       logger,
       report: () => ({ appliedRevision: registry.appliedRevision, serving: serving().map(({ workflow, version }) => ({ workflow, version })), rateLimits: rateLimits.health?.() }),
     });
@@ -328,12 +345,13 @@ export async function startSluice(settings: Settings, options: { logger?: Logger
 
   const directory = createWorkflowDirectory(join(settings.dataDir, 'workflows'));
   const directorySync = createDirectorySync({ directory, lifecycle, store, logger });
+  const watchWorkflows = options.watchWorkflows ?? true;
   const reload = async () => {
-    await directorySync.sync();
+    if (watchWorkflows) await directorySync.sync();
     await registry.sync();
   };
   await reload();
-  directory.watch(() => void reload());
+  if (watchWorkflows) directory.watch(() => void reload());
 
   const admin = loadAdminTokens(settings.adminTokens, settings.dataDir);
   if (admin.createdFile) logger.warn({ file: admin.createdFile }, `no SLUICE_ADMIN_TOKENS: created an admin token in ${admin.createdFile} (mode 0600)`);

@@ -9,7 +9,7 @@ import { errorCatalogSchema, workflowDocumentSchema, type WorkflowDocument } fro
 import type { ProblemRenderer } from '../gateway/problem.ts';
 import { problemHeaders } from '../gateway/problem.ts';
 import { traceContextOf } from '../gateway/trace.ts';
-import type { Store, WorkflowRecord } from '../store/types.ts';
+import { StoreUnavailableError, type Store, type WorkflowRecord } from '../store/types.ts';
 import { allows, type AdminIdentity, type Permission } from './auth.ts';
 import { AdminError, storeWriteError } from './errors.ts';
 import { workflowOf, type Lifecycle } from './lifecycle.ts';
@@ -482,6 +482,11 @@ export function createAdminApi(options: AdminApiOptions): { router: Router; endp
 
   const onError: ErrorRequestHandler = (error: unknown, req, res, _next) => {
     if (error instanceof AdminError) return problem(res, req, error);
+    if (error instanceof StoreUnavailableError) {
+      // nothing was changed: say so, and when to try again (a catalog without the entry answers internal_error)
+      const answer = options.problems().render('store_unavailable', { instance: req.originalUrl.split('?')[0]!, traceId: traceContextOf(req.headers.traceparent, undefined).traceId });
+      return res.status(answer.status).set({ ...problemHeaders(answer.body), 'retry-after': '5' }).end(answer.body);
+    }
     const unwritable = storeWriteError(error);
     if (unwritable) return problem(res, req, unwritable);
     const status = (error as { status?: number }).status;

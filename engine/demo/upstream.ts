@@ -11,7 +11,7 @@ const ORDERS = [
  * A small upstream for the embedded default: an orders service on 127.0.0.1 at a port the
  * system picks, so several gateways run side by side. It also echoes what it received.
  */
-export async function startDemoUpstream(): Promise<{ url: string; server: Server; close(): Promise<void> }> {
+export async function startDemoUpstream(listen: { port?: number; host?: string } = {}): Promise<{ url: string; server: Server; close(): Promise<void> }> {
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://demo');
     const send = (status: number, body: unknown) => {
@@ -34,10 +34,11 @@ export async function startDemoUpstream(): Promise<{ url: string; server: Server
     send(404, { message: 'not found' });
   });
   server.keepAliveTimeout = 30_000;
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const host = listen.host ?? '127.0.0.1';
+  await new Promise<void>((resolve) => server.listen(listen.port ?? 0, host, resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`,
     server,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { canonicalJson, sealEntry, verifyAuditChain, type AuditEntry } from './audit.ts';
 import { createRedisClient, redisKeys, whenReady, type RedisClient, type RedisTarget } from './redis.ts';
-import type { Store, StoreState, Transition } from './types.ts';
+import { StoreUnavailableError, type Store, type StoreState, type Transition } from './types.ts';
 
 const EMPTY: StoreState = { revision: 0, workflows: {}, catalog: undefined };
 
@@ -24,7 +24,7 @@ return current + 1
 /** How often a replica compares the store's revision with what it has seen (pub/sub only makes it sooner). */
 const RECONCILE_MS = 1_000;
 /** Attempts of a transaction that keeps losing the race to other replicas' commits. */
-const MAX_ATTEMPTS = 20;
+const MAX_ATTEMPTS = 50;
 /** Documents are immutable (named by their hash): this many texts are kept in memory. */
 const DOCUMENT_CACHE = 256;
 
@@ -117,9 +117,17 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
   const timer = setInterval(() => void reconcile(), options.reconcileMs ?? RECONCILE_MS);
   timer.unref();
 
+  /** A failure of Redis itself (not of a transaction body) as the error the admin API answers 503 for. */
+  const unavailable = (error: unknown): never => {
+    const message = (error as Error).message ?? String(error);
+    if (client.status !== 'ready' || /Connection is closed|Stream isn't writeable|timed out|ECONNREFUSED|ECONNRESET|ETIMEDOUT|LOADING|CLUSTERDOWN/i.test(message))
+      throw new StoreUnavailableError(`the Redis store cannot be reached: ${message}`, { cause: error });
+    throw error;
+  };
+
   const documents = new Map<string, string>();
   async function readState(): Promise<StoreState> {
-    const text = await client.get(keys.state);
+    const text = await client.get(keys.state).catch(unavailable);
     return text === null ? structuredClone(EMPTY) : (JSON.parse(text) as StoreState);
   }
 
@@ -141,13 +149,19 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
         JSON.stringify(next),
         JSON.stringify(entry),
         ...docs.map((d) => canonicalJson(d.document)),
-      );
+      ).catch(unavailable);
       if (result < 0) {
         if (attempt >= MAX_ATTEMPTS) throw new Error(`the change lost ${MAX_ATTEMPTS} races to other replicas' changes; try again`);
-        continue; // another replica committed first: decide again on its state
+        // Another replica committed first: decide again on its state, after a random pause that
+        // grows with each lost race, so replicas changing the store at once take turns.
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(2 ** attempt, 100)));
+        continue;
       }
-      if (result > known) known = result;
-      notify(result);
+      // Announcements of later commits may have arrived first (another connection): listeners hear each revision once, rising.
+      if (result > known) {
+        known = result;
+        notify(result);
+      }
       void announce(result);
       return { revision: result, entry, result: transition.result };
     }
@@ -175,7 +189,7 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
       if (!/^[0-9a-f]{64}$/.test(hash)) throw new Error(`not a document hash: ${hash}`);
       let text = documents.get(hash);
       if (text === undefined) {
-        const stored = await client.get(keys.document(hash));
+        const stored = await client.get(keys.document(hash)).catch(unavailable);
         if (stored === null) throw new Error(`no document ${hash} in the store`);
         text = stored;
         if (documents.size >= DOCUMENT_CACHE) documents.delete(documents.keys().next().value!);
@@ -192,12 +206,12 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
     async audit(opts = {}) {
       const after = opts.after ?? 0;
       const stop = opts.limit === undefined ? -1 : after + opts.limit - 1;
-      const lines = await client.lrange(keys.audit, after, stop);
+      const lines = await client.lrange(keys.audit, after, stop).catch(unavailable);
       return lines.map((line) => JSON.parse(line) as AuditEntry);
     },
     async verifyAudit() {
       // State and log read in one transaction: the anchor and the log are of the same moment.
-      const replies = await client.multi().get(keys.state).lrange(keys.audit, 0, -1).exec();
+      const replies = await client.multi().get(keys.state).lrange(keys.audit, 0, -1).exec().catch(unavailable);
       if (!replies) throw new Error('could not read the audit log');
       const [[stateError, stateText], [logError, lines]] = replies as [[Error | null, string | null], [Error | null, string[]]];
       if (stateError || logError) throw stateError ?? logError;

@@ -60,3 +60,11 @@ export interface Store {
   onChange(listener: (revision: number) => void): () => void;
   close(): Promise<void>;
 }
+
+/** The store cannot be reached (Redis down or not answering): nothing was changed; try again later. */
+export class StoreUnavailableError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'StoreUnavailableError';
+  }
+}

@@ -91,8 +91,10 @@ describe('three replicas when their Redis stops and comes back', () => {
     expect(await stampOf(replicas[2]!.url, '/stamp')).toBe('before');
     const started = Date.now();
     const refused = await adminCall(a, 'publisher', 'POST', '/workflows/stamp/publish');
-    expect(refused.status).toBeGreaterThanOrEqual(500);
+    expect(refused.status).toBe(503);
     expect(refused.headers.get('content-type')).toBe('application/problem+json');
+    expect(refused.headers.get('retry-after')).toBe('5');
+    expect(refused.body).toMatchObject({ type: 'https://problems.sluice.example/store-unavailable', detail: expect.stringContaining('nothing was changed') });
     expect(Date.now() - started).toBeLessThan(5_000);
 
     await redis.start();

@@ -110,6 +110,28 @@ describe.each(kinds)('$name store', (kind) => {
     expect(await store.audit()).toHaveLength(1);
   });
 
+  runs('keeps one audit chain when two processes change the store at the same time', async () => {
+    const place = newPlace();
+    const [one, two] = [await open(place), await open(place)];
+    await Promise.all([one, two].flatMap((store, s) => Array.from({ length: 10 }, (_, i) => saveDraft(store, `store ${s} change ${i}`))));
+    for (const store of [one, two]) {
+      const state = await store.state();
+      expect(state.revision).toBe(20);
+      expect(state.workflows.orders!.draft!.revision).toBe(20);
+      expect(await store.verifyAudit()).toMatchObject({ ok: true, entries: 20 });
+    }
+  });
+
+  runs("tells another process's store of a change", async () => {
+    const place = newPlace();
+    const [one, two] = [await open(place), await open(place)];
+    const heard: number[] = [];
+    two.onChange((revision) => heard.push(revision));
+    const { revision, result } = await saveDraft(one, 'seen elsewhere');
+    await expect.poll(() => heard.includes(revision), { timeout: 5_000 }).toBe(true);
+    expect((await two.state()).workflows.orders!.draft!.hash).toBe(result);
+  });
+
   runs('tells its own listeners of every change it commits', async () => {
     const store = await open(newPlace());
     const heard: number[] = [];

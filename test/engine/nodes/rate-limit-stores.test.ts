@@ -1,0 +1,71 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { createMemoryRateLimitStore, type RateLimitDecision } from '../../../engine/runtime/rate-limit-store.ts';
+import { createRedisRateLimitStore } from '../../../engine/runtime/redis-rate-limit-store.ts';
+import { createRedisClient, redisKeys, whenReady } from '../../../engine/store/redis.ts';
+import { deletePrefix, freePort, SHARED_REDIS_URL, sharedRedisAvailable, testPrefix } from '../../helpers/redis.ts';
+
+/* The Redis rate-limit store against the memory store: the same sliding window, decided alike. */
+
+const redisUp = await sharedRedisAvailable();
+
+describe.runIf(redisUp)('Redis and memory rate-limit stores', () => {
+  const prefix = testPrefix('rl');
+  const target = { url: SHARED_REDIS_URL, prefix, cluster: false };
+  const client = createRedisClient(target, { name: 'sluice-rate-limits', offlineQueue: false, commandTimeoutMs: 2_000 });
+  const redis = createRedisRateLimitStore({ client, keyPrefix: redisKeys(prefix).rateLimit, replicas: () => 1 });
+  const memory = createMemoryRateLimitStore();
+  afterAll(async () => {
+    redis.close?.();
+    memory.close?.();
+    await deletePrefix(SHARED_REDIS_URL, prefix);
+  });
+
+  it('decide a run of requests alike: allowed, remaining, and when to retry', async () => {
+    await whenReady(client, target);
+    // A one-hour window, so the run does not cross a window boundary.
+    const limit = 5;
+    const fromRedis: RateLimitDecision[] = [];
+    const fromMemory: RateLimitDecision[] = [];
+    for (let i = 0; i < 8; i++) {
+      fromRedis.push(await redis.hit('wf:limit:k:acme', limit, 3_600_000, 'deny'));
+      fromMemory.push(await memory.hit('wf:limit:k:acme', limit, 3_600_000, 'deny'));
+    }
+    const shape = (d: RateLimitDecision) => ({ allowed: d.allowed, remaining: d.remaining, storeDown: d.storeDown });
+    expect(fromRedis.map(shape)).toEqual(fromMemory.map(shape));
+    expect(fromRedis.map((d) => d.allowed)).toEqual([true, true, true, true, true, false, false, false]);
+    expect(fromRedis.map((d) => d.remaining)).toEqual([4, 3, 2, 1, 0, 0, 0, 0]);
+    // Redis counts on its own clock, the memory store on this process's: the seconds agree within one.
+    fromRedis.forEach((d, i) => {
+      expect(Math.abs(d.resetSeconds - fromMemory[i]!.resetSeconds)).toBeLessThanOrEqual(1);
+      expect(Math.abs(d.retryAfterSeconds - fromMemory[i]!.retryAfterSeconds)).toBeLessThanOrEqual(1);
+    });
+    // the counter expires two windows after its last use
+    const ttl = await client.pttl(`${redisKeys(prefix).rateLimit}wf:limit:k:acme}`);
+    expect(ttl).toBeGreaterThan(3_600_000);
+    expect(ttl).toBeLessThanOrEqual(7_200_000);
+    expect(redis.health()).toEqual({ store: 'redis', state: 'up', storeDownDecisions: { allow: 0, deny: 0, local: 0 } });
+  });
+});
+
+describe('the Redis rate-limit store without a Redis to reach', () => {
+  it('decides at once by each onStoreDown choice, local at limit / replicas, and counts the decisions', async () => {
+    const port = await freePort(); // nothing listens there
+    const client = createRedisClient({ url: `redis://127.0.0.1:${port}`, prefix: 'none', cluster: false }, { name: 'sluice-rate-limits', offlineQueue: false, commandTimeoutMs: 100 });
+    client.on('error', () => undefined);
+    const store = createRedisRateLimitStore({ client, keyPrefix: redisKeys('none').rateLimit, replicas: () => 4 });
+    try {
+      const started = performance.now();
+      const allow = store.hit('a', 100, 60_000, 'allow') as RateLimitDecision;
+      const deny = store.hit('d', 100, 60_000, 'deny') as RateLimitDecision;
+      const local = Array.from({ length: 30 }, () => store.hit('l', 100, 60_000, 'local') as RateLimitDecision);
+      expect(performance.now() - started).toBeLessThan(50); // synchronous: nothing waited on a connection
+      expect(allow).toMatchObject({ allowed: true, storeDown: 'allow' });
+      expect(deny).toMatchObject({ allowed: false, storeDown: 'deny' });
+      expect(local.filter((d) => d.allowed)).toHaveLength(25); // 100 / 4 replicas
+      expect(local.every((d) => d.storeDown === 'local')).toBe(true);
+      expect(store.health()).toEqual({ store: 'redis', state: 'down', storeDownDecisions: { allow: 1, deny: 1, local: 30 } });
+    } finally {
+      store.close?.();
+    }
+  });
+});
