@@ -89,6 +89,7 @@ async function runTestsOffline(files: string[]): Promise<number> {
     deps: { env, dataDir: settings.dataDir, rateLimits: createMemoryRateLimitStore(), shared: { get: <T>(key: string, create: () => T) => (resources.has(key) ? (resources.get(key) as T) : (resources.set(key, create()).get(key) as T)) } },
     catalog,
     problems: createProblemRenderer(catalog),
+    mintToken: (claims: { sub: string; scopes?: string[] | undefined; partner?: string | undefined; claims?: Record<string, unknown> | undefined }) => signDemoToken(settings.dataDir, claims),
   };
   let tests = 0;
   let failed = 0;

@@ -314,7 +314,8 @@ export async function startSluice(
     },
   });
   // Previews, workflow tests and the publish gate run in the real engine with this process's compile dependencies and catalog.
-  const previewContext = (): SimulationContext => ({ deps, catalog: problems.catalog, problems });
+  const mintToken = settings.demo ? (claims: DemoTokenOptions) => signDemoToken(settings.dataDir, claims) : undefined;
+  const previewContext = (): SimulationContext => ({ deps, catalog: problems.catalog, problems, ...(mintToken ? { mintToken } : {}) });
   const lifecycle = createLifecycle({
     store,
     fourEyes: settings.fourEyes,
@@ -361,7 +362,7 @@ export async function startSluice(
     lifecycle,
     preview: {
       context: previewContext,
-      ...(settings.demo ? { demoToken: (options: DemoTokenOptions) => signDemoToken(settings.dataDir, options) } : {}),
+      ...(mintToken ? { demoToken: mintToken } : {}),
     },
     partners: { changes: createPartners({ store }), lastUsed: (keyId) => partnerAccess.lastUsed.get(keyId) },
     ...(metrics

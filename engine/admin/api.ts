@@ -5,7 +5,7 @@ import { contractOpenApi } from '../preview/contract-openapi.ts';
 import { runWorkflowTests, simulate, type SimulationContext } from '../preview/simulate.ts';
 import { kindConfigJsonSchema } from '../../shared/compile/json-schema.ts';
 import { CATEGORIES, kinds, type AnyKindDescriptor } from '../../shared/nodes/index.ts';
-import { errorCatalogSchema, workflowDocumentSchema, type WorkflowDocument } from '../../shared/schema/index.ts';
+import { demoTokenSchema, errorCatalogSchema, workflowDocumentSchema, type WorkflowDocument } from '../../shared/schema/index.ts';
 import type { ProblemRenderer } from '../gateway/problem.ts';
 import { problemHeaders } from '../gateway/problem.ts';
 import { traceContextOf } from '../gateway/trace.ts';
@@ -90,6 +90,7 @@ const sampleRequest = z
     query: z.record(z.string(), z.string()).optional(),
     headers: z.record(z.string(), z.string()).optional(),
     body: z.unknown().optional(),
+    token: demoTokenSchema.optional(),
   })
   .strict();
 const upstreamMock = z.object({ status: z.number().int().min(100).max(599).default(200), headers: z.record(z.string(), z.string()).optional(), body: z.unknown().optional() }).strict();

@@ -19,6 +19,8 @@ export interface SampleRequest {
   query?: Record<string, string> | undefined;
   headers?: Record<string, string> | undefined;
   body?: unknown;
+  /** A demo token with these claims is minted when the request runs and sent as its bearer token. */
+  token?: { sub: string; scopes?: string[] | undefined; partner?: string | undefined; claims?: Record<string, unknown> | undefined } | undefined;
 }
 
 /** What a node read and did, for the trace. */
@@ -49,6 +51,8 @@ export interface SimulationContext {
   deps: CompileDependencies;
   catalog: ErrorCatalog | undefined;
   problems: ProblemRenderer;
+  /** Signs a demo-issuer token for requests that ask for one (absent: the demo issuer is off). */
+  mintToken?(claims: NonNullable<SampleRequest['token']>): Promise<string>;
 }
 
 /** Header names whose values never appear in a trace. */
@@ -135,6 +139,14 @@ export async function simulate(document: unknown, request: SampleRequest, contex
   if (!validated.ok) {
     mock?.release();
     return { ok: false, problems: validated.problems };
+  }
+  if (request.token) {
+    if (!context.mintToken) {
+      mock?.release();
+      return { ok: false, problems: [{ code: 'invalid_document', message: 'the request asks for a demo token, but the demo issuer is off (SLUICE_DEMO=off)', field: 'request.token' }] };
+    }
+    const token = await context.mintToken(request.token);
+    request = { ...request, headers: { ...request.headers, authorization: `Bearer ${token}` } };
   }
   const rateLimits = createMemoryRateLimitStore();
   let compiled: CompiledWorkflow | undefined;
@@ -239,7 +251,7 @@ function holds(expected: unknown, actual: unknown): boolean {
 export async function runWorkflowTests(document: unknown, context: SimulationContext, tests: readonly WorkflowTest[] = (document as { tests?: WorkflowTest[] }).tests ?? []): Promise<TestVerdict[]> {
   const verdicts: TestVerdict[] = [];
   for (const test of tests) {
-    const result = await simulate(document, { method: test.request.method, path: test.request.path, headers: test.request.headers, body: test.request.body }, context, { upstream: test.upstream });
+    const result = await simulate(document, { method: test.request.method, path: test.request.path, query: test.request.query, headers: test.request.headers, body: test.request.body, token: test.request.token }, context, { upstream: test.upstream });
     if (!result.ok) {
       verdicts.push({ name: test.name, passed: false, failures: [{ what: 'workflow', expected: 'a valid workflow', actual: result.problems.map((p) => `${p.node ?? 'workflow'}${p.field ? ` ${p.field}` : ''}: ${p.message}`) }] });
       continue;

@@ -1,4 +1,4 @@
-export { workflowDocumentSchema, workflowNodeSchema, workflowEdgeSchema, workflowTestSchema, routeSchema, idSchema, HTTP_METHODS, type WorkflowDocument, type WorkflowNode, type WorkflowEdge, type WorkflowTest, type Route, type HttpMethod } from './workflow.ts';
+export { workflowDocumentSchema, workflowNodeSchema, workflowEdgeSchema, workflowTestSchema, workflowSampleSchema, demoTokenSchema, routeSchema, idSchema, HTTP_METHODS, type WorkflowDocument, type WorkflowNode, type WorkflowEdge, type WorkflowTest, type WorkflowSample, type DemoTokenClaims, type Route, type HttpMethod } from './workflow.ts';
 export { errorCatalogSchema, catalogEntrySchema, errorIdSchema, GATEWAY_ERRORS, type ErrorCatalog, type CatalogEntry, type GatewayErrorId } from './catalog.ts';
 export { problemDetailsSchema, PROBLEM_CONTENT_TYPE, type ProblemDetails } from './problem.ts';
 export { durationSchema, durationMs, boundedDurationSchema, MAX_TIMER_MS } from './duration.ts';

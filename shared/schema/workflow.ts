@@ -50,6 +50,20 @@ export const workflowEdgeSchema = z
 
 export const positionSchema = z.object({ x: z.number(), y: z.number() }).strict();
 
+/**
+ * Claims of a demo token minted when the request runs (sent as `Authorization: Bearer …`), so a
+ * saved request never holds a token that expires.
+ */
+export const demoTokenSchema = z
+  .object({
+    sub: z.string().min(1).max(200),
+    scopes: z.array(z.string().min(1).max(200)).max(100).default([]),
+    partner: z.string().min(1).max(200).optional(),
+    claims: z.record(z.string(), z.unknown()).optional(),
+  })
+  .strict()
+  .meta({ description: 'A token for the demo issuer with these claims, minted at run time.' });
+
 /** A sample request and what the workflow must answer; run by `sluice test` and before publishing. */
 export const workflowTestSchema = z
   .object({
@@ -57,9 +71,11 @@ export const workflowTestSchema = z
     request: z
       .object({
         method: z.enum(HTTP_METHODS).default('GET'),
-        path: z.string().startsWith('/'),
+        path: z.string().startsWith('/').max(4000),
         headers: z.record(z.string(), z.string()).optional(),
+        query: z.record(z.string(), z.string()).optional().meta({ description: 'Merged into the query string of the path.' }),
         body: z.unknown().optional(),
+        token: demoTokenSchema.optional(),
       })
       .strict(),
     upstream: z
@@ -95,6 +111,9 @@ export const workflowLogSchema = z
   })
   .strict();
 
+/** A saved sample request of the editor's preview: a request and, optionally, the upstream's mocked answer. */
+export const workflowSampleSchema = workflowTestSchema.pick({ name: true, request: true, upstream: true });
+
 /** The most nodes a workflow may have. */
 export const MAX_NODES = 10_000;
 
@@ -109,7 +128,8 @@ export const workflowDocumentSchema = z
     nodes: z.array(workflowNodeSchema).min(1).max(MAX_NODES),
     edges: z.array(workflowEdgeSchema).max(20_000).default([]),
     layout: z.record(z.string(), positionSchema).default({}).meta({ description: 'Editor positions by node id; ignored by the engine.' }),
-    tests: z.array(workflowTestSchema).default([]),
+    tests: z.array(workflowTestSchema).max(500).default([]).meta({ description: 'Run by `sluice test` and before every publish; a failing test refuses the publish.' }),
+    samples: z.array(workflowSampleSchema).max(200).default([]).meta({ description: 'Sample requests saved from the editor\'s preview.' }),
     log: workflowLogSchema.optional(),
   })
   .strict()
@@ -119,4 +139,6 @@ export type WorkflowDocument = z.infer<typeof workflowDocumentSchema>;
 export type WorkflowNode = z.infer<typeof workflowNodeSchema>;
 export type WorkflowEdge = z.infer<typeof workflowEdgeSchema>;
 export type WorkflowTest = z.infer<typeof workflowTestSchema>;
+export type WorkflowSample = z.infer<typeof workflowSampleSchema>;
+export type DemoTokenClaims = z.infer<typeof demoTokenSchema>;
 export type Route = z.infer<typeof routeSchema>;

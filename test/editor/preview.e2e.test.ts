@@ -93,6 +93,11 @@ describe.runIf(chromiumAvailable())('preview, contract and tests in the editor',
     await inspector.getByRole('textbox', { name: 'All of 1' }).fill('orders:write');
     await page.keyboard.press('Control+s');
     await expect.poll(() => page.locator('.statusline').textContent()).toMatch(/Saved draft revision \d+/);
+    // the saved test keeps the token's claims, minted afresh on each run, never the token itself
+    const saved = (await (await gateway.fetch('/admin/api/workflows/orders', { headers: { authorization: `Bearer ${PUBLISHER}` } })).json()) as { draft: { document: { tests: Array<{ name: string; request: { headers?: Record<string, string>; token?: { scopes: string[]; partner?: string } } }> } } };
+    const test = saved.draft.document.tests.find((t) => t.name === 'reads its orders')!;
+    expect(test.request.token).toMatchObject({ scopes: ['orders:read'], partner: 'acme' });
+    expect(test.request.headers?.authorization).toBeUndefined();
     await page.getByRole('button', { name: 'Publish…' }).click();
     await page.getByRole('dialog', { name: 'Publish orders' }).getByRole('button', { name: 'Publish now' }).click();
     const problems = page.getByRole('region', { name: 'Problems' });

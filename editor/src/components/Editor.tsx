@@ -5,7 +5,7 @@ import { can, needs } from '../api/roles.ts';
 import type { ProblemBody, ValidationProblem, VersionRef, WorkflowDiff, WorkflowView } from '../api/types.ts';
 import { HighlightContext, KindsContext, LiveContext, MarksContext, ReadOnlyContext, useSessionContext, type PathHighlight } from '../editor-context.ts';
 import { ContractPanel } from './ContractPanel.tsx';
-import { PreviewPanel } from './PreviewPanel.tsx';
+import { PreviewPanel, type WorkflowSample } from './PreviewPanel.tsx';
 import { useLiveCounts } from '../hooks/useLiveCounts.ts';
 import { LiveControls, LiveSummary } from './LiveControls.tsx';
 import { parseFragment, parseWorkflowText } from '../graph/clipboard.ts';
@@ -614,12 +614,17 @@ export function Editor({ workflow, document: initialDocument, onWorkflowChanged 
                     document={() => toDocument(liveRef.current) as unknown as Record<string, unknown>}
                     route={{ methods: present.meta.route?.methods ?? ['GET'], path: present.meta.route?.path ?? '/' }}
                     tests={present.meta.tests ?? []}
+                    samples={(present.meta as { samples?: WorkflowSample[] }).samples ?? []}
                     readOnly={readOnly}
                     canMintTokens={mayEdit}
                     onHighlight={setHighlight}
                     onSaveTest={(test) => {
                       model.commit((m) => ({ ...m, meta: { ...m.meta, tests: [...(m.meta.tests ?? []), test as NonNullable<typeof m.meta.tests>[number]] } }));
                       say(`Saved the test "${test.name}": it runs before every publish once the draft is saved`, 'good');
+                    }}
+                    onSaveSample={(sample) => {
+                      model.commit((m) => ({ ...m, meta: { ...m.meta, samples: [...((m.meta as { samples?: WorkflowSample[] }).samples ?? []), sample] } as typeof m.meta }));
+                      say(`Saved the sample "${sample.name}" with the workflow (save the draft to keep it)`, 'good');
                     }}
                   />
                 </div>

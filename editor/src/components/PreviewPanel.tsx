@@ -3,12 +3,11 @@ import { describeError, type Api } from '../api/client.ts';
 import type { SimulationResult, TestVerdict, TraceStep } from '../api/preview-types.ts';
 import type { PathHighlight } from '../editor-context.ts';
 
-type WorkflowTest = {
-  name: string;
-  request: { method: string; path: string; headers?: Record<string, string>; body?: unknown };
-  upstream?: { status: number; body?: unknown };
-  expect: { status: number; type?: string };
-};
+type TokenClaims = { sub: string; scopes: string[]; partner?: string };
+type SavedRequest = { method: string; path: string; headers?: Record<string, string>; body?: unknown; token?: TokenClaims };
+/** A sample request saved with the workflow (the document's `samples`). */
+export type WorkflowSample = { name: string; request: SavedRequest; upstream?: { status: number; body?: unknown } };
+type WorkflowTest = WorkflowSample & { expect: { status: number; type?: string } };
 
 export interface PreviewPanelProps {
   api: Api;
@@ -17,10 +16,12 @@ export interface PreviewPanelProps {
   document(): Record<string, unknown>;
   route: { methods: string[]; path: string };
   tests: readonly WorkflowTest[];
+  samples: readonly WorkflowSample[];
   readOnly: boolean;
   canMintTokens: boolean;
   onHighlight(path: PathHighlight | undefined): void;
   onSaveTest(test: WorkflowTest): void;
+  onSaveSample(sample: WorkflowSample): void;
 }
 
 const statusClass = (status: number) => `status-badge status-badge--${Math.floor(status / 100)}xx`;
@@ -65,12 +66,42 @@ export function PreviewPanel(props: PreviewPanelProps) {
   const [error, setError] = useState<string | undefined>();
   const [busy, setBusy] = useState(false);
   const [verdicts, setVerdicts] = useState<TestVerdict[] | undefined>();
+  /** The claims of the token the helper put in the Authorization header, while it is still there. */
+  const [minted, setMinted] = useState<{ claims: TokenClaims; header: string } | undefined>();
 
   const request = () => {
     let parsedBody: unknown;
     if (body.trim() !== '') parsedBody = JSON.parse(body);
     return { method, path, headers: parseHeaders(headers), ...(parsedBody === undefined ? {} : { body: parsedBody }) };
   };
+  /** The request as saved: a minted token becomes its claims, minted again whenever it runs (tokens expire). */
+  const savedRequest = (): SavedRequest => {
+    const { headers: h, ...rest } = request();
+    if (minted && h.authorization === minted.header) {
+      const { authorization: _minted, ...others } = h;
+      return { ...rest, ...(Object.keys(others).length > 0 ? { headers: others } : {}), token: minted.claims };
+    }
+    return { ...rest, ...(Object.keys(h).length > 0 ? { headers: h } : {}) };
+  };
+  function load(sample: WorkflowSample) {
+    setMethod(sample.request.method);
+    setPath(sample.request.path);
+    const h = Object.entries(sample.request.headers ?? {}).map(([k, v]) => `${k}: ${v}`);
+    setBody(sample.request.body === undefined ? '' : JSON.stringify(sample.request.body, null, 2));
+    setMock(sample.upstream !== undefined);
+    if (sample.upstream) {
+      setMockStatus(sample.upstream.status);
+      setMockBody(sample.upstream.body === undefined ? '' : JSON.stringify(sample.upstream.body));
+    }
+    setHeaders(h.join('\n'));
+    setMinted(undefined);
+    if (sample.request.token) {
+      const claims = sample.request.token;
+      setScopes(claims.scopes.join(' '));
+      setPartner(claims.partner ?? '');
+      void mint(claims);
+    }
+  }
   const upstream = () => (mock ? { status: mockStatus, body: mockBody.trim() === '' ? undefined : JSON.parse(mockBody) } : undefined);
 
   async function run() {
@@ -88,9 +119,11 @@ export function PreviewPanel(props: PreviewPanelProps) {
     }
   }
 
-  async function mint() {
+  async function mint(given?: TokenClaims) {
     try {
-      const { token } = await api.demoToken({ sub: 'preview-user', scopes: scopes.split(/[\s,]+/).filter(Boolean), ...(partner ? { partner } : {}) });
+      const claims: TokenClaims = given ?? { sub: 'preview-user', scopes: scopes.split(/[\s,]+/).filter(Boolean), ...(partner ? { partner } : {}) };
+      const { token } = await api.demoToken(claims);
+      setMinted({ claims, header: `Bearer ${token}` });
       setHeaders((text) => [...text.split('\n').filter((l) => l.trim() !== '' && !/^authorization\s*:/i.test(l)), `authorization: Bearer ${token}`].join('\n'));
     } catch (e) {
       setError(describeError(e));
@@ -102,14 +135,18 @@ export function PreviewPanel(props: PreviewPanelProps) {
     const name = window.prompt('Name of the test', `${method} ${path} answers ${result.response.status}`);
     if (!name) return;
     const type = (result.response.body as { type?: unknown } | null)?.type;
-    const { headers: h, ...rest } = request();
-    // the headers are kept as sent: a token in them is saved with the test (and expires with it)
     props.onSaveTest({
       name,
-      request: { ...rest, ...(Object.keys(h).length > 0 ? { headers: h } : {}) },
+      request: savedRequest(),
       ...(upstream() ? { upstream: upstream()! } : {}),
       expect: { status: result.response.status, ...(typeof type === 'string' ? { type } : {}) },
     });
+  }
+
+  function saveSample() {
+    const name = window.prompt('Name of the sample request', `${method} ${path}`);
+    if (!name) return;
+    props.onSaveSample({ name, request: savedRequest(), ...(upstream() ? { upstream: upstream()! } : {}) });
   }
 
   async function runTests() {
@@ -128,6 +165,19 @@ export function PreviewPanel(props: PreviewPanelProps) {
   return (
     <section className="preview" aria-label="Preview">
       <h2>Preview a request</h2>
+      {props.samples.length > 0 && (
+        <label>
+          Saved samples
+          <select aria-label="Saved samples" value="" onChange={(e) => e.target.value !== '' && load(props.samples[Number(e.target.value)]!)}>
+            <option value="">load a sample…</option>
+            {props.samples.map((sample, i) => (
+              <option key={i} value={i}>
+                {sample.name}
+              </option>
+            ))}
+          </select>
+        </label>
+      )}
       <div className="preview__row">
         <label>
           Method
@@ -156,7 +206,7 @@ export function PreviewPanel(props: PreviewPanelProps) {
             Partner
             <input aria-label="Token partner" value={partner} onChange={(e) => setPartner(e.target.value)} />
           </label>
-          <button type="button" onClick={() => void mint()} title="Sign a demo token with these claims and put it in the Authorization header">
+          <button type="button" onClick={() => void mint()} title="Sign a demo token with these claims and put it in the Authorization header (saved requests keep the claims and mint a fresh token each run)">
             Mint token
           </button>
         </div>
@@ -184,8 +234,11 @@ export function PreviewPanel(props: PreviewPanelProps) {
         <button type="button" className="primary" onClick={() => void run()} disabled={busy}>
           Run preview
         </button>
-        <button type="button" onClick={saveAsTest} disabled={!result?.ok || props.readOnly} title={props.readOnly ? 'Read-only' : 'Save this request and its answer as a workflow test'}>
+        <button type="button" onClick={saveAsTest} disabled={!result?.ok || props.readOnly} title={props.readOnly ? 'Read-only' : 'Save this request and its answer as a workflow test (a minted token is saved as its claims)'}>
           Save as test
+        </button>
+        <button type="button" onClick={saveSample} disabled={props.readOnly} title={props.readOnly ? 'Read-only' : 'Save this request with the workflow, to load it again later'}>
+          Save sample
         </button>
         <button type="button" onClick={() => props.onHighlight(undefined)}>
           Clear path

@@ -91,6 +91,14 @@ describe('simulation', () => {
     expect((await gw.sluice.store.verifyAudit() as { ok: boolean }).ok).toBe(true);
   });
 
+  it('mints a demo token with the claims a request asks for, each time it runs', async () => {
+    const result = (await simulate({ workflow: 'orders', version: 'active', request: { method: 'GET', path: '/api/orders', token: { sub: 'carol', scopes: ['orders:read'], partner: 'globex' } }, upstream: { status: 200, body: { orders: [] } } })).body as any;
+    expect(result.response.status).toBe(200);
+    expect(result.trace[0].changes.find((c: { field: string }) => c.field === 'partner').after).toBe('globex');
+    const denied = (await simulate({ workflow: 'orders', version: 'active', request: { method: 'GET', path: '/api/orders', token: { sub: 'carol', scopes: ['profile'] } } })).body as any;
+    expect(denied.response.status).toBe(403);
+  });
+
   it('needs the editor role; a viewer is refused', async () => {
     const answer = await simulate({ workflow: 'orders', request: { method: 'GET', path: '/api/orders' } }, 'viewer');
     expect(answer.status).toBe(403);
