@@ -1,11 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { SluiceError } from '../runtime/errors.ts';
 import type { GatewayResponse } from '../runtime/types.ts';
 import { readBody } from './body.ts';
 import { evaluateLoggedFields, walk, type CompiledWorkflow } from './compile-workflow.ts';
 import { RequestExchange } from './exchange.ts';
-import { problemHeaders, type ProblemRenderer } from './problem.ts';
+import { finalProblem, problemHeaders, type ProblemRenderer } from './problem.ts';
 import { createRouteTable, type RouteTable } from './route-table.ts';
 import { traceContextOf } from './trace.ts';
 import { createRequestLog, subjectLogger, type RequestRecord, type SubjectLogging } from '../observe/request-log.ts';
@@ -201,16 +200,8 @@ export function createGateway(options: GatewayOptions): Gateway {
           record.outcome = 'rejected';
           return;
         }
-        let id = meta.error ?? 'internal_error';
-        let params = exchange.problemParams;
-        if (meta.outcome === 'fault') {
-          const error = result.error;
-          if (error instanceof SluiceError && problems.has(error.code)) {
-            id = error.code;
-            params = error.params ?? params;
-          }
-          logger.error({ err: error, traceId: trace.traceId, workflow: workflow.id, version: workflow.version, node: record.path[record.path.length - 1] }, 'node failed');
-        }
+        if (meta.outcome === 'fault') logger.error({ err: result.error, traceId: trace.traceId, workflow: workflow.id, version: workflow.version, node: record.path[record.path.length - 1] }, 'node failed');
+        const { id, params } = finalProblem(meta, result.error, exchange.problemParams, problems);
         refuse(res, record, path, head, id, params, exchange.answerHeaders);
       } catch (error) {
         logger.error({ err: error, traceId: record.traceId }, 'gateway failed');
@@ -219,8 +210,9 @@ export function createGateway(options: GatewayOptions): Gateway {
       } finally {
         const ended = performance.now();
         const ms = ended - started;
+        const now = Date.now(); // one clock read for the metrics' time windows and the log line's time
         if (metrics !== undefined) {
-          if (served?.metrics !== undefined) served.metrics.request(record.partner, record.outcome, record.status, ms / 1000, record.upstreamMs === undefined ? undefined : record.upstreamMs / 1000, Date.now());
+          if (served?.metrics !== undefined) served.metrics.request(record.partner, record.outcome, record.status, ms / 1000, record.upstreamMs === undefined ? undefined : record.upstreamMs / 1000, now);
           else if (served === undefined) metrics.unrouted.set(record.status, (metrics.unrouted.get(record.status) ?? 0) + 1);
         }
         if (logRequest) {
@@ -229,7 +221,7 @@ export function createGateway(options: GatewayOptions): Gateway {
           record.ms = Math.round(ms * 1000) / 1000;
           if (record.upstreamMs !== undefined) record.upstreamMs = Math.round(record.upstreamMs * 1000) / 1000;
           if (record.subject !== undefined) record.subject = subjectOf(record.subject);
-          logRequest(record);
+          logRequest(record, now);
         }
         if (spans !== undefined && trace !== undefined) {
           spans.add({

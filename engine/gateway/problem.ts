@@ -1,5 +1,7 @@
 import type { CatalogEntry, ErrorCatalog } from '../../shared/schema/index.ts';
 import { PROBLEM_CONTENT_TYPE } from '../../shared/schema/index.ts';
+import type { FinalStateMeta } from '../../shared/compile/index.ts';
+import { SluiceError } from '../runtime/errors.ts';
 
 /** A problem+json answer ready to write. */
 export interface ProblemAnswer {
@@ -54,4 +56,13 @@ export function createProblemRenderer(catalog: ErrorCatalog): ProblemRenderer {
 /** Headers of every problem answer. */
 export function problemHeaders(body: string): Record<string, string> {
   return { 'content-type': PROBLEM_CONTENT_TYPE, 'content-length': String(Buffer.byteLength(body)), 'cache-control': 'no-store' };
+}
+
+/**
+ * The catalog error a workflow's final state answers with: the unwired port's error, or for a
+ * node that failed, the error it raised when the catalog has it (else internal_error).
+ */
+export function finalProblem(meta: FinalStateMeta, failure: unknown, params: Record<string, string> | undefined, problems: ProblemRenderer): { id: string; params: Record<string, string> | undefined } {
+  if (meta.outcome === 'fault' && failure instanceof SluiceError && problems.has(failure.code)) return { id: failure.code, params: failure.params ?? params };
+  return { id: meta.error ?? 'internal_error', params };
 }

@@ -38,6 +38,13 @@ export class Histogram {
     this.count++;
   }
 
+  /** Adds another histogram's observations (same bounds) to this one. */
+  add(other: Histogram): void {
+    for (let i = 0; i < this.counts.length; i++) this.counts[i]! += other.counts[i]!;
+    this.sum += other.sum;
+    this.count += other.count;
+  }
+
   reset(): void {
     this.counts.fill(0);
     this.sum = 0;
@@ -365,8 +372,6 @@ export class Metrics {
   readonly revision: Gauge;
   /** Requests no workflow served (unknown route, method not allowed, malformed path), by status. */
   readonly unrouted = new Map<number, number>();
-  /** Counters other parts of the engine contribute (rate-limit store health, say). */
-  readonly #extra = new Set<string>();
 
   constructor(options: MetricsOptions = {}) {
     this.partners = new PartnerLabels(options.partnerLimit ?? 50, options.partners);
@@ -424,16 +429,17 @@ export class Metrics {
 
   /** Adds a gauge read when scraped, for parts of the engine that own a value (Redis health, say). */
   gauge(name: string, help: string, read: () => Array<{ labels: Labels; value: number }>): void {
-    if (this.#extra.has(name)) return;
-    this.#extra.add(name);
-    this.registry.registerMetric(new Collected(name, help, 'gauge', read) as never);
+    this.#collect(name, help, 'gauge', read);
   }
 
   /** Adds a counter read when scraped. */
   counter(name: string, help: string, read: () => Array<{ labels: Labels; value: number }>): void {
-    if (this.#extra.has(name)) return;
-    this.#extra.add(name);
-    this.registry.registerMetric(new Collected(name, help, 'counter', read) as never);
+    this.#collect(name, help, 'counter', read);
+  }
+
+  /** Registers a metric read when scraped, once per name. */
+  #collect(name: string, help: string, type: 'gauge' | 'counter', read: () => Sample[]): void {
+    if (this.registry.getSingleMetric(name) === undefined) this.registry.registerMetric(new Collected(name, help, type, read) as never);
   }
 
   /** The Prometheus text exposition. */

@@ -23,7 +23,8 @@ export interface RequestRecord {
   rateLimitStoreDown: string | undefined;
 }
 
-export type RequestLog = (record: RequestRecord) => void;
+/** Logs a finished request; `now` is the time (ms since the epoch) the line carries. */
+export type RequestLog = (record: RequestRecord, now: number) => void;
 
 /** Characters that never need escaping in a JSON string: most values skip JSON.stringify. */
 const PLAIN = /^[\w .:/@+-]*$/;
@@ -114,8 +115,7 @@ export function createRequestLog(logger: Logger): RequestLog | undefined {
     stream.write(lines);
   };
   flushOnExit.add(flush); // the last turn's lines
-  return function logRequest(record) {
-    const now = Date.now();
+  return function logRequest(record, now) {
     if (now !== stampedAt) {
       stampedAt = now;
       stamp = new Date(now).toISOString();

@@ -41,11 +41,8 @@ export function liveView(metrics: Metrics, workflow: CompiledWorkflow, partner: 
     const ports = m?.ports(partner) ?? {};
     const recent = new Histogram(NODE_BUCKETS);
     if (m && m.kind === node.kind) {
-      for (const h of [m.recent, m.previous]) {
-        for (let i = 0; i < h.counts.length; i++) recent.counts[i]! += h.counts[i]!;
-        recent.count += h.count;
-        recent.sum += h.sum;
-      }
+      recent.add(m.recent);
+      recent.add(m.previous);
     }
     return { id: node.id, kind: node.kind, runs: total(ports), ports, p50Ms: ms(recent.quantile(0.5)), p99Ms: ms(recent.quantile(0.99)) };
   });

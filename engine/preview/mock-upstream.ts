@@ -1,13 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-
-/** What a mocked upstream answers. */
-export interface UpstreamMock {
-  status: number;
-  headers?: Record<string, string> | undefined;
-  body?: unknown;
-}
+import type { UpstreamMock } from '../../shared/schema/preview.ts';
 
 const PREFIX = '/__sluice_mock/';
 let server: Promise<{ origin: string; server: Server }> | undefined;

@@ -3,49 +3,13 @@ import { validateWorkflow, type ValidationProblem } from '../../shared/compile/i
 import type { ErrorCatalog, WorkflowDocument, WorkflowTest } from '../../shared/schema/index.ts';
 import { compileWorkflow, type CompileDependencies, type CompiledWorkflow, type Step } from '../gateway/compile-workflow.ts';
 import { createSyntheticExchange, type RequestExchange } from '../gateway/exchange.ts';
-import { problemHeaders, type ProblemRenderer } from '../gateway/problem.ts';
+import { finalProblem, problemHeaders, type ProblemRenderer } from '../gateway/problem.ts';
 import { createRouteTable } from '../gateway/route-table.ts';
-import { SluiceError } from '../runtime/errors.ts';
 import { createMemoryRateLimitStore } from '../runtime/rate-limit-store.ts';
-import { mockUpstream, type UpstreamMock } from './mock-upstream.ts';
+import { mockUpstream } from './mock-upstream.ts';
+import type { SampleRequest, SimulatedResponse, SimulationResult, TestVerdict, TraceStep, UpstreamMock } from '../../shared/schema/preview.ts';
 
-export type { UpstreamMock } from './mock-upstream.ts';
-
-/** A sample request, as the preview panel and workflow tests write it. */
-export interface SampleRequest {
-  method: string;
-  /** The path, optionally with a query string. */
-  path: string;
-  query?: Record<string, string> | undefined;
-  headers?: Record<string, string> | undefined;
-  body?: unknown;
-  /** A demo token with these claims is minted when the request runs and sent as its bearer token. */
-  token?: { sub: string; scopes?: string[] | undefined; partner?: string | undefined; claims?: Record<string, unknown> | undefined } | undefined;
-}
-
-/** What a node read and did, for the trace. */
-export interface TraceStep {
-  node: string;
-  kind: string;
-  /** The port it left by; `$fault` when it failed. */
-  port: string;
-  ms: number;
-  /** The exchange as the node found it (credentials redacted). */
-  input: Record<string, unknown>;
-  /** What the node changed: claims, partner, vars, the request or the response. */
-  changes: Array<{ field: string; before: unknown; after: unknown }>;
-  error?: string;
-}
-
-export interface SimulatedResponse {
-  status: number;
-  headers: Record<string, string>;
-  body: unknown;
-}
-
-export type SimulationResult =
-  | { ok: false; problems: ValidationProblem[] }
-  | { ok: true; response: SimulatedResponse; trace: TraceStep[]; path: string[]; outcome: 'finish' | 'raise' | 'fault' | 'unrouted'; error?: string; ms: number };
+export type { SampleRequest, SimulatedResponse, SimulationResult, TestVerdict, TraceStep, UpstreamMock } from '../../shared/schema/preview.ts';
 
 export interface SimulationContext {
   deps: CompileDependencies;
@@ -217,24 +181,10 @@ async function run(workflow: CompiledWorkflow, request: SampleRequest, problems:
     const contentType = typeof r.headers['content-type'] === 'string' ? r.headers['content-type'] : undefined;
     response = { status: r.status, headers: { ...flatHeaders(r.headers), ...extra }, body: await bodyOf(r.body, r.stream, contentType) };
   } else {
-    let id = meta.error ?? 'internal_error';
-    let params = exchange.problemParams;
-    if (meta.outcome === 'fault' && failure instanceof SluiceError && problems.has(failure.code)) {
-      id = failure.code;
-      params = failure.params ?? params;
-    }
+    const { id, params } = finalProblem(meta, failure, exchange.problemParams, problems);
     response = answerProblem(id, params, exchange.trace.traceId, extra);
   }
   return { ok: true, response, trace, path: visited, outcome: meta.outcome, ...(failure ? { error: (failure as Error).message } : {}), ms: performance.now() - started };
-}
-
-/** One workflow test's verdict: what it expected and what it got, where they differ. */
-export interface TestVerdict {
-  name: string;
-  passed: boolean;
-  failures: Array<{ what: string; expected: unknown; actual: unknown }>;
-  response?: SimulatedResponse;
-  path?: string[];
 }
 
 /** Whether `actual` holds every field of `expected` (objects compared field by field, the rest by value). */

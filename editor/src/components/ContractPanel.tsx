@@ -2,6 +2,7 @@ import { useEffect, useState } from 'react';
 import { describeError, type Api } from '../api/client.ts';
 import type { ContractEntry } from '../api/preview-types.ts';
 import type { PathHighlight } from '../editor-context.ts';
+import { statusClass } from './PreviewPanel.tsx';
 
 export interface ContractPanelProps {
   api: Api;
@@ -86,7 +87,7 @@ export function ContractPanel({ api, workflowId, hasActive, draftRevision, onHig
                 onHighlight(next && e.node ? entryPath(e) : undefined);
               }}
             >
-              <span className={`status-badge status-badge--${Math.floor(e.status / 100)}xx`}>{e.status}</span> <strong>{e.title}</strong>
+              <span className={statusClass(e.status)}>{e.status}</span> <strong>{e.title}</strong>
               <div className="muted">
                 {e.node ? `${e.node}.${e.port}` : 'gateway'} — {e.condition}
               </div>

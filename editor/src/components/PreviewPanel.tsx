@@ -24,7 +24,8 @@ export interface PreviewPanelProps {
   onSaveSample(sample: WorkflowSample): void;
 }
 
-const statusClass = (status: number) => `status-badge status-badge--${Math.floor(status / 100)}xx`;
+/** The badge class of a status: green 2xx, amber 4xx, red 5xx. */
+export const statusClass = (status: number) => `status-badge status-badge--${Math.floor(status / 100)}xx`;
 
 /** "name: value" lines as headers (lower-case names). */
 function parseHeaders(text: string): Record<string, string> {

@@ -1,0 +1,57 @@
+/**
+ * What the preview endpoints (simulate, workflow tests) take and answer: one definition for the
+ * engine that produces them and the editor that shows them.
+ */
+import type { ValidationProblem } from '../compile/validate.ts';
+
+/** What a mocked upstream answers. */
+export interface UpstreamMock {
+  status: number;
+  headers?: Record<string, string> | undefined;
+  body?: unknown;
+}
+
+/** A sample request, as the preview panel and workflow tests write it. */
+export interface SampleRequest {
+  method: string;
+  /** The path, optionally with a query string. */
+  path: string;
+  query?: Record<string, string> | undefined;
+  headers?: Record<string, string> | undefined;
+  body?: unknown;
+  /** A demo token with these claims is minted when the request runs and sent as its bearer token. */
+  token?: { sub: string; scopes?: string[] | undefined; partner?: string | undefined; claims?: Record<string, unknown> | undefined } | undefined;
+}
+
+/** What a node read and did, for the trace. */
+export interface TraceStep {
+  node: string;
+  kind: string;
+  /** The port it left by; `$fault` when it failed. */
+  port: string;
+  ms: number;
+  /** The exchange as the node found it (credentials redacted). */
+  input: Record<string, unknown>;
+  /** What the node changed: claims, partner, vars, the request or the response. */
+  changes: Array<{ field: string; before: unknown; after: unknown }>;
+  error?: string;
+}
+
+export interface SimulatedResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: unknown;
+}
+
+export type SimulationResult =
+  | { ok: false; problems: ValidationProblem[] }
+  | { ok: true; response: SimulatedResponse; trace: TraceStep[]; path: string[]; outcome: 'finish' | 'raise' | 'fault' | 'unrouted'; error?: string; ms: number };
+
+/** One workflow test's verdict: what it expected and what it got, where they differ. */
+export interface TestVerdict {
+  name: string;
+  passed: boolean;
+  failures: Array<{ what: string; expected: unknown; actual: unknown }>;
+  response?: SimulatedResponse;
+  path?: string[];
+}
