@@ -7,7 +7,7 @@ import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signDemoToken } from '../../engine/demo/keys.ts';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
-import { chromiumAvailable, CHROMIUM, ensureEditorBuilt, launchChromium, mustHaveChromium, screenshot, watchErrors } from './support/browser.ts';
+import { chromiumAvailable, CHROMIUM, ensureEditorBuilt, launchChromium, mustHaveChromium, screenshot, signIn as signInAt, watchErrors } from './support/browser.ts';
 
 const TOKENS = {
   publisher: 'publisher-token-0123456789',
@@ -54,12 +54,7 @@ describe.runIf(available)('the editor in a browser', () => {
   const problems = () => page.getByRole('region', { name: 'Problems' });
   const status = () => page.locator('.statusline');
 
-  async function signIn(p: Page, token: string) {
-    await p.goto(`${gateway.url}/editor/`);
-    await p.getByLabel('Admin token').fill(token);
-    await p.getByRole('button', { name: 'Sign in' }).click();
-    await p.getByRole('heading', { name: 'Workflows' }).waitFor();
-  }
+  const signIn = (p: Page, token: string) => signInAt(p, gateway.url, token);
 
   /** Drags a kind from the palette onto the canvas at (x, y) of the canvas box. */
   async function dropKind(title: string, x: number, y: number) {

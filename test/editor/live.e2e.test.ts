@@ -6,7 +6,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signDemoToken } from '../../engine/demo/keys.ts';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
-import { chromiumAvailable, ensureEditorBuilt, launchChromium, screenshot, watchErrors } from './support/browser.ts';
+import { chromiumAvailable, ensureEditorBuilt, launchChromium, openWorkflow, screenshot, signIn, watchErrors } from './support/browser.ts';
 
 const ADMIN = 'live-viewer-token-0123456789';
 
@@ -38,12 +38,8 @@ describe.runIf(chromiumAvailable())('live traffic on the canvas', () => {
 
 
   it('shows non-zero counts on the edges traffic took and zero on the others', async () => {
-    await page.goto(`${gateway.url}/editor/`);
-    await page.getByLabel('Admin token').fill(ADMIN);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Workflows' }).waitFor();
-    await page.goto(`${gateway.url}/editor/#/workflows/orders`);
-    await page.locator('.react-flow__node').first().waitFor();
+    await signIn(page, gateway.url, ADMIN);
+    await openWorkflow(page, gateway.url, 'orders');
     await page.getByRole('button', { name: 'Live' }).click();
     expect(await page.getByRole('button', { name: 'Live' }).getAttribute('aria-pressed')).toBe('true');
     const summary = page.getByRole('status', { name: 'Live outcomes' });

@@ -8,7 +8,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { portNode, workflow } from '../engine/nodes/support.ts';
-import { chromiumAvailable, ensureEditorBuilt, launchChromium, screenshot, watchErrors } from './support/browser.ts';
+import { chromiumAvailable, ensureEditorBuilt, launchChromium, screenshot, signIn as signInAt, watchErrors } from './support/browser.ts';
 
 const TOKENS = { publisher: 'publisher-token-0123456789', viewer: 'viewer-token-0123456789' };
 
@@ -60,12 +60,7 @@ describe.runIf(chromiumAvailable())('the partners page in a browser', () => {
     await gateway?.close();
   });
 
-  async function signIn(token: string) {
-    await page.goto(`${gateway.url}/editor/`);
-    await page.getByLabel('Admin token').fill(token);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Workflows' }).waitFor();
-  }
+  const signIn = (token: string) => signInAt(page, gateway.url, token);
 
   it('lists partners, creates a key shown once, suspends and reactivates; the gateway follows', async () => {
     await signIn(TOKENS.publisher);

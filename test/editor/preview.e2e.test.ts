@@ -7,7 +7,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signDemoToken } from '../../engine/demo/keys.ts';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
-import { chromiumAvailable, ensureEditorBuilt, launchChromium, screenshot, watchErrors } from './support/browser.ts';
+import { chromiumAvailable, ensureEditorBuilt, launchChromium, openWorkflow, screenshot, signIn, watchErrors } from './support/browser.ts';
 
 const PUBLISHER = 'preview-publisher-token-0123456789';
 
@@ -26,12 +26,8 @@ describe.runIf(chromiumAvailable())('preview, contract and tests in the editor',
     page = await context.newPage();
     errors = watchErrors(page);
     page.on('dialog', (dialog) => void dialog.accept(dialog.type() === 'prompt' ? 'reads its orders' : undefined));
-    await page.goto(`${gateway.url}/editor/`);
-    await page.getByLabel('Admin token').fill(PUBLISHER);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Workflows' }).waitFor();
-    await page.goto(`${gateway.url}/editor/#/workflows/orders`);
-    await page.locator('.react-flow__node').first().waitFor();
+    await signIn(page, gateway.url, PUBLISHER);
+    await openWorkflow(page, gateway.url, 'orders');
   }, 90_000);
 
   afterAll(async () => {

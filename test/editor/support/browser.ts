@@ -70,3 +70,17 @@ export function watchErrors(page: Page): string[] {
   });
   return errors;
 }
+
+/** Signs in to the editor at `url` with an admin token, as a person does, and waits for the workflow list. */
+export async function signIn(page: Page, url: string, token: string): Promise<void> {
+  await page.goto(`${url}/editor/`);
+  await page.getByLabel('Admin token').fill(token);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Workflows' }).waitFor();
+}
+
+/** Opens a workflow in the editor (signed in already) and waits for its canvas to be drawn. */
+export async function openWorkflow(page: Page, url: string, id: string): Promise<void> {
+  await page.goto(`${url}/editor/#/workflows/${encodeURIComponent(id)}`);
+  await page.locator('.react-flow__node').first().waitFor();
+}
