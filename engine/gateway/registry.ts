@@ -75,8 +75,11 @@ export function createWorkflowRegistry(options: {
         if (current) next.set(record.id, current);
         continue;
       }
+      // Read before the try: a store that cannot be read (a Redis connection cut) fails this sync,
+      // which is retried, rather than marking the version as one that cannot be served here.
+      const document = await store.document(version.hash);
       try {
-        const result = validateWorkflow(await store.document(version.hash), catalog ? { catalog } : {});
+        const result = validateWorkflow(document, catalog ? { catalog } : {});
         if (!result.ok) throw new WorkflowRefused(result.problems);
         const compiled = await compileWorkflow(result.graph, version.version, options.deps, { metrics: options.metrics });
         next.set(record.id, { ...compiled, lifecycle });
