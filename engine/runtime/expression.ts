@@ -1,6 +1,7 @@
 import jsonata from 'jsonata';
 import { SluiceError } from './errors.ts';
-import type { BoundExpression, Exchange } from './types.ts';
+import { compileSubset } from './jsonata-subset.ts';
+import type { BoundExpression, Exchange, NodeRun } from './types.ts';
 
 /** Bounds every JSONata evaluation obeys. */
 export interface ExpressionLimits {
@@ -104,9 +105,17 @@ export function isTruthy(value: unknown): boolean {
   }
 }
 
+/** A JSONata failure as a SluiceError `expression_failed`, the JSONata error as its cause. */
+function expressionFailed(cause: unknown): SluiceError {
+  const code = (cause as { code?: string }).code;
+  return new SluiceError('expression_failed', `expression failed${code ? ` (${code})` : ''}`, { cause });
+}
+
 /**
  * Compiles a JSONata expression once (at publish time). Evaluation is bounded; any failure
- * becomes a SluiceError `expression_failed` carrying the JSONata error as its cause.
+ * becomes a SluiceError `expression_failed` carrying the JSONata error as its cause. An
+ * expression of the projection subset (paths, object and array constructors, literals) is also
+ * compiled to a plain function, offered as `evaluateNow`; `evaluate` then uses it too.
  * @example
  * const isAdmin = compileExpression('"admin" in scopes');
  * await isAdmin.evaluate(exchange); // true or false
@@ -114,6 +123,26 @@ export function isTruthy(value: unknown): boolean {
 export function compileExpression(source: string, limits: ExpressionLimits = DEFAULT_EXPRESSION_LIMITS): BoundExpression {
   const compiled = jsonata(source, { timeout: limits.timeoutMs, stack: limits.depth, sequence: limits.sequence });
   const outputChars = limits.outputChars ?? DEFAULT_OUTPUT_CHARS;
+  const checked = (result: unknown) => {
+    if (exceeds(result, outputChars)) {
+      const cause = Object.assign(new Error(`the result is larger than ${outputChars} characters`), { code: 'result too large' });
+      throw new SluiceError('expression_failed', 'expression failed (result too large)', { cause });
+    }
+    return result;
+  };
+  const subset = compileSubset(compiled.ast(), limits);
+  if (subset !== undefined) {
+    const evaluateNow = (exchange: Exchange) => {
+      let result: unknown;
+      try {
+        result = subset(inputOf(exchange));
+      } catch (cause) {
+        throw expressionFailed(cause);
+      }
+      return checked(result);
+    };
+    return { source, evaluateNow, evaluate: async (exchange) => evaluateNow(exchange) };
+  }
   return {
     source,
     async evaluate(exchange) {
@@ -121,36 +150,73 @@ export function compileExpression(source: string, limits: ExpressionLimits = DEF
       try {
         result = await compiled.evaluate(inputOf(exchange));
       } catch (cause) {
-        const code = (cause as { code?: string }).code;
-        throw new SluiceError('expression_failed', `expression failed${code ? ` (${code})` : ''}`, { cause });
+        throw expressionFailed(cause);
       }
-      if (exceeds(result, outputChars)) {
-        const cause = Object.assign(new Error(`the result is larger than ${outputChars} characters`), { code: 'result too large' });
-        throw new SluiceError('expression_failed', 'expression failed (result too large)', { cause });
-      }
-      return result;
+      return checked(result);
     },
   };
 }
 
-/** A config field's expression that failed at run time, for nodes that exit by a port instead of faulting (transforms). */
-export class FieldFailed extends Error {
-  constructor(readonly reason: string) {
-    super(reason);
-    this.name = 'FieldFailed';
-  }
+/** Why a field's expression failed (error, time, depth or size bound), naming the field and the JSONata code; undefined for an error that is not an expression's. */
+function failureReason(field: string, error: unknown): string | undefined {
+  if (!(error instanceof SluiceError)) return undefined;
+  const code = (error.cause as { code?: unknown } | undefined)?.code;
+  return `the ${field} expression failed${typeof code === 'string' ? ` (${code})` : ''}`;
+}
+
+/** A field's expression a node's steps ask to have evaluated; the step gets its value back. */
+export interface FieldRequest {
+  field: string;
+  expression: BoundExpression;
+}
+
+/** What a transform does to one request: yields each field's expression, returns the port. */
+export type FieldSteps = Generator<FieldRequest, string, unknown>;
+
+/** Ends a node by its error port, with the reason the problem names. */
+export function failWith(exchange: Exchange, reason: string): string {
+  exchange.problemParams = { ...exchange.problemParams, reason };
+  return 'error';
 }
 
 /**
- * Evaluates one field's expression; a failure (error, time, depth or size bound) becomes a
- * FieldFailed naming the field and the JSONata code, so the node can exit by its error port.
+ * A node run from a transform's steps: each expression the steps yield is evaluated and its
+ * value sent back; one that fails (error, time, depth or size bound) ends the node by its error
+ * port, naming the field and the JSONata code. When every expression has `evaluateNow` the run is
+ * synchronous (no promise per request), else it awaits JSONata.
  */
-export async function evaluateField(field: string, expression: BoundExpression, exchange: Exchange): Promise<unknown> {
-  try {
-    return await expression.evaluate(exchange);
-  } catch (error) {
-    if (!(error instanceof SluiceError)) throw error;
-    const code = (error.cause as { code?: unknown } | undefined)?.code;
-    throw new FieldFailed(`the ${field} expression failed${typeof code === 'string' ? ` (${code})` : ''}`);
-  }
+export function runFieldSteps(expressions: ReadonlyArray<BoundExpression | undefined>, steps: (exchange: Exchange) => FieldSteps): NodeRun {
+  if (expressions.every((expression) => expression?.evaluateNow !== undefined || expression === undefined))
+    return function runNow(exchange) {
+      const running = steps(exchange);
+      let field = '';
+      try {
+        let next = running.next();
+        while (!next.done) {
+          field = next.value.field;
+          next = running.next(next.value.expression.evaluateNow!(exchange));
+        }
+        return next.value;
+      } catch (error) {
+        const reason = failureReason(field, error);
+        if (reason === undefined) throw error;
+        return failWith(exchange, reason);
+      }
+    };
+  return async function runLater(exchange) {
+    const running = steps(exchange);
+    let field = '';
+    try {
+      let next = running.next();
+      while (!next.done) {
+        field = next.value.field;
+        next = running.next(await next.value.expression.evaluate(exchange));
+      }
+      return next.value;
+    } catch (error) {
+      const reason = failureReason(field, error);
+      if (reason === undefined) throw error;
+      return failWith(exchange, reason);
+    }
+  };
 }

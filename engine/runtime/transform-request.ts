@@ -1,12 +1,7 @@
 import type { TransformRequestConfig } from '../../shared/nodes/index.ts';
-import { evaluateField, FieldFailed } from './expression.ts';
+import { failWith, runFieldSteps, type FieldSteps } from './expression.ts';
 import { mergeHeaders } from './headers.ts';
 import type { Exchange, Runtime } from './types.ts';
-
-function fail(exchange: Exchange, reason: string) {
-  exchange.problemParams = { ...exchange.problemParams, reason };
-  return 'error';
-}
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -26,17 +21,17 @@ export const transformRequest: Runtime<TransformRequestConfig> = (config, contex
   const vars = compile(config.vars);
   const remove = config.removeHeaders.map((h) => h.toLowerCase());
 
-  async function apply(exchange: Exchange): Promise<string> {
+  function* steps(exchange: Exchange): FieldSteps {
     const request = exchange.request;
     for (const name of remove) delete request.headers[name];
     if (headers) {
-      const problem = mergeHeaders(request.headers, await evaluateField('headers', headers, exchange));
-      if (problem) return fail(exchange, problem);
+      const problem = mergeHeaders(request.headers, yield { field: 'headers', expression: headers });
+      if (problem) return failWith(exchange, problem);
     }
     if (query) {
-      const changes = await evaluateField('query', query, exchange);
+      const changes = yield { field: 'query', expression: query };
       if (changes !== undefined) {
-        if (!isRecord(changes)) return fail(exchange, 'query must be an object of name -> value');
+        if (!isRecord(changes)) return failWith(exchange, 'query must be an object of name -> value');
         for (const [name, value] of Object.entries(changes)) {
           if (value === null) delete request.query[name];
           else request.query[name] = Array.isArray(value) ? value.map(String) : String(value);
@@ -44,29 +39,20 @@ export const transformRequest: Runtime<TransformRequestConfig> = (config, contex
       }
     }
     if (path) {
-      const next = await evaluateField('path', path, exchange);
-      if (typeof next !== 'string' || !next.startsWith('/') || /[\s\0]/.test(next)) return fail(exchange, 'path must be a string starting with "/" without spaces');
+      const next = yield { field: 'path', expression: path };
+      if (typeof next !== 'string' || !next.startsWith('/') || /[\s\0]/.test(next)) return failWith(exchange, 'path must be a string starting with "/" without spaces');
       request.path = next;
     }
-    if (body) request.body = await evaluateField('body', body, exchange);
+    if (body) request.body = yield { field: 'body', expression: body };
     if (vars) {
-      const more = await evaluateField('vars', vars, exchange);
+      const more = yield { field: 'vars', expression: vars };
       if (more !== undefined) {
-        if (!isRecord(more)) return fail(exchange, 'vars must be an object');
+        if (!isRecord(more)) return failWith(exchange, 'vars must be an object');
         Object.assign(exchange.vars, more);
       }
     }
     return 'ok';
   }
 
-  return {
-    run: async function transformRequest(exchange) {
-      try {
-        return await apply(exchange);
-      } catch (error) {
-        if (error instanceof FieldFailed) return fail(exchange, error.reason);
-        throw error;
-      }
-    },
-  };
+  return { run: runFieldSteps([headers, query, body, path, vars], steps) };
 };

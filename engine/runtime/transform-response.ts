@@ -1,12 +1,7 @@
 import type { TransformResponseConfig } from '../../shared/nodes/index.ts';
-import { evaluateField, FieldFailed } from './expression.ts';
+import { failWith, runFieldSteps, type FieldSteps } from './expression.ts';
 import { mergeHeaders } from './headers.ts';
 import type { Exchange, Runtime } from './types.ts';
-
-function fail(exchange: Exchange, reason: string) {
-  exchange.problemParams = { ...exchange.problemParams, reason };
-  return 'error';
-}
 
 /**
  * Reshapes the response: status, headers and body, each from a JSONata expression. Any
@@ -20,20 +15,20 @@ export const transformResponse: Runtime<TransformResponseConfig> = (config, cont
   const body = compile(config.body);
   const remove = config.removeHeaders.map((h) => h.toLowerCase());
 
-  async function apply(exchange: Exchange): Promise<string> {
+  function* steps(exchange: Exchange): FieldSteps {
     const response = exchange.response!; // the validator guarantees a response on every path here
     for (const name of remove) delete response.headers[name];
     if (status) {
-      const next = await evaluateField('status', status, exchange);
-      if (typeof next !== 'number' || !Number.isInteger(next) || next < 200 || next > 599) return fail(exchange, 'status must be an integer from 200 to 599');
+      const next = yield { field: 'status', expression: status };
+      if (typeof next !== 'number' || !Number.isInteger(next) || next < 200 || next > 599) return failWith(exchange, 'status must be an integer from 200 to 599');
       response.status = next;
     }
     if (headers) {
-      const problem = mergeHeaders(response.headers as Record<string, string | string[] | undefined>, await evaluateField('headers', headers, exchange));
-      if (problem) return fail(exchange, problem);
+      const problem = mergeHeaders(response.headers as Record<string, string | string[] | undefined>, yield { field: 'headers', expression: headers });
+      if (problem) return failWith(exchange, problem);
     }
     if (body) {
-      response.body = await evaluateField('body', body, exchange);
+      response.body = yield { field: 'body', expression: body };
       delete response.headers['content-length'];
       delete response.headers['content-encoding'];
       response.headers['content-type'] = 'application/json; charset=utf-8';
@@ -41,14 +36,5 @@ export const transformResponse: Runtime<TransformResponseConfig> = (config, cont
     return 'ok';
   }
 
-  return {
-    run: async function transformResponse(exchange) {
-      try {
-        return await apply(exchange);
-      } catch (error) {
-        if (error instanceof FieldFailed) return fail(exchange, error.reason);
-        throw error;
-      }
-    },
-  };
+  return { run: runFieldSteps([status, headers, body], steps) };
 };

@@ -90,6 +90,12 @@ export interface PreparedNode {
 export interface BoundExpression {
   readonly source: string;
   evaluate(exchange: Exchange): Promise<unknown>;
+  /**
+   * The same evaluation without a promise, present when the expression is in the subset compiled
+   * to plain functions (engine/runtime/jsonata-subset.ts): a node whose expressions all have it can
+   * run synchronously.
+   */
+  readonly evaluateNow?: (exchange: Exchange) => unknown;
 }
 
 /** What a runtime gets at publish time to prepare a node. */

@@ -1,0 +1,285 @@
+/**
+ * The projection subset of JSONata — literals, paths of field names, object constructors with
+ * literal keys and array constructors — compiled to plain synchronous functions at publish time.
+ *
+ * JSONata 2 evaluates every AST node as an async function: a typical response reshaping
+ * (`{ "items": [orders.{ "id": id }] }`) costs dozens of promise hops per request. Expressions of
+ * this subset, the common case of transforms, are instead turned into closures that mirror
+ * jsonata.js's own algorithm step by step (evaluate's sequence unwrapping, evaluatePath,
+ * evaluateStep's flattening, lookup, evaluateGroupExpression, the array constructor, append), so
+ * they give the same result, the same sequence markers and the same errors for the sequence
+ * bound. Anything else in an expression (a predicate, an operator, a function, a variable…) leaves
+ * the whole expression to JSONata. test/engine/nodes/jsonata-subset.test.ts checks the two agree
+ * on generated inputs.
+ */
+
+/** A JSONata sequence: an array JSONata made, marked so that later steps flatten or unwrap it. */
+type Sequence = unknown[] & { sequence?: boolean; keepSingleton?: boolean; cons?: boolean; tupleStream?: boolean };
+
+/** Bounds of one evaluation, as JSONata's guardrails apply them. */
+interface Run {
+  /** Largest sequence (JSONata's `sequence` option). */
+  readonly limit: number;
+  /** performance.now() after which the evaluation has run too long (JSONata's `timeout`). */
+  readonly deadline: number;
+  readonly timeoutMs: number;
+  /** Items visited, so that the clock is read every few thousand only. */
+  work: number;
+}
+
+/** Evaluates one AST node the way jsonata.js's `evaluate` does, sequence unwrapping included. */
+type Evaluate = (input: unknown, run: Run) => unknown;
+
+/** JSONata's error for a sequence over the bound (thrown as JSONata throws it: a plain object). */
+function sequenceTooLong(value: number): never {
+  throw { code: 'D2015', value, stack: new Error().stack };
+}
+
+function isSequence(value: unknown): value is Sequence {
+  return (value as Sequence).sequence === true && Array.isArray(value);
+}
+
+function createSequence(): Sequence {
+  const sequence: Sequence = [];
+  sequence.sequence = true;
+  return sequence;
+}
+
+function sequenceOf(run: Run, item: unknown): Sequence {
+  const sequence = createSequence();
+  sequence.push(item);
+  return sequence;
+}
+
+function push(run: Run, sequence: unknown[], item: unknown): void {
+  if (sequence.length + 1 > run.limit) sequenceTooLong(run.limit);
+  sequence.push(item);
+}
+
+/** One unit of work; every 4096 the clock is compared with the deadline. */
+function tick(run: Run): void {
+  if ((++run.work & 4095) === 0 && performance.now() > run.deadline) throw { code: 'D1012', value: run.timeoutMs, stack: new Error().stack };
+}
+
+/** jsonata.js `evaluate`'s ending: an empty sequence is nothing, a singleton sequence its item. */
+function settle(result: unknown): unknown {
+  if (result && isSequence(result) && !result.tupleStream) {
+    if (result.length === 0) return undefined;
+    if (result.length === 1) return result.keepSingleton ? result : result[0];
+  }
+  return result;
+}
+
+/** jsonata.js `isFunction`, as `lookup` applies it to objects. */
+function isJsonataFunction(value: object): boolean {
+  return (value as { _jsonata_function?: unknown })._jsonata_function === true || (value as { _jsonata_lambda?: unknown })._jsonata_lambda === true;
+}
+
+/** jsonata.js `lookup`: a field of an object, or of every item of an array (one level flattened). */
+function lookup(run: Run, input: unknown, key: string): unknown {
+  if (Array.isArray(input)) {
+    const result = createSequence();
+    for (let i = 0; i < input.length; i++) {
+      tick(run);
+      const found = lookup(run, input[i], key);
+      if (found !== undefined) {
+        if (Array.isArray(found)) {
+          for (let j = 0; j < found.length; j++) if (j in found) push(run, result, found[j]);
+        } else push(run, result, found);
+      }
+    }
+    return result;
+  }
+  if (input !== null && typeof input === 'object' && Object.prototype.hasOwnProperty.call(input, key) && !isJsonataFunction(input)) return (input as Record<string, unknown>)[key];
+  return undefined;
+}
+
+/** jsonata.js `append` (`fn.append` with the sequence bound). */
+function append(run: Run, first: unknown, second: unknown): unknown {
+  if (first === undefined) return second;
+  if (second === undefined) return first;
+  const a = Array.isArray(first) ? first : sequenceOf(run, first);
+  const b = Array.isArray(second) ? second : [second];
+  const size = a.length + b.length;
+  if (size > run.limit) sequenceTooLong(size);
+  return a.concat(b);
+}
+
+/** jsonata.js `evaluateStep` for a step without stages: each item through the step, then flattened. */
+function evaluateStep(step: Evaluate, input: unknown[], run: Run, lastStep: boolean): unknown[] {
+  const result = createSequence();
+  for (let i = 0; i < input.length; i++) {
+    tick(run);
+    const value = step(input[i], run);
+    if (value !== undefined) push(run, result, value);
+  }
+  if (lastStep && result.length === 1 && Array.isArray(result[0]) && !isSequence(result[0])) return result[0];
+  const flattened = createSequence();
+  for (let i = 0; i < result.length; i++) {
+    const value = result[i];
+    if (!Array.isArray(value) || (value as Sequence).cons) push(run, flattened, value);
+    else for (let j = 0; j < value.length; j++) if (j in value) push(run, flattened, value[j]);
+  }
+  return flattened;
+}
+
+type Ast = { type: string; value?: unknown; position?: number; [member: string]: unknown };
+
+/** The members each node of the subset may have: one more (a predicate, a group, a focus…) is outside it. */
+const MEMBERS: Record<string, ReadonlySet<string>> = {
+  literal: new Set(['type', 'value', 'position']),
+  name: new Set(['type', 'value', 'position']),
+  path: new Set(['type', 'steps', 'position']),
+  object: new Set(['type', 'value', 'position', 'lhs']),
+  array: new Set(['type', 'value', 'position', 'expressions', 'consarray']),
+};
+
+/** Keys an object constructor may not make here: JSONata refuses two, and `__proto__` would set a prototype. */
+const FORBIDDEN_KEYS = new Set(['_jsonata_lambda', '_jsonata_function', '__proto__']);
+
+/** Deeper expressions are left to JSONata, whose depth bound they might reach. */
+const MAX_DEPTH = 32;
+
+/** Own members only: the parser's nodes inherit its token's (id, lbp, nud). */
+function hasOnly(node: Ast, allowed: ReadonlySet<string>): boolean {
+  for (const member of Object.keys(node)) if (!allowed.has(member)) return false;
+  return true;
+}
+
+/** Compiles one AST node of the subset, or undefined when it (or a part of it) is outside. */
+function compileNode(node: Ast, depth: number): Evaluate | undefined {
+  if (depth > MAX_DEPTH || node === null || typeof node !== 'object') return undefined;
+  switch (node.type) {
+    case 'string':
+    case 'number':
+    case 'value': {
+      if (!hasOnly(node, MEMBERS.literal!)) return undefined;
+      const value = node.value;
+      return () => value;
+    }
+    case 'path':
+      return hasOnly(node, MEMBERS.path!) ? compilePath(node.steps as Ast[], depth) : undefined;
+    case 'unary':
+      if (node.value === '{') return hasOnly(node, MEMBERS.object!) ? compileObject(node.lhs as Array<[Ast, Ast]>, depth) : undefined;
+      if (node.value === '[') return hasOnly(node, MEMBERS.array!) ? compileArray(node.expressions as Ast[], node.consarray === true, depth) : undefined;
+      return undefined;
+    default:
+      return undefined;
+  }
+}
+
+/** A path of names, each later step a name or an object constructor (`orders.{ "id": id }`). */
+function compilePath(steps: Ast[], depth: number): Evaluate | undefined {
+  if (!Array.isArray(steps) || steps.length === 0) return undefined;
+  const compiled: Evaluate[] = [];
+  for (let i = 0; i < steps.length; i++) {
+    const step = steps[i]!;
+    if (step?.type === 'name') {
+      if (!hasOnly(step, MEMBERS.name!) || typeof step.value !== 'string') return undefined;
+      const key = step.value;
+      compiled.push((input, run) => settle(lookup(run, input, key)));
+    } else if (i > 0 && step?.type === 'unary' && step.value === '{') {
+      const object = compileNode(step, depth + 1);
+      if (object === undefined) return undefined;
+      compiled.push(object);
+    } else return undefined;
+  }
+  const last = compiled.length - 1;
+  // jsonata.js evaluatePath (the first step is never a variable here, so an array input is the sequence)
+  return (input, run) => {
+    let items: unknown[] = Array.isArray(input) ? input : sequenceOf(run, input);
+    let result: unknown[] = items;
+    for (let i = 0; i <= last; i++) {
+      result = evaluateStep(compiled[i]!, items, run, i === last);
+      if (result.length === 0) break;
+      items = result;
+    }
+    return settle(result);
+  };
+}
+
+/** An object constructor with literal, distinct keys (jsonata.js evaluateGroupExpression). */
+function compileObject(pairs: Array<[Ast, Ast]>, depth: number): Evaluate | undefined {
+  if (!Array.isArray(pairs)) return undefined;
+  const keys: string[] = [];
+  const values: Evaluate[] = [];
+  for (const pair of pairs) {
+    if (!Array.isArray(pair) || pair.length !== 2) return undefined;
+    const [keyNode, valueNode] = pair;
+    if (keyNode?.type !== 'string' || !hasOnly(keyNode, MEMBERS.literal!) || typeof keyNode.value !== 'string') return undefined;
+    if (FORBIDDEN_KEYS.has(keyNode.value) || keys.includes(keyNode.value)) return undefined;
+    const value = compileNode(valueNode, depth + 1);
+    if (value === undefined) return undefined;
+    keys.push(keyNode.value);
+    values.push(value);
+  }
+  return (input, run) => {
+    const items: unknown[] = Array.isArray(input) ? input : sequenceOf(run, input);
+    // as jsonata.js does, to the very array it was given: an empty input still makes the object
+    if (items.length === 0) push(run, items, undefined);
+    // every key is a literal, so every item belongs to every key's group
+    let data: unknown = items[0];
+    for (let i = 1; i < items.length; i++) {
+      tick(run);
+      data = append(run, data, items[i]);
+    }
+    const result: Record<string, unknown> = {};
+    for (let k = 0; k < keys.length; k++) {
+      const value = values[k]!(data, run);
+      if (value !== undefined) result[keys[k]!] = value;
+    }
+    return result;
+  };
+}
+
+/** An array constructor (jsonata.js evaluateUnary '['): items appended, nested constructors kept whole. */
+function compileArray(expressions: Ast[], consarray: boolean, depth: number): Evaluate | undefined {
+  if (!Array.isArray(expressions)) return undefined;
+  const items: Array<{ evaluate: Evaluate; keep: boolean }> = [];
+  for (const expression of expressions) {
+    const evaluate = compileNode(expression, depth + 1);
+    if (evaluate === undefined) return undefined;
+    items.push({ evaluate, keep: expression.value === '[' });
+  }
+  return (input, run) => {
+    let result: unknown = [];
+    for (const item of items) {
+      const value = item.evaluate(input, run);
+      if (value === undefined) continue;
+      if (item.keep) (result as unknown[]).push(value);
+      else result = append(run, result, value);
+    }
+    if (consarray) Object.defineProperty(result, 'cons', { enumerable: false, configurable: false, value: true });
+    return settle(result);
+  };
+}
+
+/** What the compiled form of an expression needs: its bounds. */
+export interface SubsetLimits {
+  timeoutMs: number;
+  sequence: number;
+  /** JSONata's depth bound: an expression of the subset nests at most 2 × MAX_DEPTH evaluations deep. */
+  depth: number;
+}
+
+/**
+ * The expression's AST (as `jsonata(source).ast()` gives it) compiled to a synchronous function,
+ * or undefined when the expression is not in the projection subset. The function throws what
+ * JSONata would throw for an over-long sequence (code D2015) or an evaluation past the time bound
+ * (D1012).
+ * @example
+ * const shape = compileSubset(jsonata('{ "ids": [orders.id] }').ast(), { timeoutMs: 50, sequence: 100_000, depth: 300 });
+ * shape?.({ orders: [{ id: 1 }, { id: 2 }] }); // { ids: [1, 2] }
+ */
+export function compileSubset(ast: unknown, limits: SubsetLimits): ((input: unknown) => unknown) | undefined {
+  // JSONata treats a zero bound as none (and its append then refuses everything): left to JSONata
+  if (!(limits.sequence >= 1) || !(limits.timeoutMs > 0) || !(limits.depth >= 2 * MAX_DEPTH + 4)) return undefined;
+  const evaluate = compileNode(ast as Ast, 0);
+  if (evaluate === undefined) return undefined;
+  const { sequence: limit, timeoutMs } = limits;
+  return (input) => {
+    const run: Run = { limit, deadline: performance.now() + timeoutMs, timeoutMs, work: 0 };
+    // as jsonata.js's evaluate does: an array given as the input is one item, not a sequence of them
+    return evaluate(Array.isArray(input) && !isSequence(input) ? sequenceOf(run, input) : input, run);
+  };
+}
