@@ -3,15 +3,18 @@ import type { RedisClient } from '../store/redis.ts';
 import { createMemoryRateLimitStore, slidingWindowDecision, type RateLimitDecision, type RateLimitStore, type RateLimitStoreHealth, type StoreDownChoice } from './rate-limit-store.ts';
 
 /**
- * One request counted in one step, on Redis's clock: the same sliding window as the memory store
+ * Requests counted in one step, on Redis's clock: the same sliding window as the memory store
  * (the previous window's count weighted by how much of it still overlaps, plus the current
- * window's), kept in one hash per key that expires two windows after its last use.
- * KEYS[1]: the counter  ARGV: limit, window ms
- * Returns the counts the decision was made on: previous, current (before this request), ms into the window.
+ * window's), kept in one hash per key that expires two windows after its last use. Several
+ * requests on the same key in one turn of the event loop are counted one after the other in one
+ * call, exactly as that many calls in a row would count them.
+ * KEYS[1]: the counter  ARGV: limit, window ms, how many requests
+ * Returns, per request, the counts its decision was made on: previous, current (before it), ms into the window.
  */
 const SLIDING_WINDOW = `
 local limit = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
+local requests = tonumber(ARGV[3])
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 local start = now - (now % window)
@@ -19,20 +22,28 @@ local stored = redis.call('HMGET', KEYS[1], 's', 'c', 'p')
 local s = tonumber(stored[1])
 local current = tonumber(stored[2]) or 0
 local previous = tonumber(stored[3]) or 0
+local changed = false
 if s ~= start then
   if s ~= nil and start - s == window then previous = current else previous = 0 end
   current = 0
+  changed = true
 end
 local elapsed = now - start
-local estimate = previous * (1 - elapsed / window) + current
-if estimate + 1 <= limit then
-  redis.call('HSET', KEYS[1], 's', start, 'c', current + 1, 'p', previous)
-  redis.call('PEXPIRE', KEYS[1], window * 2)
-elseif s ~= start then
+local counts = {}
+for i = 1, requests do
+  counts[#counts + 1] = previous
+  counts[#counts + 1] = current
+  counts[#counts + 1] = elapsed
+  if previous * (1 - elapsed / window) + current + 1 <= limit then
+    current = current + 1
+    changed = true
+  end
+end
+if changed then
   redis.call('HSET', KEYS[1], 's', start, 'c', current, 'p', previous)
   redis.call('PEXPIRE', KEYS[1], window * 2)
 end
-return {previous, current, elapsed}
+return counts
 `;
 
 export interface RedisRateLimitOptions {
@@ -49,10 +60,19 @@ export interface RedisRateLimitOptions {
   probeAfterMs?: number;
 }
 
-type Sliding = (key: string, limit: number, windowMs: number) => Promise<[number, number, number]>;
+type Sliding = (key: string, limit: number, windowMs: number, requests: number) => Promise<number[]>;
+
+/** The requests of one turn of the event loop waiting on one counter (same key, limit and window). */
+interface Batch {
+  key: string;
+  limit: number;
+  windowMs: number;
+  waiting: Array<{ onStoreDown: StoreDownChoice; resolve: (decision: RateLimitDecision) => void }>;
+}
 
 /**
- * Rate-limit counters shared by every replica, in Redis: one EVALSHA per request. The request
+ * Rate-limit counters shared by every replica, in Redis: one EVALSHA per counter per turn of the
+ * event loop, for however many requests of that turn it counts (under load, tens). The request
  * path never waits on a dead connection: with the connection down (ioredis reconnecting) a
  * check is decided at once by the node's onStoreDown; calls that fail or time out (the command
  * timeout) open a circuit breaker, and while it is open every check is decided that way at once,
@@ -113,6 +133,29 @@ export function createRedisRateLimitStore(options: RedisRateLimitOptions): RateL
     return { allowed: choice === 'allow', limit, remaining: 0, resetSeconds: 0, retryAfterSeconds: 0, storeDown: choice };
   }
 
+  /** Counters asked for in this turn of the event loop, sent together once the turn's I/O is handled. */
+  let batches = new Map<string, Batch>();
+  let flushScheduled = false;
+  const flush = () => {
+    flushScheduled = false;
+    const sending = batches;
+    batches = new Map();
+    for (const batch of sending.values()) {
+      const { key, limit, windowMs, waiting } = batch;
+      sliding(keyPrefix + key + '}', limit, windowMs, waiting.length).then(
+        (counts) => {
+          failures = 0;
+          for (let i = 0; i < waiting.length; i++) waiting[i]!.resolve(slidingWindowDecision(limit, windowMs, counts[3 * i + 2]!, 0, counts[3 * i]!, counts[3 * i + 1]!));
+        },
+        (error: Error) => {
+          failures += 1;
+          if (failures >= failuresToOpen || client.status !== 'ready') open(error.message);
+          for (const { onStoreDown, resolve } of waiting) resolve(withoutRedis(key, limit, windowMs, onStoreDown));
+        },
+      );
+    }
+  };
+
   return {
     name: 'redis',
     hit(key, limit, windowMs, onStoreDown) {
@@ -121,17 +164,19 @@ export function createRedisRateLimitStore(options: RedisRateLimitOptions): RateL
         open(`connection ${client.status}`);
         return withoutRedis(key, limit, windowMs, onStoreDown);
       }
-      return sliding(keyPrefix + key + '}', limit, windowMs).then(
-        (counts) => {
-          failures = 0;
-          return slidingWindowDecision(limit, windowMs, counts[2], 0, counts[0], counts[1]);
-        },
-        (error: Error) => {
-          failures += 1;
-          if (failures >= failuresToOpen || client.status !== 'ready') open(error.message);
-          return withoutRedis(key, limit, windowMs, onStoreDown);
-        },
-      );
+      const id = `${limit}:${windowMs}:${key}`;
+      let batch = batches.get(id);
+      if (batch === undefined) {
+        batch = { key, limit, windowMs, waiting: [] };
+        batches.set(id, batch);
+      }
+      if (!flushScheduled) {
+        flushScheduled = true;
+        // after the poll phase: every request read in this turn has asked by then
+        setImmediate(flush);
+      }
+      const waiting = batch.waiting;
+      return new Promise((resolve) => waiting.push({ onStoreDown, resolve }));
     },
     health() {
       const state = openedAt !== 0 ? (probing ? 'probing' : 'down') : client.status === 'ready' ? 'up' : 'down';
