@@ -1,5 +1,5 @@
-import type { Readable } from 'node:stream';
-import { Pool, errors as undiciErrors } from 'undici';
+import type { Readable, Writable } from 'node:stream';
+import { Pool, errors as undiciErrors, util as undiciUtil, type Dispatcher } from 'undici';
 import type { ProxyConfig } from '../../shared/nodes/index.ts';
 import { durationMs } from '../../shared/schema/index.ts';
 import { HOP_BY_HOP } from './headers.ts';
@@ -14,7 +14,6 @@ const MAX_BUFFERED_RESPONSE = 10 * 1024 * 1024;
  */
 const ANSWERED_HERE = new Set(['expect']);
 
-/** Removes the headers a Connection header lists (RFC 9110 7.6.1): they are hop-by-hop too. */
 /**
  * The header names a Connection header lists (RFC 9110 7.6.1), which are hop-by-hop too; undefined
  * for the usual `keep-alive` / `close`, so the common case costs a comparison.
@@ -47,6 +46,34 @@ function answerHeaders(upstream: Record<string, string | string[] | undefined>, 
   return copied;
 }
 
+/**
+ * answerHeaders for the raw header list undici's dispatcher reports (name, value, name, value…),
+ * in one pass: names lower-cased as undici's parseHeaders does, repeated ones as arrays. The
+ * upstream's content-length is noted in `seen` even when it is not copied.
+ */
+function answerHeadersFromRaw(raw: Buffer[], bodyRewritten: boolean, seen: { declaredLength: string | undefined }): Record<string, string | string[]> {
+  const copied: Record<string, string | string[]> = {};
+  let connection: string | string[] | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = undiciUtil.headerNameToString(raw[i]!);
+    const value = raw[i + 1]!.toString('latin1');
+    if (name === 'connection') connection = connection === undefined ? value : [connection, value].flat();
+    else if (name === 'content-length') seen.declaredLength = value;
+    if (HOP_BY_HOP.has(name) || (bodyRewritten && name === 'content-length')) continue;
+    const existing = Object.hasOwn(copied, name) ? copied[name] : undefined;
+    if (existing === undefined) {
+      if (name === '__proto__') Object.defineProperty(copied, name, { value, enumerable: true, configurable: true, writable: true });
+      else copied[name] = value;
+    } else if (typeof existing === 'string') copied[name] = [existing, value];
+    else existing.push(value);
+  }
+  const listed = connectionListed(connection);
+  if (listed === undefined) return copied;
+  const kept: Record<string, string | string[]> = {};
+  for (const name in copied) if (!listed.has(name)) kept[name] = copied[name]!;
+  return kept;
+}
+
 /** Client headers that claim an identity only the gateway may assert. */
 const IDENTITY_HEADERS = new Set(['x-partner', 'x-subject', 'x-user', 'x-scopes', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'x-real-ip', 'forwarded', 'traceparent', 'tracestate']);
 
@@ -67,10 +94,9 @@ function resolveUrl(url: string, context: PrepareContext): URL {
 }
 
 /**
- * Cancels one upstream call, when the client goes away or the deadline passes. undici takes any
- * object with addEventListener/removeEventListener as a signal; this one holds undici's single
- * listener and costs a fraction of an AbortController (an EventTarget and a DOMException per
- * request) or even an EventEmitter.
+ * Cancels a call through undici's request API (an answer handed on as a stream, for exchanges
+ * that cannot write to a client: previews, tests). undici takes any object with
+ * addEventListener/removeEventListener as a signal; this one holds undici's single listener.
  */
 class CallCancellation {
   aborted = false;
@@ -89,11 +115,6 @@ class CallCancellation {
   }
 }
 
-function onDeadline(call: CallCancellation): void {
-  call.timedOut = true;
-  call.abort();
-}
-
 /** Builds the upstream path from a template such as /v2/orders/:id. */
 function pathTemplate(template: string): (params: Record<string, string>) => string {
   const parts = template.split(/(:[A-Za-z_][A-Za-z0-9_]*)/);
@@ -104,27 +125,139 @@ function pathTemplate(template: string): (params: Record<string, string>) => str
   };
 }
 
+/** What a call through UpstreamCall ends with: the port, the answer written or buffered on the exchange. */
+type CallEnd = 'ok' | 'too_large';
+
 /**
- * Reads an upstream body for a later node, up to MAX_BUFFERED_RESPONSE bytes: undefined, and
- * the connection dropped, as soon as it is known to be larger (by its length or while reading).
+ * One upstream call as undici's dispatcher reports it (its handler interface, no stream or
+ * promise of undici's own in between). In `stream` mode the answer's head and body are written
+ * straight into the client connection as they come; in `buffer` mode the body is kept, up to
+ * MAX_BUFFERED_RESPONSE bytes, for a later node. It is also what the client going away and the
+ * deadline abort.
  */
-async function readBounded(body: Readable, declaredLength: string | string[] | undefined): Promise<Buffer | undefined> {
-  if (typeof declaredLength === 'string' && Number(declaredLength) > MAX_BUFFERED_RESPONSE) {
-    body.destroy();
-    return undefined;
+class UpstreamCall implements Dispatcher.DispatchHandler {
+  aborted = false;
+  timedOut = false;
+  status = 0;
+  headers: Record<string, string | string[]> = {};
+  /** The upstream's content-length, as it declared it. */
+  declaredLength: string | undefined = undefined;
+  /** The buffered body (buffer mode). */
+  body: Buffer | undefined;
+  readonly #exchange: Exchange;
+  readonly #stream: boolean;
+  readonly #started: number;
+  readonly #deadline: NodeJS.Timeout;
+  #abortUpstream: ((reason: Error) => void) | undefined;
+  #reason: Error | undefined;
+  #answer: Writable | undefined;
+  #chunks: Buffer[] = [];
+  #size = 0;
+  #tooLarge = false;
+  #upstreamTimed = false;
+  #resume: (() => void) | undefined;
+  #resolve!: (end: CallEnd) => void;
+  #reject!: (error: unknown) => void;
+  readonly done = new Promise<CallEnd>((resolve, reject) => {
+    this.#resolve = resolve;
+    this.#reject = reject;
+  });
+
+  constructor(exchange: Exchange, stream: boolean, started: number, timeoutMs: number) {
+    this.#exchange = exchange;
+    this.#stream = stream;
+    this.#started = started;
+    this.#deadline = setTimeout(onDeadline, timeoutMs, this);
   }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BUFFERED_RESPONSE) {
-      body.destroy();
-      return undefined;
+
+  abort(reason: Error = new undiciErrors.RequestAbortedError()): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    if (this.#abortUpstream) this.#abortUpstream(reason);
+    else this.#reason = reason;
+  }
+
+  onConnect(abort: (reason: Error) => void): void {
+    if (this.#reason) abort(this.#reason);
+    else this.#abortUpstream = abort;
+  }
+
+  onHeaders(statusCode: number, raw: Buffer[], resume: () => void): boolean {
+    if (statusCode < 200) return true;
+    const exchange = this.#exchange;
+    this.status = statusCode;
+    this.headers = answerHeadersFromRaw(raw, !this.#stream, this);
+    if (!this.#stream) {
+      if (this.declaredLength !== undefined && Number(this.declaredLength) > MAX_BUFFERED_RESPONSE) {
+        this.#tooLarge = true;
+        this.abort();
+        return false;
+      }
+      return true;
     }
-    chunks.push(chunk as Buffer);
+    clearTimeout(this.#deadline); // a streamed body is bounded by bodyTimeout (the longest pause) from here
+    this.#timed();
+    exchange.response = { status: statusCode, headers: this.headers, sent: true };
+    this.#answer = exchange.startAnswer(statusCode, this.headers);
+    this.#resume = resume;
+    return true;
   }
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+
+  onData(chunk: Buffer): boolean {
+    if (this.#stream) {
+      // the client reads slower than the upstream sends: undici pauses until the answer drains
+      if (this.#answer!.write(chunk)) return true;
+      this.#answer!.once('drain', this.#resume!);
+      return false;
+    }
+    this.#size += chunk.length;
+    if (this.#size > MAX_BUFFERED_RESPONSE) {
+      this.#tooLarge = true;
+      this.abort();
+      return false;
+    }
+    this.#chunks.push(chunk);
+    return true;
+  }
+
+  /** The upstream's time, once: at the answer's head when streaming, else when the call ends. */
+  #timed(): void {
+    if (this.#upstreamTimed) return;
+    this.#upstreamTimed = true;
+    this.#exchange.upstreamMs = performance.now() - this.#started;
+  }
+
+  onComplete(): void {
+    clearTimeout(this.#deadline);
+    this.#timed();
+    if (this.#stream) this.#answer!.end();
+    else this.body = this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks, this.#size);
+    this.#resolve('ok');
+  }
+
+  onError(error: Error): void {
+    clearTimeout(this.#deadline);
+    this.#timed();
+    // a body cut short must reach the client as a broken answer, never as a short one
+    this.#answer?.destroy(error);
+    if (this.#tooLarge) this.#resolve('too_large');
+    else this.#reject(error);
+  }
 }
+
+function onDeadline(call: UpstreamCall): void {
+  call.timedOut = true;
+  call.abort();
+}
+
+function onCancellationDeadline(call: CallCancellation): void {
+  call.timedOut = true;
+  call.abort();
+}
+
+/** Content types whose body a later node reads as JSON or text. */
+const JSON_TYPE = /[/+]json\b/i;
+const TEXT_TYPE = /^text\//i;
 
 function isTimeout(error: unknown): boolean {
   return error instanceof undiciErrors.HeadersTimeoutError || error instanceof undiciErrors.BodyTimeoutError || error instanceof undiciErrors.ConnectTimeoutError;
@@ -200,6 +333,25 @@ export const proxy: Runtime<ProxyConfig> = (config, context) => {
     return { body: JSON.stringify(body), stream: undefined };
   }
 
+  /** An answer handed on as a stream, for an exchange that cannot write to a client (previews, tests). */
+  async function streamToLater(exchange: Exchange, options: Dispatcher.DispatchOptions, started: number): Promise<string> {
+    const call = new CallCancellation();
+    exchange.onClientGone(call);
+    const deadline = setTimeout(onCancellationDeadline, timeoutMs, call);
+    try {
+      const response = await pool.request({ ...options, signal: call as unknown as AbortSignal });
+      exchange.response = { status: response.statusCode, headers: answerHeaders(response.headers, false), stream: response.body };
+      return 'ok';
+    } catch (error) {
+      if (call.timedOut || isTimeout(error)) return 'timeout';
+      exchange.problemParams = { ...exchange.problemParams, reason: (error as { code?: string }).code ?? 'connection failed' };
+      return 'error';
+    } finally {
+      exchange.upstreamMs = performance.now() - started;
+      clearTimeout(deadline);
+    }
+  }
+
   return {
     run: async function proxy(exchange) {
       const { body, stream } = requestBody(exchange);
@@ -207,68 +359,44 @@ export const proxy: Runtime<ProxyConfig> = (config, context) => {
       if (body !== undefined && exchange.receivedBody !== undefined && exchange.request.body !== exchange.receivedBody.parsed && typeof exchange.request.body !== 'string')
         headers['content-type'] = 'application/json';
       const started = performance.now();
-      // One deadline for connecting, the answer's head and, when a later node reads it, its whole
-      // body: undici's own timeouts restart per phase and its connect timeout is the pool's.
-      // A streamed body is bounded by bodyTimeout (the longest pause) once the head is in.
-      const call = new CallCancellation();
-      exchange.onClientGone(call);
-      const deadline = setTimeout(onDeadline, timeoutMs, call);
-      const options = {
+      const options: Dispatcher.DispatchOptions = {
         path: upstreamPath(exchange),
-        method: exchange.request.method as 'GET',
+        method: exchange.request.method as Dispatcher.HttpMethod,
         headers,
         body: body ?? stream ?? null,
-        signal: call as unknown as AbortSignal,
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
       };
+      if (!bufferResponse && !exchange.canStartAnswer) return streamToLater(exchange, options, started);
+      // One deadline for connecting, the answer's head and, when a later node reads it, its whole
+      // body: undici's own timeouts restart per phase and its connect timeout is the pool's.
+      // A streamed body is bounded by bodyTimeout (the longest pause) once the head is in.
+      const call = new UpstreamCall(exchange, !bufferResponse, started, timeoutMs);
+      exchange.onClientGone(call);
       try {
-        if (!bufferResponse && exchange.canStartAnswer) {
-          // The answer ends the request: undici writes the upstream's body straight into the client
-          // connection (its stream API), with no intermediate readable stream to pipe.
-          await pool.stream(options, ({ statusCode, headers: upstream }) => {
-            clearTimeout(deadline);
-            exchange.upstreamMs = performance.now() - started;
-            const copied = answerHeaders(upstream, bufferResponse);
-            exchange.response = { status: statusCode, headers: copied, sent: true };
-            return exchange.startAnswer(statusCode, copied);
-          });
-          return 'ok';
-        }
-        const response = await pool.request(options);
-        const responseHeaders = answerHeaders(response.headers, bufferResponse);
-        if (!bufferResponse) {
-          clearTimeout(deadline);
-          exchange.response = { status: response.statusCode, headers: responseHeaders, stream: response.body };
-          exchange.upstreamMs = performance.now() - started;
-          return 'ok';
-        }
-        const raw = await readBounded(response.body, response.headers['content-length']);
-        if (raw === undefined) {
-          exchange.upstreamMs = performance.now() - started;
+        pool.dispatch(options, call);
+        if ((await call.done) === 'too_large') {
           exchange.problemParams = { ...exchange.problemParams, reason: 'the upstream answer is too large to transform' };
           return 'error';
         }
-        exchange.upstreamMs = performance.now() - started;
-        const type = responseHeaders['content-type'];
-        let parsed: unknown = raw;
-        if (typeof type === 'string' && /[/+]json\b/i.test(type)) {
-          try {
-            parsed = JSON.parse(raw.toString('utf8'));
-          } catch {
-            parsed = raw.toString('utf8');
-          }
-        } else if (typeof type === 'string' && /^text\//i.test(type)) parsed = raw.toString('utf8');
-        exchange.response = { status: response.statusCode, headers: responseHeaders, body: parsed };
-        return 'ok';
       } catch (error) {
-        exchange.upstreamMs = performance.now() - started;
         if (call.timedOut || isTimeout(error)) return 'timeout';
         exchange.problemParams = { ...exchange.problemParams, reason: (error as { code?: string }).code ?? 'connection failed' };
         return 'error';
-      } finally {
-        clearTimeout(deadline);
       }
+      if (!bufferResponse) return 'ok';
+      const raw = call.body!;
+      const type = call.headers['content-type'];
+      let parsed: unknown = raw;
+      if (typeof type === 'string' && JSON_TYPE.test(type)) {
+        try {
+          parsed = JSON.parse(raw.toString('utf8'));
+        } catch {
+          parsed = raw.toString('utf8');
+        }
+      } else if (typeof type === 'string' && TEXT_TYPE.test(type)) parsed = raw.toString('utf8');
+      exchange.response = { status: call.status, headers: call.headers, body: parsed };
+      return 'ok';
     },
   };
 };
