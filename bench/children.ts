@@ -82,6 +82,22 @@ export function waitForListening(child: ChildProcess, name: string, timeoutMs = 
   });
 }
 
+/** CPU time a live process has used so far (user + system, all its threads), in µs; undefined if it is gone. */
+export function cpuMicros(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    // after the command name, which may hold spaces: state is field 3, utime 14 and stime 15 (in clock ticks)
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1_000_000) / CLOCK_TICKS;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Clock ticks per second of /proc's CPU times (USER_HZ, 100 on Linux whatever the kernel's HZ). */
+const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+
 /** Resident set size of a live process, in MB, or undefined if it is gone. */
 export function rssMb(pid: number | undefined): number | undefined {
   if (pid === undefined) return undefined;

@@ -9,7 +9,7 @@ import { CONNECTIONS, chooseLoadGen } from './loadgen.ts';
 import { WARMUP_SECONDS, envInt, measureAlternately } from './measure.ts';
 import type { LoadResult } from './loadgen.ts';
 import { PEERS, startPeer, type PeerName } from './peers.ts';
-import { deleteRedisKeys, redisAnswers, redisPrefix, REDIS_URL } from './redis.ts';
+import { benchRedis, deleteRedisKeys, redisAnswers, redisPrefix } from './redis.ts';
 import { check, fmt, median, printChecks, printTable, writeResults, type Check } from './report.ts';
 import { startBareProxy, startGateway, startUpstream, whenStopped, type Gateway } from './servers.ts';
 
@@ -72,17 +72,20 @@ function note(outcome: Outcome, text: string): void {
  * limit really counts in Redis is read back from /admin/api/status (`store`, issue 6), because a
  * gateway that does not know REDIS_URL ignores it and counts in memory.
  */
-async function startRedisGateway(credentials: Credentials, upstream: string, outcome: Outcome): Promise<{ gateway: Gateway; inRedis: boolean } | undefined> {
-  if (!(await redisAnswers())) {
-    outcome.dropped.set('sluice-c-redis', `no Redis answers at ${REDIS_URL} (set BENCH_REDIS_URL)`);
+async function startRedisGateway(credentials: Credentials, upstream: string, outcome: Outcome): Promise<{ gateway: Gateway; inRedis: boolean; redis: string } | undefined> {
+  const redis = await benchRedis();
+  if (!(await redisAnswers(redis.url))) {
+    outcome.dropped.set('sluice-c-redis', `no Redis answers at ${redis.url} (set BENCH_REDIS_URL)`);
     return undefined;
   }
+  console.log(`sluice-c-redis: Redis at ${redis.url}: ${redis.where}`);
   const prefix = redisPrefix();
   whenStopped(() => {
-    const deleted = deleteRedisKeys(prefix);
+    if (redis.own) return; // stopped already, and it kept nothing
+    const deleted = deleteRedisKeys(prefix, redis.url);
     if (typeof deleted === 'string') console.error(`could not remove the run's Redis keys (*${prefix}*): ${deleted}`);
   });
-  const gateway = await startGateway({ workflows: [referenceWorkflow('bench-c', '/c', credentials.publicJwk, upstream)], env: { REDIS_URL, REDIS_PREFIX: prefix } });
+  const gateway = await startGateway({ workflows: [referenceWorkflow('bench-c', '/c', credentials.publicJwk, upstream)], env: { REDIS_URL: redis.url, REDIS_PREFIX: prefix } });
   const status = (await gateway.admin('GET', '/status')) as { store?: string; rateLimits?: unknown };
   const inRedis = status.store === 'redis';
   if (!inRedis) {
@@ -90,7 +93,7 @@ async function startRedisGateway(credentials: Credentials, upstream: string, out
   } else {
     console.log(`sluice-c-redis: store "redis" (prefix ${prefix}), rate limits: ${JSON.stringify(status.rateLimits ?? 'not reported')}`);
   }
-  return { gateway, inRedis };
+  return { gateway, inRedis, redis: redis.where };
 }
 
 /** One request first: a target that answers 401 or 502 would otherwise "win" by failing fast. */
@@ -108,6 +111,10 @@ interface Summary {
   p50Ms: number;
   p99Ms: number;
   ratioToBare: number | undefined;
+  /** CPU time per request of the server (median over the rounds), µs. */
+  cpuUsPerRequest: number | undefined;
+  /** Bare's CPU per request / this target's: the share of bare's efficiency, whatever the load generator's core did. */
+  cpuRatioToBare: number | undefined;
   rssMb: number | undefined;
   runs: LoadResult[];
 }
@@ -115,6 +122,8 @@ interface Summary {
 function summarize(targets: Target[], runs: Map<TargetName, LoadResult[]>, outcome: Outcome): Summary[] {
   const bareRuns = runs.get('bare');
   const bareRps = bareRuns?.length ? median(bareRuns.map((r) => r.rps)) : undefined;
+  const cpuOf = (rs: LoadResult[]) => (rs.every((r) => r.cpuUsPerRequest !== undefined) ? median(rs.map((r) => r.cpuUsPerRequest!)) : undefined);
+  const bareCpu = bareRuns?.length ? cpuOf(bareRuns) : undefined;
   return targets
     .filter((t) => !outcome.dropped.has(t.name) && runs.get(t.name)!.length > 0)
     .map((t) => {
@@ -128,6 +137,8 @@ function summarize(targets: Target[], runs: Map<TargetName, LoadResult[]>, outco
         p50Ms: median(rs.map((r) => r.p50Ms)),
         p99Ms: median(rs.map((r) => r.p99Ms)),
         ratioToBare: bareRps === undefined ? undefined : rps / bareRps,
+        cpuUsPerRequest: cpuOf(rs),
+        cpuRatioToBare: bareCpu === undefined || cpuOf(rs) === undefined ? undefined : bareCpu / cpuOf(rs)!,
         // Read after the load, while the process is still up: what it holds once it has been busy.
         rssMb: rssMb(t.server.pid),
         runs: rs,
@@ -172,10 +183,10 @@ function checks(rows: Summary[], outcome: Outcome, redisIsMemory: boolean): Chec
 
 function print(rows: Summary[], outcome: Outcome, results: Check[]): void {
   printTable(
-    ['target', 'req/s', 'p50 ms', 'p99 ms', 'vs bare', 'RSS MB'],
-    rows.map((r) => [r.target, fmt(r.rps, 0), fmt(r.p50Ms, 2), fmt(r.p99Ms, 2), fmt(r.ratioToBare, 2), fmt(r.rssMb, 0)]),
+    ['target', 'req/s', 'p50 ms', 'p99 ms', 'vs bare', 'CPU µs/req', 'CPU vs bare', 'RSS MB'],
+    rows.map((r) => [r.target, fmt(r.rps, 0), fmt(r.p50Ms, 2), fmt(r.p99Ms, 2), fmt(r.ratioToBare, 2), fmt(r.cpuUsPerRequest, 1), fmt(r.cpuRatioToBare, 2), fmt(r.rssMb, 0)]),
   );
-  console.log('\n(req/s, p50 and p99 are medians over the rounds)');
+  console.log('\n(req/s, p50, p99 and CPU per request are medians over the rounds; CPU vs bare = bare\'s CPU per request / the target\'s)');
   if (rows.filter((r) => /^sluice-[abcd]$/.test(r.target)).length > 1) console.log('(sluice-a to sluice-d share one gateway process, hence one RSS)');
   const observed = rows.find((r) => r.target === 'sluice-c');
   const quiet = rows.find((r) => r.target === 'sluice-quiet');
@@ -206,10 +217,12 @@ export async function runCompare(): Promise<void> {
     for (const name of mainTargets) targets.push({ name, url: `${gateway.url}${routes[name]}`, server: gateway });
   }
   let redisIsMemory = false;
+  let redisWhere: string | null = null;
   if (selected.includes('sluice-c-redis')) {
     const started = await startRedisGateway(credentials, upstream.origin, outcome);
     if (started) {
       redisIsMemory = !started.inRedis;
+      redisWhere = started.redis;
       targets.push({ name: 'sluice-c-redis', url: `${started.gateway.url}/c`, server: started.gateway });
     }
   }
@@ -248,6 +261,7 @@ export async function runCompare(): Promise<void> {
       selected.filter(isPeer).map((name) => [name, { package: PEERS[name].package, version: PEERS[name].version, measured: rows.some((r) => r.target === name), error: outcome.dropped.get(name) ?? null }]),
     ),
     cRedisRateLimitStore: targets.some((t) => t.name === 'sluice-c-redis') ? (redisIsMemory ? 'memory' : 'redis') : null,
+    cRedisServer: redisWhere,
     checks: results,
     notes: outcome.notes,
   });

@@ -23,6 +23,8 @@ export interface LoadResult {
   /** Non-2xx answers plus socket errors and timeouts: any of them invalidates the run. */
   failures: number;
   failureDetail: string;
+  /** CPU time (user + system) the server under test spent per request during the run, in µs. */
+  cpuUsPerRequest?: number;
 }
 
 /** BENCH_LOADGEN forces one; otherwise wrk, installing it with apt-get when we are root. */

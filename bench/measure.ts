@@ -1,5 +1,6 @@
 // Load runs against live targets: one at a time, taking turns round after round, each run checked.
 import type { ChildProcess } from 'node:child_process';
+import { cpuMicros } from './children.ts';
 import { runLoad } from './loadgen.ts';
 import type { LoadGenName, LoadResult } from './loadgen.ts';
 import { fmt } from './report.ts';
@@ -15,7 +16,11 @@ export const WARMUP_SECONDS = 2;
 
 /** One load run; throws if the server died or any request failed (a failing target would "win" by failing fast). */
 export async function load(gen: LoadGenName, target: LiveTarget, seconds: number, token: string): Promise<LoadResult> {
+  const cpuBefore = cpuMicros(target.server.pid);
   const result = await runLoad(gen, target.url, seconds, token);
+  const cpuAfter = cpuMicros(target.server.pid);
+  // what each request cost the server, whatever the machine's other core did meanwhile
+  if (cpuBefore !== undefined && cpuAfter !== undefined && result.requests > 0) result.cpuUsPerRequest = (cpuAfter - cpuBefore) / result.requests;
   // A dead server shows up in wrk only as a flood of socket errors; say what really happened.
   if (target.server.exitCode !== null || target.server.signalCode !== null) {
     throw new Error(`${target.name}: its server exited (${target.server.signalCode ?? `code ${target.server.exitCode}`}) during the load run`);
@@ -47,7 +52,7 @@ export async function measureAlternately(
         if (round === 1) await load(gen, target, WARMUP_SECONDS, token);
         const r = await load(gen, target, seconds, token);
         runs.get(target.name)!.push(r);
-        console.log(`round ${round}/${rounds}  ${target.name.padEnd(width)} ${fmt(r.rps, 0).padStart(8)} req/s  p50 ${fmt(r.p50Ms, 2)} ms  p99 ${fmt(r.p99Ms, 2)} ms`);
+        console.log(`round ${round}/${rounds}  ${target.name.padEnd(width)} ${fmt(r.rps, 0).padStart(8)} req/s  p50 ${fmt(r.p50Ms, 2)} ms  p99 ${fmt(r.p99Ms, 2)} ms  CPU ${fmt(r.cpuUsPerRequest, 1)} µs/req`);
       } catch (err) {
         if (!mayDrop(target.name)) throw err;
         dropped.set(target.name, (err as Error).message);
