@@ -1,4 +1,4 @@
-import type { Readable, Writable } from 'node:stream';
+import type { Writable } from 'node:stream';
 import { Pool, errors as undiciErrors, util as undiciUtil, type Dispatcher } from 'undici';
 import type { ProxyConfig } from '../../shared/nodes/index.ts';
 import { durationMs } from '../../shared/schema/index.ts';
@@ -374,7 +374,11 @@ export const proxy: Runtime<ProxyConfig> = (config, context) => {
       const call = new UpstreamCall(exchange, !bufferResponse, started, timeoutMs);
       exchange.onClientGone(call);
       try {
-        pool.dispatch(options, call);
+        try {
+          pool.dispatch(options, call);
+        } catch (error) {
+          call.onError(error as Error); // refused before it started (an invalid header, a closed pool)
+        }
         if ((await call.done) === 'too_large') {
           exchange.problemParams = { ...exchange.problemParams, reason: 'the upstream answer is too large to transform' };
           return 'error';
