@@ -1,14 +1,16 @@
 /**
  * The projection subset of JSONata — literals, paths of field names, object constructors with
- * literal keys and array constructors — compiled to plain synchronous functions at publish time.
+ * literal keys, array constructors, parentheses, and the comparisons and boolean operators
+ * conditions are made of (`=`, `!=`, `<`, `<=`, `>`, `>=`, `in`, `and`, `or`) — compiled to plain synchronous functions
+ * at publish time.
  *
  * JSONata 2 evaluates every AST node as an async function: a typical response reshaping
  * (`{ "items": [orders.{ "id": id }] }`) costs dozens of promise hops per request. Expressions of
  * this subset, the common case of transforms, are instead turned into closures that mirror
  * jsonata.js's own algorithm step by step (evaluate's sequence unwrapping, evaluatePath,
- * evaluateStep's flattening, lookup, evaluateGroupExpression, the array constructor, append), so
- * they give the same result, the same sequence markers and the same errors for the sequence
- * bound. Anything else in an expression (a predicate, an operator, a function, a variable…) leaves
+ * evaluateStep's flattening, lookup, evaluateGroupExpression, the array constructor, append,
+ * evaluateBinary with isDeepEqual and $boolean), so they give the same result, the same sequence
+ * markers and the same errors (the sequence bound, comparing what cannot be compared). Anything else in an expression (a predicate, an operator, a function, a variable…) leaves
  * the whole expression to JSONata. test/engine/nodes/jsonata-subset.test.ts checks the two agree
  * on generated inputs.
  */
@@ -132,7 +134,101 @@ const MEMBERS: Record<string, ReadonlySet<string>> = {
   path: new Set(['type', 'steps', 'position']),
   object: new Set(['type', 'value', 'position', 'lhs']),
   array: new Set(['type', 'value', 'position', 'expressions', 'consarray']),
+  binary: new Set(['type', 'value', 'position', 'lhs', 'rhs']),
+  block: new Set(['type', 'position', 'expressions']),
 };
+
+/** jsonata.js utils.isNumeric: a number that is not NaN; an infinite one is an error (D1001). */
+function isNumeric(value: unknown): boolean {
+  if (typeof value !== 'number' || Number.isNaN(value)) return false;
+  if (!Number.isFinite(value)) throw { code: 'D1001', value, stack: new Error().stack };
+  return true;
+}
+
+/** jsonata.js `fn.boolean`, undefined read as false (its `boolize`). */
+function boolize(value: unknown): boolean {
+  if (value === undefined) return false;
+  if (Array.isArray(value)) {
+    if (value.length === 1) return boolize(value[0]);
+    return value.length > 1 && value.filter((item) => boolize(item)).length > 0;
+  }
+  if (typeof value === 'string') return value.length > 0;
+  if (isNumeric(value)) return value !== 0;
+  if (value !== null && typeof value === 'object' && !isJsonataFunction(value)) return Object.keys(value).length > 0;
+  return value === true;
+}
+
+/** jsonata.js utils.isDeepEqual. */
+function isDeepEqual(lhs: unknown, rhs: unknown): boolean {
+  if (lhs === rhs) return true;
+  if (typeof lhs === 'object' && typeof rhs === 'object' && lhs !== null && rhs !== null) {
+    if (Array.isArray(lhs) && Array.isArray(rhs)) {
+      if (lhs.length !== rhs.length) return false;
+      for (let i = 0; i < lhs.length; i++) if (!isDeepEqual(lhs[i], rhs[i])) return false;
+      return true;
+    }
+    const lkeys = Object.getOwnPropertyNames(lhs).sort();
+    const rkeys = Object.getOwnPropertyNames(rhs).sort();
+    if (lkeys.length !== rkeys.length) return false;
+    for (let i = 0; i < lkeys.length; i++) if (lkeys[i] !== rkeys[i]) return false;
+    for (const key of lkeys) if (!isDeepEqual((lhs as Record<string, unknown>)[key], (rhs as Record<string, unknown>)[key])) return false;
+    return true;
+  }
+  return false;
+}
+
+/** jsonata.js evaluateComparisonExpression: strings with strings, numbers with numbers. */
+function compare(lhs: unknown, rhs: unknown, op: string): boolean | undefined {
+  const ltype = typeof lhs;
+  const rtype = typeof rhs;
+  const lcomparable = ltype === 'undefined' || ltype === 'string' || ltype === 'number';
+  const rcomparable = rtype === 'undefined' || rtype === 'string' || rtype === 'number';
+  if (!lcomparable || !rcomparable) throw { code: 'T2010', value: !(ltype === 'string' || ltype === 'number') ? lhs : rhs, stack: new Error().stack };
+  if (ltype === 'undefined' || rtype === 'undefined') return undefined;
+  if (ltype !== rtype) throw { code: 'T2009', value: lhs, value2: rhs, stack: new Error().stack };
+  const l = lhs as string | number;
+  const r = rhs as string | number;
+  return op === '<' ? l < r : op === '<=' ? l <= r : op === '>' ? l > r : l >= r;
+}
+
+/** The binary operators of the subset (jsonata.js evaluateBinary, lhs always evaluated first). */
+function compileBinary(op: string, lhs: Evaluate, rhs: Evaluate): Evaluate | undefined {
+  switch (op) {
+    case 'and':
+      return (input, run) => boolize(lhs(input, run)) && boolize(rhs(input, run));
+    case 'or':
+      return (input, run) => boolize(lhs(input, run)) || boolize(rhs(input, run));
+    case '=':
+    case '!=': {
+      const equal = op === '=';
+      return (input, run) => {
+        const l = lhs(input, run);
+        const r = rhs(input, run);
+        if (l === undefined || r === undefined) return false;
+        return isDeepEqual(l, r) === equal;
+      };
+    }
+    case '<':
+    case '<=':
+    case '>':
+    case '>=':
+      return (input, run) => {
+        const l = lhs(input, run);
+        return compare(l, rhs(input, run), op);
+      };
+    case 'in':
+      return (input, run) => {
+        const l = lhs(input, run);
+        const r = rhs(input, run);
+        if (l === undefined || r === undefined) return false;
+        const members = Array.isArray(r) ? r : [r];
+        for (let i = 0; i < members.length; i++) if (members[i] === l) return true;
+        return false;
+      };
+    default:
+      return undefined;
+  }
+}
 
 /** Keys an object constructor may not make here: JSONata refuses two, and `__proto__` would set a prototype. */
 const FORBIDDEN_KEYS = new Set(['_jsonata_lambda', '_jsonata_function', '__proto__']);
@@ -163,6 +259,28 @@ function compileNode(node: Ast, depth: number): Evaluate | undefined {
       if (node.value === '{') return hasOnly(node, MEMBERS.object!) ? compileObject(node.lhs as Array<[Ast, Ast]>, depth) : undefined;
       if (node.value === '[') return hasOnly(node, MEMBERS.array!) ? compileArray(node.expressions as Ast[], node.consarray === true, depth) : undefined;
       return undefined;
+    case 'block': {
+      // parentheses: each expression in turn, the last one's value (no variable can be bound in the subset)
+      if (!hasOnly(node, MEMBERS.block!) || !Array.isArray(node.expressions) || node.expressions.length === 0) return undefined;
+      const parts: Evaluate[] = [];
+      for (const expression of node.expressions as Ast[]) {
+        const part = compileNode(expression, depth + 1);
+        if (part === undefined) return undefined;
+        parts.push(part);
+      }
+      if (parts.length === 1) return parts[0];
+      return (input, run) => {
+        let result: unknown;
+        for (const part of parts) result = part(input, run);
+        return settle(result);
+      };
+    }
+    case 'binary': {
+      if (!hasOnly(node, MEMBERS.binary!) || typeof node.value !== 'string') return undefined;
+      const lhs = compileNode(node.lhs as Ast, depth + 1);
+      const rhs = lhs && compileNode(node.rhs as Ast, depth + 1);
+      return rhs && compileBinary(node.value, lhs!, rhs);
+    }
     default:
       return undefined;
   }

@@ -4,6 +4,11 @@ import type { ResolvedLimit } from './partner-directory.ts';
 import type { RateLimitDecision } from './rate-limit-store.ts';
 import type { Exchange, Runtime } from './types.ts';
 
+/** An expression's value as a counter key: JSON for anything but a string; nothing for null. */
+function keyText(value: unknown): string | undefined {
+  return value === undefined || value === null ? undefined : typeof value === 'string' ? value : JSON.stringify(value);
+}
+
 function firstHeader(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
@@ -41,10 +46,9 @@ export const rateLimit: Runtime<RateLimitConfig> = (config, context) => {
       return value === undefined || value === null ? undefined : typeof value === 'string' ? value : JSON.stringify(value);
     },
     header: (ex: Exchange) => firstHeader(ex.request.headers[headerName]),
-    expression: async (ex: Exchange) => {
-      const value = await keyExpression!.evaluate(ex);
-      return value === undefined || value === null ? undefined : typeof value === 'string' ? value : JSON.stringify(value);
-    },
+    expression: keyExpression?.evaluateNow
+      ? (ex: Exchange) => keyText(keyExpression.evaluateNow!(ex))
+      : async (ex: Exchange) => keyText(await keyExpression!.evaluate(ex)),
     global: () => '*',
   }[config.key];
 

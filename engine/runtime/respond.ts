@@ -18,6 +18,15 @@ export const respond: Runtime<RespondConfig> = (config, context) => {
       },
     };
   }
+  const now = bodyExpression.evaluateNow;
+  if (now !== undefined)
+    return {
+      run: function respond(exchange) {
+        const body = now(exchange);
+        exchange.response = { status, headers: headersFor(body), body };
+        return 'done';
+      },
+    };
   return {
     run: async function respond(exchange) {
       const body = await bodyExpression.evaluate(exchange);
