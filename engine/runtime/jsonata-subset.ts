@@ -303,8 +303,9 @@ function compilePath(steps: Ast[], depth: number): Evaluate | undefined {
     } else return undefined;
   }
   const last = compiled.length - 1;
+  const names = steps.every((step) => step.type === 'name') ? steps.map((step) => step.value as string) : undefined;
   // jsonata.js evaluatePath (the first step is never a variable here, so an array input is the sequence)
-  return (input, run) => {
+  const general: Evaluate = (input, run) => {
     let items: unknown[] = Array.isArray(input) ? input : sequenceOf(run, input);
     let result: unknown[] = items;
     for (let i = 0; i <= last; i++) {
@@ -313,6 +314,20 @@ function compilePath(steps: Ast[], depth: number): Evaluate | undefined {
       items = result;
     }
     return settle(result);
+  };
+  if (names === undefined) return general;
+  // A path of names through objects only (no array on the way, the common case) makes no
+  // sequence: each step is the field itself. An array anywhere hands over to the general walk,
+  // which starts again from the input (evaluation changes nothing, so starting again is safe).
+  return (input, run) => {
+    let value = input;
+    for (let i = 0; i < names.length; i++) {
+      if (Array.isArray(value)) return general(input, run);
+      if (value === null || typeof value !== 'object' || !Object.prototype.hasOwnProperty.call(value, names[i]!) || isJsonataFunction(value)) return undefined;
+      value = (value as Record<string, unknown>)[names[i]!];
+      if (value === undefined) return undefined;
+    }
+    return Array.isArray(value) ? general(input, run) : value;
   };
 }
 
@@ -332,7 +347,16 @@ function compileObject(pairs: Array<[Ast, Ast]>, depth: number): Evaluate | unde
     values.push(value);
   }
   return (input, run) => {
-    const items: unknown[] = Array.isArray(input) ? input : sequenceOf(run, input);
+    const result: Record<string, unknown> = {};
+    if (!Array.isArray(input)) {
+      // one item (jsonata.js wraps it in a sequence of one): every key's group is the input itself
+      for (let k = 0; k < keys.length; k++) {
+        const value = values[k]!(input, run);
+        if (value !== undefined) result[keys[k]!] = value;
+      }
+      return result;
+    }
+    const items: unknown[] = input;
     // as jsonata.js does, to the very array it was given: an empty input still makes the object
     if (items.length === 0) push(run, items, undefined);
     // every key is a literal, so every item belongs to every key's group
@@ -341,7 +365,6 @@ function compileObject(pairs: Array<[Ast, Ast]>, depth: number): Evaluate | unde
       tick(run);
       data = append(run, data, items[i]);
     }
-    const result: Record<string, unknown> = {};
     for (let k = 0; k < keys.length; k++) {
       const value = values[k]!(data, run);
       if (value !== undefined) result[keys[k]!] = value;
