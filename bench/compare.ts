@@ -146,6 +146,24 @@ function summarize(targets: Target[], runs: Map<TargetName, LoadResult[]>, outco
     });
 }
 
+/** Rounds of one target further apart than this (fastest / slowest) say the machine was not quiet. */
+const STEADY_SPREAD = 1.2;
+
+/**
+ * A NOTE for every Sluice target or baseline whose rounds disagree by more than STEADY_SPREAD:
+ * other work on the machine (a noisy neighbour of the VM, a test run) slowed some rounds, and a
+ * ratio built on them says more about the machine than about the targets.
+ */
+function noteUnsteadyRounds(rows: Summary[], outcome: Outcome): void {
+  for (const row of rows) {
+    if (isPeer(row.target) || row.runs.length < 2) continue;
+    const rps = row.runs.map((r) => r.rps);
+    const spread = Math.max(...rps) / Math.min(...rps);
+    if (spread > STEADY_SPREAD)
+      note(outcome, `${row.target}'s rounds range from ${fmt(Math.min(...rps), 0)} to ${fmt(Math.max(...rps), 0)} req/s (${fmt(spread, 2)}x): the machine was not quiet, its ratios are unreliable; run again`);
+  }
+}
+
 /** The ratios issue 8's "Done means" asks for, each PASS/FAIL with its numbers, or SKIP with why. */
 function checks(rows: Summary[], outcome: Outcome, redisIsMemory: boolean): Check[] {
   const row = (name: TargetName) => rows.find((r) => r.target === name);
@@ -247,6 +265,7 @@ export async function runCompare(): Promise<void> {
   console.log(`${gen}, ${CONNECTIONS} connections, ${settings.rounds} round(s) of ${settings.seconds} s per target (+${WARMUP_SECONDS} s warm-up each)`);
   const runs = (await measureAlternately(gen, targets, credentials.token, settings, outcome.dropped, (name) => isPeer(name as TargetName))) as Map<TargetName, LoadResult[]>;
   const rows = summarize(targets, runs, outcome);
+  noteUnsteadyRounds(rows, outcome);
   const results = checks(rows, outcome, redisIsMemory);
   print(rows, outcome, results);
   const path = writeResults('compare', {
