@@ -159,8 +159,9 @@ function noteUnsteadyRounds(rows: Summary[], outcome: Outcome): void {
     if (isPeer(row.target) || row.runs.length < 2) continue;
     const rps = row.runs.map((r) => r.rps);
     const spread = Math.max(...rps) / Math.min(...rps);
+    // printed under the checks with the other notes
     if (spread > STEADY_SPREAD)
-      note(outcome, `${row.target}'s rounds range from ${fmt(Math.min(...rps), 0)} to ${fmt(Math.max(...rps), 0)} req/s (${fmt(spread, 2)}x): the machine was not quiet, its ratios are unreliable; run again`);
+      outcome.notes.push(`${row.target}'s rounds range from ${fmt(Math.min(...rps), 0)} to ${fmt(Math.max(...rps), 0)} req/s (${fmt(spread, 2)}x): the machine was not quiet, its ratios are unreliable; run again`);
   }
 }
 
