@@ -180,14 +180,21 @@ interface Slot {
   byPartner: Map<string, Float64Array>;
 }
 
-/** Outcome and partner counts of recent time windows (10 s slots over the last hour). */
+/**
+ * Outcome and partner counts of recent time windows (10 s slots over the last hour). A slot is
+ * made when a request first lands in it: an idle workflow holds none (a thousand loaded
+ * workflows would otherwise hold 360 maps each).
+ */
 export class WindowedCounts {
-  readonly #slots: Slot[] = Array.from({ length: SLOTS }, () => ({ at: -1, byPartner: new Map() }));
+  readonly #slots: Array<Slot | undefined> = new Array<Slot | undefined>(SLOTS).fill(undefined);
 
   add(now: number, partner: string, outcome: number): void {
     const at = Math.floor(now / SLOT_MS);
-    const slot = this.#slots[at % SLOTS]!;
-    if (slot.at !== at) {
+    let slot = this.#slots[at % SLOTS];
+    if (slot === undefined) {
+      slot = { at, byPartner: new Map() };
+      this.#slots[at % SLOTS] = slot;
+    } else if (slot.at !== at) {
       slot.at = at;
       slot.byPartner.clear();
     }
@@ -205,7 +212,7 @@ export class WindowedCounts {
     const first = last - Math.max(1, Math.ceil(windowMs / SLOT_MS)) + 1;
     const total = new Map<string, Float64Array>();
     for (const slot of this.#slots) {
-      if (slot.at < first || slot.at > last) continue;
+      if (slot === undefined || slot.at < first || slot.at > last) continue;
       for (const [partner, counts] of slot.byPartner) {
         let into = total.get(partner);
         if (into === undefined) total.set(partner, (into = new Float64Array(OUTCOMES.length)));
