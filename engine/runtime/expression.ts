@@ -114,8 +114,9 @@ function expressionFailed(cause: unknown): SluiceError {
 /**
  * Compiles a JSONata expression once (at publish time). Evaluation is bounded; any failure
  * becomes a SluiceError `expression_failed` carrying the JSONata error as its cause. An
- * expression of the projection subset (paths, object and array constructors, literals) is also
- * compiled to a plain function, offered as `evaluateNow`; `evaluate` then uses it too.
+ * expression of the subset jsonata-subset.ts compiles (paths, object and array constructors,
+ * literals, comparisons, and/or) is also compiled to a plain function, offered as `evaluateNow`;
+ * `evaluate` then uses it too.
  * @example
  * const isAdmin = compileExpression('"admin" in scopes');
  * await isAdmin.evaluate(exchange); // true or false
@@ -186,7 +187,7 @@ export function failWith(exchange: Exchange, reason: string): string {
  * synchronous (no promise per request), else it awaits JSONata.
  */
 export function runFieldSteps(expressions: ReadonlyArray<BoundExpression | undefined>, steps: (exchange: Exchange) => FieldSteps): NodeRun {
-  if (expressions.every((expression) => expression?.evaluateNow !== undefined || expression === undefined))
+  if (expressions.every((expression) => expression === undefined || expression.evaluateNow !== undefined))
     return function runNow(exchange) {
       const running = steps(exchange);
       let field = '';

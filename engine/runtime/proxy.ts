@@ -245,12 +245,8 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
   }
 }
 
-function onDeadline(call: UpstreamCall): void {
-  call.timedOut = true;
-  call.abort();
-}
-
-function onCancellationDeadline(call: CallCancellation): void {
+/** A call's deadline passed: it is cancelled, and ends by the timeout port. */
+function onDeadline(call: { timedOut: boolean; abort(): void }): void {
   call.timedOut = true;
   call.abort();
 }
@@ -337,7 +333,7 @@ export const proxy: Runtime<ProxyConfig> = (config, context) => {
   async function streamToLater(exchange: Exchange, options: Dispatcher.DispatchOptions, started: number): Promise<string> {
     const call = new CallCancellation();
     exchange.onClientGone(call);
-    const deadline = setTimeout(onCancellationDeadline, timeoutMs, call);
+    const deadline = setTimeout(onDeadline, timeoutMs, call);
     try {
       const response = await pool.request({ ...options, signal: call as unknown as AbortSignal });
       exchange.response = { status: response.statusCode, headers: answerHeaders(response.headers, false), stream: response.body };

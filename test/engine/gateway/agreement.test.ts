@@ -12,6 +12,7 @@ import type { NodeRun } from '../../../engine/runtime/types.ts';
 import { validateWorkflow, type WorkflowMachineConfig } from '../../../shared/compile/index.ts';
 import { errorCatalogSchema } from '../../../shared/schema/index.ts';
 import { REPO, startTestGateway, type TestGateway } from '../../helpers/gateway.ts';
+import { seededRandom } from '../../helpers/random.ts';
 
 /*
  * XState is the authority on a workflow's semantics; the gateway walks a table XState computed.
@@ -354,17 +355,6 @@ describe('the table walk agrees with a live XState actor on every path of every 
 // ---------------------------------------------------------------------------------------------
 // Generated graphs
 
-/** mulberry32: a small seeded PRNG, so a failing graph is reproduced by its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type GeneratedKind = 'condition' | 'switch' | 'transform-request' | 'respond' | 'error';
 
@@ -384,7 +374,7 @@ const ERRORS = ['not_found', 'insufficient_scope', 'rate_limited', 'bad_request'
  * respond nodes.
  */
 function generateWorkflow(seed: number, maxNodes: number): GeneratedWorkflow {
-  const random = prng(seed);
+  const random = seededRandom(seed);
   const pick = <T,>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
   const nodes: GeneratedWorkflow['document']['nodes'] = [];
   const edges: GeneratedWorkflow['document']['edges'] = [];

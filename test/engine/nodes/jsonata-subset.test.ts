@@ -1,21 +1,11 @@
 import jsonata from 'jsonata';
 import { describe, expect, it } from 'vitest';
 import { compileSubset } from '../../../engine/runtime/jsonata-subset.ts';
+import { seededRandom } from '../../helpers/random.ts';
 
 // The compiled projection subset must be indistinguishable from JSONata itself: same values, same
 // sequence markers on arrays (a later expression reads them), same errors. Expressions and inputs
 // are generated from a seeded random source, so a failure names a reproducible case.
-
-function random(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const NAMES = ['a', 'b', 'c', 'id', 'orders', 'total'];
 
@@ -131,7 +121,7 @@ describe('the compiled JSONata subset', () => {
   });
 
   it('agrees with JSONata on 3,000 generated expressions and inputs, errors included', async () => {
-    const rnd = random(20261129);
+    const rnd = seededRandom(20261129);
     let errors = 0;
     for (let i = 0; i < 3000; i++) {
       const source = expression(rnd, 3);

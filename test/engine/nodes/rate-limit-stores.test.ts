@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import { createMemoryRateLimitStore, type RateLimitDecision } from '../../../engine/runtime/rate-limit-store.ts';
 import { createRedisRateLimitStore } from '../../../engine/runtime/redis-rate-limit-store.ts';
 import { createRedisClient, redisKeys, whenReady } from '../../../engine/store/redis.ts';
@@ -45,33 +45,23 @@ describe.runIf(redisUp)('Redis and memory rate-limit stores', () => {
     expect(ttl).toBeLessThanOrEqual(7_200_000);
     expect(redis.health()).toEqual({ store: 'redis', state: 'up', storeDownDecisions: { allow: 0, deny: 0, local: 0 } });
   });
-});
-
-describe.runIf(redisUp)('the Redis rate-limit store under load', () => {
-  const prefix = testPrefix('rl-batch');
-  const target = { url: SHARED_REDIS_URL, prefix, cluster: false };
-  const client = createRedisClient(target, { name: 'sluice-rate-limits', offlineQueue: false, commandTimeoutMs: 2_000 });
-  const redis = createRedisRateLimitStore({ client, keyPrefix: redisKeys(prefix).rateLimit, replicas: () => 1 });
-  const memory = createMemoryRateLimitStore();
-  afterAll(async () => {
-    redis.close?.();
-    memory.close?.();
-    await deletePrefix(SHARED_REDIS_URL, prefix);
-  });
 
   it('counts the requests of one turn of the event loop in one call per counter, decided as a run of calls would be', async () => {
     await whenReady(client, target);
     const calls: string[] = [];
-    const send = client.sendCommand.bind(client);
+    const send = client.sendCommand;
     client.sendCommand = ((command: { name: string }) => {
       calls.push(command.name);
-      return send(command as never);
+      return send.call(client, command as never);
     }) as typeof client.sendCommand;
+    onTestFinished(() => {
+      client.sendCommand = send;
+    });
     // one turn: 8 requests on acme's counter (limit 5), 3 on globex's (limit 2), 2 on acme's with another limit
     const hits = [
-      ...Array.from({ length: 8 }, () => ['wf:limit:k:acme', 5] as const),
-      ...Array.from({ length: 3 }, () => ['wf:limit:k:globex', 2] as const),
-      ...Array.from({ length: 2 }, () => ['wf:other:k:acme', 1] as const),
+      ...Array.from({ length: 8 }, () => ['wf:batch:k:acme', 5] as const),
+      ...Array.from({ length: 3 }, () => ['wf:batch:k:globex', 2] as const),
+      ...Array.from({ length: 2 }, () => ['wf:batch-other:k:acme', 1] as const),
     ];
     const fromRedis = await Promise.all(hits.map(([key, limit]) => redis.hit(key, limit, 3_600_000, 'deny')));
     const fromMemory = hits.map(([key, limit]) => memory.hit(key, limit, 3_600_000, 'deny') as RateLimitDecision);
@@ -80,8 +70,8 @@ describe.runIf(redisUp)('the Redis rate-limit store under load', () => {
     expect(fromRedis.map(shape)).toEqual(fromMemory.map(shape));
     expect(fromRedis.map((d) => d.allowed)).toEqual([true, true, true, true, true, false, false, false, true, true, false, true, false]);
     // the next turn continues from what the batch stored
-    expect(await redis.hit('wf:limit:k:acme', 5, 3_600_000, 'deny')).toMatchObject({ allowed: false, remaining: 0 });
-    expect(await redis.hit('wf:limit:k:globex', 3, 3_600_000, 'deny')).toMatchObject({ allowed: true, remaining: 0 });
+    expect(await redis.hit('wf:batch:k:acme', 5, 3_600_000, 'deny')).toMatchObject({ allowed: false, remaining: 0 });
+    expect(await redis.hit('wf:batch:k:globex', 3, 3_600_000, 'deny')).toMatchObject({ allowed: true, remaining: 0 });
   });
 });
 
