@@ -180,44 +180,43 @@ export function failWith(exchange: Exchange, reason: string): string {
   return 'error';
 }
 
+/** A failed field's expression ends the node by its error port; any other error goes on up. */
+function fieldFailed(exchange: Exchange, field: string, error: unknown): string {
+  const reason = failureReason(field, error);
+  if (reason === undefined) throw error;
+  return failWith(exchange, reason);
+}
+
 /**
- * A node run from a transform's steps: each expression the steps yield is evaluated and its
- * value sent back; one that fails (error, time, depth or size bound) ends the node by its error
- * port, naming the field and the JSONata code. When every expression has `evaluateNow` the run is
- * synchronous (no promise per request), else it awaits JSONata.
+ * Runs a transform's steps on, sending `value` to the step that asked for it: each expression
+ * the steps yield is evaluated and its value sent back, synchronously when it has `evaluateNow`
+ * (so a node whose expressions all have it costs no promise), else by awaiting JSONata and going
+ * on from there. One that fails (error, time, depth or size bound) ends the node by its error
+ * port, naming the field and the JSONata code.
  */
-export function runFieldSteps(expressions: ReadonlyArray<BoundExpression | undefined>, steps: (exchange: Exchange) => FieldSteps): NodeRun {
-  if (expressions.every((expression) => expression === undefined || expression.evaluateNow !== undefined))
-    return function runNow(exchange) {
-      const running = steps(exchange);
-      let field = '';
-      try {
-        let next = running.next();
-        while (!next.done) {
-          field = next.value.field;
-          next = running.next(next.value.expression.evaluateNow!(exchange));
-        }
-        return next.value;
-      } catch (error) {
-        const reason = failureReason(field, error);
-        if (reason === undefined) throw error;
-        return failWith(exchange, reason);
+function advance(exchange: Exchange, running: FieldSteps, value: unknown): string | Promise<string> {
+  let field = '';
+  try {
+    let next = running.next(value);
+    while (!next.done) {
+      const { expression } = next.value;
+      field = next.value.field;
+      if (expression.evaluateNow === undefined) {
+        const waitingOn = field;
+        return expression.evaluate(exchange).then(
+          (result) => advance(exchange, running, result),
+          (error: unknown) => fieldFailed(exchange, waitingOn, error),
+        );
       }
-    };
-  return async function runLater(exchange) {
-    const running = steps(exchange);
-    let field = '';
-    try {
-      let next = running.next();
-      while (!next.done) {
-        field = next.value.field;
-        next = running.next(await next.value.expression.evaluate(exchange));
-      }
-      return next.value;
-    } catch (error) {
-      const reason = failureReason(field, error);
-      if (reason === undefined) throw error;
-      return failWith(exchange, reason);
+      next = running.next(expression.evaluateNow(exchange));
     }
-  };
+    return next.value;
+  } catch (error) {
+    return fieldFailed(exchange, field, error);
+  }
+}
+
+/** A node run from a transform's steps (see advance). */
+export function runFieldSteps(steps: (exchange: Exchange) => FieldSteps): NodeRun {
+  return (exchange) => advance(exchange, steps(exchange), undefined);
 }

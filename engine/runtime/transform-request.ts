@@ -54,5 +54,5 @@ export const transformRequest: Runtime<TransformRequestConfig> = (config, contex
     return 'ok';
   }
 
-  return { run: runFieldSteps([headers, query, body, path, vars], steps) };
+  return { run: runFieldSteps(steps) };
 };

@@ -36,5 +36,5 @@ export const transformResponse: Runtime<TransformResponseConfig> = (config, cont
     return 'ok';
   }
 
-  return { run: runFieldSteps([status, headers, body], steps) };
+  return { run: runFieldSteps(steps) };
 };
