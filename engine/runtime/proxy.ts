@@ -259,6 +259,13 @@ function isTimeout(error: unknown): boolean {
   return error instanceof undiciErrors.HeadersTimeoutError || error instanceof undiciErrors.BodyTimeoutError || error instanceof undiciErrors.ConnectTimeoutError;
 }
 
+/** The port of an upstream call that failed: timeout when its deadline or undici's passed, else error, with the reason. */
+function failedCall(exchange: Exchange, call: { timedOut: boolean }, error: unknown): string {
+  if (call.timedOut || isTimeout(error)) return 'timeout';
+  exchange.problemParams = { ...exchange.problemParams, reason: (error as { code?: string }).code ?? 'connection failed' };
+  return 'error';
+}
+
 /**
  * Calls the upstream through a keep-alive pool shared by every node that targets the same
  * origin. Bodies stream through unless a later node reads them: the request body is streamed
@@ -339,9 +346,7 @@ export const proxy: Runtime<ProxyConfig> = (config, context) => {
       exchange.response = { status: response.statusCode, headers: answerHeaders(response.headers, false), stream: response.body };
       return 'ok';
     } catch (error) {
-      if (call.timedOut || isTimeout(error)) return 'timeout';
-      exchange.problemParams = { ...exchange.problemParams, reason: (error as { code?: string }).code ?? 'connection failed' };
-      return 'error';
+      return failedCall(exchange, call, error);
     } finally {
       exchange.upstreamMs = performance.now() - started;
       clearTimeout(deadline);
@@ -380,9 +385,7 @@ export const proxy: Runtime<ProxyConfig> = (config, context) => {
           return 'error';
         }
       } catch (error) {
-        if (call.timedOut || isTimeout(error)) return 'timeout';
-        exchange.problemParams = { ...exchange.problemParams, reason: (error as { code?: string }).code ?? 'connection failed' };
-        return 'error';
+        return failedCall(exchange, call, error);
       }
       if (!bufferResponse) return 'ok';
       const raw = call.body!;
