@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import { writeSync } from 'node:fs';
 import pino, { type Logger } from 'pino';
 
 /** The fields of the one line logged per request. Values are the gateway's own: no header, token or body. */
@@ -87,6 +88,52 @@ process.once('exit', () => {
   for (const flush of flushOnExit) flush();
 });
 
+/** A pino destination; the process logger's is a synchronous sonic-boom (see logger.ts). */
+interface Destination {
+  write(lines: string): unknown;
+  readonly fd?: number;
+  readonly sync?: boolean;
+  /** sonic-boom's bytes queued and whether a write is under way: lines pino wrote and could not yet hand over. */
+  readonly _len?: number;
+  readonly _writing?: boolean;
+}
+
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * How a batch of lines reaches the destination. A synchronous sonic-boom with nothing queued gets
+ * the batch encoded once and written from here: through its write() the batch was measured twice,
+ * encoded to be written and, once written, encoded again into a Buffer only to count the bytes
+ * written. Anything queued there is written first by handing the batch to it, so lines
+ * stay in order; so is any other destination (tests, transports).
+ */
+function batchWriter(stream: Destination): (lines: string) => void {
+  if (stream.sync !== true || typeof stream.fd !== 'number' || typeof stream._len !== 'number') return (lines) => void stream.write(lines);
+  return (lines) => {
+    const fd = stream.fd!;
+    if (stream._len !== 0 || stream._writing || fd < 0) {
+      stream.write(lines);
+      return;
+    }
+    const bytes = Buffer.from(lines);
+    let written = 0;
+    try {
+      while (written < bytes.length) {
+        try {
+          written += writeSync(fd, bytes, written);
+        } catch (error) {
+          // a full non-blocking pipe (stdout read by a slow consumer): wait as sonic-boom does in sync mode
+          if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
+          Atomics.wait(pause, 0, 0, 10);
+        }
+      }
+    } catch {
+      // the destination reports it (its 'error' event), unless part of the batch is out already
+      if (written === 0) stream.write(lines);
+    }
+  };
+}
+
 /** Lines are handed to the destination in batches of about this many characters. */
 const BATCH_CHARS = 16 * 1024;
 
@@ -99,7 +146,7 @@ const BATCH_CHARS = 16 * 1024;
  */
 export function createRequestLog(logger: Logger): RequestLog | undefined {
   if (!logger.isLevelEnabled('info')) return undefined;
-  const stream = (logger as unknown as Record<symbol, { write(line: string): unknown }>)[pino.symbols.streamSym]!;
+  const write = batchWriter((logger as unknown as Record<symbol, Destination>)[pino.symbols.streamSym]!);
   const prefix = `{"level":"info","time":"`;
   const middle = `","pid":${process.pid},"msg":"request",`;
   let batch = '';
@@ -112,7 +159,7 @@ export function createRequestLog(logger: Logger): RequestLog | undefined {
     if (batch === '') return;
     const lines = batch;
     batch = '';
-    stream.write(lines);
+    write(lines);
   };
   flushOnExit.add(flush); // the last turn's lines
   return function logRequest(record, now) {

@@ -1,0 +1,56 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createLogger } from '../../../engine/observe/logger.ts';
+import { createRequestLog, type RequestRecord } from '../../../engine/observe/request-log.ts';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+function record(n: number, partner: string): RequestRecord {
+  return {
+    traceId: n.toString(16).padStart(32, '0'), spanId: '00f067aa0ba902b7', method: 'GET', workflowFields: ',"route":"/orders","workflow":"orders","version":3',
+    partner, subject: undefined, fields: undefined, outcome: 'ok', status: 200, problem: undefined, ms: 1.5, upstreamMs: 1.25, path: ['verify', 'proxy'], rateLimitStoreDown: undefined,
+  };
+}
+
+/** The process logger writing to a file (a synchronous sonic-boom), as `LOG_FILE` makes it. */
+function fileLogger() {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-request-log-'));
+  dirs.push(dir);
+  const file = join(dir, 'gateway.log');
+  const logger = createLogger({ destination: file });
+  return { logger, lines: () => readFileSync(file, 'utf8').trimEnd().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>) };
+}
+
+describe('request log, written to the process logger\'s file', () => {
+  it('writes every line of a batch whole and once, non-ASCII values included, at the end of the turn', async () => {
+    const { logger, lines } = fileLogger();
+    const log = createRequestLog(logger)!;
+    const partners = ['acme', 'Société Générale', '東京 partner', 'emoji 🚀 co', 'quote " and \\ back'];
+    for (let i = 0; i < 2000; i++) log(record(i, partners[i % partners.length]!), Date.UTC(2026, 10, 29, 12, 0, 0, i));
+    await nextTurn();
+    const written = lines();
+    expect(written).toHaveLength(2000);
+    written.forEach((line, i) => {
+      expect(line).toMatchObject({ level: 'info', msg: 'request', traceId: i.toString(16).padStart(32, '0'), partner: partners[i % partners.length], status: 200, path: ['verify', 'proxy'] });
+      expect(line.time).toBe(new Date(Date.UTC(2026, 10, 29, 12, 0, 0, i)).toISOString());
+    });
+  });
+
+  it('keeps the order of request lines and the logger\'s own lines', async () => {
+    const { logger, lines } = fileLogger();
+    const log = createRequestLog(logger)!;
+    log(record(1, 'acme'), Date.now());
+    logger.warn('between'); // the logger writes at once; the batch waits for the end of the turn
+    await nextTurn();
+    log(record(2, 'acme'), Date.now());
+    await nextTurn();
+    logger.warn('after');
+    expect(lines().map((line) => line.msg === 'request' ? line.traceId : line.msg)).toEqual(['between', (1).toString(16).padStart(32, '0'), (2).toString(16).padStart(32, '0'), 'after']);
+  });
+});
