@@ -13,8 +13,16 @@ const BEARER = /^bearer /i;
 const MAX_TOKEN_LENGTH = 16 * 1024;
 /** Verified tokens remembered per node. */
 const CACHE_SIZE = 10_000;
+/**
+ * The cache is keyed by the last characters of the header (the signature's): hashing a whole
+ * header of several hundred characters for the lookup cost more than the rest of a cached
+ * verification. The entry holds the whole header, and only an equal one is taken as verified.
+ */
+const CACHE_KEY_CHARS = 32;
 
 interface Verified {
+  /** The Authorization (or configured) header value the token was verified from. */
+  header: string;
   claims: Record<string, unknown>;
   scopes: readonly string[];
   partner: string | undefined;
@@ -109,7 +117,7 @@ export const jwtVerify: Runtime<JwtVerifyConfig> = (config, context) => {
     return 'invalid';
   };
 
-  async function verify(exchange: Exchange, token: string, cacheKey: string): Promise<string> {
+  async function verify(exchange: Exchange, token: string, header: string): Promise<string> {
     let payload: JWTPayload;
     try {
       const result = await verifyJwt(token, key as JWTVerifyGetKey, options);
@@ -128,6 +136,7 @@ export const jwtVerify: Runtime<JwtVerifyConfig> = (config, context) => {
     if (maxAgeMs !== undefined && typeof payload.iat === 'number') expiresAt = Math.min(expiresAt, payload.iat * 1000 + maxAgeMs + toleranceMs);
     const partner = claims[partnerClaim];
     const verified: Verified = {
+      header,
       claims,
       scopes: Object.freeze(scopesOf(payload)),
       partner: typeof partner === 'string' ? partner : undefined,
@@ -135,7 +144,7 @@ export const jwtVerify: Runtime<JwtVerifyConfig> = (config, context) => {
       expiresAt,
     };
     if (cache.size >= CACHE_SIZE) cache.delete(cache.keys().next().value!);
-    cache.set(cacheKey, verified);
+    cache.set(header.slice(-CACHE_KEY_CHARS), verified);
     return accept(exchange, verified);
   }
 
@@ -145,11 +154,12 @@ export const jwtVerify: Runtime<JwtVerifyConfig> = (config, context) => {
       if (Array.isArray(value)) value = value[0];
       if (value === undefined || value.length < 8 || value.charCodeAt(6) !== 32 || !BEARER.test(value)) return 'missing';
       if (value.length > MAX_TOKEN_LENGTH + 7) return refuse(exchange, 'the token is too large');
-      // Cached by the header as sent: a repeat call costs one lookup and no string work.
-      const cached = cache.get(value);
-      if (cached !== undefined) {
+      // Cached by the header as sent: a repeat call costs one lookup and one comparison.
+      const cacheKey = value.slice(-CACHE_KEY_CHARS);
+      const cached = cache.get(cacheKey);
+      if (cached !== undefined && cached.header === value) {
         if (cached.expiresAt > Date.now()) return accept(exchange, cached);
-        cache.delete(value);
+        cache.delete(cacheKey);
       }
       const token = value.slice(7).trim();
       if (token.length === 0) return 'missing';

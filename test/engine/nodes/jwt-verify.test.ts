@@ -317,6 +317,19 @@ describe('jwt-verify with a remote JWKS and the verified-token cache', () => {
     await expectProblem(await gw.fetch('/jwks/cache', { headers: bearer(short) }), 401, 'invalid-token', 'expired');
     await expectProblem(await gw.fetch('/jwks/cache', { headers: bearer(short) }), 401, 'invalid-token', 'expired');
   });
+
+  it('takes from the cache only the very header verified: a cached token\'s signature on other claims is verified and refused', async () => {
+    const token = await a.sign({ sub: 'alice', exp: Math.floor(Date.now() / 1000) + 3600 });
+    const ok = await gw.fetch('/jwks/cache', { headers: bearer(token) });
+    expect(await ok.json()).toMatchObject({ sub: 'alice' });
+    const [header, payload, signature] = token.split('.');
+    const claims = JSON.parse(Buffer.from(payload!, 'base64url').toString()) as Record<string, unknown>;
+    const forged = [header, Buffer.from(JSON.stringify({ ...claims, sub: 'mallory' })).toString('base64url'), signature].join('.');
+    await expectProblem(await gw.fetch('/jwks/cache', { headers: bearer(forged) }), 401, 'invalid-token', 'signature');
+    // the forged header took nothing from the entry: the verified one is still accepted as alice
+    const again = await gw.fetch('/jwks/cache', { headers: bearer(token) });
+    expect(await again.json()).toMatchObject({ sub: 'alice' });
+  });
 });
 
 describe('jwt-verify and registered partners: client ids, suspension and products', () => {
