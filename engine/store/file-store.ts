@@ -4,7 +4,7 @@ import { link, open, readdir, readFile, rename, stat, truncate, unlink, writeFil
 import { join } from 'node:path';
 import { canonicalJson, sealEntry, verifyAuditChain, type AuditEntry } from './audit.ts';
 import { coalesce } from './coalesce.ts';
-import type { Store, StoreState, Transition } from './types.ts';
+import { freezeState, type Store, type StoreState, type Transition } from './types.ts';
 
 const EMPTY: StoreState = { revision: 0, workflows: {}, catalog: undefined };
 
@@ -191,7 +191,7 @@ export async function openFileStore(dir: string, options: { pollMs?: number } = 
   let { state, head } = await withDirectoryLock(lockFile, async () => {
     const committed = await readCommitted(await recover());
     knownLogBytes = await logBytes();
-    return committed;
+    return { state: freezeState(committed.state), head: committed.head };
   });
 
   const listeners = new Set<(revision: number) => void>();
@@ -226,7 +226,7 @@ export async function openFileStore(dir: string, options: { pollMs?: number } = 
   /** Takes a newer state another process committed (read under the lock, or seen by the watcher). */
   function adopt(committed: { state: StoreState; head: Pick<AuditEntry, 'seq' | 'hash'> | undefined }) {
     if (committed.state.revision <= state.revision) return false;
-    state = committed.state;
+    state = freezeState(committed.state);
     head = committed.head;
     return true;
   }
@@ -241,18 +241,19 @@ export async function openFileStore(dir: string, options: { pollMs?: number } = 
         adopt(await readCommitted());
         knownLogBytes = bytes;
       }
-      const transition = await body(structuredClone(state));
+      const transition = await body(state);
       // objects are named by their content: one that exists already (a draft published as is) is not written again
       for (const { hash, document } of transition.documents ?? []) if (!(await exists(objectFile(hash)))) await writeFileAtomic(objectFile(hash), canonicalJson(document));
       const entry = sealEntry(transition.entry, head);
-      const next: StoreState = { ...(transition.state ?? state), revision: entry.seq, head: entry.hash };
+      const next: StoreState = freezeState({ ...(transition.state ?? state), revision: entry.seq, head: entry.hash });
       // Written atomically (a temporary file renamed): when this fails nothing is committed, and the
       // store keeps taking changes once the disk has room again.
-      await writeFileAtomic(pendingFile, JSON.stringify({ entry, state: next }));
+      const stateText = JSON.stringify(next); // one serialisation for both files: the state is the bulk of each
+      await writeFileAtomic(pendingFile, `{"entry":${JSON.stringify(entry)},"state":${stateText}}`);
       try {
         await appendLine(auditFile, entry);
         knownLogBytes = await logBytes();
-        await writeFileAtomic(stateFile, JSON.stringify(next));
+        await writeFileAtomic(stateFile, stateText);
         await unlink(pendingFile);
       } catch (error) {
         // The entry may be in the log already: a next change sealed on the old head would fork the chain.
@@ -270,6 +271,8 @@ export async function openFileStore(dir: string, options: { pollMs?: number } = 
   /** Other processes' changes: state.json is replaced on every commit; a poll backs the watcher up. */
   const refresh = coalesce(
     async () => {
+      // The log grows with every commit: unchanged, the change seen was this process's own.
+      if ((await logBytes()) === knownLogBytes) return;
       if (adopt(await readCommitted())) notify(state.revision);
     },
     () => undefined, // a state.json being replaced reads again on the next event
@@ -284,7 +287,7 @@ export async function openFileStore(dir: string, options: { pollMs?: number } = 
   return {
     kind: 'file',
     async state() {
-      return structuredClone(state);
+      return state;
     },
     async document(hash) {
       if (!/^[0-9a-f]{64}$/.test(hash)) throw new Error(`not a document hash: ${hash}`);

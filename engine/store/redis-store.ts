@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { canonicalJson, sealEntry, verifyAuditChain, type AuditEntry } from './audit.ts';
 import { createRedisClient, redisKeys, whenReady, type RedisClient, type RedisTarget } from './redis.ts';
-import { StoreUnavailableError, type Store, type StoreState, type Transition } from './types.ts';
+import { freezeState, StoreUnavailableError, type Store, type StoreState, type Transition } from './types.ts';
 
 const EMPTY: StoreState = { revision: 0, workflows: {}, catalog: undefined };
 
@@ -128,14 +128,14 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
   const documents = new Map<string, string>();
   async function readState(): Promise<StoreState> {
     const text = await client.get(keys.state).catch(unavailable);
-    return text === null ? structuredClone(EMPTY) : (JSON.parse(text) as StoreState);
+    return freezeState(text === null ? structuredClone(EMPTY) : (JSON.parse(text) as StoreState));
   }
 
   let queue: Promise<unknown> = Promise.resolve();
   async function attempt<T>(body: (state: StoreState) => Transition<T> | Promise<Transition<T>>) {
     for (let attempt = 1; ; attempt++) {
       const state = await readState();
-      const transition = await body(structuredClone(state));
+      const transition = await body(state);
       const entry = sealEntry(transition.entry, state.revision === 0 ? undefined : { seq: state.revision, hash: state.head ?? '' });
       const next: StoreState = { ...(transition.state ?? state), revision: entry.seq, head: entry.hash };
       const docs = transition.documents ?? [];

@@ -40,9 +40,24 @@ export interface Transition<T> {
 }
 
 /**
+ * Freezes a state and everything in it that is not frozen yet, and returns it. Stores hand out
+ * frozen states, so readers share one object instead of each getting a copy, and a body builds
+ * its next state from the one it was given (sharing what it leaves unchanged) instead of
+ * changing it: what is shared with a frozen state is not walked again.
+ */
+export function freezeState<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const key of Object.keys(value)) freezeState((value as Record<string, unknown>)[key]);
+  }
+  return value;
+}
+
+/**
  * Where workflows, versions, the catalog and the audit log live. Every change goes through
  * `transact`: the body reads the current state and returns the next one with its audit entry,
  * and the store writes both together or neither. The body may be run again (optimistic stores).
+ * States are frozen (freezeState): `state()` and a body's argument are shared, never copied.
  */
 export interface Store {
   readonly kind: 'file' | 'redis';

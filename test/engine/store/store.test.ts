@@ -132,6 +132,25 @@ describe.each(kinds)('$name store', (kind) => {
     expect((await two.state()).workflows.orders!.draft!.hash).toBe(result);
   });
 
+  runs('hands out frozen states: a body that changes the one it is given fails and commits nothing', async () => {
+    const store = await open(newPlace());
+    await saveDraft(store, 'one');
+    const before = await store.state();
+    expect(Object.isFrozen(before) && Object.isFrozen(before.workflows.orders!.draft)).toBe(true);
+    await expect(
+      store.transact((state) => {
+        state.workflows.orders!.draft!.revision += 1;
+        return { state, entry: { time: new Date().toISOString(), actor: 'test', role: 'admin', action: 'draft.save', workflow: 'orders' }, result: undefined };
+      }),
+    ).rejects.toThrow(TypeError);
+    const after = await store.state();
+    expect(after.revision).toBe(before.revision);
+    expect(after.workflows.orders!.draft!.revision).toBe(before.workflows.orders!.draft!.revision);
+    // a body that builds its next state from the one given (sharing the rest) commits
+    await saveDraft(store, 'two');
+    expect((await store.state()).revision).toBe(before.revision + 1);
+  });
+
   runs('tells its own listeners of every change it commits', async () => {
     const store = await open(newPlace());
     const heard: number[] = [];
