@@ -64,12 +64,11 @@ export interface Sluice {
   close(): Promise<void>;
 }
 
-/** Partners named by api-key credentials: each gets its own metric label whatever the bound. */
-function credentialPartners(workflows: ReadonlyArray<CompiledWorkflow>): string[] {
+/** Partners named by a workflow's api-key credentials: each gets its own metric label whatever the bound. */
+function credentialPartners(workflow: CompiledWorkflow): string[] {
   const partners: string[] = [];
-  for (const workflow of workflows)
-    for (const node of workflow.graph.nodes.values())
-      if (node.kind === 'api-key') for (const key of (node.config as ApiKeyConfig).keys) partners.push(key.partner);
+  for (const node of workflow.graph.nodes.values())
+    if (node.kind === 'api-key') for (const key of (node.config as ApiKeyConfig).keys) partners.push(key.partner);
   return partners;
 }
 
@@ -295,6 +294,8 @@ export async function startSluice(
   if (metrics) observeSharedState(metrics, store, rateLimits);
   const partnerAccess = createPartnerAccess();
   const deps = { env, dataDir: settings.dataDir, rateLimits, shared, partners: partnerAccess, expressionLimits: { timeoutMs: settings.expressionTimeoutMs, depth: 300, sequence: 100_000 } };
+  /** Compiled workflows whose credentials' partners are labelled already. */
+  const labelled = new WeakSet<CompiledWorkflow>();
   const registry = createWorkflowRegistry({
     deps,
     store,
@@ -306,7 +307,11 @@ export async function startSluice(
         gateway.setProblems(problems);
       }
       if (metrics) {
-        for (const partner of credentialPartners(workflows)) metrics.partners.known.add(partner);
+        for (const workflow of workflows) {
+          if (labelled.has(workflow)) continue; // a version served before named the same partners
+          labelled.add(workflow);
+          for (const partner of credentialPartners(workflow)) metrics.partners.known.add(partner);
+        }
         // registered partners get their own label, whatever the bound
         for (const partner of partnerAccess.current.partners.keys()) metrics.partners.known.add(partner);
       }

@@ -4,7 +4,7 @@ import { errorCatalogSchema, type ErrorCatalog } from '../../shared/schema/index
 import { coalesce } from '../store/coalesce.ts';
 import type { Metrics } from '../observe/metrics.ts';
 import { buildPartnerDirectory } from '../runtime/partner-directory.ts';
-import type { Store, VersionRecord } from '../store/types.ts';
+import type { Store, VersionRecord, WorkflowRecord } from '../store/types.ts';
 import { compileWorkflow, WorkflowRefused, type CompileDependencies, type CompiledWorkflow, type ServedLifecycle } from './compile-workflow.ts';
 
 export interface WorkflowRegistry {
@@ -36,6 +36,10 @@ function lifecycleOf(version: VersionRecord): ServedLifecycle {
   return { retired: version.retired !== undefined, headers: Object.keys(headers).length > 0 ? headers : undefined };
 }
 
+function sameLifecycle(a: ServedLifecycle | undefined, b: ServedLifecycle): boolean {
+  return a !== undefined && a.retired === b.retired && a.headers?.deprecation === b.headers?.deprecation && a.headers?.sunset === b.headers?.sunset;
+}
+
 /**
  * Serves what the store says is active: compiles each workflow's active version once (a
  * version is immutable, so it is compiled once per process), keeps lifecycle marks current,
@@ -57,17 +61,33 @@ export function createWorkflowRegistry(options: {
   /** Callers of whenApplied, by the revision they wait for. */
   const waiters = new Set<{ revision: number; resolve: () => void }>();
 
+  /** The store record each served workflow was last synced from. */
+  const servedFrom = new Map<string, WorkflowRecord>();
+  /** The catalog as last read: a document is immutable, so its hash names it. */
+  let parsedCatalog: { hash: string; catalog: ErrorCatalog } | undefined;
+
   async function syncNow(): Promise<void> {
     const state = await store.state();
-    const catalog = state.catalog === undefined ? undefined : errorCatalogSchema.parse(await store.document(state.catalog));
+    let catalog: ErrorCatalog | undefined;
+    if (state.catalog !== undefined) {
+      if (parsedCatalog?.hash !== state.catalog) parsedCatalog = { hash: state.catalog, catalog: errorCatalogSchema.parse(await store.document(state.catalog)) };
+      catalog = parsedCatalog.catalog;
+    }
     const next = new Map<string, CompiledWorkflow>();
     for (const record of Object.values(state.workflows)) {
+      const current = active.get(record.id);
+      // States are frozen and a change shares the records it leaves alone: the same record object
+      // is the same active version with the same lifecycle marks.
+      if (current !== undefined && servedFrom.get(record.id) === record) {
+        next.set(record.id, current);
+        continue;
+      }
+      servedFrom.set(record.id, record);
       const version = record.versions.find((v) => v.version === record.active);
       if (!version) continue;
       const lifecycle = lifecycleOf(version);
-      const current = active.get(record.id);
       if (current && current.version === version.version) {
-        next.set(record.id, { ...current, lifecycle });
+        next.set(record.id, sameLifecycle(current.lifecycle, lifecycle) ? current : { ...current, lifecycle });
         continue;
       }
       const key = `${record.id}@${version.version}`;
@@ -93,6 +113,7 @@ export function createWorkflowRegistry(options: {
       }
     }
     for (const [id, workflow] of active) if (!next.has(id)) logger.info({ workflow: id, version: workflow.version }, 'workflow no longer served');
+    for (const id of servedFrom.keys()) if (!Object.hasOwn(state.workflows, id)) servedFrom.delete(id);
     // Partners, keys and products of this revision: swapped in the same tick as the routes, so a
     // suspension or revocation applies exactly as fast as a publish.
     const directory = options.deps.partners ? buildPartnerDirectory(state) : undefined;

@@ -68,6 +68,16 @@ describe('api-key', () => {
     const both = await gw.fetch(`/keys/ports?api_key=${encodeURIComponent(ACME_KEY)}`, { headers: { 'x-partner-key': GLOBEX_KEY } });
     expect(await both.json()).toMatchObject({ partner: 'globex' });
   });
+
+  it("gives its keys' partners a metric label of their own, those of a workflow published later too", async () => {
+    const known = gw.sluice.metrics!.partners.known;
+    expect([...known]).toEqual(expect.arrayContaining(['acme', 'globex']));
+    expect(known.has('initech')).toBe(false);
+    const initech = [{ hash: hashApiKey('initech-live-key-0003'), partner: 'initech', scopes: [] }];
+    await gw.putWorkflow(workflow('key-later', { path: '/keys/later' }, [{ id: 'key', kind: 'api-key', config: { keys: initech } }, whoNode], [['key', 'ok', 'who']]));
+    expect(gw.sluice.registry.active.has('key-later')).toBe(true);
+    expect(known.has('initech')).toBe(true);
+  });
 });
 
 describe('api-key and registered partners: suspension and products, checked per request', () => {
