@@ -1,3 +1,5 @@
+import type { Exchange } from './types.ts';
+
 /**
  * The one error type of the engine: a catalog error id, the values for its detail template,
  * and the original error as `cause`. Tests switch on `code`, never on the message.
@@ -11,4 +13,10 @@ export class SluiceError extends Error {
     this.code = code;
     this.params = options?.params;
   }
+}
+
+/** Ends a node by its error port, with the reason the problem names. */
+export function failWith(exchange: Exchange, reason: string): string {
+  exchange.problemParams = { ...exchange.problemParams, reason };
+  return 'error';
 }

@@ -1,5 +1,5 @@
 import jsonata from 'jsonata';
-import { SluiceError } from './errors.ts';
+import { failWith, SluiceError } from './errors.ts';
 import { compileSubset } from './jsonata-subset.ts';
 import type { BoundExpression, Exchange, NodeRun } from './types.ts';
 
@@ -173,12 +173,6 @@ export interface FieldRequest {
 
 /** What a transform does to one request: yields each field's expression, returns the port. */
 export type FieldSteps = Generator<FieldRequest, string, unknown>;
-
-/** Ends a node by its error port, with the reason the problem names. */
-export function failWith(exchange: Exchange, reason: string): string {
-  exchange.problemParams = { ...exchange.problemParams, reason };
-  return 'error';
-}
 
 /** A failed field's expression ends the node by its error port; any other error goes on up. */
 function fieldFailed(exchange: Exchange, field: string, error: unknown): string {

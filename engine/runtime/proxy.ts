@@ -2,6 +2,7 @@ import type { Writable } from 'node:stream';
 import { Pool, errors as undiciErrors, util as undiciUtil, type Dispatcher } from 'undici';
 import type { ProxyConfig } from '../../shared/nodes/index.ts';
 import { durationMs } from '../../shared/schema/index.ts';
+import { failWith } from './errors.ts';
 import { HOP_BY_HOP } from './headers.ts';
 import { PrepareError, type Exchange, type PrepareContext, type Runtime } from './types.ts';
 
@@ -32,24 +33,25 @@ function connectionListed(connection: string | string[] | undefined): Set<string
 }
 
 /**
- * The upstream's headers the client may see: hop-by-hop ones and those its Connection header
- * lists dropped, and content-length too when a later node will rewrite the body.
+ * The upstream's headers the client may see, from undici's parsed header object (an answer
+ * handed on as a stream): hop-by-hop ones and those its Connection header lists dropped.
  */
-function answerHeaders(upstream: Record<string, string | string[] | undefined>, bodyRewritten: boolean): Record<string, string | string[]> {
+function answerHeaders(upstream: Record<string, string | string[] | undefined>): Record<string, string | string[]> {
   const listed = connectionListed(upstream.connection);
   const copied: Record<string, string | string[]> = {};
   for (const name in upstream) {
     const value = upstream[name];
-    if (value === undefined || HOP_BY_HOP.has(name) || listed?.has(name) || (bodyRewritten && name === 'content-length')) continue;
+    if (value === undefined || HOP_BY_HOP.has(name) || listed?.has(name)) continue;
     copied[name] = value;
   }
   return copied;
 }
 
 /**
- * answerHeaders for the raw header list undici's dispatcher reports (name, value, name, value…),
- * in one pass: names lower-cased as undici's parseHeaders does, repeated ones as arrays. The
- * upstream's content-length is noted in `seen` even when it is not copied.
+ * The same from the raw header list undici's dispatcher reports (name, value, name, value…), in
+ * one pass, dropping content-length too when a later node will rewrite the body: names
+ * lower-cased as undici's parseHeaders does, repeated ones as arrays. The upstream's
+ * content-length is noted in `seen` even when it is not copied.
  */
 function answerHeadersFromRaw(raw: Buffer[], bodyRewritten: boolean, seen: { declaredLength: string | undefined }): Record<string, string | string[]> {
   const copied: Record<string, string | string[]> = {};
@@ -262,8 +264,7 @@ function isTimeout(error: unknown): boolean {
 /** The port of an upstream call that failed: timeout when its deadline or undici's passed, else error, with the reason. */
 function failedCall(exchange: Exchange, call: { timedOut: boolean }, error: unknown): string {
   if (call.timedOut || isTimeout(error)) return 'timeout';
-  exchange.problemParams = { ...exchange.problemParams, reason: (error as { code?: string }).code ?? 'connection failed' };
-  return 'error';
+  return failWith(exchange, (error as { code?: string }).code ?? 'connection failed');
 }
 
 /**
@@ -343,7 +344,7 @@ export const proxy: Runtime<ProxyConfig> = (config, context) => {
     const deadline = setTimeout(onDeadline, timeoutMs, call);
     try {
       const response = await pool.request({ ...options, signal: call as unknown as AbortSignal });
-      exchange.response = { status: response.statusCode, headers: answerHeaders(response.headers, false), stream: response.body };
+      exchange.response = { status: response.statusCode, headers: answerHeaders(response.headers), stream: response.body };
       return 'ok';
     } catch (error) {
       return failedCall(exchange, call, error);
@@ -380,10 +381,7 @@ export const proxy: Runtime<ProxyConfig> = (config, context) => {
         } catch (error) {
           call.onError(error as Error); // refused before it started (an invalid header, a closed pool)
         }
-        if ((await call.done) === 'too_large') {
-          exchange.problemParams = { ...exchange.problemParams, reason: 'the upstream answer is too large to transform' };
-          return 'error';
-        }
+        if ((await call.done) === 'too_large') return failWith(exchange, 'the upstream answer is too large to transform');
       } catch (error) {
         return failedCall(exchange, call, error);
       }

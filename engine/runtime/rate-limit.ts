@@ -4,7 +4,10 @@ import type { ResolvedLimit } from './partner-directory.ts';
 import type { RateLimitDecision } from './rate-limit-store.ts';
 import type { Exchange, Runtime } from './types.ts';
 
-/** An expression's value as a counter key: JSON for anything but a string; nothing for null. */
+/**
+ * A claim's or an expression's value as a counter key: JSON for anything but a string (not
+ * String(): every object would count as "[object Object]"); nothing for null.
+ */
 function keyText(value: unknown): string | undefined {
   return value === undefined || value === null ? undefined : typeof value === 'string' ? value : JSON.stringify(value);
 }
@@ -40,11 +43,7 @@ export const rateLimit: Runtime<RateLimitConfig> = (config, context) => {
     partner: (ex: Exchange) => ex.partner,
     subject: (ex: Exchange) => ex.subject,
     ip: (ex: Exchange) => ex.clientIp,
-    claim: (ex: Exchange) => {
-      const value = ex.claims?.[name];
-      // JSON, not String(): every object claim would otherwise count as "[object Object]"
-      return value === undefined || value === null ? undefined : typeof value === 'string' ? value : JSON.stringify(value);
-    },
+    claim: (ex: Exchange) => keyText(ex.claims?.[name]),
     header: (ex: Exchange) => firstHeader(ex.request.headers[headerName]),
     expression: keyExpression?.evaluateNow
       ? (ex: Exchange) => keyText(keyExpression.evaluateNow!(ex))

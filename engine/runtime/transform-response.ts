@@ -1,5 +1,6 @@
 import type { TransformResponseConfig } from '../../shared/nodes/index.ts';
-import { failWith, runFieldSteps, type FieldSteps } from './expression.ts';
+import { failWith } from './errors.ts';
+import { runFieldSteps, type FieldSteps } from './expression.ts';
 import { mergeHeaders } from './headers.ts';
 import type { Exchange, Runtime } from './types.ts';
 
