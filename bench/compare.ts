@@ -129,6 +129,7 @@ function summarize(targets: Target[], runs: Map<TargetName, LoadResult[]>, outco
     .map((t) => {
       const rs = runs.get(t.name)!;
       const rps = median(rs.map((r) => r.rps));
+      const cpu = cpuOf(rs);
       return {
         target: t.name,
         description: DESCRIPTIONS[t.name],
@@ -137,8 +138,8 @@ function summarize(targets: Target[], runs: Map<TargetName, LoadResult[]>, outco
         p50Ms: median(rs.map((r) => r.p50Ms)),
         p99Ms: median(rs.map((r) => r.p99Ms)),
         ratioToBare: bareRps === undefined ? undefined : rps / bareRps,
-        cpuUsPerRequest: cpuOf(rs),
-        cpuRatioToBare: bareCpu === undefined || cpuOf(rs) === undefined ? undefined : bareCpu / cpuOf(rs)!,
+        cpuUsPerRequest: cpu,
+        cpuRatioToBare: bareCpu === undefined || cpu === undefined ? undefined : bareCpu / cpu,
         // Read after the load, while the process is still up: what it holds once it has been busy.
         rssMb: rssMb(t.server.pid),
         runs: rs,

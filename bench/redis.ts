@@ -3,21 +3,13 @@
 // afterwards (only those holding the run's own prefix; never FLUSH a shared Redis).
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { connect, createServer, type AddressInfo } from 'node:net';
+import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { commandExists, spawnPinned } from './children.ts';
+import { freePort, UPSTREAM_CORE } from './servers.ts';
 
 /** The shared Redis used when the bench cannot start its own (no redis-server installed). */
 const SHARED_REDIS_URL = 'redis://127.0.0.1:6379';
-
-/** A port nothing listens on now. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /**
  * The Redis of this run, and where it runs. Redis is a dependency of the server under test, like
@@ -30,7 +22,7 @@ export async function benchRedis(): Promise<{ url: string; where: string; own: b
   if (process.env.BENCH_REDIS_URL) return { url: process.env.BENCH_REDIS_URL, where: 'BENCH_REDIS_URL', own: false };
   if (!commandExists('redis-server')) return { url: SHARED_REDIS_URL, where: 'the shared Redis (redis-server is not installed)', own: false };
   const port = await freePort();
-  const child = spawnPinned(1, 'redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['pipe', 'ignore', 'inherit'] });
+  const child = spawnPinned(UPSTREAM_CORE, 'redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['pipe', 'ignore', 'inherit'] });
   const url = `redis://127.0.0.1:${port}`;
   for (let i = 0; i < 50; i++) {
     if (await redisAnswers(url)) return { url, where: `redis-server of its own on port ${port}, pinned with the upstream and the load generator`, own: true };

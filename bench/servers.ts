@@ -98,12 +98,16 @@ export interface GatewayOptions {
   env?: Record<string, string>;
   /** How long it may take to answer /healthz (it publishes every workflow file first). */
   startupMs?: number;
+  /** Another engine bundle than the dist/cli.mjs scripts/build.mjs builds (bench/ab.ts compares copies). */
+  bundle?: string;
 }
 
 /** A gateway as `npm start` runs it: the engine bundle built by scripts/build.mjs, npm start's Node flags. */
-export async function startGateway({ workflows, observe = true, env = {}, startupMs = 15_000 }: GatewayOptions): Promise<Gateway> {
-  if (!built) execFileSync(process.execPath, [join(REPO, 'scripts', 'build.mjs')], { cwd: REPO, stdio: 'inherit' });
-  built = true;
+export async function startGateway({ workflows, observe = true, env = {}, startupMs = 15_000, bundle }: GatewayOptions): Promise<Gateway> {
+  if (!built && bundle === undefined) {
+    execFileSync(process.execPath, [join(REPO, 'scripts', 'build.mjs')], { cwd: REPO, stdio: 'inherit' });
+    built = true;
+  }
   const dataDir = makeTempDir('sluice-bench-');
   writeWorkflows(dataDir, workflows);
   const port = await freePort();
@@ -113,7 +117,7 @@ export async function startGateway({ workflows, observe = true, env = {}, startu
   const log = openSync(logPath, 'a');
   const adminToken = randomBytes(24).toString('hex');
   const serveFlags = (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { config: { serveFlags: string } }).config.serveFlags.split(' ');
-  const server = spawnPinned(SERVER_CORE, process.execPath, [...serveFlags, join(REPO, 'dist', 'cli.mjs'), 'serve'], {
+  const server = spawnPinned(SERVER_CORE, process.execPath, [...serveFlags, bundle ?? join(REPO, 'dist', 'cli.mjs'), 'serve'], {
     env: {
       ...cleanEnv(),
       PORT: String(port),
