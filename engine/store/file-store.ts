@@ -287,6 +287,9 @@ export async function openFileStore(dir: string, options: { pollMs?: number } = 
   return {
     kind: 'file',
     async state() {
+      // Another process's commit (another worker's) is read here too, not only once the watcher
+      // or the poll tells: a change acknowledged elsewhere is in the very next read, as with Redis.
+      if ((await logBytes()) !== knownLogBytes) await refresh();
       return state;
     },
     async document(hash) {
