@@ -1,12 +1,12 @@
 import express, { type ErrorRequestHandler, type NextFunction, type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
-import { diffContracts, diffWorkflows, errorContract, type ValidateOptions } from '../../shared/compile/index.ts';
+import { diffContracts, diffWorkflowsSliced, errorContractSliced, runPaced, type ValidateOptions } from '../../shared/compile/index.ts';
 import { contractOpenApi } from '../preview/contract-openapi.ts';
 import { runWorkflowTests, simulate, type SimulationContext } from '../preview/simulate.ts';
 import { kindConfigJsonSchema } from '../../shared/compile/json-schema.ts';
 import { CATEGORIES, kinds, type AnyKindDescriptor } from '../../shared/nodes/index.ts';
 import { DEFAULT_DOCUMENT_LIMITS, DOCUMENT_LIMIT_SETTINGS, demoTokenSchema, errorCatalogSchema, formatBytes, jsonTextDepth, workflowDocumentSchema, type DocumentLimits, type WorkflowDocument } from '../../shared/schema/index.ts';
-import { validatePaced } from '../gateway/pace.ts';
+import { createPace, validatePaced } from '../gateway/pace.ts';
 import type { ProblemRenderer } from '../gateway/problem.ts';
 import { problemHeaders } from '../gateway/problem.ts';
 import { traceContextOf } from '../gateway/trace.ts';
@@ -196,7 +196,7 @@ export function createAdminApi(options: AdminApiOptions): { router: Router; endp
     const n = which === 'active' ? workflow.active! : which === 'draft' ? 'draft' : which;
     const record_ = typeof n === 'number' ? workflow.versions.find((v) => v.version === n) : undefined;
     const deprecated = record_?.deprecated ? { deprecated: { sunset: record_.deprecated.sunset } } : {};
-    return { contract: errorContract(result.graph, catalog, deprecated), document, version: n as number | 'draft' };
+    return { contract: await runPaced(errorContractSliced(result.graph, catalog, deprecated), createPace(options.sliceMs)), document, version: n as number | 'draft' };
   }
 
   const versionNumber = (text: string | undefined) => {
@@ -312,7 +312,7 @@ export function createAdminApi(options: AdminApiOptions): { router: Router; endp
       method: 'get', path: '/workflows/:id/diff', permission: 'read', summary: 'Nodes and edges added, removed and changed between two versions (draft, active or a number); layout ignored', query: diffQuery,
       handler: async ({ params, query }) => {
         const q = query as z.infer<typeof diffQuery>;
-        return { body: diffWorkflows(await workflowDocument(params.id!, q.from), await workflowDocument(params.id!, q.to)) };
+        return { body: await runPaced(diffWorkflowsSliced(await workflowDocument(params.id!, q.from), await workflowDocument(params.id!, q.to)), createPace(options.sliceMs)) };
       },
     },
     {

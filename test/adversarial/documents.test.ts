@@ -7,10 +7,11 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_CONTRACT_PATH } from '../../shared/compile/index.ts';
 import { DEFAULT_DOCUMENT_LIMITS as LIMITS } from '../../shared/schema/index.ts';
 import { longWorkflow } from '../../bench/fixture.ts';
 import type { TestGateway } from '../helpers/gateway.ts';
-import { adminCall, startAdminGateway, type AdminAnswer } from '../engine/admin/support.ts';
+import { adminCall, PEOPLE, startAdminGateway, type AdminAnswer } from '../engine/admin/support.ts';
 import { adversarialGroup, snapshotOf, type Snapshot } from './support.ts';
 
 const group = adversarialGroup('documents');
@@ -201,6 +202,19 @@ describe('the largest document allowed, beside a bystander', () => {
     expect(gw.sluice.registry.active.get('big')?.version).toBe(2);
     group.counted();
   }, 180_000);
+
+  it(`the contract of the ${LIMITS.nodes}-node chain lists at most ${MAX_CONTRACT_PATH} steps of each path, so it grows with the graph, not its square`, async () => {
+    const res = await gw.fetch('/admin/api/workflows/big/contract', { headers: { authorization: `Bearer ${PEOPLE.viewer.token}` } });
+    const text = await res.text();
+    expect(res.status, text.slice(0, 300)).toBe(200);
+    const entries = (JSON.parse(text) as { entries: Array<{ node?: string; path: unknown[]; pathSkipped?: number }> }).entries;
+    expect(Math.max(...entries.map((e) => e.path.length))).toBe(MAX_CONTRACT_PATH);
+    // the proxy, last of the chain, is reached after every other node
+    const last = entries.find((e) => e.node === 'call' && e.path.length === MAX_CONTRACT_PATH)!;
+    expect(last.path.length + (last.pathSkipped ?? 0)).toBe(LIMITS.nodes);
+    expect(text.length).toBeLessThan(4 * 1024 * 1024);
+    group.counted();
+  });
 
   it(`simulating a ${LIMITS.nodes}-node chain twice: the bystander is answered within ${BYSTANDER_P99_MS} ms (p99) throughout`, async () => {
     const bystander = scheduledBystander(gw.url, '/docs/bystander');
