@@ -17,7 +17,7 @@ export interface DocumentLimits {
   depth: number;
 }
 
-/** The defaults: generous for a drawn workflow (a real one has tens of nodes), small enough to compile in well under a second. */
+/** The defaults: generous for a drawn workflow (a real one has tens of nodes), small enough to compile in about a second of slices. */
 export const DEFAULT_DOCUMENT_LIMITS: Readonly<DocumentLimits> = Object.freeze({ nodes: 1_000, edges: 4_000, bytes: 1024 * 1024, expressionLength: 4_000, depth: 64 });
 
 /** The setting that raises or lowers each limit, named in every refusal so an operator knows what to change. */

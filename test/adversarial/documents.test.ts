@@ -16,8 +16,13 @@ import { adversarialGroup, snapshotOf, type Snapshot } from './support.ts';
 
 const group = adversarialGroup('documents');
 
-/** How far behind its schedule a bystander request may be answered (p99) while the largest document is published or simulated. */
-const BYSTANDER_P99_MS = 100;
+/**
+ * How much later than when it was due a bystander request may be answered (p99) while the
+ * largest document is published or simulated, beyond the p99 of the same bystander in quiet
+ * windows just before and after (a few ms on an idle machine; more on one whose cores other
+ * processes share).
+ */
+const BYSTANDER_EXTRA_P99_MS = 100;
 
 const small = (id: string, extra: Record<string, unknown> = {}) => ({ id, name: id, route: { methods: ['GET'], path: `/docs/${id}` }, nodes: [{ id: 'answer', kind: 'respond', config: { status: 204 } }], edges: [], ...extra });
 
@@ -28,12 +33,15 @@ const nested = (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`;
  * A well-behaved client calling `path` every `everyMs` on a fixed schedule, in the background:
  * each request's latency counts from when it was due, so an event loop held by a compile
  * shows as the time the requests due during it waited, not hidden by a client that was itself
- * held (this test runs in the gateway's process).
+ * held (this test runs in the gateway's process). Requests count for the phase they were due
+ * in: `quiet` windows before and after the work measure what the machine itself adds (the
+ * other processes sharing its cores), the `busy` window what the work adds to that.
  */
-function scheduledBystander(baseUrl: string, path: string, everyMs = 10) {
-  const latencies: number[] = [];
+function scheduledBystander(baseUrl: string, path: string, everyMs = 20) {
+  const samples: Array<{ phase: 'quiet' | 'busy'; ms: number }> = [];
   const failures: number[] = [];
   const pending = new Set<Promise<void>>();
+  let phase: 'quiet' | 'busy' = 'quiet';
   let running = true;
   const start = performance.now();
   const loop = (async () => {
@@ -41,11 +49,12 @@ function scheduledBystander(baseUrl: string, path: string, everyMs = 10) {
       const due = start + n * everyMs;
       const wait = due - performance.now();
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      const dueIn = phase;
       const call = fetch(`${baseUrl}${path}`).then(
         async (res) => {
           await res.arrayBuffer();
           if (res.status !== 200) failures.push(res.status);
-          latencies.push(performance.now() - due);
+          samples.push({ phase: dueIn, ms: performance.now() - due });
         },
         () => void failures.push(0),
       );
@@ -53,17 +62,33 @@ function scheduledBystander(baseUrl: string, path: string, everyMs = 10) {
       void call.finally(() => pending.delete(call));
     }
   })();
+  const stats = (which: 'quiet' | 'busy') => {
+    const sorted = samples.filter((s) => s.phase === which).map((s) => s.ms).sort((a, b) => a - b);
+    const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))] ?? Number.NaN;
+    return { count: sorted.length, p50: at(0.5), p99: at(0.99), max: sorted[sorted.length - 1] ?? Number.NaN };
+  };
   return {
+    /** Runs `work` between two quiet windows of `quietMs`, the requests due during it counted as busy. */
+    async around<T>(work: () => Promise<T>, quietMs = 1_500): Promise<T> {
+      await new Promise((resolve) => setTimeout(resolve, quietMs));
+      phase = 'busy';
+      try {
+        return await work();
+      } finally {
+        phase = 'quiet';
+        await new Promise((resolve) => setTimeout(resolve, quietMs));
+      }
+    },
     async stop() {
       running = false;
       await loop;
       await Promise.all(pending);
-      const sorted = [...latencies].sort((a, b) => a - b);
-      const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))] ?? Number.NaN;
-      return { count: sorted.length, failures, p50: at(0.5), p99: at(0.99), max: sorted[sorted.length - 1] ?? Number.NaN };
+      return { failures, quiet: stats('quiet'), busy: stats('busy') };
     },
   };
 }
+
+const describeLatency = (s: { count: number; p50: number; p99: number; max: number }) => `${s.count} requests, p50 ${s.p50.toFixed(1)} ms, p99 ${s.p99.toFixed(1)} ms, max ${s.max.toFixed(1)} ms`;
 
 const expectRefused = (answer: AdminAnswer, status: number, slug: string, named: RegExp, field?: string) => {
   expect(answer.status, JSON.stringify(answer.body).slice(0, 400)).toBe(status);
@@ -184,21 +209,23 @@ describe('the largest document allowed, beside a bystander', () => {
     await gw?.close();
   });
 
-  it(`publishing a ${LIMITS.nodes}-node chain twice: the bystander is answered within ${BYSTANDER_P99_MS} ms (p99) throughout`, async () => {
+  it(`publishing a ${LIMITS.nodes}-node chain twice adds less than ${BYSTANDER_EXTRA_P99_MS} ms to a bystander's p99`, async () => {
     expect((await adminCall(gw.url, 'editor', 'POST', '/workflows', { document: chain('big') })).status).toBe(201);
     const bystander = scheduledBystander(gw.url, '/docs/bystander');
-    const started = performance.now();
-    for (let i = 1; i <= 2; i++) {
-      if (i > 1) expect((await adminCall(gw.url, 'editor', 'PUT', '/workflows/big/draft', { document: chain('big', `big ${i}`), baseRevision: i - 1 })).status).toBe(200);
-      const published = await adminCall(gw.url, 'publisher', 'POST', '/workflows/big/publish', {});
-      expect(published.status, JSON.stringify(published.body).slice(0, 400)).toBe(200);
-      expect(published.body.version).toBe(i);
-    }
-    const publishMs = performance.now() - started;
+    const publishMs = await bystander.around(async () => {
+      const started = performance.now();
+      for (let i = 1; i <= 2; i++) {
+        if (i > 1) expect((await adminCall(gw.url, 'editor', 'PUT', '/workflows/big/draft', { document: chain('big', `big ${i}`), baseRevision: i - 1 })).status).toBe(200);
+        const published = await adminCall(gw.url, 'publisher', 'POST', '/workflows/big/publish', {});
+        expect(published.status, JSON.stringify(published.body).slice(0, 400)).toBe(200);
+        expect(published.body.version).toBe(i);
+      }
+      return performance.now() - started;
+    });
     const seen = await bystander.stop();
-    console.log(`published a ${LIMITS.nodes}-node chain twice in ${Math.round(publishMs)} ms; bystander: ${seen.count} requests, p50 ${seen.p50.toFixed(1)} ms, p99 ${seen.p99.toFixed(1)} ms, max ${seen.max.toFixed(1)} ms`);
+    console.log(`published a ${LIMITS.nodes}-node chain twice in ${Math.round(publishMs)} ms; bystander while publishing: ${describeLatency(seen.busy)}; quiet: ${describeLatency(seen.quiet)}`);
     expect(seen.failures).toEqual([]);
-    expect(seen.p99).toBeLessThan(BYSTANDER_P99_MS);
+    expect(seen.busy.p99).toBeLessThan(seen.quiet.p99 + BYSTANDER_EXTRA_P99_MS);
     expect(gw.sluice.registry.active.get('big')?.version).toBe(2);
     group.counted();
   }, 180_000);
@@ -216,20 +243,22 @@ describe('the largest document allowed, beside a bystander', () => {
     group.counted();
   });
 
-  it(`simulating a ${LIMITS.nodes}-node chain twice: the bystander is answered within ${BYSTANDER_P99_MS} ms (p99) throughout`, async () => {
+  it(`simulating a ${LIMITS.nodes}-node chain twice adds less than ${BYSTANDER_EXTRA_P99_MS} ms to a bystander's p99`, async () => {
     const bystander = scheduledBystander(gw.url, '/docs/bystander');
-    const started = performance.now();
-    for (let i = 1; i <= 2; i++) {
-      const simulated = await adminCall(gw.url, 'editor', 'POST', '/simulate', { document: chain('simulated'), request: { method: 'GET', path: '/docs/simulated' }, upstream: { status: 200, body: { ok: i } } });
-      expect(simulated.status, JSON.stringify(simulated.body).slice(0, 400)).toBe(200);
-      expect(simulated.body.response).toMatchObject({ status: 200, body: { ok: i } });
-      expect(simulated.body.path).toHaveLength(LIMITS.nodes);
-    }
-    const simulateMs = performance.now() - started;
+    const simulateMs = await bystander.around(async () => {
+      const started = performance.now();
+      for (let i = 1; i <= 2; i++) {
+        const simulated = await adminCall(gw.url, 'editor', 'POST', '/simulate', { document: chain('simulated'), request: { method: 'GET', path: '/docs/simulated' }, upstream: { status: 200, body: { ok: i } } });
+        expect(simulated.status, JSON.stringify(simulated.body).slice(0, 400)).toBe(200);
+        expect(simulated.body.response).toMatchObject({ status: 200, body: { ok: i } });
+        expect(simulated.body.path).toHaveLength(LIMITS.nodes);
+      }
+      return performance.now() - started;
+    });
     const seen = await bystander.stop();
-    console.log(`simulated a ${LIMITS.nodes}-node chain twice in ${Math.round(simulateMs)} ms; bystander: ${seen.count} requests, p50 ${seen.p50.toFixed(1)} ms, p99 ${seen.p99.toFixed(1)} ms, max ${seen.max.toFixed(1)} ms`);
+    console.log(`simulated a ${LIMITS.nodes}-node chain twice in ${Math.round(simulateMs)} ms; bystander while simulating: ${describeLatency(seen.busy)}; quiet: ${describeLatency(seen.quiet)}`);
     expect(seen.failures).toEqual([]);
-    expect(seen.p99).toBeLessThan(BYSTANDER_P99_MS);
+    expect(seen.busy.p99).toBeLessThan(seen.quiet.p99 + BYSTANDER_EXTRA_P99_MS);
     group.counted();
   }, 180_000);
 });
