@@ -39,6 +39,8 @@ export interface AdminApiOptions {
   lifecycle: Lifecycle;
   /** The identity of a bearer token; `client` is the caller's address, for cutting off token guessing. */
   authenticate(authorization: string | undefined, client?: string): AdminIdentity;
+  /** The caller's address (the one client-address function); the socket's peer when absent. */
+  clientAddress?(req: Request): string;
   /** Partners, keys, products and plans; each key's last use in this process. */
   partners: { changes: Partners; lastUsed(keyId: string): number | undefined };
   problems: () => ProblemRenderer;
@@ -149,6 +151,7 @@ function kindsPayload() {
 /** The admin API under /admin/api: JSON in and out, bodies validated by zod, problem+json errors, every change audited. */
 export function createAdminApi(options: AdminApiOptions): { router: Router; endpoints: Endpoint[] } {
   const { store, lifecycle } = options;
+  const clientOf = options.clientAddress ?? ((req: Request) => req.socket.remoteAddress ?? 'unknown');
 
   async function record(id: string) {
     const state = await store.state();
@@ -442,7 +445,7 @@ export function createAdminApi(options: AdminApiOptions): { router: Router; endp
   /** Who is calling, before anything else is read: a body is parsed only for a caller who may send it. */
   const authorize = (endpoint: Endpoint) => async (req: Request, res: Response, next: NextFunction) => {
     try {
-      const actor = options.authenticate(req.headers.authorization, req.ip ?? req.socket.remoteAddress);
+      const actor = options.authenticate(req.headers.authorization, clientOf(req));
       if (!allows(actor.role, endpoint.permission)) {
         const denied = new AdminError('forbidden', `role ${actor.role} may not ${endpoint.summary.charAt(0).toLowerCase()}${endpoint.summary.slice(1)}`);
         return await lifecycle.refuse({ name: actor.name, role: actor.role }, `${req.method} ${req.originalUrl.split('?')[0]}`, denied, endpoint.path.startsWith('/workflows/') ? (req.params.id as string | undefined) : undefined);
