@@ -42,6 +42,8 @@ import type { CompiledWorkflow } from './gateway/compile-workflow.ts';
 import type { ApiKeyConfig } from '../shared/nodes/api-key.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+/** Logged at start in demo mode: the demo token issuer is a way around every credential the examples check. */
+const DEMO_WARNING = 'demo mode: the demo upstream and the demo token issuer are on; anyone with the editor role can mint tokens for any partner; do not use in production';
 const EXAMPLES = join(ROOT, 'examples');
 
 export interface Sluice {
@@ -257,6 +259,7 @@ export async function startSluice(
   const logger = options.logger ?? createLogger({ level: settings.logLevel, ...(settings.logFile ? { destination: settings.logFile } : {}) });
   seedDataDir(settings.dataDir);
   const env: Record<string, string | undefined> = { ...(options.env ?? process.env) };
+  if (settings.demo) logger.warn({ setting: 'SLUICE_DEMO' }, DEMO_WARNING);
   const demoUpstream = settings.demo ? await startDemoUpstream() : undefined;
   if (demoUpstream) {
     env.SLUICE_DEMO_UPSTREAM = demoUpstream.url;
@@ -459,6 +462,7 @@ export async function startSluice(
       server.closeIdleConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       for (const workflow of registry.active.values()) workflow.close();
+      await adminApi.close(); // the refusals counted but not yet written
       await shared.close();
       rateLimits.close?.();
       await demoUpstream?.close();
