@@ -15,6 +15,7 @@ import { startSluice, type Sluice } from '../../engine/server.ts';
 import { openFileStore } from '../../engine/store/file-store.ts';
 import { reservedPrefixOf } from '../../shared/compile/index.ts';
 import { REPO, type TestGateway } from '../helpers/gateway.ts';
+import { startProcessGateway } from '../helpers/process-gateway.ts';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
 import { ADMIN_TOKENS, adminCall, PEOPLE, startAdminGateway } from '../engine/admin/support.ts';
 import { portNode, startGateway, workflow } from '../engine/nodes/support.ts';
@@ -323,6 +324,22 @@ describe('demo mode', () => {
       rmSync(dataDir, { recursive: true, force: true });
     }
   });
+
+  it.each([
+    ['SLUICE_DEMO unset', 'on', undefined],
+    ['SLUICE_DEMO=off', 'off', 'off'],
+  ])('`sluice serve --demo` (npm start) with %s: demo mode %s, as the log says', async (_name, mode, demo) => {
+    const on = mode === 'on';
+    // undefined leaves SLUICE_DEMO out of the child's environment
+    const gw = await startProcessGateway({ args: ['--demo'], env: { SLUICE_DEMO: demo } as Record<string, string> });
+    try {
+      expect(gw.logs.some((l) => l.level === 'warn' && typeof l.msg === 'string' && l.msg.startsWith('demo mode:'))).toBe(on);
+      expect((await gw.fetch('/.well-known/sluice/demo-jwks.json')).status).toBe(on ? 200 : 404);
+      group.counted();
+    } finally {
+      await gw.close();
+    }
+  }, 60_000);
 
   it('`sluice token` never makes a demo issuer: without demo keys it refuses, naming SLUICE_DEMO', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'sluice-demo-cli-'));
