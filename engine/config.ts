@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { boundedDurationSchema, durationMs } from '../shared/schema/duration.ts';
+import { parseTrustProxy, type TrustProxy } from './gateway/client-address.ts';
 
 const SIZE = /^(\d+)(b|kb|mb)?$/i;
 const bytes = (text: string) => {
@@ -15,16 +16,27 @@ export const settingsSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080).meta({ description: 'Port of the gateway, its admin API and the editor (0 picks a free one).' }),
   HOST: z.string().default('0.0.0.0').meta({ description: 'Address to listen on.' }),
   SLUICE_DATA: z.string().default('./data').meta({ description: 'Data directory: workflows/, errors.json, demo keys. Seeded from examples/ when new.' }),
-  SLUICE_DEMO: flag.prefault('on').meta({ description: 'Start the demo upstream (its URL in ${SLUICE_DEMO_UPSTREAM}) and the demo token issuer.' }),
+  SLUICE_DEMO: flag.prefault('off').meta({ description: 'Demo mode: start the demo upstream (its URL in ${SLUICE_DEMO_UPSTREAM}), the demo token issuer and `POST /admin/api/demo-token` (an editor mints tokens for any partner). `npm start` turns it on; never in production.' }),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').meta({ description: 'pino level; `info` logs one line per request.' }),
   LOG_FILE: z.string().optional().meta({ description: 'Write logs to this file instead of stdout.' }),
   SLUICE_MAX_BODY: z.string().regex(SIZE, 'a size like 1mb, 512kb or 65536').default('1mb').transform(bytes).meta({ description: 'Largest request body a workflow that reads the body accepts (413 above).' }),
   SLUICE_MAX_HEADER: z.string().regex(SIZE, 'a size like 16kb').default('16kb').transform(bytes).meta({ description: 'Largest request head (431 above).' }),
   SLUICE_HEADERS_TIMEOUT: boundedDurationSchema(100, 600_000).default('10s').meta({ description: 'Longest a client may take to send the request head (slowloris); then 408 and the connection closes.' }),
   SLUICE_REQUEST_TIMEOUT: boundedDurationSchema(100, 3_600_000).default('30s').meta({ description: 'Longest a client may take to send the whole request, body included; then 408 and the connection closes.' }),
-  SLUICE_TRUST_PROXY: flag.prefault('off').meta({ description: 'Take the client address from X-Forwarded-For (only behind a proxy you run).' }),
+  SLUICE_TRUST_PROXY: z
+    .string()
+    .default('off')
+    .transform((text, ctx) => {
+      try {
+        return parseTrustProxy(text);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        return z.NEVER;
+      }
+    })
+    .meta({ description: 'Which proxies may name the client in X-Forwarded-For: `off` (the socket\'s peer is the client), a number of hops (`1`: one load balancer you run), or proxy addresses and CIDRs, comma-separated (`10.0.0.0/8, loopback`; names `loopback`, `linklocal`, `uniquelocal`). The client is the nearest entry a trusted proxy did not write. Used by the `ip` rate-limit key, the admin lockout, the request log and the X-Forwarded-For sent upstream.' }),
   SLUICE_ADMIN_TOKENS: z.string().optional().meta({ description: 'Admin API tokens, comma-separated `name:role:token` (roles: viewer, editor, publisher, auditor, admin). Unset: an admin token is created in `$SLUICE_DATA/admin-token`.' }),
-  SLUICE_ADMIN_MAX_FAILURES: z.coerce.number().int().min(1).max(1_000_000).default(10).meta({ description: 'Wrong admin tokens one address may send per minute; then every call from it answers 429 for the rest of the minute.' }),
+  SLUICE_ADMIN_MAX_FAILURES: z.coerce.number().int().min(1).max(1_000_000).default(10).meta({ description: 'Wrong admin tokens one client (its address, see SLUICE_TRUST_PROXY) may send per minute; then every call from it answers 429 for the rest of the minute.' }),
   SLUICE_FOUR_EYES: flag.prefault('off').meta({ description: 'A publisher cannot publish a draft they last edited.' }),
   SLUICE_EXPRESSION_TIMEOUT_MS: z.coerce.number().int().min(1).max(10_000).default(50).meta({ description: 'Time bound of one JSONata evaluation.' }),
   SLUICE_LOG_SUBJECT: z.enum(['hash', 'plain', 'off']).default('hash').meta({ description: 'How request log lines carry the token subject: `hash` (HMAC-SHA256, 16 hex digits), `plain`, or `off`.' }),
@@ -51,7 +63,7 @@ export interface Settings {
   logFile: string | undefined;
   maxBodyBytes: number;
   maxHeaderBytes: number;
-  trustProxy: boolean;
+  trustProxy: TrustProxy;
   headersTimeoutMs: number;
   requestTimeoutMs: number;
   expressionTimeoutMs: number;

@@ -12,6 +12,7 @@ import { DEMO_JWKS_FILE, ensureDemoKeys, signDemoToken, type DemoTokenOptions } 
 import { runWorkflowTests, type SimulationContext } from './preview/simulate.ts';
 import { startDemoUpstream } from './demo/upstream.ts';
 import { createGateway, type Gateway } from './gateway/gateway.ts';
+import { createClientAddress, type ClientAddress } from './gateway/client-address.ts';
 import { createProblemRenderer, problemHeaders, type ProblemRenderer } from './gateway/problem.ts';
 import { createWorkflowRegistry, type WorkflowRegistry } from './gateway/registry.ts';
 import { preparationProblems } from './gateway/compile-workflow.ts';
@@ -41,6 +42,8 @@ import type { CompiledWorkflow } from './gateway/compile-workflow.ts';
 import type { ApiKeyConfig } from '../shared/nodes/api-key.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+/** Logged at start in demo mode: the demo token issuer is a way around every credential the examples check. */
+const DEMO_WARNING = 'demo mode: the demo upstream and the demo token issuer are on; anyone with the editor role can mint tokens for any partner; do not use in production';
 const EXAMPLES = join(ROOT, 'examples');
 
 export interface Sluice {
@@ -167,17 +170,20 @@ function createControlApp(options: {
   problems: () => ProblemRenderer;
   dataDir: string;
   demo: boolean;
+  clients: ClientAddress;
   admin: express.Router;
   metrics: { text(): Promise<string>; contentType: string; authenticate: ((authorization: string | undefined, client?: string) => unknown) | undefined } | undefined;
 }) {
   const app = express();
   app.disable('x-powered-by');
+  // req.ip, req.protocol and req.hostname trust the same proxies as everything else (SLUICE_TRUST_PROXY)
+  app.set('trust proxy', options.clients.trust ?? false);
   app.use('/admin/api', options.admin);
   const metrics = options.metrics;
   if (metrics) {
     app.get('/metrics', async (req, res, next) => {
       try {
-        metrics.authenticate?.(req.headers.authorization, req.socket.remoteAddress);
+        metrics.authenticate?.(req.headers.authorization, options.clients.of(req));
         res.type(metrics.contentType).send(await metrics.text());
       } catch (error) {
         next(error);
@@ -253,6 +259,7 @@ export async function startSluice(
   const logger = options.logger ?? createLogger({ level: settings.logLevel, ...(settings.logFile ? { destination: settings.logFile } : {}) });
   seedDataDir(settings.dataDir);
   const env: Record<string, string | undefined> = { ...(options.env ?? process.env) };
+  if (settings.demo) logger.warn({ setting: 'SLUICE_DEMO' }, DEMO_WARNING);
   const demoUpstream = settings.demo ? await startDemoUpstream() : undefined;
   if (demoUpstream) {
     env.SLUICE_DEMO_UPSTREAM = demoUpstream.url;
@@ -271,11 +278,12 @@ export async function startSluice(
       Object.entries(spans.counts).map(([result, value]) => ({ labels: { result }, value })),
     );
   }
+  const clients = createClientAddress(settings.trustProxy);
   const gateway = createGateway({
     problems,
     logger,
     maxBodyBytes: settings.maxBodyBytes,
-    trustProxy: settings.trustProxy,
+    clientAddress: clients,
     metrics,
     spans,
     logSubject: settings.logSubject === 'hash' ? { mode: 'hash', key: settings.logSubjectKey } : { mode: settings.logSubject },
@@ -383,6 +391,7 @@ export async function startSluice(
         }
       : {}),
     authenticate: authenticator.authenticate,
+    clientAddress: clients.of,
     problems: () => problems,
     applied: (revision) => registry.whenApplied(revision),
     status: () => ({ appliedRevision: registry.appliedRevision, serving: serving(), replica: replicas?.id, rateLimits: rateLimits.health?.() ?? { store: rateLimits.name, state: 'up' } }),
@@ -398,6 +407,7 @@ export async function startSluice(
     problems: () => problems,
     dataDir: settings.dataDir,
     demo: settings.demo,
+    clients,
     admin: adminApi.router,
     // With its own port, /metrics is open there; on the main port it needs an admin token.
     metrics: metrics && { text: () => metrics.text(), contentType: metrics.registry.contentType, authenticate: settings.metricsPort === undefined ? authenticator.authenticate : undefined },
@@ -452,6 +462,7 @@ export async function startSluice(
       server.closeIdleConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       for (const workflow of registry.active.values()) workflow.close();
+      await adminApi.close(); // the refusals counted but not yet written
       await shared.close();
       rateLimits.close?.();
       await demoUpstream?.close();

@@ -313,7 +313,7 @@ export const proxy: Runtime<ProxyConfig> = (config, context) => {
     const trace = exchange.trace;
     headers.traceparent = `00-${trace.traceId}-${trace.spanId}-${trace.sampled ? '01' : '00'}`;
     if (trace.traceState !== undefined) headers.tracestate = trace.traceState;
-    headers['x-forwarded-for'] = exchange.clientIp;
+    headers['x-forwarded-for'] = exchange.forwardedFor;
     headers['x-forwarded-proto'] = 'http';
     if (typeof incoming.host === 'string') headers['x-forwarded-host'] = incoming.host;
     if (exchange.partner !== undefined) headers['x-partner'] = exchange.partner;

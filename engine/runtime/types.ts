@@ -54,7 +54,10 @@ export interface Exchange {
   /** Headers added to the final answer whatever it is (RateLimit-*, Retry-After). */
   answerHeaders: Record<string, string> | undefined;
   readonly trace: TraceContext;
+  /** The client's address (SLUICE_TRUST_PROXY decides whether a proxy's X-Forwarded-For names it): the `ip` rate-limit key. */
   readonly clientIp: string;
+  /** The X-Forwarded-For to send upstream: the trusted chain from the client to this hop's peer, never client-chosen entries. */
+  readonly forwardedFor: string;
   /** Calls `target.abort()` once if the client goes away before the answer is complete (at once if it has). */
   onClientGone(target: { abort(): void }): void;
   /** The raw request body stream, for proxies that stream it; undefined once it was buffered. */

@@ -103,7 +103,7 @@ describe('the commands the compose services run', () => {
   it('init prepares the shared data directory once: examples, demo keys', async () => {
     expect(compose.services.init!.command).toEqual(['node', 'dist/cli.mjs', 'init']);
     const output = await new Promise<string>((resolve, reject) =>
-      execFile(process.execPath, ['--import', 'tsx', cli, 'init'], { cwd: REPO, env: { ...process.env, SLUICE_DATA: dataDir, SLUICE_ADMIN_TOKENS: '' } }, (error, stdout) => (error ? reject(error) : resolve(stdout))),
+      execFile(process.execPath, ['--import', 'tsx', cli, 'init'], { cwd: REPO, env: { ...process.env, ...compose.services.init!.environment, SLUICE_DATA: dataDir, SLUICE_ADMIN_TOKENS: '' } }, (error, stdout) => (error ? reject(error) : resolve(stdout))),
     );
     expect(output).toContain('ready');
     for (const file of ['workflows/orders.json', 'errors.json', 'demo-jwks.json', 'admin-token']) expect(existsSync(join(dataDir, file)), file).toBe(true);
