@@ -109,6 +109,8 @@ interface Generations {
 interface Limiter {
   keys: number;
   windows: Map<number, Generations>;
+  /** The window length counted last: a node with a fixed limit has only this one. */
+  last: Generations | undefined;
 }
 
 /** Deletes the oldest key of a generation, going on from its cursor; returns the cursor to keep. */
@@ -193,17 +195,42 @@ export function createMemoryRateLimitStore(options: MemoryRateLimitOptions = {})
     }
   };
 
+  /** The limiter counted last: a burst of requests on one route looks it up once. */
+  let lastScope: string | undefined;
+  let lastLimiter: Limiter | undefined;
+  const limiterOf = (scope: string): Limiter => {
+    let limiter = limiters.get(scope);
+    if (limiter === undefined) {
+      limiter = { keys: 0, windows: new Map(), last: undefined };
+      limiters.set(scope, limiter);
+    }
+    lastScope = scope;
+    return (lastLimiter = limiter);
+  };
+  const generationsOf = (limiter: Limiter, windowMs: number, start: number): Generations => {
+    let g = limiter.windows.get(windowMs);
+    if (g === undefined) {
+      g = { windowMs, start, current: new Map(), previous: new Map(), currentCursor: undefined, previousCursor: undefined };
+      limiter.windows.set(windowMs, g);
+    } else if (g.start !== start) rotate(limiter, g, start);
+    return (limiter.last = g);
+  };
+
   const sweep = setInterval(() => {
     const t = now();
     for (const [scope, limiter] of limiters) {
       for (const [windowMs, g] of limiter.windows) {
         const start = t - (t % windowMs);
         if (g.start !== start) rotate(limiter, g, start);
-        if (g.current.size === 0 && g.previous.size === 0) limiter.windows.delete(windowMs);
+        if (g.current.size === 0 && g.previous.size === 0) {
+          limiter.windows.delete(windowMs);
+          if (limiter.last === g) limiter.last = undefined;
+        }
       }
       if (limiter.windows.size === 0) {
         limiters.delete(scope);
         if (limiter === largest) largest = undefined;
+        if (limiter === lastLimiter) lastScope = lastLimiter = undefined;
       }
     }
   }, options.sweepEveryMs ?? 1_000);
@@ -214,16 +241,10 @@ export function createMemoryRateLimitStore(options: MemoryRateLimitOptions = {})
     hit(key, limit, windowMs, _onStoreDown, scope = '') {
       const t = now();
       const start = t - (t % windowMs);
-      let limiter = limiters.get(scope);
-      if (limiter === undefined) {
-        limiter = { keys: 0, windows: new Map() };
-        limiters.set(scope, limiter);
-      }
-      let g = limiter.windows.get(windowMs);
-      if (g === undefined) {
-        g = { windowMs, start, current: new Map(), previous: new Map(), currentCursor: undefined, previousCursor: undefined };
-        limiter.windows.set(windowMs, g);
-      } else if (g.start !== start) rotate(limiter, g, start);
+      const limiter = scope === lastScope ? lastLimiter! : limiterOf(scope);
+      let g = limiter.last;
+      if (g === undefined || g.windowMs !== windowMs) g = generationsOf(limiter, windowMs, start);
+      else if (g.start !== start) rotate(limiter, g, start);
       let counts = g.current.get(key);
       if (counts === undefined) {
         counts = g.previous.get(key);
