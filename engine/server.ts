@@ -75,7 +75,7 @@ function credentialPartners(workflow: CompiledWorkflow): string[] {
   return partners;
 }
 
-/** Redis health and the rate-limit decisions made while it was down, read when scraped. */
+/** Redis health, the rate-limit decisions made while it was down, and the counters held in memory, read when scraped. */
 function observeSharedState(metrics: Metrics, store: Store, rateLimits: RateLimitStore): void {
   if (rateLimits.health) {
     const health = rateLimits.health.bind(rateLimits);
@@ -86,6 +86,11 @@ function observeSharedState(metrics: Metrics, store: Store, rateLimits: RateLimi
     metrics.counter('sluice_rate_limit_store_down_decisions_total', 'Rate-limit checks decided by the node\'s onStoreDown (allow, deny, local) while the shared store was unreachable.', () =>
       Object.entries(health().storeDownDecisions).map(([choice, value]) => ({ labels: { choice }, value })),
     );
+  }
+  if (rateLimits.occupancy) {
+    const occupancy = rateLimits.occupancy.bind(rateLimits);
+    metrics.gauge('sluice_rate_limit_keys', 'Rate-limit counters held in process memory (in-memory limits, or the `local` fallback while Redis is down), at most SLUICE_RATE_LIMIT_MAX_KEYS.', () => [{ labels: {}, value: occupancy().keys }]);
+    metrics.counter('sluice_rate_limit_evictions_total', 'Rate-limit counters evicted from process memory to stay within SLUICE_RATE_LIMIT_MAX_KEYS (each resets one key\'s count).', () => [{ labels: {}, value: occupancy().evictions }]);
   }
   if (store.kind === 'redis') {
     const client = (store as RedisStore).client;
@@ -297,8 +302,8 @@ export async function startSluice(
     const client = createRedisClient(redis, { name: 'sluice-rate-limits', offlineQueue: false, commandTimeoutMs: settings.rateLimitTimeoutMs });
     client.on('error', () => undefined); // the store's connections report Redis trouble; the breaker logs its own state
     await whenReady(client, redis).catch(() => undefined); // not ready: checks decide by onStoreDown until it is
-    rateLimits = createRedisRateLimitStore({ client, keyPrefix: redisKeys(redis.prefix).rateLimit, replicas: () => replicas?.live ?? 1, logger });
-  } else rateLimits = createMemoryRateLimitStore();
+    rateLimits = createRedisRateLimitStore({ client, keyPrefix: redisKeys(redis.prefix).rateLimit, replicas: () => replicas?.live ?? 1, logger, localMaxKeys: settings.rateLimitMaxKeys });
+  } else rateLimits = createMemoryRateLimitStore({ maxKeys: settings.rateLimitMaxKeys });
   if (metrics) observeSharedState(metrics, store, rateLimits);
   const partnerAccess = createPartnerAccess();
   const deps = { env, dataDir: settings.dataDir, rateLimits, shared, partners: partnerAccess, expressionLimits: { timeoutMs: settings.expressionTimeoutMs, depth: 300, sequence: 100_000 } };
