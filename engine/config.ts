@@ -25,8 +25,8 @@ const flag = z.enum(['1', '0', 'true', 'false', 'on', 'off', 'yes', 'no']).trans
 export const settingsSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080).meta({ description: 'Port of the gateway, its admin API and the editor (0 picks a free one).' }),
   HOST: z.string().default('0.0.0.0').meta({ description: 'Address to listen on.' }),
-  SLUICE_DATA: z.string().default('./data').meta({ description: 'Data directory: workflows/, errors.json, demo keys. Seeded from examples/ when new.' }),
-  SLUICE_DEMO: flag.prefault('on').meta({ description: 'Start the demo upstream (its URL in ${SLUICE_DEMO_UPSTREAM}) and the demo token issuer.' }),
+  SLUICE_DATA: z.string().default('./data').meta({ description: 'Data directory: workflows/, errors.json, keys/ (the only files workflows may name), demo keys. Seeded from examples/ when new.' }),
+  SLUICE_DEMO: flag.prefault('on').meta({ description: 'Start the demo upstream (its URL in ${SLUICE_DEMO_UPSTREAM}; the egress policy allows exactly its address and port) and the demo token issuer.' }),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').meta({ description: 'pino level; `info` logs one line per request.' }),
   LOG_FILE: z.string().optional().meta({ description: 'Write logs to this file instead of stdout.' }),
   SLUICE_MAX_BODY: z.string().regex(SIZE, 'a size like 1mb, 512kb or 65536').default('1mb').transform(bytes).meta({ description: 'Largest request body a workflow that reads the body accepts (413 above).' }),
@@ -52,7 +52,7 @@ export const settingsSchema = z.object({
   REDIS_CLUSTER: flag.prefault('off').meta({ description: 'REDIS_URL names a node of a Redis Cluster (ioredis Cluster client).' }),
   SLUICE_WORKFLOW_ENV: parsedBy(parseEnvAllowList).default(DEFAULT_WORKFLOW_ENV).meta({ description: 'Environment variables a workflow may read (a proxy url starting with `${NAME}`), comma-separated names or prefixes ending in `*`. Others are refused at validate and publish, naming the variable, never its value.' }),
   SLUICE_SECRET_ENV: parsedBy(parseEnvAllowList).default(DEFAULT_SECRET_ENV).meta({ description: 'Environment variables a workflow may use as a shared secret (jwt-verify `secretEnv`), same syntax. They are never allowed in a URL.' }),
-  SLUICE_EGRESS_ALLOW: parsedBy(parseEgressAllow).default('').meta({ description: 'Where workflows may connect besides public addresses: comma-separated addresses, CIDR ranges or host names, each optionally `:port` (IPv6 in brackets: `[fd00::/8]:443`), e.g. `10.0.0.0/8,127.0.0.1:9090`. Loopback, private, link-local, CGNAT, unique-local and metadata addresses are refused unless an address entry covers them (a metadata address only by its exact address; a host name never opens them).' }),
+  SLUICE_EGRESS_ALLOW: parsedBy(parseEgressAllow).optional().meta({ description: 'Where workflows may connect besides public addresses: comma-separated addresses, CIDR ranges or host names, each optionally `:port` (IPv6 in brackets: `[fd00::/8]:443`), e.g. `10.0.0.0/8,127.0.0.1:9090`. Loopback, private, link-local, CGNAT, unique-local and metadata addresses are refused unless an address entry covers them (a metadata address only by its exact address; a host name never opens them).' }),
   SLUICE_EGRESS_PUBLIC: flag.prefault('on').meta({ description: 'Workflows may connect to public addresses without an entry in SLUICE_EGRESS_ALLOW. Off: only the entries (host names then open public addresses).' }),
   SLUICE_RATE_LIMIT_TIMEOUT_MS: z.coerce.number().int().min(5).max(5_000).default(100).meta({ description: 'Longest wait for Redis on a rate-limit check; slower calls are decided by the node\'s onStoreDown and open the circuit breaker.' }),
 });
@@ -132,6 +132,6 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
     redis: s.REDIS_URL === undefined ? undefined : { url: s.REDIS_URL, prefix: s.REDIS_PREFIX, cluster: s.REDIS_CLUSTER },
     rateLimitTimeoutMs: s.SLUICE_RATE_LIMIT_TIMEOUT_MS,
     workflowEnv: { urls: parseEnvAllowList(s.SLUICE_WORKFLOW_ENV), secrets: parseEnvAllowList(s.SLUICE_SECRET_ENV) },
-    egress: { allow: s.SLUICE_EGRESS_ALLOW, publicAddresses: s.SLUICE_EGRESS_PUBLIC },
+    egress: { allow: s.SLUICE_EGRESS_ALLOW ?? '', publicAddresses: s.SLUICE_EGRESS_PUBLIC },
   };
 }
