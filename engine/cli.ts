@@ -11,6 +11,7 @@ import { errorCatalogSchema } from '../shared/schema/index.ts';
 import { adminTarget, applyDirectory, createAdminClient } from './admin/client.ts';
 import { PARTNER_USAGE, partnerCommand } from './admin/partner-cli.ts';
 import { loadSettings } from './config.ts';
+import { createEgressPolicy } from './runtime/egress.ts';
 import { updateReadme } from './docs/reference.ts';
 import { DEMO_KEY_FILE, ensureDemoKeys, signDemoToken } from './demo/keys.ts';
 import { startDemoUpstream } from './demo/upstream.ts';
@@ -88,8 +89,11 @@ async function runTestsOffline(files: string[]): Promise<number> {
   if (demo) env.SLUICE_DEMO_UPSTREAM = demo.url;
   await ensureDemoKeys(settings.dataDir);
   const resources = new Map<string, unknown>();
+  // the gateway's own policies: the environment allow-lists and egress, plus exactly the demo upstream started here
+  const settingsEgress = createEgressPolicy(settings.egress);
+  const egress = demo ? settingsEgress.allowing(new URL(demo.url).host) : settingsEgress;
   const context = {
-    deps: { env, dataDir: settings.dataDir, rateLimits: createMemoryRateLimitStore(), shared: { get: <T>(key: string, create: () => T) => (resources.has(key) ? (resources.get(key) as T) : (resources.set(key, create()).get(key) as T)) } },
+    deps: { env, envAllowList: settings.workflowEnv, egress, dataDir: settings.dataDir, rateLimits: createMemoryRateLimitStore(), shared: { get: <T>(key: string, create: () => T) => (resources.has(key) ? (resources.get(key) as T) : (resources.set(key, create()).get(key) as T)) } },
     catalog,
     problems: createProblemRenderer(catalog),
     mintToken: (claims: { sub: string; scopes?: string[] | undefined; partner?: string | undefined; claims?: Record<string, unknown> | undefined }) => signDemoToken(settings.dataDir, claims),

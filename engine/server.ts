@@ -37,6 +37,8 @@ import { createOtlpExporter } from './observe/otlp.ts';
 import { liveView, partnerStats, workflowStats } from './observe/workflow-stats.ts';
 import { createPartners } from './admin/partners.ts';
 import { createPartnerAccess } from './runtime/partner-directory.ts';
+import { createEgressPolicy } from './runtime/egress.ts';
+import { keysDir } from './runtime/key-files.ts';
 import { AdminError } from './admin/errors.ts';
 import type { CompiledWorkflow } from './gateway/compile-workflow.ts';
 import type { ApiKeyConfig } from '../shared/nodes/api-key.ts';
@@ -128,6 +130,7 @@ function seedDataDir(dataDir: string) {
   if (!existsSync(workflows)) cpSync(join(EXAMPLES, 'workflows'), workflows, { recursive: true });
   const catalog = join(dataDir, 'errors.json');
   if (!existsSync(catalog)) copyFileSync(join(EXAMPLES, 'errors.json'), catalog);
+  mkdirSync(keysDir(dataDir), { recursive: true }); // the only folder workflow documents may name files in
 }
 
 function loadCatalog(dataDir: string): ErrorCatalog {
@@ -207,7 +210,7 @@ function createControlApp(options: {
   });
   if (options.demo) {
     app.get('/.well-known/sluice/demo-jwks.json', (_req, res) => {
-      res.type('json').send(readFileSync(join(options.dataDir, DEMO_JWKS_FILE), 'utf8'));
+      res.type('json').send(readFileSync(join(keysDir(options.dataDir), DEMO_JWKS_FILE), 'utf8'));
     });
   }
   const problem = (res: Response, req: Request, id: string, params?: Record<string, string>, detail?: string) => {
@@ -306,7 +309,11 @@ export async function startSluice(
   } else rateLimits = createMemoryRateLimitStore({ maxKeys: settings.rateLimitMaxKeys });
   if (metrics) observeSharedState(metrics, store, rateLimits);
   const partnerAccess = createPartnerAccess();
-  const deps = { env, dataDir: settings.dataDir, rateLimits, shared, partners: partnerAccess, expressionLimits: { timeoutMs: settings.expressionTimeoutMs, depth: 300, sequence: 100_000 } };
+  let egress = createEgressPolicy({ ...settings.egress, onDenied: (denied) => logger.warn({ egress: denied }, 'egress policy refused a connection') });
+  // The embedded default's upstream is on loopback: exactly its address and port are allowed, nothing else of loopback.
+  if (demoUpstream) egress = egress.allowing(new URL(demoUpstream.url).host);
+  logger.info({ egress: egress.summary, ...(demoUpstream ? { demoUpstream: new URL(demoUpstream.url).host } : {}) }, demoUpstream ? 'egress policy (the demo upstream allowed)' : 'egress policy');
+  const deps = { env, envAllowList: settings.workflowEnv, egress, dataDir: settings.dataDir, rateLimits, shared, partners: partnerAccess, expressionLimits: { timeoutMs: settings.expressionTimeoutMs, depth: 300, sequence: 100_000 } };
   /** Compiled workflows whose credentials' partners are labelled already. */
   const labelled = new WeakSet<CompiledWorkflow>();
   const registry = createWorkflowRegistry({

@@ -1,6 +1,9 @@
 import type { Readable, Writable } from 'node:stream';
+import type { EgressPolicy } from './egress.ts';
+import type { KeyFiles } from './key-files.ts';
 import type { PartnerAccess } from './partner-directory.ts';
 import type { RateLimitStore } from './rate-limit-store.ts';
+import type { WorkflowEnv } from './workflow-env.ts';
 
 /** The request as nodes and expressions see it. Header names are lower-case. */
 export interface GatewayRequest {
@@ -105,8 +108,12 @@ export interface BoundExpression {
 export interface PrepareContext {
   workflowId: string;
   nodeId: string;
-  env: Readonly<Record<string, string | undefined>>;
-  dataDir: string;
+  /** The allow-listed environment variables (never the whole environment: documents are untrusted). */
+  env: WorkflowEnv;
+  /** Files of the data directory's keys folder. */
+  keys: KeyFiles;
+  /** Where the node may connect to: checked at publish (prepare) and by the connector on every connection. */
+  egress: EgressPolicy;
   rateLimits: RateLimitStore;
   /** The partner directory in force (read per request: it is swapped per store revision). */
   partners: PartnerAccess;
