@@ -23,7 +23,7 @@ mkdirSync(profDir, { recursive: true });
 const port = 18000 + Math.floor(Math.random() * 1000);
 const serveFlags = (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { config: { serveFlags: string } }).config.serveFlags.split(' ');
 const gateway = spawnPinned(0, process.execPath, [...serveFlags, '--cpu-prof', `--cpu-prof-dir=${profDir}`, join(REPO, 'dist', 'cli.mjs'), 'serve'], {
-  env: { ...process.env, PORT: String(port), SLUICE_DATA: dataDir, SLUICE_DEMO: 'off', LOG_LEVEL: process.env.LOG_LEVEL ?? 'info', LOG_FILE: join(dataDir, 'gateway.log') },
+  env: { ...process.env, PORT: String(port), SLUICE_DATA: dataDir, SLUICE_DEMO: 'off', SLUICE_EGRESS_ALLOW: '127.0.0.1', LOG_LEVEL: process.env.LOG_LEVEL ?? 'info', LOG_FILE: join(dataDir, 'gateway.log') },
   stdio: ['ignore', 'ignore', 'inherit'],
 });
 for (let i = 0; i < 100; i++) {

@@ -127,6 +127,8 @@ export async function startGateway({ workflows, observe = true, env = {}, startu
       SLUICE_ADMIN_TOKENS: `bench:admin:${adminToken}`,
       LOG_LEVEL: observe ? 'info' : 'warn',
       SLUICE_METRICS: observe ? 'on' : 'off',
+      // the bench upstreams listen on loopback, which the egress policy refuses by default
+      SLUICE_EGRESS_ALLOW: '127.0.0.1',
       ...env,
     },
     stdio: ['ignore', log, log],

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import cluster from 'node:cluster';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,8 +11,9 @@ import { errorCatalogSchema } from '../shared/schema/index.ts';
 import { adminTarget, applyDirectory, createAdminClient } from './admin/client.ts';
 import { PARTNER_USAGE, partnerCommand } from './admin/partner-cli.ts';
 import { loadSettings } from './config.ts';
+import { createEgressPolicy } from './runtime/egress.ts';
 import { updateReadme } from './docs/reference.ts';
-import { ensureDemoKeys, signDemoToken } from './demo/keys.ts';
+import { DEMO_KEY_FILE, ensureDemoKeys, signDemoToken } from './demo/keys.ts';
 import { startDemoUpstream } from './demo/upstream.ts';
 import { createProblemRenderer } from './gateway/problem.ts';
 import { runWorkflowTests } from './preview/simulate.ts';
@@ -22,14 +23,17 @@ import { prepareDataDir, startSluice } from './server.ts';
 
 const USAGE = `sluice <command>
 
-  serve [--workers N|auto]       start the gateway (env: PORT, SLUICE_DATA, REDIS_URL, … see README);
-                                 with --workers, N processes (Node cluster) share the port and the store
+  serve [--workers N|auto] [--demo]
+                                 start the gateway (env: PORT, SLUICE_DATA, REDIS_URL, … see README);
+                                 with --workers, N processes (Node cluster) share the port and the store;
+                                 --demo: demo mode unless SLUICE_DEMO says otherwise (npm start passes it)
   init                           prepare the data directory (examples, demo keys, admin token) and exit
   demo-upstream                  serve only the demo upstream (orders, echo) on PORT
   validate <file…>               check workflow files; exit 1 listing every problem
   test <file…>                   run the workflow tests of files in the real engine; exit 1 when one fails
   token --sub S [--scope S…] [--partner P] [--aud A] [--exp 1h]
-                                 sign a demo token the example workflows trust
+                                 sign a demo token the example workflows trust (with the data directory's
+                                 demo key, which only demo mode makes)
   export xstate <file> [-o out]  write a workflow's XState machine config (JSON)
   schema [--out dir]             write the JSON Schemas of workflows and the error catalog
   hash-key <key>                 print the hash an api-key node stores for a key
@@ -85,8 +89,11 @@ async function runTestsOffline(files: string[]): Promise<number> {
   if (demo) env.SLUICE_DEMO_UPSTREAM = demo.url;
   await ensureDemoKeys(settings.dataDir);
   const resources = new Map<string, unknown>();
+  // the gateway's own policies: the environment allow-lists and egress, plus exactly the demo upstream started here
+  const settingsEgress = createEgressPolicy(settings.egress);
+  const egress = demo ? settingsEgress.allowing(new URL(demo.url).host) : settingsEgress;
   const context = {
-    deps: { env, dataDir: settings.dataDir, rateLimits: createMemoryRateLimitStore(), shared: { get: <T>(key: string, create: () => T) => (resources.has(key) ? (resources.get(key) as T) : (resources.set(key, create()).get(key) as T)) } },
+    deps: { env, envAllowList: settings.workflowEnv, egress, dataDir: settings.dataDir, rateLimits: createMemoryRateLimitStore(), shared: { get: <T>(key: string, create: () => T) => (resources.has(key) ? (resources.get(key) as T) : (resources.set(key, create()).get(key) as T)) } },
     catalog,
     problems: createProblemRenderer(catalog),
     mintToken: (claims: { sub: string; scopes?: string[] | undefined; partner?: string | undefined; claims?: Record<string, unknown> | undefined }) => signDemoToken(settings.dataDir, claims),
@@ -168,9 +175,11 @@ async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'serve': {
-      const { values } = parseArgs({ args: rest, options: { workers: { type: 'string' } } });
+      const { values } = parseArgs({ args: rest, options: { workers: { type: 'string' }, demo: { type: 'boolean' } } });
       const workers = values.workers === undefined ? 1 : values.workers === 'auto' ? availableParallelism() : Number(values.workers);
-      if (!Number.isInteger(workers) || workers < 1 || workers > 256) fail('usage: sluice serve [--workers N|auto]');
+      if (!Number.isInteger(workers) || workers < 1 || workers > 256) fail('usage: sluice serve [--workers N|auto] [--demo]');
+      // npm start's demo mode: a default for this run (workers inherit it), never over an explicit SLUICE_DEMO
+      if (values.demo && process.env.SLUICE_DEMO === undefined) process.env.SLUICE_DEMO = 'on';
       if (workers > 1 && cluster.isPrimary) {
         await serveWorkers(workers);
         return -1;
@@ -250,7 +259,11 @@ async function main(argv: string[]): Promise<number> {
       });
       if (!values.sub) fail('usage: sluice token --sub S [--scope S…] [--partner P] [--aud A] [--exp 1h]');
       const scopes = (values.scope ?? []).flatMap((s) => s.split(/[\s,]+/)).filter(Boolean);
-      const token = await signDemoToken(loadSettings().dataDir, { sub: values.sub, scopes, ...(values.partner ? { partner: values.partner } : {}), ...(values.aud ? { audience: values.aud } : {}), ...(values.exp ? { expiresIn: values.exp } : {}) });
+      const settings = loadSettings();
+      // Signing with a key made here would turn on an issuer that seeded example workflows trust: only demo mode makes the key.
+      if (!settings.demo && !existsSync(join(settings.dataDir, DEMO_KEY_FILE)))
+        fail(`the demo issuer is off: there is no demo key in ${settings.dataDir}. Demo mode makes one (SLUICE_DEMO=on; npm start turns it on); this command never does`);
+      const token = await signDemoToken(settings.dataDir, { sub: values.sub, scopes, ...(values.partner ? { partner: values.partner } : {}), ...(values.aud ? { audience: values.aud } : {}), ...(values.exp ? { expiresIn: values.exp } : {}) });
       process.stdout.write(`${token}\n`);
       return 0;
     }

@@ -2,6 +2,9 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { boundedDurationSchema, durationMs } from '../shared/schema/duration.ts';
 import { DEFAULT_DOCUMENT_LIMITS, MAX_EDGES, MAX_NODES, type DocumentLimits } from '../shared/schema/index.ts';
+import { parseTrustProxy, type TrustProxy } from './gateway/client-address.ts';
+import { parseEgressAllow } from './runtime/egress.ts';
+import { DEFAULT_SECRET_ENV, DEFAULT_WORKFLOW_ENV, parseEnvAllowList } from './runtime/workflow-env.ts';
 
 const SIZE = /^(\d+)(b|kb|mb)?$/i;
 const bytes = (text: string) => {
@@ -9,23 +12,43 @@ const bytes = (text: string) => {
   if (!m) throw new Error(`not a size: ${text}`);
   return Number(m[1]) * ({ b: 1, kb: 1024, mb: 1024 * 1024 }[(m[2] ?? 'b').toLowerCase() as 'b'] ?? 1);
 };
+/** A setting whose text a parser checks: its error message is the issue's. */
+const parsedBy = (parse: (text: string) => unknown) =>
+  z.string().superRefine((text, ctx) => {
+    try {
+      parse(text);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: (error as Error).message });
+    }
+  });
 const flag = z.enum(['1', '0', 'true', 'false', 'on', 'off', 'yes', 'no']).transform((v) => ['1', 'true', 'on', 'yes'].includes(v));
 
 /** Every environment variable Sluice reads, with its default. The README's configuration table mirrors this. */
 export const settingsSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080).meta({ description: 'Port of the gateway, its admin API and the editor (0 picks a free one).' }),
   HOST: z.string().default('0.0.0.0').meta({ description: 'Address to listen on.' }),
-  SLUICE_DATA: z.string().default('./data').meta({ description: 'Data directory: workflows/, errors.json, demo keys. Seeded from examples/ when new.' }),
-  SLUICE_DEMO: flag.prefault('on').meta({ description: 'Start the demo upstream (its URL in ${SLUICE_DEMO_UPSTREAM}) and the demo token issuer.' }),
+  SLUICE_DATA: z.string().default('./data').meta({ description: 'Data directory: workflows/, errors.json, keys/ (the only files workflows may name), demo keys. Seeded from examples/ when new.' }),
+  SLUICE_DEMO: flag.prefault('off').meta({ description: 'Demo mode: start the demo upstream (its URL in ${SLUICE_DEMO_UPSTREAM}; the egress policy allows exactly its address and port), the demo token issuer and `POST /admin/api/demo-token` (an editor mints tokens for any partner). `npm start` turns it on; never in production.' }),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').meta({ description: 'pino level; `info` logs one line per request.' }),
   LOG_FILE: z.string().optional().meta({ description: 'Write logs to this file instead of stdout.' }),
   SLUICE_MAX_BODY: z.string().regex(SIZE, 'a size like 1mb, 512kb or 65536').default('1mb').transform(bytes).meta({ description: 'Largest request body a workflow that reads the body accepts (413 above).' }),
   SLUICE_MAX_HEADER: z.string().regex(SIZE, 'a size like 16kb').default('16kb').transform(bytes).meta({ description: 'Largest request head (431 above).' }),
   SLUICE_HEADERS_TIMEOUT: boundedDurationSchema(100, 600_000).default('10s').meta({ description: 'Longest a client may take to send the request head (slowloris); then 408 and the connection closes.' }),
   SLUICE_REQUEST_TIMEOUT: boundedDurationSchema(100, 3_600_000).default('30s').meta({ description: 'Longest a client may take to send the whole request, body included; then 408 and the connection closes.' }),
-  SLUICE_TRUST_PROXY: flag.prefault('off').meta({ description: 'Take the client address from X-Forwarded-For (only behind a proxy you run).' }),
+  SLUICE_TRUST_PROXY: z
+    .string()
+    .default('off')
+    .transform((text, ctx) => {
+      try {
+        return parseTrustProxy(text);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        return z.NEVER;
+      }
+    })
+    .meta({ description: 'Which proxies may name the client in X-Forwarded-For: `off` (the socket\'s peer is the client), a number of hops (`1`: one load balancer you run), or proxy addresses and CIDRs, comma-separated (`10.0.0.0/8, loopback`; names `loopback`, `linklocal`, `uniquelocal`). The client is the nearest entry a trusted proxy did not write. Used by the `ip` rate-limit key, the admin lockout, the request log and the X-Forwarded-For sent upstream.' }),
   SLUICE_ADMIN_TOKENS: z.string().optional().meta({ description: 'Admin API tokens, comma-separated `name:role:token` (roles: viewer, editor, publisher, auditor, admin). Unset: an admin token is created in `$SLUICE_DATA/admin-token`.' }),
-  SLUICE_ADMIN_MAX_FAILURES: z.coerce.number().int().min(1).max(1_000_000).default(10).meta({ description: 'Wrong admin tokens one address may send per minute; then every call from it answers 429 for the rest of the minute.' }),
+  SLUICE_ADMIN_MAX_FAILURES: z.coerce.number().int().min(1).max(1_000_000).default(10).meta({ description: 'Wrong admin tokens one client (its address, see SLUICE_TRUST_PROXY) may send per minute; then every call from it answers 429 for the rest of the minute.' }),
   SLUICE_FOUR_EYES: flag.prefault('off').meta({ description: 'A publisher cannot publish a draft they last edited.' }),
   SLUICE_MAX_NODES: z.coerce.number().int().min(1).max(MAX_NODES).default(DEFAULT_DOCUMENT_LIMITS.nodes).meta({ description: `Most nodes in a workflow document (at most ${MAX_NODES}); more is refused naming this setting.` }),
   SLUICE_MAX_EDGES: z.coerce.number().int().min(0).max(MAX_EDGES).default(DEFAULT_DOCUMENT_LIMITS.edges).meta({ description: `Most edges in a workflow document (at most ${MAX_EDGES}).` }),
@@ -45,7 +68,12 @@ export const settingsSchema = z.object({
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL').optional().meta({ description: 'Keep workflows, versions, the audit log, rate-limit counters and reload notices in Redis, shared by every replica. Unset: the file store in `$SLUICE_DATA/store` and in-memory rate limits.' }),
   REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, "_", "." and "-"').default('main').meta({ description: 'Namespace of the keys (`{sluice:<prefix>}:…`): installations sharing one Redis use different prefixes.' }),
   REDIS_CLUSTER: flag.prefault('off').meta({ description: 'REDIS_URL names a node of a Redis Cluster (ioredis Cluster client).' }),
+  SLUICE_WORKFLOW_ENV: parsedBy(parseEnvAllowList).default(DEFAULT_WORKFLOW_ENV).meta({ description: 'Environment variables a workflow may read (a proxy url starting with `${NAME}`), comma-separated names or prefixes ending in `*`. Others are refused at validate and publish, naming the variable, never its value.' }),
+  SLUICE_SECRET_ENV: parsedBy(parseEnvAllowList).default(DEFAULT_SECRET_ENV).meta({ description: 'Environment variables a workflow may use as a shared secret (jwt-verify `secretEnv`), same syntax. They are never allowed in a URL.' }),
+  SLUICE_EGRESS_ALLOW: parsedBy(parseEgressAllow).optional().meta({ description: 'Where workflows may connect besides public addresses: comma-separated addresses, CIDR ranges or host names, each optionally `:port` (IPv6 in brackets: `[fd00::/8]:443`), e.g. `10.0.0.0/8,127.0.0.1:9090`. Loopback, private, link-local, CGNAT, unique-local and metadata addresses are refused unless an address entry covers them (a metadata address only by its exact address; a host name never opens them).' }),
+  SLUICE_EGRESS_PUBLIC: flag.prefault('on').meta({ description: 'Workflows may connect to public addresses without an entry in SLUICE_EGRESS_ALLOW. Off: only the entries (host names then open public addresses).' }),
   SLUICE_RATE_LIMIT_TIMEOUT_MS: z.coerce.number().int().min(5).max(5_000).default(100).meta({ description: 'Longest wait for Redis on a rate-limit check; slower calls are decided by the node\'s onStoreDown and open the circuit breaker.' }),
+  SLUICE_RATE_LIMIT_MAX_KEYS: z.coerce.number().int().min(100).max(100_000_000).default(100_000).meta({ description: 'Most rate-limit counters held in memory (in-memory limits, and the `local` fallback while Redis is down); a new key beyond it evicts the oldest key of the node holding the most, counted in `sluice_rate_limit_evictions_total`.' }),
 });
 
 export interface Settings {
@@ -57,7 +85,7 @@ export interface Settings {
   logFile: string | undefined;
   maxBodyBytes: number;
   maxHeaderBytes: number;
-  trustProxy: boolean;
+  trustProxy: TrustProxy;
   headersTimeoutMs: number;
   requestTimeoutMs: number;
   expressionTimeoutMs: number;
@@ -75,6 +103,11 @@ export interface Settings {
   otlp: { endpoint: string; headers: Record<string, string>; serviceName: string } | undefined;
   redis: { url: string; prefix: string; cluster: boolean } | undefined;
   rateLimitTimeoutMs: number;
+  rateLimitMaxKeys: number;
+  /** The environment variables workflow documents may read (patterns). */
+  workflowEnv: { urls: string[]; secrets: string[] };
+  /** The egress policy's settings. */
+  egress: { allow: string; publicAddresses: boolean };
 }
 
 /** `name=value,name=value` as OTEL_EXPORTER_OTLP_HEADERS writes them (values percent-decoded). */
@@ -121,5 +154,8 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
     otlp: s.OTEL_EXPORTER_OTLP_ENDPOINT ? { endpoint: s.OTEL_EXPORTER_OTLP_ENDPOINT, headers: otlpHeaders(s.OTEL_EXPORTER_OTLP_HEADERS), serviceName: s.OTEL_SERVICE_NAME } : undefined,
     redis: s.REDIS_URL === undefined ? undefined : { url: s.REDIS_URL, prefix: s.REDIS_PREFIX, cluster: s.REDIS_CLUSTER },
     rateLimitTimeoutMs: s.SLUICE_RATE_LIMIT_TIMEOUT_MS,
+    rateLimitMaxKeys: s.SLUICE_RATE_LIMIT_MAX_KEYS,
+    workflowEnv: { urls: parseEnvAllowList(s.SLUICE_WORKFLOW_ENV), secrets: parseEnvAllowList(s.SLUICE_SECRET_ENV) },
+    egress: { allow: s.SLUICE_EGRESS_ALLOW ?? '', publicAddresses: s.SLUICE_EGRESS_PUBLIC },
   };
 }

@@ -12,6 +12,7 @@ import { DEMO_JWKS_FILE, ensureDemoKeys, signDemoToken, type DemoTokenOptions } 
 import { runWorkflowTests, type SimulationContext } from './preview/simulate.ts';
 import { startDemoUpstream } from './demo/upstream.ts';
 import { createGateway, type Gateway } from './gateway/gateway.ts';
+import { createClientAddress, type ClientAddress } from './gateway/client-address.ts';
 import { createProblemRenderer, problemHeaders, type ProblemRenderer } from './gateway/problem.ts';
 import { createWorkflowRegistry, type WorkflowRegistry } from './gateway/registry.ts';
 import { preparationProblems } from './gateway/compile-workflow.ts';
@@ -37,11 +38,15 @@ import { createOtlpExporter } from './observe/otlp.ts';
 import { liveView, partnerStats, workflowStats } from './observe/workflow-stats.ts';
 import { createPartners } from './admin/partners.ts';
 import { createPartnerAccess } from './runtime/partner-directory.ts';
+import { createEgressPolicy } from './runtime/egress.ts';
+import { keysDir } from './runtime/key-files.ts';
 import { AdminError } from './admin/errors.ts';
 import type { CompiledWorkflow } from './gateway/compile-workflow.ts';
 import type { ApiKeyConfig } from '../shared/nodes/api-key.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+/** Logged at start in demo mode: the demo token issuer is a way around every credential the examples check. */
+const DEMO_WARNING = 'demo mode: the demo upstream and the demo token issuer are on; anyone with the editor role can mint tokens for any partner; do not use in production';
 const EXAMPLES = join(ROOT, 'examples');
 
 export interface Sluice {
@@ -73,7 +78,7 @@ function credentialPartners(workflow: CompiledWorkflow): string[] {
   return partners;
 }
 
-/** Redis health and the rate-limit decisions made while it was down, read when scraped. */
+/** Redis health, the rate-limit decisions made while it was down, and the counters held in memory, read when scraped. */
 function observeSharedState(metrics: Metrics, store: Store, rateLimits: RateLimitStore): void {
   if (rateLimits.health) {
     const health = rateLimits.health.bind(rateLimits);
@@ -84,6 +89,11 @@ function observeSharedState(metrics: Metrics, store: Store, rateLimits: RateLimi
     metrics.counter('sluice_rate_limit_store_down_decisions_total', 'Rate-limit checks decided by the node\'s onStoreDown (allow, deny, local) while the shared store was unreachable.', () =>
       Object.entries(health().storeDownDecisions).map(([choice, value]) => ({ labels: { choice }, value })),
     );
+  }
+  if (rateLimits.occupancy) {
+    const occupancy = rateLimits.occupancy.bind(rateLimits);
+    metrics.gauge('sluice_rate_limit_keys', 'Rate-limit counters held in process memory (in-memory limits, or the `local` fallback while Redis is down), at most SLUICE_RATE_LIMIT_MAX_KEYS.', () => [{ labels: {}, value: occupancy().keys }]);
+    metrics.counter('sluice_rate_limit_evictions_total', 'Rate-limit counters evicted from process memory to stay within SLUICE_RATE_LIMIT_MAX_KEYS (each resets one key\'s count).', () => [{ labels: {}, value: occupancy().evictions }]);
   }
   if (store.kind === 'redis') {
     const client = (store as RedisStore).client;
@@ -121,6 +131,7 @@ function seedDataDir(dataDir: string) {
   if (!existsSync(workflows)) cpSync(join(EXAMPLES, 'workflows'), workflows, { recursive: true });
   const catalog = join(dataDir, 'errors.json');
   if (!existsSync(catalog)) copyFileSync(join(EXAMPLES, 'errors.json'), catalog);
+  mkdirSync(keysDir(dataDir), { recursive: true }); // the only folder workflow documents may name files in
 }
 
 function loadCatalog(dataDir: string): ErrorCatalog {
@@ -168,17 +179,20 @@ function createControlApp(options: {
   problems: () => ProblemRenderer;
   dataDir: string;
   demo: boolean;
+  clients: ClientAddress;
   admin: express.Router;
   metrics: { text(): Promise<string>; contentType: string; authenticate: ((authorization: string | undefined, client?: string) => unknown) | undefined } | undefined;
 }) {
   const app = express();
   app.disable('x-powered-by');
+  // req.ip, req.protocol and req.hostname trust the same proxies as everything else (SLUICE_TRUST_PROXY)
+  app.set('trust proxy', options.clients.trust ?? false);
   app.use('/admin/api', options.admin);
   const metrics = options.metrics;
   if (metrics) {
     app.get('/metrics', async (req, res, next) => {
       try {
-        metrics.authenticate?.(req.headers.authorization, req.socket.remoteAddress);
+        metrics.authenticate?.(req.headers.authorization, options.clients.of(req));
         res.type(metrics.contentType).send(await metrics.text());
       } catch (error) {
         next(error);
@@ -197,7 +211,7 @@ function createControlApp(options: {
   });
   if (options.demo) {
     app.get('/.well-known/sluice/demo-jwks.json', (_req, res) => {
-      res.type('json').send(readFileSync(join(options.dataDir, DEMO_JWKS_FILE), 'utf8'));
+      res.type('json').send(readFileSync(join(keysDir(options.dataDir), DEMO_JWKS_FILE), 'utf8'));
     });
   }
   const problem = (res: Response, req: Request, id: string, params?: Record<string, string>, detail?: string) => {
@@ -254,6 +268,7 @@ export async function startSluice(
   const logger = options.logger ?? createLogger({ level: settings.logLevel, ...(settings.logFile ? { destination: settings.logFile } : {}) });
   seedDataDir(settings.dataDir);
   const env: Record<string, string | undefined> = { ...(options.env ?? process.env) };
+  if (settings.demo) logger.warn({ setting: 'SLUICE_DEMO' }, DEMO_WARNING);
   const demoUpstream = settings.demo ? await startDemoUpstream() : undefined;
   if (demoUpstream) {
     env.SLUICE_DEMO_UPSTREAM = demoUpstream.url;
@@ -272,11 +287,12 @@ export async function startSluice(
       Object.entries(spans.counts).map(([result, value]) => ({ labels: { result }, value })),
     );
   }
+  const clients = createClientAddress(settings.trustProxy);
   const gateway = createGateway({
     problems,
     logger,
     maxBodyBytes: settings.maxBodyBytes,
-    trustProxy: settings.trustProxy,
+    clientAddress: clients,
     metrics,
     spans,
     logSubject: settings.logSubject === 'hash' ? { mode: 'hash', key: settings.logSubjectKey } : { mode: settings.logSubject },
@@ -290,13 +306,17 @@ export async function startSluice(
     const client = createRedisClient(redis, { name: 'sluice-rate-limits', offlineQueue: false, commandTimeoutMs: settings.rateLimitTimeoutMs });
     client.on('error', () => undefined); // the store's connections report Redis trouble; the breaker logs its own state
     await whenReady(client, redis).catch(() => undefined); // not ready: checks decide by onStoreDown until it is
-    rateLimits = createRedisRateLimitStore({ client, keyPrefix: redisKeys(redis.prefix).rateLimit, replicas: () => replicas?.live ?? 1, logger });
-  } else rateLimits = createMemoryRateLimitStore();
+    rateLimits = createRedisRateLimitStore({ client, keyPrefix: redisKeys(redis.prefix).rateLimit, replicas: () => replicas?.live ?? 1, logger, localMaxKeys: settings.rateLimitMaxKeys });
+  } else rateLimits = createMemoryRateLimitStore({ maxKeys: settings.rateLimitMaxKeys });
   if (metrics) observeSharedState(metrics, store, rateLimits);
   const partnerAccess = createPartnerAccess();
   // Validation and compilation run in slices no longer than the expression bound (nor SLICE_MS), with requests served between them.
   const documents = { limits: settings.documentLimits, sliceMs: Math.min(SLICE_MS, settings.expressionTimeoutMs) };
-  const deps = { env, dataDir: settings.dataDir, rateLimits, shared, partners: partnerAccess, expressionLimits: { timeoutMs: settings.expressionTimeoutMs, depth: 300, sequence: 100_000 }, ...documents };
+  let egress = createEgressPolicy({ ...settings.egress, onDenied: (denied) => logger.warn({ egress: denied }, 'egress policy refused a connection') });
+  // The embedded default's upstream is on loopback: exactly its address and port are allowed, nothing else of loopback.
+  if (demoUpstream) egress = egress.allowing(new URL(demoUpstream.url).host);
+  logger.info({ egress: egress.summary, ...(demoUpstream ? { demoUpstream: new URL(demoUpstream.url).host } : {}) }, demoUpstream ? 'egress policy (the demo upstream allowed)' : 'egress policy');
+  const deps = { env, envAllowList: settings.workflowEnv, egress, dataDir: settings.dataDir, rateLimits, shared, partners: partnerAccess, expressionLimits: { timeoutMs: settings.expressionTimeoutMs, depth: 300, sequence: 100_000 }, ...documents };
   /** Compiled workflows whose credentials' partners are labelled already. */
   const labelled = new WeakSet<CompiledWorkflow>();
   const registry = createWorkflowRegistry({
@@ -388,6 +408,7 @@ export async function startSluice(
         }
       : {}),
     authenticate: authenticator.authenticate,
+    clientAddress: clients.of,
     problems: () => problems,
     applied: (revision) => registry.whenApplied(revision),
     status: () => ({ appliedRevision: registry.appliedRevision, serving: serving(), replica: replicas?.id, rateLimits: rateLimits.health?.() ?? { store: rateLimits.name, state: 'up' } }),
@@ -403,6 +424,7 @@ export async function startSluice(
     problems: () => problems,
     dataDir: settings.dataDir,
     demo: settings.demo,
+    clients,
     admin: adminApi.router,
     // With its own port, /metrics is open there; on the main port it needs an admin token.
     metrics: metrics && { text: () => metrics.text(), contentType: metrics.registry.contentType, authenticate: settings.metricsPort === undefined ? authenticator.authenticate : undefined },
@@ -457,6 +479,7 @@ export async function startSluice(
       server.closeIdleConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       for (const workflow of registry.active.values()) workflow.close();
+      await adminApi.close(); // the refusals counted but not yet written
       await shared.close();
       rateLimits.close?.();
       await demoUpstream?.close();

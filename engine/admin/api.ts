@@ -13,6 +13,7 @@ import { traceContextOf } from '../gateway/trace.ts';
 import { StoreUnavailableError, type Store, type WorkflowRecord } from '../store/types.ts';
 import { allows, type AdminIdentity, type Permission } from './auth.ts';
 import { AdminError, storeWriteError } from './errors.ts';
+import { createRefusalAudit } from './refusal-audit.ts';
 import { workflowOf, type Lifecycle } from './lifecycle.ts';
 import { adminOpenApi } from './openapi.ts';
 import { partnerEndpoints } from './partner-endpoints.ts';
@@ -40,6 +41,8 @@ export interface AdminApiOptions {
   lifecycle: Lifecycle;
   /** The identity of a bearer token; `client` is the caller's address, for cutting off token guessing. */
   authenticate(authorization: string | undefined, client?: string): AdminIdentity;
+  /** The caller's address (the one client-address function); the socket's peer when absent. */
+  clientAddress?(req: Request): string;
   /** Partners, keys, products and plans; each key's last use in this process. */
   partners: { changes: Partners; lastUsed(keyId: string): number | undefined };
   problems: () => ProblemRenderer;
@@ -72,6 +75,9 @@ export interface AdminApiOptions {
   /** The longest one slice of validation runs before requests get their turn. */
   sliceMs?: number;
 }
+
+/** An endpoint as the audit log names an operation: method and route pattern, whatever the URL. */
+const operationOf = (endpoint: Endpoint) => `${endpoint.method.toUpperCase()} /admin/api${endpoint.path}`;
 
 /** The longest a change waits for this process to serve it before it is acknowledged anyway. */
 const SETTLE_MS = 5_000;
@@ -160,11 +166,14 @@ function kindsPayload() {
 }
 
 /** The admin API under /admin/api: JSON in and out, bodies validated by zod, problem+json errors, every change audited. */
-export function createAdminApi(options: AdminApiOptions): { router: Router; endpoints: Endpoint[] } {
+export function createAdminApi(options: AdminApiOptions): { router: Router; endpoints: Endpoint[]; close(): Promise<void> } {
   const { store, lifecycle } = options;
   const limits = options.limits ?? DEFAULT_DOCUMENT_LIMITS;
   /** Validation in slices with requests served between them, under the document limits. */
   const validate = (document: unknown, rest: ValidateOptions = {}) => validatePaced(document, { ...rest, limits }, options.sliceMs);
+  /** Role refusals, one entry per actor, endpoint and minute (the rest counted): a token cannot flood the audit log. */
+  const refusals = createRefusalAudit({ store });
+  const clientOf = options.clientAddress ?? ((req: Request) => req.socket.remoteAddress ?? 'unknown');
 
   async function record(id: string) {
     const state = await store.state();
@@ -458,10 +467,12 @@ export function createAdminApi(options: AdminApiOptions): { router: Router; endp
   /** Who is calling, before anything else is read: a body is parsed only for a caller who may send it. */
   const authorize = (endpoint: Endpoint) => async (req: Request, res: Response, next: NextFunction) => {
     try {
-      const actor = options.authenticate(req.headers.authorization, req.ip ?? req.socket.remoteAddress);
+      const actor = options.authenticate(req.headers.authorization, clientOf(req));
       if (!allows(actor.role, endpoint.permission)) {
         const denied = new AdminError('forbidden', `role ${actor.role} may not ${endpoint.summary.charAt(0).toLowerCase()}${endpoint.summary.slice(1)}`);
-        return await lifecycle.refuse({ name: actor.name, role: actor.role }, `${req.method} ${req.originalUrl.split('?')[0]}`, denied, endpoint.path.startsWith('/workflows/') ? (req.params.id as string | undefined) : undefined);
+        const workflow = endpoint.path.startsWith('/workflows/') ? (req.params.id as string | undefined)?.slice(0, 64) : undefined;
+        await refusals.record(actor, operationOf(endpoint), `${req.method} ${req.originalUrl.split('?')[0]!.slice(0, 300)}: ${denied.message}`, workflow);
+        throw denied;
       }
       res.locals.actor = actor;
       next();
@@ -524,5 +535,5 @@ export function createAdminApi(options: AdminApiOptions): { router: Router; endp
   };
   router.use((req, res) => problem(res, req, new AdminError('not_found', `no admin endpoint ${req.method} ${req.path}`)));
   router.use(onError);
-  return { router, endpoints };
+  return { router, endpoints, close: () => refusals.close() };
 }

@@ -9,6 +9,9 @@ import { isKindName, kinds, type AnyKindDescriptor } from '../../shared/nodes/in
 import { compileExpression, type ExpressionLimits } from '../runtime/expression.ts';
 import { createPartnerAccess, type PartnerAccess } from '../runtime/partner-directory.ts';
 import type { RateLimitStore } from '../runtime/rate-limit-store.ts';
+import { createEgressPolicy, type EgressPolicy } from '../runtime/egress.ts';
+import { createKeyFiles } from '../runtime/key-files.ts';
+import { createWorkflowEnv, type EnvAllowList } from '../runtime/workflow-env.ts';
 import { PrepareError, type BoundExpression, type Exchange, type NodeRun, type PreparedNode, type SharedResources } from '../runtime/types.ts';
 
 /** A final state of the workflow's machine: how the request ends. */
@@ -74,8 +77,14 @@ export class WorkflowRefused extends Error {
 }
 
 export interface CompileDependencies {
+  /** The process environment; documents read only what `envAllowList` allows of it. */
   env: Readonly<Record<string, string | undefined>>;
+  /** SLUICE_WORKFLOW_ENV and SLUICE_SECRET_ENV; absent: their defaults. */
+  envAllowList?: EnvAllowList;
+  /** The data directory: documents read files of its keys folder only. */
   dataDir: string;
+  /** Where workflows may connect to; absent: the default policy (no entries: special addresses refused, public ones allowed). */
+  egress?: EgressPolicy;
   rateLimits: RateLimitStore;
   shared: SharedResources;
   expressionLimits?: ExpressionLimits;
@@ -89,6 +98,8 @@ export interface CompileDependencies {
 
 /** The directory of compilations without one: no partners, no products. */
 const NO_PARTNERS = createPartnerAccess();
+/** The policy of compilations without one. */
+const DEFAULT_EGRESS = createEgressPolicy();
 
 /** The XState machine of a workflow config. Node runs are supplied per request (live actors) or walked by table. */
 export function createWorkflowMachine(config: WorkflowMachineConfig): AnyStateMachine {
@@ -165,8 +176,9 @@ async function prepareNode(
     const prepared = await runtime(config, {
       workflowId,
       nodeId,
-      env: deps.env,
-      dataDir: deps.dataDir,
+      env: createWorkflowEnv(deps.env, deps.envAllowList),
+      keys: createKeyFiles(deps.dataDir),
+      egress: deps.egress ?? DEFAULT_EGRESS,
       rateLimits: deps.rateLimits,
       partners: deps.partners ?? NO_PARTNERS,
       expression: (source) => compileExpression(source, deps.expressionLimits),

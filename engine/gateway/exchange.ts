@@ -84,16 +84,18 @@ export class RequestExchange implements Exchange {
   receivedBody: { raw: Buffer; parsed: unknown } | undefined = undefined;
   readonly trace: TraceContext;
   readonly clientIp: string;
+  readonly forwardedFor: string;
   readonly #req: IncomingSide;
   readonly #res: AnswerSide;
 
-  constructor(req: IncomingSide, res: AnswerSide, path: string, search: string, params: Record<string, string>, trace: TraceContext, clientIp: string) {
+  constructor(req: IncomingSide, res: AnswerSide, path: string, search: string, params: Record<string, string>, trace: TraceContext, clientIp: string, forwardedFor = clientIp) {
     this.#req = req;
     this.#res = res;
     // Nodes edit the request's own header object: nothing reads the raw headers after the exchange is made.
     this.request = new RequestView(req.method!, path, search, params, req.headers);
     this.trace = trace;
     this.clientIp = clientIp;
+    this.forwardedFor = forwardedFor;
   }
 
   get incoming(): Readable | undefined {

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { GatewayResponse } from '../runtime/types.ts';
 import { readBody } from './body.ts';
 import { evaluateLoggedFields, walk, type CompiledWorkflow } from './compile-workflow.ts';
+import type { ClientAddress } from './client-address.ts';
 import { RequestExchange } from './exchange.ts';
 import { finalProblem, problemHeaders, type ProblemRenderer } from './problem.ts';
 import { createRouteTable, type RouteTable } from './route-table.ts';
@@ -32,8 +33,8 @@ export interface GatewayOptions {
   logger: Logger;
   /** Largest request body buffered for nodes that read it (bytes). */
   maxBodyBytes: number;
-  /** Trust X-Forwarded-For from the peer for the client address. */
-  trustProxy: boolean;
+  /** Who the client is (the socket's peer, or what a trusted proxy says), and the X-Forwarded-For sent upstream. */
+  clientAddress: ClientAddress;
   /** Request counters (the served versions' own come with each compiled workflow). */
   metrics?: Metrics;
   /** How the request log names the subject: as sent, hashed, or not at all. */
@@ -86,6 +87,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   const metrics = options.metrics;
   const subjectOf = subjectLogger(options.logSubject ?? { mode: 'hash' });
   const spans = options.spans;
+  const clients = options.clientAddress;
 
   function answerProblem(res: ServerResponse, id: string, instance: string, traceId: string, params: Record<string, string> | undefined, extra: Record<string, string> | undefined, head: boolean) {
     const problem = problems.render(id, { instance, traceId, params });
@@ -94,14 +96,6 @@ export function createGateway(options: GatewayOptions): Gateway {
     res.writeHead(problem.status, headers);
     res.end(head ? undefined : problem.body);
     return problem;
-  }
-
-  function clientIpOf(req: IncomingMessage): string {
-    if (options.trustProxy) {
-      const forwarded = req.headers['x-forwarded-for'];
-      if (typeof forwarded === 'string') return forwarded.split(',')[0]!.trim();
-    }
-    return req.socket.remoteAddress ?? 'unknown';
   }
 
   /** Answers a catalog problem and records it for the request log. */
@@ -126,7 +120,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     handle: async function handle(req, res) {
       const started = performance.now();
       const record: RequestRecord = {
-        traceId: '', spanId: '', method: req.method ?? 'GET', workflowFields: '',
+        traceId: '', spanId: '', method: req.method ?? 'GET', client: '', workflowFields: '',
         partner: undefined, subject: undefined, fields: undefined, outcome: 'error', status: 500, problem: undefined, ms: 0, upstreamMs: undefined, path: [], rateLimitStoreDown: undefined,
       };
       let served: CompiledWorkflow | undefined;
@@ -140,6 +134,8 @@ export function createGateway(options: GatewayOptions): Gateway {
         const search = q < 0 ? '' : url.slice(q);
         const method = req.method ?? 'GET';
         const head = method === 'HEAD';
+        const client = clients.chain(req);
+        record.client = client.client;
         trace = traceContextOf(req.headers.traceparent, req.headers.tracestate);
         record.traceId = trace.traceId;
         record.spanId = trace.spanId;
@@ -159,7 +155,7 @@ export function createGateway(options: GatewayOptions): Gateway {
           refuse(res, record, path, head, 'workflow_retired', { version: String(workflow.version) }, lifecycle.headers);
           return;
         }
-        exchange = new RequestExchange(req, res, path, search, match.params, trace, clientIpOf(req));
+        exchange = new RequestExchange(req, res, path, search, match.params, trace, client.client, client.forwardedFor);
         if (lifecycle?.headers) exchange.answerHeaders = { ...lifecycle.headers };
         if (workflow.needsRequestBody) {
           const body = await readBody(req, options.maxBodyBytes);

@@ -7,6 +7,8 @@ export interface RequestRecord {
   traceId: string;
   spanId: string;
   method: string;
+  /** The client's address, as the one client-address function says (SLUICE_TRUST_PROXY). */
+  client: string;
   /** `,"route":…,"workflow":…,"version":…` of the workflow version that served the request, made once per version by workflowLogFields. */
   workflowFields: string;
   partner: string | undefined;
@@ -42,7 +44,7 @@ export function workflowLogFields(route: string, workflow: string, version: numb
  */
 function fieldsOf(r: RequestRecord): string {
   return (
-    `"traceId":"${r.traceId}","spanId":"${r.spanId}","method":${str(r.method)}${r.workflowFields}` +
+    `"traceId":"${r.traceId}","spanId":"${r.spanId}","method":${str(r.method)},"client":${str(r.client)}${r.workflowFields}` +
     (r.partner === undefined ? '' : `,"partner":${str(r.partner)}`) +
     (r.subject === undefined ? '' : `,"subject":${str(r.subject)}`) +
     `,"outcome":"${r.outcome}","status":${r.status}` +

@@ -7,6 +7,7 @@ import { finalProblem, problemHeaders, type ProblemRenderer } from '../gateway/p
 import { createRouteTable } from '../gateway/route-table.ts';
 import { createPace, validatePaced } from '../gateway/pace.ts';
 import { createMemoryRateLimitStore } from '../runtime/rate-limit-store.ts';
+import { createEgressPolicy } from '../runtime/egress.ts';
 import { mockUpstream } from './mock-upstream.ts';
 import type { SampleRequest, SimulatedResponse, SimulationResult, TestVerdict, TraceStep, UpstreamMock } from '../../shared/schema/preview.ts';
 
@@ -118,7 +119,9 @@ export async function simulate(document: unknown, request: SampleRequest, contex
   const rateLimits = createMemoryRateLimitStore();
   let compiled: CompiledWorkflow | undefined;
   try {
-    compiled = await compileWorkflow(validated.graph, 0, { ...context.deps, rateLimits });
+    // The mock is the gateway's own server on loopback: the egress policy allows its address and port for this simulation.
+    const egress = mock ? (context.deps.egress ?? createEgressPolicy()).allowing(new URL(mock.url).host) : context.deps.egress;
+    compiled = await compileWorkflow(validated.graph, 0, { ...context.deps, rateLimits, ...(egress ? { egress } : {}) });
     return await run(compiled, request, context.problems, context.deps.sliceMs);
   } catch (error) {
     if ((error as Error).name === 'WorkflowRefused') return { ok: false, problems: (error as { problems: ValidationProblem[] }).problems };

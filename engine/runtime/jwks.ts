@@ -1,5 +1,5 @@
 import { createLocalJWKSet, errors, type JSONWebKeySet, type JWSHeaderParameters, type FlattenedJWSInput } from 'jose';
-import { request } from 'undici';
+import { request, type Dispatcher } from 'undici';
 
 type KeyLookup = ReturnType<typeof createLocalJWKSet>;
 type Key = Awaited<ReturnType<KeyLookup>>;
@@ -30,10 +30,18 @@ export interface RemoteKeySetOptions {
   /** Largest key set accepted (bytes). */
   maxBytes?: number;
   now?: () => number;
+  /** Where fetches connect through (the egress policy's agent); absent: undici's global dispatcher. */
+  dispatcher?: Dispatcher;
 }
 
-function parseKeySet(text: string): JSONWebKeySet {
-  const value: unknown = JSON.parse(text);
+/** A JSON Web Key Set from text; throws "not a JSON Web Key Set" without quoting the text (the parser's message would). */
+export function parseKeySet(text: string): JSONWebKeySet {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new Error('not a JSON Web Key Set');
+  }
   const keys = (value as { keys?: unknown } | null)?.keys;
   if (!Array.isArray(keys) || keys.length === 0 || !keys.every((k) => typeof k === 'object' && k !== null && typeof (k as { kty?: unknown }).kty === 'string'))
     throw new Error('not a JSON Web Key Set');
@@ -62,7 +70,7 @@ export function createRemoteKeySet(url: string, options: RemoteKeySetOptions = {
     attemptedAt = now();
     fetches += 1;
     try {
-      const response = await request(url, { method: 'GET', headers: { accept: 'application/json' }, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
+      const response = await request(url, { method: 'GET', headers: { accept: 'application/json' }, headersTimeout: timeoutMs, bodyTimeout: timeoutMs, ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}) });
       if (response.statusCode !== 200) {
         await response.body.dump();
         throw new Error(`key server answered ${response.statusCode}`);

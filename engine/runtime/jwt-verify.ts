@@ -1,9 +1,8 @@
-import { readFileSync } from 'node:fs';
-import { isAbsolute, join } from 'node:path';
+import { Agent } from 'undici';
 import { createLocalJWKSet, errors, jwtVerify as verifyJwt, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import type { JwtVerifyConfig } from '../../shared/nodes/index.ts';
 import { durationMs } from '../../shared/schema/index.ts';
-import { createRemoteKeySet, KeysUnavailable } from './jwks.ts';
+import { createRemoteKeySet, KeysUnavailable, parseKeySet } from './jwks.ts';
 import { admit } from './partner-directory.ts';
 import { PrepareError, type Exchange, type Runtime } from './types.ts';
 
@@ -54,24 +53,34 @@ function reasonOf(error: unknown): string {
   return 'the token is malformed';
 }
 
-function keySource(config: JwtVerifyConfig, context: Parameters<Runtime<JwtVerifyConfig>>[1]): JWTVerifyGetKey | Uint8Array {
+async function keySource(config: JwtVerifyConfig, context: Parameters<Runtime<JwtVerifyConfig>>[1]): Promise<JWTVerifyGetKey | Uint8Array> {
   if (config.jwks) return createLocalJWKSet(config.jwks as Parameters<typeof createLocalJWKSet>[0]);
   if (config.jwksFile) {
-    const file = isAbsolute(config.jwksFile) ? config.jwksFile : join(context.dataDir, config.jwksFile);
+    const text = context.keys.read(config.jwksFile, 'config.jwksFile');
+    let keySet: ReturnType<typeof parseKeySet>;
     try {
-      return createLocalJWKSet(JSON.parse(readFileSync(file, 'utf8')));
+      keySet = parseKeySet(text);
     } catch (cause) {
-      throw new PrepareError('config.jwksFile', `cannot read a key set from ${config.jwksFile}: ${(cause as Error).message}`, { cause });
+      // never the parser's message: it quotes the file's first bytes
+      throw new PrepareError('config.jwksFile', `file "${config.jwksFile}" is not a JSON Web Key Set`, { cause });
+    }
+    try {
+      return createLocalJWKSet(keySet);
+    } catch (cause) {
+      throw new PrepareError('config.jwksFile', `file "${config.jwksFile}" is not a usable JSON Web Key Set`, { cause });
     }
   }
   if (config.secretEnv) {
-    const secret = context.env[config.secretEnv];
-    if (!secret) throw new PrepareError('config.secretEnv', `environment variable ${config.secretEnv} is not set`);
+    const secret = context.env.secret(config.secretEnv, 'config.secretEnv');
     if (Buffer.byteLength(secret) < 32) throw new PrepareError('config.secretEnv', `the secret in ${config.secretEnv} is shorter than 32 bytes`);
     return new TextEncoder().encode(secret);
   }
   const url = config.jwksUri!;
-  const remote = context.shared.get(`jwks:${url}`, () => createRemoteKeySet(url));
+  const refused = await context.egress.check({ url: new URL(url), label: `"${url}"`, literal: true });
+  if (refused !== undefined) throw new PrepareError('config.jwksUri', refused);
+  const egress = context.egress;
+  // The key set's fetches connect through the egress policy's connector, checked on every connection.
+  const remote = context.shared.get(`jwks:${egress.key}:${url}`, () => createRemoteKeySet(url, { dispatcher: context.shared.get(`egress-agent:${egress.key}`, () => new Agent({ connect: egress.connector() })) }));
   return (header, token) => remote.getKey(header, token);
 }
 
@@ -80,8 +89,8 @@ function keySource(config: JwtVerifyConfig, context: Parameters<Runtime<JwtVerif
  * required, issuer and audience when set. Verified tokens are cached until they expire, so a
  * partner's repeated calls cost a map lookup, not a signature check.
  */
-export const jwtVerify: Runtime<JwtVerifyConfig> = (config, context) => {
-  const key = keySource(config, context);
+export const jwtVerify: Runtime<JwtVerifyConfig> = async (config, context) => {
+  const key = await keySource(config, context);
   const header = config.header.toLowerCase();
   const partnerClaim = config.partnerClaim;
   const toleranceMs = durationMs(config.clockTolerance);

@@ -79,20 +79,31 @@ function answerHeadersFromRaw(raw: Buffer[], bodyRewritten: boolean, seen: { dec
 /** Client headers that claim an identity only the gateway may assert. */
 const IDENTITY_HEADERS = new Set(['x-partner', 'x-subject', 'x-user', 'x-scopes', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'x-real-ip', 'forwarded', 'traceparent', 'tracestate']);
 
-/** Replaces ${NAME} with the environment variable NAME, refusing unset ones. */
-function resolveUrl(url: string, context: PrepareContext): URL {
-  const resolved = url.replace(/\$\{([A-Z_][A-Z0-9_]*)\}/g, (_, name: string) => {
-    const value = context.env[name];
-    if (value === undefined || value === '') throw new PrepareError('config.url', `environment variable ${name} is not set`);
-    return value;
-  });
+/** A URL that starts with ${NAME}: the variable gives the whole base (scheme, host, port, path prefix). */
+const TEMPLATE = /^\$\{([A-Z_][A-Z0-9_]*)\}(.*)$/s;
+
+/**
+ * The upstream URL of a config: as written, or with a leading ${NAME} replaced by the allow-listed
+ * variable NAME. Only a leading reference is read, followed by the end, `/`, `?` or `#`, so the
+ * value is the URL's base and goes to the host it names, never into the path, query or host of
+ * another. A refusal quotes the URL as written, never the resolved text.
+ */
+async function resolveUrl(url: string, context: PrepareContext): Promise<URL> {
+  const template = TEMPLATE.exec(url);
+  const rest = template ? template[2]! : url;
+  if (rest.includes('${')) throw new PrepareError('config.url', `"${url}": \${NAME} may only start the URL, as its base`);
+  if (template && rest !== '' && !/^[/?#]/.test(rest)) throw new PrepareError('config.url', `"${url}": \${${template[1]}} must be followed by /, ? or # (the variable is the whole base URL)`);
+  const base = template ? context.env.url(template[1]!, 'config.url') : '';
+  let parsed: URL;
   try {
-    const parsed = new URL(resolved);
-    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error('not http(s)');
-    return parsed;
+    parsed = new URL(base + rest);
   } catch (cause) {
-    throw new PrepareError('config.url', `"${resolved}" is not an http(s) URL`, { cause });
+    throw new PrepareError('config.url', `"${url}" is not an http(s) URL${template ? ' once its variable is read' : ''}`, { cause });
   }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new PrepareError('config.url', `"${url}" is not an http(s) URL${template ? ' once its variable is read' : ''}`);
+  const refused = await context.egress.check({ url: parsed, label: template ? `\${${template[1]}}` : `"${url}"`, literal: template === null });
+  if (refused !== undefined) throw new PrepareError('config.url', refused);
+  return parsed;
 }
 
 /**
@@ -272,11 +283,13 @@ function failedCall(exchange: Exchange, call: { timedOut: boolean }, error: unkn
  * origin. Bodies stream through unless a later node reads them: the request body is streamed
  * when no node parsed it, the response body when the `ok` port ends the request.
  */
-export const proxy: Runtime<ProxyConfig> = (config, context) => {
-  const target = resolveUrl(config.url, context);
+export const proxy: Runtime<ProxyConfig> = async (config, context) => {
+  const target = await resolveUrl(config.url, context);
   const origin = target.origin;
   const basePath = target.pathname.replace(/\/$/, '');
-  const pool = context.shared.get(`pool:${origin}`, () => new Pool(origin, { connections: 256, keepAliveTimeout: 30_000, headersTimeout: 60_000, bodyTimeout: 60_000 }));
+  // Every connection goes through the egress policy's connector: it checks the address each one is made to.
+  const egress = context.egress;
+  const pool = context.shared.get(`pool:${egress.key}:${origin}`, () => new Pool(origin, { connections: 256, keepAliveTimeout: 30_000, headersTimeout: 60_000, bodyTimeout: 60_000, connect: egress.connector() }));
   const timeoutMs = durationMs(config.timeout);
   const rewrite = config.path === undefined ? undefined : pathTemplate(config.path);
   const stripPrefix = config.stripPrefix?.replace(/\/$/, '');
@@ -313,7 +326,7 @@ export const proxy: Runtime<ProxyConfig> = (config, context) => {
     const trace = exchange.trace;
     headers.traceparent = `00-${trace.traceId}-${trace.spanId}-${trace.sampled ? '01' : '00'}`;
     if (trace.traceState !== undefined) headers.tracestate = trace.traceState;
-    headers['x-forwarded-for'] = exchange.clientIp;
+    headers['x-forwarded-for'] = exchange.forwardedFor;
     headers['x-forwarded-proto'] = 'http';
     if (typeof incoming.host === 'string') headers['x-forwarded-host'] = incoming.host;
     if (exchange.partner !== undefined) headers['x-partner'] = exchange.partner;

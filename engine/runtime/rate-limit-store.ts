@@ -25,10 +25,16 @@ export interface RateLimitDecision {
  */
 export interface RateLimitStore {
   readonly name: string;
-  /** Counts one request; `onStoreDown` says what a shared store does when it cannot be reached (in-memory stores never are). */
-  hit(key: string, limit: number, windowMs: number, onStoreDown: StoreDownChoice): RateLimitDecision | Promise<RateLimitDecision>;
+  /**
+   * Counts one request; `onStoreDown` says what a shared store does when it cannot be reached
+   * (in-memory stores never are). `scope` names the limiter the key belongs to (workflow and
+   * node, the key's prefix): a full memory store evicts from the limiter holding the most keys.
+   */
+  hit(key: string, limit: number, windowMs: number, onStoreDown: StoreDownChoice, scope?: string): RateLimitDecision | Promise<RateLimitDecision>;
   /** How the store is doing and what it decided without its backend, for status, logs and metrics. */
   health?(): RateLimitStoreHealth;
+  /** The keys held in process memory and those evicted to stay within the cap (for a Redis store: its `local` fallback's). */
+  occupancy?(): RateLimitOccupancy;
   close?(): void;
 }
 
@@ -40,10 +46,11 @@ export interface RateLimitStoreHealth {
   storeDownDecisions: Record<StoreDownChoice, number>;
 }
 
-interface WindowCount {
-  start: number;
-  current: number;
-  previous: number;
+/** Keys held in memory against the cap, and keys evicted since start because the cap was reached. */
+export interface RateLimitOccupancy {
+  keys: number;
+  maxKeys: number;
+  evictions: number;
 }
 
 /**
@@ -66,39 +73,200 @@ export function slidingWindowDecision(limit: number, windowMs: number, now: numb
   return { allowed: false, limit, remaining: 0, resetSeconds: Math.max(retryAfterSeconds, Math.ceil(untilWindowEnd / 1000)), retryAfterSeconds };
 }
 
+/** Default of SLUICE_RATE_LIMIT_MAX_KEYS: at a few hundred bytes a key, tens of MB at most. */
+export const DEFAULT_RATE_LIMIT_MAX_KEYS = 100_000;
+
+/** One key's requests counted in its current window and in the window before. */
+interface Counts {
+  current: number;
+  previous: number;
+}
+
+type Cursor = ReturnType<Map<string, Counts>['keys']>;
+
 /**
- * In-process counters: exact for one process, per process when several run.
- * Keys idle for two windows are swept so memory stays bounded by live keys.
+ * The counters of one window length of one limiter, in two generations: the keys counted in
+ * the current window, and the keys last counted in the window before (still weighed by the
+ * sliding window). When the window moves on, the older generation is dropped whole, so a key
+ * idle for two of its own windows is gone without being visited, whatever other limiters'
+ * windows are, and a request costs Map lookups.
  */
-export function createMemoryRateLimitStore(options: { now?: () => number; sweepEveryMs?: number } = {}): RateLimitStore {
+interface Generations {
+  windowMs: number;
+  /** Start of the current window. */
+  start: number;
+  current: Map<string, Counts>;
+  previous: Map<string, Counts>;
+  /**
+   * Where eviction goes on in each generation. A fresh iterator starts at the front of the
+   * Map's table and steps over every entry deleted before it: O(keys) per eviction under a flood.
+   */
+  currentCursor: Cursor | undefined;
+  previousCursor: Cursor | undefined;
+}
+
+/** The counters of one rate-limit node (its scope), by window length: plan limits may differ per partner. */
+interface Limiter {
+  keys: number;
+  windows: Map<number, Generations>;
+  /** The window length counted last: a node with a fixed limit has only this one. */
+  last: Generations | undefined;
+}
+
+/** Deletes the oldest key of a generation, going on from its cursor; returns the cursor to keep. */
+function deleteOldest(map: Map<string, Counts>, cursor: Cursor | undefined): Cursor {
+  let next = cursor?.next();
+  if (next === undefined || next.done) {
+    // a finished iterator never sees keys added after it finished
+    cursor = map.keys();
+    next = cursor.next();
+  }
+  map.delete(next.value as string);
+  return cursor!;
+}
+
+export interface MemoryRateLimitOptions {
+  now?: () => number;
+  /** How often windows that saw no request are moved on, dropping their expired keys. */
+  sweepEveryMs?: number;
+  /** Most keys held at once (SLUICE_RATE_LIMIT_MAX_KEYS); beyond it the oldest keys of the largest limiter are evicted. */
+  maxKeys?: number;
+}
+
+/**
+ * In-process counters: exact for one process, per process when several run. Keys expire by
+ * their own window (see Generations), and at most `maxKeys` are held: a new key beyond that
+ * evicts the oldest key of the limiter holding the most keys (the one asking when it holds as
+ * many), the keys last counted in the previous window first. A flood of distinct keys through
+ * one node (header values, IPv6 addresses) thus evicts that node's own keys, whose counts a
+ * flooder could skip anyway by sending new values, and never the counters of a node holding
+ * fewer keys, such as a limit per partner.
+ */
+export function createMemoryRateLimitStore(options: MemoryRateLimitOptions = {}): RateLimitStore & { occupancy(): RateLimitOccupancy } {
   const now = options.now ?? Date.now;
-  const windows = new Map<string, WindowCount>();
-  const sweepEveryMs = options.sweepEveryMs ?? 60_000;
-  let longestWindow = 0;
+  const maxKeys = options.maxKeys ?? DEFAULT_RATE_LIMIT_MAX_KEYS;
+  const limiters = new Map<string, Limiter>();
+  let keys = 0;
+  let evictions = 0;
+  /** The limiter holding the most keys as far as known (within the few evicted since); unset when that may be stale. */
+  let largest: Limiter | undefined;
+
+  const forget = (limiter: Limiter, count: number) => {
+    keys -= count;
+    limiter.keys -= count;
+  };
+
+  /** Moves a window length's generations on to the window starting at `start`. */
+  const rotate = (limiter: Limiter, g: Generations, start: number) => {
+    const adjacent = start - g.start === g.windowMs;
+    forget(limiter, g.previous.size + (adjacent ? 0 : g.current.size));
+    g.previous = adjacent ? g.current : new Map();
+    g.current = new Map();
+    g.start = start;
+    g.currentCursor = g.previousCursor = undefined;
+    if (limiter === largest) largest = undefined;
+  };
+
+  const findLargest = (): Limiter | undefined => {
+    let found: Limiter | undefined;
+    for (const limiter of limiters.values()) if (found === undefined || limiter.keys > found.keys) found = limiter;
+    return (largest = found);
+  };
+
+  /** Makes room for one more key. */
+  const evict = (asking: Limiter) => {
+    let victim = largest === undefined || largest.keys === 0 ? findLargest()! : largest;
+    if (asking.keys >= victim.keys) victim = asking;
+    for (const g of victim.windows.values()) {
+      if (g.previous.size > 0) {
+        g.previousCursor = deleteOldest(g.previous, g.previousCursor);
+        forget(victim, 1);
+        evictions += 1;
+        return;
+      }
+    }
+    for (const g of victim.windows.values()) {
+      if (g.current.size > 0) {
+        g.currentCursor = deleteOldest(g.current, g.currentCursor);
+        forget(victim, 1);
+        evictions += 1;
+        return;
+      }
+    }
+  };
+
+  /** The limiter counted last: a burst of requests on one route looks it up once. */
+  let lastScope: string | undefined;
+  let lastLimiter: Limiter | undefined;
+  const limiterOf = (scope: string): Limiter => {
+    let limiter = limiters.get(scope);
+    if (limiter === undefined) {
+      limiter = { keys: 0, windows: new Map(), last: undefined };
+      limiters.set(scope, limiter);
+    }
+    lastScope = scope;
+    return (lastLimiter = limiter);
+  };
+  const generationsOf = (limiter: Limiter, windowMs: number, start: number): Generations => {
+    let g = limiter.windows.get(windowMs);
+    if (g === undefined) {
+      g = { windowMs, start, current: new Map(), previous: new Map(), currentCursor: undefined, previousCursor: undefined };
+      limiter.windows.set(windowMs, g);
+    } else if (g.start !== start) rotate(limiter, g, start);
+    return (limiter.last = g);
+  };
+
   const sweep = setInterval(() => {
-    const horizon = now() - 2 * longestWindow;
-    for (const [key, w] of windows) if (w.start < horizon) windows.delete(key);
-  }, sweepEveryMs);
+    const t = now();
+    for (const [scope, limiter] of limiters) {
+      for (const [windowMs, g] of limiter.windows) {
+        const start = t - (t % windowMs);
+        if (g.start !== start) rotate(limiter, g, start);
+        if (g.current.size === 0 && g.previous.size === 0) {
+          limiter.windows.delete(windowMs);
+          if (limiter.last === g) limiter.last = undefined;
+        }
+      }
+      if (limiter.windows.size === 0) {
+        limiters.delete(scope);
+        if (limiter === largest) largest = undefined;
+        if (limiter === lastLimiter) lastScope = lastLimiter = undefined;
+      }
+    }
+  }, options.sweepEveryMs ?? 1_000);
   sweep.unref();
 
   return {
     name: 'memory',
-    hit(key, limit, windowMs) {
+    hit(key, limit, windowMs, _onStoreDown, scope = '') {
       const t = now();
-      if (windowMs > longestWindow) longestWindow = windowMs;
       const start = t - (t % windowMs);
-      let w = windows.get(key);
-      if (w === undefined) {
-        w = { start, current: 0, previous: 0 };
-        windows.set(key, w);
-      } else if (w.start !== start) {
-        w.previous = start - w.start === windowMs ? w.current : 0;
-        w.current = 0;
-        w.start = start;
+      const limiter = scope === lastScope ? lastLimiter! : limiterOf(scope);
+      let g = limiter.last;
+      if (g === undefined || g.windowMs !== windowMs) g = generationsOf(limiter, windowMs, start);
+      else if (g.start !== start) rotate(limiter, g, start);
+      let counts = g.current.get(key);
+      if (counts === undefined) {
+        counts = g.previous.get(key);
+        if (counts !== undefined) {
+          g.previous.delete(key);
+          counts.previous = counts.current;
+          counts.current = 0;
+        } else {
+          if (keys >= maxKeys) evict(limiter);
+          counts = { current: 0, previous: 0 };
+          keys += 1;
+          limiter.keys += 1;
+          if (largest !== undefined && limiter.keys > largest.keys) largest = limiter;
+        }
+        g.current.set(key, counts);
       }
-      const decision = slidingWindowDecision(limit, windowMs, t, start, w.previous, w.current);
-      if (decision.allowed) w.current += 1;
+      const decision = slidingWindowDecision(limit, windowMs, t, start, counts.previous, counts.current);
+      if (decision.allowed) counts.current += 1;
       return decision;
+    },
+    occupancy() {
+      return { keys, maxKeys, evictions };
     },
     close() {
       clearInterval(sweep);

@@ -80,7 +80,7 @@ export const rateLimit: Runtime<RateLimitConfig> = (config, context) => {
     const limit = limitOf(exchange);
     if (limit === undefined) return noPlan(exchange);
     // namespaced, so a key value such as "ip:10.0.0.1" never shares the counter of a client counted by address
-    const decision = store.hit(key === undefined ? `${prefix}ip:${exchange.clientIp}` : `${prefix}k:${key}`, limit.limit, limit.windowMs, onStoreDown);
+    const decision = store.hit(key === undefined ? `${prefix}ip:${exchange.clientIp}` : `${prefix}k:${key}`, limit.limit, limit.windowMs, onStoreDown, prefix);
     return decision instanceof Promise ? decision.then((d) => decide(exchange, limit, d)) : decide(exchange, limit, decision);
   };
 

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { RedisClient } from '../store/redis.ts';
-import { createMemoryRateLimitStore, slidingWindowDecision, type RateLimitDecision, type RateLimitStore, type RateLimitStoreHealth, type StoreDownChoice } from './rate-limit-store.ts';
+import { createMemoryRateLimitStore, slidingWindowDecision, type RateLimitDecision, type RateLimitOccupancy, type RateLimitStore, type RateLimitStoreHealth, type StoreDownChoice } from './rate-limit-store.ts';
 
 /**
  * Requests counted in one step, on Redis's clock: the same sliding window as the memory store
@@ -58,6 +58,8 @@ export interface RedisRateLimitOptions {
   failuresToOpen?: number;
   /** How long the breaker stays open before one call probes Redis again. */
   probeAfterMs?: number;
+  /** Most keys the `local` fallback holds in memory (SLUICE_RATE_LIMIT_MAX_KEYS). */
+  localMaxKeys?: number;
 }
 
 type Sliding = (key: string, limit: number, windowMs: number, requests: number) => Promise<number[]>;
@@ -67,6 +69,7 @@ interface Batch {
   key: string;
   limit: number;
   windowMs: number;
+  scope: string | undefined;
   waiting: Array<{ onStoreDown: StoreDownChoice; resolve: (decision: RateLimitDecision) => void }>;
 }
 
@@ -78,13 +81,13 @@ interface Batch {
  * timeout) open a circuit breaker, and while it is open every check is decided that way at once,
  * while a PING off the request path every `probeAfterMs` finds out when Redis answers again.
  */
-export function createRedisRateLimitStore(options: RedisRateLimitOptions): RateLimitStore & { health(): RateLimitStoreHealth } {
+export function createRedisRateLimitStore(options: RedisRateLimitOptions): RateLimitStore & { health(): RateLimitStoreHealth; occupancy(): RateLimitOccupancy } {
   const { client, keyPrefix, logger } = options;
   const failuresToOpen = options.failuresToOpen ?? 3;
   const probeAfterMs = options.probeAfterMs ?? 500;
   client.defineCommand('sluiceSlidingWindow', { numberOfKeys: 1, lua: SLIDING_WINDOW });
   const sliding = (client as unknown as { sluiceSlidingWindow: Sliding }).sluiceSlidingWindow.bind(client);
-  const local = createMemoryRateLimitStore();
+  const local = createMemoryRateLimitStore(options.localMaxKeys === undefined ? {} : { maxKeys: options.localMaxKeys });
   const storeDownDecisions: Record<StoreDownChoice, number> = { allow: 0, deny: 0, local: 0 };
 
   let failures = 0;
@@ -123,10 +126,10 @@ export function createRedisRateLimitStore(options: RedisRateLimitOptions): RateL
   };
 
   /** The decision of a node's onStoreDown choice. */
-  function withoutRedis(key: string, limit: number, windowMs: number, choice: StoreDownChoice): RateLimitDecision {
+  function withoutRedis(key: string, limit: number, windowMs: number, choice: StoreDownChoice, scope: string | undefined): RateLimitDecision {
     storeDownDecisions[choice] += 1;
     if (choice === 'local') {
-      const decision = local.hit(key, Math.max(1, Math.floor(limit / Math.max(1, options.replicas()))), windowMs, choice) as RateLimitDecision;
+      const decision = local.hit(key, Math.max(1, Math.floor(limit / Math.max(1, options.replicas()))), windowMs, choice, scope) as RateLimitDecision;
       decision.storeDown = 'local';
       return decision;
     }
@@ -141,7 +144,7 @@ export function createRedisRateLimitStore(options: RedisRateLimitOptions): RateL
     const sending = batches;
     batches = new Map();
     for (const batch of sending.values()) {
-      const { key, limit, windowMs, waiting } = batch;
+      const { key, limit, windowMs, scope, waiting } = batch;
       sliding(keyPrefix + key + '}', limit, windowMs, waiting.length).then(
         (counts) => {
           failures = 0;
@@ -150,7 +153,7 @@ export function createRedisRateLimitStore(options: RedisRateLimitOptions): RateL
         (error: Error) => {
           failures += 1;
           if (failures >= failuresToOpen || client.status !== 'ready') open(error.message);
-          for (const { onStoreDown, resolve } of waiting) resolve(withoutRedis(key, limit, windowMs, onStoreDown));
+          for (const { onStoreDown, resolve } of waiting) resolve(withoutRedis(key, limit, windowMs, onStoreDown, scope));
         },
       );
     }
@@ -158,16 +161,16 @@ export function createRedisRateLimitStore(options: RedisRateLimitOptions): RateL
 
   return {
     name: 'redis',
-    hit(key, limit, windowMs, onStoreDown) {
-      if (openedAt !== 0) return withoutRedis(key, limit, windowMs, onStoreDown);
+    hit(key, limit, windowMs, onStoreDown, scope) {
+      if (openedAt !== 0) return withoutRedis(key, limit, windowMs, onStoreDown, scope);
       if (client.status !== 'ready') {
         open(`connection ${client.status}`);
-        return withoutRedis(key, limit, windowMs, onStoreDown);
+        return withoutRedis(key, limit, windowMs, onStoreDown, scope);
       }
       const id = `${limit}:${windowMs}:${key}`;
       let batch = batches.get(id);
       if (batch === undefined) {
-        batch = { key, limit, windowMs, waiting: [] };
+        batch = { key, limit, windowMs, scope, waiting: [] };
         batches.set(id, batch);
       }
       if (!flushScheduled) {
@@ -182,6 +185,7 @@ export function createRedisRateLimitStore(options: RedisRateLimitOptions): RateL
       const state = openedAt !== 0 ? (probing ? 'probing' : 'down') : client.status === 'ready' ? 'up' : 'down';
       return { store: 'redis', state, storeDownDecisions: { ...storeDownDecisions } };
     },
+    occupancy: () => local.occupancy(),
     close() {
       clearInterval(probeTimer);
       local.close?.();

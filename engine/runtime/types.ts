@@ -1,6 +1,9 @@
 import type { Readable, Writable } from 'node:stream';
+import type { EgressPolicy } from './egress.ts';
+import type { KeyFiles } from './key-files.ts';
 import type { PartnerAccess } from './partner-directory.ts';
 import type { RateLimitStore } from './rate-limit-store.ts';
+import type { WorkflowEnv } from './workflow-env.ts';
 
 /** The request as nodes and expressions see it. Header names are lower-case. */
 export interface GatewayRequest {
@@ -54,7 +57,10 @@ export interface Exchange {
   /** Headers added to the final answer whatever it is (RateLimit-*, Retry-After). */
   answerHeaders: Record<string, string> | undefined;
   readonly trace: TraceContext;
+  /** The client's address (SLUICE_TRUST_PROXY decides whether a proxy's X-Forwarded-For names it): the `ip` rate-limit key. */
   readonly clientIp: string;
+  /** The X-Forwarded-For to send upstream: the trusted chain from the client to this hop's peer, never client-chosen entries. */
+  readonly forwardedFor: string;
   /** Calls `target.abort()` once if the client goes away before the answer is complete (at once if it has). */
   onClientGone(target: { abort(): void }): void;
   /** The raw request body stream, for proxies that stream it; undefined once it was buffered. */
@@ -102,8 +108,12 @@ export interface BoundExpression {
 export interface PrepareContext {
   workflowId: string;
   nodeId: string;
-  env: Readonly<Record<string, string | undefined>>;
-  dataDir: string;
+  /** The allow-listed environment variables (never the whole environment: documents are untrusted). */
+  env: WorkflowEnv;
+  /** Files of the data directory's keys folder. */
+  keys: KeyFiles;
+  /** Where the node may connect to: checked at publish (prepare) and by the connector on every connection. */
+  egress: EgressPolicy;
   rateLimits: RateLimitStore;
   /** The partner directory in force (read per request: it is swapped per store revision). */
   partners: PartnerAccess;

@@ -42,6 +42,8 @@ export interface AuditEntry {
   documentHash?: string;
   /** What was attempted, for refusals; what changed, in words, for changes. */
   detail?: string;
+  /** How many refused attempts the entry stands for, when they were counted rather than written one by one (see engine/admin/refusal-audit.ts). */
+  count?: number;
   prevHash: string;
   hash: string;
 }

@@ -9,10 +9,20 @@ const jwkSchema = z.object({ kty: z.string() }).catchall(z.unknown());
 
 export const jwtVerifyConfig = z
   .object({
-    jwksUri: z.url({ protocol: /^https?$/ }).optional().meta({ title: 'JWKS URL', description: 'Key set to fetch and cache; refetched on an unknown kid, used stale while the key server is down.' }),
+    jwksUri: z.url({ protocol: /^https?$/ }).optional().meta({ title: 'JWKS URL', description: 'Key set to fetch and cache; refetched on an unknown kid, used stale while the key server is down. Its host must pass the egress policy (SLUICE_EGRESS_ALLOW).' }),
     jwks: z.object({ keys: z.array(jwkSchema).min(1) }).optional().meta({ title: 'Inline JWKS', description: 'Public keys given inline.' }),
-    jwksFile: z.string().min(1).optional().meta({ title: 'JWKS file', description: 'Key set read from a file, relative to the data directory (the demo issuer uses demo-jwks.json).' }),
-    secretEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/).optional().meta({ title: 'HMAC secret env var', description: 'Name of the environment variable holding the shared secret for HS* algorithms.', format: 'secret-env' }),
+    jwksFile: z
+      .string()
+      .min(1)
+      .max(255)
+      .regex(/^(?![/\\])(?!.*\\)(?!(?:.*\/)?\.\.(?:\/|$))/, 'must be a relative path inside the keys folder, without ".."')
+      .optional()
+      .meta({ title: 'JWKS file', description: 'Key set read from a file of the keys folder of the data directory ($SLUICE_DATA/keys/), by a relative path (the demo issuer uses demo-jwks.json).' }),
+    secretEnv: z
+      .string()
+      .regex(/^[A-Z_][A-Z0-9_]*$/)
+      .optional()
+      .meta({ title: 'HMAC secret env var', description: 'Name of the environment variable holding the shared secret for HS* algorithms; only names the operator allows as secrets (SLUICE_SECRET_ENV; default SLUICE_SECRET_*).', format: 'secret-env' }),
     algorithms: z.array(z.enum(JWT_ALGORITHMS)).min(1).default(['RS256']).meta({ title: 'Allowed algorithms', description: 'Only these algorithms are accepted; the token header never chooses.' }),
     issuer: z.string().min(1).optional().meta({ title: 'Issuer', description: 'Required iss claim.' }),
     audience: z.string().min(1).optional().meta({ title: 'Audience', description: 'Required aud claim.' }),

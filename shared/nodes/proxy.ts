@@ -6,8 +6,13 @@ export const proxyConfig = z
   .object({
     url: z
       .string()
-      .regex(/^(https?:\/\/[^\s]+|\$\{[A-Z_][A-Z0-9_]*\}[^\s]*)$/, 'must be an http(s) URL, optionally starting with ${ENV_VAR}')
-      .meta({ title: 'Upstream URL', description: 'Base URL of the upstream; ${NAME} is replaced by an environment variable at publish time.' }),
+      // ${NAME} only as the whole base: its value then goes to the host it names, never into another URL's path or host
+      .regex(/^(https?:\/\/(?:(?!\$\{)\S)+|\$\{[A-Z_][A-Z0-9_]*\}(?:[/?#](?:(?!\$\{)\S)*)?)$/, 'must be an http(s) URL, or ${ENV_VAR} alone or followed by a path (/, ? or #)')
+      .meta({
+        title: 'Upstream URL',
+        description:
+          'Base URL of the upstream. It may start with ${NAME}, replaced at publish time by an environment variable the operator allows (SLUICE_WORKFLOW_ENV; default SLUICE_UPSTREAM_* and SLUICE_DEMO_UPSTREAM) and followed only by a path. The host must pass the egress policy (SLUICE_EGRESS_ALLOW): loopback, private, link-local and metadata addresses are refused unless allowed.',
+      }),
     path: z
       .string()
       .max(1000)

@@ -63,6 +63,9 @@ describe('docker-compose.yml', () => {
     for (const [, gateway] of gateways) {
       expect(gateway.build).toBe('.');
       expect(gateway.environment).toMatchObject({ REDIS_URL: 'redis://redis:6379', SLUICE_DEMO_UPSTREAM: 'http://upstream:9090' });
+      // the demo upstream's private address is allowed explicitly, and only its port
+      expect((compose as { networks?: { default?: { ipam?: { config?: Array<{ subnet?: string }> } } } }).networks?.default?.ipam?.config?.[0]?.subnet).toBe('172.28.0.0/16');
+      expect((gateway.environment as Record<string, string>).SLUICE_EGRESS_ALLOW).toBe('172.28.0.0/16:9090');
       expect(gateway.depends_on).toMatchObject({ redis: { condition: 'service_healthy' }, init: { condition: 'service_completed_successfully' } });
     }
     expect(compose.services.lb!.image).toMatch(/^nginx:/);
@@ -103,10 +106,10 @@ describe('the commands the compose services run', () => {
   it('init prepares the shared data directory once: examples, demo keys', async () => {
     expect(compose.services.init!.command).toEqual(['node', 'dist/cli.mjs', 'init']);
     const output = await new Promise<string>((resolve, reject) =>
-      execFile(process.execPath, ['--import', 'tsx', cli, 'init'], { cwd: REPO, env: { ...process.env, SLUICE_DATA: dataDir, SLUICE_ADMIN_TOKENS: '' } }, (error, stdout) => (error ? reject(error) : resolve(stdout))),
+      execFile(process.execPath, ['--import', 'tsx', cli, 'init'], { cwd: REPO, env: { ...process.env, ...compose.services.init!.environment, SLUICE_DATA: dataDir, SLUICE_ADMIN_TOKENS: '' } }, (error, stdout) => (error ? reject(error) : resolve(stdout))),
     );
     expect(output).toContain('ready');
-    for (const file of ['workflows/orders.json', 'errors.json', 'demo-jwks.json', 'admin-token']) expect(existsSync(join(dataDir, file)), file).toBe(true);
+    for (const file of ['workflows/orders.json', 'errors.json', 'keys/demo-jwks.json', 'admin-token']) expect(existsSync(join(dataDir, file)), file).toBe(true);
   }, 30_000);
 
   it('demo-upstream serves the orders the example workflows call', async () => {

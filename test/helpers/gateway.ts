@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { loadSettings } from '../../engine/config.ts';
 import { startSluice, type Sluice } from '../../engine/server.ts';
+import { DEFAULT_WORKFLOW_ENV } from '../../engine/runtime/workflow-env.ts';
 
 export const REPO = join(import.meta.dirname, '..', '..');
 
@@ -45,7 +46,18 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
   const logs: Array<Record<string, unknown>> = [];
   // A write may carry several lines: request lines are batched.
   const logger = pino({ level: 'info' }, { write: (text: string) => void logs.push(...text.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>)) });
-  const settings = loadSettings({ PORT: '0', HOST: '127.0.0.1', SLUICE_DATA: dataDir, SLUICE_DEMO: options.demo === false ? 'off' : options.demo || !options.workflows ? 'on' : 'off', LOG_LEVEL: 'info', ...options.settings });
+  const settings = loadSettings({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    SLUICE_DATA: dataDir,
+    SLUICE_DEMO: options.demo === false ? 'off' : options.demo || !options.workflows ? 'on' : 'off',
+    LOG_LEVEL: 'info',
+    // Test upstreams listen on loopback, which the egress policy refuses by default: tests allow it explicitly.
+    SLUICE_EGRESS_ALLOW: '127.0.0.1',
+    // The variables a test hands its workflows (proxy URLs) are the ones they may read.
+    SLUICE_WORKFLOW_ENV: [DEFAULT_WORKFLOW_ENV, ...Object.keys(options.env ?? {})].join(','),
+    ...options.settings,
+  });
   const sluice = await startSluice(settings, { logger, env: { ...process.env, ...options.env } });
   return {
     url: sluice.url,

@@ -44,7 +44,8 @@ export async function startProcessGateway(options: { env?: Record<string, string
   writeFileSync(join(dataDir, 'errors.json'), readFileSync(join(REPO, 'examples', 'errors.json')));
   const child = spawn(process.execPath, [await engineBundle(), 'serve', ...(options.args ?? [])], {
     cwd: REPO,
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', SLUICE_DATA: dataDir, SLUICE_DEMO: 'off', LOG_LEVEL: 'info', ...options.env },
+    // loopback upstreams are allowed explicitly: the egress policy refuses them by default
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', SLUICE_DATA: dataDir, SLUICE_DEMO: 'off', LOG_LEVEL: 'info', SLUICE_EGRESS_ALLOW: '127.0.0.1', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: Array<Record<string, unknown>> = [];

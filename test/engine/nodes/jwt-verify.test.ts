@@ -97,7 +97,8 @@ describe('jwt-verify with inline keys and a shared secret', () => {
         ),
       ],
       // room in the request head for a token over the node's own 16 KiB limit
-      { env: { TEST_JWT_SECRET: HS_SECRET }, settings: { SLUICE_MAX_HEADER: '64kb' } },
+      // the shared secret's variable is allowed as a secret (SLUICE_SECRET_ENV), as an operator would
+      { env: { TEST_JWT_SECRET: HS_SECRET }, settings: { SLUICE_MAX_HEADER: '64kb', SLUICE_SECRET_ENV: 'TEST_JWT_SECRET' } },
     );
   });
   afterAll(() => gw?.close());

@@ -13,7 +13,7 @@ afterEach(() => {
 
 function record(n: number, partner: string): RequestRecord {
   return {
-    traceId: n.toString(16).padStart(32, '0'), spanId: '00f067aa0ba902b7', method: 'GET', workflowFields: ',"route":"/orders","workflow":"orders","version":3',
+    traceId: n.toString(16).padStart(32, '0'), spanId: '00f067aa0ba902b7', method: 'GET', client: '127.0.0.1', workflowFields: ',"route":"/orders","workflow":"orders","version":3',
     partner, subject: undefined, fields: undefined, outcome: 'ok', status: 200, problem: undefined, ms: 1.5, upstreamMs: 1.25, path: ['verify', 'proxy'], rateLimitStoreDown: undefined,
   };
 }

@@ -16,6 +16,7 @@ import { kinds, type AnyKindDescriptor } from '../../../shared/nodes/index.ts';
 import { ensureDemoKeys, signDemoToken } from '../../../engine/demo/keys.ts';
 import { compileWorkflow, type Step } from '../../../engine/gateway/compile-workflow.ts';
 import { createMemoryRateLimitStore } from '../../../engine/runtime/rate-limit-store.ts';
+import { createEgressPolicy } from '../../../engine/runtime/egress.ts';
 import { REPO, startTestGateway, type TestGateway } from '../../helpers/gateway.ts';
 import { adminCall, PEOPLE } from '../admin/support.ts';
 
@@ -122,6 +123,7 @@ async function bruteForce(document: unknown) {
   const resources = new Map<string, unknown>();
   const compiled = await compileWorkflow(result.graph, 1, {
     env: { SLUICE_DEMO_UPSTREAM: 'http://127.0.0.1:9' },
+    egress: createEgressPolicy({ allow: '127.0.0.1:9' }),
     dataDir: demoData,
     rateLimits: createMemoryRateLimitStore(),
     shared: { get: <T,>(k: string, c: () => T) => (resources.has(k) ? (resources.get(k) as T) : (resources.set(k, c()).get(k) as T)) },

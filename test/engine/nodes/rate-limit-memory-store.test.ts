@@ -1,0 +1,154 @@
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { createMemoryRateLimitStore, slidingWindowDecision, type RateLimitDecision } from '../../../engine/runtime/rate-limit-store.ts';
+import { createRedisRateLimitStore } from '../../../engine/runtime/redis-rate-limit-store.ts';
+import { createRedisClient, redisKeys } from '../../../engine/store/redis.ts';
+import { freePort } from '../../helpers/redis.ts';
+import { seededRandom } from '../../helpers/random.ts';
+
+/* The memory rate-limit store, context in, result out: a clock the test moves, keys expiring by their own window, a cap. */
+
+const HOUR = 3_600_000;
+
+/** A memory store on a clock the test moves; its sweep timer never fires within a test. */
+function storeAt(options: { maxKeys?: number } = {}) {
+  const clock = { t: 1_700_000_000_000 };
+  const store = createMemoryRateLimitStore({ now: () => clock.t, sweepEveryMs: 3_600_000, ...options });
+  onTestFinished(() => store.close?.());
+  const hit = (scope: string, key: string, limit: number, windowMs: number) => store.hit(`${scope}${key}`, limit, windowMs, 'deny', scope) as RateLimitDecision;
+  return { clock, store, hit };
+}
+
+describe('the memory rate-limit store', () => {
+  it('decides as one counter per key would, across window changes (seeded run of 5,000 hits)', () => {
+    // the sliding window as a single map of {start, current, previous} per key computes it
+    const reference = new Map<string, { start: number; current: number; previous: number }>();
+    const referenceHit = (key: string, limit: number, windowMs: number, t: number) => {
+      const start = t - (t % windowMs);
+      let w = reference.get(key);
+      if (w === undefined) reference.set(key, (w = { start, current: 0, previous: 0 }));
+      else if (w.start !== start) {
+        w.previous = start - w.start === windowMs ? w.current : 0;
+        w.current = 0;
+        w.start = start;
+      }
+      const decision = slidingWindowDecision(limit, windowMs, t, start, w.previous, w.current);
+      if (decision.allowed) w.current += 1;
+      return decision;
+    };
+    const { clock, hit } = storeAt();
+    const random = seededRandom(11);
+    for (let i = 0; i < 5_000; i++) {
+      clock.t += Math.floor(random() * random() * 700); // mostly short steps, now and then past a window or two
+      const key = `k${Math.floor(random() * 6)}`;
+      const [limit, windowMs] = random() < 0.5 ? [4, 1_000] : [9, 2_500];
+      expect(hit(`wf:n${windowMs}:`, key, limit, windowMs), `hit ${i}`).toEqual(referenceHit(`${windowMs}${key}`, limit, windowMs, clock.t));
+    }
+  });
+
+  it('drops keys idle for two of their own windows, whatever window another node counts in', () => {
+    const { clock, store, hit } = storeAt();
+    hit('wf:hour:', 'one', 10, HOUR);
+    for (let i = 0; i < 1_000; i++) hit('wf:burst:', `h-${i}`, 10, 200);
+    expect(store.occupancy().keys).toBe(1_001);
+    clock.t += 200;
+    hit('wf:burst:', 'h-0', 10, 200); // one key counted again: the others are last window's
+    expect(store.occupancy().keys).toBe(1_001);
+    clock.t += 200;
+    hit('wf:burst:', 'fresh', 10, 200);
+    // two windows on: only the hour's key, h-0 (counted one window ago) and the fresh one are left
+    expect(store.occupancy().keys).toBe(3);
+    expect(store.occupancy().evictions).toBe(0);
+  });
+
+  it('drops the keys of a window no request comes back to, on its sweep', async () => {
+    const store = createMemoryRateLimitStore({ sweepEveryMs: 20 });
+    onTestFinished(() => store.close?.());
+    store.hit('wf:hour:one', 10, HOUR, 'deny', 'wf:hour:');
+    for (let i = 0; i < 500; i++) store.hit(`wf:burst:h-${i}`, 10, 50, 'deny', 'wf:burst:');
+    expect(store.occupancy().keys).toBe(501);
+    const until = Date.now() + 2_000;
+    while (store.occupancy().keys > 1 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(store.occupancy().keys).toBe(1);
+  });
+
+  it('holds at most maxKeys: a flood evicts the flooding node\'s oldest keys and counts them', () => {
+    const { store, hit } = storeAt({ maxKeys: 100 });
+    for (let i = 0; i < 1_000; i++) hit('wf:flood:', `v${i}`, 10, HOUR);
+    expect(store.occupancy()).toEqual({ keys: 100, maxKeys: 100, evictions: 900 });
+    // the newest 100 are kept (the oldest went first): v999 is counted, v0 starts over
+    expect(hit('wf:flood:', 'v999', 10, HOUR).remaining).toBe(8);
+    expect(hit('wf:flood:', 'v0', 10, HOUR).remaining).toBe(9);
+  });
+
+  it('never evicts the counters of a node holding fewer keys than the flooding one', () => {
+    const { store, hit } = storeAt({ maxKeys: 100 });
+    const partners = ['acme', 'globex', 'initech'];
+    for (const partner of partners) for (let i = 0; i < 3; i++) hit('wf:per-partner:', partner, 3, HOUR);
+    for (const partner of partners) expect(hit('wf:per-partner:', partner, 3, HOUR).allowed).toBe(false);
+    for (let i = 0; i < 10_000; i++) hit('wf:flood:', `v${i}`, 3, HOUR);
+    expect(store.occupancy().keys).toBe(100);
+    expect(store.occupancy().evictions).toBe(10_000 - 97);
+    // still at their limit: the flood evicted only its own node's keys
+    for (const partner of partners) expect(hit('wf:per-partner:', partner, 3, HOUR).allowed).toBe(false);
+  });
+
+  it('shares the cap evenly between two flooding nodes', () => {
+    const { store, hit } = storeAt({ maxKeys: 100 });
+    for (let i = 0; i < 1_000; i++) hit('wf:b:', `v${i}`, 10, HOUR);
+    for (let i = 0; i < 1_000; i++) hit('wf:a:', `v${i}`, 10, HOUR);
+    expect(store.occupancy()).toEqual({ keys: 100, maxKeys: 100, evictions: 1_900 });
+    // each holds about half, its newest keys (asked newest first: only the first one found evicted is counted anew)
+    for (const scope of ['wf:a:', 'wf:b:']) {
+      let kept = 0;
+      while (hit(scope, `v${999 - kept}`, 10, HOUR).remaining === 8) kept++;
+      expect(kept).toBeGreaterThanOrEqual(48);
+      expect(kept).toBeLessThanOrEqual(52);
+    }
+  });
+
+  it('evicts the keys last counted in the previous window before those of the current one', () => {
+    const { clock, store, hit } = storeAt({ maxKeys: 10 });
+    for (let i = 0; i < 4; i++) hit('wf:a:', `old-${i}`, 10, 1_000);
+    clock.t += 1_000 - (clock.t % 1_000); // the start of the next window: the previous one weighs fully
+    for (let i = 0; i < 6; i++) hit('wf:a:', `new-${i}`, 10, 1_000);
+    hit('wf:a:', 'new-6', 10, 1_000);
+    hit('wf:a:', 'new-7', 10, 1_000);
+    expect(store.occupancy()).toEqual({ keys: 10, maxKeys: 10, evictions: 2 });
+    // new-0 is still counted (once), old-0 and old-1 are gone (counted anew), old-2 still weighs (once, from the previous window)
+    expect(hit('wf:a:', 'new-0', 10, 1_000).remaining).toBe(8);
+    expect(hit('wf:a:', 'old-2', 10, 1_000).remaining).toBe(8);
+    expect(hit('wf:a:', 'old-0', 10, 1_000).remaining).toBe(9);
+  });
+
+  it('evicts in constant time per key: 500,000 keys through a cap of 100,000 cost per key about what the first 100,000 did', () => {
+    const run = () => {
+      const { store, hit } = storeAt({ maxKeys: 100_000 });
+      const timed = (from: number, to: number) => {
+        const started = performance.now();
+        for (let i = from; i < to; i++) hit('wf:flood:', `v${i}`, 10, HOUR);
+        return (performance.now() - started) / (to - from);
+      };
+      const filling = timed(0, 100_000);
+      const evicting = timed(100_000, 500_000);
+      expect(store.occupancy()).toEqual({ keys: 100_000, maxKeys: 100_000, evictions: 400_000 });
+      store.close?.();
+      return { filling, evicting };
+    };
+    run(); // compiled and warm
+    const { filling, evicting } = run();
+    // evicting by a fresh iterator each time steps over every key deleted before it: 20x here (and over 2 minutes)
+    expect(evicting / filling, `${(filling * 1000).toFixed(2)} µs a key filling, ${(evicting * 1000).toFixed(2)} µs evicting`).toBeLessThan(8);
+  });
+});
+
+describe('the Redis store\'s local fallback', () => {
+  it('holds at most maxKeys too, and reports them', async () => {
+    const port = await freePort(); // nothing listens there
+    const client = createRedisClient({ url: `redis://127.0.0.1:${port}`, prefix: 'none', cluster: false }, { name: 'sluice-rate-limits', offlineQueue: false, commandTimeoutMs: 100 });
+    client.on('error', () => undefined);
+    const store = createRedisRateLimitStore({ client, keyPrefix: redisKeys('none').rateLimit, replicas: () => 1, localMaxKeys: 100 });
+    onTestFinished(() => store.close?.());
+    for (let i = 0; i < 500; i++) expect((store.hit(`wf:flood:k:v${i}`, 10, HOUR, 'local', 'wf:flood:') as RateLimitDecision).storeDown).toBe('local');
+    expect(store.occupancy()).toEqual({ keys: 100, maxKeys: 100, evictions: 400 });
+  });
+});
