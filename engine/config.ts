@@ -22,6 +22,8 @@ export const settingsSchema = z.object({
   SLUICE_MAX_HEADER: z.string().regex(SIZE, 'a size like 16kb').default('16kb').transform(bytes).meta({ description: 'Largest request head (431 above).' }),
   SLUICE_HEADERS_TIMEOUT: boundedDurationSchema(100, 600_000).default('10s').meta({ description: 'Longest a client may take to send the request head (slowloris); then 408 and the connection closes.' }),
   SLUICE_REQUEST_TIMEOUT: boundedDurationSchema(100, 3_600_000).default('30s').meta({ description: 'Longest a client may take to send the whole request, body included; then 408 and the connection closes.' }),
+  SLUICE_MAX_BUFFERED_ANSWER: z.string().regex(SIZE, 'a size like 10mb or 512kb').default('10mb').transform(bytes).refine((n) => n >= 64 * 1024, 'at least 64kb').meta({ description: 'Most answer bytes held in memory for one connection: an upstream body a transform reads (502 above), an answer the gateway builds (respond, transforms), and the unsent answers of one connection (closed above).' }),
+  SLUICE_SEND_TIMEOUT: boundedDurationSchema(100, 3_600_000).default('30s').meta({ description: 'Longest a client may leave an answer unread (no byte of it accepted); then the connection closes (slow readers).' }),
   SLUICE_TRUST_PROXY: flag.prefault('off').meta({ description: 'Take the client address from X-Forwarded-For (only behind a proxy you run).' }),
   SLUICE_ADMIN_TOKENS: z.string().optional().meta({ description: 'Admin API tokens, comma-separated `name:role:token` (roles: viewer, editor, publisher, auditor, admin). Unset: an admin token is created in `$SLUICE_DATA/admin-token`.' }),
   SLUICE_ADMIN_MAX_FAILURES: z.coerce.number().int().min(1).max(1_000_000).default(10).meta({ description: 'Wrong admin tokens one address may send per minute; then every call from it answers 429 for the rest of the minute.' }),
@@ -52,6 +54,8 @@ export interface Settings {
   maxBodyBytes: number;
   maxHeaderBytes: number;
   trustProxy: boolean;
+  maxBufferedAnswerBytes: number;
+  sendTimeoutMs: number;
   headersTimeoutMs: number;
   requestTimeoutMs: number;
   expressionTimeoutMs: number;
@@ -97,6 +101,8 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
     maxBodyBytes: s.SLUICE_MAX_BODY,
     maxHeaderBytes: s.SLUICE_MAX_HEADER,
     trustProxy: s.SLUICE_TRUST_PROXY,
+    maxBufferedAnswerBytes: s.SLUICE_MAX_BUFFERED_ANSWER,
+    sendTimeoutMs: durationMs(s.SLUICE_SEND_TIMEOUT),
     headersTimeoutMs: durationMs(s.SLUICE_HEADERS_TIMEOUT),
     requestTimeoutMs: Math.max(durationMs(s.SLUICE_REQUEST_TIMEOUT), durationMs(s.SLUICE_HEADERS_TIMEOUT)),
     expressionTimeoutMs: s.SLUICE_EXPRESSION_TIMEOUT_MS,

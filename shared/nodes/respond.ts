@@ -1,8 +1,15 @@
 import { z } from 'zod';
+import { GATEWAY_MANAGED_HEADERS, managedHeaderMessage } from './headers.ts';
 import { defineKind, mentionsBody } from './kind.ts';
 
-/** What Node's writeHead accepts; anything else would fail every request instead of the publish. */
-const headerName = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'must be an HTTP header name');
+/**
+ * What Node's writeHead accepts (anything else would fail every request instead of the
+ * publish), less the headers the gateway sets itself (hop-by-hop and framing).
+ */
+const headerName = z
+  .string()
+  .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'must be an HTTP header name')
+  .refine((name) => !GATEWAY_MANAGED_HEADERS.has(name.toLowerCase()), { error: (issue) => managedHeaderMessage(String(issue.input).toLowerCase()) });
 const headerValue = z.string().regex(/^[\t\x20-\x7e\x80-\xff]*$/, 'must not contain control characters');
 
 export const respondConfig = z
