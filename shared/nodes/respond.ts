@@ -15,7 +15,7 @@ const headerValue = z.string().regex(/^[\t\x20-\x7e\x80-\xff]*$/, 'must not cont
 export const respondConfig = z
   .object({
     status: z.number().int().min(200).max(599).default(200).meta({ title: 'Status' }),
-    headers: z.record(headerName, headerValue).default({}).meta({ title: 'Headers' }),
+    headers: z.record(headerName, headerValue).default({}).meta({ title: 'Headers', description: 'Answer headers. Hop-by-hop and framing headers (connection, keep-alive, transfer-encoding, content-length, upgrade…) are the gateway\'s: refused.' }),
     body: z.unknown().optional().meta({ title: 'Body', description: 'Static JSON body.' }),
     bodyExpression: z.string().min(1).max(20_000).optional().meta({ title: 'Body expression', description: 'JSONata giving the body; wins over the static body.', format: 'jsonata' }),
   })

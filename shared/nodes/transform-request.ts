@@ -7,7 +7,7 @@ const expr = (title: string, description: string) =>
 
 export const transformRequestConfig = z
   .object({
-    headers: expr('Headers', 'Object of header -> value merged into the request headers; a null value removes the header.'),
+    headers: expr('Headers', 'Object of header -> value merged into the request headers; a null value removes the header. Hop-by-hop and framing headers are the gateway\'s: refused when named literally, dropped when computed; host is refused.'),
     query: expr('Query', 'Object of name -> value merged into the query string; null removes.'),
     body: expr('Body', 'The new request body (JSON).'),
     path: expr('Path', 'The new upstream path, e.g. "/v2" & request.path.'),

@@ -8,7 +8,7 @@ const expr = (title: string, description: string) =>
 export const transformResponseConfig = z
   .object({
     status: expr('Status', 'The new status code.'),
-    headers: expr('Headers', 'Object of header -> value merged into the response headers; a null value removes the header.'),
+    headers: expr('Headers', 'Object of header -> value merged into the response headers; a null value removes the header. Hop-by-hop and framing headers are the gateway\'s: refused when named literally, dropped when computed.'),
     body: expr('Body', 'The new response body (JSON), e.g. { "items": response.body.orders }.'),
     removeHeaders: z.array(z.string().min(1)).default([]).meta({ title: 'Remove headers' }),
   })
