@@ -12,7 +12,7 @@ export const HOP_BY_HOP_HEADERS = ['connection', 'keep-alive', 'proxy-authentica
 export const GATEWAY_MANAGED_HEADERS: ReadonlySet<string> = new Set<string>([...HOP_BY_HOP_HEADERS, 'content-length']);
 
 /** Why a node may not set a managed header, as validation reports it. */
-export const managedHeaderMessage = (name: string) => `header "${name}" is the gateway's to set (connection, framing or host): a workflow may not set it`;
+export const managedHeaderMessage = (name: string) => `header "${name}" is the gateway's to set (hop-by-hop or framing): a workflow may not set it`;
 
 interface AstNode {
   type: string;
