@@ -315,7 +315,7 @@ describe('slow readers', () => {
    * Beyond what the answers held: the requests' own work, all at once (each buffers the upstream's
    * body, parses it and builds its answer: a few copies that wait for the garbage collector).
    */
-  const SLACK_MB = 96;
+  const SLACK_MB = 64;
   /** The transformed answer: about 6 MB, under the bound, over what the kernel takes. */
   const ANSWER_CHARS = 6_000_000;
   let gw: ProcessGateway;
@@ -325,7 +325,9 @@ describe('slow readers', () => {
   const answerHead = (path: string, times = 1) => `GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`.repeat(times);
 
   beforeAll(async () => {
-    const body = JSON.stringify({ data: 'x'.repeat(ANSWER_CHARS) });
+    // a quarter of the answer: the transform writes it four times, so what the requests' own work
+    // costs (buffering, parsing) stays small beside what their answers hold
+    const body = JSON.stringify({ data: 'x'.repeat(ANSWER_CHARS / 4) });
     const oversized = JSON.stringify({ data: 'x'.repeat(MAX_BUFFERED_MB * 1024 * 1024 + 1) });
     streamClosed = new Promise((resolve) => (noteStreamClosed = resolve));
     bigUpstream = createServer((req, res) => {
@@ -353,13 +355,15 @@ describe('slow readers', () => {
     const shaped = (id: string, path: string, upstreamPath: string) =>
       workflow(id, { path }, [
         { id: 'call', kind: 'proxy', config: { url: `${url}${upstreamPath}`, stripPrefix: path, timeout: '60s' } },
-        { id: 'shape', kind: 'transform-response', config: { body: '{ "items": response.body.data }' } },
+        { id: 'shape', kind: 'transform-response', config: { body: '{ "a": response.body.data, "b": response.body.data, "c": response.body.data, "d": response.body.data }' } },
       ], [['call', 'ok', 'shape']]);
     gw = await startProcessGateway({
       workflows: [
         shaped('big', '/big', '/big'),
         shaped('oversized', '/oversized', '/oversized'),
         workflow('stream', { path: '/stream' }, [{ id: 'call', kind: 'proxy', config: { url, timeout: '60s' } }]),
+        // 4.5 million characters of two UTF-8 bytes: under the expression's result bound, 9 MB on the wire
+        workflow('built', { path: '/built' }, [{ id: 'answer', kind: 'respond', config: { bodyExpression: '$pad("", 4500000, "é")' } }]),
       ],
       env: { SLUICE_MAX_BUFFERED_ANSWER: `${MAX_BUFFERED_MB}mb`, SLUICE_SEND_TIMEOUT: `${SEND_TIMEOUT_MS}ms` },
     });
@@ -451,5 +455,11 @@ describe('slow readers', () => {
 
   it('an upstream body over SLUICE_MAX_BUFFERED_ANSWER that a transform would read: 502 upstream-unavailable', async () => {
     await group.refused(await gw.fetch('/oversized'), 502, 'upstream-unavailable');
+  });
+
+  it('an answer a workflow builds over SLUICE_MAX_BUFFERED_ANSWER: 500 internal-error, logged', async () => {
+    await group.refused(await gw.fetch('/built'), 500, 'internal-error');
+    await until(() => gw.logs.some((l) => l.msg === 'answer larger than SLUICE_MAX_BUFFERED_ANSWER'), 2_000);
+    expect(gw.logs.find((l) => l.msg === 'answer larger than SLUICE_MAX_BUFFERED_ANSWER')).toMatchObject({ workflow: 'built', maxBufferedBytes: MAX_BUFFERED_MB * 1024 * 1024 });
   });
 });
