@@ -24,7 +24,7 @@ import { Canvas } from './Canvas.tsx';
 import { ConflictDialog } from './ConflictDialog.tsx';
 import { Dialog } from './Dialog.tsx';
 import { DiffDetails, DiffSummary } from './DiffSummary.tsx';
-import { fieldDomId } from './FieldControl.tsx';
+import { fieldDomId } from './FieldFrame.tsx';
 import { HelpDialog } from './HelpDialog.tsx';
 import { ImportDialog } from './ImportDialog.tsx';
 import { Inspector } from './Inspector.tsx';
