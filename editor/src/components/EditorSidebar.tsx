@@ -42,13 +42,6 @@ export interface EditorSidebarProps {
   onHighlight(highlight: PathHighlight | undefined): void;
 }
 
-const TABS: Array<{ tab: SideTab; label: (workflow: WorkflowView) => string }> = [
-  { tab: 'inspect', label: () => 'Inspector' },
-  { tab: 'versions', label: (w) => `Versions (${w.versions.length})` },
-  { tab: 'preview', label: () => 'Preview' },
-  { tab: 'contract', label: () => 'Contract' },
-];
-
 /** The side panel: inspector (or workflow settings, or a comparison's details), versions, preview and contract, as tabs. */
 export function EditorSidebar(props: EditorSidebarProps) {
   const { api, workflow, tab, onTab, present, latest, readOnly, mayEdit, mayPublish, publishReason, busy, draft, versions, edit, say, onHighlight } = props;
@@ -56,11 +49,18 @@ export function EditorSidebar(props: EditorSidebarProps) {
   return (
     <aside className="sidebar">
       <div className="tabs" role="tablist" aria-label="Side panel">
-        {TABS.map((t) => (
-          <button key={t.tab} type="button" role="tab" aria-selected={tab === t.tab} aria-controls={`panel-${t.tab}`} id={`tab-${t.tab}`} onClick={() => onTab(t.tab)}>
-            {t.label(workflow)}
-          </button>
-        ))}
+        <button type="button" role="tab" aria-selected={tab === 'inspect'} aria-controls="panel-inspect" id="tab-inspect" onClick={() => onTab('inspect')}>
+          Inspector
+        </button>
+        <button type="button" role="tab" aria-selected={tab === 'versions'} aria-controls="panel-versions" id="tab-versions" onClick={() => onTab('versions')}>
+          Versions ({workflow.versions.length})
+        </button>
+        <button type="button" role="tab" aria-selected={tab === 'preview'} aria-controls="panel-preview" id="tab-preview" onClick={() => onTab('preview')}>
+          Preview
+        </button>
+        <button type="button" role="tab" aria-selected={tab === 'contract'} aria-controls="panel-contract" id="tab-contract" onClick={() => onTab('contract')}>
+          Contract
+        </button>
       </div>
       <div className="sidebar__panel" role="tabpanel" id={`panel-${tab}`} aria-labelledby={`tab-${tab}`}>
         {/* kept mounted: the request being built survives a look at another tab */}
