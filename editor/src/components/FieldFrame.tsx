@@ -32,7 +32,7 @@ export interface FieldControlProps {
 export type FramedControlProps = FieldControlProps & { id: string; problems: ValidationProblem[] };
 
 /** zod says "expected string, received undefined" for a missing field; a person reads "Required". */
-const readable = (message: string) => (/received undefined$/.test(message) ? 'Required.' : message);
+const readable = (message: string) => (message.endsWith('received undefined') ? 'Required.' : message);
 
 export function Problems({ id, problems }: { id: string; problems: ValidationProblem[] }) {
   if (problems.length === 0) return null;

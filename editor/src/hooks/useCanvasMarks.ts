@@ -12,7 +12,7 @@ export function useCanvasMarks(present: FlowModel, problems: ValidationProblem[]
   const marks = useMemo(() => createMarksStore(), []);
   // Marks before paint, so a node never flashes without its problem badge.
   useLayoutEffect(() => {
-    if (comparison) marks.update([...comparison.nodes.map((n) => n.id)], { problems: [], edges: comparison.edges, start: undefined, diff: comparison.marks });
+    if (comparison) marks.update(comparison.nodes.map((n) => n.id), { problems: [], edges: comparison.edges, start: undefined, diff: comparison.marks });
     else marks.update(present.nodes.map((n) => n.id), { problems, edges: present.edges, start });
   }, [marks, comparison, present, problems, start]);
   return marks;
