@@ -35,6 +35,8 @@ export const settingsSchema = z.object({
   SLUICE_MAX_HEADER: z.string().regex(SIZE, 'a size like 16kb').default('16kb').transform(bytes).meta({ description: 'Largest request head (431 above).' }),
   SLUICE_HEADERS_TIMEOUT: boundedDurationSchema(100, 600_000).default('10s').meta({ description: 'Longest a client may take to send the request head (slowloris); then 408 and the connection closes.' }),
   SLUICE_REQUEST_TIMEOUT: boundedDurationSchema(100, 3_600_000).default('30s').meta({ description: 'Longest a client may take to send the whole request, body included; then 408 and the connection closes.' }),
+  SLUICE_MAX_BUFFERED_ANSWER: z.string().regex(SIZE, 'a size like 10mb or 512kb').default('10mb').transform(bytes).refine((n) => n >= 64 * 1024, 'at least 64kb').meta({ description: 'Most answer bytes held in memory for one connection: an upstream body a transform would read (502 above), an answer a workflow builds (500 above), and one connection\'s unread answers together (the connection is closed above).' }),
+  SLUICE_SEND_TIMEOUT: boundedDurationSchema(100, 3_600_000).default('30s').meta({ description: 'Longest a client may leave an answer unread (no byte of it accepted); then the connection closes (slow readers).' }),
   SLUICE_TRUST_PROXY: z
     .string()
     .default('off')
@@ -86,6 +88,8 @@ export interface Settings {
   maxBodyBytes: number;
   maxHeaderBytes: number;
   trustProxy: TrustProxy;
+  maxBufferedAnswerBytes: number;
+  sendTimeoutMs: number;
   headersTimeoutMs: number;
   requestTimeoutMs: number;
   expressionTimeoutMs: number;
@@ -138,6 +142,8 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
     maxBodyBytes: s.SLUICE_MAX_BODY,
     maxHeaderBytes: s.SLUICE_MAX_HEADER,
     trustProxy: s.SLUICE_TRUST_PROXY,
+    maxBufferedAnswerBytes: s.SLUICE_MAX_BUFFERED_ANSWER,
+    sendTimeoutMs: durationMs(s.SLUICE_SEND_TIMEOUT),
     headersTimeoutMs: durationMs(s.SLUICE_HEADERS_TIMEOUT),
     requestTimeoutMs: Math.max(durationMs(s.SLUICE_REQUEST_TIMEOUT), durationMs(s.SLUICE_HEADERS_TIMEOUT)),
     expressionTimeoutMs: s.SLUICE_EXPRESSION_TIMEOUT_MS,

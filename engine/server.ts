@@ -1,5 +1,5 @@
 import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import { hostname } from 'node:os';
 import type { AddressInfo, Socket } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -13,6 +13,7 @@ import { runWorkflowTests, type SimulationContext } from './preview/simulate.ts'
 import { startDemoUpstream } from './demo/upstream.ts';
 import { createGateway, type Gateway } from './gateway/gateway.ts';
 import { createClientAddress, type ClientAddress } from './gateway/client-address.ts';
+import { createSlowReaderGuard } from './gateway/slow-readers.ts';
 import { createProblemRenderer, problemHeaders, type ProblemRenderer } from './gateway/problem.ts';
 import { createWorkflowRegistry, type WorkflowRegistry } from './gateway/registry.ts';
 import { preparationProblems } from './gateway/compile-workflow.ts';
@@ -233,15 +234,27 @@ function createControlApp(options: {
   return app;
 }
 
-const REASONS: Record<number, string> = { 400: 'Bad Request', 408: 'Request Timeout', 431: 'Request Header Fields Too Large', 500: 'Internal Server Error' };
+const REASONS: Record<number, string> = { 400: 'Bad Request', 405: 'Method Not Allowed', 408: 'Request Timeout', 431: 'Request Header Fields Too Large', 500: 'Internal Server Error' };
 
-/** A raw HTTP answer for requests Node refuses before they reach a handler (headers too large, bad framing). */
+/**
+ * A raw HTTP answer for requests Node refuses before they reach a handler (headers too large, bad
+ * framing), and for CONNECT, which no route answers: 405 with an empty Allow (RFC 9110 10.2.1).
+ */
 function clientErrorAnswer(problems: ProblemRenderer, code: string | undefined): string {
-  const id = code === 'HPE_HEADER_OVERFLOW' ? 'headers_too_large' : code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'request_timeout' : 'bad_request';
+  const id = code === 'HPE_HEADER_OVERFLOW' ? 'headers_too_large' : code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'request_timeout' : code === 'CONNECT' ? 'method_not_allowed' : 'bad_request';
   const answer = problems.render(id, { instance: '/', traceId: traceContextOf(undefined, undefined).traceId, params: { reason: 'the request could not be parsed' } });
   const reason = REASONS[answer.status] ?? 'Bad Request';
   const headers = Object.entries(problemHeaders(answer.body)).map(([k, v]) => `${k}: ${v}`).join('\r\n');
-  return `HTTP/1.1 ${answer.status} ${reason}\r\n${headers}\r\nconnection: close\r\n\r\n${answer.body}`;
+  const allow = id === 'method_not_allowed' ? 'allow: \r\n' : '';
+  return `HTTP/1.1 ${answer.status} ${reason}\r\n${headers}\r\n${allow}connection: close\r\n\r\n${answer.body}`;
+}
+
+/** A problem answered before any route is looked up (a request without Host); the connection closes after it. */
+function refuseRaw(res: ServerResponse, problems: ProblemRenderer, id: string, reason: string): void {
+  const answer = problems.render(id, { instance: '/', traceId: traceContextOf(undefined, undefined).traceId, params: { reason } });
+  res.shouldKeepAlive = false;
+  res.writeHead(answer.status, { ...problemHeaders(answer.body), connection: 'close' });
+  res.end(answer.body);
 }
 
 /**
@@ -288,7 +301,14 @@ export async function startSluice(
     );
   }
   const clients = createClientAddress(settings.trustProxy);
+  const slowReaders = createSlowReaderGuard({ maxBufferedBytes: settings.maxBufferedAnswerBytes, sendTimeoutMs: settings.sendTimeoutMs, logger });
+  if (metrics) {
+    metrics.counter('sluice_slow_readers_closed_total', 'Connections closed for not reading their answers: no byte taken for SLUICE_SEND_TIMEOUT (send_timeout), or unread answers over SLUICE_MAX_BUFFERED_ANSWER (buffer_limit).', () =>
+      Object.entries(slowReaders.closed).map(([reason, value]) => ({ labels: { reason }, value })),
+    );
+  }
   const gateway = createGateway({
+    slowReaders,
     problems,
     logger,
     maxBodyBytes: settings.maxBodyBytes,
@@ -316,7 +336,7 @@ export async function startSluice(
   // The embedded default's upstream is on loopback: exactly its address and port are allowed, nothing else of loopback.
   if (demoUpstream) egress = egress.allowing(new URL(demoUpstream.url).host);
   logger.info({ egress: egress.summary, ...(demoUpstream ? { demoUpstream: new URL(demoUpstream.url).host } : {}) }, demoUpstream ? 'egress policy (the demo upstream allowed)' : 'egress policy');
-  const deps = { env, envAllowList: settings.workflowEnv, egress, dataDir: settings.dataDir, rateLimits, shared, partners: partnerAccess, expressionLimits: { timeoutMs: settings.expressionTimeoutMs, depth: 300, sequence: 100_000 }, ...documents };
+  const deps = { env, envAllowList: settings.workflowEnv, egress, dataDir: settings.dataDir, rateLimits, shared, partners: partnerAccess, maxBufferedAnswer: settings.maxBufferedAnswerBytes, expressionLimits: { timeoutMs: settings.expressionTimeoutMs, depth: 300, sequence: 100_000 }, ...documents };
   /** Compiled workflows whose credentials' partners are labelled already. */
   const labelled = new WeakSet<CompiledWorkflow>();
   const registry = createWorkflowRegistry({
@@ -439,9 +459,12 @@ export async function startSluice(
       keepAliveTimeout: 5_000,
       // how often the two timeouts above are checked (Node's default, 30 s, would let a slow client stay far longer)
       connectionsCheckingInterval: Math.min(1_000, settings.headersTimeoutMs),
+      // checked below, to answer problem+json rather than Node's bare 400
+      requireHostHeader: false,
     },
     (req, res) => {
-      if (isControl(req.url ?? '/')) control(req, res);
+      if (req.headers.host === undefined && req.httpVersionMinor === 1 && req.httpVersionMajor === 1) refuseRaw(res, problems, 'bad_request', 'the Host header is missing');
+      else if (isControl(req.url ?? '/')) control(req, res);
       else gateway.handle(req, res);
     },
   );
@@ -449,6 +472,12 @@ export async function startSluice(
     if (socket.writable && !socket.destroyed) socket.end(clientErrorAnswer(problems, error.code));
     else socket.destroy();
   });
+  // Without a listener Node drops a CONNECT's connection unanswered; the gateway tunnels nothing.
+  server.on('connect', (_req: unknown, socket: Socket) => {
+    if (socket.writable && !socket.destroyed) socket.end(clientErrorAnswer(problems, 'CONNECT'));
+    else socket.destroy();
+  });
+  slowReaders.watch(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(settings.port, settings.host, () => resolve());
@@ -476,6 +505,7 @@ export async function startSluice(
       await replicas?.close();
       await metricsServer?.close();
       await spans?.close();
+      slowReaders.close();
       server.closeIdleConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       for (const workflow of registry.active.values()) workflow.close();

@@ -12,7 +12,7 @@ import type { RateLimitStore } from '../runtime/rate-limit-store.ts';
 import { createEgressPolicy, type EgressPolicy } from '../runtime/egress.ts';
 import { createKeyFiles } from '../runtime/key-files.ts';
 import { createWorkflowEnv, type EnvAllowList } from '../runtime/workflow-env.ts';
-import { PrepareError, type BoundExpression, type Exchange, type NodeRun, type PreparedNode, type SharedResources } from '../runtime/types.ts';
+import { DEFAULT_MAX_BUFFERED_ANSWER, PrepareError, type BoundExpression, type Exchange, type NodeRun, type PreparedNode, type SharedResources } from '../runtime/types.ts';
 
 /** A final state of the workflow's machine: how the request ends. */
 export interface FinalStep {
@@ -88,6 +88,8 @@ export interface CompileDependencies {
   rateLimits: RateLimitStore;
   shared: SharedResources;
   expressionLimits?: ExpressionLimits;
+  /** Largest upstream body a proxy buffers for a later node (SLUICE_MAX_BUFFERED_ANSWER); 10 MB when absent. */
+  maxBufferedAnswer?: number;
   /** Partners, keys and products as the registry last applied them; none when absent (tests, tools). */
   partners?: PartnerAccess;
   /** Size bounds of the documents compiled (SLUICE_MAX_*); DEFAULT_DOCUMENT_LIMITS when absent. */
@@ -184,6 +186,7 @@ async function prepareNode(
       expression: (source) => compileExpression(source, deps.expressionLimits),
       shared: deps.shared,
       wiredPorts,
+      maxBufferedAnswer: deps.maxBufferedAnswer ?? DEFAULT_MAX_BUFFERED_ANSWER,
     });
     return { prepared };
   } catch (error) {

@@ -125,6 +125,16 @@ export class RequestExchange implements Exchange {
     }
   }
 
+  /**
+   * Lets go of what the answer held for the client going away (a finished upstream call, and
+   * through it this exchange): a built answer no longer needs it, and a client that reads its
+   * answer slowly would otherwise keep the upstream's body and every copy made of it.
+   */
+  releaseClientGone(): void {
+    const res = this.#res as AnswerSide & { [ABORT_ON_CLOSE]?: { abort(): void } };
+    if (res[ABORT_ON_CLOSE] !== undefined) res[ABORT_ON_CLOSE] = undefined;
+  }
+
   upstreamSearch(): string {
     const request = this.request;
     if (!request.queryChanged) return request.search;

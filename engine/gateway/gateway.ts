@@ -7,6 +7,7 @@ import type { ClientAddress } from './client-address.ts';
 import { RequestExchange } from './exchange.ts';
 import { finalProblem, problemHeaders, type ProblemRenderer } from './problem.ts';
 import { createRouteTable, type RouteTable } from './route-table.ts';
+import { ANSWER_PIECE, type BufferedSend, type SlowReaderGuard } from './slow-readers.ts';
 import { traceContextOf } from './trace.ts';
 import { createRequestLog, subjectLogger, type RequestRecord, type SubjectLogging } from '../observe/request-log.ts';
 import type { Metrics } from '../observe/metrics.ts';
@@ -41,6 +42,8 @@ export interface GatewayOptions {
   logSubject?: SubjectLogging;
   /** Receives a span per request (with its nodes' timings) when OTLP export is on. */
   spans?: SpanExporter;
+  /** Bounds the answer bytes one connection holds (SLUICE_MAX_BUFFERED_ANSWER). */
+  slowReaders: SlowReaderGuard;
 }
 
 export interface Gateway {
@@ -52,7 +55,12 @@ export interface Gateway {
   setProblems(problems: ProblemRenderer): void;
 }
 
-function writeBody(res: ServerResponse, response: GatewayResponse, extra: Record<string, string> | undefined, head: boolean): void {
+/**
+ * Writes the final answer. A built answer (respond, transforms) goes out in one write when it is
+ * small and the connection free; a large one, or one queued behind an earlier answer on a
+ * pipelined connection, goes through the slow-reader guard, which bounds what one connection holds.
+ */
+function writeBody(req: IncomingMessage, res: ServerResponse, response: GatewayResponse, extra: Record<string, string> | undefined, head: boolean, guard: SlowReaderGuard): BufferedSend {
   const headers = response.headers;
   if (extra) for (const name in extra) headers[name] = extra[name]!;
   if (response.stream) {
@@ -60,7 +68,7 @@ function writeBody(res: ServerResponse, response: GatewayResponse, extra: Record
     const stream = response.stream;
     stream.on('error', () => res.destroy());
     stream.pipe(res);
-    return;
+    return 'sent';
   }
   let payload: string | Buffer;
   const body = response.body;
@@ -70,9 +78,12 @@ function writeBody(res: ServerResponse, response: GatewayResponse, extra: Record
     payload = JSON.stringify(body);
     if (headers['content-type'] === undefined) headers['content-type'] = 'application/json; charset=utf-8';
   }
-  headers['content-length'] = String(Buffer.byteLength(payload));
+  const bytes = Buffer.byteLength(payload);
+  headers['content-length'] = String(bytes);
+  if (!head && (bytes > ANSWER_PIECE || res.socket === null)) return guard.send(req, res, response.status, headers, payload, bytes);
   res.writeHead(response.status, headers);
   res.end(head ? undefined : payload);
+  return 'sent';
 }
 
 /**
@@ -88,6 +99,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   const subjectOf = subjectLogger(options.logSubject ?? { mode: 'hash' });
   const spans = options.spans;
   const clients = options.clientAddress;
+  const slowReaders = options.slowReaders;
 
   function answerProblem(res: ServerResponse, id: string, instance: string, traceId: string, params: Record<string, string> | undefined, extra: Record<string, string> | undefined, head: boolean) {
     const problem = problems.render(id, { instance, traceId, params });
@@ -175,9 +187,22 @@ export function createGateway(options: GatewayOptions): Gateway {
         record.rateLimitStoreDown = exchange.rateLimitStoreDown;
         const meta = result.final.meta;
         if (meta.outcome === 'finish' && exchange.response) {
-          if (!exchange.response.sent) writeBody(res, exchange.response, exchange.answerHeaders, head);
-          record.status = exchange.response.status;
-          record.outcome = 'ok';
+          let sent: BufferedSend = 'sent';
+          if (!exchange.response.sent) {
+            exchange.releaseClientGone();
+            sent = writeBody(req, res, exchange.response, exchange.answerHeaders, head, slowReaders);
+          }
+          if (sent === 'sent') {
+            record.status = exchange.response.status;
+            record.outcome = 'ok';
+          } else if (sent === 'not_reading') {
+            // closed with its earlier answers unread: as for a client that left, no answer was delivered
+            record.status = CLIENT_CLOSED;
+            record.outcome = 'rejected';
+          } else {
+            logger.warn({ traceId: trace.traceId, workflow: workflow.id, version: workflow.version, maxBufferedBytes: slowReaders.maxBufferedBytes }, 'answer larger than SLUICE_MAX_BUFFERED_ANSWER');
+            refuse(res, record, path, head, 'internal_error', undefined, undefined);
+          }
           return;
         }
         if (res.headersSent) {

@@ -1,3 +1,4 @@
+import { DOT_SEGMENT, hasBackslashAmbiguity } from '../runtime/paths.ts';
 import type { CompiledWorkflow } from './compile-workflow.ts';
 
 interface RouteEntry {
@@ -33,14 +34,13 @@ const newNode = (): TrieNode => ({ literal: new Map(), param: undefined, methods
 
 const NOT_FOUND: RouteMatch = { kind: 'not_found' };
 const BAD_PATH: RouteMatch = { kind: 'bad_path' };
-/** "." and "..", plain or percent-encoded. */
-const DOT_SEGMENT = /^(?:\.|%2e){1,2}$/i;
 
 /**
  * Builds a segment trie of the workflows' routes: lookup cost grows with the path's segments,
  * not the number of routes. Literal segments win over :params; /* matches what is left.
  * Segments are matched as received, so an encoded "/" (%2F) never splits a segment; "." and
- * ".." segments are refused rather than resolved.
+ * ".." segments are refused rather than resolved, and so are raw backslashes and dot segments
+ * beside an encoded one (%5C), which upstreams may read as "/".
  */
 export function createRouteTable(workflows: ReadonlyArray<CompiledWorkflow>): RouteTable {
   const root = newNode();
@@ -122,6 +122,7 @@ export function createRouteTable(workflows: ReadonlyArray<CompiledWorkflow>): Ro
       segments.shift();
       if (segments.length > 1 && segments[segments.length - 1] === '') segments.pop(); // trailing slash
       for (const s of segments) if (s.length <= 6 && DOT_SEGMENT.test(s)) return BAD_PATH;
+      if (hasBackslashAmbiguity(path)) return BAD_PATH;
       const allowed = new Set<string>();
       const hit = search(root, segments.length === 1 && segments[0] === '' ? [] : segments, 0, [], method, allowed);
       if (hit) return hit;

@@ -1,3 +1,5 @@
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { createRequire } from 'node:module';
 import type { Writable } from 'node:stream';
 import { Pool, errors as undiciErrors, util as undiciUtil, type Dispatcher } from 'undici';
 import type { ProxyConfig } from '../../shared/nodes/index.ts';
@@ -5,9 +7,6 @@ import { durationMs } from '../../shared/schema/index.ts';
 import { failWith } from './errors.ts';
 import { HOP_BY_HOP } from './headers.ts';
 import { PrepareError, type Exchange, type PrepareContext, type Runtime } from './types.ts';
-
-/** Largest upstream body buffered for a later node (transform-response). */
-const MAX_BUFFERED_RESPONSE = 10 * 1024 * 1024;
 
 /**
  * Headers a proxy answers itself: Node's server has already sent `100 Continue` to the client,
@@ -75,6 +74,40 @@ function answerHeadersFromRaw(raw: Buffer[], bodyRewritten: boolean, seen: { dec
   for (const name in copied) if (!listed.has(name)) kept[name] = copied[name]!;
   return kept;
 }
+
+/**
+ * undici 7 drops the connection ("bad response", a 502 here) when an upstream sends a
+ * `100 Continue` before its answer unasked, though RFC 9110 15.2 says a client must accept any
+ * 1xx before the final answer (it passes the others, 103 Early Hints say, to the call, which
+ * skips them). Its HTTP/1 parser is not exported: the first connection an undici client makes
+ * hands it over through undici's own diagnostics channel, and its onHeadersComplete then reads
+ * a 100 as a 102, an interim answer of the same shape, so the answer after it is the answer.
+ * Once per process, at the first connection; nothing per request.
+ */
+function acceptInterimContinue(): void {
+  let kParser: symbol | undefined;
+  try {
+    kParser = (createRequire(import.meta.url)('undici/lib/core/symbols.js') as { kParser?: symbol }).kParser;
+  } catch {
+    return; // undici moved its internals: test/adversarial/http-edges.test.ts says so
+  }
+  if (kParser === undefined) return;
+  const key = kParser;
+  const onConnected = (message: unknown) => {
+    const parser = (message as { socket?: Record<symbol, unknown> }).socket?.[key] as object | null | undefined;
+    if (!parser) return; // HTTP/2, or a connection of Node's own copy of undici (global fetch)
+    unsubscribe('undici:client:connected', onConnected);
+    type HeadersComplete = (statusCode: number, upgrade: boolean, shouldKeepAlive: boolean) => number;
+    const prototype = Object.getPrototypeOf(parser) as { onHeadersComplete?: HeadersComplete };
+    const original = prototype.onHeadersComplete;
+    if (typeof original !== 'function') return;
+    prototype.onHeadersComplete = function onHeadersComplete(statusCode, upgrade, shouldKeepAlive) {
+      return original.call(this, statusCode === 100 ? 102 : statusCode, upgrade, shouldKeepAlive);
+    };
+  };
+  subscribe('undici:client:connected', onConnected);
+}
+acceptInterimContinue();
 
 /** Client headers that claim an identity only the gateway may assert. */
 const IDENTITY_HEADERS = new Set(['x-partner', 'x-subject', 'x-user', 'x-scopes', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'x-real-ip', 'forwarded', 'traceparent', 'tracestate']);
@@ -144,9 +177,10 @@ type CallEnd = 'ok' | 'too_large';
 /**
  * One upstream call as undici's dispatcher reports it (its handler interface, no stream or
  * promise of undici's own in between). In `stream` mode the answer's head and body are written
- * straight into the client connection as they come; in `buffer` mode the body is kept, up to
- * MAX_BUFFERED_RESPONSE bytes, for a later node. It is also what the client going away and the
- * deadline abort.
+ * straight into the client connection as they come, the upstream paused while the client's
+ * socket is full; in `buffer` mode the body is kept, up to `maxBuffered` bytes
+ * (SLUICE_MAX_BUFFERED_ANSWER), for a later node. It is also what the client going away and
+ * the deadline abort.
  */
 class UpstreamCall implements Dispatcher.DispatchHandler {
   aborted = false;
@@ -159,6 +193,7 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
   body: Buffer | undefined;
   readonly #exchange: Exchange;
   readonly #stream: boolean;
+  readonly #maxBuffered: number;
   readonly #started: number;
   readonly #deadline: NodeJS.Timeout;
   #abortUpstream: ((reason: Error) => void) | undefined;
@@ -176,9 +211,10 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
     this.#reject = reject;
   });
 
-  constructor(exchange: Exchange, stream: boolean, started: number, timeoutMs: number) {
+  constructor(exchange: Exchange, stream: boolean, maxBuffered: number, started: number, timeoutMs: number) {
     this.#exchange = exchange;
     this.#stream = stream;
+    this.#maxBuffered = maxBuffered;
     this.#started = started;
     this.#deadline = setTimeout(onDeadline, timeoutMs, this);
   }
@@ -201,7 +237,7 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
     this.status = statusCode;
     this.headers = answerHeadersFromRaw(raw, !this.#stream, this);
     if (!this.#stream) {
-      if (this.declaredLength !== undefined && Number(this.declaredLength) > MAX_BUFFERED_RESPONSE) {
+      if (this.declaredLength !== undefined && Number(this.declaredLength) > this.#maxBuffered) {
         this.#tooLarge = true;
         this.abort();
         return false;
@@ -224,7 +260,7 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
       return false;
     }
     this.#size += chunk.length;
-    if (this.#size > MAX_BUFFERED_RESPONSE) {
+    if (this.#size > this.#maxBuffered) {
       this.#tooLarge = true;
       this.abort();
       return false;
@@ -244,7 +280,10 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
     clearTimeout(this.#deadline);
     this.#timed();
     if (this.#stream) this.#answer!.end();
-    else this.body = this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks, this.#size);
+    else {
+      this.body = this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks, this.#size);
+      this.#chunks = [];
+    }
     this.#resolve('ok');
   }
 
@@ -294,6 +333,7 @@ export const proxy: Runtime<ProxyConfig> = async (config, context) => {
   const rewrite = config.path === undefined ? undefined : pathTemplate(config.path);
   const stripPrefix = config.stripPrefix?.replace(/\/$/, '');
   const bufferResponse = context.wiredPorts.has('ok');
+  const maxBuffered = context.maxBufferedAnswer;
   const preserveHost = config.preserveHost;
   const dropAuthorization = !config.forwardAuthorization;
   const upstreamHost = target.host;
@@ -386,7 +426,7 @@ export const proxy: Runtime<ProxyConfig> = async (config, context) => {
       // One deadline for connecting, the answer's head and, when a later node reads it, its whole
       // body: undici's own timeouts restart per phase and its connect timeout is the pool's.
       // A streamed body is bounded by bodyTimeout (the longest pause) once the head is in.
-      const call = new UpstreamCall(exchange, !bufferResponse, started, timeoutMs);
+      const call = new UpstreamCall(exchange, !bufferResponse, maxBuffered, started, timeoutMs);
       exchange.onClientGone(call);
       try {
         try {

@@ -1,10 +1,18 @@
+import { GATEWAY_MANAGED_HEADERS } from '../../shared/nodes/headers.ts';
 import type { RespondConfig } from '../../shared/nodes/index.ts';
 import type { Runtime } from './types.ts';
 
-/** Answers with a static or templated response. */
+/**
+ * Answers with a static or templated response. Hop-by-hop and framing headers are left out:
+ * validation refuses them, and whatever reaches a runtime, the answer's framing is the gateway's.
+ */
 export const respond: Runtime<RespondConfig> = (config, context) => {
   const status = config.status;
-  const headers = Object.fromEntries(Object.entries(config.headers).map(([k, v]) => [k.toLowerCase(), v]));
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(config.headers)) {
+    const lower = name.toLowerCase();
+    if (!GATEWAY_MANAGED_HEADERS.has(lower)) headers[lower] = value;
+  }
   // a string body goes out as is: say it is text, unless the node says what it is
   const textHeaders = headers['content-type'] === undefined ? { ...headers, 'content-type': 'text/plain; charset=utf-8' } : headers;
   const headersFor = (body: unknown) => ({ ...(typeof body === 'string' ? textHeaders : headers) });

@@ -2,6 +2,7 @@ import type { TransformRequestConfig } from '../../shared/nodes/index.ts';
 import { failWith } from './errors.ts';
 import { runFieldSteps, type FieldSteps } from './expression.ts';
 import { mergeHeaders } from './headers.ts';
+import { isAmbiguousPath } from './paths.ts';
 import type { Exchange, Runtime } from './types.ts';
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -42,6 +43,8 @@ export const transformRequest: Runtime<TransformRequestConfig> = (config, contex
     if (path) {
       const next = yield { field: 'path', expression: path };
       if (typeof next !== 'string' || !next.startsWith('/') || /[\s\0]/.test(next)) return failWith(exchange, 'path must be a string starting with "/" without spaces');
+      // a path built from the request (a query value, a param) must not climb out of where the route sends it
+      if (isAmbiguousPath(next)) return failWith(exchange, 'path must not have "." or ".." segments or backslashes');
       request.path = next;
     }
     if (body) request.body = yield { field: 'body', expression: body };

@@ -123,7 +123,12 @@ export interface PrepareContext {
   shared: SharedResources;
   /** This node's ports that are wired to another node (the rest end the request). */
   wiredPorts: ReadonlySet<string>;
+  /** Largest answer body held in memory for a later node (SLUICE_MAX_BUFFERED_ANSWER). */
+  maxBufferedAnswer: number;
 }
+
+/** SLUICE_MAX_BUFFERED_ANSWER's default: the largest upstream body a proxy buffers for a transform. */
+export const DEFAULT_MAX_BUFFERED_ANSWER = 10 * 1024 * 1024;
 
 export interface SharedResources {
   /** One value per key for the life of the process, created on first use. */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { GATEWAY_MANAGED_HEADERS, literalHeaderNames, managedHeaderMessage } from './headers.ts';
 import { defineKind, mentionsBody, type ExpressionRef } from './kind.ts';
 
 const expr = (title: string, description: string) =>
@@ -6,14 +7,20 @@ const expr = (title: string, description: string) =>
 
 export const transformRequestConfig = z
   .object({
-    headers: expr('Headers', 'Object of header -> value merged into the request headers; a null value removes the header.'),
+    headers: expr('Headers', 'Object of header -> value merged into the request headers; a null value removes the header. Hop-by-hop and framing headers are the gateway\'s: refused when named literally, dropped when computed.'),
     query: expr('Query', 'Object of name -> value merged into the query string; null removes.'),
     body: expr('Body', 'The new request body (JSON).'),
     path: expr('Path', 'The new upstream path, e.g. "/v2" & request.path.'),
     vars: expr('Variables', 'Object merged into vars, for later nodes.'),
     removeHeaders: z.array(z.string().min(1)).default([]).meta({ title: 'Remove headers' }),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    // hop-by-hop and framing headers are the gateway's: named literally, refused here; computed at run time, dropped
+    if (c.headers === undefined) return;
+    for (const name of literalHeaderNames(c.headers))
+      if (GATEWAY_MANAGED_HEADERS.has(name)) ctx.addIssue({ code: 'custom', path: ['headers'], message: managedHeaderMessage(name) });
+  });
 
 export type TransformRequestConfig = z.infer<typeof transformRequestConfig>;
 

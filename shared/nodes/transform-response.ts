@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { GATEWAY_MANAGED_HEADERS, literalHeaderNames, managedHeaderMessage } from './headers.ts';
 import { defineKind, mentionsBody, type ExpressionRef } from './kind.ts';
 
 const expr = (title: string, description: string) =>
@@ -7,11 +8,17 @@ const expr = (title: string, description: string) =>
 export const transformResponseConfig = z
   .object({
     status: expr('Status', 'The new status code.'),
-    headers: expr('Headers', 'Object of header -> value merged into the response headers; a null value removes the header.'),
+    headers: expr('Headers', 'Object of header -> value merged into the response headers; a null value removes the header. Hop-by-hop and framing headers are the gateway\'s: refused when named literally, dropped when computed.'),
     body: expr('Body', 'The new response body (JSON), e.g. { "items": response.body.orders }.'),
     removeHeaders: z.array(z.string().min(1)).default([]).meta({ title: 'Remove headers' }),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    // hop-by-hop and framing headers are the gateway's: named literally, refused here; computed at run time, dropped
+    if (c.headers === undefined) return;
+    for (const name of literalHeaderNames(c.headers))
+      if (GATEWAY_MANAGED_HEADERS.has(name)) ctx.addIssue({ code: 'custom', path: ['headers'], message: managedHeaderMessage(name) });
+  });
 
 export type TransformResponseConfig = z.infer<typeof transformResponseConfig>;
 

@@ -1,86 +1,10 @@
-import { useEffect, useRef, useState, type ReactNode } from 'react';
-import type { ValidationProblem } from '../api/types.ts';
-import type { FieldSpec } from '../forms/schema-form.ts';
 import { withField } from '../forms/schema-form.ts';
+import { describedBy, Field, fieldDomId, placeholderOf, Problems, type FieldControlProps, type FramedControlProps } from './FieldFrame.tsx';
+import { JsonControl } from './JsonFieldControl.tsx';
 import { JsonataInput } from './JsonataInput.tsx';
-
-/** The DOM id of a field, so a problem in the problems panel can move focus to it. */
-export function fieldDomId(scope: string, path: string): string {
-  return `field-${scope}-${path}`.replace(/[^A-Za-z0-9_-]/g, '_');
-}
-
-export interface FieldContext {
-  /** Node id (or "workflow"), for DOM ids and undo groups. */
-  scope: string;
-  readOnly: boolean;
-  readOnlyReason: string | undefined;
-  /** Problems whose field is this path or inside it. */
-  problemsAt(path: string, exact: boolean): ValidationProblem[];
-  /** Ends the typing group (the field lost focus). */
-  seal(): void;
-}
-
-export interface FieldControlProps {
-  spec: FieldSpec;
-  /** Problem path of the field, e.g. `config.cases.0.when`. */
-  path: string;
-  value: unknown;
-  /** A change; `group` merges keystrokes in one field into one undo step. */
-  onChange(value: unknown, group: string): void;
-  ctx: FieldContext;
-}
+import { KeyValueControl, StringListControl } from './ListFieldControls.tsx';
 
 const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
-
-/** zod says "expected string, received undefined" for a missing field; a person reads "Required". */
-const readable = (message: string) => (/received undefined$/.test(message) ? 'Required.' : message);
-
-function Problems({ id, problems }: { id: string; problems: ValidationProblem[] }) {
-  if (problems.length === 0) return null;
-  return (
-    <ul id={id} className="field__problems">
-      {problems.map((p, i) => (
-        <li key={i} className="field__error">
-          {readable(p.message)}
-        </li>
-      ))}
-    </ul>
-  );
-}
-
-/** Label, description and problems around one control. */
-function Field({ id, spec, problems, children, asGroup }: { id: string; spec: FieldSpec; problems: ValidationProblem[]; children: ReactNode; asGroup?: boolean }) {
-  const title = (
-    <>
-      {spec.title}
-      {spec.required && <span className="field__required" aria-hidden="true"> *</span>}
-    </>
-  );
-  const hint = spec.description ? <p id={`${id}-desc`} className="field__desc">{spec.description}</p> : null;
-  if (asGroup)
-    return (
-      <fieldset className={problems.length > 0 ? 'field field--group field--problem' : 'field field--group'} aria-describedby={spec.description ? `${id}-desc` : undefined}>
-        <legend>{title}</legend>
-        {hint}
-        {children}
-        <Problems id={`${id}-problems`} problems={problems} />
-      </fieldset>
-    );
-  return (
-    <div className={problems.length > 0 ? 'field field--problem' : 'field'}>
-      <label htmlFor={id}>{title}</label>
-      {children}
-      {hint}
-      <Problems id={`${id}-problems`} problems={problems} />
-    </div>
-  );
-}
-
-const describedBy = (id: string, spec: FieldSpec, problems: ValidationProblem[]) =>
-  [spec.description ? `${id}-desc` : '', problems.length > 0 ? `${id}-problems` : ''].filter(Boolean).join(' ') || undefined;
-
-const placeholderOf = (spec: FieldSpec) =>
-  spec.default !== undefined && typeof spec.default !== 'object' ? `default: ${String(spec.default)}` : spec.control === 'duration' ? 'e.g. 500ms, 10s, 1m' : undefined;
 
 /**
  * The control for one config field, chosen by schema-form.ts from the field's JSON Schema.
@@ -241,44 +165,8 @@ export function FieldControl({ spec, path, value, onChange, ctx }: FieldControlP
   }
 }
 
-type ListProps = FieldControlProps & { id: string; problems: ValidationProblem[] };
-
-function StringListControl({ spec, path, value, onChange, ctx, id, problems }: ListProps) {
-  const items = Array.isArray(value) ? (value as unknown[]).map((v) => (typeof v === 'string' ? v : String(v))) : [];
-  const group = `${ctx.scope}:${path}`;
-  return (
-    <Field id={id} spec={spec} problems={problems} asGroup>
-      <ul className="list" id={id}>
-        {items.map((item, i) => {
-          const itemProblems = ctx.problemsAt(`${path}.${i}`, true);
-          return (
-            <li key={i} className="list__row">
-              <input
-                id={fieldDomId(ctx.scope, `${path}.${i}`)}
-                type="text"
-                aria-label={`${spec.title} ${i + 1}`}
-                aria-invalid={itemProblems.length > 0 || undefined}
-                value={item}
-                readOnly={ctx.readOnly}
-                title={ctx.readOnly ? ctx.readOnlyReason : itemProblems.map((p) => p.message).join('\n') || undefined}
-                onChange={(e) => onChange(items.map((x, j) => (j === i ? e.target.value : x)), `${group}.${i}`)}
-                onBlur={ctx.seal}
-              />
-              <button type="button" className="icon-button" aria-label={`Remove ${spec.title} ${i + 1}`} disabled={ctx.readOnly} onClick={() => onChange(items.filter((_, j) => j !== i), `${group}:remove`)}>
-                ×
-              </button>
-            </li>
-          );
-        })}
-      </ul>
-      <button type="button" className="small" disabled={ctx.readOnly} title={ctx.readOnly ? ctx.readOnlyReason : undefined} onClick={() => onChange([...items, ''], `${group}:add`)}>
-        Add to {spec.title}
-      </button>
-    </Field>
-  );
-}
-
-function ObjectListControl({ spec, path, value, onChange, ctx, id, problems }: ListProps) {
+/** A list of objects (a switch's cases): each item a group of fields, movable and removable. */
+function ObjectListControl({ spec, path, value, onChange, ctx, id, problems }: FramedControlProps) {
   const items = Array.isArray(value) ? (value as Array<Record<string, unknown>>) : [];
   const group = `${ctx.scope}:${path}`;
   const setItem = (i: number, item: Record<string, unknown>, g: string) => onChange(items.map((x, j) => (j === i ? item : x)), g);
@@ -323,99 +211,6 @@ function ObjectListControl({ spec, path, value, onChange, ctx, id, problems }: L
       <button type="button" className="small" disabled={ctx.readOnly} title={ctx.readOnly ? ctx.readOnlyReason : undefined} onClick={() => onChange([...items, {}], `${group}:add`)}>
         Add {singular.toLowerCase()}
       </button>
-    </Field>
-  );
-}
-
-type Row = { key: string; value: string };
-const rowsOf = (value: unknown): Row[] => (typeof value === 'object' && value !== null && !Array.isArray(value) ? Object.entries(value).map(([key, v]) => ({ key, value: typeof v === 'string' ? v : JSON.stringify(v) })) : []);
-const objectOf = (rows: Row[]) => Object.fromEntries(rows.filter((r) => r.key !== '').map((r) => [r.key, r.value]));
-
-function KeyValueControl({ spec, path, value, onChange, ctx, id, problems }: ListProps) {
-  // Rows are kept locally: while a key is being typed it may be empty or repeat another.
-  const [rows, setRows] = useState<Row[]>(() => rowsOf(value));
-  const last = useRef(JSON.stringify(objectOf(rows)));
-  useEffect(() => {
-    const text = JSON.stringify(value ?? {});
-    if (text !== last.current) {
-      last.current = text;
-      setRows(rowsOf(value));
-    }
-  }, [value]);
-  const group = `${ctx.scope}:${path}`;
-  const update = (next: Row[], g: string) => {
-    setRows(next);
-    const object = objectOf(next);
-    last.current = JSON.stringify(object);
-    onChange(Object.keys(object).length === 0 ? undefined : object, g);
-  };
-  return (
-    <Field id={id} spec={spec} problems={problems} asGroup>
-      <ul className="list" id={id}>
-        {rows.map((row, i) => (
-          <li key={i} className="list__row list__row--pair">
-            <input type="text" aria-label={`${spec.title} name ${i + 1}`} value={row.key} readOnly={ctx.readOnly} placeholder="name" onChange={(e) => update(rows.map((r, j) => (j === i ? { ...r, key: e.target.value } : r)), `${group}.${i}.key`)} onBlur={ctx.seal} />
-            <input type="text" aria-label={`${spec.title} value ${i + 1}`} value={row.value} readOnly={ctx.readOnly} placeholder="value" onChange={(e) => update(rows.map((r, j) => (j === i ? { ...r, value: e.target.value } : r)), `${group}.${i}.value`)} onBlur={ctx.seal} />
-            <button type="button" className="icon-button" aria-label={`Remove ${spec.title} ${i + 1}`} disabled={ctx.readOnly} onClick={() => update(rows.filter((_, j) => j !== i), `${group}:remove`)}>
-              ×
-            </button>
-          </li>
-        ))}
-      </ul>
-      <button type="button" className="small" disabled={ctx.readOnly} title={ctx.readOnly ? ctx.readOnlyReason : undefined} onClick={() => setRows([...rows, { key: '', value: '' }])}>
-        Add to {spec.title}
-      </button>
-    </Field>
-  );
-}
-
-function JsonControl({ spec, path, value, onChange, ctx, id, problems }: ListProps) {
-  const format = (v: unknown) => (v === undefined ? '' : JSON.stringify(v, null, 2));
-  const [text, setText] = useState(() => format(value));
-  const [error, setError] = useState<string | undefined>();
-  const last = useRef(JSON.stringify(value));
-  useEffect(() => {
-    const current = JSON.stringify(value);
-    if (current !== last.current) {
-      last.current = current;
-      setText(format(value));
-      setError(undefined);
-    }
-  }, [value]);
-  const group = `${ctx.scope}:${path}`;
-  return (
-    <Field id={id} spec={spec} problems={problems}>
-      <textarea
-        id={id}
-        className="code"
-        spellCheck={false}
-        rows={Math.min(10, Math.max(3, text.split('\n').length))}
-        value={text}
-        readOnly={ctx.readOnly}
-        title={ctx.readOnly ? ctx.readOnlyReason : undefined}
-        aria-invalid={error !== undefined || problems.length > 0 || undefined}
-        aria-describedby={describedBy(id, spec, problems)}
-        placeholder="JSON"
-        onBlur={ctx.seal}
-        onChange={(e) => {
-          setText(e.target.value);
-          if (e.target.value.trim() === '') {
-            setError(undefined);
-            last.current = JSON.stringify(undefined);
-            onChange(undefined, group);
-            return;
-          }
-          try {
-            const parsed: unknown = JSON.parse(e.target.value);
-            setError(undefined);
-            last.current = JSON.stringify(parsed);
-            onChange(parsed, group);
-          } catch (err) {
-            setError((err as Error).message);
-          }
-        }}
-      />
-      {error && <p className="field__error">Not JSON yet: {error}</p>}
     </Field>
   );
 }

@@ -7,7 +7,8 @@ import { NODE_ID } from '../graph/ids.ts';
 import { connect, disconnect, rename, updateData, updateMeta } from '../graph/operations.ts';
 import { portsOf, unwiredText } from '../graph/ports.ts';
 import { fieldsOf, withField } from '../forms/schema-form.ts';
-import { FieldControl, fieldDomId, type FieldContext } from './FieldControl.tsx';
+import { FieldControl } from './FieldControl.tsx';
+import { fieldDomId, type FieldContext } from './FieldFrame.tsx';
 
 export interface InspectorProps {
   node: FlowNode;

@@ -2,7 +2,7 @@ import { HTTP_METHODS } from '../../../shared/schema/index.ts';
 import type { ValidationProblem } from '../api/types.ts';
 import type { FlowModel, WorkflowMeta } from '../graph/convert.ts';
 import { updateMeta } from '../graph/operations.ts';
-import { fieldDomId } from './FieldControl.tsx';
+import { fieldDomId } from './FieldFrame.tsx';
 
 export interface WorkflowSettingsProps {
   model: FlowModel;

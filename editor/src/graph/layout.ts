@@ -1,5 +1,7 @@
 import dagre from '@dagrejs/dagre';
 import type { XYPosition } from '@xyflow/react';
+import { toFlow, type DraftDocument, type FlowModel } from './convert.ts';
+import { applyLayout } from './operations.ts';
 
 /** What a node looks like before React Flow has measured it. */
 const DEFAULT_SIZE = { width: 240, height: 120 };
@@ -30,4 +32,11 @@ export function layoutPositions(
     positions.set(node.id, { x: Math.round(laid.x - laid.width / 2), y: Math.round(laid.y - laid.height / 2) });
   }
   return positions;
+}
+
+/** A workflow document opened on the canvas; nodes without positions are laid out. */
+export function modelOf(document: DraftDocument): FlowModel {
+  const { model, unplaced } = toFlow(document);
+  if (unplaced.length === 0) return model;
+  return applyLayout(model, layoutPositions(model.nodes, model.edges));
 }
