@@ -216,12 +216,13 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'validate': {
       if (rest.length === 0) fail('usage: sluice validate <file…>');
-      const catalog = catalogFor(loadSettings().dataDir);
+      const { dataDir, documentLimits: limits } = loadSettings();
+      const catalog = catalogFor(dataDir);
       const documents = rest.map((file) => ({ file, ...readDocument(file) }));
       // Routes of the documents the gateway would serve, each valid on its own: a broken document
       // serves nothing, so it clashes with nothing (and its route may not even have methods).
       const served = documents.flatMap(({ file, document }) => {
-        const alone = document === undefined ? undefined : validateWorkflow(document, catalog ? { catalog } : {});
+        const alone = document === undefined ? undefined : validateWorkflow(document, { ...(catalog ? { catalog } : {}), limits });
         return alone?.ok ? [{ file, workflow: alone.graph.document.id, route: alone.graph.document.route }] : [];
       });
       /** id -> the first file using it: the gateway serves one workflow per id and refuses the others */
@@ -232,7 +233,7 @@ async function main(argv: string[]): Promise<number> {
         if (problem) problems.push(problem);
         else {
           const otherRoutes = served.filter((d) => d.file !== file);
-          const result = validateWorkflow(document, { ...(catalog ? { catalog } : {}), otherRoutes });
+          const result = validateWorkflow(document, { ...(catalog ? { catalog } : {}), otherRoutes, limits });
           if (!result.ok) problems.push(...result.problems);
           const id = (document as { id?: unknown } | null)?.id;
           if (typeof id === 'string') {

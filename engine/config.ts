@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { boundedDurationSchema, durationMs } from '../shared/schema/duration.ts';
+import { DEFAULT_DOCUMENT_LIMITS, MAX_EDGES, MAX_NODES, type DocumentLimits } from '../shared/schema/index.ts';
 import { parseTrustProxy, type TrustProxy } from './gateway/client-address.ts';
 import { parseEgressAllow } from './runtime/egress.ts';
 import { DEFAULT_SECRET_ENV, DEFAULT_WORKFLOW_ENV, parseEnvAllowList } from './runtime/workflow-env.ts';
@@ -51,6 +52,11 @@ export const settingsSchema = z.object({
   SLUICE_ADMIN_TOKENS: z.string().optional().meta({ description: 'Admin API tokens, comma-separated `name:role:token` (roles: viewer, editor, publisher, auditor, admin). Unset: an admin token is created in `$SLUICE_DATA/admin-token`.' }),
   SLUICE_ADMIN_MAX_FAILURES: z.coerce.number().int().min(1).max(1_000_000).default(10).meta({ description: 'Wrong admin tokens one client (its address, see SLUICE_TRUST_PROXY) may send per minute; then every call from it answers 429 for the rest of the minute.' }),
   SLUICE_FOUR_EYES: flag.prefault('off').meta({ description: 'A publisher cannot publish a draft they last edited.' }),
+  SLUICE_MAX_NODES: z.coerce.number().int().min(1).max(MAX_NODES).default(DEFAULT_DOCUMENT_LIMITS.nodes).meta({ description: `Most nodes in a workflow document (at most ${MAX_NODES}); more is refused naming this setting.` }),
+  SLUICE_MAX_EDGES: z.coerce.number().int().min(0).max(MAX_EDGES).default(DEFAULT_DOCUMENT_LIMITS.edges).meta({ description: `Most edges in a workflow document (at most ${MAX_EDGES}).` }),
+  SLUICE_MAX_DOCUMENT: z.string().regex(SIZE, 'a size like 1mb or 512kb').default('1mb').transform(bytes).pipe(z.number().int().min(1024).max(64 * 1024 * 1024)).meta({ description: 'Largest workflow document as JSON (files, admin API bodies, simulations); an admin body larger than this plus 64kb answers 413.' }),
+  SLUICE_MAX_EXPRESSION: z.coerce.number().int().min(1).max(20_000).default(DEFAULT_DOCUMENT_LIMITS.expressionLength).meta({ description: 'Most characters in one JSONata expression of a workflow.' }),
+  SLUICE_MAX_JSON_DEPTH: z.coerce.number().int().min(8).max(1_000).default(DEFAULT_DOCUMENT_LIMITS.depth).meta({ description: 'Deepest nesting of objects and arrays in a workflow document or admin API body, checked before it is parsed (400 above).' }),
   SLUICE_EXPRESSION_TIMEOUT_MS: z.coerce.number().int().min(1).max(10_000).default(50).meta({ description: 'Time bound of one JSONata evaluation.' }),
   SLUICE_LOG_SUBJECT: z.enum(['hash', 'plain', 'off']).default('hash').meta({ description: 'How request log lines carry the token subject: `hash` (HMAC-SHA256, 16 hex digits), `plain`, or `off`.' }),
   SLUICE_LOG_SUBJECT_KEY: z.string().optional().meta({ description: 'HMAC key for hashed subjects; set the same on every replica so their hashes agree. Never logged.' }),
@@ -90,6 +96,8 @@ export interface Settings {
   adminTokens: string | undefined;
   adminMaxFailures: number;
   fourEyes: boolean;
+  /** Size bounds of workflow documents (SLUICE_MAX_NODES, _EDGES, _DOCUMENT, _EXPRESSION, _JSON_DEPTH). */
+  documentLimits: DocumentLimits;
   logSubject: 'hash' | 'plain' | 'off';
   logSubjectKey: string | undefined;
   metrics: boolean;
@@ -142,6 +150,7 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
     adminTokens: s.SLUICE_ADMIN_TOKENS,
     adminMaxFailures: s.SLUICE_ADMIN_MAX_FAILURES,
     fourEyes: s.SLUICE_FOUR_EYES,
+    documentLimits: { nodes: s.SLUICE_MAX_NODES, edges: s.SLUICE_MAX_EDGES, bytes: s.SLUICE_MAX_DOCUMENT, expressionLength: s.SLUICE_MAX_EXPRESSION, depth: s.SLUICE_MAX_JSON_DEPTH },
     logSubject: s.SLUICE_LOG_SUBJECT,
     logSubjectKey: s.SLUICE_LOG_SUBJECT_KEY,
     metrics: s.SLUICE_METRICS,

@@ -32,7 +32,8 @@ import { traceContextOf } from './gateway/trace.ts';
 import { createLogger, type Logger } from './observe/logger.ts';
 import { createMemoryRateLimitStore, type RateLimitStore } from './runtime/rate-limit-store.ts';
 import type { SharedResources } from './runtime/types.ts';
-import { createWorkflowDirectory } from './store/workflow-directory.ts';
+import { createWorkflowDirectory, FILE_SIZE_FACTOR } from './store/workflow-directory.ts';
+import { SLICE_MS } from './gateway/pace.ts';
 import { Metrics } from './observe/metrics.ts';
 import { createOtlpExporter } from './observe/otlp.ts';
 import { liveView, partnerStats, workflowStats } from './observe/workflow-stats.ts';
@@ -329,11 +330,13 @@ export async function startSluice(
   } else rateLimits = createMemoryRateLimitStore({ maxKeys: settings.rateLimitMaxKeys });
   if (metrics) observeSharedState(metrics, store, rateLimits);
   const partnerAccess = createPartnerAccess();
+  // Validation and compilation run in slices no longer than the expression bound (nor SLICE_MS), with requests served between them.
+  const documents = { limits: settings.documentLimits, sliceMs: Math.min(SLICE_MS, settings.expressionTimeoutMs) };
   let egress = createEgressPolicy({ ...settings.egress, onDenied: (denied) => logger.warn({ egress: denied }, 'egress policy refused a connection') });
   // The embedded default's upstream is on loopback: exactly its address and port are allowed, nothing else of loopback.
   if (demoUpstream) egress = egress.allowing(new URL(demoUpstream.url).host);
   logger.info({ egress: egress.summary, ...(demoUpstream ? { demoUpstream: new URL(demoUpstream.url).host } : {}) }, demoUpstream ? 'egress policy (the demo upstream allowed)' : 'egress policy');
-  const deps = { env, envAllowList: settings.workflowEnv, egress, dataDir: settings.dataDir, rateLimits, shared, partners: partnerAccess, maxBufferedAnswer: settings.maxBufferedAnswerBytes, expressionLimits: { timeoutMs: settings.expressionTimeoutMs, depth: 300, sequence: 100_000 } };
+  const deps = { env, envAllowList: settings.workflowEnv, egress, dataDir: settings.dataDir, rateLimits, shared, partners: partnerAccess, maxBufferedAnswer: settings.maxBufferedAnswerBytes, expressionLimits: { timeoutMs: settings.expressionTimeoutMs, depth: 300, sequence: 100_000 }, ...documents };
   /** Compiled workflows whose credentials' partners are labelled already. */
   const labelled = new WeakSet<CompiledWorkflow>();
   const registry = createWorkflowRegistry({
@@ -364,6 +367,7 @@ export async function startSluice(
   const lifecycle = createLifecycle({
     store,
     fourEyes: settings.fourEyes,
+    ...documents,
     prepare: (document) => preparationProblems(document, deps),
     runTests: (document) => runWorkflowTests(document, previewContext()),
   });
@@ -389,8 +393,8 @@ export async function startSluice(
   store.onChange(() => void registry.sync().then(() => replicas?.beat()));
   await registry.sync();
 
-  const directory = createWorkflowDirectory(join(settings.dataDir, 'workflows'));
-  const directorySync = createDirectorySync({ directory, lifecycle, store, logger });
+  const directory = createWorkflowDirectory(join(settings.dataDir, 'workflows'), { maxBytes: FILE_SIZE_FACTOR * settings.documentLimits.bytes });
+  const directorySync = createDirectorySync({ directory, lifecycle, store, logger, limits: settings.documentLimits });
   const watchWorkflows = options.watchWorkflows ?? true;
   const reload = async () => {
     if (watchWorkflows) await directorySync.sync();
@@ -405,6 +409,7 @@ export async function startSluice(
   const adminApi = createAdminApi({
     store,
     lifecycle,
+    ...documents,
     preview: {
       context: previewContext,
       ...(mintToken ? { demoToken: mintToken } : {}),

@@ -1,11 +1,12 @@
 import express, { type ErrorRequestHandler, type NextFunction, type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
-import { diffContracts, diffWorkflows, errorContract, validateWorkflow } from '../../shared/compile/index.ts';
+import { diffContracts, diffWorkflowsSliced, errorContractSliced, runPaced, type ValidateOptions } from '../../shared/compile/index.ts';
 import { contractOpenApi } from '../preview/contract-openapi.ts';
 import { runWorkflowTests, simulate, type SimulationContext } from '../preview/simulate.ts';
 import { kindConfigJsonSchema } from '../../shared/compile/json-schema.ts';
 import { CATEGORIES, kinds, type AnyKindDescriptor } from '../../shared/nodes/index.ts';
-import { demoTokenSchema, errorCatalogSchema, workflowDocumentSchema, type WorkflowDocument } from '../../shared/schema/index.ts';
+import { DEFAULT_DOCUMENT_LIMITS, DOCUMENT_LIMIT_SETTINGS, demoTokenSchema, errorCatalogSchema, formatBytes, jsonTextDepth, workflowDocumentSchema, type DocumentLimits, type WorkflowDocument } from '../../shared/schema/index.ts';
+import { createPace, validatePaced } from '../gateway/pace.ts';
 import type { ProblemRenderer } from '../gateway/problem.ts';
 import { problemHeaders } from '../gateway/problem.ts';
 import { traceContextOf } from '../gateway/trace.ts';
@@ -69,6 +70,10 @@ export interface AdminApiOptions {
   };
   /** The live replicas sharing the store, each with the revision it applied, given the store's revision. */
   cluster?(revision: number): Promise<unknown[]>;
+  /** Size bounds of workflow documents (SLUICE_MAX_*): the JSON body parser refuses larger and deeper bodies before parsing them. */
+  limits?: DocumentLimits;
+  /** The longest one slice of validation runs before requests get their turn. */
+  sliceMs?: number;
 }
 
 /** An endpoint as the audit log names an operation: method and route pattern, whatever the URL. */
@@ -76,6 +81,14 @@ const operationOf = (endpoint: Endpoint) => `${endpoint.method.toUpperCase()} /a
 
 /** The longest a change waits for this process to serve it before it is acknowledged anyway. */
 const SETTLE_MS = 5_000;
+/** Room in an admin body beside its document: the wrapper, a sample request and its upstream mock. */
+const BODY_SLACK_BYTES = 64 * 1024;
+
+/** A body nested deeper than the limit, found before it was parsed (body-parser hands it to the error handler with this status). */
+class BodyTooDeep extends Error {
+  status = 400;
+  type = 'entity.too.deep';
+}
 
 /** Endpoints that act on the path alone still refuse a body with fields: nothing is silently ignored. */
 const noBody = z.object({}).strict();
@@ -155,6 +168,9 @@ function kindsPayload() {
 /** The admin API under /admin/api: JSON in and out, bodies validated by zod, problem+json errors, every change audited. */
 export function createAdminApi(options: AdminApiOptions): { router: Router; endpoints: Endpoint[]; close(): Promise<void> } {
   const { store, lifecycle } = options;
+  const limits = options.limits ?? DEFAULT_DOCUMENT_LIMITS;
+  /** Validation in slices with requests served between them, under the document limits. */
+  const validate = (document: unknown, rest: ValidateOptions = {}) => validatePaced(document, { ...rest, limits }, options.sliceMs);
   /** Role refusals, one entry per actor, endpoint and minute (the rest counted): a token cannot flood the audit log. */
   const refusals = createRefusalAudit({ store });
   const clientOf = options.clientAddress ?? ((req: Request) => req.socket.remoteAddress ?? 'unknown');
@@ -184,12 +200,12 @@ export function createAdminApi(options: AdminApiOptions): { router: Router; endp
     const document = await workflowDocument(id, which);
     const state = await store.state();
     const catalog = state.catalog === undefined ? options.problems().catalog : errorCatalogSchema.parse(await store.document(state.catalog));
-    const result = validateWorkflow(document, { catalog });
+    const result = await validate(document, { catalog });
     if (!result.ok) throw new AdminError('validation_failed', `the ${typeof which === 'number' ? `version ${which}` : which} of "${id}" is not a valid workflow: its contract cannot be derived`, { problems: result.problems });
     const n = which === 'active' ? workflow.active! : which === 'draft' ? 'draft' : which;
     const record_ = typeof n === 'number' ? workflow.versions.find((v) => v.version === n) : undefined;
     const deprecated = record_?.deprecated ? { deprecated: { sunset: record_.deprecated.sunset } } : {};
-    return { contract: errorContract(result.graph, catalog, deprecated), document, version: n as number | 'draft' };
+    return { contract: await runPaced(errorContractSliced(result.graph, catalog, deprecated), createPace(options.sliceMs)), document, version: n as number | 'draft' };
   }
 
   const versionNumber = (text: string | undefined) => {
@@ -253,7 +269,7 @@ export function createAdminApi(options: AdminApiOptions): { router: Router; endp
       handler: async ({ actor, params, body }) => {
         const b = body as z.infer<typeof draftBody>;
         const draft = await lifecycle.saveDraft({ name: actor.name, role: actor.role }, params.id!, b.document, b.baseRevision);
-        const result = validateWorkflow(b.document);
+        const result = await validate(b.document);
         return { body: { draft, problems: result.ok ? [] : result.problems } };
       },
     },
@@ -305,7 +321,7 @@ export function createAdminApi(options: AdminApiOptions): { router: Router; endp
       method: 'get', path: '/workflows/:id/diff', permission: 'read', summary: 'Nodes and edges added, removed and changed between two versions (draft, active or a number); layout ignored', query: diffQuery,
       handler: async ({ params, query }) => {
         const q = query as z.infer<typeof diffQuery>;
-        return { body: diffWorkflows(await workflowDocument(params.id!, q.from), await workflowDocument(params.id!, q.to)) };
+        return { body: await runPaced(diffWorkflowsSliced(await workflowDocument(params.id!, q.from), await workflowDocument(params.id!, q.to)), createPace(options.sliceMs)) };
       },
     },
     {
@@ -464,7 +480,15 @@ export function createAdminApi(options: AdminApiOptions): { router: Router; endp
       next(error);
     }
   };
-  const json = express.json({ limit: '2mb', type: ['application/json', 'application/*+json'] });
+  // Bytes and nesting are bounded before JSON.parse: what reads a body afterwards (hashing, schemas, JSON.stringify) recurses into it.
+  const bodyDepth = limits.depth + 1; // the document sits in a wrapping object
+  const json = express.json({
+    limit: limits.bytes + BODY_SLACK_BYTES,
+    type: ['application/json', 'application/*+json'],
+    verify: (_req, _res, buffer) => {
+      if (jsonTextDepth(buffer, bodyDepth) > bodyDepth) throw new BodyTooDeep(`the body nests objects and arrays deeper than ${DOCUMENT_LIMIT_SETTINGS.depth} (${limits.depth}) allows`);
+    },
+  });
 
   for (const endpoint of endpoints) {
     router[endpoint.method](endpoint.path, authorize(endpoint), json, async (req: Request, res: Response, next: NextFunction) => {
@@ -501,8 +525,11 @@ export function createAdminApi(options: AdminApiOptions): { router: Router; endp
     }
     const unwritable = storeWriteError(error);
     if (unwritable) return problem(res, req, unwritable);
+    if (error instanceof BodyTooDeep) return problem(res, req, new AdminError('bad_request', error.message, { extra: { limit: { setting: DOCUMENT_LIMIT_SETTINGS.depth, value: limits.depth } } }));
     const status = (error as { status?: number }).status;
-    if (status === 400 || status === 413 || status === 415) return problem(res, req, new AdminError('bad_request', status === 413 ? 'the body is too large' : 'the body is not valid JSON'));
+    if (status === 413)
+      return problem(res, req, new AdminError('payload_too_large', `the body is larger than ${formatBytes(limits.bytes + BODY_SLACK_BYTES)}: a workflow document may be ${formatBytes(limits.bytes)} (${DOCUMENT_LIMIT_SETTINGS.bytes})`, { extra: { limit: { setting: DOCUMENT_LIMIT_SETTINGS.bytes, value: limits.bytes } } }));
+    if (status === 400 || status === 415) return problem(res, req, new AdminError('bad_request', 'the body is not valid JSON'));
     const answer = options.problems().render('internal_error', { instance: req.originalUrl.split('?')[0]!, traceId: traceContextOf(req.headers.traceparent, undefined).traceId });
     res.status(answer.status).set(problemHeaders(answer.body)).end(answer.body);
   };

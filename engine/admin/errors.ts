@@ -8,6 +8,7 @@ export const ADMIN_ERRORS = {
   conflict: 409,
   validation_failed: 422,
   bad_request: 400,
+  payload_too_large: 413,
   too_many_attempts: 429,
   store_unavailable: 503,
 } as const;

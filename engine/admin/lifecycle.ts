@@ -1,5 +1,6 @@
-import { validateWorkflow, type ValidationProblem } from '../../shared/compile/index.ts';
-import { errorCatalogSchema, GATEWAY_ERRORS, idSchema, type ErrorCatalog, type Route } from '../../shared/schema/index.ts';
+import { documentSizeProblems, type ValidationProblem } from '../../shared/compile/index.ts';
+import { errorCatalogSchema, GATEWAY_ERRORS, idSchema, type DocumentLimits, type ErrorCatalog, type Route } from '../../shared/schema/index.ts';
+import { validatePaced } from '../gateway/pace.ts';
 import { documentHash, type AuditAction } from '../store/audit.ts';
 import type { Store, StoreState, Transition, WorkflowRecord } from '../store/types.ts';
 import { AdminError } from './errors.ts';
@@ -18,6 +19,10 @@ export interface LifecycleOptions {
   prepare(document: unknown): Promise<ValidationProblem[]>;
   /** Runs a document's workflow tests (sample requests with expected answers); a failing one blocks its publication. */
   runTests?(document: unknown): Promise<Array<{ name: string; passed: boolean; failures: Array<{ what: string; expected: unknown; actual: unknown }> }>>;
+  /** Size bounds of a document to serve (SLUICE_MAX_*); DEFAULT_DOCUMENT_LIMITS when absent. */
+  limits?: DocumentLimits;
+  /** The longest one slice of validation runs before requests get their turn. */
+  sliceMs?: number;
   now?: () => Date;
 }
 
@@ -75,6 +80,9 @@ function missingGatewayErrors(catalog: ErrorCatalog): ValidationProblem[] {
 export function createLifecycle(options: LifecycleOptions) {
   const { store } = options;
   const now = () => (options.now?.() ?? new Date()).toISOString();
+  /** Validation in slices with requests served between them, under the document limits. */
+  const validate = (document: unknown, rest: { catalog?: ErrorCatalog; otherRoutes?: Array<{ workflow: string; route: Route }> }) =>
+    validatePaced(document, { ...rest, ...(options.limits ? { limits: options.limits } : {}) }, options.sliceMs);
   /** Route of each version document read so far, by content hash. */
   const routeByHash = new Map<string, Route>();
   /** The catalog last read, by content hash. */
@@ -102,6 +110,12 @@ export function createLifecycle(options: LifecycleOptions) {
    * eyes), so two changes cannot both pass checks the other would fail; a refusal decided in the
    * body is audited, then thrown.
    */
+  /** A draft may be half drawn, but never larger than a document may be. */
+  function refuseOversized(document: unknown) {
+    const problems = documentSizeProblems(document, options.limits);
+    if (problems.length > 0) throw new AdminError('validation_failed', `the document is too large: ${problems.map((p) => p.message).join('; ')}`, { problems });
+  }
+
   async function change<T>(body: (state: StoreState) => Promise<Transition<T | Refusal>> | Transition<T | Refusal>): Promise<T> {
     const { result } = await store.transact(body);
     if (isRefusal(result)) throw result.refused;
@@ -111,9 +125,11 @@ export function createLifecycle(options: LifecycleOptions) {
   /** Validates a document as a candidate to serve: graph, catalog, routes of the other active workflows, and preparation. */
   async function check(state: StoreState, id: string, document: unknown): Promise<ValidationProblem[]> {
     const catalog = await catalogOf(state);
-    const result = validateWorkflow(document, { ...(catalog ? { catalog } : {}), otherRoutes: await activeRoutes(store, state, id, routeByHash) });
+    const result = await validate(document, { ...(catalog ? { catalog } : {}), otherRoutes: await activeRoutes(store, state, id, routeByHash) });
     const problems = result.ok ? [] : [...result.problems];
     if (result.ok && (document as { id: string }).id !== id) problems.push({ code: 'invalid_document', message: `the document's id must be "${id}"`, field: 'id' });
+    // A document over a size limit is not prepared: that is the work the limit bounds.
+    if (problems.some((p) => p.code === 'too_large')) return problems;
     problems.push(...(await options.prepare(document)));
     return problems;
   }
@@ -167,6 +183,7 @@ export function createLifecycle(options: LifecycleOptions) {
     async create(actor: Actor, document: unknown) {
       const id = (document as { id?: unknown } | null)?.id;
       if (!idSchema.safeParse(id).success) throw new AdminError('validation_failed', 'the document needs a valid "id"', { problems: [{ code: 'invalid_document', message: 'a-z, 0-9, "-" and "_", 1-64 characters', field: 'id' }] });
+      refuseOversized(document);
       const hash = documentHash(document);
       const { result } = await store.transact((state) => {
         if (workflowOf(state, id as string)) throw new AdminError('conflict', `workflow "${String(id)}" exists already`);
@@ -184,6 +201,7 @@ export function createLifecycle(options: LifecycleOptions) {
 
     async saveDraft(actor: Actor, id: string, document: unknown, baseRevision: number) {
       if ((document as { id?: unknown } | null)?.id !== id) throw new AdminError('validation_failed', `the draft's id must be "${id}"`, { problems: [{ code: 'invalid_document', message: `must be "${id}"`, field: 'id' }] });
+      refuseOversized(document);
       const hash = documentHash(document);
       const { result } = await store.transact((state) => {
         const record = requireWorkflow(state, id);
@@ -301,7 +319,7 @@ export function createLifecycle(options: LifecycleOptions) {
         for (const record of Object.values(state.workflows)) {
           if (record.active === undefined) continue;
           const document = await store.document(record.versions.find((v) => v.version === record.active)!.hash);
-          const result = validateWorkflow(document, { catalog });
+          const result = await validate(document, { catalog });
           if (!result.ok) for (const p of result.problems.filter((x) => x.code === 'unknown_error')) problems.push({ ...p, message: `workflow "${record.id}": ${p.message}` });
         }
         if (problems.length > 0) return refusal(actor, 'catalog.update', new AdminError('validation_failed', `the catalog lacks errors the gateway or an active workflow answers with: ${problems.map((p) => p.message).join('; ')}`, { problems }));

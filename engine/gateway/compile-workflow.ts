@@ -1,5 +1,7 @@
 import { createActor, fromPromise, raise, setup, transition, type AnyStateMachine } from 'xstate';
 import { FAULT_STATE, RUN_NODE_ACTOR, TAKE_PORT_ACTION, toMachineConfig, type FinalStateMeta, type NodeStateConfig, type ValidationProblem, type ValidGraph, type WorkflowMachineConfig } from '../../shared/compile/index.ts';
+import type { DocumentLimits } from '../../shared/schema/index.ts';
+import { createPace, type Pace } from './pace.ts';
 import { runtimes } from '../runtime/index.ts';
 import { workflowLogFields } from '../observe/request-log.ts';
 import { FAULT_PORT, type Metrics, type NodeMetrics, type VersionMetrics } from '../observe/metrics.ts';
@@ -47,8 +49,8 @@ export interface CompiledWorkflow {
   id: string;
   version: number;
   graph: ValidGraph;
+  /** The XState machine config; workflowMachine() builds its machine when one is wanted (the live actor). */
   machineConfig: WorkflowMachineConfig;
-  machine: AnyStateMachine;
   start: NodeStep;
   prepared: ReadonlyMap<string, PreparedNode>;
   /** Some node reads the request body, so it is buffered and parsed before the walk. */
@@ -90,6 +92,10 @@ export interface CompileDependencies {
   maxBufferedAnswer?: number;
   /** Partners, keys and products as the registry last applied them; none when absent (tests, tools). */
   partners?: PartnerAccess;
+  /** Size bounds of the documents compiled (SLUICE_MAX_*); DEFAULT_DOCUMENT_LIMITS when absent. */
+  limits?: DocumentLimits;
+  /** The longest one slice of validating or compiling runs before requests get their turn (pace.ts SLICE_MS when absent). */
+  sliceMs?: number;
 }
 
 /** The directory of compilations without one: no partners, no products. */
@@ -105,26 +111,57 @@ export function createWorkflowMachine(config: WorkflowMachineConfig): AnyStateMa
   }).createMachine(config as never) as unknown as AnyStateMachine;
 }
 
+/** Node states per XState machine the table is asked of: building one takes a few milliseconds. */
+const TABLE_CHUNK = 32;
+
 /**
  * Asks XState, for every node state and every port its node can exit by, which state comes
- * next; the answers form the table the gateway walks per request.
+ * next; the answers form the table the gateway walks per request. XState answers for a few
+ * dozen states at a time, each on a machine of those states (their configs as compiled) and
+ * the states they lead to: asking one machine of all the states costs time in proportion to
+ * their number per state (resolveState reads every sibling), 40 s for a 10,000-node chain, in
+ * one stretch no request could interrupt. The states a chunk leads to keep their type (a final
+ * state stays final); their own transitions are asked in their own chunk.
  */
-function computeTable(machine: AnyStateMachine, config: WorkflowMachineConfig): Map<string, Map<string, string>> {
+async function computeTable(config: WorkflowMachineConfig, pace: Pace): Promise<Map<string, Map<string, string>>> {
   const table = new Map<string, Map<string, string>>();
-  for (const [state, stateConfig] of Object.entries(config.states)) {
-    if ('type' in stateConfig) continue;
-    const snapshot = machine.resolveState({ value: state, context: {} });
-    const targets = new Map<string, string>();
-    const events = [...Object.keys(stateConfig.on).map((port) => ({ port, type: port })), { port: FAULT_STATE, type: `xstate.error.actor.${state}` }];
-    for (const { port, type } of events) {
-      const [next] = transition(machine, snapshot, { type } as never);
-      const value = next.value;
-      if (typeof value !== 'string') throw new Error(`state ${state} on ${type} leads to a compound state`);
-      targets.set(port, value);
+  const nodeStates = Object.entries(config.states).filter((entry): entry is [string, NodeStateConfig] => !('type' in entry[1]));
+  for (let from = 0; from < nodeStates.length; from += TABLE_CHUNK) {
+    const chunk = nodeStates.slice(from, from + TABLE_CHUNK);
+    const states: WorkflowMachineConfig['states'] = Object.fromEntries(chunk);
+    for (const [, stateConfig] of chunk)
+      for (const target of [...Object.values(stateConfig.on), FAULT_STATE]) {
+        if (Object.hasOwn(states, target)) continue;
+        const targetConfig = config.states[target];
+        if (targetConfig === undefined) throw new Error(`a transition leads to the unknown state ${target}`);
+        states[target] = 'type' in targetConfig ? targetConfig : ({} as NodeStateConfig); // a node state of another chunk
+      }
+    const machine = createWorkflowMachine({ id: config.id, initial: chunk[0]![0], states });
+    for (const [state, stateConfig] of chunk) {
+      const snapshot = machine.resolveState({ value: state, context: {} });
+      const targets = new Map<string, string>();
+      const events = [...Object.keys(stateConfig.on).map((port) => ({ port, type: port })), { port: FAULT_STATE, type: `xstate.error.actor.${state}` }];
+      for (const { port, type } of events) {
+        const [next] = transition(machine, snapshot, { type } as never);
+        const value = next.value;
+        if (typeof value !== 'string') throw new Error(`state ${state} on ${type} leads to a compound state`);
+        targets.set(port, value);
+      }
+      table.set(state, targets);
+      await pace();
     }
-    table.set(state, targets);
   }
   return table;
+}
+
+/** The whole machine of each compiled config, built when first asked for (a served version never is). */
+const machines = new WeakMap<WorkflowMachineConfig, AnyStateMachine>();
+
+/** The XState machine of a compiled workflow: what the live actor runs (tests, inspection). */
+export function workflowMachine(workflow: Pick<CompiledWorkflow, 'machineConfig'>): AnyStateMachine {
+  let machine = machines.get(workflow.machineConfig);
+  if (machine === undefined) machines.set(workflow.machineConfig, (machine = createWorkflowMachine(workflow.machineConfig)));
+  return machine;
 }
 
 /** Prepares one node with its kind's runtime; a failure is a problem naming the node and field. */
@@ -167,7 +204,9 @@ export async function preparationProblems(document: unknown, deps: CompileDepend
   const doc = document as { id?: unknown; nodes?: unknown } | null;
   if (!Array.isArray(doc?.nodes)) return [];
   const problems: ValidationProblem[] = [];
+  const pace = createPace(deps.sliceMs);
   for (const node of doc.nodes as Array<{ id?: unknown; kind?: unknown; config?: unknown }>) {
+    await pace();
     if (typeof node?.id !== 'string' || typeof node.kind !== 'string' || !isKindName(node.kind)) continue;
     const config = (kinds[node.kind] as AnyKindDescriptor).config.safeParse(node.config ?? {});
     if (!config.success) continue;
@@ -185,14 +224,17 @@ export async function preparationProblems(document: unknown, deps: CompileDepend
  * @throws WorkflowRefused naming node and field when a node cannot be prepared.
  */
 export async function compileWorkflow(graph: ValidGraph, version: number, deps: CompileDependencies, served: { metrics?: Metrics } = {}): Promise<CompiledWorkflow> {
+  // In slices, each with the event loop's turn after it: a large document never holds it long.
+  const pace = createPace(deps.sliceMs);
   const machineConfig = toMachineConfig(graph);
-  const machine = createWorkflowMachine(machineConfig);
-  const table = computeTable(machine, machineConfig);
+  await pace();
+  const table = await computeTable(machineConfig, pace);
 
   const problems: ValidationProblem[] = [];
   const prepared = new Map<string, PreparedNode>();
   let needsRequestBody = false;
   for (const node of graph.nodes.values()) {
+    await pace();
     if (node.descriptor.readsRequestBody?.(node.config)) needsRequestBody = true;
     const outcome = await prepareNode(graph.document.id, node.id, node.kind, node.config, new Set(node.next.keys()), deps);
     if ('problem' in outcome) problems.push(outcome.problem);
@@ -207,6 +249,7 @@ export async function compileWorkflow(graph: ValidGraph, version: number, deps: 
   const workflowMetrics = served.metrics?.workflow(graph.document.id);
   const steps = new Map<string, Step>();
   for (const [state, stateConfig] of Object.entries(machineConfig.states)) {
+    await pace();
     if ('type' in stateConfig) steps.set(state, { final: true, state, meta: stateConfig.meta });
     else
       steps.set(state, {
@@ -234,7 +277,6 @@ export async function compileWorkflow(graph: ValidGraph, version: number, deps: 
     version,
     graph,
     machineConfig,
-    machine,
     start: steps.get(graph.start) as NodeStep,
     prepared,
     needsRequestBody,
@@ -322,7 +364,7 @@ export async function walk(workflow: CompiledWorkflow, exchange: Exchange, state
 export function runWithActor(workflow: CompiledWorkflow, exchange: Exchange): Promise<WalkResult> {
   const states: string[] = [];
   let error: unknown;
-  const machine = workflow.machine.provide({
+  const machine = workflowMachine(workflow).provide({
     actors: {
       [RUN_NODE_ACTOR]: fromPromise<string, { node: string }>(async ({ input }) => {
         try {

@@ -1,10 +1,11 @@
 import type { Logger } from 'pino';
-import { validateWorkflow, type ValidationProblem } from '../../shared/compile/index.ts';
+import type { ValidationProblem } from '../../shared/compile/index.ts';
 import { errorCatalogSchema, type ErrorCatalog } from '../../shared/schema/index.ts';
 import { coalesce } from '../store/coalesce.ts';
 import type { Metrics } from '../observe/metrics.ts';
 import { buildPartnerDirectory } from '../runtime/partner-directory.ts';
 import type { Store, VersionRecord, WorkflowRecord } from '../store/types.ts';
+import { validatePaced } from './pace.ts';
 import { compileWorkflow, WorkflowRefused, type CompileDependencies, type CompiledWorkflow, type ServedLifecycle } from './compile-workflow.ts';
 
 export interface WorkflowRegistry {
@@ -99,7 +100,8 @@ export function createWorkflowRegistry(options: {
       // which is retried, rather than marking the version as one that cannot be served here.
       const document = await store.document(version.hash);
       try {
-        const result = validateWorkflow(document, catalog ? { catalog } : {});
+        const { limits, sliceMs } = options.deps;
+        const result = await validatePaced(document, { ...(catalog ? { catalog } : {}), ...(limits ? { limits } : {}) }, sliceMs);
         if (!result.ok) throw new WorkflowRefused(result.problems);
         const compiled = await compileWorkflow(result.graph, version.version, options.deps, { metrics: options.metrics });
         next.set(record.id, { ...compiled, lifecycle });

@@ -1,10 +1,11 @@
 import type { Readable } from 'node:stream';
-import { validateWorkflow, type ValidationProblem } from '../../shared/compile/index.ts';
+import type { ValidationProblem } from '../../shared/compile/index.ts';
 import type { ErrorCatalog, WorkflowDocument, WorkflowTest } from '../../shared/schema/index.ts';
 import { compileWorkflow, type CompileDependencies, type CompiledWorkflow, type Step } from '../gateway/compile-workflow.ts';
 import { createSyntheticExchange, type RequestExchange } from '../gateway/exchange.ts';
 import { finalProblem, problemHeaders, type ProblemRenderer } from '../gateway/problem.ts';
 import { createRouteTable } from '../gateway/route-table.ts';
+import { createPace, validatePaced } from '../gateway/pace.ts';
 import { createMemoryRateLimitStore } from '../runtime/rate-limit-store.ts';
 import { createEgressPolicy } from '../runtime/egress.ts';
 import { mockUpstream } from './mock-upstream.ts';
@@ -100,7 +101,9 @@ export async function simulate(document: unknown, request: SampleRequest, contex
   let doc = document as WorkflowDocument;
   const mock = options.upstream ? await mockUpstream(options.upstream) : undefined;
   if (mock && Array.isArray(doc?.nodes)) doc = { ...doc, nodes: doc.nodes.map((n) => (n.kind === 'proxy' ? { ...n, config: { ...n.config, url: mock.url } } : n)) };
-  const validated = validateWorkflow(doc, context.catalog ? { catalog: context.catalog } : {});
+  // Paced like a publish, under the same document limits: a simulated document is as untrusted as a published one.
+  const { limits, sliceMs } = context.deps;
+  const validated = await validatePaced(doc, { ...(context.catalog ? { catalog: context.catalog } : {}), ...(limits ? { limits } : {}) }, sliceMs);
   if (!validated.ok) {
     mock?.release();
     return { ok: false, problems: validated.problems };
@@ -119,7 +122,7 @@ export async function simulate(document: unknown, request: SampleRequest, contex
     // The mock is the gateway's own server on loopback: the egress policy allows its address and port for this simulation.
     const egress = mock ? (context.deps.egress ?? createEgressPolicy()).allowing(new URL(mock.url).host) : context.deps.egress;
     compiled = await compileWorkflow(validated.graph, 0, { ...context.deps, rateLimits, ...(egress ? { egress } : {}) });
-    return await run(compiled, request, context.problems);
+    return await run(compiled, request, context.problems, context.deps.sliceMs);
   } catch (error) {
     if ((error as Error).name === 'WorkflowRefused') return { ok: false, problems: (error as { problems: ValidationProblem[] }).problems };
     throw error;
@@ -130,7 +133,7 @@ export async function simulate(document: unknown, request: SampleRequest, contex
   }
 }
 
-async function run(workflow: CompiledWorkflow, request: SampleRequest, problems: ProblemRenderer): Promise<SimulationResult> {
+async function run(workflow: CompiledWorkflow, request: SampleRequest, problems: ProblemRenderer, sliceMs: number | undefined): Promise<SimulationResult> {
   const started = performance.now();
   const q = request.path.indexOf('?');
   const path = q < 0 ? request.path : request.path.slice(0, q);
@@ -158,7 +161,10 @@ async function run(workflow: CompiledWorkflow, request: SampleRequest, problems:
   const visited: string[] = [];
   let step: Step = workflow.start;
   let failure: unknown;
+  // Each step copies the exchange twice for the trace: paced like the compile, so a long chain never holds the event loop.
+  const pace = createPace(sliceMs);
   while (!step.final) {
+    await pace();
     visited.push(step.state);
     const before = snapshot(exchange, secretHeaders);
     const t0 = performance.now();

@@ -1,20 +1,22 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { ValidationProblem } from '../../shared/compile/index.ts';
+import { DEFAULT_DOCUMENT_LIMITS, DOCUMENT_LIMIT_SETTINGS, formatBytes, jsonTextDepth, type DocumentLimits } from '../../shared/schema/index.ts';
 import { AdminError } from '../admin/errors.ts';
 import { workflowOf, type Lifecycle } from '../admin/lifecycle.ts';
 import { describeProblems } from '../gateway/registry.ts';
 import { documentHash } from './audit.ts';
 import { coalesce } from './coalesce.ts';
 import type { Store } from './types.ts';
-import type { WorkflowDirectory } from './workflow-directory.ts';
+import { FILE_SIZE_FACTOR, type WorkflowDirectory } from './workflow-directory.ts';
 
 /** One file as read in a pass: its document, or why it has none. */
 interface Entry {
   origin: string;
   hash: string;
   document: unknown;
-  notJson: string | undefined;
+  /** Why the file holds no document to apply: not JSON, or over a size limit (checked before parsing). */
+  unreadable: ValidationProblem | undefined;
   /** The id it claims: its own, or for a document without one, the id it served last. */
   id: string | undefined;
 }
@@ -28,8 +30,9 @@ interface Entry {
  * is a version of its workflow is not published again, so a rollback made through the admin
  * API survives a restart until the file changes.
  */
-export function createDirectorySync(options: { directory: WorkflowDirectory; lifecycle: Lifecycle; store: Store; logger: Logger }) {
+export function createDirectorySync(options: { directory: WorkflowDirectory; lifecycle: Lifecycle; store: Store; logger: Logger; limits?: DocumentLimits }) {
   const { directory, lifecycle, store, logger } = options;
+  const limits = options.limits ?? DEFAULT_DOCUMENT_LIMITS;
   /** id -> the file serving it */
   const owners = new Map<string, string>();
   /** file -> hash of the text last applied (published, or found to be a version already) */
@@ -51,14 +54,24 @@ export function createDirectorySync(options: { directory: WorkflowDirectory; lif
   async function runNow() {
     const files = await directory.read();
     const idOf = (origin: string) => [...owners].find(([, o]) => o === origin)?.[0];
-    const entries: Entry[] = files.map(({ file, text }) => {
+    const entries: Entry[] = files.map((read) => {
+      const file = read.file;
+      if ('tooLarge' in read) {
+        const { bytes, modified } = read.tooLarge;
+        const message = `the file is ${formatBytes(bytes)}, not read: a workflow file may be ${FILE_SIZE_FACTOR} times ${DOCUMENT_LIMIT_SETTINGS.bytes} (${formatBytes(limits.bytes)}) at most, and its document as compact JSON ${formatBytes(limits.bytes)}`;
+        return { origin: file, hash: `too-large:${bytes}:${modified}`, document: undefined, unreadable: { code: 'too_large', message, field: '(document)' }, id: idOf(file) };
+      }
+      const text = read.text;
       const hash = createHash('sha256').update(text).digest('hex');
+      // Before parsing: what reads the document afterwards (hashing, schemas) recurses into it.
+      if (jsonTextDepth(text, limits.depth) > limits.depth)
+        return { origin: file, hash, document: undefined, unreadable: { code: 'too_large', message: `the document nests objects and arrays deeper than ${limits.depth} levels (${DOCUMENT_LIMIT_SETTINGS.depth})`, field: '(document)' }, id: idOf(file) };
       try {
         const document: unknown = JSON.parse(text);
         const raw = (document as { id?: unknown } | null)?.id;
-        return { origin: file, hash, document, notJson: undefined, id: typeof raw === 'string' ? raw : idOf(file) };
+        return { origin: file, hash, document, unreadable: undefined, id: typeof raw === 'string' ? raw : idOf(file) };
       } catch (error) {
-        return { origin: file, hash, document: undefined, notJson: (error as Error).message, id: idOf(file) };
+        return { origin: file, hash, document: undefined, unreadable: { code: 'invalid_document', message: `not JSON: ${(error as Error).message}`, field: '(document)' }, id: idOf(file) };
       }
     });
     const present = new Set(entries.map((e) => e.origin));
@@ -83,8 +96,8 @@ export function createDirectorySync(options: { directory: WorkflowDirectory; lif
         failed.set(e.origin, e.hash);
         refuse(e, problems);
       };
-      if (e.notJson !== undefined) {
-        fail([{ code: 'invalid_document', message: `not JSON: ${e.notJson}`, field: '(document)' }]);
+      if (e.unreadable !== undefined) {
+        fail([e.unreadable]);
         continue;
       }
       const owner = e.id === undefined ? undefined : claimant.get(e.id);

@@ -1,12 +1,9 @@
 import { watch, type FSWatcher } from 'node:fs';
-import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 
-/** A workflow file as read from disk. */
-export interface WorkflowFile {
-  file: string;
-  text: string;
-}
+/** A workflow file as read from disk; a file larger than the document limit is not read, only measured. */
+export type WorkflowFile = { file: string; text: string } | { file: string; tooLarge: { bytes: number; modified: number } };
 
 export interface WorkflowDirectory {
   readonly dir: string;
@@ -16,8 +13,19 @@ export interface WorkflowDirectory {
   close(): void;
 }
 
-/** The workflow files of the embedded default: one JSON document per file, hot-reloaded on change. */
-export function createWorkflowDirectory(dir: string, debounceMs = 100): WorkflowDirectory {
+/**
+ * How many times the document limit (SLUICE_MAX_DOCUMENT) a workflow file may be and still be
+ * read: room for indentation, since the limit counts the document as compact JSON (checked
+ * when it is validated).
+ */
+export const FILE_SIZE_FACTOR = 4;
+
+/**
+ * The workflow files of the embedded default: one JSON document per file, hot-reloaded on
+ * change. A file over `maxBytes` is reported by its size, never read.
+ */
+export function createWorkflowDirectory(dir: string, options: { debounceMs?: number; maxBytes?: number } = {}): WorkflowDirectory {
+  const { debounceMs = 100, maxBytes = Number.POSITIVE_INFINITY } = options;
   let watcher: FSWatcher | undefined;
   let timer: NodeJS.Timeout | undefined;
   return {
@@ -28,7 +36,9 @@ export function createWorkflowDirectory(dir: string, debounceMs = 100): Workflow
       const files: WorkflowFile[] = [];
       for (const file of names) {
         try {
-          files.push({ file, text: await readFile(join(dir, file), 'utf8') });
+          const { size, mtimeMs } = await stat(join(dir, file));
+          if (size > maxBytes) files.push({ file, tooLarge: { bytes: size, modified: mtimeMs } });
+          else files.push({ file, text: await readFile(join(dir, file), 'utf8') });
         } catch {
           // removed between readdir and readFile: the next change event reads the directory again
         }

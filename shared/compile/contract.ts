@@ -1,5 +1,6 @@
 import type { CatalogEntry, ErrorCatalog } from '../schema/catalog.ts';
 import { kinds, type AnyKindDescriptor } from '../nodes/index.ts';
+import { runAtOnce, type Sliced } from './slices.ts';
 import type { ValidGraph } from './validate.ts';
 
 /** One step of the path to an answer: a node, and the port it leaves by. */
@@ -22,8 +23,13 @@ export interface ContractEntry {
   port?: string;
   /** When it happens, in words. */
   condition: string;
-  /** The shortest path from the start that leads to it: the nodes and the ports taken. */
+  /**
+   * The shortest path from the start that leads to it: the nodes and the ports taken; its last
+   * MAX_CONTRACT_PATH steps when it is longer (`pathSkipped` says how many came before).
+   */
   path: ContractStep[];
+  /** Steps of the path left out before `path` (a very deep graph); absent when none were. */
+  pathSkipped?: number;
   /** Headers that come with it (besides content-type and content-length). */
   headers: Record<string, string>;
   /** An example body. */
@@ -61,21 +67,39 @@ function headersFor(id: string, status: number, options: ContractOptions, route:
   return headers;
 }
 
-/** Shortest path from the start to every node: breadth first over the wired ports. */
-function pathsFromStart(graph: ValidGraph): Map<string, ContractStep[]> {
-  const paths = new Map<string, ContractStep[]>([[graph.start, []]]);
+/**
+ * The most steps of a path an entry lists: a path is as long as the graph is deep, and each of a
+ * deep graph's entries listing all of its path would make the contract grow with the square of
+ * the graph (16 MB for a 1,000-node chain).
+ */
+export const MAX_CONTRACT_PATH = 64;
+
+/** How each node is first reached from the start (breadth first over the wired ports): the step before it. */
+function stepsFromStart(graph: ValidGraph): Map<string, ContractStep | undefined> {
+  const before = new Map<string, ContractStep | undefined>([[graph.start, undefined]]);
   const queue = [graph.start];
-  while (queue.length > 0) {
-    const id = queue.shift()!;
+  for (let i = 0; i < queue.length; i++) {
+    const id = queue[i]!;
     const node = graph.nodes.get(id)!;
     for (const port of node.ports) {
       const to = node.next.get(port.name);
-      if (to === undefined || paths.has(to)) continue;
-      paths.set(to, [...paths.get(id)!, { node: id, port: port.name }]);
+      if (to === undefined || before.has(to)) continue;
+      before.set(to, { node: id, port: port.name });
       queue.push(to);
     }
   }
-  return paths;
+  return before;
+}
+
+/** The shortest path to `last` (a node and the port it leaves by), at most MAX_CONTRACT_PATH steps of it. */
+function pathTo(before: Map<string, ContractStep | undefined>, last: ContractStep): Pick<ContractEntry, 'path' | 'pathSkipped'> {
+  const path = [last];
+  let skipped = 0;
+  for (let step = before.get(last.node); step !== undefined; step = before.get(step.node)) {
+    if (path.length < MAX_CONTRACT_PATH) path.push(step);
+    else skipped++;
+  }
+  return { path: path.reverse(), ...(skipped > 0 ? { pathSkipped: skipped } : {}) };
 }
 
 /**
@@ -88,14 +112,19 @@ function pathsFromStart(graph: ValidGraph): Map<string, ContractStep[]> {
  * contract.filter((e) => e.status === 401).map((e) => `${e.node}.${e.port}: ${e.condition}`);
  */
 export function errorContract(graph: ValidGraph, catalog: ErrorCatalog, options: ContractOptions = {}): ContractEntry[] {
+  return runAtOnce(errorContractSliced(graph, catalog, options));
+}
+
+/** errorContract cut into slices (one per node), for a server to run paced. */
+export function* errorContractSliced(graph: ValidGraph, catalog: ErrorCatalog, options: ContractOptions = {}): Sliced<ContractEntry[]> {
   const route = graph.document.route;
   const instance = route.path;
-  const paths = pathsFromStart(graph);
+  const before = stepsFromStart(graph);
+  yield;
   const entries: ContractEntry[] = [];
   const problem = (id: string, raised: { node: string; kind: string; port: string } | undefined, condition: string, params?: Record<string, string>) => {
     const entry = catalog.errors[id];
     if (!entry) return;
-    const path = raised ? [...(paths.get(raised.node) ?? []), { node: raised.node, port: raised.port }] : [];
     entries.push({
       id,
       status: entry.status,
@@ -103,13 +132,14 @@ export function errorContract(graph: ValidGraph, catalog: ErrorCatalog, options:
       title: entry.title,
       ...(raised ?? {}),
       condition,
-      path,
+      ...(raised ? pathTo(before, { node: raised.node, port: raised.port }) : { path: [] }),
       headers: headersFor(id, entry.status, options, route),
       example: problemExample(entry, instance, params),
     });
   };
 
   for (const node of graph.nodes.values()) {
+    yield;
     const descriptor: AnyKindDescriptor = kinds[node.kind as keyof typeof kinds];
     const portErrors = new Set<string>();
     for (const port of node.ports) {
@@ -132,7 +162,7 @@ export function errorContract(graph: ValidGraph, catalog: ErrorCatalog, options:
         kind: node.kind,
         port: 'done',
         condition: 'the request reaches this node',
-        path: [...(paths.get(node.id) ?? []), { node: node.id, port: 'done' }],
+        ...pathTo(before, { node: node.id, port: 'done' }),
         headers: headersFor('', status, options, route),
         example: (node.config as { body?: unknown }).body ?? null,
       });

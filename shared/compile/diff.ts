@@ -1,4 +1,5 @@
 import type { WorkflowDocument, WorkflowEdge, WorkflowNode } from '../schema/workflow.ts';
+import { runAtOnce, type Sliced } from './slices.ts';
 
 export interface NodeChange {
   id: string;
@@ -43,12 +44,18 @@ function changedFields(before: Record<string, unknown>, after: Record<string, un
  * d.nodes.changed.map((c) => `${c.id}: ${c.fields.join(', ')}`); // ["limit: config.limit"]
  */
 export function diffWorkflows(before: WorkflowDocument, after: WorkflowDocument): WorkflowDiff {
+  return runAtOnce(diffWorkflowsSliced(before, after));
+}
+
+/** diffWorkflows cut into slices (one per node), for a server to run paced. */
+export function* diffWorkflowsSliced(before: WorkflowDocument, after: WorkflowDocument): Sliced<WorkflowDiff> {
   const beforeNodes = new Map(before.nodes.map((n) => [n.id, n]));
   const afterNodes = new Map(after.nodes.map((n) => [n.id, n]));
   const added = after.nodes.filter((n) => !beforeNodes.has(n.id));
   const removed = before.nodes.filter((n) => !afterNodes.has(n.id));
   const changed: NodeChange[] = [];
   for (const node of after.nodes) {
+    yield;
     const old = beforeNodes.get(node.id);
     if (!old) continue;
     const fields = [
@@ -61,6 +68,7 @@ export function diffWorkflows(before: WorkflowDocument, after: WorkflowDocument)
   const beforeEdges = new Set(before.edges.map(edgeKey));
   const afterEdges = new Set(after.edges.map(edgeKey));
   const edges = { added: after.edges.filter((e) => !beforeEdges.has(edgeKey(e))), removed: before.edges.filter((e) => !afterEdges.has(edgeKey(e))) };
+  yield;
   const fields = (['name', 'description', 'route', 'start', 'tests'] as const).filter((k) => stable(before[k]) !== stable(after[k]));
   const same = added.length + removed.length + changed.length + edges.added.length + edges.removed.length + fields.length === 0;
   return { nodes: { added, removed, changed }, edges, fields, same };

@@ -2,8 +2,10 @@ import jsonata from 'jsonata';
 import type { z } from 'zod';
 import { faultsOf, kinds, isKindName, type AnyKindDescriptor, type PortSpec } from '../nodes/index.ts';
 import type { ErrorCatalog } from '../schema/catalog.ts';
+import { DEFAULT_DOCUMENT_LIMITS, DOCUMENT_LIMIT_SETTINGS, formatBytes, tooDeep, utf8Length, type DocumentLimits } from '../schema/limits.ts';
 import { workflowDocumentSchema, type Route, type WorkflowDocument } from '../schema/workflow.ts';
 import { clashingMethods, reservedPrefixOf } from './route.ts';
+import { runAtOnce, type Sliced } from './slices.ts';
 
 /** The closed list of reasons a workflow is refused. */
 export const PROBLEM_CODES = [
@@ -25,6 +27,7 @@ export const PROBLEM_CODES = [
   'unknown_error',
   'response_missing',
   'route_clash',
+  'too_large',
 ] as const;
 /** Validation's codes, and `test_failed`: a publish refused because a workflow test failed. */
 export type ProblemCode = (typeof PROBLEM_CODES)[number] | 'test_failed';
@@ -63,6 +66,8 @@ export interface ValidateOptions {
   catalog?: ErrorCatalog;
   /** Routes of the other workflows served beside this one. */
   otherRoutes?: ReadonlyArray<{ workflow: string; route: Route }>;
+  /** Size bounds of the document; DEFAULT_DOCUMENT_LIMITS when absent. */
+  limits?: DocumentLimits;
 }
 
 const path = (segments: ReadonlyArray<PropertyKey>) => segments.map(String).join('.');
@@ -84,51 +89,79 @@ const issueMessage = (issue: z.core.$ZodIssue): string => (issue.code === 'inval
  * if (!result.ok) for (const p of result.problems) console.log(p.node, p.field, p.message);
  */
 export function validateWorkflow(input: unknown, options: ValidateOptions = {}): ValidationResult {
+  return runAtOnce(validateWorkflowSliced(input, options));
+}
+
+/**
+ * validateWorkflow cut into slices (one per node, one per edge) for a server to run paced, so a
+ * large document never holds its event loop: `runPaced(validateWorkflowSliced(doc), pace)`.
+ */
+export function* validateWorkflowSliced(input: unknown, options: ValidateOptions = {}): Sliced<ValidationResult> {
+  const limits = options.limits ?? DEFAULT_DOCUMENT_LIMITS;
+  const oversized = documentSizeProblems(input, limits);
+  if (oversized.length > 0) return { ok: false, problems: oversized };
   const parsed = workflowDocumentSchema.safeParse(input);
   if (!parsed.success) return { ok: false, problems: documentProblems(input, parsed.error) };
+  yield;
   const document = parsed.data;
   const problems: ValidationProblem[] = [];
   const report = (code: ProblemCode, message: string, node?: string, field?: string) =>
     problems.push({ code, message, ...(node === undefined ? {} : { node }), ...(field === undefined ? {} : { field }) });
+  /** Parses an expression unless it is longer than the limit (parsing costs time in proportion to its length). */
+  const checkExpression = (source: string, node: string | undefined, field: string) => {
+    if (source.length > limits.expressionLength)
+      return report('too_large', `the expression has ${source.length} characters; at most ${limits.expressionLength} are allowed (${DOCUMENT_LIMIT_SETTINGS.expressionLength})`, node, field);
+    const error = expressionSyntaxError(source);
+    if (error) report('expression_syntax', error, node, field);
+  };
 
   const nodes = new Map<string, GraphNode>();
   const known = new Set<string>();
-  document.nodes.forEach((node) => {
-    if (known.has(node.id)) return report('duplicate_node', `node id "${node.id}" is used twice`, node.id, 'id');
+  for (const node of document.nodes) {
+    yield;
+    if (known.has(node.id)) {
+      report('duplicate_node', `node id "${node.id}" is used twice`, node.id, 'id');
+      continue;
+    }
     known.add(node.id);
-    if (!isKindName(node.kind)) return report('unknown_kind', `unknown node kind "${node.kind}"`, node.id, 'kind');
+    if (!isKindName(node.kind)) {
+      report('unknown_kind', `unknown node kind "${node.kind}"`, node.id, 'kind');
+      continue;
+    }
     const descriptor: AnyKindDescriptor = kinds[node.kind];
     const config = descriptor.config.safeParse(node.config);
     if (!config.success) {
       for (const issue of config.error.issues)
         for (const field of issueFields(issue)) report('invalid_config', issueMessage(issue), node.id, path(['config', ...field]));
-      return;
+      continue;
     }
-    for (const expression of descriptor.expressions(config.data)) {
-      const error = expressionSyntaxError(expression.source);
-      if (error) report('expression_syntax', error, node.id, `config.${expression.field}`);
-    }
+    for (const expression of descriptor.expressions(config.data)) checkExpression(expression.source, node.id, `config.${expression.field}`);
     nodes.set(node.id, { id: node.id, kind: node.kind, descriptor, config: config.data, ports: descriptor.ports(config.data), next: new Map() });
-  });
-
-  for (const [name, source] of Object.entries(document.log?.fields ?? {})) {
-    const error = expressionSyntaxError(source);
-    if (error) report('expression_syntax', error, undefined, `log.fields.${name}`);
   }
 
+  for (const [name, source] of Object.entries(document.log?.fields ?? {})) checkExpression(source, undefined, `log.fields.${name}`);
+
   const incoming = new Map<string, number>();
-  document.edges.forEach((edge, i) => {
-    if (!known.has(edge.from)) return report('dangling_edge', `edge from unknown node "${edge.from}"`, undefined, `edges.${i}.from`);
-    if (!known.has(edge.to)) return report('dangling_edge', `edge to unknown node "${edge.to}"`, edge.from, `edges.${i}.to`);
+  for (const [i, edge] of document.edges.entries()) {
+    if (i % 256 === 255) yield;
+    if (!known.has(edge.from)) {
+      report('dangling_edge', `edge from unknown node "${edge.from}"`, undefined, `edges.${i}.from`);
+      continue;
+    }
+    if (!known.has(edge.to)) {
+      report('dangling_edge', `edge to unknown node "${edge.to}"`, edge.from, `edges.${i}.to`);
+      continue;
+    }
     incoming.set(edge.to, (incoming.get(edge.to) ?? 0) + 1);
     const from = nodes.get(edge.from);
-    if (!from) return; // its own problem is reported already
-    if (from.descriptor.terminal) return report('edge_from_terminal', `a ${from.kind} node ends the request and has no outgoing edges`, edge.from, `edges.${i}`);
-    if (!from.ports.some((p) => p.name === edge.port))
-      return report('unknown_port', `${from.kind} has no port "${edge.port}" (ports: ${from.ports.map((p) => p.name).join(', ')})`, edge.from, `edges.${i}.port`);
-    if (from.next.has(edge.port)) return report('duplicate_edge', `port "${edge.port}" is wired twice`, edge.from, `ports.${edge.port}`);
-    from.next.set(edge.port, edge.to);
-  });
+    if (!from) continue; // its own problem is reported already
+    if (from.descriptor.terminal) report('edge_from_terminal', `a ${from.kind} node ends the request and has no outgoing edges`, edge.from, `edges.${i}`);
+    else if (!from.ports.some((p) => p.name === edge.port))
+      report('unknown_port', `${from.kind} has no port "${edge.port}" (ports: ${from.ports.map((p) => p.name).join(', ')})`, edge.from, `edges.${i}.port`);
+    else if (from.next.has(edge.port)) report('duplicate_edge', `port "${edge.port}" is wired twice`, edge.from, `ports.${edge.port}`);
+    else from.next.set(edge.port, edge.to);
+  }
+  yield;
 
   const start = findStart(document, known, incoming, report);
   if (start !== undefined && (incoming.get(start) ?? 0) > 0)
@@ -141,6 +174,7 @@ export function validateWorkflow(input: unknown, options: ValidateOptions = {}):
     if (cycle) report('cycle', `port "${cycle.port}" leads back to "${cycle.to}", closing a cycle; workflows must be acyclic`, cycle.from, `ports.${cycle.port}`);
     else checkResponses(start, nodes, report);
   }
+  yield;
 
   for (const node of nodes.values()) {
     for (const port of node.ports) {
@@ -177,6 +211,34 @@ export function expressionSyntaxError(source: string): string | undefined {
     const e = error as { message?: string; position?: number };
     return `JSONata: ${e.message ?? String(error)}${e.position === undefined ? '' : ` (at ${e.position})`}`;
   }
+}
+
+/**
+ * What makes a document too large to check at all: nested past the depth limit, more bytes,
+ * nodes or edges than allowed. Read before the schema, so an oversized document costs a walk,
+ * not a full check; each problem names the setting that bounds it. Drafts are held to these
+ * too, whatever else they lack.
+ */
+export function documentSizeProblems(input: unknown, limits: DocumentLimits = DEFAULT_DOCUMENT_LIMITS): ValidationProblem[] {
+  const deep = tooDeep(input, limits.depth);
+  if (deep !== undefined)
+    return [{ code: 'too_large', message: `the document nests objects and arrays deeper than ${limits.depth} levels (${DOCUMENT_LIMIT_SETTINGS.depth})`, field: path(deep) || '(document)' }];
+  const problems: ValidationProblem[] = [];
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(input);
+  } catch {
+    // not JSON (a BigInt, a cycle): the schema says what is wrong with it
+  }
+  const bytes = text === undefined ? 0 : utf8Length(text);
+  if (bytes > limits.bytes)
+    problems.push({ code: 'too_large', message: `the document is ${formatBytes(bytes)} as JSON; at most ${formatBytes(limits.bytes)} is allowed (${DOCUMENT_LIMIT_SETTINGS.bytes})`, field: '(document)' });
+  const { nodes, edges } = (typeof input === 'object' && input !== null ? input : {}) as { nodes?: unknown; edges?: unknown };
+  if (Array.isArray(nodes) && nodes.length > limits.nodes)
+    problems.push({ code: 'too_large', message: `the document has ${nodes.length} nodes; at most ${limits.nodes} are allowed (${DOCUMENT_LIMIT_SETTINGS.nodes})`, field: 'nodes' });
+  if (Array.isArray(edges) && edges.length > limits.edges)
+    problems.push({ code: 'too_large', message: `the document has ${edges.length} edges; at most ${limits.edges} are allowed (${DOCUMENT_LIMIT_SETTINGS.edges})`, field: 'edges' });
+  return problems;
 }
 
 function documentProblems(input: unknown, error: z.ZodError): ValidationProblem[] {

@@ -114,8 +114,10 @@ export const workflowLogSchema = z
 /** A saved sample request of the editor's preview: a request and, optionally, the upstream's mocked answer. */
 export const workflowSampleSchema = workflowTestSchema.pick({ name: true, request: true, upstream: true });
 
-/** The most nodes a workflow may have. */
+/** The most nodes a workflow may ever have; SLUICE_MAX_NODES (see limits.ts) sets the working bound below it. */
 export const MAX_NODES = 10_000;
+/** The most edges a workflow may ever have; SLUICE_MAX_EDGES sets the working bound below it. */
+export const MAX_EDGES = 20_000;
 
 export const workflowDocumentSchema = z
   .object({
@@ -126,7 +128,7 @@ export const workflowDocumentSchema = z
     route: routeSchema,
     start: idSchema.optional().meta({ description: 'First node; defaults to the one node without incoming edges.' }),
     nodes: z.array(workflowNodeSchema).min(1).max(MAX_NODES),
-    edges: z.array(workflowEdgeSchema).max(20_000).default([]),
+    edges: z.array(workflowEdgeSchema).max(MAX_EDGES).default([]),
     layout: z.record(z.string(), positionSchema).default({}).meta({ description: 'Editor positions by node id; ignored by the engine.' }),
     tests: z.array(workflowTestSchema).max(500).default([]).meta({ description: 'Run by `sluice test` and before every publish; a failing test refuses the publish.' }),
     samples: z.array(workflowSampleSchema).max(200).default([]).meta({ description: 'Sample requests saved from the editor\'s preview.' }),

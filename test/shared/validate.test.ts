@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { PROBLEM_CODES, validateWorkflow, type ProblemCode, type ValidateOptions, type ValidationProblem } from '../../shared/compile/index.ts';
-import { errorCatalogSchema, type ErrorCatalog, type Route } from '../../shared/schema/index.ts';
+import { DEFAULT_DOCUMENT_LIMITS, errorCatalogSchema, type ErrorCatalog, type Route } from '../../shared/schema/index.ts';
 
 const root = new URL('../../', import.meta.url);
 const readJson = (path: string): unknown => JSON.parse(readFileSync(new URL(path, root), 'utf8'));
@@ -157,6 +157,18 @@ const cases: Case[] = [
     options: { otherRoutes: [{ workflow: 'legacy', route: { methods: ['HEAD', 'POST'], path: '/api/orders/:orderId' } }] },
     expected: [{ code: 'route_clash', node: undefined, field: 'route.path' }],
   },
+
+  { code: 'too_large', name: 'more nodes than the limit', input: base(), options: { limits: { ...DEFAULT_DOCUMENT_LIMITS, nodes: 3 } }, expected: [{ code: 'too_large', node: undefined, field: 'nodes' }] },
+  { code: 'too_large', name: 'more edges than the limit', input: base(), options: { limits: { ...DEFAULT_DOCUMENT_LIMITS, edges: 3 } }, expected: [{ code: 'too_large', node: undefined, field: 'edges' }] },
+  { code: 'too_large', name: 'more bytes than the limit', input: base(), options: { limits: { ...DEFAULT_DOCUMENT_LIMITS, bytes: 512 } }, expected: [{ code: 'too_large', node: undefined, field: '(document)' }] },
+  { code: 'too_large', name: 'an expression longer than the limit, named by node and field', input: base(), options: { limits: { ...DEFAULT_DOCUMENT_LIMITS, expressionLength: 20 } }, expected: [{ code: 'too_large', node: 'gate', field: 'config.when' }] },
+  {
+    code: 'too_large',
+    name: 'nesting deeper than the limit, named by where it crosses it',
+    input: variant((d) => (node(d, 'call').config!.headers = { 'x-a': [[[['deep']]]] } as never)),
+    options: { limits: { ...DEFAULT_DOCUMENT_LIMITS, depth: 6 } },
+    expected: [{ code: 'too_large', node: undefined, field: 'nodes.2.config.headers.x-a.0' }],
+  },
 ];
 
 describe('validateWorkflow', () => {
@@ -225,7 +237,8 @@ describe('validateWorkflow', () => {
     const nodes = Array.from({ length: size }, (_, i) => ({ id: `n${i}`, kind: 'scope-check', config: { all: ['s'] } }));
     const edges = nodes.slice(1).map((n, i) => ({ from: `n${i}`, port: 'ok', to: n.id }));
     edges.push({ from: `n${size - 1}`, port: 'ok', to: 'n1' });
-    const result = validateWorkflow({ id: 'long', name: 'Long', route: { methods: ['GET'], path: '/long' }, nodes, edges });
+    // the most nodes any setting allows (SLUICE_MAX_NODES tops out at 10,000)
+    const result = validateWorkflow({ id: 'long', name: 'Long', route: { methods: ['GET'], path: '/long' }, nodes, edges }, { limits: { ...DEFAULT_DOCUMENT_LIMITS, nodes: size, edges: size } });
     expect(result.problems.map(pin)).toEqual([{ code: 'cycle', node: `n${size - 1}`, field: 'ports.ok' }]);
   });
 });

@@ -1,0 +1,106 @@
+/**
+ * How large a workflow document may be. A document is untrusted input (the editor role writes
+ * it), and validating, compiling and simulating it costs time in proportion to its size: these
+ * bounds keep that cost small enough to be cut into slices that never hold the event loop long.
+ * The engine reads them from settings (SLUICE_MAX_*); the editor and tools use the defaults.
+ */
+export interface DocumentLimits {
+  /** Most nodes. */
+  nodes: number;
+  /** Most edges. */
+  edges: number;
+  /** Most bytes of the document as JSON (UTF-8). */
+  bytes: number;
+  /** Most characters of one JSONata expression. */
+  expressionLength: number;
+  /** Deepest nesting of objects and arrays (`{}` is 1, `{"a":[]}` is 2). */
+  depth: number;
+}
+
+/** The defaults: generous for a drawn workflow (a real one has tens of nodes), small enough to compile in about a second of slices. */
+export const DEFAULT_DOCUMENT_LIMITS: Readonly<DocumentLimits> = Object.freeze({ nodes: 1_000, edges: 4_000, bytes: 1024 * 1024, expressionLength: 4_000, depth: 64 });
+
+/** The setting that raises or lowers each limit, named in every refusal so an operator knows what to change. */
+export const DOCUMENT_LIMIT_SETTINGS: Readonly<Record<keyof DocumentLimits, string>> = Object.freeze({
+  nodes: 'SLUICE_MAX_NODES',
+  edges: 'SLUICE_MAX_EDGES',
+  bytes: 'SLUICE_MAX_DOCUMENT',
+  expressionLength: 'SLUICE_MAX_EXPRESSION',
+  depth: 'SLUICE_MAX_JSON_DEPTH',
+});
+
+const OPEN_BRACE = 0x7b;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACE = 0x7d;
+const CLOSE_BRACKET = 0x5d;
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+/**
+ * The nesting depth of JSON text, read without parsing it, so a body nested 50,000 deep is
+ * refused before any recursive code (a hash, a schema, JSON.stringify) meets it. Stops counting
+ * past `stopAbove`. Works on bytes (UTF-8: no byte of a multi-byte character is ASCII) or text.
+ */
+export function jsonTextDepth(text: Uint8Array | string, stopAbove = Number.POSITIVE_INFINITY): number {
+  const bytes = typeof text !== 'string';
+  const at = bytes ? (i: number) => text[i]! : (i: number) => text.charCodeAt(i);
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = at(i);
+    if (inString) {
+      if (c === BACKSLASH) i++;
+      else if (c === QUOTE) inString = false;
+    } else if (c === QUOTE) inString = true;
+    else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
+      if (++depth > deepest) {
+        deepest = depth;
+        if (deepest > stopAbove) return deepest;
+      }
+    } else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) depth--;
+  }
+  return deepest;
+}
+
+/**
+ * Where a parsed value nests deeper than `limit`: the path to the first object or array past
+ * it, or undefined when it stays within. Walks with its own stack, so any depth is safe.
+ */
+export function tooDeep(value: unknown, limit: number): Array<string | number> | undefined {
+  if (value === null || typeof value !== 'object') return undefined;
+  interface Visit { value: object; depth: number; key: string | number; parent: Visit | undefined }
+  const stack: Visit[] = [{ value, depth: 1, key: '', parent: undefined }];
+  while (stack.length > 0) {
+    const visit = stack.pop()!;
+    if (visit.depth > limit) {
+      const path: Array<string | number> = [];
+      for (let v: Visit | undefined = visit; v?.parent; v = v.parent) path.unshift(v.key);
+      return path;
+    }
+    // depth-first, so a deep chain is followed at once and the walk never goes past limit + 1
+    const children: Iterable<[string | number, unknown]> = Array.isArray(visit.value) ? visit.value.entries() : Object.entries(visit.value);
+    for (const [key, child] of children) if (child !== null && typeof child === 'object') stack.push({ value: child, depth: visit.depth + 1, key, parent: visit });
+  }
+  return undefined;
+}
+
+/** Bytes of a string as UTF-8, counted without encoding it. */
+export function utf8Length(text: string): number {
+  let length = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) length += 1;
+    else if (c >= 0xd800 && c <= 0xdbff) i++; // a surrogate pair: 4 bytes for 2 UTF-16 units
+    else length += 2;
+  }
+  return length;
+}
+
+/** A size for people: 1 MiB, 512 KiB, 300 B. */
+export function formatBytes(bytes: number): string {
+  if (bytes >= 1024 * 1024 && bytes % (1024 * 1024) === 0) return `${bytes / (1024 * 1024)} MiB`;
+  if (bytes >= 1024) return `${Math.round(bytes / 1024)} KiB`;
+  return `${bytes} B`;
+}
