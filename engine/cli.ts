@@ -18,7 +18,7 @@ import { createProblemRenderer } from './gateway/problem.ts';
 import { runWorkflowTests } from './preview/simulate.ts';
 import { createMemoryRateLimitStore } from './runtime/rate-limit-store.ts';
 import { hashApiKey } from './runtime/api-key.ts';
-import { prepareDataDir, startSluice } from './server.ts';
+import { expressionsOf, prepareDataDir, startSluice } from './server.ts';
 
 const USAGE = `sluice <command>
 
@@ -85,8 +85,9 @@ async function runTestsOffline(files: string[]): Promise<number> {
   if (demo) env.SLUICE_DEMO_UPSTREAM = demo.url;
   await ensureDemoKeys(settings.dataDir);
   const resources = new Map<string, unknown>();
+  const expressions = expressionsOf(settings);
   const context = {
-    deps: { env, dataDir: settings.dataDir, rateLimits: createMemoryRateLimitStore(), shared: { get: <T>(key: string, create: () => T) => (resources.has(key) ? (resources.get(key) as T) : (resources.set(key, create()).get(key) as T)) } },
+    deps: { env, dataDir: settings.dataDir, rateLimits: createMemoryRateLimitStore(), ...expressions, shared: { get: <T>(key: string, create: () => T) => (resources.has(key) ? (resources.get(key) as T) : (resources.set(key, create()).get(key) as T)) } },
     catalog,
     problems: createProblemRenderer(catalog),
     mintToken: (claims: { sub: string; scopes?: string[] | undefined; partner?: string | undefined; claims?: Record<string, unknown> | undefined }) => signDemoToken(settings.dataDir, claims),
@@ -115,6 +116,7 @@ async function runTestsOffline(files: string[]): Promise<number> {
   }
   process.stdout.write(`\n${tests} test(s), ${failed} failed\n`);
   await demo?.close();
+  await expressions.expressionPool.close();
   for (const value of resources.values()) await (value as { close?: () => unknown }).close?.();
   return failed > 0 ? 1 : 0;
 }

@@ -26,7 +26,11 @@ export const settingsSchema = z.object({
   SLUICE_ADMIN_TOKENS: z.string().optional().meta({ description: 'Admin API tokens, comma-separated `name:role:token` (roles: viewer, editor, publisher, auditor, admin). Unset: an admin token is created in `$SLUICE_DATA/admin-token`.' }),
   SLUICE_ADMIN_MAX_FAILURES: z.coerce.number().int().min(1).max(1_000_000).default(10).meta({ description: 'Wrong admin tokens one address may send per minute; then every call from it answers 429 for the rest of the minute.' }),
   SLUICE_FOUR_EYES: flag.prefault('off').meta({ description: 'A publisher cannot publish a draft they last edited.' }),
-  SLUICE_EXPRESSION_TIMEOUT_MS: z.coerce.number().int().min(1).max(10_000).default(50).meta({ description: 'Time bound of one JSONata evaluation.' }),
+  SLUICE_EXPRESSION_TIMEOUT_MS: z.coerce.number().int().min(1).max(10_000).default(50).meta({ description: 'Time bound of one JSONata evaluation, checked between steps. An expression off the compiled fast path runs in a worker thread, stopped at twice this bound (at least this + 250 ms) even inside one step.' }),
+  SLUICE_EXPRESSION_MAX_OUTPUT: z.string().regex(SIZE, 'a size like 1mb').default('1mb').transform(bytes).meta({ description: 'Longest string (in characters) one JSONata function call may build: `$pad`, `$join`, `$string`, `$replace`, `$clone`; more fails the expression (500 expression-failed).' }),
+  SLUICE_EXPRESSION_MAX_TRANSFER: z.string().regex(SIZE, 'a size like 2mb').default('2mb').transform(bytes).meta({ description: 'Largest request context copied to an expression worker, and result copied back (characters of JSON, estimated; a body is copied only when the expression may read it). Copying holds the event loop for about 10-20 ms per MB.' }),
+  SLUICE_EXPRESSION_WORKERS: z.coerce.number().int().min(1).max(64).default(2).meta({ description: 'Worker threads for expressions off the compiled fast path, started on first need.' }),
+  SLUICE_EXPRESSION_QUEUE: z.coerce.number().int().min(1).max(100_000).default(64).meta({ description: 'Evaluations that may wait for an expression worker; one more fails at once (500 expression-failed, `busy`).' }),
   SLUICE_LOG_SUBJECT: z.enum(['hash', 'plain', 'off']).default('hash').meta({ description: 'How request log lines carry the token subject: `hash` (HMAC-SHA256, 16 hex digits), `plain`, or `off`.' }),
   SLUICE_LOG_SUBJECT_KEY: z.string().optional().meta({ description: 'HMAC key for hashed subjects; set the same on every replica so their hashes agree. Never logged.' }),
   SLUICE_METRICS: flag.prefault('on').meta({ description: 'Count requests, nodes and edges for `/metrics`, the live canvas and the stats endpoint.' }),
@@ -55,6 +59,10 @@ export interface Settings {
   headersTimeoutMs: number;
   requestTimeoutMs: number;
   expressionTimeoutMs: number;
+  expressionMaxOutput: number;
+  expressionMaxTransfer: number;
+  expressionWorkers: number;
+  expressionQueue: number;
   adminTokens: string | undefined;
   adminMaxFailures: number;
   fourEyes: boolean;
@@ -100,6 +108,10 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
     headersTimeoutMs: durationMs(s.SLUICE_HEADERS_TIMEOUT),
     requestTimeoutMs: Math.max(durationMs(s.SLUICE_REQUEST_TIMEOUT), durationMs(s.SLUICE_HEADERS_TIMEOUT)),
     expressionTimeoutMs: s.SLUICE_EXPRESSION_TIMEOUT_MS,
+    expressionMaxOutput: s.SLUICE_EXPRESSION_MAX_OUTPUT,
+    expressionMaxTransfer: s.SLUICE_EXPRESSION_MAX_TRANSFER,
+    expressionWorkers: s.SLUICE_EXPRESSION_WORKERS,
+    expressionQueue: s.SLUICE_EXPRESSION_QUEUE,
     adminTokens: s.SLUICE_ADMIN_TOKENS,
     adminMaxFailures: s.SLUICE_ADMIN_MAX_FAILURES,
     fourEyes: s.SLUICE_FOUR_EYES,

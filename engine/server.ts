@@ -29,6 +29,8 @@ import { validateWorkflow, type ValidationProblem } from '../shared/compile/inde
 import { traceContextOf } from './gateway/trace.ts';
 import { createLogger, type Logger } from './observe/logger.ts';
 import { createMemoryRateLimitStore, type RateLimitStore } from './runtime/rate-limit-store.ts';
+import { createExpressionPool, type ExpressionPool } from './runtime/expression-pool.ts';
+import { DEFAULT_EXPRESSION_LIMITS, type ExpressionLimits } from './runtime/expression.ts';
 import type { SharedResources } from './runtime/types.ts';
 import { createWorkflowDirectory } from './store/workflow-directory.ts';
 import { Metrics } from './observe/metrics.ts';
@@ -144,6 +146,14 @@ async function addGatewayErrors(stored: ErrorCatalog, put: (catalog: ErrorCatalo
     if (source) added[id] = source.errors[id]!;
   }
   await put({ ...stored, errors: { ...stored.errors, ...added } });
+}
+
+/** The expression bounds of the settings, and the worker pool where expressions off the compiled fast path run (close it). */
+export function expressionsOf(settings: Settings): { expressionLimits: ExpressionLimits; expressionPool: ExpressionPool } {
+  return {
+    expressionLimits: { ...DEFAULT_EXPRESSION_LIMITS, timeoutMs: settings.expressionTimeoutMs, stringChars: settings.expressionMaxOutput, transferChars: settings.expressionMaxTransfer },
+    expressionPool: createExpressionPool({ threads: settings.expressionWorkers, queue: settings.expressionQueue }),
+  };
 }
 
 function createSharedResources(): SharedResources & { close(): Promise<void> } {
@@ -293,7 +303,8 @@ export async function startSluice(
   } else rateLimits = createMemoryRateLimitStore();
   if (metrics) observeSharedState(metrics, store, rateLimits);
   const partnerAccess = createPartnerAccess();
-  const deps = { env, dataDir: settings.dataDir, rateLimits, shared, partners: partnerAccess, expressionLimits: { timeoutMs: settings.expressionTimeoutMs, depth: 300, sequence: 100_000 } };
+  const { expressionLimits, expressionPool } = expressionsOf(settings);
+  const deps = { env, dataDir: settings.dataDir, rateLimits, shared, partners: partnerAccess, expressionLimits, expressionPool };
   /** Compiled workflows whose credentials' partners are labelled already. */
   const labelled = new WeakSet<CompiledWorkflow>();
   const registry = createWorkflowRegistry({
@@ -453,6 +464,7 @@ export async function startSluice(
       await new Promise<void>((resolve) => server.close(() => resolve()));
       for (const workflow of registry.active.values()) workflow.close();
       await shared.close();
+      await expressionPool.close();
       rateLimits.close?.();
       await demoUpstream?.close();
       await store.close();

@@ -11,10 +11,15 @@ import { buildEditorIfNeeded } from '../editor/build-if-needed.mjs';
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const force = process.argv.includes('--force');
 
-/** dist/ sits beside engine/, so the bundle finds examples/ and editor/ as engine/cli.ts does. */
+/**
+ * dist/ sits beside engine/, so the bundle finds examples/ and editor/ as engine/cli.ts does. The
+ * expression worker is a bundle of its own beside it (engine/runtime/expression-pool.ts starts
+ * dist/expression-worker.mjs from dist/cli.mjs): copy both when you copy the bundle.
+ */
 await build({
-  entryPoints: [join(ROOT, 'engine', 'cli.ts')],
-  outfile: join(ROOT, 'dist', 'cli.mjs'),
+  entryPoints: { cli: join(ROOT, 'engine', 'cli.ts'), 'expression-worker': join(ROOT, 'engine', 'runtime', 'expression-worker.ts') },
+  outdir: join(ROOT, 'dist'),
+  outExtension: { '.js': '.mjs' },
   bundle: true,
   platform: 'node',
   format: 'esm',

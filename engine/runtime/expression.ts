@@ -1,11 +1,17 @@
 import jsonata from 'jsonata';
 import { failWith, SluiceError } from './errors.ts';
+import { createExpressionPool, type ExpressionPool } from './expression-pool.ts';
+import { exceeds, type EvaluationLimits } from './jsonata-bounds.ts';
 import { compileSubset } from './jsonata-subset.ts';
-import type { BoundExpression, Exchange, NodeRun } from './types.ts';
+import { regexProblemsOf } from './linear-regex.ts';
+import { PrepareError, type BoundExpression, type Exchange, type NodeRun } from './types.ts';
 
 /** Bounds every JSONata evaluation obeys. */
 export interface ExpressionLimits {
-  /** Wall time per evaluation; keep it in tens of ms, evaluation holds the event loop. */
+  /**
+   * JSONata's time bound, checked between evaluation steps. An expression off the compiled fast
+   * path runs in a worker that is stopped at the hard deadline (see deadlineOf), inside a step too.
+   */
   timeoutMs: number;
   /** Maximum evaluation depth (recursion). */
   depth: number;
@@ -16,42 +22,44 @@ export interface ExpressionLimits {
    * native call builds (`$pad("", 1e8)`), so a result is measured before anyone answers with it.
    */
   outputChars?: number;
+  /** Largest string one function call ($pad, $join, $string, $replace, $clone) may build. */
+  stringChars?: number;
+  /**
+   * Largest context copied to an expression worker and result copied back, in characters of JSON
+   * (estimated): copying holds the event loop, about 10-20 ms per MB.
+   */
+  transferChars?: number;
 }
 
 /** Results up to the largest upstream answer a proxy buffers for a transform. */
 const DEFAULT_OUTPUT_CHARS = 10 * 1024 * 1024;
+const DEFAULT_STRING_CHARS = 1024 * 1024;
+const DEFAULT_TRANSFER_CHARS = 2 * 1024 * 1024;
 
-export const DEFAULT_EXPRESSION_LIMITS: ExpressionLimits = { timeoutMs: 50, depth: 300, sequence: 100_000, outputChars: DEFAULT_OUTPUT_CHARS };
+export const DEFAULT_EXPRESSION_LIMITS: ExpressionLimits = {
+  timeoutMs: 50,
+  depth: 300,
+  sequence: 100_000,
+  outputChars: DEFAULT_OUTPUT_CHARS,
+  stringChars: DEFAULT_STRING_CHARS,
+  transferChars: DEFAULT_TRANSFER_CHARS,
+};
 
 /**
- * Whether a value's JSON would be longer than `budget` characters, estimated without building
- * it: iterative (a deeply nested body cannot overflow the stack) and stopping as soon as the
- * budget is spent (a cyclic value spends it too).
+ * When a worker evaluating an expression is stopped: JSONata's own bound first (it fails cleanly,
+ * between steps, and the worker lives on), then as long again, at least 250 ms, for a step that
+ * does not return and for copying the context in and the result out (up to the transfer bound).
+ * Generous because stopping a worker is not free: its replacement takes ~200 ms of CPU to start.
  */
-function exceeds(value: unknown, budget: number): boolean {
-  if (typeof value === 'string') return value.length > budget;
-  if (typeof value !== 'object' || value === null) return false;
-  let left = budget;
-  const stack: unknown[] = [value];
-  while (stack.length > 0) {
-    const v = stack.pop();
-    if (typeof v === 'string') left -= v.length + 2;
-    else if (typeof v !== 'object' || v === null) left -= 8;
-    else if (ArrayBuffer.isView(v)) left -= v.byteLength;
-    else if (Array.isArray(v)) {
-      left -= v.length + 2;
-      for (const item of v) stack.push(item);
-    } else {
-      left -= 2;
-      for (const key in v) {
-        if (!Object.hasOwn(v, key)) continue;
-        left -= key.length + 4;
-        stack.push((v as Record<string, unknown>)[key]);
-      }
-    }
-    if (left < 0) return true;
-  }
-  return false;
+export function deadlineOf(timeoutMs: number): number {
+  return timeoutMs + Math.max(timeoutMs, 250);
+}
+
+/** The pool of callers that bring none (the CLI, tools, unit tests): one thread, never keeping the process alive when idle. */
+let sharedPool: ExpressionPool | undefined;
+function defaultPool(): ExpressionPool {
+  sharedPool ??= createExpressionPool({ threads: 1, queue: 64 });
+  return sharedPool;
 }
 
 /** What an expression reads: the request context, without the engine's internals. */
@@ -77,6 +85,39 @@ function inputOf(exchange: Exchange) {
     response: exchange.response === undefined ? undefined : { status: exchange.response.status, headers: exchange.response.headers, body: exchange.response.body },
   };
 }
+
+/**
+ * Reaches anything without naming it: `*`, `**`, `%`, `$` or `$$`, `$eval`, or a function that
+ * reads every member of what it is given or takes the context when an argument is left out.
+ */
+const READS_ANYTHING = /[*%]|\$(?![A-Za-z0-9_])|\$(?:eval|each|sift|spread|lookup|keys|string|merge|clone)\b|\$\w+\(\s*\)/;
+/** `request` not followed by one of its fields other than the body (`request.*`, `$r := request`…). */
+const REQUEST_WHOLE = /request(?!\s*\.\s*(?:method|path|params|query|headers)\b)/;
+const RESPONSE_WHOLE = /response(?!\s*\.\s*(?:status|headers)\b)/;
+
+/** Which bodies an expression may read, decided from its source, conservatively (a body sent for nothing only costs a copy). */
+function bodiesRead(source: string): { request: boolean; response: boolean } {
+  const any = READS_ANYTHING.test(source) || source.includes('body');
+  return { request: any || REQUEST_WHOLE.test(source), response: any || RESPONSE_WHOLE.test(source) };
+}
+
+/** The context copied to a worker: plain data, the bodies only when the expression may read them. */
+function workerInputOf(exchange: Exchange, bodies: { request: boolean; response: boolean }) {
+  const r = exchange.request;
+  const response = exchange.response;
+  return {
+    request: { method: r.method, path: r.path, params: r.params, query: r.query, headers: r.headers, body: bodies.request ? r.body : undefined },
+    claims: exchange.claims,
+    partner: exchange.partner,
+    subject: exchange.subject,
+    scopes: exchange.scopes,
+    vars: exchange.vars,
+    response: response === undefined ? undefined : { status: response.status, headers: response.headers, body: bodies.response ? response.body : undefined },
+  };
+}
+
+/** Expression ids, unique in the process: a worker keeps each expression compiled by its id. */
+let nextExpressionId = 1;
 
 /**
  * A predicate's result as JSONata's `$boolean` casts it, so `when` means what it would mean in a
@@ -115,23 +156,21 @@ function expressionFailed(cause: unknown): SluiceError {
  * Compiles a JSONata expression once (at publish time). Evaluation is bounded; any failure
  * becomes a SluiceError `expression_failed` carrying the JSONata error as its cause. An
  * expression of the subset jsonata-subset.ts compiles (paths, object and array constructors,
- * literals, comparisons, and/or) is also compiled to a plain function, offered as `evaluateNow`;
- * `evaluate` then uses it too.
+ * literals, comparisons, and/or) is compiled to a plain function, offered as `evaluateNow`, and
+ * runs on the calling thread (it is linear in its input and cannot loop). Any other runs in a
+ * worker of `pool`, stopped at the hard deadline (deadlineOf), with regexes on RE2 and the
+ * growing built-ins bounded (jsonata-bounds.ts).
+ * @throws PrepareError (field '' for the caller to name) when a regex cannot run in linear time
  * @example
  * const isAdmin = compileExpression('"admin" in scopes');
  * await isAdmin.evaluate(exchange); // true or false
  */
-export function compileExpression(source: string, limits: ExpressionLimits = DEFAULT_EXPRESSION_LIMITS): BoundExpression {
-  const compiled = jsonata(source, { timeout: limits.timeoutMs, stack: limits.depth, sequence: limits.sequence });
+export function compileExpression(source: string, limits: ExpressionLimits = DEFAULT_EXPRESSION_LIMITS, pool?: ExpressionPool): BoundExpression {
+  const ast = jsonata(source).ast();
+  const [regexProblem] = regexProblemsOf(ast);
+  if (regexProblem !== undefined) throw new PrepareError('', regexProblem);
   const outputChars = limits.outputChars ?? DEFAULT_OUTPUT_CHARS;
-  const checked = (result: unknown) => {
-    if (exceeds(result, outputChars)) {
-      const cause = Object.assign(new Error(`the result is larger than ${outputChars} characters`), { code: 'result too large' });
-      throw new SluiceError('expression_failed', 'expression failed (result too large)', { cause });
-    }
-    return result;
-  };
-  const subset = compileSubset(compiled.ast(), limits);
+  const subset = compileSubset(ast, limits);
   if (subset !== undefined) {
     const evaluateNow = (exchange: Exchange) => {
       let result: unknown;
@@ -140,20 +179,41 @@ export function compileExpression(source: string, limits: ExpressionLimits = DEF
       } catch (cause) {
         throw expressionFailed(cause);
       }
-      return checked(result);
+      if (exceeds(result, outputChars)) {
+        const cause = Object.assign(new Error(`the result is larger than ${outputChars} characters`), { code: 'result too large' });
+        throw new SluiceError('expression_failed', 'expression failed (result too large)', { cause });
+      }
+      return result;
     };
     return { source, evaluateNow, evaluate: async (exchange) => evaluateNow(exchange) };
   }
+
+  const workers = pool ?? defaultPool();
+  workers.warm();
+  const transferChars = limits.transferChars ?? DEFAULT_TRANSFER_CHARS;
+  const evaluation: EvaluationLimits = {
+    timeoutMs: limits.timeoutMs,
+    depth: limits.depth,
+    sequence: limits.sequence,
+    stringChars: limits.stringChars ?? DEFAULT_STRING_CHARS,
+    resultChars: Math.min(outputChars, transferChars),
+  };
+  const deadlineMs = deadlineOf(limits.timeoutMs);
+  const expression = nextExpressionId++;
+  const bodies = bodiesRead(source);
   return {
     source,
     async evaluate(exchange) {
+      const input = workerInputOf(exchange, bodies);
+      if (exceeds(input, transferChars)) throw expressionFailed({ code: 'input too large', message: `the request context is larger than the ${transferChars} characters an expression worker takes` });
       let result: unknown;
       try {
-        result = await compiled.evaluate(inputOf(exchange));
+        result = await workers.run({ expression, source, limits: evaluation, input }, deadlineMs);
       } catch (cause) {
         throw expressionFailed(cause);
       }
-      return checked(result);
+      // a Buffer comes back from the worker as a plain Uint8Array
+      return result instanceof Uint8Array && !Buffer.isBuffer(result) ? Buffer.from(result.buffer, result.byteOffset, result.byteLength) : result;
     },
   };
 }

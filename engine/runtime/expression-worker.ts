@@ -1,0 +1,66 @@
+/**
+ * An expression worker: evaluates the JSONata expressions that are not on the compiled fast path,
+ * one at a time, so that the main thread can stop it (terminate the thread) when one passes its
+ * deadline, even inside one step. Started by expression-pool.ts; bundled as
+ * dist/expression-worker.mjs beside dist/cli.mjs.
+ *
+ * Messages in: a task (see WorkerTask). Out: `{ ready: true }` once, then one WorkerReply per task.
+ */
+import { parentPort } from 'node:worker_threads';
+import { compileBounded, loadBuiltins, type BoundedJsonata, type EvaluationLimits } from './jsonata-bounds.ts';
+
+/** One evaluation: which expression (compiled once per worker, by id), its bounds, its input. */
+export interface WorkerTask {
+  id: number;
+  expression: number;
+  source: string;
+  limits: EvaluationLimits;
+  input: unknown;
+}
+
+export type WorkerReply = { id: number; ok: true; result: unknown } | { id: number; ok: false; code: string | undefined; message: string };
+
+/** Expressions compiled in this worker, oldest first; published versions come and go, so bounded. */
+const MAX_COMPILED = 1000;
+
+/**
+ * Run once before the worker says it is ready: a cold worker compiles JSONata's and RE2's code on
+ * first use, which on a loaded machine took longer than a deadline (and a stopped worker's
+ * replacement would be cold again).
+ */
+const WARM_UP = '{ "m": $match(s, /(a)(b)?/i), "r": $replace(s, /b+/, "$0-"), "p": $split(s, /a/), "c": $contains(s, "b"), "t": $string({ "n": [1, 2] }), "j": $join([$pad(s, 5, "-"), $uppercase(s)], ","), "l": $map(n, function($v) { $v * 2 + 1 }), "f": n[$ > 1], "k": $keys({ "x": 1 }), "d": $distinct([1, 1]), "o": $sort(n) }';
+
+const port = parentPort;
+if (port !== null) {
+  const builtins = await loadBuiltins();
+  const compiled = new Map<number, BoundedJsonata>();
+  const warmUp = compileBounded(WARM_UP, { timeoutMs: 60_000, depth: 300, sequence: 100, stringChars: 1000, resultChars: 10_000 }, builtins);
+  for (let i = 0; i < 3; i++) await warmUp.evaluate({ s: 'abba', n: [3, 1, 2] });
+
+  const compiledFor = (task: WorkerTask): BoundedJsonata => {
+    let expression = compiled.get(task.expression);
+    if (expression === undefined) {
+      expression = compileBounded(task.source, task.limits, builtins);
+      if (compiled.size >= MAX_COMPILED) compiled.delete(compiled.keys().next().value!);
+      compiled.set(task.expression, expression);
+    }
+    return expression;
+  };
+
+  port.on('message', async (task: WorkerTask) => {
+    let reply: WorkerReply;
+    try {
+      reply = { id: task.id, ok: true, result: await compiledFor(task).evaluate(task.input) };
+    } catch (error) {
+      const e = error as { code?: unknown; message?: unknown };
+      reply = { id: task.id, ok: false, code: typeof e?.code === 'string' ? e.code : undefined, message: typeof e?.message === 'string' ? e.message : String(error) };
+    }
+    try {
+      port.postMessage(reply);
+    } catch {
+      // a result holding a function (a lambda, a built-in) is not data
+      port.postMessage({ id: task.id, ok: false, code: 'result not data', message: 'the result holds a function, which is not data' } satisfies WorkerReply);
+    }
+  });
+  port.postMessage({ ready: true });
+}
