@@ -16,18 +16,10 @@ const force = process.argv.includes('--force');
  * expression worker is a bundle of its own beside it (engine/runtime/expression-pool.ts starts
  * dist/expression-worker.mjs from dist/cli.mjs): copy both when you copy the bundle.
  */
-await build({
-  entryPoints: { cli: join(ROOT, 'engine', 'cli.ts'), 'expression-worker': join(ROOT, 'engine', 'runtime', 'expression-worker.ts') },
-  outdir: join(ROOT, 'dist'),
-  outExtension: { '.js': '.mjs' },
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
-  packages: 'external',
-  sourcemap: true,
-  logLevel: 'warning',
-});
+const common = { bundle: true, platform: 'node', format: 'esm', target: 'node20', sourcemap: true, logLevel: 'warning' };
+await build({ ...common, entryPoints: [join(ROOT, 'engine', 'cli.ts')], outfile: join(ROOT, 'dist', 'cli.mjs'), packages: 'external' });
+// self-contained (jsonata and re2js inside): it starts wherever the bundle was copied
+await build({ ...common, entryPoints: [join(ROOT, 'engine', 'runtime', 'expression-worker.ts')], outfile: join(ROOT, 'dist', 'expression-worker.mjs') });
 
 if (force) {
   const { build: viteBuild } = await import('vite');

@@ -6,6 +6,8 @@
  *
  * Messages in: a task (see WorkerTask). Out: `{ ready: true }` once, then one WorkerReply per task.
  */
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import { compileBounded, loadBuiltins, type BoundedJsonata, type EvaluationLimits } from './jsonata-bounds.ts';
 
@@ -30,8 +32,23 @@ const MAX_COMPILED = 1000;
  */
 const WARM_UP = '{ "m": $match(s, /(a)(b)?/i), "r": $replace(s, /b+/, "$0-"), "p": $split(s, /a/), "c": $contains(s, "b"), "t": $string({ "n": [1, 2] }), "j": $join([$pad(s, 5, "-"), $uppercase(s)], ","), "l": $map(n, function($v) { $v * 2 + 1 }), "f": n[$ > 1], "k": $keys({ "x": 1 }), "d": $distinct([1, 1]), "o": $sort(n) }';
 
+/**
+ * On Linux the nice value is per thread: this worker's is raised, so that when a hostile
+ * expression keeps it busy, the gateway's own thread still gets the CPU first (with nice 10,
+ * about nine times the share). Best effort: elsewhere the worker runs at the process's priority.
+ */
+function yieldToTheGateway(): void {
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (Number.isInteger(tid) && tid > 0) setPriority(tid, 10);
+  } catch {
+    // not Linux, or not allowed: same priority as the gateway
+  }
+}
+
 const port = parentPort;
 if (port !== null) {
+  yieldToTheGateway();
   const builtins = await loadBuiltins();
   const compiled = new Map<number, BoundedJsonata>();
   const warmUp = compileBounded(WARM_UP, { timeoutMs: 60_000, depth: 300, sequence: 100, stringChars: 1000, resultChars: 10_000 }, builtins);
