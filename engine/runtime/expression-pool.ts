@@ -35,11 +35,12 @@ export interface EvaluationFailure {
 
 export interface ExpressionPool {
   /**
-   * Evaluates in a worker. `deadlineMs` counts from the moment a worker takes the task (waiting
-   * in the queue is bounded by the queue's length); past it, the worker is terminated and replaced.
-   * Rejects with an EvaluationFailure (JSONata's code, `D1012` at the deadline, `busy`, `closed`).
+   * Evaluates in a worker: the result as JSON text (or bytes). `deadlineMs` counts from the moment
+   * a worker takes the task (waiting in the queue is bounded by the queue's length); past it, the
+   * worker is terminated and replaced. Rejects with an EvaluationFailure (JSONata's code, `D1012`
+   * at the deadline, `busy`, `closed`).
    */
-  run(task: Omit<WorkerTask, 'id'>, deadlineMs: number): Promise<unknown>;
+  run(task: Omit<WorkerTask, 'id'>, deadlineMs: number): Promise<{ json: string | undefined; bytes?: Uint8Array }>;
   /** Starts a worker now if none runs, so the first evaluation does not wait for one. */
   warm(): void;
   /** Stops every worker; waiting and running evaluations fail with `closed`. */
@@ -51,7 +52,7 @@ export interface ExpressionPool {
 interface Pending {
   task: WorkerTask;
   deadlineMs: number;
-  resolve(value: unknown): void;
+  resolve(value: { json: string | undefined; bytes?: Uint8Array }): void;
   reject(failure: EvaluationFailure): void;
 }
 
@@ -97,7 +98,7 @@ const failure = (code: string, message: string): EvaluationFailure => ({ code, m
  * A pool of expression workers.
  * @example
  * const pool = createExpressionPool({ threads: 2, queue: 64 });
- * await pool.run({ expression: 1, source: '$uppercase(name)', limits, input: { name: 'x' } }, 100); // 'X'
+ * await pool.run({ expression: 1, source: '$uppercase(name)', limits, input: '{"name":"x"}' }, 300); // { json: '"X"' }
  * await pool.close();
  */
 export function createExpressionPool(options: ExpressionPoolOptions): ExpressionPool {
@@ -149,7 +150,7 @@ export function createExpressionPool(options: ExpressionPoolOptions): Expression
       }
       if (slot.running?.task.id !== message.id) return;
       const pending = settle(slot)!;
-      if (message.ok) pending.resolve(message.result);
+      if (message.ok) pending.resolve(message.bytes === undefined ? { json: message.json } : { json: undefined, bytes: message.bytes });
       else pending.reject(failure(message.code ?? 'error', message.message));
       pump();
     });

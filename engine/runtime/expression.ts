@@ -101,18 +101,27 @@ function bodiesRead(source: string): { request: boolean; response: boolean } {
   return { request: any || REQUEST_WHOLE.test(source), response: any || RESPONSE_WHOLE.test(source) };
 }
 
+/** A body as the worker gets it: bytes travel beside the JSON, anything else inside it. */
+const bytesOf = (body: unknown) => (body instanceof Uint8Array ? body : undefined);
+
 /** The context copied to a worker: plain data, the bodies only when the expression may read them. */
 function workerInputOf(exchange: Exchange, bodies: { request: boolean; response: boolean }) {
   const r = exchange.request;
   const response = exchange.response;
+  const requestBody = bodies.request ? r.body : undefined;
+  const responseBody = bodies.response ? response?.body : undefined;
   return {
-    request: { method: r.method, path: r.path, params: r.params, query: r.query, headers: r.headers, body: bodies.request ? r.body : undefined },
-    claims: exchange.claims,
-    partner: exchange.partner,
-    subject: exchange.subject,
-    scopes: exchange.scopes,
-    vars: exchange.vars,
-    response: response === undefined ? undefined : { status: response.status, headers: response.headers, body: bodies.response ? response.body : undefined },
+    input: {
+      request: { method: r.method, path: r.path, params: r.params, query: r.query, headers: r.headers, body: bytesOf(requestBody) ? undefined : requestBody },
+      claims: exchange.claims,
+      partner: exchange.partner,
+      subject: exchange.subject,
+      scopes: exchange.scopes,
+      vars: exchange.vars,
+      response: response === undefined ? undefined : { status: response.status, headers: response.headers, body: bytesOf(responseBody) ? undefined : responseBody },
+    },
+    requestBytes: bytesOf(requestBody),
+    responseBytes: bytesOf(responseBody),
   };
 }
 
@@ -204,16 +213,18 @@ export function compileExpression(source: string, limits: ExpressionLimits = DEF
   return {
     source,
     async evaluate(exchange) {
-      const input = workerInputOf(exchange, bodies);
-      if (exceeds(input, transferChars)) throw expressionFailed({ code: 'input too large', message: `the request context is larger than the ${transferChars} characters an expression worker takes` });
-      let result: unknown;
+      const { input, requestBytes, responseBytes } = workerInputOf(exchange, bodies);
+      // measured before it is written out, so that a 10 MB body is not turned into text to be refused
+      const json = exceeds(input, transferChars) ? undefined : JSON.stringify(input);
+      if (json === undefined || json.length > transferChars) throw expressionFailed({ code: 'input too large', message: `the request context is larger than the ${transferChars} characters an expression worker takes` });
+      let reply: { json: string | undefined; bytes?: Uint8Array };
       try {
-        result = await workers.run({ expression, source, limits: evaluation, input }, deadlineMs);
+        reply = await workers.run({ expression, source, limits: evaluation, input: json, requestBytes, responseBytes }, deadlineMs);
       } catch (cause) {
         throw expressionFailed(cause);
       }
-      // a Buffer comes back from the worker as a plain Uint8Array
-      return result instanceof Uint8Array && !Buffer.isBuffer(result) ? Buffer.from(result.buffer, result.byteOffset, result.byteLength) : result;
+      if (reply.bytes !== undefined) return Buffer.from(reply.bytes.buffer, reply.bytes.byteOffset, reply.bytes.byteLength);
+      return reply.json === undefined ? undefined : JSON.parse(reply.json);
     },
   };
 }
