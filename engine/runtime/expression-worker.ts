@@ -4,10 +4,9 @@
  * deadline, even inside one step. Started by expression-pool.ts; bundled as
  * dist/expression-worker.mjs beside dist/cli.mjs.
  *
- * Messages in: a task (see WorkerTask). Out: `{ ready: true }` once, then one WorkerReply per task.
+ * Messages in: a task (see WorkerTask). Out: `{ ready: true, tid }` once, then one WorkerReply per task.
  */
 import { readlinkSync } from 'node:fs';
-import { setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import { compileBounded, loadBuiltins, type BoundedJsonata, type EvaluationLimits } from './jsonata-bounds.ts';
 
@@ -31,8 +30,8 @@ export type WorkerReply = { id: number; ok: true; json: string | undefined; byte
 
 /** The task's input, its byte bodies put back as Buffers. */
 function inputOf(task: WorkerTask): unknown {
-  const input = JSON.parse(task.input) as { request: { body?: unknown }; response?: { body?: unknown } };
-  if (task.requestBytes !== undefined) input.request.body = Buffer.from(task.requestBytes.buffer, task.requestBytes.byteOffset, task.requestBytes.byteLength);
+  const input = JSON.parse(task.input) as { request?: { body?: unknown }; response?: { body?: unknown } };
+  if (task.requestBytes !== undefined && input.request) input.request.body = Buffer.from(task.requestBytes.buffer, task.requestBytes.byteOffset, task.requestBytes.byteLength);
   if (task.responseBytes !== undefined && input.response) input.response.body = Buffer.from(task.responseBytes.buffer, task.responseBytes.byteOffset, task.responseBytes.byteLength);
   return input;
 }
@@ -60,23 +59,18 @@ const MAX_COMPILED = 1000;
  */
 const WARM_UP = '{ "m": $match(s, /(a)(b)?/i), "r": $replace(s, /b+/, "$0-"), "p": $split(s, /a/), "c": $contains(s, "b"), "t": $string({ "n": [1, 2] }), "j": $join([$pad(s, 5, "-"), $uppercase(s)], ","), "l": $map(n, function($v) { $v * 2 + 1 }), "f": n[$ > 1], "k": $keys({ "x": 1 }), "d": $distinct([1, 1]), "o": $sort(n) }';
 
-/**
- * On Linux the nice value is per thread: this worker's is raised, so that when a hostile
- * expression keeps it busy, the gateway's own thread still gets the CPU first (with nice 10,
- * about nine times the share). Best effort: elsewhere the worker runs at the process's priority.
- */
-function yieldToTheGateway(): void {
+/** This thread's id on Linux (where the nice value is per thread, see expression-pool.ts), else undefined. */
+function threadId(): number | undefined {
   try {
     const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
-    if (Number.isInteger(tid) && tid > 0) setPriority(tid, 10);
+    return Number.isInteger(tid) && tid > 0 ? tid : undefined;
   } catch {
-    // not Linux, or not allowed: same priority as the gateway
+    return undefined;
   }
 }
 
 const port = parentPort;
 if (port !== null) {
-  yieldToTheGateway();
   const builtins = await loadBuiltins();
   const compiled = new Map<number, BoundedJsonata>();
   const warmUp = compileBounded(WARM_UP, { timeoutMs: 60_000, depth: 300, sequence: 100, stringChars: 1000, resultChars: 10_000 }, builtins);
@@ -102,5 +96,5 @@ if (port !== null) {
     }
     port.postMessage(reply);
   });
-  port.postMessage({ ready: true });
+  port.postMessage({ ready: true, tid: threadId() });
 }

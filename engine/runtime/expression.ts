@@ -87,42 +87,61 @@ function inputOf(exchange: Exchange) {
 }
 
 /**
- * Reaches anything without naming it: `*`, `**`, `%`, `$` or `$$`, `$eval`, or a function that
- * reads every member of what it is given or takes the context when an argument is left out.
+ * Reaches members without naming them: `*`, `**`, `%`, `$` or `$$`, `$eval`, a function that reads
+ * the context when its first argument is left out (`$lookup("partner")`, `$each(fn)`, `$sift(fn)`,
+ * any `$f()`), or a comment (which could hide any of these from this reading).
  */
-const READS_ANYTHING = /[*%]|\$(?![A-Za-z0-9_])|\$(?:eval|each|sift|spread|lookup|keys|string|merge|clone)\b|\$\w+\(\s*\)/;
+const READS_ANYTHING = /[*%]|\/\*|\$(?![A-Za-z0-9_])|\$(?:eval|each|sift|lookup)\b|\$\w+\(\s*\)/;
+/** The members of the context, each copied only when the expression names it. */
+const ROOTS = ['request', 'claims', 'partner', 'subject', 'scopes', 'vars', 'response'] as const;
+type Root = (typeof ROOTS)[number];
 /** `request` not followed by one of its fields other than the body (`request.*`, `$r := request`…). */
 const REQUEST_WHOLE = /request(?!\s*\.\s*(?:method|path|params|query|headers)\b)/;
 const RESPONSE_WHOLE = /response(?!\s*\.\s*(?:status|headers)\b)/;
 
-/** Which bodies an expression may read, decided from its source, conservatively (a body sent for nothing only costs a copy). */
-function bodiesRead(source: string): { request: boolean; response: boolean } {
-  const any = READS_ANYTHING.test(source) || source.includes('body');
-  return { request: any || REQUEST_WHOLE.test(source), response: any || RESPONSE_WHOLE.test(source) };
+/** What of the context an expression may read, decided from its source, conservatively (a member sent for nothing only costs its copy). */
+interface Reads {
+  roots: ReadonlySet<Root>;
+  requestBody: boolean;
+  responseBody: boolean;
+}
+
+function readsOf(source: string): Reads {
+  const any = READS_ANYTHING.test(source);
+  const bodies = any || source.includes('body');
+  return {
+    roots: new Set(ROOTS.filter((root) => any || new RegExp(`\\b${root}\\b`).test(source))),
+    requestBody: bodies || REQUEST_WHOLE.test(source),
+    responseBody: bodies || RESPONSE_WHOLE.test(source),
+  };
 }
 
 /** A body as the worker gets it: bytes travel beside the JSON, anything else inside it. */
 const bytesOf = (body: unknown) => (body instanceof Uint8Array ? body : undefined);
 
-/** The context copied to a worker: plain data, the bodies only when the expression may read them. */
-function workerInputOf(exchange: Exchange, bodies: { request: boolean; response: boolean }) {
-  const r = exchange.request;
+/** The context copied to a worker: plain data, only the members the expression may read. */
+function workerInputOf(exchange: Exchange, reads: Reads) {
+  const input: Partial<Record<Root, unknown>> = {};
+  let requestBytes: Uint8Array | undefined;
+  let responseBytes: Uint8Array | undefined;
+  if (reads.roots.has('request')) {
+    const r = exchange.request;
+    const body = reads.requestBody ? r.body : undefined;
+    requestBytes = bytesOf(body);
+    input.request = { method: r.method, path: r.path, params: r.params, query: r.query, headers: r.headers, body: requestBytes ? undefined : body };
+  }
   const response = exchange.response;
-  const requestBody = bodies.request ? r.body : undefined;
-  const responseBody = bodies.response ? response?.body : undefined;
-  return {
-    input: {
-      request: { method: r.method, path: r.path, params: r.params, query: r.query, headers: r.headers, body: bytesOf(requestBody) ? undefined : requestBody },
-      claims: exchange.claims,
-      partner: exchange.partner,
-      subject: exchange.subject,
-      scopes: exchange.scopes,
-      vars: exchange.vars,
-      response: response === undefined ? undefined : { status: response.status, headers: response.headers, body: bytesOf(responseBody) ? undefined : responseBody },
-    },
-    requestBytes: bytesOf(requestBody),
-    responseBytes: bytesOf(responseBody),
-  };
+  if (reads.roots.has('response') && response !== undefined) {
+    const body = reads.responseBody ? response.body : undefined;
+    responseBytes = bytesOf(body);
+    input.response = { status: response.status, headers: response.headers, body: responseBytes ? undefined : body };
+  }
+  if (reads.roots.has('claims')) input.claims = exchange.claims;
+  if (reads.roots.has('partner')) input.partner = exchange.partner;
+  if (reads.roots.has('subject')) input.subject = exchange.subject;
+  if (reads.roots.has('scopes')) input.scopes = exchange.scopes;
+  if (reads.roots.has('vars')) input.vars = exchange.vars;
+  return { input, requestBytes, responseBytes };
 }
 
 /** Expression ids, unique in the process: a worker keeps each expression compiled by its id. */
@@ -209,11 +228,11 @@ export function compileExpression(source: string, limits: ExpressionLimits = DEF
   };
   const deadlineMs = deadlineOf(limits.timeoutMs);
   const expression = nextExpressionId++;
-  const bodies = bodiesRead(source);
+  const reads = readsOf(source);
   return {
     source,
     async evaluate(exchange) {
-      const { input, requestBytes, responseBytes } = workerInputOf(exchange, bodies);
+      const { input, requestBytes, responseBytes } = workerInputOf(exchange, reads);
       // measured before it is written out, so that a 10 MB body is not turned into text to be refused
       const json = exceeds(input, transferChars) ? undefined : JSON.stringify(input);
       if (json === undefined || json.length > transferChars) throw expressionFailed({ code: 'input too large', message: `the request context is larger than the ${transferChars} characters an expression worker takes` });

@@ -29,21 +29,29 @@ export function exceeds(value: unknown, budget: number): boolean {
   if (typeof value === 'string') return value.length > budget;
   if (typeof value !== 'object' || value === null) return false;
   let left = budget;
-  const stack: unknown[] = [value];
+  // members that are objects wait on the stack; strings and scalars are counted where they are met
+  const stack: object[] = [value];
   while (stack.length > 0) {
-    const v = stack.pop();
-    if (typeof v === 'string') left -= v.length + 2;
-    else if (typeof v !== 'object' || v === null) left -= 8;
-    else if (ArrayBuffer.isView(v)) left -= v.byteLength;
+    const v = stack.pop()!;
+    if (ArrayBuffer.isView(v)) left -= v.byteLength;
     else if (Array.isArray(v)) {
       left -= v.length + 2;
-      for (const item of v) stack.push(item);
+      for (let i = 0; i < v.length; i++) {
+        if ((i & 1023) === 1023 && left < 0) return true;
+        const member: unknown = v[i];
+        if (typeof member === 'string') left -= member.length + 2;
+        else if (typeof member === 'object' && member !== null) stack.push(member);
+        else left -= 8;
+      }
     } else {
       left -= 2;
       for (const key in v) {
         if (!Object.hasOwn(v, key)) continue;
+        const member: unknown = (v as Record<string, unknown>)[key];
         left -= key.length + 4;
-        stack.push((v as Record<string, unknown>)[key]);
+        if (typeof member === 'string') left -= member.length + 2;
+        else if (typeof member === 'object' && member !== null) stack.push(member);
+        else left -= 8;
       }
     }
     if (left < 0) return true;
