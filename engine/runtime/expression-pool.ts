@@ -1,8 +1,9 @@
 /**
  * Worker threads for the JSONata expressions that are not on the compiled fast path. JSONata
- * checks its time bound only between evaluation steps, and one step (a `$distinct` of 20 000
- * items, a regex, a sort) can run for seconds; in a worker, the main thread stops it at a hard
- * deadline by terminating the thread, and the gateway keeps serving meanwhile.
+ * checks its time bound only between evaluation steps, and one step (a `$distinct` of 50 000
+ * items, a sort) can run for seconds; in a worker, the main thread stops it at a hard deadline by
+ * terminating the thread, and the gateway keeps serving meanwhile. Past JSONata's own bound the
+ * worker's CPU priority is lowered first (see demote).
  *
  * node:worker_threads directly rather than piscina: a round trip measured 35 µs (12 µs with 16 in
  * flight) against piscina's 53-70 µs, and the pool needs only what is here: one evaluation per
