@@ -1,10 +1,11 @@
 // `npx tsx bench/ab.ts <bundle> <bundle> ...`: CPU time per request of engine bundles (copies of
 // dist/cli.mjs) and the bare proxy, measured in alternating load runs on one route. For deciding
 // whether a change to the request path pays, when req/s on a noisy machine cannot tell.
-// AB_ROUTE (default /a), AB_ROUNDS (default 8), AB_SECONDS (default 4).
+// AB_ROUTE (default /a; /e is d with a transform off the compiled fast path), AB_ROUNDS (default 8),
+// AB_SECONDS (default 4).
 import { resolve } from 'node:path';
 import { stopAll } from './children.ts';
-import { makeCredentials, targetWorkflows } from './fixture.ts';
+import { makeCredentials, offFastPathWorkflow, targetWorkflows } from './fixture.ts';
 import { chooseLoadGen, type LoadResult } from './loadgen.ts';
 import { load, WARMUP_SECONDS, type LiveTarget } from './measure.ts';
 import { fmt, median } from './report.ts';
@@ -23,7 +24,7 @@ const { origin } = await startUpstream();
 const bare = await startBareProxy(origin);
 const targets: LiveTarget[] = [{ name: 'bare', url: `http://127.0.0.1:${bare.port}/api/orders`, server: bare }];
 for (const bundle of bundles) {
-  const gateway = await startGateway({ workflows: targetWorkflows(credentials.publicJwk, origin), env: bundle.env, bundle: bundle.file });
+  const gateway = await startGateway({ workflows: [...targetWorkflows(credentials.publicJwk, origin), offFastPathWorkflow(credentials.publicJwk, origin)], env: bundle.env, bundle: bundle.file });
   targets.push({ name: bundle.name, url: `${gateway.url}${route}`, server: gateway });
 }
 const gen = chooseLoadGen();

@@ -72,6 +72,15 @@ export function targetWorkflows(publicJwk: JWK, upstream: string) {
   ];
 }
 
+/**
+ * d with a transform off the compiled fast path (a function call), which runs in an expression
+ * worker: `AB_ROUTE=/e npx tsx bench/ab.ts …` measures what the worker's round trip costs.
+ */
+export function offFastPathWorkflow(publicJwk: JWK, upstream: string) {
+  const shape: Node = { id: 'shape', kind: 'transform-response', config: { body: '{ "partner": partner, "items": [response.body.orders.{ "id": id, "total": $string(total) }] }' } };
+  return chainWorkflow('bench-e', '/e', [verifyNode(publicJwk), scopeNode, limitNode, proxyNode(upstream), shape]);
+}
+
 /** The reference workflow (c) at another route: the 4-node workflow the scale mode loads by the thousand. */
 export function referenceWorkflow(id: string, path: string, publicJwk: JWK, upstream: string) {
   return chainWorkflow(id, path, [verifyNode(publicJwk), scopeNode, limitNode, proxyNode(upstream)]);

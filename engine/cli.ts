@@ -19,7 +19,7 @@ import { createProblemRenderer } from './gateway/problem.ts';
 import { runWorkflowTests } from './preview/simulate.ts';
 import { createMemoryRateLimitStore } from './runtime/rate-limit-store.ts';
 import { hashApiKey } from './runtime/api-key.ts';
-import { prepareDataDir, startSluice } from './server.ts';
+import { expressionsOf, prepareDataDir, startSluice } from './server.ts';
 
 const USAGE = `sluice <command>
 
@@ -89,11 +89,12 @@ async function runTestsOffline(files: string[]): Promise<number> {
   if (demo) env.SLUICE_DEMO_UPSTREAM = demo.url;
   await ensureDemoKeys(settings.dataDir);
   const resources = new Map<string, unknown>();
+  const expressions = expressionsOf(settings);
   // the gateway's own policies: the environment allow-lists and egress, plus exactly the demo upstream started here
   const settingsEgress = createEgressPolicy(settings.egress);
   const egress = demo ? settingsEgress.allowing(new URL(demo.url).host) : settingsEgress;
   const context = {
-    deps: { env, envAllowList: settings.workflowEnv, egress, dataDir: settings.dataDir, rateLimits: createMemoryRateLimitStore(), shared: { get: <T>(key: string, create: () => T) => (resources.has(key) ? (resources.get(key) as T) : (resources.set(key, create()).get(key) as T)) } },
+    deps: { env, envAllowList: settings.workflowEnv, egress, dataDir: settings.dataDir, rateLimits: createMemoryRateLimitStore(), ...expressions, shared: { get: <T>(key: string, create: () => T) => (resources.has(key) ? (resources.get(key) as T) : (resources.set(key, create()).get(key) as T)) } },
     catalog,
     problems: createProblemRenderer(catalog),
     mintToken: (claims: { sub: string; scopes?: string[] | undefined; partner?: string | undefined; claims?: Record<string, unknown> | undefined }) => signDemoToken(settings.dataDir, claims),
@@ -122,6 +123,7 @@ async function runTestsOffline(files: string[]): Promise<number> {
   }
   process.stdout.write(`\n${tests} test(s), ${failed} failed\n`);
   await demo?.close();
+  await expressions.expressionPool.close();
   for (const value of resources.values()) await (value as { close?: () => unknown }).close?.();
   return failed > 0 ? 1 : 0;
 }

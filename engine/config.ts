@@ -57,7 +57,11 @@ export const settingsSchema = z.object({
   SLUICE_MAX_DOCUMENT: z.string().regex(SIZE, 'a size like 1mb or 512kb').default('1mb').transform(bytes).pipe(z.number().int().min(1024).max(64 * 1024 * 1024)).meta({ description: 'Largest workflow document as JSON (files, admin API bodies, simulations); an admin body larger than this plus 64kb answers 413.' }),
   SLUICE_MAX_EXPRESSION: z.coerce.number().int().min(1).max(20_000).default(DEFAULT_DOCUMENT_LIMITS.expressionLength).meta({ description: 'Most characters in one JSONata expression of a workflow.' }),
   SLUICE_MAX_JSON_DEPTH: z.coerce.number().int().min(8).max(1_000).default(DEFAULT_DOCUMENT_LIMITS.depth).meta({ description: 'Deepest nesting of objects and arrays in a workflow document or admin API body, checked before it is parsed (400 above).' }),
-  SLUICE_EXPRESSION_TIMEOUT_MS: z.coerce.number().int().min(1).max(10_000).default(50).meta({ description: 'Time bound of one JSONata evaluation.' }),
+  SLUICE_EXPRESSION_TIMEOUT_MS: z.coerce.number().int().min(1).max(10_000).default(50).meta({ description: 'Time bound of one JSONata evaluation, checked between steps. An expression off the compiled fast path runs in a worker thread, stopped even inside one step at this bound plus the larger of itself and 250 ms (300 ms by default).' }),
+  SLUICE_EXPRESSION_MAX_OUTPUT: z.string().regex(SIZE, 'a size like 1mb').default('1mb').transform(bytes).meta({ description: 'Longest string (in characters) one JSONata function call may build: `$pad`, `$join`, `$string`, `$replace`, `$clone`; more fails the expression (500 expression-failed).' }),
+  SLUICE_EXPRESSION_MAX_TRANSFER: z.string().regex(SIZE, 'a size like 2mb').default('2mb').transform(bytes).meta({ description: 'Largest request context copied to an expression worker, and result copied back, in characters of JSON (only the members an expression names are copied). Copying holds the event loop for about 10 ms per MB.' }),
+  SLUICE_EXPRESSION_WORKERS: z.coerce.number().int().min(1).max(64).default(2).meta({ description: 'Most worker threads for expressions off the compiled fast path; the first starts when a workflow that needs one is loaded.' }),
+  SLUICE_EXPRESSION_QUEUE: z.coerce.number().int().min(1).max(100_000).default(64).meta({ description: 'Evaluations that may wait for an expression worker; one more fails at once (500 expression-failed, `busy`).' }),
   SLUICE_LOG_SUBJECT: z.enum(['hash', 'plain', 'off']).default('hash').meta({ description: 'How request log lines carry the token subject: `hash` (HMAC-SHA256, 16 hex digits), `plain`, or `off`.' }),
   SLUICE_LOG_SUBJECT_KEY: z.string().optional().meta({ description: 'HMAC key for hashed subjects; set the same on every replica so their hashes agree. Never logged.' }),
   SLUICE_METRICS: flag.prefault('on').meta({ description: 'Count requests, nodes and edges for `/metrics`, the live canvas and the stats endpoint.' }),
@@ -93,6 +97,10 @@ export interface Settings {
   headersTimeoutMs: number;
   requestTimeoutMs: number;
   expressionTimeoutMs: number;
+  expressionMaxOutput: number;
+  expressionMaxTransfer: number;
+  expressionWorkers: number;
+  expressionQueue: number;
   adminTokens: string | undefined;
   adminMaxFailures: number;
   fourEyes: boolean;
@@ -147,6 +155,10 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
     headersTimeoutMs: durationMs(s.SLUICE_HEADERS_TIMEOUT),
     requestTimeoutMs: Math.max(durationMs(s.SLUICE_REQUEST_TIMEOUT), durationMs(s.SLUICE_HEADERS_TIMEOUT)),
     expressionTimeoutMs: s.SLUICE_EXPRESSION_TIMEOUT_MS,
+    expressionMaxOutput: s.SLUICE_EXPRESSION_MAX_OUTPUT,
+    expressionMaxTransfer: s.SLUICE_EXPRESSION_MAX_TRANSFER,
+    expressionWorkers: s.SLUICE_EXPRESSION_WORKERS,
+    expressionQueue: s.SLUICE_EXPRESSION_QUEUE,
     adminTokens: s.SLUICE_ADMIN_TOKENS,
     adminMaxFailures: s.SLUICE_ADMIN_MAX_FAILURES,
     fourEyes: s.SLUICE_FOUR_EYES,

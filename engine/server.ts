@@ -31,6 +31,8 @@ import { validateWorkflow, type ValidationProblem } from '../shared/compile/inde
 import { traceContextOf } from './gateway/trace.ts';
 import { createLogger, type Logger } from './observe/logger.ts';
 import { createMemoryRateLimitStore, type RateLimitStore } from './runtime/rate-limit-store.ts';
+import { createExpressionPool, type ExpressionPool } from './runtime/expression-pool.ts';
+import { DEFAULT_EXPRESSION_LIMITS, type ExpressionLimits } from './runtime/expression.ts';
 import type { SharedResources } from './runtime/types.ts';
 import { createWorkflowDirectory, FILE_SIZE_FACTOR } from './store/workflow-directory.ts';
 import { SLICE_MS } from './gateway/pace.ts';
@@ -157,6 +159,14 @@ async function addGatewayErrors(stored: ErrorCatalog, put: (catalog: ErrorCatalo
     if (source) added[id] = source.errors[id]!;
   }
   await put({ ...stored, errors: { ...stored.errors, ...added } });
+}
+
+/** The expression bounds of the settings, and the worker pool where expressions off the compiled fast path run (close it). */
+export function expressionsOf(settings: Settings): { expressionLimits: ExpressionLimits; expressionPool: ExpressionPool } {
+  return {
+    expressionLimits: { ...DEFAULT_EXPRESSION_LIMITS, timeoutMs: settings.expressionTimeoutMs, stringChars: settings.expressionMaxOutput, transferChars: settings.expressionMaxTransfer },
+    expressionPool: createExpressionPool({ threads: settings.expressionWorkers, queue: settings.expressionQueue }),
+  };
 }
 
 function createSharedResources(): SharedResources & { close(): Promise<void> } {
@@ -330,13 +340,14 @@ export async function startSluice(
   } else rateLimits = createMemoryRateLimitStore({ maxKeys: settings.rateLimitMaxKeys });
   if (metrics) observeSharedState(metrics, store, rateLimits);
   const partnerAccess = createPartnerAccess();
+  const { expressionLimits, expressionPool } = expressionsOf(settings);
   // Validation and compilation run in slices no longer than the expression bound (nor SLICE_MS), with requests served between them.
   const documents = { limits: settings.documentLimits, sliceMs: Math.min(SLICE_MS, settings.expressionTimeoutMs) };
   let egress = createEgressPolicy({ ...settings.egress, onDenied: (denied) => logger.warn({ egress: denied }, 'egress policy refused a connection') });
   // The embedded default's upstream is on loopback: exactly its address and port are allowed, nothing else of loopback.
   if (demoUpstream) egress = egress.allowing(new URL(demoUpstream.url).host);
   logger.info({ egress: egress.summary, ...(demoUpstream ? { demoUpstream: new URL(demoUpstream.url).host } : {}) }, demoUpstream ? 'egress policy (the demo upstream allowed)' : 'egress policy');
-  const deps = { env, envAllowList: settings.workflowEnv, egress, dataDir: settings.dataDir, rateLimits, shared, partners: partnerAccess, maxBufferedAnswer: settings.maxBufferedAnswerBytes, expressionLimits: { timeoutMs: settings.expressionTimeoutMs, depth: 300, sequence: 100_000 }, ...documents };
+  const deps = { env, envAllowList: settings.workflowEnv, egress, dataDir: settings.dataDir, rateLimits, shared, partners: partnerAccess, maxBufferedAnswer: settings.maxBufferedAnswerBytes, expressionLimits, expressionPool, ...documents };
   /** Compiled workflows whose credentials' partners are labelled already. */
   const labelled = new WeakSet<CompiledWorkflow>();
   const registry = createWorkflowRegistry({
@@ -511,6 +522,7 @@ export async function startSluice(
       for (const workflow of registry.active.values()) workflow.close();
       await adminApi.close(); // the refusals counted but not yet written
       await shared.close();
+      await expressionPool.close();
       rateLimits.close?.();
       await demoUpstream?.close();
       await store.close();

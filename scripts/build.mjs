@@ -11,18 +11,15 @@ import { buildEditorIfNeeded } from '../editor/build-if-needed.mjs';
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const force = process.argv.includes('--force');
 
-/** dist/ sits beside engine/, so the bundle finds examples/ and editor/ as engine/cli.ts does. */
-await build({
-  entryPoints: [join(ROOT, 'engine', 'cli.ts')],
-  outfile: join(ROOT, 'dist', 'cli.mjs'),
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
-  packages: 'external',
-  sourcemap: true,
-  logLevel: 'warning',
-});
+/**
+ * dist/ sits beside engine/, so the bundle finds examples/ and editor/ as engine/cli.ts does. The
+ * expression worker is a bundle of its own beside it (engine/runtime/expression-pool.ts starts
+ * dist/expression-worker.mjs from dist/cli.mjs): copy both when you copy the bundle.
+ */
+const common = { bundle: true, platform: 'node', format: 'esm', target: 'node20', sourcemap: true, logLevel: 'warning' };
+await build({ ...common, entryPoints: [join(ROOT, 'engine', 'cli.ts')], outfile: join(ROOT, 'dist', 'cli.mjs'), packages: 'external' });
+// self-contained (jsonata and re2js inside): it starts wherever the bundle was copied
+await build({ ...common, entryPoints: [join(ROOT, 'engine', 'runtime', 'expression-worker.ts')], outfile: join(ROOT, 'dist', 'expression-worker.mjs') });
 
 if (force) {
   const { build: viteBuild } = await import('vite');

@@ -1,5 +1,5 @@
 import { createActor, fromPromise, raise, setup, transition, type AnyStateMachine } from 'xstate';
-import { FAULT_STATE, RUN_NODE_ACTOR, TAKE_PORT_ACTION, toMachineConfig, type FinalStateMeta, type NodeStateConfig, type ValidationProblem, type ValidGraph, type WorkflowMachineConfig } from '../../shared/compile/index.ts';
+import { expressionSyntaxError, FAULT_STATE, RUN_NODE_ACTOR, TAKE_PORT_ACTION, toMachineConfig, type FinalStateMeta, type NodeStateConfig, type ValidationProblem, type ValidGraph, type WorkflowMachineConfig } from '../../shared/compile/index.ts';
 import type { DocumentLimits } from '../../shared/schema/index.ts';
 import { createPace, type Pace } from './pace.ts';
 import { runtimes } from '../runtime/index.ts';
@@ -7,6 +7,7 @@ import { workflowLogFields } from '../observe/request-log.ts';
 import { FAULT_PORT, type Metrics, type NodeMetrics, type VersionMetrics } from '../observe/metrics.ts';
 import { isKindName, kinds, type AnyKindDescriptor } from '../../shared/nodes/index.ts';
 import { compileExpression, type ExpressionLimits } from '../runtime/expression.ts';
+import type { ExpressionPool } from '../runtime/expression-pool.ts';
 import { createPartnerAccess, type PartnerAccess } from '../runtime/partner-directory.ts';
 import type { RateLimitStore } from '../runtime/rate-limit-store.ts';
 import { createEgressPolicy, type EgressPolicy } from '../runtime/egress.ts';
@@ -90,6 +91,8 @@ export interface CompileDependencies {
   expressionLimits?: ExpressionLimits;
   /** Largest upstream body a proxy buffers for a later node (SLUICE_MAX_BUFFERED_ANSWER); 10 MB when absent. */
   maxBufferedAnswer?: number;
+  /** Where expressions off the compiled fast path run; a process-wide one-thread pool when absent. */
+  expressionPool?: ExpressionPool;
   /** Partners, keys and products as the registry last applied them; none when absent (tests, tools). */
   partners?: PartnerAccess;
   /** Size bounds of the documents compiled (SLUICE_MAX_*); DEFAULT_DOCUMENT_LIMITS when absent. */
@@ -183,7 +186,16 @@ async function prepareNode(
       egress: deps.egress ?? DEFAULT_EGRESS,
       rateLimits: deps.rateLimits,
       partners: deps.partners ?? NO_PARTNERS,
-      expression: (source) => compileExpression(source, deps.expressionLimits),
+      expression: (source) => {
+        try {
+          return compileExpression(source, deps.expressionLimits, deps.expressionPool);
+        } catch (error) {
+          // a refused expression (a regex RE2 cannot run) names the field it is in
+          if (!(error instanceof PrepareError) || error.field !== '') throw error;
+          const field = isKindName(kind) ? (kinds[kind] as AnyKindDescriptor).expressions(config).find((e) => e.source === source)?.field : undefined;
+          throw new PrepareError(field === undefined ? 'config' : `config.${field}`, error.message, { cause: error });
+        }
+      },
       shared: deps.shared,
       wiredPorts,
       maxBufferedAnswer: deps.maxBufferedAnswer ?? DEFAULT_MAX_BUFFERED_ANSWER,
@@ -214,6 +226,11 @@ export async function preparationProblems(document: unknown, deps: CompileDepend
     if ('problem' in outcome) problems.push(outcome.problem);
     else outcome.prepared.close?.();
   }
+  const fields = (document as { log?: { fields?: unknown } }).log?.fields;
+  if (fields !== null && typeof fields === 'object') {
+    const sources = Object.entries(fields).filter((entry): entry is [string, string] => typeof entry[1] === 'string' && expressionSyntaxError(entry[1]) === undefined);
+    loggedFieldsOf(Object.fromEntries(sources), deps, problems);
+  }
   return problems;
 }
 
@@ -240,6 +257,7 @@ export async function compileWorkflow(graph: ValidGraph, version: number, deps: 
     if ('problem' in outcome) problems.push(outcome.problem);
     else prepared.set(node.id, outcome.prepared);
   }
+  const loggedFields = loggedFieldsOf(graph.document.log?.fields, deps, problems);
   if (problems.length > 0) {
     for (const node of prepared.values()) node.close?.(); // the nodes that did prepare hold their timers or connections
     throw new WorkflowRefused(problems);
@@ -282,16 +300,27 @@ export async function compileWorkflow(graph: ValidGraph, version: number, deps: 
     needsRequestBody,
     metrics: workflowMetrics?.version(version),
     logFields: workflowLogFields(graph.document.route.path, graph.document.id, version),
-    loggedFields: loggedFieldsOf(graph.document.log?.fields, deps.expressionLimits),
+    loggedFields,
     close() {
       for (const node of prepared.values()) node.close?.();
     },
   };
 }
 
-function loggedFieldsOf(fields: Record<string, string> | undefined, limits: ExpressionLimits | undefined): CompiledWorkflow['loggedFields'] {
+/** The log fields compiled; one that cannot be (a regex RE2 cannot run) is a problem naming its field. */
+function loggedFieldsOf(fields: Record<string, string> | undefined, deps: CompileDependencies, problems: ValidationProblem[]): CompiledWorkflow['loggedFields'] {
   const entries = Object.entries(fields ?? {});
-  return entries.length === 0 ? undefined : entries.map(([name, source]) => ({ name, expression: compileExpression(source, limits) }));
+  if (entries.length === 0) return undefined;
+  const compiled: NonNullable<CompiledWorkflow['loggedFields']>[number][] = [];
+  for (const [name, source] of entries) {
+    try {
+      compiled.push({ name, expression: compileExpression(source, deps.expressionLimits, deps.expressionPool) });
+    } catch (error) {
+      if (!(error instanceof PrepareError)) throw error;
+      problems.push({ code: 'invalid_config', message: error.message, field: `log.fields.${name}` });
+    }
+  }
+  return compiled;
 }
 
 /**

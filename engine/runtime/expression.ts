@@ -1,11 +1,17 @@
 import jsonata from 'jsonata';
 import { failWith, SluiceError } from './errors.ts';
+import { createExpressionPool, type ExpressionPool } from './expression-pool.ts';
+import { exceeds, type EvaluationLimits } from './jsonata-bounds.ts';
 import { compileSubset } from './jsonata-subset.ts';
-import type { BoundExpression, Exchange, NodeRun } from './types.ts';
+import { regexProblemsOf } from './linear-regex.ts';
+import { PrepareError, type BoundExpression, type Exchange, type NodeRun } from './types.ts';
 
 /** Bounds every JSONata evaluation obeys. */
 export interface ExpressionLimits {
-  /** Wall time per evaluation; keep it in tens of ms, evaluation holds the event loop. */
+  /**
+   * JSONata's time bound, checked between evaluation steps. An expression off the compiled fast
+   * path runs in a worker that is stopped at the hard deadline (see deadlineOf), inside a step too.
+   */
   timeoutMs: number;
   /** Maximum evaluation depth (recursion). */
   depth: number;
@@ -16,42 +22,44 @@ export interface ExpressionLimits {
    * native call builds (`$pad("", 1e8)`), so a result is measured before anyone answers with it.
    */
   outputChars?: number;
+  /** Largest string one function call ($pad, $join, $string, $replace, $clone) may build. */
+  stringChars?: number;
+  /**
+   * Largest context copied to an expression worker and result copied back, in characters of JSON
+   * (estimated): copying holds the event loop, about 10-20 ms per MB.
+   */
+  transferChars?: number;
 }
 
 /** Results up to the largest upstream answer a proxy buffers for a transform. */
 const DEFAULT_OUTPUT_CHARS = 10 * 1024 * 1024;
+const DEFAULT_STRING_CHARS = 1024 * 1024;
+const DEFAULT_TRANSFER_CHARS = 2 * 1024 * 1024;
 
-export const DEFAULT_EXPRESSION_LIMITS: ExpressionLimits = { timeoutMs: 50, depth: 300, sequence: 100_000, outputChars: DEFAULT_OUTPUT_CHARS };
+export const DEFAULT_EXPRESSION_LIMITS: ExpressionLimits = {
+  timeoutMs: 50,
+  depth: 300,
+  sequence: 100_000,
+  outputChars: DEFAULT_OUTPUT_CHARS,
+  stringChars: DEFAULT_STRING_CHARS,
+  transferChars: DEFAULT_TRANSFER_CHARS,
+};
 
 /**
- * Whether a value's JSON would be longer than `budget` characters, estimated without building
- * it: iterative (a deeply nested body cannot overflow the stack) and stopping as soon as the
- * budget is spent (a cyclic value spends it too).
+ * When a worker evaluating an expression is stopped: JSONata's own bound first (it fails cleanly,
+ * between steps, and the worker lives on), then as long again, at least 250 ms, for a step that
+ * does not return and for copying the context in and the result out (up to the transfer bound).
+ * Generous because stopping a worker is not free: its replacement takes ~200 ms of CPU to start.
  */
-function exceeds(value: unknown, budget: number): boolean {
-  if (typeof value === 'string') return value.length > budget;
-  if (typeof value !== 'object' || value === null) return false;
-  let left = budget;
-  const stack: unknown[] = [value];
-  while (stack.length > 0) {
-    const v = stack.pop();
-    if (typeof v === 'string') left -= v.length + 2;
-    else if (typeof v !== 'object' || v === null) left -= 8;
-    else if (ArrayBuffer.isView(v)) left -= v.byteLength;
-    else if (Array.isArray(v)) {
-      left -= v.length + 2;
-      for (const item of v) stack.push(item);
-    } else {
-      left -= 2;
-      for (const key in v) {
-        if (!Object.hasOwn(v, key)) continue;
-        left -= key.length + 4;
-        stack.push((v as Record<string, unknown>)[key]);
-      }
-    }
-    if (left < 0) return true;
-  }
-  return false;
+export function deadlineOf(timeoutMs: number): number {
+  return timeoutMs + Math.max(timeoutMs, 250);
+}
+
+/** The pool of callers that bring none (the CLI, tools, unit tests): one thread, never keeping the process alive when idle. */
+let sharedPool: ExpressionPool | undefined;
+function defaultPool(): ExpressionPool {
+  sharedPool ??= createExpressionPool({ threads: 1, queue: 64 });
+  return sharedPool;
 }
 
 /** What an expression reads: the request context, without the engine's internals. */
@@ -77,6 +85,67 @@ function inputOf(exchange: Exchange) {
     response: exchange.response === undefined ? undefined : { status: exchange.response.status, headers: exchange.response.headers, body: exchange.response.body },
   };
 }
+
+/**
+ * Reaches members without naming them: `*`, `**`, `%`, `$` or `$$`, `$eval`, a function that reads
+ * the context when its first argument is left out (`$lookup("partner")`, `$each(fn)`, `$sift(fn)`,
+ * any `$f()`), or a comment (which could hide any of these from this reading).
+ */
+const READS_ANYTHING = /[*%]|\/\*|\$(?![A-Za-z0-9_])|\$(?:eval|each|sift|lookup)\b|\$\w+\(\s*\)/;
+/** The members of the context, each copied only when the expression names it. */
+const ROOTS = ['request', 'claims', 'partner', 'subject', 'scopes', 'vars', 'response'] as const;
+type Root = (typeof ROOTS)[number];
+/** `request` not followed by one of its fields other than the body (`request.*`, `$r := request`…). */
+const REQUEST_WHOLE = /request(?!\s*\.\s*(?:method|path|params|query|headers)\b)/;
+const RESPONSE_WHOLE = /response(?!\s*\.\s*(?:status|headers)\b)/;
+
+/** What of the context an expression may read, decided from its source, conservatively (a member sent for nothing only costs its copy). */
+interface Reads {
+  roots: ReadonlySet<Root>;
+  requestBody: boolean;
+  responseBody: boolean;
+}
+
+function readsOf(source: string): Reads {
+  const any = READS_ANYTHING.test(source);
+  const bodies = any || source.includes('body');
+  return {
+    roots: new Set(ROOTS.filter((root) => any || new RegExp(`\\b${root}\\b`).test(source))),
+    requestBody: bodies || REQUEST_WHOLE.test(source),
+    responseBody: bodies || RESPONSE_WHOLE.test(source),
+  };
+}
+
+/** A body as the worker gets it: bytes travel beside the JSON, anything else inside it. */
+const bytesOf = (body: unknown) => (body instanceof Uint8Array ? body : undefined);
+
+/** The context copied to a worker: plain data, only the members the expression may read. */
+function workerInputOf(exchange: Exchange, reads: Reads) {
+  const input: Partial<Record<Root, unknown>> = {};
+  let requestBytes: Uint8Array | undefined;
+  let responseBytes: Uint8Array | undefined;
+  if (reads.roots.has('request')) {
+    const r = exchange.request;
+    const body = reads.requestBody ? r.body : undefined;
+    requestBytes = bytesOf(body);
+    input.request = { method: r.method, path: r.path, params: r.params, query: r.query, headers: r.headers, body: requestBytes ? undefined : body };
+  }
+  const response = exchange.response;
+  if (reads.roots.has('response') && response !== undefined) {
+    const body = reads.responseBody ? response.body : undefined;
+    responseBytes = bytesOf(body);
+    input.response = { status: response.status, headers: response.headers, body: responseBytes ? undefined : body };
+  }
+  if (reads.roots.has('claims')) input.claims = exchange.claims;
+  if (reads.roots.has('partner')) input.partner = exchange.partner;
+  if (reads.roots.has('subject')) input.subject = exchange.subject;
+  if (reads.roots.has('scopes')) input.scopes = exchange.scopes;
+  if (reads.roots.has('vars')) input.vars = exchange.vars;
+  return { input, requestBytes, responseBytes };
+}
+
+/** Expression ids, unique in the process: a worker keeps each expression compiled by its id. */
+let nextExpressionId = 1;
 
 /**
  * A predicate's result as JSONata's `$boolean` casts it, so `when` means what it would mean in a
@@ -115,23 +184,21 @@ function expressionFailed(cause: unknown): SluiceError {
  * Compiles a JSONata expression once (at publish time). Evaluation is bounded; any failure
  * becomes a SluiceError `expression_failed` carrying the JSONata error as its cause. An
  * expression of the subset jsonata-subset.ts compiles (paths, object and array constructors,
- * literals, comparisons, and/or) is also compiled to a plain function, offered as `evaluateNow`;
- * `evaluate` then uses it too.
+ * literals, comparisons, and/or) is compiled to a plain function, offered as `evaluateNow`, and
+ * runs on the calling thread (it is linear in its input and cannot loop). Any other runs in a
+ * worker of `pool`, stopped at the hard deadline (deadlineOf), with regexes on RE2 and the
+ * growing built-ins bounded (jsonata-bounds.ts).
+ * @throws PrepareError (field '' for the caller to name) when a regex cannot run in linear time
  * @example
  * const isAdmin = compileExpression('"admin" in scopes');
  * await isAdmin.evaluate(exchange); // true or false
  */
-export function compileExpression(source: string, limits: ExpressionLimits = DEFAULT_EXPRESSION_LIMITS): BoundExpression {
-  const compiled = jsonata(source, { timeout: limits.timeoutMs, stack: limits.depth, sequence: limits.sequence });
+export function compileExpression(source: string, limits: ExpressionLimits = DEFAULT_EXPRESSION_LIMITS, pool?: ExpressionPool): BoundExpression {
+  const ast = jsonata(source).ast();
+  const [regexProblem] = regexProblemsOf(ast);
+  if (regexProblem !== undefined) throw new PrepareError('', regexProblem);
   const outputChars = limits.outputChars ?? DEFAULT_OUTPUT_CHARS;
-  const checked = (result: unknown) => {
-    if (exceeds(result, outputChars)) {
-      const cause = Object.assign(new Error(`the result is larger than ${outputChars} characters`), { code: 'result too large' });
-      throw new SluiceError('expression_failed', 'expression failed (result too large)', { cause });
-    }
-    return result;
-  };
-  const subset = compileSubset(compiled.ast(), limits);
+  const subset = compileSubset(ast, limits);
   if (subset !== undefined) {
     const evaluateNow = (exchange: Exchange) => {
       let result: unknown;
@@ -140,20 +207,43 @@ export function compileExpression(source: string, limits: ExpressionLimits = DEF
       } catch (cause) {
         throw expressionFailed(cause);
       }
-      return checked(result);
+      if (exceeds(result, outputChars)) {
+        const cause = Object.assign(new Error(`the result is larger than ${outputChars} characters`), { code: 'result too large' });
+        throw new SluiceError('expression_failed', 'expression failed (result too large)', { cause });
+      }
+      return result;
     };
     return { source, evaluateNow, evaluate: async (exchange) => evaluateNow(exchange) };
   }
+
+  const workers = pool ?? defaultPool();
+  workers.warm();
+  const transferChars = limits.transferChars ?? DEFAULT_TRANSFER_CHARS;
+  const evaluation: EvaluationLimits = {
+    timeoutMs: limits.timeoutMs,
+    depth: limits.depth,
+    sequence: limits.sequence,
+    stringChars: limits.stringChars ?? DEFAULT_STRING_CHARS,
+    resultChars: Math.min(outputChars, transferChars),
+  };
+  const deadlineMs = deadlineOf(limits.timeoutMs);
+  const expression = nextExpressionId++;
+  const reads = readsOf(source);
   return {
     source,
     async evaluate(exchange) {
-      let result: unknown;
+      const { input, requestBytes, responseBytes } = workerInputOf(exchange, reads);
+      // measured before it is written out, so that a 10 MB body is not turned into text to be refused
+      const json = exceeds(input, transferChars) ? undefined : JSON.stringify(input);
+      if (json === undefined || json.length > transferChars) throw expressionFailed({ code: 'input too large', message: `the request context is larger than the ${transferChars} characters an expression worker takes` });
+      let reply: { json: string | undefined; bytes?: Uint8Array };
       try {
-        result = await compiled.evaluate(inputOf(exchange));
+        reply = await workers.run({ expression, source, limits: evaluation, input: json, requestBytes, responseBytes }, deadlineMs);
       } catch (cause) {
         throw expressionFailed(cause);
       }
-      return checked(result);
+      if (reply.bytes !== undefined) return Buffer.from(reply.bytes.buffer, reply.bytes.byteOffset, reply.bytes.byteLength);
+      return reply.json === undefined ? undefined : JSON.parse(reply.json);
     },
   };
 }

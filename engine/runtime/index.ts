@@ -28,7 +28,8 @@ export const runtimes: { [K in KindName]: Runtime<ConfigOf<K>> } = {
 };
 
 export { hashApiKey } from './api-key.ts';
-export { compileExpression, DEFAULT_EXPRESSION_LIMITS, type ExpressionLimits } from './expression.ts';
+export { compileExpression, deadlineOf, DEFAULT_EXPRESSION_LIMITS, type ExpressionLimits } from './expression.ts';
+export { createExpressionPool, type ExpressionPool, type ExpressionPoolOptions } from './expression-pool.ts';
 export { createMemoryRateLimitStore, slidingWindowDecision, type RateLimitStore, type RateLimitDecision } from './rate-limit-store.ts';
 export { createRemoteKeySet, KeysUnavailable, type RemoteKeySet } from './jwks.ts';
 export { SluiceError } from './errors.ts';
