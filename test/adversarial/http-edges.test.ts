@@ -365,7 +365,8 @@ describe('slow readers', () => {
         // 4.5 million characters of two UTF-8 bytes: under the expression's result bound, 9 MB on the wire
         workflow('built', { path: '/built' }, [{ id: 'answer', kind: 'respond', config: { bodyExpression: '$pad("", 4500000, "é")' } }]),
       ],
-      env: { SLUICE_MAX_BUFFERED_ANSWER: `${MAX_BUFFERED_MB}mb`, SLUICE_SEND_TIMEOUT: `${SEND_TIMEOUT_MS}ms` },
+      // the built answer is one $pad over the expression output bound's default: this group is about the answer bound
+      env: { SLUICE_MAX_BUFFERED_ANSWER: `${MAX_BUFFERED_MB}mb`, SLUICE_SEND_TIMEOUT: `${SEND_TIMEOUT_MS}ms`, SLUICE_EXPRESSION_MAX_OUTPUT: '16mb' },
     });
     // one answer read in full first: the baseline includes what serving it once costs
     const res = await gw.fetch('/big');
