@@ -36,12 +36,13 @@ export interface EvaluationFailure {
 
 export interface ExpressionPool {
   /**
-   * Evaluates in a worker: the result as JSON text (or bytes). `deadlineMs` counts from the moment
-   * a worker takes the task (waiting in the queue is bounded by the queue's length); past it, the
-   * worker is terminated and replaced. Rejects with an EvaluationFailure (JSONata's code, `D1012`
-   * at the deadline, `busy`, `closed`).
+   * Evaluates in a worker: the result as JSON text (or bytes). Times count from the moment a
+   * worker takes the task (waiting in the queue is bounded by the queue's length): past
+   * `demoteMs` the worker's CPU priority is lowered, past `deadlineMs` it is terminated and
+   * replaced. Rejects with an EvaluationFailure (JSONata's code, `D1012` at the deadline, `busy`,
+   * `closed`).
    */
-  run(task: Omit<WorkerTask, 'id'>, deadlineMs: number): Promise<{ json: string | undefined; bytes?: Uint8Array }>;
+  run(task: Omit<WorkerTask, 'id'>, times: { deadlineMs: number; demoteMs?: number }): Promise<{ json: string | undefined; bytes?: Uint8Array }>;
   /** Starts a worker now if none runs, so the first evaluation does not wait for one. */
   warm(): void;
   /** Stops every worker; waiting and running evaluations fail with `closed`. */
@@ -53,6 +54,7 @@ export interface ExpressionPool {
 interface Pending {
   task: WorkerTask;
   deadlineMs: number;
+  demoteMs: number;
   resolve(value: { json: string | undefined; bytes?: Uint8Array }): void;
   reject(failure: EvaluationFailure): void;
 }
@@ -103,7 +105,7 @@ const failure = (code: string, message: string): EvaluationFailure => ({ code, m
  * A pool of expression workers.
  * @example
  * const pool = createExpressionPool({ threads: 2, queue: 64 });
- * await pool.run({ expression: 1, source: '$uppercase(name)', limits, input: '{"name":"x"}' }, 300); // { json: '"X"' }
+ * await pool.run({ expression: 1, source: '$uppercase(name)', limits, input: '{"name":"x"}' }, { deadlineMs: 300 }); // { json: '"X"' }
  * await pool.close();
  */
 export function createExpressionPool(options: ExpressionPoolOptions): ExpressionPool {
@@ -175,10 +177,11 @@ export function createExpressionPool(options: ExpressionPoolOptions): Expression
   }
 
   /**
-   * Past JSONata's own time bound the evaluation is suspect: on Linux its thread's nice value is
-   * raised to 10, so that the gateway's thread gets the CPU first (about nine times the share)
-   * until the deadline. Workers otherwise run at the gateway's priority: a lower one throttled
-   * every evaluation (on one core, 643 against 1143 req/s on the bench's off-fast-path route).
+   * Past JSONata's own time bound (and the copies) the evaluation is suspect: on Linux its
+   * thread's nice value is raised to 10, so that the gateway's thread gets the CPU first (about
+   * nine times the share) until the deadline. Workers otherwise run at the gateway's priority: a
+   * lower one throttled every evaluation (on one core, 643 against 1143 req/s on the bench's
+   * off-fast-path route).
    */
   function demote(slot: Slot): void {
     if (slot.tid === undefined) return;
@@ -193,7 +196,7 @@ export function createExpressionPool(options: ExpressionPoolOptions): Expression
   function dispatch(slot: Slot, pending: Pending): void {
     slot.running = pending;
     slot.worker.ref();
-    const soft = Math.min(pending.task.limits.timeoutMs, pending.deadlineMs);
+    const soft = Math.min(pending.demoteMs, pending.deadlineMs);
     slot.timer = setTimeout(() => {
       demote(slot);
       slot.timer = setTimeout(() => {
@@ -221,11 +224,11 @@ export function createExpressionPool(options: ExpressionPoolOptions): Expression
 
   return {
     stats,
-    run(task, deadlineMs) {
+    run(task, { deadlineMs, demoteMs = task.limits.timeoutMs }) {
       return new Promise((resolve, reject) => {
         if (closed) return reject(failure('closed', 'the gateway is closing'));
         if (queue.length >= options.queue) return reject(failure('busy', `${options.queue} expressions are already waiting for a worker`));
-        queue.push({ task: { ...task, id: nextId++ }, deadlineMs, resolve, reject });
+        queue.push({ task: { ...task, id: nextId++ }, deadlineMs, demoteMs, resolve, reject });
         for (const slot of slots) if (!slot.ready) slot.worker.ref();
         pump();
         if (queue.length > 0 && slots.every((slot) => slot.running !== undefined || !slot.ready)) addSlot();
