@@ -64,7 +64,7 @@ interface Slot {
   ready: boolean;
   /** The thread's Linux id, to lower its priority; undefined elsewhere. */
   tid: number | undefined;
-  /** Its priority was lowered: it is replaced once its evaluation ends (an unprivileged process cannot raise it again). */
+  /** Its priority was lowered: it is replaced once nothing waits (an unprivileged process cannot raise it again). */
   demoted: boolean;
   running: Pending | undefined;
   timer: NodeJS.Timeout | undefined;
@@ -160,7 +160,6 @@ export function createExpressionPool(options: ExpressionPoolOptions): Expression
       const pending = settle(slot)!;
       if (message.ok) pending.resolve(message.bytes === undefined ? { json: message.json } : { json: undefined, bytes: message.bytes });
       else pending.reject(failure(message.code ?? 'error', message.message));
-      if (slot.demoted) retire(slot);
       pump();
     });
     worker.on('error', (error) => lose(slot, failure('worker failed', `the expression worker failed: ${error.message}`)));
@@ -169,7 +168,7 @@ export function createExpressionPool(options: ExpressionPoolOptions): Expression
     if (queue.length === 0) worker.unref();
   }
 
-  /** A demoted worker, done: replaced by one at the process's priority. */
+  /** A demoted worker with nothing left to do: replaced by one at the process's priority (not before: a start costs ~200 ms of CPU). */
   function retire(slot: Slot): void {
     remove(slot);
     void slot.worker.terminate();
@@ -212,13 +211,14 @@ export function createExpressionPool(options: ExpressionPoolOptions): Expression
     }
   }
 
-  /** Hands waiting evaluations to idle workers; idle ones are unref'd. */
+  /** Hands waiting evaluations to idle workers; idle ones are unref'd, or replaced when demoted. */
   function pump(): void {
-    for (const slot of slots) {
+    for (const slot of [...slots]) {
       if (!slot.ready || slot.running !== undefined) continue;
       const next = queue.shift();
-      if (next === undefined) slot.worker.unref();
-      else dispatch(slot, next);
+      if (next !== undefined) dispatch(slot, next);
+      else if (slot.demoted) retire(slot);
+      else slot.worker.unref();
     }
   }
 
