@@ -25,8 +25,8 @@ export interface ExpressionLimits {
   /** Largest string one function call ($pad, $join, $string, $replace, $clone) may build. */
   stringChars?: number;
   /**
-   * Largest context copied to an expression worker and result copied back, in characters of JSON
-   * (estimated): copying holds the event loop, about 10-20 ms per MB.
+   * Largest context copied to an expression worker and result copied back, in characters of JSON:
+   * writing and reading the copies holds the gateway's thread, about 10 ms per MB.
    */
   transferChars?: number;
 }
@@ -63,7 +63,7 @@ function demotionOf(timeoutMs: number, inputChars: number): number {
   return timeoutMs + Math.ceil((inputChars / 1000) * COPY_MS_PER_KCHAR);
 }
 
-/** The pool of callers that bring none (the CLI, tools, unit tests): one thread, never keeping the process alive when idle. */
+/** The pool of callers that bring none (tools, unit tests): one thread, never keeping the process alive when idle. */
 let sharedPool: ExpressionPool | undefined;
 function defaultPool(): ExpressionPool {
   sharedPool ??= createExpressionPool({ threads: 1, queue: 64 });
