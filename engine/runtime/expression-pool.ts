@@ -36,12 +36,13 @@ export interface EvaluationFailure {
 
 export interface ExpressionPool {
   /**
-   * Evaluates in a worker: the result as JSON text (or bytes). `deadlineMs` counts from the moment
-   * a worker takes the task (waiting in the queue is bounded by the queue's length); past it, the
-   * worker is terminated and replaced. Rejects with an EvaluationFailure (JSONata's code, `D1012`
-   * at the deadline, `busy`, `closed`).
+   * Evaluates in a worker: the result as JSON text (or bytes). Times count from the moment a
+   * worker takes the task (waiting in the queue is bounded by the queue's length): past
+   * `demoteMs` the worker's CPU priority is lowered, past `deadlineMs` it is terminated and
+   * replaced. Rejects with an EvaluationFailure (JSONata's code, `D1012` at the deadline, `busy`,
+   * `closed`).
    */
-  run(task: Omit<WorkerTask, 'id'>, deadlineMs: number): Promise<{ json: string | undefined; bytes?: Uint8Array }>;
+  run(task: Omit<WorkerTask, 'id'>, times: { deadlineMs: number; demoteMs?: number }): Promise<{ json: string | undefined; bytes?: Uint8Array }>;
   /** Starts a worker now if none runs, so the first evaluation does not wait for one. */
   warm(): void;
   /** Stops every worker; waiting and running evaluations fail with `closed`. */
@@ -53,6 +54,7 @@ export interface ExpressionPool {
 interface Pending {
   task: WorkerTask;
   deadlineMs: number;
+  demoteMs: number;
   resolve(value: { json: string | undefined; bytes?: Uint8Array }): void;
   reject(failure: EvaluationFailure): void;
 }
@@ -62,7 +64,7 @@ interface Slot {
   ready: boolean;
   /** The thread's Linux id, to lower its priority; undefined elsewhere. */
   tid: number | undefined;
-  /** Its priority was lowered: it is replaced once its evaluation ends (an unprivileged process cannot raise it again). */
+  /** Its priority was lowered: it is replaced once nothing waits (an unprivileged process cannot raise it again). */
   demoted: boolean;
   running: Pending | undefined;
   timer: NodeJS.Timeout | undefined;
@@ -103,7 +105,7 @@ const failure = (code: string, message: string): EvaluationFailure => ({ code, m
  * A pool of expression workers.
  * @example
  * const pool = createExpressionPool({ threads: 2, queue: 64 });
- * await pool.run({ expression: 1, source: '$uppercase(name)', limits, input: '{"name":"x"}' }, 300); // { json: '"X"' }
+ * await pool.run({ expression: 1, source: '$uppercase(name)', limits, input: '{"name":"x"}' }, { deadlineMs: 300 }); // { json: '"X"' }
  * await pool.close();
  */
 export function createExpressionPool(options: ExpressionPoolOptions): ExpressionPool {
@@ -158,7 +160,6 @@ export function createExpressionPool(options: ExpressionPoolOptions): Expression
       const pending = settle(slot)!;
       if (message.ok) pending.resolve(message.bytes === undefined ? { json: message.json } : { json: undefined, bytes: message.bytes });
       else pending.reject(failure(message.code ?? 'error', message.message));
-      if (slot.demoted) retire(slot);
       pump();
     });
     worker.on('error', (error) => lose(slot, failure('worker failed', `the expression worker failed: ${error.message}`)));
@@ -167,7 +168,7 @@ export function createExpressionPool(options: ExpressionPoolOptions): Expression
     if (queue.length === 0) worker.unref();
   }
 
-  /** A demoted worker, done: replaced by one at the process's priority. */
+  /** A demoted worker with nothing left to do: replaced by one at the process's priority (not before: a start costs ~200 ms of CPU). */
   function retire(slot: Slot): void {
     remove(slot);
     void slot.worker.terminate();
@@ -175,10 +176,11 @@ export function createExpressionPool(options: ExpressionPoolOptions): Expression
   }
 
   /**
-   * Past JSONata's own time bound the evaluation is suspect: on Linux its thread's nice value is
-   * raised to 10, so that the gateway's thread gets the CPU first (about nine times the share)
-   * until the deadline. Workers otherwise run at the gateway's priority: a lower one throttled
-   * every evaluation (on one core, 643 against 1143 req/s on the bench's off-fast-path route).
+   * Past JSONata's own time bound (and the copies) the evaluation is suspect: on Linux its
+   * thread's nice value is raised to 10, so that the gateway's thread gets the CPU first (about
+   * nine times the share) until the deadline. Workers otherwise run at the gateway's priority: a
+   * lower one throttled every evaluation (on one core, 643 against 1143 req/s on the bench's
+   * off-fast-path route).
    */
   function demote(slot: Slot): void {
     if (slot.tid === undefined) return;
@@ -193,7 +195,7 @@ export function createExpressionPool(options: ExpressionPoolOptions): Expression
   function dispatch(slot: Slot, pending: Pending): void {
     slot.running = pending;
     slot.worker.ref();
-    const soft = Math.min(pending.task.limits.timeoutMs, pending.deadlineMs);
+    const soft = Math.min(pending.demoteMs, pending.deadlineMs);
     slot.timer = setTimeout(() => {
       demote(slot);
       slot.timer = setTimeout(() => {
@@ -209,23 +211,24 @@ export function createExpressionPool(options: ExpressionPoolOptions): Expression
     }
   }
 
-  /** Hands waiting evaluations to idle workers; idle ones are unref'd. */
+  /** Hands waiting evaluations to idle workers; idle ones are unref'd, or replaced when demoted. */
   function pump(): void {
-    for (const slot of slots) {
+    for (const slot of [...slots]) {
       if (!slot.ready || slot.running !== undefined) continue;
       const next = queue.shift();
-      if (next === undefined) slot.worker.unref();
-      else dispatch(slot, next);
+      if (next !== undefined) dispatch(slot, next);
+      else if (slot.demoted) retire(slot);
+      else slot.worker.unref();
     }
   }
 
   return {
     stats,
-    run(task, deadlineMs) {
+    run(task, { deadlineMs, demoteMs = task.limits.timeoutMs }) {
       return new Promise((resolve, reject) => {
         if (closed) return reject(failure('closed', 'the gateway is closing'));
         if (queue.length >= options.queue) return reject(failure('busy', `${options.queue} expressions are already waiting for a worker`));
-        queue.push({ task: { ...task, id: nextId++ }, deadlineMs, resolve, reject });
+        queue.push({ task: { ...task, id: nextId++ }, deadlineMs, demoteMs, resolve, reject });
         for (const slot of slots) if (!slot.ready) slot.worker.ref();
         pump();
         if (queue.length > 0 && slots.every((slot) => slot.running !== undefined || !slot.ready)) addSlot();

@@ -22,6 +22,8 @@ export interface WorkerTask {
   limits: EvaluationLimits;
   input: string;
   requestBytes?: Uint8Array | undefined;
+  /** The request's JSON body as received, when no node replaced it: parsed here rather than written out again. */
+  requestJson?: Uint8Array | undefined;
   responseBytes?: Uint8Array | undefined;
 }
 
@@ -31,6 +33,7 @@ export type WorkerReply = { id: number; ok: true; json: string | undefined; byte
 /** The task's input, its byte bodies put back as Buffers. */
 function inputOf(task: WorkerTask): unknown {
   const input = JSON.parse(task.input) as { request?: { body?: unknown }; response?: { body?: unknown } };
+  if (task.requestJson !== undefined && input.request) input.request.body = JSON.parse(Buffer.from(task.requestJson.buffer, task.requestJson.byteOffset, task.requestJson.byteLength).toString('utf8'));
   if (task.requestBytes !== undefined && input.request) input.request.body = Buffer.from(task.requestBytes.buffer, task.requestBytes.byteOffset, task.requestBytes.byteLength);
   if (task.responseBytes !== undefined && input.response) input.response.body = Buffer.from(task.responseBytes.buffer, task.responseBytes.byteOffset, task.responseBytes.byteLength);
   return input;

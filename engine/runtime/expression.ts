@@ -25,8 +25,8 @@ export interface ExpressionLimits {
   /** Largest string one function call ($pad, $join, $string, $replace, $clone) may build. */
   stringChars?: number;
   /**
-   * Largest context copied to an expression worker and result copied back, in characters of JSON
-   * (estimated): copying holds the event loop, about 10-20 ms per MB.
+   * Largest context copied to an expression worker and result copied back, in characters of JSON:
+   * writing and reading the copies holds the gateway's thread, about 10 ms per MB.
    */
   transferChars?: number;
 }
@@ -45,17 +45,25 @@ export const DEFAULT_EXPRESSION_LIMITS: ExpressionLimits = {
   transferChars: DEFAULT_TRANSFER_CHARS,
 };
 
+/** Time a worker is given per thousand characters of context, to read it and write its result (2 MB at most: 400 ms). */
+const COPY_MS_PER_KCHAR = 0.2;
+
 /**
  * When a worker evaluating an expression is stopped: JSONata's own bound first (it fails cleanly,
  * between steps, and the worker lives on), then as long again, at least 250 ms, for a step that
- * does not return and for copying the context in and the result out (up to the transfer bound).
- * Generous because stopping a worker is not free: its replacement takes ~200 ms of CPU to start.
+ * does not return; plus the time to copy `inputChars` of context in and a result out. Generous
+ * because stopping a worker is not free: its replacement takes ~200 ms of CPU to start.
  */
-export function deadlineOf(timeoutMs: number): number {
-  return timeoutMs + Math.max(timeoutMs, 250);
+export function deadlineOf(timeoutMs: number, inputChars = 0): number {
+  return timeoutMs + Math.max(timeoutMs, 250) + Math.ceil((inputChars / 1000) * COPY_MS_PER_KCHAR);
 }
 
-/** The pool of callers that bring none (the CLI, tools, unit tests): one thread, never keeping the process alive when idle. */
+/** When a worker still evaluating is suspect, and given a lower CPU priority: past JSONata's own bound and the copies. */
+function demotionOf(timeoutMs: number, inputChars: number): number {
+  return timeoutMs + Math.ceil((inputChars / 1000) * COPY_MS_PER_KCHAR);
+}
+
+/** The pool of callers that bring none (tools, unit tests): one thread, never keeping the process alive when idle. */
 let sharedPool: ExpressionPool | undefined;
 function defaultPool(): ExpressionPool {
   sharedPool ??= createExpressionPool({ threads: 1, queue: 64 });
@@ -124,10 +132,16 @@ function workerInputOf(exchange: Exchange, reads: Reads) {
   const input: Partial<Record<Root, unknown>> = {};
   let requestBytes: Uint8Array | undefined;
   let responseBytes: Uint8Array | undefined;
+  let requestJson: Buffer | undefined;
   if (reads.roots.has('request')) {
     const r = exchange.request;
-    const body = reads.requestBody ? r.body : undefined;
+    let body = reads.requestBody ? r.body : undefined;
     requestBytes = bytesOf(body);
+    // a JSON body no node replaced goes as the bytes received, parsed in the worker: not walked and written out again here
+    if (body !== null && typeof body === 'object' && requestBytes === undefined && body === exchange.receivedBody?.parsed) {
+      requestJson = exchange.receivedBody.raw;
+      body = undefined;
+    }
     input.request = { method: r.method, path: r.path, params: r.params, query: r.query, headers: r.headers, body: requestBytes ? undefined : body };
   }
   const response = exchange.response;
@@ -141,7 +155,7 @@ function workerInputOf(exchange: Exchange, reads: Reads) {
   if (reads.roots.has('subject')) input.subject = exchange.subject;
   if (reads.roots.has('scopes')) input.scopes = exchange.scopes;
   if (reads.roots.has('vars')) input.vars = exchange.vars;
-  return { input, requestBytes, responseBytes };
+  return { input, requestBytes, requestJson, responseBytes };
 }
 
 /** Expression ids, unique in the process: a worker keeps each expression compiled by its id. */
@@ -226,19 +240,20 @@ export function compileExpression(source: string, limits: ExpressionLimits = DEF
     stringChars: limits.stringChars ?? DEFAULT_STRING_CHARS,
     resultChars: Math.min(outputChars, transferChars),
   };
-  const deadlineMs = deadlineOf(limits.timeoutMs);
   const expression = nextExpressionId++;
   const reads = readsOf(source);
   return {
     source,
     async evaluate(exchange) {
-      const { input, requestBytes, responseBytes } = workerInputOf(exchange, reads);
+      const { input, requestBytes, requestJson, responseBytes } = workerInputOf(exchange, reads);
+      const budget = transferChars - (requestJson?.length ?? 0);
       // measured before it is written out, so that a 10 MB body is not turned into text to be refused
-      const json = exceeds(input, transferChars) ? undefined : JSON.stringify(input);
-      if (json === undefined || json.length > transferChars) throw expressionFailed({ code: 'input too large', message: `the request context is larger than the ${transferChars} characters an expression worker takes` });
+      const json = budget < 0 || exceeds(input, budget) ? undefined : JSON.stringify(input);
+      if (json === undefined || json.length > budget) throw expressionFailed({ code: 'input too large', message: `the request context is larger than the ${transferChars} characters an expression worker takes` });
+      const copied = transferChars - budget + json.length;
       let reply: { json: string | undefined; bytes?: Uint8Array };
       try {
-        reply = await workers.run({ expression, source, limits: evaluation, input: json, requestBytes, responseBytes }, deadlineMs);
+        reply = await workers.run({ expression, source, limits: evaluation, input: json, requestBytes, requestJson, responseBytes }, { deadlineMs: deadlineOf(limits.timeoutMs, copied), demoteMs: demotionOf(limits.timeoutMs, copied) });
       } catch (cause) {
         throw expressionFailed(cause);
       }

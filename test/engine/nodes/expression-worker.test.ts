@@ -154,7 +154,7 @@ describe('the worker pool', () => {
   const pool = createExpressionPool({ threads: 1, queue: 2 });
   afterAll(() => pool.close());
   let id = 1000;
-  const run = (source: string, input: unknown = {}, deadlineMs = 2_000) => pool.run({ expression: id++, source, limits: LIMITS, input: JSON.stringify(input) }, deadlineMs);
+  const run = (source: string, input: unknown = {}, deadlineMs = 2_000) => pool.run({ expression: id++, source, limits: LIMITS, input: JSON.stringify(input) }, { deadlineMs });
   const STALL = '$count($distinct([1..50000]))'; // one step, O(n²): JSONata's timeout never looks
 
   it('evaluates and answers JSON text', async () => {
@@ -181,12 +181,12 @@ describe('the worker pool', () => {
 
   it('fails what waits or runs when closed, and everything after', async () => {
     const own = createExpressionPool({ threads: 1, queue: 8 });
-    const running = own.run({ expression: 1, source: STALL, limits: LIMITS, input: '{}' }, 10_000);
+    const running = own.run({ expression: 1, source: STALL, limits: LIMITS, input: '{}' }, { deadlineMs: 10_000 });
     const failed = expect(running).rejects.toMatchObject({ code: 'closed' });
     await new Promise((resolve) => setTimeout(resolve, 50));
     await own.close();
     await failed;
-    await expect(own.run({ expression: 2, source: '1', limits: LIMITS, input: '{}' }, 1_000)).rejects.toMatchObject({ code: 'closed' });
+    await expect(own.run({ expression: 2, source: '1', limits: LIMITS, input: '{}' }, { deadlineMs: 1_000 })).rejects.toMatchObject({ code: 'closed' });
   }, 30_000);
 });
 
