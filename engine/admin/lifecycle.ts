@@ -1,7 +1,7 @@
-import { documentSizeProblems, type ValidationProblem } from '../../shared/compile/index.ts';
+import { documentSizeProblemsSliced, runPaced, type ValidationProblem } from '../../shared/compile/index.ts';
 import { errorCatalogSchema, GATEWAY_ERRORS, idSchema, type DocumentLimits, type ErrorCatalog, type Route } from '../../shared/schema/index.ts';
-import { validatePaced } from '../gateway/pace.ts';
-import { documentHash, type AuditAction } from '../store/audit.ts';
+import { createPace, validatePaced } from '../gateway/pace.ts';
+import { storedDocument, storedDocumentSliced, type AuditAction } from '../store/audit.ts';
 import type { Store, StoreState, Transition, WorkflowRecord } from '../store/types.ts';
 import { AdminError } from './errors.ts';
 
@@ -106,16 +106,21 @@ export function createLifecycle(options: LifecycleOptions) {
   }
 
   /**
+   * A draft as the store keeps it, made in slices (a large one never holds the event loop). A
+   * draft may be half drawn, but never larger than a document may be.
+   */
+  async function draftOf(document: unknown) {
+    const pace = createPace(options.sliceMs);
+    const problems = await runPaced(documentSizeProblemsSliced(document, options.limits), pace);
+    if (problems.length > 0) throw new AdminError('validation_failed', `the document is too large: ${problems.map((p) => p.message).join('; ')}`, { problems });
+    return runPaced(storedDocumentSliced(document), pace);
+  }
+
+  /**
    * Runs a change whose checks read the state it commits on (validation, routes, catalog, four
    * eyes), so two changes cannot both pass checks the other would fail; a refusal decided in the
    * body is audited, then thrown.
    */
-  /** A draft may be half drawn, but never larger than a document may be. */
-  function refuseOversized(document: unknown) {
-    const problems = documentSizeProblems(document, options.limits);
-    if (problems.length > 0) throw new AdminError('validation_failed', `the document is too large: ${problems.map((p) => p.message).join('; ')}`, { problems });
-  }
-
   async function change<T>(body: (state: StoreState) => Promise<Transition<T | Refusal>> | Transition<T | Refusal>): Promise<T> {
     const { result } = await store.transact(body);
     if (isRefusal(result)) throw result.refused;
@@ -183,15 +188,15 @@ export function createLifecycle(options: LifecycleOptions) {
     async create(actor: Actor, document: unknown) {
       const id = (document as { id?: unknown } | null)?.id;
       if (!idSchema.safeParse(id).success) throw new AdminError('validation_failed', 'the document needs a valid "id"', { problems: [{ code: 'invalid_document', message: 'a-z, 0-9, "-" and "_", 1-64 characters', field: 'id' }] });
-      refuseOversized(document);
-      const hash = documentHash(document);
+      const stored = await draftOf(document);
+      const { hash } = stored;
       const { result } = await store.transact((state) => {
         if (workflowOf(state, id as string)) throw new AdminError('conflict', `workflow "${String(id)}" exists already`);
         const time = now();
         const record: WorkflowRecord = { id: id as string, createdAt: time, createdBy: actor.name, draft: { hash, revision: 1, updatedAt: time, updatedBy: actor.name }, versions: [], active: undefined };
         return {
           state: { ...state, workflows: { ...state.workflows, [record.id]: record } },
-          documents: [{ hash, document }],
+          documents: [stored],
           entry: { time, actor: actor.name, role: actor.role, action: 'workflow.create', workflow: record.id, documentHash: hash },
           result: record,
         };
@@ -201,8 +206,8 @@ export function createLifecycle(options: LifecycleOptions) {
 
     async saveDraft(actor: Actor, id: string, document: unknown, baseRevision: number) {
       if ((document as { id?: unknown } | null)?.id !== id) throw new AdminError('validation_failed', `the draft's id must be "${id}"`, { problems: [{ code: 'invalid_document', message: `must be "${id}"`, field: 'id' }] });
-      refuseOversized(document);
-      const hash = documentHash(document);
+      const stored = await draftOf(document);
+      const { hash } = stored;
       const { result } = await store.transact((state) => {
         const record = requireWorkflow(state, id);
         const current = record.draft?.revision ?? 0;
@@ -212,7 +217,7 @@ export function createLifecycle(options: LifecycleOptions) {
         const draft = { hash, revision: current + 1, updatedAt: time, updatedBy: actor.name };
         return {
           state: { ...state, workflows: { ...state.workflows, [id]: { ...record, draft } } },
-          documents: [{ hash, document }],
+          documents: [stored],
           entry: { time, actor: actor.name, role: actor.role, action: 'draft.save', workflow: id, documentHash: hash, detail: `revision ${draft.revision}` },
           result: draft,
         };
@@ -238,7 +243,7 @@ export function createLifecycle(options: LifecycleOptions) {
         const record = workflowOf(await store.state(), id);
         try {
           if (!record) await api.create(actor, document);
-          else if (record.draft?.hash !== documentHash(document)) await api.saveDraft(actor, id, document, record.draft?.revision ?? 0);
+          else if (record.draft?.hash !== (await runPaced(storedDocumentSliced(document), createPace(options.sliceMs))).hash) await api.saveDraft(actor, id, document, record.draft?.revision ?? 0);
           break;
         } catch (error) {
           if (!(error instanceof AdminError && error.code === 'conflict') || attempt >= 5) throw error;
@@ -313,7 +318,8 @@ export function createLifecycle(options: LifecycleOptions) {
 
     /** Replaces the error catalog; refused while it lacks an error the gateway or an active workflow answers with. */
     putCatalog(actor: Actor, catalog: ErrorCatalog) {
-      const hash = documentHash(catalog);
+      const stored = storedDocument(catalog);
+      const { hash } = stored;
       return change<{ hash: string }>(async (state) => {
         const problems = missingGatewayErrors(catalog);
         for (const record of Object.values(state.workflows)) {
@@ -325,7 +331,7 @@ export function createLifecycle(options: LifecycleOptions) {
         if (problems.length > 0) return refusal(actor, 'catalog.update', new AdminError('validation_failed', `the catalog lacks errors the gateway or an active workflow answers with: ${problems.map((p) => p.message).join('; ')}`, { problems }));
         return {
           state: { ...state, catalog: hash },
-          documents: [{ hash, document: catalog }],
+          documents: [stored],
           entry: { time: now(), actor: actor.name, role: actor.role, action: 'catalog.update', documentHash: hash },
           result: { hash },
         };

@@ -1,5 +1,5 @@
 import { createActor, fromPromise, raise, setup, transition, type AnyStateMachine } from 'xstate';
-import { expressionSyntaxError, FAULT_STATE, RUN_NODE_ACTOR, TAKE_PORT_ACTION, toMachineConfig, type FinalStateMeta, type NodeStateConfig, type ValidationProblem, type ValidGraph, type WorkflowMachineConfig } from '../../shared/compile/index.ts';
+import { expressionSyntaxError, FAULT_STATE, RUN_NODE_ACTOR, runPaced, TAKE_PORT_ACTION, toMachineConfigSliced, type FinalStateMeta, type NodeStateConfig, type ValidationProblem, type ValidGraph, type WorkflowMachineConfig } from '../../shared/compile/index.ts';
 import type { DocumentLimits } from '../../shared/schema/index.ts';
 import { createPace, type Pace } from './pace.ts';
 import { runtimes } from '../runtime/index.ts';
@@ -243,8 +243,7 @@ export async function preparationProblems(document: unknown, deps: CompileDepend
 export async function compileWorkflow(graph: ValidGraph, version: number, deps: CompileDependencies, served: { metrics?: Metrics } = {}): Promise<CompiledWorkflow> {
   // In slices, each with the event loop's turn after it: a large document never holds it long.
   const pace = createPace(deps.sliceMs);
-  const machineConfig = toMachineConfig(graph);
-  await pace();
+  const machineConfig = await runPaced(toMachineConfigSliced(graph), pace);
   const table = await computeTable(machineConfig, pace);
 
   const problems: ValidationProblem[] = [];

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { runAtOnce, SLICE_UNITS, type Sliced } from '../../shared/compile/slices.ts';
 
 /** What an audit entry records. Refusals are recorded too: who tried what and why it was refused. */
 export const AUDIT_ACTIONS = [
@@ -57,10 +58,14 @@ export const GENESIS_HASH = '0'.repeat(64);
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value);
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
+  return `{${sortedEntries(value as Record<string, unknown>).map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+}
+
+/** An object's defined members by key in code-unit order: canonical JSON's order. */
+function sortedEntries(value: Record<string, unknown>): Array<[string, unknown]> {
+  return Object.entries(value)
     .filter(([, v]) => v !== undefined)
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
 }
 
 export function sha256(text: string): string {
@@ -69,7 +74,41 @@ export function sha256(text: string): string {
 
 /** The hash of a document as the audit log and versions record it. */
 export function documentHash(document: unknown): string {
-  return sha256(canonicalJson(document));
+  return storedDocument(document).hash;
+}
+
+/** A document as the store keeps it: its canonical JSON and that text's hash (its name). */
+export interface StoredDocument {
+  hash: string;
+  text: string;
+}
+
+/** A document as the store keeps it, made at once. */
+export function storedDocument(document: unknown): StoredDocument {
+  return runAtOnce(storedDocumentSliced(document));
+}
+
+/**
+ * A document as the store keeps it, made in slices: the members of its top two levels (the
+ * nodes, the edges, the layout's entries) a few hundred at a time, each by canonicalJson, so the
+ * text is the same as canonicalJson's and a 10,000-node document never holds the event loop.
+ */
+export function* storedDocumentSliced(document: unknown): Sliced<StoredDocument> {
+  const text = yield* canonicalJsonSliced(document, 2);
+  return { hash: sha256(text), text };
+}
+
+function* canonicalJsonSliced(value: unknown, levels: number): Sliced<string> {
+  if (levels === 0 || value === null || typeof value !== 'object') return canonicalJson(value);
+  const members = Array.isArray(value) ? value.entries() : sortedEntries(value as Record<string, unknown>);
+  const parts: Array<string | undefined> = [];
+  let count = 0;
+  for (const [key, member] of members) {
+    if (++count % SLICE_UNITS === 0) yield;
+    const text = yield* canonicalJsonSliced(member, levels - 1);
+    parts.push(Array.isArray(value) ? text : `${JSON.stringify(key)}:${text}`);
+  }
+  return Array.isArray(value) ? `[${parts.join(',')}]` : `{${parts.join(',')}}`;
 }
 
 /** Links an entry to the chain: its sequence number, the previous hash, and its own hash. */

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, watch } from 'node:fs';
 import { link, open, readdir, readFile, rename, stat, truncate, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { canonicalJson, sealEntry, verifyAuditChain, type AuditEntry } from './audit.ts';
+import { sealEntry, verifyAuditChain, type AuditEntry } from './audit.ts';
 import { coalesce } from './coalesce.ts';
 import { freezeState, type Store, type StoreState, type Transition } from './types.ts';
 
@@ -243,7 +243,7 @@ export async function openFileStore(dir: string, options: { pollMs?: number } = 
       }
       const transition = await body(state);
       // objects are named by their content: one that exists already (a draft published as is) is not written again
-      for (const { hash, document } of transition.documents ?? []) if (!(await exists(objectFile(hash)))) await writeFileAtomic(objectFile(hash), canonicalJson(document));
+      for (const { hash, text } of transition.documents ?? []) if (!(await exists(objectFile(hash)))) await writeFileAtomic(objectFile(hash), text);
       const entry = sealEntry(transition.entry, head);
       const next: StoreState = freezeState({ ...(transition.state ?? state), revision: entry.seq, head: entry.hash });
       // Written atomically (a temporary file renamed): when this fails nothing is committed, and the

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { canonicalJson, sealEntry, verifyAuditChain, type AuditEntry } from './audit.ts';
+import { sealEntry, verifyAuditChain, type AuditEntry } from './audit.ts';
 import { createRedisClient, redisKeys, whenReady, type RedisClient, type RedisTarget } from './redis.ts';
 import { freezeState, StoreUnavailableError, type Store, type StoreState, type Transition } from './types.ts';
 
@@ -148,7 +148,7 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
         state.revision,
         JSON.stringify(next),
         JSON.stringify(entry),
-        ...docs.map((d) => canonicalJson(d.document)),
+        ...docs.map((d) => d.text),
       ).catch(unavailable);
       if (result < 0) {
         if (attempt >= MAX_ATTEMPTS) throw new Error(`the change lost ${MAX_ATTEMPTS} races to other replicas' changes; try again`);

@@ -1,6 +1,6 @@
 import type { DraftRecord, VersionRecord } from '../../shared/schema/lifecycle.ts';
 import type { PartnerRecord, PlanRecord, ProductRecord } from '../../shared/schema/partners.ts';
-import type { AuditEntry, AuditVerification, UnsealedEntry } from './audit.ts';
+import type { AuditEntry, AuditVerification, StoredDocument, UnsealedEntry } from './audit.ts';
 
 export type { DraftRecord, VersionRecord } from '../../shared/schema/lifecycle.ts';
 
@@ -33,8 +33,8 @@ export interface StoreState {
 export interface Transition<T> {
   /** The new state (without `revision` and `head`: the store sets them), or undefined when only the entry is recorded (a refusal). */
   state?: Omit<StoreState, 'revision' | 'head'>;
-  /** Documents the new state refers to, by content hash. */
-  documents?: ReadonlyArray<{ hash: string; document: unknown }>;
+  /** Documents the new state refers to, by content hash (storedDocument makes them). */
+  documents?: ReadonlyArray<StoredDocument>;
   entry: UnsealedEntry;
   result: T;
 }

@@ -1,3 +1,4 @@
+import { runAtOnce, SLICE_UNITS, type Sliced } from './slices.ts';
 import type { ValidGraph } from './validate.ts';
 
 /** Final state reached when a port ends the request with the current response. */
@@ -45,10 +46,17 @@ export interface WorkflowMachineConfig {
  * const machine = setup({ actors: { runNode }, actions: { takePort } }).createMachine(config);
  */
 export function toMachineConfig(graph: ValidGraph): WorkflowMachineConfig {
+  return runAtOnce(toMachineConfigSliced(graph));
+}
+
+/** toMachineConfig in slices of a few hundred nodes, for a server compiling a large document. */
+export function* toMachineConfigSliced(graph: ValidGraph): Sliced<WorkflowMachineConfig> {
   const states: WorkflowMachineConfig['states'] = {};
   const finals: WorkflowMachineConfig['states'] = {};
   let finishes = false;
+  let visited = 0;
   for (const node of graph.nodes.values()) {
+    if (++visited % SLICE_UNITS === 0) yield;
     const on: Record<string, string> = {};
     for (const port of node.ports) {
       const to = node.next.get(port.name);

@@ -6,6 +6,13 @@
  */
 export type Sliced<T> = Generator<void, T, void>;
 
+/**
+ * How many cheap units (edges, graph steps, small elements) sliced work does between yields:
+ * few enough that a slice overruns its time by well under a millisecond, many enough that the
+ * yields themselves cost nothing measurable.
+ */
+export const SLICE_UNITS = 256;
+
 /** Runs sliced work to its end without pausing. */
 export function runAtOnce<T>(work: Sliced<T>): T {
   for (;;) {

@@ -1,11 +1,11 @@
 import jsonata from 'jsonata';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { faultsOf, kinds, isKindName, type AnyKindDescriptor, type PortSpec } from '../nodes/index.ts';
 import type { ErrorCatalog } from '../schema/catalog.ts';
 import { DEFAULT_DOCUMENT_LIMITS, DOCUMENT_LIMIT_SETTINGS, formatBytes, tooDeep, utf8Length, type DocumentLimits } from '../schema/limits.ts';
-import { workflowDocumentSchema, type Route, type WorkflowDocument } from '../schema/workflow.ts';
+import { MAX_EDGES, MAX_NODES, workflowDocumentSchema, workflowEdgeSchema, workflowNodeSchema, type Route, type WorkflowDocument } from '../schema/workflow.ts';
 import { clashingMethods, reservedPrefixOf } from './route.ts';
-import { runAtOnce, type Sliced } from './slices.ts';
+import { runAtOnce, SLICE_UNITS, type Sliced } from './slices.ts';
 
 /** The closed list of reasons a workflow is refused. */
 export const PROBLEM_CODES = [
@@ -98,10 +98,10 @@ export function validateWorkflow(input: unknown, options: ValidateOptions = {}):
  */
 export function* validateWorkflowSliced(input: unknown, options: ValidateOptions = {}): Sliced<ValidationResult> {
   const limits = options.limits ?? DEFAULT_DOCUMENT_LIMITS;
-  const oversized = documentSizeProblems(input, limits);
+  const oversized = yield* documentSizeProblemsSliced(input, limits);
   if (oversized.length > 0) return { ok: false, problems: oversized };
-  const parsed = workflowDocumentSchema.safeParse(input);
-  if (!parsed.success) return { ok: false, problems: documentProblems(input, parsed.error) };
+  const parsed = yield* parseDocumentSliced(input);
+  if (!parsed.success) return { ok: false, problems: documentProblems(input, parsed.issues) };
   yield;
   const document = parsed.data;
   const problems: ValidationProblem[] = [];
@@ -143,7 +143,7 @@ export function* validateWorkflowSliced(input: unknown, options: ValidateOptions
 
   const incoming = new Map<string, number>();
   for (const [i, edge] of document.edges.entries()) {
-    if (i % 256 === 255) yield;
+    if (i % SLICE_UNITS === SLICE_UNITS - 1) yield;
     if (!known.has(edge.from)) {
       report('dangling_edge', `edge from unknown node "${edge.from}"`, undefined, `edges.${i}.from`);
       continue;
@@ -168,15 +168,17 @@ export function* validateWorkflowSliced(input: unknown, options: ValidateOptions
     report('edge_into_start', `the start node "${start}" cannot have incoming edges`, start, 'id');
 
   if (start !== undefined && nodes.size === known.size) {
-    const reached = reachable(start, nodes);
+    const reached = yield* reachable(start, nodes);
     for (const id of known) if (!reached.has(id)) report('unreachable', `node "${id}" cannot be reached from the start "${start}"`, id);
-    const cycle = findCycle(start, nodes);
+    const cycle = yield* findCycle(start, nodes);
     if (cycle) report('cycle', `port "${cycle.port}" leads back to "${cycle.to}", closing a cycle; workflows must be acyclic`, cycle.from, `ports.${cycle.port}`);
-    else checkResponses(start, nodes, report);
+    else yield* checkResponses(start, nodes, report);
   }
   yield;
 
+  let visited = 0;
   for (const node of nodes.values()) {
+    if (++visited % SLICE_UNITS === 0) yield;
     for (const port of node.ports) {
       if (node.next.has(port.name)) continue;
       if (port.unwired === 'required') report('port_unwired', `port "${port.name}" must be wired`, node.id, `ports.${port.name}`);
@@ -220,30 +222,85 @@ export function expressionSyntaxError(source: string): string | undefined {
  * too, whatever else they lack.
  */
 export function documentSizeProblems(input: unknown, limits: DocumentLimits = DEFAULT_DOCUMENT_LIMITS): ValidationProblem[] {
-  const deep = tooDeep(input, limits.depth);
-  if (deep !== undefined)
-    return [{ code: 'too_large', message: `the document nests objects and arrays deeper than ${limits.depth} levels (${DOCUMENT_LIMIT_SETTINGS.depth})`, field: path(deep) || '(document)' }];
-  const problems: ValidationProblem[] = [];
-  let text: string | undefined;
-  try {
-    text = JSON.stringify(input);
-  } catch {
-    // not JSON (a BigInt, a cycle): the schema says what is wrong with it
-  }
-  const bytes = text === undefined ? 0 : utf8Length(text);
-  if (bytes > limits.bytes)
-    problems.push({ code: 'too_large', message: `the document is ${formatBytes(bytes)} as JSON; at most ${formatBytes(limits.bytes)} is allowed (${DOCUMENT_LIMIT_SETTINGS.bytes})`, field: '(document)' });
-  const { nodes, edges } = (typeof input === 'object' && input !== null ? input : {}) as { nodes?: unknown; edges?: unknown };
-  if (Array.isArray(nodes) && nodes.length > limits.nodes)
-    problems.push({ code: 'too_large', message: `the document has ${nodes.length} nodes; at most ${limits.nodes} are allowed (${DOCUMENT_LIMIT_SETTINGS.nodes})`, field: 'nodes' });
-  if (Array.isArray(edges) && edges.length > limits.edges)
-    problems.push({ code: 'too_large', message: `the document has ${edges.length} edges; at most ${limits.edges} are allowed (${DOCUMENT_LIMIT_SETTINGS.edges})`, field: 'edges' });
-  return problems;
+  return runAtOnce(documentSizeProblemsSliced(input, limits));
 }
 
-function documentProblems(input: unknown, error: z.ZodError): ValidationProblem[] {
+/** documentSizeProblems in slices: the nodes and edges are measured a few hundred at a time. */
+export function* documentSizeProblemsSliced(input: unknown, limits: DocumentLimits = DEFAULT_DOCUMENT_LIMITS): Sliced<ValidationProblem[]> {
+  const tooLarge = (message: string, field: string): ValidationProblem[] => [{ code: 'too_large', message, field }];
+  const { nodes, edges } = (typeof input === 'object' && input !== null ? input : {}) as { nodes?: unknown; edges?: unknown };
+  // Counted before anything is walked: a document with a million nodes costs no walk of them.
+  const counts: ValidationProblem[] = [];
+  if (Array.isArray(nodes) && nodes.length > limits.nodes)
+    counts.push(...tooLarge(`the document has ${nodes.length} nodes; at most ${limits.nodes} are allowed (${DOCUMENT_LIMIT_SETTINGS.nodes})`, 'nodes'));
+  if (Array.isArray(edges) && edges.length > limits.edges)
+    counts.push(...tooLarge(`the document has ${edges.length} edges; at most ${limits.edges} are allowed (${DOCUMENT_LIMIT_SETTINGS.edges})`, 'edges'));
+  if (counts.length > 0) return counts;
+
+  // Depth and bytes, element by element for the two long arrays, the rest at once.
+  const deepAt = (value: unknown, prefix: Array<string | number>) => {
+    const deep = tooDeep(value, limits.depth - prefix.length);
+    return deep === undefined ? undefined : tooLarge(`the document nests objects and arrays deeper than ${limits.depth} levels (${DOCUMENT_LIMIT_SETTINGS.depth})`, path([...prefix, ...deep]) || '(document)');
+  };
+  const lists = { nodes: Array.isArray(nodes) ? nodes : [], edges: Array.isArray(edges) ? edges : [] };
+  const rest = typeof input === 'object' && input !== null && !Array.isArray(input) ? { ...input, ...(Array.isArray(nodes) ? { nodes: [] } : {}), ...(Array.isArray(edges) ? { edges: [] } : {}) } : input;
+  const restDeep = deepAt(rest, []);
+  if (restDeep) return restDeep;
+  let bytes = jsonBytes(rest);
+  if (bytes === undefined) return []; // not JSON (a BigInt, a cycle): the schema says what is wrong with it
+  for (const [name, list] of Object.entries(lists)) {
+    bytes += Math.max(0, list.length - 1); // the commas between elements
+    for (const [i, element] of list.entries()) {
+      if (i % SLICE_UNITS === SLICE_UNITS - 1) yield;
+      const deep = deepAt(element, [name, i]);
+      if (deep) return deep;
+      bytes += jsonBytes(element) ?? 0;
+    }
+  }
+  if (bytes > limits.bytes) return tooLarge(`the document is ${formatBytes(bytes)} as JSON; at most ${formatBytes(limits.bytes)} is allowed (${DOCUMENT_LIMIT_SETTINGS.bytes})`, '(document)');
+  return [];
+}
+
+/** Bytes of a value as JSON (UTF-8); undefined when it is not JSON. An array element that is not JSON (undefined) is written `null`. */
+function jsonBytes(value: unknown): number | undefined {
+  try {
+    const text = JSON.stringify(value);
+    return text === undefined ? 4 : utf8Length(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The document's members, the node and edge lists left unread: each element is parsed on its own, in slices. */
+const documentEnvelopeSchema = workflowDocumentSchema.extend({ nodes: z.array(z.unknown()).min(1).max(MAX_NODES), edges: z.array(z.unknown()).max(MAX_EDGES).default([]) });
+
+/**
+ * workflowDocumentSchema.safeParse in slices: the document without its nodes and edges, then
+ * each node and edge. The same issues as one parse of the whole, at the same paths.
+ */
+function* parseDocumentSliced(input: unknown): Sliced<{ success: true; data: WorkflowDocument } | { success: false; issues: z.core.$ZodIssue[] }> {
+  const envelope = documentEnvelopeSchema.safeParse(input);
+  if (!envelope.success) return { success: false, issues: envelope.error.issues };
+  const issues: z.core.$ZodIssue[] = [];
+  const parseEach = function* <T>(list: unknown[], schema: z.ZodType<T>, name: string): Sliced<T[]> {
+    const parsed: T[] = [];
+    for (const [i, element] of list.entries()) {
+      if (i % SLICE_UNITS === SLICE_UNITS - 1) yield;
+      const result = schema.safeParse(element);
+      if (result.success) parsed.push(result.data);
+      else issues.push(...result.error.issues.map((issue) => ({ ...issue, path: [name, i, ...issue.path] })));
+    }
+    return parsed;
+  };
+  const nodes = yield* parseEach(envelope.data.nodes, workflowNodeSchema, 'nodes');
+  const edges = yield* parseEach(envelope.data.edges, workflowEdgeSchema, 'edges');
+  if (issues.length > 0) return { success: false, issues };
+  return { success: true, data: { ...envelope.data, nodes, edges } as WorkflowDocument };
+}
+
+function documentProblems(input: unknown, issues: z.core.$ZodIssue[]): ValidationProblem[] {
   const nodes = (input as { nodes?: unknown } | null)?.nodes;
-  return error.issues.flatMap((issue) =>
+  return issues.flatMap((issue) =>
     issueFields(issue).map((field): ValidationProblem => {
       const [head, index, ...rest] = field;
       if (head === 'nodes' && typeof index === 'number' && Array.isArray(nodes)) {
@@ -273,10 +330,11 @@ function findStart(
   return undefined;
 }
 
-function reachable(start: string, nodes: Map<string, GraphNode>): Set<string> {
+function* reachable(start: string, nodes: Map<string, GraphNode>): Sliced<Set<string>> {
   const seen = new Set<string>([start]);
   const stack = [start];
-  while (stack.length > 0) {
+  for (let steps = 1; stack.length > 0; steps++) {
+    if (steps % SLICE_UNITS === 0) yield;
     for (const to of nodes.get(stack.pop()!)?.next.values() ?? []) {
       if (!seen.has(to)) {
         seen.add(to);
@@ -291,11 +349,12 @@ function reachable(start: string, nodes: Map<string, GraphNode>): Set<string> {
  * The edge that closes a cycle reachable from start, if any: removing it is the fix the editor
  * can point at (iterative DFS, safe for 10,000 nodes).
  */
-function findCycle(start: string, nodes: Map<string, GraphNode>): { from: string; port: string; to: string } | undefined {
+function* findCycle(start: string, nodes: Map<string, GraphNode>): Sliced<{ from: string; port: string; to: string } | undefined> {
   const state = new Map<string, 'open' | 'done'>();
   const stack: Array<{ id: string; edges: Iterator<[string, string]> }> = [{ id: start, edges: nodes.get(start)!.next.entries() }];
   state.set(start, 'open');
-  while (stack.length > 0) {
+  for (let steps = 1; stack.length > 0; steps++) {
+    if (steps % SLICE_UNITS === 0) yield;
     const top = stack[stack.length - 1]!;
     const step = top.edges.next();
     if (step.done) {
@@ -315,10 +374,15 @@ function findCycle(start: string, nodes: Map<string, GraphNode>): { from: string
 
 /** Topological order of the nodes reachable from start (the graph is acyclic). */
 export function topologicalOrder(start: string, nodes: ReadonlyMap<string, GraphNode>): string[] {
+  return runAtOnce(topologicalOrderSliced(start, nodes));
+}
+
+function* topologicalOrderSliced(start: string, nodes: ReadonlyMap<string, GraphNode>): Sliced<string[]> {
   const order: string[] = [];
   const done = new Set<string>();
   const stack: Array<{ id: string; targets: Iterator<string> }> = [{ id: start, targets: nodes.get(start)!.next.values() }];
-  while (stack.length > 0) {
+  for (let steps = 1; stack.length > 0; steps++) {
+    if (steps % SLICE_UNITS === 0) yield;
     const top = stack[stack.length - 1]!;
     const step = top.targets.next();
     if (step.done) {
@@ -331,12 +395,13 @@ export function topologicalOrder(start: string, nodes: ReadonlyMap<string, Graph
 }
 
 /** A response must exist on every path into a node that needs one and every port that finishes. */
-function checkResponses(start: string, nodes: Map<string, GraphNode>, report: (code: ProblemCode, message: string, node?: string, field?: string) => void) {
+function* checkResponses(start: string, nodes: Map<string, GraphNode>, report: (code: ProblemCode, message: string, node?: string, field?: string) => void): Sliced<void> {
   // hasResponse[id]: a response exists on every path that reaches the node (before it runs).
   const hasResponse = new Map<string, boolean>();
-  const order = topologicalOrder(start, nodes);
+  const order = yield* topologicalOrderSliced(start, nodes);
   hasResponse.set(start, false);
-  for (const id of order) {
+  for (const [position, id] of order.entries()) {
+    if (position % SLICE_UNITS === SLICE_UNITS - 1) yield;
     const node = nodes.get(id)!;
     const before = hasResponse.get(id) ?? false;
     const missing = node.descriptor.requiresResponse === true && !before;

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmdirSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { documentHash } from '../../../engine/store/audit.ts';
+import { storedDocument } from '../../../engine/store/audit.ts';
 import { openFileStore } from '../../../engine/store/file-store.ts';
 import type { Store } from '../../../engine/store/types.ts';
 import { REPO } from '../../helpers/gateway.ts';
@@ -200,10 +200,11 @@ describe('a write that fails half-way (not a crash: the process lives on)', () =
 
   const save = (store: Store, note: string) => {
     const document = { id: 'w', note };
-    const hash = documentHash(document);
+    const stored = storedDocument(document);
+  const { hash } = stored;
     return store.transact((state) => ({
       state: { ...state, workflows: { ...state.workflows, w: { id: 'w', createdAt: 't', createdBy: 'a', draft: { hash, revision: (state.workflows.w?.draft?.revision ?? 0) + 1, updatedAt: 't', updatedBy: 'a' }, versions: [], active: undefined } } },
-      documents: [{ hash, document }],
+      documents: [stored],
       entry: { time: new Date().toISOString(), actor: 'a', role: 'editor', action: 'draft.save', workflow: 'w', documentHash: hash },
       result: undefined,
     }));

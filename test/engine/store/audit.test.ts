@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalJson, GENESIS_HASH, sealEntry, verifyAuditChain, type AuditEntry } from '../../../engine/store/audit.ts';
+import { canonicalJson, GENESIS_HASH, sealEntry, sha256, storedDocumentSliced, verifyAuditChain, type AuditEntry } from '../../../engine/store/audit.ts';
 
 function chain(n: number): AuditEntry[] {
   const entries: AuditEntry[] = [];
@@ -19,6 +19,18 @@ describe('audit chain', () => {
 
   it('hashes independently of property order', () => {
     expect(canonicalJson({ b: 1, a: { d: 2, c: [1, { f: 1, e: 2 }] } })).toBe('{"a":{"c":[1,{"e":2,"f":1}],"d":2},"b":1}');
+  });
+
+  it('stores a document in slices as the same text and hash as canonicalJson at once', () => {
+    const nodes = Array.from({ length: 1_000 }, (_, i) => ({ kind: 'respond', id: `n${i}`, config: { z: [i, { b: 'é', a: null }], u: undefined } }));
+    const document = { nodes, layout: Object.fromEntries(nodes.map((n, i) => [n.id, { y: i, x: -i }])), id: 'big', note: undefined, list: [1, undefined, 'x'] };
+    const work = storedDocumentSliced(document);
+    let slices = 0;
+    let step = work.next();
+    for (; !step.done; step = work.next()) slices++;
+    expect(slices).toBeGreaterThanOrEqual(6); // 2,000 members of the top two levels, a few hundred per slice
+    expect(step.value.text).toBe(canonicalJson(document));
+    expect(step.value.hash).toBe(sha256(canonicalJson(document)));
   });
 
   it.each([

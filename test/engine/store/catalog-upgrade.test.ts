@@ -5,7 +5,7 @@ import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadSettings } from '../../../engine/config.ts';
 import { startSluice, type Sluice } from '../../../engine/server.ts';
-import { documentHash } from '../../../engine/store/audit.ts';
+import { storedDocument } from '../../../engine/store/audit.ts';
 import { openFileStore } from '../../../engine/store/file-store.ts';
 import { REPO } from '../../helpers/gateway.ts';
 import { portNode, workflow } from '../nodes/support.ts';
@@ -30,8 +30,9 @@ describe('a store whose catalog predates the partner errors', () => {
     writeFileSync(join(dataDir, 'errors.json'), JSON.stringify(oldCatalog));
     const store = await openFileStore(join(dataDir, 'store'));
     // as an older gateway stored it (today's putCatalog would refuse it)
-    const hash = documentHash(oldCatalog);
-    await store.transact((state) => ({ state: { ...state, catalog: hash }, documents: [{ hash, document: oldCatalog }], entry: { time: new Date().toISOString(), actor: 'old', role: 'admin', action: 'catalog.update', documentHash: hash }, result: undefined }));
+    const stored = storedDocument(oldCatalog);
+    const { hash } = stored;
+    await store.transact((state) => ({ state: { ...state, catalog: hash }, documents: [stored], entry: { time: new Date().toISOString(), actor: 'old', role: 'admin', action: 'catalog.update', documentHash: hash }, result: undefined }));
     await store.close();
     mkdirSync(join(dataDir, 'workflows'));
     writeFileSync(join(dataDir, 'workflows', 'keyed.json'), JSON.stringify(workflow('keyed', { path: '/keyed' }, [{ id: 'key', kind: 'api-key', config: { source: 'partners' } }, portNode('answer')], [['key', 'ok', 'answer']])));
