@@ -11,14 +11,14 @@ import { errorCatalogSchema } from '../shared/schema/index.ts';
 import { adminTarget, applyDirectory, createAdminClient } from './admin/client.ts';
 import { PARTNER_USAGE, partnerCommand } from './admin/partner-cli.ts';
 import { loadSettings } from './config.ts';
-import { createEgressPolicy } from './runtime/egress.ts';
+import { createEgressPolicy } from './kinds/support/egress.ts';
 import { updateReadme } from './docs/reference.ts';
 import { DEMO_KEY_FILE, ensureDemoKeys, signDemoToken } from './demo/keys.ts';
 import { startDemoUpstream } from './demo/upstream.ts';
 import { createProblemRenderer } from './gateway/problem.ts';
 import { runWorkflowTests } from './preview/simulate.ts';
-import { createMemoryRateLimitStore } from './runtime/rate-limit-store.ts';
-import { hashApiKey } from './runtime/api-key.ts';
+import { createMemoryRateLimitStore } from './kinds/support/rate-limit-store.ts';
+import { hashApiKey } from './kinds/api-key.ts';
 import { expressionsOf, prepareDataDir, startSluice } from './server.ts';
 
 const USAGE = `sluice <command>

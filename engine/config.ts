@@ -3,8 +3,8 @@ import { z } from 'zod';
 import { boundedDurationSchema, durationMs } from '../shared/schema/duration.ts';
 import { DEFAULT_DOCUMENT_LIMITS, MAX_EDGES, MAX_NODES, type DocumentLimits } from '../shared/schema/index.ts';
 import { parseTrustProxy, type TrustProxy } from './gateway/client-address.ts';
-import { parseEgressAllow } from './runtime/egress.ts';
-import { DEFAULT_SECRET_ENV, DEFAULT_WORKFLOW_ENV, parseEnvAllowList } from './runtime/workflow-env.ts';
+import { parseEgressAllow } from './kinds/support/egress.ts';
+import { DEFAULT_SECRET_ENV, DEFAULT_WORKFLOW_ENV, parseEnvAllowList } from './kinds/support/workflow-env.ts';
 
 const SIZE = /^(\d+)(b|kb|mb)?$/i;
 const bytes = (text: string) => {

@@ -13,13 +13,13 @@ const force = process.argv.includes('--force');
 
 /**
  * dist/ sits beside engine/, so the bundle finds examples/ and editor/ as engine/cli.ts does. The
- * expression worker is a bundle of its own beside it (engine/runtime/expression-pool.ts starts
+ * expression worker is a bundle of its own beside it (engine/kinds/support/expression-pool.ts starts
  * dist/expression-worker.mjs from dist/cli.mjs): copy both when you copy the bundle.
  */
 const common = { bundle: true, platform: 'node', format: 'esm', target: 'node20', sourcemap: true, logLevel: 'warning' };
 await build({ ...common, entryPoints: [join(ROOT, 'engine', 'cli.ts')], outfile: join(ROOT, 'dist', 'cli.mjs'), packages: 'external' });
 // self-contained (jsonata and re2js inside): it starts wherever the bundle was copied
-await build({ ...common, entryPoints: [join(ROOT, 'engine', 'runtime', 'expression-worker.ts')], outfile: join(ROOT, 'dist', 'expression-worker.mjs') });
+await build({ ...common, entryPoints: [join(ROOT, 'engine', 'kinds', 'support', 'expression-worker.ts')], outfile: join(ROOT, 'dist', 'expression-worker.mjs') });
 
 if (force) {
   const { build: viteBuild } = await import('vite');

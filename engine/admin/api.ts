@@ -6,7 +6,7 @@ import { runWorkflowTests, simulate, type SimulationContext } from '../preview/s
 import { kindConfigJsonSchema } from '../../shared/compile/json-schema.ts';
 import { CATEGORIES, kinds, type AnyKindDescriptor } from '../../shared/nodes/index.ts';
 import { DEFAULT_DOCUMENT_LIMITS, DOCUMENT_LIMIT_SETTINGS, demoTokenSchema, errorCatalogSchema, formatBytes, jsonTextDepth, workflowDocumentSchema, type DocumentLimits, type WorkflowDocument } from '../../shared/schema/index.ts';
-import { createPace, validatePaced } from '../gateway/pace.ts';
+import { createPace, validatePaced } from '../compile/pace.ts';
 import type { ProblemRenderer } from '../gateway/problem.ts';
 import { problemHeaders } from '../gateway/problem.ts';
 import { traceContextOf } from '../gateway/trace.ts';

@@ -3,7 +3,7 @@ import type { ApiKeyRecord, ApiKeyView, PartnerFields, PartnerRecord, PartnerVie
 import { durationMs } from '../../shared/schema/index.ts';
 import type { AuditAction, UnsealedEntry } from '../store/audit.ts';
 import type { Store, StoreState } from '../store/types.ts';
-import { hashApiKey } from '../runtime/api-key.ts';
+import { hashApiKey } from '../kinds/api-key.ts';
 import { AdminError } from './errors.ts';
 import type { Actor } from './lifecycle.ts';
 

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { exportJWK, generateKeyPair, importJWK, SignJWT, type JWK } from 'jose';
-import { keysDir } from '../runtime/key-files.ts';
+import { keysDir } from '../kinds/support/key-files.ts';
 
 /** The issuer and audience of the demo tokens `sluice token` signs; the example workflows trust them. */
 export const DEMO_ISSUER = 'urn:sluice:demo';

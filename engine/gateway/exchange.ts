@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { Readable, type Writable } from 'node:stream';
-import type { Exchange, GatewayRequest, GatewayResponse, TraceContext } from '../runtime/types.ts';
+import type { Exchange, GatewayRequest, GatewayResponse, TraceContext } from '../kinds/types.ts';
 import { traceContextOf } from './trace.ts';
 
 /** What an exchange reads of the incoming request: Node's IncomingMessage, or a synthetic one. */

@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import type { GatewayResponse } from '../runtime/types.ts';
+import type { GatewayResponse } from '../kinds/types.ts';
 import { readBody } from './body.ts';
-import { evaluateLoggedFields, walk, type CompiledWorkflow } from './compile-workflow.ts';
+import { evaluateLoggedFields, walk, type CompiledWorkflow } from '../compile/compile-workflow.ts';
 import type { ClientAddress } from './client-address.ts';
 import { RequestExchange } from './exchange.ts';
 import { finalProblem, problemHeaders, type ProblemRenderer } from './problem.ts';
@@ -12,7 +12,7 @@ import { traceContextOf } from './trace.ts';
 import { createRequestLog, subjectLogger, type RequestRecord, type SubjectLogging } from '../observe/request-log.ts';
 import type { Metrics } from '../observe/metrics.ts';
 import type { SpanExporter } from '../observe/otlp.ts';
-import type { TraceContext } from '../runtime/types.ts';
+import type { TraceContext } from '../kinds/types.ts';
 
 /** The status logged for a request whose client left before its answer (nginx's "client closed request"). */
 const CLIENT_CLOSED = 499;

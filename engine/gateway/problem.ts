@@ -1,7 +1,7 @@
 import type { CatalogEntry, ErrorCatalog } from '../../shared/schema/index.ts';
 import { PROBLEM_CONTENT_TYPE } from '../../shared/schema/index.ts';
 import type { FinalStateMeta } from '../../shared/compile/index.ts';
-import { SluiceError } from '../runtime/errors.ts';
+import { SluiceError } from '../kinds/support/errors.ts';
 
 /** A problem+json answer ready to write. */
 export interface ProblemAnswer {

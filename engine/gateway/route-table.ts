@@ -1,5 +1,5 @@
-import { DOT_SEGMENT, hasBackslashAmbiguity } from '../runtime/paths.ts';
-import type { CompiledWorkflow } from './compile-workflow.ts';
+import { DOT_SEGMENT, hasBackslashAmbiguity } from '../kinds/support/paths.ts';
+import type { CompiledWorkflow } from '../compile/compile-workflow.ts';
 
 interface RouteEntry {
   workflow: CompiledWorkflow;

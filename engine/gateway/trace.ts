@@ -1,5 +1,5 @@
 import { randomFillSync } from 'node:crypto';
-import type { TraceContext } from '../runtime/types.ts';
+import type { TraceContext } from '../kinds/types.ts';
 
 const POOL_SIZE = 8192;
 const pool = Buffer.allocUnsafe(POOL_SIZE);

@@ -1,4 +1,4 @@
-import type { CompiledWorkflow } from '../gateway/compile-workflow.ts';
+import type { CompiledWorkflow } from '../compile/compile-workflow.ts';
 import { Histogram, NODE_BUCKETS, OUTCOMES, type Metrics } from './metrics.ts';
 
 type OutcomeCounts = Record<string, number>;

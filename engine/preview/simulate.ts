@@ -1,13 +1,13 @@
 import type { Readable } from 'node:stream';
 import type { ValidationProblem } from '../../shared/compile/index.ts';
 import type { ErrorCatalog, WorkflowDocument, WorkflowTest } from '../../shared/schema/index.ts';
-import { compileWorkflow, type CompileDependencies, type CompiledWorkflow, type Step } from '../gateway/compile-workflow.ts';
+import { compileWorkflow, type CompileDependencies, type CompiledWorkflow, type Step } from '../compile/compile-workflow.ts';
 import { createSyntheticExchange, type RequestExchange } from '../gateway/exchange.ts';
 import { finalProblem, problemHeaders, type ProblemRenderer } from '../gateway/problem.ts';
 import { createRouteTable } from '../gateway/route-table.ts';
-import { createPace, validatePaced } from '../gateway/pace.ts';
-import { createMemoryRateLimitStore } from '../runtime/rate-limit-store.ts';
-import { createEgressPolicy } from '../runtime/egress.ts';
+import { createPace, validatePaced } from '../compile/pace.ts';
+import { createMemoryRateLimitStore } from '../kinds/support/rate-limit-store.ts';
+import { createEgressPolicy } from '../kinds/support/egress.ts';
 import { mockUpstream } from './mock-upstream.ts';
 import type { SampleRequest, SimulatedResponse, SimulationResult, TestVerdict, TraceStep, UpstreamMock } from '../../shared/schema/preview.ts';
 

@@ -313,8 +313,8 @@ describe('DNS rebinding: the address is checked again when the connection is mad
   afterAll(() => internal?.close());
 
   async function dependencies() {
-    const { createEgressPolicy } = await import('../../engine/runtime/egress.ts');
-    const { createMemoryRateLimitStore } = await import('../../engine/runtime/rate-limit-store.ts');
+    const { createEgressPolicy } = await import('../../engine/kinds/support/egress.ts');
+    const { createMemoryRateLimitStore } = await import('../../engine/kinds/support/rate-limit-store.ts');
     const resources = new Map<string, unknown>();
     return {
       env: {},
@@ -329,7 +329,7 @@ describe('DNS rebinding: the address is checked again when the connection is mad
   }
 
   it('a proxy whose host passed the publish check, then resolves to an internal address, ends by its error port', async () => {
-    const { compileWorkflow, walk } = await import('../../engine/gateway/compile-workflow.ts');
+    const { compileWorkflow, walk } = await import('../../engine/compile/compile-workflow.ts');
     const { createSyntheticExchange } = await import('../../engine/gateway/exchange.ts');
     const deps = await dependencies();
     answer = '127.0.0.1';
@@ -351,7 +351,7 @@ describe('DNS rebinding: the address is checked again when the connection is mad
   });
 
   it('a JWKS URL that rebinds to an internal address fails like an unreachable key server', async () => {
-    const { compileWorkflow, walk } = await import('../../engine/gateway/compile-workflow.ts');
+    const { compileWorkflow, walk } = await import('../../engine/compile/compile-workflow.ts');
     const { createSyntheticExchange } = await import('../../engine/gateway/exchange.ts');
     const deps = await dependencies();
     answer = '127.0.0.1';

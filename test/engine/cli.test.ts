@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_AUDIENCE, DEMO_ISSUER } from '../../engine/demo/keys.ts';
-import { hashApiKey } from '../../engine/runtime/api-key.ts';
+import { hashApiKey } from '../../engine/kinds/api-key.ts';
 import { toMachineConfig, validateWorkflow } from '../../shared/compile/index.ts';
 import { errorCatalogSchema } from '../../shared/schema/index.ts';
 import { REPO, startTestGateway, type TestGateway } from '../helpers/gateway.ts';

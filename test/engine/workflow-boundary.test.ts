@@ -9,10 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEgressPolicy, parseEgressAllow } from '../../engine/runtime/egress.ts';
-import { createKeyFiles } from '../../engine/runtime/key-files.ts';
-import { createWorkflowEnv, parseEnvAllowList } from '../../engine/runtime/workflow-env.ts';
-import { PrepareError } from '../../engine/runtime/types.ts';
+import { createEgressPolicy, parseEgressAllow } from '../../engine/kinds/support/egress.ts';
+import { createKeyFiles } from '../../engine/kinds/support/key-files.ts';
+import { createWorkflowEnv, parseEnvAllowList } from '../../engine/kinds/support/workflow-env.ts';
+import { PrepareError } from '../../engine/kinds/types.ts';
 import { loadSettings } from '../../engine/config.ts';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { loadSettings } from '../../engine/config.ts';
 import { startSluice, type Sluice } from '../../engine/server.ts';
-import { DEFAULT_WORKFLOW_ENV } from '../../engine/runtime/workflow-env.ts';
+import { DEFAULT_WORKFLOW_ENV } from '../../engine/kinds/support/workflow-env.ts';
 
 export const REPO = join(import.meta.dirname, '..', '..');
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashApiKey } from '../../../engine/runtime/index.ts';
+import { hashApiKey } from '../../../engine/kinds/index.ts';
 import type { TestGateway } from '../../helpers/gateway.ts';
 import { expectPort, expectProblem, portNode, registerPartners, startGateway, workflow, type NodeDoc } from './support.ts';
 

@@ -1,10 +1,10 @@
 import jsonata from 'jsonata';
 import { afterAll, describe, expect, it } from 'vitest';
-import { compileExpression } from '../../../engine/runtime/expression.ts';
-import { createExpressionPool } from '../../../engine/runtime/expression-pool.ts';
-import { compileBounded, loadBuiltins, type EvaluationLimits } from '../../../engine/runtime/jsonata-bounds.ts';
-import { LinearRegExp, regexProblem } from '../../../engine/runtime/linear-regex.ts';
-import type { Exchange } from '../../../engine/runtime/types.ts';
+import { compileExpression } from '../../../engine/kinds/support/expression.ts';
+import { createExpressionPool } from '../../../engine/kinds/support/expression-pool.ts';
+import { compileBounded, loadBuiltins, type EvaluationLimits } from '../../../engine/kinds/support/jsonata-bounds.ts';
+import { LinearRegExp, regexProblem } from '../../../engine/kinds/support/linear-regex.ts';
+import type { Exchange } from '../../../engine/kinds/types.ts';
 
 // Off the compiled fast path, expressions run in a worker with RE2 regexes and bounded built-ins.
 // Within the bounds they must give what JSONata gives; past them, fail with a code, never stall.

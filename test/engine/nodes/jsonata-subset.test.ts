@@ -1,6 +1,6 @@
 import jsonata from 'jsonata';
 import { describe, expect, it } from 'vitest';
-import { compileSubset } from '../../../engine/runtime/jsonata-subset.ts';
+import { compileSubset } from '../../../engine/kinds/support/jsonata-subset.ts';
 import { seededRandom } from '../../helpers/random.ts';
 
 // The compiled projection subset must be indistinguishable from JSONata itself: same values, same

@@ -1,6 +1,6 @@
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { createMemoryRateLimitStore, slidingWindowDecision, type RateLimitDecision } from '../../../engine/runtime/rate-limit-store.ts';
-import { createRedisRateLimitStore } from '../../../engine/runtime/redis-rate-limit-store.ts';
+import { createMemoryRateLimitStore, slidingWindowDecision, type RateLimitDecision } from '../../../engine/kinds/support/rate-limit-store.ts';
+import { createRedisRateLimitStore } from '../../../engine/kinds/support/redis-rate-limit-store.ts';
 import { createRedisClient, redisKeys } from '../../../engine/store/redis.ts';
 import { freePort } from '../../helpers/redis.ts';
 import { seededRandom } from '../../helpers/random.ts';

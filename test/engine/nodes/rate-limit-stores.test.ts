@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
-import { createMemoryRateLimitStore, type RateLimitDecision } from '../../../engine/runtime/rate-limit-store.ts';
-import { createRedisRateLimitStore } from '../../../engine/runtime/redis-rate-limit-store.ts';
+import { createMemoryRateLimitStore, type RateLimitDecision } from '../../../engine/kinds/support/rate-limit-store.ts';
+import { createRedisRateLimitStore } from '../../../engine/kinds/support/redis-rate-limit-store.ts';
 import { createRedisClient, redisKeys, whenReady } from '../../../engine/store/redis.ts';
 import { deletePrefix, freePort, SHARED_REDIS_URL, sharedRedisAvailable, testPrefix } from '../../helpers/redis.ts';
 

@@ -1,6 +1,6 @@
 import { Agent, fetch as undiciFetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashApiKey } from '../../../engine/runtime/index.ts';
+import { hashApiKey } from '../../../engine/kinds/index.ts';
 import type { TestGateway } from '../../helpers/gateway.ts';
 import { createIssuer, TEST_AUDIENCE, TEST_ISSUER, type TestIssuer } from '../../helpers/issuer.ts';
 import { bearer, expectPort, expectProblem, portNode, startGateway, workflow, type NodeDoc } from './support.ts';

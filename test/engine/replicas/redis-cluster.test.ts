@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRedisRateLimitStore } from '../../../engine/runtime/redis-rate-limit-store.ts';
-import type { RateLimitDecision } from '../../../engine/runtime/rate-limit-store.ts';
+import { createRedisRateLimitStore } from '../../../engine/kinds/support/redis-rate-limit-store.ts';
+import type { RateLimitDecision } from '../../../engine/kinds/support/rate-limit-store.ts';
 import { createRedisClient, redisKeys, whenReady, type RedisTarget } from '../../../engine/store/redis.ts';
 import { openRedisStore, type RedisStore } from '../../../engine/store/redis-store.ts';
 import { startTestGateway, type TestGateway } from '../../helpers/gateway.ts';

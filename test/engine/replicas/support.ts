@@ -1,4 +1,4 @@
-import { hashApiKey } from '../../../engine/runtime/api-key.ts';
+import { hashApiKey } from '../../../engine/kinds/api-key.ts';
 import { ADMIN_TOKENS, adminCall, PEOPLE } from '../admin/support.ts';
 
 export { ADMIN_TOKENS };

@@ -1,5 +1,5 @@
 import type { ConditionConfig } from '../../shared/nodes/index.ts';
-import { isTruthy } from './expression.ts';
+import { isTruthy } from './support/expression.ts';
 import type { Runtime } from './types.ts';
 
 /** Branches on a JSONata predicate, cast as JSONata's `$boolean` does; synchronous when the predicate compiles to plain code. */

@@ -1,7 +1,7 @@
 import type { TransformResponseConfig } from '../../shared/nodes/index.ts';
-import { failWith } from './errors.ts';
-import { runFieldSteps, type FieldSteps } from './expression.ts';
-import { mergeHeaders } from './headers.ts';
+import { failWith } from './support/errors.ts';
+import { runFieldSteps, type FieldSteps } from './support/expression.ts';
+import { mergeHeaders } from './support/headers.ts';
 import type { Exchange, Runtime } from './types.ts';
 
 /**

@@ -4,10 +4,10 @@ import type { ValidationProblem } from '../../shared/compile/index.ts';
 import { DEFAULT_DOCUMENT_LIMITS, DOCUMENT_LIMIT_SETTINGS, formatBytes, jsonTextDepth, type DocumentLimits } from '../../shared/schema/index.ts';
 import { AdminError } from '../admin/errors.ts';
 import { workflowOf, type Lifecycle } from '../admin/lifecycle.ts';
-import { describeProblems } from '../gateway/registry.ts';
-import { documentHash } from './audit.ts';
-import { coalesce } from './coalesce.ts';
-import type { Store } from './types.ts';
+import { describeProblems } from '../compile/registry.ts';
+import { documentHash } from '../store/audit.ts';
+import { coalesce } from '../store/coalesce.ts';
+import type { Store } from '../store/types.ts';
 import { FILE_SIZE_FACTOR, type WorkflowDirectory } from './workflow-directory.ts';
 
 /** One file as read in a pass: its document, or why it has none. */

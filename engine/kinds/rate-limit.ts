@@ -1,7 +1,7 @@
 import type { RateLimitConfig } from '../../shared/nodes/index.ts';
 import { durationMs } from '../../shared/schema/index.ts';
-import type { ResolvedLimit } from './partner-directory.ts';
-import type { RateLimitDecision } from './rate-limit-store.ts';
+import type { ResolvedLimit } from './support/partner-directory.ts';
+import type { RateLimitDecision } from './support/rate-limit-store.ts';
 import type { Exchange, Runtime } from './types.ts';
 
 /**

@@ -1,4 +1,4 @@
-import type { Exchange } from './types.ts';
+import type { Exchange } from '../types.ts';
 
 /**
  * The one error type of the engine: a catalog error id, the values for its detail template,

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { RedisClient } from '../store/redis.ts';
+import type { RedisClient } from '../../store/redis.ts';
 import { createMemoryRateLimitStore, slidingWindowDecision, type RateLimitDecision, type RateLimitOccupancy, type RateLimitStore, type RateLimitStoreHealth, type StoreDownChoice } from './rate-limit-store.ts';
 
 /**

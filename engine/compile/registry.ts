@@ -3,7 +3,7 @@ import type { ValidationProblem } from '../../shared/compile/index.ts';
 import { errorCatalogSchema, type ErrorCatalog } from '../../shared/schema/index.ts';
 import { coalesce } from '../store/coalesce.ts';
 import type { Metrics } from '../observe/metrics.ts';
-import { buildPartnerDirectory } from '../runtime/partner-directory.ts';
+import { buildPartnerDirectory } from '../kinds/support/partner-directory.ts';
 import type { Store, VersionRecord, WorkflowRecord } from '../store/types.ts';
 import { validatePaced } from './pace.ts';
 import { compileWorkflow, WorkflowRefused, type CompileDependencies, type CompiledWorkflow, type ServedLifecycle } from './compile-workflow.ts';

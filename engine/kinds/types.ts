@@ -1,9 +1,9 @@
 import type { Readable, Writable } from 'node:stream';
-import type { EgressPolicy } from './egress.ts';
-import type { KeyFiles } from './key-files.ts';
-import type { PartnerAccess } from './partner-directory.ts';
-import type { RateLimitStore } from './rate-limit-store.ts';
-import type { WorkflowEnv } from './workflow-env.ts';
+import type { EgressPolicy } from './support/egress.ts';
+import type { KeyFiles } from './support/key-files.ts';
+import type { PartnerAccess } from './support/partner-directory.ts';
+import type { RateLimitStore } from './support/rate-limit-store.ts';
+import type { WorkflowEnv } from './support/workflow-env.ts';
 
 /** The request as nodes and expressions see it. Header names are lower-case. */
 export interface GatewayRequest {
@@ -98,7 +98,7 @@ export interface BoundExpression {
   evaluate(exchange: Exchange): Promise<unknown>;
   /**
    * The same evaluation without a promise, present when the expression is in the subset compiled
-   * to plain functions (engine/runtime/jsonata-subset.ts): a node whose expressions all have it can
+   * to plain functions (engine/kinds/support/jsonata-subset.ts): a node whose expressions all have it can
    * run synchronously.
    */
   readonly evaluateNow?: (exchange: Exchange) => unknown;

@@ -2,8 +2,8 @@ import { Agent } from 'undici';
 import { createLocalJWKSet, errors, jwtVerify as verifyJwt, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import type { JwtVerifyConfig } from '../../shared/nodes/index.ts';
 import { durationMs } from '../../shared/schema/index.ts';
-import { createRemoteKeySet, KeysUnavailable, parseKeySet } from './jwks.ts';
-import { admit } from './partner-directory.ts';
+import { createRemoteKeySet, KeysUnavailable, parseKeySet } from './support/jwks.ts';
+import { admit } from './support/partner-directory.ts';
 import { PrepareError, type Exchange, type Runtime } from './types.ts';
 
 /** "Bearer " in any case, as RFC 9110 allows for the scheme. */

@@ -1,4 +1,4 @@
-import { GATEWAY_MANAGED_HEADERS, HOP_BY_HOP_HEADERS } from '../../shared/nodes/headers.ts';
+import { GATEWAY_MANAGED_HEADERS, HOP_BY_HOP_HEADERS } from '../../../shared/nodes/headers.ts';
 
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const LINE_BREAK = /[\r\n\0]/;

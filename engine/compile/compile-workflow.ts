@@ -2,18 +2,18 @@ import { createActor, fromPromise, raise, setup, transition, type AnyStateMachin
 import { expressionSyntaxError, FAULT_STATE, RUN_NODE_ACTOR, runPaced, TAKE_PORT_ACTION, toMachineConfigSliced, type FinalStateMeta, type NodeStateConfig, type ValidationProblem, type ValidGraph, type WorkflowMachineConfig } from '../../shared/compile/index.ts';
 import type { DocumentLimits } from '../../shared/schema/index.ts';
 import { createPace, type Pace } from './pace.ts';
-import { runtimes } from '../runtime/index.ts';
+import { runtimes } from '../kinds/index.ts';
 import { workflowLogFields } from '../observe/request-log.ts';
 import { FAULT_PORT, type Metrics, type NodeMetrics, type VersionMetrics } from '../observe/metrics.ts';
 import { isKindName, kinds, type AnyKindDescriptor } from '../../shared/nodes/index.ts';
-import { compileExpression, type ExpressionLimits } from '../runtime/expression.ts';
-import type { ExpressionPool } from '../runtime/expression-pool.ts';
-import { createPartnerAccess, type PartnerAccess } from '../runtime/partner-directory.ts';
-import type { RateLimitStore } from '../runtime/rate-limit-store.ts';
-import { createEgressPolicy, type EgressPolicy } from '../runtime/egress.ts';
-import { createKeyFiles } from '../runtime/key-files.ts';
-import { createWorkflowEnv, type EnvAllowList } from '../runtime/workflow-env.ts';
-import { DEFAULT_MAX_BUFFERED_ANSWER, PrepareError, type BoundExpression, type Exchange, type NodeRun, type PreparedNode, type SharedResources } from '../runtime/types.ts';
+import { compileExpression, type ExpressionLimits } from '../kinds/support/expression.ts';
+import type { ExpressionPool } from '../kinds/support/expression-pool.ts';
+import { createPartnerAccess, type PartnerAccess } from '../kinds/support/partner-directory.ts';
+import type { RateLimitStore } from '../kinds/support/rate-limit-store.ts';
+import { createEgressPolicy, type EgressPolicy } from '../kinds/support/egress.ts';
+import { createKeyFiles } from '../kinds/support/key-files.ts';
+import { createWorkflowEnv, type EnvAllowList } from '../kinds/support/workflow-env.ts';
+import { DEFAULT_MAX_BUFFERED_ANSWER, PrepareError, type BoundExpression, type Exchange, type NodeRun, type PreparedNode, type SharedResources } from '../kinds/types.ts';
 
 /** A final state of the workflow's machine: how the request ends. */
 export interface FinalStep {

@@ -4,8 +4,8 @@ import type { Writable } from 'node:stream';
 import { Pool, errors as undiciErrors, util as undiciUtil, type Dispatcher } from 'undici';
 import type { ProxyConfig } from '../../shared/nodes/index.ts';
 import { durationMs } from '../../shared/schema/index.ts';
-import { failWith } from './errors.ts';
-import { HOP_BY_HOP } from './headers.ts';
+import { failWith } from './support/errors.ts';
+import { HOP_BY_HOP } from './support/headers.ts';
 import { PrepareError, type Exchange, type PrepareContext, type Runtime } from './types.ts';
 
 /**

@@ -1,6 +1,6 @@
-import type { StoreDownChoice } from '../../shared/nodes/rate-limit.ts';
+import type { StoreDownChoice } from '../../../shared/nodes/rate-limit.ts';
 
-export type { StoreDownChoice } from '../../shared/nodes/rate-limit.ts';
+export type { StoreDownChoice } from '../../../shared/nodes/rate-limit.ts';
 
 /** The outcome of counting one request against a limit. */
 export interface RateLimitDecision {

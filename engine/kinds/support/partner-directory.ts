@@ -1,7 +1,7 @@
-import { durationMs } from '../../shared/schema/index.ts';
-import type { PlanLimit } from '../../shared/schema/partners.ts';
-import type { StoreState } from '../store/types.ts';
-import type { Exchange } from './types.ts';
+import { durationMs } from '../../../shared/schema/index.ts';
+import type { PlanLimit } from '../../../shared/schema/partners.ts';
+import type { StoreState } from '../../store/types.ts';
+import type { Exchange } from '../types.ts';
 
 /** A partner's limit for one workflow, resolved from its override or its plan when the directory is built. */
 export interface ResolvedLimit {

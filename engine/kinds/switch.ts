@@ -1,5 +1,5 @@
 import type { SwitchConfig } from '../../shared/nodes/index.ts';
-import { isTruthy } from './expression.ts';
+import { isTruthy } from './support/expression.ts';
 import type { Runtime } from './types.ts';
 
 /** Takes the port of the first case whose predicate holds (JSONata's `$boolean`), else "default"; synchronous when every predicate compiles to plain code. */

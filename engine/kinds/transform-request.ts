@@ -1,8 +1,8 @@
 import type { TransformRequestConfig } from '../../shared/nodes/index.ts';
-import { failWith } from './errors.ts';
-import { runFieldSteps, type FieldSteps } from './expression.ts';
-import { mergeHeaders } from './headers.ts';
-import { isAmbiguousPath } from './paths.ts';
+import { failWith } from './support/errors.ts';
+import { runFieldSteps, type FieldSteps } from './support/expression.ts';
+import { mergeHeaders } from './support/headers.ts';
+import { isAmbiguousPath } from './support/paths.ts';
 import type { Exchange, Runtime } from './types.ts';
 
 function isRecord(value: unknown): value is Record<string, unknown> {
