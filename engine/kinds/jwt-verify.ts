@@ -3,8 +3,9 @@ import { createLocalJWKSet, errors, jwtVerify as verifyJwt, type JWTPayload, typ
 import type { JwtVerifyConfig } from '../../shared/nodes/index.ts';
 import { durationMs } from '../../shared/schema/index.ts';
 import { createRemoteKeySet, KeysUnavailable, parseKeySet } from './support/jwks.ts';
-import { admit } from './support/partner-directory.ts';
-import { PrepareError, type Exchange, type Runtime } from './types.ts';
+import { admit } from './support/partner-admission.ts';
+import { PrepareError } from './prepare-error.ts';
+import type { Exchange, Runtime } from './types.ts';
 
 /** "Bearer " in any case, as RFC 9110 allows for the scheme. */
 const BEARER = /^bearer /i;

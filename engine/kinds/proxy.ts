@@ -6,7 +6,8 @@ import type { ProxyConfig } from '../../shared/nodes/index.ts';
 import { durationMs } from '../../shared/schema/index.ts';
 import { failWith } from './support/errors.ts';
 import { HOP_BY_HOP } from './support/headers.ts';
-import { PrepareError, type Exchange, type PrepareContext, type Runtime } from './types.ts';
+import { PrepareError } from './prepare-error.ts';
+import type { Exchange, PrepareContext, Runtime } from './types.ts';
 
 /**
  * Headers a proxy answers itself: Node's server has already sent `100 Continue` to the client,

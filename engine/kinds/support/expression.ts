@@ -4,7 +4,8 @@ import { createExpressionPool, type ExpressionPool } from './expression-pool.ts'
 import { exceeds, type EvaluationLimits } from './jsonata-bounds.ts';
 import { compileSubset } from './jsonata-subset.ts';
 import { regexProblemsOf } from './linear-regex.ts';
-import { PrepareError, type BoundExpression, type Exchange, type NodeRun } from '../types.ts';
+import { PrepareError } from '../prepare-error.ts';
+import type { BoundExpression, Exchange, NodeRun } from '../types.ts';
 
 /** Bounds every JSONata evaluation obeys. */
 export interface ExpressionLimits {

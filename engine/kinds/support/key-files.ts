@@ -1,6 +1,6 @@
 import { closeSync, fstatSync, openSync, readSync, realpathSync, constants } from 'node:fs';
 import { join, sep } from 'node:path';
-import { PrepareError } from '../types.ts';
+import { PrepareError } from '../prepare-error.ts';
 
 /*
  * Files a workflow document names (jwt-verify's jwksFile) come from the editor role: they are

@@ -1,4 +1,4 @@
-import { PrepareError } from '../types.ts';
+import { PrepareError } from '../prepare-error.ts';
 
 /*
  * The environment variables a workflow document may name. Documents come from the editor role,
