@@ -59,8 +59,11 @@ export interface KindDescriptor<Config = unknown> {
   readsRequestBody?: (config: Config) => boolean;
 }
 
-/** A descriptor of any kind, for code that handles all kinds alike (configs are checked by the descriptor's own schema). */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+/**
+ * A descriptor of any kind, for code that handles all kinds alike (configs are checked by the
+ * descriptor's own schema). `any`, not `unknown`: `readsRequestBody` takes the config, so a
+ * descriptor of one kind is not a descriptor of `unknown` configs.
+ */
 export type AnyKindDescriptor = KindDescriptor<any>;
 
 /** Declares a node kind, keeping its config type. */
