@@ -5,7 +5,26 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { TestGateway } from '../../helpers/gateway.ts';
 import { createIssuer, TEST_AUDIENCE, TEST_ISSUER, type TestIssuer } from '../../helpers/issuer.ts';
 import { startUpstream, type TestUpstream, type UpstreamHandler } from '../../helpers/upstream.ts';
-import { bearer, expectPort, expectProblem, portNode, startGateway, workflow, type NodeDoc } from './support.ts';
+import { bearer, expectPort, expectProblem, portNode, startGateway, workflow, type NodeDoc } from '../../helpers/workflow.ts';
+import { describeKind } from './describe-kind.ts';
+
+describeKind('proxy', {
+  minimal: { config: { url: 'http://orders.internal' }, parsed: { url: 'http://orders.internal', timeout: '10s', preserveHost: false, forwardAuthorization: true } },
+  ports: ['ok', 'error', 'timeout'],
+  errors: ['upstream_unavailable', 'upstream_timeout'],
+  accepts: [
+    ['an env-var URL, a path rewrite and a prefix', { url: '${UPSTREAM}/v2', path: '/orders/:id', stripPrefix: '/api', timeout: '1ms' }],
+    ['the longest timeout a timer honours', { url: 'https://x.example', timeout: '2147483647ms' }],
+  ],
+  refuses: [
+    ['no URL', {}, ['url']],
+    ['a URL without scheme', { url: 'orders.internal' }, ['url']],
+    ['a path rewrite without leading slash', { url: 'http://x', path: 'orders/:id' }, ['path']],
+    ['a prefix without leading slash', { url: 'http://x', stripPrefix: 'api' }, ['stripPrefix']],
+    ['a zero timeout (undici reads 0 as none)', { url: 'http://x', timeout: '0ms' }, ['timeout']],
+    ['a timeout longer than a timer honours', { url: 'http://x', timeout: '25d' }, ['timeout']],
+  ],
+});
 
 interface RawAnswer {
   status: number;
