@@ -32,7 +32,7 @@ interface Verified {
 }
 
 /** Scopes granted by a token: the OAuth `scope` string or an `scp` array or string. */
-export function scopesOf(claims: JWTPayload): string[] {
+function scopesOf(claims: JWTPayload): string[] {
   const raw = claims.scope ?? claims.scp;
   if (typeof raw === 'string') return raw.split(' ').filter((s) => s.length > 0);
   if (Array.isArray(raw)) return raw.filter((s): s is string => typeof s === 'string');

@@ -44,8 +44,8 @@ export function faultsOf(descriptor: AnyKindDescriptor, ports: PortSpec[]): stri
   return descriptor.errors.filter((id) => !portErrors.has(id));
 }
 
-export { CATEGORIES, defineKind, type AnyKindDescriptor, type Category, type ExpressionRef, type KindDescriptor, type PortSpec } from './kind.ts';
-export { JWT_ALGORITHMS, type JwtVerifyConfig } from './jwt-verify.ts';
+export { CATEGORIES, type AnyKindDescriptor, type PortSpec } from './kind.ts';
+export type { JwtVerifyConfig } from './jwt-verify.ts';
 export type { ApiKeyConfig } from './api-key.ts';
 export type { ScopeCheckConfig } from './scope-check.ts';
 export type { ConditionConfig } from './condition.ts';

@@ -2,7 +2,7 @@ import type { z } from 'zod';
 
 /** Palette groups, in the order the editor shows them. */
 export const CATEGORIES = ['Identity', 'Access', 'Flow', 'Traffic', 'Transform', 'Upstream', 'Answer'] as const;
-export type Category = (typeof CATEGORIES)[number];
+type Category = (typeof CATEGORIES)[number];
 
 /**
  * An output port of a node.

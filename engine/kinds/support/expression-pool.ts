@@ -29,7 +29,7 @@ export interface ExpressionPoolOptions {
 }
 
 /** An evaluation's failure, shaped as JSONata's errors are: a code and a message. */
-export interface EvaluationFailure {
+interface EvaluationFailure {
   code: string;
   message: string;
 }

@@ -10,7 +10,7 @@ import { PrepareError } from '../prepare-error.ts';
  */
 
 /** The folder of the data directory that workflow documents may read files from. */
-export const KEYS_FOLDER = 'keys';
+const KEYS_FOLDER = 'keys';
 
 /** Largest file read: a key set is a few kilobytes. */
 const MAX_KEY_FILE = 1024 * 1024;

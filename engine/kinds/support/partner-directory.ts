@@ -13,7 +13,7 @@ export interface ResolvedLimit {
   product: string;
 }
 
-export interface DirectoryKey {
+interface DirectoryKey {
   id: string;
   partner: string;
   /** `sha256:<hex>` of the whole key. */
@@ -23,7 +23,7 @@ export interface DirectoryKey {
   expiresAt: number;
 }
 
-export interface DirectoryPartner {
+interface DirectoryPartner {
   id: string;
   suspended: boolean;
   /** Workflows the partner may call: those of the products it subscribes to. */
@@ -54,7 +54,7 @@ export interface PartnerAccess {
   readonly lastUsed: Map<string, number>;
 }
 
-export const EMPTY_DIRECTORY: PartnerDirectory = { revision: 0, keys: new Map(), clients: new Map(), partners: new Map(), guarded: new Map() };
+const EMPTY_DIRECTORY: PartnerDirectory = { revision: 0, keys: new Map(), clients: new Map(), partners: new Map(), guarded: new Map() };
 
 export function createPartnerAccess(): PartnerAccess {
   return { current: EMPTY_DIRECTORY, lastUsed: new Map() };

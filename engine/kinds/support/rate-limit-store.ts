@@ -74,7 +74,7 @@ export function slidingWindowDecision(limit: number, windowMs: number, now: numb
 }
 
 /** Default of SLUICE_RATE_LIMIT_MAX_KEYS: at a few hundred bytes a key, tens of MB at most. */
-export const DEFAULT_RATE_LIMIT_MAX_KEYS = 100_000;
+const DEFAULT_RATE_LIMIT_MAX_KEYS = 100_000;
 
 /** One key's requests counted in its current window and in the window before. */
 interface Counts {
