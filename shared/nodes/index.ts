@@ -11,7 +11,7 @@ import { switchKind } from './switch.ts';
 import { transformRequestKind } from './transform-request.ts';
 import { transformResponseKind } from './transform-response.ts';
 
-/** Every node kind, by name. Adding a kind: its descriptor here, its runtime in engine/kinds/<kind>.ts, listed in engine/kinds/index.ts. */
+/** Every node kind, by name. Adding a kind: its descriptor here, its runtime in engine/kinds/<kind>.ts, listed in engine/kinds/index.ts, its tests in test/engine/kinds/<kind>.test.ts. */
 export const kinds = {
   'jwt-verify': jwtVerifyKind,
   'api-key': apiKeyKind,
