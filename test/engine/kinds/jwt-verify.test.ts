@@ -6,6 +6,7 @@ import type { TestGateway } from '../../helpers/gateway.ts';
 import { createIssuer, TEST_AUDIENCE, TEST_ISSUER, unsignedToken, type TestIssuer } from '../../helpers/issuer.ts';
 import { bearer, expectPort, expectProblem, portNode, registerPartners, startGateway, workflow, type NodeDoc } from '../../helpers/workflow.ts';
 import { describeKind } from './describe-kind.ts';
+import { deadUrl } from './fixtures.ts';
 
 /** A config with a key source, for the cases that vary the rest. */
 const jwt = { jwksUri: 'https://issuer.example/jwks.json' };
@@ -78,14 +79,6 @@ async function startKeyServer(jwks: { keys: JWK[] }): Promise<KeyServer> {
   };
 }
 
-/** A URL on 127.0.0.1 where nothing listens. */
-async function deadUrl(): Promise<string> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return `http://127.0.0.1:${port}`;
-}
 
 const HS_SECRET = 'a-shared-secret-of-at-least-32-bytes!';
 

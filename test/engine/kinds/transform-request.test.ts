@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestGateway } from '../../helpers/gateway.ts';
-import { startUpstream, type TestUpstream } from '../../helpers/upstream.ts';
-import { expectPort, expectProblem, portNode, startGateway, workflow, type NodeDoc } from '../../helpers/workflow.ts';
+import type { TestUpstream } from '../../helpers/upstream.ts';
+import { expectPort, expectProblem, portNode, workflow } from '../../helpers/workflow.ts';
 import { describeKind } from './describe-kind.ts';
+import { PROXY_TO_UPSTREAM as proxy, startWithUpstream } from './fixtures.ts';
 
 describeKind('transform-request', {
   minimal: { config: {}, parsed: { removeHeaders: [] } },
@@ -18,8 +19,6 @@ describeKind('transform-request', {
   ],
   faults: [],
 });
-
-const proxy: NodeDoc = { id: 'call', kind: 'proxy', config: { url: '${UPSTREAM}' } };
 
 /** transform-request configs that produce something the gateway must refuse, with the reason it names. */
 const BAD_REQUEST_TRANSFORMS = [
@@ -42,9 +41,7 @@ describe('transform-request', () => {
   let gw: TestGateway;
   let upstream: TestUpstream;
   beforeAll(async () => {
-    upstream = await startUpstream();
-    gw = await startGateway(
-      [
+    ({ gw, upstream } = await startWithUpstream([
         workflow(
           'tx-request',
           { path: '/tx/request/:id', methods: ['POST'] },
@@ -75,9 +72,7 @@ describe('transform-request', () => {
           [{ id: 'shape', kind: 'transform-request', config: { headers: '{ "x-echo": request.query.v }' } }, proxy, portNode('error')],
           [['shape', 'ok', 'call'], ['shape', 'error', 'error']],
         ),
-      ],
-      { env: { UPSTREAM: upstream.url } },
-    );
+    ]));
   });
   afterAll(async () => {
     await gw?.close();

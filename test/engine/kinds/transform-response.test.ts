@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestGateway } from '../../helpers/gateway.ts';
-import { startUpstream, type TestUpstream } from '../../helpers/upstream.ts';
-import { expectPort, expectProblem, portNode, startGateway, workflow, type NodeDoc } from '../../helpers/workflow.ts';
+import type { TestUpstream } from '../../helpers/upstream.ts';
+import { expectPort, expectProblem, portNode, workflow } from '../../helpers/workflow.ts';
 import { describeKind } from './describe-kind.ts';
+import { PROXY_TO_UPSTREAM as proxy, startWithUpstream } from './fixtures.ts';
 
 describeKind('transform-response', {
   minimal: { config: {}, parsed: { removeHeaders: [] } },
@@ -18,8 +19,6 @@ describeKind('transform-response', {
   ],
 });
 
-const proxy: NodeDoc = { id: 'call', kind: 'proxy', config: { url: '${UPSTREAM}' } };
-
 /** transform-response configs that fail, with the reason they name. */
 const BAD_RESPONSE_TRANSFORMS = [
   { name: 'a status that is not a number', config: { status: '"abc"' }, reason: 'status must' },
@@ -34,9 +33,7 @@ describe('transform-response', () => {
   let gw: TestGateway;
   let upstream: TestUpstream;
   beforeAll(async () => {
-    upstream = await startUpstream();
-    gw = await startGateway(
-      [
+    ({ gw, upstream } = await startWithUpstream([
         workflow(
           'tx-response',
           { path: '/tx/response' },
@@ -69,9 +66,7 @@ describe('transform-response', () => {
           ],
           [['call', 'ok', 'shape'], ['shape', 'ok', 'shaped'], ['shape', 'error', 'error']],
         ),
-      ],
-      { env: { UPSTREAM: upstream.url } },
-    );
+    ]));
   });
   afterAll(async () => {
     await gw?.close();
