@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ApiKeyConfig } from '../../shared/nodes/index.ts';
-import { admit } from './support/partner-directory.ts';
+import { admit } from './support/partner-admission.ts';
 import type { Runtime } from './types.ts';
 
 /** The stored form of an API key: never the key itself. */

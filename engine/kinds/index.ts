@@ -28,9 +28,3 @@ export const runtimes: { [K in KindName]: Runtime<ConfigOf<K>> } = {
 };
 
 export { hashApiKey } from './api-key.ts';
-export { compileExpression, deadlineOf, DEFAULT_EXPRESSION_LIMITS, type ExpressionLimits } from './support/expression.ts';
-export { createExpressionPool, type ExpressionPool, type ExpressionPoolOptions } from './support/expression-pool.ts';
-export { createMemoryRateLimitStore, slidingWindowDecision, type RateLimitStore, type RateLimitDecision } from './support/rate-limit-store.ts';
-export { createRemoteKeySet, KeysUnavailable, type RemoteKeySet } from './support/jwks.ts';
-export { SluiceError } from './support/errors.ts';
-export { PrepareError, type Exchange, type GatewayRequest, type GatewayResponse, type PreparedNode, type PrepareContext, type Runtime, type SharedResources, type TraceContext, type BoundExpression, type NodeRun } from './types.ts';

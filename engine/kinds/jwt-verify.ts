@@ -3,8 +3,9 @@ import { createLocalJWKSet, errors, jwtVerify as verifyJwt, type JWTPayload, typ
 import type { JwtVerifyConfig } from '../../shared/nodes/index.ts';
 import { durationMs } from '../../shared/schema/index.ts';
 import { createRemoteKeySet, KeysUnavailable, parseKeySet } from './support/jwks.ts';
-import { admit } from './support/partner-directory.ts';
-import { PrepareError, type Exchange, type Runtime } from './types.ts';
+import { admit } from './support/partner-admission.ts';
+import { PrepareError } from './prepare-error.ts';
+import type { Exchange, Runtime } from './types.ts';
 
 /** "Bearer " in any case, as RFC 9110 allows for the scheme. */
 const BEARER = /^bearer /i;
@@ -31,7 +32,7 @@ interface Verified {
 }
 
 /** Scopes granted by a token: the OAuth `scope` string or an `scp` array or string. */
-export function scopesOf(claims: JWTPayload): string[] {
+function scopesOf(claims: JWTPayload): string[] {
   const raw = claims.scope ?? claims.scp;
   if (typeof raw === 'string') return raw.split(' ').filter((s) => s.length > 0);
   if (Array.isArray(raw)) return raw.filter((s): s is string => typeof s === 'string');

@@ -5,6 +5,8 @@ import type { PartnerAccess } from './support/partner-directory.ts';
 import type { RateLimitStore } from './support/rate-limit-store.ts';
 import type { WorkflowEnv } from './support/workflow-env.ts';
 
+export { PrepareError } from './prepare-error.ts';
+
 /** The request as nodes and expressions see it. Header names are lower-case. */
 export interface GatewayRequest {
   method: string;
@@ -137,13 +139,3 @@ export interface SharedResources {
 
 /** How a kind runs: prepares a node once from its parsed config; the result runs per request. */
 export type Runtime<Config> = (config: Config, context: PrepareContext) => PreparedNode | Promise<PreparedNode>;
-
-/** A config that is valid by its schema but cannot be prepared here (missing env var, unreadable file). */
-export class PrepareError extends Error {
-  readonly field: string;
-  constructor(field: string, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'PrepareError';
-    this.field = field;
-  }
-}

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defineKind, PARTNER_ERRORS, PARTNER_PORTS } from './kind.ts';
 
-export const apiKeyEntry = z
+const apiKeyEntry = z
   .object({
     hash: z.string().regex(/^sha256:[0-9a-f]{64}$/, 'must be sha256:<64 hex>').meta({ description: 'sha256 of the key, as `sluice hash-key` prints it. The key itself is never stored.' }),
     partner: z.string().min(1).max(128),
@@ -9,7 +9,7 @@ export const apiKeyEntry = z
   })
   .strict();
 
-export const apiKeyConfig = z
+const apiKeyConfig = z
   .object({
     header: z.string().min(1).default('x-api-key').meta({ title: 'Header', description: 'Header carrying the key.' }),
     query: z.string().min(1).optional().meta({ title: 'Query parameter', description: 'Also accept the key from this query parameter (not recommended).' }),

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defineKind, mentionsBody } from './kind.ts';
 
-export const conditionConfig = z
+const conditionConfig = z
   .object({
     when: z.string().min(1).max(10_000).meta({ title: 'Condition', description: 'JSONata predicate over request, claims, partner, vars, response.', format: 'jsonata' }),
   })

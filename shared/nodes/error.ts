@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { errorIdSchema } from '../schema/catalog.ts';
 import { defineKind } from './kind.ts';
 
-export const errorConfig = z
+const errorConfig = z
   .object({
     error: errorIdSchema.meta({ title: 'Catalog error', description: 'Id of the catalog error to answer with.' }),
     params: z.record(z.string(), z.string()).default({}).meta({ title: 'Detail values', description: 'Values for the {placeholders} of the error\'s detail.' }),

@@ -11,7 +11,7 @@ import { switchKind } from './switch.ts';
 import { transformRequestKind } from './transform-request.ts';
 import { transformResponseKind } from './transform-response.ts';
 
-/** Every node kind, by name. Adding a kind: its descriptor here, its runtime in engine/kinds/<kind>.ts, listed in engine/kinds/index.ts. */
+/** Every node kind, by name. Adding a kind: its descriptor here, its runtime in engine/kinds/<kind>.ts, listed in engine/kinds/index.ts, its tests in test/engine/kinds/<kind>.test.ts. */
 export const kinds = {
   'jwt-verify': jwtVerifyKind,
   'api-key': apiKeyKind,
@@ -44,8 +44,8 @@ export function faultsOf(descriptor: AnyKindDescriptor, ports: PortSpec[]): stri
   return descriptor.errors.filter((id) => !portErrors.has(id));
 }
 
-export { CATEGORIES, defineKind, type AnyKindDescriptor, type Category, type ExpressionRef, type KindDescriptor, type PortSpec } from './kind.ts';
-export { JWT_ALGORITHMS, type JwtVerifyConfig } from './jwt-verify.ts';
+export { CATEGORIES, type AnyKindDescriptor, type PortSpec } from './kind.ts';
+export type { JwtVerifyConfig } from './jwt-verify.ts';
 export type { ApiKeyConfig } from './api-key.ts';
 export type { ScopeCheckConfig } from './scope-check.ts';
 export type { ConditionConfig } from './condition.ts';

@@ -3,11 +3,11 @@ import { durationSchema } from '../schema/duration.ts';
 import { defineKind, PARTNER_ERRORS, PARTNER_PORTS } from './kind.ts';
 
 /** Signature algorithms a jwt-verify node may allow. `none` is not among them. */
-export const JWT_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'HS256', 'HS384', 'HS512'] as const;
+const JWT_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'HS256', 'HS384', 'HS512'] as const;
 
 const jwkSchema = z.object({ kty: z.string() }).catchall(z.unknown());
 
-export const jwtVerifyConfig = z
+const jwtVerifyConfig = z
   .object({
     jwksUri: z.url({ protocol: /^https?$/ }).optional().meta({ title: 'JWKS URL', description: 'Key set to fetch and cache; refetched on an unknown kid, used stale while the key server is down. Its host must pass the egress policy (SLUICE_EGRESS_ALLOW).' }),
     jwks: z.object({ keys: z.array(jwkSchema).min(1) }).optional().meta({ title: 'Inline JWKS', description: 'Public keys given inline.' }),

@@ -2,7 +2,7 @@ import type { z } from 'zod';
 
 /** Palette groups, in the order the editor shows them. */
 export const CATEGORIES = ['Identity', 'Access', 'Flow', 'Traffic', 'Transform', 'Upstream', 'Answer'] as const;
-export type Category = (typeof CATEGORIES)[number];
+type Category = (typeof CATEGORIES)[number];
 
 /**
  * An output port of a node.
@@ -59,8 +59,11 @@ export interface KindDescriptor<Config = unknown> {
   readsRequestBody?: (config: Config) => boolean;
 }
 
-/** A descriptor of any kind, for code that handles all kinds alike (configs are checked by the descriptor's own schema). */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+/**
+ * A descriptor of any kind, for code that handles all kinds alike (configs are checked by the
+ * descriptor's own schema). `any`, not `unknown`: `readsRequestBody` takes the config, so a
+ * descriptor of one kind is not a descriptor of `unknown` configs.
+ */
 export type AnyKindDescriptor = KindDescriptor<any>;
 
 /** Declares a node kind, keeping its config type. */

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { boundedDurationSchema, MAX_TIMER_MS } from '../schema/duration.ts';
 import { defineKind } from './kind.ts';
 
-export const proxyConfig = z
+const proxyConfig = z
   .object({
     url: z
       .string()

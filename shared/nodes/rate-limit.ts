@@ -2,11 +2,11 @@ import { z } from 'zod';
 import { boundedDurationSchema } from '../schema/duration.ts';
 import { defineKind, mentionsBody } from './kind.ts';
 
-export const RATE_LIMIT_KEYS = ['partner', 'subject', 'ip', 'claim', 'header', 'expression', 'global'] as const;
-export const STORE_DOWN_CHOICES = ['allow', 'deny', 'local'] as const;
+const RATE_LIMIT_KEYS = ['partner', 'subject', 'ip', 'claim', 'header', 'expression', 'global'] as const;
+const STORE_DOWN_CHOICES = ['allow', 'deny', 'local'] as const;
 export type StoreDownChoice = (typeof STORE_DOWN_CHOICES)[number];
 
-export const rateLimitConfig = z
+const rateLimitConfig = z
   .object({
     limit: z
       .union([z.number().int().min(1).max(1_000_000_000), z.literal('plan')])

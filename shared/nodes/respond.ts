@@ -12,7 +12,7 @@ const headerName = z
   .refine((name) => !GATEWAY_MANAGED_HEADERS.has(name.toLowerCase()), { error: (issue) => managedHeaderMessage(String(issue.input).toLowerCase()) });
 const headerValue = z.string().regex(/^[\t\x20-\x7e\x80-\xff]*$/, 'must not contain control characters');
 
-export const respondConfig = z
+const respondConfig = z
   .object({
     status: z.number().int().min(200).max(599).default(200).meta({ title: 'Status' }),
     headers: z.record(headerName, headerValue).default({}).meta({ title: 'Headers', description: 'Answer headers. Hop-by-hop and framing headers (connection, keep-alive, transfer-encoding, content-length, upgrade…) are the gateway\'s: refused.' }),

@@ -3,7 +3,7 @@ import { defineKind } from './kind.ts';
 
 const scope = z.string().min(1).max(200).regex(/^\S+$/, 'a scope has no spaces');
 
-export const scopeCheckConfig = z
+const scopeCheckConfig = z
   .object({
     all: z.array(scope).default([]).meta({ title: 'All of', description: 'Every one of these scopes is required.' }),
     any: z.array(scope).default([]).meta({ title: 'Any of', description: 'At least one of these scopes is required.' }),

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defineKind, mentionsBody } from './kind.ts';
 
-export const switchConfig = z
+const switchConfig = z
   .object({
     cases: z
       .array(

@@ -5,7 +5,7 @@ import { defineKind, mentionsBody, type ExpressionRef } from './kind.ts';
 const expr = (title: string, description: string) =>
   z.string().min(1).max(20_000).optional().meta({ title, description, format: 'jsonata' });
 
-export const transformResponseConfig = z
+const transformResponseConfig = z
   .object({
     status: expr('Status', 'The new status code.'),
     headers: expr('Headers', 'Object of header -> value merged into the response headers; a null value removes the header. Hop-by-hop and framing headers are the gateway\'s: refused when named literally, dropped when computed.'),

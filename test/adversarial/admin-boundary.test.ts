@@ -18,7 +18,7 @@ import { REPO, type TestGateway } from '../helpers/gateway.ts';
 import { startProcessGateway } from '../helpers/process-gateway.ts';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
 import { ADMIN_TOKENS, adminCall, PEOPLE, startAdminGateway } from '../engine/admin/support.ts';
-import { portNode, startGateway, workflow } from '../engine/nodes/support.ts';
+import { portNode, startGateway, workflow } from '../helpers/workflow.ts';
 import { adversarialGroup } from './support.ts';
 
 const group = adversarialGroup('admin-boundary');

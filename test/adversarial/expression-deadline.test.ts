@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestGateway } from '../helpers/gateway.ts';
 import { createIssuer, TEST_AUDIENCE, TEST_ISSUER, type TestIssuer } from '../helpers/issuer.ts';
 import { adminCall, ADMIN_TOKENS, startAdminGateway } from '../engine/admin/support.ts';
-import { startGateway, workflow, type NodeDoc } from '../engine/nodes/support.ts';
+import { startGateway, workflow, type NodeDoc } from '../helpers/workflow.ts';
 import { adversarialGroup, bystanderToken, snapshotOf, startBystander, type Snapshot } from './support.ts';
 
 const group = adversarialGroup('expression-deadline');

@@ -15,7 +15,7 @@ import { loadSettings } from '../../engine/config.ts';
 import { startSluice, type Sluice } from '../../engine/server.ts';
 import { REPO } from '../helpers/gateway.ts';
 import { ADMIN_TOKENS, adminCall } from '../engine/admin/support.ts';
-import { workflow } from '../engine/nodes/support.ts';
+import { workflow } from '../helpers/workflow.ts';
 import { adversarialGroup } from './support.ts';
 import pino from 'pino';
 

@@ -13,7 +13,7 @@ import type { TestGateway } from '../helpers/gateway.ts';
 import { createIssuer, TEST_AUDIENCE, TEST_ISSUER } from '../helpers/issuer.ts';
 import { startProcessGateway, type ProcessGateway } from '../helpers/process-gateway.ts';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
-import { startGateway, workflow, type NodeDoc } from '../engine/nodes/support.ts';
+import { startGateway, workflow, type NodeDoc } from '../helpers/workflow.ts';
 import { adversarialGroup, bystanderToken, snapshotOf, startBystander, type Snapshot } from './support.ts';
 
 const group = adversarialGroup('http-edges');

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestGateway } from '../helpers/gateway.ts';
 import { createIssuer, TEST_AUDIENCE, TEST_ISSUER, type TestIssuer } from '../helpers/issuer.ts';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
-import { startGateway, workflow, type NodeDoc } from '../engine/nodes/support.ts';
+import { startGateway, workflow, type NodeDoc } from '../helpers/workflow.ts';
 import { adversarialGroup, bystanderToken, snapshotOf, SOAK, startBystander, type Snapshot } from './support.ts';
 
 const group = adversarialGroup('http');

@@ -8,7 +8,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestGateway } from '../helpers/gateway.ts';
-import { portNode, startGateway, workflow } from '../engine/nodes/support.ts';
+import { portNode, startGateway, workflow } from '../helpers/workflow.ts';
 import { adversarialGroup } from './support.ts';
 
 const group = adversarialGroup('rate-limit-memory');

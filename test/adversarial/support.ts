@@ -4,7 +4,7 @@ import { afterAll, expect } from 'vitest';
 import type { TestGateway } from '../helpers/gateway.ts';
 import { SUMMARY_DIR } from './summary.ts';
 import type { TestIssuer } from '../helpers/issuer.ts';
-import { expectProblem } from '../engine/nodes/support.ts';
+import { expectProblem } from '../helpers/workflow.ts';
 
 
 /**

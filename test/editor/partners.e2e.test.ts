@@ -7,7 +7,7 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
-import { portNode, workflow } from '../engine/nodes/support.ts';
+import { portNode, workflow } from '../helpers/workflow.ts';
 import { chromiumAvailable, ensureEditorBuilt, launchChromium, screenshot, signIn as signInAt, watchErrors } from './support/browser.ts';
 
 const TOKENS = { publisher: 'publisher-token-0123456789', viewer: 'viewer-token-0123456789' };

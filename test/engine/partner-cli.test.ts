@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO, type TestGateway } from '../helpers/gateway.ts';
 import { adminOf, PEOPLE, startAdminGateway } from './admin/support.ts';
-import { portNode, workflow } from './nodes/support.ts';
+import { portNode, workflow } from '../helpers/workflow.ts';
 
 /* `sluice partner|product|plan` against a running gateway's admin API, as an operator types them. */
 

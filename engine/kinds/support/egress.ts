@@ -16,7 +16,7 @@ import { buildConnector } from 'undici';
 type Address = ipaddr.IPv4 | ipaddr.IPv6;
 type LookupCallback = (error: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
 /** The shape of dns.lookup as net.connect calls it. */
-export type LookupFunction = (hostname: string, options: LookupOptions, callback: (error: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void) => void;
+type LookupFunction = (hostname: string, options: LookupOptions, callback: (error: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void) => void;
 
 /** One entry of SLUICE_EGRESS_ALLOW. */
 type AllowEntry =
@@ -118,7 +118,7 @@ export function parseEgressAllow(text: string): AllowEntry[] {
 }
 
 /** A connection the egress policy refused; the proxy ends by its error port, a key set fetch fails. */
-export class EgressDenied extends Error {
+class EgressDenied extends Error {
   readonly code = 'EGRESS_DENIED';
   constructor(message: string) {
     super(message);
@@ -126,14 +126,14 @@ export class EgressDenied extends Error {
   }
 }
 
-export interface EgressVerdict {
+interface EgressVerdict {
   allowed: boolean;
   /** The rule that decided, in words. */
   rule: string;
 }
 
 /** What the policy checks at publish: a URL and how a refusal names it. */
-export interface EgressTarget {
+interface EgressTarget {
   url: URL;
   /** How the refusal names the target: the URL as written, or the ${NAME} its host comes from. */
   label: string;

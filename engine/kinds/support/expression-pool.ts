@@ -29,7 +29,7 @@ export interface ExpressionPoolOptions {
 }
 
 /** An evaluation's failure, shaped as JSONata's errors are: a code and a message. */
-export interface EvaluationFailure {
+interface EvaluationFailure {
   code: string;
   message: string;
 }
@@ -213,7 +213,8 @@ export function createExpressionPool(options: ExpressionPoolOptions): Expression
 
   /** Hands waiting evaluations to idle workers; idle ones are unref'd, or replaced when demoted. */
   function pump(): void {
-    for (const slot of [...slots]) {
+    // a copy: retire() takes a slot out of `slots` (and may add one) while this walks them
+    for (const slot of slots.slice()) {
       if (!slot.ready || slot.running !== undefined) continue;
       const next = queue.shift();
       if (next !== undefined) dispatch(slot, next);

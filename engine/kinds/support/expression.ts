@@ -4,7 +4,8 @@ import { createExpressionPool, type ExpressionPool } from './expression-pool.ts'
 import { exceeds, type EvaluationLimits } from './jsonata-bounds.ts';
 import { compileSubset } from './jsonata-subset.ts';
 import { regexProblemsOf } from './linear-regex.ts';
-import { PrepareError, type BoundExpression, type Exchange, type NodeRun } from '../types.ts';
+import { PrepareError } from '../prepare-error.ts';
+import type { BoundExpression, Exchange, NodeRun } from '../types.ts';
 
 /** Bounds every JSONata evaluation obeys. */
 export interface ExpressionLimits {
@@ -54,7 +55,7 @@ const COPY_MS_PER_KCHAR = 0.2;
  * does not return; plus the time to copy `inputChars` of context in and a result out. Generous
  * because stopping a worker is not free: its replacement takes ~200 ms of CPU to start.
  */
-export function deadlineOf(timeoutMs: number, inputChars = 0): number {
+function deadlineOf(timeoutMs: number, inputChars = 0): number {
   return timeoutMs + Math.max(timeoutMs, 250) + Math.ceil((inputChars / 1000) * COPY_MS_PER_KCHAR);
 }
 
@@ -271,7 +272,7 @@ function failureReason(field: string, error: unknown): string | undefined {
 }
 
 /** A field's expression a node's steps ask to have evaluated; the step gets its value back. */
-export interface FieldRequest {
+interface FieldRequest {
   field: string;
   expression: BoundExpression;
 }

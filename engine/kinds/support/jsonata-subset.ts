@@ -1,129 +1,22 @@
 /**
  * The projection subset of JSONata — literals, paths of field names, object constructors with
  * literal keys, array constructors, parentheses, and the comparisons and boolean operators
- * conditions are made of (`=`, `!=`, `<`, `<=`, `>`, `>=`, `in`, `and`, `or`) — compiled to plain synchronous functions
- * at publish time.
+ * conditions are made of (`=`, `!=`, `<`, `<=`, `>`, `>=`, `in`, `and`, `or`) — compiled to plain
+ * synchronous functions at publish time.
  *
  * JSONata 2 evaluates every AST node as an async function: a typical response reshaping
  * (`{ "items": [orders.{ "id": id }] }`) costs dozens of promise hops per request. Expressions of
  * this subset, the common case of transforms, are instead turned into closures that mirror
  * jsonata.js's own algorithm step by step (evaluate's sequence unwrapping, evaluatePath,
  * evaluateStep's flattening, lookup, evaluateGroupExpression, the array constructor, append,
- * evaluateBinary with isDeepEqual and $boolean), so they give the same result, the same sequence
- * markers and the same errors (the sequence bound, comparing what cannot be compared). Anything else in an expression (a predicate, an operator, a function, a variable…) leaves
- * the whole expression to JSONata. test/engine/nodes/jsonata-subset.test.ts checks the two agree
- * on generated inputs.
+ * evaluateBinary with isDeepEqual and $boolean; the steps themselves are in
+ * jsonata-subset-evaluation.ts), so they give the same result, the same sequence markers and the
+ * same errors (the sequence bound, comparing what cannot be compared). Anything else in an
+ * expression (a predicate, an operator, a function, a variable…) leaves the whole expression to
+ * JSONata. test/engine/kinds/support/jsonata-subset.test.ts checks the two agree on generated inputs.
  */
 
-/** A JSONata sequence: an array JSONata made, marked so that later steps flatten or unwrap it. */
-type Sequence = unknown[] & { sequence?: boolean; keepSingleton?: boolean; cons?: boolean; tupleStream?: boolean };
-
-/** Bounds of one evaluation, as JSONata's guardrails apply them. */
-interface Run {
-  /** Largest sequence (JSONata's `sequence` option). */
-  readonly limit: number;
-  /** performance.now() after which the evaluation has run too long (JSONata's `timeout`). */
-  readonly deadline: number;
-  readonly timeoutMs: number;
-  /** Items visited, so that the clock is read every few thousand only. */
-  work: number;
-}
-
-/** Evaluates one AST node the way jsonata.js's `evaluate` does, sequence unwrapping included. */
-type Evaluate = (input: unknown, run: Run) => unknown;
-
-/** JSONata's error for a sequence over the bound (thrown as JSONata throws it: a plain object). */
-function sequenceTooLong(value: number): never {
-  throw { code: 'D2015', value, stack: new Error().stack };
-}
-
-function isSequence(value: unknown): value is Sequence {
-  return (value as Sequence).sequence === true && Array.isArray(value);
-}
-
-function createSequence(): Sequence {
-  const sequence: Sequence = [];
-  sequence.sequence = true;
-  return sequence;
-}
-
-function sequenceOf(run: Run, item: unknown): Sequence {
-  const sequence = createSequence();
-  sequence.push(item);
-  return sequence;
-}
-
-function push(run: Run, sequence: unknown[], item: unknown): void {
-  if (sequence.length + 1 > run.limit) sequenceTooLong(run.limit);
-  sequence.push(item);
-}
-
-/** One unit of work; every 4096 the clock is compared with the deadline. */
-function tick(run: Run): void {
-  if ((++run.work & 4095) === 0 && performance.now() > run.deadline) throw { code: 'D1012', value: run.timeoutMs, stack: new Error().stack };
-}
-
-/** jsonata.js `evaluate`'s ending: an empty sequence is nothing, a singleton sequence its item. */
-function settle(result: unknown): unknown {
-  if (result && isSequence(result) && !result.tupleStream) {
-    if (result.length === 0) return undefined;
-    if (result.length === 1) return result.keepSingleton ? result : result[0];
-  }
-  return result;
-}
-
-/** jsonata.js `isFunction`, as `lookup` applies it to objects. */
-function isJsonataFunction(value: object): boolean {
-  return (value as { _jsonata_function?: unknown })._jsonata_function === true || (value as { _jsonata_lambda?: unknown })._jsonata_lambda === true;
-}
-
-/** jsonata.js `lookup`: a field of an object, or of every item of an array (one level flattened). */
-function lookup(run: Run, input: unknown, key: string): unknown {
-  if (Array.isArray(input)) {
-    const result = createSequence();
-    for (let i = 0; i < input.length; i++) {
-      tick(run);
-      const found = lookup(run, input[i], key);
-      if (found !== undefined) {
-        if (Array.isArray(found)) {
-          for (let j = 0; j < found.length; j++) if (j in found) push(run, result, found[j]);
-        } else push(run, result, found);
-      }
-    }
-    return result;
-  }
-  if (input !== null && typeof input === 'object' && Object.prototype.hasOwnProperty.call(input, key) && !isJsonataFunction(input)) return (input as Record<string, unknown>)[key];
-  return undefined;
-}
-
-/** jsonata.js `append` (`fn.append` with the sequence bound). */
-function append(run: Run, first: unknown, second: unknown): unknown {
-  if (first === undefined) return second;
-  if (second === undefined) return first;
-  const a = Array.isArray(first) ? first : sequenceOf(run, first);
-  const b = Array.isArray(second) ? second : [second];
-  const size = a.length + b.length;
-  if (size > run.limit) sequenceTooLong(size);
-  return a.concat(b);
-}
-
-/** jsonata.js `evaluateStep` for a step without stages: each item through the step, then flattened. */
-function evaluateStep(step: Evaluate, input: unknown[], run: Run, lastStep: boolean): unknown[] {
-  const result = createSequence();
-  for (let i = 0; i < input.length; i++) {
-    tick(run);
-    const value = step(input[i], run);
-    if (value !== undefined) push(run, result, value);
-  }
-  if (lastStep && result.length === 1 && Array.isArray(result[0]) && !isSequence(result[0])) return result[0];
-  const flattened = createSequence();
-  for (let i = 0; i < result.length; i++) {
-    const value = result[i];
-    if (!Array.isArray(value) || (value as Sequence).cons) push(run, flattened, value);
-    else for (let j = 0; j < value.length; j++) if (j in value) push(run, flattened, value[j]);
-  }
-  return flattened;
-}
+import { append, boolize, compare, evaluateStep, isDeepEqual, isJsonataFunction, isSequence, lookup, push, sequenceOf, settle, tick, type Evaluate, type Run } from './jsonata-subset-evaluation.ts';
 
 type Ast = { type: string; value?: unknown; position?: number; [member: string]: unknown };
 
@@ -137,59 +30,6 @@ const MEMBERS: Record<string, ReadonlySet<string>> = {
   binary: new Set(['type', 'value', 'position', 'lhs', 'rhs']),
   block: new Set(['type', 'position', 'expressions']),
 };
-
-/** jsonata.js utils.isNumeric: a number that is not NaN; an infinite one is an error (D1001). */
-function isNumeric(value: unknown): boolean {
-  if (typeof value !== 'number' || Number.isNaN(value)) return false;
-  if (!Number.isFinite(value)) throw { code: 'D1001', value, stack: new Error().stack };
-  return true;
-}
-
-/** jsonata.js `fn.boolean`, undefined read as false (its `boolize`). */
-function boolize(value: unknown): boolean {
-  if (value === undefined) return false;
-  if (Array.isArray(value)) {
-    if (value.length === 1) return boolize(value[0]);
-    return value.length > 1 && value.filter((item) => boolize(item)).length > 0;
-  }
-  if (typeof value === 'string') return value.length > 0;
-  if (isNumeric(value)) return value !== 0;
-  if (value !== null && typeof value === 'object' && !isJsonataFunction(value)) return Object.keys(value).length > 0;
-  return value === true;
-}
-
-/** jsonata.js utils.isDeepEqual. */
-function isDeepEqual(lhs: unknown, rhs: unknown): boolean {
-  if (lhs === rhs) return true;
-  if (typeof lhs === 'object' && typeof rhs === 'object' && lhs !== null && rhs !== null) {
-    if (Array.isArray(lhs) && Array.isArray(rhs)) {
-      if (lhs.length !== rhs.length) return false;
-      for (let i = 0; i < lhs.length; i++) if (!isDeepEqual(lhs[i], rhs[i])) return false;
-      return true;
-    }
-    const lkeys = Object.getOwnPropertyNames(lhs).sort();
-    const rkeys = Object.getOwnPropertyNames(rhs).sort();
-    if (lkeys.length !== rkeys.length) return false;
-    for (let i = 0; i < lkeys.length; i++) if (lkeys[i] !== rkeys[i]) return false;
-    for (const key of lkeys) if (!isDeepEqual((lhs as Record<string, unknown>)[key], (rhs as Record<string, unknown>)[key])) return false;
-    return true;
-  }
-  return false;
-}
-
-/** jsonata.js evaluateComparisonExpression: strings with strings, numbers with numbers. */
-function compare(lhs: unknown, rhs: unknown, op: string): boolean | undefined {
-  const ltype = typeof lhs;
-  const rtype = typeof rhs;
-  const lcomparable = ltype === 'undefined' || ltype === 'string' || ltype === 'number';
-  const rcomparable = rtype === 'undefined' || rtype === 'string' || rtype === 'number';
-  if (!lcomparable || !rcomparable) throw { code: 'T2010', value: !(ltype === 'string' || ltype === 'number') ? lhs : rhs, stack: new Error().stack };
-  if (ltype === 'undefined' || rtype === 'undefined') return undefined;
-  if (ltype !== rtype) throw { code: 'T2009', value: lhs, value2: rhs, stack: new Error().stack };
-  const l = lhs as string | number;
-  const r = rhs as string | number;
-  return op === '<' ? l < r : op === '<=' ? l <= r : op === '>' ? l > r : l >= r;
-}
 
 /** The binary operators of the subset (jsonata.js evaluateBinary, lhs always evaluated first). */
 function compileBinary(op: string, lhs: Evaluate, rhs: Evaluate): Evaluate | undefined {

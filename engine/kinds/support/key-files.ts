@@ -1,6 +1,6 @@
 import { closeSync, fstatSync, openSync, readSync, realpathSync, constants } from 'node:fs';
 import { join, sep } from 'node:path';
-import { PrepareError } from '../types.ts';
+import { PrepareError } from '../prepare-error.ts';
 
 /*
  * Files a workflow document names (jwt-verify's jwksFile) come from the editor role: they are
@@ -10,7 +10,7 @@ import { PrepareError } from '../types.ts';
  */
 
 /** The folder of the data directory that workflow documents may read files from. */
-export const KEYS_FOLDER = 'keys';
+const KEYS_FOLDER = 'keys';
 
 /** Largest file read: a key set is a few kilobytes. */
 const MAX_KEY_FILE = 1024 * 1024;

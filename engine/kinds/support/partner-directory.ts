@@ -1,7 +1,6 @@
 import { durationMs } from '../../../shared/schema/index.ts';
 import type { PlanLimit } from '../../../shared/schema/partners.ts';
 import type { StoreState } from '../../store/types.ts';
-import type { Exchange } from '../types.ts';
 
 /** A partner's limit for one workflow, resolved from its override or its plan when the directory is built. */
 export interface ResolvedLimit {
@@ -14,7 +13,7 @@ export interface ResolvedLimit {
   product: string;
 }
 
-export interface DirectoryKey {
+interface DirectoryKey {
   id: string;
   partner: string;
   /** `sha256:<hex>` of the whole key. */
@@ -24,7 +23,7 @@ export interface DirectoryKey {
   expiresAt: number;
 }
 
-export interface DirectoryPartner {
+interface DirectoryPartner {
   id: string;
   suspended: boolean;
   /** Workflows the partner may call: those of the products it subscribes to. */
@@ -55,7 +54,7 @@ export interface PartnerAccess {
   readonly lastUsed: Map<string, number>;
 }
 
-export const EMPTY_DIRECTORY: PartnerDirectory = { revision: 0, keys: new Map(), clients: new Map(), partners: new Map(), guarded: new Map() };
+const EMPTY_DIRECTORY: PartnerDirectory = { revision: 0, keys: new Map(), clients: new Map(), partners: new Map(), guarded: new Map() };
 
 export function createPartnerAccess(): PartnerAccess {
   return { current: EMPTY_DIRECTORY, lastUsed: new Map() };
@@ -95,24 +94,4 @@ export function buildPartnerDirectory(state: StoreState): PartnerDirectory {
         keys.set(key.prefix, { id: key.id, partner: partner.id, hash: key.hash, scopes: Object.freeze([...key.scopes]), expiresAt: key.expiresAt === undefined ? Infinity : Date.parse(key.expiresAt) });
   }
   return { revision: state.revision, keys, clients, partners, guarded };
-}
-
-/**
- * Whether the identified partner may call this workflow, right now: not when it is suspended, nor
- * when the workflow belongs to products and the partner subscribes to none of them (a partner the
- * directory does not know subscribes to nothing). Runs per request in the identifying node
- * (api-key, jwt-verify) right after it sets the partner: two map lookups, nothing cached.
- * @returns the port to exit by: `ok`, `suspended` or `unsubscribed`
- */
-export function admit(directory: PartnerDirectory, exchange: Exchange, workflowId: string): 'ok' | 'suspended' | 'unsubscribed' {
-  const id = exchange.partner;
-  const partner = id === undefined ? undefined : directory.partners.get(id);
-  if (partner !== undefined && partner.suspended) {
-    exchange.problemParams = { ...exchange.problemParams, partner: partner.id };
-    return 'suspended';
-  }
-  const products = directory.guarded.get(workflowId);
-  if (products === undefined || (partner !== undefined && partner.workflows.has(workflowId))) return 'ok';
-  exchange.problemParams = { ...exchange.problemParams, partner: id ?? 'unknown', product: products };
-  return 'unsubscribed';
 }

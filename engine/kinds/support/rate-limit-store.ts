@@ -74,7 +74,7 @@ export function slidingWindowDecision(limit: number, windowMs: number, now: numb
 }
 
 /** Default of SLUICE_RATE_LIMIT_MAX_KEYS: at a few hundred bytes a key, tens of MB at most. */
-export const DEFAULT_RATE_LIMIT_MAX_KEYS = 100_000;
+const DEFAULT_RATE_LIMIT_MAX_KEYS = 100_000;
 
 /** One key's requests counted in its current window and in the window before. */
 interface Counts {
@@ -125,6 +125,12 @@ function deleteOldest(map: Map<string, Counts>, cursor: Cursor | undefined): Cur
   return cursor!;
 }
 
+/** The generations eviction takes from, in order, each with its cursor. */
+const EVICTION_ORDER = [
+  ['previous', 'previousCursor'],
+  ['current', 'currentCursor'],
+] as const;
+
 export interface MemoryRateLimitOptions {
   now?: () => number;
   /** How often windows that saw no request are moved on, dropping their expired keys. */
@@ -173,21 +179,14 @@ export function createMemoryRateLimitStore(options: MemoryRateLimitOptions = {})
     return (largest = found);
   };
 
-  /** Makes room for one more key. */
+  /** Makes room for one more key: the victim's oldest key last counted in a previous window, else in a current one. */
   const evict = (asking: Limiter) => {
     let victim = largest === undefined || largest.keys === 0 ? findLargest()! : largest;
     if (asking.keys >= victim.keys) victim = asking;
-    for (const g of victim.windows.values()) {
-      if (g.previous.size > 0) {
-        g.previousCursor = deleteOldest(g.previous, g.previousCursor);
-        forget(victim, 1);
-        evictions += 1;
-        return;
-      }
-    }
-    for (const g of victim.windows.values()) {
-      if (g.current.size > 0) {
-        g.currentCursor = deleteOldest(g.current, g.currentCursor);
+    for (const [generation, cursor] of EVICTION_ORDER) {
+      for (const g of victim.windows.values()) {
+        if (g[generation].size === 0) continue;
+        g[cursor] = deleteOldest(g[generation], g[cursor]);
         forget(victim, 1);
         evictions += 1;
         return;

@@ -1,4 +1,4 @@
-import { PrepareError } from '../types.ts';
+import { PrepareError } from '../prepare-error.ts';
 
 /*
  * The environment variables a workflow document may name. Documents come from the editor role,
@@ -44,7 +44,7 @@ export interface EnvAllowList {
   secrets: readonly string[];
 }
 
-export const DEFAULT_ENV_ALLOW_LIST: EnvAllowList = { urls: parseEnvAllowList(DEFAULT_WORKFLOW_ENV), secrets: parseEnvAllowList(DEFAULT_SECRET_ENV) };
+const DEFAULT_ENV_ALLOW_LIST: EnvAllowList = { urls: parseEnvAllowList(DEFAULT_WORKFLOW_ENV), secrets: parseEnvAllowList(DEFAULT_SECRET_ENV) };
 
 /** What a runtime reads from the environment at publish time; each read names the config field a refusal is about. */
 export interface WorkflowEnv {

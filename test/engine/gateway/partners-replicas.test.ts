@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO } from '../../helpers/gateway.ts';
 import { ADMIN_TOKENS, adminOf, until } from '../admin/support.ts';
-import { portNode, workflow } from '../nodes/support.ts';
+import { portNode, workflow } from '../../helpers/workflow.ts';
 
 /*
  * Two `sluice serve` processes sharing one data directory (one file store): changes go through

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../../helpers/gateway.ts';
 import { createIssuer, type TestIssuer } from '../../helpers/issuer.ts';
 import { ADMIN_TOKENS, adminOf, type Admin } from '../admin/support.ts';
-import { expectPort, expectProblem, portNode, workflow, bearer } from '../nodes/support.ts';
+import { expectPort, expectProblem, portNode, workflow, bearer } from '../../helpers/workflow.ts';
 
 /*
  * Partners, API products and plans end to end: keys created through the admin API, requests

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Metrics, NO_PARTNER, OTHER_PARTNER } from '../../../engine/observe/metrics.ts';
 import { createTestIssuerWorkflows, type ObservedSetup } from './support.ts';
-import { bearer, expectProblem } from '../nodes/support.ts';
+import { bearer, expectProblem } from '../../helpers/workflow.ts';
 
 /** Parses Prometheus text into samples: name, labels, value. */
 function samples(text: string) {
@@ -272,7 +272,7 @@ describe('metrics port and OTLP export', () => {
 
 describe('fields a workflow opts in to log', () => {
   it('logs exactly the named fields, after the answer, and a failing field as null', async () => {
-    const { startGateway, workflow } = await import('../nodes/support.ts');
+    const { startGateway, workflow } = await import('../../helpers/workflow.ts');
     const doc = {
       ...workflow('logged', { path: '/logged/:id' }, [{ id: 'answer', kind: 'respond', config: { status: 200, body: { ok: true } } }]),
       log: { fields: { orderId: 'request.params.id', client: "request.headers.'x-client'", status: 'response.status', broken: '$error("nope")' } },
@@ -296,7 +296,7 @@ describe('fields a workflow opts in to log', () => {
 
   it('refuses a log field whose expression does not parse, naming the field', async () => {
     const { validateWorkflow } = await import('../../../shared/compile/index.ts');
-    const { workflow } = await import('../nodes/support.ts');
+    const { workflow } = await import('../../helpers/workflow.ts');
     const result = validateWorkflow({ ...workflow('w', { path: '/w' }, [{ id: 'a', kind: 'respond', config: { status: 204 } }]), log: { fields: { bad: 'request.(' } } });
     expect(result.ok).toBe(false);
     expect(!result.ok && result.problems).toEqual([expect.objectContaining({ code: 'expression_syntax', field: 'log.fields.bad' })]);

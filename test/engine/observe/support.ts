@@ -1,7 +1,7 @@
 import { startUpstream, type TestUpstream } from '../../helpers/upstream.ts';
 import { createIssuer, TEST_AUDIENCE, TEST_ISSUER, type TestIssuer } from '../../helpers/issuer.ts';
 import type { TestGateway } from '../../helpers/gateway.ts';
-import { startGateway, workflow } from '../nodes/support.ts';
+import { startGateway, workflow } from '../../helpers/workflow.ts';
 
 export interface ObservedSetup {
   gw: TestGateway;

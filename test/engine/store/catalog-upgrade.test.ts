@@ -8,7 +8,7 @@ import { startSluice, type Sluice } from '../../../engine/server.ts';
 import { storedDocument } from '../../../engine/store/audit.ts';
 import { openFileStore } from '../../../engine/store/file-store.ts';
 import { REPO } from '../../helpers/gateway.ts';
-import { portNode, workflow } from '../nodes/support.ts';
+import { portNode, workflow } from '../../helpers/workflow.ts';
 
 /*
  * A data directory from before partners: its errors.json and its stored catalog lack

@@ -1,10 +1,8 @@
 import jsonata from 'jsonata';
-import { afterAll, describe, expect, it } from 'vitest';
-import { compileExpression } from '../../../engine/kinds/support/expression.ts';
-import { createExpressionPool } from '../../../engine/kinds/support/expression-pool.ts';
-import { compileBounded, loadBuiltins, type EvaluationLimits } from '../../../engine/kinds/support/jsonata-bounds.ts';
-import { LinearRegExp, regexProblem } from '../../../engine/kinds/support/linear-regex.ts';
-import type { Exchange } from '../../../engine/kinds/types.ts';
+import { describe, expect, it } from 'vitest';
+import { compileExpression } from '../../../../engine/kinds/support/expression.ts';
+import { compileBounded, loadBuiltins, type EvaluationLimits } from '../../../../engine/kinds/support/jsonata-bounds.ts';
+import { LinearRegExp, regexProblem } from '../../../../engine/kinds/support/linear-regex.ts';
 
 // Off the compiled fast path, expressions run in a worker with RE2 regexes and bounded built-ins.
 // Within the bounds they must give what JSONata gives; past them, fail with a code, never stall.
@@ -147,71 +145,5 @@ describe('growing built-ins: what JSONata gives, bounded by what they build', ()
     const started = performance.now();
     expect(await bounded(source, {})).toEqual({ error: 'result too large' });
     expect(performance.now() - started).toBeLessThan(1_000);
-  });
-});
-
-describe('the worker pool', () => {
-  const pool = createExpressionPool({ threads: 1, queue: 2 });
-  afterAll(() => pool.close());
-  let id = 1000;
-  const run = (source: string, input: unknown = {}, deadlineMs = 2_000) => pool.run({ expression: id++, source, limits: LIMITS, input: JSON.stringify(input) }, { deadlineMs });
-  const STALL = '$count($distinct([1..50000]))'; // one step, O(n²): JSONata's timeout never looks
-
-  it('evaluates and answers JSON text', async () => {
-    expect(await run('{ "up": $uppercase(name), "n": $count(items) }', { name: 'x', items: [1, 2] })).toEqual({ json: '{"up":"X","n":2}' });
-    expect(await run('nothing')).toEqual({ json: undefined });
-  });
-
-  it('stops a worker stuck in one step at the deadline and starts another', async () => {
-    const stopped = pool.stats.stopped;
-    const started = performance.now();
-    await expect(run(STALL, {}, 300)).rejects.toEqual({ code: 'D1012', message: expect.stringMatching(/300 ms deadline/) });
-    expect(performance.now() - started).toBeLessThan(5_000);
-    expect(pool.stats.stopped).toBe(stopped + 1);
-    expect(await run('1 + 1')).toEqual({ json: '2' });
-  }, 30_000);
-
-  it('refuses an evaluation beyond the queue at once (busy), and serves the queued ones', async () => {
-    const running = run(STALL, {}, 300);
-    const queued = [run('1'), run('2')];
-    await expect(run('3')).rejects.toMatchObject({ code: 'busy' });
-    await expect(running).rejects.toMatchObject({ code: 'D1012' });
-    expect(await Promise.all(queued)).toEqual([{ json: '1' }, { json: '2' }]);
-  }, 30_000);
-
-  it('fails what waits or runs when closed, and everything after', async () => {
-    const own = createExpressionPool({ threads: 1, queue: 8 });
-    const running = own.run({ expression: 1, source: STALL, limits: LIMITS, input: '{}' }, { deadlineMs: 10_000 });
-    const failed = expect(running).rejects.toMatchObject({ code: 'closed' });
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    await own.close();
-    await failed;
-    await expect(own.run({ expression: 2, source: '1', limits: LIMITS, input: '{}' }, { deadlineMs: 1_000 })).rejects.toMatchObject({ code: 'closed' });
-  }, 30_000);
-});
-
-describe('what is copied to the worker', () => {
-  const pool = createExpressionPool({ threads: 1, queue: 8 });
-  afterAll(() => pool.close());
-  const exchange = (body: unknown, response?: unknown) =>
-    ({ request: { method: 'POST', path: '/x', params: {}, query: { q: '1' }, headers: {}, body }, claims: undefined, partner: 'p', subject: undefined, scopes: [], vars: {}, response: response === undefined ? undefined : { status: 200, headers: {}, body: response } }) as unknown as Exchange;
-  const limits = { timeoutMs: 1_000, depth: 300, sequence: 100_000, transferChars: 10_000 };
-  const big = { blob: 'x'.repeat(20_000) };
-
-  it.each([
-    ['$uppercase(request.method)', 'POST'],
-    ['$uppercase(partner) & request.query.q', 'P1'],
-    ['$exists(response.status)', true],
-  ])('%s: a body it cannot read is not copied, so a large one does not count', async (source, expected) => {
-    expect(await compileExpression(source, limits, pool).evaluate(exchange(big, big))).toEqual(expected);
-  });
-
-  it.each(['$length(request.body.blob)', '$length(response.body.blob)', '$keys($)', '$count(request.*)', '$string(request)'])('%s: may read a body, and the bound holds (input too large)', async (source) => {
-    await expect(compileExpression(source, limits, pool).evaluate(exchange(big, big))).rejects.toMatchObject({ code: 'expression_failed', cause: { code: 'input too large' } });
-  });
-
-  it('keeps a Buffer body bytes, both ways', async () => {
-    const result = await compileExpression('$exists(request.body) ? request.body : "none"', limits, pool).evaluate(exchange(Buffer.from('raw')));
-    expect(Buffer.isBuffer(result) && result.toString()).toBe('raw');
   });
 });

@@ -1,9 +1,6 @@
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { createMemoryRateLimitStore, slidingWindowDecision, type RateLimitDecision } from '../../../engine/kinds/support/rate-limit-store.ts';
-import { createRedisRateLimitStore } from '../../../engine/kinds/support/redis-rate-limit-store.ts';
-import { createRedisClient, redisKeys } from '../../../engine/store/redis.ts';
-import { freePort } from '../../helpers/redis.ts';
-import { seededRandom } from '../../helpers/random.ts';
+import { createMemoryRateLimitStore, slidingWindowDecision, type RateLimitDecision } from '../../../../engine/kinds/support/rate-limit-store.ts';
+import { seededRandom } from '../../../helpers/random.ts';
 
 /* The memory rate-limit store, context in, result out: a clock the test moves, keys expiring by their own window, a cap. */
 
@@ -138,17 +135,5 @@ describe('the memory rate-limit store', () => {
     const { filling, evicting } = run();
     // evicting by a fresh iterator each time steps over every key deleted before it: 20x here (and over 2 minutes)
     expect(evicting / filling, `${(filling * 1000).toFixed(2)} µs a key filling, ${(evicting * 1000).toFixed(2)} µs evicting`).toBeLessThan(8);
-  });
-});
-
-describe('the Redis store\'s local fallback', () => {
-  it('holds at most maxKeys too, and reports them', async () => {
-    const port = await freePort(); // nothing listens there
-    const client = createRedisClient({ url: `redis://127.0.0.1:${port}`, prefix: 'none', cluster: false }, { name: 'sluice-rate-limits', offlineQueue: false, commandTimeoutMs: 100 });
-    client.on('error', () => undefined);
-    const store = createRedisRateLimitStore({ client, keyPrefix: redisKeys('none').rateLimit, replicas: () => 1, localMaxKeys: 100 });
-    onTestFinished(() => store.close?.());
-    for (let i = 0; i < 500; i++) expect((store.hit(`wf:flood:k:v${i}`, 10, HOUR, 'local', 'wf:flood:') as RateLimitDecision).storeDown).toBe('local');
-    expect(store.occupancy()).toEqual({ keys: 100, maxKeys: 100, evictions: 400 });
   });
 });

@@ -4,7 +4,42 @@ import { exportSPKI, importJWK, SignJWT, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { TestGateway } from '../../helpers/gateway.ts';
 import { createIssuer, TEST_AUDIENCE, TEST_ISSUER, unsignedToken, type TestIssuer } from '../../helpers/issuer.ts';
-import { bearer, expectPort, expectProblem, portNode, registerPartners, startGateway, workflow, type NodeDoc } from './support.ts';
+import { bearer, expectPort, expectProblem, portNode, registerPartners, startGateway, workflow, type NodeDoc } from '../../helpers/workflow.ts';
+import { describeKind } from './describe-kind.ts';
+import { deadUrl } from './fixtures.ts';
+
+/** A config with a key source, for the cases that vary the rest. */
+const jwt = { jwksUri: 'https://issuer.example/jwks.json' };
+
+describeKind('jwt-verify', {
+  minimal: {
+    config: { jwksUri: 'https://issuer.example/jwks.json' },
+    parsed: { jwksUri: 'https://issuer.example/jwks.json', algorithms: ['RS256'], clockTolerance: '30s', header: 'authorization', partnerClaim: 'azp' },
+  },
+  ports: ['ok', 'missing', 'invalid', 'unavailable', 'suspended', 'unsubscribed'],
+  errors: ['missing_token', 'invalid_token', 'keys_unavailable', 'partner_suspended', 'product_not_subscribed'],
+  accepts: [
+    ['an inline JWKS', { jwks: { keys: [{ kty: 'RSA', n: 'x', e: 'AQAB' }] } }],
+    ['a JWKS file', { jwksFile: 'demo-jwks.json' }],
+    ['an HMAC secret with HS* only', { secretEnv: 'JWT_SECRET', algorithms: ['HS256', 'HS512'] }],
+    ['several public-key algorithms and every check', { ...jwt, algorithms: ['RS256', 'ES256', 'EdDSA'], issuer: 'urn:i', audience: 'a', clockTolerance: '0s', maxTokenAge: '1h' }],
+  ],
+  refuses: [
+    ['no key source', {}, ['jwksUri']],
+    ['two key sources', { ...jwt, jwksFile: 'keys.json' }, ['jwksUri']],
+    ['HS256 with a JWKS (public key set must never verify HMAC)', { ...jwt, algorithms: ['HS256'] }, ['algorithms']],
+    ['a secret with an RS algorithm', { secretEnv: 'JWT_SECRET', algorithms: ['HS256', 'RS256'] }, ['algorithms']],
+    ['a secret with the default algorithms (RS256)', { secretEnv: 'JWT_SECRET' }, ['algorithms']],
+    ['the none algorithm', { ...jwt, algorithms: ['none'] }, ['algorithms.0']],
+    ['no algorithm at all', { ...jwt, algorithms: [] }, ['algorithms']],
+    ['a JWKS URL that is not http(s)', { jwksUri: 'file:///etc/keys.json' }, ['jwksUri']],
+    ['an env var name in lower case', { secretEnv: 'jwt_secret', algorithms: ['HS256'] }, ['secretEnv']],
+    ['an empty inline JWKS', { jwks: { keys: [] } }, ['jwks.keys']],
+    ['a clock tolerance that is no duration', { ...jwt, clockTolerance: '30 seconds' }, ['clockTolerance']],
+    ['an unknown key', { ...jwt, cache: true }, ['cache']],
+  ],
+  faults: [],
+});
 
 /** Answers {"port":"ok"} with what the token put in the context. */
 const whoNode: NodeDoc = { id: 'who', kind: 'respond', config: { bodyExpression: '{ "port": "ok", "sub": claims.sub, "partner": partner, "scopes": scopes }' } };
@@ -44,14 +79,6 @@ async function startKeyServer(jwks: { keys: JWK[] }): Promise<KeyServer> {
   };
 }
 
-/** A URL on 127.0.0.1 where nothing listens. */
-async function deadUrl(): Promise<string> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return `http://127.0.0.1:${port}`;
-}
 
 const HS_SECRET = 'a-shared-secret-of-at-least-32-bytes!';
 

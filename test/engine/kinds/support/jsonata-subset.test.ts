@@ -1,7 +1,7 @@
 import jsonata from 'jsonata';
 import { describe, expect, it } from 'vitest';
-import { compileSubset } from '../../../engine/kinds/support/jsonata-subset.ts';
-import { seededRandom } from '../../helpers/random.ts';
+import { compileSubset } from '../../../../engine/kinds/support/jsonata-subset.ts';
+import { seededRandom } from '../../../helpers/random.ts';
 
 // The compiled projection subset must be indistinguishable from JSONata itself: same values, same
 // sequence markers on arrays (a later expression reads them), same errors. Expressions and inputs

@@ -1,8 +1,28 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestGateway } from '../../helpers/gateway.ts';
-import { expectPort, expectProblem, portNode, startGateway, workflow } from './support.ts';
+import { expectProblem, startGateway, workflow } from '../../helpers/workflow.ts';
+import { describeKind } from './describe-kind.ts';
 
-describe('respond and error', () => {
+describeKind('respond', {
+  minimal: { config: {}, parsed: { status: 200, headers: {} } },
+  ports: ['done'],
+  errors: ['expression_failed'],
+  accepts: [
+    ['a status, headers and a body expression', { status: 404, headers: { 'Cache-Control': 'no-store', 'x-note': 'caf\u00e9\tok' }, bodyExpression: '{ "a": 1 }' }],
+  ],
+  refuses: [
+    ['an informational status', { status: 101 }, ['status']],
+    ['a header name with a space', { headers: { 'cache control': 'no' } }, ['headers.cache control']],
+    ['a header value with a line break', { headers: { 'x-a': 'a\r\nset-cookie: x' } }, ['headers.x-a']],
+  ],
+  readsBody: [
+    [{ bodyExpression: '{ "path": request.path }' }, false],
+    [{ bodyExpression: 'request.body' }, true],
+  ],
+  faults: ['expression_failed'],
+});
+
+describe('respond', () => {
   let gw: TestGateway;
   beforeAll(async () => {
     gw = await startGateway([
@@ -26,14 +46,6 @@ describe('respond and error', () => {
       workflow('respond-echo', { path: '/answer/echo', methods: ['POST'] }, [{ id: 'echo', kind: 'respond', config: { bodyExpression: '{ "got": request.body, "n": $count(request.body.items) }' } }]),
       workflow('respond-fails', { path: '/answer/fails' }, [{ id: 'bad', kind: 'respond', config: { bodyExpression: '$error("no body for you")' } }]),
       workflow('respond-huge', { path: '/answer/huge' }, [{ id: 'huge', kind: 'respond', config: { bodyExpression: '{ "padding": $pad("", 12000000, "x") }' } }]),
-      workflow('error-order', { path: '/answer/orders/:id' }, [{ id: 'hidden', kind: 'error', config: { error: 'order_not_visible' } }]),
-      workflow('error-params', { path: '/answer/params/:id' }, [{ id: 'refuse', kind: 'error', config: { error: 'bad_request', params: { reason: 'the id must be numeric', id: 'ignored' } } }]),
-      workflow(
-        'error-guard',
-        { path: '/answer/guard/:id' },
-        [{ id: 'numeric', kind: 'condition', config: { when: '$contains(request.params.id, /^[0-9]+$/)' } }, portNode('found'), { id: 'hidden', kind: 'error', config: { error: 'order_not_visible' } }],
-        [['numeric', 'true', 'found'], ['numeric', 'false', 'hidden']],
-      ),
     ]);
   });
   afterAll(() => gw?.close());
@@ -87,26 +99,5 @@ describe('respond and error', () => {
 
   it('answers 500 expression-failed when the body expression builds an oversized answer', async () => {
     await expectProblem(await gw.fetch('/answer/huge'), 500, 'expression-failed');
-  });
-
-  it.each([
-    { path: '/answer/orders/42', detail: 'No order 42 is visible to you.' },
-    { path: '/answer/orders/a%3Cb%3E', detail: 'No order a<b> is visible to you.' },
-  ])('error node answers a custom catalog error with the route params in its detail: $path', async ({ path, detail }) => {
-    const problem = await expectProblem(await gw.fetch(path), 404, 'order-not-visible');
-    expect(problem.detail).toBe(detail);
-    expect(problem.title).toBe('Order Not Found');
-    expect(problem.instance).toBe(path);
-  });
-
-  it('error node fills the detail from its own params, which win over route params', async () => {
-    const problem = await expectProblem(await gw.fetch('/answer/params/x'), 400, 'bad-request');
-    expect(problem.detail).toBe('The request is malformed: the id must be numeric.');
-  });
-
-  it('error node answers on the path that leads to it only', async () => {
-    await expectPort(await gw.fetch('/answer/guard/42'), 'found');
-    const problem = await expectProblem(await gw.fetch('/answer/guard/abc'), 404, 'order-not-visible');
-    expect(problem.detail).toBe('No order abc is visible to you.');
   });
 });

@@ -1,10 +1,10 @@
 import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
-import { createMemoryRateLimitStore, type RateLimitDecision } from '../../../engine/kinds/support/rate-limit-store.ts';
-import { createRedisRateLimitStore } from '../../../engine/kinds/support/redis-rate-limit-store.ts';
-import { createRedisClient, redisKeys, whenReady } from '../../../engine/store/redis.ts';
-import { deletePrefix, freePort, SHARED_REDIS_URL, sharedRedisAvailable, testPrefix } from '../../helpers/redis.ts';
+import { createMemoryRateLimitStore, type RateLimitDecision } from '../../../../engine/kinds/support/rate-limit-store.ts';
+import { createRedisRateLimitStore } from '../../../../engine/kinds/support/redis-rate-limit-store.ts';
+import { createRedisClient, redisKeys, whenReady } from '../../../../engine/store/redis.ts';
+import { deletePrefix, freePort, SHARED_REDIS_URL, sharedRedisAvailable, testPrefix } from '../../../helpers/redis.ts';
 
-/* The Redis rate-limit store against the memory store: the same sliding window, decided alike. */
+/* The Redis rate-limit store: against the memory store (the same sliding window, decided alike), and without a Redis to reach. */
 
 const redisUp = await sharedRedisAvailable();
 
@@ -95,5 +95,20 @@ describe('the Redis rate-limit store without a Redis to reach', () => {
     } finally {
       store.close?.();
     }
+  });
+});
+
+/** An hour: the window of the local fallback's keys. */
+const HOUR = 3_600_000;
+
+describe('the Redis store\'s local fallback', () => {
+  it('holds at most maxKeys too, and reports them', async () => {
+    const port = await freePort(); // nothing listens there
+    const client = createRedisClient({ url: `redis://127.0.0.1:${port}`, prefix: 'none', cluster: false }, { name: 'sluice-rate-limits', offlineQueue: false, commandTimeoutMs: 100 });
+    client.on('error', () => undefined);
+    const store = createRedisRateLimitStore({ client, keyPrefix: redisKeys('none').rateLimit, replicas: () => 1, localMaxKeys: 100 });
+    onTestFinished(() => store.close?.());
+    for (let i = 0; i < 500; i++) expect((store.hit(`wf:flood:k:v${i}`, 10, HOUR, 'local', 'wf:flood:') as RateLimitDecision).storeDown).toBe('local');
+    expect(store.occupancy()).toEqual({ keys: 100, maxKeys: 100, evictions: 400 });
   });
 });

@@ -1,7 +1,22 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestGateway } from '../../helpers/gateway.ts';
 import { createIssuer, TEST_AUDIENCE, TEST_ISSUER, type TestIssuer } from '../../helpers/issuer.ts';
-import { bearer, expectPort, expectProblem, portNode, startGateway, workflow, type NodeDoc } from './support.ts';
+import { bearer, expectPort, expectProblem, portNode, startGateway, workflow, type NodeDoc } from '../../helpers/workflow.ts';
+import { describeKind } from './describe-kind.ts';
+
+describeKind('scope-check', {
+  minimal: { config: { all: ['orders:read'] }, parsed: { all: ['orders:read'], any: [] } },
+  ports: ['ok', 'denied'],
+  errors: ['insufficient_scope'],
+  accepts: [
+    ['any only', { any: ['a', 'b'] }],
+  ],
+  refuses: [
+    ['no scopes', {}, ['all']],
+    ['empty lists', { all: [], any: [] }, ['all']],
+    ['a scope with a space', { all: ['orders read'] }, ['all.0']],
+  ],
+});
 
 describe('scope-check', () => {
   let gw: TestGateway;

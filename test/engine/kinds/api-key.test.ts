@@ -1,7 +1,25 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashApiKey } from '../../../engine/kinds/index.ts';
 import type { TestGateway } from '../../helpers/gateway.ts';
-import { expectPort, expectProblem, portNode, registerPartners, startGateway, workflow, type NodeDoc } from './support.ts';
+import { expectPort, expectProblem, portNode, registerPartners, startGateway, workflow, type NodeDoc } from '../../helpers/workflow.ts';
+import { describeKind } from './describe-kind.ts';
+
+/** A well-formed key hash (of no key), for the config cases. */
+const KEY_HASH = `sha256:${'ab'.repeat(32)}`;
+
+describeKind('api-key', {
+  minimal: { config: {}, parsed: { header: 'x-api-key', source: 'inline', keys: [] } },
+  ports: ['ok', 'missing', 'invalid', 'suspended', 'unsubscribed'],
+  errors: ['missing_api_key', 'invalid_api_key', 'partner_suspended', 'product_not_subscribed'],
+  accepts: [
+    ['keys, a header and a query parameter', { header: 'X-Key', query: 'key', keys: [{ hash: KEY_HASH, partner: 'acme', scopes: ['a'] }] }],
+  ],
+  refuses: [
+    ['a key stored in clear', { keys: [{ hash: 'secret', partner: 'acme' }] }, ['keys.0.hash']],
+    ['one key listed twice', { keys: [{ hash: KEY_HASH, partner: 'acme' }, { hash: KEY_HASH, partner: 'globex' }] }, ['keys.1.hash']],
+    ['a key without partner', { keys: [{ hash: KEY_HASH }] }, ['keys.0.partner']],
+  ],
+});
 
 const ACME_KEY = 'acme-live-key-0001';
 const GLOBEX_KEY = 'globex-live-key-0002';

@@ -1,11 +1,30 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createServer, request as httpRequest, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { request as httpRequest, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { TestGateway } from '../../helpers/gateway.ts';
 import { createIssuer, TEST_AUDIENCE, TEST_ISSUER, type TestIssuer } from '../../helpers/issuer.ts';
 import { startUpstream, type TestUpstream, type UpstreamHandler } from '../../helpers/upstream.ts';
-import { bearer, expectPort, expectProblem, portNode, startGateway, workflow, type NodeDoc } from './support.ts';
+import { bearer, expectPort, expectProblem, portNode, startGateway, workflow, type NodeDoc } from '../../helpers/workflow.ts';
+import { describeKind } from './describe-kind.ts';
+import { deadUrl } from './fixtures.ts';
+
+describeKind('proxy', {
+  minimal: { config: { url: 'http://orders.internal' }, parsed: { url: 'http://orders.internal', timeout: '10s', preserveHost: false, forwardAuthorization: true } },
+  ports: ['ok', 'error', 'timeout'],
+  errors: ['upstream_unavailable', 'upstream_timeout'],
+  accepts: [
+    ['an env-var URL, a path rewrite and a prefix', { url: '${UPSTREAM}/v2', path: '/orders/:id', stripPrefix: '/api', timeout: '1ms' }],
+    ['the longest timeout a timer honours', { url: 'https://x.example', timeout: '2147483647ms' }],
+  ],
+  refuses: [
+    ['no URL', {}, ['url']],
+    ['a URL without scheme', { url: 'orders.internal' }, ['url']],
+    ['a path rewrite without leading slash', { url: 'http://x', path: 'orders/:id' }, ['path']],
+    ['a prefix without leading slash', { url: 'http://x', stripPrefix: 'api' }, ['stripPrefix']],
+    ['a zero timeout (undici reads 0 as none)', { url: 'http://x', timeout: '0ms' }, ['timeout']],
+    ['a timeout longer than a timer honours', { url: 'http://x', timeout: '25d' }, ['timeout']],
+  ],
+});
 
 interface RawAnswer {
   status: number;
@@ -28,13 +47,6 @@ function rawRequest(url: string, options: { method?: string; headers: OutgoingHt
   });
 }
 
-async function deadUrl(): Promise<string> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return `http://127.0.0.1:${port}`;
-}
 
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 const PARENT_SPAN = '00f067aa0ba902b7';

@@ -3,7 +3,36 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashApiKey } from '../../../engine/kinds/index.ts';
 import type { TestGateway } from '../../helpers/gateway.ts';
 import { createIssuer, TEST_AUDIENCE, TEST_ISSUER, type TestIssuer } from '../../helpers/issuer.ts';
-import { bearer, expectPort, expectProblem, portNode, startGateway, workflow, type NodeDoc } from './support.ts';
+import { bearer, expectPort, expectProblem, portNode, startGateway, workflow, type NodeDoc } from '../../helpers/workflow.ts';
+import { describeKind } from './describe-kind.ts';
+
+describeKind('rate-limit', {
+  minimal: { config: { limit: 100 }, parsed: { limit: 100, window: '1m', key: 'partner', onStoreDown: 'local' } },
+  ports: ['ok', 'limited', 'unavailable'],
+  errors: ['rate_limited', 'rate_limit_unavailable', 'expression_failed'],
+  accepts: [
+    ['a claim key with its name', { limit: 1, key: 'claim', name: 'tenant' }],
+    ['a header key with its name', { limit: 1, key: 'header', name: 'x-tenant', window: '1ms' }],
+    ['an expression key', { limit: 1, key: 'expression', expression: 'request.query.tenant' }],
+  ],
+  refuses: [
+    ['key "claim" without name', { limit: 10, key: 'claim' }, ['name']],
+    ['key "header" without name', { limit: 10, key: 'header' }, ['name']],
+    ['key "expression" without expression', { limit: 10, key: 'expression' }, ['expression']],
+    ['an unknown key', { limit: 10, key: 'cookie' }, ['key']],
+    ['an unknown onStoreDown choice', { limit: 10, onStoreDown: 'retry' }, ['onStoreDown']],
+    ['no limit', {}, ['limit']],
+    ['a limit of 0', { limit: 0 }, ['limit']],
+    ['a fractional limit', { limit: 1.5 }, ['limit']],
+    ['a zero window', { limit: 10, window: '0s' }, ['window']],
+    ['a window that rounds to 0ms', { limit: 10, window: '0.4ms' }, ['window']],
+  ],
+  readsBody: [
+    [{ limit: 1, key: 'expression', expression: 'request.body.tenant' }, true],
+    [{ limit: 1, key: 'partner' }, false],
+  ],
+  faults: ['expression_failed'],
+});
 
 const LIMIT = 3;
 const ACME_KEY = 'acme-rate-key';
