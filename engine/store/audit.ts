@@ -21,6 +21,7 @@ export const AUDIT_ACTIONS = [
   'key.rotate',
   'product.put',
   'plan.put',
+  'store.migrate',
   'refused',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
