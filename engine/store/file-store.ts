@@ -8,7 +8,7 @@ import { migrateStore, readState } from './migrations.ts';
 import { freezeState, type Store, type StoreState, type Transition } from './types.ts';
 
 /** Writes a file so that readers see the old or the new content, never a torn one, even across a crash. */
-export async function writeFileAtomic(file: string, text: string): Promise<void> {
+async function writeFileAtomic(file: string, text: string): Promise<void> {
   const tmp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
   const handle = await open(tmp, 'w', 0o600);
   try {

@@ -36,7 +36,7 @@ export const MIGRATIONS: readonly Migration[] = [recordHead, recordPartners];
 export const STORE_FORMAT = MIGRATIONS.length + 1;
 
 /** A state of today's format with nothing in it: a new store. */
-export const EMPTY_STATE: StoreState = { format: STORE_FORMAT, revision: 0, workflows: {}, catalog: undefined, partners: {}, products: {}, plans: {} };
+const EMPTY_STATE: StoreState = { format: STORE_FORMAT, revision: 0, workflows: {}, catalog: undefined, partners: {}, products: {}, plans: {} };
 
 /** A state as stored: one that records no format is format 1, unless nothing was ever committed (a new store, today's format). */
 export function readState(stored: unknown): StoreState {

@@ -2,7 +2,7 @@ import type { DraftRecord, VersionRecord } from '../../shared/schema/lifecycle.t
 import type { PartnerRecord, PlanRecord, ProductRecord } from '../../shared/schema/partners.ts';
 import type { AuditEntry, AuditVerification, StoredDocument, UnsealedEntry } from './audit.ts';
 
-export type { DraftRecord, VersionRecord } from '../../shared/schema/lifecycle.ts';
+export type { VersionRecord } from '../../shared/schema/lifecycle.ts';
 
 export interface WorkflowRecord {
   id: string;

@@ -6,7 +6,7 @@ import type { ValidationProblem } from '../api/types.ts';
 import { toDocument, type FlowModel } from '../graph/convert.ts';
 
 /** Long enough to wait out a burst of keystrokes, short enough to feel live. */
-export const VALIDATE_DEBOUNCE_MS = 350;
+const VALIDATE_DEBOUNCE_MS = 350;
 
 export interface Validation {
   problems: ValidationProblem[];

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openFileStore } from '../../../engine/store/file-store.ts';
-import { MIGRATIONS, STORE_FORMAT } from '../../../engine/store/migrations.ts';
+import { MIGRATIONS, STORE_FORMAT, UnknownStoreFormatError } from '../../../engine/store/migrations.ts';
 import { redisKeys } from '../../../engine/store/redis.ts';
 import { openRedisStore } from '../../../engine/store/redis-store.ts';
 import type { Store } from '../../../engine/store/types.ts';
@@ -33,10 +33,10 @@ interface StoreKind {
   cleanup(place: string): Promise<void>;
 }
 
-const withRedis = async <T>(use: (client: Redis) => Promise<T>) => {
+const withRedis = async <T>(run: (client: Redis) => Promise<T>) => {
   const client = new Redis(SHARED_REDIS_URL, { maxRetriesPerRequest: 1 });
   try {
-    return await use(client);
+    return await run(client);
   } finally {
     client.disconnect();
   }
@@ -151,7 +151,7 @@ describe.each(kinds)('$name store format', (kind) => {
       () => undefined,
       (e: unknown) => e as Error,
     );
-    expect(error?.name).toBe('UnknownStoreFormatError');
+    expect(error).toBeInstanceOf(UnknownStoreFormatError);
     expect(error?.message).toContain(`is of format ${STORE_FORMAT + 1}, but this build of Sluice knows formats up to ${STORE_FORMAT}`);
     expect(await kind.stored(place)).toBe(before);
   });
