@@ -53,8 +53,7 @@ export function useValidation(api: Api, id: string, present: FlowModel, serverSi
       );
     }, VALIDATE_DEBOUNCE_MS);
     return () => clearTimeout(timer);
-    // `document` changes with `key`; keyed on the text so a layout-only change does not re-check.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // oxlint-disable-next-line react/exhaustive-deps -- `document` changes with `key`, keyed on the text so a layout-only change does not re-check
   }, [api, id, key, serverSide]);
 
   return state;
