@@ -2,14 +2,14 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openFileStore } from '../../../engine/store/file-store.ts';
 import { MIGRATIONS, STORE_FORMAT, UnknownStoreFormatError } from '../../../engine/store/migrations.ts';
 import { redisKeys } from '../../../engine/store/redis.ts';
 import { openRedisStore } from '../../../engine/store/redis-store.ts';
 import type { Store } from '../../../engine/store/types.ts';
 import { deletePrefix, SHARED_REDIS_URL, sharedRedisAvailable, sharedTarget, testPrefix } from '../../helpers/redis.ts';
-import { saveDraft } from './support.ts';
+import { saveDraft, storesOfTest } from './support.ts';
 
 /*
  * Stores as the code before formats were recorded wrote them (fixtures/: two draft saves of
@@ -85,18 +85,9 @@ const kinds: StoreKind[] = [
 ];
 
 describe.each(kinds)('$name store format', (kind) => {
-  const places: string[] = [];
-  const opened: Store[] = [];
-  const remember = (place: string) => (places.push(place), place);
-  const open = async (place: string) => {
-    const store = await kind.open(place);
-    opened.push(store);
-    return store;
-  };
-  afterEach(async () => {
-    for (const store of opened.splice(0)) await store.close();
-    for (const place of places.splice(0)) await kind.cleanup(place);
-  });
+  const stores = storesOfTest(kind);
+  const remember = stores.place;
+  const open = stores.open;
   const runs = kind.name === 'redis' && !redisUp ? it.skip : it;
 
   runs('opens a store written before formats were recorded: migrated step by step, each step audited, the chain intact', async () => {
@@ -118,8 +109,7 @@ describe.each(kinds)('$name store format', (kind) => {
     expect(await store.verifyAudit()).toEqual({ ok: true, entries: 2 + MIGRATIONS.length, head: state.head });
 
     // opened again, it is of today's format: nothing more to do
-    await store.close();
-    opened.pop();
+    await stores.close(store);
     const again = await open(place);
     expect((await again.state()).revision).toBe(2 + MIGRATIONS.length);
     expect((await saveDraft(again, 'three')).revision).toBe(3 + MIGRATIONS.length);
