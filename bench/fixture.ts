@@ -10,7 +10,7 @@ import type { JWK } from 'jose';
 export const ISSUER = 'https://bench.sluice.local';
 export const AUDIENCE = 'orders';
 export const SCOPE = 'orders:read';
-export const PARTNER = 'acme';
+const PARTNER = 'acme';
 const KID = 'bench-1';
 /** The path every target asks the upstream for, so all of them fetch exactly the same answer. */
 export const UPSTREAM_PATH = '/api/orders';
@@ -50,7 +50,7 @@ const proxyNode = (upstream: string): Node => ({ id: 'call', kind: 'proxy', conf
 const shapeNode: Node = { id: 'shape', kind: 'transform-response', config: { body: '{ "partner": partner, "items": [response.body.orders.{ "id": id, "total": total }] }' } };
 
 /** Nodes run in the order given, each one's `ok` port wired to the next. */
-export function chainWorkflow(id: string, path: string, nodes: Node[]) {
+function chainWorkflow(id: string, path: string, nodes: Node[]) {
   return {
     id,
     name: `Bench ${id}`,

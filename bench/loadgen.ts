@@ -72,7 +72,7 @@ function wrkMs(text: string, percentile: string): number {
 }
 
 /** Parses `wrk --latency` output. */
-export function parseWrk(text: string): LoadResult {
+function parseWrk(text: string): LoadResult {
   const rps = /^Requests\/sec:\s+([\d.]+)/m.exec(text)?.[1];
   const requests = /^\s*(\d+) requests in /m.exec(text)?.[1];
   if (rps === undefined || requests === undefined) throw new Error(`unexpected wrk output:\n${text}`);
@@ -99,7 +99,7 @@ interface AutocannonJson {
 }
 
 /** Parses `autocannon --json` output (latencies already in ms, duration in s). */
-export function parseAutocannon(text: string): LoadResult {
+function parseAutocannon(text: string): LoadResult {
   const r = JSON.parse(text) as AutocannonJson;
   return {
     rps: r.requests.total / r.duration,

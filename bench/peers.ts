@@ -36,7 +36,7 @@ function installedVersion(name: PeerName): string | undefined {
  * there. Install scripts are not run: neither peer needs one, and nothing gets downloaded besides
  * the registry's packages. Throws with npm's output when it fails.
  */
-export function installPeer(name: PeerName): string {
+function installPeer(name: PeerName): string {
   const { package: pkg, version } = PEERS[name];
   if (installedVersion(name) === version) return version;
   const prefix = join(PEERS_DIR, name);

@@ -47,7 +47,7 @@ export function printChecks(checks: Check[]): void {
 }
 
 /** The machine and settings every results file starts with. */
-export function machine() {
+function machine() {
   return { node: process.version, cpu: cpus()[0]?.model, cores: cpus().length, pinned: CAN_PIN, connections: CONNECTIONS };
 }
 

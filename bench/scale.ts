@@ -109,7 +109,7 @@ const BYSTANDER_EVERY_MS = 10;
  * counts from when it was due, so a gateway that stops answering for a while shows as the
  * time every call due meanwhile waited.
  */
-export async function withBystander<T>(url: string, token: string, work: () => Promise<T>): Promise<{ result: T; bystander: { count: number; p50: number; p99: number; max: number } }> {
+async function withBystander<T>(url: string, token: string, work: () => Promise<T>): Promise<{ result: T; bystander: { count: number; p50: number; p99: number; max: number } }> {
   const latencies: number[] = [];
   const calls: Array<Promise<void>> = [];
   let running = true;
@@ -142,7 +142,7 @@ export async function withBystander<T>(url: string, token: string, work: () => P
  * to its answer (validate, compile, store, activate), and to the route's first 200; a bystander
  * calls MEASURED_ROUTE meanwhile.
  */
-export async function timePublishes(gateway: Gateway, upstream: string, size: number, token: string) {
+async function timePublishes(gateway: Gateway, upstream: string, size: number, token: string) {
   const times = [];
   for (let i = 1; i <= PUBLISHES; i++) {
     const id = `big-${size}-${i}`;
@@ -160,7 +160,7 @@ export async function timePublishes(gateway: Gateway, upstream: string, size: nu
 }
 
 /** Simulates a `size`-node workflow through the admin API (upstream mocked), a bystander calling meanwhile. */
-export async function timeSimulations(gateway: Gateway, size: number, token: string) {
+async function timeSimulations(gateway: Gateway, size: number, token: string) {
   const times = [];
   for (let i = 1; i <= PUBLISHES; i++) {
     const document = longWorkflow(`sim-${size}`, `/sim/${size}`, size, 'http://127.0.0.1:9');

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { runAtOnce, SLICE_UNITS, type Sliced } from '../../shared/compile/slices.ts';
 
 /** What an audit entry records. Refusals are recorded too: who tried what and why it was refused. */
-export const AUDIT_ACTIONS = [
+const AUDIT_ACTIONS = [
   'workflow.create',
   'draft.save',
   'workflow.publish',
@@ -21,6 +21,7 @@ export const AUDIT_ACTIONS = [
   'key.rotate',
   'product.put',
   'plan.put',
+  'store.migrate',
   'refused',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
@@ -119,7 +120,7 @@ export function sealEntry(entry: UnsealedEntry, previous: Pick<AuditEntry, 'seq'
   return { ...unsealed, hash: sha256(canonicalJson(unsealed)) };
 }
 
-export type AuditProblem = 'hash_mismatch' | 'broken_link' | 'sequence_gap' | 'malformed' | 'truncated' | 'head_mismatch';
+type AuditProblem = 'hash_mismatch' | 'broken_link' | 'sequence_gap' | 'malformed' | 'truncated' | 'head_mismatch';
 
 export type AuditVerification =
   | { ok: true; entries: number; head: string }

@@ -4,12 +4,11 @@ import { link, open, readdir, readFile, rename, stat, truncate, unlink, writeFil
 import { join } from 'node:path';
 import { sealEntry, verifyAuditChain, type AuditEntry } from './audit.ts';
 import { coalesce } from './coalesce.ts';
+import { migrateStore, readState } from './migrations.ts';
 import { freezeState, type Store, type StoreState, type Transition } from './types.ts';
 
-const EMPTY: StoreState = { revision: 0, workflows: {}, catalog: undefined };
-
 /** Writes a file so that readers see the old or the new content, never a torn one, even across a crash. */
-export async function writeFileAtomic(file: string, text: string): Promise<void> {
+async function writeFileAtomic(file: string, text: string): Promise<void> {
   const tmp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
   const handle = await open(tmp, 'w', 0o600);
   try {
@@ -173,10 +172,10 @@ export async function openFileStore(dir: string, options: { pollMs?: number } = 
 
   /** The committed state on disk, with the head of the log it ends at. */
   async function readCommitted(lastEntry?: AuditEntry): Promise<{ state: StoreState; head: Pick<AuditEntry, 'seq' | 'hash'> | undefined }> {
-    const onDisk = (await readJson<StoreState>(stateFile)) ?? EMPTY;
+    const onDisk = readState(await readJson<unknown>(stateFile));
     if (onDisk.revision === 0) return { state: onDisk, head: undefined };
     if (onDisk.head !== undefined) return { state: onDisk, head: { seq: onDisk.revision, hash: onDisk.head } };
-    // a store written before the state recorded its head: the log's last entry is it
+    // a format 1 state may not record its head (migration recordHead records it): the log's last entry is it
     const last = lastEntry ?? (await readAuditLog(auditFile)).at(-1);
     return { state: onDisk, head: last };
   }
@@ -284,7 +283,7 @@ export async function openFileStore(dir: string, options: { pollMs?: number } = 
   const poll = setInterval(() => void refresh(), options.pollMs ?? 2_000);
   poll.unref();
 
-  return {
+  const store: Store = {
     kind: 'file',
     async state() {
       // Another process's commit (another worker's) is read here too, not only once the watcher
@@ -332,4 +331,9 @@ export async function openFileStore(dir: string, options: { pollMs?: number } = 
       listeners.clear();
     },
   };
+  await migrateStore(store, dir).catch(async (error: unknown) => {
+    await store.close();
+    throw error;
+  });
+  return store;
 }

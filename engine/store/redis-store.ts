@@ -1,9 +1,8 @@
 import type { Logger } from 'pino';
 import { sealEntry, verifyAuditChain, type AuditEntry } from './audit.ts';
+import { migrateStore, readState as storedState } from './migrations.ts';
 import { createRedisClient, redisKeys, whenReady, type RedisClient, type RedisTarget } from './redis.ts';
 import { freezeState, StoreUnavailableError, type Store, type StoreState, type Transition } from './types.ts';
-
-const EMPTY: StoreState = { revision: 0, workflows: {}, catalog: undefined };
 
 /**
  * Commits one change atomically: documents, the new state, the audit entry and the revision,
@@ -128,7 +127,7 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
   const documents = new Map<string, string>();
   async function readState(): Promise<StoreState> {
     const text = await client.get(keys.state).catch(unavailable);
-    return freezeState(text === null ? structuredClone(EMPTY) : (JSON.parse(text) as StoreState));
+    return freezeState(storedState(text === null ? undefined : JSON.parse(text)));
   }
 
   let queue: Promise<unknown> = Promise.resolve();
@@ -177,7 +176,7 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
     }
   }
 
-  return {
+  const store: RedisStore = {
     kind: 'redis',
     target,
     client,
@@ -215,7 +214,7 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
       if (!replies) throw new Error('could not read the audit log');
       const [[stateError, stateText], [logError, lines]] = replies as [[Error | null, string | null], [Error | null, string[]]];
       if (stateError || logError) throw stateError ?? logError;
-      const state = stateText === null ? EMPTY : (JSON.parse(stateText) as StoreState);
+      const state = storedState(stateText === null ? undefined : JSON.parse(stateText));
       const entries = lines.map((line) => {
         try {
           return JSON.parse(line) as unknown;
@@ -237,4 +236,9 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
       await client.quit().catch(() => client.disconnect());
     },
   };
+  await migrateStore(store, `${target.url.replace(/\/\/[^@/]*@/, '//')} (prefix ${target.prefix})`).catch(async (error: unknown) => {
+    await store.close();
+    throw error;
+  });
+  return store;
 }

@@ -10,7 +10,7 @@ export interface ReplicaReport {
   rateLimits?: unknown;
 }
 
-export interface ReplicaView extends ReplicaReport {
+interface ReplicaView extends ReplicaReport {
   id: string;
   host: string;
   pid: number;

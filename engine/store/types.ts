@@ -2,7 +2,7 @@ import type { DraftRecord, VersionRecord } from '../../shared/schema/lifecycle.t
 import type { PartnerRecord, PlanRecord, ProductRecord } from '../../shared/schema/partners.ts';
 import type { AuditEntry, AuditVerification, StoredDocument, UnsealedEntry } from './audit.ts';
 
-export type { DraftRecord, VersionRecord } from '../../shared/schema/lifecycle.ts';
+export type { VersionRecord } from '../../shared/schema/lifecycle.ts';
 
 export interface WorkflowRecord {
   id: string;
@@ -15,18 +15,20 @@ export interface WorkflowRecord {
 
 /** Everything the store knows, as of `revision` (the sequence number of the last audit entry). */
 export interface StoreState {
+  /** The store's format (engine/store/migrations.ts): a store is brought to this build's at open. */
+  format: number;
   revision: number;
-  /** Hash of the audit entry numbered `revision`: anchors the log's end (absent in stores written before it). */
+  /** Hash of the audit entry numbered `revision`: anchors the log's end (absent before the first change). */
   head?: string | undefined;
   workflows: Record<string, WorkflowRecord>;
   /** Content hash of the error catalog in use. */
   catalog: string | undefined;
-  /** Partners by id, with their API keys (hashes only) and client ids; absent in stores written before partners. */
-  partners?: Record<string, PartnerRecord>;
+  /** Partners by id, with their API keys (hashes only) and client ids. */
+  partners: Record<string, PartnerRecord>;
   /** API products by id: named sets of workflows a partner subscribes to. */
-  products?: Record<string, ProductRecord>;
+  products: Record<string, ProductRecord>;
   /** Plans by id: default rate limits per product. */
-  plans?: Record<string, PlanRecord>;
+  plans: Record<string, PlanRecord>;
 }
 
 /** The outcome of a transaction body: the next state and the audit entry that records it. */

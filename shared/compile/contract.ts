@@ -42,7 +42,7 @@ export interface ContractOptions {
 }
 
 /** The port a runtime failure (a thrown error) leaves by: the machine's onError. */
-export const FAULT_PORT = '$fault';
+const FAULT_PORT = '$fault';
 const EXAMPLE_TRACE = '0af7651916cd43dd8448eb211c80319c';
 
 /** The detail template with its placeholders shown as `<name>` (or filled from a node's params). */
@@ -130,7 +130,7 @@ export function* errorContractSliced(graph: ValidGraph, catalog: ErrorCatalog, o
       status: entry.status,
       type: entry.type,
       title: entry.title,
-      ...(raised ?? {}),
+      ...raised,
       condition,
       ...(raised ? pathTo(before, { node: raised.node, port: raised.port }) : { path: [] }),
       headers: headersFor(id, entry.status, options, route),

@@ -1,7 +1,7 @@
 import type { WorkflowDocument, WorkflowEdge, WorkflowNode } from '../schema/workflow.ts';
-import { runAtOnce, type Sliced } from './slices.ts';
+import type { Sliced } from './slices.ts';
 
-export interface NodeChange {
+interface NodeChange {
   id: string;
   /** Which parts changed: kind, label and/or config field paths. */
   fields: string[];
@@ -38,16 +38,12 @@ function changedFields(before: Record<string, unknown>, after: Record<string, un
 }
 
 /**
- * Diffs two workflows by node id and edge (from, port, to). Layout-only moves are not changes.
+ * Diffs two workflows by node id and edge (from, port, to), in slices (one per node), for a
+ * server to run paced. Layout-only moves are not changes.
  * @example
- * const d = diffWorkflows(v1, v2);
+ * const d = runAtOnce(diffWorkflowsSliced(v1, v2));
  * d.nodes.changed.map((c) => `${c.id}: ${c.fields.join(', ')}`); // ["limit: config.limit"]
  */
-export function diffWorkflows(before: WorkflowDocument, after: WorkflowDocument): WorkflowDiff {
-  return runAtOnce(diffWorkflowsSliced(before, after));
-}
-
-/** diffWorkflows cut into slices (one per node), for a server to run paced. */
 export function* diffWorkflowsSliced(before: WorkflowDocument, after: WorkflowDocument): Sliced<WorkflowDiff> {
   const beforeNodes = new Map(before.nodes.map((n) => [n.id, n]));
   const afterNodes = new Map(after.nodes.map((n) => [n.id, n]));

@@ -25,7 +25,7 @@ export interface NodeStateConfig {
   invoke: { id: string; src: string; input: { node: string }; onDone: { actions: string }; onError: { target: string } };
   on: Record<string, string>;
 }
-export interface FinalStateConfig {
+interface FinalStateConfig {
   type: 'final';
   meta: FinalStateMeta;
 }

@@ -41,7 +41,7 @@ export interface ValidationProblem {
 }
 
 /** A node whose config passed its kind's schema, with its ports and outgoing edges. */
-export interface GraphNode {
+interface GraphNode {
   id: string;
   kind: string;
   descriptor: AnyKindDescriptor;
@@ -219,13 +219,8 @@ export function expressionSyntaxError(source: string): string | undefined {
  * What makes a document too large to check at all: nested past the depth limit, more bytes,
  * nodes or edges than allowed. Read before the schema, so an oversized document costs a walk,
  * not a full check; each problem names the setting that bounds it. Drafts are held to these
- * too, whatever else they lack.
+ * too, whatever else they lack. In slices: the nodes and edges are measured a few hundred at a time.
  */
-export function documentSizeProblems(input: unknown, limits: DocumentLimits = DEFAULT_DOCUMENT_LIMITS): ValidationProblem[] {
-  return runAtOnce(documentSizeProblemsSliced(input, limits));
-}
-
-/** documentSizeProblems in slices: the nodes and edges are measured a few hundred at a time. */
 export function* documentSizeProblemsSliced(input: unknown, limits: DocumentLimits = DEFAULT_DOCUMENT_LIMITS): Sliced<ValidationProblem[]> {
   const tooLarge = (message: string, field: string): ValidationProblem[] => [{ code: 'too_large', message, field }];
   const { nodes, edges } = (typeof input === 'object' && input !== null ? input : {}) as { nodes?: unknown; edges?: unknown };
@@ -373,10 +368,6 @@ function* findCycle(start: string, nodes: Map<string, GraphNode>): Sliced<{ from
 }
 
 /** Topological order of the nodes reachable from start (the graph is acyclic). */
-export function topologicalOrder(start: string, nodes: ReadonlyMap<string, GraphNode>): string[] {
-  return runAtOnce(topologicalOrderSliced(start, nodes));
-}
-
 function* topologicalOrderSliced(start: string, nodes: ReadonlyMap<string, GraphNode>): Sliced<string[]> {
   const order: string[] = [];
   const done = new Set<string>();

@@ -3,7 +3,7 @@ import { z } from 'zod';
 /** Catalog error ids: snake_case, stable, used by nodes and tests. */
 export const errorIdSchema = z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'must be snake_case');
 
-export const catalogEntrySchema = z
+const catalogEntrySchema = z
   .object({
     status: z.number().int().min(400).max(599),
     type: z.string().min(1).meta({ description: 'Problem type URI (RFC 9457), e.g. https://errors.example.com/invalid-token.' }),
@@ -49,4 +49,3 @@ export const GATEWAY_ERRORS = [
   'partner_suspended',
   'product_not_subscribed',
 ] as const;
-export type GatewayErrorId = (typeof GATEWAY_ERRORS)[number];

@@ -8,7 +8,7 @@ import { idSchema } from './workflow.ts';
  */
 
 /** A rate limit a plan or an override grants: `limit` requests per `window`. */
-export const planLimitSchema = z
+const planLimitSchema = z
   .object({
     limit: z.number().int().min(1).max(1_000_000_000).meta({ description: 'Requests allowed per window.' }),
     window: boundedDurationSchema(1_000, 86_400_000).default('1m').meta({ description: 'Sliding window, 1s to 24h.' }),
@@ -17,13 +17,13 @@ export const planLimitSchema = z
 export type PlanLimit = z.infer<typeof planLimitSchema>;
 
 /** Limits by product id. */
-export const productLimitsSchema = z.record(idSchema, planLimitSchema);
+const productLimitsSchema = z.record(idSchema, planLimitSchema);
 
-export const partnerStatusSchema = z.enum(['active', 'suspended']);
-export type PartnerStatus = z.infer<typeof partnerStatusSchema>;
+const partnerStatusSchema = z.enum(['active', 'suspended']);
+type PartnerStatus = z.infer<typeof partnerStatusSchema>;
 
 /** An OAuth client id (the JWT `azp` or `client_id`) that identifies a partner in tokens. */
-export const clientIdSchema = z.string().min(1).max(200);
+const clientIdSchema = z.string().min(1).max(200);
 
 /** The editable fields of a partner (create and update). */
 export const partnerFieldsSchema = z

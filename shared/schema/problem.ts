@@ -12,6 +12,5 @@ export const problemDetailsSchema = z
   })
   .catchall(z.unknown());
 
-export type ProblemDetails = z.infer<typeof problemDetailsSchema>;
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';

@@ -14,7 +14,7 @@ const ROUTE_SEGMENT = String.raw`(?:(?!\.\.?(?:/|$))[A-Za-z0-9._~-]+|:[A-Za-z_][
 const ROUTE_PATH = new RegExp(String.raw`^/(?:${ROUTE_SEGMENT}(?:/${ROUTE_SEGMENT})*(?:/\*)?|\*)?$`);
 
 /** A route path: literal segments, `:param` segments, and an optional trailing `*`. */
-export const routePathSchema = z
+const routePathSchema = z
   .string()
   .max(512)
   .regex(ROUTE_PATH, 'must look like /api/orders/:id (literal or :param segments, optional trailing /*)')
@@ -48,7 +48,7 @@ export const workflowEdgeSchema = z
   })
   .strict();
 
-export const positionSchema = z.object({ x: z.number(), y: z.number() }).strict();
+const positionSchema = z.object({ x: z.number(), y: z.number() }).strict();
 
 /**
  * Claims of a demo token minted when the request runs (sent as `Authorization: Bearer …`), so a
@@ -65,7 +65,7 @@ export const demoTokenSchema = z
   .meta({ description: 'A token for the demo issuer with these claims, minted at run time.' });
 
 /** A sample request and what the workflow must answer; run by `sluice test` and before publishing. */
-export const workflowTestSchema = z
+const workflowTestSchema = z
   .object({
     name: z.string().min(1).max(200),
     request: z
@@ -98,7 +98,7 @@ export const workflowTestSchema = z
   .strict();
 
 /** Members a workflow adds to its request log lines: opt-in, one named JSONata expression per field. */
-export const workflowLogSchema = z
+const workflowLogSchema = z
   .object({
     fields: z
       .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'must be an identifier of up to 64 characters'), z.string().min(1).max(2000))
@@ -112,7 +112,7 @@ export const workflowLogSchema = z
   .strict();
 
 /** A saved sample request of the editor's preview: a request and, optionally, the upstream's mocked answer. */
-export const workflowSampleSchema = workflowTestSchema.pick({ name: true, request: true, upstream: true });
+const workflowSampleSchema = workflowTestSchema.pick({ name: true, request: true, upstream: true });
 
 /** The most nodes a workflow may ever have; SLUICE_MAX_NODES (see limits.ts) sets the working bound below it. */
 export const MAX_NODES = 10_000;
@@ -141,6 +141,4 @@ export type WorkflowDocument = z.infer<typeof workflowDocumentSchema>;
 export type WorkflowNode = z.infer<typeof workflowNodeSchema>;
 export type WorkflowEdge = z.infer<typeof workflowEdgeSchema>;
 export type WorkflowTest = z.infer<typeof workflowTestSchema>;
-export type WorkflowSample = z.infer<typeof workflowSampleSchema>;
-export type DemoTokenClaims = z.infer<typeof demoTokenSchema>;
 export type Route = z.infer<typeof routeSchema>;

@@ -3,7 +3,7 @@
  * orders workflow from an empty canvas, publishes it, and the gateway then answers as drawn.
  * Steps share one gateway and one browser and run in order, like a working session.
  */
-import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signDemoToken } from '../../engine/demo/keys.ts';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';

@@ -24,7 +24,7 @@ export interface InspectorProps {
 }
 
 /** Problems of one scope by field path: exactly the field, or (for lists) anything inside it. */
-export function problemFinder(problems: ValidationProblem[]) {
+function problemFinder(problems: ValidationProblem[]) {
   return (path: string, exact: boolean) => problems.filter((p) => p.field === path || (!exact && p.field?.startsWith(`${path}.`)));
 }
 

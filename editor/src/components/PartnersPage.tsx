@@ -52,7 +52,7 @@ export function PartnersPage() {
     return () => {
       live = false;
     };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // oxlint-disable-next-line react/exhaustive-deps -- `partners` is made anew each render from `resource`: the stats are read once per load
   }, [resource]);
 
   const act = (label: string, action: () => Promise<unknown>, after?: (value: unknown) => void) => {

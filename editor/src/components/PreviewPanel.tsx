@@ -38,7 +38,7 @@ function parseHeaders(text: string): Record<string, string> {
 }
 
 /** The trace as a path on the canvas: nodes with their durations, edges by (source, port). */
-export function traceHighlight(trace: readonly TraceStep[], label: string): PathHighlight {
+function traceHighlight(trace: readonly TraceStep[], label: string): PathHighlight {
   return {
     label,
     nodes: new Map(trace.map((s) => [s.node, { ms: s.ms }])),

@@ -21,9 +21,9 @@ export interface NodeMarks {
   key: string;
 }
 
-export const NO_MARKS: NodeMarks = { problems: [], wired: new Set(), portProblems: new Set(), start: false, diff: undefined, changedFields: [], key: '' };
+const NO_MARKS: NodeMarks = { problems: [], wired: new Set(), portProblems: new Set(), start: false, diff: undefined, changedFields: [], key: '' };
 
-export interface MarksInput {
+interface MarksInput {
   problems: ValidationProblem[];
   edges: ReadonlyArray<{ source: string; sourceHandle?: string | null }>;
   start: string | undefined;

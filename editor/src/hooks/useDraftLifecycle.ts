@@ -28,7 +28,7 @@ export interface DraftLifecycleOptions {
 }
 
 /** A save refused because someone saved in between: their revision, and the one this save was based on. */
-export interface DraftConflict {
+interface DraftConflict {
   problem: ProblemBody;
   baseRevision: number;
 }

@@ -3,7 +3,7 @@ import type { Api } from '../api/client.ts';
 import type { LiveView } from '../api/types.ts';
 
 /** How often live mode reads the gateway's counters. */
-export const LIVE_REFRESH_MS = 2_000;
+const LIVE_REFRESH_MS = 2_000;
 
 /** Live counts of one node as the canvas draws them. */
 export interface LiveNode {

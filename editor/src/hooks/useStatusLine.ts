@@ -1,6 +1,6 @@
 import { useCallback, useState } from 'react';
 
-export type StatusTone = 'info' | 'good' | 'bad';
+type StatusTone = 'info' | 'good' | 'bad';
 
 /** The editor's status line: the outcome of the last action, read out by screen readers. */
 export interface StatusLine {

@@ -6,7 +6,7 @@ import type { ValidationProblem } from '../api/types.ts';
 import { toDocument, type FlowModel } from '../graph/convert.ts';
 
 /** Long enough to wait out a burst of keystrokes, short enough to feel live. */
-export const VALIDATE_DEBOUNCE_MS = 350;
+const VALIDATE_DEBOUNCE_MS = 350;
 
 export interface Validation {
   problems: ValidationProblem[];
@@ -53,8 +53,7 @@ export function useValidation(api: Api, id: string, present: FlowModel, serverSi
       );
     }, VALIDATE_DEBOUNCE_MS);
     return () => clearTimeout(timer);
-    // `document` changes with `key`; keyed on the text so a layout-only change does not re-check.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // oxlint-disable-next-line react/exhaustive-deps -- `document` changes with `key`, keyed on the text so a layout-only change does not re-check
   }, [api, id, key, serverSide]);
 
   return state;

@@ -6,7 +6,7 @@ import { REPO } from '../../helpers/gateway.ts';
 
 /** Debian's Chromium; playwright-core never downloads a browser of its own. */
 export const CHROMIUM = process.env.SLUICE_CHROMIUM ?? '/usr/bin/chromium';
-export const SCREENSHOTS = join(REPO, 'test-results', 'screenshots');
+const SCREENSHOTS = join(REPO, 'test-results', 'screenshots');
 
 /**
  * Whether browser tests can run. Without Chromium they are skipped with a loud message, except

@@ -1,5 +1,5 @@
 import { hashApiKey } from '../../../engine/kinds/api-key.ts';
-import { ADMIN_TOKENS, adminCall, PEOPLE } from '../admin/support.ts';
+import { ADMIN_TOKENS, adminCall } from '../admin/support.ts';
 
 export { ADMIN_TOKENS };
 
@@ -45,7 +45,6 @@ export async function publish(baseUrl: string, document: { id: string }): Promis
   return published.body.version as number;
 }
 
-export const bearer = { authorization: `Bearer ${PEOPLE.admin.token}` };
 
 export async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, deadlineMs = 10_000, everyMs = 20): Promise<T> {
   const deadline = Date.now() + deadlineMs;

@@ -2,14 +2,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyAuditChain } from '../../../engine/store/audit.ts';
 import { openFileStore } from '../../../engine/store/file-store.ts';
 import { redisKeys } from '../../../engine/store/redis.ts';
 import { openRedisStore } from '../../../engine/store/redis-store.ts';
 import type { Store } from '../../../engine/store/types.ts';
 import { deletePrefix, SHARED_REDIS_URL, sharedRedisAvailable, sharedTarget, testPrefix } from '../../helpers/redis.ts';
-import { saveDraft } from './support.ts';
+import { saveDraft, storesOfTest } from './support.ts';
 
 /*
  * The store contract, run against every store: the file store (a directory) and the Redis store
@@ -42,22 +42,9 @@ const kinds: StoreKind[] = [
 ];
 
 describe.each(kinds)('$name store', (kind) => {
-  const places: string[] = [];
-  const opened: Store[] = [];
-  const newPlace = () => {
-    const place = kind.place();
-    places.push(place);
-    return place;
-  };
-  const open = async (place: string) => {
-    const store = await kind.open(place);
-    opened.push(store);
-    return store;
-  };
-  afterEach(async () => {
-    for (const store of opened.splice(0)) await store.close();
-    for (const place of places.splice(0)) await kind.cleanup(place);
-  });
+  const stores = storesOfTest(kind);
+  const newPlace = () => stores.place(kind.place());
+  const open = stores.open;
   const runs = kind.name === 'redis' && !redisUp ? it.skip : it;
 
   runs('writes a change, its documents and its audit entry together, and reads them back after reopening', async () => {
@@ -66,8 +53,7 @@ describe.each(kinds)('$name store', (kind) => {
     const first = await saveDraft(store, 'one');
     const second = await saveDraft(store, 'two');
     expect([first.revision, second.revision]).toEqual([1, 2]);
-    await store.close();
-    opened.pop();
+    await stores.close(store);
 
     const reopened = await open(place);
     const state = await reopened.state();

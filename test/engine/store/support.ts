@@ -1,3 +1,4 @@
+import { afterEach } from 'vitest';
 import { storedDocument } from '../../../engine/store/audit.ts';
 import type { Store } from '../../../engine/store/types.ts';
 
@@ -12,4 +13,37 @@ export async function saveDraft(store: Store, note: string) {
     entry: { time: new Date().toISOString(), actor: 'a', role: 'editor', action: 'draft.save', workflow: 'orders', documentHash: hash },
     result: hash,
   }));
+}
+
+/** A store kind as a test opens it: a store at a place, and how to delete the place. */
+interface OpensStores {
+  open(place: string): Promise<Store>;
+  cleanup(place: string): Promise<void>;
+}
+
+/** The stores a test opens and the places it makes: closed and deleted after each test. */
+export function storesOfTest(kind: OpensStores) {
+  const places: string[] = [];
+  const opened: Store[] = [];
+  afterEach(async () => {
+    for (const store of opened.splice(0)) await store.close();
+    for (const place of places.splice(0)) await kind.cleanup(place);
+  });
+  return {
+    /** Deletes `place` after the test. */
+    place(place: string) {
+      places.push(place);
+      return place;
+    },
+    async open(place: string) {
+      const store = await kind.open(place);
+      opened.push(store);
+      return store;
+    },
+    /** Closes a store before the test ends (to open its place again). */
+    async close(store: Store) {
+      opened.splice(opened.indexOf(store), 1);
+      await store.close();
+    },
+  };
 }
