@@ -246,8 +246,7 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
     }
     clearTimeout(this.#deadline); // a streamed body is bounded by bodyTimeout (the longest pause) from here
     this.#timed();
-    exchange.response = { status: statusCode, headers: this.headers, sent: true };
-    this.#answer = exchange.startAnswer(statusCode, this.headers);
+    this.#answer = exchange.hijack(statusCode, this.headers);
     this.#resume = resume;
     return true;
   }
@@ -422,7 +421,7 @@ export const proxy: Runtime<ProxyConfig> = async (config, context) => {
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
       };
-      if (!bufferResponse && !exchange.canStartAnswer) return streamToLater(exchange, options, started);
+      if (!bufferResponse && !exchange.canHijack) return streamToLater(exchange, options, started);
       // One deadline for connecting, the answer's head and, when a later node reads it, its whole
       // body: undici's own timeouts restart per phase and its connect timeout is the pool's.
       // A streamed body is bounded by bodyTimeout (the longest pause) once the head is in.
