@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { readBody } from './body.ts';
 import type { CompiledWorkflow } from '../compile/types.ts';
-import { walk, type WalkObserver } from '../compile/walk.ts';
+import { walk, type WalkObserver, type WalkResult } from '../compile/walk.ts';
 import { evaluateLoggedFields } from '../compile/logged-fields.ts';
 import type { ClientAddress } from './client-address.ts';
 import { RequestExchange } from './exchange.ts';
@@ -81,6 +81,55 @@ export function createGateway(options: GatewayOptions): Gateway {
     record.outcome = outcomeOfStatus(problem.status);
   }
 
+  /**
+   * Answers what the walk ended with: nothing more when a node took the answer over (a broken
+   * answer when it failed after starting it), the built answer, or the final state's problem;
+   * nothing to a client that left.
+   */
+  function answerWalked(req: IncomingMessage, res: ServerResponse, exchange: RequestExchange, record: RequestRecord, workflow: CompiledWorkflow, result: WalkResult, head: boolean): void {
+    const meta = result.final.meta;
+    if (exchange.answeredBy === 'node') {
+      if (meta.outcome === 'finish' && exchange.response) {
+        record.status = exchange.response.status;
+        record.outcome = 'ok';
+        return;
+      }
+      // The node that took the answer over (a streaming proxy) failed after starting it: the
+      // client gets a broken answer, never a problem appended to half a body.
+      res.destroy();
+      const clientLeft = !res.writableFinished && req.socket.destroyed;
+      record.status = clientLeft ? CLIENT_CLOSED : (exchange.response?.status ?? 502);
+      record.outcome = clientLeft ? 'rejected' : 'upstream_error';
+      return;
+    }
+    if (meta.outcome === 'finish' && exchange.response) {
+      exchange.releaseClientGone();
+      const sent = exchange.send(head, slowReaders);
+      if (sent === 'sent') {
+        record.status = exchange.response.status;
+        record.outcome = 'ok';
+      } else if (sent === 'not_reading') {
+        // closed with its earlier answers unread: as for a client that left, no answer was delivered
+        record.status = CLIENT_CLOSED;
+        record.outcome = 'rejected';
+      } else {
+        logger.warn({ traceId: exchange.trace.traceId, workflow: workflow.id, version: workflow.version, maxBufferedBytes: slowReaders.maxBufferedBytes }, 'answer larger than SLUICE_MAX_BUFFERED_ANSWER');
+        refuse(exchange, record, head, 'internal_error', undefined, undefined);
+      }
+      return;
+    }
+    if (req.socket.destroyed) {
+      // The client went away before its answer (the upstream call was cancelled for it): no one
+      // to answer, and not the upstream's failure, so logs and metrics do not count it as one.
+      record.status = CLIENT_CLOSED;
+      record.outcome = 'rejected';
+      return;
+    }
+    if (meta.outcome === 'fault') logger.error({ err: result.error, traceId: exchange.trace.traceId, workflow: workflow.id, version: workflow.version, node: record.path[record.path.length - 1] }, 'node failed');
+    const { id, params } = finalProblem(meta, result.error, exchange.problemParams, problems);
+    refuse(exchange, record, head, id, params, exchange.answerHeaders);
+  }
+
   return {
     get routes() {
       return routes;
@@ -148,47 +197,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         record.subject = exchange.subject;
         record.upstreamMs = exchange.upstreamMs;
         record.rateLimitStoreDown = exchange.rateLimitStoreDown;
-        const meta = result.final.meta;
-        if (exchange.answeredBy === 'node') {
-          if (meta.outcome === 'finish') {
-            record.status = exchange.response!.status;
-            record.outcome = 'ok';
-            return;
-          }
-          // The node that took the answer over (a streaming proxy) failed after starting it: the
-          // client gets a broken answer, never a problem appended to half a body.
-          res.destroy();
-          const clientLeft = !res.writableFinished && req.socket.destroyed;
-          record.status = clientLeft ? CLIENT_CLOSED : exchange.response!.status;
-          record.outcome = clientLeft ? 'rejected' : 'upstream_error';
-          return;
-        }
-        if (meta.outcome === 'finish' && exchange.response) {
-          exchange.releaseClientGone();
-          const sent = exchange.send(head, slowReaders);
-          if (sent === 'sent') {
-            record.status = exchange.response.status;
-            record.outcome = 'ok';
-          } else if (sent === 'not_reading') {
-            // closed with its earlier answers unread: as for a client that left, no answer was delivered
-            record.status = CLIENT_CLOSED;
-            record.outcome = 'rejected';
-          } else {
-            logger.warn({ traceId: trace.traceId, workflow: workflow.id, version: workflow.version, maxBufferedBytes: slowReaders.maxBufferedBytes }, 'answer larger than SLUICE_MAX_BUFFERED_ANSWER');
-            refuse(exchange, record, head, 'internal_error', undefined, undefined);
-          }
-          return;
-        }
-        if (req.socket.destroyed) {
-          // The client went away before its answer (the upstream call was cancelled for it): no one
-          // to answer, and not the upstream's failure, so logs and metrics do not count it as one.
-          record.status = CLIENT_CLOSED;
-          record.outcome = 'rejected';
-          return;
-        }
-        if (meta.outcome === 'fault') logger.error({ err: result.error, traceId: trace.traceId, workflow: workflow.id, version: workflow.version, node: record.path[record.path.length - 1] }, 'node failed');
-        const { id, params } = finalProblem(meta, result.error, exchange.problemParams, problems);
-        refuse(exchange, record, head, id, params, exchange.answerHeaders);
+        answerWalked(req, res, exchange, record, workflow, result, head);
       } catch (error) {
         logger.error({ err: error, traceId: record.traceId }, 'gateway failed');
         const problem = problems.render('internal_error', { instance: '/', traceId: record.traceId });

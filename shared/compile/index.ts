@@ -2,5 +2,5 @@ export { validateWorkflow, validateWorkflowSliced, documentSizeProblems, documen
 export { toMachineConfig, toMachineConfigSliced, FINISH_STATE, FAULT_STATE, raiseState, RUN_NODE_ACTOR, TAKE_PORT_ACTION, type WorkflowMachineConfig, type FinalStateMeta, type NodeStateConfig, type FinalStateConfig } from './machine.ts';
 export { routeShape, clashingMethods, reservedPrefixOf, RESERVED_PREFIXES } from './route.ts';
 export { diffWorkflows, diffWorkflowsSliced, type WorkflowDiff, type NodeChange } from './diff.ts';
-export { errorContract, errorContractSliced, diffContracts, FAULT_PORT, MAX_CONTRACT_PATH, type ContractEntry, type ContractStep, type ContractOptions } from './contract.ts';
+export { errorContract, errorContractSliced, diffContracts, MAX_CONTRACT_PATH, type ContractEntry, type ContractStep, type ContractOptions } from './contract.ts';
 export { runAtOnce, runPaced, SLICE_UNITS, type Sliced } from './slices.ts';
