@@ -25,7 +25,7 @@ import { writeProblem, type ProblemRenderer } from './gateway/problem.ts';
 import { traceContextOf } from './gateway/trace.ts';
 import { keysDir } from './kinds/support/key-files.ts';
 
-export interface ControlAppOptions {
+interface ControlAppOptions {
   /** The catalog's renderer as last activated. */
   problems: () => ProblemRenderer;
   dataDir: string;

@@ -28,7 +28,7 @@ export interface WorkflowRegistry {
   serving(): ServedVersion[];
 }
 
-export interface ServedVersion {
+interface ServedVersion {
   workflow: string;
   version: number;
   route: string;
