@@ -12,7 +12,7 @@ import { createSlowReaderGuard } from './gateway/slow-readers.ts';
 import { createProblemRenderer } from './gateway/problem.ts';
 import { createWorkflowRegistry, type WorkflowRegistry } from './compile/registry.ts';
 import { preparationProblems } from './compile/compile.ts';
-import { createSharedResources, egressOf, expressionsOf } from './compile/dependencies.ts';
+import { createSharedResources, egressOf, expressionsOf, openRateLimits } from './compile/dependencies.ts';
 import { SLICE_MS } from './compile/pace.ts';
 import { createLifecycle, type Lifecycle } from './admin/lifecycle.ts';
 import { createControlPlane } from './control-app.ts';
@@ -21,12 +21,10 @@ import { createDirectorySync } from './sources/directory-sync.ts';
 import { createStoredCatalogs, ensureStoredCatalog, readCatalogFile } from './sources/error-catalog.ts';
 import { createWorkflowDirectory, FILE_SIZE_FACTOR } from './sources/workflow-directory.ts';
 import { openFileStore } from './store/file-store.ts';
-import { createRedisClient, redisKeys, whenReady } from './store/redis.ts';
 import { openRedisStore } from './store/redis-store.ts';
 import { createReplicaRegistry, type ReplicaRegistry } from './store/replicas.ts';
 import type { Store } from './store/types.ts';
-import { createRedisRateLimitStore } from './kinds/support/redis-rate-limit-store.ts';
-import { createMemoryRateLimitStore, type RateLimitStore } from './kinds/support/rate-limit-store.ts';
+import type { RateLimitStore } from './kinds/support/rate-limit-store.ts';
 import { createPartnerAccess } from './kinds/support/partner-directory.ts';
 import { createLogger, type Logger } from './observe/logger.ts';
 import { Metrics } from './observe/metrics.ts';
@@ -56,16 +54,6 @@ export interface Sluice {
   /** This process's entry among the replicas sharing the Redis store (absent with the file store). */
   replicas: ReplicaRegistry | undefined;
   close(): Promise<void>;
-}
-
-/** The rate-limit counters: in Redis on a connection of their own (a slow admin read never delays a check, nor the reverse), else in memory. */
-async function openRateLimits(settings: Settings, replicas: () => number, logger: Logger): Promise<RateLimitStore> {
-  const redis = settings.redis;
-  if (!redis) return createMemoryRateLimitStore({ maxKeys: settings.rateLimitMaxKeys });
-  const client = createRedisClient(redis, { name: 'sluice-rate-limits', offlineQueue: false, commandTimeoutMs: settings.rateLimitTimeoutMs });
-  client.on('error', () => undefined); // the store's connections report Redis trouble; the breaker logs its own state
-  await whenReady(client, redis).catch(() => undefined); // not ready: checks decide by onStoreDown until it is
-  return createRedisRateLimitStore({ client, keyPrefix: redisKeys(redis.prefix).rateLimit, replicas, logger, localMaxKeys: settings.rateLimitMaxKeys });
 }
 
 /**

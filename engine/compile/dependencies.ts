@@ -3,7 +3,10 @@ import type { Settings } from '../config.ts';
 import { createEgressPolicy, type EgressPolicy } from '../kinds/support/egress.ts';
 import { createExpressionPool, type ExpressionPool } from '../kinds/support/expression-pool.ts';
 import { DEFAULT_EXPRESSION_LIMITS, type ExpressionLimits } from '../kinds/support/expression.ts';
+import { createMemoryRateLimitStore, type RateLimitStore } from '../kinds/support/rate-limit-store.ts';
+import { createRedisRateLimitStore } from '../kinds/support/redis-rate-limit-store.ts';
 import type { SharedResources } from '../kinds/types.ts';
+import { createRedisClient, redisKeys, whenReady } from '../store/redis.ts';
 
 /** The expression bounds of the settings, and the worker pool where expressions off the compiled fast path run (close it). */
 export function expressionsOf(settings: Settings): { expressionLimits: ExpressionLimits; expressionPool: ExpressionPool } {
@@ -37,4 +40,14 @@ export function createSharedResources(): SharedResources & { close(): Promise<vo
       }
     },
   };
+}
+
+/** The rate-limit counters: in Redis on a connection of their own (a slow admin read never delays a check, nor the reverse), else in memory. */
+export async function openRateLimits(settings: Settings, replicas: () => number, logger: Logger): Promise<RateLimitStore> {
+  const redis = settings.redis;
+  if (!redis) return createMemoryRateLimitStore({ maxKeys: settings.rateLimitMaxKeys });
+  const client = createRedisClient(redis, { name: 'sluice-rate-limits', offlineQueue: false, commandTimeoutMs: settings.rateLimitTimeoutMs });
+  client.on('error', () => undefined); // the store's connections report Redis trouble; the breaker logs its own state
+  await whenReady(client, redis).catch(() => undefined); // not ready: checks decide by onStoreDown until it is
+  return createRedisRateLimitStore({ client, keyPrefix: redisKeys(redis.prefix).rateLimit, replicas, logger, localMaxKeys: settings.rateLimitMaxKeys });
 }
