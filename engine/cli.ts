@@ -5,21 +5,19 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { validateWorkflow, toMachineConfig, type ValidationProblem } from '../shared/compile/index.ts';
+import { validateWorkflow, toMachineConfig } from '../shared/compile/index.ts';
 import { workflowJsonSchema, catalogJsonSchema } from '../shared/compile/json-schema.ts';
-import { errorCatalogSchema } from '../shared/schema/index.ts';
 import { adminTarget, applyDirectory, createAdminClient } from './admin/client.ts';
 import { PARTNER_USAGE, partnerCommand } from './admin/partner-cli.ts';
+import { fail, runTestsOffline, validateFiles } from './cli/workflow-files.ts';
+import { serveWorkers } from './cli/workers.ts';
 import { loadSettings } from './config.ts';
-import { createEgressPolicy } from './kinds/support/egress.ts';
 import { updateReadme } from './docs/reference.ts';
-import { DEMO_KEY_FILE, ensureDemoKeys, signDemoToken } from './demo/keys.ts';
+import { DEMO_KEY_FILE, signDemoToken } from './demo/keys.ts';
 import { startDemoUpstream } from './demo/upstream.ts';
-import { createProblemRenderer } from './gateway/problem.ts';
-import { runWorkflowTests } from './preview/simulate.ts';
-import { createMemoryRateLimitStore } from './kinds/support/rate-limit-store.ts';
 import { hashApiKey } from './kinds/api-key.ts';
-import { expressionsOf, prepareDataDir, startSluice } from './server.ts';
+import { startSluice } from './server.ts';
+import { prepareDataDir } from './sources/data-dir.ts';
 
 const USAGE = `sluice <command>
 
@@ -44,11 +42,6 @@ ${PARTNER_USAGE}
   docs                           regenerate the README's reference blocks (kinds, catalog, settings)
 `;
 
-function fail(message: string): never {
-  process.stderr.write(`${message}\n`);
-  process.exit(2);
-}
-
 function readJson(file: string): unknown {
   try {
     return JSON.parse(readFileSync(file, 'utf8'));
@@ -59,119 +52,6 @@ function readJson(file: string): unknown {
 
 /** A path next to this file; fileURLToPath, not URL.pathname, so a checkout under "My Projects" works. */
 const here = (relative: string) => fileURLToPath(new URL(relative, import.meta.url));
-
-/** A workflow file's document, or why there is none: for validate, a file that does not parse is one more refused file. */
-function readDocument(file: string): { document: unknown; problem?: undefined } | { document?: undefined; problem: ValidationProblem } {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    return { problem: { code: 'invalid_document', message: `cannot read the file: ${(error as Error).message}`, field: '(document)' } };
-  }
-  try {
-    return { document: JSON.parse(text) };
-  } catch (error) {
-    return { problem: { code: 'invalid_document', message: `not JSON: ${(error as Error).message}`, field: '(document)' } };
-  }
-}
-
-/**
- * `sluice test`: each file's workflow tests through the simulator, offline: the demo upstream
- * (started here unless SLUICE_DEMO_UPSTREAM names one) and the demo keys of the data directory
- * stand in for the gateway's, rate limits count privately, and nothing is stored.
- */
-async function runTestsOffline(files: string[]): Promise<number> {
-  const settings = loadSettings();
-  const catalog = catalogFor(settings.dataDir);
-  if (!catalog) fail(`no error catalog in ${settings.dataDir} or examples/`);
-  const env: Record<string, string | undefined> = { ...process.env };
-  const demo = env.SLUICE_DEMO_UPSTREAM ? undefined : await startDemoUpstream();
-  if (demo) env.SLUICE_DEMO_UPSTREAM = demo.url;
-  await ensureDemoKeys(settings.dataDir);
-  const resources = new Map<string, unknown>();
-  const expressions = expressionsOf(settings);
-  // the gateway's own policies: the environment allow-lists and egress, plus exactly the demo upstream started here
-  const settingsEgress = createEgressPolicy(settings.egress);
-  const egress = demo ? settingsEgress.allowing(new URL(demo.url).host) : settingsEgress;
-  const context = {
-    deps: { env, envAllowList: settings.workflowEnv, egress, dataDir: settings.dataDir, rateLimits: createMemoryRateLimitStore(), ...expressions, shared: { get: <T>(key: string, create: () => T) => (resources.has(key) ? (resources.get(key) as T) : (resources.set(key, create()).get(key) as T)) } },
-    catalog,
-    problems: createProblemRenderer(catalog),
-    mintToken: (claims: { sub: string; scopes?: string[] | undefined; partner?: string | undefined; claims?: Record<string, unknown> | undefined }) => signDemoToken(settings.dataDir, claims),
-  };
-  let tests = 0;
-  let failed = 0;
-  for (const file of files) {
-    const read = readDocument(file);
-    if (read.problem) {
-      failed++;
-      process.stdout.write(`FAIL  ${file}: ${read.problem.message}\n`);
-      continue;
-    }
-    const verdicts = await runWorkflowTests(read.document, context);
-    if (verdicts.length === 0) process.stdout.write(`-     ${file}: no tests\n`);
-    for (const verdict of verdicts) {
-      tests++;
-      if (verdict.passed) {
-        process.stdout.write(`ok    ${file}: ${verdict.name} (${verdict.response?.status} via ${verdict.path?.join(' → ')})\n`);
-        continue;
-      }
-      failed++;
-      process.stdout.write(`FAIL  ${file}: ${verdict.name}\n`);
-      for (const f of verdict.failures) process.stdout.write(`        ${f.what}: expected ${JSON.stringify(f.expected)}, got ${JSON.stringify(f.actual)}\n`);
-    }
-  }
-  process.stdout.write(`\n${tests} test(s), ${failed} failed\n`);
-  await demo?.close();
-  await expressions.expressionPool.close();
-  for (const value of resources.values()) await (value as { close?: () => unknown }).close?.();
-  return failed > 0 ? 1 : 0;
-}
-
-function catalogFor(dataDir: string) {
-  for (const file of [join(dataDir, 'errors.json'), here('../examples/errors.json')]) {
-    try {
-      return errorCatalogSchema.parse(JSON.parse(readFileSync(file, 'utf8')));
-    } catch {
-      // try the next one
-    }
-  }
-  return undefined;
-}
-
-/**
- * `sluice serve --workers N`: this process forks N workers (Node cluster) sharing the port; each
- * is a full gateway on the same store (the file store, locked per change and watched, or Redis).
- * A worker that dies is started again with the same index; SIGTERM/SIGINT stop them all.
- */
-async function serveWorkers(count: number) {
-  const settings = loadSettings();
-  const created = await prepareDataDir(settings); // before the workers race to make the same files
-  if (created) process.stderr.write(`no SLUICE_ADMIN_TOKENS: created an admin token in ${created} (mode 0600)\n`);
-  let stopping = false;
-  const fork = (index: number) => {
-    const worker = cluster.fork({ SLUICE_WORKER_INDEX: String(index) });
-    worker.once('exit', (code, signal) => {
-      if (stopping) return;
-      process.stderr.write(`sluice: worker ${index} (pid ${worker.process.pid}) exited (${signal ?? code}); starting it again\n`);
-      setTimeout(() => fork(index), 500).unref();
-    });
-  };
-  for (let i = 0; i < count; i++) fork(i);
-  const stop = () => {
-    stopping = true;
-    const alive = Object.values(cluster.workers ?? {}).filter((w) => w !== undefined && !w.isDead());
-    if (alive.length === 0) process.exit(0);
-    let left = alive.length;
-    for (const worker of alive)
-      worker!.once('exit', () => {
-        if (--left === 0) process.exit(0);
-      }).kill('SIGTERM');
-    setTimeout(() => process.exit(1), 10_000).unref();
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-}
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -218,41 +98,7 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'validate': {
       if (rest.length === 0) fail('usage: sluice validate <file…>');
-      const { dataDir, documentLimits: limits } = loadSettings();
-      const catalog = catalogFor(dataDir);
-      const documents = rest.map((file) => ({ file, ...readDocument(file) }));
-      // Routes of the documents the gateway would serve, each valid on its own: a broken document
-      // serves nothing, so it clashes with nothing (and its route may not even have methods).
-      const served = documents.flatMap(({ file, document }) => {
-        const alone = document === undefined ? undefined : validateWorkflow(document, { ...(catalog ? { catalog } : {}), limits });
-        return alone?.ok ? [{ file, workflow: alone.graph.document.id, route: alone.graph.document.route }] : [];
-      });
-      /** id -> the first file using it: the gateway serves one workflow per id and refuses the others */
-      const firstWithId = new Map<string, string>();
-      let failed = 0;
-      for (const { file, document, problem } of documents) {
-        const problems: ValidationProblem[] = [];
-        if (problem) problems.push(problem);
-        else {
-          const otherRoutes = served.filter((d) => d.file !== file);
-          const result = validateWorkflow(document, { ...(catalog ? { catalog } : {}), otherRoutes, limits });
-          if (!result.ok) problems.push(...result.problems);
-          const id = (document as { id?: unknown } | null)?.id;
-          if (typeof id === 'string') {
-            const first = firstWithId.get(id);
-            if (first === undefined) firstWithId.set(id, file);
-            else problems.push({ code: 'invalid_document', message: `workflow id "${id}" is also used by ${first}`, field: 'id' });
-          }
-        }
-        if (problems.length === 0) {
-          process.stdout.write(`ok      ${file}\n`);
-          continue;
-        }
-        failed += 1;
-        process.stdout.write(`refused ${file}\n`);
-        for (const p of problems) process.stdout.write(`  - ${p.node ? `node "${p.node}"` : 'workflow'}${p.field ? `, ${p.field}` : ''}: ${p.message} [${p.code}]\n`);
-      }
-      return failed > 0 ? 1 : 0;
+      return validateFiles(rest);
     }
     case 'token': {
       const { values } = parseArgs({

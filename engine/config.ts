@@ -1,10 +1,17 @@
-import { resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { boundedDurationSchema, durationMs } from '../shared/schema/duration.ts';
 import { DEFAULT_DOCUMENT_LIMITS, MAX_EDGES, MAX_NODES, type DocumentLimits } from '../shared/schema/index.ts';
 import { parseTrustProxy, type TrustProxy } from './gateway/client-address.ts';
 import { parseEgressAllow } from './kinds/support/egress.ts';
 import { DEFAULT_SECRET_ENV, DEFAULT_WORKFLOW_ENV, parseEnvAllowList } from './kinds/support/workflow-env.ts';
+
+/**
+ * The repository's root, where examples/ and editor/ are: found from this file, which sits one
+ * folder down as engine/config.ts and as the bundle dist/cli.mjs alike.
+ */
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 const SIZE = /^(\d+)(b|kb|mb)?$/i;
 const bytes = (text: string) => {

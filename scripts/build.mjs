@@ -12,7 +12,7 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const force = process.argv.includes('--force');
 
 /**
- * dist/ sits beside engine/, so the bundle finds examples/ and editor/ as engine/cli.ts does. The
+ * dist/ sits beside engine/, so the bundle finds examples/ and editor/ as engine/config.ts (ROOT) does. The
  * expression worker is a bundle of its own beside it (engine/kinds/support/expression-pool.ts starts
  * dist/expression-worker.mjs from dist/cli.mjs): copy both when you copy the bundle.
  */

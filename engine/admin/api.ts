@@ -19,7 +19,7 @@ import { adminOpenApi } from './openapi.ts';
 import { partnerEndpoints } from './partner-endpoints.ts';
 import type { Partners } from './partners.ts';
 import { boundedDurationSchema, durationMs } from '../../shared/schema/duration.ts';
-import { MAX_WINDOW_MS, SLOT_MS } from '../observe/metrics.ts';
+import { MAX_WINDOW_MS, SLOT_MS } from '../observe/windowed-counts.ts';
 
 /** One admin endpoint: the Express route and the OpenAPI operation come from this one definition. */
 export interface Endpoint {

@@ -1,12 +1,14 @@
 import type { Logger } from 'pino';
 import type { ValidationProblem } from '../../shared/compile/index.ts';
-import { errorCatalogSchema, type ErrorCatalog } from '../../shared/schema/index.ts';
+import type { ErrorCatalog } from '../../shared/schema/index.ts';
 import { coalesce } from '../store/coalesce.ts';
 import type { Metrics } from '../observe/metrics.ts';
+import type { StoredCatalogs } from '../sources/error-catalog.ts';
 import { buildPartnerDirectory } from '../kinds/support/partner-directory.ts';
 import type { Store, VersionRecord, WorkflowRecord } from '../store/types.ts';
 import { validatePaced } from './pace.ts';
-import { compileWorkflow, WorkflowRefused, type CompileDependencies, type CompiledWorkflow, type ServedLifecycle } from './compile-workflow.ts';
+import { compileWorkflow } from './compile.ts';
+import { WorkflowRefused, type CompileDependencies, type CompiledWorkflow, type ServedLifecycle } from './types.ts';
 
 export interface WorkflowRegistry {
   /** Brings what this process serves up to the store's state; calls coalesce. */
@@ -22,6 +24,15 @@ export interface WorkflowRegistry {
   whenApplied(revision: number): Promise<void>;
   /** What workflows are compiled with (env, data dir, rate-limit store): preview and tests compile drafts alike. */
   readonly deps: CompileDependencies;
+  /** Each served workflow's version, route and state as served (retired, deprecated or active). */
+  serving(): ServedVersion[];
+}
+
+interface ServedVersion {
+  workflow: string;
+  version: number;
+  route: string;
+  state: 'active' | 'deprecated' | 'retired';
 }
 
 export const describeProblems = (problems: ValidationProblem[]) =>
@@ -50,6 +61,8 @@ function sameLifecycle(a: ServedLifecycle | undefined, b: ServedLifecycle): bool
 export function createWorkflowRegistry(options: {
   deps: CompileDependencies;
   store: Store;
+  /** The stored catalogs, read by hash. */
+  catalogs: StoredCatalogs;
   logger: Logger;
   metrics?: Metrics;
   activate: (workflows: CompiledWorkflow[], catalog: ErrorCatalog | undefined) => void;
@@ -64,16 +77,10 @@ export function createWorkflowRegistry(options: {
 
   /** The store record each served workflow was last synced from. */
   const servedFrom = new Map<string, WorkflowRecord>();
-  /** The catalog as last read: a document is immutable, so its hash names it. */
-  let parsedCatalog: { hash: string; catalog: ErrorCatalog } | undefined;
 
   async function syncNow(): Promise<void> {
     const state = await store.state();
-    let catalog: ErrorCatalog | undefined;
-    if (state.catalog !== undefined) {
-      if (parsedCatalog?.hash !== state.catalog) parsedCatalog = { hash: state.catalog, catalog: errorCatalogSchema.parse(await store.document(state.catalog)) };
-      catalog = parsedCatalog.catalog;
-    }
+    const catalog = state.catalog === undefined ? undefined : await options.catalogs.read(state.catalog);
     const next = new Map<string, CompiledWorkflow>();
     for (const record of Object.values(state.workflows)) {
       const current = active.get(record.id);
@@ -147,6 +154,14 @@ export function createWorkflowRegistry(options: {
       return appliedRevision;
     },
     sync,
+    serving() {
+      return [...active.values()].map((w) => ({
+        workflow: w.id,
+        version: w.version,
+        route: w.graph.document.route.path,
+        state: w.lifecycle?.retired ? ('retired' as const) : w.lifecycle?.headers ? ('deprecated' as const) : ('active' as const),
+      }));
+    },
     whenApplied(revision) {
       if (revision <= appliedRevision) return Promise.resolve();
       const applied = new Promise<void>((resolve) => waiters.add({ revision, resolve }));

@@ -1,10 +1,11 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { z } from 'zod';
 import { kinds, type AnyKindDescriptor, type PortSpec } from '../../shared/nodes/index.ts';
-import { errorCatalogSchema, GATEWAY_ERRORS } from '../../shared/schema/index.ts';
+import { GATEWAY_ERRORS } from '../../shared/schema/index.ts';
 import { createAdminApi } from '../admin/api.ts';
 import { PERMISSIONS } from '../admin/auth.ts';
 import { settingsSchema } from '../config.ts';
+import { readCatalogFile } from '../sources/error-catalog.ts';
 
 interface JsonSchemaProperty {
   type?: string | string[];
@@ -77,7 +78,7 @@ export function kindsReference(): string {
 
 /** The README's error catalog table, from a catalog file. */
 export function catalogReference(catalogFile: string): string {
-  const catalog = errorCatalogSchema.parse(JSON.parse(readFileSync(catalogFile, 'utf8')));
+  const catalog = readCatalogFile(catalogFile);
   const raisedBy = new Map<string, string[]>();
   for (const id of GATEWAY_ERRORS) raisedBy.set(id, ['gateway']);
   for (const d of Object.values(kinds) as AnyKindDescriptor[]) for (const id of d.errors) raisedBy.set(id, [...(raisedBy.get(id) ?? []), d.kind]);

@@ -1,7 +1,9 @@
 import { EventEmitter } from 'node:events';
-import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { Readable, type Writable } from 'node:stream';
 import type { Exchange, GatewayRequest, GatewayResponse, TraceContext } from '../kinds/types.ts';
+import { writeProblem, type ProblemAnswer } from './problem.ts';
+import { ANSWER_PIECE, type BufferedSend, type SlowReaderGuard } from './slow-readers.ts';
 import { traceContextOf } from './trace.ts';
 
 /** What an exchange reads of the incoming request: Node's IncomingMessage, or a synthetic one. */
@@ -68,7 +70,16 @@ function abortOnClose(this: AnswerSide & { [ABORT_ON_CLOSE]?: { abort(): void } 
   if (!this.writableFinished) this[ABORT_ON_CLOSE]?.abort();
 }
 
-/** One request's exchange between the gateway and the node runtimes. */
+/**
+ * Who wrote a request's answer, set as it is written: the gateway (a built answer or a problem),
+ * or a node that hijacked the connection to stream its answer itself (a proxy).
+ */
+export type Answerer = 'gateway' | 'node';
+
+/**
+ * One request's exchange between the gateway and the node runtimes. It owns the answer: the
+ * gateway sends a built answer or a problem through it, a node hijacks it to stream its own.
+ */
 export class RequestExchange implements Exchange {
   readonly request: RequestView;
   claims: Record<string, unknown> | undefined = undefined;
@@ -82,6 +93,8 @@ export class RequestExchange implements Exchange {
   upstreamMs: number | undefined = undefined;
   rateLimitStoreDown: 'allow' | 'deny' | 'local' | undefined = undefined;
   receivedBody: { raw: Buffer; parsed: unknown } | undefined = undefined;
+  /** Who wrote the answer; undefined until someone has. */
+  answeredBy: Answerer | undefined = undefined;
   readonly trace: TraceContext;
   readonly clientIp: string;
   readonly forwardedFor: string;
@@ -102,16 +115,59 @@ export class RequestExchange implements Exchange {
     return this.receivedBody === undefined ? this.#req : undefined;
   }
 
-  get canStartAnswer(): boolean {
+  get canHijack(): boolean {
     return typeof (this.#res as Partial<ServerResponse>).writeHead === 'function';
   }
 
-  startAnswer(status: number, headers: Record<string, string | string[]>): Writable {
+  hijack(status: number, headers: Record<string, string | string[]>): Writable {
     const res = this.#res as ServerResponse;
     const extra = this.answerHeaders;
     if (extra) for (const name in extra) headers[name] = extra[name]!;
+    this.response = { status, headers };
+    this.answeredBy = 'node';
     res.writeHead(status, headers);
     return res;
+  }
+
+  /**
+   * Sends the answer the nodes built (`response`, with `answerHeaders`). A small one goes out in
+   * one write when the connection is free; a large one, or one queued behind an earlier answer on
+   * a pipelined connection, goes through the slow-reader guard, which bounds what one connection holds.
+   */
+  send(head: boolean, guard: SlowReaderGuard): BufferedSend {
+    const res = this.#res as ServerResponse;
+    const response = this.response!;
+    this.answeredBy = 'gateway';
+    const headers = response.headers;
+    const extra = this.answerHeaders;
+    if (extra) for (const name in extra) headers[name] = extra[name]!;
+    if (response.stream) {
+      res.writeHead(response.status, headers);
+      const stream = response.stream;
+      stream.on('error', () => res.destroy());
+      stream.pipe(res);
+      return 'sent';
+    }
+    let payload: string | Buffer;
+    const body = response.body;
+    if (body === undefined || body === null) payload = '';
+    else if (typeof body === 'string' || Buffer.isBuffer(body)) payload = body;
+    else {
+      payload = JSON.stringify(body);
+      if (headers['content-type'] === undefined) headers['content-type'] = 'application/json; charset=utf-8';
+    }
+    const bytes = Buffer.byteLength(payload);
+    headers['content-length'] = String(bytes);
+    if (!head && (bytes > ANSWER_PIECE || res.socket === null)) return guard.send(this.#req as IncomingMessage, res, response.status, headers, payload, bytes);
+    res.writeHead(response.status, headers);
+    res.end(head ? undefined : payload);
+    return 'sent';
+  }
+
+  /** Answers a rendered problem, with `extra` headers. */
+  problem(problem: ProblemAnswer, extra: Record<string, string> | undefined, head: boolean): void {
+    this.answeredBy = 'gateway';
+    writeProblem(this.#res as ServerResponse, problem, extra, head);
   }
 
   onClientGone(target: { abort(): void }): void {

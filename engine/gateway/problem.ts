@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import type { CatalogEntry, ErrorCatalog } from '../../shared/schema/index.ts';
 import { PROBLEM_CONTENT_TYPE } from '../../shared/schema/index.ts';
 import type { FinalStateMeta } from '../../shared/compile/index.ts';
@@ -56,6 +57,27 @@ export function createProblemRenderer(catalog: ErrorCatalog): ProblemRenderer {
 /** Headers of every problem answer. */
 export function problemHeaders(body: string): Record<string, string> {
   return { 'content-type': PROBLEM_CONTENT_TYPE, 'content-length': String(Buffer.byteLength(body)), 'cache-control': 'no-store' };
+}
+
+/**
+ * Writes a rendered problem on a Node response (the gateway's, the control plane's and the admin
+ * API's Express answers alike), with `extra` headers, and its body unless the request was a HEAD.
+ * Headers set on the response before (a challenge, Retry-After) go out with it.
+ */
+export function writeProblem(res: ServerResponse, problem: ProblemAnswer, extra?: Record<string, string>, head = false): void {
+  const headers = problemHeaders(problem.body);
+  if (extra) for (const name in extra) headers[name] = extra[name]!;
+  res.writeHead(problem.status, headers);
+  res.end(head ? undefined : problem.body);
+}
+
+const REASONS: Record<number, string> = { 400: 'Bad Request', 405: 'Method Not Allowed', 408: 'Request Timeout', 431: 'Request Header Fields Too Large', 500: 'Internal Server Error' };
+
+/** A rendered problem as a whole HTTP/1.1 answer, for a socket no response wraps; the connection closes after it. */
+export function rawProblem(problem: ProblemAnswer, extra?: Record<string, string>): string {
+  const headers = { ...problemHeaders(problem.body), ...extra, connection: 'close' };
+  const lines = Object.entries(headers).map(([k, v]) => `${k}: ${v}`).join('\r\n');
+  return `HTTP/1.1 ${problem.status} ${REASONS[problem.status] ?? 'Bad Request'}\r\n${lines}\r\n\r\n${problem.body}`;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { DOT_SEGMENT, hasBackslashAmbiguity } from '../kinds/support/paths.ts';
-import type { CompiledWorkflow } from '../compile/compile-workflow.ts';
+import type { CompiledWorkflow } from '../compile/types.ts';
 
 interface RouteEntry {
   workflow: CompiledWorkflow;

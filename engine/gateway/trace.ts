@@ -1,20 +1,5 @@
-import { randomFillSync } from 'node:crypto';
 import type { TraceContext } from '../kinds/types.ts';
-
-const POOL_SIZE = 8192;
-const pool = Buffer.allocUnsafe(POOL_SIZE);
-let offset = POOL_SIZE;
-
-/** Random hex from a pooled buffer: one system call per few hundred ids instead of one per id. */
-export function randomHex(bytes: number): string {
-  if (offset + bytes > POOL_SIZE) {
-    randomFillSync(pool);
-    offset = 0;
-  }
-  const hex = pool.toString('hex', offset, offset + bytes);
-  offset += bytes;
-  return hex;
-}
+import { randomHex } from '../observe/random-hex.ts';
 
 const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 const ZERO_TRACE = '00000000000000000000000000000000';

@@ -142,7 +142,7 @@ export const proxy: Runtime<ProxyConfig> = async (config, context) => {
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
       };
-      if (!bufferResponse && !exchange.canStartAnswer) return streamToLater(exchange, options, started);
+      if (!bufferResponse && !exchange.canHijack) return streamToLater(exchange, options, started);
       // One deadline for connecting, the answer's head and, when a later node reads it, its whole
       // body: undici's own timeouts restart per phase and its connect timeout is the pool's.
       // A streamed body is bounded by bodyTimeout (the longest pause) once the head is in.

@@ -27,8 +27,6 @@ export interface GatewayResponse {
   body?: unknown;
   /** Upstream body passed through without buffering. */
   stream?: Readable;
-  /** Already written to the client by the node itself (see Exchange.startAnswer). */
-  sent?: boolean;
 }
 
 export interface TraceContext {
@@ -74,13 +72,14 @@ export interface Exchange {
   /** The query string to send upstream ('' or '?…'): the client's as received unless a node changed `request.query`. */
   upstreamSearch(): string;
   /** Whether this exchange has a client connection a node may answer on directly (not in previews and tests). */
-  readonly canStartAnswer: boolean;
+  readonly canHijack: boolean;
   /**
-   * Writes the answer's head now (with `answerHeaders` added) and returns where its body goes:
-   * for a node whose answer ends the request, such as a streaming proxy, which then pipes the
-   * upstream's body straight into the client connection. Only when `canStartAnswer`.
+   * Takes the answer over: records it as `response`, writes its head now (with `answerHeaders`
+   * added) and returns where its body goes. For a node whose answer ends the request, such as a
+   * streaming proxy, which then pipes the upstream's body straight into the client connection.
+   * Only when `canHijack`.
    */
-  startAnswer(status: number, headers: Record<string, string | string[]>): Writable;
+  hijack(status: number, headers: Record<string, string | string[]>): Writable;
   /** The body as received, when the workflow buffered it; the proxy sends these bytes unless a node replaced `request.body`. */
   readonly receivedBody: { raw: Buffer; parsed: unknown } | undefined;
 }

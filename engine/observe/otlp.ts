@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { randomHex } from '../gateway/trace.ts';
+import { randomHex } from './random-hex.ts';
 
 /** One finished request as the exporter sees it: times are performance.now() milliseconds. */
 export interface RequestSpan {

@@ -1,5 +1,7 @@
-import type { CompiledWorkflow } from '../compile/compile-workflow.ts';
-import { Histogram, NODE_BUCKETS, OUTCOMES, type Metrics } from './metrics.ts';
+import type { CompiledWorkflow } from '../compile/types.ts';
+import { Histogram, NODE_BUCKETS } from './histogram.ts';
+import type { Metrics } from './metrics.ts';
+import { OUTCOMES } from './outcome.ts';
 
 type OutcomeCounts = Record<string, number>;
 

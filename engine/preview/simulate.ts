@@ -1,7 +1,9 @@
 import type { Readable } from 'node:stream';
 import type { ValidationProblem } from '../../shared/compile/index.ts';
 import type { ErrorCatalog, WorkflowDocument, WorkflowTest } from '../../shared/schema/index.ts';
-import { compileWorkflow, type CompileDependencies, type CompiledWorkflow, type Step } from '../compile/compile-workflow.ts';
+import { compileWorkflow } from '../compile/compile.ts';
+import type { CompileDependencies, CompiledWorkflow } from '../compile/types.ts';
+import { walk, type WalkObserver } from '../compile/walk.ts';
 import { createSyntheticExchange, type RequestExchange } from '../gateway/exchange.ts';
 import { finalProblem, problemHeaders, type ProblemRenderer } from '../gateway/problem.ts';
 import { createRouteTable } from '../gateway/route-table.ts';
@@ -24,7 +26,6 @@ export interface SimulationContext {
 /** Header names whose values never appear in a trace. */
 const SECRET_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-api-key', 'api-key']);
 const REDACTED = '[redacted]';
-const FAULT_PORT = '$fault';
 
 function redactHeaders(headers: Record<string, unknown> | undefined, extra: ReadonlySet<string>): Record<string, unknown> | undefined {
   if (!headers) return headers;
@@ -158,31 +159,31 @@ async function run(workflow: CompiledWorkflow, request: SampleRequest, problems:
   const secretHeaders = new Set<string>();
   for (const node of workflow.graph.nodes.values()) if (node.kind === 'api-key') secretHeaders.add(String((node.config as { header?: string }).header ?? 'x-api-key').toLowerCase());
   const trace: TraceStep[] = [];
-  const visited: string[] = [];
-  let step: Step = workflow.start;
-  let failure: unknown;
   // Each step copies the exchange twice for the trace: paced like the compile, so a long chain never holds the event loop.
   const pace = createPace(sliceMs);
-  while (!step.final) {
-    await pace();
-    visited.push(step.state);
-    const before = snapshot(exchange, secretHeaders);
-    const t0 = performance.now();
-    let port: string | undefined;
-    try {
-      const result = step.run(exchange);
-      port = typeof result === 'string' ? result : await result;
-    } catch (error) {
-      failure = error;
-    }
-    const ms = performance.now() - t0;
-    const next: Step | undefined = port === undefined ? undefined : step.next[port];
-    if (port !== undefined && next === undefined) failure = new Error(`node ${step.state} exited by unknown port "${port}"`);
-    trace.push({ node: step.state, kind: step.kind, port: failure ? FAULT_PORT : port!, ms, input: before, changes: changesBetween(before, snapshot(exchange, secretHeaders)), ...(failure ? { error: (failure as Error).message } : {}) });
-    step = failure ? step.fault : next!;
-  }
+  let before: Record<string, unknown> = {};
+  let t0 = 0;
+  const take = () => {
+    before = snapshot(exchange, secretHeaders);
+    t0 = performance.now();
+  };
+  const recorder: WalkObserver = {
+    started() {
+      const pause = pace();
+      if (pause !== undefined) return pause.then(take);
+      take();
+      return undefined;
+    },
+    ended(step, port, error) {
+      const ms = performance.now() - t0;
+      trace.push({ node: step.state, kind: step.kind, port, ms, input: before, changes: changesBetween(before, snapshot(exchange, secretHeaders)), ...(error ? { error: (error as Error).message } : {}) });
+    },
+  };
+  const walked = await walk(workflow, exchange, [], recorder);
+  const failure = walked.error;
+  const visited = walked.states;
 
-  const meta = step.meta;
+  const meta = walked.final.meta;
   const extra = { ...exchange.answerHeaders };
   let response: SimulatedResponse;
   if (meta.outcome === 'finish' && exchange.response) {

@@ -1,5 +1,6 @@
 import type { CatalogEntry, ErrorCatalog } from '../schema/catalog.ts';
 import { kinds, type AnyKindDescriptor } from '../nodes/index.ts';
+import { FAULT_STATE } from './machine.ts';
 import { runAtOnce, type Sliced } from './slices.ts';
 import type { ValidGraph } from './validate.ts';
 
@@ -41,8 +42,6 @@ export interface ContractOptions {
   deprecated?: { sunset?: string | undefined };
 }
 
-/** The port a runtime failure (a thrown error) leaves by: the machine's onError. */
-const FAULT_PORT = '$fault';
 const EXAMPLE_TRACE = '0af7651916cd43dd8448eb211c80319c';
 
 /** The detail template with its placeholders shown as `<name>` (or filled from a node's params). */
@@ -150,7 +149,7 @@ export function* errorContractSliced(graph: ValidGraph, catalog: ErrorCatalog, o
     }
     // Errors the kind raises by failing rather than by a port: an expression that fails or runs out of bounds.
     if (descriptor.errors.includes('expression_failed') && !portErrors.has('expression_failed') && descriptor.expressions(node.config).length > 0)
-      problem('expression_failed', { node: node.id, kind: node.kind, port: FAULT_PORT }, `an expression of ${node.id} fails or exceeds its time, depth or size bound`);
+      problem('expression_failed', { node: node.id, kind: node.kind, port: FAULT_STATE }, `an expression of ${node.id} fails or exceeds its time, depth or size bound`);
     if (node.kind === 'respond') {
       const config = node.config as { status?: number };
       const status = config.status ?? 200;

@@ -3,7 +3,7 @@ import type { ValidGraph } from './validate.ts';
 
 /** Final state reached when a port ends the request with the current response. */
 export const FINISH_STATE = '$finish';
-/** Final state reached when a node's runtime fails (its error says which catalog error answers). */
+/** Final state reached when a node's runtime fails (its error says which catalog error answers), and the port metrics, traces and contracts name that exit by. */
 export const FAULT_STATE = '$fault';
 /** Final state reached when an unwired failure port raises its catalog error. */
 export const raiseState = (node: string, port: string) => `$raise:${node}:${port}`;

@@ -329,7 +329,8 @@ describe('DNS rebinding: the address is checked again when the connection is mad
   }
 
   it('a proxy whose host passed the publish check, then resolves to an internal address, ends by its error port', async () => {
-    const { compileWorkflow, walk } = await import('../../engine/compile/compile-workflow.ts');
+    const { compileWorkflow } = await import('../../engine/compile/compile.ts');
+    const { walk } = await import('../../engine/compile/walk.ts');
     const { createSyntheticExchange } = await import('../../engine/gateway/exchange.ts');
     const deps = await dependencies();
     answer = '127.0.0.1';
@@ -351,7 +352,8 @@ describe('DNS rebinding: the address is checked again when the connection is mad
   });
 
   it('a JWKS URL that rebinds to an internal address fails like an unreachable key server', async () => {
-    const { compileWorkflow, walk } = await import('../../engine/compile/compile-workflow.ts');
+    const { compileWorkflow } = await import('../../engine/compile/compile.ts');
+    const { walk } = await import('../../engine/compile/walk.ts');
     const { createSyntheticExchange } = await import('../../engine/gateway/exchange.ts');
     const deps = await dependencies();
     answer = '127.0.0.1';

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createActor, fromPromise, transition, type AnyStateMachine } from 'xstate';
-import { createWorkflowMachine } from '../../engine/compile/compile-workflow.ts';
+import { createWorkflowMachine } from '../../engine/compile/machine.ts';
 import { FAULT_STATE, FINISH_STATE, RUN_NODE_ACTOR, raiseState, toMachineConfig, validateWorkflow, type ValidGraph, type WorkflowMachineConfig } from '../../shared/compile/index.ts';
 
 const root = new URL('../../', import.meta.url);

@@ -101,8 +101,7 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
     }
     clearTimeout(this.#deadline); // a streamed body is bounded by bodyTimeout (the longest pause) from here
     this.#timed();
-    exchange.response = { status: statusCode, headers: this.headers, sent: true };
-    this.#answer = exchange.startAnswer(statusCode, this.headers);
+    this.#answer = exchange.hijack(statusCode, this.headers);
     this.#resume = resume;
     return true;
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { CompiledWorkflow } from '../../../engine/compile/compile-workflow.ts';
+import type { CompiledWorkflow } from '../../../engine/compile/types.ts';
 import { createRouteTable, type RouteMatch } from '../../../engine/gateway/route-table.ts';
 import type { HttpMethod } from '../../../shared/schema/index.ts';
 

@@ -1,7 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Metrics, NO_PARTNER, OTHER_PARTNER } from '../../../engine/observe/metrics.ts';
+import { Metrics } from '../../../engine/observe/metrics.ts';
+import { NO_PARTNER, OTHER_PARTNER } from '../../../engine/observe/partner-labels.ts';
 import { createTestIssuerWorkflows, type ObservedSetup } from './support.ts';
 import { bearer, expectProblem } from '../../helpers/workflow.ts';
 

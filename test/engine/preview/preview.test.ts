@@ -14,7 +14,8 @@ import { errorContract, validateWorkflow, type ContractEntry } from '../../../sh
 import { errorCatalogSchema } from '../../../shared/schema/index.ts';
 import { kinds, type AnyKindDescriptor } from '../../../shared/nodes/index.ts';
 import { ensureDemoKeys, signDemoToken } from '../../../engine/demo/keys.ts';
-import { compileWorkflow, type Step } from '../../../engine/compile/compile-workflow.ts';
+import { compileWorkflow } from '../../../engine/compile/compile.ts';
+import type { Step } from '../../../engine/compile/types.ts';
 import { createMemoryRateLimitStore } from '../../../engine/kinds/support/rate-limit-store.ts';
 import { createEgressPolicy } from '../../../engine/kinds/support/egress.ts';
 import { REPO, startTestGateway, type TestGateway } from '../../helpers/gateway.ts';

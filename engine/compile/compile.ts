@@ -1,0 +1,159 @@
+import { expressionSyntaxError, FAULT_STATE, runPaced, toMachineConfigSliced, type ValidationProblem, type ValidGraph } from '../../shared/compile/index.ts';
+import { isKindName, kinds, type AnyKindDescriptor } from '../../shared/nodes/index.ts';
+import { runtimes } from '../kinds/index.ts';
+import { compileExpression } from '../kinds/support/expression.ts';
+import { createPartnerAccess } from '../kinds/support/partner-directory.ts';
+import { createEgressPolicy } from '../kinds/support/egress.ts';
+import { createKeyFiles } from '../kinds/support/key-files.ts';
+import { createWorkflowEnv } from '../kinds/support/workflow-env.ts';
+import { DEFAULT_MAX_BUFFERED_ANSWER, PrepareError, type PreparedNode } from '../kinds/types.ts';
+import { workflowLogFields } from '../observe/request-log.ts';
+import type { Metrics } from '../observe/metrics.ts';
+import { loggedFieldsOf } from './logged-fields.ts';
+import { computeTable } from './machine.ts';
+import { createPace } from './pace.ts';
+import { WorkflowRefused, type CompileDependencies, type CompiledWorkflow, type FinalStep, type NodeStep, type Step } from './types.ts';
+
+/** The directory of compilations without one: no partners, no products. */
+const NO_PARTNERS = createPartnerAccess();
+/** The policy of compilations without one. */
+const DEFAULT_EGRESS = createEgressPolicy();
+
+/** Prepares one node with its kind's runtime; a failure is a problem naming the node and field. */
+async function prepareNode(
+  workflowId: string,
+  nodeId: string,
+  kind: string,
+  config: unknown,
+  wiredPorts: ReadonlySet<string>,
+  deps: CompileDependencies,
+): Promise<{ prepared: PreparedNode } | { problem: ValidationProblem }> {
+  const runtime = runtimes[kind as keyof typeof runtimes] as (config: unknown, context: Parameters<(typeof runtimes)['proxy']>[1]) => PreparedNode | Promise<PreparedNode>;
+  try {
+    const prepared = await runtime(config, {
+      workflowId,
+      nodeId,
+      env: createWorkflowEnv(deps.env, deps.envAllowList),
+      keys: createKeyFiles(deps.dataDir),
+      egress: deps.egress ?? DEFAULT_EGRESS,
+      rateLimits: deps.rateLimits,
+      partners: deps.partners ?? NO_PARTNERS,
+      expression: (source) => {
+        try {
+          return compileExpression(source, deps.expressionLimits, deps.expressionPool);
+        } catch (error) {
+          // a refused expression (a regex RE2 cannot run) names the field it is in
+          if (!(error instanceof PrepareError) || error.field !== '') throw error;
+          const field = isKindName(kind) ? (kinds[kind] as AnyKindDescriptor).expressions(config).find((e) => e.source === source)?.field : undefined;
+          throw new PrepareError(field === undefined ? 'config' : `config.${field}`, error.message, { cause: error });
+        }
+      },
+      shared: deps.shared,
+      wiredPorts,
+      maxBufferedAnswer: deps.maxBufferedAnswer ?? DEFAULT_MAX_BUFFERED_ANSWER,
+    });
+    return { prepared };
+  } catch (error) {
+    if (error instanceof PrepareError) return { problem: { code: 'invalid_config', message: error.message, node: nodeId, field: error.field } };
+    return { problem: { code: 'invalid_config', message: `cannot prepare: ${(error as Error).message}`, node: nodeId } };
+  }
+}
+
+/**
+ * What stops a document's nodes from running here (a missing env var, an unreadable key file),
+ * for every node whose config is valid for its kind, whether or not the graph is: so a refusal
+ * lists these beside the graph's problems. Prepared nodes are released at once.
+ */
+export async function preparationProblems(document: unknown, deps: CompileDependencies): Promise<ValidationProblem[]> {
+  const doc = document as { id?: unknown; nodes?: unknown } | null;
+  if (!Array.isArray(doc?.nodes)) return [];
+  const problems: ValidationProblem[] = [];
+  const pace = createPace(deps.sliceMs);
+  for (const node of doc.nodes as Array<{ id?: unknown; kind?: unknown; config?: unknown }>) {
+    await pace();
+    if (typeof node?.id !== 'string' || typeof node.kind !== 'string' || !isKindName(node.kind)) continue;
+    const config = (kinds[node.kind] as AnyKindDescriptor).config.safeParse(node.config ?? {});
+    if (!config.success) continue;
+    const outcome = await prepareNode(typeof doc.id === 'string' ? doc.id : '', node.id, node.kind, config.data, new Set(), deps);
+    if ('problem' in outcome) problems.push(outcome.problem);
+    else outcome.prepared.close?.();
+  }
+  const fields = (document as { log?: { fields?: unknown } }).log?.fields;
+  if (fields !== null && typeof fields === 'object') {
+    const sources = Object.entries(fields).filter((entry): entry is [string, string] => typeof entry[1] === 'string' && expressionSyntaxError(entry[1]) === undefined);
+    loggedFieldsOf(Object.fromEntries(sources), deps, problems);
+  }
+  return problems;
+}
+
+/**
+ * Compiles a validated workflow into a servable version: machine config, XState machine,
+ * transition table, and every node prepared (expressions compiled, keys loaded) once.
+ * A served version counts its requests and nodes in `served.metrics`.
+ * @throws WorkflowRefused naming node and field when a node cannot be prepared.
+ */
+export async function compileWorkflow(graph: ValidGraph, version: number, deps: CompileDependencies, served: { metrics?: Metrics } = {}): Promise<CompiledWorkflow> {
+  // In slices, each with the event loop's turn after it: a large document never holds it long.
+  const pace = createPace(deps.sliceMs);
+  const machineConfig = await runPaced(toMachineConfigSliced(graph), pace);
+  const table = await computeTable(machineConfig, pace);
+
+  const problems: ValidationProblem[] = [];
+  const prepared = new Map<string, PreparedNode>();
+  let needsRequestBody = false;
+  for (const node of graph.nodes.values()) {
+    await pace();
+    if (node.descriptor.readsRequestBody?.(node.config)) needsRequestBody = true;
+    const outcome = await prepareNode(graph.document.id, node.id, node.kind, node.config, new Set(node.next.keys()), deps);
+    if ('problem' in outcome) problems.push(outcome.problem);
+    else prepared.set(node.id, outcome.prepared);
+  }
+  const loggedFields = loggedFieldsOf(graph.document.log?.fields, deps, problems);
+  if (problems.length > 0) {
+    for (const node of prepared.values()) node.close?.(); // the nodes that did prepare hold their timers or connections
+    throw new WorkflowRefused(problems);
+  }
+
+  // Only served versions count (drafts and previews compile without metrics).
+  const workflowMetrics = served.metrics?.workflow(graph.document.id);
+  const steps = new Map<string, Step>();
+  for (const [state, stateConfig] of Object.entries(machineConfig.states)) {
+    await pace();
+    if ('type' in stateConfig) steps.set(state, { final: true, state, meta: stateConfig.meta });
+    else
+      steps.set(state, {
+        final: false,
+        state,
+        kind: stateConfig.meta.kind,
+        run: prepared.get(state)!.run,
+        // next has no prototype: a port named "constructor" or "__proto__" must not find Object's members
+        next: Object.create(null) as Record<string, Step>,
+        fault: undefined as never,
+        metrics: workflowMetrics?.node(state, stateConfig.meta.kind),
+      });
+  }
+  for (const [state, targets] of table) {
+    const step = steps.get(state) as NodeStep;
+    for (const [port, target] of targets) {
+      const next = steps.get(target)!;
+      if (port === FAULT_STATE) step.fault = next as FinalStep;
+      else step.next[port] = next;
+    }
+  }
+
+  return {
+    id: graph.document.id,
+    version,
+    graph,
+    machineConfig,
+    start: steps.get(graph.start) as NodeStep,
+    prepared,
+    needsRequestBody,
+    metrics: workflowMetrics?.version(version),
+    logFields: workflowLogFields(graph.document.route.path, graph.document.id, version),
+    loggedFields,
+    close() {
+      for (const node of prepared.values()) node.close?.();
+    },
+  };
+}

@@ -1,0 +1,65 @@
+import { fromPromise, raise, setup, transition, type AnyStateMachine } from 'xstate';
+import { FAULT_STATE, RUN_NODE_ACTOR, TAKE_PORT_ACTION, type NodeStateConfig, type WorkflowMachineConfig } from '../../shared/compile/index.ts';
+import type { Pace } from './pace.ts';
+import type { CompiledWorkflow } from './types.ts';
+
+/** The XState machine of a workflow config. Node runs are supplied per request (live actors) or walked by table. */
+export function createWorkflowMachine(config: WorkflowMachineConfig): AnyStateMachine {
+  return setup({
+    actors: { [RUN_NODE_ACTOR]: fromPromise<string, { node: string }>(async () => { throw new Error('runNode is provided per request'); }) },
+    actions: { [TAKE_PORT_ACTION]: raise(({ event }) => ({ type: (event as unknown as { output: string }).output })) },
+  }).createMachine(config as never) as unknown as AnyStateMachine;
+}
+
+/** Node states per XState machine the table is asked of: building one takes a few milliseconds. */
+const TABLE_CHUNK = 32;
+
+/**
+ * Asks XState, for every node state and every port its node can exit by, which state comes
+ * next; the answers form the table the gateway walks per request. XState answers for a few
+ * dozen states at a time, each on a machine of those states (their configs as compiled) and
+ * the states they lead to: asking one machine of all the states costs time in proportion to
+ * their number per state (resolveState reads every sibling), 40 s for a 10,000-node chain, in
+ * one stretch no request could interrupt. The states a chunk leads to keep their type (a final
+ * state stays final); their own transitions are asked in their own chunk.
+ */
+export async function computeTable(config: WorkflowMachineConfig, pace: Pace): Promise<Map<string, Map<string, string>>> {
+  const table = new Map<string, Map<string, string>>();
+  const nodeStates = Object.entries(config.states).filter((entry): entry is [string, NodeStateConfig] => !('type' in entry[1]));
+  for (let from = 0; from < nodeStates.length; from += TABLE_CHUNK) {
+    const chunk = nodeStates.slice(from, from + TABLE_CHUNK);
+    const states: WorkflowMachineConfig['states'] = Object.fromEntries(chunk);
+    for (const [, stateConfig] of chunk)
+      for (const target of [...Object.values(stateConfig.on), FAULT_STATE]) {
+        if (Object.hasOwn(states, target)) continue;
+        const targetConfig = config.states[target];
+        if (targetConfig === undefined) throw new Error(`a transition leads to the unknown state ${target}`);
+        states[target] = 'type' in targetConfig ? targetConfig : ({} as NodeStateConfig); // a node state of another chunk
+      }
+    const machine = createWorkflowMachine({ id: config.id, initial: chunk[0]![0], states });
+    for (const [state, stateConfig] of chunk) {
+      const snapshot = machine.resolveState({ value: state, context: {} });
+      const targets = new Map<string, string>();
+      const events = [...Object.keys(stateConfig.on).map((port) => ({ port, type: port })), { port: FAULT_STATE, type: `xstate.error.actor.${state}` }];
+      for (const { port, type } of events) {
+        const [next] = transition(machine, snapshot, { type } as never);
+        const value = next.value;
+        if (typeof value !== 'string') throw new Error(`state ${state} on ${type} leads to a compound state`);
+        targets.set(port, value);
+      }
+      table.set(state, targets);
+      await pace();
+    }
+  }
+  return table;
+}
+
+/** The whole machine of each compiled config, built when first asked for (a served version never is). */
+const machines = new WeakMap<WorkflowMachineConfig, AnyStateMachine>();
+
+/** The XState machine of a compiled workflow: what the live actor runs (the agreement test). */
+export function workflowMachine(workflow: Pick<CompiledWorkflow, 'machineConfig'>): AnyStateMachine {
+  let machine = machines.get(workflow.machineConfig);
+  if (machine === undefined) machines.set(workflow.machineConfig, (machine = createWorkflowMachine(workflow.machineConfig)));
+  return machine;
+}

@@ -1,0 +1,161 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import express, { type ErrorRequestHandler, type Request, type Response } from 'express';
+import type { Logger } from 'pino';
+import type { DocumentLimits } from '../shared/schema/index.ts';
+import { createAdminApi } from './admin/api.ts';
+import { createAuthenticator, loadAdminTokens } from './admin/auth.ts';
+import { AdminError } from './admin/errors.ts';
+import type { Lifecycle } from './admin/lifecycle.ts';
+import { createPartners } from './admin/partners.ts';
+import type { WorkflowRegistry } from './compile/registry.ts';
+import { ROOT, type Settings } from './config.ts';
+import type { DemoTokenOptions } from './demo/keys.ts';
+import type { PartnerAccess } from './kinds/support/partner-directory.ts';
+import type { RateLimitStore } from './kinds/support/rate-limit-store.ts';
+import type { Metrics } from './observe/metrics.ts';
+import { liveView, partnerStats, workflowStats } from './observe/workflow-stats.ts';
+import type { SimulationContext } from './preview/simulate.ts';
+import type { ReplicaRegistry } from './store/replicas.ts';
+import type { Store } from './store/types.ts';
+import { DEMO_JWKS_FILE } from './demo/keys.ts';
+import type { ClientAddress } from './gateway/client-address.ts';
+import { writeProblem, type ProblemRenderer } from './gateway/problem.ts';
+import { traceContextOf } from './gateway/trace.ts';
+import { keysDir } from './kinds/support/key-files.ts';
+
+interface ControlAppOptions {
+  /** The catalog's renderer as last activated. */
+  problems: () => ProblemRenderer;
+  dataDir: string;
+  /** Serves the demo issuer's JWKS. */
+  demo: boolean;
+  clients: ClientAddress;
+  /** The admin API, mounted at /admin/api. */
+  admin: express.Router;
+  /** /metrics on this port; `authenticate` absent when it is open (its own port serves it without a token, not this one). */
+  metrics: { text(): Promise<string>; contentType: string; authenticate: ((authorization: string | undefined, client?: string) => unknown) | undefined } | undefined;
+}
+
+/** The Express app for everything that is not gateway traffic: health, editor, admin, metrics. */
+function createControlApp(options: ControlAppOptions): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  // req.ip, req.protocol and req.hostname trust the same proxies as everything else (SLUICE_TRUST_PROXY)
+  app.set('trust proxy', options.clients.trust ?? false);
+  app.use('/admin/api', options.admin);
+  const metrics = options.metrics;
+  if (metrics) {
+    app.get('/metrics', async (req, res, next) => {
+      try {
+        metrics.authenticate?.(req.headers.authorization, options.clients.of(req));
+        res.type(metrics.contentType).send(await metrics.text());
+      } catch (error) {
+        next(error);
+      }
+    });
+  }
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  const editorDist = join(ROOT, 'editor', 'dist');
+  if (existsSync(editorDist)) app.use('/editor', express.static(editorDist));
+  // Express routes ignore a trailing slash, so '/editor' also matches '/editor/': redirect only the bare path.
+  else app.get('/editor', (req, res, next) => (req.path === '/editor' ? res.redirect('/editor/') : next()));
+  app.get('/editor/', (_req, res) => {
+    res.type('html').send(readFileSync(join(ROOT, 'editor', 'placeholder.html'), 'utf8'));
+  });
+  if (options.demo) {
+    app.get('/.well-known/sluice/demo-jwks.json', (_req, res) => {
+      res.type('json').send(readFileSync(join(keysDir(options.dataDir), DEMO_JWKS_FILE), 'utf8'));
+    });
+  }
+  const problem = (res: Response, req: Request, id: string, params?: Record<string, string>, detail?: string) => {
+    writeProblem(res, options.problems().render(id, { instance: req.path, traceId: traceContextOf(req.headers.traceparent, undefined).traceId, params, ...(detail ? { detail } : {}) }));
+  };
+  app.use((req, res) => problem(res, req, 'not_found'));
+  const onError: ErrorRequestHandler = (error: { status?: number; type?: string }, req, res, _next) => {
+    if (error instanceof AdminError && (error.code === 'unauthorized' || error.code === 'too_many_attempts')) {
+      if (error.code === 'unauthorized') res.set('www-authenticate', 'Bearer realm="sluice-admin"');
+      else res.set('retry-after', String(error.extra?.retryAfter ?? 60));
+      return problem(res, req, error.code, { reason: error.message }, error.message);
+    }
+    if (error.status === 413) return problem(res, req, 'payload_too_large', { reason: 'the body is too large' });
+    if (error.status === 400) return problem(res, req, 'bad_request', { reason: 'the request is malformed' });
+    problem(res, req, 'internal_error');
+  };
+  app.use(onError);
+  return app;
+}
+
+/** What the control plane reads of the running process. */
+export interface ControlPlaneParts {
+  settings: Settings;
+  store: Store;
+  lifecycle: Lifecycle;
+  registry: WorkflowRegistry;
+  /** This process among the replicas (absent with the file store). */
+  replicas: () => ReplicaRegistry | undefined;
+  rateLimits: RateLimitStore;
+  metrics: Metrics | undefined;
+  partnerAccess: PartnerAccess;
+  /** The preview's context: this process's compile dependencies and catalog. */
+  preview: () => SimulationContext;
+  /** Signs demo tokens; absent unless demo mode. */
+  mintToken: ((claims: DemoTokenOptions) => Promise<string>) | undefined;
+  documents: { limits: DocumentLimits; sliceMs: number };
+  clients: ClientAddress;
+  problems: () => ProblemRenderer;
+  logger: Logger;
+}
+
+/** The control plane: the admin API with its tokens, and the Express app that serves it beside health, editor and metrics. */
+export function createControlPlane(parts: ControlPlaneParts): { app: express.Express; close(): Promise<void> } {
+  const { settings, registry, metrics, rateLimits } = parts;
+  const admin = loadAdminTokens(settings.adminTokens, settings.dataDir);
+  if (admin.createdFile) parts.logger.warn({ file: admin.createdFile }, `no SLUICE_ADMIN_TOKENS: created an admin token in ${admin.createdFile} (mode 0600)`);
+  const authenticator = createAuthenticator(admin.tokens, { maxFailures: settings.adminMaxFailures });
+  const servedVersions = () => registry.serving().map(({ workflow, version }) => ({ workflow, version }));
+  const adminApi = createAdminApi({
+    store: parts.store,
+    lifecycle: parts.lifecycle,
+    ...parts.documents,
+    preview: { context: parts.preview, ...(parts.mintToken ? { demoToken: parts.mintToken } : {}) },
+    partners: { changes: createPartners({ store: parts.store }), lastUsed: (keyId) => parts.partnerAccess.lastUsed.get(keyId) },
+    ...(metrics
+      ? {
+          observe: {
+            stats: (id: string, windowMs: number) => workflowStats(metrics, id, windowMs),
+            live: (id: string, partner: string | undefined) => {
+              const served = registry.active.get(id);
+              return served && liveView(metrics, served, partner);
+            },
+            partner: (id: string, windowMs: number) => partnerStats(metrics, id, windowMs),
+          },
+        }
+      : {}),
+    authenticate: authenticator.authenticate,
+    clientAddress: parts.clients.of,
+    problems: parts.problems,
+    applied: (revision) => registry.whenApplied(revision),
+    status: () => ({ appliedRevision: registry.appliedRevision, serving: registry.serving(), replica: parts.replicas()?.id, rateLimits: rateLimits.health?.() ?? { store: rateLimits.name, state: 'up' } }),
+    cluster: async (revision) => {
+      const replicas = parts.replicas();
+      if (replicas) return replicas.list(revision);
+      // The file store has no shared list of replicas: this process speaks for itself.
+      const behind = Math.max(0, revision - registry.appliedRevision);
+      return [{ id: `${hostname()}-${process.pid}`, host: hostname(), pid: process.pid, appliedRevision: registry.appliedRevision, serving: servedVersions(), lastSeenMs: 0, behind, lagging: behind > 0, self: true }];
+    },
+  });
+  const app = createControlApp({
+    problems: parts.problems,
+    dataDir: settings.dataDir,
+    demo: settings.demo,
+    clients: parts.clients,
+    admin: adminApi.router,
+    // With its own port, /metrics is open there; on the main port it needs an admin token.
+    metrics: metrics && { text: () => metrics.text(), contentType: metrics.registry.contentType, authenticate: settings.metricsPort === undefined ? authenticator.authenticate : undefined },
+  });
+  return { app, close: () => adminApi.close() };
+}

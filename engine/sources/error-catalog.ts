@@ -1,0 +1,64 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { errorCatalogSchema, GATEWAY_ERRORS, type ErrorCatalog } from '../../shared/schema/index.ts';
+import type { Store } from '../store/types.ts';
+import { EXAMPLES } from './data-dir.ts';
+
+/** The error catalog of a file; throws naming the file and what is wrong with it. */
+export function readCatalogFile(file: string): ErrorCatalog {
+  const parsed = errorCatalogSchema.safeParse(JSON.parse(readFileSync(file, 'utf8')));
+  if (!parsed.success) throw new Error(`${file} is not a valid error catalog: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  return parsed.data;
+}
+
+/** The data directory's error catalog, else the examples' one; undefined when neither reads. */
+export function catalogOfDataDir(dataDir: string): ErrorCatalog | undefined {
+  for (const file of [join(dataDir, 'errors.json'), join(EXAMPLES, 'errors.json')]) {
+    try {
+      return readCatalogFile(file);
+    } catch {
+      // try the next one
+    }
+  }
+  return undefined;
+}
+
+/** Reads stored catalogs by hash: a stored document never changes, so the last one read is kept under its hash. */
+export interface StoredCatalogs {
+  read(hash: string): Promise<ErrorCatalog>;
+}
+
+export function createStoredCatalogs(store: Pick<Store, 'document'>): StoredCatalogs {
+  let last: { hash: string; catalog: ErrorCatalog } | undefined;
+  return {
+    async read(hash) {
+      if (last?.hash !== hash) last = { hash, catalog: errorCatalogSchema.parse(await store.document(hash)) };
+      return last.catalog;
+    },
+  };
+}
+
+/**
+ * Gives the store the catalog the gateway answers with: a new store starts with the data
+ * directory's catalog; a stored catalog that lacks an error the gateway itself answers
+ * (GATEWAY_ERRORS) gets it from the data directory's catalog, else the examples', as one audited
+ * catalog change. Without it every workflow with an identity node would stop validating against
+ * a catalog stored before that error existed.
+ */
+export async function ensureStoredCatalog(options: { store: Store; catalogs: StoredCatalogs; dataDirCatalog: ErrorCatalog; put: (catalog: ErrorCatalog) => Promise<unknown> }): Promise<void> {
+  const hash = (await options.store.state()).catalog;
+  if (hash === undefined) {
+    await options.put(options.dataDirCatalog);
+    return;
+  }
+  const stored = await options.catalogs.read(hash);
+  const missing = GATEWAY_ERRORS.filter((id) => !Object.hasOwn(stored.errors, id));
+  if (missing.length === 0) return;
+  const sources = [options.dataDirCatalog, readCatalogFile(join(EXAMPLES, 'errors.json'))];
+  const added: ErrorCatalog['errors'] = {};
+  for (const id of missing) {
+    const source = sources.find((s) => Object.hasOwn(s.errors, id));
+    if (source) added[id] = source.errors[id]!;
+  }
+  await options.put({ ...stored, errors: { ...stored.errors, ...added } });
+}
