@@ -72,12 +72,12 @@ function kindSection(descriptor: AnyKindDescriptor): string {
 }
 
 /** The README's node-kind reference, generated from the descriptors so it cannot drift. */
-export function kindsReference(): string {
+function kindsReference(): string {
   return (Object.values(kinds) as AnyKindDescriptor[]).map(kindSection).join('\n\n');
 }
 
 /** The README's error catalog table, from a catalog file. */
-export function catalogReference(catalogFile: string): string {
+function catalogReference(catalogFile: string): string {
   const catalog = readCatalogFile(catalogFile);
   const raisedBy = new Map<string, string[]>();
   for (const id of GATEWAY_ERRORS) raisedBy.set(id, ['gateway']);
@@ -87,21 +87,21 @@ export function catalogReference(catalogFile: string): string {
 }
 
 /** The README's configuration table, from the settings schema. */
-export function settingsReference(): string {
+function settingsReference(): string {
   const schema = z.toJSONSchema(settingsSchema, { io: 'input', unrepresentable: 'any' }) as { properties: Record<string, JsonSchemaProperty> };
   const rows = Object.entries(schema.properties).map(([name, p]) => `| \`${name}\` | ${p.default === undefined ? '' : `\`${String(p.default)}\``} | ${cell(p.description ?? '')} |`);
   return ['| variable | default | meaning |', '|---|---|---|', ...rows].join('\n');
 }
 
 /** The README's admin API table, from the endpoint table that also routes requests and builds the OpenAPI document. */
-export function adminReference(): string {
+function adminReference(): string {
   const { endpoints } = createAdminApi({ store: undefined as never, lifecycle: undefined as never, partners: undefined as never, authenticate: () => ({ name: '', role: 'viewer' }), problems: () => undefined as never, status: () => ({ appliedRevision: 0, serving: [] }) });
   const rows = endpoints.map((e) => `| \`${e.method.toUpperCase()} /admin/api${e.path}\` | ${PERMISSIONS[e.permission].join(', ')} | ${cell(e.summary)} |`);
   return ['| endpoint | roles | what it does |', '|---|---|---|', '| `GET /admin/api/openapi.json` | anyone | this API as an OpenAPI 3.1 document |', ...rows].join('\n');
 }
 
 /** Replaces the text between `<!-- name:start -->` and `<!-- name:end -->`. */
-export function replaceBlock(text: string, name: string, content: string): string {
+function replaceBlock(text: string, name: string, content: string): string {
   const start = `<!-- ${name}:start -->`;
   const end = `<!-- ${name}:end -->`;
   const a = text.indexOf(start);

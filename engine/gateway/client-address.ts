@@ -39,7 +39,7 @@ export function parseTrustProxy(text: string): TrustProxy {
 }
 
 /** The trust as proxy-addr and Express's `trust proxy` take it: which address, at which hop (0: the socket's peer), may forward. */
-export type TrustFunction = (address: string, hop: number) => boolean;
+type TrustFunction = (address: string, hop: number) => boolean;
 
 export interface ClientAddress {
   /** The compiled trust (for Express's `trust proxy`); undefined when no proxy is trusted. */

@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 export const ANSWER_PIECE = 64 * 1024;
 
 /** Why a connection was closed for not reading its answers. */
-export type SlowReaderReason = 'send_timeout' | 'buffer_limit';
+type SlowReaderReason = 'send_timeout' | 'buffer_limit';
 
 /** What sending a buffered answer came to. */
 export type BufferedSend = 'sent' | 'too_large' | 'not_reading';

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { randomHex } from './random-hex.ts';
 
 /** One finished request as the exporter sees it: times are performance.now() milliseconds. */
-export interface RequestSpan {
+interface RequestSpan {
   traceId: string;
   spanId: string;
   parentSpanId: string | undefined;

@@ -19,7 +19,7 @@ interface Slot {
  * workflows would otherwise hold 360 maps each).
  */
 export class WindowedCounts {
-  readonly #slots: Array<Slot | undefined> = new Array<Slot | undefined>(SLOTS).fill(undefined);
+  readonly #slots: Array<Slot | undefined> = Array.from<Slot | undefined>({ length: SLOTS });
 
   add(now: number, partner: string, outcome: number): void {
     const at = Math.floor(now / SLOT_MS);

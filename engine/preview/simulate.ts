@@ -13,7 +13,7 @@ import { createEgressPolicy } from '../kinds/support/egress.ts';
 import { mockUpstream } from './mock-upstream.ts';
 import type { SampleRequest, SimulatedResponse, SimulationResult, TestVerdict, TraceStep, UpstreamMock } from '../../shared/schema/preview.ts';
 
-export type { SampleRequest, SimulatedResponse, SimulationResult, TestVerdict, TraceStep, UpstreamMock } from '../../shared/schema/preview.ts';
+export type { SampleRequest, SimulationResult, TestVerdict, UpstreamMock } from '../../shared/schema/preview.ts';
 
 export interface SimulationContext {
   deps: CompileDependencies;

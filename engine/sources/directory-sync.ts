@@ -83,7 +83,8 @@ export function createDirectorySync(options: { directory: WorkflowDirectory; lif
 
     // Files that went away stop serving first, so what they held (an id, a route) is free for the others.
     const somethingLeft = [...owners.values()].some((origin) => !present.has(origin));
-    for (const [id, origin] of [...owners]) {
+    // a copy: the unpublish awaited below lets other syncs change `owners` meanwhile
+    for (const [id, origin] of Array.from(owners)) {
       if (present.has(origin)) continue;
       owners.delete(id);
       applied.delete(origin);

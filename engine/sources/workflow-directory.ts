@@ -3,7 +3,7 @@ import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** A workflow file as read from disk; a file larger than the document limit is not read, only measured. */
-export type WorkflowFile = { file: string; text: string } | { file: string; tooLarge: { bytes: number; modified: number } };
+type WorkflowFile = { file: string; text: string } | { file: string; tooLarge: { bytes: number; modified: number } };
 
 export interface WorkflowDirectory {
   readonly dir: string;
