@@ -19,7 +19,7 @@ import { createWorkflowRegistry, type WorkflowRegistry } from './compile/registr
 import { preparationProblems } from './compile/compile-workflow.ts';
 import { createAdminApi } from './admin/api.ts';
 import { createAuthenticator, loadAdminTokens } from './admin/auth.ts';
-import { createLifecycle, type Lifecycle } from './admin/lifecycle.ts';
+import { createLifecycle, type Lifecycle } from './admin/commands/workflows.ts';
 import { createDirectorySync } from './sources/directory-sync.ts';
 import { openFileStore } from './store/file-store.ts';
 import { createRedisClient, redisKeys, whenReady } from './store/redis.ts';
@@ -39,7 +39,7 @@ import { SLICE_MS } from './compile/pace.ts';
 import { Metrics } from './observe/metrics.ts';
 import { createOtlpExporter } from './observe/otlp.ts';
 import { liveView, partnerStats, workflowStats } from './observe/workflow-stats.ts';
-import { createPartners } from './admin/partners.ts';
+import { createPartners } from './admin/commands/partners.ts';
 import { createPartnerAccess } from './kinds/support/partner-directory.ts';
 import { createEgressPolicy } from './kinds/support/egress.ts';
 import { keysDir } from './kinds/support/key-files.ts';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAdminApi } from '../../../engine/admin/api.ts';
-import { PERMISSIONS } from '../../../engine/admin/auth.ts';
+import { PERMISSIONS } from '../../../shared/admin/roles.ts';
 import type { TestGateway } from '../../helpers/gateway.ts';
 import { startAdminGateway } from './support.ts';
 

@@ -1,0 +1,49 @@
+/** The admin API's answers about partners, their keys, products and plans (never a key's hash). */
+import { z } from 'zod';
+import { partnerFieldsSchema, partnerStatusSchema, planFieldsSchema, productFieldsSchema, type PartnerView, type PlanRecord, type ProductRecord } from '../schema/partners.ts';
+
+const counts = z.record(z.string(), z.number());
+
+const keyFields = {
+  id: z.string(),
+  prefix: z.string(),
+  scopes: z.array(z.string()),
+  createdAt: z.string(),
+  createdBy: z.string(),
+  expiresAt: z.string().optional(),
+  revokedAt: z.string().optional(),
+  revokedBy: z.string().optional(),
+};
+
+export const partnerViewSchema = partnerFieldsSchema.extend({
+  id: z.string(),
+  status: partnerStatusSchema,
+  createdAt: z.string(),
+  createdBy: z.string(),
+  statusChangedAt: z.string().optional(),
+  statusChangedBy: z.string().optional(),
+  keys: z.array(z.object({ ...keyFields, lastUsedAt: z.string().nullable(), state: z.enum(['active', 'expired', 'revoked']) })),
+}) satisfies z.ZodType<PartnerView>;
+export const partnerListSchema = z.object({ revision: z.number().int(), partners: z.array(partnerViewSchema) });
+
+/** A new key: the only answer that ever carries the key itself; `replaced` names the key a rotation replaced. */
+export const createdKeySchema = z.object({ ...keyFields, key: z.string(), partner: z.string(), replaced: z.string().optional() });
+export const revokedKeySchema = z.object({ id: z.string(), revokedAt: z.string() });
+
+export const productSchema = productFieldsSchema.extend({ id: z.string() }) satisfies z.ZodType<ProductRecord>;
+export const productListSchema = z.object({ products: z.array(productSchema) });
+export const planSchema = planFieldsSchema.extend({ id: z.string() }) satisfies z.ZodType<PlanRecord>;
+export const planListSchema = z.object({ plans: z.array(planSchema) });
+
+/** GET /partners/:id/stats: a partner's requests over a window, by workflow. */
+export const partnerStatsSchema = z.object({
+  partner: z.string(),
+  windowSeconds: z.number(),
+  to: z.string(),
+  requests: z.number(),
+  limited: z.number(),
+  outcomes: counts,
+  workflows: z.array(z.object({ workflow: z.string(), requests: z.number(), limited: z.number(), outcomes: counts })),
+});
+export type PartnerStats = z.infer<typeof partnerStatsSchema>;
+export type CreatedKey = z.infer<typeof createdKeySchema>;
