@@ -1,7 +1,7 @@
 /** The admin API's answers of the audit log. */
 import { z } from 'zod';
 
-export const auditEntrySchema = z.object({
+const auditEntrySchema = z.object({
   seq: z.number().int(),
   time: z.string(),
   actor: z.string(),

@@ -27,7 +27,7 @@ export interface JsonSchema {
 const jsonSchemaSchema = z.custom<JsonSchema>((value) => typeof value === 'object' && value !== null).meta({ description: 'A JSON Schema (draft 2020-12).' });
 
 /** A node kind as GET /kinds serves it: palette text and the config's JSON Schema. */
-export const kindInfoSchema = z.object({
+const kindInfoSchema = z.object({
   kind: z.string(),
   title: z.string(),
   category: z.string(),

@@ -2,8 +2,6 @@
 import { z } from 'zod';
 import { partnerFieldsSchema, partnerStatusSchema, planFieldsSchema, productFieldsSchema, type PartnerView, type PlanRecord, type ProductRecord } from '../schema/partners.ts';
 
-const counts = z.record(z.string(), z.number());
-
 const keyFields = {
   id: z.string(),
   prefix: z.string(),
@@ -34,16 +32,3 @@ export const productSchema = productFieldsSchema.extend({ id: z.string() }) sati
 export const productListSchema = z.object({ products: z.array(productSchema) });
 export const planSchema = planFieldsSchema.extend({ id: z.string() }) satisfies z.ZodType<PlanRecord>;
 export const planListSchema = z.object({ plans: z.array(planSchema) });
-
-/** GET /partners/:id/stats: a partner's requests over a window, by workflow. */
-export const partnerStatsSchema = z.object({
-  partner: z.string(),
-  windowSeconds: z.number(),
-  to: z.string(),
-  requests: z.number(),
-  limited: z.number(),
-  outcomes: counts,
-  workflows: z.array(z.object({ workflow: z.string(), requests: z.number(), limited: z.number(), outcomes: counts })),
-});
-export type PartnerStats = z.infer<typeof partnerStatsSchema>;
-export type CreatedKey = z.infer<typeof createdKeySchema>;

@@ -2,7 +2,7 @@ import { z } from 'zod';
 
 /** The roles of admin tokens. */
 export const ROLES = ['viewer', 'editor', 'publisher', 'auditor', 'admin'] as const;
-export const roleSchema = z.enum(ROLES);
+const roleSchema = z.enum(ROLES);
 export type Role = z.infer<typeof roleSchema>;
 
 /**

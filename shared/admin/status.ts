@@ -5,7 +5,7 @@ import { servedStateSchema } from './version-state.ts';
 const counts = z.record(z.string(), z.number());
 
 /** One workflow this process serves. */
-export const servingSchema = z.object({ workflow: z.string(), version: z.number().int(), route: z.string(), state: servedStateSchema });
+const servingSchema = z.object({ workflow: z.string(), version: z.number().int(), route: z.string(), state: servedStateSchema });
 export type Serving = z.infer<typeof servingSchema>;
 
 /** GET /status: the store's revision (null while it cannot be reached) beside what this process applied and serves. */
@@ -22,7 +22,7 @@ export const statusSchema = z.object({
 });
 
 /** A live replica as the cluster view lists it: what it serves, and how far behind the store it is. */
-export const replicaSchema = z.object({
+const replicaSchema = z.object({
   id: z.string(),
   host: z.string(),
   pid: z.number().int(),
@@ -40,16 +40,18 @@ export const replicaSchema = z.object({
 export type Replica = z.infer<typeof replicaSchema>;
 export const clusterSchema = z.object({ store: z.string(), revision: z.number().int(), replicas: z.array(replicaSchema), lagging: z.number().int() });
 
+/** Requests over a window by outcome; `limited` counts the rate-limited ones. */
+const tally = { requests: z.number(), limited: z.number(), outcomes: counts };
+/** The window the counts cover: its length, and its end. */
+const window = { windowSeconds: z.number(), to: z.string() };
+
 /** GET /workflows/:id/stats: outcomes over a window, in all and by partner label. */
-export const workflowStatsSchema = z.object({
-  workflow: z.string(),
-  windowSeconds: z.number(),
-  to: z.string(),
-  requests: z.number(),
-  outcomes: counts,
-  partners: z.array(z.object({ partner: z.string(), requests: z.number(), limited: z.number(), outcomes: counts })),
-});
+export const workflowStatsSchema = z.object({ workflow: z.string(), ...window, requests: z.number(), outcomes: counts, partners: z.array(z.object({ partner: z.string(), ...tally })) });
 export type WorkflowStats = z.infer<typeof workflowStatsSchema>;
+
+/** GET /partners/:id/stats: a partner's requests over a window, in all and by workflow. */
+export const partnerStatsSchema = z.object({ partner: z.string(), ...window, ...tally, workflows: z.array(z.object({ workflow: z.string(), ...tally })) });
+export type PartnerStats = z.infer<typeof partnerStatsSchema>;
 
 /** GET /workflows/:id/live: this gateway's counts for the served version (cumulative; two reads make a rate). */
 export const liveViewSchema = z.object({

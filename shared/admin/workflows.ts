@@ -18,7 +18,7 @@ export const versionRecordSchema = z.object({
   retired: z.object({ at: timestamp }).optional(),
 }) satisfies z.ZodType<VersionRecord>;
 
-export const draftRecordSchema = z.object({
+const draftRecordSchema = z.object({
   hash: z.string(),
   revision: z.number().int().min(1),
   updatedAt: timestamp,
@@ -26,7 +26,7 @@ export const draftRecordSchema = z.object({
 }) satisfies z.ZodType<DraftRecord>;
 
 /** One row of GET /workflows. */
-export const workflowSummarySchema = z.object({
+const workflowSummarySchema = z.object({
   id: z.string(),
   name: z.string().optional(),
   route: routeSchema.optional(),

@@ -1,8 +1,7 @@
 import type { Request } from 'express';
 import { z } from 'zod';
 import type { Identity } from '../../../shared/admin/roles.ts';
-import type { Replica, Serving, LiveView, WorkflowStats } from '../../../shared/admin/status.ts';
-import type { PartnerStats } from '../../../shared/admin/partners.ts';
+import type { LiveView, PartnerStats, Replica, Serving, WorkflowStats } from '../../../shared/admin/status.ts';
 import type { ValidateOptions } from '../../../shared/compile/index.ts';
 import { DEFAULT_DOCUMENT_LIMITS, errorCatalogSchema, workflowDocumentSchema, type DocumentLimits, type WorkflowDocument } from '../../../shared/schema/index.ts';
 import { validatePaced } from '../../compile/pace.ts';

@@ -27,7 +27,7 @@ interface EndpointDescription {
 }
 
 /** One endpoint's definition: its schemas type what the handler receives and what it answers. */
-export interface EndpointDefinition<P extends z.ZodType | undefined, Q extends z.ZodType | undefined, B extends z.ZodType | undefined, R extends z.ZodType> extends EndpointDescription {
+interface EndpointDefinition<P extends z.ZodType | undefined, Q extends z.ZodType | undefined, B extends z.ZodType | undefined, R extends z.ZodType> extends EndpointDescription {
   params?: P;
   query?: Q;
   body?: B;
@@ -37,7 +37,7 @@ export interface EndpointDefinition<P extends z.ZodType | undefined, Q extends z
 }
 
 /** The raw inputs of a request, before the endpoint's schemas have read them. */
-export interface RawInput {
+interface RawInput {
   params: unknown;
   query: unknown;
   body: unknown;

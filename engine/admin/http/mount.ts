@@ -14,7 +14,7 @@ const SETTLE_MS = 5_000;
 /** Room in an admin body beside its document: the wrapper, a sample request and its upstream mock. */
 const BODY_SLACK_BYTES = 64 * 1024;
 
-export interface MountOptions {
+interface MountOptions {
   store: Store;
   /** The identity of a bearer token; `client` is the caller's address, for cutting off token guessing. */
   authenticate(authorization: string | undefined, client?: string): Identity;

@@ -1,9 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAdminApi } from '../../../engine/admin/api.ts';
 import type { Endpoint } from '../../../engine/admin/http/endpoint.ts';
 import type { TestGateway } from '../../helpers/gateway.ts';
-import { adminOf, stamped, type Admin, type Person } from './support.ts';
-import { startAdminGateway } from './support.ts';
+import { adminOf, endpointTable, stamped, startAdminGateway, type Admin, type Person } from './support.ts';
 
 /*
  * Every endpoint's response schema (shared/admin/, what the editor reads) against what the engine
@@ -40,16 +38,7 @@ describe('admin API answers and their response schemas', () => {
   beforeAll(async () => {
     gw = await startAdminGateway({ settings: { SLUICE_DEMO: 'on' } });
     admin = adminOf(gw.url);
-    endpoints = createAdminApi({
-      store: gw.sluice.store,
-      lifecycle: gw.sluice.lifecycle,
-      partners: undefined as never,
-      authenticate: () => ({ name: 'x', role: 'viewer' }),
-      problems: () => {
-        throw new Error('unused');
-      },
-      status: () => ({ appliedRevision: 0, serving: [] }),
-    }).endpoints;
+    endpoints = endpointTable(gw);
   });
   afterAll(() => gw.close());
 
