@@ -1,7 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROLES, type Identity, type Role } from '../../shared/admin/roles.ts';
+import { ROLES, type Identity, type Role } from '../../shared/admin/index.ts';
 import { AdminError } from './errors.ts';
 
 interface TokenEntry extends Identity {

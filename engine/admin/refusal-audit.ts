@@ -1,5 +1,5 @@
 import type { Store } from '../store/types.ts';
-import type { Identity } from '../../shared/admin/roles.ts';
+import type { Identity } from '../../shared/admin/index.ts';
 
 /** How long the refusals of one actor's operation are counted after the one written in full. */
 const WINDOW_MS = 60_000;

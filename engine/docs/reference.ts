@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { kinds, type AnyKindDescriptor, type PortSpec } from '../../shared/nodes/index.ts';
 import { errorCatalogSchema, GATEWAY_ERRORS } from '../../shared/schema/index.ts';
 import { createAdminApi } from '../admin/api.ts';
-import { PERMISSIONS } from '../../shared/admin/roles.ts';
+import { PERMISSIONS } from '../../shared/admin/index.ts';
 import { settingsSchema } from '../config.ts';
 
 interface JsonSchemaProperty {

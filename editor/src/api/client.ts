@@ -1,8 +1,5 @@
 import type { z } from 'zod';
-import type { contractDiffSchema, contractSchema, demoTokenAnswerSchema, testRunSchema } from '../../../shared/admin/preview.ts';
-import type { partnerStatsSchema } from '../../../shared/admin/status.ts';
-import type { createdKeySchema, partnerListSchema, partnerViewSchema, planListSchema, productListSchema, revokedKeySchema } from '../../../shared/admin/partners.ts';
-import type { draftSavedSchema, publishedSchema, rolledBackSchema, validatedSchema, versionDetailSchema, versionListSchema, workflowListSchema } from '../../../shared/admin/workflows.ts';
+import type { contractDiffSchema, contractSchema, createdKeySchema, demoTokenAnswerSchema, draftSavedSchema, partnerListSchema, partnerStatsSchema, partnerViewSchema, planListSchema, productListSchema, publishedSchema, revokedKeySchema, rolledBackSchema, testRunSchema, validatedSchema, versionDetailSchema, versionListSchema, workflowListSchema } from '../../../shared/admin/index.ts';
 import type { ErrorCatalog } from '../../../shared/schema/catalog.ts';
 import type { SampleRequest, SimulationResult, UpstreamMock } from './preview-types.ts';
 import type { Identity, KindsPayload, LiveView, ProblemBody, VersionRecord, VersionRef, WorkflowDiff, WorkflowRecordView, WorkflowView } from './types.ts';

@@ -1,4 +1,4 @@
-import { allows, PERMISSIONS, type Permission, type Role } from '../../../shared/admin/roles.ts';
+import { allows, PERMISSIONS, type Permission, type Role } from '../../../shared/admin/index.ts';
 
 /**
  * Whether a role may do something, by the API's own permission table, so the editor can disable

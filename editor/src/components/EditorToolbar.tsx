@@ -1,4 +1,4 @@
-import { workflowState } from '../../../shared/admin/version-state.ts';
+import { workflowState } from '../../../shared/admin/index.ts';
 import type { WorkflowView } from '../api/types.ts';
 import type { WorkflowMeta } from '../graph/convert.ts';
 import type { DraftLifecycle } from '../hooks/useDraftLifecycle.ts';

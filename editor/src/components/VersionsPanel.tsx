@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import { versionState } from '../../../shared/admin/version-state.ts';
+import { versionState } from '../../../shared/admin/index.ts';
 import type { VersionRef, WorkflowView } from '../api/types.ts';
 import { Dialog } from './Dialog.tsx';
 

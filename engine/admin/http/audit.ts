@@ -1,6 +1,6 @@
 /** The audit log: its entries, and a walk of its hash chain. */
 import { z } from 'zod';
-import { auditListSchema, auditVerificationSchema } from '../../../shared/admin/audit.ts';
+import { auditListSchema, auditVerificationSchema } from '../../../shared/admin/index.ts';
 import type { AdminContext } from './context.ts';
 import { defineEndpoint, type Endpoint } from './endpoint.ts';
 

@@ -1,7 +1,6 @@
 import type { Request } from 'express';
 import { z } from 'zod';
-import type { Identity } from '../../../shared/admin/roles.ts';
-import type { LiveView, PartnerStats, Replica, Serving, WorkflowStats } from '../../../shared/admin/status.ts';
+import type { Identity, LiveView, PartnerStats, Replica, Serving, WorkflowStats } from '../../../shared/admin/index.ts';
 import type { ValidateOptions } from '../../../shared/compile/index.ts';
 import { DEFAULT_DOCUMENT_LIMITS, errorCatalogSchema, workflowDocumentSchema, type DocumentLimits, type WorkflowDocument } from '../../../shared/schema/index.ts';
 import { validatePaced } from '../../compile/pace.ts';

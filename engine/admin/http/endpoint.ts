@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { Identity, Permission } from '../../../shared/admin/roles.ts';
+import type { Identity, Permission } from '../../../shared/admin/index.ts';
 import { AdminError } from '../errors.ts';
 import { inputProblems } from './problems.ts';
 

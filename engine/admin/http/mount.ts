@@ -1,5 +1,5 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
-import { allows, type Identity } from '../../../shared/admin/roles.ts';
+import { allows, type Identity } from '../../../shared/admin/index.ts';
 import { DOCUMENT_LIMIT_SETTINGS, jsonTextDepth, type DocumentLimits } from '../../../shared/schema/index.ts';
 import type { ProblemRenderer } from '../../gateway/problem.ts';
 import type { Store } from '../../store/types.ts';

@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { adminProblemSchema } from '../../../shared/admin/problem.ts';
-import { PERMISSIONS } from '../../../shared/admin/roles.ts';
+import { adminProblemSchema, PERMISSIONS } from '../../../shared/admin/index.ts';
 import type { Endpoint } from './endpoint.ts';
 
 /** A schema as OpenAPI 3.1 reads it (JSON Schema 2020-12); what JSON cannot say (a custom check) is left open. */

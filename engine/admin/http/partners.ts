@@ -1,7 +1,6 @@
 /** Partners, their API keys, products and plans: publisher or admin change them, every role reads them. */
 import { z } from 'zod';
-import { partnerStatsSchema } from '../../../shared/admin/status.ts';
-import { createdKeySchema, partnerListSchema, partnerViewSchema, planListSchema, planSchema, productListSchema, productSchema, revokedKeySchema } from '../../../shared/admin/partners.ts';
+import { createdKeySchema, partnerListSchema, partnerStatsSchema, partnerViewSchema, planListSchema, planSchema, productListSchema, productSchema, revokedKeySchema } from '../../../shared/admin/index.ts';
 import { durationMs, idSchema } from '../../../shared/schema/index.ts';
 import { boundedDurationSchema } from '../../../shared/schema/duration.ts';
 import { partnerFieldsSchema, planFieldsSchema, productFieldsSchema } from '../../../shared/schema/partners.ts';

@@ -1,6 +1,6 @@
 /** Previews: a sample request through a draft or version, the workflow tests, the error contract and demo tokens. */
 import { z } from 'zod';
-import { contractAnswerSchema, contractDiffSchema, demoTokenAnswerSchema, simulationSchema, testRunSchema } from '../../../shared/admin/preview.ts';
+import { contractAnswerSchema, contractDiffSchema, demoTokenAnswerSchema, simulationSchema, testRunSchema } from '../../../shared/admin/index.ts';
 import { diffContracts, errorContractSliced, runPaced } from '../../../shared/compile/index.ts';
 import { demoTokenSchema } from '../../../shared/schema/index.ts';
 import { createPace } from '../../compile/pace.ts';

@@ -1,6 +1,5 @@
 /** What an editor session starts from: who the token is, and the node kinds it can draw. */
-import { kindsPayloadSchema, type KindsPayload } from '../../../shared/admin/kinds.ts';
-import { identitySchema } from '../../../shared/admin/roles.ts';
+import { identitySchema, kindsPayloadSchema, type KindsPayload } from '../../../shared/admin/index.ts';
 import { kindConfigJsonSchema } from '../../../shared/compile/json-schema.ts';
 import { CATEGORIES, kinds, type AnyKindDescriptor } from '../../../shared/nodes/index.ts';
 import { defineEndpoint, type Endpoint } from './endpoint.ts';

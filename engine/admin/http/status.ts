@@ -1,6 +1,6 @@
 /** What this process serves and counts: request stats, the editor's live mode, status and the cluster view. */
 import { z } from 'zod';
-import { clusterSchema, liveViewSchema, statusSchema, workflowStatsSchema } from '../../../shared/admin/status.ts';
+import { clusterSchema, liveViewSchema, statusSchema, workflowStatsSchema } from '../../../shared/admin/index.ts';
 import { boundedDurationSchema, durationMs } from '../../../shared/schema/duration.ts';
 import { MAX_WINDOW_MS, SLOT_MS } from '../../observe/metrics.ts';
 import { AdminError } from '../errors.ts';

@@ -1,6 +1,6 @@
 /** Versions: publishing the draft, rolling back, deprecating and retiring, reading and comparing them. */
 import { z } from 'zod';
-import { publishedSchema, rolledBackSchema, versionDetailSchema, versionListSchema, versionRecordSchema, workflowDiffSchema } from '../../../shared/admin/workflows.ts';
+import { publishedSchema, rolledBackSchema, versionDetailSchema, versionListSchema, versionRecordSchema, workflowDiffSchema } from '../../../shared/admin/index.ts';
 import { diffWorkflowsSliced, runPaced } from '../../../shared/compile/index.ts';
 import { createPace } from '../../compile/pace.ts';
 import { AdminError } from '../errors.ts';

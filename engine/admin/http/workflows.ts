@@ -1,7 +1,6 @@
 /** Workflows: the list, one record, creating one, saving and validating its draft. */
 import { z } from 'zod';
-import { workflowState } from '../../../shared/admin/version-state.ts';
-import { draftSavedSchema, validatedSchema, workflowListSchema, workflowRecordSchema, workflowViewSchema, type WorkflowSummary } from '../../../shared/admin/workflows.ts';
+import { draftSavedSchema, validatedSchema, workflowListSchema, workflowRecordSchema, workflowState, workflowViewSchema, type WorkflowSummary } from '../../../shared/admin/index.ts';
 import type { WorkflowDocument } from '../../../shared/schema/index.ts';
 import type { WorkflowRecord } from '../../store/types.ts';
 import { workflowParams, type AdminContext } from './context.ts';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PERMISSIONS } from '../../../shared/admin/roles.ts';
+import { PERMISSIONS } from '../../../shared/admin/index.ts';
 import type { TestGateway } from '../../helpers/gateway.ts';
 import type { Endpoint } from '../../../engine/admin/http/endpoint.ts';
 import { endpointTable, startAdminGateway } from './support.ts';
