@@ -107,7 +107,7 @@ export function createRefusalAudit(options: { store: Store; windowMs?: number; n
       closed = true;
       for (const timer of timers) clearTimeout(timer);
       timers.clear();
-      await Promise.allSettled([...writing]); // first entries before their counts
+      await Promise.allSettled(writing); // first entries before their counts
       const counts = [...open.values(), ...unwritten].filter((window) => window.more > 0);
       open.clear();
       await Promise.all(counts.map((window) => writeCount(window))); // a count that fails now is lost with the process
