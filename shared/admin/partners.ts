@@ -13,7 +13,9 @@ const keyFields = {
   revokedBy: z.string().optional(),
 };
 
-export const partnerViewSchema = partnerFieldsSchema.extend({
+// answers are read with the fields' shapes, not their strictness: a newer gateway may add a field
+export const partnerViewSchema = z.object({
+  ...partnerFieldsSchema.shape,
   id: z.string(),
   status: partnerStatusSchema,
   createdAt: z.string(),
@@ -28,7 +30,7 @@ export const partnerListSchema = z.object({ revision: z.number().int(), partners
 export const createdKeySchema = z.object({ ...keyFields, key: z.string(), partner: z.string(), replaced: z.string().optional() });
 export const revokedKeySchema = z.object({ id: z.string(), revokedAt: z.string() });
 
-export const productSchema = productFieldsSchema.extend({ id: z.string() }) satisfies z.ZodType<ProductRecord>;
+export const productSchema = z.object({ ...productFieldsSchema.shape, id: z.string() }) satisfies z.ZodType<ProductRecord>;
 export const productListSchema = z.object({ products: z.array(productSchema) });
-export const planSchema = planFieldsSchema.extend({ id: z.string() }) satisfies z.ZodType<PlanRecord>;
+export const planSchema = z.object({ ...planFieldsSchema.shape, id: z.string() }) satisfies z.ZodType<PlanRecord>;
 export const planListSchema = z.object({ plans: z.array(planSchema) });
