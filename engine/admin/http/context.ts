@@ -60,7 +60,8 @@ export const workflowParams = z.object({ id: z.string() });
 /** A version to read: the draft, the active version or a number. */
 export const versionRef = z.union([z.literal('draft'), z.literal('active'), z.coerce.number().int().min(1)]);
 
-const named = (which: Which) => (typeof which === 'number' ? `version ${which}` : which);
+/** A version as a sentence names it: "version 3", "draft", "active". */
+const versionName = (which: Which) => (typeof which === 'number' ? `version ${which}` : which);
 
 /** What the resource groups share: the options, and reading workflows and their documents from the store. */
 export function adminContext(options: AdminApiOptions) {
@@ -83,7 +84,7 @@ export function adminContext(options: AdminApiOptions) {
       const n = which === 'active' ? workflow.active : which;
       hash = workflow.versions.find((v) => v.version === n)?.hash;
     }
-    if (!hash) throw new AdminError('not_found', `workflow "${id}" has no ${named(which)}`);
+    if (!hash) throw new AdminError('not_found', `workflow "${id}" has no ${versionName(which)}`);
     return store.document(hash);
   }
 
@@ -98,7 +99,7 @@ export function adminContext(options: AdminApiOptions) {
     /** A stored document as a workflow; a draft may be half drawn, which is a 422 naming its problems, not a 500. */
     async workflowDocument(id: string, which: Which): Promise<WorkflowDocument> {
       const parsed = workflowDocumentSchema.safeParse(await versionDocument(id, which));
-      if (!parsed.success) throw new AdminError('validation_failed', `the ${named(which)} of "${id}" is not a valid workflow document`, { problems: inputProblems(parsed.error, '(document)') });
+      if (!parsed.success) throw new AdminError('validation_failed', `the ${versionName(which)} of "${id}" is not a valid workflow document`, { problems: inputProblems(parsed.error, '(document)') });
       return parsed.data;
     },
     /** The error catalog in use: the stored one, or the one this process started with. */
@@ -106,7 +107,7 @@ export function adminContext(options: AdminApiOptions) {
       const state = await store.state();
       return state.catalog === undefined ? options.problems().catalog : errorCatalogSchema.parse(await store.document(state.catalog));
     },
-    describe: named,
+    versionName,
   };
 }
 

@@ -78,10 +78,10 @@ export function defineEndpoint<P extends z.ZodType | undefined = undefined, Q ex
     query,
     body,
     response,
-    // the body is read first: a refused body is named before a refused query, as the editor pins body fields
+    // the body is read before the path and the query: a call wrong in both is refused naming the body's fields
     run: async (actor, input) => {
-      const typedBody = read(body, input.body ?? {}, 'body');
-      return handler({ actor, params: read(params, input.params, 'params'), query: read(query, input.query, 'query'), body: typedBody });
+      const checkedBody = read(body, input.body ?? {}, 'body');
+      return handler({ actor, params: read(params, input.params, 'params'), query: read(query, input.query, 'query'), body: checkedBody });
     },
   };
 }

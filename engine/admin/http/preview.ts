@@ -54,7 +54,7 @@ export function previewEndpoints(context: AdminContext): Endpoint[] {
     const document = await context.workflowDocument(id, which);
     const catalog = await context.catalog();
     const result = await context.validate(document, { catalog });
-    if (!result.ok) throw new AdminError('validation_failed', `the ${context.describe(which)} of "${id}" is not a valid workflow: its contract cannot be derived`, { problems: result.problems });
+    if (!result.ok) throw new AdminError('validation_failed', `the ${context.versionName(which)} of "${id}" is not a valid workflow: its contract cannot be derived`, { problems: result.problems });
     const version = which === 'active' ? workflow.active! : which;
     const record = typeof version === 'number' ? workflow.versions.find((v) => v.version === version) : undefined;
     const deprecated = record?.deprecated ? { deprecated: { sunset: record.deprecated.sunset } } : {};
