@@ -14,7 +14,7 @@ import { createWorkflowRegistry, type WorkflowRegistry } from './compile/registr
 import { preparationProblems } from './compile/compile.ts';
 import { createSharedResources, egressOf, expressionsOf, openRateLimits } from './compile/dependencies.ts';
 import { SLICE_MS } from './compile/pace.ts';
-import { createLifecycle, type Lifecycle } from './admin/lifecycle.ts';
+import { createLifecycle, type Lifecycle } from './admin/commands/workflows.ts';
 import { createControlPlane } from './control-app.ts';
 import { seedDataDir } from './sources/data-dir.ts';
 import { createDirectorySync } from './sources/directory-sync.ts';

@@ -1,34 +1,17 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ROLES, type Identity, type Role } from '../../shared/admin/index.ts';
 import { AdminError } from './errors.ts';
 
-export const ROLES = ['viewer', 'editor', 'publisher', 'auditor', 'admin'] as const;
-export type Role = (typeof ROLES)[number];
-
-/** What a role may do. viewer ⊂ editor ⊂ publisher ⊂ admin; auditor reads everything and changes nothing. */
-export const PERMISSIONS = {
-  read: ['viewer', 'editor', 'publisher', 'auditor', 'admin'],
-  edit: ['editor', 'publisher', 'admin'],
-  publish: ['publisher', 'admin'],
-  audit: ['auditor', 'admin'],
-  admin: ['admin'],
-} as const satisfies Record<string, readonly Role[]>;
-export type Permission = keyof typeof PERMISSIONS;
-
-export interface AdminIdentity {
-  name: string;
-  role: Role;
-}
-
-interface TokenEntry extends AdminIdentity {
+interface TokenEntry extends Identity {
   digest: Buffer;
 }
 
 const digest = (token: string) => createHash('sha256').update(token).digest();
 
 /** Parses SLUICE_ADMIN_TOKENS: comma-separated `name:role:token`. */
-export function parseAdminTokens(text: string): Array<AdminIdentity & { token: string }> {
+export function parseAdminTokens(text: string): Array<Identity & { token: string }> {
   const tokens = text
     .split(',')
     .map((s) => s.trim())
@@ -58,7 +41,7 @@ export const ADMIN_TOKEN_FILE = 'admin-token';
  * The admin tokens in force: SLUICE_ADMIN_TOKENS when set, else one admin token created on
  * first start in the data directory (mode 0600). Tokens are kept only as digests.
  */
-export function loadAdminTokens(configured: string | undefined, dataDir: string): { tokens: Array<AdminIdentity & { token: string }>; createdFile: string | undefined } {
+export function loadAdminTokens(configured: string | undefined, dataDir: string): { tokens: Array<Identity & { token: string }>; createdFile: string | undefined } {
   if (configured && configured.trim() !== '') return { tokens: parseAdminTokens(configured), createdFile: undefined };
   const file = join(dataDir, ADMIN_TOKEN_FILE);
   let createdFile: string | undefined;
@@ -74,7 +57,7 @@ export function loadAdminTokens(configured: string | undefined, dataDir: string)
  * configured digest, without stopping at the first match, so timing says nothing about which
  * or how much matched.
  */
-export function createAuthenticator(tokens: ReadonlyArray<AdminIdentity & { token: string }>, limits: { maxFailures?: number; windowMs?: number } = {}) {
+export function createAuthenticator(tokens: ReadonlyArray<Identity & { token: string }>, limits: { maxFailures?: number; windowMs?: number } = {}) {
   const entries: TokenEntry[] = tokens.map((t) => ({ name: t.name, role: t.role, digest: digest(t.token) }));
   const maxFailures = limits.maxFailures ?? MAX_FAILURES;
   const windowMs = limits.windowMs ?? FAILURE_WINDOW_MS;
@@ -85,7 +68,7 @@ export function createAuthenticator(tokens: ReadonlyArray<AdminIdentity & { toke
      * The identity of a bearer token. `client` (the caller's address) is refused for the rest of
      * the window after too many wrong tokens, whatever it sends, so a token cannot be guessed.
      */
-    authenticate(authorization: string | undefined, client = 'unknown'): AdminIdentity {
+    authenticate(authorization: string | undefined, client = 'unknown'): Identity {
       const now = Date.now();
       const failed = failures.get(client);
       if (failed && now - failed.since >= windowMs) failures.delete(client);
@@ -115,7 +98,3 @@ const MAX_FAILURES = 10;
 const FAILURE_WINDOW_MS = 60_000;
 /** Addresses tracked at most (a flood of addresses resets the table rather than growing it). */
 const MAX_TRACKED_CLIENTS = 10_000;
-
-export function allows(role: Role, permission: Permission): boolean {
-  return (PERMISSIONS[permission] as readonly Role[]).includes(role);
-}

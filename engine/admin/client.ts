@@ -1,5 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { adminProblemSchema, publishedSchema, workflowViewSchema } from '../../shared/admin/index.ts';
+import type { ValidationProblem } from '../../shared/compile/index.ts';
 import { ADMIN_TOKEN_FILE } from './auth.ts';
 
 /** What `sluice apply` did with one file. */
@@ -8,7 +10,7 @@ export interface ApplyResult {
   workflow: string | undefined;
   outcome: 'published' | 'unchanged' | 'refused';
   version?: number;
-  problems?: Array<{ node?: string; field?: string; message: string }>;
+  problems?: ValidationProblem[];
   message?: string;
 }
 
@@ -42,6 +44,11 @@ export function adminTarget(env: Record<string, string | undefined>, dataDir: st
  */
 export async function applyDirectory(client: ReturnType<typeof createAdminClient>, dir: string): Promise<ApplyResult[]> {
   const results: ApplyResult[] = [];
+  /** A refused call as a result: the problem's detail and the problems it names. */
+  const refused = (file: string, workflow: string, answer: { status: number; body: unknown }): ApplyResult => {
+    const problem = adminProblemSchema.partial().safeParse(answer.body);
+    return { file, workflow, outcome: 'refused', message: (problem.success ? problem.data.detail : undefined) ?? `HTTP ${answer.status}`, problems: problem.success ? problem.data.problems : undefined };
+  };
   for (const file of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
     let document: { id?: unknown };
     try {
@@ -59,19 +66,20 @@ export async function applyDirectory(client: ReturnType<typeof createAdminClient
     let saved: { status: number; body: Record<string, unknown> };
     if (existing.status === 404) saved = await client.call('POST', '/workflows', { document });
     else if (existing.status === 200) {
-      const draft = existing.body.draft as { revision: number; document: unknown } | null;
+      const { draft } = workflowViewSchema.parse(existing.body);
       saved = JSON.stringify(draft?.document) === JSON.stringify(document) ? { status: 200, body: {} } : await client.call('PUT', `/workflows/${encodeURIComponent(id)}/draft`, { document, baseRevision: draft?.revision ?? 0 });
     } else saved = existing;
     if (saved.status >= 300) {
-      results.push({ file, workflow: id, outcome: 'refused', message: String(saved.body.detail ?? `HTTP ${saved.status}`), problems: saved.body.problems as ApplyResult['problems'] });
+      results.push(refused(file, id, saved));
       continue;
     }
-    const published = await client.call('POST', `/workflows/${encodeURIComponent(id)}/publish`);
-    if (published.status >= 300) {
-      results.push({ file, workflow: id, outcome: 'refused', message: String(published.body.detail ?? `HTTP ${published.status}`), problems: published.body.problems as ApplyResult['problems'] });
+    const answer = await client.call('POST', `/workflows/${encodeURIComponent(id)}/publish`);
+    if (answer.status >= 300) {
+      results.push(refused(file, id, answer));
       continue;
     }
-    results.push({ file, workflow: id, outcome: published.body.unchanged ? 'unchanged' : 'published', version: published.body.version as number });
+    const published = publishedSchema.parse(answer.body);
+    results.push({ file, workflow: id, outcome: published.unchanged ? 'unchanged' : 'published', version: published.version });
   }
   return results;
 }

@@ -1,7 +1,7 @@
 import type { ValidationProblem } from '../../shared/compile/index.ts';
 
 /** Why an admin call was refused; each code has one status and one catalog error. */
-export const ADMIN_ERRORS = {
+const ADMIN_ERRORS = {
   unauthorized: 401,
   forbidden: 403,
   not_found: 404,

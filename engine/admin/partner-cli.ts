@@ -1,4 +1,6 @@
 import { parseArgs } from 'node:util';
+import type { z } from 'zod';
+import { adminProblemSchema, createdKeySchema, partnerListSchema, partnerViewSchema, planSchema, productSchema, revokedKeySchema } from '../../shared/admin/index.ts';
 import type { createAdminClient } from './client.ts';
 
 type Client = ReturnType<typeof createAdminClient>;
@@ -20,15 +22,19 @@ export const PARTNER_USAGE = `  partner create <id> --name N [--plan P] [--produ
 const many = { type: 'string', multiple: true } as const;
 const one = { type: 'string' } as const;
 
-/** Prints the admin API's answer: the refusal's detail and problems, or the line `ok` makes of it. */
-async function report(answer: Promise<{ status: number; body: Record<string, unknown> }>, ok: (body: Record<string, any>) => string): Promise<number> {
+/** Prints a refused call: the problem's detail and the problems it names. */
+function refused(status: number, body: unknown): number {
+  const problem = adminProblemSchema.partial().safeParse(body);
+  process.stderr.write(`refused (${status}): ${problem.success ? (problem.data.detail ?? '') : ''}\n`);
+  for (const p of (problem.success ? problem.data.problems : undefined) ?? []) process.stderr.write(`  - ${p.field ?? ''}: ${p.message}\n`);
+  return 1;
+}
+
+/** Prints the admin API's answer: a refusal, or the line `ok` makes of the answer its schema reads. */
+async function report<S extends z.ZodType>(answer: Promise<{ status: number; body: unknown }>, schema: S, ok: (body: z.infer<S>) => string): Promise<number> {
   const { status, body } = await answer;
-  if (status >= 300) {
-    process.stderr.write(`refused (${status}): ${String(body.detail ?? '')}\n`);
-    for (const p of (body.problems as Array<{ field?: string; message: string }> | undefined) ?? []) process.stderr.write(`  - ${p.field ?? ''}: ${p.message}\n`);
-    return 1;
-  }
-  process.stdout.write(`${ok(body)}\n`);
+  if (status >= 300) return refused(status, body);
+  process.stdout.write(`${ok(schema.parse(body))}\n`);
   return 0;
 }
 
@@ -43,7 +49,7 @@ export async function partnerCommand(command: 'partner' | 'product' | 'plan', ar
   if (command === 'product') {
     const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { name: one, workflow: many, description: one } });
     if (verb !== 'put' || !positionals[0] || !values.name) usage('product put <id> --name N --workflow W…');
-    return report(client().call('PUT', path('products', positionals[0]!), { name: values.name, workflows: values.workflow ?? [], ...(values.description ? { description: values.description } : {}) }), (p) => `product ${p.id}: ${(p.workflows as string[]).join(', ') || 'no workflows'}`);
+    return report(client().call('PUT', path('products', positionals[0]!), { name: values.name, workflows: values.workflow ?? [], ...(values.description ? { description: values.description } : {}) }), productSchema, (p) => `product ${p.id}: ${p.workflows.join(', ') || 'no workflows'}`);
   }
   if (command === 'plan') {
     const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { name: one, limit: many } });
@@ -54,21 +60,21 @@ export async function partnerCommand(command: 'partner' | 'product' | 'plan', ar
       if (!match) usage(`plan put: --limit ${text} is not <product>=<n>/<window>, e.g. orders-api=100/1m`);
       limits[match![1]!] = { limit: Number(match![2]), window: match![3]! };
     }
-    return report(client().call('PUT', path('plans', positionals[0]!), { name: values.name, limits }), (p) => `plan ${p.id}: ${Object.entries(p.limits as Record<string, { limit: number; window: string }>).map(([k, l]) => `${k} ${l.limit}/${l.window}`).join(', ') || 'no limits'}`);
+    return report(client().call('PUT', path('plans', positionals[0]!), { name: values.name, limits }), planSchema, (p) => `plan ${p.id}: ${Object.entries(p.limits).map(([k, l]) => `${k} ${l.limit}/${l.window}`).join(', ') || 'no limits'}`);
   }
   switch (verb) {
     case 'create': {
       const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { name: one, plan: one, product: many, 'client-id': many, contact: many } });
       if (!positionals[0] || !values.name) usage('partner create <id> --name N [--plan P] [--product X…] [--client-id C…] [--contact E…]');
       const body = { id: positionals[0], name: values.name, products: values.product ?? [], clientIds: values['client-id'] ?? [], contacts: values.contact ?? [], ...(values.plan ? { plan: values.plan } : {}) };
-      return report(client().call('POST', '/partners', body), (p) => `partner ${p.id} (${p.status}): products ${(p.products as string[]).join(', ') || 'none'}, plan ${p.plan ?? 'none'}`);
+      return report(client().call('POST', '/partners', body), partnerViewSchema, (p) => `partner ${p.id} (${p.status}): products ${p.products.join(', ') || 'none'}, plan ${p.plan ?? 'none'}`);
     }
     case 'list': {
       const { status, body } = await client().call('GET', '/partners');
-      if (status >= 300) return report(Promise.resolve({ status, body }), () => '');
-      for (const p of body.partners as Array<Record<string, any>>) {
-        const keys = (p.keys as Array<Record<string, any>>).map((k) => `${k.id}:${k.state}${k.lastUsedAt ? ` (used ${k.lastUsedAt})` : ''}`).join(' ');
-        process.stdout.write(`${p.id.padEnd(16)} ${p.status.padEnd(10)} plan ${String(p.plan ?? '-').padEnd(10)} products ${(p.products as string[]).join(',') || '-'}  keys ${keys || '-'}\n`);
+      if (status >= 300) return refused(status, body);
+      for (const p of partnerListSchema.parse(body).partners) {
+        const keys = p.keys.map((k) => `${k.id}:${k.state}${k.lastUsedAt ? ` (used ${k.lastUsedAt})` : ''}`).join(' ');
+        process.stdout.write(`${p.id.padEnd(16)} ${p.status.padEnd(10)} plan ${String(p.plan ?? '-').padEnd(10)} products ${p.products.join(',') || '-'}  keys ${keys || '-'}\n`);
       }
       return 0;
     }
@@ -76,24 +82,24 @@ export async function partnerCommand(command: 'partner' | 'product' | 'plan', ar
     case 'reactivate': {
       const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { reason: one } });
       if (!positionals[0]) usage(`partner ${verb} <id> [--reason R]`);
-      return report(client().call('POST', path('partners', positionals[0]!, verb), values.reason ? { reason: values.reason } : {}), (p) => `partner ${p.id} is ${p.status}`);
+      return report(client().call('POST', path('partners', positionals[0]!, verb), values.reason ? { reason: values.reason } : {}), partnerViewSchema, (p) => `partner ${p.id} is ${p.status}`);
     }
     case 'key': {
       const [action, ...more] = rest;
       if (action === 'create') {
         const { values, positionals } = parseArgs({ args: more, allowPositionals: true, options: { scope: many, expires: one } });
         if (!positionals[0]) usage('partner key create <partner> [--scope S…] [--expires ISO-8601]');
-        return report(client().call('POST', path('partners', positionals[0]!, 'keys'), { scopes: values.scope ?? [], ...(values.expires ? { expiresAt: values.expires } : {}) }), (k) => `${k.key}\n(key ${k.id} of ${k.partner}: shown once, stored only as a hash; keep it now)`);
+        return report(client().call('POST', path('partners', positionals[0]!, 'keys'), { scopes: values.scope ?? [], ...(values.expires ? { expiresAt: values.expires } : {}) }), createdKeySchema, (k) => `${k.key}\n(key ${k.id} of ${k.partner}: shown once, stored only as a hash; keep it now)`);
       }
       if (action === 'rotate') {
         const { values, positionals } = parseArgs({ args: more, allowPositionals: true, options: { overlap: one } });
         if (!positionals[1]) usage('partner key rotate <partner> <key> [--overlap 24h]');
-        return report(client().call('POST', path('partners', positionals[0]!, 'keys', positionals[1]!, 'rotate'), values.overlap ? { overlap: values.overlap } : {}), (k) => `${k.key}\n(key ${k.id} replaces ${k.replaced}, which works until the overlap ends; shown once)`);
+        return report(client().call('POST', path('partners', positionals[0]!, 'keys', positionals[1]!, 'rotate'), values.overlap ? { overlap: values.overlap } : {}), createdKeySchema, (k) => `${k.key}\n(key ${k.id} replaces ${k.replaced}, which works until the overlap ends; shown once)`);
       }
       if (action === 'revoke') {
         const { positionals } = parseArgs({ args: more, allowPositionals: true, options: {} });
         if (!positionals[1]) usage('partner key revoke <partner> <key>');
-        return report(client().call('POST', path('partners', positionals[0]!, 'keys', positionals[1]!, 'revoke'), {}), (k) => `key ${k.id} revoked at ${k.revokedAt}`);
+        return report(client().call('POST', path('partners', positionals[0]!, 'keys', positionals[1]!, 'revoke'), {}), revokedKeySchema, (k) => `key ${k.id} revoked at ${k.revokedAt}`);
       }
       return usage('partner key create|rotate|revoke …');
     }

@@ -1,11 +1,11 @@
 import type { Store } from '../store/types.ts';
-import type { AdminIdentity } from './auth.ts';
+import type { Identity } from '../../shared/admin/index.ts';
 
 /** How long the refusals of one actor's operation are counted after the one written in full. */
 const WINDOW_MS = 60_000;
 
 interface Window {
-  actor: AdminIdentity;
+  actor: Identity;
   operation: string;
   /** When the refusal written in full happened. */
   since: string;
@@ -20,7 +20,7 @@ export interface RefusalAudit {
    * (`count`) when the window closes. `operation` names the endpoint (method and route
    * pattern), not the URL, so the windows an actor can open are as few as the endpoints.
    */
-  record(actor: AdminIdentity, operation: string, detail: string, workflow?: string): Promise<void>;
+  record(actor: Identity, operation: string, detail: string, workflow?: string): Promise<void>;
   /** Writes the counts of the open windows now (the process is stopping). */
   close(): Promise<void>;
 }
@@ -107,7 +107,7 @@ export function createRefusalAudit(options: { store: Store; windowMs?: number; n
       closed = true;
       for (const timer of timers) clearTimeout(timer);
       timers.clear();
-      await Promise.allSettled([...writing]); // first entries before their counts
+      await Promise.allSettled(writing); // first entries before their counts
       const counts = [...open.values(), ...unwritten].filter((window) => window.more > 0);
       open.clear();
       await Promise.all(counts.map((window) => writeCount(window))); // a count that fails now is lost with the process

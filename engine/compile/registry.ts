@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { servedState, type ServedState } from '../../shared/admin/index.ts';
 import type { ValidationProblem } from '../../shared/compile/index.ts';
 import type { ErrorCatalog } from '../../shared/schema/index.ts';
 import { coalesce } from '../store/coalesce.ts';
@@ -32,7 +33,7 @@ interface ServedVersion {
   workflow: string;
   version: number;
   route: string;
-  state: 'active' | 'deprecated' | 'retired';
+  state: ServedState;
 }
 
 export const describeProblems = (problems: ValidationProblem[]) =>
@@ -159,7 +160,7 @@ export function createWorkflowRegistry(options: {
         workflow: w.id,
         version: w.version,
         route: w.graph.document.route.path,
-        state: w.lifecycle?.retired ? ('retired' as const) : w.lifecycle?.headers ? ('deprecated' as const) : ('active' as const),
+        state: servedState({ retired: w.lifecycle?.retired, deprecated: w.lifecycle?.headers }),
       }));
     },
     whenApplied(revision) {

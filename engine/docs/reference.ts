@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { kinds, type AnyKindDescriptor, type PortSpec } from '../../shared/nodes/index.ts';
 import { GATEWAY_ERRORS } from '../../shared/schema/index.ts';
 import { createAdminApi } from '../admin/api.ts';
-import { PERMISSIONS } from '../admin/auth.ts';
+import { PERMISSIONS } from '../../shared/admin/index.ts';
 import { settingsSchema } from '../config.ts';
 import { readCatalogFile } from '../sources/error-catalog.ts';
 

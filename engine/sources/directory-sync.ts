@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { ValidationProblem } from '../../shared/compile/index.ts';
 import { DEFAULT_DOCUMENT_LIMITS, DOCUMENT_LIMIT_SETTINGS, formatBytes, jsonTextDepth, type DocumentLimits } from '../../shared/schema/index.ts';
 import { AdminError } from '../admin/errors.ts';
-import { workflowOf, type Lifecycle } from '../admin/lifecycle.ts';
+import { workflowOf, type Lifecycle } from '../admin/commands/workflows.ts';
 import { describeProblems } from '../compile/registry.ts';
 import { documentHash } from '../store/audit.ts';
 import { coalesce } from '../store/coalesce.ts';

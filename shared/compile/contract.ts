@@ -5,7 +5,7 @@ import { runAtOnce, type Sliced } from './slices.ts';
 import type { ValidGraph } from './validate.ts';
 
 /** One step of the path to an answer: a node, and the port it leaves by. */
-export interface ContractStep {
+interface ContractStep {
   node: string;
   port: string;
 }

@@ -19,7 +19,7 @@ export type PlanLimit = z.infer<typeof planLimitSchema>;
 /** Limits by product id. */
 const productLimitsSchema = z.record(idSchema, planLimitSchema);
 
-const partnerStatusSchema = z.enum(['active', 'suspended']);
+export const partnerStatusSchema = z.enum(['active', 'suspended']);
 type PartnerStatus = z.infer<typeof partnerStatusSchema>;
 
 /** An OAuth client id (the JWT `azp` or `client_id`) that identifies a partner in tokens. */

@@ -85,7 +85,7 @@ export async function registerPartners(
   products: Record<string, string[]>,
   partners: Record<string, { products: string[]; clientIds?: string[]; suspended?: boolean }>,
 ): Promise<void> {
-  const { createPartners } = await import('../../engine/admin/partners.ts');
+  const { createPartners } = await import('../../engine/admin/commands/partners.ts');
   const changes = createPartners({ store: gw.sluice.store });
   const actor = { name: 'test', role: 'admin' };
   for (const [id, workflows] of Object.entries(products)) await changes.putProduct(actor, id, { name: id, description: '', workflows });

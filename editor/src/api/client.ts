@@ -1,6 +1,11 @@
-import type { ContractEntry, SampleRequest, SimulationResult, TestVerdict, UpstreamMock } from './preview-types.ts';
-import type { PartnerView, PlanRecord, ProductRecord } from '../../../shared/schema/partners.ts';
-import type { Identity, KindsPayload, LiveView, ProblemBody, ValidationProblem, VersionRecord, VersionRef, WorkflowDiff, WorkflowSummary, WorkflowView } from './types.ts';
+import type { z } from 'zod';
+import type { contractDiffSchema, contractSchema, createdKeySchema, demoTokenAnswerSchema, draftSavedSchema, partnerListSchema, partnerStatsSchema, partnerViewSchema, planListSchema, productListSchema, publishedSchema, revokedKeySchema, rolledBackSchema, testRunSchema, validatedSchema, versionDetailSchema, versionListSchema, workflowListSchema } from '../../../shared/admin/index.ts';
+import type { ErrorCatalog } from '../../../shared/schema/catalog.ts';
+import type { SampleRequest, SimulationResult, UpstreamMock } from './preview-types.ts';
+import type { Identity, KindsPayload, LiveView, ProblemBody, VersionRecord, VersionRef, WorkflowDiff, WorkflowRecordView, WorkflowView } from './types.ts';
+
+/** What an endpoint answers, by the schema the engine declares for it. */
+type Answer<S extends z.ZodType> = z.infer<S>;
 
 /** A refused admin call: the HTTP status and the problem+json body, with its `problems` to pin. */
 export class ApiError extends Error {
@@ -47,34 +52,34 @@ export function createApi(token: string, onUnauthorized: () => void = () => {}) 
   return {
     whoami: () => call<Identity>('GET', '/whoami'),
     kinds: () => call<KindsPayload>('GET', '/kinds'),
-    catalog: () => call<{ errors: Record<string, { status: number; title: string }> }>('GET', '/errors'),
-    workflows: () => call<{ revision: number; workflows: WorkflowSummary[] }>('GET', '/workflows'),
+    catalog: () => call<ErrorCatalog>('GET', '/errors'),
+    workflows: () => call<Answer<typeof workflowListSchema>>('GET', '/workflows'),
     workflow: (id: string) => call<WorkflowView>('GET', wf(id)),
-    create: (document: unknown) => call<WorkflowView>('POST', '/workflows', { document }),
+    create: (document: unknown) => call<WorkflowRecordView>('POST', '/workflows', { document }),
     saveDraft: (id: string, document: unknown, baseRevision: number) =>
-      call<{ draft: { revision: number; updatedAt: string; updatedBy: string }; problems: ValidationProblem[] }>('PUT', `${wf(id)}/draft`, { document, baseRevision }),
-    validate: (id: string, document: unknown) => call<{ ok: boolean; problems: ValidationProblem[] }>('POST', `${wf(id)}/validate`, { document }),
-    publish: (id: string) => call<{ version: number; unchanged: boolean }>('POST', `${wf(id)}/publish`, {}),
-    rollback: (id: string, version: number) => call<{ active: number }>('POST', `${wf(id)}/rollback`, { version }),
+      call<Answer<typeof draftSavedSchema>>('PUT', `${wf(id)}/draft`, { document, baseRevision }),
+    validate: (id: string, document: unknown) => call<Answer<typeof validatedSchema>>('POST', `${wf(id)}/validate`, { document }),
+    publish: (id: string) => call<Answer<typeof publishedSchema>>('POST', `${wf(id)}/publish`, {}),
+    rollback: (id: string, version: number) => call<Answer<typeof rolledBackSchema>>('POST', `${wf(id)}/rollback`, { version }),
     deprecate: (id: string, version: number, sunset?: string) => call<VersionRecord>('POST', `${wf(id)}/deprecate`, sunset ? { version, sunset } : { version }),
     retire: (id: string, version: number) => call<VersionRecord>('POST', `${wf(id)}/retire`, { version }),
-    versions: (id: string) => call<{ active: number | null; versions: VersionRecord[] }>('GET', `${wf(id)}/versions`),
-    version: (id: string, n: number) => call<VersionRecord & { active: boolean; document: unknown }>('GET', `${wf(id)}/versions/${n}`),
+    versions: (id: string) => call<Answer<typeof versionListSchema>>('GET', `${wf(id)}/versions`),
+    version: (id: string, n: number) => call<Answer<typeof versionDetailSchema>>('GET', `${wf(id)}/versions/${n}`),
     diff: (id: string, from: VersionRef, to: VersionRef) => call<WorkflowDiff>('GET', `${wf(id)}/diff?from=${from}&to=${to}`),
     simulate: (body: { document: unknown; request: SampleRequest; upstream?: UpstreamMock }) => call<SimulationResult>('POST', '/simulate', body),
-    contract: (id: string, version: VersionRef) => call<{ entries: ContractEntry[] }>('GET', `${wf(id)}/contract?version=${version}`),
+    contract: (id: string, version: VersionRef) => call<Answer<typeof contractSchema>>('GET', `${wf(id)}/contract?version=${version}`),
     contractOpenApi: (id: string, version: VersionRef) => call<unknown>('GET', `${wf(id)}/contract?version=${version}&format=openapi`),
-    contractDiff: (id: string, from: VersionRef, to: VersionRef) => call<{ summary: string }>('GET', `${wf(id)}/contract/diff?from=${from}&to=${to}`),
-    runTests: (id: string, document: unknown) => call<{ passed: boolean; tests: TestVerdict[] }>('POST', `${wf(id)}/test`, { document }),
-    demoToken: (claims: { sub: string; scopes?: string[]; partner?: string }) => call<{ token: string }>('POST', '/demo-token', claims),
+    contractDiff: (id: string, from: VersionRef, to: VersionRef) => call<Answer<typeof contractDiffSchema>>('GET', `${wf(id)}/contract/diff?from=${from}&to=${to}`),
+    runTests: (id: string, document: unknown) => call<Answer<typeof testRunSchema>>('POST', `${wf(id)}/test`, { document }),
+    demoToken: (claims: { sub: string; scopes?: string[]; partner?: string }) => call<Answer<typeof demoTokenAnswerSchema>>('POST', '/demo-token', claims),
     live: (id: string, partner?: string) => call<LiveView>('GET', `${wf(id)}/live${partner ? `?partner=${encodeURIComponent(partner)}` : ''}`),
-    partners: () => call<{ revision: number; partners: PartnerView[] }>('GET', '/partners'),
-    products: () => call<{ products: ProductRecord[] }>('GET', '/products'),
-    plans: () => call<{ plans: PlanRecord[] }>('GET', '/plans'),
-    setPartnerStatus: (id: string, action: 'suspend' | 'reactivate') => call<PartnerView>('POST', `/partners/${encodeURIComponent(id)}/${action}`, {}),
-    createKey: (id: string) => call<{ id: string; key: string; partner: string }>('POST', `/partners/${encodeURIComponent(id)}/keys`, {}),
-    rotateKey: (id: string, key: string, overlap = '24h') => call<{ id: string; key: string; partner: string; replaced: string }>('POST', `/partners/${encodeURIComponent(id)}/keys/${encodeURIComponent(key)}/rotate`, { overlap }),
-    revokeKey: (id: string, key: string) => call<{ id: string }>('POST', `/partners/${encodeURIComponent(id)}/keys/${encodeURIComponent(key)}/revoke`, {}),
+    partners: () => call<Answer<typeof partnerListSchema>>('GET', '/partners'),
+    products: () => call<Answer<typeof productListSchema>>('GET', '/products'),
+    plans: () => call<Answer<typeof planListSchema>>('GET', '/plans'),
+    setPartnerStatus: (id: string, action: 'suspend' | 'reactivate') => call<Answer<typeof partnerViewSchema>>('POST', `/partners/${encodeURIComponent(id)}/${action}`, {}),
+    createKey: (id: string) => call<Answer<typeof createdKeySchema>>('POST', `/partners/${encodeURIComponent(id)}/keys`, {}),
+    rotateKey: (id: string, key: string, overlap = '24h') => call<Answer<typeof createdKeySchema>>('POST', `/partners/${encodeURIComponent(id)}/keys/${encodeURIComponent(key)}/rotate`, { overlap }),
+    revokeKey: (id: string, key: string) => call<Answer<typeof revokedKeySchema>>('POST', `/partners/${encodeURIComponent(id)}/keys/${encodeURIComponent(key)}/revoke`, {}),
     partnerStats: (id: string, window = '1h') => call<PartnerStats>('GET', `/partners/${encodeURIComponent(id)}/stats?window=${window}`),
   };
 }
@@ -82,14 +87,7 @@ export function createApi(token: string, onUnauthorized: () => void = () => {}) 
 export type Api = ReturnType<typeof createApi>;
 
 /** A partner's requests over a window, as GET /partners/:id/stats answers. */
-export interface PartnerStats {
-  partner: string;
-  windowSeconds: number;
-  requests: number;
-  limited: number;
-  outcomes: Record<string, number>;
-  workflows: Array<{ workflow: string; requests: number; limited: number; outcomes: Record<string, number> }>;
-}
+export type PartnerStats = Answer<typeof partnerStatsSchema>;
 
 /** A sentence for a failed call, for a toast or an alert. */
 export function describeError(error: unknown): string {

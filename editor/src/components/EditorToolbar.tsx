@@ -1,3 +1,4 @@
+import { workflowState } from '../../../shared/admin/index.ts';
 import type { WorkflowView } from '../api/types.ts';
 import type { WorkflowMeta } from '../graph/convert.ts';
 import type { DraftLifecycle } from '../hooks/useDraftLifecycle.ts';
@@ -33,11 +34,7 @@ export interface EditorToolbarProps {
 }
 
 /** Where the published version stands, for the title's chip. */
-function stateOf(workflow: WorkflowView): string {
-  if (workflow.active === null) return 'draft';
-  const v = workflow.versions.find((x) => x.version === workflow.active);
-  return v?.retired ? 'retired' : v?.deprecated ? 'deprecated' : 'active';
-}
+const stateOf = (workflow: WorkflowView) => workflowState(workflow.active === null ? undefined : (workflow.versions.find((v) => v.version === workflow.active) ?? {}));
 
 /** The editor's top bar: the way back, what is open and whether it is saved, and the tool groups. */
 export function EditorToolbar(props: EditorToolbarProps) {

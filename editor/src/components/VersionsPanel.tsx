@@ -1,4 +1,5 @@
 import { useState } from 'react';
+import { versionState } from '../../../shared/admin/index.ts';
 import type { VersionRef, WorkflowView } from '../api/types.ts';
 import { Dialog } from './Dialog.tsx';
 
@@ -76,7 +77,7 @@ export function VersionsPanel({ workflow, canPublish, publishReason, busy, onRol
       <ol className="version-list" aria-label="Published versions">
         {versions.map((v) => {
           const active = v.version === workflow.active;
-          const state = v.retired ? 'retired' : v.deprecated ? 'deprecated' : active ? 'active' : 'inactive';
+          const state = versionState(v, active);
           return (
             <li key={v.version} className={`version version--${state}`} aria-label={`Version ${v.version}, ${active ? 'serving, ' : ''}${state}`}>
               <div className="version__head">

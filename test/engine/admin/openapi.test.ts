@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAdminApi } from '../../../engine/admin/api.ts';
-import { PERMISSIONS } from '../../../engine/admin/auth.ts';
+import { PERMISSIONS } from '../../../shared/admin/index.ts';
 import type { TestGateway } from '../../helpers/gateway.ts';
-import { startAdminGateway } from './support.ts';
+import type { Endpoint } from '../../../engine/admin/http/endpoint.ts';
+import { endpointTable, startAdminGateway } from './support.ts';
 
 /* The admin API's own description: served without a token, OpenAPI 3.1, generated from the endpoint table. */
 
@@ -25,7 +25,7 @@ interface OpenApi {
 describe('GET /admin/api/openapi.json', () => {
   let gw: TestGateway;
   let doc: OpenApi;
-  let endpoints: ReturnType<typeof createAdminApi>['endpoints'];
+  let endpoints: Endpoint[];
 
   beforeAll(async () => {
     gw = await startAdminGateway();
@@ -34,16 +34,7 @@ describe('GET /admin/api/openapi.json', () => {
     expect(res.headers.get('content-type')).toMatch(/^application\/json/);
     doc = (await res.json()) as OpenApi;
     // the same table the running router was built from
-    endpoints = createAdminApi({
-      store: gw.sluice.store,
-      lifecycle: gw.sluice.lifecycle,
-      partners: undefined as never,
-      authenticate: () => ({ name: 'x', role: 'viewer' }),
-      problems: () => {
-        throw new Error('unused');
-      },
-      status: () => ({ appliedRevision: 0, serving: [] }),
-    }).endpoints;
+    endpoints = endpointTable(gw);
   });
   afterAll(() => gw.close());
 

@@ -1,4 +1,5 @@
 import { expect } from 'vitest';
+import { createAdminApi } from '../../../engine/admin/api.ts';
 import { startTestGateway, type TestGateway } from '../../helpers/gateway.ts';
 
 /* What every admin test shares: one token per role, a typed admin client, stamped workflows, polling. */
@@ -30,6 +31,20 @@ export interface AdminAnswer<T = Record<string, unknown>> {
   status: number;
   headers: Headers;
   body: T;
+}
+
+/** The admin endpoint table a gateway's router is built from (its schemas and descriptions; nothing is called). */
+export function endpointTable(gw: TestGateway) {
+  return createAdminApi({
+    store: gw.sluice.store,
+    lifecycle: gw.sluice.lifecycle,
+    partners: undefined as never,
+    authenticate: () => ({ name: 'x', role: 'viewer' }),
+    problems: () => {
+      throw new Error('unused');
+    },
+    status: () => ({ appliedRevision: 0, serving: [] }),
+  }).endpoints;
 }
 
 /** Calls the admin API of `baseUrl` as `who` (a person, a raw Authorization value, or nobody). */

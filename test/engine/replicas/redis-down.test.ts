@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLifecycle } from '../../../engine/admin/lifecycle.ts';
+import { createLifecycle } from '../../../engine/admin/commands/workflows.ts';
 import { openRedisStore, type RedisStore } from '../../../engine/store/redis-store.ts';
 import { startProcessGateway, type ProcessGateway } from '../../helpers/process-gateway.ts';
 import { startOwnedRedis, type OwnedRedis } from '../../helpers/redis.ts';

@@ -1,9 +1,9 @@
-import { documentSizeProblemsSliced, runPaced, type ValidationProblem } from '../../shared/compile/index.ts';
-import { errorCatalogSchema, GATEWAY_ERRORS, idSchema, type DocumentLimits, type ErrorCatalog, type Route } from '../../shared/schema/index.ts';
-import { createPace, validatePaced } from '../compile/pace.ts';
-import { storedDocument, storedDocumentSliced, type AuditAction } from '../store/audit.ts';
-import type { Store, StoreState, Transition, WorkflowRecord } from '../store/types.ts';
-import { AdminError } from './errors.ts';
+import { documentSizeProblemsSliced, runPaced, type ValidationProblem } from '../../../shared/compile/index.ts';
+import { errorCatalogSchema, GATEWAY_ERRORS, idSchema, type DocumentLimits, type ErrorCatalog, type Route } from '../../../shared/schema/index.ts';
+import { createPace, validatePaced } from '../../compile/pace.ts';
+import { storedDocument, storedDocumentSliced, type AuditAction } from '../../store/audit.ts';
+import type { Store, StoreState, Transition, WorkflowRecord } from '../../store/types.ts';
+import { AdminError } from '../errors.ts';
 
 /** Who is acting: the token's name and role, as the audit log records them. */
 export interface Actor {

@@ -1,30 +1,9 @@
 import { z } from 'zod';
-import { PERMISSIONS } from './auth.ts';
+import { adminProblemSchema, PERMISSIONS } from '../../../shared/admin/index.ts';
+import type { Endpoint } from './endpoint.ts';
 
-interface EndpointLike {
-  method: string;
-  path: string;
-  permission: keyof typeof PERMISSIONS;
-  summary: string;
-  /** The status of a success (200 unless it creates something). */
-  status?: number;
-  body?: z.ZodType;
-  query?: z.ZodType;
-}
-
-const problemSchema = {
-  type: 'object',
-  required: ['type', 'title', 'status', 'detail', 'instance'],
-  properties: {
-    type: { type: 'string' },
-    title: { type: 'string' },
-    status: { type: 'integer' },
-    detail: { type: 'string' },
-    instance: { type: 'string' },
-    traceId: { type: 'string' },
-    problems: { type: 'array', items: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' }, node: { type: 'string' }, field: { type: 'string' } } } },
-  },
-};
+/** A schema as OpenAPI 3.1 reads it (JSON Schema 2020-12); what JSON cannot say (a custom check) is left open. */
+const jsonSchema = (schema: z.ZodType, io: 'input' | 'output') => z.toJSONSchema(schema, { io, unrepresentable: 'any' });
 
 /** A stable, unique operation id from method and path: put /workflows/:id/draft -> putWorkflowsByIdDraft. */
 function operationId(method: string, path: string): string {
@@ -33,13 +12,13 @@ function operationId(method: string, path: string): string {
 }
 
 /** The admin API as an OpenAPI 3.1 document, generated from the same endpoint table that routes requests. */
-export function adminOpenApi(endpoints: ReadonlyArray<EndpointLike>, version: string): Record<string, unknown> {
+export function adminOpenApi(endpoints: readonly Endpoint[], version: string): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const e of endpoints) {
     const path = `/admin/api${e.path.replace(/:([A-Za-z]+)/g, '{$1}')}`;
     const parameters: unknown[] = [...e.path.matchAll(/:([A-Za-z]+)/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
     if (e.query) {
-      const schema = z.toJSONSchema(e.query, { io: 'input', unrepresentable: 'any' }) as { properties?: Record<string, unknown>; required?: string[] };
+      const schema = jsonSchema(e.query, 'input') as { properties?: Record<string, unknown>; required?: string[] };
       for (const [name, s] of Object.entries(schema.properties ?? {})) parameters.push({ name, in: 'query', required: schema.required?.includes(name) ?? false, schema: s });
     }
     const errors = { $ref: '#/components/responses/Problem' };
@@ -51,8 +30,8 @@ export function adminOpenApi(endpoints: ReadonlyArray<EndpointLike>, version: st
       security: [{ bearer: [] }],
       ...(parameters.length > 0 ? { parameters } : {}),
       // a body that may be empty (publish, validate the stored draft) is not required
-      ...(e.body ? { requestBody: { required: !e.body.safeParse({}).success, content: { 'application/json': { schema: z.toJSONSchema(e.body, { io: 'input', unrepresentable: 'any' }) } } } } : {}),
-      responses: { [success]: { description: success === '201' ? 'Created' : 'OK', content: { 'application/json': { schema: {} } } }, '400': errors, '401': errors, '403': errors, '404': errors, '409': errors, '422': errors },
+      ...(e.body ? { requestBody: { required: !e.body.safeParse({}).success, content: { 'application/json': { schema: jsonSchema(e.body, 'input') } } } } : {}),
+      responses: { [success]: { description: success === '201' ? 'Created' : 'OK', content: { 'application/json': { schema: jsonSchema(e.response, 'output') } } }, '400': errors, '401': errors, '403': errors, '404': errors, '409': errors, '422': errors },
     };
   }
   return {
@@ -62,7 +41,7 @@ export function adminOpenApi(endpoints: ReadonlyArray<EndpointLike>, version: st
     paths,
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
-      responses: { Problem: { description: 'An RFC 9457 problem', content: { 'application/problem+json': { schema: problemSchema } } } },
+      responses: { Problem: { description: 'An RFC 9457 problem', content: { 'application/problem+json': { schema: jsonSchema(adminProblemSchema, 'output') } } } },
     },
   };
 }

@@ -1,16 +1,16 @@
 import { randomBytes } from 'node:crypto';
-import type { ApiKeyRecord, ApiKeyView, PartnerFields, PartnerRecord, PartnerView, PlanFields, PlanRecord, ProductFields, ProductRecord } from '../../shared/schema/partners.ts';
-import { durationMs } from '../../shared/schema/index.ts';
-import type { AuditAction, UnsealedEntry } from '../store/audit.ts';
-import type { Store, StoreState } from '../store/types.ts';
-import { hashApiKey } from '../kinds/api-key.ts';
-import { AdminError } from './errors.ts';
-import type { Actor } from './lifecycle.ts';
+import type { ApiKeyRecord, ApiKeyView, PartnerFields, PartnerRecord, PartnerView, PlanFields, PlanRecord, ProductFields, ProductRecord } from '../../../shared/schema/partners.ts';
+import { durationMs } from '../../../shared/schema/index.ts';
+import type { AuditAction, UnsealedEntry } from '../../store/audit.ts';
+import type { Store, StoreState } from '../../store/types.ts';
+import { hashApiKey } from '../../kinds/api-key.ts';
+import { AdminError } from '../errors.ts';
+import type { Actor } from './workflows.ts';
 
-/** `sk_<prefix>_<secret>`: the prefix (8 hex characters) finds the key's record, the secret (32 random bytes) is the credential. */
-export const API_KEY_PATTERN = /^sk_([0-9a-f]{8})_[A-Za-z0-9_-]{43}$/;
-
-/** A new key and its record: the key itself is returned once, to the caller, and never stored. */
+/**
+ * A new key, `sk_<prefix>_<secret>`: the prefix (8 hex characters) finds the key's record, the
+ * secret (32 random bytes) is the credential. The key itself is returned once, to the caller, and never stored.
+ */
 function newApiKey(taken: ReadonlySet<string>): { key: string; prefix: string } {
   for (;;) {
     const prefix = randomBytes(4).toString('hex');

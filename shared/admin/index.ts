@@ -1,0 +1,29 @@
+/**
+ * The admin API as the engine serves it and the editor reads it: roles and permissions, the
+ * response schemas of its answers, and the state of a version.
+ */
+export { auditListSchema, auditVerificationSchema } from './audit.ts';
+export { kindsPayloadSchema, type JsonSchema, type KindInfo, type KindsPayload } from './kinds.ts';
+export { createdKeySchema, partnerListSchema, partnerViewSchema, planListSchema, planSchema, productListSchema, productSchema, revokedKeySchema } from './partners.ts';
+export { contractAnswerSchema, contractDiffSchema, contractSchema, demoTokenAnswerSchema, simulationSchema, testRunSchema } from './preview.ts';
+export { adminProblemSchema, type AdminProblem } from './problem.ts';
+export { allows, identitySchema, PERMISSIONS, ROLES, type Identity, type Permission, type Role } from './roles.ts';
+export { clusterSchema, liveViewSchema, partnerStatsSchema, statusSchema, workflowStatsSchema, type LiveView, type PartnerStats, type Replica, type Serving, type WorkflowStats } from './status.ts';
+export { servedState, versionState, workflowState, type ServedState } from './version-state.ts';
+export {
+  draftSavedSchema,
+  publishedSchema,
+  rolledBackSchema,
+  validatedSchema,
+  versionDetailSchema,
+  versionListSchema,
+  versionRecordSchema,
+  workflowDiffSchema,
+  workflowListSchema,
+  workflowRecordSchema,
+  workflowViewSchema,
+  type VersionRef,
+  type WorkflowRecordView,
+  type WorkflowSummary,
+  type WorkflowView,
+} from './workflows.ts';
