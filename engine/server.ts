@@ -18,7 +18,8 @@ import { createLifecycle, type Lifecycle } from './admin/commands/workflows.ts';
 import { createControlPlane } from './control-app.ts';
 import { seedDataDir } from './sources/data-dir.ts';
 import { createDirectorySync } from './sources/directory-sync.ts';
-import { createStoredCatalogs, ensureStoredCatalog, readCatalogFile } from './sources/error-catalog.ts';
+import { ensureStoredCatalog, readCatalogFile } from './sources/error-catalog.ts';
+import { createStoredCatalogs } from './store/catalogs.ts';
 import { createWorkflowDirectory, FILE_SIZE_FACTOR } from './sources/workflow-directory.ts';
 import { openFileStore } from './store/file-store.ts';
 import { openRedisStore } from './store/redis-store.ts';
@@ -116,7 +117,7 @@ export async function startSluice(
   // Previews, workflow tests and the publish gate run in the real engine with this process's compile dependencies and catalog.
   const mintToken = settings.demo ? (claims: DemoTokenOptions) => signDemoToken(settings.dataDir, claims) : undefined;
   const previewContext = (): SimulationContext => ({ deps, catalog: problems.catalog, problems, ...(mintToken ? { mintToken } : {}) });
-  const lifecycle = createLifecycle({ store, fourEyes: settings.fourEyes, ...documents, prepare: (document) => preparationProblems(document, deps), runTests: (document) => runWorkflowTests(document, previewContext()) });
+  const lifecycle = createLifecycle({ store, catalogs, fourEyes: settings.fourEyes, ...documents, prepare: (document) => preparationProblems(document, deps), runTests: (document) => runWorkflowTests(document, previewContext()) });
   await ensureStoredCatalog({ store, catalogs, dataDirCatalog: problems.catalog, put: (catalog) => lifecycle.putCatalog({ name: 'system', role: 'admin' }, catalog) });
   if (redisStore) replicas = createReplicaRegistry({ client: redisStore.client, prefix: redisStore.target.prefix, logger, report: () => ({ appliedRevision: registry.appliedRevision, serving: registry.serving().map(({ workflow, version }) => ({ workflow, version })), rateLimits: rateLimits.health?.() }) });
   // The heartbeat after each sync tells the cluster view what this replica serves now.

@@ -4,7 +4,7 @@ import type { ValidationProblem } from '../../shared/compile/index.ts';
 import type { ErrorCatalog } from '../../shared/schema/index.ts';
 import { coalesce } from '../store/coalesce.ts';
 import type { Metrics } from '../observe/metrics.ts';
-import type { StoredCatalogs } from '../sources/error-catalog.ts';
+import type { StoredCatalogs } from '../store/catalogs.ts';
 import { buildPartnerDirectory } from '../kinds/support/partner-directory.ts';
 import type { Store, VersionRecord, WorkflowRecord } from '../store/types.ts';
 import { validatePaced } from './pace.ts';

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { errorCatalogSchema, GATEWAY_ERRORS, type ErrorCatalog } from '../../shared/schema/index.ts';
+import type { StoredCatalogs } from '../store/catalogs.ts';
 import type { Store } from '../store/types.ts';
 import { EXAMPLES } from './data-dir.ts';
 
@@ -21,21 +22,6 @@ export function catalogOfDataDir(dataDir: string): ErrorCatalog | undefined {
     }
   }
   return undefined;
-}
-
-/** Reads stored catalogs by hash: a stored document never changes, so the last one read is kept under its hash. */
-export interface StoredCatalogs {
-  read(hash: string): Promise<ErrorCatalog>;
-}
-
-export function createStoredCatalogs(store: Pick<Store, 'document'>): StoredCatalogs {
-  let last: { hash: string; catalog: ErrorCatalog } | undefined;
-  return {
-    async read(hash) {
-      if (last?.hash !== hash) last = { hash, catalog: errorCatalogSchema.parse(await store.document(hash)) };
-      return last.catalog;
-    },
-  };
 }
 
 /**

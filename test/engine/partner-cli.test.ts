@@ -13,7 +13,11 @@ interface CliRun {
   stderr: string;
 }
 
-describe('sluice partner, product and plan', () => {
+/**
+ * Each `sluice` call starts a process through tsx (about 1.3 s on an idle core, several on a
+ * loaded one) and the first test makes ten of them: it gets a minute, not the default 20 s.
+ */
+describe('sluice partner, product and plan', { timeout: 60_000 }, () => {
   let gw: TestGateway;
   const sluice = (...args: string[]): Promise<CliRun> =>
     new Promise((resolve) => {

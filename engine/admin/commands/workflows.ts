@@ -1,7 +1,8 @@
 import { documentSizeProblemsSliced, runPaced, type ValidationProblem } from '../../../shared/compile/index.ts';
-import { errorCatalogSchema, GATEWAY_ERRORS, idSchema, type DocumentLimits, type ErrorCatalog, type Route } from '../../../shared/schema/index.ts';
+import { GATEWAY_ERRORS, idSchema, type DocumentLimits, type ErrorCatalog, type Route } from '../../../shared/schema/index.ts';
 import { createPace, validatePaced } from '../../compile/pace.ts';
 import { storedDocument, storedDocumentSliced, type AuditAction } from '../../store/audit.ts';
+import { createStoredCatalogs, type StoredCatalogs } from '../../store/catalogs.ts';
 import type { Store, StoreState, Transition, WorkflowRecord } from '../../store/types.ts';
 import { AdminError } from '../errors.ts';
 
@@ -13,6 +14,8 @@ export interface Actor {
 
 export interface LifecycleOptions {
   store: Store;
+  /** The stored catalogs by hash, shared with the registry; one of its own when absent. */
+  catalogs?: StoredCatalogs;
   /** Publishing is refused when the publisher last edited the draft (SLUICE_FOUR_EYES). */
   fourEyes: boolean;
   /** Prepares a document as the gateway would (env vars, key files), naming what fails. */
@@ -85,13 +88,11 @@ export function createLifecycle(options: LifecycleOptions) {
     validatePaced(document, { ...rest, ...(options.limits ? { limits: options.limits } : {}) }, options.sliceMs);
   /** Route of each version document read so far, by content hash. */
   const routeByHash = new Map<string, Route>();
-  /** The catalog last read, by content hash. */
-  let catalogRead: { hash: string; catalog: ErrorCatalog } | undefined;
+  const catalogs = options.catalogs ?? createStoredCatalogs(store);
 
+  /** The stored catalog of a state; undefined before one is stored. */
   async function catalogOf(state: StoreState): Promise<ErrorCatalog | undefined> {
-    if (state.catalog === undefined) return undefined;
-    if (catalogRead?.hash !== state.catalog) catalogRead = { hash: state.catalog, catalog: errorCatalogSchema.parse(await store.document(state.catalog)) };
-    return catalogRead.catalog;
+    return state.catalog === undefined ? undefined : catalogs.read(state.catalog);
   }
 
   /** The transition of a refused attempt: no change, one audit entry; `attempted` names what was tried. */
@@ -184,6 +185,7 @@ export function createLifecycle(options: LifecycleOptions) {
 
   const api = {
     check,
+    catalogOf,
 
     async create(actor: Actor, document: unknown) {
       const id = (document as { id?: unknown } | null)?.id;

@@ -2,7 +2,7 @@ import type { Request } from 'express';
 import { z } from 'zod';
 import type { Identity, LiveView, PartnerStats, Replica, Serving, WorkflowStats } from '../../../shared/admin/index.ts';
 import type { ValidateOptions } from '../../../shared/compile/index.ts';
-import { DEFAULT_DOCUMENT_LIMITS, errorCatalogSchema, workflowDocumentSchema, type DocumentLimits, type WorkflowDocument } from '../../../shared/schema/index.ts';
+import { DEFAULT_DOCUMENT_LIMITS, workflowDocumentSchema, type DocumentLimits, type WorkflowDocument } from '../../../shared/schema/index.ts';
 import { validatePaced } from '../../compile/pace.ts';
 import type { ProblemRenderer } from '../../gateway/problem.ts';
 import type { SimulationContext } from '../../preview/simulate.ts';
@@ -105,7 +105,7 @@ export function adminContext(options: AdminApiOptions) {
     /** The error catalog in use: the stored one, or the one this process started with. */
     async catalog() {
       const state = await store.state();
-      return state.catalog === undefined ? options.problems().catalog : errorCatalogSchema.parse(await store.document(state.catalog));
+      return (await options.lifecycle.catalogOf(state)) ?? options.problems().catalog;
     },
     versionName,
   };

@@ -2,7 +2,7 @@ import type { ErrorRequestHandler, Request, Response } from 'express';
 import type { z } from 'zod';
 import type { ValidationProblem } from '../../../shared/compile/index.ts';
 import { DOCUMENT_LIMIT_SETTINGS, formatBytes, type DocumentLimits } from '../../../shared/schema/index.ts';
-import { problemHeaders, type ProblemRenderer } from '../../gateway/problem.ts';
+import { writeProblem, type ProblemRenderer } from '../../gateway/problem.ts';
 import { traceContextOf } from '../../gateway/trace.ts';
 import { StoreUnavailableError } from '../../store/types.ts';
 import { AdminError, storeWriteError } from '../errors.ts';
@@ -36,8 +36,8 @@ export function adminProblems(options: { problems: () => ProblemRenderer; limits
       extensions: { ...(error.problems ? { problems: error.problems } : {}), ...error.extra },
     });
     // RFC 9110: a 401 says how to authenticate
-    const challenge = error.code === 'unauthorized' ? { 'www-authenticate': 'Bearer realm="sluice-admin"' } : error.code === 'too_many_attempts' ? { 'retry-after': String(error.extra?.retryAfter ?? 60) } : {};
-    res.status(answer.status).set({ ...problemHeaders(answer.body), ...challenge }).end(answer.body);
+    const challenge: Record<string, string> = error.code === 'unauthorized' ? { 'www-authenticate': 'Bearer realm="sluice-admin"' } : error.code === 'too_many_attempts' ? { 'retry-after': String(error.extra?.retryAfter ?? 60) } : {};
+    writeProblem(res, answer, challenge);
   };
 
   /** Any error of an admin call as its problem: admin refusals, an unreachable or unwritable store, refused bodies, and internal_error for the rest. */
@@ -46,7 +46,7 @@ export function adminProblems(options: { problems: () => ProblemRenderer; limits
     if (error instanceof StoreUnavailableError) {
       // nothing was changed: say so, and when to try again (a catalog without the entry answers internal_error)
       const answer = options.problems().render('store_unavailable', where(req));
-      return res.status(answer.status).set({ ...problemHeaders(answer.body), 'retry-after': '5' }).end(answer.body);
+      return writeProblem(res, answer, { 'retry-after': '5' });
     }
     const unwritable = storeWriteError(error);
     if (unwritable) return send(res, req, unwritable);
@@ -56,7 +56,7 @@ export function adminProblems(options: { problems: () => ProblemRenderer; limits
       return send(res, req, new AdminError('payload_too_large', `the body is larger than ${formatBytes(options.bodyBytes)}: a workflow document may be ${formatBytes(limits.bytes)} (${DOCUMENT_LIMIT_SETTINGS.bytes})`, { extra: { limit: { setting: DOCUMENT_LIMIT_SETTINGS.bytes, value: limits.bytes } } }));
     if (status === 400 || status === 415) return send(res, req, new AdminError('bad_request', 'the body is not valid JSON'));
     const answer = options.problems().render('internal_error', where(req));
-    res.status(answer.status).set(problemHeaders(answer.body)).end(answer.body);
+    writeProblem(res, answer);
   };
 
   return { send, onError };
