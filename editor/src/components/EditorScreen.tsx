@@ -1,5 +1,5 @@
 import { ReactFlowProvider } from '@xyflow/react';
-import { useCallback, useEffect, useMemo, useState } from 'react';
+import { useCallback, useMemo, useState } from 'react';
 import { describeError } from '../api/client.ts';
 import type { KindsPayload, WorkflowView } from '../api/types.ts';
 import { KindsContext, kindIndex, useSessionContext } from '../editor-context.ts';
@@ -17,10 +17,15 @@ export function EditorScreen({ id, kinds }: { id: string; kinds: KindsPayload })
     const document = workflow.draft?.document ?? (workflow.active !== null ? (await api.version(id, workflow.active)).document : { id });
     return { workflow, document: document as DraftDocument };
   }, id);
-  const [workflow, setWorkflow] = useState<WorkflowView | undefined>();
-  useEffect(() => setWorkflow(undefined), [id]);
+  // The workflow as the editor last saw it change, until the next load (another id in the hash) replaces it.
+  const [changed, setChanged] = useState<WorkflowView | undefined>();
+  const [loaded, setLoaded] = useState(resource);
+  if (loaded !== resource) {
+    setLoaded(resource);
+    setChanged(undefined);
+  }
   const index = useMemo(() => kindIndex(kinds.categories, kinds.kinds), [kinds]);
-  const onWorkflowChanged = useCallback((view: WorkflowView) => setWorkflow(view), []);
+  const onWorkflowChanged = useCallback((view: WorkflowView) => setChanged(view), []);
 
   if (resource.status === 'loading') return <p className="loading">Opening {id}…</p>;
   if (resource.status === 'error')
@@ -35,7 +40,7 @@ export function EditorScreen({ id, kinds }: { id: string; kinds: KindsPayload })
   return (
     <KindsContext.Provider value={index}>
       <ReactFlowProvider>
-        <Editor key={id} workflow={workflow ?? resource.value.workflow} document={resource.value.document} onWorkflowChanged={onWorkflowChanged} />
+        <Editor key={id} workflow={changed?.id === id ? changed : resource.value.workflow} document={resource.value.document} onWorkflowChanged={onWorkflowChanged} />
       </ReactFlowProvider>
     </KindsContext.Provider>
   );

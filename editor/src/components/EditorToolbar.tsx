@@ -55,7 +55,7 @@ export function EditorToolbar(props: EditorToolbarProps) {
         ← Workflows
       </a>
       <div className="editor__title">
-        <h1>{meta.name || id}</h1>
+        <h1 title={meta.name || id}>{meta.name || id}</h1>
         <span className="muted">
           {id} · {(meta.route?.methods ?? []).join(', ')} {meta.route?.path ?? ''}
         </span>

@@ -1,11 +1,28 @@
 import { useState } from 'react';
-import { HTTP_METHODS } from '../../../shared/schema/index.ts';
+import { HTTP_METHODS, routeSchema } from '../../../shared/schema/index.ts';
 import { describeError } from '../api/client.ts';
 import { useSessionContext } from '../editor-context.ts';
 import { NODE_ID } from '../graph/ids.ts';
 import { TEMPLATES } from '../graph/templates.ts';
 import { workflowHref } from '../hooks/useHashRoute.ts';
 import { Dialog } from './Dialog.tsx';
+
+/** The document schema's limits (shared/schema/workflow.ts), checked here so the dialog says them in words. */
+const MAX_NAME = 200;
+const MAX_ID = 64;
+const MAX_PATH = 512;
+
+function checkId(id: string): string | undefined {
+  if (id.length > MAX_ID) return `At most ${MAX_ID} characters: this id has ${id.length}.`;
+  if (!NODE_ID.test(id)) return 'Only a-z, 0-9, "-" and "_", starting with a letter or digit.';
+  return undefined;
+}
+
+function checkPath(path: string): string | undefined {
+  if (path.length > MAX_PATH) return `At most ${MAX_PATH} characters: this path has ${path.length}.`;
+  const issue = routeSchema.shape.path.safeParse(path).error?.issues[0];
+  return issue ? `The path ${issue.message}.` : undefined;
+}
 
 /** Creates a workflow from a template: its id, name and route, then the editor opens on it. */
 export function NewWorkflowDialog({ open, onClose }: { open: boolean; onClose(): void }) {
@@ -17,9 +34,13 @@ export function NewWorkflowDialog({ open, onClose }: { open: boolean; onClose():
   const [template, setTemplate] = useState(0);
   const [error, setError] = useState<string | undefined>();
   const [busy, setBusy] = useState(false);
-  const idError = id !== '' && !NODE_ID.test(id) ? 'a-z, 0-9, "-" and "_", starting with a letter or digit' : undefined;
+  const idError = id === '' ? undefined : checkId(id);
+  const nameError = name.length > MAX_NAME ? `At most ${MAX_NAME} characters: this name has ${name.length}.` : undefined;
+  const pathError = checkPath(path);
+  const invalid = id === '' || idError !== undefined || nameError !== undefined || pathError !== undefined || methods.length === 0;
 
   const create = async () => {
+    if (invalid) return;
     setBusy(true);
     setError(undefined);
     try {
@@ -46,12 +67,17 @@ export function NewWorkflowDialog({ open, onClose }: { open: boolean; onClose():
           <label htmlFor="new-id">Workflow id</label>
           <input id="new-id" required value={id} onChange={(e) => setId(e.target.value.toLowerCase())} aria-invalid={idError !== undefined || undefined} aria-describedby="new-id-desc" spellCheck={false} autoFocus />
           <p id="new-id-desc" className={idError ? 'field__error' : 'field__desc'}>
-            {idError ?? 'Stable and url-safe, e.g. orders. It cannot change later.'}
+            {idError ?? 'Stable and url-safe, up to 64 characters, e.g. orders. It cannot change later.'}
           </p>
         </div>
-        <div className="field">
+        <div className={nameError ? 'field field--problem' : 'field'}>
           <label htmlFor="new-name">Name</label>
-          <input id="new-name" value={name} onChange={(e) => setName(e.target.value)} placeholder="Orders API" />
+          <input id="new-name" value={name} onChange={(e) => setName(e.target.value)} placeholder="Orders API" aria-invalid={nameError !== undefined || undefined} aria-describedby={nameError ? 'new-name-error' : undefined} />
+          {nameError && (
+            <p id="new-name-error" className="field__error">
+              {nameError}
+            </p>
+          )}
         </div>
         <fieldset className="field field--group">
           <legend>Methods</legend>
@@ -64,9 +90,14 @@ export function NewWorkflowDialog({ open, onClose }: { open: boolean; onClose():
             ))}
           </div>
         </fieldset>
-        <div className="field">
+        <div className={pathError ? 'field field--problem' : 'field'}>
           <label htmlFor="new-path">Route path</label>
-          <input id="new-path" required value={path} onChange={(e) => setPath(e.target.value)} spellCheck={false} />
+          <input id="new-path" required value={path} onChange={(e) => setPath(e.target.value)} spellCheck={false} aria-invalid={pathError !== undefined || undefined} aria-describedby={pathError ? 'new-path-error' : undefined} />
+          {pathError && (
+            <p id="new-path-error" className="field__error">
+              {pathError}
+            </p>
+          )}
         </div>
         <fieldset className="field field--group templates">
           <legend>Start from</legend>
@@ -89,7 +120,7 @@ export function NewWorkflowDialog({ open, onClose }: { open: boolean; onClose():
           <button type="button" onClick={onClose}>
             Cancel
           </button>
-          <button type="submit" className="primary" disabled={busy || id === '' || idError !== undefined || methods.length === 0}>
+          <button type="submit" className="primary" disabled={busy || invalid}>
             Create workflow
           </button>
         </div>
