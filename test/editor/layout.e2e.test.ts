@@ -156,4 +156,21 @@ describe.runIf(chromiumAvailable())('the editor frame at 1440 and 1024 px', () =
       await screenshot(page, `layout-header-1024-${id}`);
     }
   });
+
+  it('the minimap shows the graph while comparing versions (defect 11)', async () => {
+    const page = await pageAt(SIZES[0]!);
+    await openWorkflow(page, gateway.url, 'orders');
+    const minimapNodes = () => page.locator('.react-flow__minimap .react-flow__minimap-node').count();
+    await expect.poll(minimapNodes).toBe(5);
+    // a draft to compare with the active version
+    await page.getByRole('button', { name: 'Save draft' }).click();
+    await expect.poll(() => page.locator('.statusline').textContent()).toContain('Saved draft');
+    await page.getByRole('tab', { name: /^Versions/ }).click();
+    await page.getByRole('region', { name: 'Versions' }).getByRole('button', { name: 'Draft vs active' }).click();
+    await page.getByRole('region', { name: 'Comparison' }).waitFor();
+    await expect.poll(minimapNodes).toBe(5);
+    await screenshot(page, 'layout-compare-minimap');
+    await page.getByRole('region', { name: 'Comparison' }).getByRole('button', { name: 'Close comparison' }).click();
+    await expect.poll(minimapNodes).toBe(5);
+  });
 });

@@ -139,7 +139,7 @@ export function Editor({ workflow, document: initialDocument, onWorkflowChanged 
                   nodes={comparison ? comparison.nodes : live.nodes}
                   edges={comparison ? comparison.edges : live.edges}
                   readOnly={readOnly}
-                  onNodesChange={canvas.onNodesChange}
+                  onNodesChange={comparison ? versions.onNodesChange : canvas.onNodesChange}
                   onEdgesChange={canvas.onEdgesChange}
                   onConnect={canvas.onConnect}
                   isValidConnection={canvas.isValidConnection}

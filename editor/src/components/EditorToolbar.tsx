@@ -56,7 +56,7 @@ export function EditorToolbar(props: EditorToolbarProps) {
       </a>
       <div className="editor__title">
         <h1 title={meta.name || id}>{meta.name || id}</h1>
-        <span className="muted">
+        <span className="muted" title={`${id} · ${(meta.route?.methods ?? []).join(', ')} ${meta.route?.path ?? ''}`}>
           {id} · {(meta.route?.methods ?? []).join(', ')} {meta.route?.path ?? ''}
         </span>
         <span className={`chip chip--${state}`}>{workflow.active === null ? 'not published' : `v${workflow.active} ${state}`}</span>

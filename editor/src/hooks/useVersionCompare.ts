@@ -1,3 +1,4 @@
+import { applyNodeChanges, type NodeChange } from '@xyflow/react';
 import { useCallback, useState } from 'react';
 import { describeError, type Api } from '../api/client.ts';
 import type { VersionRef, WorkflowDiff } from '../api/types.ts';
@@ -37,6 +38,8 @@ export interface VersionCompare {
   close(): void;
   /** Drops the comparison without moving the view (a problem was picked). */
   dismiss(): void;
+  /** The canvas's changes while comparing: the sizes React Flow measured (the minimap draws only measured nodes). */
+  onNodesChange(changes: NodeChange<FlowNode>[]): void;
 }
 
 /** A version, a draft or the active version as a text label. */
@@ -94,5 +97,10 @@ export function useVersionCompare({ api, workflowId: id, active, whileBusy, say,
 
   const dismiss = useCallback(() => setComparison(undefined), []);
 
-  return { comparison, compare, close, dismiss };
+  const onNodesChange = useCallback((changes: NodeChange<FlowNode>[]) => {
+    const sizes = changes.filter((c) => c.type === 'dimensions');
+    if (sizes.length > 0) setComparison((c) => c && { ...c, nodes: applyNodeChanges(sizes, c.nodes) });
+  }, []);
+
+  return { comparison, compare, close, dismiss, onNodesChange };
 }
