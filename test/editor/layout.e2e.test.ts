@@ -80,6 +80,8 @@ describe.runIf(chromiumAvailable())('the editor frame at 1440 and 1024 px', () =
     page.on('request', (r) => void (r.method() === 'POST' && r.url().endsWith('/admin/api/workflows') && posted++));
     await page.getByRole('button', { name: 'New workflow' }).click();
     const dialog = page.getByRole('dialog', { name: 'New workflow' });
+    // the default path is unfinished, but not an error before the user got to it
+    expect(await dialog.getByLabel('Route path').getAttribute('aria-invalid')).toBeNull();
     await dialog.getByLabel('Workflow id').fill('x'.repeat(65));
     expect(await dialog.getByLabel('Workflow id').getAttribute('aria-invalid')).toBe('true');
     expect(await dialog.locator('#new-id-desc').textContent()).toMatch(/at most 64 characters/i);
@@ -88,6 +90,9 @@ describe.runIf(chromiumAvailable())('the editor frame at 1440 and 1024 px', () =
     expect(await dialog.getByLabel('Name').getAttribute('aria-invalid')).toBe('true');
     expect(await dialog.getByText(/at most 200 characters/i).textContent()).toMatch(/452/);
     expect(await dialog.getByRole('button', { name: 'Create workflow' }).isDisabled()).toBe(true);
+    expect(await dialog.locator('#new-path-error').textContent()).toBe('The path must look like /api/orders/:id (literal or :param segments, optional trailing /*).');
+    await dialog.getByLabel('Route path').fill('/api/long-name-2');
+    expect(await dialog.getByRole('button', { name: 'Create workflow' }).isDisabled()).toBe(true);
     await dialog.getByLabel('Name').press('Enter');
     await page.waitForTimeout(300);
     expect(posted).toBe(0);
@@ -95,7 +100,6 @@ describe.runIf(chromiumAvailable())('the editor frame at 1440 and 1024 px', () =
     // 120 characters is a name: it is created and opened
     await dialog.getByLabel('Workflow id').fill('long-name-2');
     await dialog.getByLabel('Name').fill(LONG_NAME);
-    await dialog.getByLabel('Route path').fill('/api/long-name-2');
     await dialog.getByLabel(/Empty canvas/).check();
     await dialog.getByRole('button', { name: 'Create workflow' }).click();
     await heading(page).waitFor();
@@ -107,6 +111,10 @@ describe.runIf(chromiumAvailable())('the editor frame at 1440 and 1024 px', () =
     it(`nothing scrolls sideways at ${size.width}x${size.height}; the palette's left edge shows (defect 4)`, async () => {
       const page = await pageAt(size);
       expect(await sideways(page)).toBeLessThanOrEqual(0);
+      await page.goto(`${gateway.url}/editor/#/partners`);
+      await page.getByRole('heading', { name: 'Partners' }).waitFor();
+      expect(await sideways(page), 'partners').toBeLessThanOrEqual(0);
+      await screenshot(page, `layout-partners-${size.width}`);
       await openWorkflow(page, gateway.url, 'orders');
       expect(await sideways(page)).toBeLessThanOrEqual(0);
       for (const tab of ['Versions', 'Preview', 'Contract', 'Inspector']) {

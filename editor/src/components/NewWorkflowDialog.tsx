@@ -36,7 +36,10 @@ export function NewWorkflowDialog({ open, onClose }: { open: boolean; onClose():
   const [busy, setBusy] = useState(false);
   const idError = id === '' ? undefined : checkId(id);
   const nameError = name.length > MAX_NAME ? `At most ${MAX_NAME} characters: this name has ${name.length}.` : undefined;
+  const [pathTouched, setPathTouched] = useState(false);
   const pathError = checkPath(path);
+  // The unfinished default path ("/api/") is not an error to shout before the user got to it.
+  const showPathError = pathError !== undefined && (pathTouched || id !== '');
   const invalid = id === '' || idError !== undefined || nameError !== undefined || pathError !== undefined || methods.length === 0;
 
   const create = async () => {
@@ -65,14 +68,14 @@ export function NewWorkflowDialog({ open, onClose }: { open: boolean; onClose():
       >
         <div className={idError ? 'field field--problem' : 'field'}>
           <label htmlFor="new-id">Workflow id</label>
-          <input id="new-id" required value={id} onChange={(e) => setId(e.target.value.toLowerCase())} aria-invalid={idError !== undefined || undefined} aria-describedby="new-id-desc" spellCheck={false} autoFocus />
+          <input id="new-id" type="text" required value={id} onChange={(e) => setId(e.target.value.toLowerCase())} aria-invalid={idError !== undefined || undefined} aria-describedby="new-id-desc" spellCheck={false} autoFocus />
           <p id="new-id-desc" className={idError ? 'field__error' : 'field__desc'}>
             {idError ?? 'Stable and url-safe, up to 64 characters, e.g. orders. It cannot change later.'}
           </p>
         </div>
         <div className={nameError ? 'field field--problem' : 'field'}>
           <label htmlFor="new-name">Name</label>
-          <input id="new-name" value={name} onChange={(e) => setName(e.target.value)} placeholder="Orders API" aria-invalid={nameError !== undefined || undefined} aria-describedby={nameError ? 'new-name-error' : undefined} />
+          <input id="new-name" type="text" value={name} onChange={(e) => setName(e.target.value)} placeholder="Orders API" aria-invalid={nameError !== undefined || undefined} aria-describedby={nameError ? 'new-name-error' : undefined} />
           {nameError && (
             <p id="new-name-error" className="field__error">
               {nameError}
@@ -90,10 +93,22 @@ export function NewWorkflowDialog({ open, onClose }: { open: boolean; onClose():
             ))}
           </div>
         </fieldset>
-        <div className={pathError ? 'field field--problem' : 'field'}>
+        <div className={showPathError ? 'field field--problem' : 'field'}>
           <label htmlFor="new-path">Route path</label>
-          <input id="new-path" required value={path} onChange={(e) => setPath(e.target.value)} spellCheck={false} aria-invalid={pathError !== undefined || undefined} aria-describedby={pathError ? 'new-path-error' : undefined} />
-          {pathError && (
+          <input
+            id="new-path"
+            type="text"
+            required
+            value={path}
+            onChange={(e) => {
+              setPath(e.target.value);
+              setPathTouched(true);
+            }}
+            spellCheck={false}
+            aria-invalid={showPathError || undefined}
+            aria-describedby={showPathError ? 'new-path-error' : undefined}
+          />
+          {showPathError && (
             <p id="new-path-error" className="field__error">
               {pathError}
             </p>
