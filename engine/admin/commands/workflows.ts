@@ -1,4 +1,4 @@
-import { documentSizeProblemsSliced, runPaced, type ValidationProblem } from '../../../shared/compile/index.ts';
+import { documentSizeProblemsSliced, runPaced, storedCredentialProblems, type ValidationProblem } from '../../../shared/compile/index.ts';
 import { GATEWAY_ERRORS, idSchema, type DocumentLimits, type ErrorCatalog, type Route } from '../../../shared/schema/index.ts';
 import { createPace, validatePaced } from '../../compile/pace.ts';
 import { storedDocument, storedDocumentSliced, type AuditAction } from '../../store/audit.ts';
@@ -108,12 +108,14 @@ export function createLifecycle(options: LifecycleOptions) {
 
   /**
    * A draft as the store keeps it, made in slices (a large one never holds the event loop). A
-   * draft may be half drawn, but never larger than a document may be.
+   * draft may be half drawn, but never larger than a document may be, nor hold a credential.
    */
   async function draftOf(document: unknown) {
     const pace = createPace(options.sliceMs);
     const problems = await runPaced(documentSizeProblemsSliced(document, options.limits), pace);
     if (problems.length > 0) throw new AdminError('validation_failed', `the document is too large: ${problems.map((p) => p.message).join('; ')}`, { problems });
+    const credentials = storedCredentialProblems(document);
+    if (credentials.length > 0) throw new AdminError('validation_failed', `the document holds ${credentials.length} credential(s) as typed: ${credentials.map((p) => p.field).join(', ')}`, { problems: credentials });
     return runPaced(storedDocumentSliced(document), pace);
   }
 
