@@ -68,7 +68,7 @@ export const demoTokenSchema = z
  * A stand-in for an API key, so a saved request never holds one: the run mints a key with the same
  * partner and scopes as the named one and sends it in `header`.
  */
-const apiKeyReferenceSchema = z
+export const apiKeyReferenceSchema = z
   .object({
     key: z.string().min(1).max(200).optional().meta({ description: 'The id of a registered partner\'s key (source "partners"), looked up in the store when the request runs.' }),
     hash: z.string().regex(/^sha256:[0-9a-f]{64}$/, 'must be sha256:<64 hex>').optional().meta({ description: 'An inline key of an api-key node of this workflow, by its hash.' }),
