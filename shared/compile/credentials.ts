@@ -1,4 +1,9 @@
-import type { ValidationProblem } from './validate.ts';
+/** A problem of validate.ts's shape (ValidationProblem), always `invalid_document`, pinned to a field. */
+interface CredentialProblem {
+  code: 'invalid_document';
+  message: string;
+  field: string;
+}
 
 /** Headers that carry a credential whatever their value looks like. */
 export const CREDENTIAL_HEADERS: readonly string[] = ['authorization', 'proxy-authorization', 'cookie', 'x-api-key', 'api-key'];
@@ -39,8 +44,8 @@ export function apiKeySources(document: unknown): { headers: Set<string>; query:
  * @example
  * storedCredentialProblems(doc) // [{ code: 'invalid_document', field: 'tests.0.request.headers.x-api-key', … }]
  */
-export function storedCredentialProblems(document: unknown): ValidationProblem[] {
-  const problems: ValidationProblem[] = [];
+export function storedCredentialProblems(document: unknown): CredentialProblem[] {
+  const problems: CredentialProblem[] = [];
   const sources = apiKeySources(document);
   const secretHeaders = new Set([...CREDENTIAL_HEADERS, ...sources.headers]);
   const doc = record(document);
