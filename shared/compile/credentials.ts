@@ -11,7 +11,7 @@ export const CREDENTIAL_HEADERS: readonly string[] = ['authorization', 'proxy-au
 /** A value shaped like a credential: a JWT, an Authorization scheme with its token, or a partner key (`sk_<prefix>_…`). */
 export function looksLikeCredential(value: string): boolean {
   const v = value.trim();
-  return /^(bearer|basic|digest|token)\s+\S/i.test(v) || /^eyJ[\w-]+\.[\w-]+\.[\w-]*$/.test(v) || /^sk_[A-Za-z0-9]{8}_\S/.test(v);
+  return /^(bearer|basic|digest)\s+\S/i.test(v) || /^eyJ[\w-]+\.[\w-]+\.[\w-]*$/.test(v) || /^sk_[A-Za-z0-9]{8}_\S/.test(v);
 }
 
 const record = (value: unknown): Record<string, unknown> | undefined =>
