@@ -109,7 +109,8 @@ export function createWorkflowRegistry(options: {
       const document = await store.document(version.hash);
       try {
         const { limits, sliceMs } = options.deps;
-        const result = await validatePaced(document, { ...(catalog ? { catalog } : {}), ...(limits ? { limits } : {}) }, sliceMs);
+        // A published version is served as it was published, even one whose tests hold a credential.
+        const result = await validatePaced(document, { ...(catalog ? { catalog } : {}), ...(limits ? { limits } : {}), allowStoredCredentials: true }, sliceMs);
         if (!result.ok) throw new WorkflowRefused(result.problems);
         const compiled = await compileWorkflow(result.graph, version.version, options.deps, { metrics: options.metrics });
         next.set(record.id, { ...compiled, lifecycle });

@@ -11,6 +11,7 @@ import { createPace, validatePaced } from '../compile/pace.ts';
 import { createMemoryRateLimitStore } from '../kinds/support/rate-limit-store.ts';
 import { createEgressPolicy } from '../kinds/support/egress.ts';
 import { mockUpstream } from './mock-upstream.ts';
+import { mintApiKey } from './api-key-reference.ts';
 import type { SampleRequest, SimulatedResponse, SimulationResult, TestVerdict, TraceStep, UpstreamMock } from '../../shared/schema/preview.ts';
 
 export type { SampleRequest, SimulationResult, TestVerdict, UpstreamMock } from '../../shared/schema/preview.ts';
@@ -117,12 +118,22 @@ export async function simulate(document: unknown, request: SampleRequest, contex
     const token = await context.mintToken(request.token);
     request = { ...request, headers: { ...request.headers, authorization: `Bearer ${token}` } };
   }
+  let deps = context.deps;
+  if (request.apiKey) {
+    const minted = mintApiKey(validated.graph, request.apiKey, deps.partners);
+    if ('problem' in minted) {
+      mock?.release();
+      return { ok: false, problems: [minted.problem] };
+    }
+    request = { ...request, headers: { ...request.headers, [minted.header]: minted.key } };
+    if (minted.partners) deps = { ...deps, partners: minted.partners };
+  }
   const rateLimits = createMemoryRateLimitStore();
   let compiled: CompiledWorkflow | undefined;
   try {
     // The mock is the gateway's own server on loopback: the egress policy allows its address and port for this simulation.
     const egress = mock ? (context.deps.egress ?? createEgressPolicy()).allowing(new URL(mock.url).host) : context.deps.egress;
-    compiled = await compileWorkflow(validated.graph, 0, { ...context.deps, rateLimits, ...(egress ? { egress } : {}) });
+    compiled = await compileWorkflow(validated.graph, 0, { ...deps, rateLimits, ...(egress ? { egress } : {}) });
     return await run(compiled, request, context.problems, context.deps.sliceMs);
   } catch (error) {
     if ((error as Error).name === 'WorkflowRefused') return { ok: false, problems: (error as { problems: ValidationProblem[] }).problems };
@@ -211,7 +222,7 @@ function holds(expected: unknown, actual: unknown): boolean {
 export async function runWorkflowTests(document: unknown, context: SimulationContext, tests: readonly WorkflowTest[] = (document as { tests?: WorkflowTest[] }).tests ?? []): Promise<TestVerdict[]> {
   const verdicts: TestVerdict[] = [];
   for (const test of tests) {
-    const result = await simulate(document, { method: test.request.method, path: test.request.path, query: test.request.query, headers: test.request.headers, body: test.request.body, token: test.request.token }, context, { upstream: test.upstream });
+    const result = await simulate(document, { method: test.request.method, path: test.request.path, query: test.request.query, headers: test.request.headers, body: test.request.body, token: test.request.token, apiKey: test.request.apiKey }, context, { upstream: test.upstream });
     if (!result.ok) {
       verdicts.push({ name: test.name, passed: false, failures: [{ what: 'workflow', expected: 'a valid workflow', actual: result.problems.map((p) => `${p.node ?? 'workflow'}${p.field ? ` ${p.field}` : ''}: ${p.message}`) }] });
       continue;

@@ -4,6 +4,7 @@ import { faultsOf, kinds, isKindName, type AnyKindDescriptor, type PortSpec } fr
 import type { ErrorCatalog } from '../schema/catalog.ts';
 import { DEFAULT_DOCUMENT_LIMITS, DOCUMENT_LIMIT_SETTINGS, formatBytes, tooDeep, utf8Length, type DocumentLimits } from '../schema/limits.ts';
 import { MAX_EDGES, MAX_NODES, workflowDocumentSchema, workflowEdgeSchema, workflowNodeSchema, type Route, type WorkflowDocument } from '../schema/workflow.ts';
+import { storedCredentialProblems } from './credentials.ts';
 import { clashingMethods, reservedPrefixOf } from './route.ts';
 import { runAtOnce, SLICE_UNITS, type Sliced } from './slices.ts';
 
@@ -68,6 +69,11 @@ export interface ValidateOptions {
   otherRoutes?: ReadonlyArray<{ workflow: string; route: Route }>;
   /** Size bounds of the document; DEFAULT_DOCUMENT_LIMITS when absent. */
   limits?: DocumentLimits;
+  /**
+   * Whether credentials typed into tests and samples pass (storedCredentialProblems): only for a
+   * version already published, so a gateway keeps serving it; every new document is refused.
+   */
+  allowStoredCredentials?: boolean;
 }
 
 const path = (segments: ReadonlyArray<PropertyKey>) => segments.map(String).join('.');
@@ -140,6 +146,7 @@ export function* validateWorkflowSliced(input: unknown, options: ValidateOptions
   }
 
   for (const [name, source] of Object.entries(document.log?.fields ?? {})) checkExpression(source, undefined, `log.fields.${name}`);
+  if (!options.allowStoredCredentials) problems.push(...storedCredentialProblems(document));
 
   const incoming = new Map<string, number>();
   for (const [i, edge] of document.edges.entries()) {

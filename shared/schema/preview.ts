@@ -21,6 +21,8 @@ export interface SampleRequest {
   body?: unknown;
   /** A demo token with these claims is minted when the request runs and sent as its bearer token. */
   token?: { sub: string; scopes?: string[] | undefined; partner?: string | undefined; claims?: Record<string, unknown> | undefined } | undefined;
+  /** An API key with the partner and scopes of this partner key (`key`, its id) or inline key (`hash`) is minted when the request runs. */
+  apiKey?: { key?: string | undefined; hash?: string | undefined; header?: string | undefined } | undefined;
 }
 
 /** What a node read and did, for the trace. */

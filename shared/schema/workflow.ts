@@ -64,6 +64,20 @@ export const demoTokenSchema = z
   .strict()
   .meta({ description: 'A token for the demo issuer with these claims, minted at run time.' });
 
+/**
+ * A stand-in for an API key, so a saved request never holds one: the run mints a key with the same
+ * partner and scopes as the named one and sends it in `header`.
+ */
+export const apiKeyReferenceSchema = z
+  .object({
+    key: z.string().min(1).max(200).optional().meta({ description: 'The id of a registered partner\'s key (source "partners"), looked up in the store when the request runs.' }),
+    hash: z.string().regex(/^sha256:[0-9a-f]{64}$/, 'must be sha256:<64 hex>').optional().meta({ description: 'An inline key of an api-key node of this workflow, by its hash.' }),
+    header: z.string().min(1).max(200).optional().meta({ description: 'Header to send the key in; the api-key node\'s header (x-api-key) when absent.' }),
+  })
+  .strict()
+  .refine((r) => (r.key === undefined) !== (r.hash === undefined), 'name either a partner key ("key") or an inline key ("hash")')
+  .meta({ description: 'An API key minted for the run with the partner and scopes of the named key; the key itself is never stored.' });
+
 /** A sample request and what the workflow must answer; run by `sluice test` and before publishing. */
 const workflowTestSchema = z
   .object({
@@ -76,6 +90,7 @@ const workflowTestSchema = z
         query: z.record(z.string(), z.string()).optional().meta({ description: 'Merged into the query string of the path.' }),
         body: z.unknown().optional(),
         token: demoTokenSchema.optional(),
+        apiKey: apiKeyReferenceSchema.optional(),
       })
       .strict(),
     upstream: z

@@ -16,6 +16,8 @@ describe.runIf(chromiumAvailable())('preview, contract and tests in the editor',
   let browser: Browser;
   let page: Page;
   let errors: string[];
+  /** The name the next "Save as test" prompt is answered with. */
+  let testName = 'reads its orders';
 
   beforeAll(async () => {
     await ensureEditorBuilt();
@@ -25,7 +27,7 @@ describe.runIf(chromiumAvailable())('preview, contract and tests in the editor',
     context.setDefaultTimeout(8000);
     page = await context.newPage();
     errors = watchErrors(page);
-    page.on('dialog', (dialog) => void dialog.accept(dialog.type() === 'prompt' ? 'reads its orders' : undefined));
+    page.on('dialog', (dialog) => void dialog.accept(dialog.type() === 'prompt' ? testName : undefined));
     await signIn(page, gateway.url, PUBLISHER);
     await openWorkflow(page, gateway.url, 'orders');
   }, 90_000);
@@ -75,7 +77,41 @@ describe.runIf(chromiumAvailable())('preview, contract and tests in the editor',
     await screenshot(page, '15-contract');
   });
 
-  it('saves a preview as a test, and a broken workflow is then refused at publish while v1 keeps serving', async () => {
+  it('saves a preview with typed credentials as a test that stores none, and the test passes at publish', async () => {
+    await page.getByRole('tab', { name: 'Preview' }).click();
+    const pasted = await signDemoToken(gateway.dataDir, { sub: 'pasted-user', scopes: ['orders:read'], partner: 'acme' });
+    const headersBox = preview().getByLabel('Headers', { exact: true });
+    await headersBox.fill(`authorization: Bearer ${pasted}\nx-api-key: leaked-key-0123456789\ncookie: session=leaked-cookie\naccept: application/json`);
+    await preview().getByRole('button', { name: 'Run preview' }).click();
+    await expect.poll(() => preview().getByLabel('Answer status 200').count()).toBe(1);
+    testName = 'typed credentials';
+    await preview().getByRole('button', { name: 'Save as test' }).click();
+    await expect.poll(() => page.locator('.statusline').textContent()).toContain('Saved the test "typed credentials"');
+    const note = preview().getByRole('status', { name: 'Credentials not stored' });
+    expect(await note.textContent()).toMatch(/authorization: saved as a demo token for "pasted-user" with orders:read/);
+    expect(await note.textContent()).toContain('x-api-key: removed');
+    expect(await note.textContent()).toContain('cookie: removed');
+    await screenshot(page, 'preview-credentials-not-stored');
+    await page.keyboard.press('Control+s');
+    await expect.poll(() => page.locator('.statusline').textContent()).toMatch(/Saved draft revision \d+/);
+    const read = (path: string) => gateway.fetch(`/admin/api${path}`, { headers: { authorization: `Bearer ${PUBLISHER}` } }).then((r) => r.json() as Promise<any>);
+    const draft = await read('/workflows/orders');
+    const test = draft.draft.document.tests.find((t: { name: string }) => t.name === 'typed credentials');
+    expect(test.request).toMatchObject({ headers: { accept: 'application/json' }, token: { sub: 'pasted-user', scopes: ['orders:read'], partner: 'acme' } });
+    expect(JSON.stringify(draft)).not.toMatch(/Bearer|eyJ|leaked-key|leaked-cookie/);
+    const before = (await read('/workflows/orders/versions')).active as number;
+    await page.getByRole('button', { name: 'Publish…' }).click();
+    await page.getByRole('dialog', { name: 'Publish orders' }).getByRole('button', { name: 'Publish now' }).click();
+    await expect.poll(async () => (await read('/workflows/orders/versions')).active, { timeout: 15_000 }).toBe(before + 1);
+    expect(JSON.stringify(await read(`/workflows/orders/versions/${before + 1}`))).not.toMatch(/Bearer|eyJ|leaked-key|leaked-cookie/);
+    // back to a minted token for the next test
+    await headersBox.fill('');
+    await preview().getByRole('button', { name: 'Mint token' }).click();
+    await expect.poll(() => headersBox.inputValue()).toMatch(/^authorization: Bearer ey/);
+    testName = 'reads its orders';
+  });
+
+  it('saves a preview as a test, and a broken workflow is then refused at publish while the active version keeps serving', async () => {
     await page.getByRole('tab', { name: 'Preview' }).click();
     await preview().getByRole('button', { name: 'Run preview' }).click();
     await expect.poll(() => preview().getByLabel('Answer status 200').count()).toBe(1);
@@ -100,7 +136,7 @@ describe.runIf(chromiumAvailable())('preview, contract and tests in the editor',
     await expect.poll(() => problems.textContent(), { timeout: 15_000 }).toContain('test "reads its orders"');
     await screenshot(page, '16-publish-refused-by-test');
     const versions = await (await gateway.fetch('/admin/api/workflows/orders/versions', { headers: { authorization: `Bearer ${PUBLISHER}` } })).json() as { active: number };
-    expect(versions.active).toBe(1);
+    expect(versions.active).toBe(2);
     const token = await signDemoToken(gateway.dataDir, { sub: 'u', scopes: ['orders:read'], partner: 'acme' });
     expect((await gateway.fetch('/api/orders', { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
     expect(errors.filter((e) => !/422|Unprocessable/.test(e))).toEqual([]);

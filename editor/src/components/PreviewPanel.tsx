@@ -2,9 +2,9 @@ import { useState } from 'react';
 import { describeError, type Api } from '../api/client.ts';
 import type { SimulationResult, TestVerdict, TraceStep } from '../api/preview-types.ts';
 import type { PathHighlight } from '../editor-context.ts';
+import { withoutCredentials, type SavedRequest } from '../api/credentials.ts';
 
 type TokenClaims = { sub: string; scopes: string[]; partner?: string };
-type SavedRequest = { method: string; path: string; headers?: Record<string, string>; body?: unknown; token?: TokenClaims };
 /** A sample request saved with the workflow (the document's `samples`). */
 export type WorkflowSample = { name: string; request: SavedRequest; upstream?: { status: number; body?: unknown } };
 type WorkflowTest = WorkflowSample & { expect: { status: number; type?: string } };
@@ -69,20 +69,30 @@ export function PreviewPanel(props: PreviewPanelProps) {
   const [verdicts, setVerdicts] = useState<TestVerdict[] | undefined>();
   /** The claims of the token the helper put in the Authorization header, while it is still there. */
   const [minted, setMinted] = useState<{ claims: TokenClaims; header: string } | undefined>();
+  /** What the last save did with the request's credentials. */
+  const [stripped, setStripped] = useState<string[]>([]);
+  /** A loaded sample's key reference: the run mints a key for it. */
+  const [keyRef, setKeyRef] = useState<SavedRequest['apiKey']>();
 
   const request = () => {
     let parsedBody: unknown;
     if (body.trim() !== '') parsedBody = JSON.parse(body);
-    return { method, path, headers: parseHeaders(headers), ...(parsedBody === undefined ? {} : { body: parsedBody }) };
+    return { method, path, headers: parseHeaders(headers), ...(parsedBody === undefined ? {} : { body: parsedBody }), ...(keyRef ? { apiKey: keyRef } : {}) };
   };
-  /** The request as saved: a minted token becomes its claims, minted again whenever it runs (tokens expire). */
-  const savedRequest = (): SavedRequest => {
+  /**
+   * The request as saved, never with a credential: a minted token becomes its claims, minted again
+   * whenever it runs (tokens expire); other credentials become references or are left out.
+   */
+  const savedRequest = async (): Promise<SavedRequest> => {
     const { headers: h, ...rest } = request();
+    let saved: SavedRequest = { ...rest, headers: h };
     if (minted && h.authorization === minted.header) {
       const { authorization: _minted, ...others } = h;
-      return { ...rest, ...(Object.keys(others).length > 0 ? { headers: others } : {}), token: minted.claims };
+      saved = { ...rest, headers: others, token: minted.claims };
     }
-    return { ...rest, ...(Object.keys(h).length > 0 ? { headers: h } : {}) };
+    const { request: clean, notes } = await withoutCredentials(api, props.document(), saved);
+    setStripped(notes);
+    return clean;
   };
   function load(sample: WorkflowSample) {
     setMethod(sample.request.method);
@@ -96,6 +106,7 @@ export function PreviewPanel(props: PreviewPanelProps) {
     }
     setHeaders(h.join('\n'));
     setMinted(undefined);
+    setKeyRef(sample.request.apiKey);
     if (sample.request.token) {
       const claims = sample.request.token;
       setScopes(claims.scopes.join(' '));
@@ -131,23 +142,23 @@ export function PreviewPanel(props: PreviewPanelProps) {
     }
   }
 
-  function saveAsTest() {
+  async function saveAsTest() {
     if (!result?.ok) return;
     const name = window.prompt('Name of the test', `${method} ${path} answers ${result.response.status}`);
     if (!name) return;
     const type = (result.response.body as { type?: unknown } | null)?.type;
     props.onSaveTest({
       name,
-      request: savedRequest(),
+      request: await savedRequest(),
       ...(upstream() ? { upstream: upstream()! } : {}),
       expect: { status: result.response.status, ...(typeof type === 'string' ? { type } : {}) },
     });
   }
 
-  function saveSample() {
+  async function saveSample() {
     const name = window.prompt('Name of the sample request', `${method} ${path}`);
     if (!name) return;
-    props.onSaveSample({ name, request: savedRequest(), ...(upstream() ? { upstream: upstream()! } : {}) });
+    props.onSaveSample({ name, request: await savedRequest(), ...(upstream() ? { upstream: upstream()! } : {}) });
   }
 
   async function runTests() {
@@ -235,16 +246,26 @@ export function PreviewPanel(props: PreviewPanelProps) {
         <button type="button" className="primary" onClick={() => void run()} disabled={busy}>
           Run preview
         </button>
-        <button type="button" onClick={saveAsTest} disabled={!result?.ok || props.readOnly} title={props.readOnly ? 'Read-only' : 'Save this request and its answer as a workflow test (a minted token is saved as its claims)'}>
+        <button type="button" onClick={() => void saveAsTest()} disabled={!result?.ok || props.readOnly} title={props.readOnly ? 'Read-only' : 'Save this request and its answer as a workflow test (a minted token is saved as its claims)'}>
           Save as test
         </button>
-        <button type="button" onClick={saveSample} disabled={props.readOnly} title={props.readOnly ? 'Read-only' : 'Save this request with the workflow, to load it again later'}>
+        <button type="button" onClick={() => void saveSample()} disabled={props.readOnly} title={props.readOnly ? 'Read-only' : 'Save this request with the workflow, to load it again later'}>
           Save sample
         </button>
         <button type="button" onClick={() => props.onHighlight(undefined)}>
           Clear path
         </button>
       </div>
+      {stripped.length > 0 && (
+        <div role="status" aria-label="Credentials not stored">
+          Saved without its credentials:
+          <ul>
+            {stripped.map((note) => (
+              <li key={note}>{note}</li>
+            ))}
+          </ul>
+        </div>
+      )}
       {error && (
         <p role="alert" className="test-result--failed">
           {error}

@@ -1,4 +1,4 @@
-import { documentSizeProblemsSliced, runPaced, type ValidationProblem } from '../../../shared/compile/index.ts';
+import { documentSizeProblemsSliced, runPaced, storedCredentialProblems, type ValidationProblem } from '../../../shared/compile/index.ts';
 import { GATEWAY_ERRORS, idSchema, type DocumentLimits, type ErrorCatalog, type Route } from '../../../shared/schema/index.ts';
 import { createPace, validatePaced } from '../../compile/pace.ts';
 import { storedDocument, storedDocumentSliced, type AuditAction } from '../../store/audit.ts';
@@ -84,7 +84,7 @@ export function createLifecycle(options: LifecycleOptions) {
   const { store } = options;
   const now = () => (options.now?.() ?? new Date()).toISOString();
   /** Validation in slices with requests served between them, under the document limits. */
-  const validate = (document: unknown, rest: { catalog?: ErrorCatalog; otherRoutes?: Array<{ workflow: string; route: Route }> }) =>
+  const validate = (document: unknown, rest: { catalog?: ErrorCatalog; otherRoutes?: Array<{ workflow: string; route: Route }>; allowStoredCredentials?: boolean }) =>
     validatePaced(document, { ...rest, ...(options.limits ? { limits: options.limits } : {}) }, options.sliceMs);
   /** Route of each version document read so far, by content hash. */
   const routeByHash = new Map<string, Route>();
@@ -108,12 +108,14 @@ export function createLifecycle(options: LifecycleOptions) {
 
   /**
    * A draft as the store keeps it, made in slices (a large one never holds the event loop). A
-   * draft may be half drawn, but never larger than a document may be.
+   * draft may be half drawn, but never larger than a document may be, nor hold a credential.
    */
   async function draftOf(document: unknown) {
     const pace = createPace(options.sliceMs);
     const problems = await runPaced(documentSizeProblemsSliced(document, options.limits), pace);
     if (problems.length > 0) throw new AdminError('validation_failed', `the document is too large: ${problems.map((p) => p.message).join('; ')}`, { problems });
+    const credentials = storedCredentialProblems(document);
+    if (credentials.length > 0) throw new AdminError('validation_failed', `the document holds ${credentials.length} credential(s) as typed: ${credentials.map((p) => p.field).join(', ')}`, { problems: credentials });
     return runPaced(storedDocumentSliced(document), pace);
   }
 
@@ -128,10 +130,10 @@ export function createLifecycle(options: LifecycleOptions) {
     return result;
   }
 
-  /** Validates a document as a candidate to serve: graph, catalog, routes of the other active workflows, and preparation. */
-  async function check(state: StoreState, id: string, document: unknown): Promise<ValidationProblem[]> {
+  /** Validates a document as a candidate to serve: graph, catalog, routes of the other active workflows, and preparation (a published version's stored credentials pass: it is rolled back to as it was). */
+  async function check(state: StoreState, id: string, document: unknown, published = false): Promise<ValidationProblem[]> {
     const catalog = await catalogOf(state);
-    const result = await validate(document, { ...(catalog ? { catalog } : {}), otherRoutes: await activeRoutes(store, state, id, routeByHash) });
+    const result = await validate(document, { ...(catalog ? { catalog } : {}), otherRoutes: await activeRoutes(store, state, id, routeByHash), allowStoredCredentials: published });
     const problems = result.ok ? [] : [...result.problems];
     if (result.ok && (document as { id: string }).id !== id) problems.push({ code: 'invalid_document', message: `the document's id must be "${id}"`, field: 'id' });
     // A document over a size limit is not prepared: that is the work the limit bounds.
@@ -274,7 +276,7 @@ export function createLifecycle(options: LifecycleOptions) {
         const target = record.versions.find((v) => v.version === version);
         if (!target) throw new AdminError('not_found', `workflow "${id}" has no version ${version}`);
         if (target.retired) throw new AdminError('conflict', `version ${version} is retired and cannot serve again`);
-        const problems = await check(state, id, await store.document(target.hash));
+        const problems = await check(state, id, await store.document(target.hash), true);
         if (problems.length > 0)
           return refusal(actor, 'workflow.rollback', new AdminError('validation_failed', `version ${version} of "${id}" cannot serve now: ${problems.length} problem(s)`, { problems }), id, version);
         const time = now();

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { contractAnswerSchema, contractDiffSchema, demoTokenAnswerSchema, simulationSchema, testRunSchema } from '../../../shared/admin/index.ts';
 import { diffContracts, errorContractSliced, runPaced } from '../../../shared/compile/index.ts';
-import { demoTokenSchema } from '../../../shared/schema/index.ts';
+import { apiKeyReferenceSchema, demoTokenSchema } from '../../../shared/schema/index.ts';
 import { createPace } from '../../compile/pace.ts';
 import { contractOpenApi } from '../../preview/contract-openapi.ts';
 import { runWorkflowTests, simulate } from '../../preview/simulate.ts';
@@ -18,6 +18,7 @@ const sampleRequest = z
     headers: z.record(z.string(), z.string()).optional(),
     body: z.unknown().optional(),
     token: demoTokenSchema.optional(),
+    apiKey: apiKeyReferenceSchema.optional(),
   })
   .strict();
 const upstreamMock = z.object({ status: z.number().int().min(100).max(599).default(200), headers: z.record(z.string(), z.string()).optional(), body: z.unknown().optional() }).strict();
