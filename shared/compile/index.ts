@@ -4,3 +4,4 @@ export { routeShape, clashingMethods, reservedPrefixOf, RESERVED_PREFIXES } from
 export { diffWorkflowsSliced, type WorkflowDiff } from './diff.ts';
 export { errorContract, errorContractSliced, diffContracts, MAX_CONTRACT_PATH, type ContractEntry } from './contract.ts';
 export { runPaced } from './slices.ts';
+export { article, issueProblems } from './messages.ts';
