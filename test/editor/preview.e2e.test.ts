@@ -25,7 +25,6 @@ describe.runIf(chromiumAvailable())('preview, contract and tests in the editor',
     context.setDefaultTimeout(8000);
     page = await context.newPage();
     errors = watchErrors(page);
-    page.on('dialog', (dialog) => void dialog.accept(dialog.type() === 'prompt' ? 'reads its orders' : undefined));
     await signIn(page, gateway.url, PUBLISHER);
     await openWorkflow(page, gateway.url, 'orders');
   }, 90_000);
@@ -80,6 +79,9 @@ describe.runIf(chromiumAvailable())('preview, contract and tests in the editor',
     await preview().getByRole('button', { name: 'Run preview' }).click();
     await expect.poll(() => preview().getByLabel('Answer status 200').count()).toBe(1);
     await preview().getByRole('button', { name: 'Save as test' }).click();
+    const naming = page.getByRole('dialog', { name: 'Save as test' });
+    await naming.getByLabel('Name of the test').fill('reads its orders');
+    await naming.getByRole('button', { name: 'Save test' }).click();
     await expect.poll(() => page.locator('.statusline').textContent()).toContain('Saved the test "reads its orders"');
     // the test keeps the request as sent (its demo token included) and the upstream mock, and expects 200
     // break the workflow: require a scope the partner's token lacks

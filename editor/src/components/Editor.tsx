@@ -72,9 +72,8 @@ export function Editor({ workflow, document: initialDocument, onWorkflowChanged 
   const readOnlyReason = comparing ? 'Showing a comparison: close it to edit' : editReason;
 
   const validation = useValidation(api, id, present, mayEdit);
-  const draft = useDraftLifecycle({ api, workflow, initial, model, mayEdit, mayPublish, comparing, whileBusy, say, onWorkflowChanged, onPublishRefused: panels.openProblems });
-  // A refused save or publish lists what the server found; it stands until the next change is checked.
-  const problems = draft.refused ?? validation.problems;
+  const draft = useDraftLifecycle({ api, workflow, initial, model, mayEdit, mayPublish, comparing, whileBusy, say, onWorkflowChanged, onPublishRefused: panels.openProblems, validation });
+  const { problems } = draft;
   const start = useMemo(() => effectiveStart({ nodes: present.nodes, edges: present.edges, start: present.meta.start }), [present]);
   const marks = useCanvasMarks(present, problems, start, comparison);
 
@@ -183,7 +182,7 @@ export function Editor({ workflow, document: initialDocument, onWorkflowChanged 
         <HelpDialog open={panels.helpOpen} onClose={panels.closeHelp} />
         <ImportDialog open={file.importOpen} onClose={file.closeImport} onImport={file.importText} />
         <ConflictDialog conflict={draft.conflict} onClose={draft.closeConflict} onReload={() => void draft.reloadTheirs()} onOverwrite={draft.overwrite} />
-        <PublishDialog workflow={workflow} meta={present.meta} revision={draft.baseRevision} offer={draft.publishOffer} onCancel={draft.cancelPublish} onPublish={() => void draft.publish()} />
+        <PublishDialog workflow={workflow} meta={present.meta} revision={draft.baseRevision} offer={draft.publishOffer} problems={problems} checking={validation.checking && draft.refused === undefined} onCancel={draft.cancelPublish} onPublish={() => void draft.publish()} />
       </MarksContext.Provider>
     </ReadOnlyContext.Provider>
   );

@@ -2,6 +2,8 @@ import { useState } from 'react';
 import { describeError, type Api } from '../api/client.ts';
 import type { SimulationResult, TestVerdict, TraceStep } from '../api/preview-types.ts';
 import type { PathHighlight } from '../editor-context.ts';
+import { useAsk } from '../hooks/useAsk.ts';
+import { AskDialog } from './Dialog.tsx';
 
 type TokenClaims = { sub: string; scopes: string[]; partner?: string };
 type SavedRequest = { method: string; path: string; headers?: Record<string, string>; body?: unknown; token?: TokenClaims };
@@ -66,6 +68,7 @@ export function PreviewPanel(props: PreviewPanelProps) {
   const [picked, setPicked] = useState<string | undefined>();
   const [error, setError] = useState<string | undefined>();
   const [busy, setBusy] = useState(false);
+  const ask = useAsk();
   const [verdicts, setVerdicts] = useState<TestVerdict[] | undefined>();
   /** The claims of the token the helper put in the Authorization header, while it is still there. */
   const [minted, setMinted] = useState<{ claims: TokenClaims; header: string } | undefined>();
@@ -131,9 +134,9 @@ export function PreviewPanel(props: PreviewPanelProps) {
     }
   }
 
-  function saveAsTest() {
+  async function saveAsTest() {
     if (!result?.ok) return;
-    const name = window.prompt('Name of the test', `${method} ${path} answers ${result.response.status}`);
+    const name = await ask.prompt({ title: 'Save as test', text: 'The request and the answer it got become a workflow test, run before every publish.', confirm: 'Save test', input: { label: 'Name of the test', value: `${method} ${path} answers ${result.response.status}` } });
     if (!name) return;
     const type = (result.response.body as { type?: unknown } | null)?.type;
     props.onSaveTest({
@@ -144,8 +147,8 @@ export function PreviewPanel(props: PreviewPanelProps) {
     });
   }
 
-  function saveSample() {
-    const name = window.prompt('Name of the sample request', `${method} ${path}`);
+  async function saveSample() {
+    const name = await ask.prompt({ title: 'Save the sample request', text: 'The request is kept with the draft, to run again later.', confirm: 'Save sample', input: { label: 'Name of the sample request', value: `${method} ${path}` } });
     if (!name) return;
     props.onSaveSample({ name, request: savedRequest(), ...(upstream() ? { upstream: upstream()! } : {}) });
   }
@@ -235,10 +238,10 @@ export function PreviewPanel(props: PreviewPanelProps) {
         <button type="button" className="primary" onClick={() => void run()} disabled={busy}>
           Run preview
         </button>
-        <button type="button" onClick={saveAsTest} disabled={!result?.ok || props.readOnly} title={props.readOnly ? 'Read-only' : 'Save this request and its answer as a workflow test (a minted token is saved as its claims)'}>
+        <button type="button" onClick={() => void saveAsTest()} disabled={!result?.ok || props.readOnly} title={props.readOnly ? 'Read-only' : 'Save this request and its answer as a workflow test (a minted token is saved as its claims)'}>
           Save as test
         </button>
-        <button type="button" onClick={saveSample} disabled={props.readOnly} title={props.readOnly ? 'Read-only' : 'Save this request with the workflow, to load it again later'}>
+        <button type="button" onClick={() => void saveSample()} disabled={props.readOnly} title={props.readOnly ? 'Read-only' : 'Save this request with the workflow, to load it again later'}>
           Save sample
         </button>
         <button type="button" onClick={() => props.onHighlight(undefined)}>
@@ -322,6 +325,7 @@ export function PreviewPanel(props: PreviewPanelProps) {
           ))}
         </ul>
       )}
+      <AskDialog question={ask.question} onAnswer={ask.answer} />
     </section>
   );
 }
