@@ -161,4 +161,32 @@ describe.runIf(chromiumAvailable())('what the editor says to a person', () => {
     expect(natives).toEqual([]);
     expect(errors.filter((e) => !/422|Unprocessable/.test(e))).toEqual([]);
   }, 60_000);
+
+  it('a preview path on the canvas is cleared by another tab and by an edit', async () => {
+    await openWorkflow(page, gateway.url, 'words');
+    const dimmed = () => page.locator('.kind-node--off-path').count();
+    const preview = page.getByRole('region', { name: 'Preview' });
+    const run = async () => {
+      await page.getByRole('tab', { name: 'Preview' }).click();
+      await preview.getByRole('button', { name: 'Run preview' }).click();
+      await expect.poll(dimmed).toBe(1);
+    };
+    await run();
+    await page.getByRole('tab', { name: /Versions/ }).click();
+    await expect.poll(dimmed).toBe(0);
+    await run();
+    await page.getByRole('tab', { name: 'Contract' }).click();
+    await expect.poll(dimmed).toBe(0);
+    // an edit: the path drawn is no longer the workflow's
+    await run();
+    await page.locator('.react-flow__node[data-id="deny"]').click();
+    expect(await dimmed()).toBe(1); // selecting is not an edit
+    await page.keyboard.press('Delete');
+    await expect.poll(() => page.locator('.react-flow__node[data-id="deny"]').count()).toBe(0);
+    await expect.poll(dimmed).toBe(0);
+    expect(await page.locator('.kind-node--on-path').count()).toBe(0);
+    await page.keyboard.press('Control+z');
+    await expect.poll(() => page.locator('.react-flow__node[data-id="deny"]').count()).toBe(1);
+    expect(natives).toEqual([]);
+  }, 60_000);
 });

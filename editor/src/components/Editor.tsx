@@ -1,5 +1,5 @@
 import { useReactFlow } from '@xyflow/react';
-import { useContext, useMemo } from 'react';
+import { useContext, useEffect, useMemo } from 'react';
 import { can, needs } from '../api/roles.ts';
 import type { WorkflowView } from '../api/types.ts';
 import { HighlightContext, KindsContext, LiveContext, MarksContext, ReadOnlyContext, useSessionContext } from '../editor-context.ts';
@@ -82,6 +82,9 @@ export function Editor({ workflow, document: initialDocument, onWorkflowChanged 
   const file = useImportExport({ model, workflowId: id, say, fitSoon: view.fitSoon });
   const pickProblem = useProblemFocus({ model, latest, view, comparing, dismissComparison: versions.dismiss, showInspector: panels.showInspector });
   const selected = useMemo(() => live.nodes.filter((n) => n.selected), [live.nodes]);
+  // A drawn path is of the workflow as it was run: an edit clears it (another tab does too, in useEditorPanels).
+  const { setHighlight } = panels;
+  useEffect(() => setHighlight(undefined), [present, setHighlight]);
 
   useShortcuts({
     undo: () => (readOnly ? undefined : model.undo()),
