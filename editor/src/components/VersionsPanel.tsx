@@ -111,7 +111,7 @@ export function VersionsPanel({ workflow, canPublish, publishReason, busy, onRol
                     aria-label={`Retire version ${v.version}`}
                     onClick={() =>
                       void ask
-                        .confirm({ title: `Retire version ${v.version}?`, text: active ? 'Its route will answer 410 Gone while it is active.' : 'It can never serve again.', confirm: `Retire version ${v.version}`, danger: true })
+                        .confirm({ title: `Retire version ${v.version}?`, text: active ? 'Its route will answer 410 Gone while it is active.' : 'It can never serve again.', confirm: 'Retire', danger: true })
                         .then((yes) => yes && onRetire(v.version))
                     }
                   >
