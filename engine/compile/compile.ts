@@ -61,8 +61,9 @@ async function prepareNode(
 
 /**
  * What stops a document's nodes from running here (a missing env var, an unreadable key file),
- * for every node whose config is valid for its kind, whether or not the graph is: so a refusal
- * lists these beside the graph's problems. Prepared nodes are released at once.
+ * for every node whose config is valid for its kind and whose expressions parse, whether or not
+ * the graph is: so a refusal lists these beside the graph's problems. Prepared nodes are
+ * released at once.
  */
 export async function preparationProblems(document: unknown, deps: CompileDependencies): Promise<ValidationProblem[]> {
   const doc = document as { id?: unknown; nodes?: unknown } | null;
@@ -74,6 +75,8 @@ export async function preparationProblems(document: unknown, deps: CompileDepend
     if (typeof node?.id !== 'string' || typeof node.kind !== 'string' || !isKindName(node.kind)) continue;
     const config = (kinds[node.kind] as AnyKindDescriptor).config.safeParse(node.config ?? {});
     if (!config.success) continue;
+    // An expression that does not parse is validation's problem already: one cause, one problem.
+    if ((kinds[node.kind] as AnyKindDescriptor).expressions(config.data).some((e) => expressionSyntaxError(e.source) !== undefined)) continue;
     const outcome = await prepareNode(typeof doc.id === 'string' ? doc.id : '', node.id, node.kind, config.data, new Set(), deps);
     if ('problem' in outcome) problems.push(outcome.problem);
     else outcome.prepared.close?.();

@@ -5,3 +5,4 @@ export { diffWorkflowsSliced, type WorkflowDiff } from './diff.ts';
 export { errorContract, errorContractSliced, diffContracts, MAX_CONTRACT_PATH, type ContractEntry } from './contract.ts';
 export { runPaced } from './slices.ts';
 export { storedCredentialProblems, looksLikeCredential, apiKeySources, CREDENTIAL_HEADERS } from './credentials.ts';
+export { article, issueProblems } from './messages.ts';

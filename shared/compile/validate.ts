@@ -5,6 +5,7 @@ import type { ErrorCatalog } from '../schema/catalog.ts';
 import { DEFAULT_DOCUMENT_LIMITS, DOCUMENT_LIMIT_SETTINGS, formatBytes, tooDeep, utf8Length, type DocumentLimits } from '../schema/limits.ts';
 import { MAX_EDGES, MAX_NODES, workflowDocumentSchema, workflowEdgeSchema, workflowNodeSchema, type Route, type WorkflowDocument } from '../schema/workflow.ts';
 import { storedCredentialProblems } from './credentials.ts';
+import { article, issueProblems } from './messages.ts';
 import { clashingMethods, reservedPrefixOf } from './route.ts';
 import { runAtOnce, SLICE_UNITS, type Sliced } from './slices.ts';
 
@@ -79,16 +80,6 @@ export interface ValidateOptions {
 const path = (segments: ReadonlyArray<PropertyKey>) => segments.map(String).join('.');
 
 /**
- * The field paths a zod issue is about. An unknown key is reported at the key itself (one field
- * per key), so the editor can point at `config.foo` rather than at the whole config.
- */
-const issueFields = (issue: z.core.$ZodIssue): PropertyKey[][] =>
-  issue.code === 'unrecognized_keys' ? issue.keys.map((key) => [...issue.path, key]) : [issue.path];
-
-/** An issue's message; for a refused record key, the key's own reason rather than "Invalid key in record". */
-const issueMessage = (issue: z.core.$ZodIssue): string => (issue.code === 'invalid_key' ? (issue.issues[0]?.message ?? issue.message) : issue.message);
-
-/**
  * Checks a workflow document as a graph and reports every problem at once.
  * @example
  * const result = validateWorkflow(JSON.parse(text), { catalog });
@@ -138,7 +129,7 @@ export function* validateWorkflowSliced(input: unknown, options: ValidateOptions
     const config = descriptor.config.safeParse(node.config);
     if (!config.success) {
       for (const issue of config.error.issues)
-        for (const field of issueFields(issue)) report('invalid_config', issueMessage(issue), node.id, path(['config', ...field]));
+        for (const { path: field, message } of issueProblems(issue)) report('invalid_config', message, node.id, path(['config', ...field]));
       continue;
     }
     for (const expression of descriptor.expressions(config.data)) checkExpression(expression.source, node.id, `config.${expression.field}`);
@@ -162,7 +153,7 @@ export function* validateWorkflowSliced(input: unknown, options: ValidateOptions
     incoming.set(edge.to, (incoming.get(edge.to) ?? 0) + 1);
     const from = nodes.get(edge.from);
     if (!from) continue; // its own problem is reported already
-    if (from.descriptor.terminal) report('edge_from_terminal', `a ${from.kind} node ends the request and has no outgoing edges`, edge.from, `edges.${i}`);
+    if (from.descriptor.terminal) report('edge_from_terminal', `${article(from.kind)} ${from.kind} node ends the request and has no outgoing edges`, edge.from, `edges.${i}`);
     else if (!from.ports.some((p) => p.name === edge.port))
       report('unknown_port', `${from.kind} has no port "${edge.port}" (ports: ${from.ports.map((p) => p.name).join(', ')})`, edge.from, `edges.${i}.port`);
     else if (from.next.has(edge.port)) report('duplicate_edge', `port "${edge.port}" is wired twice`, edge.from, `ports.${edge.port}`);
@@ -303,13 +294,13 @@ function* parseDocumentSliced(input: unknown): Sliced<{ success: true; data: Wor
 function documentProblems(input: unknown, issues: z.core.$ZodIssue[]): ValidationProblem[] {
   const nodes = (input as { nodes?: unknown } | null)?.nodes;
   return issues.flatMap((issue) =>
-    issueFields(issue).map((field): ValidationProblem => {
+    issueProblems(issue).map(({ path: field, message }): ValidationProblem => {
       const [head, index, ...rest] = field;
       if (head === 'nodes' && typeof index === 'number' && Array.isArray(nodes)) {
         const id = (nodes[index] as { id?: unknown } | undefined)?.id;
-        if (typeof id === 'string') return { code: 'invalid_document', message: issueMessage(issue), node: id, field: path(rest) || 'node' };
+        if (typeof id === 'string') return { code: 'invalid_document', message, node: id, field: path(rest) || 'node' };
       }
-      return { code: 'invalid_document', message: issueMessage(issue), field: path(field) || '(document)' };
+      return { code: 'invalid_document', message, field: path(field) || '(document)' };
     }),
   );
 }

@@ -95,8 +95,8 @@ describe.runIf(chromiumAvailable())('the partners page in a browser', () => {
     expect([await call(key), await call(rotated)]).toEqual([200, 200]);
     await expect.poll(() => acme.textContent()).toMatch(/expires /);
 
-    page.once('dialog', (d) => void d.accept());
     await acme.getByRole('button', { name: 'Suspend' }).click();
+    await page.getByRole('dialog', { name: /^Suspend / }).getByRole('button', { name: 'Suspend' }).click();
     await expect.poll(() => acme.textContent()).toContain('suspended');
     expect(await call(key)).toBe(403);
     await screenshot(page, 'partners-suspended');

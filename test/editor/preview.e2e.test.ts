@@ -16,8 +16,6 @@ describe.runIf(chromiumAvailable())('preview, contract and tests in the editor',
   let browser: Browser;
   let page: Page;
   let errors: string[];
-  /** The name the next "Save as test" prompt is answered with. */
-  let testName = 'reads its orders';
 
   beforeAll(async () => {
     await ensureEditorBuilt();
@@ -27,7 +25,6 @@ describe.runIf(chromiumAvailable())('preview, contract and tests in the editor',
     context.setDefaultTimeout(8000);
     page = await context.newPage();
     errors = watchErrors(page);
-    page.on('dialog', (dialog) => void dialog.accept(dialog.type() === 'prompt' ? testName : undefined));
     await signIn(page, gateway.url, PUBLISHER);
     await openWorkflow(page, gateway.url, 'orders');
   }, 90_000);
@@ -84,8 +81,10 @@ describe.runIf(chromiumAvailable())('preview, contract and tests in the editor',
     await headersBox.fill(`authorization: Bearer ${pasted}\nx-api-key: leaked-key-0123456789\ncookie: session=leaked-cookie\naccept: application/json`);
     await preview().getByRole('button', { name: 'Run preview' }).click();
     await expect.poll(() => preview().getByLabel('Answer status 200').count()).toBe(1);
-    testName = 'typed credentials';
     await preview().getByRole('button', { name: 'Save as test' }).click();
+    const naming = page.getByRole('dialog', { name: 'Save as test' });
+    await naming.getByLabel('Name of the test').fill('typed credentials');
+    await naming.getByRole('button', { name: 'Save test' }).click();
     await expect.poll(() => page.locator('.statusline').textContent()).toContain('Saved the test "typed credentials"');
     const note = preview().getByRole('status', { name: 'Credentials not stored' });
     expect(await note.textContent()).toMatch(/authorization: saved as a demo token for "pasted-user" with orders:read/);
@@ -108,7 +107,6 @@ describe.runIf(chromiumAvailable())('preview, contract and tests in the editor',
     await headersBox.fill('');
     await preview().getByRole('button', { name: 'Mint token' }).click();
     await expect.poll(() => headersBox.inputValue()).toMatch(/^authorization: Bearer ey/);
-    testName = 'reads its orders';
   });
 
   it('saves a preview as a test, and a broken workflow is then refused at publish while the active version keeps serving', async () => {
@@ -116,6 +114,9 @@ describe.runIf(chromiumAvailable())('preview, contract and tests in the editor',
     await preview().getByRole('button', { name: 'Run preview' }).click();
     await expect.poll(() => preview().getByLabel('Answer status 200').count()).toBe(1);
     await preview().getByRole('button', { name: 'Save as test' }).click();
+    const naming = page.getByRole('dialog', { name: 'Save as test' });
+    await naming.getByLabel('Name of the test').fill('reads its orders');
+    await naming.getByRole('button', { name: 'Save test' }).click();
     await expect.poll(() => page.locator('.statusline').textContent()).toContain('Saved the test "reads its orders"');
     // the test keeps the request as sent (its demo token included) and the upstream mock, and expects 200
     // break the workflow: require a scope the partner's token lacks

@@ -155,7 +155,7 @@ describe('sluice CLI', () => {
       const run = await sluice(['validate', join('examples', 'workflows', 'status.json'), noMethods]);
       expect(run.stderr).toBe('');
       expect(run.code).toBe(1);
-      expect(run.stdout).toBe(`ok      examples/workflows/status.json\nrefused ${noMethods}\n  - workflow, route.methods: Invalid input: expected array, received undefined [invalid_document]\n`);
+      expect(run.stdout).toBe(`ok      examples/workflows/status.json\nrefused ${noMethods}\n  - workflow, route.methods: is required [invalid_document]\n`);
     });
 
     it('without files it is a usage error (exit 2)', async () => {

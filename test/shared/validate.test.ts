@@ -259,3 +259,33 @@ describe('the example workflows', () => {
     expect(result.ok).toBe(true);
   });
 });
+
+describe('the messages a person reads', () => {
+  /** zod's own English wording, which must never reach a person. */
+  const ZOD_WORDING = /Too small|Too big|Invalid input|Invalid option|Unrecognized key|expected \w+, received|>=|<=/;
+  const messageAt = (input: unknown, field: string, node?: string) => validateWorkflow(input).problems.find((p) => p.field === field && p.node === node)?.message;
+
+  it.each<[string, unknown, string, string | undefined, string]>([
+    ['an empty method list', { ...base(), route: { methods: [], path: '/api/orders' } }, 'route.methods', undefined, 'needs at least one item'],
+    ['a missing method list', { ...base(), route: { path: '/api/orders' } }, 'route.methods', undefined, 'is required'],
+    ['a name of 201 characters', { ...base(), name: 'x'.repeat(201) }, 'name', undefined, 'is too long: at most 200 characters are allowed'],
+    ['an empty name', { ...base(), name: '' }, 'name', undefined, 'must not be empty'],
+    ['an unknown method', { ...base(), route: { methods: ['FETCH'], path: '/api/orders' } }, 'route.methods.0', undefined, 'must be one of "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"'],
+    ['an unknown top-level key', { ...base(), colour: 'blue' }, 'colour', undefined, '"colour" is not a known field here'],
+    ['a label that is a number', variant((d) => (node(d, 'call').label = 3)), 'label', 'call', 'must be text, not a number'],
+    ['a proxy without its url', variant((d) => (node(d, 'call').config = {})), 'config.url', 'call', 'is required'],
+    ['a timeout that is not a number', variant((d) => (node(d, 'call').config = { url: 'http://x', timeout: 5 })), 'config.timeout', 'call', 'must be text, not a number'],
+    ['an unknown config key', variant((d) => (node(d, 'call').config = { url: 'http://x', retries: 3 })), 'config.retries', 'call', '"retries" is not a known field here'],
+    // a message the schema gives is kept as written
+    ['a route path the schema describes', { ...base(), route: { methods: ['GET'], path: 'orders' } }, 'route.path', undefined, 'must look like /api/orders/:id (literal or :param segments, optional trailing /*)'],
+  ])('%s reads as plain words', (_name, input, field, at, expected) => {
+    const message = messageAt(input, field, at);
+    expect(message).toBe(expected);
+    expect(message).not.toMatch(ZOD_WORDING);
+  });
+
+  it('puts "an" before a vowel: an error node ends the request', () => {
+    const result = validateWorkflow(variant((d) => d.edges.push({ from: 'deny', port: 'raise', to: 'call' })));
+    expect(result.problems.find((p) => p.code === 'edge_from_terminal')?.message).toBe('an error node ends the request and has no outgoing edges');
+  });
+});

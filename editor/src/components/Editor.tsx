@@ -1,5 +1,5 @@
 import { useReactFlow } from '@xyflow/react';
-import { useContext, useMemo } from 'react';
+import { useContext, useEffect, useMemo } from 'react';
 import { can, needs } from '../api/roles.ts';
 import type { WorkflowView } from '../api/types.ts';
 import { HighlightContext, KindsContext, LiveContext, MarksContext, ReadOnlyContext, useSessionContext } from '../editor-context.ts';
@@ -72,9 +72,8 @@ export function Editor({ workflow, document: initialDocument, onWorkflowChanged 
   const readOnlyReason = comparing ? 'Showing a comparison: close it to edit' : editReason;
 
   const validation = useValidation(api, id, present, mayEdit);
-  const draft = useDraftLifecycle({ api, workflow, initial, model, mayEdit, mayPublish, comparing, whileBusy, say, onWorkflowChanged, onPublishRefused: panels.openProblems });
-  // A refused save or publish lists what the server found; it stands until the next change is checked.
-  const problems = draft.refused ?? validation.problems;
+  const draft = useDraftLifecycle({ api, workflow, initial, model, mayEdit, mayPublish, comparing, whileBusy, say, onWorkflowChanged, onPublishRefused: panels.openProblems, validation });
+  const { problems } = draft;
   const start = useMemo(() => effectiveStart({ nodes: present.nodes, edges: present.edges, start: present.meta.start }), [present]);
   const marks = useCanvasMarks(present, problems, start, comparison);
 
@@ -83,6 +82,9 @@ export function Editor({ workflow, document: initialDocument, onWorkflowChanged 
   const file = useImportExport({ model, workflowId: id, say, fitSoon: view.fitSoon });
   const pickProblem = useProblemFocus({ model, latest, view, comparing, dismissComparison: versions.dismiss, showInspector: panels.showInspector });
   const selected = useMemo(() => live.nodes.filter((n) => n.selected), [live.nodes]);
+  // A drawn path is of the workflow as it was run: an edit clears it (another tab does too, in useEditorPanels).
+  const { setHighlight } = panels;
+  useEffect(() => setHighlight(undefined), [present, setHighlight]);
 
   useShortcuts({
     undo: () => (readOnly ? undefined : model.undo()),
@@ -183,7 +185,7 @@ export function Editor({ workflow, document: initialDocument, onWorkflowChanged 
         <HelpDialog open={panels.helpOpen} onClose={panels.closeHelp} />
         <ImportDialog open={file.importOpen} onClose={file.closeImport} onImport={file.importText} />
         <ConflictDialog conflict={draft.conflict} onClose={draft.closeConflict} onReload={() => void draft.reloadTheirs()} onOverwrite={draft.overwrite} />
-        <PublishDialog workflow={workflow} meta={present.meta} revision={draft.baseRevision} offer={draft.publishOffer} onCancel={draft.cancelPublish} onPublish={() => void draft.publish()} />
+        <PublishDialog workflow={workflow} meta={present.meta} revision={draft.baseRevision} offer={draft.publishOffer} problems={problems} checking={validation.checking && draft.refused === undefined} onCancel={draft.cancelPublish} onPublish={() => void draft.publish()} />
       </MarksContext.Provider>
     </ReadOnlyContext.Provider>
   );

@@ -3,11 +3,13 @@ import type { WorkflowView } from '../api/types.ts';
 import type { WorkflowMeta } from '../graph/convert.ts';
 import type { DraftLifecycle } from '../hooks/useDraftLifecycle.ts';
 import type { EditorModel } from '../hooks/useEditorModel.ts';
+import { useAsk } from '../hooks/useAsk.ts';
 import { listHref } from '../hooks/useHashRoute.ts';
 import type { ImportExport } from '../hooks/useImportExport.ts';
 import type { LiveMode } from '../hooks/useLiveMode.ts';
 import type { NodeActions } from '../hooks/useNodeActions.ts';
 import type { Say } from '../hooks/useStatusLine.ts';
+import { AskDialog } from './Dialog.tsx';
 import { LiveControls } from './LiveControls.tsx';
 import { ToolGroup } from './Toolbar.tsx';
 import { WorkflowProducts } from './WorkflowProducts.tsx';
@@ -43,13 +45,16 @@ export function EditorToolbar(props: EditorToolbarProps) {
   const state = stateOf(workflow);
   const { dirty, baseRevision } = draft;
   const { clipboard } = actions;
+  const ask = useAsk();
   return (
     <header className="editor__bar">
       <a
         className="back"
         href={listHref}
         onClick={(e) => {
-          if (dirty && !window.confirm('Leave without saving? Your unsaved changes will be lost.')) e.preventDefault();
+          if (!dirty) return;
+          e.preventDefault();
+          void ask.confirm({ title: 'Leave without saving?', text: 'Your unsaved changes will be lost.', confirm: 'Leave without saving', danger: true }).then((leave) => leave && (window.location.hash = listHref));
         }}
       >
         ← Workflows
@@ -94,7 +99,7 @@ export function EditorToolbar(props: EditorToolbarProps) {
           label="Lifecycle"
           buttons={[
             { label: 'Save draft', onClick: () => void draft.save(), disabled: readOnly || busy, reason: noEdit ?? 'Busy', keys: 'Ctrl+S' },
-            { label: 'Publish…', primary: true, onClick: () => void draft.askPublish(), disabled: !mayPublish || comparing || busy, reason: publishReason ?? noEdit ?? 'Busy' },
+            { label: 'Publish…', primary: true, onClick: () => void draft.askPublish(), disabled: !mayPublish || comparing || busy || draft.publishBlocked !== undefined, reason: publishReason ?? noEdit ?? draft.publishBlocked ?? 'Busy' },
           ]}
         />
         <LiveControls
@@ -109,6 +114,7 @@ export function EditorToolbar(props: EditorToolbarProps) {
           ?
         </button>
       </div>
+      <AskDialog question={ask.question} onAnswer={ask.answer} />
     </header>
   );
 }

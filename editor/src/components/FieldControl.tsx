@@ -1,3 +1,4 @@
+import { jsonataError } from '../forms/jsonata-check.ts';
 import { withField } from '../forms/schema-form.ts';
 import { describedBy, Field, fieldDomId, placeholderOf, Problems, type FieldControlProps, type FramedControlProps } from './FieldFrame.tsx';
 import { JsonControl } from './JsonFieldControl.tsx';
@@ -117,15 +118,17 @@ export function FieldControl({ spec, path, value, onChange, ctx }: FieldControlP
           </select>
         </Field>
       );
-    case 'jsonata':
+    case 'jsonata': {
+      // The input says its own syntax error as it is typed; the check's word for the same error is not repeated.
+      const shown = jsonataError(text) === undefined ? problems : problems.filter((p) => p.code !== 'expression_syntax');
       return (
-        <Field id={id} spec={spec} problems={problems}>
+        <Field id={id} spec={spec} problems={shown}>
           <JsonataInput
             id={id}
             value={text}
             readOnly={ctx.readOnly}
             readOnlyReason={ctx.readOnlyReason}
-            describedBy={describedBy(id, spec, problems)}
+            describedBy={describedBy(id, spec, shown)}
             invalid={problems.length > 0}
             placeholder={placeholderOf(spec)}
             onChange={(v) => set(v === '' ? undefined : v)}
@@ -133,6 +136,7 @@ export function FieldControl({ spec, path, value, onChange, ctx }: FieldControlP
           />
         </Field>
       );
+    }
     case 'multi-select': {
       const chosen = Array.isArray(value) ? (value as string[]) : Array.isArray(spec.default) ? (spec.default as string[]) : [];
       return (

@@ -31,16 +31,13 @@ export interface FieldControlProps {
 /** A control that draws its own frame: the field's DOM id and its problems come with it. */
 export type FramedControlProps = FieldControlProps & { id: string; problems: ValidationProblem[] };
 
-/** zod says "expected string, received undefined" for a missing field; a person reads "Required". */
-const readable = (message: string) => (message.endsWith('received undefined') ? 'Required.' : message);
-
 export function Problems({ id, problems }: { id: string; problems: ValidationProblem[] }) {
   if (problems.length === 0) return null;
   return (
     <ul id={id} className="field__problems">
       {problems.map((p, i) => (
         <li key={i} className="field__error">
-          {readable(p.message)}
+          {p.message}
         </li>
       ))}
     </ul>

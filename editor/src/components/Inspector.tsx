@@ -1,4 +1,5 @@
 import { useContext, useEffect, useMemo, useState } from 'react';
+import { article } from '../../../shared/compile/index.ts';
 import type { ValidationProblem } from '../api/types.ts';
 import { KindsContext } from '../editor-context.ts';
 import { connectionProblem } from '../graph/connection.ts';
@@ -22,6 +23,8 @@ export interface InspectorProps {
   onDuplicate(): void;
   onDelete(): void;
 }
+
+const capitalized = (word: string) => word.charAt(0).toUpperCase() + word.slice(1);
 
 /** Problems of one scope by field path: exactly the field, or (for lists) anything inside it. */
 function problemFinder(problems: ValidationProblem[]) {
@@ -114,7 +117,9 @@ export function Inspector({ node, model, start, problems, readOnly, readOnlyReas
         <fieldset className="inspector__ports">
           <legend>Ports</legend>
           {info?.terminal ? (
-            <p className="muted">A {info.title.toLowerCase()} node ends the request: nothing follows it.</p>
+            <p className="muted">
+              {capitalized(article(info.title))} {info.title.toLowerCase()} node ends the request: nothing follows it.
+            </p>
           ) : (
             ports.map((port) => {
               const edge = model.edges.find((e) => e.source === node.id && e.sourceHandle === port.name);

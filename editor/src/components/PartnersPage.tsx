@@ -3,8 +3,9 @@ import type { PartnerView } from '../../../shared/schema/partners.ts';
 import { describeError, type PartnerStats } from '../api/client.ts';
 import { can } from '../api/roles.ts';
 import { useSessionContext } from '../editor-context.ts';
+import { useAsk } from '../hooks/useAsk.ts';
 import { useResource } from '../hooks/useResource.ts';
-import { Dialog } from './Dialog.tsx';
+import { AskDialog, Dialog } from './Dialog.tsx';
 
 /** How long ago, in words, or "never". */
 const since = (iso: string | null) => {
@@ -38,6 +39,7 @@ export function PartnersPage() {
   const [error, setError] = useState<string | undefined>();
   const [busy, setBusy] = useState<string | undefined>();
   const [created, setCreated] = useState<{ partner: string; id: string; key: string; replaced?: string } | undefined>();
+  const ask = useAsk();
   const mayChange = can(identity.role, 'publish');
   const reason = mayChange ? undefined : noPublish(identity.role);
 
@@ -111,7 +113,7 @@ export function PartnersPage() {
                   </button>
                 )}
                 {k.state !== 'revoked' && (
-                  <button type="button" className="link" disabled={!mayChange || busy !== undefined} title={reason ?? `Revoke key ${k.prefix}`} onClick={() => window.confirm(`Revoke key ${k.prefix} of ${p.id}? Requests with it are refused at once.`) && act('revoke', () => api.revokeKey(p.id, k.id))}>
+                  <button type="button" className="link" disabled={!mayChange || busy !== undefined} title={reason ?? `Revoke key ${k.prefix}`} onClick={() => void ask.confirm({ title: `Revoke key ${k.prefix}?`, text: `Requests of ${p.id} with it are refused at once.`, confirm: 'Revoke key', danger: true }).then((yes) => yes && act('revoke', () => api.revokeKey(p.id, k.id)))}>
                     Revoke
                   </button>
                 )}
@@ -146,7 +148,11 @@ export function PartnersPage() {
             disabled={!mayChange || busy !== undefined}
             title={reason}
             aria-description={reason}
-            onClick={() => (suspended || window.confirm(`Suspend ${p.name}? Every request of ${p.id} is refused within a second, on every gateway.`)) && act('status', () => api.setPartnerStatus(p.id, suspended ? 'reactivate' : 'suspend'))}
+            onClick={() =>
+              void (suspended ? Promise.resolve(true) : ask.confirm({ title: `Suspend ${p.name}?`, text: `Every request of ${p.id} is refused within a second, on every gateway.`, confirm: 'Suspend', danger: true })).then(
+                (yes) => yes && act('status', () => api.setPartnerStatus(p.id, suspended ? 'reactivate' : 'suspend')),
+              )
+            }
           >
             {suspended ? 'Reactivate' : 'Suspend'}
           </button>
@@ -224,6 +230,7 @@ export function PartnersPage() {
           </button>
         </div>
       </Dialog>
+      <AskDialog question={ask.question} onAnswer={ask.answer} />
     </main>
   );
 }

@@ -3,6 +3,8 @@ import { describeError, type Api } from '../api/client.ts';
 import type { SimulationResult, TestVerdict, TraceStep } from '../api/preview-types.ts';
 import type { PathHighlight } from '../editor-context.ts';
 import { withoutCredentials, type SavedRequest } from '../api/credentials.ts';
+import { useAsk } from '../hooks/useAsk.ts';
+import { AskDialog } from './Dialog.tsx';
 
 type TokenClaims = { sub: string; scopes: string[]; partner?: string };
 /** A sample request saved with the workflow (the document's `samples`). */
@@ -66,6 +68,7 @@ export function PreviewPanel(props: PreviewPanelProps) {
   const [picked, setPicked] = useState<string | undefined>();
   const [error, setError] = useState<string | undefined>();
   const [busy, setBusy] = useState(false);
+  const ask = useAsk();
   const [verdicts, setVerdicts] = useState<TestVerdict[] | undefined>();
   /** The claims of the token the helper put in the Authorization header, while it is still there. */
   const [minted, setMinted] = useState<{ claims: TokenClaims; header: string } | undefined>();
@@ -144,7 +147,7 @@ export function PreviewPanel(props: PreviewPanelProps) {
 
   async function saveAsTest() {
     if (!result?.ok) return;
-    const name = window.prompt('Name of the test', `${method} ${path} answers ${result.response.status}`);
+    const name = await ask.prompt({ title: 'Save as test', text: 'The request and the answer it got become a workflow test, run before every publish.', confirm: 'Save test', input: { label: 'Name of the test', value: `${method} ${path} answers ${result.response.status}` } });
     if (!name) return;
     const type = (result.response.body as { type?: unknown } | null)?.type;
     props.onSaveTest({
@@ -156,7 +159,7 @@ export function PreviewPanel(props: PreviewPanelProps) {
   }
 
   async function saveSample() {
-    const name = window.prompt('Name of the sample request', `${method} ${path}`);
+    const name = await ask.prompt({ title: 'Save the sample request', text: 'The request is kept with the draft, to run again later.', confirm: 'Save sample', input: { label: 'Name of the sample request', value: `${method} ${path}` } });
     if (!name) return;
     props.onSaveSample({ name, request: await savedRequest(), ...(upstream() ? { upstream: upstream()! } : {}) });
   }
@@ -343,6 +346,7 @@ export function PreviewPanel(props: PreviewPanelProps) {
           ))}
         </ul>
       )}
+      <AskDialog question={ask.question} onAnswer={ask.answer} />
     </section>
   );
 }

@@ -1,4 +1,4 @@
-import type { WorkflowDiff, WorkflowView } from '../api/types.ts';
+import type { ValidationProblem, WorkflowDiff, WorkflowView } from '../api/types.ts';
 import type { WorkflowMeta } from '../graph/convert.ts';
 import { Dialog } from './Dialog.tsx';
 import { DiffDetails } from './DiffSummary.tsx';
@@ -10,26 +10,49 @@ export interface PublishDialogProps {
   revision: number;
   /** Open, with the draft's diff to the active version when there is one. */
   offer: { diff: WorkflowDiff | undefined } | undefined;
+  /** The draft's problems: with any, "Publish now" is not offered. */
+  problems: ValidationProblem[];
+  /** A check of the latest change is running: "Publish now" waits for it. */
+  checking: boolean;
   onCancel(): void;
   onPublish(): void;
 }
 
 /** Asks before publishing: what the draft becomes, where it serves, and how it differs from what serves now. */
-export function PublishDialog({ workflow, meta, revision, offer, onCancel, onPublish }: PublishDialogProps) {
+export function PublishDialog({ workflow, meta, revision, offer, problems, checking, onCancel, onPublish }: PublishDialogProps) {
+  const wait = checking ? 'Checking the draft…' : undefined;
   return (
     <Dialog open={offer !== undefined} title={`Publish ${workflow.id}`} onClose={onCancel}>
       <p>
         The saved draft (revision {revision}) becomes version {Math.max(0, ...workflow.versions.map((v) => v.version)) + 1} and serves{' '}
         {meta.route?.methods?.join(', ')} {meta.route?.path} at once. Its tests run first; a draft with problems is refused and the active version keeps serving.
       </p>
+      {problems.length > 0 && (
+        <div role="alert" className="field__error">
+          <p>
+            The draft has {problems.length} problem{problems.length === 1 ? '' : 's'}: it cannot be published until {problems.length === 1 ? 'it is' : 'they are'} fixed. Close this and pick one in Problems to go to it.
+          </p>
+          <ul>
+            {problems.slice(0, 5).map((p, i) => (
+              <li key={i}>
+                {p.node ?? 'workflow'}
+                {p.field ? ` · ${p.field}` : ''}: {p.message}
+              </li>
+            ))}
+            {problems.length > 5 && <li>and {problems.length - 5} more</li>}
+          </ul>
+        </div>
+      )}
       {offer?.diff && (offer.diff.same ? <p className="muted">The draft is the same as the active version (layout aside).</p> : <DiffDetails diff={offer.diff} />)}
       <div className="dialog__actions">
         <button type="button" onClick={onCancel}>
-          Cancel
+          {problems.length > 0 ? 'Close' : 'Cancel'}
         </button>
-        <button type="button" className="primary" onClick={onPublish}>
-          Publish now
-        </button>
+        {problems.length === 0 && (
+          <button type="button" className="primary" disabled={wait !== undefined} title={wait} aria-description={wait} onClick={onPublish}>
+            {wait ?? 'Publish now'}
+          </button>
+        )}
       </div>
     </Dialog>
   );

@@ -1,7 +1,8 @@
 import { useState } from 'react';
 import { versionState } from '../../../shared/admin/index.ts';
 import type { VersionRef, WorkflowView } from '../api/types.ts';
-import { Dialog } from './Dialog.tsx';
+import { useAsk } from '../hooks/useAsk.ts';
+import { AskDialog, Dialog } from './Dialog.tsx';
 
 export interface VersionsPanelProps {
   workflow: WorkflowView;
@@ -27,6 +28,7 @@ export function VersionsPanel({ workflow, canPublish, publishReason, busy, onRol
   const [to, setTo] = useState(() => (versions[1] ? String(versions[0]!.version) : 'draft'));
   const [deprecating, setDeprecating] = useState<number | undefined>();
   const [sunset, setSunset] = useState('');
+  const ask = useAsk();
   const parse = (v: string): VersionRef => (v === 'draft' || v === 'active' ? v : Number(v));
   const deny = canPublish ? {} : { title: publishReason, 'aria-description': publishReason };
 
@@ -107,7 +109,11 @@ export function VersionsPanel({ workflow, canPublish, publishReason, busy, onRol
                     disabled={!canPublish || busy}
                     {...deny}
                     aria-label={`Retire version ${v.version}`}
-                    onClick={() => window.confirm(`Retire version ${v.version}? ${active ? 'Its route will answer 410 Gone while it is active.' : 'It can never serve again.'}`) && onRetire(v.version)}
+                    onClick={() =>
+                      void ask
+                        .confirm({ title: `Retire version ${v.version}?`, text: active ? 'Its route will answer 410 Gone while it is active.' : 'It can never serve again.', confirm: 'Retire', danger: true })
+                        .then((yes) => yes && onRetire(v.version))
+                    }
                   >
                     Retire
                   </button>
@@ -142,6 +148,7 @@ export function VersionsPanel({ workflow, canPublish, publishReason, busy, onRol
           </div>
         </form>
       </Dialog>
+      <AskDialog question={ask.question} onAnswer={ask.answer} />
     </section>
   );
 }

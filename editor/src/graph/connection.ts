@@ -3,6 +3,7 @@
  * port menus and when pasting. Mirrors the validator's graph rules (shared/compile/validate.ts)
  * that an edge can break at the moment it is drawn.
  */
+import { article } from '../../../shared/compile/index.ts';
 
 export interface GraphLike {
   nodes: ReadonlyArray<{ id: string; data: { kind: string } }>;
@@ -79,7 +80,7 @@ export function connectionProblem(candidate: Candidate, graph: GraphLike, isTerm
   if (!source || !target || !port) return 'an edge goes from a port to a node';
   const from = graph.nodes.find((n) => n.id === source);
   if (!from || !graph.nodes.some((n) => n.id === target)) return 'both ends must be nodes of this workflow';
-  if (isTerminal(from.data.kind)) return `a ${from.data.kind} node ends the request; nothing follows it`;
+  if (isTerminal(from.data.kind)) return `${article(from.data.kind)} ${from.data.kind} node ends the request; nothing follows it`;
   if (graph.edges.some((e) => e.source === source && e.sourceHandle === port)) return `port "${port}" of ${source} is wired already; delete its edge first`;
   if (source === target) return 'a node cannot lead to itself';
   if (target === effectiveStart(graph)) return `${target} is the start node; requests enter there, nothing leads into it`;

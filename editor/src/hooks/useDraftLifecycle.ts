@@ -6,6 +6,7 @@ import { modelOf } from '../graph/layout.ts';
 import type { Busy } from './useBusy.ts';
 import type { EditorModel } from './useEditorModel.ts';
 import type { Say } from './useStatusLine.ts';
+import type { Validation } from './useValidation.ts';
 
 /** Text that says whether two documents differ as documents (key order aside). */
 const documentKey = (model: FlowModel) => JSON.stringify(toDocument(model));
@@ -25,6 +26,8 @@ export interface DraftLifecycleOptions {
   onWorkflowChanged(view: WorkflowView): void;
   /** A publish was refused with problems: the problems panel opens on them. */
   onPublishRefused(): void;
+  /** The present step's check: a draft with problems is not offered for publication. */
+  validation: Pick<Validation, 'problems' | 'checking'>;
 }
 
 /** A save refused because someone saved in between: their revision, and the one this save was based on. */
@@ -43,6 +46,10 @@ export interface DraftLifecycle {
   refused: ValidationProblem[] | undefined;
   /** The publish dialog is open, with the draft's diff to the active version when there is one. */
   publishOffer: { diff: WorkflowDiff | undefined } | undefined;
+  /** The problems of the draft (the refused ones while they stand, else the latest check's). */
+  problems: ValidationProblem[];
+  /** Why publishing is not offered: the draft has problems. */
+  publishBlocked: string | undefined;
   save(): Promise<boolean>;
   /** Saves over the revision someone else saved (the conflict dialog's overwrite). */
   overwrite(): void;
@@ -60,7 +67,7 @@ export interface DraftLifecycle {
 
 /** Saving, publishing and the version actions of the workflow being edited, and the leave warning while unsaved. */
 export function useDraftLifecycle(options: DraftLifecycleOptions): DraftLifecycle {
-  const { api, workflow, initial, model, mayEdit, mayPublish, comparing, whileBusy, say, onWorkflowChanged, onPublishRefused } = options;
+  const { api, workflow, initial, model, mayEdit, mayPublish, comparing, whileBusy, say, onWorkflowChanged, onPublishRefused, validation } = options;
   const { present } = model;
   const id = workflow.id;
   const [baseRevision, setBaseRevision] = useState(workflow.draft?.revision ?? 0);
@@ -72,6 +79,8 @@ export function useDraftLifecycle(options: DraftLifecycleOptions): DraftLifecycl
 
   // A refused publish lists what the server found; it stands until the next change is checked.
   useEffect(() => setRefused(undefined), [present]);
+  const problems = refused ?? validation.problems;
+  const publishBlocked = problems.length === 0 ? undefined : `The draft has ${problems.length} problem${problems.length === 1 ? '' : 's'}: fix ${problems.length === 1 ? 'it' : 'them'} before publishing (see Problems below)`;
 
   const refreshWorkflow = useCallback(async () => {
     const view = await api.workflow(id);
@@ -123,16 +132,17 @@ export function useDraftLifecycle(options: DraftLifecycleOptions): DraftLifecycl
   }, [refreshWorkflow, model, say]);
 
   const askPublish = useCallback(async () => {
-    if (!mayPublish || comparing) return;
+    if (!mayPublish || comparing || publishBlocked) return;
     if (dirty && !(await save())) return;
     let summary: WorkflowDiff | undefined;
     if (workflow.active !== null) summary = await api.diff(id, 'active', 'draft').catch(() => undefined);
     setPublishOffer({ diff: summary });
-  }, [mayPublish, comparing, dirty, save, workflow.active, api, id]);
+  }, [mayPublish, comparing, publishBlocked, dirty, save, workflow.active, api, id]);
   const cancelPublish = useCallback(() => setPublishOffer(undefined), []);
 
   const publish = useCallback(async () => {
     setPublishOffer(undefined);
+    if (publishBlocked) return;
     await whileBusy(async () => {
       try {
         const result = await api.publish(id);
@@ -146,7 +156,7 @@ export function useDraftLifecycle(options: DraftLifecycleOptions): DraftLifecycl
         say(`Not published. ${describeError(error)}`, 'bad');
       }
     });
-  }, [api, id, say, refreshWorkflow, whileBusy, onPublishRefused]);
+  }, [publishBlocked, api, id, say, refreshWorkflow, whileBusy, onPublishRefused]);
 
   /** A version action (rollback, deprecate, retire): said on success, its problems kept on refusal. */
   const versionAction = useCallback(
@@ -174,5 +184,5 @@ export function useDraftLifecycle(options: DraftLifecycleOptions): DraftLifecycl
     return () => window.removeEventListener('beforeunload', warn);
   }, [dirty]);
 
-  return { baseRevision, dirty, conflict, refused, publishOffer, save, overwrite, reloadTheirs, closeConflict, askPublish, cancelPublish, publish, rollback, deprecate, retire };
+  return { baseRevision, dirty, conflict, refused, publishOffer, problems, publishBlocked, save, overwrite, reloadTheirs, closeConflict, askPublish, cancelPublish, publish, rollback, deprecate, retire };
 }

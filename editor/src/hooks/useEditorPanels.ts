@@ -22,11 +22,19 @@ export interface EditorPanels {
 
 /** Which panels and dialogs of the editor are open, and what the side panels draw over the canvas. */
 export function useEditorPanels(): EditorPanels {
-  const [tab, setTab] = useState<SideTab>('inspect');
+  const [tab, showTab] = useState<SideTab>('inspect');
   const [problemsOpen, setProblemsOpen] = useState(true);
   const [helpOpen, setHelpOpen] = useState(false);
   const [highlight, setHighlight] = useState<PathHighlight | undefined>();
-  const showInspector = useCallback(() => setTab('inspect'), []);
+  // A drawn path belongs to the tab that drew it: another tab clears it.
+  const setTab = useCallback(
+    (next: SideTab) => {
+      if (next !== tab) setHighlight(undefined);
+      showTab(next);
+    },
+    [tab],
+  );
+  const showInspector = useCallback(() => setTab('inspect'), [setTab]);
   const toggleProblems = useCallback(() => setProblemsOpen((open) => !open), []);
   const openProblems = useCallback(() => setProblemsOpen(true), []);
   const openHelp = useCallback(() => setHelpOpen(true), []);

@@ -1,22 +1,15 @@
 import type { ErrorRequestHandler, Request, Response } from 'express';
 import type { z } from 'zod';
-import type { ValidationProblem } from '../../../shared/compile/index.ts';
+import { issueProblems, type ValidationProblem } from '../../../shared/compile/index.ts';
 import { DOCUMENT_LIMIT_SETTINGS, formatBytes, type DocumentLimits } from '../../../shared/schema/index.ts';
 import { writeProblem, type ProblemRenderer } from '../../gateway/problem.ts';
 import { traceContextOf } from '../../gateway/trace.ts';
 import { StoreUnavailableError } from '../../store/types.ts';
 import { AdminError, storeWriteError } from '../errors.ts';
 
-/**
- * The fields a zod issue is about; an unknown key is named itself (not its parent object), so a
- * mass-assignment attempt says which field was refused.
- */
-const issueFields = (issue: z.core.$ZodIssue): string[] =>
-  (issue.code === 'unrecognized_keys' ? issue.keys.map((key) => [...issue.path, key]) : [issue.path]).map((path) => path.map(String).join('.'));
-
 /** A refused input's issues as problems the editor pins, each naming its field (`whole` when the input itself is wrong). */
 export const inputProblems = (error: z.ZodError, whole: string): ValidationProblem[] =>
-  error.issues.flatMap((issue) => issueFields(issue).map((field) => ({ code: 'invalid_document' as const, message: issue.message, field: field || whole })));
+  error.issues.flatMap((issue) => issueProblems(issue).map(({ path, message }) => ({ code: 'invalid_document' as const, message, field: path.map(String).join('.') || whole })));
 
 /** A body nested deeper than the limit, found before it was parsed (body-parser hands it to the error handler with this status). */
 export class BodyTooDeep extends Error {
