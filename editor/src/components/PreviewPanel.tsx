@@ -5,6 +5,7 @@ import type { PathHighlight } from '../editor-context.ts';
 import { withoutCredentials, type SavedRequest } from '../api/credentials.ts';
 import { useAsk } from '../hooks/useAsk.ts';
 import { AskDialog } from './Dialog.tsx';
+import { parseHeaders } from '../forms/headers-text.ts';
 
 type TokenClaims = { sub: string; scopes: string[]; partner?: string };
 /** A sample request saved with the workflow (the document's `samples`). */
@@ -28,16 +29,6 @@ export interface PreviewPanelProps {
 
 /** The badge class of a status: green 2xx, amber 4xx, red 5xx. */
 export const statusClass = (status: number) => `status-badge status-badge--${Math.floor(status / 100)}xx`;
-
-/** "name: value" lines as headers (lower-case names). */
-function parseHeaders(text: string): Record<string, string> {
-  const headers: Record<string, string> = {};
-  for (const line of text.split('\n')) {
-    const at = line.indexOf(':');
-    if (at > 0) headers[line.slice(0, at).trim().toLowerCase()] = line.slice(at + 1).trim();
-  }
-  return headers;
-}
 
 /** The trace as a path on the canvas: nodes with their durations, edges by (source, port). */
 function traceHighlight(trace: readonly TraceStep[], label: string): PathHighlight {
