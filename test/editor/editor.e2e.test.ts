@@ -305,11 +305,13 @@ describe.runIf(available)('the editor in a browser', () => {
     await page.getByRole('dialog', { name: 'Deprecate version 1' }).getByRole('button', { name: 'Deprecate' }).click();
     await expect.poll(() => status().textContent()).toContain('Version 1 is deprecated');
     await versions.getByRole('button', { name: 'Make version 1 active' }).click();
+    await page.getByRole('dialog', { name: 'Make v1 active again instead of v2?' }).getByRole('button', { name: 'Make active' }).click();
     await expect.poll(() => status().textContent()).toContain('Version 1 serves again');
     const old = await gateway.fetch('/api/orders', { headers: { authorization: `Bearer ${reader}` } });
     expect(old.status).toBe(200);
     expect(old.headers.get('deprecation')).toBeTruthy();
     await versions.getByRole('button', { name: 'Make version 2 active' }).click();
+    await page.getByRole('dialog', { name: 'Make v2 active again instead of v1?' }).getByRole('button', { name: 'Make active' }).click();
     await expect.poll(() => status().textContent()).toContain('Version 2 serves again');
     await expect.poll(() => versions.getByRole('listitem', { name: /Version 1, deprecated/ }).count()).toBe(1);
     await screenshot(page, '09-versions');

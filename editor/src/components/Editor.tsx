@@ -1,5 +1,5 @@
 import { useReactFlow } from '@xyflow/react';
-import { useContext, useEffect, useMemo } from 'react';
+import { useContext, useEffect, useMemo, useRef } from 'react';
 import { can, needs } from '../api/roles.ts';
 import type { WorkflowView } from '../api/types.ts';
 import { HighlightContext, KindsContext, LiveContext, MarksContext, ReadOnlyContext, useSessionContext } from '../editor-context.ts';
@@ -68,8 +68,10 @@ export function Editor({ workflow, document: initialDocument, onWorkflowChanged 
   const versions = useVersionCompare({ api, workflowId: id, active: workflow.active, whileBusy, say, fitSoon: view.fitSoon, onShown: panels.showInspector });
   const { comparison } = versions;
   const comparing = comparison !== undefined;
-  const readOnly = !mayEdit || comparing;
-  const readOnlyReason = comparing ? 'Showing a comparison: close it to edit' : editReason;
+  // Live counts are of the served version: while live, the canvas shows that version's graph, read-only.
+  const served = liveMode.on && !comparison ? liveMode.graph : undefined;
+  const readOnly = !mayEdit || comparing || served !== undefined;
+  const readOnlyReason = comparing ? 'Showing a comparison: close it to edit' : served ? `Showing live traffic of version ${served.version}: turn Live off to edit the draft` : editReason;
 
   const validation = useValidation(api, id, present, mayEdit);
   const draft = useDraftLifecycle({ api, workflow, initial, model, mayEdit, mayPublish, comparing, whileBusy, say, onWorkflowChanged, onPublishRefused: panels.openProblems, validation });
@@ -85,6 +87,14 @@ export function Editor({ workflow, document: initialDocument, onWorkflowChanged 
   // A drawn path is of the workflow as it was run: an edit clears it (another tab does too, in useEditorPanels).
   const { setHighlight } = panels;
   useEffect(() => setHighlight(undefined), [present, setHighlight]);
+  const { fitSoon } = view;
+  const servedVersion = served?.version;
+  const fittedTo = useRef<number | undefined>(undefined);
+  useEffect(() => {
+    if (fittedTo.current === servedVersion) return;
+    fittedTo.current = servedVersion;
+    fitSoon();
+  }, [servedVersion, fitSoon]);
 
   useShortcuts({
     undo: () => (readOnly ? undefined : model.undo()),
@@ -129,19 +139,19 @@ export function Editor({ workflow, document: initialDocument, onWorkflowChanged 
               <strong>Read-only.</strong> Signed in as {identity.name} ({identity.role}): you can read this workflow, its versions and diffs, but not change it.
             </div>
           )}
-          {liveMode.on && !comparison && <LiveSummary counts={liveMode.counts} error={liveMode.error} />}
+          {liveMode.on && !comparison && <LiveSummary counts={liveMode.counts} error={liveMode.error} shown={served?.version} />}
           {comparison && <DiffSummary from={refLabel(comparison.from)} to={refLabel(comparison.to)} diff={comparison.diff} onClose={versions.close} />}
 
           <div className="editor__main">
             <Palette readOnly={readOnly} readOnlyReason={readOnlyReason} onAdd={actions.addKind} />
-            <LiveContext.Provider value={liveMode.on && !comparison ? liveMode.counts : undefined}>
+            <LiveContext.Provider value={served ? liveMode.counts : undefined}>
               <HighlightContext.Provider value={comparison ? undefined : panels.highlight}>
                 <Canvas
-                  label={comparison ? `Comparison of ${refLabel(comparison.from)} and ${refLabel(comparison.to)}` : `Workflow canvas of ${id}`}
-                  nodes={comparison ? comparison.nodes : live.nodes}
-                  edges={comparison ? comparison.edges : live.edges}
+                  label={comparison ? `Comparison of ${refLabel(comparison.from)} and ${refLabel(comparison.to)}` : served ? `Live traffic of version ${served.version} of ${id}` : `Workflow canvas of ${id}`}
+                  nodes={comparison ? comparison.nodes : served ? served.nodes : live.nodes}
+                  edges={comparison ? comparison.edges : served ? served.edges : live.edges}
                   readOnly={readOnly}
-                  onNodesChange={comparison ? versions.onNodesChange : canvas.onNodesChange}
+                  onNodesChange={comparison ? versions.onNodesChange : served ? liveMode.onNodesChange : canvas.onNodesChange}
                   onEdgesChange={canvas.onEdgesChange}
                   onConnect={canvas.onConnect}
                   isValidConnection={canvas.isValidConnection}

@@ -48,13 +48,16 @@ export function LiveControls({ on, unavailable, partner, counts, onToggle, onPar
   );
 }
 
-/** The served version's outcome totals over the last minute, under the toolbar while live. */
-export function LiveSummary({ counts, error }: { counts: LiveCounts | undefined; error: string | undefined }) {
+/**
+ * The served version's outcome totals over the last minute, under the toolbar while live, and
+ * which version the canvas shows (`shown`, once its graph is read).
+ */
+export function LiveSummary({ counts, error, shown }: { counts: LiveCounts | undefined; error: string | undefined; shown: number | undefined }) {
   return (
     <div className="banner banner--live" role="status" aria-label="Live outcomes">
       {error ? (
         <span>Live counts unavailable: {error}</span>
-      ) : !counts ? (
+      ) : !counts || shown === undefined ? (
         <span>Reading live counts…</span>
       ) : (
         <>
@@ -69,6 +72,7 @@ export function LiveSummary({ counts, error }: { counts: LiveCounts | undefined;
             </span>
           ))}
           <span className="muted">edges: requests since this gateway started · per second</span>
+          <span className="muted">The canvas shows version {shown} as it serves (read-only); turn Live off to edit the draft.</span>
         </>
       )}
     </div>

@@ -93,7 +93,7 @@ export function VersionsPanel({ workflow, canPublish, publishReason, busy, onRol
               </div>
               <div className="version__actions">
                 {!active && (
-                  <button type="button" disabled={!canPublish || busy || v.retired !== undefined} {...deny} onClick={() => onRollback(v.version)} aria-label={`Make version ${v.version} active`}>
+                  <button type="button" disabled={!canPublish || busy || v.retired !== undefined} {...deny} onClick={() => void ask.confirm({ title: workflow.active === null ? `Make v${v.version} active?` : `Make v${v.version} active again instead of v${workflow.active}?`, text: `Version ${v.version} will serve ${workflow.id}${workflow.active === null ? '' : `; version ${workflow.active} stays published and can be made active again`}.`, confirm: 'Make active' }).then((yes) => yes && onRollback(v.version))} aria-label={`Make version ${v.version} active`}>
                     Make active
                   </button>
                 )}
