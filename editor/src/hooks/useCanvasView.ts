@@ -1,6 +1,13 @@
-import type { ReactFlowInstance, XYPosition } from '@xyflow/react';
+import { getViewportForBounds, type ReactFlowInstance, type XYPosition } from '@xyflow/react';
 import { useMemo, useRef } from 'react';
 import type { FlowEdge, FlowNode } from '../graph/convert.ts';
+
+/** A node title's font size at zoom 1 (`.kind-node__name` in styles.css). */
+const TITLE_FONT_PX = 13.5;
+/** The smallest zoom a fit may choose: node titles stay at 12 px or more, and the canvas pans instead. */
+const READABLE_ZOOM = 12 / TITLE_FONT_PX;
+/** How every fit frames the workflow: the canvas prop, the zoom controls and the view's own fits. */
+export const FIT_VIEW_OPTIONS = { padding: 0.2, maxZoom: 1, minZoom: READABLE_ZOOM };
 
 /** Where the canvas looks: fitting, centring, and where a node added without a pointer goes. */
 export interface CanvasView {
@@ -21,8 +28,8 @@ export function useCanvasView(flow: ReactFlowInstance<FlowNode, FlowEdge>): Canv
   const placed = useRef(0);
   return useMemo(
     () => ({
-      fitSoon: () => void setTimeout(() => void flow.fitView({ padding: 0.2, maxZoom: 1, duration: 200 }), 120),
-      fit: () => void flow.fitView({ padding: 0.2, duration: 200 }),
+      fitSoon: () => void setTimeout(() => void flow.fitView({ ...FIT_VIEW_OPTIONS, duration: 200 }), 120),
+      fit: () => void flow.fitView({ ...FIT_VIEW_OPTIONS, duration: 200 }),
       fitPositions: (nodes, positions) => {
         let [left, top, right, bottom] = [Infinity, Infinity, -Infinity, -Infinity];
         for (const n of nodes) {
@@ -32,7 +39,10 @@ export function useCanvasView(flow: ReactFlowInstance<FlowNode, FlowEdge>): Canv
           right = Math.max(right, p.x + (n.measured?.width ?? 220));
           bottom = Math.max(bottom, p.y + (n.measured?.height ?? 120));
         }
-        if (nodes.length > 0) void flow.fitBounds({ x: left, y: top, width: right - left, height: bottom - top }, { padding: 0.1, duration: 200 });
+        const pane = window.document.querySelector('.canvas')?.getBoundingClientRect();
+        if (nodes.length === 0 || !pane) return;
+        const bounds = { x: left, y: top, width: right - left, height: bottom - top };
+        void flow.setViewport(getViewportForBounds(bounds, pane.width, pane.height, READABLE_ZOOM, 1, 0.1), { duration: 200 });
       },
       centreOn: (node) => {
         const w = node.measured?.width ?? 240;
