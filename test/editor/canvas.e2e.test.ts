@@ -38,7 +38,7 @@ describe.runIf(chromiumAvailable())('the canvas', () => {
   /** The rendered height of a node title's font, in screen pixels. */
   const titlePx = () => page.locator('.kind-node__name').first().evaluate((el) => parseFloat(getComputedStyle(el).fontSize) * new DOMMatrix(getComputedStyle(el.closest('.react-flow__viewport')!).transform).a);
 
-  it('opens a 9-node workflow with node titles of 12 px or more, and the fit button keeps them', async () => {
+  it('opens a 9-node workflow with node titles of 12 px or more, and the fit button and the F key keep them', async () => {
     await openWorkflow(page, gateway.url, 'order-detail');
     expect(await page.locator('.react-flow__node').count()).toBe(9);
     await page.waitForTimeout(400);
@@ -50,6 +50,13 @@ describe.runIf(chromiumAvailable())('the canvas', () => {
     expect(await zoom()).toBeLessThan(0.7);
     await page.getByRole('button', { name: 'Fit View' }).click();
     await expect.poll(titlePx).toBeGreaterThanOrEqual(11.99);
+    // the F shortcut fits readably too, and shows where requests start rather than the middle
+    for (let i = 0; i < 4; i++) await page.getByRole('button', { name: 'Zoom Out' }).click();
+    await page.locator('.react-flow__pane').click({ position: { x: 5, y: 5 } });
+    await page.keyboard.press('f');
+    await expect.poll(titlePx).toBeGreaterThanOrEqual(11.99);
+    const pane = (await page.locator('.canvas').boundingBox())!;
+    await expect.poll(async () => (await page.getByRole('group', { name: /(^| — )verify \(/ }).boundingBox())!.x).toBeGreaterThan(pane.x);
   });
 
   it('connects a wire dropped on the middle of a node body to that node (defect 8)', async () => {

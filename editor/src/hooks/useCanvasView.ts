@@ -15,7 +15,7 @@ export interface CanvasView {
   fitSoon(): void;
   /** Fits the whole workflow now (the F shortcut). */
   fit(): void;
-  /** Fits the view to positions just given, before React Flow has taken them. */
+  /** Fits the view to positions just given, before React Flow has taken them: after auto-layout the whole result shows. */
   fitPositions(nodes: readonly FlowNode[], positions: ReadonlyMap<string, XYPosition>): void;
   /** Centres the view on a node, zooming in if the view is far out. */
   centreOn(node: FlowNode): void;
@@ -28,8 +28,8 @@ export function useCanvasView(flow: ReactFlowInstance<FlowNode, FlowEdge>): Canv
   const placed = useRef(0);
   return useMemo(
     () => ({
-      fitSoon: () => void setTimeout(() => void flow.fitView({ ...FIT_VIEW_OPTIONS, duration: 200 }), 120),
-      fit: () => void flow.fitView({ ...FIT_VIEW_OPTIONS, duration: 200 }),
+      fitSoon: () => void setTimeout(() => readableFit(flow), 120),
+      fit: () => readableFit(flow),
       fitPositions: (nodes, positions) => {
         let [left, top, right, bottom] = [Infinity, Infinity, -Infinity, -Infinity];
         for (const n of nodes) {
@@ -39,10 +39,7 @@ export function useCanvasView(flow: ReactFlowInstance<FlowNode, FlowEdge>): Canv
           right = Math.max(right, p.x + (n.measured?.width ?? 220));
           bottom = Math.max(bottom, p.y + (n.measured?.height ?? 120));
         }
-        const pane = window.document.querySelector('.canvas')?.getBoundingClientRect();
-        if (nodes.length === 0 || !pane) return;
-        const bounds = { x: left, y: top, width: right - left, height: bottom - top };
-        void flow.setViewport(getViewportForBounds(bounds, pane.width, pane.height, READABLE_ZOOM, 1, 0.1), { duration: 200 });
+        if (nodes.length > 0) void flow.fitBounds({ x: left, y: top, width: right - left, height: bottom - top }, { padding: 0.1, duration: 200 });
       },
       centreOn: (node) => {
         const w = node.measured?.width ?? 240;
@@ -58,4 +55,20 @@ export function useCanvasView(flow: ReactFlowInstance<FlowNode, FlowEdge>): Canv
     }),
     [flow],
   );
+}
+
+/**
+ * Fits the workflow at no less than the readable zoom. A workflow too big for that is not centred:
+ * the view shows its left and top edges, where requests start, and the rest is a pan away.
+ */
+function readableFit(flow: ReactFlowInstance<FlowNode, FlowEdge>): void {
+  const pane = window.document.querySelector('.canvas')?.getBoundingClientRect();
+  const nodes = flow.getNodes();
+  if (!pane || nodes.length === 0) return;
+  const bounds = flow.getNodesBounds(nodes);
+  const view = getViewportForBounds(bounds, pane.width, pane.height, READABLE_ZOOM, FIT_VIEW_OPTIONS.maxZoom, FIT_VIEW_OPTIONS.padding);
+  const margin = 40;
+  if (bounds.width * view.zoom + 2 * margin > pane.width) view.x = margin - bounds.x * view.zoom;
+  if (bounds.height * view.zoom + 2 * margin > pane.height) view.y = margin - bounds.y * view.zoom;
+  void flow.setViewport(view, { duration: 200 });
 }
