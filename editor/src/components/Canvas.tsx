@@ -18,10 +18,10 @@ import type { LiveCounts } from '../hooks/useLiveCounts.ts';
 import { formatRate } from './LiveControls.tsx';
 import type { FlowEdge, FlowNode } from '../graph/convert.ts';
 import { KindNode } from './KindNode.tsx';
+import { FIT_VIEW_OPTIONS } from '../hooks/useCanvasView.ts';
 
 /** Module level: a new object per render would make React Flow remount every node. */
 const nodeTypes: NodeTypes = { kind: KindNode };
-const FIT_VIEW_OPTIONS = { padding: 0.2, maxZoom: 1 };
 const SNAP_GRID: [number, number] = [10, 10];
 const DEFAULT_EDGE_OPTIONS = { interactionWidth: 16 };
 const PRO_OPTIONS = { hideAttribution: true };
@@ -77,12 +77,18 @@ export function Canvas(props: CanvasProps) {
     },
     [readOnly, screenToFlowPosition, onDropKind],
   );
+  const { onConnect, isValidConnection } = props;
+  // React Flow connects only near a handle; a wire dropped anywhere on a node's body goes to its input.
   const onConnectEnd = useCallback(
-    (_e: MouseEvent | TouchEvent, state: FinalConnectionState) => {
-      if (state.isValid || !state.fromNode || !state.toNode || !state.fromHandle?.id || state.fromNode.id === state.toNode.id) return;
-      onRefusedConnection(state.fromNode.id, state.fromHandle.id, state.toNode.id);
+    (e: MouseEvent | TouchEvent, state: FinalConnectionState) => {
+      const target = nodeUnder(e) ?? state.toNode?.id;
+      if (state.isValid || !state.fromNode || !target || !state.fromHandle?.id || state.fromNode.id === target) return;
+      if (state.fromHandle.type !== 'source') return;
+      const connection = { source: state.fromNode.id, sourceHandle: state.fromHandle.id, target, targetHandle: 'in' };
+      if (isValidConnection(connection)) onConnect(connection);
+      else onRefusedConnection(state.fromNode.id, state.fromHandle.id, target);
     },
-    [onRefusedConnection],
+    [onConnect, isValidConnection, onRefusedConnection],
   );
 
   return (
@@ -116,10 +122,21 @@ export function Canvas(props: CanvasProps) {
       >
         <Background gap={20} size={1} />
         <MiniMap pannable zoomable nodeClassName={miniMapClass(kinds.get)} />
-        <Controls showInteractive={false} />
+        <Controls showInteractive={false} fitViewOptions={FIT_VIEW_OPTIONS} />
       </ReactFlow>
     </div>
   );
+}
+
+/** The id of the node under the pointer where a drag ended, if any. */
+function nodeUnder(e: MouseEvent | TouchEvent): string | undefined {
+  const at = 'changedTouches' in e ? e.changedTouches[0] : e;
+  if (!at) return undefined;
+  for (const el of document.elementsFromPoint(at.clientX, at.clientY)) {
+    const id = el.closest('.react-flow__node')?.getAttribute('data-id');
+    if (id) return id;
+  }
+  return undefined;
 }
 
 /** A path drawn over the canvas: its edges stand out, the others fade. */
