@@ -66,4 +66,17 @@ describe.runIf(chromiumAvailable())('importing a workflow from the list', () => 
     expect(await stored('imp-half')).toBe(200);
     expect(errors).toEqual([]);
   });
+
+  it('in the editor, refuses a document with a bad envelope and leaves the drawing as it was', async () => {
+    await page.locator('.react-flow__node').first().waitFor();
+    const before = await page.locator('.react-flow__node').count();
+    await page.getByRole('button', { name: 'Import', exact: true }).click();
+    await dialog().getByLabel('…or paste its JSON').fill(JSON.stringify({ ...BROKEN, id: 'imp-half', nodes: [answer] }));
+    await dialog().getByRole('button', { name: 'Import', exact: true }).click();
+    await expect.poll(() => dialog().getByRole('alert').textContent()).toMatch(/Cannot import/);
+    expect(await dialog().getByRole('list', { name: 'Problems of the document' }).textContent()).toMatch(/route\.path/);
+    await dialog().getByRole('button', { name: 'Cancel' }).click();
+    expect(await page.locator('.react-flow__node').count()).toBe(before);
+    expect(errors).toEqual([]);
+  });
 });
