@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { faultsOf, kinds, isKindName, type AnyKindDescriptor, type PortSpec } from '../nodes/index.ts';
 import type { ErrorCatalog } from '../schema/catalog.ts';
 import { DEFAULT_DOCUMENT_LIMITS, DOCUMENT_LIMIT_SETTINGS, formatBytes, tooDeep, utf8Length, type DocumentLimits } from '../schema/limits.ts';
-import { MAX_EDGES, MAX_NODES, workflowDocumentSchema, workflowEdgeSchema, workflowNodeSchema, type Route, type WorkflowDocument } from '../schema/workflow.ts';
+import { MAX_EDGES, MAX_NODES, workflowDocumentSchema, workflowEdgeSchema, workflowNodeSchema, type Route, type WorkflowDocument, type WorkflowNode } from '../schema/workflow.ts';
 import { storedCredentialProblems } from './credentials.ts';
 import { article, issueProblems } from './messages.ts';
 import { clashingMethods, reservedPrefixOf } from './route.ts';
@@ -97,10 +97,6 @@ export function* validateWorkflowSliced(input: unknown, options: ValidateOptions
   const limits = options.limits ?? DEFAULT_DOCUMENT_LIMITS;
   const oversized = yield* documentSizeProblemsSliced(input, limits);
   if (oversized.length > 0) return { ok: false, problems: oversized };
-  const parsed = yield* parseDocumentSliced(input);
-  if (!parsed.success) return { ok: false, problems: documentProblems(input, parsed.issues) };
-  yield;
-  const document = parsed.data;
   const problems: ValidationProblem[] = [];
   const report = (code: ProblemCode, message: string, node?: string, field?: string) =>
     problems.push({ code, message, ...(node === undefined ? {} : { node }), ...(field === undefined ? {} : { field }) });
@@ -111,30 +107,16 @@ export function* validateWorkflowSliced(input: unknown, options: ValidateOptions
     const error = expressionSyntaxError(source);
     if (error) report('expression_syntax', error, node, field);
   };
-
-  const nodes = new Map<string, GraphNode>();
-  const known = new Set<string>();
-  for (const node of document.nodes) {
-    yield;
-    if (known.has(node.id)) {
-      report('duplicate_node', `node id "${node.id}" is used twice`, node.id, 'id');
-      continue;
-    }
-    known.add(node.id);
-    if (!isKindName(node.kind)) {
-      report('unknown_kind', `unknown node kind "${node.kind}"`, node.id, 'kind');
-      continue;
-    }
-    const descriptor: AnyKindDescriptor = kinds[node.kind];
-    const config = descriptor.config.safeParse(node.config);
-    if (!config.success) {
-      for (const issue of config.error.issues)
-        for (const { path: field, message } of issueProblems(issue)) report('invalid_config', message, node.id, path(['config', ...field]));
-      continue;
-    }
-    for (const expression of descriptor.expressions(config.data)) checkExpression(expression.source, node.id, `config.${expression.field}`);
-    nodes.set(node.id, { id: node.id, kind: node.kind, descriptor, config: config.data, ports: descriptor.ports(config.data), next: new Map() });
+  const parsed = yield* parseDocumentSliced(input);
+  if (!parsed.success) {
+    // All problems at once: the document's own do not hide those of each node that parsed.
+    problems.push(...documentProblems(input, parsed.issues));
+    yield* checkNodes(parsed.nodes, report, checkExpression);
+    return { ok: false, problems };
   }
+  yield;
+  const document = parsed.data;
+  const { nodes, known } = yield* checkNodes(document.nodes, report, checkExpression);
 
   for (const [name, source] of Object.entries(document.log?.fields ?? {})) checkExpression(source, undefined, `log.fields.${name}`);
   if (!options.allowStoredCredentials) problems.push(...storedCredentialProblems(document));
@@ -264,6 +246,36 @@ function jsonBytes(value: unknown): number | undefined {
   }
 }
 
+type Report = (code: ProblemCode, message: string, node?: string, field?: string) => void;
+
+/** Checks each node on its own (id used once, known kind, config, expressions); the nodes that passed, by id, and every id seen. */
+function* checkNodes(list: WorkflowNode[], report: Report, checkExpression: (source: string, node: string | undefined, field: string) => void): Sliced<{ nodes: Map<string, GraphNode>; known: Set<string> }> {
+  const nodes = new Map<string, GraphNode>();
+  const known = new Set<string>();
+  for (const node of list) {
+    yield;
+    if (known.has(node.id)) {
+      report('duplicate_node', `node id "${node.id}" is used twice`, node.id, 'id');
+      continue;
+    }
+    known.add(node.id);
+    if (!isKindName(node.kind)) {
+      report('unknown_kind', `unknown node kind "${node.kind}"`, node.id, 'kind');
+      continue;
+    }
+    const descriptor: AnyKindDescriptor = kinds[node.kind];
+    const config = descriptor.config.safeParse(node.config);
+    if (!config.success) {
+      for (const issue of config.error.issues)
+        for (const { path: field, message } of issueProblems(issue)) report('invalid_config', message, node.id, path(['config', ...field]));
+      continue;
+    }
+    for (const expression of descriptor.expressions(config.data)) checkExpression(expression.source, node.id, `config.${expression.field}`);
+    nodes.set(node.id, { id: node.id, kind: node.kind, descriptor, config: config.data, ports: descriptor.ports(config.data), next: new Map() });
+  }
+  return { nodes, known };
+}
+
 /** The document's members, the node and edge lists left unread: each element is parsed on its own, in slices. */
 const documentEnvelopeSchema = workflowDocumentSchema.extend({ nodes: z.array(z.unknown()).min(1).max(MAX_NODES), edges: z.array(z.unknown()).max(MAX_EDGES).default([]) });
 
@@ -271,10 +283,9 @@ const documentEnvelopeSchema = workflowDocumentSchema.extend({ nodes: z.array(z.
  * workflowDocumentSchema.safeParse in slices: the document without its nodes and edges, then
  * each node and edge. The same issues as one parse of the whole, at the same paths.
  */
-function* parseDocumentSliced(input: unknown): Sliced<{ success: true; data: WorkflowDocument } | { success: false; issues: z.core.$ZodIssue[] }> {
+function* parseDocumentSliced(input: unknown): Sliced<{ success: true; data: WorkflowDocument } | { success: false; issues: z.core.$ZodIssue[]; nodes: WorkflowNode[] }> {
   const envelope = documentEnvelopeSchema.safeParse(input);
-  if (!envelope.success) return { success: false, issues: envelope.error.issues };
-  const issues: z.core.$ZodIssue[] = [];
+  const issues: z.core.$ZodIssue[] = envelope.success ? [] : [...envelope.error.issues];
   const parseEach = function* <T>(list: unknown[], schema: z.ZodType<T>, name: string): Sliced<T[]> {
     const parsed: T[] = [];
     for (const [i, element] of list.entries()) {
@@ -285,10 +296,12 @@ function* parseDocumentSliced(input: unknown): Sliced<{ success: true; data: Wor
     }
     return parsed;
   };
-  const nodes = yield* parseEach(envelope.data.nodes, workflowNodeSchema, 'nodes');
-  const edges = yield* parseEach(envelope.data.edges, workflowEdgeSchema, 'edges');
-  if (issues.length > 0) return { success: false, issues };
-  return { success: true, data: { ...envelope.data, nodes, edges } as WorkflowDocument };
+  // A failed envelope still has its nodes read, so their own problems are reported with its.
+  const raw = (envelope.success ? envelope.data : input) as { nodes?: unknown; edges?: unknown } | null;
+  const nodes = yield* parseEach(Array.isArray(raw?.nodes) ? raw.nodes : [], workflowNodeSchema, 'nodes');
+  const edges = yield* parseEach(Array.isArray(raw?.edges) ? raw.edges : [], workflowEdgeSchema, 'edges');
+  if (!envelope.success || issues.length > 0) return { success: false, issues, nodes };
+  return { success: true, data: { ...(envelope.data as object), nodes, edges } as WorkflowDocument };
 }
 
 function documentProblems(input: unknown, issues: z.core.$ZodIssue[]): ValidationProblem[] {

@@ -5,6 +5,7 @@ import { storedDocument, storedDocumentSliced, type AuditAction } from '../../st
 import { createStoredCatalogs, type StoredCatalogs } from '../../store/catalogs.ts';
 import type { Store, StoreState, Transition, WorkflowRecord } from '../../store/types.ts';
 import { AdminError } from '../errors.ts';
+import { requireEnvelope } from './drafts.ts';
 
 /** Who is acting: the token's name and role, as the audit log records them. */
 export interface Actor {
@@ -190,14 +191,13 @@ export function createLifecycle(options: LifecycleOptions) {
     catalogOf,
 
     async create(actor: Actor, document: unknown) {
-      const id = (document as { id?: unknown } | null)?.id;
-      if (!idSchema.safeParse(id).success) throw new AdminError('validation_failed', 'the document needs a valid "id"', { problems: [{ code: 'invalid_document', message: 'a-z, 0-9, "-" and "_", 1-64 characters', field: 'id' }] });
+      const id = requireEnvelope(document);
       const stored = await draftOf(document);
       const { hash } = stored;
       const { result } = await store.transact((state) => {
-        if (workflowOf(state, id as string)) throw new AdminError('conflict', `workflow "${String(id)}" exists already`);
+        if (workflowOf(state, id)) throw new AdminError('conflict', `workflow "${String(id)}" exists already`);
         const time = now();
-        const record: WorkflowRecord = { id: id as string, createdAt: time, createdBy: actor.name, draft: { hash, revision: 1, updatedAt: time, updatedBy: actor.name }, versions: [], active: undefined };
+        const record: WorkflowRecord = { id, createdAt: time, createdBy: actor.name, draft: { hash, revision: 1, updatedAt: time, updatedBy: actor.name }, versions: [], active: undefined };
         return {
           state: { ...state, workflows: { ...state.workflows, [record.id]: record } },
           documents: [stored],
