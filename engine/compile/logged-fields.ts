@@ -1,6 +1,7 @@
 import type { ValidationProblem } from '../../shared/compile/index.ts';
 import { compileExpression } from '../kinds/support/expression.ts';
-import { PrepareError, type Exchange } from '../kinds/types.ts';
+import { PrepareError } from '../kinds/prepare-error.ts';
+import type { Exchange } from '../kinds/types.ts';
 import type { CompileDependencies, CompiledWorkflow } from './types.ts';
 
 /** The log fields compiled; one that cannot be (a regex RE2 cannot run) is a problem naming its field. */

@@ -5,8 +5,6 @@ import type { PartnerAccess } from './support/partner-directory.ts';
 import type { RateLimitStore } from './support/rate-limit-store.ts';
 import type { WorkflowEnv } from './support/workflow-env.ts';
 
-export { PrepareError } from './prepare-error.ts';
-
 /** The request as nodes and expressions see it. Header names are lower-case. */
 export interface GatewayRequest {
   method: string;

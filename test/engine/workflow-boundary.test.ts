@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEgressPolicy, parseEgressAllow } from '../../engine/kinds/support/egress.ts';
 import { createKeyFiles } from '../../engine/kinds/support/key-files.ts';
 import { createWorkflowEnv, parseEnvAllowList } from '../../engine/kinds/support/workflow-env.ts';
-import { PrepareError } from '../../engine/kinds/types.ts';
+import { PrepareError } from '../../engine/kinds/prepare-error.ts';
 import { loadSettings } from '../../engine/config.ts';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
 

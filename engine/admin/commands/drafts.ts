@@ -1,7 +1,22 @@
 import { z } from 'zod';
-import { issueProblems, type ValidationProblem } from '../../../shared/compile/index.ts';
-import { workflowDocumentSchema } from '../../../shared/schema/index.ts';
+import { documentSizeProblemsSliced, issueProblems, runPaced, storedCredentialProblems, type ValidationProblem } from '../../../shared/compile/index.ts';
+import { workflowDocumentSchema, type DocumentLimits } from '../../../shared/schema/index.ts';
+import { createPace } from '../../compile/pace.ts';
+import { storedDocumentSliced, type StoredDocument } from '../../store/audit.ts';
 import { AdminError } from '../errors.ts';
+
+/**
+ * A draft as the store keeps it, made in slices (a large one never holds the event loop). A
+ * draft may be half drawn, but never larger than a document may be, nor hold a credential.
+ */
+export async function storedDraft(document: unknown, limits: DocumentLimits | undefined, sliceMs: number | undefined): Promise<StoredDocument> {
+  const pace = createPace(sliceMs);
+  const problems = await runPaced(documentSizeProblemsSliced(document, limits), pace);
+  if (problems.length > 0) throw new AdminError('validation_failed', `the document is too large: ${problems.map((p) => p.message).join('; ')}`, { problems });
+  const credentials = storedCredentialProblems(document);
+  if (credentials.length > 0) throw new AdminError('validation_failed', `the document holds ${credentials.length} credential(s) as typed: ${credentials.map((p) => p.field).join(', ')}`, { problems: credentials });
+  return runPaced(storedDocumentSliced(document), pace);
+}
 
 /**
  * What a new workflow's first draft must have right although a draft may be half drawn: the

@@ -1,11 +1,11 @@
-import { documentSizeProblemsSliced, runPaced, storedCredentialProblems, type ValidationProblem } from '../../../shared/compile/index.ts';
+import { runPaced, type ValidationProblem } from '../../../shared/compile/index.ts';
 import { GATEWAY_ERRORS, idSchema, type DocumentLimits, type ErrorCatalog, type Route } from '../../../shared/schema/index.ts';
 import { createPace, validatePaced } from '../../compile/pace.ts';
 import { storedDocument, storedDocumentSliced, type AuditAction } from '../../store/audit.ts';
 import { createStoredCatalogs, type StoredCatalogs } from '../../store/catalogs.ts';
 import type { Store, StoreState, Transition, WorkflowRecord } from '../../store/types.ts';
 import { AdminError } from '../errors.ts';
-import { requireEnvelope } from './drafts.ts';
+import { requireEnvelope, storedDraft } from './drafts.ts';
 
 /** Who is acting: the token's name and role, as the audit log records them. */
 export interface Actor {
@@ -107,18 +107,7 @@ export function createLifecycle(options: LifecycleOptions) {
     throw error;
   }
 
-  /**
-   * A draft as the store keeps it, made in slices (a large one never holds the event loop). A
-   * draft may be half drawn, but never larger than a document may be, nor hold a credential.
-   */
-  async function draftOf(document: unknown) {
-    const pace = createPace(options.sliceMs);
-    const problems = await runPaced(documentSizeProblemsSliced(document, options.limits), pace);
-    if (problems.length > 0) throw new AdminError('validation_failed', `the document is too large: ${problems.map((p) => p.message).join('; ')}`, { problems });
-    const credentials = storedCredentialProblems(document);
-    if (credentials.length > 0) throw new AdminError('validation_failed', `the document holds ${credentials.length} credential(s) as typed: ${credentials.map((p) => p.field).join(', ')}`, { problems: credentials });
-    return runPaced(storedDocumentSliced(document), pace);
-  }
+  const draftOf = (document: unknown) => storedDraft(document, options.limits, options.sliceMs);
 
   /**
    * Runs a change whose checks read the state it commits on (validation, routes, catalog, four
@@ -243,11 +232,12 @@ export function createLifecycle(options: LifecycleOptions) {
         throw new AdminError('validation_failed', 'the document needs a valid "id"', { problems: [{ code: 'invalid_document', message: 'a-z, 0-9, "-" and "_", 1-64 characters, starting with a letter or digit', field: 'id' }] });
       // Replicas reading the same directory apply the same file at once: losing that race (the
       // workflow was just created, the draft just saved) means reading again, not a refusal.
+      const { hash } = await runPaced(storedDocumentSliced(document), createPace(options.sliceMs));
       for (let attempt = 1; ; attempt++) {
         const record = workflowOf(await store.state(), id);
         try {
           if (!record) await api.create(actor, document);
-          else if (record.draft?.hash !== (await runPaced(storedDocumentSliced(document), createPace(options.sliceMs))).hash) await api.saveDraft(actor, id, document, record.draft?.revision ?? 0);
+          else if (record.draft?.hash !== hash) await api.saveDraft(actor, id, document, record.draft?.revision ?? 0);
           break;
         } catch (error) {
           if (!(error instanceof AdminError && error.code === 'conflict') || attempt >= 5) throw error;
