@@ -1,6 +1,6 @@
 /** Previews: a sample request through a draft or version, the workflow tests, the error contract and demo tokens. */
 import { z } from 'zod';
-import { contractAnswerSchema, contractDiffSchema, demoTokenAnswerSchema, simulationSchema, testRunSchema } from '../../../shared/admin/index.ts';
+import { allows, contractAnswerSchema, contractDiffSchema, demoTokenAnswerSchema, simulationSchema, testRunSchema } from '../../../shared/admin/index.ts';
 import { diffContracts, errorContractSliced, runPaced } from '../../../shared/compile/index.ts';
 import { apiKeyReferenceSchema, demoTokenSchema } from '../../../shared/schema/index.ts';
 import { createPace } from '../../compile/pace.ts';
@@ -70,6 +70,12 @@ export function previewEndpoints(context: AdminContext): Endpoint[] {
         if (!body.document && !body.workflow) throw new AdminError('bad_request', 'give a workflow (with a version) or a document', { problems: [{ code: 'invalid_document', message: 'workflow or document is required', field: 'workflow' }] });
         const document = body.document ?? (await context.versionDocument(body.workflow!, body.version));
         const workflow = body.workflow ?? String((document as { id?: unknown }).id ?? '');
+        if (body.request.apiKey?.key !== undefined && !body.upstream && !allows(actor.role, 'publish')) {
+          // Running as a registered partner against the real upstream is for the roles that manage partners; an editor mocks the upstream.
+          const refused = `role ${actor.role} may run a partner's key against a mocked upstream only: give an upstream answer, or ask a publisher`;
+          await store.transact(() => ({ entry: { time: new Date().toISOString(), actor: actor.name, role: actor.role, action: 'workflow.simulate', workflow: workflow.slice(0, 64) || undefined, detail: `refused: ${body.request.method} ${body.request.path.slice(0, 200)} as partner key ${body.request.apiKey!.key!.slice(0, 64)} against the real upstream` }, result: undefined }));
+          throw new AdminError('forbidden', refused, { problems: [{ code: 'invalid_document', message: refused, field: 'request.apiKey.key' }] });
+        }
         const result = await simulate(document, body.request, options.preview.context(), { upstream: body.upstream });
         // who simulated what is audited; the simulation itself changes nothing
         await store.transact(() => ({ entry: { time: new Date().toISOString(), actor: actor.name, role: actor.role, action: 'workflow.simulate', workflow: workflow.slice(0, 64) || undefined, detail: `${body.request.method} ${body.request.path.slice(0, 200)}${body.upstream ? ` (upstream mocked: ${body.upstream.status})` : ''}` }, result: undefined }));

@@ -83,6 +83,17 @@ describe('credentials in tests and samples', () => {
       expect(JSON.stringify(answer.body)).not.toContain(INLINE_KEY);
     }
 
+    // A run as a registered partner against the real upstream is for partner-managing roles; an editor mocks the upstream.
+    const simulateAs = (role: 'editor' | 'publisher', upstream?: unknown) =>
+      admin(role, 'POST', '/simulate', { document: documentWith('refs', {}), request: { method: 'GET', path: '/creds/refs', apiKey: { key: keyId } }, ...(upstream ? { upstream } : {}) });
+    const refused = await simulateAs('editor');
+    expect(refused.status).toBe(403);
+    expect(refused.body.problems).toEqual([expect.objectContaining({ field: 'request.apiKey.key', message: expect.stringContaining('mocked upstream') })]);
+    const audit = await admin('admin', 'GET', '/audit');
+    expect(JSON.stringify(audit.body)).toContain(`as partner key ${keyId} against the real upstream`);
+    expect((await simulateAs('editor', { status: 200, body: { mocked: true } })).body).toMatchObject({ ok: true, response: { status: 200 } });
+    expect((await simulateAs('publisher')).body).toMatchObject({ ok: true, response: { status: 200 } });
+
     const unknown = await admin('editor', 'POST', '/simulate', { document: documentWith('refs', {}), request: { method: 'GET', path: '/creds/refs', apiKey: { key: 'no-such-key' } } });
     expect(unknown.body.problems).toEqual([expect.objectContaining({ code: 'invalid_document', field: 'request.apiKey.key' })]);
   });
