@@ -216,12 +216,28 @@ function holds(expected: unknown, actual: unknown): boolean {
 }
 
 /**
+ * Whether a run would send a registered partner's key (minted for the run) through the real
+ * upstream: only the roles that manage partners may (an editor mocks the upstream).
+ */
+export const runsAsPartnerUpstream = (request: SampleRequest, upstream: UpstreamMock | undefined): boolean => request.apiKey?.key !== undefined && upstream === undefined;
+
+/**
  * Runs a document's `tests` through the simulator: each sends its sample request (with its
  * upstream mock, or to the real upstream) and checks status, problem type, headers and body fields.
  */
-export async function runWorkflowTests(document: unknown, context: SimulationContext, tests: readonly WorkflowTest[] = (document as { tests?: WorkflowTest[] }).tests ?? []): Promise<TestVerdict[]> {
+export async function runWorkflowTests(
+  document: unknown,
+  context: SimulationContext,
+  tests: readonly WorkflowTest[] = (document as { tests?: WorkflowTest[] }).tests ?? [],
+  options: { mayRunAsPartner?: boolean } = {},
+): Promise<TestVerdict[]> {
   const verdicts: TestVerdict[] = [];
   for (const test of tests) {
+    if (options.mayRunAsPartner === false && runsAsPartnerUpstream(test.request, test.upstream)) {
+      const refused = 'runs as a registered partner\'s key against the real upstream, which needs the publisher role: give the test an upstream answer';
+      verdicts.push({ name: test.name, passed: false, failures: [{ what: 'request.apiKey.key', expected: 'an upstream answer (mocked upstream)', actual: refused }] });
+      continue;
+    }
     const result = await simulate(document, { method: test.request.method, path: test.request.path, query: test.request.query, headers: test.request.headers, body: test.request.body, token: test.request.token, apiKey: test.request.apiKey }, context, { upstream: test.upstream });
     if (!result.ok) {
       verdicts.push({ name: test.name, passed: false, failures: [{ what: 'workflow', expected: 'a valid workflow', actual: result.problems.map((p) => `${p.node ?? 'workflow'}${p.field ? ` ${p.field}` : ''}: ${p.message}`) }] });

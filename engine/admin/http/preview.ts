@@ -5,7 +5,7 @@ import { diffContracts, errorContractSliced, runPaced } from '../../../shared/co
 import { apiKeyReferenceSchema, demoTokenSchema } from '../../../shared/schema/index.ts';
 import { createPace } from '../../compile/pace.ts';
 import { contractOpenApi } from '../../preview/contract-openapi.ts';
-import { runWorkflowTests, simulate } from '../../preview/simulate.ts';
+import { runsAsPartnerUpstream, runWorkflowTests, simulate } from '../../preview/simulate.ts';
 import { AdminError } from '../errors.ts';
 import { versionRef, workflowParams, type AdminContext, type Which } from './context.ts';
 import { defineEndpoint, type Endpoint } from './endpoint.ts';
@@ -70,7 +70,7 @@ export function previewEndpoints(context: AdminContext): Endpoint[] {
         if (!body.document && !body.workflow) throw new AdminError('bad_request', 'give a workflow (with a version) or a document', { problems: [{ code: 'invalid_document', message: 'workflow or document is required', field: 'workflow' }] });
         const document = body.document ?? (await context.versionDocument(body.workflow!, body.version));
         const workflow = body.workflow ?? String((document as { id?: unknown }).id ?? '');
-        if (body.request.apiKey?.key !== undefined && !body.upstream && !allows(actor.role, 'publish')) {
+        if (runsAsPartnerUpstream(body.request, body.upstream) && !allows(actor.role, 'publish')) {
           // Running as a registered partner against the real upstream is for the roles that manage partners; an editor mocks the upstream.
           const refused = `role ${actor.role} may run a partner's key against a mocked upstream only: give an upstream answer, or ask a publisher`;
           await store.transact(() => ({ entry: { time: new Date().toISOString(), actor: actor.name, role: actor.role, action: 'workflow.simulate', workflow: workflow.slice(0, 64) || undefined, detail: `refused: ${body.request.method} ${body.request.path.slice(0, 200)} as partner key ${body.request.apiKey!.key!.slice(0, 64)} against the real upstream` }, result: undefined }));
@@ -98,10 +98,10 @@ export function previewEndpoints(context: AdminContext): Endpoint[] {
     }),
     defineEndpoint({
       method: 'post', path: '/workflows/:id/test', permission: 'edit', summary: 'Run the workflow tests of the draft (or of a given document) as a publish would', params: workflowParams, body: testBody, response: testRunSchema,
-      handler: async ({ params, body }) => {
+      handler: async ({ actor, params, body }) => {
         if (!options.preview) throw unavailable();
         const document = body.document ?? (await context.versionDocument(params.id, 'draft'));
-        const verdicts = await runWorkflowTests(document, options.preview.context());
+        const verdicts = await runWorkflowTests(document, options.preview.context(), undefined, { mayRunAsPartner: allows(actor.role, 'publish') });
         return { passed: verdicts.every((v) => v.passed), tests: verdicts };
       },
     }),

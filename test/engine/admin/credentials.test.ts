@@ -73,8 +73,15 @@ describe('credentials in tests and samples', () => {
       { name: 'no key', request: { method: 'GET', path: '/creds/refs' }, expect: { status: 401 } },
     ];
     expect((await admin('editor', 'POST', '/workflows', { document: documentWith('refs', { tests }) })).status).toBe(201);
-    const run = await admin('editor', 'POST', '/workflows/refs/test', {});
+    const run = await admin('publisher', 'POST', '/workflows/refs/test', {});
     expect(run.body.tests, JSON.stringify(run.body)).toEqual(tests.map((t) => expect.objectContaining({ name: t.name, passed: true })));
+    // an editor's run of the same tests: the partner-key test would reach the real upstream as that partner, so it fails and says why
+    const asEditor = await admin('editor', 'POST', '/workflows/refs/test', {});
+    expect(asEditor.body.tests).toEqual([
+      expect.objectContaining({ name: 'inline key', passed: true }),
+      expect.objectContaining({ name: 'partner key', passed: false, failures: [expect.objectContaining({ what: 'request.apiKey.key', actual: expect.stringContaining('needs the publisher role') })] }),
+      expect.objectContaining({ name: 'no key', passed: true }),
+    ]);
     expect((await admin('publisher', 'POST', '/workflows/refs/publish')).body).toEqual({ version: 1, unchanged: false });
 
     for (const path of ['/workflows/refs', '/workflows/refs/versions', '/workflows/refs/versions/1']) {
