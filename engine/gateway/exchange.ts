@@ -122,7 +122,7 @@ export class RequestExchange implements Exchange {
   hijack(status: number, headers: Record<string, string | string[]>): Writable {
     const res = this.#res as ServerResponse;
     const extra = this.answerHeaders;
-    if (extra) for (const name in extra) headers[name] = extra[name]!;
+    if (extra) addAnswerHeaders(headers, extra);
     this.response = { status, headers };
     this.answeredBy = 'node';
     res.writeHead(status, headers);
@@ -140,7 +140,7 @@ export class RequestExchange implements Exchange {
     this.answeredBy = 'gateway';
     const headers = response.headers;
     const extra = this.answerHeaders;
-    if (extra) for (const name in extra) headers[name] = extra[name]!;
+    if (extra) addAnswerHeaders(headers, extra);
     if (response.stream) {
       res.writeHead(response.status, headers);
       const stream = response.stream;
@@ -254,4 +254,17 @@ export function createSyntheticExchange(request: SyntheticRequest): RequestExcha
     exchange.request.body = request.body;
   }
   return exchange;
+}
+
+/**
+ * Adds the headers nodes asked for on every answer (RateLimit-*, CORS) to an answer's own: theirs
+ * win, except Vary, where both are kept (an upstream's `Vary: Accept-Encoding` and a cors node's
+ * `Vary: Origin` both tell caches something true).
+ */
+export function addAnswerHeaders(headers: Record<string, string | string[]>, extra: Record<string, string>): void {
+  for (const name in extra) {
+    const value = extra[name]!;
+    const had = name === 'vary' ? headers.vary : undefined;
+    headers[name] = had === undefined ? value : `${Array.isArray(had) ? had.join(', ') : had}, ${value}`;
+  }
 }

@@ -1,6 +1,7 @@
 import type { ConfigOf, KindName } from '../../shared/nodes/index.ts';
 import { apiKey } from './api-key.ts';
 import { condition } from './condition.ts';
+import { cors } from './cors.ts';
 import { errorNode } from './error.ts';
 import { jwtVerify } from './jwt-verify.ts';
 import { proxy } from './proxy.ts';
@@ -14,6 +15,7 @@ import type { Runtime } from './types.ts';
 
 /** How every kind runs. Typed so that a kind without a runtime fails to compile. */
 export const runtimes: { [K in KindName]: Runtime<ConfigOf<K>> } = {
+  cors,
   'jwt-verify': jwtVerify,
   'api-key': apiKey,
   'scope-check': scopeCheck,

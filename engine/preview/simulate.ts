@@ -4,7 +4,7 @@ import type { ErrorCatalog, WorkflowDocument, WorkflowTest } from '../../shared/
 import { compileWorkflow } from '../compile/compile.ts';
 import type { CompileDependencies, CompiledWorkflow } from '../compile/types.ts';
 import { walk, type WalkObserver } from '../compile/walk.ts';
-import { createSyntheticExchange, type RequestExchange } from '../gateway/exchange.ts';
+import { addAnswerHeaders, createSyntheticExchange, type RequestExchange } from '../gateway/exchange.ts';
 import { finalProblem, problemHeaders, type ProblemRenderer } from '../gateway/problem.ts';
 import { createRouteTable } from '../gateway/route-table.ts';
 import { createPace, validatePaced } from '../compile/pace.ts';
@@ -200,7 +200,9 @@ async function run(workflow: CompiledWorkflow, request: SampleRequest, problems:
   if (meta.outcome === 'finish' && exchange.response) {
     const r = exchange.response;
     const contentType = typeof r.headers['content-type'] === 'string' ? r.headers['content-type'] : undefined;
-    response = { status: r.status, headers: { ...flatHeaders(r.headers), ...extra }, body: await bodyOf(r.body, r.stream, contentType) };
+    const headers = flatHeaders(r.headers);
+    addAnswerHeaders(headers, extra);
+    response = { status: r.status, headers, body: await bodyOf(r.body, r.stream, contentType) };
   } else {
     const { id, params } = finalProblem(meta, failure, exchange.problemParams, problems);
     response = answerProblem(id, params, exchange.trace.traceId, extra);

@@ -152,8 +152,13 @@ export function* validateWorkflowSliced(input: unknown, options: ValidateOptions
     for (const id of known) if (!reached.has(id)) report('unreachable', `node "${id}" cannot be reached from the start "${start}"`, id);
     const cycle = yield* findCycle(start, nodes);
     if (cycle) report('cycle', `port "${cycle.port}" leads back to "${cycle.to}", closing a cycle; workflows must be acyclic`, cycle.from, `ports.${cycle.port}`);
-    else yield* checkResponses(start, nodes, report);
+    else {
+      yield* checkResponses(start, nodes, report);
+      yield* checkCorsBeforeCredentials(start, nodes, report);
+    }
   }
+  if ([...nodes.values()].some((n) => n.kind === 'cors') && !document.route.methods.includes('OPTIONS'))
+    report('invalid_document', 'a cors node answers browsers\' preflight requests, which use OPTIONS: add OPTIONS to the route\'s methods', undefined, 'route.methods');
   yield;
 
   let visited = 0;
@@ -396,6 +401,27 @@ function* topologicalOrderSliced(start: string, nodes: ReadonlyMap<string, Graph
   return order.reverse();
 }
 
+/**
+ * A cors node after a node that reads credentials (api-key, jwt-verify) on some path never sees a
+ * preflight: browsers send preflights without credentials, so the identity node refuses them first.
+ */
+function* checkCorsBeforeCredentials(start: string, nodes: Map<string, GraphNode>, report: Report): Sliced<void> {
+  const after = new Set<string>();
+  const stack: string[] = [];
+  for (const id of yield* reachable(start, nodes)) if (nodes.get(id)!.descriptor.readsCredentials === true) stack.push(id);
+  for (let steps = 1; stack.length > 0; steps++) {
+    if (steps % SLICE_UNITS === 0) yield;
+    for (const to of nodes.get(stack.pop()!)!.next.values()) {
+      if (after.has(to)) continue;
+      after.add(to);
+      stack.push(to);
+    }
+  }
+  for (const id of after)
+    if (nodes.get(id)!.kind === 'cors')
+      report('invalid_config', 'this cors node comes after a node that checks credentials: browsers send preflights without credentials, so they would be refused before reaching it; put the cors node first', id);
+}
+
 /** A response must exist on every path into a node that needs one and every port that finishes. */
 function* checkResponses(start: string, nodes: Map<string, GraphNode>, report: (code: ProblemCode, message: string, node?: string, field?: string) => void): Sliced<void> {
   // hasResponse[id]: a response exists on every path that reaches the node (before it runs).
@@ -412,7 +438,7 @@ function* checkResponses(start: string, nodes: Map<string, GraphNode>, report: (
       // A node that produces a response does so on its first (success) port only. A node already
       // reported as missing one counts as having it, so one cause gives one problem, not one per
       // finishing port and node downstream.
-      const after = before || missing || (node.descriptor.producesResponse === true && i === 0);
+      const after = before || missing || (node.descriptor.producesResponse === true && i === 0) || node.descriptor.answersOn?.includes(port.name) === true;
       const to = node.next.get(port.name);
       if (to !== undefined) hasResponse.set(to, (hasResponse.get(to) ?? true) && after);
       else if (port.unwired === 'finish' && !after)

@@ -42,4 +42,5 @@ export const apiKeyKind = defineKind<ApiKeyConfig>({
   ],
   errors: ['missing_api_key', 'invalid_api_key', ...PARTNER_ERRORS],
   expressions: () => [],
+  readsCredentials: true,
 });

@@ -1,5 +1,6 @@
 import { apiKeyKind } from './api-key.ts';
 import { conditionKind } from './condition.ts';
+import { corsKind } from './cors.ts';
 import { errorKind } from './error.ts';
 import { jwtVerifyKind } from './jwt-verify.ts';
 import type { AnyKindDescriptor, KindDescriptor, PortSpec } from './kind.ts';
@@ -13,6 +14,7 @@ import { transformResponseKind } from './transform-response.ts';
 
 /** Every node kind, by name. Adding a kind: its descriptor here, its runtime in engine/kinds/<kind>.ts, listed in engine/kinds/index.ts, its tests in test/engine/kinds/<kind>.test.ts. */
 export const kinds = {
+  cors: corsKind,
   'jwt-verify': jwtVerifyKind,
   'api-key': apiKeyKind,
   'scope-check': scopeCheckKind,
@@ -56,3 +58,4 @@ export type { TransformResponseConfig } from './transform-response.ts';
 export type { ProxyConfig } from './proxy.ts';
 export type { RespondConfig } from './respond.ts';
 export type { ErrorConfig } from './error.ts';
+export type { CorsConfig } from './cors.ts';

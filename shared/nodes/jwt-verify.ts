@@ -60,4 +60,5 @@ export const jwtVerifyKind = defineKind<JwtVerifyConfig>({
   ],
   errors: ['missing_token', 'invalid_token', 'keys_unavailable', ...PARTNER_ERRORS],
   expressions: () => [],
+  readsCredentials: true,
 });

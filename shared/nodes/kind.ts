@@ -53,6 +53,10 @@ export interface KindDescriptor<Config = unknown> {
   terminal?: boolean;
   /** The node leaves a response in the context (proxy, respond). */
   producesResponse?: boolean;
+  /** Ports by which the node leaves an answer of its own in the context (cors: `preflight`, a 204). */
+  answersOn?: readonly string[];
+  /** The node reads a credential from the request (api-key, jwt-verify): a cors node must come before it. */
+  readsCredentials?: boolean;
   /** The node needs a response produced earlier on every path (transform-response). */
   requiresResponse?: boolean;
   /** The node reads the request body, so the gateway buffers it instead of streaming. */

@@ -7,6 +7,7 @@ const catalog = errorCatalogSchema.parse(JSON.parse(readFileSync(new URL('../../
 
 /** A valid config per kind, to ask each kind for its ports (switch and error need one). */
 const configs: Record<KindName, unknown> = {
+  cors: { origins: ['*'] },
   'jwt-verify': { jwksUri: 'https://issuer.example/jwks.json' },
   'api-key': {},
   'scope-check': { all: ['x'] },
