@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { kindErrorIds } from '../../shared/nodes/index.ts';
 import { errorCatalogSchema, GATEWAY_ERRORS, type ErrorCatalog } from '../../shared/schema/index.ts';
 import type { StoredCatalogs } from '../store/catalogs.ts';
 import type { Store } from '../store/types.ts';
@@ -27,9 +28,10 @@ export function catalogOfDataDir(dataDir: string): ErrorCatalog | undefined {
 /**
  * Gives the store the catalog the gateway answers with: a new store starts with the data
  * directory's catalog; a stored catalog that lacks an error the gateway itself answers
- * (GATEWAY_ERRORS) gets it from the data directory's catalog, else the examples', as one audited
- * catalog change. Without it every workflow with an identity node would stop validating against
- * a catalog stored before that error existed.
+ * (GATEWAY_ERRORS) or a node kind declares (a kind added by an upgrade, such as cors) gets it from
+ * the data directory's catalog, else the examples', as one audited catalog change. Without it
+ * every workflow with an identity node would stop validating against a catalog stored before that
+ * error existed, and a new kind could not be used until someone wrote its errors by hand.
  */
 export async function ensureStoredCatalog(options: { store: Store; catalogs: StoredCatalogs; dataDirCatalog: ErrorCatalog; put: (catalog: ErrorCatalog) => Promise<unknown> }): Promise<void> {
   const hash = (await options.store.state()).catalog;
@@ -38,7 +40,7 @@ export async function ensureStoredCatalog(options: { store: Store; catalogs: Sto
     return;
   }
   const stored = await options.catalogs.read(hash);
-  const missing = GATEWAY_ERRORS.filter((id) => !Object.hasOwn(stored.errors, id));
+  const missing = [...new Set([...GATEWAY_ERRORS, ...kindErrorIds()])].filter((id) => !Object.hasOwn(stored.errors, id));
   if (missing.length === 0) return;
   const sources = [options.dataDirCatalog, readCatalogFile(join(EXAMPLES, 'errors.json'))];
   const added: ErrorCatalog['errors'] = {};
@@ -46,5 +48,6 @@ export async function ensureStoredCatalog(options: { store: Store; catalogs: Sto
     const source = sources.find((s) => Object.hasOwn(s.errors, id));
     if (source) added[id] = source.errors[id]!;
   }
+  if (Object.keys(added).length === 0) return;
   await options.put({ ...stored, errors: { ...stored.errors, ...added } });
 }
