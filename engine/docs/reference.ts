@@ -40,6 +40,7 @@ function portText(port: PortSpec): string {
 /** The least config each kind accepts, so `ports()` can be listed (switch shows a sample case). */
 const SAMPLE_CONFIG: Record<string, unknown> = {
   cors: { origins: ['https://app.example.com'] },
+  'validate-request': { body: { type: 'object' } },
   'jwt-verify': { jwksUri: 'https://issuer.example/jwks' },
   'scope-check': { all: ['scope'] },
   condition: { when: 'true' },

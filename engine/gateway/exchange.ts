@@ -89,6 +89,7 @@ export class RequestExchange implements Exchange {
   vars: Record<string, unknown> = {};
   response: GatewayResponse | undefined = undefined;
   problemParams: Record<string, string> | undefined = undefined;
+  problemMembers: Record<string, unknown> | undefined = undefined;
   answerHeaders: Record<string, string> | undefined = undefined;
   upstreamMs: number | undefined = undefined;
   rateLimitStoreDown: 'allow' | 'deny' | 'local' | undefined = undefined;

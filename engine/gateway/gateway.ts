@@ -74,7 +74,8 @@ export function createGateway(options: GatewayOptions): Gateway {
 
   /** Answers a catalog problem through the exchange and records it for the request log. */
   function refuse(exchange: RequestExchange, record: RequestRecord, head: boolean, id: string, params: Record<string, string> | undefined, extra: Record<string, string> | undefined) {
-    const problem = problems.render(id, { instance: exchange.request.path, traceId: record.traceId, params });
+    const members = exchange.problemMembers;
+    const problem = problems.render(id, { instance: exchange.request.path, traceId: record.traceId, params, ...(members === undefined ? {} : { extensions: members }) });
     exchange.problem(problem, extra, head);
     record.status = problem.status;
     record.problem = problem.type;

@@ -11,6 +11,7 @@ import { scopeCheck } from './scope-check.ts';
 import { switchNode } from './switch.ts';
 import { transformRequest } from './transform-request.ts';
 import { transformResponse } from './transform-response.ts';
+import { validateRequest } from './validate-request.ts';
 import type { Runtime } from './types.ts';
 
 /** How every kind runs. Typed so that a kind without a runtime fails to compile. */
@@ -19,6 +20,7 @@ export const runtimes: { [K in KindName]: Runtime<ConfigOf<K>> } = {
   'jwt-verify': jwtVerify,
   'api-key': apiKey,
   'scope-check': scopeCheck,
+  'validate-request': validateRequest,
   condition,
   switch: switchNode,
   'rate-limit': rateLimit,

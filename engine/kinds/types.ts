@@ -52,6 +52,8 @@ export interface Exchange {
   response: GatewayResponse | undefined;
   /** Values for the {placeholders} of the catalog error a failure port raises, and extension members. */
   problemParams: Record<string, string> | undefined;
+  /** Members added to that problem's body beside the standard ones (validate-request's `errors`); never replacing them. */
+  problemMembers: Record<string, unknown> | undefined;
   /** Headers added to the final answer whatever it is (RateLimit-*, Retry-After). */
   answerHeaders: Record<string, string> | undefined;
   readonly trace: TraceContext;

@@ -154,8 +154,8 @@ async function run(workflow: CompiledWorkflow, request: SampleRequest, problems:
   const url = `${path}${search.size > 0 ? `?${search}` : ''}`;
   const headers = Object.fromEntries(Object.entries(request.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
   const method = request.method.toUpperCase();
-  const answerProblem = (id: string, params: Record<string, string> | undefined, traceId: string, extra?: Record<string, string>): SimulatedResponse => {
-    const problem = problems.render(id, { instance: path, traceId, params });
+  const answerProblem = (id: string, params: Record<string, string> | undefined, traceId: string, extra?: Record<string, string>, members?: Record<string, unknown>): SimulatedResponse => {
+    const problem = problems.render(id, { instance: path, traceId, params, ...(members === undefined ? {} : { extensions: members }) });
     return { status: problem.status, headers: { ...problemHeaders(problem.body), ...extra }, body: JSON.parse(problem.body) };
   };
 
@@ -205,7 +205,7 @@ async function run(workflow: CompiledWorkflow, request: SampleRequest, problems:
     response = { status: r.status, headers, body: await bodyOf(r.body, r.stream, contentType) };
   } else {
     const { id, params } = finalProblem(meta, failure, exchange.problemParams, problems);
-    response = answerProblem(id, params, exchange.trace.traceId, extra);
+    response = answerProblem(id, params, exchange.trace.traceId, extra, exchange.problemMembers);
   }
   return { ok: true, response, trace, path: visited, outcome: meta.outcome, ...(failure ? { error: (failure as Error).message } : {}), ms: performance.now() - started };
 }

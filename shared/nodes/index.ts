@@ -11,6 +11,7 @@ import { scopeCheckKind } from './scope-check.ts';
 import { switchKind } from './switch.ts';
 import { transformRequestKind } from './transform-request.ts';
 import { transformResponseKind } from './transform-response.ts';
+import { validateRequestKind } from './validate-request.ts';
 
 /** Every node kind, by name. Adding a kind: its descriptor here, its runtime in engine/kinds/<kind>.ts, listed in engine/kinds/index.ts, its tests in test/engine/kinds/<kind>.test.ts. */
 export const kinds = {
@@ -18,6 +19,7 @@ export const kinds = {
   'jwt-verify': jwtVerifyKind,
   'api-key': apiKeyKind,
   'scope-check': scopeCheckKind,
+  'validate-request': validateRequestKind,
   condition: conditionKind,
   switch: switchKind,
   'rate-limit': rateLimitKind,
@@ -59,3 +61,4 @@ export type { ProxyConfig } from './proxy.ts';
 export type { RespondConfig } from './respond.ts';
 export type { ErrorConfig } from './error.ts';
 export type { CorsConfig } from './cors.ts';
+export type { ValidateRequestConfig } from './validate-request.ts';

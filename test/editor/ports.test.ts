@@ -5,6 +5,7 @@ import { kinds } from '../../shared/nodes/index.ts';
 /** A valid config per kind, for comparing with the descriptors' own ports(). */
 const VALID: Record<keyof typeof kinds, Record<string, unknown>> = {
   cors: { origins: ['https://app.example.com'] },
+  'validate-request': { body: { type: 'object' } },
   'jwt-verify': { jwksFile: 'k.json' },
   'api-key': {},
   'scope-check': { all: ['a'] },

@@ -8,6 +8,7 @@ const catalog = errorCatalogSchema.parse(JSON.parse(readFileSync(new URL('../../
 /** A valid config per kind, to ask each kind for its ports (switch and error need one). */
 const configs: Record<KindName, unknown> = {
   cors: { origins: ['*'] },
+  'validate-request': { body: { type: 'object' } },
   'jwt-verify': { jwksUri: 'https://issuer.example/jwks.json' },
   'api-key': {},
   'scope-check': { all: ['x'] },
