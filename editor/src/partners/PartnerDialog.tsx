@@ -11,6 +11,8 @@ export interface PartnerDialogProps {
   partner?: PartnerView | undefined;
   products: readonly ProductRecord[];
   plans: readonly PlanRecord[];
+  /** The ids of the partners there are. */
+  taken: readonly string[];
   onClose(): void;
   onSaved(partner: PartnerView): void;
 }
@@ -20,7 +22,7 @@ export interface PartnerDialogProps {
  * and limit overrides per product. Checked with the API's own schema as it is typed; what the API
  * refuses (an unknown plan, a client id another partner has) is shown at its field.
  */
-export function PartnerDialog({ partner, products, plans, onClose, onSaved }: PartnerDialogProps) {
+export function PartnerDialog({ partner, products, plans, taken, onClose, onSaved }: PartnerDialogProps) {
   const { api } = useSessionContext();
   const [id, setId] = useState(partner?.id ?? '');
   const [name, setName] = useState(partner?.name ?? '');
@@ -31,7 +33,7 @@ export function PartnerDialog({ partner, products, plans, onClose, onSaved }: Pa
   const [limits, setLimits] = useState(limitRows(partner?.limits));
 
   const fields = { name, contacts, ...(plan ? { plan } : {}), products: subscribed, clientIds, limits: limitsOf(limits) };
-  const form = useForm({ ...(partner ? {} : checkId(id)), ...check(partnerFieldsSchema, fields) }, id !== '');
+  const form = useForm({ ...(partner ? {} : checkId(id, taken)), ...check(partnerFieldsSchema, fields) }, id !== '');
   const shown = form.shown;
   const where = partner ? `partner-${partner.id}` : 'partner-new';
   const save = () =>

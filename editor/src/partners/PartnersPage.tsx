@@ -163,9 +163,9 @@ export function PartnersPage() {
           <PlansTable items={plans} productNames={productNames} readOnly={readOnly} busy={busy !== undefined} onNew={() => setOpen({ what: 'plan' })} onEdit={(plan) => setOpen({ what: 'plan', plan })} />
         </>
       )}
-      {open?.what === 'partner' && <PartnerDialog partner={open.partner} products={products} plans={plans} onClose={() => setOpen(undefined)} onSaved={saved} />}
-      {open?.what === 'product' && <ProductDialog product={open.product} workflows={workflows} onClose={() => setOpen(undefined)} onSaved={saved} />}
-      {open?.what === 'plan' && <PlanDialog plan={open.plan} products={products} onClose={() => setOpen(undefined)} onSaved={saved} />}
+      {open?.what === 'partner' && <PartnerDialog partner={open.partner} products={products} plans={plans} taken={partners.map((p) => p.id)} onClose={() => setOpen(undefined)} onSaved={saved} />}
+      {open?.what === 'product' && <ProductDialog product={open.product} taken={products.map((p) => p.id)} workflows={workflows} onClose={() => setOpen(undefined)} onSaved={saved} />}
+      {open?.what === 'plan' && <PlanDialog plan={open.plan} taken={plans.map((p) => p.id)} products={products} onClose={() => setOpen(undefined)} onSaved={saved} />}
       {open?.what === 'key' && (
         <CreateKeyDialog
           partner={open.partner}

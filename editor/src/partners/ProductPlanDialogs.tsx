@@ -7,14 +7,14 @@ import { check, checkId, errorAt } from './form.ts';
 import { limitRows, LimitsFields, limitsOf } from './LimitsFields.tsx';
 
 /** An API product: a named set of workflows partners subscribe to. */
-export function ProductDialog({ product, workflows, onClose, onSaved }: { product?: ProductRecord | undefined; workflows: ReadonlyArray<{ id: string; name?: string | undefined }>; onClose(): void; onSaved(): void }) {
+export function ProductDialog({ product, taken, workflows, onClose, onSaved }: { product?: ProductRecord | undefined; taken: readonly string[]; workflows: ReadonlyArray<{ id: string; name?: string | undefined }>; onClose(): void; onSaved(): void }) {
   const { api } = useSessionContext();
   const [id, setId] = useState(product?.id ?? '');
   const [name, setName] = useState(product?.name ?? '');
   const [description, setDescription] = useState(product?.description ?? '');
   const [included, setIncluded] = useState<string[]>(product?.workflows ?? []);
   const fields = { name, description, workflows: included };
-  const form = useForm({ ...(product ? {} : checkId(id)), ...check(productFieldsSchema, fields) }, id !== '');
+  const form = useForm({ ...(product ? {} : checkId(id, taken)), ...check(productFieldsSchema, fields) }, id !== '');
   const where = product ? `product-${product.id}` : 'product-new';
   const workflowsError = errorAt(form.shown, 'workflows');
   return (
@@ -55,13 +55,13 @@ export function ProductDialog({ product, workflows, onClose, onSaved }: { produc
 }
 
 /** A plan: default rate limits per product for the partners on it. */
-export function PlanDialog({ plan, products, onClose, onSaved }: { plan?: PlanRecord | undefined; products: readonly ProductRecord[]; onClose(): void; onSaved(): void }) {
+export function PlanDialog({ plan, taken, products, onClose, onSaved }: { plan?: PlanRecord | undefined; taken: readonly string[]; products: readonly ProductRecord[]; onClose(): void; onSaved(): void }) {
   const { api } = useSessionContext();
   const [id, setId] = useState(plan?.id ?? '');
   const [name, setName] = useState(plan?.name ?? '');
   const [limits, setLimits] = useState(limitRows(plan?.limits));
   const fields = { name, limits: limitsOf(limits) };
-  const form = useForm({ ...(plan ? {} : checkId(id)), ...check(planFieldsSchema, fields) }, id !== '');
+  const form = useForm({ ...(plan ? {} : checkId(id, taken)), ...check(planFieldsSchema, fields) }, id !== '');
   const where = plan ? `plan-${plan.id}` : 'plan-new';
   return (
     <FormDialog

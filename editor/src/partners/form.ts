@@ -22,9 +22,10 @@ export function check(schema: z.ZodType, value: unknown): FieldErrors {
   return errors;
 }
 
-/** An id of a new partner, product or plan, checked as the API checks it. */
-export function checkId(id: string): FieldErrors {
+/** An id of a new partner, product or plan, checked as the API checks it; one in `taken` would replace (product, plan) or be refused (partner). */
+export function checkId(id: string, taken: readonly string[] = []): FieldErrors {
   if (id === '') return { id: 'is required' };
+  if (taken.includes(id)) return { id: `is taken: "${id}" exists already (edit it from its row)` };
   const message = check(idSchema, id)['(form)'];
   return message ? { id: message } : {};
 }
