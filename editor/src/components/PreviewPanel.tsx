@@ -225,7 +225,7 @@ export function PreviewPanel(props: PreviewPanelProps) {
         <textarea aria-label="Body" value={body} onChange={(e) => setBody(e.target.value)} spellCheck={false} />
       </label>
       <label className="preview__row" style={{ justifyContent: 'flex-start' }}>
-        <input type="checkbox" style={{ width: 'auto', flex: 0 }} checked={mock || mustMock} disabled={mustMock} onChange={(e) => setMock(e.target.checked)} aria-label="Mock the upstream" /> Mock the upstream
+        <input type="checkbox" style={{ width: 'auto', flex: 0 }} checked={mock || mustMock} disabled={mustMock} title={mustMock ? 'Your role runs a partner key against a mocked upstream only' : undefined} onChange={(e) => setMock(e.target.checked)} aria-label="Mock the upstream" /> Mock the upstream
       </label>
       {(mock || mustMock) && (
         <div className="preview__row">
