@@ -2,15 +2,19 @@
  * The partners page in a real Chromium against a real gateway: a publisher sees partners with
  * status, plan, products, keys and the last hour's requests; creates a key (shown once) that the
  * gateway then accepts; suspends the partner and the gateway refuses it; a viewer cannot change.
- * The workflow's editor names the products that include it.
+ * The workflow's editor names the products that include it. Products, plans and partners are
+ * created and edited in in-app dialogs, checked as typed and with the server's refusals at their
+ * field; suspend and revoke ask a reason the audit log keeps. axe-core finds no serious problem with
+ * the dialogs open, and the page never scrolls sideways at 1440 and 1024 px.
  */
 import type { Browser, Page } from 'playwright-core';
+import { AxeBuilder } from '@axe-core/playwright';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { portNode, workflow } from '../helpers/workflow.ts';
 import { chromiumAvailable, ensureEditorBuilt, launchChromium, screenshot, signIn as signInAt, watchErrors } from './support/browser.ts';
 
-const TOKENS = { publisher: 'publisher-token-0123456789', viewer: 'viewer-token-0123456789' };
+const TOKENS = { publisher: 'publisher-token-0123456789', viewer: 'viewer-token-0123456789', admin: 'admin-token-0123456789' };
 
 describe.runIf(chromiumAvailable())('the partners page in a browser', () => {
   let gateway: TestGateway;
@@ -34,7 +38,7 @@ describe.runIf(chromiumAvailable())('the partners page in a browser', () => {
       startTestGateway({
         demo: false,
         workflows: [workflow('orders', { path: '/orders' }, [{ id: 'key', kind: 'api-key', config: { source: 'partners' } }, portNode('answer', 'orders')], [['key', 'ok', 'answer']])],
-        settings: { SLUICE_ADMIN_TOKENS: `pat:publisher:${TOKENS.publisher},vic:viewer:${TOKENS.viewer}` },
+        settings: { SLUICE_ADMIN_TOKENS: `pat:publisher:${TOKENS.publisher},vic:viewer:${TOKENS.viewer},ada:admin:${TOKENS.admin}` },
       }),
       launchChromium(),
     ]);
@@ -48,8 +52,8 @@ describe.runIf(chromiumAvailable())('the partners page in a browser', () => {
   }, 90_000);
 
   /** A fresh browser context: no stored session. */
-  async function openPage() {
-    const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+  async function openPage(viewport = { width: 1440, height: 900 }) {
+    const context = await browser.newContext({ viewport });
     context.setDefaultTimeout(5000);
     page = await context.newPage();
     errors = watchErrors(page);
@@ -73,6 +77,10 @@ describe.runIf(chromiumAvailable())('the partners page in a browser', () => {
     await expect.poll(() => globex.getByLabel('Requests of globex in the last hour').textContent()).toMatch(/1 request(?!s).*1 denied/);
 
     await acme.getByRole('button', { name: 'Create key' }).click();
+    const keyDialog = page.getByRole('dialog', { name: 'New API key for Acme Corp' });
+    await keyDialog.getByRole('textbox', { name: 'Scopes' }).fill('orders:read');
+    await keyDialog.getByRole('textbox', { name: 'Scopes' }).press('Enter');
+    await keyDialog.getByRole('button', { name: 'Create key' }).click();
     const secret = page.getByLabel('New API key', { exact: true });
     await secret.waitFor();
     const key = await secret.inputValue();
@@ -96,11 +104,16 @@ describe.runIf(chromiumAvailable())('the partners page in a browser', () => {
     await expect.poll(() => acme.textContent()).toMatch(/expires /);
 
     await acme.getByRole('button', { name: 'Suspend' }).click();
-    await page.getByRole('dialog', { name: /^Suspend / }).getByRole('button', { name: 'Suspend' }).click();
+    const suspend = page.getByRole('dialog', { name: /^Suspend / });
+    expect(await suspend.getByRole('button', { name: 'Suspend' }).isDisabled()).toBe(true); // a reason is asked first
+    await suspend.getByLabel('Reason (kept in the audit log)').fill('unpaid invoice');
+    await suspend.getByRole('button', { name: 'Suspend' }).click();
     await expect.poll(() => acme.textContent()).toContain('suspended');
     expect(await call(key)).toBe(403);
     await screenshot(page, 'partners-suspended');
     await acme.getByRole('button', { name: 'Reactivate' }).click();
+    await page.getByRole('dialog', { name: /^Reactivate / }).getByLabel('Reason (kept in the audit log)').fill('paid');
+    await page.getByRole('dialog', { name: /^Reactivate / }).getByRole('button', { name: 'Reactivate' }).click();
     await expect.poll(() => acme.getByRole('button', { name: 'Suspend' }).count()).toBe(1);
     expect(await call(key)).toBe(200);
 
@@ -111,6 +124,104 @@ describe.runIf(chromiumAvailable())('the partners page in a browser', () => {
     expect(errors).toEqual([]);
   }, 60_000);
 
+  it('creates a product and a plan, edits a partner; fields are checked as typed and refusals shown at their field', async () => {
+    await page.goto(`${gateway.url}/editor/#/partners`);
+    await page.getByRole('button', { name: 'New product' }).click();
+    const product = page.getByRole('dialog', { name: 'New API product' });
+    await product.getByLabel('Product id').fill('orders-api'); // PUT would replace it: refused before any call
+    await product.getByText('Product id is taken: "orders-api" exists already (edit it from its row).').waitFor();
+    await product.getByLabel('Product id').fill('reports api');
+    await expect.poll(() => product.getByText(/^Product id must be 1-64 chars/).count()).toBe(1);
+    expect(await product.getByLabel('Product id').getAttribute('aria-invalid')).toBe('true');
+    await product.getByLabel('Product id').fill('reports');
+    await product.getByRole('button', { name: 'Create product' }).click();
+    await product.getByText('Name must not be empty.').waitFor(); // the API's own schema, in words, before any call
+    await product.getByLabel('Name', { exact: true }).fill('Reports API');
+    await product.getByLabel('orders').check();
+    await product.getByRole('button', { name: 'Create product' }).click();
+    await expect.poll(() => product.count()).toBe(0);
+    await expect.poll(() => page.getByRole('row', { name: 'Product reports' }).textContent()).toContain('orders');
+
+    await page.getByRole('button', { name: 'New plan' }).click();
+    const plan = page.getByRole('dialog', { name: 'New plan' });
+    await plan.getByLabel('Plan id').fill('silver');
+    await plan.getByLabel('Name', { exact: true }).fill('Silver');
+    await plan.getByLabel('Reports API: requests').fill('lots');
+    await plan.getByRole('button', { name: 'Create plan' }).click();
+    await plan.getByText('The limit of Reports API must be a number, not text.').waitFor();
+    await plan.getByLabel('Reports API: requests').fill('50');
+    await plan.getByLabel('Reports API: window').fill('1m');
+    await plan.getByRole('button', { name: 'Create plan' }).click();
+    await expect.poll(() => page.getByRole('row', { name: 'Plan silver' }).textContent()).toContain('Reports API: 50 per 1m');
+
+    const globex = page.getByRole('row', { name: 'Partner globex' });
+    await globex.getByRole('button', { name: 'Edit' }).click();
+    const edit = page.getByRole('dialog', { name: 'Edit partner globex' });
+    await edit.getByRole('textbox', { name: 'OAuth client ids' }).fill('acme-web');
+    await edit.getByRole('textbox', { name: 'OAuth client ids' }).press('Enter');
+    await edit.getByRole('button', { name: 'Save partner' }).click();
+    // the server refuses (acme has that client id): said in words, at the field
+    await edit.getByText('Client id "acme-web" identifies partner "acme" already.').waitFor();
+    expect(await edit.getByRole('textbox', { name: 'OAuth client ids' }).getAttribute('aria-invalid')).toBe('true');
+    await edit.getByRole('button', { name: 'Remove client id acme-web' }).click();
+    await edit.getByLabel('Plan').selectOption('silver');
+    await edit.getByLabel('Reports API', { exact: true }).check();
+    await edit.getByLabel('Reports API: requests').fill('10');
+    await edit.getByRole('button', { name: 'Save partner' }).click();
+    await expect.poll(() => edit.count()).toBe(0);
+    await expect.poll(() => globex.textContent()).toMatch(/Silver.*overrides: Reports API 10\/1m.*Reports API/);
+    const stored = await admin('GET', '/partners/globex');
+    expect({ plan: stored.plan, products: stored.products, limits: stored.limits, clientIds: stored.clientIds }).toEqual({ plan: 'silver', products: ['reports'], limits: { reports: { limit: 10, window: '1m' } }, clientIds: [] });
+
+    // revoking asks why; the audit log keeps the reason
+    await globex.getByRole('listitem', { name: /^Key / }).getByRole('button', { name: 'Revoke' }).click();
+    const revoke = page.getByRole('dialog', { name: /^Revoke key / });
+    await revoke.getByLabel('Reason (kept in the audit log)').fill('leaked in a log');
+    await revoke.getByRole('button', { name: 'Revoke key' }).click();
+    await expect.poll(() => globex.textContent()).toContain('revoked');
+    const audit = await gateway.fetch('/admin/api/audit', { headers: { authorization: `Bearer ${TOKENS.admin}` } });
+    const { entries } = (await audit.json()) as { entries: Array<{ action: string; detail?: string; actor: string }> };
+    expect(entries.filter((e) => e.action === 'key.revoke').map((e) => `${e.actor}: ${e.detail}`)).toEqual([expect.stringMatching(/^pat: key \w+ revoked: leaked in a log$/)]);
+    expect(entries.find((e) => e.action === 'partner.suspend')?.detail).toMatch(/unpaid invoice/);
+    expect(entries.map((e) => e.action)).toEqual(expect.arrayContaining(['product.put', 'plan.put', 'partner.update', 'key.create']));
+    expect(errors).toEqual([]);
+  }, 60_000);
+
+  for (const viewport of [{ width: 1440, height: 900 }, { width: 1024, height: 768 }])
+    it(`at ${viewport.width}x${viewport.height} the page does not scroll sideways, and axe finds no serious problem with its dialogs open`, async () => {
+      await openPage(viewport);
+      await signIn(TOKENS.publisher);
+      await page.goto(`${gateway.url}/editor/#/partners`);
+      await page.getByRole('row', { name: 'Partner acme' }).waitFor();
+      const sideways = () => page.evaluate(() => [document.documentElement, document.querySelector('.page')!].map((e) => e.scrollWidth - e.clientWidth));
+      expect(await sideways()).toEqual([0, 0]);
+      const scan = async (what: string, within?: string) => {
+        const builder = new AxeBuilder({ page });
+        const { violations } = await (within ? builder.include(within) : builder).analyze();
+        expect(violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${what}: ${v.id} ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)).toEqual([]);
+      };
+      await scan('page');
+      const dialogs: Array<[string, () => Promise<void>]> = [
+        ['New partner', () => page.getByRole('button', { name: 'New partner' }).click()],
+        ['Edit partner acme', () => page.getByRole('row', { name: 'Partner acme' }).getByRole('button', { name: 'Edit' }).click()],
+        ['New API key for Acme Corp', () => page.getByRole('row', { name: 'Partner acme' }).getByRole('button', { name: 'Create key' }).click()],
+        ['New plan', () => page.getByRole('button', { name: 'New plan' }).click()],
+        ['New API product', () => page.getByRole('button', { name: 'New product' }).click()],
+      ];
+      for (const [title, openIt] of dialogs) {
+        await openIt();
+        const dialog = page.getByRole('dialog', { name: title });
+        await dialog.waitFor();
+        // the form's own checks on, as a person who pressed save too early sees them
+        if (['New partner', 'New plan', 'New API product'].includes(title)) await dialog.locator('button[type=submit]').click();
+        await scan(title, 'dialog[open]');
+        expect(await sideways()).toEqual([0, 0]);
+        if (viewport.width === 1024) await screenshot(page, `partners-dialog-${title.replace(/\W+/g, '-').toLowerCase()}`);
+        await dialog.getByRole('button', { name: 'Cancel' }).click();
+      }
+      expect(errors).toEqual([]);
+    }, 180_000);
+
   it('a viewer sees partners but every change is disabled, saying why', async () => {
     await openPage();
     await signIn(TOKENS.viewer);
@@ -119,6 +230,10 @@ describe.runIf(chromiumAvailable())('the partners page in a browser', () => {
     await acme.waitFor();
     expect(await acme.getByRole('button', { name: 'Suspend' }).isDisabled()).toBe(true);
     expect(await acme.getByRole('button', { name: 'Create key' }).isDisabled()).toBe(true);
+    for (const name of ['Edit', 'Rotate', 'Revoke']) expect(await acme.getByRole('button', { name }).first().isDisabled()).toBe(true);
+    for (const name of ['New partner', 'New product', 'New plan']) expect(await page.getByRole('button', { name }).isDisabled()).toBe(true);
+    expect(await page.getByRole('row', { name: 'Product orders-api' }).getByRole('button', { name: 'Edit' }).isDisabled()).toBe(true);
+    expect(await page.getByRole('note').textContent()).toMatch(/Read-only.*viewer role cannot change partners, products or plans/);
     expect(await acme.getByRole('button', { name: 'Suspend' }).getAttribute('title')).toMatch(/viewer role cannot change partners/);
     expect(errors).toEqual([]);
   }, 30_000);

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
-import type { contractDiffSchema, contractSchema, createdKeySchema, demoTokenAnswerSchema, draftSavedSchema, partnerListSchema, partnerStatsSchema, partnerViewSchema, planListSchema, productListSchema, publishedSchema, revokedKeySchema, rolledBackSchema, testRunSchema, validatedSchema, versionDetailSchema, versionListSchema, workflowListSchema } from '../../../shared/admin/index.ts';
+import type { contractDiffSchema, contractSchema, createdKeySchema, demoTokenAnswerSchema, draftSavedSchema, partnerListSchema, partnerStatsSchema, partnerViewSchema, planListSchema, planSchema, productListSchema, productSchema, publishedSchema, revokedKeySchema, rolledBackSchema, testRunSchema, validatedSchema, versionDetailSchema, versionListSchema, workflowListSchema } from '../../../shared/admin/index.ts';
 import type { ErrorCatalog } from '../../../shared/schema/catalog.ts';
+import type { PartnerFields, PlanFields, ProductFields } from '../../../shared/schema/partners.ts';
 import type { SampleRequest, SimulationResult, UpstreamMock } from './preview-types.ts';
 import type { Identity, KindsPayload, LiveView, ProblemBody, VersionRecord, VersionRef, WorkflowDiff, WorkflowRecordView, WorkflowView } from './types.ts';
 
@@ -76,11 +77,15 @@ export function createApi(token: string, onUnauthorized: () => void = () => {}) 
     partners: () => call<Answer<typeof partnerListSchema>>('GET', '/partners'),
     products: () => call<Answer<typeof productListSchema>>('GET', '/products'),
     plans: () => call<Answer<typeof planListSchema>>('GET', '/plans'),
-    setPartnerStatus: (id: string, action: 'suspend' | 'reactivate') => call<Answer<typeof partnerViewSchema>>('POST', `/partners/${encodeURIComponent(id)}/${action}`, {}),
-    createKey: (id: string) => call<Answer<typeof createdKeySchema>>('POST', `/partners/${encodeURIComponent(id)}/keys`, {}),
+    setPartnerStatus: (id: string, action: 'suspend' | 'reactivate', reason?: string) => call<Answer<typeof partnerViewSchema>>('POST', `/partners/${encodeURIComponent(id)}/${action}`, reason ? { reason } : {}),
+    createKey: (id: string, body: { scopes?: string[]; expiresAt?: string } = {}) => call<Answer<typeof createdKeySchema>>('POST', `/partners/${encodeURIComponent(id)}/keys`, body),
     rotateKey: (id: string, key: string, overlap = '24h') => call<Answer<typeof createdKeySchema>>('POST', `/partners/${encodeURIComponent(id)}/keys/${encodeURIComponent(key)}/rotate`, { overlap }),
-    revokeKey: (id: string, key: string) => call<Answer<typeof revokedKeySchema>>('POST', `/partners/${encodeURIComponent(id)}/keys/${encodeURIComponent(key)}/revoke`, {}),
+    revokeKey: (id: string, key: string, reason?: string) => call<Answer<typeof revokedKeySchema>>('POST', `/partners/${encodeURIComponent(id)}/keys/${encodeURIComponent(key)}/revoke`, reason ? { reason } : {}),
     partnerStats: (id: string, window = '1h') => call<PartnerStats>('GET', `/partners/${encodeURIComponent(id)}/stats?window=${window}`),
+    createPartner: (body: PartnerFields & { id: string }) => call<Answer<typeof partnerViewSchema>>('POST', '/partners', body),
+    updatePartner: (id: string, body: PartnerFields) => call<Answer<typeof partnerViewSchema>>('PUT', `/partners/${encodeURIComponent(id)}`, body),
+    putProduct: (id: string, body: ProductFields) => call<Answer<typeof productSchema>>('PUT', `/products/${encodeURIComponent(id)}`, body),
+    putPlan: (id: string, body: PlanFields) => call<Answer<typeof planSchema>>('PUT', `/plans/${encodeURIComponent(id)}`, body),
   };
 }
 

@@ -6,6 +6,7 @@ import { withoutCredentials, type SavedRequest } from '../api/credentials.ts';
 import { useAsk } from '../hooks/useAsk.ts';
 import { AskDialog } from './Dialog.tsx';
 import { parseHeaders } from '../forms/headers-text.ts';
+import { PartnerKeyPicker, useMustMock } from '../partners/PartnerKeyPicker.tsx';
 
 type TokenClaims = { sub: string; scopes: string[]; partner?: string };
 /** A sample request saved with the workflow (the document's `samples`). */
@@ -67,6 +68,7 @@ export function PreviewPanel(props: PreviewPanelProps) {
   const [stripped, setStripped] = useState<string[]>([]);
   /** A loaded sample's key reference: the run mints a key for it. */
   const [keyRef, setKeyRef] = useState<SavedRequest['apiKey']>();
+  const mustMock = useMustMock(keyRef);
 
   const request = () => {
     let parsedBody: unknown;
@@ -108,7 +110,7 @@ export function PreviewPanel(props: PreviewPanelProps) {
       void mint(claims);
     }
   }
-  const upstream = () => (mock ? { status: mockStatus, body: mockBody.trim() === '' ? undefined : JSON.parse(mockBody) } : undefined);
+  const upstream = () => (mock || mustMock ? { status: mockStatus, body: mockBody.trim() === '' ? undefined : JSON.parse(mockBody) } : undefined);
 
   async function run() {
     setBusy(true);
@@ -202,6 +204,7 @@ export function PreviewPanel(props: PreviewPanelProps) {
         Headers (name: value per line)
         <textarea aria-label="Headers" value={headers} onChange={(e) => setHeaders(e.target.value)} spellCheck={false} />
       </label>
+      <PartnerKeyPicker keyRef={keyRef} onPick={setKeyRef} onMustMock={() => setMock(true)} />
       {props.canMintTokens && (
         <div className="preview__row">
           <label>
@@ -222,9 +225,9 @@ export function PreviewPanel(props: PreviewPanelProps) {
         <textarea aria-label="Body" value={body} onChange={(e) => setBody(e.target.value)} spellCheck={false} />
       </label>
       <label className="preview__row" style={{ justifyContent: 'flex-start' }}>
-        <input type="checkbox" style={{ width: 'auto', flex: 0 }} checked={mock} onChange={(e) => setMock(e.target.checked)} aria-label="Mock the upstream" /> Mock the upstream
+        <input type="checkbox" style={{ width: 'auto', flex: 0 }} checked={mock || mustMock} disabled={mustMock} title={mustMock ? 'Your role runs a partner key against a mocked upstream only' : undefined} onChange={(e) => setMock(e.target.checked)} aria-label="Mock the upstream" /> Mock the upstream
       </label>
-      {mock && (
+      {(mock || mustMock) && (
         <div className="preview__row">
           <label>
             Status

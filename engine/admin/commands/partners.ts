@@ -143,14 +143,14 @@ export function createPartners(options: { store: Store; now?: () => Date }) {
 
     rotateKey: (actor: Actor, id: string, keyId: string, overlap: string, scopes: string[]) => addKey(actor, id, { scopes }, { keyId, overlapMs: durationMs(overlap) }),
 
-    revokeKey(actor: Actor, id: string, keyId: string) {
+    revokeKey(actor: Actor, id: string, keyId: string, reason?: string) {
       return change(actor, 'key.revoke', (state, time) => {
         const partner = requirePartner(state, id);
         const key = partner.keys.find((k) => k.id === keyId);
         if (!key) throw new AdminError('not_found', `partner "${id}" has no key "${keyId}"`);
         if (key.revokedAt !== undefined) throw new AdminError('conflict', `key "${keyId}" was revoked at ${key.revokedAt}`);
         const next = { ...partner, keys: partner.keys.map((k) => (k.id === keyId ? { ...k, revokedAt: time, revokedBy: actor.name } : k)) };
-        return { state: withPartner(state, next), entry: { partner: id, detail: `key ${keyId} revoked` }, result: { id: keyId, revokedAt: time } };
+        return { state: withPartner(state, next), entry: { partner: id, detail: `key ${keyId} revoked${reason ? `: ${reason}` : ''}` }, result: { id: keyId, revokedAt: time } };
       });
     },
 

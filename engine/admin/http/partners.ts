@@ -80,7 +80,7 @@ export function partnerEndpoints({ store, options }: AdminContext): Endpoint[] {
     }),
     defineEndpoint({
       method: 'post', path: '/partners/:id/keys/:key/revoke', permission: 'publish', summary: 'Revoke a key: refused (401) from the next request on', params: keyParams, body: reasonBody, response: revokedKeySchema,
-      handler: ({ actor, params }) => changes().revokeKey(actor, params.id, params.key),
+      handler: ({ actor, params, body }) => changes().revokeKey(actor, params.id, params.key, body.reason),
     }),
     defineEndpoint({
       method: 'get', path: '/partners/:id/stats', permission: 'read', summary: 'A partner\'s requests, outcomes and limit hits per workflow over a recent window, as this process counted them', params: partnerParams, query: statsQuery, response: partnerStatsSchema,
