@@ -37,16 +37,41 @@ function openApiPath(path: string): { template: string; params: string[] } {
   return { template, params };
 }
 
+type Schema = Record<string, unknown>;
+
+/**
+ * What the workflow's validate-request node (the first in the document, when branches have
+ * several) says the request must be: the body's schema and one OpenAPI parameter per property of
+ * the query, path-parameter and header schemas, with its own schema and whether it is required.
+ */
+function requestShape(document: WorkflowDocument, pathParams: string[]) {
+  const node = document.nodes.find((n) => n.kind === 'validate-request');
+  const config = (node?.config ?? {}) as { body?: Schema; query?: Schema; params?: Schema; headers?: Schema };
+  const parameters: Schema[] = [];
+  const propertiesOf = (schema: Schema | undefined) => ((schema?.properties ?? {}) as Record<string, Schema>);
+  const requiredOf = (schema: Schema | undefined) => new Set(Array.isArray(schema?.required) ? (schema.required as string[]) : []);
+  const paramSchemas = propertiesOf(config.params);
+  for (const name of pathParams) parameters.push({ name, in: 'path', required: true, schema: paramSchemas[name] ?? { type: 'string' } });
+  for (const [where, schema] of [['query', config.query], ['header', config.headers]] as const) {
+    const required = requiredOf(schema);
+    for (const [name, property] of Object.entries(propertiesOf(schema))) parameters.push({ name, in: where, required: required.has(name), schema: property });
+  }
+  const requestBody = config.body ? { required: true, content: { 'application/json': { schema: config.body } } } : undefined;
+  return { parameters, requestBody };
+}
+
 const exampleName = (e: ContractEntry) => (e.node ? `${e.node}.${e.port}` : e.id).replace(/[^A-Za-z0-9._-]/g, '_');
 
 /**
- * The error contract as an OpenAPI 3.1 document of the workflow's route: every answer the
- * workflow gives that is not the upstream's, grouped by status as components (problem+json
+ * The error contract as an OpenAPI 3.1 document of the workflow's route: the request as its
+ * validate-request node checks it (body schema, query, path and header parameters), every answer
+ * the workflow gives that is not the upstream's, grouped by status as components (problem+json
  * schema, one example per node and port that raises it), and the upstream's own answers as
  * `default`.
  */
 export function contractOpenApi(document: WorkflowDocument, version: number | 'draft', contract: ContractEntry[]) {
   const { template, params } = openApiPath(document.route.path);
+  const { parameters, requestBody } = requestShape(document, params);
   const byStatus = new Map<number, ContractEntry[]>();
   for (const entry of contract) byStatus.set(entry.status, [...(byStatus.get(entry.status) ?? []), entry]);
   const responses: Record<string, unknown> = {};
@@ -74,7 +99,8 @@ export function contractOpenApi(document: WorkflowDocument, version: number | 'd
   const operation = {
     summary: document.name,
     ...(document.description ? { description: document.description } : {}),
-    ...(params.length > 0 ? { parameters: params.map((name) => ({ name, in: 'path', required: true, schema: { type: 'string' } })) } : {}),
+    ...(parameters.length > 0 ? { parameters } : {}),
+    ...(requestBody ? { requestBody } : {}),
     responses: operationResponses,
   };
   return {

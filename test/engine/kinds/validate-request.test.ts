@@ -125,4 +125,19 @@ describe('validate-request at publish', () => {
     expect((await publish('good', { body: ORDER })).status).toBe(200);
     await expectProblem(await gw.fetch('/p/good', post({ sku: 'ABC-1234' })), 422, 'request-invalid', '/body/quantity is required');
   });
+
+  it('carries the request schema into the contract\'s OpenAPI export, beside the 422 it answers', async () => {
+    const created = await admin('editor', 'POST', '/workflows', {
+      document: workflow('shaped', { path: '/p/shaped/:id', methods: ['POST'] }, [validate({ body: ORDER, params: { type: 'object', properties: { id: { type: 'string', pattern: '^ord-[0-9]+$' } } }, query: { type: 'object', properties: { dryRun: { type: 'boolean' } }, required: ['dryRun'] } }), portNode('ok')], [['check', 'ok', 'ok']]),
+    });
+    expect(created.status).toBe(201);
+    const openapi = await admin('viewer', 'GET', '/workflows/shaped/contract?format=openapi&version=draft');
+    const operation = openapi.body.paths['/p/shaped/{id}'].post;
+    expect(operation.requestBody).toEqual({ required: true, content: { 'application/json': { schema: ORDER } } });
+    expect(operation.parameters).toEqual([
+      { name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^ord-[0-9]+$' } },
+      { name: 'dryRun', in: 'query', required: true, schema: { type: 'boolean' } },
+    ]);
+    expect(operation.responses['422']).toEqual({ $ref: '#/components/responses/Status422' });
+  });
 });
