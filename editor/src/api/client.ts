@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import type { contractDiffSchema, contractSchema, createdKeySchema, demoTokenAnswerSchema, draftSavedSchema, partnerListSchema, partnerStatsSchema, partnerViewSchema, planListSchema, productListSchema, publishedSchema, revokedKeySchema, rolledBackSchema, testRunSchema, validatedSchema, versionDetailSchema, versionListSchema, workflowListSchema } from '../../../shared/admin/index.ts';
 import type { ErrorCatalog } from '../../../shared/schema/catalog.ts';
 import type { SampleRequest, SimulationResult, UpstreamMock } from './preview-types.ts';
+import type { EvaluationSample } from '../forms/sample.ts';
 import type { Identity, KindsPayload, LiveView, ProblemBody, VersionRecord, VersionRef, WorkflowDiff, WorkflowRecordView, WorkflowView } from './types.ts';
 
 /** What an endpoint answers, by the schema the engine declares for it. */
@@ -81,6 +82,8 @@ export function createApi(token: string, onUnauthorized: () => void = () => {}) 
     rotateKey: (id: string, key: string, overlap = '24h') => call<Answer<typeof createdKeySchema>>('POST', `/partners/${encodeURIComponent(id)}/keys/${encodeURIComponent(key)}/rotate`, { overlap }),
     revokeKey: (id: string, key: string) => call<Answer<typeof revokedKeySchema>>('POST', `/partners/${encodeURIComponent(id)}/keys/${encodeURIComponent(key)}/revoke`, {}),
     partnerStats: (id: string, window = '1h') => call<PartnerStats>('GET', `/partners/${encodeURIComponent(id)}/stats?window=${window}`),
+    putCatalog: (catalog: ErrorCatalog) => call<{ hash: string }>('PUT', '/errors', catalog),
+    evaluate: (body: { expression: string } & EvaluationSample) => call<{ defined: boolean; value?: unknown; ms: number }>('POST', '/expressions/evaluate', body),
   };
 }
 

@@ -125,6 +125,7 @@ export function FieldControl({ spec, path, value, onChange, ctx }: FieldControlP
         <Field id={id} spec={spec} problems={shown}>
           <JsonataInput
             id={id}
+            label={spec.title}
             value={text}
             readOnly={ctx.readOnly}
             readOnlyReason={ctx.readOnlyReason}

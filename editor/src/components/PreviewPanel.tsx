@@ -6,6 +6,7 @@ import { withoutCredentials, type SavedRequest } from '../api/credentials.ts';
 import { useAsk } from '../hooks/useAsk.ts';
 import { AskDialog } from './Dialog.tsx';
 import { parseHeaders } from '../forms/headers-text.ts';
+import { useShareSample } from '../forms/sample.ts';
 
 type TokenClaims = { sub: string; scopes: string[]; partner?: string };
 /** A sample request saved with the workflow (the document's `samples`). */
@@ -67,6 +68,7 @@ export function PreviewPanel(props: PreviewPanelProps) {
   const [stripped, setStripped] = useState<string[]>([]);
   /** A loaded sample's key reference: the run mints a key for it. */
   const [keyRef, setKeyRef] = useState<SavedRequest['apiKey']>();
+  useShareSample({ method, path, headers, body, route: props.route.path, scopes, partner, mock, mockStatus, mockBody }); // the JSONata fields' Evaluate uses this request
 
   const request = () => {
     let parsedBody: unknown;
