@@ -2,6 +2,7 @@ import { useEffect, useMemo, useState } from 'react';
 import { describeError } from '../api/client.ts';
 import { can } from '../api/roles.ts';
 import { useSessionContext } from '../editor-context.ts';
+import { workflowHref } from '../hooks/useHashRoute.ts';
 import { useResource } from '../hooks/useResource.ts';
 import { catalogProblems, GATEWAY_IDS, newEntry, newIdProblem, refusalLines, sameCatalog, type CatalogEntry, type CatalogProblem, type ErrorCatalog } from './catalog-model.ts';
 import { forgetCatalog } from './useCatalog.ts';
@@ -114,21 +115,6 @@ export function CatalogPage() {
           <strong>Read-only.</strong> The {identity.role} role reads the catalog; changing it needs the publisher or admin role.
         </div>
       )}
-      {notice && (
-        <p className="catalog__notice" role="status">
-          {notice}
-        </p>
-      )}
-      {refusal && (
-        <div className="catalog__refusal field__error" role="alert">
-          <strong>The catalog was not saved.</strong>
-          <ul>
-            {refusal.map((line) => (
-              <li key={line}>{line}</li>
-            ))}
-          </ul>
-        </div>
-      )}
       {resource.status === 'loading' && <p className="loading">Loading the catalog…</p>}
       {resource.status === 'error' && (
         <p className="field__error" role="alert">
@@ -156,7 +142,7 @@ export function CatalogPage() {
             </thead>
             <tbody>
               {ids.map((id) => (
-                <CatalogRow key={id} id={id} entry={shown.errors[id]!} editable={mayChange} raisedBy={raisedBy?.get(id)} problems={problems.filter((p) => p.id === id)} onField={setField} onRemove={remove} />
+                <CatalogRow key={id} id={id} entry={shown.errors[id]!} editable={mayChange} raisedBy={raisedBy ? (raisedBy.get(id) ?? []) : undefined} problems={problems.filter((p) => p.id === id)} onField={setField} onRemove={remove} />
               ))}
             </tbody>
           </table>
@@ -182,6 +168,21 @@ export function CatalogPage() {
                     </li>
                   ))}
                 </ul>
+              )}
+              {notice && (
+                <p className="catalog__notice" role="status">
+                  {notice}
+                </p>
+              )}
+              {refusal && (
+                <div className="catalog__refusal field__error" role="alert">
+                  <strong>The catalog was not saved.</strong>
+                  <ul>
+                    {refusal.map((line) => (
+                      <li key={line}>{line}</li>
+                    ))}
+                  </ul>
+                </div>
               )}
               <div className="page__actions">
                 <button type="button" className="primary" disabled={!changed || problems.length > 0 || saving} title={problems.length > 0 ? 'Mend the problems listed first' : changed ? undefined : 'Nothing changed yet'} onClick={() => void save()}>
@@ -216,7 +217,7 @@ function CatalogRow({ id, entry, editable, raisedBy, problems, onField, onRemove
   const raised = (
     <td>
       {gateway && <div className="muted small">the gateway itself</div>}
-      {raisedBy === undefined ? <span className="muted small">…</span> : raisedBy.map((w) => <div key={w}>{w}</div>)}
+      {raisedBy === undefined ? <span className="muted small">loading…</span> : raisedBy.map((w) => <div key={w}><a href={workflowHref(w)}>{w}</a></div>)}
       {raisedBy?.length === 0 && !gateway && <span className="muted small">no active workflow</span>}
     </td>
   );
