@@ -52,6 +52,10 @@ const evaluatedSchema = z.object({
   ms: z.number(),
 });
 
+/** Evaluations one person may have running at once: a script looping slow expressions gets a refusal, not the evaluator. */
+const PER_ACTOR = 2;
+const running = new Map<string, number>();
+
 /** The workers of evaluations: one thread, a short queue; idle, it keeps nothing alive. */
 let evaluationPool: ExpressionPool | undefined;
 const poolOf = () => (evaluationPool ??= createExpressionPool({ threads: 1, queue: 8 }));
@@ -71,33 +75,46 @@ export function expressionEndpoints(context: AdminContext): Endpoint[] {
   return [
     defineEndpoint({
       method: 'post', path: '/expressions/evaluate', permission: 'edit', summary: 'Evaluate a JSONata expression against a sample request, bounded as the gateway bounds it (nothing is stored; no env, secret, file or network is reachable)', body: evaluateBody, response: evaluatedSchema,
-      handler: async ({ body }) => {
-        const { expression, request, ...rest } = body;
-        if (expression.length > documentLimits.expressionLength) throw new AdminError('payload_too_large', `the expression has ${expression.length} characters; at most ${documentLimits.expressionLength} are allowed (SLUICE_MAX_EXPRESSION)`);
-        if (exceeds({ request, ...rest }, SAMPLE_CHARS)) throw new AdminError('payload_too_large', `the sample request and context are larger than the ${SAMPLE_CHARS} characters an evaluation takes`);
-        const syntax = expressionSyntaxError(expression);
-        if (syntax !== undefined) throw new AdminError('validation_failed', `the expression does not parse: ${syntax}`, { problems: [{ code: 'expression_syntax', message: syntax, field: 'expression' }] });
-        const gateway: ExpressionLimits = options.preview?.context().deps.expressionLimits ?? DEFAULT_EXPRESSION_LIMITS;
-        const bounded: ExpressionLimits = { ...gateway, outputChars: Math.min(gateway.outputChars ?? RESULT_CHARS, RESULT_CHARS), transferChars: Math.min(gateway.transferChars ?? SAMPLE_CHARS * 4, SAMPLE_CHARS * 4) };
-        const headers = Object.fromEntries(Object.entries(request.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
-        const exchange = createSyntheticExchange({ method: request.method, url: request.path, params: request.params ?? {}, headers, body: request.body });
-        exchange.claims = rest.claims;
-        exchange.partner = rest.partner;
-        exchange.subject = typeof rest.claims?.sub === 'string' ? rest.claims.sub : undefined;
-        exchange.scopes = rest.scopes ?? [];
-        exchange.vars = rest.vars ?? {};
-        exchange.response = rest.response ? { status: rest.response.status, headers: rest.response.headers ?? {}, body: rest.response.body } : undefined;
-        const started = performance.now();
-        let value: unknown;
+      handler: async ({ actor, body }) => {
+        const mine = running.get(actor.name) ?? 0;
+        if (mine >= PER_ACTOR) throw new AdminError('too_many_attempts', `${actor.name} already has ${mine} expressions being evaluated; wait for their results`);
+        running.set(actor.name, mine + 1);
         try {
-          value = await compileExpression(expression, bounded, poolOf()).evaluate(exchange);
-        } catch (error) {
-          throw new AdminError('validation_failed', failureMessage(error), { cause: error });
+          return await evaluate(body);
+        } finally {
+          const left = (running.get(actor.name) ?? 1) - 1;
+          if (left > 0) running.set(actor.name, left);
+          else running.delete(actor.name);
         }
-        const ms = Math.round((performance.now() - started) * 10) / 10;
-        if (Buffer.isBuffer(value)) value = value.toString('utf8');
-        return value === undefined ? { defined: false, ms } : { defined: true, value, ms };
       },
     }),
   ];
+
+  async function evaluate(body: z.output<typeof evaluateBody>) {
+    const { expression, request, ...rest } = body;
+    if (expression.length > documentLimits.expressionLength) throw new AdminError('payload_too_large', `the expression has ${expression.length} characters; at most ${documentLimits.expressionLength} are allowed (SLUICE_MAX_EXPRESSION)`);
+    if (exceeds({ request, ...rest }, SAMPLE_CHARS)) throw new AdminError('payload_too_large', `the sample request and context are larger than the ${SAMPLE_CHARS} characters an evaluation takes`);
+    const syntax = expressionSyntaxError(expression);
+    if (syntax !== undefined) throw new AdminError('validation_failed', `the expression does not parse: ${syntax}`, { problems: [{ code: 'expression_syntax', message: syntax, field: 'expression' }] });
+    const gateway: ExpressionLimits = options.preview?.context().deps.expressionLimits ?? DEFAULT_EXPRESSION_LIMITS;
+    const bounded: ExpressionLimits = { ...gateway, outputChars: Math.min(gateway.outputChars ?? RESULT_CHARS, RESULT_CHARS), transferChars: Math.min(gateway.transferChars ?? SAMPLE_CHARS * 4, SAMPLE_CHARS * 4) };
+    const headers = Object.fromEntries(Object.entries(request.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
+    const exchange = createSyntheticExchange({ method: request.method, url: request.path, params: request.params ?? {}, headers, body: request.body });
+    exchange.claims = rest.claims;
+    exchange.partner = rest.partner;
+    exchange.subject = typeof rest.claims?.sub === 'string' ? rest.claims.sub : undefined;
+    exchange.scopes = rest.scopes ?? [];
+    exchange.vars = rest.vars ?? {};
+    exchange.response = rest.response ? { status: rest.response.status, headers: rest.response.headers ?? {}, body: rest.response.body } : undefined;
+    const started = performance.now();
+    let value: unknown;
+    try {
+      value = await compileExpression(expression, bounded, poolOf()).evaluate(exchange);
+    } catch (error) {
+      throw new AdminError('validation_failed', failureMessage(error), { cause: error });
+    }
+    const ms = Math.round((performance.now() - started) * 10) / 10;
+    if (Buffer.isBuffer(value)) value = value.toString('utf8');
+    return value === undefined ? { defined: false, ms } : { defined: true, value, ms };
+  }
 }

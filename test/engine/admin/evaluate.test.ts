@@ -68,6 +68,16 @@ describe('evaluating an expression against a sample request', () => {
     expect((await evaluate('1 + 1')).body).toMatchObject({ value: 2 });
   });
 
+  it('one person runs at most two evaluations at once: a loop of slow expressions is refused, not queued', async () => {
+    const slow = '$count([1..90000].($map([1..90000], function($v) { $v * 2 })))';
+    const answers = await Promise.all([1, 2, 3, 4, 5].map(() => evaluate(slow)));
+    const statuses = answers.map((a) => a.status).sort();
+    expect(statuses.filter((s) => s === 429).length, JSON.stringify(statuses)).toBeGreaterThanOrEqual(1);
+    const refused = answers.find((a) => a.status === 429)!;
+    expect(expectProblem(refused, 429, 'too-many-attempts').detail).toMatch(/eddie already has 2 expressions being evaluated/);
+    expect((await evaluate('1 + 1')).body).toMatchObject({ value: 2 });
+  });
+
   it('a catastrophic regex runs in linear time, and one that cannot is refused before it runs', async () => {
     const started = Date.now();
     const answer = await evaluate('$contains($pad("", 5000, "a") & "!", /^(a+)+$/)');
