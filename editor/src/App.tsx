@@ -4,7 +4,8 @@ import { SignIn } from './components/SignIn.tsx';
 import { PartnersPage } from './components/PartnersPage.tsx';
 import { WorkflowList } from './components/WorkflowList.tsx';
 import { SessionContext, type Session } from './editor-context.ts';
-import { listHref, partnersHref, useHashRoute } from './hooks/useHashRoute.ts';
+import { errorsHref, listHref, partnersHref, useHashRoute } from './hooks/useHashRoute.ts';
+import { CatalogPage } from './catalog/CatalogPage.tsx';
 import { useResource } from './hooks/useResource.ts';
 import { useSession } from './hooks/useSession.ts';
 
@@ -30,11 +31,14 @@ function SignedIn({ session }: { session: Session }) {
           ≋ Sluice
         </a>
         <nav className="appbar__nav" aria-label="Sections">
-          <a href={listHref} aria-current={route.screen !== 'partners' ? 'page' : undefined}>
+          <a href={listHref} aria-current={route.screen !== 'partners' && route.screen !== 'errors' ? 'page' : undefined}>
             Workflows
           </a>
           <a href={partnersHref} aria-current={route.screen === 'partners' ? 'page' : undefined}>
             Partners
+          </a>
+          <a href={errorsHref} aria-current={route.screen === 'errors' ? 'page' : undefined}>
+            Errors
           </a>
         </nav>
         <span className="appbar__spacer" />
@@ -49,6 +53,8 @@ function SignedIn({ session }: { session: Session }) {
         <WorkflowList />
       ) : route.screen === 'partners' ? (
         <PartnersPage />
+      ) : route.screen === 'errors' ? (
+        <CatalogPage />
       ) : kinds.status === 'ready' ? (
         <EditorScreen id={route.id} kinds={kinds.value} />
       ) : kinds.status === 'error' ? (

@@ -3,6 +3,7 @@ import { adminContext, type AdminApiOptions } from './http/context.ts';
 import type { Endpoint } from './http/endpoint.ts';
 import { auditEndpoints } from './http/audit.ts';
 import { catalogEndpoints } from './http/catalog.ts';
+import { expressionEndpoints } from './http/expressions.ts';
 import { mountEndpoints } from './http/mount.ts';
 import { partnerEndpoints } from './http/partners.ts';
 import { previewEndpoints } from './http/preview.ts';
@@ -23,6 +24,7 @@ export function createAdminApi(options: AdminApiOptions): { router: Router; endp
     ...previewEndpoints(context),
     ...statusEndpoints(context),
     ...partnerEndpoints(context),
+    ...expressionEndpoints(context),
   ];
   const { router, close } = mountEndpoints(endpoints, {
     store: options.store,

@@ -4,7 +4,7 @@ import { defineKind } from './kind.ts';
 
 const errorConfig = z
   .object({
-    error: errorIdSchema.meta({ title: 'Catalog error', description: 'Id of the catalog error to answer with.' }),
+    error: errorIdSchema.meta({ title: 'Catalog error', description: 'Id of the catalog error to answer with.', format: 'catalog-error' }),
     params: z.record(z.string(), z.string()).default({}).meta({ title: 'Detail values', description: 'Values for the {placeholders} of the error\'s detail.' }),
   })
   .strict();

@@ -159,7 +159,7 @@ describe.runIf(available)('the editor in a browser', () => {
     await shape.getByLabel('Label', { exact: true }).fill('Public fields only');
     await shape.getByLabel('Body', { exact: true }).fill('{ "partner": partner, "items": [response.body.orders.{ "id": id ');
     expect(await shape.getByRole('alert').textContent()).toContain('JSONata syntax');
-    expect(await shape.locator('.jsonata__backdrop mark').count()).toBe(1);
+    await expect.poll(() => shape.locator('.cm-lintRange-error').count()).toBe(1);
     await screenshot(page, '04-jsonata-error');
     await shape.getByLabel('Body', { exact: true }).fill('{ "partner": partner, "items": [response.body.orders.{ "id": id, "total": total, "currency": currency, "status": status }] }');
     expect(await shape.getByRole('alert').count()).toBe(0);

@@ -12,6 +12,7 @@ describe('form generation from JSON Schema (editor/src/forms/schema-form.ts)', (
     ['string, format jsonata', { type: 'string', format: 'jsonata' }, 'jsonata'],
     ['string, format duration', { type: 'string', format: 'duration' }, 'duration'],
     ['string, format secret-env', { type: 'string', format: 'secret-env' }, 'secret-env'],
+    ['string, format catalog-error', { type: 'string', format: 'catalog-error' }, 'catalog-error'],
     ['string enum', { type: 'string', enum: ['a', 'b'] }, 'select'],
     ['integer', { type: 'integer' }, 'integer'],
     ['number', { type: 'number' }, 'number'],
@@ -38,7 +39,7 @@ describe('form generation from JSON Schema (editor/src/forms/schema-form.ts)', (
     'transform-response': ['status: jsonata', 'headers: jsonata', 'body: jsonata', 'removeHeaders: string-list'],
     proxy: ['url*: text', 'path: text', 'stripPrefix: text', 'timeout: duration', 'preserveHost: checkbox', 'forwardAuthorization: checkbox'],
     respond: ['status: integer', 'headers: key-value', 'body: json', 'bodyExpression: jsonata'],
-    error: ['error*: text', 'params: key-value'],
+    error: ['error*: catalog-error', 'params: key-value'],
   };
 
   it('covers every kind', () => {

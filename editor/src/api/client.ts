@@ -3,6 +3,7 @@ import type { contractDiffSchema, contractSchema, createdKeySchema, demoTokenAns
 import type { ErrorCatalog } from '../../../shared/schema/catalog.ts';
 import type { PartnerFields, PlanFields, ProductFields } from '../../../shared/schema/partners.ts';
 import type { SampleRequest, SimulationResult, UpstreamMock } from './preview-types.ts';
+import type { EvaluationSample } from '../forms/sample.ts';
 import type { Identity, KindsPayload, LiveView, ProblemBody, VersionRecord, VersionRef, WorkflowDiff, WorkflowRecordView, WorkflowView } from './types.ts';
 
 /** What an endpoint answers, by the schema the engine declares for it. */
@@ -86,6 +87,8 @@ export function createApi(token: string, onUnauthorized: () => void = () => {}) 
     updatePartner: (id: string, body: PartnerFields) => call<Answer<typeof partnerViewSchema>>('PUT', `/partners/${encodeURIComponent(id)}`, body),
     putProduct: (id: string, body: ProductFields) => call<Answer<typeof productSchema>>('PUT', `/products/${encodeURIComponent(id)}`, body),
     putPlan: (id: string, body: PlanFields) => call<Answer<typeof planSchema>>('PUT', `/plans/${encodeURIComponent(id)}`, body),
+    putCatalog: (catalog: ErrorCatalog) => call<{ hash: string }>('PUT', '/errors', catalog),
+    evaluate: (body: { expression: string } & EvaluationSample) => call<{ defined: boolean; value?: unknown; ms: number }>('POST', '/expressions/evaluate', body),
   };
 }
 

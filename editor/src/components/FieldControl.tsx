@@ -2,6 +2,7 @@ import { jsonataError } from '../forms/jsonata-check.ts';
 import { withField } from '../forms/schema-form.ts';
 import { describedBy, Field, fieldDomId, placeholderOf, Problems, type FieldControlProps, type FramedControlProps } from './FieldFrame.tsx';
 import { JsonControl } from './JsonFieldControl.tsx';
+import { ErrorPicker } from '../catalog/ErrorPicker.tsx';
 import { JsonataInput } from './JsonataInput.tsx';
 import { KeyValueControl, StringListControl } from './ListFieldControls.tsx';
 
@@ -53,6 +54,13 @@ export function FieldControl({ spec, path, value, onChange, ctx }: FieldControlP
             />
           </div>
           <p className="field__note">The name of an environment variable of the gateway. Never paste the secret itself: workflows are stored and audited in clear.</p>
+        </Field>
+      );
+    case 'catalog-error':
+      // a choice of the catalog's ids (the schema's format hint), not free text
+      return (
+        <Field id={id} spec={spec} problems={problems}>
+          <ErrorPicker id={id} value={text} onChange={set} onBlur={ctx.seal} readOnly={ctx.readOnly} readOnlyReason={ctx.readOnlyReason} describedBy={common['aria-describedby']} invalid={problems.length > 0} required={spec.required} hasProblems={problems.length > 0} />
         </Field>
       );
     case 'duration': {
@@ -125,6 +133,7 @@ export function FieldControl({ spec, path, value, onChange, ctx }: FieldControlP
         <Field id={id} spec={spec} problems={shown}>
           <JsonataInput
             id={id}
+            label={spec.title}
             value={text}
             readOnly={ctx.readOnly}
             readOnlyReason={ctx.readOnlyReason}

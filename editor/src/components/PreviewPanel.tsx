@@ -7,6 +7,7 @@ import { useAsk } from '../hooks/useAsk.ts';
 import { AskDialog } from './Dialog.tsx';
 import { parseHeaders } from '../forms/headers-text.ts';
 import { PartnerKeyPicker, useMustMock } from '../partners/PartnerKeyPicker.tsx';
+import { useShareSample } from '../forms/sample.ts';
 
 type TokenClaims = { sub: string; scopes: string[]; partner?: string };
 /** A sample request saved with the workflow (the document's `samples`). */
@@ -69,6 +70,7 @@ export function PreviewPanel(props: PreviewPanelProps) {
   /** A loaded sample's key reference: the run mints a key for it. */
   const [keyRef, setKeyRef] = useState<SavedRequest['apiKey']>();
   const mustMock = useMustMock(keyRef);
+  useShareSample({ method, path, headers, body, route: props.route.path, scopes, partner, mock, mockStatus, mockBody }); // the JSONata fields' Evaluate uses this request
 
   const request = () => {
     let parsedBody: unknown;

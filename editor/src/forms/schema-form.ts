@@ -17,6 +17,7 @@ export type Control =
   | 'jsonata'
   | 'duration'
   | 'secret-env'
+  | 'catalog-error'
   | 'multi-select'
   | 'string-list'
   | 'object-list'
@@ -65,6 +66,8 @@ export function controlOf(schema: JsonSchema): Control {
         return 'duration';
       case 'secret-env':
         return 'secret-env';
+      case 'catalog-error':
+        return 'catalog-error';
       case 'uri':
       case 'url':
         return 'url';

@@ -1,9 +1,10 @@
 import { useEffect, useState } from 'react';
 
-export type Route = { screen: 'list' } | { screen: 'partners' } | { screen: 'workflow'; id: string };
+export type Route = { screen: 'list' } | { screen: 'partners' } | { screen: 'errors' } | { screen: 'workflow'; id: string };
 
 function parse(hash: string): Route {
   if (/^#\/partners\/?$/.test(hash)) return { screen: 'partners' };
+  if (/^#\/errors\/?$/.test(hash)) return { screen: 'errors' };
   const match = /^#\/workflows\/([^/?#]+)/.exec(hash);
   return match ? { screen: 'workflow', id: decodeURIComponent(match[1]!) } : { screen: 'list' };
 }
@@ -25,3 +26,4 @@ export function useHashRoute(): Route {
 export const workflowHref = (id: string) => `#/workflows/${encodeURIComponent(id)}`;
 export const listHref = '#/';
 export const partnersHref = '#/partners';
+export const errorsHref = '#/errors';

@@ -71,6 +71,7 @@ describe('admin API answers and their response schemas', () => {
     await call('viewer', 'GET', '/workflows/round/contract/diff?from=1&to=2');
     await call('editor', 'POST', '/workflows/round/test', {});
     await call('editor', 'POST', '/demo-token', { sub: 'someone', scopes: ['read'] });
+    await call('editor', 'POST', '/expressions/evaluate', { expression: '$uppercase(request.path)', request: { path: '/round' } });
     await gw.fetch('/round');
     await call('viewer', 'GET', '/workflows/round/stats?window=1m');
     await call('viewer', 'GET', '/workflows/round/live');
