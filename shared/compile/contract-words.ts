@@ -4,6 +4,7 @@
  * example body. One set of words for the editor's contract view and its Markdown export.
  */
 import type { ContractEntry } from './contract.ts';
+export { nodeName } from './port-words.ts';
 
 /** An answer of the contract, said for a person: what the caller gets, why and how the request gets there. */
 export interface EntryWords {
@@ -36,7 +37,7 @@ export function entryWords(entry: ContractEntry, names: (id: string) => string =
 }
 
 /** Contract entries in reading order: by status, then by where they come from (gateway answers last). */
-const sortedEntries = (entries: readonly ContractEntry[]) => [...entries].sort((a, b) => a.status - b.status || (a.node ?? '~').localeCompare(b.node ?? '~') || a.id.localeCompare(b.id));
+export const sortedEntries = (entries: readonly ContractEntry[]) => [...entries].sort((a, b) => a.status - b.status || (a.node ?? '~').localeCompare(b.node ?? '~') || a.id.localeCompare(b.id));
 
 export interface ContractDocumentInfo {
   workflow: string;

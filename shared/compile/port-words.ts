@@ -23,7 +23,7 @@ const list = (items: readonly string[], joint: string) => (items.length <= 1 ? (
 const scopes = (names: readonly string[]) => `${names.length === 1 ? 'scope' : 'scopes'} ${list(names, 'and')}`;
 
 /** A node's name as a person sees it on the canvas: its label, else its id. */
-const nodeName = (node: Pick<WordsNode, 'id' | 'label'>) => node.label?.trim() || node.id;
+export const nodeName = (node: Pick<WordsNode, 'id' | 'label'>) => node.label?.trim() || node.id;
 
 /** Words for a subject and a predicate: two predicates of one subject join as "the JWT is missing or invalid". */
 interface Clause {

@@ -2,6 +2,7 @@ import { useEffect, useState } from 'react';
 import { describeError, type Api } from '../api/client.ts';
 import type { ContractEntry } from '../api/preview-types.ts';
 import type { PathHighlight } from '../editor-context.ts';
+import { contractHref } from '../hooks/useHashRoute.ts';
 import { statusClass } from './PreviewPanel.tsx';
 
 export interface ContractPanelProps {
@@ -69,6 +70,9 @@ export function ContractPanel({ api, workflowId, hasActive, draftRevision, onHig
         </p>
       )}
       <div className="preview__actions">
+        <a className="button-link" href={contractHref(workflowId)}>
+          Open the contract view
+        </a>
         <button type="button" onClick={() => void copyOpenApi()}>
           Copy OpenAPI
         </button>

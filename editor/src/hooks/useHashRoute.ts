@@ -1,11 +1,13 @@
 import { useEffect, useState } from 'react';
 
-export type Route = { screen: 'list' } | { screen: 'partners' } | { screen: 'workflow'; id: string };
+/** A workflow's screen: its editor on the draft, a version read-only (`version`) or its contract for people (`page: 'contract'`). */
+export type Route = { screen: 'list' } | { screen: 'partners' } | { screen: 'workflow'; id: string; version?: number; page?: 'contract' };
 
 function parse(hash: string): Route {
   if (/^#\/partners\/?$/.test(hash)) return { screen: 'partners' };
-  const match = /^#\/workflows\/([^/?#]+)/.exec(hash);
-  return match ? { screen: 'workflow', id: decodeURIComponent(match[1]!) } : { screen: 'list' };
+  const match = /^#\/workflows\/([^/?#]+)(?:\/versions\/([1-9][0-9]{0,8})|\/(contract))?/.exec(hash);
+  if (!match) return { screen: 'list' };
+  return { screen: 'workflow', id: decodeURIComponent(match[1]!), ...(match[2] ? { version: Number(match[2]) } : {}), ...(match[3] ? { page: 'contract' as const } : {}) };
 }
 
 /**
@@ -23,5 +25,7 @@ export function useHashRoute(): Route {
 }
 
 export const workflowHref = (id: string) => `#/workflows/${encodeURIComponent(id)}`;
+export const versionHref = (id: string, version: number) => `${workflowHref(id)}/versions/${version}`;
+export const contractHref = (id: string) => `${workflowHref(id)}/contract`;
 export const listHref = '#/';
 export const partnersHref = '#/partners';
