@@ -163,7 +163,7 @@ export function* errorContractSliced(graph: ValidGraph, catalog: ErrorCatalog, o
     }
     // Errors the kind raises by failing rather than by a port: an expression that fails or runs out of bounds.
     if (descriptor.errors.includes('expression_failed') && !portErrors.has('expression_failed') && descriptor.expressions(node.config).length > 0)
-      problem('expression_failed', { node: node.id, kind: node.kind, port: FAULT_STATE }, `an expression of ${node.id} fails or exceeds its time, depth or size bound`);
+      problem('expression_failed', { node: node.id, kind: node.kind, port: FAULT_STATE }, `an expression of ${labels.get(node.id)?.trim() || node.id} fails or exceeds its time, depth or size bound`);
     if (node.kind === 'respond') {
       const config = node.config as { status?: number };
       const status = config.status ?? 200;

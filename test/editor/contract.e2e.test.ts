@@ -13,6 +13,8 @@ import { chromiumAvailable, ensureEditorBuilt, launchChromium, openWorkflow, scr
 
 const PUBLISHER = 'contract-publisher-token-0123456789';
 const TIER_WHY = "the condition `` request.headers.`x-tier` = 'gold' `` is false";
+/** The same words as the page shows them: the expression as code, without the Markdown's backticks. */
+const TIER_SHOWN = "the condition request.headers.`x-tier` = 'gold' is false";
 const JWT_WHY = 'the JWT is missing or invalid (malformed, expired, badly signed or for someone else)';
 
 describe.runIf(chromiumAvailable())('the contract view', () => {
@@ -81,7 +83,8 @@ describe.runIf(chromiumAvailable())('the contract view', () => {
     const gold = answer('403 Insufficient Scope').filter({ hasText: 'Gold only' });
     await gold.waitFor();
     const goldText = await gold.textContent();
-    expect(goldText).toContain(`Why${TIER_WHY}`);
+    expect(goldText).toContain(`Why${TIER_SHOWN}`);
+    expect(await gold.locator('dd code').first().textContent()).toBe("request.headers.`x-tier` = 'gold'");
     expect(goldText).toContain('Path on the canvasVerify token → Needs orders:read → Gold tier? → Gold only');
     expect(goldText).toContain('https://problems.sluice.example/insufficient-scope');
     expect(JSON.parse((await gold.locator('pre').textContent())!)).toMatchObject({ status: 403, instance: '/api/orders' });
@@ -91,10 +94,10 @@ describe.runIf(chromiumAvailable())('the contract view', () => {
     expect(await page.getByRole('list', { name: 'Answers in detail' }).textContent()).not.toContain('the request reaches this node');
     expect(await answer('403 Insufficient Scope').filter({ hasText: 'Whyscope orders:read is missing' }).count()).toBe(1);
     const rows = await page.getByRole('table', { name: 'Answers' }).getByRole('row').allTextContents();
-    expect(rows).toContain(`403Insufficient Scopehttps://problems.sluice.example/insufficient-scope${TIER_WHY}`);
+    expect(rows).toContain(`403Insufficient Scopehttps://problems.sluice.example/insufficient-scope${TIER_SHOWN}`);
 
     const change = page.getByRole('note', { name: 'Change against the active version' });
-    expect(await change.textContent()).toContain(`adds 403 Insufficient Scope at not-gold.raise (when ${TIER_WHY})`);
+    expect(await change.textContent()).toContain(`adds 403 Insufficient Scope at not-gold.raise (when ${TIER_SHOWN})`);
     await screenshot(page, 'contract-view');
     const axe = await new AxeBuilder({ page }).include('.contract-view').analyze();
     expect(axe.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)).toEqual([]);

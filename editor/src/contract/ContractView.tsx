@@ -12,6 +12,16 @@ interface Named {
   nodes?: Array<{ id: string; label?: string }>;
 }
 
+/** Words with their `code` spans (single or double backticks, as in the Markdown) shown as code. */
+export function Words({ text }: { text: string }) {
+  const parts = text.split(/(`` .+? ``|`[^`]+`)/);
+  return (
+    <>
+      {parts.map((part, i) => (i % 2 === 1 ? <code key={i}>{part.startsWith('`` ') ? part.slice(3, -3) : part.slice(1, -1)}</code> : part))}
+    </>
+  );
+}
+
 /** Saves text as a file the browser downloads. */
 function download(name: string, text: string, type: string) {
   const url = URL.createObjectURL(new Blob([text], { type }));
@@ -113,7 +123,7 @@ export function ContractView({ id }: { id: string }) {
       {!shown && workflow.status !== 'error' && resource.status !== 'error' && <p className="loading">Reading the contract…</p>}
       {shown?.change && (
         <p className="banner banner--info" role="note" aria-label="Change against the active version">
-          <strong>Change against the active version:</strong> {shown.change}.
+          <strong>Change against the active version:</strong> <Words text={shown.change} />.
         </p>
       )}
 
@@ -138,7 +148,9 @@ export function ContractView({ id }: { id: string }) {
                     </td>
                     <td>{w.title}</td>
                     <td className="contract-view__type">{w.type}</td>
-                    <td>{w.why}</td>
+                    <td>
+                      <Words text={w.why} />
+                    </td>
                   </tr>
                 );
               })}
@@ -155,7 +167,9 @@ export function ContractView({ id }: { id: string }) {
                   </h2>
                   <dl>
                     <dt>Why</dt>
-                    <dd>{w.why}</dd>
+                    <dd>
+                      <Words text={w.why} />
+                    </dd>
                     <dt>Problem type</dt>
                     <dd className="contract-view__type">{w.type}</dd>
                     <dt>Path on the canvas</dt>
