@@ -30,7 +30,7 @@ export function versionEndpoints(context: AdminContext): Endpoint[] {
   const { lifecycle } = options;
   return [
     defineEndpoint({
-      method: 'post', path: '/workflows/:id/publish', permission: 'publish', summary: 'Publish the draft as a new immutable version and activate it', params: workflowParams, body: publishBody, response: publishedSchema,
+      method: 'post', path: '/workflows/:id/publish', permission: 'publish', summary: 'Publish the draft as a new immutable version and activate it; an optional note (what it is for) is kept with the version and in the audit log', params: workflowParams, body: publishBody, response: publishedSchema,
       handler: ({ actor, params, body }) => lifecycle.publish(actor, params.id, body.note),
     }),
     defineEndpoint({
@@ -63,7 +63,7 @@ export function versionEndpoints(context: AdminContext): Endpoint[] {
       },
     }),
     defineEndpoint({
-      method: 'get', path: '/workflows/:id/diff', permission: 'read', summary: 'Nodes and edges added, removed and changed between two versions (draft, active or a number); layout ignored', params: workflowParams, query: diffQuery, response: workflowDiffSchema,
+      method: 'get', path: '/workflows/:id/diff', permission: 'read', summary: 'Nodes and edges added, removed and changed between two versions (draft, active or a number), with the old and new value of each changed field and setting; layout ignored', params: workflowParams, query: diffQuery, response: workflowDiffSchema,
       handler: async ({ params, query }) =>
         runPaced(diffWorkflowsSliced(await context.workflowDocument(params.id, query.from), await context.workflowDocument(params.id, query.to)), createPace(options.sliceMs)),
     }),
