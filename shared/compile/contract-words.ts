@@ -50,26 +50,39 @@ export interface ContractDocumentInfo {
   change?: string | undefined;
 }
 
-const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+/**
+ * Text from the document (labels, names, titles) as Markdown prose: no raw HTML (`<` and `&` are
+ * escaped outside code spans) and no line breaks, so a label cannot add markup to the export.
+ */
+function prose(text: string): string {
+  return text
+    .replace(/\r?\n/g, ' ')
+    .split(/(`` .+? ``|`[^`]+`)/)
+    .map((part, i) => (i % 2 === 1 ? part : part.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')))
+    .join('');
+}
+const cell = (text: string) => prose(text).replace(/\|/g, '\\|');
+/** A code fence longer than any run of backticks in the text, so an example body cannot close it early. */
+const fence = (text: string) => '`'.repeat(Math.max(3, ...[...text.matchAll(/`+/g)].map((m) => m[0].length + 1)));
 
 /** The contract as Markdown: a table of every answer, then each answer with why, path and example. */
 export function contractMarkdown(info: ContractDocumentInfo, entries: readonly ContractEntry[], names?: (id: string) => string): string {
   const said = sortedEntries(entries).map((e) => entryWords(e, names));
   const version = info.version === 'draft' ? 'the draft' : `version ${info.version}`;
   const lines = [
-    `# ${info.name ?? info.workflow}: the answers it gives`,
+    `# ${prose(info.name ?? info.workflow)}: the answers it gives`,
     '',
     `Workflow \`${info.workflow}\`, ${version}, serving \`${info.route.methods.join(', ')} ${info.route.path}\`. Every answer that does not come from the upstream:`,
     '',
-    ...(info.change ? [`**Change against the active version:** ${info.change}.`, ''] : []),
+    ...(info.change ? [`**Change against the active version:** ${prose(info.change)}.`, ''] : []),
     '| Status | Title | Problem type | Why |',
     '| --- | --- | --- | --- |',
     ...said.map((w) => `| ${w.status} | ${cell(w.title)} | ${cell(w.type)} | ${cell(w.why)} |`),
   ];
   for (const w of said) {
-    lines.push('', `## ${w.status} ${w.title}`, '', `- **Why:** ${w.why}`, `- **Problem type:** ${w.type}`, `- **Path on the canvas:** ${w.path}`);
+    lines.push('', `## ${w.status} ${prose(w.title)}`, '', `- **Why:** ${prose(w.why)}`, `- **Problem type:** ${prose(w.type)}`, `- **Path on the canvas:** ${prose(w.path)}`);
     if (w.headers.length > 0) lines.push(`- **Headers:** ${w.headers.map((h) => `\`${h}\``).join(', ')}`);
-    lines.push('', '```json', w.example, '```');
+    lines.push('', `${fence(w.example)}json`, w.example, fence(w.example));
   }
   return `${lines.join('\n')}\n`;
 }

@@ -72,6 +72,22 @@ describe('the contract in words', () => {
     expect(markdown).toMatch(/```json\n\{\n {2}"type": "https:\/\/problems\.sluice\.example\/rate-limited"/);
   });
 
+  it('keeps labels and bodies from adding markup to the Markdown', () => {
+    const sly = {
+      ...gold,
+      name: 'Gold <img src=x onerror=alert(1)>',
+      nodes: gold.nodes.map((n) => (n.id === 'answer' ? { ...n, config: { status: 200, body: { note: '```\n<script>alert(1)</script>' } } } : n.id === 'tier' ? { ...n, label: 'Tier\n# <b>owned</b>' } : n)),
+    };
+    const names = (id: string) => sly.nodes.find((n) => n.id === id)?.label ?? id;
+    const markdown = contractMarkdown({ workflow: 'gold', version: 1, route: gold.route, name: sly.name }, contractOf(sly), names);
+    expect(markdown).toContain('# Gold &lt;img src=x onerror=alert(1)&gt;: the answers it gives');
+    expect(markdown).toContain('Tier # &lt;b&gt;owned&lt;/b&gt;');
+    const outsideFences = markdown.replace(/^(`{3,})json\n[\s\S]*?\n\1$/gm, '');
+    expect(outsideFences).not.toMatch(/<(img|b|script)/i);
+    // the body's own ``` does not close the fence: a longer one is used
+    expect(markdown).toContain('````json\n{\n  "note": "```\\n<script>alert(1)</script>"\n}\n````');
+  });
+
   it('says a change between two contracts with the title and why of each answer', () => {
     const without = contractOf({ ...gold, nodes: gold.nodes.filter((n) => n.id !== 'limit'), edges: [...gold.edges.filter((e) => e.from !== 'limit' && e.to !== 'limit'), { from: 'tier', port: 'true', to: 'answer' }] });
     const { summary } = diffContracts(without, contract);
