@@ -99,6 +99,8 @@ describe.runIf(chromiumAvailable())('versions: read-only view, values in the dif
     const changes = page.getByRole('region', { name: 'Changes' });
     await changes.waitFor();
     expect(await changes.getByRole('list', { name: 'Old and new values' }).textContent()).toBe('"limit": 100 → 50');
+    // the changed node on the canvas says it too
+    expect(await page.locator('.react-flow__node[data-id="limit"] [title^="Changed"]').getAttribute('title')).toBe('Changed: "limit": 100 → 50');
     await screenshot(page, 'version-diff-values');
     await page.getByRole('region', { name: 'Comparison' }).getByRole('button', { name: 'Close comparison' }).click();
   }, 60_000);
