@@ -219,7 +219,6 @@ export function createLifecycle(options: LifecycleOptions) {
       return result;
     },
 
-    /** Publishes the draft as a new version; `note` (what it is for) is kept with the version and in the audit entry. */
     async publish(actor: Actor, id: string, note?: string) {
       return publish(actor, id, options.fourEyes, await testDraft(actor, id), note);
     },
