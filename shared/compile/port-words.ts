@@ -14,6 +14,8 @@ export interface WordsNode {
 
 /** The longest a quoted expression gets in the words; longer ones end in an ellipsis. */
 const MAX_QUOTE = 120;
+/** The most ways into a node its words list; the rest are counted. */
+const MAX_ARRIVALS = 6;
 /** An expression as inline code (two backticks when it holds one, as Markdown wants). */
 function quote(text: string): string {
   const cut = text.length > MAX_QUOTE ? `${text.slice(0, MAX_QUOTE - 1)}…` : text;
@@ -97,12 +99,22 @@ export function portWords(node: WordsNode, port: string, description?: string): 
  */
 export function arrivalWords(into: ReadonlyArray<{ from: WordsNode; port: string; description?: string | undefined }>, isStart: boolean): string {
   if (into.length === 0) return isStart ? 'every request (it is the first node)' : 'no request (nothing leads to it)';
-  const merged: Clause[] = [];
+  // clauses by subject (a subject-less clause stands alone), each predicate once
+  const bySubject = new Map<string, { subject: string; predicates: string[] }>();
+  const merged: Array<{ subject: string; predicates: string[] }> = [];
   for (const edge of into) {
     const c = clause(edge.from, edge.port) ?? { subject: '', predicate: portWords(edge.from, edge.port, edge.description) };
-    const same = c.subject === '' ? undefined : merged.find((m) => m.subject === c.subject);
-    if (same) same.predicate = `${same.predicate} or ${c.predicate.replace(/^is /, same.predicate.startsWith('is ') ? '' : 'is ')}`;
-    else merged.push({ ...c });
+    const same = c.subject === '' ? undefined : bySubject.get(c.subject);
+    if (!same) {
+      const fresh = { subject: c.subject, predicates: [c.predicate] };
+      merged.push(fresh);
+      if (c.subject !== '') bySubject.set(c.subject, fresh);
+    } else if (!same.predicates.includes(c.predicate) && same.predicates.length < MAX_ARRIVALS) same.predicates.push(c.predicate);
   }
-  return merged.map(sentence).join(', or ');
+  const joined = ({ subject, predicates: [first, ...rest] }: { subject: string; predicates: string[] }) =>
+    sentence({ subject, predicate: [first!, ...rest.map((p) => (first!.startsWith('is ') ? p.replace(/^is /, '') : p))].join(' or ') });
+  // a node many edges lead into says the first few ways and how many more: the words stay short
+  const said = merged.slice(0, MAX_ARRIVALS).map(joined);
+  if (merged.length > MAX_ARRIVALS) said.push(`${merged.length - MAX_ARRIVALS} other ways`);
+  return said.join(', or ');
 }

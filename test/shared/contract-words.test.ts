@@ -56,6 +56,21 @@ describe('the contract in words', () => {
     expect(any.find((e) => e.node === 'scopes')!.condition).toBe('one of scopes a and b is missing or none of scopes c and d is granted');
   });
 
+  it('keeps the why of a node many edges lead into short: the first ways, then a count', () => {
+    const checks = Array.from({ length: 40 }, (_, i) => ({ id: `c${i}`, kind: 'condition', config: { when: `request.query.n = "${i}"` } }));
+    const many = {
+      ...gold,
+      nodes: [...checks, { id: 'no', kind: 'error', config: { error: 'insufficient_scope' } }, { id: 'yes', kind: 'respond', config: { status: 200 } }],
+      edges: checks.flatMap((c, i) => [
+        { from: c.id, port: 'true', to: 'no' },
+        { from: c.id, port: 'false', to: i === checks.length - 1 ? 'yes' : `c${i + 1}` },
+      ]),
+    };
+    const why = contractOf(many).find((e) => e.node === 'no')!.condition;
+    expect(why).toMatch(/^the condition `request\.query\.n = "0"` is true, or .*, or 34 other ways$/);
+    expect(why.length).toBeLessThan(400);
+  });
+
   it('names the path on the canvas by node names and keeps the example body', () => {
     const words = entryWords(at('not-gold'), (id) => gold.nodes.find((n) => n.id === id)?.label ?? id);
     expect(words).toMatchObject({ status: 403, title: expect.any(String), type: 'https://problems.sluice.example/insufficient-scope', path: 'Verify token → Needs orders:read → Gold tier? → not-gold' });
