@@ -99,6 +99,12 @@ describe.runIf(chromiumAvailable())('the contract view', () => {
     const change = page.getByRole('note', { name: 'Change against the active version' });
     expect(await change.textContent()).toContain(`adds 403 Insufficient Scope at not-gold.raise (when ${TIER_SHOWN})`);
     await screenshot(page, 'contract-view');
+    // no sideways scrolling at 1440 or 1024 px
+    for (const width of [1440, 1024]) {
+      await page.setViewportSize({ width, height: width === 1440 ? 900 : 768 });
+      expect(await page.evaluate(() => [...document.querySelectorAll('*')].filter((e) => e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).overflowX !== 'visible' && getComputedStyle(e).overflowX !== 'hidden').map((e) => e.className).concat(document.documentElement.scrollWidth > window.innerWidth ? ['page'] : []))).toEqual([]);
+    }
+    await page.setViewportSize({ width: 1440, height: 900 });
     const axe = await new AxeBuilder({ page }).include('.contract-view').analyze();
     expect(axe.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)).toEqual([]);
     expect(errors).toEqual([]);
