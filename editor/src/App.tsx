@@ -56,7 +56,7 @@ function SignedIn({ session }: { session: Session }) {
       ) : route.screen === 'errors' ? (
         <CatalogPage />
       ) : kinds.status === 'ready' ? (
-        <EditorScreen id={route.id} kinds={kinds.value} />
+        <EditorScreen id={route.id} kinds={kinds.value} version={route.version} page={route.page} />
       ) : kinds.status === 'error' ? (
         <p className="field__error" role="alert">
           Cannot load the node kinds. {describeError(kinds.error)}

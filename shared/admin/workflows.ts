@@ -14,6 +14,7 @@ export const versionRecordSchema = z.object({
   hash: z.string(),
   publishedAt: timestamp,
   publishedBy: who,
+  note: z.string().optional(),
   deprecated: z.object({ at: timestamp, sunset: timestamp.optional() }).optional(),
   retired: z.object({ at: timestamp }).optional(),
 }) satisfies z.ZodType<VersionRecord>;

@@ -1,5 +1,6 @@
 import type { CatalogEntry, ErrorCatalog } from '../schema/catalog.ts';
 import { kinds, type AnyKindDescriptor } from '../nodes/index.ts';
+import { arrivalWords, portWords, type WordsNode } from './port-words.ts';
 import { FAULT_STATE } from './machine.ts';
 import { runAtOnce, type Sliced } from './slices.ts';
 import type { ValidGraph } from './validate.ts';
@@ -22,7 +23,10 @@ export interface ContractEntry {
   node?: string;
   kind?: string;
   port?: string;
-  /** When it happens, in words. */
+  /**
+   * When it happens, in words, from the node kinds and ports ("the JWT is missing or invalid",
+   * "scope orders:read is missing"); for an error or respond node, the conditions of the edges into it.
+   */
   condition: string;
   /**
    * The shortest path from the start that leads to it: the nodes and the ports taken; its last
@@ -119,6 +123,16 @@ export function* errorContractSliced(graph: ValidGraph, catalog: ErrorCatalog, o
   const route = graph.document.route;
   const instance = route.path;
   const before = stepsFromStart(graph);
+  const labels = new Map(graph.document.nodes.map((n) => [n.id, n.label]));
+  const wordsNode = (n: { id: string; kind: string; config: unknown }): WordsNode => ({ id: n.id, kind: n.kind, config: n.config, label: labels.get(n.id) });
+  // the edges into each node, in document order: an error node says why by them
+  const into = new Map<string, Array<{ from: WordsNode; port: string; description: string }>>();
+  for (const n of graph.nodes.values())
+    for (const port of n.ports) {
+      const to = n.next.get(port.name);
+      if (to !== undefined) into.set(to, [...(into.get(to) ?? []), { from: wordsNode(n), port: port.name, description: port.description }]);
+    }
+  const arrival = (id: string) => arrivalWords(into.get(id) ?? [], id === graph.start);
   yield;
   const entries: ContractEntry[] = [];
   const problem = (id: string, raised: { node: string; kind: string; port: string } | undefined, condition: string, params?: Record<string, string>) => {
@@ -145,11 +159,11 @@ export function* errorContractSliced(graph: ValidGraph, catalog: ErrorCatalog, o
       if (typeof port.unwired === 'object') portErrors.add(port.unwired.error);
       if (node.next.has(port.name) || typeof port.unwired !== 'object') continue;
       const params = node.kind === 'error' ? (node.config as { params?: Record<string, string> }).params : undefined;
-      problem(port.unwired.error, { node: node.id, kind: node.kind, port: port.name }, node.kind === 'error' ? 'the request reaches this node' : port.description, params);
+      problem(port.unwired.error, { node: node.id, kind: node.kind, port: port.name }, node.kind === 'error' ? arrival(node.id) : portWords(wordsNode(node), port.name, port.description), params);
     }
     // Errors the kind raises by failing rather than by a port: an expression that fails or runs out of bounds.
     if (descriptor.errors.includes('expression_failed') && !portErrors.has('expression_failed') && descriptor.expressions(node.config).length > 0)
-      problem('expression_failed', { node: node.id, kind: node.kind, port: FAULT_STATE }, `an expression of ${node.id} fails or exceeds its time, depth or size bound`);
+      problem('expression_failed', { node: node.id, kind: node.kind, port: FAULT_STATE }, `an expression of ${labels.get(node.id)?.trim() || node.id} fails or exceeds its time, depth or size bound`);
     if (node.kind === 'respond') {
       const config = node.config as { status?: number };
       const status = config.status ?? 200;
@@ -160,7 +174,7 @@ export function* errorContractSliced(graph: ValidGraph, catalog: ErrorCatalog, o
         node: node.id,
         kind: node.kind,
         port: 'done',
-        condition: 'the request reaches this node',
+        condition: arrival(node.id),
         ...pathTo(before, { node: node.id, port: 'done' }),
         headers: headersFor('', status, options, route),
         example: (node.config as { body?: unknown }).body ?? null,
@@ -192,9 +206,11 @@ export function diffContracts(before: ContractEntry[], after: ContractEntry[]) {
   const changed = after
     .filter((e) => was.has(key(e)) && (was.get(key(e))!.status !== e.status || was.get(key(e))!.type !== e.type))
     .map((e) => ({ node: e.node, port: e.port, before: summary(was.get(key(e))!), after: summary(e) }));
+  // an added or removed answer is said with its title and why: "adds 429 Too many requests at limit.limited (when the caller sends more than 100 requests per 1m per partner)"
+  const said = (e: ContractEntry) => `${e.status} ${e.title}${e.node ? ` at ${e.node}.${e.port}` : ''} (when ${e.condition})`;
   const words = [
-    ...added.map((e) => `adds a ${e.status}${e.node ? ` at ${e.node}.${e.port}` : ''}`),
-    ...removed.map((e) => `removes the ${e.status}${e.node ? ` at ${e.node}.${e.port}` : ''}`),
+    ...after.filter((e) => !was.has(key(e))).map((e) => `adds ${said(e)}`),
+    ...before.filter((e) => !now.has(key(e))).map((e) => `removes ${said(e)}`),
     ...changed.map((c) => `changes the ${c.before.status}${c.node ? ` at ${c.node}.${c.port}` : ''}${c.before.status !== c.after.status ? ` to ${c.after.status}` : ''}${c.before.type !== c.after.type ? `'s type to ${c.after.type}` : ''}`),
   ];
   return { added, removed, changed, summary: words.length === 0 ? 'the contract is unchanged' : `this change ${words.join(', ')}` };

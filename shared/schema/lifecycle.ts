@@ -3,6 +3,9 @@
  * one definition for the engine and the editor.
  */
 
+/** The longest publish note a version keeps. */
+export const MAX_PUBLISH_NOTE = 1000;
+
 /** A version's lifecycle marks. The active pointer says which version the route serves. */
 export interface VersionRecord {
   version: number;
@@ -10,6 +13,8 @@ export interface VersionRecord {
   hash: string;
   publishedAt: string;
   publishedBy: string;
+  /** What the publisher said the version is for (at most MAX_PUBLISH_NOTE characters); absent in stores written before notes. */
+  note?: string;
   /** Deprecated versions are still served, with Deprecation and Sunset headers. */
   deprecated?: { at: string; sunset?: string };
   /** A retired version's route answers 410 while it is the active one. */

@@ -279,7 +279,7 @@ describe.runIf(available)('the editor in a browser', () => {
     await page.mouse.up();
     await page.getByRole('button', { name: 'Publish…' }).click();
     const dialog = page.getByRole('dialog', { name: 'Publish orders' });
-    expect(await dialog.textContent()).toContain('config.limit');
+    expect(await dialog.textContent()).toContain('"limit": 100 → 50');
     await dialog.getByRole('button', { name: 'Publish now' }).click();
     await expect.poll(() => status().textContent(), { timeout: 10_000 }).toContain('Published version 2');
 
@@ -305,13 +305,13 @@ describe.runIf(available)('the editor in a browser', () => {
     await page.getByRole('dialog', { name: 'Deprecate version 1' }).getByRole('button', { name: 'Deprecate' }).click();
     await expect.poll(() => status().textContent()).toContain('Version 1 is deprecated');
     await versions.getByRole('button', { name: 'Make version 1 active' }).click();
-    await page.getByRole('dialog', { name: 'Make v1 active again instead of v2?' }).getByRole('button', { name: 'Make active' }).click();
+    await page.getByRole('dialog', { name: 'Serve version 1 instead of version 2?' }).getByRole('button', { name: 'Serve version 1' }).click();
     await expect.poll(() => status().textContent()).toContain('Version 1 serves again');
     const old = await gateway.fetch('/api/orders', { headers: { authorization: `Bearer ${reader}` } });
     expect(old.status).toBe(200);
     expect(old.headers.get('deprecation')).toBeTruthy();
     await versions.getByRole('button', { name: 'Make version 2 active' }).click();
-    await page.getByRole('dialog', { name: 'Make v2 active again instead of v1?' }).getByRole('button', { name: 'Make active' }).click();
+    await page.getByRole('dialog', { name: 'Serve version 2 instead of version 1?' }).getByRole('button', { name: 'Serve version 2' }).click();
     await expect.poll(() => status().textContent()).toContain('Version 2 serves again');
     await expect.poll(() => versions.getByRole('listitem', { name: /Version 1, deprecated/ }).count()).toBe(1);
     await screenshot(page, '09-versions');

@@ -78,13 +78,13 @@ describe.runIf(chromiumAvailable())('live traffic and versions', () => {
     await page.getByRole('tab', { name: /Versions/ }).click();
     const versions = page.getByRole('region', { name: 'Versions' });
     await versions.getByRole('button', { name: 'Make version 2 active' }).click();
-    const dialog = page.getByRole('dialog', { name: 'Make v2 active again instead of v1?' });
+    const dialog = page.getByRole('dialog', { name: 'Serve version 2 instead of version 1?' });
     await expect.poll(() => dialog.count()).toBe(1);
     await screenshot(page, 'rollback-confirm');
     await dialog.getByRole('button', { name: 'Cancel' }).click();
     expect((await admin('GET', '/workflows/orders')).active).toBe(1);
     await versions.getByRole('button', { name: 'Make version 2 active' }).click();
-    await dialog.getByRole('button', { name: 'Make active' }).click();
+    await dialog.getByRole('button', { name: 'Serve version 2' }).click();
     await expect.poll(async () => (await admin('GET', '/workflows/orders')).active).toBe(2);
     expect(errors).toEqual([]);
   }, 60_000);

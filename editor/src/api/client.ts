@@ -61,7 +61,7 @@ export function createApi(token: string, onUnauthorized: () => void = () => {}) 
     saveDraft: (id: string, document: unknown, baseRevision: number) =>
       call<Answer<typeof draftSavedSchema>>('PUT', `${wf(id)}/draft`, { document, baseRevision }),
     validate: (id: string, document: unknown) => call<Answer<typeof validatedSchema>>('POST', `${wf(id)}/validate`, { document }),
-    publish: (id: string) => call<Answer<typeof publishedSchema>>('POST', `${wf(id)}/publish`, {}),
+    publish: (id: string, note?: string) => call<Answer<typeof publishedSchema>>('POST', `${wf(id)}/publish`, note ? { note } : {}),
     rollback: (id: string, version: number) => call<Answer<typeof rolledBackSchema>>('POST', `${wf(id)}/rollback`, { version }),
     deprecate: (id: string, version: number, sunset?: string) => call<VersionRecord>('POST', `${wf(id)}/deprecate`, sunset ? { version, sunset } : { version }),
     retire: (id: string, version: number) => call<VersionRecord>('POST', `${wf(id)}/retire`, { version }),

@@ -2,6 +2,8 @@ import { useEffect, useState } from 'react';
 import { describeError, type Api } from '../api/client.ts';
 import type { ContractEntry } from '../api/preview-types.ts';
 import type { PathHighlight } from '../editor-context.ts';
+import { Words } from '../contract/ContractView.tsx';
+import { contractHref } from '../hooks/useHashRoute.ts';
 import { statusClass } from './PreviewPanel.tsx';
 
 export interface ContractPanelProps {
@@ -65,10 +67,13 @@ export function ContractPanel({ api, workflowId, hasActive, draftRevision, onHig
       <p className="muted">Every answer of the saved draft that is not the upstream's. Click one to see the path that leads to it.</p>
       {change && (
         <p role="note" aria-label="Contract change">
-          Against the active version: {change}.
+          Against the active version: <Words text={change} />.
         </p>
       )}
       <div className="preview__actions">
+        <a className="button-link" href={contractHref(workflowId)}>
+          Open the contract view
+        </a>
         <button type="button" onClick={() => void copyOpenApi()}>
           Copy OpenAPI
         </button>
@@ -89,7 +94,7 @@ export function ContractPanel({ api, workflowId, hasActive, draftRevision, onHig
             >
               <span className={statusClass(e.status)}>{e.status}</span> <strong>{e.title}</strong>
               <div className="muted">
-                {e.node ? `${e.node}.${e.port}` : 'gateway'} — {e.condition}
+                {e.node ? `${e.node}.${e.port}` : 'gateway'} — <Words text={e.condition} />
               </div>
               {picked === key(e) && <pre>{JSON.stringify({ headers: e.headers, body: e.example }, null, 2)}</pre>}
             </button>

@@ -1,3 +1,4 @@
+import { changeWords } from '../../../shared/compile/index.ts';
 import type { WorkflowDiff } from '../api/types.ts';
 
 const count = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
@@ -15,7 +16,7 @@ export function DiffSummary({ from, to, diff, onClose }: { from: string; to: str
         <>
           <span className="legend legend--added">{count(diff.nodes.added.length, 'node')} added</span>, <span className="legend legend--changed">{diff.nodes.changed.length} changed</span>,{' '}
           <span className="legend legend--removed">{diff.nodes.removed.length} removed</span>; {count(diff.edges.added.length, 'edge')} added, {diff.edges.removed.length} removed
-          {diff.fields.length > 0 ? `; workflow fields: ${diff.fields.join(', ')}` : ''}.
+          {diff.fields.length > 0 ? `; workflow settings: ${diff.fields.join(', ')}` : ''}.
         </>
       )}{' '}
       <button type="button" onClick={onClose}>
@@ -44,7 +45,8 @@ export function DiffDetails({ diff }: { diff: WorkflowDiff }) {
         ))}
         {diff.nodes.changed.map((c) => (
           <li key={`c-${c.id}`} className="legend legend--changed">
-            ~ node <code>{c.id}</code>: {c.fields.join(', ')}
+            ~ node <code>{c.id}</code> ({c.after.kind}){(c.changes ?? []).length === 0 ? `: ${c.fields.join(', ')}` : ':'}
+            <FieldChanges changes={c.changes ?? []} />
           </li>
         ))}
         {diff.edges.added.map((e) => (
@@ -57,12 +59,33 @@ export function DiffDetails({ diff }: { diff: WorkflowDiff }) {
             − edge {e.from}.{e.port} → {e.to}
           </li>
         ))}
-        {diff.fields.map((f) => (
-          <li key={`f-${f}`} className="legend legend--changed">
-            ~ workflow {f}
+        {(diff.settings ?? []).length > 0 ? (
+          <li className="legend legend--changed">
+            ~ workflow settings:
+            <FieldChanges changes={diff.settings} />
           </li>
-        ))}
+        ) : (
+          diff.fields.map((f) => (
+            <li key={`f-${f}`} className="legend legend--changed">
+              ~ workflow {f}
+            </li>
+          ))
+        )}
       </ul>
     </section>
+  );
+}
+
+/** Old and new values of changed fields, one a line: `"limit": 100 → 50`. */
+function FieldChanges({ changes }: { changes: WorkflowDiff['settings'] }) {
+  if (changes.length === 0) return null;
+  return (
+    <ul className="diff-values" aria-label="Old and new values">
+      {changes.map((f) => (
+        <li key={f.field}>
+          <code>{changeWords(f, '→')}</code>
+        </li>
+      ))}
+    </ul>
   );
 }

@@ -34,10 +34,13 @@ import { LiveSummary } from './LiveControls.tsx';
 import { Palette } from './Palette.tsx';
 import { ProblemsPanel } from './ProblemsPanel.tsx';
 import { PublishDialog } from './PublishDialog.tsx';
+import { VersionBanner } from './VersionsPanel.tsx';
 
 export interface EditorProps {
   workflow: WorkflowView;
   document: DraftDocument;
+  /** A published version shown read-only instead of the draft. */
+  version?: number | undefined;
   onWorkflowChanged(view: WorkflowView): void;
 }
 
@@ -45,7 +48,7 @@ export interface EditorProps {
  * The editor of one workflow: toolbar, palette, canvas, side panel, problems and status line.
  * It lays them out and joins them; what they do lives in the hooks it calls.
  */
-export function Editor({ workflow, document: initialDocument, onWorkflowChanged }: EditorProps) {
+export function Editor({ workflow, document: initialDocument, version: viewing, onWorkflowChanged }: EditorProps) {
   const { api, identity } = useSessionContext();
   const kinds = useContext(KindsContext);
   const flow = useReactFlow<FlowNode, FlowEdge>();
@@ -70,11 +73,11 @@ export function Editor({ workflow, document: initialDocument, onWorkflowChanged 
   const comparing = comparison !== undefined;
   // Live counts are of the served version: while live, the canvas shows that version's graph, read-only.
   const served = liveMode.on && !comparison ? liveMode.graph : undefined;
-  const readOnly = !mayEdit || comparing || served !== undefined;
-  const readOnlyReason = comparing ? 'Showing a comparison: close it to edit' : served ? `Showing live traffic of version ${served.version}: turn Live off to edit the draft` : editReason;
+  const readOnly = !mayEdit || comparing || served !== undefined || viewing !== undefined;
+  const readOnlyReason = comparing ? 'Showing a comparison: close it to edit' : served ? `Showing live traffic of version ${served.version}: turn Live off to edit the draft` : viewing !== undefined ? `Showing version ${viewing} read-only: go back to the draft to edit` : editReason;
 
-  const validation = useValidation(api, id, present, mayEdit);
-  const draft = useDraftLifecycle({ api, workflow, initial, model, mayEdit, mayPublish, comparing, whileBusy, say, onWorkflowChanged, onPublishRefused: panels.openProblems, validation });
+  const validation = useValidation(api, id, present, mayEdit && viewing === undefined);
+  const draft = useDraftLifecycle({ api, workflow, initial, model, mayEdit, mayPublish, comparing: comparing || viewing !== undefined, whileBusy, say, onWorkflowChanged, onPublishRefused: panels.openProblems, validation });
   const { problems } = draft;
   const start = useMemo(() => effectiveStart({ nodes: present.nodes, edges: present.edges, start: present.meta.start }), [present]);
   const marks = useCanvasMarks(present, problems, start, comparison);
@@ -126,7 +129,7 @@ export function Editor({ workflow, document: initialDocument, onWorkflowChanged 
             readOnlyReason={readOnlyReason}
             mayPublish={mayPublish}
             publishReason={publishReason}
-            comparing={comparing}
+            comparing={comparing || viewing !== undefined}
             busy={busy}
             nothingSelected={selected.length === 0}
             edgeSelected={live.edges.some((e) => e.selected)}
@@ -139,6 +142,7 @@ export function Editor({ workflow, document: initialDocument, onWorkflowChanged 
               <strong>Read-only.</strong> Signed in as {identity.name} ({identity.role}): you can read this workflow, its versions and diffs, but not change it.
             </div>
           )}
+          {viewing !== undefined && <VersionBanner workflow={workflow} version={viewing} />}
           {liveMode.on && !comparison && <LiveSummary counts={liveMode.counts} error={liveMode.error} shown={served?.version} />}
           {comparison && <DiffSummary from={refLabel(comparison.from)} to={refLabel(comparison.to)} diff={comparison.diff} onClose={versions.close} />}
 
@@ -195,7 +199,7 @@ export function Editor({ workflow, document: initialDocument, onWorkflowChanged 
         <HelpDialog open={panels.helpOpen} onClose={panels.closeHelp} />
         <ImportDialog open={file.importOpen} onClose={file.closeImport} onImport={file.importText} />
         <ConflictDialog conflict={draft.conflict} onClose={draft.closeConflict} onReload={() => void draft.reloadTheirs()} onOverwrite={draft.overwrite} />
-        <PublishDialog workflow={workflow} meta={present.meta} revision={draft.baseRevision} offer={draft.publishOffer} problems={problems} checking={validation.checking && draft.refused === undefined} onCancel={draft.cancelPublish} onPublish={() => void draft.publish()} />
+        <PublishDialog workflow={workflow} meta={present.meta} revision={draft.baseRevision} offer={draft.publishOffer} problems={problems} checking={validation.checking && draft.refused === undefined} onCancel={draft.cancelPublish} onPublish={(note: string | undefined) => void draft.publish(note)} />
       </MarksContext.Provider>
     </ReadOnlyContext.Provider>
   );

@@ -6,17 +6,27 @@ import { KindsContext, kindIndex, useSessionContext } from '../editor-context.ts
 import type { DraftDocument } from '../graph/convert.ts';
 import { listHref } from '../hooks/useHashRoute.ts';
 import { useResource } from '../hooks/useResource.ts';
+import { ContractView } from '../contract/ContractView.tsx';
 import { Editor } from './Editor.tsx';
 
-/** Loads a workflow and the node kinds, then opens the editor on its draft (or active version). */
-export function EditorScreen({ id, kinds }: { id: string; kinds: KindsPayload }) {
+/**
+ * Loads a workflow and the node kinds, then opens the editor on its draft (or active version), or
+ * on one version read-only (`version`), or the contract view for people (`page`).
+ */
+export function EditorScreen({ id, kinds, version, page }: { id: string; kinds: KindsPayload; version?: number | undefined; page?: 'contract' | undefined }) {
+  if (page === 'contract') return <ContractView id={id} />;
+  return <WorkflowEditorScreen id={id} kinds={kinds} version={version} />;
+}
+
+function WorkflowEditorScreen({ id, kinds, version }: { id: string; kinds: KindsPayload; version: number | undefined }) {
   const { api } = useSessionContext();
   const { resource } = useResource(async () => {
     const workflow = await api.workflow(id);
     // A workflow published from files may have no draft: its active version is where editing starts.
-    const document = workflow.draft?.document ?? (workflow.active !== null ? (await api.version(id, workflow.active)).document : { id });
+    const shown = version ?? (workflow.draft ? undefined : (workflow.active ?? undefined));
+    const document = shown === undefined ? (workflow.draft?.document ?? { id }) : (await api.version(id, shown)).document;
     return { workflow, document: document as DraftDocument };
-  }, id);
+  }, `${id}@${version ?? 'draft'}`);
   // The workflow as the editor last saw it change, until the next load (another id in the hash) replaces it.
   const [changed, setChanged] = useState<WorkflowView | undefined>();
   const [loaded, setLoaded] = useState(resource);
@@ -40,7 +50,7 @@ export function EditorScreen({ id, kinds }: { id: string; kinds: KindsPayload })
   return (
     <KindsContext.Provider value={index}>
       <ReactFlowProvider>
-        <Editor key={id} workflow={changed?.id === id ? changed : resource.value.workflow} document={resource.value.document} onWorkflowChanged={onWorkflowChanged} />
+        <Editor key={`${id}@${version ?? 'draft'}`} workflow={changed?.id === id ? changed : resource.value.workflow} document={resource.value.document} version={version} onWorkflowChanged={onWorkflowChanged} />
       </ReactFlowProvider>
     </KindsContext.Provider>
   );

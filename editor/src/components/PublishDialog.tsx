@@ -1,3 +1,5 @@
+import { useState } from 'react';
+import { MAX_PUBLISH_NOTE } from '../../../shared/schema/lifecycle.ts';
 import type { ValidationProblem, WorkflowDiff, WorkflowView } from '../api/types.ts';
 import type { WorkflowMeta } from '../graph/convert.ts';
 import { Dialog } from './Dialog.tsx';
@@ -15,12 +17,20 @@ export interface PublishDialogProps {
   /** A check of the latest change is running: "Publish now" waits for it. */
   checking: boolean;
   onCancel(): void;
-  onPublish(): void;
+  /** Publishes, with the note typed (absent when none was). */
+  onPublish(note: string | undefined): void;
 }
 
 /** Asks before publishing: what the draft becomes, where it serves, and how it differs from what serves now. */
 export function PublishDialog({ workflow, meta, revision, offer, problems, checking, onCancel, onPublish }: PublishDialogProps) {
   const wait = checking ? 'Checking the draft…' : undefined;
+  const [note, setNote] = useState('');
+  const [openedFor, setOpenedFor] = useState(offer);
+  // a new offer starts with an empty note
+  if (openedFor !== offer) {
+    setOpenedFor(offer);
+    if (offer !== undefined) setNote('');
+  }
   return (
     <Dialog open={offer !== undefined} title={`Publish ${workflow.id}`} onClose={onCancel}>
       <p>
@@ -44,12 +54,21 @@ export function PublishDialog({ workflow, meta, revision, offer, problems, check
         </div>
       )}
       {offer?.diff && (offer.diff.same ? <p className="muted">The draft is the same as the active version (layout aside).</p> : <DiffDetails diff={offer.diff} />)}
+      {problems.length === 0 && (
+        <div className="field">
+          <label htmlFor="publish-note">Note (optional): what this version is for</label>
+          <textarea id="publish-note" rows={3} maxLength={MAX_PUBLISH_NOTE} value={note} aria-describedby="publish-note-help" onChange={(e) => setNote(e.target.value)} />
+          <p id="publish-note-help" className="muted small">
+            Kept with the version, in the versions list and the audit log. {note.length}/{MAX_PUBLISH_NOTE} characters.
+          </p>
+        </div>
+      )}
       <div className="dialog__actions">
         <button type="button" onClick={onCancel}>
           {problems.length > 0 ? 'Close' : 'Cancel'}
         </button>
         {problems.length === 0 && (
-          <button type="button" className="primary" disabled={wait !== undefined} title={wait} aria-description={wait} onClick={onPublish}>
+          <button type="button" className="primary" disabled={wait !== undefined} title={wait} aria-description={wait} onClick={() => onPublish(note.trim() === '' ? undefined : note.trim())}>
             {wait ?? 'Publish now'}
           </button>
         )}

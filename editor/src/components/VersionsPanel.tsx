@@ -2,6 +2,7 @@ import { useState } from 'react';
 import { versionState } from '../../../shared/admin/index.ts';
 import type { VersionRef, WorkflowView } from '../api/types.ts';
 import { useAsk } from '../hooks/useAsk.ts';
+import { versionHref, workflowHref } from '../hooks/useHashRoute.ts';
 import { AskDialog, Dialog } from './Dialog.tsx';
 
 export interface VersionsPanelProps {
@@ -16,6 +17,38 @@ export interface VersionsPanelProps {
 }
 
 const when = (iso: string) => new Date(iso).toLocaleString();
+
+/** Over the canvas while a past version is open: which one, that nothing can change, and the way back to the draft. */
+export function VersionBanner({ workflow, version }: { workflow: WorkflowView; version: number }) {
+  const record = workflow.versions.find((v) => v.version === version);
+  return (
+    <div className="banner banner--version" role="region" aria-label="Version shown">
+      <strong>Version {version} (read-only)</strong> — <a href={workflowHref(workflow.id)}>back to draft</a>
+      {record && (
+        <span className="muted">
+          {' '}
+          · published by {record.publishedBy}, {when(record.publishedAt)}
+          {version === workflow.active ? ' · serving now' : ''}
+          {record.note ? ` · “${record.note}”` : ''}
+        </span>
+      )}
+    </div>
+  );
+}
+
+/** The rollback question: names the version that will serve and the one it replaces, and what happens to that one. */
+function rollbackQuestion(workflow: WorkflowView, version: number) {
+  const record = workflow.versions.find((v) => v.version === version);
+  const current = workflow.active;
+  const note = record?.note ? ` Its note: “${record.note}”.` : '';
+  const deprecated = record?.deprecated ? ' It is deprecated: its answers carry Deprecation headers.' : '';
+  if (current === null) return { title: `Serve version ${version}?`, text: `Version ${version} will serve ${workflow.id} at once.${note}${deprecated}`, confirm: `Serve version ${version}` };
+  return {
+    title: `Serve version ${version} instead of version ${current}?`,
+    text: `Version ${version} will serve ${workflow.id} at once, in place of version ${current}; version ${current} stays published and can serve again.${note}${deprecated}`,
+    confirm: `Serve version ${version}`,
+  };
+}
 
 /** The versions of the workflow, what serves now, the lifecycle actions and the version diff. */
 export function VersionsPanel({ workflow, canPublish, publishReason, busy, onRollback, onDeprecate, onRetire, onCompare }: VersionsPanelProps) {
@@ -91,10 +124,18 @@ export function VersionsPanel({ workflow, canPublish, publishReason, busy, onRol
               <div className="muted small">
                 published by {v.publishedBy}, {when(v.publishedAt)}
               </div>
+              {v.note && (
+                <p className="version__note" aria-label={`Note of version ${v.version}`}>
+                  {v.note}
+                </p>
+              )}
               <div className="version__actions">
+                <a className="button-link" href={versionHref(workflow.id, v.version)} aria-label={`Open version ${v.version} read-only`}>
+                  Open
+                </a>
                 {!active && (
-                  <button type="button" disabled={!canPublish || busy || v.retired !== undefined} {...deny} onClick={() => void ask.confirm({ title: workflow.active === null ? `Make v${v.version} active?` : `Make v${v.version} active again instead of v${workflow.active}?`, text: `Version ${v.version} will serve ${workflow.id}${workflow.active === null ? '' : `; version ${workflow.active} stays published and can be made active again`}.`, confirm: 'Make active' }).then((yes) => yes && onRollback(v.version))} aria-label={`Make version ${v.version} active`}>
-                    Make active
+                  <button type="button" disabled={!canPublish || busy || v.retired !== undefined} {...deny} onClick={() => void ask.confirm(rollbackQuestion(workflow, v.version)).then((yes) => yes && onRollback(v.version))}>
+                    Make <span className="sr-only">version {v.version} </span>active
                   </button>
                 )}
                 {!v.deprecated && !v.retired && (

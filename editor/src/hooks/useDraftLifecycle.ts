@@ -59,7 +59,8 @@ export interface DraftLifecycle {
   /** Saves if needed, then opens the publish dialog. */
   askPublish(): Promise<void>;
   cancelPublish(): void;
-  publish(): Promise<void>;
+  /** Publishes the saved draft, with a note kept with the new version. */
+  publish(note?: string): Promise<void>;
   rollback(version: number): void;
   deprecate(version: number, sunset: string | undefined): void;
   retire(version: number): void;
@@ -140,12 +141,12 @@ export function useDraftLifecycle(options: DraftLifecycleOptions): DraftLifecycl
   }, [mayPublish, comparing, publishBlocked, dirty, save, workflow.active, api, id]);
   const cancelPublish = useCallback(() => setPublishOffer(undefined), []);
 
-  const publish = useCallback(async () => {
+  const publish = useCallback(async (note?: string) => {
     setPublishOffer(undefined);
     if (publishBlocked) return;
     await whileBusy(async () => {
       try {
-        const result = await api.publish(id);
+        const result = await api.publish(id, note);
         say(result.unchanged ? `Nothing new: the draft is version ${result.version}, which serves already` : `Published version ${result.version}; it serves now`, 'good');
         await refreshWorkflow();
       } catch (error) {

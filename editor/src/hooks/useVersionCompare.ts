@@ -1,4 +1,5 @@
 import { applyNodeChanges, type NodeChange } from '@xyflow/react';
+import { changeWords } from '../../../shared/compile/index.ts';
 import { useCallback, useState } from 'react';
 import { describeError, type Api } from '../api/client.ts';
 import type { VersionRef, WorkflowDiff } from '../api/types.ts';
@@ -70,7 +71,8 @@ export function useVersionCompare({ api, workflowId: id, active, whileBusy, say,
           const removed = new Set(result.nodes.removed.map((n) => n.id));
           const marksById = new Map<string, { mark: DiffMark; fields: string[] }>();
           for (const n of result.nodes.added) marksById.set(n.id, { mark: 'added', fields: [] });
-          for (const c of result.nodes.changed) marksById.set(c.id, { mark: 'changed', fields: c.fields });
+          // a changed node says what changed from what to what (its tooltip): "limit": 100 → 50
+          for (const c of result.nodes.changed) marksById.set(c.id, { mark: 'changed', fields: c.changes.length > 0 ? c.changes.map((f) => changeWords(f, '→')) : c.fields });
           for (const n of result.nodes.removed) marksById.set(n.id, { mark: 'removed', fields: [] });
           const added = new Set(result.edges.added.map(edgeKey));
           const gone = new Set(result.edges.removed.map(edgeKey));

@@ -152,7 +152,7 @@ export function createLifecycle(options: LifecycleOptions) {
     return draft.hash;
   }
 
-  function publish(actor: Actor, id: string, fourEyes: boolean, testedHash?: string) {
+  function publish(actor: Actor, id: string, fourEyes: boolean, testedHash?: string, note?: string) {
     return change<{ version: number; unchanged: boolean }>(async (state) => {
       const current = requireWorkflow(state, id);
       if (!current.draft) throw new AdminError('conflict', `workflow "${id}" has no draft to publish`);
@@ -166,10 +166,11 @@ export function createLifecycle(options: LifecycleOptions) {
       if (activeVersion?.hash === draftHash && !activeVersion.retired) return { entry: { time: now(), actor: actor.name, role: actor.role, action: 'workflow.publish', workflow: id, version: activeVersion.version, documentHash: draftHash, detail: 'unchanged: the draft is the active version' }, result: { version: activeVersion.version, unchanged: true } };
       const version = Math.max(0, ...current.versions.map((v) => v.version)) + 1;
       const time = now();
-      const next: WorkflowRecord = { ...current, versions: [...current.versions, { version, hash: draftHash, publishedAt: time, publishedBy: actor.name }], active: version };
+      const said = note?.trim() ? { note: note.trim() } : {};
+      const next: WorkflowRecord = { ...current, versions: [...current.versions, { version, hash: draftHash, publishedAt: time, publishedBy: actor.name, ...said }], active: version };
       return {
         state: { ...state, workflows: { ...state.workflows, [id]: next } },
-        entry: { time, actor: actor.name, role: actor.role, action: 'workflow.publish', workflow: id, version, documentHash: draftHash },
+        entry: { time, actor: actor.name, role: actor.role, action: 'workflow.publish', workflow: id, version, documentHash: draftHash, ...(said.note ? { detail: `note: ${said.note}` } : {}) },
         result: { version, unchanged: false },
       };
     });
@@ -218,8 +219,8 @@ export function createLifecycle(options: LifecycleOptions) {
       return result;
     },
 
-    async publish(actor: Actor, id: string) {
-      return publish(actor, id, options.fourEyes, await testDraft(actor, id));
+    async publish(actor: Actor, id: string, note?: string) {
+      return publish(actor, id, options.fourEyes, await testDraft(actor, id), note);
     },
 
     /**

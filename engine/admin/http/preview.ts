@@ -83,7 +83,7 @@ export function previewEndpoints(context: AdminContext): Endpoint[] {
       },
     }),
     defineEndpoint({
-      method: 'get', path: '/workflows/:id/contract', permission: 'read', summary: 'The error contract: every answer the workflow can give that is not the upstream\'s (status, problem type, node and port, condition, example, headers); ?format=openapi for OpenAPI 3.1', params: workflowParams, query: contractQuery, response: contractAnswerSchema,
+      method: 'get', path: '/workflows/:id/contract', permission: 'read', summary: 'The error contract: every answer the workflow can give that is not the upstream\'s (status, problem type, node and port, why in words, example, headers); ?format=openapi for OpenAPI 3.1', params: workflowParams, query: contractQuery, response: contractAnswerSchema,
       handler: async ({ params, query }) => {
         const { contract, document, version } = await contractOf(params.id, query.version);
         return query.format === 'openapi' ? contractOpenApi(document, version, contract) : { workflow: params.id, version, route: document.route, entries: contract };

@@ -2,13 +2,15 @@
 import { z } from 'zod';
 import { publishedSchema, rolledBackSchema, versionDetailSchema, versionListSchema, versionRecordSchema, workflowDiffSchema } from '../../../shared/admin/index.ts';
 import { diffWorkflowsSliced, runPaced } from '../../../shared/compile/index.ts';
+import { MAX_PUBLISH_NOTE } from '../../../shared/schema/lifecycle.ts';
 import { createPace } from '../../compile/pace.ts';
 import { AdminError } from '../errors.ts';
 import { versionRef, workflowParams, type AdminContext } from './context.ts';
 import { defineEndpoint, type Endpoint } from './endpoint.ts';
 
-/** Endpoints that act on the path alone still refuse a body with fields: nothing is silently ignored. */
-const noBody = z.object({}).strict();
+const publishBody = z
+  .object({ note: z.string().max(MAX_PUBLISH_NOTE).optional().meta({ description: `What the version is for, kept with it, in the audit log and in the versions list (at most ${MAX_PUBLISH_NOTE} characters).` }) })
+  .strict();
 const versionBody = z.object({ version: z.number().int().min(1) }).strict();
 const deprecateBody = z
   .object({ version: z.number().int().min(1), sunset: z.iso.datetime({ offset: true }).optional().meta({ description: 'When the version stops being served (RFC 8594 Sunset).' }) })
@@ -28,8 +30,8 @@ export function versionEndpoints(context: AdminContext): Endpoint[] {
   const { lifecycle } = options;
   return [
     defineEndpoint({
-      method: 'post', path: '/workflows/:id/publish', permission: 'publish', summary: 'Publish the draft as a new immutable version and activate it', params: workflowParams, body: noBody, response: publishedSchema,
-      handler: ({ actor, params }) => lifecycle.publish(actor, params.id),
+      method: 'post', path: '/workflows/:id/publish', permission: 'publish', summary: 'Publish the draft as a new immutable version and activate it; an optional note (what it is for) is kept with the version and in the audit log', params: workflowParams, body: publishBody, response: publishedSchema,
+      handler: ({ actor, params, body }) => lifecycle.publish(actor, params.id, body.note),
     }),
     defineEndpoint({
       method: 'post', path: '/workflows/:id/rollback', permission: 'publish', summary: 'Make an earlier version active again', params: workflowParams, body: versionBody, response: rolledBackSchema,
@@ -61,7 +63,7 @@ export function versionEndpoints(context: AdminContext): Endpoint[] {
       },
     }),
     defineEndpoint({
-      method: 'get', path: '/workflows/:id/diff', permission: 'read', summary: 'Nodes and edges added, removed and changed between two versions (draft, active or a number); layout ignored', params: workflowParams, query: diffQuery, response: workflowDiffSchema,
+      method: 'get', path: '/workflows/:id/diff', permission: 'read', summary: 'Nodes and edges added, removed and changed between two versions (draft, active or a number), with the old and new value of each changed field and setting; layout ignored', params: workflowParams, query: diffQuery, response: workflowDiffSchema,
       handler: async ({ params, query }) =>
         runPaced(diffWorkflowsSliced(await context.workflowDocument(params.id, query.from), await context.workflowDocument(params.id, query.to)), createPace(options.sliceMs)),
     }),

@@ -165,7 +165,7 @@ describe('the error contract', () => {
     if (!result.ok) throw new Error('invalid example');
     const contract = errorContract(result.graph, catalog, { deprecated: { sunset: '2030-01-01T00:00:00Z' } });
     const limited = contract.find((e) => e.id === 'rate_limited')!;
-    expect(limited).toMatchObject({ status: 429, type: 'https://problems.sluice.example/rate-limited', node: 'limit', port: 'limited', condition: 'Over the limit.' });
+    expect(limited).toMatchObject({ status: 429, type: 'https://problems.sluice.example/rate-limited', node: 'limit', port: 'limited', condition: 'the caller sends more than 100 requests per 1m per partner' });
     expect(limited.path).toEqual([{ node: 'verify', port: 'ok' }, { node: 'scopes', port: 'ok' }, { node: 'limit', port: 'limited' }]);
     expect(limited.headers).toMatchObject({ 'retry-after': '<seconds>', deprecation: '@<unix time>', sunset: 'Tue, 01 Jan 2030 00:00:00 GMT' });
     expect(limited.example).toMatchObject({ status: 429, type: limited.type, instance: '/api/orders' });
