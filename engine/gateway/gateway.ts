@@ -165,7 +165,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         record.traceId = trace.traceId;
         record.spanId = trace.spanId;
         const table = routes; // this request finishes on the table it started with
-        const match = table.match(method, path);
+        const match = table.match(method, path, req.headers);
         exchange = new RequestExchange(req, res, path, search, match.kind === 'found' ? match.params : NO_PARAMS, trace, client.client, client.forwardedFor);
         if (match.kind !== 'found') {
           if (match.kind === 'method_not_allowed') refuse(exchange, record, head, 'method_not_allowed', undefined, { allow: match.allowed.join(', ') });

@@ -159,7 +159,7 @@ async function run(workflow: CompiledWorkflow, request: SampleRequest, problems:
     return { status: problem.status, headers: { ...problemHeaders(problem.body), ...extra }, body: JSON.parse(problem.body) };
   };
 
-  const match = createRouteTable([workflow]).match(method, path);
+  const match = createRouteTable([workflow]).match(method, path, headers);
   const exchange = createSyntheticExchange({ method, url, params: match.kind === 'found' ? match.params : {}, headers, body: request.body });
   if (match.kind !== 'found') {
     const id = match.kind === 'method_not_allowed' ? 'method_not_allowed' : match.kind === 'bad_path' ? 'bad_request' : 'not_found';

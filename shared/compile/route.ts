@@ -5,9 +5,30 @@ export function routeShape(path: string): string {
   return path.replace(/:[A-Za-z_][A-Za-z0-9_]*/g, ':');
 }
 
-/** Methods two routes of the same shape both answer (HEAD is answered by GET routes too). */
+/** Whether host pattern `a` and `b` can match one host with the same precedence (exact with exact, wildcard with wildcard). */
+function hostsTie(a: string, b: string): boolean {
+  if (a.startsWith('*.') !== b.startsWith('*.')) return false; // an exact host wins over a wildcard: no tie
+  if (!a.startsWith('*.')) return a === b;
+  return a.endsWith(b.slice(1)) || b.endsWith(a.slice(1)); // *.eu.example.com and *.example.com both match x.eu.example.com
+}
+
+/**
+ * Whether one request can match both routes' conditions with neither winning: the same number
+ * of header conditions that agree wherever they name the same header, and hosts that tie (or
+ * neither route names hosts). Routes that differ there are told apart per request.
+ */
+function conditionsTie(a: Route, b: Route): boolean {
+  const ah = a.headers ?? {};
+  const bh = b.headers ?? {};
+  if (Object.keys(ah).length !== Object.keys(bh).length) return false;
+  for (const [name, value] of Object.entries(ah)) if (Object.hasOwn(bh, name) && bh[name] !== value) return false;
+  if ((a.hosts === undefined) !== (b.hosts === undefined)) return false;
+  return a.hosts === undefined || a.hosts.some((x) => b.hosts!.some((y) => hostsTie(x, y)));
+}
+
+/** Methods two routes of the same shape both answer (HEAD is answered by GET routes too) for one request, neither more specific. */
 export function clashingMethods(a: Route, b: Route): HttpMethod[] {
-  if (routeShape(a.path) !== routeShape(b.path)) return [];
+  if (routeShape(a.path) !== routeShape(b.path) || !conditionsTie(a, b)) return [];
   const expand = (r: Route) => new Set<HttpMethod>(r.methods.includes('GET') ? [...r.methods, 'HEAD'] : r.methods);
   const bm = expand(b);
   return [...expand(a)].filter((m) => bm.has(m));

@@ -24,10 +24,28 @@ const routePathSchema = z
   }, 'each :param name may appear once')
   .meta({ description: 'Path pattern; `:name` captures a segment into request.params, a trailing `/*` matches the rest.' });
 
+/** A host a route answers: `api.example.com`, or `*.example.com` for its subdomains (lower case, no port). */
+const routeHostSchema = z
+  .string()
+  .max(253)
+  .regex(/^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/, 'must be a host name in lower case (api.example.com) or *.example.com, without a port');
+const headerNameSchema = z.string().max(200).regex(/^[a-z0-9!#$%&'*+.^_`|~-]+$/, 'must be a header name in lower case');
+
 export const routeSchema = z
   .object({
     methods: z.array(z.enum(HTTP_METHODS)).min(1).meta({ description: 'HTTP methods this workflow answers.' }),
     path: routePathSchema,
+    hosts: z
+      .array(routeHostSchema)
+      .min(1)
+      .max(50)
+      .optional()
+      .meta({ description: 'Answer only requests for these hosts (the Host header, port aside); `*.example.com` matches its subdomains. An exact host wins over a wildcard; a route without hosts answers any host.' }),
+    headers: z
+      .record(headerNameSchema, z.string().max(500))
+      .refine((h) => Object.keys(h).length >= 1 && Object.keys(h).length <= 10, 'name 1 to 10 headers')
+      .optional()
+      .meta({ description: 'Answer only requests carrying these headers with exactly these values (e.g. {"x-api-version": "2"}); among routes of one path, the one with more header conditions wins.' }),
   })
   .strict();
 

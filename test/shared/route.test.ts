@@ -61,6 +61,21 @@ describe('clashingMethods', () => {
   ] as const)('%s', (_name, a, b, methods) => {
     expect(clashingMethods({ methods: [...a.methods], path: a.path }, { methods: [...b.methods], path: b.path })).toEqual(methods);
   });
+
+  const on = (conditions: { hosts?: string[]; headers?: Record<string, string> }) => ({ methods: ['GET' as const], path: '/a', ...conditions });
+  it.each([
+    ['the same host', on({ hosts: ['api.example.com'] }), on({ hosts: ['api.example.com', 'x.example.com'] }), true],
+    ['other hosts', on({ hosts: ['api.example.com'] }), on({ hosts: ['www.example.com'] }), false],
+    ['a host and no host (the host wins)', on({ hosts: ['api.example.com'] }), on({}), false],
+    ['an exact host and a wildcard over it (the exact wins)', on({ hosts: ['api.example.com'] }), on({ hosts: ['*.example.com'] }), false],
+    ['nested wildcards (both match x.eu.example.com)', on({ hosts: ['*.eu.example.com'] }), on({ hosts: ['*.example.com'] }), true],
+    ['the same header condition', on({ headers: { 'x-v': '2' } }), on({ headers: { 'x-v': '2' } }), true],
+    ['one header with other values', on({ headers: { 'x-v': '2' } }), on({ headers: { 'x-v': '3' } }), false],
+    ['two headers that can both be sent', on({ headers: { 'x-v': '2' } }), on({ headers: { 'x-tenant': 'a' } }), true],
+    ['more header conditions (they win)', on({ headers: { 'x-v': '2', 'x-tenant': 'a' } }), on({ headers: { 'x-v': '2' } }), false],
+  ])('conditions: %s clash: %s', (_name, a, b, clash) => {
+    expect(clashingMethods(a, b)).toEqual(clash ? ['GET', 'HEAD'] : []);
+  });
 });
 
 describe('reservedPrefixOf', () => {

@@ -145,3 +145,37 @@ describe('createRouteTable: match', () => {
     });
   });
 });
+
+describe('createRouteTable: routes by host and header', () => {
+  const routed = (id: string, methods: HttpMethod[], path: string, conditions: { hosts?: string[]; headers?: Record<string, string> }) =>
+    ({ id, graph: { document: { route: { methods, path, ...conditions } } } }) as unknown as CompiledWorkflow;
+  const hosts = createRouteTable([
+    workflow('any-host', ['GET'], '/v/orders'),
+    routed('eu', ['GET'], '/v/orders', { hosts: ['*.eu.example.com'] }),
+    routed('api', ['GET'], '/v/orders', { hosts: ['api.eu.example.com', 'api.example.com'] }),
+    routed('v2', ['GET'], '/v/orders', { headers: { 'x-api-version': '2' } }),
+    routed('v2-api', ['GET'], '/v/orders', { hosts: ['api.example.com'], headers: { 'x-api-version': '2' } }),
+    routed('only-partner', ['POST'], '/v/partner/:id', { hosts: ['partner.example.com'] }),
+  ]);
+  const match = (method: string, path: string, headers: Record<string, string>) => summary(hosts.match(method, path, headers));
+
+  it.each([
+    ['no conditions match: the route without them', { host: 'other.example.com' }, 'any-host'],
+    ['a wildcard host (port aside, any case)', { host: 'Shop.EU.example.com:8443' }, 'eu'],
+    ['an exact host beats a wildcard', { host: 'api.eu.example.com' }, 'api'],
+    ['the wildcard never matches its own apex', { host: 'eu.example.com' }, 'any-host'],
+    ['a header condition beats a host', { host: 'api.eu.example.com', 'x-api-version': '2' }, 'v2'],
+    ['a header and a host beat a header alone', { host: 'api.example.com', 'x-api-version': '2' }, 'v2-api'],
+    ['a header with another value is no match', { host: 'other.example.com', 'x-api-version': '3' }, 'any-host'],
+    ['HEAD follows the GET routes and their conditions', { host: 'api.example.com' }, 'api', 'HEAD'],
+  ])('%s', (_name, headers, id, method = 'GET') => {
+    expect(match(method, '/v/orders', headers)).toMatchObject({ kind: 'found', workflow: id });
+  });
+
+  it('answers 404, not 405, for a host that no route of the path is for', () => {
+    expect(match('POST', '/v/partner/7', { host: 'partner.example.com' })).toEqual(found('only-partner', '/v/partner/:id', { id: '7' }));
+    expect(match('POST', '/v/partner/7', { host: 'evil.example.com' })).toEqual(NOT_FOUND);
+    expect(match('GET', '/v/partner/7', { host: 'partner.example.com' })).toEqual(notAllowed('POST'));
+    expect(match('GET', '/v/partner/7', { host: 'evil.example.com' })).toEqual(NOT_FOUND);
+  });
+});
