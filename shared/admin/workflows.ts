@@ -37,6 +37,8 @@ const workflowSummarySchema = z.object({
   state: workflowStateSchema,
   draftChanges: z.boolean(),
   draftRevision: z.number().int(),
+  /** How many versions were published (a workflow with none may be deleted). */
+  versionCount: z.number().int(),
   lastChange: z.object({ at: timestamp, by: who }).optional(),
   /** Set while archived: nothing of it serves, its route is free, it takes no edit until restored. */
   archived: archivedSchema.optional(),

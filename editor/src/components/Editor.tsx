@@ -55,10 +55,12 @@ export function Editor({ workflow, document: initialDocument, onWorkflowChanged 
   const { live, present } = model;
   const latest = useLatest(live);
 
-  const mayEdit = can(identity.role, 'edit');
-  const mayPublish = can(identity.role, 'publish');
-  const editReason = mayEdit ? undefined : needs('edit', identity.role);
-  const publishReason = mayPublish ? undefined : needs('publish', identity.role);
+  // An archived workflow is read-only for everyone until restored (EditorScreen's banner says so and offers Restore).
+  const archived = workflow.archived ? 'Archived: restore it to edit or publish' : undefined;
+  const mayEdit = can(identity.role, 'edit') && !archived;
+  const mayPublish = can(identity.role, 'publish') && !archived;
+  const editReason = archived ?? (mayEdit ? undefined : needs('edit', identity.role));
+  const publishReason = archived ?? (mayPublish ? undefined : needs('publish', identity.role));
 
   const { status, say } = useStatusLine();
   const { busy, whileBusy } = useBusy();
@@ -83,7 +85,9 @@ export function Editor({ workflow, document: initialDocument, onWorkflowChanged 
   const actions = useNodeActions({ model, latest, readOnly, kinds, view, say, onAdded: panels.showInspector });
   const file = useImportExport({ model, workflowId: id, say, fitSoon: view.fitSoon });
   const pickProblem = useProblemFocus({ model, latest, view, comparing, dismissComparison: versions.dismiss, showInspector: panels.showInspector });
-  const selected = useMemo(() => live.nodes.filter((n) => n.selected), [live.nodes]);
+  // While live, the side panel shows the served version's settings and nodes (read-only), as the canvas does.
+  const shownModel = served ?? live;
+  const selected = useMemo(() => shownModel.nodes.filter((n) => n.selected), [shownModel.nodes]);
   // A drawn path is of the workflow as it was run: an edit clears it (another tab does too, in useEditorPanels).
   const { setHighlight } = panels;
   useEffect(() => setHighlight(undefined), [present, setHighlight]);
@@ -134,7 +138,7 @@ export function Editor({ workflow, document: initialDocument, onWorkflowChanged 
             onHelp={panels.openHelp}
           />
 
-          {!mayEdit && (
+          {!mayEdit && !archived && (
             <div className="banner banner--readonly" role="note">
               <strong>Read-only.</strong> Signed in as {identity.name} ({identity.role}): you can read this workflow, its versions and diffs, but not change it.
             </div>
@@ -165,7 +169,7 @@ export function Editor({ workflow, document: initialDocument, onWorkflowChanged 
               workflow={workflow}
               tab={panels.tab}
               onTab={panels.setTab}
-              live={live}
+              live={shownModel}
               present={present}
               latest={latest}
               selected={selected}

@@ -6,6 +6,7 @@ import { KindsContext, kindIndex, useSessionContext } from '../editor-context.ts
 import type { DraftDocument } from '../graph/convert.ts';
 import { listHref } from '../hooks/useHashRoute.ts';
 import { useResource } from '../hooks/useResource.ts';
+import { ArchivedBanner } from './ArchivedBanner.tsx';
 import { Editor } from './Editor.tsx';
 
 /** Loads a workflow and the node kinds, then opens the editor on its draft (or active version). */
@@ -37,10 +38,12 @@ export function EditorScreen({ id, kinds }: { id: string; kinds: KindsPayload })
         <a href={listHref}>Back to the workflows</a>
       </div>
     );
+  const shown = changed?.id === id ? changed : resource.value.workflow;
   return (
     <KindsContext.Provider value={index}>
+      <ArchivedBanner key={id} workflow={shown} onRestored={onWorkflowChanged} />
       <ReactFlowProvider>
-        <Editor key={id} workflow={changed?.id === id ? changed : resource.value.workflow} document={resource.value.document} onWorkflowChanged={onWorkflowChanged} />
+        <Editor key={id} workflow={shown} document={resource.value.document} onWorkflowChanged={onWorkflowChanged} />
       </ReactFlowProvider>
     </KindsContext.Provider>
   );

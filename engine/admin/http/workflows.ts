@@ -36,6 +36,7 @@ export function workflowEndpoints(context: AdminContext): Endpoint[] {
       state: workflowState(active),
       draftChanges: w.draft !== undefined && w.draft.hash !== active?.hash,
       draftRevision: w.draft?.revision ?? 0,
+      versionCount: w.versions.length,
       lastChange,
       ...(w.archived ? { archived: w.archived } : {}),
     };
