@@ -160,4 +160,26 @@ describe.runIf(chromiumAvailable())('archive, restore and the editor’s guards'
     await expect.poll(() => name.inputValue()).toBe('Orders API (draft rename)');
     expect(errors).toEqual([]);
   }, 60_000);
+
+  it('while an invalid expression is typed the problem count stays, and goes only once the expression is fixed', async () => {
+    await page.locator('.react-flow__node[data-id="shape"]').click();
+    const field = page.getByRole('region', { name: 'Inspector: shape' }).locator('textarea.jsonata__text').first();
+    const summary = page.getByRole('region', { name: 'Problems' }).getByRole('status');
+    await field.fill('{ "a": $count(');
+    await expect.poll(() => summary.textContent()).toBe('1 problem');
+    // Typing on, every prefix still invalid: each keystroke starts a check, and the count stays meanwhile.
+    const seen: string[] = [];
+    for (const ch of 'request.query.x') {
+      await field.press(ch === '.' ? 'Period' : ch);
+      await page.waitForTimeout(120);
+      seen.push((await summary.textContent()) ?? '');
+    }
+    expect(seen.filter((text) => !text.startsWith('1 problem'))).toEqual([]);
+    expect(seen.some((text) => text === '1 problem (checking…)')).toBe(true);
+    await field.press(')');
+    await field.press('Space');
+    await field.press('}');
+    await expect.poll(() => summary.textContent()).toBe('No problems');
+    expect(errors).toEqual([]);
+  }, 60_000);
 });
