@@ -162,8 +162,13 @@ describe.runIf(chromiumAvailable())('archive, restore and the editor’s guards'
   }, 60_000);
 
   it('while an invalid expression is typed the problem count stays, and goes only once the expression is fixed', async () => {
-    await page.locator('.react-flow__node[data-id="shape"]').click();
-    const field = page.getByRole('region', { name: 'Inspector: shape' }).locator('textarea.jsonata__text').first();
+    const inspector = page.getByRole('region', { name: 'Inspector: shape' });
+    // The canvas fits the draft again after Live: click until the node is selected.
+    await expect.poll(async () => {
+      await page.locator('.react-flow__node[data-id="shape"]').click();
+      return inspector.count();
+    }).toBe(1);
+    const field = inspector.locator('textarea.jsonata__text').first();
     const summary = page.getByRole('region', { name: 'Problems' }).getByRole('status');
     await field.fill('{ "a": $count(');
     await expect.poll(() => summary.textContent()).toBe('1 problem');

@@ -23,6 +23,15 @@ export function setLeaveGuard(next: LeaveGuard): () => void {
   };
 }
 
+/** Set by goWithoutAsking: the next hash change was confirmed already. */
+let confirmed = false;
+
+/** Goes to `hash` without the leave question: for a link that asked its own question first. */
+export function goWithoutAsking(hash: string): void {
+  confirmed = true;
+  window.location.hash = hash;
+}
+
 /** The leave question being asked, for LeaveDialog (an external store: the hash route lives outside React's tree). */
 let pending: { question: Question; resolve(go: boolean): void } | undefined;
 const listeners = new Set<() => void>();
@@ -62,7 +71,8 @@ export function useHashRoute(): Route {
     let asking = false;
     const onChange = (event: HashChangeEvent) => {
       const next = parse(window.location.hash);
-      const question = sameRoute(next, shown.current) ? undefined : guard?.();
+      const question = sameRoute(next, shown.current) || confirmed ? undefined : guard?.();
+      confirmed = false;
       if (question === undefined) {
         setRoute(next);
         return;
