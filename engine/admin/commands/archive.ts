@@ -87,6 +87,9 @@ export function createArchive(options: Pick<LifecycleOptions, 'store' | 'now'>, 
         if (record.active !== undefined) throw new AdminError('conflict', `workflow "${id}" cannot be deleted: it serves traffic (version ${record.active}): archive it first`);
         if (record.versions.length > 0)
           throw new AdminError('conflict', `workflow "${id}" cannot be deleted: it has ${record.versions.length} version(s), and versions are kept for audit: archive it instead`);
+        // Products name workflows that exist: one naming this workflow would be left pointing at nothing.
+        const products = Object.values(state.products).filter((p) => p.workflows.includes(id)).map((p) => p.id);
+        if (products.length > 0) throw new AdminError('conflict', `workflow "${id}" cannot be deleted: API product(s) ${products.join(', ')} include it: remove it from them first`);
         const time = now();
         return {
           state: { ...state, workflows: without(state, id) },

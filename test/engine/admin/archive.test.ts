@@ -99,6 +99,10 @@ describe.each([
     expect(expectProblem(served, 409, 'conflict').detail).toContain('it serves traffic (version 1): archive it first');
     const versioned = await admin('publisher', 'DELETE', '/workflows/new-orders');
     expect(expectProblem(versioned, 409, 'conflict').detail).toContain('versions are kept for audit: archive it instead');
+    // A product naming it keeps it: deleting would leave the product pointing at nothing.
+    expect((await admin('publisher', 'PUT', '/products/scratchy', { name: 'Scratchy', workflows: ['scratch'] })).status).toBeLessThan(300);
+    expect(expectProblem(await admin('publisher', 'DELETE', '/workflows/scratch'), 409, 'conflict').detail).toContain('API product(s) scratchy include it');
+    expect((await admin('publisher', 'PUT', '/products/scratchy', { name: 'Scratchy', workflows: [] })).status).toBeLessThan(300);
     const deleted = await admin('publisher', 'DELETE', '/workflows/scratch');
     expect(deleted.status).toBe(200);
     expect(deleted.body).toEqual({ deleted: 'scratch' });
