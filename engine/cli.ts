@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import cluster from 'node:cluster';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,10 +10,10 @@ import { workflowJsonSchema, catalogJsonSchema } from '../shared/compile/json-sc
 import { adminTarget, applyDirectory, createAdminClient } from './admin/client.ts';
 import { PARTNER_USAGE, partnerCommand } from './admin/partner-cli.ts';
 import { fail, runTestsOffline, validateFiles } from './cli/workflow-files.ts';
+import { signTokenCommand } from './cli/token.ts';
 import { serveWorkers } from './cli/workers.ts';
 import { loadSettings } from './config.ts';
 import { updateReadme } from './docs/reference.ts';
-import { DEMO_KEY_FILE, signDemoToken } from './demo/keys.ts';
 import { startDemoUpstream } from './demo/upstream.ts';
 import { hashApiKey } from './kinds/api-key.ts';
 import { startSluice } from './server.ts';
@@ -30,8 +30,9 @@ const USAGE = `sluice <command>
   validate <file…>               check workflow files; exit 1 listing every problem
   test <file…>                   run the workflow tests of files in the real engine; exit 1 when one fails
   token --sub S [--scope S…] [--partner P] [--aud A] [--exp 1h]
-                                 sign a demo token the example workflows trust (with the data directory's
-                                 demo key, which only demo mode makes)
+                                 sign a demo token the example workflows trust, with the demo key of the
+                                 gateway's data directory (SLUICE_DATA, else ./data as npm start uses);
+                                 only the gateway in demo mode makes that key, this command never does
   export xstate <file> [-o out]  write a workflow's XState machine config (JSON)
   schema [--out dir]             write the JSON Schemas of workflows and the error catalog
   hash-key <key>                 print the hash an api-key node stores for a key
@@ -107,13 +108,8 @@ async function main(argv: string[]): Promise<number> {
       });
       if (!values.sub) fail('usage: sluice token --sub S [--scope S…] [--partner P] [--aud A] [--exp 1h]');
       const scopes = (values.scope ?? []).flatMap((s) => s.split(/[\s,]+/)).filter(Boolean);
-      const settings = loadSettings();
-      // Signing with a key made here would turn on an issuer that seeded example workflows trust: only demo mode makes the key.
-      if (!settings.demo && !existsSync(join(settings.dataDir, DEMO_KEY_FILE)))
-        fail(`the demo issuer is off: there is no demo key in ${settings.dataDir}. Demo mode makes one (SLUICE_DEMO=on; npm start turns it on); this command never does`);
-      const token = await signDemoToken(settings.dataDir, { sub: values.sub, scopes, ...(values.partner ? { partner: values.partner } : {}), ...(values.aud ? { audience: values.aud } : {}), ...(values.exp ? { expiresIn: values.exp } : {}) });
-      process.stdout.write(`${token}\n`);
-      return 0;
+      const options = { sub: values.sub, scopes, ...(values.partner ? { partner: values.partner } : {}), ...(values.aud ? { audience: values.aud } : {}), ...(values.exp ? { expiresIn: values.exp } : {}) };
+      return signTokenCommand(process.env, options, { stdout: (t) => process.stdout.write(t), stderr: (t) => process.stderr.write(t) });
     }
     case 'export': {
       const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { out: { type: 'string', short: 'o' } } });

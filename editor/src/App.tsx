@@ -1,5 +1,6 @@
 import { describeError } from './api/client.ts';
 import { EditorScreen } from './components/EditorScreen.tsx';
+import { LeaveDialog } from './components/LeaveDialog.tsx';
 import { SignIn } from './components/SignIn.tsx';
 import { PartnersPage } from './components/PartnersPage.tsx';
 import { WorkflowList } from './components/WorkflowList.tsx';
@@ -64,6 +65,7 @@ function SignedIn({ session }: { session: Session }) {
       ) : (
         <p className="loading">Loading node kinds…</p>
       )}
+      <LeaveDialog />
     </div>
   );
 }

@@ -92,7 +92,8 @@ export function createWorkflowRegistry(options: {
         continue;
       }
       servedFrom.set(record.id, record);
-      const version = record.versions.find((v) => v.version === record.active);
+      // An archived workflow serves nothing, whatever its record says (archiving clears active too).
+      const version = record.archived ? undefined : record.versions.find((v) => v.version === record.active);
       if (!version) continue;
       const lifecycle = lifecycleOf(version);
       if (current && current.version === version.version) {

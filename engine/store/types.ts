@@ -11,6 +11,20 @@ export interface WorkflowRecord {
   draft: DraftRecord | undefined;
   versions: VersionRecord[];
   active: number | undefined;
+  /**
+   * Set while the workflow is archived: nothing of it is served (active is undefined), its route is
+   * free for others, its draft and versions stay for audit, and it takes no edit until restored.
+   * Optional: stores written before archiving load unchanged (no format step).
+   */
+  archived?: ArchiveRecord;
+}
+
+/** Who archived a workflow, when and why; `version` is the version that served then, which a restore serves again if it still can. */
+interface ArchiveRecord {
+  at: string;
+  by: string;
+  reason?: string;
+  version?: number;
 }
 
 /** Everything the store knows, as of `revision` (the sequence number of the last audit entry). */

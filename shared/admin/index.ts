@@ -11,8 +11,10 @@ export { allows, identitySchema, PERMISSIONS, ROLES, type Identity, type Permiss
 export { clusterSchema, liveViewSchema, partnerStatsSchema, statusSchema, workflowStatsSchema, type LiveView, type PartnerStats, type Replica, type Serving, type WorkflowStats } from './status.ts';
 export { servedState, versionState, workflowState, type ServedState } from './version-state.ts';
 export {
+  deletedSchema,
   draftSavedSchema,
   publishedSchema,
+  restoredSchema,
   rolledBackSchema,
   validatedSchema,
   versionDetailSchema,

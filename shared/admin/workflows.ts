@@ -26,6 +26,9 @@ const draftRecordSchema = z.object({
   updatedBy: who,
 }) satisfies z.ZodType<DraftRecord>;
 
+/** Who archived a workflow, when and why, and the version that served then (a restore serves it again if it can). */
+const archivedSchema = z.object({ at: timestamp, by: who, reason: z.string().optional(), version: z.number().int().optional() });
+
 /** One row of GET /workflows. */
 const workflowSummarySchema = z.object({
   id: z.string(),
@@ -35,7 +38,11 @@ const workflowSummarySchema = z.object({
   state: workflowStateSchema,
   draftChanges: z.boolean(),
   draftRevision: z.number().int(),
+  /** How many versions were published (a workflow with none may be deleted). */
+  versionCount: z.number().int(),
   lastChange: z.object({ at: timestamp, by: who }).optional(),
+  /** Set while archived: nothing of it serves, its route is free, it takes no edit until restored. */
+  archived: archivedSchema.optional(),
 });
 export const workflowListSchema = z.object({ revision: z.number().int(), workflows: z.array(workflowSummarySchema) });
 
@@ -47,6 +54,7 @@ export const workflowRecordSchema = z.object({
   draft: draftRecordSchema.nullable(),
   versions: z.array(versionRecordSchema),
   active: z.number().int().nullable(),
+  archived: archivedSchema.nullable(),
 });
 
 /** GET /workflows/:id: the record with the draft's document. */
@@ -57,6 +65,9 @@ export const validatedSchema = z.object({ ok: z.boolean(), problems: z.array(val
 export const publishedSchema = z.object({ version: z.number().int(), unchanged: z.boolean() });
 export const rolledBackSchema = z.object({ active: z.number().int(), previous: z.number().int().optional() });
 export const versionListSchema = z.object({ active: z.number().int().nullable(), versions: z.array(versionRecordSchema) });
+/** POST /workflows/:id/restore: what serves after the restore, and why not the version that served when it was archived. */
+export const restoredSchema = z.object({ active: z.number().int().nullable(), inactiveBecause: z.string().optional(), problems: z.array(validationProblemSchema).optional() });
+export const deletedSchema = z.object({ deleted: z.string() });
 export const versionDetailSchema = versionRecordSchema.extend({ active: z.boolean(), document: z.unknown() });
 
 /** Nodes and edges added, removed and changed between two versions: shared/compile/diff.ts defines it. */

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { contractDiffSchema, contractSchema, createdKeySchema, demoTokenAnswerSchema, draftSavedSchema, partnerListSchema, partnerStatsSchema, partnerViewSchema, planListSchema, planSchema, productListSchema, productSchema, publishedSchema, revokedKeySchema, rolledBackSchema, testRunSchema, validatedSchema, versionDetailSchema, versionListSchema, workflowListSchema } from '../../../shared/admin/index.ts';
+import type { restoredSchema, contractDiffSchema, contractSchema, createdKeySchema, demoTokenAnswerSchema, draftSavedSchema, partnerListSchema, partnerStatsSchema, partnerViewSchema, planListSchema, planSchema, productListSchema, productSchema, publishedSchema, revokedKeySchema, rolledBackSchema, testRunSchema, validatedSchema, versionDetailSchema, versionListSchema, workflowListSchema } from '../../../shared/admin/index.ts';
 import type { ErrorCatalog } from '../../../shared/schema/catalog.ts';
 import type { PartnerFields, PlanFields, ProductFields } from '../../../shared/schema/partners.ts';
 import type { SampleRequest, SimulationResult, UpstreamMock } from './preview-types.ts';
@@ -89,6 +89,9 @@ export function createApi(token: string, onUnauthorized: () => void = () => {}) 
     putPlan: (id: string, body: PlanFields) => call<Answer<typeof planSchema>>('PUT', `/plans/${encodeURIComponent(id)}`, body),
     putCatalog: (catalog: ErrorCatalog) => call<{ hash: string }>('PUT', '/errors', catalog),
     evaluate: (body: { expression: string } & EvaluationSample) => call<{ defined: boolean; value?: unknown; ms: number }>('POST', '/expressions/evaluate', body),
+    archive: (id: string, reason?: string) => call<WorkflowRecordView>('POST', `${wf(id)}/archive`, reason ? { reason } : {}),
+    restore: (id: string) => call<Answer<typeof restoredSchema>>('POST', `${wf(id)}/restore`, {}),
+    deleteWorkflow: (id: string) => call<{ deleted: string }>('DELETE', wf(id), {}),
   };
 }
 

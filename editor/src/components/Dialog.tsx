@@ -44,10 +44,12 @@ export interface Question {
   text: string;
   /** The label of the button that says yes, e.g. "Revoke key". */
   confirm: string;
+  /** The label of the button that says no; "Cancel" when absent. */
+  cancel?: string;
   /** The yes button is styled as destructive. */
   danger?: boolean;
   /** A text to type, with its label and first value: the answer is the text. */
-  input?: { label: string; value: string };
+  input?: { label: string; value: string; optional?: boolean };
 }
 
 /**
@@ -58,7 +60,7 @@ export function AskDialog({ question, onAnswer }: { question: Question | undefin
   const [text, setText] = useState('');
   useEffect(() => setText(question?.input?.value ?? ''), [question]);
   const inputId = `ask-${(question?.title ?? '').replace(/\W+/g, '-').toLowerCase()}`;
-  const blank = question?.input !== undefined && text.trim() === '';
+  const blank = question?.input !== undefined && !question.input.optional && text.trim() === '';
   return (
     <Dialog open={question !== undefined} title={question?.title ?? ''} onClose={() => onAnswer(undefined)}>
       <form
@@ -76,7 +78,7 @@ export function AskDialog({ question, onAnswer }: { question: Question | undefin
         )}
         <div className="dialog__actions">
           <button type="button" onClick={() => onAnswer(undefined)}>
-            Cancel
+            {question?.cancel ?? 'Cancel'}
           </button>
           <button type="submit" className={question?.danger ? 'danger' : 'primary'} disabled={blank} title={blank ? `${question?.input?.label} is empty` : undefined}>
             {question?.confirm}

@@ -58,10 +58,12 @@ export function Editor({ workflow, document: initialDocument, version: viewing, 
   const { live, present } = model;
   const latest = useLatest(live);
 
-  const mayEdit = can(identity.role, 'edit');
-  const mayPublish = can(identity.role, 'publish');
-  const editReason = mayEdit ? undefined : needs('edit', identity.role);
-  const publishReason = mayPublish ? undefined : needs('publish', identity.role);
+  // An archived workflow is read-only for everyone until restored (EditorScreen's banner says so and offers Restore).
+  const archived = workflow.archived ? 'Archived: restore it to edit or publish' : undefined;
+  const mayEdit = can(identity.role, 'edit') && !archived;
+  const mayPublish = can(identity.role, 'publish') && !archived;
+  const editReason = archived ?? (mayEdit ? undefined : needs('edit', identity.role));
+  const publishReason = archived ?? (mayPublish ? undefined : needs('publish', identity.role));
 
   const { status, say } = useStatusLine();
   const { busy, whileBusy } = useBusy();
@@ -86,7 +88,9 @@ export function Editor({ workflow, document: initialDocument, version: viewing, 
   const actions = useNodeActions({ model, latest, readOnly, kinds, view, say, onAdded: panels.showInspector });
   const file = useImportExport({ model, workflowId: id, say, fitSoon: view.fitSoon });
   const pickProblem = useProblemFocus({ model, latest, view, comparing, dismissComparison: versions.dismiss, showInspector: panels.showInspector });
-  const selected = useMemo(() => live.nodes.filter((n) => n.selected), [live.nodes]);
+  // While live, the side panel shows the served version's settings and nodes (read-only), as the canvas does.
+  const shownModel = served ?? live;
+  const selected = useMemo(() => shownModel.nodes.filter((n) => n.selected), [shownModel.nodes]);
   // A drawn path is of the workflow as it was run: an edit clears it (another tab does too, in useEditorPanels).
   const { setHighlight } = panels;
   useEffect(() => setHighlight(undefined), [present, setHighlight]);
@@ -137,7 +141,7 @@ export function Editor({ workflow, document: initialDocument, version: viewing, 
             onHelp={panels.openHelp}
           />
 
-          {!mayEdit && (
+          {!mayEdit && !archived && (
             <div className="banner banner--readonly" role="note">
               <strong>Read-only.</strong> Signed in as {identity.name} ({identity.role}): you can read this workflow, its versions and diffs, but not change it.
             </div>
@@ -169,7 +173,7 @@ export function Editor({ workflow, document: initialDocument, version: viewing, 
               workflow={workflow}
               tab={panels.tab}
               onTab={panels.setTab}
-              live={live}
+              live={shownModel}
               present={present}
               latest={latest}
               selected={selected}

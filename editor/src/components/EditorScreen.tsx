@@ -7,6 +7,7 @@ import type { DraftDocument } from '../graph/convert.ts';
 import { listHref } from '../hooks/useHashRoute.ts';
 import { useResource } from '../hooks/useResource.ts';
 import { ContractView } from '../contract/ContractView.tsx';
+import { ArchivedBanner } from './ArchivedBanner.tsx';
 import { Editor } from './Editor.tsx';
 
 /**
@@ -47,10 +48,12 @@ function WorkflowEditorScreen({ id, kinds, version }: { id: string; kinds: Kinds
         <a href={listHref}>Back to the workflows</a>
       </div>
     );
+  const shown = changed?.id === id ? changed : resource.value.workflow;
   return (
     <KindsContext.Provider value={index}>
+      <ArchivedBanner key={id} workflow={shown} onRestored={onWorkflowChanged} />
       <ReactFlowProvider>
-        <Editor key={`${id}@${version ?? 'draft'}`} workflow={changed?.id === id ? changed : resource.value.workflow} document={resource.value.document} version={version} onWorkflowChanged={onWorkflowChanged} />
+        <Editor key={`${id}@${version ?? 'draft'}`} workflow={shown} document={resource.value.document} version={version} onWorkflowChanged={onWorkflowChanged} />
       </ReactFlowProvider>
     </KindsContext.Provider>
   );

@@ -4,7 +4,7 @@ import type { WorkflowMeta } from '../graph/convert.ts';
 import type { DraftLifecycle } from '../hooks/useDraftLifecycle.ts';
 import type { EditorModel } from '../hooks/useEditorModel.ts';
 import { useAsk } from '../hooks/useAsk.ts';
-import { listHref } from '../hooks/useHashRoute.ts';
+import { goWithoutAsking, listHref } from '../hooks/useHashRoute.ts';
 import type { ImportExport } from '../hooks/useImportExport.ts';
 import type { LiveMode } from '../hooks/useLiveMode.ts';
 import type { NodeActions } from '../hooks/useNodeActions.ts';
@@ -54,7 +54,7 @@ export function EditorToolbar(props: EditorToolbarProps) {
         onClick={(e) => {
           if (!dirty) return;
           e.preventDefault();
-          void ask.confirm({ title: 'Leave without saving?', text: 'Your unsaved changes will be lost.', confirm: 'Leave without saving', danger: true }).then((leave) => leave && (window.location.hash = listHref));
+          void ask.confirm({ title: 'Leave without saving?', text: 'Your unsaved changes will be lost.', confirm: 'Leave without saving', danger: true }).then((leave) => leave && goWithoutAsking(listHref));
         }}
       >
         ← Workflows

@@ -12,7 +12,8 @@ export interface ProblemsPanelProps {
 
 /** Every problem of the workflow; picking one selects its node and moves focus to its field. */
 export function ProblemsPanel({ problems, checking, source, error, open, onToggle, onPick }: ProblemsPanelProps) {
-  const summary = checking ? 'Checking…' : problems.length === 0 ? 'No problems' : `${problems.length} problem${problems.length === 1 ? '' : 's'}`;
+  // A pending check never hides the count: the problems known stand until the check of the latest change answers.
+  const summary = problems.length === 0 ? (checking ? 'Checking…' : 'No problems') : `${problems.length} problem${problems.length === 1 ? '' : 's'}${checking ? ' (checking…)' : ''}`;
   return (
     <section className={open ? 'problems problems--open' : 'problems'} aria-label="Problems">
       <button type="button" className="problems__toggle" aria-expanded={open} aria-controls="problems-list" onClick={onToggle}>

@@ -1,10 +1,13 @@
 import { useMemo, useState } from 'react';
+import type { WorkflowSummary } from '../../../shared/admin/index.ts';
 import { ApiError, describeError } from '../api/client.ts';
 import { can, needs } from '../api/roles.ts';
 import { useSessionContext } from '../editor-context.ts';
 import { parseWorkflowText } from '../graph/clipboard.ts';
 import { workflowHref } from '../hooks/useHashRoute.ts';
+import { useArchive, type ArchiveActions } from '../hooks/useArchive.ts';
 import { useResource } from '../hooks/useResource.ts';
+import { AskDialog } from './Dialog.tsx';
 import { ImportDialog } from './ImportDialog.tsx';
 import { NewWorkflowDialog } from './NewWorkflowDialog.tsx';
 
@@ -16,6 +19,31 @@ const ago = (iso: string) => {
   return new Date(iso).toLocaleDateString();
 };
 
+/** The archive actions of one row: Archive (or Restore, when archived) and Delete for a workflow never published. */
+function RowActions({ w, actions }: { w: WorkflowSummary; actions: ArchiveActions }) {
+  const { reason } = actions;
+  const deletable = w.versionCount === 0 && w.activeVersion === null;
+  const name = w.name ?? w.id;
+  return (
+    <div className="workflows__actions">
+      {w.archived ? (
+        <button type="button" onClick={() => void actions.restore(w)} disabled={reason !== undefined} title={reason ?? `Restore ${name}`} aria-description={reason} aria-label={`Restore ${name}`}>
+          Restore
+        </button>
+      ) : (
+        <button type="button" onClick={() => void actions.archive(w)} disabled={reason !== undefined} title={reason ?? `Archive ${name}: it stops serving, its versions are kept`} aria-description={reason} aria-label={`Archive ${name}`}>
+          Archive
+        </button>
+      )}
+      {deletable && (
+        <button type="button" className="danger" onClick={() => void actions.remove(w)} disabled={reason !== undefined} title={reason ?? `Delete ${name} (never published)`} aria-description={reason} aria-label={`Delete ${name}`}>
+          Delete
+        </button>
+      )}
+    </div>
+  );
+}
+
 /** Every workflow: what it serves, at which version, in which state, and who changed it last. */
 export function WorkflowList() {
   const { api, identity } = useSessionContext();
@@ -24,13 +52,16 @@ export function WorkflowList() {
   const [importing, setImporting] = useState(false);
   const [importError, setImportError] = useState<string | undefined>();
   const [query, setQuery] = useState('');
+  const [showArchived, setShowArchived] = useState(false);
+  const actions = useArchive(api, identity.role, reload);
   const mayEdit = can(identity.role, 'edit');
   const reason = mayEdit ? undefined : needs('edit', identity.role);
 
-  const rows = useMemo(() => {
-    if (resource.status !== 'ready') return [];
+  const { rows, archived } = useMemo(() => {
+    if (resource.status !== 'ready') return { rows: [], archived: [] };
     const q = query.trim().toLowerCase();
-    return resource.value.workflows.filter((w) => q === '' || `${w.id} ${w.name ?? ''} ${w.route?.path ?? ''}`.toLowerCase().includes(q));
+    const matching = resource.value.workflows.filter((w) => q === '' || `${w.id} ${w.name ?? ''} ${w.route?.path ?? ''}`.toLowerCase().includes(q));
+    return { rows: matching.filter((w) => !w.archived), archived: matching.filter((w) => w.archived) };
   }, [resource, query]);
 
   const importWorkflow = (text: string) => {
@@ -69,6 +100,11 @@ export function WorkflowList() {
           <strong>Read-only.</strong> The {identity.role} role can open every workflow, its versions and diffs, but not change them.
         </div>
       )}
+      {actions.note && (
+        <p className={actions.note.tone === 'bad' ? 'field__error' : 'banner banner--info'} role={actions.note.tone === 'bad' ? 'alert' : 'status'}>
+          {actions.note.text}
+        </p>
+      )}
       {importError && (
         <p className="field__error" role="alert">
           {importError}
@@ -90,6 +126,9 @@ export function WorkflowList() {
               <th scope="col">Active version</th>
               <th scope="col">State</th>
               <th scope="col">Last change</th>
+              <th scope="col">
+                <span className="sr-only">Actions</span>
+              </th>
             </tr>
           </thead>
           <tbody>
@@ -112,11 +151,14 @@ export function WorkflowList() {
                   {w.draftChanges && w.state !== 'draft' && <span className="chip chip--dirty">draft changes</span>}
                 </td>
                 <td>{w.lastChange ? <span title={new Date(w.lastChange.at).toLocaleString()}>{ago(w.lastChange.at)} by {w.lastChange.by}</span> : '—'}</td>
+                <td>
+                  <RowActions w={w} actions={actions} />
+                </td>
               </tr>
             ))}
             {rows.length === 0 && (
               <tr>
-                <td colSpan={5} className="muted">
+                <td colSpan={6} className="muted">
                   {query ? `No workflow matches “${query}”.` : 'No workflows yet. Create one, or drop JSON files into the workflows directory.'}
                 </td>
               </tr>
@@ -124,6 +166,57 @@ export function WorkflowList() {
           </tbody>
         </table>
       )}
+      {resource.status === 'ready' && archived.length > 0 && (
+        <section className="workflows__archived" aria-label="Archived workflows">
+          <button type="button" aria-expanded={showArchived} aria-controls="archived-workflows" onClick={() => setShowArchived((v) => !v)}>
+            {showArchived ? 'Hide' : 'Show'} archived ({archived.length})
+          </button>
+          {showArchived && (
+            <table className="workflows" id="archived-workflows">
+              <caption className="sr-only">Archived workflows</caption>
+              <thead>
+                <tr>
+                  <th scope="col">Workflow</th>
+                  <th scope="col">Route (free)</th>
+                  <th scope="col">Versions</th>
+                  <th scope="col">Archived</th>
+                  <th scope="col">
+                    <span className="sr-only">Actions</span>
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                {archived.map((w) => (
+                  <tr key={w.id}>
+                    <td>
+                      <a href={workflowHref(w.id)} className="workflows__name">
+                        {w.name ?? w.id}
+                      </a>
+                      <div className="muted small">{w.id}</div>
+                    </td>
+                    <td>
+                      <code>
+                        {(w.route?.methods ?? []).join(', ')} {w.route?.path ?? '—'}
+                      </code>
+                    </td>
+                    <td>{w.versionCount === 0 ? <span className="muted">none</span> : `${w.versionCount}${w.archived?.version ? ` (v${w.archived.version} served)` : ''}`}</td>
+                    <td>
+                      <span title={new Date(w.archived!.at).toLocaleString()}>
+                        {ago(w.archived!.at)} by {w.archived!.by}
+                      </span>
+                      {w.archived?.reason && <div className="muted small">{w.archived.reason}</div>}
+                    </td>
+                    <td>
+                      <RowActions w={w} actions={actions} />
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+        </section>
+      )}
+      <AskDialog question={actions.ask.question} onAnswer={actions.ask.answer} />
       <NewWorkflowDialog open={creating} onClose={() => setCreating(false)} />
       <ImportDialog
         open={importing}

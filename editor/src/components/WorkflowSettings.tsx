@@ -2,6 +2,7 @@ import { HTTP_METHODS } from '../../../shared/schema/index.ts';
 import type { ValidationProblem } from '../api/types.ts';
 import type { FlowModel, WorkflowMeta } from '../graph/convert.ts';
 import { updateMeta } from '../graph/operations.ts';
+import type { ServedGraph } from '../hooks/useLiveMode.ts';
 import { fieldDomId } from './FieldFrame.tsx';
 
 export interface WorkflowSettingsProps {
@@ -17,8 +18,12 @@ export interface WorkflowSettingsProps {
 const SCOPE = 'workflow';
 
 /** The workflow itself, shown when no node is selected: name, route, description, start. */
-export function WorkflowSettings({ model, start, problems, readOnly, readOnlyReason, commit, seal }: WorkflowSettingsProps) {
+export function WorkflowSettings({ model, start, problems: draftProblems, readOnly, readOnlyReason, commit, seal }: WorkflowSettingsProps) {
   const meta = model.meta;
+  // In live mode the side panel is given the served version's model (useLiveMode's ServedGraph, which carries its
+  // version): its settings are shown read-only, and the draft's problems are not pinned on them.
+  const servedVersion = (model as Partial<ServedGraph>).version;
+  const problems = servedVersion === undefined ? draftProblems : [];
   const at = (field: string) => problems.filter((p) => p.node === undefined && (p.field === field || p.field?.startsWith(`${field}.`)));
   const set = (update: (meta: WorkflowMeta) => WorkflowMeta, group?: string) => commit((m) => updateMeta(m, update), group);
   const methods = meta.route?.methods ?? [];
@@ -36,8 +41,14 @@ export function WorkflowSettings({ model, start, problems, readOnly, readOnlyRea
     <section className="inspector" aria-label="Workflow settings">
       <header className="inspector__head">
         <div>
-          <h2>Workflow</h2>
-          <p className="muted">Select a node to configure it. These settings are the workflow&apos;s own.</p>
+          <h2>Workflow{servedVersion === undefined ? '' : ` — version ${servedVersion}, as served`}</h2>
+          {servedVersion === undefined ? (
+            <p className="muted">Select a node to configure it. These settings are the workflow&apos;s own.</p>
+          ) : (
+            <p className="banner banner--live" role="note">
+              Live: these are the settings of version {servedVersion}, the version serving now (read-only). The draft may differ: turn Live off to see and edit it.
+            </p>
+          )}
         </div>
       </header>
       {rest.length > 0 && (

@@ -4,6 +4,7 @@ import type { ProblemBody, ValidationProblem, WorkflowDiff, WorkflowView } from 
 import { toDocument, type DraftDocument, type FlowModel } from '../graph/convert.ts';
 import { modelOf } from '../graph/layout.ts';
 import type { Busy } from './useBusy.ts';
+import { setLeaveGuard } from './useHashRoute.ts';
 import type { EditorModel } from './useEditorModel.ts';
 import type { Say } from './useStatusLine.ts';
 import type { Validation } from './useValidation.ts';
@@ -178,6 +179,11 @@ export function useDraftLifecycle(options: DraftLifecycleOptions): DraftLifecycl
   const deprecate = useCallback((v: number, sunset: string | undefined) => void versionAction(`Version ${v} is deprecated`, () => api.deprecate(id, v, sunset)), [versionAction, api, id]);
   const retire = useCallback((v: number) => void versionAction(`Version ${v} is retired`, () => api.retire(id, v)), [versionAction, api, id]);
 
+  // Another workflow (or page) in the hash while unsaved: asked in the app's own dialog first.
+  useEffect(() => {
+    if (!dirty) return;
+    return setLeaveGuard(() => ({ title: 'Unsaved changes', text: `The draft of ${id} has changes that are not saved. Discard them and leave, or stay and save them?`, confirm: 'Discard', cancel: 'Stay', danger: true }));
+  }, [dirty, id]);
   useEffect(() => {
     if (!dirty) return;
     const warn = (e: BeforeUnloadEvent) => e.preventDefault();

@@ -1,15 +1,16 @@
 import { applyNodeChanges, type NodeChange } from '@xyflow/react';
 import { useCallback, useEffect, useState } from 'react';
 import type { Api } from '../api/client.ts';
-import type { DraftDocument, FlowEdge, FlowNode } from '../graph/convert.ts';
+import type { DraftDocument, FlowModel, FlowNode } from '../graph/convert.ts';
 import { modelOf } from '../graph/layout.ts';
 import { useLiveCounts, type LiveCounts } from './useLiveCounts.ts';
 
-/** The served version's own graph, which live counts are drawn on (the draft may differ from it). */
-interface ServedGraph {
+/**
+ * The served version's own model, which live counts are drawn on (the draft may differ from it):
+ * its graph for the canvas, its settings and node configs for the side panel, read-only.
+ */
+export interface ServedGraph extends FlowModel {
   version: number;
-  nodes: FlowNode[];
-  edges: FlowEdge[];
 }
 
 export interface LiveMode {
@@ -21,7 +22,7 @@ export interface LiveMode {
   counts: LiveCounts | undefined;
   /** The graph of the version the counts are of, once read; the canvas shows it while live. */
   graph: ServedGraph | undefined;
-  /** The canvas's changes while live: the sizes React Flow measured (the minimap draws only measured nodes). */
+  /** The canvas's changes while live: the sizes React Flow measured (the minimap draws only measured nodes) and the selection (the inspector shows the served node). */
   onNodesChange(changes: NodeChange<FlowNode>[]): void;
   error: string | undefined;
 }
@@ -46,8 +47,8 @@ export function useLiveMode(api: Api, workflowId: string, served: boolean): Live
     api.version(workflowId, version).then(
       (detail) => {
         if (stopped) return;
-        const { nodes, edges } = modelOf(detail.document as DraftDocument);
-        setGraph({ version, nodes: nodes.map((n) => ({ ...n, selected: false })), edges });
+        const { meta, nodes, edges } = modelOf(detail.document as DraftDocument);
+        setGraph({ version, meta, nodes: nodes.map((n) => ({ ...n, selected: false })), edges });
         setGraphError(undefined);
       },
       (e: unknown) => !stopped && setGraphError(`version ${version} cannot be read: ${e instanceof Error ? e.message : String(e)}`),
@@ -58,8 +59,8 @@ export function useLiveMode(api: Api, workflowId: string, served: boolean): Live
   }, [api, workflowId, version]);
   const toggle = useCallback(() => setOn((was) => !was), []);
   const onNodesChange = useCallback((changes: NodeChange<FlowNode>[]) => {
-    const sizes = changes.filter((c) => c.type === 'dimensions');
-    if (sizes.length > 0) setGraph((g) => g && { ...g, nodes: applyNodeChanges(sizes, g.nodes) });
+    const kept = changes.filter((c) => c.type === 'dimensions' || c.type === 'select');
+    if (kept.length > 0) setGraph((g) => g && { ...g, nodes: applyNodeChanges(kept, g.nodes) });
   }, []);
   const shown = on && served ? graph : undefined;
   return { on, toggle, partner, setPartner, counts, graph: shown, onNodesChange, error: error ?? graphError };

@@ -19,9 +19,13 @@ export interface Validation {
 }
 
 /**
- * Validates the present step of the workflow, debounced. Who may edit gets the admin API's
- * check (exactly what publishing will say); read-only roles, who may not call it, get the
- * shared graph rules run in the browser.
+ * Validates the present step of the workflow, debounced. Who may edit gets the admin API's check
+ * (exactly what publishing will say); read-only roles, who may not call it, get the shared graph
+ * rules run in the browser. The problems stay as the last finished check found them until the
+ * check of the latest change answers (an answer about a text typed over since is dropped), so
+ * while an invalid config is typed the list is steady: it changes when a check of what is on
+ * screen says something else, and empties only when that check finds nothing. `checking` says a
+ * newer check is pending; it never hides the problems.
  */
 export function useValidation(api: Api, id: string, present: FlowModel, serverSide: boolean): Validation {
   // Layout does not change what is valid: a drag does not start a check.
@@ -46,9 +50,12 @@ export function useValidation(api: Api, id: string, present: FlowModel, serverSi
         (result) => mine === round.current && setState({ problems: result.problems, checking: false, source: 'server', error: undefined }),
         (error: unknown) => {
           if (mine !== round.current) return;
-          // A body the API refuses outright (400) still lists its problems.
-          const problems = error instanceof ApiError ? (error.problem.problems ?? []) : [];
-          setState({ problems, checking: false, source: 'server', error: error instanceof Error ? error.message : String(error) });
+          // A body the API refuses outright (400) still lists its problems; a check that could not
+          // run at all (network, 5xx) says so and keeps the problems known so far: an outage does
+          // not make the draft's problems vanish and come back.
+          const listed = error instanceof ApiError ? error.problem.problems : undefined;
+          const message = error instanceof Error ? error.message : String(error);
+          setState((s) => ({ problems: listed ?? s.problems, checking: false, source: 'server', error: message }));
         },
       );
     }, VALIDATE_DEBOUNCE_MS);

@@ -38,7 +38,7 @@ export interface LifecycleOptions {
 const activeRoutes = async (store: Store, state: StoreState, except: string, routes: Map<string, Route>) => {
   const active = [];
   for (const record of Object.values(state.workflows)) {
-    if (record.id === except || record.active === undefined) continue;
+    if (record.id === except || record.active === undefined || record.archived !== undefined) continue; // an archived workflow holds no route
     const version = record.versions.find((v) => v.version === record.active)!;
     let route = routes.get(version.hash);
     if (route === undefined) {
@@ -55,9 +55,11 @@ export function workflowOf(state: StoreState, id: string): WorkflowRecord | unde
   return Object.hasOwn(state.workflows, id) ? state.workflows[id] : undefined;
 }
 
-function requireWorkflow(state: StoreState, id: string): WorkflowRecord {
+/** A workflow by id; with `action` (what is tried, in words), refused while the workflow is archived. */
+export function requireWorkflow(state: StoreState, id: string, action?: string): WorkflowRecord {
   const record = workflowOf(state, id);
   if (!record) throw new AdminError('not_found', `no workflow "${id}"`);
+  if (action !== undefined && record.archived) throw new AdminError('conflict', `workflow "${id}" is archived: restore it first (cannot ${action})`);
   return record;
 }
 
@@ -154,7 +156,7 @@ export function createLifecycle(options: LifecycleOptions) {
 
   function publish(actor: Actor, id: string, fourEyes: boolean, testedHash?: string, note?: string) {
     return change<{ version: number; unchanged: boolean }>(async (state) => {
-      const current = requireWorkflow(state, id);
+      const current = requireWorkflow(state, id, 'publish');
       if (!current.draft) throw new AdminError('conflict', `workflow "${id}" has no draft to publish`);
       if (testedHash !== undefined && current.draft.hash !== testedHash) throw new AdminError('conflict', `the draft of "${id}" changed while its tests ran: publish again`);
       if (fourEyes && current.draft.updatedBy === actor.name)
@@ -203,7 +205,7 @@ export function createLifecycle(options: LifecycleOptions) {
       const stored = await draftOf(document);
       const { hash } = stored;
       const { result } = await store.transact((state) => {
-        const record = requireWorkflow(state, id);
+        const record = requireWorkflow(state, id, 'save its draft');
         const current = record.draft?.revision ?? 0;
         if (baseRevision !== current)
           throw new AdminError('conflict', `the draft changed since revision ${baseRevision}: it is at revision ${current}, saved by ${record.draft?.updatedBy ?? 'nobody'}`, { extra: { currentRevision: current, updatedBy: record.draft?.updatedBy, updatedAt: record.draft?.updatedAt } });
@@ -263,7 +265,7 @@ export function createLifecycle(options: LifecycleOptions) {
     /** Makes an earlier version active again, checked as a publish is: routes and catalog may have moved on since. */
     rollback(actor: Actor, id: string, version: number) {
       return change<{ active: number; previous: number | undefined }>(async (state) => {
-        const record = requireWorkflow(state, id);
+        const record = requireWorkflow(state, id, 'roll back');
         const target = record.versions.find((v) => v.version === version);
         if (!target) throw new AdminError('not_found', `workflow "${id}" has no version ${version}`);
         if (target.retired) throw new AdminError('conflict', `version ${version} is retired and cannot serve again`);
@@ -281,7 +283,7 @@ export function createLifecycle(options: LifecycleOptions) {
 
     async deprecate(actor: Actor, id: string, version: number, sunset: string | undefined) {
       const { result } = await store.transact((state) => {
-        const record = requireWorkflow(state, id);
+        const record = requireWorkflow(state, id, 'deprecate a version');
         const target = record.versions.find((v) => v.version === version);
         if (!target) throw new AdminError('not_found', `workflow "${id}" has no version ${version}`);
         const time = now();
@@ -297,7 +299,7 @@ export function createLifecycle(options: LifecycleOptions) {
 
     async retire(actor: Actor, id: string, version: number) {
       const { result } = await store.transact((state) => {
-        const record = requireWorkflow(state, id);
+        const record = requireWorkflow(state, id, 'retire a version');
         const target = record.versions.find((v) => v.version === version);
         if (!target) throw new AdminError('not_found', `workflow "${id}" has no version ${version}`);
         const time = now();

@@ -15,7 +15,7 @@ const INPUTS = {
 
 /** The description an endpoint is routed and documented by: the same for every endpoint, whatever its types. */
 interface EndpointDescription {
-  method: 'get' | 'post' | 'put';
+  method: 'get' | 'post' | 'put' | 'delete';
   /** The Express path under /admin/api, with `:name` parameters. */
   path: string;
   permission: Permission;

@@ -1,8 +1,9 @@
 /** Workflows: the list, one record, creating one, saving and validating its draft. */
 import { z } from 'zod';
-import { draftSavedSchema, validatedSchema, workflowListSchema, workflowRecordSchema, workflowState, workflowViewSchema, type WorkflowSummary } from '../../../shared/admin/index.ts';
+import { deletedSchema, draftSavedSchema, restoredSchema, validatedSchema, workflowListSchema, workflowRecordSchema, workflowState, workflowViewSchema, type WorkflowSummary } from '../../../shared/admin/index.ts';
 import type { WorkflowDocument } from '../../../shared/schema/index.ts';
 import type { WorkflowRecord } from '../../store/types.ts';
+import { createArchive } from '../commands/archive.ts';
 import { workflowParams, type AdminContext } from './context.ts';
 import { defineEndpoint, type Endpoint } from './endpoint.ts';
 
@@ -10,13 +11,16 @@ const documentField = z.record(z.string(), z.unknown());
 const draftBody = z.object({ document: documentField, baseRevision: z.number().int().min(0) }).strict();
 const createBody = z.object({ document: documentField }).strict();
 const validateBody = z.object({ document: documentField.optional() }).strict();
+const archiveBody = z.object({ reason: z.string().trim().max(500).optional().meta({ description: 'Why it is archived, for the audit log and the list.' }) }).strict();
+const noBody = z.object({}).strict();
 
 /** A workflow record as the API shows it: absent values are null, never missing. */
-const recordView = (workflow: WorkflowRecord) => ({ ...workflow, draft: workflow.draft ?? null, active: workflow.active ?? null });
+const recordView = (workflow: WorkflowRecord) => ({ ...workflow, draft: workflow.draft ?? null, active: workflow.active ?? null, archived: workflow.archived ?? null });
 
 export function workflowEndpoints(context: AdminContext): Endpoint[] {
   const { store, options, record } = context;
   const { lifecycle } = options;
+  const archive = createArchive({ store }, lifecycle);
 
   async function summary(w: WorkflowRecord): Promise<WorkflowSummary> {
     const active = w.versions.find((v) => v.version === w.active);
@@ -32,7 +36,9 @@ export function workflowEndpoints(context: AdminContext): Endpoint[] {
       state: workflowState(active),
       draftChanges: w.draft !== undefined && w.draft.hash !== active?.hash,
       draftRevision: w.draft?.revision ?? 0,
+      versionCount: w.versions.length,
       lastChange,
+      ...(w.archived ? { archived: w.archived } : {}),
     };
   }
 
@@ -73,6 +79,21 @@ export function workflowEndpoints(context: AdminContext): Endpoint[] {
         const problems = await lifecycle.check(await store.state(), params.id, document);
         return { ok: problems.length === 0, problems };
       },
+    }),
+    defineEndpoint({
+      method: 'post', path: '/workflows/:id/archive', permission: 'publish', summary: 'Archive a workflow: it stops serving, its route is free, its draft and versions stay for audit and take no edit until restored', params: workflowParams, body: archiveBody, response: workflowRecordSchema,
+      handler: async ({ actor, params, body }) => recordView(await archive.archive(actor, params.id, body.reason || undefined)),
+    }),
+    defineEndpoint({
+      method: 'post', path: '/workflows/:id/restore', permission: 'publish', summary: 'Restore an archived workflow; the version that served when it was archived serves again only if its route is still free (else it comes back inactive, saying why)', params: workflowParams, body: noBody, response: restoredSchema,
+      handler: async ({ actor, params }) => {
+        const restored = await archive.restore(actor, params.id);
+        return { ...restored, active: restored.active ?? null };
+      },
+    }),
+    defineEndpoint({
+      method: 'delete', path: '/workflows/:id', permission: 'publish', summary: 'Delete a workflow that never had a version (a draft only); one with versions is archived instead', params: workflowParams, body: noBody, response: deletedSchema,
+      handler: ({ actor, params }) => archive.remove(actor, params.id),
     }),
   ];
 }

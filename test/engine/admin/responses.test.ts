@@ -77,6 +77,12 @@ describe('admin API answers and their response schemas', () => {
     await call('viewer', 'GET', '/workflows/round/live');
     await call('viewer', 'GET', '/status');
     await call('viewer', 'GET', '/cluster');
+    await call('publisher', 'POST', '/workflows/round/archive', { reason: 'round trip' });
+    await call('viewer', 'GET', '/workflows'); // an archived workflow
+    await call('viewer', 'GET', '/workflows/round');
+    await call('publisher', 'POST', '/workflows/round/restore', {});
+    await call('editor', 'POST', '/workflows', { document: stamped('gone', '/gone', 'v1') });
+    await call('publisher', 'DELETE', '/workflows/gone');
   });
 
   it('partners, keys, products and plans: every answer is what its schema says', async () => {

@@ -41,6 +41,28 @@ const OPERATIONS: Record<string, { roles: readonly RoleName[]; call: (role: Role
   'POST /admin/api/workflows/{id}/rollback': { roles: PUBLISHERS, call: () => ({ method: 'POST', path: '/workflows/matrix/rollback', body: { version: 1 } }) },
   'POST /admin/api/workflows/{id}/deprecate': { roles: PUBLISHERS, call: () => ({ method: 'POST', path: '/workflows/matrix/deprecate', body: { version: 1, sunset: '2030-01-01T00:00:00Z' } }) },
   'POST /admin/api/workflows/{id}/retire': { roles: PUBLISHERS, call: () => ({ method: 'POST', path: '/workflows/matrix/retire', body: { version: 2 } }) },
+  'POST /admin/api/workflows/{id}/archive': {
+    roles: PUBLISHERS,
+    call: async (role, admin) => {
+      await admin('admin', 'POST', '/workflows', { document: stamped(`archive-${role}`, `/archive/${role}`, 'a') });
+      return { method: 'POST', path: `/workflows/archive-${role}/archive`, body: { reason: 'roles' } };
+    },
+  },
+  'POST /admin/api/workflows/{id}/restore': {
+    roles: PUBLISHERS,
+    call: async (role, admin) => {
+      await admin('admin', 'POST', '/workflows', { document: stamped(`restore-${role}`, `/restore/${role}`, 'r') });
+      await admin('admin', 'POST', `/workflows/restore-${role}/archive`, {});
+      return { method: 'POST', path: `/workflows/restore-${role}/restore` };
+    },
+  },
+  'DELETE /admin/api/workflows/{id}': {
+    roles: PUBLISHERS,
+    call: async (role, admin) => {
+      await admin('admin', 'POST', '/workflows', { document: stamped(`delete-${role}`, `/delete/${role}`, 'd') });
+      return { method: 'DELETE', path: `/workflows/delete-${role}` };
+    },
+  },
   'GET /admin/api/workflows/{id}/versions': { roles: ALL, call: () => ({ method: 'GET', path: '/workflows/matrix/versions' }) },
   'GET /admin/api/workflows/{id}/versions/{n}': { roles: ALL, call: () => ({ method: 'GET', path: '/workflows/matrix/versions/1' }) },
   'GET /admin/api/workflows/{id}/diff': { roles: ALL, call: () => ({ method: 'GET', path: '/workflows/matrix/diff?from=1&to=2' }) },
