@@ -57,8 +57,10 @@ describe('model operations', () => {
     expect(toDocument(connect(base, 'a', 'missing', 'b')).edges).toHaveLength(2);
   });
 
-  it('lays out left to right along the edges', () => {
-    const positions = layoutPositions(base.nodes, base.edges);
+  it('lays out left to right along the edges, or top to bottom', async () => {
+    const positions = await layoutPositions(base.nodes, base.edges);
     expect(positions.get('a')!.x).toBeLessThan(positions.get('b')!.x);
+    const down = await layoutPositions(base.nodes, base.edges, 'TB');
+    expect(down.get('a')!.y).toBeLessThan(down.get('b')!.y);
   });
 });

@@ -2,10 +2,10 @@ import { useReactFlow } from '@xyflow/react';
 import { useContext, useEffect, useMemo, useRef } from 'react';
 import { can, needs } from '../api/roles.ts';
 import type { WorkflowView } from '../api/types.ts';
-import { HighlightContext, KindsContext, LiveContext, MarksContext, ReadOnlyContext, useSessionContext } from '../editor-context.ts';
+import { DirectionContext, HighlightContext, KindsContext, LiveContext, MarksContext, ReadOnlyContext, useSessionContext } from '../editor-context.ts';
 import { effectiveStart } from '../graph/connection.ts';
 import type { DraftDocument, FlowEdge, FlowNode } from '../graph/convert.ts';
-import { modelOf } from '../graph/layout.ts';
+import { directionOf, modelOf } from '../graph/layout.ts';
 import { select } from '../graph/operations.ts';
 import { useBusy } from '../hooks/useBusy.ts';
 import { useCanvasChanges } from '../hooks/useCanvasChanges.ts';
@@ -62,7 +62,7 @@ export function Editor({ workflow, document: initialDocument, onWorkflowChanged 
 
   const { status, say } = useStatusLine();
   const { busy, whileBusy } = useBusy();
-  const panels = useEditorPanels();
+  const panels = useEditorPanels(id, () => directionOf(id, initialDocument));
   const view = useCanvasView(flow);
   const liveMode = useLiveMode(api, id, workflow.active !== null);
   const versions = useVersionCompare({ api, workflowId: id, active: workflow.active, whileBusy, say, fitSoon: view.fitSoon, onShown: panels.showInspector });
@@ -80,7 +80,7 @@ export function Editor({ workflow, document: initialDocument, onWorkflowChanged 
   const marks = useCanvasMarks(present, problems, start, comparison);
 
   const canvas = useCanvasChanges({ model, latest, readOnly, kinds, say });
-  const actions = useNodeActions({ model, latest, readOnly, kinds, view, say, onAdded: panels.showInspector });
+  const actions = useNodeActions({ model, latest, readOnly, kinds, view, say, onAdded: panels.showInspector, direction: panels.direction });
   const file = useImportExport({ model, workflowId: id, say, fitSoon: view.fitSoon });
   const pickProblem = useProblemFocus({ model, latest, view, comparing, dismissComparison: versions.dismiss, showInspector: panels.showInspector });
   const selected = useMemo(() => live.nodes.filter((n) => n.selected), [live.nodes]);
@@ -132,6 +132,15 @@ export function Editor({ workflow, document: initialDocument, onWorkflowChanged 
             edgeSelected={live.edges.some((e) => e.selected)}
             say={say}
             onHelp={panels.openHelp}
+            view={{
+              direction: panels.direction,
+              onDirection: (next) => {
+                panels.setDirection(next);
+                actions.autoLayout(next);
+              },
+              minimapShown: panels.minimapShown,
+              onToggleMinimap: panels.toggleMinimap,
+            }}
           />
 
           {!mayEdit && (
@@ -143,7 +152,8 @@ export function Editor({ workflow, document: initialDocument, onWorkflowChanged 
           {comparison && <DiffSummary from={refLabel(comparison.from)} to={refLabel(comparison.to)} diff={comparison.diff} onClose={versions.close} />}
 
           <div className="editor__main">
-            <Palette readOnly={readOnly} readOnlyReason={readOnlyReason} onAdd={actions.addKind} />
+            <Palette readOnly={readOnly} readOnlyReason={readOnlyReason} onAdd={actions.addKind} open={panels.paletteOpen} onToggle={panels.togglePalette} />
+            <DirectionContext.Provider value={panels.direction}>
             <LiveContext.Provider value={served ? liveMode.counts : undefined}>
               <HighlightContext.Provider value={comparison ? undefined : panels.highlight}>
                 <Canvas
@@ -157,9 +167,11 @@ export function Editor({ workflow, document: initialDocument, onWorkflowChanged 
                   isValidConnection={canvas.isValidConnection}
                   onRefusedConnection={canvas.onRefusedConnection}
                   onDropKind={actions.addKind}
+                  minimap={panels.minimapShown}
                 />
               </HighlightContext.Provider>
             </LiveContext.Provider>
+            </DirectionContext.Provider>
             <EditorSidebar
               api={api}
               workflow={workflow}
@@ -183,6 +195,8 @@ export function Editor({ workflow, document: initialDocument, onWorkflowChanged 
               actions={actions}
               say={say}
               onHighlight={panels.setHighlight}
+              open={panels.sidebarOpen}
+              onToggle={panels.toggleSidebar}
             />
           </div>
 

@@ -4,6 +4,7 @@ import { describeError } from '../api/client.ts';
 import type { KindsPayload, WorkflowView } from '../api/types.ts';
 import { KindsContext, kindIndex, useSessionContext } from '../editor-context.ts';
 import type { DraftDocument } from '../graph/convert.ts';
+import { laidOut } from '../graph/layout.ts';
 import { listHref } from '../hooks/useHashRoute.ts';
 import { useResource } from '../hooks/useResource.ts';
 import { Editor } from './Editor.tsx';
@@ -15,7 +16,8 @@ export function EditorScreen({ id, kinds }: { id: string; kinds: KindsPayload })
     const workflow = await api.workflow(id);
     // A workflow published from files may have no draft: its active version is where editing starts.
     const document = workflow.draft?.document ?? (workflow.active !== null ? (await api.version(id, workflow.active)).document : { id });
-    return { workflow, document: document as DraftDocument };
+    // Nodes without positions (a document written by hand or published from files) are laid out before the canvas opens.
+    return { workflow, document: await laidOut(document as DraftDocument) };
   }, id);
   // The workflow as the editor last saw it change, until the next load (another id in the hash) replaces it.
   const [changed, setChanged] = useState<WorkflowView | undefined>();
