@@ -21,12 +21,15 @@ import { formatRate } from './LiveControls.tsx';
 import type { FlowEdge, FlowNode } from '../graph/convert.ts';
 import { KindNode } from './KindNode.tsx';
 import { readableFit } from '../hooks/useCanvasView.ts';
+import { loadElk } from '../graph/layout.ts';
 
 /** Module level: a new object per render would make React Flow remount every node. */
 const nodeTypes: NodeTypes = { kind: KindNode };
 const SNAP_GRID: [number, number] = [10, 10];
 const DEFAULT_EDGE_OPTIONS = { interactionWidth: 16 };
 const PRO_OPTIONS = { hideAttribution: true };
+/** Smaller than React Flow's 200x150, so it covers less of a canvas squeezed between the side panels. */
+const MINIMAP_SIZE = { width: 160, height: 110 };
 const ARIA_LABELS = { 'minimap.ariaLabel': 'Mini map of the workflow', 'controls.ariaLabel': 'Zoom and fit' } as const;
 
 /** The media type of a palette item being dragged onto the canvas. */
@@ -66,6 +69,10 @@ export function Canvas(props: CanvasProps) {
     fitted.current = true;
     readableFit(flow, 0);
   }, [fitOnOpen, measured, flow]);
+  // The layout engine is fetched while the user looks, so the first auto-layout does not wait for it.
+  useEffect(() => {
+    if (!readOnly) void loadElk().catch(() => undefined);
+  }, [readOnly]);
   const edges = useMemo(() => {
     const labelled = live ? withLiveLabels(props.edges, live) : withPortLabels(props.edges);
     return highlight ? withPath(labelled, highlight) : labelled;
@@ -132,7 +139,7 @@ export function Canvas(props: CanvasProps) {
         proOptions={PRO_OPTIONS}
       >
         <Background gap={20} size={1} />
-        {props.minimap && <MiniMap pannable zoomable nodeClassName={miniMapClass(kinds.get)} />}
+        {props.minimap && <MiniMap pannable zoomable nodeClassName={miniMapClass(kinds.get)} style={MINIMAP_SIZE} />}
         <Controls showInteractive={false} showFitView={false}>
           <ControlButton className="react-flow__controls-fitview" aria-label="Fit View" title="Fit View (F): readable zoom, the start in view" onClick={() => readableFit(flow)}>
             <svg viewBox="0 0 32 30" aria-hidden="true">

@@ -46,7 +46,14 @@ const portId = (node: string, port: string) => `${node}\u0000${port}`;
 
 /** ELK (1.5 MB) is loaded the first time a workflow is laid out, so the editor's first page stays small. */
 let elk: Promise<Elk> | undefined;
-const loadElk = () => (elk ??= import('elkjs/lib/elk.bundled.js').then(({ default: ELK }) => new ELK()));
+export const loadElk = () =>
+  (elk ??= import('elkjs/lib/elk.bundled.js').then(
+    ({ default: ELK }) => new ELK(),
+    (error: unknown) => {
+      elk = undefined; // a failed fetch is tried again next time
+      throw error;
+    },
+  ));
 
 /**
  * Layered layout by ELK, port-aware: each edge leaves its node by its port, ports keep the order
