@@ -118,7 +118,9 @@ describe.runIf(chromiumAvailable())('the canvas', () => {
     expect(await page.getByRole('searchbox', { name: 'Search node kinds' }).count()).toBe(0);
     expect(await page.getByRole('tablist', { name: 'Side panel' }).count()).toBe(0);
     await screenshot(page, 'canvas-panels-folded');
-    await page.getByRole('button', { name: 'Show the node palette' }).click();
+    // "/" (search the palette) opens a folded palette
+    await page.keyboard.press('/');
+    await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe('palette-search');
     await page.getByRole('button', { name: 'Show the side panel' }).click();
     await page.getByRole('button', { name: 'Minimap' }).click();
     expect(await page.locator('.react-flow__minimap').count()).toBe(1);

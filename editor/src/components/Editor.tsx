@@ -106,7 +106,13 @@ export function Editor({ workflow, document: initialDocument, onWorkflowChanged 
     deselect: () => model.transient((m) => select(m, new Set())),
     layout: actions.autoLayout,
     fit: view.fit,
-    palette: () => window.document.getElementById('palette-search')?.focus(),
+    palette: () => {
+      const focus = () => window.document.getElementById('palette-search')?.focus();
+      if (panels.paletteOpen) return focus();
+      // a folded palette opens first
+      panels.togglePalette();
+      setTimeout(focus, 0);
+    },
     help: panels.openHelp,
   });
 
