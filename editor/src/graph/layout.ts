@@ -105,7 +105,9 @@ export function modelOf(document: DraftDocument): FlowModel {
 export async function laidOut(document: DraftDocument, direction: LayoutDirection = storedDirection(document.id) ?? 'LR'): Promise<DraftDocument> {
   const { model, unplaced } = toFlow(document);
   if (unplaced.length === 0) return document;
-  const positions = await layoutPositions(model.nodes, model.edges, direction);
+  // Without the layout engine (its chunk failed to load) the nodes stay on toFlow's grid: the workflow still opens.
+  const positions = await layoutPositions(model.nodes, model.edges, direction).catch(() => undefined);
+  if (!positions) return document;
   const placed = applyLayout(model, positions);
   return { ...document, layout: Object.fromEntries(placed.nodes.map((n) => [n.id, n.position])) };
 }

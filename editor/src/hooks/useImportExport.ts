@@ -37,13 +37,11 @@ export function useImportExport({ model, workflowId: id, say, fitSoon }: ImportE
       const document = { ...parsed.document, id };
       setImportOpen(false);
       // Nodes without positions are laid out first (ELK answers asynchronously); a layout that fails leaves them on a grid.
-      void laidOut(document)
-        .catch(() => document)
-        .then((placed) => {
-          model.commit(() => modelOf(placed));
-          say(parsed.document.id === id ? 'Imported; Undo restores what was drawn before' : `Imported ${parsed.document.id} as ${id}; Undo restores what was drawn before`);
-          fitSoon();
-        });
+      void laidOut(document).then((placed) => {
+        model.commit(() => modelOf(placed));
+        say(parsed.document.id === id ? 'Imported; Undo restores what was drawn before' : `Imported ${parsed.document.id} as ${id}; Undo restores what was drawn before`);
+        fitSoon();
+      });
       return undefined;
     },
     [model, id, say, fitSoon],
