@@ -57,3 +57,5 @@ export interface PathHighlight {
   edges: Set<string>;
 }
 export const HighlightContext = createContext<PathHighlight | undefined>(undefined);
+/** Which way the canvas is drawn: handles on the left and right (LR), or on the top and bottom (TB). */
+export const DirectionContext = createContext<'LR' | 'TB'>('LR');

@@ -178,6 +178,8 @@ describe.runIf(available)('the editor in a browser', () => {
 
     await page.keyboard.press('Escape');
     await page.keyboard.press('l'); // auto-layout
+    await expect.poll(() => status().textContent(), { timeout: 15_000 }).toBe('Laid out left to right');
+    await page.waitForTimeout(300); // the view's move to the new positions
     await waitChecked();
     await expect.poll(problemText, { timeout: 5000 }).toContain('No problems');
     await screenshot(page, '05-orders-drawn');

@@ -57,8 +57,30 @@ describe('model operations', () => {
     expect(toDocument(connect(base, 'a', 'missing', 'b')).edges).toHaveLength(2);
   });
 
-  it('lays out left to right along the edges', () => {
-    const positions = layoutPositions(base.nodes, base.edges);
+  it('lays out left to right along the edges, or top to bottom', async () => {
+    const positions = await layoutPositions(base.nodes, base.edges);
     expect(positions.get('a')!.x).toBeLessThan(positions.get('b')!.x);
+    const down = await layoutPositions(base.nodes, base.edges, 'TB');
+    expect(down.get('a')!.y).toBeLessThan(down.get('b')!.y);
+  });
+
+  it('keeps the order of a node\'s ports: the first port\'s target above (or left of) the second\'s', async () => {
+    // wired crosswise in the document's order, so only the ports' order puts eu first
+    const { nodes, edges } = toFlow({
+      id: 'w',
+      nodes: [
+        { id: 'who', kind: 'switch', config: { cases: [{ port: 'eu', when: 'true' }] } },
+        { id: 'z-default', kind: 'respond', config: {} },
+        { id: 'a-eu', kind: 'respond', config: {} },
+      ],
+      edges: [
+        { from: 'who', port: 'default', to: 'z-default' },
+        { from: 'who', port: 'eu', to: 'a-eu' },
+      ],
+    }).model;
+    const across = await layoutPositions(nodes, edges, 'LR');
+    expect(across.get('a-eu')!.y).toBeLessThan(across.get('z-default')!.y);
+    const down = await layoutPositions(nodes, edges, 'TB');
+    expect(down.get('a-eu')!.x).toBeLessThan(down.get('z-default')!.x);
   });
 });

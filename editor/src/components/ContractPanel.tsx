@@ -93,11 +93,12 @@ export function ContractPanel({ api, workflowId, hasActive, draftRevision, onHig
               }}
             >
               <span className={statusClass(e.status)}>{e.status}</span> <strong>{e.title}</strong>
-              <div className="muted">
-                {e.node ? `${e.node}.${e.port}` : 'gateway'} — <Words text={e.condition} />
-              </div>
-              {picked === key(e) && <pre>{JSON.stringify({ headers: e.headers, body: e.example }, null, 2)}</pre>}
             </button>
+            {/* outside the button: a button's visible text must be within its name (axe label-content-name-mismatch) */}
+            <div className="muted">
+              {e.node ? `${e.node}.${e.port}` : 'gateway'} — <Words text={e.condition} />
+            </div>
+            {picked === key(e) && <pre>{JSON.stringify({ headers: e.headers, body: e.example }, null, 2)}</pre>}
           </li>
         ))}
       </ul>

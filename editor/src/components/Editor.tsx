@@ -2,10 +2,10 @@ import { useReactFlow } from '@xyflow/react';
 import { useContext, useEffect, useMemo, useRef } from 'react';
 import { can, needs } from '../api/roles.ts';
 import type { WorkflowView } from '../api/types.ts';
-import { HighlightContext, KindsContext, LiveContext, MarksContext, ReadOnlyContext, useSessionContext } from '../editor-context.ts';
+import { DirectionContext, HighlightContext, KindsContext, LiveContext, MarksContext, ReadOnlyContext, useSessionContext } from '../editor-context.ts';
 import { effectiveStart } from '../graph/connection.ts';
 import type { DraftDocument, FlowEdge, FlowNode } from '../graph/convert.ts';
-import { modelOf } from '../graph/layout.ts';
+import { directionOf, modelOf } from '../graph/layout.ts';
 import { select } from '../graph/operations.ts';
 import { useBusy } from '../hooks/useBusy.ts';
 import { useCanvasChanges } from '../hooks/useCanvasChanges.ts';
@@ -67,7 +67,7 @@ export function Editor({ workflow, document: initialDocument, version: viewing, 
 
   const { status, say } = useStatusLine();
   const { busy, whileBusy } = useBusy();
-  const panels = useEditorPanels();
+  const panels = useEditorPanels(id, () => directionOf(id, initialDocument));
   const view = useCanvasView(flow);
   const liveMode = useLiveMode(api, id, workflow.active !== null);
   const versions = useVersionCompare({ api, workflowId: id, active: workflow.active, whileBusy, say, fitSoon: view.fitSoon, onShown: panels.showInspector });
@@ -85,7 +85,7 @@ export function Editor({ workflow, document: initialDocument, version: viewing, 
   const marks = useCanvasMarks(present, problems, start, comparison);
 
   const canvas = useCanvasChanges({ model, latest, readOnly, kinds, say });
-  const actions = useNodeActions({ model, latest, readOnly, kinds, view, say, onAdded: panels.showInspector });
+  const actions = useNodeActions({ model, latest, readOnly, kinds, view, say, onAdded: panels.showInspector, direction: panels.direction });
   const file = useImportExport({ model, workflowId: id, say, fitSoon: view.fitSoon });
   const pickProblem = useProblemFocus({ model, latest, view, comparing, dismissComparison: versions.dismiss, showInspector: panels.showInspector });
   // While live, the side panel shows the served version's settings and nodes (read-only), as the canvas does.
@@ -113,7 +113,13 @@ export function Editor({ workflow, document: initialDocument, version: viewing, 
     deselect: () => model.transient((m) => select(m, new Set())),
     layout: actions.autoLayout,
     fit: view.fit,
-    palette: () => window.document.getElementById('palette-search')?.focus(),
+    palette: () => {
+      const focus = () => window.document.getElementById('palette-search')?.focus();
+      if (panels.paletteOpen) return focus();
+      // a folded palette opens first
+      panels.togglePalette();
+      setTimeout(focus, 0);
+    },
     help: panels.openHelp,
   });
 
@@ -139,6 +145,15 @@ export function Editor({ workflow, document: initialDocument, version: viewing, 
             edgeSelected={live.edges.some((e) => e.selected)}
             say={say}
             onHelp={panels.openHelp}
+            view={{
+              direction: panels.direction,
+              onDirection: (next) => {
+                panels.setDirection(next);
+                actions.autoLayout(next);
+              },
+              minimapShown: panels.minimapShown,
+              onToggleMinimap: panels.toggleMinimap,
+            }}
           />
 
           {!mayEdit && !archived && (
@@ -151,7 +166,8 @@ export function Editor({ workflow, document: initialDocument, version: viewing, 
           {comparison && <DiffSummary from={refLabel(comparison.from)} to={refLabel(comparison.to)} diff={comparison.diff} onClose={versions.close} />}
 
           <div className="editor__main">
-            <Palette readOnly={readOnly} readOnlyReason={readOnlyReason} onAdd={actions.addKind} />
+            <Palette readOnly={readOnly} readOnlyReason={readOnlyReason} onAdd={actions.addKind} open={panels.paletteOpen} onToggle={panels.togglePalette} />
+            <DirectionContext.Provider value={panels.direction}>
             <LiveContext.Provider value={served ? liveMode.counts : undefined}>
               <HighlightContext.Provider value={comparison ? undefined : panels.highlight}>
                 <Canvas
@@ -165,9 +181,11 @@ export function Editor({ workflow, document: initialDocument, version: viewing, 
                   isValidConnection={canvas.isValidConnection}
                   onRefusedConnection={canvas.onRefusedConnection}
                   onDropKind={actions.addKind}
+                  minimap={panels.minimapShown}
                 />
               </HighlightContext.Provider>
             </LiveContext.Provider>
+            </DirectionContext.Provider>
             <EditorSidebar
               api={api}
               workflow={workflow}
@@ -191,6 +209,8 @@ export function Editor({ workflow, document: initialDocument, version: viewing, 
               actions={actions}
               say={say}
               onHighlight={panels.setHighlight}
+              open={panels.sidebarOpen}
+              onToggle={panels.toggleSidebar}
             />
           </div>
 

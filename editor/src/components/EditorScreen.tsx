@@ -4,6 +4,7 @@ import { describeError } from '../api/client.ts';
 import type { KindsPayload, WorkflowView } from '../api/types.ts';
 import { KindsContext, kindIndex, useSessionContext } from '../editor-context.ts';
 import type { DraftDocument } from '../graph/convert.ts';
+import { laidOut } from '../graph/layout.ts';
 import { listHref } from '../hooks/useHashRoute.ts';
 import { useResource } from '../hooks/useResource.ts';
 import { ContractView } from '../contract/ContractView.tsx';
@@ -26,7 +27,8 @@ function WorkflowEditorScreen({ id, kinds, version }: { id: string; kinds: Kinds
     // A workflow published from files may have no draft: its active version is where editing starts.
     const shown = version ?? (workflow.draft ? undefined : (workflow.active ?? undefined));
     const document = shown === undefined ? (workflow.draft?.document ?? { id }) : (await api.version(id, shown)).document;
-    return { workflow, document: document as DraftDocument };
+    // Nodes without positions (a document written by hand or published from files) are laid out before the canvas opens.
+    return { workflow, document: await laidOut(document as DraftDocument) };
   }, `${id}@${version ?? 'draft'}`);
   // The workflow as the editor last saw it change, until the next load (another id in the hash) replaces it.
   const [changed, setChanged] = useState<WorkflowView | undefined>();

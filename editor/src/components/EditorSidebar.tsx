@@ -40,14 +40,29 @@ export interface EditorSidebarProps {
   actions: NodeActions;
   say: Say;
   onHighlight(highlight: PathHighlight | undefined): void;
+  /** Shown, or folded to a thin bar with a button that brings it back. */
+  open: boolean;
+  onToggle(): void;
 }
 
 /** The side panel: inspector (or workflow settings, or a comparison's details), versions, preview and contract, as tabs. */
 export function EditorSidebar(props: EditorSidebarProps) {
   const { api, workflow, tab, onTab, present, latest, readOnly, mayEdit, mayPublish, publishReason, busy, draft, versions, edit, say, onHighlight } = props;
   const id = workflow.id;
+  if (!props.open)
+    return (
+      <aside className="sidebar sidebar--folded" aria-label="Side panel">
+        <button type="button" className="fold-button" aria-expanded="false" aria-label="Show the side panel" title="Show the side panel" onClick={props.onToggle}>
+          «
+        </button>
+      </aside>
+    );
   return (
     <aside className="sidebar">
+      <div className="sidebar__top">
+      <button type="button" className="fold-button" aria-expanded="true" aria-label="Hide the side panel" title="Hide the side panel" onClick={props.onToggle}>
+        »
+      </button>
       <div className="tabs" role="tablist" aria-label="Side panel">
         <button type="button" role="tab" aria-selected={tab === 'inspect'} aria-controls="panel-inspect" id="tab-inspect" onClick={() => onTab('inspect')}>
           Inspector
@@ -61,6 +76,7 @@ export function EditorSidebar(props: EditorSidebarProps) {
         <button type="button" role="tab" aria-selected={tab === 'contract'} aria-controls="panel-contract" id="tab-contract" onClick={() => onTab('contract')}>
           Contract
         </button>
+      </div>
       </div>
       <div className="sidebar__panel" role="tabpanel" id={`panel-${tab}`} aria-labelledby={`tab-${tab}`}>
         {/* kept mounted: the request being built survives a look at another tab */}

@@ -1,6 +1,7 @@
 import { workflowState } from '../../../shared/admin/index.ts';
 import type { WorkflowView } from '../api/types.ts';
 import type { WorkflowMeta } from '../graph/convert.ts';
+import type { LayoutDirection } from '../graph/layout.ts';
 import type { DraftLifecycle } from '../hooks/useDraftLifecycle.ts';
 import type { EditorModel } from '../hooks/useEditorModel.ts';
 import { useAsk } from '../hooks/useAsk.ts';
@@ -33,6 +34,8 @@ export interface EditorToolbarProps {
   edgeSelected: boolean;
   say: Say;
   onHelp(): void;
+  /** How the canvas is drawn: the layout direction (changing it lays the workflow out again) and the minimap. */
+  view: { direction: LayoutDirection; onDirection(direction: LayoutDirection): void; minimapShown: boolean; onToggleMinimap(): void };
 }
 
 /** Where the published version stands, for the title's chip. */
@@ -40,7 +43,7 @@ const stateOf = (workflow: WorkflowView) => workflowState(workflow.active === nu
 
 /** The editor's top bar: the way back, what is open and whether it is saved, and the tool groups. */
 export function EditorToolbar(props: EditorToolbarProps) {
-  const { workflow, meta, draft, history, actions, file, live, readOnly, readOnlyReason: noEdit, mayPublish, publishReason, comparing, busy, nothingSelected, edgeSelected, say, onHelp } = props;
+  const { workflow, meta, draft, history, actions, file, live, readOnly, readOnlyReason: noEdit, mayPublish, publishReason, comparing, busy, nothingSelected, edgeSelected, say, onHelp, view } = props;
   const id = workflow.id;
   const state = stateOf(workflow);
   const { dirty, baseRevision } = draft;
@@ -81,13 +84,28 @@ export function EditorToolbar(props: EditorToolbarProps) {
         <ToolGroup
           label="Arrange"
           buttons={[
-            { label: 'Auto-layout', onClick: actions.autoLayout, disabled: readOnly, reason: noEdit, keys: 'L' },
+            { label: 'Auto-layout', onClick: () => actions.autoLayout(), disabled: readOnly, reason: noEdit, keys: 'L' },
             { label: 'Copy', onClick: () => void clipboard.copy().then((ok) => say(ok ? 'Copied the selected nodes as JSON' : 'Select nodes to copy')), disabled: nothingSelected, reason: 'Select nodes to copy', keys: 'Ctrl+C' },
             { label: 'Paste', onClick: () => void clipboard.paste().then((ok) => !ok && say('The clipboard holds no Sluice nodes', 'bad')), disabled: readOnly, reason: noEdit, keys: 'Ctrl+V' },
             { label: 'Duplicate', onClick: actions.duplicate, disabled: readOnly || nothingSelected, reason: noEdit ?? 'Select nodes to duplicate', keys: 'Ctrl+D' },
             { label: 'Delete', onClick: actions.deleteSelection, disabled: readOnly || (nothingSelected && !edgeSelected), reason: noEdit ?? 'Select nodes or edges to delete', keys: 'Delete' },
           ]}
         />
+        <div className="toolgroup toolgroup--view" role="group" aria-label="View">
+          <select
+            aria-label="Layout direction"
+            value={view.direction}
+            disabled={readOnly}
+            title={readOnly ? noEdit : 'Which way requests flow; changing it lays the workflow out again'}
+            onChange={(e) => view.onDirection(e.target.value as LayoutDirection)}
+          >
+            <option value="LR">→ Left to right</option>
+            <option value="TB">↓ Top to bottom</option>
+          </select>
+          <button type="button" aria-pressed={view.minimapShown} onClick={view.onToggleMinimap} title={view.minimapShown ? 'Hide the minimap' : 'Show the minimap'}>
+            Minimap
+          </button>
+        </div>
         <ToolGroup
           label="File"
           buttons={[

@@ -1,9 +1,10 @@
 import { Handle, Position, type NodeProps } from '@xyflow/react';
 import { memo, useContext } from 'react';
-import { HighlightContext, KindsContext, LiveContext, ReadOnlyContext } from '../editor-context.ts';
+import { DirectionContext, HighlightContext, KindsContext, LiveContext, ReadOnlyContext } from '../editor-context.ts';
 import type { LiveNode } from '../hooks/useLiveCounts.ts';
 import { formatRate } from './LiveControls.tsx';
 import type { FlowNode } from '../graph/convert.ts';
+import { downWidth } from '../graph/layout.ts';
 import { portsOf, unwiredText, type PortSpec } from '../graph/ports.ts';
 import { useNodeMarks } from '../hooks/useNodeMarks.ts';
 
@@ -17,10 +18,12 @@ interface PortRowProps {
   /** Live mode: how often the port was taken. */
   live: LiveNode['ports'][string] | undefined;
   liveOn: boolean;
+  /** Top to bottom: the port's handle is on its bottom edge, else on its right. */
+  down: boolean;
 }
 
 /** One output port: its name, what happens when it is left unwired, and its handle. */
-const PortRow = memo(function PortRow({ nodeId, port, wired, terminal, problem, connectable, live, liveOn }: PortRowProps) {
+const PortRow = memo(function PortRow({ nodeId, port, wired, terminal, problem, connectable, live, liveOn, down }: PortRowProps) {
   return (
     <li className={problem ? 'port port--problem' : wired ? 'port port--wired' : 'port'} title={port.description}>
       <span className="port__name">{port.name}</span>
@@ -33,10 +36,11 @@ const PortRow = memo(function PortRow({ nodeId, port, wired, terminal, problem, 
       )}
       <Handle
         type="source"
-        position={Position.Right}
+        position={down ? Position.Bottom : Position.Right}
         id={port.name}
         className="port__handle"
         isConnectable={connectable && !terminal}
+        role="img"
         aria-label={`Port ${port.name} of ${nodeId}`}
       />
     </li>
@@ -56,6 +60,7 @@ function KindNodeView({ id, data, selected }: NodeProps<FlowNode>) {
   const liveCounts = useContext(LiveContext);
   const live = liveCounts?.nodes.get(id);
   const highlight = useContext(HighlightContext);
+  const down = useContext(DirectionContext) === 'TB';
   const onPath = highlight?.nodes.get(id);
   const info = kinds.get(data.kind);
   const ports = portsOf(data.kind, data.config);
@@ -68,10 +73,11 @@ function KindNodeView({ id, data, selected }: NodeProps<FlowNode>) {
   if (marks.diff) className += ` kind-node--${marks.diff}`;
   if (liveCounts && !live?.runs) className += ' kind-node--idle';
   if (highlight) className += onPath ? ' kind-node--on-path' : ' kind-node--off-path';
+  if (down) className += ' kind-node--down';
 
   return (
-    <div className={className} title={marks.diff === 'changed' ? `Changed: ${marks.changedFields.join(', ')}` : (info?.description ?? `Unknown kind "${data.kind}"`)}>
-      <Handle type="target" position={Position.Left} id="in" className="kind-node__in" isConnectable={!readOnly && !marks.start} aria-label={`Into ${id}`} />
+    <div className={className} style={down ? { width: downWidth(ports.length) } : undefined} title={marks.diff === 'changed' ? `Changed: ${marks.changedFields.join(', ')}` : (info?.description ?? `Unknown kind "${data.kind}"`)}>
+      <Handle type="target" position={down ? Position.Top : Position.Left} id="in" className="kind-node__in" isConnectable={!readOnly && !marks.start} role="img" aria-label={`Into ${id}`} />
       <div className="kind-node__head">
         <span className="kind-node__kind">{info?.title ?? `Unknown kind: ${data.kind}`}</span>
         {marks.start && <span className="chip chip--start">Start</span>}
@@ -107,6 +113,7 @@ function KindNodeView({ id, data, selected }: NodeProps<FlowNode>) {
               connectable={!readOnly}
               live={live?.ports[port.name]}
               liveOn={liveCounts !== undefined}
+              down={down}
             />
           ))}
         </ul>

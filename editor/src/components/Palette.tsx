@@ -7,13 +7,16 @@ export interface PaletteProps {
   readOnlyReason: string | undefined;
   /** Adds a node of the kind where the user is looking (keyboard, click). */
   onAdd(kind: string): void;
+  /** Shown, or folded to a thin bar with a button that brings it back. */
+  open: boolean;
+  onToggle(): void;
 }
 
 /**
  * The node kinds by category, as GET /admin/api/kinds lists them. Drag one onto the canvas, or
  * focus it and press Enter.
  */
-export function Palette({ readOnly, readOnlyReason, onAdd }: PaletteProps) {
+export function Palette({ readOnly, readOnlyReason, onAdd, open, onToggle }: PaletteProps) {
   const kinds = useContext(KindsContext);
   const [query, setQuery] = useState('');
   const groups = useMemo(() => {
@@ -34,9 +37,20 @@ export function Palette({ readOnly, readOnlyReason, onAdd }: PaletteProps) {
     }
   };
 
+  if (!open)
+    return (
+      <nav className="palette palette--folded" aria-label="Node palette">
+        <button type="button" className="fold-button" aria-expanded="false" aria-label="Show the node palette" title="Show the node palette" onClick={onToggle}>
+          »
+        </button>
+      </nav>
+    );
   return (
     <nav className="palette" aria-label="Node palette">
       <div className="palette__search">
+        <button type="button" className="fold-button" aria-expanded="true" aria-label="Hide the node palette" title="Hide the node palette" onClick={onToggle}>
+          «
+        </button>
         <input
           type="search"
           id="palette-search"
@@ -61,13 +75,13 @@ export function Palette({ readOnly, readOnlyReason, onAdd }: PaletteProps) {
                   className={`palette__item palette__item--${k.category.toLowerCase()}`}
                   draggable={!readOnly}
                   aria-disabled={readOnly || undefined}
-                  aria-label={`Add ${k.title}`}
                   aria-description={readOnly ? readOnlyReason : `${k.description} Drag onto the canvas, or press Enter.`}
                   title={readOnly ? readOnlyReason : k.description}
                   onDragStart={(e) => onDragStart(e, k.kind)}
                   onKeyDown={(e) => onKeyDown(e, k.kind)}
                   onDoubleClick={() => !readOnly && onAdd(k.kind)}
                 >
+                  <span className="sr-only">Add </span>
                   <span className="palette__title">{k.title}</span>
                   <span className="palette__kind">{k.kind}</span>
                 </div>

@@ -16,7 +16,7 @@ export function ProblemsPanel({ problems, checking, source, error, open, onToggl
   const summary = problems.length === 0 ? (checking ? 'Checking…' : 'No problems') : `${problems.length} problem${problems.length === 1 ? '' : 's'}${checking ? ' (checking…)' : ''}`;
   return (
     <section className={open ? 'problems problems--open' : 'problems'} aria-label="Problems">
-      <button type="button" className="problems__toggle" aria-expanded={open} aria-controls="problems-list" onClick={onToggle}>
+      <button type="button" className="problems__toggle" aria-expanded={open} aria-controls={open && (problems.length > 0 || error) ? 'problems-list' : undefined} onClick={onToggle}>
         <span className={problems.length > 0 ? 'dot dot--bad' : 'dot dot--good'} aria-hidden="true" />
         Problems: <span role="status">{summary}</span>
         <span className="muted">

@@ -2,7 +2,7 @@ import { useCallback, useEffect, useMemo, useState } from 'react';
 import { ApiError, describeError, type Api } from '../api/client.ts';
 import type { ProblemBody, ValidationProblem, WorkflowDiff, WorkflowView } from '../api/types.ts';
 import { toDocument, type DraftDocument, type FlowModel } from '../graph/convert.ts';
-import { modelOf } from '../graph/layout.ts';
+import { laidOut, modelOf } from '../graph/layout.ts';
 import type { Busy } from './useBusy.ts';
 import { setLeaveGuard } from './useHashRoute.ts';
 import type { EditorModel } from './useEditorModel.ts';
@@ -122,7 +122,7 @@ export function useDraftLifecycle(options: DraftLifecycleOptions): DraftLifecycl
     try {
       const view = await refreshWorkflow();
       if (!view.draft) return;
-      const theirs = modelOf(view.draft.document as DraftDocument);
+      const theirs = modelOf(await laidOut(view.draft.document as DraftDocument));
       model.commit(() => theirs);
       setBaseRevision(view.draft.revision);
       setSavedKey(documentKey(theirs));

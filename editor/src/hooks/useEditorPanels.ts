@@ -1,5 +1,6 @@
 import { useCallback, useState } from 'react';
 import type { PathHighlight } from '../editor-context.ts';
+import { storeDirection, type LayoutDirection } from '../graph/layout.ts';
 
 /** The side panel's tabs. */
 export type SideTab = 'inspect' | 'versions' | 'preview' | 'contract';
@@ -18,14 +19,53 @@ export interface EditorPanels {
   /** A path the preview or the contract draws over the canvas. */
   highlight: PathHighlight | undefined;
   setHighlight(highlight: PathHighlight | undefined): void;
+  /** The way this workflow is drawn and laid out (remembered per workflow in this browser). */
+  direction: LayoutDirection;
+  setDirection(direction: LayoutDirection): void;
+  /** The palette, the side panel and the minimap: shown or folded away (remembered in this browser). */
+  paletteOpen: boolean;
+  togglePalette(): void;
+  sidebarOpen: boolean;
+  toggleSidebar(): void;
+  minimapShown: boolean;
+  toggleMinimap(): void;
+}
+
+/** A switch remembered in localStorage under `sluice.<key>`. */
+function useRemembered(key: string, initial: boolean): [boolean, () => void] {
+  const [on, setOn] = useState(() => {
+    try {
+      const stored = window.localStorage.getItem(`sluice.${key}`);
+      return stored === null ? initial : stored === 'true';
+    } catch {
+      return initial;
+    }
+  });
+  const toggle = useCallback(
+    () =>
+      setOn((was) => {
+        try {
+          window.localStorage.setItem(`sluice.${key}`, String(!was));
+        } catch {
+          // private mode: the choice lasts for this page only
+        }
+        return !was;
+      }),
+    [key],
+  );
+  return [on, toggle];
 }
 
 /** Which panels and dialogs of the editor are open, and what the side panels draw over the canvas. */
-export function useEditorPanels(): EditorPanels {
+export function useEditorPanels(workflowId: string, initialDirection: () => LayoutDirection): EditorPanels {
   const [tab, showTab] = useState<SideTab>('inspect');
   const [problemsOpen, setProblemsOpen] = useState(true);
   const [helpOpen, setHelpOpen] = useState(false);
   const [highlight, setHighlight] = useState<PathHighlight | undefined>();
+  const [direction, keepDirection] = useState(initialDirection);
+  const [paletteOpen, togglePalette] = useRemembered('palette-open', true);
+  const [sidebarOpen, toggleSidebar] = useRemembered('sidebar-open', true);
+  const [minimapShown, toggleMinimap] = useRemembered('minimap-shown', true);
   // A drawn path belongs to the tab that drew it: another tab clears it.
   const setTab = useCallback(
     (next: SideTab) => {
@@ -39,5 +79,32 @@ export function useEditorPanels(): EditorPanels {
   const openProblems = useCallback(() => setProblemsOpen(true), []);
   const openHelp = useCallback(() => setHelpOpen(true), []);
   const closeHelp = useCallback(() => setHelpOpen(false), []);
-  return { tab, setTab, showInspector, problemsOpen, toggleProblems, openProblems, helpOpen, openHelp, closeHelp, highlight, setHighlight };
+  const setDirection = useCallback(
+    (next: LayoutDirection) => {
+      storeDirection(workflowId, next);
+      keepDirection(next);
+    },
+    [workflowId],
+  );
+  return {
+    tab,
+    setTab,
+    showInspector,
+    problemsOpen,
+    toggleProblems,
+    openProblems,
+    helpOpen,
+    openHelp,
+    closeHelp,
+    highlight,
+    setHighlight,
+    direction,
+    setDirection,
+    paletteOpen,
+    togglePalette,
+    sidebarOpen,
+    toggleSidebar,
+    minimapShown,
+    toggleMinimap,
+  };
 }

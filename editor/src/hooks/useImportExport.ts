@@ -1,7 +1,7 @@
 import { useCallback, useState } from 'react';
 import { parseWorkflowText } from '../graph/clipboard.ts';
 import { toDocument, type FlowModel } from '../graph/convert.ts';
-import { modelOf } from '../graph/layout.ts';
+import { laidOut, modelOf } from '../graph/layout.ts';
 import type { EditorModel } from './useEditorModel.ts';
 import type { Say } from './useStatusLine.ts';
 
@@ -35,10 +35,13 @@ export function useImportExport({ model, workflowId: id, say, fitSoon }: ImportE
       if ('error' in parsed) return parsed.error;
       // The workflow keeps its own id: importing replaces what is drawn, not which workflow this is.
       const document = { ...parsed.document, id };
-      model.commit(() => modelOf(document));
       setImportOpen(false);
-      say(parsed.document.id === id ? 'Imported; Undo restores what was drawn before' : `Imported ${parsed.document.id} as ${id}; Undo restores what was drawn before`);
-      fitSoon();
+      // Nodes without positions are laid out first (ELK answers asynchronously); a layout that fails leaves them on a grid.
+      void laidOut(document).then((placed) => {
+        model.commit(() => modelOf(placed));
+        say(parsed.document.id === id ? 'Imported; Undo restores what was drawn before' : `Imported ${parsed.document.id} as ${id}; Undo restores what was drawn before`);
+        fitSoon();
+      });
       return undefined;
     },
     [model, id, say, fitSoon],

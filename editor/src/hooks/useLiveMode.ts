@@ -2,7 +2,7 @@ import { applyNodeChanges, type NodeChange } from '@xyflow/react';
 import { useCallback, useEffect, useState } from 'react';
 import type { Api } from '../api/client.ts';
 import type { DraftDocument, FlowModel, FlowNode } from '../graph/convert.ts';
-import { modelOf } from '../graph/layout.ts';
+import { laidOut, modelOf } from '../graph/layout.ts';
 import { useLiveCounts, type LiveCounts } from './useLiveCounts.ts';
 
 /**
@@ -44,10 +44,10 @@ export function useLiveMode(api: Api, workflowId: string, served: boolean): Live
       return;
     }
     let stopped = false;
-    api.version(workflowId, version).then(
-      (detail) => {
+    api.version(workflowId, version).then((detail) => laidOut(detail.document as DraftDocument)).then(
+      (document) => {
         if (stopped) return;
-        const { meta, nodes, edges } = modelOf(detail.document as DraftDocument);
+        const { meta, nodes, edges } = modelOf(document);
         setGraph({ version, meta, nodes: nodes.map((n) => ({ ...n, selected: false })), edges });
         setGraphError(undefined);
       },

@@ -4,7 +4,7 @@ import type { KindIndex } from '../editor-context.ts';
 import { parseFragment } from '../graph/clipboard.ts';
 import { toFragment, type FlowModel } from '../graph/convert.ts';
 import { freshId } from '../graph/ids.ts';
-import { layoutPositions } from '../graph/layout.ts';
+import { layoutPositions, type LayoutDirection } from '../graph/layout.ts';
 import { addNode, applyLayout, insertFragment, nodeIds, remove, selectedEdgeIds, selectedNodeIds } from '../graph/operations.ts';
 import type { CanvasView } from './useCanvasView.ts';
 import { useClipboard } from './useClipboard.ts';
@@ -21,22 +21,28 @@ export interface NodeActionsOptions {
   say: Say;
   /** A node was added: the inspector shows it. */
   onAdded(): void;
+  /** The way auto-layout arranges the workflow. */
+  direction: LayoutDirection;
 }
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 /** What the palette, the toolbar, the keyboard and the clipboard do to nodes; each change is one undo step. */
-export function useNodeActions({ model, latest, readOnly, kinds, view, say, onAdded }: NodeActionsOptions) {
+export function useNodeActions({ model, latest, readOnly, kinds, view, say, onAdded, direction: chosen }: NodeActionsOptions) {
   const addKind = useCallback(
     (kind: string, position?: XYPosition) => {
       if (readOnly) return;
-      const at = position ?? view.viewCentre();
+      // From the keyboard, a node goes after the selected one (right of it, or below it top to bottom), ready to wire.
+      const after = latest.current.nodes.filter((n) => n.selected);
+      const prev = after.length === 1 ? after[0]! : undefined;
+      const at = position ?? (prev ? (chosen === 'LR' ? { x: prev.position.x + (prev.measured?.width ?? 220) + 80, y: prev.position.y } : { x: prev.position.x, y: prev.position.y + (prev.measured?.height ?? 120) + 60 }) : view.viewCentre());
       const id = freshId(kind, nodeIds(latest.current));
       model.commit((m) => addNode(m, kind, at, id).model);
       onAdded();
       say(`Added ${kinds.get(kind)?.title ?? kind} as ${id}`);
+      if (prev && !position) view.centreOn({ ...prev, position: at });
     },
-    [model, readOnly, view, kinds, say, latest, onAdded],
+    [model, readOnly, view, kinds, say, latest, onAdded, chosen],
   );
 
   const deleteSelection = useCallback(() => {
@@ -83,15 +89,24 @@ export function useNodeActions({ model, latest, readOnly, kinds, view, say, onAd
     paste: pasteText,
   });
 
-  const autoLayout = useCallback(() => {
-    if (readOnly) return;
-    const nodes = latest.current.nodes;
-    const positions = layoutPositions(nodes, latest.current.edges);
-    model.commit((m) => applyLayout(m, positions));
-    // Fit to the new positions directly: React Flow's own bounds still hold the old ones until it re-renders.
-    view.fitPositions(nodes, positions);
-    say('Laid out left to right');
-  }, [model, readOnly, view, say, latest]);
+  /** Lays the workflow out (in `direction`, else the chosen one); ELK answers asynchronously. */
+  const autoLayout = useCallback(
+    (direction: LayoutDirection = chosen) => {
+      if (readOnly) return;
+      // Nodes change shape with the direction (ports at the side or along the bottom): sizes measured in the other one do not count.
+      const nodes = direction === chosen ? latest.current.nodes : latest.current.nodes.map(({ measured: _m, ...n }) => n);
+      void layoutPositions(nodes, latest.current.edges, direction).then(
+        (positions) => {
+          model.commit((m) => applyLayout(m, positions));
+          // Fit to the new positions directly: React Flow's own bounds still hold the old ones until it re-renders.
+          view.fitPositions(nodes, positions);
+          say(direction === 'LR' ? 'Laid out left to right' : 'Laid out top to bottom');
+        },
+        (e: unknown) => say(`Auto-layout failed: ${e instanceof Error ? e.message : String(e)}`, 'bad'),
+      );
+    },
+    [model, readOnly, view, say, latest, chosen],
+  );
 
   return { addKind, deleteSelection, duplicate, autoLayout, clipboard };
 }

@@ -4,7 +4,7 @@ import { useCallback, useState } from 'react';
 import { describeError, type Api } from '../api/client.ts';
 import type { VersionRef, WorkflowDiff } from '../api/types.ts';
 import type { DraftDocument, FlowEdge, FlowNode } from '../graph/convert.ts';
-import { modelOf } from '../graph/layout.ts';
+import { laidOut, modelOf } from '../graph/layout.ts';
 import type { DiffMark } from '../graph/marks.ts';
 import type { Busy } from './useBusy.ts';
 import type { Say } from './useStatusLine.ts';
@@ -66,8 +66,8 @@ export function useVersionCompare({ api, workflowId: id, active, whileBusy, say,
       whileBusy(async () => {
         try {
           const [result, before, after] = await Promise.all([api.diff(id, from, to), documentAt(from), documentAt(to)]);
-          const shown = modelOf(after);
-          const ghosts = modelOf(before);
+          const shown = modelOf(await laidOut(after));
+          const ghosts = modelOf(await laidOut(before));
           const removed = new Set(result.nodes.removed.map((n) => n.id));
           const marksById = new Map<string, { mark: DiffMark; fields: string[] }>();
           for (const n of result.nodes.added) marksById.set(n.id, { mark: 'added', fields: [] });
