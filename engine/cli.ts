@@ -18,6 +18,7 @@ import { startDemoUpstream } from './demo/upstream.ts';
 import { hashApiKey } from './kinds/api-key.ts';
 import { startSluice } from './server.ts';
 import { prepareDataDir } from './sources/data-dir.ts';
+import { importOpenApi, OPENAPI_USAGE } from './cli/openapi-import.ts';
 
 const USAGE = `sluice <command>
 
@@ -38,6 +39,7 @@ const USAGE = `sluice <command>
   hash-key <key>                 print the hash an api-key node stores for a key
   apply <dir>                    push the workflow files of a directory as drafts and publish them (admin API)
   rollback <id> <version>        make an earlier version active again (admin API)
+${OPENAPI_USAGE}
 ${PARTNER_USAGE}
                                  (admin API calls use SLUICE_URL and SLUICE_TOKEN; default: this machine's gateway)
   docs                           regenerate the README's reference blocks (kinds, catalog, settings)
@@ -157,6 +159,11 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${id}: version ${version} is active (was ${String(answer.body.previous ?? 'none')})\n`);
       return 0;
     }
+    case 'import':
+      return importOpenApi(rest, () => {
+        const target = adminTarget(process.env, loadSettings().dataDir);
+        return createAdminClient(target.url, target.token);
+      }, (line) => process.stdout.write(`${line}\n`));
     case 'partner':
     case 'product':
     case 'plan':

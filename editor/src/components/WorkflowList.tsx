@@ -10,6 +10,7 @@ import { useResource } from '../hooks/useResource.ts';
 import { AskDialog } from './Dialog.tsx';
 import { ImportDialog } from './ImportDialog.tsx';
 import { NewWorkflowDialog } from './NewWorkflowDialog.tsx';
+import { OpenApiImportDialog } from './OpenApiImportDialog.tsx';
 
 const ago = (iso: string) => {
   const s = Math.round((Date.now() - new Date(iso).getTime()) / 1000);
@@ -50,6 +51,7 @@ export function WorkflowList() {
   const { resource, reload } = useResource(() => api.workflows(), 'workflows');
   const [creating, setCreating] = useState(false);
   const [importing, setImporting] = useState(false);
+  const [importingOpenApi, setImportingOpenApi] = useState(false);
   const [importError, setImportError] = useState<string | undefined>();
   const [query, setQuery] = useState('');
   const [showArchived, setShowArchived] = useState(false);
@@ -89,6 +91,9 @@ export function WorkflowList() {
           </button>
           <button type="button" onClick={() => setImporting(true)} disabled={!mayEdit} title={reason} aria-description={reason}>
             Import…
+          </button>
+          <button type="button" onClick={() => setImportingOpenApi(true)} disabled={!mayEdit} title={reason ?? 'One draft per operation of an OpenAPI 3 file'} aria-description={reason}>
+            Import OpenAPI…
           </button>
           <button type="button" className="primary" onClick={() => setCreating(true)} disabled={!mayEdit} title={reason} aria-description={reason}>
             New workflow
@@ -218,6 +223,7 @@ export function WorkflowList() {
       )}
       <AskDialog question={actions.ask.question} onAnswer={actions.ask.answer} />
       <NewWorkflowDialog open={creating} onClose={() => setCreating(false)} />
+      <OpenApiImportDialog open={importingOpenApi} onClose={() => setImportingOpenApi(false)} onImported={reload} />
       <ImportDialog
         open={importing}
         onClose={() => setImporting(false)}

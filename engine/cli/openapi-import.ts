@@ -1,0 +1,44 @@
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { parse as parseYaml } from 'yaml';
+import { workflowsFromOpenApi, type ImportIdentity } from '../../shared/compile/openapi-import.ts';
+import type { createAdminClient } from '../admin/client.ts';
+
+export const OPENAPI_USAGE = `  import openapi <file> --upstream URL [--identity api-key|jwt-verify|none] [--jwks-uri U] [--issuer I] [--audience A]
+                                 make one draft per operation of an OpenAPI 3 file (JSON or YAML): route, identity,
+                                 scope-check for its OAuth scopes, validate-request from its parameters and body, proxy
+                                 to URL (e.g. '\${SLUICE_UPSTREAM_ORDERS}'); nothing is published (admin API)`;
+
+const IDENTITIES: readonly ImportIdentity[] = ['api-key', 'jwt-verify', 'none'];
+
+/**
+ * `sluice import openapi`: the drafts of workflowsFromOpenApi, created through the admin API
+ * (an id that exists already is left alone, and said so). Exit 1 when one was refused.
+ */
+export async function importOpenApi(args: string[], client: () => ReturnType<typeof createAdminClient>, out: (line: string) => void): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { upstream: { type: 'string' }, identity: { type: 'string', default: 'api-key' }, 'jwks-uri': { type: 'string' }, issuer: { type: 'string' }, audience: { type: 'string' } } });
+  const [what, file] = positionals;
+  const identity = values.identity as ImportIdentity;
+  if (what !== 'openapi' || !file || !values.upstream || !IDENTITIES.includes(identity)) {
+    out(`usage:\n${OPENAPI_USAGE}`);
+    return 2;
+  }
+  const text = readFileSync(file, 'utf8');
+  const spec: unknown = /^\s*\{/.test(text) ? JSON.parse(text) : parseYaml(text);
+  const jwt = values['jwks-uri'] ? { jwksUri: values['jwks-uri'], ...(values.issuer ? { issuer: values.issuer } : {}), ...(values.audience ? { audience: values.audience } : {}) } : undefined;
+  const imported = workflowsFromOpenApi(spec, { upstream: values.upstream, identity, ...(jwt ? { jwt } : {}) });
+  const admin = client();
+  let refused = false;
+  for (const { document, notes } of imported) {
+    const route = document.route as { methods: string[]; path: string };
+    const answer = await admin.call('POST', '/workflows', { document });
+    const where = `${String(document.id)} (${route.methods.join(',')} ${route.path})`;
+    if (answer.status === 201) out(`draft      ${where}${notes.length > 0 ? `: ${notes.join('; ')}` : ''}`);
+    else if (answer.status === 409) out(`exists     ${where}: left as it is`);
+    else {
+      refused = true;
+      out(`refused    ${where}: ${String(answer.body.detail ?? `HTTP ${answer.status}`)}`);
+    }
+  }
+  return refused ? 1 : 0;
+}
