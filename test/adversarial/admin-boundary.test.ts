@@ -351,9 +351,9 @@ describe('demo mode', () => {
           resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
         ),
       );
-      expect(run.code).toBe(2);
+      expect(run.code).toBe(1);
       expect(run.stdout).toBe('');
-      expect(run.stderr).toMatch(/demo issuer is off.*SLUICE_DEMO=on/);
+      expect(run.stderr).toMatch(/no demo key found[\s\S]*SLUICE_DEMO=on/);
       expect(existsSync(join(dataDir, 'demo-key.json'))).toBe(false);
       group.counted();
     } finally {

@@ -32,6 +32,8 @@ describe('form generation from JSON Schema (editor/src/forms/schema-form.ts)', (
     'jwt-verify': ['jwksUri: url', 'jwks: json', 'jwksFile: text', 'secretEnv: secret-env', 'algorithms: multi-select', 'issuer: text', 'audience: text', 'clockTolerance: duration', 'maxTokenAge: duration', 'maxLifetime: duration', 'header: text', 'partnerClaim: text'],
     'api-key': ['header: text', 'query: text', 'source: select', 'keys: object-list'],
     'scope-check': ['all: string-list', 'any: string-list'],
+    cors: ['origins*: string-list', 'methods: multi-select', 'headers: string-list', 'expose: string-list', 'credentials: checkbox', 'maxAge: integer'],
+    'validate-request': ['body: json', 'query: json', 'params: json', 'headers: json', 'maxErrors: integer'],
     condition: ['when*: jsonata'],
     switch: ['cases*: object-list'],
     'rate-limit': ['limit*: integer-or-word', 'fallbackLimit: integer', 'window: duration', 'key: select', 'name: text', 'expression: jsonata', 'onStoreDown: select'],
