@@ -56,8 +56,12 @@ const proxyConfig = z
     forwardAuthorization: z.boolean().default(true).meta({ title: 'Forward Authorization', description: 'Pass the client\'s Authorization header upstream.' }),
   })
   .strict()
+  // exactly one of url and targets, for the JSON Schema's readers too (editors, the workflow schema)
+  .meta({ anyOf: [{ required: ['url'] }, { required: ['targets'] }] })
   .superRefine((c, ctx) => {
-    if ((c.url === undefined) === (c.targets === undefined)) ctx.addIssue({ code: 'custom', path: ['url'], message: 'give exactly one of url and targets' });
+    // no url: the same "is required" as before targets existed
+    if (c.url === undefined && c.targets === undefined) ctx.addIssue({ code: 'invalid_type', expected: 'string', input: undefined, path: ['url'], message: 'Invalid input: expected string, received undefined' });
+    if (c.url !== undefined && c.targets !== undefined) ctx.addIssue({ code: 'custom', path: ['url'], message: 'give either url or targets, not both' });
     if (c.sticky !== undefined && c.targets === undefined) ctx.addIssue({ code: 'custom', path: ['sticky'], message: 'sticky needs targets' });
     if (c.retryUnsafe === true && !c.retries) ctx.addIssue({ code: 'custom', path: ['retryUnsafe'], message: 'retryUnsafe needs retries' });
   });
