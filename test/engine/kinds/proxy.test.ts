@@ -515,5 +515,15 @@ describe('proxy', () => {
       named.H1!.health = 200;
       await vi.waitFor(async () => expect((await upstreamsOf('px-health'))?.targets[0]).toMatchObject({ healthy: true, state: 'closed' }), { timeout: 10_000, interval: 250 });
     });
+
+    it('stops the health checks of a version no longer served', async () => {
+      const checks = () => named.H1!.up.received.length - named.H1!.calls() + named.H2!.up.received.length - named.H2!.calls();
+      await gw.removeWorkflow('px-health.json');
+      expect(await upstreamsOf('px-health')).toBeUndefined();
+      await new Promise((resolve) => setTimeout(resolve, 300)); // a check under way when it closed
+      const after = checks();
+      await new Promise((resolve) => setTimeout(resolve, 2_500)); // two intervals and a half
+      expect(checks()).toBe(after);
+    });
   });
 });
