@@ -516,6 +516,13 @@ describe('proxy', () => {
       await vi.waitFor(async () => expect((await upstreamsOf('px-health'))?.targets[0]).toMatchObject({ healthy: true, state: 'closed' }), { timeout: 10_000, interval: 250 });
     });
 
+    it('checks every target against the egress policy at publish, naming the target', async () => {
+      await gw.putWorkflow(workflow('px-egress', { path: '/px/egress' }, [{ id: 'call', kind: 'proxy', config: { targets: [{ url: '${W1}' }, { url: 'http://10.1.2.3:8080/' }] } }]));
+      expect(gw.sluice.registry.active.has('px-egress')).toBe(false);
+      const refusal = gw.logs.find((l) => l.workflow === 'px-egress' && typeof l.msg === 'string' && l.msg.startsWith('workflow refused'));
+      expect(refusal?.problems).toEqual([expect.objectContaining({ node: 'call', field: 'config.targets.1.url', message: expect.stringMatching(/refused by the egress policy: .*private/) })]);
+    });
+
     it('stops the health checks of a version no longer served', async () => {
       const checks = () => named.H1!.up.received.length - named.H1!.calls() + named.H2!.up.received.length - named.H2!.calls();
       await gw.removeWorkflow('px-health.json');
