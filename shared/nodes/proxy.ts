@@ -30,6 +30,7 @@ const proxyConfig = z
     breaker: z
       .object({
         failures: z.number().int().min(1).max(1000).default(5).meta({ title: 'Failures', description: 'Consecutive failures of a target (connect error, timeout, a `retryOn` status) that open its breaker.' }),
+        failureRatio: z.number().min(0.01).max(1).optional().meta({ title: 'Failure ratio', description: 'Also open when at least this share of the target\'s calls over the last 10 s failed, once there were 10 calls.' }),
         cooldown: boundedDurationSchema(100, 600_000).default('30s').meta({ title: 'Cool-down', description: 'How long an open breaker ejects its target (100ms to 10m); then one request probes it (half-open): success closes the breaker, failure opens it again.' }),
       })
       .strict()

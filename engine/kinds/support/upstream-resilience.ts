@@ -52,7 +52,7 @@ const verdictOf = (failed: boolean): Attempt['verdict'] => (failed ? 'failure' :
  */
 export function resilientProxy(config: ProxyConfig, prepared: PreparedTarget[], parts: ProxyParts): PreparedNode {
   const breakerConfig = { ...DEFAULT_BREAKER, ...config.breaker };
-  const breakerOptions = { failures: breakerConfig.failures, cooldownMs: durationMs(breakerConfig.cooldown) };
+  const breakerOptions = { failures: breakerConfig.failures, cooldownMs: durationMs(breakerConfig.cooldown), failureRatio: config.breaker?.failureRatio };
   const targets = prepared.map((t, seed) => ({ ...t, seed, breaker: new Breaker(breakerOptions), healthy: null as boolean | null, label: t.url.origin + t.basePath }));
   const retries = config.retries ?? 0;
   const retryUnsafe = config.retryUnsafe === true;
@@ -142,7 +142,7 @@ export function resilientProxy(config: ProxyConfig, prepared: PreparedTarget[], 
         const mayRetry = retryable && n < retries;
         const result = await attempt(exchange, target, options, started, mayRetry);
         if (result.verdict === 'failure') target.breaker.failure(Date.now());
-        else if (result.verdict === 'success') target.breaker.success();
+        else if (result.verdict === 'success') target.breaker.success(Date.now());
         else target.breaker.release();
         // a dropped retryOn status took its retry from the budget already; a failed call takes one now
         if (result.retry === 'dropped') continue;

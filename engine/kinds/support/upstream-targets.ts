@@ -12,7 +12,13 @@ export interface BreakerOptions {
   failures: number;
   /** How long an open breaker keeps its target out. */
   cooldownMs: number;
+  /** Also open when this share of the calls over the last 10 s failed (with at least RATIO_MIN_CALLS calls). */
+  failureRatio?: number | undefined;
 }
+
+/** The failure ratio is judged over this window, once it holds this many calls. */
+const RATIO_WINDOW_MS = 10_000;
+const RATIO_MIN_CALLS = 10;
 
 /**
  * One target's breaker: closed until `failures` failures in a row, then open (the target is
@@ -31,9 +37,12 @@ export class Breaker {
   failuresTotal = 0;
   lastFailureAt = 0;
   readonly #options: BreakerOptions;
+  /** Calls (a) and failures (b) over the window, with a failure ratio only. */
+  readonly #window: WindowCounts | undefined;
 
   constructor(options: BreakerOptions) {
     this.#options = options;
+    this.#window = options.failureRatio === undefined ? undefined : new WindowCounts(RATIO_WINDOW_MS, 10);
   }
 
   /** Whether a request may go to this target now; a half-open breaker admits one probe at a time. */
@@ -49,7 +58,9 @@ export class Breaker {
     if (this.state === 'half-open') this.probing = true;
   }
 
-  success(): void {
+  /** A call succeeded (`now` given: it counts toward the failure ratio), or a health check passed. */
+  success(now?: number): void {
+    if (now !== undefined) this.#window?.add(now, 1, 0);
     this.state = 'closed';
     this.consecutive = 0;
     this.probing = false;
@@ -59,11 +70,16 @@ export class Breaker {
     this.consecutive += 1;
     this.failuresTotal += 1;
     this.lastFailureAt = now;
-    if (this.state === 'half-open' || this.consecutive >= this.#options.failures) this.trip(now);
+    if (this.state === 'half-open' || this.consecutive >= this.#options.failures) return this.trip(now);
+    if (this.#window === undefined) return;
+    this.#window.add(now, 1, 1);
+    const [calls, failures] = this.#window.sums(now);
+    if (calls >= RATIO_MIN_CALLS && failures >= this.#options.failureRatio! * calls) this.trip(now);
   }
 
   /** Opens the breaker for a cool-down from now (a failed probe, too many failures, a failed health check). */
   trip(now: number): void {
+    this.#window?.clear(); // a readmitted target starts with a clean record
     this.state = 'open';
     this.openUntil = now + this.#options.cooldownMs;
     this.probing = false;
@@ -137,20 +153,71 @@ export function pickTarget(targets: readonly Weighted[], now: number, tried: num
   return last;
 }
 
+/**
+ * Two counts over a sliding window of slots (requests and retries, calls and failures): adding
+ * moves the window to `now`, clearing the slots it left behind.
+ */
+class WindowCounts {
+  readonly #a: Float64Array;
+  readonly #b: Float64Array;
+  readonly #slotMs: number;
+  #slot = 0;
+  #slotStart = 0;
+
+  constructor(windowMs: number, slots: number) {
+    this.#a = new Float64Array(slots);
+    this.#b = new Float64Array(slots);
+    this.#slotMs = windowMs / slots;
+  }
+
+  #advance(now: number): void {
+    const slots = this.#a.length;
+    let passed = Math.floor((now - this.#slotStart) / this.#slotMs);
+    if (passed <= 0) return;
+    this.#slotStart += passed * this.#slotMs;
+    if (passed > slots) passed = slots;
+    for (let i = 0; i < passed; i++) {
+      this.#slot = (this.#slot + 1) % slots;
+      this.#a[this.#slot] = 0;
+      this.#b[this.#slot] = 0;
+    }
+  }
+
+  add(now: number, a: number, b: number): void {
+    this.#advance(now);
+    this.#a[this.#slot]! += a;
+    this.#b[this.#slot]! += b;
+  }
+
+  /** The two sums over the window as of `now`. */
+  sums(now: number): [number, number] {
+    this.#advance(now);
+    let a = 0;
+    let b = 0;
+    for (let i = 0; i < this.#a.length; i++) {
+      a += this.#a[i]!;
+      b += this.#b[i]!;
+    }
+    return [a, b];
+  }
+
+  clear(): void {
+    this.#a.fill(0);
+    this.#b.fill(0);
+  }
+}
+
 /** The retry budget's numbers: retries may be `ratio` of the requests over the window, plus `minimum`. */
 const RETRY_BUDGET = { ratio: 0.2, minimum: 3, windowMs: 10_000, slots: 10 } as const;
 
 /**
- * A node's retry budget over a sliding window of slots: a retry is allowed while the retries in
- * the window stay under `ratio` x the requests in it plus `minimum`. So a failing upstream gets at
- * most (1 + ratio) x the client requests plus a few, never a multiple of them (a retry storm).
+ * A node's retry budget over a sliding window: a retry is allowed while the retries in the window
+ * stay under `ratio` x the requests in it plus `minimum`. So a failing upstream gets at most
+ * (1 + ratio) x the client requests plus a few, never a multiple of them (a retry storm).
  */
 export class RetryBudget {
-  readonly #requests: Float64Array;
-  readonly #retries: Float64Array;
-  readonly #slotMs: number;
-  #slot = 0;
-  #slotStart = 0;
+  /** Requests (a) and retries (b). */
+  readonly #window: WindowCounts;
   /** Retries made since the node was prepared (the metric), and those the budget refused. */
   retriesTotal = 0;
   refusedTotal = 0;
@@ -158,47 +225,24 @@ export class RetryBudget {
   readonly #minimum: number;
 
   constructor(options: { ratio: number; minimum: number; windowMs: number; slots: number } = RETRY_BUDGET) {
-    this.#requests = new Float64Array(options.slots);
-    this.#retries = new Float64Array(options.slots);
-    this.#slotMs = options.windowMs / options.slots;
+    this.#window = new WindowCounts(options.windowMs, options.slots);
     this.#ratio = options.ratio;
     this.#minimum = options.minimum;
   }
 
-  /** Moves the window to `now`, clearing the slots it left behind. */
-  #advance(now: number): void {
-    const slots = this.#requests.length;
-    let passed = Math.floor((now - this.#slotStart) / this.#slotMs);
-    if (passed <= 0) return;
-    this.#slotStart += passed * this.#slotMs;
-    if (passed > slots) passed = slots;
-    for (let i = 0; i < passed; i++) {
-      this.#slot = (this.#slot + 1) % slots;
-      this.#requests[this.#slot] = 0;
-      this.#retries[this.#slot] = 0;
-    }
-  }
-
   /** A client request reached the node. */
   request(now: number): void {
-    this.#advance(now);
-    this.#requests[this.#slot]! += 1;
+    this.#window.add(now, 1, 0);
   }
 
   /** Takes a retry from the budget; false when the budget is spent. */
   tryRetry(now: number): boolean {
-    this.#advance(now);
-    let requests = 0;
-    let retries = 0;
-    for (let i = 0; i < this.#requests.length; i++) {
-      requests += this.#requests[i]!;
-      retries += this.#retries[i]!;
-    }
+    const [requests, retries] = this.#window.sums(now);
     if (retries + 1 > this.#ratio * requests + this.#minimum) {
       this.refusedTotal += 1;
       return false;
     }
-    this.#retries[this.#slot]! += 1;
+    this.#window.add(now, 0, 1);
     this.retriesTotal += 1;
     return true;
   }

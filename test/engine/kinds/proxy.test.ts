@@ -14,7 +14,7 @@ describeKind('proxy', {
   errors: ['upstream_unavailable', 'upstream_timeout', 'upstream_circuit_open'],
   accepts: [
     ['weighted targets, sticky by partner, retries', { targets: [{ url: '${A}' }, { url: 'https://b.example/v1', weight: 3 }], sticky: 'partner', retries: 2, retryOn: [503] }],
-    ['one url with retries, a breaker and health checks', { url: 'http://x', retries: 5, retryUnsafe: true, breaker: { failures: 1, cooldown: '100ms' }, healthCheck: { path: '/health', interval: '1s' } }],
+    ['one url with retries, a breaker and health checks', { url: 'http://x', retries: 5, retryUnsafe: true, breaker: { failures: 1, failureRatio: 0.5, cooldown: '100ms' }, healthCheck: { path: '/health', interval: '1s' } }],
     ['an env-var URL, a path rewrite and a prefix', { url: '${UPSTREAM}/v2', path: '/orders/:id', stripPrefix: '/api', timeout: '1ms' }],
     ['the longest timeout a timer honours', { url: 'https://x.example', timeout: '2147483647ms' }],
   ],
@@ -31,6 +31,7 @@ describeKind('proxy', {
     ['retrying a 4xx', { url: 'http://x', retries: 1, retryOn: [429] }, ['retryOn.0']],
     ['a health check more often than every second', { url: 'http://x', healthCheck: { path: '/h', interval: '500ms' } }, ['healthCheck.interval']],
     ['a cool-down under 100ms', { url: 'http://x', breaker: { cooldown: '10ms' } }, ['breaker.cooldown']],
+    ['a failure ratio over 1', { url: 'http://x', breaker: { failureRatio: 1.5 } }, ['breaker.failureRatio']],
     ['a URL without scheme', { url: 'orders.internal' }, ['url']],
     ['a path rewrite without leading slash', { url: 'http://x', path: 'orders/:id' }, ['path']],
     ['a prefix without leading slash', { url: 'http://x', stripPrefix: 'api' }, ['stripPrefix']],

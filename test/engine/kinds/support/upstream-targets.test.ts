@@ -45,6 +45,23 @@ describe('the breaker of a target', () => {
     expect(b.available(2_201)).toBe(true);
   });
 
+  it('opens on a failure ratio over the last 10 s, once it holds 10 calls', () => {
+    const b = new Breaker({ failures: 100, cooldownMs: 1_000, failureRatio: 0.5 });
+    for (let i = 0; i < 4; i++) {
+      b.success(i);
+      b.failure(i);
+    }
+    expect(b.state).toBe('closed'); // 8 calls: too few to judge
+    b.success(5);
+    b.failure(5);
+    expect(b.state).toBe('open'); // 10 calls, 5 failed
+    const old = new Breaker({ failures: 100, cooldownMs: 1_000, failureRatio: 0.5 });
+    for (let i = 0; i < 9; i++) old.failure(0);
+    for (let i = 0; i < 10; i++) old.success(20_000); // the failures left the window
+    old.failure(20_000);
+    expect(old.state).toBe('closed');
+  });
+
   it('lets another probe through when a probe ends without a verdict (the client went away)', () => {
     const b = new Breaker({ failures: 1, cooldownMs: 100 });
     b.failure(0);
