@@ -15,6 +15,7 @@ import type { DemoTokenOptions } from './demo/keys.ts';
 import type { PartnerAccess } from './kinds/support/partner-directory.ts';
 import type { RateLimitStore } from './kinds/support/rate-limit-store.ts';
 import type { Metrics } from './observe/metrics.ts';
+import { upstreamsOf } from './observe/upstreams.ts';
 import { liveView, partnerStats, workflowStats } from './observe/workflow-stats.ts';
 import type { SimulationContext } from './preview/simulate.ts';
 import type { ReplicaRegistry } from './store/replicas.ts';
@@ -139,7 +140,7 @@ export function createControlPlane(parts: ControlPlaneParts): { app: express.Exp
     clientAddress: parts.clients.of,
     problems: parts.problems,
     applied: (revision) => registry.whenApplied(revision),
-    status: () => ({ appliedRevision: registry.appliedRevision, serving: registry.serving(), replica: parts.replicas()?.id, rateLimits: rateLimits.health?.() ?? { store: rateLimits.name, state: 'up' } }),
+    status: () => ({ appliedRevision: registry.appliedRevision, serving: registry.serving(), replica: parts.replicas()?.id, rateLimits: rateLimits.health?.() ?? { store: rateLimits.name, state: 'up' }, upstreams: upstreamsOf(registry.active.values()) }),
     cluster: async (revision) => {
       const replicas = parts.replicas();
       if (replicas) return replicas.list(revision);

@@ -32,6 +32,7 @@ import { Metrics } from './observe/metrics.ts';
 import { listenMetrics } from './observe/metrics-listener.ts';
 import { createPartnerLabelling, observeEngine } from './observe/engine-metrics.ts';
 import { createOtlpExporter } from './observe/otlp.ts';
+import { observeUpstreams } from './observe/upstreams.ts';
 
 /** Logged at start in demo mode: the demo token issuer is a way around every credential the examples check. */
 const DEMO_WARNING = 'demo mode: the demo upstream and the demo token issuer are on; anyone with the editor role can mint tokens for any partner; do not use in production';
@@ -114,6 +115,7 @@ export async function startSluice(
       gateway.activate(workflows);
     },
   });
+  if (metrics) observeUpstreams(metrics, () => registry.active.values());
   // Previews, workflow tests and the publish gate run in the real engine with this process's compile dependencies and catalog.
   const mintToken = settings.demo ? (claims: DemoTokenOptions) => signDemoToken(settings.dataDir, claims) : undefined;
   const previewContext = (): SimulationContext => ({ deps, catalog: problems.catalog, problems, ...(mintToken ? { mintToken } : {}) });

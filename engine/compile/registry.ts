@@ -130,6 +130,9 @@ export function createWorkflowRegistry(options: {
     // suspension or revocation applies exactly as fast as a publish.
     const directory = options.deps.partners ? buildPartnerDirectory(state) : undefined;
     if (directory) options.deps.partners!.current = directory;
+    // The versions no longer served release their timers (a proxy's health checks); the prepared nodes a kept version shares stay.
+    const kept = new Set([...next.values()].map((w) => w.prepared));
+    for (const workflow of active.values()) if (!kept.has(workflow.prepared)) workflow.close();
     active.clear();
     for (const [id, workflow] of next) active.set(id, workflow);
     options.activate([...active.values()], catalog);

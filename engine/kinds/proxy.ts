@@ -6,6 +6,7 @@ import { acceptInterimContinue } from './support/interim-continue.ts';
 import { answerHeaders, createUpstreamHeaders } from './support/upstream-headers.ts';
 import { CallCancellation, failedCall, onDeadline, UpstreamCall } from './support/upstream-call.ts';
 import { failWith } from './support/errors.ts';
+import { resilientProxy } from './support/upstream-resilience.ts';
 import type { Exchange, PrepareContext, Runtime } from './types.ts';
 
 acceptInterimContinue();
@@ -19,21 +20,21 @@ const TEMPLATE = /^\$\{([A-Z_][A-Z0-9_]*)\}(.*)$/s;
  * value is the URL's base and goes to the host it names, never into the path, query or host of
  * another. A refusal quotes the URL as written, never the resolved text.
  */
-async function resolveUrl(url: string, context: PrepareContext): Promise<URL> {
+async function resolveUrl(url: string, context: PrepareContext, field: string): Promise<URL> {
   const template = TEMPLATE.exec(url);
   const rest = template ? template[2]! : url;
-  if (rest.includes('${')) throw new PrepareError('config.url', `"${url}": \${NAME} may only start the URL, as its base`);
-  if (template && rest !== '' && !/^[/?#]/.test(rest)) throw new PrepareError('config.url', `"${url}": \${${template[1]}} must be followed by /, ? or # (the variable is the whole base URL)`);
-  const base = template ? context.env.url(template[1]!, 'config.url') : '';
+  if (rest.includes('${')) throw new PrepareError(field, `"${url}": \${NAME} may only start the URL, as its base`);
+  if (template && rest !== '' && !/^[/?#]/.test(rest)) throw new PrepareError(field, `"${url}": \${${template[1]}} must be followed by /, ? or # (the variable is the whole base URL)`);
+  const base = template ? context.env.url(template[1]!, field) : '';
   let parsed: URL;
   try {
     parsed = new URL(base + rest);
   } catch (cause) {
-    throw new PrepareError('config.url', `"${url}" is not an http(s) URL${template ? ' once its variable is read' : ''}`, { cause });
+    throw new PrepareError(field, `"${url}" is not an http(s) URL${template ? ' once its variable is read' : ''}`, { cause });
   }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new PrepareError('config.url', `"${url}" is not an http(s) URL${template ? ' once its variable is read' : ''}`);
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new PrepareError(field, `"${url}" is not an http(s) URL${template ? ' once its variable is read' : ''}`);
   const refused = await context.egress.check({ url: parsed, label: template ? `\${${template[1]}}` : `"${url}"`, literal: template === null });
-  if (refused !== undefined) throw new PrepareError('config.url', refused);
+  if (refused !== undefined) throw new PrepareError(field, refused);
   return parsed;
 }
 
@@ -64,25 +65,39 @@ function readableBody(raw: Buffer, type: string | string[] | undefined): unknown
   return TEXT_TYPE.test(type) ? raw.toString('utf8') : raw;
 }
 
+/** The body to send: the stream as received, the bytes as received, or the replaced body as JSON. */
+function requestBody(exchange: Exchange): { body: Buffer | string | undefined; stream: Exchange['incoming'] } {
+  const received = exchange.receivedBody;
+  if (received === undefined) {
+    const h = exchange.request.headers;
+    const hasBody = h['transfer-encoding'] !== undefined || (h['content-length'] !== undefined && h['content-length'] !== '0');
+    return { body: undefined, stream: hasBody ? exchange.incoming : undefined };
+  }
+  const body = exchange.request.body;
+  if (body === received.parsed) return { body: received.raw, stream: undefined };
+  if (body === undefined) return { body: '', stream: undefined };
+  if (typeof body === 'string' || Buffer.isBuffer(body)) return { body, stream: undefined };
+  return { body: JSON.stringify(body), stream: undefined };
+}
+
 /**
  * Calls the upstream through a keep-alive pool shared by every node that targets the same
  * origin. Bodies stream through unless a later node reads them: the request body is streamed
  * when no node parsed it, the response body when the `ok` port ends the request.
  */
 export const proxy: Runtime<ProxyConfig> = async (config, context) => {
-  const target = await resolveUrl(config.url, context);
-  const origin = target.origin;
-  const basePath = target.pathname.replace(/\/$/, '');
   // Every connection goes through the egress policy's connector: it checks the address each one is made to.
   const egress = context.egress;
-  const pool = context.shared.get(`pool:${egress.key}:${origin}`, () => new Pool(origin, { connections: 256, keepAliveTimeout: 30_000, headersTimeout: 60_000, bodyTimeout: 60_000, connect: egress.connector() }));
+  const poolOf = (origin: string) =>
+    context.shared.get(`pool:${egress.key}:${origin}`, () => new Pool(origin, { connections: 256, keepAliveTimeout: 30_000, headersTimeout: 60_000, bodyTimeout: 60_000, connect: egress.connector() }));
   const timeoutMs = durationMs(config.timeout);
   const rewrite = config.path === undefined ? undefined : pathTemplate(config.path);
   const stripPrefix = config.stripPrefix?.replace(/\/$/, '');
   const bufferResponse = context.wiredPorts.has('ok');
   const maxBuffered = context.maxBufferedAnswer;
 
-  function upstreamPath(exchange: Exchange): string {
+  /** The request's path and query as the upstream gets them, after the target's base path. */
+  function requestPath(exchange: Exchange): string {
     let path: string;
     if (rewrite) path = rewrite(exchange.request.params);
     else {
@@ -90,25 +105,26 @@ export const proxy: Runtime<ProxyConfig> = async (config, context) => {
       // at a segment boundary only: /api strips /api/x and /api, never /apix
       if (stripPrefix && path.startsWith(stripPrefix) && (path.length === stripPrefix.length || path.charCodeAt(stripPrefix.length) === 47)) path = path.slice(stripPrefix.length) || '/';
     }
-    return basePath + path + exchange.upstreamSearch();
+    return path + exchange.upstreamSearch();
   }
+  const headersFor = (host: string) => createUpstreamHeaders({ dropAuthorization: !config.forwardAuthorization, dropAcceptEncoding: bufferResponse, preserveHost: config.preserveHost, upstreamHost: host });
 
-  const upstreamHeaders = createUpstreamHeaders({ dropAuthorization: !config.forwardAuthorization, dropAcceptEncoding: bufferResponse, preserveHost: config.preserveHost, upstreamHost: target.host });
-
-  /** The body to send: the stream as received, the bytes as received, or the replaced body as JSON. */
-  function requestBody(exchange: Exchange): { body: Buffer | string | undefined; stream: Exchange['incoming'] } {
-    const received = exchange.receivedBody;
-    if (received === undefined) {
-      const h = exchange.request.headers;
-      const hasBody = h['transfer-encoding'] !== undefined || (h['content-length'] !== undefined && h['content-length'] !== '0');
-      return { body: undefined, stream: hasBody ? exchange.incoming : undefined };
+  if (config.targets !== undefined || config.retries !== undefined || config.breaker !== undefined || config.healthCheck !== undefined) {
+    const written = config.targets ?? [{ url: config.url!, weight: 1 }];
+    const targets = [];
+    for (const [i, t] of written.entries()) {
+      const url = await resolveUrl(t.url, context, config.targets ? `config.targets.${i}.url` : 'config.url');
+      targets.push({ url, weight: t.weight, pool: poolOf(url.origin), basePath: url.pathname.replace(/\/$/, ''), headers: headersFor(url.host) });
     }
-    const body = exchange.request.body;
-    if (body === received.parsed) return { body: received.raw, stream: undefined };
-    if (body === undefined) return { body: '', stream: undefined };
-    if (typeof body === 'string' || Buffer.isBuffer(body)) return { body, stream: undefined };
-    return { body: JSON.stringify(body), stream: undefined };
+    return resilientProxy(config, targets, { timeoutMs, bufferResponse, maxBuffered, requestPath, requestBody, readableBody });
   }
+
+  const target = await resolveUrl(config.url!, context, 'config.url');
+  const origin = target.origin;
+  const basePath = target.pathname.replace(/\/$/, '');
+  const pool = poolOf(origin);
+
+  const upstreamHeaders = headersFor(target.host);
 
   /** An answer handed on as a stream, for an exchange that cannot write to a client (previews, tests). */
   async function streamToLater(exchange: Exchange, options: Dispatcher.DispatchOptions, started: number): Promise<string> {
@@ -135,7 +151,7 @@ export const proxy: Runtime<ProxyConfig> = async (config, context) => {
         headers['content-type'] = 'application/json';
       const started = performance.now();
       const options: Dispatcher.DispatchOptions = {
-        path: upstreamPath(exchange),
+        path: basePath + requestPath(exchange),
         method: exchange.request.method as Dispatcher.HttpMethod,
         headers,
         body: body ?? stream ?? null,

@@ -3,6 +3,7 @@ import type { EgressPolicy } from './support/egress.ts';
 import type { KeyFiles } from './support/key-files.ts';
 import type { PartnerAccess } from './support/partner-directory.ts';
 import type { RateLimitStore } from './support/rate-limit-store.ts';
+import type { UpstreamsState } from './support/upstream-targets.ts';
 import type { WorkflowEnv } from './support/workflow-env.ts';
 
 /** The request as nodes and expressions see it. Header names are lower-case. */
@@ -91,6 +92,8 @@ export interface PreparedNode {
   run: NodeRun;
   /** Releases timers or connections when the workflow version is unloaded. */
   close?(): void;
+  /** A resilient proxy's targets (breaker state, retries), read by the status endpoint and the metrics. */
+  upstreams?(): UpstreamsState;
 }
 
 /** A JSONata expression compiled once, evaluated with time, depth and size bounds. */

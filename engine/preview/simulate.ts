@@ -102,7 +102,7 @@ const flatHeaders = (headers: Record<string, string | string[] | undefined>) =>
 export async function simulate(document: unknown, request: SampleRequest, context: SimulationContext, options: { upstream?: UpstreamMock | undefined } = {}): Promise<SimulationResult> {
   let doc = document as WorkflowDocument;
   const mock = options.upstream ? await mockUpstream(options.upstream) : undefined;
-  if (mock && Array.isArray(doc?.nodes)) doc = { ...doc, nodes: doc.nodes.map((n) => (n.kind === 'proxy' ? { ...n, config: { ...n.config, url: mock.url } } : n)) };
+  if (mock && Array.isArray(doc?.nodes)) doc = { ...doc, nodes: doc.nodes.map((n) => (n.kind === 'proxy' ? { ...n, config: { ...n.config, url: mock.url, targets: undefined, sticky: undefined, healthCheck: undefined } } : n)) };
   // Paced like a publish, under the same document limits: a simulated document is as untrusted as a published one.
   const { limits, sliceMs } = context.deps;
   const validated = await validatePaced(doc, { ...(context.catalog ? { catalog: context.catalog } : {}), ...(limits ? { limits } : {}) }, sliceMs);

@@ -8,7 +8,7 @@ export { createdKeySchema, partnerListSchema, partnerViewSchema, planListSchema,
 export { contractAnswerSchema, contractDiffSchema, contractSchema, demoTokenAnswerSchema, simulationSchema, testRunSchema } from './preview.ts';
 export { adminProblemSchema, type AdminProblem } from './problem.ts';
 export { allows, identitySchema, PERMISSIONS, ROLES, type Identity, type Permission, type Role } from './roles.ts';
-export { clusterSchema, liveViewSchema, partnerStatsSchema, statusSchema, workflowStatsSchema, type LiveView, type PartnerStats, type Replica, type Serving, type WorkflowStats } from './status.ts';
+export { clusterSchema, liveViewSchema, partnerStatsSchema, statusSchema, workflowStatsSchema, type LiveView, type PartnerStats, type Replica, type Serving, type UpstreamNodeStatus, type WorkflowStats } from './status.ts';
 export { servedState, versionState, workflowState, type ServedState } from './version-state.ts';
 export {
   deletedSchema,

@@ -8,6 +8,23 @@ const counts = z.record(z.string(), z.number());
 const servingSchema = z.object({ workflow: z.string(), version: z.number().int(), route: z.string(), state: servedStateSchema });
 export type Serving = z.infer<typeof servingSchema>;
 
+/** One target of a resilient proxy node: its circuit breaker (passive health: open = ejected) and its last active health check. */
+const upstreamTargetSchema = z.object({
+  target: z.string(),
+  weight: z.number().int(),
+  state: z.enum(['closed', 'open', 'half-open']),
+  /** When an open breaker readmits a probe (ISO time). */
+  ejectedUntil: z.string().nullable(),
+  consecutiveFailures: z.number().int(),
+  failures: z.number().int(),
+  lastFailureAt: z.string().nullable(),
+  healthy: z.boolean().nullable(),
+});
+
+/** A proxy node with targets, retries, a breaker or health checks, in a served workflow version. */
+const upstreamNodeSchema = z.object({ workflow: z.string(), version: z.number().int(), node: z.string(), retries: z.number().int(), retriesRefused: z.number().int(), targets: z.array(upstreamTargetSchema) });
+export type UpstreamNodeStatus = z.infer<typeof upstreamNodeSchema>;
+
 /** GET /status: the store's revision (null while it cannot be reached) beside what this process applied and serves. */
 export const statusSchema = z.object({
   store: z.string(),
@@ -19,6 +36,8 @@ export const statusSchema = z.object({
   uptimeSeconds: z.number(),
   workflows: z.array(servingSchema),
   rateLimits: z.unknown(),
+  /** The resilient proxy nodes of the served versions (absent when there are none). */
+  upstreams: z.array(upstreamNodeSchema).optional(),
 });
 
 /** A live replica as the cluster view lists it: what it serves, and how far behind the store it is. */

@@ -16,7 +16,7 @@ interface Doc {
 }
 
 /**
- *   verify --ok------> call   (ok unwired: finish; error, timeout unwired: raise)
+ *   verify --ok------> call   (ok unwired: finish; error, timeout, open unwired: raise)
  *          --missing-> deny   (an error node)
  *   verify's invalid and unavailable are unwired: raise.
  */
@@ -56,7 +56,7 @@ describe('toMachineConfig', () => {
       initial: 'verify',
       states: {
         verify: nodeState('verify', 'jwt-verify', { ok: 'call', missing: 'deny', invalid: '$raise:verify:invalid', unavailable: '$raise:verify:unavailable', suspended: '$raise:verify:suspended', unsubscribed: '$raise:verify:unsubscribed' }),
-        call: nodeState('call', 'proxy', { ok: '$finish', error: '$raise:call:error', timeout: '$raise:call:timeout' }),
+        call: nodeState('call', 'proxy', { ok: '$finish', error: '$raise:call:error', timeout: '$raise:call:timeout', open: '$raise:call:open' }),
         deny: nodeState('deny', 'error', { raise: '$raise:deny:raise' }),
         $finish: { type: 'final', meta: { outcome: 'finish' } },
         '$raise:verify:invalid': raise('verify', 'invalid', 'invalid_token'),
@@ -65,12 +65,13 @@ describe('toMachineConfig', () => {
         '$raise:verify:unsubscribed': raise('verify', 'unsubscribed', 'product_not_subscribed'),
         '$raise:call:error': raise('call', 'error', 'upstream_unavailable'),
         '$raise:call:timeout': raise('call', 'timeout', 'upstream_timeout'),
+        '$raise:call:open': raise('call', 'open', 'upstream_circuit_open'),
         '$raise:deny:raise': raise('deny', 'raise', 'insufficient_scope'),
         $fault: { type: 'final', meta: { outcome: 'fault' } },
       },
     });
     // node states in document order, then $finish, the raise finals, $fault
-    expect(Object.keys(config.states)).toEqual(['verify', 'call', 'deny', '$finish', '$raise:verify:invalid', '$raise:verify:unavailable', '$raise:verify:suspended', '$raise:verify:unsubscribed', '$raise:call:error', '$raise:call:timeout', '$raise:deny:raise', '$fault']);
+    expect(Object.keys(config.states)).toEqual(['verify', 'call', 'deny', '$finish', '$raise:verify:invalid', '$raise:verify:unavailable', '$raise:verify:suspended', '$raise:verify:unsubscribed', '$raise:call:error', '$raise:call:timeout', '$raise:call:open', '$raise:deny:raise', '$fault']);
   });
 
   it('names its states with the exported constants', () => {

@@ -84,7 +84,7 @@ const cases: Case[] = [
 
   { code: 'invalid_config', name: 'a config refused by its kind', input: variant((d) => (node(d, 'call').config = { url: 'ftp://orders.internal' })), expected: [{ code: 'invalid_config', node: 'call', field: 'config.url' }] },
   { code: 'invalid_config', name: 'a missing required field', input: variant((d) => (node(d, 'gate').config = {})), expected: [{ code: 'invalid_config', node: 'gate', field: 'config.when' }] },
-  { code: 'invalid_config', name: 'an unknown config key, named by the key', input: variant((d) => (node(d, 'call').config!.retries = 3)), expected: [{ code: 'invalid_config', node: 'call', field: 'config.retries' }] },
+  { code: 'invalid_config', name: 'an unknown config key, named by the key', input: variant((d) => (node(d, 'call').config!.retriez = 3)), expected: [{ code: 'invalid_config', node: 'call', field: 'config.retriez' }] },
   { code: 'invalid_config', name: 'a cross-field rule (two key sources)', input: variant((d) => (node(d, 'verify').config!.jwksFile = 'keys.json')), expected: [{ code: 'invalid_config', node: 'verify', field: 'config.jwksUri' }] },
   { code: 'invalid_config', name: 'a config left out where the kind needs one', input: variant((d) => delete node(d, 'gate').config), expected: [{ code: 'invalid_config', node: 'gate', field: 'config.when' }] },
 
@@ -275,7 +275,7 @@ describe('the messages a person reads', () => {
     ['a label that is a number', variant((d) => (node(d, 'call').label = 3)), 'label', 'call', 'must be text, not a number'],
     ['a proxy without its url', variant((d) => (node(d, 'call').config = {})), 'config.url', 'call', 'is required'],
     ['a timeout that is not a number', variant((d) => (node(d, 'call').config = { url: 'http://x', timeout: 5 })), 'config.timeout', 'call', 'must be text, not a number'],
-    ['an unknown config key', variant((d) => (node(d, 'call').config = { url: 'http://x', retries: 3 })), 'config.retries', 'call', '"retries" is not a known field here'],
+    ['an unknown config key', variant((d) => (node(d, 'call').config = { url: 'http://x', retriez: 3 })), 'config.retriez', 'call', '"retriez" is not a known field here'],
     // a message the schema gives is kept as written
     ['a route path the schema describes', { ...base(), route: { methods: ['GET'], path: 'orders' } }, 'route.path', undefined, 'must look like /api/orders/:id (literal or :param segments, optional trailing /*)'],
   ])('%s reads as plain words', (_name, input, field, at, expected) => {

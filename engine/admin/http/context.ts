@@ -1,6 +1,6 @@
 import type { Request } from 'express';
 import { z } from 'zod';
-import type { Identity, LiveView, PartnerStats, Replica, Serving, WorkflowStats } from '../../../shared/admin/index.ts';
+import type { Identity, LiveView, PartnerStats, Replica, Serving, UpstreamNodeStatus, WorkflowStats } from '../../../shared/admin/index.ts';
 import type { ValidateOptions } from '../../../shared/compile/index.ts';
 import { DEFAULT_DOCUMENT_LIMITS, workflowDocumentSchema, type DocumentLimits, type WorkflowDocument } from '../../../shared/schema/index.ts';
 import { validatePaced } from '../../compile/pace.ts';
@@ -37,7 +37,7 @@ export interface AdminApiOptions {
     partner(id: string, windowMs: number): PartnerStats;
   };
   /** What this process serves: the revision it applied and the version of each workflow. */
-  status(): { appliedRevision: number; serving: Serving[]; replica?: string | undefined; rateLimits?: unknown };
+  status(): { appliedRevision: number; serving: Serving[]; replica?: string | undefined; rateLimits?: unknown; upstreams?: UpstreamNodeStatus[] };
   /** Preview: simulation with the gateway's own compile dependencies and catalog, and the demo token helper. */
   preview?: {
     context(): SimulationContext;

@@ -43,6 +43,7 @@ export function statusEndpoints({ store, options, record }: AdminContext): Endpo
         return {
           store: store.kind, revision, storeReachable: revision !== null, appliedRevision: mine.appliedRevision, replica: mine.replica ?? null, pid: process.pid,
           uptimeSeconds: Math.round(process.uptime()), workflows: mine.serving, rateLimits: mine.rateLimits ?? null,
+          ...(mine.upstreams !== undefined && mine.upstreams.length > 0 ? { upstreams: mine.upstreams } : {}),
         };
       },
     }),

@@ -27,7 +27,7 @@ export class CallCancellation {
 }
 
 /** What a call through UpstreamCall ends with: the port, the answer written or buffered on the exchange. */
-type CallEnd = 'ok' | 'too_large';
+type CallEnd = 'ok' | 'too_large' | 'retry';
 
 /**
  * One upstream call as undici's dispatcher reports it (its handler interface, no stream or
@@ -44,6 +44,8 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
   headers: Record<string, string | string[]> = {};
   /** The upstream's content-length, as it declared it. */
   declaredLength: string | undefined = undefined;
+  /** The answer's head went to the client (stream mode): the call can no longer be retried. */
+  committed = false;
   /** The buffered body (buffer mode). */
   body: Buffer | undefined;
   readonly #exchange: Exchange;
@@ -59,6 +61,10 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
   #tooLarge = false;
   #upstreamTimed = false;
   #resume: (() => void) | undefined;
+  /** Decides, at the answer's head, to drop it and try again (a resilient proxy's retryOn status within its budget). */
+  readonly #retryStatus: ((status: number) => boolean) | undefined;
+  /** The answer's head was dropped for a retry. */
+  retried = false;
   #resolve!: (end: CallEnd) => void;
   #reject!: (error: unknown) => void;
   readonly done = new Promise<CallEnd>((resolve, reject) => {
@@ -66,8 +72,9 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
     this.#reject = reject;
   });
 
-  constructor(exchange: Exchange, stream: boolean, maxBuffered: number, started: number, timeoutMs: number) {
+  constructor(exchange: Exchange, stream: boolean, maxBuffered: number, started: number, timeoutMs: number, retryStatus?: (status: number) => boolean) {
     this.#exchange = exchange;
+    this.#retryStatus = retryStatus;
     this.#stream = stream;
     this.#maxBuffered = maxBuffered;
     this.#started = started;
@@ -88,6 +95,12 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
 
   onHeaders(statusCode: number, raw: Buffer[], resume: () => void): boolean {
     if (statusCode < 200) return true;
+    if (this.#retryStatus?.(statusCode)) {
+      this.status = statusCode;
+      this.retried = true;
+      this.abort();
+      return false;
+    }
     const exchange = this.#exchange;
     this.status = statusCode;
     this.headers = answerHeadersFromRaw(raw, !this.#stream, this);
@@ -102,6 +115,7 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
     clearTimeout(this.#deadline); // a streamed body is bounded by bodyTimeout (the longest pause) from here
     this.#timed();
     this.#answer = exchange.hijack(statusCode, this.headers);
+    this.committed = true;
     this.#resume = resume;
     return true;
   }
@@ -147,6 +161,7 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
     // a body cut short must reach the client as a broken answer, never as a short one
     this.#answer?.destroy(error);
     if (this.#tooLarge) this.#resolve('too_large');
+    else if (this.retried) this.#resolve('retry');
     else this.#reject(error);
   }
 }

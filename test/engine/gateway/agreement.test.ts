@@ -305,9 +305,9 @@ describe('the table walk agrees with a live XState actor on every path of every 
       { name: 'partner over its limit', request: requestTo(wf, '/api/orders', { authorization: await token({ scopes: ['orders:read'], partner: 'flood' }) }), final: '$raise:limit:limited' },
       { name: 'upstream refuses connections', variant: 'upstream-down', request: requestTo(wf, '/api/orders', { authorization: await token({ scopes: ['orders:read'], partner: 'p4' }) }), final: '$raise:call:error' },
     ]);
-    expect(coverage.paths).toHaveLength(17);
-    // No request makes a JWKS file unavailable, the in-memory rate limits unreachable, the demo upstream slower than 5 s, or a body-only transform produce an invalid value.
-    expect(forcedHops(coverage)).toEqual(new Set(['verify→unavailable', 'verify→suspended', 'verify→unsubscribed', 'limit→unavailable', 'call→timeout', 'shape→error', ...throwing('verify', 'scopes', 'limit', 'call', 'shape')]));
+    expect(coverage.paths).toHaveLength(18);
+    // No request makes a JWKS file unavailable, the in-memory rate limits unreachable, the demo upstream slower than 5 s, a breaker open (no targets, no breaker), or a body-only transform produce an invalid value.
+    expect(forcedHops(coverage)).toEqual(new Set(['verify→unavailable', 'verify→suspended', 'verify→unsubscribed', 'limit→unavailable', 'call→timeout', 'call→open', 'shape→error', ...throwing('verify', 'scopes', 'limit', 'call', 'shape')]));
   });
 
   it('order-detail: every path', async () => {
@@ -331,11 +331,11 @@ describe('the table walk agrees with a live XState actor on every path of every 
         { name: 'upstream down (key)', variant: 'upstream-down', request: requestTo(wf, '/api/orders/ord-1003', key), final: '$raise:call:error' },
       ];
     });
-    expect(coverage.paths).toHaveLength(42);
+    expect(coverage.paths).toHaveLength(46);
     // The demo API key has orders:read and not orders:admin, so after "key" neither scopes→denied nor who→admin happen
     // (and past a forced who→admin, call-admin's error port is forced too).
     expect(forcedHops(coverage)).toEqual(
-      new Set(['verify→unavailable', 'verify→suspended', 'verify→unsubscribed', 'key→suspended', 'key→unsubscribed', 'scopes→denied', 'who→admin', 'call→timeout', 'call-admin→timeout', 'call-admin→error', 'public→error', ...throwing('verify', 'key', 'scopes', 'who', 'call', 'call-admin', 'owned', 'public', 'hidden')]),
+      new Set(['verify→unavailable', 'verify→suspended', 'verify→unsubscribed', 'key→suspended', 'key→unsubscribed', 'scopes→denied', 'who→admin', 'call→timeout', 'call→open', 'call-admin→timeout', 'call-admin→error', 'call-admin→open', 'public→error', ...throwing('verify', 'key', 'scopes', 'who', 'call', 'call-admin', 'owned', 'public', 'hidden')]),
     );
   });
 

@@ -10,14 +10,28 @@ import { deadUrl } from './fixtures.ts';
 
 describeKind('proxy', {
   minimal: { config: { url: 'http://orders.internal' }, parsed: { url: 'http://orders.internal', timeout: '10s', preserveHost: false, forwardAuthorization: true } },
-  ports: ['ok', 'error', 'timeout'],
-  errors: ['upstream_unavailable', 'upstream_timeout'],
+  ports: ['ok', 'error', 'timeout', 'open'],
+  errors: ['upstream_unavailable', 'upstream_timeout', 'upstream_circuit_open'],
   accepts: [
+    ['weighted targets, sticky by partner, retries', { targets: [{ url: '${A}' }, { url: 'https://b.example/v1', weight: 3 }], sticky: 'partner', retries: 2, retryOn: [503] }],
+    ['one url with retries, a breaker and health checks', { url: 'http://x', retries: 5, retryUnsafe: true, breaker: { failures: 1, failureRatio: 0.5, cooldown: '100ms' }, healthCheck: { path: '/health', interval: '1s' } }],
     ['an env-var URL, a path rewrite and a prefix', { url: '${UPSTREAM}/v2', path: '/orders/:id', stripPrefix: '/api', timeout: '1ms' }],
     ['the longest timeout a timer honours', { url: 'https://x.example', timeout: '2147483647ms' }],
   ],
   refuses: [
     ['no URL', {}, ['url']],
+    ['both url and targets', { url: 'http://x', targets: [{ url: 'http://y' }] }, ['url']],
+    ['no target', { targets: [] }, ['targets']],
+    ['a target URL with ${NAME} inside', { targets: [{ url: 'http://x/${A}' }] }, ['targets.0.url']],
+    ['a zero weight', { targets: [{ url: 'http://x', weight: 0 }] }, ['targets.0.weight']],
+    ['17 targets', { targets: Array.from({ length: 17 }, () => ({ url: 'http://x' })) }, ['targets']],
+    ['sticky without targets', { url: 'http://x', sticky: 'partner' }, ['sticky']],
+    ['six retries', { url: 'http://x', retries: 6 }, ['retries']],
+    ['retryUnsafe without retries', { url: 'http://x', retryUnsafe: true }, ['retryUnsafe']],
+    ['retrying a 4xx', { url: 'http://x', retries: 1, retryOn: [429] }, ['retryOn.0']],
+    ['a health check more often than every second', { url: 'http://x', healthCheck: { path: '/h', interval: '500ms' } }, ['healthCheck.interval']],
+    ['a cool-down under 100ms', { url: 'http://x', breaker: { cooldown: '10ms' } }, ['breaker.cooldown']],
+    ['a failure ratio over 1', { url: 'http://x', breaker: { failureRatio: 1.5 } }, ['breaker.failureRatio']],
     ['a URL without scheme', { url: 'orders.internal' }, ['url']],
     ['a path rewrite without leading slash', { url: 'http://x', path: 'orders/:id' }, ['path']],
     ['a prefix without leading slash', { url: 'http://x', stripPrefix: 'api' }, ['stripPrefix']],
@@ -48,6 +62,27 @@ function rawRequest(url: string, options: { method?: string; headers: OutgoingHt
 }
 
 
+/** An upstream of the resilience tests: answers {"target": name}, or `fail` while it is set; /health answers `health`. */
+interface NamedUpstream {
+  up: TestUpstream;
+  fail: number | undefined;
+  health: number;
+  /** The requests it got, health checks aside. */
+  calls(): number;
+}
+async function namedUpstream(name: string): Promise<NamedUpstream> {
+  const named = { fail: undefined as number | undefined, health: 200 } as NamedUpstream;
+  named.up = await startUpstream((req, res) => {
+    if (req.url === '/health') return void res.writeHead(named.health).end();
+    if (named.fail !== undefined) return void res.writeHead(named.fail, { 'content-type': 'text/plain' }).end(`${name} failing`);
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ target: name }));
+  });
+  named.calls = () => named.up.received.filter((r) => r.url !== '/health').length;
+  return named;
+}
+
+const ADMIN_TOKEN = 'proxy-admin-token-0123456789abcdef';
+
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 const PARENT_SPAN = '00f067aa0ba902b7';
 
@@ -56,6 +91,8 @@ describe('proxy', () => {
   let upstream: TestUpstream;
   let issuer: TestIssuer;
   const slow = { started: 0, closed: 0 };
+  const named: Record<string, NamedUpstream> = {};
+  const NAMES = ['W1', 'W2', 'K1', 'K2', 'FAIL', 'BR', 'ST1', 'ST2', 'S1', 'S2', 'H1', 'H2'] as const;
 
   /** The upstream: echoes by default; /slow never answers in time, /status/:code answers that status, /hop sends hop-by-hop headers. */
   const handler: UpstreamHandler = (req, res) => {
@@ -118,9 +155,11 @@ describe('proxy', () => {
 
   beforeAll(async () => {
     upstream = await startUpstream(handler);
+    for (const name of NAMES) named[name] = await namedUpstream(name);
     issuer = await createIssuer();
     const verify: NodeDoc = { id: 'verify', kind: 'jwt-verify', config: { jwks: issuer.jwks, issuer: TEST_ISSUER, audience: TEST_AUDIENCE } };
     const proxy = (config: Record<string, unknown>): NodeDoc => ({ id: 'call', kind: 'proxy', config: { url: '${UPSTREAM}', ...config } });
+    const targets = (config: Record<string, unknown>): NodeDoc => ({ id: 'call', kind: 'proxy', config });
     const okNode: NodeDoc = { id: 'ok', kind: 'respond', config: { bodyExpression: '{ "port": "ok", "status": response.status, "url": response.body.url }' } };
     gw = await startGateway(
       [
@@ -147,13 +186,25 @@ describe('proxy', () => {
         workflow('px-huge', { path: '/px/huge/:how' }, [proxy({ path: '/:how' }), okNode], [['call', 'ok', 'ok']]),
         workflow('px-huge-streamed', { path: '/px/huge-streamed' }, [proxy({ path: '/huge-chunked' })]),
         workflow('px-timeout-port', { path: '/px/timeout-port' }, [proxy({ path: '/slow', timeout: '200ms' }), okNode, portNode('timeout')], [['call', 'ok', 'ok'], ['call', 'timeout', 'timeout']]),
+        workflow('px-weights', { path: '/px/weights' }, [targets({ targets: [{ url: '${W1}' }, { url: '${W2}', weight: 3 }] })]),
+        workflow('px-kill', { path: '/px/kill' }, [targets({ targets: [{ url: '${K1}' }, { url: '${K2}' }], retries: 2 })]),
+        workflow('px-unsafe', { path: '/px/unsafe', methods: ['GET', 'POST', 'PUT'] }, [targets({ url: '${FAIL}', retries: 3, breaker: { failures: 100 } })]),
+        workflow('px-breaker', { path: '/px/breaker' }, [targets({ url: '${BR}', breaker: { failures: 2, cooldown: '1s' } })]),
+        workflow('px-open-port', { path: '/px/open-port' }, [targets({ url: '${DOWN}', breaker: { failures: 1, cooldown: '10m' } }), portNode('open'), portNode('error')], [['call', 'open', 'open'], ['call', 'error', 'error']]),
+        workflow('px-storm', { path: '/px/storm' }, [targets({ targets: [{ url: '${ST1}' }, { url: '${ST2}' }], retries: 5, breaker: { failures: 1000 } })]),
+        workflow('px-sticky', { path: '/px/sticky' }, [verify, targets({ targets: [{ url: '${S1}' }, { url: '${S2}' }], sticky: 'partner' })], [['verify', 'ok', 'call']]),
+        workflow('px-health', { path: '/px/health' }, [targets({ targets: [{ url: '${H1}' }, { url: '${H2}' }], healthCheck: { path: '/health', interval: '1s' } })]),
       ],
-      { env: { UPSTREAM: upstream.url, DOWN: await deadUrl() } },
+      {
+        env: { UPSTREAM: upstream.url, DOWN: await deadUrl(), ...Object.fromEntries(NAMES.map((name) => [name, named[name]!.up.url])) },
+        settings: { SLUICE_ADMIN_TOKENS: `ops:admin:${ADMIN_TOKEN}` },
+      },
     );
   });
   afterAll(async () => {
     await gw?.close();
     await upstream?.close();
+    for (const n of Object.values(named)) await n.up.close();
   });
 
   const lastReceived = () => upstream.received[upstream.received.length - 1]!;
@@ -341,5 +392,146 @@ describe('proxy', () => {
     expect(await ok.json()).toEqual({ port: 'ok', status: 200, url: '/px/ok-port?a=1' });
     await expectPort(await gw.fetch('/px/error-port'), 'error');
     await expectPort(await gw.fetch('/px/timeout-port'), 'timeout');
+  });
+
+  describe('resilient upstreams', () => {
+    const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
+    type Upstreams = Array<{ workflow: string; node: string; retries: number; retriesRefused: number; targets: Array<{ target: string; state: string; ejectedUntil: string | null; healthy: boolean | null; failures: number }> }>;
+    async function upstreamsOf(workflowId: string) {
+      const res = await gw.fetch('/admin/api/status', { headers: admin });
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as { upstreams?: Upstreams };
+      return body.upstreams?.find((u) => u.workflow === workflowId);
+    }
+    async function metric(name: string, labels: string): Promise<number | undefined> {
+      const text = await (await gw.fetch('/metrics', { headers: admin })).text();
+      const line = text.split('\n').find((l) => l.startsWith(`${name}{${labels}}`));
+      return line === undefined ? undefined : Number(line.split(' ').pop());
+    }
+    const targetOf = async (res: Response) => {
+      expect(res.status, await res.clone().text()).toBe(200);
+      return ((await res.json()) as { target: string }).target;
+    };
+
+    it('spreads requests over two targets by weight', async () => {
+      const counts: Record<string, number> = { W1: 0, W2: 0 };
+      for (let i = 0; i < 200; i++) counts[await targetOf(await gw.fetch('/px/weights'))]! += 1;
+      // 1:3, so about 50 and 150: bounds five standard deviations wide
+      expect(counts.W1).toBeGreaterThan(20);
+      expect(counts.W1).toBeLessThan(80);
+      expect(counts.W1! + counts.W2!).toBe(200);
+    });
+
+    it('answers every GET with 200 when one of two targets is killed mid-load: retried on the other', async () => {
+      const statuses: number[] = [];
+      for (let batch = 0; batch < 16; batch++) {
+        if (batch === 6) await named.K1!.up.close();
+        const answers = await Promise.all(Array.from({ length: 5 }, () => gw.fetch('/px/kill')));
+        for (const res of answers) {
+          statuses.push(res.status);
+          await res.arrayBuffer();
+        }
+      }
+      expect(statuses).toEqual(Array.from({ length: 80 }, () => 200));
+      expect(named.K1!.calls()).toBeGreaterThan(0);
+      const state = await upstreamsOf('px-kill');
+      expect(state?.targets.map((t) => t.state)).toEqual(['open', 'closed']);
+      expect(state?.retries).toBeGreaterThan(0);
+    });
+
+    it('retries a GET, never a POST nor a request whose body was streamed', async () => {
+      named.FAIL!.fail = 503;
+      const post = await gw.fetch('/px/unsafe', { method: 'POST' });
+      expect(post.status).toBe(503);
+      await post.text();
+      expect(named.FAIL!.calls()).toBe(1);
+      const put = await gw.fetch('/px/unsafe', { method: 'PUT', body: 'streamed', headers: { 'content-type': 'text/plain' } });
+      expect(put.status).toBe(503);
+      await put.text();
+      expect(named.FAIL!.calls()).toBe(2);
+      const get = await gw.fetch('/px/unsafe');
+      expect(get.status).toBe(503); // the last attempt's answer, passed through
+      expect(await get.text()).toBe('FAIL failing');
+      expect(named.FAIL!.calls()).toBe(2 + 4);
+    });
+
+    it('opens the breaker after the failures, answers 503 upstream-circuit-open with Retry-After, and closes it after the cool-down', async () => {
+      const label = `workflow="px-breaker",node="call",target="${named.BR!.up.url}"`;
+      named.BR!.fail = 502;
+      for (let i = 0; i < 2; i++) expect((await gw.fetch('/px/breaker')).status).toBe(502);
+      const open = await gw.fetch('/px/breaker');
+      expect(open.headers.get('retry-after')).toBe('1');
+      await expectProblem(open, 503, 'upstream-circuit-open', 'Retry after 1 seconds');
+      expect(named.BR!.calls()).toBe(2); // no call while open
+      const state = await upstreamsOf('px-breaker');
+      expect(state?.targets[0]).toMatchObject({ target: named.BR!.up.url, state: 'open', failures: 2 });
+      expect(Date.parse(state!.targets[0]!.ejectedUntil!)).toBeGreaterThan(Date.now() - 1_000);
+      expect(await metric('sluice_upstream_breaker_state', label)).toBe(2);
+
+      named.BR!.fail = undefined;
+      await vi.waitFor(async () => expect((await gw.fetch('/px/breaker')).status).toBe(200), { timeout: 10_000, interval: 200 });
+      expect((await upstreamsOf('px-breaker'))?.targets[0]).toMatchObject({ state: 'closed', ejectedUntil: null });
+      expect(await metric('sluice_upstream_breaker_state', label)).toBe(0);
+    });
+
+    it('takes the open port when wired, after the error that opened the breaker', async () => {
+      await expectPort(await gw.fetch('/px/open-port'), 'error');
+      await expectPort(await gw.fetch('/px/open-port'), 'open');
+    });
+
+    it('keeps retries within the budget when every target fails: no retry storm', async () => {
+      named.ST1!.fail = 503;
+      named.ST2!.fail = 503;
+      const clients = 50;
+      for (let i = 0; i < clients; i++) expect((await gw.fetch('/px/storm')).status).toBe(503);
+      const upstreamCalls = named.ST1!.calls() + named.ST2!.calls();
+      // retries: 5 would make 300 calls; the budget allows 20% of the requests plus 3
+      expect(upstreamCalls).toBeLessThanOrEqual((1 + 0.2) * clients + 3);
+      expect(upstreamCalls).toBeGreaterThan(clients + 3);
+      const state = await upstreamsOf('px-storm');
+      expect(state?.retries).toBe(upstreamCalls - clients);
+      expect(state?.retriesRefused).toBeGreaterThan(0);
+      expect(await metric('sluice_upstream_retries_total', 'workflow="px-storm",node="call",result="retried"')).toBe(upstreamCalls - clients);
+    });
+
+    it('keeps a partner on one target when sticky by partner', async () => {
+      const seen = new Map<string, Set<string>>();
+      for (let p = 0; p < 12; p++) {
+        const token = await issuer.sign({ sub: `user-${p}`, azp: `partner-${p}` });
+        const targets = new Set<string>();
+        for (let i = 0; i < 5; i++) targets.add(await targetOf(await gw.fetch('/px/sticky', { headers: bearer(token) })));
+        seen.set(`partner-${p}`, targets);
+      }
+      for (const targets of seen.values()) expect(targets.size).toBe(1);
+      expect(new Set([...seen.values()].map((t) => [...t][0])).size).toBe(2); // 12 partners on one of two targets each: both used
+    });
+
+    it('ejects a target whose health check fails and readmits it when it passes', async () => {
+      named.H1!.health = 500;
+      await vi.waitFor(async () => expect((await upstreamsOf('px-health'))?.targets[0]).toMatchObject({ healthy: false, state: 'open' }), { timeout: 10_000, interval: 250 });
+      const before = named.H1!.calls();
+      for (let i = 0; i < 20; i++) expect(await targetOf(await gw.fetch('/px/health'))).toBe('H2');
+      expect(named.H1!.calls()).toBe(before);
+      expect(named.H1!.up.received.some((r) => r.url === '/health' && r.method === 'GET')).toBe(true);
+      named.H1!.health = 200;
+      await vi.waitFor(async () => expect((await upstreamsOf('px-health'))?.targets[0]).toMatchObject({ healthy: true, state: 'closed' }), { timeout: 10_000, interval: 250 });
+    });
+
+    it('checks every target against the egress policy at publish, naming the target', async () => {
+      await gw.putWorkflow(workflow('px-egress', { path: '/px/egress' }, [{ id: 'call', kind: 'proxy', config: { targets: [{ url: '${W1}' }, { url: 'http://10.1.2.3:8080/' }] } }]));
+      expect(gw.sluice.registry.active.has('px-egress')).toBe(false);
+      const refusal = gw.logs.find((l) => l.workflow === 'px-egress' && typeof l.msg === 'string' && l.msg.startsWith('workflow refused'));
+      expect(refusal?.problems).toEqual([expect.objectContaining({ node: 'call', field: 'config.targets.1.url', message: expect.stringMatching(/refused by the egress policy: .*private/) })]);
+    });
+
+    it('stops the health checks of a version no longer served', async () => {
+      const checks = () => named.H1!.up.received.length - named.H1!.calls() + named.H2!.up.received.length - named.H2!.calls();
+      await gw.removeWorkflow('px-health.json');
+      expect(await upstreamsOf('px-health')).toBeUndefined();
+      await new Promise((resolve) => setTimeout(resolve, 300)); // a check under way when it closed
+      const after = checks();
+      await new Promise((resolve) => setTimeout(resolve, 2_500)); // two intervals and a half
+      expect(checks()).toBe(after);
+    });
   });
 });
