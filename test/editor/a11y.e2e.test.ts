@@ -88,9 +88,20 @@ describe.runIf(chromiumAvailable())('accessibility of every page', () => {
       await page.getByRole('button', { name: 'Minimap' }).click();
 
       await page.goto(`${gateway.url}/editor/#/partners`);
+      // the added proxy is an unsaved edit: leaving asks first (scanned too), and Discard goes
+      await page.getByRole('dialog', { name: 'Unsaved changes' }).waitFor();
+      found.push(...(await scan(page, 'unsaved changes question')));
+      await page.getByRole('button', { name: 'Discard' }).click();
       await page.getByRole('heading', { name: 'Partners' }).waitFor();
       await page.waitForTimeout(400);
       found.push(...(await scan(page, 'partners')));
+
+      await page.goto(`${gateway.url}/editor/#/errors`);
+      await page.getByRole('heading', { name: 'Error catalog' }).waitFor();
+      found.push(...(await scan(page, 'error catalog')));
+      await page.goto(`${gateway.url}/editor/#/workflows/orders/contract`);
+      await page.getByRole('heading', { name: /the answers it gives/ }).waitFor();
+      found.push(...(await scan(page, 'contract view')));
 
       expect(found).toEqual([]);
       expect(errors).toEqual([]);

@@ -168,7 +168,7 @@ describe.runIf(chromiumAvailable())('archive, restore and the editor’s guards'
       await page.locator('.react-flow__node[data-id="shape"]').click();
       return inspector.count();
     }).toBe(1);
-    const field = inspector.locator('textarea.jsonata__text').first();
+    const field = inspector.locator('.cm-content').first(); // a JSONata field (CodeMirror)
     const summary = page.getByRole('region', { name: 'Problems' }).getByRole('status');
     await field.fill('{ "a": $count(');
     await expect.poll(() => summary.textContent()).toBe('1 problem');
