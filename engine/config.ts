@@ -84,6 +84,11 @@ export const settingsSchema = z.object({
   SLUICE_WORKFLOW_ENV: parsedBy(parseEnvAllowList).default(DEFAULT_WORKFLOW_ENV).meta({ description: 'Environment variables a workflow may read (a proxy url starting with `${NAME}`), comma-separated names or prefixes ending in `*`. Others are refused at validate and publish, naming the variable, never its value.' }),
   SLUICE_SECRET_ENV: parsedBy(parseEnvAllowList).default(DEFAULT_SECRET_ENV).meta({ description: 'Environment variables a workflow may use as a shared secret (jwt-verify `secretEnv`), same syntax. They are never allowed in a URL.' }),
   SLUICE_EGRESS_ALLOW: parsedBy(parseEgressAllow).optional().meta({ description: 'Where workflows may connect besides public addresses: comma-separated addresses, CIDR ranges or host names, each optionally `:port` (IPv6 in brackets: `[fd00::/8]:443`), e.g. `10.0.0.0/8,127.0.0.1:9090`. Loopback, private, link-local, CGNAT, unique-local and metadata addresses are refused unless an address entry covers them (a metadata address only by its exact address; a host name never opens them).' }),
+  SLUICE_CALLOUT_HOSTS: z
+    .string()
+    .regex(/^$|^(\*\.)?[a-z0-9.-]+(:\d{1,5})?(,(\*\.)?[a-z0-9.-]+(:\d{1,5})?)*$/, 'must be comma-separated host names in lower case, each optionally :port or *.domain')
+    .default('')
+    .meta({ description: 'Hosts an `http-call` node may call mid-flow, comma-separated (`host`, `host:port`, `*.example.com`), besides the egress policy. Empty (the default): no workflow may make callouts, so an editor cannot point one at an arbitrary address.' }),
   SLUICE_EGRESS_PUBLIC: flag.prefault('on').meta({ description: 'Workflows may connect to public addresses without an entry in SLUICE_EGRESS_ALLOW. Off: only the entries (host names then open public addresses).' }),
   SLUICE_RATE_LIMIT_TIMEOUT_MS: z.coerce.number().int().min(5).max(5_000).default(100).meta({ description: 'Longest wait for Redis on a rate-limit check; slower calls are decided by the node\'s onStoreDown and open the circuit breaker.' }),
   SLUICE_RATE_LIMIT_MAX_KEYS: z.coerce.number().int().min(100).max(100_000_000).default(100_000).meta({ description: 'Most rate-limit counters held in memory (in-memory limits, and the `local` fallback while Redis is down); a new key beyond it evicts the oldest key of the node holding the most, counted in `sluice_rate_limit_evictions_total`.' }),
@@ -127,6 +132,8 @@ export interface Settings {
   workflowEnv: { urls: string[]; secrets: string[] };
   /** The egress policy's settings. */
   egress: { allow: string; publicAddresses: boolean };
+  /** Hosts http-call nodes may call (SLUICE_CALLOUT_HOSTS). */
+  calloutHosts: string[];
 }
 
 /** `name=value,name=value` as OTEL_EXPORTER_OTLP_HEADERS writes them (values percent-decoded). */
@@ -182,5 +189,6 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
     rateLimitMaxKeys: s.SLUICE_RATE_LIMIT_MAX_KEYS,
     workflowEnv: { urls: parseEnvAllowList(s.SLUICE_WORKFLOW_ENV), secrets: parseEnvAllowList(s.SLUICE_SECRET_ENV) },
     egress: { allow: s.SLUICE_EGRESS_ALLOW ?? '', publicAddresses: s.SLUICE_EGRESS_PUBLIC },
+    calloutHosts: s.SLUICE_CALLOUT_HOSTS === '' ? [] : s.SLUICE_CALLOUT_HOSTS.split(','),
   };
 }

@@ -98,7 +98,7 @@ export async function startSluice(
   const documents = { limits: settings.documentLimits, sliceMs: Math.min(SLICE_MS, settings.expressionTimeoutMs) };
   const egress = egressOf(settings, demoUpstream?.url, logger);
   logger.info({ egress: egress.summary, ...(demoUpstream ? { demoUpstream: new URL(demoUpstream.url).host } : {}) }, demoUpstream ? 'egress policy (the demo upstream allowed)' : 'egress policy');
-  const deps = { env, envAllowList: settings.workflowEnv, egress, dataDir: settings.dataDir, rateLimits, shared, partners: partnerAccess, maxBufferedAnswer: settings.maxBufferedAnswerBytes, expressionLimits, expressionPool, ...documents };
+  const deps = { env, envAllowList: settings.workflowEnv, egress, calloutHosts: settings.calloutHosts, dataDir: settings.dataDir, rateLimits, shared, partners: partnerAccess, maxBufferedAnswer: settings.maxBufferedAnswerBytes, expressionLimits, expressionPool, ...documents };
   const labelPartners = metrics && createPartnerLabelling(metrics);
   const registry = createWorkflowRegistry({
     deps,

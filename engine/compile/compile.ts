@@ -37,6 +37,7 @@ async function prepareNode(
       env: createWorkflowEnv(deps.env, deps.envAllowList),
       keys: createKeyFiles(deps.dataDir),
       egress: deps.egress ?? DEFAULT_EGRESS,
+      calloutHosts: deps.calloutHosts ?? [],
       rateLimits: deps.rateLimits,
       partners: deps.partners ?? NO_PARTNERS,
       expression: (source) => {

@@ -80,6 +80,8 @@ export interface CompileDependencies {
   dataDir: string;
   /** Where workflows may connect to; absent: the default policy (no entries: special addresses refused, public ones allowed). */
   egress?: EgressPolicy;
+  /** Hosts an http-call node may call (SLUICE_CALLOUT_HOSTS); absent: none. */
+  calloutHosts?: readonly string[];
   rateLimits: RateLimitStore;
   shared: SharedResources;
   expressionLimits?: ExpressionLimits;

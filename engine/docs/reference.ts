@@ -41,6 +41,7 @@ function portText(port: PortSpec): string {
 const SAMPLE_CONFIG: Record<string, unknown> = {
   cors: { origins: ['https://app.example.com'] },
   'validate-request': { body: { type: 'object' } },
+  'http-call': { name: 'profile', url: 'https://profiles.example/v1' },
   'jwt-verify': { jwksUri: 'https://issuer.example/jwks' },
   'scope-check': { all: ['scope'] },
   condition: { when: 'true' },

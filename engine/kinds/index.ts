@@ -3,6 +3,7 @@ import { apiKey } from './api-key.ts';
 import { condition } from './condition.ts';
 import { cors } from './cors.ts';
 import { errorNode } from './error.ts';
+import { httpCall } from './http-call.ts';
 import { jwtVerify } from './jwt-verify.ts';
 import { proxy } from './proxy.ts';
 import { rateLimit } from './rate-limit.ts';
@@ -27,6 +28,7 @@ export const runtimes: { [K in KindName]: Runtime<ConfigOf<K>> } = {
   'transform-request': transformRequest,
   'transform-response': transformResponse,
   proxy,
+  'http-call': httpCall,
   respond,
   error: errorNode,
 };

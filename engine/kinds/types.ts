@@ -118,6 +118,8 @@ export interface PrepareContext {
   keys: KeyFiles;
   /** Where the node may connect to: checked at publish (prepare) and by the connector on every connection. */
   egress: EgressPolicy;
+  /** Hosts (`host`, `host:port`, `*.example.com`) an http-call node may call, besides the egress policy (SLUICE_CALLOUT_HOSTS). */
+  calloutHosts: readonly string[];
   rateLimits: RateLimitStore;
   /** The partner directory in force (read per request: it is swapped per store revision). */
   partners: PartnerAccess;

@@ -2,6 +2,7 @@ import { apiKeyKind } from './api-key.ts';
 import { conditionKind } from './condition.ts';
 import { corsKind } from './cors.ts';
 import { errorKind } from './error.ts';
+import { httpCallKind } from './http-call.ts';
 import { jwtVerifyKind } from './jwt-verify.ts';
 import type { AnyKindDescriptor, KindDescriptor, PortSpec } from './kind.ts';
 import { proxyKind } from './proxy.ts';
@@ -26,6 +27,7 @@ export const kinds = {
   'transform-request': transformRequestKind,
   'transform-response': transformResponseKind,
   proxy: proxyKind,
+  'http-call': httpCallKind,
   respond: respondKind,
   error: errorKind,
 } as const;
@@ -61,4 +63,5 @@ export type { ProxyConfig } from './proxy.ts';
 export type { RespondConfig } from './respond.ts';
 export type { ErrorConfig } from './error.ts';
 export type { CorsConfig } from './cors.ts';
+export type { HttpCallConfig } from './http-call.ts';
 export type { ValidateRequestConfig } from './validate-request.ts';

@@ -6,6 +6,7 @@ import { kinds } from '../../shared/nodes/index.ts';
 const VALID: Record<keyof typeof kinds, Record<string, unknown>> = {
   cors: { origins: ['https://app.example.com'] },
   'validate-request': { body: { type: 'object' } },
+  'http-call': { name: 'profile', url: 'https://profiles.example/v1' },
   'jwt-verify': { jwksFile: 'k.json' },
   'api-key': {},
   'scope-check': { all: ['a'] },

@@ -9,6 +9,7 @@ const catalog = errorCatalogSchema.parse(JSON.parse(readFileSync(new URL('../../
 const configs: Record<KindName, unknown> = {
   cors: { origins: ['*'] },
   'validate-request': { body: { type: 'object' } },
+  'http-call': { name: 'profile', url: 'https://profiles.example/v1' },
   'jwt-verify': { jwksUri: 'https://issuer.example/jwks.json' },
   'api-key': {},
   'scope-check': { all: ['x'] },
