@@ -4,6 +4,7 @@ import type { FlowModel, WorkflowMeta } from '../graph/convert.ts';
 import { updateMeta } from '../graph/operations.ts';
 import type { ServedGraph } from '../hooks/useLiveMode.ts';
 import { fieldDomId } from './FieldFrame.tsx';
+import { RouteConditions } from './RouteConditions.tsx';
 
 export interface WorkflowSettingsProps {
   model: FlowModel;
@@ -114,6 +115,18 @@ export function WorkflowSettings({ model, start, problems: draftProblems, readOn
         {errors('route.path')}
         {errors('route')}
       </div>
+      <RouteConditions
+        route={meta.route}
+        problems={at}
+        readOnly={readOnly}
+        readOnlyReason={readOnlyReason}
+        change={(field, value) =>
+          set((m) => {
+            const { [field]: _old, ...route } = m.route ?? {};
+            return { ...m, route: value === undefined ? route : { ...route, [field]: value } };
+          })
+        }
+      />
       <div className={at('start').length > 0 ? 'field field--problem' : 'field'}>
         <label htmlFor={fieldDomId(SCOPE, 'start')}>Start node</label>
         <select
