@@ -81,6 +81,17 @@ export function offFastPathWorkflow(publicJwk: JWK, upstream: string) {
   return chainWorkflow('bench-e', '/e', [verifyNode(publicJwk), scopeNode, limitNode, proxyNode(upstream), shape]);
 }
 
+/**
+ * The edge palette in front of a proxy, (f): cors (the bench's requests carry no Origin, so it
+ * only looks) and validate-request checking the query and the Authorization header by a pattern
+ * (RE2), per request.
+ */
+export function edgeWorkflow(upstream: string) {
+  const cors: Node = { id: 'cors', kind: 'cors', config: { origins: ['https://app.example.com'] } };
+  const check: Node = { id: 'check', kind: 'validate-request', config: { query: { type: 'object', properties: { limit: { type: 'integer', maximum: 100 } } }, headers: { type: 'object', required: ['authorization'], properties: { authorization: { type: 'string', pattern: '^Bearer [A-Za-z0-9._-]+$' } } } } };
+  return { ...chainWorkflow('bench-f', '/f', [cors, check, proxyNode(upstream)]), route: { methods: ['GET', 'OPTIONS'], path: '/f' } };
+}
+
 /** The reference workflow (c) at another route: the 4-node workflow the scale mode loads by the thousand. */
 export function referenceWorkflow(id: string, path: string, publicJwk: JWK, upstream: string) {
   return chainWorkflow(id, path, [verifyNode(publicJwk), scopeNode, limitNode, proxyNode(upstream)]);

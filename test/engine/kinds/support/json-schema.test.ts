@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compileFieldValidator } from '../../../../engine/kinds/support/json-schema.ts';
+import { compileFieldValidator, runsLinearlyOnV8 } from '../../../../engine/kinds/support/json-schema.ts';
 
 /**
  * The JSON Schema keyword families validate-request relies on, each with a value it accepts and
@@ -36,9 +36,35 @@ describe('JSON Schema validators for untrusted requests', () => {
   });
 
   it('refuses what cannot run safely on untrusted input, saying why', async () => {
-    await expect(compileFieldValidator({ type: 'string', pattern: '(a)\\1' }, { coerce: false })).rejects.toThrow(/cannot run in linear time/);
+    await expect(compileFieldValidator({ type: 'string', pattern: '(a)\\1' }, { coerce: false })).rejects.toThrow(/cannot run on the linear-time engine/);
     await expect(compileFieldValidator({ type: 'array', uniqueItems: true, maxItems: 100_000 }, { coerce: false })).rejects.toThrow(/needs maxItems of at most 1000/);
     await expect(compileFieldValidator({ $ref: 'file:///etc/passwd' }, { coerce: false })).rejects.toThrow(/can't resolve reference/);
     await expect(compileFieldValidator({ type: 'strin' }, { coerce: false })).rejects.toThrow(/must be equal to one of the allowed values|type/);
+  });
+
+  it.each([
+    ['^Bearer [A-Za-z0-9._-]+$', true],
+    ['^[A-Z]{3}-[0-9]{4}$', true],
+    ['^ord-[0-9]+$', true],
+    ['^(?:eu|us)-[a-z]+$', true],
+    ['^\\d+\\.\\d+$', false], // two long repetitions: O(n^2) backtracking on "1111…"
+    ['^(a+)+$', false],
+    ['^(a|aa)+$', false],
+    ['^(ab){2,5}$', false],
+    ['[a-z]+x', false], // not anchored: every start position
+    ['^a+|b+c', false], // the second alternative is not anchored
+    ['^(a)\\1$', false],
+    ['^(?=a)a', false],
+    ['^[+*]+$', true], // quantifier characters inside a class are characters
+    ['^a{1,1000}b{1,1000}$', false],
+  ])('runs %s on V8: %s (else RE2)', (pattern, linear) => {
+    expect(runsLinearlyOnV8(pattern)).toBe(linear);
+  });
+
+  it('matches JavaScript\'s meaning on either engine (\\s, ., classes), and keeps a backtracking pattern linear', async () => {
+    const validate = await compileFieldValidator({ type: 'object', properties: { a: { type: 'string', pattern: '^\\s*x.y\\s*$' }, b: { type: 'string', pattern: '^(a+)+$' } } }, { coerce: false });
+    expect(validate({ a: '\u00a0x-y\u3000', b: 'aaaa' }, '')).toEqual([]);
+    expect(validate({ a: 'x\ny' }, '')).toEqual([{ pointer: '/a', detail: 'must match pattern "^\\s*x.y\\s*$"' }]);
+    expect(validate({ b: `${'a'.repeat(40)}!` }, '')).toEqual([{ pointer: '/b', detail: 'must match pattern "^(a+)+$"' }]);
   });
 });
