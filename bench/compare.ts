@@ -209,7 +209,7 @@ function print(rows: Summary[], outcome: Outcome, results: Check[]): void {
     rows.map((r) => [r.target, fmt(r.rps, 0), fmt(r.p50Ms, 2), fmt(r.p99Ms, 2), fmt(r.ratioToBare, 2), fmt(r.cpuUsPerRequest, 1), fmt(r.cpuRatioToBare, 2), fmt(r.rssMb, 0)]),
   );
   console.log('\n(req/s, p50, p99 and CPU per request are medians over the rounds; CPU vs bare = bare\'s CPU per request / the target\'s)');
-  if (rows.filter((r) => /^sluice-[abcdf]$/.test(r.target)).length > 1) console.log('(sluice-a to sluice-d share one gateway process, hence one RSS)');
+  if (rows.filter((r) => /^sluice-[abcdf]$/.test(r.target)).length > 1) console.log('(sluice-a to sluice-f share one gateway process, hence one RSS)');
   const observed = rows.find((r) => r.target === 'sluice-c');
   const quiet = rows.find((r) => r.target === 'sluice-quiet');
   if (observed && quiet) console.log(`logging + metrics cost: sluice-c / sluice-quiet = ${fmt(observed.rps / quiet.rps, 2)}`);
