@@ -1,0 +1,76 @@
+import type { CacheLookupConfig } from '../../shared/nodes/index.ts';
+import { durationMs } from '../../shared/schema/index.ts';
+import type { CachedAnswer } from './support/cache-store.ts';
+import { readableBody, rememberKey } from './support/cache-store-keys.ts';
+import type { Exchange, Runtime } from './types.ts';
+
+/** The query with its names sorted (and repeated values in order), so ?a=1&b=2 and ?b=2&a=1 share an entry. */
+function sortedQuery(query: Exchange['request']['query']): Array<[string, string | string[]]> {
+  return Object.keys(query)
+    .sort()
+    .map((name) => [name, query[name]!]);
+}
+
+const headerText = (value: string | string[] | undefined) => (Array.isArray(value) ? value.join(', ') : (value ?? ''));
+
+/** Whether the request sends the same values of the headers the stored answer varies on. */
+function sameVary(answer: CachedAnswer, exchange: Exchange): boolean {
+  if (!answer.vary) return true;
+  return Object.entries(answer.vary).every(([name, value]) => headerText(exchange.request.headers[name]) === value);
+}
+
+/**
+ * Looks the request up in the named cache. The key is the method, path and sorted query (or the
+ * key expression's value), and the partner unless `acrossPartners`: a partner never gets another's
+ * answer. A miss leads the key's flight (the others wait for its store, up to `wait`) and leaves
+ * the key for the cache-store node after the proxy. An unreachable shared store is a miss.
+ */
+export const cacheLookup: Runtime<CacheLookupConfig> = (config, context) => {
+  const store = context.cache;
+  const flights = context.cacheFlights;
+  const cache = config.name;
+  const waitMs = durationMs(config.wait);
+  const keyExpression = config.key === undefined ? undefined : context.expression(config.key);
+  const hitWired = context.wiredPorts.has('hit');
+
+  async function keyOf(exchange: Exchange): Promise<string> {
+    const r = exchange.request;
+    const base = keyExpression ? ((await keyExpression.evaluate(exchange)) ?? null) : [r.method, r.path, sortedQuery(r.query)];
+    return JSON.stringify(config.acrossPartners ? [base] : [base, exchange.partner ?? null]);
+  }
+
+  async function read(exchange: Exchange, key: string): Promise<CachedAnswer | undefined> {
+    try {
+      const answer = await store.get(cache, key);
+      return answer && sameVary(answer, exchange) ? answer : undefined;
+    } catch {
+      return undefined; // an unreachable shared store is a miss
+    }
+  }
+
+  return {
+    run: async function cacheLookup(exchange) {
+      let key: string;
+      try {
+        key = await keyOf(exchange);
+      } catch {
+        return 'miss'; // a key that cannot be computed is not cached (the cache-store finds no key)
+      }
+      let answer = await read(exchange, key);
+      if (!answer) {
+        const flight = flights.join(`${cache}\n${key}`, waitMs);
+        if (flight) {
+          await flight;
+          answer = await read(exchange, key);
+        }
+      }
+      if (!answer) {
+        rememberKey(exchange, cache, key);
+        return 'miss';
+      }
+      const headers: Record<string, string | string[]> = { ...answer.headers, age: String(Math.max(0, Math.floor((Date.now() - answer.storedAt) / 1000))) };
+      exchange.response = { status: answer.status, headers, body: hitWired ? readableBody(answer.body, headers['content-type']) : answer.body };
+      return 'hit';
+    },
+  };
+};
