@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashApiKey } from '../../../engine/kinds/index.ts';
 import type { TestGateway } from '../../helpers/gateway.ts';
+import { ADMIN_TOKENS, adminCall } from '../admin/support.ts';
 import { startUpstream, type TestUpstream } from '../../helpers/upstream.ts';
 import { expectPort, portNode, startGateway, workflow, type NodeDoc } from '../../helpers/workflow.ts';
 import { describeKind } from './describe-kind.ts';
@@ -76,7 +77,7 @@ describe('cache-lookup and cache-store (memory)', () => {
         cached('shared', '/shared/:name', { name: 'shared', acrossPartners: true }, { name: 'shared' }, [{ id: 'key', kind: 'api-key', config: { keys } }]),
         cached('ports', '/ports/:name', { name: 'ports' }, { name: 'ports' }, [], [portNode('hit')], [['lookup', 'hit', 'hit']]),
       ],
-      { env: { UPSTREAM: upstream.url } },
+      { env: { UPSTREAM: upstream.url }, settings: { SLUICE_ADMIN_TOKENS: ADMIN_TOKENS } },
     );
   });
   afterAll(async () => {
@@ -160,5 +161,26 @@ describe('cache-lookup and cache-store (memory)', () => {
     expect(answers.map((a) => a.status)).toEqual(Array(20).fill(200));
     expect(new Set(answers.map((a) => a.body)).size).toBe(1);
     expect(calls('/c/slow-stampede')).toBe(1);
+  });
+
+  it('purges one key, or every key with a prefix, for publishers only, and audits it', async () => {
+    const one = await get('/c/purge1');
+    const two = await get('/c/purge2');
+    const purge = (who: 'editor' | 'publisher', body: unknown) => adminCall(gw.url, who, 'POST', '/cache/purge', body);
+    expect((await purge('editor', { name: 'main' })).status).toBe(403);
+    expect((await get('/c/purge1')).body).toBe(one.body); // the editor's purge removed nothing
+    expect((await purge('publisher', { name: 'main', key: '[["GET","/c/purge1",[]],null]' })).body).toEqual({ removed: 1, store: 'memory' });
+    expect((await get('/c/purge1')).body).not.toBe(one.body);
+    expect((await get('/c/purge2')).body).toBe(two.body);
+    const purged = await purge('publisher', { name: 'main', prefix: '[["GET","/c/purge' });
+    expect(purged.body.removed).toBe(2);
+    expect((await get('/c/purge2')).body).not.toBe(two.body);
+    expect((await purge('publisher', { name: 'main', key: 'a', prefix: 'b' })).status).toBe(400);
+    const audit = await adminCall(gw.url, 'admin', 'GET', '/audit?limit=50');
+    const entries = (audit.body as { entries: Array<{ action: string; actor: string; detail: string }> }).entries.filter((e) => e.action === 'cache.purge');
+    expect(entries.map((e) => [e.actor, e.detail])).toEqual([
+      ['pia', 'cache main: key [["GET","/c/purge1",[]],null] (1 removed, memory)'],
+      ['pia', 'cache main: prefix [["GET","/c/purge (2 removed, memory)'],
+    ]);
   });
 });
