@@ -50,6 +50,8 @@ export const cacheLookup: Runtime<CacheLookupConfig> = (config, context) => {
 
   return {
     run: async function cacheLookup(exchange) {
+      // without a key expression only GET and HEAD are cached: another method's answer is no answer to repeat
+      if (!keyExpression && exchange.request.method !== 'GET' && exchange.request.method !== 'HEAD') return 'miss';
       let key: string;
       try {
         key = await keyOf(exchange);

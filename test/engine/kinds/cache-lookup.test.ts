@@ -71,6 +71,7 @@ describe('cache-lookup and cache-store (memory)', () => {
     gw = await startGateway(
       [
         cached('cached', '/c/:name', { name: 'main' }, { name: 'main', ttl: '1h' }),
+        { ...cached('post', '/post/:name', { name: 'post' }, { name: 'post' }), route: { methods: ['POST'], path: '/post/:name' } },
         cached('short', '/short/:name', { name: 'short' }, { name: 'short', ttl: '300ms' }),
         cached('keyed', '/keyed/:name', { name: 'keyed', key: 'request.params.name' }, { name: 'keyed' }),
         cached('partners', '/p/:name', { name: 'p' }, { name: 'p' }, [{ id: 'key', kind: 'api-key', config: { keys } }]),
@@ -97,6 +98,12 @@ describe('cache-lookup and cache-store (memory)', () => {
     // another path, another query, another method: other entries
     expect((await get('/c/orders?a=1')).body).not.toBe(first.body);
     expect((await get('/c/other')).body).not.toBe(first.body);
+  });
+
+  it('never caches another method than GET and HEAD by default', async () => {
+    const first = await get('/post/x', { method: 'POST' });
+    expect((await get('/post/x', { method: 'POST' })).body).not.toBe(first.body);
+    expect(calls('/post/x')).toBe(2);
   });
 
   it('takes the hit port when it is wired', async () => {

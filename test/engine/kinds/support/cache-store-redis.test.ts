@@ -3,6 +3,7 @@ import type { TestGateway } from '../../../helpers/gateway.ts';
 import { deletePrefix, SHARED_REDIS_URL, sharedRedisAvailable, startOwnedRedis, testPrefix, type OwnedRedis } from '../../../helpers/redis.ts';
 import { startUpstream, type TestUpstream } from '../../../helpers/upstream.ts';
 import { startGateway, workflow } from '../../../helpers/workflow.ts';
+import { ADMIN_TOKENS, adminCall } from '../../admin/support.ts';
 
 const available = await sharedRedisAvailable();
 
@@ -33,10 +34,13 @@ describe.skipIf(!available)('the Redis cache store', () => {
     let n = 0;
     upstream = await startUpstream((req, res) => {
       n++;
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ n, url: req.url }));
+      const body = JSON.stringify({ n, url: req.url });
+      setTimeout(() => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(body);
+      }, req.url!.includes('slow') ? 300 : 0);
     });
-    const options = { env: { UPSTREAM: upstream.url }, settings: { REDIS_URL: SHARED_REDIS_URL, REDIS_PREFIX: prefix } };
+    const options = { env: { UPSTREAM: upstream.url }, settings: { REDIS_URL: SHARED_REDIS_URL, REDIS_PREFIX: prefix, SLUICE_ADMIN_TOKENS: ADMIN_TOKENS } };
     first = await startGateway([cachedRoute], options);
     second = await startGateway([cachedRoute], options);
     owned = await startOwnedRedis();
@@ -72,6 +76,24 @@ describe.skipIf(!available)('the Redis cache store', () => {
     } finally {
       client.disconnect();
     }
+  });
+
+  it('calls the upstream once for 20 concurrent misses of one key', async () => {
+    const answers = await Promise.all(Array.from({ length: 20 }, () => body(first, '/c/slow')));
+    expect(new Set(answers).size).toBe(1);
+    expect(calls('/c/slow')).toBe(1);
+  });
+
+  it('purges by key or prefix for every replica, the second gateway missing what the first purged', async () => {
+    const a = await body(first, '/c/purge-a');
+    const b = await body(first, '/c/purge-b');
+    const purge = (request: unknown) => adminCall(first.url, 'publisher', 'POST', '/cache/purge', request);
+    expect((await purge({ name: 'main', key: '[["GET","/c/purge-a",[]],null]' })).body).toEqual({ removed: 1, store: 'redis' });
+    expect(await body(second, '/c/purge-a')).not.toBe(a);
+    expect(await body(second, '/c/purge-b')).toBe(b);
+    expect((await purge({ name: 'main', prefix: '[["GET","/c/purge-' })).body).toEqual({ removed: 2, store: 'redis' });
+    expect(await body(second, '/c/purge-b')).not.toBe(b);
+    expect((await purge({ name: 'main', prefix: '[["GET","/c/*' })).body.removed).toBe(0); // glob characters are literal
   });
 
   it('misses and skips the store while Redis is down, never failing the request', async () => {
