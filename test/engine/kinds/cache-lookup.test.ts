@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashApiKey } from '../../../engine/kinds/index.ts';
+import { validateWorkflow } from '../../../shared/compile/index.ts';
 import type { TestGateway } from '../../helpers/gateway.ts';
 import { ADMIN_TOKENS, adminCall } from '../admin/support.ts';
 import { startUpstream, type TestUpstream } from '../../helpers/upstream.ts';
@@ -189,5 +190,17 @@ describe('cache-lookup and cache-store (memory)', () => {
       ['pia', 'cache main: key [["GET","/c/purge1",[]],null] (1 removed, memory)'],
       ['pia', 'cache main: prefix [["GET","/c/purge (2 removed, memory)'],
     ]);
+  });
+
+  it('is refused before an identity node (its hits would reach callers never identified), unless shared across partners', () => {
+    const early = (acrossPartners: boolean) =>
+      validateWorkflow(
+        workflow('early', { path: '/early' }, [{ id: 'lookup', kind: 'cache-lookup', config: { name: 'e', acrossPartners } }, { id: 'key', kind: 'api-key', config: { keys } }, { id: 'call', kind: 'proxy', config: { url: 'https://api.example.com' } }], [
+          ['lookup', 'miss', 'key'],
+          ['key', 'ok', 'call'],
+        ]),
+      );
+    expect(early(false).problems).toEqual([expect.objectContaining({ code: 'invalid_config', node: 'lookup', message: expect.stringContaining('comes before a node that checks credentials') })]);
+    expect(early(true).problems).toEqual([]);
   });
 });
