@@ -29,9 +29,38 @@ export interface CacheStore {
   close?(): void | Promise<void>;
 }
 
-/** In-memory caches: one LRU map per cache name, entries expiring by their ttl. */
-export function createMemoryCacheStore(): CacheStore {
-  const caches = new Map<string, Map<string, { answer: CachedAnswer; expires: number }>>();
+/** The most bytes (bodies and headers, roughly) the memory caches of a process hold together by default. */
+const DEFAULT_MEMORY_BYTES = 256 * 1024 * 1024;
+
+interface MemoryEntry {
+  answer: CachedAnswer;
+  expires: number;
+  bytes: number;
+}
+
+/** About what an entry holds: its body, its key and its headers. */
+const sizeOf = (key: string, answer: CachedAnswer) => answer.body.length + key.length * 2 + JSON.stringify(answer.headers).length * 2 + 200;
+
+/**
+ * In-memory caches: one LRU map per cache name (at most its `entries`), entries expiring by their
+ * ttl, and all of them together within `maxBytes`: over it, the least recently used entries of the
+ * cache being written go first, then those of the other caches.
+ */
+export function createMemoryCacheStore(options: { maxBytes?: number } = {}): CacheStore {
+  const maxBytes = options.maxBytes ?? DEFAULT_MEMORY_BYTES;
+  const caches = new Map<string, Map<string, MemoryEntry>>();
+  let bytes = 0;
+  const remove = (entries: Map<string, MemoryEntry>, key: string): boolean => {
+    const entry = entries.get(key);
+    if (!entry) return false;
+    entries.delete(key);
+    bytes -= entry.bytes;
+    return true;
+  };
+  const evictOldest = (entries: Map<string, MemoryEntry>): boolean => {
+    const oldest = entries.keys().next();
+    return !oldest.done && remove(entries, oldest.value);
+  };
   return {
     name: 'memory',
     get(cache, key) {
@@ -39,23 +68,31 @@ export function createMemoryCacheStore(): CacheStore {
       const entry = entries?.get(key);
       if (!entry) return undefined;
       entries!.delete(key);
-      if (entry.expires <= Date.now()) return undefined;
+      if (entry.expires <= Date.now()) {
+        bytes -= entry.bytes;
+        return undefined;
+      }
       entries!.set(key, entry); // most recently used last
       return entry.answer;
     },
     set(cache, key, answer, ttlMs, maxEntries) {
+      const size = sizeOf(key, answer);
+      if (size > maxBytes) return;
       let entries = caches.get(cache);
       if (!entries) caches.set(cache, (entries = new Map()));
-      entries.delete(key);
-      entries.set(key, { answer, expires: Date.now() + ttlMs });
-      while (entries.size > maxEntries) entries.delete(entries.keys().next().value!);
+      remove(entries, key);
+      entries.set(key, { answer, expires: Date.now() + ttlMs, bytes: size });
+      bytes += size;
+      while (entries.size > maxEntries) evictOldest(entries);
+      while (bytes > maxBytes && entries.size > 1) evictOldest(entries);
+      for (const other of caches.values()) while (bytes > maxBytes && other !== entries && evictOldest(other));
     },
     purge(cache, match) {
       const entries = caches.get(cache);
       if (!entries) return 0;
       let removed = 0;
       for (const key of entries.keys()) {
-        if (match.key !== undefined ? key === match.key : match.prefix === undefined || key.startsWith(match.prefix)) removed += entries.delete(key) ? 1 : 0;
+        if (match.key !== undefined ? key === match.key : match.prefix === undefined || key.startsWith(match.prefix)) removed += remove(entries, key) ? 1 : 0;
       }
       return removed;
     },
