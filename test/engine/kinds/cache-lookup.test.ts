@@ -101,6 +101,16 @@ describe('cache-lookup and cache-store (memory)', () => {
     expect((await get('/c/other')).body).not.toBe(first.body);
   });
 
+  it('never caches a request with credentials no node identified (an Authorization or Cookie the upstream reads)', async () => {
+    for (const headers of [{ authorization: 'Bearer alice' }, { cookie: 'session=alice' }] as Array<Record<string, string>>) {
+      const path = `/c/creds-${Object.keys(headers)[0]}`;
+      const first = await get(path, { headers });
+      expect((await get(path, { headers })).body).not.toBe(first.body);
+      expect((await get(path)).body).not.toBe(first.body); // nor is it answered to a caller without them
+      expect(calls(path)).toBe(3);
+    }
+  });
+
   it('never caches another method than GET and HEAD by default', async () => {
     const first = await get('/post/x', { method: 'POST' });
     expect((await get('/post/x', { method: 'POST' })).body).not.toBe(first.body);
