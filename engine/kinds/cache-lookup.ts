@@ -52,8 +52,8 @@ export const cacheLookup: Runtime<CacheLookupConfig> = (config, context) => {
     run: async function cacheLookup(exchange) {
       // without a key expression only GET and HEAD are cached: another method's answer is no answer to repeat
       if (!keyExpression && exchange.request.method !== 'GET' && exchange.request.method !== 'HEAD') return 'miss';
-      // credentials no node identified (forwarded to the upstream, say) may shape the answer: not cached unless shared on purpose
-      if (!config.acrossPartners && exchange.partner === undefined && (exchange.request.headers.authorization !== undefined || exchange.request.headers.cookie !== undefined)) return 'miss';
+      // credentials no node identified (forwarded to the upstream, say) may shape the answer: not cached by the default key (a key expression says what the answer depends on)
+      if (!keyExpression && !config.acrossPartners && exchange.partner === undefined && (exchange.request.headers.authorization !== undefined || exchange.request.headers.cookie !== undefined)) return 'miss';
       let key: string;
       try {
         key = await keyOf(exchange);

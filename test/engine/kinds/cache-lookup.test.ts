@@ -127,6 +127,8 @@ describe('cache-lookup and cache-store (memory)', () => {
     const first = await get('/keyed/k1?x=1');
     expect((await get('/keyed/k1?x=2')).body).toBe(first.body);
     expect(calls('/keyed/k1?x=2')).toBe(0);
+    // the key says what the answer depends on: credentials no node identified do not stop it
+    expect((await get('/keyed/k1?x=3', { headers: { authorization: 'Bearer alice' } })).body).toBe(first.body);
   });
 
   it('forgets an answer after its ttl', async () => {
