@@ -1,3 +1,4 @@
+import { Cluster } from 'ioredis';
 import type { RedisClient } from '../../store/redis.ts';
 import type { CachedAnswer, CacheStore } from './cache-store.ts';
 
@@ -30,12 +31,16 @@ export function createRedisCacheStore(options: { client: RedisClient; keyPrefix:
       if (match.key !== undefined) return client.del(entryKey(cache, match.key));
       const pattern = `${entryKey(cache, match.prefix ?? '').replace(/[*?[\]\\]/g, '\\$&')}*`;
       let removed = 0;
-      let cursor = '0';
-      do {
-        const [next, keys] = await client.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
-        cursor = next;
-        if (keys.length > 0) removed += await client.del(...keys);
-      } while (cursor !== '0');
+      // on a cluster every master holds its own keys, and one DEL takes the keys of one slot only
+      const nodes = client instanceof Cluster ? client.nodes('master') : [client];
+      for (const node of nodes) {
+        let cursor = '0';
+        do {
+          const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
+          cursor = next;
+          for (const key of keys) removed += await client.del(key);
+        } while (cursor !== '0');
+      }
       return removed;
     },
     close() {

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestGateway } from '../../../helpers/gateway.ts';
-import { deletePrefix, SHARED_REDIS_URL, sharedRedisAvailable, startOwnedRedis, testPrefix, type OwnedRedis } from '../../../helpers/redis.ts';
+import { Cluster } from 'ioredis';
+import { createRedisCacheStore } from '../../../../engine/kinds/support/cache-store-redis.ts';
+import { deletePrefix, SHARED_REDIS_URL, sharedRedisAvailable, startOwnedRedis, startOwnedRedisCluster, testPrefix, type OwnedRedis } from '../../../helpers/redis.ts';
 import { startUpstream, type TestUpstream } from '../../../helpers/upstream.ts';
 import { startGateway, workflow } from '../../../helpers/workflow.ts';
 import { ADMIN_TOKENS, adminCall } from '../../admin/support.ts';
@@ -106,4 +108,24 @@ describe.skipIf(!available)('the Redis cache store', () => {
     expect((await alone.fetch('/c/down')).status).toBe(200);
     expect(calls('/c/down')).toBe(3);
   });
+});
+
+describe.skipIf(!available)('the Redis cache store on a Redis Cluster', () => {
+  it('stores, reads and purges by prefix across the masters', async () => {
+    const cluster = await startOwnedRedisCluster();
+    const { port } = new URL(cluster.url);
+    const client = new Cluster([{ host: '127.0.0.1', port: Number(port) }]);
+    try {
+      const store = createRedisCacheStore({ client, keyPrefix: 'sluice:t:cache:' });
+      const answer = { status: 200, headers: { 'content-type': 'text/plain' }, body: Buffer.from('hello'), storedAt: Date.now() };
+      for (let i = 0; i < 20; i++) await store.set('c', `k${i}`, answer, 60_000, 100);
+      expect((await store.get('c', 'k3'))?.body.toString()).toBe('hello');
+      expect(await store.purge('c', { prefix: 'k1' })).toBe(11); // k1 and k10..k19, spread over the masters
+      expect(await store.purge('c', {})).toBe(9);
+      expect(await store.get('c', 'k3')).toBeUndefined();
+    } finally {
+      client.disconnect();
+      await cluster.close();
+    }
+  }, 60_000);
 });
