@@ -33,9 +33,11 @@ export const cacheLookup: Runtime<CacheLookupConfig> = (config, context) => {
   const keyExpression = config.key === undefined ? undefined : context.expression(config.key);
   const hitWired = context.wiredPorts.has('hit');
 
-  async function keyOf(exchange: Exchange): Promise<string> {
+  /** The entry's key; undefined when the key expression gives nothing (such requests are not cached: they would all share one entry). */
+  async function keyOf(exchange: Exchange): Promise<string | undefined> {
     const r = exchange.request;
-    const base = keyExpression ? ((await keyExpression.evaluate(exchange)) ?? null) : [r.method, r.path, sortedQuery(r.query)];
+    const base = keyExpression ? await keyExpression.evaluate(exchange) : [r.method, r.path, sortedQuery(r.query)];
+    if (base === undefined || base === null) return undefined;
     return JSON.stringify(config.acrossPartners ? [base] : [base, exchange.partner ?? null]);
   }
 
@@ -54,12 +56,13 @@ export const cacheLookup: Runtime<CacheLookupConfig> = (config, context) => {
       if (!keyExpression && exchange.request.method !== 'GET' && exchange.request.method !== 'HEAD') return 'miss';
       // credentials no node identified (forwarded to the upstream, say) may shape the answer: not cached by the default key (a key expression says what the answer depends on)
       if (!keyExpression && !config.acrossPartners && exchange.partner === undefined && (exchange.request.headers.authorization !== undefined || exchange.request.headers.cookie !== undefined)) return 'miss';
-      let key: string;
+      let key: string | undefined;
       try {
         key = await keyOf(exchange);
       } catch {
-        return 'miss'; // a key that cannot be computed is not cached (the cache-store finds no key)
+        key = undefined;
       }
+      if (key === undefined) return 'miss'; // a key that cannot be computed is not cached (the cache-store finds no key)
       let answer = await read(exchange, key);
       if (!answer) {
         const flight = flights.join(`${cache}\n${key}`, waitMs);

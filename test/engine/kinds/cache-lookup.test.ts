@@ -75,6 +75,7 @@ describe('cache-lookup and cache-store (memory)', () => {
         { ...cached('post', '/post/:name', { name: 'post' }, { name: 'post' }), route: { methods: ['POST'], path: '/post/:name' } },
         cached('short', '/short/:name', { name: 'short' }, { name: 'short', ttl: '300ms' }),
         cached('keyed', '/keyed/:name', { name: 'keyed', key: 'request.params.name' }, { name: 'keyed' }),
+        cached('by-query', '/by-query/:name', { name: 'by-query', key: 'request.query.id' }, { name: 'by-query' }),
         cached('partners', '/p/:name', { name: 'p' }, { name: 'p' }, [{ id: 'key', kind: 'api-key', config: { keys } }]),
         cached('shared', '/shared/:name', { name: 'shared', acrossPartners: true }, { name: 'shared' }, [{ id: 'key', kind: 'api-key', config: { keys } }]),
         cached('ports', '/ports/:name', { name: 'ports' }, { name: 'ports' }, [], [portNode('hit')], [['lookup', 'hit', 'hit']]),
@@ -129,6 +130,12 @@ describe('cache-lookup and cache-store (memory)', () => {
     expect(calls('/keyed/k1?x=2')).toBe(0);
     // the key says what the answer depends on: credentials no node identified do not stop it
     expect((await get('/keyed/k1?x=3', { headers: { authorization: 'Bearer alice' } })).body).toBe(first.body);
+    // a key expression that gives nothing: not cached (all such requests would share one entry)
+    const none = await get('/by-query/a');
+    expect((await get('/by-query/b')).body).not.toBe(none.body);
+    expect((await get('/by-query/a')).body).not.toBe(none.body);
+    const byId = await get('/by-query/a?id=7');
+    expect((await get('/by-query/b?id=7')).body).toBe(byId.body);
   });
 
   it('forgets an answer after its ttl', async () => {
