@@ -64,7 +64,10 @@ export const cacheLookup: Runtime<CacheLookupConfig> = (config, context) => {
       }
       if (key === undefined) return 'miss'; // a key that cannot be computed is not cached (the cache-store finds no key)
       let answer = await read(exchange, key);
-      if (!answer) {
+      if (answer?.freshUntil !== undefined && answer.freshUntil <= Date.now()) {
+        // stale: the first request refreshes it, the others get the stale answer meanwhile
+        if (flights.join(`${cache}\n${key}`, waitMs) === undefined) answer = undefined;
+      } else if (!answer) {
         const flight = flights.join(`${cache}\n${key}`, waitMs);
         if (flight) {
           await flight;

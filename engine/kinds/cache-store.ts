@@ -39,6 +39,7 @@ export const cacheStore: Runtime<CacheStoreConfig> = (config, context) => {
   const flights = context.cacheFlights;
   const cache = config.name;
   const ttlMs = durationMs(config.ttl);
+  const staleMs = durationMs(config.stale);
 
   function answerOf(exchange: Exchange): { answer: CachedAnswer; ttl: number } | undefined {
     const response = exchange.response;
@@ -54,7 +55,7 @@ export const cacheStore: Runtime<CacheStoreConfig> = (config, context) => {
     const kept: Record<string, string | string[]> = {};
     for (const [name, value] of Object.entries(headers)) if (!DROPPED.has(name)) kept[name] = Array.isArray(value) ? [...value] : value;
     const vary = varyNames.length === 0 ? undefined : Object.fromEntries(varyNames.map((name) => [name, headerText(exchange.request.headers[name])]));
-    return { answer: { status: response.status, headers: kept, body, storedAt: Date.now(), ...(vary ? { vary } : {}) }, ttl };
+    return { answer: { status: response.status, headers: kept, body, storedAt: Date.now(), ...(vary ? { vary } : {}), ...(staleMs > 0 ? { freshUntil: Date.now() + ttl } : {}) }, ttl: ttl + staleMs };
   }
 
   return {

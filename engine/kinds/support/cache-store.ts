@@ -5,6 +5,8 @@ export interface CachedAnswer {
   body: Buffer;
   /** When it was stored (ms since the epoch), for the Age header. */
   storedAt: number;
+  /** Until when it is fresh (ms since the epoch), when it is kept longer to be served stale while one request refreshes it. */
+  freshUntil?: number;
   /** Values of the request headers the upstream's Vary names, as they were for the stored answer. */
   vary?: Record<string, string>;
 }

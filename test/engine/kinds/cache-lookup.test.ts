@@ -74,6 +74,7 @@ describe('cache-lookup and cache-store (memory)', () => {
         cached('cached', '/c/:name', { name: 'main' }, { name: 'main', ttl: '1h' }),
         { ...cached('post', '/post/:name', { name: 'post' }, { name: 'post' }), route: { methods: ['POST'], path: '/post/:name' } },
         cached('short', '/short/:name', { name: 'short' }, { name: 'short', ttl: '300ms' }),
+        cached('stale', '/stale/:name', { name: 'stale' }, { name: 'stale', ttl: '300ms', stale: '1h' }),
         cached('keyed', '/keyed/:name', { name: 'keyed', key: 'request.params.name' }, { name: 'keyed' }),
         cached('by-query', '/by-query/:name', { name: 'by-query', key: 'request.query.id' }, { name: 'by-query' }),
         cached('partners', '/p/:name', { name: 'p' }, { name: 'p' }, [{ id: 'key', kind: 'api-key', config: { keys } }]),
@@ -145,6 +146,18 @@ describe('cache-lookup and cache-store (memory)', () => {
     const later = await get('/short/t');
     expect(later.body).not.toBe(first.body);
     expect(calls('/short/t')).toBe(2);
+  });
+
+  it('serves a stale answer to the others while one request refreshes it, then the fresh one', async () => {
+    const first = await get('/stale/slow-s');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const during = await Promise.all(Array.from({ length: 5 }, () => get('/stale/slow-s')));
+    const bodies = during.map((a) => a.body);
+    expect(bodies.filter((b) => b === first.body)).toHaveLength(4); // stale, at once
+    const fresh = bodies.find((b) => b !== first.body)!;
+    expect(JSON.parse(fresh)).toMatchObject({ url: '/stale/slow-s' });
+    expect((await get('/stale/slow-s')).body).toBe(fresh);
+    expect(calls('/stale/slow-s')).toBe(2);
   });
 
   it.each([

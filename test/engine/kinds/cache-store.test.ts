@@ -5,7 +5,7 @@ import { startGateway, workflow } from '../../helpers/workflow.ts';
 import { describeKind } from './describe-kind.ts';
 
 describeKind('cache-store', {
-  minimal: { config: { name: 'orders' }, parsed: { name: 'orders', ttl: '60s', maxBytes: 1024 * 1024, entries: 10_000 } },
+  minimal: { config: { name: 'orders' }, parsed: { name: 'orders', ttl: '60s', stale: '0s', maxBytes: 1024 * 1024, entries: 10_000 } },
   ports: ['ok'],
   errors: [],
   accepts: [['a short ttl and small bounds', { name: 'orders', ttl: '300ms', maxBytes: 10, entries: 1 }]],
@@ -13,6 +13,7 @@ describeKind('cache-store', {
     ['no name', {}, ['name']],
     ['a ttl over a day', { name: 'a', ttl: '2d' }, ['ttl']],
     ['a zero ttl', { name: 'a', ttl: '0s' }, ['ttl']],
+    ['stale for over a day', { name: 'a', stale: '25h' }, ['stale']],
     ['no entries', { name: 'a', entries: 0 }, ['entries']],
     ['an entry over 10 MB', { name: 'a', maxBytes: 10 * 1024 * 1024 + 1 }, ['maxBytes']],
     ['an unknown field', { name: 'a', key: 'x' }, ['key']],

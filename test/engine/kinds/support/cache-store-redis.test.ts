@@ -23,6 +23,20 @@ const cachedRoute = workflow(
   ],
 );
 
+const staleRoute = workflow(
+  'stale',
+  { path: '/stale/:name' },
+  [
+    { id: 'lookup', kind: 'cache-lookup', config: { name: 'stale' } },
+    { id: 'call', kind: 'proxy', config: { url: '${UPSTREAM}' } },
+    { id: 'store', kind: 'cache-store', config: { name: 'stale', ttl: '300ms', stale: '1h' } },
+  ],
+  [
+    ['lookup', 'miss', 'call'],
+    ['call', 'ok', 'store'],
+  ],
+);
+
 describe.skipIf(!available)('the Redis cache store', () => {
   const prefix = testPrefix('cache');
   let upstream: TestUpstream;
@@ -43,8 +57,8 @@ describe.skipIf(!available)('the Redis cache store', () => {
       }, req.url!.includes('slow') ? 300 : 0);
     });
     const options = { env: { UPSTREAM: upstream.url }, settings: { REDIS_URL: SHARED_REDIS_URL, REDIS_PREFIX: prefix, SLUICE_ADMIN_TOKENS: ADMIN_TOKENS } };
-    first = await startGateway([cachedRoute], options);
-    second = await startGateway([cachedRoute], options);
+    first = await startGateway([cachedRoute, staleRoute], options);
+    second = await startGateway([cachedRoute, staleRoute], options);
     owned = await startOwnedRedis();
     alone = await startGateway([cachedRoute], { env: { UPSTREAM: upstream.url }, settings: { REDIS_URL: owned.url, REDIS_PREFIX: prefix } });
   });
@@ -78,6 +92,16 @@ describe.skipIf(!available)('the Redis cache store', () => {
     } finally {
       client.disconnect();
     }
+  });
+
+  it('serves a stale answer while one request refreshes it, and the other replica sees the fresh one', async () => {
+    const stored = await body(first, '/stale/slow');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const during = await Promise.all(Array.from({ length: 5 }, () => body(first, '/stale/slow')));
+    expect(during.filter((b) => b === stored)).toHaveLength(4);
+    const fresh = during.find((b) => b !== stored)!;
+    expect(await body(second, '/stale/slow')).toBe(fresh);
+    expect(calls('/stale/slow')).toBe(2);
   });
 
   it('calls the upstream once for 20 concurrent misses of one key', async () => {
