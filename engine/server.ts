@@ -12,7 +12,7 @@ import { createSlowReaderGuard } from './gateway/slow-readers.ts';
 import { createProblemRenderer } from './gateway/problem.ts';
 import { createWorkflowRegistry, type WorkflowRegistry } from './compile/registry.ts';
 import { preparationProblems } from './compile/compile.ts';
-import { createSharedResources, egressOf, expressionsOf, openRateLimits } from './compile/dependencies.ts';
+import { createSharedResources, egressOf, expressionsOf, openCache, openRateLimits } from './compile/dependencies.ts';
 import { SLICE_MS } from './compile/pace.ts';
 import { createLifecycle, type Lifecycle } from './admin/commands/workflows.ts';
 import { createControlPlane } from './control-app.ts';
@@ -91,6 +91,7 @@ export async function startSluice(
   const shared = createSharedResources();
   let replicas: ReplicaRegistry | undefined;
   const rateLimits = options.rateLimits ?? (await openRateLimits(settings, () => replicas?.live ?? 1, logger));
+  const cache = await openCache(settings);
   if (metrics) observeEngine(metrics, { store, rateLimits, spans, slowReaders });
   const partnerAccess = createPartnerAccess();
   const { expressionLimits, expressionPool } = expressionsOf(settings);
@@ -98,7 +99,7 @@ export async function startSluice(
   const documents = { limits: settings.documentLimits, sliceMs: Math.min(SLICE_MS, settings.expressionTimeoutMs) };
   const egress = egressOf(settings, demoUpstream?.url, logger);
   logger.info({ egress: egress.summary, ...(demoUpstream ? { demoUpstream: new URL(demoUpstream.url).host } : {}) }, demoUpstream ? 'egress policy (the demo upstream allowed)' : 'egress policy');
-  const deps = { env, envAllowList: settings.workflowEnv, egress, calloutHosts: settings.calloutHosts, dataDir: settings.dataDir, rateLimits, shared, partners: partnerAccess, maxBufferedAnswer: settings.maxBufferedAnswerBytes, expressionLimits, expressionPool, ...documents };
+  const deps = { env, envAllowList: settings.workflowEnv, egress, calloutHosts: settings.calloutHosts, dataDir: settings.dataDir, rateLimits, cache, shared, partners: partnerAccess, maxBufferedAnswer: settings.maxBufferedAnswerBytes, expressionLimits, expressionPool, ...documents };
   const labelPartners = metrics && createPartnerLabelling(metrics);
   const registry = createWorkflowRegistry({
     deps,
@@ -175,6 +176,7 @@ export async function startSluice(
       await shared.close();
       await expressionPool.close();
       rateLimits.close?.();
+      await cache.close?.();
       await demoUpstream?.close();
       await store.close();
     },

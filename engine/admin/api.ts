@@ -2,6 +2,7 @@ import type { Router } from 'express';
 import { adminContext, type AdminApiOptions } from './http/context.ts';
 import type { Endpoint } from './http/endpoint.ts';
 import { auditEndpoints } from './http/audit.ts';
+import { cacheEndpoints } from './http/cache.ts';
 import { catalogEndpoints } from './http/catalog.ts';
 import { expressionEndpoints } from './http/expressions.ts';
 import { mountEndpoints } from './http/mount.ts';
@@ -25,6 +26,7 @@ export function createAdminApi(options: AdminApiOptions): { router: Router; endp
     ...statusEndpoints(context),
     ...partnerEndpoints(context),
     ...expressionEndpoints(context),
+    ...cacheEndpoints(context),
   ];
   const { router, close } = mountEndpoints(endpoints, {
     store: options.store,

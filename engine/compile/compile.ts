@@ -1,3 +1,4 @@
+import { createFlights, createMemoryCacheStore } from '../kinds/support/cache-store.ts';
 import { expressionSyntaxError, FAULT_STATE, runPaced, toMachineConfigSliced, type ValidationProblem, type ValidGraph } from '../../shared/compile/index.ts';
 import { isKindName, kinds, type AnyKindDescriptor } from '../../shared/nodes/index.ts';
 import { runtimes } from '../kinds/index.ts';
@@ -39,6 +40,8 @@ async function prepareNode(
       egress: deps.egress ?? DEFAULT_EGRESS,
       calloutHosts: deps.calloutHosts ?? [],
       rateLimits: deps.rateLimits,
+      cache: deps.cache ?? deps.shared.get('cache:memory', createMemoryCacheStore),
+      cacheFlights: deps.cacheFlights ?? deps.shared.get('cache:flights', createFlights),
       partners: deps.partners ?? NO_PARTNERS,
       expression: (source) => {
         try {

@@ -5,6 +5,8 @@ import { createExpressionPool, type ExpressionPool } from '../kinds/support/expr
 import { DEFAULT_EXPRESSION_LIMITS, type ExpressionLimits } from '../kinds/support/expression.ts';
 import { createMemoryRateLimitStore, type RateLimitStore } from '../kinds/support/rate-limit-store.ts';
 import { createRedisRateLimitStore } from '../kinds/support/redis-rate-limit-store.ts';
+import { createMemoryCacheStore, type CacheStore } from '../kinds/support/cache-store.ts';
+import { createRedisCacheStore } from '../kinds/support/cache-store-redis.ts';
 import type { SharedResources } from '../kinds/types.ts';
 import { createRedisClient, redisKeys, whenReady } from '../store/redis.ts';
 
@@ -50,4 +52,14 @@ export async function openRateLimits(settings: Settings, replicas: () => number,
   client.on('error', () => undefined); // the store's connections report Redis trouble; the breaker logs its own state
   await whenReady(client, redis).catch(() => undefined); // not ready: checks decide by onStoreDown until it is
   return createRedisRateLimitStore({ client, keyPrefix: redisKeys(redis.prefix).rateLimit, replicas, logger, localMaxKeys: settings.rateLimitMaxKeys });
+}
+
+/** The response caches: in Redis on a connection of their own when REDIS_URL is set (failing fast while it is down: a miss, a skipped store), else in memory. */
+export async function openCache(settings: Settings): Promise<CacheStore> {
+  const redis = settings.redis;
+  if (!redis) return createMemoryCacheStore();
+  const client = createRedisClient(redis, { name: 'sluice-cache', offlineQueue: false, commandTimeoutMs: settings.rateLimitTimeoutMs });
+  client.on('error', () => undefined); // a cache that cannot be reached is a miss
+  await whenReady(client, redis, 2_000).catch(() => undefined);
+  return createRedisCacheStore({ client, keyPrefix: redisKeys(redis.prefix).cache });
 }

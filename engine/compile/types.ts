@@ -1,3 +1,4 @@
+import type { CacheStore, Flights } from '../kinds/support/cache-store.ts';
 import type { FinalStateMeta, ValidationProblem, ValidGraph, WorkflowMachineConfig } from '../../shared/compile/index.ts';
 import type { DocumentLimits } from '../../shared/schema/index.ts';
 import type { NodeMetrics, VersionMetrics } from '../observe/workflow-metrics.ts';
@@ -83,6 +84,10 @@ export interface CompileDependencies {
   /** Hosts an http-call node may call (SLUICE_CALLOUT_HOSTS); absent: none. */
   calloutHosts?: readonly string[];
   rateLimits: RateLimitStore;
+  /** Cached answers (cache-lookup, cache-store): Redis when REDIS_URL is set; absent: a memory store shared by the process (`shared`). */
+  cache?: CacheStore;
+  /** Lookups waiting on a key being fetched; absent: the process's (`shared`). */
+  cacheFlights?: Flights;
   shared: SharedResources;
   expressionLimits?: ExpressionLimits;
   /** Largest upstream body a proxy buffers for a later node (SLUICE_MAX_BUFFERED_ANSWER); 10 MB when absent. */

@@ -42,6 +42,8 @@ const SAMPLE_CONFIG: Record<string, unknown> = {
   cors: { origins: ['https://app.example.com'] },
   'validate-request': { body: { type: 'object' } },
   'http-call': { name: 'profile', url: 'https://profiles.example/v1' },
+  'cache-lookup': { name: 'orders' },
+  'cache-store': { name: 'orders' },
   'jwt-verify': { jwksUri: 'https://issuer.example/jwks' },
   'scope-check': { all: ['scope'] },
   condition: { when: 'true' },

@@ -1,5 +1,7 @@
 import type { ConfigOf, KindName } from '../../shared/nodes/index.ts';
 import { apiKey } from './api-key.ts';
+import { cacheLookup } from './cache-lookup.ts';
+import { cacheStore } from './cache-store.ts';
 import { condition } from './condition.ts';
 import { cors } from './cors.ts';
 import { errorNode } from './error.ts';
@@ -29,6 +31,8 @@ export const runtimes: { [K in KindName]: Runtime<ConfigOf<K>> } = {
   'transform-response': transformResponse,
   proxy,
   'http-call': httpCall,
+  'cache-lookup': cacheLookup,
+  'cache-store': cacheStore,
   respond,
   error: errorNode,
 };

@@ -1,4 +1,5 @@
 import type { Readable, Writable } from 'node:stream';
+import type { CacheStore, Flights } from './support/cache-store.ts';
 import type { EgressPolicy } from './support/egress.ts';
 import type { KeyFiles } from './support/key-files.ts';
 import type { PartnerAccess } from './support/partner-directory.ts';
@@ -121,6 +122,10 @@ export interface PrepareContext {
   /** Hosts (`host`, `host:port`, `*.example.com`) an http-call node may call, besides the egress policy (SLUICE_CALLOUT_HOSTS). */
   calloutHosts: readonly string[];
   rateLimits: RateLimitStore;
+  /** Cached answers: in memory, or Redis shared by the replicas. */
+  cache: CacheStore;
+  /** Stampede protection: the keys being fetched in this process. */
+  cacheFlights: Flights;
   /** The partner directory in force (read per request: it is swapped per store revision). */
   partners: PartnerAccess;
   /** Compiles a JSONata expression of this node's config (already syntax-checked). */

@@ -8,6 +8,7 @@ import { addAnswerHeaders, createSyntheticExchange, type RequestExchange } from 
 import { finalProblem, problemHeaders, type ProblemRenderer } from '../gateway/problem.ts';
 import { createRouteTable } from '../gateway/route-table.ts';
 import { createPace, validatePaced } from '../compile/pace.ts';
+import { createFlights, createMemoryCacheStore } from '../kinds/support/cache-store.ts';
 import { createMemoryRateLimitStore } from '../kinds/support/rate-limit-store.ts';
 import { createEgressPolicy } from '../kinds/support/egress.ts';
 import { mockUpstream } from './mock-upstream.ts';
@@ -129,11 +130,13 @@ export async function simulate(document: unknown, request: SampleRequest, contex
     if (minted.partners) deps = { ...deps, partners: minted.partners };
   }
   const rateLimits = createMemoryRateLimitStore();
+  // a simulation neither reads nor fills the gateway's caches
+  const cache = { cache: createMemoryCacheStore(), cacheFlights: createFlights() };
   let compiled: CompiledWorkflow | undefined;
   try {
     // The mock is the gateway's own server on loopback: the egress policy allows its address and port for this simulation.
     const egress = mock ? (context.deps.egress ?? createEgressPolicy()).allowing(new URL(mock.url).host) : context.deps.egress;
-    compiled = await compileWorkflow(validated.graph, 0, { ...deps, rateLimits, ...(egress ? { egress } : {}) });
+    compiled = await compileWorkflow(validated.graph, 0, { ...deps, rateLimits, ...cache, ...(egress ? { egress } : {}) });
     return await run(compiled, request, context.problems, context.deps.sliceMs);
   } catch (error) {
     if ((error as Error).name === 'WorkflowRefused') return { ok: false, problems: (error as { problems: ValidationProblem[] }).problems };

@@ -25,6 +25,7 @@ const AUDIT_ACTIONS = [
   'product.put',
   'plan.put',
   'store.migrate',
+  'cache.purge',
   'refused',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];

@@ -29,6 +29,8 @@ export function redisKeys(prefix: string) {
     replica: (id: string) => `${tag}:replica:${id}`,
     /** The prefix of rate-limit keys; the counted value follows inside braces. */
     rateLimit: `sluice:${prefix}:rl:{`,
+    /** The prefix of cached answers (cache-lookup, cache-store); the cache name and key follow. */
+    cache: `sluice:${prefix}:cache:`,
   };
 }
 

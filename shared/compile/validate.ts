@@ -420,6 +420,13 @@ function* checkCorsBeforeCredentials(start: string, nodes: Map<string, GraphNode
   for (const id of after)
     if (nodes.get(id)!.kind === 'cors')
       report('invalid_config', 'this cors node comes after a node that checks credentials: browsers send preflights without credentials, so they would be refused before reaching it; put the cors node first', id);
+  // A cache-lookup before the identity node would answer its hits to anyone, keyed by no partner.
+  for (const [id, node] of nodes) {
+    if (node.kind !== 'cache-lookup' || after.has(id) || (node.config as { acrossPartners?: boolean }).acrossPartners === true) continue;
+    const downstream = yield* reachable(id, nodes);
+    if ([...downstream].some((d) => nodes.get(d)!.descriptor.readsCredentials === true))
+      report('invalid_config', 'this cache-lookup comes before a node that checks credentials: its hits would be answered to callers who were never identified, keyed by no partner; put it after the identity node (or set acrossPartners for answers meant for everyone)', id);
+  }
 }
 
 /** A response must exist on every path into a node that needs one and every port that finishes. */

@@ -1,4 +1,6 @@
 import { apiKeyKind } from './api-key.ts';
+import { cacheLookupKind } from './cache-lookup.ts';
+import { cacheStoreKind } from './cache-store.ts';
 import { conditionKind } from './condition.ts';
 import { corsKind } from './cors.ts';
 import { errorKind } from './error.ts';
@@ -28,6 +30,8 @@ export const kinds = {
   'transform-response': transformResponseKind,
   proxy: proxyKind,
   'http-call': httpCallKind,
+  'cache-lookup': cacheLookupKind,
+  'cache-store': cacheStoreKind,
   respond: respondKind,
   error: errorKind,
 } as const;
@@ -65,3 +69,5 @@ export type { ErrorConfig } from './error.ts';
 export type { CorsConfig } from './cors.ts';
 export type { HttpCallConfig } from './http-call.ts';
 export type { ValidateRequestConfig } from './validate-request.ts';
+export type { CacheLookupConfig } from './cache-lookup.ts';
+export type { CacheStoreConfig } from './cache-store.ts';

@@ -7,6 +7,8 @@ const VALID: Record<keyof typeof kinds, Record<string, unknown>> = {
   cors: { origins: ['https://app.example.com'] },
   'validate-request': { body: { type: 'object' } },
   'http-call': { name: 'profile', url: 'https://profiles.example/v1' },
+  'cache-lookup': { name: 'orders' },
+  'cache-store': { name: 'orders' },
   'jwt-verify': { jwksFile: 'k.json' },
   'api-key': {},
   'scope-check': { all: ['a'] },

@@ -10,6 +10,8 @@ const configs: Record<KindName, unknown> = {
   cors: { origins: ['*'] },
   'validate-request': { body: { type: 'object' } },
   'http-call': { name: 'profile', url: 'https://profiles.example/v1' },
+  'cache-lookup': { name: 'orders' },
+  'cache-store': { name: 'orders' },
   'jwt-verify': { jwksUri: 'https://issuer.example/jwks.json' },
   'api-key': {},
   'scope-check': { all: ['x'] },

@@ -72,6 +72,7 @@ describe('admin API answers and their response schemas', () => {
     await call('editor', 'POST', '/workflows/round/test', {});
     await call('editor', 'POST', '/demo-token', { sub: 'someone', scopes: ['read'] });
     await call('editor', 'POST', '/expressions/evaluate', { expression: '$uppercase(request.path)', request: { path: '/round' } });
+    await call('publisher', 'POST', '/cache/purge', { name: 'round' });
     await gw.fetch('/round');
     await call('viewer', 'GET', '/workflows/round/stats?window=1m');
     await call('viewer', 'GET', '/workflows/round/live');

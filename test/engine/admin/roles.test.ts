@@ -75,6 +75,7 @@ const OPERATIONS: Record<string, { roles: readonly RoleName[]; call: (role: Role
   'GET /admin/api/audit/verify': { roles: AUDITORS, call: () => ({ method: 'GET', path: '/audit/verify' }) },
   'GET /admin/api/status': { roles: ALL, call: () => ({ method: 'GET', path: '/status' }) },
   'POST /admin/api/simulate': { roles: EDITORS, call: () => ({ method: 'POST', path: '/simulate', body: { workflow: 'matrix', version: 'active', request: { method: 'GET', path: '/matrix' } } }) },
+  'POST /admin/api/cache/purge': { roles: PUBLISHERS, call: () => ({ method: 'POST', path: '/cache/purge', body: { name: 'matrix', prefix: '[["GET"' } }) },
   'POST /admin/api/expressions/evaluate': { roles: EDITORS, call: () => ({ method: 'POST', path: '/expressions/evaluate', body: { expression: 'request.path', request: { path: '/matrix' } } }) },
   'GET /admin/api/workflows/{id}/contract': { roles: ALL, call: () => ({ method: 'GET', path: '/workflows/matrix/contract?version=active' }) },
   'GET /admin/api/workflows/{id}/contract/diff': { roles: ALL, call: () => ({ method: 'GET', path: '/workflows/matrix/contract/diff?from=1&to=active' }) },

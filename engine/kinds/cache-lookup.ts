@@ -1,0 +1,86 @@
+import type { CacheLookupConfig } from '../../shared/nodes/index.ts';
+import { durationMs } from '../../shared/schema/index.ts';
+import type { CachedAnswer } from './support/cache-store.ts';
+import { readableBody, rememberKey } from './support/cache-store-keys.ts';
+import type { Exchange, Runtime } from './types.ts';
+
+/** The query with its names sorted (and repeated values in order), so ?a=1&b=2 and ?b=2&a=1 share an entry. */
+function sortedQuery(query: Exchange['request']['query']): Array<[string, string | string[]]> {
+  return Object.keys(query)
+    .sort()
+    .map((name) => [name, query[name]!]);
+}
+
+const headerText = (value: string | string[] | undefined) => (Array.isArray(value) ? value.join(', ') : (value ?? ''));
+
+/** Whether the request sends the same values of the headers the stored answer varies on. */
+function sameVary(answer: CachedAnswer, exchange: Exchange): boolean {
+  if (!answer.vary) return true;
+  return Object.entries(answer.vary).every(([name, value]) => headerText(exchange.request.headers[name]) === value);
+}
+
+/**
+ * Looks the request up in the named cache. The key is the method, path and sorted query (or the
+ * key expression's value), and the partner unless `acrossPartners`: a partner never gets another's
+ * answer. A miss leads the key's flight (the others wait for its store, up to `wait`) and leaves
+ * the key for the cache-store node after the proxy. An unreachable shared store is a miss.
+ */
+export const cacheLookup: Runtime<CacheLookupConfig> = (config, context) => {
+  const store = context.cache;
+  const flights = context.cacheFlights;
+  const cache = config.name;
+  const waitMs = durationMs(config.wait);
+  const keyExpression = config.key === undefined ? undefined : context.expression(config.key);
+  const hitWired = context.wiredPorts.has('hit');
+
+  /** The entry's key; undefined when the key expression gives nothing (such requests are not cached: they would all share one entry). */
+  async function keyOf(exchange: Exchange): Promise<string | undefined> {
+    const r = exchange.request;
+    const base = keyExpression ? await keyExpression.evaluate(exchange) : [r.method, r.path, sortedQuery(r.query)];
+    if (base === undefined || base === null) return undefined;
+    return JSON.stringify(config.acrossPartners ? [base] : [base, exchange.partner ?? null]);
+  }
+
+  async function read(exchange: Exchange, key: string): Promise<CachedAnswer | undefined> {
+    try {
+      const answer = await store.get(cache, key);
+      return answer && sameVary(answer, exchange) ? answer : undefined;
+    } catch {
+      return undefined; // an unreachable shared store is a miss
+    }
+  }
+
+  return {
+    run: async function cacheLookup(exchange) {
+      // without a key expression only GET and HEAD are cached: another method's answer is no answer to repeat
+      if (!keyExpression && exchange.request.method !== 'GET' && exchange.request.method !== 'HEAD') return 'miss';
+      // credentials no node identified (forwarded to the upstream, say) may shape the answer: not cached by the default key (a key expression says what the answer depends on)
+      if (!keyExpression && !config.acrossPartners && exchange.partner === undefined && (exchange.request.headers.authorization !== undefined || exchange.request.headers.cookie !== undefined)) return 'miss';
+      let key: string | undefined;
+      try {
+        key = await keyOf(exchange);
+      } catch {
+        key = undefined;
+      }
+      if (key === undefined) return 'miss'; // a key that cannot be computed is not cached (the cache-store finds no key)
+      let answer = await read(exchange, key);
+      if (answer?.freshUntil !== undefined && answer.freshUntil <= Date.now()) {
+        // stale: the first request refreshes it, the others get the stale answer meanwhile
+        if (flights.join(`${cache}\n${key}`, waitMs) === undefined) answer = undefined;
+      } else if (!answer) {
+        const flight = flights.join(`${cache}\n${key}`, waitMs);
+        if (flight) {
+          await flight;
+          answer = await read(exchange, key);
+        }
+      }
+      if (!answer) {
+        rememberKey(exchange, cache, key);
+        return 'miss';
+      }
+      const headers: Record<string, string | string[]> = { ...answer.headers, age: String(Math.max(0, Math.floor((Date.now() - answer.storedAt) / 1000))) };
+      exchange.response = { status: answer.status, headers, body: hitWired ? readableBody(answer.body, headers['content-type']) : answer.body };
+      return 'hit';
+    },
+  };
+};

@@ -1,0 +1,136 @@
+/** An answer as a cache keeps it: the body as bytes, with the request header values it varies on. */
+export interface CachedAnswer {
+  status: number;
+  headers: Record<string, string | string[]>;
+  body: Buffer;
+  /** When it was stored (ms since the epoch), for the Age header. */
+  storedAt: number;
+  /** Until when it is fresh (ms since the epoch), when it is kept longer to be served stale while one request refreshes it. */
+  freshUntil?: number;
+  /** Values of the request headers the upstream's Vary names, as they were for the stored answer. */
+  vary?: Record<string, string>;
+}
+
+/** Which entries of one cache a purge removes: one key, the keys starting with a prefix, or all. */
+interface PurgeMatch {
+  key?: string | undefined;
+  prefix?: string | undefined;
+}
+
+/**
+ * Where cached answers live: in process memory (bounded LRU per cache) or in Redis, shared by the
+ * replicas. A shared store that cannot be reached misses and skips stores: it never fails a request.
+ */
+export interface CacheStore {
+  readonly name: string;
+  get(cache: string, key: string): CachedAnswer | undefined | Promise<CachedAnswer | undefined>;
+  /** Stores for `ttlMs`; `maxEntries` bounds the cache's entries (in memory). */
+  set(cache: string, key: string, answer: CachedAnswer, ttlMs: number, maxEntries: number): void | Promise<void>;
+  /** Removes the matching entries of a cache; how many. */
+  purge(cache: string, match: PurgeMatch): number | Promise<number>;
+  close?(): void | Promise<void>;
+}
+
+/** The most bytes (bodies and headers, roughly) the memory caches of a process hold together by default. */
+const DEFAULT_MEMORY_BYTES = 256 * 1024 * 1024;
+
+interface MemoryEntry {
+  answer: CachedAnswer;
+  expires: number;
+  bytes: number;
+}
+
+/** About what an entry holds: its body, its key and its headers. */
+const sizeOf = (key: string, answer: CachedAnswer) => answer.body.length + key.length * 2 + JSON.stringify(answer.headers).length * 2 + 200;
+
+/**
+ * In-memory caches: one LRU map per cache name (at most its `entries`), entries expiring by their
+ * ttl, and all of them together within `maxBytes`: over it, the least recently used entries of the
+ * cache being written go first, then those of the other caches.
+ */
+export function createMemoryCacheStore(options: { maxBytes?: number } = {}): CacheStore {
+  const maxBytes = options.maxBytes ?? DEFAULT_MEMORY_BYTES;
+  const caches = new Map<string, Map<string, MemoryEntry>>();
+  let bytes = 0;
+  const remove = (entries: Map<string, MemoryEntry>, key: string): boolean => {
+    const entry = entries.get(key);
+    if (!entry) return false;
+    entries.delete(key);
+    bytes -= entry.bytes;
+    return true;
+  };
+  const evictOldest = (entries: Map<string, MemoryEntry>): boolean => {
+    const oldest = entries.keys().next();
+    return !oldest.done && remove(entries, oldest.value);
+  };
+  return {
+    name: 'memory',
+    get(cache, key) {
+      const entries = caches.get(cache);
+      const entry = entries?.get(key);
+      if (!entry) return undefined;
+      entries!.delete(key);
+      if (entry.expires <= Date.now()) {
+        bytes -= entry.bytes;
+        return undefined;
+      }
+      entries!.set(key, entry); // most recently used last
+      return entry.answer;
+    },
+    set(cache, key, answer, ttlMs, maxEntries) {
+      const size = sizeOf(key, answer);
+      if (size > maxBytes) return;
+      let entries = caches.get(cache);
+      if (!entries) caches.set(cache, (entries = new Map()));
+      remove(entries, key);
+      entries.set(key, { answer, expires: Date.now() + ttlMs, bytes: size });
+      bytes += size;
+      while (entries.size > maxEntries) evictOldest(entries);
+      while (bytes > maxBytes && entries.size > 1) evictOldest(entries);
+      for (const other of caches.values()) while (bytes > maxBytes && other !== entries && evictOldest(other));
+    },
+    purge(cache, match) {
+      const entries = caches.get(cache);
+      if (!entries) return 0;
+      let removed = 0;
+      for (const key of entries.keys()) {
+        if (match.key !== undefined ? key === match.key : match.prefix === undefined || key.startsWith(match.prefix)) removed += remove(entries, key) ? 1 : 0;
+      }
+      return removed;
+    },
+  };
+}
+
+/**
+ * Stampede protection, per process: the first lookup that misses a key leads (its request fetches),
+ * later lookups of the key wait for its store. A flight ends when the store is made or skipped,
+ * or after its wait at the latest.
+ */
+export interface Flights {
+  /** A flight in progress for the key, to wait on; undefined: none (the caller now leads one for `waitMs`). */
+  join(id: string, waitMs: number): Promise<void> | undefined;
+  land(id: string): void;
+}
+
+export function createFlights(): Flights {
+  const flights = new Map<string, { done: Promise<void>; land: () => void }>();
+  return {
+    join(id, waitMs) {
+      const flight = flights.get(id);
+      if (flight) return flight.done;
+      if (waitMs <= 0) return undefined;
+      let land!: () => void;
+      const done = new Promise<void>((resolve) => (land = resolve));
+      const timer = setTimeout(() => this.land(id), waitMs);
+      timer.unref();
+      flights.set(id, { done, land: () => (clearTimeout(timer), land()) });
+      return undefined;
+    },
+    land(id) {
+      const flight = flights.get(id);
+      if (!flight) return;
+      flights.delete(id);
+      flight.land();
+    },
+  };
+}
