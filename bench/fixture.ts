@@ -92,6 +92,26 @@ export function edgeWorkflow(upstream: string) {
   return { ...chainWorkflow('bench-f', '/f', [cors, check, proxyNode(upstream)]), route: { methods: ['GET', 'OPTIONS'], path: '/f' } };
 }
 
+/**
+ * A cache in front of a proxy, (g): after the first request every request is a hit answered from
+ * the process's memory, with no upstream call. The bench's answers do not depend on who asks,
+ * so the cache is shared across partners.
+ */
+export function cachedWorkflow(upstream: string) {
+  const lookup: Node = { id: 'lookup', kind: 'cache-lookup', config: { name: 'bench', acrossPartners: true } };
+  const store: Node = { id: 'store', kind: 'cache-store', config: { name: 'bench', ttl: '1h' } };
+  return {
+    id: 'bench-g',
+    name: 'Bench bench-g',
+    route: { methods: ['GET'], path: '/g' },
+    nodes: [lookup, proxyNode(upstream), store],
+    edges: [
+      { from: 'lookup', port: 'miss', to: 'call' },
+      { from: 'call', port: 'ok', to: 'store' },
+    ],
+  };
+}
+
 /** The reference workflow (c) at another route: the 4-node workflow the scale mode loads by the thousand. */
 export function referenceWorkflow(id: string, path: string, publicJwk: JWK, upstream: string) {
   return chainWorkflow(id, path, [verifyNode(publicJwk), scopeNode, limitNode, proxyNode(upstream)]);
