@@ -38,6 +38,11 @@ export const cacheLookup: Runtime<CacheLookupConfig> = (config, context) => {
     const r = exchange.request;
     const base = keyExpression ? await keyExpression.evaluate(exchange) : [r.method, r.path, sortedQuery(r.query)];
     if (base === undefined || base === null) return undefined;
+    return keyText(base, exchange);
+  }
+
+  /** The stored key of a request's key value: the partner is part of it unless acrossPartners. */
+  function keyText(base: unknown, exchange: Exchange): string {
     return JSON.stringify(config.acrossPartners ? [base] : [base, exchange.partner ?? null]);
   }
 
@@ -50,37 +55,61 @@ export const cacheLookup: Runtime<CacheLookupConfig> = (config, context) => {
     }
   }
 
+  /** Answers from a cached entry: the `hit` port. */
+  function hit(exchange: Exchange, answer: CachedAnswer): string {
+    const headers: Record<string, string | string[]> = { ...answer.headers, age: String(Math.max(0, Math.floor((Date.now() - answer.storedAt) / 1000))) };
+    exchange.response = { status: answer.status, headers, body: hitWired ? readableBody(answer.body, headers['content-type']) : answer.body };
+    return 'hit';
+  }
+
+  /**
+   * The common hit without a promise: the default key, a store that answers at once (memory) and
+   * a fresh entry. Anything else (a key expression, Redis, a miss, a stale entry) takes the
+   * asynchronous path, which looks again.
+   */
+  function hitNow(exchange: Exchange): string | undefined {
+    const r = exchange.request;
+    if (keyExpression || (r.method !== 'GET' && r.method !== 'HEAD')) return undefined;
+    if (!config.acrossPartners && exchange.partner === undefined && (r.headers.authorization !== undefined || r.headers.cookie !== undefined)) return undefined;
+    const got = store.get(cache, keyText([r.method, r.path, sortedQuery(r.query)], exchange));
+    if (got === undefined || got instanceof Promise || !sameVary(got, exchange) || (got.freshUntil !== undefined && got.freshUntil <= Date.now())) return undefined;
+    return hit(exchange, got);
+  }
+
+  /** The whole lookup: a key expression, a shared store, the stampede wait and stale answers. */
+  async function lookup(exchange: Exchange): Promise<string> {
+    // without a key expression only GET and HEAD are cached: another method's answer is no answer to repeat
+    if (!keyExpression && exchange.request.method !== 'GET' && exchange.request.method !== 'HEAD') return 'miss';
+    // credentials no node identified (forwarded to the upstream, say) may shape the answer: not cached by the default key (a key expression says what the answer depends on)
+    if (!keyExpression && !config.acrossPartners && exchange.partner === undefined && (exchange.request.headers.authorization !== undefined || exchange.request.headers.cookie !== undefined)) return 'miss';
+    let key: string | undefined;
+    try {
+      key = await keyOf(exchange);
+    } catch {
+      key = undefined;
+    }
+    if (key === undefined) return 'miss'; // a key that cannot be computed is not cached (the cache-store finds no key)
+    let answer = await read(exchange, key);
+    if (answer?.freshUntil !== undefined && answer.freshUntil <= Date.now()) {
+      // stale: the first request refreshes it, the others get the stale answer meanwhile
+      if (flights.join(`${cache}\n${key}`, waitMs) === undefined) answer = undefined;
+    } else if (!answer) {
+      const flight = flights.join(`${cache}\n${key}`, waitMs);
+      if (flight) {
+        await flight;
+        answer = await read(exchange, key);
+      }
+    }
+    if (!answer) {
+      rememberKey(exchange, cache, key);
+      return 'miss';
+    }
+    return hit(exchange, answer);
+  }
+
   return {
-    run: async function cacheLookup(exchange) {
-      // without a key expression only GET and HEAD are cached: another method's answer is no answer to repeat
-      if (!keyExpression && exchange.request.method !== 'GET' && exchange.request.method !== 'HEAD') return 'miss';
-      // credentials no node identified (forwarded to the upstream, say) may shape the answer: not cached by the default key (a key expression says what the answer depends on)
-      if (!keyExpression && !config.acrossPartners && exchange.partner === undefined && (exchange.request.headers.authorization !== undefined || exchange.request.headers.cookie !== undefined)) return 'miss';
-      let key: string | undefined;
-      try {
-        key = await keyOf(exchange);
-      } catch {
-        key = undefined;
-      }
-      if (key === undefined) return 'miss'; // a key that cannot be computed is not cached (the cache-store finds no key)
-      let answer = await read(exchange, key);
-      if (answer?.freshUntil !== undefined && answer.freshUntil <= Date.now()) {
-        // stale: the first request refreshes it, the others get the stale answer meanwhile
-        if (flights.join(`${cache}\n${key}`, waitMs) === undefined) answer = undefined;
-      } else if (!answer) {
-        const flight = flights.join(`${cache}\n${key}`, waitMs);
-        if (flight) {
-          await flight;
-          answer = await read(exchange, key);
-        }
-      }
-      if (!answer) {
-        rememberKey(exchange, cache, key);
-        return 'miss';
-      }
-      const headers: Record<string, string | string[]> = { ...answer.headers, age: String(Math.max(0, Math.floor((Date.now() - answer.storedAt) / 1000))) };
-      exchange.response = { status: answer.status, headers, body: hitWired ? readableBody(answer.body, headers['content-type']) : answer.body };
-      return 'hit';
+    run: function cacheLookup(exchange) {
+      return hitNow(exchange) ?? lookup(exchange);
     },
   };
 };
