@@ -32,6 +32,8 @@ export const cacheLookup: Runtime<CacheLookupConfig> = (config, context) => {
   const waitMs = durationMs(config.wait);
   const keyExpression = config.key === undefined ? undefined : context.expression(config.key);
   const hitWired = context.wiredPorts.has('hit');
+  /** Only the memory store answers without a promise; a shared store (Redis) is read once, on the asynchronous path. */
+  const answersAtOnce = store.name === 'memory';
 
   /** The entry's key; undefined when the key expression gives nothing (such requests are not cached: they would all share one entry). */
   async function keyOf(exchange: Exchange): Promise<string | undefined> {
@@ -69,10 +71,10 @@ export const cacheLookup: Runtime<CacheLookupConfig> = (config, context) => {
    */
   function hitNow(exchange: Exchange): string | undefined {
     const r = exchange.request;
-    if (keyExpression || (r.method !== 'GET' && r.method !== 'HEAD')) return undefined;
+    if (!answersAtOnce || keyExpression || (r.method !== 'GET' && r.method !== 'HEAD')) return undefined;
     if (!config.acrossPartners && exchange.partner === undefined && (r.headers.authorization !== undefined || r.headers.cookie !== undefined)) return undefined;
     const got = store.get(cache, keyText([r.method, r.path, sortedQuery(r.query)], exchange));
-    if (got === undefined || got instanceof Promise || !sameVary(got, exchange) || (got.freshUntil !== undefined && got.freshUntil <= Date.now())) return undefined;
+    if (got === undefined || got instanceof Promise /* not expected of the memory store */ || !sameVary(got, exchange) || (got.freshUntil !== undefined && got.freshUntil <= Date.now())) return undefined;
     return hit(exchange, got);
   }
 
