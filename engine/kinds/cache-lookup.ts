@@ -1,7 +1,8 @@
 import type { CacheLookupConfig } from '../../shared/nodes/index.ts';
 import { durationMs } from '../../shared/schema/index.ts';
 import type { CachedAnswer } from './support/cache-store.ts';
-import { readableBody, rememberKey } from './support/cache-store-keys.ts';
+import { rememberKey } from './support/cache-store-keys.ts';
+import { readableBody } from './support/upstream-headers.ts';
 import type { Exchange, Runtime } from './types.ts';
 
 /** The query with its names sorted (and repeated values in order), so ?a=1&b=2 and ?b=2&a=1 share an entry. */
@@ -57,6 +58,17 @@ export const cacheLookup: Runtime<CacheLookupConfig> = (config, context) => {
     }
   }
 
+  /**
+   * Whether the default key (no key expression) caches this request: only GET and HEAD (another
+   * method's answer is no answer to repeat), and not credentials no node identified (forwarded to
+   * the upstream, say, they may shape the answer; a key expression says what the answer depends on).
+   */
+  function defaultKeyCaches(exchange: Exchange): boolean {
+    const r = exchange.request;
+    if (r.method !== 'GET' && r.method !== 'HEAD') return false;
+    return config.acrossPartners || exchange.partner !== undefined || (r.headers.authorization === undefined && r.headers.cookie === undefined);
+  }
+
   /** Answers from a cached entry: the `hit` port. */
   function hit(exchange: Exchange, answer: CachedAnswer): string {
     const headers: Record<string, string | string[]> = { ...answer.headers, age: String(Math.max(0, Math.floor((Date.now() - answer.storedAt) / 1000))) };
@@ -71,8 +83,7 @@ export const cacheLookup: Runtime<CacheLookupConfig> = (config, context) => {
    */
   function hitNow(exchange: Exchange): string | undefined {
     const r = exchange.request;
-    if (!answersAtOnce || keyExpression || (r.method !== 'GET' && r.method !== 'HEAD')) return undefined;
-    if (!config.acrossPartners && exchange.partner === undefined && (r.headers.authorization !== undefined || r.headers.cookie !== undefined)) return undefined;
+    if (!answersAtOnce || keyExpression || !defaultKeyCaches(exchange)) return undefined;
     const got = store.get(cache, keyText([r.method, r.path, sortedQuery(r.query)], exchange));
     if (got === undefined || got instanceof Promise /* not expected of the memory store */ || !sameVary(got, exchange) || (got.freshUntil !== undefined && got.freshUntil <= Date.now())) return undefined;
     return hit(exchange, got);
@@ -80,10 +91,7 @@ export const cacheLookup: Runtime<CacheLookupConfig> = (config, context) => {
 
   /** The whole lookup: a key expression, a shared store, the stampede wait and stale answers. */
   async function lookup(exchange: Exchange): Promise<string> {
-    // without a key expression only GET and HEAD are cached: another method's answer is no answer to repeat
-    if (!keyExpression && exchange.request.method !== 'GET' && exchange.request.method !== 'HEAD') return 'miss';
-    // credentials no node identified (forwarded to the upstream, say) may shape the answer: not cached by the default key (a key expression says what the answer depends on)
-    if (!keyExpression && !config.acrossPartners && exchange.partner === undefined && (exchange.request.headers.authorization !== undefined || exchange.request.headers.cookie !== undefined)) return 'miss';
+    if (!keyExpression && !defaultKeyCaches(exchange)) return 'miss';
     let key: string | undefined;
     try {
       key = await keyOf(exchange);

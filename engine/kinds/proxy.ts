@@ -2,7 +2,7 @@ import { Pool, type Dispatcher } from 'undici';
 import type { ProxyConfig } from '../../shared/nodes/index.ts';
 import { durationMs } from '../../shared/schema/index.ts';
 import { acceptInterimContinue } from './support/interim-continue.ts';
-import { answerHeaders, createUpstreamHeaders } from './support/upstream-headers.ts';
+import { answerHeaders, createUpstreamHeaders, readableBody } from './support/upstream-headers.ts';
 import { CallCancellation, failedCall, onDeadline, UpstreamCall } from './support/upstream-call.ts';
 import { failWith } from './support/errors.ts';
 import { resolveUrl } from './support/upstream-url.ts';
@@ -19,23 +19,6 @@ function pathTemplate(template: string): (params: Record<string, string>) => str
     for (let i = 0; i < parts.length; i++) out += i % 2 === 1 ? encodeURIComponent(params[parts[i]!.slice(1)] ?? '') : parts[i];
     return out;
   };
-}
-
-/** Content types whose body a later node reads as JSON or text. */
-const JSON_TYPE = /[/+]json\b/i;
-const TEXT_TYPE = /^text\//i;
-
-/** A buffered upstream body as a later node reads it: JSON parsed, text decoded, else the bytes. */
-function readableBody(raw: Buffer, type: string | string[] | undefined): unknown {
-  if (typeof type !== 'string') return raw;
-  if (JSON_TYPE.test(type)) {
-    try {
-      return JSON.parse(raw.toString('utf8'));
-    } catch {
-      return raw.toString('utf8');
-    }
-  }
-  return TEXT_TYPE.test(type) ? raw.toString('utf8') : raw;
 }
 
 /** The body to send: the stream as received, the bytes as received, or the replaced body as JSON. */

@@ -4,6 +4,7 @@
  * from its parameters and JSON body, and a proxy to the upstream. Pure: the CLI (`sluice import
  * openapi`) and the editor's import dialog both call it and send the drafts to the admin API.
  */
+import { MAX_SCHEMA_CHARS } from '../nodes/validate-request.ts';
 import { HTTP_METHODS, type HttpMethod } from '../schema/workflow.ts';
 
 type Json = Record<string, unknown>;
@@ -25,7 +26,6 @@ export interface ImportedWorkflow {
   notes: string[];
 }
 
-const MAX_SCHEMA_CHARS = 32_768;
 const isRecord = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** A workflow id from an operation id or its method and path: a-z, 0-9, - and _, at most 64 characters. */

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { defineKind } from './kind.ts';
 
 /** The largest schema, in characters of its JSON: compiling costs in proportion (about a second for 20 KB, in a worker). */
-const MAX_SCHEMA_CHARS = 32_768;
+export const MAX_SCHEMA_CHARS = 32_768;
 
 /** A JSON Schema (draft 2020-12) as a JSON object; compiled and checked when the workflow is published. */
 const jsonSchema = () =>

@@ -9,19 +9,6 @@ export function rememberKey(exchange: Exchange, cache: string, key: string): voi
 }
 export const keyOf = (exchange: Exchange, cache: string): string | undefined => pending.get(exchange)?.get(cache);
 
-/** A cached body as the nodes after a hit read it (as the proxy hands a buffered one on): JSON parsed, text decoded, else the bytes. */
-export function readableBody(raw: Buffer, type: string | string[] | undefined): unknown {
-  if (typeof type !== 'string') return raw;
-  if (/[/+]json\b/i.test(type)) {
-    try {
-      return JSON.parse(raw.toString('utf8'));
-    } catch {
-      return raw.toString('utf8');
-    }
-  }
-  return /^text\//i.test(type) ? raw.toString('utf8') : raw;
-}
-
 /** A buffered response body as bytes: as received, text, or JSON (what the answer writer sends). */
 export function bodyBytes(response: GatewayResponse): Buffer {
   const body = response.body;

@@ -118,3 +118,20 @@ export function createUpstreamHeaders(options: UpstreamHeaderOptions): (exchange
     return headers;
   };
 }
+
+/** Content types whose body a later node reads as JSON or text. */
+const JSON_TYPE = /[/+]json\b/i;
+const TEXT_TYPE = /^text\//i;
+
+/** A buffered upstream body as a later node reads it: JSON parsed, text decoded, else the bytes. */
+export function readableBody(raw: Buffer, type: string | string[] | undefined): unknown {
+  if (typeof type !== 'string') return raw;
+  if (JSON_TYPE.test(type)) {
+    try {
+      return JSON.parse(raw.toString('utf8'));
+    } catch {
+      return raw.toString('utf8');
+    }
+  }
+  return TEXT_TYPE.test(type) ? raw.toString('utf8') : raw;
+}
