@@ -12,6 +12,7 @@ import { createSlowReaderGuard } from './gateway/slow-readers.ts';
 import { createProblemRenderer } from './gateway/problem.ts';
 import { createWorkflowRegistry, type WorkflowRegistry } from './compile/registry.ts';
 import { preparationProblems } from './compile/compile.ts';
+import { createFragmentLibrary } from './compile/fragments.ts';
 import { createSharedResources, egressOf, expressionsOf, openCache, openRateLimits } from './compile/dependencies.ts';
 import { SLICE_MS } from './compile/pace.ts';
 import { createLifecycle, type Lifecycle } from './admin/commands/workflows.ts';
@@ -101,10 +102,12 @@ export async function startSluice(
   logger.info({ egress: egress.summary, ...(demoUpstream ? { demoUpstream: new URL(demoUpstream.url).host } : {}) }, demoUpstream ? 'egress policy (the demo upstream allowed)' : 'egress policy');
   const deps = { env, envAllowList: settings.workflowEnv, egress, calloutHosts: settings.calloutHosts, dataDir: settings.dataDir, rateLimits, cache, shared, partners: partnerAccess, maxBufferedAnswer: settings.maxBufferedAnswerBytes, expressionLimits, expressionPool, ...documents };
   const labelPartners = metrics && createPartnerLabelling(metrics);
+  const fragments = createFragmentLibrary(store);
   const registry = createWorkflowRegistry({
     deps,
     store,
     catalogs,
+    fragments,
     logger,
     metrics,
     activate: (workflows, catalog) => {
@@ -119,8 +122,16 @@ export async function startSluice(
   if (metrics) observeUpstreams(metrics, () => registry.active.values());
   // Previews, workflow tests and the publish gate run in the real engine with this process's compile dependencies and catalog.
   const mintToken = settings.demo ? (claims: DemoTokenOptions) => signDemoToken(settings.dataDir, claims) : undefined;
-  const previewContext = (): SimulationContext => ({ deps, catalog: problems.catalog, problems, ...(mintToken ? { mintToken } : {}) });
-  const lifecycle = createLifecycle({ store, catalogs, fourEyes: settings.fourEyes, ...documents, prepare: (document) => preparationProblems(document, deps), runTests: (document) => runWorkflowTests(document, previewContext()) });
+  const previewContext = (): SimulationContext => ({ deps, catalog: problems.catalog, problems, fragments: fragments.current, ...(mintToken ? { mintToken } : {}) });
+  const lifecycle = createLifecycle({
+    store,
+    catalogs,
+    fragments,
+    fourEyes: settings.fourEyes,
+    ...documents,
+    prepare: (document) => preparationProblems(document, deps),
+    runTests: (document, resolver) => runWorkflowTests(document, { ...previewContext(), fragments: async () => resolver }),
+  });
   await ensureStoredCatalog({ store, catalogs, dataDirCatalog: problems.catalog, put: (catalog) => lifecycle.putCatalog({ name: 'system', role: 'admin' }, catalog) });
   if (redisStore) replicas = createReplicaRegistry({ client: redisStore.client, prefix: redisStore.target.prefix, logger, report: () => ({ appliedRevision: registry.appliedRevision, serving: registry.serving().map(({ workflow, version }) => ({ workflow, version })), rateLimits: rateLimits.health?.() }) });
   // The heartbeat after each sync tells the cluster view what this replica serves now.

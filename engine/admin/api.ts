@@ -5,6 +5,7 @@ import { auditEndpoints } from './http/audit.ts';
 import { cacheEndpoints } from './http/cache.ts';
 import { catalogEndpoints } from './http/catalog.ts';
 import { expressionEndpoints } from './http/expressions.ts';
+import { fragmentEndpoints } from './http/fragments.ts';
 import { mountEndpoints } from './http/mount.ts';
 import { partnerEndpoints } from './http/partners.ts';
 import { previewEndpoints } from './http/preview.ts';
@@ -20,6 +21,7 @@ export function createAdminApi(options: AdminApiOptions): { router: Router; endp
     ...sessionEndpoints(),
     ...workflowEndpoints(context),
     ...versionEndpoints(context),
+    ...fragmentEndpoints(context),
     ...catalogEndpoints(context),
     ...auditEndpoints(context),
     ...previewEndpoints(context),

@@ -77,7 +77,8 @@ export async function preparationProblems(document: unknown, deps: CompileDepend
   const pace = createPace(deps.sliceMs);
   for (const node of doc.nodes as Array<{ id?: unknown; kind?: unknown; config?: unknown }>) {
     await pace();
-    if (typeof node?.id !== 'string' || typeof node.kind !== 'string' || !isKindName(node.kind)) continue;
+    // a subflow node left in (its fragment could not be inlined) has its problem from validation
+    if (typeof node?.id !== 'string' || typeof node.kind !== 'string' || !isKindName(node.kind) || node.kind === 'subflow') continue;
     const config = (kinds[node.kind] as AnyKindDescriptor).config.safeParse(node.config ?? {});
     if (!config.success) continue;
     // An expression that does not parse is validation's problem already: one cause, one problem.

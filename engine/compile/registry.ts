@@ -7,6 +7,8 @@ import type { Metrics } from '../observe/metrics.ts';
 import type { StoredCatalogs } from '../store/catalogs.ts';
 import { buildPartnerDirectory } from '../kinds/support/partner-directory.ts';
 import type { Store, VersionRecord, WorkflowRecord } from '../store/types.ts';
+import { fragmentsNamed } from '../../shared/compile/index.ts';
+import { createFragmentLibrary, type FragmentLibrary } from './fragments.ts';
 import { validatePaced } from './pace.ts';
 import { compileWorkflow } from './compile.ts';
 import { WorkflowRefused, type CompileDependencies, type CompiledWorkflow, type ServedLifecycle } from './types.ts';
@@ -64,11 +66,14 @@ export function createWorkflowRegistry(options: {
   store: Store;
   /** The stored catalogs, read by hash. */
   catalogs: StoredCatalogs;
+  /** The published fragments subflow nodes are inlined from; one of its own when absent. */
+  fragments?: FragmentLibrary;
   logger: Logger;
   metrics?: Metrics;
   activate: (workflows: CompiledWorkflow[], catalog: ErrorCatalog | undefined) => void;
 }): WorkflowRegistry {
   const { store, logger } = options;
+  const fragmentLibrary = options.fragments ?? createFragmentLibrary(store);
   const active = new Map<string, CompiledWorkflow>();
   /** `${id}@${version}` -> why it failed, so a version that cannot compile is logged once */
   const failed = new Map<string, string>();
@@ -82,12 +87,15 @@ export function createWorkflowRegistry(options: {
   async function syncNow(): Promise<void> {
     const state = await store.state();
     const catalog = state.catalog === undefined ? undefined : await options.catalogs.read(state.catalog);
+    const fragments = await fragmentLibrary.resolver(state);
+    /** A served workflow runs a fragment version that is no longer the active one it follows: compiled again. */
+    const stale = (workflow: CompiledWorkflow) => workflow.graph.fragments.some((use) => !use.pinned && fragments(use.fragment)?.version !== use.version);
     const next = new Map<string, CompiledWorkflow>();
     for (const record of Object.values(state.workflows)) {
       const current = active.get(record.id);
       // States are frozen and a change shares the records it leaves alone: the same record object
       // is the same active version with the same lifecycle marks.
-      if (current !== undefined && servedFrom.get(record.id) === record) {
+      if (current !== undefined && servedFrom.get(record.id) === record && !stale(current)) {
         next.set(record.id, current);
         continue;
       }
@@ -96,26 +104,30 @@ export function createWorkflowRegistry(options: {
       const version = record.archived ? undefined : record.versions.find((v) => v.version === record.active);
       if (!version) continue;
       const lifecycle = lifecycleOf(version);
-      if (current && current.version === version.version) {
+      if (current && current.version === version.version && !stale(current)) {
         next.set(record.id, sameLifecycle(current.lifecycle, lifecycle) ? current : { ...current, lifecycle });
-        continue;
-      }
-      const key = `${record.id}@${version.version}`;
-      if (failed.has(key)) {
-        if (current) next.set(record.id, current);
         continue;
       }
       // Read before the try: a store that cannot be read (a Redis connection cut) fails this sync,
       // which is retried, rather than marking the version as one that cannot be served here.
       const document = await store.document(version.hash);
+      // The fragment versions it would run now are part of what is compiled.
+      const key = `${record.id}@${version.version}${fragmentsNamed(document as { nodes?: unknown })
+        .map((f) => ` ${f.fragment}@${f.version ?? fragments(f.fragment)?.version ?? '-'}`)
+        .join('')}`;
+      if (failed.has(key)) {
+        if (current) next.set(record.id, current);
+        continue;
+      }
       try {
         const { limits, sliceMs } = options.deps;
         // A published version is served as it was published, even one whose tests hold a credential.
-        const result = await validatePaced(document, { ...(catalog ? { catalog } : {}), ...(limits ? { limits } : {}), allowStoredCredentials: true }, sliceMs);
+        const result = await validatePaced(document, { ...(catalog ? { catalog } : {}), ...(limits ? { limits } : {}), allowStoredCredentials: true, fragments }, sliceMs);
         if (!result.ok) throw new WorkflowRefused(result.problems);
         const compiled = await compileWorkflow(result.graph, version.version, options.deps, { metrics: options.metrics });
         next.set(record.id, { ...compiled, lifecycle });
-        logger.info({ workflow: record.id, version: version.version, publishedBy: version.publishedBy, revision: state.revision }, 'workflow activated');
+        const uses = compiled.graph.fragments.map((use) => `${use.fragment}@${use.version}`);
+        logger.info({ workflow: record.id, version: version.version, publishedBy: version.publishedBy, revision: state.revision, ...(uses.length > 0 ? { fragments: uses } : {}) }, 'workflow activated');
       } catch (error) {
         const problems = error instanceof WorkflowRefused ? error.problems : [{ code: 'invalid_config' as const, message: (error as Error).message }];
         failed.set(key, describeProblems(problems));

@@ -42,6 +42,7 @@ const SAMPLE_CONFIG: Record<string, unknown> = {
   cors: { origins: ['https://app.example.com'] },
   'validate-request': { body: { type: 'object' } },
   'http-call': { name: 'profile', url: 'https://profiles.example/v1' },
+  subflow: { fragment: 'auth', exits: ['ok'] },
   'cache-lookup': { name: 'orders' },
   'cache-store': { name: 'orders' },
   'jwt-verify': { jwksUri: 'https://issuer.example/jwks' },
@@ -61,8 +62,13 @@ function kindSection(descriptor: AnyKindDescriptor): string {
     return `| \`${name}\` | ${typeOf(p)} | ${def} | ${cell(p.description ?? p.title ?? '')} |`;
   });
   const sample = descriptor.config.parse(SAMPLE_CONFIG[descriptor.kind] ?? {});
-  const ports = descriptor.terminal ? 'none (ends the request)' : descriptor.ports(sample).map((p: PortSpec) => (descriptor.kind === 'switch' && p.name === 'case' ? 'one per case (must be wired)' : portText(p))).join(', ');
-  const errors = descriptor.errors.length > 0 ? descriptor.errors.map((e) => `\`${e}\``).join(', ') : descriptor.kind === 'error' ? 'the one in `config.error`' : 'none';
+  const ports = descriptor.terminal
+    ? 'none (ends the request)'
+    : descriptor.kind === 'subflow'
+      ? 'one per exit of its fragment (must be wired)'
+      : descriptor.ports(sample).map((p: PortSpec) => (descriptor.kind === 'switch' && p.name === 'case' ? 'one per case (must be wired)' : portText(p))).join(', ');
+  const errors =
+    descriptor.errors.length > 0 ? descriptor.errors.map((e) => `\`${e}\``).join(', ') : descriptor.kind === 'error' ? 'the one in `config.error`' : descriptor.kind === 'subflow' ? "its fragment's nodes'" : 'none';
   return [
     `### \`${descriptor.kind}\` — ${descriptor.title}`,
     '',

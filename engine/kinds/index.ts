@@ -11,6 +11,7 @@ import { proxy } from './proxy.ts';
 import { rateLimit } from './rate-limit.ts';
 import { respond } from './respond.ts';
 import { scopeCheck } from './scope-check.ts';
+import { subflow } from './subflow.ts';
 import { switchNode } from './switch.ts';
 import { transformRequest } from './transform-request.ts';
 import { transformResponse } from './transform-response.ts';
@@ -26,6 +27,7 @@ export const runtimes: { [K in KindName]: Runtime<ConfigOf<K>> } = {
   'validate-request': validateRequest,
   condition,
   switch: switchNode,
+  subflow,
   'rate-limit': rateLimit,
   'transform-request': transformRequest,
   'transform-response': transformResponse,

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { ValidationProblem } from '../../shared/compile/index.ts';
-import type { ErrorCatalog, WorkflowDocument, WorkflowTest } from '../../shared/schema/index.ts';
+import type { ErrorCatalog, FragmentResolver, WorkflowDocument, WorkflowTest } from '../../shared/schema/index.ts';
 import { compileWorkflow } from '../compile/compile.ts';
 import type { CompileDependencies, CompiledWorkflow } from '../compile/types.ts';
 import { walk, type WalkObserver } from '../compile/walk.ts';
@@ -23,7 +23,13 @@ export interface SimulationContext {
   problems: ProblemRenderer;
   /** Signs a demo-issuer token for requests that ask for one (absent: the demo issuer is off). */
   mintToken?(claims: NonNullable<SampleRequest['token']>): Promise<string>;
+  /** The published fragments subflow nodes are inlined from (absent: a subflow node cannot run). */
+  fragments?(): Promise<FragmentResolver>;
 }
+
+/** Nodes with every proxy sent to the mock upstream instead. */
+const mockedProxies = <N extends { kind: string; config: Record<string, unknown> }>(nodes: N[], url: string): N[] =>
+  nodes.map((n) => (n.kind === 'proxy' ? { ...n, config: { ...n.config, url, targets: undefined, sticky: undefined, healthCheck: undefined } } : n));
 
 /** Header names whose values never appear in a trace. */
 const SECRET_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-api-key', 'api-key']);
@@ -103,10 +109,19 @@ const flatHeaders = (headers: Record<string, string | string[] | undefined>) =>
 export async function simulate(document: unknown, request: SampleRequest, context: SimulationContext, options: { upstream?: UpstreamMock | undefined } = {}): Promise<SimulationResult> {
   let doc = document as WorkflowDocument;
   const mock = options.upstream ? await mockUpstream(options.upstream) : undefined;
-  if (mock && Array.isArray(doc?.nodes)) doc = { ...doc, nodes: doc.nodes.map((n) => (n.kind === 'proxy' ? { ...n, config: { ...n.config, url: mock.url, targets: undefined, sticky: undefined, healthCheck: undefined } } : n)) };
+  if (mock && Array.isArray(doc?.nodes)) doc = { ...doc, nodes: mockedProxies(doc.nodes, mock.url) };
+  const published = await context.fragments?.();
+  // a fragment's proxies answer from the mock too
+  const fragments: FragmentResolver | undefined =
+    published && mock
+      ? (id, version) => {
+          const found = published(id, version);
+          return found && { ...found, document: { ...found.document, nodes: mockedProxies(found.document.nodes, mock.url) } };
+        }
+      : published;
   // Paced like a publish, under the same document limits: a simulated document is as untrusted as a published one.
   const { limits, sliceMs } = context.deps;
-  const validated = await validatePaced(doc, { ...(context.catalog ? { catalog: context.catalog } : {}), ...(limits ? { limits } : {}) }, sliceMs);
+  const validated = await validatePaced(doc, { ...(context.catalog ? { catalog: context.catalog } : {}), ...(limits ? { limits } : {}), ...(fragments ? { fragments } : {}) }, sliceMs);
   if (!validated.ok) {
     mock?.release();
     return { ok: false, problems: validated.problems };

@@ -26,6 +26,10 @@ const AUDIT_ACTIONS = [
   'plan.put',
   'store.migrate',
   'cache.purge',
+  'fragment.create',
+  'fragment.save',
+  'fragment.publish',
+  'fragment.rollback',
   'refused',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
@@ -38,6 +42,8 @@ export interface AuditEntry {
   role: string;
   action: AuditAction;
   workflow?: string;
+  /** The fragment (shared flow) a change concerns; `version` is then the fragment's. */
+  fragment?: string;
   version?: number;
   /** The partner a partner or key change concerns. */
   partner?: string;

@@ -19,6 +19,19 @@ export interface WorkflowRecord {
   archived?: ArchiveRecord;
 }
 
+/**
+ * A shared flow (a fragment): drafts and numbered immutable versions like a workflow's, one active
+ * version that subflow nodes run unless they pin one; never served on its own (it has no route).
+ */
+export interface FragmentRecord {
+  id: string;
+  createdAt: string;
+  createdBy: string;
+  draft: DraftRecord | undefined;
+  versions: VersionRecord[];
+  active: number | undefined;
+}
+
 /** Who archived a workflow, when and why; `version` is the version that served then, which a restore serves again if it still can. */
 interface ArchiveRecord {
   at: string;
@@ -35,6 +48,8 @@ export interface StoreState {
   /** Hash of the audit entry numbered `revision`: anchors the log's end (absent before the first change). */
   head?: string | undefined;
   workflows: Record<string, WorkflowRecord>;
+  /** Shared flows by id; optional: stores written before fragments load unchanged (no format step). */
+  fragments?: Record<string, FragmentRecord>;
   /** Content hash of the error catalog in use. */
   catalog: string | undefined;
   /** Partners by id, with their API keys (hashes only) and client ids. */

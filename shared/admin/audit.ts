@@ -8,6 +8,7 @@ const auditEntrySchema = z.object({
   role: z.string(),
   action: z.string(),
   workflow: z.string().optional(),
+  fragment: z.string().optional(),
   version: z.number().int().optional(),
   partner: z.string().optional(),
   product: z.string().optional(),

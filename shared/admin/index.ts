@@ -29,3 +29,4 @@ export {
   type WorkflowSummary,
   type WorkflowView,
 } from './workflows.ts';
+export { fragmentDraftSavedSchema, fragmentListSchema, fragmentPublishedSchema, fragmentRecordSchema, fragmentVersionSchema, fragmentViewSchema, type FragmentSummary } from './fragments.ts';

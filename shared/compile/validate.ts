@@ -3,10 +3,12 @@ import { z } from 'zod';
 import { faultsOf, kinds, isKindName, type AnyKindDescriptor, type PortSpec } from '../nodes/index.ts';
 import type { ErrorCatalog } from '../schema/catalog.ts';
 import { DEFAULT_DOCUMENT_LIMITS, DOCUMENT_LIMIT_SETTINGS, formatBytes, tooDeep, utf8Length, type DocumentLimits } from '../schema/limits.ts';
+import { fragmentDocumentSchema, type FragmentDocument, type FragmentResolver } from '../schema/fragment.ts';
 import { MAX_EDGES, MAX_NODES, workflowDocumentSchema, workflowEdgeSchema, workflowNodeSchema, type Route, type WorkflowDocument, type WorkflowNode } from '../schema/workflow.ts';
 import { storedCredentialProblems } from './credentials.ts';
 import { article, issueProblems } from './messages.ts';
 import { clashingMethods, reservedPrefixOf } from './route.ts';
+import { exitNodeOf, fragmentHost, fragmentStart, HOST_NODE, inlineSubflows, type FragmentUse } from './subflows.ts';
 import { runAtOnce, SLICE_UNITS, type Sliced } from './slices.ts';
 
 /** The closed list of reasons a workflow is refused. */
@@ -30,6 +32,7 @@ export const PROBLEM_CODES = [
   'response_missing',
   'route_clash',
   'too_large',
+  'unknown_fragment',
 ] as const;
 /** Validation's codes, and `test_failed`: a publish refused because a workflow test failed. */
 export type ProblemCode = (typeof PROBLEM_CODES)[number] | 'test_failed';
@@ -55,7 +58,10 @@ interface GraphNode {
 
 /** A workflow that passed every check: what the compiler and the engine build on. */
 export interface ValidGraph {
+  /** The document as served: its subflow nodes replaced by their fragments' nodes (inlineSubflows). */
   document: WorkflowDocument;
+  /** The fragment versions inlined, one per subflow node. */
+  fragments: FragmentUse[];
   start: string;
   /** in document order */
   nodes: Map<string, GraphNode>;
@@ -75,6 +81,12 @@ export interface ValidateOptions {
    * version already published, so a gateway keeps serving it; every new document is refused.
    */
   allowStoredCredentials?: boolean;
+  /**
+   * The published fragments: each subflow node is replaced by its fragment's nodes before the
+   * graph is checked. Without them (the editor, checking as it draws) a subflow node is checked as
+   * one node whose ports are its exits, and a workflow that has one cannot be compiled.
+   */
+  fragments?: FragmentResolver;
 }
 
 const path = (segments: ReadonlyArray<PropertyKey>) => segments.map(String).join('.');
@@ -115,7 +127,13 @@ export function* validateWorkflowSliced(input: unknown, options: ValidateOptions
     return { ok: false, problems };
   }
   yield;
-  const document = parsed.data;
+  let document = parsed.data;
+  let fragments: FragmentUse[] = [];
+  if (options.fragments) {
+    const inlined = inlineSubflows(document, options.fragments, limits.nodes);
+    problems.push(...inlined.problems);
+    ({ document, uses: fragments } = inlined);
+  }
   const { nodes, known } = yield* checkNodes(document.nodes, report, checkExpression);
 
   for (const [name, source] of Object.entries(document.log?.fields ?? {})) checkExpression(source, undefined, `log.fields.${name}`);
@@ -186,7 +204,43 @@ export function* validateWorkflowSliced(input: unknown, options: ValidateOptions
   }
 
   if (problems.length > 0 || start === undefined) return { ok: false, problems };
-  return { ok: true, graph: { document, start, nodes }, problems: [] };
+  return { ok: true, graph: { document, fragments, start, nodes }, problems: [] };
+}
+
+/** A fragment that passed every check, with the workflow it was checked in (fragmentHost). */
+export type FragmentValidation = { ok: true; fragment: FragmentDocument; problems: [] } | { ok: false; problems: ValidationProblem[] };
+
+/**
+ * Checks a fragment as validateWorkflowSliced checks a workflow: its own format, then every
+ * check of a workflow that uses it (fragmentHost), each problem pinned to the fragment's node.
+ */
+export function* validateFragmentSliced(input: unknown, options: Omit<ValidateOptions, 'fragments' | 'otherRoutes'> = {}): Sliced<FragmentValidation> {
+  const oversized = yield* documentSizeProblemsSliced(input, options.limits ?? DEFAULT_DOCUMENT_LIMITS);
+  if (oversized.length > 0) return { ok: false, problems: oversized };
+  const parsed = fragmentDocumentSchema.safeParse(input);
+  if (!parsed.success) return { ok: false, problems: documentProblems(input, parsed.error.issues) };
+  yield;
+  const fragment = parsed.data;
+  if (fragmentStart(fragment) === undefined)
+    return { ok: false, problems: [{ code: 'no_start', message: 'the fragment needs one start: name it in "start", or leave exactly one node without incoming edges', field: 'start' }] };
+  const result = yield* validateWorkflowSliced(fragmentHost(fragment), { ...options, fragments: (id) => (id === fragment.id ? { version: 0, document: fragment } : undefined) });
+  if (result.ok) return { ok: true, fragment, problems: [] };
+  const prefix = `${HOST_NODE}/`;
+  return {
+    ok: false,
+    problems: result.problems.map(({ node, ...rest }) => {
+      if (node?.startsWith(prefix)) return { ...rest, node: node.slice(prefix.length) };
+      // the host's exit nodes: an exit no edge leads to
+      const exit = fragment.exits.findIndex((e) => node === exitNodeOf(e.name));
+      if (exit !== -1) return { code: rest.code, message: `no edge leads to exit "${fragment.exits[exit]!.name}"`, field: `exits.${exit}` };
+      return rest;
+    }),
+  };
+}
+
+/** validateFragmentSliced at once (the CLI, tests). */
+export function validateFragment(input: unknown, options: Omit<ValidateOptions, 'fragments' | 'otherRoutes'> = {}): FragmentValidation {
+  return runAtOnce(validateFragmentSliced(input, options));
 }
 
 /** The JSONata syntax error of an expression, or undefined when it parses. */

@@ -11,6 +11,7 @@ import { proxyKind } from './proxy.ts';
 import { rateLimitKind } from './rate-limit.ts';
 import { respondKind } from './respond.ts';
 import { scopeCheckKind } from './scope-check.ts';
+import { subflowKind } from './subflow.ts';
 import { switchKind } from './switch.ts';
 import { transformRequestKind } from './transform-request.ts';
 import { transformResponseKind } from './transform-response.ts';
@@ -25,6 +26,7 @@ export const kinds = {
   'validate-request': validateRequestKind,
   condition: conditionKind,
   switch: switchKind,
+  subflow: subflowKind,
   'rate-limit': rateLimitKind,
   'transform-request': transformRequestKind,
   'transform-response': transformResponseKind,
@@ -71,3 +73,4 @@ export type { HttpCallConfig } from './http-call.ts';
 export type { ValidateRequestConfig } from './validate-request.ts';
 export type { CacheLookupConfig } from './cache-lookup.ts';
 export type { CacheStoreConfig } from './cache-store.ts';
+export type { SubflowConfig } from './subflow.ts';

@@ -42,6 +42,7 @@ describe('form generation from JSON Schema (editor/src/forms/schema-form.ts)', (
     'http-call': ['name*: text', 'method: select', 'url*: text', 'query: jsonata', 'headers: jsonata', 'body: jsonata', 'timeout: duration', 'maxBytes: integer'],
     'cache-lookup': ['name*: text', 'key: jsonata', 'acrossPartners: checkbox', 'wait: duration'],
     'cache-store': ['name*: text', 'ttl: duration', 'stale: duration', 'maxBytes: integer', 'entries: integer'],
+    subflow: ['fragment*: text', 'version: integer', 'exits*: string-list'],
     proxy: ['url: text', 'targets: object-list', 'sticky: select', 'retries: integer', 'retryUnsafe: checkbox', 'retryOn: json', 'breaker: json', 'healthCheck: json', 'path: text', 'stripPrefix: text', 'timeout: duration', 'preserveHost: checkbox', 'forwardAuthorization: checkbox'],
     respond: ['status: integer', 'headers: key-value', 'body: json', 'bodyExpression: jsonata'],
     error: ['error*: catalog-error', 'params: key-value'],

@@ -13,6 +13,7 @@ const VALID: Record<keyof typeof kinds, Record<string, unknown>> = {
   'api-key': {},
   'scope-check': { all: ['a'] },
   condition: { when: 'true' },
+  subflow: { fragment: 'auth', exits: ['ok'] },
   switch: { cases: [{ port: 'eu', when: 'x' }, { port: 'us', when: 'y' }] },
   'rate-limit': { limit: 1 },
   'transform-request': {},

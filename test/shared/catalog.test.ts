@@ -16,6 +16,7 @@ const configs: Record<KindName, unknown> = {
   'api-key': {},
   'scope-check': { all: ['x'] },
   condition: { when: 'true' },
+  subflow: { fragment: 'auth', exits: ['ok'] },
   switch: { cases: [{ port: 'a', when: 'true' }] },
   'rate-limit': { limit: 1 },
   'transform-request': {},

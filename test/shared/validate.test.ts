@@ -158,6 +158,13 @@ const cases: Case[] = [
     expected: [{ code: 'route_clash', node: undefined, field: 'route.path' }],
   },
 
+  {
+    code: 'unknown_fragment',
+    name: 'a subflow naming a fragment that is not published',
+    input: { ...base(), nodes: [...base().nodes.slice(0, 1), { id: 'gate', kind: 'subflow', config: { fragment: 'nope', exits: ['true', 'false'] } }, ...base().nodes.slice(2)] },
+    options: { fragments: () => undefined },
+    expected: [{ code: 'unknown_fragment', node: 'gate', field: 'config.fragment' }],
+  },
   { code: 'too_large', name: 'more nodes than the limit', input: base(), options: { limits: { ...DEFAULT_DOCUMENT_LIMITS, nodes: 3 } }, expected: [{ code: 'too_large', node: undefined, field: 'nodes' }] },
   { code: 'too_large', name: 'more edges than the limit', input: base(), options: { limits: { ...DEFAULT_DOCUMENT_LIMITS, edges: 3 } }, expected: [{ code: 'too_large', node: undefined, field: 'edges' }] },
   { code: 'too_large', name: 'more bytes than the limit', input: base(), options: { limits: { ...DEFAULT_DOCUMENT_LIMITS, bytes: 512 } }, expected: [{ code: 'too_large', node: undefined, field: '(document)' }] },

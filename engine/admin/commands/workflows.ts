@@ -1,34 +1,16 @@
 import { runPaced, type ValidationProblem } from '../../../shared/compile/index.ts';
-import { GATEWAY_ERRORS, idSchema, type DocumentLimits, type ErrorCatalog, type Route } from '../../../shared/schema/index.ts';
+import { GATEWAY_ERRORS, idSchema, type ErrorCatalog, type FragmentResolver, type Route } from '../../../shared/schema/index.ts';
+import { createFragmentLibrary } from '../../compile/fragments.ts';
 import { createPace, validatePaced } from '../../compile/pace.ts';
 import { storedDocument, storedDocumentSliced, type AuditAction } from '../../store/audit.ts';
-import { createStoredCatalogs, type StoredCatalogs } from '../../store/catalogs.ts';
+import { createStoredCatalogs } from '../../store/catalogs.ts';
 import type { Store, StoreState, Transition, WorkflowRecord } from '../../store/types.ts';
 import { AdminError } from '../errors.ts';
 import { requireEnvelope, storedDraft } from './drafts.ts';
+import { createFragments } from './fragments.ts';
+import type { Actor, LifecycleOptions } from './options.ts';
 
-/** Who is acting: the token's name and role, as the audit log records them. */
-export interface Actor {
-  name: string;
-  role: string;
-}
-
-export interface LifecycleOptions {
-  store: Store;
-  /** The stored catalogs by hash, shared with the registry; one of its own when absent. */
-  catalogs?: StoredCatalogs;
-  /** Publishing is refused when the publisher last edited the draft (SLUICE_FOUR_EYES). */
-  fourEyes: boolean;
-  /** Prepares a document as the gateway would (env vars, key files), naming what fails. */
-  prepare(document: unknown): Promise<ValidationProblem[]>;
-  /** Runs a document's workflow tests (sample requests with expected answers); a failing one blocks its publication. */
-  runTests?(document: unknown): Promise<Array<{ name: string; passed: boolean; failures: Array<{ what: string; expected: unknown; actual: unknown }> }>>;
-  /** Size bounds of a document to serve (SLUICE_MAX_*); DEFAULT_DOCUMENT_LIMITS when absent. */
-  limits?: DocumentLimits;
-  /** The longest one slice of validation runs before requests get their turn. */
-  sliceMs?: number;
-  now?: () => Date;
-}
+export type { Actor, LifecycleOptions } from './options.ts';
 
 /**
  * The routes of the active versions other than `except`'s, for the route-clash check. Documents
@@ -87,11 +69,12 @@ export function createLifecycle(options: LifecycleOptions) {
   const { store } = options;
   const now = () => (options.now?.() ?? new Date()).toISOString();
   /** Validation in slices with requests served between them, under the document limits. */
-  const validate = (document: unknown, rest: { catalog?: ErrorCatalog; otherRoutes?: Array<{ workflow: string; route: Route }>; allowStoredCredentials?: boolean }) =>
+  const validate = (document: unknown, rest: { catalog?: ErrorCatalog; otherRoutes?: Array<{ workflow: string; route: Route }>; allowStoredCredentials?: boolean; fragments: FragmentResolver }) =>
     validatePaced(document, { ...rest, ...(options.limits ? { limits: options.limits } : {}) }, options.sliceMs);
   /** Route of each version document read so far, by content hash. */
   const routeByHash = new Map<string, Route>();
   const catalogs = options.catalogs ?? createStoredCatalogs(store);
+  const fragments = options.fragments ?? createFragmentLibrary(store);
 
   /** The stored catalog of a state; undefined before one is stored. */
   async function catalogOf(state: StoreState): Promise<ErrorCatalog | undefined> {
@@ -122,15 +105,20 @@ export function createLifecycle(options: LifecycleOptions) {
     return result;
   }
 
-  /** Validates a document as a candidate to serve: graph, catalog, routes of the other active workflows, and preparation (a published version's stored credentials pass: it is rolled back to as it was). */
-  async function check(state: StoreState, id: string, document: unknown, published = false): Promise<ValidationProblem[]> {
+  /**
+   * Validates a document as a candidate to serve: graph (its subflows inlined from `state`'s
+   * fragments, or `resolver`'s), catalog, routes of the other active workflows, and preparation (a
+   * published version's stored credentials pass: it is rolled back to as it was).
+   */
+  async function check(state: StoreState, id: string, document: unknown, published = false, resolver?: FragmentResolver): Promise<ValidationProblem[]> {
     const catalog = await catalogOf(state);
-    const result = await validate(document, { ...(catalog ? { catalog } : {}), otherRoutes: await activeRoutes(store, state, id, routeByHash), allowStoredCredentials: published });
+    const result = await validate(document, { ...(catalog ? { catalog } : {}), otherRoutes: await activeRoutes(store, state, id, routeByHash), allowStoredCredentials: published, fragments: resolver ?? (await fragments.resolver(state)) });
     const problems = result.ok ? [] : [...result.problems];
     if (result.ok && (document as { id: string }).id !== id) problems.push({ code: 'invalid_document', message: `the document's id must be "${id}"`, field: 'id' });
     // A document over a size limit is not prepared: that is the work the limit bounds.
     if (problems.some((p) => p.code === 'too_large')) return problems;
-    problems.push(...(await options.prepare(document)));
+    // the nodes served, with the fragments' inlined
+    problems.push(...(await options.prepare(result.ok ? result.graph.document : document)));
     return problems;
   }
 
@@ -143,7 +131,7 @@ export function createLifecycle(options: LifecycleOptions) {
     if (!options.runTests) return undefined;
     const draft = workflowOf(await store.state(), id)?.draft;
     if (!draft) return undefined;
-    const verdicts = await options.runTests(await store.document(draft.hash));
+    const verdicts = await options.runTests(await store.document(draft.hash), await fragments.current());
     const failed = verdicts.filter((v) => !v.passed);
     if (failed.length > 0) {
       const problems: ValidationProblem[] = verdicts.flatMap((v, i) =>
@@ -181,6 +169,8 @@ export function createLifecycle(options: LifecycleOptions) {
   const api = {
     check,
     catalogOf,
+    /** The published fragments, as validation inlines them. */
+    fragmentLibrary: fragments,
 
     async create(actor: Actor, document: unknown) {
       const id = requireEnvelope(document);
@@ -319,10 +309,11 @@ export function createLifecycle(options: LifecycleOptions) {
       const { hash } = stored;
       return change<{ hash: string }>(async (state) => {
         const problems = missingGatewayErrors(catalog);
+        const resolver = await fragments.resolver(state);
         for (const record of Object.values(state.workflows)) {
           if (record.active === undefined) continue;
           const document = await store.document(record.versions.find((v) => v.version === record.active)!.hash);
-          const result = await validate(document, { catalog });
+          const result = await validate(document, { catalog, fragments: resolver });
           if (!result.ok) for (const p of result.problems.filter((x) => x.code === 'unknown_error')) problems.push({ ...p, message: `workflow "${record.id}": ${p.message}` });
         }
         if (problems.length > 0) return refusal(actor, 'catalog.update', new AdminError('validation_failed', `the catalog lacks errors the gateway or an active workflow answers with: ${problems.map((p) => p.message).join('; ')}`, { problems }));
@@ -337,7 +328,7 @@ export function createLifecycle(options: LifecycleOptions) {
 
     refuse,
   };
-  return api;
+  return { ...api, fragments: createFragments(options, api) };
 }
 
 export type Lifecycle = ReturnType<typeof createLifecycle>;

@@ -94,8 +94,8 @@ export function adminContext(options: AdminApiOptions) {
     limits,
     record,
     versionDocument,
-    /** Validation in slices with requests served between them, under the document limits. */
-    validate: (document: unknown, rest: ValidateOptions = {}) => validatePaced(document, { ...rest, limits }, options.sliceMs),
+    /** Validation in slices, with the published fragments inlined unless `rest` names others. */
+    validate: async (document: unknown, rest: ValidateOptions = {}) => validatePaced(document, { fragments: await options.lifecycle.fragmentLibrary.current(), ...rest, limits }, options.sliceMs),
     /** A stored document as a workflow; a draft may be half drawn, which is a 422 naming its problems, not a 500. */
     async workflowDocument(id: string, which: Which): Promise<WorkflowDocument> {
       const parsed = workflowDocumentSchema.safeParse(await versionDocument(id, which));

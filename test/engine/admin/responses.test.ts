@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Endpoint } from '../../../engine/admin/http/endpoint.ts';
 import type { TestGateway } from '../../helpers/gateway.ts';
-import { adminOf, endpointTable, stamped, startAdminGateway, type Admin, type Person } from './support.ts';
+import { adminOf, passThrough, endpointTable, stamped, startAdminGateway, type Admin, type Person } from './support.ts';
 
 /*
  * Every endpoint's response schema (shared/admin/, what the editor reads) against what the engine
@@ -84,6 +84,18 @@ describe('admin API answers and their response schemas', () => {
     await call('publisher', 'POST', '/workflows/round/restore', {});
     await call('editor', 'POST', '/workflows', { document: stamped('gone', '/gone', 'v1') });
     await call('publisher', 'DELETE', '/workflows/gone');
+  });
+
+  it('fragments: every answer is what its schema says', async () => {
+    await call('editor', 'POST', '/fragments', { document: passThrough('pass') });
+    await call('editor', 'POST', '/fragments/pass/validate', {});
+    await call('publisher', 'POST', '/fragments/pass/publish', { note: 'first' });
+    await call('editor', 'PUT', '/fragments/pass/draft', { document: passThrough('pass', 'false'), baseRevision: 1 });
+    await call('publisher2', 'POST', '/fragments/pass/publish', {});
+    await call('publisher', 'POST', '/fragments/pass/rollback', { version: 1 });
+    await call('viewer', 'GET', '/fragments');
+    await call('viewer', 'GET', '/fragments/pass');
+    await call('viewer', 'GET', '/fragments/pass/versions/2');
   });
 
   it('partners, keys, products and plans: every answer is what its schema says', async () => {

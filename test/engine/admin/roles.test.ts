@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAdminTokens } from '../../../engine/admin/auth.ts';
 import type { TestGateway } from '../../helpers/gateway.ts';
-import { adminOf, expectProblem, PEOPLE, ROLE_NAMES, stamped, startAdminGateway, untilStamp, type Admin, type RoleName } from './support.ts';
+import { adminOf, expectProblem, passThrough, PEOPLE, ROLE_NAMES, stamped, startAdminGateway, untilStamp, type Admin, type RoleName } from './support.ts';
 
 /*
  * Who may call what: every endpoint the API describes, called by every role, with a request that
@@ -66,6 +66,20 @@ const OPERATIONS: Record<string, { roles: readonly RoleName[]; call: (role: Role
   'GET /admin/api/workflows/{id}/versions': { roles: ALL, call: () => ({ method: 'GET', path: '/workflows/matrix/versions' }) },
   'GET /admin/api/workflows/{id}/versions/{n}': { roles: ALL, call: () => ({ method: 'GET', path: '/workflows/matrix/versions/1' }) },
   'GET /admin/api/workflows/{id}/diff': { roles: ALL, call: () => ({ method: 'GET', path: '/workflows/matrix/diff?from=1&to=2' }) },
+  'GET /admin/api/fragments': { roles: ALL, call: () => ({ method: 'GET', path: '/fragments' }) },
+  'POST /admin/api/fragments': { roles: EDITORS, call: (role) => ({ method: 'POST', path: '/fragments', body: { document: passThrough(`frag-by-${role}`) } }) },
+  'GET /admin/api/fragments/{id}': { roles: ALL, call: () => ({ method: 'GET', path: '/fragments/mfrag' }) },
+  'PUT /admin/api/fragments/{id}/draft': {
+    roles: EDITORS,
+    call: async (role, admin) => {
+      const { body } = await admin('admin', 'GET', '/fragments/mfrag');
+      return { method: 'PUT', path: '/fragments/mfrag/draft', body: { document: passThrough('mfrag', `"${role}" = "${role}"`), baseRevision: body.draft.revision } };
+    },
+  },
+  'POST /admin/api/fragments/{id}/validate': { roles: EDITORS, call: () => ({ method: 'POST', path: '/fragments/mfrag/validate', body: {} }) },
+  'POST /admin/api/fragments/{id}/publish': { roles: PUBLISHERS, call: () => ({ method: 'POST', path: '/fragments/mfrag/publish', body: {} }) },
+  'POST /admin/api/fragments/{id}/rollback': { roles: PUBLISHERS, call: () => ({ method: 'POST', path: '/fragments/mfrag/rollback', body: { version: 1 } }) },
+  'GET /admin/api/fragments/{id}/versions/{n}': { roles: ALL, call: () => ({ method: 'GET', path: '/fragments/mfrag/versions/1' }) },
   'GET /admin/api/errors': { roles: ALL, call: () => ({ method: 'GET', path: '/errors' }) },
   'PUT /admin/api/errors': {
     roles: PUBLISHERS,
@@ -118,6 +132,8 @@ describe('roles × endpoints', () => {
     expect((await admin('publisher', 'POST', '/workflows/matrix/publish')).status).toBe(200);
     expect((await admin('editor', 'PUT', '/workflows/matrix/draft', { document: stamped('matrix', '/matrix', '2'), baseRevision: 1 })).status).toBe(200);
     expect((await admin('publisher', 'POST', '/workflows/matrix/publish')).status).toBe(200);
+    expect((await admin('editor', 'POST', '/fragments', { document: passThrough('mfrag') })).status).toBe(201);
+    expect((await admin('publisher', 'POST', '/fragments/mfrag/publish')).status).toBe(200);
     expect((await admin('publisher', 'PUT', '/products/mx', { name: 'Matrix', workflows: ['matrix'] })).status).toBe(200);
     expect((await admin('publisher', 'PUT', '/plans/mx-plan', { name: 'Matrix plan' })).status).toBe(200);
     expect((await admin('publisher', 'POST', '/partners', { id: 'mp', name: 'Matrix partner' })).status).toBe(201);

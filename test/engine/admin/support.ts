@@ -97,6 +97,20 @@ export function stamped(id: string, path: string, stamp: string, options: { layo
   };
 }
 
+/** A fragment that lets every request through its one exit, "ok" (`when` decides by which edge). */
+export function passThrough(id: string, when = 'true') {
+  return {
+    id,
+    name: `Pass ${id}`,
+    exits: [{ name: 'ok' }],
+    nodes: [{ id: 'check', kind: 'condition', config: { when } }],
+    edges: [
+      { from: 'check', port: 'true', to: 'ok' },
+      { from: 'check', port: 'false', to: 'ok' },
+    ],
+  };
+}
+
 /** The stamp a gateway path answers with, checking the answer carries exactly one version's stamp. */
 export async function stampOf(url: string): Promise<string> {
   const res = await fetch(url);
