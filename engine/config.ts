@@ -88,7 +88,7 @@ export const settingsSchema = z.object({
     .string()
     .regex(/^$|^(\*\.)?[a-z0-9.-]+(:\d{1,5})?(,(\*\.)?[a-z0-9.-]+(:\d{1,5})?)*$/, 'must be comma-separated host names in lower case, each optionally :port or *.domain')
     .default('')
-    .meta({ description: 'Hosts an `http-call` node may call mid-flow, comma-separated (`host`, `host:port`, `*.example.com`), besides the egress policy. Empty (the default): no workflow may make callouts, so an editor cannot point one at an arbitrary address.' }),
+    .meta({ description: 'Hosts an `http-call` node may call mid-flow, comma-separated (`host`, `host:port`, `*.example.com`), besides the egress policy. Empty (the default): no workflow may make callouts, so an editor cannot point one at an arbitrary address. In demo mode the demo upstream this process starts is added.' }),
   SLUICE_EGRESS_PUBLIC: flag.prefault('on').meta({ description: 'Workflows may connect to public addresses without an entry in SLUICE_EGRESS_ALLOW. Off: only the entries (host names then open public addresses).' }),
   SLUICE_RATE_LIMIT_TIMEOUT_MS: z.coerce.number().int().min(5).max(5_000).default(100).meta({ description: 'Longest wait for Redis on a rate-limit check; slower calls are decided by the node\'s onStoreDown and open the circuit breaker.' }),
   SLUICE_RATE_LIMIT_MAX_KEYS: z.coerce.number().int().min(100).max(100_000_000).default(100_000).meta({ description: 'Most rate-limit counters held in memory (in-memory limits, and the `local` fallback while Redis is down); a new key beyond it evicts the oldest key of the node holding the most, counted in `sluice_rate_limit_evictions_total`.' }),

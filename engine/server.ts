@@ -13,12 +13,13 @@ import { createProblemRenderer } from './gateway/problem.ts';
 import { createWorkflowRegistry, type WorkflowRegistry } from './compile/registry.ts';
 import { preparationProblems } from './compile/compile.ts';
 import { createFragmentLibrary } from './compile/fragments.ts';
-import { createSharedResources, egressOf, expressionsOf, openCache, openRateLimits } from './compile/dependencies.ts';
+import { calloutHostsOf, createSharedResources, egressOf, expressionsOf, openCache, openRateLimits } from './compile/dependencies.ts';
 import { SLICE_MS } from './compile/pace.ts';
 import { createLifecycle, type Lifecycle } from './admin/commands/workflows.ts';
 import { createControlPlane } from './control-app.ts';
 import { seedDataDir } from './sources/data-dir.ts';
 import { createDirectorySync } from './sources/directory-sync.ts';
+import { createFragmentFileSync } from './sources/fragment-files.ts';
 import { ensureStoredCatalog, readCatalogFile } from './sources/error-catalog.ts';
 import { createStoredCatalogs } from './store/catalogs.ts';
 import { createWorkflowDirectory, FILE_SIZE_FACTOR } from './sources/workflow-directory.ts';
@@ -100,7 +101,7 @@ export async function startSluice(
   const documents = { limits: settings.documentLimits, sliceMs: Math.min(SLICE_MS, settings.expressionTimeoutMs) };
   const egress = egressOf(settings, demoUpstream?.url, logger);
   logger.info({ egress: egress.summary, ...(demoUpstream ? { demoUpstream: new URL(demoUpstream.url).host } : {}) }, demoUpstream ? 'egress policy (the demo upstream allowed)' : 'egress policy');
-  const deps = { env, envAllowList: settings.workflowEnv, egress, calloutHosts: settings.calloutHosts, dataDir: settings.dataDir, rateLimits, cache, shared, partners: partnerAccess, maxBufferedAnswer: settings.maxBufferedAnswerBytes, expressionLimits, expressionPool, ...documents };
+  const deps = { env, envAllowList: settings.workflowEnv, egress, calloutHosts: calloutHostsOf(settings, demoUpstream?.url), dataDir: settings.dataDir, rateLimits, cache, shared, partners: partnerAccess, maxBufferedAnswer: settings.maxBufferedAnswerBytes, expressionLimits, expressionPool, ...documents };
   const labelPartners = metrics && createPartnerLabelling(metrics);
   const fragments = createFragmentLibrary(store);
   const registry = createWorkflowRegistry({
@@ -140,13 +141,20 @@ export async function startSluice(
 
   const directory = createWorkflowDirectory(join(settings.dataDir, 'workflows'), { maxBytes: FILE_SIZE_FACTOR * settings.documentLimits.bytes });
   const directorySync = createDirectorySync({ directory, lifecycle, store, logger, limits: settings.documentLimits });
+  const fragmentDirectory = createWorkflowDirectory(join(settings.dataDir, 'fragments'), { maxBytes: FILE_SIZE_FACTOR * settings.documentLimits.bytes });
+  const fragmentSync = createFragmentFileSync({ directory: fragmentDirectory, lifecycle, store, logger });
   const watchWorkflows = options.watchWorkflows ?? true;
   const reload = async () => {
+    // fragments first: the workflows published next find the fragments they use
+    if (watchWorkflows) await fragmentSync.sync();
     if (watchWorkflows) await directorySync.sync();
     await registry.sync();
   };
   await reload();
-  if (watchWorkflows) directory.watch(() => void reload());
+  if (watchWorkflows) {
+    directory.watch(() => void reload());
+    fragmentDirectory.watch(() => void reload());
+  }
 
   const controlPlane = createControlPlane({ settings, store, lifecycle, registry, replicas: () => replicas, rateLimits, metrics, partnerAccess, preview: previewContext, mintToken, documents, clients, problems: () => problems, logger });
   const metricsServer = metrics && settings.metricsPort !== undefined ? await listenMetrics(metrics, settings.host, settings.metricsPort) : undefined;
@@ -176,6 +184,7 @@ export async function startSluice(
     replicas,
     async close() {
       directory.close();
+      fragmentDirectory.close();
       await replicas?.close();
       await metricsServer?.close();
       await spans?.close();

@@ -1,6 +1,8 @@
-import { readFileSync } from 'node:fs';
-import { validateWorkflow, type ValidationProblem } from '../../shared/compile/index.ts';
-import { createSharedResources, egressOf, expressionsOf } from '../compile/dependencies.ts';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { validateFragment, validateWorkflow, type ValidationProblem } from '../../shared/compile/index.ts';
+import type { FragmentDocument, FragmentResolver } from '../../shared/schema/index.ts';
+import { calloutHostsOf, createSharedResources, egressOf, expressionsOf } from '../compile/dependencies.ts';
 import { loadSettings } from '../config.ts';
 import { ensureDemoKeys, signDemoToken } from '../demo/keys.ts';
 import { startDemoUpstream } from '../demo/upstream.ts';
@@ -30,6 +32,35 @@ function readDocument(file: string): { document: unknown; problem?: undefined } 
   }
 }
 
+/** Fragment folders read so far, by path. */
+const fragmentFolders = new Map<string, FragmentResolver>();
+
+/**
+ * The fragments a workflow file's subflow nodes use, offline: the valid documents of the
+ * `fragments` folder beside the file's folder (SLUICE_DATA/workflows and SLUICE_DATA/fragments,
+ * examples/ alike), each as its own active version. A fragment file that is refused is said on
+ * stderr and left out, so the workflows using it are refused naming their node.
+ */
+function fragmentsBeside(file: string): FragmentResolver {
+  const folder = resolve(dirname(file), '..', 'fragments');
+  let resolver = fragmentFolders.get(folder);
+  if (resolver) return resolver;
+  const found = new Map<string, FragmentDocument>();
+  const names = existsSync(folder) ? readdirSync(folder).filter((n) => n.endsWith('.json')).sort() : [];
+  for (const name of names) {
+    const read = readDocument(join(folder, name));
+    const result = read.problem ? { ok: false as const, problems: [read.problem] } : validateFragment(read.document);
+    if (result.ok) found.set(result.fragment.id, result.fragment);
+    else process.stderr.write(`fragment ${join(folder, name)} refused: ${result.problems.map((p) => `${p.node ?? ''}${p.field ? ` ${p.field}` : ''}: ${p.message}`).join('; ')}\n`);
+  }
+  resolver = (id, version) => {
+    const document = found.get(id);
+    return document && (version === undefined || version === 1) ? { version: 1, document } : undefined;
+  };
+  fragmentFolders.set(folder, resolver);
+  return resolver;
+}
+
 /**
  * `sluice validate`: each file checked as the gateway would check it, against the data
  * directory's catalog and the other files' routes; prints every problem. Exit code 1 when one is refused.
@@ -42,7 +73,7 @@ export function validateFiles(files: string[]): number {
   // Routes of the documents the gateway would serve, each valid on its own: a broken document
   // serves nothing, so it clashes with nothing (and its route may not even have methods).
   const served = documents.flatMap(({ file, document }) => {
-    const alone = document === undefined ? undefined : validateWorkflow(document, { ...(catalog ? { catalog } : {}), limits });
+    const alone = document === undefined ? undefined : validateWorkflow(document, { ...(catalog ? { catalog } : {}), limits, fragments: fragmentsBeside(file) });
     return alone?.ok ? [{ file, workflow: alone.graph.document.id, route: alone.graph.document.route }] : [];
   });
   /** id -> the first file using it: the gateway serves one workflow per id and refuses the others */
@@ -53,7 +84,7 @@ export function validateFiles(files: string[]): number {
     if (problem) problems.push(problem);
     else {
       const otherRoutes = served.filter((d) => d.file !== file);
-      const result = validateWorkflow(document, { ...(catalog ? { catalog } : {}), otherRoutes, limits });
+      const result = validateWorkflow(document, { ...(catalog ? { catalog } : {}), otherRoutes, limits, fragments: fragmentsBeside(file) });
       if (!result.ok) problems.push(...result.problems);
       const id = (document as { id?: unknown } | null)?.id;
       if (typeof id === 'string') {
@@ -91,7 +122,7 @@ export async function runTestsOffline(files: string[]): Promise<number> {
   // the gateway's own policies: the environment allow-lists and egress, plus exactly the demo upstream started here
   const egress = egressOf(settings, demo?.url);
   const context = {
-    deps: { env, envAllowList: settings.workflowEnv, egress, dataDir: settings.dataDir, rateLimits: createMemoryRateLimitStore(), ...expressions, shared },
+    deps: { env, envAllowList: settings.workflowEnv, egress, calloutHosts: calloutHostsOf(settings, demo?.url), dataDir: settings.dataDir, rateLimits: createMemoryRateLimitStore(), ...expressions, shared },
     catalog,
     problems: createProblemRenderer(catalog),
     mintToken: (claims: { sub: string; scopes?: string[] | undefined; partner?: string | undefined; claims?: Record<string, unknown> | undefined }) => signDemoToken(settings.dataDir, claims),
@@ -105,7 +136,8 @@ export async function runTestsOffline(files: string[]): Promise<number> {
       process.stdout.write(`FAIL  ${file}: ${read.problem.message}\n`);
       continue;
     }
-    const verdicts = await runWorkflowTests(read.document, context);
+    const fragments = fragmentsBeside(file);
+    const verdicts = await runWorkflowTests(read.document, { ...context, fragments: async () => fragments });
     if (verdicts.length === 0) process.stdout.write(`-     ${file}: no tests\n`);
     for (const verdict of verdicts) {
       tests++;

@@ -63,3 +63,8 @@ export async function openCache(settings: Settings): Promise<CacheStore> {
   await whenReady(client, redis, 2_000).catch(() => undefined);
   return createRedisCacheStore({ client, keyPrefix: redisKeys(redis.prefix).cache });
 }
+
+/** The hosts http-call nodes may call (SLUICE_CALLOUT_HOSTS), plus the demo upstream this process started, as the egress policy allows it. */
+export function calloutHostsOf(settings: Settings, demoUpstream: string | undefined): string[] {
+  return demoUpstream === undefined ? settings.calloutHosts : [...settings.calloutHosts, new URL(demoUpstream).host];
+}

@@ -171,6 +171,9 @@ async function run(workflow: CompiledWorkflow, request: SampleRequest, problems:
   for (const [name, value] of Object.entries(request.query ?? {})) search.append(name, value);
   const url = `${path}${search.size > 0 ? `?${search}` : ''}`;
   const headers = Object.fromEntries(Object.entries(request.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
+  // A sample without a Host header is sent to the route's first host, as a client of that API would send it.
+  const hosts = workflow.graph.document.route.hosts;
+  if (headers.host === undefined && hosts !== undefined) headers.host = hosts[0]!.replace(/^\*\./, 'api.');
   const method = request.method.toUpperCase();
   const answerProblem = (id: string, params: Record<string, string> | undefined, traceId: string, extra?: Record<string, string>, members?: Record<string, unknown>): SimulatedResponse => {
     const problem = problems.render(id, { instance: path, traceId, params, ...(members === undefined ? {} : { extensions: members }) });

@@ -8,11 +8,16 @@ import { keysDir } from '../kinds/support/key-files.ts';
 /** The example workflows and error catalog a new data directory starts with. */
 export const EXAMPLES = join(ROOT, 'examples');
 
-/** Seeds a new data directory with the example workflows and error catalog. */
+/** Seeds a new data directory with the example workflows, their fragments and the error catalog. */
 export function seedDataDir(dataDir: string): void {
   mkdirSync(dataDir, { recursive: true });
   const workflows = join(dataDir, 'workflows');
-  if (!existsSync(workflows)) cpSync(join(EXAMPLES, 'workflows'), workflows, { recursive: true });
+  const fragments = join(dataDir, 'fragments');
+  if (!existsSync(workflows)) {
+    cpSync(join(EXAMPLES, 'workflows'), workflows, { recursive: true });
+    // the fragments the example workflows use
+    if (!existsSync(fragments)) cpSync(join(EXAMPLES, 'fragments'), fragments, { recursive: true });
+  }
   const catalog = join(dataDir, 'errors.json');
   if (!existsSync(catalog)) copyFileSync(join(EXAMPLES, 'errors.json'), catalog);
   mkdirSync(keysDir(dataDir), { recursive: true }); // the only folder workflow documents may name files in

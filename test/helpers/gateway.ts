@@ -41,7 +41,10 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
   mkdirSync(workflowsDir, { recursive: true });
   if (options.workflows) {
     options.workflows.forEach((doc, i) => writeFileSync(join(workflowsDir, `${(doc as { id?: string }).id ?? `wf-${i}`}.json`), JSON.stringify(doc, null, 2)));
-  } else cpSync(join(REPO, 'examples', 'workflows'), workflowsDir, { recursive: true });
+  } else {
+    cpSync(join(REPO, 'examples', 'workflows'), workflowsDir, { recursive: true });
+    cpSync(join(REPO, 'examples', 'fragments'), join(dataDir, 'fragments'), { recursive: true });
+  }
   writeFileSync(join(dataDir, 'errors.json'), readFileSync(join(REPO, 'examples', 'errors.json')));
   const logs: Array<Record<string, unknown>> = [];
   // A write may carry several lines: request lines are batched.

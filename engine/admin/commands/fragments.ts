@@ -2,6 +2,7 @@ import { issueProblems, runPaced, validateFragmentSliced, type ValidationProblem
 import { fragmentDocumentSchema, fragmentEnvelopeSchema, type FragmentDocument, type FragmentResolver } from '../../../shared/schema/index.ts';
 import { fragmentOf, type FragmentOverride } from '../../compile/fragments.ts';
 import { createPace } from '../../compile/pace.ts';
+import { storedDocumentSliced } from '../../store/audit.ts';
 import type { FragmentRecord, StoreState, Transition } from '../../store/types.ts';
 import { AdminError } from '../errors.ts';
 import { storedDraft } from './drafts.ts';
@@ -154,7 +155,36 @@ export function createFragments(
     return result;
   }
 
-  return {
+  /** Publishes the draft as the next version, once it and every workflow following the fragment pass. */
+  async function publish(actor: Actor, id: string, fourEyes: boolean, note?: string) {
+    const state = await store.state();
+    const record = requireFragment(state, id);
+    if (!record.draft) throw new AdminError('conflict', `fragment "${id}" has no draft to publish`);
+    const draft = record.draft;
+    if (fourEyes && draft.updatedBy === actor.name)
+      await refuse(actor, 'fragment.publish', id, new AdminError('forbidden', `four-eyes rule: ${actor.name} last edited this draft, so another publisher must publish it`));
+    const activeVersion = record.versions.find((v) => v.version === record.active);
+    if (activeVersion?.hash === draft.hash) return { version: activeVersion.version, unchanged: true, checked: [] };
+    const { fragment, problems } = await check(await store.document(draft.hash));
+    if (!fragment) await refuse(actor, 'fragment.publish', id, new AdminError('validation_failed', `the draft of fragment "${id}" has ${problems.length} problem(s)`, { problems }));
+    const version = Math.max(0, ...record.versions.map((v) => v.version)) + 1;
+    const said = note?.trim() ? { note: note.trim() } : {};
+    return activate(
+      actor,
+      'fragment.publish',
+      id,
+      version,
+      fragment!,
+      (current, time) => {
+        if (current.draft?.hash !== draft.hash) throw new AdminError('conflict', `the draft of fragment "${id}" changed while it was checked: publish again`);
+        return { ...current, versions: [...current.versions, { version, hash: draft.hash, publishedAt: time, publishedBy: actor.name, ...said }], active: version };
+      },
+      said.note ? `note: ${said.note}` : 'published',
+      draft.hash,
+    );
+  }
+
+  const api = {
     usages,
     check,
 
@@ -185,32 +215,19 @@ export function createFragments(
     },
 
     /** Publishes the draft as the next version, once it and every workflow following the fragment pass. */
-    async publish(actor: Actor, id: string, note?: string) {
-      const state = await store.state();
-      const record = requireFragment(state, id);
-      if (!record.draft) throw new AdminError('conflict', `fragment "${id}" has no draft to publish`);
-      const draft = record.draft;
-      if (options.fourEyes && draft.updatedBy === actor.name)
-        await refuse(actor, 'fragment.publish', id, new AdminError('forbidden', `four-eyes rule: ${actor.name} last edited this draft, so another publisher must publish it`));
-      const activeVersion = record.versions.find((v) => v.version === record.active);
-      if (activeVersion?.hash === draft.hash) return { version: activeVersion.version, unchanged: true, checked: [] };
-      const { fragment, problems } = await check(await store.document(draft.hash));
-      if (!fragment) await refuse(actor, 'fragment.publish', id, new AdminError('validation_failed', `the draft of fragment "${id}" has ${problems.length} problem(s)`, { problems }));
-      const version = Math.max(0, ...record.versions.map((v) => v.version)) + 1;
-      const said = note?.trim() ? { note: note.trim() } : {};
-      return activate(
-        actor,
-        'fragment.publish',
-        id,
-        version,
-        fragment!,
-        (current, time) => {
-          if (current.draft?.hash !== draft.hash) throw new AdminError('conflict', `the draft of fragment "${id}" changed while it was checked: publish again`);
-          return { ...current, versions: [...current.versions, { version, hash: draft.hash, publishedAt: time, publishedBy: actor.name, ...said }], active: version };
-        },
-        said.note ? `note: ${said.note}` : 'published',
-        draft.hash,
-      );
+    publish: (actor: Actor, id: string, note?: string) => publish(actor, id, options.fourEyes, note),
+
+    /**
+     * Makes a document the fragment's active version in one step (create or save the draft, then
+     * publish), as the fragments directory does; the four-eyes rule is for people and does not apply.
+     */
+    async apply(actor: Actor, document: unknown) {
+      const id = requireEnvelope(document);
+      const { hash } = await runPaced(storedDocumentSliced(document), createPace(options.sliceMs));
+      const record = fragmentOf(await store.state(), id);
+      if (!record) await api.create(actor, document);
+      else if (record.draft?.hash !== hash) await api.saveDraft(actor, id, document, record.draft?.revision ?? 0);
+      return publish(actor, id, false);
     },
 
     /** Makes an earlier version active again, checked as a publish is. */
@@ -223,4 +240,5 @@ export function createFragments(
       return activate(actor, 'fragment.rollback', id, version, document, (current) => ({ ...current, active: version }), `from version ${record.active ?? 'none'}`, target.hash);
     },
   };
+  return api;
 }
