@@ -54,6 +54,36 @@ describe.runIf(redisUp)('three replicas sharing one Redis', () => {
     expect(p99).toBeLessThan(250);
   }, 120_000);
 
+  it('a fragment published on one replica reaches the workflows following it on the others', async () => {
+    const [a, ...others] = replicas as [ProcessGateway, ProcessGateway, ProcessGateway];
+    const gate = (when: string) => ({
+      id: 'gate',
+      name: 'Gate',
+      exits: [{ name: 'ok' }],
+      nodes: [
+        { id: 'check', kind: 'condition', config: { when } },
+        { id: 'shut', kind: 'respond', config: { status: 200, body: { stamp: 'shut' } } },
+      ],
+      edges: [
+        { from: 'check', port: 'true', to: 'shut' },
+        { from: 'check', port: 'false', to: 'ok' },
+      ],
+    });
+    expect((await adminCall(a.url, 'editor', 'POST', '/fragments', { document: gate('false') })).status).toBe(201);
+    expect((await adminCall(a.url, 'publisher', 'POST', '/fragments/gate/publish')).status).toBe(200);
+    const open = stamped('gated', '/gated', 'open');
+    const gated = { ...open, nodes: [{ id: 'gate', kind: 'subflow', config: { fragment: 'gate', exits: ['ok'] } }, ...open.nodes], edges: [{ from: 'gate', port: 'ok', to: 'answer' }] };
+    await publish(a.url, gated);
+    for (const r of replicas) await until(`the gated workflow on ${r.url}`, async () => ((await stampOf(r.url, '/gated')) === 'open' ? true : undefined));
+    const view = await adminCall(a.url, 'viewer', 'GET', '/fragments/gate');
+    const saved = await adminCall(a.url, 'editor', 'PUT', '/fragments/gate/draft', { document: gate('true'), baseRevision: view.body.draft.revision });
+    expect(saved.status).toBe(200);
+    expect((await adminCall(a.url, 'publisher', 'POST', '/fragments/gate/publish')).body).toMatchObject({ version: 2, checked: [{ workflow: 'gated', version: 1, tests: 0 }] });
+    // acknowledged once replica a serves it; the others follow through the store's change notice
+    expect(await stampOf(a.url, '/gated')).toBe('shut');
+    for (const r of others) await until(`fragment version 2 on ${r.url}`, async () => ((await stampOf(r.url, '/gated')) === 'shut' ? true : undefined));
+  });
+
   it('status shows the revision and versions a replica serves; the cluster view lists every live replica', async () => {
     const revision = (await adminCall(replicas[0]!.url, 'viewer', 'GET', '/status')).body.revision as number;
     for (const r of replicas) await until('every replica at the revision', async () => ((await adminCall(r.url, 'viewer', 'GET', '/status')).body.appliedRevision === revision ? true : undefined));
