@@ -138,6 +138,7 @@ export function createControlPlane(parts: ControlPlaneParts): { app: express.Exp
       : {}),
     authenticate: authenticator.authenticate,
     clientAddress: parts.clients.of,
+    logger: parts.logger,
     problems: parts.problems,
     applied: (revision) => registry.whenApplied(revision),
     status: () => ({ appliedRevision: registry.appliedRevision, serving: registry.serving(), replica: parts.replicas()?.id, rateLimits: rateLimits.health?.() ?? { store: rateLimits.name, state: 'up' }, upstreams: upstreamsOf(registry.active.values()) }),

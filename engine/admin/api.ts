@@ -38,6 +38,7 @@ export function createAdminApi(options: AdminApiOptions): { router: Router; endp
     ...(options.applied ? { applied: options.applied } : {}),
     appliedRevision: () => options.status().appliedRevision,
     limits: context.limits,
+    logger: options.logger,
   });
   return { router, endpoints, close };
 }

@@ -1,4 +1,5 @@
 import type { Request } from 'express';
+import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Identity, LiveView, PartnerStats, Replica, Serving, UpstreamNodeStatus, WorkflowStats } from '../../../shared/admin/index.ts';
 import type { ValidateOptions } from '../../../shared/compile/index.ts';
@@ -50,6 +51,8 @@ export interface AdminApiOptions {
   limits?: DocumentLimits;
   /** The longest one slice of validation runs before requests get their turn. */
   sliceMs?: number;
+  /** Where internal errors of admin calls are logged. */
+  logger?: Logger;
 }
 
 /** A stored workflow's draft, active version or a version number. */

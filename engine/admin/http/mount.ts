@@ -1,3 +1,4 @@
+import type { Logger } from 'pino';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { allows, type Identity } from '../../../shared/admin/index.ts';
 import { DOCUMENT_LIMIT_SETTINGS, jsonTextDepth, type DocumentLimits } from '../../../shared/schema/index.ts';
@@ -25,6 +26,8 @@ interface MountOptions {
   applied?(revision: number): Promise<void>;
   appliedRevision(): number;
   limits: DocumentLimits;
+  /** Where an internal error of a call is logged, under the trace id its answer carries. */
+  logger?: Logger | undefined;
 }
 
 /**
@@ -37,7 +40,7 @@ export function mountEndpoints(endpoints: readonly Endpoint[], options: MountOpt
   /** Role refusals, one entry per actor, endpoint and minute (the rest counted): a token cannot flood the audit log. */
   const refusals = createRefusalAudit({ store });
   const clientOf = options.clientAddress ?? ((req: Request) => req.socket.remoteAddress ?? 'unknown');
-  const problems = adminProblems({ problems: options.problems, limits, bodyBytes: limits.bytes + BODY_SLACK_BYTES });
+  const problems = adminProblems({ problems: options.problems, limits, bodyBytes: limits.bytes + BODY_SLACK_BYTES, logger: options.logger });
 
   /** Waits (bounded) until this process serves `revision`; the change is committed either way. */
   async function settle(revision: number): Promise<void> {

@@ -1,4 +1,5 @@
 import type { ErrorRequestHandler, Request, Response } from 'express';
+import type { Logger } from 'pino';
 import type { z } from 'zod';
 import { issueProblems, type ValidationProblem } from '../../../shared/compile/index.ts';
 import { DOCUMENT_LIMIT_SETTINGS, formatBytes, type DocumentLimits } from '../../../shared/schema/index.ts';
@@ -18,7 +19,7 @@ export class BodyTooDeep extends Error {
 }
 
 /** The admin API's problem answers: every refusal and failure as RFC 9457 problem+json from the error catalog. */
-export function adminProblems(options: { problems: () => ProblemRenderer; limits: DocumentLimits; bodyBytes: number }) {
+export function adminProblems(options: { problems: () => ProblemRenderer; limits: DocumentLimits; bodyBytes: number; logger?: Logger | undefined }) {
   const { limits } = options;
   const where = (req: Request) => ({ instance: req.originalUrl.split('?')[0]!, traceId: traceContextOf(req.headers.traceparent, undefined).traceId });
 
@@ -48,7 +49,10 @@ export function adminProblems(options: { problems: () => ProblemRenderer; limits
     if (status === 413)
       return send(res, req, new AdminError('payload_too_large', `the body is larger than ${formatBytes(options.bodyBytes)}: a workflow document may be ${formatBytes(limits.bytes)} (${DOCUMENT_LIMIT_SETTINGS.bytes})`, { extra: { limit: { setting: DOCUMENT_LIMIT_SETTINGS.bytes, value: limits.bytes } } }));
     if (status === 400 || status === 415) return send(res, req, new AdminError('bad_request', 'the body is not valid JSON'));
-    const answer = options.problems().render('internal_error', where(req));
+    const at = where(req);
+    const answer = options.problems().render('internal_error', at);
+    // the caller gets only the trace id: the log line under it says what failed
+    options.logger?.error({ err: error, traceId: at.traceId, method: req.method, instance: at.instance }, 'admin call failed');
     writeProblem(res, answer);
   };
 
