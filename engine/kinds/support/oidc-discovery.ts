@@ -16,7 +16,7 @@ interface IssuerMetadata {
 }
 
 /** The issuer's metadata could not be fetched and none was ever known. */
-class DiscoveryUnavailable extends Error {
+export class DiscoveryUnavailable extends Error {
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = 'DiscoveryUnavailable';
@@ -98,7 +98,7 @@ export async function readBounded(body: Dispatcher.ResponseData['body'], maxByte
  * good document kept while fetches fail, failed fetches retried at most once per cooldown.
  * @example (await createIssuerDiscovery('https://login.example.com').metadata()).jwksUri
  */
-function createIssuerDiscovery(issuer: string, options: DiscoveryOptions = {}): IssuerDiscovery {
+export function createIssuerDiscovery(issuer: string, options: DiscoveryOptions = {}): IssuerDiscovery {
   const url = discoveryUrl(issuer);
   const maxAgeMs = options.maxAgeMs ?? 60 * 60_000;
   const cooldownMs = options.cooldownMs ?? 30_000;

@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { portWords } from '../../../shared/compile/port-words.ts';
 import type { TestGateway } from '../../helpers/gateway.ts';
 import { INTROSPECTOR, INTROSPECTOR_POST, OTHER_CLIENT, STRANGER_CLIENT, startOidcProvider, type TestProvider } from '../../helpers/oidc-provider.ts';
 import { bearer, expectPort, expectProblem, portNode, registerPartners, startGateway, workflow, type NodeDoc } from '../../helpers/workflow.ts';
@@ -45,6 +46,19 @@ describeKind('introspect', {
     ['a timeout over 30s', { endpoint: 'https://a.example/introspect', ...as, timeout: '1m' }, ['timeout']],
   ],
   faults: [],
+});
+
+describe('introspect in the contract\'s words (shared/compile/port-words.ts)', () => {
+  const node = { id: 'check', kind: 'introspect', config: {} };
+  it.each([
+    ['ok', 'the bearer token is active (the authorization server says so)'],
+    ['missing', 'the bearer token is missing'],
+    ['invalid', 'the bearer token is not active (unknown, expired or revoked) or for someone else'],
+    ['unavailable', 'the authorization server cannot be asked about the token'],
+    ['suspended', 'the partner is suspended'],
+  ])('%s: %s', (port, words) => {
+    expect(portWords(node, port)).toBe(words);
+  });
 });
 
 /** Answers {"port":"ok"} with what the introspection put in the context. */
