@@ -32,7 +32,6 @@ function secretDestinationRefusal(url: URL, hosts: readonly string[]): string | 
  * map lookup; a revoked token is refused once its cached answer runs out (cacheTtl).
  */
 export const introspect: Runtime<IntrospectConfig> = async (config, context) => {
-  const clientSecret = context.env.secret(config.clientSecretEnv, 'config.clientSecretEnv');
   const hosts = context.calloutHosts;
   const dispatcher = egressAgent(context);
   let endpoint: () => Promise<string>;
@@ -60,6 +59,8 @@ export const introspect: Runtime<IntrospectConfig> = async (config, context) => 
       return metadata.introspectionEndpoint;
     };
   }
+  // read only once the secret's destination is known to be allowed
+  const clientSecret = context.env.secret(config.clientSecretEnv, 'config.clientSecretEnv');
   const call = createIntrospector({
     endpoint,
     client: { clientId: config.clientId, clientSecret, method: config.authMethod },
