@@ -134,6 +134,13 @@ export interface PrepareContext {
   shared: SharedResources;
   /** This node's ports that are wired to another node (the rest end the request). */
   wiredPorts: ReadonlySet<string>;
+  /**
+   * This node's counts by result for /metrics (cache hits, stores), every result at 0 at first,
+   * made once here so that the request path only adds one (`lookups.hit++`: no label work). A
+   * served version's are the node's for as long as the process runs, across versions (no counter
+   * restarts on publish); drafts and previews get counts no one reads.
+   */
+  counts<Result extends string>(results: readonly Result[]): Record<Result, number>;
   /** Largest answer body held in memory for a later node (SLUICE_MAX_BUFFERED_ANSWER). */
   maxBufferedAnswer: number;
 }

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashApiKey } from '../../../engine/kinds/index.ts';
 import { validateWorkflow } from '../../../shared/compile/index.ts';
 import type { TestGateway } from '../../helpers/gateway.ts';
-import { ADMIN_TOKENS, adminCall } from '../admin/support.ts';
+import { ADMIN_TOKENS, adminCall, PEOPLE } from '../admin/support.ts';
+import { scrapeBy } from '../../helpers/metrics.ts';
 import { startUpstream, type TestUpstream } from '../../helpers/upstream.ts';
 import { expectPort, portNode, startGateway, workflow, type NodeDoc } from '../../helpers/workflow.ts';
 import { describeKind } from './describe-kind.ts';
@@ -80,6 +81,8 @@ describe('cache-lookup and cache-store (memory)', () => {
         cached('partners', '/p/:name', { name: 'p' }, { name: 'p' }, [{ id: 'key', kind: 'api-key', config: { keys } }]),
         cached('shared', '/shared/:name', { name: 'shared', acrossPartners: true }, { name: 'shared' }, [{ id: 'key', kind: 'api-key', config: { keys } }]),
         cached('ports', '/ports/:name', { name: 'ports' }, { name: 'ports' }, [], [portNode('hit')], [['lookup', 'hit', 'hit']]),
+        cached('counted', '/counted/:name', { name: 'counted' }, { name: 'counted', ttl: '1h', maxBytes: 64 }),
+        cached('counted-stale', '/counted-stale/:name', { name: 'counted-stale' }, { name: 'counted-stale', ttl: '200ms', stale: '1h' }),
       ],
       { env: { UPSTREAM: upstream.url }, settings: { SLUICE_ADMIN_TOKENS: ADMIN_TOKENS } },
     );
@@ -201,6 +204,40 @@ describe('cache-lookup and cache-store (memory)', () => {
     expect(answers.map((a) => a.status)).toEqual(Array(20).fill(200));
     expect(new Set(answers.map((a) => a.body)).size).toBe(1);
     expect(calls('/c/slow-stampede')).toBe(1);
+  });
+
+  it('counts lookups (hit, stale, miss) and stores (by result) per workflow and node in /metrics, across versions', async () => {
+    const count = (metric: string, workflowId: string, node: string) => scrapeBy(gw, PEOPLE.admin.token, metric, { workflow: workflowId, node }, 'result');
+    const lookups = (workflowId = 'counted') => count('sluice_cache_lookups_total', workflowId, 'lookup');
+    const stores = (workflowId = 'counted') => count('sluice_cache_stores_total', workflowId, 'store');
+    // every result is there from the start
+    expect(await lookups()).toEqual({ hit: 0, stale: 0, miss: 0 });
+    expect(await stores()).toEqual({ stored: 0, uncacheable: 0, too_large: 0, no_key: 0, failed: 0 });
+    await get('/counted/a'); // miss, stored
+    await get('/counted/a'); // hit (the promise-free path)
+    await get('/counted/a'); // hit
+    await get('/counted/fail-1'); // miss; a 500 is not stored
+    await get('/counted/nostore'); // miss; no-store
+    await get(`/counted/big-${'x'.repeat(60)}`); // miss; a body over maxBytes (64)
+    await get('/counted/a', { headers: { authorization: 'Bearer alice' } }); // miss; the lookup made no key for it
+    expect(await lookups()).toEqual({ hit: 2, stale: 0, miss: 5 });
+    expect(await stores()).toEqual({ stored: 1, uncacheable: 2, too_large: 1, no_key: 1, failed: 0 });
+    expect(calls('/counted/a')).toBe(2);
+
+    // a stale entry: one request refreshes it (a miss), the others meanwhile get the stale answer
+    await get('/counted-stale/slow-s');
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    await Promise.all(Array.from({ length: 3 }, () => get('/counted-stale/slow-s')));
+    await get('/counted-stale/slow-s');
+    expect(await lookups('counted-stale')).toEqual({ hit: 1, stale: 2, miss: 2 });
+    expect(await stores('counted-stale')).toEqual({ stored: 2, uncacheable: 0, too_large: 0, no_key: 0, failed: 0 });
+
+    // a new version of the workflow goes on counting where the last one left off
+    const version = gw.sluice.registry.active.get('counted')!.version;
+    await gw.putWorkflow({ ...cached('counted', '/counted/:name', { name: 'counted' }, { name: 'counted', ttl: '1h', maxBytes: 64 }), name: 'counted v2' }, 'counted.json');
+    expect(gw.sluice.registry.active.get('counted')!.version).toBe(version + 1);
+    await get('/counted/a');
+    expect(await lookups()).toEqual({ hit: 3, stale: 0, miss: 5 });
   });
 
   it('purges one key, or every key with a prefix, for publishers only, and audits it', async () => {
