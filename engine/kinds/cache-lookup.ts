@@ -23,8 +23,9 @@ function sameVary(answer: CachedAnswer, exchange: Exchange): boolean {
 /**
  * Looks the request up in the named cache. The key is the method, path and sorted query (or the
  * key expression's value), and the partner unless `acrossPartners`: a partner never gets another's
- * answer. A miss leads the key's flight (the others wait for its store, up to `wait`) and leaves
- * the key for the cache-store node after the proxy. An unreachable shared store is a miss.
+ * answer. A miss leads the key's flight (the others wait for its store, up to `wait`; when its
+ * request ends without one, they miss at once and each fetches for itself) and leaves the key for
+ * the cache-store node after the proxy. An unreachable shared store is a miss.
  */
 export const cacheLookup: Runtime<CacheLookupConfig> = (config, context) => {
   const store = context.cache;
@@ -112,14 +113,18 @@ export const cacheLookup: Runtime<CacheLookupConfig> = (config, context) => {
     let stale = false;
     if (answer?.freshUntil !== undefined && answer.freshUntil <= Date.now()) {
       // stale: the first request refreshes it, the others get the stale answer meanwhile
-      if (flights.join(`${cache}\n${key}`, waitMs) === undefined) answer = undefined;
-      else stale = true;
-    } else if (!answer) {
-      const flight = flights.join(`${cache}\n${key}`, waitMs);
-      if (flight) {
-        await flight;
-        answer = await read(exchange, key);
+      const joined = flights.join(`${cache}\n${key}`, waitMs);
+      if (joined !== undefined && 'wait' in joined) stale = true;
+      else {
+        answer = undefined;
+        if (joined !== undefined) exchange.onEnd(joined.land);
       }
+    } else if (!answer) {
+      const joined = flights.join(`${cache}\n${key}`, waitMs);
+      if (joined !== undefined && 'wait' in joined) {
+        await joined.wait;
+        answer = await read(exchange, key); // nothing stored: a miss, and this request fetches for itself
+      } else if (joined !== undefined) exchange.onEnd(joined.land); // the flight ends with this request, stored or not
     }
     if (!answer) {
       lookups.miss++;

@@ -65,6 +65,12 @@ export interface Exchange {
   readonly forwardedFor: string;
   /** Calls `target.abort()` once if the client goes away before the answer is complete (at once if it has). */
   onClientGone(target: { abort(): void }): void;
+  /**
+   * Calls `cleanup` once when the request is done with its nodes: its walk ended and the answer
+   * (or problem) was handed over, or it failed, or its client went away. For what a node holds
+   * for other requests until then (a cache key's flight).
+   */
+  onEnd(cleanup: () => void): void;
   /** The raw request body stream, for proxies that stream it; undefined once it was buffered. */
   readonly incoming: Readable | undefined;
   /** Upstream call time in ms, for the request log. */
