@@ -21,6 +21,13 @@ const NO_PARTNERS = createPartnerAccess();
 /** The policy of compilations without one. */
 const DEFAULT_EGRESS = createEgressPolicy();
 
+/** Counts by result, each at 0, for a node no metrics read (drafts, previews), or the first version of a served one. */
+function freshCounts(results: readonly string[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const result of results) counts[result] = 0;
+  return counts;
+}
+
 /** Prepares one node with its kind's runtime; a failure is a problem naming the node and field. */
 async function prepareNode(
   workflowId: string,
@@ -29,6 +36,7 @@ async function prepareNode(
   config: unknown,
   wiredPorts: ReadonlySet<string>,
   deps: CompileDependencies,
+  counts: (results: readonly string[]) => Record<string, number> = freshCounts,
 ): Promise<{ prepared: PreparedNode } | { problem: ValidationProblem }> {
   const runtime = runtimes[kind as keyof typeof runtimes] as (config: unknown, context: Parameters<(typeof runtimes)['proxy']>[1]) => PreparedNode | Promise<PreparedNode>;
   try {
@@ -55,6 +63,7 @@ async function prepareNode(
       },
       shared: deps.shared,
       wiredPorts,
+      counts: counts as <Result extends string>(results: readonly Result[]) => Record<Result, number>,
       maxBufferedAnswer: deps.maxBufferedAnswer ?? DEFAULT_MAX_BUFFERED_ANSWER,
     });
     return { prepared };
@@ -109,11 +118,21 @@ export async function compileWorkflow(graph: ValidGraph, version: number, deps: 
 
   const problems: ValidationProblem[] = [];
   const prepared = new Map<string, PreparedNode>();
+  // A served node's result counts go on from its previous version's (same id and kind); they
+  // join the workflow's metrics only once this version compiles.
+  const counted = new Map<string, Record<string, number>>();
+  const servedNodes = served.metrics?.workflows.get(graph.document.id)?.nodes;
   let needsRequestBody = false;
   for (const node of graph.nodes.values()) {
     await pace();
     if (node.descriptor.readsRequestBody?.(node.config)) needsRequestBody = true;
-    const outcome = await prepareNode(graph.document.id, node.id, node.kind, node.config, new Set(node.next.keys()), deps);
+    const outcome = await prepareNode(graph.document.id, node.id, node.kind, node.config, new Set(node.next.keys()), deps, (results) => {
+      const before = servedNodes?.get(node.id);
+      const counts = before?.kind === node.kind && before.results !== undefined ? before.results : freshCounts(results);
+      for (const result of results) counts[result] ??= 0;
+      counted.set(node.id, counts);
+      return counts;
+    });
     if ('problem' in outcome) problems.push(outcome.problem);
     else prepared.set(node.id, outcome.prepared);
   }
@@ -125,6 +144,11 @@ export async function compileWorkflow(graph: ValidGraph, version: number, deps: 
 
   // Only served versions count (drafts and previews compile without metrics).
   const workflowMetrics = served.metrics?.workflow(graph.document.id);
+  const nodeMetrics = (id: string, kind: string) => {
+    const metrics = workflowMetrics?.node(id, kind);
+    if (metrics !== undefined && counted.has(id)) metrics.results = counted.get(id);
+    return metrics;
+  };
   const steps = new Map<string, Step>();
   for (const [state, stateConfig] of Object.entries(machineConfig.states)) {
     await pace();
@@ -138,7 +162,7 @@ export async function compileWorkflow(graph: ValidGraph, version: number, deps: 
         // next has no prototype: a port named "constructor" or "__proto__" must not find Object's members
         next: Object.create(null) as Record<string, Step>,
         fault: undefined as never,
-        metrics: workflowMetrics?.node(state, stateConfig.meta.kind),
+        metrics: nodeMetrics(state, stateConfig.meta.kind),
       });
   }
   for (const [state, targets] of table) {

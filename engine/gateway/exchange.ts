@@ -101,6 +101,8 @@ export class RequestExchange implements Exchange {
   readonly forwardedFor: string;
   readonly #req: IncomingSide;
   readonly #res: AnswerSide;
+  /** What to run when the request ends (onEnd): none for most requests; null once it ended. */
+  #ends: Array<() => void> | null | undefined = undefined;
 
   constructor(req: IncomingSide, res: AnswerSide, path: string, search: string, params: Record<string, string>, trace: TraceContext, clientIp: string, forwardedFor = clientIp) {
     this.#req = req;
@@ -179,6 +181,26 @@ export class RequestExchange implements Exchange {
     else {
       (res as AnswerSide & { [ABORT_ON_CLOSE]?: { abort(): void } })[ABORT_ON_CLOSE] = target;
       res.on('close', abortOnClose); // 'close' comes once; `on` spares the wrapper `once` makes
+    }
+  }
+
+  onEnd(cleanup: () => void): void {
+    if (this.#ends === null) cleanup(); // registered after the end: nothing is left to wait for
+    else if (this.#ends === undefined) this.#ends = [cleanup];
+    else this.#ends.push(cleanup);
+  }
+
+  /** Ends the request for its nodes: runs what they registered with onEnd, once (nothing to do for most requests). */
+  end(): void {
+    const ends = this.#ends;
+    this.#ends = null;
+    if (!ends) return;
+    for (const cleanup of ends) {
+      try {
+        cleanup();
+      } catch {
+        // one cleanup failing leaves the others to run, and the request's end to be logged
+      }
     }
   }
 

@@ -206,6 +206,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         else if (exchange.answeredBy === undefined) exchange.problem(problem, undefined, false);
         else res.destroy();
       } finally {
+        exchange?.end(); // what the nodes held for other requests (a cache key's flight) is let go
         const ended = performance.now();
         const ms = ended - started;
         const now = Date.now(); // one clock read for the metrics' time windows and the log line's time

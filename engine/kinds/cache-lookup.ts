@@ -23,8 +23,9 @@ function sameVary(answer: CachedAnswer, exchange: Exchange): boolean {
 /**
  * Looks the request up in the named cache. The key is the method, path and sorted query (or the
  * key expression's value), and the partner unless `acrossPartners`: a partner never gets another's
- * answer. A miss leads the key's flight (the others wait for its store, up to `wait`) and leaves
- * the key for the cache-store node after the proxy. An unreachable shared store is a miss.
+ * answer. A miss leads the key's flight (the others wait for its store, up to `wait`; when its
+ * request ends without one, they miss at once and each fetches for itself) and leaves the key for
+ * the cache-store node after the proxy. An unreachable shared store is a miss.
  */
 export const cacheLookup: Runtime<CacheLookupConfig> = (config, context) => {
   const store = context.cache;
@@ -35,6 +36,8 @@ export const cacheLookup: Runtime<CacheLookupConfig> = (config, context) => {
   const hitWired = context.wiredPorts.has('hit');
   /** Only the memory store answers without a promise; a shared store (Redis) is read once, on the asynchronous path. */
   const answersAtOnce = store.name === 'memory';
+  /** sluice_cache_lookups_total's counts of this node. */
+  const lookups = context.counts(['hit', 'stale', 'miss']);
 
   /** The entry's key; undefined when the key expression gives nothing (such requests are not cached: they would all share one entry). */
   async function keyOf(exchange: Exchange): Promise<string | undefined> {
@@ -86,34 +89,50 @@ export const cacheLookup: Runtime<CacheLookupConfig> = (config, context) => {
     if (!answersAtOnce || keyExpression || !defaultKeyCaches(exchange)) return undefined;
     const got = store.get(cache, keyText([r.method, r.path, sortedQuery(r.query)], exchange));
     if (got === undefined || got instanceof Promise /* not expected of the memory store */ || !sameVary(got, exchange) || (got.freshUntil !== undefined && got.freshUntil <= Date.now())) return undefined;
+    lookups.hit++;
     return hit(exchange, got);
   }
 
   /** The whole lookup: a key expression, a shared store, the stampede wait and stale answers. */
   async function lookup(exchange: Exchange): Promise<string> {
-    if (!keyExpression && !defaultKeyCaches(exchange)) return 'miss';
+    if (!keyExpression && !defaultKeyCaches(exchange)) {
+      lookups.miss++;
+      return 'miss';
+    }
     let key: string | undefined;
     try {
       key = await keyOf(exchange);
     } catch {
       key = undefined;
     }
-    if (key === undefined) return 'miss'; // a key that cannot be computed is not cached (the cache-store finds no key)
+    if (key === undefined) {
+      lookups.miss++;
+      return 'miss'; // a key that cannot be computed is not cached (the cache-store finds no key)
+    }
     let answer = await read(exchange, key);
+    let stale = false;
     if (answer?.freshUntil !== undefined && answer.freshUntil <= Date.now()) {
       // stale: the first request refreshes it, the others get the stale answer meanwhile
-      if (flights.join(`${cache}\n${key}`, waitMs) === undefined) answer = undefined;
-    } else if (!answer) {
-      const flight = flights.join(`${cache}\n${key}`, waitMs);
-      if (flight) {
-        await flight;
-        answer = await read(exchange, key);
+      const joined = flights.join(`${cache}\n${key}`, waitMs);
+      if (joined !== undefined && 'wait' in joined) stale = true;
+      else {
+        answer = undefined;
+        if (joined !== undefined) exchange.onEnd(joined.land);
       }
+    } else if (!answer) {
+      const joined = flights.join(`${cache}\n${key}`, waitMs);
+      if (joined !== undefined && 'wait' in joined) {
+        await joined.wait;
+        answer = await read(exchange, key); // nothing stored: a miss, and this request fetches for itself
+      } else if (joined !== undefined) exchange.onEnd(joined.land); // the flight ends with this request, stored or not
     }
     if (!answer) {
+      lookups.miss++;
       rememberKey(exchange, cache, key);
       return 'miss';
     }
+    if (stale) lookups.stale++;
+    else lookups.hit++;
     return hit(exchange, answer);
   }
 

@@ -40,18 +40,21 @@ export const cacheStore: Runtime<CacheStoreConfig> = (config, context) => {
   const cache = config.name;
   const ttlMs = durationMs(config.ttl);
   const staleMs = durationMs(config.stale);
+  /** sluice_cache_stores_total's counts of this node. */
+  const stores = context.counts(['stored', 'uncacheable', 'too_large', 'no_key', 'failed']);
 
-  function answerOf(exchange: Exchange): { answer: CachedAnswer; ttl: number } | undefined {
+  /** The entry to store, or why there is none. */
+  function answerOf(exchange: Exchange): { answer: CachedAnswer; ttl: number } | 'uncacheable' | 'too_large' {
     const response = exchange.response;
-    if (!response || response.stream || !STORABLE.has(response.status)) return undefined;
+    if (!response || response.stream || !STORABLE.has(response.status)) return 'uncacheable';
     const headers = response.headers;
-    if (headers['set-cookie'] !== undefined) return undefined;
+    if (headers['set-cookie'] !== undefined) return 'uncacheable';
     const ttl = freshFor(headerText(headers['cache-control']), ttlMs);
-    if (ttl <= 0) return undefined;
+    if (ttl <= 0) return 'uncacheable';
     const varyNames = headerText(headers.vary).toLowerCase().split(',').map((v) => v.trim()).filter(Boolean);
-    if (varyNames.includes('*')) return undefined;
+    if (varyNames.includes('*')) return 'uncacheable';
     const body = bodyBytes(response);
-    if (body.length > config.maxBytes) return undefined;
+    if (body.length > config.maxBytes) return 'too_large';
     const kept: Record<string, string | string[]> = {};
     for (const [name, value] of Object.entries(headers)) if (!DROPPED.has(name)) kept[name] = Array.isArray(value) ? [...value] : value;
     const vary = varyNames.length === 0 ? undefined : Object.fromEntries(varyNames.map((name) => [name, headerText(exchange.request.headers[name])]));
@@ -61,12 +64,19 @@ export const cacheStore: Runtime<CacheStoreConfig> = (config, context) => {
   return {
     run: async function cacheStore(exchange) {
       const key = keyOf(exchange, cache);
-      if (key === undefined) return 'ok';
+      if (key === undefined) {
+        stores.no_key++;
+        return 'ok';
+      }
       const stored = answerOf(exchange);
       try {
-        if (stored) await store.set(cache, key, stored.answer, stored.ttl, config.entries);
+        if (typeof stored === 'string') stores[stored]++;
+        else {
+          await store.set(cache, key, stored.answer, stored.ttl, config.entries);
+          stores.stored++;
+        }
       } catch {
-        // an unreachable shared store: not stored, the answer goes on
+        stores.failed++; // an unreachable shared store: not stored, the answer goes on
       } finally {
         flights.land(`${cache}\n${key}`);
       }

@@ -65,6 +65,12 @@ export interface Exchange {
   readonly forwardedFor: string;
   /** Calls `target.abort()` once if the client goes away before the answer is complete (at once if it has). */
   onClientGone(target: { abort(): void }): void;
+  /**
+   * Calls `cleanup` once when the request is done with its nodes: its walk ended and the answer
+   * (or problem) was handed over, or it failed, or its client went away. For what a node holds
+   * for other requests until then (a cache key's flight).
+   */
+  onEnd(cleanup: () => void): void;
   /** The raw request body stream, for proxies that stream it; undefined once it was buffered. */
   readonly incoming: Readable | undefined;
   /** Upstream call time in ms, for the request log. */
@@ -134,6 +140,13 @@ export interface PrepareContext {
   shared: SharedResources;
   /** This node's ports that are wired to another node (the rest end the request). */
   wiredPorts: ReadonlySet<string>;
+  /**
+   * This node's counts by result for /metrics (cache hits, stores), every result at 0 at first,
+   * made once here so that the request path only adds one (`lookups.hit++`: no label work). A
+   * served version's are the node's for as long as the process runs, across versions (no counter
+   * restarts on publish); drafts and previews get counts no one reads.
+   */
+  counts<Result extends string>(results: readonly Result[]): Record<Result, number>;
   /** Largest answer body held in memory for a later node (SLUICE_MAX_BUFFERED_ANSWER). */
   maxBufferedAnswer: number;
 }

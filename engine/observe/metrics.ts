@@ -42,6 +42,13 @@ function histogramSamples(name: string, histogram: Histogram, labels: Labels): S
   return samples;
 }
 
+/** The counts by result a node of `kind` keeps itself, labelled workflow, node and result. */
+function resultSamples(workflow: WorkflowMetrics, node: NodeMetrics, kind: string): Sample[] {
+  const results = node.results;
+  if (node.kind !== kind || results === undefined) return [];
+  return Object.keys(results).map((result) => ({ labels: { workflow: workflow.id, node: node.id, result }, value: results[result]! }));
+}
+
 /** Proxy ports that mean the upstream failed, as the `cause` label of sluice_upstream_errors_total. */
 const UPSTREAM_CAUSES: Record<string, string> = { error: 'unreachable', timeout: 'timeout' };
 
@@ -100,6 +107,12 @@ export class Metrics {
         const ports = node.ports();
         return Object.entries(UPSTREAM_CAUSES).map(([port, cause]) => ({ labels: { workflow: workflow.id, node: node.id, cause }, value: ports[port] ?? 0 }));
       }),
+    ));
+    register(new Collected('sluice_cache_lookups_total', 'Cache lookups by workflow, cache-lookup node and result: hit (a fresh answer), stale (a stale answer, while another request refreshes it), miss (the request goes on to the upstream).', 'counter', () =>
+      this.#eachNode((workflow, node) => resultSamples(workflow, node, 'cache-lookup')),
+    ));
+    register(new Collected('sluice_cache_stores_total', 'Answers reaching a cache-store node, by workflow, node and result: stored; uncacheable (status, Set-Cookie, Cache-Control, Vary: * or a streamed body); too_large (over maxBytes); no_key (the request was not cacheable: its lookup made no key); failed (the shared store could not be reached).', 'counter', () =>
+      this.#eachNode((workflow, node) => resultSamples(workflow, node, 'cache-store')),
     ));
     register(new Collected('sluice_upstream_duration_seconds', 'Duration of upstream calls (to the upstream answer head) by workflow.', 'histogram', () =>
       [...this.workflows.values()].flatMap((workflow) => histogramSamples('sluice_upstream_duration_seconds', workflow.upstream, { workflow: workflow.id })),

@@ -18,6 +18,8 @@ export class NodeMetrics {
   previous = new Histogram(NODE_BUCKETS);
   /** Port counts by partner label (the label is looked up once per raw partner id). */
   readonly byPartner = new Map<string, PortCounts>();
+  /** Counts by result the node's runtime keeps itself (cache lookups and stores: PrepareContext.counts), when it keeps any. */
+  results: Record<string, number> | undefined = undefined;
   readonly #partners: PartnerLabels;
   readonly #anonymous: PortCounts = Object.create(null) as PortCounts;
 

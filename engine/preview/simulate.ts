@@ -212,6 +212,7 @@ async function run(workflow: CompiledWorkflow, request: SampleRequest, problems:
     },
   };
   const walked = await walk(workflow, exchange, [], recorder);
+  exchange.end();
   const failure = walked.error;
   const visited = walked.states;
 

@@ -21,7 +21,8 @@ describe('form generation from JSON Schema (editor/src/forms/schema-form.ts)', (
     ['array of strings', { type: 'array', items: { type: 'string' } }, 'string-list'],
     ['array of objects', { type: 'array', items: { type: 'object', properties: { a: { type: 'string' } } } }, 'object-list'],
     ['object of strings (a record)', { type: 'object', additionalProperties: { type: 'string' } }, 'key-value'],
-    ['object with properties', { type: 'object', properties: { keys: { type: 'array' } } }, 'json'],
+    ['object with properties, open to others', { type: 'object', properties: { keys: { type: 'array' } } }, 'json'],
+    ['object with properties and no others (a strict zod object)', { type: 'object', properties: { n: { type: 'integer' } }, additionalProperties: false }, 'object'],
     ['anything (no type)', {}, 'json'],
   ])('%s -> %s', (_name, schema, control) => {
     expect(controlOf(schema)).toBe(control);
@@ -44,7 +45,7 @@ describe('form generation from JSON Schema (editor/src/forms/schema-form.ts)', (
     'cache-lookup': ['name*: text', 'key: jsonata', 'acrossPartners: checkbox', 'wait: duration'],
     'cache-store': ['name*: text', 'ttl: duration', 'stale: duration', 'maxBytes: integer', 'entries: integer'],
     subflow: ['fragment*: text', 'version: integer', 'exits*: string-list'],
-    proxy: ['url: text', 'targets: object-list', 'sticky: select', 'retries: integer', 'retryUnsafe: checkbox', 'retryOn: json', 'breaker: json', 'healthCheck: json', 'path: text', 'stripPrefix: text', 'timeout: duration', 'preserveHost: checkbox', 'forwardAuthorization: checkbox'],
+    proxy: ['url: text', 'targets: object-list', 'sticky: select', 'retries: integer', 'retryUnsafe: checkbox', 'retryOn: json', 'breaker: object', 'healthCheck: object', 'path: text', 'stripPrefix: text', 'timeout: duration', 'preserveHost: checkbox', 'forwardAuthorization: checkbox'],
     respond: ['status: integer', 'headers: key-value', 'body: json', 'bodyExpression: jsonata'],
     error: ['error*: catalog-error', 'params: key-value'],
   };
@@ -74,6 +75,28 @@ describe('form generation from JSON Schema (editor/src/forms/schema-form.ts)', (
     expect(algorithms.options).toContain('EdDSA');
     const keys = fieldsOf(kindConfigJsonSchema('api-key') as JsonSchema).find((f) => f.name === 'keys')!;
     expect(keys.fields!.map((f) => `${f.name}: ${f.control}`)).toEqual(['hash: text', 'partner: text', 'scopes: string-list']);
+  });
+
+  it('gives a closed nested object its own fields, nested objects within it too', () => {
+    const proxy = fieldsOf(kindConfigJsonSchema('proxy') as JsonSchema);
+    const fieldsOfField = (name: string) => proxy.find((f) => f.name === name)!.fields!.map((f) => [`${f.name}${f.required ? '*' : ''}: ${f.control}`, f.title, f.default ?? null]);
+    expect(fieldsOfField('breaker')).toEqual([
+      ['failures: integer', 'Failures', 5],
+      ['failureRatio: number', 'Failure ratio', null],
+      ['cooldown: duration', 'Cool-down', '30s'],
+    ]);
+    expect(fieldsOfField('healthCheck')).toEqual([
+      ['path*: text', 'Path', null],
+      ['interval: duration', 'Interval', '10s'],
+    ]);
+    const breaker = proxy.find((f) => f.name === 'breaker')!;
+    expect([breaker.required, breaker.title, breaker.fields![0]!.minimum, breaker.fields![0]!.maximum]).toEqual([false, 'Circuit breaker', 1, 1000]);
+    const nested = fieldsOf({
+      type: 'object',
+      properties: { outer: { type: 'object', additionalProperties: false, properties: { inner: { type: 'object', additionalProperties: false, required: ['on'], properties: { on: { type: 'boolean' } } } } } },
+    });
+    expect(nested[0]!.fields![0]!.control).toBe('object');
+    expect(nested[0]!.fields![0]!.fields!.map((f) => [f.name, f.control, f.required])).toEqual([['on', 'checkbox', true]]);
   });
 
   it('names untitled fields from their key', () => {

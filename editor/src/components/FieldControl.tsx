@@ -15,7 +15,7 @@ const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
 export function FieldControl({ spec, path, value, onChange, ctx }: FieldControlProps) {
   const id = fieldDomId(ctx.scope, path);
   const group = `${ctx.scope}:${path}`;
-  const exact = spec.control !== 'object-list' && spec.control !== 'string-list' && spec.control !== 'key-value';
+  const exact = spec.control !== 'object-list' && spec.control !== 'object' && spec.control !== 'string-list' && spec.control !== 'key-value';
   const problems = ctx.problemsAt(path, exact);
   const common = {
     id,
@@ -171,11 +171,43 @@ export function FieldControl({ spec, path, value, onChange, ctx }: FieldControlP
       return <StringListControl spec={spec} path={path} value={value} onChange={onChange} ctx={ctx} id={id} problems={problems} />;
     case 'object-list':
       return <ObjectListControl spec={spec} path={path} value={value} onChange={onChange} ctx={ctx} id={id} problems={problems} />;
+    case 'object':
+      return <ObjectControl spec={spec} path={path} value={value} onChange={onChange} ctx={ctx} id={id} problems={problems} />;
     case 'key-value':
       return <KeyValueControl spec={spec} path={path} value={value} onChange={onChange} ctx={ctx} id={id} problems={problems} />;
     case 'json':
       return <JsonControl spec={spec} path={path} value={value} onChange={onChange} ctx={ctx} id={id} problems={problems} />;
   }
+}
+
+/** "Circuit breaker" -> "Use circuit breaker": the switch of an optional group of fields. */
+const switchLabel = (title: string) => `Use ${title.charAt(0).toLowerCase()}${title.slice(1)}`;
+
+/**
+ * An object of named fields (a proxy's breaker or health check): its fields in a group. An
+ * optional one is switched on as a whole, since being there can mean something of itself (a
+ * breaker with every default); switched off, it is removed from the config.
+ */
+function ObjectControl({ spec, path, value, onChange, ctx, id, problems }: FramedControlProps) {
+  const object = value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  const group = `${ctx.scope}:${path}`;
+  return (
+    <Field id={id} spec={spec} problems={problems.filter((p) => p.field === path)} asGroup>
+      {!spec.required && (
+        <label className="object-use">
+          <input id={id} type="checkbox" checked={object !== undefined} disabled={ctx.readOnly} title={ctx.readOnly ? ctx.readOnlyReason : undefined} onChange={(e) => onChange(e.target.checked ? {} : undefined, `${group}:use`)} />
+          {switchLabel(spec.title)}
+        </label>
+      )}
+      {(object !== undefined || spec.required) && (
+        <div className="object-fields" id={spec.required ? id : undefined}>
+          {spec.fields!.map((sub) => (
+            <FieldControl key={sub.name} spec={sub} path={`${path}.${sub.name}`} value={object?.[sub.name]} ctx={ctx} onChange={(v, g) => onChange(withField(object ?? {}, sub.name, v), g)} />
+          ))}
+        </div>
+      )}
+    </Field>
+  );
 }
 
 /** A list of objects (a switch's cases): each item a group of fields, movable and removable. */

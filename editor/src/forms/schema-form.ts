@@ -21,6 +21,7 @@ export type Control =
   | 'multi-select'
   | 'string-list'
   | 'object-list'
+  | 'object'
   | 'key-value'
   | 'json';
 
@@ -34,7 +35,7 @@ export interface FieldSpec {
   default: unknown;
   /** select and multi-select choices; the words an integer-or-word field also takes */
   options: string[] | undefined;
-  /** the fields of each item of an object-list */
+  /** the fields of each item of an object-list, or of an object */
   fields: FieldSpec[] | undefined;
   minimum: number | undefined;
   maximum: number | undefined;
@@ -85,6 +86,9 @@ export function controlOf(schema: JsonSchema): Control {
     if (typeOf(item) === 'object' && item.properties) return 'object-list';
   }
   if (type === 'object' && !schema.properties && typeof schema.additionalProperties === 'object' && typeOf(schema.additionalProperties) === 'string') return 'key-value';
+  // A closed object (a strict zod object: a proxy's breaker) is a group of its own fields. An open
+  // one is not: a form would hide the members it does not name (an inline key set's "n" and "e").
+  if (type === 'object' && schema.properties && schema.additionalProperties === false) return 'object';
   // Anything richer (an inline key set, a free JSON body) is edited as JSON text.
   return 'json';
 }
@@ -115,7 +119,7 @@ export function fieldsOf(schema: JsonSchema): FieldSpec[] {
       required: required.has(name),
       default: property.default,
       options,
-      fields: control === 'object-list' ? fieldsOf(property.items!) : undefined,
+      fields: control === 'object-list' ? fieldsOf(property.items!) : control === 'object' ? fieldsOf(property) : undefined,
       minimum: property.minimum ?? property.anyOf?.find((v) => typeOf(v) === 'integer')?.minimum,
       maximum: property.maximum ?? property.anyOf?.find((v) => typeOf(v) === 'integer')?.maximum,
       pattern: property.pattern ?? property.items?.pattern,

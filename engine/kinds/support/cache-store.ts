@@ -104,33 +104,51 @@ export function createMemoryCacheStore(options: { maxBytes?: number } = {}): Cac
 /**
  * Stampede protection, per process: the first lookup that misses a key leads (its request fetches),
  * later lookups of the key wait for its store. A flight ends when the store is made or skipped,
+ * when the leading request ends without one (an error, an answer never stored, its client gone),
  * or after its wait at the latest.
  */
 export interface Flights {
-  /** A flight in progress for the key, to wait on; undefined: none (the caller now leads one for `waitMs`). */
-  join(id: string, waitMs: number): Promise<void> | undefined;
+  /**
+   * Joins the key's flight: one in progress gives its `wait`; else the caller leads a new one for
+   * at most `waitMs` and gets the `land` that ends it (that flight only: a later flight of the key
+   * is not touched). Undefined when `waitMs` is 0: no flight, nobody waits.
+   */
+  join(id: string, waitMs: number): Joined | undefined;
+  /** Ends the key's flight, whoever leads it: its waiters read again. */
   land(id: string): void;
 }
 
+/** A key's flight as a lookup joins it: one in progress to wait for, or the lead of a new one. */
+type Joined = { readonly wait: Promise<void> } | { readonly land: () => void };
+
+interface Flight {
+  /** What every waiter gets (one object per flight, not per waiter). */
+  readonly joined: { readonly wait: Promise<void> };
+  readonly release: () => void;
+}
+
 export function createFlights(): Flights {
-  const flights = new Map<string, { done: Promise<void>; land: () => void }>();
+  const flights = new Map<string, Flight>();
+  const land = (id: string, flight: Flight | undefined) => {
+    if (flight === undefined || flights.get(id) !== flight) return;
+    flights.delete(id);
+    flight.release();
+  };
   return {
     join(id, waitMs) {
-      const flight = flights.get(id);
-      if (flight) return flight.done;
+      const current = flights.get(id);
+      if (current) return current.joined;
       if (waitMs <= 0) return undefined;
-      let land!: () => void;
-      const done = new Promise<void>((resolve) => (land = resolve));
-      const timer = setTimeout(() => this.land(id), waitMs);
+      let resolve!: () => void;
+      const wait = new Promise<void>((r) => (resolve = r));
+      const timer = setTimeout(() => land(id, flight), waitMs);
       timer.unref();
-      flights.set(id, { done, land: () => (clearTimeout(timer), land()) });
-      return undefined;
+      const flight: Flight = { joined: { wait }, release: () => (clearTimeout(timer), resolve()) };
+      flights.set(id, flight);
+      return { land: () => land(id, flight) };
     },
     land(id) {
-      const flight = flights.get(id);
-      if (!flight) return;
-      flights.delete(id);
-      flight.land();
+      land(id, flights.get(id));
     },
   };
 }

@@ -1,8 +1,10 @@
+import type { ServerResponse } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashApiKey } from '../../../engine/kinds/index.ts';
 import { validateWorkflow } from '../../../shared/compile/index.ts';
 import type { TestGateway } from '../../helpers/gateway.ts';
-import { ADMIN_TOKENS, adminCall } from '../admin/support.ts';
+import { ADMIN_TOKENS, adminCall, PEOPLE } from '../admin/support.ts';
+import { scrapeBy } from '../../helpers/metrics.ts';
 import { startUpstream, type TestUpstream } from '../../helpers/upstream.ts';
 import { expectPort, portNode, startGateway, workflow, type NodeDoc } from '../../helpers/workflow.ts';
 import { describeKind } from './describe-kind.ts';
@@ -43,6 +45,40 @@ function cached(id: string, path: string, lookup: Record<string, unknown>, store
   return workflow(id, { path }, nodes, edges, before[0]?.id ?? 'lookup');
 }
 
+/**
+ * gate -> lookup (30s of stampede wait) -> (miss) proxy -> a 5xx answer becomes a problem, never
+ * reaching the cache-store; the gate's edge count shows how many requests reached the lookup.
+ */
+const leaderRoute = workflow(
+  'leader',
+  { path: '/leader/:name' },
+  [
+    { id: 'gate', kind: 'transform-request', config: { removeHeaders: ['x-none'] } },
+    { id: 'lookup', kind: 'cache-lookup', config: { name: 'leader', wait: '30s' } },
+    { id: 'call', kind: 'proxy', config: { url: '${UPSTREAM}' } },
+    { id: 'check', kind: 'condition', config: { when: 'response.status < 500' } },
+    { id: 'store', kind: 'cache-store', config: { name: 'leader' } },
+    { id: 'fail', kind: 'error', config: { error: 'upstream_unavailable' } },
+  ],
+  [
+    ['gate', 'ok', 'lookup'],
+    ['lookup', 'miss', 'call'],
+    ['call', 'ok', 'check'],
+    ['check', 'true', 'store'],
+    ['check', 'false', 'fail'],
+  ],
+  'gate',
+);
+
+/** Polls `check` until it holds (a state to reach, not a time to measure); fails after 5 s. */
+async function until(check: () => boolean | Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 250; i++) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error('the awaited state never came');
+}
+
 describe('cache-lookup and cache-store (memory)', () => {
   let gw: TestGateway;
   let upstream: TestUpstream;
@@ -51,10 +87,16 @@ describe('cache-lookup and cache-store (memory)', () => {
     const res = await gw.fetch(path, init);
     return { status: res.status, headers: res.headers, body: await res.text() };
   };
+  /** The first call of each /leader/held-* path, kept unanswered until a test ends it. */
+  const held = new Map<string, ServerResponse>();
   beforeAll(async () => {
     let n = 0;
     upstream = await startUpstream((req, res) => {
       n++;
+      if (req.url!.startsWith('/leader/held-') && !held.has(req.url!)) {
+        held.set(req.url!, res);
+        return;
+      }
       const body = JSON.stringify({ n, url: req.url });
       const headers: Record<string, string> = { 'content-type': 'application/json' };
       const name = req.url!.split('?')[0]!.split('/').pop()!;
@@ -80,6 +122,9 @@ describe('cache-lookup and cache-store (memory)', () => {
         cached('partners', '/p/:name', { name: 'p' }, { name: 'p' }, [{ id: 'key', kind: 'api-key', config: { keys } }]),
         cached('shared', '/shared/:name', { name: 'shared', acrossPartners: true }, { name: 'shared' }, [{ id: 'key', kind: 'api-key', config: { keys } }]),
         cached('ports', '/ports/:name', { name: 'ports' }, { name: 'ports' }, [], [portNode('hit')], [['lookup', 'hit', 'hit']]),
+        cached('counted', '/counted/:name', { name: 'counted' }, { name: 'counted', ttl: '1h', maxBytes: 64 }),
+        leaderRoute,
+        cached('counted-stale', '/counted-stale/:name', { name: 'counted-stale' }, { name: 'counted-stale', ttl: '200ms', stale: '1h' }),
       ],
       { env: { UPSTREAM: upstream.url }, settings: { SLUICE_ADMIN_TOKENS: ADMIN_TOKENS } },
     );
@@ -202,6 +247,69 @@ describe('cache-lookup and cache-store (memory)', () => {
     expect(new Set(answers.map((a) => a.body)).size).toBe(1);
     expect(calls('/c/slow-stampede')).toBe(1);
   });
+
+  it('counts lookups (hit, stale, miss) and stores (by result) per workflow and node in /metrics, across versions', async () => {
+    const count = (metric: string, workflowId: string, node: string) => scrapeBy(gw, PEOPLE.admin.token, metric, { workflow: workflowId, node }, 'result');
+    const lookups = (workflowId = 'counted') => count('sluice_cache_lookups_total', workflowId, 'lookup');
+    const stores = (workflowId = 'counted') => count('sluice_cache_stores_total', workflowId, 'store');
+    // every result is there from the start
+    expect(await lookups()).toEqual({ hit: 0, stale: 0, miss: 0 });
+    expect(await stores()).toEqual({ stored: 0, uncacheable: 0, too_large: 0, no_key: 0, failed: 0 });
+    await get('/counted/a'); // miss, stored
+    await get('/counted/a'); // hit (the promise-free path)
+    await get('/counted/a'); // hit
+    await get('/counted/fail-1'); // miss; a 500 is not stored
+    await get('/counted/nostore'); // miss; no-store
+    await get(`/counted/big-${'x'.repeat(60)}`); // miss; a body over maxBytes (64)
+    await get('/counted/a', { headers: { authorization: 'Bearer alice' } }); // miss; the lookup made no key for it
+    expect(await lookups()).toEqual({ hit: 2, stale: 0, miss: 5 });
+    expect(await stores()).toEqual({ stored: 1, uncacheable: 2, too_large: 1, no_key: 1, failed: 0 });
+    expect(calls('/counted/a')).toBe(2);
+
+    // a stale entry: one request refreshes it (a miss), the others meanwhile get the stale answer
+    await get('/counted-stale/slow-s');
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    await Promise.all(Array.from({ length: 3 }, () => get('/counted-stale/slow-s')));
+    await get('/counted-stale/slow-s');
+    expect(await lookups('counted-stale')).toEqual({ hit: 1, stale: 2, miss: 2 });
+    expect(await stores('counted-stale')).toEqual({ stored: 2, uncacheable: 0, too_large: 0, no_key: 0, failed: 0 });
+
+    // a new version of the workflow goes on counting where the last one left off
+    const version = gw.sluice.registry.active.get('counted')!.version;
+    await gw.putWorkflow({ ...cached('counted', '/counted/:name', { name: 'counted' }, { name: 'counted', ttl: '1h', maxBytes: 64 }), name: 'counted v2' }, 'counted.json');
+    expect(gw.sluice.registry.active.get('counted')!.version).toBe(version + 1);
+    await get('/counted/a');
+    expect(await lookups()).toEqual({ hit: 3, stale: 0, miss: 5 });
+  });
+
+  it.each([
+    ['answers a 500, which the workflow turns into a problem instead of storing it', 'status'],
+    ['breaks the connection (the proxy exits by error)', 'broken'],
+    ['is left by the client (the upstream call is cancelled)', 'gone'],
+  ] as const)('releases the waiters as soon as the leading request ends without a store: its upstream %s', async (_what, how) => {
+    const path = `/leader/held-${how}`;
+    const admin = PEOPLE.admin.token;
+    const passedGate = async () => (await scrapeBy(gw, admin, 'sluice_edge_transitions_total', { workflow: 'leader', node: 'gate' }, 'port')).ok ?? 0;
+    const gateBefore = await passedGate();
+    const client = new AbortController();
+    const leading = gw.fetch(path, { signal: client.signal }).then((res) => res.status, () => 'aborted');
+    await until(() => held.has(path)); // the leader's upstream call, kept unanswered
+    const waiters = Array.from({ length: 5 }, () => get(path));
+    await until(async () => (await passedGate()) === gateBefore + 6); // every waiter is in the lookup, waiting (no await in between)
+    expect(calls(path)).toBe(1);
+    const call = held.get(path)!;
+    if (how === 'status') call.writeHead(500, { 'content-type': 'application/json' }).end('{"error":"down"}');
+    else if (how === 'broken') call.socket!.destroy();
+    else client.abort();
+    expect(await leading).toBe(how === 'gone' ? 'aborted' : 502);
+    // The lookup's wait is 30s and this test's timeout 10s: the waiters were released when the
+    // leader's request ended, found nothing stored and each called the upstream itself.
+    const answers = await Promise.all(waiters);
+    expect(answers.map((a) => a.status)).toEqual(Array(5).fill(200));
+    expect(calls(path)).toBe(6);
+    expect(answers.map((a) => a.body)).toContain((await get(path)).body); // what they stored is a hit from now on
+    expect(calls(path)).toBe(6);
+  }, 10_000);
 
   it('purges one key, or every key with a prefix, for publishers only, and audits it', async () => {
     const one = await get('/c/purge1');

@@ -38,7 +38,7 @@ describe('cache-store', () => {
     const call = { id: 'call', kind: 'proxy', config: { url: '${UPSTREAM}' } };
     gw = await startGateway(
       [
-        // the proxy's ok port unwired: the answer is streamed, never stored (and no store lands the key's flight: a lookup waits `wait` for nothing)
+        // the proxy's ok port unwired: the answer is streamed, never stored (the key's flight ends with the request)
         workflow('streamed', { path: '/streamed' }, [lookup('streamed', '100ms'), call], [['lookup', 'miss', 'call']]),
         workflow('bounded', { path: '/:what' }, [lookup('bounded'), call, { id: 'store', kind: 'cache-store', config: { name: 'bounded', ttl: '1h', maxBytes: 1024, entries: 2 } }], [
           ['lookup', 'miss', 'call'],

@@ -5,7 +5,8 @@ import { createRedisCacheStore } from '../../../../engine/kinds/support/cache-st
 import { deletePrefix, SHARED_REDIS_URL, sharedRedisAvailable, startOwnedRedis, startOwnedRedisCluster, testPrefix, type OwnedRedis } from '../../../helpers/redis.ts';
 import { startUpstream, type TestUpstream } from '../../../helpers/upstream.ts';
 import { startGateway, workflow } from '../../../helpers/workflow.ts';
-import { ADMIN_TOKENS, adminCall } from '../../admin/support.ts';
+import { ADMIN_TOKENS, adminCall, PEOPLE } from '../../admin/support.ts';
+import { scrapeBy } from '../../../helpers/metrics.ts';
 
 const available = await sharedRedisAvailable();
 
@@ -60,7 +61,7 @@ describe.skipIf(!available)('the Redis cache store', () => {
     first = await startGateway([cachedRoute, staleRoute], options);
     second = await startGateway([cachedRoute, staleRoute], options);
     owned = await startOwnedRedis();
-    alone = await startGateway([cachedRoute], { env: { UPSTREAM: upstream.url }, settings: { REDIS_URL: owned.url, REDIS_PREFIX: prefix } });
+    alone = await startGateway([cachedRoute], { env: { UPSTREAM: upstream.url }, settings: { REDIS_URL: owned.url, REDIS_PREFIX: prefix, SLUICE_ADMIN_TOKENS: ADMIN_TOKENS } });
   });
   afterAll(async () => {
     await owned?.start().catch(() => undefined);
@@ -131,6 +132,9 @@ describe.skipIf(!available)('the Redis cache store', () => {
     expect(await res.text()).not.toBe(before);
     expect((await alone.fetch('/c/down')).status).toBe(200);
     expect(calls('/c/down')).toBe(3);
+    const count = (metric: string, node: string) => scrapeBy(alone, PEOPLE.admin.token, metric, { workflow: 'cached', node }, 'result');
+    expect(await count('sluice_cache_lookups_total', 'lookup')).toEqual({ hit: 1, stale: 0, miss: 3 });
+    expect(await count('sluice_cache_stores_total', 'store')).toEqual({ stored: 1, uncacheable: 0, too_large: 0, no_key: 0, failed: 2 });
   });
 });
 

@@ -44,15 +44,29 @@ describe('the memory cache store', () => {
 describe('flights', () => {
   it('lets the first lookup lead and the others wait until it lands, or until the wait is over', async () => {
     const flights = createFlights();
-    expect(flights.join('k', 1_000)).toBeUndefined();
+    expect(flights.join('k', 1_000)).toEqual({ land: expect.any(Function) });
     const waiting = flights.join('k', 1_000);
-    expect(waiting).toBeInstanceOf(Promise);
+    expect(waiting).toEqual({ wait: expect.any(Promise) });
     flights.land('k');
-    await waiting;
-    expect(flights.join('k', 50)).toBeUndefined(); // landed: a new flight
+    await (waiting as { wait: Promise<void> }).wait;
+    expect(flights.join('k', 50)).toHaveProperty('land'); // landed: a new flight
     const started = Date.now();
-    await flights.join('k', 50);
+    await (flights.join('k', 50) as { wait: Promise<void> }).wait;
     expect(Date.now() - started).toBeGreaterThanOrEqual(40);
     expect(flights.join('k', 0)).toBeUndefined(); // no wait: no flight
+  });
+
+  it('lands a flight by its leader\'s land, which never ends a later flight of the key', async () => {
+    const flights = createFlights();
+    const first = flights.join('k', 60_000) as { land: () => void };
+    const waiting = flights.join('k', 60_000) as { wait: Promise<void> };
+    first.land();
+    await waiting.wait;
+    const second = flights.join('k', 60_000);
+    expect(second).toHaveProperty('land');
+    first.land(); // the first flight's leader, late: the second flight goes on
+    expect(flights.join('k', 60_000)).toHaveProperty('wait');
+    (second as { land: () => void }).land();
+    expect(flights.join('k', 60_000)).toHaveProperty('land');
   });
 });
