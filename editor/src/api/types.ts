@@ -3,7 +3,7 @@ import type { AdminProblem } from '../../../shared/admin/index.ts';
 
 export type { ValidationProblem, WorkflowDiff } from '../../../shared/compile/index.ts';
 export type { VersionRecord } from '../../../shared/schema/lifecycle.ts';
-export type { Identity, JsonSchema, KindInfo, KindsPayload, LiveView, VersionRef, WorkflowRecordView, WorkflowView } from '../../../shared/admin/index.ts';
+export type { FragmentSummary, Identity, JsonSchema, KindInfo, KindsPayload, LiveView, VersionRef, WorkflowRecordView, WorkflowView } from '../../../shared/admin/index.ts';
 
 /** A refusal's body as the editor holds it: an answer that was not problem+json keeps what could be read. */
 export type ProblemBody = Partial<AdminProblem>;

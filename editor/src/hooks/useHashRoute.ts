@@ -102,3 +102,4 @@ export const contractHref = (id: string) => `${workflowHref(id)}/contract`;
 export const listHref = '#/';
 export const partnersHref = '#/partners';
 export const errorsHref = '#/errors';
+export const fragmentHref = (id: string) => `#/fragments/${encodeURIComponent(id)}`;
