@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { exitNamesProblem, fragmentToModel, modelToFragment, newFragmentDocument, withExitNodes } from '../../editor/src/fragments/fragment-model.ts';
+import { exitNamesProblem, fragmentToModel, modelToFragment, newFragmentDocument, pinnedToExits, withExitNodes } from '../../editor/src/fragments/fragment-model.ts';
 import { validateFragment } from '../../shared/compile/index.ts';
 
 describe('a fragment on the canvas (editor/src/fragments/fragment-model.ts)', () => {
@@ -34,6 +34,18 @@ describe('a fragment on the canvas (editor/src/fragments/fragment-model.ts)', ()
     expect(kept.nodes.map((n) => n.id)).toEqual(['step', 'ok']);
     expect(kept.edges.every((e) => e.target !== 'denied')).toBe(true);
     expect(withExitNodes(model)).toBe(model);
+  });
+
+  it('pins a problem of an exit (exits.<i>, no node) to its exit node', () => {
+    const exits = [{ name: 'ok' }, { name: 'denied' }];
+    const problems = [
+      { code: 'unreachable', field: 'exits.1', message: 'no edge leads to exit "denied"' },
+      { code: 'invalid_document', field: 'exits.0.name', message: 'bad name' },
+      { code: 'invalid_document', field: 'exits.7', message: 'no such exit' },
+      { code: 'invalid_config', node: 'check', field: 'config.when', message: 'x' },
+      { code: 'invalid_document', field: 'name', message: 'y' },
+    ];
+    expect(pinnedToExits(problems, exits).map((p) => p.node)).toEqual(['denied', 'ok', undefined, 'check', undefined]);
   });
 
   it.each([

@@ -68,7 +68,7 @@ export function FieldControl({ spec, path, value, onChange, ctx }: FieldControlP
       // a choice of the published fragments; choosing one fills the node's exits (its ports) too
       return (
         <Field id={id} spec={spec} problems={problems}>
-          <FragmentPicker value={text} common={common} readOnly={ctx.readOnly} onChange={(fragment, exits) => (ctx.setFields ? ctx.setFields({ [spec.name]: fragment, exits, version: undefined }, `${group}:pick`) : set(fragment))} />
+          <FragmentPicker value={text} exits={ctx.config?.exits} common={common} readOnly={ctx.readOnly} onChange={(fragment, exits) => (ctx.setFields ? ctx.setFields({ [spec.name]: fragment, exits, version: undefined }, `${group}:pick`) : set(fragment))} />
         </Field>
       );
     case 'duration': {

@@ -21,6 +21,8 @@ export interface FieldContext {
    * fragment fills its exits). Absent where the field is not a node's config.
    */
   setFields?(fields: Record<string, unknown>, group: string): void;
+  /** The config the field is in, for a control that compares its sibling fields (a fragment's exits with the node's). */
+  config?: Record<string, unknown>;
 }
 
 export interface FieldControlProps {

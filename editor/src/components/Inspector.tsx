@@ -37,7 +37,7 @@ export function Inspector({ node, model, start, problems, readOnly, readOnlyReas
   const info = kinds.get(node.data.kind);
   const fields = useMemo(() => (info ? fieldsOf(info.configSchema) : []), [info]);
   const mine = useMemo(() => problems.filter((p) => p.node === node.id), [problems, node.id]);
-  const ctx: FieldContext = { scope: node.id, readOnly, readOnlyReason, problemsAt: problemFinder(mine), seal, setFields: (values, group) => commit((m) => withFields(m, node.id, values), group) };
+  const ctx: FieldContext = { scope: node.id, readOnly, readOnlyReason, problemsAt: problemFinder(mine), seal, config: node.data.config, setFields: (values, group) => commit((m) => withFields(m, node.id, values), group) };
   const config = node.data.config;
   const ports = portsOf(node.data.kind, config);
   const shown = new Set<string>([...fields.map((f) => `config.${f.name}`), ...ports.map((p) => `ports.${p.name}`)]);

@@ -25,7 +25,7 @@ import { useStatusLine } from '../hooks/useStatusLine.ts';
 import { useValidation } from '../hooks/useValidation.ts';
 import { FragmentPublishDialog, type PublishOutcome } from './FragmentPublishDialog.tsx';
 import { FragmentSettings } from './FragmentSettings.tsx';
-import { fragmentToModel, isExitNode, modelToFragment, withExitNodes } from './fragment-model.ts';
+import { fragmentToModel, isExitNode, modelToFragment, pinnedToExits, withExitNodes } from './fragment-model.ts';
 
 export interface FragmentEditorProps {
   view: FragmentView;
@@ -67,7 +67,8 @@ export function FragmentEditor({ view, document, onChanged }: FragmentEditorProp
   const [paletteOpen, setPaletteOpen] = useState(true);
   const validation = useValidation(api, id, present, mayEdit, 'fragment');
   const [refused, setRefused] = useState<ValidationProblem[] | undefined>();
-  const problems = refused ?? validation.problems;
+  const exits = present.meta.exits;
+  const problems = useMemo(() => pinnedToExits(refused ?? validation.problems, exits ?? []), [refused, validation.problems, exits]);
   // The start of the fragment's own nodes: an exit node nothing leads to yet is not a start.
   const start = useMemo(() => effectiveStart({ nodes: present.nodes.filter((n) => !isExitNode(n)), edges: present.edges, start: present.meta.start }), [present]);
   const marks = useCanvasMarks(present, problems, start, undefined);

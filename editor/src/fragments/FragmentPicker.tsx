@@ -5,6 +5,8 @@ import { FragmentsContext } from './fragments-context.ts';
 
 export interface FragmentPickerProps {
   value: string;
+  /** The node's exits now, compared with the chosen fragment's. */
+  exits: unknown;
   /** The field's shared attributes (its DOM id, described-by, invalid, required, read-only reason). */
   common: Record<string, unknown>;
   readOnly: boolean;
@@ -16,11 +18,15 @@ export interface FragmentPickerProps {
  * A subflow node's fragment: a choice of the published fragments (a draft-only one cannot be
  * inlined yet), and a link that opens the chosen one in its own editor.
  */
-export function FragmentPicker({ value, common, readOnly, onChange }: FragmentPickerProps) {
+export function FragmentPicker({ value, exits, common, readOnly, onChange }: FragmentPickerProps) {
   const fragments = useContext(FragmentsContext);
   const list = fragments.status === 'ready' ? fragments.value : [];
   const published = list.filter((f) => f.activeVersion !== null);
   const known = value === '' || published.some((f) => f.id === value);
+  // A fragment published since with other exits: the node takes them in one step (its workflow must then wire them).
+  const chosen = published.find((f) => f.id === value);
+  const theirs = chosen?.exits.map((x) => x.name) ?? [];
+  const differ = chosen !== undefined && (!Array.isArray(exits) || exits.length !== theirs.length || theirs.some((name) => !exits.includes(name)));
   return (
     <>
       <div className="fragment-picker">
@@ -47,6 +53,14 @@ export function FragmentPicker({ value, common, readOnly, onChange }: FragmentPi
           </a>
         )}
       </div>
+      {differ && (
+        <p className="field__note">
+          Its active version leaves by {theirs.join(', ')}.{' '}
+          <button type="button" className="small" disabled={readOnly} onClick={() => onChange(chosen.id, theirs)}>
+            Use its exits
+          </button>
+        </p>
+      )}
       {fragments.status === 'error' && <p className="field__error">Cannot list the fragments. {describeError(fragments.error)}</p>}
       {fragments.status === 'ready' && published.length === 0 && <p className="field__note">No fragment is published yet: publish one on the Fragments page first.</p>}
     </>

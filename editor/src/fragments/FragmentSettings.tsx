@@ -32,7 +32,8 @@ export function FragmentSettings({ view, model, problems, readOnly, readOnlyReas
   const set = (update: (meta: WorkflowMeta) => WorkflowMeta, group?: string) => commit((m) => updateMeta(m, update), group);
   const setExits = (next: Exit[], group?: string) => set((m) => ({ ...m, exits: next }), group);
   const ro = readOnly ? { title: readOnlyReason, 'aria-description': readOnlyReason } : {};
-  const mine = problems.filter((p) => p.node === undefined || !model.nodes.some((n) => n.id === p.node));
+  // the fragment's own problems, and its exits' (a kind node's are in its inspector)
+  const mine = problems.filter((p) => p.node === undefined || !model.nodes.some((n) => n.id === p.node && n.type !== 'exit'));
   const addError = newExit === '' ? undefined : exitNamesProblem([...exits.map((e) => e.name), newExit]);
   const nodeIds = new Set(model.nodes.filter((n) => n.type !== 'exit').map((n) => n.id));
   const clash = nodeIds.has(newExit) ? `"${newExit}" is the id of a node: name the exit otherwise.` : undefined;

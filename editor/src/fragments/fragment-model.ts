@@ -69,6 +69,21 @@ export function modelToFragment(model: FlowModel): DraftDocument {
   return { ...document, layout };
 }
 
+/**
+ * Problems the server pins to an exit (`exits.<i>`, no node: an exit no edge leads to) drawn on
+ * that exit's node, so the canvas shows where it is and picking the problem selects it.
+ * @example
+ * pinnedToExits([{ code: 'unreachable', field: 'exits.1', message: 'no edge leads to exit "denied"' }], [{ name: 'ok' }, { name: 'denied' }]);
+ * // [{ code: 'unreachable', field: 'exits.1', node: 'denied', message: '…' }]
+ */
+export function pinnedToExits<P extends { node?: string | undefined; field?: string | undefined }>(problems: P[], exits: readonly Exit[]): P[] {
+  return problems.map((p) => {
+    const index = p.node === undefined ? /^exits\.(\d+)(\.|$)/.exec(p.field ?? '')?.[1] : undefined;
+    const exit = index === undefined ? undefined : exits[Number(index)];
+    return exit ? { ...p, node: exit.name } : p;
+  });
+}
+
 /** Why a list of exit names cannot be a fragment's, or undefined. */
 export function exitNamesProblem(names: readonly string[]): string | undefined {
   if (names.length === 0) return 'A fragment has at least one exit.';
