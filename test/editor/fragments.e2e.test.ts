@@ -15,6 +15,7 @@ import { portNode, workflow } from '../helpers/workflow.ts';
 import { chromiumAvailable, ensureEditorBuilt, launchChromium, openWorkflow, signIn, watchErrors } from './support/browser.ts';
 
 const PUBLISHER = 'fragments-publisher-token-0123456789';
+const VIEWER = 'fragments-viewer-token-0123456789';
 
 /** Lets a request on with header x-pass: 1 (exit ok), else leaves by "denied". */
 const GATE = {
@@ -45,7 +46,7 @@ describe.runIf(chromiumAvailable())('fragments in the editor', () => {
 
   beforeAll(async () => {
     await ensureEditorBuilt();
-    [gateway, browser] = await Promise.all([startTestGateway({ demo: false, workflows: [], settings: { SLUICE_ADMIN_TOKENS: `pia:publisher:${PUBLISHER}` } }), launchChromium()]);
+    [gateway, browser] = await Promise.all([startTestGateway({ demo: false, workflows: [], settings: { SLUICE_ADMIN_TOKENS: `pia:publisher:${PUBLISHER},vic:viewer:${VIEWER}` } }), launchChromium()]);
     expect((await admin('POST', '/fragments', { document: GATE })).status).toBe(201);
     expect((await admin('POST', '/fragments/gate/publish', {})).status).toBe(200);
     expect((await admin('POST', '/workflows', { document: SHOP })).status).toBe(201);
@@ -139,10 +140,19 @@ describe.runIf(chromiumAvailable())('fragments in the editor', () => {
     await page.getByRole('button', { name: 'Publish…' }).click();
     await dialog.getByRole('button', { name: 'Publish now' }).click();
     const result = dialog.getByRole('status', { name: 'Publish result' });
-    await expect.poll(() => result.textContent()).toContain('Published version 2');
+    await expect.poll(() => result.textContent()).toContain('Version 2 is active');
     await expect.poll(() => dialog.getByRole('list', { name: 'Workflows checked' }).textContent()).toContain('shop');
     await shot('fragment-published');
     await dialog.getByRole('button', { name: 'Done' }).click();
+
+    // a rollback is checked as a publish is
+    await page.getByRole('button', { name: 'Roll back to v1' }).click();
+    const rolledBack = page.getByRole('dialog', { name: 'Roll back fragment gate' }).getByRole('status', { name: 'Publish result' });
+    await expect.poll(() => rolledBack.textContent()).toContain('Version 1 is active');
+    expect(await rolledBack.textContent()).toContain('shop v1');
+    await page.getByRole('dialog', { name: 'Roll back fragment gate' }).getByRole('button', { name: 'Done' }).click();
+    await expect.poll(() => page.getByRole('region', { name: 'Versions of the fragment' }).textContent()).toMatch(/v1\s*active/);
+    expect((await admin('POST', '/fragments/gate/rollback', { version: 2 })).status).toBe(200);
     expect(errors).toEqual([]);
   }, 60_000);
 
@@ -175,5 +185,23 @@ describe.runIf(chromiumAvailable())('fragments in the editor', () => {
     await page.getByRole('list', { name: 'Workflows using gate' }).getByRole('link', { name: 'shop' }).click();
     await expect.poll(() => page.url()).toMatch(/#\/workflows\/shop$/);
     expect(errors).toEqual([]);
+  }, 60_000);
+
+  it('a viewer reads fragments and who uses them, but every change is disabled, saying why', async () => {
+    const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+    context.setDefaultTimeout(8000);
+    const viewer = await context.newPage();
+    const viewerErrors = watchErrors(viewer);
+    await signIn(viewer, gateway.url, VIEWER);
+    await viewer.goto(`${gateway.url}/editor/#/fragments`);
+    expect(await viewer.getByRole('button', { name: 'New fragment' }).isDisabled()).toBe(true);
+    await viewer.getByRole('link', { name: 'Pass gate' }).click();
+    await viewer.getByRole('img', { name: 'Into exit ok' }).waitFor();
+    await viewer.getByRole('note').filter({ hasText: 'Read-only.' }).waitFor();
+    for (const name of ['Save draft', 'Validate', 'Publish…', 'Add exit']) expect(await viewer.getByRole('button', { name, exact: true }).isDisabled()).toBe(true);
+    expect(await viewer.getByRole('button', { name: 'Publish…' }).getAttribute('title')).toMatch(/viewer role cannot publish/);
+    expect(await viewer.getByRole('button', { name: 'Roll back to v1' }).isDisabled()).toBe(true);
+    await context.close();
+    expect(viewerErrors).toEqual([]);
   }, 60_000);
 });

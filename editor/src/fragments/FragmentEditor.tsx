@@ -23,7 +23,7 @@ import { useProblemFocus } from '../hooks/useProblemFocus.ts';
 import { useShortcuts } from '../hooks/useShortcuts.ts';
 import { useStatusLine } from '../hooks/useStatusLine.ts';
 import { useValidation } from '../hooks/useValidation.ts';
-import { FragmentPublishDialog, type PublishOutcome } from './FragmentPublishDialog.tsx';
+import { FragmentPublishDialog, type PublishedAnswer, type PublishOutcome } from './FragmentPublishDialog.tsx';
 import { FragmentSettings } from './FragmentSettings.tsx';
 import { fragmentToModel, isExitNode, modelToFragment, pinnedToExits, withExitNodes } from './fragment-model.ts';
 
@@ -105,23 +105,38 @@ export function FragmentEditor({ view, document, onChanged }: FragmentEditorProp
     }
   }, [whileBusy, api, id, latest, say]);
 
-  const [publishing, setPublishing] = useState(false);
+  /** The dialog's action: asking to publish, or a rollback under way; its outcome once answered. */
+  const [action, setAction] = useState<'Publish' | 'Roll back' | undefined>();
   const [outcome, setOutcome] = useState<PublishOutcome | undefined>();
-  const publish = useCallback(
-    async (note: string | undefined) => {
-      if (dirty && !(await save())) return;
+  /** A publish or rollback: its answer (the workflows checked) or its refusal (naming the workflow that fails) shown in the dialog. */
+  const activate = useCallback(
+    async (work: () => Promise<PublishedAnswer>, what: string) => {
       try {
-        const answer = await whileBusy(() => api.publishFragment(id, note));
+        const answer = await whileBusy(work);
         setOutcome({ ok: true, answer });
-        say(answer.unchanged ? `Nothing to publish: version ${answer.version} is the draft already` : `Published version ${answer.version}`, 'good');
+        say(answer.unchanged ? `Nothing changed: version ${answer.version} is active already` : `${what}: version ${answer.version} is active`, 'good');
         onChanged();
       } catch (error) {
         const listed = error instanceof ApiError ? (error.problem.problems ?? []) : [];
         setOutcome({ ok: false, message: describeError(error), problems: listed });
-        say(`Not published: ${describeError(error)}`, 'bad');
+        say(`Not done: ${describeError(error)}`, 'bad');
       }
     },
-    [dirty, save, whileBusy, api, id, say, onChanged],
+    [whileBusy, say, onChanged],
+  );
+  const publish = useCallback(
+    async (note: string | undefined) => {
+      if (dirty && !(await save())) return;
+      await activate(() => api.publishFragment(id, note), 'Published');
+    },
+    [dirty, save, activate, api, id],
+  );
+  const rollback = useCallback(
+    (version: number) => {
+      setAction('Roll back');
+      void activate(() => api.rollbackFragment(id, version), 'Rolled back');
+    },
+    [activate, api, id],
   );
 
   useEffect(() => {
@@ -178,7 +193,7 @@ export function FragmentEditor({ view, document, onChanged }: FragmentEditorProp
                 <button type="button" onClick={() => void validate()} disabled={readOnly || busy} title={readOnlyReason ?? 'Check the fragment as a publish would'}>
                   Validate
                 </button>
-                <button type="button" className="primary" onClick={() => setPublishing(true)} disabled={!mayPublish || busy} title={publishReason ?? 'Publish the draft as the next version'} aria-description={publishReason}>
+                <button type="button" className="primary" onClick={() => setAction('Publish')} disabled={!mayPublish || busy} title={publishReason ?? 'Publish the draft as the next version'} aria-description={publishReason}>
                   Publish…
                 </button>
               </div>
@@ -221,7 +236,7 @@ export function FragmentEditor({ view, document, onChanged }: FragmentEditorProp
                     onDelete={actions.deleteSelection}
                   />
                 ) : (
-                  <FragmentSettings view={view} model={live} problems={problems} readOnly={readOnly} readOnlyReason={readOnlyReason} commit={model.commit} seal={model.seal} say={say} />
+                  <FragmentSettings view={view} model={live} problems={problems} readOnly={readOnly} readOnlyReason={readOnlyReason} commit={model.commit} seal={model.seal} say={say} mayPublish={mayPublish && !busy} publishReason={publishReason} onRollback={rollback} />
                 )}
               </div>
             </aside>
@@ -232,7 +247,7 @@ export function FragmentEditor({ view, document, onChanged }: FragmentEditorProp
           </div>
         </div>
         <FragmentPublishDialog
-          open={publishing}
+          action={action}
           id={id}
           view={view}
           dirty={dirty}
@@ -241,7 +256,7 @@ export function FragmentEditor({ view, document, onChanged }: FragmentEditorProp
           outcome={outcome}
           onPublish={(note) => void publish(note)}
           onClose={() => {
-            setPublishing(false);
+            setAction(undefined);
             setOutcome(undefined);
           }}
         />

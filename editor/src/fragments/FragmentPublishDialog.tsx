@@ -7,10 +7,13 @@ import { Dialog } from '../components/Dialog.tsx';
 import { workflowHref } from '../hooks/useHashRoute.ts';
 
 /** How a publish ended: the version and the workflows checked against it, or the refusal and its problems (naming the workflows that failed). */
-export type PublishOutcome = { ok: true; answer: z.infer<typeof fragmentPublishedSchema> } | { ok: false; message: string; problems: ValidationProblem[] };
+export type PublishOutcome = { ok: true; answer: PublishedAnswer } | { ok: false; message: string; problems: ValidationProblem[] };
+/** POST /fragments/:id/publish and /rollback's answer. */
+export type PublishedAnswer = z.infer<typeof fragmentPublishedSchema>;
 
 export interface FragmentPublishDialogProps {
-  open: boolean;
+  /** Open: asking to publish, or a rollback under way. */
+  action: 'Publish' | 'Roll back' | undefined;
   id: string;
   view: FragmentView;
   dirty: boolean;
@@ -21,13 +24,14 @@ export interface FragmentPublishDialogProps {
   onClose(): void;
 }
 
-/** Asks before publishing a fragment, then says what happened: each workflow checked, or why it was refused. */
-export function FragmentPublishDialog({ open, id, view, dirty, problems, busy, outcome, onPublish, onClose }: FragmentPublishDialogProps) {
+/** Asks before publishing a fragment (a rollback is asked for by its button), then says what happened: each workflow checked, or why it was refused. */
+export function FragmentPublishDialog({ action, id, view, dirty, problems, busy, outcome, onPublish, onClose }: FragmentPublishDialogProps) {
   const [note, setNote] = useState('');
   const following = view.usedBy.filter((u) => u.pinned === undefined);
   return (
-    <Dialog open={open} title={`Publish fragment ${id}`} onClose={onClose}>
-      {outcome === undefined && (
+    <Dialog open={action !== undefined} title={`${action ?? 'Publish'} fragment ${id}`} onClose={onClose}>
+      {outcome === undefined && action === 'Roll back' && <p role="status">Rolling back: checking the workflows that follow the fragment…</p>}
+      {outcome === undefined && action === 'Publish' && (
         <>
           <p>
             The {dirty ? 'draft (saved first)' : 'saved draft'} becomes version {Math.max(0, ...view.versions.map((v) => v.version)) + 1} and the active one. Every workflow that follows the active version ({following.length === 0 ? 'none now' : [...new Set(following.map((u) => u.workflow))].join(', ')}) is validated and its tests run against it first; if one fails, nothing changes.
@@ -53,7 +57,7 @@ export function FragmentPublishDialog({ open, id, view, dirty, problems, busy, o
       )}
       {outcome?.ok === true && (
         <div role="status" aria-label="Publish result">
-          <p>{outcome.answer.unchanged ? `Nothing changed: version ${outcome.answer.version} is the draft already.` : `Published version ${outcome.answer.version}.`}</p>
+          <p>{outcome.answer.unchanged ? `Nothing changed: version ${outcome.answer.version} is active already.` : `Version ${outcome.answer.version} is active.`}</p>
           {outcome.answer.checked.length === 0 ? (
             <p className="muted">No workflow follows this fragment&apos;s active version: none was checked.</p>
           ) : (

@@ -17,6 +17,10 @@ export interface FragmentSettingsProps {
   commit(change: (m: FlowModel) => FlowModel, group?: string): void;
   seal(): void;
   say: Say;
+  mayPublish: boolean;
+  publishReason: string | undefined;
+  /** Makes an earlier version active again (checked as a publish is). */
+  onRollback(version: number): void;
 }
 
 /** Problems pinned to the document (not a node), as the problems panel's focus finds them: scope "workflow". */
@@ -25,7 +29,7 @@ const MAX_DESCRIPTION = 4000;
 const MAX_EXIT_DESCRIPTION = 500;
 
 /** The fragment itself, shown when no node is selected: name, description, exits, its versions and who uses it. */
-export function FragmentSettings({ view, model, problems, readOnly, readOnlyReason, commit, seal, say }: FragmentSettingsProps) {
+export function FragmentSettings({ view, model, problems, readOnly, readOnlyReason, commit, seal, say, mayPublish, publishReason, onRollback }: FragmentSettingsProps) {
   const meta = model.meta;
   const exits = meta.exits ?? [];
   const [newExit, setNewExit] = useState('');
@@ -137,6 +141,11 @@ export function FragmentSettings({ view, model, problems, readOnly, readOnlyReas
               .map((v) => (
                 <li key={v.version}>
                   v{v.version} {v.version === view.active && <span className="chip chip--active">active</span>} <span className="muted small">{v.note ?? ''}</span>
+                  {v.version !== view.active && (
+                    <button type="button" className="small" disabled={!mayPublish} title={publishReason ?? `Make version ${v.version} active again; the workflows following the fragment are checked first`} aria-description={publishReason} onClick={() => onRollback(v.version)}>
+                      Roll back to v{v.version}
+                    </button>
+                  )}
                 </li>
               ))}
           </ul>
