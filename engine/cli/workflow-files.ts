@@ -32,6 +32,9 @@ function readDocument(file: string): { document: unknown; problem?: undefined } 
   }
 }
 
+/** A fragment document (it declares exits and has no route) rather than a workflow. */
+const isFragment = (document: unknown) => typeof document === 'object' && document !== null && 'exits' in document && !('route' in document);
+
 /** Fragment folders read so far, by path. */
 const fragmentFolders = new Map<string, FragmentResolver>();
 
@@ -63,7 +66,8 @@ function fragmentsBeside(file: string): FragmentResolver {
 
 /**
  * `sluice validate`: each file checked as the gateway would check it, against the data
- * directory's catalog and the other files' routes; prints every problem. Exit code 1 when one is refused.
+ * directory's catalog and the other files' routes (a fragment file as a fragment); prints every
+ * problem. Exit code 1 when one is refused.
  */
 export function validateFiles(files: string[]): number {
   const rest = files;
@@ -73,7 +77,7 @@ export function validateFiles(files: string[]): number {
   // Routes of the documents the gateway would serve, each valid on its own: a broken document
   // serves nothing, so it clashes with nothing (and its route may not even have methods).
   const served = documents.flatMap(({ file, document }) => {
-    const alone = document === undefined ? undefined : validateWorkflow(document, { ...(catalog ? { catalog } : {}), limits, fragments: fragmentsBeside(file) });
+    const alone = document === undefined || isFragment(document) ? undefined : validateWorkflow(document, { ...(catalog ? { catalog } : {}), limits, fragments: fragmentsBeside(file) });
     return alone?.ok ? [{ file, workflow: alone.graph.document.id, route: alone.graph.document.route }] : [];
   });
   /** id -> the first file using it: the gateway serves one workflow per id and refuses the others */
@@ -82,7 +86,10 @@ export function validateFiles(files: string[]): number {
   for (const { file, document, problem } of documents) {
     const problems: ValidationProblem[] = [];
     if (problem) problems.push(problem);
-    else {
+    else if (isFragment(document)) {
+      const result = validateFragment(document, { ...(catalog ? { catalog } : {}), limits });
+      if (!result.ok) problems.push(...result.problems);
+    } else {
       const otherRoutes = served.filter((d) => d.file !== file);
       const result = validateWorkflow(document, { ...(catalog ? { catalog } : {}), otherRoutes, limits, fragments: fragmentsBeside(file) });
       if (!result.ok) problems.push(...result.problems);

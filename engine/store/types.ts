@@ -21,16 +21,10 @@ export interface WorkflowRecord {
 
 /**
  * A shared flow (a fragment): drafts and numbered immutable versions like a workflow's, one active
- * version that subflow nodes run unless they pin one; never served on its own (it has no route).
+ * version that subflow nodes run unless they pin one; never served on its own (it has no route),
+ * never archived.
  */
-export interface FragmentRecord {
-  id: string;
-  createdAt: string;
-  createdBy: string;
-  draft: DraftRecord | undefined;
-  versions: VersionRecord[];
-  active: number | undefined;
-}
+export type FragmentRecord = Omit<WorkflowRecord, 'archived'>;
 
 /** Who archived a workflow, when and why; `version` is the version that served then, which a restore serves again if it still can. */
 interface ArchiveRecord {

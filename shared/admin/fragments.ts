@@ -1,12 +1,7 @@
 /** The admin API's answers about fragments (shared flows): the list, one fragment, its users, a publish. */
 import { z } from 'zod';
 import { validationProblemSchema } from './problem.ts';
-import { versionRecordSchema } from './workflows.ts';
-
-const timestamp = z.string();
-const who = z.string();
-
-const draftRecordSchema = z.object({ hash: z.string(), revision: z.number().int().min(1), updatedAt: timestamp, updatedBy: who });
+import { draftRecordSchema, versionRecordSchema, workflowRecordSchema } from './workflows.ts';
 
 /** A workflow whose subflow node uses a fragment: in its active version, its draft, or both; pinned to a version or following the active one. */
 const fragmentUseSchema = z.object({
@@ -34,15 +29,8 @@ const fragmentSummarySchema = z.object({
 });
 export const fragmentListSchema = z.object({ revision: z.number().int(), fragments: z.array(fragmentSummarySchema) });
 
-/** A fragment's record: absent values are null. */
-export const fragmentRecordSchema = z.object({
-  id: z.string(),
-  createdAt: timestamp,
-  createdBy: who,
-  draft: draftRecordSchema.nullable(),
-  versions: z.array(versionRecordSchema),
-  active: z.number().int().nullable(),
-});
+/** A fragment's record, a workflow's without archiving: absent values are null. */
+export const fragmentRecordSchema = workflowRecordSchema.omit({ archived: true });
 
 /** GET /fragments/:id: the record, the draft's document and who uses it. */
 export const fragmentViewSchema = fragmentRecordSchema.extend({ draft: draftRecordSchema.extend({ document: z.unknown() }).nullable(), usedBy: z.array(fragmentUseSchema) });

@@ -19,7 +19,7 @@ export const versionRecordSchema = z.object({
   retired: z.object({ at: timestamp }).optional(),
 }) satisfies z.ZodType<VersionRecord>;
 
-const draftRecordSchema = z.object({
+export const draftRecordSchema = z.object({
   hash: z.string(),
   revision: z.number().int().min(1),
   updatedAt: timestamp,

@@ -39,6 +39,7 @@ export const GATEWAY_ERRORS = [
   'request_timeout',
   'internal_error',
   'expression_failed',
+  'expressions_busy',
   'workflow_retired',
   'unauthorized',
   'forbidden',

@@ -93,6 +93,16 @@ describe('sluice CLI', () => {
       expect(run.stdout.trim().split('\n')).toEqual(EXAMPLES.map((f) => `ok      ${f}`));
     });
 
+    it('checks a fragment file as a fragment: the examples\' passes, a broken one is refused naming its node and exit', async () => {
+      const good = await sluice(['validate', join('examples', 'fragments', 'partner-token.json')]);
+      expect(good.code, good.stdout).toBe(0);
+      const broken = join(work, 'broken-fragment.json');
+      writeFileSync(broken, JSON.stringify({ id: 'broken', name: 'Broken', exits: [{ name: 'ok' }, { name: 'never' }], nodes: [{ id: 'check', kind: 'condition', config: { when: 'true' } }], edges: [{ from: 'check', port: 'true', to: 'ok' }, { from: 'check', port: 'false', to: 'ok' }] }));
+      const run = await sluice(['validate', broken]);
+      expect(run.code).toBe(1);
+      expect(run.stdout).toContain('  - workflow, exits.1: no edge leads to exit "never" [unreachable]');
+    });
+
     it.each([
       ['bad-configs.json', badConfigs],
       ['bad-graph.json', badGraph],

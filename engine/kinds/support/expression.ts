@@ -256,6 +256,11 @@ export function compileExpression(source: string, limits: ExpressionLimits = DEF
       try {
         reply = await workers.run({ expression, source, limits: evaluation, input: json, requestBytes, requestJson, responseBytes }, { deadlineMs: deadlineOf(limits.timeoutMs, copied), demoteMs: demotionOf(limits.timeoutMs, copied) });
       } catch (cause) {
+        // every worker busy and the queue full: the gateway is overloaded, not the expression wrong
+        if ((cause as { code?: unknown }).code === 'busy') {
+          exchange.answerHeaders = { ...exchange.answerHeaders, 'retry-after': '1' };
+          throw new SluiceError('expressions_busy', 'every expression worker is busy and the queue is full', { cause });
+        }
         throw expressionFailed(cause);
       }
       if (reply.bytes !== undefined) return Buffer.from(reply.bytes.buffer, reply.bytes.byteOffset, reply.bytes.byteLength);

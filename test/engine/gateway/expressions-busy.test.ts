@@ -1,0 +1,49 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestGateway, type TestGateway } from '../../helpers/gateway.ts';
+
+/*
+ * One expression worker and a queue of one: while a long expression holds the worker, requests
+ * that find the queue full are answered 503 expressions-busy with Retry-After (the gateway is
+ * overloaded; the workflow is not wrong), never 500.
+ */
+describe('expression workers all busy', () => {
+  let gw: TestGateway;
+  beforeAll(async () => {
+    gw = await startTestGateway({
+      workflows: [
+        {
+          id: 'long',
+          name: 'Long expression',
+          route: { methods: ['GET'], path: '/long' },
+          // off the compiled fast path (a function), long enough to hold the worker until its deadline
+          nodes: [
+            { id: 'check', kind: 'condition', config: { when: '$reduce([1..100000], function($a, $b) { $a + $b }) > 0' } },
+            { id: 'yes', kind: 'respond', config: { body: 'yes' } },
+            { id: 'no', kind: 'respond', config: { body: 'no' } },
+          ],
+          edges: [
+            { from: 'check', port: 'true', to: 'yes' },
+            { from: 'check', port: 'false', to: 'no' },
+          ],
+        },
+      ],
+      settings: { SLUICE_EXPRESSION_WORKERS: '1', SLUICE_EXPRESSION_QUEUE: '1' },
+    });
+  });
+  afterAll(() => gw?.close());
+
+  it('answers the requests that find the queue full with 503 expressions-busy and Retry-After', async () => {
+    const answers = await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        const res = await fetch(`${gw.url}/long`);
+        const body = (await res.json()) as { type: string };
+        return { status: res.status, type: body.type, retryAfter: res.headers.get('retry-after') };
+      }),
+    );
+    const busy = answers.filter((a) => a.status === 503);
+    expect(busy.length).toBeGreaterThan(0);
+    for (const a of busy) expect(a).toEqual({ status: 503, type: 'https://problems.sluice.example/expressions-busy', retryAfter: '1' });
+    // the others ran (and met the expression's deadline): never a busy pool answered as a failed expression
+    for (const a of answers.filter((x) => x.status !== 503)) expect(a.type).toBe('https://problems.sluice.example/expression-failed');
+  });
+});
