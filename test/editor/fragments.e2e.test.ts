@@ -97,6 +97,11 @@ describe.runIf(chromiumAvailable())('fragments in the editor', () => {
     const onPath = () => page.locator('.kind-node--on-path').evaluateAll((els) => els.map((e) => e.closest('.react-flow__node')!.getAttribute('data-id')).sort());
     await expect.poll(onPath).toEqual(['refused', 'subflow']);
     expect(await page.locator('.react-flow__edge.edge--on-path').getAttribute('data-id')).toBe('subflow:denied->refused');
+    // so does a contract entry's way there
+    await page.getByRole('tab', { name: 'Contract' }).click();
+    await page.getByRole('list', { name: 'Contract entries' }).getByRole('button', { name: /at welcome\.done$/ }).click();
+    await expect.poll(onPath).toEqual(['subflow', 'welcome']);
+    expect(await page.locator('.react-flow__edge.edge--on-path').getAttribute('data-id')).toBe('subflow:ok->welcome');
     await page.getByRole('tab', { name: 'Inspector' }).click();
 
     await inspector.getByRole('link', { name: 'Open fragment' }).click();
