@@ -125,6 +125,7 @@ describe.runIf(chromiumAvailable())('fragments in the editor', () => {
     await page.getByRole('img', { name: 'Into exit maybe' }).waitFor();
     // no edge leads to it yet: the server's problem is drawn on the exit node
     await page.getByRole('status', { name: '1 problem on exit maybe' }).waitFor();
+    await shot('fragment-exit-problem');
     await page.getByRole('button', { name: 'Remove exit denied' }).click();
     await page.getByRole('group', { name: /^check \(/ }).click();
     await page.getByRole('region', { name: 'Inspector: check' }).getByLabel('Port false leads to').selectOption('maybe');
