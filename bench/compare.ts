@@ -2,8 +2,9 @@
 // in front of the same upstream, on the same pinned core, measured alternately, with the ratios
 // issue 8 asks for checked. See bench/README.md for what each target does.
 import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { rssMb } from './children.ts';
-import { cachedWorkflow, edgeWorkflow, makeCredentials, referenceWorkflow, targetWorkflows } from './fixture.ts';
+import { cachedWorkflow, edgeWorkflow, INTROSPECTION_SECRET_ENV, introspectionWorkflow, makeCredentials, referenceWorkflow, targetWorkflows } from './fixture.ts';
 import type { Credentials } from './fixture.ts';
 import { CONNECTIONS, chooseLoadGen } from './loadgen.ts';
 import { WARMUP_SECONDS, envInt, measureAlternately } from './measure.ts';
@@ -13,7 +14,7 @@ import { benchRedis, deleteRedisKeys, redisAnswers, redisPrefix } from './redis.
 import { check, fmt, median, printChecks, printTable, writeResults, type Check } from './report.ts';
 import { startBareProxy, startGateway, startUpstream, whenStopped, type Gateway } from './servers.ts';
 
-const TARGET_NAMES = ['bare', 'sluice-a', 'sluice-b', 'sluice-c', 'sluice-c-redis', 'sluice-d', 'sluice-f', 'sluice-g', 'sluice-quiet', 'express-gateway', 'node-red'] as const;
+const TARGET_NAMES = ['bare', 'sluice-a', 'sluice-b', 'sluice-c', 'sluice-c-redis', 'sluice-d', 'sluice-f', 'sluice-g', 'sluice-i', 'sluice-quiet', 'express-gateway', 'node-red'] as const;
 type TargetName = (typeof TARGET_NAMES)[number];
 
 const DESCRIPTIONS: Record<TargetName, string> = {
@@ -25,6 +26,7 @@ const DESCRIPTIONS: Record<TargetName, string> = {
   'sluice-d': 'Sluice (d): c + transform-response (JSONata)',
   'sluice-f': 'Sluice (f): cors → validate-request (query, Authorization by a pattern) → proxy',
   'sluice-g': 'Sluice (g): cache-lookup → (miss) proxy → cache-store, in memory: hits after the first request',
+  'sluice-i': 'Sluice (i): introspect (RFC 7662, answers cached by token hash: hits after the first request) → proxy',
   'sluice-quiet': 'Sluice (c) without request logging and metrics (a gateway of its own: LOG_LEVEL=warn, SLUICE_METRICS=off)',
   'express-gateway': `express-gateway ${PEERS['express-gateway'].version}: jwt (RS256) → scope (terminate unless) → rate-limit → proxy`,
   'node-red': `Node-RED ${PEERS['node-red'].version}: http in → function (JWT + scope, node:crypto) → http request → http response`,
@@ -192,6 +194,7 @@ function checks(rows: Summary[], outcome: Outcome, redisIsMemory: boolean): Chec
     toBare('sluice-d', 0.6, '(d)'),
     toBare('sluice-f', 0.8, '(f)'),
     toBare('sluice-g', 1.5, '(g) cache hit'),
+    toBare('sluice-i', 0.8, '(i) introspection cache hit'),
     timesPeer('express-gateway', 30),
     timesPeer('node-red', 10),
     check(
@@ -211,7 +214,7 @@ function print(rows: Summary[], outcome: Outcome, results: Check[]): void {
     rows.map((r) => [r.target, fmt(r.rps, 0), fmt(r.p50Ms, 2), fmt(r.p99Ms, 2), fmt(r.ratioToBare, 2), fmt(r.cpuUsPerRequest, 1), fmt(r.cpuRatioToBare, 2), fmt(r.rssMb, 0)]),
   );
   console.log('\n(req/s, p50, p99 and CPU per request are medians over the rounds; CPU vs bare = bare\'s CPU per request / the target\'s)');
-  if (rows.filter((r) => /^sluice-[abcdfg]$/.test(r.target)).length > 1) console.log('(sluice-a to sluice-g share one gateway process, hence one RSS)');
+  if (rows.filter((r) => /^sluice-[abcdfgi]$/.test(r.target)).length > 1) console.log('(sluice-a to sluice-i share one gateway process, hence one RSS)');
   const observed = rows.find((r) => r.target === 'sluice-c');
   const quiet = rows.find((r) => r.target === 'sluice-quiet');
   if (observed && quiet) console.log(`logging + metrics cost: sluice-c / sluice-quiet = ${fmt(observed.rps / quiet.rps, 2)}`);
@@ -234,10 +237,14 @@ export async function runCompare(): Promise<void> {
     const bare = await startBareProxy(upstream.origin);
     targets.push({ name: 'bare', url: `http://127.0.0.1:${bare.port}/api/orders`, server: bare });
   }
-  const routes = { 'sluice-a': '/a', 'sluice-b': '/b', 'sluice-c': '/c', 'sluice-d': '/d', 'sluice-f': '/f', 'sluice-g': '/g' } as const;
+  const routes = { 'sluice-a': '/a', 'sluice-b': '/b', 'sluice-c': '/c', 'sluice-d': '/d', 'sluice-f': '/f', 'sluice-g': '/g', 'sluice-i': '/i' } as const;
   const mainTargets = (Object.keys(routes) as Array<keyof typeof routes>).filter((n) => selected.includes(n));
   if (mainTargets.length > 0) {
-    const gateway = await startGateway({ workflows: [...targetWorkflows(credentials.publicJwk, upstream.origin), edgeWorkflow(upstream.origin), cachedWorkflow(upstream.origin)] });
+    const gateway = await startGateway({
+      workflows: [...targetWorkflows(credentials.publicJwk, upstream.origin), edgeWorkflow(upstream.origin), cachedWorkflow(upstream.origin), introspectionWorkflow(upstream.origin)],
+      // sluice-i's client secret, and its authorization server (the upstream) as a host that may receive it
+      env: { [INTROSPECTION_SECRET_ENV]: randomBytes(24).toString('hex'), SLUICE_CALLOUT_HOSTS: '127.0.0.1' },
+    });
     for (const name of mainTargets) targets.push({ name, url: `${gateway.url}${routes[name]}`, server: gateway });
   }
   let redisIsMemory = false;

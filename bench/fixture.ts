@@ -112,6 +112,20 @@ export function cachedWorkflow(upstream: string) {
   };
 }
 
+/** The variable holding sluice-i's client secret for the introspection call (SLUICE_SECRET_* are secrets by default). */
+export const INTROSPECTION_SECRET_ENV = 'SLUICE_SECRET_BENCH_INTROSPECTION';
+
+/**
+ * Token introspection in front of a proxy, (i): the bench's upstream plays the authorization
+ * server (POST /introspect); after the first request every request is a cache hit (the token's
+ * hash looked up in memory), so this measures the identity step as partners meet it, not the
+ * authorization server.
+ */
+export function introspectionWorkflow(upstream: string) {
+  const check: Node = { id: 'check', kind: 'introspect', config: { endpoint: `${upstream}/introspect`, clientId: 'sluice-bench', clientSecretEnv: INTROSPECTION_SECRET_ENV, cacheTtl: '1h' } };
+  return chainWorkflow('bench-i', '/i', [check, proxyNode(upstream)]);
+}
+
 /** The reference workflow (c) at another route: the 4-node workflow the scale mode loads by the thousand. */
 export function referenceWorkflow(id: string, path: string, publicJwk: JWK, upstream: string) {
   return chainWorkflow(id, path, [verifyNode(publicJwk), scopeNode, limitNode, proxyNode(upstream)]);

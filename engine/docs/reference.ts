@@ -46,6 +46,7 @@ const SAMPLE_CONFIG: Record<string, unknown> = {
   'cache-lookup': { name: 'orders' },
   'cache-store': { name: 'orders' },
   'jwt-verify': { jwksUri: 'https://issuer.example/jwks' },
+  introspect: { issuer: 'https://issuer.example', clientId: 'gateway', clientSecretEnv: 'SLUICE_SECRET_INTROSPECTION' },
   'scope-check': { all: ['scope'] },
   condition: { when: 'true' },
   switch: { cases: [{ port: 'case', when: 'true' }] },

@@ -11,7 +11,7 @@ import type { BoundExpression, Exchange, Runtime } from './types.ts';
 const NOT_SENT = new Set<string>([...HOP_BY_HOP_HEADERS, 'host', 'content-length']);
 
 /** Whether `url`'s host is one SLUICE_CALLOUT_HOSTS names: `host` (any port), `host:port`, or `*.domain` (its subdomains). */
-function calloutAllowed(url: URL, allowed: readonly string[]): boolean {
+export function calloutAllowed(url: URL, allowed: readonly string[]): boolean {
   const port = url.port || (url.protocol === 'https:' ? '443' : '80');
   return allowed.some((entry) => {
     const colon = entry.lastIndexOf(':');

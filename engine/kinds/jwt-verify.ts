@@ -1,8 +1,8 @@
-import { Agent } from 'undici';
-import { createLocalJWKSet, errors, jwtVerify as verifyJwt, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { createLocalJWKSet, decodeJwt, errors, jwtVerify as verifyJwt, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions } from 'jose';
 import type { JwtVerifyConfig } from '../../shared/nodes/index.ts';
 import { durationMs } from '../../shared/schema/index.ts';
 import { createRemoteKeySet, KeysUnavailable, parseKeySet } from './support/jwks.ts';
+import { discoverIssuer, egressAgent } from './support/oidc-discovery.ts';
 import { admit } from './support/partner-admission.ts';
 import { PrepareError } from './prepare-error.ts';
 import type { Exchange, Runtime } from './types.ts';
@@ -54,7 +54,39 @@ function reasonOf(error: unknown): string {
   return 'the token is malformed';
 }
 
-async function keySource(config: JwtVerifyConfig, context: Parameters<Runtime<JwtVerifyConfig>>[1]): Promise<JWTVerifyGetKey | Uint8Array> {
+type Context = Parameters<Runtime<JwtVerifyConfig>>[1];
+type KeySource = JWTVerifyGetKey | Uint8Array;
+
+async function remoteKeys(url: string, field: string, context: Context): Promise<KeySource> {
+  const refused = await context.egress.check({ url: new URL(url), label: `"${url}"`, literal: true });
+  if (refused !== undefined) throw new PrepareError(field, refused);
+  // The key set's fetches connect through the egress policy's connector, checked on every connection.
+  const remote = context.shared.get(`jwks:${context.egress.key}:${url}`, () => createRemoteKeySet(url, { dispatcher: egressAgent(context) }));
+  return (header, token) => remote.getKey(header, token);
+}
+
+/**
+ * The keys of an issuer found by OIDC discovery: its metadata names jwks_uri, fetched like a JWKS
+ * URL (through the egress agent: a jwks_uri on an address the policy refuses is never reached).
+ */
+async function discoveredKeys(issuer: string, field: string, context: Context): Promise<KeySource> {
+  const found = await discoverIssuer(context, issuer);
+  if ('refused' in found) throw new PrepareError(field, found.refused);
+  const { discovery } = found;
+  const remote = context.shared.get(`jwks-oidc:${context.egress.key}:${issuer}`, () =>
+    createRemoteKeySet(
+      async () => {
+        const { jwksUri } = await discovery.metadata();
+        if (jwksUri === undefined) throw new Error(`issuer ${issuer} publishes no jwks_uri`);
+        return jwksUri;
+      },
+      { dispatcher: egressAgent(context) },
+    ),
+  );
+  return (header, token) => remote.getKey(header, token);
+}
+
+async function keySource(config: JwtVerifyConfig, context: Context): Promise<KeySource> {
   if (config.jwks) return createLocalJWKSet(config.jwks as Parameters<typeof createLocalJWKSet>[0]);
   if (config.jwksFile) {
     const text = context.keys.read(config.jwksFile, 'config.jwksFile');
@@ -76,31 +108,53 @@ async function keySource(config: JwtVerifyConfig, context: Parameters<Runtime<Jw
     if (Buffer.byteLength(secret) < 32) throw new PrepareError('config.secretEnv', `the secret in ${config.secretEnv} is shorter than 32 bytes`);
     return new TextEncoder().encode(secret);
   }
-  const url = config.jwksUri!;
-  const refused = await context.egress.check({ url: new URL(url), label: `"${url}"`, literal: true });
-  if (refused !== undefined) throw new PrepareError('config.jwksUri', refused);
-  const egress = context.egress;
-  // The key set's fetches connect through the egress policy's connector, checked on every connection.
-  const remote = context.shared.get(`jwks:${egress.key}:${url}`, () => createRemoteKeySet(url, { dispatcher: context.shared.get(`egress-agent:${egress.key}`, () => new Agent({ connect: egress.connector() })) }));
-  return (header, token) => remote.getKey(header, token);
+  if (config.jwksUri) return remoteKeys(config.jwksUri, 'config.jwksUri', context);
+  return discoveredKeys(config.issuer!, 'config.issuer', context);
+}
+
+/** One issuer a node accepts: its keys, its checks and the claim naming the partner. */
+interface Tenant {
+  key: KeySource;
+  issuer: string | undefined;
+  audience: string | undefined;
+  partnerClaim: string;
+}
+
+/** The tenants of a node: one (the top-level fields), or one per entry of `issuers`, by issuer. */
+async function tenantsOf(config: JwtVerifyConfig, context: Context): Promise<Tenant | Map<string, Tenant>> {
+  if (config.issuers === undefined) return { key: await keySource(config, context), issuer: config.issuer, audience: config.audience, partnerClaim: config.partnerClaim };
+  const tenants = new Map<string, Tenant>();
+  for (const [i, entry] of config.issuers.entries()) {
+    const key = entry.jwksUri !== undefined ? await remoteKeys(entry.jwksUri, `config.issuers.${i}.jwksUri`, context) : await discoveredKeys(entry.issuer, `config.issuers.${i}.issuer`, context);
+    tenants.set(entry.issuer, { key, issuer: entry.issuer, audience: entry.audience, partnerClaim: entry.partnerClaim });
+  }
+  return tenants;
+}
+
+/** The iss of a token not yet verified, only to choose which issuer's keys verify it. */
+function unverifiedIssuer(token: string): string | undefined {
+  try {
+    const iss = decodeJwt(token).iss;
+    return typeof iss === 'string' ? iss : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
  * Verifies a bearer JWT with jose: algorithms from the node (never from the token), `exp`
- * required, issuer and audience when set. Verified tokens are cached until they expire, so a
+ * required, issuer and audience when set. With several issuers, the token's (unverified) iss
+ * only chooses whose keys and checks apply; jose then verifies iss like every other claim. Verified tokens are cached until they expire, so a
  * partner's repeated calls cost a map lookup, not a signature check.
  */
 export const jwtVerify: Runtime<JwtVerifyConfig> = async (config, context) => {
-  const key = await keySource(config, context);
+  const tenants = await tenantsOf(config, context);
   const header = config.header.toLowerCase();
-  const partnerClaim = config.partnerClaim;
   const toleranceMs = durationMs(config.clockTolerance);
   const maxAgeMs = config.maxTokenAge === undefined ? undefined : durationMs(config.maxTokenAge);
   const maxLifetimeMs = config.maxLifetime === undefined ? undefined : durationMs(config.maxLifetime);
-  const options = {
+  const common = {
     algorithms: config.algorithms,
-    issuer: config.issuer,
-    audience: config.audience,
     clockTolerance: Math.ceil(toleranceMs / 1000),
     requiredClaims: ['exp'],
     maxTokenAge: maxAgeMs === undefined ? undefined : Math.floor(maxAgeMs / 1000),
@@ -127,10 +181,20 @@ export const jwtVerify: Runtime<JwtVerifyConfig> = async (config, context) => {
     return 'invalid';
   };
 
+  /** Each tenant's verification options, made once. */
+  const optionsOf = new Map<Tenant, JWTVerifyOptions>();
+  for (const tenant of tenants instanceof Map ? tenants.values() : [tenants]) optionsOf.set(tenant, { ...common, issuer: tenant.issuer, audience: tenant.audience });
+
   async function verify(exchange: Exchange, token: string, header: string): Promise<string> {
+    let tenant: Tenant | undefined;
+    if (tenants instanceof Map) {
+      const iss = unverifiedIssuer(token);
+      tenant = iss === undefined ? undefined : tenants.get(iss);
+      if (tenant === undefined) return refuse(exchange, iss === undefined ? 'the token is malformed or names no issuer' : 'the token\'s issuer is not accepted here');
+    } else tenant = tenants;
     let payload: JWTPayload;
     try {
-      const result = await verifyJwt(token, key as JWTVerifyGetKey, options);
+      const result = await verifyJwt(token, tenant.key as JWTVerifyGetKey, optionsOf.get(tenant));
       payload = result.payload;
     } catch (error) {
       if (error instanceof KeysUnavailable) return 'unavailable';
@@ -144,7 +208,7 @@ export const jwtVerify: Runtime<JwtVerifyConfig> = async (config, context) => {
     const claims = Object.freeze({ ...payload }) as Record<string, unknown>;
     let expiresAt = payload.exp! * 1000 + toleranceMs;
     if (maxAgeMs !== undefined && typeof payload.iat === 'number') expiresAt = Math.min(expiresAt, payload.iat * 1000 + maxAgeMs + toleranceMs);
-    const partner = claims[partnerClaim];
+    const partner = claims[tenant.partnerClaim];
     const verified: Verified = {
       header,
       claims,

@@ -43,6 +43,8 @@ function clause(node: WordsNode, port: string): Clause | undefined {
   switch (node.kind) {
     case 'jwt-verify':
       return ({ ok: { subject: 'the JWT', predicate: 'is valid' }, missing: { subject: 'the JWT', predicate: 'is missing' }, invalid: { subject: 'the JWT', predicate: 'is invalid (malformed, expired, badly signed or for someone else)' }, unavailable: { subject: 'the signing keys', predicate: 'cannot be fetched and none were ever known' }, ...partner } as Record<string, Clause>)[port];
+    case 'introspect':
+      return ({ ok: { subject: 'the bearer token', predicate: 'is active (the authorization server says so)' }, missing: { subject: 'the bearer token', predicate: 'is missing' }, invalid: { subject: 'the bearer token', predicate: 'is not active (unknown, expired or revoked) or for someone else' }, unavailable: { subject: 'the authorization server', predicate: 'cannot be asked about the token' }, ...partner } as Record<string, Clause>)[port];
     case 'api-key':
       return ({ ok: { subject: 'the API key', predicate: 'is known' }, missing: { subject: 'the API key', predicate: 'is missing' }, invalid: { subject: 'the API key', predicate: 'is unknown, expired or revoked' }, ...partner } as Record<string, Clause>)[port];
     case 'scope-check': {

@@ -5,6 +5,7 @@ import { conditionKind } from './condition.ts';
 import { corsKind } from './cors.ts';
 import { errorKind } from './error.ts';
 import { httpCallKind } from './http-call.ts';
+import { introspectKind } from './introspect.ts';
 import { jwtVerifyKind } from './jwt-verify.ts';
 import type { AnyKindDescriptor, KindDescriptor, PortSpec } from './kind.ts';
 import { proxyKind } from './proxy.ts';
@@ -22,6 +23,7 @@ export const kinds = {
   cors: corsKind,
   'jwt-verify': jwtVerifyKind,
   'api-key': apiKeyKind,
+  introspect: introspectKind,
   'scope-check': scopeCheckKind,
   'validate-request': validateRequestKind,
   condition: conditionKind,
@@ -59,6 +61,7 @@ export function faultsOf(descriptor: AnyKindDescriptor, ports: PortSpec[]): stri
 export { CATEGORIES, type AnyKindDescriptor, type PortSpec } from './kind.ts';
 export type { JwtVerifyConfig } from './jwt-verify.ts';
 export type { ApiKeyConfig } from './api-key.ts';
+export type { IntrospectConfig } from './introspect.ts';
 export type { ScopeCheckConfig } from './scope-check.ts';
 export type { ConditionConfig } from './condition.ts';
 export type { SwitchConfig } from './switch.ts';

@@ -229,6 +229,22 @@ describe('defect 3: one egress policy for every outbound call, at publish and at
     expectRefused(await validateAsEditor(verifyWith('egress-jwks', { jwksUri: 'http://169.254.169.254/jwks.json' })), 'verify', 'config.jwksUri', /link-local|metadata/);
   });
 
+  it('validate: an OIDC issuer (keys by discovery) on the metadata address is refused', async () => {
+    expectRefused(await validateAsEditor(verifyWith('egress-oidc', { issuer: 'http://169.254.169.254/latest' })), 'verify', 'config.issuer', /link-local|metadata/);
+  });
+
+  it('simulate: an OIDC issuer whose discovery document would be the stand-in metadata service is refused, and nothing is fetched', async () => {
+    const result = await simulateAsEditor(verifyWith('ssrf-oidc', { issuers: [{ issuer: metadata.url }] }), '/ssrf-oidc');
+    expectRefused(result, 'verify', 'config.issuers.0.issuer', /loopback/);
+    expect(metadata.received).toEqual([]);
+  });
+
+  it('validate: an introspect node cannot send a gateway secret to a host the editor picks', async () => {
+    const doc = document('egress-introspect', [{ id: 'check', kind: 'introspect', config: { endpoint: `${collector.url}/introspect`, clientId: 'gateway', clientSecretEnv: 'SLUICE_SECRET_ANY' } }, { id: 'answer', kind: 'respond', config: { status: 200, body: { ok: true } } }], [{ from: 'check', port: 'ok', to: 'answer' }]);
+    expectRefused(await validateAsEditor(doc), 'check', 'config.endpoint', /SLUICE_CALLOUT_HOSTS/);
+    expect(collector.received).toEqual([]);
+  });
+
   it('simulate: a proxy to the stand-in metadata service gets no internal answer', async () => {
     const result = await simulateAsEditor(proxyTo('ssrf-sim', `${metadata.url}/latest/meta-data/iam`), '/ssrf-sim');
     expectRefused(result, 'call', 'config.url', /loopback/);

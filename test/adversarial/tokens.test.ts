@@ -182,3 +182,94 @@ describe('hostile tokens', () => {
     group.counted();
   });
 });
+
+/** An authorization server whose introspection answers the test chooses, recording what it is sent. */
+function authorizationServer() {
+  let answer: { status: number; body: string; headers?: Record<string, string> } = { status: 200, body: '{"active":false}' };
+  const forms: URLSearchParams[] = [];
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      forms.push(new URLSearchParams(Buffer.concat(chunks).toString('utf8')));
+      res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers }).end(answer.body);
+    });
+  });
+  return {
+    server,
+    forms,
+    answer: (status: number, body: unknown, headers?: Record<string, string>) => (answer = { status, body: typeof body === 'string' ? body : JSON.stringify(body), ...(headers ? { headers } : {}) }),
+    async listen() {
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    },
+  };
+}
+
+describe('hostile tokens and authorization servers for introspect', () => {
+  const SECRET = 'introspection-client-secret-never-echoed-0123456789';
+  let gw: TestGateway;
+  let as: ReturnType<typeof authorizationServer>;
+  let before: Snapshot;
+  const call = (token: string) => gw.fetch('/adv/introspect', { headers: { authorization: `Bearer ${token}` } });
+  let n = 0;
+  /** A token not seen before, so no cached answer decides. */
+  const fresh = () => `adv-opaque-${++n}-${Date.now()}`;
+
+  beforeAll(async () => {
+    as = authorizationServer();
+    const endpoint = `${await as.listen()}/introspect`;
+    gw = await startGateway(
+      [workflow('adv-introspect', { path: '/adv/introspect' }, [{ id: 'check', kind: 'introspect', config: { endpoint, clientId: 'gateway', clientSecretEnv: 'SLUICE_SECRET_ADV_AS', timeout: '1s' } }, { id: 'ok', kind: 'respond', config: { body: { ok: true } } }], [['check', 'ok', 'ok']])],
+      { env: { SLUICE_SECRET_ADV_AS: SECRET }, settings: { SLUICE_CALLOUT_HOSTS: '127.0.0.1' } },
+    );
+    before = await snapshotOf(gw);
+  });
+
+  afterAll(async () => {
+    expect(await snapshotOf(gw)).toEqual(before);
+    expect(JSON.stringify(gw.logs)).not.toContain(SECRET);
+    await gw?.close();
+    as?.server.close();
+  });
+
+  const inAnHour = () => now() + 3600;
+  it.each<[string, number, unknown, number, string, RegExp | undefined]>([
+    ['active as a string', 200, { active: 'true', client_id: 'acme' }, 503, 'introspection-unavailable', undefined],
+    ['active as a number', 200, { active: 1, client_id: 'acme' }, 503, 'introspection-unavailable', undefined],
+    ['no active member', 200, { client_id: 'acme', scope: 'everything' }, 503, 'introspection-unavailable', undefined],
+    ['an array', 200, [{ active: true }], 503, 'introspection-unavailable', undefined],
+    ['not JSON', 200, '{"active": tru', 503, 'introspection-unavailable', undefined],
+    ['a 2 MB answer', 200, JSON.stringify({ active: true, pad: 'x'.repeat(2 * 1024 * 1024) }), 503, 'introspection-unavailable', undefined],
+    ['a 500', 500, { error: 'server_error' }, 503, 'introspection-unavailable', undefined],
+    ['a redirect (never followed)', 302, '', 503, 'introspection-unavailable', undefined],
+    ['active but expired', 200, { active: true, client_id: 'acme', exp: now() - 60 }, 401, 'invalid-token', /expired/],
+    ['active with exp as a string', 200, { active: true, client_id: 'acme', exp: '9999999999' }, 401, 'invalid-token', /"exp"/],
+    ['active but not valid yet', 200, { active: true, client_id: 'acme', exp: inAnHour(), nbf: inAnHour() - 60 }, 401, 'invalid-token', /not valid yet/],
+    ['inactive with claims beside it', 200, { active: false, client_id: 'acme', scope: 'admin' }, 401, 'invalid-token', /not active/],
+  ])('the server answers %s: %i %s', async (_name, status, body, expected, slug, detail) => {
+    as.answer(status, body, status === 302 ? { location: 'http://169.254.169.254/latest/meta-data/' } : undefined);
+    const answer = await group.refused(await call(fresh()), expected, slug, detail);
+    expect(JSON.stringify(answer)).not.toContain(SECRET);
+  });
+
+  it('a token carrying form syntax reaches the server as one token, never as extra parameters', async () => {
+    as.answer(200, { active: false });
+    const token = 'abc&token=other&client_secret=x&token_type_hint=refresh_token';
+    await group.refused(await call(token), 401, 'invalid-token');
+    const form = as.forms.at(-1)!;
+    expect(form.getAll('token')).toEqual([token]);
+    expect(form.getAll('token_type_hint')).toEqual(['access_token']);
+    expect(form.has('client_secret')).toBe(false); // client_secret_basic: the secret is in the Authorization header only
+  });
+
+  it('a flood of made-up tokens calls the server once per token, and never again while the negative answer holds', async () => {
+    as.answer(200, { active: false });
+    const tokens = Array.from({ length: 40 * SOAK }, () => fresh());
+    const calls = as.forms.length;
+    for (const res of await Promise.all(tokens.map(call))) await group.refused(res, 401, 'invalid-token', /not active/);
+    expect(as.forms.length - calls).toBe(tokens.length);
+    for (const res of await Promise.all(tokens.map(call))) await group.refused(res, 401, 'invalid-token', /not active/);
+    expect(as.forms.length - calls).toBe(tokens.length);
+  });
+});

@@ -30,8 +30,9 @@ describe('form generation from JSON Schema (editor/src/forms/schema-form.ts)', (
 
   /** Every field of every kind, as the gateway serves its schema: kind.field -> control (required marked *). */
   const EXPECTED: Record<string, string[]> = {
-    'jwt-verify': ['jwksUri: url', 'jwks: json', 'jwksFile: text', 'secretEnv: secret-env', 'algorithms: multi-select', 'issuer: text', 'audience: text', 'clockTolerance: duration', 'maxTokenAge: duration', 'maxLifetime: duration', 'header: text', 'partnerClaim: text'],
+    'jwt-verify': ['jwksUri: url', 'jwks: json', 'jwksFile: text', 'secretEnv: secret-env', 'algorithms: multi-select', 'issuer: text', 'issuers: object-list', 'audience: text', 'clockTolerance: duration', 'maxTokenAge: duration', 'maxLifetime: duration', 'header: text', 'partnerClaim: text'],
     'api-key': ['header: text', 'query: text', 'source: select', 'keys: object-list'],
+    introspect: ['endpoint: url', 'issuer: url', 'clientId*: text', 'clientSecretEnv*: secret-env', 'authMethod: select', 'audience: text', 'header: text', 'partnerClaim: text', 'cacheTtl: duration', 'negativeCacheTtl: duration', 'cacheSize: integer', 'timeout: duration'],
     'scope-check': ['all: string-list', 'any: string-list'],
     cors: ['origins*: string-list', 'methods: multi-select', 'headers: string-list', 'expose: string-list', 'credentials: checkbox', 'maxAge: integer'],
     'validate-request': ['body: json', 'query: json', 'params: json', 'headers: json', 'maxErrors: integer'],

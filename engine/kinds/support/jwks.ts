@@ -1,5 +1,6 @@
 import { createLocalJWKSet, errors, type JSONWebKeySet, type JWSHeaderParameters, type FlattenedJWSInput } from 'jose';
 import { request, type Dispatcher } from 'undici';
+import { readBounded } from './oidc-discovery.ts';
 
 type KeyLookup = ReturnType<typeof createLocalJWKSet>;
 type Key = Awaited<ReturnType<KeyLookup>>;
@@ -52,8 +53,10 @@ export function parseKeySet(text: string): JSONWebKeySet {
  * A remote JWKS that keeps working when the key server does not: keys are refreshed in the
  * background when old, refetched at most once per cooldown when a token names an unknown kid,
  * and the last good set is used while fetches fail. One fetch runs at a time; callers share it.
+ * `url` may be found anew for each fetch (OIDC discovery's jwks_uri); a failure to find it is a
+ * failed fetch.
  */
-export function createRemoteKeySet(url: string, options: RemoteKeySetOptions = {}): RemoteKeySet {
+export function createRemoteKeySet(url: string | (() => Promise<string>), options: RemoteKeySetOptions = {}): RemoteKeySet {
   const maxAgeMs = options.maxAgeMs ?? 10 * 60_000;
   const cooldownMs = options.cooldownMs ?? 30_000;
   const timeoutMs = options.timeoutMs ?? 5_000;
@@ -70,22 +73,13 @@ export function createRemoteKeySet(url: string, options: RemoteKeySetOptions = {
     attemptedAt = now();
     fetches += 1;
     try {
-      const response = await request(url, { method: 'GET', headers: { accept: 'application/json' }, headersTimeout: timeoutMs, bodyTimeout: timeoutMs, ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}) });
+      const target = typeof url === 'string' ? url : await url();
+      const response = await request(target, { method: 'GET', headers: { accept: 'application/json' }, headersTimeout: timeoutMs, bodyTimeout: timeoutMs, ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}) });
       if (response.statusCode !== 200) {
         await response.body.dump();
         throw new Error(`key server answered ${response.statusCode}`);
       }
-      let size = 0;
-      const chunks: Buffer[] = [];
-      for await (const chunk of response.body) {
-        size += (chunk as Buffer).length;
-        if (size > maxBytes) {
-          response.body.destroy();
-          throw new Error(`key set larger than ${maxBytes} bytes`);
-        }
-        chunks.push(chunk as Buffer);
-      }
-      lookup = createLocalJWKSet(parseKeySet(Buffer.concat(chunks).toString('utf8')));
+      lookup = createLocalJWKSet(parseKeySet(await readBounded(response.body, maxBytes, 'the key set')));
       fetchedAt = now();
       lastError = undefined;
     } catch (error) {

@@ -4,6 +4,7 @@ import { exportSPKI, importJWK, SignJWT, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { TestGateway } from '../../helpers/gateway.ts';
 import { createIssuer, TEST_AUDIENCE, TEST_ISSUER, unsignedToken, type TestIssuer } from '../../helpers/issuer.ts';
+import { JWT_RESOURCE, OTHER_CLIENT, startOidcProvider, type TestProvider } from '../../helpers/oidc-provider.ts';
 import { bearer, expectPort, expectProblem, portNode, registerPartners, startGateway, workflow, type NodeDoc } from '../../helpers/workflow.ts';
 import { describeKind } from './describe-kind.ts';
 import { deadUrl } from './fixtures.ts';
@@ -22,6 +23,11 @@ describeKind('jwt-verify', {
     ['an inline JWKS', { jwks: { keys: [{ kty: 'RSA', n: 'x', e: 'AQAB' }] } }],
     ['a JWKS file', { jwksFile: 'demo-jwks.json' }],
     ['an HMAC secret with HS* only', { secretEnv: 'JWT_SECRET', algorithms: ['HS256', 'HS512'] }],
+    ['an issuer alone, its keys found by OIDC discovery', { issuer: 'https://login.example.com/tenant-a' }],
+    [
+      'several issuers, each with its own audience and partner claim',
+      { issuers: [{ issuer: 'https://login.example.com' }, { issuer: 'https://idp.partner.example', jwksUri: 'https://idp.partner.example/keys', audience: 'orders', partnerClaim: 'client_id' }], algorithms: ['RS256', 'ES256'] },
+    ],
     ['several public-key algorithms and every check', { ...jwt, algorithms: ['RS256', 'ES256', 'EdDSA'], issuer: 'urn:i', audience: 'a', clockTolerance: '0s', maxTokenAge: '1h' }],
   ],
   refuses: [
@@ -37,6 +43,13 @@ describeKind('jwt-verify', {
     ['an empty inline JWKS', { jwks: { keys: [] } }, ['jwks.keys']],
     ['a clock tolerance that is no duration', { ...jwt, clockTolerance: '30 seconds' }, ['clockTolerance']],
     ['an unknown key', { ...jwt, cache: true }, ['cache']],
+    ['an issuer alone that is no http(s) URL (nothing to discover)', { issuer: 'urn:issuer' }, ['issuer']],
+    ['issuers beside a key source of the node', { ...jwt, issuers: [{ issuer: 'https://login.example.com' }] }, ['issuers']],
+    ['issuers beside an issuer of the node', { issuer: 'https://a.example', issuers: [{ issuer: 'https://login.example.com' }] }, ['issuers']],
+    ['an issuer listed twice', { issuers: [{ issuer: 'https://login.example.com' }, { issuer: 'https://login.example.com' }] }, ['issuers.1.issuer']],
+    ['no issuer in the list', { issuers: [] }, ['issuers']],
+    ['an issuer in the list that is no http(s) URL', { issuers: [{ issuer: 'file:///etc/passwd' }] }, ['issuers.0.issuer']],
+    ['an unknown key in an issuer', { issuers: [{ issuer: 'https://login.example.com', secretEnv: 'X' }] }, ['issuers.0.secretEnv']],
   ],
   faults: [],
 });
@@ -54,7 +67,7 @@ interface KeyServer {
   close(): Promise<void>;
 }
 
-async function startKeyServer(jwks: { keys: JWK[] }): Promise<KeyServer> {
+async function startKeyServer(jwks: { keys: JWK[] }, host = '127.0.0.1'): Promise<KeyServer> {
   let current = jwks;
   const state = { hits: 0 };
   const server: Server = createServer((_req, res) => {
@@ -62,9 +75,9 @@ async function startKeyServer(jwks: { keys: JWK[] }): Promise<KeyServer> {
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify(current));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    url: `http://${host}:${(server.address() as AddressInfo).port}`,
     get hits() {
       return state.hits;
     },
@@ -391,5 +404,136 @@ describe('jwt-verify and registered partners: client ids, suspension and product
     await expectPort(await gw.fetch('/jwt/access', { headers: bearer(unknown) }), 'unsubscribed');
     await expectProblem(await gw.fetch('/jwt/access-default', { headers: bearer(frozen) }), 403, 'partner-suspended', 'frozen');
     await expectProblem(await gw.fetch('/jwt/access-default', { headers: bearer(unknown) }), 403, 'product-not-subscribed', 'orders');
+  });
+});
+
+/**
+ * Keys found by OIDC discovery, from a real OpenID provider (oidc-provider) that issues JWT access
+ * tokens with client_credentials. The clock is frozen as above; the provider runs in this process,
+ * so its clock moves with the gateway's.
+ */
+describe('jwt-verify with OIDC discovery from a real OpenID provider, and several issuers', () => {
+  let gw: TestGateway;
+  let provider: TestProvider;
+  let second: TestProvider;
+  let legacy: TestIssuer;
+  let legacyKeys: KeyServer;
+  /** A JWKS on another loopback address, which the test gateway's egress policy (127.0.0.1 only) refuses. */
+  let internal: KeyServer;
+  /** An issuer whose discovery document sends the gateway to `internal`. */
+  let hostile: Server;
+  let hostileUrl: string;
+  let dead: string;
+  const advance = (ms: number) => vi.setSystemTime(Date.now() + ms);
+  const COOLDOWN = 30_000;
+  const who = async (res: Response) => {
+    expect(res.status, await res.clone().text()).toBe(200);
+    return (await res.json()) as { port: string; partner: string; scopes: string[]; sub: string };
+  };
+
+  beforeAll(async () => {
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() });
+    [provider, second, legacy] = await Promise.all([startOidcProvider(), startOidcProvider(), createIssuer('legacy-key')]);
+    legacyKeys = await startKeyServer(legacy.jwks);
+    internal = await startKeyServer(legacy.jwks, '127.0.0.2');
+    hostile = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ issuer: hostileUrl, jwks_uri: `${internal.url}/jwks.json` }));
+    });
+    await new Promise<void>((resolve) => hostile.listen(0, '127.0.0.1', resolve));
+    hostileUrl = `http://127.0.0.1:${(hostile.address() as AddressInfo).port}`;
+    dead = await deadUrl();
+    const one = (id: string, path: string, config: Record<string, unknown>) => workflow(id, { path }, [{ id: 'verify', kind: 'jwt-verify', config }, whoNode], [['verify', 'ok', 'who']]);
+    gw = await startGateway([
+      one('oidc-one', '/oidc/one', { issuer: provider.issuer, audience: JWT_RESOURCE, partnerClaim: 'client_id' }),
+      one('oidc-multi', '/oidc/multi', {
+        issuers: [
+          { issuer: provider.issuer, audience: JWT_RESOURCE, partnerClaim: 'client_id' },
+          { issuer: second.issuer, audience: JWT_RESOURCE, partnerClaim: 'client_id' },
+          { issuer: TEST_ISSUER, jwksUri: `${legacyKeys.url}/jwks.json`, audience: TEST_AUDIENCE },
+        ],
+      }),
+      one('oidc-down', '/oidc/down', { issuer: dead }),
+      one('oidc-hostile', '/oidc/hostile', { issuer: hostileUrl }),
+    ]);
+  });
+  afterAll(async () => {
+    await gw?.close();
+    await Promise.all([provider?.close(), second?.close(), legacyKeys?.close(), internal?.close(), new Promise((resolve) => (hostile ? hostile.close(resolve) : resolve(undefined)))]);
+    vi.useRealTimers();
+  });
+
+  it('finds jwks_uri by discovery, once, and verifies the provider\'s access tokens', async () => {
+    expect(provider.hits('/.well-known/openid-configuration')).toBe(0); // nothing is fetched at publish
+    const answer = await who(await gw.fetch('/oidc/one', { headers: bearer(await provider.jwtToken()) }));
+    expect(answer).toMatchObject({ port: 'ok', partner: 'acme-batch', scopes: ['orders:read'] });
+    expect((await who(await gw.fetch('/oidc/one', { headers: bearer(await provider.jwtToken(OTHER_CLIENT, 'orders:write')) }))).partner).toBe('frozen-app');
+    expect(provider.hits('/.well-known/openid-configuration')).toBe(1);
+    expect(provider.hits('/jwks')).toBe(1);
+    // a token for another resource (an opaque one is no JWT at all) is refused
+    await expectProblem(await gw.fetch('/oidc/one', { headers: bearer(await provider.opaqueToken()) }), 401, 'invalid-token', 'malformed');
+  });
+
+  it('picks up a key rotation at the provider: a token signed with the new key is accepted once the cooldown allows a refetch', async () => {
+    const kid = await provider.rotate();
+    const token = await provider.jwtToken();
+    expect(JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString())).toMatchObject({ kid });
+    // the keys were fetched moments ago: an unknown kid does not refetch within the cooldown
+    await expectProblem(await gw.fetch('/oidc/one', { headers: bearer(token) }), 401, 'invalid-token', 'no known key');
+    expect(provider.hits('/jwks')).toBe(1);
+    advance(COOLDOWN + 1_000);
+    expect((await who(await gw.fetch('/oidc/one', { headers: bearer(token) }))).partner).toBe('acme-batch');
+    expect(provider.hits('/jwks')).toBe(2);
+    expect(provider.hits('/.well-known/openid-configuration')).toBe(1); // the metadata is still fresh
+  });
+
+  it('refreshes the metadata when old, and keeps the known keys while the provider is down', async () => {
+    const tokens = [await provider.jwtToken(), await provider.jwtToken(OTHER_CLIENT)];
+    provider.down(true);
+    try {
+      // past the metadata's maximum age (1h; the tokens live 2h): verifying refreshes keys and metadata in the background
+      advance(61 * 60_000);
+      const before = provider.hits('/.well-known/openid-configuration');
+      expect((await who(await gw.fetch('/oidc/one', { headers: bearer(tokens[0]!) }))).port).toBe('ok');
+      await vi.waitFor(() => expect(provider.hits('/.well-known/openid-configuration')).toBe(before + 1)); // tried, and failed
+      expect((await who(await gw.fetch('/oidc/one', { headers: bearer(tokens[1]!) }))).partner).toBe('frozen-app');
+    } finally {
+      provider.down(false);
+    }
+  });
+
+  it('several issuers: each token is verified with its issuer\'s keys, audience and partner claim', async () => {
+    expect((await who(await gw.fetch('/oidc/multi', { headers: bearer(await provider.jwtToken()) }))).partner).toBe('acme-batch');
+    expect((await who(await gw.fetch('/oidc/multi', { headers: bearer(await second.jwtToken(OTHER_CLIENT)) }))).partner).toBe('frozen-app');
+    expect((await who(await gw.fetch('/oidc/multi', { headers: bearer(await legacy.sign({ azp: 'initech', client_id: 'not-this' })) }))).partner).toBe('initech');
+    // the legacy issuer's audience is its own
+    await expectProblem(await gw.fetch('/oidc/multi', { headers: bearer(await legacy.sign({ aud: JWT_RESOURCE })) }), 401, 'invalid-token', '"aud"');
+    // an issuer not in the list, and a token naming one issuer but signed by another's key
+    await expectProblem(await gw.fetch('/oidc/multi', { headers: bearer(await legacy.sign({ iss: 'https://evil.test' })) }), 401, 'invalid-token', 'issuer is not accepted');
+    await expectProblem(await gw.fetch('/oidc/multi', { headers: bearer(await legacy.sign({ iss: provider.issuer, aud: JWT_RESOURCE, client_id: 'acme-batch' })) }), 401, 'invalid-token', 'no known key');
+    await expectProblem(await gw.fetch('/oidc/multi', { headers: bearer('not-a-jwt') }), 401, 'invalid-token', 'names no issuer');
+  });
+
+  it('answers 503 keys-unavailable when the issuer never answered discovery', async () => {
+    await expectProblem(await gw.fetch('/oidc/down', { headers: bearer(await legacy.sign({ iss: dead })) }), 503, 'keys-unavailable');
+  });
+
+  it('a discovery document cannot send the gateway to an internal address: its jwks_uri is refused at connect time', async () => {
+    const res = await gw.fetch('/oidc/hostile', { headers: bearer(await legacy.sign({ iss: hostileUrl })) });
+    await expectProblem(res, 503, 'keys-unavailable');
+    expect(internal.hits).toBe(0);
+    expect(gw.logs.some((l) => l.msg === 'egress policy refused a connection' && JSON.stringify(l.egress).includes('127.0.0.2'))).toBe(true);
+  });
+
+  it.each([
+    ['metadata', 'an issuer on the metadata address', { issuer: 'http://169.254.169.254' }, 'config.issuer', /metadata|link-local/],
+    ['loopback', 'an issuer on another loopback address', { issuer: 'http://127.0.0.2:8080/realms/x' }, 'config.issuer', /loopback/],
+    ['private', 'a listed issuer on a private address', { issuers: [{ issuer: 'http://127.0.0.1:9/' }, { issuer: 'http://10.1.2.3/' }] }, 'config.issuers.1.issuer', /private/],
+  ])('publish refuses an issuer (%s): %s, as discovery passes the egress policy', async (tag, _name, config, field, words) => {
+    const id = `oidc-egress-${tag}`;
+    await gw.putWorkflow(workflow(id, { path: `/oidc/${id}` }, [{ id: 'verify', kind: 'jwt-verify', config }, whoNode], [['verify', 'ok', 'who']]));
+    expect(gw.sluice.registry.active.has(id)).toBe(false);
+    const refusal = gw.logs.find((l) => l.workflow === id && typeof l.msg === 'string' && l.msg.startsWith('workflow refused'));
+    expect(refusal?.problems).toEqual([expect.objectContaining({ node: 'verify', field, message: expect.stringMatching(words) })]);
   });
 });
