@@ -5,7 +5,9 @@ import { SignIn } from './components/SignIn.tsx';
 import { PartnersPage } from './components/PartnersPage.tsx';
 import { WorkflowList } from './components/WorkflowList.tsx';
 import { SessionContext, type Session } from './editor-context.ts';
-import { errorsHref, listHref, partnersHref, useHashRoute } from './hooks/useHashRoute.ts';
+import { errorsHref, fragmentsHref, listHref, partnersHref, useHashRoute } from './hooks/useHashRoute.ts';
+import { FragmentScreen } from './fragments/FragmentScreen.tsx';
+import { FragmentsPage } from './fragments/FragmentsPage.tsx';
 import { CatalogPage } from './catalog/CatalogPage.tsx';
 import { useResource } from './hooks/useResource.ts';
 import { useSession } from './hooks/useSession.ts';
@@ -32,8 +34,11 @@ function SignedIn({ session }: { session: Session }) {
           ≋ Sluice
         </a>
         <nav className="appbar__nav" aria-label="Sections">
-          <a href={listHref} aria-current={route.screen !== 'partners' && route.screen !== 'errors' ? 'page' : undefined}>
+          <a href={listHref} aria-current={route.screen === 'list' || route.screen === 'workflow' ? 'page' : undefined}>
             Workflows
+          </a>
+          <a href={fragmentsHref} aria-current={route.screen === 'fragments' || route.screen === 'fragment' ? 'page' : undefined}>
+            Fragments
           </a>
           <a href={partnersHref} aria-current={route.screen === 'partners' ? 'page' : undefined}>
             Partners
@@ -56,8 +61,14 @@ function SignedIn({ session }: { session: Session }) {
         <PartnersPage />
       ) : route.screen === 'errors' ? (
         <CatalogPage />
+      ) : route.screen === 'fragments' ? (
+        <FragmentsPage />
       ) : kinds.status === 'ready' ? (
-        <EditorScreen id={route.id} kinds={kinds.value} version={route.version} page={route.page} />
+        route.screen === 'fragment' ? (
+          <FragmentScreen id={route.id} kinds={kinds.value} />
+        ) : (
+          <EditorScreen id={route.id} kinds={kinds.value} version={route.version} page={route.page} />
+        )
       ) : kinds.status === 'error' ? (
         <p className="field__error" role="alert">
           Cannot load the node kinds. {describeError(kinds.error)}

@@ -7,4 +7,4 @@ export { contractMarkdown, entryWords, nodeName, sortedEntries } from './contrac
 export { runPaced } from './slices.ts';
 export { storedCredentialProblems, looksLikeCredential, apiKeySources, CREDENTIAL_HEADERS } from './credentials.ts';
 export { article, issueProblems } from './messages.ts';
-export { fragmentsNamed } from './subflows.ts';
+export { fragmentsNamed, ownerOf } from './subflows.ts';

@@ -26,6 +26,15 @@ export interface FragmentUse {
  */
 const inlinedId = (subflowNode: string, fragmentNode: string) => `${subflowNode}/${fragmentNode}`;
 
+/**
+ * The subflow node an inlined node id belongs to (`auth/verify` -> `auth`); the id itself for a
+ * node of the workflow. The editor pins server problems and trace steps to the node it draws.
+ */
+export const ownerOf = (nodeId: string) => {
+  const slash = nodeId.indexOf('/');
+  return slash === -1 ? nodeId : nodeId.slice(0, slash);
+};
+
 
 /** The node a fragment starts with: its `start`, else its one node without incoming edges. */
 export function fragmentStart(fragment: FragmentDocument): string | undefined {

@@ -1,6 +1,7 @@
 /**
  * Accessibility in a real Chromium: axe-core scans every page of the editor (sign-in, workflow
- * list, the editor with each side tab, the problems panel, folded panels, the partners page) at
+ * list, the editor with each side tab, the problems panel, folded panels, the partners page, the
+ * fragments page and a fragment's editor) at
  * the two window sizes people use, and no serious or critical violation may remain. None of the
  * pages may scroll sideways.
  */
@@ -24,6 +25,13 @@ describe.runIf(chromiumAvailable())('accessibility of every page', () => {
   beforeAll(async () => {
     await ensureEditorBuilt();
     [gateway, browser] = await Promise.all([startTestGateway({ demo: true, settings: { SLUICE_ADMIN_TOKENS: `lea:publisher:${PUBLISHER}` } }), launchChromium()]);
+    // a fragment for the fragments page and its editor
+    const created = await gateway.fetch('/admin/api/fragments', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${PUBLISHER}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ document: { id: 'gate', name: 'Gate', exits: [{ name: 'ok' }, { name: 'denied' }], nodes: [{ id: 'check', kind: 'condition', config: { when: 'true' } }], edges: [{ from: 'check', port: 'true', to: 'ok' }, { from: 'check', port: 'false', to: 'denied' }] } }),
+    });
+    expect(created.status).toBe(201);
   }, 90_000);
 
   afterAll(async () => {
@@ -99,6 +107,17 @@ describe.runIf(chromiumAvailable())('accessibility of every page', () => {
       await page.goto(`${gateway.url}/editor/#/errors`);
       await page.getByRole('heading', { name: 'Error catalog' }).waitFor();
       found.push(...(await scan(page, 'error catalog')));
+      await page.goto(`${gateway.url}/editor/#/fragments`);
+      await page.getByRole('link', { name: 'Gate' }).waitFor();
+      found.push(...(await scan(page, 'fragments')));
+      await page.getByRole('button', { name: 'New fragment' }).click();
+      await page.getByRole('dialog', { name: 'New fragment' }).waitFor();
+      found.push(...(await scan(page, 'new fragment dialog')));
+      await page.keyboard.press('Escape');
+      await page.goto(`${gateway.url}/editor/#/fragments/gate`);
+      await page.getByRole('img', { name: 'Into exit denied' }).waitFor();
+      await page.waitForTimeout(400);
+      found.push(...(await scan(page, 'fragment editor')));
       await page.goto(`${gateway.url}/editor/#/workflows/orders/contract`);
       await page.getByRole('heading', { name: /the answers it gives/ }).waitFor();
       found.push(...(await scan(page, 'contract view')));

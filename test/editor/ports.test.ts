@@ -39,6 +39,11 @@ describe('ports of a node (editor/src/graph/ports.ts)', () => {
     ['introspect without an endpoint or client', 'introspect', {}, ['ok', 'missing', 'invalid', 'unavailable', 'suspended', 'unsubscribed']],
     ['rate-limit without a limit', 'rate-limit', {}, ['ok', 'limited', 'unavailable']],
     ['error without an error id', 'error', {}, ['raise']],
+    ['subflow with its fragment\'s exits', 'subflow', { fragment: 'auth', exits: ['ok', 'denied'] }, ['ok', 'denied']],
+    ['subflow before a fragment is chosen', 'subflow', {}, []],
+    ['subflow with exits, its fragment not chosen yet', 'subflow', { exits: ['ok'] }, ['ok']],
+    ['subflow with a blank, a repeated and a non-text exit', 'subflow', { fragment: 'auth', exits: ['ok', '', 'ok', 3, 'denied'] }, ['ok', 'denied']],
+    ['subflow whose exits are not a list', 'subflow', { fragment: 'auth', exits: 'ok' }, []],
     ['an unknown kind', 'no-such-kind', {}, []],
   ])('%s', (_name, kind, config, names) => {
     expect(portsOf(kind, config).map((p) => p.name)).toEqual(names);

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { restoredSchema, contractDiffSchema, contractSchema, createdKeySchema, demoTokenAnswerSchema, draftSavedSchema, partnerListSchema, partnerStatsSchema, partnerViewSchema, planListSchema, planSchema, productListSchema, productSchema, publishedSchema, revokedKeySchema, rolledBackSchema, testRunSchema, validatedSchema, versionDetailSchema, versionListSchema, workflowListSchema } from '../../../shared/admin/index.ts';
+import type { fragmentDraftSavedSchema, fragmentListSchema, fragmentPublishedSchema, fragmentRecordSchema, fragmentVersionSchema, fragmentViewSchema, restoredSchema, contractDiffSchema, contractSchema, createdKeySchema, demoTokenAnswerSchema, draftSavedSchema, partnerListSchema, partnerStatsSchema, partnerViewSchema, planListSchema, planSchema, productListSchema, productSchema, publishedSchema, revokedKeySchema, rolledBackSchema, testRunSchema, validatedSchema, versionDetailSchema, versionListSchema, workflowListSchema } from '../../../shared/admin/index.ts';
 import type { ErrorCatalog } from '../../../shared/schema/catalog.ts';
 import type { PartnerFields, PlanFields, ProductFields } from '../../../shared/schema/partners.ts';
 import type { SampleRequest, SimulationResult, UpstreamMock } from './preview-types.ts';
@@ -51,6 +51,7 @@ export function createApi(token: string, onUnauthorized: () => void = () => {}) 
     return parsed as T;
   }
   const wf = (id: string) => `/workflows/${encodeURIComponent(id)}`;
+  const frag = (id: string) => `/fragments/${encodeURIComponent(id)}`;
   return {
     whoami: () => call<Identity>('GET', '/whoami'),
     kinds: () => call<KindsPayload>('GET', '/kinds'),
@@ -92,6 +93,14 @@ export function createApi(token: string, onUnauthorized: () => void = () => {}) 
     archive: (id: string, reason?: string) => call<WorkflowRecordView>('POST', `${wf(id)}/archive`, reason ? { reason } : {}),
     restore: (id: string) => call<Answer<typeof restoredSchema>>('POST', `${wf(id)}/restore`, {}),
     deleteWorkflow: (id: string) => call<{ deleted: string }>('DELETE', wf(id), {}),
+    fragments: () => call<Answer<typeof fragmentListSchema>>('GET', '/fragments'),
+    fragment: (id: string) => call<Answer<typeof fragmentViewSchema>>('GET', frag(id)),
+    createFragment: (document: unknown) => call<Answer<typeof fragmentRecordSchema>>('POST', '/fragments', { document }),
+    saveFragmentDraft: (id: string, document: unknown, baseRevision: number) => call<Answer<typeof fragmentDraftSavedSchema>>('PUT', `${frag(id)}/draft`, { document, baseRevision }),
+    validateFragment: (id: string, document?: unknown) => call<Answer<typeof validatedSchema>>('POST', `${frag(id)}/validate`, document === undefined ? {} : { document }),
+    publishFragment: (id: string, note?: string) => call<Answer<typeof fragmentPublishedSchema>>('POST', `${frag(id)}/publish`, note ? { note } : {}),
+    rollbackFragment: (id: string, version: number) => call<Answer<typeof fragmentPublishedSchema>>('POST', `${frag(id)}/rollback`, { version }),
+    fragmentVersion: (id: string, n: number) => call<Answer<typeof fragmentVersionSchema>>('GET', `${frag(id)}/versions/${n}`),
   };
 }
 

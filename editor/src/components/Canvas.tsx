@@ -19,12 +19,13 @@ import { HighlightContext, KindsContext, LiveContext, type PathHighlight } from 
 import type { LiveCounts } from '../hooks/useLiveCounts.ts';
 import { formatRate } from './LiveControls.tsx';
 import type { FlowEdge, FlowNode } from '../graph/convert.ts';
+import { ExitNode } from './ExitNode.tsx';
 import { KindNode } from './KindNode.tsx';
 import { readableFit } from '../hooks/useCanvasView.ts';
 import { loadElk } from '../graph/layout.ts';
 
 /** Module level: a new object per render would make React Flow remount every node. */
-const nodeTypes: NodeTypes = { kind: KindNode };
+const nodeTypes: NodeTypes = { kind: KindNode, exit: ExitNode };
 const SNAP_GRID: [number, number] = [10, 10];
 const DEFAULT_EDGE_OPTIONS = { interactionWidth: 16 };
 const PRO_OPTIONS = { hideAttribution: true };

@@ -5,6 +5,7 @@ import type { PathHighlight } from '../editor-context.ts';
 import { Words } from '../contract/ContractView.tsx';
 import { contractHref } from '../hooks/useHashRoute.ts';
 import { statusClass } from './PreviewPanel.tsx';
+import { ownerTrace } from '../graph/subflow.ts';
 
 export interface ContractPanelProps {
   api: Api;
@@ -14,14 +15,17 @@ export interface ContractPanelProps {
   /** Changes when the draft is saved: the contract is read again. */
   draftRevision: number;
   onHighlight(path: PathHighlight | undefined): void;
+  /** The canvas's edges: a path through a subflow node's inlined nodes is drawn on the node and the exit it leaves by. */
+  edges(): ReadonlyArray<{ from: string; port: string; to: string }>;
 }
 
-/** A contract entry's way there, as a path on the canvas. */
-function entryPath(entry: ContractEntry): PathHighlight {
+/** A contract entry's way there, as a path on the canvas (a fragment's inlined steps on their subflow node). */
+function entryPath(entry: ContractEntry, edges: ReadonlyArray<{ from: string; port: string; to: string }>): PathHighlight {
+  const path = ownerTrace(entry.path.map((s) => ({ ...s, ms: 0 })), edges);
   return {
     label: `${entry.status} ${entry.title}${entry.node ? ` at ${entry.node}.${entry.port}` : ''}`,
-    nodes: new Map(entry.path.map((s) => [s.node, {}])),
-    edges: new Set(entry.path.map((s) => `${s.node}\u0000${s.port}`)),
+    nodes: new Map(path.map((s) => [s.node, {}])),
+    edges: new Set(path.map((s) => `${s.node}\u0000${s.port}`)),
   };
 }
 
@@ -30,7 +34,7 @@ function entryPath(entry: ContractEntry): PathHighlight {
  * upstream's, what it means and where it comes from. Clicking one draws its path; the OpenAPI
  * can be copied; what changed against the active version is said in words.
  */
-export function ContractPanel({ api, workflowId, hasActive, draftRevision, onHighlight }: ContractPanelProps) {
+export function ContractPanel({ api, workflowId, hasActive, draftRevision, onHighlight, edges }: ContractPanelProps) {
   const [entries, setEntries] = useState<ContractEntry[] | undefined>();
   const [change, setChange] = useState<string | undefined>();
   const [picked, setPicked] = useState<string | undefined>();
@@ -89,7 +93,7 @@ export function ContractPanel({ api, workflowId, hasActive, draftRevision, onHig
               onClick={() => {
                 const next = picked === key(e) ? undefined : key(e);
                 setPicked(next);
-                onHighlight(next && e.node ? entryPath(e) : undefined);
+                onHighlight(next && e.node ? entryPath(e, edges()) : undefined);
               }}
             >
               <span className={statusClass(e.status)}>{e.status}</span> <strong>{e.title}</strong>

@@ -7,6 +7,7 @@ import { effectiveStart } from '../graph/connection.ts';
 import type { DraftDocument, FlowEdge, FlowNode } from '../graph/convert.ts';
 import { directionOf, modelOf } from '../graph/layout.ts';
 import { select } from '../graph/operations.ts';
+import { pinnedToOwners } from '../graph/subflow.ts';
 import { useBusy } from '../hooks/useBusy.ts';
 import { useCanvasChanges } from '../hooks/useCanvasChanges.ts';
 import { useCanvasMarks } from '../hooks/useCanvasMarks.ts';
@@ -80,7 +81,8 @@ export function Editor({ workflow, document: initialDocument, version: viewing, 
 
   const validation = useValidation(api, id, present, mayEdit && viewing === undefined);
   const draft = useDraftLifecycle({ api, workflow, initial, model, mayEdit, mayPublish, comparing: comparing || viewing !== undefined, whileBusy, say, onWorkflowChanged, onPublishRefused: panels.openProblems, validation });
-  const { problems } = draft;
+  // The server checks the workflow with its fragments inlined: a problem of an inlined node is pinned to its subflow node.
+  const problems = useMemo(() => pinnedToOwners(draft.problems), [draft.problems]);
   const start = useMemo(() => effectiveStart({ nodes: present.nodes, edges: present.edges, start: present.meta.start }), [present]);
   const marks = useCanvasMarks(present, problems, start, comparison);
 

@@ -8,6 +8,7 @@ import { laidOut } from '../graph/layout.ts';
 import { listHref } from '../hooks/useHashRoute.ts';
 import { useResource } from '../hooks/useResource.ts';
 import { ContractView } from '../contract/ContractView.tsx';
+import { FragmentsContext } from '../fragments/fragments-context.ts';
 import { ArchivedBanner } from './ArchivedBanner.tsx';
 import { Editor } from './Editor.tsx';
 
@@ -38,6 +39,8 @@ function WorkflowEditorScreen({ id, kinds, version }: { id: string; kinds: Kinds
     setChanged(undefined);
   }
   const index = useMemo(() => kindIndex(kinds.categories, kinds.kinds), [kinds]);
+  // The fragments subflow nodes may use: their choices, names and exits.
+  const { resource: fragments } = useResource(async () => (await api.fragments()).fragments, `fragments-of-${id}`);
   const onWorkflowChanged = useCallback((view: WorkflowView) => setChanged(view), []);
 
   if (resource.status === 'loading') return <p className="loading">Opening {id}…</p>;
@@ -53,10 +56,12 @@ function WorkflowEditorScreen({ id, kinds, version }: { id: string; kinds: Kinds
   const shown = changed?.id === id ? changed : resource.value.workflow;
   return (
     <KindsContext.Provider value={index}>
-      <ArchivedBanner key={id} workflow={shown} onRestored={onWorkflowChanged} />
-      <ReactFlowProvider>
-        <Editor key={`${id}@${version ?? 'draft'}`} workflow={shown} document={resource.value.document} version={version} onWorkflowChanged={onWorkflowChanged} />
-      </ReactFlowProvider>
+      <FragmentsContext.Provider value={fragments}>
+        <ArchivedBanner key={id} workflow={shown} onRestored={onWorkflowChanged} />
+        <ReactFlowProvider>
+          <Editor key={`${id}@${version ?? 'draft'}`} workflow={shown} document={resource.value.document} version={version} onWorkflowChanged={onWorkflowChanged} />
+        </ReactFlowProvider>
+      </FragmentsContext.Provider>
     </KindsContext.Provider>
   );
 }

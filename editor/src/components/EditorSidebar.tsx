@@ -102,7 +102,7 @@ export function EditorSidebar(props: EditorSidebarProps) {
           />
         </div>
         {tab === 'preview' ? null : tab === 'contract' ? (
-          <ContractPanel api={api} workflowId={id} hasActive={workflow.active !== null} draftRevision={draft.baseRevision} onHighlight={onHighlight} />
+          <ContractPanel api={api} workflowId={id} hasActive={workflow.active !== null} draftRevision={draft.baseRevision} onHighlight={onHighlight} edges={() => latest.current.edges.map((e) => ({ from: e.source, port: e.sourceHandle ?? '', to: e.target }))} />
         ) : tab === 'versions' ? (
           <VersionsPanel
             workflow={workflow}

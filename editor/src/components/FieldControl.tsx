@@ -3,6 +3,7 @@ import { withField } from '../forms/schema-form.ts';
 import { describedBy, Field, fieldDomId, placeholderOf, Problems, type FieldControlProps, type FramedControlProps } from './FieldFrame.tsx';
 import { JsonControl } from './JsonFieldControl.tsx';
 import { ErrorPicker } from '../catalog/ErrorPicker.tsx';
+import { FragmentPicker } from '../fragments/FragmentPicker.tsx';
 import { JsonataInput } from './JsonataInput.tsx';
 import { KeyValueControl, StringListControl } from './ListFieldControls.tsx';
 
@@ -61,6 +62,13 @@ export function FieldControl({ spec, path, value, onChange, ctx }: FieldControlP
       return (
         <Field id={id} spec={spec} problems={problems}>
           <ErrorPicker id={id} value={text} onChange={set} onBlur={ctx.seal} readOnly={ctx.readOnly} readOnlyReason={ctx.readOnlyReason} describedBy={common['aria-describedby']} invalid={problems.length > 0} required={spec.required} hasProblems={problems.length > 0} />
+        </Field>
+      );
+    case 'fragment':
+      // a choice of the published fragments; choosing one fills the node's exits (its ports) too
+      return (
+        <Field id={id} spec={spec} problems={problems}>
+          <FragmentPicker value={text} exits={ctx.config?.exits} common={common} readOnly={ctx.readOnly} onChange={(fragment, exits) => (ctx.setFields ? ctx.setFields({ [spec.name]: fragment, exits, version: undefined }, `${group}:pick`) : set(fragment))} />
         </Field>
       );
     case 'duration': {

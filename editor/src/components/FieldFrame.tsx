@@ -16,6 +16,13 @@ export interface FieldContext {
   problemsAt(path: string, exact: boolean): ValidationProblem[];
   /** Ends the typing group (the field lost focus). */
   seal(): void;
+  /**
+   * Sets several fields of the config at once, in one undo step: a choice that fills others (a
+   * fragment fills its exits). Absent where the field is not a node's config.
+   */
+  setFields?(fields: Record<string, unknown>, group: string): void;
+  /** The config the field is in, for a control that compares its sibling fields (a fragment's exits with the node's). */
+  config?: Record<string, unknown>;
 }
 
 export interface FieldControlProps {

@@ -37,7 +37,7 @@ export function Inspector({ node, model, start, problems, readOnly, readOnlyReas
   const info = kinds.get(node.data.kind);
   const fields = useMemo(() => (info ? fieldsOf(info.configSchema) : []), [info]);
   const mine = useMemo(() => problems.filter((p) => p.node === node.id), [problems, node.id]);
-  const ctx: FieldContext = { scope: node.id, readOnly, readOnlyReason, problemsAt: problemFinder(mine), seal };
+  const ctx: FieldContext = { scope: node.id, readOnly, readOnlyReason, problemsAt: problemFinder(mine), seal, config: node.data.config, setFields: (values, group) => commit((m) => withFields(m, node.id, values), group) };
   const config = node.data.config;
   const ports = portsOf(node.data.kind, config);
   const shown = new Set<string>([...fields.map((f) => `config.${f.name}`), ...ports.map((p) => `ports.${p.name}`)]);
@@ -176,6 +176,16 @@ export function Inspector({ node, model, start, problems, readOnly, readOnlyReas
       </div>
     </section>
   );
+}
+
+/** The node with several config fields set (undefined removes one); edges from ports the new config no longer has are dropped. */
+function withFields(model: FlowModel, id: string, values: Record<string, unknown>): FlowModel {
+  const next = updateData(model, id, (d) => ({ ...d, config: Object.entries(values).reduce((config, [name, value]) => withField(config, name, value), d.config) }));
+  const node = next.nodes.find((n) => n.id === id);
+  if (!node) return next;
+  const ports = new Set(portsOf(node.data.kind, node.data.config).map((p) => p.name));
+  const edges = next.edges.filter((e) => e.source !== id || ports.has(e.sourceHandle ?? ''));
+  return edges.length === next.edges.length ? next : { ...next, edges };
 }
 
 /** Renaming a node is applied when the field is left (or Enter): ids are referenced by edges. */

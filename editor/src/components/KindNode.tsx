@@ -7,6 +7,7 @@ import type { FlowNode } from '../graph/convert.ts';
 import { downWidth } from '../graph/layout.ts';
 import { portsOf, unwiredText, type PortSpec } from '../graph/ports.ts';
 import { useNodeMarks } from '../hooks/useNodeMarks.ts';
+import { useFragment } from '../fragments/fragments-context.ts';
 
 interface PortRowProps {
   nodeId: string;
@@ -46,6 +47,18 @@ const PortRow = memo(function PortRow({ nodeId, port, wired, terminal, problem, 
     </li>
   );
 });
+
+/** A subflow node's fragment: its name, and the version it runs (pinned, or the fragment's active one). */
+function FragmentLine({ config }: { config: Record<string, unknown> }) {
+  const fragment = useFragment(config.fragment);
+  if (typeof config.fragment !== 'string' || config.fragment === '') return <div className="kind-node__fragment muted">no fragment chosen</div>;
+  const version = typeof config.version === 'number' ? `v${config.version}` : 'active';
+  return (
+    <div className="kind-node__fragment" title={`Fragment ${fragment?.name ?? config.fragment}, ${version === 'active' ? 'its active version' : `pinned to version ${config.version}`}`}>
+      <span className="kind-node__fragment-name">{fragment?.name ?? config.fragment}</span> <span className="chip chip--version">{version}</span>
+    </div>
+  );
+}
 
 /**
  * The one node component: every kind is drawn from its descriptor — title and category from
@@ -94,6 +107,7 @@ function KindNodeView({ id, data, selected }: NodeProps<FlowNode>) {
         )}
       </div>
       <div className="kind-node__name">{data.label || id}</div>
+      {data.kind === 'subflow' && <FragmentLine config={data.config} />}
       {liveCounts && (
         <div className="kind-node__live" aria-label={`Live: ${id} ran ${live?.runs ?? 0} times`}>
           {live?.runs ?? 0} runs{live?.p50Ms != null ? ` · p50 ${live.p50Ms} ms · p99 ${live.p99Ms} ms` : ''}

@@ -8,6 +8,7 @@ import { AskDialog } from './Dialog.tsx';
 import { parseHeaders } from '../forms/headers-text.ts';
 import { PartnerKeyPicker, useMustMock } from '../partners/PartnerKeyPicker.tsx';
 import { useShareSample } from '../forms/sample.ts';
+import { ownerTrace } from '../graph/subflow.ts';
 
 type TokenClaims = { sub: string; scopes: string[]; partner?: string };
 /** A sample request saved with the workflow (the document's `samples`). */
@@ -32,8 +33,9 @@ export interface PreviewPanelProps {
 /** The badge class of a status: green 2xx, amber 4xx, red 5xx. */
 export const statusClass = (status: number) => `status-badge status-badge--${Math.floor(status / 100)}xx`;
 
-/** The trace as a path on the canvas: nodes with their durations, edges by (source, port). */
-function traceHighlight(trace: readonly TraceStep[], label: string): PathHighlight {
+/** The trace as a path on the canvas: nodes with their durations, edges by (source, port); a fragment's inlined steps drawn on their subflow node. */
+function traceHighlight(run: readonly TraceStep[], label: string, document: Record<string, unknown>): PathHighlight {
+  const trace = ownerTrace(run, Array.isArray(document.edges) ? (document.edges as Array<{ from: string; port: string; to: string }>) : []);
   return {
     label,
     nodes: new Map(trace.map((s) => [s.node, { ms: s.ms }])),
@@ -118,10 +120,11 @@ export function PreviewPanel(props: PreviewPanelProps) {
     setBusy(true);
     setError(undefined);
     try {
-      const answer = await api.simulate({ document: props.document(), request: request(), ...(upstream() ? { upstream: upstream()! } : {}) });
+      const document = props.document();
+      const answer = await api.simulate({ document, request: request(), ...(upstream() ? { upstream: upstream()! } : {}) });
       setResult(answer);
       setPicked(undefined);
-      props.onHighlight(answer.ok ? traceHighlight(answer.trace, `Preview: ${method} ${path} → ${answer.response.status}`) : undefined);
+      props.onHighlight(answer.ok ? traceHighlight(answer.trace, `Preview: ${method} ${path} → ${answer.response.status}`, document) : undefined);
     } catch (e) {
       setError(e instanceof SyntaxError ? `not JSON: ${e.message}` : describeError(e));
     } finally {

@@ -18,6 +18,7 @@ export type Control =
   | 'duration'
   | 'secret-env'
   | 'catalog-error'
+  | 'fragment'
   | 'multi-select'
   | 'string-list'
   | 'object-list'
@@ -69,6 +70,8 @@ export function controlOf(schema: JsonSchema): Control {
         return 'secret-env';
       case 'catalog-error':
         return 'catalog-error';
+      case 'fragment':
+        return 'fragment';
       case 'uri':
       case 'url':
         return 'url';

@@ -14,7 +14,8 @@ export type KindNodeData = {
   config: Record<string, unknown>;
 };
 
-export type FlowNode = Node<KindNodeData, 'kind'>;
+/** A node of the document (`kind`), or one of a fragment's exits (`exit`: a target only, see fragments/fragment-model.ts). */
+export type FlowNode = Node<KindNodeData, 'kind' | 'exit'>;
 /** An edge leaves a node by a named port: the port is the source handle. */
 export type FlowEdge = Edge;
 
@@ -33,6 +34,8 @@ export interface DraftDocument {
   edges?: Array<{ from: string; port: string; to: string }>;
   layout?: Record<string, XYPosition>;
   tests?: WorkflowTest[];
+  /** A fragment's exits (fragment documents only): where its edges may leave it. */
+  exits?: Array<{ name: string; description?: string }>;
 }
 
 /** Everything in a document except its graph: the editor edits it in the workflow settings form. */

@@ -2,17 +2,26 @@ import { useEffect, useRef, useState } from 'react';
 import type { Question } from '../components/Dialog.tsx';
 
 /** A workflow's screen: its editor on the draft, a version read-only (`version`) or its contract for people (`page: 'contract'`). */
-export type Route = { screen: 'list' } | { screen: 'partners' } | { screen: 'errors' } | { screen: 'workflow'; id: string; version?: number; page?: 'contract' };
+export type Route =
+  | { screen: 'list' }
+  | { screen: 'partners' }
+  | { screen: 'errors' }
+  | { screen: 'fragments' }
+  | { screen: 'fragment'; id: string }
+  | { screen: 'workflow'; id: string; version?: number; page?: 'contract' };
 
 function parse(hash: string): Route {
   if (/^#\/partners\/?$/.test(hash)) return { screen: 'partners' };
   if (/^#\/errors\/?$/.test(hash)) return { screen: 'errors' };
+  if (/^#\/fragments\/?$/.test(hash)) return { screen: 'fragments' };
+  const fragment = /^#\/fragments\/([^/?#]+)\/?$/.exec(hash);
+  if (fragment) return { screen: 'fragment', id: decodeURIComponent(fragment[1]!) };
   const match = /^#\/workflows\/([^/?#]+)(?:\/versions\/([1-9][0-9]{0,8})|\/(contract))?/.exec(hash);
   if (!match) return { screen: 'list' };
   return { screen: 'workflow', id: decodeURIComponent(match[1]!), ...(match[2] ? { version: Number(match[2]) } : {}), ...(match[3] ? { page: 'contract' as const } : {}) };
 }
 
-const sameRoute = (a: Route, b: Route) => a.screen === b.screen && (a.screen !== 'workflow' || a.id === (b as { id: string }).id);
+const sameRoute = (a: Route, b: Route) => a.screen === b.screen && (!('id' in a) || a.id === (b as { id: string }).id);
 
 /** What to ask before the hash leaves the screen shown, or undefined to just go (an editor with unsaved edits asks). */
 type LeaveGuard = () => Question | undefined;
@@ -102,3 +111,5 @@ export const contractHref = (id: string) => `${workflowHref(id)}/contract`;
 export const listHref = '#/';
 export const partnersHref = '#/partners';
 export const errorsHref = '#/errors';
+export const fragmentsHref = '#/fragments';
+export const fragmentHref = (id: string) => `${fragmentsHref}/${encodeURIComponent(id)}`;

@@ -1,9 +1,18 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
-import { validateWorkflow } from '../../../shared/compile/index.ts';
+import { validateFragment, validateWorkflow } from '../../../shared/compile/index.ts';
 import type { Api } from '../api/client.ts';
 import { ApiError } from '../api/client.ts';
 import type { ValidationProblem } from '../api/types.ts';
-import { toDocument, type FlowModel } from '../graph/convert.ts';
+import { toDocument, type DraftDocument, type FlowModel } from '../graph/convert.ts';
+import { modelToFragment } from '../fragments/fragment-model.ts';
+
+/** What is checked: a workflow, or a fragment (its exits drawn as nodes, checked as the workflows that use it will check it). */
+type Subject = 'workflow' | 'fragment';
+
+const CHECKS = {
+  workflow: { document: toDocument, local: validateWorkflow, server: (api: Api, id: string, document: DraftDocument) => api.validate(id, document) },
+  fragment: { document: modelToFragment, local: validateFragment, server: (api: Api, id: string, document: DraftDocument) => api.validateFragment(id, document) },
+} as const;
 
 /** Long enough to wait out a burst of keystrokes, short enough to feel live. */
 const VALIDATE_DEBOUNCE_MS = 350;
@@ -27,26 +36,27 @@ export interface Validation {
  * screen says something else, and empties only when that check finds nothing. `checking` says a
  * newer check is pending; it never hides the problems.
  */
-export function useValidation(api: Api, id: string, present: FlowModel, serverSide: boolean): Validation {
+export function useValidation(api: Api, id: string, present: FlowModel, serverSide: boolean, subject: Subject = 'workflow'): Validation {
+  const checks = CHECKS[subject];
   // Layout does not change what is valid: a drag does not start a check.
   const { key, document } = useMemo(() => {
-    const document = toDocument(present);
+    const document = checks.document(present);
     const { layout: _layout, ...rest } = document;
     return { key: JSON.stringify(rest), document };
-  }, [present]);
+  }, [present, checks]);
   const [state, setState] = useState<Validation>({ problems: [], checking: true, source: serverSide ? 'server' : 'local', error: undefined });
   const round = useRef(0);
 
   useEffect(() => {
     const mine = ++round.current;
     if (!serverSide) {
-      const result = validateWorkflow(document);
+      const result = checks.local(document);
       setState({ problems: result.ok ? [] : result.problems, checking: false, source: 'local', error: undefined });
       return;
     }
     setState((s) => (s.checking ? s : { ...s, checking: true }));
     const timer = setTimeout(() => {
-      api.validate(id, document).then(
+      checks.server(api, id, document).then(
         (result) => mine === round.current && setState({ problems: result.problems, checking: false, source: 'server', error: undefined }),
         (error: unknown) => {
           if (mine !== round.current) return;
@@ -61,7 +71,7 @@ export function useValidation(api: Api, id: string, present: FlowModel, serverSi
     }, VALIDATE_DEBOUNCE_MS);
     return () => clearTimeout(timer);
     // oxlint-disable-next-line react/exhaustive-deps -- `document` changes with `key`, keyed on the text so a layout-only change does not re-check
-  }, [api, id, key, serverSide]);
+  }, [api, id, key, serverSide, checks]);
 
   return state;
 }
