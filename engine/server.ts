@@ -87,6 +87,8 @@ export async function startSluice(
   options: { logger?: Logger; env?: Record<string, string | undefined>; rateLimits?: RateLimitStore; watchWorkflows?: boolean } = {},
 ): Promise<Sluice> {
   const logger = options.logger ?? createLogger({ level: settings.logLevel, ...(settings.logFile ? { destination: settings.logFile } : {}) });
+  // first: a TLS file that cannot be read stops the start before anything is opened
+  const tls = tlsMaterialOf(settings);
   seedDataDir(settings.dataDir);
   const env: Record<string, string | undefined> = { ...(options.env ?? process.env) };
   if (settings.demo) logger.warn({ setting: 'SLUICE_DEMO' }, DEMO_WARNING);
@@ -105,7 +107,6 @@ export async function startSluice(
   const clients = createClientAddress(settings.trustProxy);
   const slowReaders = createSlowReaderGuard({ maxBufferedBytes: settings.maxBufferedAnswerBytes, sendTimeoutMs: settings.sendTimeoutMs, logger });
   const logSubject = settings.logSubject === 'hash' ? { mode: 'hash' as const, key: settings.logSubjectKey } : { mode: settings.logSubject };
-  const tls = tlsMaterialOf(settings);
   const clientCertificates = tls.clientCa === undefined ? undefined : createClientCertificates({ cas: readCertificateBundle(tls.clientCa.toString('utf8')), header: settings.clientCertificates.header, clients });
   const gateway = createGateway({ slowReaders, problems, logger, maxBodyBytes: settings.maxBodyBytes, clientAddress: clients, metrics, spans, logSubject, ...(clientCertificates ? { clientCertificates } : {}) });
   const shared = createSharedResources();

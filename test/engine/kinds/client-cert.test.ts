@@ -1,7 +1,10 @@
-import { request as httpRequest } from 'node:http';
+import { createServer, request as httpRequest, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { connect as connectTls } from 'node:tls';
 import { request as httpsRequest } from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPartners } from '../../../engine/admin/commands/partners.ts';
+import { loadSettings } from '../../../engine/config.ts';
 import { createTestPki, type TestCertificate, type TestPki } from '../../helpers/certificates.ts';
 import type { TestGateway } from '../../helpers/gateway.ts';
 import { expectPort, expectProblem, portNode, startGateway, workflow, type NodeDoc } from '../../helpers/workflow.ts';
@@ -225,5 +228,75 @@ describe('client-cert behind a TLS-terminating proxy: the certificate header, fr
     ]);
     await gw.sluice.registry.whenApplied((await gw.sluice.store.state()).revision);
     await expectPort(await viaProxy('/cert/ports', escaped(certs.nobody)), 'invalid');
+  });
+});
+
+describe('the TLS listener keeps the plain listener\'s bounds', () => {
+  let gw: TestGateway;
+  let upstream: Server;
+  const ANSWER_BYTES = 64 * 1024 * 1024;
+
+  beforeAll(async () => {
+    // an upstream that streams a large answer as fast as the gateway takes it
+    upstream = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(ANSWER_BYTES) });
+      const piece = Buffer.alloc(64 * 1024, 120);
+      let sent = 0;
+      const pump = () => {
+        while (sent < ANSWER_BYTES) {
+          sent += piece.length;
+          if (!res.write(piece)) return void res.once('drain', pump);
+        }
+        res.end();
+      };
+      pump();
+    });
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+    const server = pki.issue('bounds-server', { cn: 'localhost', sans: ['IP:127.0.0.1'] });
+    const url = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
+    gw = await startGateway([workflow('big', { path: '/big' }, [{ id: 'call', kind: 'proxy', config: { url } }])], {
+      settings: { SLUICE_TLS_CERT: server.certFile, SLUICE_TLS_KEY: server.keyFile, SLUICE_TLS_CLIENT_CA: pki.ca.certFile, SLUICE_SEND_TIMEOUT: '300ms' },
+    });
+  });
+  afterAll(async () => {
+    await gw?.close();
+    upstream?.closeAllConnections();
+    upstream?.close();
+  });
+
+  it('a TLS client that never reads its answer is closed at the send timeout (SLUICE_SEND_TIMEOUT)', async () => {
+    const port = Number(new URL(gw.url).port);
+    const socket = connectTls({ host: '127.0.0.1', port, ca: pki.ca.cert, cert: certs.acme.cert, key: certs.acme.key });
+    await new Promise<void>((resolve, reject) => socket.once('secureConnect', resolve).once('error', reject));
+    socket.on('error', () => {});
+    socket.write('GET /big HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+    let received = 0;
+    socket.once('data', (chunk: Buffer) => {
+      received += chunk.length;
+      socket.pause(); // from here on, nothing is read
+    });
+    const closedBySendTimeout = () => gw.logs.filter((l) => l.msg === 'closed connections that did not read their answers' && l.reason === 'send_timeout').reduce((n, l) => n + Number(l.connections), 0);
+    // the paused client sees no close; the gateway's log says when it closed the connection
+    while (closedBySendTimeout() === 0) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(received).toBeGreaterThan(0);
+    expect(closedBySendTimeout()).toBe(1);
+    expect(gw.logs.find((l) => l.msg === 'request' && l.workflow === 'big')).toMatchObject({ status: 499 });
+    socket.destroy();
+  }, 20_000);
+});
+
+describe('the TLS settings, checked together', () => {
+  it.each<[name: string, env: Record<string, string>, message: RegExp]>([
+    ['a certificate without its key', { SLUICE_TLS_CERT: 'server.pem' }, /SLUICE_TLS_CERT and SLUICE_TLS_KEY: set both or neither/],
+    ['a certificate header without a CA to verify it', { SLUICE_TRUST_PROXY: '1', SLUICE_TLS_CLIENT_CERT_HEADER: 'x-client-cert' }, /needs SLUICE_TLS_CLIENT_CA/],
+    ['a certificate header without a trusted proxy', { SLUICE_TLS_CLIENT_CA: 'ca.pem', SLUICE_TLS_CLIENT_CERT_HEADER: 'x-client-cert' }, /needs SLUICE_TRUST_PROXY/],
+    ['a client CA with neither TLS nor a header', { SLUICE_TLS_CLIENT_CA: 'ca.pem' }, /SLUICE_TLS_CLIENT_CA: needs SLUICE_TLS_CERT/],
+    ['a header name that is no header name', { SLUICE_TRUST_PROXY: '1', SLUICE_TLS_CLIENT_CA: 'ca.pem', SLUICE_TLS_CLIENT_CERT_HEADER: 'x cert' }, /SLUICE_TLS_CLIENT_CERT_HEADER: a header name/],
+  ])('refuses %s', (_name, env, message) => {
+    expect(() => loadSettings(env)).toThrow(message);
+  });
+
+  it('a missing certificate file stops the start, naming the setting', async () => {
+    await expect(startGateway([], { settings: { SLUICE_TLS_CERT: '/nonexistent/server.pem', SLUICE_TLS_KEY: pki.ca.keyFile } })).rejects.toThrow(/SLUICE_TLS_CERT: cannot read \/nonexistent\/server.pem/);
   });
 });
