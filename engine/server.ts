@@ -1,5 +1,7 @@
 import type { Server } from 'node:http';
+import type { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { createSecureContext } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Settings } from './config.ts';
@@ -42,7 +44,7 @@ import { observeUpstreams } from './observe/upstreams.ts';
 const DEMO_WARNING = 'demo mode: the demo upstream and the demo token issuer are on; anyone with the editor role can mint tokens for any partner; do not use in production';
 
 /** The TLS files, read once at start (a missing or unreadable file stops the start, naming it). */
-function tlsMaterialOf(settings: Settings): { listener: TlsMaterial | undefined; clientCa: Buffer | undefined } {
+function tlsMaterialOf(settings: Settings): { listener: TlsMaterial | undefined; clientCas: X509Certificate[] | undefined } {
   const read = (file: string, setting: string) => {
     try {
       return readFileSync(file);
@@ -51,8 +53,21 @@ function tlsMaterialOf(settings: Settings): { listener: TlsMaterial | undefined;
     }
   };
   const clientCa = settings.clientCertificates.caFile === undefined ? undefined : read(settings.clientCertificates.caFile, 'SLUICE_TLS_CLIENT_CA');
+  let clientCas: X509Certificate[] | undefined;
+  try {
+    clientCas = clientCa === undefined ? undefined : readCertificateBundle(clientCa.toString('utf8'));
+  } catch (error) {
+    throw new Error(`SLUICE_TLS_CLIENT_CA: ${(error as Error).message}`);
+  }
   const listener = settings.tls === undefined ? undefined : { cert: read(settings.tls.cert, 'SLUICE_TLS_CERT'), key: read(settings.tls.key, 'SLUICE_TLS_KEY'), clientCa };
-  return { listener, clientCa };
+  if (listener) {
+    try {
+      createSecureContext({ cert: listener.cert, key: listener.key });
+    } catch (error) {
+      throw new Error(`SLUICE_TLS_CERT, SLUICE_TLS_KEY: ${(error as Error).message}`);
+    }
+  }
+  return { listener, clientCas };
 }
 
 export interface Sluice {
@@ -107,7 +122,7 @@ export async function startSluice(
   const clients = createClientAddress(settings.trustProxy);
   const slowReaders = createSlowReaderGuard({ maxBufferedBytes: settings.maxBufferedAnswerBytes, sendTimeoutMs: settings.sendTimeoutMs, logger });
   const logSubject = settings.logSubject === 'hash' ? { mode: 'hash' as const, key: settings.logSubjectKey } : { mode: settings.logSubject };
-  const clientCertificates = tls.clientCa === undefined ? undefined : createClientCertificates({ cas: readCertificateBundle(tls.clientCa.toString('utf8')), header: settings.clientCertificates.header, clients });
+  const clientCertificates = tls.clientCas === undefined ? undefined : createClientCertificates({ cas: tls.clientCas, header: settings.clientCertificates.header, clients });
   const gateway = createGateway({ slowReaders, problems, logger, maxBodyBytes: settings.maxBodyBytes, clientAddress: clients, metrics, spans, logSubject, ...(clientCertificates ? { clientCertificates } : {}) });
   const shared = createSharedResources();
   let replicas: ReplicaRegistry | undefined;

@@ -296,7 +296,10 @@ describe('the TLS settings, checked together', () => {
     expect(() => loadSettings(env)).toThrow(message);
   });
 
-  it('a missing certificate file stops the start, naming the setting', async () => {
+  it('a missing or mismatched TLS file stops the start, naming the setting', async () => {
     await expect(startGateway([], { settings: { SLUICE_TLS_CERT: '/nonexistent/server.pem', SLUICE_TLS_KEY: pki.ca.keyFile } })).rejects.toThrow(/SLUICE_TLS_CERT: cannot read \/nonexistent\/server.pem/);
+    // a key that is not the certificate's, and a client CA file without a certificate
+    await expect(startGateway([], { settings: { SLUICE_TLS_CERT: certs.acme.certFile, SLUICE_TLS_KEY: pki.ca.keyFile } })).rejects.toThrow(/SLUICE_TLS_CERT, SLUICE_TLS_KEY: .*key values mismatch/);
+    await expect(startGateway([], { settings: { SLUICE_TLS_CERT: certs.acme.certFile, SLUICE_TLS_KEY: certs.acme.keyFile, SLUICE_TLS_CLIENT_CA: certs.acme.keyFile } })).rejects.toThrow(/SLUICE_TLS_CLIENT_CA: no PEM certificate/);
   });
 });
