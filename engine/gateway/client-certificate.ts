@@ -9,7 +9,13 @@ const MAX_HEADER_CERTIFICATE = 16 * 1024;
 
 /** Finds the client certificate of a request, verified: from the TLS connection, or from a trusted proxy's header. */
 export interface ClientCertificates {
-  of(req: IncomingMessage): PresentedCertificate | undefined;
+  /**
+   * Removes the certificate header from the request, whoever sent it (nodes and upstreams never
+   * see it), and returns its value for `of`.
+   */
+  take(req: IncomingMessage): string | undefined;
+  /** The request's certificate; `headerValue` is what `take` returned. */
+  of(req: IncomingMessage, headerValue: string | undefined): PresentedCertificate | undefined;
 }
 
 /** `AB:CD:…` as Node prints a fingerprint -> `abcd…`. */
@@ -76,16 +82,21 @@ export function readCertificateBundle(pem: string): X509Certificate[] {
 export function createClientCertificates(options: { cas: readonly X509Certificate[]; header: string | undefined; clients: ClientAddress }): ClientCertificates {
   const { cas, header, clients } = options;
   return {
-    of(req) {
+    take(req) {
+      if (header === undefined) return undefined;
+      const value = req.headers[header];
+      if (value === undefined) return undefined;
+      delete req.headers[header];
+      return firstOf(value);
+    },
+    of(req, headerValue) {
       const socket = req.socket as Partial<TLSSocket>;
       if (typeof socket.getPeerCertificate === 'function') {
         const presented = fromSocket(socket as TLSSocket);
         if (presented !== undefined) return presented;
       }
-      if (header === undefined) return undefined;
-      const value = firstOf(req.headers[header]);
-      if (value === undefined || !clients.fromTrustedHop(req)) return undefined;
-      return fromHeader(value, cas, Date.now());
+      if (headerValue === undefined || !clients.fromTrustedHop(req)) return undefined;
+      return fromHeader(headerValue, cas, Date.now());
     },
   };
 }

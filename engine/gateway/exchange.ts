@@ -99,6 +99,8 @@ export class RequestExchange implements Exchange {
   answeredBy: Answerer | undefined = undefined;
   /** Where the client certificate is read from (set by the gateway for requests received on a socket). */
   certificates: ClientCertificates | undefined = undefined;
+  /** The certificate header's value, taken off the request (see ClientCertificates.take). */
+  certificateHeader: string | undefined = undefined;
   readonly trace: TraceContext;
   readonly clientIp: string;
   readonly forwardedFor: string;
@@ -122,7 +124,7 @@ export class RequestExchange implements Exchange {
   }
 
   clientCertificate(): PresentedCertificate | undefined {
-    return this.certificates?.of(this.#req as IncomingMessage);
+    return this.certificates?.of(this.#req as IncomingMessage, this.certificateHeader);
   }
 
   get canHijack(): boolean {

@@ -171,7 +171,10 @@ export function createGateway(options: GatewayOptions): Gateway {
         const table = routes; // this request finishes on the table it started with
         const match = table.match(method, path, req.headers);
         exchange = new RequestExchange(req, res, path, search, match.kind === 'found' ? match.params : NO_PARAMS, trace, client.client, client.forwardedFor);
-        exchange.certificates = certificates;
+        if (certificates !== undefined) {
+          exchange.certificates = certificates;
+          exchange.certificateHeader = certificates.take(req);
+        }
         if (match.kind !== 'found') {
           if (match.kind === 'method_not_allowed') refuse(exchange, record, head, 'method_not_allowed', undefined, { allow: match.allowed.join(', ') });
           else if (match.kind === 'bad_path') refuse(exchange, record, head, 'bad_request', { reason: 'the path is malformed' }, undefined);

@@ -172,7 +172,8 @@ describe('client-cert behind a TLS-terminating proxy: the certificate header, fr
   const viaProxy = (path: string, value: string, from = PROXY) => get(gw.url, path, { headers: { [HEADER]: value }, localAddress: from });
 
   beforeAll(async () => {
-    gw = await startGateway([portsWorkflow('cert-ports', '/cert/ports'), defaultWorkflow('cert-default', '/cert/default')], {
+    const seen: NodeDoc = { id: 'seen', kind: 'respond', config: { bodyExpression: '{ "seen": $exists(request.headers."x-client-cert") }' } };
+    gw = await startGateway([portsWorkflow('cert-ports', '/cert/ports'), defaultWorkflow('cert-default', '/cert/default'), workflow('cert-seen', { path: '/cert/seen' }, [seen])], {
       settings: { SLUICE_TRUST_PROXY: PROXY, SLUICE_TLS_CLIENT_CA: pki.ca.certFile, SLUICE_TLS_CLIENT_CERT_HEADER: HEADER, SLUICE_ADMIN_TOKENS: ADMIN_TOKENS },
     });
     admin = adminOf(gw.url);
@@ -184,6 +185,12 @@ describe('client-cert behind a TLS-terminating proxy: the certificate header, fr
     expect(gw.url).toMatch(/^http:/);
     expect(await (await viaProxy('/cert/ports', escaped(certs.acme))).json()).toEqual({ port: 'ok', partner: 'acme', subject: 'acme-client' });
     expect(await (await viaProxy('/cert/ports', escaped(certs.globex))).json()).toMatchObject({ partner: 'globex' });
+  });
+
+  it('the header is taken off the request, whoever sent it: no node (and no upstream) sees it', async () => {
+    expect(await (await viaProxy('/cert/seen', escaped(certs.acme))).json()).toEqual({ seen: false });
+    expect(await (await viaProxy('/cert/seen', escaped(certs.acme), '127.0.0.1')).json()).toEqual({ seen: false });
+    expect(await (await viaProxy('/cert/seen', '')).json()).toEqual({ seen: false });
   });
 
   it('from an untrusted peer, the header is ignored: no certificate', async () => {
