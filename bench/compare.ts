@@ -13,8 +13,9 @@ import { PEERS, startPeer, type PeerName } from './peers.ts';
 import { benchRedis, deleteRedisKeys, redisAnswers, redisPrefix } from './redis.ts';
 import { check, fmt, median, printChecks, printTable, writeResults, type Check } from './report.ts';
 import { startBareProxy, startGateway, startUpstream, whenStopped, type Gateway } from './servers.ts';
+import { measureMtls, printMtls, type MtlsRow } from './mtls.ts';
 
-const TARGET_NAMES = ['bare', 'sluice-a', 'sluice-b', 'sluice-c', 'sluice-c-redis', 'sluice-d', 'sluice-f', 'sluice-g', 'sluice-i', 'sluice-quiet', 'express-gateway', 'node-red'] as const;
+const TARGET_NAMES = ['bare', 'sluice-a', 'sluice-b', 'sluice-c', 'sluice-c-redis', 'sluice-d', 'sluice-f', 'sluice-g', 'sluice-i', 'sluice-m', 'sluice-quiet', 'express-gateway', 'node-red'] as const;
 type TargetName = (typeof TARGET_NAMES)[number];
 
 const DESCRIPTIONS: Record<TargetName, string> = {
@@ -27,6 +28,7 @@ const DESCRIPTIONS: Record<TargetName, string> = {
   'sluice-f': 'Sluice (f): cors → validate-request (query, Authorization by a pattern) → proxy',
   'sluice-g': 'Sluice (g): cache-lookup → (miss) proxy → cache-store, in memory: hits after the first request',
   'sluice-i': 'Sluice (i): introspect (RFC 7662, answers cached by token hash: hits after the first request) → proxy',
+  'sluice-m': 'Sluice (m): client-cert → proxy on the TLS listener with a client CA (mTLS), a new TLS connection per request vs keep-alive; its own gateway and a node:https load generator (wrk presents no client certificate)',
   'sluice-quiet': 'Sluice (c) without request logging and metrics (a gateway of its own: LOG_LEVEL=warn, SLUICE_METRICS=off)',
   'express-gateway': `express-gateway ${PEERS['express-gateway'].version}: jwt (RS256) → scope (terminate unless) → rate-limit → proxy`,
   'node-red': `Node-RED ${PEERS['node-red'].version}: http in → function (JWT + scope, node:crypto) → http request → http response`,
@@ -281,6 +283,12 @@ export async function runCompare(): Promise<void> {
   noteUnsteadyRounds(rows, outcome);
   const results = checks(rows, outcome, redisIsMemory);
   print(rows, outcome, results);
+  // mTLS after the others: its own gateway, its own load generator
+  let mtls: MtlsRow[] | null = null;
+  if (selected.includes('sluice-m')) {
+    mtls = await measureMtls(upstream.origin, settings);
+    printMtls(mtls);
+  }
   const path = writeResults('compare', {
     loadGenerator: gen,
     seconds: settings.seconds,
@@ -295,6 +303,7 @@ export async function runCompare(): Promise<void> {
     cRedisRateLimitStore: targets.some((t) => t.name === 'sluice-c-redis') ? (redisIsMemory ? 'memory' : 'redis') : null,
     cRedisServer: redisWhere,
     checks: results,
+    mtls,
     notes: outcome.notes,
   });
   console.log(`\nresults written to ${path}`);

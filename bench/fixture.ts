@@ -93,6 +93,15 @@ export function edgeWorkflow(upstream: string) {
 }
 
 /**
+ * (m): client-cert → proxy on the gateway's TLS listener with a client CA: the partner is found
+ * by its certificate's fingerprint in the partner directory, then the proxy as in (a).
+ */
+export function mtlsWorkflow(upstream: string) {
+  const cert: Node = { id: 'cert', kind: 'client-cert', config: { match: ['fingerprint'] } };
+  return chainWorkflow('bench-m', '/m', [cert, proxyNode(upstream)]);
+}
+
+/**
  * A cache in front of a proxy, (g): after the first request every request is a hit answered from
  * the process's memory, with no upstream call. The bench's answers do not depend on who asks,
  * so the cache is shared across partners.

@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Agent, fetch as undiciFetch } from 'undici';
 import { REPO, spawnCompiled, spawnPinned, waitForListening } from './children.ts';
 import { writeWorkflows } from './fixture.ts';
 
@@ -100,10 +101,17 @@ export interface GatewayOptions {
   startupMs?: number;
   /** Another engine bundle than the dist/cli.mjs scripts/build.mjs builds (bench/ab.ts compares copies). */
   bundle?: string;
+  /** The gateway serves HTTPS (SLUICE_TLS_* in env): the CA its certificate is checked against, for /healthz and admin calls. */
+  tlsCa?: string;
 }
 
+/** fetch, over TLS trusting `ca` when given (Node's own fetch takes no CA). */
+const fetchVia = (ca: string | undefined): typeof fetch => (ca === undefined ? fetch : (((url: string, init?: RequestInit) => undiciFetch(url, { ...(init as object), dispatcher: new Agent({ connect: { ca } }) })) as unknown as typeof fetch));
+
 /** A gateway as `npm start` runs it: the engine bundle built by scripts/build.mjs, npm start's Node flags. */
-export async function startGateway({ workflows, observe = true, env = {}, startupMs = 15_000, bundle }: GatewayOptions): Promise<Gateway> {
+export async function startGateway({ workflows, observe = true, env = {}, startupMs = 15_000, bundle, tlsCa }: GatewayOptions): Promise<Gateway> {
+  const scheme = tlsCa === undefined ? 'http' : 'https';
+  const get = fetchVia(tlsCa);
   if (!built && bundle === undefined) {
     execFileSync(process.execPath, [join(REPO, 'scripts', 'build.mjs')], { cwd: REPO, stdio: 'inherit' });
     built = true;
@@ -134,10 +142,10 @@ export async function startGateway({ workflows, observe = true, env = {}, startu
     stdio: ['ignore', log, log],
   });
   closeSync(log); // the child has its own copy
-  await waitForHealthz(server, port, logPath, startupMs);
-  const url = `http://127.0.0.1:${port}`;
+  await waitForHealthz(server, `${scheme}://127.0.0.1:${port}`, get, logPath, startupMs);
+  const url = `${scheme}://127.0.0.1:${port}`;
   async function admin(method: string, path: string, body?: unknown): Promise<unknown> {
-    const res = await fetch(`${url}/admin/api${path}`, {
+    const res = await get(`${url}/admin/api${path}`, {
       method,
       headers: { authorization: `Bearer ${adminToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
@@ -149,7 +157,7 @@ export async function startGateway({ workflows, observe = true, env = {}, startu
   return Object.assign(server, { port, url, logPath, adminToken, admin });
 }
 
-async function waitForHealthz(server: ChildProcess, port: number, logPath: string, timeoutMs: number): Promise<void> {
+async function waitForHealthz(server: ChildProcess, origin: string, get: typeof fetch, logPath: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = 'no answer';
   while (Date.now() < deadline) {
@@ -157,7 +165,7 @@ async function waitForHealthz(server: ChildProcess, port: number, logPath: strin
       throw new Error(`the Sluice gateway exited (${server.signalCode ?? `code ${server.exitCode}`}) during startup. Last lines of ${logPath}:\n${logTail(logPath)}`);
     }
     try {
-      const res = await fetch(`http://127.0.0.1:${port}/healthz`);
+      const res = await get(`${origin}/healthz`);
       await res.arrayBuffer();
       if (res.status === 200) return;
       last = `status ${res.status}`;

@@ -56,6 +56,10 @@ export const settingsSchema = z.object({
       }
     })
     .meta({ description: 'Which proxies may name the client in X-Forwarded-For: `off` (the socket\'s peer is the client), a number of hops (`1`: one load balancer you run), or proxy addresses and CIDRs, comma-separated (`10.0.0.0/8, loopback`; names `loopback`, `linklocal`, `uniquelocal`). The client is the nearest entry a trusted proxy did not write. Used by the `ip` rate-limit key, the admin lockout, the request log and the X-Forwarded-For sent upstream.' }),
+  SLUICE_TLS_CERT: z.string().min(1).optional().meta({ description: 'Serve HTTPS: the PEM certificate (chain) file of the listener. Set with SLUICE_TLS_KEY; unset, the listener speaks plain HTTP.' }),
+  SLUICE_TLS_KEY: z.string().min(1).optional().meta({ description: 'The PEM private key file of SLUICE_TLS_CERT.' }),
+  SLUICE_TLS_CLIENT_CA: z.string().min(1).optional().meta({ description: 'PEM file of the CA certificates that issue partners\' client certificates. With TLS, the listener asks every client for a certificate and verifies it against these, answering an absent or unverified one through the `client-cert` node (a catalog problem, not a TLS alert). Also verifies certificates read from SLUICE_TLS_CLIENT_CERT_HEADER.' }),
+  SLUICE_TLS_CLIENT_CERT_HEADER: z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'a header name').optional().meta({ description: 'Behind a TLS-terminating proxy: the header in which it passes the client certificate, PEM URL-encoded (nginx `$ssl_client_escaped_cert`). Read only from a peer SLUICE_TRUST_PROXY trusts, ignored from any other; the certificate is verified against SLUICE_TLS_CLIENT_CA (needed) here too.' }),
   SLUICE_ADMIN_TOKENS: z.string().optional().meta({ description: 'Admin API tokens, comma-separated `name:role:token` (roles: viewer, editor, publisher, auditor, admin). Unset: an admin token is created in `$SLUICE_DATA/admin-token`.' }),
   SLUICE_ADMIN_MAX_FAILURES: z.coerce.number().int().min(1).max(1_000_000).default(10).meta({ description: 'Wrong admin tokens one client (its address, see SLUICE_TRUST_PROXY) may send per minute; then every call from it answers 429 for the rest of the minute.' }),
   SLUICE_FOUR_EYES: flag.prefault('off').meta({ description: 'A publisher cannot publish a draft they last edited.' }),
@@ -104,6 +108,10 @@ export interface Settings {
   maxBodyBytes: number;
   maxHeaderBytes: number;
   trustProxy: TrustProxy;
+  /** HTTPS on the listener (file paths), and the client CA that verifies partners' certificates. */
+  tls: { cert: string; key: string } | undefined;
+  /** Client certificates: the CA file that verifies them, and the header a trusted proxy passes them in. */
+  clientCertificates: { caFile: string | undefined; header: string | undefined };
   maxBufferedAnswerBytes: number;
   sendTimeoutMs: number;
   headersTimeoutMs: number;
@@ -146,6 +154,20 @@ function otlpHeaders(text: string | undefined): Record<string, string> {
   return headers;
 }
 
+/** The TLS settings, checked together: a certificate needs its key, a certificate header its CA and a trusted proxy. */
+function tlsSettings(s: z.infer<typeof settingsSchema>): Pick<Settings, 'tls' | 'clientCertificates'> {
+  const problems: string[] = [];
+  if ((s.SLUICE_TLS_CERT === undefined) !== (s.SLUICE_TLS_KEY === undefined)) problems.push('SLUICE_TLS_CERT and SLUICE_TLS_KEY: set both or neither');
+  if (s.SLUICE_TLS_CLIENT_CERT_HEADER !== undefined && s.SLUICE_TLS_CLIENT_CA === undefined) problems.push('SLUICE_TLS_CLIENT_CERT_HEADER: needs SLUICE_TLS_CLIENT_CA to verify the certificates it carries');
+  if (s.SLUICE_TLS_CLIENT_CERT_HEADER !== undefined && s.SLUICE_TRUST_PROXY.mode === 'off') problems.push('SLUICE_TLS_CLIENT_CERT_HEADER: needs SLUICE_TRUST_PROXY to say which proxy may send it');
+  if (s.SLUICE_TLS_CLIENT_CA !== undefined && s.SLUICE_TLS_CERT === undefined && s.SLUICE_TLS_CLIENT_CERT_HEADER === undefined) problems.push('SLUICE_TLS_CLIENT_CA: needs SLUICE_TLS_CERT (mTLS on the listener) or SLUICE_TLS_CLIENT_CERT_HEADER (behind a proxy)');
+  if (problems.length > 0) throw new Error(`invalid configuration:\n  ${problems.join('\n  ')}`);
+  return {
+    tls: s.SLUICE_TLS_CERT !== undefined && s.SLUICE_TLS_KEY !== undefined ? { cert: resolve(s.SLUICE_TLS_CERT), key: resolve(s.SLUICE_TLS_KEY) } : undefined,
+    clientCertificates: { caFile: s.SLUICE_TLS_CLIENT_CA === undefined ? undefined : resolve(s.SLUICE_TLS_CLIENT_CA), header: s.SLUICE_TLS_CLIENT_CERT_HEADER?.toLowerCase() },
+  };
+}
+
 /** Reads settings from the environment; a bad value names the variable. */
 export function loadSettings(env: Record<string, string | undefined> = process.env): Settings {
   const parsed = settingsSchema.safeParse(env);
@@ -164,6 +186,7 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
     maxBodyBytes: s.SLUICE_MAX_BODY,
     maxHeaderBytes: s.SLUICE_MAX_HEADER,
     trustProxy: s.SLUICE_TRUST_PROXY,
+    ...tlsSettings(s),
     maxBufferedAnswerBytes: s.SLUICE_MAX_BUFFERED_ANSWER,
     sendTimeoutMs: durationMs(s.SLUICE_SEND_TIMEOUT),
     headersTimeoutMs: durationMs(s.SLUICE_HEADERS_TIMEOUT),

@@ -1,4 +1,7 @@
 import type { Server } from 'node:http';
+import type { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createSecureContext } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Settings } from './config.ts';
@@ -6,7 +9,8 @@ import { ensureDemoKeys, signDemoToken, type DemoTokenOptions } from './demo/key
 import { startDemoUpstream } from './demo/upstream.ts';
 import { runWorkflowTests, type SimulationContext } from './preview/simulate.ts';
 import { createGateway, type Gateway } from './gateway/gateway.ts';
-import { createHttpServer } from './gateway/http-server.ts';
+import { createHttpServer, type TlsMaterial } from './gateway/http-server.ts';
+import { createClientCertificates, readCertificateBundle } from './gateway/client-certificate.ts';
 import { createClientAddress } from './gateway/client-address.ts';
 import { createSlowReaderGuard } from './gateway/slow-readers.ts';
 import { createProblemRenderer } from './gateway/problem.ts';
@@ -38,6 +42,33 @@ import { observeUpstreams } from './observe/upstreams.ts';
 
 /** Logged at start in demo mode: the demo token issuer is a way around every credential the examples check. */
 const DEMO_WARNING = 'demo mode: the demo upstream and the demo token issuer are on; anyone with the editor role can mint tokens for any partner; do not use in production';
+
+/** The TLS files, read once at start (a missing or unreadable file stops the start, naming it). */
+function tlsMaterialOf(settings: Settings): { listener: TlsMaterial | undefined; clientCas: X509Certificate[] | undefined } {
+  const read = (file: string, setting: string) => {
+    try {
+      return readFileSync(file);
+    } catch (error) {
+      throw new Error(`${setting}: cannot read ${file}: ${(error as Error).message}`);
+    }
+  };
+  const clientCa = settings.clientCertificates.caFile === undefined ? undefined : read(settings.clientCertificates.caFile, 'SLUICE_TLS_CLIENT_CA');
+  let clientCas: X509Certificate[] | undefined;
+  try {
+    clientCas = clientCa === undefined ? undefined : readCertificateBundle(clientCa.toString('utf8'));
+  } catch (error) {
+    throw new Error(`SLUICE_TLS_CLIENT_CA: ${(error as Error).message}`);
+  }
+  const listener = settings.tls === undefined ? undefined : { cert: read(settings.tls.cert, 'SLUICE_TLS_CERT'), key: read(settings.tls.key, 'SLUICE_TLS_KEY'), clientCa };
+  if (listener) {
+    try {
+      createSecureContext({ cert: listener.cert, key: listener.key });
+    } catch (error) {
+      throw new Error(`SLUICE_TLS_CERT, SLUICE_TLS_KEY: ${(error as Error).message}`);
+    }
+  }
+  return { listener, clientCas };
+}
 
 export interface Sluice {
   url: string;
@@ -71,6 +102,8 @@ export async function startSluice(
   options: { logger?: Logger; env?: Record<string, string | undefined>; rateLimits?: RateLimitStore; watchWorkflows?: boolean } = {},
 ): Promise<Sluice> {
   const logger = options.logger ?? createLogger({ level: settings.logLevel, ...(settings.logFile ? { destination: settings.logFile } : {}) });
+  // first: a TLS file that cannot be read stops the start before anything is opened
+  const tls = tlsMaterialOf(settings);
   seedDataDir(settings.dataDir);
   const env: Record<string, string | undefined> = { ...(options.env ?? process.env) };
   if (settings.demo) logger.warn({ setting: 'SLUICE_DEMO' }, DEMO_WARNING);
@@ -89,7 +122,8 @@ export async function startSluice(
   const clients = createClientAddress(settings.trustProxy);
   const slowReaders = createSlowReaderGuard({ maxBufferedBytes: settings.maxBufferedAnswerBytes, sendTimeoutMs: settings.sendTimeoutMs, logger });
   const logSubject = settings.logSubject === 'hash' ? { mode: 'hash' as const, key: settings.logSubjectKey } : { mode: settings.logSubject };
-  const gateway = createGateway({ slowReaders, problems, logger, maxBodyBytes: settings.maxBodyBytes, clientAddress: clients, metrics, spans, logSubject });
+  const clientCertificates = tls.clientCas === undefined ? undefined : createClientCertificates({ cas: tls.clientCas, header: settings.clientCertificates.header, clients });
+  const gateway = createGateway({ slowReaders, problems, logger, maxBodyBytes: settings.maxBodyBytes, clientAddress: clients, metrics, spans, logSubject, ...(clientCertificates ? { clientCertificates } : {}) });
   const shared = createSharedResources();
   let replicas: ReplicaRegistry | undefined;
   const rateLimits = options.rateLimits ?? (await openRateLimits(settings, () => replicas?.live ?? 1, logger));
@@ -158,14 +192,14 @@ export async function startSluice(
 
   const controlPlane = createControlPlane({ settings, store, lifecycle, registry, replicas: () => replicas, rateLimits, metrics, partnerAccess, preview: previewContext, mintToken, documents, clients, problems: () => problems, logger });
   const metricsServer = metrics && settings.metricsPort !== undefined ? await listenMetrics(metrics, settings.host, settings.metricsPort) : undefined;
-  const server = createHttpServer(settings, { problems: () => problems, control: controlPlane.app, gateway });
+  const server = createHttpServer(settings, { problems: () => problems, control: controlPlane.app, gateway, ...(tls.listener ? { tls: tls.listener } : {}) });
   slowReaders.watch(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(settings.port, settings.host, () => resolve());
   });
   const { port } = server.address() as AddressInfo;
-  const url = `http://${settings.host === '0.0.0.0' || settings.host === '::' ? '127.0.0.1' : settings.host}:${port}`;
+  const url = `${tls.listener ? 'https' : 'http'}://${settings.host === '0.0.0.0' || settings.host === '::' ? '127.0.0.1' : settings.host}:${port}`;
   logger.info({ url, dataDir: settings.dataDir, workflows: registry.active.size, demoUpstream: demoUpstream?.url, metricsUrl: metricsServer?.url }, 'sluice listening');
 
   return {

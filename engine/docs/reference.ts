@@ -47,6 +47,7 @@ const SAMPLE_CONFIG: Record<string, unknown> = {
   'cache-store': { name: 'orders' },
   'jwt-verify': { jwksUri: 'https://issuer.example/jwks' },
   introspect: { issuer: 'https://issuer.example', clientId: 'gateway', clientSecretEnv: 'SLUICE_SECRET_INTROSPECTION' },
+  'client-cert': { match: ['fingerprint', 'san', 'subject'] },
   'scope-check': { all: ['scope'] },
   condition: { when: 'true' },
   switch: { cases: [{ port: 'case', when: 'true' }] },

@@ -51,6 +51,8 @@ export interface ClientAddress {
    * client to this hop's peer. Entries beyond the client (written by the client itself) are never passed on.
    */
   chain(req: IncomingMessage): { client: string; forwardedFor: string };
+  /** Whether the socket's peer is a trusted proxy, which may speak for the client in headers (a client certificate it verified). */
+  fromTrustedHop(req: IncomingMessage): boolean;
 }
 
 const socketAddress = (req: IncomingMessage) => req.socket.remoteAddress ?? 'unknown';
@@ -72,6 +74,7 @@ export function createClientAddress(trust: TrustProxy): ClientAddress {
         const client = socketAddress(req);
         return { client, forwardedFor: client };
       },
+      fromTrustedHop: () => false,
     };
   }
   const hops = trust.mode === 'hops' ? trust.hops : 0;
@@ -97,5 +100,6 @@ export function createClientAddress(trust: TrustProxy): ClientAddress {
       const all = addresses(req);
       return { client: all[all.length - 1] ?? 'unknown', forwardedFor: all.reverse().join(', ') };
     },
+    fromTrustedHop: (req) => req.socket.remoteAddress !== undefined && compiled(req.socket.remoteAddress, 0),
   };
 }

@@ -1,7 +1,8 @@
 import { EventEmitter } from 'node:events';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { Readable, type Writable } from 'node:stream';
-import type { Exchange, GatewayRequest, GatewayResponse, TraceContext } from '../kinds/types.ts';
+import type { Exchange, GatewayRequest, GatewayResponse, PresentedCertificate, TraceContext } from '../kinds/types.ts';
+import type { ClientCertificates } from './client-certificate.ts';
 import { writeProblem, type ProblemAnswer } from './problem.ts';
 import { ANSWER_PIECE, type BufferedSend, type SlowReaderGuard } from './slow-readers.ts';
 import { traceContextOf } from './trace.ts';
@@ -96,6 +97,10 @@ export class RequestExchange implements Exchange {
   receivedBody: { raw: Buffer; parsed: unknown } | undefined = undefined;
   /** Who wrote the answer; undefined until someone has. */
   answeredBy: Answerer | undefined = undefined;
+  /** Where the client certificate is read from (set by the gateway for requests received on a socket). */
+  certificates: ClientCertificates | undefined = undefined;
+  /** The certificate header's value, taken off the request (see ClientCertificates.take). */
+  certificateHeader: string | undefined = undefined;
   readonly trace: TraceContext;
   readonly clientIp: string;
   readonly forwardedFor: string;
@@ -116,6 +121,10 @@ export class RequestExchange implements Exchange {
 
   get incoming(): Readable | undefined {
     return this.receivedBody === undefined ? this.#req : undefined;
+  }
+
+  clientCertificate(): PresentedCertificate | undefined {
+    return this.certificates?.of(this.#req as IncomingMessage, this.certificateHeader);
   }
 
   get canHijack(): boolean {

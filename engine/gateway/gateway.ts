@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { readBody } from './body.ts';
+import type { ClientCertificates } from './client-certificate.ts';
 import type { CompiledWorkflow } from '../compile/types.ts';
 import { walk, type WalkObserver, type WalkResult } from '../compile/walk.ts';
 import { evaluateLoggedFields } from '../compile/logged-fields.ts';
@@ -38,6 +39,8 @@ export interface GatewayOptions {
   maxBodyBytes: number;
   /** Who the client is (the socket's peer, or what a trusted proxy says), and the X-Forwarded-For sent upstream. */
   clientAddress: ClientAddress;
+  /** Client certificates (client-cert nodes): from the TLS connection or a trusted proxy's header. */
+  clientCertificates?: ClientCertificates;
   /** Request counters (the served versions' own come with each compiled workflow). */
   metrics?: Metrics;
   /** How the request log names the subject: as sent, hashed, or not at all. */
@@ -70,6 +73,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   const subjectOf = subjectLogger(options.logSubject ?? { mode: 'hash' });
   const spans = options.spans;
   const clients = options.clientAddress;
+  const certificates = options.clientCertificates;
   const slowReaders = options.slowReaders;
 
   /** Answers a catalog problem through the exchange and records it for the request log. */
@@ -167,6 +171,10 @@ export function createGateway(options: GatewayOptions): Gateway {
         const table = routes; // this request finishes on the table it started with
         const match = table.match(method, path, req.headers);
         exchange = new RequestExchange(req, res, path, search, match.kind === 'found' ? match.params : NO_PARAMS, trace, client.client, client.forwardedFor);
+        if (certificates !== undefined) {
+          exchange.certificates = certificates;
+          exchange.certificateHeader = certificates.take(req);
+        }
         if (match.kind !== 'found') {
           if (match.kind === 'method_not_allowed') refuse(exchange, record, head, 'method_not_allowed', undefined, { allow: match.allowed.join(', ') });
           else if (match.kind === 'bad_path') refuse(exchange, record, head, 'bad_request', { reason: 'the path is malformed' }, undefined);

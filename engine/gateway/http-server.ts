@@ -1,4 +1,5 @@
 import { createServer, type RequestListener, type Server } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import { RESERVED_PREFIXES } from '../../shared/compile/index.ts';
 import type { Settings } from '../config.ts';
@@ -25,14 +26,31 @@ function endRaw(socket: Socket, problems: ProblemRenderer, code: string | undefi
   else socket.destroy();
 }
 
+/** The listener's certificate and key (PEM), and the client CAs when partners present certificates. */
+export interface TlsMaterial {
+  cert: Buffer;
+  key: Buffer;
+  clientCa: Buffer | undefined;
+}
+
+/**
+ * HTTPS options: with client CAs, every client is asked for a certificate, and one that is absent
+ * or fails verification does not end the handshake: the client-cert node answers the catalog's
+ * problem instead of a TLS alert the client cannot read (the socket says whether it verified).
+ */
+function tlsOptions(tls: TlsMaterial) {
+  return { cert: tls.cert, key: tls.key, ...(tls.clientCa === undefined ? {} : { ca: tls.clientCa, requestCert: true, rejectUnauthorized: false }) };
+}
+
 /**
  * The one HTTP server of a Sluice process: control-plane paths go to the control app, the rest to
  * the gateway; a request Node cannot parse, an HTTP/1.1 request without Host and CONNECT get a
  * problem answer and the connection closes.
  */
-export function createHttpServer(settings: Settings, parts: { problems: () => ProblemRenderer; control: RequestListener; gateway: Gateway }): Server {
-  const { control, gateway } = parts;
-  const server = createServer(
+export function createHttpServer(settings: Settings, parts: { problems: () => ProblemRenderer; control: RequestListener; gateway: Gateway; tls?: TlsMaterial }): Server {
+  const { control, gateway, tls } = parts;
+  const create = tls === undefined ? createServer : (options: object, listener: RequestListener) => createTlsServer({ ...options, ...tlsOptions(tls) }, listener) as unknown as Server;
+  const server = create(
     {
       maxHeaderSize: settings.maxHeaderBytes,
       requestTimeout: settings.requestTimeoutMs,

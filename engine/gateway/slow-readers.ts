@@ -1,5 +1,6 @@
 import type { IncomingMessage, OutgoingHttpHeaders, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { Server as TlsServer } from 'node:tls';
 import type { Logger } from 'pino';
 
 /**
@@ -156,7 +157,8 @@ export function createSlowReaderGuard(options: SlowReaderOptions): SlowReaderGua
     maxBufferedBytes,
     closed,
     watch(server) {
-      server.on('connection', onConnection);
+      // over TLS the answers are written to the TLS socket (req.socket), which the handshake makes of the TCP one
+      server.on(server instanceof TlsServer ? 'secureConnection' : 'connection', onConnection);
       timer ??= setInterval(sweep, Math.min(1_000, Math.max(50, Math.floor(sendTimeoutMs / 4)))).unref();
     },
     send(req, res, status, headers, payload, bytes) {

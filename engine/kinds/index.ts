@@ -2,6 +2,7 @@ import type { ConfigOf, KindName } from '../../shared/nodes/index.ts';
 import { apiKey } from './api-key.ts';
 import { cacheLookup } from './cache-lookup.ts';
 import { cacheStore } from './cache-store.ts';
+import { clientCert } from './client-cert.ts';
 import { condition } from './condition.ts';
 import { cors } from './cors.ts';
 import { errorNode } from './error.ts';
@@ -25,6 +26,7 @@ export const runtimes: { [K in KindName]: Runtime<ConfigOf<K>> } = {
   'jwt-verify': jwtVerify,
   'api-key': apiKey,
   introspect,
+  'client-cert': clientCert,
   'scope-check': scopeCheck,
   'validate-request': validateRequest,
   condition,

@@ -88,9 +88,19 @@ export interface Exchange {
    * Only when `canHijack`.
    */
   hijack(status: number, headers: Record<string, string | string[]>): Writable;
+  /** The request's client certificate (client-cert nodes); undefined when none came, and always in previews and tests. */
+  clientCertificate(): PresentedCertificate | undefined;
   /** The body as received, when the workflow buffered it; the proxy sends these bytes unless a node replaced `request.body`. */
   readonly receivedBody: { raw: Buffer; parsed: unknown } | undefined;
 }
+
+/**
+ * A client certificate the request came with: verified (against SLUICE_TLS_CLIENT_CA, on the TLS
+ * connection or from a trusted proxy's header) with what identifies it, or why it was not.
+ */
+export type PresentedCertificate =
+  | { verified: true; /** SHA-256 of the DER, lower-case hex. */ fingerprint: string; /** The subject's CN. */ subject: string | undefined; /** subjectAltName entries as `DNS:a.example`, `URI:spiffe://…`. */ sans: readonly string[] }
+  | { verified: false; reason: string };
 
 /** Runs a node on one request and names the port it exits by. Synchronous when it can be. */
 export type NodeRun = (exchange: Exchange) => string | Promise<string>;

@@ -22,6 +22,8 @@ const AUDIT_ACTIONS = [
   'key.create',
   'key.revoke',
   'key.rotate',
+  'certificate.add',
+  'certificate.remove',
   'product.put',
   'plan.put',
   'store.migrate',

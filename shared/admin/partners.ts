@@ -2,6 +2,9 @@
 import { z } from 'zod';
 import { partnerFieldsSchema, partnerStatusSchema, planFieldsSchema, productFieldsSchema, type PartnerView, type PlanRecord, type ProductRecord } from '../schema/partners.ts';
 
+/** A partner's client certificate as the admin API shows it. */
+export const clientCertificateRecordSchema = z.object({ id: z.string(), match: z.enum(['fingerprint', 'subject', 'san']), value: z.string(), createdAt: z.string(), createdBy: z.string() });
+
 const keyFields = {
   id: z.string(),
   prefix: z.string(),
@@ -23,11 +26,14 @@ export const partnerViewSchema = z.object({
   statusChangedAt: z.string().optional(),
   statusChangedBy: z.string().optional(),
   keys: z.array(z.object({ ...keyFields, lastUsedAt: z.string().nullable(), state: z.enum(['active', 'expired', 'revoked']) })),
+  certificates: z.array(clientCertificateRecordSchema).optional(),
 }) satisfies z.ZodType<PartnerView>;
 export const partnerListSchema = z.object({ revision: z.number().int(), partners: z.array(partnerViewSchema) });
 
 /** A new key: the only answer that ever carries the key itself; `replaced` names the key a rotation replaced. */
 export const createdKeySchema = z.object({ ...keyFields, key: z.string(), partner: z.string(), replaced: z.string().optional() });
+/** A removed client certificate. */
+export const removedCertificateSchema = z.object({ id: z.string(), partner: z.string() });
 export const revokedKeySchema = z.object({ id: z.string(), revokedAt: z.string() });
 
 export const productSchema = z.object({ ...productFieldsSchema.shape, id: z.string() }) satisfies z.ZodType<ProductRecord>;

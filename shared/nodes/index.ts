@@ -1,6 +1,7 @@
 import { apiKeyKind } from './api-key.ts';
 import { cacheLookupKind } from './cache-lookup.ts';
 import { cacheStoreKind } from './cache-store.ts';
+import { clientCertKind } from './client-cert.ts';
 import { conditionKind } from './condition.ts';
 import { corsKind } from './cors.ts';
 import { errorKind } from './error.ts';
@@ -24,6 +25,7 @@ export const kinds = {
   'jwt-verify': jwtVerifyKind,
   'api-key': apiKeyKind,
   introspect: introspectKind,
+  'client-cert': clientCertKind,
   'scope-check': scopeCheckKind,
   'validate-request': validateRequestKind,
   condition: conditionKind,
@@ -77,3 +79,4 @@ export type { ValidateRequestConfig } from './validate-request.ts';
 export type { CacheLookupConfig } from './cache-lookup.ts';
 export type { CacheStoreConfig } from './cache-store.ts';
 export type { SubflowConfig } from './subflow.ts';
+export type { ClientCertConfig } from './client-cert.ts';

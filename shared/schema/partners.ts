@@ -54,6 +54,35 @@ export interface ApiKeyRecord {
   revokedBy?: string;
 }
 
+/**
+ * A client certificate that identifies a partner (client-cert nodes), by one of: the SHA-256
+ * fingerprint of the certificate (64 hex digits, colons allowed), the subject's CN, or one
+ * subjectAltName entry as `DNS:…`, `URI:…`, `email:…` or `IP Address:…`. Only certificates the
+ * gateway verified against SLUICE_TLS_CLIENT_CA are matched.
+ */
+const MATCH_FORMS = {
+  fingerprint: [/^([0-9a-fA-F]{2}:?){31}[0-9a-fA-F]{2}$/, 'a SHA-256 fingerprint: 64 hex digits, colons allowed'],
+  subject: [/^[^\n]{1,256}$/, 'the subject\'s CN, one line of at most 256 characters'],
+  san: [/^(DNS|URI|email|IP Address):[^\n]{1,500}$/, 'a subjectAltName entry: DNS:…, URI:…, email:… or IP Address:…'],
+} as const;
+export const clientCertificateMatchSchema = z
+  .object({
+    match: z.enum(['fingerprint', 'subject', 'san']).meta({ description: 'What identifies the certificate: its SHA-256 fingerprint, its subject\'s CN, or one of its subjectAltName entries.' }),
+    value: z.string().min(1).max(600).meta({ description: 'The fingerprint (64 hex digits, colons allowed), the CN, or the entry as `DNS:…`, `URI:…`, `email:…` or `IP Address:…`.' }),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    const [form, message] = MATCH_FORMS[c.match];
+    if (!form.test(c.value)) ctx.addIssue({ code: 'custom', path: ['value'], message });
+  });
+
+/** A fingerprint as the gateway compares it: lower-case hex without colons. */
+export const normalCertificateMatch = (c: ClientCertificateMatch): ClientCertificateMatch => (c.match === 'fingerprint' ? { match: c.match, value: c.value.replaceAll(':', '').toLowerCase() } : c);
+export type ClientCertificateMatch = z.output<typeof clientCertificateMatchSchema>;
+
+/** A partner's client certificate as stored. */
+export type ClientCertificateRecord = ClientCertificateMatch & { id: string; createdAt: string; createdBy: string };
+
 export interface PartnerRecord extends PartnerFields {
   id: string;
   status: PartnerStatus;
@@ -63,6 +92,8 @@ export interface PartnerRecord extends PartnerFields {
   statusChangedAt?: string;
   statusChangedBy?: string;
   keys: ApiKeyRecord[];
+  /** Client certificates that identify the partner (absent on records made before them). */
+  certificates?: ClientCertificateRecord[];
 }
 
 export const productFieldsSchema = z

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import type { ApiKeyRecord, ApiKeyView, PartnerFields, PartnerRecord, PartnerView, PlanFields, PlanRecord, ProductFields, ProductRecord } from '../../../shared/schema/partners.ts';
+import type { ApiKeyRecord, ApiKeyView, ClientCertificateMatch, ClientCertificateRecord, PartnerFields, PartnerRecord, PartnerView, PlanFields, PlanRecord, ProductFields, ProductRecord } from '../../../shared/schema/partners.ts';
 import { durationMs } from '../../../shared/schema/index.ts';
+import { normalCertificateMatch } from '../../../shared/schema/partners.ts';
 import type { AuditAction, UnsealedEntry } from '../../store/audit.ts';
 import type { Store, StoreState } from '../../store/types.ts';
 import { hashApiKey } from '../../kinds/api-key.ts';
@@ -117,6 +118,42 @@ export function createPartners(options: { store: Store; now?: () => Date }) {
     });
   }
 
+  /** Most client certificates one partner may have. */
+  const MAX_CERTIFICATES = 50;
+
+  /**
+   * Client certificates: a fingerprint, subject CN or SAN entry names one partner at most (two
+   * would make a certificate's partner depend on the order of records).
+   */
+  function addCertificate(actor: Actor, id: string, match: ClientCertificateMatch) {
+    const input = normalCertificateMatch(match);
+    return change(actor, 'certificate.add', (state, time) => {
+      const partner = requirePartner(state, id);
+      const certificates = partner.certificates ?? [];
+      for (const other of Object.values(state.partners ?? {}))
+        if ((other.certificates ?? []).some((c) => c.match === input.match && c.value === input.value))
+          throw new AdminError('conflict', `the certificate ${input.match} "${input.value}" identifies partner "${other.id}" already`);
+      if (certificates.length >= MAX_CERTIFICATES) throw new AdminError('validation_failed', `partner "${id}" has ${MAX_CERTIFICATES} certificates, the most it may have`, { problems: [{ code: 'invalid_document', message: `at most ${MAX_CERTIFICATES}`, field: 'certificates' }] });
+      const taken = new Set(certificates.map((c) => c.id));
+      let certId: string;
+      do certId = `cert_${randomBytes(4).toString('hex')}`;
+      while (taken.has(certId));
+      const record: ClientCertificateRecord = { id: certId, ...input, createdAt: time, createdBy: actor.name };
+      return { state: withPartner(state, { ...partner, certificates: [...certificates, record] }), entry: { partner: id, detail: `certificate ${certId} added: ${input.match} ${input.value}` }, result: record };
+    });
+  }
+
+  function removeCertificate(actor: Actor, id: string, certId: string, reason?: string) {
+    return change(actor, 'certificate.remove', (state) => {
+      const partner = requirePartner(state, id);
+      const certificates = partner.certificates ?? [];
+      const cert = certificates.find((c) => c.id === certId);
+      if (!cert) throw new AdminError('not_found', `partner "${id}" has no certificate "${certId}"`);
+      const next = { ...partner, certificates: certificates.filter((c) => c.id !== certId) };
+      return { state: withPartner(state, next), entry: { partner: id, detail: `certificate ${certId} removed (${cert.match} ${cert.value})${reason ? `: ${reason}` : ''}` }, result: { id: certId, partner: id } };
+    });
+  }
+
   return {
     createPartner(actor: Actor, id: string, fields: PartnerFields) {
       return change(actor, 'partner.create', (state, time) => {
@@ -153,6 +190,9 @@ export function createPartners(options: { store: Store; now?: () => Date }) {
         return { state: withPartner(state, next), entry: { partner: id, detail: `key ${keyId} revoked${reason ? `: ${reason}` : ''}` }, result: { id: keyId, revokedAt: time } };
       });
     },
+
+    addCertificate,
+    removeCertificate,
 
     putProduct(actor: Actor, id: string, fields: ProductFields) {
       return change(actor, 'product.put', (state) => {

@@ -1,9 +1,9 @@
 /** Partners, their API keys, products and plans: publisher or admin change them, every role reads them. */
 import { z } from 'zod';
-import { createdKeySchema, partnerListSchema, partnerStatsSchema, partnerViewSchema, planListSchema, planSchema, productListSchema, productSchema, revokedKeySchema } from '../../../shared/admin/index.ts';
+import { clientCertificateRecordSchema, createdKeySchema, removedCertificateSchema, partnerListSchema, partnerStatsSchema, partnerViewSchema, planListSchema, planSchema, productListSchema, productSchema, revokedKeySchema } from '../../../shared/admin/index.ts';
 import { durationMs, idSchema } from '../../../shared/schema/index.ts';
 import { boundedDurationSchema } from '../../../shared/schema/duration.ts';
-import { partnerFieldsSchema, planFieldsSchema, productFieldsSchema } from '../../../shared/schema/partners.ts';
+import { clientCertificateMatchSchema, partnerFieldsSchema, planFieldsSchema, productFieldsSchema } from '../../../shared/schema/partners.ts';
 import { partnerView } from '../commands/partners.ts';
 import { AdminError } from '../errors.ts';
 import type { AdminContext } from './context.ts';
@@ -33,6 +33,7 @@ const idOf = (text: string, what: string): string => {
 /** The path of an endpoint about one partner, product or plan. */
 const partnerParams = z.object({ id: z.string() });
 const keyParams = partnerParams.extend({ key: z.string() });
+const certificateParams = partnerParams.extend({ certificate: z.string() });
 
 export function partnerEndpoints({ store, options }: AdminContext): Endpoint[] {
   // read when called: the docs build the endpoint table without a store behind it
@@ -81,6 +82,14 @@ export function partnerEndpoints({ store, options }: AdminContext): Endpoint[] {
     defineEndpoint({
       method: 'post', path: '/partners/:id/keys/:key/revoke', permission: 'publish', summary: 'Revoke a key: refused (401) from the next request on', params: keyParams, body: reasonBody, response: revokedKeySchema,
       handler: ({ actor, params, body }) => changes().revokeKey(actor, params.id, params.key, body.reason),
+    }),
+    defineEndpoint({
+      method: 'post', path: '/partners/:id/certificates', permission: 'publish', summary: 'Let a client certificate identify the partner (client-cert nodes): its SHA-256 fingerprint, subject CN or a subjectAltName entry', status: 201, params: partnerParams, body: clientCertificateMatchSchema, response: clientCertificateRecordSchema,
+      handler: ({ actor, params, body }) => changes().addCertificate(actor, params.id, body),
+    }),
+    defineEndpoint({
+      method: 'post', path: '/partners/:id/certificates/:certificate/remove', permission: 'publish', summary: 'Stop a client certificate identifying the partner: refused (401) from the next request on', params: certificateParams, body: reasonBody, response: removedCertificateSchema,
+      handler: ({ actor, params, body }) => changes().removeCertificate(actor, params.id, params.certificate, body.reason),
     }),
     defineEndpoint({
       method: 'get', path: '/partners/:id/stats', permission: 'read', summary: 'A partner\'s requests, outcomes and limit hits per workflow over a recent window, as this process counted them', params: partnerParams, query: statsQuery, response: partnerStatsSchema,

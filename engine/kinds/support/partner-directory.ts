@@ -1,5 +1,5 @@
 import { durationMs } from '../../../shared/schema/index.ts';
-import type { PlanLimit } from '../../../shared/schema/partners.ts';
+import type { PartnerRecord, PlanLimit } from '../../../shared/schema/partners.ts';
 import type { StoreState } from '../../store/types.ts';
 
 /** A partner's limit for one workflow, resolved from its override or its plan when the directory is built. */
@@ -43,6 +43,8 @@ export interface PartnerDirectory {
   /** OAuth client id (JWT azp / client_id) -> partner id. */
   clients: ReadonlyMap<string, string>;
   partners: ReadonlyMap<string, DirectoryPartner>;
+  /** Client certificate (`fingerprint:<hex>`, `subject:<CN>`, `san:<entry>`, see certificateKey) -> partner id. */
+  certificates: ReadonlyMap<string, string>;
   /** Workflow id -> the products that include it ("a, b"); workflows in no product are open to every partner. */
   guarded: ReadonlyMap<string, string>;
 }
@@ -54,13 +56,23 @@ export interface PartnerAccess {
   readonly lastUsed: Map<string, number>;
 }
 
-const EMPTY_DIRECTORY: PartnerDirectory = { revision: 0, keys: new Map(), clients: new Map(), partners: new Map(), guarded: new Map() };
+const EMPTY_DIRECTORY: PartnerDirectory = { revision: 0, keys: new Map(), clients: new Map(), partners: new Map(), certificates: new Map(), guarded: new Map() };
 
 export function createPartnerAccess(): PartnerAccess {
   return { current: EMPTY_DIRECTORY, lastUsed: new Map() };
 }
 
 const resolve = (product: string, limit: PlanLimit): ResolvedLimit => ({ limit: limit.limit, windowMs: durationMs(limit.window), window: limit.window, text: String(limit.limit), product });
+
+/** The directory key of a client certificate match (client-cert nodes look up the same). */
+export const certificateKey = (match: 'fingerprint' | 'subject' | 'san', value: string) => `${match}:${value}`;
+
+/** Client certificate -> partner, for every partner's registered certificates. */
+function clientCertificatesOf(partners: Iterable<PartnerRecord>): Map<string, string> {
+  const map = new Map<string, string>();
+  for (const partner of partners) for (const cert of partner.certificates ?? []) map.set(certificateKey(cert.match, cert.value), partner.id);
+  return map;
+}
 
 /** Builds the lookup maps of a store state. */
 export function buildPartnerDirectory(state: StoreState): PartnerDirectory {
@@ -93,5 +105,5 @@ export function buildPartnerDirectory(state: StoreState): PartnerDirectory {
       if (key.revokedAt === undefined)
         keys.set(key.prefix, { id: key.id, partner: partner.id, hash: key.hash, scopes: Object.freeze([...key.scopes]), expiresAt: key.expiresAt === undefined ? Infinity : Date.parse(key.expiresAt) });
   }
-  return { revision: state.revision, keys, clients, partners, guarded };
+  return { revision: state.revision, keys, clients, partners, certificates: clientCertificatesOf(Object.values(state.partners ?? {})), guarded };
 }

@@ -113,6 +113,11 @@ const OPERATIONS: Record<string, { roles: readonly RoleName[]; call: (role: Role
     roles: PUBLISHERS,
     call: async (_role, admin) => ({ method: 'POST', path: `/partners/mp/keys/${(await admin('admin', 'POST', '/partners/mp/keys', {})).body.id}/revoke`, body: {} }),
   },
+  'POST /admin/api/partners/{id}/certificates': { roles: PUBLISHERS, call: (role) => ({ method: 'POST', path: '/partners/mp/certificates', body: { match: 'subject', value: `cert-by-${role}` } }) },
+  'POST /admin/api/partners/{id}/certificates/{certificate}/remove': {
+    roles: PUBLISHERS,
+    call: async (role, admin) => ({ method: 'POST', path: `/partners/mp/certificates/${(await admin('admin', 'POST', '/partners/mp/certificates', { match: 'subject', value: `removed-by-${role}` })).body.id}/remove`, body: {} }),
+  },
   'GET /admin/api/partners/{id}/stats': { roles: ALL, call: () => ({ method: 'GET', path: '/partners/mp/stats?window=1m' }) },
   'GET /admin/api/products': { roles: ALL, call: () => ({ method: 'GET', path: '/products' }) },
   'PUT /admin/api/products/{id}': { roles: PUBLISHERS, call: () => ({ method: 'PUT', path: '/products/mx', body: { name: 'Matrix', workflows: ['matrix'] } }) },
