@@ -54,6 +54,26 @@ export interface ApiKeyRecord {
   revokedBy?: string;
 }
 
+/**
+ * An HMAC signing secret (hmac-verify). An HMAC is verified with the secret itself, so the store
+ * keeps it; the admin API returns it once, in the answer that creates it, and never again.
+ */
+export interface HmacSecretRecord {
+  /** The key id a signature names (`hk_` + 8 hex characters). Not secret. */
+  id: string;
+  /** 32 random bytes, base64url: the HMAC key is this text's UTF-8 bytes, as partners copy it. */
+  secret: string;
+  createdAt: string;
+  createdBy: string;
+  /** After this the secret is refused (set by rotation: the overlap window). */
+  expiresAt?: string;
+  revokedAt?: string;
+  revokedBy?: string;
+}
+
+/** An HMAC secret as the admin API shows it: never the secret. */
+export type HmacSecretView = Omit<HmacSecretRecord, 'secret'> & { state: 'active' | 'expired' | 'revoked' };
+
 export interface PartnerRecord extends PartnerFields {
   id: string;
   status: PartnerStatus;
@@ -63,6 +83,8 @@ export interface PartnerRecord extends PartnerFields {
   statusChangedAt?: string;
   statusChangedBy?: string;
   keys: ApiKeyRecord[];
+  /** HMAC signing secrets (hmac-verify); absent in stores written before them. */
+  hmacSecrets?: HmacSecretRecord[];
 }
 
 export const productFieldsSchema = z
@@ -90,4 +112,4 @@ export interface PlanRecord extends PlanFields {
 
 /** A key as the admin API shows it: no hash. */
 export type ApiKeyView = Omit<ApiKeyRecord, 'hash'> & { lastUsedAt: string | null; state: 'active' | 'expired' | 'revoked' };
-export type PartnerView = Omit<PartnerRecord, 'keys'> & { keys: ApiKeyView[] };
+export type PartnerView = Omit<PartnerRecord, 'keys' | 'hmacSecrets'> & { keys: ApiKeyView[]; hmacSecrets?: HmacSecretView[] };

@@ -11,6 +11,7 @@ const VALID: Record<keyof typeof kinds, Record<string, unknown>> = {
   'cache-store': { name: 'orders' },
   'jwt-verify': { jwksFile: 'k.json' },
   'api-key': {},
+  'hmac-verify': {},
   introspect: { endpoint: 'https://login.example.com/introspect', clientId: 'gateway', clientSecretEnv: 'SLUICE_SECRET_AS' },
   'scope-check': { all: ['a'] },
   condition: { when: 'true' },

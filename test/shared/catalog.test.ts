@@ -14,6 +14,7 @@ const configs: Record<KindName, unknown> = {
   'cache-store': { name: 'orders' },
   'jwt-verify': { jwksUri: 'https://issuer.example/jwks.json' },
   'api-key': {},
+  'hmac-verify': {},
   introspect: { issuer: 'https://login.example.com', clientId: 'gateway', clientSecretEnv: 'SLUICE_SECRET_AS' },
   'scope-check': { all: ['x'] },
   condition: { when: 'true' },

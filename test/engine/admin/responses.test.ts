@@ -107,6 +107,9 @@ describe('admin API answers and their response schemas', () => {
     const key = await call('publisher', 'POST', '/partners/acme/keys', { scopes: ['read'] });
     await call('publisher', 'POST', `/partners/acme/keys/${key.id}/rotate`, { overlap: '1m' });
     await call('publisher', 'POST', `/partners/acme/keys/${key.id}/revoke`, {});
+    const hmac = await call('publisher', 'POST', '/partners/acme/hmac-secrets', {});
+    await call('publisher', 'POST', `/partners/acme/hmac-secrets/${hmac.id}/rotate`, { overlap: '1m' });
+    await call('publisher', 'POST', `/partners/acme/hmac-secrets/${hmac.id}/revoke`, {});
     await call('publisher', 'PUT', '/partners/acme', { name: 'Acme Inc', plan: 'gold', products: ['round-api'] });
     await call('publisher', 'POST', '/partners/acme/suspend', { reason: 'a test' });
     await call('publisher', 'POST', '/partners/acme/reactivate', {});
