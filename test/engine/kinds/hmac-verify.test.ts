@@ -29,6 +29,15 @@ function sign(key: { id: string; secret: string }, method: string, pathWithQuery
   return { signature: `keyId=${key.id},ts=${ts},sig=${sig}`, 'content-type': 'application/json' };
 }
 
+describe('the README\'s worked example', () => {
+  it('is what a partner computes', () => {
+    const body = Buffer.from('{"event":"order.paid","id":42}');
+    const canonical = canonicalString('post', '/hooks/orders?attempt=1', '1796385600', body);
+    expect(canonical).toBe('POST\n/hooks/orders?attempt=1\n1796385600\n8a43762baa486ce0cef47a0494706fae7f6e10302ac332194be66988c1978889');
+    expect(createHmac('sha256', 'Zm9vYmFyLWV4YW1wbGUtc2VjcmV0LW5vdC1yZWFs').update(canonical).digest('hex')).toBe('d30ef83872b4d224e3a6cdee8e904b7553c31518fec3b32a9ed022b163d607e8');
+  });
+});
+
 const whoNode: NodeDoc = { id: 'who', kind: 'respond', config: { bodyExpression: '{ "port": "ok", "partner": partner }' } };
 const ALL_PORTS = ['missing', 'invalid', 'replayed', 'suspended', 'unsubscribed'];
 
@@ -58,7 +67,7 @@ describe('hmac-verify', () => {
           [['sig', 'ok', 'who'], ...ALL_PORTS.map((p) => ['sig', p, p] as [string, string, string])],
         ),
       ],
-      { demo: false, settings: { SLUICE_ADMIN_TOKENS: ADMIN_TOKENS } },
+      { demo: false, settings: { SLUICE_ADMIN_TOKENS: ADMIN_TOKENS, SLUICE_MAX_BODY: '64kb' } },
     );
     admin = adminOf(gw.url);
     expect((await admin('publisher', 'PUT', '/products/hooks', { name: 'hooks', workflows: ['sig-ports'] })).status).toBe(200);
@@ -79,6 +88,13 @@ describe('hmac-verify', () => {
     // the same signature over another body, query or without the query is wrong
     await expectProblem(await gw.fetch('/sig?attempt=1', { method: 'POST', body: '{"event":"order.paid","id":43}', headers: sign(keys.acme!, 'POST', '/sig?attempt=1', body) }), 401, 'invalid-signature');
     await expectProblem(await gw.fetch('/sig?attempt=2', { method: 'POST', body, headers: sign(keys.acme!, 'POST', '/sig?attempt=1', body) }), 401, 'invalid-signature');
+  });
+
+  it('the body is read within the gateway\'s limit (SLUICE_MAX_BODY): a larger signed body is refused with 413 before it is hashed', async () => {
+    const near = JSON.stringify({ pad: 'x'.repeat(60_000) });
+    expect((await gw.fetch('/sig?near', { method: 'POST', body: near, headers: sign(keys.acme!, 'POST', '/sig?near', near) })).status).toBe(200);
+    const over = JSON.stringify({ pad: 'x'.repeat(70_000) });
+    await expectProblem(await gw.fetch('/sig?over', { method: 'POST', body: over, headers: sign(keys.acme!, 'POST', '/sig?over', over) }), 413, 'payload-too-large');
   });
 
   it('sha512 only where the node allows it: the request never chooses the digest', async () => {
