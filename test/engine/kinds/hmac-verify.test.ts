@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPartners } from '../../../engine/admin/commands/partners.ts';
 import { canonicalString } from '../../../engine/kinds/hmac-verify.ts';
 import type { TestGateway } from '../../helpers/gateway.ts';
-import { deletePrefix, SHARED_REDIS_URL, sharedRedisAvailable, testPrefix } from '../../helpers/redis.ts';
+import { deletePrefix, SHARED_REDIS_URL, sharedRedisAvailable, startOwnedRedis, testPrefix, type OwnedRedis } from '../../helpers/redis.ts';
 import { expectPort, expectProblem, portNode, startGateway, workflow, type NodeDoc } from '../../helpers/workflow.ts';
 import { ADMIN_TOKENS, adminOf, type Admin } from '../admin/support.ts';
 import { describeKind } from './describe-kind.ts';
@@ -203,4 +203,39 @@ describe.runIf(redisUp)('hmac-verify on two replicas sharing Redis', () => {
     expect((await b.fetch('/sig/shared', { method: 'POST', body: '{"event":"refunded"}', headers: other })).status).toBe(200);
     await expectProblem(await a.fetch('/sig/shared', { method: 'POST', body: '{"event":"refunded"}', headers: other }), 401, 'replayed-signature');
   });
+});
+
+describe.runIf(redisUp)('hmac-verify while its Redis is down', () => {
+  let redis: OwnedRedis;
+  let gw: TestGateway;
+  let key: { id: string; secret: string };
+
+  beforeAll(async () => {
+    redis = await startOwnedRedis();
+    const route = workflow('sig-down', { path: '/sig/down', methods: ['POST'] }, [{ id: 'sig', kind: 'hmac-verify' }, whoNode], [['sig', 'ok', 'who']]);
+    gw = await startGateway([route], { demo: false, settings: { REDIS_URL: redis.url, REDIS_PREFIX: testPrefix('hmac-down'), SLUICE_RATE_LIMIT_TIMEOUT_MS: '1000' } });
+    const changes = createPartners({ store: gw.sluice.store });
+    await changes.createPartner({ name: 'test', role: 'admin' }, 'acme', { name: 'acme', contacts: [], products: [], clientIds: [], limits: {} });
+    key = await changes.createHmacSecret({ name: 'test', role: 'admin' }, 'acme');
+    await gw.sluice.registry.whenApplied((await gw.sluice.store.state()).revision);
+  }, 60_000);
+  afterAll(async () => {
+    await gw?.close();
+    await redis?.close();
+  });
+
+  it('fails closed: a valid signature is refused while a replay cannot be ruled out, and accepted again once Redis is back', async () => {
+    expect((await gw.fetch('/sig/down', { method: 'POST', headers: sign(key, 'POST', '/sig/down?1') })).status).toBe(401); // signed for another path
+    expect((await gw.fetch('/sig/down?1', { method: 'POST', headers: sign(key, 'POST', '/sig/down?1') })).status).toBe(200);
+    await redis.stop();
+    await expectProblem(await gw.fetch('/sig/down?2', { method: 'POST', headers: sign(key, 'POST', '/sig/down?2') }), 401, 'invalid-signature');
+    await redis.start();
+    const headers = sign(key, 'POST', '/sig/down?3');
+    for (let i = 0; ; i++) {
+      const res = await gw.fetch('/sig/down?3', { method: 'POST', headers });
+      if (res.status === 200) break;
+      expect(i, 'accepted again within 10 s of Redis being back').toBeLessThan(200);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }, 30_000);
 });
