@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPartners } from '../../../engine/admin/commands/partners.ts';
 import { canonicalString } from '../../../engine/kinds/hmac-verify.ts';
+import { portWords } from '../../../shared/compile/port-words.ts';
 import type { TestGateway } from '../../helpers/gateway.ts';
 import { deletePrefix, SHARED_REDIS_URL, sharedRedisAvailable, startOwnedRedis, testPrefix, type OwnedRedis } from '../../helpers/redis.ts';
 import { expectPort, expectProblem, portNode, startGateway, workflow, type NodeDoc } from '../../helpers/workflow.ts';
@@ -28,6 +29,19 @@ function sign(key: { id: string; secret: string }, method: string, pathWithQuery
   const sig = createHmac(options.digest ?? 'sha256', key.secret).update(canonicalString(method, pathWithQuery, ts, Buffer.from(body))).digest('hex');
   return { signature: `keyId=${key.id},ts=${ts},sig=${sig}`, 'content-type': 'application/json' };
 }
+
+describe('hmac-verify in the contract\'s words (shared/compile/port-words.ts)', () => {
+  const node = { id: 'sig', kind: 'hmac-verify', config: {} };
+  it.each([
+    ['ok', 'the request signature is valid'],
+    ['missing', 'the request signature is missing'],
+    ['invalid', 'the request signature is malformed, stale, made with an unknown key or wrong'],
+    ['replayed', 'the request signature was used already'],
+    ['unsubscribed', 'the partner subscribes to none of the API products that include this workflow'],
+  ])('%s: %s', (port, words) => {
+    expect(portWords(node, port)).toBe(words);
+  });
+});
 
 describe('the README\'s worked example', () => {
   it('is what a partner computes', () => {
