@@ -17,7 +17,7 @@ import { createProblemRenderer } from './gateway/problem.ts';
 import { createWorkflowRegistry, type WorkflowRegistry } from './compile/registry.ts';
 import { preparationProblems } from './compile/compile.ts';
 import { createFragmentLibrary } from './compile/fragments.ts';
-import { calloutHostsOf, createSharedResources, egressOf, expressionsOf, openCache, openRateLimits } from './compile/dependencies.ts';
+import { calloutHostsOf, createSharedResources, egressOf, expressionsOf, openCache, openRateLimits, openReplays } from './compile/dependencies.ts';
 import { SLICE_MS } from './compile/pace.ts';
 import { createLifecycle, type Lifecycle } from './admin/commands/workflows.ts';
 import { createControlPlane } from './control-app.ts';
@@ -128,6 +128,7 @@ export async function startSluice(
   let replicas: ReplicaRegistry | undefined;
   const rateLimits = options.rateLimits ?? (await openRateLimits(settings, () => replicas?.live ?? 1, logger));
   const cache = await openCache(settings);
+  const replays = await openReplays(settings);
   if (metrics) observeEngine(metrics, { store, rateLimits, spans, slowReaders });
   const partnerAccess = createPartnerAccess();
   const { expressionLimits, expressionPool } = expressionsOf(settings);
@@ -135,7 +136,7 @@ export async function startSluice(
   const documents = { limits: settings.documentLimits, sliceMs: Math.min(SLICE_MS, settings.expressionTimeoutMs) };
   const egress = egressOf(settings, demoUpstream?.url, logger);
   logger.info({ egress: egress.summary, ...(demoUpstream ? { demoUpstream: new URL(demoUpstream.url).host } : {}) }, demoUpstream ? 'egress policy (the demo upstream allowed)' : 'egress policy');
-  const deps = { env, envAllowList: settings.workflowEnv, egress, calloutHosts: calloutHostsOf(settings, demoUpstream?.url), dataDir: settings.dataDir, rateLimits, cache, shared, partners: partnerAccess, maxBufferedAnswer: settings.maxBufferedAnswerBytes, expressionLimits, expressionPool, ...documents };
+  const deps = { env, envAllowList: settings.workflowEnv, egress, calloutHosts: calloutHostsOf(settings, demoUpstream?.url), dataDir: settings.dataDir, rateLimits, cache, replays, shared, partners: partnerAccess, maxBufferedAnswer: settings.maxBufferedAnswerBytes, expressionLimits, expressionPool, ...documents };
   const labelPartners = metrics && createPartnerLabelling(metrics);
   const fragments = createFragmentLibrary(store);
   const registry = createWorkflowRegistry({
@@ -231,6 +232,7 @@ export async function startSluice(
       await expressionPool.close();
       rateLimits.close?.();
       await cache.close?.();
+      await replays.close?.();
       await demoUpstream?.close();
       await store.close();
     },

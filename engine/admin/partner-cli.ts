@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { z } from 'zod';
-import { adminProblemSchema, createdKeySchema, partnerListSchema, partnerViewSchema, planSchema, productSchema, revokedKeySchema } from '../../shared/admin/index.ts';
+import { adminProblemSchema, createdHmacSecretSchema, createdKeySchema, partnerListSchema, partnerViewSchema, planSchema, productSchema, revokedKeySchema } from '../../shared/admin/index.ts';
 import type { createAdminClient } from './client.ts';
 
 type Client = ReturnType<typeof createAdminClient>;
@@ -14,6 +14,10 @@ export const PARTNER_USAGE = `  partner create <id> --name N [--plan P] [--produ
   partner key rotate <partner> <key> [--overlap 24h]
                                  a new key; the old one keeps working for the overlap
   partner key revoke <partner> <key>
+  partner hmac-secret create <partner>
+                                 create an HMAC signing secret (hmac-verify); printed once, never shown again
+  partner hmac-secret rotate <partner> <key id> [--overlap 24h]
+  partner hmac-secret revoke <partner> <key id>
   product put <id> --name N --workflow W…
                                  create or replace an API product
   plan put <id> --name N [--limit <product>=<n>/<window>…]
@@ -41,6 +45,17 @@ async function report<S extends z.ZodType>(answer: Promise<{ status: number; bod
 const usage = (message: string): never => {
   throw Object.assign(new Error(`usage: sluice ${message}`), { code: 'ERR_PARSE_ARGS_USAGE' });
 };
+
+/** `sluice partner hmac-secret create|rotate|revoke …`: a partner's HMAC signing secrets; a new secret is printed once. */
+function hmacSecretCommand(rest: string[], client: () => Client, path: (...parts: string[]) => string): Promise<number> {
+  const [action, ...more] = rest;
+  const { values, positionals } = parseArgs({ args: more, allowPositionals: true, options: { overlap: one } });
+  const shownOnce = (s: z.infer<typeof createdHmacSecretSchema>) => `${s.secret}\n(HMAC secret ${s.id} of ${s.partner}${s.replaced ? `, replacing ${s.replaced} until the overlap ends` : ''}: shown once, never again; keep it now)`;
+  if (action === 'create' && positionals[0]) return report(client().call('POST', path('partners', positionals[0], 'hmac-secrets'), {}), createdHmacSecretSchema, shownOnce);
+  if (action === 'rotate' && positionals[1]) return report(client().call('POST', path('partners', positionals[0]!, 'hmac-secrets', positionals[1], 'rotate'), values.overlap ? { overlap: values.overlap } : {}), createdHmacSecretSchema, shownOnce);
+  if (action === 'revoke' && positionals[1]) return report(client().call('POST', path('partners', positionals[0]!, 'hmac-secrets', positionals[1], 'revoke'), {}), revokedKeySchema, (k) => `HMAC secret ${k.id} revoked at ${k.revokedAt}`);
+  return usage('partner hmac-secret create <partner> | rotate <partner> <key id> [--overlap 24h] | revoke <partner> <key id>');
+}
 
 /** `sluice partner|product|plan …`: partners, keys, products and plans through the admin API. */
 export async function partnerCommand(command: 'partner' | 'product' | 'plan', args: string[], client: () => Client): Promise<number> {
@@ -103,7 +118,9 @@ export async function partnerCommand(command: 'partner' | 'product' | 'plan', ar
       }
       return usage('partner key create|rotate|revoke …');
     }
+    case 'hmac-secret':
+      return hmacSecretCommand(rest, client, path);
     default:
-      return usage('partner create|list|suspend|reactivate|key …');
+      return usage('partner create|list|suspend|reactivate|key|hmac-secret …');
   }
 }

@@ -4,6 +4,7 @@ import { isKindName, kinds, type AnyKindDescriptor } from '../../shared/nodes/in
 import { runtimes } from '../kinds/index.ts';
 import { compileExpression } from '../kinds/support/expression.ts';
 import { createPartnerAccess } from '../kinds/support/partner-directory.ts';
+import { createMemoryReplayStore } from '../kinds/support/replay-store.ts';
 import { createEgressPolicy } from '../kinds/support/egress.ts';
 import { createKeyFiles } from '../kinds/support/key-files.ts';
 import { createWorkflowEnv } from '../kinds/support/workflow-env.ts';
@@ -51,6 +52,7 @@ async function prepareNode(
       cache: deps.cache ?? deps.shared.get('cache:memory', createMemoryCacheStore),
       cacheFlights: deps.cacheFlights ?? deps.shared.get('cache:flights', createFlights),
       partners: deps.partners ?? NO_PARTNERS,
+      replays: deps.replays ?? deps.shared.get('hmac:replays', () => createMemoryReplayStore()),
       expression: (source) => {
         try {
           return compileExpression(source, deps.expressionLimits, deps.expressionPool);

@@ -7,6 +7,7 @@ import { createMemoryRateLimitStore, type RateLimitStore } from '../kinds/suppor
 import { createRedisRateLimitStore } from '../kinds/support/redis-rate-limit-store.ts';
 import { createMemoryCacheStore, type CacheStore } from '../kinds/support/cache-store.ts';
 import { createRedisCacheStore } from '../kinds/support/cache-store-redis.ts';
+import { createMemoryReplayStore, createRedisReplayStore, type ReplayStore } from '../kinds/support/replay-store.ts';
 import type { SharedResources } from '../kinds/types.ts';
 import { createRedisClient, redisKeys, whenReady } from '../store/redis.ts';
 
@@ -62,6 +63,16 @@ export async function openCache(settings: Settings): Promise<CacheStore> {
   client.on('error', () => undefined); // a cache that cannot be reached is a miss
   await whenReady(client, redis, 2_000).catch(() => undefined);
   return createRedisCacheStore({ client, keyPrefix: redisKeys(redis.prefix).cache });
+}
+
+/** The signatures seen by hmac-verify nodes: in Redis (SET NX PX) on a connection of their own when REDIS_URL is set, so a replay on another replica is refused; else in memory. */
+export async function openReplays(settings: Settings): Promise<ReplayStore> {
+  const redis = settings.redis;
+  if (!redis) return createMemoryReplayStore();
+  const client = createRedisClient(redis, { name: 'sluice-replays', offlineQueue: false, commandTimeoutMs: settings.rateLimitTimeoutMs });
+  client.on('error', () => undefined); // a store that cannot be reached refuses the signature (the node fails closed)
+  await whenReady(client, redis, 2_000).catch(() => undefined);
+  return createRedisReplayStore({ client, keyPrefix: redisKeys(redis.prefix).replay });
 }
 
 /** The hosts http-call nodes may call (SLUICE_CALLOUT_HOSTS), plus the demo upstream this process started, as the egress policy allows it. */

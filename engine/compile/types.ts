@@ -1,3 +1,4 @@
+import type { ReplayStore } from '../kinds/support/replay-store.ts';
 import type { CacheStore, Flights } from '../kinds/support/cache-store.ts';
 import type { FinalStateMeta, ValidationProblem, ValidGraph, WorkflowMachineConfig } from '../../shared/compile/index.ts';
 import type { DocumentLimits } from '../../shared/schema/index.ts';
@@ -88,6 +89,8 @@ export interface CompileDependencies {
   cache?: CacheStore;
   /** Lookups waiting on a key being fetched; absent: the process's (`shared`). */
   cacheFlights?: Flights;
+  /** Signatures seen (hmac-verify): Redis when REDIS_URL is set; absent: a memory store shared by the process (`shared`). */
+  replays?: ReplayStore;
   shared: SharedResources;
   expressionLimits?: ExpressionLimits;
   /** Largest upstream body a proxy buffers for a later node (SLUICE_MAX_BUFFERED_ANSWER); 10 MB when absent. */

@@ -46,6 +46,7 @@ const SAMPLE_CONFIG: Record<string, unknown> = {
   'cache-lookup': { name: 'orders' },
   'cache-store': { name: 'orders' },
   'jwt-verify': { jwksUri: 'https://issuer.example/jwks' },
+  'hmac-verify': {},
   introspect: { issuer: 'https://issuer.example', clientId: 'gateway', clientSecretEnv: 'SLUICE_SECRET_INTROSPECTION' },
   'client-cert': { match: ['fingerprint', 'san', 'subject'] },
   'scope-check': { all: ['scope'] },

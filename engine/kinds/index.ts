@@ -7,6 +7,7 @@ import { condition } from './condition.ts';
 import { cors } from './cors.ts';
 import { errorNode } from './error.ts';
 import { httpCall } from './http-call.ts';
+import { hmacVerify } from './hmac-verify.ts';
 import { introspect } from './introspect.ts';
 import { jwtVerify } from './jwt-verify.ts';
 import { proxy } from './proxy.ts';
@@ -25,6 +26,7 @@ export const runtimes: { [K in KindName]: Runtime<ConfigOf<K>> } = {
   cors,
   'jwt-verify': jwtVerify,
   'api-key': apiKey,
+  'hmac-verify': hmacVerify,
   introspect,
   'client-cert': clientCert,
   'scope-check': scopeCheck,

@@ -6,6 +6,7 @@ import type { PartnerAccess } from './support/partner-directory.ts';
 import type { RateLimitStore } from './support/rate-limit-store.ts';
 import type { UpstreamsState } from './support/upstream-targets.ts';
 import type { WorkflowEnv } from './support/workflow-env.ts';
+import type { ReplayStore } from './support/replay-store.ts';
 
 /** The request as nodes and expressions see it. Header names are lower-case. */
 export interface GatewayRequest {
@@ -144,6 +145,8 @@ export interface PrepareContext {
   cacheFlights: Flights;
   /** The partner directory in force (read per request: it is swapped per store revision). */
   partners: PartnerAccess;
+  /** Signatures seen inside their window (hmac-verify): in memory, or Redis shared by the replicas. */
+  replays: ReplayStore;
   /** Compiles a JSONata expression of this node's config (already syntax-checked). */
   expression(source: string): BoundExpression;
   /** Resources shared by every workflow version of the process (connection pools, key sets). */

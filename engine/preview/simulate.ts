@@ -1,3 +1,4 @@
+import { createMemoryReplayStore } from '../kinds/support/replay-store.ts';
 import type { Readable } from 'node:stream';
 import type { ValidationProblem } from '../../shared/compile/index.ts';
 import type { ErrorCatalog, FragmentResolver, WorkflowDocument, WorkflowTest } from '../../shared/schema/index.ts';
@@ -146,7 +147,7 @@ export async function simulate(document: unknown, request: SampleRequest, contex
   }
   const rateLimits = createMemoryRateLimitStore();
   // a simulation neither reads nor fills the gateway's caches
-  const cache = { cache: createMemoryCacheStore(), cacheFlights: createFlights() };
+  const cache = { cache: createMemoryCacheStore(), cacheFlights: createFlights(), replays: createMemoryReplayStore() };
   let compiled: CompiledWorkflow | undefined;
   try {
     // The mock is the gateway's own server on loopback: the egress policy allows its address and port for this simulation.

@@ -31,6 +31,8 @@ export function redisKeys(prefix: string) {
     rateLimit: `sluice:${prefix}:rl:{`,
     /** The prefix of cached answers (cache-lookup, cache-store); the cache name and key follow. */
     cache: `sluice:${prefix}:cache:`,
+    /** The prefix of signatures seen by hmac-verify nodes; the key id and signature follow. */
+    replay: `sluice:${prefix}:replay:`,
   };
 }
 

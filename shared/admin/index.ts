@@ -4,7 +4,7 @@
  */
 export { auditListSchema, auditVerificationSchema } from './audit.ts';
 export { kindsPayloadSchema, type JsonSchema, type KindInfo, type KindsPayload } from './kinds.ts';
-export { clientCertificateRecordSchema, createdKeySchema, removedCertificateSchema, partnerListSchema, partnerViewSchema, planListSchema, planSchema, productListSchema, productSchema, revokedKeySchema } from './partners.ts';
+export { clientCertificateRecordSchema, createdKeySchema, removedCertificateSchema, partnerListSchema, partnerViewSchema, planListSchema, planSchema, productListSchema, productSchema, revokedKeySchema, createdHmacSecretSchema } from './partners.ts';
 export { contractAnswerSchema, contractDiffSchema, contractSchema, demoTokenAnswerSchema, simulationSchema, testRunSchema } from './preview.ts';
 export { adminProblemSchema, type AdminProblem } from './problem.ts';
 export { allows, identitySchema, PERMISSIONS, ROLES, type Identity, type Permission, type Role } from './roles.ts';

@@ -16,6 +16,15 @@ const keyFields = {
   revokedBy: z.string().optional(),
 };
 
+const hmacSecretFields = {
+  id: z.string(),
+  createdAt: z.string(),
+  createdBy: z.string(),
+  expiresAt: z.string().optional(),
+  revokedAt: z.string().optional(),
+  revokedBy: z.string().optional(),
+};
+
 // answers are read with the fields' shapes, not their strictness: a newer gateway may add a field
 export const partnerViewSchema = z.object({
   ...partnerFieldsSchema.shape,
@@ -27,6 +36,7 @@ export const partnerViewSchema = z.object({
   statusChangedBy: z.string().optional(),
   keys: z.array(z.object({ ...keyFields, lastUsedAt: z.string().nullable(), state: z.enum(['active', 'expired', 'revoked']) })),
   certificates: z.array(clientCertificateRecordSchema).optional(),
+  hmacSecrets: z.array(z.object({ ...hmacSecretFields, state: z.enum(['active', 'expired', 'revoked']) })).optional(),
 }) satisfies z.ZodType<PartnerView>;
 export const partnerListSchema = z.object({ revision: z.number().int(), partners: z.array(partnerViewSchema) });
 
@@ -40,3 +50,6 @@ export const productSchema = z.object({ ...productFieldsSchema.shape, id: z.stri
 export const productListSchema = z.object({ products: z.array(productSchema) });
 export const planSchema = z.object({ ...planFieldsSchema.shape, id: z.string() }) satisfies z.ZodType<PlanRecord>;
 export const planListSchema = z.object({ plans: z.array(planSchema) });
+
+/** A new HMAC secret: the only answer that ever carries the secret; `replaced` names the secret a rotation replaced. */
+export const createdHmacSecretSchema = z.object({ ...hmacSecretFields, secret: z.string(), partner: z.string(), replaced: z.string().optional() });

@@ -47,6 +47,8 @@ function clause(node: WordsNode, port: string): Clause | undefined {
       return ({ ok: { subject: 'the bearer token', predicate: 'is active (the authorization server says so)' }, missing: { subject: 'the bearer token', predicate: 'is missing' }, invalid: { subject: 'the bearer token', predicate: 'is not active (unknown, expired or revoked) or for someone else' }, unavailable: { subject: 'the authorization server', predicate: 'cannot be asked about the token' }, ...partner } as Record<string, Clause>)[port];
     case 'api-key':
       return ({ ok: { subject: 'the API key', predicate: 'is known' }, missing: { subject: 'the API key', predicate: 'is missing' }, invalid: { subject: 'the API key', predicate: 'is unknown, expired or revoked' }, ...partner } as Record<string, Clause>)[port];
+    case 'hmac-verify':
+      return ({ ok: { subject: 'the request signature', predicate: 'is valid' }, missing: { subject: 'the request signature', predicate: 'is missing' }, invalid: { subject: 'the request signature', predicate: 'is malformed, stale, made with an unknown key or wrong' }, replayed: { subject: 'the request signature', predicate: 'was used already' }, ...partner } as Record<string, Clause>)[port];
     case 'scope-check': {
       const all = (c.all as string[] | undefined) ?? [];
       const any = (c.any as string[] | undefined) ?? [];

@@ -6,6 +6,7 @@ import { conditionKind } from './condition.ts';
 import { corsKind } from './cors.ts';
 import { errorKind } from './error.ts';
 import { httpCallKind } from './http-call.ts';
+import { hmacVerifyKind } from './hmac-verify.ts';
 import { introspectKind } from './introspect.ts';
 import { jwtVerifyKind } from './jwt-verify.ts';
 import type { AnyKindDescriptor, KindDescriptor, PortSpec } from './kind.ts';
@@ -24,6 +25,7 @@ export const kinds = {
   cors: corsKind,
   'jwt-verify': jwtVerifyKind,
   'api-key': apiKeyKind,
+  'hmac-verify': hmacVerifyKind,
   introspect: introspectKind,
   'client-cert': clientCertKind,
   'scope-check': scopeCheckKind,
@@ -63,6 +65,7 @@ export function faultsOf(descriptor: AnyKindDescriptor, ports: PortSpec[]): stri
 export { CATEGORIES, type AnyKindDescriptor, type PortSpec } from './kind.ts';
 export type { JwtVerifyConfig } from './jwt-verify.ts';
 export type { ApiKeyConfig } from './api-key.ts';
+export type { HmacVerifyConfig } from './hmac-verify.ts';
 export type { IntrospectConfig } from './introspect.ts';
 export type { ScopeCheckConfig } from './scope-check.ts';
 export type { ConditionConfig } from './condition.ts';

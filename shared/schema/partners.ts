@@ -83,6 +83,26 @@ export type ClientCertificateMatch = z.output<typeof clientCertificateMatchSchem
 /** A partner's client certificate as stored. */
 export type ClientCertificateRecord = ClientCertificateMatch & { id: string; createdAt: string; createdBy: string };
 
+/**
+ * An HMAC signing secret (hmac-verify). An HMAC is verified with the secret itself, so the store
+ * keeps it; the admin API returns it once, in the answer that creates it, and never again.
+ */
+export interface HmacSecretRecord {
+  /** The key id a signature names (`hk_` + 8 hex characters). Not secret. */
+  id: string;
+  /** 32 random bytes, base64url: the HMAC key is this text's UTF-8 bytes, as partners copy it. */
+  secret: string;
+  createdAt: string;
+  createdBy: string;
+  /** After this the secret is refused (set by rotation: the overlap window). */
+  expiresAt?: string;
+  revokedAt?: string;
+  revokedBy?: string;
+}
+
+/** An HMAC secret as the admin API shows it: never the secret. */
+export type HmacSecretView = Omit<HmacSecretRecord, 'secret'> & { state: 'active' | 'expired' | 'revoked' };
+
 export interface PartnerRecord extends PartnerFields {
   id: string;
   status: PartnerStatus;
@@ -94,6 +114,8 @@ export interface PartnerRecord extends PartnerFields {
   keys: ApiKeyRecord[];
   /** Client certificates that identify the partner (absent on records made before them). */
   certificates?: ClientCertificateRecord[];
+  /** HMAC signing secrets (hmac-verify); absent in stores written before them. */
+  hmacSecrets?: HmacSecretRecord[];
 }
 
 export const productFieldsSchema = z
@@ -121,4 +143,4 @@ export interface PlanRecord extends PlanFields {
 
 /** A key as the admin API shows it: no hash. */
 export type ApiKeyView = Omit<ApiKeyRecord, 'hash'> & { lastUsedAt: string | null; state: 'active' | 'expired' | 'revoked' };
-export type PartnerView = Omit<PartnerRecord, 'keys'> & { keys: ApiKeyView[] };
+export type PartnerView = Omit<PartnerRecord, 'keys' | 'hmacSecrets'> & { keys: ApiKeyView[]; hmacSecrets?: HmacSecretView[] };

@@ -3,11 +3,13 @@
  * bystander partner keeps calling throughout, and the served versions and the audit chain
  * must be as they were.
  */
-import { generateKeyPairSync, sign } from 'node:crypto';
+import { createHmac, generateKeyPairSync, sign } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportSPKI, importJWK, SignJWT, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPartners } from '../../engine/admin/commands/partners.ts';
+import { canonicalString } from '../../engine/kinds/hmac-verify.ts';
 import type { TestGateway } from '../helpers/gateway.ts';
 import { createIssuer, TEST_AUDIENCE, TEST_ISSUER, unsignedToken, type TestIssuer } from '../helpers/issuer.ts';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
@@ -271,5 +273,70 @@ describe('hostile tokens and authorization servers for introspect', () => {
     expect(as.forms.length - calls).toBe(tokens.length);
     for (const res of await Promise.all(tokens.map(call))) await group.refused(res, 401, 'invalid-token', /not active/);
     expect(as.forms.length - calls).toBe(tokens.length);
+  });
+});
+
+describe('hostile request signatures (hmac-verify)', () => {
+  let gw: TestGateway;
+  let issuer: TestIssuer;
+  let upstream: TestUpstream;
+  let before: Snapshot;
+  let bystander: ReturnType<typeof startBystander>;
+  let key: { id: string; secret: string };
+
+  beforeAll(async () => {
+    issuer = await createIssuer('adv-hmac');
+    upstream = await startUpstream();
+    gw = await startGateway(
+      [
+        workflow('adv-signed', { path: '/adv/signed', methods: ['POST'] }, [{ id: 'sig', kind: 'hmac-verify' }, { id: 'call', kind: 'proxy', config: { url: '${UPSTREAM}' } }], [['sig', 'ok', 'call']]),
+        workflow('adv-bystander', { path: '/adv/bystander' }, [{ id: 'verify', kind: 'jwt-verify', config: { jwks: issuer.jwks, issuer: TEST_ISSUER, audience: TEST_AUDIENCE } }, { id: 'call', kind: 'proxy', config: { url: '${UPSTREAM}' } }], [['verify', 'ok', 'call']]),
+      ],
+      { env: { UPSTREAM: upstream.url } },
+    );
+    const changes = createPartners({ store: gw.sluice.store });
+    await changes.createPartner({ name: 'test', role: 'admin' }, 'acme', { name: 'acme', contacts: [], products: [], clientIds: [], limits: {} });
+    key = await changes.createHmacSecret({ name: 'test', role: 'admin' }, 'acme');
+    await gw.sluice.registry.whenApplied((await gw.sluice.store.state()).revision);
+    before = await snapshotOf(gw);
+    bystander = startBystander(gw, '/adv/bystander', await bystanderToken(issuer));
+  });
+
+  afterAll(async () => {
+    await bystander?.stopAndCheck();
+    expect(await snapshotOf(gw)).toEqual(before);
+    await gw?.close();
+    await upstream?.close();
+  });
+
+  const call = (signature: string) => gw.fetch('/adv/signed', { method: 'POST', headers: { signature } });
+  const signed = (ts: string, digest = 'sha256') => createHmac(digest, key.secret).update(canonicalString('POST', '/adv/signed', ts, Buffer.alloc(0))).digest('hex');
+
+  it.each<[string, () => string]>([
+    ['an 8 KB header', () => `keyId=${key.id},ts=${now()},sig=${'a'.repeat(8 * 1024)}`],
+    ['a Stripe-like scheme', () => `t=${now()},v1=${signed(String(now()))}`],
+    ['the fields in another order', () => `ts=${now()},keyId=${key.id},sig=${signed(String(now()))}`],
+    ['a repeated field', () => `keyId=${key.id},ts=${now()},sig=${signed(String(now()))},sig=${signed(String(now()))}`],
+    ['a non-hex signature', () => `keyId=${key.id},ts=${now()},sig=${'g'.repeat(64)}`],
+    ['an upper-case hex signature', () => `keyId=${key.id},ts=${now()},sig=${signed(String(now())).toUpperCase()}`],
+    ['a base64 signature', () => `keyId=${key.id},ts=${now()},sig=${Buffer.from(signed(String(now())), 'hex').toString('base64')}`],
+    ['an SHA-1 length signature', () => `keyId=${key.id},ts=${now()},sig=${'a'.repeat(40)}`],
+    ['sha512 where only sha256 is allowed', () => `keyId=${key.id},ts=${now()},sig=${signed(String(now()), 'sha512')}`],
+    ['a negative timestamp', () => `keyId=${key.id},ts=-${now()},sig=${signed(`-${now()}`)}`],
+    ['a 40-digit timestamp', () => `keyId=${key.id},ts=${'9'.repeat(40)},sig=${signed('9'.repeat(40))}`],
+    ['a timestamp in milliseconds', () => `keyId=${key.id},ts=${Date.now()},sig=${signed(String(Date.now()))}`],
+    ['a path as key id', () => `keyId=../../etc/passwd,ts=${now()},sig=${signed(String(now()))}`],
+    ['__proto__ as key id', () => `keyId=__proto__,ts=${now()},sig=${signed(String(now()))}`],
+    ['trailing text after the signature', () => `keyId=${key.id},ts=${now()}, sig=${signed(String(now()))} x`],
+  ])('%s: 401 invalid-signature', async (_name, signature) => {
+    await group.refused(await call(signature()), 401, 'invalid-signature');
+  });
+
+  it('a flood of forged signatures is refused one by one, and the genuine one still passes once', async () => {
+    const forged = Array.from({ length: 50 * SOAK }, (_, i) => `keyId=${key.id},ts=${now()},sig=${i.toString(16).padStart(64, '0')}`);
+    for (const res of await Promise.all(forged.map(call))) await group.refused(res, 401, 'invalid-signature');
+    const genuine = `keyId=${key.id},ts=${now()},sig=${signed(String(now()))}`;
+    expect((await call(genuine)).status).toBe(200);
+    await group.refused(await call(genuine), 401, 'replayed-signature');
   });
 });

@@ -34,6 +34,7 @@ describe('form generation from JSON Schema (editor/src/forms/schema-form.ts)', (
     'jwt-verify': ['jwksUri: url', 'jwks: json', 'jwksFile: text', 'secretEnv: secret-env', 'algorithms: multi-select', 'issuer: text', 'issuers: object-list', 'audience: text', 'clockTolerance: duration', 'maxTokenAge: duration', 'maxLifetime: duration', 'header: text', 'partnerClaim: text'],
     'api-key': ['header: text', 'query: text', 'source: select', 'keys: object-list'],
     'client-cert': ['match: multi-select'],
+    'hmac-verify': ['header: text', 'algorithms: multi-select', 'skew: duration'],
     introspect: ['endpoint: url', 'issuer: url', 'clientId*: text', 'clientSecretEnv*: secret-env', 'authMethod: select', 'audience: text', 'header: text', 'partnerClaim: text', 'cacheTtl: duration', 'negativeCacheTtl: duration', 'cacheSize: integer', 'timeout: duration'],
     'scope-check': ['all: string-list', 'any: string-list'],
     cors: ['origins*: string-list', 'methods: multi-select', 'headers: string-list', 'expose: string-list', 'credentials: checkbox', 'maxAge: integer'],

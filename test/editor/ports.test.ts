@@ -12,6 +12,7 @@ const VALID: Record<keyof typeof kinds, Record<string, unknown>> = {
   'jwt-verify': { jwksFile: 'k.json' },
   'api-key': {},
   'client-cert': {},
+  'hmac-verify': {},
   introspect: { endpoint: 'https://login.example.com/introspect', clientId: 'gateway', clientSecretEnv: 'SLUICE_SECRET_AS' },
   'scope-check': { all: ['a'] },
   condition: { when: 'true' },

@@ -123,7 +123,7 @@ describe('sluice CLI', () => {
       const run = await sluice(['validate', join(work, 'bad-configs.json'), join(work, 'bad-graph.json')]);
       expect(run.code).toBe(1);
       for (const needle of [
-        'node "verify", config.jwksUri',
+        'node "verify", config.issuer',
         'node "check", config.when: JSONata',
         'node "limit", config.limit',
         'node "mystery", kind: unknown node kind "teleport"',

@@ -70,6 +70,20 @@ describe('sluice partner, product and plan', { timeout: 60_000 }, () => {
     expect(await call(key!)).toBe(401);
   });
 
+  it('creates, rotates and revokes an HMAC secret; the secret is printed once and never listed', async () => {
+    const created = await sluice('partner', 'hmac-secret', 'create', 'acme');
+    expect(created.code, created.stderr).toBe(0);
+    const [secret, note] = created.stdout.trim().split('\n');
+    expect(secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const id = /HMAC secret (hk_[0-9a-f]{8}) of acme/.exec(note!)?.[1];
+    expect(note).toContain('shown once');
+    const rotated = await sluice('partner', 'hmac-secret', 'rotate', 'acme', id!, '--overlap', '1h');
+    expect(rotated.code, rotated.stderr).toBe(0);
+    expect(rotated.stdout).toContain(`replacing ${id}`);
+    expect(await sluice('partner', 'hmac-secret', 'revoke', 'acme', id!)).toMatchObject({ code: 0, stdout: expect.stringMatching(new RegExp(`^HMAC secret ${id} revoked at `)) });
+    expect((await sluice('partner', 'list')).stdout).not.toContain(secret);
+  });
+
   it('a refusal names the field and exits 1; a usage error exits 2', async () => {
     const refused = await sluice('partner', 'create', 'ghost', '--name', 'Ghost', '--product', 'nope');
     expect(refused.code).toBe(1);

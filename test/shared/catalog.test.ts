@@ -15,6 +15,7 @@ const configs: Record<KindName, unknown> = {
   'jwt-verify': { jwksUri: 'https://issuer.example/jwks.json' },
   'api-key': {},
   'client-cert': {},
+  'hmac-verify': {},
   introspect: { issuer: 'https://login.example.com', clientId: 'gateway', clientSecretEnv: 'SLUICE_SECRET_AS' },
   'scope-check': { all: ['x'] },
   condition: { when: 'true' },

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { ApiKeyRecord, ApiKeyView, ClientCertificateMatch, ClientCertificateRecord, PartnerFields, PartnerRecord, PartnerView, PlanFields, PlanRecord, ProductFields, ProductRecord } from '../../../shared/schema/partners.ts';
+import type { ApiKeyRecord, ApiKeyView, ClientCertificateMatch, ClientCertificateRecord, PartnerFields, PartnerRecord, PartnerView, PlanFields, PlanRecord, ProductFields, ProductRecord, HmacSecretRecord, HmacSecretView } from '../../../shared/schema/partners.ts';
 import { durationMs } from '../../../shared/schema/index.ts';
 import { normalCertificateMatch } from '../../../shared/schema/partners.ts';
 import type { AuditAction, UnsealedEntry } from '../../store/audit.ts';
@@ -30,10 +30,28 @@ function keyState(key: Pick<ApiKeyRecord, 'revokedAt' | 'expiresAt'>, now: numbe
   return 'active';
 }
 
-/** A partner as the admin API shows it: keys without their hashes, with this process's last-used time. */
+/** Every HMAC key id in use, across partners: a key id names exactly one secret. */
+const hmacIdsOf = (state: StoreState) => new Set(Object.values(state.partners ?? {}).flatMap((p) => (p.hmacSecrets ?? []).map((s) => s.id)));
+
+/** A new HMAC secret: `hk_` + 8 hex characters names it in signatures, 32 random bytes sign. */
+function newHmacSecret(taken: ReadonlySet<string>): { id: string; secret: string } {
+  for (;;) {
+    const id = `hk_${randomBytes(4).toString('hex')}`;
+    if (!taken.has(id)) return { id, secret: randomBytes(32).toString('base64url') };
+  }
+}
+
+/** A partner's HMAC secrets as the admin API shows them: never the secret. */
+function hmacSecretViews(partner: PartnerRecord, now: number): HmacSecretView[] {
+  return (partner.hmacSecrets ?? []).map(({ secret: _secret, ...shown }) => ({ ...shown, state: keyState(shown, now) }));
+}
+
+/** A partner as the admin API shows it: keys without their hashes, with this process's last-used time; HMAC secrets without the secret. */
 export function partnerView(partner: PartnerRecord, lastUsed: (keyId: string) => number | undefined, now = Date.now()): PartnerView {
+  const { hmacSecrets: _hmac, ...rest } = partner;
   return {
-    ...partner,
+    ...rest,
+    ...(partner.hmacSecrets === undefined ? {} : { hmacSecrets: hmacSecretViews(partner, now) }),
     keys: partner.keys.map(({ hash: _hash, ...key }) => {
       const used = lastUsed(key.id);
       return { ...key, lastUsedAt: used === undefined ? null : new Date(used).toISOString(), state: keyState(key, now) };
@@ -154,7 +172,45 @@ export function createPartners(options: { store: Store; now?: () => Date }) {
     });
   }
 
+  /** Adds an HMAC secret to a partner; `replacing` (rotation) gets an expiry at the end of the overlap. The audit names the key id only. */
+  function addHmacSecret(actor: Actor, id: string, replacing?: { secretId: string; overlapMs: number }) {
+    return change(actor, replacing ? 'hmac-secret.rotate' : 'hmac-secret.create', (state, time) => {
+      const partner = requirePartner(state, id);
+      const { id: secretId, secret } = newHmacSecret(hmacIdsOf(state));
+      let secrets = partner.hmacSecrets ?? [];
+      let detail = `HMAC secret ${secretId} created`;
+      if (replacing) {
+        const old = secrets.find((k) => k.id === replacing.secretId);
+        if (!old) throw new AdminError('not_found', `partner "${id}" has no HMAC secret "${replacing.secretId}"`);
+        if (old.revokedAt !== undefined) throw new AdminError('conflict', `HMAC secret "${old.id}" is revoked; create a new one instead`);
+        const overlapEnd = new Date(Date.parse(time) + replacing.overlapMs).toISOString();
+        const expiresAt = old.expiresAt !== undefined && old.expiresAt < overlapEnd ? old.expiresAt : overlapEnd;
+        secrets = secrets.map((k) => (k.id === old.id ? { ...k, expiresAt } : k));
+        detail = `HMAC secret ${old.id} replaced by ${secretId}; ${old.id} expires ${expiresAt}`;
+      }
+      const record: HmacSecretRecord = { id: secretId, secret, createdAt: time, createdBy: actor.name };
+      const { secret: _secret, ...shown } = record;
+      return { state: withPartner(state, { ...partner, hmacSecrets: [...secrets, record] }), entry: { partner: id, detail }, result: { ...shown, secret, partner: id, ...(replacing ? { replaced: replacing.secretId } : {}) } };
+    });
+  }
+
+  function revokeHmacSecret(actor: Actor, id: string, secretId: string, reason?: string) {
+    return change(actor, 'hmac-secret.revoke', (state, time) => {
+      const partner = requirePartner(state, id);
+      const secrets = partner.hmacSecrets ?? [];
+      const found = secrets.find((k) => k.id === secretId);
+      if (!found) throw new AdminError('not_found', `partner "${id}" has no HMAC secret "${secretId}"`);
+      if (found.revokedAt !== undefined) throw new AdminError('conflict', `HMAC secret "${secretId}" was revoked at ${found.revokedAt}`);
+      const next = { ...partner, hmacSecrets: secrets.map((k) => (k.id === secretId ? { ...k, revokedAt: time, revokedBy: actor.name } : k)) };
+      return { state: withPartner(state, next), entry: { partner: id, detail: `HMAC secret ${secretId} revoked${reason ? `: ${reason}` : ''}` }, result: { id: secretId, revokedAt: time } };
+    });
+  }
+
   return {
+    createHmacSecret: (actor: Actor, id: string) => addHmacSecret(actor, id),
+    rotateHmacSecret: (actor: Actor, id: string, secretId: string, overlap: string) => addHmacSecret(actor, id, { secretId, overlapMs: durationMs(overlap) }),
+    revokeHmacSecret,
+
     createPartner(actor: Actor, id: string, fields: PartnerFields) {
       return change(actor, 'partner.create', (state, time) => {
         if (own(state.partners, id)) throw new AdminError('conflict', `partner "${id}" exists already`);

@@ -1,6 +1,6 @@
 /** Partners, their API keys, products and plans: publisher or admin change them, every role reads them. */
 import { z } from 'zod';
-import { clientCertificateRecordSchema, createdKeySchema, removedCertificateSchema, partnerListSchema, partnerStatsSchema, partnerViewSchema, planListSchema, planSchema, productListSchema, productSchema, revokedKeySchema } from '../../../shared/admin/index.ts';
+import { clientCertificateRecordSchema, createdKeySchema, removedCertificateSchema, partnerListSchema, partnerStatsSchema, partnerViewSchema, planListSchema, planSchema, productListSchema, productSchema, revokedKeySchema, createdHmacSecretSchema } from '../../../shared/admin/index.ts';
 import { durationMs, idSchema } from '../../../shared/schema/index.ts';
 import { boundedDurationSchema } from '../../../shared/schema/duration.ts';
 import { clientCertificateMatchSchema, partnerFieldsSchema, planFieldsSchema, productFieldsSchema } from '../../../shared/schema/partners.ts';
@@ -24,6 +24,11 @@ const rotateKeyBody = z
     scopes: z.array(z.string().min(1).max(200)).max(100).default([]).meta({ description: 'Scopes of the new key; the old key\'s when empty.' }),
   })
   .strict();
+
+const rotateHmacSecretBody = z
+  .object({ overlap: boundedDurationSchema(0, 90 * 86_400_000).default('24h').meta({ description: 'How long the old secret keeps working beside the new one (0s to 90d).' }) })
+  .strict();
+const hmacSecretParams = z.object({ id: z.string(), secret: z.string() });
 
 const idOf = (text: string, what: string): string => {
   if (!idSchema.safeParse(text).success) throw new AdminError('bad_request', `"${text}" is not a valid ${what} id`);
@@ -90,6 +95,18 @@ export function partnerEndpoints({ store, options }: AdminContext): Endpoint[] {
     defineEndpoint({
       method: 'post', path: '/partners/:id/certificates/:certificate/remove', permission: 'publish', summary: 'Stop a client certificate identifying the partner: refused (401) from the next request on', params: certificateParams, body: reasonBody, response: removedCertificateSchema,
       handler: ({ actor, params, body }) => changes().removeCertificate(actor, params.id, params.certificate, body.reason),
+    }),
+    defineEndpoint({
+      method: 'post', path: '/partners/:id/hmac-secrets', permission: 'publish', summary: 'Create an HMAC signing secret (hmac-verify); the answer is the only place the secret ever appears', status: 201, secret: true, params: partnerParams, body: z.object({}).strict(), response: createdHmacSecretSchema,
+      handler: ({ actor, params }) => changes().createHmacSecret(actor, params.id),
+    }),
+    defineEndpoint({
+      method: 'post', path: '/partners/:id/hmac-secrets/:secret/rotate', permission: 'publish', summary: 'Create a new HMAC secret and let the old one expire after an overlap window', status: 201, secret: true, params: hmacSecretParams, body: rotateHmacSecretBody, response: createdHmacSecretSchema,
+      handler: ({ actor, params, body }) => changes().rotateHmacSecret(actor, params.id, params.secret, body.overlap),
+    }),
+    defineEndpoint({
+      method: 'post', path: '/partners/:id/hmac-secrets/:secret/revoke', permission: 'publish', summary: 'Revoke an HMAC secret: refused (401) from the next request on', params: hmacSecretParams, body: reasonBody, response: revokedKeySchema,
+      handler: ({ actor, params, body }) => changes().revokeHmacSecret(actor, params.id, params.secret, body.reason),
     }),
     defineEndpoint({
       method: 'get', path: '/partners/:id/stats', permission: 'read', summary: 'A partner\'s requests, outcomes and limit hits per workflow over a recent window, as this process counted them', params: partnerParams, query: statsQuery, response: partnerStatsSchema,

@@ -23,6 +23,14 @@ interface DirectoryKey {
   expiresAt: number;
 }
 
+/** An HMAC secret (hmac-verify), by its key id. */
+interface DirectoryHmacSecret {
+  partner: string;
+  secret: Buffer;
+  /** ms since the epoch; Infinity when the secret does not expire. */
+  expiresAt: number;
+}
+
 interface DirectoryPartner {
   id: string;
   suspended: boolean;
@@ -45,6 +53,8 @@ export interface PartnerDirectory {
   partners: ReadonlyMap<string, DirectoryPartner>;
   /** Client certificate (`fingerprint:<hex>`, `subject:<CN>`, `san:<entry>`, see certificateKey) -> partner id. */
   certificates: ReadonlyMap<string, string>;
+  /** HMAC key id -> its secret (revoked secrets are left out). */
+  hmacSecrets: ReadonlyMap<string, DirectoryHmacSecret>;
   /** Workflow id -> the products that include it ("a, b"); workflows in no product are open to every partner. */
   guarded: ReadonlyMap<string, string>;
 }
@@ -56,7 +66,7 @@ export interface PartnerAccess {
   readonly lastUsed: Map<string, number>;
 }
 
-const EMPTY_DIRECTORY: PartnerDirectory = { revision: 0, keys: new Map(), clients: new Map(), partners: new Map(), certificates: new Map(), guarded: new Map() };
+const EMPTY_DIRECTORY: PartnerDirectory = { revision: 0, keys: new Map(), clients: new Map(), partners: new Map(), certificates: new Map(), hmacSecrets: new Map(), guarded: new Map() };
 
 export function createPartnerAccess(): PartnerAccess {
   return { current: EMPTY_DIRECTORY, lastUsed: new Map() };
@@ -105,5 +115,14 @@ export function buildPartnerDirectory(state: StoreState): PartnerDirectory {
       if (key.revokedAt === undefined)
         keys.set(key.prefix, { id: key.id, partner: partner.id, hash: key.hash, scopes: Object.freeze([...key.scopes]), expiresAt: key.expiresAt === undefined ? Infinity : Date.parse(key.expiresAt) });
   }
-  return { revision: state.revision, keys, clients, partners, certificates: clientCertificatesOf(Object.values(state.partners ?? {})), guarded };
+  return { revision: state.revision, keys, clients, partners, certificates: clientCertificatesOf(Object.values(state.partners ?? {})), hmacSecrets: hmacSecretsOf(state), guarded };
+}
+
+/** The HMAC secrets of a store state by key id, revoked ones left out. */
+function hmacSecretsOf(state: StoreState): Map<string, DirectoryHmacSecret> {
+  const secrets = new Map<string, DirectoryHmacSecret>();
+  for (const partner of Object.values(state.partners ?? {}))
+    for (const s of partner.hmacSecrets ?? [])
+      if (s.revokedAt === undefined) secrets.set(s.id, { partner: partner.id, secret: Buffer.from(s.secret, 'utf8'), expiresAt: s.expiresAt === undefined ? Infinity : Date.parse(s.expiresAt) });
+  return secrets;
 }

@@ -109,6 +109,9 @@ describe('admin API answers and their response schemas', () => {
     await call('publisher', 'POST', `/partners/acme/keys/${key.id}/revoke`, {});
     const cert = await call('publisher', 'POST', '/partners/acme/certificates', { match: 'fingerprint', value: 'AB:'.repeat(31) + 'AB' });
     await call('publisher', 'POST', `/partners/acme/certificates/${cert.id}/remove`, { reason: 'a test' });
+    const hmac = await call('publisher', 'POST', '/partners/acme/hmac-secrets', {});
+    await call('publisher', 'POST', `/partners/acme/hmac-secrets/${hmac.id}/rotate`, { overlap: '1m' });
+    await call('publisher', 'POST', `/partners/acme/hmac-secrets/${hmac.id}/revoke`, {});
     await call('publisher', 'PUT', '/partners/acme', { name: 'Acme Inc', plan: 'gold', products: ['round-api'] });
     await call('publisher', 'POST', '/partners/acme/suspend', { reason: 'a test' });
     await call('publisher', 'POST', '/partners/acme/reactivate', {});

@@ -104,6 +104,15 @@ const OPERATIONS: Record<string, { roles: readonly RoleName[]; call: (role: Role
   'PUT /admin/api/partners/{id}': { roles: PUBLISHERS, call: () => ({ method: 'PUT', path: '/partners/mp', body: { name: 'Matrix partner', products: ['mx'], plan: 'mx-plan' } }) },
   'POST /admin/api/partners/{id}/suspend': { roles: PUBLISHERS, call: () => ({ method: 'POST', path: '/partners/mp-status/suspend', body: { reason: 'test' } }) },
   'POST /admin/api/partners/{id}/reactivate': { roles: PUBLISHERS, call: () => ({ method: 'POST', path: '/partners/mp-status/reactivate', body: {} }) },
+  'POST /admin/api/partners/{id}/hmac-secrets': { roles: PUBLISHERS, call: () => ({ method: 'POST', path: '/partners/mp/hmac-secrets', body: {} }) },
+  'POST /admin/api/partners/{id}/hmac-secrets/{secret}/rotate': {
+    roles: PUBLISHERS,
+    call: async (_role, admin) => ({ method: 'POST', path: `/partners/mp/hmac-secrets/${(await admin('admin', 'POST', '/partners/mp/hmac-secrets', {})).body.id}/rotate`, body: { overlap: '1m' } }),
+  },
+  'POST /admin/api/partners/{id}/hmac-secrets/{secret}/revoke': {
+    roles: PUBLISHERS,
+    call: async (_role, admin) => ({ method: 'POST', path: `/partners/mp/hmac-secrets/${(await admin('admin', 'POST', '/partners/mp/hmac-secrets', {})).body.id}/revoke`, body: {} }),
+  },
   'POST /admin/api/partners/{id}/keys': { roles: PUBLISHERS, call: () => ({ method: 'POST', path: '/partners/mp/keys', body: {} }) },
   'POST /admin/api/partners/{id}/keys/{key}/rotate': {
     roles: PUBLISHERS,

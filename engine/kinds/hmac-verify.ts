@@ -1,0 +1,70 @@
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { durationMs } from '../../shared/schema/index.ts';
+import type { HmacVerifyConfig } from '../../shared/nodes/index.ts';
+import { admit } from './support/partner-admission.ts';
+import type { Runtime } from './types.ts';
+
+/** The longest signature header read: a longer one is refused before it is parsed. */
+const MAX_HEADER_CHARS = 512;
+
+/** `keyId=<id>,ts=<unix seconds>,sig=<hex>`, spaces allowed after the commas; the digest is told by the length of sig. */
+const SCHEME = /^keyId=([A-Za-z0-9_-]{1,64}), *ts=(\d{1,12}), *sig=([0-9a-f]{64}|[0-9a-f]{128})$/;
+
+/** The digest an HMAC signature of this many hex characters was made with. */
+const DIGEST_BY_LENGTH: Record<number, 'sha256' | 'sha512'> = { 64: 'sha256', 128: 'sha512' };
+
+/**
+ * What a partner signs, one field a line: the method (upper case), the path with its query as
+ * sent, the timestamp (unix seconds, as in the header) and the SHA-256 of the body in hex (of
+ * nothing when there is none).
+ */
+export function canonicalString(method: string, pathWithQuery: string, ts: string, body: Buffer): string {
+  return `${method.toUpperCase()}\n${pathWithQuery}\n${ts}\n${createHash('sha256').update(body).digest('hex')}`;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * Identifies the partner by an HMAC signature: the header names the partner's secret by key id,
+ * the timestamp must be within the skew window of the gateway's clock, the signature is compared
+ * in constant time, and a signature accepted once is refused for as long as its timestamp could
+ * still pass (twice the skew), in Redis across replicas when REDIS_URL is set. Then the
+ * partner's access to this workflow is checked, as api-key does.
+ */
+export const hmacVerify: Runtime<HmacVerifyConfig> = (config, context) => {
+  const header = config.header.toLowerCase();
+  const allowed = new Set(config.algorithms);
+  const skewMs = durationMs(config.skew);
+  const { partners, replays, workflowId } = context;
+  return {
+    run: async function hmacVerify(exchange) {
+      let presented = exchange.request.headers[header];
+      if (Array.isArray(presented)) presented = presented.length === 1 ? presented[0] : '';
+      if (presented === undefined || presented === '') return 'missing';
+      if (presented.length > MAX_HEADER_CHARS) return 'invalid';
+      const parts = SCHEME.exec(presented);
+      if (parts === null) return 'invalid';
+      const [, keyId, ts, sig] = parts as unknown as [string, string, string, string];
+      const digest = DIGEST_BY_LENGTH[sig.length]!;
+      if (!allowed.has(digest)) return 'invalid';
+      const now = Date.now();
+      if (Math.abs(Number(ts) * 1000 - now) > skewMs) return 'invalid';
+      const secret = partners.current.hmacSecrets.get(keyId);
+      if (secret === undefined || secret.expiresAt <= now) return 'invalid';
+      const canonical = canonicalString(exchange.request.method, exchange.request.path + exchange.upstreamSearch(), ts, exchange.receivedBody?.raw ?? EMPTY);
+      const expected = createHmac(digest, secret.secret).update(canonical).digest();
+      if (!timingSafeEqual(expected, Buffer.from(sig, 'hex'))) return 'invalid';
+      let fresh: boolean;
+      try {
+        fresh = await replays.claim(`${keyId}:${sig}`, 2 * skewMs);
+      } catch {
+        // the store of seen signatures cannot be reached: a replay cannot be ruled out, so the signature is refused
+        return 'invalid';
+      }
+      if (!fresh) return 'replayed';
+      exchange.partner = secret.partner;
+      exchange.scopes = [];
+      return admit(partners.current, exchange, workflowId);
+    },
+  };
+};
