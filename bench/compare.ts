@@ -245,7 +245,7 @@ export async function runCompare(): Promise<void> {
     const gateway = await startGateway({
       workflows: [...targetWorkflows(credentials.publicJwk, upstream.origin), edgeWorkflow(upstream.origin), cachedWorkflow(upstream.origin), introspectionWorkflow(upstream.origin)],
       // sluice-i's client secret, and its authorization server (the upstream) as a host that may receive it
-      env: { [INTROSPECTION_SECRET_ENV]: randomBytes(24).toString('hex'), SLUICE_CALLOUT_HOSTS: '127.0.0.1' },
+      env: { [INTROSPECTION_SECRET_ENV]: randomBytes(24).toString('hex'), SLUICE_CALLOUT_HOSTS: '127.0.0.1', SLUICE_SECRET_HOSTS: `${INTROSPECTION_SECRET_ENV}=127.0.0.1` },
     });
     for (const name of mainTargets) targets.push({ name, url: `${gateway.url}${routes[name]}`, server: gateway });
   }

@@ -5,7 +5,7 @@ import { boundedDurationSchema, durationMs } from '../shared/schema/duration.ts'
 import { DEFAULT_DOCUMENT_LIMITS, MAX_EDGES, MAX_NODES, type DocumentLimits } from '../shared/schema/index.ts';
 import { parseTrustProxy, type TrustProxy } from './gateway/client-address.ts';
 import { parseEgressAllow } from './kinds/support/egress.ts';
-import { DEFAULT_SECRET_ENV, DEFAULT_WORKFLOW_ENV, parseEnvAllowList } from './kinds/support/workflow-env.ts';
+import { DEFAULT_SECRET_ENV, DEFAULT_WORKFLOW_ENV, parseEnvAllowList, parseSecretHosts, type EnvAllowList } from './kinds/support/workflow-env.ts';
 
 /**
  * The repository's root, where examples/ and editor/ are: found from this file, which sits one
@@ -87,6 +87,7 @@ export const settingsSchema = z.object({
   REDIS_CLUSTER: flag.prefault('off').meta({ description: 'REDIS_URL names a node of a Redis Cluster (ioredis Cluster client).' }),
   SLUICE_WORKFLOW_ENV: parsedBy(parseEnvAllowList).default(DEFAULT_WORKFLOW_ENV).meta({ description: 'Environment variables a workflow may read (a proxy url starting with `${NAME}`), comma-separated names or prefixes ending in `*`. Others are refused at validate and publish, naming the variable, never its value.' }),
   SLUICE_SECRET_ENV: parsedBy(parseEnvAllowList).default(DEFAULT_SECRET_ENV).meta({ description: 'Environment variables a workflow may use as a secret (jwt-verify `secretEnv`, introspect `clientSecretEnv`), same syntax. They are never allowed in a URL.' }),
+  SLUICE_SECRET_HOSTS: parsedBy(parseSecretHosts).default('').meta({ description: 'Where each secret may be sent: `NAME=host,host;NAME=host` (`host`, `host:port`, `*.example.com`). Only introspect sends one (its `clientSecretEnv`, to the authorization server, which must also be in SLUICE_CALLOUT_HOSTS). A secret bound to no host is used inside the gateway only, so no workflow can send it to a host that would echo it.' }),
   SLUICE_EGRESS_ALLOW: parsedBy(parseEgressAllow).optional().meta({ description: 'Where workflows may connect besides public addresses: comma-separated addresses, CIDR ranges or host names, each optionally `:port` (IPv6 in brackets: `[fd00::/8]:443`), e.g. `10.0.0.0/8,127.0.0.1:9090`. Loopback, private, link-local, CGNAT, unique-local and metadata addresses are refused unless an address entry covers them (a metadata address only by its exact address; a host name never opens them).' }),
   SLUICE_CALLOUT_HOSTS: z
     .string()
@@ -137,7 +138,7 @@ export interface Settings {
   rateLimitTimeoutMs: number;
   rateLimitMaxKeys: number;
   /** The environment variables workflow documents may read (patterns). */
-  workflowEnv: { urls: string[]; secrets: string[] };
+  workflowEnv: EnvAllowList;
   /** The egress policy's settings. */
   egress: { allow: string; publicAddresses: boolean };
   /** Hosts http-call nodes may call (SLUICE_CALLOUT_HOSTS). */
@@ -210,7 +211,7 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
     redis: s.REDIS_URL === undefined ? undefined : { url: s.REDIS_URL, prefix: s.REDIS_PREFIX, cluster: s.REDIS_CLUSTER },
     rateLimitTimeoutMs: s.SLUICE_RATE_LIMIT_TIMEOUT_MS,
     rateLimitMaxKeys: s.SLUICE_RATE_LIMIT_MAX_KEYS,
-    workflowEnv: { urls: parseEnvAllowList(s.SLUICE_WORKFLOW_ENV), secrets: parseEnvAllowList(s.SLUICE_SECRET_ENV) },
+    workflowEnv: { urls: parseEnvAllowList(s.SLUICE_WORKFLOW_ENV), secrets: parseEnvAllowList(s.SLUICE_SECRET_ENV), secretHosts: parseSecretHosts(s.SLUICE_SECRET_HOSTS) },
     egress: { allow: s.SLUICE_EGRESS_ALLOW ?? '', publicAddresses: s.SLUICE_EGRESS_PUBLIC },
     calloutHosts: s.SLUICE_CALLOUT_HOSTS === '' ? [] : s.SLUICE_CALLOUT_HOSTS.split(','),
   };

@@ -16,12 +16,20 @@ const MAX_TOKEN_LENGTH = 16 * 1024;
 const scopesOf = (claims: Readonly<Record<string, unknown>>): readonly string[] =>
   Object.freeze(typeof claims.scope === 'string' ? claims.scope.split(' ').filter((s) => s.length > 0) : []);
 
-/** Where the client secret may go: hosts the operator allows callouts to (SLUICE_CALLOUT_HOSTS). */
-function secretDestinationRefusal(url: URL, hosts: readonly string[]): string | undefined {
-  if (calloutAllowed(url, hosts)) return undefined;
-  return hosts.length === 0
-    ? 'the client secret is sent to the authorization server, and no host is allowed for that on this gateway (SLUICE_CALLOUT_HOSTS is empty)'
-    : `host ${url.host} is not among the hosts this gateway sends requests with credentials to (SLUICE_CALLOUT_HOSTS)`;
+/**
+ * Where the client secret may go: a host the operator allows callouts to (SLUICE_CALLOUT_HOSTS)
+ * that is also bound to this very secret (SLUICE_SECRET_HOSTS).
+ */
+function secretDestinationRefusal(url: URL, hosts: readonly string[], secretEnv: string, bound: readonly string[]): string | undefined {
+  if (!calloutAllowed(url, hosts))
+    return hosts.length === 0
+      ? 'the client secret is sent to the authorization server, and no host is allowed for that on this gateway (SLUICE_CALLOUT_HOSTS is empty)'
+      : `host ${url.host} is not among the hosts this gateway sends requests with credentials to (SLUICE_CALLOUT_HOSTS)`;
+  if (!calloutAllowed(url, bound))
+    return bound.length === 0
+      ? `the secret in ${secretEnv} may not be sent anywhere: SLUICE_SECRET_HOSTS binds no host to it (e.g. ${secretEnv}=${url.host})`
+      : `the secret in ${secretEnv} may be sent only to ${bound.join(', ')} (SLUICE_SECRET_HOSTS), not to ${url.host}`;
+  return undefined;
 }
 
 /**
@@ -33,17 +41,19 @@ function secretDestinationRefusal(url: URL, hosts: readonly string[]): string | 
  */
 export const introspect: Runtime<IntrospectConfig> = async (config, context) => {
   const hosts = context.calloutHosts;
+  const bound = context.env.secretHosts(config.clientSecretEnv, 'config.clientSecretEnv');
+  const refusal = (url: URL) => secretDestinationRefusal(url, hosts, config.clientSecretEnv, bound);
   const dispatcher = egressAgent(context);
   let endpoint: () => Promise<string>;
   if (config.endpoint !== undefined) {
     const url = new URL(config.endpoint);
-    const refused = secretDestinationRefusal(url, hosts) ?? (await context.egress.check({ url, label: `"${config.endpoint}"`, literal: true }));
+    const refused = refusal(url) ?? (await context.egress.check({ url, label: `"${config.endpoint}"`, literal: true }));
     if (refused !== undefined) throw new PrepareError('config.endpoint', refused);
     const fixed = Promise.resolve(url.href);
     endpoint = () => fixed;
   } else {
     const issuer = config.issuer!;
-    const early = secretDestinationRefusal(new URL(issuer), hosts);
+    const early = refusal(new URL(issuer));
     if (early !== undefined) throw new PrepareError('config.issuer', early);
     const found = await discoverIssuer(context, issuer);
     if ('refused' in found) throw new PrepareError('config.issuer', found.refused);
@@ -54,7 +64,7 @@ export const introspect: Runtime<IntrospectConfig> = async (config, context) => 
       });
       if (metadata.introspectionEndpoint === undefined) throw new IntrospectionUnavailable(`issuer ${issuer} publishes no introspection_endpoint`);
       // the discovered endpoint gets the secret: it is held to the same hosts as a configured one
-      const refused = secretDestinationRefusal(new URL(metadata.introspectionEndpoint), hosts);
+      const refused = refusal(new URL(metadata.introspectionEndpoint));
       if (refused !== undefined) throw new IntrospectionUnavailable(refused);
       return metadata.introspectionEndpoint;
     };

@@ -8,7 +8,7 @@ const introspectConfig = z
   .object({
     endpoint: httpUrl.optional().meta({
       title: 'Introspection endpoint',
-      description: 'The authorization server\'s RFC 7662 endpoint. The client secret is sent there: its host must be one of SLUICE_CALLOUT_HOSTS and pass the egress policy.',
+      description: 'The authorization server\'s RFC 7662 endpoint. The client secret is sent there: its host must be one of SLUICE_CALLOUT_HOSTS, be bound to the secret in SLUICE_SECRET_HOSTS, and pass the egress policy.',
     }),
     issuer: httpUrl.optional().meta({
       title: 'Issuer',
@@ -19,7 +19,7 @@ const introspectConfig = z
       .string()
       .regex(/^[A-Z_][A-Z0-9_]*$/)
       .max(128)
-      .meta({ title: 'Client secret env var', description: 'Name of the environment variable holding the gateway client\'s secret; only names the operator allows as secrets (SLUICE_SECRET_ENV; default SLUICE_SECRET_*). Never stored in the workflow nor logged.', format: 'secret-env' }),
+      .meta({ title: 'Client secret env var', description: 'Name of the environment variable holding the gateway client\'s secret; only names the operator allows as secrets (SLUICE_SECRET_ENV; default SLUICE_SECRET_*), bound to the authorization server\'s host by SLUICE_SECRET_HOSTS. Never stored in the workflow nor logged.', format: 'secret-env' }),
     authMethod: z.enum(['client_secret_basic', 'client_secret_post']).default('client_secret_basic').meta({ title: 'Client authentication', description: 'How the gateway authenticates the introspection call (RFC 6749 §2.3.1).' }),
     audience: z.string().min(1).max(512).optional().meta({ title: 'Audience', description: 'Required among the answer\'s aud.' }),
     header: z.string().min(1).max(128).default('authorization').meta({ title: 'Header', description: 'Header carrying "Bearer <token>".' }),

@@ -392,11 +392,13 @@ describe('DNS rebinding: the address is checked again when the connection is mad
   });
 });
 
+const DEMO_AS_SECRET = 'demo-authorization-server-secret-4c1d';
+
 describe('the embedded default allows exactly the demo upstream', () => {
   let demo: TestGateway;
   beforeAll(async () => {
     // no SLUICE_EGRESS_ALLOW at all: only what the demo itself adds
-    demo = await startTestGateway({ demo: true, settings: { SLUICE_EGRESS_ALLOW: '' } });
+    demo = await startTestGateway({ demo: true, env: { SLUICE_SECRET_DEMO_AS: DEMO_AS_SECRET }, settings: { SLUICE_EGRESS_ALLOW: '' } });
   });
   afterAll(() => demo?.close());
 
@@ -408,5 +410,15 @@ describe('the embedded default allows exactly the demo upstream', () => {
     const res = await demo.fetch('/api/orders', { headers: { authorization: `Bearer ${token}` } });
     expect(res.status).toBe(200);
     await res.arrayBuffer();
+  });
+
+  it('the demo upstream echoes and is a callout host, yet no workflow can send it a gateway secret (SLUICE_SECRET_HOSTS binds none)', async () => {
+    const demoUrl = String(demo.logs.find((l) => l.msg === 'sluice listening')?.demoUpstream);
+    const doc = document('echo-introspect', [{ id: 'check', kind: 'introspect', config: { endpoint: `${demoUrl}/echo`, clientId: 'gateway', clientSecretEnv: 'SLUICE_SECRET_DEMO_AS' } }, { id: 'answer', kind: 'respond', config: { status: 200, body: { ok: true } } }], [{ from: 'check', port: 'ok', to: 'answer' }]);
+    await demo.putWorkflow(doc);
+    expect(demo.sluice.registry.active.has('echo-introspect')).toBe(false);
+    const refusal = demo.logs.find((l) => l.workflow === 'echo-introspect' && typeof l.msg === 'string' && l.msg.startsWith('workflow refused'));
+    expect(refusal?.problems).toEqual([expect.objectContaining({ node: 'check', field: 'config.endpoint', message: expect.stringMatching(/SLUICE_SECRET_DEMO_AS may not be sent anywhere/) })]);
+    expect(JSON.stringify(demo.logs)).not.toContain(DEMO_AS_SECRET);
   });
 });

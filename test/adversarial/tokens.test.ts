@@ -223,7 +223,7 @@ describe('hostile tokens and authorization servers for introspect', () => {
     const endpoint = `${await as.listen()}/introspect`;
     gw = await startGateway(
       [workflow('adv-introspect', { path: '/adv/introspect' }, [{ id: 'check', kind: 'introspect', config: { endpoint, clientId: 'gateway', clientSecretEnv: 'SLUICE_SECRET_ADV_AS', timeout: '1s' } }, { id: 'ok', kind: 'respond', config: { body: { ok: true } } }], [['check', 'ok', 'ok']])],
-      { env: { SLUICE_SECRET_ADV_AS: SECRET }, settings: { SLUICE_CALLOUT_HOSTS: '127.0.0.1' } },
+      { env: { SLUICE_SECRET_ADV_AS: SECRET }, settings: { SLUICE_CALLOUT_HOSTS: '127.0.0.1', SLUICE_SECRET_HOSTS: 'SLUICE_SECRET_ADV_AS=127.0.0.1' } },
     );
     before = await snapshotOf(gw);
   });

@@ -10,6 +10,10 @@ import { PrepareError } from '../prepare-error.ts';
  * - SLUICE_SECRET_ENV: shared secrets (jwt-verify's secretEnv), used inside the gateway as keys
  *   and never put in a URL, a message or a log line. A name allowed here is refused in a URL even
  *   when SLUICE_WORKFLOW_ENV's patterns also match it.
+ * - SLUICE_SECRET_HOSTS: where a secret may be sent (introspect's clientSecretEnv goes to the
+ *   authorization server). A secret is bound to its hosts by name; one without a binding is used
+ *   inside the gateway only, so an editor cannot send, say, the HS256 key of jwt-verify to a host
+ *   that echoes it back.
  * No refusal or problem message carries a value, only the variable's name.
  */
 
@@ -30,6 +34,24 @@ export function parseEnvAllowList(text: string): string[] {
   return names;
 }
 
+/**
+ * Parses SLUICE_SECRET_HOSTS: `NAME=host,host;NAME=host`, each host `host`, `host:port` or `*.domain`.
+ * @example parseSecretHosts('SLUICE_SECRET_AS=auth.example.com,*.idp.example') // { SLUICE_SECRET_AS: ['auth.example.com', '*.idp.example'] }
+ */
+export function parseSecretHosts(text: string): Record<string, string[]> {
+  const bindings: Record<string, string[]> = {};
+  for (const entry of text.split(';').map((e) => e.trim()).filter((e) => e !== '')) {
+    const eq = entry.indexOf('=');
+    const name = entry.slice(0, eq).trim();
+    if (eq < 1 || !/^[A-Z_][A-Z0-9_]*$/.test(name)) throw new Error(`"${entry}" is not NAME=host,host (a variable name, then the hosts it may be sent to)`);
+    const hosts = entry.slice(eq + 1).split(',').map((h) => h.trim()).filter((h) => h !== '');
+    for (const host of hosts) if (!/^(\*\.)?[a-z0-9.-]+(:\d{1,5})?$/.test(host)) throw new Error(`"${host}" (for ${name}) is not a host name in lower case, host:port or *.domain`);
+    if (hosts.length === 0) throw new Error(`${name} is bound to no host`);
+    bindings[name] = [...(bindings[name] ?? []), ...hosts];
+  }
+  return bindings;
+}
+
 function matcher(patterns: readonly string[]): (name: string) => boolean {
   const exact = new Set(patterns.filter((p) => !p.endsWith('*')));
   const prefixes = patterns.filter((p) => p.endsWith('*')).map((p) => p.slice(0, -1));
@@ -42,6 +64,8 @@ export interface EnvAllowList {
   urls: readonly string[];
   /** Patterns of SLUICE_SECRET_ENV (shared secrets). */
   secrets: readonly string[];
+  /** SLUICE_SECRET_HOSTS: the hosts each secret may be sent to (absent: none). */
+  secretHosts?: Readonly<Record<string, readonly string[]>>;
 }
 
 const DEFAULT_ENV_ALLOW_LIST: EnvAllowList = { urls: parseEnvAllowList(DEFAULT_WORKFLOW_ENV), secrets: parseEnvAllowList(DEFAULT_SECRET_ENV) };
@@ -52,6 +76,8 @@ export interface WorkflowEnv {
   url(name: string, field: string): string;
   /** A shared secret. */
   secret(name: string, field: string): string;
+  /** The hosts a secret may be sent to (SLUICE_SECRET_HOSTS), checked before its value is read; empty: none. */
+  secretHosts(name: string, field: string): readonly string[];
 }
 
 /**
@@ -66,6 +92,9 @@ export function createWorkflowEnv(env: Readonly<Record<string, string | undefine
     if (value === undefined || value === '') throw new PrepareError(field, `environment variable ${name} is not set`);
     return value;
   };
+  const allowedSecret = (name: string, field: string) => {
+    if (!secretAllowed(name)) throw new PrepareError(field, `environment variable ${name} is not allowed as a secret: a workflow reads only the secrets SLUICE_SECRET_ENV names (${allowList.secrets.join(', ') || 'none'})`);
+  };
   return {
     url(name, field) {
       if (secretAllowed(name)) throw new PrepareError(field, `environment variable ${name} is a secret (SLUICE_SECRET_ENV): it is not allowed in a URL`);
@@ -73,8 +102,12 @@ export function createWorkflowEnv(env: Readonly<Record<string, string | undefine
       return read(name, field);
     },
     secret(name, field) {
-      if (!secretAllowed(name)) throw new PrepareError(field, `environment variable ${name} is not allowed as a secret: a workflow reads only the secrets SLUICE_SECRET_ENV names (${allowList.secrets.join(', ') || 'none'})`);
+      allowedSecret(name, field);
       return read(name, field);
+    },
+    secretHosts(name, field) {
+      allowedSecret(name, field);
+      return Object.hasOwn(allowList.secretHosts ?? {}, name) ? allowList.secretHosts![name]! : [];
     },
   };
 }

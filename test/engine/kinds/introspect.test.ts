@@ -152,7 +152,12 @@ describe('introspect against a real authorization server', () => {
         env: { SLUICE_SECRET_INTROSPECTOR: INTROSPECTOR.clientSecret, SLUICE_SECRET_INTROSPECTOR_POST: INTROSPECTOR_POST.clientSecret, SLUICE_SECRET_WRONG: 'not-the-gateway-client-secret-at-all' },
         // the authorization server is on 127.0.0.1; 127.0.0.2 is allowed for callouts but refused by the egress policy
         // room in the request head for a token over the node's own 16 KiB limit
-        settings: { SLUICE_CALLOUT_HOSTS: '127.0.0.1,127.0.0.2', SLUICE_MAX_HEADER: '64kb' },
+        // each secret is bound to the hosts it may be sent to; SLUICE_SECRET_UNBOUND to none
+        settings: {
+          SLUICE_CALLOUT_HOSTS: '127.0.0.1,127.0.0.2',
+          SLUICE_SECRET_HOSTS: 'SLUICE_SECRET_INTROSPECTOR=127.0.0.1,127.0.0.2; SLUICE_SECRET_INTROSPECTOR_POST=127.0.0.1; SLUICE_SECRET_WRONG=127.0.0.1',
+          SLUICE_MAX_HEADER: '64kb',
+        },
       },
     );
     await registerPartners(
@@ -287,6 +292,9 @@ describe('introspect against a real authorization server', () => {
     ['egress', 'an endpoint the egress policy refuses', { endpoint: 'http://127.0.0.2:8080/introspect' }, 'config.endpoint', /egress policy.*loopback/],
     ['issuer-egress', 'an issuer the egress policy refuses', { issuer: 'http://127.0.0.2:8080' }, 'config.issuer', /egress policy.*loopback/],
     ['env', 'a secret variable not allowed as a secret', { endpoint: 'http://127.0.0.1:9/introspect', clientSecretEnv: 'DATABASE_PASSWORD' }, 'config.clientSecretEnv', /not allowed as a secret/],
+    ['unbound', 'a secret bound to no host (SLUICE_SECRET_HOSTS)', { endpoint: 'http://127.0.0.1:9/introspect', clientSecretEnv: 'SLUICE_SECRET_UNBOUND' }, 'config.endpoint', /SLUICE_SECRET_UNBOUND may not be sent anywhere: SLUICE_SECRET_HOSTS binds no host/],
+    ['other-host', 'a secret sent to a callout host it is not bound to', { endpoint: 'http://127.0.0.2:8080/introspect', clientSecretEnv: 'SLUICE_SECRET_INTROSPECTOR_POST' }, 'config.endpoint', /may be sent only to 127\.0\.0\.1 \(SLUICE_SECRET_HOSTS\), not to 127\.0\.0\.2:8080/],
+    ['issuer-other-host', 'an issuer on a callout host the secret is not bound to', { issuer: 'http://127.0.0.2:8080', clientSecretEnv: 'SLUICE_SECRET_WRONG' }, 'config.issuer', /SLUICE_SECRET_HOSTS/],
   ])('publish refuses %s: %s', async (tag, _name, config, field, words) => {
     const id = `in-refused-${tag}`;
     await gw.putWorkflow(workflow(id, { path: `/${id}` }, [{ id: 'check', kind: 'introspect', config: { clientId: 'gateway', clientSecretEnv: 'SLUICE_SECRET_INTROSPECTOR', ...config } }, whoNode], [['check', 'ok', 'who']]));
