@@ -34,10 +34,17 @@ function sansOf(text: string | undefined): string[] {
 
 const firstOf = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value);
 
-/** The subject's CN from Node's multi-line subject text (`C=DE\nCN=acme`). */
+/**
+ * The subject's one CN, from Node's subject (an array when repeated). A subject with several CNs
+ * identifies no one by subject: which of them is "the" name differs between tools, and a CA that
+ * signs whatever a CSR asks for would let a partner add another partner's CN beside its own.
+ */
+const onlyOf = (value: string | string[] | undefined) => (Array.isArray(value) ? (value.length === 1 ? value[0] : undefined) : value);
+
+/** The subject's one CN from Node's multi-line subject text (`C=DE\nCN=acme`; a newline inside a value is escaped as \0A). */
 function commonNameOf(subject: string): string | undefined {
-  for (const line of subject.split('\n')) if (line.startsWith('CN=')) return line.slice(3);
-  return undefined;
+  const names = subject.split('\n').filter((line) => line.startsWith('CN=')).map((line) => line.slice(3));
+  return onlyOf(names.length === 0 ? undefined : names);
 }
 
 /** A certificate a TLS handshake presented: its verification by the listener, and what identifies it. */
@@ -48,7 +55,7 @@ function fromSocket(socket: TLSSocket): PresentedCertificate | undefined {
     const error = String(socket.authorizationError ?? '');
     return { verified: false, reason: error === 'CERT_HAS_EXPIRED' ? 'expired' : error === 'CERT_NOT_YET_VALID' ? 'not yet valid' : 'not issued by a trusted CA' };
   }
-  return { verified: true, fingerprint: plainHex(cert.fingerprint256), subject: firstOf(cert.subject?.CN), sans: sansOf(cert.subjectaltname) };
+  return { verified: true, fingerprint: plainHex(cert.fingerprint256), subject: onlyOf(cert.subject?.CN), sans: sansOf(cert.subjectaltname) };
 }
 
 /** A certificate a proxy passed on (PEM, URL-encoded): verified here against the client CAs, directly issued by one of them. */

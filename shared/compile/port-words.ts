@@ -49,6 +49,18 @@ function clause(node: WordsNode, port: string): Clause | undefined {
       return ({ ok: { subject: 'the API key', predicate: 'is known' }, missing: { subject: 'the API key', predicate: 'is missing' }, invalid: { subject: 'the API key', predicate: 'is unknown, expired or revoked' }, ...partner } as Record<string, Clause>)[port];
     case 'hmac-verify':
       return ({ ok: { subject: 'the request signature', predicate: 'is valid' }, missing: { subject: 'the request signature', predicate: 'is missing' }, invalid: { subject: 'the request signature', predicate: 'is malformed, stale, made with an unknown key or wrong' }, replayed: { subject: 'the request signature', predicate: 'was used already' }, ...partner } as Record<string, Clause>)[port];
+    case 'client-cert':
+      return ({ ok: { subject: 'the client certificate', predicate: 'is verified and identifies a registered partner' }, missing: { subject: 'the client certificate', predicate: 'is missing' }, invalid: { subject: 'the client certificate', predicate: 'is not verified (another CA, expired, not yet valid) or identifies no registered partner' }, ...partner } as Record<string, Clause>)[port];
+    case 'cors':
+      return ({ ok: { subject: 'the request', predicate: 'is not a preflight and comes from an allowed origin or none' }, preflight: { subject: 'the request', predicate: 'is an allowed CORS preflight' }, denied: { subject: 'the origin, or the method or headers a preflight asks for,', predicate: 'is not allowed' } } as Record<string, Clause>)[port];
+    case 'validate-request':
+      return ({ ok: { subject: 'the request', predicate: 'matches its schemas' }, invalid: { subject: 'the request', predicate: 'does not match its schemas' } } as Record<string, Clause>)[port];
+    case 'http-call': {
+      const service = `the side service (${String(c.name ?? 'call')})`;
+      return ({ ok: { subject: service, predicate: 'answers 2xx' }, error: { subject: service, predicate: 'cannot be reached or answers another status' }, timeout: { subject: service, predicate: `does not answer within ${String(c.timeout ?? '2s')}` } } as Record<string, Clause>)[port];
+    }
+    case 'cache-lookup':
+      return ({ hit: { subject: 'a fresh cached answer', predicate: 'is found' }, miss: { subject: 'nothing', predicate: 'is cached for the key' } } as Record<string, Clause>)[port];
     case 'scope-check': {
       const all = (c.all as string[] | undefined) ?? [];
       const any = (c.any as string[] | undefined) ?? [];
@@ -77,6 +89,7 @@ function clause(node: WordsNode, port: string): Clause | undefined {
       if (port === 'ok') return { subject: 'the upstream', predicate: 'answers' };
       if (port === 'error') return { subject: 'the upstream', predicate: 'cannot be reached or breaks the connection' };
       if (port === 'timeout') return { subject: 'the upstream', predicate: `does not answer within ${String(c.timeout ?? '10s')}` };
+      if (port === 'open') return { subject: 'every upstream target', predicate: 'has its circuit breaker open' };
       return undefined;
     case 'transform-request':
     case 'transform-response':

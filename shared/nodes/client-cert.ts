@@ -9,7 +9,7 @@ const clientCertConfig = z
       .max(3)
       .default(['fingerprint', 'san', 'subject'])
       .refine((m) => new Set(m).size === m.length, 'each way once')
-      .meta({ title: 'Match by', description: 'How a verified certificate is matched to a registered partner\'s certificates, tried in this order: its SHA-256 fingerprint, its subjectAltName entries, its subject CN.' }),
+      .meta({ title: 'Match by', description: 'How a verified certificate is matched to a registered partner\'s certificates, tried in this order: its SHA-256 fingerprint, its subjectAltName entries, its subject CN (a subject with several CNs matches by none of them).' }),
   })
   .strict();
 

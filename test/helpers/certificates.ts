@@ -24,7 +24,7 @@ export interface TestPki {
   dir: string;
   ca: TestCertificate;
   /** Issues a certificate signed by this PKI's CA (or the stranger CA), valid for `days` (negative: expired). */
-  issue(name: string, options?: { cn?: string; sans?: string[]; days?: number; by?: 'ca' | 'stranger' }): TestCertificate;
+  issue(name: string, options?: { cn?: string; subject?: string; sans?: string[]; days?: number; by?: 'ca' | 'stranger' }): TestCertificate;
   stranger: TestCertificate;
   close(): void;
 }
@@ -54,7 +54,7 @@ export function createTestPki(): TestPki {
     stranger,
     issue(name, options = {}) {
       const by = options.by === 'stranger' ? 'stranger-ca' : 'ca';
-      openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${options.cn ?? name}`], dir);
+      openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', options.subject ?? `/CN=${options.cn ?? name}`], dir);
       const ext = ['basicConstraints=CA:FALSE', 'keyUsage=digitalSignature', 'extendedKeyUsage=clientAuth,serverAuth', ...(options.sans?.length ? [`subjectAltName=${options.sans.join(',')}`] : [])].join('\n');
       writeFileSync(join(dir, `${name}.ext`), ext);
       openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', `${by}.pem`, '-CAkey', `${by}.key`, '-days', String(options.days ?? 30), '-out', `${name}.pem`, '-extfile', `${name}.ext`], dir);

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { contractMarkdown, diffContracts, entryWords, errorContract, validateWorkflow } from '../../shared/compile/index.ts';
+import { portWords } from '../../shared/compile/port-words.ts';
 import { errorCatalogSchema } from '../../shared/schema/index.ts';
 import { REPO } from '../helpers/gateway.ts';
 
@@ -107,5 +108,45 @@ describe('the contract in words', () => {
     const without = contractOf({ ...gold, nodes: gold.nodes.filter((n) => n.id !== 'limit'), edges: [...gold.edges.filter((e) => e.from !== 'limit' && e.to !== 'limit'), { from: 'tier', port: 'true', to: 'answer' }] });
     const { summary } = diffContracts(without, contract);
     expect(summary).toContain('adds 429 Too Many Requests at limit.limited (when the caller sends more than 50 requests per 1m per partner)');
+  });
+});
+
+describe('the edge palette in the contract\'s words (shared/compile/port-words.ts)', () => {
+  it.each([
+    ['client-cert', {}, 'ok', 'the client certificate is verified and identifies a registered partner'],
+    ['client-cert', {}, 'missing', 'the client certificate is missing'],
+    ['client-cert', {}, 'invalid', 'the client certificate is not verified (another CA, expired, not yet valid) or identifies no registered partner'],
+    ['client-cert', {}, 'suspended', 'the partner is suspended'],
+    ['cors', {}, 'preflight', 'the request is an allowed CORS preflight'],
+    ['cors', {}, 'denied', 'the origin, or the method or headers a preflight asks for, is not allowed'],
+    ['validate-request', {}, 'invalid', 'the request does not match its schemas'],
+    ['http-call', { name: 'profile', timeout: '300ms' }, 'timeout', 'the side service (profile) does not answer within 300ms'],
+    ['http-call', { name: 'profile' }, 'error', 'the side service (profile) cannot be reached or answers another status'],
+    ['cache-lookup', {}, 'hit', 'a fresh cached answer is found'],
+    ['proxy', {}, 'open', 'every upstream target has its circuit breaker open'],
+  ])('%s %j leaves by %s when %s', (kind, config, port, words) => {
+    expect(portWords({ id: 'n', kind, config }, port)).toBe(words);
+  });
+
+  it('merges a client certificate\'s missing and invalid into one reason for the error node they share', () => {
+    const doc = {
+      id: 'certs',
+      name: 'Certificates',
+      route: { methods: ['GET'], path: '/certs' },
+      nodes: [
+        { id: 'cert', kind: 'client-cert', config: {} },
+        { id: 'who', kind: 'error', config: { error: 'invalid_client_certificate' } },
+        { id: 'answer', kind: 'respond', config: { status: 200 } },
+      ],
+      edges: [
+        { from: 'cert', port: 'missing', to: 'who' },
+        { from: 'cert', port: 'invalid', to: 'who' },
+        { from: 'cert', port: 'ok', to: 'answer' },
+      ],
+    };
+    const result = validateWorkflow(doc, { catalog });
+    if (!result.ok) throw new Error(JSON.stringify(result.problems));
+    const entry = errorContract(result.graph, catalog).find((e) => e.id === 'invalid_client_certificate');
+    expect(entryWords(entry!).why).toMatch(/^the client certificate is missing or not verified/);
   });
 });
