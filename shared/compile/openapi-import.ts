@@ -8,14 +8,20 @@ import { MAX_SCHEMA_CHARS } from '../nodes/validate-request.ts';
 import { HTTP_METHODS, type HttpMethod } from '../schema/workflow.ts';
 
 type Json = Record<string, unknown>;
-export type ImportIdentity = 'none' | 'api-key' | 'jwt-verify';
+/** The identity node each imported operation starts with. */
+export const IMPORT_IDENTITIES = ['api-key', 'jwt-verify', 'introspect', 'client-cert', 'hmac-verify', 'none'] as const;
+export type ImportIdentity = (typeof IMPORT_IDENTITIES)[number];
+/** The identities whose callers carry OAuth scopes: the operation's scopes are checked after them. */
+const SCOPED: ReadonlySet<ImportIdentity> = new Set(['api-key', 'jwt-verify', 'introspect']);
 
 export interface OpenApiImportOptions {
   /** The proxy's URL for every operation, e.g. `${SLUICE_UPSTREAM_ORDERS}`. */
   upstream: string;
   identity: ImportIdentity;
-  /** For jwt-verify: where the issuer's keys are (OIDC jwks_uri), its issuer and audience. */
-  jwt?: { jwksUri: string; issuer?: string; audience?: string };
+  /** For jwt-verify: the issuer (its keys found by OIDC discovery) or its keys' URL, and the audience. */
+  jwt?: { jwksUri?: string; issuer?: string; audience?: string };
+  /** For introspect: the authorization server (issuer, found by discovery, or its endpoint) and the gateway's client there. */
+  introspection?: { issuer?: string; endpoint?: string; clientId?: string; clientSecretEnv?: string; audience?: string };
 }
 
 /** A workflow document made from one operation (a draft: the admin API checks it like any other). */
@@ -27,6 +33,33 @@ export interface ImportedWorkflow {
 }
 
 const isRecord = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** The identity node an operation starts with, as chosen; what is left to fill in is said in `notes`. */
+function identityNodes(options: OpenApiImportOptions, notes: string[]): Json[] {
+  switch (options.identity) {
+    case 'api-key':
+      return [{ id: 'identify', kind: 'api-key', label: 'API key', config: { source: 'partners' } }];
+    case 'jwt-verify': {
+      const jwt = options.jwt ?? {};
+      if (!jwt.jwksUri && !jwt.issuer) notes.push('jwt-verify needs the issuer (or its JWKS URL)');
+      const keys = jwt.jwksUri ? { jwksUri: jwt.jwksUri, ...(jwt.issuer ? { issuer: jwt.issuer } : {}) } : { issuer: jwt.issuer ?? 'https://issuer.example' };
+      return [{ id: 'identify', kind: 'jwt-verify', label: 'Verify JWT', config: { ...keys, ...(jwt.audience ? { audience: jwt.audience } : {}) } }];
+    }
+    case 'introspect': {
+      const at = options.introspection ?? {};
+      if (!at.endpoint && !at.issuer) notes.push('introspect needs the authorization server (issuer or endpoint)');
+      if (!at.clientId || !at.clientSecretEnv) notes.push('introspect needs the gateway\'s client id and the variable holding its secret');
+      const server = at.endpoint ? { endpoint: at.endpoint } : { issuer: at.issuer ?? 'https://issuer.example' };
+      return [{ id: 'identify', kind: 'introspect', label: 'Introspect token', config: { ...server, clientId: at.clientId ?? 'sluice-gateway', clientSecretEnv: at.clientSecretEnv ?? 'SLUICE_SECRET_INTROSPECTION', ...(at.audience ? { audience: at.audience } : {}) } }];
+    }
+    case 'client-cert':
+      return [{ id: 'identify', kind: 'client-cert', label: 'Client certificate', config: {} }];
+    case 'hmac-verify':
+      return [{ id: 'identify', kind: 'hmac-verify', label: 'Signed request', config: {} }];
+    case 'none':
+      return [];
+  }
+}
 
 /** A workflow id from an operation id or its method and path: a-z, 0-9, - and _, at most 64 characters. */
 function slug(text: string): string {
@@ -132,13 +165,10 @@ export function workflowsFromOpenApi(spec: unknown, options: OpenApiImportOption
           notes.push(`the ${field} schema is larger than validate-request takes (${MAX_SCHEMA_CHARS} characters): not checked`);
         }
       const nodes: Json[] = [];
-      if (options.identity === 'api-key') nodes.push({ id: 'identify', kind: 'api-key', label: 'API key', config: { source: 'partners' } });
-      if (options.identity === 'jwt-verify') {
-        const jwt = options.jwt;
-        if (!jwt) notes.push('jwt-verify needs the issuer\'s keys: set its JWKS URL');
-        nodes.push({ id: 'identify', kind: 'jwt-verify', label: 'Verify JWT', config: { jwksUri: jwt?.jwksUri ?? 'https://issuer.example/.well-known/jwks.json', ...(jwt?.issuer ? { issuer: jwt.issuer } : {}), ...(jwt?.audience ? { audience: jwt.audience } : {}) } });
-      }
-      const scopes = options.identity === 'none' ? [] : scopesOf(operation, spec);
+      nodes.push(...identityNodes(options, notes));
+      const asked = options.identity === 'none' ? [] : scopesOf(operation, spec);
+      const scopes = SCOPED.has(options.identity) ? asked : [];
+      if (asked.length > scopes.length) notes.push(`its OAuth scopes (${asked.join(' ')}) are not checked: a ${options.identity} caller carries none`);
       if (scopes.length > 0) nodes.push({ id: 'scopes', kind: 'scope-check', label: 'Required scopes', config: { all: scopes } });
       if (Object.keys(check).length > 0) nodes.push({ id: 'check', kind: 'validate-request', label: 'Validate request', config: check });
       nodes.push({ id: 'upstream', kind: 'proxy', label: 'Upstream', config: { url: options.upstream } });

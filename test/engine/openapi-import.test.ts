@@ -105,5 +105,42 @@ describe('OpenAPI import', () => {
     expect(kinds(health!)).toEqual(['jwt-verify', 'proxy']); // `security: []` asks for no scope
     expect(() => workflowsFromOpenApi({ swagger: '2.0' }, { upstream: 'http://x', identity: 'none' })).toThrow(/not an OpenAPI 3 document/);
   });
+
+  it.each<[identity: 'jwt-verify' | 'introspect' | 'client-cert' | 'hmac-verify', args: string[], node: Record<string, unknown>, scoped: boolean]>([
+    ['jwt-verify', ['--issuer', 'https://idp.example'], { kind: 'jwt-verify', config: { issuer: 'https://idp.example' } }, true],
+    [
+      'introspect',
+      ['--issuer', 'https://idp.example', '--client-id', 'gw', '--client-secret-env', 'SLUICE_SECRET_AS'],
+      { kind: 'introspect', config: { issuer: 'https://idp.example', clientId: 'gw', clientSecretEnv: 'SLUICE_SECRET_AS' } },
+      true,
+    ],
+    ['introspect', ['--introspection-endpoint', 'https://idp.example/introspect', '--client-id', 'gw', '--client-secret-env', 'SLUICE_SECRET_AS'], { kind: 'introspect', config: { endpoint: 'https://idp.example/introspect', clientId: 'gw', clientSecretEnv: 'SLUICE_SECRET_AS' } }, true],
+    ['client-cert', [], { kind: 'client-cert', config: {} }, false],
+    ['hmac-verify', [], { kind: 'hmac-verify', config: {} }, false],
+  ])('the CLI\'s --identity %s %j starts each draft with that node; scopes only for callers that carry them', async (identity, args, node, scoped) => {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-openapi-'));
+    const file = join(dir, 'orders.yaml');
+    writeFileSync(file, SPEC);
+    const prefix = `${identity}-${args[0]?.replace(/^--/, '') ?? 'plain'}`;
+    const spec = (parseYaml(SPEC) as { paths: Record<string, Record<string, { operationId?: string }>> });
+    for (const operations of Object.values(spec.paths)) for (const operation of Object.values(operations)) if (operation.operationId) operation.operationId = `${prefix}-${operation.operationId}`;
+    writeFileSync(file, JSON.stringify(spec));
+    const lines: string[] = [];
+    const code = await importOpenApi(['openapi', file, '--upstream', '${SLUICE_UPSTREAM_ORDERS}', '--identity', identity, ...args], () => createAdminClient(gw.url, PEOPLE.editor.token), (line) => lines.push(line));
+    expect(code, lines.join('\n')).toBe(0);
+    const drafted = lines.filter((l) => l.startsWith('draft')).map((l) => l.split(/\s+/)[1]!);
+    expect(drafted.length).toBeGreaterThan(0);
+    const listing = (await admin('editor', 'GET', `/workflows/${drafted[0]}`)).body as { draft?: { document: { nodes: Array<Record<string, unknown>> } }; document?: { nodes: Array<Record<string, unknown>> } };
+    const nodes = (listing.draft?.document ?? listing.document)!.nodes;
+    expect(nodes[0]).toMatchObject(node);
+    expect(nodes.some((n) => n.kind === 'scope-check')).toBe(scoped);
+    if (!scoped) expect(lines.find((l) => l.includes(drafted[0]!))).toMatch(/OAuth scopes \(orders:read\) are not checked/);
+  });
+
+  it('refuses an identity it does not know, with the usage', async () => {
+    const lines: string[] = [];
+    expect(await importOpenApi(['openapi', 'x.yaml', '--upstream', 'http://x', '--identity', 'saml'], () => createAdminClient(gw.url, PEOPLE.editor.token), (line) => lines.push(line))).toBe(2);
+    expect(lines.join('\n')).toMatch(/--identity api-key\|jwt-verify\|introspect\|client-cert\|hmac-verify\|none/);
+  });
 });
 

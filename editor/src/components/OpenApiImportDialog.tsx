@@ -18,7 +18,10 @@ export function OpenApiImportDialog({ open, onClose, onImported }: { open: boole
   const [text, setText] = useState('');
   const [upstream, setUpstream] = useState('${SLUICE_UPSTREAM_ORDERS}');
   const [identity, setIdentity] = useState<ImportIdentity>('api-key');
+  const [issuer, setIssuer] = useState('');
   const [jwksUri, setJwksUri] = useState('');
+  const [clientId, setClientId] = useState('');
+  const [clientSecretEnv, setClientSecretEnv] = useState('');
   const [outcomes, setOutcomes] = useState<Outcome[] | undefined>();
   const [busy, setBusy] = useState(false);
 
@@ -27,7 +30,10 @@ export function OpenApiImportDialog({ open, onClose, onImported }: { open: boole
   if (text.trim() !== '' && upstream.trim() !== '') {
     try {
       const spec: unknown = /^\s*\{/.test(text) ? JSON.parse(text) : parseYaml(text);
-      preview = workflowsFromOpenApi(spec, { upstream: upstream.trim(), identity, ...(identity === 'jwt-verify' && jwksUri.trim() ? { jwt: { jwksUri: jwksUri.trim() } } : {}) });
+      const given = (fields: Record<string, string>) => Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, v.trim()]).filter(([, v]) => v !== ''));
+      // an issuer URL is the introspection endpoint when it does not look like an issuer (a path ending in /introspect)
+      const server: Record<string, string> = /\/introspect(ion)?\/?$/.test(issuer.trim()) ? { endpoint: issuer } : { issuer };
+      preview = workflowsFromOpenApi(spec, { upstream: upstream.trim(), identity, jwt: given({ issuer, jwksUri }), introspection: given({ ...server, clientId, clientSecretEnv }) });
     } catch (error) {
       problem = `This is not an OpenAPI 3 document we can read: ${(error as Error).message}`;
     }
@@ -75,15 +81,36 @@ export function OpenApiImportDialog({ open, onClose, onImported }: { open: boole
         <label htmlFor="openapi-4">Identity</label>
         <select id="openapi-4" value={identity} onChange={(e) => setIdentity(e.target.value as ImportIdentity)}>
           <option value="api-key">API key of a registered partner</option>
-          <option value="jwt-verify">JWT from an issuer (JWKS URL)</option>
+          <option value="jwt-verify">JWT from an issuer (OIDC discovery or a JWKS URL)</option>
+          <option value="introspect">Opaque token, introspected at the authorization server (RFC 7662)</option>
+          <option value="client-cert">Client certificate of a registered partner (mTLS)</option>
+          <option value="hmac-verify">Signed request (HMAC secret of a registered partner)</option>
           <option value="none">None</option>
         </select>
       </div>
+      {(identity === 'jwt-verify' || identity === 'introspect') && (
+        <div className="field">
+          <label htmlFor="openapi-5">{identity === 'jwt-verify' ? 'Issuer (its keys are found by OIDC discovery)' : 'Issuer, or the introspection endpoint'}</label>
+          <input id="openapi-5" value={issuer} onChange={(e) => setIssuer(e.target.value)} placeholder="https://idp.example" />
+        </div>
+      )}
       {identity === 'jwt-verify' && (
         <div className="field">
-          <label htmlFor="openapi-5">JWKS URL of the issuer</label>
-          <input id="openapi-5" value={jwksUri} onChange={(e) => setJwksUri(e.target.value)} placeholder="https://idp.example/.well-known/jwks.json" />
+          <label htmlFor="openapi-6">…or the JWKS URL of the issuer</label>
+          <input id="openapi-6" value={jwksUri} onChange={(e) => setJwksUri(e.target.value)} placeholder="https://idp.example/.well-known/jwks.json" />
         </div>
+      )}
+      {identity === 'introspect' && (
+        <>
+          <div className="field">
+            <label htmlFor="openapi-7">The gateway's client id at the authorization server</label>
+            <input id="openapi-7" value={clientId} onChange={(e) => setClientId(e.target.value)} placeholder="sluice-gateway" />
+          </div>
+          <div className="field">
+            <label htmlFor="openapi-8">Environment variable holding its secret</label>
+            <input id="openapi-8" value={clientSecretEnv} onChange={(e) => setClientSecretEnv(e.target.value)} placeholder="SLUICE_SECRET_INTROSPECTION" />
+          </div>
+        </>
       )}
       {problem && <p className="field__error" role="alert">{problem}</p>}
       {preview && !outcomes && (
