@@ -6,7 +6,7 @@ import { useResource } from '../hooks/useResource.ts';
 type Match = 'fingerprint' | 'subject' | 'san';
 
 /** Which partner credentials the workflow's identity nodes take. */
-export interface AcceptedCredentials {
+interface AcceptedCredentials {
   /** An api-key node reads registered partners' keys (source "partners"). */
   apiKey: boolean;
   /** What client-cert nodes match certificates by; empty: no client-cert node. */
@@ -21,7 +21,7 @@ const ALL_MATCHES: readonly Match[] = ['fingerprint', 'san', 'subject'];
  * The credentials a document's identity nodes accept. A subflow's nodes are not in the document:
  * with one, every kind is offered (the run says when none takes it).
  */
-export function acceptedCredentials(document: Record<string, unknown>): AcceptedCredentials {
+function acceptedCredentials(document: Record<string, unknown>): AcceptedCredentials {
   const nodes = Array.isArray(document.nodes) ? (document.nodes as Array<{ kind?: unknown; config?: Record<string, unknown> }>) : [];
   const subflow = nodes.some((n) => n.kind === 'subflow');
   const certificates = new Set<Match>(subflow ? ALL_MATCHES : []);
