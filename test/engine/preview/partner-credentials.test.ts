@@ -181,6 +181,25 @@ describe('preview as a partner credential', () => {
     expect(typed.body.trace[0]!.input.request.headers['x-signature']).toBe('[redacted]');
   });
 
+  it('a signature a document extracts from its run is worth nothing: a key id of the run, refused by the gateway', async () => {
+    // an editor's document that echoes the signature it was sent: the run's signature is all it can get
+    const echo = { ...docFor('hmac'), id: 'pc-echo', route: { methods: ['GET'], path: '/pc/echo' } };
+    echo.nodes = [echo.nodes[0]!, { id: 'answer', kind: 'respond', config: { status: 200, bodyExpression: '{ "sig": request.headers."x-signature" }' } as never }];
+    expect((await admin('editor', 'POST', '/workflows', { document: echo })).status).toBe(201);
+    expect((await admin('publisher', 'POST', '/workflows/pc-echo/publish')).status).toBe(200);
+    const run = (await admin<Run>('editor', 'POST', '/simulate', { document: echo, request: { method: 'GET', path: '/pc/echo', hmac: { partner: 'acme' } }, upstream: { status: 200 } })).body;
+    expect(run.trace[0]!.port).toBe('ok');
+    const extracted = run.response.body.sig as string;
+    const keyId = /^keyId=(hk_[0-9a-f]{8}),ts=\d+,sig=[0-9a-f]{64}$/.exec(extracted)?.[1];
+    expect(keyId, extracted).toBeDefined();
+    const registered = ((await admin('viewer', 'GET', '/partners/acme')).body.hmacSecrets as Array<{ id: string }>).map((s) => s.id);
+    expect(registered).not.toContain(keyId);
+    await gw.sluice.registry.whenApplied((await gw.sluice.store.state()).revision);
+    const replayed = await gw.fetch('/pc/echo', { headers: { 'x-signature': extracted } });
+    expect(replayed.status).toBe(401);
+    expect(((await replayed.json()) as { type: string }).type).toMatch(/invalid-signature$/);
+  });
+
   it('workflow tests keep only the references; an editor\'s test run refuses the real upstream per kind, a publisher\'s passes', async () => {
     const document = { ...docFor('hmac'), id: 'pc-tests', route: { methods: ['GET'], path: '/pc/tests' } };
     const tests = [
