@@ -14,9 +14,12 @@ import { createMemoryRateLimitStore } from '../kinds/support/rate-limit-store.ts
 import { createEgressPolicy } from '../kinds/support/egress.ts';
 import { mockUpstream } from './mock-upstream.ts';
 import { mintApiKey } from './api-key-reference.ts';
+import { introspectAsPartner, partnerCredentialOf, presentCertificate, sampleUrl, signAsPartner } from './partner-credentials.ts';
+import type { PresentedCertificate } from '../kinds/types.ts';
 import type { SampleRequest, SimulatedResponse, SimulationResult, TestVerdict, TraceStep, UpstreamMock } from '../../shared/schema/preview.ts';
 
 export type { SampleRequest, SimulationResult, TestVerdict, UpstreamMock } from '../../shared/schema/preview.ts';
+export { partnerCredentialOf } from './partner-credentials.ts';
 
 export interface SimulationContext {
   deps: CompileDependencies;
@@ -109,68 +112,84 @@ const flatHeaders = (headers: Record<string, string | string[] | undefined>) =>
  */
 export async function simulate(document: unknown, request: SampleRequest, context: SimulationContext, options: { upstream?: UpstreamMock | undefined } = {}): Promise<SimulationResult> {
   let doc = document as WorkflowDocument;
-  const mock = options.upstream ? await mockUpstream(options.upstream) : undefined;
-  if (mock && Array.isArray(doc?.nodes)) doc = { ...doc, nodes: mockedProxies(doc.nodes, mock.url) };
-  const published = await context.fragments?.();
-  // a fragment's proxies answer from the mock too
-  const fragments: FragmentResolver | undefined =
-    published && mock
-      ? (id, version) => {
-          const found = published(id, version);
-          return found && { ...found, document: { ...found.document, nodes: mockedProxies(found.document.nodes, mock.url) } };
-        }
-      : published;
-  // Paced like a publish, under the same document limits: a simulated document is as untrusted as a published one.
-  const { limits, sliceMs } = context.deps;
-  const validated = await validatePaced(doc, { ...(context.catalog ? { catalog: context.catalog } : {}), ...(limits ? { limits } : {}), ...(fragments ? { fragments } : {}) }, sliceMs);
-  if (!validated.ok) {
-    mock?.release();
-    return { ok: false, problems: validated.problems };
-  }
-  if (request.token) {
-    if (!context.mintToken) {
-      mock?.release();
-      return { ok: false, problems: [{ code: 'invalid_document', message: 'the request asks for a demo token, but the demo issuer is off (SLUICE_DEMO=off)', field: 'request.token' }] };
-    }
-    const token = await context.mintToken(request.token);
-    request = { ...request, headers: { ...request.headers, authorization: `Bearer ${token}` } };
-  }
-  let deps = context.deps;
-  if (request.apiKey) {
-    const minted = mintApiKey(validated.graph, request.apiKey, deps.partners);
-    if ('problem' in minted) {
-      mock?.release();
-      return { ok: false, problems: [minted.problem] };
-    }
-    request = { ...request, headers: { ...request.headers, [minted.header]: minted.key } };
-    if (minted.partners) deps = { ...deps, partners: minted.partners };
-  }
-  const rateLimits = createMemoryRateLimitStore();
-  // a simulation neither reads nor fills the gateway's caches
-  const cache = { cache: createMemoryCacheStore(), cacheFlights: createFlights(), replays: createMemoryReplayStore() };
-  let compiled: CompiledWorkflow | undefined;
+  const releases: Array<() => void> = [];
+  const refused = (problem: ValidationProblem): SimulationResult => ({ ok: false, problems: [problem] });
   try {
+    const mock = options.upstream ? await mockUpstream(options.upstream) : undefined;
+    if (mock) releases.push(mock.release);
+    if (mock && Array.isArray(doc?.nodes)) doc = { ...doc, nodes: mockedProxies(doc.nodes, mock.url) };
+    const published = await context.fragments?.();
+    // a fragment's proxies answer from the mock too
+    const fragments: FragmentResolver | undefined =
+      published && mock
+        ? (id, version) => {
+            const found = published(id, version);
+            return found && { ...found, document: { ...found.document, nodes: mockedProxies(found.document.nodes, mock.url) } };
+          }
+        : published;
+    // Paced like a publish, under the same document limits: a simulated document is as untrusted as a published one.
+    const { limits, sliceMs } = context.deps;
+    const validated = await validatePaced(doc, { ...(context.catalog ? { catalog: context.catalog } : {}), ...(limits ? { limits } : {}), ...(fragments ? { fragments } : {}) }, sliceMs);
+    if (!validated.ok) return { ok: false, problems: validated.problems };
+    if (request.token) {
+      if (!context.mintToken) return refused({ code: 'invalid_document', message: 'the request asks for a demo token, but the demo issuer is off (SLUICE_DEMO=off)', field: 'request.token' });
+      const token = await context.mintToken(request.token);
+      request = { ...request, headers: { ...request.headers, authorization: `Bearer ${token}` } };
+    }
+    let deps = context.deps;
     // The mock is the gateway's own server on loopback: the egress policy allows its address and port for this simulation.
-    const egress = mock ? (context.deps.egress ?? createEgressPolicy()).allowing(new URL(mock.url).host) : context.deps.egress;
-    compiled = await compileWorkflow(validated.graph, 0, { ...deps, rateLimits, ...cache, ...(egress ? { egress } : {}) });
-    return await run(compiled, request, context.problems, context.deps.sliceMs);
-  } catch (error) {
-    if ((error as Error).name === 'WorkflowRefused') return { ok: false, problems: (error as { problems: ValidationProblem[] }).problems };
-    throw error;
+    const allowed: string[] = mock ? [new URL(mock.url).host] : [];
+    if (request.apiKey) {
+      const minted = mintApiKey(validated.graph, request.apiKey, deps.partners);
+      if ('problem' in minted) return refused(minted.problem);
+      request = { ...request, headers: { ...request.headers, [minted.header]: minted.key } };
+      if (minted.partners) deps = { ...deps, partners: minted.partners };
+    }
+    let certificate: PresentedCertificate | undefined;
+    if (request.clientCert) {
+      const presented = presentCertificate(validated.graph, request.clientCert, deps.partners);
+      if ('problem' in presented) return refused(presented.problem);
+      certificate = presented.certificate;
+    }
+    if (request.introspected) {
+      const introspected = await introspectAsPartner(validated.graph, request.introspected, deps.partners);
+      if ('problem' in introspected) return refused(introspected.problem);
+      releases.push(introspected.release);
+      request = { ...request, headers: { ...request.headers, ...introspected.headers } };
+      allowed.push(...introspected.hosts);
+      deps = { ...deps, env: { ...deps.env, ...introspected.env }, calloutHosts: [...(deps.calloutHosts ?? []), ...introspected.hosts] };
+    }
+    // signed last: the signature covers the request as it is sent
+    if (request.hmac) {
+      const signed = signAsPartner(validated.graph, request.hmac, deps.partners, request);
+      if ('problem' in signed) return refused(signed.problem);
+      request = { ...request, headers: { ...request.headers, ...signed.headers } };
+      deps = { ...deps, partners: signed.partners };
+    }
+    const rateLimits = createMemoryRateLimitStore();
+    releases.push(() => rateLimits.close?.());
+    // a simulation neither reads nor fills the gateway's caches
+    const cache = { cache: createMemoryCacheStore(), cacheFlights: createFlights(), replays: createMemoryReplayStore() };
+    let egress = context.deps.egress;
+    for (const host of allowed) egress = (egress ?? createEgressPolicy()).allowing(host);
+    let compiled: CompiledWorkflow | undefined;
+    try {
+      compiled = await compileWorkflow(validated.graph, 0, { ...deps, rateLimits, ...cache, ...(egress ? { egress } : {}) });
+      return await run(compiled, request, context.problems, context.deps.sliceMs, certificate);
+    } catch (error) {
+      if ((error as Error).name === 'WorkflowRefused') return { ok: false, problems: (error as { problems: ValidationProblem[] }).problems };
+      throw error;
+    } finally {
+      compiled?.close();
+    }
   } finally {
-    compiled?.close();
-    rateLimits.close?.();
-    mock?.release();
+    for (const release of releases) release();
   }
 }
 
-async function run(workflow: CompiledWorkflow, request: SampleRequest, problems: ProblemRenderer, sliceMs: number | undefined): Promise<SimulationResult> {
+async function run(workflow: CompiledWorkflow, request: SampleRequest, problems: ProblemRenderer, sliceMs: number | undefined, certificate: PresentedCertificate | undefined): Promise<SimulationResult> {
   const started = performance.now();
-  const q = request.path.indexOf('?');
-  const path = q < 0 ? request.path : request.path.slice(0, q);
-  const search = new URLSearchParams(q < 0 ? '' : request.path.slice(q + 1));
-  for (const [name, value] of Object.entries(request.query ?? {})) search.append(name, value);
-  const url = `${path}${search.size > 0 ? `?${search}` : ''}`;
+  const { path, url } = sampleUrl(request);
   const headers = Object.fromEntries(Object.entries(request.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
   // A sample without a Host header is sent to the route's first host, as a client of that API would send it.
   const hosts = workflow.graph.document.route.hosts;
@@ -183,6 +202,8 @@ async function run(workflow: CompiledWorkflow, request: SampleRequest, problems:
 
   const match = createRouteTable([workflow]).match(method, path, headers);
   const exchange = createSyntheticExchange({ method, url, params: match.kind === 'found' ? match.params : {}, headers, body: request.body });
+  // a run as a partner's client certificate: the exchange presents it as the gateway's TLS listener would, verified
+  if (certificate) exchange.certificates = { take: () => undefined, of: () => certificate };
   if (match.kind !== 'found') {
     const id = match.kind === 'method_not_allowed' ? 'method_not_allowed' : match.kind === 'bad_path' ? 'bad_request' : 'not_found';
     const extra = match.kind === 'method_not_allowed' ? { allow: match.allowed.join(', ') } : undefined;
@@ -190,7 +211,11 @@ async function run(workflow: CompiledWorkflow, request: SampleRequest, problems:
   }
 
   const secretHeaders = new Set<string>();
-  for (const node of workflow.graph.nodes.values()) if (node.kind === 'api-key') secretHeaders.add(String((node.config as { header?: string }).header ?? 'x-api-key').toLowerCase());
+  for (const node of workflow.graph.nodes.values()) {
+    if (node.kind === 'api-key') secretHeaders.add(String((node.config as { header?: string }).header ?? 'x-api-key').toLowerCase());
+    // a signature is a credential: never shown, whoever made it
+    if (node.kind === 'hmac-verify' || node.kind === 'introspect') secretHeaders.add(String((node.config as { header?: string }).header ?? '').toLowerCase());
+  }
   const trace: TraceStep[] = [];
   // Each step copies the exchange twice for the trace: paced like the compile, so a long chain never holds the event loop.
   const pace = createPace(sliceMs);
@@ -244,7 +269,7 @@ function holds(expected: unknown, actual: unknown): boolean {
  * Whether a run would send a registered partner's key (minted for the run) through the real
  * upstream: only the roles that manage partners may (an editor mocks the upstream).
  */
-export const runsAsPartnerUpstream = (request: SampleRequest, upstream: UpstreamMock | undefined): boolean => request.apiKey?.key !== undefined && upstream === undefined;
+export const runsAsPartnerUpstream = (request: SampleRequest, upstream: UpstreamMock | undefined): boolean => partnerCredentialOf(request) !== undefined && upstream === undefined;
 
 /**
  * Runs a document's `tests` through the simulator: each sends its sample request (with its
@@ -259,11 +284,12 @@ export async function runWorkflowTests(
   const verdicts: TestVerdict[] = [];
   for (const test of tests) {
     if (options.mayRunAsPartner === false && runsAsPartnerUpstream(test.request, test.upstream)) {
-      const refused = 'runs as a registered partner\'s key against the real upstream, which needs the publisher role: give the test an upstream answer';
-      verdicts.push({ name: test.name, passed: false, failures: [{ what: 'request.apiKey.key', expected: 'an upstream answer (mocked upstream)', actual: refused }] });
+      const credential = partnerCredentialOf(test.request)!;
+      const refused = `runs as ${credential.what} against the real upstream, which needs the publisher role: give the test an upstream answer`;
+      verdicts.push({ name: test.name, passed: false, failures: [{ what: credential.field, expected: 'an upstream answer (mocked upstream)', actual: refused }] });
       continue;
     }
-    const result = await simulate(document, { method: test.request.method, path: test.request.path, query: test.request.query, headers: test.request.headers, body: test.request.body, token: test.request.token, apiKey: test.request.apiKey }, context, { upstream: test.upstream });
+    const result = await simulate(document, { method: test.request.method, path: test.request.path, query: test.request.query, headers: test.request.headers, body: test.request.body, token: test.request.token, apiKey: test.request.apiKey, clientCert: test.request.clientCert, hmac: test.request.hmac, introspected: test.request.introspected }, context, { upstream: test.upstream });
     if (!result.ok) {
       verdicts.push({ name: test.name, passed: false, failures: [{ what: 'workflow', expected: 'a valid workflow', actual: result.problems.map((p) => `${p.node ?? 'workflow'}${p.field ? ` ${p.field}` : ''}: ${p.message}`) }] });
       continue;

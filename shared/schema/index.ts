@@ -1,4 +1,4 @@
-export { workflowDocumentSchema, demoTokenSchema, apiKeyReferenceSchema, routeSchema, idSchema, HTTP_METHODS, MAX_NODES, MAX_EDGES, type WorkflowDocument, type WorkflowTest, type Route, type HttpMethod } from './workflow.ts';
+export { workflowDocumentSchema, demoTokenSchema, apiKeyReferenceSchema, clientCertReferenceSchema, hmacReferenceSchema, introspectedReferenceSchema, routeSchema, idSchema, HTTP_METHODS, MAX_NODES, MAX_EDGES, type WorkflowDocument, type WorkflowTest, type Route, type HttpMethod } from './workflow.ts';
 export { errorCatalogSchema, errorIdSchema, GATEWAY_ERRORS, type ErrorCatalog, type CatalogEntry } from './catalog.ts';
 export { problemDetailsSchema, PROBLEM_CONTENT_TYPE } from './problem.ts';
 export { durationSchema, durationMs, boundedDurationSchema, MAX_TIMER_MS } from './duration.ts';

@@ -23,6 +23,12 @@ export interface SampleRequest {
   token?: { sub: string; scopes?: string[] | undefined; partner?: string | undefined; claims?: Record<string, unknown> | undefined } | undefined;
   /** An API key with the partner and scopes of this partner key (`key`, its id) or inline key (`hash`) is minted when the request runs. */
   apiKey?: { key?: string | undefined; hash?: string | undefined; header?: string | undefined } | undefined;
+  /** The run presents a verified client certificate matching this partner's registered certificate (`certificate`, its id; absent: the first the client-cert nodes match). */
+  clientCert?: { partner: string; certificate?: string | undefined } | undefined;
+  /** The run signs the request with an HMAC secret minted for it and mapped to this partner (never the partner's own secret). */
+  hmac?: { partner: string } | undefined;
+  /** The run sends an opaque token that a stand-in authorization server, asked instead of the real one, finds active for this partner. */
+  introspected?: { partner: string; scopes?: string[] | undefined; sub?: string | undefined } | undefined;
 }
 
 /** What a node read and did, for the trace. */

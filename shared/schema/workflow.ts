@@ -96,6 +96,45 @@ export const apiKeyReferenceSchema = z
   .refine((r) => (r.key === undefined) !== (r.hash === undefined), 'name either a partner key ("key") or an inline key ("hash")')
   .meta({ description: 'An API key minted for the run with the partner and scopes of the named key; the key itself is never stored.' });
 
+const partnerRefSchema = z.string().min(1).max(200).meta({ description: 'The id of a registered partner, looked up in the store when the request runs.' });
+
+/**
+ * Runs the request as a registered partner's client certificate (client-cert nodes): the run
+ * presents a verified certificate matching the partner's registered record, so a saved request
+ * holds only the reference.
+ */
+export const clientCertReferenceSchema = z
+  .object({
+    partner: partnerRefSchema,
+    certificate: z.string().min(1).max(200).optional().meta({ description: 'The id of one of the partner\'s registered certificates; absent: the first one the workflow\'s client-cert nodes match.' }),
+  })
+  .strict()
+  .meta({ description: 'A verified client certificate matching a registered partner\'s certificate, presented by the run.' });
+
+/**
+ * Runs the request signed as a registered partner (hmac-verify nodes): the run mints an HMAC
+ * secret for the partner, for this run only, and signs the request as the node expects; the
+ * partner's own secrets are never used.
+ */
+export const hmacReferenceSchema = z
+  .object({ partner: partnerRefSchema })
+  .strict()
+  .meta({ description: 'An HMAC signature by a secret minted for the run and mapped to this partner; the partner\'s own secrets are never used.' });
+
+/**
+ * Runs the request with an opaque token the authorization server would vouch for as this partner
+ * (introspect nodes): the run points the nodes at a loopback stand-in answering `active: true`
+ * with the partner's client id, these scopes and this subject; the real server is never called.
+ */
+export const introspectedReferenceSchema = z
+  .object({
+    partner: partnerRefSchema,
+    scopes: z.array(z.string().min(1).max(200)).max(100).optional().meta({ description: 'Scopes the stand-in authorization server grants (`scope`).' }),
+    sub: z.string().min(1).max(200).optional().meta({ description: 'The subject it names (`sub`); `preview-<partner>` when absent.' }),
+  })
+  .strict()
+  .meta({ description: 'A token the introspect nodes find active for this partner, answered by a stand-in authorization server for the run.' });
+
 /** A sample request and what the workflow must answer; run by `sluice test` and before publishing. */
 const workflowTestSchema = z
   .object({
@@ -109,6 +148,9 @@ const workflowTestSchema = z
         body: z.unknown().optional(),
         token: demoTokenSchema.optional(),
         apiKey: apiKeyReferenceSchema.optional(),
+        clientCert: clientCertReferenceSchema.optional(),
+        hmac: hmacReferenceSchema.optional(),
+        introspected: introspectedReferenceSchema.optional(),
       })
       .strict(),
     upstream: z

@@ -4,7 +4,22 @@ import type { Api } from './client.ts';
 type TokenClaims = { sub: string; scopes: string[]; partner?: string };
 type ApiKeyReference = { key?: string; hash?: string; header?: string };
 /** A request as a workflow test or sample stores it. */
-export type SavedRequest = { method: string; path: string; headers?: Record<string, string>; body?: unknown; token?: TokenClaims; apiKey?: ApiKeyReference };
+export type SavedRequest = {
+  method: string;
+  path: string;
+  headers?: Record<string, string>;
+  body?: unknown;
+  token?: TokenClaims;
+  apiKey?: ApiKeyReference;
+  /** A registered partner's client certificate, presented by each run (see SampleRequest). */
+  clientCert?: { partner: string; certificate?: string };
+  /** A signature by a secret minted for each run, mapped to the partner. */
+  hmac?: { partner: string };
+  /** A token a stand-in authorization server finds active for the partner, on each run. */
+  introspected?: { partner: string; scopes?: string[]; sub?: string };
+};
+/** The partner credential a request runs as: at most one of these references. */
+export type PartnerCredential = Pick<SavedRequest, 'apiKey' | 'clientCert' | 'hmac' | 'introspected'>;
 
 /** The claims of a JWT, read without verifying (only to save a stand-in for it), or undefined. */
 function jwtClaims(value: string): Record<string, unknown> | undefined {

@@ -2,7 +2,7 @@ import { useState } from 'react';
 import { describeError, type Api } from '../api/client.ts';
 import type { SimulationResult, TestVerdict, TraceStep } from '../api/preview-types.ts';
 import type { PathHighlight } from '../editor-context.ts';
-import { withoutCredentials, type SavedRequest } from '../api/credentials.ts';
+import { withoutCredentials, type PartnerCredential, type SavedRequest } from '../api/credentials.ts';
 import { useAsk } from '../hooks/useAsk.ts';
 import { AskDialog } from './Dialog.tsx';
 import { parseHeaders } from '../forms/headers-text.ts';
@@ -69,15 +69,15 @@ export function PreviewPanel(props: PreviewPanelProps) {
   const [minted, setMinted] = useState<{ claims: TokenClaims; header: string } | undefined>();
   /** What the last save did with the request's credentials. */
   const [stripped, setStripped] = useState<string[]>([]);
-  /** A loaded sample's key reference: the run mints a key for it. */
-  const [keyRef, setKeyRef] = useState<SavedRequest['apiKey']>();
-  const mustMock = useMustMock(keyRef);
+  /** The partner credential the request runs as (picked, or a loaded sample's): a reference, the run makes the credential. */
+  const [credential, setCredential] = useState<PartnerCredential>();
+  const mustMock = useMustMock(credential);
   useShareSample({ method, path, headers, body, route: props.route.path, scopes, partner, mock, mockStatus, mockBody }); // the JSONata fields' Evaluate uses this request
 
   const request = () => {
     let parsedBody: unknown;
     if (body.trim() !== '') parsedBody = JSON.parse(body);
-    return { method, path, headers: parseHeaders(headers), ...(parsedBody === undefined ? {} : { body: parsedBody }), ...(keyRef ? { apiKey: keyRef } : {}) };
+    return { method, path, headers: parseHeaders(headers), ...(parsedBody === undefined ? {} : { body: parsedBody }), ...credential };
   };
   /**
    * The request as saved, never with a credential: a minted token becomes its claims, minted again
@@ -106,7 +106,8 @@ export function PreviewPanel(props: PreviewPanelProps) {
     }
     setHeaders(h.join('\n'));
     setMinted(undefined);
-    setKeyRef(sample.request.apiKey);
+    const { apiKey, clientCert, hmac, introspected } = sample.request;
+    setCredential(apiKey ? { apiKey } : clientCert ? { clientCert } : hmac ? { hmac } : introspected ? { introspected } : undefined);
     if (sample.request.token) {
       const claims = sample.request.token;
       setScopes(claims.scopes.join(' '));
@@ -209,7 +210,7 @@ export function PreviewPanel(props: PreviewPanelProps) {
         Headers (name: value per line)
         <textarea aria-label="Headers" value={headers} onChange={(e) => setHeaders(e.target.value)} spellCheck={false} />
       </label>
-      <PartnerKeyPicker keyRef={keyRef} onPick={setKeyRef} onMustMock={() => setMock(true)} />
+      <PartnerKeyPicker credential={credential} document={props.document} onPick={setCredential} onMustMock={() => setMock(true)} />
       {props.canMintTokens && (
         <div className="preview__row">
           <label>
@@ -230,7 +231,7 @@ export function PreviewPanel(props: PreviewPanelProps) {
         <textarea aria-label="Body" value={body} onChange={(e) => setBody(e.target.value)} spellCheck={false} />
       </label>
       <label className="preview__row" style={{ justifyContent: 'flex-start' }}>
-        <input type="checkbox" style={{ width: 'auto', flex: 0 }} checked={mock || mustMock} disabled={mustMock} title={mustMock ? 'Your role runs a partner key against a mocked upstream only' : undefined} onChange={(e) => setMock(e.target.checked)} aria-label="Mock the upstream" /> Mock the upstream
+        <input type="checkbox" style={{ width: 'auto', flex: 0 }} checked={mock || mustMock} disabled={mustMock} title={mustMock ? 'Your role runs a partner\'s credential against a mocked upstream only' : undefined} onChange={(e) => setMock(e.target.checked)} aria-label="Mock the upstream" /> Mock the upstream
       </label>
       {(mock || mustMock) && (
         <div className="preview__row">

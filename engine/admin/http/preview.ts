@@ -2,10 +2,10 @@
 import { z } from 'zod';
 import { allows, contractAnswerSchema, contractDiffSchema, demoTokenAnswerSchema, simulationSchema, testRunSchema } from '../../../shared/admin/index.ts';
 import { diffContracts, errorContractSliced, runPaced } from '../../../shared/compile/index.ts';
-import { apiKeyReferenceSchema, demoTokenSchema } from '../../../shared/schema/index.ts';
+import { apiKeyReferenceSchema, clientCertReferenceSchema, demoTokenSchema, hmacReferenceSchema, introspectedReferenceSchema } from '../../../shared/schema/index.ts';
 import { createPace } from '../../compile/pace.ts';
 import { contractOpenApi } from '../../preview/contract-openapi.ts';
-import { runsAsPartnerUpstream, runWorkflowTests, simulate } from '../../preview/simulate.ts';
+import { partnerCredentialOf, runsAsPartnerUpstream, runWorkflowTests, simulate } from '../../preview/simulate.ts';
 import { AdminError } from '../errors.ts';
 import { versionRef, workflowParams, type AdminContext, type Which } from './context.ts';
 import { defineEndpoint, type Endpoint } from './endpoint.ts';
@@ -19,6 +19,9 @@ const sampleRequest = z
     body: z.unknown().optional(),
     token: demoTokenSchema.optional(),
     apiKey: apiKeyReferenceSchema.optional(),
+    clientCert: clientCertReferenceSchema.optional(),
+    hmac: hmacReferenceSchema.optional(),
+    introspected: introspectedReferenceSchema.optional(),
   })
   .strict();
 const upstreamMock = z.object({ status: z.number().int().min(100).max(599).default(200), headers: z.record(z.string(), z.string()).optional(), body: z.unknown().optional() }).strict();
@@ -72,9 +75,10 @@ export function previewEndpoints(context: AdminContext): Endpoint[] {
         const workflow = body.workflow ?? String((document as { id?: unknown }).id ?? '');
         if (runsAsPartnerUpstream(body.request, body.upstream) && !allows(actor.role, 'publish')) {
           // Running as a registered partner against the real upstream is for the roles that manage partners; an editor mocks the upstream.
-          const refused = `role ${actor.role} may run a partner's key against a mocked upstream only: give an upstream answer, or ask a publisher`;
-          await store.transact(() => ({ entry: { time: new Date().toISOString(), actor: actor.name, role: actor.role, action: 'workflow.simulate', workflow: workflow.slice(0, 64) || undefined, detail: `refused: ${body.request.method} ${body.request.path.slice(0, 200)} as partner key ${body.request.apiKey!.key!.slice(0, 64)} against the real upstream` }, result: undefined }));
-          throw new AdminError('forbidden', refused, { problems: [{ code: 'invalid_document', message: refused, field: 'request.apiKey.key' }] });
+          const credential = partnerCredentialOf(body.request)!;
+          const refused = `role ${actor.role} may run a partner's ${body.request.apiKey?.key !== undefined ? 'key' : 'credential'} against a mocked upstream only: give an upstream answer, or ask a publisher`;
+          await store.transact(() => ({ entry: { time: new Date().toISOString(), actor: actor.name, role: actor.role, action: 'workflow.simulate', workflow: workflow.slice(0, 64) || undefined, detail: `refused: ${body.request.method} ${body.request.path.slice(0, 200)} as ${credential.what} against the real upstream` }, result: undefined }));
+          throw new AdminError('forbidden', refused, { problems: [{ code: 'invalid_document', message: refused, field: credential.field }] });
         }
         const result = await simulate(document, body.request, options.preview.context(), { upstream: body.upstream });
         // who simulated what is audited; the simulation itself changes nothing

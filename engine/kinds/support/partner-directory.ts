@@ -55,6 +55,8 @@ export interface PartnerDirectory {
   certificates: ReadonlyMap<string, string>;
   /** HMAC key id -> its secret (revoked secrets are left out). */
   hmacSecrets: ReadonlyMap<string, DirectoryHmacSecret>;
+  /** Partner id -> its registered client certificates by record id (what a preview presents as that partner's certificate). */
+  partnerCertificates: ReadonlyMap<string, ReadonlyArray<{ id: string; match: 'fingerprint' | 'subject' | 'san'; value: string }>>;
   /** Workflow id -> the products that include it ("a, b"); workflows in no product are open to every partner. */
   guarded: ReadonlyMap<string, string>;
 }
@@ -66,7 +68,7 @@ export interface PartnerAccess {
   readonly lastUsed: Map<string, number>;
 }
 
-const EMPTY_DIRECTORY: PartnerDirectory = { revision: 0, keys: new Map(), clients: new Map(), partners: new Map(), certificates: new Map(), hmacSecrets: new Map(), guarded: new Map() };
+const EMPTY_DIRECTORY: PartnerDirectory = { revision: 0, keys: new Map(), clients: new Map(), partners: new Map(), certificates: new Map(), hmacSecrets: new Map(), partnerCertificates: new Map(), guarded: new Map() };
 
 export function createPartnerAccess(): PartnerAccess {
   return { current: EMPTY_DIRECTORY, lastUsed: new Map() };
@@ -81,6 +83,13 @@ export const certificateKey = (match: 'fingerprint' | 'subject' | 'san', value: 
 function clientCertificatesOf(partners: Iterable<PartnerRecord>): Map<string, string> {
   const map = new Map<string, string>();
   for (const partner of partners) for (const cert of partner.certificates ?? []) map.set(certificateKey(cert.match, cert.value), partner.id);
+  return map;
+}
+
+/** Partner -> its registered certificates with their record ids. */
+function partnerCertificatesOf(partners: Iterable<PartnerRecord>): Map<string, Array<{ id: string; match: 'fingerprint' | 'subject' | 'san'; value: string }>> {
+  const map = new Map<string, Array<{ id: string; match: 'fingerprint' | 'subject' | 'san'; value: string }>>();
+  for (const partner of partners) if (partner.certificates?.length) map.set(partner.id, partner.certificates.map((c) => ({ id: c.id, match: c.match, value: c.value })));
   return map;
 }
 
@@ -115,7 +124,7 @@ export function buildPartnerDirectory(state: StoreState): PartnerDirectory {
       if (key.revokedAt === undefined)
         keys.set(key.prefix, { id: key.id, partner: partner.id, hash: key.hash, scopes: Object.freeze([...key.scopes]), expiresAt: key.expiresAt === undefined ? Infinity : Date.parse(key.expiresAt) });
   }
-  return { revision: state.revision, keys, clients, partners, certificates: clientCertificatesOf(Object.values(state.partners ?? {})), hmacSecrets: hmacSecretsOf(state), guarded };
+  return { revision: state.revision, keys, clients, partners, certificates: clientCertificatesOf(Object.values(state.partners ?? {})), hmacSecrets: hmacSecretsOf(state), partnerCertificates: partnerCertificatesOf(Object.values(state.partners ?? {})), guarded };
 }
 
 /** The HMAC secrets of a store state by key id, revoked ones left out. */
