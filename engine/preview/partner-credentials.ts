@@ -115,6 +115,8 @@ export interface IntrospectedRun {
   hosts: string[];
   /** Environment values for this run: the client secret names of the introspect nodes, set to a throwaway (the real secret is never read). */
   env: Record<string, string>;
+  /** Those throwaway secrets bound to the stand-in's host (SLUICE_SECRET_HOSTS for this run): the real bindings stay as they are. */
+  secretHosts: Record<string, string[]>;
   release(): void;
 }
 
@@ -136,6 +138,7 @@ export async function introspectAsPartner(graph: ValidGraph, reference: NonNulla
   const headers: Record<string, string> = {};
   const hosts = new Set<string>();
   const env: Record<string, string> = {};
+  const secretHosts: Record<string, string[]> = {};
   const releases: Array<() => void> = [];
   for (const node of nodes) {
     const config = node.config as IntrospectConfig;
@@ -154,9 +157,10 @@ export async function introspectAsPartner(graph: ValidGraph, reference: NonNulla
     hosts.add(new URL(mock.url).host);
     node.config = { ...config, endpoint: mock.url, issuer: undefined };
     env[config.clientSecretEnv] = randomBytes(16).toString('hex');
+    secretHosts[config.clientSecretEnv] = [...(secretHosts[config.clientSecretEnv] ?? []), new URL(mock.url).host];
     headers[config.header.toLowerCase()] = `Bearer ${token}`;
   }
-  return { headers, hosts: [...hosts], env, release: () => releases.forEach((release) => release()) };
+  return { headers, hosts: [...hosts], env, secretHosts, release: () => releases.forEach((release) => release()) };
 }
 
 /**

@@ -1,4 +1,5 @@
 import { createMemoryReplayStore } from '../kinds/support/replay-store.ts';
+import { DEFAULT_ENV_ALLOW_LIST } from '../kinds/support/workflow-env.ts';
 import type { Readable } from 'node:stream';
 import type { ValidationProblem } from '../../shared/compile/index.ts';
 import type { ErrorCatalog, FragmentResolver, WorkflowDocument, WorkflowTest } from '../../shared/schema/index.ts';
@@ -157,7 +158,13 @@ export async function simulate(document: unknown, request: SampleRequest, contex
       releases.push(introspected.release);
       request = { ...request, headers: { ...request.headers, ...introspected.headers } };
       allowed.push(...introspected.hosts);
-      deps = { ...deps, env: { ...deps.env, ...introspected.env }, calloutHosts: [...(deps.calloutHosts ?? []), ...introspected.hosts] };
+      const envAllowList = deps.envAllowList ?? DEFAULT_ENV_ALLOW_LIST;
+      deps = {
+        ...deps,
+        env: { ...deps.env, ...introspected.env },
+        envAllowList: { ...envAllowList, secretHosts: { ...envAllowList.secretHosts, ...introspected.secretHosts } },
+        calloutHosts: [...(deps.calloutHosts ?? []), ...introspected.hosts],
+      };
     }
     // signed last: the signature covers the request as it is sent
     if (request.hmac) {

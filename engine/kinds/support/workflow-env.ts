@@ -68,7 +68,7 @@ export interface EnvAllowList {
   secretHosts?: Readonly<Record<string, readonly string[]>>;
 }
 
-const DEFAULT_ENV_ALLOW_LIST: EnvAllowList = { urls: parseEnvAllowList(DEFAULT_WORKFLOW_ENV), secrets: parseEnvAllowList(DEFAULT_SECRET_ENV) };
+export const DEFAULT_ENV_ALLOW_LIST: EnvAllowList = { urls: parseEnvAllowList(DEFAULT_WORKFLOW_ENV), secrets: parseEnvAllowList(DEFAULT_SECRET_ENV) };
 
 /** What a runtime reads from the environment at publish time; each read names the config field a refusal is about. */
 export interface WorkflowEnv {

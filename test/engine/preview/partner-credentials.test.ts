@@ -138,10 +138,10 @@ describe('preview as a partner credential', () => {
 
   it('the authorization server the workflow names is never called, and its client secret is never needed', async () => {
     expect(authCalls).toBe(0);
-    // without the reference the same document cannot even be prepared: the secret is not set on this gateway
+    // without the reference the same document cannot even be prepared: the secret is bound to no host (and not set) on this gateway
     const plain = await admin<Run>('editor', 'POST', '/simulate', { document: docFor('introspected'), request: { method: 'GET', path: '/pc/pc-introspect', headers: { authorization: 'Bearer opaque-token-123' } }, upstream: { status: 200 } });
     expect(plain.body.ok).toBe(false);
-    expect(plain.body.problems).toEqual([expect.objectContaining({ field: 'config.clientSecretEnv', message: expect.stringContaining('SLUICE_SECRET_PREVIEW_AS') })]);
+    expect(plain.body.problems).toEqual([expect.objectContaining({ field: 'config.endpoint', message: expect.stringMatching(/SLUICE_SECRET_PREVIEW_AS may not be sent anywhere: SLUICE_SECRET_HOSTS/) })]);
     expect(authCalls).toBe(0);
   });
 
