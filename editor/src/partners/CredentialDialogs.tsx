@@ -40,6 +40,17 @@ function Facts({ facts }: { facts: CertificateFacts }) {
 }
 
 /**
+ * Gives the focus back to what had it (the button that opened the dialog) when a dialog that is
+ * mounted only while open goes: the native <dialog> cannot, as it leaves the page with it. Taken
+ * on the first render, before the dialog opens and moves the focus inside; given back once the
+ * modal is gone, as everything outside an open modal is inert.
+ */
+function useReturnFocus() {
+  const [opener] = useState(() => document.activeElement);
+  useEffect(() => () => void setTimeout(() => opener instanceof HTMLElement && opener.isConnected && opener.focus(), 0), [opener]);
+}
+
+/**
  * Lets a client certificate identify a partner: by its SHA-256 fingerprint (typed, or computed
  * here from a pasted PEM with WebCrypto: the PEM itself is never sent), its subject CN or a
  * subjectAltName entry. Checked as typed; what the API refuses (a certificate another partner has)
@@ -47,6 +58,7 @@ function Facts({ facts }: { facts: CertificateFacts }) {
  */
 export function AddCertificateDialog({ partner, partners, onClose, onAdded }: { partner: PartnerView; partners: readonly PartnerView[]; onClose(): void; onAdded(): void }) {
   const { api } = useSessionContext();
+  useReturnFocus();
   const [kind, setKind] = useState<MatchKind>('fingerprint');
   const [pem, setPem] = useState('');
   const [read, setRead] = useState<CertificateFacts | string | undefined>();
@@ -70,7 +82,7 @@ export function AddCertificateDialog({ partner, partners, onClose, onAdded }: { 
   const fromPem = kind === 'fingerprint' && pem.trim() !== '';
   const checked = fromPem ? (facts ? { value: facts.fingerprint } : undefined) : checkMatch(kind, typed[kind], sanType);
   const owner = checked && 'value' in checked ? partners.find((p) => (p.certificates ?? []).some((c) => c.match === kind && c.value === checked.value)) : undefined;
-  const valueError = checked && 'error' in checked ? ((typed[kind].trim() === '' && !tried) ? undefined : checked.error) : owner ? (owner.id === partner.id ? `is registered for ${partner.name} already` : `identifies partner "${owner.id}" already: one certificate, one partner`) : undefined;
+  const valueError = checked && 'error' in checked ? ((typed[kind].trim() === '' && !tried) ? undefined : checked.error) : owner ? (owner.id === partner.id ? `is registered for ${partner.name} already` : `is registered for partner "${owner.id}" already: one certificate identifies one partner`) : undefined;
   const shownValueError = server?.fields.value ?? valueError;
   const blocked = pemError !== undefined || !checked || 'error' in checked || owner !== undefined;
 
