@@ -156,7 +156,7 @@ export function AddCertificateDialog({ partner, partners, onClose, onAdded }: { 
       {fromPem ? (
         <div className={shownValueError ? 'field field--problem' : 'field'}>
           <label htmlFor={`${where}-value`}>SHA-256 fingerprint</label>
-          <input id={`${where}-value`} type="text" readOnly className="credentials__value" value={facts ? colonFingerprint(facts.fingerprint) : ''} placeholder={pemError ? 'no certificate read' : 'reading…'} aria-invalid={shownValueError ? true : undefined} aria-describedby={`${where}-value-help`} />
+          <textarea id={`${where}-value`} readOnly rows={2} className="credentials__value credentials__computed" value={facts ? colonFingerprint(facts.fingerprint) : ''} placeholder={pemError ? 'no certificate read' : 'reading…'} aria-invalid={shownValueError ? true : undefined} aria-describedby={`${where}-value-help`} />
           <p id={`${where}-value-help`} className={shownValueError ? 'field__error' : 'field__desc'} role="status">
             {sentence('SHA-256 fingerprint', shownValueError) ?? (facts ? 'Computed from the certificate above: this is what will be saved.' : 'Computed from the certificate above.')}
           </p>
