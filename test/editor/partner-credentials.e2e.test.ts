@@ -193,6 +193,7 @@ describe.runIf(chromiumAvailable())('client certificates and HMAC secrets on the
     firstSecret = { id: id!, secret };
     await shown.getByRole('button', { name: 'Done' }).click();
     await expect.poll(() => shown.count()).toBe(0);
+    await expect.poll(() => page.evaluate(() => document.activeElement?.getAttribute('aria-label'))).toBe('Create secret for Acme Corp'); // focus back where it was
 
     await expect.poll(() => acme.getByRole('listitem', { name: `HMAC secret ${id}` }).textContent()).toMatch(/active.*created by pat.*no expiry/);
     // the secret is nowhere once the dialog is closed: not on the page, not in any partner answer

@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import type { PartnerView, PlanRecord, ProductRecord } from '../../../shared/schema/partners.ts';
 import { describeError, type PartnerStats } from '../api/client.ts';
 import { can } from '../api/roles.ts';
@@ -44,6 +44,8 @@ export function PartnersPage() {
   const [open, setOpen] = useState<Open | undefined>();
   const [created, setCreated] = useState<CreatedKey | undefined>();
   const [secret, setSecret] = useState<CreatedSecret | undefined>();
+  /** The button that asked for the secret on show: the focus goes back to it when the secret is put away. */
+  const secretOpener = useRef<Element | null>(null);
   const [expanded, setExpanded] = useState<ReadonlySet<string>>(new Set());
   const ask = useAsk();
   const readOnly = can(identity.role, 'publish') ? undefined : noPublish(identity.role);
@@ -92,11 +94,16 @@ export function PartnersPage() {
       void ask
         .prompt({ title: `Remove certificate ${c.id} of ${p.name}?`, text: `Requests of ${p.id} with the certificate matched by ${c.match} ${certificateValue(c)} are refused (401) from the next one on.`, confirm: 'Remove certificate', danger: true, input: reasonInput })
         .then((reason) => reason !== undefined && act('certificate', () => api.removeCertificate(p.id, c.id, reason))),
-    createSecret: (p) => act('secret', () => api.createHmacSecret(p.id), (value) => setSecret(value as CreatedSecret)),
-    rotateSecret: (p, id) =>
+    createSecret: (p) => {
+      secretOpener.current = document.activeElement;
+      act('secret', () => api.createHmacSecret(p.id), (value) => setSecret(value as CreatedSecret));
+    },
+    rotateSecret: (p, id) => {
+      secretOpener.current = document.activeElement;
       void ask
         .confirm({ title: `Rotate HMAC secret ${id} of ${p.name}?`, text: `A new secret is made and shown once. ${id} keeps working for 24 hours, then is refused: hand the partner the new one before then.`, confirm: 'Rotate secret' })
-        .then((yes) => yes && act('secret', () => api.rotateHmacSecret(p.id, id), (value) => setSecret(value as CreatedSecret))),
+        .then((yes) => yes && act('secret', () => api.rotateHmacSecret(p.id, id), (value) => setSecret(value as CreatedSecret)));
+    },
     revokeSecret: (p, id) =>
       void ask
         .prompt({ title: `Revoke HMAC secret ${id} of ${p.name}?`, text: `Requests of ${p.id} signed with ${id} are refused from the next one on. This cannot be undone.`, confirm: 'Revoke secret', danger: true, input: reasonInput })
@@ -201,7 +208,15 @@ export function PartnersPage() {
       )}
       <NewKeyDialog created={created} onClose={() => setCreated(undefined)} />
       {open?.what === 'certificate' && <AddCertificateDialog partner={open.partner} partners={partners} onClose={() => setOpen(undefined)} onAdded={saved} />}
-      <NewSecretDialog created={secret} onClose={() => setSecret(undefined)} />
+      <NewSecretDialog
+        created={secret}
+        onClose={() => {
+          setSecret(undefined);
+          const opener = secretOpener.current;
+          // its button was disabled while the secret was made, so the dialog cannot give the focus back itself
+          setTimeout(() => opener instanceof HTMLElement && opener.isConnected && opener.focus(), 0);
+        }}
+      />
       <AskDialog question={ask.question} onAnswer={ask.answer} />
     </main>
   );
