@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { fragmentDraftSavedSchema, fragmentListSchema, fragmentPublishedSchema, fragmentRecordSchema, fragmentVersionSchema, fragmentViewSchema, restoredSchema, contractDiffSchema, contractSchema, createdKeySchema, demoTokenAnswerSchema, draftSavedSchema, partnerListSchema, partnerStatsSchema, partnerViewSchema, planListSchema, planSchema, productListSchema, productSchema, publishedSchema, revokedKeySchema, rolledBackSchema, testRunSchema, validatedSchema, versionDetailSchema, versionListSchema, workflowListSchema } from '../../../shared/admin/index.ts';
+import type { clientCertificateRecordSchema, createdHmacSecretSchema, removedCertificateSchema, fragmentDraftSavedSchema, fragmentListSchema, fragmentPublishedSchema, fragmentRecordSchema, fragmentVersionSchema, fragmentViewSchema, restoredSchema, contractDiffSchema, contractSchema, createdKeySchema, demoTokenAnswerSchema, draftSavedSchema, partnerListSchema, partnerStatsSchema, partnerViewSchema, planListSchema, planSchema, productListSchema, productSchema, publishedSchema, revokedKeySchema, rolledBackSchema, testRunSchema, validatedSchema, versionDetailSchema, versionListSchema, workflowListSchema } from '../../../shared/admin/index.ts';
 import type { ErrorCatalog } from '../../../shared/schema/catalog.ts';
 import type { PartnerFields, PlanFields, ProductFields } from '../../../shared/schema/partners.ts';
 import type { SampleRequest, SimulationResult, UpstreamMock } from './preview-types.ts';
@@ -83,6 +83,11 @@ export function createApi(token: string, onUnauthorized: () => void = () => {}) 
     createKey: (id: string, body: { scopes?: string[]; expiresAt?: string } = {}) => call<Answer<typeof createdKeySchema>>('POST', `/partners/${encodeURIComponent(id)}/keys`, body),
     rotateKey: (id: string, key: string, overlap = '24h') => call<Answer<typeof createdKeySchema>>('POST', `/partners/${encodeURIComponent(id)}/keys/${encodeURIComponent(key)}/rotate`, { overlap }),
     revokeKey: (id: string, key: string, reason?: string) => call<Answer<typeof revokedKeySchema>>('POST', `/partners/${encodeURIComponent(id)}/keys/${encodeURIComponent(key)}/revoke`, reason ? { reason } : {}),
+    addCertificate: (id: string, body: { match: 'fingerprint' | 'subject' | 'san'; value: string }) => call<Answer<typeof clientCertificateRecordSchema>>('POST', `/partners/${encodeURIComponent(id)}/certificates`, body),
+    removeCertificate: (id: string, certificate: string, reason?: string) => call<Answer<typeof removedCertificateSchema>>('POST', `/partners/${encodeURIComponent(id)}/certificates/${encodeURIComponent(certificate)}/remove`, reason ? { reason } : {}),
+    createHmacSecret: (id: string) => call<Answer<typeof createdHmacSecretSchema>>('POST', `/partners/${encodeURIComponent(id)}/hmac-secrets`, {}),
+    rotateHmacSecret: (id: string, secret: string, overlap = '24h') => call<Answer<typeof createdHmacSecretSchema>>('POST', `/partners/${encodeURIComponent(id)}/hmac-secrets/${encodeURIComponent(secret)}/rotate`, { overlap }),
+    revokeHmacSecret: (id: string, secret: string, reason?: string) => call<Answer<typeof revokedKeySchema>>('POST', `/partners/${encodeURIComponent(id)}/hmac-secrets/${encodeURIComponent(secret)}/revoke`, reason ? { reason } : {}),
     partnerStats: (id: string, window = '1h') => call<PartnerStats>('GET', `/partners/${encodeURIComponent(id)}/stats?window=${window}`),
     createPartner: (body: PartnerFields & { id: string }) => call<Answer<typeof partnerViewSchema>>('POST', '/partners', body),
     updatePartner: (id: string, body: PartnerFields) => call<Answer<typeof partnerViewSchema>>('PUT', `/partners/${encodeURIComponent(id)}`, body),

@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import type { PartnerView, PlanRecord, ProductRecord } from '../../../shared/schema/partners.ts';
 import { describeError, type PartnerStats } from '../api/client.ts';
 import { can } from '../api/roles.ts';
@@ -6,7 +6,9 @@ import { AskDialog } from '../components/Dialog.tsx';
 import { useSessionContext } from '../editor-context.ts';
 import { useAsk } from '../hooks/useAsk.ts';
 import { useResource } from '../hooks/useResource.ts';
+import { AddCertificateDialog, NewSecretDialog, type CreatedSecret } from './CredentialDialogs.tsx';
 import { CreateKeyDialog, NewKeyDialog, type CreatedKey } from './KeyDialogs.tsx';
+import { certificateValue, type CredentialActions } from './PartnerCredentials.tsx';
 import { PartnerDialog } from './PartnerDialog.tsx';
 import { PartnerRow, type PartnerActions } from './PartnerRow.tsx';
 import { PlanDialog, ProductDialog } from './ProductPlanDialogs.tsx';
@@ -21,14 +23,17 @@ type Open =
   | { what: 'partner'; partner?: PartnerView | undefined }
   | { what: 'product'; product?: ProductRecord | undefined }
   | { what: 'plan'; plan?: PlanRecord | undefined }
-  | { what: 'key'; partner: PartnerView };
+  | { what: 'key'; partner: PartnerView }
+  | { what: 'certificate'; partner: PartnerView };
 
 /**
  * Partners, API products and plans, managed through the admin API (every change audited there):
  * publishers and admins register and edit partners (plan, products, client ids, limit overrides),
  * products (their workflows) and plans (limits per product); create keys with scopes and expiry
- * (shown once), rotate and revoke keys, suspend and reactivate partners, with a reason. Viewers and
- * editors see the same page read-only, told why.
+ * (shown once), rotate and revoke keys, suspend and reactivate partners, with a reason; add and
+ * remove client certificates (a pasted PEM's fingerprint computed in the browser) and create,
+ * rotate and revoke HMAC secrets (shown once). Viewers and editors see the same page read-only,
+ * told why, and no credential buttons at all.
  */
 export function PartnersPage() {
   const { api, identity } = useSessionContext();
@@ -38,6 +43,10 @@ export function PartnersPage() {
   const [busy, setBusy] = useState<string | undefined>();
   const [open, setOpen] = useState<Open | undefined>();
   const [created, setCreated] = useState<CreatedKey | undefined>();
+  const [secret, setSecret] = useState<CreatedSecret | undefined>();
+  /** The button that asked for the secret on show: the focus goes back to it when the secret is put away. */
+  const secretOpener = useRef<Element | null>(null);
+  const [expanded, setExpanded] = useState<ReadonlySet<string>>(new Set());
   const ask = useAsk();
   const readOnly = can(identity.role, 'publish') ? undefined : noPublish(identity.role);
 
@@ -78,7 +87,27 @@ export function PartnersPage() {
   };
   const reasonInput = { label: 'Reason (kept in the audit log)', value: '' };
 
-  const actions: PartnerActions = {
+  const actions: PartnerActions & CredentialActions = {
+    toggleCredentials: (p) => setExpanded((open) => new Set(open.has(p.id) ? [...open].filter((id) => id !== p.id) : [...open, p.id])),
+    addCertificate: (partner) => setOpen({ what: 'certificate', partner }),
+    removeCertificate: (p, c) =>
+      void ask
+        .prompt({ title: `Remove certificate ${c.id} of ${p.name}?`, text: `Requests of ${p.id} with the certificate matched by ${c.match} ${certificateValue(c)} are refused (401) from the next one on.`, confirm: 'Remove certificate', danger: true, input: reasonInput })
+        .then((reason) => reason !== undefined && act('certificate', () => api.removeCertificate(p.id, c.id, reason))),
+    createSecret: (p) => {
+      secretOpener.current = document.activeElement;
+      act('secret', () => api.createHmacSecret(p.id), (value) => setSecret(value as CreatedSecret));
+    },
+    rotateSecret: (p, id) => {
+      secretOpener.current = document.activeElement;
+      void ask
+        .confirm({ title: `Rotate HMAC secret ${id} of ${p.name}?`, text: `A new secret is made and shown once. ${id} keeps working for 24 hours, then is refused: hand the partner the new one before then.`, confirm: 'Rotate secret' })
+        .then((yes) => yes && act('secret', () => api.rotateHmacSecret(p.id, id), (value) => setSecret(value as CreatedSecret)));
+    },
+    revokeSecret: (p, id) =>
+      void ask
+        .prompt({ title: `Revoke HMAC secret ${id} of ${p.name}?`, text: `Requests of ${p.id} signed with ${id} are refused from the next one on. This cannot be undone.`, confirm: 'Revoke secret', danger: true, input: reasonInput })
+        .then((reason) => reason !== undefined && act('secret', () => api.revokeHmacSecret(p.id, id, reason))),
     edit: (partner) => setOpen({ what: 'partner', partner }),
     createKey: (partner) => setOpen({ what: 'key', partner }),
     rotate: (p, key) => act('rotate', () => api.rotateKey(p.id, key), (value) => setCreated(value as CreatedKey)),
@@ -148,7 +177,7 @@ export function PartnersPage() {
             </thead>
             <tbody>
               {partners.map((p) => (
-                <PartnerRow key={p.id} partner={p} stats={stats[p.id]} products={productById} planNames={planNames} readOnly={readOnly} busy={busy !== undefined} actions={actions} />
+                <PartnerRow key={p.id} partner={p} stats={stats[p.id]} products={productById} planNames={planNames} readOnly={readOnly} busy={busy !== undefined} actions={actions} expanded={expanded.has(p.id)} />
               ))}
               {partners.length === 0 && (
                 <tr>
@@ -178,6 +207,16 @@ export function PartnersPage() {
         />
       )}
       <NewKeyDialog created={created} onClose={() => setCreated(undefined)} />
+      {open?.what === 'certificate' && <AddCertificateDialog partner={open.partner} partners={partners} onClose={() => setOpen(undefined)} onAdded={saved} />}
+      <NewSecretDialog
+        created={secret}
+        onClose={() => {
+          setSecret(undefined);
+          const opener = secretOpener.current;
+          // its button was disabled while the secret was made, so the dialog cannot give the focus back itself
+          setTimeout(() => opener instanceof HTMLElement && opener.isConnected && opener.focus(), 0);
+        }}
+      />
       <AskDialog question={ask.question} onAnswer={ask.answer} />
     </main>
   );
