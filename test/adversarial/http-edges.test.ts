@@ -133,7 +133,7 @@ describe('HTTP edges: framing headers, backslashes, no Host, CONNECT, interim an
   });
 
   afterAll(async () => {
-    await bystander?.stopAndCheck(3_000);
+    await bystander?.stopAndCheck();
     expect(await snapshotOf(gw)).toEqual(before);
     await gw?.close();
     await upstream?.close();
