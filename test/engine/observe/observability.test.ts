@@ -283,7 +283,7 @@ describe('fields a workflow opts in to log', () => {
       const res = await gw.fetch('/logged/o-42', { headers: { 'x-client': 'mobile', authorization: 'Bearer not-logged-token', cookie: 'session=secret-cookie' } });
       expect(res.status).toBe(200);
       // written once the fields are evaluated; `$error` is off the compiled fast path, so in an expression worker
-      const deadline = Date.now() + 5_000;
+      const deadline = Date.now() + 15_000;
       while (!gw.logs.some((l) => l.msg === 'request' && l.workflow === 'logged') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
       const line = gw.logs.find((l) => l.msg === 'request' && l.workflow === 'logged')!;
       expect(line.fields).toEqual({ orderId: 'o-42', client: 'mobile', status: 200, broken: null, brokenError: 'expression failed (D3137)' });
