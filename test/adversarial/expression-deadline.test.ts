@@ -64,7 +64,7 @@ describe('expressions under a hard deadline', () => {
    */
   async function besideBystander(hostile: () => Promise<void>): Promise<number> {
     const bystander = startBystander(gw, '/adv/bystander', token, 10);
-    await vi.waitFor(() => expect(bystander.results.length).toBeGreaterThan(0)); // it is being served before the hostile work starts
+    await vi.waitFor(() => expect(bystander.results.length).toBeGreaterThan(0), { timeout: 15_000 }); // it is being served before the hostile work starts
     const started = performance.now();
     try {
       await hostile();

@@ -235,7 +235,7 @@ describe('a key server after its keys are known: slow, down, answering garbage',
     // past the maximum age: the next request is served with the known keys and starts a refresh in the background
     advance(PAST_MAX_AGE);
     expect((await call()).status).toBe(200);
-    await vi.waitFor(() => expect(keys.hits).toBe(hits + 1));
+    await vi.waitFor(() => expect(keys.hits).toBe(hits + 1), { timeout: 15_000 });
     expect((await call()).status).toBe(200);
     // past the cooldown, an unknown kid asks again: still a bad token (401), not missing keys (503)
     advance(31_000);
@@ -246,7 +246,7 @@ describe('a key server after its keys are known: slow, down, answering garbage',
     // once it answers again, the next refresh is served and used
     advance(PAST_MAX_AGE);
     expect((await call()).status).toBe(200);
-    await vi.waitFor(() => expect(keys.hits).toBe(hits + 3));
+    await vi.waitFor(() => expect(keys.hits).toBe(hits + 3), { timeout: 15_000 });
     expect((await call()).status).toBe(200);
   });
 });

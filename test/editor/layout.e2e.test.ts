@@ -42,7 +42,6 @@ describe.runIf(chromiumAvailable())('the editor frame at 1440 and 1024 px', () =
   /** A signed-in page with a window of `size`. */
   async function pageAt(size: { width: number; height: number }): Promise<Page> {
     const context = await browser.newContext({ viewport: size });
-    context.setDefaultTimeout(8000);
     contexts.push(context);
     const page = await context.newPage();
     errors.push(watchErrors(page));

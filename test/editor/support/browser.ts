@@ -47,11 +47,25 @@ export async function ensureEditorBuilt(): Promise<void> {
   }
 }
 
-export function launchChromium(): Promise<Browser> {
-  return chromium.launch({
+/**
+ * How long a page action or wait may take before it fails (Playwright's own default is 5 s): a
+ * browser test asserts what the editor does, not how fast; a loaded 2-core CI machine is slow.
+ */
+const ACTION_TIMEOUT_MS = 15_000;
+
+export async function launchChromium(): Promise<Browser> {
+  const browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-gpu'],
   });
+  // every context the tests open (browser.newPage opens one too) waits as long
+  const newContext = browser.newContext.bind(browser);
+  browser.newContext = async (...args: Parameters<Browser['newContext']>) => {
+    const context = await newContext(...args);
+    context.setDefaultTimeout(ACTION_TIMEOUT_MS);
+    return context;
+  };
+  return browser;
 }
 
 /** Writes a screenshot of the page to test-results/screenshots/<name>.png. */

@@ -348,7 +348,7 @@ describe('jwt-verify with a remote JWKS and the verified-token cache', () => {
     expect(await again.json()).toMatchObject({ sub: 'cached' });
     expect(cached.hits).toBe(1);
     expect((await gw.fetch('/jwks/cache', { headers: bearer(await a.sign({ sub: 'fresh' })) })).status).toBe(200);
-    await vi.waitFor(() => expect(cached.hits).toBe(2)); // the refresh runs in the background
+    await vi.waitFor(() => expect(cached.hits).toBe(2), { timeout: 15_000 }); // the refresh runs in the background
 
     // a cached token is refused once expired (exp plus the 30s clock tolerance)
     const short = await a.sign({ sub: 'short', exp: Math.floor(Date.now() / 1000) + 60 });
@@ -495,7 +495,7 @@ describe('jwt-verify with OIDC discovery from a real OpenID provider, and severa
       advance(61 * 60_000);
       const before = provider.hits('/.well-known/openid-configuration');
       expect((await who(await gw.fetch('/oidc/one', { headers: bearer(tokens[0]!) }))).port).toBe('ok');
-      await vi.waitFor(() => expect(provider.hits('/.well-known/openid-configuration')).toBe(before + 1)); // tried, and failed
+      await vi.waitFor(() => expect(provider.hits('/.well-known/openid-configuration')).toBe(before + 1), { timeout: 15_000 }); // tried, and failed
       expect((await who(await gw.fetch('/oidc/one', { headers: bearer(tokens[1]!) }))).partner).toBe('frozen-app');
     } finally {
       provider.down(false);

@@ -272,7 +272,7 @@ describe('rate-limit: its wired unavailable port, reached over HTTP while the Re
     expect(allowed.headers.get('ratelimit-remaining')).toBeNull();
     await expectPort(allowed, 'ok');
     // the request log says which choice decided
-    await vi.waitFor(() => expect(gw.logs.filter((l) => l.msg === 'request' && l.workflow === 'down-allow' && l.rateLimitStoreDown === 'allow')).toHaveLength(1));
+    await vi.waitFor(() => expect(gw.logs.filter((l) => l.msg === 'request' && l.workflow === 'down-allow' && l.rateLimitStoreDown === 'allow')).toHaveLength(1), { timeout: 15_000 });
     expect(gw.logs.some((l) => l.msg === 'request' && l.workflow === 'down-wired' && l.rateLimitStoreDown === 'deny')).toBe(true);
   }, 60_000);
 });
