@@ -296,6 +296,10 @@ describe('hostile tokens and authorization servers for introspect', () => {
 
   afterAll(async () => {
     expect(await snapshotOf(gw)).toEqual(before);
+    // every request's line is written once a later one's is (in order): that one waited for, then the secret looked for
+    const marker = '4bf92f3577b34da6a3ce929d0e0e4711';
+    await gw.fetch('/adv/introspect', { headers: { traceparent: `00-${marker}-00f067aa0ba902b7-01` } });
+    await vi.waitFor(() => expect(gw.logs.some((l) => l.msg === 'request' && l.traceId === marker)).toBe(true), { timeout: 15_000 });
     expect(JSON.stringify(gw.logs)).not.toContain(SECRET);
     await gw?.close();
     as?.server.close();
