@@ -526,12 +526,18 @@ describe('proxy', () => {
 
     it('stops the health checks of a version no longer served', async () => {
       const checks = () => named.H1!.up.received.length - named.H1!.calls() + named.H2!.up.received.length - named.H2!.calls();
+      // a version still served checks H1 on /ctl every second: its checks are the clock, not a fixed sleep
+      await gw.putWorkflow(workflow('px-health-control', { path: '/px/health-control' }, [{ id: 'call', kind: 'proxy', config: { targets: [{ url: '${H1}' }], healthCheck: { path: '/ctl', interval: '1s' } } }]));
+      const controlChecks = () => named.H1!.up.received.filter((r) => r.url === '/ctl').length;
       await gw.removeWorkflow('px-health.json');
       expect(await upstreamsOf('px-health')).toBeUndefined();
-      await new Promise((resolve) => setTimeout(resolve, 300)); // a check under way when it closed
+      let seen = controlChecks();
+      await vi.waitFor(() => expect(controlChecks()).toBeGreaterThan(seen), { timeout: 15_000 }); // a check under way when it closed has ended
       const after = checks();
-      await new Promise((resolve) => setTimeout(resolve, 2_500)); // two intervals and a half
+      seen = controlChecks();
+      await vi.waitFor(() => expect(controlChecks()).toBeGreaterThanOrEqual(seen + 2), { timeout: 15_000, interval: 100 }); // two intervals more
       expect(checks()).toBe(after);
+      await gw.removeWorkflow('px-health-control.json');
     });
   });
 });
