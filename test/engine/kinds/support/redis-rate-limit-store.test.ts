@@ -116,7 +116,7 @@ describe.runIf(redisUp)('Redis and memory rate-limit stores', () => {
 });
 
 describe('the Redis rate-limit store without a Redis to reach', () => {
-  it('decides at once by each onStoreDown choice, local at limit / replicas, and counts the decisions', async () => {
+  it('decides synchronously (a decision, not a promise) by each onStoreDown choice, local at limit / replicas, and counts the decisions', async () => {
     const port = await freePort(); // nothing listens there
     const client = createRedisClient({ url: `redis://127.0.0.1:${port}`, prefix: 'none', cluster: false }, { name: 'sluice-rate-limits', offlineQueue: false, commandTimeoutMs: 100 });
     client.on('error', () => undefined);
