@@ -192,7 +192,7 @@ function simulateAnswer(req: IncomingMessage, res: ServerResponse): void {
   }) as ServerResponse['end'];
 }
 
-/** A gateway process's request lines and its `/metrics` (on SLUICE_METRICS_PORT, which the helper opens when collecting). */
+/** A gateway process's request lines and its `/metrics` (the `metricsUrl` it logs on SLUICE_METRICS_PORT, which the helper opens when collecting). */
 export async function processCoverage(logs: ReadonlyArray<Record<string, unknown>>): Promise<void> {
   if (!enabled()) return;
   const file = currentFile();
@@ -203,7 +203,7 @@ export async function processCoverage(logs: ReadonlyArray<Record<string, unknown
   for (const url of urls) {
     let text: string;
     try {
-      const res = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5_000) });
+      const res = await fetch(url, { signal: AbortSignal.timeout(5_000) });
       if (!res.ok) continue;
       text = await res.text();
     } catch {
