@@ -2,8 +2,10 @@ import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalString } from '../../engine/kinds/hmac-verify.ts';
 import type { TestGateway } from '../helpers/gateway.ts';
-import { expectProblem, startGateway, workflow } from '../helpers/workflow.ts';
+import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
+import { expectProblem, startGateway, workflow, type NodeDoc } from '../helpers/workflow.ts';
 import { ADMIN_TOKENS, adminOf, type Admin } from './admin/support.ts';
+import { FAILING_EXPRESSIONS } from './kinds/fixtures.ts';
 
 /*
  * Ports and catalog errors that the behaviour-derived coverage check (test/coverage) found reached
@@ -54,5 +56,43 @@ describe('hmac-verify with its partner ports unwired: the catalog errors they de
   it('a partner subscribed to no product that includes the workflow: 403 product-not-subscribed', async () => {
     const problem = await expectProblem(await gw.fetch('/gap/sig', { method: 'POST', body: '{}', headers: sign(keys.initech!, 'POST', '/gap/sig', '{}') }), 403, 'product-not-subscribed');
     expect(problem.detail).toContain('initech');
+  });
+});
+
+describe('http-call whose expressions fail at run time: 500 expression-failed, and the side service is never called', () => {
+  let gw: TestGateway;
+  let side: TestUpstream;
+  const call = (config: Record<string, unknown>): NodeDoc => ({ id: 'call', kind: 'http-call', config: { name: 'profile', url: '${SIDE}/profiles', ...config } });
+  const answer: NodeDoc = { id: 'answer', kind: 'respond', config: { bodyExpression: '{ "status": vars.profile.status }' } };
+  const FIELDS = ['query', 'headers', 'body'] as const;
+
+  beforeAll(async () => {
+    side = await startUpstream();
+    gw = await startGateway(
+      [
+        workflow('gap-call-ok', { path: '/gap/call/ok' }, [call({ query: '{ "user": "7" }' }), answer], [['call', 'ok', 'answer']]),
+        ...FIELDS.flatMap((field) =>
+          FAILING_EXPRESSIONS.map((f, i) => workflow(`gap-call-${field}-${i}`, { path: `/gap/call/${field}/${i}`, methods: ['POST'] }, [call({ method: 'POST', [field]: f.source }), answer], [['call', 'ok', 'answer']])),
+        ),
+      ],
+      { env: { SIDE: side.url }, settings: { SLUICE_CALLOUT_HOSTS: '127.0.0.1' } },
+    );
+  });
+  afterAll(async () => {
+    await gw?.close();
+    await side?.close();
+  });
+
+  it('the same node with an expression that holds calls the side service', async () => {
+    const res = await gw.fetch('/gap/call/ok');
+    expect(await res.json()).toEqual({ status: 200 });
+    expect(side.received.at(-1)).toMatchObject({ method: 'GET', url: '/profiles?user=7' });
+  });
+
+  it.each(FIELDS.flatMap((field) => FAILING_EXPRESSIONS.map((f, i) => ({ field, i, name: f.name }))))('$field failing with $name', async ({ field, i }) => {
+    const before = side.received.length;
+    const problem = await expectProblem(await gw.fetch(`/gap/call/${field}/${i}`, { method: 'POST' }), 500, 'expression-failed');
+    expect(problem.detail).not.toContain('boom'); // the expression's own words stay in the log
+    expect(side.received.length).toBe(before);
   });
 });
