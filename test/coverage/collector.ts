@@ -2,6 +2,7 @@ import { appendFileSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { expect } from 'vitest';
+import type { WorkflowMetrics } from '../../engine/observe/workflow-metrics.ts';
 import type { Sluice } from '../../engine/server.ts';
 
 /**
@@ -42,21 +43,29 @@ function errorIdOf(type: string): string {
   return typeIds.get(type) ?? type.slice(type.lastIndexOf('/') + 1).replace(/-/g, '_');
 }
 
+/** The records written by this process, by a key cheap to build: the request path looks each up per node. */
 const seen = new Set<string>();
 
+let testPath: string | undefined;
+let testFile = '(unknown)';
 function currentFile(): string {
   const path = expect.getState().testPath;
-  return path === undefined ? '(unknown)' : relative(REPO, path);
+  if (path !== testPath) {
+    testPath = path;
+    testFile = path === undefined ? '(unknown)' : relative(REPO, path);
+  }
+  return testFile;
 }
 
-function record(entry: CoverageRecord): void {
+/** Writes a record once per process; `key` names it, `entry` is built only when it is new. */
+function record(key: string, entry: () => CoverageRecord): void {
+  if (seen.has(key)) return;
+  seen.add(key);
   const dir = process.env[COVERAGE_DIR_ENV];
-  if (dir === undefined) return;
-  const line = JSON.stringify(entry);
-  if (seen.has(line)) return;
-  seen.add(line);
-  appendFileSync(join(dir, `${process.pid}.jsonl`), `${line}\n`);
+  if (dir !== undefined) appendFileSync(join(dir, `${process.pid}.jsonl`), `${JSON.stringify(entry())}\n`);
 }
+const portRecord = (kind: string, port: string, file: string, via: Via) => record(`p\0${via}\0${kind}\0${port}\0${file}`, () => ({ t: 'port', kind, port, file, via }));
+const errorRecord = (kind: string, error: string, file: string, via: Via) => record(`e\0${via}\0${kind}\0${error}\0${file}`, () => ({ t: 'error', kind, error, file, via }));
 
 const enabled = () => process.env[COVERAGE_DIR_ENV] !== undefined;
 
@@ -89,42 +98,60 @@ export function gatewayCoverage(): GatewayCoverage | undefined {
   if (!enabled()) return undefined;
   let sluice: Sluice | undefined;
   const versions = new Set<unknown>();
+  /** Workflows requests went through since the counters were last read, with the test file that sent them. */
+  const pending = new Map<string, string>();
+  let timer: NodeJS.Timeout | undefined;
 
   /** The nodes a served version declares, once per compiled version. */
-  function declared(): void {
+  function declared(file: string): void {
     for (const compiled of sluice!.registry.active.values()) {
       if (versions.has(compiled)) continue;
       versions.add(compiled);
-      const file = currentFile();
       for (const node of compiled.graph.nodes.values()) {
-        const strings = stringsOf(node.config);
-        const ports = node.ports.map((p) => p.name);
-        record({ t: 'node', kind: node.kind, ports, named: ports.filter((p) => strings.has(p)), file });
+        let names = '';
+        for (const p of node.ports) names += `${p.name}\0`;
+        record(`n\0${node.kind}\0${names}\0${file}`, () => {
+          const strings = stringsOf(node.config);
+          const ports = node.ports.map((p) => p.name);
+          return { t: 'node', kind: node.kind, ports, named: ports.filter((p) => strings.has(p)), file };
+        });
       }
-      if (compiled.graph.fragments.length > 0) record({ t: 'node', kind: 'subflow', ports: [SUBFLOW_EXIT], named: [SUBFLOW_EXIT], file });
+      if (compiled.graph.fragments.length > 0) record(`n\0subflow\0${file}`, () => ({ t: 'node', kind: 'subflow', ports: [SUBFLOW_EXIT], named: [SUBFLOW_EXIT], file }));
     }
   }
 
-  /** The ports the nodes of a request's path have been left by, as the metrics count them. */
-  function taken(workflow: string, path: string[], problem: string | undefined): void {
-    const metrics = sluice!.metrics?.workflows.get(workflow);
-    const compiled = sluice!.registry.active.get(workflow);
-    const file = currentFile();
-    for (const id of path) {
-      const node = metrics?.nodes.get(id);
-      if (node === undefined) continue;
-      for (const [port, count] of Object.entries(node.ports())) if (count > 0) record({ t: 'port', kind: node.kind, port, file, via: 'gateway' });
+  /** The ports of every node of one workflow that requests have left by, as its counters say. */
+  function portsOf(workflow: WorkflowMetrics, file: string): void {
+    for (const node of workflow.nodes.values()) for (const counts of node.byPartner.values()) for (const port in counts) portRecord(node.kind, port, file, 'gateway');
+  }
+
+  /**
+   * Reads the counters of the workflows requests went through: batched (once per 50 ms at most,
+   * not per request), so a flood or a long chain costs the gateway's event loop next to nothing.
+   */
+  function readPending(): void {
+    timer = undefined;
+    for (const [id, file] of pending) {
+      declared(file);
+      const workflow = sluice!.metrics?.workflows.get(id);
+      if (workflow !== undefined) portsOf(workflow, file);
     }
+    pending.clear();
+  }
+
+  /** The catalog error a request ended with, by the kind of the node it ended at; a subflow exit it took. */
+  function answered(workflow: string, path: string[], problem: string | undefined, file: string): void {
+    const compiled = sluice!.registry.active.get(workflow);
     const last = path[path.length - 1];
     if (problem !== undefined && last !== undefined) {
-      const kind = metrics?.nodes.get(last)?.kind ?? compiled?.graph.nodes.get(last)?.kind;
-      if (kind !== undefined) record({ t: 'error', kind, error: errorIdOf(problem), file, via: 'gateway' });
+      const kind = sluice!.metrics?.workflows.get(workflow)?.nodes.get(last)?.kind ?? compiled?.graph.nodes.get(last)?.kind;
+      if (kind !== undefined) errorRecord(kind, errorIdOf(problem), file, 'gateway');
     }
     // a subflow's nodes are inlined as `<subflow node>/<fragment node>`: passing through one and on beyond it took an exit
     for (const use of compiled?.graph.fragments ?? []) {
       const prefix = `${use.node}/`;
       const lastInside = path.findLastIndex((id) => id.startsWith(prefix));
-      if (lastInside >= 0 && lastInside < path.length - 1) record({ t: 'port', kind: 'subflow', port: SUBFLOW_EXIT, file, via: 'gateway' });
+      if (lastInside >= 0 && lastInside < path.length - 1) portRecord('subflow', SUBFLOW_EXIT, file, 'gateway');
     }
   }
 
@@ -137,17 +164,18 @@ export function gatewayCoverage(): GatewayCoverage | undefined {
       if (sluice === undefined || entry.msg !== 'request') return;
       const { workflow, path, problem } = entry as RequestLine;
       if (typeof workflow !== 'string' || !Array.isArray(path)) return;
-      declared();
-      taken(workflow, path as string[], typeof problem === 'string' ? problem : undefined);
+      const file = currentFile();
+      answered(workflow, path as string[], typeof problem === 'string' ? problem : undefined, file);
+      pending.set(workflow, file);
+      timer ??= setTimeout(readPending, 50).unref();
     },
     close() {
       if (sluice === undefined) return;
-      declared();
-      const metrics = sluice.metrics;
-      if (metrics === undefined) return;
+      clearTimeout(timer);
+      readPending();
       const file = currentFile();
-      for (const workflow of metrics.workflows.values())
-        for (const node of workflow.nodes.values()) for (const [port, count] of Object.entries(node.ports())) if (count > 0) record({ t: 'port', kind: node.kind, port, file, via: 'gateway' });
+      declared(file);
+      for (const workflow of sluice.metrics?.workflows.values() ?? []) portsOf(workflow, file);
     },
   };
 }
@@ -180,10 +208,10 @@ function simulateAnswer(req: IncomingMessage, res: ServerResponse): void {
       try {
         const simulation = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Simulation;
         const trace = simulation.ok === true && Array.isArray(simulation.trace) ? simulation.trace : [];
-        for (const step of trace) if (typeof step.kind === 'string' && typeof step.port === 'string') record({ t: 'port', kind: step.kind, port: step.port, file, via: 'simulate' });
+        for (const step of trace) if (typeof step.kind === 'string' && typeof step.port === 'string') portRecord(step.kind, step.port, file, 'simulate');
         const last = trace[trace.length - 1];
         const type = simulation.response?.body?.type;
-        if (typeof type === 'string' && (simulation.response?.status ?? 0) >= 400 && typeof last?.kind === 'string') record({ t: 'error', kind: last.kind, error: errorIdOf(type), file, via: 'simulate' });
+        if (typeof type === 'string' && (simulation.response?.status ?? 0) >= 400 && typeof last?.kind === 'string') errorRecord(last.kind, errorIdOf(type), file, 'simulate');
       } catch {
         // not a simulation (an error answer): nothing reached
       }
@@ -219,12 +247,12 @@ export async function processCoverage(logs: ReadonlyArray<Record<string, unknown
   }
   for (const p of ports) {
     const kind = kindOf.get(`${p.workflow}\0${p.node}`);
-    if (kind !== undefined) record({ t: 'port', kind, port: p.port, file, via: 'process' });
+    if (kind !== undefined) portRecord(kind, p.port, file, 'process');
   }
   for (const line of logs) {
     if (line.msg !== 'request' || typeof line.problem !== 'string' || !Array.isArray(line.path) || line.path.length === 0) continue;
     const kind = kindOf.get(`${String(line.workflow)}\0${String(line.path[line.path.length - 1])}`);
-    if (kind !== undefined) record({ t: 'error', kind, error: errorIdOf(line.problem), file, via: 'process' });
+    if (kind !== undefined) errorRecord(kind, errorIdOf(line.problem), file, 'process');
   }
 }
 
