@@ -14,8 +14,9 @@ export default defineConfig({
     // a poll waits for behaviour, never judges speed: 1 s (the default) flakes on a loaded 2-core machine
     expect: { poll: { timeout: 15_000 } },
     pool: 'forks',
-    // prints the adversarial suite's case counts by group after the run
-    globalSetup: ['test/adversarial/summary.ts'],
+    // prints the adversarial suite's case counts by group after the run; checks that the run
+    // reached every port and declared error of every kind over HTTP (test/coverage)
+    globalSetup: ['test/adversarial/summary.ts', 'test/coverage/setup.ts'],
     projects: [
       { extends: true, test: { name: 'main', include: ['test/**/*.test.ts'], exclude: [...configDefaults.exclude, ...PROCESS_TESTS], sequence: { groupOrder: 0 } } },
       { extends: true, test: { name: 'processes', include: PROCESS_TESTS, fileParallelism: false, sequence: { groupOrder: 1 } } },
