@@ -9,8 +9,10 @@ const PROCESS_TESTS = ['test/engine/replicas/**/*.test.ts', 'test/deploy/**/*.te
 
 export default defineConfig({
   test: {
-    testTimeout: 20_000,
-    hookTimeout: 30_000,
+    // guards against a hang, not speed bounds: a CLI test spawns tsx processes, which take 20 s and
+    // more on a loaded 2-core machine
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
     // a poll waits for behaviour, never judges speed: 1 s (the default) flakes on a loaded 2-core machine
     expect: { poll: { timeout: 15_000 } },
     pool: 'forks',
