@@ -11,6 +11,8 @@ export default defineConfig({
   test: {
     testTimeout: 20_000,
     hookTimeout: 30_000,
+    // a poll waits for behaviour, never judges speed: 1 s (the default) flakes on a loaded 2-core machine
+    expect: { poll: { timeout: 15_000 } },
     pool: 'forks',
     // prints the adversarial suite's case counts by group after the run
     globalSetup: ['test/adversarial/summary.ts'],

@@ -26,7 +26,6 @@ describe.runIf(chromiumAvailable())('live traffic on the canvas', () => {
     expect((await gateway.fetch('/api/orders', { headers: { authorization: `Bearer ${stranger}` } })).status).toBe(403);
     expect((await gateway.fetch('/api/orders')).status).toBe(401);
     const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
-    context.setDefaultTimeout(5000);
     page = await context.newPage();
     errors = watchErrors(page);
   }, 90_000);

@@ -191,7 +191,8 @@ describe('introspect against a real authorization server', () => {
     const token = await provider.opaqueToken();
     expect((await who(await gw.fetch('/in-post', { headers: bearer(token) }))).partner).toBe('acme');
     await expectProblem(await gw.fetch('/in-wrong-secret', { headers: bearer(token) }), 503, 'introspection-unavailable');
-    // neither secret, nor the token, is anywhere in the logs
+    // neither secret, nor the token, is anywhere in the logs: once the last request's line is there (lines are written in order)
+    await vi.waitFor(() => expect(gw.logs.some((l) => l.msg === 'request' && l.route === '/in-wrong-secret')).toBe(true), { timeout: 15_000 });
     const logs = JSON.stringify(gw.logs);
     for (const secret of [INTROSPECTOR.clientSecret, INTROSPECTOR_POST.clientSecret, 'not-the-gateway-client-secret-at-all', token]) expect(logs).not.toContain(secret);
   });
