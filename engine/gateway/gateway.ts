@@ -223,7 +223,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         if (metrics !== undefined) {
           if (served?.metrics !== undefined) {
             served.metrics.request(record.partner, record.outcome, record.status, ms / 1000, record.upstreamMs === undefined ? undefined : record.upstreamMs / 1000, now);
-            if (exchange?.llm?.usage !== undefined) countTokens(metrics, served.metrics, record.partner, exchange.llm);
+            if (exchange?.llm?.usage !== undefined) countTokens(metrics.llmTokens, served.metrics, record.partner, exchange.llm);
           }
           else if (served === undefined) metrics.unrouted.set(record.status, (metrics.unrouted.get(record.status) ?? 0) + 1);
         }

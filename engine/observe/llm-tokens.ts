@@ -1,5 +1,4 @@
 import type { LlmRecord } from '../kinds/types.ts';
-import type { Metrics } from './metrics.ts';
 import { PartnerLabels } from './partner-labels.ts';
 import type { LoggedLlm } from './request-log.ts';
 import type { VersionMetrics } from './workflow-metrics.ts';
@@ -48,9 +47,9 @@ export class LlmTokens {
 }
 
 /** Counts a served request's LLM tokens: the process's labelled series and the workflow's totals (live view). */
-export function countTokens(metrics: Metrics, version: VersionMetrics, partner: string | undefined, llm: LlmRecord): void {
+export function countTokens(counts: LlmTokens, version: VersionMetrics, partner: string | undefined, llm: LlmRecord): void {
   const usage = llm.usage!;
-  metrics.llmTokens.add(partner, llm.product, llm.model, usage.input, usage.output);
+  counts.add(partner, llm.product, llm.model, usage.input, usage.output);
   const tokens = version.workflow.tokens;
   tokens.input += usage.input;
   tokens.output += usage.output;

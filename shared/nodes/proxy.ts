@@ -101,7 +101,7 @@ export const proxyKind = defineKind<ProxyConfig>({
     { name: 'error', description: 'The upstream could not be reached or broke the connection.', unwired: { error: 'upstream_unavailable' } },
     { name: 'timeout', description: 'The upstream did not answer in time.', unwired: { error: 'upstream_timeout' } },
     { name: 'open', description: 'Every target\'s circuit breaker is open (only with targets, retries, breaker or healthCheck): no call is made.', unwired: { error: 'upstream_circuit_open' } },
-    ...(c?.llm === undefined ? [] : [{ name: 'model_denied', description: 'The request body asks for a model `llm.models` does not allow, or names none: no call is made.', unwired: { error: 'model_not_allowed' } } satisfies PortSpec]),
+    ...(c?.llm === undefined ? [] : [{ name: 'model_denied', description: 'Only with `llm`: the request body asks for a model `llm.models` does not allow, or names none; no call is made.', unwired: { error: 'model_not_allowed' } } satisfies PortSpec]),
   ],
   errors: ['upstream_unavailable', 'upstream_timeout', 'upstream_circuit_open', 'model_not_allowed'],
   expressions: () => [],
