@@ -5,6 +5,7 @@ import type { TestGateway } from '../../../helpers/gateway.ts';
 import { scrapeBy } from '../../../helpers/metrics.ts';
 import { startUpstream, type TestUpstream } from '../../../helpers/upstream.ts';
 import { expectProblem, startGateway, workflow } from '../../../helpers/workflow.ts';
+import { AnswerUsage } from '../../../../engine/kinds/support/upstream-llm.ts';
 
 /**
  * The proxy's llm option against a local OpenAI-compatible (and an Anthropic-shaped) upstream,
@@ -294,5 +295,65 @@ describe('proxy with llm (upstream-llm)', () => {
 
     const refused = await fetch(`${gw.url}/anthropic/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'gpt-4o', max_tokens: 1, messages: [] }) });
     await expectProblem(refused, 403, 'model-not-allowed');
+  });
+});
+
+/** Feeds `text` to a reader in pieces of `size` bytes (a multi-byte character may be cut). */
+function feedInPieces(usage: AnswerUsage, text: string, size: number): AnswerUsage {
+  const bytes = Buffer.from(text);
+  for (let i = 0; i < bytes.length; i += size) usage.feed(bytes.subarray(i, i + size));
+  usage.end();
+  return usage;
+}
+
+describe('AnswerUsage: usage read as the answer passes', () => {
+  const SSE = { 'content-type': 'text/event-stream; charset=utf-8' };
+  const JSON_TYPE = { 'content-type': 'application/json' };
+  const stream = [
+    `data: ${JSON.stringify(chunk('m', 'Grüße, '))}`,
+    `data: ${JSON.stringify(chunk('m', 'wörld'))}`,
+    `data: ${JSON.stringify({ choices: [], usage: { prompt_tokens: 5, completion_tokens: 4, total_tokens: 9 } })}`,
+    'data: [DONE]',
+  ].join('\r\n\r\n');
+
+  it.each([1, 2, 3, 7, 64, 100_000])('an SSE stream cut every %i bytes: usage and text whole', (size) => {
+    const usage = feedInPieces(new AnswerUsage(SSE), stream, size);
+    expect(usage.seen).toEqual({ input: 5, output: 4, total: 9 });
+    expect(usage.text.texts.join('')).toBe('Grüße, wörld');
+  });
+
+  it('skips an SSE line longer than the line bound and reads the lines after it', () => {
+    const usage = new AnswerUsage(SSE);
+    usage.feed(Buffer.from(`data: {"choices":[{"delta":{"content":"${'x'.repeat(70 * 1024)}`));
+    usage.feed(Buffer.from(`${'y'.repeat(10)}"}}]}\n\ndata: {"usage":{"prompt_tokens":1,"completion_tokens":2}}\n\n`));
+    usage.end();
+    expect(usage.seen).toEqual({ input: 1, output: 2, total: undefined });
+    expect(usage.text.kept).toBe(0);
+  });
+
+  it.each([1, 5, 13, 100_000])('a JSON answer cut every %i bytes: top-level usage and texts, not look-alikes nested or in strings', (size) => {
+    const answer = JSON.stringify({
+      id: 'x',
+      note: '"usage": {"prompt_tokens": 999}, }',
+      meta: { usage: { prompt_tokens: 888, completion_tokens: 888 } },
+      choices: [{ index: 0, message: { role: 'assistant', content: 'He said "hi" {not json}' } }],
+      usage: { prompt_tokens: 12, completion_tokens: 3, total_tokens: 15 },
+    });
+    const usage = feedInPieces(new AnswerUsage(JSON_TYPE), answer, size);
+    expect(usage.seen).toEqual({ input: 12, output: 3, total: 15 });
+    expect(usage.text.texts).toEqual(['He said "hi" {not json}']);
+  });
+
+  it('keeps at most 256 KB of a JSON member: a larger one is dropped, the usage after it still read', () => {
+    const answer = JSON.stringify({ choices: [{ message: { content: 'z'.repeat(300 * 1024) } }], usage: { input_tokens: 7, output_tokens: 1 } });
+    const usage = feedInPieces(new AnswerUsage(JSON_TYPE), answer, 16 * 1024);
+    expect(usage.seen).toEqual({ input: 7, output: 1, total: undefined });
+    expect(usage.text.kept).toBe(0);
+  });
+
+  it('reads nothing of a compressed or untyped answer', () => {
+    const body = JSON.stringify({ usage: { prompt_tokens: 1, completion_tokens: 1 } });
+    expect(feedInPieces(new AnswerUsage({ ...JSON_TYPE, 'content-encoding': 'gzip' }), body, 100).seen.input).toBeUndefined();
+    expect(feedInPieces(new AnswerUsage({}), body, 100).seen.input).toBeUndefined();
   });
 });
