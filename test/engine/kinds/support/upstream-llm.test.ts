@@ -90,6 +90,7 @@ describe('proxy with llm (upstream-llm)', () => {
       [
         workflow('llm-openai', { path: '/openai/*', methods: ['GET', 'POST'] }, [{ id: 'call', kind: 'proxy', config: { url: '${SLUICE_UPSTREAM_LLM}', stripPrefix: '/openai', llm: openai } }]),
         workflow('llm-any', { path: '/any/*', methods: ['POST'] }, [{ id: 'call', kind: 'proxy', config: { url: '${SLUICE_UPSTREAM_LLM}', stripPrefix: '/any', llm: { api: 'openai' } } }]),
+        workflow('llm-resilient', { path: '/resilient/*', methods: ['POST'] }, [{ id: 'call', kind: 'proxy', config: { targets: [{ url: '${SLUICE_UPSTREAM_LLM}' }], retries: 1, retryUnsafe: true, stripPrefix: '/resilient', llm: { api: 'openai', models: ['gpt-4o*'] } } }]),
         workflow('llm-raw', { path: '/raw/*', methods: ['POST'] }, [{ id: 'call', kind: 'proxy', config: { url: '${SLUICE_UPSTREAM_LLM}', stripPrefix: '/raw', llm: { api: 'openai', estimate: false } } }]),
         workflow(
           'llm-usage',
@@ -276,6 +277,20 @@ describe('proxy with llm (upstream-llm)', () => {
     const models = new Set([...(await res.text()).matchAll(/^sluice_llm_tokens_total\{[^}]*model="([^"]*)"/gm)].map((m) => m[1]));
     expect(models.size).toBeLessThanOrEqual(51);
     expect(models.has('other')).toBe(true);
+  });
+
+  it('a proxy with targets and retries reads usage the same way, streamed and not, and checks the model', async () => {
+    const resilient = new OpenAI({ baseURL: `${gw.url}/resilient/v1`, apiKey: 'sk-test-not-a-secret', maxRetries: 0 });
+    await resilient.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] });
+    let [line] = (await logOf('llm-resilient')).slice(-1);
+    expect(line!.llm).toEqual({ model: 'gpt-4o', input: 11, output: 7, estimated: false });
+    const stream = await resilient.chat.completions.create({ model: 'gpt-4o', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'hi' }] });
+    for await (const _part of stream) void _part;
+    [line] = (await logOf('llm-resilient', 2)).slice(-1);
+    expect(line!.llm).toEqual({ model: 'gpt-4o', input: 13, output: 8, estimated: false });
+    const calls = upstream.received.length;
+    await expectProblem(await gw.fetch('/resilient/v1/chat/completions', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'o3', messages: [] }) }), 403, 'model-not-allowed');
+    expect(upstream.received.length).toBe(calls);
   });
 
   it('an Anthropic-shaped upstream: messages whole and streamed, usage from usage, message_start and message_delta', async () => {
