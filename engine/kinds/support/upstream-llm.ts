@@ -304,7 +304,13 @@ export class AnswerUsage {
   }
 }
 
-/** A model allow-list prepared at publish: exact names, and prefixes for names ending in `*`. */
+/**
+ * A model allow-list prepared at publish: exact names, and prefixes for names ending in `*`.
+ * NOTE (issue 21, "plans may narrow it"): plans and partners carry only request limits today
+ * (shared/schema/partners.ts planLimitSchema), nothing naming models, so only the node's list is
+ * checked. When plans gain a model list, the partner directory should resolve it per workflow
+ * (as it does limits) and admit() should check it too, refusing by the same port.
+ */
 function allowList(models: readonly string[] | undefined): ((model: string) => boolean) | undefined {
   if (models === undefined) return undefined;
   const exact = new Set(models.filter((m) => !m.endsWith('*')));
