@@ -7,7 +7,9 @@ import { CallCancellation, failedCall, onDeadline, UpstreamCall } from './suppor
 import { failWith } from './support/errors.ts';
 import { resolveUrl } from './support/upstream-url.ts';
 import { resilientProxy } from './support/upstream-resilience.ts';
-import { prepareLlm, quarterCounter, watchStream, type LlmCall, type LlmProxy } from './support/upstream-llm.ts';
+import { createExpressionPool } from './support/expression-pool.ts';
+import { tokenCounter } from './support/token-count.ts';
+import { prepareLlm, watchStream, type LlmCall, type LlmProxy } from './support/upstream-llm.ts';
 import type { Exchange, Runtime } from './types.ts';
 
 acceptInterimContinue();
@@ -64,8 +66,10 @@ export const proxy: Runtime<ProxyConfig> = async (config, context) => {
   const stripPrefix = config.stripPrefix?.replace(/\/$/, '');
   const bufferResponse = context.wiredPorts.has('ok');
   const maxBuffered = context.maxBufferedAnswer;
-  // TEMPORARY: quarterCounter until engine/kinds/support/token-count.ts lands (then tokenCounter(pool)).
-  const llm = config.llm === undefined ? undefined : prepareLlm(config.llm, quarterCounter, context.partners, context.workflowId);
+  // Tokens are counted in an expression worker, never on this thread. The gateway's own pool
+  // reaches kinds once PrepareContext carries it (prompt-guard's `workers`); until then the
+  // process's one-thread pool for token counts, started on the first count.
+  const llm = config.llm === undefined ? undefined : prepareLlm(config.llm, tokenCounter(context.shared.get('llm:token-workers', () => createExpressionPool({ threads: 1, queue: 64 }))), context.partners, context.workflowId);
 
   /** The request's path and query as the upstream gets them, after the target's base path. */
   function requestPath(exchange: Exchange): string {

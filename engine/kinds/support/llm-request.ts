@@ -1,66 +1,140 @@
 /**
- * What an LLM request body says: its API shape, model, whether it asks for a stream, and its
- * texts (for counting tokens and for guards). Pure: reads a parsed JSON body, never throws.
- * (Written by the llm-proxy helper to the API of ai-design.md, in case the prompt-guard
- * helper's module had not landed; theirs replaces it.)
+ * What an LLM request body says, for prompt-guard, token budgets and the LLM proxy: which API
+ * shape it has, the model, whether it streams, and the texts the model would read, in order.
+ * Bodies are untrusted: anything of another shape (a number as content, parts of unknown types,
+ * nesting beyond the documented levels) is skipped, never followed.
+ *
+ * The texts: OpenAI chat `messages[].content` (a string, or parts of type `text`), completions
+ * `prompt` (a string or strings), embeddings `input` (a string or strings); Anthropic `system`
+ * (a string or text blocks) and `messages[].content` (a string, or blocks of type `text`, and
+ * the texts of a `tool_result` block's content, one level down).
  */
-export interface LlmRequest {
-  api: 'openai-chat' | 'openai-completions' | 'openai-embeddings' | 'anthropic-messages' | undefined;
+
+type LlmApi = 'openai-chat' | 'openai-completions' | 'openai-embeddings' | 'anthropic-messages';
+
+interface LlmRequest {
+  api: LlmApi | undefined;
   model: string | undefined;
   stream: boolean;
   texts: string[];
 }
 
-/** Text of a message content: a string, or parts/blocks of type text. */
-function contentTexts(content: unknown, into: string[]): void {
-  if (typeof content === 'string') {
-    if (content !== '') into.push(content);
-    return;
+type Rewrite = (text: string) => string;
+
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** Maps the array's items; the same array when none changed. */
+function mapItems(items: readonly unknown[], map: (item: unknown) => unknown): unknown[] {
+  let copy: unknown[] | undefined;
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i];
+    const mapped = map(item);
+    if (mapped !== item) (copy ??= items.slice())[i] = mapped;
   }
-  if (!Array.isArray(content)) return;
-  for (const part of content) {
-    if (part === null || typeof part !== 'object') continue;
-    const p = part as { type?: unknown; text?: unknown };
-    if (p.type === 'text' && typeof p.text === 'string' && p.text !== '') into.push(p.text);
-  }
+  return copy ?? (items as unknown[]);
 }
 
-/** Strings of a string or an array of strings (others skipped). */
-function strings(value: unknown, into: string[]): void {
-  if (typeof value === 'string') {
-    if (value !== '') into.push(value);
-  } else if (Array.isArray(value)) for (const item of value) if (typeof item === 'string' && item !== '') into.push(item);
+/** A string, or strings: `prompt`, `input`. Token arrays (numbers) are left alone. */
+function mapStrings(value: unknown, rewrite: Rewrite): unknown {
+  if (typeof value === 'string') return rewrite(value);
+  if (Array.isArray(value)) return mapItems(value, (item) => (typeof item === 'string' ? rewrite(item) : item));
+  return value;
+}
+
+/** One part (OpenAI) or block (Anthropic) of a message's content; `nested`: inside a tool_result, where no tool_result is followed. */
+function mapPart(part: unknown, rewrite: Rewrite, nested: boolean): unknown {
+  if (!isRecord(part)) return part;
+  if (part.type === 'text' && typeof part.text === 'string') {
+    const text = rewrite(part.text);
+    return text === part.text ? part : { ...part, text };
+  }
+  if (!nested && part.type === 'tool_result' && part.content !== undefined) {
+    const content = mapContent(part.content, rewrite, true);
+    return content === part.content ? part : { ...part, content };
+  }
+  return part;
+}
+
+/** A message's content: a string, or parts/blocks. */
+function mapContent(content: unknown, rewrite: Rewrite, nested = false): unknown {
+  if (typeof content === 'string') return rewrite(content);
+  if (Array.isArray(content)) return mapItems(content, (part) => mapPart(part, rewrite, nested));
+  return content;
+}
+
+function mapMessages(messages: readonly unknown[], rewrite: Rewrite): unknown[] {
+  return mapItems(messages, (message) => {
+    if (!isRecord(message) || message.content === undefined) return message;
+    const content = mapContent(message.content, rewrite);
+    return content === message.content ? message : { ...message, content };
+  });
+}
+
+/** Anthropic's tell-tales: a top-level `system`, or content blocks only Anthropic has. */
+function looksAnthropic(body: Record<string, unknown>, messages: readonly unknown[]): boolean {
+  if (body.system !== undefined || body.anthropic_version !== undefined) return true;
+  for (const message of messages) {
+    if (!isRecord(message) || !Array.isArray(message.content)) continue;
+    for (const part of message.content) {
+      if (isRecord(part) && (part.type === 'tool_use' || part.type === 'tool_result' || part.type === 'document' || (part.type === 'image' && part.source !== undefined))) return true;
+    }
+  }
+  return false;
+}
+
+function apiOf(body: Record<string, unknown>): LlmApi | undefined {
+  if (Array.isArray(body.messages)) return looksAnthropic(body, body.messages) ? 'anthropic-messages' : 'openai-chat';
+  if (body.prompt !== undefined) return 'openai-completions';
+  if (body.input !== undefined) return 'openai-embeddings';
+  return undefined;
+}
+
+/** The body with every text the model reads passed through `rewrite`, in reading order; the same object (and nested objects) where nothing changed. */
+function mapTexts(body: Record<string, unknown>, api: LlmApi, rewrite: Rewrite): Record<string, unknown> {
+  const replace = (field: string, value: unknown, next: unknown): Record<string, unknown> => (next === value ? body : { ...body, [field]: next });
+  switch (api) {
+    case 'openai-chat':
+      return replace('messages', body.messages, mapMessages(body.messages as unknown[], rewrite));
+    case 'anthropic-messages': {
+      const system = body.system === undefined ? undefined : mapContent(body.system, rewrite);
+      const withSystem = replace('system', body.system, system);
+      const messages = mapMessages(body.messages as unknown[], rewrite);
+      return messages === body.messages ? withSystem : { ...withSystem, messages };
+    }
+    case 'openai-completions':
+      return replace('prompt', body.prompt, mapStrings(body.prompt, rewrite));
+    case 'openai-embeddings':
+      return replace('input', body.input, mapStrings(body.input, rewrite));
+  }
 }
 
 /**
- * Reads an OpenAI chat (`messages`), completions (`prompt`) or embeddings (`input`) body, or an
- * Anthropic messages body (`system` + `messages`, told apart by its `system` member).
+ * The API shape, model, stream flag and texts of a parsed request body.
  * @example
- * llmRequestOf({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] });
- * // { api: 'openai-chat', model: 'gpt-4o', stream: false, texts: ['hi'] }
+ * llmRequestOf({ model: 'gpt-4o', messages: [{ role: 'user', content: 'Hi' }] })
+ * // { api: 'openai-chat', model: 'gpt-4o', stream: false, texts: ['Hi'] }
  */
 export function llmRequestOf(body: unknown): LlmRequest {
-  if (body === null || typeof body !== 'object' || Array.isArray(body) || Buffer.isBuffer(body)) return { api: undefined, model: undefined, stream: false, texts: [] };
-  const b = body as Record<string, unknown>;
-  const model = typeof b.model === 'string' ? b.model : undefined;
-  const stream = b.stream === true;
+  if (!isRecord(body)) return { api: undefined, model: undefined, stream: false, texts: [] };
+  const api = apiOf(body);
   const texts: string[] = [];
-  if (Array.isArray(b.messages)) {
-    const anthropic = b.system !== undefined;
-    if (anthropic) {
-      if (typeof b.system === 'string') strings(b.system, texts);
-      else contentTexts(b.system, texts);
-    }
-    for (const message of b.messages) if (message !== null && typeof message === 'object') contentTexts((message as { content?: unknown }).content, texts);
-    return { api: anthropic ? 'anthropic-messages' : 'openai-chat', model, stream, texts };
-  }
-  if (b.prompt !== undefined) {
-    strings(b.prompt, texts);
-    return { api: 'openai-completions', model, stream, texts };
-  }
-  if (b.input !== undefined) {
-    strings(b.input, texts);
-    return { api: 'openai-embeddings', model, stream, texts };
-  }
-  return { api: undefined, model, stream, texts };
+  if (api !== undefined)
+    mapTexts(body, api, (text) => {
+      texts.push(text);
+      return text;
+    });
+  return { api, model: typeof body.model === 'string' ? body.model : undefined, stream: body.stream === true, texts };
+}
+
+/**
+ * The body with the texts llmRequestOf reads replaced by `rewrite`'s answers (the JSON shape
+ * otherwise kept); the same body when nothing changed or it is no LLM request.
+ * @example
+ * rewriteLlmTexts({ messages: [{ role: 'user', content: 'a@b.io' }] }, (t) => t.replace(/\S+@\S+/g, '[email]'))
+ * // { messages: [{ role: 'user', content: '[email]' }] }
+ */
+export function rewriteLlmTexts(body: unknown, rewrite: Rewrite): unknown {
+  if (!isRecord(body)) return body;
+  const api = apiOf(body);
+  return api === undefined ? body : mapTexts(body, api, rewrite);
 }

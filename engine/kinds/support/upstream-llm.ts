@@ -3,21 +3,9 @@ import type { ProxyConfig } from '../../../shared/nodes/index.ts';
 import type { Exchange, LlmUsage } from '../types.ts';
 import { llmRequestOf } from './llm-request.ts';
 import type { PartnerAccess } from './partner-directory.ts';
+import type { TokenCounter } from './token-count.ts';
 
 type LlmConfig = NonNullable<ProxyConfig['llm']>;
-
-/** The token counter's API (engine/kinds/support/token-count.ts, ai-design.md). */
-interface TokenCounter {
-  count(texts: readonly string[]): Promise<{ tokens: number; estimated: true }>;
-}
-
-/**
- * TEMPORARY (until token-count.ts lands on main): ceil(characters / 4), the tokenizer's own
- * fallback, marked estimated like every count.
- */
-export const quarterCounter: TokenCounter = {
-  count: async (texts) => ({ tokens: Math.ceil(texts.reduce((n, t) => n + t.length, 0) / 4), estimated: true }),
-};
 
 /** The longest SSE line kept while it arrives; a longer one is skipped (usage lines are short). */
 const MAX_LINE = 64 * 1024;

@@ -129,7 +129,7 @@ describe('proxy with llm (upstream-llm)', () => {
     await vi.waitFor(() => {
       lines = gw.logs.filter((l) => l.msg === 'request' && l.workflow === workflowId);
       expect(lines.length).toBeGreaterThanOrEqual(count);
-    });
+    }, { timeout: 9_000 }); // a first count builds the tokenizer in its worker
     return lines;
   }
 
@@ -208,19 +208,23 @@ describe('proxy with llm (upstream-llm)', () => {
   });
 
   it('estimates usage when the upstream says none (a stream without include_usage, an answer without usage), and marks it', async () => {
+    // the count runs in a worker after the answer: wait for this request's own line
+    const logged = (id: string) => gw.logs.filter((l) => l.msg === 'request' && l.workflow === id).length;
+    let before = logged('llm-openai');
     const stream = await client.chat.completions.create({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'Say hello to the whole wide world' }] });
     let text = '';
     for await (const part of stream) text += part.choices[0]?.delta.content ?? '';
     expect(text).toBe('Hello, world. How are you today?');
-    let [line] = (await logOf('llm-openai')).slice(-1);
+    let [line] = (await logOf('llm-openai', before + 1)).slice(-1);
     const streamed = line!.llm as { input: number; output: number; estimated: boolean };
     expect(streamed.estimated).toBe(true);
     expect(streamed.input).toBeGreaterThan(0);
     expect(streamed.output).toBeGreaterThan(0);
 
+    before = logged('llm-openai');
     const answer = await client.chat.completions.create({ model: 'no-usage', messages: [{ role: 'user', content: 'Say hello' }] });
     expect(answer.usage).toBeUndefined();
-    [line] = (await logOf('llm-openai')).slice(-1);
+    [line] = (await logOf('llm-openai', before + 1)).slice(-1);
     expect(line!.llm).toMatchObject({ model: 'no-usage', estimated: true });
     expect((line!.llm as { output: number }).output).toBeGreaterThan(0);
     const counted = await tokens({ model: 'no-usage' });
