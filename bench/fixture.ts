@@ -108,6 +108,12 @@ export function llmWorkflow(upstream: string) {
   return { ...chainWorkflow('bench-l', '/l/*', [call]), route: { methods: ['POST'], path: '/l/*' } };
 }
 
+/** The same proxy without `llm` (/p/*): what the gateway's hop costs a streamed answer by itself. */
+export function plainStreamWorkflow(upstream: string) {
+  const call: Node = { id: 'call', kind: 'proxy', config: { url: upstream, stripPrefix: '/p' } };
+  return { ...chainWorkflow('bench-p', '/p/*', [call]), route: { methods: ['POST'], path: '/p/*' } };
+}
+
 export function mtlsWorkflow(upstream: string) {
   const cert: Node = { id: 'cert', kind: 'client-cert', config: { match: ['fingerprint'] } };
   return chainWorkflow('bench-m', '/m', [cert, proxyNode(upstream)]);

@@ -5,7 +5,7 @@
 // upstream directly, one request at a time.
 import { request } from 'undici';
 import { cpuMicros } from './children.ts';
-import { LLM_REQUEST, llmWorkflow } from './fixture.ts';
+import { LLM_REQUEST, llmWorkflow, plainStreamWorkflow } from './fixture.ts';
 import { runLoad, type LoadGenName, type LoadResult } from './loadgen.ts';
 import { WARMUP_SECONDS } from './measure.ts';
 import { check, fmt, median, printTable, type Check } from './report.ts';
@@ -25,8 +25,8 @@ interface LlmRow {
 
 export interface LlmResults {
   rows: LlmRow[];
-  /** Time to the first chunk of a streamed answer, p50 and p99 in ms: from the upstream directly, and through the gateway. */
-  firstChunk: { direct: { p50Ms: number; p99Ms: number }; sluice: { p50Ms: number; p99Ms: number }; requests: number };
+  /** Time to the first chunk of a streamed answer, p50 and p99 in ms: from the upstream directly, through the gateway's llm proxy, and through a plain proxy of the same gateway. */
+  firstChunk: { direct: { p50Ms: number; p99Ms: number }; sluice: { p50Ms: number; p99Ms: number }; plain: { p50Ms: number; p99Ms: number }; requests: number };
   checks: Check[];
 }
 
@@ -43,28 +43,30 @@ async function firstChunkMs(url: string, body: string): Promise<number> {
 const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 
 /** Sequential streamed requests to each URL in turn; p50 and p99 of the time to the first chunk. */
-async function measureFirstChunk(direct: string, sluice: string) {
+async function measureFirstChunk(direct: string, sluice: string, plain: string) {
   const body = JSON.stringify({ ...LLM_REQUEST, stream: true });
-  const times = { direct: [] as number[], sluice: [] as number[] };
+  const times = { direct: [] as number[], sluice: [] as number[], plain: [] as number[] };
   for (let i = 0; i < TTFC_REQUESTS * 2; i++) {
-    // alternate, so both sides see the same machine; the first half warms up
+    // alternate, so every side sees the same machine; the first half warms up
     const d = await firstChunkMs(direct, body);
     const s = await firstChunkMs(sluice, body);
+    const p = await firstChunkMs(plain, body);
     if (i >= TTFC_REQUESTS) {
       times.direct.push(d);
       times.sluice.push(s);
+      times.plain.push(p);
     }
   }
   const stats = (xs: number[]) => {
     const sorted = [...xs].sort((a, b) => a - b);
     return { p50Ms: quantile(sorted, 0.5), p99Ms: quantile(sorted, 0.99) };
   };
-  return { direct: stats(times.direct), sluice: stats(times.sluice), requests: TTFC_REQUESTS };
+  return { direct: stats(times.direct), sluice: stats(times.sluice), plain: stats(times.plain), requests: TTFC_REQUESTS };
 }
 
 export async function measureLlm(gen: LoadGenName, upstream: string, { seconds, rounds }: { seconds: number; rounds: number }): Promise<LlmResults> {
   const bare = await startBareProxy(upstream);
-  const gateway = await startGateway({ workflows: [llmWorkflow(upstream)] });
+  const gateway = await startGateway({ workflows: [llmWorkflow(upstream), plainStreamWorkflow(upstream)] });
   const urls = { bare: `http://127.0.0.1:${bare.port}/v1/chat/completions`, 'sluice-l': `${gateway.url}/l/v1/chat/completions` } as const;
   const pids = { bare: bare.pid, 'sluice-l': gateway.pid };
   const post = JSON.stringify(LLM_REQUEST);
@@ -91,7 +93,7 @@ export async function measureLlm(gen: LoadGenName, upstream: string, { seconds, 
     const cpus = rs.map((r) => r.cpu);
     return { target, rps: median(rs.map((r) => r.rps)), p50Ms: median(rs.map((r) => r.p50Ms)), p99Ms: median(rs.map((r) => r.p99Ms)), cpuUsPerRequest: cpus.every((c) => c !== undefined) ? median(cpus as number[]) : undefined, rounds: rs.map((r) => r.rps) };
   });
-  const firstChunk = await measureFirstChunk(`${upstream}/v1/chat/completions`, urls['sluice-l']);
+  const firstChunk = await measureFirstChunk(`${upstream}/v1/chat/completions`, urls['sluice-l'], `${gateway.url}/p/v1/chat/completions`);
   const [b, l] = rows as [LlmRow, LlmRow];
   const added = firstChunk.sluice.p50Ms - firstChunk.direct.p50Ms;
   return {
@@ -111,5 +113,5 @@ export function printLlm(results: LlmResults): void {
     results.rows.map((r) => [r.target === 'bare' ? 'bare (POST)' : r.target, fmt(r.rps, 0), fmt(r.p50Ms, 2), fmt(r.p99Ms, 2), fmt(r.cpuUsPerRequest, 1)]),
   );
   const f = results.firstChunk;
-  console.log(`streamed, time to the first chunk over ${f.requests} requests each: direct p50 ${fmt(f.direct.p50Ms, 3)} ms (p99 ${fmt(f.direct.p99Ms, 3)}), through sluice p50 ${fmt(f.sluice.p50Ms, 3)} ms (p99 ${fmt(f.sluice.p99Ms, 3)})`);
+  console.log(`streamed, time to the first chunk over ${f.requests} requests each: direct p50 ${fmt(f.direct.p50Ms, 3)} ms (p99 ${fmt(f.direct.p99Ms, 3)}), through sluice's llm proxy p50 ${fmt(f.sluice.p50Ms, 3)} ms (p99 ${fmt(f.sluice.p99Ms, 3)}), through a plain proxy of the same gateway p50 ${fmt(f.plain.p50Ms, 3)} ms (p99 ${fmt(f.plain.p99Ms, 3)})`);
 }
