@@ -10,7 +10,15 @@ import { deadUrl } from './fixtures.ts';
 
 describeKind('proxy', {
   minimal: { config: { url: 'http://orders.internal' }, parsed: { url: 'http://orders.internal', timeout: '10s', preserveHost: false, forwardAuthorization: true } },
+  // model_not_allowed is the default of model_denied, a port only a node with llm has (test/engine/kinds/support/upstream-llm.test.ts takes it)
+  faults: ['model_not_allowed'],
+  readsBody: [
+    [{ url: 'http://x' }, false],
+    [{ url: 'http://x', llm: { api: 'openai' } }, true],
+  ],
   accepts: [
+    ['an OpenAI-compatible LLM upstream with an allow-list of names and prefixes', { url: 'https://api.openai.example/v1', llm: { api: 'openai', models: ['gpt-4o', 'gpt-4o-mini*'], estimate: false } }],
+    ['an Anthropic upstream, any model', { targets: [{ url: 'https://a.example' }], retries: 1, llm: { api: 'anthropic' } }],
     ['weighted targets, sticky by partner, retries', { targets: [{ url: '${A}' }, { url: 'https://b.example/v1', weight: 3 }], sticky: 'partner', retries: 2, retryOn: [503] }],
     ['one url with retries, a breaker and health checks', { url: 'http://x', retries: 5, retryUnsafe: true, breaker: { failures: 1, failureRatio: 0.5, cooldown: '100ms' }, healthCheck: { path: '/health', interval: '1s' } }],
     ['an env-var URL, a path rewrite and a prefix', { url: '${UPSTREAM}/v2', path: '/orders/:id', stripPrefix: '/api', timeout: '1ms' }],
@@ -35,6 +43,11 @@ describeKind('proxy', {
     ['a prefix without leading slash', { url: 'http://x', stripPrefix: 'api' }, ['stripPrefix']],
     ['a zero timeout (undici reads 0 as none)', { url: 'http://x', timeout: '0ms' }, ['timeout']],
     ['a timeout longer than a timer honours', { url: 'http://x', timeout: '25d' }, ['timeout']],
+    ['llm without its api', { url: 'http://x', llm: {} }, ['llm.api']],
+    ['llm of an unknown api', { url: 'http://x', llm: { api: 'gemini' } }, ['llm.api']],
+    ['an empty model allow-list', { url: 'http://x', llm: { api: 'openai', models: [] } }, ['llm.models']],
+    ['a model with a * inside', { url: 'http://x', llm: { api: 'openai', models: ['gpt-*-mini'] } }, ['llm.models.0']],
+    ['an unknown llm field', { url: 'http://x', llm: { api: 'openai', budget: 5 } }, ['llm.budget']],
   ],
 });
 
