@@ -52,6 +52,7 @@ const SAMPLE_CONFIG: Record<string, unknown> = {
   'scope-check': { all: ['scope'] },
   condition: { when: 'true' },
   switch: { cases: [{ port: 'case', when: 'true' }] },
+  'mcp-tool': { tools: [{ name: 'tool_name', port: 'tool' }] },
   'rate-limit': { limit: 1 },
   proxy: { url: 'http://upstream.example' },
   error: { error: 'config_error' },

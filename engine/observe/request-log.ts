@@ -24,6 +24,8 @@ export interface RequestRecord {
   path: string[];
   /** A rate limit decided by its onStoreDown choice because Redis was unreachable. */
   rateLimitStoreDown: string | undefined;
+  /** The MCP tool the request called (an mcp-tool node, or the /mcp/ endpoint); absent for other traffic. */
+  mcpTool?: string | undefined;
 }
 
 /** Logs a finished request; `now` is the time (ms since the epoch) the line carries. */
@@ -52,6 +54,7 @@ function fieldsOf(r: RequestRecord): string {
     `,"ms":${r.ms}` +
     (r.upstreamMs === undefined ? '' : `,"upstreamMs":${r.upstreamMs}`) +
     (r.rateLimitStoreDown === undefined ? '' : `,"rateLimitStoreDown":"${r.rateLimitStoreDown}"`) +
+    (r.mcpTool === undefined ? '' : `,"mcpTool":${str(r.mcpTool)}`) +
     (r.path.length === 0 ? ',"path":[]' : `,"path":["${r.path.join('","')}"]`) +
     (r.fields === undefined ? '' : `,"fields":${r.fields}`)
   );
