@@ -2,7 +2,7 @@ import type { McpToolConfig } from '../../shared/nodes/index.ts';
 import type { Exchange, Runtime } from './types.ts';
 
 /** The longest tool name the request log carries (a client may send any string). */
-export const LOGGED_TOOL_CHARS = 128;
+const LOGGED_TOOL_CHARS = 128;
 
 /** The port of one JSON-RPC message: a tools/call by its tool's port, anything else `other`; undefined when it is malformed. */
 type Decision = { port: string; tool: string | undefined } | { invalid: string };

@@ -13,7 +13,7 @@ export interface ToolDefinition {
 }
 
 /** The route's `:param` names, in order. */
-export const routeParams = (workflow: CompiledWorkflow): string[] => (workflow.graph.document.route.path.match(/:[A-Za-z_][A-Za-z0-9_]*/g) ?? []).map((p) => p.slice(1));
+const routeParams = (workflow: CompiledWorkflow): string[] => (workflow.graph.document.route.path.match(/:[A-Za-z_][A-Za-z0-9_]*/g) ?? []).map((p) => p.slice(1));
 
 const METHODS_WITH_BODY = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 

@@ -4,7 +4,7 @@ import { defineKind, type PortSpec } from './kind.ts';
 /** A port name: a lower-case word, as switch cases name theirs. */
 const PORT_WORD = /^[a-z][a-z0-9_-]{0,31}$/;
 /** An MCP tool name as servers declare them (letters, digits, `_`, `-`, `.`, `/`), case-sensitive. */
-const TOOL_NAME = /^[A-Za-z0-9_.\/-]{1,128}$/;
+const TOOL_NAME = /^[A-Za-z0-9_./-]{1,128}$/;
 
 /** Ports the kind always has, after the configured tools' own. */
 const FIXED_PORTS = ['other', 'invalid'];

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { portWords } from '../../../shared/compile/port-words.ts';
 import { kinds } from '../../../shared/nodes/index.ts';
 import type { TestGateway } from '../../helpers/gateway.ts';
 import { expectPort, expectProblem, portNode, startGateway, workflow } from '../../helpers/workflow.ts';
@@ -35,6 +36,9 @@ describe('the mcp-tool descriptor', () => {
       ['invalid', { error: 'mcp_request_invalid' }],
     ]);
     expect(d.ports(config)[0]!.description).toContain('rm, delete_file');
+    const node = { id: 'tool', kind: 'mcp-tool', config };
+    expect(portWords(node, 'delete')).toContain('a tools/call of `rm` or `delete_file`');
+    expect(portWords(node, 'other')).toContain('not a tools/call of a tool this node names');
   });
 });
 
