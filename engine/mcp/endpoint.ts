@@ -111,7 +111,7 @@ export function createMcpEndpoint(options: McpEndpointOptions): (req: IncomingMe
   }
 
   /** Runs one tools/call through the gateway and captures its answer. */
-  async function callTool(req: IncomingMessage, workflow: CompiledWorkflow, args: Record<string, unknown> | undefined): Promise<CallToolResult> {
+  async function callTool(req: IncomingMessage, workflow: CompiledWorkflow, args: Record<string, unknown> | undefined, calls: Set<AnswerCapture>): Promise<CallToolResult> {
     const made = requestOf(workflow, args);
     if (!made.ok) return toolError(`Invalid arguments: ${made.reason}.`);
     if (made.body !== undefined && made.body.length > options.maxBodyBytes) return toolError(`Invalid arguments: the body exceeds ${options.maxBodyBytes} bytes.`);
@@ -121,8 +121,10 @@ export function createMcpEndpoint(options: McpEndpointOptions): (req: IncomingMe
     if (match.kind !== 'found' || match.workflow.id !== workflow.id) return toolError('Invalid arguments: they do not make a request to this tool\'s route.');
     const incoming = toolRequest(req, made.method, made.url, callHeaders(req, made.body), made.body, workflow.id);
     const capture = new AnswerCapture(incoming, options.maxAnswerBytes);
+    calls.add(capture);
     gateway.handle(incoming, capture as unknown as ServerResponse); // it logs and counts the call as any request; the capture says when it is answered
     const answer = await capture.done;
+    calls.delete(capture);
     return resultOf(answer.status, String(answer.headers['content-type'] ?? ''), answer.body, answer.broken);
   }
 
@@ -145,15 +147,19 @@ export function createMcpEndpoint(options: McpEndpointOptions): (req: IncomingMe
       if (Array.isArray(body.parsed)) return refuse(res, req, 'bad_request', { reason: 'JSON-RPC batches are not accepted' });
       const served = servedOf(gateway.routes);
       const workflows = product.workflows.map((id) => served.get(id)).filter((w): w is CompiledWorkflow => w !== undefined && !w.lifecycle?.retired);
-      const server = new McpServer({ name: `sluice-${product.id}`, title: product.name, version: '1' }, { capabilities: { tools: {} }, ...(product.description ? { instructions: product.description } : {}) });
+      // Says nothing the URL does not: the product's name and description are for its partners, and initialize needs no credentials.
+      const server = new McpServer({ name: `sluice-${product.id}`, version: '1' }, { capabilities: { tools: {} } });
+      /** The calls in flight: a client that goes away cancels them, as it cancels its HTTP requests. */
+      const calls = new Set<AnswerCapture>();
       server.server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: await listTools(req, workflows) }));
       server.server.setRequestHandler(CallToolRequestSchema, async (request) => {
         const workflow = workflows.find((w) => w.id === request.params.name);
         if (workflow === undefined) return toolError(`Unknown tool "${request.params.name.slice(0, 128)}".`);
-        return callTool(req, workflow, request.params.arguments);
+        return callTool(req, workflow, request.params.arguments, calls);
       });
       const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
       res.on('close', () => {
+        if (!res.writableFinished) for (const capture of calls) capture.destroy();
         void transport.close();
         void server.close();
       });

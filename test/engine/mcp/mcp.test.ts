@@ -7,6 +7,7 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
+import { validateWorkflow } from '../../../shared/compile/index.ts';
 import type { TestGateway } from '../../helpers/gateway.ts';
 import { createIssuer, type TestIssuer } from '../../helpers/issuer.ts';
 import { bearer, registerPartners, startGateway, workflow, type NodeDoc } from '../../helpers/workflow.ts';
@@ -39,6 +40,8 @@ describe('MCP: workflows as tools at /mcp/<product>', () => {
   let gw: TestGateway;
   let issuer: TestIssuer;
   let upstream: Server;
+  /** A plain HTTP upstream answering what it received. */
+  let echoUpstream: Server;
   const clients: Client[] = [];
   const token = (partner: string, scope?: string) => issuer.sign({ sub: `user-of-${partner}`, azp: `${partner}-client`, ...(scope ? { scope } : {}) });
   const open = async (path: string, headers: Record<string, string> = {}) => {
@@ -59,6 +62,15 @@ describe('MCP: workflows as tools at /mcp/<product>', () => {
       void server.connect(transport).then(() => transport.handleRequest(req, res));
     });
     await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+    echoUpstream = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ method: req.method, url: req.url, type: req.headers['content-type'], authorized: req.headers.authorization !== undefined, body: Buffer.concat(chunks).toString('utf8') }));
+      });
+    });
+    await new Promise<void>((resolve) => echoUpstream.listen(0, '127.0.0.1', resolve));
     const jwks = issuer.jwks;
     gw = await startGateway(
       [
@@ -69,6 +81,10 @@ describe('MCP: workflows as tools at /mcp/<product>', () => {
         ], 201),
         guarded('limited', { path: '/limited' }, jwks, [{ id: 'limit', kind: 'rate-limit', config: { limit: 1, window: '1m' } }]),
         guarded('bill', { path: '/billing/:account' }, jwks),
+        workflow('forward', { path: '/forward/:id', methods: ['PUT'] }, [
+          { id: 'verify', kind: 'jwt-verify', config: { jwks, issuer: 'https://issuer.test', audience: 'orders' } },
+          { id: 'upstream', kind: 'proxy', config: { url: '${ECHO_UPSTREAM}' } },
+        ], [['verify', 'ok', 'upstream']]),
         workflow('files-mcp', { path: '/files/mcp', methods: ['POST', 'GET', 'DELETE'] }, [
           { id: 'verify', kind: 'jwt-verify', config: { jwks, issuer: 'https://issuer.test', audience: 'orders' } },
           { id: 'tool', kind: 'mcp-tool', config: { tools: [{ name: 'delete_file', port: 'delete' }] } },
@@ -76,9 +92,9 @@ describe('MCP: workflows as tools at /mcp/<product>', () => {
           { id: 'upstream', kind: 'proxy', config: { url: '${MCP_UPSTREAM}' } },
         ], [['verify', 'ok', 'tool'], ['tool', 'delete', 'may-delete'], ['tool', 'other', 'upstream'], ['may-delete', 'ok', 'upstream']]),
       ],
-      { demo: false, env: { MCP_UPSTREAM: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/mcp` }, settings: { LOG_LEVEL: 'info' } },
+      { demo: false, env: { MCP_UPSTREAM: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/mcp`, ECHO_UPSTREAM: `http://127.0.0.1:${(echoUpstream.address() as AddressInfo).port}` }, settings: { LOG_LEVEL: 'info' } },
     );
-    await registerPartners(gw, { 'orders-api': ['get-order', 'create-order', 'limited'], 'billing-api': ['bill'], files: ['files-mcp'] }, {
+    await registerPartners(gw, { 'orders-api': ['get-order', 'create-order', 'limited', 'forward'], 'billing-api': ['bill'], files: ['files-mcp'] }, {
       acme: { products: ['orders-api', 'files'], clientIds: ['acme-client'] },
       beta: { products: ['orders-api', 'billing-api'], clientIds: ['beta-client'] },
     });
@@ -87,13 +103,14 @@ describe('MCP: workflows as tools at /mcp/<product>', () => {
     for (const client of clients) await client.close().catch(() => undefined);
     await gw?.close();
     await new Promise((resolve) => upstream?.close(resolve));
+    await new Promise((resolve) => echoUpstream?.close(resolve));
   });
 
   it('initializes, and lists the tools of the product each partner subscribes to, those whose scopes it lacks left out', async () => {
     const acme = await open('/mcp/orders-api', bearer(await token('acme', 'orders:write')));
-    expect(acme.getServerVersion()?.name).toBe('sluice-orders-api');
+    expect(acme.getServerVersion()).toEqual({ name: 'sluice-orders-api', version: '1' });
     const listed = await acme.listTools();
-    expect(listed.tools.map((t) => t.name).sort()).toEqual(['create-order', 'get-order', 'limited']);
+    expect(listed.tools.map((t) => t.name).sort()).toEqual(['create-order', 'forward', 'get-order', 'limited']);
     const create = listed.tools.find((t) => t.name === 'create-order')!;
     expect(create.description).toContain('The create-order operation.');
     // the body schema is the validate-request node's; the route's params are strings
@@ -101,7 +118,7 @@ describe('MCP: workflows as tools at /mcp/<product>', () => {
     expect(listed.tools.find((t) => t.name === 'get-order')!.inputSchema).toMatchObject({ required: ['params'], properties: { params: { required: ['id'] } } });
 
     const withoutScope = await open('/mcp/orders-api', bearer(await token('acme')));
-    expect((await withoutScope.listTools()).tools.map((t) => t.name).sort()).toEqual(['get-order', 'limited']);
+    expect((await withoutScope.listTools()).tools.map((t) => t.name).sort()).toEqual(['forward', 'get-order', 'limited']);
     const acmeBilling = await open('/mcp/billing-api', bearer(await token('acme')));
     expect((await acmeBilling.listTools()).tools).toEqual([]);
     const betaBilling = await open('/mcp/billing-api', bearer(await token('beta')));
@@ -121,6 +138,24 @@ describe('MCP: workflows as tools at /mcp/<product>', () => {
     await vi.waitFor(() => expect(gw.logs.some((l) => l.msg === 'request' && l.workflow === 'get-order' && l.partner === 'acme' && l.mcpTool === 'get-order' && l.status === 200)).toBe(true), { timeout: 15_000 });
     const metrics = await gw.sluice.metrics!.text();
     expect(metrics).toMatch(/sluice_mcp_tool_calls_total\{workflow="get-order",tool="get-order",partner="acme",outcome="ok"\} 1/);
+  });
+
+  it('a tool whose workflow proxies sends the route\'s method, the encoded path, the JSON body and the caller\'s Authorization upstream', async () => {
+    const acme = await open('/mcp/orders-api', bearer(await token('acme')));
+    const sent = (await acme.callTool({ name: 'forward', arguments: { params: { id: 'x y/z' }, query: { tag: ['a', 'b'] }, body: { qty: 2 } } })) as CallToolResult;
+    expect(sent.isError).toBeFalsy();
+    expect(sent.structuredContent).toEqual({ method: 'PUT', url: '/forward/x%20y%2Fz?tag=a&tag=b', type: 'application/json', authorized: true, body: '{"qty":2}' });
+  });
+
+  it('an editor cannot put a workflow route under /mcp, in any case or encoding', () => {
+    for (const path of ['/mcp', '/mcp/orders-api', '/MCP/orders-api']) {
+      const result = validateWorkflow(workflow('squat', { path }, [{ id: 'answer', kind: 'respond', config: {} }]));
+      expect(result.ok, path).toBe(false);
+      if (!result.ok) expect(result.problems.map((p) => p.code), path).toContain('route_clash');
+    }
+    // percent-encoding is refused by the route schema before the reserved prefixes are looked at
+    expect(validateWorkflow(workflow('squat', { path: '/%6dcp/x' }, [{ id: 'answer', kind: 'respond', config: {} }])).ok).toBe(false);
+    expect(validateWorkflow(workflow('fine', { path: '/mcpx/orders' }, [{ id: 'answer', kind: 'respond', config: {} }])).ok).toBe(true);
   });
 
   it('answers 401, 403, 429 and an invalid body as tool errors carrying the problem', async () => {
@@ -146,7 +181,7 @@ describe('MCP: workflows as tools at /mcp/<product>', () => {
     const invalid = (await beta.callTool({ name: 'create-order', arguments: { body: { item: 3 } } })) as CallToolResult;
     expect(problemOf(invalid)).toMatchObject({ status: 422 });
     await vi.waitFor(() => expect(gw.logs.some((l) => l.workflow === 'limited' && l.partner === 'beta' && l.mcpTool === 'limited' && l.status === 429)).toBe(true), { timeout: 15_000 });
-    expect(await gw.sluice.metrics!.text()).toMatch(/sluice_mcp_tool_calls_total\{workflow="limited",tool="limited",partner="beta",outcome="rejected"\} 1/);
+    expect(await gw.sluice.metrics!.text()).toMatch(/sluice_mcp_tool_calls_total\{workflow="limited",tool="limited",partner="beta",outcome="limited"\} 1/);
   });
 
   it('refuses arguments that would leave the tool\'s route, and tools of other products', async () => {
