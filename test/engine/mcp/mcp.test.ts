@@ -206,6 +206,11 @@ describe('MCP: workflows as tools at /mcp/<product>', () => {
     expect(get.headers.get('allow')).toBe('POST');
     const batch = await fetch(`${gw.url}/mcp/orders-api`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: '[{"jsonrpc":"2.0","id":1,"method":"tools/list"}]' });
     expect(batch.status).toBe(400);
+    // one plain POST is enough (stateless): the README's curl
+    const plain = await fetch(`${gw.url}/mcp/orders-api`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...bearer(await token('beta')) }, body: '{"jsonrpc":"2.0","id":1,"method":"tools/list"}' });
+    expect(plain.status).toBe(200);
+    expect(plain.headers.get('content-type')).toContain('application/json');
+    expect(((await plain.json()) as { result: { tools: Array<{ name: string }> } }).result.tools.map((t) => t.name)).toContain('get-order');
     const huge = await fetch(`${gw.url}/mcp/orders-api`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: { pad: 'x'.repeat(2_000_000) } }) });
     expect(huge.status).toBe(413);
   });
