@@ -42,6 +42,8 @@ describe('MCP: workflows as tools at /mcp/<product>', () => {
   let upstream: Server;
   /** A plain HTTP upstream answering what it received. */
   let echoUpstream: Server;
+  /** Requests to the echo upstream's /slow, which it never answers: whether each one's connection was closed. */
+  const slow: Array<{ closed: boolean }> = [];
   const clients: Client[] = [];
   const token = (partner: string, scope?: string) => issuer.sign({ sub: `user-of-${partner}`, azp: `${partner}-client`, ...(scope ? { scope } : {}) });
   const open = async (path: string, headers: Record<string, string> = {}) => {
@@ -63,6 +65,12 @@ describe('MCP: workflows as tools at /mcp/<product>', () => {
     });
     await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
     echoUpstream = createServer((req, res) => {
+      if (req.url?.startsWith('/slow')) {
+        const seen = { closed: false };
+        slow.push(seen);
+        res.on('close', () => (seen.closed = true));
+        return;
+      }
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
@@ -81,6 +89,7 @@ describe('MCP: workflows as tools at /mcp/<product>', () => {
         ], 201),
         guarded('limited', { path: '/limited' }, jwks, [{ id: 'limit', kind: 'rate-limit', config: { limit: 1, window: '1m' } }]),
         guarded('bill', { path: '/billing/:account' }, jwks),
+        workflow('slow', { path: '/slow' }, [{ id: 'upstream', kind: 'proxy', config: { url: '${ECHO_UPSTREAM}', timeout: '60s' } }]),
         workflow('forward', { path: '/forward/:id', methods: ['PUT'] }, [
           { id: 'verify', kind: 'jwt-verify', config: { jwks, issuer: 'https://issuer.test', audience: 'orders' } },
           { id: 'upstream', kind: 'proxy', config: { url: '${ECHO_UPSTREAM}' } },
@@ -94,7 +103,7 @@ describe('MCP: workflows as tools at /mcp/<product>', () => {
       ],
       { demo: false, env: { MCP_UPSTREAM: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/mcp`, ECHO_UPSTREAM: `http://127.0.0.1:${(echoUpstream.address() as AddressInfo).port}` }, settings: { LOG_LEVEL: 'info' } },
     );
-    await registerPartners(gw, { 'orders-api': ['get-order', 'create-order', 'limited', 'forward'], 'billing-api': ['bill'], files: ['files-mcp'] }, {
+    await registerPartners(gw, { 'orders-api': ['get-order', 'create-order', 'limited', 'forward', 'slow'], 'billing-api': ['bill'], files: ['files-mcp'] }, {
       acme: { products: ['orders-api', 'files'], clientIds: ['acme-client'] },
       beta: { products: ['orders-api', 'billing-api'], clientIds: ['beta-client'] },
     });
@@ -110,7 +119,7 @@ describe('MCP: workflows as tools at /mcp/<product>', () => {
     const acme = await open('/mcp/orders-api', bearer(await token('acme', 'orders:write')));
     expect(acme.getServerVersion()).toEqual({ name: 'sluice-orders-api', version: '1' });
     const listed = await acme.listTools();
-    expect(listed.tools.map((t) => t.name).sort()).toEqual(['create-order', 'forward', 'get-order', 'limited']);
+    expect(listed.tools.map((t) => t.name).sort()).toEqual(['create-order', 'forward', 'get-order', 'limited', 'slow']);
     const create = listed.tools.find((t) => t.name === 'create-order')!;
     expect(create.description).toContain('The create-order operation.');
     // the body schema is the validate-request node's; the route's params are strings
@@ -118,13 +127,14 @@ describe('MCP: workflows as tools at /mcp/<product>', () => {
     expect(listed.tools.find((t) => t.name === 'get-order')!.inputSchema).toMatchObject({ required: ['params'], properties: { params: { required: ['id'] } } });
 
     const withoutScope = await open('/mcp/orders-api', bearer(await token('acme')));
-    expect((await withoutScope.listTools()).tools.map((t) => t.name).sort()).toEqual(['forward', 'get-order', 'limited']);
+    expect((await withoutScope.listTools()).tools.map((t) => t.name).sort()).toEqual(['forward', 'get-order', 'limited', 'slow']);
     const acmeBilling = await open('/mcp/billing-api', bearer(await token('acme')));
     expect((await acmeBilling.listTools()).tools).toEqual([]);
     const betaBilling = await open('/mcp/billing-api', bearer(await token('beta')));
     expect((await betaBilling.listTools()).tools.map((t) => t.name)).toEqual(['bill']);
+    // without credentials: only the workflow that asks for none
     const anonymous = await open('/mcp/orders-api');
-    expect((await anonymous.listTools()).tools).toEqual([]);
+    expect((await anonymous.listTools()).tools.map((t) => t.name)).toEqual(['slow']);
   });
 
   it('calls a tool through the workflow: path params encoded, query and body from the arguments; the call is logged and counted with partner and tool', async () => {
@@ -145,6 +155,22 @@ describe('MCP: workflows as tools at /mcp/<product>', () => {
     const sent = (await acme.callTool({ name: 'forward', arguments: { params: { id: 'x y/z' }, query: { tag: ['a', 'b'] }, body: { qty: 2 } } })) as CallToolResult;
     expect(sent.isError).toBeFalsy();
     expect(sent.structuredContent).toEqual({ method: 'PUT', url: '/forward/x%20y%2Fz?tag=a&tag=b', type: 'application/json', authorized: true, body: '{"qty":2}' });
+  });
+
+  it('a client that goes away cancels its tool call: the upstream request is closed', async () => {
+    const abort = new AbortController();
+    const pending = fetch(`${gw.url}/mcp/orders-api`, {
+      method: 'POST',
+      signal: abort.signal,
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'slow', arguments: {} } }),
+    }).catch((error: unknown) => error);
+    await vi.waitFor(() => expect(slow).toHaveLength(1), { timeout: 15_000 });
+    expect(slow[0]!.closed).toBe(false);
+    abort.abort();
+    await pending;
+    await vi.waitFor(() => expect(slow[0]!.closed).toBe(true), { timeout: 15_000 });
+    await vi.waitFor(() => expect(gw.logs.some((l) => l.workflow === 'slow' && l.mcpTool === 'slow' && l.status === 499)).toBe(true), { timeout: 15_000 });
   });
 
   it('an editor cannot put a workflow route under /mcp, in any case or encoding', () => {
