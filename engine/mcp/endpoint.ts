@@ -48,6 +48,9 @@ function callHeaders(mcp: IncomingMessage, body: Buffer | undefined): IncomingHt
   return headers;
 }
 
+/** Workflows whose guards a listing runs at once: a product of many workflows behind introspect nodes makes its calls a few at a time. */
+const LISTING_CONCURRENCY = 8;
+
 /** The served workflows by id, made once per route table. */
 const byId = new WeakMap<RouteTable, Map<string, CompiledWorkflow>>();
 function servedOf(routes: RouteTable): Map<string, CompiledWorkflow> {
@@ -96,17 +99,17 @@ export function createMcpEndpoint(options: McpEndpointOptions): (req: IncomingMe
   async function listTools(req: IncomingMessage, workflows: readonly CompiledWorkflow[]) {
     const headers = callHeaders(req, undefined);
     const clientIp = clientAddress.chain(req).client;
-    const shown = await Promise.all(
-      workflows.map(async (workflow) => {
-        const route = workflow.graph.document.route;
-        const exchange = createSyntheticExchange({ method: route.methods[0]!, url: route.path, headers: headers as Record<string, string>, clientIp });
-        try {
-          return (await admits(workflow, exchange)) ? toolOf(workflow) : undefined;
-        } finally {
-          exchange.end();
-        }
-      }),
-    );
+    const shown: Array<ReturnType<typeof toolOf> | undefined> = [];
+    const one = async (workflow: CompiledWorkflow) => {
+      const route = workflow.graph.document.route;
+      const exchange = createSyntheticExchange({ method: route.methods[0]!, url: route.path, headers: headers as Record<string, string>, clientIp });
+      try {
+        return (await admits(workflow, exchange)) ? toolOf(workflow) : undefined;
+      } finally {
+        exchange.end();
+      }
+    };
+    for (let i = 0; i < workflows.length; i += LISTING_CONCURRENCY) shown.push(...(await Promise.all(workflows.slice(i, i + LISTING_CONCURRENCY).map(one))));
     return shown.filter((t) => t !== undefined);
   }
 
