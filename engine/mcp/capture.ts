@@ -43,6 +43,8 @@ export class AnswerCapture extends Writable {
     super();
     this.req = req;
     this.#maxBytes = maxBytes;
+    // an answer over the bound, or one a node broke off, ends as `broken`: nobody else hears the error
+    this.on('error', () => undefined);
     this.done = new Promise((resolve) => {
       const settle = () => resolve({ status: this.statusCode, headers: this.headers, body: Buffer.concat(this.#chunks), broken: !this.writableFinished || this.#size > this.#maxBytes });
       this.once('close', settle);

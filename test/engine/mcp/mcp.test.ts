@@ -65,6 +65,11 @@ describe('MCP: workflows as tools at /mcp/<product>', () => {
     });
     await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
     echoUpstream = createServer((req, res) => {
+      if (req.url?.startsWith('/big')) {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.end('x'.repeat(300 * 1024));
+        return;
+      }
       if (req.url?.startsWith('/slow')) {
         const seen = { closed: false };
         slow.push(seen);
@@ -89,6 +94,7 @@ describe('MCP: workflows as tools at /mcp/<product>', () => {
         ], 201),
         guarded('limited', { path: '/limited' }, jwks, [{ id: 'limit', kind: 'rate-limit', config: { limit: 1, window: '1m' } }]),
         guarded('bill', { path: '/billing/:account' }, jwks),
+        workflow('big', { path: '/big' }, [{ id: 'upstream', kind: 'proxy', config: { url: '${ECHO_UPSTREAM}' } }]),
         workflow('slow', { path: '/slow' }, [{ id: 'upstream', kind: 'proxy', config: { url: '${ECHO_UPSTREAM}', timeout: '60s' } }]),
         workflow('forward', { path: '/forward/:id', methods: ['PUT'] }, [
           { id: 'verify', kind: 'jwt-verify', config: { jwks, issuer: 'https://issuer.test', audience: 'orders' } },
@@ -101,9 +107,9 @@ describe('MCP: workflows as tools at /mcp/<product>', () => {
           { id: 'upstream', kind: 'proxy', config: { url: '${MCP_UPSTREAM}' } },
         ], [['verify', 'ok', 'tool'], ['tool', 'delete', 'may-delete'], ['tool', 'other', 'upstream'], ['may-delete', 'ok', 'upstream']]),
       ],
-      { demo: false, env: { MCP_UPSTREAM: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/mcp`, ECHO_UPSTREAM: `http://127.0.0.1:${(echoUpstream.address() as AddressInfo).port}` }, settings: { LOG_LEVEL: 'info' } },
+      { demo: false, env: { MCP_UPSTREAM: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/mcp`, ECHO_UPSTREAM: `http://127.0.0.1:${(echoUpstream.address() as AddressInfo).port}` }, settings: { LOG_LEVEL: 'info', SLUICE_MAX_BUFFERED_ANSWER: '256kb' } },
     );
-    await registerPartners(gw, { 'orders-api': ['get-order', 'create-order', 'limited', 'forward', 'slow'], 'billing-api': ['bill'], files: ['files-mcp'] }, {
+    await registerPartners(gw, { 'orders-api': ['get-order', 'create-order', 'limited', 'forward', 'slow', 'big'], 'billing-api': ['bill'], files: ['files-mcp'] }, {
       acme: { products: ['orders-api', 'files'], clientIds: ['acme-client'] },
       beta: { products: ['orders-api', 'billing-api'], clientIds: ['beta-client'] },
     });
@@ -119,7 +125,7 @@ describe('MCP: workflows as tools at /mcp/<product>', () => {
     const acme = await open('/mcp/orders-api', bearer(await token('acme', 'orders:write')));
     expect(acme.getServerVersion()).toEqual({ name: 'sluice-orders-api', version: '1' });
     const listed = await acme.listTools();
-    expect(listed.tools.map((t) => t.name).sort()).toEqual(['create-order', 'forward', 'get-order', 'limited', 'slow']);
+    expect(listed.tools.map((t) => t.name).sort()).toEqual(['big', 'create-order', 'forward', 'get-order', 'limited', 'slow']);
     const create = listed.tools.find((t) => t.name === 'create-order')!;
     expect(create.description).toContain('The create-order operation.');
     // the body schema is the validate-request node's; the route's params are strings
@@ -127,14 +133,14 @@ describe('MCP: workflows as tools at /mcp/<product>', () => {
     expect(listed.tools.find((t) => t.name === 'get-order')!.inputSchema).toMatchObject({ required: ['params'], properties: { params: { required: ['id'] } } });
 
     const withoutScope = await open('/mcp/orders-api', bearer(await token('acme')));
-    expect((await withoutScope.listTools()).tools.map((t) => t.name).sort()).toEqual(['forward', 'get-order', 'limited', 'slow']);
+    expect((await withoutScope.listTools()).tools.map((t) => t.name).sort()).toEqual(['big', 'forward', 'get-order', 'limited', 'slow']);
     const acmeBilling = await open('/mcp/billing-api', bearer(await token('acme')));
     expect((await acmeBilling.listTools()).tools).toEqual([]);
     const betaBilling = await open('/mcp/billing-api', bearer(await token('beta')));
     expect((await betaBilling.listTools()).tools.map((t) => t.name)).toEqual(['bill']);
     // without credentials: only the workflow that asks for none
     const anonymous = await open('/mcp/orders-api');
-    expect((await anonymous.listTools()).tools.map((t) => t.name)).toEqual(['slow']);
+    expect((await anonymous.listTools()).tools.map((t) => t.name)).toEqual(['slow', 'big']);
   });
 
   it('calls a tool through the workflow: path params encoded, query and body from the arguments; the call is logged and counted with partner and tool', async () => {
@@ -155,6 +161,13 @@ describe('MCP: workflows as tools at /mcp/<product>', () => {
     const sent = (await acme.callTool({ name: 'forward', arguments: { params: { id: 'x y/z' }, query: { tag: ['a', 'b'] }, body: { qty: 2 } } })) as CallToolResult;
     expect(sent.isError).toBeFalsy();
     expect(sent.structuredContent).toEqual({ method: 'PUT', url: '/forward/x%20y%2Fz?tag=a&tag=b', type: 'application/json', authorized: true, body: '{"qty":2}' });
+  });
+
+  it('an answer over SLUICE_MAX_BUFFERED_ANSWER is a tool error, not held whole', async () => {
+    const acme = await open('/mcp/orders-api', bearer(await token('acme')));
+    const big = (await acme.callTool({ name: 'big' })) as CallToolResult;
+    expect(big.isError).toBe(true);
+    expect((big.content[0] as { text: string }).text).toContain('SLUICE_MAX_BUFFERED_ANSWER');
   });
 
   it('a client that goes away cancels its tool call: the upstream request is closed', async () => {
