@@ -17,7 +17,7 @@ import { setPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { WorkerReply, WorkerTask } from './expression-worker.ts';
+import type { TokenCountTask, WorkerReply, WorkerTask } from './expression-worker.ts';
 
 export interface ExpressionPoolOptions {
   /** Most worker threads, started as evaluations need them. */
@@ -43,6 +43,12 @@ export interface ExpressionPool {
    * `closed`).
    */
   run(task: Omit<WorkerTask, 'id'>, times: { deadlineMs: number; demoteMs?: number }): Promise<{ json: string | undefined; bytes?: Uint8Array }>;
+  /**
+   * Counts o200k_base tokens in a worker (token-count.ts is the caller). A worker builds its
+   * encoder on its first count (~0.4 s of CPU, more on a loaded machine): that count has
+   * `coldDeadlineMs`, later ones `deadlineMs`. Rejects as run() does.
+   */
+  countTokens(texts: readonly string[], times: { deadlineMs: number; coldDeadlineMs: number; demoteMs: number }): Promise<number>;
   /** Starts a worker now if none runs, so the first evaluation does not wait for one. */
   warm(): void;
   /** Stops every worker; waiting and running evaluations fail with `closed`. */
@@ -51,11 +57,15 @@ export interface ExpressionPool {
   readonly stats: { started: number; stopped: number };
 }
 
+type Success = Extract<WorkerReply, { ok: true }>;
+
 interface Pending {
-  task: WorkerTask;
+  task: WorkerTask | TokenCountTask;
   deadlineMs: number;
+  /** The deadline of a token count on a worker that has not built its encoder yet. */
+  coldDeadlineMs: number;
   demoteMs: number;
-  resolve(value: { json: string | undefined; bytes?: Uint8Array }): void;
+  resolve(reply: Success): void;
   reject(failure: EvaluationFailure): void;
 }
 
@@ -68,6 +78,8 @@ interface Slot {
   demoted: boolean;
   running: Pending | undefined;
   timer: NodeJS.Timeout | undefined;
+  /** It has counted tokens, so its encoder is built. */
+  encoder: boolean;
 }
 
 const HERE = import.meta.url;
@@ -147,7 +159,7 @@ export function createExpressionPool(options: ExpressionPoolOptions): Expression
     if (closed || slots.length >= options.threads) return;
     const worker = startWorker(heapMb);
     stats.started++;
-    const slot: Slot = { worker, ready: false, tid: undefined, demoted: false, running: undefined, timer: undefined };
+    const slot: Slot = { worker, ready: false, tid: undefined, demoted: false, running: undefined, timer: undefined, encoder: false };
     slots.push(slot);
     worker.on('message', (message: WorkerReply | { ready: true; tid: number | undefined }) => {
       if ('ready' in message) {
@@ -158,8 +170,10 @@ export function createExpressionPool(options: ExpressionPoolOptions): Expression
       }
       if (slot.running?.task.id !== message.id) return;
       const pending = settle(slot)!;
-      if (message.ok) pending.resolve(message.bytes === undefined ? { json: message.json } : { json: undefined, bytes: message.bytes });
-      else pending.reject(failure(message.code ?? 'error', message.message));
+      if (message.ok) {
+        if ('tokens' in message) slot.encoder = true;
+        pending.resolve(message);
+      } else pending.reject(failure(message.code ?? 'error', message.message));
       pump();
     });
     worker.on('error', (error) => lose(slot, failure('worker failed', `the expression worker failed: ${error.message}`)));
@@ -195,13 +209,14 @@ export function createExpressionPool(options: ExpressionPoolOptions): Expression
   function dispatch(slot: Slot, pending: Pending): void {
     slot.running = pending;
     slot.worker.ref();
-    const soft = Math.min(pending.demoteMs, pending.deadlineMs);
+    const deadlineMs = 'texts' in pending.task && !slot.encoder ? pending.coldDeadlineMs : pending.deadlineMs;
+    const soft = Math.min(pending.demoteMs, deadlineMs);
     slot.timer = setTimeout(() => {
       demote(slot);
       slot.timer = setTimeout(() => {
         stats.stopped++;
-        lose(slot, failure('D1012', `the expression ran past its ${pending.deadlineMs} ms deadline and its worker was stopped`));
-      }, pending.deadlineMs - soft);
+        lose(slot, failure('D1012', `the ${'texts' in pending.task ? 'token count' : 'expression'} ran past its ${deadlineMs} ms deadline and its worker was stopped`));
+      }, deadlineMs - soft);
     }, soft);
     try {
       slot.worker.postMessage(pending.task);
@@ -223,16 +238,34 @@ export function createExpressionPool(options: ExpressionPoolOptions): Expression
     }
   }
 
+  /** Queues a task (or refuses it: closed, busy) and starts a worker when none is free. */
+  function enqueue(pending: Pending): void {
+    if (closed) return pending.reject(failure('closed', 'the gateway is closing'));
+    if (queue.length >= options.queue) return pending.reject(failure('busy', `${options.queue} expressions are already waiting for a worker`));
+    queue.push(pending);
+    for (const slot of slots) if (!slot.ready) slot.worker.ref();
+    pump();
+    if (queue.length > 0 && slots.every((slot) => slot.running !== undefined || !slot.ready)) addSlot();
+  }
+
   return {
     stats,
     run(task, { deadlineMs, demoteMs = task.limits.timeoutMs }) {
       return new Promise((resolve, reject) => {
-        if (closed) return reject(failure('closed', 'the gateway is closing'));
-        if (queue.length >= options.queue) return reject(failure('busy', `${options.queue} expressions are already waiting for a worker`));
-        queue.push({ task: { ...task, id: nextId++ }, deadlineMs, demoteMs, resolve, reject });
-        for (const slot of slots) if (!slot.ready) slot.worker.ref();
-        pump();
-        if (queue.length > 0 && slots.every((slot) => slot.running !== undefined || !slot.ready)) addSlot();
+        const answer = (reply: Success) => {
+          if ('tokens' in reply) reject(failure('worker failed', 'the worker answered a token count'));
+          else resolve(reply.bytes === undefined ? { json: reply.json } : { json: undefined, bytes: reply.bytes });
+        };
+        enqueue({ task: { ...task, id: nextId++ }, deadlineMs, coldDeadlineMs: deadlineMs, demoteMs, resolve: answer, reject });
+      });
+    },
+    countTokens(texts, { deadlineMs, coldDeadlineMs, demoteMs }) {
+      return new Promise((resolve, reject) => {
+        const answer = (reply: Success) => {
+          if ('tokens' in reply) resolve(reply.tokens);
+          else reject(failure('worker failed', 'the worker answered an expression'));
+        };
+        enqueue({ task: { id: nextId++, texts }, deadlineMs, coldDeadlineMs, demoteMs, resolve: answer, reject });
       });
     },
     warm() {

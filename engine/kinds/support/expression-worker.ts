@@ -1,14 +1,16 @@
 /**
  * An expression worker: evaluates the JSONata expressions that are not on the compiled fast path,
  * one at a time, so that the main thread can stop it (terminate the thread) when one passes its
- * deadline, even inside one step. Started by expression-pool.ts; bundled as
- * dist/expression-worker.mjs beside dist/cli.mjs.
+ * deadline, even inside one step. It also counts prompt tokens (TokenCountTask, token-count.ts):
+ * the encoder is built on the first such task, once per worker. Started by expression-pool.ts;
+ * bundled as dist/expression-worker.mjs beside dist/cli.mjs.
  *
- * Messages in: a task (see WorkerTask). Out: `{ ready: true, tid }` once, then one WorkerReply per task.
+ * Messages in: a task (see WorkerTask, TokenCountTask). Out: `{ ready: true, tid }` once, then one WorkerReply per task.
  */
 import { readlinkSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { compileBounded, loadBuiltins, type BoundedJsonata, type EvaluationLimits } from './jsonata-bounds.ts';
+import { loadTokenEncoder, type TokenEncoder } from './token-encoder.ts';
 
 /**
  * One evaluation: which expression (compiled once per worker, by id), its bounds, and its input as
@@ -27,8 +29,17 @@ export interface WorkerTask {
   responseBytes?: Uint8Array | undefined;
 }
 
-/** The result as JSON text (undefined for no result), or bytes when it is a Buffer; or JSONata's error. */
-export type WorkerReply = { id: number; ok: true; json: string | undefined; bytes?: Uint8Array } | { id: number; ok: false; code: string | undefined; message: string };
+/** Tokens (o200k_base) in these texts, counted here so that the tokenizer never runs on the main thread. */
+export interface TokenCountTask {
+  id: number;
+  texts: readonly string[];
+}
+
+/** The result as JSON text (undefined for no result), or bytes when it is a Buffer; or a token count; or JSONata's error. */
+export type WorkerReply =
+  | { id: number; ok: true; json: string | undefined; bytes?: Uint8Array }
+  | { id: number; ok: true; tokens: number }
+  | { id: number; ok: false; code: string | undefined; message: string };
 
 /** The task's input, its byte bodies put back as Buffers. */
 function inputOf(task: WorkerTask): unknown {
@@ -89,10 +100,13 @@ if (port !== null) {
     return expression;
   };
 
-  port.on('message', async (task: WorkerTask) => {
+  let encoder: Promise<TokenEncoder> | undefined;
+
+  port.on('message', async (task: WorkerTask | TokenCountTask) => {
     let reply: WorkerReply;
     try {
-      reply = replyOf(task.id, await compiledFor(task).evaluate(inputOf(task)));
+      if ('texts' in task) reply = { id: task.id, ok: true, tokens: (await (encoder ??= loadTokenEncoder())).count(task.texts) };
+      else reply = replyOf(task.id, await compiledFor(task).evaluate(inputOf(task)));
     } catch (error) {
       const e = error as { code?: unknown; message?: unknown };
       reply = { id: task.id, ok: false, code: typeof e?.code === 'string' ? e.code : undefined, message: typeof e?.message === 'string' ? e.message : String(error) };

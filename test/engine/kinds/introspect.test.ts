@@ -25,8 +25,6 @@ describeKind('introspect', {
       timeout: '2s',
     },
   },
-  ports: ['ok', 'missing', 'invalid', 'unavailable', 'suspended', 'unsubscribed'],
-  errors: ['missing_token', 'invalid_token', 'introspection_unavailable', 'partner_suspended', 'product_not_subscribed'],
   accepts: [
     ['an issuer whose discovery names the endpoint', { issuer: 'https://login.example.com/realms/partners', ...as }],
     ['the secret in the body, an audience and every bound', { endpoint: 'https://login.example.com/introspect', ...as, authMethod: 'client_secret_post', audience: 'orders', cacheTtl: '1h', negativeCacheTtl: '0s', cacheSize: 1, timeout: '30s' }],

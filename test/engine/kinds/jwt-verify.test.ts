@@ -17,8 +17,6 @@ describeKind('jwt-verify', {
     config: { jwksUri: 'https://issuer.example/jwks.json' },
     parsed: { jwksUri: 'https://issuer.example/jwks.json', algorithms: ['RS256'], clockTolerance: '30s', header: 'authorization', partnerClaim: 'azp' },
   },
-  ports: ['ok', 'missing', 'invalid', 'unavailable', 'suspended', 'unsubscribed'],
-  errors: ['missing_token', 'invalid_token', 'keys_unavailable', 'partner_suspended', 'product_not_subscribed'],
   accepts: [
     ['an inline JWKS', { jwks: { keys: [{ kty: 'RSA', n: 'x', e: 'AQAB' }] } }],
     ['a JWKS file', { jwksFile: 'demo-jwks.json' }],

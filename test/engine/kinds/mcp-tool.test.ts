@@ -7,8 +7,6 @@ import { describeKind } from './describe-kind.ts';
 
 describeKind('mcp-tool', {
   minimal: { config: { tools: [{ name: 'delete_file', port: 'delete' }] }, parsed: { tools: [{ name: 'delete_file', port: 'delete' }] } },
-  ports: ['delete', 'other', 'invalid'],
-  errors: ['mcp_request_invalid'],
   accepts: [
     ['several tools, two on one port', { tools: [{ name: 'rm', port: 'delete' }, { name: 'delete_file', port: 'delete' }, { name: 'github.create_issue', port: 'write' }] }],
     ['a mixed-case tool name', { tools: [{ name: 'getWeather', port: 'weather' }] }],

@@ -10,8 +10,6 @@ import { deadUrl } from './fixtures.ts';
 
 describeKind('proxy', {
   minimal: { config: { url: 'http://orders.internal' }, parsed: { url: 'http://orders.internal', timeout: '10s', preserveHost: false, forwardAuthorization: true } },
-  ports: ['ok', 'error', 'timeout', 'open'],
-  errors: ['upstream_unavailable', 'upstream_timeout', 'upstream_circuit_open'],
   accepts: [
     ['weighted targets, sticky by partner, retries', { targets: [{ url: '${A}' }, { url: 'https://b.example/v1', weight: 3 }], sticky: 'partner', retries: 2, retryOn: [503] }],
     ['one url with retries, a breaker and health checks', { url: 'http://x', retries: 5, retryUnsafe: true, breaker: { failures: 1, failureRatio: 0.5, cooldown: '100ms' }, healthCheck: { path: '/health', interval: '1s' } }],

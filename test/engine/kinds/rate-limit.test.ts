@@ -9,8 +9,6 @@ import { describeKind } from './describe-kind.ts';
 
 describeKind('rate-limit', {
   minimal: { config: { limit: 100 }, parsed: { limit: 100, window: '1m', key: 'partner', onStoreDown: 'local' } },
-  ports: ['ok', 'limited', 'unavailable'],
-  errors: ['rate_limited', 'rate_limit_unavailable', 'expression_failed'],
   accepts: [
     ['a claim key with its name', { limit: 1, key: 'claim', name: 'tenant' }],
     ['a header key with its name', { limit: 1, key: 'header', name: 'x-tenant', window: '1ms' }],

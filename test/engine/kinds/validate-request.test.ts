@@ -6,8 +6,6 @@ import { describeKind } from './describe-kind.ts';
 
 describeKind('validate-request', {
   minimal: { config: { body: { type: 'object' } }, parsed: { body: { type: 'object' }, maxErrors: 20 } },
-  ports: ['ok', 'invalid'],
-  errors: ['request_invalid'],
   accepts: [
     ['a query schema only', { query: { type: 'object' } }],
     ['every part', { body: {}, query: {}, params: {}, headers: {}, maxErrors: 5 }],
