@@ -38,6 +38,8 @@ import { Metrics } from './observe/metrics.ts';
 import { listenMetrics } from './observe/metrics-listener.ts';
 import { createPartnerLabelling, observeEngine } from './observe/engine-metrics.ts';
 import { createOtlpExporter } from './observe/otlp.ts';
+import { createMcpEndpoint } from './mcp/endpoint.ts';
+import { createMcpCallCounter } from './mcp/tool-metrics.ts';
 import { observeUpstreams } from './observe/upstreams.ts';
 
 /** Logged at start in demo mode: the demo token issuer is a way around every credential the examples check. */
@@ -123,7 +125,7 @@ export async function startSluice(
   const slowReaders = createSlowReaderGuard({ maxBufferedBytes: settings.maxBufferedAnswerBytes, sendTimeoutMs: settings.sendTimeoutMs, logger });
   const logSubject = settings.logSubject === 'hash' ? { mode: 'hash' as const, key: settings.logSubjectKey } : { mode: settings.logSubject };
   const clientCertificates = tls.clientCas === undefined ? undefined : createClientCertificates({ cas: tls.clientCas, header: settings.clientCertificates.header, clients });
-  const gateway = createGateway({ slowReaders, problems, logger, maxBodyBytes: settings.maxBodyBytes, clientAddress: clients, metrics, spans, logSubject, ...(clientCertificates ? { clientCertificates } : {}) });
+  const gateway = createGateway({ slowReaders, problems, logger, maxBodyBytes: settings.maxBodyBytes, clientAddress: clients, metrics, spans, logSubject, ...(clientCertificates ? { clientCertificates } : {}), ...(metrics ? { mcpCalls: createMcpCallCounter(metrics) } : {}) });
   const shared = createSharedResources();
   let replicas: ReplicaRegistry | undefined;
   const rateLimits = options.rateLimits ?? (await openRateLimits(settings, () => replicas?.live ?? 1, logger));
@@ -193,7 +195,8 @@ export async function startSluice(
 
   const controlPlane = createControlPlane({ settings, store, lifecycle, registry, replicas: () => replicas, rateLimits, metrics, partnerAccess, preview: previewContext, mintToken, documents, clients, problems: () => problems, logger });
   const metricsServer = metrics && settings.metricsPort !== undefined ? await listenMetrics(metrics, settings.host, settings.metricsPort) : undefined;
-  const server = createHttpServer(settings, { problems: () => problems, control: controlPlane.app, gateway, ...(tls.listener ? { tls: tls.listener } : {}) });
+  const mcp = createMcpEndpoint({ gateway, partners: partnerAccess, problems: () => problems, clientAddress: clients, maxBodyBytes: settings.maxBodyBytes, maxAnswerBytes: settings.maxBufferedAnswerBytes, logger });
+  const server = createHttpServer(settings, { problems: () => problems, control: controlPlane.app, gateway, mcp, ...(tls.listener ? { tls: tls.listener } : {}) });
   slowReaders.watch(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -52,6 +52,7 @@ const SAMPLE_CONFIG: Record<string, unknown> = {
   'scope-check': { all: ['scope'] },
   condition: { when: 'true' },
   switch: { cases: [{ port: 'case', when: 'true' }] },
+  'mcp-tool': { tools: [{ name: 'tool_name', port: 'tool' }] },
   'rate-limit': { limit: 1 },
   proxy: { url: 'http://upstream.example', llm: { api: 'openai' } }, // llm: its model_denied port is listed too
   error: { error: 'config_error' },
@@ -69,7 +70,7 @@ function kindSection(descriptor: AnyKindDescriptor): string {
     ? 'none (ends the request)'
     : descriptor.kind === 'subflow'
       ? 'one per exit of its fragment (must be wired)'
-      : descriptor.ports(sample).map((p: PortSpec) => (descriptor.kind === 'switch' && p.name === 'case' ? 'one per case (must be wired)' : portText(p))).join(', ');
+      : descriptor.ports(sample).map((p: PortSpec) => (descriptor.kind === 'switch' && p.name === 'case' ? 'one per case (must be wired)' : descriptor.kind === 'mcp-tool' && p.name === 'tool' ? 'one per port its tools name (must be wired)' : portText(p))).join(', ');
   const errors =
     descriptor.errors.length > 0 ? descriptor.errors.map((e) => `\`${e}\``).join(', ') : descriptor.kind === 'error' ? 'the one in `config.error`' : descriptor.kind === 'subflow' ? "its fragment's nodes'" : 'none';
   return [

@@ -95,6 +95,7 @@ export class RequestExchange implements Exchange {
   answerHeaders: Record<string, string> | undefined = undefined;
   upstreamMs: number | undefined = undefined;
   rateLimitStoreDown: 'allow' | 'deny' | 'local' | undefined = undefined;
+  mcpTool: { name: string; label: string } | undefined = undefined;
   receivedBody: { raw: Buffer; parsed: unknown } | undefined = undefined;
   /** Who wrote the answer; undefined until someone has. */
   answeredBy: Answerer | undefined = undefined;

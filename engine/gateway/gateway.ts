@@ -30,6 +30,16 @@ class SpanTimings implements WalkObserver {
   }
 }
 
+/**
+ * Marks a request the MCP endpoint (engine/mcp) made for a tools/call: the tool, for the request
+ * log and metrics, as an mcp-tool node names it for MCP traffic through a workflow.
+ */
+export const MCP_TOOL = Symbol('mcpTool');
+/** Counts MCP tool calls (engine/mcp/tool-metrics.ts). */
+export interface McpCallCounter {
+  count(workflow: string, tool: string, partner: string | undefined, outcome: string): void;
+}
+
 /** The params of a request no route matched. */
 const NO_PARAMS: Record<string, string> = Object.freeze({}) as Record<string, string>;
 
@@ -50,6 +60,8 @@ export interface GatewayOptions {
   spans?: SpanExporter;
   /** Bounds the answer bytes one connection holds (SLUICE_MAX_BUFFERED_ANSWER). */
   slowReaders: SlowReaderGuard;
+  /** Counts requests that call an MCP tool (sluice_mcp_tool_calls_total); absent when metrics are off. */
+  mcpCalls?: McpCallCounter;
 }
 
 export interface Gateway {
@@ -151,7 +163,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       const started = performance.now();
       const record: RequestRecord = {
         traceId: '', spanId: '', method: req.method ?? 'GET', client: '', workflowFields: '',
-        partner: undefined, subject: undefined, fields: undefined, outcome: 'error', status: 500, problem: undefined, ms: 0, upstreamMs: undefined, path: [], rateLimitStoreDown: undefined,
+        partner: undefined, subject: undefined, fields: undefined, outcome: 'error', status: 500, problem: undefined, ms: 0, upstreamMs: undefined, path: [], rateLimitStoreDown: undefined, mcpTool: undefined,
       };
       let served: CompiledWorkflow | undefined;
       let exchange: RequestExchange | undefined;
@@ -172,6 +184,8 @@ export function createGateway(options: GatewayOptions): Gateway {
         const table = routes; // this request finishes on the table it started with
         const match = table.match(method, path, req.headers);
         exchange = new RequestExchange(req, res, path, search, match.kind === 'found' ? match.params : NO_PARAMS, trace, client.client, client.forwardedFor);
+        const tool = (req as { [MCP_TOOL]?: string })[MCP_TOOL];
+        if (tool !== undefined) exchange.mcpTool = { name: tool, label: tool };
         if (certificates !== undefined) {
           exchange.certificates = certificates;
           exchange.certificateHeader = certificates.take(req);
@@ -217,6 +231,11 @@ export function createGateway(options: GatewayOptions): Gateway {
         else res.destroy();
       } finally {
         exchange?.end(); // what the nodes held for other requests (a cache key's flight) is let go
+        const mcpTool = exchange?.mcpTool;
+        if (mcpTool !== undefined) {
+          record.mcpTool = mcpTool.name;
+          if (served !== undefined) options.mcpCalls?.count(served.id, mcpTool.label, record.partner, record.outcome);
+        }
         const ended = performance.now();
         const ms = ended - started;
         const now = Date.now(); // one clock read for the metrics' time windows and the log line's time

@@ -7,8 +7,10 @@ import type { Gateway } from './gateway.ts';
 import { rawProblem, writeProblem, type ProblemRenderer } from './problem.ts';
 import { traceContextOf } from './trace.ts';
 
+/** Whether a URL is under a reserved prefix (the prefix itself, or it followed by `/` or `?`). */
+const isUnder = (url: string, p: string) => url.startsWith(p) && (url.length === p.length || url[p.length] === '/' || url[p.length] === '?');
 /** Whether a request URL is the control plane's (the reserved prefixes), not gateway traffic. */
-const isControl = (url: string) => RESERVED_PREFIXES.some((p) => url.startsWith(p) && (url.length === p.length || url[p.length] === '/' || url[p.length] === '?'));
+const isControl = (url: string) => RESERVED_PREFIXES.some((p) => isUnder(url, p));
 
 /**
  * A raw HTTP answer for requests Node refuses before they reach a handler (headers too large, bad
@@ -47,7 +49,7 @@ function tlsOptions(tls: TlsMaterial) {
  * the gateway; a request Node cannot parse, an HTTP/1.1 request without Host and CONNECT get a
  * problem answer and the connection closes.
  */
-export function createHttpServer(settings: Settings, parts: { problems: () => ProblemRenderer; control: RequestListener; gateway: Gateway; tls?: TlsMaterial }): Server {
+export function createHttpServer(settings: Settings, parts: { problems: () => ProblemRenderer; control: RequestListener; gateway: Gateway; tls?: TlsMaterial; mcp?: RequestListener }): Server {
   const { control, gateway, tls } = parts;
   const create = tls === undefined ? createServer : (options: object, listener: RequestListener) => createTlsServer({ ...options, ...tlsOptions(tls) }, listener) as unknown as Server;
   const server = create(
@@ -66,7 +68,8 @@ export function createHttpServer(settings: Settings, parts: { problems: () => Pr
         const problem = parts.problems().render('bad_request', { instance: '/', traceId: traceContextOf(undefined, undefined).traceId, params: { reason: 'the Host header is missing' } });
         res.shouldKeepAlive = false;
         writeProblem(res, problem, { connection: 'close' });
-      } else if (isControl(req.url ?? '/')) control(req, res);
+      } else if (parts.mcp !== undefined && isUnder(req.url ?? '/', '/mcp')) parts.mcp(req, res); // gateway traffic: MCP tools run workflows (engine/mcp)
+      else if (isControl(req.url ?? '/')) control(req, res);
       else gateway.handle(req, res);
     },
   );

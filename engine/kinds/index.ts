@@ -16,6 +16,7 @@ import { respond } from './respond.ts';
 import { scopeCheck } from './scope-check.ts';
 import { subflow } from './subflow.ts';
 import { switchNode } from './switch.ts';
+import { mcpTool } from './mcp-tool.ts';
 import { transformRequest } from './transform-request.ts';
 import { transformResponse } from './transform-response.ts';
 import { validateRequest } from './validate-request.ts';
@@ -33,6 +34,7 @@ export const runtimes: { [K in KindName]: Runtime<ConfigOf<K>> } = {
   'validate-request': validateRequest,
   condition,
   switch: switchNode,
+  'mcp-tool': mcpTool,
   subflow,
   'rate-limit': rateLimit,
   'transform-request': transformRequest,

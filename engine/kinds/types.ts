@@ -105,6 +105,8 @@ export interface Exchange {
   upstreamMs: number | undefined;
   /** How a rate-limit node decided while the shared counters were unreachable (onStoreDown), for the request log. */
   rateLimitStoreDown: 'allow' | 'deny' | 'local' | undefined;
+  /** The MCP tool a request calls (an mcp-tool node, or the /mcp/ endpoint), for the request log (`name`) and metrics (`label`, bounded: a configured port or the workflow id). */
+  mcpTool?: { name: string; label: string } | undefined;
   /** The query string to send upstream ('' or '?…'): the client's as received unless a node changed `request.query`. */
   upstreamSearch(): string;
   /** Whether this exchange has a client connection a node may answer on directly (not in previews and tests). */

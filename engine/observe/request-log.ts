@@ -26,6 +26,8 @@ export interface RequestRecord {
   rateLimitStoreDown: string | undefined;
   /** An LLM call's model and tokens (llm proxies); absent for other requests. */
   llm?: LoggedLlm | undefined;
+  /** The MCP tool the request called (an mcp-tool node, or the /mcp/ endpoint); absent for other traffic. */
+  mcpTool?: string | undefined;
 }
 
 /** What the request log says of an LLM call. */
@@ -71,6 +73,7 @@ function fieldsOf(r: RequestRecord): string {
     `,"ms":${r.ms}` +
     (r.upstreamMs === undefined ? '' : `,"upstreamMs":${r.upstreamMs}`) +
     (r.rateLimitStoreDown === undefined ? '' : `,"rateLimitStoreDown":"${r.rateLimitStoreDown}"`) +
+    (r.mcpTool === undefined ? '' : `,"mcpTool":${str(r.mcpTool)}`) +
     (r.path.length === 0 ? ',"path":[]' : `,"path":["${r.path.join('","')}"]`) +
     (r.llm === undefined ? '' : llmFields(r.llm)) +
     (r.fields === undefined ? '' : `,"fields":${r.fields}`)

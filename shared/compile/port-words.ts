@@ -77,6 +77,12 @@ function clause(node: WordsNode, port: string): Clause | undefined {
       const hit = cases.find((k) => k.port === port);
       return hit ? { subject: `the case ${quote(hit.when)}`, predicate: 'holds (the first that does)' } : undefined;
     }
+    case 'mcp-tool': {
+      if (port === 'other') return { subject: 'the MCP message', predicate: 'is not a tools/call of a tool this node names' };
+      if (port === 'invalid') return { subject: 'the body', predicate: 'is not a JSON-RPC message, names no tool, or is a batch holding a tools/call' };
+      const names = ((c.tools as Array<{ name: string; port: string }> | undefined) ?? []).filter((t) => t.port === port).map((t) => quote(t.name));
+      return names.length ? { subject: 'the MCP message', predicate: `is a tools/call of ${list(names, 'or')}` } : undefined;
+    }
     case 'rate-limit': {
       const per = `per ${String(c.window ?? '1m')} per ${String(c.key ?? 'partner')}`;
       const limit = c.limit === 'plan' ? 'the partner’s plan limit' : `${String(c.limit)} requests`;

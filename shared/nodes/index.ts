@@ -9,6 +9,7 @@ import { httpCallKind } from './http-call.ts';
 import { hmacVerifyKind } from './hmac-verify.ts';
 import { introspectKind } from './introspect.ts';
 import { jwtVerifyKind } from './jwt-verify.ts';
+import { mcpToolKind } from './mcp-tool.ts';
 import type { AnyKindDescriptor, KindDescriptor, PortSpec } from './kind.ts';
 import { proxyKind } from './proxy.ts';
 import { rateLimitKind } from './rate-limit.ts';
@@ -32,6 +33,7 @@ export const kinds = {
   'validate-request': validateRequestKind,
   condition: conditionKind,
   switch: switchKind,
+  'mcp-tool': mcpToolKind,
   subflow: subflowKind,
   'rate-limit': rateLimitKind,
   'transform-request': transformRequestKind,
@@ -70,6 +72,7 @@ export type { IntrospectConfig } from './introspect.ts';
 export type { ScopeCheckConfig } from './scope-check.ts';
 export type { ConditionConfig } from './condition.ts';
 export type { SwitchConfig } from './switch.ts';
+export type { McpToolConfig } from './mcp-tool.ts';
 export type { RateLimitConfig } from './rate-limit.ts';
 export type { TransformRequestConfig } from './transform-request.ts';
 export type { TransformResponseConfig } from './transform-response.ts';

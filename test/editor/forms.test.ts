@@ -41,6 +41,7 @@ describe('form generation from JSON Schema (editor/src/forms/schema-form.ts)', (
     'validate-request': ['body: json', 'query: json', 'params: json', 'headers: json', 'maxErrors: integer'],
     condition: ['when*: jsonata'],
     switch: ['cases*: object-list'],
+    'mcp-tool': ['tools*: object-list'],
     subflow: ['fragment*: fragment', 'version: integer', 'exits*: string-list'],
     'rate-limit': ['limit*: integer-or-word', 'fallbackLimit: integer', 'window: duration', 'key: select', 'name: text', 'expression: jsonata', 'onStoreDown: select'],
     'transform-request': ['headers: jsonata', 'query: jsonata', 'body: jsonata', 'path: jsonata', 'vars: jsonata', 'removeHeaders: string-list'],

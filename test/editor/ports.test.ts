@@ -18,6 +18,7 @@ const VALID: Record<keyof typeof kinds, Record<string, unknown>> = {
   condition: { when: 'true' },
   subflow: { fragment: 'auth', exits: ['ok'] },
   switch: { cases: [{ port: 'eu', when: 'x' }, { port: 'us', when: 'y' }] },
+  'mcp-tool': { tools: [{ name: 'delete_file', port: 'delete' }, { name: 'read_file', port: 'read' }, { name: 'rm', port: 'delete' }] },
   'rate-limit': { limit: 1 },
   'transform-request': {},
   'transform-response': {},

@@ -21,6 +21,7 @@ const configs: Record<KindName, unknown> = {
   condition: { when: 'true' },
   subflow: { fragment: 'auth', exits: ['ok'] },
   switch: { cases: [{ port: 'a', when: 'true' }] },
+  'mcp-tool': { tools: [{ name: 'delete_file', port: 'delete' }] },
   'rate-limit': { limit: 1 },
   'transform-request': {},
   'transform-response': {},

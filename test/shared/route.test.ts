@@ -80,7 +80,7 @@ describe('clashingMethods', () => {
 
 describe('reservedPrefixOf', () => {
   it('reserves the gateway\'s own paths', () => {
-    expect(RESERVED_PREFIXES).toEqual(['/admin', '/editor', '/healthz', '/metrics', '/.well-known/sluice']);
+    expect(RESERVED_PREFIXES).toEqual(['/admin', '/editor', '/healthz', '/metrics', '/.well-known/sluice', '/mcp']);
   });
 
   it.each([

@@ -59,6 +59,8 @@ export interface PartnerDirectory {
   partnerCertificates: ReadonlyMap<string, ReadonlyArray<{ id: string; match: 'fingerprint' | 'subject' | 'san'; value: string }>>;
   /** Workflow id -> the products that include it ("a, b"); workflows in no product are open to every partner. */
   guarded: ReadonlyMap<string, string>;
+  /** Product id -> its name, description and workflows (the /mcp/<product> endpoint's tools). */
+  products: ReadonlyMap<string, { id: string; name: string; description: string; workflows: readonly string[] }>;
 }
 
 /** The directory in force (swapped per revision) and each key's last use in this process. */
@@ -68,7 +70,7 @@ export interface PartnerAccess {
   readonly lastUsed: Map<string, number>;
 }
 
-const EMPTY_DIRECTORY: PartnerDirectory = { revision: 0, keys: new Map(), clients: new Map(), partners: new Map(), certificates: new Map(), hmacSecrets: new Map(), partnerCertificates: new Map(), guarded: new Map() };
+const EMPTY_DIRECTORY: PartnerDirectory = { revision: 0, keys: new Map(), clients: new Map(), partners: new Map(), certificates: new Map(), hmacSecrets: new Map(), partnerCertificates: new Map(), guarded: new Map(), products: new Map() };
 
 export function createPartnerAccess(): PartnerAccess {
   return { current: EMPTY_DIRECTORY, lastUsed: new Map() };
@@ -124,7 +126,7 @@ export function buildPartnerDirectory(state: StoreState): PartnerDirectory {
       if (key.revokedAt === undefined)
         keys.set(key.prefix, { id: key.id, partner: partner.id, hash: key.hash, scopes: Object.freeze([...key.scopes]), expiresAt: key.expiresAt === undefined ? Infinity : Date.parse(key.expiresAt) });
   }
-  return { revision: state.revision, keys, clients, partners, certificates: clientCertificatesOf(Object.values(state.partners ?? {})), hmacSecrets: hmacSecretsOf(state), partnerCertificates: partnerCertificatesOf(Object.values(state.partners ?? {})), guarded };
+  return { revision: state.revision, keys, clients, partners, certificates: clientCertificatesOf(Object.values(state.partners ?? {})), hmacSecrets: hmacSecretsOf(state), partnerCertificates: partnerCertificatesOf(Object.values(state.partners ?? {})), guarded, products: new Map(Object.values(products).map((p) => [p.id, { id: p.id, name: p.name, description: p.description, workflows: p.workflows }])) };
 }
 
 /** The HMAC secrets of a store state by key id, revoked ones left out. */
