@@ -45,6 +45,9 @@ export const mcpTool: Runtime<McpToolConfig> = (config) => {
         decision = { port: 'other', tool: undefined };
       } else decision = decide(body);
       if ('invalid' in decision) return refuse(exchange, decision.invalid);
+      // the message goes on as the guard read it: re-serialised, so an upstream that reads the first of
+      // two "name" members (JSON.parse keeps the last) cannot see another tool than the one routed on
+      exchange.request.body = Array.isArray(body) ? [...body] : { ...(body as Record<string, unknown>) };
       if (decision.tool !== undefined) exchange.mcpTool = { name: decision.tool.slice(0, LOGGED_TOOL_CHARS), label: decision.port };
       return decision.port;
     },

@@ -4,6 +4,7 @@ import { kinds } from '../../../shared/nodes/index.ts';
 import type { TestGateway } from '../../helpers/gateway.ts';
 import { expectPort, expectProblem, portNode, startGateway, workflow } from '../../helpers/workflow.ts';
 import { describeKind } from './describe-kind.ts';
+import { startUpstream } from '../../helpers/upstream.ts';
 
 describeKind('mcp-tool', {
   minimal: { config: { tools: [{ name: 'delete_file', port: 'delete' }] }, parsed: { tools: [{ name: 'delete_file', port: 'delete' }] } },
@@ -88,6 +89,29 @@ describe('mcp-tool', () => {
     ['an empty batch', '[]', 'application/json', 'the batch is empty'],
   ])('%s is refused 400 mcp-request-invalid', async (_name, body, type, reason) => {
     await expectProblem(await post(body, type), 400, 'mcp-request-invalid', reason);
+  });
+
+  it('a tools/call with two "name" members goes upstream as the guard read it: the last name only', async () => {
+    const upstream = await startUpstream();
+    try {
+      await gw.putWorkflow(
+        workflow('mcp-forward', { path: '/mcp-forward', methods: ['POST'] }, [
+          { id: 'tool', kind: 'mcp-tool', config: { tools: [{ name: 'delete_file', port: 'delete' }] } },
+          portNode('to-delete', 'delete'),
+          { id: 'call', kind: 'proxy', config: { url: upstream.url } },
+        ], [['tool', 'delete', 'to-delete'], ['tool', 'other', 'call']]),
+      );
+      // a first-member parser would read delete_file; the guard (and JSON.parse) read read_file
+      const smuggled = '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"delete_file","name":"read_file"}}';
+      const res = await gw.fetch('/mcp-forward', { method: 'POST', headers: { 'content-type': 'application/json' }, body: smuggled });
+      expect(res.status).toBe(200);
+      await res.arrayBuffer();
+      const sent = upstream.received.at(-1)!.body;
+      expect(JSON.parse(sent)).toEqual({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'read_file' } });
+      expect(sent).not.toContain('delete_file');
+    } finally {
+      await upstream.close();
+    }
   });
 
   it('the request log carries the tool a tools/call names (cut to 128 characters)', async () => {
