@@ -10,6 +10,7 @@ import { hmacVerifyKind } from './hmac-verify.ts';
 import { introspectKind } from './introspect.ts';
 import { jwtVerifyKind } from './jwt-verify.ts';
 import type { AnyKindDescriptor, KindDescriptor, PortSpec } from './kind.ts';
+import { promptGuardKind } from './prompt-guard.ts';
 import { proxyKind } from './proxy.ts';
 import { rateLimitKind } from './rate-limit.ts';
 import { respondKind } from './respond.ts';
@@ -30,6 +31,7 @@ export const kinds = {
   'client-cert': clientCertKind,
   'scope-check': scopeCheckKind,
   'validate-request': validateRequestKind,
+  'prompt-guard': promptGuardKind,
   condition: conditionKind,
   switch: switchKind,
   subflow: subflowKind,
@@ -83,3 +85,4 @@ export type { CacheLookupConfig } from './cache-lookup.ts';
 export type { CacheStoreConfig } from './cache-store.ts';
 export type { SubflowConfig } from './subflow.ts';
 export type { ClientCertConfig } from './client-cert.ts';
+export type { PromptGuardConfig } from './prompt-guard.ts';
