@@ -1,4 +1,5 @@
 import type { PromptGuardConfig } from '../../shared/nodes/index.ts';
+import { tooDeep } from '../../shared/schema/limits.ts';
 import { PrepareError } from './prepare-error.ts';
 import { SluiceError } from './support/errors.ts';
 import { createExpressionPool } from './support/expression-pool.ts';
@@ -12,6 +13,13 @@ import type { Exchange, Runtime } from './types.ts';
 const SCAN_DEADLINE_MS = 3_000;
 /** Past this the checking worker's CPU priority is lowered (expression-pool.ts). */
 const SCAN_DEMOTE_MS = 500;
+
+/**
+ * The deepest a checked body may nest: the guard sends on the JSON it checked, written out again,
+ * and JSON.stringify overflows the stack a few thousand levels down (no LLM request nests past a
+ * few dozen, tool schemas included).
+ */
+const MAX_BODY_DEPTH = 256;
 
 /** Keys of compiled checks in the workers: one per prepared node. */
 let nextKey = 1;
@@ -88,6 +96,7 @@ export const promptGuard: Runtime<PromptGuardConfig> = (config, context) => {
       const body = jsonOf(exchange.request.body);
       const prompt = llmRequestOf(body);
       if (prompt.api === undefined) return config.nonLlm === 'pass' ? 'ok' : blocked(exchange, 'not an LLM request');
+      if (tooDeep(body, MAX_BODY_DEPTH) !== undefined) return blocked(exchange, `nesting over ${MAX_BODY_DEPTH} levels`);
       const [checked, counted] = await Promise.all([scans ? scan(exchange, prompt.texts) : undefined, counter?.count(prompt.texts)]);
       if (checked?.blocked !== undefined) return blocked(exchange, checked.blocked);
       if (counted !== undefined) {

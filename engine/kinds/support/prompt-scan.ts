@@ -67,70 +67,139 @@ function mod97(iban: string): boolean {
   return rest === 1;
 }
 
-// Candidates by RE2, each then checked in code (boundaries, digit counts, check digits).
-const CARD = /\d(?:[ -]?\d){12,18}/g;
-const IBAN = /[A-Za-z]{2}\d{2}(?: ?[A-Za-z0-9]){11,32}/g;
-const EMAIL = /[A-Za-z0-9._%+-]+@(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,}/g;
+/** A phone number's candidates, by RE2, within a numeric stretch of the text (see phoneSpans). */
 const PHONE = /\+?(?:\(\d{1,5}\)[ .-]?)?\d{1,5}(?:(?:[ .-]|[ .-]?\(\d{1,5}\)[ .-]?)?\d{1,5}){1,7}/g;
+const EMAIL = /[A-Za-z0-9._%+-]+@(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,}/g;
 
-/** Every match of `re` in `text`, as candidates; `accept` answers the span to take (or none). */
-function spans(re: LinearRegExp, text: string, accept: (match: string, start: number) => Span | undefined): Span[] {
+/** Every match of `re` in text[from, to), as candidates; `accept` answers the span to take (or none). */
+function spans(re: LinearRegExp, text: string, accept: (match: string, start: number) => Span | undefined, from = 0, to = text.length): Span[] {
   const found: Span[] = [];
+  const part = from === 0 && to === text.length ? text : text.slice(from, to);
   re.lastIndex = 0;
-  for (let match = re.exec(text); match !== null; match = re.exec(text)) {
-    const span = accept(match[0], match.index);
+  for (let match = re.exec(part); match !== null; match = re.exec(part)) {
+    const span = accept(match[0], from + match.index);
     if (span !== undefined) {
       found.push(span);
-      re.lastIndex = span[1];
+      re.lastIndex = span[1] - from;
     }
+  }
+  return found;
+}
+
+/**
+ * Card numbers, by a scan of the text: each maximal run of digits with single spaces or hyphens
+ * between, of 13-19 digits, that passes Luhn. A longer run is no card (an id, a phone list).
+ */
+function cardSpans(text: string): Span[] {
+  const found: Span[] = [];
+  let i = 0;
+  while (i < text.length) {
+    if (!isDigit(text.charCodeAt(i))) {
+      i++;
+      continue;
+    }
+    const start = i;
+    let digits = '';
+    let end = i;
+    while (i < text.length) {
+      const code = text.charCodeAt(i);
+      if (isDigit(code)) {
+        if (digits.length <= 19) digits += text[i];
+        i++;
+        end = i;
+      } else if ((code === 32 || code === 45) && isDigit(text.charCodeAt(i + 1))) i++;
+      else break;
+    }
+    if (digits.length >= 13 && digits.length <= 19 && luhn(digits)) found.push([start, end]);
+  }
+  return found;
+}
+
+/**
+ * IBANs, by a scan of the text: two letters and two digits after a non-alphanumeric, then the
+ * country's length of letters and digits (single spaces between), passing mod 97, not followed by
+ * more letters or digits.
+ */
+function ibanSpans(text: string): Span[] {
+  const found: Span[] = [];
+  const isLetter = (code: number) => (code >= 65 && code <= 90) || (code >= 97 && code <= 122);
+  for (let start = 0; start + 4 <= text.length; start++) {
+    if (!isLetter(text.charCodeAt(start)) || !isLetter(text.charCodeAt(start + 1)) || !isDigit(text.charCodeAt(start + 2)) || !isDigit(text.charCodeAt(start + 3))) continue;
+    if (start > 0 && isAlnum(text.charCodeAt(start - 1))) continue;
+    const length = IBAN_LENGTHS[text.slice(start, start + 2).toUpperCase()];
+    if (length === undefined) continue;
+    let compact = '';
+    let i = start;
+    while (i < text.length && compact.length < length) {
+      const code = text.charCodeAt(i);
+      if (isAlnum(code)) {
+        compact += text[i];
+        i++;
+      } else if (code === 32 && isAlnum(text.charCodeAt(i + 1)) && compact.length > 0) i++;
+      else break;
+    }
+    if (compact.length < length || (i < text.length && isAlnum(text.charCodeAt(i)))) continue;
+    if (mod97(compact.toUpperCase())) {
+      found.push([start, i]);
+      start = i - 1;
+    }
+  }
+  return found;
+}
+
+/** A character a phone number is written with. */
+const isPhoneChar = (code: number) => isDigit(code) || code === 32 || code === 40 || code === 41 || code === 43 || code === 45 || code === 46;
+
+/**
+ * Phone numbers: RE2 only within numeric stretches (digits, spaces, parentheses, +, -, .) of at
+ * least 7 digits, so that prose costs one pass of a character test; in a stretch, 9-15 digits
+ * with separators or parentheses, or 7-15 after a +. A bare run of digits is an id, not a phone.
+ */
+function phoneSpans(re: LinearRegExp, text: string): Span[] {
+  const found: Span[] = [];
+  let i = 0;
+  while (i < text.length) {
+    if (!isPhoneChar(text.charCodeAt(i))) {
+      i++;
+      continue;
+    }
+    const from = i;
+    let digits = 0;
+    while (i < text.length && isPhoneChar(text.charCodeAt(i))) if (isDigit(text.charCodeAt(i++))) digits++;
+    if (digits < 7) continue;
+    found.push(
+      ...spans(
+        re,
+        text,
+        (match, start) => {
+          const end = start + match.length;
+          if (start > 0 && (isAlnum(text.charCodeAt(start - 1)) || text[start - 1] === '+')) return undefined;
+          if (end < text.length && isAlnum(text.charCodeAt(end))) return undefined;
+          const count = match.replace(/\D/g, '').length;
+          const plus = match.startsWith('+');
+          if (plus ? count < 7 || count > 15 : count < 9 || count > 15) return undefined;
+          if (!plus && !/[ .()-]/.test(match)) return undefined;
+          if (/^\d{1,3}(?:\.\d{1,3}){3}$/.test(match)) return undefined; // an IPv4 address
+          return [start, end];
+        },
+        from,
+        i,
+      ),
+    );
   }
   return found;
 }
 
 /** Finds each detector's matches in a text. */
 const FIND: Record<DetectorName, (text: string) => Span[]> = (() => {
-  const card = new LinearRegExp(CARD);
-  const iban = new LinearRegExp(IBAN);
   const email = new LinearRegExp(EMAIL);
   const phone = new LinearRegExp(PHONE);
   return {
-    // a whole run of 13-19 digits (single spaces or hyphens between) that passes Luhn; a longer run is no card
-    card: (text) =>
-      spans(card, text, (match, start) => {
-        const end = start + match.length;
-        if (start > 0 && isDigit(text.charCodeAt(start - 1))) return undefined;
-        if (end < text.length && (isDigit(text.charCodeAt(end)) || (/[ -]/.test(text[end]!) && isDigit(text.charCodeAt(end + 1))))) return undefined;
-        return luhn(match.replace(/[ -]/g, '')) ? [start, end] : undefined;
-      }),
-    // a country's length of letters and digits (single spaces between) that passes mod 97
-    iban: (text) =>
-      spans(iban, text, (match, start) => {
-        if (start > 0 && isAlnum(text.charCodeAt(start - 1))) return undefined;
-        const length = IBAN_LENGTHS[match.slice(0, 2).toUpperCase()];
-        if (length === undefined) return undefined;
-        let compact = '';
-        let end = start;
-        for (let i = 0; i < match.length && compact.length < length; i++) {
-          if (match[i] !== ' ') compact += match[i];
-          end = start + i + 1;
-        }
-        if (compact.length < length || (end < text.length && isAlnum(text.charCodeAt(end)))) return undefined;
-        return mod97(compact.toUpperCase()) ? [start, end] : undefined;
-      }),
-    email: (text) => spans(email, text, (match, start) => [start, start + match.length]),
-    // 9-15 digits with separators or parentheses, or 7-15 after a +; a bare run of digits is an id, not a phone
-    phone: (text) =>
-      spans(phone, text, (match, start) => {
-        const end = start + match.length;
-        if (start > 0 && (isAlnum(text.charCodeAt(start - 1)) || text[start - 1] === '+')) return undefined;
-        if (end < text.length && isAlnum(text.charCodeAt(end))) return undefined;
-        const digits = match.replace(/\D/g, '').length;
-        const plus = match.startsWith('+');
-        if (plus ? digits < 7 || digits > 15 : digits < 9 || digits > 15) return undefined;
-        if (!plus && !/[ .()-]/.test(match)) return undefined;
-        if (/^\d{1,3}(?:\.\d{1,3}){3}$/.test(match)) return undefined; // an IPv4 address
-        return [start, end];
-      }),
+    card: cardSpans,
+    iban: ibanSpans,
+    // only where there is an @: RE2 then runs on the stretch around each
+    email: (text) => (text.includes('@') ? spans(email, text, (match, start) => [start, start + match.length]) : []),
+    phone: (text) => phoneSpans(phone, text),
   };
 })();
 

@@ -168,9 +168,15 @@ describe('prompt-guard over HTTP', () => {
     await expectProblem(await gw.fetch('/ai/mixed', json(chat(huge))), 400, 'prompt-blocked', 'detector card');
   }, 30_000);
 
-  it('skips deeply nested parts and content that is no text, without failing', async () => {
-    let nested: unknown = { type: 'text', text: 'forbidden a@b.io' };
+  it('refuses a body nested past 256 levels, naming the rule (it sends on the JSON it checked)', async () => {
+    let nested: unknown = 'x';
     for (let i = 0; i < 2_000; i++) nested = [nested];
+    await expectProblem(await gw.fetch('/ai/mixed', json({ model: 'm', messages: [{ role: 'user', content: 'hi' }], extra: nested })), 400, 'prompt-blocked', 'nesting over 256 levels');
+  });
+
+  it('skips nested parts and content that is no text, without failing', async () => {
+    let nested: unknown = { type: 'text', text: 'forbidden a@b.io' };
+    for (let i = 0; i < 200; i++) nested = [nested];
     const body = { model: 'm', messages: [{ role: 'user', content: [nested] }, { role: 'user', content: 42 }, { role: 'user', content: { text: 'forbidden' } }, { role: 'user', content: null }, { role: 'user', content: 'ok a@b.io' }] };
     expect((await gw.fetch('/ai/mixed', json(body))).status).toBe(200);
     const sent = lastReceived() as { messages: Array<{ content: unknown }> };
