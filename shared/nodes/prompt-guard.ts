@@ -41,7 +41,7 @@ const promptGuardConfig = z
       })
       .strict()
       .default({ card: 'off', iban: 'off', email: 'off', phone: 'off' })
-      .meta({ title: 'PII detectors', description: 'Personal data found in the message texts, each detector off, blocking or redacting. Redaction rewrites the request body (JSON) for the nodes after this one.' }),
+      .meta({ title: 'Personal data detectors', description: 'Personal data (PII) found in the message texts, each detector off, blocking or redacting. Redaction rewrites the request body (JSON) for the nodes after this one.' }),
     nonLlm: z.enum(['block', 'pass']).default('block').meta({ title: 'Other bodies', description: 'A body that is no OpenAI or Anthropic request (chat, completions, embeddings, messages): `block` refuses it (nothing unread passes the guard), `pass` lets it through unchecked.' }),
   })
   .strict()
