@@ -8,7 +8,7 @@
  * Messages in: a task (see WorkerTask, TokenCountTask, GuardTask). Out: `{ ready: true, tid }` once, then one WorkerReply per task.
  */
 import { readlinkSync } from 'node:fs';
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { compileBounded, loadBuiltins, type BoundedJsonata, type EvaluationLimits } from './jsonata-bounds.ts';
 import { compileScan, type ScanResult, type ScanSpec } from './prompt-scan.ts';
 import { loadTokenEncoder, type TokenEncoder } from './token-encoder.ts';
@@ -124,7 +124,7 @@ if (port !== null) {
           guards.set(task.guard.key, guard);
         }
         reply = { id: task.id, ok: true, guard: guard.scan(task.texts) };
-      } else if ('texts' in task) reply = { id: task.id, ok: true, tokens: (await (encoder ??= loadTokenEncoder())).count(task.texts) };
+      } else if ('texts' in task) reply = { id: task.id, ok: true, tokens: (await (encoder ??= loadTokenEncoder((workerData as { tokenRanks: string }).tokenRanks))).count(task.texts) };
       else reply = replyOf(task.id, await compiledFor(task).evaluate(inputOf(task)));
     } catch (error) {
       const e = error as { code?: unknown; message?: unknown };
