@@ -14,8 +14,9 @@ import { benchRedis, deleteRedisKeys, redisAnswers, redisPrefix } from './redis.
 import { check, fmt, median, printChecks, printTable, writeResults, type Check } from './report.ts';
 import { startBareProxy, startGateway, startUpstream, whenStopped, type Gateway } from './servers.ts';
 import { measureMtls, printMtls, type MtlsRow } from './mtls.ts';
+import { measureLlm, printLlm, type LlmResults } from './llm.ts';
 
-const TARGET_NAMES = ['bare', 'sluice-a', 'sluice-b', 'sluice-c', 'sluice-c-redis', 'sluice-d', 'sluice-f', 'sluice-g', 'sluice-i', 'sluice-m', 'sluice-quiet', 'express-gateway', 'node-red'] as const;
+const TARGET_NAMES = ['bare', 'sluice-a', 'sluice-b', 'sluice-c', 'sluice-c-redis', 'sluice-d', 'sluice-f', 'sluice-g', 'sluice-i', 'sluice-l', 'sluice-m', 'sluice-quiet', 'express-gateway', 'node-red'] as const;
 type TargetName = (typeof TARGET_NAMES)[number];
 
 const DESCRIPTIONS: Record<TargetName, string> = {
@@ -28,6 +29,7 @@ const DESCRIPTIONS: Record<TargetName, string> = {
   'sluice-f': 'Sluice (f): cors → validate-request (query, Authorization by a pattern) → proxy',
   'sluice-g': 'Sluice (g): cache-lookup → (miss) proxy → cache-store, in memory: hits after the first request',
   'sluice-i': 'Sluice (i): introspect (RFC 7662, answers cached by token hash: hits after the first request) → proxy',
+  'sluice-l': 'Sluice (l): proxy with llm (model allow-list, usage read as the answer passes) vs the bare proxy, both POSTing a chat completion; and the time to the first chunk of a streamed answer vs the upstream directly; its own gateway',
   'sluice-m': 'Sluice (m): client-cert → proxy on the TLS listener with a client CA (mTLS), a new TLS connection per request vs keep-alive; its own gateway and a node:https load generator (wrk presents no client certificate)',
   'sluice-quiet': 'Sluice (c) without request logging and metrics (a gateway of its own: LOG_LEVEL=warn, SLUICE_METRICS=off)',
   'express-gateway': `express-gateway ${PEERS['express-gateway'].version}: jwt (RS256) → scope (terminate unless) → rate-limit → proxy`,
@@ -283,6 +285,13 @@ export async function runCompare(): Promise<void> {
   noteUnsteadyRounds(rows, outcome);
   const results = checks(rows, outcome, redisIsMemory);
   print(rows, outcome, results);
+  // the LLM proxy after the others: its own gateway and bare proxy, POST requests
+  let llm: LlmResults | null = null;
+  if (selected.includes('sluice-l')) {
+    llm = await measureLlm(gen, upstream.origin, settings);
+    printLlm(llm);
+    printChecks(llm.checks);
+  }
   // mTLS after the others: its own gateway, its own load generator
   let mtls: MtlsRow[] | null = null;
   if (selected.includes('sluice-m')) {
@@ -304,6 +313,7 @@ export async function runCompare(): Promise<void> {
     cRedisServer: redisWhere,
     checks: results,
     mtls,
+    llm,
     notes: outcome.notes,
   });
   console.log(`\nresults written to ${path}`);

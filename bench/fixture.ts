@@ -96,6 +96,24 @@ export function edgeWorkflow(upstream: string) {
  * (m): client-cert → proxy on the gateway's TLS listener with a client CA: the partner is found
  * by its certificate's fingerprint in the partner directory, then the proxy as in (a).
  */
+/** The chat completion every sluice-l request POSTs (a model the allow-list names). */
+export const LLM_REQUEST = { model: 'bench-model', messages: [{ role: 'system', content: 'You are terse.' }, { role: 'user', content: 'Say hello to the benchmark.' }] };
+
+/**
+ * An LLM proxy, (l): a proxy with `llm` (OpenAI, a model allow-list) in front of the upstream's
+ * /v1/chat/completions: the body read for its model, the answer's usage read as it passes.
+ */
+export function llmWorkflow(upstream: string) {
+  const call: Node = { id: 'call', kind: 'proxy', config: { url: upstream, stripPrefix: '/l', llm: { api: 'openai', models: ['bench-model'] } } };
+  return { ...chainWorkflow('bench-l', '/l/*', [call]), route: { methods: ['POST'], path: '/l/*' } };
+}
+
+/** The same proxy without `llm` (/p/*): what the gateway's hop costs a streamed answer by itself. */
+export function plainStreamWorkflow(upstream: string) {
+  const call: Node = { id: 'call', kind: 'proxy', config: { url: upstream, stripPrefix: '/p' } };
+  return { ...chainWorkflow('bench-p', '/p/*', [call]), route: { methods: ['POST'], path: '/p/*' } };
+}
+
 export function mtlsWorkflow(upstream: string) {
   const cert: Node = { id: 'cert', kind: 'client-cert', config: { match: ['fingerprint'] } };
   return chainWorkflow('bench-m', '/m', [cert, proxyNode(upstream)]);

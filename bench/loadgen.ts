@@ -2,6 +2,8 @@
 // bottleneck), otherwise autocannon. Either one runs as its own process pinned to core 1, away
 // from the proxies on core 0.
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO, commandExists, spawnPinned } from './children.ts';
 
@@ -47,12 +49,26 @@ function tryInstallWrk(): boolean {
   return apt('install', '-y', 'wrk') || (apt('update') && apt('install', '-y', 'wrk'));
 }
 
-export async function runLoad(gen: LoadGenName, url: string, seconds: number, token: string): Promise<LoadResult> {
+/** A wrk script that POSTs `body` as JSON, written once per body. */
+const wrkScripts = new Map<string, string>();
+function wrkPostScript(body: string): string {
+  let path = wrkScripts.get(body);
+  if (path === undefined) {
+    path = join(mkdtempSync(join(tmpdir(), 'sluice-wrk-')), 'post.lua');
+    writeFileSync(path, `wrk.method = "POST"\nwrk.body = ${JSON.stringify(body)}\nwrk.headers["content-type"] = "application/json"\n`);
+    wrkScripts.set(body, path);
+  }
+  return path;
+}
+
+/** Loads `url` with GET, or with POST of the JSON `post` (sluice-l). */
+export async function runLoad(gen: LoadGenName, url: string, seconds: number, token: string, post?: string): Promise<LoadResult> {
   const auth = `Bearer ${token}`;
+  const posting = post === undefined ? [] : gen === 'wrk' ? ['-s', wrkPostScript(post)] : ['-m', 'POST', '-b', post, '-H', 'content-type=application/json'];
   const [cmd, args] =
     gen === 'wrk'
-      ? ['wrk', ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--timeout', `${TIMEOUT_SECONDS}s`, '--latency', '-H', `authorization: ${auth}`, url]]
-      : [process.execPath, [join(REPO, 'node_modules/autocannon/autocannon.js'), '-c', String(CONNECTIONS), '-d', String(seconds), '-t', String(TIMEOUT_SECONDS), '-j', '-n', '-H', `authorization=${auth}`, url]];
+      ? ['wrk', ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--timeout', `${TIMEOUT_SECONDS}s`, '--latency', '-H', `authorization: ${auth}`, ...posting, url]]
+      : [process.execPath, [join(REPO, 'node_modules/autocannon/autocannon.js'), '-c', String(CONNECTIONS), '-d', String(seconds), '-t', String(TIMEOUT_SECONDS), '-j', '-n', '-H', `authorization=${auth}`, ...posting, url]];
   const child = spawnPinned(LOAD_CORE, cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';

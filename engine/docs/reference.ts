@@ -54,7 +54,7 @@ const SAMPLE_CONFIG: Record<string, unknown> = {
   condition: { when: 'true' },
   switch: { cases: [{ port: 'case', when: 'true' }] },
   'rate-limit': { limit: 1 },
-  proxy: { url: 'http://upstream.example' },
+  proxy: { url: 'http://upstream.example', llm: { api: 'openai' } }, // llm: its model_denied port is listed too
   error: { error: 'config_error' },
 };
 

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { Readable, type Writable } from 'node:stream';
-import type { Exchange, GatewayRequest, GatewayResponse, PresentedCertificate, TraceContext } from '../kinds/types.ts';
+import type { Exchange, GatewayRequest, GatewayResponse, LlmRecord, PresentedCertificate, TraceContext } from '../kinds/types.ts';
 import type { ClientCertificates } from './client-certificate.ts';
 import { writeProblem, type ProblemAnswer } from './problem.ts';
 import { ANSWER_PIECE, type BufferedSend, type SlowReaderGuard } from './slow-readers.ts';
@@ -89,6 +89,7 @@ export class RequestExchange implements Exchange {
   scopes: readonly string[] = [];
   vars: Record<string, unknown> = {};
   response: GatewayResponse | undefined = undefined;
+  llm: LlmRecord | undefined = undefined;
   problemParams: Record<string, string> | undefined = undefined;
   problemMembers: Record<string, unknown> | undefined = undefined;
   answerHeaders: Record<string, string> | undefined = undefined;

@@ -11,6 +11,7 @@ import { finalProblem, writeProblem, type ProblemRenderer } from './problem.ts';
 import { createRouteTable, type RouteTable } from './route-table.ts';
 import type { SlowReaderGuard } from './slow-readers.ts';
 import { traceContextOf } from './trace.ts';
+import { countTokens, loggedLlm } from '../observe/llm-tokens.ts';
 import { createRequestLog, subjectLogger, type RequestRecord, type SubjectLogging } from '../observe/request-log.ts';
 import type { Metrics } from '../observe/metrics.ts';
 import { CLIENT_CLOSED, outcomeOfStatus } from '../observe/outcome.ts';
@@ -206,6 +207,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         record.subject = exchange.subject;
         record.upstreamMs = exchange.upstreamMs;
         record.rateLimitStoreDown = exchange.rateLimitStoreDown;
+        if (exchange.llm !== undefined) record.llm = loggedLlm(exchange.llm);
         answerWalked(req, res, exchange, record, workflow, result, head);
       } catch (error) {
         logger.error({ err: error, traceId: record.traceId }, 'gateway failed');
@@ -219,7 +221,10 @@ export function createGateway(options: GatewayOptions): Gateway {
         const ms = ended - started;
         const now = Date.now(); // one clock read for the metrics' time windows and the log line's time
         if (metrics !== undefined) {
-          if (served?.metrics !== undefined) served.metrics.request(record.partner, record.outcome, record.status, ms / 1000, record.upstreamMs === undefined ? undefined : record.upstreamMs / 1000, now);
+          if (served?.metrics !== undefined) {
+            served.metrics.request(record.partner, record.outcome, record.status, ms / 1000, record.upstreamMs === undefined ? undefined : record.upstreamMs / 1000, now);
+            if (exchange?.llm?.usage !== undefined) countTokens(metrics.llmTokens, served.metrics, record.partner, exchange.llm);
+          }
           else if (served === undefined) metrics.unrouted.set(record.status, (metrics.unrouted.get(record.status) ?? 0) + 1);
         }
         if (logRequest) {

@@ -7,6 +7,9 @@ import { CallCancellation, failedCall, onDeadline, UpstreamCall } from './suppor
 import { failWith } from './support/errors.ts';
 import { resolveUrl } from './support/upstream-url.ts';
 import { resilientProxy } from './support/upstream-resilience.ts';
+import { createExpressionPool } from './support/expression-pool.ts';
+import { tokenCounter } from './support/token-count.ts';
+import { prepareLlm, watchStream, type LlmCall, type LlmProxy } from './support/upstream-llm.ts';
 import type { Exchange, Runtime } from './types.ts';
 
 acceptInterimContinue();
@@ -37,6 +40,18 @@ function requestBody(exchange: Exchange): { body: Buffer | string | undefined; s
 }
 
 /**
+ * The body an llm proxy with an allow-list sends: the JSON it checked, written out again, so that
+ * the upstream cannot read another model from the bytes (a repeated "model" member) than the
+ * gateway did.
+ */
+function checkedBody(exchange: Exchange, llm: LlmProxy | undefined, body: Buffer | string | undefined): Buffer | string | undefined {
+  const received = exchange.receivedBody;
+  if (llm === undefined || !llm.rewritesBody || received === undefined || body !== received.raw) return body;
+  const parsed = received.parsed;
+  return parsed !== null && typeof parsed === 'object' && !Buffer.isBuffer(parsed) ? JSON.stringify(parsed) : body;
+}
+
+/**
  * Calls the upstream through a keep-alive pool shared by every node that targets the same
  * origin. Bodies stream through unless a later node reads them: the request body is streamed
  * when no node parsed it, the response body when the `ok` port ends the request.
@@ -51,6 +66,10 @@ export const proxy: Runtime<ProxyConfig> = async (config, context) => {
   const stripPrefix = config.stripPrefix?.replace(/\/$/, '');
   const bufferResponse = context.wiredPorts.has('ok');
   const maxBuffered = context.maxBufferedAnswer;
+  // Tokens are counted in an expression worker, never on this thread. The gateway's own pool
+  // reaches kinds once PrepareContext carries it (prompt-guard's `workers`); until then the
+  // process's one-thread pool for token counts, started on the first count.
+  const llm = config.llm === undefined ? undefined : prepareLlm(config.llm, tokenCounter(context.shared.get('llm:token-workers', () => createExpressionPool({ threads: 1, queue: 64 }))), context.partners, context.workflowId);
 
   /** The request's path and query as the upstream gets them, after the target's base path. */
   function requestPath(exchange: Exchange): string {
@@ -63,7 +82,8 @@ export const proxy: Runtime<ProxyConfig> = async (config, context) => {
     }
     return path + exchange.upstreamSearch();
   }
-  const headersFor = (host: string) => createUpstreamHeaders({ dropAuthorization: !config.forwardAuthorization, dropAcceptEncoding: bufferResponse, preserveHost: config.preserveHost, upstreamHost: host });
+  // an llm proxy reads the answer's usage: it must come uncompressed
+  const headersFor = (host: string) => createUpstreamHeaders({ dropAuthorization: !config.forwardAuthorization, dropAcceptEncoding: bufferResponse || llm !== undefined, preserveHost: config.preserveHost, upstreamHost: host });
 
   if (config.targets !== undefined || config.retries !== undefined || config.breaker !== undefined || config.healthCheck !== undefined) {
     const written = config.targets ?? [{ url: config.url!, weight: 1 }];
@@ -72,7 +92,10 @@ export const proxy: Runtime<ProxyConfig> = async (config, context) => {
       const url = await resolveUrl(t.url, context, config.targets ? `config.targets.${i}.url` : 'config.url');
       targets.push({ url, weight: t.weight, pool: poolOf(url.origin), basePath: url.pathname.replace(/\/$/, ''), headers: headersFor(url.host) });
     }
-    return resilientProxy(config, targets, { timeoutMs, bufferResponse, maxBuffered, requestPath, requestBody, readableBody });
+    return resilientProxy(config, targets, { timeoutMs, bufferResponse, maxBuffered, requestPath, requestBody: (exchange) => {
+      const sent = requestBody(exchange);
+      return { body: checkedBody(exchange, llm, sent.body), stream: sent.stream };
+    }, readableBody, llm });
   }
 
   const target = await resolveUrl(config.url!, context, 'config.url');
@@ -83,15 +106,17 @@ export const proxy: Runtime<ProxyConfig> = async (config, context) => {
   const upstreamHeaders = headersFor(target.host);
 
   /** An answer handed on as a stream, for an exchange that cannot write to a client (previews, tests). */
-  async function streamToLater(exchange: Exchange, options: Dispatcher.DispatchOptions, started: number): Promise<string> {
+  async function streamToLater(exchange: Exchange, options: Dispatcher.DispatchOptions, started: number, llmCall: LlmCall | undefined): Promise<string> {
     const call = new CallCancellation();
     exchange.onClientGone(call);
     const deadline = setTimeout(onDeadline, timeoutMs, call);
     try {
       const response = await pool.request({ ...options, signal: call as unknown as AbortSignal });
-      exchange.response = { status: response.statusCode, headers: answerHeaders(response.headers), stream: response.body };
+      const headers = answerHeaders(response.headers);
+      exchange.response = { status: response.statusCode, headers, stream: llmCall === undefined ? response.body : watchStream(exchange, response.body, llmCall, headers) };
       return 'ok';
     } catch (error) {
+      if (llmCall !== undefined) await llmCall.finish(exchange, undefined);
       return failedCall(exchange, call, error);
     } finally {
       exchange.upstreamMs = performance.now() - started;
@@ -101,7 +126,15 @@ export const proxy: Runtime<ProxyConfig> = async (config, context) => {
 
   return {
     run: async function proxy(exchange) {
-      const { body, stream } = requestBody(exchange);
+      let llmCall: LlmCall | undefined;
+      if (llm !== undefined) {
+        const admitted = llm.admit(exchange);
+        if (admitted === 'model_denied') return admitted;
+        llmCall = admitted;
+      }
+      const sent = requestBody(exchange);
+      const body = checkedBody(exchange, llm, sent.body);
+      const stream = sent.stream;
       const headers = upstreamHeaders(exchange, body);
       if (body !== undefined && exchange.receivedBody !== undefined && exchange.request.body !== exchange.receivedBody.parsed && typeof exchange.request.body !== 'string')
         headers['content-type'] = 'application/json';
@@ -114,11 +147,12 @@ export const proxy: Runtime<ProxyConfig> = async (config, context) => {
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
       };
-      if (!bufferResponse && !exchange.canHijack) return streamToLater(exchange, options, started);
+      if (!bufferResponse && !exchange.canHijack) return streamToLater(exchange, options, started, llmCall);
       // One deadline for connecting, the answer's head and, when a later node reads it, its whole
       // body: undici's own timeouts restart per phase and its connect timeout is the pool's.
       // A streamed body is bounded by bodyTimeout (the longest pause) once the head is in.
       const call = new UpstreamCall(exchange, !bufferResponse, maxBuffered, started, timeoutMs);
+      if (llmCall !== undefined && !bufferResponse) call.watch = llmCall.answer;
       exchange.onClientGone(call);
       try {
         try {
@@ -126,12 +160,26 @@ export const proxy: Runtime<ProxyConfig> = async (config, context) => {
         } catch (error) {
           call.onError(error as Error); // refused before it started (an invalid header, a closed pool)
         }
-        if ((await call.done) === 'too_large') return failWith(exchange, 'the upstream answer is too large to transform');
+        if ((await call.done) === 'too_large') {
+          if (llmCall !== undefined) await llmCall.finish(exchange, undefined);
+          return failWith(exchange, 'the upstream answer is too large to transform');
+        }
       } catch (error) {
+        // a stream cut short: what it said so far is still counted
+        if (llmCall !== undefined) await llmCall.finish(exchange, call.watcher);
         return failedCall(exchange, call, error);
       }
-      if (!bufferResponse) return 'ok';
-      exchange.response = { status: call.status, headers: call.headers, body: readableBody(call.body!, call.headers['content-type']) };
+      if (!bufferResponse) {
+        if (llmCall !== undefined) await llmCall.finish(exchange, call.watcher);
+        return 'ok';
+      }
+      const answer = readableBody(call.body!, call.headers['content-type']);
+      exchange.response = { status: call.status, headers: call.headers, body: answer };
+      if (llmCall !== undefined) {
+        const usage = llmCall.answer(call.headers);
+        usage.readWhole(answer, call.body!);
+        await llmCall.finish(exchange, usage);
+      }
       return 'ok';
     },
   };

@@ -42,6 +42,31 @@ export interface TraceContext {
   sampled: boolean;
 }
 
+/** Tokens of one LLM call: read from the upstream's answer, or counted by the tokenizer (`estimated`). */
+export interface LlmUsage {
+  input: number;
+  output: number;
+  total: number;
+  /** Counted by the tokenizer (or its fallback), not read from the upstream. */
+  estimated: boolean;
+}
+
+/**
+ * What an LLM call of the request is about, the `llm` root of expressions (api, model, stream,
+ * usage); `product` is for the metrics' label only and not shown to expressions.
+ */
+export interface LlmRecord {
+  api: 'openai' | 'anthropic';
+  /** The model the request body names. */
+  model: string | undefined;
+  /** The request asked for a streamed (SSE) answer. */
+  stream: boolean;
+  /** Known once the answer is complete (set before by a node that estimated the prompt: `input` only counts then). */
+  usage: LlmUsage | undefined;
+  /** The API product the call is counted under (metrics), 'none' outside products. */
+  product: string;
+}
+
 /**
  * One request's context: what node runtimes read and write. Runtimes never see Express,
  * sockets or stores directly; the engine creates one exchange per request.
@@ -54,6 +79,8 @@ export interface Exchange {
   scopes: readonly string[];
   vars: Record<string, unknown>;
   response: GatewayResponse | undefined;
+  /** The LLM call an llm proxy made (or is making) for the request; undefined for other requests. */
+  llm: LlmRecord | undefined;
   /** Values for the {placeholders} of the catalog error a failure port raises, and extension members. */
   problemParams: Record<string, string> | undefined;
   /** Members added to that problem's body beside the standard ones (validate-request's `errors`); never replacing them. */

@@ -1,5 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { Histogram } from './histogram.ts';
+import { LlmTokens } from './llm-tokens.ts';
 import { PartnerLabels } from './partner-labels.ts';
 import { WorkflowMetrics, type NodeMetrics, type RequestSeries } from './workflow-metrics.ts';
 
@@ -73,9 +74,12 @@ export class Metrics {
   readonly revision: Gauge;
   /** Requests no workflow served (unknown route, method not allowed, malformed path), by status. */
   readonly unrouted = new Map<number, number>();
+  /** Tokens of LLM calls (llm proxies) by partner, product and model. */
+  readonly llmTokens: LlmTokens;
 
   constructor(options: MetricsOptions = {}) {
     this.partners = new PartnerLabels(options.partnerLimit ?? 50, options.partners);
+    this.llmTokens = new LlmTokens(this.partners);
     if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'sluice_' });
     const register = (metric: Collected) => this.registry.registerMetric(metric as never);
 
@@ -116,6 +120,12 @@ export class Metrics {
     ));
     register(new Collected('sluice_upstream_duration_seconds', 'Duration of upstream calls (to the upstream answer head) by workflow.', 'histogram', () =>
       [...this.workflows.values()].flatMap((workflow) => histogramSamples('sluice_upstream_duration_seconds', workflow.upstream, { workflow: workflow.id })),
+    ));
+    register(new Collected('sluice_llm_tokens_total', 'Tokens of LLM calls (proxy nodes with llm) by partner, API product, model (the first 50 named, the rest "other") and direction (input: the prompt, output: the answer); read from the upstream\'s usage, or estimated by the tokenizer.', 'counter', () =>
+      [...this.llmTokens.series.values()].flatMap((s) => [
+        { labels: { partner: s.partner, product: s.product, model: s.model, direction: 'input' }, value: s.input },
+        { labels: { partner: s.partner, product: s.product, model: s.model, direction: 'output' }, value: s.output },
+      ]),
     ));
     register(new Collected('sluice_partner_labels', 'Partner label values in use (bounded: known partners, then the first SLUICE_METRICS_PARTNER_LIMIT seen, the rest as "other").', 'gauge', () => [{ labels: {}, value: this.partners.size }]));
     register(new Collected('sluice_unrouted_requests_total', 'Requests no workflow served (unknown route, method not allowed, malformed path), by status.', 'counter', () =>

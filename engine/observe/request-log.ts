@@ -24,6 +24,25 @@ export interface RequestRecord {
   path: string[];
   /** A rate limit decided by its onStoreDown choice because Redis was unreachable. */
   rateLimitStoreDown: string | undefined;
+  /** An LLM call's model and tokens (llm proxies); absent for other requests. */
+  llm?: LoggedLlm | undefined;
+}
+
+/** What the request log says of an LLM call. */
+export interface LoggedLlm {
+  model: string | undefined;
+  input: number | undefined;
+  output: number | undefined;
+  estimated: boolean | undefined;
+}
+
+/** The `llm` member: the model (a caller's text, so escaped) and the tokens when known. */
+function llmFields(llm: LoggedLlm): string {
+  return (
+    `,"llm":{${llm.model === undefined ? '' : `"model":${str(llm.model.slice(0, 200))}`}` +
+    (llm.input === undefined ? '' : `${llm.model === undefined ? '' : ','}"input":${llm.input},"output":${llm.output ?? 0},"estimated":${llm.estimated === true}`) +
+    '}'
+  );
 }
 
 /** Logs a finished request; `now` is the time (ms since the epoch) the line carries. */
@@ -53,6 +72,7 @@ function fieldsOf(r: RequestRecord): string {
     (r.upstreamMs === undefined ? '' : `,"upstreamMs":${r.upstreamMs}`) +
     (r.rateLimitStoreDown === undefined ? '' : `,"rateLimitStoreDown":"${r.rateLimitStoreDown}"`) +
     (r.path.length === 0 ? ',"path":[]' : `,"path":["${r.path.join('","')}"]`) +
+    (r.llm === undefined ? '' : llmFields(r.llm)) +
     (r.fields === undefined ? '' : `,"fields":${r.fields}`)
   );
 }

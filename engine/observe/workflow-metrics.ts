@@ -83,6 +83,8 @@ export class WorkflowMetrics {
   readonly requests = new Map<string, RequestSeries>();
   readonly upstream = new Histogram(REQUEST_BUCKETS);
   readonly windows = new WindowedCounts();
+  /** Tokens of the workflow's LLM calls since the process started (`estimated`: of those, the ones counted by the tokenizer). */
+  readonly tokens = { input: 0, output: 0, estimated: 0 };
   /** Raw partner id -> label, per version and outcome: see VersionMetrics. */
   readonly #partners: PartnerLabels;
   #rotateAt = 0;

@@ -61,6 +61,7 @@ export function liveView(metrics: Metrics, workflow: CompiledWorkflow, partner: 
     nodes,
     edges,
     lastMinute: { requests: total(outcomes), outcomes },
+    ...(counted !== undefined && counted.tokens.input + counted.tokens.output > 0 ? { tokens: { ...counted.tokens } } : {}),
   };
 }
 

@@ -84,5 +84,7 @@ export const liveViewSchema = z.object({
   nodes: z.array(z.object({ id: z.string(), kind: z.string(), runs: z.number(), ports: counts, p50Ms: z.number().nullable(), p99Ms: z.number().nullable() })),
   edges: z.array(z.object({ from: z.string(), port: z.string(), to: z.string(), count: z.number() })),
   lastMinute: z.object({ requests: z.number(), outcomes: counts }),
+  /** Tokens of the workflow's LLM calls since this gateway started (`estimated`: those counted by the tokenizer); absent when none. */
+  tokens: z.object({ input: z.number(), output: z.number(), estimated: z.number() }).optional(),
 });
 export type LiveView = z.infer<typeof liveViewSchema>;

@@ -8,18 +8,19 @@ interface CredentialProblem {
 /** Headers that carry a credential whatever their value looks like. */
 export const CREDENTIAL_HEADERS: readonly string[] = ['authorization', 'proxy-authorization', 'cookie', 'x-api-key', 'api-key'];
 
-/** A value shaped like a credential: a JWT, an Authorization scheme with its token, or a partner key (`sk_<prefix>_…`). */
+/** A value shaped like a credential: a JWT, an Authorization scheme with its token, a partner key (`sk_<prefix>_…`) or a request signature (`keyId=…,ts=…,sig=…`). */
 export function looksLikeCredential(value: string): boolean {
   const v = value.trim();
-  return /^(bearer|basic|digest)\s+\S/i.test(v) || /^eyJ[\w-]+\.[\w-]+\.[\w-]*$/.test(v) || /^sk_[A-Za-z0-9]{8}_\S/.test(v);
+  return /^(bearer|basic|digest)\s+\S/i.test(v) || /^eyJ[\w-]+\.[\w-]+\.[\w-]*$/.test(v) || /^sk_[A-Za-z0-9]{8}_\S/.test(v) || /(^|,)\s*sig=[0-9a-f]{16,}/i.test(v);
 }
 
 const record = (value: unknown): Record<string, unknown> | undefined =>
   value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
 
 /**
- * Where an api-key node of the document reads its key: the header names (lowercase) and query
- * parameter names, read from the raw configs (a draft may be half drawn).
+ * Where the document's identity nodes read a credential: the headers of api-key, hmac-verify and
+ * introspect nodes (lowercase) and api-key query parameters, read from the raw configs (a draft
+ * may be half drawn).
  */
 export function apiKeySources(document: unknown): { headers: Set<string>; query: Set<string> } {
   const headers = new Set<string>();
@@ -27,10 +28,11 @@ export function apiKeySources(document: unknown): { headers: Set<string>; query:
   const nodes = record(document)?.nodes;
   for (const node of Array.isArray(nodes) ? nodes : []) {
     const n = record(node);
-    if (n?.kind !== 'api-key') continue;
-    const config = record(n.config);
-    headers.add(typeof config?.header === 'string' ? config.header.toLowerCase() : 'x-api-key');
-    if (typeof config?.query === 'string') query.add(config.query);
+    const fallback = n?.kind === 'api-key' ? 'x-api-key' : n?.kind === 'hmac-verify' ? 'signature' : n?.kind === 'introspect' ? 'authorization' : undefined;
+    if (fallback === undefined) continue;
+    const config = record(n!.config);
+    headers.add(typeof config?.header === 'string' ? config.header.toLowerCase() : fallback);
+    if (n!.kind === 'api-key' && typeof config?.query === 'string') query.add(config.query);
   }
   return { headers, query };
 }
@@ -59,7 +61,7 @@ export function storedCredentialProblems(document: unknown): CredentialProblem[]
         if (secretHeaders.has(name.toLowerCase()) || looksLikeCredential(value))
           problems.push({
             code: 'invalid_document',
-            message: `header "${name}" holds a credential as typed; stored documents never hold one: use request.token (a demo token minted at run time) or request.apiKey (a key minted for the run)`,
+            message: `header "${name}" holds a credential as typed; stored documents never hold one: use request.token (a demo token minted at run time), request.apiKey (a key minted for the run), request.hmac (signed for the run) or request.introspected`,
             field: `${list}.${i}.request.headers.${name}`,
           });
       }

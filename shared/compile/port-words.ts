@@ -92,6 +92,10 @@ function clause(node: WordsNode, port: string): Clause | undefined {
       if (port === 'error') return { subject: 'the upstream', predicate: 'cannot be reached or breaks the connection' };
       if (port === 'timeout') return { subject: 'the upstream', predicate: `does not answer within ${String(c.timeout ?? '10s')}` };
       if (port === 'open') return { subject: 'every upstream target', predicate: 'has its circuit breaker open' };
+      if (port === 'model_denied') {
+        const models = ((c.llm as { models?: string[] } | undefined)?.models ?? []).slice(0, MAX_ARRIVALS);
+        return { subject: 'the request', predicate: models.length > 0 ? `asks for a model other than ${list(models, 'or')}, or names none` : 'names no model the node allows' };
+      }
       return undefined;
     case 'transform-request':
     case 'transform-response':

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { boundedDurationSchema, MAX_TIMER_MS } from '../schema/duration.ts';
-import { defineKind } from './kind.ts';
+import { defineKind, type PortSpec } from './kind.ts';
 
 /** The most targets one proxy node calls. */
 const MAX_TARGETS = 16;
@@ -9,6 +9,22 @@ const upstreamUrl = z
   .string()
   // ${NAME} only as the whole base: its value then goes to the host it names, never into another URL's path or host
   .regex(/^(https?:\/\/(?:(?!\$\{)\S)+|\$\{[A-Z_][A-Z0-9_]*\}(?:[/?#](?:(?!\$\{)\S)*)?)$/, 'must be an http(s) URL, or ${ENV_VAR} alone or followed by a path (/, ? or #)');
+
+/** The most models one allow-list names. */
+const MAX_MODELS = 100;
+
+const llmConfig = z
+  .object({
+    api: z.enum(['openai', 'anthropic']).meta({ title: 'API', description: 'The upstream\'s API: `openai` (chat completions, completions, embeddings, and any OpenAI-compatible server) or `anthropic` (messages). It says how the request\'s model and texts are read; usage is read from either shape of answer.' }),
+    models: z
+      .array(z.string().min(1).max(200).regex(/^[^\s*]+\*?$/, 'a model name, or a prefix ending in * (gpt-4o*)'))
+      .min(1)
+      .max(MAX_MODELS)
+      .optional()
+      .meta({ title: 'Allowed models', description: `The models callers may ask for (at most ${MAX_MODELS}), each a name or a prefix ending in \`*\`. A request whose body names another model, or none, leaves by \`model_denied\` without calling the upstream (requests without a body, such as GET /v1/models, pass); an allowed body goes upstream as the gateway read it, written out again. Absent: any model.` }),
+    estimate: z.boolean().default(true).meta({ title: 'Estimate missing usage', description: 'When the upstream\'s answer carries no usage (a stream without `stream_options.include_usage`, a server that never says), count the prompt and the answer with the tokenizer and mark the usage `estimated`. Off: `llm.usage` is set only from the upstream.' }),
+  })
+  .strict();
 
 const proxyConfig = z
   .object({
@@ -55,6 +71,11 @@ const proxyConfig = z
     timeout: boundedDurationSchema(1, MAX_TIMER_MS).default('10s').meta({ title: 'Timeout', description: 'Whole upstream call, headers and body.' }),
     preserveHost: z.boolean().default(false).meta({ title: 'Preserve Host', description: 'Send the client\'s Host header instead of the upstream\'s.' }),
     forwardAuthorization: z.boolean().default(true).meta({ title: 'Forward Authorization', description: 'Pass the client\'s Authorization header upstream.' }),
+    llm: llmConfig.optional().meta({
+      title: 'LLM',
+      description:
+        'The upstream is a large language model API: the request body is read for its model (checked against `models`) and its texts, streamed answers (SSE) still pass chunk by chunk, and the answer\'s token usage (read from it, or estimated) goes in the context as `llm.model`, `llm.usage.input`, `llm.usage.output`, `llm.usage.total`, `llm.usage.estimated`, and into the request log and the sluice_llm_tokens_total metric.',
+    }),
   })
   .strict()
   // exactly one of url and targets, for the JSON Schema's readers too (editors, the workflow schema)
@@ -75,13 +96,15 @@ export const proxyKind = defineKind<ProxyConfig>({
   category: 'Upstream',
   description: 'Calls the upstream (undici keep-alive pool) with the request; streams bodies unless a later node reads them.',
   config: proxyConfig,
-  ports: () => [
+  ports: (c) => [
     { name: 'ok', description: 'The upstream answered (any status); unwired, its answer is returned.', unwired: 'finish' },
     { name: 'error', description: 'The upstream could not be reached or broke the connection.', unwired: { error: 'upstream_unavailable' } },
     { name: 'timeout', description: 'The upstream did not answer in time.', unwired: { error: 'upstream_timeout' } },
     { name: 'open', description: 'Every target\'s circuit breaker is open (only with targets, retries, breaker or healthCheck): no call is made.', unwired: { error: 'upstream_circuit_open' } },
+    ...(c?.llm === undefined ? [] : [{ name: 'model_denied', description: 'Only with `llm`: the request body asks for a model `llm.models` does not allow, or names none; no call is made.', unwired: { error: 'model_not_allowed' } } satisfies PortSpec]),
   ],
-  errors: ['upstream_unavailable', 'upstream_timeout', 'upstream_circuit_open'],
+  errors: ['upstream_unavailable', 'upstream_timeout', 'upstream_circuit_open', 'model_not_allowed'],
   expressions: () => [],
   producesResponse: true,
+  readsRequestBody: (c) => c.llm !== undefined,
 });

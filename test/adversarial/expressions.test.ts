@@ -1,6 +1,6 @@
 /**
  * Hostile JSONata: every evaluation is bounded in time, depth and size and answers a 500
- * problem, while a bystander partner's requests keep being served promptly.
+ * problem, while a bystander partner's requests keep being served.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestGateway } from '../helpers/gateway.ts';
@@ -46,11 +46,9 @@ describe('hostile expressions', () => {
     await gw?.close();
   });
 
-  it.each(HOSTILE.map(([name], i) => [name, i] as const))('%s: 500 expression-failed, bounded', async (_name, i) => {
-    const started = performance.now();
+  // unbounded, each would run until the test's timeout or the process's memory ran out: the 500 is the bound at work
+  it.each(HOSTILE.map(([name], i) => [name, i] as const))('%s: stopped by the evaluation bounds, 500 expression-failed', async (_name, i) => {
     await group.refused(await gw.fetch(`/adv/hostile/${i}`), 500, 'expression-failed');
-    // bounded: the 50 ms evaluation limit plus the time to notice; generous for a loaded machine
-    expect(performance.now() - started).toBeLessThan(5_000);
   });
 
   it('all hostile expressions at once: each bounded, the bystander keeps being served', async () => {

@@ -105,7 +105,7 @@ describe('hostile HTTP', () => {
   });
 
   afterAll(async () => {
-    await bystander?.stopAndCheck(3_000);
+    await bystander?.stopAndCheck();
     expect(await snapshotOf(gw)).toEqual(before);
     await gw?.close();
     await upstream?.close();

@@ -52,29 +52,31 @@ export async function snapshotOf(gw: TestGateway): Promise<Snapshot> {
 
 /**
  * A well-behaved partner calling all along, in the background: every one of its requests must
- * succeed, and none may wait long, whatever the hostile requests beside it do.
+ * succeed, whatever the hostile requests beside it do. How long they take is the bench's to
+ * measure (`npm run bench -- scale`), not a functional test's: `answeredAt` (performance.now()
+ * when each answer was read) is for ordering against the hostile work, never for a bound.
  */
 export function startBystander(gw: TestGateway, path: string, token: string, everyMs = 25) {
-  const results: Array<{ status: number; ms: number }> = [];
+  const results: Array<{ status: number; answeredAt: number }> = [];
   let running = true;
   const loop = (async () => {
     while (running) {
-      const started = performance.now();
       const res = await gw.fetch(path, { headers: { authorization: `Bearer ${token}` } });
       await res.arrayBuffer();
-      results.push({ status: res.status, ms: performance.now() - started });
+      results.push({ status: res.status, answeredAt: performance.now() });
       await new Promise((resolve) => setTimeout(resolve, everyMs));
     }
   })();
   return {
     results,
-    /** Stops and asserts: at least one call, all 200, none slower than `boundMs` (generous: a loaded CI core). */
-    async stopAndCheck(boundMs = 2_000) {
+    /** How many bystander answers were read between `from` and `to` (performance.now() readings). */
+    answeredBetween: (from: number, to: number) => results.filter((r) => r.answeredAt > from && r.answeredAt < to).length,
+    /** Stops and asserts: at least one call, all 200. */
+    async stopAndCheck() {
       running = false;
       await loop;
       expect(results.length).toBeGreaterThan(0);
       expect(results.filter((r) => r.status !== 200)).toEqual([]);
-      expect(Math.max(...results.map((r) => r.ms))).toBeLessThan(boundMs);
     },
   };
 }

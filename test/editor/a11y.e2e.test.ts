@@ -57,7 +57,6 @@ describe.runIf(chromiumAvailable())('accessibility of every page', () => {
   for (const size of SIZES) {
     it(`finds no serious or critical violation at ${size.width}x${size.height}`, async () => {
       const context = await browser.newContext({ viewport: size });
-      context.setDefaultTimeout(8000);
       contexts.push(context);
       const page = await context.newPage();
       const errors = watchErrors(page);

@@ -34,7 +34,6 @@ describe.runIf(chromiumAvailable())('archive, restore and the editor’s guards'
     await ensureEditorBuilt();
     [gateway, browser] = await Promise.all([startTestGateway({ demo: true, settings: { SLUICE_ADMIN_TOKENS: `pia:publisher:${PUBLISHER},eddie:editor:${EDITOR}` } }), launchChromium()]);
     const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
-    context.setDefaultTimeout(5000);
     page = await context.newPage();
     errors = watchErrors(page);
   }, 90_000);
@@ -109,7 +108,6 @@ describe.runIf(chromiumAvailable())('archive, restore and the editor’s guards'
 
   it('an editor sees Archive and Delete disabled, saying why', async () => {
     const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
-    context.setDefaultTimeout(5000);
     const other = await context.newPage();
     await signIn(other, gateway.url, EDITOR);
     const button = other.getByRole('table', { name: 'Workflows' }).getByRole('button', { name: 'Archive Orders API' });

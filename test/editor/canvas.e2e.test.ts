@@ -21,7 +21,6 @@ describe.runIf(chromiumAvailable())('the canvas', () => {
     await ensureEditorBuilt();
     [gateway, browser] = await Promise.all([startTestGateway({ demo: true, settings: { SLUICE_ADMIN_TOKENS: `lea:publisher:${PUBLISHER}` } }), launchChromium()]);
     context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
-    context.setDefaultTimeout(8000);
     page = await context.newPage();
     errors = watchErrors(page);
     await signIn(page, gateway.url, PUBLISHER);

@@ -49,7 +49,6 @@ describe.runIf(chromiumAvailable())('the error catalog page and the error picker
 
   async function open(token: string) {
     const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
-    context.setDefaultTimeout(8000);
     page = await context.newPage();
     errors = watchErrors(page);
     await signIn(page, gateway.url, token);

@@ -62,7 +62,6 @@ describe.runIf(chromiumAvailable())('the contract view', () => {
     const current = await admin('GET', '/workflows/orders');
     await admin('PUT', '/workflows/orders/draft', { document, baseRevision: current.draft?.revision ?? 0 });
     const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, acceptDownloads: true });
-    context.setDefaultTimeout(5000);
     page = await context.newPage();
     errors = watchErrors(page);
     await signIn(page, gateway.url, PUBLISHER);

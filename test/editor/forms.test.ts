@@ -49,7 +49,7 @@ describe('form generation from JSON Schema (editor/src/forms/schema-form.ts)', (
     'http-call': ['name*: text', 'method: select', 'url*: text', 'query: jsonata', 'headers: jsonata', 'body: jsonata', 'timeout: duration', 'maxBytes: integer'],
     'cache-lookup': ['name*: text', 'key: jsonata', 'acrossPartners: checkbox', 'wait: duration'],
     'cache-store': ['name*: text', 'ttl: duration', 'stale: duration', 'maxBytes: integer', 'entries: integer'],
-    proxy: ['url: text', 'targets: object-list', 'sticky: select', 'retries: integer', 'retryUnsafe: checkbox', 'retryOn: json', 'breaker: object', 'healthCheck: object', 'path: text', 'stripPrefix: text', 'timeout: duration', 'preserveHost: checkbox', 'forwardAuthorization: checkbox'],
+    proxy: ['url: text', 'targets: object-list', 'sticky: select', 'retries: integer', 'retryUnsafe: checkbox', 'retryOn: json', 'breaker: object', 'healthCheck: object', 'path: text', 'stripPrefix: text', 'timeout: duration', 'preserveHost: checkbox', 'forwardAuthorization: checkbox', 'llm: object'],
     respond: ['status: integer', 'headers: key-value', 'body: json', 'bodyExpression: jsonata'],
     error: ['error*: catalog-error', 'params: key-value'],
   };
@@ -92,6 +92,11 @@ describe('form generation from JSON Schema (editor/src/forms/schema-form.ts)', (
     expect(fieldsOfField('healthCheck')).toEqual([
       ['path*: text', 'Path', null],
       ['interval: duration', 'Interval', '10s'],
+    ]);
+    expect(fieldsOfField('llm')).toEqual([
+      ['api*: select', 'API', null],
+      ['models: string-list', 'Allowed models', null],
+      ['estimate: checkbox', 'Estimate missing usage', true],
     ]);
     const breaker = proxy.find((f) => f.name === 'breaker')!;
     expect([breaker.required, breaker.title, breaker.fields![0]!.minimum, breaker.fields![0]!.maximum]).toEqual([false, 'Circuit breaker', 1, 1000]);

@@ -51,7 +51,6 @@ describe.runIf(chromiumAvailable())('fragments in the editor', () => {
     expect((await admin('POST', '/fragments/gate/publish', {})).status).toBe(200);
     expect((await admin('POST', '/workflows', { document: SHOP })).status).toBe(201);
     const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
-    context.setDefaultTimeout(8000);
     page = await context.newPage();
     errors = watchErrors(page);
     await signIn(page, gateway.url, PUBLISHER);
@@ -195,7 +194,6 @@ describe.runIf(chromiumAvailable())('fragments in the editor', () => {
 
   it('a viewer reads fragments and who uses them, but every change is disabled, saying why', async () => {
     const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
-    context.setDefaultTimeout(8000);
     const viewer = await context.newPage();
     const viewerErrors = watchErrors(viewer);
     await signIn(viewer, gateway.url, VIEWER);

@@ -24,7 +24,6 @@ describe.runIf(chromiumAvailable())('importing a workflow from the list', () => 
     await ensureEditorBuilt();
     [gateway, browser] = await Promise.all([startTestGateway({ demo: true, workflows: [], settings: { SLUICE_ADMIN_TOKENS: `ivy:editor:${EDITOR}` } }), launchChromium()]);
     const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
-    context.setDefaultTimeout(8000);
     page = await context.newPage();
     errors = watchErrors(page);
     await signIn(page, gateway.url, EDITOR);

@@ -20,7 +20,6 @@ describe.runIf(chromiumAvailable())('building with the keyboard alone', () => {
     await ensureEditorBuilt();
     [gateway, browser] = await Promise.all([startTestGateway({ demo: false, settings: { SLUICE_ADMIN_TOKENS: `kim:publisher:${PUBLISHER}` } }), launchChromium()]);
     context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
-    context.setDefaultTimeout(8000);
     page = await context.newPage();
   }, 90_000);
 

@@ -45,7 +45,6 @@ describe.runIf(chromiumAvailable())('live traffic and versions', () => {
     const reader = await signDemoToken(gateway.dataDir, { sub: 'alice', scopes: ['orders:read'], partner: 'acme' });
     for (let i = 0; i < 3; i++) expect((await gateway.fetch('/api/orders', { headers: { authorization: `Bearer ${reader}` } })).status).toBe(200);
     const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
-    context.setDefaultTimeout(5000);
     page = await context.newPage();
     errors = watchErrors(page);
   }, 90_000);

@@ -41,7 +41,6 @@ describe.runIf(chromiumAvailable())('what the editor says to a person', () => {
     const created = await gateway.fetch('/admin/api/workflows', { method: 'POST', headers: { authorization: `Bearer ${PUBLISHER}`, 'content-type': 'application/json' }, body: JSON.stringify({ document: DOCUMENT }) });
     expect(created.status).toBe(201);
     const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
-    context.setDefaultTimeout(8000);
     page = await context.newPage();
     errors = watchErrors(page);
     page.on('dialog', (dialog) => {

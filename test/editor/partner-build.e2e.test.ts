@@ -43,7 +43,6 @@ describe.runIf(chromiumAvailable())('a partner-protected workflow built in the U
   async function newPage() {
     const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: gateway.url });
-    context.setDefaultTimeout(8000);
     const p = await context.newPage();
     errors = watchErrors(p);
     return p;

@@ -95,7 +95,6 @@ describe.runIf(chromiumAvailable())('client certificates and HMAC secrets on the
 
   async function openPage(viewport = { width: 1440, height: 900 }) {
     const context = await browser.newContext({ viewport });
-    context.setDefaultTimeout(5000);
     page = await context.newPage();
     errors = watchErrors(page);
   }

@@ -54,7 +54,6 @@ describe.runIf(chromiumAvailable())('the partners page in a browser', () => {
   /** A fresh browser context: no stored session. */
   async function openPage(viewport = { width: 1440, height: 900 }) {
     const context = await browser.newContext({ viewport });
-    context.setDefaultTimeout(5000);
     page = await context.newPage();
     errors = watchErrors(page);
   }

@@ -75,7 +75,6 @@ describe.runIf(chromiumAvailable())('preview as a partner\'s client certificate'
 
   async function newPage(token: string, workflow = 'certs') {
     const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
-    context.setDefaultTimeout(8000);
     const p = await context.newPage();
     errors = watchErrors(p);
     await signIn(p, gateway.url, token);

@@ -22,7 +22,6 @@ describe.runIf(chromiumAvailable())('preview, contract and tests in the editor',
     [gateway, browser] = await Promise.all([startTestGateway({ demo: true, settings: { SLUICE_ADMIN_TOKENS: `pia:publisher:${PUBLISHER}` } }), launchChromium()]);
     const context = await browser.newContext({ viewport: { width: 1500, height: 950 } });
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: gateway.url });
-    context.setDefaultTimeout(8000);
     page = await context.newPage();
     errors = watchErrors(page);
     await signIn(page, gateway.url, PUBLISHER);

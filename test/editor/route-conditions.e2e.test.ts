@@ -19,7 +19,6 @@ describe.runIf(chromiumAvailable())('route conditions in the workflow settings',
     await ensureEditorBuilt();
     [gateway, browser] = await Promise.all([startTestGateway({ demo: true, settings: { SLUICE_ADMIN_TOKENS: `lea:publisher:${PUBLISHER}` } }), launchChromium()]);
     page = await (await browser.newContext({ viewport: { width: 1440, height: 900 } })).newPage();
-    page.context().setDefaultTimeout(8000);
     errors = watchErrors(page);
     await signIn(page, gateway.url, PUBLISHER);
     await openWorkflow(page, gateway.url, 'orders');

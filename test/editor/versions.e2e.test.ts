@@ -51,7 +51,6 @@ describe.runIf(chromiumAvailable())('versions: read-only view, values in the dif
     await draftWithLimit(50);
     await admin('POST', '/workflows/orders/publish');
     const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
-    context.setDefaultTimeout(5000);
     page = await context.newPage();
     errors = watchErrors(page);
     await signIn(page, gateway.url, PUBLISHER);

@@ -5,6 +5,7 @@ import pino from 'pino';
 import { loadSettings } from '../../engine/config.ts';
 import { startSluice, type Sluice } from '../../engine/server.ts';
 import { DEFAULT_WORKFLOW_ENV } from '../../engine/kinds/support/workflow-env.ts';
+import { gatewayCoverage } from '../coverage/collector.ts';
 
 export const REPO = join(import.meta.dirname, '..', '..');
 
@@ -47,8 +48,22 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
   }
   writeFileSync(join(dataDir, 'errors.json'), readFileSync(join(REPO, 'examples', 'errors.json')));
   const logs: Array<Record<string, unknown>> = [];
+  // what the run reached (ports, errors), read from the request log and the metrics: test/coverage
+  const coverage = gatewayCoverage();
   // A write may carry several lines: request lines are batched.
-  const logger = pino({ level: 'info' }, { write: (text: string) => void logs.push(...text.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>)) });
+  const logger = pino(
+    { level: 'info' },
+    {
+      write: (text: string) => {
+        for (const line of text.split('\n')) {
+          if (line === '') continue;
+          const entry = JSON.parse(line) as Record<string, unknown>;
+          logs.push(entry);
+          coverage?.line(entry);
+        }
+      },
+    },
+  );
   const settings = loadSettings({
     PORT: '0',
     HOST: '127.0.0.1',
@@ -62,6 +77,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     ...options.settings,
   });
   const sluice = await startSluice(settings, { logger, env: { ...process.env, ...options.env } });
+  coverage?.attach(sluice);
   return {
     url: sluice.url,
     sluice,
@@ -81,6 +97,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     },
     fetch: (path, init) => fetch(`${sluice.url}${path}`, init),
     async close() {
+      coverage?.close();
       await sluice.close();
       rmSync(dataDir, { recursive: true, force: true });
     },

@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
+import { processCoverage, processCoverageEnv } from '../coverage/collector.ts';
 import { REPO } from './gateway.ts';
 
 let bundle: Promise<string> | undefined;
@@ -45,7 +46,7 @@ export async function startProcessGateway(options: { env?: Record<string, string
   const child = spawn(process.execPath, [await engineBundle(), 'serve', ...(options.args ?? [])], {
     cwd: REPO,
     // loopback upstreams are allowed explicitly: the egress policy refuses them by default
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', SLUICE_DATA: dataDir, SLUICE_DEMO: 'off', LOG_LEVEL: 'info', SLUICE_EGRESS_ALLOW: '127.0.0.1', ...options.env },
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', SLUICE_DATA: dataDir, SLUICE_DEMO: 'off', LOG_LEVEL: 'info', SLUICE_EGRESS_ALLOW: '127.0.0.1', ...processCoverageEnv(options.env), ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: Array<Record<string, unknown>> = [];
@@ -83,6 +84,7 @@ export async function startProcessGateway(options: { env?: Record<string, string
     fetch: (path, init) => fetch(`${url}${path}`, init),
     async close() {
       if (child.exitCode === null && child.signalCode === null) {
+        await processCoverage(logs); // what it reached (test/coverage), read before it stops
         const exited = new Promise((resolve) => child.once('exit', resolve));
         child.kill('SIGTERM');
         const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);

@@ -43,3 +43,27 @@ describe('storedCredentialProblems', () => {
     for (const odd of [null, 1, 'x', { tests: 'x' }, { tests: [null, { request: 5 }] }, { nodes: [null, { kind: 'api-key', config: null }] }]) expect(storedCredentialProblems(odd)).toEqual([]);
   });
 });
+
+describe('storedCredentialProblems: signed requests and introspected tokens', () => {
+  const signed = (headers: Record<string, string>, config: Record<string, unknown> = {}) => ({
+    nodes: [{ id: 's', kind: 'hmac-verify', config }],
+    tests: [{ name: 't', request: { method: 'POST', path: '/', headers }, expect: { status: 200 } }],
+  });
+
+  it.each([
+    ['the hmac-verify node\'s default header', {}, 'signature', 'anything at all'],
+    ['the hmac-verify node\'s own header, whatever its case', { header: 'X-Signature' }, 'x-signature', 'anything at all'],
+    ['a signature-shaped value in any header', {}, 'x-webhook', 'keyId=hk_1,ts=1796385600,sig=d30ef83872b4d224e3a6cdee8e904b75'],
+  ])('flags %s', (_name, config, header, value) => {
+    expect(storedCredentialProblems(signed({ [header]: value }, config)).map((p) => [p.field, p.message])).toEqual([[`tests.0.request.headers.${header}`, expect.stringMatching(/request\.hmac/)]]);
+  });
+
+  it('an introspect node\'s own header is a credential', () => {
+    const doc = { nodes: [{ id: 'i', kind: 'introspect', config: { header: 'X-Access-Token' } }], samples: [{ request: { headers: { 'x-access-token': 'opaque' } } }] };
+    expect(storedCredentialProblems(doc).map((p) => p.field)).toEqual(['samples.0.request.headers.x-access-token']);
+  });
+
+  it('lets a header named signature pass where no hmac-verify node reads it, and short sig= values', () => {
+    expect(storedCredentialProblems({ nodes: [], tests: [{ request: { headers: { signature: 'a note', 'x-q': 'sig=abc' } } }] })).toEqual([]);
+  });
+});

@@ -71,6 +71,11 @@ export function LiveSummary({ counts, error, shown }: { counts: LiveCounts | und
               {label} {counts.lastMinute.outcomes[outcome] ?? 0}
             </span>
           ))}
+          {counts.tokens ? (
+            <span className="muted" aria-label="LLM tokens">
+              LLM tokens since start: {counts.tokens.input} in · {counts.tokens.output} out{counts.tokens.estimated > 0 ? ` (${counts.tokens.estimated} estimated)` : ''}
+            </span>
+          ) : null}
           <span className="muted">edges: requests since this gateway started · per second</span>
           <span className="muted">The canvas shows version {shown} as it serves (read-only); turn Live off to edit the draft.</span>
         </>

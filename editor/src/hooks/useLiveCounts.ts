@@ -22,6 +22,8 @@ export interface LiveCounts {
   partners: string[];
   nodes: Map<string, LiveNode>;
   lastMinute: LiveView['lastMinute'];
+  /** LLM tokens since the gateway started, when the workflow made LLM calls. */
+  tokens: LiveView['tokens'];
 }
 
 function countsOf(view: LiveView, previous: LiveView | undefined): LiveCounts {
@@ -36,7 +38,7 @@ function countsOf(view: LiveView, previous: LiveView | undefined): LiveCounts {
     }
     nodes.set(node.id, { runs: node.runs, p50Ms: node.p50Ms, p99Ms: node.p99Ms, ports });
   }
-  return { version: view.version, at: view.at, partner: view.partner, partners: view.partners, nodes, lastMinute: view.lastMinute };
+  return { version: view.version, at: view.at, partner: view.partner, partners: view.partners, nodes, lastMinute: view.lastMinute, tokens: view.tokens };
 }
 
 /**

@@ -6,6 +6,7 @@ import { checkMatch, colonFingerprint, readCertificate, SAN_TYPES, type Certific
 import { sentence, TextField } from './fields.tsx';
 import { FormDialog } from './FormDialog.tsx';
 import { refusal, type FieldErrors } from './form.ts';
+import { ShownOnceActions } from './KeyDialogs.tsx';
 
 /** An HMAC secret as the API answers its creation: the only time the secret itself is seen. */
 export type CreatedSecret = { partner: string; id: string; secret: string; replaced?: string | undefined };
@@ -179,19 +180,12 @@ export function AddCertificateDialog({ partner, partners, onClose, onAdded }: { 
 
 /** The new HMAC secret, shown this once with a copy button: the admin API never answers it again. */
 export function NewSecretDialog({ created, onClose }: { created: CreatedSecret | undefined; onClose(): void }) {
-  const [copied, setCopied] = useState(false);
   const secret = useRef<HTMLInputElement>(null);
   useEffect(() => {
-    setCopied(false);
     // the dialog opens (showModal) after this effect: focus the secret, selected, once it is open
     const timer = created ? setTimeout(() => secret.current?.focus(), 0) : undefined;
     return () => clearTimeout(timer);
   }, [created]);
-  const copy = () =>
-    void navigator.clipboard?.writeText(created?.secret ?? '').then(
-      () => setCopied(true),
-      () => setCopied(false),
-    );
   return (
     <Dialog open={created !== undefined} title={`New HMAC secret for ${created?.partner ?? ''}`} onClose={onClose}>
       <p>
@@ -205,17 +199,7 @@ export function NewSecretDialog({ created, onClose }: { created: CreatedSecret |
       <p className="muted small">
         Key id <code>{created?.id}</code>: the partner signs with <code>Signature: keyId={created?.id},ts=&lt;unix seconds&gt;,sig=&lt;hex HMAC-SHA256&gt;</code> (see the README's "How a partner signs").
       </p>
-      <div className="dialog__actions">
-        <span role="status" className="muted small">
-          {copied ? 'Copied to the clipboard.' : ''}
-        </span>
-        <button type="button" onClick={copy}>
-          Copy
-        </button>
-        <button type="button" className="primary" onClick={onClose}>
-          Done
-        </button>
-      </div>
+      <ShownOnceActions value={created?.secret} onDone={onClose} />
     </Dialog>
   );
 }

@@ -68,15 +68,32 @@ export function CreateKeyDialog({ partner, onClose, onCreated }: { partner: Part
   );
 }
 
-/** The new key, shown this once with a copy button: Sluice keeps only its hash. */
-export function NewKeyDialog({ created, onClose }: { created: CreatedKey | undefined; onClose(): void }) {
+/** Copy and Done under a secret shown once; `value` is what Copy puts on the clipboard (a new value clears "Copied"). */
+export function ShownOnceActions({ value, onDone }: { value: string | undefined; onDone(): void }) {
   const [copied, setCopied] = useState(false);
-  useEffect(() => setCopied(false), [created]);
+  useEffect(() => setCopied(false), [value]);
   const copy = () =>
-    void navigator.clipboard?.writeText(created?.key ?? '').then(
+    void navigator.clipboard?.writeText(value ?? '').then(
       () => setCopied(true),
       () => setCopied(false),
     );
+  return (
+    <div className="dialog__actions">
+      <span role="status" className="muted small">
+        {copied ? 'Copied to the clipboard.' : ''}
+      </span>
+      <button type="button" onClick={copy}>
+        Copy
+      </button>
+      <button type="button" className="primary" onClick={onDone}>
+        Done
+      </button>
+    </div>
+  );
+}
+
+/** The new key, shown this once with a copy button: Sluice keeps only its hash. */
+export function NewKeyDialog({ created, onClose }: { created: CreatedKey | undefined; onClose(): void }) {
   return (
     <Dialog open={created !== undefined} title={`New API key for ${created?.partner ?? ''}`} onClose={onClose}>
       <p>
@@ -88,17 +105,7 @@ export function NewKeyDialog({ created, onClose }: { created: CreatedKey | undef
         Scopes: {created?.scopes.length ? created.scopes.join(', ') : 'none'}
         {created?.expiresAt ? ` · expires ${new Date(created.expiresAt).toLocaleString()}` : ''}
       </p>
-      <div className="dialog__actions">
-        <span role="status" className="muted small">
-          {copied ? 'Copied to the clipboard.' : ''}
-        </span>
-        <button type="button" onClick={copy}>
-          Copy
-        </button>
-        <button type="button" className="primary" onClick={onClose}>
-          Done
-        </button>
-      </div>
+      <ShownOnceActions value={created?.key} onDone={onClose} />
     </Dialog>
   );
 }

@@ -5,7 +5,7 @@ import { exceeds, type EvaluationLimits } from './jsonata-bounds.ts';
 import { compileSubset } from './jsonata-subset.ts';
 import { regexProblemsOf } from './linear-regex.ts';
 import { PrepareError } from '../prepare-error.ts';
-import type { BoundExpression, Exchange, NodeRun } from '../types.ts';
+import type { BoundExpression, Exchange, LlmRecord, NodeRun } from '../types.ts';
 
 /** Bounds every JSONata evaluation obeys. */
 export interface ExpressionLimits {
@@ -71,6 +71,9 @@ function defaultPool(): ExpressionPool {
   return sharedPool;
 }
 
+/** The `llm` root as expressions see it: api, model, stream and usage (not the metrics' product). */
+const llmView = (llm: LlmRecord | undefined) => (llm === undefined ? undefined : { api: llm.api, model: llm.model, stream: llm.stream, usage: llm.usage });
+
 /** What an expression reads: the request context, without the engine's internals. */
 function inputOf(exchange: Exchange) {
   const r = exchange.request;
@@ -92,6 +95,7 @@ function inputOf(exchange: Exchange) {
     scopes: exchange.scopes,
     vars: exchange.vars,
     response: exchange.response === undefined ? undefined : { status: exchange.response.status, headers: exchange.response.headers, body: exchange.response.body },
+    llm: llmView(exchange.llm),
   };
 }
 
@@ -102,7 +106,7 @@ function inputOf(exchange: Exchange) {
  */
 const READS_ANYTHING = /[*%]|\/\*|\$(?![A-Za-z0-9_])|\$(?:eval|each|sift|lookup)\b|\$\w+\(\s*\)/;
 /** The members of the context, each copied only when the expression names it. */
-const ROOTS = ['request', 'claims', 'partner', 'subject', 'scopes', 'vars', 'response'] as const;
+const ROOTS = ['request', 'claims', 'partner', 'subject', 'scopes', 'vars', 'response', 'llm'] as const;
 type Root = (typeof ROOTS)[number];
 /** `request` not followed by one of its fields other than the body (`request.*`, `$r := request`…). */
 const REQUEST_WHOLE = /request(?!\s*\.\s*(?:method|path|params|query|headers)\b)/;
@@ -156,6 +160,7 @@ function workerInputOf(exchange: Exchange, reads: Reads) {
   if (reads.roots.has('subject')) input.subject = exchange.subject;
   if (reads.roots.has('scopes')) input.scopes = exchange.scopes;
   if (reads.roots.has('vars')) input.vars = exchange.vars;
+  if (reads.roots.has('llm')) input.llm = llmView(exchange.llm);
   return { input, requestBytes, requestJson, responseBytes };
 }
 

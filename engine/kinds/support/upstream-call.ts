@@ -3,6 +3,7 @@ import { errors as undiciErrors, type Dispatcher } from 'undici';
 import type { Exchange } from '../types.ts';
 import { failWith } from './errors.ts';
 import { answerHeadersFromRaw } from './upstream-headers.ts';
+import type { AnswerUsage } from './upstream-llm.ts';
 
 /**
  * Cancels a call through undici's request API (an answer handed on as a stream, for exchanges
@@ -65,6 +66,9 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
   readonly #retryStatus: ((status: number) => boolean) | undefined;
   /** The answer's head was dropped for a retry. */
   retried = false;
+  /** Reads a streamed answer as it passes (an llm proxy's usage), made from its head; each chunk is handed on first. */
+  watch: ((headers: Record<string, string | string[]>) => AnswerUsage) | undefined = undefined;
+  watcher: AnswerUsage | undefined = undefined;
   #resolve!: (end: CallEnd) => void;
   #reject!: (error: unknown) => void;
   readonly done = new Promise<CallEnd>((resolve, reject) => {
@@ -116,6 +120,7 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
     this.#timed();
     this.#answer = exchange.hijack(statusCode, this.headers);
     this.committed = true;
+    if (this.watch !== undefined) this.watcher = this.watch(this.headers);
     this.#resume = resume;
     return true;
   }
@@ -123,7 +128,9 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
   onData(chunk: Buffer): boolean {
     if (this.#stream) {
       // the client reads slower than the upstream sends: undici pauses until the answer drains
-      if (this.#answer!.write(chunk)) return true;
+      const flowing = this.#answer!.write(chunk);
+      this.watcher?.feed(chunk);
+      if (flowing) return true;
       this.#answer!.once('drain', this.#resume!);
       return false;
     }

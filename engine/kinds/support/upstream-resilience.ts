@@ -5,6 +5,7 @@ import type { Exchange, PreparedNode } from '../types.ts';
 import { failWith } from './errors.ts';
 import { answerHeaders } from './upstream-headers.ts';
 import { CallCancellation, failedCall, onDeadline, UpstreamCall } from './upstream-call.ts';
+import { watchStream, type AnswerUsage, type LlmCall, type LlmProxy } from './upstream-llm.ts';
 import { Breaker, pickTarget, RetryBudget, shownState, type UpstreamsState } from './upstream-targets.ts';
 
 /** One target, prepared at publish: its URL (egress-checked), pool, base path and header builder. */
@@ -24,6 +25,8 @@ export interface ProxyParts {
   requestPath(exchange: Exchange): string;
   requestBody(exchange: Exchange): { body: Buffer | string | undefined; stream: Exchange['incoming'] };
   readableBody(raw: Buffer, type: string | string[] | undefined): unknown;
+  /** The llm option, when the node has one. */
+  llm: LlmProxy | undefined;
 }
 
 /** Methods retried without `retryUnsafe`: RFC 9110's idempotent methods (TRACE aside). */
@@ -40,6 +43,8 @@ interface Attempt {
   port: string;
   verdict: 'success' | 'failure' | 'none';
   retry: 'no' | 'may' | 'dropped';
+  /** What an llm call read of the answer (recorded once no further attempt is made). */
+  usage?: AnswerUsage | undefined;
 }
 const verdictOf = (failed: boolean): Attempt['verdict'] => (failed ? 'failure' : 'success');
 
@@ -62,7 +67,7 @@ export function resilientProxy(config: ProxyConfig, prepared: PreparedTarget[], 
   const checks = config.healthCheck === undefined ? undefined : startHealthChecks(targets, config.healthCheck.path, durationMs(config.healthCheck.interval), timeoutMs);
 
   /** One call to a target: its port, and whether it failed (for the breaker) and may be retried. */
-  async function attempt(exchange: Exchange, target: (typeof targets)[number], options: Dispatcher.DispatchOptions, started: number, mayRetry: boolean): Promise<Attempt> {
+  async function attempt(exchange: Exchange, target: (typeof targets)[number], options: Dispatcher.DispatchOptions, started: number, mayRetry: boolean, llmCall: LlmCall | undefined): Promise<Attempt> {
     const retryStatus = mayRetry ? (status: number) => retryOn.has(status) && budget.tryRetry(Date.now()) : undefined;
     if (!bufferResponse && !exchange.canHijack) {
       // an answer handed on as a stream, for an exchange that cannot write to a client (previews, tests)
@@ -75,7 +80,8 @@ export function resilientProxy(config: ProxyConfig, prepared: PreparedTarget[], 
           response.body.destroy();
           return { port: 'ok', verdict: 'failure', retry: 'dropped' };
         }
-        exchange.response = { status: response.statusCode, headers: answerHeaders(response.headers), stream: response.body };
+        const headers = answerHeaders(response.headers);
+        exchange.response = { status: response.statusCode, headers, stream: llmCall === undefined ? response.body : watchStream(exchange, response.body, llmCall, headers) };
         return { port: 'ok', verdict: verdictOf(retryOn.has(response.statusCode)), retry: 'no' };
       } catch (error) {
         const failed = !call.aborted || call.timedOut; // a client that went away is no fault of the target
@@ -86,6 +92,7 @@ export function resilientProxy(config: ProxyConfig, prepared: PreparedTarget[], 
       }
     }
     const call = new UpstreamCall(exchange, !bufferResponse, maxBuffered, started, timeoutMs, retryStatus);
+    if (llmCall !== undefined && !bufferResponse) call.watch = llmCall.answer;
     exchange.onClientGone(call);
     try {
       try {
@@ -99,10 +106,18 @@ export function resilientProxy(config: ProxyConfig, prepared: PreparedTarget[], 
     } catch (error) {
       const failed = !call.aborted || call.timedOut; // a client that went away is no fault of the target
       // once the answer's head went to the client, the call cannot be made again
-      return { port: failedCall(exchange, call, error), verdict: failed ? 'failure' : 'none', retry: failed && !call.committed ? 'may' : 'no' };
+      return { port: failedCall(exchange, call, error), verdict: failed ? 'failure' : 'none', retry: failed && !call.committed ? 'may' : 'no', usage: call.watcher };
     }
-    if (bufferResponse) exchange.response = { status: call.status, headers: call.headers, body: parts.readableBody(call.body!, call.headers['content-type']) };
-    return { port: 'ok', verdict: verdictOf(retryOn.has(call.status)), retry: 'no' };
+    let usage = call.watcher;
+    if (bufferResponse) {
+      const answer = parts.readableBody(call.body!, call.headers['content-type']);
+      exchange.response = { status: call.status, headers: call.headers, body: answer };
+      if (llmCall !== undefined) {
+        usage = llmCall.answer(call.headers);
+        usage.readWhole(answer, call.body!);
+      }
+    }
+    return { port: 'ok', verdict: verdictOf(retryOn.has(call.status)), retry: 'no', usage };
   }
 
   /** The seconds until the first open breaker lets a probe through, for Retry-After. */
@@ -112,42 +127,56 @@ export function resilientProxy(config: ProxyConfig, prepared: PreparedTarget[], 
     return String(Math.max(1, Math.ceil(soonest / 1000)));
   }
 
+  /** Calls targets until one answers, or retries and budget run out: the last attempt. */
+  async function attempts(exchange: Exchange, llmCall: LlmCall | undefined): Promise<Pick<Attempt, 'port' | 'usage'>> {
+    const now = Date.now();
+    budget.request(now);
+    const { body, stream } = parts.requestBody(exchange);
+    const path = parts.requestPath(exchange);
+    const retryable = retries > 0 && stream === undefined && (retryUnsafe || IDEMPOTENT.has(exchange.request.method));
+    const key = config.sticky === 'partner' ? exchange.partner : config.sticky === 'subject' ? exchange.subject : undefined;
+    const started = performance.now();
+    let tried = 0;
+    for (let n = 0; ; n++) {
+      const at = Date.now();
+      const index = pickTarget(targets, at, tried, key);
+      if (index < 0) {
+        // every breaker is open (a retry may find them so too): no call is made
+        const seconds = retryAfter(at);
+        (exchange.answerHeaders ??= {})['retry-after'] = seconds;
+        exchange.problemParams = { ...exchange.problemParams, retryAfter: seconds };
+        return { port: 'open' };
+      }
+      const target = targets[index]!;
+      target.breaker.take(at);
+      tried |= 1 << index;
+      const headers = target.headers(exchange, body);
+      if (body !== undefined && exchange.receivedBody !== undefined && exchange.request.body !== exchange.receivedBody.parsed && typeof exchange.request.body !== 'string')
+        headers['content-type'] = 'application/json';
+      const options: Dispatcher.DispatchOptions = { path: target.basePath + path, method: exchange.request.method as Dispatcher.HttpMethod, headers, body: body ?? stream ?? null, headersTimeout: timeoutMs, bodyTimeout: timeoutMs };
+      const mayRetry = retryable && n < retries;
+      const result = await attempt(exchange, target, options, started, mayRetry, llmCall);
+      if (result.verdict === 'failure') target.breaker.failure(Date.now());
+      else if (result.verdict === 'success') target.breaker.success(Date.now());
+      else target.breaker.release();
+      // a dropped retryOn status took its retry from the budget already; a failed call takes one now
+      if (result.retry === 'dropped') continue;
+      if (result.retry === 'no' || !mayRetry || !budget.tryRetry(Date.now())) return result;
+    }
+  }
+
   return {
     run: async function resilientProxy(exchange) {
-      const now = Date.now();
-      budget.request(now);
-      const { body, stream } = parts.requestBody(exchange);
-      const path = parts.requestPath(exchange);
-      const retryable = retries > 0 && stream === undefined && (retryUnsafe || IDEMPOTENT.has(exchange.request.method));
-      const key = config.sticky === 'partner' ? exchange.partner : config.sticky === 'subject' ? exchange.subject : undefined;
-      const started = performance.now();
-      let tried = 0;
-      for (let n = 0; ; n++) {
-        const at = Date.now();
-        const index = pickTarget(targets, at, tried, key);
-        if (index < 0) {
-          // every breaker is open (a retry may find them so too): no call is made
-          const seconds = retryAfter(at);
-          (exchange.answerHeaders ??= {})['retry-after'] = seconds;
-          exchange.problemParams = { ...exchange.problemParams, retryAfter: seconds };
-          return 'open';
-        }
-        const target = targets[index]!;
-        target.breaker.take(at);
-        tried |= 1 << index;
-        const headers = target.headers(exchange, body);
-        if (body !== undefined && exchange.receivedBody !== undefined && exchange.request.body !== exchange.receivedBody.parsed && typeof exchange.request.body !== 'string')
-          headers['content-type'] = 'application/json';
-        const options: Dispatcher.DispatchOptions = { path: target.basePath + path, method: exchange.request.method as Dispatcher.HttpMethod, headers, body: body ?? stream ?? null, headersTimeout: timeoutMs, bodyTimeout: timeoutMs };
-        const mayRetry = retryable && n < retries;
-        const result = await attempt(exchange, target, options, started, mayRetry);
-        if (result.verdict === 'failure') target.breaker.failure(Date.now());
-        else if (result.verdict === 'success') target.breaker.success(Date.now());
-        else target.breaker.release();
-        // a dropped retryOn status took its retry from the budget already; a failed call takes one now
-        if (result.retry === 'dropped') continue;
-        if (result.retry === 'no' || !mayRetry || !budget.tryRetry(Date.now())) return result.port;
+      let llmCall: LlmCall | undefined;
+      if (parts.llm !== undefined) {
+        const admitted = parts.llm.admit(exchange);
+        if (admitted === 'model_denied') return admitted;
+        llmCall = admitted;
       }
+      const last = await attempts(exchange, llmCall);
+      // an answer handed on as a stream records its usage when it ends (watchStream)
+      if (llmCall !== undefined && exchange.response?.stream === undefined) await llmCall.finish(exchange, last.usage);
+      return last.port;
     },
     upstreams(): UpstreamsState {
       const now = Date.now();

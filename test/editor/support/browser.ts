@@ -5,21 +5,24 @@ import { buildEditorIfNeeded } from '../../../editor/build-if-needed.mjs';
 import { REPO } from '../../helpers/gateway.ts';
 
 /** Debian's Chromium; playwright-core never downloads a browser of its own. */
-export const CHROMIUM = process.env.SLUICE_CHROMIUM ?? '/usr/bin/chromium';
+const CHROMIUM = process.env.SLUICE_CHROMIUM ?? '/usr/bin/chromium';
 const SCREENSHOTS = join(REPO, 'test-results', 'screenshots');
 
+/** In CI (CI=true) a missing browser is a failure, never a skip: .ci/run installs it. */
+const mustHaveChromium = process.env.CI === 'true';
+
 /**
- * Whether browser tests can run. Without Chromium they are skipped with a loud message, except
- * in CI (CI=true), where a missing browser is a failure: .ci/run installs it.
+ * Whether browser tests can run: the one guard every browser test file uses
+ * (`describe.runIf(chromiumAvailable())`). Without Chromium they are skipped with a loud
+ * message, except in CI, where it throws, so the file fails at collection.
  */
 export function chromiumAvailable(): boolean {
   if (existsSync(CHROMIUM)) return true;
+  if (mustHaveChromium) throw new Error(`CI=true and no Chromium at ${CHROMIUM}: browser tests must run in CI (.ci/run installs it: apt-get install -y chromium)`);
   const line = '='.repeat(78);
   console.warn(`\n${line}\nBROWSER TESTS SKIPPED: no Chromium at ${CHROMIUM}.\nInstall it with: apt-get update && apt-get install -y chromium\n${line}\n`);
   return false;
 }
-
-export const mustHaveChromium = process.env.CI === 'true';
 
 /**
  * Builds the editor when editor/dist is stale (a fresh checkout has none). A lock directory keeps
@@ -44,11 +47,25 @@ export async function ensureEditorBuilt(): Promise<void> {
   }
 }
 
-export function launchChromium(): Promise<Browser> {
-  return chromium.launch({
+/**
+ * How long a page action or wait may take before it fails (Playwright's own default is 5 s): a
+ * browser test asserts what the editor does, not how fast; a loaded 2-core CI machine is slow.
+ */
+const ACTION_TIMEOUT_MS = 15_000;
+
+export async function launchChromium(): Promise<Browser> {
+  const browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-gpu'],
   });
+  // every context the tests open (browser.newPage opens one too) waits as long
+  const newContext = browser.newContext.bind(browser);
+  browser.newContext = async (...args: Parameters<Browser['newContext']>) => {
+    const context = await newContext(...args);
+    context.setDefaultTimeout(ACTION_TIMEOUT_MS);
+    return context;
+  };
+  return browser;
 }
 
 /** Writes a screenshot of the page to test-results/screenshots/<name>.png. */

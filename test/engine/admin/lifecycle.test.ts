@@ -285,7 +285,7 @@ describe('workflow lifecycle over the admin API', () => {
 
   /** Polls until the route answers 200 with `header` (the registry swaps right after the store commits). */
   async function until200WithHeader(url: string, header: string): Promise<Response> {
-    const deadline = Date.now() + 5_000;
+    const deadline = Date.now() + 15_000;
     for (;;) {
       const res = await fetch(url);
       if (res.status === 200 && res.headers.has(header)) return res;

@@ -125,7 +125,7 @@ export async function stampOf(url: string): Promise<string> {
 }
 
 /** Polls `probe` until it returns something other than undefined, failing after the deadline. */
-export async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, deadlineMs = 5_000): Promise<T> {
+export async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, deadlineMs = 15_000): Promise<T> {
   const deadline = Date.now() + deadlineMs;
   for (;;) {
     const value = await probe();

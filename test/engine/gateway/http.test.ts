@@ -81,7 +81,7 @@ interface RawAnswer {
   body: string;
 }
 
-async function until<T>(what: string, probe: () => T | undefined, deadlineMs = 5_000): Promise<T> {
+async function until<T>(what: string, probe: () => T | undefined, deadlineMs = 15_000): Promise<T> {
   const deadline = Date.now() + deadlineMs;
   for (;;) {
     const value = probe();

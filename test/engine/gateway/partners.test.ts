@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startTestGateway, type TestGateway } from '../../helpers/gateway.ts';
 import { createIssuer, type TestIssuer } from '../../helpers/issuer.ts';
 import { ADMIN_TOKENS, adminOf, type Admin } from '../admin/support.ts';
@@ -96,8 +96,8 @@ describe('partners, products and plans at the gateway', () => {
     await expectProblem(await call('/orders', 'sk_00000000_nope'), 401, 'invalid-api-key');
     await expectProblem(await gw.fetch('/orders'), 401, 'missing-api-key');
     await expectPort(await call('/orders', key), 'orders');
-    await new Promise((resolve) => setTimeout(resolve, 300)); // request lines are batched
-    expect(gw.logs.some((l) => l.workflow === 'orders' && l.partner === 'acme' && l.status === 200)).toBe(true);
+    // request lines are batched: waited for, not slept for
+    await vi.waitFor(() => expect(gw.logs.some((l) => l.workflow === 'orders' && l.partner === 'acme' && l.status === 200)).toBe(true), { timeout: 15_000 });
   });
 
   it('a revoked key is 401 from the next request on, and the revocation is audited', async () => {
@@ -221,7 +221,10 @@ describe('partners, products and plans at the gateway', () => {
 
   it('the key secret appears nowhere after creation: store files, logs, admin answers, audit', async () => {
     expect(secrets.length).toBeGreaterThan(5);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // every request so far is logged once a later one's line is there (lines are written in order): wait for that, not a fixed time
+    const marker = '4bf92f3577b34da6a3ce929d0e0e4799';
+    await expectProblem(await gw.fetch('/orders', { headers: { traceparent: `00-${marker}-00f067aa0ba902b7-01` } }), 401, 'missing-api-key');
+    await vi.waitFor(() => expect(gw.logs.some((l) => l.msg === 'request' && l.traceId === marker)).toBe(true), { timeout: 15_000 });
     const haystacks = [
       ...filesUnder(gw.dataDir),
       JSON.stringify(gw.logs),

@@ -17,7 +17,7 @@ const mock = (id: string, path: string, stamp: string) => ({
   edges: [],
 });
 
-async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, deadlineMs = 5_000): Promise<T> {
+async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, deadlineMs = 15_000): Promise<T> {
   const deadline = Date.now() + deadlineMs;
   for (;;) {
     const value = await probe();

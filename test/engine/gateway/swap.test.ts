@@ -21,7 +21,7 @@ const stamped = (stamp: string) => ({
   edges: [{ from: 'call', port: 'ok', to: 'stamp' }],
 });
 
-async function until(what: string, condition: () => boolean, deadlineMs = 5_000): Promise<void> {
+async function until(what: string, condition: () => boolean, deadlineMs = 15_000): Promise<void> {
   const deadline = Date.now() + deadlineMs;
   while (!condition()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);

@@ -9,8 +9,6 @@ const KEY_HASH = `sha256:${'ab'.repeat(32)}`;
 
 describeKind('api-key', {
   minimal: { config: {}, parsed: { header: 'x-api-key', source: 'inline', keys: [] } },
-  ports: ['ok', 'missing', 'invalid', 'suspended', 'unsubscribed'],
-  errors: ['missing_api_key', 'invalid_api_key', 'partner_suspended', 'product_not_subscribed'],
   accepts: [
     ['keys, a header and a query parameter', { header: 'X-Key', query: 'key', keys: [{ hash: KEY_HASH, partner: 'acme', scopes: ['a'] }] }],
   ],

@@ -11,8 +11,6 @@ import { describeKind } from './describe-kind.ts';
 
 describeKind('cache-lookup', {
   minimal: { config: { name: 'orders' }, parsed: { name: 'orders', acrossPartners: false, wait: '5s' } },
-  ports: ['hit', 'miss'],
-  errors: [],
   accepts: [
     ['a key expression', { name: 'orders', key: 'request.path' }],
     ['shared across partners, no wait', { name: 'a.b-c_d', acrossPartners: true, wait: '0ms' }],

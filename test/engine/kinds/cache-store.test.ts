@@ -6,8 +6,6 @@ import { describeKind } from './describe-kind.ts';
 
 describeKind('cache-store', {
   minimal: { config: { name: 'orders' }, parsed: { name: 'orders', ttl: '60s', stale: '0s', maxBytes: 1024 * 1024, entries: 10_000 } },
-  ports: ['ok'],
-  errors: [],
   accepts: [['a short ttl and small bounds', { name: 'orders', ttl: '300ms', maxBytes: 10, entries: 1 }]],
   refuses: [
     ['no name', {}, ['name']],

@@ -13,8 +13,6 @@ import { describeKind } from './describe-kind.ts';
 
 describeKind('client-cert', {
   minimal: { config: {}, parsed: { match: ['fingerprint', 'san', 'subject'] } },
-  ports: ['ok', 'missing', 'invalid', 'suspended', 'unsubscribed'],
-  errors: ['missing_client_certificate', 'invalid_client_certificate', 'partner_suspended', 'product_not_subscribed'],
   accepts: [
     ['fingerprints only', { match: ['fingerprint'] }],
     ['the subject before the SAN', { match: ['subject', 'san'] }],

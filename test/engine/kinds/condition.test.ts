@@ -6,8 +6,6 @@ import { FAILING_EXPRESSIONS } from './fixtures.ts';
 
 describeKind('condition', {
   minimal: { config: { when: 'true' }, parsed: { when: 'true' } },
-  ports: ['true', 'false'],
-  errors: ['expression_failed'],
   accepts: [],
   refuses: [
     ['no predicate', {}, ['when']],

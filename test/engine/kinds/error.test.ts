@@ -6,8 +6,6 @@ import { describeKind } from './describe-kind.ts';
 
 describeKind('error', {
   minimal: { config: { error: 'insufficient_scope' }, parsed: { error: 'insufficient_scope', params: {} } },
-  ports: ['raise'],
-  errors: [],
   accepts: [
     ['detail values', { error: 'order_not_visible', params: { id: '42' } }],
   ],

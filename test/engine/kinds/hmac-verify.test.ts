@@ -11,8 +11,6 @@ import { describeKind } from './describe-kind.ts';
 
 describeKind('hmac-verify', {
   minimal: { config: {}, parsed: { header: 'signature', algorithms: ['sha256'], skew: '5m' } },
-  ports: ['ok', 'missing', 'invalid', 'replayed', 'suspended', 'unsubscribed'],
-  errors: ['missing_signature', 'invalid_signature', 'replayed_signature', 'partner_suspended', 'product_not_subscribed'],
   accepts: [['both digests, another header and a tight window', { header: 'X-Signature', algorithms: ['sha256', 'sha512'], skew: '30s' }]],
   refuses: [
     ['a digest outside the allow-list', { algorithms: ['md5'] }, ['algorithms.0']],

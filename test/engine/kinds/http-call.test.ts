@@ -10,8 +10,6 @@ describeKind('http-call', {
     config: { name: 'profile', url: 'https://profiles.example/v1' },
     parsed: { name: 'profile', method: 'GET', url: 'https://profiles.example/v1', timeout: '2s', maxBytes: 1048576 },
   },
-  ports: ['ok', 'error', 'timeout'],
-  errors: ['callout_failed', 'callout_timeout', 'expression_failed'],
   faults: ['expression_failed'],
   accepts: [
     ['a POST with a body', { name: 'quote', method: 'POST', url: '${SLUICE_UPSTREAM_PRICES}/quote', body: '{ "sku": request.params.sku }' }],

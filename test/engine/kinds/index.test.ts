@@ -7,9 +7,9 @@ import { REPO } from '../../helpers/gateway.ts';
 
 /**
  * The kinds' tests mirror the code: test/engine/kinds/<kind>.test.ts for each kind of
- * shared/nodes (its descriptor through describeKind, which checks that every port and declared
- * error has a test, and its runtime), test/engine/kinds/support/<service>.test.ts for the
- * services in engine/kinds/support.
+ * shared/nodes (its descriptor through describeKind, and its runtime over HTTP: that every port
+ * and declared error is reached by some test is checked after a full run by test/coverage),
+ * test/engine/kinds/support/<service>.test.ts for the services in engine/kinds/support.
  */
 const HERE = import.meta.dirname;
 const kindNames = Object.keys(kinds) as KindName[];

@@ -25,8 +25,6 @@ describeKind('introspect', {
       timeout: '2s',
     },
   },
-  ports: ['ok', 'missing', 'invalid', 'unavailable', 'suspended', 'unsubscribed'],
-  errors: ['missing_token', 'invalid_token', 'introspection_unavailable', 'partner_suspended', 'product_not_subscribed'],
   accepts: [
     ['an issuer whose discovery names the endpoint', { issuer: 'https://login.example.com/realms/partners', ...as }],
     ['the secret in the body, an audience and every bound', { endpoint: 'https://login.example.com/introspect', ...as, authMethod: 'client_secret_post', audience: 'orders', cacheTtl: '1h', negativeCacheTtl: '0s', cacheSize: 1, timeout: '30s' }],
@@ -191,7 +189,8 @@ describe('introspect against a real authorization server', () => {
     const token = await provider.opaqueToken();
     expect((await who(await gw.fetch('/in-post', { headers: bearer(token) }))).partner).toBe('acme');
     await expectProblem(await gw.fetch('/in-wrong-secret', { headers: bearer(token) }), 503, 'introspection-unavailable');
-    // neither secret, nor the token, is anywhere in the logs
+    // neither secret, nor the token, is anywhere in the logs: once the last request's line is there (lines are written in order)
+    await vi.waitFor(() => expect(gw.logs.some((l) => l.msg === 'request' && l.route === '/in-wrong-secret')).toBe(true), { timeout: 15_000 });
     const logs = JSON.stringify(gw.logs);
     for (const secret of [INTROSPECTOR.clientSecret, INTROSPECTOR_POST.clientSecret, 'not-the-gateway-client-secret-at-all', token]) expect(logs).not.toContain(secret);
   });

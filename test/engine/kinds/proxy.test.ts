@@ -10,9 +10,15 @@ import { deadUrl } from './fixtures.ts';
 
 describeKind('proxy', {
   minimal: { config: { url: 'http://orders.internal' }, parsed: { url: 'http://orders.internal', timeout: '10s', preserveHost: false, forwardAuthorization: true } },
-  ports: ['ok', 'error', 'timeout', 'open'],
-  errors: ['upstream_unavailable', 'upstream_timeout', 'upstream_circuit_open'],
+  // model_not_allowed is the default of model_denied, a port only a node with llm has (test/engine/kinds/support/upstream-llm.test.ts takes it)
+  faults: ['model_not_allowed'],
+  readsBody: [
+    [{ url: 'http://x' }, false],
+    [{ url: 'http://x', llm: { api: 'openai' } }, true],
+  ],
   accepts: [
+    ['an OpenAI-compatible LLM upstream with an allow-list of names and prefixes', { url: 'https://api.openai.example/v1', llm: { api: 'openai', models: ['gpt-4o', 'gpt-4o-mini*'], estimate: false } }],
+    ['an Anthropic upstream, any model', { targets: [{ url: 'https://a.example' }], retries: 1, llm: { api: 'anthropic' } }],
     ['weighted targets, sticky by partner, retries', { targets: [{ url: '${A}' }, { url: 'https://b.example/v1', weight: 3 }], sticky: 'partner', retries: 2, retryOn: [503] }],
     ['one url with retries, a breaker and health checks', { url: 'http://x', retries: 5, retryUnsafe: true, breaker: { failures: 1, failureRatio: 0.5, cooldown: '100ms' }, healthCheck: { path: '/health', interval: '1s' } }],
     ['an env-var URL, a path rewrite and a prefix', { url: '${UPSTREAM}/v2', path: '/orders/:id', stripPrefix: '/api', timeout: '1ms' }],
@@ -37,6 +43,11 @@ describeKind('proxy', {
     ['a prefix without leading slash', { url: 'http://x', stripPrefix: 'api' }, ['stripPrefix']],
     ['a zero timeout (undici reads 0 as none)', { url: 'http://x', timeout: '0ms' }, ['timeout']],
     ['a timeout longer than a timer honours', { url: 'http://x', timeout: '25d' }, ['timeout']],
+    ['llm without its api', { url: 'http://x', llm: {} }, ['llm.api']],
+    ['llm of an unknown api', { url: 'http://x', llm: { api: 'gemini' } }, ['llm.api']],
+    ['an empty model allow-list', { url: 'http://x', llm: { api: 'openai', models: [] } }, ['llm.models']],
+    ['a model with a * inside', { url: 'http://x', llm: { api: 'openai', models: ['gpt-*-mini'] } }, ['llm.models.0']],
+    ['an unknown llm field', { url: 'http://x', llm: { api: 'openai', budget: 5 } }, ['llm.budget']],
   ],
 });
 
@@ -292,12 +303,12 @@ describe('proxy', () => {
     expect(span).not.toBe(PARENT_SPAN); // the gateway's own span is the upstream's parent
     expect(flags).toBe('01');
     expect(sent.tracestate).toBe('vendor=1');
-    await vi.waitFor(() => expect(gw.logs.some((l) => l.msg === 'request' && l.traceId === TRACE_ID && l.workflow === 'px-open' && l.spanId === span)).toBe(true));
+    await vi.waitFor(() => expect(gw.logs.some((l) => l.msg === 'request' && l.traceId === TRACE_ID && l.workflow === 'px-open' && l.spanId === span)).toBe(true), { timeout: 15_000 });
 
     // without a traceparent the gateway starts a trace, and the log names the same one
     await gw.fetch('/px/open/untraced');
     const started = /^00-([0-9a-f]{32})-/.exec(String(lastReceived().headers.traceparent))![1];
-    await vi.waitFor(() => expect(gw.logs.some((l) => l.msg === 'request' && l.traceId === started && l.workflow === 'px-open')).toBe(true));
+    await vi.waitFor(() => expect(gw.logs.some((l) => l.msg === 'request' && l.traceId === started && l.workflow === 'px-open')).toBe(true), { timeout: 15_000 });
 
     // a problem carries the request's trace id
     const problem = await expectProblem(await gw.fetch('/px/down', { headers: { traceparent: `00-${TRACE_ID}-${PARENT_SPAN}-01` } }), 502, 'upstream-unavailable');
@@ -359,7 +370,7 @@ describe('proxy', () => {
   it('answers 504 upstream-timeout when the upstream is too slow, and stops waiting for it', async () => {
     const before = slow.closed;
     await expectProblem(await gw.fetch('/px/slow'), 504, 'upstream-timeout');
-    await vi.waitFor(() => expect(slow.closed).toBe(before + 1));
+    await vi.waitFor(() => expect(slow.closed).toBe(before + 1), { timeout: 15_000 });
   });
 
   it('answers 504 upstream-timeout when a body a later node reads does not arrive in time, however steadily it trickles', async () => {
@@ -371,10 +382,10 @@ describe('proxy', () => {
     const closed = slow.closed;
     const abort = new AbortController();
     const pending = gw.fetch('/px/slow-long', { signal: abort.signal }).catch((e: unknown) => e);
-    await vi.waitFor(() => expect(slow.started).toBe(started + 1));
+    await vi.waitFor(() => expect(slow.started).toBe(started + 1), { timeout: 15_000 });
     abort.abort();
     expect(await pending).toBeInstanceOf(Error);
-    await vi.waitFor(() => expect(slow.closed).toBe(closed + 1));
+    await vi.waitFor(() => expect(slow.closed).toBe(closed + 1), { timeout: 15_000 });
   });
 
   it.each(['huge', 'huge-chunked'])('refuses to buffer an oversized upstream answer (%s) for a later node: 502', async (how) => {
@@ -526,12 +537,18 @@ describe('proxy', () => {
 
     it('stops the health checks of a version no longer served', async () => {
       const checks = () => named.H1!.up.received.length - named.H1!.calls() + named.H2!.up.received.length - named.H2!.calls();
+      // a version still served checks H1 on /ctl every second: its checks are the clock, not a fixed sleep
+      await gw.putWorkflow(workflow('px-health-control', { path: '/px/health-control' }, [{ id: 'call', kind: 'proxy', config: { targets: [{ url: '${H1}' }], healthCheck: { path: '/ctl', interval: '1s' } } }]));
+      const controlChecks = () => named.H1!.up.received.filter((r) => r.url === '/ctl').length;
       await gw.removeWorkflow('px-health.json');
       expect(await upstreamsOf('px-health')).toBeUndefined();
-      await new Promise((resolve) => setTimeout(resolve, 300)); // a check under way when it closed
+      let seen = controlChecks();
+      await vi.waitFor(() => expect(controlChecks()).toBeGreaterThan(seen), { timeout: 15_000 }); // a check under way when it closed has ended
       const after = checks();
-      await new Promise((resolve) => setTimeout(resolve, 2_500)); // two intervals and a half
+      seen = controlChecks();
+      await vi.waitFor(() => expect(controlChecks()).toBeGreaterThanOrEqual(seen + 2), { timeout: 15_000, interval: 100 }); // two intervals more
       expect(checks()).toBe(after);
+      await gw.removeWorkflow('px-health-control.json');
     });
   });
 });

@@ -1,15 +1,14 @@
 import { Agent, fetch as undiciFetch } from 'undici';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { hashApiKey } from '../../../engine/kinds/index.ts';
 import type { TestGateway } from '../../helpers/gateway.ts';
 import { createIssuer, TEST_AUDIENCE, TEST_ISSUER, type TestIssuer } from '../../helpers/issuer.ts';
+import { startOwnedRedis, testPrefix, type OwnedRedis } from '../../helpers/redis.ts';
 import { bearer, expectPort, expectProblem, portNode, startGateway, workflow, type NodeDoc } from '../../helpers/workflow.ts';
 import { describeKind } from './describe-kind.ts';
 
 describeKind('rate-limit', {
   minimal: { config: { limit: 100 }, parsed: { limit: 100, window: '1m', key: 'partner', onStoreDown: 'local' } },
-  ports: ['ok', 'limited', 'unavailable'],
-  errors: ['rate_limited', 'rate_limit_unavailable', 'expression_failed'],
   accepts: [
     ['a claim key with its name', { limit: 1, key: 'claim', name: 'tenant' }],
     ['a header key with its name', { limit: 1, key: 'header', name: 'x-tenant', window: '1ms' }],
@@ -167,4 +166,111 @@ describe('rate-limit', () => {
     expect(res.headers.get('ratelimit-remaining')).toBe('0');
     await expectPort(res, 'limited');
   });
+});
+
+describe('rate-limit: the sliding window across a window edge, over HTTP (memory store, on a clock the test sets)', () => {
+  // limit 4 per 10 s; the gateway's clock is frozen (only Date is faked) and moved by the test
+  const WINDOW = 10_000;
+  let gw: TestGateway;
+  /** The start of a window on the gateway's clock. */
+  let start: number;
+  const at = (ms: number) => vi.setSystemTime(start + ms);
+
+  beforeAll(async () => {
+    start = (Math.floor(Date.now() / WINDOW) + 1) * WINDOW;
+    vi.useFakeTimers({ toFake: ['Date'], now: start });
+    gw = await startGateway([
+      workflow('edge', { path: '/rl/edge' }, [{ id: 'limit', kind: 'rate-limit', config: { limit: 4, window: '10s', key: 'global' } }, portNode('ok')], [['limit', 'ok', 'ok']]),
+    ]);
+  });
+  afterAll(async () => {
+    await gw?.close();
+    vi.useRealTimers();
+  });
+
+  /** One request: its status, and the RateLimit-* and Retry-After headers as numbers (null when absent). */
+  const hit = async () => {
+    const res = await gw.fetch('/rl/edge');
+    await res.arrayBuffer();
+    const n = (name: string) => (res.headers.get(name) === null ? null : Number(res.headers.get(name)));
+    return { status: res.status, remaining: n('ratelimit-remaining'), reset: n('ratelimit-reset'), retryAfter: n('retry-after') };
+  };
+
+  it('weighs the previous window: refused just after the edge with the exact Retry-After, allowed again when that has passed', async () => {
+    // window 0, 1 s in: four allowed, the fifth refused until the current count has slid out far enough
+    at(1_000);
+    for (const remaining of [3, 2, 1, 0]) expect(await hit()).toEqual({ status: 200, remaining, reset: 9, retryAfter: null });
+    // 9 s to the window's end, then 2.5 s of the next (4 x 0.75 + 1 <= 4): 11.5 s, rounded up
+    expect(await hit()).toEqual({ status: 429, remaining: 0, reset: 12, retryAfter: 12 });
+
+    // window 1, 1 s in: the previous window still weighs 4 x 0.9 = 3.6, so a fixed window would allow this
+    at(WINDOW + 1_000);
+    // one more fits when 3.6 has slid to 3: (3.6 + 1 - 4) x 10 s / 4 = 1.5 s, rounded up
+    expect(await hit()).toEqual({ status: 429, remaining: 0, reset: 9, retryAfter: 2 });
+    at(WINDOW + 1_700); // not yet: 4 x 0.83 = 3.32
+    expect(await hit()).toMatchObject({ status: 429, retryAfter: 1 });
+    at(WINDOW + 1_000 + 2_000); // Retry-After later: 4 x 0.7 = 2.8, one more fits
+    expect(await hit()).toEqual({ status: 200, remaining: 0, reset: 7, retryAfter: null });
+    // 2.8 + 1 counted: the next fits when the estimate is 3 again, (3.8 + 1 - 4) x 10 s / 4 = 2 s
+    expect(await hit()).toEqual({ status: 429, remaining: 0, reset: 7, retryAfter: 2 });
+
+    // window 1 at its middle: 4 x 0.5 + 1 = 3, one more fits and none after it
+    at(WINDOW + 5_000);
+    expect(await hit()).toEqual({ status: 200, remaining: 0, reset: 5, retryAfter: null });
+    expect(await hit()).toMatchObject({ status: 429, retryAfter: 3 }); // (2 + 2 + 1 - 4) x 10 s / 4 = 2.5 s
+
+    // window 2: window 1 counted 2, weighing 2 x 0.8 = 1.6 at 2 s in: two more fit, remaining counts down from it
+    at(2 * WINDOW + 2_000);
+    expect(await hit()).toEqual({ status: 200, remaining: 1, reset: 8, retryAfter: null });
+    expect(await hit()).toEqual({ status: 200, remaining: 0, reset: 8, retryAfter: null });
+    expect(await hit()).toMatchObject({ status: 429 });
+
+    // two windows on, nothing weighs: four allowed again
+    at(4 * WINDOW + 500);
+    for (const remaining of [3, 2, 1, 0]) expect(await hit()).toMatchObject({ status: 200, remaining });
+  });
+});
+
+describe('rate-limit: its wired unavailable port, reached over HTTP while the Redis store is down', () => {
+  let redis: OwnedRedis;
+  let gw: TestGateway;
+
+  beforeAll(async () => {
+    redis = await startOwnedRedis(); // a redis-server of this test's own: the shared one is never stopped
+    const limited = (id: string, onStoreDown: string, wired: boolean) =>
+      workflow(
+        id,
+        { path: `/rl/${id}` },
+        [{ id: 'limit', kind: 'rate-limit', config: { limit: 100, window: '1h', key: 'global', onStoreDown } }, portNode('ok'), portNode('limited'), ...(wired ? [portNode('unavailable')] : [])],
+        [['limit', 'ok', 'ok'], ['limit', 'limited', 'limited'], ...(wired ? ([['limit', 'unavailable', 'unavailable']] as Array<[string, string, string]>) : [])],
+      );
+    gw = await startGateway([limited('down-wired', 'deny', true), limited('down-deny', 'deny', false), limited('down-allow', 'allow', false)], {
+      demo: false,
+      settings: { REDIS_URL: redis.url, REDIS_PREFIX: testPrefix('rl-down'), SLUICE_RATE_LIMIT_TIMEOUT_MS: '1000' },
+    });
+  }, 60_000);
+  afterAll(async () => {
+    await gw?.close();
+    await redis?.close();
+  });
+
+  it('counted in Redis while it is up; once it is down, deny takes the wired unavailable port, unwired answers 503, allow lets through', async () => {
+    const wired = await gw.fetch('/rl/down-wired');
+    expect(wired.headers.get('ratelimit-remaining')).toBe('99'); // counted: the store answered
+    await expectPort(wired, 'ok');
+    await redis.stop();
+    // the first call after the stop may wait for the command to fail; the breaker then decides at once
+    await vi.waitFor(async () => {
+      const res = await gw.fetch('/rl/down-wired');
+      expect(res.headers.get('ratelimit-remaining')).toBeNull(); // nothing counted
+      await expectPort(res, 'unavailable');
+    }, { timeout: 15_000, interval: 100 });
+    await expectProblem(await gw.fetch('/rl/down-deny'), 503, 'rate-limit-unavailable');
+    const allowed = await gw.fetch('/rl/down-allow');
+    expect(allowed.headers.get('ratelimit-remaining')).toBeNull();
+    await expectPort(allowed, 'ok');
+    // the request log says which choice decided
+    await vi.waitFor(() => expect(gw.logs.filter((l) => l.msg === 'request' && l.workflow === 'down-allow' && l.rateLimitStoreDown === 'allow')).toHaveLength(1), { timeout: 15_000 });
+    expect(gw.logs.some((l) => l.msg === 'request' && l.workflow === 'down-wired' && l.rateLimitStoreDown === 'deny')).toBe(true);
+  }, 60_000);
 });

@@ -5,8 +5,6 @@ import { describeKind } from './describe-kind.ts';
 
 describeKind('respond', {
   minimal: { config: {}, parsed: { status: 200, headers: {} } },
-  ports: ['done'],
-  errors: ['expression_failed'],
   accepts: [
     ['a status, headers and a body expression', { status: 404, headers: { 'Cache-Control': 'no-store', 'x-note': 'caf\u00e9\tok' }, bodyExpression: '{ "a": 1 }' }],
   ],

@@ -6,8 +6,6 @@ import { describeKind } from './describe-kind.ts';
 
 describeKind('scope-check', {
   minimal: { config: { all: ['orders:read'] }, parsed: { all: ['orders:read'], any: [] } },
-  ports: ['ok', 'denied'],
-  errors: ['insufficient_scope'],
   accepts: [
     ['any only', { any: ['a', 'b'] }],
   ],

@@ -5,8 +5,6 @@ import { describeKind } from './describe-kind.ts';
 
 describeKind('subflow', {
   minimal: { config: { fragment: 'auth', exits: ['ok'] }, parsed: { fragment: 'auth', exits: ['ok'] } },
-  ports: ['ok'],
-  errors: [],
   accepts: [
     ['a pinned version', { fragment: 'auth', version: 3, exits: ['ok'] }],
     ['several exits', { fragment: 'auth', exits: ['ok', 'anonymous', 'blocked'] }],

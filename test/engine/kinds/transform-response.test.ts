@@ -7,8 +7,6 @@ import { PROXY_TO_UPSTREAM as proxy, startWithUpstream } from './fixtures.ts';
 
 describeKind('transform-response', {
   minimal: { config: {}, parsed: { removeHeaders: [] } },
-  ports: ['ok', 'error'],
-  errors: ['transform_failed'],
   accepts: [],
   refuses: [
     ['an unknown field', { statusCode: '201' }, ['statusCode']],

@@ -6,8 +6,6 @@ import { describeKind } from './describe-kind.ts';
 
 describeKind('validate-request', {
   minimal: { config: { body: { type: 'object' } }, parsed: { body: { type: 'object' }, maxErrors: 20 } },
-  ports: ['ok', 'invalid'],
-  errors: ['request_invalid'],
   accepts: [
     ['a query schema only', { query: { type: 'object' } }],
     ['every part', { body: {}, query: {}, params: {}, headers: {}, maxErrors: 5 }],
@@ -88,7 +86,7 @@ describe('validate-request', () => {
     await expectPort(await gw.fetch('/v/wired', post({ quantity: 'many' })), 'invalid');
   });
 
-  it('runs patterns in linear time: a backtracking pattern on a long near-match answers at once', async () => {
+  it('runs patterns in linear time: a backtracking pattern on a 50,000-character near-match is answered (a backtracking engine would never finish)', async () => {
     const res = await gw.fetch('/v/redos', post({ name: `${'a'.repeat(50_000)}!` }));
     await expectProblem(res, 422, 'request-invalid', '/body/name must match pattern');
   });

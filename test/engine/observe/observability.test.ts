@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Metrics } from '../../../engine/observe/metrics.ts';
 import { NO_PARTNER, OTHER_PARTNER } from '../../../engine/observe/partner-labels.ts';
 import { createTestIssuerWorkflows, type ObservedSetup } from './support.ts';
@@ -271,6 +271,43 @@ describe('metrics port and OTLP export', () => {
   });
 });
 
+describe('bodies are never logged', () => {
+  it('a distinctive string in a request body, a refused body, a malformed one, an oversized one and an answer body appears in no log line', async () => {
+    const { startGateway, workflow, portNode } = await import('../../helpers/workflow.ts');
+    const { startUpstream } = await import('../../helpers/upstream.ts');
+    const MARK = `body-marker-${Math.random().toString(36).slice(2)}`;
+    const upstream = await startUpstream((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ answer: `${MARK}-answer` })));
+    const gw = await startGateway(
+      [
+        workflow('body-proxy', { path: '/body/proxy', methods: ['POST'] }, [{ id: 'call', kind: 'proxy', config: { url: '${UPSTREAM}' } }]),
+        workflow('body-checked', { path: '/body/checked', methods: ['POST'] }, [{ id: 'check', kind: 'validate-request', config: { body: { type: 'object', properties: { note: { type: 'string', maxLength: 5 } }, required: ['note'] } } }, portNode('ok')], [['check', 'ok', 'ok']]),
+        workflow('body-read', { path: '/body/read', methods: ['POST'] }, [{ id: 'shape', kind: 'transform-request', config: { body: '{ "n": $length(request.body.note) }' } }, portNode('ok')], [['shape', 'ok', 'ok']]),
+      ],
+      { env: { UPSTREAM: upstream.url }, settings: { SLUICE_MAX_BODY: '16kb' } },
+    );
+    try {
+      const post = (path: string, body: string, type = 'application/json') => gw.fetch(path, { method: 'POST', headers: { 'content-type': type }, body });
+      const answers = [
+        await post('/body/proxy', JSON.stringify({ note: MARK })), // forwarded, and its answer carries the mark too
+        await post('/body/checked', JSON.stringify({ note: MARK })), // refused by the schema: the value is too long
+        await post('/body/checked', `{"note": "${MARK}", broken`), // not JSON
+        await post('/body/read', `{"note": ${MARK}}`), // not JSON, read by an expression
+        await post('/body/read', JSON.stringify({ note: `${MARK} `.repeat(1_000) })), // over SLUICE_MAX_BODY, for a node that reads it
+      ];
+      const texts = await Promise.all(answers.map((res) => res.text()));
+      expect(answers.map((res) => res.status)).toEqual([200, 422, 400, 400, 413]);
+      expect(texts[0]).toContain(`${MARK}-answer`); // the mark went through the gateway both ways
+      expect(upstream.received.at(-1)?.body).toContain(MARK);
+      // a positive signal first: every one of those requests has its log line
+      await vi.waitFor(() => expect(gw.logs.filter((l) => l.msg === 'request' && String(l.route).startsWith('/body/'))).toHaveLength(answers.length), { timeout: 15_000 });
+      expect(JSON.stringify(gw.logs)).not.toContain(MARK);
+    } finally {
+      await gw.close();
+      await upstream.close();
+    }
+  });
+});
+
 describe('fields a workflow opts in to log', () => {
   it('logs exactly the named fields, after the answer, and a failing field as null', async () => {
     const { startGateway, workflow } = await import('../../helpers/workflow.ts');
@@ -283,7 +320,7 @@ describe('fields a workflow opts in to log', () => {
       const res = await gw.fetch('/logged/o-42', { headers: { 'x-client': 'mobile', authorization: 'Bearer not-logged-token', cookie: 'session=secret-cookie' } });
       expect(res.status).toBe(200);
       // written once the fields are evaluated; `$error` is off the compiled fast path, so in an expression worker
-      const deadline = Date.now() + 5_000;
+      const deadline = Date.now() + 15_000;
       while (!gw.logs.some((l) => l.msg === 'request' && l.workflow === 'logged') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
       const line = gw.logs.find((l) => l.msg === 'request' && l.workflow === 'logged')!;
       expect(line.fields).toEqual({ orderId: 'o-42', client: 'mobile', status: 200, broken: null, brokenError: 'expression failed (D3137)' });

@@ -31,16 +31,15 @@ describe('three replicas when their Redis stops and comes back', () => {
     await publish(a, limited('local', '/local', LOCAL_LIMIT, 'local'));
     await publish(a, stamped('stamp', '/stamp', 'before'));
     for (const r of replicas) await until('every route on every replica', async () => ((await stampOf(r.url, '/stamp')) === 'before' && (await fetch(`${r.url}/local`, withKey)).status === 200 ? true : undefined));
-    // Every replica counts three live replicas (its heartbeat after the third joined), so `local` allows 30 / 3 each.
-    await until('three live replicas', async () => ((await adminCall(a, 'viewer', 'GET', '/cluster')).body.replicas.length === 3 ? true : undefined));
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    // Every replica counts three live replicas (each sees the others' heartbeats), so `local` allows 30 / 3 each.
+    for (const r of replicas) await until('three live replicas, seen by each', async () => ((await adminCall(r.url, 'viewer', 'GET', '/cluster')).body.replicas.length === 3 ? true : undefined));
   }, 120_000);
   afterAll(async () => {
     await Promise.all(replicas.map((r) => r.close()));
     await redis?.close();
   }, 30_000);
 
-  it('allow lets traffic through, deny answers 503 problem+json, local limits at limit / replicas; p99 under 50 ms while down; all recovers with nothing lost', async () => {
+  it('allow lets traffic through, deny answers 503 problem+json, local limits at limit / replicas, each decided by the choice without Redis; all recovers with nothing lost', async () => {
     const a = replicas[0]!.url;
     const before = await adminCall(a, 'auditor', 'GET', '/status');
     const auditBefore = await adminCall(a, 'auditor', 'GET', '/audit/verify');
@@ -49,9 +48,14 @@ describe('three replicas when their Redis stops and comes back', () => {
     await redis.stop();
     for (const r of replicas) await until('deny to refuse on every replica', async () => ((await fetch(`${r.url}/deny`, withKey)).status === 503 ? true : undefined));
 
-    // Latency while down: 100 rounds over the three replicas, allow and deny alternating.
+    // 100 rounds over the three replicas, allow and deny alternating: every one decided by its choice, none
+    // waiting on Redis (each replica's own count of those decisions grows by exactly the requests it was sent).
+    // How long they take is printed, not asserted: a speed claim is the bench's.
+    const decisionsOf = async (r: ProcessGateway) => (await adminCall(r.url, 'viewer', 'GET', '/status')).body.rateLimits.storeDownDecisions as Record<'allow' | 'deny' | 'local', number>;
+    const decisionsBefore = await Promise.all(replicas.map(decisionsOf));
     const latencies: number[] = [];
     const statuses = { allow: new Set<number>(), deny: new Set<number>() };
+    const sent = replicas.map(() => ({ allow: 0, deny: 0 }));
     let denied: Response | undefined;
     for (let i = 0; i < 100; i++) {
       const r = replicas[i % 3]!;
@@ -61,12 +65,13 @@ describe('three replicas when their Redis stops and comes back', () => {
         const text = await res.text();
         latencies.push(performance.now() - started);
         statuses[path].add(res.status);
+        sent[i % 3]![path] += 1;
         if (path === 'deny') denied = new Response(text, { status: res.status, headers: res.headers });
       }
     }
-    const p99 = percentile(latencies, 99);
-    console.log(`while Redis is down: ${latencies.length} requests, p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${Math.max(...latencies).toFixed(1)} ms`);
-    expect(p99).toBeLessThan(50);
+    console.log(`while Redis is down: ${latencies.length} requests, p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms, max ${Math.max(...latencies).toFixed(1)} ms`);
+    const decisionsAfter = await Promise.all(replicas.map(decisionsOf));
+    expect(decisionsAfter.map((d, i) => ({ allow: d.allow - decisionsBefore[i]!.allow, deny: d.deny - decisionsBefore[i]!.deny }))).toEqual(sent);
     expect([...statuses.allow]).toEqual([200]);
     expect([...statuses.deny]).toEqual([503]);
     expect(denied!.headers.get('content-type')).toBe('application/problem+json');
@@ -89,13 +94,11 @@ describe('three replicas when their Redis stops and comes back', () => {
 
     // The gateway keeps serving what it applied; a change cannot be made, and says so at once.
     expect(await stampOf(replicas[2]!.url, '/stamp')).toBe('before');
-    const started = Date.now();
     const refused = await adminCall(a, 'publisher', 'POST', '/workflows/stamp/publish');
     expect(refused.status).toBe(503);
     expect(refused.headers.get('content-type')).toBe('application/problem+json');
     expect(refused.headers.get('retry-after')).toBe('5');
     expect(refused.body).toMatchObject({ type: 'https://problems.sluice.example/store-unavailable', detail: expect.stringContaining('nothing was changed') });
-    expect(Date.now() - started).toBeLessThan(5_000);
 
     await redis.start();
     const restarted = performance.now();
@@ -111,29 +114,31 @@ describe('three replicas when their Redis stops and comes back', () => {
     for (const r of replicas) await until('the version published after recovery everywhere', async () => ((await stampOf(r.url, '/stamp')) === 'after' ? true : undefined));
   }, 120_000);
 
-  it('a Redis that hangs (CLIENT PAUSE) costs a check at most the command timeout, then the breaker decides at once and probes off the request path until Redis answers again', async () => {
+  it('a Redis that hangs (CLIENT PAUSE) never holds a check: each is decided by its choice while Redis is still paused, then the breaker probes off the request path until Redis answers again', async () => {
     const r = replicas[2]!;
     const control = new Redis(redis.url);
+    const REQUESTS = 40;
     try {
-      await control.client('PAUSE', 3_000, 'ALL');
-      const paused = performance.now();
+      const linesBefore = r.logs.filter((l) => l.msg === 'request' && l.workflow === 'allow').length;
+      // paused far longer than the requests below need (UNPAUSE ends it): a check that waited for Redis would be
+      // answered only after it, counted in Redis, without the store-down mark. WRITE pauses the counting scripts
+      // (EVALSHA) and lets this connection's UNPAUSE through (ALL would hold it too, to the pause's end).
+      await control.client('PAUSE', 60_000, 'WRITE');
       const latencies: number[] = [];
       const statuses = new Set<number>();
-      while (performance.now() - paused < 2_500) {
+      for (let i = 0; i < REQUESTS; i++) {
         const started = performance.now();
         const res = await fetch(`${r.url}/allow`, withKey);
         await res.arrayBuffer();
         latencies.push(performance.now() - started);
         statuses.add(res.status);
       }
-      const slow = latencies.filter((ms) => ms > 50).length;
-      console.log(`while Redis hangs: ${latencies.length} requests, p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms, max ${Math.max(...latencies).toFixed(1)} ms, ${slow} over 50 ms (the calls that hit the 100 ms timeout before the breaker opened)`);
+      console.log(`while Redis hangs: ${latencies.length} requests, p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms, max ${Math.max(...latencies).toFixed(1)} ms`);
       expect([...statuses]).toEqual([200]);
-      // The default SLUICE_RATE_LIMIT_TIMEOUT_MS is 100: no check waits much longer, and once the breaker is open
-      // (after 3 timed-out calls) none waits; a loaded machine adds the odd slow answer (1% allowed).
-      expect(Math.max(...latencies)).toBeLessThan(400);
-      expect(slow).toBeLessThanOrEqual(3 + Math.ceil(latencies.length / 100));
-      expect(percentile(latencies, 90)).toBeLessThan(50);
+      // the replica's own account: every one of them decided by onStoreDown (allow), none counted in Redis
+      await until('the request lines', () => (r.logs.filter((l) => l.msg === 'request' && l.workflow === 'allow').length >= linesBefore + REQUESTS ? true : undefined), 15_000);
+      const lines = r.logs.filter((l) => l.msg === 'request' && l.workflow === 'allow').slice(linesBefore);
+      expect(lines.map((l) => l.rateLimitStoreDown)).toEqual(Array(REQUESTS).fill('allow'));
       await control.client('UNPAUSE');
       await until('the breaker to close', async () => ((await adminCall(r.url, 'viewer', 'GET', '/status')).body.rateLimits.state === 'up' ? true : undefined));
     } finally {

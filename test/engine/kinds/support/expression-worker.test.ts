@@ -75,12 +75,10 @@ describe('regexes on RE2 mean what they mean in JavaScript', () => {
     expect(await reference('$count($match("😀😀", /./))', {})).toBe(4);
   });
 
-  it('answers /^([a-z]+)+$/ on 29 "a"s and "!" at once (20 s on the backtracking engine)', () => {
+  it('answers /^([a-z]+)+$/ on 45 "a"s and "!" (29 took 20 s on the backtracking engine, each more doubles it: days)', () => {
     const re = new LinearRegExp(/^([a-z]+)+$/g);
-    const started = performance.now();
-    expect(re.exec(`${'a'.repeat(29)}!`)).toBeNull();
+    expect(re.exec(`${'a'.repeat(45)}!`)).toBeNull();
     expect(re.exec('a'.repeat(100_000))).not.toBeNull();
-    expect(performance.now() - started).toBeLessThan(2_000);
   });
 
   it.each([
@@ -142,8 +140,6 @@ describe('growing built-ins: what JSONata gives, bounded by what they build', ()
     ['$clone({ "a": [1..5000].("xxxxxxxxxx") })'],
     ['[1..5000].("xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx")'],
   ])('%s: result too large, before building what it can measure first', async (source) => {
-    const started = performance.now();
     expect(await bounded(source, {})).toEqual({ error: 'result too large' });
-    expect(performance.now() - started).toBeLessThan(1_000);
   });
 });

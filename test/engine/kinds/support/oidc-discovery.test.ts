@@ -64,13 +64,13 @@ describe('OIDC discovery (engine/kinds/support/oidc-discovery.ts)', () => {
     clock += 61_000;
     expect((await discovery.metadata()).jwksUri).toBe('https://keys.example/one'); // refreshing in the background
     expect(discovery.fetches).toBe(2);
-    await vi.waitFor(() => expect(hits.get('flaky')).toBe(2));
+    await vi.waitFor(() => expect(hits.get('flaky')).toBe(2), { timeout: 15_000 });
     expect((await discovery.metadata()).jwksUri).toBe('https://keys.example/one'); // failed: kept, no new try within the cooldown
     expect(discovery.fetches).toBe(2);
     serve('flaky', { issuer: issuerOf('flaky'), jwks_uri: 'https://keys.example/two' });
     clock += 10_001;
     await discovery.metadata();
-    await vi.waitFor(async () => expect((await discovery.metadata()).jwksUri).toBe('https://keys.example/two'));
+    await vi.waitFor(async () => expect((await discovery.metadata()).jwksUri).toBe('https://keys.example/two'), { timeout: 15_000 });
     expect(discovery.fetches).toBe(3);
   });
 

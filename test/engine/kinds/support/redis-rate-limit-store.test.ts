@@ -46,6 +46,46 @@ describe.runIf(redisUp)('Redis and memory rate-limit stores', () => {
     expect(redis.health()).toEqual({ store: 'redis', state: 'up', storeDownDecisions: { allow: 0, deny: 0, local: 0 } });
   });
 
+  it('slide across a window edge alike: the previous window weighs, with the exact Retry-After (Redis on its clock, memory on this one)', async () => {
+    await whenReady(client, target);
+    // limit 2 per 4 s; Redis runs on this machine, so both stores count on this machine's clock
+    const WINDOW = 4_000;
+    const key = `wf:edge:k:${testPrefix('edge')}`;
+    /**
+     * One request to both stores; they must decide alike. `wait(ms into the window)` is when the
+     * next request would fit: the Retry-After must be it rounded up, for a moment between the
+     * clock read before and after the call (the same second but for a call straddling one).
+     */
+    const both = async (wait?: (elapsed: number) => number) => {
+      const before = Date.now();
+      const [r, m] = [await redis.hit(key, 2, WINDOW, 'deny'), (await memory.hit(key, 2, WINDOW, 'deny')) as RateLimitDecision];
+      const after = Date.now();
+      expect({ allowed: r.allowed, retryAfter: r.retryAfterSeconds }).toEqual({ allowed: m.allowed, retryAfter: m.retryAfterSeconds });
+      if (wait) expect([before, after].map((t) => Math.ceil(wait(t % WINDOW) / 1000))).toContain(r.retryAfterSeconds);
+      return { allowed: r.allowed, remaining: r.remaining, window: Math.floor(before / WINDOW), windowAfter: Math.floor(after / WINDOW) };
+    };
+    /** Sleeps until `fraction` of the way into the next window. */
+    const nextWindowAt = async (fraction: number) => {
+      const t = Date.now();
+      await new Promise((resolve) => setTimeout(resolve, t - (t % WINDOW) + WINDOW + fraction * WINDOW - t));
+    };
+    await nextWindowAt(0.05);
+    const one = await both();
+    expect(one).toMatchObject({ allowed: true, remaining: 1 });
+    expect(await both()).toMatchObject({ allowed: true, remaining: 0, window: one.window });
+    // refused for the rest of this window and half of the next (4 x (1 - 1/2)): when the previous 2 weigh 1
+    expect(await both((elapsed) => WINDOW - elapsed + WINDOW / 2)).toMatchObject({ allowed: false, remaining: 0, windowAfter: one.window });
+
+    // the next window, 5% in: the previous 2 weigh 2 x (1 - e), and a fixed window would allow;
+    // one fits when they weigh 1: (2 x (1 - e) + 1 - 2) x 4 s / 2
+    await nextWindowAt(0.05);
+    expect(await both((elapsed) => ((2 * (1 - elapsed / WINDOW) - 1) * WINDOW) / 2)).toMatchObject({ allowed: false, remaining: 0, window: one.window + 1 });
+    // 55% in: they weigh 0.9 at most, so one fits, and none after it
+    await new Promise((resolve) => setTimeout(resolve, 0.5 * WINDOW));
+    expect(await both()).toMatchObject({ allowed: true, remaining: 0, window: one.window + 1 });
+    expect(await both()).toMatchObject({ allowed: false, remaining: 0 });
+  }, 20_000);
+
   it('counts the requests of one turn of the event loop in one call per counter, decided as a run of calls would be', async () => {
     await whenReady(client, target);
     const calls: string[] = [];
@@ -76,17 +116,16 @@ describe.runIf(redisUp)('Redis and memory rate-limit stores', () => {
 });
 
 describe('the Redis rate-limit store without a Redis to reach', () => {
-  it('decides at once by each onStoreDown choice, local at limit / replicas, and counts the decisions', async () => {
+  it('decides synchronously (a decision, not a promise) by each onStoreDown choice, local at limit / replicas, and counts the decisions', async () => {
     const port = await freePort(); // nothing listens there
     const client = createRedisClient({ url: `redis://127.0.0.1:${port}`, prefix: 'none', cluster: false }, { name: 'sluice-rate-limits', offlineQueue: false, commandTimeoutMs: 100 });
     client.on('error', () => undefined);
     const store = createRedisRateLimitStore({ client, keyPrefix: redisKeys('none').rateLimit, replicas: () => 4 });
     try {
-      const started = performance.now();
-      const allow = store.hit('a', 100, 60_000, 'allow') as RateLimitDecision;
-      const deny = store.hit('d', 100, 60_000, 'deny') as RateLimitDecision;
-      const local = Array.from({ length: 30 }, () => store.hit('l', 100, 60_000, 'local') as RateLimitDecision);
-      expect(performance.now() - started).toBeLessThan(50); // synchronous: nothing waited on a connection
+      // synchronous: a decision, not a promise, so nothing waits on a connection
+      const hits = [store.hit('a', 100, 60_000, 'allow'), store.hit('d', 100, 60_000, 'deny'), ...Array.from({ length: 30 }, () => store.hit('l', 100, 60_000, 'local'))];
+      for (const decision of hits) expect(decision).not.toBeInstanceOf(Promise);
+      const [allow, deny, ...local] = hits as RateLimitDecision[];
       expect(allow).toMatchObject({ allowed: true, storeDown: 'allow' });
       expect(deny).toMatchObject({ allowed: false, storeDown: 'deny' });
       expect(local.filter((d) => d.allowed)).toHaveLength(25); // 100 / 4 replicas
