@@ -6,7 +6,7 @@ import { createExpressionPool } from './support/expression-pool.ts';
 import { regexProblem } from './support/linear-regex.ts';
 import { llmRequestOf, rewriteLlmTexts } from './support/llm-request.ts';
 import { DETECTORS, type ScanResult, type ScanSpec } from './support/prompt-scan.ts';
-import { notePromptTokens, tokenCounter } from './support/token-count.ts';
+import { tokenCounter } from './support/token-count.ts';
 import type { Exchange, Runtime } from './types.ts';
 
 /** A prompt's checks end here in their worker; past it the prompt is refused (it could not be checked). */
@@ -100,7 +100,10 @@ export const promptGuard: Runtime<PromptGuardConfig> = (config, context) => {
       const [checked, counted] = await Promise.all([scans ? scan(exchange, prompt.texts) : undefined, counter?.count(prompt.texts)]);
       if (checked?.blocked !== undefined) return blocked(exchange, checked.blocked);
       if (counted !== undefined) {
-        notePromptTokens(exchange, counted.tokens);
+        // the prompt's estimate, for expressions (llm.usage.input) and the llm proxy, which keeps it rather than count again
+        const usage = { input: counted.tokens, output: 0, total: counted.tokens, estimated: true };
+        if (exchange.llm === undefined) exchange.llm = { api: prompt.api === 'anthropic-messages' ? 'anthropic' : 'openai', model: prompt.model, stream: prompt.stream, usage, product: 'none' };
+        else exchange.llm.usage = usage;
         if (counted.tokens > maxTokens!) return blocked(exchange, `max input tokens ${maxTokens}`);
       }
       const redacted = checked?.redacted;

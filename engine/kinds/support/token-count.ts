@@ -65,20 +65,3 @@ export function tokenCounter(pool: ExpressionPool | undefined): TokenCounter {
   };
 }
 
-/**
- * Prompt estimates by request (its exchange), for the nodes after the one that counted: set by a
- * prompt-guard with a token maximum, read by the LLM proxy and token budgets, so that a prompt
- * is counted once. Stands in for the `llm.usage.input` of the context until that root exists
- * (ai-design.md); weak, so it goes with its request.
- */
-const promptEstimates = new WeakMap<object, number>();
-
-/** Notes the prompt's estimated input tokens for this request. */
-export function notePromptTokens(exchange: object, tokens: number): void {
-  promptEstimates.set(exchange, tokens);
-}
-
-/** The prompt's estimated input tokens a node noted for this request, if one did. */
-export function promptTokensOf(exchange: object): number | undefined {
-  return promptEstimates.get(exchange);
-}

@@ -10,8 +10,6 @@ const OFF = { card: 'off', iban: 'off', email: 'off', phone: 'off' };
 
 describeKind('prompt-guard', {
   minimal: { config: { maxInputTokens: 4000 }, parsed: { maxInputTokens: 4000, deny: [], allow: [], ignoreCase: true, detectors: OFF, nonLlm: 'block' } },
-  ports: ['ok', 'blocked'],
-  errors: ['prompt_blocked'],
   accepts: [
     ['deny and allow patterns', { deny: ['ignore (all )?previous instructions'], allow: ['\\border\\b'], ignoreCase: false }],
     ['detectors only', { detectors: { card: 'block', iban: 'redact', email: 'redact', phone: 'off' } }],
@@ -68,6 +66,7 @@ describe('prompt-guard over HTTP', () => {
       guarded('wired', { deny: ['forbidden'] }, true),
       guarded('other', { detectors: { email: 'redact' }, nonLlm: 'pass' }),
       guarded('mixed', { deny: ['forbidden'], detectors: { email: 'redact', card: 'block' } }),
+      workflow('usage', { path: '/ai/usage', methods: ['POST'] }, [guard({ maxInputTokens: 1000 }), { id: 'answer', kind: 'respond', config: { status: 200, bodyExpression: '{ "api": llm.api, "model": llm.model, "usage": llm.usage }' } }], [['guard', 'ok', 'answer']]),
     ]));
   });
   afterAll(async () => {
@@ -135,6 +134,13 @@ describe('prompt-guard over HTTP', () => {
     expect((await gw.fetch('/ai/tokens', json(chat('Hello there, how are you today?')))).status).toBe(200);
     const long = 'The quick brown fox jumps over the lazy dog. '.repeat(5); // 50 tokens
     await expectProblem(await gw.fetch('/ai/tokens', json(chat(long))), 400, 'prompt-blocked', 'max input tokens 20');
+  });
+
+  it('leaves the prompt\'s estimate in the context for expressions and the llm proxy (llm.usage.input)', async () => {
+    const res = await gw.fetch('/ai/usage', json({ model: 'gpt-4o', messages: [{ role: 'user', content: 'The quick brown fox jumps over the lazy dog.' }] }));
+    expect(await res.json()).toEqual({ api: 'openai', model: 'gpt-4o', usage: { input: 10, output: 0, total: 10, estimated: true } });
+    const anthropic = await gw.fetch('/ai/usage', json({ model: 'claude', system: 'Be brief.', messages: [{ role: 'user', content: 'Hi' }] }));
+    expect(await anthropic.json()).toMatchObject({ api: 'anthropic', model: 'claude', usage: { estimated: true } });
   });
 
   it('takes the blocked port when it is wired', async () => {

@@ -4,7 +4,7 @@ import o200k from 'js-tiktoken/ranks/o200k_base';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createExpressionPool } from '../../../../engine/kinds/support/expression-pool.ts';
 import type { EvaluationLimits } from '../../../../engine/kinds/support/jsonata-bounds.ts';
-import { MAX_TOKENIZED_CHARS, estimateTokens, notePromptTokens, promptTokensOf, tokenCounter } from '../../../../engine/kinds/support/token-count.ts';
+import { MAX_TOKENIZED_CHARS, estimateTokens, tokenCounter } from '../../../../engine/kinds/support/token-count.ts';
 
 // Token counts come from the expression worker pool (the encoder never runs on the gateway's
 // thread) and must be js-tiktoken's o200k_base counts; what the pool cannot answer is estimated.
@@ -111,14 +111,4 @@ describe('the estimate when the pool cannot count', () => {
       await pool.close();
     }
   }, 90_000);
-});
-
-describe('prompt estimates by request', () => {
-  it('keeps the estimate a node noted for its request, and none for another', () => {
-    const exchange = {};
-    expect(promptTokensOf(exchange)).toBeUndefined();
-    notePromptTokens(exchange, 42);
-    expect(promptTokensOf(exchange)).toBe(42);
-    expect(promptTokensOf({})).toBeUndefined();
-  });
 });
