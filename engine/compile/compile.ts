@@ -67,6 +67,7 @@ async function prepareNode(
       wiredPorts,
       counts: counts as <Result extends string>(results: readonly Result[]) => Record<Result, number>,
       maxBufferedAnswer: deps.maxBufferedAnswer ?? DEFAULT_MAX_BUFFERED_ANSWER,
+      workers: deps.expressionPool,
     });
     return { prepared };
   } catch (error) {

@@ -41,6 +41,7 @@ function portText(port: PortSpec): string {
 const SAMPLE_CONFIG: Record<string, unknown> = {
   cors: { origins: ['https://app.example.com'] },
   'validate-request': { body: { type: 'object' } },
+  'prompt-guard': { maxInputTokens: 4000 },
   'http-call': { name: 'profile', url: 'https://profiles.example/v1' },
   subflow: { fragment: 'auth', exits: ['ok'] },
   'cache-lookup': { name: 'orders' },

@@ -10,6 +10,7 @@ import { httpCall } from './http-call.ts';
 import { hmacVerify } from './hmac-verify.ts';
 import { introspect } from './introspect.ts';
 import { jwtVerify } from './jwt-verify.ts';
+import { promptGuard } from './prompt-guard.ts';
 import { proxy } from './proxy.ts';
 import { rateLimit } from './rate-limit.ts';
 import { respond } from './respond.ts';
@@ -32,6 +33,7 @@ export const runtimes: { [K in KindName]: Runtime<ConfigOf<K>> } = {
   'client-cert': clientCert,
   'scope-check': scopeCheck,
   'validate-request': validateRequest,
+  'prompt-guard': promptGuard,
   condition,
   switch: switchNode,
   'mcp-tool': mcpTool,

@@ -1,6 +1,7 @@
 import type { Readable, Writable } from 'node:stream';
 import type { CacheStore, Flights } from './support/cache-store.ts';
 import type { EgressPolicy } from './support/egress.ts';
+import type { ExpressionPool } from './support/expression-pool.ts';
 import type { KeyFiles } from './support/key-files.ts';
 import type { PartnerAccess } from './support/partner-directory.ts';
 import type { RateLimitStore } from './support/rate-limit-store.ts';
@@ -191,6 +192,8 @@ export interface PrepareContext {
   counts<Result extends string>(results: readonly Result[]): Record<Result, number>;
   /** Largest answer body held in memory for a later node (SLUICE_MAX_BUFFERED_ANSWER). */
   maxBufferedAnswer: number;
+  /** The expression worker pool, for work kept off the gateway's thread (token counts, prompt checks); absent in tools that gave none. */
+  workers: ExpressionPool | undefined;
 }
 
 /** SLUICE_MAX_BUFFERED_ANSWER's default: the largest upstream body a proxy buffers for a transform. */

@@ -55,6 +55,8 @@ function clause(node: WordsNode, port: string): Clause | undefined {
       return ({ ok: { subject: 'the request', predicate: 'is not a preflight and comes from an allowed origin or none' }, preflight: { subject: 'the request', predicate: 'is an allowed CORS preflight' }, denied: { subject: 'the origin, or the method or headers a preflight asks for,', predicate: 'is not allowed' } } as Record<string, Clause>)[port];
     case 'validate-request':
       return ({ ok: { subject: 'the request', predicate: 'matches its schemas' }, invalid: { subject: 'the request', predicate: 'does not match its schemas' } } as Record<string, Clause>)[port];
+    case 'prompt-guard':
+      return ({ ok: { subject: 'the prompt', predicate: 'passes the prompt guard\'s checks (redacted where a detector says so)' }, blocked: { subject: 'the prompt', predicate: 'breaks a rule of the prompt guard (a deny pattern, no allow pattern, a blocking PII detector or the token maximum)' } } as Record<string, Clause>)[port];
     case 'http-call': {
       const service = `the side service (${String(c.name ?? 'call')})`;
       return ({ ok: { subject: service, predicate: 'answers 2xx' }, error: { subject: service, predicate: 'cannot be reached or answers another status' }, timeout: { subject: service, predicate: `does not answer within ${String(c.timeout ?? '2s')}` } } as Record<string, Clause>)[port];

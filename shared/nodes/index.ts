@@ -11,6 +11,7 @@ import { introspectKind } from './introspect.ts';
 import { jwtVerifyKind } from './jwt-verify.ts';
 import { mcpToolKind } from './mcp-tool.ts';
 import type { AnyKindDescriptor, KindDescriptor, PortSpec } from './kind.ts';
+import { promptGuardKind } from './prompt-guard.ts';
 import { proxyKind } from './proxy.ts';
 import { rateLimitKind } from './rate-limit.ts';
 import { respondKind } from './respond.ts';
@@ -31,6 +32,7 @@ export const kinds = {
   'client-cert': clientCertKind,
   'scope-check': scopeCheckKind,
   'validate-request': validateRequestKind,
+  'prompt-guard': promptGuardKind,
   condition: conditionKind,
   switch: switchKind,
   'mcp-tool': mcpToolKind,
@@ -86,3 +88,4 @@ export type { CacheLookupConfig } from './cache-lookup.ts';
 export type { CacheStoreConfig } from './cache-store.ts';
 export type { SubflowConfig } from './subflow.ts';
 export type { ClientCertConfig } from './client-cert.ts';
+export type { PromptGuardConfig } from './prompt-guard.ts';

@@ -39,6 +39,7 @@ describe('form generation from JSON Schema (editor/src/forms/schema-form.ts)', (
     'scope-check': ['all: string-list', 'any: string-list'],
     cors: ['origins*: string-list', 'methods: multi-select', 'headers: string-list', 'expose: string-list', 'credentials: checkbox', 'maxAge: integer'],
     'validate-request': ['body: json', 'query: json', 'params: json', 'headers: json', 'maxErrors: integer'],
+    'prompt-guard': ['maxInputTokens: integer', 'deny: string-list', 'allow: string-list', 'ignoreCase: checkbox', 'detectors: object', 'nonLlm: select'],
     condition: ['when*: jsonata'],
     switch: ['cases*: object-list'],
     'mcp-tool': ['tools*: object-list'],

@@ -6,6 +6,7 @@ import { kinds } from '../../shared/nodes/index.ts';
 const VALID: Record<keyof typeof kinds, Record<string, unknown>> = {
   cors: { origins: ['https://app.example.com'] },
   'validate-request': { body: { type: 'object' } },
+  'prompt-guard': { detectors: { email: 'redact' } },
   'http-call': { name: 'profile', url: 'https://profiles.example/v1' },
   'cache-lookup': { name: 'orders' },
   'cache-store': { name: 'orders' },

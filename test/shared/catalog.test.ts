@@ -9,6 +9,7 @@ const catalog = errorCatalogSchema.parse(JSON.parse(readFileSync(new URL('../../
 const configs: Record<KindName, unknown> = {
   cors: { origins: ['*'] },
   'validate-request': { body: { type: 'object' } },
+  'prompt-guard': { maxInputTokens: 4000 },
   'http-call': { name: 'profile', url: 'https://profiles.example/v1' },
   'cache-lookup': { name: 'orders' },
   'cache-store': { name: 'orders' },

@@ -17,7 +17,8 @@ import { setPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { TokenCountTask, WorkerReply, WorkerTask } from './expression-worker.ts';
+import type { GuardTask, TokenCountTask, WorkerReply, WorkerTask } from './expression-worker.ts';
+import type { ScanResult, ScanSpec } from './prompt-scan.ts';
 
 export interface ExpressionPoolOptions {
   /** Most worker threads, started as evaluations need them. */
@@ -49,6 +50,8 @@ export interface ExpressionPool {
    * `coldDeadlineMs`, later ones `deadlineMs`. Rejects as run() does.
    */
   countTokens(texts: readonly string[], times: { deadlineMs: number; coldDeadlineMs: number; demoteMs: number }): Promise<number>;
+  /** Runs a prompt-guard node's checks on a prompt's texts in a worker (prompt-scan.ts). Rejects as run() does. */
+  scanPrompt(spec: ScanSpec, texts: readonly string[], times: { deadlineMs: number; demoteMs: number }): Promise<ScanResult>;
   /** Starts a worker now if none runs, so the first evaluation does not wait for one. */
   warm(): void;
   /** Stops every worker; waiting and running evaluations fail with `closed`. */
@@ -60,7 +63,7 @@ export interface ExpressionPool {
 type Success = Extract<WorkerReply, { ok: true }>;
 
 interface Pending {
-  task: WorkerTask | TokenCountTask;
+  task: WorkerTask | TokenCountTask | GuardTask;
   deadlineMs: number;
   /** The deadline of a token count on a worker that has not built its encoder yet. */
   coldDeadlineMs: number;
@@ -107,8 +110,19 @@ function workerFile(): URL {
   return (workerUrl = pathToFileURL(file));
 }
 
+let tokenRanksUrl: string | undefined;
+
+/**
+ * Where the worker loads the tokenizer's ranks from on its first token count: js-tiktoken's
+ * o200k_base module as installed, not inside the worker's bundle (its 2.3 MB made every worker
+ * start ~70 ms of CPU dearer, a replaced worker's too).
+ */
+function tokenRanks(): string {
+  return (tokenRanksUrl ??= pathToFileURL(createRequire(HERE).resolve('js-tiktoken/ranks/o200k_base')).href);
+}
+
 function startWorker(heapMb: number): Worker {
-  return new Worker(workerFile(), { execArgv: [], resourceLimits: { maxOldGenerationSizeMb: heapMb } });
+  return new Worker(workerFile(), { execArgv: [], resourceLimits: { maxOldGenerationSizeMb: heapMb }, workerData: { tokenRanks: tokenRanks() } });
 }
 
 const failure = (code: string, message: string): EvaluationFailure => ({ code, message });
@@ -209,13 +223,14 @@ export function createExpressionPool(options: ExpressionPoolOptions): Expression
   function dispatch(slot: Slot, pending: Pending): void {
     slot.running = pending;
     slot.worker.ref();
-    const deadlineMs = 'texts' in pending.task && !slot.encoder ? pending.coldDeadlineMs : pending.deadlineMs;
+    const tokens = 'texts' in pending.task && !('guard' in pending.task);
+    const deadlineMs = tokens && !slot.encoder ? pending.coldDeadlineMs : pending.deadlineMs;
     const soft = Math.min(pending.demoteMs, deadlineMs);
     slot.timer = setTimeout(() => {
       demote(slot);
       slot.timer = setTimeout(() => {
         stats.stopped++;
-        lose(slot, failure('D1012', `the ${'texts' in pending.task ? 'token count' : 'expression'} ran past its ${deadlineMs} ms deadline and its worker was stopped`));
+        lose(slot, failure('D1012', `the ${'guard' in pending.task ? 'prompt check' : tokens ? 'token count' : 'expression'} ran past its ${deadlineMs} ms deadline and its worker was stopped`));
       }, deadlineMs - soft);
     }, soft);
     try {
@@ -253,7 +268,7 @@ export function createExpressionPool(options: ExpressionPoolOptions): Expression
     run(task, { deadlineMs, demoteMs = task.limits.timeoutMs }) {
       return new Promise((resolve, reject) => {
         const answer = (reply: Success) => {
-          if ('tokens' in reply) reject(failure('worker failed', 'the worker answered a token count'));
+          if (!('json' in reply)) reject(failure('worker failed', 'the worker answered another task'));
           else resolve(reply.bytes === undefined ? { json: reply.json } : { json: undefined, bytes: reply.bytes });
         };
         enqueue({ task: { ...task, id: nextId++ }, deadlineMs, coldDeadlineMs: deadlineMs, demoteMs, resolve: answer, reject });
@@ -263,9 +278,18 @@ export function createExpressionPool(options: ExpressionPoolOptions): Expression
       return new Promise((resolve, reject) => {
         const answer = (reply: Success) => {
           if ('tokens' in reply) resolve(reply.tokens);
-          else reject(failure('worker failed', 'the worker answered an expression'));
+          else reject(failure('worker failed', 'the worker answered another task'));
         };
         enqueue({ task: { id: nextId++, texts }, deadlineMs, coldDeadlineMs, demoteMs, resolve: answer, reject });
+      });
+    },
+    scanPrompt(spec, texts, { deadlineMs, demoteMs }) {
+      return new Promise((resolve, reject) => {
+        const answer = (reply: Success) => {
+          if ('guard' in reply) resolve(reply.guard);
+          else reject(failure('worker failed', 'the worker answered another task'));
+        };
+        enqueue({ task: { id: nextId++, guard: spec, texts }, deadlineMs, coldDeadlineMs: deadlineMs, demoteMs, resolve: answer, reject });
       });
     },
     warm() {

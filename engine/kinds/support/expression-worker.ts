@@ -5,11 +5,12 @@
  * the encoder is built on the first such task, once per worker. Started by expression-pool.ts;
  * bundled as dist/expression-worker.mjs beside dist/cli.mjs.
  *
- * Messages in: a task (see WorkerTask, TokenCountTask). Out: `{ ready: true, tid }` once, then one WorkerReply per task.
+ * Messages in: a task (see WorkerTask, TokenCountTask, GuardTask). Out: `{ ready: true, tid }` once, then one WorkerReply per task.
  */
 import { readlinkSync } from 'node:fs';
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { compileBounded, loadBuiltins, type BoundedJsonata, type EvaluationLimits } from './jsonata-bounds.ts';
+import { compileScan, type ScanResult, type ScanSpec } from './prompt-scan.ts';
 import { loadTokenEncoder, type TokenEncoder } from './token-encoder.ts';
 
 /**
@@ -35,10 +36,18 @@ export interface TokenCountTask {
   texts: readonly string[];
 }
 
+/** A prompt-guard node's checks on a prompt's texts (prompt-scan.ts), off the gateway's thread. */
+export interface GuardTask {
+  id: number;
+  guard: ScanSpec;
+  texts: readonly string[];
+}
+
 /** The result as JSON text (undefined for no result), or bytes when it is a Buffer; or a token count; or JSONata's error. */
 export type WorkerReply =
   | { id: number; ok: true; json: string | undefined; bytes?: Uint8Array }
   | { id: number; ok: true; tokens: number }
+  | { id: number; ok: true; guard: ScanResult }
   | { id: number; ok: false; code: string | undefined; message: string };
 
 /** The task's input, its byte bodies put back as Buffers. */
@@ -102,10 +111,20 @@ if (port !== null) {
 
   let encoder: Promise<TokenEncoder> | undefined;
 
-  port.on('message', async (task: WorkerTask | TokenCountTask) => {
+  const guards = new Map<number, ReturnType<typeof compileScan>>();
+
+  port.on('message', async (task: WorkerTask | TokenCountTask | GuardTask) => {
     let reply: WorkerReply;
     try {
-      if ('texts' in task) reply = { id: task.id, ok: true, tokens: (await (encoder ??= loadTokenEncoder())).count(task.texts) };
+      if ('guard' in task) {
+        let guard = guards.get(task.guard.key);
+        if (guard === undefined) {
+          guard = compileScan(task.guard);
+          if (guards.size >= MAX_COMPILED) guards.delete(guards.keys().next().value!);
+          guards.set(task.guard.key, guard);
+        }
+        reply = { id: task.id, ok: true, guard: guard.scan(task.texts) };
+      } else if ('texts' in task) reply = { id: task.id, ok: true, tokens: (await (encoder ??= loadTokenEncoder((workerData as { tokenRanks: string }).tokenRanks))).count(task.texts) };
       else reply = replyOf(task.id, await compiledFor(task).evaluate(inputOf(task)));
     } catch (error) {
       const e = error as { code?: unknown; message?: unknown };

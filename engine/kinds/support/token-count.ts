@@ -64,3 +64,4 @@ export function tokenCounter(pool: ExpressionPool | undefined): TokenCounter {
     },
   };
 }
+

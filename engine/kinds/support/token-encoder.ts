@@ -226,9 +226,12 @@ function* pieces(text: string): Generator<string> {
   if (start < text.length) yield text.slice(start);
 }
 
-/** Builds the encoder (~0.4 s of CPU with the import): call once per worker, on first use. */
-export async function loadTokenEncoder(): Promise<TokenEncoder> {
-  const ranks = ((await import('js-tiktoken/ranks/o200k_base')) as { default: Ranks }).default;
+/**
+ * Builds the encoder (~0.4 s of CPU with the import): call once per worker, on first use, with
+ * the URL of js-tiktoken's `ranks/o200k_base` module (expression-pool.ts resolves it).
+ */
+export async function loadTokenEncoder(ranksUrl: string): Promise<TokenEncoder> {
+  const ranks = ((await import(ranksUrl)) as { default: Ranks }).default;
   const table = new RankTable(ranks.bpe_ranks);
   const pattern = new RegExp(ranks.pat_str, 'gu');
   const encoder = new TextEncoder();

@@ -1,0 +1,117 @@
+import type { PromptGuardConfig } from '../../shared/nodes/index.ts';
+import { tooDeep } from '../../shared/schema/limits.ts';
+import { PrepareError } from './prepare-error.ts';
+import { SluiceError } from './support/errors.ts';
+import { createExpressionPool } from './support/expression-pool.ts';
+import { regexProblem } from './support/linear-regex.ts';
+import { llmRequestOf, rewriteLlmTexts } from './support/llm-request.ts';
+import { DETECTORS, type ScanResult, type ScanSpec } from './support/prompt-scan.ts';
+import { tokenCounter } from './support/token-count.ts';
+import type { Exchange, Runtime } from './types.ts';
+
+/** A prompt's checks end here in their worker; past it the prompt is refused (it could not be checked). */
+const SCAN_DEADLINE_MS = 3_000;
+/** Past this the checking worker's CPU priority is lowered (expression-pool.ts). */
+const SCAN_DEMOTE_MS = 500;
+
+/**
+ * The deepest a checked body may nest: the guard sends on the JSON it checked, written out again,
+ * and JSON.stringify overflows the stack a few thousand levels down (no LLM request nests past a
+ * few dozen, tool schemas included).
+ */
+const MAX_BODY_DEPTH = 256;
+
+/** Keys of compiled checks in the workers: one per prepared node. */
+let nextKey = 1;
+
+/** The body as JSON when it came as text or bytes (a JSON body sent as text/plain is still a prompt), else as parsed. */
+function jsonOf(body: unknown): unknown {
+  if (typeof body !== 'string' && !Buffer.isBuffer(body)) return body;
+  try {
+    return JSON.parse(typeof body === 'string' ? body : body.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+function blocked(exchange: Exchange, rule: string): string {
+  exchange.problemParams = { ...exchange.problemParams, rule };
+  return 'blocked';
+}
+
+/**
+ * Checks an LLM request's texts (llm-request.ts): deny and allow patterns and PII detectors in an
+ * expression worker (prompt-scan.ts), the token maximum by the token counter, both off the
+ * gateway's thread. A refusal names the rule (`pattern 2`, `detector card`, `max input tokens
+ * 4000`), never the text. Redaction rewrites the body's texts; the body sent on is always the
+ * JSON that was checked, written out again, so that an upstream cannot read other texts from the
+ * bytes (a repeated member) than the guard did.
+ */
+export const promptGuard: Runtime<PromptGuardConfig> = (config, context) => {
+  const flags = config.ignoreCase ? 'gi' : 'g';
+  for (const field of ['deny', 'allow'] as const) {
+    config[field].forEach((source, i) => {
+      let re: RegExp;
+      try {
+        re = new RegExp(source, flags);
+      } catch (error) {
+        throw new PrepareError(`config.${field}.${i}`, `not a regular expression: ${(error as Error).message}`);
+      }
+      const problem = regexProblem(re);
+      if (problem !== undefined) throw new PrepareError(`config.${field}.${i}`, problem);
+    });
+  }
+  const workers = context.workers ?? context.shared.get('prompt-guard:workers', () => createExpressionPool({ threads: 1, queue: 64 }));
+  const spec: ScanSpec = {
+    key: nextKey++,
+    deny: config.deny,
+    allow: config.allow,
+    ignoreCase: config.ignoreCase,
+    detectors: DETECTORS.flatMap((name) => {
+      const action = config.detectors[name];
+      return action === 'off' ? [] : [[name, action] as const];
+    }),
+  };
+  const scans = spec.deny.length + spec.allow.length + spec.detectors.length > 0;
+  const maxTokens = config.maxInputTokens;
+  const counter = maxTokens === undefined ? undefined : tokenCounter(workers);
+  workers.warm();
+
+  /** The checks' result; a full queue is the gateway's overload (503), a check past its deadline or a failed worker refuses the prompt. */
+  async function scan(exchange: Exchange, texts: readonly string[]): Promise<ScanResult> {
+    try {
+      return await workers.scanPrompt(spec, texts, { deadlineMs: SCAN_DEADLINE_MS, demoteMs: SCAN_DEMOTE_MS });
+    } catch (cause) {
+      const code = (cause as { code?: unknown }).code;
+      if (code === 'busy' || code === 'closed') {
+        exchange.answerHeaders = { ...exchange.answerHeaders, 'retry-after': '1' };
+        throw new SluiceError('expressions_busy', 'every expression worker is busy and the queue is full', { cause });
+      }
+      return { blocked: code === 'D1012' ? 'inspection time limit' : 'inspection failed', redacted: undefined };
+    }
+  }
+
+  return {
+    run: async function promptGuard(exchange) {
+      const body = jsonOf(exchange.request.body);
+      const prompt = llmRequestOf(body);
+      if (prompt.api === undefined) return config.nonLlm === 'pass' ? 'ok' : blocked(exchange, 'not an LLM request');
+      if (tooDeep(body, MAX_BODY_DEPTH) !== undefined) return blocked(exchange, `nesting over ${MAX_BODY_DEPTH} levels`);
+      const [checked, counted] = await Promise.all([scans ? scan(exchange, prompt.texts) : undefined, counter?.count(prompt.texts)]);
+      if (checked?.blocked !== undefined) return blocked(exchange, checked.blocked);
+      if (counted !== undefined) {
+        // the prompt's estimate, for expressions (llm.usage.input) and the llm proxy, which keeps it rather than count again
+        const usage = { input: counted.tokens, output: 0, total: counted.tokens, estimated: true };
+        if (exchange.llm === undefined) exchange.llm = { api: prompt.api === 'anthropic-messages' ? 'anthropic' : 'openai', model: prompt.model, stream: prompt.stream, usage, product: 'none' };
+        else exchange.llm.usage = usage;
+        if (counted.tokens > maxTokens!) return blocked(exchange, `max input tokens ${maxTokens}`);
+      }
+      const redacted = checked?.redacted;
+      let next = 0;
+      const sent = redacted === undefined ? body : rewriteLlmTexts(body, (text) => redacted[next++] ?? text);
+      // a new object even when nothing changed: the proxy then writes out the JSON checked here, not the bytes received
+      exchange.request.body = sent === body ? { ...(body as Record<string, unknown>) } : sent;
+      return 'ok';
+    },
+  };
+};
