@@ -66,10 +66,10 @@ export const proxy: Runtime<ProxyConfig> = async (config, context) => {
   const stripPrefix = config.stripPrefix?.replace(/\/$/, '');
   const bufferResponse = context.wiredPorts.has('ok');
   const maxBuffered = context.maxBufferedAnswer;
-  // Tokens are counted in an expression worker, never on this thread. The gateway's own pool
-  // reaches kinds once PrepareContext carries it (prompt-guard's `workers`); until then the
-  // process's one-thread pool for token counts, started on the first count.
-  const llm = config.llm === undefined ? undefined : prepareLlm(config.llm, tokenCounter(context.shared.get('llm:token-workers', () => createExpressionPool({ threads: 1, queue: 64 }))), context.partners, context.workflowId);
+  // Tokens are counted in an expression worker, never on this thread: the gateway's pool, or where
+  // there is none (previews and tests without one) a one-thread pool of this process, started on the first count.
+  const workers = () => context.workers ?? context.shared.get('llm:token-workers', () => createExpressionPool({ threads: 1, queue: 64 }));
+  const llm = config.llm === undefined ? undefined : prepareLlm(config.llm, tokenCounter(workers()), context.partners, context.workflowId);
 
   /** The request's path and query as the upstream gets them, after the target's base path. */
   function requestPath(exchange: Exchange): string {
