@@ -40,8 +40,8 @@ export type McpToolConfig = z.infer<typeof mcpToolConfig>;
  * The ports: one per configured tool port (in order, each once), then `other` and `invalid`.
  * Tolerant of a half-written config, so the editor can draw the node while it is configured.
  */
-function portsOf(c: Partial<McpToolConfig>): PortSpec[] {
-  const tools = Array.isArray(c.tools) ? c.tools : [];
+function portsOf(c: Partial<McpToolConfig> | undefined): PortSpec[] {
+  const tools = Array.isArray(c?.tools) ? c.tools : [];
   const seen = new Set<string>();
   const ports: PortSpec[] = [];
   for (const t of tools) {
