@@ -5,7 +5,7 @@ import { boundedDurationSchema, durationMs } from '../shared/schema/duration.ts'
 import { DEFAULT_DOCUMENT_LIMITS, MAX_EDGES, MAX_NODES, type DocumentLimits } from '../shared/schema/index.ts';
 import { parseTrustProxy, type TrustProxy } from './gateway/client-address.ts';
 import { parseEgressAllow } from './kinds/support/egress.ts';
-import { DEFAULT_SECRET_ENV, DEFAULT_WORKFLOW_ENV, parseEnvAllowList, parseSecretHosts, type EnvAllowList } from './kinds/support/workflow-env.ts';
+import { DEFAULT_SECRET_ENV, DEFAULT_WORKFLOW_ENV, parseEnvAllowList, parseSecretHosts, HOST_ENTRY, type EnvAllowList } from './kinds/support/workflow-env.ts';
 
 /**
  * The repository's root, where examples/ and editor/ are: found from this file, which sits one
@@ -91,7 +91,7 @@ export const settingsSchema = z.object({
   SLUICE_EGRESS_ALLOW: parsedBy(parseEgressAllow).optional().meta({ description: 'Where workflows may connect besides public addresses: comma-separated addresses, CIDR ranges or host names, each optionally `:port` (IPv6 in brackets: `[fd00::/8]:443`), e.g. `10.0.0.0/8,127.0.0.1:9090`. Loopback, private, link-local, CGNAT, unique-local and metadata addresses are refused unless an address entry covers them (a metadata address only by its exact address; a host name never opens them).' }),
   SLUICE_CALLOUT_HOSTS: z
     .string()
-    .regex(/^$|^(\*\.)?[a-z0-9.-]+(:\d{1,5})?(,(\*\.)?[a-z0-9.-]+(:\d{1,5})?)*$/, 'must be comma-separated host names in lower case, each optionally :port or *.domain')
+    .refine((text) => text === '' || text.split(',').every((host) => HOST_ENTRY.test(host)), 'must be comma-separated host names in lower case, each optionally :port or *.domain')
     .default('')
     .meta({ description: 'Hosts an `http-call` node may call mid-flow, and an `introspect` node may send the gateway\'s client secret to (its authorization server), comma-separated (`host`, `host:port`, `*.example.com`), besides the egress policy. Empty (the default): no workflow may make callouts or introspect, so an editor cannot point one at an arbitrary address. In demo mode the demo upstream this process starts is added.' }),
   SLUICE_EGRESS_PUBLIC: flag.prefault('on').meta({ description: 'Workflows may connect to public addresses without an entry in SLUICE_EGRESS_ALLOW. Off: only the entries (host names then open public addresses).' }),

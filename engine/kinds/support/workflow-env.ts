@@ -34,6 +34,9 @@ export function parseEnvAllowList(text: string): string[] {
   return names;
 }
 
+/** A host as SLUICE_CALLOUT_HOSTS and SLUICE_SECRET_HOSTS name one: `host`, `host:port` or `*.domain`, in lower case. */
+export const HOST_ENTRY = /^(\*\.)?[a-z0-9.-]+(:\d{1,5})?$/;
+
 /**
  * Parses SLUICE_SECRET_HOSTS: `NAME=host,host;NAME=host`, each host `host`, `host:port` or `*.domain`.
  * @example parseSecretHosts('SLUICE_SECRET_AS=auth.example.com,*.idp.example') // { SLUICE_SECRET_AS: ['auth.example.com', '*.idp.example'] }
@@ -45,7 +48,7 @@ export function parseSecretHosts(text: string): Record<string, string[]> {
     const name = entry.slice(0, eq).trim();
     if (eq < 1 || !/^[A-Z_][A-Z0-9_]*$/.test(name)) throw new Error(`"${entry}" is not NAME=host,host (a variable name, then the hosts it may be sent to)`);
     const hosts = entry.slice(eq + 1).split(',').map((h) => h.trim()).filter((h) => h !== '');
-    for (const host of hosts) if (!/^(\*\.)?[a-z0-9.-]+(:\d{1,5})?$/.test(host)) throw new Error(`"${host}" (for ${name}) is not a host name in lower case, host:port or *.domain`);
+    for (const host of hosts) if (!HOST_ENTRY.test(host)) throw new Error(`"${host}" (for ${name}) is not a host name in lower case, host:port or *.domain`);
     if (hosts.length === 0) throw new Error(`${name} is bound to no host`);
     bindings[name] = [...(bindings[name] ?? []), ...hosts];
   }
