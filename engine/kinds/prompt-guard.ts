@@ -2,11 +2,10 @@ import type { PromptGuardConfig } from '../../shared/nodes/index.ts';
 import { tooDeep } from '../../shared/schema/limits.ts';
 import { PrepareError } from './prepare-error.ts';
 import { SluiceError } from './support/errors.ts';
-import { createExpressionPool } from './support/expression-pool.ts';
 import { regexProblem } from './support/linear-regex.ts';
-import { llmRequestOf, rewriteLlmTexts } from './support/llm-request.ts';
+import { jsonBodyOf, llmRequestOf, rewriteLlmTexts } from './support/llm-request.ts';
 import { DETECTORS, type ScanResult, type ScanSpec } from './support/prompt-scan.ts';
-import { tokenCounter } from './support/token-count.ts';
+import { keepPromptEstimate, tokenCounter, workersOf } from './support/token-count.ts';
 import type { Exchange, Runtime } from './types.ts';
 
 /** A prompt's checks end here in their worker; past it the prompt is refused (it could not be checked). */
@@ -23,16 +22,6 @@ const MAX_BODY_DEPTH = 256;
 
 /** Keys of compiled checks in the workers: one per prepared node. */
 let nextKey = 1;
-
-/** The body as JSON when it came as text or bytes (a JSON body sent as text/plain is still a prompt), else as parsed. */
-function jsonOf(body: unknown): unknown {
-  if (typeof body !== 'string' && !Buffer.isBuffer(body)) return body;
-  try {
-    return JSON.parse(typeof body === 'string' ? body : body.toString('utf8'));
-  } catch {
-    return undefined;
-  }
-}
 
 function blocked(exchange: Exchange, rule: string): string {
   exchange.problemParams = { ...exchange.problemParams, rule };
@@ -61,7 +50,7 @@ export const promptGuard: Runtime<PromptGuardConfig> = (config, context) => {
       if (problem !== undefined) throw new PrepareError(`config.${field}.${i}`, problem);
     });
   }
-  const workers = context.workers ?? context.shared.get('prompt-guard:workers', () => createExpressionPool({ threads: 1, queue: 64 }));
+  const workers = workersOf(context);
   const spec: ScanSpec = {
     key: nextKey++,
     deny: config.deny,
@@ -93,17 +82,14 @@ export const promptGuard: Runtime<PromptGuardConfig> = (config, context) => {
 
   return {
     run: async function promptGuard(exchange) {
-      const body = jsonOf(exchange.request.body);
+      const body = jsonBodyOf(exchange.request.body);
       const prompt = llmRequestOf(body);
       if (prompt.api === undefined) return config.nonLlm === 'pass' ? 'ok' : blocked(exchange, 'not an LLM request');
       if (tooDeep(body, MAX_BODY_DEPTH) !== undefined) return blocked(exchange, `nesting over ${MAX_BODY_DEPTH} levels`);
       const [checked, counted] = await Promise.all([scans ? scan(exchange, prompt.texts) : undefined, counter?.count(prompt.texts)]);
       if (checked?.blocked !== undefined) return blocked(exchange, checked.blocked);
       if (counted !== undefined) {
-        // the prompt's estimate, for expressions (llm.usage.input) and the llm proxy, which keeps it rather than count again
-        const usage = { input: counted.tokens, output: 0, total: counted.tokens, estimated: true };
-        if (exchange.llm === undefined) exchange.llm = { api: prompt.api === 'anthropic-messages' ? 'anthropic' : 'openai', model: prompt.model, stream: prompt.stream, usage, product: 'none' };
-        else exchange.llm.usage = usage;
+        keepPromptEstimate(exchange, prompt, counted.tokens);
         if (counted.tokens > maxTokens!) return blocked(exchange, `max input tokens ${maxTokens}`);
       }
       const redacted = checked?.redacted;

@@ -7,8 +7,7 @@ import { CallCancellation, failedCall, onDeadline, UpstreamCall } from './suppor
 import { failWith } from './support/errors.ts';
 import { resolveUrl } from './support/upstream-url.ts';
 import { resilientProxy } from './support/upstream-resilience.ts';
-import { createExpressionPool } from './support/expression-pool.ts';
-import { tokenCounter } from './support/token-count.ts';
+import { tokenCounter, workersOf } from './support/token-count.ts';
 import { prepareLlm, watchStream, type LlmCall, type LlmProxy } from './support/upstream-llm.ts';
 import type { Exchange, Runtime } from './types.ts';
 
@@ -66,10 +65,8 @@ export const proxy: Runtime<ProxyConfig> = async (config, context) => {
   const stripPrefix = config.stripPrefix?.replace(/\/$/, '');
   const bufferResponse = context.wiredPorts.has('ok');
   const maxBuffered = context.maxBufferedAnswer;
-  // Tokens are counted in an expression worker, never on this thread: the gateway's pool, or where
-  // there is none (previews and tests without one) a one-thread pool of this process, started on the first count.
-  const workers = () => context.workers ?? context.shared.get('llm:token-workers', () => createExpressionPool({ threads: 1, queue: 64 }));
-  const llm = config.llm === undefined ? undefined : prepareLlm(config.llm, tokenCounter(workers()), context.partners, context.workflowId);
+  // tokens are counted in an expression worker, never on this thread
+  const llm = config.llm === undefined ? undefined : prepareLlm(config.llm, tokenCounter(workersOf(context)), context.partners, context.workflowId);
 
   /** The request's path and query as the upstream gets them, after the target's base path. */
   function requestPath(exchange: Exchange): string {

@@ -1,8 +1,10 @@
 import type { RateLimitConfig } from '../../shared/nodes/index.ts';
 import { durationMs } from '../../shared/schema/index.ts';
 import type { ResolvedLimit } from './support/partner-directory.ts';
+import { jsonBodyOf, llmRequestOf } from './support/llm-request.ts';
 import type { RateLimitDecision } from './support/rate-limit-store.ts';
-import type { Exchange, Runtime } from './types.ts';
+import { keepPromptEstimate, tokenCounter, workersOf } from './support/token-count.ts';
+import type { BoundExpression, Exchange, Runtime } from './types.ts';
 
 /**
  * A claim's or an expression's value as a counter key: JSON for anything but a string (not
@@ -23,6 +25,7 @@ function firstHeader(value: string | string[] | undefined): string | undefined {
  * A request without the key's value (no partner yet, no such header) is counted by client IP.
  * With limit "plan", the limit and window are the partner's for this workflow, looked up per request
  * in the partner directory in force (then `fallbackLimit`; without it the request is refused).
+ * With a cost the node is a token budget: see `budget` below.
  */
 export const rateLimit: Runtime<RateLimitConfig> = (config, context) => {
   const store = context.rateLimits;
@@ -32,8 +35,12 @@ export const rateLimit: Runtime<RateLimitConfig> = (config, context) => {
   const fallback = config.fallbackLimit === undefined ? undefined : fixed(config.fallbackLimit);
   const partners = context.partners;
   const workflowId = context.workflowId;
-  const limitOf = (exchange: Exchange): ResolvedLimit | undefined =>
-    own ?? (exchange.partner === undefined ? undefined : partners.current.partners.get(exchange.partner)?.limits.get(workflowId)) ?? fallback;
+  const costs = config.cost === undefined ? undefined : context.expression(config.cost);
+  const planned = (exchange: Exchange): ResolvedLimit | undefined => {
+    const limit = exchange.partner === undefined ? undefined : partners.current.partners.get(exchange.partner)?.limits.get(workflowId);
+    return costs === undefined ? limit : limit?.tokens;
+  };
+  const limitOf = (exchange: Exchange): ResolvedLimit | undefined => own ?? planned(exchange) ?? fallback;
   const prefix = `${context.workflowId}:${context.nodeId}:`;
   const name = config.name ?? '';
   const headerName = name.toLowerCase();
@@ -76,13 +83,35 @@ export const rateLimit: Runtime<RateLimitConfig> = (config, context) => {
     return 'limited';
   };
 
+  // namespaced, so a key value such as "ip:10.0.0.1" never shares the counter of a client counted by address
+  const counterOf = (exchange: Exchange, key: string | undefined) => (key === undefined ? `${prefix}ip:${exchange.clientIp}` : `${prefix}k:${key}`);
+
   const count = (exchange: Exchange, key: string | undefined) => {
     const limit = limitOf(exchange);
     if (limit === undefined) return noPlan(exchange);
-    // namespaced, so a key value such as "ip:10.0.0.1" never shares the counter of a client counted by address
-    const decision = store.hit(key === undefined ? `${prefix}ip:${exchange.clientIp}` : `${prefix}k:${key}`, limit.limit, limit.windowMs, onStoreDown, prefix);
+    const decision = store.hit(counterOf(exchange, key), limit.limit, limit.windowMs, onStoreDown, prefix);
     return decision instanceof Promise ? decision.then((d) => decide(exchange, limit, d)) : decide(exchange, limit, decision);
   };
+
+  if (costs !== undefined) {
+    const budget = tokenBudget(costs, workersOf(context), context.counts(['charged', 'nothing', 'failed']));
+    const run = async function rateLimit(exchange: Exchange) {
+      const counter = counterOf(exchange, await keyOf(exchange));
+      const need = await budget.need(exchange);
+      const limit = limitOf(exchange);
+      if (limit === undefined) {
+        exchange.problemParams = { ...exchange.problemParams, need: String(need), remaining: '0' };
+        return noPlan(exchange);
+      }
+      const decision = await store.check(counter, need, limit.limit, limit.windowMs, onStoreDown, prefix);
+      const port = decide(exchange, limit, decision);
+      if (port === 'limited') exchange.problemParams = { ...exchange.problemParams, need: String(need), remaining: String(decision.remaining) };
+      // nothing was counted when the store was down and onStoreDown let the request through: nothing to charge either
+      if (port === 'ok' && decision.storeDown !== 'allow') exchange.onEnd(() => void budget.charge(exchange, (amount) => store.charge(counter, amount, limit.windowMs, onStoreDown, prefix)));
+      return port;
+    };
+    return { run };
+  }
 
   return {
     run: function rateLimit(exchange) {
@@ -91,3 +120,51 @@ export const rateLimit: Runtime<RateLimitConfig> = (config, context) => {
     },
   };
 };
+
+/** Largest cost charged for one request: a cost expression's runaway value cannot poison a counter. */
+const MAX_COST = 1_000_000_000_000;
+
+/**
+ * A rate-limit node with a cost limits the sum of costs per window (a token budget), in two steps:
+ * before the call, whether the prompt's estimated tokens fit in what is left (at least one unit
+ * must be left), counting nothing; once the request is done (a streamed answer finished: it is
+ * never cut), its cost, evaluated on the whole exchange (`llm.usage`), is charged whether it fits
+ * or not, so that the next request is refused. Concurrent requests may each pass the check: what
+ * they cost is charged all the same.
+ */
+function tokenBudget(costs: BoundExpression, workers: ReturnType<typeof workersOf>, charges: Record<'charged' | 'nothing' | 'failed', number>) {
+  const tokens = tokenCounter(workers);
+  return {
+    /** The prompt's tokens, as an earlier node counted them or counted now; 1 for a request that is no LLM call. */
+    async need(exchange: Exchange): Promise<number> {
+      const known = exchange.llm?.usage;
+      if (known !== undefined) return Math.max(1, known.input);
+      const prompt = llmRequestOf(jsonBodyOf(exchange.request.body));
+      if (prompt.api === undefined) return 1;
+      const counted = await tokens.count(prompt.texts);
+      keepPromptEstimate(exchange, prompt, counted.tokens);
+      return Math.max(1, counted.tokens);
+    },
+    /** Charges the request's cost once its answer is complete; a cost that is not a positive number charges nothing. */
+    async charge(exchange: Exchange, add: (amount: number) => void | Promise<void>): Promise<void> {
+      let cost: unknown;
+      try {
+        await exchange.llm?.settled;
+        cost = await costs.evaluate(exchange);
+      } catch {
+        charges.failed++; // charges nothing: the request was answered already
+        return;
+      }
+      if (typeof cost !== 'number' || !(cost > 0)) {
+        charges.nothing++;
+        return;
+      }
+      try {
+        await add(Math.min(MAX_COST, Math.ceil(cost)));
+        charges.charged++;
+      } catch {
+        charges.failed++;
+      }
+    },
+  };
+}

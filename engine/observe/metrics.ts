@@ -118,6 +118,9 @@ export class Metrics {
     register(new Collected('sluice_cache_stores_total', 'Answers reaching a cache-store node, by workflow, node and result: stored; uncacheable (status, Set-Cookie, Cache-Control, Vary: * or a streamed body); too_large (over maxBytes); no_key (the request was not cacheable: its lookup made no key); failed (the shared store could not be reached).', 'counter', () =>
       this.#eachNode((workflow, node) => resultSamples(workflow, node, 'cache-store')),
     ));
+    register(new Collected('sluice_token_budget_charges_total', 'Costs charged by rate-limit nodes with a cost (token budgets) once a request is done, by workflow, node and result: charged; nothing (the cost was not a positive number: no LLM call was made); failed (the cost expression failed, or the shared counters could not be reached and onStoreDown is not local).', 'counter', () =>
+      this.#eachNode((workflow, node) => resultSamples(workflow, node, 'rate-limit')),
+    ));
     register(new Collected('sluice_upstream_duration_seconds', 'Duration of upstream calls (to the upstream answer head) by workflow.', 'histogram', () =>
       [...this.workflows.values()].flatMap((workflow) => histogramSamples('sluice_upstream_duration_seconds', workflow.upstream, { workflow: workflow.id })),
     ));

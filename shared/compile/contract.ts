@@ -60,7 +60,7 @@ function problemExample(entry: CatalogEntry, instance: string, params?: Record<s
 /** Headers a status brings, as the gateway and the nodes set them. */
 function headersFor(id: string, status: number, options: ContractOptions, route: { methods: readonly string[] }): Record<string, string> {
   const headers: Record<string, string> = {};
-  if (id === 'rate_limited') Object.assign(headers, { 'retry-after': '<seconds>', 'ratelimit-limit': '<limit>', 'ratelimit-remaining': '0', 'ratelimit-reset': '<seconds>' });
+  if (id === 'rate_limited' || id === 'token_budget_exceeded') Object.assign(headers, { 'retry-after': '<seconds>', 'ratelimit-limit': '<limit>', 'ratelimit-remaining': '0', 'ratelimit-reset': '<seconds>' });
   if (id === 'method_not_allowed') headers.allow = route.methods.join(', ');
   if (status === 408 || status === 413 || status === 431) headers.connection = 'close';
   if (options.deprecated) {

@@ -87,9 +87,10 @@ function clause(node: WordsNode, port: string): Clause | undefined {
     }
     case 'rate-limit': {
       const per = `per ${String(c.window ?? '1m')} per ${String(c.key ?? 'partner')}`;
-      const limit = c.limit === 'plan' ? 'the partner’s plan limit' : `${String(c.limit)} requests`;
+      const budget = c.cost !== undefined;
+      const limit = c.limit === 'plan' ? (budget ? 'the partner’s plan token budget' : 'the partner’s plan limit') : `${String(c.limit)} ${budget ? 'tokens' : 'requests'}`;
       if (port === 'ok') return { subject: 'the caller', predicate: `is within ${limit} ${per}` };
-      if (port === 'limited') return { subject: 'the caller', predicate: `sends more than ${limit} ${per}` };
+      if (port === 'limited') return { subject: 'the caller', predicate: budget ? `has spent ${limit} ${per}, or the prompt needs more than is left` : `sends more than ${limit} ${per}` };
       if (port === 'unavailable') return { subject: 'the shared rate-limit counters (Redis)', predicate: 'cannot be reached and the node denies then' };
       return undefined;
     }

@@ -7,11 +7,20 @@ import { idSchema } from './workflow.ts';
  * keeps these records; the admin API returns them (without key hashes) and the editor shows them.
  */
 
-/** A rate limit a plan or an override grants: `limit` requests per `window`. */
+/** A token budget a plan or an override grants: `limit` tokens per `window` (rate-limit nodes with a cost). */
+const tokenLimitSchema = z
+  .object({
+    limit: z.number().int().min(1).max(1_000_000_000_000).meta({ description: 'Tokens allowed per window.' }),
+    window: boundedDurationSchema(1_000, 31 * 86_400_000).default('1m').meta({ description: 'Sliding window, 1s to 31d.' }),
+  })
+  .strict();
+
+/** A rate limit a plan or an override grants: `limit` requests per `window`, and optionally a token budget. */
 const planLimitSchema = z
   .object({
     limit: z.number().int().min(1).max(1_000_000_000).meta({ description: 'Requests allowed per window.' }),
     window: boundedDurationSchema(1_000, 86_400_000).default('1m').meta({ description: 'Sliding window, 1s to 24h.' }),
+    tokens: tokenLimitSchema.optional().meta({ description: 'LLM tokens allowed per window: the budget of rate-limit nodes with a cost and limit "plan".' }),
   })
   .strict();
 export type PlanLimit = z.infer<typeof planLimitSchema>;

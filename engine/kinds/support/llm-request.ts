@@ -12,7 +12,7 @@
 
 type LlmApi = 'openai-chat' | 'openai-completions' | 'openai-embeddings' | 'anthropic-messages';
 
-interface LlmRequest {
+export interface LlmRequest {
   api: LlmApi | undefined;
   model: string | undefined;
   stream: boolean;
@@ -105,6 +105,16 @@ function mapTexts(body: Record<string, unknown>, api: LlmApi, rewrite: Rewrite):
       return replace('prompt', body.prompt, mapStrings(body.prompt, rewrite));
     case 'openai-embeddings':
       return replace('input', body.input, mapStrings(body.input, rewrite));
+  }
+}
+
+/** A request body as JSON when it came as text or bytes (a JSON body sent as text/plain is still a prompt), else as parsed. */
+export function jsonBodyOf(body: unknown): unknown {
+  if (typeof body !== 'string' && !Buffer.isBuffer(body)) return body;
+  try {
+    return JSON.parse(typeof body === 'string' ? body : body.toString('utf8'));
+  } catch {
+    return undefined;
   }
 }
 

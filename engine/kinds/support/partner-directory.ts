@@ -11,6 +11,8 @@ export interface ResolvedLimit {
   text: string;
   /** The product the limit is for. */
   product: string;
+  /** The plan's (or override's) token budget for the product, for rate-limit nodes with a cost. */
+  tokens?: ResolvedLimit | undefined;
 }
 
 interface DirectoryKey {
@@ -76,7 +78,8 @@ export function createPartnerAccess(): PartnerAccess {
   return { current: EMPTY_DIRECTORY, lastUsed: new Map() };
 }
 
-const resolve = (product: string, limit: PlanLimit): ResolvedLimit => ({ limit: limit.limit, windowMs: durationMs(limit.window), window: limit.window, text: String(limit.limit), product });
+const resolveOne = (product: string, limit: { limit: number; window: string }): ResolvedLimit => ({ limit: limit.limit, windowMs: durationMs(limit.window), window: limit.window, text: String(limit.limit), product });
+const resolve = (product: string, limit: PlanLimit): ResolvedLimit => ({ ...resolveOne(product, limit), tokens: limit.tokens === undefined ? undefined : resolveOne(product, limit.tokens) });
 
 /** The directory key of a client certificate match (client-cert nodes look up the same). */
 export const certificateKey = (match: 'fingerprint' | 'subject' | 'san', value: string) => `${match}:${value}`;

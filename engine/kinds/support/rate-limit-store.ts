@@ -31,6 +31,13 @@ export interface RateLimitStore {
    * node, the key's prefix): a full memory store evicts from the limiter holding the most keys.
    */
   hit(key: string, limit: number, windowMs: number, onStoreDown: StoreDownChoice, scope?: string): RateLimitDecision | Promise<RateLimitDecision>;
+  /**
+   * Whether `need` units fit in what is left of `limit` per window, counting nothing: a token
+   * budget's check before the call, whose tokens are charged once the answer is complete.
+   */
+  check(key: string, need: number, limit: number, windowMs: number, onStoreDown: StoreDownChoice, scope?: string): RateLimitDecision | Promise<RateLimitDecision>;
+  /** Counts `amount` units whether they fit or not (a token budget's charge after the answer): the next check sees them. */
+  charge(key: string, amount: number, windowMs: number, onStoreDown: StoreDownChoice, scope?: string): void | Promise<void>;
   /** How the store is doing and what it decided without its backend, for status, logs and metrics. */
   health?(): RateLimitStoreHealth;
   /** The keys held in process memory and those evicted to stay within the cap (for a Redis store: its `local` fallback's). */
@@ -54,23 +61,26 @@ export interface RateLimitOccupancy {
 }
 
 /**
- * Sliding-window decision from the counts of the current and previous windows.
+ * Sliding-window decision from the counts of the current and previous windows: whether `need`
+ * more units (a request: 1; a token budget's prompt estimate) fit, and what is left once `counts`
+ * of them are counted (`need` for a request, 0 for a budget's check, which counts after the answer).
  * Shared by every store so they agree to the request.
  */
-export function slidingWindowDecision(limit: number, windowMs: number, now: number, start: number, previous: number, current: number): RateLimitDecision {
+export function slidingWindowDecision(limit: number, windowMs: number, now: number, start: number, previous: number, current: number, need = 1, counts = need): RateLimitDecision {
   const elapsed = now - start;
   const weight = 1 - elapsed / windowMs;
   const estimate = previous * weight + current;
   const untilWindowEnd = windowMs - elapsed;
-  if (estimate + 1 <= limit) {
-    return { allowed: true, limit, remaining: Math.max(0, Math.floor(limit - estimate - 1)), resetSeconds: Math.ceil(untilWindowEnd / 1000), retryAfterSeconds: 0 };
+  if (estimate + need <= limit) {
+    return { allowed: true, limit, remaining: Math.max(0, Math.floor(limit - estimate - counts)), resetSeconds: Math.ceil(untilWindowEnd / 1000), retryAfterSeconds: 0 };
   }
-  // Time until the estimate drops enough for one more request.
+  // Time until the estimate drops enough for `need` more (a need beyond the limit: until all of it is back).
+  const wanted = Math.min(need, limit);
   let waitMs: number;
-  if (current + 1 <= limit && previous > 0) waitMs = ((estimate + 1 - limit) * windowMs) / previous;
-  else waitMs = untilWindowEnd + windowMs * (1 - (limit - 1) / Math.max(current, 1));
+  if (current + wanted <= limit && previous > 0) waitMs = ((estimate + wanted - limit) * windowMs) / previous;
+  else waitMs = untilWindowEnd + windowMs * (1 - (limit - wanted) / Math.max(current, 1));
   const retryAfterSeconds = Math.max(1, Math.ceil(waitMs / 1000));
-  return { allowed: false, limit, remaining: 0, resetSeconds: Math.max(retryAfterSeconds, Math.ceil(untilWindowEnd / 1000)), retryAfterSeconds };
+  return { allowed: false, limit, remaining: Math.max(0, Math.floor(limit - estimate)), resetSeconds: Math.max(retryAfterSeconds, Math.ceil(untilWindowEnd / 1000)), retryAfterSeconds };
 }
 
 /** Default of SLUICE_RATE_LIMIT_MAX_KEYS: at a few hundred bytes a key, tens of MB at most. */
@@ -215,6 +225,31 @@ export function createMemoryRateLimitStore(options: MemoryRateLimitOptions = {})
     return (limiter.last = g);
   };
 
+  /** A key's counts in the window starting at `start`, made (evicting when full) for a key not counted in the last two windows. */
+  const countsOf = (key: string, windowMs: number, scope: string, start: number): Counts => {
+    const limiter = scope === lastScope ? lastLimiter! : limiterOf(scope);
+    let g = limiter.last;
+    if (g === undefined || g.windowMs !== windowMs) g = generationsOf(limiter, windowMs, start);
+    else if (g.start !== start) rotate(limiter, g, start);
+    let counts = g.current.get(key);
+    if (counts === undefined) {
+      counts = g.previous.get(key);
+      if (counts !== undefined) {
+        g.previous.delete(key);
+        counts.previous = counts.current;
+        counts.current = 0;
+      } else {
+        if (keys >= maxKeys) evict(limiter);
+        counts = { current: 0, previous: 0 };
+        keys += 1;
+        limiter.keys += 1;
+        if (largest !== undefined && limiter.keys > largest.keys) largest = limiter;
+      }
+      g.current.set(key, counts);
+    }
+    return counts;
+  };
+
   const sweep = setInterval(() => {
     const t = now();
     for (const [scope, limiter] of limiters) {
@@ -240,29 +275,20 @@ export function createMemoryRateLimitStore(options: MemoryRateLimitOptions = {})
     hit(key, limit, windowMs, _onStoreDown, scope = '') {
       const t = now();
       const start = t - (t % windowMs);
-      const limiter = scope === lastScope ? lastLimiter! : limiterOf(scope);
-      let g = limiter.last;
-      if (g === undefined || g.windowMs !== windowMs) g = generationsOf(limiter, windowMs, start);
-      else if (g.start !== start) rotate(limiter, g, start);
-      let counts = g.current.get(key);
-      if (counts === undefined) {
-        counts = g.previous.get(key);
-        if (counts !== undefined) {
-          g.previous.delete(key);
-          counts.previous = counts.current;
-          counts.current = 0;
-        } else {
-          if (keys >= maxKeys) evict(limiter);
-          counts = { current: 0, previous: 0 };
-          keys += 1;
-          limiter.keys += 1;
-          if (largest !== undefined && limiter.keys > largest.keys) largest = limiter;
-        }
-        g.current.set(key, counts);
-      }
+      const counts = countsOf(key, windowMs, scope, start);
       const decision = slidingWindowDecision(limit, windowMs, t, start, counts.previous, counts.current);
       if (decision.allowed) counts.current += 1;
       return decision;
+    },
+    check(key, need, limit, windowMs, _onStoreDown, scope = '') {
+      const t = now();
+      const start = t - (t % windowMs);
+      const counts = countsOf(key, windowMs, scope, start);
+      return slidingWindowDecision(limit, windowMs, t, start, counts.previous, counts.current, need, 0);
+    },
+    charge(key, amount, windowMs, _onStoreDown, scope = '') {
+      const t = now();
+      countsOf(key, windowMs, scope, t - (t % windowMs)).current += amount;
     },
     occupancy() {
       return { keys, maxKeys, evictions };

@@ -8,13 +8,15 @@ import { createMemoryRateLimitStore, slidingWindowDecision, type RateLimitDecisi
  * window's), kept in one hash per key that expires two windows after its last use. Several
  * requests on the same key in one turn of the event loop are counted one after the other in one
  * call, exactly as that many calls in a row would count them.
- * KEYS[1]: the counter  ARGV: limit, window ms, how many requests
- * Returns, per request, the counts its decision was made on: previous, current (before it), ms into the window.
+ * A token budget checks without counting (mode `p`: peek) and charges after the answer (mode `c`:
+ * added whether it fits or not), in the same hash.
+ * KEYS[1]: the counter  ARGV: limit, window ms, mode, then for `h` how many requests, for `p` and `c` one amount each
+ * Returns, per request or amount, the counts its decision was made on: previous, current (before it), ms into the window.
  */
 const SLIDING_WINDOW = `
 local limit = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
-local requests = tonumber(ARGV[3])
+local mode = ARGV[3]
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 local start = now - (now % window)
@@ -30,13 +32,25 @@ if s ~= start then
 end
 local elapsed = now - start
 local counts = {}
-for i = 1, requests do
-  counts[#counts + 1] = previous
-  counts[#counts + 1] = current
-  counts[#counts + 1] = elapsed
-  if previous * (1 - elapsed / window) + current + 1 <= limit then
-    current = current + 1
-    changed = true
+if mode == 'h' then
+  for i = 1, tonumber(ARGV[4]) do
+    counts[#counts + 1] = previous
+    counts[#counts + 1] = current
+    counts[#counts + 1] = elapsed
+    if previous * (1 - elapsed / window) + current + 1 <= limit then
+      current = current + 1
+      changed = true
+    end
+  end
+else
+  for i = 4, #ARGV do
+    counts[#counts + 1] = previous
+    counts[#counts + 1] = current
+    counts[#counts + 1] = elapsed
+    if mode == 'c' then
+      current = current + tonumber(ARGV[i])
+      changed = true
+    end
   end
 end
 if changed then
@@ -62,7 +76,10 @@ export interface RedisRateLimitOptions {
   localMaxKeys?: number;
 }
 
-type Sliding = (key: string, limit: number, windowMs: number, requests: number) => Promise<number[]>;
+type Sliding = (key: string, limit: number, windowMs: number, mode: Mode, ...amounts: number[]) => Promise<number[]>;
+
+/** `h`: count requests that fit; `p`: check amounts without counting; `c`: count amounts whether they fit or not. */
+type Mode = 'h' | 'p' | 'c';
 
 /** The requests of one turn of the event loop waiting on one counter (same key, limit and window). */
 interface Batch {
@@ -70,6 +87,9 @@ interface Batch {
   limit: number;
   windowMs: number;
   scope: string | undefined;
+  mode: Mode;
+  /** With mode `p` and `c`: each waiting call's amount. */
+  amounts: number[];
   waiting: Array<{ onStoreDown: StoreDownChoice; resolve: (decision: RateLimitDecision) => void }>;
 }
 
@@ -125,11 +145,20 @@ export function createRedisRateLimitStore(options: RedisRateLimitOptions): RateL
     openedAt = Date.now();
   };
 
-  /** The decision of a node's onStoreDown choice. */
-  function withoutRedis(key: string, limit: number, windowMs: number, choice: StoreDownChoice, scope: string | undefined): RateLimitDecision {
+  /**
+   * The decision of a node's onStoreDown choice; a charge (mode `c`) is counted locally with
+   * `local` and dropped otherwise, deciding nothing.
+   */
+  function withoutRedis(batch: Omit<Batch, 'waiting' | 'amounts'>, amount: number, choice: StoreDownChoice): RateLimitDecision {
+    const { key, limit, windowMs, scope, mode } = batch;
+    if (mode === 'c') {
+      if (choice === 'local') local.charge(key, amount, windowMs, choice, scope);
+      return { allowed: true, limit, remaining: 0, resetSeconds: 0, retryAfterSeconds: 0, storeDown: choice };
+    }
     storeDownDecisions[choice] += 1;
     if (choice === 'local') {
-      const decision = local.hit(key, Math.max(1, Math.floor(limit / Math.max(1, options.replicas()))), windowMs, choice, scope) as RateLimitDecision;
+      const share = Math.max(1, Math.floor(limit / Math.max(1, options.replicas())));
+      const decision = (mode === 'h' ? local.hit(key, share, windowMs, choice, scope) : local.check(key, amount, share, windowMs, choice, scope)) as RateLimitDecision;
       decision.storeDown = 'local';
       return decision;
     }
@@ -144,42 +173,55 @@ export function createRedisRateLimitStore(options: RedisRateLimitOptions): RateL
     const sending = batches;
     batches = new Map();
     for (const batch of sending.values()) {
-      const { key, limit, windowMs, scope, waiting } = batch;
-      sliding(keyPrefix + key + '}', limit, windowMs, waiting.length).then(
+      const { key, limit, windowMs, mode, amounts, waiting } = batch;
+      const asked = mode === 'h' ? sliding(keyPrefix + key + '}', limit, windowMs, mode, waiting.length) : sliding(keyPrefix + key + '}', limit, windowMs, mode, ...amounts);
+      asked.then(
         (counts) => {
           failures = 0;
-          for (let i = 0; i < waiting.length; i++) waiting[i]!.resolve(slidingWindowDecision(limit, windowMs, counts[3 * i + 2]!, 0, counts[3 * i]!, counts[3 * i + 1]!));
+          for (let i = 0; i < waiting.length; i++) {
+            const need = mode === 'h' ? 1 : amounts[i]!;
+            waiting[i]!.resolve(slidingWindowDecision(limit, windowMs, counts[3 * i + 2]!, 0, counts[3 * i]!, counts[3 * i + 1]!, need, mode === 'h' ? 1 : 0));
+          }
         },
         (error: Error) => {
           failures += 1;
           if (failures >= failuresToOpen || client.status !== 'ready') open(error.message);
-          for (const { onStoreDown, resolve } of waiting) resolve(withoutRedis(key, limit, windowMs, onStoreDown, scope));
+          for (let i = 0; i < waiting.length; i++) waiting[i]!.resolve(withoutRedis(batch, amounts[i] ?? 1, waiting[i]!.onStoreDown));
         },
       );
     }
   };
 
+  /** Asks for a counter in this turn's batch of its key, limit, window and mode. */
+  function ask(key: string, limit: number, windowMs: number, onStoreDown: StoreDownChoice, scope: string | undefined, mode: Mode, amount: number): RateLimitDecision | Promise<RateLimitDecision> {
+    if (openedAt !== 0) return withoutRedis({ key, limit, windowMs, scope, mode }, amount, onStoreDown);
+    if (client.status !== 'ready') {
+      open(`connection ${client.status}`);
+      return withoutRedis({ key, limit, windowMs, scope, mode }, amount, onStoreDown);
+    }
+    const id = `${mode}:${limit}:${windowMs}:${key}`;
+    let batch = batches.get(id);
+    if (batch === undefined) {
+      batch = { key, limit, windowMs, scope, mode, amounts: [], waiting: [] };
+      batches.set(id, batch);
+    }
+    if (mode !== 'h') batch.amounts.push(amount);
+    if (!flushScheduled) {
+      flushScheduled = true;
+      // after the poll phase: every request read in this turn has asked by then
+      setImmediate(flush);
+    }
+    const waiting = batch.waiting;
+    return new Promise((resolve) => waiting.push({ onStoreDown, resolve }));
+  }
+
   return {
     name: 'redis',
-    hit(key, limit, windowMs, onStoreDown, scope) {
-      if (openedAt !== 0) return withoutRedis(key, limit, windowMs, onStoreDown, scope);
-      if (client.status !== 'ready') {
-        open(`connection ${client.status}`);
-        return withoutRedis(key, limit, windowMs, onStoreDown, scope);
-      }
-      const id = `${limit}:${windowMs}:${key}`;
-      let batch = batches.get(id);
-      if (batch === undefined) {
-        batch = { key, limit, windowMs, scope, waiting: [] };
-        batches.set(id, batch);
-      }
-      if (!flushScheduled) {
-        flushScheduled = true;
-        // after the poll phase: every request read in this turn has asked by then
-        setImmediate(flush);
-      }
-      const waiting = batch.waiting;
-      return new Promise((resolve) => waiting.push({ onStoreDown, resolve }));
+    hit: (key, limit, windowMs, onStoreDown, scope) => ask(key, limit, windowMs, onStoreDown, scope, 'h', 1),
+    check: (key, need, limit, windowMs, onStoreDown, scope) => ask(key, limit, windowMs, onStoreDown, scope, 'p', need),
+    async charge(key, amount, windowMs, onStoreDown, scope) {
+      const charged = await ask(key, 0, windowMs, onStoreDown, scope, 'c', amount);
+      if (charged.storeDown !== undefined && charged.storeDown !== 'local') throw new Error('not charged: the shared counters cannot be reached');
     },
     health() {
       const state = openedAt !== 0 ? (probing ? 'probing' : 'down') : client.status === 'ready' ? 'up' : 'down';

@@ -5,7 +5,9 @@
  * see token-encoder.ts). What the pool cannot answer in time is estimated as ceil(chars / 4):
  * no pool, a full queue, a closed pool, a deadline passed, a worker that failed.
  */
-import type { ExpressionPool } from './expression-pool.ts';
+import type { Exchange, PrepareContext } from '../types.ts';
+import { createExpressionPool, type ExpressionPool } from './expression-pool.ts';
+import type { LlmRequest } from './llm-request.ts';
 
 export interface TokenCounter {
   count(texts: readonly string[]): Promise<{ tokens: number; estimated: true }>;
@@ -65,3 +67,22 @@ export function tokenCounter(pool: ExpressionPool | undefined): TokenCounter {
   };
 }
 
+
+/**
+ * The worker pool a node counts tokens (and checks prompts) in: the gateway's expression pool, or
+ * where there is none (previews and tests without one) a one-thread pool of this process, shared by
+ * every node and started on first use.
+ */
+export function workersOf(context: Pick<PrepareContext, 'workers' | 'shared'>): ExpressionPool {
+  return context.workers ?? context.shared.get('llm:token-workers', () => createExpressionPool({ threads: 1, queue: 64 }));
+}
+
+/**
+ * Keeps a prompt's estimated tokens on the exchange, as `llm.usage.input` (for expressions, token
+ * budgets and the llm proxy, which keeps it rather than count again).
+ */
+export function keepPromptEstimate(exchange: Exchange, prompt: LlmRequest, tokens: number): void {
+  const usage = { input: tokens, output: 0, total: tokens, estimated: true };
+  if (exchange.llm === undefined) exchange.llm = { api: prompt.api === 'anthropic-messages' ? 'anthropic' : 'openai', model: prompt.model, stream: prompt.stream, usage, product: 'none' };
+  else exchange.llm.usage = usage;
+}

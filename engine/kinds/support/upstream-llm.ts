@@ -414,15 +414,19 @@ export function prepareLlm(config: LlmConfig, counter: TokenCounter, partners: P
  */
 export function watchStream(exchange: Exchange, body: Readable, call: LlmCall, headers: Record<string, string | string[]>): Readable {
   const usage = call.answer(headers);
+  let finishing: Promise<void> | undefined;
+  // once: at the answer's end, or when it is cut short (what it said so far is recorded)
+  const finish = () => (finishing ??= call.finish(exchange, usage).catch(() => undefined));
   const watched = new Transform({
     transform(chunk: Buffer, _encoding, done) {
       done(null, chunk);
       usage.feed(chunk);
     },
     flush(done) {
-      call.finish(exchange, usage).then(() => done(), () => done());
+      void finish().then(() => done());
     },
   });
+  if (exchange.llm !== undefined) exchange.llm.settled = new Promise((resolve) => watched.once('close', () => void finish().then(resolve)));
   body.on('error', (error) => watched.destroy(error));
   return body.pipe(watched);
 }

@@ -13,6 +13,8 @@ describeKind('rate-limit', {
     ['a claim key with its name', { limit: 1, key: 'claim', name: 'tenant' }],
     ['a header key with its name', { limit: 1, key: 'header', name: 'x-tenant', window: '1ms' }],
     ['an expression key', { limit: 1, key: 'expression', expression: 'request.query.tenant' }],
+    ['a token budget (a cost)', { limit: 100_000, cost: 'llm.usage.total', window: '1d' }],
+    ['a plan token budget', { limit: 'plan', cost: 'llm.usage.input + llm.usage.output' }],
   ],
   refuses: [
     ['key "claim" without name', { limit: 10, key: 'claim' }, ['name']],
@@ -25,12 +27,15 @@ describeKind('rate-limit', {
     ['a fractional limit', { limit: 1.5 }, ['limit']],
     ['a zero window', { limit: 10, window: '0s' }, ['window']],
     ['a window that rounds to 0ms', { limit: 10, window: '0.4ms' }, ['window']],
+    ['an empty cost', { limit: 10, cost: '' }, ['cost']],
   ],
   readsBody: [
     [{ limit: 1, key: 'expression', expression: 'request.body.tenant' }, true],
     [{ limit: 1, key: 'partner' }, false],
+    [{ limit: 1, key: 'partner', cost: 'llm.usage.total' }, true], // the prompt's tokens are estimated before the call
   ],
-  faults: ['expression_failed'],
+  // token_budget_exceeded is the default of limited on a node with a cost (rate-limit-budget.test.ts takes it)
+  faults: ['token_budget_exceeded', 'expression_failed'],
 });
 
 const LIMIT = 3;

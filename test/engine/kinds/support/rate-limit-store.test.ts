@@ -128,3 +128,29 @@ describe('the memory rate-limit store', () => {
     expect(hit('wf:flood:', 'v0', 10, HOUR).remaining).toBe(9);
   }, 60_000);
 });
+
+describe('the memory store as a token budget: check counts nothing, charge counts past the limit', () => {
+  it('checks a need against what is left, charges whether it fits or not, and says when the need fits again', () => {
+    const { clock, store } = storeAt();
+    const start = clock.t - (clock.t % HOUR);
+    clock.t = start; // the window's first moment: no previous window weighs
+    const check = (need: number) => store.check('wf:budget:k:t', need, 100, HOUR, 'deny', 'wf:budget:') as RateLimitDecision;
+    const charge = (amount: number) => store.charge('wf:budget:k:t', amount, HOUR, 'deny', 'wf:budget:');
+    // a check counts nothing, however often it is made
+    expect(check(30)).toMatchObject({ allowed: true, remaining: 100 });
+    expect(check(30)).toMatchObject({ allowed: true, remaining: 100 });
+    charge(60);
+    expect(check(40)).toMatchObject({ allowed: true, remaining: 40 });
+    expect(check(41)).toMatchObject({ allowed: false, remaining: 40 });
+    charge(70); // past the limit: counted all the same
+    const spent = check(1);
+    expect(spent).toMatchObject({ allowed: false, remaining: 0 });
+    // 130 this window: in the next, 130 x (1 - e) + 1 <= 100 once e >= 31/130 of the window
+    expect(spent.retryAfterSeconds).toBe(Math.ceil((HOUR + (HOUR * 31) / 130) / 1000));
+    clock.t = start + HOUR + Math.ceil((HOUR * 31) / 130) + 1;
+    expect(check(1)).toMatchObject({ allowed: true, remaining: 1 }); // 99 and a little less weigh now
+    // a need beyond the whole limit never fits: retry once all of it is back
+    expect(check(500).allowed).toBe(false);
+    expect(check(500).retryAfterSeconds).toBe(Math.ceil((HOUR - (clock.t - start - HOUR)) / 1000));
+  });
+});

@@ -113,6 +113,28 @@ describe.runIf(redisUp)('Redis and memory rate-limit stores', () => {
     expect(await redis.hit('wf:batch:k:acme', 5, 3_600_000, 'deny')).toMatchObject({ allowed: false, remaining: 0 });
     expect(await redis.hit('wf:batch:k:globex', 3, 3_600_000, 'deny')).toMatchObject({ allowed: true, remaining: 0 });
   });
+
+  it('keep a token budget alike: checks count nothing, charges of one turn add up in one call, past the limit too', async () => {
+    await whenReady(client, target);
+    const key = `wf:budget:k:${testPrefix('budget')}`;
+    const both = async (need: number) => {
+      const [r, m] = [await redis.check(key, need, 100, 3_600_000, 'deny'), (await memory.check(key, need, 100, 3_600_000, 'deny')) as RateLimitDecision];
+      expect({ allowed: r.allowed, remaining: r.remaining }).toEqual({ allowed: m.allowed, remaining: m.remaining });
+      return r;
+    };
+    expect(await both(80)).toMatchObject({ allowed: true, remaining: 100 });
+    expect(await both(80)).toMatchObject({ allowed: true, remaining: 100 }); // the check counted nothing
+    // three charges in one turn: one call, all counted
+    await Promise.all([redis.charge(key, 30, 3_600_000, 'deny'), redis.charge(key, 25, 3_600_000, 'deny'), redis.charge(key, 5, 3_600_000, 'deny')]);
+    for (const amount of [30, 25, 5]) await memory.charge(key, amount, 3_600_000, 'deny');
+    expect(await both(40)).toMatchObject({ allowed: true, remaining: 40 });
+    expect(await both(41)).toMatchObject({ allowed: false, remaining: 40 });
+    await Promise.all([redis.charge(key, 90, 3_600_000, 'deny'), memory.charge(key, 90, 3_600_000, 'deny')]);
+    const spent = await both(1);
+    expect(spent).toMatchObject({ allowed: false, remaining: 0 });
+    expect(spent.retryAfterSeconds).toBeGreaterThan(3_600); // 150 spent: the window ends and a part of the next passes first
+    expect(Number(await client.hget(`${redisKeys(prefix).rateLimit}${key}}`, 'c'))).toBe(150);
+  });
 });
 
 describe('the Redis rate-limit store without a Redis to reach', () => {
@@ -131,6 +153,12 @@ describe('the Redis rate-limit store without a Redis to reach', () => {
       expect(local.filter((d) => d.allowed)).toHaveLength(25); // 100 / 4 replicas
       expect(local.every((d) => d.storeDown === 'local')).toBe(true);
       expect(store.health()).toEqual({ store: 'redis', state: 'down', storeDownDecisions: { allow: 1, deny: 1, local: 30 } });
+      // a token budget: the check decides by the choice; a charge is counted locally, or refused as not made
+      expect(store.check('tb', 20, 100, 60_000, 'local')).toMatchObject({ allowed: true, remaining: 25, storeDown: 'local' });
+      await store.charge('tb', 20, 60_000, 'local');
+      expect(store.check('tb', 6, 100, 60_000, 'local')).toMatchObject({ allowed: false, remaining: 5, storeDown: 'local' });
+      expect(store.check('tb', 6, 100, 60_000, 'deny')).toMatchObject({ allowed: false, storeDown: 'deny' });
+      await expect(store.charge('tb', 20, 60_000, 'allow')).rejects.toThrow(/not charged/);
     } finally {
       store.close?.();
     }
