@@ -44,7 +44,7 @@ describe('form generation from JSON Schema (editor/src/forms/schema-form.ts)', (
     switch: ['cases*: object-list'],
     'mcp-tool': ['tools*: object-list'],
     subflow: ['fragment*: fragment', 'version: integer', 'exits*: string-list'],
-    'rate-limit': ['limit*: integer-or-word', 'fallbackLimit: integer', 'window: duration', 'key: select', 'name: text', 'expression: jsonata', 'onStoreDown: select'],
+    'rate-limit': ['limit*: integer-or-word', 'fallbackLimit: integer', 'window: duration', 'key: select', 'name: text', 'expression: jsonata', 'cost: jsonata', 'onStoreDown: select'],
     'transform-request': ['headers: jsonata', 'query: jsonata', 'body: jsonata', 'path: jsonata', 'vars: jsonata', 'removeHeaders: string-list'],
     'transform-response': ['status: jsonata', 'headers: jsonata', 'body: jsonata', 'removeHeaders: string-list'],
     'http-call': ['name*: text', 'method: select', 'url*: text', 'query: jsonata', 'headers: jsonata', 'body: jsonata', 'timeout: duration', 'maxBytes: integer'],
