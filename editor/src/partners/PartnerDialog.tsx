@@ -76,7 +76,7 @@ export function PartnerDialog({ partner, products, plans, taken, onClose, onSave
         <p className="field__desc">The partner may call the workflows of these products.</p>
       </fieldset>
       <ChipsField id={`${where}-clients`} label="OAuth client ids" item="client id" values={clientIds} onChange={setClientIds} error={errorAt(shown, 'clientIds')} hint="The JWT azp or client_id values that identify this partner in tokens." />
-      <LimitsFields id={`${where}-limits`} legend="Limit overrides" hint="Replace the plan's limit for a product; leave empty to keep the plan's." rows={limits} products={products} errors={shown} onChange={setLimits} />
+      <LimitsFields id={`${where}-limits`} legend="Limit overrides" hint="Replace the plan's limit for a product, token budget included: an override without tokens leaves the partner no token budget for it. Leave empty to keep the plan's." rows={limits} products={products} errors={shown} onChange={setLimits} />
     </FormDialog>
   );
 }

@@ -1,5 +1,6 @@
 import type { PartnerView, ProductRecord } from '../../../shared/schema/partners.ts';
 import type { PartnerStats } from '../api/client.ts';
+import { limitText } from './LimitsFields.tsx';
 import { PartnerCredentials, type CredentialActions } from './PartnerCredentials.tsx';
 
 /** How long ago, in words, or "never". */
@@ -71,7 +72,7 @@ export function PartnerRow({ partner: p, stats: s, products, planNames, readOnly
         </td>
         <td>
           {p.plan ? (planNames.get(p.plan) ?? p.plan) : <span className="muted">none</span>}
-          {overrides.length > 0 && <div className="muted small">overrides: {overrides.map(([id, l]) => `${products.get(id)?.name ?? id} ${l.limit}/${l.window}`).join(', ')}</div>}
+          {overrides.length > 0 && <div className="muted small">overrides: {overrides.map(([id, l]) => `${products.get(id)?.name ?? id} ${limitText(l, true)}`).join('; ')}</div>}
         </td>
         <td>
           {p.products.length === 0 ? (

@@ -1,4 +1,5 @@
 import type { PlanRecord, ProductRecord } from '../../../shared/schema/partners.ts';
+import { limitText } from './LimitsFields.tsx';
 
 interface SectionProps<T> {
   items: readonly T[];
@@ -65,7 +66,7 @@ export function ProductsTable({ items, workflowNames, partnersOf, readOnly, busy
   );
 }
 
-/** Plans: default rate limits per product. */
+/** Plans: default rate limits (and token budgets) per product. */
 export function PlansTable({ items, productNames, readOnly, busy, onNew, onEdit }: SectionProps<PlanRecord> & { productNames: ReadonlyMap<string, string> }) {
   return (
     <section aria-labelledby="plans-title" className="partners__section">
@@ -89,7 +90,7 @@ export function PlansTable({ items, productNames, readOnly, busy, onNew, onEdit 
                   <strong>{p.name}</strong>
                   <div className="muted small">{p.id}</div>
                 </td>
-                <td>{limits.length === 0 ? <span className="muted">no limits</span> : limits.map(([id, l]) => `${productNames.get(id) ?? id}: ${l.limit} per ${l.window}`).join(', ')}</td>
+                <td>{limits.length === 0 ? <span className="muted">no limits</span> : limits.map(([id, l]) => `${productNames.get(id) ?? id}: ${limitText(l)}`).join('; ')}</td>
                 <td className="partners__actions">
                   <button type="button" disabled={readOnly !== undefined || busy} title={readOnly} aria-description={readOnly} onClick={() => onEdit(p)}>
                     Edit
