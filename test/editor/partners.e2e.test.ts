@@ -5,7 +5,8 @@
  * The workflow's editor names the products that include it. Products, plans and partners are
  * created and edited in in-app dialogs, checked as typed and with the server's refusals at their
  * field; suspend and revoke ask a reason the audit log keeps. axe-core finds no serious problem with
- * the dialogs open, and the page never scrolls sideways at 1440 and 1024 px.
+ * the dialogs open, and the page never scrolls sideways at 1440 and 1024 px. Token budgets per
+ * product (plans and overrides) are typed, checked at their field and kept when a dialog is saved again.
  */
 import type { Browser, Page } from 'playwright-core';
 import { AxeBuilder } from '@axe-core/playwright';
@@ -26,6 +27,8 @@ describe.runIf(chromiumAvailable())('the partners page in a browser', () => {
     expect(res.status, await res.clone().text()).toBeLessThan(300);
     return (await res.json()) as Record<string, any>;
   };
+  /** A plan as the admin API lists it (there is no GET of one plan). */
+  const storedPlan = async (id: string) => ((await admin('GET', '/plans')).plans as Array<Record<string, any>>).find((p) => p.id === id)!;
   const call = async (key: string) => {
     const res = await gateway.fetch('/orders', { headers: { 'x-api-key': key } });
     await res.arrayBuffer();
@@ -183,6 +186,88 @@ describe.runIf(chromiumAvailable())('the partners page in a browser', () => {
     expect(entries.filter((e) => e.action === 'key.revoke').map((e) => `${e.actor}: ${e.detail}`)).toEqual([expect.stringMatching(/^pat: key \w+ revoked: leaked in a log$/)]);
     expect(entries.find((e) => e.action === 'partner.suspend')?.detail).toMatch(/unpaid invoice/);
     expect(entries.map((e) => e.action)).toEqual(expect.arrayContaining(['product.put', 'plan.put', 'partner.update', 'key.create']));
+    expect(errors).toEqual([]);
+  }, 60_000);
+
+  it('token budgets: set in the plan and partner dialogs, checked at their field, kept when a dialog is saved again', async () => {
+    // a budget set through the API survives a save of the plan's dialog that never touches it (the editor used to drop it)
+    await admin('PUT', '/plans/silver', { name: 'Silver', limits: { reports: { limit: 50, window: '1m', tokens: { limit: 20000, window: '1d' } } } });
+    await page.goto(`${gateway.url}/editor/#/partners`);
+    await page.getByRole('button', { name: 'Refresh' }).click();
+    const silver = page.getByRole('row', { name: 'Plan silver' });
+    await expect.poll(() => silver.textContent()).toContain('Reports API: 50 per 1m, 20000 tokens per 1d');
+    await silver.getByRole('button', { name: 'Edit' }).click();
+    const silverDialog = page.getByRole('dialog', { name: 'Edit plan silver' });
+    expect([await silverDialog.getByLabel('Reports API: tokens').inputValue(), await silverDialog.getByLabel('Reports API: token window').inputValue()]).toEqual(['20000', '1d']);
+    await silverDialog.getByLabel('Name', { exact: true }).fill('Silver 2');
+    await silverDialog.getByRole('button', { name: 'Save plan' }).click();
+    await expect.poll(() => silverDialog.count()).toBe(0);
+    expect((await storedPlan('silver')).limits).toEqual({ reports: { limit: 50, window: '1m', tokens: { limit: 20000, window: '1d' } } });
+
+    const gold = page.getByRole('row', { name: 'Plan gold' });
+    await page.setViewportSize({ width: 1024, height: 768 }); // the screenshots: the narrower of the two widths checked below
+    await gold.getByRole('button', { name: 'Edit' }).click();
+    const plan = page.getByRole('dialog', { name: 'Edit plan gold' });
+    const tokens = plan.getByLabel('Orders API: tokens');
+    const tokenWindow = plan.getByLabel('Orders API: token window');
+    expect(await tokens.inputValue()).toBe('');
+    await tokens.fill('100000');
+    await tokenWindow.fill('1y');
+    const windowError = plan.getByText('The token window of Orders API must be a duration like 500ms, 10s, 1m, 1h or 1d.');
+    await windowError.waitFor(); // as typed, at its field
+    expect(await tokenWindow.getAttribute('aria-invalid')).toBe('true');
+    expect(await tokenWindow.getAttribute('aria-describedby')).toBe(await windowError.getAttribute('id'));
+    expect(await tokens.getAttribute('aria-invalid')).toBeNull();
+    await tokenWindow.fill('32d'); // a budget's window may be longer than a request limit's 24h, but not past 31 days
+    await plan.getByText('The token window of Orders API must be between 1s and 31d.').waitFor();
+    await screenshot(page, 'partners-plan-token-window-refused');
+    await plan.getByRole('button', { name: 'Save plan' }).click();
+    await plan.getByText('Fix the fields marked in red, then save again.').waitFor();
+    expect((await storedPlan('gold')).limits).toEqual({ 'orders-api': { limit: 1000, window: '1m' } }); // nothing sent
+    await tokens.fill('1e6'); // only digits count: text is named, never guessed at
+    await plan.getByText('The token budget of Orders API must be a number, not text.').waitFor();
+    await tokens.fill('1000000000001');
+    await plan.getByText('The token budget of Orders API must be at most 1000000000000.').waitFor();
+    // a budget needs a request limit on the same product (the schema requires one): said at the requests field
+    await plan.getByLabel('Reports API: tokens').fill('500');
+    const needsLimit = plan.getByText('The token budget of Reports API needs a request limit too: type its requests per window.');
+    await needsLimit.waitFor();
+    expect(await plan.getByLabel('Reports API: requests').getAttribute('aria-describedby')).toBe(await needsLimit.getAttribute('id'));
+    await plan.getByLabel('Reports API: tokens').fill('');
+    await tokens.fill('100000');
+    await tokenWindow.fill('1h');
+    await expect.poll(() => plan.locator('.field__error').count()).toBe(0);
+    await screenshot(page, 'partners-plan-tokens');
+    await plan.getByRole('button', { name: 'Save plan' }).click();
+    await expect.poll(() => plan.count()).toBe(0);
+    await page.setViewportSize({ width: 1440, height: 900 });
+    await expect.poll(() => gold.textContent()).toContain('Orders API: 1000 per 1m, 100000 tokens per 1h');
+    expect((await storedPlan('gold')).limits).toEqual({ 'orders-api': { limit: 1000, window: '1m', tokens: { limit: 100000, window: '1h' } } });
+
+    // re-opened: the budget is shown; a save that changes only the request limit keeps it
+    await gold.getByRole('button', { name: 'Edit' }).click();
+    expect([await tokens.inputValue(), await tokenWindow.inputValue()]).toEqual(['100000', '1h']);
+    await plan.getByLabel('Orders API: requests').fill('2000');
+    await plan.getByRole('button', { name: 'Save plan' }).click();
+    await expect.poll(() => plan.count()).toBe(0);
+    expect((await storedPlan('gold')).limits).toEqual({ 'orders-api': { limit: 2000, window: '1m', tokens: { limit: 100000, window: '1h' } } });
+
+    // a partner's override with its own budget, listed in its row and kept through a second save
+    const acme = page.getByRole('row', { name: 'Partner acme' });
+    await acme.getByRole('button', { name: 'Edit' }).click();
+    const edit = page.getByRole('dialog', { name: 'Edit partner acme' });
+    await edit.getByLabel('Orders API: requests').fill('5');
+    await edit.getByLabel('Orders API: tokens').fill('700');
+    await edit.getByLabel('Orders API: token window').fill('1d');
+    await edit.getByRole('button', { name: 'Save partner' }).click();
+    await expect.poll(() => edit.count()).toBe(0);
+    await expect.poll(() => acme.textContent()).toContain('overrides: Orders API 5/1m, 700 tokens/1d');
+    await acme.getByRole('button', { name: 'Edit' }).click();
+    expect([await edit.getByLabel('Orders API: tokens').inputValue(), await edit.getByLabel('Orders API: token window').inputValue()]).toEqual(['700', '1d']);
+    await edit.getByRole('button', { name: 'Save partner' }).click();
+    await expect.poll(() => edit.count()).toBe(0);
+    const stored = await admin('GET', '/partners/acme');
+    expect({ name: stored.name, limits: stored.limits }).toEqual({ name: 'Acme Corp', limits: { 'orders-api': { limit: 5, window: '1m', tokens: { limit: 700, window: '1d' } } } });
     expect(errors).toEqual([]);
   }, 60_000);
 
