@@ -20,8 +20,9 @@ export const PARTNER_USAGE = `  partner create <id> --name N [--plan P] [--produ
   partner hmac-secret revoke <partner> <key id>
   product put <id> --name N --workflow W…
                                  create or replace an API product
-  plan put <id> --name N [--limit <product>=<n>/<window>…]
-                                 create or replace a plan, e.g. --limit orders-api=100/1m`;
+  plan put <id> --name N [--limit <product>=<n>/<window>…] [--tokens <product>=<n>/<window>…]
+                                 create or replace a plan, e.g. --limit orders-api=100/1m;
+                                 --tokens: an LLM token budget, e.g. --tokens ai-api=50000/1h`;
 
 const many = { type: 'string', multiple: true } as const;
 const one = { type: 'string' } as const;
@@ -67,15 +68,25 @@ export async function partnerCommand(command: 'partner' | 'product' | 'plan', ar
     return report(client().call('PUT', path('products', positionals[0]!), { name: values.name, workflows: values.workflow ?? [], ...(values.description ? { description: values.description } : {}) }), productSchema, (p) => `product ${p.id}: ${p.workflows.join(', ') || 'no workflows'}`);
   }
   if (command === 'plan') {
-    const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { name: one, limit: many } });
-    if (verb !== 'put' || !positionals[0] || !values.name) usage('plan put <id> --name N [--limit <product>=<n>/<window>…]');
-    const limits: Record<string, { limit: number; window: string }> = {};
-    for (const text of values.limit ?? []) {
-      const match = /^([^=]+)=(\d+)\/(\S+)$/.exec(text);
-      if (!match) usage(`plan put: --limit ${text} is not <product>=<n>/<window>, e.g. orders-api=100/1m`);
-      limits[match![1]!] = { limit: Number(match![2]), window: match![3]! };
-    }
-    return report(client().call('PUT', path('plans', positionals[0]!), { name: values.name, limits }), planSchema, (p) => `plan ${p.id}: ${Object.entries(p.limits).map(([k, l]) => `${k} ${l.limit}/${l.window}`).join(', ') || 'no limits'}`);
+    const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { name: one, limit: many, tokens: many } });
+    const synopsis = 'plan put <id> --name N [--limit <product>=<n>/<window>…] [--tokens <product>=<n>/<window>…]';
+    if (verb !== 'put' || !positionals[0] || !values.name) usage(synopsis);
+    /** `<product>=<n>/<window>` options by product. */
+    const perProduct = (option: 'limit' | 'tokens') =>
+      new Map(
+        (values[option] ?? []).map((text) => {
+          const match = /^([^=]+)=(\d+)\/(\S+)$/.exec(text);
+          if (!match) usage(`plan put: --${option} ${text} is not <product>=<n>/<window>, e.g. orders-api=${option === 'limit' ? '100/1m' : '50000/1h'}`);
+          return [match![1]!, { limit: Number(match![2]), window: match![3]! }];
+        }),
+      );
+    const requests = perProduct('limit');
+    const tokens = perProduct('tokens');
+    const limits: Record<string, { limit: number; window: string; tokens?: { limit: number; window: string } }> = {};
+    for (const [product, limit] of requests) limits[product] = { ...limit, ...(tokens.has(product) ? { tokens: tokens.get(product)! } : {}) };
+    for (const product of tokens.keys()) if (!requests.has(product)) usage(`plan put: --tokens ${product}=… needs a --limit for ${product} too (a plan's product limit counts requests; its token budget goes with it)`);
+    const shown = (l: { limit: number; window: string; tokens?: { limit: number; window: string } | undefined }) => `${l.limit}/${l.window}${l.tokens ? ` and ${l.tokens.limit} tokens/${l.tokens.window}` : ''}`;
+    return report(client().call('PUT', path('plans', positionals[0]!), { name: values.name, limits }), planSchema, (p) => `plan ${p.id}: ${Object.entries(p.limits).map(([k, l]) => `${k} ${shown(l)}`).join(', ') || 'no limits'}`);
   }
   switch (verb) {
     case 'create': {

@@ -129,8 +129,9 @@ const MAX_COST = 1_000_000_000_000;
  * before the call, whether the prompt's estimated tokens fit in what is left (at least one unit
  * must be left), counting nothing; once the request is done (a streamed answer finished: it is
  * never cut), its cost, evaluated on the whole exchange (`llm.usage`), is charged whether it fits
- * or not, so that the next request is refused. Concurrent requests may each pass the check: what
- * they cost is charged all the same.
+ * or not, so that the next request is refused; an LLM request that never reached the model (the
+ * allow-list or a later node refused it) costs nothing. Concurrent requests may each pass the
+ * check: what they cost is charged all the same.
  */
 function tokenBudget(costs: BoundExpression, workers: ReturnType<typeof workersOf>, charges: Record<'charged' | 'nothing' | 'failed', number>) {
   const tokens = tokenCounter(workers);
@@ -150,6 +151,11 @@ function tokenBudget(costs: BoundExpression, workers: ReturnType<typeof workersO
       let cost: unknown;
       try {
         await exchange.llm?.settled;
+        // an LLM request that never reached the model (refused after this node) costs nothing
+        if (exchange.llm !== undefined && exchange.llm.called !== true) {
+          charges.nothing++;
+          return;
+        }
         cost = await costs.evaluate(exchange);
       } catch {
         charges.failed++; // charges nothing: the request was answered already

@@ -65,6 +65,8 @@ export interface LlmRecord {
   usage: LlmUsage | undefined;
   /** The API product the call is counted under (metrics), 'none' outside products. */
   product: string;
+  /** An llm proxy let the call go to the upstream (a prompt only estimated, or refused by the allow-list, was never sent). */
+  called?: boolean;
   /** While an answer handed on as a stream (previews, tests) is still being read: settles once its usage is recorded. */
   settled?: Promise<void> | undefined;
 }

@@ -90,5 +90,15 @@ describe('sluice partner, product and plan', { timeout: 60_000 }, () => {
     expect(refused.stderr).toContain('products.0: no product "nope"');
     expect((await sluice('partner', 'create', 'nameless')).code).toBe(2);
     expect((await sluice('plan', 'put', 'x', '--name', 'X', '--limit', 'lots')).code).toBe(2);
+    // a token budget goes with a product's request limit
+    const orphan = await sluice('plan', 'put', 'x', '--name', 'X', '--tokens', 'orders-api=5000/1h');
+    expect(orphan.code).toBe(2);
+    expect(orphan.stderr).toContain('needs a --limit for orders-api');
+  });
+
+  it('puts a plan with a token budget per product', async () => {
+    const put = await sluice('plan', 'put', 'ai-gold', '--name', 'AI Gold', '--limit', 'orders-api=100/1m', '--tokens', 'orders-api=50000/1h');
+    expect(put, put.stderr).toMatchObject({ code: 0, stdout: 'plan ai-gold: orders-api 100/1m and 50000 tokens/1h\n' });
+    expect((await adminOf(gw.url)('viewer', 'GET', '/plans')).body.plans.find((p: { id: string }) => p.id === 'ai-gold').limits).toEqual({ 'orders-api': { limit: 100, window: '1m', tokens: { limit: 50000, window: '1h' } } });
   });
 });

@@ -373,6 +373,7 @@ export function prepareLlm(config: LlmConfig, counter: TokenCounter, partners: P
         exchange.problemParams = { ...exchange.problemParams, model: shownModel(model) };
         return 'model_denied';
       }
+      exchange.llm.called = true;
       return {
         texts: read.texts,
         answer: (headers) => new AnswerUsage(headers),

@@ -44,11 +44,11 @@ function chatUpstream(): Promise<TestUpstream> {
 }
 
 /** A token budget per team (the x-team header) in front of the upstream. */
-const budgeted = (id: string, path: string, config: Record<string, unknown>, first: Array<{ id: string; kind: string; config: Record<string, unknown> }> = []) =>
+const budgeted = (id: string, path: string, config: Record<string, unknown>, first: Array<{ id: string; kind: string; config: Record<string, unknown> }> = [], llm: Record<string, unknown> = { api: 'openai' }) =>
   workflow(
     id,
     { path: `${path}/*`, methods: ['POST'] },
-    [...first, { id: 'budget', kind: 'rate-limit', config: { window: '1h', key: 'header', name: 'x-team', cost: 'llm.usage.total', ...config } }, { id: 'call', kind: 'proxy', config: { url: '${SLUICE_UPSTREAM_LLM}', stripPrefix: path, llm: { api: 'openai' } } }],
+    [...first, { id: 'budget', kind: 'rate-limit', config: { window: '1h', key: 'header', name: 'x-team', cost: 'llm.usage.total', ...config } }, { id: 'call', kind: 'proxy', config: { url: '${SLUICE_UPSTREAM_LLM}', stripPrefix: path, llm } }],
     [...first.map((n, i) => [n.id, 'ok', first[i + 1]?.id ?? 'budget'] as [string, string, string]), ['budget', 'ok', 'call']],
     first[0]?.id,
   );
@@ -78,6 +78,7 @@ describe('token budgets: rate-limit with a cost, in front of an LLM upstream', (
         budgeted('budget-fixed', '/fixed', { limit: BUDGET }),
         budgeted('budget-string', '/string', { limit: BUDGET, cost: '"many"' }),
         budgeted('budget-failing', '/failing', { limit: BUDGET, cost: '$error("no cost")' }),
+        budgeted('budget-models', '/models', { limit: BUDGET }, [], { api: 'openai', models: ['gpt-4o*'] }),
         budgeted('budget-plan', '/plan', { limit: 'plan', key: 'partner' }, [{ id: 'key', kind: 'api-key', config: { source: 'partners' } }]),
       ],
       { demo: false, env: { SLUICE_UPSTREAM_LLM: upstream.url }, settings: { SLUICE_ADMIN_TOKENS: ADMIN_TOKENS } },
@@ -162,6 +163,17 @@ describe('token budgets: rate-limit with a cost, in front of an LLM upstream', (
       await untilCharged(gw, id, 3, result);
       expect((await charges(gw, id)).charged).toBe(0);
     }
+  });
+
+  it('a request the model allow-list refuses after the check never reached the model: it costs nothing', async () => {
+    const team = client(gw, '/models', 'theta');
+    const calls = upstream.received.length;
+    for (let i = 0; i < 2; i++) expect(await team.chat.completions.create({ model: 'o1-preview', messages: [{ role: 'user', content: longPrompt(30) }] }).catch((error: unknown) => error)).toBeInstanceOf(OpenAI.PermissionDeniedError);
+    await untilCharged(gw, 'budget-models', 2, 'nothing');
+    expect(upstream.received.length).toBe(calls);
+    const allowed = await team.chat.completions.create({ model: 'gpt-4o-mini', max_tokens: 5, messages: [{ role: 'user', content: 'Hi' }] }).withResponse();
+    expect(allowed.response.headers.get('ratelimit-remaining')).toBe('100');
+    await untilCharged(gw, 'budget-models', 1);
   });
 
   it('limit "plan": the partner\'s plan token budget for the product, the partner\'s override first', async () => {
