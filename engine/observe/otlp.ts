@@ -22,6 +22,10 @@ interface RequestSpan {
   kinds: readonly string[];
   /** …and their start and end times, two numbers per node. */
   timings: readonly number[];
+  /** An LLM call's provider API, model and tokens (OpenTelemetry's gen_ai attributes). */
+  llm?: { system: string; model: string | undefined; input: number | undefined; output: number | undefined; estimated: boolean | undefined } | undefined;
+  /** The MCP tool the request calls. */
+  tool?: string | undefined;
 }
 
 export interface SpanExporter {
@@ -33,7 +37,7 @@ export interface SpanExporter {
   readonly counts: { exported: number; dropped: number; failed: number };
 }
 
-type Attribute = { key: string; value: { stringValue: string } | { intValue: string } };
+type Attribute = { key: string; value: { stringValue: string } | { intValue: string } | { boolValue: boolean } };
 const text = (key: string, value: string): Attribute => ({ key, value: { stringValue: value } });
 const int = (key: string, value: number): Attribute => ({ key, value: { intValue: String(value) } });
 
@@ -41,6 +45,19 @@ const SPAN_KIND_INTERNAL = 1;
 const SPAN_KIND_SERVER = 2;
 const STATUS_UNSET = 0;
 const STATUS_ERROR = 2;
+
+const bool = (key: string, value: boolean): Attribute => ({ key, value: { boolValue: value } });
+
+/** OpenTelemetry's GenAI semantic conventions for an LLM call: provider, model, tokens (and whether the gateway estimated them). */
+function llmAttributes(llm: NonNullable<RequestSpan['llm']>): Attribute[] {
+  return [
+    text('gen_ai.system', llm.system),
+    ...(llm.model === undefined ? [] : [text('gen_ai.request.model', llm.model.slice(0, 200))]),
+    ...(llm.input === undefined ? [] : [int('gen_ai.usage.input_tokens', llm.input)]),
+    ...(llm.output === undefined ? [] : [int('gen_ai.usage.output_tokens', llm.output)]),
+    ...(llm.estimated === undefined ? [] : [bool('sluice.llm.estimated', llm.estimated)]),
+  ];
+}
 
 /** performance.now() milliseconds as Unix nanoseconds, the decimal string OTLP/JSON carries. */
 const unixNano = (ms: number) => (BigInt(Math.round((performance.timeOrigin + ms) * 1000)) * 1000n).toString();
@@ -87,6 +104,8 @@ export function createOtlpExporter(options: { endpoint: string; headers: Record<
           ...(s.partner ? [text('sluice.partner', s.partner)] : []),
           text('sluice.outcome', s.outcome),
           ...(s.problem ? [text('sluice.problem', s.problem)] : []),
+          ...(s.llm ? llmAttributes(s.llm) : []),
+          ...(s.tool ? [text('gen_ai.tool.name', s.tool)] : []),
         ],
         status: { code: failed ? STATUS_ERROR : STATUS_UNSET },
       });

@@ -15,6 +15,8 @@ describe('JSONata completion (editor/src/forms/jsonata-complete.ts)', () => {
     expect(labels('request.body.items.')).toEqual(['sku', 'qty']); // a path maps over a list
     expect(labels('response.')).toEqual(['status', 'headers', 'body']);
     expect(labels('cla')).toEqual(['claims']);
+    expect(labels('llm.')).toEqual(['api', 'model', 'stream', 'usage']);
+    expect(labels('llm.usage.')).toEqual(['input', 'output', 'total', 'estimated']);
     expect(labels('$upp')).toEqual(['$uppercase(']);
     expect(labels('')).toBeUndefined();
     expect(labels('', true)).toContain('request');

@@ -1,7 +1,7 @@
 /**
  * What a JSONata field offers as you type: the members of the request context an expression
  * reads (engine/kinds/support/expression.ts's inputOf: request, claims, partner, subject, scopes,
- * vars, response), with the preview's sample request filling in header names and body fields,
+ * vars, response, llm), with the preview's sample request filling in header names and body fields,
  * and JSONata's functions after `$`. Pure: the CodeMirror field turns these into completions.
  */
 import type { EvaluationSample } from './sample.ts';
@@ -36,6 +36,8 @@ function contextOf(sample: EvaluationSample | undefined) {
     scopes: sample?.scopes ?? [],
     vars: {},
     response: { status: sample?.response?.status ?? 200, headers: {}, body: sample?.response?.body ?? {} },
+    // an LLM call's model and tokens (proxy with llm, prompt-guard), as expression.ts's llmView shows them
+    llm: { api: 'openai', model: '', stream: false, usage: { input: 0, output: 0, total: 0, estimated: false } },
   };
 }
 

@@ -249,6 +249,14 @@ describe('metrics port and OTLP export', () => {
     const traceId = '0af7651916cd43dd8448eb211c80319c';
     const res = await setup.gw.fetch('/obs/orders', { headers: { ...bearer(setup.tokens.acme), traceparent: `00-${traceId}-b7ad6b7169203331-01` } });
     expect(res.status).toBe(200);
+    const upstreamSaw = setup.upstream.received.at(-1)!.headers.traceparent;
+    const llmTrace = '1af7651916cd43dd8448eb211c80319d';
+    const chat = { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'How many tokens is this prompt?' }] };
+    const llm = await setup.gw.fetch('/obs/llm/v1/chat/completions', { method: 'POST', headers: { ...bearer(setup.tokens.acme), 'content-type': 'application/json', traceparent: `00-${llmTrace}-b7ad6b7169203332-01` }, body: JSON.stringify(chat) });
+    expect(llm.status).toBe(200);
+    await llm.arrayBuffer();
+    // the request is done (its span queued) once its log line is written: the estimate is counted after the answer
+    await vi.waitFor(() => expect(setup.gw.logs.some((l) => l.msg === 'request' && l.workflow === 'obs-llm')).toBe(true));
     await setup.gw.sluice.close(); // close flushes the exporter
     const spans = received.flatMap((r) => r.body.resourceSpans.flatMap((rs) => rs.scopeSpans.flatMap((ss) => ss.spans)));
     expect(received[0]!.headers['x-api-key']).toBe('collector-secret');
@@ -265,9 +273,17 @@ describe('metrics port and OTLP export', () => {
       expect(BigInt(child.endTimeUnixNano as string)).toBeLessThanOrEqual(BigInt(server.endTimeUnixNano as string));
     }
     // the upstream saw the gateway span as its parent, in the same trace
-    expect(setup.upstream.received.at(-1)!.headers.traceparent).toBe(`00-${traceId}-${server.spanId}-01`);
+    expect(upstreamSaw).toBe(`00-${traceId}-${server.spanId}-01`);
     const logged = JSON.stringify(setup.gw.logs);
     expect(logged).not.toContain('collector-secret');
+    // an LLM call's span carries OpenTelemetry's gen_ai attributes: provider, model, tokens (estimated: the echo says no usage)
+    const llmSpan = spans.find((s) => s.traceId === llmTrace && s.kind === 2)!;
+    const attributes = new Map((llmSpan.attributes as Array<{ key: string; value: Record<string, unknown> }>).map((a) => [a.key, Object.values(a.value)[0]]));
+    expect(attributes.get('gen_ai.system')).toBe('openai');
+    expect(attributes.get('gen_ai.request.model')).toBe('gpt-4o-mini');
+    expect(Number(attributes.get('gen_ai.usage.input_tokens'))).toBeGreaterThan(0);
+    expect(attributes.get('gen_ai.usage.output_tokens')).toBe('0'); // the echo answers no choices: nothing written out
+    expect(attributes.get('sluice.llm.estimated')).toBe(true);
   });
 });
 

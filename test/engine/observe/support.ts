@@ -34,6 +34,8 @@ export async function createTestIssuerWorkflows(settings: Record<string, string>
       ),
       workflow('obs-down', { path: '/obs/down' }, [verify, { id: 'call', kind: 'proxy', config: { url: 'http://127.0.0.1:9' } }], [['verify', 'ok', 'call']]),
       workflow('obs-plain', { path: '/obs/plain' }, [verify, { id: 'call', kind: 'proxy', config: { url: '${UPSTREAM}' } }], [['verify', 'ok', 'call']]),
+      // an LLM call to the echo upstream, which says no usage: the gateway estimates it
+      workflow('obs-llm', { path: '/obs/llm/*', methods: ['POST'] }, [verify, { id: 'call', kind: 'proxy', config: { url: '${UPSTREAM}', stripPrefix: '/obs/llm', llm: { api: 'openai' } } }], [['verify', 'ok', 'call']]),
     ],
     {
       env: { UPSTREAM: upstream.url },
