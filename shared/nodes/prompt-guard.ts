@@ -42,7 +42,7 @@ const promptGuardConfig = z
       .strict()
       .default({ card: 'off', iban: 'off', email: 'off', phone: 'off' })
       .meta({ title: 'Personal data detectors', description: 'Personal data (PII) found in the message texts, each detector off, blocking or redacting. Redaction rewrites the request body (JSON) for the nodes after this one.' }),
-    nonLlm: z.enum(['block', 'pass']).default('block').meta({ title: 'Other bodies', description: 'A body that is no OpenAI or Anthropic request (chat, completions, embeddings, messages): `block` refuses it (nothing unread passes the guard), `pass` lets it through unchecked.' }),
+    nonLlm: z.enum(['block', 'pass']).default('block').meta({ title: 'Other bodies', description: 'A body that is no OpenAI or Anthropic request (chat, completions, embeddings, responses, messages): `block` refuses it (nothing unread passes the guard), `pass` lets it through unchecked.' }),
   })
   .strict()
   .superRefine((c, ctx) => {

@@ -10,7 +10,7 @@
  * the texts of a `tool_result` block's content, one level down).
  */
 
-type LlmApi = 'openai-chat' | 'openai-completions' | 'openai-embeddings' | 'anthropic-messages';
+type LlmApi = 'openai-chat' | 'openai-completions' | 'openai-embeddings' | 'openai-responses' | 'anthropic-messages';
 
 export interface LlmRequest {
   api: LlmApi | undefined;
@@ -44,7 +44,8 @@ function mapStrings(value: unknown, rewrite: Rewrite): unknown {
 /** One part (OpenAI) or block (Anthropic) of a message's content; `nested`: inside a tool_result, where no tool_result is followed. */
 function mapPart(part: unknown, rewrite: Rewrite, nested: boolean): unknown {
   if (!isRecord(part)) return part;
-  if (part.type === 'text' && typeof part.text === 'string') {
+  // `text` (chat, Anthropic), `input_text` and `output_text` (the Responses API)
+  if ((part.type === 'text' || part.type === 'input_text' || part.type === 'output_text') && typeof part.text === 'string') {
     const text = rewrite(part.text);
     return text === part.text ? part : { ...part, text };
   }
@@ -82,9 +83,32 @@ function looksAnthropic(body: Record<string, unknown>, messages: readonly unknow
   return false;
 }
 
+/**
+ * The Responses API's input items: a message (`content` a string or input_text / output_text
+ * parts) or a tool's output (`function_call_output`, `custom_tool_call_output`: text the model
+ * reads); other items (images, files, reasoning, calls) carry no text to check.
+ */
+function mapInputItems(items: readonly unknown[], rewrite: Rewrite): unknown[] {
+  return mapItems(items, (item) => {
+    if (typeof item === 'string') return rewrite(item);
+    if (!isRecord(item)) return item;
+    if ((item.type === 'function_call_output' || item.type === 'custom_tool_call_output') && typeof item.output === 'string') {
+      const output = rewrite(item.output);
+      return output === item.output ? item : { ...item, output };
+    }
+    if (item.content === undefined || (item.type !== undefined && item.type !== 'message')) return item;
+    const content = mapContent(item.content, rewrite);
+    return content === item.content ? item : { ...item, content };
+  });
+}
+
+/** Embeddings take a string, strings or token arrays; anything else as `input` (items, `instructions` beside it) is the Responses API's. */
+const isEmbeddingsInput = (input: unknown) => typeof input === 'string' || (Array.isArray(input) && input.every((item) => typeof item === 'string' || typeof item === 'number' || Array.isArray(item)));
+
 function apiOf(body: Record<string, unknown>): LlmApi | undefined {
   if (Array.isArray(body.messages)) return looksAnthropic(body, body.messages) ? 'anthropic-messages' : 'openai-chat';
   if (body.prompt !== undefined) return 'openai-completions';
+  if (body.instructions !== undefined || (body.input !== undefined && !isEmbeddingsInput(body.input))) return 'openai-responses';
   if (body.input !== undefined) return 'openai-embeddings';
   return undefined;
 }
@@ -105,6 +129,12 @@ function mapTexts(body: Record<string, unknown>, api: LlmApi, rewrite: Rewrite):
       return replace('prompt', body.prompt, mapStrings(body.prompt, rewrite));
     case 'openai-embeddings':
       return replace('input', body.input, mapStrings(body.input, rewrite));
+    case 'openai-responses': {
+      const instructions = typeof body.instructions === 'string' ? rewrite(body.instructions) : body.instructions;
+      const withInstructions = replace('instructions', body.instructions, instructions);
+      const input = Array.isArray(body.input) ? mapInputItems(body.input, rewrite) : mapStrings(body.input, rewrite);
+      return input === body.input ? withInstructions : { ...withInstructions, input };
+    }
   }
 }
 

@@ -87,8 +87,11 @@ function readEvent(event: unknown, seen: SeenUsage, text: AnswerText): void {
   const e = event as Record<string, unknown>;
   if (e.usage !== undefined && e.usage !== null) readUsage(e.usage, seen);
   if (e.type === 'message_start') readUsage((e.message as { usage?: unknown } | undefined)?.usage, seen);
+  // OpenAI's Responses API: the usage comes with the finished response, text as output_text deltas
+  if (e.type === 'response.completed' || e.type === 'response.incomplete') readUsage((e.response as { usage?: unknown } | undefined)?.usage, seen);
   if (e.choices !== undefined) addChoiceTexts(e.choices, text);
   if (e.type === 'content_block_delta') text.add((e.delta as { text?: unknown } | undefined)?.text);
+  if (e.type === 'response.output_text.delta') text.add(e.delta);
 }
 
 /**

@@ -102,6 +102,35 @@ describe('prompt-guard over HTTP', () => {
     });
   });
 
+  it('redacts in a Responses API body: instructions, input messages and parts, tool outputs; blocks there too', async () => {
+    const body = {
+      model: 'gpt-4.1',
+      instructions: 'Answer jane.doe@example.com politely.',
+      input: [
+        { role: 'user', content: 'Card 4111 1111 1111 1111 please' },
+        { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'IBAN DE89 3704 0044 0532 0130 00' }, { type: 'input_image', image_url: 'https://img.example/a.png' }] },
+        { type: 'function_call', call_id: 'c1', name: 'lookup', arguments: '{}' },
+        { type: 'function_call_output', call_id: 'c1', output: 'phone +1 415 555 2671' },
+      ],
+    };
+    expect((await gw.fetch('/ai/redact', json(body))).status).toBe(200);
+    expect(lastReceived()).toEqual({
+      ...body,
+      instructions: 'Answer [email] politely.',
+      input: [
+        { role: 'user', content: 'Card [card] please' },
+        { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'IBAN [iban]' }, { type: 'input_image', image_url: 'https://img.example/a.png' }] },
+        body.input[2],
+        { type: 'function_call_output', call_id: 'c1', output: 'phone [phone]' },
+      ],
+    });
+    // the shape that once read as embeddings: message items were never checked
+    const calls = upstream.received.length;
+    await expectProblem(await gw.fetch('/ai/block', json({ model: 'gpt-4.1', input: [{ role: 'user', content: [{ type: 'input_text', text: 'my card 4111 1111 1111 1111' }] }] })), 400, 'prompt-blocked', /detector card/);
+    await expectProblem(await gw.fetch('/ai/block', json({ model: 'gpt-4.1', input: 'plain jane.doe@example.com', instructions: 'x' })), 400, 'prompt-blocked', /detector email/);
+    expect(upstream.received.length).toBe(calls);
+  });
+
   it('leaves look-alikes alone: a Luhn-invalid card, a wrong IBAN, dates, addresses and ids', async () => {
     const body = chat(...LOOK_ALIKES);
     expect((await gw.fetch('/ai/redact', json(body))).status).toBe(200);

@@ -47,6 +47,27 @@ describe('llmRequestOf', () => {
     expect(llmRequestOf({ input: [[1, 2, 3]] })).toMatchObject({ api: 'openai-embeddings', texts: [] });
   });
 
+  it('reads a Responses API body: instructions, input messages, input_text and output_text parts, tool outputs', () => {
+    const body = {
+      model: 'gpt-4.1',
+      stream: true,
+      instructions: 'Be brief.',
+      input: [
+        'a bare string item',
+        { role: 'user', content: 'Hello' },
+        { type: 'message', role: 'assistant', content: [{ type: 'output_text', text: 'Hi!' }] },
+        { role: 'user', content: [{ type: 'input_text', text: 'Look' }, { type: 'input_image', image_url: 'https://img.example/a.png' }] },
+        { type: 'function_call', call_id: 'c', name: 'f', arguments: '{"secret":"not read"}' },
+        { type: 'function_call_output', call_id: 'c', output: '42 orders' },
+        { type: 'reasoning', summary: [{ type: 'summary_text', text: 'not read' }] },
+      ],
+    };
+    expect(llmRequestOf(body)).toEqual({ api: 'openai-responses', model: 'gpt-4.1', stream: true, texts: ['Be brief.', 'a bare string item', 'Hello', 'Hi!', 'Look', '42 orders'] });
+    // a string input with instructions is the Responses API; without, it reads as embeddings (the texts are the same)
+    expect(llmRequestOf({ model: 'gpt-4.1', input: 'Hi', instructions: 'x' })).toMatchObject({ api: 'openai-responses', texts: ['x', 'Hi'] });
+    expect(llmRequestOf({ model: 'gpt-4.1', input: 'Hi' })).toMatchObject({ api: 'openai-embeddings', texts: ['Hi'] });
+  });
+
   it('answers nothing for bodies that are no LLM request', () => {
     const none = { api: undefined, model: undefined, stream: false, texts: [] };
     for (const body of [undefined, null, 'text', 42, [{ messages: [] }], {}, { model: 'gpt-4o' }]) expect(llmRequestOf(body)).toMatchObject({ ...none, model: (body as { model?: string } | undefined)?.model });

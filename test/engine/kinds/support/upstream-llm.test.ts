@@ -341,6 +341,18 @@ describe('AnswerUsage: usage read as the answer passes', () => {
     expect(usage.text.texts.join('')).toBe('Grüße, wörld');
   });
 
+  it('a Responses API stream: output_text deltas and the usage of response.completed', () => {
+    const events = [
+      ['response.created', { type: 'response.created', response: { id: 'r', status: 'in_progress', usage: null } }],
+      ['response.output_text.delta', { type: 'response.output_text.delta', item_id: 'm', output_index: 0, content_index: 0, delta: 'Bon' }],
+      ['response.output_text.delta', { type: 'response.output_text.delta', item_id: 'm', output_index: 0, content_index: 0, delta: 'jour' }],
+      ['response.completed', { type: 'response.completed', response: { id: 'r', status: 'completed', usage: { input_tokens: 12, output_tokens: 3, total_tokens: 15 } } }],
+    ].map(([event, data]) => `event: ${event as string}\ndata: ${JSON.stringify(data)}`).join('\n\n');
+    const usage = feedInPieces(new AnswerUsage(SSE), events, 13);
+    expect(usage.seen).toEqual({ input: 12, output: 3, total: 15 });
+    expect(usage.text.texts.join('')).toBe('Bonjour');
+  });
+
   it('skips an SSE line longer than the line bound and reads the lines after it', () => {
     const usage = new AnswerUsage(SSE);
     usage.feed(Buffer.from(`data: {"choices":[{"delta":{"content":"${'x'.repeat(70 * 1024)}`));
