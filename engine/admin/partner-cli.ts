@@ -21,8 +21,10 @@ export const PARTNER_USAGE = `  partner create <id> --name N [--plan P] [--produ
   product put <id> --name N --workflow W…
                                  create or replace an API product
   plan put <id> --name N [--limit <product>=<n>/<window>…] [--tokens <product>=<n>/<window>…]
+                 [--models <product>=<model>,<prefix>*…]
                                  create or replace a plan, e.g. --limit orders-api=100/1m;
-                                 --tokens: an LLM token budget, e.g. --tokens ai-api=50000/1h`;
+                                 --tokens: an LLM token budget, e.g. --tokens ai-api=50000/1h;
+                                 --models: the LLM models allowed, e.g. --models ai-api=gpt-4o-mini,claude-*`;
 
 const many = { type: 'string', multiple: true } as const;
 const one = { type: 'string' } as const;
@@ -68,8 +70,8 @@ export async function partnerCommand(command: 'partner' | 'product' | 'plan', ar
     return report(client().call('PUT', path('products', positionals[0]!), { name: values.name, workflows: values.workflow ?? [], ...(values.description ? { description: values.description } : {}) }), productSchema, (p) => `product ${p.id}: ${p.workflows.join(', ') || 'no workflows'}`);
   }
   if (command === 'plan') {
-    const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { name: one, limit: many, tokens: many } });
-    const synopsis = 'plan put <id> --name N [--limit <product>=<n>/<window>…] [--tokens <product>=<n>/<window>…]';
+    const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { name: one, limit: many, tokens: many, models: many } });
+    const synopsis = 'plan put <id> --name N [--limit <product>=<n>/<window>…] [--tokens <product>=<n>/<window>…] [--models <product>=<model>,<prefix>*…]';
     if (verb !== 'put' || !positionals[0] || !values.name) usage(synopsis);
     /** `<product>=<n>/<window>` options by product. */
     const perProduct = (option: 'limit' | 'tokens') =>
@@ -82,10 +84,19 @@ export async function partnerCommand(command: 'partner' | 'product' | 'plan', ar
       );
     const requests = perProduct('limit');
     const tokens = perProduct('tokens');
-    const limits: Record<string, { limit: number; window: string; tokens?: { limit: number; window: string } }> = {};
-    for (const [product, limit] of requests) limits[product] = { ...limit, ...(tokens.has(product) ? { tokens: tokens.get(product)! } : {}) };
-    for (const product of tokens.keys()) if (!requests.has(product)) usage(`plan put: --tokens ${product}=… needs a --limit for ${product} too (a plan's product limit counts requests; its token budget goes with it)`);
-    const shown = (l: { limit: number; window: string; tokens?: { limit: number; window: string } | undefined }) => `${l.limit}/${l.window}${l.tokens ? ` and ${l.tokens.limit} tokens/${l.tokens.window}` : ''}`;
+    const models = new Map(
+      (values.models ?? []).map((text) => {
+        const match = /^([^=]+)=(\S+)$/.exec(text);
+        if (!match) usage(`plan put: --models ${text} is not <product>=<model>,<prefix>*…, e.g. ai-api=gpt-4o-mini,claude-*`);
+        return [match![1]!, match![2]!.split(',').filter(Boolean)];
+      }),
+    );
+    const limits: Record<string, { limit: number; window: string; tokens?: { limit: number; window: string }; models?: string[] }> = {};
+    for (const [product, limit] of requests) limits[product] = { ...limit, ...(tokens.has(product) ? { tokens: tokens.get(product)! } : {}), ...(models.has(product) ? { models: models.get(product)! } : {}) };
+    for (const [option, given] of [['tokens', tokens], ['models', models]] as const)
+      for (const product of given.keys()) if (!requests.has(product)) usage(`plan put: --${option} ${product}=… needs a --limit for ${product} too (a plan's product limit counts requests; its token budget and models go with it)`);
+    const shown = (l: { limit: number; window: string; tokens?: { limit: number; window: string } | undefined; models?: string[] | undefined }) =>
+      `${l.limit}/${l.window}${l.tokens ? ` and ${l.tokens.limit} tokens/${l.tokens.window}` : ''}${l.models ? ` (models ${l.models.join(', ')})` : ''}`;
     return report(client().call('PUT', path('plans', positionals[0]!), { name: values.name, limits }), planSchema, (p) => `plan ${p.id}: ${Object.entries(p.limits).map(([k, l]) => `${k} ${shown(l)}`).join(', ') || 'no limits'}`);
   }
   switch (verb) {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { boundedDurationSchema, MAX_TIMER_MS } from '../schema/duration.ts';
+import { MAX_MODELS, modelPatternSchema } from '../schema/models.ts';
 import { defineKind, type PortSpec } from './kind.ts';
 
 /** The most targets one proxy node calls. */
@@ -10,18 +11,15 @@ const upstreamUrl = z
   // ${NAME} only as the whole base: its value then goes to the host it names, never into another URL's path or host
   .regex(/^(https?:\/\/(?:(?!\$\{)\S)+|\$\{[A-Z_][A-Z0-9_]*\}(?:[/?#](?:(?!\$\{)\S)*)?)$/, 'must be an http(s) URL, or ${ENV_VAR} alone or followed by a path (/, ? or #)');
 
-/** The most models one allow-list names. */
-const MAX_MODELS = 100;
-
 const llmConfig = z
   .object({
     api: z.enum(['openai', 'anthropic']).meta({ title: 'API', description: 'The upstream\'s API: `openai` (chat completions, completions, embeddings, and any OpenAI-compatible server) or `anthropic` (messages). It says how the request\'s model and texts are read; usage is read from either shape of answer.' }),
     models: z
-      .array(z.string().min(1).max(200).regex(/^[^\s*]+\*?$/, 'a model name, or a prefix ending in * (gpt-4o*)'))
+      .array(modelPatternSchema)
       .min(1)
       .max(MAX_MODELS)
       .optional()
-      .meta({ title: 'Allowed models', description: `The models callers may ask for (at most ${MAX_MODELS}), each a name or a prefix ending in \`*\`. A request whose body names another model, or none, leaves by \`model_denied\` without calling the upstream (requests without a body, such as GET /v1/models, pass); an allowed body goes upstream as the gateway read it, written out again. Absent: any model.` }),
+      .meta({ title: 'Allowed models', description: `The models callers may ask for (at most ${MAX_MODELS}), each a name or a prefix ending in \`*\`. A request whose body names another model, or none, leaves by \`model_denied\` without calling the upstream (requests without a body, such as GET /v1/models, pass); an allowed body goes upstream as the gateway read it, written out again. Absent: any model. A partner's plan may narrow it per product (its \`models\`).` }),
     estimate: z.boolean().default(true).meta({ title: 'Estimate missing usage', description: 'When the upstream\'s answer carries no usage (a stream without `stream_options.include_usage`, a server that never says), count the prompt and the answer with the tokenizer and mark the usage `estimated`. Off: `llm.usage` is set only from the upstream.' }),
   })
   .strict();

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { boundedDurationSchema } from './duration.ts';
+import { MAX_MODELS, modelPatternSchema } from './models.ts';
 import { idSchema } from './workflow.ts';
 
 /**
@@ -21,6 +22,12 @@ const planLimitSchema = z
     limit: z.number().int().min(1).max(1_000_000_000).meta({ description: 'Requests allowed per window.' }),
     window: boundedDurationSchema(1_000, 86_400_000).default('1m').meta({ description: 'Sliding window, 1s to 24h.' }),
     tokens: tokenLimitSchema.optional().meta({ description: 'LLM tokens allowed per window: the budget of rate-limit nodes with a cost and limit "plan".' }),
+    models: z
+      .array(modelPatternSchema)
+      .min(1)
+      .max(MAX_MODELS)
+      .optional()
+      .meta({ description: 'The LLM models the partner may ask this product\'s llm proxies for (names, or prefixes ending in *), within what each proxy allows; absent: whatever the proxy allows.' }),
   })
   .strict();
 export type PlanLimit = z.infer<typeof planLimitSchema>;

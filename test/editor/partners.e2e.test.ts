@@ -230,27 +230,34 @@ describe.runIf(chromiumAvailable())('the partners page in a browser', () => {
     await plan.getByText('The token budget of Orders API must be at most 1000000000000.').waitFor();
     // a budget needs a request limit on the same product (the schema requires one): said at the requests field
     await plan.getByLabel('Reports API: tokens').fill('500');
-    const needsLimit = plan.getByText('The token budget of Reports API needs a request limit too: type its requests per window.');
+    const needsLimit = plan.getByText('The token budget or models of Reports API need a request limit too: type its requests per window.');
     await needsLimit.waitFor();
     expect(await plan.getByLabel('Reports API: requests').getAttribute('aria-describedby')).toBe(await needsLimit.getAttribute('id'));
     await plan.getByLabel('Reports API: tokens').fill('');
     await tokens.fill('100000');
     await tokenWindow.fill('1h');
+    // the plan's models: a pattern the schema refuses is named at the field
+    const models = plan.getByLabel('Orders API: models');
+    await models.fill('gpt-4o-mini, *');
+    const modelsError = plan.locator('.limits__error', { hasText: 'The models of Orders API' });
+    await modelsError.waitFor();
+    expect(await models.getAttribute('aria-describedby')).toBe(await modelsError.getAttribute('id'));
+    await models.fill('gpt-4o-mini, claude-*');
     await expect.poll(() => plan.locator('.field__error').count()).toBe(0);
     await screenshot(page, 'partners-plan-tokens');
     await plan.getByRole('button', { name: 'Save plan' }).click();
     await expect.poll(() => plan.count()).toBe(0);
     await page.setViewportSize({ width: 1440, height: 900 });
-    await expect.poll(() => gold.textContent()).toContain('Orders API: 1000 per 1m, 100000 tokens per 1h');
-    expect((await storedPlan('gold')).limits).toEqual({ 'orders-api': { limit: 1000, window: '1m', tokens: { limit: 100000, window: '1h' } } });
+    await expect.poll(() => gold.textContent()).toContain('Orders API: 1000 per 1m, 100000 tokens per 1h, models gpt-4o-mini claude-*');
+    expect((await storedPlan('gold')).limits).toEqual({ 'orders-api': { limit: 1000, window: '1m', tokens: { limit: 100000, window: '1h' }, models: ['gpt-4o-mini', 'claude-*'] } });
 
-    // re-opened: the budget is shown; a save that changes only the request limit keeps it
+    // re-opened: the budget and models are shown; a save that changes only the request limit keeps them
     await gold.getByRole('button', { name: 'Edit' }).click();
-    expect([await tokens.inputValue(), await tokenWindow.inputValue()]).toEqual(['100000', '1h']);
+    expect([await tokens.inputValue(), await tokenWindow.inputValue(), await models.inputValue()]).toEqual(['100000', '1h', 'gpt-4o-mini, claude-*']);
     await plan.getByLabel('Orders API: requests').fill('2000');
     await plan.getByRole('button', { name: 'Save plan' }).click();
     await expect.poll(() => plan.count()).toBe(0);
-    expect((await storedPlan('gold')).limits).toEqual({ 'orders-api': { limit: 2000, window: '1m', tokens: { limit: 100000, window: '1h' } } });
+    expect((await storedPlan('gold')).limits).toEqual({ 'orders-api': { limit: 2000, window: '1m', tokens: { limit: 100000, window: '1h' }, models: ['gpt-4o-mini', 'claude-*'] } });
 
     // a partner's override with its own budget, listed in its row and kept through a second save
     const acme = page.getByRole('row', { name: 'Partner acme' });

@@ -97,8 +97,8 @@ describe('sluice partner, product and plan', { timeout: 60_000 }, () => {
   });
 
   it('puts a plan with a token budget per product', async () => {
-    const put = await sluice('plan', 'put', 'ai-gold', '--name', 'AI Gold', '--limit', 'orders-api=100/1m', '--tokens', 'orders-api=50000/1h');
-    expect(put, put.stderr).toMatchObject({ code: 0, stdout: 'plan ai-gold: orders-api 100/1m and 50000 tokens/1h\n' });
-    expect((await adminOf(gw.url)('viewer', 'GET', '/plans')).body.plans.find((p: { id: string }) => p.id === 'ai-gold').limits).toEqual({ 'orders-api': { limit: 100, window: '1m', tokens: { limit: 50000, window: '1h' } } });
+    const put = await sluice('plan', 'put', 'ai-gold', '--name', 'AI Gold', '--limit', 'orders-api=100/1m', '--tokens', 'orders-api=50000/1h', '--models', 'orders-api=gpt-4o-mini,claude-*');
+    expect(put, put.stderr).toMatchObject({ code: 0, stdout: 'plan ai-gold: orders-api 100/1m and 50000 tokens/1h (models gpt-4o-mini, claude-*)\n' });
+    expect((await adminOf(gw.url)('viewer', 'GET', '/plans')).body.plans.find((p: { id: string }) => p.id === 'ai-gold').limits).toEqual({ 'orders-api': { limit: 100, window: '1m', tokens: { limit: 50000, window: '1h' }, models: ['gpt-4o-mini', 'claude-*'] } });
   });
 });

@@ -1,4 +1,5 @@
 import { durationMs } from '../../../shared/schema/index.ts';
+import { modelMatcher } from '../../../shared/schema/models.ts';
 import type { PartnerRecord, PlanLimit } from '../../../shared/schema/partners.ts';
 import type { StoreState } from '../../store/types.ts';
 
@@ -13,6 +14,8 @@ export interface ResolvedLimit {
   product: string;
   /** The plan's (or override's) token budget for the product, for rate-limit nodes with a cost. */
   tokens?: ResolvedLimit | undefined;
+  /** The plan's (or override's) model allow-list for the product, for llm proxies; undefined: no narrowing. */
+  allowsModel?: ((model: string) => boolean) | undefined;
 }
 
 interface DirectoryKey {
@@ -79,7 +82,11 @@ export function createPartnerAccess(): PartnerAccess {
 }
 
 const resolveOne = (product: string, limit: { limit: number; window: string }): ResolvedLimit => ({ limit: limit.limit, windowMs: durationMs(limit.window), window: limit.window, text: String(limit.limit), product });
-const resolve = (product: string, limit: PlanLimit): ResolvedLimit => ({ ...resolveOne(product, limit), tokens: limit.tokens === undefined ? undefined : resolveOne(product, limit.tokens) });
+const resolve = (product: string, limit: PlanLimit): ResolvedLimit => ({
+  ...resolveOne(product, limit),
+  tokens: limit.tokens === undefined ? undefined : resolveOne(product, limit.tokens),
+  allowsModel: limit.models === undefined ? undefined : modelMatcher(limit.models),
+});
 
 /** The directory key of a client certificate match (client-cert nodes look up the same). */
 export const certificateKey = (match: 'fingerprint' | 'subject' | 'san', value: string) => `${match}:${value}`;

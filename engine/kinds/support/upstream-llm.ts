@@ -1,5 +1,6 @@
 import { Transform, type Readable } from 'node:stream';
 import type { ProxyConfig } from '../../../shared/nodes/index.ts';
+import { modelMatcher } from '../../../shared/schema/models.ts';
 import type { Exchange, LlmUsage } from '../types.ts';
 import { llmRequestOf } from './llm-request.ts';
 import type { PartnerAccess } from './partner-directory.ts';
@@ -295,20 +296,6 @@ export class AnswerUsage {
   }
 }
 
-/**
- * A model allow-list prepared at publish: exact names, and prefixes for names ending in `*`.
- * NOTE (issue 21, "plans may narrow it"): plans and partners carry only request limits today
- * (shared/schema/partners.ts planLimitSchema), nothing naming models, so only the node's list is
- * checked. When plans gain a model list, the partner directory should resolve it per workflow
- * (as it does limits) and admit() should check it too, refusing by the same port.
- */
-function allowList(models: readonly string[] | undefined): ((model: string) => boolean) | undefined {
-  if (models === undefined) return undefined;
-  const exact = new Set(models.filter((m) => !m.endsWith('*')));
-  const prefixes = models.filter((m) => m.endsWith('*')).map((m) => m.slice(0, -1));
-  return (model) => exact.has(model) || prefixes.some((p) => model.startsWith(p));
-}
-
 /** A model name as a refusal shows it: printable, bounded, quoted. */
 function shownModel(model: string | undefined): string {
   if (model === undefined) return '(none named)';
@@ -342,7 +329,7 @@ export interface LlmProxy {
  * (buffered by the gateway: the kind reads it) is read for model, stream flag and texts.
  */
 export function prepareLlm(config: LlmConfig, counter: TokenCounter, partners: PartnerAccess | undefined, workflowId: string): LlmProxy {
-  const allowed = allowList(config.models);
+  const allowed = config.models === undefined ? undefined : modelMatcher(config.models);
   const estimate = config.estimate;
   const api = config.api;
 
@@ -372,7 +359,9 @@ export function prepareLlm(config: LlmConfig, counter: TokenCounter, partners: P
       const before = exchange.llm;
       const notACall = read.api === undefined && model === undefined;
       exchange.llm = { api, model, stream: read.stream, usage: before?.usage, product: productOf(exchange.partner) };
-      if (allowed !== undefined && hasBody && (model === undefined || !allowed(model))) {
+      // the node's allow-list, then the one of the partner's plan (or override) for this workflow's product
+      const planned = exchange.partner === undefined ? undefined : partners?.current.partners.get(exchange.partner)?.limits.get(workflowId)?.allowsModel;
+      if (hasBody && (allowed !== undefined || planned !== undefined) && (model === undefined || (allowed !== undefined && !allowed(model)) || (planned !== undefined && !planned(model)))) {
         exchange.problemParams = { ...exchange.problemParams, model: shownModel(model) };
         return 'model_denied';
       }

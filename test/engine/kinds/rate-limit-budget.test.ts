@@ -176,11 +176,11 @@ describe('token budgets: rate-limit with a cost, in front of an LLM upstream', (
     await untilCharged(gw, 'budget-models', 1);
   });
 
-  it('limit "plan": the partner\'s plan token budget for the product, the partner\'s override first', async () => {
+  it('limit "plan": the partner\'s plan token budget (and model allow-list) for the product, the partner\'s override first', async () => {
     const admin = adminOf(gw.url);
     const ok = async (answer: Promise<{ status: number; body: unknown }>, status = 200) => expect((await answer).status, JSON.stringify((await answer).body)).toBe(status);
     await ok(admin('publisher', 'PUT', '/products/ai-api', { name: 'AI', workflows: ['budget-plan'] }));
-    await ok(admin('publisher', 'PUT', '/plans/ai-small', { name: 'AI small', limits: { 'ai-api': { limit: 1000, window: '1m', tokens: { limit: 70, window: '1h' } } } }));
+    await ok(admin('publisher', 'PUT', '/plans/ai-small', { name: 'AI small', limits: { 'ai-api': { limit: 1000, window: '1m', tokens: { limit: 70, window: '1h' }, models: ['gpt-4o-mini'] } } }));
     await ok(admin('publisher', 'POST', '/partners', { id: 'tokenco', name: 'TokenCo', plan: 'ai-small', products: ['ai-api'] }), 201);
     await ok(admin('publisher', 'POST', '/partners', { id: 'bigco', name: 'BigCo', plan: 'ai-small', products: ['ai-api'], limits: { 'ai-api': { limit: 1000, tokens: { limit: 5000, window: '1d' } } } }), 201);
     const keyOf = async (partner: string) => ((await admin('publisher', 'POST', `/partners/${partner}/keys`, {})).body as { key: string }).key;
@@ -188,13 +188,20 @@ describe('token budgets: rate-limit with a cost, in front of an LLM upstream', (
     await untilApplied(admin);
 
     const tokenco = client(gw, '/plan', 'ignored', { 'x-api-key': small });
+    // the plan narrows the models too: the proxy allows any, the plan only gpt-4o-mini (refused before the call, charged nothing)
+    const calls = upstream.received.length;
+    const narrowed = await gw.fetch('/plan/v1/chat/completions', { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': small }, body: JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'Hi' }] }) });
+    await expectProblem(narrowed, 403, 'model-not-allowed', 'This API does not serve the model "gpt-4o".');
+    expect(upstream.received.length).toBe(calls);
+    await untilCharged(gw, 'budget-plan', 1, 'nothing');
     const first = await tokenco.chat.completions.create({ model: 'gpt-4o-mini', max_tokens: 60, messages: [{ role: 'user', content: 'Hi' }] }).withResponse();
     expect(first.response.headers.get('ratelimit-limit')).toBe('70');
     await untilCharged(gw, 'budget-plan', 1);
     const refused = await gw.fetch('/plan/v1/chat/completions', { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': small }, body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Hi' }] }) });
     await expectProblem(refused, 429, 'token-budget-exceeded', /and 0 of the budget of 70 tokens per 1h are left/);
 
-    const bigco = await client(gw, '/plan', 'ignored', { 'x-api-key': big }).chat.completions.create({ model: 'gpt-4o-mini', max_tokens: 60, messages: [{ role: 'user', content: 'Hi' }] }).withResponse();
+    // the override names no models: any the proxy allows
+    const bigco = await client(gw, '/plan', 'ignored', { 'x-api-key': big }).chat.completions.create({ model: 'gpt-4o', max_tokens: 60, messages: [{ role: 'user', content: 'Hi' }] }).withResponse();
     expect(bigco.response.headers.get('ratelimit-limit')).toBe('5000');
     expect(bigco.response.headers.get('ratelimit-remaining')).toBe('5000');
   });
