@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { RedisClient } from '../../store/redis.ts';
-import { createMemoryRateLimitStore, slidingWindowDecision, type RateLimitDecision, type RateLimitOccupancy, type RateLimitStore, type RateLimitStoreHealth, type StoreDownChoice } from './rate-limit-store.ts';
+import { budgetDecision, createMemoryRateLimitStore, slidingWindowDecision, type RateLimitDecision, type RateLimitOccupancy, type RateLimitStore, type RateLimitStoreHealth, type StoreDownChoice } from './rate-limit-store.ts';
 
 /**
  * Requests counted in one step, on Redis's clock: the same sliding window as the memory store
@@ -179,8 +179,8 @@ export function createRedisRateLimitStore(options: RedisRateLimitOptions): RateL
         (counts) => {
           failures = 0;
           for (let i = 0; i < waiting.length; i++) {
-            const need = mode === 'h' ? 1 : amounts[i]!;
-            waiting[i]!.resolve(slidingWindowDecision(limit, windowMs, counts[3 * i + 2]!, 0, counts[3 * i]!, counts[3 * i + 1]!, need, mode === 'h' ? 1 : 0));
+            const [previous, current, elapsed] = [counts[3 * i]!, counts[3 * i + 1]!, counts[3 * i + 2]!];
+            waiting[i]!.resolve(mode === 'h' ? slidingWindowDecision(limit, windowMs, elapsed, 0, previous, current) : budgetDecision(limit, windowMs, elapsed, 0, previous, current, amounts[i]!));
           }
         },
         (error: Error) => {
