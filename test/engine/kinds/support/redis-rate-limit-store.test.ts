@@ -132,7 +132,9 @@ describe.runIf(redisUp)('Redis and memory rate-limit stores', () => {
     await Promise.all([redis.charge(key, 90, 3_600_000, 'deny'), memory.charge(key, 90, 3_600_000, 'deny')]);
     const spent = await both(1);
     expect(spent).toMatchObject({ allowed: false, remaining: 0 });
-    expect(spent.retryAfterSeconds).toBeGreaterThan(3_600); // 150 spent: the window ends and a part of the next passes first
+    // 150 spent: the rest of this window passes, then the part of the next in which 150 weighs more than 99 (1 - 99/150 of an hour)
+    expect(spent.retryAfterSeconds).toBeGreaterThanOrEqual(Math.floor((3_600 * (1 - 99 / 150))));
+    expect(spent.retryAfterSeconds).toBeLessThanOrEqual(Math.ceil(3_600 + 3_600 * (1 - 99 / 150)));
     expect(Number(await client.hget(`${redisKeys(prefix).rateLimit}${key}}`, 'c'))).toBe(150);
   });
 });
