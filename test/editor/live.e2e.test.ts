@@ -25,9 +25,9 @@ describe.runIf(chromiumAvailable())('live traffic on the canvas', () => {
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: 'hi' } }], usage: { prompt_tokens: 11, completion_tokens: 7, total_tokens: 18 } }));
     });
     [gateway, browser] = await Promise.all([startTestGateway({ demo: true, env: { SLUICE_UPSTREAM_LLM: llm.url }, settings: { SLUICE_ADMIN_TOKENS: `vic:viewer:${ADMIN}` } }), launchChromium()]);
-    await gateway.putWorkflow({ id: 'chat', name: 'Chat', route: { methods: ['POST'], path: '/ai/*' }, nodes: [{ id: 'llm', kind: 'proxy', config: { url: '${SLUICE_UPSTREAM_LLM}', stripPrefix: '/ai', llm: { api: 'openai', models: ['gpt-4o-mini'] } } }], edges: [] });
+    await gateway.putWorkflow({ id: 'chat', name: 'Chat', route: { methods: ['POST'], path: '/llm/*' }, nodes: [{ id: 'llm', kind: 'proxy', config: { url: '${SLUICE_UPSTREAM_LLM}', stripPrefix: '/llm', llm: { api: 'openai', models: ['gpt-4o-mini'] } } }], edges: [] });
     for (let i = 0; i < 2; i++) {
-      const res = await gateway.fetch('/ai/v1/chat/completions', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }) });
+      const res = await gateway.fetch('/llm/v1/chat/completions', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }) });
       expect(res.status).toBe(200);
       await res.text();
     }

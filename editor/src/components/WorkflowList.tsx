@@ -46,6 +46,11 @@ function RowActions({ w, actions }: { w: WorkflowSummary; actions: ArchiveAction
 }
 
 /** Every workflow: what it serves, at which version, in which state, and who changed it last. */
+/** A route path that may wrap after each "/" (a long path would otherwise widen the table past a narrow window). */
+function breakableAtSlashes(path: string) {
+  return path.split('/').map((segment, i) => (i === 0 ? segment : [<wbr key={i} />, `/${segment}`]));
+}
+
 export function WorkflowList() {
   const { api, identity } = useSessionContext();
   const { resource, reload } = useResource(() => api.workflows(), 'workflows');
@@ -147,7 +152,7 @@ export function WorkflowList() {
                 </td>
                 <td>
                   <code>
-                    {(w.route?.methods ?? []).join(', ')} {w.route?.path ?? '—'}
+                    {(w.route?.methods ?? []).join(', ')} {w.route?.path ? breakableAtSlashes(w.route.path) : '—'}
                   </code>
                 </td>
                 <td>{w.activeVersion === null ? <span className="muted">none</span> : `v${w.activeVersion}`}</td>
