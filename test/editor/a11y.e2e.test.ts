@@ -55,9 +55,8 @@ describe.runIf(chromiumAvailable())('accessibility of every page', () => {
     return found;
   }
 
-  // the two sizes in parallel: separate contexts (their own storage), and neither saves anything
   for (const size of SIZES) {
-    it.concurrent(`finds no serious or critical violation at ${size.width}x${size.height}`, async ({ expect }) => {
+    it(`finds no serious or critical violation at ${size.width}x${size.height}`, async () => {
       const context = await browser.newContext({ viewport: size });
       contexts.push(context);
       const page = await context.newPage();
