@@ -9,16 +9,16 @@ const PROCESS_TESTS = ['test/engine/replicas/**/*.test.ts', 'test/deploy/**/*.te
 
 export default defineConfig({
   test: {
-    // guards against a hang, not speed bounds: a CLI test spawns tsx processes, which take 20 s and
-    // more on a loaded 2-core machine
+    // guards against a hang, not speed bounds: a loaded 2-core machine is slow
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // a poll waits for behaviour, never judges speed: 1 s (the default) flakes on a loaded 2-core machine
     expect: { poll: { timeout: 15_000 } },
     pool: 'forks',
     // prints the adversarial suite's case counts by group after the run; checks that the run
-    // reached every port and declared error of every kind over HTTP (test/coverage)
-    globalSetup: ['test/adversarial/summary.ts', 'test/coverage/setup.ts'],
+    // reached every port and declared error of every kind over HTTP (test/coverage); builds the
+    // engine bundle the tests spawn `sluice` from, fresh in every run (test/helpers/engine-bundle.ts)
+    globalSetup: ['test/adversarial/summary.ts', 'test/coverage/setup.ts', 'test/helpers/engine-bundle.ts'],
     projects: [
       { extends: true, test: { name: 'main', include: ['test/**/*.test.ts'], exclude: [...configDefaults.exclude, ...PROCESS_TESTS], sequence: { groupOrder: 0 } } },
       { extends: true, test: { name: 'processes', include: PROCESS_TESTS, fileParallelism: false, sequence: { groupOrder: 1 } } },

@@ -3,7 +3,6 @@
  * admin lockout per client, prefixes a workflow may not take, the audit log under a flood of
  * refused attempts, and the demo issuer staying off unless asked for.
  */
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +13,7 @@ import { loadSettings } from '../../engine/config.ts';
 import { startSluice, type Sluice } from '../../engine/server.ts';
 import { openFileStore } from '../../engine/store/file-store.ts';
 import { reservedPrefixOf } from '../../shared/compile/index.ts';
+import { sluice as sluiceCli } from '../helpers/cli.ts';
 import { REPO, type TestGateway } from '../helpers/gateway.ts';
 import { startProcessGateway } from '../helpers/process-gateway.ts';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
@@ -346,11 +346,7 @@ describe('demo mode', () => {
     try {
       const env: Record<string, string | undefined> = { ...process.env, SLUICE_DATA: dataDir, LOG_LEVEL: 'silent' };
       delete env.SLUICE_DEMO;
-      const run = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
-        execFile(process.execPath, ['--import', 'tsx', join(REPO, 'engine', 'cli.ts'), 'token', '--sub', 'mallory', '--partner', 'acme'], { cwd: REPO, env, timeout: 30_000 }, (error, stdout, stderr) =>
-          resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-        ),
-      );
+      const run = await sluiceCli(['token', '--sub', 'mallory', '--partner', 'acme'], { env });
       expect(run.code).toBe(1);
       expect(run.stdout).toBe('');
       expect(run.stderr).toMatch(/no demo key found[\s\S]*SLUICE_DEMO=on/);

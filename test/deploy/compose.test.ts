@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +5,7 @@ import { Ajv } from 'ajv';
 import { parse } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
 import { settingsSchema } from '../../engine/config.ts';
+import { sluice, spawnSluice } from '../helpers/cli.ts';
 import { REPO } from '../helpers/gateway.ts';
 import { freePort } from '../helpers/redis.ts';
 
@@ -101,21 +101,19 @@ describe('Dockerfile', () => {
 describe('the commands the compose services run', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'sluice-compose-'));
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
-  const cli = join(REPO, 'engine', 'cli.ts');
 
   it('init prepares the shared data directory once: examples, demo keys', async () => {
     expect(compose.services.init!.command).toEqual(['node', 'dist/cli.mjs', 'init']);
-    const output = await new Promise<string>((resolve, reject) =>
-      execFile(process.execPath, ['--import', 'tsx', cli, 'init'], { cwd: REPO, env: { ...process.env, ...compose.services.init!.environment, SLUICE_DATA: dataDir, SLUICE_ADMIN_TOKENS: '' } }, (error, stdout) => (error ? reject(error) : resolve(stdout))),
-    );
-    expect(output).toContain('ready');
+    const run = await sluice(['init'], { env: { ...process.env, ...compose.services.init!.environment, SLUICE_DATA: dataDir, SLUICE_ADMIN_TOKENS: '' } });
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain('ready');
     for (const file of ['workflows/orders.json', 'errors.json', 'keys/demo-jwks.json', 'admin-token']) expect(existsSync(join(dataDir, file)), file).toBe(true);
   }, 30_000);
 
   it('demo-upstream serves the orders the example workflows call', async () => {
     expect(compose.services.upstream!.command).toEqual(['node', 'dist/cli.mjs', 'demo-upstream']);
     const port = await freePort();
-    const child = execFile(process.execPath, ['--import', 'tsx', cli, 'demo-upstream'], { cwd: REPO, env: { ...process.env, PORT: String(port), HOST: '127.0.0.1' } });
+    const child = await spawnSluice(['demo-upstream'], { env: { ...process.env, PORT: String(port), HOST: '127.0.0.1' } });
     try {
       await new Promise<void>((resolve) => child.stdout!.on('data', (chunk: Buffer) => chunk.toString().includes('listening') && resolve()));
       const res = await fetch(`http://127.0.0.1:${port}/orders`);

@@ -5,9 +5,9 @@
  * the two window sizes people use, and no serious or critical violation may remain. None of the
  * pages may scroll sideways.
  */
-import { AxeBuilder } from '@axe-core/playwright';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { axeScan, settled, trackRequests } from '../helpers/axe.ts';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { chromiumAvailable, ensureEditorBuilt, launchChromium, openWorkflow, screenshot, signIn, watchErrors } from './support/browser.ts';
 
@@ -41,11 +41,12 @@ describe.runIf(chromiumAvailable())('accessibility of every page', () => {
   });
 
   /**
-   * The serious and critical violations axe finds on the page as it is, one line each (rule, the
-   * elements, what to fix), and how far the page scrolls sideways.
+   * The serious and critical violations axe finds on the page once it is still (helpers/axe.ts),
+   * one line each (rule, the elements, what to fix), and how far the page scrolls sideways.
    */
   async function scan(page: Page, what: string): Promise<string[]> {
-    const result = await new AxeBuilder({ page }).analyze();
+    await settled(page);
+    const result = await axeScan(page).analyze();
     const found = result.violations
       .filter((v) => v.impact === 'serious' || v.impact === 'critical')
       .map((v) => `${what}: ${v.id} (${v.impact}) at ${v.nodes.map((n) => n.target.join(' ')).slice(0, 4).join(' | ')} — ${v.nodes[0]?.failureSummary?.replace(/\s+/g, ' ') ?? v.help}`);
@@ -59,6 +60,7 @@ describe.runIf(chromiumAvailable())('accessibility of every page', () => {
       const context = await browser.newContext({ viewport: size });
       contexts.push(context);
       const page = await context.newPage();
+      trackRequests(page);
       const errors = watchErrors(page);
       const found: string[] = [];
 
@@ -69,14 +71,12 @@ describe.runIf(chromiumAvailable())('accessibility of every page', () => {
       found.push(...(await scan(page, 'workflow list')));
 
       await openWorkflow(page, gateway.url, 'orders');
-      await page.waitForTimeout(400);
       found.push(...(await scan(page, 'editor, workflow settings')));
       await page.getByRole('group', { name: /(^| — )verify \(/ }).click();
       await page.getByRole('region', { name: 'Inspector: verify' }).waitFor();
       found.push(...(await scan(page, 'editor, inspector')));
       for (const tab of ['Versions', 'Preview', 'Contract']) {
         await page.getByRole('tab', { name: new RegExp(`^${tab}`) }).click();
-        await page.waitForTimeout(500);
         found.push(...(await scan(page, `editor, ${tab.toLowerCase()} tab`)));
       }
       await page.getByRole('tab', { name: 'Inspector' }).click();
@@ -100,7 +100,6 @@ describe.runIf(chromiumAvailable())('accessibility of every page', () => {
       found.push(...(await scan(page, 'unsaved changes question')));
       await page.getByRole('button', { name: 'Discard' }).click();
       await page.getByRole('heading', { name: 'Partners' }).waitFor();
-      await page.waitForTimeout(400);
       found.push(...(await scan(page, 'partners')));
 
       await page.goto(`${gateway.url}/editor/#/errors`);
@@ -115,7 +114,6 @@ describe.runIf(chromiumAvailable())('accessibility of every page', () => {
       await page.keyboard.press('Escape');
       await page.goto(`${gateway.url}/editor/#/fragments/gate`);
       await page.getByRole('img', { name: 'Into exit denied' }).waitFor();
-      await page.waitForTimeout(400);
       found.push(...(await scan(page, 'fragment editor')));
       await page.goto(`${gateway.url}/editor/#/workflows/orders/contract`);
       await page.getByRole('heading', { name: /the answers it gives/ }).waitFor();

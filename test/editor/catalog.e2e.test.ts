@@ -5,9 +5,9 @@
  * the entry and the workflow; an editor reads the catalog without inputs and is told why; the
  * error node's catalog id is picked from the catalog. The page passes an axe-core scan.
  */
-import AxeBuilder from '@axe-core/playwright';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { axeScan } from '../helpers/axe.ts';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { workflow } from '../helpers/workflow.ts';
 import { chromiumAvailable, ensureEditorBuilt, launchChromium, openWorkflow, screenshot, signIn, watchErrors } from './support/browser.ts';
@@ -64,7 +64,7 @@ describe.runIf(chromiumAvailable())('the error catalog page and the error picker
   };
   /** Serious and critical axe-core violations of the page, by rule and the first element. */
   const violations = async () =>
-    (await new AxeBuilder({ page }).analyze()).violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.nodes[0]?.target.join(' ')}`);
+    (await axeScan(page).analyze()).violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.nodes[0]?.target.join(' ')}`);
 
   it('a publisher changes an entry and adds one; the gateway answers with them and keeps serving', async () => {
     await open(TOKENS.publisher);

@@ -5,9 +5,9 @@
  * same words; a print layout without the app's chrome; no serious or critical axe violation.
  */
 import { readFileSync } from 'node:fs';
-import AxeBuilder from '@axe-core/playwright';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { axeScan } from '../helpers/axe.ts';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { chromiumAvailable, ensureEditorBuilt, launchChromium, openWorkflow, screenshot, signIn, watchErrors } from './support/browser.ts';
 
@@ -104,7 +104,7 @@ describe.runIf(chromiumAvailable())('the contract view', () => {
       expect(await page.evaluate(() => [...document.querySelectorAll('*')].filter((e) => e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).overflowX !== 'visible' && getComputedStyle(e).overflowX !== 'hidden').map((e) => e.className).concat(document.documentElement.scrollWidth > window.innerWidth ? ['page'] : []))).toEqual([]);
     }
     await page.setViewportSize({ width: 1440, height: 900 });
-    const axe = await new AxeBuilder({ page }).include('.contract-view').analyze();
+    const axe = await axeScan(page).include('.contract-view').analyze();
     expect(axe.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)).toEqual([]);
     expect(errors).toEqual([]);
   }, 60_000);

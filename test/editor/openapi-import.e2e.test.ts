@@ -2,9 +2,9 @@
  * The workflow list's "Import OpenAPI…": a pasted OpenAPI 3 document becomes one draft per
  * operation (the same conversion as `sluice import openapi`), listed before anything is sent.
  */
-import AxeBuilder from '@axe-core/playwright';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { axeScan } from '../helpers/axe.ts';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { chromiumAvailable, ensureEditorBuilt, launchChromium, signIn, watchErrors } from './support/browser.ts';
 
@@ -44,7 +44,7 @@ describe.runIf(chromiumAvailable())('importing an OpenAPI document in the editor
     await dialog.getByLabel('Identity').selectOption('none');
     const operations = dialog.getByRole('list', { name: 'Operations to import' });
     await expect.poll(() => operations.locator('li').allTextContents()).toEqual(['GET /pets → list-pets', 'DELETE /pets/:petId → delete-pet']);
-    const serious = (await new AxeBuilder({ page }).include('dialog[open]').analyze()).violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => v.id);
+    const serious = (await axeScan(page).include('dialog[open]').analyze()).violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => v.id);
     expect(serious).toEqual([]);
     await dialog.getByRole('button', { name: 'Create 2 drafts' }).click();
     await expect.poll(() => dialog.getByRole('list', { name: 'Import results' }).locator('li').allTextContents()).toEqual(['list-pets: draft created', 'delete-pet: draft created']);

@@ -9,8 +9,8 @@
  * product (plans and overrides) are typed, checked at their field and kept when a dialog is saved again.
  */
 import type { Browser, Page } from 'playwright-core';
-import { AxeBuilder } from '@axe-core/playwright';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { axeScan } from '../helpers/axe.ts';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { portNode, workflow } from '../helpers/workflow.ts';
 import { chromiumAvailable, ensureEditorBuilt, launchChromium, screenshot, signIn as signInAt, watchErrors } from './support/browser.ts';
@@ -287,7 +287,7 @@ describe.runIf(chromiumAvailable())('the partners page in a browser', () => {
       const sideways = () => page.evaluate(() => [document.documentElement, document.querySelector('.page')!].map((e) => e.scrollWidth - e.clientWidth));
       expect(await sideways()).toEqual([0, 0]);
       const scan = async (what: string, within?: string) => {
-        const builder = new AxeBuilder({ page });
+        const builder = axeScan(page);
         const { violations } = await (within ? builder.include(within) : builder).analyze();
         expect(violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${what}: ${v.id} ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)).toEqual([]);
       };

@@ -3,9 +3,9 @@
  * document), the diff shows old and new values, a publish carries a note shown in the list, and a
  * rollback asks first naming both versions. The versions tab and a read-only version pass axe.
  */
-import AxeBuilder from '@axe-core/playwright';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { axeScan } from '../helpers/axe.ts';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { chromiumAvailable, ensureEditorBuilt, launchChromium, openWorkflow, screenshot, signIn, watchErrors } from './support/browser.ts';
 
@@ -13,7 +13,7 @@ const PUBLISHER = 'versions-publisher-token-0123456789';
 
 /** Serious and critical axe violations of the parts of the page this work made (the versions panel, the version banner, the inspector), by rule and target. */
 async function axeProblems(page: Page, ...parts: string[]): Promise<string[]> {
-  const result = await parts.reduce((axe, part) => axe.include(part), new AxeBuilder({ page })).analyze();
+  const result = await parts.reduce((axe, part) => axe.include(part), axeScan(page)).analyze();
   return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').flatMap((v) => v.nodes.map((n) => `${v.id}: ${n.target.join(' ')}`));
 }
 

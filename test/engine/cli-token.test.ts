@@ -1,9 +1,9 @@
-import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO, startTestGateway, type TestGateway } from '../helpers/gateway.ts';
+import { sluice as runSluice, sluiceFromSources, type CliRun } from '../helpers/cli.ts';
+import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 
 /*
  * `sluice token` finds the data directory the way `npm start` does (SLUICE_DATA, else ./data of
@@ -11,20 +11,15 @@ import { REPO, startTestGateway, type TestGateway } from '../helpers/gateway.ts'
  * making a key or a data directory (a new key would sign tokens the running gateway refuses).
  */
 
-interface CliRun {
-  code: number;
-  stdout: string;
-  stderr: string;
+/** The environment of a run in a clean shell: no SLUICE_DATA nor SLUICE_DEMO but those in `env`. */
+function cleanEnv(env: Record<string, string>): NodeJS.ProcessEnv {
+  const { SLUICE_DATA: _data, SLUICE_DEMO: _demo, ...rest } = process.env;
+  return { ...rest, LOG_LEVEL: 'silent', ...env };
 }
 
-/** The CLI as `npm run -s sluice -- token …` runs it, in `cwd`, with exactly `env` over a clean environment. */
+/** The CLI as it ships (the engine bundle), in `cwd`, with exactly `env` over a clean environment. */
 function sluice(args: string[], cwd: string, env: Record<string, string>): Promise<CliRun> {
-  const { SLUICE_DATA: _data, SLUICE_DEMO: _demo, ...rest } = process.env;
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', import.meta.resolve('tsx'), join(REPO, 'engine', 'cli.ts'), ...args], { cwd, env: { ...rest, LOG_LEVEL: 'silent', ...env }, timeout: 30_000 }, (error, stdout, stderr) =>
-      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
+  return runSluice(args, { cwd, env: cleanEnv(env) });
 }
 
 describe('sluice token and the data directory', { timeout: 90_000 }, () => {
@@ -45,12 +40,15 @@ describe('sluice token and the data directory', { timeout: 90_000 }, () => {
     rmSync(project, { recursive: true, force: true });
     mkdirSync(project);
     symlinkSync(gw.dataDir, join(project, 'data'));
-    const run = await sluice(['token', '--sub', 'alice', '--scope', 'orders:read', '--partner', 'acme'], project, {});
-    expect(run.code, run.stderr).toBe(0);
-    expect(run.stderr).toBe(`signed with the demo key ${join(project, 'data', 'demo-key.json')}\n`);
-    const token = run.stdout.trim();
-    expect(token).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
-    expect((await gw.fetch('/api/orders', { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+    const args = ['token', '--sub', 'alice', '--scope', 'orders:read', '--partner', 'acme'];
+    // as it ships, and as the README's `npm run -s sluice -- token …` runs it (tsx engine/cli.ts)
+    for (const run of [await sluice(args, project, {}), await sluiceFromSources(args, { cwd: project, env: cleanEnv({}) })]) {
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stderr).toBe(`signed with the demo key ${join(project, 'data', 'demo-key.json')}\n`);
+      const token = run.stdout.trim();
+      expect(token).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
+      expect((await gw.fetch('/api/orders', { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+    }
   });
 
   it('with SLUICE_DATA it names that directory', async () => {

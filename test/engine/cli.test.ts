@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,29 +6,16 @@ import { DEMO_AUDIENCE, DEMO_ISSUER } from '../../engine/demo/keys.ts';
 import { hashApiKey } from '../../engine/kinds/api-key.ts';
 import { toMachineConfig, validateWorkflow } from '../../shared/compile/index.ts';
 import { errorCatalogSchema } from '../../shared/schema/index.ts';
+import { sluice as runSluice, sluiceFromSources, type CliRun } from '../helpers/cli.ts';
 import { REPO, startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 
-/* The CLI as a user runs it: a child process, with its data directory in a temp dir. */
-
-interface CliRun {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+/* The CLI as a user runs it: a child process (the engine bundle, as it ships), with its data directory in a temp dir. */
 
 let dataDir: string;
 let work: string;
 
-function sluice(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', join(REPO, 'engine', 'cli.ts'), ...args],
-      { cwd: REPO, env: { ...process.env, SLUICE_DATA: dataDir, LOG_LEVEL: 'silent', ...env }, timeout: 30_000 },
-      (error, stdout, stderr) => resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
+const cliEnv = (env: Record<string, string>) => ({ ...process.env, SLUICE_DATA: dataDir, LOG_LEVEL: 'silent', ...env });
+const sluice = (args: string[], env: Record<string, string> = {}): Promise<CliRun> => runSluice(args, { env: cliEnv(env) });
 
 const EXAMPLES = readdirSync(join(REPO, 'examples', 'workflows'))
   .filter((f) => f.endsWith('.json'))
@@ -91,6 +77,14 @@ describe('sluice CLI', () => {
       const run = await sluice(['validate', ...EXAMPLES]);
       expect(run.code, run.stderr).toBe(0);
       expect(run.stdout.trim().split('\n')).toEqual(EXAMPLES.map((f) => `ok      ${f}`));
+    });
+
+    it('runs from the sources too, as `npm run sluice` (tsx engine/cli.ts) does for the README: same report, same exit', async () => {
+      const run = await sluiceFromSources(['validate', ...EXAMPLES, join(work, 'bad-graph.json')], { env: cliEnv({}) });
+      expect(run.code).toBe(1);
+      expect(run.stdout).toBe((await sluice(['validate', ...EXAMPLES, join(work, 'bad-graph.json')])).stdout);
+      expect(run.stdout).toContain(`ok      ${EXAMPLES[0]}\n`);
+      expect(run.stdout).toContain(`refused ${join(work, 'bad-graph.json')}\n`);
     });
 
     it('checks a fragment file as a fragment: the examples\' passes, a broken one is refused naming its node and exit', async () => {

@@ -1,33 +1,15 @@
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO, type TestGateway } from '../helpers/gateway.ts';
+import { sluice as runSluice, type CliRun } from '../helpers/cli.ts';
+import type { TestGateway } from '../helpers/gateway.ts';
 import { adminOf, PEOPLE, startAdminGateway } from './admin/support.ts';
 import { portNode, workflow } from '../helpers/workflow.ts';
 
 /* `sluice partner|product|plan` against a running gateway's admin API, as an operator types them. */
 
-interface CliRun {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/**
- * Each `sluice` call starts a process through tsx (about 1.3 s on an idle core, several on a
- * loaded one) and the first test makes ten of them: it gets a minute, not the default 20 s.
- */
+/** The first test starts ten `sluice` processes: it gets a minute on a loaded machine, not the default 20 s. */
 describe('sluice partner, product and plan', { timeout: 60_000 }, () => {
   let gw: TestGateway;
-  const sluice = (...args: string[]): Promise<CliRun> =>
-    new Promise((resolve) => {
-      execFile(
-        process.execPath,
-        ['--import', 'tsx', join(REPO, 'engine', 'cli.ts'), ...args],
-        { cwd: REPO, env: { ...process.env, SLUICE_URL: gw.url, SLUICE_TOKEN: PEOPLE.publisher.token, LOG_LEVEL: 'silent' }, timeout: 30_000 },
-        (error, stdout, stderr) => resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-      );
-    });
+  const sluice = (...args: string[]): Promise<CliRun> => runSluice(args, { env: { ...process.env, SLUICE_URL: gw.url, SLUICE_TOKEN: PEOPLE.publisher.token, LOG_LEVEL: 'silent' } });
   const call = async (key: string) => {
     const res = await gw.fetch('/cli/orders', { headers: { 'x-api-key': key } });
     await res.arrayBuffer();

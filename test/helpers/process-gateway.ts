@@ -1,24 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { build } from 'esbuild';
 import { processCoverage, processCoverageEnv } from '../coverage/collector.ts';
+import { spawnSluice } from './cli.ts';
 import { REPO } from './gateway.ts';
-
-let bundle: Promise<string> | undefined;
-/**
- * The engine as the plain-JavaScript bundle `npm start` runs (scripts/build.mjs's esbuild options,
- * without the editor build), made once per test file: starting it costs a fraction of tsx.
- */
-function engineBundle(): Promise<string> {
-  const outfile = join(REPO, 'dist', `test-cli-${process.pid}.mjs`);
-  bundle ??= build({ entryPoints: [join(REPO, 'engine', 'cli.ts')], outfile, bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', logLevel: 'warning' }).then(() => {
-    process.once('exit', () => rmSync(outfile, { force: true }));
-    return outfile;
-  });
-  return bundle;
-}
 
 /** A gateway in a process of its own, started as a user starts it: `sluice serve` with environment variables. */
 export interface ProcessGateway {
@@ -34,7 +20,7 @@ export interface ProcessGateway {
 }
 
 /**
- * Starts `sluice serve` (the engine bundle) on a free port with its own data directory
+ * Starts `sluice serve` (the engine bundle, as npm start runs it: helpers/engine-bundle.ts) on a free port with its own data directory
  * holding the examples' error catalog and the given workflow files (none by default), and
  * resolves once it logs that it listens.
  */
@@ -43,8 +29,7 @@ export async function startProcessGateway(options: { env?: Record<string, string
   mkdirSync(join(dataDir, 'workflows'));
   for (const doc of options.workflows ?? []) writeFileSync(join(dataDir, 'workflows', `${(doc as { id: string }).id}.json`), JSON.stringify(doc));
   writeFileSync(join(dataDir, 'errors.json'), readFileSync(join(REPO, 'examples', 'errors.json')));
-  const child = spawn(process.execPath, [await engineBundle(), 'serve', ...(options.args ?? [])], {
-    cwd: REPO,
+  const child = await spawnSluice(['serve', ...(options.args ?? [])], {
     // loopback upstreams are allowed explicitly: the egress policy refuses them by default
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', SLUICE_DATA: dataDir, SLUICE_DEMO: 'off', LOG_LEVEL: 'info', SLUICE_EGRESS_ALLOW: '127.0.0.1', ...processCoverageEnv(options.env), ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { storedDocument } from '../../../engine/store/audit.ts';
 import { openFileStore } from '../../../engine/store/file-store.ts';
 import type { Store } from '../../../engine/store/types.ts';
+import { spawnSluice } from '../../helpers/cli.ts';
 import { REPO } from '../../helpers/gateway.ts';
 import { ADMIN_TOKENS, adminOf, stamped, stampOf, type Admin } from './support.ts';
 
@@ -22,9 +23,8 @@ interface Served {
   exited: Promise<unknown>;
 }
 
-function serve(dataDir: string): Promise<Served> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'engine', 'cli.ts'), 'serve'], {
-    cwd: REPO,
+async function serve(dataDir: string): Promise<Served> {
+  const child = await spawnSluice(['serve'], {
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', SLUICE_DATA: dataDir, SLUICE_ADMIN_TOKENS: ADMIN_TOKENS, SLUICE_DEMO: 'off', LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -1,9 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO } from '../../helpers/gateway.ts';
+import { spawnSluice } from '../../helpers/cli.ts';
 import { ADMIN_TOKENS, adminOf, until } from '../admin/support.ts';
 import { portNode, workflow } from '../../helpers/workflow.ts';
 
@@ -18,9 +18,8 @@ interface Served {
   url: string;
 }
 
-function serve(dataDir: string): Promise<Served> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'engine', 'cli.ts'), 'serve'], {
-    cwd: REPO,
+async function serve(dataDir: string): Promise<Served> {
+  const child = await spawnSluice(['serve'], {
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', SLUICE_DATA: dataDir, SLUICE_ADMIN_TOKENS: ADMIN_TOKENS, SLUICE_DEMO: 'off', LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -3,11 +3,9 @@
  * derived from the graph (checked against every path the XState-computed table can take, and
  * as an OpenAPI 3.1 document), and workflow tests that gate publishing.
  */
-import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import Ajv2020 from 'ajv/dist/2020.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorContract, validateWorkflow, type ContractEntry } from '../../../shared/compile/index.ts';
@@ -18,6 +16,7 @@ import { compileWorkflow } from '../../../engine/compile/compile.ts';
 import type { Step } from '../../../engine/compile/types.ts';
 import { createMemoryRateLimitStore } from '../../../engine/kinds/support/rate-limit-store.ts';
 import { createEgressPolicy } from '../../../engine/kinds/support/egress.ts';
+import { sluice } from '../../helpers/cli.ts';
 import { REPO, startTestGateway, type TestGateway } from '../../helpers/gateway.ts';
 import { adminCall, PEOPLE } from '../admin/support.ts';
 
@@ -240,11 +239,7 @@ describe('workflow tests', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sluice-cli-test-'));
     writeFileSync(join(dir, 'good.json'), JSON.stringify(doc(200, 200)));
     writeFileSync(join(dir, 'bad.json'), JSON.stringify({ ...doc(500, 200), id: 'bad', route: { methods: ['GET'], path: '/bad' }, tests: [{ ...doc(500, 200).tests[0], request: { method: 'GET', path: '/bad' } }] }));
-    const run = (files: string[]) =>
-      promisify(execFile)(process.execPath, ['--import', 'tsx', join(REPO, 'engine', 'cli.ts'), 'test', ...files], { cwd: REPO, env: { ...process.env, SLUICE_DATA: join(dir, 'data') } }).then(
-        (r) => ({ code: 0, out: r.stdout }),
-        (e: { code: number; stdout: string }) => ({ code: e.code, out: e.stdout }),
-      );
+    const run = (files: string[]) => sluice(['test', ...files], { env: { ...process.env, SLUICE_DATA: join(dir, 'data') } }).then((r) => ({ code: r.code, out: r.stdout }));
     const good = await run([join(dir, 'good.json'), ...EXAMPLES.map((id) => join(REPO, 'examples', 'workflows', `${id}.json`))]);
     expect(good.code, good.out).toBe(0);
     expect(good.out).toMatch(/ok {4}.*good\.json: answers its status \(200 via answer\)/);

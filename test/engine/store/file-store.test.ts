@@ -2,7 +2,8 @@ import { spawn } from 'node:child_process';
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { build } from 'esbuild';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { verifyAuditChain } from '../../../engine/store/audit.ts';
 import { openFileStore } from '../../../engine/store/file-store.ts';
 import { REPO } from '../../helpers/gateway.ts';
@@ -19,6 +20,16 @@ afterEach(() => {
 });
 
 describe('file store', () => {
+  /** crash-writer.ts bundled by esbuild once, run by plain node: tsx would transpile it again in each process. */
+  let crashWriter: string;
+  let bundleDir: string;
+  beforeAll(async () => {
+    bundleDir = mkdtempSync(join(tmpdir(), 'sluice-crash-writer-'));
+    crashWriter = join(bundleDir, 'crash-writer.mjs');
+    await build({ entryPoints: [join(REPO, 'test', 'engine', 'store', 'crash-writer.ts')], outfile: crashWriter, bundle: true, platform: 'node', format: 'esm', target: 'node20', logLevel: 'warning' });
+  });
+  afterAll(() => rmSync(bundleDir, { recursive: true, force: true }));
+
   it('cuts a torn last audit line and redoes a recorded but unapplied commit', async () => {
     const dir = tempDir();
     const store = await openFileStore(dir);
@@ -43,7 +54,7 @@ describe('file store', () => {
   it('loses no acknowledged change when the writing process is killed mid-write', async () => {
     for (let round = 0; round < 3; round++) {
       const dir = tempDir();
-      const child = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'test', 'engine', 'store', 'crash-writer.ts'), dir], { cwd: REPO, stdio: ['ignore', 'pipe', 'inherit'] });
+      const child = spawn(process.execPath, [crashWriter, dir], { cwd: REPO, stdio: ['ignore', 'pipe', 'inherit'] });
       let acked = 0;
       let output = '';
       await new Promise<void>((resolve) => {
