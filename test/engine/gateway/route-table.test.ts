@@ -79,8 +79,14 @@ describe('createRouteTable: match', () => {
     ['bad_path for an empty path', 'GET', '', BAD_PATH],
     ['bad_path for the asterisk form (OPTIONS *)', 'OPTIONS', '*', BAD_PATH],
     ['bad_path for the absolute form', 'GET', 'http://gateway.example/api/orders', BAD_PATH],
+    ['405 at the root', 'POST', '/', notAllowed('GET', 'HEAD')],
+    ['a param spelled like its pattern is a value', 'GET', '/api/orders/:id', found('detail', '/api/orders/:id', { id: ':id' })],
+    ['bad_path for a raw backslash', 'GET', '/api/orders/a\\b', BAD_PATH],
+    ['bad_path for ".." beside an encoded backslash', 'GET', '/api/orders/..%5Cadmin', BAD_PATH],
+    ['an encoded backslash without a dot segment is a value', 'GET', '/api/orders/a%5Cb', found('detail', '/api/orders/:id', { id: 'a\\b' })],
   ])('%s: %s %s', (_name, method, path, expected) => {
-    expect(summary(table.match(method, path))).toEqual(expected);
+    // strict: a match carries no params beyond the route's own
+    expect(summary(table.match(method, path))).toStrictEqual(expected);
   });
 
   it('keeps the workflows it was built from', () => {
@@ -106,6 +112,13 @@ describe('createRouteTable: match', () => {
     expect(summary(t.match('GET', '/any/thing'))).toEqual(found('all', '/*'));
     expect(summary(t.match('GET', '/status'))).toEqual(found('status', '/status'));
     expect(summary(t.match('POST', '/status'))).toEqual(notAllowed('GET', 'HEAD'));
+  });
+
+  it('takes params only from the branch that matched, after a branch that failed half-way', () => {
+    // /a/b/1/d: the literal b, then :x, fails at d; the params come from /a/:y/:z/d alone
+    const t = createRouteTable([workflow('deep', ['GET'], '/a/b/:x/c'), workflow('wide', ['GET'], '/a/:y/:z/d')]);
+    expect(summary(t.match('GET', '/a/b/1/d'))).toStrictEqual(found('wide', '/a/:y/:z/d', { y: 'b', z: '1' }));
+    expect(summary(t.match('GET', '/a/b/1/c'))).toStrictEqual(found('deep', '/a/b/:x/c', { x: '1' }));
   });
 
   it('gives each match its own params', () => {
@@ -157,7 +170,7 @@ describe('createRouteTable: routes by host and header', () => {
     routed('v2-api', ['GET'], '/v/orders', { hosts: ['api.example.com'], headers: { 'x-api-version': '2' } }),
     routed('only-partner', ['POST'], '/v/partner/:id', { hosts: ['partner.example.com'] }),
   ]);
-  const match = (method: string, path: string, headers: Record<string, string>) => summary(hosts.match(method, path, headers));
+  const match = (method: string, path: string, headers: Record<string, string | string[]>) => summary(hosts.match(method, path, headers));
 
   it.each([
     ['no conditions match: the route without them', { host: 'other.example.com' }, 'any-host'],
@@ -168,6 +181,13 @@ describe('createRouteTable: routes by host and header', () => {
     ['a header and a host beat a header alone', { host: 'api.example.com', 'x-api-version': '2' }, 'v2-api'],
     ['a header with another value is no match', { host: 'other.example.com', 'x-api-version': '3' }, 'any-host'],
     ['HEAD follows the GET routes and their conditions', { host: 'api.example.com' }, 'api', 'HEAD'],
+    ['no Host header: the route without conditions', {}, 'any-host'],
+    ['a Host that is the wildcard\'s suffix alone (no label before it)', { host: '.eu.example.com' }, 'any-host'],
+    ['an exact host is no suffix', { host: 'xapi.example.com' }, 'any-host'],
+    ['an exact host with a port', { host: 'API.example.com:443' }, 'api'],
+    ['a Host given as a list: its first value', { host: ['api.example.com', 'other.example.com'] }, 'api'],
+    ['a header given as a list: its first value', { host: 'other.example.com', 'x-api-version': ['2', '3'] }, 'v2'],
+    ['a header list whose first value differs is no match', { host: 'other.example.com', 'x-api-version': ['3', '2'] }, 'any-host'],
   ])('%s', (_name, headers, id, method = 'GET') => {
     expect(match(method, '/v/orders', headers)).toMatchObject({ kind: 'found', workflow: id });
   });
@@ -177,5 +197,35 @@ describe('createRouteTable: routes by host and header', () => {
     expect(match('POST', '/v/partner/7', { host: 'evil.example.com' })).toEqual(NOT_FOUND);
     expect(match('GET', '/v/partner/7', { host: 'partner.example.com' })).toEqual(notAllowed('POST'));
     expect(match('GET', '/v/partner/7', { host: 'evil.example.com' })).toEqual(NOT_FOUND);
+  });
+
+  it('a lone route with header conditions answers only requests that carry them', () => {
+    const t = createRouteTable([routed('beta', ['GET'], '/beta', { headers: { 'x-channel': 'beta' } })]);
+    expect(summary(t.match('GET', '/beta', { 'x-channel': 'beta' }))).toEqual(found('beta', '/beta'));
+    expect(summary(t.match('HEAD', '/beta', { 'x-channel': 'beta' }))).toEqual(found('beta', '/beta'));
+    expect(summary(t.match('GET', '/beta', { 'x-channel': 'stable' }))).toEqual(NOT_FOUND);
+    expect(summary(t.match('GET', '/beta'))).toEqual(NOT_FOUND);
+    expect(summary(t.match('POST', '/beta', { 'x-channel': 'beta' }))).toEqual(notAllowed('GET', 'HEAD'));
+  });
+
+  it('a lone route with hosts answers only its hosts, on a rest route too', () => {
+    const t = createRouteTable([routed('docs', ['GET'], '/docs/*', { hosts: ['docs.example.com'] })]);
+    expect(summary(t.match('GET', '/docs/a/b', { host: 'docs.example.com' }))).toEqual(found('docs', '/docs/*'));
+    expect(summary(t.match('GET', '/docs/a/b', { host: 'evil.example.com' }))).toEqual(NOT_FOUND);
+    expect(summary(t.match('GET', '/docs/a/b'))).toEqual(NOT_FOUND);
+    expect(summary(t.match('PUT', '/docs/a/b', { host: 'docs.example.com' }))).toEqual(notAllowed('GET', 'HEAD'));
+    expect(summary(t.match('PUT', '/docs/a/b', { host: 'evil.example.com' }))).toEqual(NOT_FOUND);
+  });
+
+  it('a matching host outranks an explicit method: the HEAD a GET route for the host implies wins over a HEAD route for any host', () => {
+    const t = createRouteTable([workflow('probe', ['HEAD'], '/p'), routed('shop', ['GET'], '/p', { hosts: ['*.example.com'] })]);
+    expect(summary(t.match('HEAD', '/p', { host: 'shop.example.com' }))).toEqual(found('shop', '/p'));
+    expect(summary(t.match('HEAD', '/p', { host: 'other.test' }))).toEqual(found('probe', '/p'));
+  });
+
+  it('the HEAD a route without conditions implies answers hosts the other routes are not for', () => {
+    const t = createRouteTable([routed('shop', ['GET'], '/p', { hosts: ['shop.example.com'] }), workflow('page', ['GET'], '/p')]);
+    expect(summary(t.match('HEAD', '/p', { host: 'other.test' }))).toEqual(found('page', '/p'));
+    expect(summary(t.match('HEAD', '/p', { host: 'shop.example.com' }))).toEqual(found('shop', '/p'));
   });
 });
