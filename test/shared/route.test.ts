@@ -67,6 +67,7 @@ describe('clashingMethods', () => {
   it.each([
     ['the same host', on({ hosts: ['api.example.com'] }), on({ hosts: ['api.example.com', 'x.example.com'] }), true],
     ['other hosts', on({ hosts: ['api.example.com'] }), on({ hosts: ['www.example.com'] }), false],
+    ['exact hosts where one ends with the other', on({ hosts: ['x.example.com'] }), on({ hosts: ['ax.example.com'] }), false],
     ['a host and no host (the host wins)', on({ hosts: ['api.example.com'] }), on({}), false],
     ['no host and a host (the host wins)', on({}), on({ hosts: ['api.example.com'] }), false],
     ['an exact host and a wildcard over it (the exact wins)', on({ hosts: ['api.example.com'] }), on({ hosts: ['*.example.com'] }), false],

@@ -1,7 +1,7 @@
 import { createServer, request, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { describe, expect, it } from 'vitest';
-import { createProblemRenderer, finalProblem, problemHeaders, rawProblem, writeProblem, type ProblemAnswer } from '../../../engine/gateway/problem.ts';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { createProblemRenderer, finalProblem, problemHeaders, rawProblem, writeProblem, type ProblemAnswer, type ProblemRenderer } from '../../../engine/gateway/problem.ts';
 import { SluiceError } from '../../../engine/kinds/support/errors.ts';
 import { problemDetailsSchema, type ErrorCatalog } from '../../../shared/schema/index.ts';
 
@@ -19,7 +19,11 @@ const catalog: ErrorCatalog = {
     empty: entry(400, 'empty', ''),
   },
 };
-const renderer = createProblemRenderer(catalog);
+/** Made anew for each test, so that preparing the catalog counts as that test's work (per-test mutation runs see it). */
+let renderer: ProblemRenderer;
+beforeEach(() => {
+  renderer = createProblemRenderer(catalog);
+});
 const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
 
 describe('createProblemRenderer', () => {
@@ -143,7 +147,7 @@ async function written(write: (res: ServerResponse) => void, method = 'GET'): Pr
 }
 
 describe('writeProblem', () => {
-  const problem = renderer.render('rate_limited', { instance: '/api', traceId: TRACE, params: { limit: '5', window: '1s', retryAfter: '1' } });
+  const problem = createProblemRenderer(catalog).render('rate_limited', { instance: '/api', traceId: TRACE, params: { limit: '5', window: '1s', retryAfter: '1' } });
 
   it('writes the status, the problem headers and the body', async () => {
     const res = await written((r) => writeProblem(r, problem));

@@ -1,6 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import type { CompiledWorkflow } from '../../../engine/compile/types.ts';
-import { createRouteTable, type RouteMatch } from '../../../engine/gateway/route-table.ts';
+import { createRouteTable, type RouteMatch, type RouteTable } from '../../../engine/gateway/route-table.ts';
 import type { HttpMethod } from '../../../shared/schema/index.ts';
 
 /** The route table reads only a workflow's id and its document's route. */
@@ -15,7 +15,7 @@ const notAllowed = (...allowed: string[]) => ({ kind: 'method_not_allowed', allo
 const NOT_FOUND = { kind: 'not_found' };
 const BAD_PATH = { kind: 'bad_path' };
 
-const table = createRouteTable([
+const ROUTES = [
   workflow('list', ['GET'], '/api/orders'),
   workflow('create', ['POST'], '/api/orders'),
   workflow('new', ['GET'], '/api/orders/new'),
@@ -26,7 +26,15 @@ const table = createRouteTable([
   workflow('posts', ['GET'], '/users/:name/posts'),
   workflow('user', ['PUT'], '/users/:id'),
   workflow('home', ['GET'], '/'),
-]);
+];
+/**
+ * Each test builds its tables (in beforeEach), so that building them counts as that test's work:
+ * a table built once when the file loads would hide construction faults from per-test mutation runs.
+ */
+let table: RouteTable;
+beforeEach(() => {
+  table = createRouteTable(ROUTES);
+});
 
 describe('createRouteTable: match', () => {
   it.each([
@@ -114,6 +122,12 @@ describe('createRouteTable: match', () => {
     expect(summary(t.match('POST', '/status'))).toEqual(notAllowed('GET', 'HEAD'));
   });
 
+  it('a path a param route does not fit falls back to the rest route beside it', () => {
+    const t = createRouteTable([workflow('doc', ['GET'], '/docs/:id'), workflow('docs', ['GET'], '/docs/*')]);
+    expect(summary(t.match('GET', '/docs/a'))).toStrictEqual(found('doc', '/docs/:id', { id: 'a' }));
+    expect(summary(t.match('GET', '/docs/a/b'))).toStrictEqual(found('docs', '/docs/*'));
+  });
+
   it('takes params only from the branch that matched, after a branch that failed half-way', () => {
     // /a/b/1/d: the literal b, then :x, fails at d; the params come from /a/:y/:z/d alone
     const t = createRouteTable([workflow('deep', ['GET'], '/a/b/:x/c'), workflow('wide', ['GET'], '/a/:y/:z/d')]);
@@ -129,13 +143,15 @@ describe('createRouteTable: match', () => {
 
   describe('with 1,000 routes', () => {
     const size = 1000;
-    const big = createRouteTable(
-      Array.from({ length: size }, (_, i) => [
-        workflow(`get-${i}`, ['GET'], `/svc${i}/items/:id`),
-        workflow(`special-${i}`, ['POST'], `/svc${i}/items/special`),
-        workflow(`any-${i}`, ['GET'], `/tenants/:tenant/svc${i}/*`),
-      ]).flat(),
-    );
+    const routes = Array.from({ length: size }, (_, i) => [
+      workflow(`get-${i}`, ['GET'], `/svc${i}/items/:id`),
+      workflow(`special-${i}`, ['POST'], `/svc${i}/items/special`),
+      workflow(`any-${i}`, ['GET'], `/tenants/:tenant/svc${i}/*`),
+    ]).flat();
+    let big: RouteTable;
+    beforeEach(() => {
+      big = createRouteTable(routes);
+    });
 
     it.each([0, 1, 9, 10, 99, 100, 500, 998, 999])('finds the routes of service %i', (i) => {
       expect(summary(big.match('GET', `/svc${i}/items/${i * 7}`))).toEqual(found(`get-${i}`, `/svc${i}/items/:id`, { id: String(i * 7) }));
@@ -162,14 +178,18 @@ describe('createRouteTable: match', () => {
 describe('createRouteTable: routes by host and header', () => {
   const routed = (id: string, methods: HttpMethod[], path: string, conditions: { hosts?: string[]; headers?: Record<string, string> }) =>
     ({ id, graph: { document: { route: { methods, path, ...conditions } } } }) as unknown as CompiledWorkflow;
-  const hosts = createRouteTable([
+  const hostRoutes = [
     workflow('any-host', ['GET'], '/v/orders'),
     routed('eu', ['GET'], '/v/orders', { hosts: ['*.eu.example.com'] }),
     routed('api', ['GET'], '/v/orders', { hosts: ['api.eu.example.com', 'api.example.com'] }),
     routed('v2', ['GET'], '/v/orders', { headers: { 'x-api-version': '2' } }),
     routed('v2-api', ['GET'], '/v/orders', { hosts: ['api.example.com'], headers: { 'x-api-version': '2' } }),
     routed('only-partner', ['POST'], '/v/partner/:id', { hosts: ['partner.example.com'] }),
-  ]);
+  ];
+  let hosts: RouteTable;
+  beforeEach(() => {
+    hosts = createRouteTable(hostRoutes);
+  });
   const match = (method: string, path: string, headers: Record<string, string | string[]>) => summary(hosts.match(method, path, headers));
 
   it.each([
@@ -185,6 +205,7 @@ describe('createRouteTable: routes by host and header', () => {
     ['a Host that is the wildcard\'s suffix alone (no label before it)', { host: '.eu.example.com' }, 'any-host'],
     ['an exact host is no suffix', { host: 'xapi.example.com' }, 'any-host'],
     ['an exact host with a port', { host: 'API.example.com:443' }, 'api'],
+    ['a Host opening with "[" is an IP literal: only the bracketed part is the host', { host: '[x]shop.eu.example.com' }, 'any-host'],
     ['a Host given as a list: its first value', { host: ['api.example.com', 'other.example.com'] }, 'api'],
     ['a header given as a list: its first value', { host: 'other.example.com', 'x-api-version': ['2', '3'] }, 'v2'],
     ['a header list whose first value differs is no match', { host: 'other.example.com', 'x-api-version': ['3', '2'] }, 'any-host'],
