@@ -73,6 +73,7 @@ describe('createRouteTable: match', () => {
     ['404 for a path that goes past a route', 'GET', '/api/orders/42/items/7/more', NOT_FOUND],
     ['404 for an empty segment where a param is expected', 'GET', '/api/orders//items/7', NOT_FOUND],
     ['404 for a doubled slash', 'GET', '/api//orders', NOT_FOUND],
+    ['404 for a path opening with two slashes (not the root)', 'GET', '//api/orders', NOT_FOUND],
     ['404 for an encoded literal (segments match as received)', 'GET', '/api/%6Frders', NOT_FOUND],
     ['404 for another case', 'GET', '/API/orders', NOT_FOUND],
 
@@ -120,6 +121,12 @@ describe('createRouteTable: match', () => {
     expect(summary(t.match('GET', '/any/thing'))).toEqual(found('all', '/*'));
     expect(summary(t.match('GET', '/status'))).toEqual(found('status', '/status'));
     expect(summary(t.match('POST', '/status'))).toEqual(notAllowed('GET', 'HEAD'));
+  });
+
+  it('a path spelled like a rest route\'s pattern is a path under it, not the route at its prefix', () => {
+    const t = createRouteTable([workflow('list', ['GET'], '/files'), workflow('any', ['GET'], '/files/*')]);
+    expect(summary(t.match('GET', '/files/*'))).toStrictEqual(found('any', '/files/*'));
+    expect(summary(t.match('GET', '/files'))).toStrictEqual(found('list', '/files'));
   });
 
   it('a path a param route does not fit falls back to the rest route beside it', () => {

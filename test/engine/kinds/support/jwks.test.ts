@@ -152,7 +152,7 @@ describe('createRemoteKeySet (engine/kinds/support/jwks.ts)', () => {
 
   it.each([
     ['garbage', '{"keys": "nope"', /not a JSON Web Key Set/],
-    ['a key set over the size bound', JSON.stringify({ keys: [{ kty: 'RSA', pad: 'x'.repeat(600) }] }), /larger than 512 bytes/],
+    ['a key set over the size bound', JSON.stringify({ keys: [{ kty: 'RSA', pad: 'x'.repeat(600) }] }), /^the key set is larger than 512 bytes$/],
   ])('a key server answering %s: KeysUnavailable', async (name, body, cause) => {
     serve(`bad-${name.length}`, body);
     const keys = createRemoteKeySet(urlOf(`bad-${name.length}`), { maxBytes: 512, now: () => 0 });
@@ -171,7 +171,7 @@ describe('createRemoteKeySet (engine/kinds/support/jwks.ts)', () => {
     serve('large', padded);
     expect((await createRemoteKeySet(urlOf('large'), { now: () => 0 }).getKey(header('k1'), TOKEN)).type).toBe('public');
     serve('larger', JSON.stringify({ keys: [{ ...k1, pad: 'x'.repeat(513 * 1024) }] }));
-    expect((await unavailable(createRemoteKeySet(urlOf('larger'), { now: () => 0 }).getKey(header('k1'), TOKEN))).message).toMatch(/larger than 524288 bytes/);
+    expect((await unavailable(createRemoteKeySet(urlOf('larger'), { now: () => 0 }).getKey(header('k1'), TOKEN))).message).toBe('the key set is larger than 524288 bytes');
   });
 
   it('a key server that never answers: the fetch gives up after its timeout', async () => {
