@@ -1,5 +1,7 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { exportSPKI, importJWK, SignJWT, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { TestGateway } from '../../helpers/gateway.ts';
@@ -158,6 +160,12 @@ describe('jwt-verify with inline keys and a shared secret', () => {
     );
     // refused at publish, so not in startGateway's list (which must all activate)
     await gw.putWorkflow(workflow('jwt-hs-short', { path: '/jwt/hs-short' }, [{ id: 'verify', kind: 'jwt-verify', config: verifyConfig({ secretEnv: 'TEST_JWT_SHORT', algorithms: ['HS256'] }) }, whoNode], [['verify', 'ok', 'who']]));
+    // key files of the keys folder: the issuer's key set, and a file that is no key set (refused at publish)
+    mkdirSync(join(gw.dataDir, 'keys'), { recursive: true });
+    writeFileSync(join(gw.dataDir, 'keys', 'issuer-jwks.json'), JSON.stringify(issuer.jwks));
+    writeFileSync(join(gw.dataDir, 'keys', 'not-keys.json'), 'secret-password {');
+    for (const [id, jwksFile] of [['jwt-file', 'issuer-jwks.json'], ['jwt-file-bad', 'not-keys.json']] as const)
+      await gw.putWorkflow(workflow(id, { path: `/jwt/${id}` }, [{ id: 'verify', kind: 'jwt-verify', config: verifyConfig({ jwksFile }) }, whoNode], [['verify', 'ok', 'who']]));
   });
   afterAll(() => gw?.close());
 
@@ -286,6 +294,15 @@ describe('jwt-verify with inline keys and a shared secret', () => {
     expect(gw.sluice.registry.active.has('jwt-hs-exact')).toBe(true);
     const token = await new SignJWT({ iss: TEST_ISSUER, aud: TEST_AUDIENCE, sub: 'exact', exp: now() + 600 }).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode('x'.repeat(32)));
     expect(await (await gw.fetch('/jwt/hs-exact', { headers: bearer(token) })).json()).toMatchObject({ port: 'ok', sub: 'exact' });
+  });
+
+  it('verifies with the key set of a key file; a file that is no key set is refused at publish, without a byte of it', async () => {
+    const res = await gw.fetch('/jwt/jwt-file', { headers: bearer(await issuer.sign({ sub: 'filed' })) });
+    expect(await res.json()).toMatchObject({ port: 'ok', sub: 'filed' });
+    await expectProblem(await gw.fetch('/jwt/jwt-file', { headers: bearer(await impostor.sign()) }), 401, 'invalid-token', 'signature does not verify');
+    expect(gw.sluice.registry.active.has('jwt-file-bad')).toBe(false);
+    const refusal = gw.logs.find((l) => l.workflow === 'jwt-file-bad' && typeof l.msg === 'string' && l.msg.startsWith('workflow refused'));
+    expect(refusal?.problems).toEqual([expect.objectContaining({ node: 'verify', field: 'config.jwksFile', message: 'file "not-keys.json" is not a JSON Web Key Set' })]);
   });
 
   it('takes the unavailable port when the key server was never reachable', async () => {
@@ -698,8 +715,8 @@ describe('jwt-verify with OIDC discovery from a real OpenID provider, and severa
     ['metadata', 'an issuer on the metadata address', { issuer: 'http://169.254.169.254' }, 'config.issuer', /metadata|link-local/],
     ['loopback', 'an issuer on another loopback address', { issuer: 'http://127.0.0.2:8080/realms/x' }, 'config.issuer', /loopback/],
     ['private', 'a listed issuer on a private address', { issuers: [{ issuer: 'http://127.0.0.1:9/' }, { issuer: 'http://10.1.2.3/' }] }, 'config.issuers.1.issuer', /private/],
-    ['jwks', 'a JWKS URL on the metadata address', { jwksUri: 'http://169.254.169.254/keys' }, 'config.jwksUri', /metadata|link-local/],
-    ['listed-jwks', 'a listed issuer\'s JWKS URL on a private address', { issuers: [{ issuer: 'https://login.example.com', jwksUri: 'http://10.1.2.3/keys' }] }, 'config.issuers.0.jwksUri', /private/],
+    ['jwks', 'a JWKS URL on the metadata address', { jwksUri: 'http://169.254.169.254/keys' }, 'config.jwksUri', /^"http:\/\/169\.254\.169\.254\/keys" is refused by the egress policy: 169\.254\.169\.254:80 is .*(metadata|link-local)/],
+    ['listed-jwks', 'a listed issuer\'s JWKS URL on a private address', { issuers: [{ issuer: 'https://login.example.com', jwksUri: 'http://10.1.2.3/keys' }] }, 'config.issuers.0.jwksUri', /^"http:\/\/10\.1\.2\.3\/keys" is refused by the egress policy: 10\.1\.2\.3:80 is .*private/],
   ])('publish refuses a key source (%s): %s, as fetching keys passes the egress policy', async (tag, _name, config, field, words) => {
     const id = `oidc-egress-${tag}`;
     await gw.putWorkflow(workflow(id, { path: `/oidc/${id}` }, [{ id: 'verify', kind: 'jwt-verify', config }, whoNode], [['verify', 'ok', 'who']]));
