@@ -77,6 +77,7 @@ async function discoveredKeys(issuer: string, field: string, context: Context): 
     createRemoteKeySet(
       async () => {
         const { jwksUri } = await discovery.metadata();
+        // Stryker disable next-line StringLiteral: a failed fetch's cause is kept in the key set, never shown (the answer is keys-unavailable)
         if (jwksUri === undefined) throw new Error(`issuer ${issuer} publishes no jwks_uri`);
         return jwksUri;
       },
@@ -100,6 +101,7 @@ async function keySource(config: JwtVerifyConfig, context: Context): Promise<Key
     try {
       return createLocalJWKSet(keySet);
     } catch (cause) {
+      // Stryker disable next-line StringLiteral,ObjectLiteral: not reached: parseKeySet refuses all that createLocalJWKSet would (a list of objects under "keys")
       throw new PrepareError('config.jwksFile', `file "${config.jwksFile}" is not a usable JSON Web Key Set`, { cause });
     }
   }

@@ -41,6 +41,7 @@ describe('routeShape', () => {
     ['/api/:a/x/:b/*', '/api/:/x/:/*'],
     ['/', '/'],
     ['/*', '/*'],
+    ['/a/:_x9/:Ab_c/b', '/a/:/:/b'],
   ])('%s -> %s', (path, shape) => {
     expect(routeShape(path)).toBe(shape);
   });
@@ -66,13 +67,25 @@ describe('clashingMethods', () => {
   it.each([
     ['the same host', on({ hosts: ['api.example.com'] }), on({ hosts: ['api.example.com', 'x.example.com'] }), true],
     ['other hosts', on({ hosts: ['api.example.com'] }), on({ hosts: ['www.example.com'] }), false],
+    ['exact hosts where one ends with the other', on({ hosts: ['x.example.com'] }), on({ hosts: ['ax.example.com'] }), false],
     ['a host and no host (the host wins)', on({ hosts: ['api.example.com'] }), on({}), false],
+    ['no host and a host (the host wins)', on({}), on({ hosts: ['api.example.com'] }), false],
     ['an exact host and a wildcard over it (the exact wins)', on({ hosts: ['api.example.com'] }), on({ hosts: ['*.example.com'] }), false],
+    ['a wildcard and an exact host under it (the exact wins)', on({ hosts: ['*.example.com'] }), on({ hosts: ['api.example.com'] }), false],
     ['nested wildcards (both match x.eu.example.com)', on({ hosts: ['*.eu.example.com'] }), on({ hosts: ['*.example.com'] }), true],
+    ['nested wildcards, the wider first', on({ hosts: ['*.example.com'] }), on({ hosts: ['*.eu.example.com'] }), true],
+    ['the same wildcard', on({ hosts: ['*.example.com'] }), on({ hosts: ['*.example.com'] }), true],
+    ['sibling wildcards', on({ hosts: ['*.eu.example.com'] }), on({ hosts: ['*.us.example.com'] }), false],
+    ['a wildcard that only ends in the same letters', on({ hosts: ['*.example.com'] }), on({ hosts: ['*.badexample.com'] }), false],
+    ['a later host of the list ties', on({ hosts: ['www.example.com', 'api.example.com'] }), on({ hosts: ['api.example.com'] }), true],
     ['the same header condition', on({ headers: { 'x-v': '2' } }), on({ headers: { 'x-v': '2' } }), true],
     ['one header with other values', on({ headers: { 'x-v': '2' } }), on({ headers: { 'x-v': '3' } }), false],
     ['two headers that can both be sent', on({ headers: { 'x-v': '2' } }), on({ headers: { 'x-tenant': 'a' } }), true],
     ['more header conditions (they win)', on({ headers: { 'x-v': '2', 'x-tenant': 'a' } }), on({ headers: { 'x-v': '2' } }), false],
+    ['fewer header conditions (the other wins)', on({ headers: { 'x-v': '2' } }), on({ headers: { 'x-v': '2', 'x-tenant': 'a' } }), false],
+    ['a header condition and none (the header wins)', on({}), on({ headers: { 'x-v': '2' } }), false],
+    ['the same header and the same host', on({ hosts: ['api.example.com'], headers: { 'x-v': '2' } }), on({ hosts: ['api.example.com'], headers: { 'x-v': '2' } }), true],
+    ['the same header and other hosts', on({ hosts: ['api.example.com'], headers: { 'x-v': '2' } }), on({ hosts: ['www.example.com'], headers: { 'x-v': '2' } }), false],
   ])('conditions: %s clash: %s', (_name, a, b, clash) => {
     expect(clashingMethods(a, b)).toEqual(clash ? ['GET', 'HEAD'] : []);
   });
@@ -94,6 +107,18 @@ describe('reservedPrefixOf', () => {
     ['/api/admin', undefined],
     ['/.well-known/openid-configuration', undefined],
     ['/', undefined],
+    ['/mcp', '/mcp'],
+    ['/mcpx', undefined],
+    ['/Admin/api', '/admin'],
+    ['/HEALTHZ', '/healthz'],
+    ['/%61dmin', '/admin'],
+    ['/%41DMIN/x', '/admin'],
+    ['/%2561dmin', '/admin'],
+    ['/%252561dmin/api', '/admin'],
+    ['/admin%2Fapi', '/admin'],
+    ['/Admin/%zz', '/admin'],
+    ['/%zz/admin', undefined],
+    ['/%2e%2e/admin', undefined],
   ])('%s -> %s', (path, prefix) => {
     expect(reservedPrefixOf(path)).toBe(prefix);
   });

@@ -1,6 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import type { CompiledWorkflow } from '../../../engine/compile/types.ts';
-import { createRouteTable, type RouteMatch } from '../../../engine/gateway/route-table.ts';
+import { createRouteTable, type RouteMatch, type RouteTable } from '../../../engine/gateway/route-table.ts';
 import type { HttpMethod } from '../../../shared/schema/index.ts';
 
 /** The route table reads only a workflow's id and its document's route. */
@@ -15,7 +15,7 @@ const notAllowed = (...allowed: string[]) => ({ kind: 'method_not_allowed', allo
 const NOT_FOUND = { kind: 'not_found' };
 const BAD_PATH = { kind: 'bad_path' };
 
-const table = createRouteTable([
+const ROUTES = [
   workflow('list', ['GET'], '/api/orders'),
   workflow('create', ['POST'], '/api/orders'),
   workflow('new', ['GET'], '/api/orders/new'),
@@ -26,7 +26,15 @@ const table = createRouteTable([
   workflow('posts', ['GET'], '/users/:name/posts'),
   workflow('user', ['PUT'], '/users/:id'),
   workflow('home', ['GET'], '/'),
-]);
+];
+/**
+ * Each test builds its tables (in beforeEach), so that building them counts as that test's work:
+ * a table built once when the file loads would hide construction faults from per-test mutation runs.
+ */
+let table: RouteTable;
+beforeEach(() => {
+  table = createRouteTable(ROUTES);
+});
 
 describe('createRouteTable: match', () => {
   it.each([
@@ -65,6 +73,7 @@ describe('createRouteTable: match', () => {
     ['404 for a path that goes past a route', 'GET', '/api/orders/42/items/7/more', NOT_FOUND],
     ['404 for an empty segment where a param is expected', 'GET', '/api/orders//items/7', NOT_FOUND],
     ['404 for a doubled slash', 'GET', '/api//orders', NOT_FOUND],
+    ['404 for a path opening with two slashes (not the root)', 'GET', '//api/orders', NOT_FOUND],
     ['404 for an encoded literal (segments match as received)', 'GET', '/api/%6Frders', NOT_FOUND],
     ['404 for another case', 'GET', '/API/orders', NOT_FOUND],
 
@@ -79,8 +88,14 @@ describe('createRouteTable: match', () => {
     ['bad_path for an empty path', 'GET', '', BAD_PATH],
     ['bad_path for the asterisk form (OPTIONS *)', 'OPTIONS', '*', BAD_PATH],
     ['bad_path for the absolute form', 'GET', 'http://gateway.example/api/orders', BAD_PATH],
+    ['405 at the root', 'POST', '/', notAllowed('GET', 'HEAD')],
+    ['a param spelled like its pattern is a value', 'GET', '/api/orders/:id', found('detail', '/api/orders/:id', { id: ':id' })],
+    ['bad_path for a raw backslash', 'GET', '/api/orders/a\\b', BAD_PATH],
+    ['bad_path for ".." beside an encoded backslash', 'GET', '/api/orders/..%5Cadmin', BAD_PATH],
+    ['an encoded backslash without a dot segment is a value', 'GET', '/api/orders/a%5Cb', found('detail', '/api/orders/:id', { id: 'a\\b' })],
   ])('%s: %s %s', (_name, method, path, expected) => {
-    expect(summary(table.match(method, path))).toEqual(expected);
+    // strict: a match carries no params beyond the route's own
+    expect(summary(table.match(method, path))).toStrictEqual(expected);
   });
 
   it('keeps the workflows it was built from', () => {
@@ -108,6 +123,25 @@ describe('createRouteTable: match', () => {
     expect(summary(t.match('POST', '/status'))).toEqual(notAllowed('GET', 'HEAD'));
   });
 
+  it('a path spelled like a rest route\'s pattern is a path under it, not the route at its prefix', () => {
+    const t = createRouteTable([workflow('list', ['GET'], '/files'), workflow('any', ['GET'], '/files/*')]);
+    expect(summary(t.match('GET', '/files/*'))).toStrictEqual(found('any', '/files/*'));
+    expect(summary(t.match('GET', '/files'))).toStrictEqual(found('list', '/files'));
+  });
+
+  it('a path a param route does not fit falls back to the rest route beside it', () => {
+    const t = createRouteTable([workflow('doc', ['GET'], '/docs/:id'), workflow('docs', ['GET'], '/docs/*')]);
+    expect(summary(t.match('GET', '/docs/a'))).toStrictEqual(found('doc', '/docs/:id', { id: 'a' }));
+    expect(summary(t.match('GET', '/docs/a/b'))).toStrictEqual(found('docs', '/docs/*'));
+  });
+
+  it('takes params only from the branch that matched, after a branch that failed half-way', () => {
+    // /a/b/1/d: the literal b, then :x, fails at d; the params come from /a/:y/:z/d alone
+    const t = createRouteTable([workflow('deep', ['GET'], '/a/b/:x/c'), workflow('wide', ['GET'], '/a/:y/:z/d')]);
+    expect(summary(t.match('GET', '/a/b/1/d'))).toStrictEqual(found('wide', '/a/:y/:z/d', { y: 'b', z: '1' }));
+    expect(summary(t.match('GET', '/a/b/1/c'))).toStrictEqual(found('deep', '/a/b/:x/c', { x: '1' }));
+  });
+
   it('gives each match its own params', () => {
     const a = table.match('GET', '/api/orders/1');
     const b = table.match('GET', '/api/orders/2');
@@ -116,13 +150,15 @@ describe('createRouteTable: match', () => {
 
   describe('with 1,000 routes', () => {
     const size = 1000;
-    const big = createRouteTable(
-      Array.from({ length: size }, (_, i) => [
-        workflow(`get-${i}`, ['GET'], `/svc${i}/items/:id`),
-        workflow(`special-${i}`, ['POST'], `/svc${i}/items/special`),
-        workflow(`any-${i}`, ['GET'], `/tenants/:tenant/svc${i}/*`),
-      ]).flat(),
-    );
+    const routes = Array.from({ length: size }, (_, i) => [
+      workflow(`get-${i}`, ['GET'], `/svc${i}/items/:id`),
+      workflow(`special-${i}`, ['POST'], `/svc${i}/items/special`),
+      workflow(`any-${i}`, ['GET'], `/tenants/:tenant/svc${i}/*`),
+    ]).flat();
+    let big: RouteTable;
+    beforeEach(() => {
+      big = createRouteTable(routes);
+    });
 
     it.each([0, 1, 9, 10, 99, 100, 500, 998, 999])('finds the routes of service %i', (i) => {
       expect(summary(big.match('GET', `/svc${i}/items/${i * 7}`))).toEqual(found(`get-${i}`, `/svc${i}/items/:id`, { id: String(i * 7) }));
@@ -149,15 +185,19 @@ describe('createRouteTable: match', () => {
 describe('createRouteTable: routes by host and header', () => {
   const routed = (id: string, methods: HttpMethod[], path: string, conditions: { hosts?: string[]; headers?: Record<string, string> }) =>
     ({ id, graph: { document: { route: { methods, path, ...conditions } } } }) as unknown as CompiledWorkflow;
-  const hosts = createRouteTable([
+  const hostRoutes = [
     workflow('any-host', ['GET'], '/v/orders'),
     routed('eu', ['GET'], '/v/orders', { hosts: ['*.eu.example.com'] }),
     routed('api', ['GET'], '/v/orders', { hosts: ['api.eu.example.com', 'api.example.com'] }),
     routed('v2', ['GET'], '/v/orders', { headers: { 'x-api-version': '2' } }),
     routed('v2-api', ['GET'], '/v/orders', { hosts: ['api.example.com'], headers: { 'x-api-version': '2' } }),
     routed('only-partner', ['POST'], '/v/partner/:id', { hosts: ['partner.example.com'] }),
-  ]);
-  const match = (method: string, path: string, headers: Record<string, string>) => summary(hosts.match(method, path, headers));
+  ];
+  let hosts: RouteTable;
+  beforeEach(() => {
+    hosts = createRouteTable(hostRoutes);
+  });
+  const match = (method: string, path: string, headers: Record<string, string | string[]>) => summary(hosts.match(method, path, headers));
 
   it.each([
     ['no conditions match: the route without them', { host: 'other.example.com' }, 'any-host'],
@@ -168,6 +208,14 @@ describe('createRouteTable: routes by host and header', () => {
     ['a header and a host beat a header alone', { host: 'api.example.com', 'x-api-version': '2' }, 'v2-api'],
     ['a header with another value is no match', { host: 'other.example.com', 'x-api-version': '3' }, 'any-host'],
     ['HEAD follows the GET routes and their conditions', { host: 'api.example.com' }, 'api', 'HEAD'],
+    ['no Host header: the route without conditions', {}, 'any-host'],
+    ['a Host that is the wildcard\'s suffix alone (no label before it)', { host: '.eu.example.com' }, 'any-host'],
+    ['an exact host is no suffix', { host: 'xapi.example.com' }, 'any-host'],
+    ['an exact host with a port', { host: 'API.example.com:443' }, 'api'],
+    ['a Host opening with "[" is an IP literal: only the bracketed part is the host', { host: '[x]shop.eu.example.com' }, 'any-host'],
+    ['a Host given as a list: its first value', { host: ['api.example.com', 'other.example.com'] }, 'api'],
+    ['a header given as a list: its first value', { host: 'other.example.com', 'x-api-version': ['2', '3'] }, 'v2'],
+    ['a header list whose first value differs is no match', { host: 'other.example.com', 'x-api-version': ['3', '2'] }, 'any-host'],
   ])('%s', (_name, headers, id, method = 'GET') => {
     expect(match(method, '/v/orders', headers)).toMatchObject({ kind: 'found', workflow: id });
   });
@@ -177,5 +225,35 @@ describe('createRouteTable: routes by host and header', () => {
     expect(match('POST', '/v/partner/7', { host: 'evil.example.com' })).toEqual(NOT_FOUND);
     expect(match('GET', '/v/partner/7', { host: 'partner.example.com' })).toEqual(notAllowed('POST'));
     expect(match('GET', '/v/partner/7', { host: 'evil.example.com' })).toEqual(NOT_FOUND);
+  });
+
+  it('a lone route with header conditions answers only requests that carry them', () => {
+    const t = createRouteTable([routed('beta', ['GET'], '/beta', { headers: { 'x-channel': 'beta' } })]);
+    expect(summary(t.match('GET', '/beta', { 'x-channel': 'beta' }))).toEqual(found('beta', '/beta'));
+    expect(summary(t.match('HEAD', '/beta', { 'x-channel': 'beta' }))).toEqual(found('beta', '/beta'));
+    expect(summary(t.match('GET', '/beta', { 'x-channel': 'stable' }))).toEqual(NOT_FOUND);
+    expect(summary(t.match('GET', '/beta'))).toEqual(NOT_FOUND);
+    expect(summary(t.match('POST', '/beta', { 'x-channel': 'beta' }))).toEqual(notAllowed('GET', 'HEAD'));
+  });
+
+  it('a lone route with hosts answers only its hosts, on a rest route too', () => {
+    const t = createRouteTable([routed('docs', ['GET'], '/docs/*', { hosts: ['docs.example.com'] })]);
+    expect(summary(t.match('GET', '/docs/a/b', { host: 'docs.example.com' }))).toEqual(found('docs', '/docs/*'));
+    expect(summary(t.match('GET', '/docs/a/b', { host: 'evil.example.com' }))).toEqual(NOT_FOUND);
+    expect(summary(t.match('GET', '/docs/a/b'))).toEqual(NOT_FOUND);
+    expect(summary(t.match('PUT', '/docs/a/b', { host: 'docs.example.com' }))).toEqual(notAllowed('GET', 'HEAD'));
+    expect(summary(t.match('PUT', '/docs/a/b', { host: 'evil.example.com' }))).toEqual(NOT_FOUND);
+  });
+
+  it('a matching host outranks an explicit method: the HEAD a GET route for the host implies wins over a HEAD route for any host', () => {
+    const t = createRouteTable([workflow('probe', ['HEAD'], '/p'), routed('shop', ['GET'], '/p', { hosts: ['*.example.com'] })]);
+    expect(summary(t.match('HEAD', '/p', { host: 'shop.example.com' }))).toEqual(found('shop', '/p'));
+    expect(summary(t.match('HEAD', '/p', { host: 'other.test' }))).toEqual(found('probe', '/p'));
+  });
+
+  it('the HEAD a route without conditions implies answers hosts the other routes are not for', () => {
+    const t = createRouteTable([routed('shop', ['GET'], '/p', { hosts: ['shop.example.com'] }), workflow('page', ['GET'], '/p')]);
+    expect(summary(t.match('HEAD', '/p', { host: 'other.test' }))).toEqual(found('page', '/p'));
+    expect(summary(t.match('HEAD', '/p', { host: 'shop.example.com' }))).toEqual(found('shop', '/p'));
   });
 });

@@ -1,5 +1,7 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { exportSPKI, importJWK, SignJWT, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { TestGateway } from '../../helpers/gateway.ts';
@@ -53,7 +55,7 @@ describeKind('jwt-verify', {
 });
 
 /** Answers {"port":"ok"} with what the token put in the context. */
-const whoNode: NodeDoc = { id: 'who', kind: 'respond', config: { bodyExpression: '{ "port": "ok", "sub": claims.sub, "partner": partner, "scopes": scopes }' } };
+const whoNode: NodeDoc = { id: 'who', kind: 'respond', config: { bodyExpression: '{ "port": "ok", "sub": claims.sub, "partner": partner, "scopes": scopes, "subject": subject }' } };
 
 const verifyConfig = (keys: Record<string, unknown>) => ({ ...keys, issuer: TEST_ISSUER, audience: TEST_AUDIENCE });
 
@@ -133,11 +135,37 @@ describe('jwt-verify with inline keys and a shared secret', () => {
           [{ id: 'verify', kind: 'jwt-verify', config: verifyConfig({ secretEnv: 'TEST_JWT_SECRET', algorithms: ['HS256'] }) }, whoNode],
           [['verify', 'ok', 'who']],
         ),
+        workflow(
+          'jwt-lifetime',
+          { path: '/jwt/lifetime' },
+          [{ id: 'verify', kind: 'jwt-verify', config: { ...inline, maxLifetime: '1h' } }, whoNode],
+          [['verify', 'ok', 'who']],
+        ),
+        workflow(
+          'jwt-twins',
+          { path: '/jwt/twins' },
+          // two keys without kid: a token without kid matches both
+          [{ id: 'verify', kind: 'jwt-verify', config: verifyConfig({ jwks: { keys: [...issuer.jwks.keys, ...stranger.jwks.keys].map(({ kid: _kid, ...key }) => key) } }) }, whoNode],
+          [['verify', 'ok', 'who']],
+        ),
+        // a shared secret must have 32 bytes (a shorter one is published below, and refused)
+        workflow('jwt-hs-exact', { path: '/jwt/hs-exact' }, [{ id: 'verify', kind: 'jwt-verify', config: verifyConfig({ secretEnv: 'TEST_JWT_EXACT', algorithms: ['HS256'] }) }, whoNode], [['verify', 'ok', 'who']]),
       ],
       // room in the request head for a token over the node's own 16 KiB limit
-      // the shared secret's variable is allowed as a secret (SLUICE_SECRET_ENV), as an operator would
-      { env: { TEST_JWT_SECRET: HS_SECRET }, settings: { SLUICE_MAX_HEADER: '64kb', SLUICE_SECRET_ENV: 'TEST_JWT_SECRET' } },
+      // the shared secrets' variables are allowed as secrets (SLUICE_SECRET_ENV), as an operator would
+      {
+        env: { TEST_JWT_SECRET: HS_SECRET, TEST_JWT_SHORT: 'x'.repeat(31), TEST_JWT_EXACT: 'x'.repeat(32) },
+        settings: { SLUICE_MAX_HEADER: '64kb', SLUICE_SECRET_ENV: 'TEST_JWT_SECRET,TEST_JWT_SHORT,TEST_JWT_EXACT' },
+      },
     );
+    // refused at publish, so not in startGateway's list (which must all activate)
+    await gw.putWorkflow(workflow('jwt-hs-short', { path: '/jwt/hs-short' }, [{ id: 'verify', kind: 'jwt-verify', config: verifyConfig({ secretEnv: 'TEST_JWT_SHORT', algorithms: ['HS256'] }) }, whoNode], [['verify', 'ok', 'who']]));
+    // key files of the keys folder: the issuer's key set, and a file that is no key set (refused at publish)
+    mkdirSync(join(gw.dataDir, 'keys'), { recursive: true });
+    writeFileSync(join(gw.dataDir, 'keys', 'issuer-jwks.json'), JSON.stringify(issuer.jwks));
+    writeFileSync(join(gw.dataDir, 'keys', 'not-keys.json'), 'secret-password {');
+    for (const [id, jwksFile] of [['jwt-file', 'issuer-jwks.json'], ['jwt-file-bad', 'not-keys.json']] as const)
+      await gw.putWorkflow(workflow(id, { path: `/jwt/${id}` }, [{ id: 'verify', kind: 'jwt-verify', config: verifyConfig({ jwksFile }) }, whoNode], [['verify', 'ok', 'who']]));
   });
   afterAll(() => gw?.close());
 
@@ -145,7 +173,7 @@ describe('jwt-verify with inline keys and a shared secret', () => {
     const token = await issuer.sign({ sub: 'alice', azp: 'acme', scope: 'orders:read orders:write' });
     const res = await gw.fetch('/jwt/default', { headers: bearer(token) });
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ port: 'ok', sub: 'alice', partner: 'acme', scopes: ['orders:read', 'orders:write'] });
+    expect(await res.json()).toEqual({ port: 'ok', sub: 'alice', partner: 'acme', scopes: ['orders:read', 'orders:write'], subject: 'alice' });
   });
 
   const now = () => Math.floor(Date.now() / 1000);
@@ -193,6 +221,15 @@ describe('jwt-verify with inline keys and a shared secret', () => {
     { name: 'a token from an unknown kid', headers: async () => bearer(await stranger.sign()), slug: 'invalid-token', detail: 'no known key', port: 'invalid' },
     { name: 'garbage', headers: async () => bearer('not.a.jwt'), slug: 'invalid-token', detail: 'malformed', port: 'invalid' },
     { name: 'a token over the size limit', headers: async () => bearer(`${'a'.repeat(17 * 1024)}.b.c`), slug: 'invalid-token', detail: 'too large', port: 'invalid' },
+    { name: 'a scheme that only contains "bearer "', headers: async () => ({ authorization: `Token1 bearer ${'x'.repeat(20)}` }), slug: 'missing-token', detail: 'bearer token', port: 'missing' },
+    { name: 'a bearer token of whitespace alone', headers: async () => ({ authorization: 'Bearer \u00a0\u00a0' }), slug: 'missing-token', detail: 'bearer token', port: 'missing' },
+    { name: 'a one-character token', headers: async () => bearer('x'), slug: 'invalid-token', detail: 'malformed', port: 'invalid' },
+    { name: 'a token just at the size limit (16 KiB), read as a token', headers: async () => bearer(`${'a'.repeat(16 * 1024 - 4)}.b.c`), slug: 'invalid-token', detail: 'malformed', port: 'invalid' },
+    { name: 'a token one character over the size limit', headers: async () => bearer(`${'a'.repeat(16 * 1024 - 3)}.b.c`), slug: 'invalid-token', detail: 'too large', port: 'invalid' },
+    { name: 'a token without aud', headers: async () => bearer(await issuer.sign({ aud: undefined })), slug: 'invalid-token', detail: 'claim "aud" is not valid (missing)', port: 'invalid' },
+    { name: 'a token without iss', headers: async () => bearer(await issuer.sign({ iss: undefined })), slug: 'invalid-token', detail: 'claim "iss" is not valid (missing)', port: 'invalid' },
+    { name: 'an exp that is no number', headers: async () => bearer(await issuer.sign({ exp: 'tomorrow' as unknown as number })), slug: 'invalid-token', detail: 'claim "exp" is not valid (invalid)', port: 'invalid' },
+    { name: 'an iat in the future', headers: async () => bearer(await issuer.sign({ iat: now() + 3600 })), slug: 'invalid-token', detail: 'claim "iat" is in the future', port: 'invalid' },
   ];
 
   it.each(cases)('unwired, $name answers $slug', async ({ headers, slug, detail }) => {
@@ -203,6 +240,69 @@ describe('jwt-verify with inline keys and a shared secret', () => {
 
   it.each(cases)('wired, $name takes the $port port', async ({ headers, port }) => {
     await expectPort(await gw.fetch('/jwt/ports', { headers: await headers() }), port);
+  });
+
+  it('reads the scheme in any case and the token without the blanks around it', async () => {
+    const token = await issuer.sign({ sub: 'spaces' });
+    for (const authorization of [`bearer ${token}`, `BEARER ${token}`, `Bearer    ${token}`, `Bearer \u00a0${token}\u00a0`]) {
+      const res = await gw.fetch('/jwt/default', { headers: { authorization } });
+      expect(res.status, authorization.slice(0, 12)).toBe(200);
+      expect(await res.json()).toMatchObject({ sub: 'spaces' });
+    }
+  });
+
+  it('takes scopes from scope or scp, strings only', async () => {
+    const scopes = async (claims: Record<string, unknown>) => ((await (await gw.fetch('/jwt/default', { headers: bearer(await issuer.sign(claims)) })).json()) as { scopes: unknown }).scopes;
+    expect(await scopes({ scope: '  a  b ' })).toEqual(['a', 'b']);
+    expect(await scopes({ scp: 'c d' })).toEqual(['c', 'd']);
+    expect(await scopes({ scp: ['e', 1, null, 'f'] })).toEqual(['e', 'f']);
+    expect(await scopes({ scope: 'g', scp: ['h'] })).toEqual(['g']);
+    expect(await scopes({ scope: 7 })).toEqual([]);
+    expect(await scopes({})).toEqual([]);
+  });
+
+  it('a partner claim or sub that is no string names no partner or subject', async () => {
+    const res = await gw.fetch('/jwt/default', { headers: bearer(await issuer.sign({ sub: 42 as unknown as string, azp: 7 })) });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as Record<string, unknown>;
+    expect(body).toMatchObject({ port: 'ok', sub: 42 });
+    expect([body.partner, body.subject]).toEqual([undefined, undefined]);
+  });
+
+  it('several keys without kid matching a token without kid: refused, asking for a kid', async () => {
+    await expectProblem(await gw.fetch('/jwt/twins', { headers: bearer(await issuer.sign({}, { kid: undefined })) }), 401, 'invalid-token', 'several keys match the token; it needs a kid');
+  });
+
+  it('refuses a token that lives longer than the maximum lifetime (plus the clock tolerance), by iat or else from now', async () => {
+    const ok = async (claims: Record<string, unknown>) => expect((await gw.fetch('/jwt/lifetime', { headers: bearer(await issuer.sign(claims)) })).status).toBe(200);
+    const refused = async (claims: Record<string, unknown>) => expectProblem(await gw.fetch('/jwt/lifetime', { headers: bearer(await issuer.sign(claims)) }), 401, 'invalid-token', 'lifetime is longer than this API allows');
+    const t = now();
+    await ok({ iat: t, exp: t + 3600 + 30 });
+    await refused({ iat: t, exp: t + 3600 + 31 });
+    await ok({ iat: t - 3000, exp: t + 600 + 30 });
+    await refused({ iat: t - 3000, exp: t + 600 + 31 });
+    await ok({ iat: undefined, exp: t + 3600 });
+    await refused({ iat: undefined, exp: t + 2 * 3600 });
+    // the default route has no maximum lifetime
+    expect((await gw.fetch('/jwt/default', { headers: bearer(await issuer.sign({ iat: t, exp: t + 30 * 24 * 3600 })) })).status).toBe(200);
+  });
+
+  it('a shared secret shorter than 32 bytes is refused at publish; 32 bytes are enough', async () => {
+    expect(gw.sluice.registry.active.has('jwt-hs-short')).toBe(false);
+    const refusal = gw.logs.find((l) => l.workflow === 'jwt-hs-short' && typeof l.msg === 'string' && l.msg.startsWith('workflow refused'));
+    expect(refusal?.problems).toEqual([expect.objectContaining({ node: 'verify', field: 'config.secretEnv', message: 'the secret in TEST_JWT_SHORT is shorter than 32 bytes' })]);
+    expect(gw.sluice.registry.active.has('jwt-hs-exact')).toBe(true);
+    const token = await new SignJWT({ iss: TEST_ISSUER, aud: TEST_AUDIENCE, sub: 'exact', exp: now() + 600 }).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode('x'.repeat(32)));
+    expect(await (await gw.fetch('/jwt/hs-exact', { headers: bearer(token) })).json()).toMatchObject({ port: 'ok', sub: 'exact' });
+  });
+
+  it('verifies with the key set of a key file; a file that is no key set is refused at publish, without a byte of it', async () => {
+    const res = await gw.fetch('/jwt/jwt-file', { headers: bearer(await issuer.sign({ sub: 'filed' })) });
+    expect(await res.json()).toMatchObject({ port: 'ok', sub: 'filed' });
+    await expectProblem(await gw.fetch('/jwt/jwt-file', { headers: bearer(await impostor.sign()) }), 401, 'invalid-token', 'signature does not verify');
+    expect(gw.sluice.registry.active.has('jwt-file-bad')).toBe(false);
+    const refusal = gw.logs.find((l) => l.workflow === 'jwt-file-bad' && typeof l.msg === 'string' && l.msg.startsWith('workflow refused'));
+    expect(refusal?.problems).toEqual([expect.objectContaining({ node: 'verify', field: 'config.jwksFile', message: 'file "not-keys.json" is not a JSON Web Key Set' })]);
   });
 
   it('takes the unavailable port when the key server was never reachable', async () => {
@@ -264,8 +364,15 @@ describe('jwt-verify with a remote JWKS and the verified-token cache', () => {
   let rotating: KeyServer;
   let flaky: KeyServer;
   let cached: KeyServer;
+  let gone: KeyServer;
+  let goneAged: KeyServer;
   let dead: string;
   const advance = (ms: number) => vi.setSystemTime(Date.now() + ms);
+  /** Moves the clock to the next whole second and answers it (s): token times in seconds then meet the node's in ms exactly. */
+  const wholeSecond = () => {
+    vi.setSystemTime(Math.floor(Date.now() / 1000) * 1000 + 1000);
+    return Date.now() / 1000;
+  };
   const COOLDOWN = 30_000;
 
   beforeAll(async () => {
@@ -276,6 +383,8 @@ describe('jwt-verify with a remote JWKS and the verified-token cache', () => {
     rotating = await startKeyServer(a.jwks);
     flaky = await startKeyServer(a.jwks);
     cached = await startKeyServer(a.jwks);
+    gone = await startKeyServer(a.jwks);
+    goneAged = await startKeyServer(a.jwks);
     dead = await deadUrl();
     const verify = (jwksUri: string): NodeDoc => ({ id: 'verify', kind: 'jwt-verify', config: verifyConfig({ jwksUri }) });
     gw = await startGateway([
@@ -283,11 +392,14 @@ describe('jwt-verify with a remote JWKS and the verified-token cache', () => {
       workflow('jwks-stale', { path: '/jwks/stale' }, [verify(`${flaky.url}/jwks.json`), whoNode], [['verify', 'ok', 'who']]),
       workflow('jwks-cache', { path: '/jwks/cache' }, [verify(`${cached.url}/jwks.json`), whoNode], [['verify', 'ok', 'who']]),
       workflow('jwks-down', { path: '/jwks/down' }, [verify(`${dead}/jwks.json`), whoNode], [['verify', 'ok', 'who']]),
+      workflow('jwks-gone', { path: '/jwks/gone' }, [verify(`${gone.url}/jwks.json`), whoNode], [['verify', 'ok', 'who']]),
+      workflow('jwks-gone-aged', { path: '/jwks/gone-aged' }, [{ id: 'verify', kind: 'jwt-verify', config: verifyConfig({ jwksUri: `${goneAged.url}/jwks.json`, maxTokenAge: '1h' }) }, whoNode], [['verify', 'ok', 'who']]),
+      workflow('jwks-times', { path: '/jwks/times' }, [{ id: 'verify', kind: 'jwt-verify', config: verifyConfig({ jwks: a.jwks, maxLifetime: '1h' }) }, whoNode], [['verify', 'ok', 'who']]),
     ]);
   });
   afterAll(async () => {
     await gw?.close();
-    await Promise.all([rotating?.close(), flaky?.close(), cached?.close()]);
+    await Promise.all([rotating?.close(), flaky?.close(), cached?.close(), gone?.close(), goneAged?.close()]);
     vi.useRealTimers();
   });
 
@@ -377,6 +489,54 @@ describe('jwt-verify with a remote JWKS and the verified-token cache', () => {
     await expectProblem(await gw.fetch('/jwks/cache', { headers: bearer(short) }), 401, 'invalid-token', 'expired');
   });
 
+  /**
+   * Drops key-a from `server`'s key set, as the node sees it: the set is refetched (a key-b token
+   * after the cooldown), and a new key-a token no longer verifies.
+   */
+  async function dropKeyA(path: string, server: KeyServer) {
+    server.serve(b.jwks);
+    advance(COOLDOWN + 1_000);
+    expect((await gw.fetch(path, { headers: bearer(await b.sign()) })).status).toBe(200);
+    expect(server.hits).toBe(2);
+    await expectProblem(await gw.fetch(path, { headers: bearer(await a.sign()) }), 401, 'invalid-token', 'no known key');
+  }
+
+  it('answers a verified token from the cache until exp plus the clock tolerance, to the millisecond, even once its key left the key set', async () => {
+    const t = wholeSecond();
+    const token = await a.sign({ sub: 'kept', iat: t, exp: t + 120 });
+    expect((await gw.fetch('/jwks/gone', { headers: bearer(token) })).status).toBe(200);
+    await dropKeyA('/jwks/gone', gone);
+    vi.setSystemTime((t + 120) * 1000 + 30_000 - 1);
+    const kept = await gw.fetch('/jwks/gone', { headers: bearer(token) });
+    expect(kept.status).toBe(200);
+    expect(await kept.json()).toMatchObject({ sub: 'kept' });
+    vi.setSystemTime((t + 120) * 1000 + 30_000);
+    await expectProblem(await gw.fetch('/jwks/gone', { headers: bearer(token) }), 401, 'invalid-token');
+  });
+
+  it('with a maximum token age, a token is answered from the cache until iat plus that age plus the tolerance, not until exp', async () => {
+    const t = wholeSecond();
+    const token = await a.sign({ sub: 'aged', iat: t, exp: t + 7200 });
+    expect((await gw.fetch('/jwks/gone-aged', { headers: bearer(token) })).status).toBe(200);
+    await dropKeyA('/jwks/gone-aged', goneAged);
+    vi.setSystemTime((t + 3600) * 1000 + 30_000 - 1);
+    expect((await gw.fetch('/jwks/gone-aged', { headers: bearer(token) })).status).toBe(200);
+    vi.setSystemTime((t + 3600) * 1000 + 30_000);
+    await expectProblem(await gw.fetch('/jwks/gone-aged', { headers: bearer(token) }), 401, 'invalid-token');
+  });
+
+  it('iat may be ahead by the clock tolerance, to the second, and no more', async () => {
+    const t = wholeSecond();
+    expect((await gw.fetch('/jwks/times', { headers: bearer(await a.sign({ iat: t + 30 })) })).status).toBe(200);
+    await expectProblem(await gw.fetch('/jwks/times', { headers: bearer(await a.sign({ iat: t + 31 })) }), 401, 'invalid-token', 'claim "iat" is in the future');
+  });
+
+  it('a token without iat may live the maximum lifetime plus the tolerance from now, to the second, and no more', async () => {
+    const t = wholeSecond();
+    expect((await gw.fetch('/jwks/times', { headers: bearer(await a.sign({ iat: undefined, exp: t + 3630 })) })).status).toBe(200);
+    await expectProblem(await gw.fetch('/jwks/times', { headers: bearer(await a.sign({ iat: undefined, exp: t + 3631 })) }), 401, 'invalid-token', 'lifetime is longer');
+  });
+
   it('takes from the cache only the very header verified: a cached token\'s signature on other claims is verified and refused', async () => {
     const token = await a.sign({ sub: 'alice', exp: Math.floor(Date.now() / 1000) + 3600 });
     const ok = await gw.fetch('/jwks/cache', { headers: bearer(token) });
@@ -454,9 +614,11 @@ describe('jwt-verify with OIDC discovery from a real OpenID provider, and severa
     [provider, second, legacy] = await Promise.all([startOidcProvider(), startOidcProvider(), createIssuer('legacy-key')]);
     legacyKeys = await startKeyServer(legacy.jwks);
     internal = await startKeyServer(legacy.jwks, '127.0.0.2');
-    hostile = createServer((_req, res) => {
+    hostile = createServer((req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ issuer: hostileUrl, jwks_uri: `${internal.url}/jwks.json` }));
+      // under /nokeys: an issuer that publishes no jwks_uri
+      if (req.url?.startsWith('/nokeys/')) res.end(JSON.stringify({ issuer: `${hostileUrl}/nokeys` }));
+      else res.end(JSON.stringify({ issuer: hostileUrl, jwks_uri: `${internal.url}/jwks.json` }));
     });
     await new Promise<void>((resolve) => hostile.listen(0, '127.0.0.1', resolve));
     hostileUrl = `http://127.0.0.1:${(hostile.address() as AddressInfo).port}`;
@@ -473,6 +635,7 @@ describe('jwt-verify with OIDC discovery from a real OpenID provider, and severa
       }),
       one('oidc-down', '/oidc/down', { issuer: dead }),
       one('oidc-hostile', '/oidc/hostile', { issuer: hostileUrl }),
+      one('oidc-nokeys', '/oidc/nokeys', { issuer: `${hostileUrl}/nokeys` }),
     ]);
   });
   afterAll(async () => {
@@ -530,10 +693,15 @@ describe('jwt-verify with OIDC discovery from a real OpenID provider, and severa
     await expectProblem(await gw.fetch('/oidc/multi', { headers: bearer(await legacy.sign({ iss: 'https://evil.test' })) }), 401, 'invalid-token', 'issuer is not accepted');
     await expectProblem(await gw.fetch('/oidc/multi', { headers: bearer(await legacy.sign({ iss: provider.issuer, aud: JWT_RESOURCE, client_id: 'acme-batch' })) }), 401, 'invalid-token', 'no known key');
     await expectProblem(await gw.fetch('/oidc/multi', { headers: bearer('not-a-jwt') }), 401, 'invalid-token', 'names no issuer');
+    await expectProblem(await gw.fetch('/oidc/multi', { headers: bearer(await legacy.sign({ iss: 123 as unknown as string })) }), 401, 'invalid-token', 'names no issuer');
   });
 
   it('answers 503 keys-unavailable when the issuer never answered discovery', async () => {
     await expectProblem(await gw.fetch('/oidc/down', { headers: bearer(await legacy.sign({ iss: dead })) }), 503, 'keys-unavailable');
+  });
+
+  it('answers 503 keys-unavailable when the issuer publishes no jwks_uri', async () => {
+    await expectProblem(await gw.fetch('/oidc/nokeys', { headers: bearer(await legacy.sign({ iss: `${hostileUrl}/nokeys` })) }), 503, 'keys-unavailable');
   });
 
   it('a discovery document cannot send the gateway to an internal address: its jwks_uri is refused at connect time', async () => {
@@ -547,7 +715,9 @@ describe('jwt-verify with OIDC discovery from a real OpenID provider, and severa
     ['metadata', 'an issuer on the metadata address', { issuer: 'http://169.254.169.254' }, 'config.issuer', /metadata|link-local/],
     ['loopback', 'an issuer on another loopback address', { issuer: 'http://127.0.0.2:8080/realms/x' }, 'config.issuer', /loopback/],
     ['private', 'a listed issuer on a private address', { issuers: [{ issuer: 'http://127.0.0.1:9/' }, { issuer: 'http://10.1.2.3/' }] }, 'config.issuers.1.issuer', /private/],
-  ])('publish refuses an issuer (%s): %s, as discovery passes the egress policy', async (tag, _name, config, field, words) => {
+    ['jwks', 'a JWKS URL on the metadata address', { jwksUri: 'http://169.254.169.254/keys' }, 'config.jwksUri', /^"http:\/\/169\.254\.169\.254\/keys" is refused by the egress policy: 169\.254\.169\.254:80 is .*(metadata|link-local)/],
+    ['listed-jwks', 'a listed issuer\'s JWKS URL on a private address', { issuers: [{ issuer: 'https://login.example.com', jwksUri: 'http://10.1.2.3/keys' }] }, 'config.issuers.0.jwksUri', /^"http:\/\/10\.1\.2\.3\/keys" is refused by the egress policy: 10\.1\.2\.3:80 is .*private/],
+  ])('publish refuses a key source (%s): %s, as fetching keys passes the egress policy', async (tag, _name, config, field, words) => {
     const id = `oidc-egress-${tag}`;
     await gw.putWorkflow(workflow(id, { path: `/oidc/${id}` }, [{ id: 'verify', kind: 'jwt-verify', config }, whoNode], [['verify', 'ok', 'who']]));
     expect(gw.sluice.registry.active.has(id)).toBe(false);
