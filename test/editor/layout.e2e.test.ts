@@ -5,6 +5,7 @@
  */
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { settled, trackRequests } from '../helpers/axe.ts';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { chromiumAvailable, ensureEditorBuilt, launchChromium, openWorkflow, screenshot, signIn, watchErrors } from './support/browser.ts';
 
@@ -44,6 +45,7 @@ describe.runIf(chromiumAvailable())('the editor frame at 1440 and 1024 px', () =
     const context = await browser.newContext({ viewport: size });
     contexts.push(context);
     const page = await context.newPage();
+    trackRequests(page);
     errors.push(watchErrors(page));
     await signIn(page, gateway.url, PUBLISHER);
     return page;
@@ -67,8 +69,9 @@ describe.runIf(chromiumAvailable())('the editor frame at 1440 and 1024 px', () =
     await expect.poll(() => nodeIds(page)).toEqual(['call', 'limit', 'scopes', 'shape', 'verify']);
     await page.goForward();
     await expect.poll(() => heading(page).textContent()).toBe('Order detail');
-    // the draft is the other workflow's, so no problem says the document's id is wrong
-    await page.waitForTimeout(800);
+    // the draft is the other workflow's, so no problem says the document's id is wrong: judged once
+    // the page is still (its draft loaded and checked), never after a guessed pause
+    await settled(page);
     expect(await page.getByRole('region', { name: 'Problems' }).textContent()).not.toContain("document's id");
     expect(errors.flat()).toEqual([]);
   });
@@ -93,7 +96,7 @@ describe.runIf(chromiumAvailable())('the editor frame at 1440 and 1024 px', () =
     await dialog.getByLabel('Route path').fill('/api/long-name-2');
     expect(await dialog.getByRole('button', { name: 'Create workflow' }).isDisabled()).toBe(true);
     await dialog.getByLabel('Name').press('Enter');
-    await page.waitForTimeout(300);
+    await settled(page); // nothing in flight and the page still: an Enter that posted would show by now
     expect(posted).toBe(0);
     await screenshot(page, 'layout-new-workflow-too-long');
     // 120 characters is a name: it is created and opened
