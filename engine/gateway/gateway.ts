@@ -260,7 +260,7 @@ export function createGateway(options: GatewayOptions): Gateway {
             route: served?.graph.document.route.path, path: (req.url ?? '/').split('?')[0]!, workflow: served?.id, version: served?.version,
             partner: record.partner, outcome: record.outcome, status: record.status, problem: record.problem, started, ended,
             nodes: record.path, kinds: record.path.map((id) => served?.graph.nodes.get(id)?.kind ?? ''), timings: spanTimings!.timings,
-            llm: exchange?.llm === undefined ? undefined : { system: exchange.llm.api, model: exchange.llm.model, input: exchange.llm.usage?.input, output: exchange.llm.usage?.output, estimated: exchange.llm.usage?.estimated },
+            llm: exchange?.llm,
             tool: record.mcpTool,
           });
         }

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { LlmRecord } from '../kinds/types.ts';
 import { randomHex } from './random-hex.ts';
 
 /** One finished request as the exporter sees it: times are performance.now() milliseconds. */
@@ -22,8 +23,8 @@ interface RequestSpan {
   kinds: readonly string[];
   /** …and their start and end times, two numbers per node. */
   timings: readonly number[];
-  /** An LLM call's provider API, model and tokens (OpenTelemetry's gen_ai attributes). */
-  llm?: { system: string; model: string | undefined; input: number | undefined; output: number | undefined; estimated: boolean | undefined } | undefined;
+  /** The request's LLM call (its provider API, model and tokens become OpenTelemetry's gen_ai attributes when the batch is sent). */
+  llm?: LlmRecord | undefined;
   /** The MCP tool the request calls. */
   tool?: string | undefined;
 }
@@ -40,22 +41,20 @@ export interface SpanExporter {
 type Attribute = { key: string; value: { stringValue: string } | { intValue: string } | { boolValue: boolean } };
 const text = (key: string, value: string): Attribute => ({ key, value: { stringValue: value } });
 const int = (key: string, value: number): Attribute => ({ key, value: { intValue: String(value) } });
+const bool = (key: string, value: boolean): Attribute => ({ key, value: { boolValue: value } });
 
 const SPAN_KIND_INTERNAL = 1;
 const SPAN_KIND_SERVER = 2;
 const STATUS_UNSET = 0;
 const STATUS_ERROR = 2;
 
-const bool = (key: string, value: boolean): Attribute => ({ key, value: { boolValue: value } });
-
 /** OpenTelemetry's GenAI semantic conventions for an LLM call: provider, model, tokens (and whether the gateway estimated them). */
-function llmAttributes(llm: NonNullable<RequestSpan['llm']>): Attribute[] {
+function llmAttributes(llm: LlmRecord): Attribute[] {
+  const usage = llm.usage;
   return [
-    text('gen_ai.system', llm.system),
+    text('gen_ai.system', llm.api),
     ...(llm.model === undefined ? [] : [text('gen_ai.request.model', llm.model.slice(0, 200))]),
-    ...(llm.input === undefined ? [] : [int('gen_ai.usage.input_tokens', llm.input)]),
-    ...(llm.output === undefined ? [] : [int('gen_ai.usage.output_tokens', llm.output)]),
-    ...(llm.estimated === undefined ? [] : [bool('sluice.llm.estimated', llm.estimated)]),
+    ...(usage === undefined ? [] : [int('gen_ai.usage.input_tokens', usage.input), int('gen_ai.usage.output_tokens', usage.output), bool('sluice.llm.estimated', usage.estimated)]),
   ];
 }
 

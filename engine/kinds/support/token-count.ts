@@ -67,7 +67,6 @@ export function tokenCounter(pool: ExpressionPool | undefined): TokenCounter {
   };
 }
 
-
 /**
  * The worker pool a node counts tokens (and checks prompts) in: the gateway's expression pool, or
  * where there is none (previews and tests without one) a one-thread pool of this process, shared by

@@ -296,6 +296,9 @@ export class AnswerUsage {
   }
 }
 
+/** Whether an allow-list (none: any model) lets a request naming `model` (or none) through. */
+const permits = (list: ((model: string) => boolean) | undefined, model: string | undefined) => list === undefined || (model !== undefined && list(model));
+
 /** A model name as a refusal shows it: printable, bounded, quoted. */
 function shownModel(model: string | undefined): string {
   if (model === undefined) return '(none named)';
@@ -361,7 +364,7 @@ export function prepareLlm(config: LlmConfig, counter: TokenCounter, partners: P
       exchange.llm = { api, model, stream: read.stream, usage: before?.usage, product: productOf(exchange.partner) };
       // the node's allow-list, then the one of the partner's plan (or override) for this workflow's product
       const planned = exchange.partner === undefined ? undefined : partners?.current.partners.get(exchange.partner)?.limits.get(workflowId)?.allowsModel;
-      if (hasBody && (allowed !== undefined || planned !== undefined) && (model === undefined || (allowed !== undefined && !allowed(model)) || (planned !== undefined && !planned(model)))) {
+      if (hasBody && !(permits(allowed, model) && permits(planned, model))) {
         exchange.problemParams = { ...exchange.problemParams, model: shownModel(model) };
         return 'model_denied';
       }
