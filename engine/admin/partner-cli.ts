@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { z } from 'zod';
 import { adminProblemSchema, createdHmacSecretSchema, createdKeySchema, partnerListSchema, partnerViewSchema, planSchema, productSchema, revokedKeySchema } from '../../shared/admin/index.ts';
+import type { PlanLimit } from '../../shared/schema/partners.ts';
 import type { createAdminClient } from './client.ts';
 
 type Client = ReturnType<typeof createAdminClient>;
@@ -73,30 +74,24 @@ export async function partnerCommand(command: 'partner' | 'product' | 'plan', ar
     const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { name: one, limit: many, tokens: many, models: many } });
     const synopsis = 'plan put <id> --name N [--limit <product>=<n>/<window>…] [--tokens <product>=<n>/<window>…] [--models <product>=<model>,<prefix>*…]';
     if (verb !== 'put' || !positionals[0] || !values.name) usage(synopsis);
-    /** `<product>=<n>/<window>` options by product. */
-    const perProduct = (option: 'limit' | 'tokens') =>
+    /** A `<product>=<value>` option's values by product, each read by `shape` (refused with `example` when it does not match). */
+    const perProduct = <T>(option: 'limit' | 'tokens' | 'models', shape: RegExp, example: string, valueOf: (match: RegExpExecArray) => T) =>
       new Map(
         (values[option] ?? []).map((text) => {
-          const match = /^([^=]+)=(\d+)\/(\S+)$/.exec(text);
-          if (!match) usage(`plan put: --${option} ${text} is not <product>=<n>/<window>, e.g. orders-api=${option === 'limit' ? '100/1m' : '50000/1h'}`);
-          return [match![1]!, { limit: Number(match![2]), window: match![3]! }];
+          const match = new RegExp(`^([^=]+)=${shape.source}$`).exec(text);
+          if (!match) usage(`plan put: --${option} ${text} is not ${example}`);
+          return [match![1]!, valueOf(match!)];
         }),
       );
-    const requests = perProduct('limit');
-    const tokens = perProduct('tokens');
-    const models = new Map(
-      (values.models ?? []).map((text) => {
-        const match = /^([^=]+)=(\S+)$/.exec(text);
-        if (!match) usage(`plan put: --models ${text} is not <product>=<model>,<prefix>*…, e.g. ai-api=gpt-4o-mini,claude-*`);
-        return [match![1]!, match![2]!.split(',').filter(Boolean)];
-      }),
-    );
-    const limits: Record<string, { limit: number; window: string; tokens?: { limit: number; window: string }; models?: string[] }> = {};
+    const perWindow = (match: RegExpExecArray) => ({ limit: Number(match[2]), window: match[3]! });
+    const requests = perProduct('limit', /(\d+)\/(\S+)/, '<product>=<n>/<window>, e.g. orders-api=100/1m', perWindow);
+    const tokens = perProduct('tokens', /(\d+)\/(\S+)/, '<product>=<n>/<window>, e.g. orders-api=50000/1h', perWindow);
+    const models = perProduct('models', /(\S+)/, '<product>=<model>,<prefix>*…, e.g. ai-api=gpt-4o-mini,claude-*', (match) => match[2]!.split(',').filter(Boolean));
+    const limits: Record<string, PlanLimit> = {};
     for (const [product, limit] of requests) limits[product] = { ...limit, ...(tokens.has(product) ? { tokens: tokens.get(product)! } : {}), ...(models.has(product) ? { models: models.get(product)! } : {}) };
     for (const [option, given] of [['tokens', tokens], ['models', models]] as const)
       for (const product of given.keys()) if (!requests.has(product)) usage(`plan put: --${option} ${product}=… needs a --limit for ${product} too (a plan's product limit counts requests; its token budget and models go with it)`);
-    const shown = (l: { limit: number; window: string; tokens?: { limit: number; window: string } | undefined; models?: string[] | undefined }) =>
-      `${l.limit}/${l.window}${l.tokens ? ` and ${l.tokens.limit} tokens/${l.tokens.window}` : ''}${l.models ? ` (models ${l.models.join(', ')})` : ''}`;
+    const shown = (l: PlanLimit) => `${l.limit}/${l.window}${l.tokens ? ` and ${l.tokens.limit} tokens/${l.tokens.window}` : ''}${l.models ? ` (models ${l.models.join(', ')})` : ''}`;
     return report(client().call('PUT', path('plans', positionals[0]!), { name: values.name, limits }), planSchema, (p) => `plan ${p.id}: ${Object.entries(p.limits).map(([k, l]) => `${k} ${shown(l)}`).join(', ') || 'no limits'}`);
   }
   switch (verb) {
