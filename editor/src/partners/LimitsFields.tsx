@@ -25,8 +25,9 @@ const modelList = (text: string) => text.split(/[\s,]+/).filter(Boolean);
 const typedNumber = (text: string) => (/^\d+$/.test(text.trim()) ? Number(text) : text);
 
 /**
- * The limits as the API takes them: products with a typed limit or token budget. A token budget
- * without a request limit is sent without `limit`, so the check says the limit is required.
+ * The limits as the API takes them: products with a typed limit, token budget or models. A token
+ * budget or models without a request limit are sent without `limit`, so the check says the limit
+ * is required.
  */
 export const limitsOf = (rows: LimitRows): Record<string, TypedLimit> =>
   Object.fromEntries(
