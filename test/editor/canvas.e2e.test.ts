@@ -7,6 +7,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { chromiumAvailable, ensureEditorBuilt, launchChromium, openWorkflow, screenshot, signIn, watchErrors } from './support/browser.ts';
+import { settled } from '../helpers/axe.ts';
 
 const PUBLISHER = 'canvas-publisher-token-0123456789';
 
@@ -47,7 +48,7 @@ describe.runIf(chromiumAvailable())('the canvas', () => {
   it('opens a 9-node workflow with node titles of 12 px or more, and the fit button and the F key keep them', async () => {
     await openWorkflow(page, gateway.url, 'order-detail');
     expect(await page.locator('.react-flow__node').count()).toBe(9);
-    await page.waitForTimeout(400);
+    await settled(page); // the view's fit to the opened workflow
     expect(await titlePx()).toBeGreaterThanOrEqual(11.99);
     expect(await zoom()).toBeLessThanOrEqual(1);
     // too big to fit at that zoom, the view opens on the start node rather than the middle
@@ -70,7 +71,7 @@ describe.runIf(chromiumAvailable())('the canvas', () => {
   it('lays out port-aware, left to right or top to bottom, keeps titles readable and remembers the direction', async () => {
     await page.setViewportSize({ width: 1440, height: 900 });
     await openWorkflow(page, gateway.url, 'order-detail');
-    await page.waitForTimeout(400);
+    await settled(page); // the view's fit to the opened workflow
     // ports keep their order: who's "admin" port is above its "default" port, so is call-admin above call
     expect(await box('call-admin').then((b) => b.y)).toBeLessThan(await box('call').then((b) => b.y));
     expect(await box('public').then((b) => b.y)).toBeLessThan(await box('hidden').then((b) => b.y));
@@ -132,7 +133,7 @@ describe.runIf(chromiumAvailable())('the canvas', () => {
     await page.reload();
     await page.locator('.react-flow__node').first().waitFor();
     await page.getByRole('button', { name: 'Zoom Out' }).click();
-    await page.waitForTimeout(400);
+    await settled(page); // the zoom's move
     const before = await page.locator('.react-flow__edge').count();
     const source = page.getByLabel('Port ok of call-admin');
     const target = page.getByRole('group', { name: /(^| — )public \(/ });

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signDemoToken } from '../../engine/demo/keys.ts';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { chromiumAvailable, ensureEditorBuilt, launchChromium, screenshot, signIn as signInAt, watchErrors } from './support/browser.ts';
+import { settled } from '../helpers/axe.ts';
 
 const TOKENS = {
   publisher: 'publisher-token-0123456789',
@@ -191,7 +192,7 @@ describe.runIf(chromiumAvailable())('the editor in a browser', () => {
     await page.keyboard.press('Escape');
     await page.keyboard.press('l'); // auto-layout
     await expect.poll(() => status().textContent(), { timeout: 15_000 }).toBe('Laid out left to right');
-    await page.waitForTimeout(300); // the view's move to the new positions
+    await settled(page); // the view's move to the new positions
     await waitChecked();
     await expect.poll(problemText, { timeout: 15_000 }).toContain('No problems');
     await screenshot(page, '05-orders-drawn');
