@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { validateWorkflow, toMachineConfig } from '../shared/compile/index.ts';
 import { workflowJsonSchema, catalogJsonSchema } from '../shared/compile/json-schema.ts';
 import { adminTarget, applyDirectory, createAdminClient } from './admin/client.ts';
+import { relayStdio } from './admin/mcp/stdio.ts';
 import { PARTNER_USAGE, partnerCommand } from './admin/partner-cli.ts';
 import { fail, runTestsOffline, validateFiles } from './cli/workflow-files.ts';
 import { signTokenCommand } from './cli/token.ts';
@@ -39,9 +40,12 @@ const USAGE = `sluice <command>
   hash-key <key>                 print the hash an api-key node stores for a key
   apply <dir>                    push the workflow files of a directory as drafts and publish them (admin API)
   rollback <id> <version>        make an earlier version active again (admin API)
+  mcp                            the admin API as an MCP server on stdin/stdout, for desktop assistants:
+                                 relays to the gateway's /admin/mcp with the token's role
 ${OPENAPI_USAGE}
 ${PARTNER_USAGE}
-                                 (admin API calls use SLUICE_URL and SLUICE_TOKEN; default: this machine's gateway)
+                                 (admin API calls use SLUICE_ADMIN_URL and SLUICE_ADMIN_TOKEN, or SLUICE_URL and
+                                 SLUICE_TOKEN; default: this machine's gateway and its token file)
   docs                           regenerate the README's reference blocks (kinds, catalog, settings)
 `;
 
@@ -157,6 +161,11 @@ async function main(argv: string[]): Promise<number> {
         return 1;
       }
       process.stdout.write(`${id}: version ${version} is active (was ${String(answer.body.previous ?? 'none')})\n`);
+      return 0;
+    }
+    case 'mcp': {
+      const target = adminTarget(process.env, loadSettings().dataDir);
+      await relayStdio(target);
       return 0;
     }
     case 'import':

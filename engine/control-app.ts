@@ -35,6 +35,8 @@ interface ControlAppOptions {
   clients: ClientAddress;
   /** The admin API, mounted at /admin/api. */
   admin: express.Router;
+  /** The admin API as an MCP server, mounted at /admin/mcp. */
+  adminMcp: express.Router;
   /** /metrics on this port; `authenticate` absent when it is open (its own port serves it without a token, not this one). */
   metrics: { text(): Promise<string>; contentType: string; authenticate: ((authorization: string | undefined, client?: string) => unknown) | undefined } | undefined;
 }
@@ -46,6 +48,7 @@ function createControlApp(options: ControlAppOptions): express.Express {
   // req.ip, req.protocol and req.hostname trust the same proxies as everything else (SLUICE_TRUST_PROXY)
   app.set('trust proxy', options.clients.trust ?? false);
   app.use('/admin/api', options.admin);
+  app.use('/admin/mcp', options.adminMcp);
   const metrics = options.metrics;
   if (metrics) {
     app.get('/metrics', async (req, res, next) => {
@@ -156,6 +159,7 @@ export function createControlPlane(parts: ControlPlaneParts): { app: express.Exp
     demo: settings.demo,
     clients: parts.clients,
     admin: adminApi.router,
+    adminMcp: adminApi.mcp,
     // With its own port, /metrics is open there; on the main port it needs an admin token.
     metrics: metrics && { text: () => metrics.text(), contentType: metrics.registry.contentType, authenticate: settings.metricsPort === undefined ? authenticator.authenticate : undefined },
   });

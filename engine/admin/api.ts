@@ -1,5 +1,6 @@
 import type { Router } from 'express';
 import { adminContext, type AdminApiOptions } from './http/context.ts';
+import { createEndpointCalls } from './http/calls.ts';
 import type { Endpoint } from './http/endpoint.ts';
 import { auditEndpoints } from './http/audit.ts';
 import { cacheEndpoints } from './http/cache.ts';
@@ -13,9 +14,13 @@ import { sessionEndpoints } from './http/session.ts';
 import { statusEndpoints } from './http/status.ts';
 import { versionEndpoints } from './http/versions.ts';
 import { workflowEndpoints } from './http/workflows.ts';
+import { createAdminMcp } from './mcp/server.ts';
 
-/** The admin API under /admin/api: JSON in and out, inputs validated by zod, problem+json errors, every change audited. */
-export function createAdminApi(options: AdminApiOptions): { router: Router; endpoints: Endpoint[]; close(): Promise<void> } {
+/**
+ * The admin API under /admin/api (JSON in and out, inputs validated by zod, problem+json errors,
+ * every change audited) and the same endpoints as MCP tools under /admin/mcp.
+ */
+export function createAdminApi(options: AdminApiOptions): { router: Router; mcp: Router; endpoints: Endpoint[]; close(): Promise<void> } {
   const context = adminContext(options);
   const endpoints = [
     ...sessionEndpoints(),
@@ -30,15 +35,16 @@ export function createAdminApi(options: AdminApiOptions): { router: Router; endp
     ...expressionEndpoints(context),
     ...cacheEndpoints(context),
   ];
-  const { router, close } = mountEndpoints(endpoints, {
-    store: options.store,
+  const calls = createEndpointCalls({ store: options.store, ...(options.applied ? { applied: options.applied } : {}), appliedRevision: () => options.status().appliedRevision });
+  const wayIn = {
+    calls,
     authenticate: options.authenticate,
     ...(options.clientAddress ? { clientAddress: options.clientAddress } : {}),
     problems: options.problems,
-    ...(options.applied ? { applied: options.applied } : {}),
-    appliedRevision: () => options.status().appliedRevision,
     limits: context.limits,
     logger: options.logger,
-  });
-  return { router, endpoints, close };
+  };
+  const router = mountEndpoints(endpoints, wayIn);
+  const mcp = createAdminMcp(endpoints, wayIn);
+  return { router, mcp, endpoints, close: () => calls.close() };
 }

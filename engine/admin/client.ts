@@ -28,12 +28,15 @@ export function createAdminClient(baseUrl: string, token: string) {
   return { call };
 }
 
-/** The admin URL and token the CLI uses: SLUICE_URL / SLUICE_TOKEN, else this machine's gateway and its token file. */
+/**
+ * The admin URL and token the CLI uses: SLUICE_ADMIN_URL (or SLUICE_URL) and SLUICE_ADMIN_TOKEN
+ * (or SLUICE_TOKEN), else this machine's gateway and its token file.
+ */
 export function adminTarget(env: Record<string, string | undefined>, dataDir: string): { url: string; token: string } {
-  const url = env.SLUICE_URL ?? `http://127.0.0.1:${env.PORT ?? '8080'}`;
-  let token = env.SLUICE_TOKEN;
+  const url = env.SLUICE_ADMIN_URL ?? env.SLUICE_URL ?? `http://127.0.0.1:${env.PORT ?? '8080'}`;
+  let token = env.SLUICE_ADMIN_TOKEN ?? env.SLUICE_TOKEN;
   if (!token && existsSync(join(dataDir, ADMIN_TOKEN_FILE))) token = readFileSync(join(dataDir, ADMIN_TOKEN_FILE), 'utf8').trim();
-  if (!token) throw new Error(`no admin token: set SLUICE_TOKEN (or run on the gateway's machine, where ${join(dataDir, ADMIN_TOKEN_FILE)} holds one)`);
+  if (!token) throw new Error(`no admin token: set SLUICE_ADMIN_TOKEN (or run on the gateway's machine, where ${join(dataDir, ADMIN_TOKEN_FILE)} holds one)`);
   return { url, token };
 }
 

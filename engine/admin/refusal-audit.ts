@@ -1,4 +1,5 @@
 import type { Store } from '../store/types.ts';
+import { auditActor } from '../store/audit.ts';
 import type { Identity } from '../../shared/admin/index.ts';
 
 /** How long the refusals of one actor's operation are counted after the one written in full. */
@@ -66,7 +67,7 @@ export function createRefusalAudit(options: { store: Store; windowMs?: number; n
   async function writeCount(window: Window): Promise<void> {
     try {
       await tracked(store.transact(() => ({
-        entry: { time: now(), actor: window.actor.name, role: window.actor.role, action: 'refused', count: window.more, detail: `${window.operation}: ${window.more} more refused attempt(s) since the one at ${window.since}, counted rather than written one by one` },
+        entry: { time: now(), ...auditActor(window.actor), action: 'refused', count: window.more, detail: `${window.operation}: ${window.more} more refused attempt(s) since the one at ${window.since}, counted rather than written one by one` },
         result: undefined,
       })));
       unwritten.delete(window);
@@ -83,7 +84,7 @@ export function createRefusalAudit(options: { store: Store; windowMs?: number; n
 
   return {
     async record(actor, operation, detail, workflow) {
-      const key = `${actor.name}\n${actor.role}\n${operation}`;
+      const key = `${actor.name}\n${actor.role}\n${actor.via ?? 'http'}\n${operation}`;
       const current = open.get(key);
       if (current) {
         current.more++;
@@ -94,7 +95,7 @@ export function createRefusalAudit(options: { store: Store; windowMs?: number; n
       carried.delete(key);
       open.set(key, window); // before the write: refusals arriving meanwhile are counted in it
       try {
-        await tracked(store.transact(() => ({ entry: { time, actor: actor.name, role: actor.role, action: 'refused', workflow, detail }, result: undefined })));
+        await tracked(store.transact(() => ({ entry: { time, ...auditActor(actor), action: 'refused', workflow, detail }, result: undefined })));
       } catch (error) {
         // not written (the store is down): the next refusal is written in full, and carries what was counted meanwhile
         if (open.get(key) === window) open.delete(key);

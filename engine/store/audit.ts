@@ -45,6 +45,8 @@ export interface AuditEntry {
   time: string;
   actor: string;
   role: string;
+  /** How the actor acted, when not through the HTTP API: `mcp` for the admin MCP server. */
+  via?: 'mcp';
   action: AuditAction;
   workflow?: string;
   /** The fragment (shared flow) a change concerns; `version` is then the fragment's. */
@@ -66,6 +68,11 @@ export interface AuditEntry {
 }
 
 export type UnsealedEntry = Omit<AuditEntry, 'seq' | 'prevHash' | 'hash'>;
+
+/** Who an entry names: the actor's name and role, and `via` when they acted through MCP. */
+export function auditActor(identity: { name: string; role: string; via?: 'mcp' | undefined }): Pick<AuditEntry, 'actor' | 'role' | 'via'> {
+  return identity.via === undefined ? { actor: identity.name, role: identity.role } : { actor: identity.name, role: identity.role, via: identity.via };
+}
 
 /** The hash before the first entry. */
 export const GENESIS_HASH = '0'.repeat(64);

@@ -6,6 +6,7 @@ const auditEntrySchema = z.object({
   time: z.string(),
   actor: z.string(),
   role: z.string(),
+  via: z.literal('mcp').optional(),
   action: z.string(),
   workflow: z.string().optional(),
   fragment: z.string().optional(),

@@ -23,5 +23,9 @@ export function allows(role: Role, permission: Permission): boolean {
 }
 
 /** Who a token belongs to (GET /admin/api/whoami). */
-export const identitySchema = z.object({ name: z.string(), role: roleSchema });
+export const identitySchema = z.object({
+  name: z.string(),
+  role: roleSchema,
+  via: z.literal('mcp').optional().meta({ description: 'How the caller acts: through the MCP server (absent: the HTTP API, the editor or the CLI). Audit entries record it.' }),
+});
 export type Identity = z.infer<typeof identitySchema>;

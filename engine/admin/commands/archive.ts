@@ -1,4 +1,5 @@
 import type { ValidationProblem } from '../../../shared/compile/index.ts';
+import { auditActor } from '../../store/audit.ts';
 import type { StoreState, WorkflowRecord } from '../../store/types.ts';
 import { AdminError } from '../errors.ts';
 import { requireWorkflow, type Actor, type Lifecycle, type LifecycleOptions } from './workflows.ts';
@@ -51,7 +52,7 @@ export function createArchive(options: Pick<LifecycleOptions, 'store' | 'now'>, 
         const detail = [record.active === undefined ? 'served nothing' : `stopped serving version ${record.active}`, reason ? `reason: ${reason}` : undefined].filter(Boolean).join('; ');
         return {
           state: { ...state, workflows: { ...state.workflows, [id]: next } },
-          entry: { time, actor: actor.name, role: actor.role, action: 'workflow.archive' as const, workflow: id, ...(record.active === undefined ? {} : { version: record.active }), detail },
+          entry: { time, ...auditActor(actor), action: 'workflow.archive' as const, workflow: id, ...(record.active === undefined ? {} : { version: record.active }), detail },
           result: next,
         };
       });
@@ -74,7 +75,7 @@ export function createArchive(options: Pick<LifecycleOptions, 'store' | 'now'>, 
         const detail = restored.active !== undefined ? `version ${restored.active} serves again` : restored.inactiveBecause ? `inactive: ${restored.inactiveBecause}` : 'inactive: it served nothing when archived';
         return {
           state: { ...state, workflows: { ...state.workflows, [id]: { ...rest, active: restored.active } } },
-          entry: { time, actor: actor.name, role: actor.role, action: 'workflow.restore' as const, workflow: id, ...(restored.active === undefined ? {} : { version: restored.active, documentHash: version!.hash }), detail: detail.slice(0, 2_000) },
+          entry: { time, ...auditActor(actor), action: 'workflow.restore' as const, workflow: id, ...(restored.active === undefined ? {} : { version: restored.active, documentHash: version!.hash }), detail: detail.slice(0, 2_000) },
           result: restored,
         };
       });
@@ -93,7 +94,7 @@ export function createArchive(options: Pick<LifecycleOptions, 'store' | 'now'>, 
         const time = now();
         return {
           state: { ...state, workflows: without(state, id) },
-          entry: { time, actor: actor.name, role: actor.role, action: 'workflow.delete' as const, workflow: id, ...(record.draft ? { documentHash: record.draft.hash, detail: `draft revision ${record.draft.revision} deleted` } : {}) },
+          entry: { time, ...auditActor(actor), action: 'workflow.delete' as const, workflow: id, ...(record.draft ? { documentHash: record.draft.hash, detail: `draft revision ${record.draft.revision} deleted` } : {}) },
           result: { deleted: id },
         };
       });

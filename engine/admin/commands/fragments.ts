@@ -2,7 +2,7 @@ import { issueProblems, runPaced, validateFragmentSliced, type ValidationProblem
 import { fragmentDocumentSchema, fragmentEnvelopeSchema, type FragmentDocument, type FragmentResolver } from '../../../shared/schema/index.ts';
 import { fragmentOf, type FragmentOverride } from '../../compile/fragments.ts';
 import { createPace } from '../../compile/pace.ts';
-import { storedDocumentSliced } from '../../store/audit.ts';
+import { auditActor, storedDocumentSliced } from '../../store/audit.ts';
 import type { FragmentRecord, StoreState, Transition } from '../../store/types.ts';
 import { AdminError } from '../errors.ts';
 import { storedDraft } from './drafts.ts';
@@ -123,7 +123,7 @@ export function createFragments(
   }
 
   async function refuse(actor: Actor, attempted: string, id: string, error: AdminError): Promise<never> {
-    await store.transact(() => ({ entry: { time: now(), actor: actor.name, role: actor.role, action: 'refused', fragment: id, detail: `${attempted}: ${error.message}` }, result: undefined }));
+    await store.transact(() => ({ entry: { time: now(), ...auditActor(actor), action: 'refused', fragment: id, detail: `${attempted}: ${error.message}` }, result: undefined }));
     throw error;
   }
 
@@ -148,7 +148,7 @@ export function createFragments(
       const next = commit(record, time);
       return {
         state: withFragment(current, next),
-        entry: { time, actor: actor.name, role: actor.role, action: attempted, fragment: id, version, documentHash: hash, detail: `${detail}${checked.length > 0 ? `; checked ${checked.map((c) => `${c.workflow}@${c.version}`).join(', ')}` : ''}` },
+        entry: { time, ...auditActor(actor), action: attempted, fragment: id, version, documentHash: hash, detail: `${detail}${checked.length > 0 ? `; checked ${checked.map((c) => `${c.workflow}@${c.version}`).join(', ')}` : ''}` },
         result: { version, unchanged: false, checked },
       };
     });
@@ -195,7 +195,7 @@ export function createFragments(
         if (fragmentOf(state, id)) throw new AdminError('conflict', `fragment "${id}" exists already`);
         const time = now();
         const record: FragmentRecord = { id, createdAt: time, createdBy: actor.name, draft: { hash: stored.hash, revision: 1, updatedAt: time, updatedBy: actor.name }, versions: [], active: undefined };
-        return { state: withFragment(state, record), documents: [stored], entry: { time, actor: actor.name, role: actor.role, action: 'fragment.create', fragment: id, documentHash: stored.hash }, result: record };
+        return { state: withFragment(state, record), documents: [stored], entry: { time, ...auditActor(actor), action: 'fragment.create', fragment: id, documentHash: stored.hash }, result: record };
       });
       return result;
     },
@@ -209,7 +209,7 @@ export function createFragments(
         if (baseRevision !== current) throw new AdminError('conflict', `the draft changed since revision ${baseRevision}: it is at revision ${current}, saved by ${record.draft?.updatedBy ?? 'nobody'}`, { extra: { currentRevision: current } });
         const time = now();
         const draft = { hash: stored.hash, revision: current + 1, updatedAt: time, updatedBy: actor.name };
-        return { state: withFragment(state, { ...record, draft }), documents: [stored], entry: { time, actor: actor.name, role: actor.role, action: 'fragment.save', fragment: id, documentHash: stored.hash, detail: `revision ${draft.revision}` }, result: draft };
+        return { state: withFragment(state, { ...record, draft }), documents: [stored], entry: { time, ...auditActor(actor), action: 'fragment.save', fragment: id, documentHash: stored.hash, detail: `revision ${draft.revision}` }, result: draft };
       });
       return result;
     },

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { ApiKeyRecord, ApiKeyView, ClientCertificateMatch, ClientCertificateRecord, PartnerFields, PartnerRecord, PartnerView, PlanFields, PlanRecord, ProductFields, ProductRecord, HmacSecretRecord, HmacSecretView } from '../../../shared/schema/partners.ts';
 import { durationMs } from '../../../shared/schema/index.ts';
 import { normalCertificateMatch } from '../../../shared/schema/partners.ts';
-import type { AuditAction, UnsealedEntry } from '../../store/audit.ts';
+import { auditActor, type AuditAction, type UnsealedEntry } from '../../store/audit.ts';
 import type { Store, StoreState } from '../../store/types.ts';
 import { hashApiKey } from '../../kinds/api-key.ts';
 import { AdminError } from '../errors.ts';
@@ -95,7 +95,7 @@ export function createPartners(options: { store: Store; now?: () => Date }) {
       const time = now().toISOString();
       const outcome = body(current, time);
       const { revision: _r, head: _h, ...next } = outcome.state;
-      return { state: next, entry: { time, actor: actor.name, role: actor.role, action, ...outcome.entry }, result: outcome.result };
+      return { state: next, entry: { time, ...auditActor(actor), action, ...outcome.entry }, result: outcome.result };
     });
     return result;
   }

@@ -2,7 +2,7 @@ import { runPaced, type ValidationProblem } from '../../../shared/compile/index.
 import { GATEWAY_ERRORS, idSchema, type ErrorCatalog, type FragmentResolver, type Route } from '../../../shared/schema/index.ts';
 import { createFragmentLibrary } from '../../compile/fragments.ts';
 import { createPace, validatePaced } from '../../compile/pace.ts';
-import { storedDocument, storedDocumentSliced, type AuditAction } from '../../store/audit.ts';
+import { auditActor, storedDocument, storedDocumentSliced, type AuditAction } from '../../store/audit.ts';
 import { createStoredCatalogs } from '../../store/catalogs.ts';
 import type { Store, StoreState, Transition, WorkflowRecord } from '../../store/types.ts';
 import { AdminError } from '../errors.ts';
@@ -83,7 +83,7 @@ export function createLifecycle(options: LifecycleOptions) {
 
   /** The transition of a refused attempt: no change, one audit entry; `attempted` names what was tried. */
   function refusal(actor: Actor, attempted: AuditAction | string, error: AdminError, workflow?: string, version?: number): Transition<Refusal> {
-    return { entry: { time: now(), actor: actor.name, role: actor.role, action: 'refused', workflow, version, detail: `${attempted}: ${error.message}` }, result: { refused: error } };
+    return { entry: { time: now(), ...auditActor(actor), action: 'refused', workflow, version, detail: `${attempted}: ${error.message}` }, result: { refused: error } };
   }
 
   /** Records a refused attempt (no change) and throws the refusal. */
@@ -153,14 +153,14 @@ export function createLifecycle(options: LifecycleOptions) {
       const problems = await check(state, id, await store.document(draftHash));
       if (problems.length > 0) return refusal(actor, 'workflow.publish', new AdminError('validation_failed', `the draft of "${id}" has ${problems.length} problem(s)`, { problems }), id);
       const activeVersion = current.versions.find((v) => v.version === current.active);
-      if (activeVersion?.hash === draftHash && !activeVersion.retired) return { entry: { time: now(), actor: actor.name, role: actor.role, action: 'workflow.publish', workflow: id, version: activeVersion.version, documentHash: draftHash, detail: 'unchanged: the draft is the active version' }, result: { version: activeVersion.version, unchanged: true } };
+      if (activeVersion?.hash === draftHash && !activeVersion.retired) return { entry: { time: now(), ...auditActor(actor), action: 'workflow.publish', workflow: id, version: activeVersion.version, documentHash: draftHash, detail: 'unchanged: the draft is the active version' }, result: { version: activeVersion.version, unchanged: true } };
       const version = Math.max(0, ...current.versions.map((v) => v.version)) + 1;
       const time = now();
       const said = note?.trim() ? { note: note.trim() } : {};
       const next: WorkflowRecord = { ...current, versions: [...current.versions, { version, hash: draftHash, publishedAt: time, publishedBy: actor.name, ...said }], active: version };
       return {
         state: { ...state, workflows: { ...state.workflows, [id]: next } },
-        entry: { time, actor: actor.name, role: actor.role, action: 'workflow.publish', workflow: id, version, documentHash: draftHash, ...(said.note ? { detail: `note: ${said.note}` } : {}) },
+        entry: { time, ...auditActor(actor), action: 'workflow.publish', workflow: id, version, documentHash: draftHash, ...(said.note ? { detail: `note: ${said.note}` } : {}) },
         result: { version, unchanged: false },
       };
     });
@@ -183,7 +183,7 @@ export function createLifecycle(options: LifecycleOptions) {
         return {
           state: { ...state, workflows: { ...state.workflows, [record.id]: record } },
           documents: [stored],
-          entry: { time, actor: actor.name, role: actor.role, action: 'workflow.create', workflow: record.id, documentHash: hash },
+          entry: { time, ...auditActor(actor), action: 'workflow.create', workflow: record.id, documentHash: hash },
           result: record,
         };
       });
@@ -204,7 +204,7 @@ export function createLifecycle(options: LifecycleOptions) {
         return {
           state: { ...state, workflows: { ...state.workflows, [id]: { ...record, draft } } },
           documents: [stored],
-          entry: { time, actor: actor.name, role: actor.role, action: 'draft.save', workflow: id, documentHash: hash, detail: `revision ${draft.revision}` },
+          entry: { time, ...auditActor(actor), action: 'draft.save', workflow: id, documentHash: hash, detail: `revision ${draft.revision}` },
           result: draft,
         };
       });
@@ -245,7 +245,7 @@ export function createLifecycle(options: LifecycleOptions) {
         const record = requireWorkflow(state, id);
         return {
           state: { ...state, workflows: { ...state.workflows, [id]: { ...record, active: undefined } } },
-          entry: { time: now(), actor: actor.name, role: actor.role, action: 'workflow.unpublish', workflow: id, ...(record.active === undefined ? {} : { version: record.active }) },
+          entry: { time: now(), ...auditActor(actor), action: 'workflow.unpublish', workflow: id, ...(record.active === undefined ? {} : { version: record.active }) },
           result: { previous: record.active },
         };
       });
@@ -265,7 +265,7 @@ export function createLifecycle(options: LifecycleOptions) {
         const time = now();
         return {
           state: { ...state, workflows: { ...state.workflows, [id]: { ...record, active: version } } },
-          entry: { time, actor: actor.name, role: actor.role, action: 'workflow.rollback', workflow: id, version, documentHash: target.hash, detail: `from version ${record.active ?? 'none'}` },
+          entry: { time, ...auditActor(actor), action: 'workflow.rollback', workflow: id, version, documentHash: target.hash, detail: `from version ${record.active ?? 'none'}` },
           result: { active: version, previous: record.active },
         };
       });
@@ -280,7 +280,7 @@ export function createLifecycle(options: LifecycleOptions) {
         const versions = record.versions.map((v) => (v.version === version ? { ...v, deprecated: { at: time, ...(sunset ? { sunset } : {}) } } : v));
         return {
           state: { ...state, workflows: { ...state.workflows, [id]: { ...record, versions } } },
-          entry: { time, actor: actor.name, role: actor.role, action: 'workflow.deprecate', workflow: id, version, documentHash: target.hash, ...(sunset ? { detail: `sunset ${sunset}` } : {}) },
+          entry: { time, ...auditActor(actor), action: 'workflow.deprecate', workflow: id, version, documentHash: target.hash, ...(sunset ? { detail: `sunset ${sunset}` } : {}) },
           result: versions.find((v) => v.version === version)!,
         };
       });
@@ -296,7 +296,7 @@ export function createLifecycle(options: LifecycleOptions) {
         const versions = record.versions.map((v) => (v.version === version ? { ...v, retired: { at: time } } : v));
         return {
           state: { ...state, workflows: { ...state.workflows, [id]: { ...record, versions } } },
-          entry: { time, actor: actor.name, role: actor.role, action: 'workflow.retire', workflow: id, version, documentHash: target.hash },
+          entry: { time, ...auditActor(actor), action: 'workflow.retire', workflow: id, version, documentHash: target.hash },
           result: versions.find((v) => v.version === version)!,
         };
       });
@@ -320,7 +320,7 @@ export function createLifecycle(options: LifecycleOptions) {
         return {
           state: { ...state, catalog: hash },
           documents: [stored],
-          entry: { time: now(), actor: actor.name, role: actor.role, action: 'catalog.update', documentHash: hash },
+          entry: { time: now(), ...auditActor(actor), action: 'catalog.update', documentHash: hash },
           result: { hash },
         };
       });

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { cacheName } from '../../../shared/nodes/cache-lookup.ts';
 import { createMemoryCacheStore, type CacheStore } from '../../kinds/support/cache-store.ts';
+import { auditActor } from '../../store/audit.ts';
 import { AdminError } from '../errors.ts';
 import type { AdminContext } from './context.ts';
 import { defineEndpoint, type Endpoint } from './endpoint.ts';
@@ -42,7 +43,7 @@ export function cacheEndpoints(context: AdminContext): Endpoint[] {
           throw new AdminError('store_unavailable', `the cache store cannot be reached: ${(error as Error).message}`, { cause: error });
         }
         const what = body.key !== undefined ? `key ${body.key.slice(0, 200)}` : body.prefix ? `prefix ${body.prefix.slice(0, 200)}` : 'every entry';
-        await options.store.transact(() => ({ entry: { time: new Date().toISOString(), actor: actor.name, role: actor.role, action: 'cache.purge', detail: `cache ${body.name}: ${what} (${removed} removed, ${store.name})` }, result: undefined }));
+        await options.store.transact(() => ({ entry: { time: new Date().toISOString(), ...auditActor(actor), action: 'cache.purge', detail: `cache ${body.name}: ${what} (${removed} removed, ${store.name})` }, result: undefined }));
         return { removed, store: store.name as 'memory' | 'redis' };
       },
     }),

@@ -37,7 +37,7 @@ interface EndpointDefinition<P extends z.ZodType | undefined, Q extends z.ZodTyp
 }
 
 /** The raw inputs of a request, before the endpoint's schemas have read them. */
-interface RawInput {
+export interface RawInput {
   params: unknown;
   query: unknown;
   body: unknown;

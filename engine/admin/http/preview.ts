@@ -6,6 +6,7 @@ import { apiKeyReferenceSchema, clientCertReferenceSchema, demoTokenSchema, hmac
 import { createPace } from '../../compile/pace.ts';
 import { contractOpenApi } from '../../preview/contract-openapi.ts';
 import { partnerCredentialOf, runsAsPartnerUpstream, runWorkflowTests, simulate } from '../../preview/simulate.ts';
+import { auditActor } from '../../store/audit.ts';
 import { AdminError } from '../errors.ts';
 import { versionRef, workflowParams, type AdminContext, type Which } from './context.ts';
 import { defineEndpoint, type Endpoint } from './endpoint.ts';
@@ -77,12 +78,12 @@ export function previewEndpoints(context: AdminContext): Endpoint[] {
           // Running as a registered partner against the real upstream is for the roles that manage partners; an editor mocks the upstream.
           const credential = partnerCredentialOf(body.request)!;
           const refused = `role ${actor.role} may run a partner's ${body.request.apiKey?.key !== undefined ? 'key' : 'credential'} against a mocked upstream only: give an upstream answer, or ask a publisher`;
-          await store.transact(() => ({ entry: { time: new Date().toISOString(), actor: actor.name, role: actor.role, action: 'workflow.simulate', workflow: workflow.slice(0, 64) || undefined, detail: `refused: ${body.request.method} ${body.request.path.slice(0, 200)} as ${credential.what} against the real upstream` }, result: undefined }));
+          await store.transact(() => ({ entry: { time: new Date().toISOString(), ...auditActor(actor), action: 'workflow.simulate', workflow: workflow.slice(0, 64) || undefined, detail: `refused: ${body.request.method} ${body.request.path.slice(0, 200)} as ${credential.what} against the real upstream` }, result: undefined }));
           throw new AdminError('forbidden', refused, { problems: [{ code: 'invalid_document', message: refused, field: credential.field }] });
         }
         const result = await simulate(document, body.request, options.preview.context(), { upstream: body.upstream });
         // who simulated what is audited; the simulation itself changes nothing
-        await store.transact(() => ({ entry: { time: new Date().toISOString(), actor: actor.name, role: actor.role, action: 'workflow.simulate', workflow: workflow.slice(0, 64) || undefined, detail: `${body.request.method} ${body.request.path.slice(0, 200)}${body.upstream ? ` (upstream mocked: ${body.upstream.status})` : ''}` }, result: undefined }));
+        await store.transact(() => ({ entry: { time: new Date().toISOString(), ...auditActor(actor), action: 'workflow.simulate', workflow: workflow.slice(0, 64) || undefined, detail: `${body.request.method} ${body.request.path.slice(0, 200)}${body.upstream ? ` (upstream mocked: ${body.upstream.status})` : ''}` }, result: undefined }));
         return result;
       },
     }),

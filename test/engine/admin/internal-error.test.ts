@@ -7,6 +7,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { defineEndpoint } from '../../../engine/admin/http/endpoint.ts';
+import { createEndpointCalls } from '../../../engine/admin/http/calls.ts';
 import { mountEndpoints } from '../../../engine/admin/http/mount.ts';
 import { createProblemRenderer } from '../../../engine/gateway/problem.ts';
 import { openFileStore } from '../../../engine/store/file-store.ts';
@@ -32,17 +33,17 @@ describe('an internal error of an admin call', () => {
       method: 'get', path: '/fails', permission: 'read', summary: 'Fails inside', response: z.object({}),
       handler: () => Promise.reject(new Error('the index was out of range at secret-free place 42')),
     });
-    const mounted = mountEndpoints([failing], {
-      store,
+    const calls = createEndpointCalls({ store, appliedRevision: () => 0 });
+    const router = mountEndpoints([failing], {
+      calls,
       authenticate: () => ({ name: 'vera', role: 'viewer' }),
       problems: () => createProblemRenderer(catalog),
-      appliedRevision: () => 0,
       limits: DEFAULT_DOCUMENT_LIMITS,
       logger: pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) }),
     });
-    close = mounted.close;
+    close = calls.close;
     const app = express();
-    app.use('/admin/api', mounted.router);
+    app.use('/admin/api', router);
     server = app.listen(0, '127.0.0.1');
     await new Promise((resolve) => server.once('listening', resolve));
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
