@@ -77,7 +77,7 @@ export function createAdminMcp(endpoints: readonly Endpoint[], options: MountOpt
       await authorize(actor, tool, args);
     } catch (error) {
       if (error instanceof AdminError && error.code === 'forbidden') throw new McpError(FORBIDDEN, error.message, { permission: tool.endpoint.permission, role: actor.role, tool: tool.name });
-      throw error;
+      throw error; // the store could not record the refusal: its problem, by guarded()
     }
     if (tool.destructive && args.confirm !== true)
       return { isError: true, content: [{ type: 'text', text: `${tool.name} changes what the gateway serves or who may call it: ask the person to confirm, then call it again with "confirm": true. Nothing was changed.` }] };
@@ -94,25 +94,33 @@ export function createAdminMcp(endpoints: readonly Endpoint[], options: MountOpt
     }
   }
 
-  /** A refusal of a resource or prompt read as the MCP error a client shows. */
-  const mcpErrorOf = (error: unknown): unknown => {
-    if (!(error instanceof AdminError)) return error;
-    if (error.code === 'forbidden') return new McpError(FORBIDDEN, error.message, error.extra);
-    return new McpError(error.code === 'not_found' ? ErrorCode.InvalidParams : ErrorCode.InvalidRequest, error.message);
+  /**
+   * A failed resource read or prompt as the MCP error a client shows: a role refusal names the
+   * permission; anything else says what its problem answer says (an internal error only its
+   * trace id, the log line under it says what failed), never an exception's own message.
+   */
+  const mcpErrorOf = (error: unknown, what: string, traceId: string): McpError => {
+    if (error instanceof McpError) return error;
+    if (error instanceof AdminError && error.code === 'forbidden') return new McpError(FORBIDDEN, error.message, error.extra);
+    const { answer } = problems.problemOf(error, { instance: '/admin/mcp', traceId, method: `MCP ${what}` });
+    const problem = JSON.parse(answer.body) as { detail?: string; title?: string };
+    const code = answer.status === 404 || answer.status === 400 ? ErrorCode.InvalidParams : answer.status >= 500 ? ErrorCode.InternalError : ErrorCode.InvalidRequest;
+    return new McpError(code, problem.detail ?? problem.title ?? 'refused', { status: answer.status, type: answer.type, traceId });
   };
-  const orMcpError = <T>(work: () => Promise<T>) => work().catch((error: unknown) => Promise.reject(mcpErrorOf(error)));
 
   /** The server of one request, for one caller. */
   function serverFor(actor: Identity, traceId: string): Server {
     const server = new Server({ name: 'sluice-admin', version: '1' }, { capabilities: { tools: {}, resources: {}, prompts: {} }, instructions: INSTRUCTIONS });
     const invoke = invokerOf(actor);
+    /** A handler whose failure is the MCP error of its problem. */
+    const guarded = <T>(what: string, work: () => Promise<T>) => work().catch((error: unknown) => Promise.reject(mcpErrorOf(error, what, traceId)));
     server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: [...tools.values()].filter((t) => allows(actor.role, t.endpoint.permission)).map((t) => t.listing) }));
-    server.setRequestHandler(CallToolRequestSchema, (request) => callTool(actor, request.params.name, request.params.arguments ?? {}, traceId));
-    server.setRequestHandler(ListResourcesRequestSchema, () => orMcpError(async () => ({ resources: await listResources(invoke) })));
+    server.setRequestHandler(CallToolRequestSchema, (request) => guarded(request.params.name, () => callTool(actor, request.params.name, request.params.arguments ?? {}, traceId)));
+    server.setRequestHandler(ListResourcesRequestSchema, () => guarded('resources/list', async () => ({ resources: await listResources(invoke) })));
     server.setRequestHandler(ListResourceTemplatesRequestSchema, () => ({ resourceTemplates: RESOURCE_TEMPLATES }));
-    server.setRequestHandler(ReadResourceRequestSchema, (request) => orMcpError(() => readResource(invoke, request.params.uri)));
+    server.setRequestHandler(ReadResourceRequestSchema, (request) => guarded('resources/read', () => readResource(invoke, request.params.uri)));
     server.setRequestHandler(ListPromptsRequestSchema, () => ({ prompts: PROMPTS }));
-    server.setRequestHandler(GetPromptRequestSchema, (request) => orMcpError(() => getPrompt(invoke, request.params.name, request.params.arguments ?? {})));
+    server.setRequestHandler(GetPromptRequestSchema, (request) => guarded('prompts/get', () => getPrompt(invoke, request.params.name, request.params.arguments ?? {})));
     return server;
   }
 

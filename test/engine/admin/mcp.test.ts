@@ -254,9 +254,13 @@ describe('the admin MCP server', () => {
       method: 'get', path: '/workflows/:id/owner', permission: 'read', summary: 'Who owns a workflow', params: z.object({ id: z.string() }), response: z.object({ owner: z.string() }),
       handler: async ({ params }) => ({ owner: `team-of-${params.id}` }),
     });
+    const failing = defineEndpoint({
+      method: 'get', path: '/broken', permission: 'read', summary: 'Fails inside', response: z.object({}),
+      handler: () => Promise.reject(new Error('connection to db://admin:hunter2@10.0.0.5 failed')),
+    });
     const calls = createEndpointCalls({ store: gw.sluice.store, appliedRevision: () => 0 });
     const app = express();
-    app.use('/admin/mcp', createAdminMcp([...endpointTable(gw), extra], { calls, authenticate: () => ({ name: 'vera', role: 'viewer' }), problems: () => createProblemRenderer(errorCatalogSchema.parse(JSON.parse(readFileSync(join(REPO, 'examples', 'errors.json'), 'utf8')))), limits: DEFAULT_DOCUMENT_LIMITS }));
+    app.use('/admin/mcp', createAdminMcp([...endpointTable(gw), extra, failing], { calls, authenticate: () => ({ name: 'vera', role: 'viewer' }), problems: () => createProblemRenderer(errorCatalogSchema.parse(JSON.parse(readFileSync(join(REPO, 'examples', 'errors.json'), 'utf8')))), limits: DEFAULT_DOCUMENT_LIMITS }));
     const server = app.listen(0, '127.0.0.1');
     await new Promise((resolve) => server.once('listening', resolve));
     try {
@@ -266,6 +270,16 @@ describe('the admin MCP server', () => {
       const tool = (await client.listTools()).tools.find((t) => t.name === 'get_workflow_owner');
       expect(tool).toMatchObject({ inputSchema: { properties: { id: { type: 'string' } }, required: ['id'] }, outputSchema: { properties: { owner: { type: 'string' } } }, annotations: { readOnlyHint: true } });
       expect((await client.callTool({ name: 'get_workflow_owner', arguments: { id: 'orders' } })).structuredContent).toEqual({ owner: 'team-of-orders' });
+      // an endpoint that fails inside answers its internal_error problem with a trace id, never the exception's words
+      const broken = await client.callTool({ name: 'get_broken', arguments: {} });
+      expect(broken.isError).toBe(true);
+      expect(JSON.parse(text(broken).split('\n')[1]!)).toMatchObject({ status: 500, traceId: expect.stringMatching(/^[0-9a-f]{32}$/) });
+      expect(text(broken)).not.toMatch(/hunter2|10\.0\.0\.5/);
+      // a tool the table does not have is an MCP error, not a call
+      await expect(client.callTool({ name: 'get_nothing', arguments: {} })).rejects.toThrow(/no tool "get_nothing"/);
+      // an argument the tool does not take is refused, naming the ones it takes
+      const extraArgument = await client.callTool({ name: 'get_workflow_owner', arguments: { id: 'orders', path: '/etc/passwd' } });
+      expect(text(extraArgument)).toMatch(/takes no argument "path" \(it takes id\)/);
     } finally {
       server.close();
       await calls.close();
