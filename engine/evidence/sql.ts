@@ -1,0 +1,114 @@
+/**
+ * The SQL both evidence stores share: the table's columns, the WHERE of a filter and the GROUP BY
+ * of an aggregation. Values never enter the text: each store binds them as parameters (DuckDB) or
+ * writes them as literals through its own escaping (ClickHouse 18, which takes no parameters).
+ */
+import type { EvidenceAggregation, EvidenceDimension, EvidenceFilter, EvidencePage, EvidenceRecord } from './types.ts';
+
+/** The columns in table order: name, the record's field, and the type as each store declares it. */
+export const COLUMNS = [
+  ['time', 'time', 'BIGINT', 'Int64'],
+  ['trace_id', 'traceId', 'VARCHAR', 'String'],
+  ['replica', 'replica', 'VARCHAR', 'String'],
+  ['method', 'method', 'VARCHAR', 'String'],
+  ['partner', 'partner', 'VARCHAR', 'Nullable(String)'],
+  ['product', 'product', 'VARCHAR', 'Nullable(String)'],
+  ['workflow', 'workflow', 'VARCHAR', 'Nullable(String)'],
+  ['version', 'version', 'INTEGER', 'Nullable(Int32)'],
+  ['route', 'route', 'VARCHAR', 'Nullable(String)'],
+  ['subject', 'subject', 'VARCHAR', 'Nullable(String)'],
+  ['credential', 'credential', 'VARCHAR', 'Nullable(String)'],
+  ['key_id', 'keyId', 'VARCHAR', 'Nullable(String)'],
+  ['nodes', 'nodes', 'VARCHAR', 'String'],
+  ['outcome', 'outcome', 'VARCHAR', 'String'],
+  ['status', 'status', 'INTEGER', 'Int32'],
+  ['problem', 'problem', 'VARCHAR', 'Nullable(String)'],
+  ['ms', 'ms', 'DOUBLE', 'Float64'],
+  ['upstream_status', 'upstreamStatus', 'INTEGER', 'Nullable(Int32)'],
+  ['upstream_ms', 'upstreamMs', 'DOUBLE', 'Nullable(Float64)'],
+  ['model', 'model', 'VARCHAR', 'Nullable(String)'],
+  ['input_tokens', 'inputTokens', 'BIGINT', 'Nullable(Int64)'],
+  ['output_tokens', 'outputTokens', 'BIGINT', 'Nullable(Int64)'],
+] as const satisfies ReadonlyArray<readonly [string, keyof EvidenceRecord, string, string]>;
+
+/** The column of each filter field and dimension. */
+const COLUMN_OF: Record<EvidenceDimension | 'traceId', string> = {
+  partner: 'partner', product: 'product', workflow: 'workflow', version: 'version', outcome: 'outcome', status: 'status', problem: 'problem', replica: 'replica', credential: 'credential', traceId: 'trace_id',
+};
+
+/** A condition with its value, for the store to bind or write. */
+export interface Condition {
+  column: string;
+  op: '=' | '>=' | '<' | '<=';
+  value: string | number;
+}
+
+/** The conditions of a filter: the time range, then each exact value given. */
+function conditionsOf(filter: EvidenceFilter): Condition[] {
+  const conditions: Condition[] = [
+    { column: 'time', op: '>=', value: filter.from },
+    { column: 'time', op: '<', value: filter.to },
+  ];
+  for (const field of ['partner', 'product', 'workflow', 'version', 'outcome', 'status', 'problem', 'replica', 'credential', 'traceId'] as const) {
+    const value = filter[field];
+    if (value !== undefined) conditions.push({ column: COLUMN_OF[field], op: '=', value });
+  }
+  return conditions;
+}
+
+/** The WHERE and ORDER BY of a page of records, newest first; `placeholder(i, condition)` writes the i-th value. */
+export function pageSql(page: EvidencePage, placeholder: (condition: Condition, index: number) => string): { sql: string; conditions: Condition[] } {
+  const conditions = conditionsOf(page);
+  let where = conditions.map((c, i) => `${c.column} ${c.op} ${placeholder(c, i)}`).join(' AND ');
+  if (page.before !== undefined) {
+    // keyset: strictly after the previous page's last record in (time desc, trace id desc) order
+    const time = { column: 'time', op: '<=', value: page.before.time } as const;
+    const trace = { column: 'trace_id', op: '<', value: page.before.traceId } as const;
+    const earlier = { column: 'time', op: '<', value: page.before.time } as const;
+    const n = conditions.length;
+    conditions.push(earlier, time, trace);
+    where += ` AND (time < ${placeholder(earlier, n)} OR (time <= ${placeholder(time, n + 1)} AND trace_id < ${placeholder(trace, n + 2)}))`;
+  }
+  return { sql: `SELECT ${COLUMNS.map(([c]) => c).join(', ')} FROM evidence WHERE ${where} ORDER BY time DESC, trace_id DESC LIMIT ${Math.floor(page.limit)}`, conditions };
+}
+
+/** The query of an aggregation: groups by bucket and dimensions, oldest bucket first. */
+export function aggregateSql(query: EvidenceAggregation, placeholder: (condition: Condition, index: number) => string, bucketOf: (bucketMs: number) => string): { sql: string; conditions: Condition[] } {
+  const conditions = conditionsOf(query);
+  const where = conditions.map((c, i) => `${c.column} ${c.op} ${placeholder(c, i)}`).join(' AND ');
+  const bucket = query.bucketMs === undefined ? 'NULL' : bucketOf(Math.floor(query.bucketMs));
+  const dimensions = query.by.map((d) => COLUMN_OF[d]);
+  const groups = ['bucket', ...dimensions];
+  return {
+    sql:
+      `SELECT ${bucket} AS bucket${dimensions.map((d) => `, ${d}`).join('')}, count(*) AS n, avg(ms) AS mean_ms, max(ms) AS max_ms FROM evidence WHERE ${where}` +
+      ` GROUP BY ${groups.join(', ')} ORDER BY ${groups.join(', ')}`,
+    conditions,
+  };
+}
+
+/** A row read back as a record: nodes from their text, numbers as numbers. */
+export function recordOf(row: Record<string, unknown>): EvidenceRecord {
+  const record: Record<string, unknown> = {};
+  for (const [column, field] of COLUMNS) {
+    const value = row[column];
+    record[field] = value === null || value === undefined ? null : typeof value === 'bigint' ? Number(value) : value;
+  }
+  const nodes = record.nodes as string | null;
+  record.nodes = nodes === null || nodes === '' ? [] : nodes.split(' ');
+  for (const numeric of ['time', 'version', 'status', 'ms', 'upstreamStatus', 'upstreamMs', 'inputTokens', 'outputTokens'] as const) {
+    if (record[numeric] !== null && typeof record[numeric] === 'string') record[numeric] = Number(record[numeric]);
+  }
+  return record as unknown as EvidenceRecord;
+}
+
+/** An aggregation row read back as a group. */
+export function groupOf(row: Record<string, unknown>, by: readonly EvidenceDimension[]): { bucket: number | null; keys: Partial<Record<EvidenceDimension, string | null>>; count: number; meanMs: number; maxMs: number } {
+  const keys: Partial<Record<EvidenceDimension, string | null>> = {};
+  for (const d of by) {
+    const value = row[COLUMN_OF[d]];
+    keys[d] = value === null || value === undefined ? null : String(value);
+  }
+  const num = (value: unknown) => (value === null || value === undefined ? 0 : Number(value));
+  return { bucket: row.bucket === null || row.bucket === undefined ? null : num(row.bucket), keys, count: num(row.n), meanMs: num(row.mean_ms), maxMs: num(row.max_ms) };
+}
