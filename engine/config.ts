@@ -13,11 +13,11 @@ import { DEFAULT_SECRET_ENV, DEFAULT_WORKFLOW_ENV, parseEnvAllowList, parseSecre
  */
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
-const SIZE = /^(\d+)(b|kb|mb)?$/i;
+const SIZE = /^(\d+)(b|kb|mb|gb)?$/i;
 const bytes = (text: string) => {
   const m = SIZE.exec(text.trim());
   if (!m) throw new Error(`not a size: ${text}`);
-  return Number(m[1]) * ({ b: 1, kb: 1024, mb: 1024 * 1024 }[(m[2] ?? 'b').toLowerCase() as 'b'] ?? 1);
+  return Number(m[1]) * ({ b: 1, kb: 1024, mb: 1024 * 1024, gb: 1024 * 1024 * 1024 }[(m[2] ?? 'b').toLowerCase() as 'b'] ?? 1);
 };
 /** A setting whose text a parser checks: its error message is the issue's. */
 const parsedBy = (parse: (text: string) => unknown) =>
@@ -82,6 +82,10 @@ export const settingsSchema = z.object({
   OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional().meta({ description: 'Export a span per request and per node over OTLP/HTTP (JSON) to `<endpoint>/v1/traces`.' }),
   OTEL_EXPORTER_OTLP_HEADERS: z.string().optional().meta({ description: 'Headers for the OTLP export, `name=value` comma-separated (an API key, say). Never logged.' }),
   OTEL_SERVICE_NAME: z.string().default('sluice').meta({ description: 'service.name of exported spans.' }),
+  SLUICE_EVIDENCE: flag.prefault('on').meta({ description: 'Keep one evidence record per request (who, which version, the node path, the outcome) for the evidence queries and the editor\'s Traffic page: in `$SLUICE_DATA/evidence.duckdb`, or in ClickHouse with CLICKHOUSE_URL. Written off the request path; a full queue drops records and counts them.' }),
+  SLUICE_EVIDENCE_RETENTION: boundedDurationSchema(60_000, 3650 * 86_400_000).default('30d').meta({ description: 'How long evidence records are kept.' }),
+  SLUICE_EVIDENCE_MAX_BYTES: z.string().regex(SIZE, 'a size like 1gb or 500mb').default('1gb').transform(bytes).meta({ description: 'Most bytes the embedded evidence store keeps: past it the oldest records go first.' }),
+  CLICKHOUSE_URL: z.url().optional().meta({ description: 'Keep evidence in ClickHouse (`http://user:password@host:8123/database`), shared by every replica: queries then see every replica\'s requests. Unset: the embedded DuckDB file, one per process.' }),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL').optional().meta({ description: 'Keep workflows, versions, the audit log, rate-limit counters and reload notices in Redis, shared by every replica. Unset: the file store in `$SLUICE_DATA/store` and in-memory rate limits.' }),
   REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, "_", "." and "-"').default('main').meta({ description: 'Namespace of the keys (`{sluice:<prefix>}:…`): installations sharing one Redis use different prefixes.' }),
   REDIS_CLUSTER: flag.prefault('off').meta({ description: 'REDIS_URL names a node of a Redis Cluster (ioredis Cluster client).' }),
@@ -100,6 +104,8 @@ export const settingsSchema = z.object({
 });
 
 export interface Settings {
+  /** Evidence records: where, how long, how much; undefined when off. */
+  evidence: { retentionMs: number; maxBytes: number; clickhouseUrl: string | undefined } | undefined;
   port: number;
   host: string;
   dataDir: string;
@@ -214,5 +220,6 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
     workflowEnv: { urls: parseEnvAllowList(s.SLUICE_WORKFLOW_ENV), secrets: parseEnvAllowList(s.SLUICE_SECRET_ENV), secretHosts: parseSecretHosts(s.SLUICE_SECRET_HOSTS) },
     egress: { allow: s.SLUICE_EGRESS_ALLOW ?? '', publicAddresses: s.SLUICE_EGRESS_PUBLIC },
     calloutHosts: s.SLUICE_CALLOUT_HOSTS === '' ? [] : s.SLUICE_CALLOUT_HOSTS.split(','),
+    evidence: s.SLUICE_EVIDENCE ? { retentionMs: durationMs(s.SLUICE_EVIDENCE_RETENTION), maxBytes: s.SLUICE_EVIDENCE_MAX_BYTES, clickhouseUrl: s.CLICKHOUSE_URL } : undefined,
   };
 }

@@ -20,6 +20,7 @@ import { liveView, partnerStats, workflowStats } from './observe/workflow-stats.
 import type { SimulationContext } from './preview/simulate.ts';
 import type { ReplicaRegistry } from './store/replicas.ts';
 import type { Store } from './store/types.ts';
+import type { EvidenceStore } from './evidence/types.ts';
 import { DEMO_JWKS_FILE } from './demo/keys.ts';
 import type { ClientAddress } from './gateway/client-address.ts';
 import { writeProblem, type ProblemRenderer } from './gateway/problem.ts';
@@ -112,6 +113,8 @@ export interface ControlPlaneParts {
   clients: ClientAddress;
   problems: () => ProblemRenderer;
   logger: Logger;
+  /** The evidence store the evidence queries read; absent when evidence is off. */
+  evidence?: EvidenceStore | undefined;
 }
 
 /** The control plane: the admin API with its tokens, and the Express app that serves it beside health, editor and metrics. */
@@ -142,6 +145,7 @@ export function createControlPlane(parts: ControlPlaneParts): { app: express.Exp
     authenticate: authenticator.authenticate,
     clientAddress: parts.clients.of,
     logger: parts.logger,
+    evidence: parts.evidence,
     problems: parts.problems,
     applied: (revision) => registry.whenApplied(revision),
     status: () => ({ appliedRevision: registry.appliedRevision, serving: registry.serving(), replica: parts.replicas()?.id, rateLimits: rateLimits.health?.() ?? { store: rateLimits.name, state: 'up' }, upstreams: upstreamsOf(registry.active.values()) }),

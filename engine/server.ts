@@ -3,6 +3,7 @@ import type { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
 import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Settings } from './config.ts';
 import { ensureDemoKeys, signDemoToken, type DemoTokenOptions } from './demo/keys.ts';
@@ -25,6 +26,7 @@ import { seedDataDir } from './sources/data-dir.ts';
 import { createDirectorySync } from './sources/directory-sync.ts';
 import { createFragmentFileSync } from './sources/fragment-files.ts';
 import { ensureStoredCatalog, readCatalogFile } from './sources/error-catalog.ts';
+import { openEvidence } from './evidence/open.ts';
 import { createStoredCatalogs } from './store/catalogs.ts';
 import { createWorkflowDirectory, FILE_SIZE_FACTOR } from './sources/workflow-directory.ts';
 import { openFileStore } from './store/file-store.ts';
@@ -125,14 +127,15 @@ export async function startSluice(
   const slowReaders = createSlowReaderGuard({ maxBufferedBytes: settings.maxBufferedAnswerBytes, sendTimeoutMs: settings.sendTimeoutMs, logger });
   const logSubject = settings.logSubject === 'hash' ? { mode: 'hash' as const, key: settings.logSubjectKey } : { mode: settings.logSubject };
   const clientCertificates = tls.clientCas === undefined ? undefined : createClientCertificates({ cas: tls.clientCas, header: settings.clientCertificates.header, clients });
-  const gateway = createGateway({ slowReaders, problems, logger, maxBodyBytes: settings.maxBodyBytes, clientAddress: clients, metrics, spans, logSubject, ...(clientCertificates ? { clientCertificates } : {}), ...(metrics ? { mcpCalls: createMcpCallCounter(metrics) } : {}) });
-  const shared = createSharedResources();
+  const partnerAccess = createPartnerAccess();
   let replicas: ReplicaRegistry | undefined;
+  const evidence = await openEvidence(settings, { replica: `${hostname()}-${process.pid}`, directory: () => partnerAccess.current, logger });
+  const gateway = createGateway({ slowReaders, problems, logger, maxBodyBytes: settings.maxBodyBytes, clientAddress: clients, metrics, spans, logSubject, ...(clientCertificates ? { clientCertificates } : {}), ...(metrics ? { mcpCalls: createMcpCallCounter(metrics) } : {}), ...(evidence ? { evidence: evidence.recorder } : {}) });
+  const shared = createSharedResources();
   const rateLimits = options.rateLimits ?? (await openRateLimits(settings, () => replicas?.live ?? 1, logger));
   const cache = await openCache(settings);
   const replays = await openReplays(settings);
-  if (metrics) observeEngine(metrics, { store, rateLimits, spans, slowReaders });
-  const partnerAccess = createPartnerAccess();
+  if (metrics) observeEngine(metrics, { store, rateLimits, spans, slowReaders, evidence: evidence?.recorder });
   const { expressionLimits, expressionPool } = expressionsOf(settings);
   // Validation and compilation run in slices no longer than the expression bound (nor SLICE_MS), with requests served between them.
   const documents = { limits: settings.documentLimits, sliceMs: Math.min(SLICE_MS, settings.expressionTimeoutMs) };
@@ -193,7 +196,7 @@ export async function startSluice(
     fragmentDirectory.watch(() => void reload());
   }
 
-  const controlPlane = createControlPlane({ settings, store, lifecycle, registry, replicas: () => replicas, rateLimits, metrics, partnerAccess, preview: previewContext, mintToken, documents, clients, problems: () => problems, logger });
+  const controlPlane = createControlPlane({ settings, store, lifecycle, registry, replicas: () => replicas, rateLimits, metrics, partnerAccess, preview: previewContext, mintToken, documents, clients, problems: () => problems, logger, evidence: evidence?.store });
   const metricsServer = metrics && settings.metricsPort !== undefined ? await listenMetrics(metrics, settings.host, settings.metricsPort) : undefined;
   const mcp = createMcpEndpoint({ gateway, partners: partnerAccess, problems: () => problems, clientAddress: clients, maxBodyBytes: settings.maxBodyBytes, maxAnswerBytes: settings.maxBufferedAnswerBytes, logger });
   const server = createHttpServer(settings, { problems: () => problems, control: controlPlane.app, gateway, mcp, ...(tls.listener ? { tls: tls.listener } : {}) });
@@ -231,6 +234,7 @@ export async function startSluice(
       await new Promise<void>((resolve) => server.close(() => resolve()));
       for (const workflow of registry.active.values()) workflow.close();
       await controlPlane.close(); // the refusals counted but not yet written
+      await evidence?.close(); // the records queued are written
       await shared.close();
       await expressionPool.close();
       rateLimits.close?.();

@@ -5,6 +5,7 @@ import type { Endpoint } from './http/endpoint.ts';
 import { auditEndpoints } from './http/audit.ts';
 import { cacheEndpoints } from './http/cache.ts';
 import { catalogEndpoints } from './http/catalog.ts';
+import { evidenceEndpoints } from './http/evidence.ts';
 import { expressionEndpoints } from './http/expressions.ts';
 import { fragmentEndpoints } from './http/fragments.ts';
 import { mountEndpoints } from './http/mount.ts';
@@ -34,6 +35,7 @@ export function createAdminApi(options: AdminApiOptions): { router: Router; mcp:
     ...partnerEndpoints(context),
     ...expressionEndpoints(context),
     ...cacheEndpoints(context),
+    ...evidenceEndpoints(context),
   ];
   const calls = createEndpointCalls({ store: options.store, ...(options.applied ? { applied: options.applied } : {}), appliedRevision: () => options.status().appliedRevision });
   const wayIn = {

@@ -5,45 +5,9 @@
  * token or body: the subject as the log hashes it, a key's public id at most.
  */
 
-/** One request as evidence keeps it. Absent values are null. */
-export interface EvidenceRecord {
-  /** When the answer was done, in ms since the epoch. */
-  time: number;
-  traceId: string;
-  /** The replica (process) that served it. */
-  replica: string;
-  method: string;
-  partner: string | null;
-  /** The API product the partner reached the workflow through. */
-  product: string | null;
-  workflow: string | null;
-  version: number | null;
-  /** The route pattern of the version that served it (not the URL: no ids or query). */
-  route: string | null;
-  /** The token subject as the request log names it (hashed by default). */
-  subject: string | null;
-  /** The kind of the identity node that admitted the caller: jwt-verify, api-key, hmac-verify, introspect, client-cert. */
-  credential: string | null;
-  /** The public id of the partner key or HMAC secret used (never the key). */
-  keyId: string | null;
-  /** The node path with the port each node left by: "verify:ok", "scopes:missing". */
-  nodes: string[];
-  outcome: string;
-  status: number;
-  /** The problem type of a problem answer. */
-  problem: string | null;
-  ms: number;
-  upstreamStatus: number | null;
-  upstreamMs: number | null;
-  /** The model and tokens of an LLM call. */
-  model: string | null;
-  inputTokens: number | null;
-  outputTokens: number | null;
-}
+import type { EvidenceDimension, EvidenceRecord } from '../../shared/admin/index.ts';
 
-/** The fields a query filters and groups by. */
-const EVIDENCE_DIMENSIONS = ['partner', 'product', 'workflow', 'version', 'outcome', 'status', 'problem', 'replica', 'credential'] as const;
-export type EvidenceDimension = (typeof EVIDENCE_DIMENSIONS)[number];
+export type { EvidenceDimension, EvidenceRecord };
 
 /** Which records: a time range (ms since the epoch, `from` inclusive, `to` exclusive) and exact values. */
 export interface EvidenceFilter {

@@ -94,6 +94,8 @@ export class RequestExchange implements Exchange {
   problemMembers: Record<string, unknown> | undefined = undefined;
   answerHeaders: Record<string, string> | undefined = undefined;
   upstreamMs: number | undefined = undefined;
+  upstreamStatus: number | undefined = undefined;
+  keyId: string | undefined = undefined;
   rateLimitStoreDown: 'allow' | 'deny' | 'local' | undefined = undefined;
   mcpTool: { name: string; label: string } | undefined = undefined;
   receivedBody: { raw: Buffer; parsed: unknown } | undefined = undefined;

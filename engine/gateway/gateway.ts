@@ -12,6 +12,7 @@ import { createRouteTable, type RouteTable } from './route-table.ts';
 import type { SlowReaderGuard } from './slow-readers.ts';
 import { traceContextOf } from './trace.ts';
 import { countTokens, loggedLlm } from '../observe/llm-tokens.ts';
+import type { EvidenceCapture } from '../evidence/capture.ts';
 import { createRequestLog, subjectLogger, type RequestRecord, type SubjectLogging } from '../observe/request-log.ts';
 import type { Metrics } from '../observe/metrics.ts';
 import { CLIENT_CLOSED, outcomeOfStatus } from '../observe/outcome.ts';
@@ -62,6 +63,8 @@ export interface GatewayOptions {
   slowReaders: SlowReaderGuard;
   /** Counts requests that call an MCP tool (sluice_mcp_tool_calls_total); absent when metrics are off. */
   mcpCalls?: McpCallCounter;
+  /** Takes each finished request for the evidence store (engine/evidence); absent when evidence is off. */
+  evidence?: { add(capture: EvidenceCapture): void };
 }
 
 export interface Gateway {
@@ -88,6 +91,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   const clients = options.clientAddress;
   const certificates = options.clientCertificates;
   const slowReaders = options.slowReaders;
+  const evidence = options.evidence;
 
   /** Answers a catalog problem through the exchange and records it for the request log. */
   function refuse(exchange: RequestExchange, record: RequestRecord, head: boolean, id: string, params: Record<string, string> | undefined, extra: Record<string, string> | undefined) {
@@ -166,6 +170,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         partner: undefined, subject: undefined, fields: undefined, outcome: 'error', status: 500, problem: undefined, ms: 0, upstreamMs: undefined, path: [], rateLimitStoreDown: undefined, mcpTool: undefined,
       };
       let served: CompiledWorkflow | undefined;
+      let final: string | undefined;
       let exchange: RequestExchange | undefined;
       let trace: TraceContext | undefined;
       const spanTimings = spans === undefined ? undefined : new SpanTimings();
@@ -217,6 +222,7 @@ export function createGateway(options: GatewayOptions): Gateway {
           exchange.request.body = body.parsed;
         }
         const result = await walk(workflow, exchange, record.path, spanTimings);
+        final = result.final.state;
         record.partner = exchange.partner;
         record.subject = exchange.subject;
         record.upstreamMs = exchange.upstreamMs;
@@ -246,14 +252,17 @@ export function createGateway(options: GatewayOptions): Gateway {
           }
           else if (served === undefined) metrics.unrouted.set(record.status, (metrics.unrouted.get(record.status) ?? 0) + 1);
         }
-        if (logRequest) {
-          // opted-in fields are read after the answer went out, so they never delay it
-          if (served?.loggedFields !== undefined && exchange !== undefined) record.fields = await evaluateLoggedFields(served.loggedFields, exchange);
+        if (logRequest !== undefined || evidence !== undefined) {
           record.ms = Math.round(ms * 1000) / 1000;
           if (record.upstreamMs !== undefined) record.upstreamMs = Math.round(record.upstreamMs * 1000) / 1000;
           if (record.subject !== undefined) record.subject = subjectOf(record.subject);
+        }
+        if (logRequest) {
+          // opted-in fields are read after the answer went out, so they never delay it
+          if (served?.loggedFields !== undefined && exchange !== undefined) record.fields = await evaluateLoggedFields(served.loggedFields, exchange);
           logRequest(record, now);
         }
+        evidence?.add({ time: now, record, workflow: served, final, keyId: exchange?.keyId, upstreamStatus: exchange?.upstreamStatus, llm: exchange?.llm });
         if (spans !== undefined && trace !== undefined) {
           spans.add({
             traceId: trace.traceId, spanId: trace.spanId, parentSpanId: trace.parentSpanId, method: record.method,

@@ -44,6 +44,7 @@ export const apiKey: Runtime<ApiKeyConfig> = (config, context) => {
         if (key === undefined || key.hash !== hash || key.expiresAt <= now) return 'invalid';
         partners!.lastUsed.set(key.id, now);
         exchange.partner = key.partner;
+        exchange.keyId = key.id;
         exchange.scopes = key.scopes;
       }
       return admit(access.current, exchange, workflowId);

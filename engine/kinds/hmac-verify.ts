@@ -63,6 +63,7 @@ export const hmacVerify: Runtime<HmacVerifyConfig> = (config, context) => {
       }
       if (!fresh) return 'replayed';
       exchange.partner = secret.partner;
+      exchange.keyId = keyId;
       exchange.scopes = [];
       return admit(partners.current, exchange, workflowId);
     },

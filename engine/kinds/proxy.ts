@@ -109,6 +109,7 @@ export const proxy: Runtime<ProxyConfig> = async (config, context) => {
     const deadline = setTimeout(onDeadline, timeoutMs, call);
     try {
       const response = await pool.request({ ...options, signal: call as unknown as AbortSignal });
+      exchange.upstreamStatus = response.statusCode;
       const headers = answerHeaders(response.headers);
       exchange.response = { status: response.statusCode, headers, stream: llmCall === undefined ? response.body : watchStream(exchange, response.body, llmCall, headers) };
       return 'ok';

@@ -108,6 +108,10 @@ export interface Exchange {
   readonly incoming: Readable | undefined;
   /** Upstream call time in ms, for the request log. */
   upstreamMs: number | undefined;
+  /** The status the upstream answered a proxy with (before any transform), for evidence. */
+  upstreamStatus?: number | undefined;
+  /** The public id of the partner key or HMAC secret that identified the caller (never the key), for evidence. */
+  keyId?: string | undefined;
   /** How a rate-limit node decided while the shared counters were unreachable (onStoreDown), for the request log. */
   rateLimitStoreDown: 'allow' | 'deny' | 'local' | undefined;
   /** The MCP tool a request calls (an mcp-tool node, or the /mcp/ endpoint), for the request log (`name`) and metrics (`label`, bounded: a configured port or the workflow id). */

@@ -13,13 +13,22 @@ export interface ObservedParts {
   spans: { readonly counts: Readonly<Record<string, number>> } | undefined;
   /** Connections closed for not reading their answers, by reason. */
   slowReaders: { readonly closed: Readonly<Record<string, number>> };
+  /** Evidence records written and dropped; absent with evidence off. */
+  evidence?: { stats(): { written: number; dropped: number } } | undefined;
 }
 
 const byLabel = (label: string, counts: Readonly<Record<string, number>>) => Object.entries(counts).map(([value, count]) => ({ labels: { [label]: value }, value: count }));
 
 /** Redis health, the rate-limit decisions made while it was down, the counters held in memory, span export and slow readers, read when scraped. */
 export function observeEngine(metrics: Metrics, parts: ObservedParts): void {
-  const { store, rateLimits, spans, slowReaders } = parts;
+  const { store, rateLimits, spans, slowReaders, evidence } = parts;
+  if (evidence) {
+    const stats = evidence.stats.bind(evidence);
+    metrics.counter('sluice_evidence_records_total', 'Evidence records, by result (written; dropped: the queue was full or the store failed).', () => [
+      { labels: { result: 'written' }, value: stats().written },
+      { labels: { result: 'dropped' }, value: stats().dropped },
+    ]);
+  }
   if (spans) metrics.counter('sluice_spans_exported_total', 'Spans sent to the OTLP collector, by result (exported, dropped: queue full, failed: collector error).', () => byLabel('result', spans.counts));
   metrics.counter('sluice_slow_readers_closed_total', 'Connections closed for not reading their answers: no byte taken for SLUICE_SEND_TIMEOUT (send_timeout), or unread answers over SLUICE_MAX_BUFFERED_ANSWER (buffer_limit).', () =>
     byLabel('reason', slowReaders.closed),

@@ -3,6 +3,7 @@
  * response schemas of its answers, and the state of a version.
  */
 export { auditListSchema, auditVerificationSchema } from './audit.ts';
+export { EVIDENCE_DIMENSIONS, evidenceAggregateSchema, evidencePageSchema, evidenceTraceSchema, type EvidenceDimension, type EvidenceRecord } from './evidence.ts';
 export { kindsPayloadSchema, type JsonSchema, type KindInfo, type KindsPayload } from './kinds.ts';
 export { clientCertificateRecordSchema, createdKeySchema, removedCertificateSchema, partnerListSchema, partnerViewSchema, planListSchema, planSchema, productListSchema, productSchema, revokedKeySchema, createdHmacSecretSchema } from './partners.ts';
 export { contractAnswerSchema, contractDiffSchema, contractSchema, demoTokenAnswerSchema, simulationSchema, testRunSchema } from './preview.ts';

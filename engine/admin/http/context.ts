@@ -8,6 +8,7 @@ import { validatePaced } from '../../compile/pace.ts';
 import type { ProblemRenderer } from '../../gateway/problem.ts';
 import type { SimulationContext } from '../../preview/simulate.ts';
 import type { Store } from '../../store/types.ts';
+import type { EvidenceStore } from '../../evidence/types.ts';
 import type { Partners } from '../commands/partners.ts';
 import { workflowOf, type Lifecycle } from '../commands/workflows.ts';
 import { AdminError } from '../errors.ts';
@@ -53,6 +54,8 @@ export interface AdminApiOptions {
   sliceMs?: number;
   /** Where internal errors of admin calls are logged. */
   logger?: Logger;
+  /** The evidence store queries read; absent when evidence is off (those endpoints answer 404). */
+  evidence?: EvidenceStore | undefined;
 }
 
 /** A stored workflow's draft, active version or a version number. */

@@ -24,6 +24,20 @@ interface EndpointDescription {
   status?: 201;
   /** The answer carries a secret (a new API key): never cached by a browser or proxy. */
   secret?: true;
+  /** The answer is written as it is made (an export), in one of these content types: the handler answers a StreamedAnswer. Not an MCP tool. */
+  streamed?: readonly string[];
+}
+
+/** An answer written as it is made: its content type, a file name to save it as, and its text in chunks. */
+export class StreamedAnswer {
+  readonly contentType: string;
+  readonly filename: string;
+  readonly chunks: AsyncIterable<string>;
+  constructor(contentType: string, filename: string, chunks: AsyncIterable<string>) {
+    this.contentType = contentType;
+    this.filename = filename;
+    this.chunks = chunks;
+  }
 }
 
 /** One endpoint's definition: its schemas type what the handler receives and what it answers. */

@@ -6,7 +6,7 @@ import type { ProblemRenderer } from '../../gateway/problem.ts';
 import { AdminError } from '../errors.ts';
 import { adminOpenApi } from './openapi.ts';
 import type { EndpointCalls } from './calls.ts';
-import type { Endpoint } from './endpoint.ts';
+import { StreamedAnswer, type Endpoint } from './endpoint.ts';
 import { adminProblems, BodyTooDeep } from './problems.ts';
 
 /** Room in an admin body beside its document: the wrapper, a sample request and its upstream mock. */
@@ -28,6 +28,16 @@ export function boundedJson(limits: DocumentLimits) {
       if (jsonTextDepth(buffer, bodyDepth) > bodyDepth) throw new BodyTooDeep(`the body nests objects and arrays deeper than ${DOCUMENT_LIMIT_SETTINGS.depth} (${limits.depth}) allows`);
     },
   });
+}
+
+/** Writes a streamed answer chunk by chunk, waiting for the client to take each; a client that goes away stops it. */
+async function writeStreamed(res: Response, answer: StreamedAnswer): Promise<void> {
+  res.status(200).set({ 'content-type': answer.contentType, 'content-disposition': `attachment; filename="${answer.filename}"`, 'cache-control': 'no-store' });
+  for await (const chunk of answer.chunks) {
+    if (res.destroyed) return;
+    if (!res.write(chunk)) await new Promise((resolve) => res.once('drain', resolve).once('close', resolve));
+  }
+  res.end();
 }
 
 /** What a way into the admin endpoints needs (the HTTP API here, the MCP server in ../mcp/server.ts). */
@@ -77,6 +87,7 @@ export function mountEndpoints(endpoints: readonly Endpoint[], options: MountOpt
     router[endpoint.method](endpoint.path, authorize(endpoint), json, async (req: Request, res: Response, next: NextFunction) => {
       try {
         const answer = await calls.run(endpoint, res.locals.actor as Identity, { params: req.params, query: req.query, body: req.body });
+        if (answer instanceof StreamedAnswer) return await writeStreamed(res, answer);
         if (endpoint.secret) res.set('cache-control', 'no-store');
         res.status(endpoint.status ?? 200).json(answer);
       } catch (error) {

@@ -136,10 +136,14 @@ function toolOf(endpoint: Endpoint): AdminTool {
   };
 }
 
-/** The tools of an endpoint table, by name; two endpoints that would make one name are a mistake in the table. */
+/**
+ * The tools of an endpoint table, by name; two endpoints that would make one name are a mistake in
+ * the table. A streamed endpoint (an export for scripts and browsers) is no tool: its query is.
+ */
 export function adminTools(endpoints: readonly Endpoint[]): Map<string, AdminTool> {
   const tools = new Map<string, AdminTool>();
   for (const endpoint of endpoints) {
+    if (endpoint.streamed) continue;
     const tool = toolOf(endpoint);
     const taken = tools.get(tool.name);
     if (taken) throw new Error(`${endpoint.method.toUpperCase()} ${endpoint.path} and ${taken.endpoint.method.toUpperCase()} ${taken.endpoint.path} would both be the MCP tool ${tool.name}`);

@@ -80,6 +80,7 @@ export function resilientProxy(config: ProxyConfig, prepared: PreparedTarget[], 
           response.body.destroy();
           return { port: 'ok', verdict: 'failure', retry: 'dropped' };
         }
+        exchange.upstreamStatus = response.statusCode;
         const headers = answerHeaders(response.headers);
         exchange.response = { status: response.statusCode, headers, stream: llmCall === undefined ? response.body : watchStream(exchange, response.body, llmCall, headers) };
         return { port: 'ok', verdict: verdictOf(retryOn.has(response.statusCode)), retry: 'no' };

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAdminTokens } from '../../../engine/admin/auth.ts';
 import type { TestGateway } from '../../helpers/gateway.ts';
-import { adminOf, expectProblem, passThrough, PEOPLE, ROLE_NAMES, stamped, startAdminGateway, untilStamp, type Admin, type RoleName } from './support.ts';
+import { adminOf, expectProblem, passThrough, PEOPLE, ROLE_NAMES, stamped, startAdminGateway, until, untilStamp, type Admin, type RoleName } from './support.ts';
 
 /*
  * Who may call what: every endpoint the API describes, called by every role, with a request that
@@ -15,6 +15,9 @@ const ALL: readonly RoleName[] = ['viewer', 'editor', 'publisher', 'auditor', 'a
 const EDITORS: readonly RoleName[] = ['editor', 'publisher', 'admin'];
 const PUBLISHERS: readonly RoleName[] = ['publisher', 'admin'];
 const AUDITORS: readonly RoleName[] = ['auditor', 'admin'];
+
+/** The trace of a request to /matrix, for the evidence of one trace. */
+const MATRIX_TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
 
 interface Call {
   method: string;
@@ -131,6 +134,10 @@ const OPERATIONS: Record<string, { roles: readonly RoleName[]; call: (role: Role
   'GET /admin/api/products': { roles: ALL, call: () => ({ method: 'GET', path: '/products' }) },
   'PUT /admin/api/products/{id}': { roles: PUBLISHERS, call: () => ({ method: 'PUT', path: '/products/mx', body: { name: 'Matrix', workflows: ['matrix'] } }) },
   'GET /admin/api/plans': { roles: ALL, call: () => ({ method: 'GET', path: '/plans' }) },
+  'GET /admin/api/evidence': { roles: AUDITORS, call: () => ({ method: 'GET', path: '/evidence?limit=10' }) },
+  'GET /admin/api/evidence/aggregate': { roles: ALL, call: () => ({ method: 'GET', path: '/evidence/aggregate?by=workflow,outcome' }) },
+  'GET /admin/api/evidence/traces/{traceId}': { roles: AUDITORS, call: () => ({ method: 'GET', path: `/evidence/traces/${MATRIX_TRACE}` }) },
+  'GET /admin/api/evidence/export': { roles: AUDITORS, call: () => ({ method: 'GET', path: '/evidence/export?format=ndjson' }) },
   'PUT /admin/api/plans/{id}': { roles: PUBLISHERS, call: () => ({ method: 'PUT', path: '/plans/mx-plan', body: { name: 'Matrix plan', limits: { mx: { limit: 10, window: '1m' } } } }) },
 };
 
@@ -152,6 +159,8 @@ describe('roles × endpoints', () => {
     expect((await admin('publisher', 'PUT', '/plans/mx-plan', { name: 'Matrix plan' })).status).toBe(200);
     expect((await admin('publisher', 'POST', '/partners', { id: 'mp', name: 'Matrix partner' })).status).toBe(201);
     expect((await admin('publisher', 'POST', '/partners', { id: 'mp-status', name: 'Status partner' })).status).toBe(201);
+    await (await fetch(`${gw.url}/matrix`, { headers: { traceparent: `00-${MATRIX_TRACE}-00f067aa0ba902b7-01` } })).arrayBuffer();
+    await until('the request to /matrix in evidence', async () => ((await admin('admin', 'GET', `/evidence/traces/${MATRIX_TRACE}`)).status === 200 ? true : undefined));
     const openapi = (await (await fetch(`${gw.url}/admin/api/openapi.json`)).json()) as { paths: Record<string, Record<string, { description: string }>> };
     operations = Object.entries(openapi.paths).flatMap(([path, ops]) => Object.keys(ops).map((method) => `${method.toUpperCase()} ${path}`));
   });
