@@ -11,6 +11,7 @@ import { adminTarget, applyDirectory, createAdminClient } from './admin/client.t
 import { relayStdio } from './admin/mcp/stdio.ts';
 import { PARTNER_USAGE, partnerCommand } from './admin/partner-cli.ts';
 import { fail, runTestsOffline, validateFiles } from './cli/workflow-files.ts';
+import { evidenceCommand, EVIDENCE_USAGE } from './cli/evidence.ts';
 import { signTokenCommand } from './cli/token.ts';
 import { serveWorkers } from './cli/workers.ts';
 import { loadSettings } from './config.ts';
@@ -44,6 +45,7 @@ const USAGE = `sluice <command>
                                  relays to the gateway's /admin/mcp with the token's role
 ${OPENAPI_USAGE}
 ${PARTNER_USAGE}
+${EVIDENCE_USAGE}
                                  (admin API calls use SLUICE_ADMIN_URL and SLUICE_ADMIN_TOKEN, or SLUICE_URL and
                                  SLUICE_TOKEN; default: this machine's gateway and its token file)
   docs                           regenerate the README's reference blocks (kinds, catalog, settings)
@@ -168,6 +170,8 @@ async function main(argv: string[]): Promise<number> {
       await relayStdio(target);
       return 0;
     }
+    case 'evidence':
+      return evidenceCommand(rest, () => adminTarget(process.env, loadSettings().dataDir));
     case 'import':
       return importOpenApi(rest, () => {
         const target = adminTarget(process.env, loadSettings().dataDir);

@@ -12,7 +12,8 @@ export const durationSchema = z
   .regex(DURATION, 'must be a duration like 500ms, 10s, 1m, 1h or 1d')
   .meta({ format: 'duration', description: 'A duration: 500ms, 10s, 1m, 1h, 1d.' });
 
-function parseDurationMs(text: string): number | undefined {
+/** Milliseconds in a duration string, or undefined when it is not one. */
+export function parseDurationMs(text: string): number | undefined {
   const match = DURATION.exec(text);
   return match ? Math.round(Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS]) : undefined;
 }

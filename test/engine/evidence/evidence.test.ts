@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EvidenceRecord } from '../../../shared/admin/index.ts';
+import { sluice } from '../../helpers/cli.ts';
 import type { TestGateway } from '../../helpers/gateway.ts';
 import { adminOf, expectProblem, startAdminGateway, until, type Admin } from '../admin/support.ts';
 
@@ -138,6 +139,28 @@ describe('evidence: a complete trace from identity to outcome', () => {
     expect(rows[0]).toBe('time,traceId,replica,method,partner,product,workflow,version,route,subject,credential,keyId,nodes,outcome,status,problem,ms,upstreamStatus,upstreamMs,model,inputTokens,outputTokens');
     expect(rows).toHaveLength(sent.length + 1);
     expect((await fetch(`${gw.url}/admin/api/evidence/export?from=${from}&to=${to}`, { headers: { authorization: 'Bearer viewer-token-0123456789abcdef' } })).status).toBe(403);
+  });
+
+  it('answers the same questions on the command line: sluice evidence find, count, trace, export', async () => {
+    const env = { PATH: process.env.PATH ?? '', SLUICE_ADMIN_URL: gw.url, SLUICE_ADMIN_TOKEN: 'auditor-token-0123456789abcdef' };
+    const range = ['--from', new Date(from).toISOString(), '--to', String(to)];
+    const found = await sluice(['evidence', 'find', '--partner', 'globex', ...range], { env });
+    expect(found.code).toBe(0);
+    const lines = found.stdout.trim().split('\n');
+    expect(lines).toHaveLength(sent.filter((s) => s.partner === 'globex').length);
+    expect(lines[0]).toMatch(/^\d{4}-\d{2}-\d{2}T\S+Z  [0-9a-f]{32}  globex  orders@2  403 denied \S*partner-suspended  key:suspended$/);
+    const counted = await sluice(['evidence', 'count', '--by', 'partner', ...range, '--json'], { env });
+    expect(JSON.parse(counted.stdout).groups.map((g: { keys: { partner: string }; count: number }) => [g.keys.partner, g.count])).toEqual([['acme', 6], ['globex', 7], ['initech', 5]]);
+    const refused = sent.find((s) => s.status === 403)!;
+    const trace = await sluice(['evidence', 'trace', refused.traceId], { env });
+    expect(trace.stdout).toContain('served by version 2, published');
+    expect(trace.stdout).toContain('partner was suspended at that time');
+    expect(trace.stdout).toMatch(/ada \(admin\)  partner.suspend globex: .*unpaid invoice/);
+    const csv = await sluice(['evidence', 'export', '--format', 'csv', '--partner', 'initech', ...range], { env });
+    expect(csv.stdout.trim().split('\n')).toHaveLength(1 + 5);
+    const viewer = await sluice(['evidence', 'find', ...range], { env: { ...env, SLUICE_ADMIN_TOKEN: 'viewer-token-0123456789abcdef' } });
+    expect(viewer.code).toBe(1);
+    expect(viewer.stderr).toMatch(/^refused \(403\): role viewer may not/);
   });
 
   it('keeps no credential: no key, in any record or export', async () => {
