@@ -10,10 +10,10 @@ import { freePort } from './redis.ts';
  * nothing else (no native TCP, interserver, MySQL or TLS ports).
  */
 
-/** The server command: SLUICE_CLICKHOUSE, Debian's clickhouse-server, or the official `clickhouse server`. */
+/** The server command: SLUICE_CLICKHOUSE (a clickhouse-server binary; only it when set), Debian's clickhouse-server, or the official `clickhouse server`. */
 function serverCommand(): { command: string; args: string[] } | undefined {
   const own = process.env.SLUICE_CLICKHOUSE;
-  if (own !== undefined && own !== '') return { command: own, args: [] };
+  if (own !== undefined && own !== '') return existsSync(own) ? { command: own, args: [] } : undefined;
   if (existsSync('/usr/sbin/clickhouse-server')) return { command: '/usr/sbin/clickhouse-server', args: [] };
   if (existsSync('/usr/bin/clickhouse')) return { command: '/usr/bin/clickhouse', args: ['server'] };
   return undefined;
