@@ -56,8 +56,8 @@ function conditionsOf(filter: EvidenceFilter): Condition[] {
   return conditions;
 }
 
-/** The WHERE and ORDER BY of a page of records, newest first; `placeholder(i, condition)` writes the i-th value. */
-export function pageSql(page: EvidencePage, placeholder: (condition: Condition, index: number) => string): { sql: string; conditions: Condition[] } {
+/** The WHERE and ORDER BY of a page of records, newest first; `placeholder(i, condition)` writes the i-th value; `table` is a name the store has checked. */
+export function pageSql(page: EvidencePage, placeholder: (condition: Condition, index: number) => string, table = 'evidence'): { sql: string; conditions: Condition[] } {
   const conditions = conditionsOf(page);
   let where = conditions.map((c, i) => `${c.column} ${c.op} ${placeholder(c, i)}`).join(' AND ');
   if (page.before !== undefined) {
@@ -69,11 +69,11 @@ export function pageSql(page: EvidencePage, placeholder: (condition: Condition, 
     conditions.push(earlier, time, trace);
     where += ` AND (time < ${placeholder(earlier, n)} OR (time <= ${placeholder(time, n + 1)} AND trace_id < ${placeholder(trace, n + 2)}))`;
   }
-  return { sql: `SELECT ${COLUMNS.map(([c]) => c).join(', ')} FROM evidence WHERE ${where} ORDER BY time DESC, trace_id DESC LIMIT ${Math.floor(page.limit)}`, conditions };
+  return { sql: `SELECT ${COLUMNS.map(([c]) => c).join(', ')} FROM ${table} WHERE ${where} ORDER BY time DESC, trace_id DESC LIMIT ${Math.floor(page.limit)}`, conditions };
 }
 
 /** The query of an aggregation: groups by bucket and dimensions, oldest bucket first. */
-export function aggregateSql(query: EvidenceAggregation, placeholder: (condition: Condition, index: number) => string, bucketOf: (bucketMs: number) => string): { sql: string; conditions: Condition[] } {
+export function aggregateSql(query: EvidenceAggregation, placeholder: (condition: Condition, index: number) => string, bucketOf: (bucketMs: number) => string, table = 'evidence'): { sql: string; conditions: Condition[] } {
   const conditions = conditionsOf(query);
   const where = conditions.map((c, i) => `${c.column} ${c.op} ${placeholder(c, i)}`).join(' AND ');
   const bucket = query.bucketMs === undefined ? 'NULL' : bucketOf(Math.floor(query.bucketMs));
@@ -81,7 +81,7 @@ export function aggregateSql(query: EvidenceAggregation, placeholder: (condition
   const groups = ['bucket', ...dimensions];
   return {
     sql:
-      `SELECT ${bucket} AS bucket${dimensions.map((d) => `, ${d}`).join('')}, count(*) AS n, avg(ms) AS mean_ms, max(ms) AS max_ms FROM evidence WHERE ${where}` +
+      `SELECT ${bucket} AS bucket${dimensions.map((d) => `, ${d}`).join('')}, count(*) AS n, avg(ms) AS mean_ms, max(ms) AS max_ms FROM ${table} WHERE ${where}` +
       ` GROUP BY ${groups.join(', ')} ORDER BY ${groups.join(', ')}`,
     conditions,
   };
