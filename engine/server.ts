@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import type { X509Certificate } from 'node:crypto';
+import { randomBytes, type X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
 import type { AddressInfo } from 'node:net';
@@ -129,7 +129,7 @@ export async function startSluice(
   const clientCertificates = tls.clientCas === undefined ? undefined : createClientCertificates({ cas: tls.clientCas, header: settings.clientCertificates.header, clients });
   const partnerAccess = createPartnerAccess();
   let replicas: ReplicaRegistry | undefined;
-  const evidence = await openEvidence(settings, { replica: `${hostname()}-${process.pid}`, directory: () => partnerAccess.current, logger });
+  const evidence = await openEvidence(settings, { replica: `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`, directory: () => partnerAccess.current, logger });
   const gateway = createGateway({ slowReaders, problems, logger, maxBodyBytes: settings.maxBodyBytes, clientAddress: clients, metrics, spans, logSubject, ...(clientCertificates ? { clientCertificates } : {}), ...(metrics ? { mcpCalls: createMcpCallCounter(metrics) } : {}), ...(evidence ? { evidence: evidence.recorder } : {}) });
   const shared = createSharedResources();
   const rateLimits = options.rateLimits ?? (await openRateLimits(settings, () => replicas?.live ?? 1, logger));

@@ -3,12 +3,21 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Settings } from '../config.ts';
 import type { PartnerDirectory } from '../kinds/support/partner-directory.ts';
+import { openClickHouseEvidence } from './clickhouse-store.ts';
 import { openDuckDbEvidence } from './duckdb-store.ts';
 import { createEvidenceRecorder, type EvidenceRecorder } from './recorder.ts';
 import type { EvidenceStore } from './types.ts';
 
 /** The embedded store's file in the data directory. */
 const EVIDENCE_FILE = 'evidence.duckdb';
+
+/** CLICKHOUSE_URL as the client takes it: the server (with its credentials) and the database its path names. */
+function clickHouseTarget(text: string): { url: string; database: string } {
+  const url = new URL(text);
+  const database = decodeURIComponent(url.pathname.replace(/^\/+|\/+$/g, '')) || 'default';
+  url.pathname = '/';
+  return { url: url.href, database };
+}
 
 export interface Evidence {
   store: EvidenceStore;
@@ -28,7 +37,7 @@ export async function openEvidence(settings: Settings, options: { replica: strin
     options.logger.warn({ setting: 'CLICKHOUSE_URL' }, 'evidence is off in `serve --workers`: the embedded store belongs to one process; set CLICKHOUSE_URL to keep evidence from every worker');
     return undefined;
   }
-  const store = await openDuckDbEvidence(join(settings.dataDir, EVIDENCE_FILE));
+  const store = config.clickhouseUrl === undefined ? await openDuckDbEvidence(join(settings.dataDir, EVIDENCE_FILE)) : await openClickHouseEvidence(clickHouseTarget(config.clickhouseUrl));
   const recorder = createEvidenceRecorder({ store, replica: options.replica, directory: options.directory, retentionMs: config.retentionMs, maxBytes: config.maxBytes, logger: options.logger });
   return {
     store,
