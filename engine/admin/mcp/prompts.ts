@@ -11,11 +11,11 @@ export const PROMPTS: Prompt[] = [
   {
     name: 'explain_answer',
     title: 'Explain an answer',
-    description: 'Why did a caller get this answer? From a trace id, or a partner and a time, to the node path and the catalog entry.',
+    description: 'Why did a caller get this answer? From a trace id, or a partner and a time, to the node path, the version that served, and the catalog entry.',
     arguments: [
       { name: 'workflow', description: 'The workflow that answered (its id), when known.', required: false },
       { name: 'partner', description: 'The partner who called (its id), when known.', required: false },
-      { name: 'time', description: 'When, e.g. "10:42 today" or an ISO time.', required: false },
+      { name: 'time', description: 'When, as an ISO date-time (2026-12-01T10:42:00Z): the requests within 15 minutes of it; without it, the last day.', required: false },
       { name: 'status', description: 'The status or problem type they got, e.g. 403 or insufficient-scope.', required: false },
       { name: 'trace', description: 'The trace id from the answer\'s traceId field or traceparent header.', required: false },
     ],
@@ -47,7 +47,7 @@ async function explainAnswer(invoke: Invoke, args: Record<string, string | undef
   const asked = [`Explain why ${who} got ${status ? `the answer ${status}` : 'this answer'}${workflow ? ` from workflow ${workflow}` : ''}${time ? ` at ${time}` : ''}${trace ? ` (trace id ${trace})` : ''}.`];
   asked.push(
     'Name the node path that led there (node ids and ports), the catalog entry it answered with (problem type, title, status), and what the caller or an operator can change.',
-    'The workflow\'s error contract lists every answer it can give with the node and port that give it; the live view counts the ports taken in the last minute, by partner; the partner\'s record says whether it is suspended and what its plan allows.',
+    'Evidence records each request with its node path (node:port), the version that served it and the outcome; the workflow\'s error contract lists every answer it can give with the node and port that give it; the partner\'s record says whether it is suspended and what its plan allows.',
   );
   if (!workflow) asked.push('No workflow was named: find it with list_workflows (match the route), then read sluice://workflows/{id}/contract.md.');
   const messages: PromptMessage[] = [text(asked.join('\n'))];
@@ -68,7 +68,22 @@ async function explainAnswer(invoke: Invoke, args: Record<string, string | undef
     const stats = await attempt(invoke, 'get_partner_stats', { id: partner });
     messages.push(stats.ok ? json(`Requests of ${partner} by workflow and outcome`, stats.value) : text(`No request counts for ${partner}: ${stats.why}.`));
   }
-  if (trace) messages.push(text('This gateway keeps no per-request record to look a trace id up in through this server yet: search the request log (field traceId) or the trace backend for it, and use its node path.'));
+  if (trace) {
+    const found = await attempt(invoke, 'get_evidence_trace', { traceId: trace });
+    messages.push(found.ok ? json(`Evidence of trace ${trace}: its requests (node path with ports, the version that served), the version as published, the partner's suspension then, the audit entries around`, found.value) : text(`No evidence of trace ${trace}: ${found.why}.`));
+  }
+  if (partner || workflow) {
+    // the requests around the time asked about (the last day without one): records for auditors, counts for everyone
+    const at = time === undefined ? Number.NaN : Date.parse(time);
+    const window = Number.isNaN(at) ? { from: Date.now() - 86_400_000, to: Date.now() } : { from: at - 15 * 60_000, to: at + 15 * 60_000 };
+    const filter = { ...window, ...(partner ? { partner } : {}), ...(workflow ? { workflow } : {}), ...(status && /^\d{3}$/.test(status) ? { status: Number(status) } : {}) };
+    const records = await attempt(invoke, 'get_evidence', { ...filter, limit: 20 });
+    if (records.ok) messages.push(json(`Evidence records${Number.isNaN(at) ? ' of the last day' : ` within 15 minutes of ${time}`} (newest first)`, records.value));
+    else {
+      const counts = await attempt(invoke, 'get_evidence_aggregate', { ...window, ...(partner ? { partner } : {}), ...(workflow ? { workflow } : {}), by: 'workflow,version,outcome,status,problem' });
+      messages.push(counts.ok ? json(`Evidence counts (records need the auditor role: ${records.why})`, counts.value) : text(`No evidence: ${counts.why}.`));
+    }
+  }
   return { description: `Explain ${status ?? 'an answer'} for ${who}`, messages };
 }
 

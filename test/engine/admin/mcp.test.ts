@@ -16,7 +16,7 @@ import { createProblemRenderer } from '../../../engine/gateway/problem.ts';
 import { DEFAULT_DOCUMENT_LIMITS, errorCatalogSchema } from '../../../shared/schema/index.ts';
 import { REPO, type TestGateway } from '../../helpers/gateway.ts';
 import { sluiceArgs } from '../../helpers/engine-bundle.ts';
-import { adminOf, endpointTable, PEOPLE, ROLE_NAMES, stamped, startAdminGateway, untilStamp, type Admin, type Person, type RoleName } from './support.ts';
+import { adminOf, endpointTable, PEOPLE, ROLE_NAMES, stamped, startAdminGateway, until, untilStamp, type Admin, type Person, type RoleName } from './support.ts';
 
 /*
  * The admin API as an MCP server, through the SDK's own client over both transports: Streamable
@@ -219,6 +219,19 @@ describe('the admin MCP server', () => {
     const viewerReview = JSON.stringify(await viewer.getPrompt({ name: 'review_draft', arguments: { workflow: 'mcp-flow' } }));
     expect(viewerReview).toMatch(/Tests not run: role viewer may not run the workflow tests/);
     expect((await viewer.listPrompts()).prompts.map((p) => p.name)).toEqual(['explain_answer', 'review_draft']);
+
+    // explain an answer from its trace id: the evidence of the request, its node path and the version that served
+    const traceId = 'aa'.repeat(16);
+    await (await gw.fetch('/mcp-flow', { headers: { traceparent: `00-${traceId}-${'bb'.repeat(8)}-01` } })).arrayBuffer();
+    await until('the request in evidence', async () => ((await admin('auditor', 'GET', `/evidence/traces/${traceId}`)).status === 200 ? true : undefined));
+    const explained = JSON.stringify(await (await overHttp('auditor')).getPrompt({ name: 'explain_answer', arguments: { trace: traceId, workflow: 'mcp-flow' } }));
+    expect(explained).toContain(`Evidence of trace ${traceId}`);
+    expect(explained).toMatch(/answer:done/);
+    expect(explained).toMatch(/publishedBy[^,]*pia/);
+    // a viewer gets counts, not records
+    const counted = JSON.stringify(await viewer.getPrompt({ name: 'explain_answer', arguments: { workflow: 'mcp-flow' } }));
+    expect(counted).toContain('Evidence counts (records need the auditor role');
+    expect(counted).not.toContain(traceId);
   });
 
   it('answers over HTTP only to a token, one message per POST; a wrong token is a 401 problem', async () => {
