@@ -16,7 +16,7 @@ import { startBareProxy, startGateway, startUpstream, whenStopped, type Gateway 
 import { measureMtls, printMtls, type MtlsRow } from './mtls.ts';
 import { measureLlm, printLlm, type LlmResults } from './llm.ts';
 
-const TARGET_NAMES = ['bare', 'sluice-a', 'sluice-b', 'sluice-c', 'sluice-c-redis', 'sluice-d', 'sluice-f', 'sluice-g', 'sluice-i', 'sluice-l', 'sluice-m', 'sluice-quiet', 'express-gateway', 'node-red'] as const;
+const TARGET_NAMES = ['bare', 'sluice-a', 'sluice-b', 'sluice-c', 'sluice-c-redis', 'sluice-d', 'sluice-f', 'sluice-g', 'sluice-i', 'sluice-l', 'sluice-m', 'sluice-quiet', 'sluice-c-noevidence', 'express-gateway', 'node-red'] as const;
 type TargetName = (typeof TARGET_NAMES)[number];
 
 const DESCRIPTIONS: Record<TargetName, string> = {
@@ -32,6 +32,7 @@ const DESCRIPTIONS: Record<TargetName, string> = {
   'sluice-l': 'Sluice (l): proxy with llm (model allow-list, usage read as the answer passes) vs the bare proxy, both POSTing a chat completion; and the time to the first chunk of a streamed answer vs the upstream directly; its own gateway',
   'sluice-m': 'Sluice (m): client-cert → proxy on the TLS listener with a client CA (mTLS), a new TLS connection per request vs keep-alive; its own gateway and a node:https load generator (wrk presents no client certificate)',
   'sluice-quiet': 'Sluice (c) without request logging and metrics (a gateway of its own: LOG_LEVEL=warn, SLUICE_METRICS=off)',
+  'sluice-c-noevidence': 'Sluice (c) without evidence records (a gateway of its own: SLUICE_EVIDENCE=off); sluice-c keeps them',
   'express-gateway': `express-gateway ${PEERS['express-gateway'].version}: jwt (RS256) → scope (terminate unless) → rate-limit → proxy`,
   'node-red': `Node-RED ${PEERS['node-red'].version}: http in → function (JWT + scope, node:crypto) → http request → http response`,
 };
@@ -199,6 +200,7 @@ function checks(rows: Summary[], outcome: Outcome, redisIsMemory: boolean): Chec
     toBare('sluice-f', 0.8, '(f)'),
     toBare('sluice-g', 1.5, '(g) cache hit'),
     toBare('sluice-i', 0.8, '(i) introspection cache hit'),
+    evidenceCost(row('sluice-c'), row('sluice-c-noevidence'), why),
     timesPeer('express-gateway', 30),
     timesPeer('node-red', 10),
     check(
@@ -210,6 +212,11 @@ function checks(rows: Summary[], outcome: Outcome, redisIsMemory: boolean): Chec
       !bare ? why('bare') : why('sluice-b'),
     ),
   ];
+}
+
+/** What keeping evidence costs the reference workflow: (c) with it against (c) without, within 5%. */
+function evidenceCost(on: Summary | undefined, off: Summary | undefined, why: (name: TargetName) => string): Check {
+  return check('(c) with evidence / (c) without >= 0.95', on && off ? on.rps / off.rps : undefined, '>=', 0.95, on && off ? `${fmt(on.rps, 0)} / ${fmt(off.rps, 0)} req/s` : '', !on ? why('sluice-c') : why('sluice-c-noevidence'));
 }
 
 function print(rows: Summary[], outcome: Outcome, results: Check[]): void {
@@ -260,6 +267,10 @@ export async function runCompare(): Promise<void> {
       redisWhere = started.redis;
       targets.push({ name: 'sluice-c-redis', url: `${started.gateway.url}/c`, server: started.gateway });
     }
+  }
+  if (selected.includes('sluice-c-noevidence')) {
+    const plain = await startGateway({ workflows: [referenceWorkflow('bench-c', '/c', credentials.publicJwk, upstream.origin)], env: { SLUICE_EVIDENCE: 'off' } });
+    targets.push({ name: 'sluice-c-noevidence', url: `${plain.url}/c`, server: plain });
   }
   if (selected.includes('sluice-quiet')) {
     const quiet = await startGateway({ workflows: [referenceWorkflow('bench-c', '/c', credentials.publicJwk, upstream.origin)], observe: false });

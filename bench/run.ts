@@ -3,10 +3,11 @@
 // makes sure none of them outlives the run, whatever way it ends. See bench/README.md.
 import { CAN_PIN, killAllNow, stopAll } from './children.ts';
 import { runCompare } from './compare.ts';
+import { runEvidence } from './evidence.ts';
 import { runScale } from './scale.ts';
 import { cleanUp } from './servers.ts';
 
-const MODES = { compare: runCompare, scale: runScale } as const;
+const MODES = { compare: runCompare, scale: runScale, evidence: runEvidence } as const;
 
 function mode(): keyof typeof MODES {
   const name = process.argv[2] ?? process.env.BENCH_MODE ?? 'compare';
