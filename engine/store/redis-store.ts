@@ -56,7 +56,7 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
   const { target, logger } = options;
   const keys = redisKeys(target.prefix);
   const client = createRedisClient(target, { name: 'sluice-store', offlineQueue: false, commandTimeoutMs: 5_000 });
-  const subscriber = createRedisClient(target, { name: 'sluice-changes', offlineQueue: true });
+  const subscriber = createRedisClient(target, { name: 'sluice-changes', offlineQueue: true, resubscribe: false });
   const reportError = (which: string) => {
     let lastReport = 0;
     return (error: Error) => {
@@ -111,8 +111,14 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
   });
   // After a reconnect the announcements sent meanwhile are lost: compare at once.
   client.on('ready', () => void reconcile());
-  subscriber.on('ready', () => void reconcile());
+  let subscribed = false;
+  subscriber.on('ready', () => {
+    // after a reconnect: subscribe again (a failure is the next reconnect's to retry), then compare
+    if (subscribed) subscriber.subscribe(keys.changes).catch(() => undefined);
+    void reconcile();
+  });
   await subscriber.subscribe(keys.changes);
+  subscribed = true;
   const timer = setInterval(() => void reconcile(), options.reconcileMs ?? RECONCILE_MS);
   timer.unref();
 

@@ -44,8 +44,10 @@ const retryStrategy = (times: number) => Math.min(50 * times, 1_000);
  * down instead of waiting for it (the rate limiter's hot path); `commandTimeout` bounds a
  * command on a connection that is up but does not answer.
  */
-export function createRedisClient(target: RedisTarget, options: { name: string; offlineQueue: boolean; commandTimeoutMs?: number }): RedisClient {
+export function createRedisClient(target: RedisTarget, options: { name: string; offlineQueue: boolean; commandTimeoutMs?: number; resubscribe?: false }): RedisClient {
   const common: RedisOptions = {
+    // ioredis resubscribes on reconnect without handling the command's failure (a connection that closes again rejects it unhandled): a subscriber resubscribes itself
+    ...(options.resubscribe === false ? { autoResubscribe: false } : {}),
     // The pid names the process in CLIENT LIST (and lets an operator CLIENT KILL one replica's connections).
     connectionName: `${options.name}-${process.pid}`,
     enableOfflineQueue: options.offlineQueue,
