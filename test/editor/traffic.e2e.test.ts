@@ -78,7 +78,7 @@ describe.runIf(chromiumAvailable())('the Traffic page in a browser', () => {
   const keys: Record<string, string> = {};
   const sent: Array<{ traceId: string; partner: string; status: number; version: number | undefined }> = [];
 
-  async function call(partner: 'acme' | 'globex') {
+  async function call(partner: 'acme' | 'globex' | 'initech') {
     const traceId = randomBytes(16).toString('hex');
     const res = await gateway.fetch('/orders', { headers: { 'x-api-key': keys[partner]!, traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01` } });
     const body = (await res.json()) as { version?: number };
@@ -92,7 +92,7 @@ describe.runIf(chromiumAvailable())('the Traffic page in a browser', () => {
     expect((await admin('editor', 'POST', '/workflows', { document: orders(1) })).status).toBe(201);
     expect((await admin('publisher', 'POST', '/workflows/orders/publish', { note: 'first' })).body.version).toBe(1);
     expect((await admin('admin', 'PUT', '/products/orders-api', { name: 'Orders API', workflows: ['orders'] })).status).toBe(200);
-    for (const partner of ['acme', 'globex'] as const) {
+    for (const partner of ['acme', 'globex', 'initech'] as const) {
       expect((await admin('admin', 'POST', '/partners', { id: partner, name: partner, products: ['orders-api'] })).status).toBe(201);
       keys[partner] = (await admin('admin', 'POST', `/partners/${partner}/keys`, {})).body.key as string;
     }
@@ -103,9 +103,10 @@ describe.runIf(chromiumAvailable())('the Traffic page in a browser', () => {
     expect((await admin('publisher2', 'POST', '/workflows/orders/publish', { note: 'second' })).body.version).toBe(2);
     for (let i = 0; i < 2; i++) await call('globex');
     await call('acme');
+    for (let i = 0; i < 55; i++) await call('initech'); // more than a page of the table
     await admin('admin', 'POST', '/partners/globex/suspend', { reason: 'unpaid invoice' });
     await call('globex');
-    expect(sent.map((s) => `${s.partner}:${s.status}:${s.version ?? '-'}`)).toEqual(['globex:200:1', 'globex:200:1', 'globex:200:1', 'acme:200:1', 'acme:200:1', 'globex:200:2', 'globex:200:2', 'acme:200:2', 'globex:403:-']);
+    expect(sent.filter((s) => s.partner !== 'initech').map((s) => `${s.partner}:${s.status}:${s.version ?? '-'}`)).toEqual(['globex:200:1', 'globex:200:1', 'globex:200:1', 'acme:200:1', 'acme:200:1', 'globex:200:2', 'globex:200:2', 'acme:200:2', 'globex:403:-']);
     await until('every request to be in evidence', async () => ((await admin('auditor', 'GET', '/evidence?limit=1000')).body.records?.length === sent.length ? true : undefined));
   }, 120_000);
 
@@ -133,7 +134,15 @@ describe.runIf(chromiumAvailable())('the Traffic page in a browser', () => {
     await signIn(page, gateway.url, PEOPLE.auditor.token);
     await page.getByRole('navigation', { name: 'Sections' }).getByRole('link', { name: 'Traffic' }).click();
     await page.getByRole('heading', { name: 'Traffic', level: 1 }).waitFor();
-    await page.getByRole('img', { name: /^Requests over time by outcome: 9 in \d+ bars of \d+[smhd]$/ }).waitFor();
+    await page.getByRole('img', { name: /^Requests over time by outcome: 64 in \d+ bars of \d+[smhd]$/ }).waitFor();
+    // a page of 50, then the rest
+    await expect.poll(() => page.locator('tr[data-trace]').count()).toBe(50);
+    expect(await page.getByText('50 shown').count()).toBe(1);
+    await page.getByRole('button', { name: 'Load more' }).click();
+    await expect.poll(() => page.locator('tr[data-trace]').count()).toBe(64);
+    await page.getByText('64 shown, all of them').waitFor();
+    expect(await page.getByRole('button', { name: 'Load more' }).count()).toBe(0);
+    expect(new Set(await page.locator('tr[data-trace]').evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-trace')))).size).toBe(64);
 
     // filter by partner: the hash carries it, the histogram and the table follow
     await page.getByRole('form', { name: 'Filters' }).getByLabel('Partner').fill('globex');

@@ -128,8 +128,8 @@ export function PartnerRow({ partner: p, stats: s, products, planNames, readOnly
               )}
             </>
           )}
-          <a className="partners__traffic small" href={trafficHref({ range: '24h', filters: { partner: p.id } })} aria-label={`Traffic of ${p.id}`}>
-            Traffic →
+          <a className="partners__traffic small" href={trafficHref({ range: '24h', filters: { partner: p.id } })}>
+            Traffic<span className="sr-only"> of {p.id}</span>
           </a>
         </td>
         <td className="partners__actions">
