@@ -9,6 +9,8 @@ import { errorsHref, fragmentsHref, listHref, partnersHref, useHashRoute } from 
 import { FragmentScreen } from './fragments/FragmentScreen.tsx';
 import { FragmentsPage } from './fragments/FragmentsPage.tsx';
 import { CatalogPage } from './catalog/CatalogPage.tsx';
+import { TrafficPage } from './traffic/TrafficPage.tsx';
+import { trafficHref } from './traffic/traffic-model.ts';
 import { useResource } from './hooks/useResource.ts';
 import { useSession } from './hooks/useSession.ts';
 
@@ -46,6 +48,9 @@ function SignedIn({ session }: { session: Session }) {
           <a href={errorsHref} aria-current={route.screen === 'errors' ? 'page' : undefined}>
             Errors
           </a>
+          <a href={trafficHref()} aria-current={route.screen === 'traffic' ? 'page' : undefined}>
+            Traffic
+          </a>
         </nav>
         <span className="appbar__spacer" />
         <span className="whoami" aria-label={`Signed in as ${session.identity.name}, role ${session.identity.role}`}>
@@ -61,6 +66,8 @@ function SignedIn({ session }: { session: Session }) {
         <PartnersPage />
       ) : route.screen === 'errors' ? (
         <CatalogPage />
+      ) : route.screen === 'traffic' ? (
+        <TrafficPage query={route.query} kinds={kinds} />
       ) : route.screen === 'fragments' ? (
         <FragmentsPage />
       ) : kinds.status === 'ready' ? (

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { clientCertificateRecordSchema, createdHmacSecretSchema, removedCertificateSchema, fragmentDraftSavedSchema, fragmentListSchema, fragmentPublishedSchema, fragmentRecordSchema, fragmentVersionSchema, fragmentViewSchema, restoredSchema, contractDiffSchema, contractSchema, createdKeySchema, demoTokenAnswerSchema, draftSavedSchema, partnerListSchema, partnerStatsSchema, partnerViewSchema, planListSchema, planSchema, productListSchema, productSchema, publishedSchema, revokedKeySchema, rolledBackSchema, testRunSchema, validatedSchema, versionDetailSchema, versionListSchema, workflowListSchema } from '../../../shared/admin/index.ts';
+import type { clientCertificateRecordSchema, createdHmacSecretSchema, removedCertificateSchema, fragmentDraftSavedSchema, fragmentListSchema, fragmentPublishedSchema, fragmentRecordSchema, fragmentVersionSchema, fragmentViewSchema, restoredSchema, contractDiffSchema, contractSchema, createdKeySchema, demoTokenAnswerSchema, draftSavedSchema, evidenceAggregateSchema, evidencePageSchema, evidenceTraceSchema, partnerListSchema, partnerStatsSchema, partnerViewSchema, planListSchema, planSchema, productListSchema, productSchema, publishedSchema, revokedKeySchema, rolledBackSchema, testRunSchema, validatedSchema, versionDetailSchema, versionListSchema, workflowListSchema } from '../../../shared/admin/index.ts';
 import type { ErrorCatalog } from '../../../shared/schema/catalog.ts';
 import type { PartnerFields, PlanFields, ProductFields } from '../../../shared/schema/partners.ts';
 import type { SampleRequest, SimulationResult, UpstreamMock } from './preview-types.ts';
@@ -49,6 +49,23 @@ export function createApi(token: string, onUnauthorized: () => void = () => {}) 
       throw new ApiError(response.status, (parsed as ProblemBody | undefined) ?? { status: response.status });
     }
     return parsed as T;
+  }
+  /** A streamed download (an export): the whole answer as a Blob, with the file name the server gives it. */
+  async function download(path: string): Promise<{ blob: Blob; name: string | undefined }> {
+    const response = await fetch(`${BASE}${path}`, { headers: { authorization: `Bearer ${token}` } });
+    if (!response.ok) {
+      if (response.status === 401) onUnauthorized();
+      const text = await response.text();
+      let problem: ProblemBody;
+      try {
+        problem = JSON.parse(text) as ProblemBody;
+      } catch {
+        problem = { status: response.status, detail: text.slice(0, 200) };
+      }
+      throw new ApiError(response.status, problem);
+    }
+    const name = /filename="([^"]+)"/.exec(response.headers.get('content-disposition') ?? '')?.[1];
+    return { blob: await response.blob(), name };
   }
   const wf = (id: string) => `/workflows/${encodeURIComponent(id)}`;
   const frag = (id: string) => `/fragments/${encodeURIComponent(id)}`;
@@ -105,6 +122,14 @@ export function createApi(token: string, onUnauthorized: () => void = () => {}) 
     validateFragment: (id: string, document?: unknown) => call<Answer<typeof validatedSchema>>('POST', `${frag(id)}/validate`, document === undefined ? {} : { document }),
     publishFragment: (id: string, note?: string) => call<Answer<typeof fragmentPublishedSchema>>('POST', `${frag(id)}/publish`, note ? { note } : {}),
     rollbackFragment: (id: string, version: number) => call<Answer<typeof fragmentPublishedSchema>>('POST', `${frag(id)}/rollback`, { version }),
+    /** Evidence records of a filter, newest first (auditor, admin); `query` as the endpoint takes it. */
+    evidence: (query: string) => call<Answer<typeof evidencePageSchema>>('GET', `/evidence?${query}`),
+    /** Requests counted by bucket and dimensions (every role). */
+    evidenceAggregate: (query: string) => call<Answer<typeof evidenceAggregateSchema>>('GET', `/evidence/aggregate?${query}`),
+    /** One trace's records, the version that served them and the audit entries around them (auditor, admin). */
+    evidenceTrace: (traceId: string) => call<Answer<typeof evidenceTraceSchema>>('GET', `/evidence/traces/${encodeURIComponent(traceId)}`),
+    /** The records of a filter as NDJSON or CSV (auditor, admin). */
+    evidenceExport: (query: string) => download(`/evidence/export?${query}`),
     fragmentVersion: (id: string, n: number) => call<Answer<typeof fragmentVersionSchema>>('GET', `${frag(id)}/versions/${n}`),
   };
 }
@@ -113,6 +138,11 @@ export type Api = ReturnType<typeof createApi>;
 
 /** A partner's requests over a window, as GET /partners/:id/stats answers. */
 export type PartnerStats = Answer<typeof partnerStatsSchema>;
+
+/** One evidence record: a request as the evidence store keeps it. */
+export type EvidenceRecord = Answer<typeof evidencePageSchema>['records'][number];
+/** GET /evidence/traces/:traceId as the editor reads it. */
+export type EvidenceTrace = Answer<typeof evidenceTraceSchema>;
 
 /** A sentence for a failed call, for a toast or an alert. */
 export function describeError(error: unknown): string {

@@ -6,6 +6,7 @@ export type Route =
   | { screen: 'list' }
   | { screen: 'partners' }
   | { screen: 'errors' }
+  | { screen: 'traffic'; query: string }
   | { screen: 'fragments' }
   | { screen: 'fragment'; id: string }
   | { screen: 'workflow'; id: string; version?: number; page?: 'contract' };
@@ -13,6 +14,8 @@ export type Route =
 function parse(hash: string): Route {
   if (/^#\/partners\/?$/.test(hash)) return { screen: 'partners' };
   if (/^#\/errors\/?$/.test(hash)) return { screen: 'errors' };
+  const traffic = /^#\/traffic\/?(?:\?(.*))?$/.exec(hash);
+  if (traffic) return { screen: 'traffic', query: traffic[1] ?? '' };
   if (/^#\/fragments\/?$/.test(hash)) return { screen: 'fragments' };
   const fragment = /^#\/fragments\/([^/?#]+)\/?$/.exec(hash);
   if (fragment) return { screen: 'fragment', id: decodeURIComponent(fragment[1]!) };

@@ -1,5 +1,6 @@
 import type { PartnerView, ProductRecord } from '../../../shared/schema/partners.ts';
 import type { PartnerStats } from '../api/client.ts';
+import { trafficHref } from '../traffic/traffic-model.ts';
 import { limitText } from './LimitsFields.tsx';
 import { PartnerCredentials, type CredentialActions } from './PartnerCredentials.tsx';
 
@@ -127,6 +128,9 @@ export function PartnerRow({ partner: p, stats: s, products, planNames, readOnly
               )}
             </>
           )}
+          <a className="partners__traffic small" href={trafficHref({ range: '24h', filters: { partner: p.id } })}>
+            Traffic<span className="sr-only"> of {p.id}</span>
+          </a>
         </td>
         <td className="partners__actions">
           <button type="button" disabled={off} title={readOnly} aria-description={readOnly} onClick={() => actions.edit(p)}>
