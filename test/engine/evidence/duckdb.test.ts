@@ -1,7 +1,27 @@
-import { mkdtempSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
 import { openDuckDbEvidence } from '../../../engine/evidence/duckdb-store.ts';
 import { evidenceStoreContract } from './store-contract.ts';
 
 evidenceStoreContract('DuckDB', () => openDuckDbEvidence(join(mkdtempSync(join(tmpdir(), 'sluice-evidence-')), 'evidence.duckdb')));
+
+describe('the DuckDB evidence spool', () => {
+  it('copies in a spool a stopped process left beside its database, at the next start', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-evidence-spool-'));
+    const first = await openDuckDbEvidence(join(dir, 'first.duckdb'));
+    const record = (i: number) => ({ time: 1_000 + i, traceId: i.toString(16).padStart(32, '0'), replica: 'r', method: 'GET', partner: i === 0 ? '' : i === 3 ? '\\N' : `p${i}`, product: null, workflow: 'w', version: 1, route: '/w', subject: null, credential: null, keyId: null, nodes: ['a:ok', 'b:done'], outcome: 'ok', status: 200, problem: 'say "hi", then\nleave', ms: 1.5, upstreamStatus: null, upstreamMs: null, model: null, inputTokens: null, outputTokens: null });
+    await first.insert([record(0), record(1), record(2), record(3)]);
+    // the spool as a process that stopped before copying it in leaves it, beside another database
+    const spool = readdirSync(dir).find((f) => f.startsWith('first.duckdb.spool-'))!;
+    copyFileSync(join(dir, spool), join(dir, 'second.duckdb.spool-7.ndjson'));
+    await first.close();
+    const second = await openDuckDbEvidence(join(dir, 'second.duckdb'));
+    expect(readdirSync(dir).filter((f) => f.includes('.spool-'))).toEqual([]);
+    const found = await second.find({ from: 0, to: 10_000, limit: 10 });
+    expect(found.map((r) => r.partner)).toEqual(['\\N', 'p2', 'p1', '']); // an empty text, or one that reads \N, stays text, not null
+    expect(found[1]).toEqual(record(2));
+    await second.close();
+  });
+});
