@@ -1,16 +1,21 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { EvidenceRecord } from '../../../shared/admin/index.ts';
 import { sluice } from '../../helpers/cli.ts';
 import type { TestGateway } from '../../helpers/gateway.ts';
 import { adminOf, expectProblem, startAdminGateway, until, type Admin } from '../admin/support.ts';
 
 /*
- * "Can we show a complete trace from identity to outcome for partner globex in that hour?" Three
- * partners call a workflow over two versions, globex is suspended in between; evidence (the
- * embedded DuckDB store of a real gateway) answers with every request of globex, its node path,
- * the version that served it, and the suspension from the audit log.
+ * "Can we show a complete trace from identity to outcome for partner globex yesterday between
+ * 10:00 and 11:00?" On a test clock set to yesterday 10:00 (Date only: timers run as ever), three
+ * partners call a workflow over two versions and globex is suspended in between; evidence (the
+ * embedded DuckDB store of a real gateway) answers with every request of globex in that hour, its
+ * node path, the version that served it, and the suspension from the audit log.
  */
+
+/** Yesterday 10:00 UTC: the hour the traffic is sent in, on the test clock. */
+const YESTERDAY_10 = new Date(new Date().setUTCHours(10, 0, 0, 0) - 86_400_000).getTime();
+const MINUTE = 60_000;
 
 const PARTNERS = ['acme', 'globex', 'initech'] as const;
 
@@ -32,8 +37,11 @@ describe('evidence: a complete trace from identity to outcome', () => {
   const keys: Record<string, string> = {};
   /** The trace id of each request sent, with who sent it and what it got. */
   const sent: Array<{ traceId: string; partner: string; status: number; version: number | undefined }> = [];
-  let from = 0;
-  let to = 0;
+  /** The hour asked about: yesterday 10:00 to 11:00. */
+  const from = YESTERDAY_10;
+  const to = YESTERDAY_10 + 60 * MINUTE;
+  /** Sets the test clock to `minutes` past yesterday 10:00. */
+  const at = (minutes: number) => vi.setSystemTime(YESTERDAY_10 + minutes * MINUTE);
 
   async function call(partner: (typeof PARTNERS)[number]) {
     const traceId = randomBytes(16).toString('hex');
@@ -46,7 +54,7 @@ describe('evidence: a complete trace from identity to outcome', () => {
   beforeAll(async () => {
     gw = await startAdminGateway();
     admin = adminOf(gw.url);
-    from = Date.now();
+    vi.useFakeTimers({ toFake: ['Date'], now: YESTERDAY_10 });
     await admin('editor', 'POST', '/workflows', { document: orders(1) });
     expect((await admin('publisher', 'POST', '/workflows/orders/publish', { note: 'first' })).body.version).toBe(1);
     expect((await admin('admin', 'PUT', '/products/orders-api', { name: 'Orders API', workflows: ['orders'] })).status).toBe(200);
@@ -54,22 +62,33 @@ describe('evidence: a complete trace from identity to outcome', () => {
       expect((await admin('admin', 'POST', '/partners', { id: partner, name: partner, products: ['orders-api'] })).status).toBe(201);
       keys[partner] = (await admin('admin', 'POST', `/partners/${partner}/keys`, {})).body.key as string;
     }
+    at(5);
     for (const partner of PARTNERS) for (let i = 0; i < 3; i++) await call(partner);
+    at(20);
     const { body: record } = await admin('admin', 'GET', '/workflows/orders');
     await admin('editor', 'PUT', '/workflows/orders/draft', { document: orders(2), baseRevision: record.draft.revision });
     expect((await admin('publisher2', 'POST', '/workflows/orders/publish', { note: 'second' })).body.version).toBe(2);
+    at(25);
     for (const partner of PARTNERS) for (let i = 0; i < 2; i++) await call(partner);
+    at(40);
     await admin('admin', 'POST', '/partners/globex/suspend', { reason: 'unpaid invoice' });
+    at(45);
     for (let i = 0; i < 2; i++) await call('globex');
     await call('acme');
-    to = Date.now() + 1;
-    await until('every request to be in evidence', async () => ((await evidenceOf('')).body.records?.length === sent.length ? true : undefined));
+    at(90); // 11:30: outside the hour asked about
+    await call('acme');
+    vi.useRealTimers();
+    await until('every request of the hour to be in evidence', async () => ((await evidenceOf('')).body.records?.length === sent.length - 1 ? true : undefined));
+    const late = (await admin('auditor', 'GET', `/evidence?from=${to}&to=${to + 60 * MINUTE}`)).body.records as EvidenceRecord[];
+    expect(late.map((r) => r.traceId)).toEqual([sent.at(-1)!.traceId]);
+    sent.pop(); // the hour's requests
   });
   afterAll(async () => {
+    vi.useRealTimers();
     await gw?.close();
   });
 
-  it('answers "partner globex in that hour" with every request, its node path and the version that served it', async () => {
+  it('answers "partner globex yesterday 10:00-11:00" with every request, its node path and the version that served it', async () => {
     const { status, body } = await evidenceOf('&partner=globex');
     expect(status).toBe(200);
     const mine = sent.filter((s) => s.partner === 'globex');
@@ -100,7 +119,8 @@ describe('evidence: a complete trace from identity to outcome', () => {
     expect(body.partnerSuspended).toBe(true);
     const actions = (body.audit as Array<{ action: string; partner?: string; detail?: string; actor: string }>).map((e) => `${e.action}${e.partner ? ` ${e.partner}` : ''}`);
     expect(actions).toEqual(expect.arrayContaining(['workflow.publish', 'partner.suspend globex']));
-    expect(body.audit.find((e: { action: string }) => e.action === 'partner.suspend')).toMatchObject({ actor: 'ada', detail: expect.stringContaining('unpaid invoice') });
+    expect(body.audit.find((e: { action: string }) => e.action === 'partner.suspend')).toMatchObject({ actor: 'ada', detail: expect.stringContaining('unpaid invoice'), time: new Date(YESTERDAY_10 + 40 * MINUTE).toISOString() });
+    expect(body.records[0].time).toBe(YESTERDAY_10 + 45 * MINUTE);
     // a request before the suspension: the partner was not suspended then, version 1 served
     const early = sent.find((s) => s.partner === 'globex' && s.version === 1)!;
     const before = (await admin('auditor', 'GET', `/evidence/traces/${early.traceId}`)).body;
