@@ -30,14 +30,26 @@ export function boundedJson(limits: DocumentLimits) {
   });
 }
 
-/** Writes a streamed answer chunk by chunk, waiting for the client to take each; a client that goes away stops it. */
-async function writeStreamed(res: Response, answer: StreamedAnswer): Promise<void> {
+/**
+ * Writes a streamed answer chunk by chunk, waiting for the client to take each; a client that
+ * goes away stops it. A failure before the first chunk is the call's problem answer; after it,
+ * the connection is cut (the status is sent already), so a client never takes a partial export
+ * for a whole one.
+ */
+async function writeStreamed(res: Response, answer: StreamedAnswer, logger: Logger | undefined): Promise<void> {
+  const chunks = answer.chunks[Symbol.asyncIterator]();
+  let next = await chunks.next();
   res.status(200).set({ 'content-type': answer.contentType, 'content-disposition': `attachment; filename="${answer.filename}"`, 'cache-control': 'no-store' });
-  for await (const chunk of answer.chunks) {
-    if (res.destroyed) return;
-    if (!res.write(chunk)) await new Promise((resolve) => res.once('drain', resolve).once('close', resolve));
+  try {
+    for (; !next.done; next = await chunks.next()) {
+      if (res.destroyed) return void (await chunks.return?.());
+      if (!res.write(next.value)) await new Promise((resolve) => res.once('drain', resolve).once('close', resolve));
+    }
+    res.end();
+  } catch (error) {
+    logger?.error({ err: error }, 'a streamed admin answer failed part way; the connection is cut');
+    res.destroy();
   }
-  res.end();
 }
 
 /** What a way into the admin endpoints needs (the HTTP API here, the MCP server in ../mcp/server.ts). */
@@ -87,7 +99,7 @@ export function mountEndpoints(endpoints: readonly Endpoint[], options: MountOpt
     router[endpoint.method](endpoint.path, authorize(endpoint), json, async (req: Request, res: Response, next: NextFunction) => {
       try {
         const answer = await calls.run(endpoint, res.locals.actor as Identity, { params: req.params, query: req.query, body: req.body });
-        if (answer instanceof StreamedAnswer) return await writeStreamed(res, answer);
+        if (answer instanceof StreamedAnswer) return await writeStreamed(res, answer, options.logger);
         if (endpoint.secret) res.set('cache-control', 'no-store');
         res.status(endpoint.status ?? 200).json(answer);
       } catch (error) {
