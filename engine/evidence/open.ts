@@ -37,7 +37,15 @@ export async function openEvidence(settings: Settings, options: { replica: strin
     options.logger.warn({ setting: 'CLICKHOUSE_URL' }, 'evidence is off in `serve --workers`: the embedded store belongs to one process; set CLICKHOUSE_URL to keep evidence from every worker');
     return undefined;
   }
-  const store = config.clickhouseUrl === undefined ? await openDuckDbEvidence(join(settings.dataDir, EVIDENCE_FILE)) : await openClickHouseEvidence(clickHouseTarget(config.clickhouseUrl));
+  let store: EvidenceStore;
+  try {
+    store = config.clickhouseUrl === undefined ? await openDuckDbEvidence(join(settings.dataDir, EVIDENCE_FILE)) : await openClickHouseEvidence(clickHouseTarget(config.clickhouseUrl));
+  } catch (error) {
+    // evidence never stops a gateway from serving: another process holding the embedded file, an unreachable ClickHouse
+    const message = (error as Error).message.replace(/\/\/[^@/]*@/g, '//');
+    options.logger.warn({ setting: config.clickhouseUrl === undefined ? 'SLUICE_DATA' : 'CLICKHOUSE_URL', reason: message }, 'evidence is off in this process: its store cannot be opened (processes sharing a data directory keep evidence together through CLICKHOUSE_URL)');
+    return undefined;
+  }
   const recorder = createEvidenceRecorder({ store, replica: options.replica, directory: options.directory, retentionMs: config.retentionMs, maxBytes: config.maxBytes, logger: options.logger });
   return {
     store,

@@ -66,7 +66,8 @@ describe.runIf(mountable)('a data directory that fills up or turns read-only', (
     mkdirSync(join(mountPoint, 'workflows'));
     writeFileSync(join(mountPoint, 'workflows', 'steady.json'), JSON.stringify(steady(1)));
     writeFileSync(join(mountPoint, 'errors.json'), readFileSync(join(REPO, 'examples', 'errors.json')));
-    const settings = loadSettings({ PORT: '0', HOST: '127.0.0.1', SLUICE_DATA: mountPoint, SLUICE_DEMO: 'off', LOG_LEVEL: 'warn', SLUICE_ADMIN_TOKENS: ADMIN_TOKENS });
+    // evidence off: its database, open for writing, would keep `mount -o remount,ro` from turning the disk read-only (a test of the workflow store)
+    const settings = loadSettings({ PORT: '0', HOST: '127.0.0.1', SLUICE_DATA: mountPoint, SLUICE_DEMO: 'off', LOG_LEVEL: 'warn', SLUICE_ADMIN_TOKENS: ADMIN_TOKENS, SLUICE_EVIDENCE: 'off' });
     sluice = await startSluice(settings, { logger: pino({ level: 'silent' }) });
     expect(await served()).toBe(1);
   });

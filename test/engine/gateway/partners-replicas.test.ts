@@ -73,7 +73,8 @@ describe('suspension and revocation across two gateway processes on one store', 
     second = await serve(dataDir);
   }, 60_000);
   afterAll(async () => {
-    for (const served of [first, second]) served?.child.kill('SIGTERM');
+    // the processes write what they hold as they stop: the directory goes once they are gone
+    await Promise.all([first, second].map((served) => served && served.child.exitCode === null && new Promise((resolve) => served.child.once('exit', resolve).kill('SIGTERM'))));
     rmSync(dataDir, { recursive: true, force: true });
   });
 
