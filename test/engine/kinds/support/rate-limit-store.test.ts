@@ -1,5 +1,5 @@
-import { describe, expect, it, onTestFinished } from 'vitest';
-import { createMemoryRateLimitStore, slidingWindowDecision, type RateLimitDecision } from '../../../../engine/kinds/support/rate-limit-store.ts';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
+import { budgetDecision, createMemoryRateLimitStore, slidingWindowDecision, type RateLimitDecision } from '../../../../engine/kinds/support/rate-limit-store.ts';
 import { seededRandom } from '../../../helpers/random.ts';
 
 /* The memory rate-limit store, context in, result out: a clock the test moves, keys expiring by their own window, a cap. */
@@ -152,5 +152,152 @@ describe('the memory store as a token budget: check counts nothing, charge count
     // a need beyond the whole limit never fits: retry once all of it is back
     expect(check(500).allowed).toBe(false);
     expect(check(500).retryAfterSeconds).toBe(Math.ceil((HOUR - (clock.t - start - HOUR)) / 1000));
+  });
+});
+
+/*
+ * The window arithmetic itself, exact: a 60 s window started at 0, the request at `now`, with
+ * `previous` requests counted in the window before and `current` in this one. Each case names
+ * which of the two ways of computing Retry-After it takes, with the number worked out by hand.
+ */
+describe('the sliding window arithmetic, exactly', () => {
+  const W = 60_000;
+  it('admits while the weighted estimate leaves room, with what remains and when the window ends', () => {
+    // estimate = 8 * (1 - 15/60) + 2 = 8: this one fits in 10, and one more after it
+    expect(slidingWindowDecision(10, W, 15_000, 0, 8, 2)).toEqual({ allowed: true, limit: 10, remaining: 1, resetSeconds: 45, retryAfterSeconds: 0 });
+    // estimate = 10 * 0.75 + 2 = 9.5: 10.5 does not fit in 10
+    expect(slidingWindowDecision(10, W, 15_000, 0, 10, 2).allowed).toBe(false);
+    // estimate = 4 * 0.5 + 3 = 5: 4 left after this one; the window ends in 30 s
+    expect(slidingWindowDecision(10, W, 30_000, 0, 4, 3)).toEqual({ allowed: true, limit: 10, remaining: 4, resetSeconds: 30, retryAfterSeconds: 0 });
+  });
+
+  it('refuses with the time until the previous window has weighed off enough: (estimate + 1 - limit) * window / previous', () => {
+    // estimate = 10 * 0.5 + 5 = 10; (11 - 10) * 60 / 10 = 6 s; the window ends in 30 s
+    expect(slidingWindowDecision(10, W, 30_000, 0, 10, 5)).toEqual({ allowed: false, limit: 10, remaining: 0, resetSeconds: 30, retryAfterSeconds: 6 });
+    // estimate = 8 * 0.75 + 7 = 13; (14 - 10) * 60 / 8 = 30 s, past the 45 s left? no: 30 < 45, so reset stays 45
+    expect(slidingWindowDecision(10, W, 15_000, 0, 8, 7)).toEqual({ allowed: false, limit: 10, remaining: 0, resetSeconds: 45, retryAfterSeconds: 30 });
+  });
+
+  it('refuses a full current window until the next one has weighed it off: until the end, then (1 - (limit - 1) / current) of a window', () => {
+    // current = limit = 10, previous 4: 30 s to the end + 60 * (1 - 9/10) = 36 s (the first way would say 45 s)
+    expect(slidingWindowDecision(10, W, 30_000, 0, 4, 10)).toEqual({ allowed: false, limit: 10, remaining: 0, resetSeconds: 36, retryAfterSeconds: 36 });
+    // nothing before, 12 counted (a limit lowered meanwhile): 50 s + 60 * (1 - 9/12) = 65 s
+    expect(slidingWindowDecision(10, W, 10_000, 0, 0, 12)).toEqual({ allowed: false, limit: 10, remaining: 0, resetSeconds: 65, retryAfterSeconds: 65 });
+  });
+
+  it('a token budget: admits a need that fits, with what is left before it; refuses one that does not, with when it fits', () => {
+    // estimate = 100 * 0.5 + 20 = 70 of 100: a need of 30 fits, 30 left before it, the window ends in 30 s
+    expect(budgetDecision(100, W, 30_000, 0, 100, 20, 30)).toEqual({ allowed: true, limit: 100, remaining: 30, resetSeconds: 30, retryAfterSeconds: 0 });
+    // a need of 40 does not: (70 + 40 - 100) * 60 / 100 = 6 s
+    expect(budgetDecision(100, W, 30_000, 0, 100, 20, 40)).toEqual({ allowed: false, limit: 100, remaining: 30, resetSeconds: 30, retryAfterSeconds: 6 });
+    // current 90 + 40 > 100: to the end (30 s) + 60 * (1 - 60/90) = 50 s (the first way would say 60 s)
+    expect(budgetDecision(100, W, 30_000, 0, 20, 90, 40)).toEqual({ allowed: false, limit: 100, remaining: 0, resetSeconds: 50, retryAfterSeconds: 50 });
+    // a need beyond the whole limit is told to come back once all of it is: wanted = limit, to the end + a window * (1 - 0/90)
+    expect(budgetDecision(100, W, 30_000, 0, 20, 90, 500)).toEqual({ allowed: false, limit: 100, remaining: 0, resetSeconds: 90, retryAfterSeconds: 90 });
+    // nothing counted at all and a need beyond the limit: never this window, all of the next (30 + 60 s)
+    expect(budgetDecision(100, W, 30_000, 0, 0, 0, 500)).toEqual({ allowed: false, limit: 100, remaining: 100, resetSeconds: 90, retryAfterSeconds: 90 });
+    // 15 s into the window: the reset is 45 s away, whatever is asked
+    expect(budgetDecision(100, W, 15_000, 0, 0, 0, 10).resetSeconds).toBe(45);
+  });
+});
+
+/* What the memory store's bookkeeping must keep true, whatever order nodes, windows and sweeps come in. */
+describe('the memory store\'s bookkeeping', () => {
+  const MINUTE = 60_000;
+  /** A store on a clock the test moves, whose sweep runs when the test says (its interval timer faked). */
+  function sweptAt() {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    onTestFinished(() => void vi.useRealTimers());
+    const clock = { t: 1_700_000_000_000 - (1_700_000_000_000 % HOUR) };
+    const store = createMemoryRateLimitStore({ now: () => clock.t, sweepEveryMs: 5 });
+    onTestFinished(() => store.close?.());
+    const hit = (scope: string, key: string, limit: number, windowMs: number) => store.hit(`${scope}${key}`, limit, windowMs, 'deny', scope) as RateLimitDecision;
+    const sweepDone = () => void vi.advanceTimersByTime(5);
+    return { clock, store, hit, sweepDone };
+  }
+
+  it('is named "memory" (status and metrics say which store decided)', () => {
+    expect(storeAt().store.name).toBe('memory');
+  });
+
+  it('a sweep keeps the counts of a window still in use: a key at its limit stays refused', async () => {
+    const { hit, sweepDone } = sweptAt();
+    for (let i = 0; i < 3; i++) expect(hit('wf:a:', 'k', 3, MINUTE).allowed).toBe(true);
+    sweepDone();
+    expect(hit('wf:a:', 'k', 3, MINUTE).allowed).toBe(false);
+  });
+
+  it('a node swept away and counted again is swept again later: no key outlives its windows', async () => {
+    const { clock, store, hit, sweepDone } = sweptAt();
+    hit('wf:a:', 'k', 3, MINUTE);
+    clock.t += 3 * MINUTE;
+    sweepDone(); // the node's only window is empty: the window and the node go
+    expect(store.occupancy().keys).toBe(0);
+    hit('wf:a:', 'k2', 3, MINUTE); // the same node, counted again: found anew
+    expect(store.occupancy().keys).toBe(1);
+    clock.t += 3 * MINUTE;
+    sweepDone();
+    expect(store.occupancy().keys).toBe(0);
+  });
+
+  it('a window emptied by the sweep is not counted in afterwards by a node that still has another', async () => {
+    const { clock, store, hit, sweepDone } = sweptAt();
+    hit('wf:a:', 'hourly', 3, HOUR);
+    hit('wf:a:', 'minutely', 3, MINUTE);
+    clock.t += 3 * MINUTE;
+    sweepDone(); // the minute window is empty and goes; the hour's stays
+    expect(store.occupancy().keys).toBe(1);
+    hit('wf:a:', 'again', 3, MINUTE);
+    expect(store.occupancy().keys).toBe(2);
+    clock.t += 3 * MINUTE;
+    sweepDone();
+    expect(store.occupancy().keys).toBe(1); // the minute's key went with its window
+  });
+
+  it('keeps one node\'s windows apart: counts per window, each rotating on its own', () => {
+    const { clock, hit } = sweptAt();
+    for (let i = 0; i < 2; i++) {
+      hit('wf:a:', 'k', 2, MINUTE);
+      hit('wf:a:', 'k', 100, HOUR);
+    }
+    expect(hit('wf:a:', 'k', 2, MINUTE).allowed).toBe(false); // 2 in the minute
+    expect(hit('wf:a:', 'k', 100, HOUR)).toMatchObject({ allowed: true, remaining: 97 }); // 3 in the hour
+    clock.t += 2 * MINUTE; // two minutes on: the minute window has nothing left, the hour keeps its 3
+    expect(hit('wf:a:', 'k', 2, MINUTE)).toMatchObject({ allowed: true, remaining: 1 });
+    expect(hit('wf:a:', 'k', 100, HOUR)).toMatchObject({ allowed: true, remaining: 96 });
+  });
+
+  it('keeps nodes apart when they alternate: each keeps its own counts', () => {
+    const { hit } = sweptAt();
+    for (let i = 0; i < 3; i++) {
+      expect(hit('wf:a:', 'k', 3, MINUTE).allowed).toBe(true);
+      expect(hit('wf:b:', 'k', 3, MINUTE).allowed).toBe(true);
+    }
+    expect(hit('wf:a:', 'k', 3, MINUTE).allowed).toBe(false);
+    expect(hit('wf:b:', 'k', 3, MINUTE).allowed).toBe(false);
+  });
+
+  it('a budget\'s check and charge keep one node\'s windows and other nodes apart', () => {
+    const { store } = sweptAt();
+    const charge = (scope: string, amount: number, windowMs: number) => store.charge(`${scope}k`, amount, windowMs, 'deny', scope);
+    const check = (scope: string, windowMs: number) => store.check(`${scope}k`, 1, 100, windowMs, 'deny', scope) as RateLimitDecision;
+    charge('wf:a:', 60, MINUTE);
+    charge('wf:a:', 10, HOUR);
+    charge('wf:b:', 5, MINUTE);
+    expect(check('wf:a:', MINUTE).remaining).toBe(40);
+    expect(check('wf:a:', HOUR).remaining).toBe(90);
+    expect(check('wf:b:', MINUTE).remaining).toBe(95);
+    expect(check('wf:a:', MINUTE).remaining).toBe(40);
+  });
+
+  it('after windows with no request at all, forgets the keys of both generations', () => {
+    const { clock, store, hit } = sweptAt();
+    for (let i = 0; i < 3; i++) hit('wf:a:', `k${i}`, 3, HOUR);
+    clock.t += HOUR;
+    hit('wf:a:', 'k0', 3, HOUR); // k0 counted again; k1, k2 are the previous window's
+    expect(store.occupancy().keys).toBe(3);
+    clock.t += 5 * HOUR; // windows later: nothing of either generation is adjacent
+    hit('wf:a:', 'fresh', 3, HOUR);
+    expect(store.occupancy().keys).toBe(1);
   });
 });
