@@ -30,8 +30,8 @@ export const PARTNER_USAGE = `  partner create <id> --name N [--plan P] [--produ
 const many = { type: 'string', multiple: true } as const;
 const one = { type: 'string' } as const;
 
-/** Prints a refused call: the problem's detail and the problems it names. */
-function refused(status: number, body: unknown): number {
+/** Prints a refused call: the problem's detail and the problems it names; the exit code. */
+export function refused(status: number, body: unknown): number {
   const problem = adminProblemSchema.partial().safeParse(body);
   process.stderr.write(`refused (${status}): ${problem.success ? (problem.data.detail ?? '') : ''}\n`);
   for (const p of (problem.success ? problem.data.problems : undefined) ?? []) process.stderr.write(`  - ${p.field ?? ''}: ${p.message}\n`);

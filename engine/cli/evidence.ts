@@ -1,6 +1,7 @@
 /** `sluice evidence`: the evidence queries of the admin API, for scripts and terminals. */
 import { parseArgs } from 'node:util';
-import { adminProblemSchema, evidenceAggregateSchema, evidencePageSchema, evidenceTraceSchema } from '../../shared/admin/index.ts';
+import { evidenceAggregateSchema, evidencePageSchema, evidenceTraceSchema } from '../../shared/admin/index.ts';
+import { refused } from '../admin/partner-cli.ts';
 import { parseDurationMs } from '../../shared/schema/duration.ts';
 
 export const EVIDENCE_USAGE = `  evidence find [filters] [--trace ID] [--limit N] [--before CURSOR] [--json]
@@ -48,16 +49,12 @@ export async function evidenceCommand(args: string[], target: () => { url: strin
     const { url, token } = target();
     return fetch(`${url.replace(/\/$/, '')}/admin/api${path}`, { headers: { authorization: `Bearer ${token}` } });
   };
-  const refused = async (res: Response) => {
-    const problem = adminProblemSchema.partial().safeParse(await res.json().catch(() => ({})));
-    process.stderr.write(`refused (${res.status}): ${problem.success ? (problem.data.detail ?? '') : ''}\n`);
-    return 1;
-  };
+  const refusal = async (res: Response) => refused(res.status, await res.json().catch(() => ({})));
   switch (action) {
     case 'find': {
       const { values } = parseArgs({ args: rest, options: { ...FILTERS, trace: one, limit: one, before: one, json: { type: 'boolean' } } });
       const res = await get(`/evidence${queryOf(values, [...Object.keys(FILTERS), 'trace', 'limit', 'before'], now)}`);
-      if (!res.ok) return refused(res);
+      if (!res.ok) return refusal(res);
       const page = evidencePageSchema.parse(await res.json());
       if (values.json) out(`${JSON.stringify(page, null, 2)}\n`);
       else for (const r of page.records) out(`${iso(r.time)}  ${r.traceId}  ${r.partner ?? '-'}  ${r.workflow ?? '-'}@${r.version ?? '-'}  ${r.status} ${r.outcome}${r.problem ? ` ${r.problem}` : ''}  ${r.nodes.join(' > ')}\n`);
@@ -67,7 +64,7 @@ export async function evidenceCommand(args: string[], target: () => { url: strin
     case 'count': {
       const { values } = parseArgs({ args: rest, options: { ...FILTERS, by: one, bucket: one, json: { type: 'boolean' } } });
       const res = await get(`/evidence/aggregate${queryOf(values, [...Object.keys(FILTERS), 'by', 'bucket'], now)}`);
-      if (!res.ok) return refused(res);
+      if (!res.ok) return refusal(res);
       const counts = evidenceAggregateSchema.parse(await res.json());
       if (values.json) out(`${JSON.stringify(counts, null, 2)}\n`);
       else for (const g of counts.groups) out(`${g.bucket === null ? '' : `${iso(g.bucket)}  `}${Object.entries(g.keys).map(([k, v]) => `${k}=${v ?? '-'}`).join(' ')}  ${g.count}  mean ${g.meanMs.toFixed(1)} ms\n`);
@@ -77,7 +74,7 @@ export async function evidenceCommand(args: string[], target: () => { url: strin
       const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { json: { type: 'boolean' } } });
       if (!positionals[0]) throw Object.assign(new Error('usage: sluice evidence trace <trace id>'), { code: 'ERR_PARSE_ARGS_USAGE' });
       const res = await get(`/evidence/traces/${encodeURIComponent(positionals[0])}`);
-      if (!res.ok) return refused(res);
+      if (!res.ok) return refusal(res);
       const trace = evidenceTraceSchema.parse(await res.json());
       if (values.json) {
         out(`${JSON.stringify(trace, null, 2)}\n`);
@@ -92,7 +89,7 @@ export async function evidenceCommand(args: string[], target: () => { url: strin
     case 'export': {
       const { values } = parseArgs({ args: rest, options: { ...FILTERS, format: one } });
       const res = await get(`/evidence/export${queryOf(values, [...Object.keys(FILTERS), 'format'], now)}`);
-      if (!res.ok || res.body === null) return refused(res);
+      if (!res.ok || res.body === null) return refusal(res);
       const decoder = new TextDecoder();
       for await (const chunk of res.body) out(decoder.decode(chunk, { stream: true }));
       return 0;

@@ -10,8 +10,8 @@
  * dropped as partitions first (no rewrite). Prune is meant to run on one replica at a time.
  */
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
-import { aggregateSql, COLUMNS, groupOf, pageSql, recordOf, type Condition } from './sql.ts';
-import type { EvidenceAggregation, EvidenceGroup, EvidencePage, EvidenceRecord, EvidenceStore } from './types.ts';
+import { aggregateSql, COLUMNS, groupOf, pageSql, recordOf, rowOf, type Condition } from './sql.ts';
+import type { EvidenceAggregation, EvidenceGroup, EvidencePage, EvidenceStore } from './types.ts';
 
 /** How long prune waits for ClickHouse to finish its deletes. */
 const MUTATION_WAIT_MS = 120_000;
@@ -53,12 +53,6 @@ function createTableSql(table: string): string {
   return `CREATE TABLE IF NOT EXISTS ${table} (${columns}) ENGINE = MergeTree PARTITION BY toDate(intDiv(time, 1000)) ORDER BY (time, trace_id)`;
 }
 
-/** A record as a JSONEachRow row: column names, the node path as one space-separated text. */
-function rowOf(record: EvidenceRecord): Record<string, unknown> {
-  const row: Record<string, unknown> = {};
-  for (const [column, field] of COLUMNS) row[column] = field === 'nodes' ? record.nodes.join(' ') : (record[field] ?? null);
-  return row;
-}
 
 /** Opens (creating when new) the evidence table `database.table` on the ClickHouse server at `url`. */
 export async function openClickHouseEvidence(options: { url: string; database?: string; table?: string }): Promise<EvidenceStore> {

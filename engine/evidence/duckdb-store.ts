@@ -13,8 +13,8 @@ import { appendFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
-import { aggregateSql, COLUMNS, groupOf, pageSql, recordOf } from './sql.ts';
-import type { EvidenceAggregation, EvidenceGroup, EvidencePage, EvidenceRecord, EvidenceStore } from './types.ts';
+import { aggregateSql, COLUMNS, groupOf, pageSql, recordOf, rowOf } from './sql.ts';
+import type { EvidenceAggregation, EvidenceGroup, EvidencePage, EvidenceStore } from './types.ts';
 
 /** Records turned into spool lines before the event loop gets a turn. */
 const ENCODE_SLICE = 500;
@@ -29,15 +29,10 @@ const IDLE_BELOW = 0.5;
 /** A value bound to a query: whole numbers of the time column are BIGINTs (so the zone maps prune), others as they are. */
 const bind = (value: string | number): DuckDBValue => (typeof value === 'number' && Number.isInteger(value) && Math.abs(value) > 2 ** 31 ? BigInt(value) : value);
 
-/** A record as one JSON line of the table's columns (nodes as one text). */
-function spoolLine(record: EvidenceRecord): string {
-  const row: Record<string, unknown> = {};
-  for (const [column, field] of COLUMNS) row[column] = field === 'nodes' ? record.nodes.join(' ') : record[field];
-  return `${JSON.stringify(row)}\n`;
-}
-
+/** The table's columns as read_json takes them, made once. */
+const SPOOL_COLUMNS = `{${COLUMNS.map(([column, , type]) => `'${column}': '${type}'`).join(', ')}}`;
 /** How DuckDB reads a spool file: newline-delimited JSON of exactly the table's columns. */
-const READ_SPOOL = (path: string) => `INSERT INTO evidence SELECT * FROM read_json('${path.replaceAll("'", "''")}', format = 'newline_delimited', columns = {${COLUMNS.map(([column, , type]) => `'${column}': '${type}'`).join(', ')}})`;
+const READ_SPOOL = (path: string) => `INSERT INTO evidence SELECT * FROM read_json('${path.replaceAll("'", "''")}', format = 'newline_delimited', columns = ${SPOOL_COLUMNS})`;
 
 /** Opens (creating when new) the evidence database at `file`, copying in any spool a stopped process left beside it. */
 export async function openDuckDbEvidence(file: string): Promise<EvidenceStore> {
@@ -102,7 +97,7 @@ export async function openDuckDbEvidence(file: string): Promise<EvidenceStore> {
       let text = '';
       for (let i = 0; i < records.length; i++) {
         if (i > 0 && i % ENCODE_SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
-        text += spoolLine(records[i]!);
+        text += `${JSON.stringify(rowOf(records[i]!))}\n`;
       }
       await serial(() => appendFile(spoolFile, text));
       spooled += records.length;

@@ -87,6 +87,13 @@ export function aggregateSql(query: EvidenceAggregation, placeholder: (condition
   };
 }
 
+/** A record as a row of the table: column names, absent values null, the node path as one space-separated text (recordOf reads it back). */
+export function rowOf(record: EvidenceRecord): Record<string, unknown> {
+  const row: Record<string, unknown> = {};
+  for (const [column, field] of COLUMNS) row[column] = field === 'nodes' ? record.nodes.join(' ') : (record[field] ?? null);
+  return row;
+}
+
 /** A row read back as a record: nodes from their text, numbers as numbers. */
 export function recordOf(row: Record<string, unknown>): EvidenceRecord {
   const record: Record<string, unknown> = {};

@@ -45,12 +45,14 @@ export function createEndpointCalls(options: EndpointCallOptions) {
   return {
     /**
      * Refuses, and audits, an actor whose role lacks the endpoint's permission. `attempted` says
-     * what was tried (the request line, the MCP tool) and `workflow` which workflow it was about.
+     * what was tried (the request line, the MCP tool); `id` is the call's `id` parameter, which
+     * names the workflow the refusal is about for the endpoints under /workflows/.
      */
-    async authorize(actor: Identity, endpoint: Endpoint, attempted: string, workflow?: string): Promise<void> {
+    async authorize(actor: Identity, endpoint: Endpoint, attempted: string, id: unknown): Promise<void> {
       if (allows(actor.role, endpoint.permission)) return;
       const denied = forbiddenError(actor, endpoint);
-      await refusals.record(actor, operationOf(endpoint), `${attempted}: ${denied.message}`, workflow?.slice(0, 64));
+      const workflow = endpoint.path.startsWith('/workflows/') && typeof id === 'string' ? id.slice(0, 64) : undefined;
+      await refusals.record(actor, operationOf(endpoint), `${attempted}: ${denied.message}`, workflow);
       throw denied;
     },
     /** Runs an authorized call; a change answers once this process serves it. */

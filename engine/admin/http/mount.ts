@@ -80,7 +80,7 @@ export function mountEndpoints(endpoints: readonly Endpoint[], options: MountOpt
   const authorize = (endpoint: Endpoint) => async (req: Request, res: Response, next: NextFunction) => {
     try {
       const actor = options.authenticate(req.headers.authorization, clientOf(req));
-      await calls.authorize(actor, endpoint, `${req.method} ${req.originalUrl.split('?')[0]!.slice(0, 300)}`, endpoint.path.startsWith('/workflows/') ? (req.params.id as string | undefined) : undefined);
+      await calls.authorize(actor, endpoint, `${req.method} ${req.originalUrl.split('?')[0]!.slice(0, 300)}`, req.params.id);
       res.locals.actor = actor;
       next();
     } catch (error) {

@@ -60,8 +60,7 @@ export function createAdminMcp(endpoints: readonly Endpoint[], options: MountOpt
   };
 
   async function authorize(actor: Identity, tool: AdminTool, args: Record<string, unknown>): Promise<void> {
-    const workflow = tool.endpoint.path.startsWith('/workflows/') && typeof args.id === 'string' ? args.id : undefined;
-    await calls.authorize(actor, tool.endpoint, `MCP ${tool.name} (${tool.endpoint.method.toUpperCase()} ${tool.pathOf(args).slice(0, 300)})`, workflow);
+    await calls.authorize(actor, tool.endpoint, `MCP ${tool.name} (${tool.endpoint.method.toUpperCase()} ${tool.pathOf(args).slice(0, 300)})`, args.id);
   }
 
   async function run(actor: Identity, tool: AdminTool, args: Record<string, unknown>): Promise<unknown> {
