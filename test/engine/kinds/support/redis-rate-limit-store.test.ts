@@ -1,8 +1,10 @@
-import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
+import { Redis } from 'ioredis';
+import { pino } from 'pino';
+import { afterAll, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { createMemoryRateLimitStore, type RateLimitDecision } from '../../../../engine/kinds/support/rate-limit-store.ts';
 import { createRedisRateLimitStore } from '../../../../engine/kinds/support/redis-rate-limit-store.ts';
 import { createRedisClient, redisKeys, whenReady } from '../../../../engine/store/redis.ts';
-import { deletePrefix, freePort, SHARED_REDIS_URL, sharedRedisAvailable, testPrefix } from '../../../helpers/redis.ts';
+import { deletePrefix, freePort, SHARED_REDIS_URL, sharedRedisAvailable, startOwnedRedis, testPrefix } from '../../../helpers/redis.ts';
 
 /* The Redis rate-limit store: against the memory store (the same sliding window, decided alike), and without a Redis to reach. */
 
@@ -180,4 +182,101 @@ describe('the Redis store\'s local fallback', () => {
     for (let i = 0; i < 500; i++) expect((store.hit(`wf:flood:k:v${i}`, 10, HOUR, 'local', 'wf:flood:') as RateLimitDecision).storeDown).toBe('local');
     expect(store.occupancy()).toEqual({ keys: 100, maxKeys: 100, evictions: 400 });
   });
+});
+
+/**
+ * The circuit breaker, against a redis-server of the test's own: paused (CLIENT PAUSE, so calls
+ * time out on a connection that stays up) and stopped (the connection drops), then back.
+ */
+describe.runIf(redisUp)("the Redis store's circuit breaker", () => {
+  /** A pino logger writing into an array, to read what the store said. */
+  const listening = () => {
+    const lines: Array<{ msg: string; reason?: string }> = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as { msg: string }) });
+    return { logger, lines };
+  };
+
+  it('opens after failuresToOpen calls in a row time out (a success in between starts the count again), decides at once while open, and a probe closes it', async () => {
+    const owned = await startOwnedRedis();
+    onTestFinished(() => owned.close());
+    const client = createRedisClient({ url: owned.url, prefix: 'breaker', cluster: false }, { name: 'sluice-rate-limits', offlineQueue: false, commandTimeoutMs: 150 });
+    client.on('error', () => undefined);
+    const { logger, lines } = listening();
+    const store = createRedisRateLimitStore({ client, keyPrefix: redisKeys('breaker').rateLimit, replicas: () => 1, logger, failuresToOpen: 2, probeAfterMs: 50 });
+    onTestFinished(() => store.close?.());
+    await whenReady(client, { url: owned.url, prefix: 'breaker', cluster: false });
+    const pauser = new Redis(owned.url);
+    onTestFinished(() => void pauser.disconnect());
+    /** Pauses every client's commands for `ms` (CLIENT UNPAUSE would wait too); resolves once the pause is in force. */
+    const pause = async (ms: number) => {
+      await pauser.client('PAUSE', ms, 'ALL');
+    };
+    /** Resolves when the pause is over: the pauser's own PING waits for it. */
+    const pauseOver = () => pauser.ping();
+
+    expect(await store.hit('k', 10, HOUR, 'deny')).toMatchObject({ allowed: true, remaining: 9 });
+    // one call times out: decided by its onStoreDown, the breaker stays closed
+    await pause(1_000);
+    const timedOut = store.hit('k', 10, HOUR, 'allow');
+    expect(timedOut).toBeInstanceOf(Promise); // it was sent
+    expect(await timedOut).toMatchObject({ allowed: true, storeDown: 'allow' });
+    expect(store.health().state).toBe('up');
+    await pauseOver();
+    // a success resets the count of failures in a row
+    expect(await store.hit('k', 10, HOUR, 'deny')).toMatchObject({ allowed: true });
+    await pause(3_000);
+    expect(await store.hit('k', 10, HOUR, 'deny')).toMatchObject({ allowed: false, storeDown: 'deny' });
+    expect(store.health().state).toBe('up'); // one failure since the success: still closed
+    // the second in a row opens it
+    expect(await store.hit('k', 10, HOUR, 'local')).toMatchObject({ allowed: true, storeDown: 'local' });
+    expect(['down', 'probing']).toContain(store.health().state);
+    // open: decided at once, nothing sent
+    const atOnce = store.hit('k', 10, HOUR, 'deny');
+    expect(atOnce).not.toBeInstanceOf(Promise);
+    expect(atOnce).toMatchObject({ allowed: false, storeDown: 'deny' });
+    expect(lines.filter((line) => line.msg.includes('Redis unreachable'))).toHaveLength(1);
+    expect(lines.find((line) => line.msg.includes('Redis unreachable'))?.reason).toMatch(/timed out/i);
+    // a probe is under way while the server is paused (its PING waits), and one answer closes the breaker
+    await vi.waitFor(() => expect(store.health().state).toBe('probing'), { timeout: 5_000, interval: 10 });
+    await pauseOver();
+    await vi.waitFor(() => expect(store.health().state).toBe('up'), { timeout: 5_000, interval: 10 });
+    expect(lines.filter((line) => line.msg.includes('Redis answers again'))).toHaveLength(1);
+    // counting in Redis again, from where it was (the calls that timed out ran once the pause ended)
+    const again = store.hit('k', 10, HOUR, 'deny');
+    expect(again).toBeInstanceOf(Promise);
+    const counted = Number(await client.hget(`${redisKeys('breaker').rateLimit}k}`, 'c'));
+    expect(await again).toMatchObject({ allowed: true, remaining: 10 - counted - 1 });
+    expect(store.health()).toEqual({ store: 'redis', state: 'up', storeDownDecisions: { allow: 1, deny: 2, local: 1 } });
+  }, 30_000);
+
+  it('opens at once when the connection drops (no call waits), and closes when the server is back, the counts kept', async () => {
+    const owned = await startOwnedRedis();
+    onTestFinished(() => owned.close());
+    const client = createRedisClient({ url: owned.url, prefix: 'breaker', cluster: false }, { name: 'sluice-rate-limits', offlineQueue: false, commandTimeoutMs: 500 });
+    client.on('error', () => undefined);
+    const { logger, lines } = listening();
+    const store = createRedisRateLimitStore({ client, keyPrefix: redisKeys('breaker').rateLimit, replicas: () => 2, logger, failuresToOpen: 5, probeAfterMs: 50 });
+    onTestFinished(() => store.close?.());
+    await whenReady(client, { url: owned.url, prefix: 'breaker', cluster: false });
+    for (let i = 0; i < 3; i++) await store.hit('k', 4, HOUR, 'deny');
+    expect(await store.hit('k', 4, HOUR, 'deny')).toMatchObject({ allowed: true, remaining: 0 });
+
+    const closed = new Promise((resolve) => client.once('close', resolve));
+    await owned.stop();
+    await closed;
+    // the connection is down: the first call opens the breaker without waiting for failuresToOpen
+    const first = store.hit('k', 4, HOUR, 'local');
+    expect(first).not.toBeInstanceOf(Promise);
+    expect(first).toMatchObject({ allowed: true, remaining: 1, storeDown: 'local' }); // local: 4 / 2 replicas
+    expect(store.health().state).toBe('down');
+    expect(lines.find((line) => line.msg.includes('Redis unreachable'))?.reason).toMatch(/^connection /);
+
+    const ready = new Promise((resolve) => client.once('ready', resolve));
+    await owned.start();
+    await ready;
+    await vi.waitFor(() => expect(store.health().state).toBe('up'), { timeout: 5_000, interval: 10 });
+    // the counter kept on the server (append-only file): 4 counted, the limit reached
+    expect(await store.hit('k', 4, HOUR, 'deny')).toMatchObject({ allowed: false, remaining: 0 });
+    expect(store.health().storeDownDecisions).toEqual({ allow: 0, deny: 0, local: 1 });
+  }, 30_000);
 });
