@@ -86,6 +86,7 @@ export const settingsSchema = z.object({
   SLUICE_EVIDENCE_RETENTION: boundedDurationSchema(60_000, 3650 * 86_400_000).default('30d').meta({ description: 'How long evidence records are kept.' }),
   SLUICE_EVIDENCE_MAX_BYTES: z.string().regex(SIZE, 'a size like 1gb or 500mb').default('1gb').transform(bytes).meta({ description: 'Most bytes the embedded evidence store keeps: past it the oldest records go first.' }),
   CLICKHOUSE_URL: z.url().optional().meta({ description: 'Keep evidence in ClickHouse (`http://user:password@host:8123/database`), shared by every replica: queries then see every replica\'s requests. Unset: the embedded DuckDB file, one per process.' }),
+  SLUICE_CANARY_CHECK: boundedDurationSchema(100, 600_000).default('1s').meta({ description: 'How often each gateway adds its canary counts to the totals (in Redis with REDIS_URL) and checks the abort rule.' }),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL').optional().meta({ description: 'Keep workflows, versions, the audit log, rate-limit counters and reload notices in Redis, shared by every replica. Unset: the file store in `$SLUICE_DATA/store` and in-memory rate limits.' }),
   REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, "_", "." and "-"').default('main').meta({ description: 'Namespace of the keys (`{sluice:<prefix>}:…`): installations sharing one Redis use different prefixes.' }),
   REDIS_CLUSTER: flag.prefault('off').meta({ description: 'REDIS_URL names a node of a Redis Cluster (ioredis Cluster client).' }),
@@ -131,6 +132,8 @@ export interface Settings {
   adminTokens: string | undefined;
   adminMaxFailures: number;
   fourEyes: boolean;
+  /** How often canary counts are added up and the abort rule checked (SLUICE_CANARY_CHECK). */
+  canaryCheckMs: number;
   /** Size bounds of workflow documents (SLUICE_MAX_NODES, _EDGES, _DOCUMENT, _EXPRESSION, _JSON_DEPTH). */
   documentLimits: DocumentLimits;
   logSubject: 'hash' | 'plain' | 'off';
@@ -206,6 +209,7 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
     adminTokens: s.SLUICE_ADMIN_TOKENS,
     adminMaxFailures: s.SLUICE_ADMIN_MAX_FAILURES,
     fourEyes: s.SLUICE_FOUR_EYES,
+    canaryCheckMs: durationMs(s.SLUICE_CANARY_CHECK),
     documentLimits: { nodes: s.SLUICE_MAX_NODES, edges: s.SLUICE_MAX_EDGES, bytes: s.SLUICE_MAX_DOCUMENT, expressionLength: s.SLUICE_MAX_EXPRESSION, depth: s.SLUICE_MAX_JSON_DEPTH },
     logSubject: s.SLUICE_LOG_SUBJECT,
     logSubjectKey: s.SLUICE_LOG_SUBJECT_KEY,

@@ -21,6 +21,7 @@ import type { SimulationContext } from './preview/simulate.ts';
 import type { ReplicaRegistry } from './store/replicas.ts';
 import type { Store } from './store/types.ts';
 import type { EvidenceStore } from './evidence/types.ts';
+import type { CanaryWatch } from './canary/watch.ts';
 import { DEMO_JWKS_FILE } from './demo/keys.ts';
 import type { ClientAddress } from './gateway/client-address.ts';
 import { writeProblem, type ProblemRenderer } from './gateway/problem.ts';
@@ -115,6 +116,8 @@ export interface ControlPlaneParts {
   logger: Logger;
   /** The evidence store the evidence queries read; absent when evidence is off. */
   evidence?: EvidenceStore | undefined;
+  /** The canaries' counts. */
+  canaries?: CanaryWatch | undefined;
 }
 
 /** The control plane: the admin API with its tokens, and the Express app that serves it beside health, editor and metrics. */
@@ -146,6 +149,7 @@ export function createControlPlane(parts: ControlPlaneParts): { app: express.Exp
     clientAddress: parts.clients.of,
     logger: parts.logger,
     evidence: parts.evidence,
+    canaries: parts.canaries,
     problems: parts.problems,
     applied: (revision) => registry.whenApplied(revision),
     status: () => ({ appliedRevision: registry.appliedRevision, serving: registry.serving(), replica: parts.replicas()?.id, rateLimits: rateLimits.health?.() ?? { store: rateLimits.name, state: 'up' }, upstreams: upstreamsOf(registry.active.values()) }),

@@ -40,6 +40,7 @@ import { Metrics } from './observe/metrics.ts';
 import { listenMetrics } from './observe/metrics-listener.ts';
 import { createPartnerLabelling, observeEngine } from './observe/engine-metrics.ts';
 import { createOtlpExporter } from './observe/otlp.ts';
+import { createCanaryWatch } from './canary/watch.ts';
 import { createMcpEndpoint } from './mcp/endpoint.ts';
 import { createMcpCallCounter } from './mcp/tool-metrics.ts';
 import { observeUpstreams } from './observe/upstreams.ts';
@@ -173,6 +174,14 @@ export async function startSluice(
     prepare: (document) => preparationProblems(document, deps),
     runTests: (document, resolver) => runWorkflowTests(document, { ...previewContext(), fragments: async () => resolver }),
   });
+  // Canaries: counted per side, summed over the replicas through Redis, aborted by the rule as `system`.
+  const canaries = createCanaryWatch({
+    served: () => registry.active.values(),
+    redis: redisStore ? { client: redisStore.client, prefix: redisStore.target.prefix } : undefined,
+    abort: (workflow, canaryId, reason) => lifecycle.canary.abort({ name: 'system', role: 'admin' }, workflow, reason, canaryId),
+    logger,
+    intervalMs: settings.canaryCheckMs,
+  });
   await ensureStoredCatalog({ store, catalogs, dataDirCatalog: problems.catalog, put: (catalog) => lifecycle.putCatalog({ name: 'system', role: 'admin' }, catalog) });
   if (redisStore) replicas = createReplicaRegistry({ client: redisStore.client, prefix: redisStore.target.prefix, logger, report: () => ({ appliedRevision: registry.appliedRevision, serving: registry.serving().map(({ workflow, version }) => ({ workflow, version })), rateLimits: rateLimits.health?.() }) });
   // The heartbeat after each sync tells the cluster view what this replica serves now.
@@ -196,7 +205,7 @@ export async function startSluice(
     fragmentDirectory.watch(() => void reload());
   }
 
-  const controlPlane = createControlPlane({ settings, store, lifecycle, registry, replicas: () => replicas, rateLimits, metrics, partnerAccess, preview: previewContext, mintToken, documents, clients, problems: () => problems, logger, evidence: evidence?.store });
+  const controlPlane = createControlPlane({ settings, store, lifecycle, registry, replicas: () => replicas, rateLimits, metrics, partnerAccess, preview: previewContext, mintToken, documents, clients, problems: () => problems, logger, evidence: evidence?.store, canaries });
   const metricsServer = metrics && settings.metricsPort !== undefined ? await listenMetrics(metrics, settings.host, settings.metricsPort) : undefined;
   const mcp = createMcpEndpoint({ gateway, partners: partnerAccess, problems: () => problems, clientAddress: clients, maxBodyBytes: settings.maxBodyBytes, maxAnswerBytes: settings.maxBufferedAnswerBytes, logger });
   const server = createHttpServer(settings, { problems: () => problems, control: controlPlane.app, gateway, mcp, ...(tls.listener ? { tls: tls.listener } : {}) });
@@ -226,13 +235,17 @@ export async function startSluice(
     async close() {
       directory.close();
       fragmentDirectory.close();
+      canaries.close();
       await replicas?.close();
       await metricsServer?.close();
       await spans?.close();
       slowReaders.close();
       server.closeIdleConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      for (const workflow of registry.active.values()) workflow.close();
+      for (const workflow of registry.active.values()) {
+        workflow.canary?.candidate.close();
+        workflow.close();
+      }
       await controlPlane.close(); // the refusals counted but not yet written
       await evidence?.close(); // the records queued are written
       await shared.close();

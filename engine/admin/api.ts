@@ -4,6 +4,7 @@ import { createEndpointCalls } from './http/calls.ts';
 import type { Endpoint } from './http/endpoint.ts';
 import { auditEndpoints } from './http/audit.ts';
 import { cacheEndpoints } from './http/cache.ts';
+import { canaryEndpoints } from './http/canary.ts';
 import { catalogEndpoints } from './http/catalog.ts';
 import { evidenceEndpoints } from './http/evidence.ts';
 import { expressionEndpoints } from './http/expressions.ts';
@@ -27,6 +28,7 @@ export function createAdminApi(options: AdminApiOptions): { router: Router; mcp:
     ...sessionEndpoints(),
     ...workflowEndpoints(context),
     ...versionEndpoints(context),
+    ...canaryEndpoints(context),
     ...fragmentEndpoints(context),
     ...catalogEndpoints(context),
     ...auditEndpoints(context),

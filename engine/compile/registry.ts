@@ -11,6 +11,7 @@ import { fragmentsNamed } from '../../shared/compile/index.ts';
 import { createFragmentLibrary, type FragmentLibrary } from './fragments.ts';
 import { validatePaced } from './pace.ts';
 import { compileWorkflow } from './compile.ts';
+import { createCanarySplit } from '../canary/split.ts';
 import { WorkflowRefused, type CompileDependencies, type CompiledWorkflow, type ServedLifecycle } from './types.ts';
 
 export interface WorkflowRegistry {
@@ -40,6 +41,13 @@ interface ServedVersion {
 
 export const describeProblems = (problems: ValidationProblem[]) =>
   problems.map((p) => `${p.node ? `node ${p.node}` : 'workflow'}${p.field ? ` ${p.field}` : ''}: ${p.message}`).join('; ');
+
+/** A served version as compiled, without the canary attached to it. */
+function withoutCanary(workflow: CompiledWorkflow): CompiledWorkflow {
+  if (workflow.canary === undefined) return workflow;
+  const { canary: _, ...rest } = workflow;
+  return rest;
+}
 
 /** RFC 9745 Deprecation (a structured date) and RFC 8594 Sunset (an HTTP date) of a version. */
 function lifecycleOf(version: VersionRecord): ServedLifecycle {
@@ -75,6 +83,8 @@ export function createWorkflowRegistry(options: {
   const { store, logger } = options;
   const fragmentLibrary = options.fragments ?? createFragmentLibrary(store);
   const active = new Map<string, CompiledWorkflow>();
+  /** The candidate version of each workflow running a canary (served through its active version's split). */
+  const candidates = new Map<string, CompiledWorkflow>();
   /** `${id}@${version}` -> why it failed, so a version that cannot compile is logged once */
   const failed = new Map<string, string>();
   let appliedRevision = 0;
@@ -90,24 +100,13 @@ export function createWorkflowRegistry(options: {
     const fragments = await fragmentLibrary.resolver(state);
     /** A served workflow runs a fragment version that is no longer the active one it follows: compiled again. */
     const stale = (workflow: CompiledWorkflow) => workflow.graph.fragments.some((use) => !use.pinned && fragments(use.fragment)?.version !== use.version);
-    const next = new Map<string, CompiledWorkflow>();
-    for (const record of Object.values(state.workflows)) {
-      const current = active.get(record.id);
-      // States are frozen and a change shares the records it leaves alone: the same record object
-      // is the same active version with the same lifecycle marks.
-      if (current !== undefined && servedFrom.get(record.id) === record && !stale(current)) {
-        next.set(record.id, current);
-        continue;
-      }
-      servedFrom.set(record.id, record);
-      // An archived workflow serves nothing, whatever its record says (archiving clears active too).
-      const version = record.archived ? undefined : record.versions.find((v) => v.version === record.active);
-      if (!version) continue;
+    /**
+     * A version compiled for this sync: the one this process serves already when it is still
+     * current, else compiled now; undefined when it cannot be served here (logged once).
+     */
+    async function compiled(record: WorkflowRecord, version: VersionRecord, current: CompiledWorkflow | undefined): Promise<CompiledWorkflow | undefined> {
       const lifecycle = lifecycleOf(version);
-      if (current && current.version === version.version && !stale(current)) {
-        next.set(record.id, sameLifecycle(current.lifecycle, lifecycle) ? current : { ...current, lifecycle });
-        continue;
-      }
+      if (current && current.version === version.version && !stale(current)) return sameLifecycle(current.lifecycle, lifecycle) ? current : { ...current, lifecycle };
       // Read before the try: a store that cannot be read (a Redis connection cut) fails this sync,
       // which is retried, rather than marking the version as one that cannot be served here.
       const document = await store.document(version.hash);
@@ -115,26 +114,55 @@ export function createWorkflowRegistry(options: {
       const key = `${record.id}@${version.version}${fragmentsNamed(document as { nodes?: unknown })
         .map((f) => ` ${f.fragment}@${f.version ?? fragments(f.fragment)?.version ?? '-'}`)
         .join('')}`;
-      if (failed.has(key)) {
-        if (current) next.set(record.id, current);
-        continue;
-      }
+      if (failed.has(key)) return undefined;
       try {
         const { limits, sliceMs } = options.deps;
         // A published version is served as it was published, even one whose tests hold a credential.
         const result = await validatePaced(document, { ...(catalog ? { catalog } : {}), ...(limits ? { limits } : {}), allowStoredCredentials: true, fragments }, sliceMs);
         if (!result.ok) throw new WorkflowRefused(result.problems);
-        const compiled = await compileWorkflow(result.graph, version.version, options.deps, { metrics: options.metrics });
-        next.set(record.id, { ...compiled, lifecycle });
-        const uses = compiled.graph.fragments.map((use) => `${use.fragment}@${use.version}`);
+        const made = await compileWorkflow(result.graph, version.version, options.deps, { metrics: options.metrics });
+        const uses = made.graph.fragments.map((use) => `${use.fragment}@${use.version}`);
         logger.info({ workflow: record.id, version: version.version, publishedBy: version.publishedBy, revision: state.revision, ...(uses.length > 0 ? { fragments: uses } : {}) }, 'workflow activated');
+        return { ...made, lifecycle };
       } catch (error) {
         const problems = error instanceof WorkflowRefused ? error.problems : [{ code: 'invalid_config' as const, message: (error as Error).message }];
         failed.set(key, describeProblems(problems));
         options.metrics?.reloads.inc({ result: 'failed' });
         logger.error({ workflow: record.id, version: version.version, problems }, `workflow version cannot be served here: ${describeProblems(problems)}`);
-        if (current) next.set(record.id, current);
+        return undefined;
       }
+    }
+
+    const next = new Map<string, CompiledWorkflow>();
+    const nextCandidates = new Map<string, CompiledWorkflow>();
+    for (const record of Object.values(state.workflows)) {
+      const current = active.get(record.id);
+      // States are frozen and a change shares the records it leaves alone: the same record object
+      // is the same active version with the same lifecycle marks.
+      if (current !== undefined && servedFrom.get(record.id) === record && !stale(current)) {
+        next.set(record.id, current);
+        const candidate = candidates.get(record.id);
+        if (candidate !== undefined) nextCandidates.set(record.id, candidate);
+        continue;
+      }
+      servedFrom.set(record.id, record);
+      // An archived workflow serves nothing, whatever its record says (archiving clears active too).
+      const version = record.archived ? undefined : record.versions.find((v) => v.version === record.active);
+      if (!version) continue;
+      // without its canary: attached again below when one runs
+      const base = current === undefined ? undefined : withoutCanary(current);
+      const served = (await compiled(record, version, base)) ?? base;
+      if (served === undefined) continue;
+      const canary = record.canary;
+      const candidateVersion = canary === undefined ? undefined : record.versions.find((v) => v.version === canary.version && v.retired === undefined);
+      const candidate = candidateVersion === undefined ? undefined : await compiled(record, candidateVersion, candidates.get(record.id));
+      if (canary === undefined || candidate === undefined) {
+        next.set(record.id, served);
+        continue;
+      }
+      nextCandidates.set(record.id, candidate);
+      const previous = current?.canary?.record.id === canary.id ? current.canary : undefined;
+      next.set(record.id, { ...served, canary: createCanarySplit(canary, served, candidate, options.deps.partners, previous?.unsent) });
     }
     for (const [id, workflow] of active) if (!next.has(id)) logger.info({ workflow: id, version: workflow.version }, 'workflow no longer served');
     for (const id of servedFrom.keys()) if (!Object.hasOwn(state.workflows, id)) servedFrom.delete(id);
@@ -143,10 +171,12 @@ export function createWorkflowRegistry(options: {
     const directory = options.deps.partners ? buildPartnerDirectory(state) : undefined;
     if (directory) options.deps.partners!.current = directory;
     // The versions no longer served release their timers (a proxy's health checks); the prepared nodes a kept version shares stay.
-    const kept = new Set([...next.values()].map((w) => w.prepared));
-    for (const workflow of active.values()) if (!kept.has(workflow.prepared)) workflow.close();
+    const kept = new Set([...next.values(), ...nextCandidates.values()].map((w) => w.prepared));
+    for (const workflow of [...active.values(), ...candidates.values()]) if (!kept.has(workflow.prepared)) workflow.close();
     active.clear();
     for (const [id, workflow] of next) active.set(id, workflow);
+    candidates.clear();
+    for (const [id, workflow] of nextCandidates) candidates.set(id, workflow);
     options.activate([...active.values()], catalog);
     appliedRevision = state.revision;
     options.metrics?.reloads.inc({ result: 'applied' });

@@ -1,3 +1,5 @@
+import type { CanaryRecord } from '../../shared/schema/lifecycle.ts';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { ReplayStore } from '../kinds/support/replay-store.ts';
 import type { CacheStore, Flights } from '../kinds/support/cache-store.ts';
 import type { FinalStateMeta, ValidationProblem, ValidGraph, WorkflowMachineConfig } from '../../shared/compile/index.ts';
@@ -60,8 +62,26 @@ export interface CompiledWorkflow {
   metrics: VersionMetrics | undefined;
   /** Lifecycle marks of the version as served; absent for drafts and tests. */
   lifecycle?: ServedLifecycle;
+  /** The canary running on the active version: which requests its candidate serves (engine/canary/split.ts). */
+  canary?: CanarySplit;
   close(): void;
 }
+
+/**
+ * A canary as the gateway serves it: the candidate's compiled version and which requests go to it.
+ * Counts of both sides are kept here for the canary watch (engine/canary/watch.ts).
+ */
+export interface CanarySplit {
+  readonly record: CanaryRecord;
+  readonly candidate: CompiledWorkflow;
+  /** Whether this request goes to the candidate. */
+  pick(headers: IncomingHttpHeaders): boolean;
+  /** Requests and bad answers (errors or problems) per side since the watch last took them: [active requests, active bad, candidate requests, candidate bad]. */
+  readonly unsent: Float64Array;
+  /** Counts a finished request: on the candidate's side or the active's, bad (status >= 500 or a problem answer) or not. */
+  count(candidate: boolean, bad: boolean): void;
+}
+
 
 /** Raised when a valid document cannot be prepared here (missing env var, unreadable key file). */
 export class WorkflowRefused extends Error {

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { readBody } from './body.ts';
 import type { ClientCertificates } from './client-certificate.ts';
-import type { CompiledWorkflow } from '../compile/types.ts';
+import type { CanarySplit, CompiledWorkflow } from '../compile/types.ts';
 import { walk, type WalkObserver, type WalkResult } from '../compile/walk.ts';
 import { evaluateLoggedFields } from '../compile/logged-fields.ts';
 import type { ClientAddress } from './client-address.ts';
@@ -170,6 +170,9 @@ export function createGateway(options: GatewayOptions): Gateway {
         partner: undefined, subject: undefined, fields: undefined, outcome: 'error', status: 500, problem: undefined, ms: 0, upstreamMs: undefined, path: [], rateLimitStoreDown: undefined, mcpTool: undefined,
       };
       let served: CompiledWorkflow | undefined;
+      /** The canary the request was split by, and whether it went to the candidate. */
+      let split: CanarySplit | undefined;
+      let toCandidate = false;
       let final: string | undefined;
       let exchange: RequestExchange | undefined;
       let trace: TraceContext | undefined;
@@ -201,7 +204,9 @@ export function createGateway(options: GatewayOptions): Gateway {
           else refuse(exchange, record, head, 'not_found', undefined, undefined);
           return;
         }
-        const workflow = match.workflow;
+        let workflow = match.workflow;
+        split = workflow.canary;
+        if (split !== undefined && (toCandidate = split.pick(req.headers))) workflow = split.candidate;
         served = workflow;
         record.workflowFields = workflow.logFields;
         const lifecycle = workflow.lifecycle;
@@ -237,6 +242,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         else res.destroy();
       } finally {
         exchange?.end(); // what the nodes held for other requests (a cache key's flight) is let go
+        split?.count(toCandidate, record.status >= 500 || record.problem !== undefined);
         const mcpTool = exchange?.mcpTool;
         if (mcpTool !== undefined) {
           record.mcpTool = mcpTool.name;

@@ -35,6 +35,10 @@ const AUDIT_ACTIONS = [
   'fragment.save',
   'fragment.publish',
   'fragment.rollback',
+  'canary.start',
+  'canary.update',
+  'canary.promote',
+  'canary.abort',
   'refused',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];

@@ -27,6 +27,8 @@ export function redisKeys(prefix: string) {
     changes: `${tag}:changes`,
     replicas: `${tag}:replicas`,
     replica: (id: string) => `${tag}:replica:${id}`,
+    /** A canary's counts summed over the replicas (engine/canary/watch.ts). */
+    canary: (workflow: string, canaryId: string) => `${tag}:canary:${workflow}:${canaryId}`,
     /** The prefix of rate-limit keys; the counted value follows inside braces. */
     rateLimit: `sluice:${prefix}:rl:{`,
     /** The prefix of cached answers (cache-lookup, cache-store); the cache name and key follow. */

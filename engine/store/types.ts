@@ -1,4 +1,4 @@
-import type { DraftRecord, VersionRecord } from '../../shared/schema/lifecycle.ts';
+import type { CanaryRecord, DraftRecord, VersionRecord } from '../../shared/schema/lifecycle.ts';
 import type { PartnerRecord, PlanRecord, ProductRecord } from '../../shared/schema/partners.ts';
 import type { AuditEntry, AuditVerification, StoredDocument, UnsealedEntry } from './audit.ts';
 
@@ -11,6 +11,8 @@ export interface WorkflowRecord {
   draft: DraftRecord | undefined;
   versions: VersionRecord[];
   active: number | undefined;
+  /** A candidate version serving a share of the requests beside the active one; optional: stores written before canaries load unchanged. */
+  canary?: CanaryRecord;
   /**
    * Set while the workflow is archived: nothing of it is served (active is undefined), its route is
    * free for others, its draft and versions stay for audit, and it takes no edit until restored.
@@ -24,7 +26,7 @@ export interface WorkflowRecord {
  * version that subflow nodes run unless they pin one; never served on its own (it has no route),
  * never archived.
  */
-export type FragmentRecord = Omit<WorkflowRecord, 'archived'>;
+export type FragmentRecord = Omit<WorkflowRecord, 'archived' | 'canary'>;
 
 /** Who archived a workflow, when and why; `version` is the version that served then, which a restore serves again if it still can. */
 interface ArchiveRecord {

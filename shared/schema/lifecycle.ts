@@ -28,3 +28,25 @@ export interface DraftRecord {
   updatedAt: string;
   updatedBy: string;
 }
+
+/**
+ * Which requests of a canary go to the candidate: those whose key hashes under the share. The same
+ * key lands on the same side on every replica (the hash of the canary's id and the key); `random`
+ * (or a request without the key) draws per request.
+ */
+export type CanaryStickiness = { by: 'partner' | 'subject' | 'random' } | { by: 'header'; header: string };
+
+/** A version serving a share of a workflow's requests beside the active one, until promoted or aborted. */
+export interface CanaryRecord {
+  /** Names this canary: hashed with each key, so a new canary splits afresh. */
+  id: string;
+  /** The candidate version. */
+  version: number;
+  /** Percent of requests (1-100) the candidate serves. */
+  share: number;
+  sticky: CanaryStickiness;
+  /** Aborted by the gateway (as `system`) when the candidate's error/problem rate exceeds the active's by `margin` points, both sides having served `minSample` requests. */
+  abort: { margin: number; minSample: number };
+  startedAt: string;
+  startedBy: string;
+}

@@ -2,6 +2,7 @@ import type { ValidationProblem } from '../../../shared/compile/index.ts';
 import { auditActor } from '../../store/audit.ts';
 import type { StoreState, WorkflowRecord } from '../../store/types.ts';
 import { AdminError } from '../errors.ts';
+import { withoutCanary } from './canary.ts';
 import { requireWorkflow, type Actor, type Lifecycle, type LifecycleOptions } from './workflows.ts';
 
 /** What a restore did: whether the version that served at archiving serves again, and if not, why. */
@@ -48,7 +49,7 @@ export function createArchive(options: Pick<LifecycleOptions, 'store' | 'now'>, 
         if (record.archived) throw new AdminError('conflict', `workflow "${id}" is archived already (since ${record.archived.at}, by ${record.archived.by})`);
         const time = now();
         const archived = { at: time, by: actor.name, ...(reason ? { reason } : {}), ...(record.active === undefined ? {} : { version: record.active }) };
-        const next: WorkflowRecord = { ...record, active: undefined, archived };
+        const next: WorkflowRecord = { ...withoutCanary(record), active: undefined, archived };
         const detail = [record.active === undefined ? 'served nothing' : `stopped serving version ${record.active}`, reason ? `reason: ${reason}` : undefined].filter(Boolean).join('; ');
         return {
           state: { ...state, workflows: { ...state.workflows, [id]: next } },

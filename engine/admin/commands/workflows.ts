@@ -6,6 +6,7 @@ import { auditActor, storedDocument, storedDocumentSliced, type AuditAction } fr
 import { createStoredCatalogs } from '../../store/catalogs.ts';
 import type { Store, StoreState, Transition, WorkflowRecord } from '../../store/types.ts';
 import { AdminError } from '../errors.ts';
+import { createCanaryCommands, withoutCanary } from './canary.ts';
 import { requireEnvelope, storedDraft } from './drafts.ts';
 import { createFragments } from './fragments.ts';
 import type { Actor, LifecycleOptions } from './options.ts';
@@ -146,6 +147,7 @@ export function createLifecycle(options: LifecycleOptions) {
     return change<{ version: number; unchanged: boolean }>(async (state) => {
       const current = requireWorkflow(state, id, 'publish');
       if (!current.draft) throw new AdminError('conflict', `workflow "${id}" has no draft to publish`);
+      if (current.canary !== undefined) throw new AdminError('conflict', `version ${current.canary.version} of "${id}" runs as a canary: promote or abort it before publishing`);
       if (testedHash !== undefined && current.draft.hash !== testedHash) throw new AdminError('conflict', `the draft of "${id}" changed while its tests ran: publish again`);
       if (fourEyes && current.draft.updatedBy === actor.name)
         return refusal(actor, 'workflow.publish', new AdminError('forbidden', `four-eyes rule: ${actor.name} last edited this draft, so another publisher must publish it`), id);
@@ -244,7 +246,7 @@ export function createLifecycle(options: LifecycleOptions) {
       const { result } = await store.transact((state) => {
         const record = requireWorkflow(state, id);
         return {
-          state: { ...state, workflows: { ...state.workflows, [id]: { ...record, active: undefined } } },
+          state: { ...state, workflows: { ...state.workflows, [id]: { ...withoutCanary(record), active: undefined } } },
           entry: { time: now(), ...auditActor(actor), action: 'workflow.unpublish', workflow: id, ...(record.active === undefined ? {} : { version: record.active }) },
           result: { previous: record.active },
         };
@@ -264,8 +266,8 @@ export function createLifecycle(options: LifecycleOptions) {
           return refusal(actor, 'workflow.rollback', new AdminError('validation_failed', `version ${version} of "${id}" cannot serve now: ${problems.length} problem(s)`, { problems }), id, version);
         const time = now();
         return {
-          state: { ...state, workflows: { ...state.workflows, [id]: { ...record, active: version } } },
-          entry: { time, ...auditActor(actor), action: 'workflow.rollback', workflow: id, version, documentHash: target.hash, detail: `from version ${record.active ?? 'none'}` },
+          state: { ...state, workflows: { ...state.workflows, [id]: { ...withoutCanary(record), active: version } } },
+          entry: { time, ...auditActor(actor), action: 'workflow.rollback', workflow: id, version, documentHash: target.hash, detail: `from version ${record.active ?? 'none'}${record.canary ? `; the canary of version ${record.canary.version} ends` : ''}` },
           result: { active: version, previous: record.active },
         };
       });
@@ -327,6 +329,9 @@ export function createLifecycle(options: LifecycleOptions) {
     },
 
     refuse,
+
+    /** Canaries: a candidate version beside the active one (engine/admin/commands/canary.ts). */
+    canary: createCanaryCommands({ store, now, fourEyes: options.fourEyes, requireWorkflow, check, testDraft, change, refusal }),
   };
   return { ...api, fragments: createFragments(options, api) };
 }

@@ -9,6 +9,7 @@ import type { ProblemRenderer } from '../../gateway/problem.ts';
 import type { SimulationContext } from '../../preview/simulate.ts';
 import type { Store } from '../../store/types.ts';
 import type { EvidenceStore } from '../../evidence/types.ts';
+import type { CanaryWatch } from '../../canary/watch.ts';
 import type { Partners } from '../commands/partners.ts';
 import { workflowOf, type Lifecycle } from '../commands/workflows.ts';
 import { AdminError } from '../errors.ts';
@@ -56,6 +57,8 @@ export interface AdminApiOptions {
   logger?: Logger;
   /** The evidence store queries read; absent when evidence is off (those endpoints answer 404). */
   evidence?: EvidenceStore | undefined;
+  /** The canaries' counts (engine/canary/watch.ts); absent: none are counted (zeros). */
+  canaries?: CanaryWatch | undefined;
 }
 
 /** A stored workflow's draft, active version or a version number. */

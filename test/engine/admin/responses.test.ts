@@ -53,7 +53,16 @@ describe('admin API answers and their response schemas', () => {
     await call('publisher', 'POST', '/workflows/round/publish', {});
     await call('editor', 'PUT', '/workflows/round/draft', { document: stamped('round', '/round', 'v2', { guard: true }), baseRevision: view.draft.revision + 1 });
     await call('publisher2', 'POST', '/workflows/round/publish', {});
+    // a canary of version 2 beside version 1: started, read, its share changed, promoted; another aborted
     await call('publisher', 'POST', '/workflows/round/rollback', { version: 1 });
+    await call('publisher', 'POST', '/workflows/round/canary', { version: 2, share: 10 });
+    await call('viewer', 'GET', '/workflows/round/canary');
+    await call('publisher', 'POST', '/workflows/round/canary', { share: 20, sticky: { by: 'header', header: 'x-caller' } });
+    await call('publisher', 'POST', '/workflows/round/canary/promote');
+    await call('publisher', 'POST', '/workflows/round/rollback', { version: 1 });
+    await call('publisher', 'POST', '/workflows/round/canary', { version: 2, share: 10 });
+    await call('publisher', 'POST', '/workflows/round/canary/abort', { reason: 'schemas' });
+    await call('viewer', 'GET', '/workflows/round/canary');
     await call('publisher', 'POST', '/workflows/round/deprecate', { version: 1, sunset: '2030-01-01T00:00:00Z' });
     await call('publisher', 'POST', '/workflows/round/retire', { version: 2 });
     await call('viewer', 'GET', '/workflows'); // a deprecated active version

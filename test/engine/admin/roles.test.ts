@@ -26,6 +26,14 @@ interface Call {
 }
 
 /** Each operation of the API: who may call it, and a call that succeeds for them. */
+/** A workflow `id` at version 1 with a canary of version 2 running (made by the admin). */
+async function withCanary(admin: Admin, id: string, start = true) {
+  await admin('admin', 'POST', '/workflows', { document: stamped(id, `/${id}`, '1') });
+  await admin('admin', 'POST', `/workflows/${id}/publish`);
+  await admin('admin', 'PUT', `/workflows/${id}/draft`, { document: stamped(id, `/${id}`, '2'), baseRevision: 1 });
+  if (start) await admin('admin', 'POST', `/workflows/${id}/canary`, { share: 10 });
+}
+
 const OPERATIONS: Record<string, { roles: readonly RoleName[]; call: (role: RoleName, admin: Admin) => Promise<Call> | Call }> = {
   'GET /admin/api/whoami': { roles: ALL, call: () => ({ method: 'GET', path: '/whoami' }) },
   'GET /admin/api/kinds': { roles: ALL, call: () => ({ method: 'GET', path: '/kinds' }) },
@@ -42,6 +50,28 @@ const OPERATIONS: Record<string, { roles: readonly RoleName[]; call: (role: Role
   'POST /admin/api/workflows/{id}/validate': { roles: EDITORS, call: () => ({ method: 'POST', path: '/workflows/matrix/validate', body: {} }) },
   'POST /admin/api/workflows/{id}/publish': { roles: PUBLISHERS, call: () => ({ method: 'POST', path: '/workflows/matrix/publish' }) },
   'POST /admin/api/workflows/{id}/rollback': { roles: PUBLISHERS, call: () => ({ method: 'POST', path: '/workflows/matrix/rollback', body: { version: 1 } }) },
+  'POST /admin/api/workflows/{id}/canary': {
+    roles: PUBLISHERS,
+    call: async (role, admin) => {
+      await withCanary(admin, `canary-${role}`, false);
+      return { method: 'POST', path: `/workflows/canary-${role}/canary`, body: { share: 10, sticky: { by: 'random' } } };
+    },
+  },
+  'GET /admin/api/workflows/{id}/canary': { roles: ALL, call: () => ({ method: 'GET', path: '/workflows/matrix/canary' }) },
+  'POST /admin/api/workflows/{id}/canary/promote': {
+    roles: PUBLISHERS,
+    call: async (role, admin) => {
+      await withCanary(admin, `promote-${role}`);
+      return { method: 'POST', path: `/workflows/promote-${role}/canary/promote` };
+    },
+  },
+  'POST /admin/api/workflows/{id}/canary/abort': {
+    roles: PUBLISHERS,
+    call: async (role, admin) => {
+      await withCanary(admin, `abort-${role}`);
+      return { method: 'POST', path: `/workflows/abort-${role}/canary/abort`, body: { reason: 'roles' } };
+    },
+  },
   'POST /admin/api/workflows/{id}/deprecate': { roles: PUBLISHERS, call: () => ({ method: 'POST', path: '/workflows/matrix/deprecate', body: { version: 1, sunset: '2030-01-01T00:00:00Z' } }) },
   'POST /admin/api/workflows/{id}/retire': { roles: PUBLISHERS, call: () => ({ method: 'POST', path: '/workflows/matrix/retire', body: { version: 2 } }) },
   'POST /admin/api/workflows/{id}/archive': {
