@@ -28,7 +28,7 @@ export const canaryStartSchema = z
   })
   .strict();
 
-const canaryRecordSchema = z.object({
+export const canaryRecordSchema = z.object({
   id: z.string(),
   version: z.number().int(),
   share: z.number().int(),

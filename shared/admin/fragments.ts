@@ -30,7 +30,7 @@ const fragmentSummarySchema = z.object({
 export const fragmentListSchema = z.object({ revision: z.number().int(), fragments: z.array(fragmentSummarySchema) });
 
 /** A fragment's record, a workflow's without archiving: absent values are null. */
-export const fragmentRecordSchema = workflowRecordSchema.omit({ archived: true });
+export const fragmentRecordSchema = workflowRecordSchema.omit({ archived: true, canary: true });
 
 /** GET /fragments/:id: the record, the draft's document and who uses it. */
 export const fragmentViewSchema = fragmentRecordSchema.extend({ draft: draftRecordSchema.extend({ document: z.unknown() }).nullable(), usedBy: z.array(fragmentUseSchema) });

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { WorkflowDiff } from '../compile/diff.ts';
 import type { DraftRecord, VersionRecord } from '../schema/lifecycle.ts';
 import { routeSchema } from '../schema/workflow.ts';
+import { canaryRecordSchema } from './canary.ts';
 import { validationProblemSchema } from './problem.ts';
 import { workflowStateSchema } from './version-state.ts';
 
@@ -55,6 +56,8 @@ export const workflowRecordSchema = z.object({
   versions: z.array(versionRecordSchema),
   active: z.number().int().nullable(),
   archived: archivedSchema.nullable(),
+  /** The candidate version serving a share of the requests beside the active one. */
+  canary: canaryRecordSchema.nullable(),
 });
 
 /** GET /workflows/:id: the record with the draft's document. */

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { clientCertificateRecordSchema, createdHmacSecretSchema, removedCertificateSchema, fragmentDraftSavedSchema, fragmentListSchema, fragmentPublishedSchema, fragmentRecordSchema, fragmentVersionSchema, fragmentViewSchema, restoredSchema, contractDiffSchema, contractSchema, createdKeySchema, demoTokenAnswerSchema, draftSavedSchema, evidenceAggregateSchema, evidencePageSchema, evidenceTraceSchema, partnerListSchema, partnerStatsSchema, partnerViewSchema, planListSchema, planSchema, productListSchema, productSchema, publishedSchema, revokedKeySchema, rolledBackSchema, testRunSchema, validatedSchema, versionDetailSchema, versionListSchema, workflowListSchema } from '../../../shared/admin/index.ts';
+import type { canaryEndSchema, canaryStartSchema, canaryViewSchema } from '../../../shared/admin/canary.ts';
 import type { ErrorCatalog } from '../../../shared/schema/catalog.ts';
 import type { PartnerFields, PlanFields, ProductFields } from '../../../shared/schema/partners.ts';
 import type { SampleRequest, SimulationResult, UpstreamMock } from './preview-types.ts';
@@ -80,6 +81,10 @@ export function createApi(token: string, onUnauthorized: () => void = () => {}) 
       call<Answer<typeof draftSavedSchema>>('PUT', `${wf(id)}/draft`, { document, baseRevision }),
     validate: (id: string, document: unknown) => call<Answer<typeof validatedSchema>>('POST', `${wf(id)}/validate`, { document }),
     publish: (id: string, note?: string) => call<Answer<typeof publishedSchema>>('POST', `${wf(id)}/publish`, note ? { note } : {}),
+    startCanary: (id: string, body: z.input<typeof canaryStartSchema>) => call<{ canary: NonNullable<Answer<typeof canaryViewSchema>['canary']>; started: boolean }>('POST', `${wf(id)}/canary`, body),
+    canary: (id: string) => call<Answer<typeof canaryViewSchema>>('GET', `${wf(id)}/canary`),
+    promoteCanary: (id: string) => call<Answer<typeof canaryEndSchema>>('POST', `${wf(id)}/canary/promote`),
+    abortCanary: (id: string, reason?: string) => call<Answer<typeof canaryEndSchema>>('POST', `${wf(id)}/canary/abort`, reason ? { reason } : {}),
     rollback: (id: string, version: number) => call<Answer<typeof rolledBackSchema>>('POST', `${wf(id)}/rollback`, { version }),
     deprecate: (id: string, version: number, sunset?: string) => call<VersionRecord>('POST', `${wf(id)}/deprecate`, sunset ? { version, sunset } : { version }),
     retire: (id: string, version: number) => call<VersionRecord>('POST', `${wf(id)}/retire`, { version }),

@@ -12,6 +12,7 @@ import { ContractPanel } from './ContractPanel.tsx';
 import { DiffDetails } from './DiffSummary.tsx';
 import { Inspector } from './Inspector.tsx';
 import { PreviewPanel, type WorkflowSample } from './PreviewPanel.tsx';
+import { CanaryPanel } from './CanaryPanel.tsx';
 import { VersionsPanel } from './VersionsPanel.tsx';
 import { WorkflowSettings } from './WorkflowSettings.tsx';
 
@@ -104,16 +105,19 @@ export function EditorSidebar(props: EditorSidebarProps) {
         {tab === 'preview' ? null : tab === 'contract' ? (
           <ContractPanel api={api} workflowId={id} hasActive={workflow.active !== null} draftRevision={draft.baseRevision} onHighlight={onHighlight} edges={() => latest.current.edges.map((e) => ({ from: e.source, port: e.sourceHandle ?? '', to: e.target }))} />
         ) : tab === 'versions' ? (
-          <VersionsPanel
-            workflow={workflow}
-            canPublish={mayPublish}
-            publishReason={publishReason}
-            busy={busy}
-            onCompare={(from, to) => void versions.compare(from, to)}
-            onRollback={draft.rollback}
-            onDeprecate={draft.deprecate}
-            onRetire={draft.retire}
-          />
+          <>
+            <CanaryPanel key={workflow.canary?.id ?? 'none'} api={api} workflow={workflow} canPublish={mayPublish} publishReason={publishReason} busy={busy} onStart={draft.canary.start} onPromote={draft.canary.promote} onAbort={draft.canary.abort} />
+            <VersionsPanel
+              workflow={workflow}
+              canPublish={mayPublish}
+              publishReason={publishReason}
+              busy={busy}
+              onCompare={(from, to) => void versions.compare(from, to)}
+              onRollback={draft.rollback}
+              onDeprecate={draft.deprecate}
+              onRetire={draft.retire}
+            />
+          </>
         ) : versions.comparison ? (
           <DiffDetails diff={versions.comparison.diff} />
         ) : (

@@ -118,6 +118,7 @@ export function VersionsPanel({ workflow, canPublish, publishReason, busy, onRol
               <div className="version__head">
                 <strong>v{v.version}</strong>
                 {active && <span className="chip chip--active">serving</span>}
+                {workflow.canary?.version === v.version && <span className="chip chip--canary">canary · {workflow.canary.share}%</span>}
                 {v.deprecated && <span className="chip chip--deprecated">deprecated{v.deprecated.sunset ? ` · sunset ${new Date(v.deprecated.sunset).toLocaleDateString()}` : ''}</span>}
                 {v.retired && <span className="chip chip--retired">retired</span>}
               </div>

@@ -8,6 +8,7 @@ import { setLeaveGuard } from './useHashRoute.ts';
 import type { EditorModel } from './useEditorModel.ts';
 import type { Say } from './useStatusLine.ts';
 import type { Validation } from './useValidation.ts';
+import type { CanaryStart } from '../components/CanaryPanel.tsx';
 
 /** Text that says whether two documents differ as documents (key order aside). */
 const documentKey = (model: FlowModel) => JSON.stringify(toDocument(model));
@@ -65,6 +66,8 @@ export interface DraftLifecycle {
   rollback(version: number): void;
   deprecate(version: number, sunset: string | undefined): void;
   retire(version: number): void;
+  /** Starts a canary (or changes the running one), promotes or aborts it; `what` is said on success. */
+  canary: { start(body: CanaryStart, what: string): void; promote(version: number): void; abort(version: number): void };
 }
 
 /** Saving, publishing and the version actions of the workflow being edited, and the leave warning while unsaved. */
@@ -178,6 +181,14 @@ export function useDraftLifecycle(options: DraftLifecycleOptions): DraftLifecycl
   const rollback = useCallback((v: number) => void versionAction(`Version ${v} serves again`, () => api.rollback(id, v)), [versionAction, api, id]);
   const deprecate = useCallback((v: number, sunset: string | undefined) => void versionAction(`Version ${v} is deprecated`, () => api.deprecate(id, v, sunset)), [versionAction, api, id]);
   const retire = useCallback((v: number) => void versionAction(`Version ${v} is retired`, () => api.retire(id, v)), [versionAction, api, id]);
+  const canary = useMemo(
+    () => ({
+      start: (body: CanaryStart, what: string) => void versionAction(what, () => api.startCanary(id, body)),
+      promote: (v: number) => void versionAction(`Version ${v} serves every request now`, () => api.promoteCanary(id)),
+      abort: (v: number) => void versionAction(`The canary of version ${v} ended: the active version serves every request`, () => api.abortCanary(id, 'ended in the editor')),
+    }),
+    [versionAction, api, id],
+  );
 
   // Another workflow (or page) in the hash while unsaved: asked in the app's own dialog first.
   useEffect(() => {
@@ -191,5 +202,5 @@ export function useDraftLifecycle(options: DraftLifecycleOptions): DraftLifecycl
     return () => window.removeEventListener('beforeunload', warn);
   }, [dirty]);
 
-  return { baseRevision, dirty, conflict, refused, publishOffer, problems, publishBlocked, save, overwrite, reloadTheirs, closeConflict, askPublish, cancelPublish, publish, rollback, deprecate, retire };
+  return { baseRevision, dirty, conflict, refused, publishOffer, problems, publishBlocked, save, overwrite, reloadTheirs, closeConflict, askPublish, cancelPublish, publish, rollback, deprecate, retire, canary };
 }

@@ -15,7 +15,7 @@ const archiveBody = z.object({ reason: z.string().trim().max(500).optional().met
 const noBody = z.object({}).strict();
 
 /** A workflow record as the API shows it: absent values are null, never missing. */
-const recordView = (workflow: WorkflowRecord) => ({ ...workflow, draft: workflow.draft ?? null, active: workflow.active ?? null, archived: workflow.archived ?? null });
+const recordView = (workflow: WorkflowRecord) => ({ ...workflow, draft: workflow.draft ?? null, active: workflow.active ?? null, archived: workflow.archived ?? null, canary: workflow.canary ?? null });
 
 export function workflowEndpoints(context: AdminContext): Endpoint[] {
   const { store, options, record } = context;
