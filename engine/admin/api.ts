@@ -11,6 +11,7 @@ import { fragmentEndpoints } from './http/fragments.ts';
 import { mountEndpoints } from './http/mount.ts';
 import { partnerEndpoints } from './http/partners.ts';
 import { previewEndpoints } from './http/preview.ts';
+import { ruleEndpoints } from './http/rules.ts';
 import { sessionEndpoints } from './http/session.ts';
 import { statusEndpoints } from './http/status.ts';
 import { versionEndpoints } from './http/versions.ts';
@@ -29,6 +30,7 @@ export function createAdminApi(options: AdminApiOptions): { router: Router; mcp:
     ...versionEndpoints(context),
     ...fragmentEndpoints(context),
     ...catalogEndpoints(context),
+    ...ruleEndpoints(context),
     ...auditEndpoints(context),
     ...previewEndpoints(context),
     ...statusEndpoints(context),

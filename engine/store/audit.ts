@@ -35,6 +35,7 @@ const AUDIT_ACTIONS = [
   'fragment.save',
   'fragment.publish',
   'fragment.rollback',
+  'rules.update',
   'refused',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
