@@ -197,7 +197,9 @@ export function urlAllowed(url: string, entry: string): boolean {
     const [pattern, port] = entry.toLowerCase().split(':') as [string, string | undefined];
     if (port !== undefined && port !== portOf(target)) return false;
     const host = hostOf(target);
-    return pattern.startsWith('*.') ? host.endsWith(pattern.slice(1)) && host.length > pattern.length - 1 : host === pattern;
+    // a wildcard names subdomains: never an IPv4 address whose last labels happen to be the same digits
+    if (pattern.startsWith('*.')) return !/^[0-9.]+$/.test(host) && host.endsWith(pattern.slice(1)) && host.length > pattern.length - 1;
+    return host === pattern;
   }
   const prefix = parsed(entry);
   if (!prefix) return false;

@@ -1,11 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestGateway } from '../../helpers/gateway.ts';
-import { adminOf, expectProblem, stamped, stampOf, startAdminGateway, type Admin } from './support.ts';
+import { deletePrefix, SHARED_REDIS_URL, sharedRedisAvailable, testPrefix } from '../../helpers/redis.ts';
+import { adminOf, expectProblem, passThrough, stamped, stampOf, startAdminGateway, until, type Admin } from './support.ts';
 
 /*
  * Organisation rules over HTTP against a real gateway: only an admin changes them (others are
  * refused and audited), a new rule lists the active workflows it breaks while they keep serving,
- * and validate, publish and rollback hold drafts and versions to it without disturbing what serves.
+ * and validate, publish, rollback, restore and a fragment's publish hold what would serve to it
+ * without disturbing what serves. A guard inside a fragment counts where the fragment is used.
  */
 
 const noAnonymousSuccess = { id: 'no-anonymous-success', description: 'No success answer without an identity', form: 'no-success-without', passes: ['jwt-verify', 'api-key', 'introspect'] };
@@ -100,10 +102,73 @@ describe('organisation rules over the admin API', () => {
     expect(await keyedStamp()).toBe('keyed-2');
   });
 
+  it('a guard inside a fragment satisfies the rule; a fragment version dropping it is refused, naming the workflow, which keeps serving', async () => {
+    const auth = { id: 'auth', name: 'Auth', exits: [{ name: 'ok' }], nodes: [{ id: 'key', kind: 'api-key', config: { source: 'partners' } }], edges: [{ from: 'key', port: 'ok', to: 'ok' }] };
+    expect((await admin('editor', 'POST', '/fragments', { document: auth })).status).toBe(201);
+    expect((await admin('publisher', 'POST', '/fragments/auth/publish')).status).toBe(200);
+    const member = stamped('member', '/rules/member', 'member-1');
+    const document = { ...member, nodes: [{ id: 'auth', kind: 'subflow', config: { fragment: 'auth', exits: ['ok'] } }, ...member.nodes], edges: [{ from: 'auth', port: 'ok', to: 'answer' }] };
+    expect((await admin('editor', 'POST', '/workflows', { document })).status).toBe(201);
+    expect((await admin('publisher', 'POST', '/workflows/member/publish')).body).toEqual({ version: 1, unchanged: false });
+    expect((await admin('viewer', 'GET', '/rules/violations')).body.violators.map((v: { workflow: string }) => v.workflow)).toEqual(['open']);
+
+    const { body } = await admin('editor', 'GET', '/fragments/auth');
+    expect((await admin('editor', 'PUT', '/fragments/auth/draft', { document: passThrough('auth'), baseRevision: body.draft.revision })).status).toBe(200);
+    const refused = expectProblem(await admin('publisher', 'POST', '/fragments/auth/publish'), 422, 'validation-failed');
+    expect(refused.detail).toMatch(/breaks 1 workflow\(s\) that use it: member/);
+    expect(refused.problems).toEqual([expect.objectContaining({ code: 'rule_broken', node: 'answer', message: expect.stringMatching(/^workflow "member" version 1: rule "no-anonymous-success"/) })]);
+    const res = await fetch(`${gw.url}/rules/member`, { headers: { 'x-api-key': key } });
+    expect({ status: res.status, v: ((await res.json()) as { v: string }).v }).toEqual({ status: 200, v: 'member-1' });
+    expect((await fetch(`${gw.url}/rules/member`)).status).toBe(401); // the key is still asked for
+  });
+
+  it('an archived workflow breaking a rule is restored inactive, saying why', async () => {
+    expect((await admin('publisher', 'POST', '/workflows/open/archive', { reason: 'rules test' })).status).toBe(200);
+    const restored = await admin('publisher', 'POST', '/workflows/open/restore', {});
+    expect(restored.body).toEqual({ active: null, inactiveBecause: expect.stringContaining('rule "no-anonymous-success"'), problems: [expect.objectContaining({ code: 'rule_broken', node: 'answer' })] });
+    expect((await fetch(`${gw.url}/rules/open`)).status).toBe(404);
+    expect((await admin('viewer', 'GET', '/rules/violations')).body.violators).toEqual([]);
+  });
+
   it('once the rule is removed (audited), the draft publishes and nothing is listed', async () => {
     const put = await admin('admin', 'PUT', '/rules', { rules: [] });
     expect(put.body).toEqual({ revision: expect.any(Number), rules: [], violators: [] });
     expect((await audit()).at(-1)).toMatchObject({ action: 'rules.update', detail: 'removed no-anonymous-success (0 rules now)' });
     expect((await admin('publisher', 'POST', '/workflows/keyed/publish')).body).toEqual({ version: 3, unchanged: false });
+  });
+});
+
+const redisUp = await sharedRedisAvailable();
+
+describe.each([
+  { store: 'file', redis: false },
+  { store: 'redis', redis: true },
+])('rules kept by the $store store, shared by two gateways', ({ redis }) => {
+  const skip = redis && !redisUp;
+  const prefix = testPrefix('rules');
+  let one: TestGateway;
+  let two: TestGateway;
+
+  beforeAll(async () => {
+    if (skip) return;
+    one = await startAdminGateway(redis ? { settings: { REDIS_URL: SHARED_REDIS_URL, REDIS_PREFIX: prefix } } : {});
+    two = await startAdminGateway({ settings: redis ? { REDIS_URL: SHARED_REDIS_URL, REDIS_PREFIX: prefix } : { SLUICE_DATA: one.dataDir } });
+  });
+  afterAll(async () => {
+    if (skip) return;
+    await two?.close();
+    await one?.close();
+    if (redis) await deletePrefix(SHARED_REDIS_URL, prefix);
+  });
+
+  it.skipIf(skip)('a rule set stored through one gateway is read and enforced by the other', async () => {
+    const first = adminOf(one.url);
+    const second = adminOf(two.url);
+    expect((await first('admin', 'PUT', '/rules', { rules: [noAnonymousSuccess] })).status).toBe(200);
+    await until('the other gateway to read the rules', async () => ((await second('viewer', 'GET', '/rules')).body.rules.length === 1 ? true : undefined));
+    expect((await second('viewer', 'GET', '/rules')).body.rules).toEqual([{ ...noAnonymousSuccess, statuses: '2xx' }]);
+    expect((await second('editor', 'POST', '/workflows', { document: stamped('anon', '/rules/anon', 'anon-1') })).status).toBe(201);
+    const refused = expectProblem(await second('publisher', 'POST', '/workflows/anon/publish'), 422, 'validation-failed');
+    expect(refused.problems).toEqual([expect.objectContaining({ code: 'rule_broken', node: 'answer' })]);
   });
 });

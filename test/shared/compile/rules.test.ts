@@ -143,6 +143,8 @@ describe('url-allow-list rules', () => {
     expect(urlAllowed('https://example.com/', '*.example.com')).toBe(false); // subdomains only
     expect(urlAllowed('https://example.com.evil.test/', '*.example.com')).toBe(false);
     expect(urlAllowed('https://api.example.com@evil.test/', '*.example.com')).toBe(false);
+    expect(urlAllowed('http://10.0.0.1/', '*.0.0.1')).toBe(false);
+    expect(urlAllowed('http://10.0.0.1/', '10.0.0.1')).toBe(true);
     expect(urlAllowed('https://API.Example.COM./v1', 'api.example.com')).toBe(true);
     expect(urlAllowed('https://api.example.com:8443/', 'api.example.com:443')).toBe(false);
     expect(urlAllowed('https://api.example.com/', 'api.example.com:443')).toBe(true);
