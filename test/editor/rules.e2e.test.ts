@@ -1,9 +1,10 @@
 /**
  * The Rules page in a real Chromium against a real gateway: an admin adds a rule from its
- * template and saves it; the page lists the active workflow the rule breaks (a public branch that
+ * template in the form (a misspelt kind flagged at once, a server problem shown on its rule) and
+ * saves it; the page lists the active workflow the rule breaks (a public branch that
  * answers 200 before any identity node), which still serves; its link opens the workflow, whose
  * Problems panel shows the rule's problem on the node. A rule set that is not one is refused with
- * the field named. A viewer reads the rules and the violators, with nothing to edit. axe-core
+ * the field named, in the JSON view. A viewer reads the rules and the violators, with nothing to edit. axe-core
  * finds no violation on the page.
  */
 import type { Browser, Page } from 'playwright-core';
@@ -69,7 +70,8 @@ describe.runIf(chromiumAvailable())('the Rules page in a browser', () => {
     await page.getByRole('heading', { name: 'Organisation rules', level: 1 }).waitFor();
     await page.getByText('No active workflow breaks the rules.').waitFor();
 
-    // a rule set that is not one: refused, the field named, nothing saved
+    // as JSON, a rule set that is not one: refused, the field named, nothing saved
+    await page.getByRole('group', { name: 'Edit as' }).getByRole('button', { name: 'JSON' }).click();
     const json = page.getByLabel('Rules (JSON)');
     await json.fill(JSON.stringify({ rules: [{ id: 'egress', description: 'Approved hosts', form: 'url-allow-list', allow: ['^https://.*$'] }] }));
     await page.getByRole('button', { name: 'Save rules' }).click();
@@ -79,9 +81,26 @@ describe.runIf(chromiumAvailable())('the Rules page in a browser', () => {
     expect((await admin('viewer', 'GET', '/rules')).body.rules).toEqual([]);
     await page.getByRole('button', { name: 'Discard changes' }).click();
 
-    // the no-success-without template, saved
+    // in the form: a rule from its template; a misspelt kind is flagged at once; a server problem lands on its rule
+    await page.getByRole('group', { name: 'Edit as' }).getByRole('button', { name: 'Form' }).click();
     await page.getByRole('button', { name: 'Add no-success-without rule' }).click();
-    expect(JSON.parse(await json.inputValue())).toEqual({ rules: [expect.objectContaining({ id: 'no-anonymous-success', form: 'no-success-without' })] });
+    const first = page.getByRole('group', { name: 'Rule 1' });
+    expect(await first.getByLabel('Id').inputValue()).toBe('no-anonymous-success');
+    const passes = first.getByLabel('Passes one of');
+    await passes.fill('jwt-verfy, api-key');
+    expect(await first.getByText('Not a node kind: jwt-verfy').count()).toBe(1);
+    expect(await passes.getAttribute('aria-invalid')).toBe('true');
+    await passes.fill('jwt-verify, api-key, introspect');
+    await page.getByRole('button', { name: 'Add url-allow-list rule' }).click();
+    const second = page.getByRole('group', { name: 'Rule 2' });
+    await second.getByLabel('Allowed').fill('https://*.example.com');
+    await page.getByRole('button', { name: 'Save rules' }).click();
+    await second.getByRole('list', { name: 'Problems of rule 2' }).getByText(/a URL prefix names one host/).waitFor();
+    expect(await second.getByRole('list', { name: 'Problems of rule 2' }).textContent()).toMatch(/^allow\.0 /);
+    await page.screenshot({ path: '/tmp/sluice-rules-form.png', fullPage: true });
+    expect((await admin('viewer', 'GET', '/rules')).body.rules).toEqual([]);
+    await page.getByRole('button', { name: 'Remove rule 2' }).click();
+    expect(await page.getByRole('group', { name: 'Rule 2' }).count()).toBe(0);
     await page.getByRole('button', { name: 'Save rules' }).click();
     await page.getByRole('status').filter({ hasText: /^Saved 1 rule\./ }).waitFor();
     expect(await page.getByRole('status').filter({ hasText: /^Saved/ }).textContent()).toContain('1 active workflow breaks them and keeps serving until republished');
@@ -118,7 +137,8 @@ describe.runIf(chromiumAvailable())('the Rules page in a browser', () => {
     await page.getByRole('listitem', { name: 'Rule no-anonymous-success' }).waitFor();
     expect(await page.getByRole('note').textContent()).toContain('changing them needs the admin role');
     await page.getByRole('listitem', { name: 'Workflow orders' }).waitFor();
-    expect(await page.getByLabel('Rules (JSON)').count()).toBe(0);
+    expect(await page.getByRole('heading', { name: 'Edit the rules' }).count()).toBe(0);
+    expect(await page.getByRole('button', { name: /^Add .* rule$/ }).count()).toBe(0);
     expect(await page.getByRole('button', { name: 'Save rules' }).count()).toBe(0);
     expect(errors).toEqual([]);
   });
