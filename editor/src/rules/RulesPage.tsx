@@ -15,9 +15,8 @@ type Violators = Awaited<ReturnType<Api['ruleViolations']>>['violators'];
 /**
  * The organisation rules: what every workflow must do (guards on every path, no anonymous
  * success, approved upstreams only), checked when a draft is validated and published. Every role
- * reads them and the active workflows that break them; an admin edits them in a form per rule or as
- * JSON, and a save
- * answers at once which active workflows the new rules break (they keep serving).
+ * reads them and the active workflows that break them; an admin edits them in a form per rule or
+ * as JSON, and a save answers at once which active workflows the new rules break (they keep serving).
  */
 export function RulesPage() {
   const { api, identity } = useSessionContext();
