@@ -44,6 +44,9 @@ export function ruleEndpoints(context: AdminContext): Endpoint[] {
     return found;
   }
 
+  /** The violators of the latest revision asked about (every active workflow validated: a viewer asking again costs nothing). */
+  let latest: { revision: number; found: ReturnType<typeof violators> } | undefined;
+
   return [
     defineEndpoint({
       method: 'get', path: '/rules', permission: 'read', summary: 'The organisation rules every workflow is validated and published against', response: rulesViewSchema,
@@ -70,7 +73,13 @@ export function ruleEndpoints(context: AdminContext): Endpoint[] {
       method: 'get', path: '/rules/violations', permission: 'read', summary: 'Every active workflow that breaks the current organisation rules, with its problems (listed, never unpublished)', response: ruleViolationsSchema,
       handler: async () => {
         const state = await store.state();
-        return { revision: state.revision, violators: await violators(state) };
+        // everything the list depends on is in the state: one walk per revision, however often it is asked
+        if (latest?.revision !== state.revision) {
+          const found = violators(state);
+          latest = { revision: state.revision, found };
+          found.catch(() => latest?.found === found && (latest = undefined));
+        }
+        return { revision: state.revision, violators: await latest.found };
       },
     }),
   ];
