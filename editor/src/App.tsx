@@ -5,10 +5,11 @@ import { SignIn } from './components/SignIn.tsx';
 import { PartnersPage } from './components/PartnersPage.tsx';
 import { WorkflowList } from './components/WorkflowList.tsx';
 import { SessionContext, type Session } from './editor-context.ts';
-import { errorsHref, fragmentsHref, listHref, partnersHref, useHashRoute } from './hooks/useHashRoute.ts';
+import { errorsHref, fragmentsHref, listHref, partnersHref, rulesHref, useHashRoute } from './hooks/useHashRoute.ts';
 import { FragmentScreen } from './fragments/FragmentScreen.tsx';
 import { FragmentsPage } from './fragments/FragmentsPage.tsx';
 import { CatalogPage } from './catalog/CatalogPage.tsx';
+import { RulesPage } from './rules/RulesPage.tsx';
 import { TrafficPage } from './traffic/TrafficPage.tsx';
 import { trafficHref } from './traffic/traffic-model.ts';
 import { useResource } from './hooks/useResource.ts';
@@ -48,6 +49,9 @@ function SignedIn({ session }: { session: Session }) {
           <a href={errorsHref} aria-current={route.screen === 'errors' ? 'page' : undefined}>
             Errors
           </a>
+          <a href={rulesHref} aria-current={route.screen === 'rules' ? 'page' : undefined}>
+            Rules
+          </a>
           <a href={trafficHref()} aria-current={route.screen === 'traffic' ? 'page' : undefined}>
             Traffic
           </a>
@@ -66,6 +70,8 @@ function SignedIn({ session }: { session: Session }) {
         <PartnersPage />
       ) : route.screen === 'errors' ? (
         <CatalogPage />
+      ) : route.screen === 'rules' ? (
+        <RulesPage />
       ) : route.screen === 'traffic' ? (
         <TrafficPage query={route.query} kinds={kinds} />
       ) : route.screen === 'fragments' ? (

@@ -12,6 +12,7 @@ import { fragmentEndpoints } from './http/fragments.ts';
 import { mountEndpoints } from './http/mount.ts';
 import { partnerEndpoints } from './http/partners.ts';
 import { previewEndpoints } from './http/preview.ts';
+import { ruleEndpoints } from './http/rules.ts';
 import { sessionEndpoints } from './http/session.ts';
 import { statusEndpoints } from './http/status.ts';
 import { versionEndpoints } from './http/versions.ts';
@@ -31,6 +32,7 @@ export function createAdminApi(options: AdminApiOptions): { router: Router; mcp:
     ...canaryEndpoints(context),
     ...fragmentEndpoints(context),
     ...catalogEndpoints(context),
+    ...ruleEndpoints(context),
     ...auditEndpoints(context),
     ...previewEndpoints(context),
     ...statusEndpoints(context),

@@ -39,6 +39,7 @@ const AUDIT_ACTIONS = [
   'canary.update',
   'canary.promote',
   'canary.abort',
+  'rules.update',
   'refused',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];

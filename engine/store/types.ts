@@ -1,5 +1,6 @@
 import type { CanaryRecord, DraftRecord, VersionRecord } from '../../shared/schema/lifecycle.ts';
 import type { PartnerRecord, PlanRecord, ProductRecord } from '../../shared/schema/partners.ts';
+import type { RuleSet } from '../../shared/schema/rules.ts';
 import type { AuditEntry, AuditVerification, StoredDocument, UnsealedEntry } from './audit.ts';
 
 export type { VersionRecord } from '../../shared/schema/lifecycle.ts';
@@ -54,6 +55,8 @@ export interface StoreState {
   products: Record<string, ProductRecord>;
   /** Plans by id: default rate limits per product. */
   plans: Record<string, PlanRecord>;
+  /** Organisation rules every workflow is validated against; optional: stores written before rules load unchanged (no format step). */
+  rules?: RuleSet;
 }
 
 /** The outcome of a transaction body: the next state and the audit entry that records it. */

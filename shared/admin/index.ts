@@ -30,4 +30,5 @@ export {
   type WorkflowSummary,
   type WorkflowView,
 } from './workflows.ts';
+export { rulesChangedSchema, rulesViewSchema, ruleViolationsSchema } from './rules.ts';
 export { fragmentDraftSavedSchema, fragmentListSchema, fragmentPublishedSchema, fragmentRecordSchema, fragmentVersionSchema, fragmentViewSchema, type FragmentSummary } from './fragments.ts';

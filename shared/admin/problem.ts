@@ -4,7 +4,7 @@ import { PROBLEM_CODES } from '../compile/validate.ts';
 
 /** A problem in a workflow or a request body, pinned to a node or field where it has one. */
 export const validationProblemSchema = z.object({
-  code: z.enum([...PROBLEM_CODES, 'test_failed']),
+  code: z.enum([...PROBLEM_CODES, 'test_failed', 'rule_broken']),
   message: z.string(),
   node: z.string().optional(),
   field: z.string().optional(),

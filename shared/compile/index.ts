@@ -8,3 +8,4 @@ export { runPaced } from './slices.ts';
 export { storedCredentialProblems, looksLikeCredential, apiKeySources, CREDENTIAL_HEADERS } from './credentials.ts';
 export { article, issueProblems } from './messages.ts';
 export { fragmentsNamed, ownerOf } from './subflows.ts';
+export { ruleProblems, ruleProblemsSliced, outboundUrls, urlAllowed, pathWords } from './rules.ts';

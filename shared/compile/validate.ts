@@ -34,8 +34,8 @@ export const PROBLEM_CODES = [
   'too_large',
   'unknown_fragment',
 ] as const;
-/** Validation's codes, and `test_failed`: a publish refused because a workflow test failed. */
-export type ProblemCode = (typeof PROBLEM_CODES)[number] | 'test_failed';
+/** Validation's codes, `test_failed` (a publish refused because a workflow test failed) and `rule_broken` (an organisation rule, shared/compile/rules.ts). */
+export type ProblemCode = (typeof PROBLEM_CODES)[number] | 'test_failed' | 'rule_broken';
 
 /** One reason a workflow is refused, pinned to a node and a field where it has one. */
 export interface ValidationProblem {

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
-import type { clientCertificateRecordSchema, createdHmacSecretSchema, removedCertificateSchema, fragmentDraftSavedSchema, fragmentListSchema, fragmentPublishedSchema, fragmentRecordSchema, fragmentVersionSchema, fragmentViewSchema, restoredSchema, contractDiffSchema, contractSchema, createdKeySchema, demoTokenAnswerSchema, draftSavedSchema, evidenceAggregateSchema, evidencePageSchema, evidenceTraceSchema, partnerListSchema, partnerStatsSchema, partnerViewSchema, planListSchema, planSchema, productListSchema, productSchema, publishedSchema, revokedKeySchema, rolledBackSchema, testRunSchema, validatedSchema, versionDetailSchema, versionListSchema, workflowListSchema } from '../../../shared/admin/index.ts';
 import type { canaryEndSchema, canaryStartSchema, canaryViewSchema } from '../../../shared/admin/canary.ts';
+import type { clientCertificateRecordSchema, createdHmacSecretSchema, removedCertificateSchema, fragmentDraftSavedSchema, fragmentListSchema, fragmentPublishedSchema, fragmentRecordSchema, fragmentVersionSchema, fragmentViewSchema, restoredSchema, rulesChangedSchema, rulesViewSchema, ruleViolationsSchema, contractDiffSchema, contractSchema, createdKeySchema, demoTokenAnswerSchema, draftSavedSchema, evidenceAggregateSchema, evidencePageSchema, evidenceTraceSchema, partnerListSchema, partnerStatsSchema, partnerViewSchema, planListSchema, planSchema, productListSchema, productSchema, publishedSchema, revokedKeySchema, rolledBackSchema, testRunSchema, validatedSchema, versionDetailSchema, versionListSchema, workflowListSchema } from '../../../shared/admin/index.ts';
 import type { ErrorCatalog } from '../../../shared/schema/catalog.ts';
 import type { PartnerFields, PlanFields, ProductFields } from '../../../shared/schema/partners.ts';
 import type { SampleRequest, SimulationResult, UpstreamMock } from './preview-types.ts';
@@ -116,6 +116,10 @@ export function createApi(token: string, onUnauthorized: () => void = () => {}) 
     putProduct: (id: string, body: ProductFields) => call<Answer<typeof productSchema>>('PUT', `/products/${encodeURIComponent(id)}`, body),
     putPlan: (id: string, body: PlanFields) => call<Answer<typeof planSchema>>('PUT', `/plans/${encodeURIComponent(id)}`, body),
     putCatalog: (catalog: ErrorCatalog) => call<{ hash: string }>('PUT', '/errors', catalog),
+    /** The organisation rules (every role); replacing them is the admin's, answering the active workflows they leave breaking them. */
+    rules: () => call<Answer<typeof rulesViewSchema>>('GET', '/rules'),
+    putRules: (set: unknown) => call<Answer<typeof rulesChangedSchema>>('PUT', '/rules', set),
+    ruleViolations: () => call<Answer<typeof ruleViolationsSchema>>('GET', '/rules/violations'),
     evaluate: (body: { expression: string } & EvaluationSample) => call<{ defined: boolean; value?: unknown; ms: number }>('POST', '/expressions/evaluate', body),
     archive: (id: string, reason?: string) => call<WorkflowRecordView>('POST', `${wf(id)}/archive`, reason ? { reason } : {}),
     restore: (id: string) => call<Answer<typeof restoredSchema>>('POST', `${wf(id)}/restore`, {}),

@@ -6,6 +6,7 @@ export type Route =
   | { screen: 'list' }
   | { screen: 'partners' }
   | { screen: 'errors' }
+  | { screen: 'rules' }
   | { screen: 'traffic'; query: string }
   | { screen: 'fragments' }
   | { screen: 'fragment'; id: string }
@@ -14,6 +15,7 @@ export type Route =
 function parse(hash: string): Route {
   if (/^#\/partners\/?$/.test(hash)) return { screen: 'partners' };
   if (/^#\/errors\/?$/.test(hash)) return { screen: 'errors' };
+  if (/^#\/rules\/?$/.test(hash)) return { screen: 'rules' };
   const traffic = /^#\/traffic\/?(?:\?(.*))?$/.exec(hash);
   if (traffic) return { screen: 'traffic', query: traffic[1] ?? '' };
   if (/^#\/fragments\/?$/.test(hash)) return { screen: 'fragments' };
@@ -114,5 +116,6 @@ export const contractHref = (id: string) => `${workflowHref(id)}/contract`;
 export const listHref = '#/';
 export const partnersHref = '#/partners';
 export const errorsHref = '#/errors';
+export const rulesHref = '#/rules';
 export const fragmentsHref = '#/fragments';
 export const fragmentHref = (id: string) => `${fragmentsHref}/${encodeURIComponent(id)}`;

@@ -1,4 +1,4 @@
-import { runPaced, type ValidationProblem } from '../../../shared/compile/index.ts';
+import { ruleProblemsSliced, runPaced, type ValidationProblem } from '../../../shared/compile/index.ts';
 import { GATEWAY_ERRORS, idSchema, type ErrorCatalog, type FragmentResolver, type Route } from '../../../shared/schema/index.ts';
 import { createFragmentLibrary } from '../../compile/fragments.ts';
 import { createPace, validatePaced } from '../../compile/pace.ts';
@@ -108,14 +108,16 @@ export function createLifecycle(options: LifecycleOptions) {
 
   /**
    * Validates a document as a candidate to serve: graph (its subflows inlined from `state`'s
-   * fragments, or `resolver`'s), catalog, routes of the other active workflows, and preparation (a
-   * published version's stored credentials pass: it is rolled back to as it was).
+   * fragments, or `resolver`'s), catalog, routes of the other active workflows, the organisation
+   * rules of `state`, and preparation (a published version's stored credentials pass: it is rolled
+   * back to as it was).
    */
   async function check(state: StoreState, id: string, document: unknown, published = false, resolver?: FragmentResolver): Promise<ValidationProblem[]> {
     const catalog = await catalogOf(state);
     const result = await validate(document, { ...(catalog ? { catalog } : {}), otherRoutes: await activeRoutes(store, state, id, routeByHash), allowStoredCredentials: published, fragments: resolver ?? (await fragments.resolver(state)) });
     const problems = result.ok ? [] : [...result.problems];
     if (result.ok && (document as { id: string }).id !== id) problems.push({ code: 'invalid_document', message: `the document's id must be "${id}"`, field: 'id' });
+    if (result.ok && state.rules) problems.push(...(await runPaced(ruleProblemsSliced(result.graph, state.rules.rules), createPace(options.sliceMs))));
     // A document over a size limit is not prepared: that is the work the limit bounds.
     if (problems.some((p) => p.code === 'too_large')) return problems;
     // the nodes served, with the fragments' inlined

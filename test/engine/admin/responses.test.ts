@@ -71,6 +71,12 @@ describe('admin API answers and their response schemas', () => {
     await call('viewer', 'GET', '/workflows/round/diff?from=1&to=2');
     const catalog = await call('viewer', 'GET', '/errors');
     await call('publisher', 'PUT', '/errors', catalog);
+    // a rule the active version of round breaks (its answer comes before any identity), then none again
+    const rule = { id: 'no-anonymous-success', description: 'No success without an identity', form: 'no-success-without', passes: ['api-key'] };
+    expect((await call('admin', 'PUT', '/rules', { rules: [rule] })).violators).toHaveLength(1);
+    await call('viewer', 'GET', '/rules');
+    expect((await call('viewer', 'GET', '/rules/violations')).violators).toHaveLength(1);
+    await call('admin', 'PUT', '/rules', { rules: [] });
     await call('auditor', 'GET', '/audit?limit=50');
     await call('auditor', 'GET', '/audit/verify');
     await call('editor', 'POST', '/simulate', { workflow: 'round', version: 'active', request: { path: '/round?deny=1' } });
