@@ -115,6 +115,8 @@ export interface ControlPlaneParts {
   logger: Logger;
   /** The evidence store the evidence queries read; absent when evidence is off. */
   evidence?: EvidenceStore | undefined;
+  /** Differential replay's recorded samples; absent when recording is off. */
+  replay?: { samples(workflow: string): Promise<string[]> } | undefined;
 }
 
 /** The control plane: the admin API with its tokens, and the Express app that serves it beside health, editor and metrics. */
@@ -146,6 +148,7 @@ export function createControlPlane(parts: ControlPlaneParts): { app: express.Exp
     clientAddress: parts.clients.of,
     logger: parts.logger,
     evidence: parts.evidence,
+    replay: parts.replay,
     problems: parts.problems,
     applied: (revision) => registry.whenApplied(revision),
     status: () => ({ appliedRevision: registry.appliedRevision, serving: registry.serving(), replica: parts.replicas()?.id, rateLimits: rateLimits.health?.() ?? { store: rateLimits.name, state: 'up' }, upstreams: upstreamsOf(registry.active.values()) }),

@@ -11,6 +11,7 @@ import { fragmentEndpoints } from './http/fragments.ts';
 import { mountEndpoints } from './http/mount.ts';
 import { partnerEndpoints } from './http/partners.ts';
 import { previewEndpoints } from './http/preview.ts';
+import { replayEndpoints } from './http/replay.ts';
 import { sessionEndpoints } from './http/session.ts';
 import { statusEndpoints } from './http/status.ts';
 import { versionEndpoints } from './http/versions.ts';
@@ -31,6 +32,7 @@ export function createAdminApi(options: AdminApiOptions): { router: Router; mcp:
     ...catalogEndpoints(context),
     ...auditEndpoints(context),
     ...previewEndpoints(context),
+    ...replayEndpoints(context),
     ...statusEndpoints(context),
     ...partnerEndpoints(context),
     ...expressionEndpoints(context),

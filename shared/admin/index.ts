@@ -31,3 +31,4 @@ export {
   type WorkflowView,
 } from './workflows.ts';
 export { fragmentDraftSavedSchema, fragmentListSchema, fragmentPublishedSchema, fragmentRecordSchema, fragmentVersionSchema, fragmentViewSchema, type FragmentSummary } from './fragments.ts';
+export { compareAnswerSchema, compareBodySchema, type CompareAnswer } from './replay.ts';

@@ -56,6 +56,8 @@ export interface AdminApiOptions {
   logger?: Logger;
   /** The evidence store queries read; absent when evidence is off (those endpoints answer 404). */
   evidence?: EvidenceStore | undefined;
+  /** Differential replay's recorded samples of a workflow, newest first (JSON); absent when recording is off (a compare replays the tests only). */
+  replay?: { samples(workflow: string): Promise<string[]> } | undefined;
 }
 
 /** A stored workflow's draft, active version or a version number. */

@@ -1,0 +1,75 @@
+/** Differential replay: recorded requests and the draft's tests through two versions, and what changes. */
+import { compareAnswerSchema, compareBodySchema } from '../../../shared/admin/index.ts';
+import type { WorkflowTest } from '../../../shared/schema/index.ts';
+import { compareVersions } from '../../replay/compare.ts';
+import type { RecordedSample } from '../../replay/sample.ts';
+import { auditActor } from '../../store/audit.ts';
+import { AdminError } from '../errors.ts';
+import { workflowParams, type AdminContext, type Which } from './context.ts';
+import { defineEndpoint, type Endpoint } from './endpoint.ts';
+
+/** The recorded samples of a workflow, parsed; one that does not parse is left out. */
+async function samplesOf(context: AdminContext, id: string): Promise<RecordedSample[]> {
+  const stored = (await context.options.replay?.samples(id)) ?? [];
+  const samples: RecordedSample[] = [];
+  for (const text of stored) {
+    try {
+      const sample = JSON.parse(text) as RecordedSample;
+      if (typeof sample?.method === 'string' && typeof sample.path === 'string' && Array.isArray(sample.query)) samples.push(sample);
+    } catch {
+      // a sample written by a replica of another version, or cut short: not replayed
+    }
+  }
+  return samples;
+}
+
+export function replayEndpoints(context: AdminContext): Endpoint[] {
+  const { store, options } = context;
+  // One compare at a time per process: each replays up to SLUICE_REPLAY_SAMPLES requests twice.
+  let running = false;
+
+  /** A version to compare, as the answer labels it (the active version by its number), and its document, which must be a valid workflow. */
+  async function side(id: string, which: Which) {
+    const { workflow } = await context.record(id);
+    const label = which === 'active' ? workflow.active : which;
+    if (label === undefined) throw new AdminError('not_found', `workflow "${id}" has no active version to compare with`);
+    const document = await context.versionDocument(id, which);
+    const result = await context.validate(document, { catalog: await context.catalog() });
+    if (!result.ok) throw new AdminError('validation_failed', `the ${context.versionName(which)} of "${id}" is not a valid workflow: it cannot be compared`, { problems: result.problems });
+    return { label, document };
+  }
+
+  /** The draft's tests (the `to` version's when there is no draft, or the draft is no valid document). */
+  async function testsOf(id: string, to: Which): Promise<WorkflowTest[]> {
+    const { workflow } = await context.record(id);
+    try {
+      return (await context.workflowDocument(id, workflow.draft ? 'draft' : to)).tests;
+    } catch {
+      return (await context.workflowDocument(id, to)).tests;
+    }
+  }
+
+  return [
+    defineEndpoint({
+      method: 'post', path: '/workflows/:id/compare', permission: 'edit',
+      summary: 'Replay the recently recorded requests (without their credentials, with the upstream\'s recorded answers) and the draft\'s tests through two versions (default: active to draft) in the simulator; answers the requests whose outcome, status or problem type changes, grouped by change',
+      params: workflowParams, body: compareBodySchema, response: compareAnswerSchema,
+      handler: async ({ actor, params, body }) => {
+        if (!options.preview) throw new AdminError('not_found', 'simulation is not available');
+        if (running) throw new AdminError('conflict', 'a compare is running in this process: try again when it has finished');
+        running = true;
+        try {
+          const from = await side(params.id, body.from);
+          const to = await side(params.id, body.to);
+          const answer = await compareVersions({ workflow: params.id, from, to, samples: await samplesOf(context, params.id), tests: await testsOf(params.id, body.to), context: options.preview.context() });
+          // who compared what is audited; the compare itself changes nothing
+          const changed = answer.changed.reduce((n, g) => n + g.count, 0);
+          await store.transact(() => ({ entry: { time: new Date().toISOString(), ...auditActor(actor), action: 'workflow.compare', workflow: params.id, detail: `${context.versionName(from.label)} -> ${context.versionName(to.label)}: ${answer.total} replayed, ${changed} would change` }, result: undefined }));
+          return answer;
+        } finally {
+          running = false;
+        }
+      },
+    }),
+  ];
+}
