@@ -1,5 +1,5 @@
 /** Differential replay: recorded requests and the draft's tests through two versions, and what changes. */
-import { compareAnswerSchema, compareBodySchema } from '../../../shared/admin/index.ts';
+import { compareAnswerSchema, compareBodySchema, type CompareAnswer } from '../../../shared/admin/index.ts';
 import type { WorkflowTest } from '../../../shared/schema/index.ts';
 import { compareVersions } from '../../replay/compare.ts';
 import type { RecordedSample } from '../../replay/sample.ts';
@@ -23,10 +23,16 @@ async function samplesOf(context: AdminContext, id: string): Promise<RecordedSam
   return samples;
 }
 
+/** Compares running or waiting in one process; one more is refused (409) until they have finished. */
+const MAX_WAITING = 4;
+
 export function replayEndpoints(context: AdminContext): Endpoint[] {
   const { store, options } = context;
-  // One compare at a time per process: each replays up to SLUICE_REPLAY_SAMPLES requests twice.
-  let running = false;
+  // One compare runs at a time per process (each replays up to SLUICE_REPLAY_SAMPLES requests twice);
+  // a few more wait their turn, and one asked again while it runs (the dialog opened twice) joins it.
+  let turn: Promise<unknown> = Promise.resolve();
+  let waiting = 0;
+  const flights = new Map<string, Promise<CompareAnswer>>();
 
   /** A version to compare, as the answer labels it (the active version by its number), and its document, which must be a valid workflow. */
   async function side(id: string, which: Which) {
@@ -55,20 +61,31 @@ export function replayEndpoints(context: AdminContext): Endpoint[] {
       summary: 'Replay the recently recorded requests (without their credentials, with the upstream\'s recorded answers) and the draft\'s tests through two versions (default: active to draft) in the simulator; answers the requests whose outcome, status or problem type changes, grouped by change',
       params: workflowParams, body: compareBodySchema, response: compareAnswerSchema,
       handler: async ({ actor, params, body }) => {
-        if (!options.preview) throw new AdminError('not_found', 'simulation is not available');
-        if (running) throw new AdminError('conflict', 'a compare is running in this process: try again when it has finished');
-        running = true;
-        try {
-          const from = await side(params.id, body.from);
-          const to = await side(params.id, body.to);
-          const answer = await compareVersions({ workflow: params.id, from, to, samples: await samplesOf(context, params.id), tests: await testsOf(params.id, body.to), context: options.preview.context() });
-          // who compared what is audited; the compare itself changes nothing
-          const changed = answer.changed.reduce((n, g) => n + g.count, 0);
-          await store.transact(() => ({ entry: { time: new Date().toISOString(), ...auditActor(actor), action: 'workflow.compare', workflow: params.id, detail: `${context.versionName(from.label)} -> ${context.versionName(to.label)}: ${answer.total} replayed, ${changed} would change` }, result: undefined }));
-          return answer;
-        } finally {
-          running = false;
+        const preview = options.preview;
+        if (!preview) throw new AdminError('not_found', 'simulation is not available');
+        const key = JSON.stringify([params.id, body.from, body.to]);
+        let flight = flights.get(key);
+        if (flight === undefined) {
+          if (waiting >= MAX_WAITING) throw new AdminError('conflict', `${waiting} compares are running or waiting in this process: try again when they have finished`);
+          waiting++;
+          const previous = turn;
+          flight = (async () => {
+            await previous.catch(() => undefined);
+            const from = await side(params.id, body.from);
+            const to = await side(params.id, body.to);
+            return compareVersions({ workflow: params.id, from, to, samples: await samplesOf(context, params.id), tests: await testsOf(params.id, body.to), context: preview.context() });
+          })().finally(() => {
+            waiting--;
+            flights.delete(key);
+          });
+          flights.set(key, flight);
+          turn = flight;
         }
+        const answer = await flight;
+        // who compared what is audited; the compare itself changes nothing
+        const changed = answer.changed.reduce((n, g) => n + g.count, 0);
+        await store.transact(() => ({ entry: { time: new Date().toISOString(), ...auditActor(actor), action: 'workflow.compare', workflow: params.id, detail: `${context.versionName(answer.from)} -> ${context.versionName(answer.to)}: ${answer.total} replayed, ${changed} would change` }, result: undefined }));
+        return answer;
       },
     }),
   ];
