@@ -2,7 +2,9 @@ import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
 import type { CompareAnswer, ReplayedRequest, ReplayOutcome } from '../../shared/admin/replay.ts';
 import type { WorkflowTest } from '../../shared/schema/index.ts';
 import type { SampleRequest, SimulationResult, UpstreamMock } from '../../shared/schema/preview.ts';
+import { createEgressPolicy } from '../kinds/support/egress.ts';
 import { outcomeOfStatus } from '../observe/outcome.ts';
+import { mockUpstream } from '../preview/mock-upstream.ts';
 import { simulate, type SimulationContext } from '../preview/simulate.ts';
 import type { RecordedSample, SampleIdentity } from './sample.ts';
 
@@ -19,6 +21,8 @@ const NOT_A_CREDENTIAL = 'Bearer sluice-replay-not-a-credential';
 const LISTED_PER_CHANGE = 50;
 /** Skipped requests listed; the rest are counted in total only. */
 const LISTED_SKIPPED = 50;
+/** What an http-call node gets in a compare, in place of its side service. */
+const CALLOUT_STUB: UpstreamMock = { status: 200, body: {} };
 /** What a mocked upstream answers for a request that never reached the upstream when it was recorded. */
 const UNKNOWN_UPSTREAM: UpstreamMock = { status: 200 };
 
@@ -59,6 +63,15 @@ function trustingRunKey(document: unknown, key: RunKey, iss: unknown): unknown {
     return { ...node, config };
   });
   return { ...doc, nodes };
+}
+
+const callsOut = (document: unknown) => ((document as { nodes?: RawNode[] })?.nodes ?? []).some((n) => n?.kind === 'http-call');
+
+/** The document with every http-call node calling `url` (a stub) instead of its side service. */
+function stubbedCallouts(document: unknown, url: string): unknown {
+  if (!callsOut(document)) return document;
+  const doc = document as { nodes: RawNode[] };
+  return { ...doc, nodes: doc.nodes.map((node) => (node?.kind === 'http-call' ? { ...node, config: { ...node.config, url } } : node)) };
 }
 
 /** The headers the document's jwt-verify nodes read the bearer token from. */
@@ -131,13 +144,29 @@ export interface CompareInput {
 /**
  * Replays every sample and test through `from` and `to` and lists the requests whose outcome,
  * status or problem type changes. Samples run with the upstream's recorded answer (200 with no
- * body when they never reached it), tests with their own upstream mock (200 when they have none):
- * a compare never calls a real upstream.
+ * body when they never reached it), tests with their own upstream mock (200 when they have none),
+ * http-call nodes get 200 `{}`: a compare never calls a real upstream or side service.
  * @example
  * const answer = await compareVersions({ workflow: 'orders', from, to, samples, tests, context });
  * answer.summary // "14 requests: 200 -> 403 at scopes.denied"
  */
 export async function compareVersions(input: CompareInput): Promise<CompareAnswer> {
+  // Side services are never called: a recorded request's data must not reach a host a draft names.
+  if (callsOut(input.from.document) || callsOut(input.to.document)) {
+    const stub = await mockUpstream(CALLOUT_STUB);
+    try {
+      const host = new URL(stub.url).host;
+      const deps = input.context.deps;
+      const context = { ...input.context, deps: { ...deps, calloutHosts: [...(deps.calloutHosts ?? []), host], egress: (deps.egress ?? createEgressPolicy()).allowing(host) } };
+      return await replayAll({ ...input, context, from: { ...input.from, document: stubbedCallouts(input.from.document, stub.url) }, to: { ...input.to, document: stubbedCallouts(input.to.document, stub.url) } });
+    } finally {
+      stub.release();
+    }
+  }
+  return replayAll(input);
+}
+
+async function replayAll(input: CompareInput): Promise<CompareAnswer> {
   const { context } = input;
   const key = input.samples.some((s) => s.identity?.kind === 'jwt') ? await runKey() : undefined;
   const groups = new Map<string, { count: number; from: ReplayOutcome; to: ReplayOutcome; requests: ReplayedRequest[] }>();

@@ -57,6 +57,34 @@ const answering = (id: string, status: number) => ({
   tests: [{ name: 'answers', request: { method: 'GET', path: `/api/${id}` }, expect: { status: 200 } }],
 });
 
+/** A POST whose body a condition reads: the body is buffered, and so recorded. */
+const formsWorkflow = (kind: string) => ({
+  id: 'forms',
+  name: 'Forms',
+  route: { methods: ['POST'], path: '/api/forms' },
+  nodes: [
+    { id: 'kind', kind: 'condition', config: { when: `request.body.kind = "${kind}"` } },
+    { id: 'yes', kind: 'respond', config: { status: 200, body: { ok: true } } },
+    { id: 'no', kind: 'respond', config: { status: 422, body: { ok: false } } },
+  ],
+  edges: [
+    { from: 'kind', port: 'true', to: 'yes' },
+    { from: 'kind', port: 'false', to: 'no' },
+  ],
+});
+
+/** Calls a side service (sending the request's headers) before answering `status`. */
+const enrichedWorkflow = (status: number) => ({
+  id: 'enriched',
+  name: 'Enriched',
+  route: { methods: ['GET'], path: '/api/enriched' },
+  nodes: [
+    { id: 'profile', kind: 'http-call', config: { name: 'profile', method: 'POST', url: '${SIDE_URL}/profiles', body: 'request.headers' } },
+    { id: 'answer', kind: 'respond', config: { status, body: { ok: true } } },
+  ],
+  edges: [{ from: 'profile', port: 'ok', to: 'answer' }],
+});
+
 async function create(admin: Admin, document: { id: string }) {
   const created = await admin('editor', 'POST', '/workflows', { document });
   expect(created.status, JSON.stringify(created.body)).toBe(201);
@@ -80,6 +108,7 @@ async function send(url: string, headers: Record<string, string> = {}): Promise<
 describe('differential replay', () => {
   let jwks: TestUpstream;
   let upstream: TestUpstream;
+  let side: TestUpstream;
   let issuer: TestIssuer;
   let gw: TestGateway;
   let admin: Admin;
@@ -91,7 +120,8 @@ describe('differential replay', () => {
     issuer = await createIssuer();
     jwks = await startUpstream((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(issuer.jwks)));
     upstream = await startUpstream();
-    gw = await startAdminGateway({ env: { REPLAY_UPSTREAM: upstream.url }, settings: { SLUICE_REPLAY_SAMPLES: String(CAP), SLUICE_REPLAY_PER_SECOND: '100000' } });
+    side = await startUpstream();
+    gw = await startAdminGateway({ env: { REPLAY_UPSTREAM: upstream.url, SIDE_URL: side.url }, settings: { SLUICE_REPLAY_SAMPLES: String(CAP), SLUICE_REPLAY_PER_SECOND: '100000', SLUICE_CALLOUT_HOSTS: new URL(side.url).host } });
     admin = adminOf(gw.url);
     await create(admin, ordersWorkflow(`${jwks.url}/jwks.json`, 'orders:read'));
     expect((await admin('publisher', 'POST', '/partners', { id: 'acme', name: 'Acme' })).status).toBe(201);
@@ -104,6 +134,7 @@ describe('differential replay', () => {
   afterAll(async () => {
     await gw?.close();
     await upstream?.close();
+    await side?.close();
     await jwks?.close();
   });
 
@@ -169,6 +200,34 @@ describe('differential replay', () => {
     // the other way round (draft to active) the same requests change back
     const back = await admin('editor', 'POST', '/workflows/orders/compare', { from: 'draft', to: 1 });
     expect(back.body.summary).toBe('3 requests: 403 -> 200');
+  });
+
+  it('records a small JSON body with its secrets redacted, and replays it', async () => {
+    await create(admin, formsWorkflow('order'));
+    const body = { kind: 'order', password: 'hunter2-secret', nested: { apiKey: 'abc-secret-key', list: ['Bearer list-secret-token'] }, note: 'plain words' };
+    const res = await fetch(`${gw.url}/api/forms`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    expect(res.status).toBe(200);
+    const [stored] = await vi.waitFor(async () => {
+      const list = await gw.sluice.samples!.list('forms');
+      expect(list).toHaveLength(1);
+      return list;
+    });
+    expect(stored).not.toMatch(/hunter2|abc-secret|list-secret/);
+    expect(JSON.parse(stored!).body).toEqual({ kind: 'order', password: '[redacted]', nested: { apiKey: '[redacted]', list: ['[redacted]'] }, note: 'plain words' });
+    await saveDraft(admin, formsWorkflow('invoice'));
+    const answer = await admin('editor', 'POST', '/workflows/forms/compare', {});
+    expect(answer.body).toMatchObject({ total: 1, summary: '1 request: 200 -> 422' });
+  });
+
+  it('never calls a side service in a compare: an http-call node gets a stub, whatever the draft sends it', async () => {
+    await create(admin, enrichedWorkflow(200));
+    expect(await send(`${gw.url}/api/enriched`, { 'x-customer': 'c-42' })).toBe(200);
+    expect(side.received).toHaveLength(1); // the served version calls it for real
+    await vi.waitFor(async () => expect(await gw.sluice.samples!.list('enriched')).toHaveLength(1));
+    await saveDraft(admin, enrichedWorkflow(201));
+    const answer = await admin('editor', 'POST', '/workflows/enriched/compare', {});
+    expect(answer.body).toMatchObject({ total: 1, summary: '1 request: 200 -> 201' });
+    expect(side.received).toHaveLength(1);
   });
 
   it('keeps the newest requests up to the cap', async () => {
