@@ -18,17 +18,33 @@ export interface SampleStore {
 /** A Redis list of samples outlives its last write by this much, so a workflow gone quiet leaves nothing behind for ever. */
 const REDIS_TTL_MS = 7 * 86_400_000;
 
-function createMemorySampleStore(perWorkflow: number): SampleStore {
-  const lists = new Map<string, string[]>();
+/** Most characters the memory store holds for all workflows together; past it the longest list loses its oldest samples. */
+const MEMORY_MAX_CHARS = 64 * 1024 * 1024;
+
+function createMemorySampleStore(perWorkflow: number, maxChars = MEMORY_MAX_CHARS): SampleStore {
+  const lists = new Map<string, { samples: string[]; chars: number }>();
+  let total = 0;
+  const dropOldest = (list: { samples: string[]; chars: number }) => {
+    const dropped = list.samples.shift()!;
+    list.chars -= dropped.length;
+    total -= dropped.length;
+  };
   return {
     name: 'memory',
     add(workflow, sample) {
       let list = lists.get(workflow);
-      if (list === undefined) lists.set(workflow, (list = []));
-      list.push(sample);
-      if (list.length > perWorkflow) list.splice(0, list.length - perWorkflow);
+      if (list === undefined) lists.set(workflow, (list = { samples: [], chars: 0 }));
+      list.samples.push(sample);
+      list.chars += sample.length;
+      total += sample.length;
+      if (list.samples.length > perWorkflow) dropOldest(list);
+      while (total > maxChars) {
+        let longest = list;
+        for (const other of lists.values()) if (other.chars > longest.chars) longest = other;
+        dropOldest(longest);
+      }
     },
-    list: async (workflow) => [...(lists.get(workflow) ?? [])].reverse(),
+    list: async (workflow) => [...(lists.get(workflow)?.samples ?? [])].reverse(),
     close() {
       lists.clear();
     },

@@ -51,6 +51,10 @@ export interface RecordedSample {
 const MAX_SAMPLE_BODY = 8 * 1024;
 const MAX_HEADERS = 50;
 const MAX_HEADER_VALUE = 2048;
+/** Most characters of header values kept in all: the rest of the headers are left out. */
+const MAX_HEADER_CHARS = 8 * 1024;
+/** Largest sample as JSON; a larger one is not kept (with the bounds above, only a request with a very long query or path). */
+const MAX_SAMPLE_JSON = 32 * 1024;
 const MAX_QUERY = 50;
 const MAX_CLAIMS_JSON = 4096;
 const REDACTED = '[redacted]';
@@ -182,6 +186,7 @@ function sampleOf(plan: SamplePlan, workflow: CompiledWorkflow, req: IncomingMes
   const sent: Record<string, string> = {};
   const headers: Record<string, string> = {};
   let kept = 0;
+  let chars = 0;
   const unacceptedHeaders = new Set<string>();
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i]!.toLowerCase();
@@ -189,8 +194,10 @@ function sampleOf(plan: SamplePlan, workflow: CompiledWorkflow, req: IncomingMes
     sent[name] ??= value;
     if (plan.identityHeaders.has(name) && value !== '') unacceptedHeaders.add(name);
     if (plan.dropHeaders.has(name) || NOT_KEPT.has(name) || looksLikeCredential(value)) continue;
-    if (headers[name] !== undefined) headers[name] = `${headers[name]}, ${value.slice(0, MAX_HEADER_VALUE)}`;
-    else if (kept++ < MAX_HEADERS) headers[name] = value.slice(0, MAX_HEADER_VALUE);
+    const cut = value.slice(0, MAX_HEADER_VALUE);
+    if ((chars += name.length + cut.length) > MAX_HEADER_CHARS) continue;
+    if (headers[name] !== undefined) headers[name] = `${headers[name]}, ${cut}`;
+    else if (kept++ < MAX_HEADERS) headers[name] = cut;
   }
   const query: Array<[string, string]> = [];
   const unacceptedQuery: string[] = [];
@@ -242,6 +249,16 @@ function sampleOf(plan: SamplePlan, workflow: CompiledWorkflow, req: IncomingMes
   return sample;
 }
 
+/** A stored sample, parsed; undefined for one that does not parse (written by a replica of another version, or cut short). */
+export function parseSample(text: string): RecordedSample | undefined {
+  try {
+    const sample = JSON.parse(text) as RecordedSample;
+    return typeof sample?.method === 'string' && typeof sample.path === 'string' && Array.isArray(sample.query) && typeof sample.headers === 'object' ? sample : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The per-version state of the sampler: its plan, and the samples taken in the current second. */
 interface Slot {
   plan: SamplePlan;
@@ -281,7 +298,8 @@ export class TrafficSampler {
     if (slot.taken >= this.#perSecond) return;
     slot.taken++;
     try {
-      this.#store.add(workflow.id, JSON.stringify(sampleOf(slot.plan, workflow, req, exchange, record, now)));
+      const sample = JSON.stringify(sampleOf(slot.plan, workflow, req, exchange, record, now));
+      if (sample.length <= MAX_SAMPLE_JSON) this.#store.add(workflow.id, sample);
     } catch {
       // a sample that cannot be made is not taken: the request was answered already
     }

@@ -2,26 +2,10 @@
 import { compareAnswerSchema, compareBodySchema, type CompareAnswer } from '../../../shared/admin/index.ts';
 import type { WorkflowTest } from '../../../shared/schema/index.ts';
 import { compareVersions } from '../../replay/compare.ts';
-import type { RecordedSample } from '../../replay/sample.ts';
 import { auditActor } from '../../store/audit.ts';
 import { AdminError } from '../errors.ts';
 import { workflowParams, type AdminContext, type Which } from './context.ts';
 import { defineEndpoint, type Endpoint } from './endpoint.ts';
-
-/** The recorded samples of a workflow, parsed; one that does not parse is left out. */
-async function samplesOf(context: AdminContext, id: string): Promise<RecordedSample[]> {
-  const stored = (await context.options.replay?.samples(id)) ?? [];
-  const samples: RecordedSample[] = [];
-  for (const text of stored) {
-    try {
-      const sample = JSON.parse(text) as RecordedSample;
-      if (typeof sample?.method === 'string' && typeof sample.path === 'string' && Array.isArray(sample.query)) samples.push(sample);
-    } catch {
-      // a sample written by a replica of another version, or cut short: not replayed
-    }
-  }
-  return samples;
-}
 
 /** Compares running or waiting in one process; one more is refused (409) until they have finished. */
 const MAX_WAITING = 4;
@@ -73,7 +57,7 @@ export function replayEndpoints(context: AdminContext): Endpoint[] {
             await previous.catch(() => undefined);
             const from = await side(params.id, body.from);
             const to = await side(params.id, body.to);
-            return compareVersions({ workflow: params.id, from, to, samples: await samplesOf(context, params.id), tests: await testsOf(params.id, body.to), context: preview.context() });
+            return compareVersions({ workflow: params.id, from, to, samples: (await options.replay?.samples(params.id)) ?? [], tests: await testsOf(params.id, body.to), context: preview.context() });
           })().finally(() => {
             waiting--;
             flights.delete(key);
