@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createIssuer, TEST_AUDIENCE, TEST_ISSUER, type TestIssuer } from '../../helpers/issuer.ts';
 import { startUpstream, type TestUpstream } from '../../helpers/upstream.ts';
@@ -280,15 +281,40 @@ describe('differential replay across replicas sharing Redis', async () => {
     const admin = adminOf(one.url);
     await create(admin, answering('shared', 200));
     await vi.waitFor(async () => expect(await send(`${two.url}/api/shared`)).toBe(200), { timeout: 10_000 });
-    for (let i = 0; i < 3; i++) expect(await send(`${one.url}/api/shared?from=one`)).toBe(200);
+    for (let i = 0; i < 3; i++) expect(await send(`${one.url}/api/shared?from=one`, { authorization: 'Bearer redis-secret-token', cookie: 'sid=redis-cookie-secret' })).toBe(200);
     for (let i = 0; i < 2; i++) expect(await send(`${two.url}/api/shared?from=two`)).toBe(200);
     // the first request on `two` waited for it to serve: one more than sent in the loop
     await vi.waitFor(async () => expect(await one.sluice.samples!.list('shared')).toHaveLength(6));
+    // the list in Redis, read directly: capped, and no credential in it
+    const redis = new Redis(SHARED_REDIS_URL);
+    try {
+      const raw = await redis.lrange(`sluice:${prefix}:samples:shared`, 0, -1);
+      expect(raw).toHaveLength(6);
+      expect(raw.join('\n')).not.toMatch(/redis-secret-token|redis-cookie-secret|bearer/i);
+    } finally {
+      redis.disconnect();
+    }
     await saveDraft(adminOf(two.url), answering('shared', 500));
     const answer = await adminOf(two.url)('editor', 'POST', '/workflows/shared/compare', {});
     expect(answer.body).toMatchObject({ recorded: 6, tests: 1, total: 7 });
     expect(answer.body.changed).toHaveLength(1);
     expect(answer.body.changed[0].count).toBe(7);
     expect(answer.body.changed[0].requests.map((r: { path: string }) => r.path).filter((p: string) => p.includes('from=')).sort()).toEqual([...Array(3).fill('/api/shared?from=one'), ...Array(2).fill('/api/shared?from=two')]);
+  });
+});
+
+describe('differential replay turned off', () => {
+  let gw: TestGateway;
+  afterAll(() => gw?.close());
+
+  it('records nothing, and a compare replays the tests only', async () => {
+    gw = await startAdminGateway({ settings: { SLUICE_REPLAY: 'off' } });
+    const admin = adminOf(gw.url);
+    expect(gw.sluice.samples).toBeUndefined();
+    await create(admin, answering('unrecorded', 200));
+    expect(await send(`${gw.url}/api/unrecorded`)).toBe(200);
+    await saveDraft(admin, answering('unrecorded', 202));
+    const answer = await admin('editor', 'POST', '/workflows/unrecorded/compare', {});
+    expect(answer.body).toMatchObject({ recorded: 0, tests: 1, total: 1, summary: '1 request: 200 -> 202' });
   });
 });
