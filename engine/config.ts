@@ -100,6 +100,9 @@ export const settingsSchema = z.object({
     .default('')
     .meta({ description: 'Hosts an `http-call` node may call mid-flow, and an `introspect` node may send the gateway\'s client secret to (its authorization server), comma-separated (`host`, `host:port`, `*.example.com`), besides the egress policy. Empty (the default): no workflow may make callouts or introspect, so an editor cannot point one at an arbitrary address. In demo mode the demo upstream this process starts is added.' }),
   SLUICE_EGRESS_PUBLIC: flag.prefault('on').meta({ description: 'Workflows may connect to public addresses without an entry in SLUICE_EGRESS_ALLOW. Off: only the entries (host names then open public addresses).' }),
+  SLUICE_REPLAY: flag.prefault('on').meta({ description: 'Record a bounded sample of each workflow\'s recent requests, with the upstream\'s answers and without any credential, for differential replay (`POST /admin/api/workflows/:id/compare`, the publish dialog). In memory per process, or in Redis with REDIS_URL (every replica\'s samples). Off: nothing is recorded and a compare replays the workflow tests only.' }),
+  SLUICE_REPLAY_SAMPLES: z.coerce.number().int().min(1).max(10_000).default(200).meta({ description: 'Recorded requests kept per workflow (the newest); a compare replays them all.' }),
+  SLUICE_REPLAY_PER_SECOND: z.coerce.number().int().min(1).max(1_000_000).default(5).meta({ description: 'Most requests recorded per workflow and second: a busy workflow costs this many samples a second, the rest cost one check each.' }),
   SLUICE_RATE_LIMIT_TIMEOUT_MS: z.coerce.number().int().min(5).max(5_000).default(100).meta({ description: 'Longest wait for Redis on a rate-limit check; slower calls are decided by the node\'s onStoreDown and open the circuit breaker.' }),
   SLUICE_RATE_LIMIT_MAX_KEYS: z.coerce.number().int().min(100).max(100_000_000).default(100_000).meta({ description: 'Most rate-limit counters held in memory (in-memory limits, and the `local` fallback while Redis is down); a new key beyond it evicts the oldest key of the node holding the most, counted in `sluice_rate_limit_evictions_total`.' }),
 });
@@ -152,6 +155,8 @@ export interface Settings {
   egress: { allow: string; publicAddresses: boolean };
   /** Hosts http-call nodes may call (SLUICE_CALLOUT_HOSTS). */
   calloutHosts: string[];
+  /** Recorded samples for differential replay: kept per workflow, taken per workflow and second; undefined when off. */
+  replay: { samples: number; perSecond: number } | undefined;
 }
 
 /** `name=value,name=value` as OTEL_EXPORTER_OTLP_HEADERS writes them (values percent-decoded). */
@@ -224,6 +229,7 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
     workflowEnv: { urls: parseEnvAllowList(s.SLUICE_WORKFLOW_ENV), secrets: parseEnvAllowList(s.SLUICE_SECRET_ENV), secretHosts: parseSecretHosts(s.SLUICE_SECRET_HOSTS) },
     egress: { allow: s.SLUICE_EGRESS_ALLOW ?? '', publicAddresses: s.SLUICE_EGRESS_PUBLIC },
     calloutHosts: s.SLUICE_CALLOUT_HOSTS === '' ? [] : s.SLUICE_CALLOUT_HOSTS.split(','),
+    replay: s.SLUICE_REPLAY ? { samples: s.SLUICE_REPLAY_SAMPLES, perSecond: s.SLUICE_REPLAY_PER_SECOND } : undefined,
     evidence: s.SLUICE_EVIDENCE ? { retentionMs: durationMs(s.SLUICE_EVIDENCE_RETENTION), maxBytes: s.SLUICE_EVIDENCE_MAX_BYTES, clickhouseUrl: s.CLICKHOUSE_URL } : undefined,
   };
 }

@@ -118,6 +118,8 @@ export interface ControlPlaneParts {
   evidence?: EvidenceStore | undefined;
   /** The canaries' counts. */
   canaries?: CanaryWatch | undefined;
+  /** Differential replay's recorded samples; absent when recording is off. */
+  replay?: { samples(workflow: string): Promise<string[]> } | undefined;
 }
 
 /** The control plane: the admin API with its tokens, and the Express app that serves it beside health, editor and metrics. */
@@ -150,6 +152,7 @@ export function createControlPlane(parts: ControlPlaneParts): { app: express.Exp
     logger: parts.logger,
     evidence: parts.evidence,
     canaries: parts.canaries,
+    replay: parts.replay,
     problems: parts.problems,
     applied: (revision) => registry.whenApplied(revision),
     status: () => ({ appliedRevision: registry.appliedRevision, serving: registry.serving(), replica: parts.replicas()?.id, rateLimits: rateLimits.health?.() ?? { store: rateLimits.name, state: 'up' }, upstreams: upstreamsOf(registry.active.values()) }),

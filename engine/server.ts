@@ -27,6 +27,8 @@ import { createDirectorySync } from './sources/directory-sync.ts';
 import { createFragmentFileSync } from './sources/fragment-files.ts';
 import { ensureStoredCatalog, readCatalogFile } from './sources/error-catalog.ts';
 import { openEvidence } from './evidence/open.ts';
+import { openSampleStore, type SampleStore } from './replay/sample-store.ts';
+import { TrafficSampler } from './replay/sample.ts';
 import { createStoredCatalogs } from './store/catalogs.ts';
 import { createWorkflowDirectory, FILE_SIZE_FACTOR } from './sources/workflow-directory.ts';
 import { openFileStore } from './store/file-store.ts';
@@ -93,6 +95,8 @@ export interface Sluice {
   rateLimits: RateLimitStore;
   /** This process's entry among the replicas sharing the Redis store (absent with the file store). */
   replicas: ReplicaRegistry | undefined;
+  /** Differential replay's recorded samples (absent with SLUICE_REPLAY=off). */
+  samples: SampleStore | undefined;
   close(): Promise<void>;
 }
 
@@ -131,7 +135,9 @@ export async function startSluice(
   const partnerAccess = createPartnerAccess();
   let replicas: ReplicaRegistry | undefined;
   const evidence = await openEvidence(settings, { replica: `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`, directory: () => partnerAccess.current, logger });
-  const gateway = createGateway({ slowReaders, problems, logger, maxBodyBytes: settings.maxBodyBytes, clientAddress: clients, metrics, spans, logSubject, ...(clientCertificates ? { clientCertificates } : {}), ...(metrics ? { mcpCalls: createMcpCallCounter(metrics) } : {}), ...(evidence ? { evidence: evidence.recorder } : {}) });
+  const samples = await openSampleStore(settings);
+  const sampler = samples && settings.replay ? new TrafficSampler(samples, { perSecond: settings.replay.perSecond, extraHeaders: settings.clientCertificates.header === undefined ? [] : [settings.clientCertificates.header] }) : undefined;
+  const gateway = createGateway({ slowReaders, problems, logger, maxBodyBytes: settings.maxBodyBytes, clientAddress: clients, metrics, spans, logSubject, ...(clientCertificates ? { clientCertificates } : {}), ...(metrics ? { mcpCalls: createMcpCallCounter(metrics) } : {}), ...(evidence ? { evidence: evidence.recorder } : {}), ...(sampler ? { samples: sampler } : {}) });
   const shared = createSharedResources();
   const rateLimits = options.rateLimits ?? (await openRateLimits(settings, () => replicas?.live ?? 1, logger));
   const cache = await openCache(settings);
@@ -205,7 +211,7 @@ export async function startSluice(
     fragmentDirectory.watch(() => void reload());
   }
 
-  const controlPlane = createControlPlane({ settings, store, lifecycle, registry, replicas: () => replicas, rateLimits, metrics, partnerAccess, preview: previewContext, mintToken, documents, clients, problems: () => problems, logger, evidence: evidence?.store, canaries });
+  const controlPlane = createControlPlane({ settings, store, lifecycle, registry, replicas: () => replicas, rateLimits, metrics, partnerAccess, preview: previewContext, mintToken, documents, clients, problems: () => problems, logger, evidence: evidence?.store, canaries, ...(samples ? { replay: { samples: (workflow: string) => samples.list(workflow) } } : {}) });
   const metricsServer = metrics && settings.metricsPort !== undefined ? await listenMetrics(metrics, settings.host, settings.metricsPort) : undefined;
   const mcp = createMcpEndpoint({ gateway, partners: partnerAccess, problems: () => problems, clientAddress: clients, maxBodyBytes: settings.maxBodyBytes, maxAnswerBytes: settings.maxBufferedAnswerBytes, logger });
   const server = createHttpServer(settings, { problems: () => problems, control: controlPlane.app, gateway, mcp, ...(tls.listener ? { tls: tls.listener } : {}) });
@@ -232,6 +238,7 @@ export async function startSluice(
     metricsUrl: metricsServer?.url,
     rateLimits,
     replicas,
+    samples,
     async close() {
       directory.close();
       fragmentDirectory.close();
@@ -253,6 +260,7 @@ export async function startSluice(
       rateLimits.close?.();
       await cache.close?.();
       await replays.close?.();
+      samples?.close();
       await demoUpstream?.close();
       await store.close();
     },

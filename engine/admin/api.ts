@@ -13,6 +13,7 @@ import { mountEndpoints } from './http/mount.ts';
 import { partnerEndpoints } from './http/partners.ts';
 import { previewEndpoints } from './http/preview.ts';
 import { ruleEndpoints } from './http/rules.ts';
+import { replayEndpoints } from './http/replay.ts';
 import { sessionEndpoints } from './http/session.ts';
 import { statusEndpoints } from './http/status.ts';
 import { versionEndpoints } from './http/versions.ts';
@@ -35,6 +36,7 @@ export function createAdminApi(options: AdminApiOptions): { router: Router; mcp:
     ...ruleEndpoints(context),
     ...auditEndpoints(context),
     ...previewEndpoints(context),
+    ...replayEndpoints(context),
     ...statusEndpoints(context),
     ...partnerEndpoints(context),
     ...expressionEndpoints(context),

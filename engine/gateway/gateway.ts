@@ -65,6 +65,8 @@ export interface GatewayOptions {
   mcpCalls?: McpCallCounter;
   /** Takes each finished request for the evidence store (engine/evidence); absent when evidence is off. */
   evidence?: { add(capture: EvidenceCapture): void };
+  /** Offered each routed request once answered, for differential replay's samples (engine/replay); absent when recording is off. */
+  samples?: { offer(workflow: CompiledWorkflow, exchange: RequestExchange, req: IncomingMessage, record: RequestRecord, now: number): void };
 }
 
 export interface Gateway {
@@ -92,6 +94,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   const certificates = options.clientCertificates;
   const slowReaders = options.slowReaders;
   const evidence = options.evidence;
+  const samples = options.samples;
 
   /** Answers a catalog problem through the exchange and records it for the request log. */
   function refuse(exchange: RequestExchange, record: RequestRecord, head: boolean, id: string, params: Record<string, string> | undefined, extra: Record<string, string> | undefined) {
@@ -269,6 +272,7 @@ export function createGateway(options: GatewayOptions): Gateway {
           logRequest(record, now);
         }
         evidence?.add({ time: now, record, workflow: served, final, keyId: exchange?.keyId, upstreamStatus: exchange?.upstreamStatus, llm: exchange?.llm });
+        if (samples !== undefined && served !== undefined && exchange !== undefined) samples.offer(served, exchange, req, record, now);
         if (spans !== undefined && trace !== undefined) {
           spans.add({
             traceId: trace.traceId, spanId: trace.spanId, parentSpanId: trace.parentSpanId, method: record.method,

@@ -15,6 +15,7 @@ const AUDIT_ACTIONS = [
   'workflow.delete',
   'catalog.update',
   'workflow.simulate',
+  'workflow.compare',
   'partner.create',
   'partner.update',
   'partner.suspend',

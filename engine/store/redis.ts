@@ -35,6 +35,8 @@ export function redisKeys(prefix: string) {
     cache: `sluice:${prefix}:cache:`,
     /** The prefix of signatures seen by hmac-verify nodes; the key id and signature follow. */
     replay: `sluice:${prefix}:replay:`,
+    /** The prefix of the recorded request samples of differential replay (engine/replay); the workflow id follows. */
+    samples: `sluice:${prefix}:samples:`,
   };
 }
 

@@ -32,3 +32,4 @@ export {
 } from './workflows.ts';
 export { rulesChangedSchema, rulesViewSchema, ruleViolationsSchema } from './rules.ts';
 export { fragmentDraftSavedSchema, fragmentListSchema, fragmentPublishedSchema, fragmentRecordSchema, fragmentVersionSchema, fragmentViewSchema, type FragmentSummary } from './fragments.ts';
+export { compareAnswerSchema, compareBodySchema, type CompareAnswer } from './replay.ts';

@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import type { canaryEndSchema, canaryStartSchema, canaryViewSchema } from '../../../shared/admin/canary.ts';
 import type { clientCertificateRecordSchema, createdHmacSecretSchema, removedCertificateSchema, fragmentDraftSavedSchema, fragmentListSchema, fragmentPublishedSchema, fragmentRecordSchema, fragmentVersionSchema, fragmentViewSchema, restoredSchema, rulesChangedSchema, rulesViewSchema, ruleViolationsSchema, contractDiffSchema, contractSchema, createdKeySchema, demoTokenAnswerSchema, draftSavedSchema, evidenceAggregateSchema, evidencePageSchema, evidenceTraceSchema, partnerListSchema, partnerStatsSchema, partnerViewSchema, planListSchema, planSchema, productListSchema, productSchema, publishedSchema, revokedKeySchema, rolledBackSchema, testRunSchema, validatedSchema, versionDetailSchema, versionListSchema, workflowListSchema } from '../../../shared/admin/index.ts';
 import type { ErrorCatalog } from '../../../shared/schema/catalog.ts';
+import type { CompareAnswer } from '../../../shared/admin/index.ts';
 import type { PartnerFields, PlanFields, ProductFields } from '../../../shared/schema/partners.ts';
 import type { SampleRequest, SimulationResult, UpstreamMock } from './preview-types.ts';
 import type { EvaluationSample } from '../forms/sample.ts';
@@ -95,6 +96,7 @@ export function createApi(token: string, onUnauthorized: () => void = () => {}) 
     contract: (id: string, version: VersionRef) => call<Answer<typeof contractSchema>>('GET', `${wf(id)}/contract?version=${version}`),
     contractOpenApi: (id: string, version: VersionRef) => call<unknown>('GET', `${wf(id)}/contract?version=${version}&format=openapi`),
     contractDiff: (id: string, from: VersionRef, to: VersionRef) => call<Answer<typeof contractDiffSchema>>('GET', `${wf(id)}/contract/diff?from=${from}&to=${to}`),
+    compare: (id: string, from: VersionRef = 'active', to: VersionRef = 'draft') => call<CompareAnswer>('POST', `${wf(id)}/compare`, { from, to }),
     runTests: (id: string, document: unknown) => call<Answer<typeof testRunSchema>>('POST', `${wf(id)}/test`, { document }),
     demoToken: (claims: { sub: string; scopes?: string[]; partner?: string }) => call<Answer<typeof demoTokenAnswerSchema>>('POST', '/demo-token', claims),
     live: (id: string, partner?: string) => call<LiveView>('GET', `${wf(id)}/live${partner ? `?partner=${encodeURIComponent(partner)}` : ''}`),

@@ -4,6 +4,7 @@ import type { ValidationProblem, WorkflowDiff, WorkflowView } from '../api/types
 import type { WorkflowMeta } from '../graph/convert.ts';
 import { Dialog } from './Dialog.tsx';
 import { DiffDetails } from './DiffSummary.tsx';
+import { ReplayCompare } from './ReplayCompare.tsx';
 
 export interface PublishDialogProps {
   workflow: WorkflowView;
@@ -53,6 +54,7 @@ export function PublishDialog({ workflow, meta, revision, offer, problems, check
           </ul>
         </div>
       )}
+      {offer !== undefined && <ReplayCompare workflowId={workflow.id} hasActive={workflow.active !== null} revision={revision} />}
       {offer?.diff && (offer.diff.same ? <p className="muted">The draft is the same as the active version (layout aside).</p> : <DiffDetails diff={offer.diff} />)}
       {problems.length === 0 && (
         <div className="field">

@@ -59,6 +59,8 @@ export interface AdminApiOptions {
   evidence?: EvidenceStore | undefined;
   /** The canaries' counts (engine/canary/watch.ts); absent: none are counted (zeros). */
   canaries?: CanaryWatch | undefined;
+  /** Differential replay's recorded samples of a workflow, newest first (JSON); absent when recording is off (a compare replays the tests only). */
+  replay?: { samples(workflow: string): Promise<string[]> } | undefined;
 }
 
 /** A stored workflow's draft, active version or a version number. */

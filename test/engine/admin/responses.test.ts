@@ -89,6 +89,7 @@ describe('admin API answers and their response schemas', () => {
     await call('editor', 'POST', '/expressions/evaluate', { expression: '$uppercase(request.path)', request: { path: '/round' } });
     await call('publisher', 'POST', '/cache/purge', { name: 'round' });
     await gw.fetch('/round');
+    await call('editor', 'POST', '/workflows/round/compare', { from: 1, to: 2 });
     await call('viewer', 'GET', '/workflows/round/stats?window=1m');
     await call('viewer', 'GET', '/workflows/round/live');
     await call('viewer', 'GET', '/status');
