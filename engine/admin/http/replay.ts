@@ -41,7 +41,7 @@ export function replayEndpoints(context: AdminContext): Endpoint[] {
 
   return [
     defineEndpoint({
-      method: 'post', path: '/workflows/:id/compare', permission: 'edit',
+      method: 'post', path: '/workflows/:id/compare', permission: 'publish',
       summary: 'Replay the recently recorded requests (without their credentials, with the upstream\'s recorded answers) and the draft\'s tests through two versions (default: active to draft) in the simulator; answers the requests whose outcome, status or problem type changes, grouped by change',
       params: workflowParams, body: compareBodySchema, response: compareAnswerSchema,
       handler: async ({ actor, params, body }) => {

@@ -130,7 +130,7 @@ const OPERATIONS: Record<string, { roles: readonly RoleName[]; call: (role: Role
   'GET /admin/api/workflows/{id}/contract': { roles: ALL, call: () => ({ method: 'GET', path: '/workflows/matrix/contract?version=active' }) },
   'GET /admin/api/workflows/{id}/contract/diff': { roles: ALL, call: () => ({ method: 'GET', path: '/workflows/matrix/contract/diff?from=1&to=active' }) },
   'POST /admin/api/workflows/{id}/test': { roles: EDITORS, call: () => ({ method: 'POST', path: '/workflows/matrix/test', body: {} }) },
-  'POST /admin/api/workflows/{id}/compare': { roles: EDITORS, call: () => ({ method: 'POST', path: '/workflows/matrix/compare', body: {} }) },
+  'POST /admin/api/workflows/{id}/compare': { roles: PUBLISHERS, call: () => ({ method: 'POST', path: '/workflows/matrix/compare', body: {} }) },
   'POST /admin/api/demo-token': { roles: EDITORS, call: () => ({ method: 'POST', path: '/demo-token', body: { sub: 'someone' } }) },
   'GET /admin/api/workflows/{id}/stats': { roles: ALL, call: () => ({ method: 'GET', path: '/workflows/matrix/stats?window=5m' }) },
   'GET /admin/api/workflows/{id}/live': { roles: ALL, call: () => ({ method: 'GET', path: '/workflows/matrix/live' }) },

@@ -180,7 +180,7 @@ describe('differential replay', () => {
 
     // the draft requires the write scope
     await saveDraft(admin, ordersWorkflow(`${jwks.url}/jwks.json`, 'orders:write'));
-    const answer = await admin('editor', 'POST', '/workflows/orders/compare', {});
+    const answer = await admin('publisher', 'POST', '/workflows/orders/compare', {});
     expect(answer.status, JSON.stringify(answer.body)).toBe(200);
     expect(answer.body).toMatchObject({ workflow: 'orders', from: 1, to: 'draft', total: 9, recorded: 8, tests: 1, skipped: [] });
     expect(answer.body.changed).toHaveLength(1);
@@ -194,12 +194,12 @@ describe('differential replay', () => {
 
     // partner keys: the read-only key's requests would be refused
     await saveDraft(admin, keysWorkflow('orders:write'));
-    const keyedAnswer = await admin('editor', 'POST', '/workflows/keyed/compare', { from: 'active', to: 'draft' });
+    const keyedAnswer = await admin('publisher', 'POST', '/workflows/keyed/compare', { from: 'active', to: 'draft' });
     expect(keyedAnswer.body).toMatchObject({ total: 4, recorded: 4, summary: '2 requests: 200 -> 403 at scopes.denied' });
     expect(keyedAnswer.body.changed[0].requests.map((r: { path: string }) => r.path).sort()).toEqual(['/api/keyed/read-1', '/api/keyed/read-2']);
 
     // the other way round (draft to active) the same requests change back
-    const back = await admin('editor', 'POST', '/workflows/orders/compare', { from: 'draft', to: 1 });
+    const back = await admin('publisher', 'POST', '/workflows/orders/compare', { from: 'draft', to: 1 });
     expect(back.body.summary).toBe('3 requests: 403 -> 200');
   });
 
@@ -216,7 +216,7 @@ describe('differential replay', () => {
     expect(stored).not.toMatch(/hunter2|abc-secret|list-secret/);
     expect(JSON.parse(stored!).body).toEqual({ kind: 'order', password: '[redacted]', nested: { apiKey: '[redacted]', list: ['[redacted]'] }, note: 'plain words' });
     await saveDraft(admin, formsWorkflow('invoice'));
-    const answer = await admin('editor', 'POST', '/workflows/forms/compare', {});
+    const answer = await admin('publisher', 'POST', '/workflows/forms/compare', {});
     expect(answer.body).toMatchObject({ total: 1, summary: '1 request: 200 -> 422' });
   });
 
@@ -226,7 +226,7 @@ describe('differential replay', () => {
     expect(side.received).toHaveLength(1); // the served version calls it for real
     await vi.waitFor(async () => expect(await gw.sluice.samples!.list('enriched')).toHaveLength(1));
     await saveDraft(admin, enrichedWorkflow(201));
-    const answer = await admin('editor', 'POST', '/workflows/enriched/compare', {});
+    const answer = await admin('publisher', 'POST', '/workflows/enriched/compare', {});
     expect(answer.body).toMatchObject({ total: 1, summary: '1 request: 200 -> 201' });
     expect(side.received).toHaveLength(1);
   });
@@ -246,21 +246,21 @@ describe('differential replay', () => {
   it('compares only the tests of a workflow without recorded traffic', async () => {
     await create(admin, answering('quiet', 200));
     await saveDraft(admin, answering('quiet', 202));
-    const answer = await admin('editor', 'POST', '/workflows/quiet/compare', {});
+    const answer = await admin('publisher', 'POST', '/workflows/quiet/compare', {});
     expect(answer.body).toMatchObject({ total: 1, recorded: 0, tests: 1, summary: '1 request: 200 -> 202' });
     expect(answer.body.changed[0].requests).toEqual([{ method: 'GET', path: '/api/quiet', test: 'answers' }]);
   });
 
-  it('an editor may compare; a viewer may not; a bad version is named', async () => {
-    const viewer = await admin('viewer', 'POST', '/workflows/orders/compare', {});
-    expectProblem(viewer, 403, 'forbidden');
-    const bad = await admin('editor', 'POST', '/workflows/orders/compare', { to: 'newest' });
+  it('a publisher may compare; an editor or a viewer may not (a draft branching on recorded requests would read them back); a bad version is named', async () => {
+    expectProblem(await admin('viewer', 'POST', '/workflows/orders/compare', {}), 403, 'forbidden');
+    expectProblem(await admin('editor', 'POST', '/workflows/orders/compare', {}), 403, 'forbidden');
+    const bad = await admin('publisher', 'POST', '/workflows/orders/compare', { to: 'newest' });
     expect(expectProblem(bad, 400, 'bad-request').problems).toEqual([expect.objectContaining({ field: 'to' })]);
-    const missing = await admin('editor', 'POST', '/workflows/orders/compare', { to: 9 });
+    const missing = await admin('publisher', 'POST', '/workflows/orders/compare', { to: 9 });
     expectProblem(missing, 404, 'not-found');
     // the audit log says who compared what
     const audit = await admin('admin', 'GET', '/audit');
-    expect(JSON.stringify(audit.body)).toMatch(/workflow\.compare.*eddie|eddie.*workflow\.compare/);
+    expect(JSON.stringify(audit.body)).toMatch(/workflow\.compare.*pia|pia.*workflow\.compare/);
   });
 });
 
@@ -295,7 +295,7 @@ describe('differential replay across replicas sharing Redis', async () => {
       redis.disconnect();
     }
     await saveDraft(adminOf(two.url), answering('shared', 500));
-    const answer = await adminOf(two.url)('editor', 'POST', '/workflows/shared/compare', {});
+    const answer = await adminOf(two.url)('publisher', 'POST', '/workflows/shared/compare', {});
     expect(answer.body).toMatchObject({ recorded: 6, tests: 1, total: 7 });
     expect(answer.body.changed).toHaveLength(1);
     expect(answer.body.changed[0].count).toBe(7);
@@ -314,7 +314,7 @@ describe('differential replay turned off', () => {
     await create(admin, answering('unrecorded', 200));
     expect(await send(`${gw.url}/api/unrecorded`)).toBe(200);
     await saveDraft(admin, answering('unrecorded', 202));
-    const answer = await admin('editor', 'POST', '/workflows/unrecorded/compare', {});
+    const answer = await admin('publisher', 'POST', '/workflows/unrecorded/compare', {});
     expect(answer.body).toMatchObject({ recorded: 0, tests: 1, total: 1, summary: '1 request: 200 -> 202' });
   });
 });
