@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { clientCertificateRecordSchema, createdHmacSecretSchema, removedCertificateSchema, fragmentDraftSavedSchema, fragmentListSchema, fragmentPublishedSchema, fragmentRecordSchema, fragmentVersionSchema, fragmentViewSchema, restoredSchema, contractDiffSchema, contractSchema, createdKeySchema, demoTokenAnswerSchema, draftSavedSchema, evidenceAggregateSchema, evidencePageSchema, evidenceTraceSchema, partnerListSchema, partnerStatsSchema, partnerViewSchema, planListSchema, planSchema, productListSchema, productSchema, publishedSchema, revokedKeySchema, rolledBackSchema, testRunSchema, validatedSchema, versionDetailSchema, versionListSchema, workflowListSchema } from '../../../shared/admin/index.ts';
+import type { approvalRefusedSchema, approvedSchema, publishAnswerSchema, clientCertificateRecordSchema, createdHmacSecretSchema, removedCertificateSchema, fragmentDraftSavedSchema, fragmentListSchema, fragmentPublishedSchema, fragmentRecordSchema, fragmentVersionSchema, fragmentViewSchema, restoredSchema, contractDiffSchema, contractSchema, createdKeySchema, demoTokenAnswerSchema, draftSavedSchema, evidenceAggregateSchema, evidencePageSchema, evidenceTraceSchema, partnerListSchema, partnerStatsSchema, partnerViewSchema, planListSchema, planSchema, productListSchema, productSchema, revokedKeySchema, rolledBackSchema, testRunSchema, validatedSchema, versionDetailSchema, versionListSchema, workflowListSchema } from '../../../shared/admin/index.ts';
 import type { ErrorCatalog } from '../../../shared/schema/catalog.ts';
 import type { PartnerFields, PlanFields, ProductFields } from '../../../shared/schema/partners.ts';
 import type { SampleRequest, SimulationResult, UpstreamMock } from './preview-types.ts';
@@ -79,7 +79,12 @@ export function createApi(token: string, onUnauthorized: () => void = () => {}) 
     saveDraft: (id: string, document: unknown, baseRevision: number) =>
       call<Answer<typeof draftSavedSchema>>('PUT', `${wf(id)}/draft`, { document, baseRevision }),
     validate: (id: string, document: unknown) => call<Answer<typeof validatedSchema>>('POST', `${wf(id)}/validate`, { document }),
-    publish: (id: string, note?: string) => call<Answer<typeof publishedSchema>>('POST', `${wf(id)}/publish`, note ? { note } : {}),
+    /** Publishes the draft, or (a draft that removes or changes contract answers) asks another publisher to approve it: `pending`. */
+    publish: (id: string, note?: string) => call<Answer<typeof publishAnswerSchema>>('POST', `${wf(id)}/publish`, note ? { note } : {}),
+    /** Approves the publish waiting for approval, of the draft `draftHash` the approver looked at. */
+    approve: (id: string, draftHash: string) => call<Answer<typeof approvedSchema>>('POST', `${wf(id)}/approval/approve`, { draftHash }),
+    /** Refuses the publish waiting for approval (who asked withdraws it the same way). */
+    refuseApproval: (id: string, reason: string) => call<Answer<typeof approvalRefusedSchema>>('POST', `${wf(id)}/approval/refuse`, { reason }),
     rollback: (id: string, version: number) => call<Answer<typeof rolledBackSchema>>('POST', `${wf(id)}/rollback`, { version }),
     deprecate: (id: string, version: number, sunset?: string) => call<VersionRecord>('POST', `${wf(id)}/deprecate`, sunset ? { version, sunset } : { version }),
     retire: (id: string, version: number) => call<VersionRecord>('POST', `${wf(id)}/retire`, { version }),
