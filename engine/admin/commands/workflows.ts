@@ -307,10 +307,12 @@ export function createLifecycle(options: LifecycleOptions) {
       const tested = await testDraft(actor, id);
       const published = await change<{ version: number; approval: PendingApproval }>(async (state) => {
         const current = requireWorkflow(state, id, 'approve a publish');
-        const refused = approvalRefusal(actor, current, seenHash ?? tested);
+        const refused = approvalRefusal(actor, current, seenHash);
         if (refused?.code === 'not_found') throw refused;
         if (refused) return refusal(actor, attempted, refused, id);
         const approval = current.approval!;
+        // the tests ran on the draft as it was then: another one in between (saved and saved back) tested something else
+        if (tested !== undefined && tested !== approval.draftHash) return refusal(actor, attempted, new AdminError('conflict', `the draft of "${id}" changed while its tests ran: approve again`), id);
         const problems = await check(state, id, await store.document(approval.draftHash));
         if (problems.length > 0) return refusal(actor, attempted, new AdminError('validation_failed', `the draft of "${id}" has ${problems.length} problem(s) now`, { problems }), id);
         const activated = activation(state, current, actor, approval.draftHash, approval.note, `approved by ${actor.name}, asked by ${approval.requestedBy} at ${approval.requestedAt}`);
