@@ -149,7 +149,8 @@ async function main(argv: string[]): Promise<number> {
         if (r.outcome === 'refused') {
           process.stdout.write(`refused    ${r.file}${r.workflow ? ` (${r.workflow})` : ''}: ${r.message ?? ''}\n`);
           for (const p of r.problems ?? []) process.stdout.write(`  - ${p.node ? `node "${p.node}"` : 'workflow'}${p.field ? `, ${p.field}` : ''}: ${p.message}\n`);
-        } else process.stdout.write(`${r.outcome.padEnd(10)} ${r.file} (${r.workflow}) v${r.version}\n`);
+        } else if (r.outcome === 'pending') process.stdout.write(`pending    ${r.file} (${r.workflow}): ${r.message ?? ''}\n`);
+        else process.stdout.write(`${r.outcome.padEnd(10)} ${r.file} (${r.workflow}) v${r.version}\n`);
       }
       return results.some((r) => r.outcome === 'refused') ? 1 : 0;
     }

@@ -2,6 +2,7 @@ import type { Router } from 'express';
 import { adminContext, type AdminApiOptions } from './http/context.ts';
 import { createEndpointCalls } from './http/calls.ts';
 import type { Endpoint } from './http/endpoint.ts';
+import { approvalEndpoints } from './http/approvals.ts';
 import { auditEndpoints } from './http/audit.ts';
 import { cacheEndpoints } from './http/cache.ts';
 import { canaryEndpoints } from './http/canary.ts';
@@ -31,6 +32,7 @@ export function createAdminApi(options: AdminApiOptions): { router: Router; mcp:
     ...workflowEndpoints(context),
     ...versionEndpoints(context),
     ...canaryEndpoints(context),
+    ...approvalEndpoints(context),
     ...fragmentEndpoints(context),
     ...catalogEndpoints(context),
     ...ruleEndpoints(context),

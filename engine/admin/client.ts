@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { adminProblemSchema, publishedSchema, workflowViewSchema } from '../../shared/admin/index.ts';
+import { adminProblemSchema, publishAnswerSchema, workflowViewSchema } from '../../shared/admin/index.ts';
 import type { ValidationProblem } from '../../shared/compile/index.ts';
 import { ADMIN_TOKEN_FILE } from './auth.ts';
 
@@ -8,7 +8,8 @@ import { ADMIN_TOKEN_FILE } from './auth.ts';
 export interface ApplyResult {
   file: string;
   workflow: string | undefined;
-  outcome: 'published' | 'unchanged' | 'refused';
+  /** `pending`: the file removes or changes answers of the error contract, so it waits for a publisher's approval (the version serving stays). */
+  outcome: 'published' | 'unchanged' | 'pending' | 'refused';
   version?: number;
   problems?: ValidationProblem[];
   message?: string;
@@ -81,8 +82,9 @@ export async function applyDirectory(client: ReturnType<typeof createAdminClient
       results.push(refused(file, id, answer));
       continue;
     }
-    const published = publishedSchema.parse(answer.body);
-    results.push({ file, workflow: id, outcome: published.unchanged ? 'unchanged' : 'published', version: published.version });
+    const published = publishAnswerSchema.parse(answer.body);
+    if ('pending' in published) results.push({ file, workflow: id, outcome: 'pending', message: `waits for another publisher's approval: ${published.approval.diff.summary}` });
+    else results.push({ file, workflow: id, outcome: published.unchanged ? 'unchanged' : 'published', version: published.version });
   }
   return results;
 }

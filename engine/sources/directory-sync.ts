@@ -113,7 +113,9 @@ export function createDirectorySync(options: { directory: WorkflowDirectory; lif
         continue;
       }
       try {
-        await lifecycle.apply(actor(e.origin), e.document);
+        const outcome = await lifecycle.apply(actor(e.origin), e.document);
+        // the file removes or changes contract answers: it waits for a publisher's approval, not asked again until it changes
+        if (outcome.pending) logger.warn({ workflow: e.id, origin: e.origin, contract: outcome.approval.diff.summary }, 'workflow waits for another publisher\'s approval (contract gate): the version serving stays');
         applied.set(e.origin, e.hash);
         owners.set(e.id!, e.origin);
         refusedAs.delete(e.origin);

@@ -1,3 +1,4 @@
+import type { PendingApproval } from '../../shared/admin/approvals.ts';
 import type { CanaryRecord, DraftRecord, VersionRecord } from '../../shared/schema/lifecycle.ts';
 import type { PartnerRecord, PlanRecord, ProductRecord } from '../../shared/schema/partners.ts';
 import type { RuleSet } from '../../shared/schema/rules.ts';
@@ -20,6 +21,11 @@ export interface WorkflowRecord {
    * Optional: stores written before archiving load unchanged (no format step).
    */
   archived?: ArchiveRecord;
+  /**
+   * A publish that removes or changes an answer of the error contract, waiting for a second
+   * publisher (the contract gate). Optional: stores written before the gate load unchanged.
+   */
+  approval?: PendingApproval;
 }
 
 /**
@@ -27,7 +33,7 @@ export interface WorkflowRecord {
  * version that subflow nodes run unless they pin one; never served on its own (it has no route),
  * never archived.
  */
-export type FragmentRecord = Omit<WorkflowRecord, 'archived' | 'canary'>;
+export type FragmentRecord = Omit<WorkflowRecord, 'archived' | 'canary' | 'approval'>;
 
 /** Who archived a workflow, when and why; `version` is the version that served then, which a restore serves again if it still can. */
 interface ArchiveRecord {

@@ -2,6 +2,7 @@
  * The admin API as the engine serves it and the editor reads it: roles and permissions, the
  * response schemas of its answers, and the state of a version.
  */
+export { approvalRefusedSchema, approvalViewSchema, approvalVoidedBy, approvedSchema, needsApproval, publishAnswerSchema, type PendingApproval } from './approvals.ts';
 export { auditListSchema, auditVerificationSchema } from './audit.ts';
 export { EVIDENCE_DIMENSIONS, evidenceAggregateSchema, evidencePageSchema, evidenceTraceSchema, type EvidenceDimension, type EvidenceRecord } from './evidence.ts';
 export { kindsPayloadSchema, type JsonSchema, type KindInfo, type KindsPayload } from './kinds.ts';
@@ -14,7 +15,6 @@ export { servedState, versionState, workflowState, type ServedState } from './ve
 export {
   deletedSchema,
   draftSavedSchema,
-  publishedSchema,
   restoredSchema,
   rolledBackSchema,
   validatedSchema,

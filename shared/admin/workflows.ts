@@ -4,6 +4,7 @@ import type { WorkflowDiff } from '../compile/diff.ts';
 import type { DraftRecord, VersionRecord } from '../schema/lifecycle.ts';
 import { routeSchema } from '../schema/workflow.ts';
 import { canaryRecordSchema } from './canary.ts';
+import { pendingApprovalSchema } from './approvals.ts';
 import { validationProblemSchema } from './problem.ts';
 import { workflowStateSchema } from './version-state.ts';
 
@@ -58,6 +59,8 @@ export const workflowRecordSchema = z.object({
   archived: archivedSchema.nullable(),
   /** The candidate version serving a share of the requests beside the active one. */
   canary: canaryRecordSchema.nullable(),
+  /** A publish waiting for a second publisher's approval (the contract gate); absent when none is. */
+  approval: pendingApprovalSchema.optional(),
 });
 
 /** GET /workflows/:id: the record with the draft's document. */
@@ -65,7 +68,6 @@ export const workflowViewSchema = workflowRecordSchema.extend({ draft: draftReco
 
 export const draftSavedSchema = z.object({ draft: draftRecordSchema, problems: z.array(validationProblemSchema) });
 export const validatedSchema = z.object({ ok: z.boolean(), problems: z.array(validationProblemSchema) });
-export const publishedSchema = z.object({ version: z.number().int(), unchanged: z.boolean() });
 export const rolledBackSchema = z.object({ active: z.number().int(), previous: z.number().int().optional() });
 export const versionListSchema = z.object({ active: z.number().int().nullable(), versions: z.array(versionRecordSchema) });
 /** POST /workflows/:id/restore: what serves after the restore, and why not the version that served when it was archived. */

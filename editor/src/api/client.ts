@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { canaryEndSchema, canaryStartSchema, canaryViewSchema } from '../../../shared/admin/canary.ts';
-import type { clientCertificateRecordSchema, createdHmacSecretSchema, removedCertificateSchema, fragmentDraftSavedSchema, fragmentListSchema, fragmentPublishedSchema, fragmentRecordSchema, fragmentVersionSchema, fragmentViewSchema, restoredSchema, rulesChangedSchema, rulesViewSchema, ruleViolationsSchema, contractDiffSchema, contractSchema, createdKeySchema, demoTokenAnswerSchema, draftSavedSchema, evidenceAggregateSchema, evidencePageSchema, evidenceTraceSchema, partnerListSchema, partnerStatsSchema, partnerViewSchema, planListSchema, planSchema, productListSchema, productSchema, publishedSchema, revokedKeySchema, rolledBackSchema, testRunSchema, validatedSchema, versionDetailSchema, versionListSchema, workflowListSchema } from '../../../shared/admin/index.ts';
+import type { approvalRefusedSchema, approvedSchema, clientCertificateRecordSchema, contractDiffSchema, contractSchema, createdHmacSecretSchema, createdKeySchema, demoTokenAnswerSchema, draftSavedSchema, evidenceAggregateSchema, evidencePageSchema, evidenceTraceSchema, fragmentDraftSavedSchema, fragmentListSchema, fragmentPublishedSchema, fragmentRecordSchema, fragmentVersionSchema, fragmentViewSchema, partnerListSchema, partnerStatsSchema, partnerViewSchema, planListSchema, planSchema, productListSchema, productSchema, publishAnswerSchema, removedCertificateSchema, restoredSchema, revokedKeySchema, rolledBackSchema, rulesChangedSchema, rulesViewSchema, ruleViolationsSchema, testRunSchema, validatedSchema, versionDetailSchema, versionListSchema, workflowListSchema } from '../../../shared/admin/index.ts';
 import type { ErrorCatalog } from '../../../shared/schema/catalog.ts';
 import type { CompareAnswer } from '../../../shared/admin/index.ts';
 import type { PartnerFields, PlanFields, ProductFields } from '../../../shared/schema/partners.ts';
@@ -81,7 +81,12 @@ export function createApi(token: string, onUnauthorized: () => void = () => {}) 
     saveDraft: (id: string, document: unknown, baseRevision: number) =>
       call<Answer<typeof draftSavedSchema>>('PUT', `${wf(id)}/draft`, { document, baseRevision }),
     validate: (id: string, document: unknown) => call<Answer<typeof validatedSchema>>('POST', `${wf(id)}/validate`, { document }),
-    publish: (id: string, note?: string) => call<Answer<typeof publishedSchema>>('POST', `${wf(id)}/publish`, note ? { note } : {}),
+    /** Publishes the draft, or (a draft that removes or changes contract answers) asks another publisher to approve it: `pending`. */
+    publish: (id: string, note?: string) => call<Answer<typeof publishAnswerSchema>>('POST', `${wf(id)}/publish`, note ? { note } : {}),
+    /** Approves the publish waiting for approval, of the draft `draftHash` the approver looked at. */
+    approve: (id: string, draftHash: string) => call<Answer<typeof approvedSchema>>('POST', `${wf(id)}/approval/approve`, { draftHash }),
+    /** Refuses the publish waiting for approval (who asked withdraws it the same way). */
+    refuseApproval: (id: string, reason: string) => call<Answer<typeof approvalRefusedSchema>>('POST', `${wf(id)}/approval/refuse`, { reason }),
     startCanary: (id: string, body: z.input<typeof canaryStartSchema>) => call<{ canary: NonNullable<Answer<typeof canaryViewSchema>['canary']>; started: boolean }>('POST', `${wf(id)}/canary`, body),
     canary: (id: string) => call<Answer<typeof canaryViewSchema>>('GET', `${wf(id)}/canary`),
     promoteCanary: (id: string) => call<Answer<typeof canaryEndSchema>>('POST', `${wf(id)}/canary/promote`),

@@ -24,6 +24,7 @@ import { useShortcuts } from '../hooks/useShortcuts.ts';
 import { useStatusLine } from '../hooks/useStatusLine.ts';
 import { useValidation } from '../hooks/useValidation.ts';
 import { refLabel, useVersionCompare } from '../hooks/useVersionCompare.ts';
+import { ApprovalBanner } from './ApprovalBanner.tsx';
 import { Canvas } from './Canvas.tsx';
 import { ConflictDialog } from './ConflictDialog.tsx';
 import { DiffSummary } from './DiffSummary.tsx';
@@ -163,6 +164,7 @@ export function Editor({ workflow, document: initialDocument, version: viewing, 
               <strong>Read-only.</strong> Signed in as {identity.name} ({identity.role}): you can read this workflow, its versions and diffs, but not change it.
             </div>
           )}
+          <ApprovalBanner workflow={workflow} busy={busy} whileBusy={whileBusy} say={say} onWorkflowChanged={onWorkflowChanged} />
           {viewing !== undefined && <VersionBanner workflow={workflow} version={viewing} />}
           {liveMode.on && !comparison && <LiveSummary counts={liveMode.counts} error={liveMode.error} shown={served?.version} />}
           {comparison && <DiffSummary from={refLabel(comparison.from)} to={refLabel(comparison.to)} diff={comparison.diff} onClose={versions.close} />}

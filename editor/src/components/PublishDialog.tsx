@@ -1,7 +1,11 @@
 import { useState } from 'react';
+import { needsApproval } from '../../../shared/admin/index.ts';
 import { MAX_PUBLISH_NOTE } from '../../../shared/schema/lifecycle.ts';
 import type { ValidationProblem, WorkflowDiff, WorkflowView } from '../api/types.ts';
 import type { WorkflowMeta } from '../graph/convert.ts';
+import { useSessionContext } from '../editor-context.ts';
+import { useResource } from '../hooks/useResource.ts';
+import { ContractChanges } from './ApprovalBanner.tsx';
 import { Dialog } from './Dialog.tsx';
 import { DiffDetails } from './DiffSummary.tsx';
 import { ReplayCompare } from './ReplayCompare.tsx';
@@ -22,9 +26,22 @@ export interface PublishDialogProps {
   onPublish(note: string | undefined): void;
 }
 
-/** Asks before publishing: what the draft becomes, where it serves, and how it differs from what serves now. */
+/**
+ * Asks before publishing: what the draft becomes, where it serves, how it differs from what serves
+ * now, and (the contract gate) the answers of the error contract it removes or changes, which
+ * make it wait for another publisher's approval instead of serving at once.
+ */
 export function PublishDialog({ workflow, meta, revision, offer, problems, checking, onCancel, onPublish }: PublishDialogProps) {
-  const wait = checking ? 'Checking the draft…' : undefined;
+  const { api } = useSessionContext();
+  const open = offer !== undefined;
+  // the same diff the server's gate makes, read when the dialog opens on a draft with an active version to compare with
+  const { resource: contract } = useResource(
+    async () => (open && workflow.active !== null ? api.contractDiff(workflow.id, 'active', 'draft') : undefined),
+    `${workflow.id}:${open ? `${revision}:${workflow.active ?? 'none'}` : 'closed'}`,
+  );
+  const contractDiff = contract.status === 'ready' ? contract.value : undefined;
+  const gated = contractDiff !== undefined && needsApproval(contractDiff);
+  const wait = checking ? 'Checking the draft…' : open && workflow.active !== null && contract.status === 'loading' ? 'Reading the error contract…' : undefined;
   const [note, setNote] = useState('');
   const [openedFor, setOpenedFor] = useState(offer);
   // a new offer starts with an empty note
@@ -34,10 +51,23 @@ export function PublishDialog({ workflow, meta, revision, offer, problems, check
   }
   return (
     <Dialog open={offer !== undefined} title={`Publish ${workflow.id}`} onClose={onCancel}>
-      <p>
-        The saved draft (revision {revision}) becomes version {Math.max(0, ...workflow.versions.map((v) => v.version)) + 1} and serves{' '}
-        {meta.route?.methods?.join(', ')} {meta.route?.path} at once. Its tests run first; a draft with problems is refused and the active version keeps serving.
-      </p>
+      {gated ? (
+        <p>
+          The saved draft (revision {revision}) removes or changes answers of the error contract, so it <strong>needs another publisher&apos;s approval</strong>: publishing asks for it, and version {workflow.active} keeps serving{' '}
+          {meta.route?.methods?.join(', ')} {meta.route?.path} until a publisher other than you approves. Its tests run first, and again at approval.
+        </p>
+      ) : (
+        <p>
+          The saved draft (revision {revision}) becomes version {Math.max(0, ...workflow.versions.map((v) => v.version)) + 1} and serves{' '}
+          {meta.route?.methods?.join(', ')} {meta.route?.path} at once. Its tests run first; a draft with problems is refused and the active version keeps serving.
+        </p>
+      )}
+      {gated && (
+        <section className="banner banner--approval" aria-label="Error contract change">
+          <ContractChanges diff={contractDiff} />
+        </section>
+      )}
+      {contract.status === 'error' && problems.length === 0 && <p className="muted small">The change of the error contract could not be read; the publish checks it.</p>}
       {problems.length > 0 && (
         <div role="alert" className="field__error">
           <p>
@@ -71,7 +101,7 @@ export function PublishDialog({ workflow, meta, revision, offer, problems, check
         </button>
         {problems.length === 0 && (
           <button type="button" className="primary" disabled={wait !== undefined} title={wait} aria-description={wait} onClick={() => onPublish(note.trim() === '' ? undefined : note.trim())}>
-            {wait ?? 'Publish now'}
+            {wait ?? (gated ? 'Ask for approval' : 'Publish now')}
           </button>
         )}
       </div>

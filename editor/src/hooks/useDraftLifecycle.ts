@@ -151,7 +151,8 @@ export function useDraftLifecycle(options: DraftLifecycleOptions): DraftLifecycl
     await whileBusy(async () => {
       try {
         const result = await api.publish(id, note);
-        say(result.unchanged ? `Nothing new: the draft is version ${result.version}, which serves already` : `Published version ${result.version}; it serves now`, 'good');
+        if ('pending' in result) say('Waiting for approval: the draft removes or changes answers of the error contract, so another publisher must approve it; the active version keeps serving', 'good');
+        else say(result.unchanged ? `Nothing new: the draft is version ${result.version}, which serves already` : `Published version ${result.version}; it serves now`, 'good');
         await refreshWorkflow();
       } catch (error) {
         if (error instanceof ApiError && error.problem.problems) {

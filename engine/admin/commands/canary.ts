@@ -3,7 +3,7 @@ import type { ValidationProblem } from '../../../shared/compile/index.ts';
 import type { CanaryRecord, CanaryStickiness } from '../../../shared/schema/lifecycle.ts';
 import type { Route } from '../../../shared/schema/index.ts';
 import { auditActor, type AuditAction } from '../../store/audit.ts';
-import type { Store, StoreState, Transition, WorkflowRecord } from '../../store/types.ts';
+import type { Store, StoreState, Transition, VersionRecord, WorkflowRecord } from '../../store/types.ts';
 import { AdminError } from '../errors.ts';
 import type { Actor } from './options.ts';
 
@@ -23,6 +23,8 @@ export interface CanaryParts {
   fourEyes: boolean;
   requireWorkflow(state: StoreState, id: string, action?: string): WorkflowRecord;
   check(state: StoreState, id: string, document: unknown, published?: boolean): Promise<ValidationProblem[]>;
+  /** The contract gate's diff from the active version to a document, when it removes or changes answers. */
+  contractLoss(state: StoreState, active: VersionRecord, hash: string): Promise<{ summary: string } | undefined>;
   testDraft(actor: Actor, id: string): Promise<string | undefined>;
   /** A change whose checks read the state it commits on; a refusal returned by the body is audited, then thrown. */
   change<T>(body: (state: StoreState) => Promise<Transition<T | { refused: AdminError }>> | Transition<T | { refused: AdminError }>): Promise<T>;
@@ -107,6 +109,10 @@ export function createCanaryCommands(parts: CanaryParts) {
           versions = [...record.versions, { version, hash, publishedAt: time, publishedBy: actor.name, ...(note ? { note } : {}) }];
         }
         const problems = await candidateProblems(state, record, hash, start.version !== undefined);
+        // a candidate serves real partners: one that takes answers away goes through the contract gate, not around it
+        const loss = problems.length > 0 ? undefined : await parts.contractLoss(state, record.versions.find((v) => v.version === record.active)!, hash);
+        if (loss !== undefined)
+          return refusal(actor, 'canary.start', new AdminError('conflict', `the candidate ${loss.summary.replace(/^this change /, '')}: a version that removes or changes answers of the error contract is published through the contract gate (a second publisher's approval), not as a canary`), id, start.version);
         if (problems.length > 0) return refusal(actor, 'canary.start', new AdminError('validation_failed', `version ${start.version ?? 'from the draft'} of "${id}" cannot serve as a candidate: ${problems.length} problem(s)`, { problems }), id, start.version);
         const canary: CanaryRecord = { id: `${version}-${randomBytes(4).toString('hex')}`, version, ...settings, startedAt: time, startedBy: actor.name };
         return {

@@ -1,10 +1,11 @@
-import { ruleProblemsSliced, runPaced, type ValidationProblem } from '../../../shared/compile/index.ts';
+import { approvalVoidedBy, needsApproval, type PendingApproval } from '../../../shared/admin/approvals.ts';
+import { diffContracts, errorContractSliced, ruleProblemsSliced, runPaced, type ValidationProblem } from '../../../shared/compile/index.ts';
 import { GATEWAY_ERRORS, idSchema, type ErrorCatalog, type FragmentResolver, type Route } from '../../../shared/schema/index.ts';
 import { createFragmentLibrary } from '../../compile/fragments.ts';
 import { createPace, validatePaced } from '../../compile/pace.ts';
 import { auditActor, storedDocument, storedDocumentSliced, type AuditAction } from '../../store/audit.ts';
 import { createStoredCatalogs } from '../../store/catalogs.ts';
-import type { Store, StoreState, Transition, WorkflowRecord } from '../../store/types.ts';
+import type { Store, StoreState, Transition, VersionRecord, WorkflowRecord } from '../../store/types.ts';
 import { AdminError } from '../errors.ts';
 import { createCanaryCommands, withoutCanary } from './canary.ts';
 import { requireEnvelope, storedDraft } from './drafts.ts';
@@ -145,8 +146,67 @@ export function createLifecycle(options: LifecycleOptions) {
     return draft.hash;
   }
 
+  /**
+   * The error contract of a document: validated against `catalog` with the published fragments
+   * (or `resolver`'s), then derived in slices. The contract endpoints show it and the contract
+   * gate compares two of it, so both read the same answers. `published`: a version's stored
+   * credentials pass, as a rollback checks it.
+   */
+  async function contract(document: unknown, catalog: ErrorCatalog, rest: { resolver?: FragmentResolver; published?: boolean; deprecated?: { sunset?: string | undefined } } = {}) {
+    const result = await validate(document, { catalog, fragments: rest.resolver ?? (await fragments.current()), ...(rest.published ? { allowStoredCredentials: true } : {}) });
+    if (!result.ok) return result;
+    return { ok: true as const, contract: await runPaced(errorContractSliced(result.graph, catalog, rest.deprecated ? { deprecated: rest.deprecated } : {}), createPace(options.sliceMs)) };
+  }
+
+  /**
+   * The contract gate: the diff from the active version's error contract to the draft's (one
+   * catalog and the fragments of `state` for both) when it removes or changes an answer (status or
+   * problem type); undefined when it only adds answers or changes none. An active version whose
+   * contract cannot be derived now counts as a change: the gate fails closed.
+   */
+  async function contractLoss(state: StoreState, active: VersionRecord, draftHash: string) {
+    // the server stores a catalog at its first start; a bare store has none yet
+    const catalog = (await catalogOf(state)) ?? { errors: {} };
+    const resolver = await fragments.resolver(state);
+    const before = await contract(await store.document(active.hash), catalog, { resolver, published: true });
+    const after = await contract(await store.document(draftHash), catalog, { resolver });
+    if (!before.ok || !after.ok) {
+      const [which, problems] = before.ok ? ['the draft', after.ok ? [] : after.problems] : [`version ${active.version}`, before.problems];
+      return { added: [], removed: [], changed: [], summary: `the contract of ${which} cannot be derived now (${problems.length} problem(s): ${problems.slice(0, 3).map((p) => p.message).join('; ')}), so it cannot be compared` };
+    }
+    const diff = diffContracts(before.contract, after.contract);
+    return needsApproval(diff) ? diff : undefined;
+  }
+
+  /** A workflow record without its pending approval: any publish ends it. */
+  function withoutApproval(record: WorkflowRecord): WorkflowRecord {
+    const next = { ...record };
+    delete next.approval;
+    return next;
+  }
+
+  /**
+   * The draft `draftHash` of `current` as a new active version: the next state and the publish's
+   * audit entry (`said` is added to its detail). A pending approval ends with it.
+   */
+  function activation(state: StoreState, current: WorkflowRecord, actor: Actor, draftHash: string, note: string | undefined, said?: string): Transition<{ version: number; unchanged: false }> {
+    const version = Math.max(0, ...current.versions.map((v) => v.version)) + 1;
+    const time = now();
+    const kept = note?.trim() ? { note: note.trim() } : {};
+    const next: WorkflowRecord = { ...withoutApproval(current), versions: [...current.versions, { version, hash: draftHash, publishedAt: time, publishedBy: actor.name, ...kept }], active: version };
+    const detail = [said, kept.note === undefined ? undefined : `note: ${kept.note}`].filter((part) => part !== undefined).join('; ');
+    return {
+      state: { ...state, workflows: { ...state.workflows, [current.id]: next } },
+      entry: { time, ...auditActor(actor), action: 'workflow.publish', workflow: current.id, version, documentHash: draftHash, ...(detail ? { detail } : {}) },
+      result: { version, unchanged: false },
+    };
+  }
+
+  /** A publish's outcome: a version (new or the active one), or a request waiting for a second publisher. */
+  type PublishOutcome = { version: number; unchanged: boolean; pending?: undefined } | { pending: true; approval: PendingApproval; version?: undefined };
+
   function publish(actor: Actor, id: string, fourEyes: boolean, testedHash?: string, note?: string) {
-    return change<{ version: number; unchanged: boolean }>(async (state) => {
+    return change<PublishOutcome>(async (state) => {
       const current = requireWorkflow(state, id, 'publish');
       if (!current.draft) throw new AdminError('conflict', `workflow "${id}" has no draft to publish`);
       if (current.canary !== undefined) throw new AdminError('conflict', `version ${current.canary.version} of "${id}" runs as a canary: promote or abort it before publishing`);
@@ -158,21 +218,39 @@ export function createLifecycle(options: LifecycleOptions) {
       if (problems.length > 0) return refusal(actor, 'workflow.publish', new AdminError('validation_failed', `the draft of "${id}" has ${problems.length} problem(s)`, { problems }), id);
       const activeVersion = current.versions.find((v) => v.version === current.active);
       if (activeVersion?.hash === draftHash && !activeVersion.retired) return { entry: { time: now(), ...auditActor(actor), action: 'workflow.publish', workflow: id, version: activeVersion.version, documentHash: draftHash, detail: 'unchanged: the draft is the active version' }, result: { version: activeVersion.version, unchanged: true } };
-      const version = Math.max(0, ...current.versions.map((v) => v.version)) + 1;
-      const time = now();
-      const said = note?.trim() ? { note: note.trim() } : {};
-      const next: WorkflowRecord = { ...current, versions: [...current.versions, { version, hash: draftHash, publishedAt: time, publishedBy: actor.name, ...said }], active: version };
-      return {
-        state: { ...state, workflows: { ...state.workflows, [id]: next } },
-        entry: { time, ...auditActor(actor), action: 'workflow.publish', workflow: id, version, documentHash: draftHash, ...(said.note ? { detail: `note: ${said.note}` } : {}) },
-        result: { version, unchanged: false },
-      };
+      const loss = activeVersion === undefined ? undefined : await contractLoss(state, activeVersion, draftHash);
+      if (loss !== undefined) {
+        // Removing or changing an answer partners rely on takes a second publisher: nothing is activated yet.
+        const time = now();
+        const approval: PendingApproval = { draftHash, requestedBy: actor.name, requestedAt: time, ...(note?.trim() ? { note: note.trim() } : {}), activeVersion: activeVersion!.version, diff: loss };
+        const replaced = current.approval ? `; replaces the request of ${current.approval.requestedBy} of ${current.approval.requestedAt}` : '';
+        return {
+          state: { ...state, workflows: { ...state.workflows, [id]: { ...current, approval } } },
+          entry: { time, ...auditActor(actor), action: 'workflow.approval-requested', workflow: id, documentHash: draftHash, detail: `against version ${approval.activeVersion}: ${loss.summary}${replaced}` },
+          result: { pending: true, approval },
+        };
+      }
+      return activation(state, current, actor, draftHash, note, current.approval ? `ends the pending approval requested by ${current.approval.requestedBy}` : undefined);
     });
+  }
+
+  /** Why `actor` may not approve the pending publish of `record` now; undefined when they may. */
+  function approvalRefusal(actor: Actor, record: WorkflowRecord, seenHash: string | undefined): AdminError | undefined {
+    const approval = record.approval;
+    if (!approval) return new AdminError('not_found', `workflow "${record.id}" has no publish waiting for approval`);
+    // the names the audit log records: a person approves nothing they asked for or last edited, by any way in
+    if (record.canary !== undefined) return new AdminError('conflict', `version ${record.canary.version} of "${record.id}" runs as a canary: promote or abort it before approving a publish`);
+    if (approval.requestedBy === actor.name) return new AdminError('forbidden', `four-eyes rule: ${actor.name} asked for this publish, so another publisher must approve it`);
+    if (record.draft?.updatedBy === actor.name) return new AdminError('forbidden', `four-eyes rule: ${actor.name} last edited this draft, so another publisher must approve it`);
+    if (seenHash !== undefined && seenHash !== approval.draftHash) return new AdminError('conflict', `the publish waiting for approval is of another draft than the one shown (asked by ${approval.requestedBy} at ${approval.requestedAt}): look at it again`);
+    const voided = approvalVoidedBy(approval, record);
+    return voided === undefined ? undefined : new AdminError('conflict', `the request to publish is void: ${voided}`);
   }
 
   const api = {
     check,
     catalogOf,
+    contract,
     /** The published fragments, as validation inlines them. */
     fragmentLibrary: fragments,
 
@@ -220,8 +298,59 @@ export function createLifecycle(options: LifecycleOptions) {
     },
 
     /**
+     * Approves a publish waiting for a second publisher: the approver is neither who asked nor
+     * who last edited the draft, the draft is still the one asked for (`seenHash`, when given,
+     * too) and the same version serves; the tests and checks run again (the catalog or other
+     * routes may have moved), then exactly that draft becomes the new version. Audited as the
+     * publish and as `workflow.approval-approved` naming both people; each refusal is audited.
+     */
+    async approvePublish(actor: Actor, id: string, seenHash?: string) {
+      const attempted = 'workflow.approval-approved';
+      const early = approvalRefusal(actor, requireWorkflow(await store.state(), id, 'approve a publish'), seenHash);
+      if (early?.code === 'not_found') throw early;
+      if (early) await refuse(actor, attempted, early, id);
+      const tested = await testDraft(actor, id);
+      const published = await change<{ version: number; approval: PendingApproval }>(async (state) => {
+        const current = requireWorkflow(state, id, 'approve a publish');
+        const refused = approvalRefusal(actor, current, seenHash);
+        if (refused?.code === 'not_found') throw refused;
+        if (refused) return refusal(actor, attempted, refused, id);
+        const approval = current.approval!;
+        // the tests ran on the draft as it was then: another one in between (saved and saved back) tested something else
+        if (tested !== undefined && tested !== approval.draftHash) return refusal(actor, attempted, new AdminError('conflict', `the draft of "${id}" changed while its tests ran: approve again`), id);
+        const problems = await check(state, id, await store.document(approval.draftHash));
+        if (problems.length > 0) return refusal(actor, attempted, new AdminError('validation_failed', `the draft of "${id}" has ${problems.length} problem(s) now`, { problems }), id);
+        const activated = activation(state, current, actor, approval.draftHash, approval.note, `approved by ${actor.name}, asked by ${approval.requestedBy} at ${approval.requestedAt}`);
+        return { ...activated, result: { version: activated.result.version, approval } };
+      });
+      const { version, approval } = published;
+      await store.transact(() => ({
+        entry: { time: now(), ...auditActor(actor), action: 'workflow.approval-approved', workflow: id, version, documentHash: approval.draftHash, detail: `asked by ${approval.requestedBy}, approved by ${actor.name}: ${approval.diff.summary}` },
+        result: undefined,
+      }));
+      return { version, requestedBy: approval.requestedBy, approvedBy: actor.name };
+    },
+
+    /** Refuses a publish waiting for approval, with a reason; nothing is published. Who asked for it withdraws it the same way. */
+    async refusePublish(actor: Actor, id: string, reason: string) {
+      const { result } = await store.transact((state) => {
+        const record = requireWorkflow(state, id);
+        const approval = record.approval;
+        if (!approval) throw new AdminError('not_found', `workflow "${id}" has no publish waiting for approval`);
+        const withdrawn = approval.requestedBy === actor.name;
+        return {
+          state: { ...state, workflows: { ...state.workflows, [id]: withoutApproval(record) } },
+          entry: { time: now(), ...auditActor(actor), action: 'workflow.approval-refused', workflow: id, documentHash: approval.draftHash, detail: `${withdrawn ? `withdrawn by ${actor.name}` : `refused by ${actor.name}, asked by ${approval.requestedBy}`}: ${reason}` },
+          result: { requestedBy: approval.requestedBy, refusedBy: actor.name, reason, withdrawn },
+        };
+      });
+      return result;
+    },
+
+    /**
      * Makes a document the active version in one step (draft save + publish), as GitOps sources
-     * (the workflows directory) do; the four-eyes rule is for people and does not apply.
+     * (the workflows directory) do; the four-eyes rule is for people and does not apply, the
+     * contract gate does: a document that removes or changes an answer waits for a publisher's approval.
      */
     async apply(actor: Actor, document: unknown) {
       const id = (document as { id?: unknown } | null)?.id;
@@ -333,7 +462,7 @@ export function createLifecycle(options: LifecycleOptions) {
     refuse,
 
     /** Canaries: a candidate version beside the active one (engine/admin/commands/canary.ts). */
-    canary: createCanaryCommands({ store, now, fourEyes: options.fourEyes, requireWorkflow, check, testDraft, change, refusal }),
+    canary: createCanaryCommands({ store, now, fourEyes: options.fourEyes, requireWorkflow, check, contractLoss, testDraft, change, refusal }),
   };
   return { ...api, fragments: createFragments(options, api) };
 }

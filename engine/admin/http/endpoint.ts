@@ -22,6 +22,8 @@ interface EndpointDescription {
   summary: string;
   /** The status of a success: 200 unless the endpoint creates something. */
   status?: 201;
+  /** Whether an answer is a request taken but not done yet (a publish waiting for approval): answered 202, not `status`. */
+  accepted?(answer: unknown): boolean;
   /** The answer carries a secret (a new API key): never cached by a browser or proxy. */
   secret?: true;
   /** The answer is written as it is made (an export), in one of these content types: the handler answers a StreamedAnswer. Not an MCP tool. */

@@ -101,7 +101,7 @@ export function mountEndpoints(endpoints: readonly Endpoint[], options: MountOpt
         const answer = await calls.run(endpoint, res.locals.actor as Identity, { params: req.params, query: req.query, body: req.body });
         if (answer instanceof StreamedAnswer) return await writeStreamed(res, answer, options.logger);
         if (endpoint.secret) res.set('cache-control', 'no-store');
-        res.status(endpoint.status ?? 200).json(answer);
+        res.status(endpoint.accepted?.(answer) ? 202 : (endpoint.status ?? 200)).json(answer);
       } catch (error) {
         next(error);
       }

@@ -31,7 +31,11 @@ export function adminOpenApi(endpoints: readonly Endpoint[], version: string): R
       ...(parameters.length > 0 ? { parameters } : {}),
       // a body that may be empty (publish, validate the stored draft) is not required
       ...(e.body ? { requestBody: { required: !e.body.safeParse({}).success, content: { 'application/json': { schema: jsonSchema(e.body, 'input') } } } } : {}),
-      responses: { [success]: { description: success === '201' ? 'Created' : 'OK', content: e.streamed ? Object.fromEntries(e.streamed.map((type) => [type, { schema: { type: 'string' } }])) : { 'application/json': { schema: jsonSchema(e.response, 'output') } } }, '400': errors, '401': errors, '403': errors, '404': errors, '409': errors, '422': errors },
+      responses: {
+        [success]: { description: success === '201' ? 'Created' : 'OK', content: e.streamed ? Object.fromEntries(e.streamed.map((type) => [type, { schema: { type: 'string' } }])) : { 'application/json': { schema: jsonSchema(e.response, 'output') } } },
+        ...(e.accepted ? { '202': { description: 'Accepted: taken, not done yet (waits for approval)', content: { 'application/json': { schema: jsonSchema(e.response, 'output') } } } } : {}),
+        '400': errors, '401': errors, '403': errors, '404': errors, '409': errors, '422': errors,
+      },
     };
   }
   return {

@@ -1,9 +1,8 @@
 /** Previews: a sample request through a draft or version, the workflow tests, the error contract and demo tokens. */
 import { z } from 'zod';
 import { allows, contractAnswerSchema, contractDiffSchema, demoTokenAnswerSchema, simulationSchema, testRunSchema } from '../../../shared/admin/index.ts';
-import { diffContracts, errorContractSliced, runPaced } from '../../../shared/compile/index.ts';
+import { diffContracts } from '../../../shared/compile/index.ts';
 import { apiKeyReferenceSchema, clientCertReferenceSchema, demoTokenSchema, hmacReferenceSchema, introspectedReferenceSchema } from '../../../shared/schema/index.ts';
-import { createPace } from '../../compile/pace.ts';
 import { contractOpenApi } from '../../preview/contract-openapi.ts';
 import { partnerCredentialOf, runsAsPartnerUpstream, runWorkflowTests, simulate } from '../../preview/simulate.ts';
 import { auditActor } from '../../store/audit.ts';
@@ -58,12 +57,11 @@ export function previewEndpoints(context: AdminContext): Endpoint[] {
     const { workflow } = await context.record(id);
     const document = await context.workflowDocument(id, which);
     const catalog = await context.catalog();
-    const result = await context.validate(document, { catalog });
-    if (!result.ok) throw new AdminError('validation_failed', `the ${context.versionName(which)} of "${id}" is not a valid workflow: its contract cannot be derived`, { problems: result.problems });
     const version = which === 'active' ? workflow.active! : which;
     const record = typeof version === 'number' ? workflow.versions.find((v) => v.version === version) : undefined;
-    const deprecated = record?.deprecated ? { deprecated: { sunset: record.deprecated.sunset } } : {};
-    return { contract: await runPaced(errorContractSliced(result.graph, catalog, deprecated), createPace(options.sliceMs)), document, version };
+    const result = await options.lifecycle.contract(document, catalog, record?.deprecated ? { deprecated: { sunset: record.deprecated.sunset } } : {});
+    if (!result.ok) throw new AdminError('validation_failed', `the ${context.versionName(which)} of "${id}" is not a valid workflow: its contract cannot be derived`, { problems: result.problems });
+    return { contract: result.contract, document, version };
   }
 
   return [

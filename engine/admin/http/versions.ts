@@ -1,6 +1,6 @@
 /** Versions: publishing the draft, rolling back, deprecating and retiring, reading and comparing them. */
 import { z } from 'zod';
-import { publishedSchema, rolledBackSchema, versionDetailSchema, versionListSchema, versionRecordSchema, workflowDiffSchema } from '../../../shared/admin/index.ts';
+import { publishAnswerSchema, rolledBackSchema, versionDetailSchema, versionListSchema, versionRecordSchema, workflowDiffSchema } from '../../../shared/admin/index.ts';
 import { diffWorkflowsSliced, runPaced } from '../../../shared/compile/index.ts';
 import { MAX_PUBLISH_NOTE } from '../../../shared/schema/lifecycle.ts';
 import { createPace } from '../../compile/pace.ts';
@@ -30,7 +30,8 @@ export function versionEndpoints(context: AdminContext): Endpoint[] {
   const { lifecycle } = options;
   return [
     defineEndpoint({
-      method: 'post', path: '/workflows/:id/publish', permission: 'publish', summary: 'Publish the draft as a new immutable version and activate it; an optional note (what it is for) is kept with the version and in the audit log', params: workflowParams, body: publishBody, response: publishedSchema,
+      method: 'post', path: '/workflows/:id/publish', permission: 'publish', summary: 'Publish the draft as a new immutable version and activate it; an optional note (what it is for) is kept with the version and in the audit log. A draft that removes or changes an answer of the error contract is not activated: it waits for another publisher\'s approval (202, pending)', params: workflowParams, body: publishBody, response: publishAnswerSchema,
+      accepted: (answer) => (answer as { pending?: boolean }).pending === true,
       handler: ({ actor, params, body }) => lifecycle.publish(actor, params.id, body.note),
     }),
     defineEndpoint({

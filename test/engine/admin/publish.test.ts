@@ -21,6 +21,13 @@ describe('drafts, bodies and refused publishes', () => {
     return saved.body.draft.revision as number;
   }
 
+  /** Publishes a draft that removes or changes answers of the error contract: it waits (202) until a second publisher approves it (the contract gate). */
+  async function publishApproved(id: string) {
+    const asked = await admin('publisher', 'POST', `/workflows/${id}/publish`);
+    expect(asked.status, JSON.stringify(asked.body)).toBe(202);
+    return (await admin('publisher2', 'POST', `/workflows/${id}/approval/approve`, {})).body;
+  }
+
   beforeAll(async () => {
     gw = await startAdminGateway({ env: { PUB_UPSTREAM: 'http://127.0.0.1:9' } });
     admin = adminOf(gw.url);
@@ -159,7 +166,7 @@ describe('drafts, bodies and refused publishes', () => {
 
     it('the env var set, the same kind of draft publishes', async () => {
       await saveDraft('pub', { ...missingEnv, nodes: [{ id: 'call', kind: 'proxy', config: { url: '${PUB_UPSTREAM}/orders', timeout: '1s' } }] });
-      expect((await admin('publisher', 'POST', '/workflows/pub/publish')).body).toEqual({ version: 2, unchanged: false });
+      expect(await publishApproved('pub')).toEqual({ version: 2, requestedBy: 'pia', approvedBy: 'paul' });
       await untilStamp(gw.url, path, '502'); // nothing listens on port 9
       expect((await admin('publisher', 'POST', '/workflows/pub/rollback', { version: 1 })).status).toBe(200);
       expect(await stampOf(`${gw.url}${path}`)).toBe('1');
@@ -204,7 +211,7 @@ describe('drafts, bodies and refused publishes', () => {
     it('a rollback to a version raising an error the catalog no longer has is refused (422)', async () => {
       // version 1 of "pub" raises insufficient_scope; the active version 1... make version 3 active without it
       await saveDraft('pub', stamped('pub', path, '3'));
-      expect((await admin('publisher', 'POST', '/workflows/pub/publish')).body.version).toBe(3);
+      expect((await publishApproved('pub')).version).toBe(3);
       const { body: catalog } = await admin('viewer', 'GET', '/errors');
       const { insufficient_scope: _gone, ...errors } = catalog.errors as Record<string, unknown>;
       expect((await admin('publisher', 'PUT', '/errors', { errors })).status).toBe(200);

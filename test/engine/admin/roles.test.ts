@@ -25,6 +25,20 @@ interface Call {
   body?: unknown;
 }
 
+/** Workflows made for the approval calls so far: each call gets a workflow of its own. */
+let approvals = 0;
+
+/**
+ * A workflow `id` whose publish waits for approval: its draft (saved by the editor) removes the
+ * guard's 403, and the second publisher asked, so the publisher and the admin may decide it.
+ */
+async function pendingApproval(admin: Admin, id: string): Promise<void> {
+  expect((await admin('editor', 'POST', '/workflows', { document: stamped(id, `/${id}`, '1', { guard: true }) })).status).toBe(201);
+  expect((await admin('publisher2', 'POST', `/workflows/${id}/publish`)).status).toBe(200);
+  expect((await admin('editor', 'PUT', `/workflows/${id}/draft`, { document: stamped(id, `/${id}`, '2'), baseRevision: 1 })).status).toBe(200);
+  expect((await admin('publisher2', 'POST', `/workflows/${id}/publish`)).status).toBe(202);
+}
+
 /** Each operation of the API: who may call it, and a call that succeeds for them. */
 /** A workflow `id` at version 1 with a canary of version 2 running (made by the admin). */
 async function withCanary(admin: Admin, id: string, start = true) {
@@ -49,6 +63,23 @@ const OPERATIONS: Record<string, { roles: readonly RoleName[]; call: (role: Role
   },
   'POST /admin/api/workflows/{id}/validate': { roles: EDITORS, call: () => ({ method: 'POST', path: '/workflows/matrix/validate', body: {} }) },
   'POST /admin/api/workflows/{id}/publish': { roles: PUBLISHERS, call: () => ({ method: 'POST', path: '/workflows/matrix/publish' }) },
+  'GET /admin/api/workflows/{id}/approval': { roles: ALL, call: () => ({ method: 'GET', path: '/workflows/gated/approval' }) },
+  'POST /admin/api/workflows/{id}/approval/approve': {
+    roles: PUBLISHERS,
+    call: async (role, admin) => {
+      const id = `approve-${role}-${++approvals}`;
+      await pendingApproval(admin, id);
+      return { method: 'POST', path: `/workflows/${id}/approval/approve`, body: {} };
+    },
+  },
+  'POST /admin/api/workflows/{id}/approval/refuse': {
+    roles: PUBLISHERS,
+    call: async (role, admin) => {
+      const id = `refuse-${role}-${++approvals}`;
+      await pendingApproval(admin, id);
+      return { method: 'POST', path: `/workflows/${id}/approval/refuse`, body: { reason: 'roles' } };
+    },
+  },
   'POST /admin/api/workflows/{id}/rollback': { roles: PUBLISHERS, call: () => ({ method: 'POST', path: '/workflows/matrix/rollback', body: { version: 1 } }) },
   'POST /admin/api/workflows/{id}/canary': {
     roles: PUBLISHERS,
@@ -187,6 +218,7 @@ describe('roles × endpoints', () => {
     expect((await admin('publisher', 'POST', '/workflows/matrix/publish')).status).toBe(200);
     expect((await admin('editor', 'PUT', '/workflows/matrix/draft', { document: stamped('matrix', '/matrix', '2'), baseRevision: 1 })).status).toBe(200);
     expect((await admin('publisher', 'POST', '/workflows/matrix/publish')).status).toBe(200);
+    await pendingApproval(admin, 'gated');
     expect((await admin('editor', 'POST', '/fragments', { document: passThrough('mfrag') })).status).toBe(201);
     expect((await admin('publisher', 'POST', '/fragments/mfrag/publish')).status).toBe(200);
     expect((await admin('publisher', 'PUT', '/products/mx', { name: 'Matrix', workflows: ['matrix'] })).status).toBe(200);

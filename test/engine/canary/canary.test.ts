@@ -1,3 +1,5 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { partOf } from '../../../engine/canary/split.ts';
 import { abortReason } from '../../../engine/canary/watch.ts';
@@ -11,11 +13,21 @@ import { adminOf, expectProblem, stamped, stampOf, startAdminGateway, until, typ
  * when the candidate answers errors, with every request answered meanwhile.
  */
 
-/** A version that answers 500, stamped like the others (stampOf reads it as "500"). */
-const failing = (id: string, path: string) => ({
-  id, name: `Stamped ${id}`, route: { methods: ['GET'], path },
-  nodes: [{ id: 'answer', kind: 'respond', config: { status: 500, headers: { 'x-stamp': 'broken' }, body: { v: 'broken' } } }], edges: [],
+/** A version that proxies to `${CANARY_UPSTREAM}<where>`: the same error contract whatever the upstream answers. */
+const proxied = (id: string, path: string, where: string) => ({
+  id, name: `Proxied ${id}`, route: { methods: ['GET'], path },
+  nodes: [{ id: 'call', kind: 'proxy', config: { url: `\${CANARY_UPSTREAM}${where}`, timeout: '5s' } }], edges: [],
 });
+
+/** An upstream on 127.0.0.1: /good answers stamp "1" as `stamped` does, /broken a 500. */
+async function startUpstream(): Promise<Server> {
+  const server = createServer((req, res) => {
+    if (req.url?.startsWith('/good')) res.writeHead(200, { 'content-type': 'application/json', 'x-stamp': '1' }).end(JSON.stringify({ v: '1', again: '1' }));
+    else res.writeHead(500, { 'content-type': 'text/plain' }).end('broken');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return server;
+}
 
 /** Sends `count` requests, `concurrency` at a time; `headersOf(i)` the headers of the i-th. Answers each one's stamp (or status), in order. */
 async function send(url: string, count: number, concurrency: number, headersOf: (i: number) => Record<string, string> = () => ({})): Promise<string[]> {
@@ -40,6 +52,7 @@ describe('canaries', () => {
   let gw: TestGateway;
   let admin: Admin;
   let issuer: TestIssuer;
+  let upstream: Server;
 
   async function saveDraft(id: string, document: unknown) {
     const { body } = await admin('editor', 'GET', `/workflows/${id}`);
@@ -54,11 +67,15 @@ describe('canaries', () => {
   }
 
   beforeAll(async () => {
-    gw = await startAdminGateway({ settings: { SLUICE_CANARY_CHECK: '100ms' } });
+    upstream = await startUpstream();
+    gw = await startAdminGateway({ settings: { SLUICE_CANARY_CHECK: '100ms' }, env: { CANARY_UPSTREAM: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}` } });
     admin = adminOf(gw.url);
     issuer = await createIssuer();
   });
-  afterAll(() => gw.close());
+  afterAll(async () => {
+    await gw.close();
+    upstream.close();
+  });
 
   it('splits by a header: the share within 2 points over 4000 callers, each caller always on one side, the version in the request log', async () => {
     await twoVersions('split', '/canary/split');
@@ -150,7 +167,10 @@ describe('canaries', () => {
   }, 120_000);
 
   it('is aborted by the gateway when the candidate answers errors, as system, with every request answered meanwhile', async () => {
-    await twoVersions('abort', '/canary/abort', failing('abort', '/canary/abort'));
+    // version 1 proxies to an upstream that answers, the candidate to one that fails: the same contract
+    expect((await admin('editor', 'POST', '/workflows', { document: proxied('abort', '/canary/abort', '/good') })).status).toBe(201);
+    expect((await admin('publisher', 'POST', '/workflows/abort/publish')).status).toBe(200);
+    await saveDraft('abort', proxied('abort', '/canary/abort', '/broken'));
     const started = await admin('publisher', 'POST', '/workflows/abort/canary', { share: 50, sticky: { by: 'random' }, abort: { margin: 5, minSample: 50 } });
     expect(started.status, JSON.stringify(started.body)).toBe(200);
     // load until the canary is gone, then some more: every request gets an answer from one side or the other
@@ -201,6 +221,13 @@ describe('canaries', () => {
     expect((await admin('viewer', 'GET', '/workflows/rules/canary')).body.canary).toBeNull();
     expect((await admin('editor', 'POST', '/workflows', { document: stamped('unserved', '/canary/unserved', '1') })).status).toBe(201);
     expectProblem(await admin('publisher', 'POST', '/workflows/unserved/canary', { share: 10 }), 409, 'conflict');
+    // a candidate that takes an answer away goes through the contract gate, not around it
+    expect((await admin('editor', 'POST', '/workflows', { document: stamped('guarded', '/canary/guarded', '1', { guard: true }) })).status).toBe(201);
+    expect((await admin('publisher', 'POST', '/workflows/guarded/publish')).status).toBe(200);
+    await saveDraft('guarded', stamped('guarded', '/canary/guarded', '2'));
+    const around = expectProblem(await admin('publisher', 'POST', '/workflows/guarded/canary', { share: 10 }), 409, 'conflict');
+    expect(around.detail).toMatch(/^the candidate removes .*403 .* at deny\.\w+ .*published through the contract gate/);
+    expect((await admin('viewer', 'GET', '/workflows/guarded/versions')).body.versions).toHaveLength(1);
   });
 });
 

@@ -229,9 +229,10 @@ describe('workflow tests', () => {
     const still = await gw.fetch('/gated');
     expect(still.status).toBe(200);
     expect((await adminCall(gw.url, 'viewer', 'GET', '/workflows/gated/versions')).body.active).toBe(1);
-    // fixed test: publishes
+    // fixed test: publishes, once a second publisher approves the answer's 200 becoming a 202 (the contract gate)
     expect((await adminCall(gw.url, 'editor', 'PUT', '/workflows/gated/draft', { document: doc(202, 202), baseRevision: 2 })).status).toBe(200);
-    expect((await adminCall(gw.url, 'publisher', 'POST', '/workflows/gated/publish', {})).status).toBe(200);
+    expect((await adminCall(gw.url, 'publisher', 'POST', '/workflows/gated/publish', {})).status).toBe(202);
+    expect((await adminCall(gw.url, 'publisher2', 'POST', '/workflows/gated/approval/approve', {})).status).toBe(200);
     expect((await gw.fetch('/gated')).status).toBe(202);
   });
 

@@ -1,3 +1,5 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startProcessGateway, type ProcessGateway } from '../../helpers/process-gateway.ts';
 import { deletePrefix, SHARED_REDIS_URL, sharedRedisAvailable, testPrefix } from '../../helpers/redis.ts';
@@ -29,13 +31,19 @@ describe.runIf(redisUp)('a canary on two replicas sharing one Redis', () => {
   const prefix = testPrefix('canary');
   let a: ProcessGateway;
   let b: ProcessGateway;
+  /** Answers /good with stamp "1" and anything else with a 503: what a broken new upstream does. */
+  let upstream: Server;
+  const proxied = (where: string) => ({ id: 'fails', name: 'Fails', route: { methods: ['GET'], path: '/fails' }, nodes: [{ id: 'call', kind: 'proxy', config: { url: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}${where}` } }], edges: [] });
 
   beforeAll(async () => {
+    upstream = createServer((req, res) => (req.url?.startsWith('/good') ? res.writeHead(200, { 'content-type': 'application/json' }).end('{"stamp":"1"}') : res.writeHead(503).end()));
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
     const env = { REDIS_URL: SHARED_REDIS_URL, REDIS_PREFIX: prefix, SLUICE_ADMIN_TOKENS: ADMIN_TOKENS, SLUICE_CANARY_CHECK: '100ms' };
     [a, b] = await Promise.all([startProcessGateway({ env }), startProcessGateway({ env })]);
   }, 90_000);
   afterAll(async () => {
     await Promise.all([a?.close(), b?.close()]);
+    upstream?.close();
     await deletePrefix(SHARED_REDIS_URL, prefix);
   }, 30_000);
 
@@ -64,8 +72,9 @@ describe.runIf(redisUp)('a canary on two replicas sharing one Redis', () => {
   }, 60_000);
 
   it('is aborted on both when the candidate fails on one of them, once, as system', async () => {
-    await publish(a.url, stamped('fails', '/fails', '1'));
-    await saveDraft(a.url, { id: 'fails', name: 'Fails', route: { methods: ['GET'], path: '/fails' }, nodes: [{ id: 'answer', kind: 'respond', config: { status: 503, body: { v: 'broken' } } }], edges: [] } as { id: string });
+    // the candidate's upstream fails (the error contract is the same: the gate lets it through as a canary)
+    await publish(a.url, proxied('/good'));
+    await saveDraft(a.url, proxied('/broken'));
     const started = await adminCall(a.url, 'publisher', 'POST', '/workflows/fails/canary', { share: 50, sticky: { by: 'random' }, abort: { margin: 10, minSample: 40 } });
     expect(started.status, JSON.stringify(started.body)).toBe(200);
     await applied(b);

@@ -1,0 +1,109 @@
+/**
+ * The contract gate in a real Chromium: publisher A publishes a draft that removes the guard's
+ * 403 and the publish dialog says so (the contract diff, "needs another publisher's approval"),
+ * and asks instead of publishing; A sees the request waiting with Withdraw, not Approve. Publisher B
+ * opens the workflow, sees the banner with the diff and who asked, approves, and the versions list
+ * shows the new version serving, as the gateway does. The banner passes axe.
+ */
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { axeScan } from '../helpers/axe.ts';
+import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
+import { stamped } from '../engine/admin/support.ts';
+import { chromiumAvailable, ensureEditorBuilt, launchChromium, openWorkflow, signIn, watchErrors } from './support/browser.ts';
+
+const ANN = 'approval-ann-token-0123456789abcdef';
+const BEN = 'approval-ben-token-0123456789abcdef';
+const path = '/gated/orders';
+
+describe.runIf(chromiumAvailable())('the contract gate: a publish that removes an answer waits for another publisher', () => {
+  let gateway: TestGateway;
+  let browser: Browser;
+  let ann: Page;
+  let ben: Page;
+  const errors: string[][] = [];
+  const admin = async (token: string, method: string, route: string, body?: unknown): Promise<any> => {
+    const response = await gateway.fetch(`/admin/api${route}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    expect(response.status, `${method} ${route}`).toBeLessThan(300);
+    return response.json();
+  };
+  const denied = async () => {
+    const res = await gateway.fetch(`${path}?deny=1`);
+    await res.arrayBuffer();
+    return res.status;
+  };
+
+  beforeAll(async () => {
+    await ensureEditorBuilt();
+    [gateway, browser] = await Promise.all([startTestGateway({ workflows: [], demo: false, settings: { SLUICE_ADMIN_TOKENS: `ann:publisher:${ANN},ben:publisher:${BEN}` } }), launchChromium()]);
+    // version 1 has the guard (403 on ?deny=1); ann's draft drops it
+    await admin(ANN, 'POST', '/workflows', { document: stamped('gated', path, '1', { guard: true }) });
+    await admin(ANN, 'POST', '/workflows/gated/publish');
+    await admin(ANN, 'PUT', '/workflows/gated/draft', { document: stamped('gated', path, '2'), baseRevision: 1 });
+    const pages = [];
+    for (const token of [ANN, BEN]) {
+      const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+      const page = await context.newPage();
+      errors.push(watchErrors(page));
+      await signIn(page, gateway.url, token);
+      pages.push(page);
+    }
+    [ann, ben] = pages as [Page, Page];
+  }, 90_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await gateway?.close();
+  });
+
+  it('publisher A sees the contract diff and that it needs approval, asks, and then sees it waiting', async () => {
+    await openWorkflow(ann, gateway.url, 'gated');
+    await ann.getByRole('button', { name: 'Publish…' }).click();
+    const dialog = ann.getByRole('dialog', { name: 'Publish gated' });
+    const ask = dialog.getByRole('button', { name: 'Ask for approval' });
+    await ask.waitFor();
+    expect(await dialog.textContent()).toContain("needs another publisher's approval");
+    const change = dialog.getByRole('region', { name: 'Error contract change' });
+    expect(await change.textContent()).toMatch(/this change .*removes 403 Insufficient Scope at deny\.raise/);
+    expect(await change.getByRole('list', { name: 'Answers removed or changed' }).getByRole('listitem').allTextContents()).toContain('Removes 403 insufficient_scope at deny.raise');
+    await ann.screenshot({ path: '/tmp/sluice-approval-1-dialog.png' });
+    await ask.click();
+    await expect.poll(() => ann.locator('.statusline').textContent()).toMatch(/^Waiting for approval/);
+    const banner = ann.getByRole('region', { name: 'Waiting for approval' });
+    await banner.waitFor();
+    expect(await banner.textContent()).toMatch(/Waiting for approval: you asked on .* in place of version 1/);
+    expect(await banner.getByRole('button', { name: 'Withdraw' }).isEnabled()).toBe(true);
+    expect(await banner.getByRole('button', { name: 'Approve' }).count()).toBe(0);
+    // nothing serves differently yet
+    expect(await denied()).toBe(403);
+    expect((await admin(ANN, 'GET', '/workflows/gated/approval')).requestedBy).toBe('ann');
+  });
+
+  it('publisher B sees the banner with the diff and who asked, approves, and the versions list shows version 2 serving', async () => {
+    await openWorkflow(ben, gateway.url, 'gated');
+    const banner = ben.getByRole('region', { name: 'Waiting for approval' });
+    await banner.waitFor();
+    expect(await banner.textContent()).toMatch(/Waiting for approval: ann asked on /);
+    expect(await banner.getByRole('list', { name: 'Answers removed or changed' }).textContent()).toContain('Removes 403 insufficient_scope at deny.raise');
+    const axe = await axeScan(ben).include('.banner--approval').analyze();
+    expect(axe.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => v.id)).toEqual([]);
+    await ben.screenshot({ path: '/tmp/sluice-approval-2-banner.png' });
+
+    await banner.getByRole('button', { name: 'Approve' }).click();
+    const confirm = ben.getByRole('dialog', { name: 'Approve the publish of gated?' });
+    await confirm.getByRole('button', { name: 'Approve and publish' }).click();
+    await expect.poll(() => ben.locator('.statusline').textContent()).toContain('Approved: the draft serves as the new version');
+    await banner.waitFor({ state: 'detached' });
+    await ben.getByRole('tab', { name: /Versions/ }).click();
+    const versions = ben.getByRole('region', { name: 'Versions' });
+    await versions.getByRole('listitem', { name: 'Version 2, serving, active' }).waitFor();
+    expect(await versions.getByRole('listitem', { name: 'Version 1, inactive' }).count()).toBe(1);
+    await ben.screenshot({ path: '/tmp/sluice-approval-3-versions.png' });
+    await expect.poll(denied).toBe(200);
+    expect(errors.flat()).toEqual([]);
+  });
+});
