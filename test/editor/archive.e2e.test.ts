@@ -9,7 +9,7 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
-import { chromiumAvailable, ensureEditorBuilt, launchChromium, openWorkflow, screenshot, signIn, watchErrors } from './support/browser.ts';
+import { adminAs, chromiumAvailable, ensureEditorBuilt, launchChromium, openWorkflow, screenshot, signIn, watchErrors } from './support/browser.ts';
 
 const PUBLISHER = 'archive-publisher-token-0123456789';
 const EDITOR = 'archive-editor-token-0123456789';
@@ -19,15 +19,7 @@ describe.runIf(chromiumAvailable())('archive, restore and the editor’s guards'
   let browser: Browser;
   let page: Page;
   let errors: string[];
-  const admin = async (method: string, path: string, body?: unknown): Promise<any> => {
-    const response = await gateway.fetch(`/admin/api${path}`, {
-      method,
-      headers: { authorization: `Bearer ${PUBLISHER}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    expect(response.status, `${method} ${path}`).toBeLessThan(300);
-    return response.json();
-  };
+  const admin = adminAs(() => gateway, PUBLISHER);
   const status = async (path: string) => (await gateway.fetch(path)).status;
 
   beforeAll(async () => {

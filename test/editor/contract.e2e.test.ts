@@ -9,7 +9,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { axeScan } from '../helpers/axe.ts';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
-import { chromiumAvailable, ensureEditorBuilt, launchChromium, openWorkflow, screenshot, signIn, watchErrors } from './support/browser.ts';
+import { adminAs, chromiumAvailable, ensureEditorBuilt, launchChromium, openWorkflow, screenshot, signIn, watchErrors } from './support/browser.ts';
 
 const PUBLISHER = 'contract-publisher-token-0123456789';
 const TIER_WHY = "the condition `` request.headers.`x-tier` = 'gold' `` is false";
@@ -22,15 +22,7 @@ describe.runIf(chromiumAvailable())('the contract view', () => {
   let browser: Browser;
   let page: Page;
   let errors: string[];
-  const admin = async (method: string, path: string, body?: unknown): Promise<any> => {
-    const response = await gateway.fetch(`/admin/api${path}`, {
-      method,
-      headers: { authorization: `Bearer ${PUBLISHER}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    expect(response.status, `${method} ${path}`).toBeLessThan(300);
-    return response.json();
-  };
+  const admin = adminAs(() => gateway, PUBLISHER);
   const answer = (name: string) => page.getByRole('list', { name: 'Answers in detail' }).getByRole('listitem', { name });
 
   beforeAll(async () => {

@@ -7,7 +7,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { axeScan } from '../helpers/axe.ts';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
-import { chromiumAvailable, ensureEditorBuilt, launchChromium, openWorkflow, screenshot, signIn, watchErrors } from './support/browser.ts';
+import { adminAs, chromiumAvailable, ensureEditorBuilt, launchChromium, openWorkflow, screenshot, signIn, watchErrors } from './support/browser.ts';
 
 const PUBLISHER = 'replay-publisher-token-0123456789';
 
@@ -16,15 +16,7 @@ describe.runIf(chromiumAvailable())('replay: the publish dialog lists the record
   let browser: Browser;
   let page: Page;
   let errors: string[];
-  const admin = async (method: string, path: string, body?: unknown): Promise<any> => {
-    const response = await gateway.fetch(`/admin/api${path}`, {
-      method,
-      headers: { authorization: `Bearer ${PUBLISHER}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    expect(response.status, `${method} ${path}`).toBeLessThan(300);
-    return response.json();
-  };
+  const admin = adminAs(() => gateway, PUBLISHER);
   const token = async (scopes: string[]) => (await admin('POST', '/demo-token', { sub: `user-${scopes.length}`, scopes, partner: 'acme' })).token as string;
   const get = async (path: string, bearer: string) => {
     const res = await gateway.fetch(path, { headers: { authorization: `Bearer ${bearer}` } });

@@ -2,7 +2,8 @@ import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { buildEditorIfNeeded } from '../../../editor/build-if-needed.mjs';
-import { REPO } from '../../helpers/gateway.ts';
+import { expect } from 'vitest';
+import { REPO, type TestGateway } from '../../helpers/gateway.ts';
 
 /** Debian's Chromium; playwright-core never downloads a browser of its own. */
 const CHROMIUM = process.env.SLUICE_CHROMIUM ?? '/usr/bin/chromium';
@@ -100,4 +101,20 @@ export async function signIn(page: Page, url: string, token: string): Promise<vo
 export async function openWorkflow(page: Page, url: string, id: string): Promise<void> {
   await page.goto(`${url}/editor/#/workflows/${encodeURIComponent(id)}`);
   await page.locator('.react-flow__node').first().waitFor();
+}
+
+/**
+ * The admin API of a test's gateway as the holder of `token`: each call answers the JSON body and
+ * fails the test on a status of 300 or more. `gateway` is read at each call (tests start it in beforeAll).
+ */
+export function adminAs(gateway: () => TestGateway, token: string) {
+  return async (method: string, path: string, body?: unknown): Promise<any> => {
+    const response = await gateway().fetch(`/admin/api${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    expect(response.status, `${method} ${path}`).toBeLessThan(300);
+    return response.json();
+  };
 }
