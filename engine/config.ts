@@ -63,6 +63,7 @@ export const settingsSchema = z.object({
   SLUICE_ADMIN_TOKENS: z.string().optional().meta({ description: 'Admin API tokens, comma-separated `name:role:token` (roles: viewer, editor, publisher, auditor, admin). Unset: an admin token is created in `$SLUICE_DATA/admin-token`.' }),
   SLUICE_ADMIN_MAX_FAILURES: z.coerce.number().int().min(1).max(1_000_000).default(10).meta({ description: 'Wrong admin tokens one client (its address, see SLUICE_TRUST_PROXY) may send per minute; then every call from it answers 429 for the rest of the minute.' }),
   SLUICE_FOUR_EYES: flag.prefault('off').meta({ description: 'A publisher cannot publish a draft they last edited.' }),
+  SLUICE_CONTRACT_GATE: flag.prefault('on').meta({ description: 'A publish that removes or changes an answer of the error contract waits for a second publisher\'s approval (and such a version cannot start as a canary). `off` for an installation with a single publisher.' }),
   SLUICE_MAX_NODES: z.coerce.number().int().min(1).max(MAX_NODES).default(DEFAULT_DOCUMENT_LIMITS.nodes).meta({ description: `Most nodes in a workflow document (at most ${MAX_NODES}); more is refused naming this setting.` }),
   SLUICE_MAX_EDGES: z.coerce.number().int().min(0).max(MAX_EDGES).default(DEFAULT_DOCUMENT_LIMITS.edges).meta({ description: `Most edges in a workflow document (at most ${MAX_EDGES}).` }),
   SLUICE_MAX_DOCUMENT: z.string().regex(SIZE, 'a size like 1mb or 512kb').default('1mb').transform(bytes).pipe(z.number().int().min(1024).max(64 * 1024 * 1024)).meta({ description: 'Largest workflow document as JSON (files, admin API bodies, simulations); an admin body larger than this plus 64kb answers 413.' }),
@@ -135,6 +136,8 @@ export interface Settings {
   adminTokens: string | undefined;
   adminMaxFailures: number;
   fourEyes: boolean;
+  /** SLUICE_CONTRACT_GATE. */
+  contractGate: boolean;
   /** How often canary counts are added up and the abort rule checked (SLUICE_CANARY_CHECK). */
   canaryCheckMs: number;
   /** Size bounds of workflow documents (SLUICE_MAX_NODES, _EDGES, _DOCUMENT, _EXPRESSION, _JSON_DEPTH). */
@@ -214,6 +217,7 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
     adminTokens: s.SLUICE_ADMIN_TOKENS,
     adminMaxFailures: s.SLUICE_ADMIN_MAX_FAILURES,
     fourEyes: s.SLUICE_FOUR_EYES,
+    contractGate: s.SLUICE_CONTRACT_GATE,
     canaryCheckMs: durationMs(s.SLUICE_CANARY_CHECK),
     documentLimits: { nodes: s.SLUICE_MAX_NODES, edges: s.SLUICE_MAX_EDGES, bytes: s.SLUICE_MAX_DOCUMENT, expressionLength: s.SLUICE_MAX_EXPRESSION, depth: s.SLUICE_MAX_JSON_DEPTH },
     logSubject: s.SLUICE_LOG_SUBJECT,

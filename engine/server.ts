@@ -176,6 +176,7 @@ export async function startSluice(
     catalogs,
     fragments,
     fourEyes: settings.fourEyes,
+    contractGate: settings.contractGate,
     ...documents,
     prepare: (document) => preparationProblems(document, deps),
     runTests: (document, resolver) => runWorkflowTests(document, { ...previewContext(), fragments: async () => resolver }),

@@ -17,6 +17,8 @@ export interface LifecycleOptions {
   catalogs?: StoredCatalogs;
   /** Publishing is refused when the publisher last edited the draft (SLUICE_FOUR_EYES). */
   fourEyes: boolean;
+  /** A publish that removes or changes answers of the error contract waits for a second publisher (SLUICE_CONTRACT_GATE; on unless false). */
+  contractGate?: boolean;
   /** Prepares a document as the gateway would (env vars, key files), naming what fails. */
   prepare(document: unknown): Promise<ValidationProblem[]>;
   /** Runs a document's workflow tests (sample requests with expected answers) with these fragments; a failing one blocks its publication. */

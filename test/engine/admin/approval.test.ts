@@ -206,3 +206,26 @@ describe('the contract gate over the admin API', () => {
     expect((await admin('auditor', 'GET', '/audit/verify')).body).toMatchObject({ ok: true });
   });
 });
+
+describe('the contract gate turned off (SLUICE_CONTRACT_GATE=off: an installation with one publisher)', () => {
+  let gw: TestGateway;
+  beforeAll(async () => {
+    gw = await startAdminGateway({ settings: { SLUICE_CONTRACT_GATE: 'off' } });
+  });
+  afterAll(() => gw.close());
+
+  it('publishes a draft that removes an answer at once, and lets it start as a canary', async () => {
+    const admin = adminOf(gw.url);
+    expect((await admin('editor', 'POST', '/workflows', { document: gate('1', { guard: true }) })).status).toBe(201);
+    expect((await admin('publisher', 'POST', '/workflows/gate/publish')).status).toBe(200);
+    const { body } = await admin('viewer', 'GET', '/workflows/gate');
+    expect((await admin('editor', 'PUT', '/workflows/gate/draft', { document: gate('2'), baseRevision: body.draft.revision })).status).toBe(200);
+    expect((await admin('publisher', 'POST', '/workflows/gate/canary', { share: 10 })).status).toBe(200);
+    expect((await admin('publisher', 'POST', '/workflows/gate/canary/promote')).body).toMatchObject({ active: 2, outcome: 'promoted' });
+    const again = await admin('viewer', 'GET', '/workflows/gate');
+    expect((await admin('editor', 'PUT', '/workflows/gate/draft', { document: gate('3', { status: 201 }), baseRevision: again.body.draft.revision })).status).toBe(200);
+    // the answer's status changed (200 to 201): published at once all the same
+    expect(await admin('publisher', 'POST', '/workflows/gate/publish')).toMatchObject({ status: 200, body: { version: 3, unchanged: false } });
+    expect(await stampOf(`${gw.url}${path}`)).toBe('201');
+  });
+});
