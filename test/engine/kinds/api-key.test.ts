@@ -120,3 +120,46 @@ describe('api-key and registered partners: suspension and products, checked per 
     await expectProblem(await gw.fetch('/keys/access-default', { headers: { 'x-api-key': GLOBEX_KEY } }), 403, 'product-not-subscribed', /globex.*orders/);
   });
 });
+
+describe('api-key with source "partners": keys of registered partners', () => {
+  let gw: TestGateway;
+  /** acme's live key, and the one it replaced with no overlap (expired at once). */
+  let live: string;
+  let replaced: string;
+  beforeAll(async () => {
+    const registered = { source: 'partners', header: 'X-Partner-Key', query: 'api_key' };
+    gw = await startGateway([
+      workflow('key-registered', { path: '/keys/registered' }, [{ id: 'key', kind: 'api-key', config: registered }, whoNode, portNode('missing'), portNode('invalid')], [['key', 'ok', 'who'], ['key', 'missing', 'missing'], ['key', 'invalid', 'invalid']]),
+      // inline keys only: the partner directory is not asked
+      workflow('key-inline-only', { path: '/keys/inline-only' }, [{ id: 'key', kind: 'api-key', config: { keys } }, whoNode, portNode('invalid')], [['key', 'ok', 'who'], ['key', 'invalid', 'invalid']]),
+    ]);
+    await registerPartners(gw, { orders: ['key-registered', 'key-inline-only'] }, { acme: { products: ['orders'] } });
+    const { createPartners } = await import('../../../engine/admin/commands/partners.ts');
+    const changes = createPartners({ store: gw.sluice.store });
+    const actor = { name: 'test', role: 'admin' };
+    const first = await changes.createKey(actor, 'acme', { scopes: ['orders:read'] });
+    replaced = first.key;
+    live = (await changes.rotateKey(actor, 'acme', first.id, '0s', ['orders:read', 'orders:write'])).key;
+    await gw.sluice.registry.whenApplied((await gw.sluice.store.state()).revision);
+  });
+  afterAll(() => gw?.close());
+
+  it('identifies the partner by its live key, in the header or (the header empty) the query', async () => {
+    expect(live).toMatch(/^sk_[A-Za-z0-9]{8}_/);
+    expect(await (await gw.fetch('/keys/registered', { headers: { 'x-partner-key': live } })).json()).toEqual({ port: 'ok', partner: 'acme', scopes: ['orders:read', 'orders:write'] });
+    expect(await (await gw.fetch(`/keys/registered?api_key=${encodeURIComponent(live)}`, { headers: { 'x-partner-key': '' } })).json()).toMatchObject({ port: 'ok', partner: 'acme' });
+  });
+
+  it.each([
+    ['the key it replaced with no overlap (expired)', () => replaced],
+    ['the live key with its secret changed', () => `${live.slice(0, -1)}${live.endsWith('a') ? 'b' : 'a'}`],
+    ['the live key without its sk_', () => live.slice(3)],
+    ['a key of the partner form whose prefix no key has', () => `sk_ZZZZZZZZ_${live.slice(12)}`],
+  ])('refuses %s by the invalid port', async (_, key) => {
+    await expectPort(await gw.fetch('/keys/registered', { headers: { 'x-partner-key': key() } }), 'invalid');
+  });
+
+  it('a workflow with inline keys only does not take a registered key', async () => {
+    await expectPort(await gw.fetch('/keys/inline-only', { headers: { 'x-api-key': live } }), 'invalid');
+  });
+});

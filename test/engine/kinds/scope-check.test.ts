@@ -62,9 +62,12 @@ describe('scope-check', () => {
     { name: 'all: a prefix is not the scope', path: '/scopes/all', claims: { scope: 'orders:rea orders:write' }, detail: 'orders:read', absent: 'orders:write' },
     { name: 'any: names the alternatives', path: '/scopes/any', claims: { scope: 'orders:read' }, detail: 'one of orders:admin, orders:support', absent: undefined },
     { name: 'both: any missing', path: '/scopes/both', claims: { scope: 'orders:read' }, detail: 'one of eu, us', absent: undefined },
+    { name: 'both: all missing names it, not the alternatives', path: '/scopes/both', claims: { scope: 'profile' }, detail: 'orders:read', absent: 'one of' },
     { name: 'an error node keeps the detail', path: '/scopes/error-node', claims: { scope: 'orders:read' }, detail: 'orders:delete', absent: undefined },
   ])('unwired denied answers 403 insufficient-scope, $name', async ({ path, claims, detail, absent }) => {
     const problem = await expectProblem(await call(path, claims), 403, 'insufficient-scope', detail);
+    // exactly the missing scopes, space-separated, in the catalog's sentence
+    expect(problem.detail).toBe(`The token lacks the required scope: ${detail}.`);
     if (absent) expect(problem.detail).not.toContain(absent);
   });
 

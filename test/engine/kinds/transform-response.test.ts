@@ -87,6 +87,12 @@ describe('transform-response', () => {
 
   it('transform-response takes its ok and error ports when wired', async () => {
     await expectPort(await gw.fetch('/tx/response-port?status=abc'), 'error');
+    // the bounds: 200 and 599 are statuses, 199, 600 and a fraction are not
+    for (const [status, port] of [['200', 'ok'], ['599', 'ok'], ['199', 'error'], ['600', 'error'], ['201.5', 'error']] as const) {
+      const res = await gw.fetch(`/tx/response-port?status=${status}`);
+      if (port === 'ok') expect(await res.json(), status).toEqual({ port: 'ok', status: Number(status) });
+      else await expectPort(res, 'error');
+    }
     const ok = await gw.fetch('/tx/response-port?status=202');
     expect(ok.status).toBe(200); // the respond node's own status
     expect(await ok.json()).toEqual({ port: 'ok', status: 202 });
