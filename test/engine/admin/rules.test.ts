@@ -140,6 +140,49 @@ describe('organisation rules over the admin API', () => {
   });
 });
 
+describe('the every-path and url-allow-list forms over the admin API', () => {
+  let gw: TestGateway;
+  let admin: Admin;
+  const guardedUpstream = { id: 'guarded-upstream', description: 'Every upstream call is authenticated and rate limited', form: 'every-path', to: ['proxy'], passes: [['jwt-verify', 'api-key', 'introspect'], ['rate-limit']] };
+  const approvedHosts = { id: 'approved-hosts', description: 'Upstreams on approved hosts only', form: 'url-allow-list', allow: ['https://orders.example.com/v1', '*.partners.example.com'] };
+  /** A workflow proxying to `url`, behind an api-key and a rate limit when `guards`. */
+  const proxied = (id: string, url: string, guards: boolean) => ({
+    id, name: id, route: { methods: ['GET'], path: `/rules/${id}` },
+    nodes: [
+      ...(guards ? [{ id: 'key', kind: 'api-key', config: { source: 'partners' } }, { id: 'limit', kind: 'rate-limit', config: { limit: 10, window: '1m' } }] : []),
+      { id: 'call', kind: 'proxy', config: { url } },
+    ],
+    edges: guards ? [{ from: 'key', port: 'ok', to: 'limit' }, { from: 'limit', port: 'ok', to: 'call' }] : [],
+  });
+
+  beforeAll(async () => {
+    gw = await startAdminGateway();
+    admin = adminOf(gw.url);
+    for (const document of [proxied('bare', 'https://orders.example.com/v1', false), proxied('elsewhere', 'https://api.partners.example.com.evil.test/v1', true), proxied('fine', 'https://eu.partners.example.com/v1', true)]) {
+      expect((await admin('editor', 'POST', '/workflows', { document })).status).toBe(201);
+      expect((await admin('publisher', 'POST', `/workflows/${document.id}/publish`)).status).toBe(200);
+    }
+  });
+  afterAll(() => gw?.close());
+
+  it('lists each active workflow with the rule it breaks on the node and field, and refuses a draft that breaks one', async () => {
+    const put = await admin('admin', 'PUT', '/rules', { rules: [guardedUpstream, approvedHosts] });
+    expect(put.status, JSON.stringify(put.body)).toBe(200);
+    const broken = Object.fromEntries((put.body.violators as Array<{ workflow: string; problems: Array<{ node: string; field?: string; message: string }> }>).map((v) => [v.workflow, v.problems.map((p) => [p.node, p.field ?? null, p.message.match(/^rule "([^"]+)"/)?.[1]])]));
+    expect(broken).toEqual({
+      bare: [['call', null, 'guarded-upstream']],
+      elsewhere: [['call', 'config.url', 'approved-hosts']],
+    });
+    // fixed in the draft: the host approved, then the guards dropped again
+    const { body } = await admin('editor', 'GET', '/workflows/elsewhere');
+    expect((await admin('editor', 'PUT', '/workflows/elsewhere/draft', { document: proxied('elsewhere', 'https://orders.example.com/v1/orders', true), baseRevision: body.draft.revision })).status).toBe(200);
+    expect((await admin('editor', 'POST', '/workflows/elsewhere/validate', {})).body).toEqual({ ok: true, problems: [] });
+    expect((await admin('editor', 'PUT', '/workflows/elsewhere/draft', { document: proxied('elsewhere', 'https://orders.example.com/v1/orders', false), baseRevision: body.draft.revision + 1 })).status).toBe(200);
+    const refused = expectProblem(await admin('publisher', 'POST', '/workflows/elsewhere/publish'), 422, 'validation-failed');
+    expect(refused.problems).toEqual([expect.objectContaining({ code: 'rule_broken', node: 'call', message: expect.stringContaining('rule "guarded-upstream"') })]);
+  });
+});
+
 const redisUp = await sharedRedisAvailable();
 
 describe.each([
