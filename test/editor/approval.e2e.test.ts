@@ -106,4 +106,27 @@ describe.runIf(chromiumAvailable())('the contract gate: a publish that removes a
     await expect.poll(denied).toBe(200);
     expect(errors.flat()).toEqual([]);
   });
+
+  it('publisher B refuses the next request with a reason: nothing is published and the banner goes', async () => {
+    // ann asks to publish a draft that answers 201 instead of 200 (a changed answer)
+    const plain = stamped('gated', path, '3');
+    const document = { ...plain, nodes: plain.nodes.map((n) => (n.id === 'answer' ? { ...n, config: { ...n.config, status: 201 } } : n)) };
+    const { draft } = await admin(ANN, 'GET', '/workflows/gated');
+    await admin(ANN, 'PUT', '/workflows/gated/draft', { document, baseRevision: draft.revision });
+    expect(await admin(ANN, 'POST', '/workflows/gated/publish')).toMatchObject({ pending: true });
+    // the page shows gated already: read it again
+    await ben.reload();
+    await openWorkflow(ben, gateway.url, 'gated');
+    const banner = ben.getByRole('region', { name: 'Waiting for approval' });
+    await banner.getByRole('button', { name: /^Refuse/ }).click();
+    const dialog = ben.getByRole('dialog', { name: 'Refuse the publish of gated?' });
+    await dialog.getByLabel('Reason').fill('201 breaks the mobile app');
+    await dialog.getByRole('button', { name: 'Refuse' }).click();
+    await expect.poll(() => ben.locator('.statusline').textContent()).toContain('Refused: nothing was published');
+    await banner.waitFor({ state: 'detached' });
+    expect((await admin(BEN, 'GET', '/workflows/gated/versions')).active).toBe(2);
+    // nothing waits any more (the reason is in the audit log, which approval.test.ts reads)
+    expect((await gateway.fetch('/admin/api/workflows/gated/approval', { headers: { authorization: `Bearer ${BEN}` } })).status).toBe(404);
+    expect(errors.flat()).toEqual([]);
+  });
 });
