@@ -21,9 +21,19 @@ export const pendingApprovalSchema = z.object({
 });
 export type PendingApproval = z.infer<typeof pendingApprovalSchema>;
 
-/** Whether a contract change needs a second publisher: it removes or changes an answer (adding answers does not). */
-export function needsApproval(diff: { removed: readonly unknown[]; changed: readonly unknown[] }): boolean {
-  return diff.removed.length > 0 || diff.changed.length > 0;
+type Answer = { status: number; type?: string | undefined };
+const answerKey = (a: Answer) => `${a.status} ${a.type ?? ''}`;
+
+/**
+ * Whether a contract change needs a second publisher: an answer changes its status or problem
+ * type where it is given (node and port), or one is removed and no added answer gives the same
+ * status and problem type. Adding answers does not, nor moving one (a respond node renamed, an
+ * error raised by another node): partners get back what they got before.
+ */
+export function needsApproval(diff: { added: readonly Answer[]; removed: readonly Answer[]; changed: readonly unknown[] }): boolean {
+  if (diff.changed.length > 0) return true;
+  const added = new Set(diff.added.map(answerKey));
+  return diff.removed.some((answer) => !added.has(answerKey(answer)));
 }
 
 /** What a pending approval is judged against: the workflow's draft and the version serving now. */

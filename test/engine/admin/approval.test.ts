@@ -229,3 +229,31 @@ describe('the contract gate turned off (SLUICE_CONTRACT_GATE=off: an installatio
     expect(await stampOf(`${gw.url}${path}`)).toBe('201');
   });
 });
+
+describe('an answer moved, not removed', () => {
+  let gw: TestGateway;
+  beforeAll(async () => {
+    gw = await startAdminGateway();
+  });
+  afterAll(() => gw.close());
+
+  it('publishes at once when a renamed node gives the same answer; asks when the answer is gone', async () => {
+    const admin = adminOf(gw.url);
+    const named = (id: string, stamp: string, status = 200) => {
+      const document = gate(stamp, { status });
+      return { ...document, nodes: document.nodes.map((n) => (n.id === 'answer' ? { ...n, id } : n)) };
+    };
+    expect((await admin('editor', 'POST', '/workflows', { document: named('answer', '1') })).status).toBe(201);
+    expect((await admin('publisher', 'POST', '/workflows/gate/publish')).status).toBe(200);
+    const save = async (document: unknown) => {
+      const { body } = await admin('viewer', 'GET', '/workflows/gate');
+      expect((await admin('editor', 'PUT', '/workflows/gate/draft', { document, baseRevision: body.draft.revision })).status).toBe(200);
+    };
+    // the 200 now comes from "reply": removed at answer, added at reply
+    await save(named('reply', '2'));
+    expect(await admin('publisher', 'POST', '/workflows/gate/publish')).toMatchObject({ status: 200, body: { version: 2 } });
+    // the 200 is gone (a 201 instead): that waits for a second publisher
+    await save(named('created', '3', 201));
+    expect(await admin('publisher', 'POST', '/workflows/gate/publish')).toMatchObject({ status: 202, body: { pending: true } });
+  });
+});
