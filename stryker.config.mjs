@@ -29,7 +29,7 @@ const config = {
   // accepting test fails with it, yet it "survived"). A run narrowed to a file's own tests runs
   // all of them for each mutant instead: slower per mutant, and true.
   coverageAnalysis: process.env.MUTATION_TESTS ? 'all' : 'perTest',
-  ignoreStatic: true,
+  ignoreStatic: !process.env.MUTATION_TESTS, // (only possible with per-test coverage)
   incremental: true,
   incrementalFile: 'reports/stryker-incremental.json',
   reporters: ['clear-text', 'progress', 'html', 'json'],
