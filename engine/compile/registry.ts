@@ -11,7 +11,7 @@ import { fragmentsNamed } from '../../shared/compile/index.ts';
 import { createFragmentLibrary, type FragmentLibrary } from './fragments.ts';
 import { validatePaced } from './pace.ts';
 import { compileWorkflow } from './compile.ts';
-import { createCanarySplit } from '../canary/split.ts';
+import { createCanarySplit } from './canary-split.ts';
 import { WorkflowRefused, type CompileDependencies, type CompiledWorkflow, type ServedLifecycle } from './types.ts';
 
 export interface WorkflowRegistry {

@@ -62,7 +62,7 @@ export interface CompiledWorkflow {
   metrics: VersionMetrics | undefined;
   /** Lifecycle marks of the version as served; absent for drafts and tests. */
   lifecycle?: ServedLifecycle;
-  /** The canary running on the active version: which requests its candidate serves (engine/canary/split.ts). */
+  /** The canary running on the active version: which requests its candidate serves (engine/compile/canary-split.ts). */
   canary?: CanarySplit;
   close(): void;
 }

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { partOf } from '../../../engine/canary/split.ts';
+import { partOf } from '../../../engine/compile/canary-split.ts';
 import { abortReason } from '../../../engine/canary/watch.ts';
 import type { TestGateway } from '../../helpers/gateway.ts';
 import { createIssuer, TEST_AUDIENCE, TEST_ISSUER, type TestIssuer } from '../../helpers/issuer.ts';

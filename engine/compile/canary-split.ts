@@ -2,7 +2,7 @@ import { randomInt } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { CanaryRecord } from '../../shared/schema/lifecycle.ts';
 import type { ApiKeyConfig, JwtVerifyConfig } from '../../shared/nodes/index.ts';
-import type { CanarySplit, CompiledWorkflow } from '../compile/types.ts';
+import type { CanarySplit, CompiledWorkflow } from './types.ts';
 import type { PartnerAccess } from '../kinds/support/partner-directory.ts';
 
 /** Parts of the split the hash is taken in: a share of 1% is 100 of them. */
