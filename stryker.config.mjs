@@ -24,10 +24,9 @@ const config = {
   testRunner: 'vitest',
   vitest: { configFile: 'vitest.mutation.config.ts', related: false },
   mutate: process.env.MUTATE ? process.env.MUTATE.split(',') : SCOPE,
-  // Per-test coverage misattributes the gateway's request handling (run in this process, between a
-  // test's awaits) and reported killable mutants as survivors (jwt-verify's iat check: every
-  // accepting test fails with it, yet it "survived"). A run narrowed to a file's own tests runs
-  // all of them for each mutant instead: slower per mutant, and true.
+  // A run narrowed to some test files runs all of them for each mutant: no mutant is judged by a
+  // coverage map of requests the in-process gateway handled between a test's awaits. The whole
+  // scope keeps per-test coverage, where running everything per mutant would take hours.
   coverageAnalysis: process.env.MUTATION_TESTS ? 'all' : 'perTest',
   ignoreStatic: !process.env.MUTATION_TESTS, // (only possible with per-test coverage)
   incremental: true,
