@@ -27,7 +27,6 @@ export const respond: Runtime<RespondConfig> = (config, context) => {
     };
   }
   const now = bodyExpression.evaluateNow;
-  // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent in answers: the compiled fast path and the evaluation it stands for give the same body
   if (now !== undefined)
     return {
       run: function respond(exchange) {
