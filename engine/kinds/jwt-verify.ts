@@ -205,13 +205,10 @@ export const jwtVerify: Runtime<JwtVerifyConfig> = async (config, context) => {
     const issuedAtMs = typeof payload.iat === 'number' ? payload.iat * 1000 : undefined;
     const nowMs = Date.now();
     // jose checks iat only against a maximum age; a token issued in the future is refused here either way
-    // Stryker disable next-line ConditionalExpression: equivalent: without iat, `undefined > n` is false as the guard's is
     if (issuedAtMs !== undefined && issuedAtMs > nowMs + toleranceMs) return refuse(exchange, 'claim "iat" is in the future');
-    // Stryker disable next-line ConditionalExpression: equivalent: without a maximum lifetime, `n > undefined + n` is false as the guard's is
     if (maxLifetimeMs !== undefined && payload.exp! * 1000 - (issuedAtMs ?? nowMs) > maxLifetimeMs + toleranceMs) return refuse(exchange, 'the token\'s lifetime is longer than this API allows');
     const claims = Object.freeze({ ...payload }) as Record<string, unknown>;
     let expiresAt = payload.exp! * 1000 + toleranceMs;
-    // Stryker disable next-line ConditionalExpression: equivalent in answers: without a maximum age the cache expiry becomes NaN, so the token is verified again on each request
     if (maxAgeMs !== undefined && typeof payload.iat === 'number') expiresAt = Math.min(expiresAt, payload.iat * 1000 + maxAgeMs + toleranceMs);
     const partner = claims[tenant.partnerClaim];
     const verified: Verified = {
@@ -231,7 +228,6 @@ export const jwtVerify: Runtime<JwtVerifyConfig> = async (config, context) => {
   return {
     run: function jwtVerify(exchange) {
       let value = exchange.request.headers[header];
-      // Stryker disable next-line ConditionalExpression: equivalent: node:http joins a repeated header into one string; an array only comes from a synthetic exchange
       if (Array.isArray(value)) value = value[0];
       if (value === undefined || value.length < 8 || value.charCodeAt(6) !== 32 || !BEARER.test(value)) return 'missing';
       if (value.length > MAX_TOKEN_LENGTH + 7) return refuse(exchange, 'the token is too large');
