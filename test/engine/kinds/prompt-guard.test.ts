@@ -163,6 +163,11 @@ describe('prompt-guard over HTTP', () => {
     expect((await gw.fetch('/ai/tokens', json(chat('Hello there, how are you today?')))).status).toBe(200);
     const long = 'The quick brown fox jumps over the lazy dog. '.repeat(5); // 50 tokens
     await expectProblem(await gw.fetch('/ai/tokens', json(chat(long))), 400, 'prompt-blocked', 'max input tokens 20');
+    // exactly the maximum passes: 20 tokens, as the estimate says, against a maximum of 20
+    const twenty = 'The quick brown fox jumps over the lazy dog. '.repeat(2).trim();
+    const estimate = await gw.fetch('/ai/usage', json(chat(twenty)));
+    expect(((await estimate.json()) as { usage: { input: number } }).usage.input).toBe(20);
+    expect((await gw.fetch('/ai/tokens', json(chat(twenty)))).status).toBe(200);
   });
 
   it('leaves the prompt\'s estimate in the context for expressions and the llm proxy (llm.usage.input)', async () => {
