@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { calloutAllowed } from '../../../engine/kinds/http-call.ts';
 import type { TestGateway } from '../../helpers/gateway.ts';
 import { startUpstream, type TestUpstream } from '../../helpers/upstream.ts';
 import { expectPort, expectProblem, portNode, startGateway, workflow, type NodeDoc } from '../../helpers/workflow.ts';
@@ -107,5 +108,41 @@ describe('http-call at publish: only the hosts the deployment allows', () => {
     } finally {
       await gw.close();
     }
+  });
+});
+
+describe('calloutAllowed: the hosts SLUICE_CALLOUT_HOSTS names (http-call and introspect)', () => {
+  const allowed = (url: string, entries: string[]) => calloutAllowed(new URL(url), entries);
+  it.each<[string, string[], boolean]>([
+    // a host alone: any port, no other host
+    ['https://api.example.com/v1', ['api.example.com'], true],
+    ['http://api.example.com:8080/v1', ['api.example.com'], true],
+    ['https://sub.api.example.com/v1', ['api.example.com'], false],
+    ['https://api.example.com.evil.test/v1', ['api.example.com'], false],
+    // host:port: that port only, the scheme's default when the URL names none
+    ['https://api.example.com:8443/v1', ['api.example.com:8443'], true],
+    ['https://api.example.com/v1', ['api.example.com:8443'], false],
+    ['https://api.example.com:9443/v1', ['api.example.com:8443'], false],
+    ['https://api.example.com/v1', ['api.example.com:443'], true],
+    ['http://api.example.com/v1', ['api.example.com:443'], false],
+    ['http://api.example.com/v1', ['api.example.com:80'], true],
+    ['https://api.example.com/v1', ['api.example.com:80'], false],
+    // *.domain: its subdomains, not the domain itself nor a look-alike
+    ['https://a.example.com/v1', ['*.example.com'], true],
+    ['https://a.b.example.com/v1', ['*.example.com'], true],
+    ['https://example.com/v1', ['*.example.com'], false],
+    ['https://evil-example.com/v1', ['*.example.com'], false],
+    ['https://example.com.evil.test/v1', ['*.example.com'], false],
+    ['https://a.example.com/v1', ['*.example.com:443'], true],
+    ['http://a.example.com/v1', ['*.example.com:443'], false],
+    // IPv6 in brackets, with and without a port
+    ['http://[::1]:8080/v1', ['[::1]:8080'], true],
+    ['http://[::1]:8081/v1', ['[::1]:8080'], false],
+    ['http://[::1]:8081/v1', ['[::1]'], true],
+    // several entries: any one; none: nothing
+    ['https://b.example.org/v1', ['api.example.com', '*.example.org'], true],
+    ['https://api.example.com/v1', [], false],
+  ])('%s with %j: %s', (url, entries, expected) => {
+    expect(allowed(url, entries)).toBe(expected);
   });
 });
