@@ -9,7 +9,7 @@
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { axeScan, settled, trackRequests } from '../helpers/axe.ts';
+import { axeViolations, trackRequests } from '../helpers/axe.ts';
 import type { TestGateway } from '../helpers/gateway.ts';
 import { adminOf, PEOPLE, startAdminGateway, type Admin } from '../engine/admin/support.ts';
 import { chromiumAvailable, ensureEditorBuilt, launchChromium, signIn, watchErrors } from './support/browser.ts';
@@ -57,11 +57,6 @@ describe.runIf(chromiumAvailable())('the Rules page in a browser', () => {
     return { page, errors: watchErrors(page) };
   }
 
-  async function violations(page: Page): Promise<string[]> {
-    await settled(page);
-    const result = await axeScan(page).analyze();
-    return result.violations.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).slice(0, 4).join(' | ')}`);
-  }
 
   it('an admin saves a rule; the workflow it breaks is listed and keeps serving; its Problems panel shows the rule on the node', async () => {
     const { page, errors } = await openPage();
@@ -112,7 +107,7 @@ describe.runIf(chromiumAvailable())('the Rules page in a browser', () => {
     const served = await fetch(`${gateway.url}/orders?public=1`);
     expect({ status: served.status, body: await served.json() }).toEqual({ status: 200, body: { catalog: true } });
     await page.screenshot({ path: '/tmp/sluice-rules-page.png', fullPage: true });
-    expect(await violations(page)).toEqual([]);
+    expect(await axeViolations(page)).toEqual([]);
 
     // the violator's link opens the workflow: its Problems panel names the rule on the node
     await violator.getByRole('link', { name: 'Orders' }).click();

@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { axeScan, settled, trackRequests } from '../helpers/axe.ts';
+import { axeViolations, settled, trackRequests } from '../helpers/axe.ts';
 import type { TestGateway } from '../helpers/gateway.ts';
 import { adminOf, PEOPLE, startAdminGateway, until, type Admin } from '../engine/admin/support.ts';
 import { chromiumAvailable, ensureEditorBuilt, launchChromium, screenshot, signIn, watchErrors } from './support/browser.ts';
@@ -122,12 +122,6 @@ describe.runIf(chromiumAvailable())('the Traffic page in a browser', () => {
     return { page, errors: watchErrors(page) };
   }
 
-  /** Every axe violation on the page once it is still, one line each. */
-  async function violations(page: Page): Promise<string[]> {
-    await settled(page);
-    const result = await axeScan(page).analyze();
-    return result.violations.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).slice(0, 4).join(' | ')}`);
-  }
 
   it('filters by partner; opens a request version 1 served with its path lit, then a refused one with the suspension; exports CSV', async () => {
     const { page, errors } = await openPage();
@@ -157,7 +151,7 @@ describe.runIf(chromiumAvailable())('the Traffic page in a browser', () => {
     expect((await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-trace')))).sort()).toEqual(globex.map((s) => s.traceId).sort());
     expect(await rows.first().textContent()).toMatch(/globex.*orders v2.*GET \/orders.*403.*denied.*partner-suspended/);
     await screenshot(page, 'traffic-page');
-    expect(await violations(page)).toEqual([]);
+    expect(await axeViolations(page)).toEqual([]);
     await page.setViewportSize({ width: 1024, height: 768 });
     await settled(page);
     expect(await page.evaluate(() => document.scrollingElement!.scrollWidth - window.innerWidth)).toBe(0); // never sideways
@@ -187,7 +181,7 @@ describe.runIf(chromiumAvailable())('the Traffic page in a browser', () => {
     expect(await page.getByText('Partner globex was not suspended at the time.', { exact: false }).count()).toBe(1);
     expect(await page.getByRole('heading', { name: 'Problem answered' }).count()).toBe(0);
     await screenshot(page, 'traffic-record-v1');
-    expect(await violations(page)).toEqual([]);
+    expect(await axeViolations(page)).toEqual([]);
 
     // back to the list (filters kept), then the refused request
     await page.getByRole('link', { name: '← Back to the traffic' }).click();
@@ -243,7 +237,7 @@ describe.runIf(chromiumAvailable())('the Traffic page in a browser', () => {
     await page.goto(`${gateway.url}/editor/#/traffic?partner=globex`);
     await page.getByRole('img', { name: /^Requests over time by outcome: 6 in / }).waitFor();
     await screenshot(page, 'traffic-viewer');
-    expect(await violations(page)).toEqual([]);
+    expect(await axeViolations(page)).toEqual([]);
     expect(errors).toEqual([]);
   }, 60_000);
 });

@@ -5,17 +5,11 @@
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { axeScan } from '../helpers/axe.ts';
+import { seriousAxeProblems } from '../helpers/axe.ts';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { adminAs, chromiumAvailable, ensureEditorBuilt, launchChromium, openWorkflow, screenshot, signIn, watchErrors } from './support/browser.ts';
 
 const PUBLISHER = 'versions-publisher-token-0123456789';
-
-/** Serious and critical axe violations of the parts of the page this work made (the versions panel, the version banner, the inspector), by rule and target. */
-async function axeProblems(page: Page, ...parts: string[]): Promise<string[]> {
-  const result = await parts.reduce((axe, part) => axe.include(part), axeScan(page)).analyze();
-  return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').flatMap((v) => v.nodes.map((n) => `${v.id}: ${n.target.join(' ')}`));
-}
 
 describe.runIf(chromiumAvailable())('versions: read-only view, values in the diff, notes, rollback', () => {
   let gateway: TestGateway;
@@ -71,7 +65,7 @@ describe.runIf(chromiumAvailable())('versions: read-only view, values in the dif
     expect(await page.getByRole('button', { name: 'Publish…' }).isDisabled()).toBe(true);
     expect(await page.getByRole('button', { name: 'Delete node' }).isDisabled()).toBe(true);
     await screenshot(page, 'version-read-only');
-    expect(await axeProblems(page, '.banner--version', '.sidebar')).toEqual([]);
+    expect(await seriousAxeProblems(page, '.banner--version', '.sidebar')).toEqual([]);
 
     await banner.getByRole('link', { name: 'back to draft' }).click();
     await expect.poll(() => page.getByRole('region', { name: 'Version shown' }).count()).toBe(0);
@@ -111,7 +105,7 @@ describe.runIf(chromiumAvailable())('versions: read-only view, values in the dif
     const list = page.getByRole('region', { name: 'Versions' });
     expect(await list.getByLabel(`Note of version ${active}`).textContent()).toBe('Sixty a minute for the partner launch');
     await screenshot(page, 'version-note');
-    expect(await axeProblems(page, '.versions')).toEqual([]);
+    expect(await seriousAxeProblems(page, '.versions')).toEqual([]);
     expect(errors).toEqual([]);
   }, 60_000);
 

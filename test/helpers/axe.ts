@@ -16,6 +16,19 @@ export function axeScan(page: Page): AxeBuilder {
   return new AxeBuilder({ page }).setLegacyMode(true).options({ resultTypes: ['violations'] });
 }
 
+/** Every axe violation on the page once it is still (settled), one line each: rule, impact, the first targets. */
+export async function axeViolations(page: Page): Promise<string[]> {
+  await settled(page);
+  const result = await axeScan(page).analyze();
+  return result.violations.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).slice(0, 4).join(' | ')}`);
+}
+
+/** The serious and critical axe violations inside `parts` (selectors), one line per rule and target. */
+export async function seriousAxeProblems(page: Page, ...parts: string[]): Promise<string[]> {
+  const result = await parts.reduce((axe, part) => axe.include(part), axeScan(page)).analyze();
+  return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').flatMap((v) => v.nodes.map((n) => `${v.id}: ${n.target.join(' ')}`));
+}
+
 const inFlight = new WeakMap<Page, Set<Request>>();
 
 /** Counts the page's requests in flight from now on, for settled(): call it on a new page. */
