@@ -1,9 +1,10 @@
 import { randomInt } from 'node:crypto';
+import { decodeJwt } from 'jose';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { CanaryRecord } from '../../shared/schema/lifecycle.ts';
 import type { ApiKeyConfig, JwtVerifyConfig } from '../../shared/nodes/index.ts';
 import type { CanarySplit, CompiledWorkflow } from './types.ts';
-import type { PartnerAccess } from '../kinds/support/partner-directory.ts';
+import { keyRecordOf, type PartnerAccess } from '../kinds/support/partner-directory.ts';
 
 /** Parts of the split the hash is taken in: a share of 1% is 100 of them. */
 const PARTS = 10_000;
@@ -24,13 +25,10 @@ export const partOf = (canaryId: string, key: string) => fnv1a(`${canaryId}\u000
 /** The claims of a bearer token, read without verifying it: only to keep a caller on one side; each version verifies on its own. */
 function unverifiedClaims(authorization: string | undefined): Record<string, unknown> | undefined {
   if (authorization === undefined || authorization.length > 16_384 || !/^bearer /i.test(authorization)) return undefined;
-  const payload = authorization.slice(7).trim().split('.')[1];
-  if (payload === undefined) return undefined;
   try {
-    const claims: unknown = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
-    return typeof claims === 'object' && claims !== null ? (claims as Record<string, unknown>) : undefined;
+    return decodeJwt(authorization.slice(7).trim());
   } catch {
-    return undefined;
+    return undefined; // not a JWT: the caller has no subject or client id to stick by
   }
 }
 
@@ -63,8 +61,8 @@ function stickinessKey(record: CanaryRecord, workflows: CompiledWorkflow[], part
       let key = headers[name];
       if (Array.isArray(key)) key = key[0];
       if (key === undefined || key === '') continue;
-      // a partner key names its record by the 8 characters after `sk_`
-      const registered = key.startsWith('sk_') && key.length > 12 ? partners?.current.keys.get(key.slice(3, 11))?.partner : undefined;
+      // a partner key names its record by its prefix (not verified here: each version does that)
+      const registered = partners === undefined ? undefined : keyRecordOf(partners.current, key)?.partner;
       return registered ?? `key:${key}`;
     }
     return undefined;

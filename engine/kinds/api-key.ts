@@ -1,15 +1,13 @@
 import { createHash } from 'node:crypto';
 import type { ApiKeyConfig } from '../../shared/nodes/index.ts';
 import { admit } from './support/partner-admission.ts';
+import { keyRecordOf } from './support/partner-directory.ts';
 import type { Runtime } from './types.ts';
 
 /** The stored form of an API key: never the key itself. */
 export function hashApiKey(key: string): string {
   return `sha256:${createHash('sha256').update(key).digest('hex')}`;
 }
-
-/** `sk_` + 8-character prefix + `_` + secret: the form of keys created for registered partners. */
-const isPartnerKey = (key: string) => key.length > 12 && key.charCodeAt(11) === 95 /* _ */ && key.startsWith('sk_');
 
 /**
  * Identifies the partner by API key: the presented key is hashed and looked up in a map built at
@@ -38,7 +36,7 @@ export const apiKey: Runtime<ApiKeyConfig> = (config, context) => {
         exchange.partner = entry.partner;
         exchange.scopes = entry.scopes;
       } else {
-        const key = partners !== undefined && isPartnerKey(presented) ? partners.current.keys.get(presented.slice(3, 11)) : undefined;
+        const key = partners === undefined ? undefined : keyRecordOf(partners.current, presented);
         // Both sides are SHA-256 digests: comparing them leaks nothing an attacker can steer.
         const now = Date.now();
         if (key === undefined || key.hash !== hash || key.expiresAt <= now) return 'invalid';

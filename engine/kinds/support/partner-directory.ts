@@ -89,6 +89,15 @@ const resolve = (product: string, limit: PlanLimit): ResolvedLimit => ({
 });
 
 /** The directory key of a client certificate match (client-cert nodes look up the same). */
+/** `sk_` + 8-character prefix + `_` + secret: the form of keys created for registered partners. */
+const isPartnerKey = (key: string) => key.length > 12 && key.charCodeAt(11) === 95 /* _ */ && key.startsWith('sk_');
+
+/**
+ * The record a presented key's prefix names, when the key has the form of a partner key; not
+ * verified: the caller compares the key's hash with the record's (or only reads whom it names).
+ */
+export const keyRecordOf = (directory: PartnerDirectory, presented: string) => (isPartnerKey(presented) ? directory.keys.get(presented.slice(3, 11)) : undefined);
+
 export const certificateKey = (match: 'fingerprint' | 'subject' | 'san', value: string) => `${match}:${value}`;
 
 /** Client certificate -> partner, for every partner's registered certificates. */
