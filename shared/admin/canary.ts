@@ -1,7 +1,6 @@
 /** Canaries: a candidate version serving a share of a workflow's requests beside the active one. */
 import { z } from 'zod';
-import type { CanaryRecord } from '../schema/lifecycle.ts';
-import { MAX_PUBLISH_NOTE } from '../schema/lifecycle.ts';
+import { MAX_PUBLISH_NOTE, type CanaryRecord } from '../schema/lifecycle.ts';
 
 const headerName = z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$/, 'an HTTP header name');
 

@@ -1,10 +1,10 @@
 /** Canaries: start one (or change its share), read both sides' counts, promote or abort. */
-import { canaryAbortBodySchema, canaryEndSchema, canaryStartSchema, canaryViewSchema } from '../../../shared/admin/canary.ts';
+import { canaryAbortBodySchema, canaryEndSchema, canaryRecordSchema, canaryStartSchema, canaryViewSchema } from '../../../shared/admin/canary.ts';
 import { workflowParams, type AdminContext } from './context.ts';
 import { defineEndpoint, type Endpoint } from './endpoint.ts';
 import { z } from 'zod';
 
-const startedSchema = z.object({ canary: canaryViewSchema.shape.canary.unwrap(), started: z.boolean() });
+const startedSchema = z.object({ canary: canaryRecordSchema, started: z.boolean() });
 
 /** A side's rate of bad answers, in percent with one decimal; null before it served any. */
 const rateOf = (requests: number, bad: number) => (requests === 0 ? null : Math.round((1000 * bad) / requests) / 10);
