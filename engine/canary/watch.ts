@@ -10,8 +10,6 @@ export interface CanaryWatch {
   counts(workflow: string): Promise<CanaryCounts | undefined>;
   /** Whether the counts are every replica's (Redis) or this process's. */
   readonly counted: 'replicas' | 'process';
-  /** Takes the counts and decides now (the timer's work; tests call it to not wait for the timer). */
-  tick(): Promise<void>;
   close(): void;
 }
 
@@ -108,13 +106,13 @@ export function createCanaryWatch(options: {
 
   let running: Promise<void> | undefined;
   const timer = setInterval(() => {
+    // one tick at a time: a slow Redis does not pile them up
     running ??= tick().finally(() => (running = undefined));
   }, options.intervalMs ?? 1_000);
   timer.unref();
 
   return {
     counted: keys === undefined ? 'process' : 'replicas',
-    tick: () => (running ??= tick().finally(() => (running = undefined))),
     async counts(workflow) {
       const split = splits().find((s) => s.workflow === workflow)?.split;
       return split === undefined ? undefined : add(workflow, split);
