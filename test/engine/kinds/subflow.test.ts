@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestGateway } from '../../helpers/gateway.ts';
 import { adminOf, startAdminGateway, type Admin } from '../admin/support.ts';
+import { runtimes } from '../../../engine/kinds/index.ts';
+import { PrepareError } from '../../../engine/kinds/prepare-error.ts';
 import { describeKind } from './describe-kind.ts';
 
 describeKind('subflow', {
@@ -17,6 +19,21 @@ describeKind('subflow', {
     ['version 0', { fragment: 'auth', version: 0, exits: ['ok'] }, ['version']],
   ],
   readsBody: [[{ fragment: 'auth', exits: ['ok'] }, false]],
+});
+
+describe('a subflow node left in a compiled document', () => {
+  it('is refused when prepared, naming its fragment field: only validation with the published fragments inlines it', () => {
+    let thrown: unknown;
+    try {
+      void runtimes.subflow({ fragment: 'auth', exits: ['ok'] }, undefined as never);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(PrepareError);
+    const error = thrown as PrepareError;
+    expect([error.name, error.field]).toEqual(['PrepareError', 'config.fragment']);
+    expect(error.message).toBe('fragment "auth" was not inlined: a subflow runs only when its workflow is validated with the published fragments');
+  });
 });
 
 /*

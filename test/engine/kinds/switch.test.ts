@@ -54,6 +54,11 @@ describe('switch', () => {
         { port: 'silver', when: 'request.headers."x-tier" = "silver"' },
         { port: 'any', when: '$exists(request.headers."x-tier")' },
       ]),
+      // every case plain code (a path compared with a literal): the switch runs without a promise hop
+      switchFlow('switch-plain', '/flow/switch-plain', [
+        { port: 'gold', when: 'request.headers."x-tier" = "gold"' },
+        { port: 'silver', when: 'request.headers."x-tier" = "silver" or request.query.tier = "silver"' },
+      ]),
       ...FAILING_EXPRESSIONS.map((f, i) => switchFlow(`switch-fail-${i}`, `/flow/switch-fail/${i}`, [{ port: 'first', when: 'request.query.first = "yes"' }, { port: 'second', when: f.source }])),
     ]);
   });
@@ -66,6 +71,15 @@ describe('switch', () => {
     { tier: undefined, port: 'default' },
   ])('switch takes the first matching case: x-tier $tier -> $port', async ({ tier, port }) => {
     await expectPort(await gw.fetch('/flow/switch', { headers: tier === undefined ? {} : { 'x-tier': tier } }), port);
+  });
+
+  it.each([
+    { tier: 'gold', query: '', port: 'gold' },
+    { tier: 'silver', query: '', port: 'silver' },
+    { tier: 'bronze', query: '?tier=silver', port: 'silver' },
+    { tier: 'bronze', query: '', port: 'default' },
+  ])('switch of plain-code cases takes the first matching case: x-tier $tier$query -> $port', async ({ tier, query, port }) => {
+    await expectPort(await gw.fetch(`/flow/switch-plain${query}`, { headers: { 'x-tier': tier } }), port);
   });
 
   it.each(FAILING_EXPRESSIONS.map((f, i) => ({ ...f, i })))('switch failing at run time with $name answers 500 expression-failed', async ({ i }) => {
