@@ -27,6 +27,7 @@ export const respond: Runtime<RespondConfig> = (config, context) => {
     };
   }
   const now = bodyExpression.evaluateNow;
+  // Stryker disable next-line ConditionalExpression: equivalent: a plain-code expression's evaluate is its evaluateNow awaited; this only spares a promise hop
   if (now !== undefined)
     return {
       run: function respond(exchange) {

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestGateway } from '../../helpers/gateway.ts';
 import { expectProblem, startGateway, workflow } from '../../helpers/workflow.ts';
+import { runtimes } from '../../../engine/kinds/index.ts';
+import type { Exchange, PreparedNode } from '../../../engine/kinds/types.ts';
 import { describeKind } from './describe-kind.ts';
 
 describeKind('respond', {
@@ -97,5 +99,30 @@ describe('respond', () => {
 
   it('answers 500 expression-failed when the body expression builds an oversized answer', async () => {
     await expectProblem(await gw.fetch('/answer/huge'), 500, 'expression-failed');
+  });
+});
+
+/*
+ * The answer a respond node builds, read before the gateway writes it (a simulation shows these
+ * headers): what the node says wins, framing is the gateway's.
+ */
+describe('the answer a respond node builds', () => {
+  const answerOf = (config: Parameters<typeof runtimes.respond>[0]) => {
+    const node = runtimes.respond(config, undefined as never) as PreparedNode;
+    const exchange = {} as Exchange;
+    expect(node.run(exchange)).toBe('done');
+    return exchange.response!;
+  };
+
+  it('leaves out framing headers that reach the runtime, keeping the others lower-cased', () => {
+    const answer = answerOf({ status: 202, headers: { 'Content-Length': '5', Connection: 'close', 'X-Note': 'kept' }, body: { a: 1 } });
+    expect(answer.status).toBe(202);
+    expect(answer.headers).toEqual({ 'x-note': 'kept' });
+  });
+
+  it('says a text body is UTF-8 text unless the node names its type', () => {
+    expect(answerOf({ status: 200, headers: {}, body: 'hello' }).headers).toEqual({ 'content-type': 'text/plain; charset=utf-8' });
+    expect(answerOf({ status: 200, headers: { 'content-type': 'text/csv' }, body: 'a,b' }).headers).toEqual({ 'content-type': 'text/csv' });
+    expect(answerOf({ status: 200, headers: {}, body: { a: 1 } }).headers).toEqual({});
   });
 });
