@@ -17,7 +17,8 @@ interface Wildcard {
 /** Whether `origin` is scheme://label(.label)*suffix: checked by hand, in one pass, without a regular expression. */
 function matchesWildcard(wildcard: Wildcard, origin: string): boolean {
   const { scheme, suffix } = wildcard;
-  if (origin.length <= scheme.length + suffix.length || !origin.startsWith(scheme) || !origin.endsWith(suffix)) return false;
+  if (!origin.startsWith(scheme) || !origin.endsWith(suffix)) return false;
+  // a scheme ends in "//" and a suffix starts with ".": they cannot overlap, so an origin too short to hold a label between them has no character for the loop
   let label = 0;
   for (let i = scheme.length; i < origin.length - suffix.length; i++) {
     const c = origin.charCodeAt(i);

@@ -53,7 +53,7 @@ describe('cors', () => {
     gw = await startGateway(
       [
         // cors -> jwt-verify -> proxy: the browser shape
-        workflow('cors-api', { path: '/cors/api', methods: METHODS }, [cors({ origins: [APP, 'https://*.partner.example'], expose: ['x-request-id'] }), verify, { id: 'call', kind: 'proxy', config: { url: '${UPSTREAM}' } }], [
+        workflow('cors-api', { path: '/cors/api', methods: METHODS }, [cors({ origins: [APP, 'https://*.partner.example'], expose: ['x-request-id', 'x-ratelimit-remaining'] }), verify, { id: 'call', kind: 'proxy', config: { url: '${UPSTREAM}' } }], [
           ['cors', 'ok', 'verify'],
           ['verify', 'ok', 'call'],
         ]),
@@ -63,6 +63,7 @@ describe('cors', () => {
           ['cors', 'denied', 'denied'],
         ]),
         workflow('cors-any', { path: '/cors/any', methods: METHODS }, [cors({ origins: ['*'], headers: ['*'] }), portNode('ok')], [['cors', 'ok', 'ok']]),
+        workflow('cors-no-headers', { path: '/cors/no-headers', methods: METHODS }, [cors({ origins: [APP], headers: [] }), portNode('ok')], [['cors', 'ok', 'ok']]),
         workflow('cors-credentials', { path: '/cors/credentials', methods: METHODS }, [cors({ origins: [APP], credentials: true, maxAge: 60 }), portNode('ok')], [['cors', 'ok', 'ok']]),
       ],
       { env: { UPSTREAM: upstream.url } },
@@ -93,12 +94,48 @@ describe('cors', () => {
       await expectProblem(await gw.fetch('/cors/api', preflight(origin)), 403, 'cors-rejected', `the origin ${origin} may not call this API`);
   });
 
+  it('matches a wildcard label by label: lower-case letters, digits and hyphens only, never an empty label or another scheme', async () => {
+    const allowed = ['https://z9.partner.example', 'https://0a-b.partner.example', 'https://a.b-c.9.partner.example'];
+    const refused = [
+      'http://ab.partner.example', // another scheme, long enough to hold a label
+      'https://a..partner.example', // ends in an empty label
+      'https://a..b.partner.example', // an empty label inside
+      'https://Ab.partner.example',
+      'https://a`.partner.example',
+      'https://a{.partner.example',
+      'https://a/.partner.example',
+      'https://a:.partner.example',
+      'https://*.partner.example', // the pattern itself is no origin
+    ];
+    for (const origin of allowed) expect((await gw.fetch('/cors/api', preflight(origin))).status, origin).toBe(204);
+    for (const origin of refused) await expectProblem(await gw.fetch('/cors/api', preflight(origin)), 403, 'cors-rejected');
+    // an exact origin is no pattern: what would match it as one is refused
+    await expectPort(await gw.fetch('/cors/ports', preflight(`https://app.example.co${'m'}${APP}`)), 'denied');
+  });
+
+  it('says what it refused, shortened: an origin to 100 characters, a method to 20, a header to 100', async () => {
+    const origin = `https://${'o'.repeat(200)}.example`;
+    const refused = await expectProblem(await gw.fetch('/cors/api', preflight(origin)), 403, 'cors-rejected', `the origin ${origin.slice(0, 100)} may not call this API from a browser`);
+    expect(refused.detail).not.toContain(origin.slice(0, 101));
+    const method = `M${'E'.repeat(40)}`;
+    const byMethod = await gw.fetch('/cors/api', preflight(APP, method));
+    const methodDetail = ((await byMethod.json()) as { detail: string }).detail;
+    expect(methodDetail).toContain(`method ${method.slice(0, 20)} is not allowed from a browser (allowed: GET, HEAD, POST, PUT, PATCH, DELETE)`);
+    expect(methodDetail).not.toContain(method.slice(0, 21));
+    const header = `x-${'h'.repeat(150)}`;
+    const byHeader = await gw.fetch('/cors/api', preflight(APP, 'GET', header));
+    const headerDetail = ((await byHeader.json()) as { detail: string }).detail;
+    expect(headerDetail).toContain(`request header ${header.slice(0, 100)} is not allowed from a browser`);
+    expect(headerDetail).not.toContain(header.slice(0, 101));
+  });
+
   it('refuses a preflight asking for a method or a header that is not allowed, by the denied port', async () => {
     await expectProblem(await gw.fetch('/cors/api', preflight(APP, 'PATCH', 'authorization, x-debug')), 403, 'cors-rejected', 'request header x-debug is not allowed');
     await expectPort(await gw.fetch('/cors/ports', preflight(APP, 'POST')), 'denied');
     await expectPort(await gw.fetch('/cors/ports', preflight('https://other.example')), 'denied');
-    // safelisted headers need no allowing
+    // safelisted headers need no allowing; an empty item in the list is no header
     expect((await gw.fetch('/cors/api', preflight(APP, 'GET', 'accept, accept-language'))).status).toBe(204);
+    expect((await gw.fetch('/cors/api', preflight(APP, 'GET', 'content-language,,range'))).status).toBe(204);
   });
 
   it('takes the preflight port when it is wired, and ok for a request that is not a preflight', async () => {
@@ -106,6 +143,8 @@ describe('cors', () => {
     await expectPort(await gw.fetch('/cors/ports', { method: 'OPTIONS', headers: { origin: APP } }), 'ok');
     await expectPort(await gw.fetch('/cors/ports', { headers: { origin: APP } }), 'ok');
     await expectPort(await gw.fetch('/cors/ports'), 'ok');
+    // only an OPTIONS request is a preflight, whatever headers another method carries
+    await expectPort(await gw.fetch('/cors/ports', { headers: { origin: APP, 'access-control-request-method': 'POST' } }), 'ok');
   });
 
   it('adds the CORS headers to the answer, whatever answers: the upstream (Vary kept) and a later node\'s 401', async () => {
@@ -114,7 +153,8 @@ describe('cors', () => {
     expect(ok.status).toBe(200);
     expect(await ok.json()).toEqual({ from: 'upstream' });
     expect(ok.headers.get('access-control-allow-origin')).toBe(APP); // the node's, not the upstream's
-    expect(ok.headers.get('access-control-expose-headers')).toBe('x-request-id');
+    expect(ok.headers.get('access-control-expose-headers')).toBe('x-request-id, x-ratelimit-remaining');
+    expect(ok.headers.get('access-control-allow-credentials')).toBeNull(); // not a credentialed node
     expect(ok.headers.get('vary')).toBe('Accept-Encoding, Origin');
     const refused = await gw.fetch('/cors/api', { headers: { origin: APP } });
     await expectProblem(refused, 401, 'missing-token');
@@ -137,12 +177,18 @@ describe('cors', () => {
     expect(any.headers.get('vary')).toBeNull();
     const anyPreflight = await gw.fetch('/cors/any', preflight('https://anyone.example', 'GET', 'x-anything'));
     expect(anyPreflight.headers.get('access-control-allow-headers')).toBe('*');
+    // a node allowing no request headers names none in its preflight answer
+    const noHeaders = await gw.fetch('/cors/no-headers', preflight(APP));
+    expect(noHeaders.status).toBe(204);
+    expect(noHeaders.headers.has('access-control-allow-headers')).toBe(false);
+    expect(noHeaders.headers.has('access-control-allow-credentials')).toBe(false);
     const credentialed = await gw.fetch('/cors/credentials', preflight(APP));
     expect(credentialed.headers.get('access-control-allow-origin')).toBe(APP);
     expect(credentialed.headers.get('access-control-allow-credentials')).toBe('true');
     expect(credentialed.headers.get('access-control-max-age')).toBe('60');
     const actual = await gw.fetch('/cors/credentials', { headers: { origin: APP } });
     expect(actual.headers.get('access-control-allow-credentials')).toBe('true');
+    expect(actual.headers.has('access-control-expose-headers')).toBe(false); // none named
   });
 });
 
