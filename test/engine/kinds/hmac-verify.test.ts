@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPartners } from '../../../engine/admin/commands/partners.ts';
 import { canonicalString } from '../../../engine/kinds/hmac-verify.ts';
@@ -78,6 +79,9 @@ describe('hmac-verify', () => {
           [{ id: 'sig', kind: 'hmac-verify', config: { algorithms: ['sha256', 'sha512'] } }, whoNode, ...ALL_PORTS.map((p) => portNode(p))],
           [['sig', 'ok', 'who'], ...ALL_PORTS.map((p) => ['sig', p, p] as [string, string, string])],
         ),
+        // a header a client may send as a list (node:http keeps each Set-Cookie apart): once is read, twice is none
+        workflow('sig-list', { path: '/sig/list', methods: ['POST'] }, [{ id: 'sig', kind: 'hmac-verify', config: { header: 'set-cookie' } }, whoNode, portNode('missing')], [['sig', 'ok', 'who'], ['sig', 'missing', 'missing']]),
+        workflow('sig-get', { path: '/sig/get', methods: ['GET'] }, [{ id: 'sig', kind: 'hmac-verify' }, { id: 'who', kind: 'respond', config: { bodyExpression: '{ "partner": partner, "scopes": scopes }' } }], [['sig', 'ok', 'who']]),
       ],
       { demo: false, settings: { SLUICE_ADMIN_TOKENS: ADMIN_TOKENS, SLUICE_MAX_BODY: '64kb' } },
     );
@@ -148,6 +152,55 @@ describe('hmac-verify', () => {
     { name: 'a stale timestamp', headers: () => sign(keys.acme!, 'POST', '/sig', '', { ts: now() - 3_600 }), slug: 'invalid-signature' },
   ])('unwired, $name answers $slug (401)', async ({ headers, slug }) => {
     await expectProblem(await gw.fetch('/sig', { method: 'POST', headers: headers() }), 401, slug);
+  });
+
+  it('reads the signature header once: an empty one is missing, a list of two is missing, a list of one is read', async () => {
+    await expectPort(await gw.fetch('/sig/ports', { method: 'POST', headers: { signature: '' } }), 'missing');
+    const signed = sign(keys.acme!, 'POST', '/sig/list');
+    const once = new Headers([['set-cookie', signed.signature!]]);
+    expect(await (await gw.fetch('/sig/list', { method: 'POST', headers: once })).json()).toEqual({ port: 'ok', partner: 'acme' });
+    // fetch joins a repeated header into one value: node:http sends each line as given
+    const signature = sign(keys.acme!, 'POST', '/sig/list?2').signature!;
+    const twice = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request(`${gw.url}/sig/list?2`, { method: 'POST', headers: { 'set-cookie': [signature, signature], 'content-length': '0' } }, (res) => {
+        let body = '';
+        res.setEncoding('utf8').on('data', (chunk: string) => (body += chunk)).on('end', () => resolve({ status: res.statusCode!, body }));
+      });
+      req.on('error', reject).end();
+    });
+    expect(twice.status).toBe(200);
+    expect(JSON.parse(twice.body)).toEqual({ port: 'missing' });
+  });
+
+  it('reads at most 512 characters of header: spaces the scheme allows cannot stretch a signature past it', async () => {
+    const spaced = (signature: string, length: number) => {
+      const [keyId, rest] = signature.split(/,(?=ts=)/) as [string, string];
+      return `${keyId},${' '.repeat(length - signature.length)}${rest}`;
+    };
+    const at = sign(keys.acme!, 'POST', '/sig/ports?at').signature!;
+    expect(spaced(at, 512)).toHaveLength(512);
+    await expectPort(await gw.fetch('/sig/ports?at', { method: 'POST', headers: { signature: spaced(at, 512) } }), 'ok');
+    const over = sign(keys.acme!, 'POST', '/sig/ports?over').signature!;
+    await expectPort(await gw.fetch('/sig/ports?over', { method: 'POST', headers: { signature: spaced(over, 513) } }), 'invalid');
+    // the scheme is the whole header: nothing before keyId
+    await expectPort(await gw.fetch('/sig/ports?prefixed', { method: 'POST', headers: { signature: `x${sign(keys.acme!, 'POST', '/sig/ports?prefixed').signature!}` } }), 'invalid');
+  });
+
+  it('a request without a body is signed over the hash of nothing, and identifies the partner with no scopes', async () => {
+    const res = await gw.fetch('/sig/get?q=1', { headers: sign(keys.acme!, 'GET', '/sig/get?q=1') });
+    expect(await res.json()).toEqual({ partner: 'acme', scopes: [] });
+  });
+
+  it('a secret rotated with no overlap is refused at once, the new one accepted', async () => {
+    expect((await admin('publisher', 'POST', '/partners', { id: 'hooli', name: 'hooli', products: ['hooks'] })).status).toBe(201);
+    const old = await createSecret('hooli');
+    const rotated = await admin('publisher', 'POST', `/partners/hooli/hmac-secrets/${old.id}/rotate`, { overlap: '0s' });
+    expect(rotated.status, JSON.stringify(rotated.body)).toBe(201);
+    secrets.push(rotated.body.secret as string);
+    await gw.sluice.registry.whenApplied((await gw.sluice.store.state()).revision);
+    await expectPort(await gw.fetch('/sig/ports?old', { method: 'POST', headers: sign(old, 'POST', '/sig/ports?old') }), 'invalid');
+    const fresh = { id: rotated.body.id as string, secret: rotated.body.secret as string };
+    expect(await (await gw.fetch('/sig/ports?new', { method: 'POST', headers: sign(fresh, 'POST', '/sig/ports?new') })).json()).toEqual({ port: 'ok', partner: 'hooli' });
   });
 
   it('rotation keeps the old secret for the overlap; revocation refuses it from the next request on', async () => {
