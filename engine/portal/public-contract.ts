@@ -29,6 +29,8 @@ export function publicCondition(words: string): string {
       .replace(/an expression of .+? (fails or makes an invalid value)/g, 'a transformation $1')
       .replace(/an expression of .+? (fails or exceeds)/g, 'an expression of the workflow $1')
       .replace(/the side service \([^)]*\)/g, 'a side service')
+      // any other quoted text that reads like an expression rather than a name (an MCP tool's name stays)
+      .replace(/``\s[\s\S]*?\s``|`[^`]*[\s$.=()[\]'"<>!&|+*/,:{}][^`]*`/g, '(an expression)')
       // whatever is left that reads like an address or a setting
       .replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s`'")]+/gi, '<address>')
       .replace(/\$\{[^}]*\}/g, '<setting>')

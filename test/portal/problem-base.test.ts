@@ -1,4 +1,10 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { errorContract, validateWorkflow } from '../../shared/compile/index.ts';
+import { errorCatalogSchema } from '../../shared/schema/index.ts';
+import { REPO } from '../helpers/gateway.ts';
+import { billingWorkflow } from './support.ts';
 import { loadSettings } from '../../engine/config.ts';
 import { BUILTIN_PROBLEM_BASE, rebaseCatalog, rebasedCatalogs } from '../../engine/portal/problem-base.ts';
 import { problemSlug, publicCondition } from '../../engine/portal/public-contract.ts';
@@ -65,5 +71,25 @@ describe('what a stranger reads of a contract', () => {
     ['own_error', 'tag:acme.test,2026:teapot', 'own-error'],
   ])('%s of type %s is documented at /portal/problems/%s', (id, type, slug) => {
     expect(problemSlug(id, type)).toBe(slug);
+  });
+});
+
+describe('the public words of the example workflows and the fixture', () => {
+  const catalog = errorCatalogSchema.parse(JSON.parse(readFileSync(join(REPO, 'examples', 'errors.json'), 'utf8')));
+  const fragments = readdirSync(join(REPO, 'examples', 'fragments')).map((f) => JSON.parse(readFileSync(join(REPO, 'examples', 'fragments', f), 'utf8')));
+  const resolver = (id: string) => {
+    const fragment = fragments.find((f) => f.id === id);
+    return fragment && { version: 1, document: fragment };
+  };
+  const documents = [...readdirSync(join(REPO, 'examples', 'workflows')).map((f) => JSON.parse(readFileSync(join(REPO, 'examples', 'workflows', f), 'utf8'))), billingWorkflow({ rateLimit: true })];
+
+  it.each(documents.map((d) => [d.id, d]))('%s: no expression of its nodes survives in the words', (_id, document) => {
+    const result = validateWorkflow(document, { catalog, fragments: resolver as never });
+    expect(result.ok, JSON.stringify(!result.ok && result.problems.slice(0, 2))).toBe(true);
+    if (!result.ok) return;
+    const sources = [...result.graph.nodes.values()].flatMap((n) => n.descriptor.expressions(n.config as never).map((e: { source: string }) => e.source)).filter((s) => s.length > 3);
+    const words = errorContract(result.graph, catalog).map((e) => publicCondition(e.condition));
+    for (const source of sources) for (const said of words) expect(said).not.toContain(source);
+    for (const said of words) expect(said).not.toMatch(/`[^`]*[$.=(]/);
   });
 });
