@@ -135,7 +135,25 @@ export function createPublishedCatalog(sources: PublishedSources) {
     return (id: string, type: string) => (Object.hasOwn(catalog.errors, id) && catalog.errors[id]!.type === type ? `${PORTAL_PROBLEMS_PATH}${encodeURIComponent(problemSlug(id, type))}` : undefined);
   }
 
-  const published = {
+  /**
+   * Public answers, kept until what they are read from changes: the store's state (a new frozen
+   * object on every change), the catalog, and the compiled versions served. Anyone may ask for
+   * them, and the control plane shares its process with the gateway. Only answers about what
+   * exists are kept (their names come from the store, not from the URL).
+   */
+  const kept = new Map<string, { from: unknown[]; value: unknown }>();
+  async function keep<T>(name: string, make: () => Promise<T | undefined>): Promise<T | undefined> {
+    const from = [await sources.state(), sources.catalog(), ...sources.served().values()];
+    const last = kept.get(name);
+    if (last && last.from.length === from.length && last.from.every((d, i) => d === from[i])) return last.value as T;
+    const value = await make();
+    if (value === undefined) kept.delete(name);
+    else kept.set(name, { from, value });
+    return value;
+  }
+
+  /** The answers, made from what is served now. */
+  const build = {
     /** Every product with at least one published workflow. */
     async catalog(preview?: PreviewVersion): Promise<PortalCatalog> {
       const state = await sources.state();
@@ -143,12 +161,6 @@ export function createPublishedCatalog(sources: PublishedSources) {
       const all = productsOf(state);
       const products = all.map((p) => productView(state, p, shown, all)).filter((p) => p.workflows.length > 0);
       return { products, ...(preview ? { preview: preview.preview } : {}) };
-    },
-
-    /** A product with its published workflows; undefined when it has none (or does not exist). */
-    async product(id: string, preview?: PreviewVersion): Promise<PortalProduct | undefined> {
-      const { products } = await published.catalog(preview);
-      return products.find((p) => p.id === id);
     },
 
     /** A published workflow's reference: its answers and its OpenAPI 3.1. */
@@ -247,6 +259,31 @@ export function createPublishedCatalog(sources: PublishedSources) {
       return [...bySlug.values()];
     },
   };
+  const published = {
+    /** Every product with at least one published workflow. */
+    async catalog(preview?: PreviewVersion): Promise<PortalCatalog> {
+      return preview ? build.catalog(preview) : (await keep('catalog', () => build.catalog(undefined)))!;
+    },
+    /** A product with its published workflows; undefined when it has none (or does not exist). */
+    async product(id: string, preview?: PreviewVersion): Promise<PortalProduct | undefined> {
+      return (await published.catalog(preview)).products.find((p) => p.id === id);
+    },
+    /** A published workflow's reference: its answers and its OpenAPI 3.1. */
+    async reference(id: string, preview?: PreviewVersion): Promise<PortalReference | undefined> {
+      return preview ? build.reference(id, preview) : keep(`reference ${id}`, () => build.reference(id, undefined));
+    },
+    /** A product's changelog, newest first. */
+    async changelog(productId: string, preview?: PreviewVersion): Promise<PortalChangelog | undefined> {
+      return preview ? build.changelog(productId, preview) : keep(`changelog ${productId}`, () => build.changelog(productId, undefined));
+    },
+    /** Every problem type of the catalog, with the published workflows that can answer with it. */
+    async problems(): Promise<PortalProblem[]> {
+      return (await keep('problems', () => build.problems()))!;
+    },
+    /** How a workflow will look after its pending publish (see build.preview). */
+    preview: (id: string) => build.preview(id),
+  };
+
   return published;
 }
 
