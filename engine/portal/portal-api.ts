@@ -197,6 +197,7 @@ export function createPortalRouter(options: PortalOptions): express.Router {
     if (scalar === undefined) return problem(req, res, new AdminError('not_found', 'the reference renderer (@scalar/api-reference) is not installed'));
     res.set('cache-control', 'public, max-age=3600').type('text/javascript').sendFile(scalar);
   });
+  router.use('/assets', (req, res) => problem(req, res, new AdminError('not_found', 'no such portal asset')));
 
   const page = (_req: Request, res: Response) => {
     res.set('content-security-policy', CONTENT_SECURITY_POLICY).set('cache-control', 'no-cache');

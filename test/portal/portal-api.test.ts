@@ -157,6 +157,9 @@ describe('the portal API (SLUICE_PORTAL=public)', () => {
     expect(page.headers.get('content-type')).toMatch(/^text\/html/);
     expect(page.headers.get('content-security-policy')).toContain("default-src 'self'");
     expectPortalProblem(await get('/portal/problems/no-such-type'), 404, 'not-found');
+    const scalar = await get('/portal/assets/scalar.js', undefined, '*/*');
+    expect({ status: scalar.status, type: scalar.headers.get('content-type') }).toEqual({ status: 200, type: 'text/javascript; charset=utf-8' });
+    expectPortalProblem(await get('/portal/assets/other.js', undefined, '*/*'), 404, 'not-found');
   });
 
   it('resolves the problem type of a gateway answer (SLUICE_PROBLEM_BASE), the same type the contract names', async () => {
