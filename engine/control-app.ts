@@ -27,6 +27,10 @@ import type { ClientAddress } from './gateway/client-address.ts';
 import { writeProblem, type ProblemRenderer } from './gateway/problem.ts';
 import { traceContextOf } from './gateway/trace.ts';
 import { keysDir } from './kinds/support/key-files.ts';
+import type { Identity } from '../shared/admin/index.ts';
+import { validatePaced } from './compile/pace.ts';
+import { createPortalRouter } from './portal/portal-api.ts';
+import { createPublishedCatalog } from './portal/published.ts';
 
 interface ControlAppOptions {
   /** The catalog's renderer as last activated. */
@@ -39,6 +43,8 @@ interface ControlAppOptions {
   admin: express.Router;
   /** The admin API as an MCP server, mounted at /admin/mcp. */
   adminMcp: express.Router;
+  /** The developer portal, mounted at /portal; absent with SLUICE_PORTAL=off. */
+  portal: express.Router | undefined;
   /** /metrics on this port; `authenticate` absent when it is open (its own port serves it without a token, not this one). */
   metrics: { text(): Promise<string>; contentType: string; authenticate: ((authorization: string | undefined, client?: string) => unknown) | undefined } | undefined;
 }
@@ -65,7 +71,10 @@ function createControlApp(options: ControlAppOptions): express.Express {
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
+  if (options.portal) app.use('/portal', options.portal);
   const editorDist = join(ROOT, 'editor', 'dist');
+  // the portal's page is served at /portal, never as a file of the editor
+  app.get('/editor/portal.html', (req, res) => problem(res, req, 'not_found'));
   if (existsSync(editorDist)) app.use('/editor', express.static(editorDist));
   // Express routes ignore a trailing slash, so '/editor' also matches '/editor/': redirect only the bare path.
   else app.get('/editor', (req, res, next) => (req.path === '/editor' ? res.redirect('/editor/') : next()));
@@ -122,6 +131,20 @@ export interface ControlPlaneParts {
   replay?: { samples(workflow: string): Promise<string[]> } | undefined;
 }
 
+/** The developer portal's router: the published catalog read from what this process serves. */
+function createPortal(parts: ControlPlaneParts, authenticate: (authorization: string | undefined, client?: string) => Identity): express.Router {
+  const { settings, store, registry, lifecycle } = parts;
+  const published = createPublishedCatalog({
+    state: () => store.state(),
+    document: (hash) => store.document(hash),
+    served: () => registry.active,
+    catalog: () => parts.problems().catalog,
+    validate: async (document, { catalog, published: stored }) => validatePaced(document, { catalog, fragments: await lifecycle.fragmentLibrary.current(), limits: parts.documents.limits, allowStoredCredentials: stored }, parts.documents.sliceMs),
+    sliceMs: parts.documents.sliceMs,
+  });
+  return createPortalRouter({ mode: settings.portal === 'sign-in' ? 'sign-in' : 'public', published, authenticate, clientAddress: parts.clients.of, problems: parts.problems });
+}
+
 /** The control plane: the admin API with its tokens, and the Express app that serves it beside health, editor and metrics. */
 export function createControlPlane(parts: ControlPlaneParts): { app: express.Express; close(): Promise<void> } {
   const { settings, registry, metrics, rateLimits } = parts;
@@ -171,6 +194,7 @@ export function createControlPlane(parts: ControlPlaneParts): { app: express.Exp
     clients: parts.clients,
     admin: adminApi.router,
     adminMcp: adminApi.mcp,
+    portal: settings.portal === 'off' ? undefined : createPortal(parts, authenticator.authenticate),
     // With its own port, /metrics is open there; on the main port it needs an admin token.
     metrics: metrics && { text: () => metrics.text(), contentType: metrics.registry.contentType, authenticate: settings.metricsPort === undefined ? authenticator.authenticate : undefined },
   });
