@@ -27,6 +27,10 @@ import type { ClientAddress } from './gateway/client-address.ts';
 import { writeProblem, type ProblemRenderer } from './gateway/problem.ts';
 import { traceContextOf } from './gateway/trace.ts';
 import { keysDir } from './kinds/support/key-files.ts';
+import { createPartnerPortalApi } from './portal/partner-api.ts';
+import type { PartnerSessionStore } from './portal/partner-sessions.ts';
+import { createPortalTokenVerifier } from './portal/partner-token.ts';
+import { createPartnerUsage } from './portal/partner-usage.ts';
 
 interface ControlAppOptions {
   /** The catalog's renderer as last activated. */
@@ -39,6 +43,8 @@ interface ControlAppOptions {
   admin: express.Router;
   /** The admin API as an MCP server, mounted at /admin/mcp. */
   adminMcp: express.Router;
+  /** The partner view of the portal, mounted at /portal/api/partner. */
+  partnerPortal: express.Router;
   /** /metrics on this port; `authenticate` absent when it is open (its own port serves it without a token, not this one). */
   metrics: { text(): Promise<string>; contentType: string; authenticate: ((authorization: string | undefined, client?: string) => unknown) | undefined } | undefined;
 }
@@ -51,6 +57,7 @@ function createControlApp(options: ControlAppOptions): express.Express {
   app.set('trust proxy', options.clients.trust ?? false);
   app.use('/admin/api', options.admin);
   app.use('/admin/mcp', options.adminMcp);
+  app.use('/portal/api/partner', options.partnerPortal);
   const metrics = options.metrics;
   if (metrics) {
     app.get('/metrics', async (req, res, next) => {
@@ -120,6 +127,8 @@ export interface ControlPlaneParts {
   canaries?: CanaryWatch | undefined;
   /** Differential replay's recorded samples; absent when recording is off. */
   replay?: { samples(workflow: string): Promise<string[]> } | undefined;
+  /** Partner portal sessions (memory, or Redis with REDIS_URL). */
+  portalSessions: PartnerSessionStore;
 }
 
 /** The control plane: the admin API with its tokens, and the Express app that serves it beside health, editor and metrics. */
@@ -164,6 +173,21 @@ export function createControlPlane(parts: ControlPlaneParts): { app: express.Exp
       return [{ id: `${hostname()}-${process.pid}`, host: hostname(), pid: process.pid, appliedRevision: registry.appliedRevision, serving: servedVersions(), lastSeenMs: 0, behind, lagging: behind > 0, self: true }];
     },
   });
+  const partnerPortal = createPartnerPortalApi({
+    store: parts.store,
+    partners: createPartners({ store: parts.store }),
+    access: parts.partnerAccess,
+    served: () => registry.active,
+    tokens: createPortalTokenVerifier({ served: () => registry.active.values(), deps: registry.deps, audience: settings.partnerPortal.audience, directory: () => parts.partnerAccess.current, revision: () => registry.appliedRevision }),
+    sessions: parts.portalSessions,
+    usage: createPartnerUsage({ metrics, evidence: parts.evidence }),
+    clients: parts.clients,
+    problems: parts.problems,
+    applied: (revision) => registry.whenApplied(revision),
+    sessionMs: settings.partnerPortal.sessionMs,
+    maxOverlapMs: settings.partnerPortal.maxOverlapMs,
+    logger: parts.logger,
+  });
   const app = createControlApp({
     problems: parts.problems,
     dataDir: settings.dataDir,
@@ -171,8 +195,15 @@ export function createControlPlane(parts: ControlPlaneParts): { app: express.Exp
     clients: parts.clients,
     admin: adminApi.router,
     adminMcp: adminApi.mcp,
+    partnerPortal: partnerPortal.router,
     // With its own port, /metrics is open there; on the main port it needs an admin token.
     metrics: metrics && { text: () => metrics.text(), contentType: metrics.registry.contentType, authenticate: settings.metricsPort === undefined ? authenticator.authenticate : undefined },
   });
-  return { app, close: () => adminApi.close() };
+  return {
+    app,
+    close: async () => {
+      await adminApi.close();
+      partnerPortal.close();
+    },
+  };
 }

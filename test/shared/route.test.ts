@@ -93,7 +93,7 @@ describe('clashingMethods', () => {
 
 describe('reservedPrefixOf', () => {
   it('reserves the gateway\'s own paths', () => {
-    expect(RESERVED_PREFIXES).toEqual(['/admin', '/editor', '/healthz', '/metrics', '/.well-known/sluice', '/mcp']);
+    expect(RESERVED_PREFIXES).toEqual(['/admin', '/editor', '/healthz', '/metrics', '/.well-known/sluice', '/mcp', '/portal']);
   });
 
   it.each([
