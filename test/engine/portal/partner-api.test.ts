@@ -97,6 +97,10 @@ describe('partner portal API', () => {
     expect((await client.call('GET', '/session')).body).toMatchObject({ partner: { id: 'acme' } });
     // no cookie, no session
     expect((await browser().call('GET', '/overview')).status).toBe(401);
+    // over TLS (here: as the trusted proxy in front says) the cookie is Secure
+    const tls = await browser().call('POST', '/session', { apiKey: key }, { 'x-forwarded-proto': 'https' });
+    expect(tls.status).toBe(201);
+    expect(tls.headers.get('set-cookie')).toMatch(/; HttpOnly; SameSite=Strict; Secure$/);
   });
 
   it('a partner sees its own subscriptions, plan, limits and keys, and nothing of another partner', async () => {
