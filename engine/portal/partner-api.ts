@@ -398,6 +398,7 @@ export function createPartnerPortalApi(options: PartnerPortalOptions) {
       deprecations: [...deprecations.values()],
       usage: { source, to: new Date(now).toISOString() },
       session: { expiresAt: new Date(session.expiresAt).toISOString() },
+      rotation: { maxOverlapSeconds: options.maxOverlapMs / 1000 },
     };
   }
 

@@ -79,6 +79,7 @@ export const partnerOverviewSchema = z.object({
     to: z.string(),
   }),
   session: z.object({ expiresAt: z.string() }),
+  rotation: z.object({ maxOverlapSeconds: z.number().meta({ description: 'The longest (and default) overlap of a rotation: SLUICE_PORTAL_MAX_OVERLAP.' }) }),
 });
 export type PartnerOverview = z.infer<typeof partnerOverviewSchema>;
 
