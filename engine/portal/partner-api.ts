@@ -5,7 +5,7 @@
  * concern it, and rotates its own keys. It sees nothing of any other partner.
  *
  * Sessions: a random id in an HttpOnly, SameSite=Strict cookie (Secure over TLS), the session kept
- * server-side (memory, or Redis with REDIS_URL) for SLUICE_PORTAL_SESSION at most, and checked
+ * server-side (files of the data directory, or Redis with REDIS_URL) for SLUICE_PORTAL_SESSION at most, and checked
  * again on every request: a revoked or expired key, a removed client id or a suspension ends it.
  * Changes need the session's CSRF token in a header and, when the browser sends one, an Origin of
  * this host. Failed sign-ins are counted per client address and refused past a bound.
@@ -26,7 +26,7 @@ import { traceContextOf } from '../gateway/trace.ts';
 import { hashApiKey } from '../kinds/api-key.ts';
 import { keyRecordOf, type PartnerAccess } from '../kinds/support/partner-directory.ts';
 import type { Store, StoreState } from '../store/types.ts';
-import { createFailedSignIns } from './failed-sign-ins.ts';
+import { createAttemptCounts } from './attempt-counts.ts';
 import type { PartnerSessionRecord, PartnerSessionStore } from './partner-sessions.ts';
 import type { VerifiedPortalToken } from './partner-token.ts';
 import type { PartnerUsage } from './partner-usage.ts';
@@ -38,6 +38,9 @@ const COOKIE_PATH = '/portal';
 const MAX_ACTIVE_KEYS = 10;
 /** The longest a rotation waits for this process to serve the new key before it answers anyway. */
 const SETTLE_MS = 5_000;
+/** Sign-ins one partner may make per window (per process): a valid credential cannot fill the session store. */
+const MAX_SIGN_INS = 30;
+const SIGN_IN_WINDOW_MS = 300_000;
 /** What every refused sign-in says, whatever the reason: nothing tells whether a partner or key exists. */
 const SIGN_IN_REFUSED = 'the credential is not valid, or it cannot sign in to the portal';
 
@@ -113,7 +116,8 @@ function keyState(key: { revokedAt?: string | undefined; expiresAt?: string | un
 /** The partner portal's router; `session(req)` tells the rest of the portal who is signed in. */
 export function createPartnerPortalApi(options: PartnerPortalOptions) {
   const { store, access, sessions, logger } = options;
-  const failures = createFailedSignIns({ maxFailures: options.maxFailures ?? 10, windowMs: options.failureWindowMs ?? 300_000 });
+  const failures = createAttemptCounts({ max: options.maxFailures ?? 10, windowMs: options.failureWindowMs ?? 300_000 });
+  const signIns = createAttemptCounts({ max: MAX_SIGN_INS, windowMs: SIGN_IN_WINDOW_MS });
   const router = express.Router();
   const json = express.json({ limit: '20kb', type: 'application/json' });
 
@@ -211,7 +215,7 @@ export function createPartnerPortalApi(options: PartnerPortalOptions) {
       try {
         body = bodyOf(req, partnerSignInBodySchema);
       } catch (error) {
-        failures.failed(client);
+        failures.count(client);
         throw error;
       }
       let signedIn: { partner: string; credential: PartnerSessionRecord['credential']; until: number } | undefined;
@@ -226,10 +230,13 @@ export function createPartnerPortalApi(options: PartnerPortalOptions) {
       const partner = signedIn === undefined ? undefined : access.current.partners.get(signedIn.partner);
       const now = Date.now();
       if (signedIn === undefined || partner === undefined || partner.suspended || signedIn.until <= now) {
-        failures.failed(client);
+        failures.count(client);
         logger.warn({ client, credential: 'apiKey' in body ? 'api-key' : 'token' }, 'partner portal sign-in refused');
         throw new Refusal('unauthorized', SIGN_IN_REFUSED);
       }
+      const busy = signIns.refusedFor(signedIn.partner);
+      if (busy !== undefined) throw new Refusal('too_many_attempts', `too many sign-ins of this partner; retry after ${busy} seconds`, { 'retry-after': String(busy) });
+      signIns.count(signedIn.partner);
       const id = randomBytes(32).toString('base64url');
       const record: PartnerSessionRecord = { partner: signedIn.partner, credential: signedIn.credential, csrf: randomBytes(32).toString('base64url'), expiresAt: Math.min(now + options.sessionMs, signedIn.until) };
       await sessions.put(id, record);

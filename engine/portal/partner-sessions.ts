@@ -1,4 +1,6 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, readdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Settings } from '../config.ts';
 import { createRedisClient, redisKeys, whenReady, type RedisClient } from '../store/redis.ts';
 
@@ -16,46 +18,71 @@ export interface PartnerSessionRecord {
 }
 
 /**
- * Where sessions live: in memory, or in Redis when REDIS_URL is set, so every replica behind a
- * load balancer knows them. Sessions are kept under the SHA-256 of their id: what the store holds
- * (a Redis dump, a MONITOR) is no cookie anyone can present.
+ * Where sessions live, so that every process behind the one port or the load balancer knows
+ * them: files in the data directory (which `sluice serve --workers N` shares), or Redis when
+ * REDIS_URL is set (replicas). Sessions are kept under the SHA-256 of their id: what the store
+ * holds (a file listing, a Redis dump) is no cookie anyone can present.
  */
 export interface PartnerSessionStore {
-  readonly name: 'memory' | 'redis';
+  readonly name: 'file' | 'redis';
   put(id: string, record: PartnerSessionRecord): Promise<void>;
   get(id: string): Promise<PartnerSessionRecord | undefined>;
   delete(id: string): Promise<void>;
   close?(): void;
 }
 
-const keyOf = (id: string) => createHash('sha256').update(id).digest('base64url');
+const keyOf = (id: string) => createHash('sha256').update(id).digest('hex');
 
-/** The most sessions one process keeps in memory; past it the oldest go first. */
-const MEMORY_MAX_SESSIONS = 10_000;
+/** How often, at most, a sign-in sweeps expired session files. */
+const SWEEP_MS = 60_000;
 
-export function createMemorySessionStore(maxSessions = MEMORY_MAX_SESSIONS): PartnerSessionStore {
-  const sessions = new Map<string, PartnerSessionRecord>();
+const isRecord = (value: unknown): value is PartnerSessionRecord =>
+  typeof value === 'object' && value !== null && typeof (value as PartnerSessionRecord).partner === 'string' && typeof (value as PartnerSessionRecord).expiresAt === 'number' && typeof (value as PartnerSessionRecord).csrf === 'string';
+
+/**
+ * Sessions as files of a directory (mode 0600), one per session, named by the SHA-256 of its id:
+ * written whole (a temporary file renamed), read and checked for expiry on each request, swept of
+ * expired ones by sign-ins at most once a minute.
+ */
+export function createFileSessionStore(directory: string): PartnerSessionStore {
+  let made: Promise<unknown> | undefined;
+  let swept = 0;
+  const fileOf = (id: string) => join(directory, `${keyOf(id)}.json`);
+  async function read(file: string): Promise<PartnerSessionRecord | undefined> {
+    try {
+      const record: unknown = JSON.parse(await readFile(file, 'utf8'));
+      return isRecord(record) ? record : undefined;
+    } catch {
+      return undefined; // absent, half-swept or unreadable: no session
+    }
+  }
+  async function sweep(now: number) {
+    if (now - swept < SWEEP_MS) return;
+    swept = now;
+    for (const name of await readdir(directory).catch(() => [] as string[])) {
+      if (!name.endsWith('.json')) continue;
+      const file = join(directory, name);
+      const record = await read(file);
+      if (record === undefined || record.expiresAt <= now) await unlink(file).catch(() => undefined);
+    }
+  }
   return {
-    name: 'memory',
+    name: 'file',
     async put(id, record) {
-      const now = Date.now();
-      for (const [key, kept] of sessions) {
-        if (kept.expiresAt > now && sessions.size < maxSessions) break;
-        sessions.delete(key);
-      }
-      sessions.set(keyOf(id), record);
+      made ??= mkdir(directory, { recursive: true, mode: 0o700 });
+      await made;
+      const file = fileOf(id);
+      const partial = `${file}.${randomBytes(4).toString('hex')}.tmp`;
+      await writeFile(partial, JSON.stringify(record), { mode: 0o600 });
+      await rename(partial, file);
+      await sweep(Date.now());
     },
     async get(id) {
-      const key = keyOf(id);
-      const record = sessions.get(key);
-      if (record !== undefined && record.expiresAt <= Date.now()) {
-        sessions.delete(key);
-        return undefined;
-      }
-      return record;
+      const record = await read(fileOf(id));
+      return record !== undefined && record.expiresAt > Date.now() ? record : undefined;
     },
     async delete(id) {
-      sessions.delete(keyOf(id));
+      await unlink(fileOf(id)).catch(() => undefined);
     },
   };
 }
@@ -71,8 +98,8 @@ function createRedisSessionStore(options: { client: RedisClient; keyPrefix: stri
     async get(id) {
       const text = await client.get(`${keyPrefix}${keyOf(id)}`);
       if (text === null) return undefined;
-      const record = JSON.parse(text) as PartnerSessionRecord;
-      return record.expiresAt > Date.now() ? record : undefined;
+      const record: unknown = JSON.parse(text);
+      return isRecord(record) && record.expiresAt > Date.now() ? record : undefined;
     },
     async delete(id) {
       await client.del(`${keyPrefix}${keyOf(id)}`);
@@ -83,10 +110,13 @@ function createRedisSessionStore(options: { client: RedisClient; keyPrefix: stri
   };
 }
 
-/** The session store of the settings: Redis on a connection of its own when REDIS_URL is set, else memory. */
-export async function openPartnerSessions(settings: Pick<Settings, 'redis' | 'rateLimitTimeoutMs'>): Promise<PartnerSessionStore> {
+/** The folder of the data directory that holds portal sessions without Redis. */
+export const SESSIONS_DIR = 'portal-sessions';
+
+/** The session store of the settings: Redis on a connection of its own when REDIS_URL is set, else files in the data directory. */
+export async function openPartnerSessions(settings: Pick<Settings, 'redis' | 'rateLimitTimeoutMs' | 'dataDir'>): Promise<PartnerSessionStore> {
   const redis = settings.redis;
-  if (!redis) return createMemorySessionStore();
+  if (!redis) return createFileSessionStore(join(settings.dataDir, SESSIONS_DIR));
   const client = createRedisClient(redis, { name: 'sluice-portal', offlineQueue: false, commandTimeoutMs: Math.max(500, settings.rateLimitTimeoutMs) });
   client.on('error', () => undefined); // a store that cannot be reached fails the call (503), never opens a session
   await whenReady(client, redis, 2_000).catch(() => undefined);

@@ -295,6 +295,16 @@ describe('partner portal API', () => {
     expect(overview.deprecations).toEqual([expect.objectContaining({ workflow: 'orders', products: ['orders-api'], state: 'deprecated', version: 1, sunset })]);
   });
 
+  it('a partner signs in at most 30 times in five minutes: a valid credential cannot fill the session store', async () => {
+    const { key } = await createKey('initech');
+    // initech signed in once above; its 30th sign-in is the last
+    for (let i = 1; i < 30; i++) expect((await browser().signIn({ apiKey: key })).status).toBe(201);
+    const refused = await browser().signIn({ apiKey: key });
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(refused.headers.get('set-cookie')).toBeNull();
+  });
+
   describe('sign-in with a token from the partner\'s identity provider', () => {
     it('a jose-signed token for the portal audience, from an issuer a served jwt-verify node trusts, maps its azp to the partner', async () => {
       const client = browser();

@@ -1,38 +1,59 @@
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createFailedSignIns } from '../../../engine/portal/failed-sign-ins.ts';
-import { createMemorySessionStore, openPartnerSessions, type PartnerSessionRecord, type PartnerSessionStore } from '../../../engine/portal/partner-sessions.ts';
+import { createAttemptCounts } from '../../../engine/portal/attempt-counts.ts';
+import { createFileSessionStore, openPartnerSessions, SESSIONS_DIR, type PartnerSessionRecord, type PartnerSessionStore } from '../../../engine/portal/partner-sessions.ts';
 import { deletePrefix, SHARED_REDIS_URL, sharedRedisAvailable, testPrefix } from '../../helpers/redis.ts';
 
 const record = (partner: string, ttlMs = 60_000): PartnerSessionRecord => ({ partner, credential: { kind: 'api-key', keyId: 'a1b2c3d4' }, csrf: 'c'.repeat(43), expiresAt: Date.now() + ttlMs });
 const sessionId = (n: number) => `${String(n).padStart(4, '0')}${'s'.repeat(39)}`;
 
-describe('partner portal sessions in memory', () => {
-  it('a session is found by its id until it expires, and not after sign-out', async () => {
-    const store = createMemorySessionStore();
-    await store.put(sessionId(1), record('acme'));
-    await store.put(sessionId(2), record('globex', 50));
-    expect(await store.get(sessionId(1))).toMatchObject({ partner: 'acme' });
-    expect(await store.get(sessionId(3))).toBeUndefined();
-    await vi.waitFor(async () => expect(await store.get(sessionId(2))).toBeUndefined());
-    await store.delete(sessionId(1));
-    expect(await store.get(sessionId(1))).toBeUndefined();
+describe('partner portal sessions in the data directory', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'sluice-sessions-'));
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it('a session written by one process is found by another (workers share the data directory) until it expires or ends', async () => {
+    const first = await openPartnerSessions({ redis: undefined, rateLimitTimeoutMs: 100, dataDir });
+    const second = await openPartnerSessions({ redis: undefined, rateLimitTimeoutMs: 100, dataDir });
+    expect(first.name).toBe('file');
+    await first.put(sessionId(1), record('acme'));
+    await first.put(sessionId(2), record('globex', 50));
+    expect(await second.get(sessionId(1))).toMatchObject({ partner: 'acme' });
+    expect(await second.get(sessionId(3))).toBeUndefined();
+    await vi.waitFor(async () => expect(await second.get(sessionId(2))).toBeUndefined());
+    await second.delete(sessionId(1));
+    expect(await first.get(sessionId(1))).toBeUndefined();
   });
 
-  it('holds at most its bound: the oldest sessions go first', async () => {
-    const store = createMemorySessionStore(3);
-    for (let i = 0; i < 5; i++) await store.put(sessionId(i), record(`p${i}`));
-    const kept = await Promise.all([0, 1, 2, 3, 4].map(async (i) => (await store.get(sessionId(i)))?.partner));
-    expect(kept).toEqual([undefined, undefined, 'p2', 'p3', 'p4']);
+  it('keeps each session in a file only its owner may read, named by the SHA-256 of the id, and sweeps expired ones', async () => {
+    const dir = join(dataDir, 'swept');
+    const store = createFileSessionStore(dir);
+    await store.put(sessionId(4), record('acme', 20));
+    const [name] = readdirSync(dir);
+    expect(name).toMatch(/^[0-9a-f]{64}\.json$/);
+    expect(name).not.toContain(sessionId(4));
+    expect(statSync(join(dir, name!)).mode & 0o777).toBe(0o600);
+    await vi.waitFor(async () => expect(await store.get(sessionId(4))).toBeUndefined());
+    // a later sign-in, a minute on, sweeps the expired file
+    vi.useFakeTimers({ now: Date.now() + 61_000, toFake: ['Date'] });
+    try {
+      await store.put(sessionId(5), record('acme'));
+    } finally {
+      vi.useRealTimers();
+    }
+    expect(readdirSync(dir)).toHaveLength(1);
+    expect(SESSIONS_DIR).toBe('portal-sessions');
   });
 });
 
-describe('failed sign-ins by address', () => {
+describe('attempts counted by key', () => {
   it('refuses an address past the bound until its window ends; others are not affected', () => {
-    const failures = createFailedSignIns({ maxFailures: 3, windowMs: 60_000 });
+    const failures = createAttemptCounts({ max: 3, windowMs: 60_000 });
     for (let i = 0; i < 3; i++) {
       expect(failures.refusedFor('a', 1_000)).toBeUndefined();
-      failures.failed('a', 1_000);
+      failures.count('a', 1_000);
     }
     expect(failures.refusedFor('a', 1_000)).toBe(60);
     expect(failures.refusedFor('a', 31_000)).toBe(30);
@@ -41,8 +62,8 @@ describe('failed sign-ins by address', () => {
   });
 
   it('keeps at most its bound of addresses: a flood of addresses evicts the oldest, never grows', () => {
-    const failures = createFailedSignIns({ maxFailures: 1, windowMs: 60_000, maxClients: 100 });
-    for (let i = 0; i < 1_000; i++) failures.failed(`10.0.${i >> 8}.${i & 255}`, 1_000);
+    const failures = createAttemptCounts({ max: 1, windowMs: 60_000, maxKeys: 100 });
+    for (let i = 0; i < 1_000; i++) failures.count(`10.0.${i >> 8}.${i & 255}`, 1_000);
     expect(failures.size).toBe(100);
     expect(failures.refusedFor('10.0.3.231', 1_000)).toBe(60);
     expect(failures.refusedFor('10.0.0.0', 1_000)).toBeUndefined();
@@ -51,7 +72,7 @@ describe('failed sign-ins by address', () => {
 
 describe.runIf(await sharedRedisAvailable())('partner portal sessions in Redis (replicas share them)', () => {
   const prefix = testPrefix('portal');
-  const settings = { redis: { url: SHARED_REDIS_URL, prefix, cluster: false }, rateLimitTimeoutMs: 100 };
+  const settings = { redis: { url: SHARED_REDIS_URL, prefix, cluster: false }, rateLimitTimeoutMs: 100, dataDir: tmpdir() };
   let first: PartnerSessionStore;
   let second: PartnerSessionStore;
   let raw: Redis;
