@@ -9,7 +9,7 @@ const EDITOR = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(EDITOR, '..');
 const STAMP = join(EDITOR, 'dist', 'index.html');
 /** The editor bundles shared/ (ports, validation rules, schemas), so it is a source too. */
-const SOURCES = [join(EDITOR, 'src'), join(EDITOR, 'index.html'), join(EDITOR, 'vite.config.ts'), join(ROOT, 'shared'), join(ROOT, 'package-lock.json')];
+const SOURCES = [join(EDITOR, 'src'), join(EDITOR, 'index.html'), join(EDITOR, 'portal.html'), join(EDITOR, 'vite.config.ts'), join(ROOT, 'shared'), join(ROOT, 'package-lock.json')];
 
 function newest(path) {
   if (!existsSync(path)) return 0;

@@ -2,6 +2,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { boundedDurationSchema, durationMs } from '../shared/schema/duration.ts';
+import { PORTAL_MODES, type PortalMode } from '../shared/portal/index.ts';
 import { DEFAULT_DOCUMENT_LIMITS, MAX_EDGES, MAX_NODES, type DocumentLimits } from '../shared/schema/index.ts';
 import { parseTrustProxy, type TrustProxy } from './gateway/client-address.ts';
 import { parseEgressAllow } from './kinds/support/egress.ts';
@@ -63,6 +64,7 @@ export const settingsSchema = z.object({
   SLUICE_ADMIN_TOKENS: z.string().optional().meta({ description: 'Admin API tokens, comma-separated `name:role:token` (roles: viewer, editor, publisher, auditor, admin). Unset: an admin token is created in `$SLUICE_DATA/admin-token`.' }),
   SLUICE_ADMIN_MAX_FAILURES: z.coerce.number().int().min(1).max(1_000_000).default(10).meta({ description: 'Wrong admin tokens one client (its address, see SLUICE_TRUST_PROXY) may send per minute; then every call from it answers 429 for the rest of the minute.' }),
   SLUICE_FOUR_EYES: flag.prefault('off').meta({ description: 'A publisher cannot publish a draft they last edited.' }),
+  SLUICE_PORTAL: z.enum(PORTAL_MODES).default('public').meta({ description: 'The developer portal at `/portal`: its catalog of API products, references, changelogs and problem type pages. `public`: anyone may read what is published (served workflows of API products; never drafts or internal settings). `sign-in`: its catalog needs an admin token (problem type pages stay public). `off`: `/portal` answers 404.' }),
   SLUICE_CONTRACT_GATE: flag.prefault('on').meta({ description: 'A publish that removes or changes an answer of the error contract waits for a second publisher\'s approval (and such a version cannot start as a canary). `off` for an installation with a single publisher.' }),
   SLUICE_MAX_NODES: z.coerce.number().int().min(1).max(MAX_NODES).default(DEFAULT_DOCUMENT_LIMITS.nodes).meta({ description: `Most nodes in a workflow document (at most ${MAX_NODES}); more is refused naming this setting.` }),
   SLUICE_MAX_EDGES: z.coerce.number().int().min(0).max(MAX_EDGES).default(DEFAULT_DOCUMENT_LIMITS.edges).meta({ description: `Most edges in a workflow document (at most ${MAX_EDGES}).` }),
@@ -141,6 +143,8 @@ export interface Settings {
   fourEyes: boolean;
   /** SLUICE_CONTRACT_GATE. */
   contractGate: boolean;
+  /** SLUICE_PORTAL: who may read /portal. */
+  portal: PortalMode;
   /** How often canary counts are added up and the abort rule checked (SLUICE_CANARY_CHECK). */
   canaryCheckMs: number;
   /** Size bounds of workflow documents (SLUICE_MAX_NODES, _EDGES, _DOCUMENT, _EXPRESSION, _JSON_DEPTH). */
@@ -223,6 +227,7 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
     adminMaxFailures: s.SLUICE_ADMIN_MAX_FAILURES,
     fourEyes: s.SLUICE_FOUR_EYES,
     contractGate: s.SLUICE_CONTRACT_GATE,
+    portal: s.SLUICE_PORTAL,
     canaryCheckMs: durationMs(s.SLUICE_CANARY_CHECK),
     documentLimits: { nodes: s.SLUICE_MAX_NODES, edges: s.SLUICE_MAX_EDGES, bytes: s.SLUICE_MAX_DOCUMENT, expressionLength: s.SLUICE_MAX_EXPRESSION, depth: s.SLUICE_MAX_JSON_DEPTH },
     logSubject: s.SLUICE_LOG_SUBJECT,

@@ -27,7 +27,11 @@ import type { ClientAddress } from './gateway/client-address.ts';
 import { writeProblem, type ProblemRenderer } from './gateway/problem.ts';
 import { traceContextOf } from './gateway/trace.ts';
 import { keysDir } from './kinds/support/key-files.ts';
-import { createPartnerPortalApi } from './portal/partner-api.ts';
+import type { Identity } from '../shared/admin/index.ts';
+import { validatePaced } from './compile/pace.ts';
+import { createPortalRouter } from './portal/portal-api.ts';
+import { createPublishedCatalog } from './portal/published.ts';
+import { createPartnerPortalApi, type PartnerPortal } from './portal/partner-api.ts';
 import type { PartnerSessionStore } from './portal/partner-sessions.ts';
 import { createPortalTokenVerifier } from './portal/partner-token.ts';
 import { createPartnerUsage } from './portal/partner-usage.ts';
@@ -43,8 +47,10 @@ interface ControlAppOptions {
   admin: express.Router;
   /** The admin API as an MCP server, mounted at /admin/mcp. */
   adminMcp: express.Router;
-  /** The partner view of the portal, mounted at /portal/api/partner. */
-  partnerPortal: express.Router;
+  /** The developer portal, mounted at /portal; absent with SLUICE_PORTAL=off. */
+  portal: express.Router | undefined;
+  /** The partner view of the portal, mounted at /portal/api/partner; absent with SLUICE_PORTAL=off. */
+  partnerPortal: express.Router | undefined;
   /** /metrics on this port; `authenticate` absent when it is open (its own port serves it without a token, not this one). */
   metrics: { text(): Promise<string>; contentType: string; authenticate: ((authorization: string | undefined, client?: string) => unknown) | undefined } | undefined;
 }
@@ -57,7 +63,7 @@ function createControlApp(options: ControlAppOptions): express.Express {
   app.set('trust proxy', options.clients.trust ?? false);
   app.use('/admin/api', options.admin);
   app.use('/admin/mcp', options.adminMcp);
-  app.use('/portal/api/partner', options.partnerPortal);
+  if (options.partnerPortal) app.use('/portal/api/partner', options.partnerPortal);
   const metrics = options.metrics;
   if (metrics) {
     app.get('/metrics', async (req, res, next) => {
@@ -72,7 +78,10 @@ function createControlApp(options: ControlAppOptions): express.Express {
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
+  if (options.portal) app.use('/portal', options.portal);
   const editorDist = join(ROOT, 'editor', 'dist');
+  // the portal's page is served at /portal, never as a file of the editor
+  app.get('/editor/portal.html', (req, res) => problem(res, req, 'not_found'));
   if (existsSync(editorDist)) app.use('/editor', express.static(editorDist));
   // Express routes ignore a trailing slash, so '/editor' also matches '/editor/': redirect only the bare path.
   else app.get('/editor', (req, res, next) => (req.path === '/editor' ? res.redirect('/editor/') : next()));
@@ -127,8 +136,22 @@ export interface ControlPlaneParts {
   canaries?: CanaryWatch | undefined;
   /** Differential replay's recorded samples; absent when recording is off. */
   replay?: { samples(workflow: string): Promise<string[]> } | undefined;
-  /** Partner portal sessions (memory, or Redis with REDIS_URL). */
+  /** Partner portal sessions (files of the data directory, or Redis with REDIS_URL). */
   portalSessions: PartnerSessionStore;
+}
+
+/** The developer portal's router: the published catalog read from what this process serves. */
+function createPortal(parts: ControlPlaneParts, authenticate: (authorization: string | undefined, client?: string) => Identity, partners: PartnerPortal): express.Router {
+  const { settings, store, registry, lifecycle } = parts;
+  const published = createPublishedCatalog({
+    state: () => store.state(),
+    document: (hash) => store.document(hash),
+    served: () => registry.active,
+    catalog: () => parts.problems().catalog,
+    validate: async (document, { catalog, published: stored }) => validatePaced(document, { catalog, fragments: await lifecycle.fragmentLibrary.current(), limits: parts.documents.limits, allowStoredCredentials: stored }, parts.documents.sliceMs),
+    sliceMs: parts.documents.sliceMs,
+  });
+  return createPortalRouter({ mode: settings.portal === 'sign-in' ? 'sign-in' : 'public', published, authenticate, clientAddress: parts.clients.of, problems: parts.problems, viewers: [partners.viewer] });
 }
 
 /** The control plane: the admin API with its tokens, and the Express app that serves it beside health, editor and metrics. */
@@ -195,7 +218,8 @@ export function createControlPlane(parts: ControlPlaneParts): { app: express.Exp
     clients: parts.clients,
     admin: adminApi.router,
     adminMcp: adminApi.mcp,
-    partnerPortal: partnerPortal.router,
+    portal: settings.portal === 'off' ? undefined : createPortal(parts, authenticator.authenticate, partnerPortal),
+    partnerPortal: settings.portal === 'off' ? undefined : partnerPortal.router,
     // With its own port, /metrics is open there; on the main port it needs an admin token.
     metrics: metrics && { text: () => metrics.text(), contentType: metrics.registry.contentType, authenticate: settings.metricsPort === undefined ? authenticator.authenticate : undefined },
   });

@@ -411,11 +411,19 @@ export function createPartnerPortalApi(options: PartnerPortalOptions) {
 
   return {
     router,
-    /** The partner signed in on this request, if any (the portal's sign-in mode may admit partners to the catalog). */
-    async partnerOf(req: Request): Promise<string | undefined> {
-      return (await liveSession(req))?.record.partner;
+    /**
+     * The partner signed in on this request, as the rest of the portal names its viewer (a partner
+     * session reads the catalog of a sign-in portal); an admin token sent with it is asked instead.
+     */
+    async viewer(req: Request): Promise<{ kind: 'partner'; id: string; name: string } | undefined> {
+      if (req.headers.authorization !== undefined) return undefined;
+      const session = await liveSession(req);
+      if (session === undefined) return undefined;
+      return { kind: 'partner', id: session.record.partner, name: nameOf(await store.state(), session.record.partner) };
     },
     close: () => sessions.close?.(),
   };
 }
+
+export type PartnerPortal = ReturnType<typeof createPartnerPortalApi>;
 

@@ -1,0 +1,22 @@
+/** The portal's answers as the engine serves them and the portal pages read them. */
+export {
+  PORTAL_MODES,
+  portalCatalogSchema,
+  portalChangelogSchema,
+  portalProblemSchema,
+  portalReferenceSchema,
+  portalSessionSchema,
+  type PortalAnswer,
+  type PortalCatalog,
+  type PortalChangelog,
+  type PortalChangelogEntry,
+  type PortalCredential,
+  type PortalLifecycle,
+  type PortalMode,
+  type PortalPreview,
+  type PortalProblem,
+  type PortalProduct,
+  type PortalReference,
+  type PortalSession,
+  type PortalWorkflowSummary,
+} from './catalog.ts';
