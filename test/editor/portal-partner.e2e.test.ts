@@ -93,8 +93,8 @@ describe.runIf(chromiumAvailable())('the partner view of the portal in a browser
     await expect.poll(() => orders.textContent()).toMatch(/GET \/orders.*active.*3 \/ 100 per 1m/);
     expect(await page.getByRole('img', { name: '3 of 100 requests used in the last 1m' }).count()).toBe(1);
     await page.getByRole('heading', { name: 'Orders API', level: 3 }).waitFor();
-    await page.getByRole('heading', { name: 'Deprecations that affect you' }).waitFor();
-    expect(await page.getByRole('listitem').filter({ hasText: 'Invoices lookup' }).textContent()).toMatch(/deprecated since .*stops being served on /);
+    const deprecations = page.getByRole('region', { name: 'Deprecations that affect you' });
+    expect(await deprecations.getByRole('listitem').filter({ hasText: 'Invoices lookup' }).textContent()).toMatch(/deprecated since .*stops being served on .*2027/);
     const keyRow = page.getByRole('row', { name: new RegExp(`sk_${acmeKey.id}_`) });
     expect(await keyRow.textContent()).toMatch(/\(this session\)orders:read.*never.*active/);
     const text = (await page.locator('body').textContent()) ?? '';
