@@ -103,6 +103,15 @@ describe('partner portal API', () => {
     expect(tls.headers.get('set-cookie')).toMatch(/; HttpOnly; SameSite=Strict; Secure$/);
   });
 
+  it('the rest of the portal knows the partner by its session; an admin token sent with it is asked instead', async () => {
+    const { key } = await createKey('acme');
+    const client = await signedIn({ apiKey: key });
+    const session = async (headers: Record<string, string>) => (await fetch(`${gw.url}/portal/api/session`, { headers: { cookie: client.cookie!, ...headers } })).json();
+    expect((await session({})).viewer).toEqual({ kind: 'partner', id: 'acme', name: 'Acme' });
+    expect((await session({ authorization: 'Bearer viewer-token-0123456789abcdef' })).viewer).toMatchObject({ kind: 'admin', name: 'vera' });
+    expect((await (await fetch(`${gw.url}/portal/api/session`)).json()).viewer).toEqual({ kind: 'anonymous' });
+  });
+
   it('a partner sees its own subscriptions, plan, limits and keys, and nothing of another partner', async () => {
     const acme = await createKey('acme');
     const globex = await createKey('globex');
@@ -354,5 +363,18 @@ describe('partner portal API', () => {
         expect((await put(['acme-client'])).status).toBe(200);
       }
     });
+  });
+});
+
+describe('partner portal API with SLUICE_PORTAL=off', () => {
+  it('is not there: sign-in answers 404', async () => {
+    const gw = await startTestGateway({ demo: false, workflows: [keyed('orders', '/orders')], settings: { SLUICE_PORTAL: 'off' } });
+    try {
+      const answer = await gw.fetch('/portal/api/partner/session', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ apiKey: 'sk_00000000_x' }) });
+      expect(answer.status).toBe(404);
+      expect(answer.headers.get('set-cookie')).toBeNull();
+    } finally {
+      await gw.close();
+    }
   });
 });
