@@ -65,6 +65,11 @@ export const settingsSchema = z.object({
   SLUICE_ADMIN_MAX_FAILURES: z.coerce.number().int().min(1).max(1_000_000).default(10).meta({ description: 'Wrong admin tokens one client (its address, see SLUICE_TRUST_PROXY) may send per minute; then every call from it answers 429 for the rest of the minute.' }),
   SLUICE_FOUR_EYES: flag.prefault('off').meta({ description: 'A publisher cannot publish a draft they last edited.' }),
   SLUICE_PORTAL: z.enum(PORTAL_MODES).default('public').meta({ description: 'The developer portal at `/portal`: its catalog of API products, references, changelogs and problem type pages. `public`: anyone may read what is published (served workflows of API products; never drafts or internal settings). `sign-in`: its catalog needs an admin token (problem type pages stay public). `off`: `/portal` answers 404.' }),
+  SLUICE_PROBLEM_BASE: z
+    .string()
+    .regex(/^(https?:\/\/[^\s/?#]+)?\/[^\s?#]*\/$/, 'an http(s) URL or an absolute path, ending in "/" (https://api.example.com/portal/problems/)')
+    .optional()
+    .meta({ description: 'Where the built-in problem types resolve: the catalog\'s types under `https://problems.sluice.example/` are answered under this base instead, e.g. `https://api.example.com/portal/problems/`, the portal\'s problem type pages (HTML for people, JSON for machines). Applied when a catalog is read, never per request; types written under another base stay as written. Unset: types as the catalog writes them.' }),
   SLUICE_CONTRACT_GATE: flag.prefault('on').meta({ description: 'A publish that removes or changes an answer of the error contract waits for a second publisher\'s approval (and such a version cannot start as a canary). `off` for an installation with a single publisher.' }),
   SLUICE_MAX_NODES: z.coerce.number().int().min(1).max(MAX_NODES).default(DEFAULT_DOCUMENT_LIMITS.nodes).meta({ description: `Most nodes in a workflow document (at most ${MAX_NODES}); more is refused naming this setting.` }),
   SLUICE_MAX_EDGES: z.coerce.number().int().min(0).max(MAX_EDGES).default(DEFAULT_DOCUMENT_LIMITS.edges).meta({ description: `Most edges in a workflow document (at most ${MAX_EDGES}).` }),
@@ -145,6 +150,8 @@ export interface Settings {
   contractGate: boolean;
   /** SLUICE_PORTAL: who may read /portal. */
   portal: PortalMode;
+  /** SLUICE_PROBLEM_BASE: where the built-in problem types resolve. */
+  problemBase: string | undefined;
   /** How often canary counts are added up and the abort rule checked (SLUICE_CANARY_CHECK). */
   canaryCheckMs: number;
   /** Size bounds of workflow documents (SLUICE_MAX_NODES, _EDGES, _DOCUMENT, _EXPRESSION, _JSON_DEPTH). */
@@ -228,6 +235,7 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
     fourEyes: s.SLUICE_FOUR_EYES,
     contractGate: s.SLUICE_CONTRACT_GATE,
     portal: s.SLUICE_PORTAL,
+    problemBase: s.SLUICE_PROBLEM_BASE,
     canaryCheckMs: durationMs(s.SLUICE_CANARY_CHECK),
     documentLimits: { nodes: s.SLUICE_MAX_NODES, edges: s.SLUICE_MAX_EDGES, bytes: s.SLUICE_MAX_DOCUMENT, expressionLength: s.SLUICE_MAX_EXPRESSION, depth: s.SLUICE_MAX_JSON_DEPTH },
     logSubject: s.SLUICE_LOG_SUBJECT,

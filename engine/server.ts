@@ -30,6 +30,7 @@ import { openEvidence } from './evidence/open.ts';
 import { openSampleStore, type SampleStore } from './replay/sample-store.ts';
 import { TrafficSampler } from './replay/sample.ts';
 import { createStoredCatalogs } from './store/catalogs.ts';
+import { rebaseCatalog, rebasedCatalogs } from './portal/problem-base.ts';
 import { createWorkflowDirectory, FILE_SIZE_FACTOR } from './sources/workflow-directory.ts';
 import { openFileStore } from './store/file-store.ts';
 import { openRedisStore } from './store/redis-store.ts';
@@ -125,8 +126,11 @@ export async function startSluice(
 
   const redisStore = settings.redis ? await openRedisStore({ target: settings.redis, logger }) : undefined;
   const store: Store = redisStore ?? (await openFileStore(join(settings.dataDir, 'store')));
-  const catalogs = createStoredCatalogs(store);
-  let problems = createProblemRenderer(readCatalogFile(join(settings.dataDir, 'errors.json')));
+  // with SLUICE_PROBLEM_BASE, every catalog is read with its built-in problem types under that base (the portal's pages)
+  const storedCatalogs = createStoredCatalogs(store);
+  const catalogs = rebasedCatalogs(storedCatalogs, settings.problemBase);
+  const dataDirCatalog = readCatalogFile(join(settings.dataDir, 'errors.json'));
+  let problems = createProblemRenderer(rebaseCatalog(dataDirCatalog, settings.problemBase));
   const metrics = settings.metrics ? new Metrics({ partners: settings.metricsPartners, partnerLimit: settings.metricsPartnerLimit }) : undefined;
   const spans = settings.otlp ? createOtlpExporter({ ...settings.otlp, logger }) : undefined;
   const clients = createClientAddress(settings.trustProxy);
@@ -190,7 +194,7 @@ export async function startSluice(
     logger,
     intervalMs: settings.canaryCheckMs,
   });
-  await ensureStoredCatalog({ store, catalogs, dataDirCatalog: problems.catalog, put: (catalog) => lifecycle.putCatalog({ name: 'system', role: 'admin' }, catalog) });
+  await ensureStoredCatalog({ store, catalogs: storedCatalogs, dataDirCatalog, put: (catalog) => lifecycle.putCatalog({ name: 'system', role: 'admin' }, catalog) });
   if (redisStore) replicas = createReplicaRegistry({ client: redisStore.client, prefix: redisStore.target.prefix, logger, report: () => ({ appliedRevision: registry.appliedRevision, serving: registry.serving().map(({ workflow, version }) => ({ workflow, version })), rateLimits: rateLimits.health?.() }) });
   // The heartbeat after each sync tells the cluster view what this replica serves now.
   store.onChange(() => void registry.sync().then(() => replicas?.beat()));

@@ -41,7 +41,7 @@ describe('the portal API (SLUICE_PORTAL=public)', () => {
 
   beforeAll(async () => {
     upstream = await startUpstream();
-    gw = await startPortalGateway(upstream);
+    gw = await startPortalGateway(upstream, { SLUICE_PROBLEM_BASE: '/portal/problems/' });
     admin = adminOf(gw.url);
     await seed(admin);
   });
@@ -156,6 +156,18 @@ describe('the portal API (SLUICE_PORTAL=public)', () => {
     expect(page.headers.get('content-type')).toMatch(/^text\/html/);
     expect(page.headers.get('content-security-policy')).toContain("default-src 'self'");
     expectPortalProblem(await get('/portal/problems/no-such-type'), 404, 'not-found');
+  });
+
+  it('resolves the problem type of a gateway answer (SLUICE_PROBLEM_BASE), the same type the contract names', async () => {
+    const refused = await gw.fetch('/api/billing');
+    const problem = (await refused.json()) as { type: string; status: number; title: string };
+    expect(problem).toMatchObject({ type: '/portal/problems/missing-token', status: 401 });
+    const resolved = await fetch(new URL(problem.type, gw.url), { headers: { accept: 'application/json' } });
+    expect(resolved.status).toBe(200);
+    expect(portalProblemSchema.parse(await resolved.json())).toMatchObject({ type: problem.type, status: problem.status, title: problem.title });
+    const contract = (await admin('viewer', 'GET', '/workflows/billing/contract')).body.entries as Array<{ id: string; type?: string }>;
+    expect(contract.find((e) => e.id === 'missing_token')?.type).toBe(problem.type);
+    expect((await admin('viewer', 'GET', '/errors')).body.errors.missing_token.type).toBe(problem.type);
   });
 
   it('says who reads it', async () => {

@@ -46,6 +46,8 @@ const QUIET = {
   showSidebar: false,
   defaultOpenAllTags: true,
   forceDarkModeState: 'light',
+  // the client-library tabs' muted text falls short of WCAG AA contrast on white
+  customCss: '.scalar-app .client-libraries-text, .scalar-app .client-libraries-text-more { color: var(--scalar-color-1) !important; }',
 } as const;
 
 /** The OpenAPI 3.1 document rendered by Scalar. */

@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { loadSettings } from '../../engine/config.ts';
+import { BUILTIN_PROBLEM_BASE, rebaseCatalog, rebasedCatalogs } from '../../engine/portal/problem-base.ts';
+import { problemSlug, publicCondition } from '../../engine/portal/public-contract.ts';
+import type { ErrorCatalog } from '../../shared/schema/index.ts';
+
+const catalog: ErrorCatalog = {
+  errors: {
+    rate_limited: { status: 429, type: `${BUILTIN_PROBLEM_BASE}rate-limited`, title: 'Too Many Requests', detail: 'Slow down.' },
+    own_error: { status: 418, type: 'https://errors.acme.test/teapot', title: 'Teapot', detail: 'A teapot.' },
+  },
+};
+
+describe('SLUICE_PROBLEM_BASE', () => {
+  it.each([
+    ['https://api.example.com/portal/problems/', 'https://api.example.com/portal/problems/rate-limited'],
+    ['/portal/problems/', '/portal/problems/rate-limited'],
+  ])('puts the built-in types under %s and leaves an operator\'s own types alone', (base, type) => {
+    const rebased = rebaseCatalog(catalog, base);
+    expect(rebased.errors.rate_limited).toEqual({ ...catalog.errors.rate_limited, type });
+    expect(rebased.errors.own_error).toBe(catalog.errors.own_error);
+    expect(catalog.errors.rate_limited!.type).toBe(`${BUILTIN_PROBLEM_BASE}rate-limited`); // the catalog read is not changed
+  });
+
+  it('is the same catalog without a base, and a stored catalog is rebased once per hash', async () => {
+    expect(rebaseCatalog(catalog, undefined)).toBe(catalog);
+    let reads = 0;
+    const stored = rebasedCatalogs({ read: async () => (reads++, catalog) }, '/p/');
+    const [a, b] = [await stored.read('h1'), await stored.read('h1')];
+    expect(a).toBe(b);
+    expect(a.errors.rate_limited!.type).toBe('/p/rate-limited');
+    expect(reads).toBe(2);
+  });
+
+  it.each(['https://api.example.com/portal/problems', 'portal/problems/', 'javascript:alert(1)/', 'https://a b/', 'https://x.test/p/?q=1/'])('refuses %s', (value) => {
+    expect(() => loadSettings({ SLUICE_PROBLEM_BASE: value })).toThrow(/SLUICE_PROBLEM_BASE/);
+  });
+
+  it('refuses an unknown portal mode', () => {
+    expect(() => loadSettings({ SLUICE_PORTAL: 'open' })).toThrow(/SLUICE_PORTAL/);
+    expect(loadSettings({}).portal).toBe('public');
+  });
+});
+
+describe('what a stranger reads of a contract', () => {
+  it.each([
+    ["the condition `` request.headers.`x-internal` = 'a' `` is false", 'a condition of the API is false'],
+    ['the condition `vars.tier = "gold"` is true', 'a condition of the API is true'],
+    ['the case `claims.admin` holds (the first that does)', 'a case of the API holds (the first that does)'],
+    ['no case of Route to backoffice.corp holds', 'no case holds'],
+    ['an expression of Shape ledger fails or makes an invalid value', 'a transformation fails or makes an invalid value'],
+    ['an expression of call-ledger fails or exceeds its time, depth or size bound', 'an expression of the workflow fails or exceeds its time, depth or size bound'],
+    ['the side service (ledger-internal) answers 2xx', 'a side service answers 2xx'],
+    ['the upstream at http://10.0.0.7:8080/x does not answer', 'the upstream at <address> does not answer'],
+    ['reads ${SLUICE_UPSTREAM_X} from 10.1.2.3:9000', 'reads <setting> from <address>'],
+    ['scope orders:read is missing', 'scope orders:read is missing'],
+  ])('%s -> %s', (words, shown) => {
+    expect(publicCondition(words)).toBe(shown);
+  });
+
+  it.each([
+    ['rate_limited', 'https://problems.sluice.example/rate-limited', 'rate-limited'],
+    ['rate_limited', '/portal/problems/rate-limited/', 'rate-limited'],
+    ['not_found', 'about:blank', 'not-found'],
+    ['own_error', 'tag:acme.test,2026:teapot', 'own-error'],
+  ])('%s of type %s is documented at /portal/problems/%s', (id, type, slug) => {
+    expect(problemSlug(id, type)).toBe(slug);
+  });
+});
