@@ -366,6 +366,29 @@ describe('partner portal API', () => {
   });
 });
 
+describe('a sign-in portal (SLUICE_PORTAL=sign-in)', () => {
+  it('reads its catalog to a signed-in partner, and to nobody once the partner\'s key is revoked', async () => {
+    const gw = await startTestGateway({ demo: false, workflows: [keyed('orders', '/orders')], settings: { SLUICE_PORTAL: 'sign-in', SLUICE_ADMIN_TOKENS: ADMIN_TOKENS } });
+    try {
+      const admin = adminOf(gw.url);
+      expect((await admin('publisher', 'PUT', '/products/orders-api', { name: 'Orders API', workflows: ['orders'] })).status).toBe(200);
+      expect((await admin('publisher', 'POST', '/partners', { id: 'acme', name: 'Acme', products: ['orders-api'] })).status).toBe(201);
+      const { key, id } = (await admin('publisher', 'POST', '/partners/acme/keys', {})).body as { key: string; id: string };
+      const client = portalClient(gw.url);
+      expect((await client.signIn({ apiKey: key })).status).toBe(201);
+      const catalog = (cookie?: string) => fetch(`${gw.url}/portal/api/catalog`, { headers: cookie === undefined ? {} : { cookie } });
+      expect((await catalog()).status).toBe(401);
+      const read = await catalog(client.cookie);
+      expect(read.status).toBe(200);
+      expect(JSON.stringify(await read.json())).toContain('Orders API');
+      expect((await admin('publisher', 'POST', `/partners/acme/keys/${id}/revoke`, {})).status).toBe(200);
+      expect((await catalog(client.cookie)).status).toBe(401);
+    } finally {
+      await gw.close();
+    }
+  });
+});
+
 describe('partner portal API with SLUICE_PORTAL=off', () => {
   it('is not there: sign-in answers 404', async () => {
     const gw = await startTestGateway({ demo: false, workflows: [keyed('orders', '/orders')], settings: { SLUICE_PORTAL: 'off' } });
