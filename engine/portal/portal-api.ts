@@ -79,8 +79,18 @@ export function createPortalRouter(options: PortalOptions): express.Router {
   }
 
   const notFound = (what: string) => new AdminError('not_found', `no published ${what}`);
-  async function problemOf(slug: string) {
-    const found = (await published.problems()).find((p) => p.slug === slug);
+  /**
+   * The catalog's problem types as `req`'s reader may see them: public in every mode (every caller
+   * of the gateway is sent them), but which published workflows answer with each is the catalog's
+   * to tell, so a sign-in portal tells it to signed-in readers only.
+   */
+  async function problemsFor(req: Request) {
+    const problems = await published.problems();
+    if (options.mode === 'public' || (await viewerOf(req)).kind !== 'anonymous') return problems;
+    return problems.map((p) => ({ ...p, workflows: [] }));
+  }
+  async function problemOf(req: Request, slug: string) {
+    const found = (await problemsFor(req)).find((p) => p.slug === slug);
     if (!found) throw notFound(`problem type "${slug}"`);
     return found;
   }
@@ -103,17 +113,17 @@ export function createPortalRouter(options: PortalOptions): express.Router {
     }),
   );
 
-  // Problem types are public in every mode: every caller of the gateway is sent them.
+  // Problem types are public in every mode (problemsFor).
   router.get(
     '/api/problems',
-    handle(async (_req, res) => {
-      res.set('cache-control', 'no-cache').json({ problems: await published.problems() });
+    handle(async (req, res) => {
+      res.set('cache-control', 'no-store').json({ problems: await problemsFor(req) });
     }),
   );
   router.get(
     '/api/problems/:slug',
     handle(async (req, res) => {
-      res.set('cache-control', 'no-cache').json(await problemOf(String(req.params.slug)));
+      res.set('cache-control', 'no-store').json(await problemOf(req, String(req.params.slug)));
     }),
   );
 
@@ -203,7 +213,7 @@ export function createPortalRouter(options: PortalOptions): express.Router {
     handle(async (req, res) => {
       res.vary('accept');
       if (req.accepts(['html', 'json', 'application/problem+json']) === 'html') return page(req, res);
-      res.set('cache-control', 'no-cache').json(await problemOf(String(req.params.slug)));
+      res.set('cache-control', 'no-store').json(await problemOf(req, String(req.params.slug)));
     }),
   );
   router.get(['/', '/{*page}'], page);

@@ -116,11 +116,12 @@ export function createPublishedCatalog(sources: PublishedSources) {
   }
 
   function productView(state: StoreState, product: ProductRecord, shown: Map<string, ShownVersion>, all: readonly ProductRecord[]): PortalProduct {
+    // the plans that set a limit on this product (a partner's own overrides are never shown)
     const plans = Object.values(state.plans ?? {})
       .sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id))
-      .map((plan) => {
+      .flatMap((plan) => {
         const limit = Object.hasOwn(plan.limits, product.id) ? plan.limits[product.id] : undefined;
-        return { id: plan.id, name: plan.name, ...(limit ? { limit: { limit: limit.limit, window: limit.window, ...(limit.tokens ? { tokens: { limit: limit.tokens.limit, window: limit.tokens.window } } : {}) } } : {}) };
+        return limit ? [{ id: plan.id, name: plan.name, limit: { limit: limit.limit, window: limit.window, ...(limit.tokens ? { tokens: { limit: limit.tokens.limit, window: limit.tokens.window } } : {}) } }] : [];
       });
     const workflows = product.workflows.flatMap((id) => {
       const version = shown.get(id);

@@ -51,14 +51,14 @@ export type PortalWorkflowSummary = z.infer<typeof portalWorkflowSummarySchema>;
 /** A rate limit a plan grants on a product. */
 const portalLimitSchema = z.object({ limit: z.number().int(), window: z.string(), tokens: z.object({ limit: z.number().int(), window: z.string() }).optional() });
 
-const portalPlanSchema = z.object({ id: z.string(), name: z.string(), limit: portalLimitSchema.optional() });
+const portalPlanSchema = z.object({ id: z.string(), name: z.string(), limit: portalLimitSchema });
 
 const portalProductSchema = z.object({
   id: z.string(),
   name: z.string(),
   description: z.string(),
   workflows: z.array(portalWorkflowSummarySchema),
-  /** The plans and the limit each grants on this product (absent: the plan sets none for it). */
+  /** The plans that set a limit on this product, with that limit. */
   plans: z.array(portalPlanSchema),
 });
 export type PortalProduct = z.infer<typeof portalProductSchema>;

@@ -59,10 +59,8 @@ describe('the portal API (SLUICE_PORTAL=public)', () => {
     expect(product!.workflows.map((w) => w.id)).toEqual(['billing', 'receipts']);
     expect(product!.workflows[0]).toMatchObject({ name: 'Billing', methods: ['GET'], path: '/api/billing', version: 1, credentials: [{ kind: 'jwt', sent: 'Authorization: Bearer <token>' }], scopes: { all: ['billing:read'], any: [] }, lifecycle: { state: 'active', headers: {} } });
     expect(product!.workflows[1]).toMatchObject({ id: 'receipts', credentials: [], scopes: { all: [], any: [] } });
-    expect(product!.plans).toEqual([
-      { id: 'free', name: 'Free' },
-      { id: 'gold', name: 'Gold', limit: { limit: 100, window: '1m' } },
-    ]);
+    // a plan without a limit on the product is not shown
+    expect(product!.plans).toEqual([{ id: 'gold', name: 'Gold', limit: { limit: 100, window: '1m' } }]);
   });
 
   it('shows every contract entry of the served version in the reference, and its OpenAPI 3.1 validates', async () => {
@@ -192,7 +190,10 @@ describe('SLUICE_PORTAL=sign-in and off', () => {
       expect(refused.headers.get('www-authenticate')).toBe('Bearer realm="sluice-portal"');
       expectPortalProblem(await portalGet(gw.url, '/portal/api/workflows/billing'), 401, 'unauthorized');
       expect(portalCatalogSchema.parse((await portalGet(gw.url, '/portal/api/catalog', 'viewer')).body).products).toHaveLength(1);
-      expect((await portalGet(gw.url, '/portal/problems/forbidden')).status).toBe(200);
+      // problem types stay public, without naming the workflows that answer with them
+      expect(portalProblemSchema.parse((await portalGet(gw.url, '/portal/problems/forbidden')).body)).toMatchObject({ status: 403, workflows: [] });
+      expect((await portalGet(gw.url, '/portal/api/problems')).text).not.toContain('billing');
+      expect(portalProblemSchema.parse((await portalGet(gw.url, '/portal/problems/forbidden', 'viewer')).body).workflows).toEqual([{ id: 'billing', name: 'Billing' }]);
       expect((await portalGet(gw.url, '/portal/api/session')).body).toEqual({ mode: 'sign-in', viewer: { kind: 'anonymous' } });
     } finally {
       await gw.close();

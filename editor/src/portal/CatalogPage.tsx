@@ -56,7 +56,7 @@ export function ProductCard({ product, preview, heading = 'h2' }: { product: Por
       </ul>
       <h3>Plans</h3>
       {product.plans.length === 0 ? (
-        <p className="small muted">No plan is defined.</p>
+        <p className="small muted">No plan sets a limit on this product.</p>
       ) : (
         <table className="portal-table">
           <caption className="sr-only">Plan limits of {product.name}</caption>
@@ -71,8 +71,8 @@ export function ProductCard({ product, preview, heading = 'h2' }: { product: Por
             {product.plans.map((plan) => (
               <tr key={plan.id}>
                 <th scope="row">{plan.name}</th>
-                <td>{plan.limit ? `${plan.limit.limit} per ${plan.limit.window}` : 'no limit set'}</td>
-                <td>{plan.limit?.tokens ? `${plan.limit.tokens.limit} per ${plan.limit.tokens.window}` : '—'}</td>
+                <td>{`${plan.limit.limit} per ${plan.limit.window}`}</td>
+                <td>{plan.limit.tokens ? `${plan.limit.tokens.limit} per ${plan.limit.tokens.window}` : '—'}</td>
               </tr>
             ))}
           </tbody>

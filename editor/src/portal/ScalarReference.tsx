@@ -43,6 +43,7 @@ const QUIET = {
   agent: { disabled: true },
   mcp: { disabled: true },
   hideSearch: true,
+  hideModels: true,
   showSidebar: false,
   defaultOpenAllTags: true,
   forceDarkModeState: 'light',
