@@ -124,6 +124,7 @@ describe.runIf(chromiumAvailable())('the partner view of the portal in a browser
     expect(rotated).toMatch(/^sk_[0-9a-f]{8}_/);
     expect(rotated).not.toBe(acmeKey.key);
     expect(await seriousAxeProblems(page, 'dialog')).toEqual([]);
+    await screenshot(page, 'portal-partner-new-key');
     await shown.getByRole('button', { name: 'Done' }).click();
     // the new key works at once
     expect(await call('/orders', rotated)).toBe(200);
