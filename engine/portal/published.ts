@@ -158,7 +158,8 @@ export function createPublishedCatalog(sources: PublishedSources) {
       const shown = shownVersions(state, preview).get(id);
       if (!shown || !all.some((p) => p.workflows.includes(id))) return undefined;
       const catalog = sources.catalog();
-      const contract = await contractOf(shown, catalog);
+      // the contract writes the Deprecation date as a placeholder: the reference shows the values served
+      const contract = (await contractOf(shown, catalog)).map((e) => (e.headers.deprecation === undefined ? e : { ...e, headers: { ...e.headers, ...shown.lifecycle.headers } }));
       const workflow = summaryOf(shown, all);
       const answers: PortalAnswer[] = publicAnswers(contract, problemPageOf(catalog));
       const openapi = publicOpenApi(shown.graph.document, shown.version, contract, identityOf(shown.graph.document));

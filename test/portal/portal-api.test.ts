@@ -133,7 +133,10 @@ describe('the portal API (SLUICE_PORTAL=public)', () => {
     expect(served.status).toBe(200);
     const reference = portalReferenceSchema.parse((await get('/portal/api/workflows/receipts')).body);
     expect(reference.workflow.lifecycle).toMatchObject({ state: 'deprecated', sunset, headers: { deprecation: served.headers.get('deprecation'), sunset: served.headers.get('sunset') } });
-    expect(reference.answers.find((a) => a.status === 200)?.headers).toMatchObject({ sunset: served.headers.get('sunset') });
+    for (const answer of reference.answers) expect(answer.headers).toMatchObject({ deprecation: served.headers.get('deprecation'), sunset: served.headers.get('sunset') });
+    const openapi = await get('/portal/api/workflows/receipts/openapi.json');
+    expect(openapi.body.components.responses.Status200.headers.deprecation.example).toBe(served.headers.get('deprecation'));
+    expect(openApiProblems(openapi.body)).toEqual([]);
     const changelog = portalChangelogSchema.parse((await get('/portal/api/changelog/billing')).body);
     expect(changelog.entries[0]).toMatchObject({ workflow: 'receipts', version: 1, event: 'deprecated', sunset });
 
