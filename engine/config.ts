@@ -113,6 +113,9 @@ export const settingsSchema = z.object({
   SLUICE_REPLAY_PER_SECOND: z.coerce.number().int().min(1).max(1_000_000).default(5).meta({ description: 'Most requests recorded per workflow and second: a busy workflow costs this many samples a second, the rest cost one check each.' }),
   SLUICE_RATE_LIMIT_TIMEOUT_MS: z.coerce.number().int().min(5).max(5_000).default(100).meta({ description: 'Longest wait for Redis on a rate-limit check; slower calls are decided by the node\'s onStoreDown and open the circuit breaker.' }),
   SLUICE_RATE_LIMIT_MAX_KEYS: z.coerce.number().int().min(100).max(100_000_000).default(100_000).meta({ description: 'Most rate-limit counters held in memory (in-memory limits, and the `local` fallback while Redis is down); a new key beyond it evicts the oldest key of the node holding the most, counted in `sluice_rate_limit_evictions_total`.' }),
+  SLUICE_PORTAL_SESSION: boundedDurationSchema(60_000, 43_200_000).default('30m').meta({ description: 'How long a partner\'s portal session lasts after it signs in (1m to 12h; never longer than the token it signed in with). The session is checked on every request: a revoked or expired key, a suspension or a removed client id ends it at once.' }),
+  SLUICE_PORTAL_MAX_OVERLAP: boundedDurationSchema(1_000, 30 * 86_400_000).default('24h').meta({ description: 'The longest a partner\'s old key keeps working after it rotates it in the portal (1s to 30d), and the overlap it gets when it names none.' }),
+  SLUICE_PORTAL_AUDIENCE: z.string().min(1).max(512).default('sluice-portal').meta({ description: 'The audience (aud) a partner\'s token must be issued for to sign in to the portal; a token for an API is not a portal sign-in. Its issuer must be one a served jwt-verify node trusts for that partner.' }),
 });
 
 export interface Settings {
@@ -171,6 +174,8 @@ export interface Settings {
   calloutHosts: string[];
   /** Recorded samples for differential replay: kept per workflow, taken per workflow and second; undefined when off. */
   replay: { samples: number; perSecond: number } | undefined;
+  /** The partner view of the portal: session lifetime, longest rotation overlap, the audience of sign-in tokens. */
+  partnerPortal: { sessionMs: number; maxOverlapMs: number; audience: string };
 }
 
 /** `name=value,name=value` as OTEL_EXPORTER_OTLP_HEADERS writes them (values percent-decoded). */
@@ -247,6 +252,7 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
     egress: { allow: s.SLUICE_EGRESS_ALLOW ?? '', publicAddresses: s.SLUICE_EGRESS_PUBLIC },
     calloutHosts: s.SLUICE_CALLOUT_HOSTS === '' ? [] : s.SLUICE_CALLOUT_HOSTS.split(','),
     replay: s.SLUICE_REPLAY ? { samples: s.SLUICE_REPLAY_SAMPLES, perSecond: s.SLUICE_REPLAY_PER_SECOND } : undefined,
+    partnerPortal: { sessionMs: durationMs(s.SLUICE_PORTAL_SESSION), maxOverlapMs: durationMs(s.SLUICE_PORTAL_MAX_OVERLAP), audience: s.SLUICE_PORTAL_AUDIENCE },
     evidence: s.SLUICE_EVIDENCE ? { retentionMs: durationMs(s.SLUICE_EVIDENCE_RETENTION), maxBytes: s.SLUICE_EVIDENCE_MAX_BYTES, clickhouseUrl: s.CLICKHOUSE_URL } : undefined,
   };
 }

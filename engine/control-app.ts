@@ -31,6 +31,10 @@ import type { Identity } from '../shared/admin/index.ts';
 import { validatePaced } from './compile/pace.ts';
 import { createPortalRouter } from './portal/portal-api.ts';
 import { createPublishedCatalog } from './portal/published.ts';
+import { createPartnerPortalApi, type PartnerPortal } from './portal/partner-api.ts';
+import type { PartnerSessionStore } from './portal/partner-sessions.ts';
+import { createPortalTokenVerifier } from './portal/partner-token.ts';
+import { createPartnerUsage } from './portal/partner-usage.ts';
 
 interface ControlAppOptions {
   /** The catalog's renderer as last activated. */
@@ -45,6 +49,8 @@ interface ControlAppOptions {
   adminMcp: express.Router;
   /** The developer portal, mounted at /portal; absent with SLUICE_PORTAL=off. */
   portal: express.Router | undefined;
+  /** The partner view of the portal, mounted at /portal/api/partner; absent with SLUICE_PORTAL=off. */
+  partnerPortal: express.Router | undefined;
   /** /metrics on this port; `authenticate` absent when it is open (its own port serves it without a token, not this one). */
   metrics: { text(): Promise<string>; contentType: string; authenticate: ((authorization: string | undefined, client?: string) => unknown) | undefined } | undefined;
 }
@@ -57,6 +63,7 @@ function createControlApp(options: ControlAppOptions): express.Express {
   app.set('trust proxy', options.clients.trust ?? false);
   app.use('/admin/api', options.admin);
   app.use('/admin/mcp', options.adminMcp);
+  if (options.partnerPortal) app.use('/portal/api/partner', options.partnerPortal);
   const metrics = options.metrics;
   if (metrics) {
     app.get('/metrics', async (req, res, next) => {
@@ -129,10 +136,12 @@ export interface ControlPlaneParts {
   canaries?: CanaryWatch | undefined;
   /** Differential replay's recorded samples; absent when recording is off. */
   replay?: { samples(workflow: string): Promise<string[]> } | undefined;
+  /** Partner portal sessions (files of the data directory, or Redis with REDIS_URL). */
+  portalSessions: PartnerSessionStore;
 }
 
 /** The developer portal's router: the published catalog read from what this process serves. */
-function createPortal(parts: ControlPlaneParts, authenticate: (authorization: string | undefined, client?: string) => Identity): express.Router {
+function createPortal(parts: ControlPlaneParts, authenticate: (authorization: string | undefined, client?: string) => Identity, partners: PartnerPortal): express.Router {
   const { settings, store, registry, lifecycle } = parts;
   const published = createPublishedCatalog({
     state: () => store.state(),
@@ -142,7 +151,7 @@ function createPortal(parts: ControlPlaneParts, authenticate: (authorization: st
     validate: async (document, { catalog, published: stored }) => validatePaced(document, { catalog, fragments: await lifecycle.fragmentLibrary.current(), limits: parts.documents.limits, allowStoredCredentials: stored }, parts.documents.sliceMs),
     sliceMs: parts.documents.sliceMs,
   });
-  return createPortalRouter({ mode: settings.portal === 'sign-in' ? 'sign-in' : 'public', published, authenticate, clientAddress: parts.clients.of, problems: parts.problems });
+  return createPortalRouter({ mode: settings.portal === 'sign-in' ? 'sign-in' : 'public', published, authenticate, clientAddress: parts.clients.of, problems: parts.problems, viewers: [partners.viewer] });
 }
 
 /** The control plane: the admin API with its tokens, and the Express app that serves it beside health, editor and metrics. */
@@ -187,6 +196,21 @@ export function createControlPlane(parts: ControlPlaneParts): { app: express.Exp
       return [{ id: `${hostname()}-${process.pid}`, host: hostname(), pid: process.pid, appliedRevision: registry.appliedRevision, serving: servedVersions(), lastSeenMs: 0, behind, lagging: behind > 0, self: true }];
     },
   });
+  const partnerPortal = createPartnerPortalApi({
+    store: parts.store,
+    partners: createPartners({ store: parts.store }),
+    access: parts.partnerAccess,
+    served: () => registry.active,
+    tokens: createPortalTokenVerifier({ served: () => registry.active.values(), deps: registry.deps, audience: settings.partnerPortal.audience, directory: () => parts.partnerAccess.current, revision: () => registry.appliedRevision }),
+    sessions: parts.portalSessions,
+    usage: createPartnerUsage({ metrics, evidence: parts.evidence }),
+    clients: parts.clients,
+    problems: parts.problems,
+    applied: (revision) => registry.whenApplied(revision),
+    sessionMs: settings.partnerPortal.sessionMs,
+    maxOverlapMs: settings.partnerPortal.maxOverlapMs,
+    logger: parts.logger,
+  });
   const app = createControlApp({
     problems: parts.problems,
     dataDir: settings.dataDir,
@@ -194,9 +218,16 @@ export function createControlPlane(parts: ControlPlaneParts): { app: express.Exp
     clients: parts.clients,
     admin: adminApi.router,
     adminMcp: adminApi.mcp,
-    portal: settings.portal === 'off' ? undefined : createPortal(parts, authenticator.authenticate),
+    portal: settings.portal === 'off' ? undefined : createPortal(parts, authenticator.authenticate, partnerPortal),
+    partnerPortal: settings.portal === 'off' ? undefined : partnerPortal.router,
     // With its own port, /metrics is open there; on the main port it needs an admin token.
     metrics: metrics && { text: () => metrics.text(), contentType: metrics.registry.contentType, authenticate: settings.metricsPort === undefined ? authenticator.authenticate : undefined },
   });
-  return { app, close: () => adminApi.close() };
+  return {
+    app,
+    close: async () => {
+      await adminApi.close();
+      partnerPortal.close();
+    },
+  };
 }

@@ -47,6 +47,7 @@ import { createCanaryWatch } from './canary/watch.ts';
 import { createMcpEndpoint } from './mcp/endpoint.ts';
 import { createMcpCallCounter } from './mcp/tool-metrics.ts';
 import { observeUpstreams } from './observe/upstreams.ts';
+import { openPartnerSessions } from './portal/partner-sessions.ts';
 
 /** Logged at start in demo mode: the demo token issuer is a way around every credential the examples check. */
 const DEMO_WARNING = 'demo mode: the demo upstream and the demo token issuer are on; anyone with the editor role can mint tokens for any partner; do not use in production';
@@ -216,7 +217,8 @@ export async function startSluice(
     fragmentDirectory.watch(() => void reload());
   }
 
-  const controlPlane = createControlPlane({ settings, store, lifecycle, registry, replicas: () => replicas, rateLimits, metrics, partnerAccess, preview: previewContext, mintToken, documents, clients, problems: () => problems, logger, evidence: evidence?.store, canaries, ...(samples ? { replay: { samples: (workflow: string) => samples.list(workflow) } } : {}) });
+  const portalSessions = await openPartnerSessions(settings);
+  const controlPlane = createControlPlane({ portalSessions, settings, store, lifecycle, registry, replicas: () => replicas, rateLimits, metrics, partnerAccess, preview: previewContext, mintToken, documents, clients, problems: () => problems, logger, evidence: evidence?.store, canaries, ...(samples ? { replay: { samples: (workflow: string) => samples.list(workflow) } } : {}) });
   const metricsServer = metrics && settings.metricsPort !== undefined ? await listenMetrics(metrics, settings.host, settings.metricsPort) : undefined;
   const mcp = createMcpEndpoint({ gateway, partners: partnerAccess, problems: () => problems, clientAddress: clients, maxBodyBytes: settings.maxBodyBytes, maxAnswerBytes: settings.maxBufferedAnswerBytes, logger });
   const server = createHttpServer(settings, { problems: () => problems, control: controlPlane.app, gateway, mcp, ...(tls.listener ? { tls: tls.listener } : {}) });

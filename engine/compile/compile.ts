@@ -30,7 +30,7 @@ function freshCounts(results: readonly string[]): Record<string, number> {
 }
 
 /** Prepares one node with its kind's runtime; a failure is a problem naming the node and field. */
-async function prepareNode(
+export async function prepareNode(
   workflowId: string,
   nodeId: string,
   kind: string,

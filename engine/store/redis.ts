@@ -37,6 +37,8 @@ export function redisKeys(prefix: string) {
     replay: `sluice:${prefix}:replay:`,
     /** The prefix of the recorded request samples of differential replay (engine/replay); the workflow id follows. */
     samples: `sluice:${prefix}:samples:`,
+    /** The prefix of partner portal sessions (engine/portal/partner-sessions.ts); the SHA-256 of the session id follows. */
+    portalSession: `sluice:${prefix}:portal-session:`,
   };
 }
 

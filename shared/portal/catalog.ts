@@ -141,7 +141,11 @@ export type PortalProblem = z.infer<typeof portalProblemSchema>;
 /** GET /portal/api/session: the portal's mode and who the caller is to it. */
 export const portalSessionSchema = z.object({
   mode: z.enum(PORTAL_MODES),
-  /** `anonymous` in public mode without a credential; `admin` with an admin token (role given). */
-  viewer: z.discriminatedUnion('kind', [z.object({ kind: z.literal('anonymous') }), z.object({ kind: z.literal('admin'), name: z.string(), role: z.string() })]),
+  /** `anonymous` in public mode without a credential; `admin` with an admin token (role given); `partner` with a partner's portal session (/portal/partner). */
+  viewer: z.discriminatedUnion('kind', [
+    z.object({ kind: z.literal('anonymous') }),
+    z.object({ kind: z.literal('admin'), name: z.string(), role: z.string() }),
+    z.object({ kind: z.literal('partner'), id: z.string(), name: z.string() }),
+  ]),
 });
 export type PortalSession = z.infer<typeof portalSessionSchema>;

@@ -110,8 +110,12 @@ export function createPartners(options: { store: Store; now?: () => Date }) {
     });
   }
 
-  /** Adds a key to a partner; `replacing` (rotation) gets an expiry at the end of the overlap. */
-  function addKey(actor: Actor, id: string, input: { scopes: string[]; expiresAt?: string | undefined }, replacing?: { keyId: string; overlapMs: number }) {
+  /**
+   * Adds a key to a partner; `replacing` (rotation) gets an expiry at the end of the overlap. With
+   * `bounded` (a partner rotating its own key) an expired key cannot be rotated and the new key
+   * expires when the old one would have: a partner never extends what its admin granted.
+   */
+  function addKey(actor: Actor, id: string, input: { scopes: string[]; expiresAt?: string | undefined }, replacing?: { keyId: string; overlapMs: number; bounded?: boolean }) {
     return change(actor, replacing ? 'key.rotate' : 'key.create', (state, time) => {
       const partner = requirePartner(state, id);
       const { key, prefix } = newApiKey(prefixesOf(state));
@@ -119,17 +123,22 @@ export function createPartners(options: { store: Store; now?: () => Date }) {
       let keys = partner.keys;
       let detail = `key ${prefix} created${input.expiresAt ? `, expires ${input.expiresAt}` : ''}`;
       let scopes = input.scopes;
+      let newExpiry = input.expiresAt;
       if (replacing) {
         const old = keys.find((k) => k.id === replacing.keyId);
         if (!old) throw new AdminError('not_found', `partner "${id}" has no key "${replacing.keyId}"`);
         if (old.revokedAt !== undefined) throw new AdminError('conflict', `key "${old.id}" is revoked; create a new key instead`);
+        if (replacing.bounded && old.expiresAt !== undefined) {
+          if (Date.parse(old.expiresAt) <= Date.parse(time)) throw new AdminError('conflict', `key "${old.id}" has expired`);
+          newExpiry = old.expiresAt;
+        }
         const overlapEnd = new Date(Date.parse(time) + replacing.overlapMs).toISOString();
         const expiresAt = old.expiresAt !== undefined && old.expiresAt < overlapEnd ? old.expiresAt : overlapEnd;
         keys = keys.map((k) => (k.id === old.id ? { ...k, expiresAt } : k));
         scopes = scopes.length > 0 ? scopes : old.scopes;
         detail = `key ${old.id} replaced by ${prefix}; ${old.id} expires ${expiresAt}`;
       }
-      const record: ApiKeyRecord = { id: prefix, prefix, hash: hashApiKey(key), scopes, createdAt: time, createdBy: actor.name, ...(input.expiresAt ? { expiresAt: input.expiresAt } : {}) };
+      const record: ApiKeyRecord = { id: prefix, prefix, hash: hashApiKey(key), scopes, createdAt: time, createdBy: actor.name, ...(newExpiry ? { expiresAt: newExpiry } : {}) };
       const next = { ...partner, keys: [...keys, record] };
       const { hash: _hash, ...shown } = record;
       return { state: withPartner(state, next), entry: { partner: id, detail }, result: { ...shown, key, partner: id, ...(replacing ? { replaced: replacing.keyId } : {}) } };
@@ -235,6 +244,9 @@ export function createPartners(options: { store: Store; now?: () => Date }) {
     createKey: (actor: Actor, id: string, input: { scopes: string[]; expiresAt?: string | undefined }) => addKey(actor, id, input),
 
     rotateKey: (actor: Actor, id: string, keyId: string, overlap: string, scopes: string[]) => addKey(actor, id, { scopes }, { keyId, overlapMs: durationMs(overlap) }),
+
+    /** A partner rotating its own key: the old key's scopes, never a later expiry than the old key's, never an expired key. */
+    rotateOwnKey: (actor: Actor, id: string, keyId: string, overlapMs: number) => addKey(actor, id, { scopes: [] }, { keyId, overlapMs, bounded: true }),
 
     revokeKey(actor: Actor, id: string, keyId: string, reason?: string) {
       return change(actor, 'key.revoke', (state, time) => {
