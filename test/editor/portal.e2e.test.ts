@@ -10,7 +10,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { axeScan, settled, trackRequests } from '../helpers/axe.ts';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
-import { adminAs, chromiumAvailable, ensureEditorBuilt, launchChromium, watchErrors } from '../editor/support/browser.ts';
+import { adminAs, chromiumAvailable, ensureEditorBuilt, launchChromium, watchErrors } from './support/browser.ts';
 
 const PUBLISHER = 'portal-publisher-token-0123456789';
 const EDITOR = 'portal-editor-token-0123456789ab';

@@ -1,14 +1,14 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { errorContract, validateWorkflow } from '../../shared/compile/index.ts';
-import { errorCatalogSchema } from '../../shared/schema/index.ts';
-import { REPO } from '../helpers/gateway.ts';
+import { errorContract, validateWorkflow } from '../../../shared/compile/index.ts';
+import { errorCatalogSchema } from '../../../shared/schema/index.ts';
+import { REPO } from '../../helpers/gateway.ts';
 import { billingWorkflow } from './support.ts';
-import { loadSettings } from '../../engine/config.ts';
-import { BUILTIN_PROBLEM_BASE, rebaseCatalog, rebasedCatalogs } from '../../engine/portal/problem-base.ts';
-import { problemSlug, publicCondition } from '../../engine/portal/public-contract.ts';
-import type { ErrorCatalog } from '../../shared/schema/index.ts';
+import { loadSettings } from '../../../engine/config.ts';
+import { BUILTIN_PROBLEM_BASE, rebaseCatalog, rebasedCatalogs } from '../../../engine/portal/problem-base.ts';
+import { problemSlug, publicCondition } from '../../../engine/portal/public-contract.ts';
+import type { ErrorCatalog } from '../../../shared/schema/index.ts';
 
 const catalog: ErrorCatalog = {
   errors: {

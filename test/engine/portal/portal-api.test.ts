@@ -5,10 +5,11 @@
  * pending publish only for a publisher's token; SLUICE_PORTAL public, sign-in and off.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { portalCatalogSchema, portalChangelogSchema, portalProblemSchema, portalReferenceSchema, portalSessionSchema } from '../../shared/portal/index.ts';
-import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
-import { startUpstream, type TestUpstream } from '../helpers/upstream.ts';
-import { adminOf, ADMIN_TOKENS, type Admin } from '../engine/admin/support.ts';
+import { portalCatalogSchema, portalChangelogSchema, portalProblemSchema, portalReferenceSchema, portalSessionSchema } from '../../../shared/portal/index.ts';
+import { startTestGateway, type TestGateway } from '../../helpers/gateway.ts';
+import { startUpstream, type TestUpstream } from '../../helpers/upstream.ts';
+import { ensureEditorBuilt } from '../../editor/support/browser.ts';
+import { adminOf, ADMIN_TOKENS, type Admin } from '../admin/support.ts';
 import { billingWorkflow, expectPortalProblem, INTERNALS, mockWorkflow, openApiProblems, portalGet } from './support.ts';
 
 const SECRET = 'billing-hmac-secret-0123456789abcdef0123456789';
@@ -40,6 +41,7 @@ describe('the portal API (SLUICE_PORTAL=public)', () => {
   const get = (path: string, who?: Parameters<typeof portalGet>[2], accept?: string) => portalGet(gw.url, path, who, accept);
 
   beforeAll(async () => {
+    await ensureEditorBuilt(); // the problem type's page is the portal build's (a browser test may be building it now)
     upstream = await startUpstream();
     gw = await startPortalGateway(upstream, { SLUICE_PROBLEM_BASE: '/portal/problems/' });
     admin = adminOf(gw.url);
