@@ -71,6 +71,8 @@ async function main(argv: string[]): Promise<number> {
       if (!Number.isInteger(workers) || workers < 1 || workers > 256) fail('usage: sluice serve [--workers N|auto] [--demo]');
       // npm start's demo mode: a default for this run (workers inherit it), never over an explicit SLUICE_DEMO
       if (values.demo && process.env.SLUICE_DEMO === undefined) process.env.SLUICE_DEMO = 'on';
+      // and problem types that resolve on this gateway's portal out of the box (a deployment names its public URL instead)
+      if (process.env.SLUICE_DEMO === 'on' && values.demo && process.env.SLUICE_PROBLEM_BASE === undefined && process.env.SLUICE_PORTAL !== 'off') process.env.SLUICE_PROBLEM_BASE = '/portal/problems/';
       if (workers > 1 && cluster.isPrimary) {
         await serveWorkers(workers);
         return -1;

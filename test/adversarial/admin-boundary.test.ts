@@ -335,6 +335,10 @@ describe('demo mode', () => {
     try {
       expect(gw.logs.some((l) => l.level === 'warn' && typeof l.msg === 'string' && l.msg.startsWith('demo mode:'))).toBe(on);
       expect((await gw.fetch('/.well-known/sluice/demo-jwks.json')).status).toBe(on ? 200 : 404);
+      // the quick start's problem types resolve on the gateway's own portal; out of demo mode, as the catalog writes them
+      const refused = (await (await gw.fetch('/no/such/route')).json()) as { type: string };
+      expect(refused.type).toBe(on ? '/portal/problems/not-found' : 'https://problems.sluice.example/not-found');
+      if (on) expect((await gw.fetch(refused.type, { headers: { accept: 'application/json' } })).status).toBe(200);
       group.counted();
     } finally {
       await gw.close();
