@@ -24,6 +24,7 @@ import type { EvidenceStore } from './evidence/types.ts';
 import type { CanaryWatch } from './canary/watch.ts';
 import { DEMO_JWKS_FILE } from './demo/keys.ts';
 import type { ClientAddress } from './gateway/client-address.ts';
+import type { Drain } from './gateway/drain.ts';
 import { writeProblem, type ProblemRenderer } from './gateway/problem.ts';
 import { traceContextOf } from './gateway/trace.ts';
 import { keysDir } from './kinds/support/key-files.ts';
@@ -39,6 +40,8 @@ interface ControlAppOptions {
   admin: express.Router;
   /** The admin API as an MCP server, mounted at /admin/mcp. */
   adminMcp: express.Router;
+  /** What /readyz says, and answers saying `Connection: close` while draining (engine/gateway/drain.ts). */
+  drain: Pick<Drain, 'readiness' | 'closeAfterAnswers'>;
   /** /metrics on this port; `authenticate` absent when it is open (its own port serves it without a token, not this one). */
   metrics: { text(): Promise<string>; contentType: string; authenticate: ((authorization: string | undefined, client?: string) => unknown) | undefined } | undefined;
 }
@@ -47,6 +50,7 @@ interface ControlAppOptions {
 function createControlApp(options: ControlAppOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
+  options.drain.closeAfterAnswers(app.response);
   // req.ip, req.protocol and req.hostname trust the same proxies as everything else (SLUICE_TRUST_PROXY)
   app.set('trust proxy', options.clients.trust ?? false);
   app.use('/admin/api', options.admin);
@@ -62,8 +66,14 @@ function createControlApp(options: ControlAppOptions): express.Express {
       }
     });
   }
+  // Liveness: the process answers. Nothing else is checked, so a slow store never restarts a gateway that serves.
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
+  });
+  // Readiness: 503 until the first store sync is served, and again from the start of a shutdown.
+  app.get('/readyz', (_req, res) => {
+    const status = options.drain.readiness;
+    res.status(status === 'ready' ? 200 : 503).set('cache-control', 'no-store').json({ status });
   });
   const editorDist = join(ROOT, 'editor', 'dist');
   if (existsSync(editorDist)) app.use('/editor', express.static(editorDist));
@@ -113,6 +123,8 @@ export interface ControlPlaneParts {
   documents: { limits: DocumentLimits; sliceMs: number };
   clients: ClientAddress;
   problems: () => ProblemRenderer;
+  /** Readiness (/readyz) and the shutdown's `Connection: close`. */
+  drain: Pick<Drain, 'readiness' | 'closeAfterAnswers'>;
   logger: Logger;
   /** The evidence store the evidence queries read; absent when evidence is off. */
   evidence?: EvidenceStore | undefined;
@@ -171,6 +183,7 @@ export function createControlPlane(parts: ControlPlaneParts): { app: express.Exp
     clients: parts.clients,
     admin: adminApi.router,
     adminMcp: adminApi.mcp,
+    drain: parts.drain,
     // With its own port, /metrics is open there; on the main port it needs an admin token.
     metrics: metrics && { text: () => metrics.text(), contentType: metrics.registry.contentType, authenticate: settings.metricsPort === undefined ? authenticator.authenticate : undefined },
   });
