@@ -48,23 +48,21 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 export function createDrain(): Drain {
   let readiness: Readiness = 'starting';
   let shutdown: Promise<DrainOutcome> | undefined;
-  const state = {
-    get draining() {
-      return readiness === 'draining';
-    },
-  };
-  const writeHead = ServerResponse.prototype.writeHead as (this: ServerResponse, ...args: unknown[]) => ServerResponse;
-  // writeHead, because Node writes an implicit head through it too (res.write/res.end without one)
-  const drainAwareWriteHead = function drainAwareWriteHead(this: ServerResponse, ...args: unknown[]) {
-    if (state.draining) this.shouldKeepAlive = false;
-    return writeHead.apply(this, args);
-  };
+  let draining = false;
+  const writeHead = ServerResponse.prototype.writeHead as (this: ServerResponse, statusCode: number, reason?: unknown, headers?: unknown) => ServerResponse;
+  // writeHead, because Node writes an implicit head through it too (res.write/res.end without one);
+  // three fixed parameters (Node's own), not a rest array, to allocate nothing per answer
+  function drainAwareWriteHead(this: ServerResponse, statusCode: number, reason?: unknown, headers?: unknown) {
+    if (draining) this.shouldKeepAlive = false;
+    return writeHead.call(this, statusCode, reason, headers);
+  }
   const closeAfterAnswers = (prototype: object) => Object.defineProperty(prototype, 'writeHead', { value: drainAwareWriteHead, writable: true, configurable: true });
   class DrainAwareResponse extends ServerResponse {}
   closeAfterAnswers(DrainAwareResponse.prototype);
 
   async function run(server: Server, options: { delayMs: number; graceMs: number; onListenerClosed?: () => void }): Promise<DrainOutcome> {
     readiness = 'draining';
+    draining = true;
     if (options.delayMs > 0) await sleep(options.delayMs);
     // close() stops accepting and closes the connections idle now; it calls back once every connection is gone
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -89,7 +87,7 @@ export function createDrain(): Drain {
       return readiness;
     },
     get draining() {
-      return state.draining;
+      return draining;
     },
     ready() {
       if (readiness === 'starting') readiness = 'ready';
