@@ -78,7 +78,8 @@ async function main(argv: string[]): Promise<number> {
       // A worker: the first one publishes the workflows directory, every one serves what the store says.
       const index = Number(process.env.SLUICE_WORKER_INDEX ?? 0);
       const sluice = await startSluice(loadSettings(), { watchWorkflows: index === 0 });
-      // A graceful stop (readiness 503, in-flight requests finish; see Sluice.close), once: a second signal changes nothing.
+      // A graceful stop (readiness 503, in-flight requests finish; see Sluice.close), once: a second
+      // SIGTERM changes nothing, a second Ctrl-C (SIGINT) stops at once.
       let stopping: Promise<void> | undefined;
       const stop = (signal: string) => {
         if (stopping) return;
@@ -91,7 +92,7 @@ async function main(argv: string[]): Promise<number> {
           },
         );
       };
-      process.on('SIGINT', () => stop('SIGINT'));
+      process.on('SIGINT', () => (stopping ? process.exit(130) : stop('SIGINT')));
       process.on('SIGTERM', () => stop('SIGTERM'));
       if (cluster.isWorker) process.once('disconnect', () => stop('disconnect')); // the primary is gone: no orphans
       return -1; // keep running

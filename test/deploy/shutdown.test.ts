@@ -121,6 +121,26 @@ describe('sluice serve stopped by SIGTERM under load', () => {
   }, 120_000);
 });
 
+describe('sluice serve stopped by Ctrl-C', () => {
+  it('drains on the first SIGINT and stops at once on a second one', async () => {
+    upstream = await startHeldUpstream();
+    const gw = await startGateway({ SLUICE_SHUTDOWN_DELAY: '0s', SLUICE_SHUTDOWN_GRACE: '5m' });
+    const held = get(`${gw.url}/slow`).then(
+      (answer) => `answered ${answer.status}`,
+      (error: NodeJS.ErrnoException) => error.code,
+    );
+    await until('the slow request held by the upstream', () => (upstream!.held === 1 ? true : undefined), 30_000);
+    const exited = exitOf(gw.child);
+    gw.child.kill('SIGINT');
+    await until('the listener closed', () => (messages(gw).includes(DRAIN_LINES[1]) ? true : undefined), 30_000);
+    expect(gw.child.exitCode).toBeNull(); // draining: the held request keeps it running
+    gw.child.kill('SIGINT');
+    expect(await exited).toEqual({ code: 130, signal: null });
+    expect(await held).toBe('ECONNRESET');
+    expect(messages(gw)).toContain('SIGINT: stopping');
+  }, 60_000);
+});
+
 describe('a rolling restart behind a balancer that follows /readyz', () => {
   it('replaces both gateways under load without one failed request', async () => {
     upstream = await startHeldUpstream({ slowMs: 200 }); // some requests always in flight
