@@ -80,13 +80,23 @@ async function main(argv: string[]): Promise<number> {
       // A worker: the first one publishes the workflows directory, every one serves what the store says.
       const index = Number(process.env.SLUICE_WORKER_INDEX ?? 0);
       const sluice = await startSluice(loadSettings(), { watchWorkflows: index === 0 });
-      const stop = async () => {
-        await sluice.close();
-        process.exit(0);
+      // A graceful stop (readiness 503, in-flight requests finish; see Sluice.close), once: a second
+      // SIGTERM changes nothing, a second Ctrl-C (SIGINT) stops at once.
+      let stopping: Promise<void> | undefined;
+      const stop = (signal: string) => {
+        if (stopping) return;
+        sluice.logger.info({ signal }, `${signal}: stopping`);
+        stopping = sluice.close().then(
+          () => process.exit(0),
+          (error: unknown) => {
+            sluice.logger.error({ err: error }, 'stopping failed');
+            process.exit(1);
+          },
+        );
       };
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-      if (cluster.isWorker) process.once('disconnect', stop); // the primary is gone: no orphans
+      process.on('SIGINT', () => (stopping ? process.exit(130) : stop('SIGINT')));
+      process.on('SIGTERM', () => stop('SIGTERM'));
+      if (cluster.isWorker) process.once('disconnect', () => stop('disconnect')); // the primary is gone: no orphans
       return -1; // keep running
     }
     case 'test': {

@@ -45,6 +45,8 @@ export const settingsSchema = z.object({
   SLUICE_REQUEST_TIMEOUT: boundedDurationSchema(100, 3_600_000).default('30s').meta({ description: 'Longest a client may take to send the whole request, body included; then 408 and the connection closes.' }),
   SLUICE_MAX_BUFFERED_ANSWER: z.string().regex(SIZE, 'a size like 10mb or 512kb').default('10mb').transform(bytes).refine((n) => n >= 64 * 1024, 'at least 64kb').meta({ description: 'Most answer bytes held in memory for one connection: an upstream body a transform would read (502 above), an answer a workflow builds (500 above), and one connection\'s unread answers together (the connection is closed above).' }),
   SLUICE_SEND_TIMEOUT: boundedDurationSchema(100, 3_600_000).default('30s').meta({ description: 'Longest a client may leave an answer unread (no byte of it accepted); then the connection closes (slow readers).' }),
+  SLUICE_SHUTDOWN_DELAY: boundedDurationSchema(0, 300_000).default('0s').meta({ description: 'On SIGTERM or SIGINT, how long the gateway goes on accepting connections while `/readyz` answers 503 and every answer says `Connection: close`, so load balancers that poll readiness, and clients holding keep-alive connections, move away before the listener closes. 0: close at once (when a Kubernetes preStop hook already waited).' }),
+  SLUICE_SHUTDOWN_GRACE: boundedDurationSchema(0, 3_600_000).default('20s').meta({ description: 'After the listener closes, how long requests in flight may take to finish (each connection closes after its answer, idle ones at once); connections still open then are cut and counted in the log. The process exits within SLUICE_SHUTDOWN_DELAY plus this plus closing its stores.' }),
   SLUICE_TRUST_PROXY: z
     .string()
     .default('off')
@@ -136,6 +138,8 @@ export interface Settings {
   clientCertificates: { caFile: string | undefined; header: string | undefined };
   maxBufferedAnswerBytes: number;
   sendTimeoutMs: number;
+  /** Graceful shutdown: accepting on while readiness is 503, then the bound on in-flight requests (SLUICE_SHUTDOWN_DELAY, _GRACE). */
+  shutdown: { delayMs: number; graceMs: number };
   headersTimeoutMs: number;
   requestTimeoutMs: number;
   expressionTimeoutMs: number;
@@ -223,6 +227,7 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
     ...tlsSettings(s),
     maxBufferedAnswerBytes: s.SLUICE_MAX_BUFFERED_ANSWER,
     sendTimeoutMs: durationMs(s.SLUICE_SEND_TIMEOUT),
+    shutdown: { delayMs: durationMs(s.SLUICE_SHUTDOWN_DELAY), graceMs: durationMs(s.SLUICE_SHUTDOWN_GRACE) },
     headersTimeoutMs: durationMs(s.SLUICE_HEADERS_TIMEOUT),
     requestTimeoutMs: Math.max(durationMs(s.SLUICE_REQUEST_TIMEOUT), durationMs(s.SLUICE_HEADERS_TIMEOUT)),
     expressionTimeoutMs: s.SLUICE_EXPRESSION_TIMEOUT_MS,

@@ -24,6 +24,7 @@ import type { EvidenceStore } from './evidence/types.ts';
 import type { CanaryWatch } from './canary/watch.ts';
 import { DEMO_JWKS_FILE } from './demo/keys.ts';
 import type { ClientAddress } from './gateway/client-address.ts';
+import type { Drain } from './gateway/drain.ts';
 import { writeProblem, type ProblemRenderer } from './gateway/problem.ts';
 import { traceContextOf } from './gateway/trace.ts';
 import { keysDir } from './kinds/support/key-files.ts';
@@ -51,6 +52,8 @@ interface ControlAppOptions {
   portal: express.Router | undefined;
   /** The partner view of the portal, mounted at /portal/api/partner; absent with SLUICE_PORTAL=off. */
   partnerPortal: express.Router | undefined;
+  /** What /readyz says, and answers saying `Connection: close` while draining (engine/gateway/drain.ts). */
+  drain: Pick<Drain, 'readiness' | 'closeAfterAnswers'>;
   /** /metrics on this port; `authenticate` absent when it is open (its own port serves it without a token, not this one). */
   metrics: { text(): Promise<string>; contentType: string; authenticate: ((authorization: string | undefined, client?: string) => unknown) | undefined } | undefined;
 }
@@ -59,6 +62,7 @@ interface ControlAppOptions {
 function createControlApp(options: ControlAppOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
+  options.drain.closeAfterAnswers(app.response);
   // req.ip, req.protocol and req.hostname trust the same proxies as everything else (SLUICE_TRUST_PROXY)
   app.set('trust proxy', options.clients.trust ?? false);
   app.use('/admin/api', options.admin);
@@ -75,10 +79,16 @@ function createControlApp(options: ControlAppOptions): express.Express {
       }
     });
   }
+  // Liveness: the process answers. Nothing else is checked, so a slow store never restarts a gateway that serves.
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
   if (options.portal) app.use('/portal', options.portal);
+  // Readiness: 503 until the first store sync is served, and again from the start of a shutdown.
+  app.get('/readyz', (_req, res) => {
+    const status = options.drain.readiness;
+    res.status(status === 'ready' ? 200 : 503).set('cache-control', 'no-store').json({ status });
+  });
   const editorDist = join(ROOT, 'editor', 'dist');
   // the portal's page is served at /portal, never as a file of the editor
   app.get('/editor/portal.html', (req, res) => problem(res, req, 'not_found'));
@@ -129,6 +139,8 @@ export interface ControlPlaneParts {
   documents: { limits: DocumentLimits; sliceMs: number };
   clients: ClientAddress;
   problems: () => ProblemRenderer;
+  /** Readiness (/readyz) and the shutdown's `Connection: close`. */
+  drain: Pick<Drain, 'readiness' | 'closeAfterAnswers'>;
   logger: Logger;
   /** The evidence store the evidence queries read; absent when evidence is off. */
   evidence?: EvidenceStore | undefined;
@@ -220,6 +232,7 @@ export function createControlPlane(parts: ControlPlaneParts): { app: express.Exp
     adminMcp: adminApi.mcp,
     portal: settings.portal === 'off' ? undefined : createPortal(parts, authenticator.authenticate, partnerPortal),
     partnerPortal: settings.portal === 'off' ? undefined : partnerPortal.router,
+    drain: parts.drain,
     // With its own port, /metrics is open there; on the main port it needs an admin token.
     metrics: metrics && { text: () => metrics.text(), contentType: metrics.registry.contentType, authenticate: settings.metricsPort === undefined ? authenticator.authenticate : undefined },
   });

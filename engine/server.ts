@@ -11,6 +11,7 @@ import { startDemoUpstream } from './demo/upstream.ts';
 import { runWorkflowTests, type SimulationContext } from './preview/simulate.ts';
 import { createGateway, type Gateway } from './gateway/gateway.ts';
 import { createHttpServer, type TlsMaterial } from './gateway/http-server.ts';
+import { createDrain, type Readiness } from './gateway/drain.ts';
 import { createClientCertificates, readCertificateBundle } from './gateway/client-certificate.ts';
 import { createClientAddress } from './gateway/client-address.ts';
 import { createSlowReaderGuard } from './gateway/slow-readers.ts';
@@ -99,6 +100,13 @@ export interface Sluice {
   replicas: ReplicaRegistry | undefined;
   /** Differential replay's recorded samples (absent with SLUICE_REPLAY=off). */
   samples: SampleStore | undefined;
+  /** What /readyz says. */
+  readonly readiness: Readiness;
+  /**
+   * Stops without dropping a request: readiness 503, new connections accepted for
+   * SLUICE_SHUTDOWN_DELAY, then the listener closes and the requests in flight finish (at most
+   * SLUICE_SHUTDOWN_GRACE), then everything else closes. Logs each step.
+   */
   close(): Promise<void>;
 }
 
@@ -155,6 +163,8 @@ export async function startSluice(
   logger.info({ egress: egress.summary, ...(demoUpstream ? { demoUpstream: new URL(demoUpstream.url).host } : {}) }, demoUpstream ? 'egress policy (the demo upstream allowed)' : 'egress policy');
   const deps = { env, envAllowList: settings.workflowEnv, egress, calloutHosts: calloutHostsOf(settings, demoUpstream?.url), dataDir: settings.dataDir, rateLimits, cache, replays, shared, partners: partnerAccess, maxBufferedAnswer: settings.maxBufferedAnswerBytes, expressionLimits, expressionPool, ...documents };
   const labelPartners = metrics && createPartnerLabelling(metrics);
+  // /readyz says `starting` until the first sync below is applied, `draining` from the start of close()
+  const drain = createDrain();
   const fragments = createFragmentLibrary(store);
   const registry = createWorkflowRegistry({
     deps,
@@ -212,16 +222,17 @@ export async function startSluice(
     await registry.sync();
   };
   await reload();
+  drain.ready(); // the first sync is applied: from here /readyz answers 200 (until a shutdown)
   if (watchWorkflows) {
     directory.watch(() => void reload());
     fragmentDirectory.watch(() => void reload());
   }
 
   const portalSessions = await openPartnerSessions(settings);
-  const controlPlane = createControlPlane({ portalSessions, settings, store, lifecycle, registry, replicas: () => replicas, rateLimits, metrics, partnerAccess, preview: previewContext, mintToken, documents, clients, problems: () => problems, logger, evidence: evidence?.store, canaries, ...(samples ? { replay: { samples: (workflow: string) => samples.list(workflow) } } : {}) });
+  const controlPlane = createControlPlane({ portalSessions, settings, store, lifecycle, registry, replicas: () => replicas, rateLimits, metrics, partnerAccess, preview: previewContext, mintToken, documents, clients, problems: () => problems, drain, logger, evidence: evidence?.store, canaries, ...(samples ? { replay: { samples: (workflow: string) => samples.list(workflow) } } : {}) });
   const metricsServer = metrics && settings.metricsPort !== undefined ? await listenMetrics(metrics, settings.host, settings.metricsPort) : undefined;
   const mcp = createMcpEndpoint({ gateway, partners: partnerAccess, problems: () => problems, clientAddress: clients, maxBodyBytes: settings.maxBodyBytes, maxAnswerBytes: settings.maxBufferedAnswerBytes, logger });
-  const server = createHttpServer(settings, { problems: () => problems, control: controlPlane.app, gateway, mcp, ...(tls.listener ? { tls: tls.listener } : {}) });
+  const server = createHttpServer(settings, { problems: () => problems, control: controlPlane.app, gateway, mcp, drain, ...(tls.listener ? { tls: tls.listener } : {}) });
   slowReaders.watch(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -246,16 +257,23 @@ export async function startSluice(
     rateLimits,
     replicas,
     samples,
+    get readiness() {
+      return drain.readiness;
+    },
     async close() {
       directory.close();
       fragmentDirectory.close();
       canaries.close();
+      const { delayMs, graceMs } = settings.shutdown;
+      logger.info({ delayMs, graceMs }, 'shutting down: not ready, draining');
+      const { cut } = await drain.shutdown(server, { delayMs, graceMs, onListenerClosed: () => logger.info('shutting down: listener closed, finishing requests in flight') });
+      if (cut > 0) logger.warn({ cut, setting: 'SLUICE_SHUTDOWN_GRACE' }, `shutting down: ${cut} connection(s) still open after the grace, cut`);
+      else logger.info('shutting down: every request in flight finished');
+      // after the drain: the last requests' spans, metrics and evidence are still written
       await replicas?.close();
       await metricsServer?.close();
       await spans?.close();
       slowReaders.close();
-      server.closeIdleConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
       for (const workflow of registry.active.values()) {
         workflow.canary?.candidate.close();
         workflow.close();

@@ -3,6 +3,7 @@ import { createServer as createTlsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import { RESERVED_PREFIXES } from '../../shared/compile/index.ts';
 import type { Settings } from '../config.ts';
+import type { Drain } from './drain.ts';
 import type { Gateway } from './gateway.ts';
 import { rawProblem, writeProblem, type ProblemRenderer } from './problem.ts';
 import { traceContextOf } from './trace.ts';
@@ -47,9 +48,10 @@ function tlsOptions(tls: TlsMaterial) {
 /**
  * The one HTTP server of a Sluice process: control-plane paths go to the control app, the rest to
  * the gateway; a request Node cannot parse, an HTTP/1.1 request without Host and CONNECT get a
- * problem answer and the connection closes.
+ * problem answer and the connection closes. With a drain, answers written while it drains say
+ * `Connection: close` (drain.ts).
  */
-export function createHttpServer(settings: Settings, parts: { problems: () => ProblemRenderer; control: RequestListener; gateway: Gateway; tls?: TlsMaterial; mcp?: RequestListener }): Server {
+export function createHttpServer(settings: Settings, parts: { problems: () => ProblemRenderer; control: RequestListener; gateway: Gateway; tls?: TlsMaterial; mcp?: RequestListener; drain?: Drain }): Server {
   const { control, gateway, tls } = parts;
   const create = tls === undefined ? createServer : (options: object, listener: RequestListener) => createTlsServer({ ...options, ...tlsOptions(tls) }, listener) as unknown as Server;
   const server = create(
@@ -62,6 +64,7 @@ export function createHttpServer(settings: Settings, parts: { problems: () => Pr
       connectionsCheckingInterval: Math.min(1_000, settings.headersTimeoutMs),
       // checked below, to answer problem+json rather than Node's bare 400
       requireHostHeader: false,
+      ...(parts.drain ? { ServerResponse: parts.drain.responseClass } : {}),
     },
     (req, res) => {
       if (req.headers.host === undefined && req.httpVersionMinor === 1 && req.httpVersionMajor === 1) {

@@ -35,7 +35,7 @@ export function clashingMethods(a: Route, b: Route): HttpMethod[] {
 }
 
 /** Path prefixes the gateway keeps for itself; no workflow route may live under them. */
-export const RESERVED_PREFIXES = ['/admin', '/editor', '/healthz', '/metrics', '/.well-known/sluice', '/mcp', '/portal'] as const;
+export const RESERVED_PREFIXES = ['/admin', '/editor', '/healthz', '/readyz', '/metrics', '/.well-known/sluice', '/mcp', '/portal'] as const;
 
 /**
  * The reserved prefix a route path falls under, if any, whatever its case or percent-encoding:

@@ -5,6 +5,7 @@ import { Ajv } from 'ajv';
 import { parse } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
 import { settingsSchema } from '../../engine/config.ts';
+import { durationMs } from '../../shared/schema/duration.ts';
 import { sluice, spawnSluice } from '../helpers/cli.ts';
 import { REPO } from '../helpers/gateway.ts';
 import { freePort } from '../helpers/redis.ts';
@@ -31,6 +32,7 @@ interface Service {
   depends_on?: Record<string, { condition: string }>;
   ports?: string[];
   healthcheck?: unknown;
+  stop_grace_period?: string;
 }
 const compose = parse(composeText) as { services: Record<string, Service>; volumes: Record<string, unknown> };
 const gateways = Object.entries(compose.services).filter(([name]) => name.startsWith('gateway-'));
@@ -67,7 +69,12 @@ describe('docker-compose.yml', () => {
       expect((compose as { networks?: { default?: { ipam?: { config?: Array<{ subnet?: string }> } } } }).networks?.default?.ipam?.config?.[0]?.subnet).toBe('172.28.0.0/16');
       expect((gateway.environment as Record<string, string>).SLUICE_EGRESS_ALLOW).toBe('172.28.0.0/16:9090');
       expect(gateway.depends_on).toMatchObject({ redis: { condition: 'service_healthy' }, init: { condition: 'service_completed_successfully' } });
+      // ready, not only alive; and stopped no sooner than the drain takes (SLUICE_SHUTDOWN_DELAY + SLUICE_SHUTDOWN_GRACE)
+      expect(JSON.stringify(gateway.healthcheck)).toContain('/readyz');
+      const env = gateway.environment as Record<string, string>;
+      expect(durationMs(gateway.stop_grace_period!)).toBeGreaterThan(durationMs(env.SLUICE_SHUTDOWN_DELAY!) + durationMs(env.SLUICE_SHUTDOWN_GRACE!));
     }
+    expect(compose.services.lb!.depends_on).toEqual(Object.fromEntries(gateways.map(([name]) => [name, { condition: 'service_healthy' }])));
     expect(compose.services.lb!.image).toMatch(/^nginx:/);
     expect(compose.services.lb!.ports).toEqual(['8080:8080']);
     const nginx = readFileSync(join(REPO, 'deploy', 'nginx.conf'), 'utf8');

@@ -93,7 +93,7 @@ describe('clashingMethods', () => {
 
 describe('reservedPrefixOf', () => {
   it('reserves the gateway\'s own paths', () => {
-    expect(RESERVED_PREFIXES).toEqual(['/admin', '/editor', '/healthz', '/metrics', '/.well-known/sluice', '/mcp', '/portal']);
+    expect(RESERVED_PREFIXES).toEqual(['/admin', '/editor', '/healthz', '/readyz', '/metrics', '/.well-known/sluice', '/mcp', '/portal']);
   });
 
   it.each([
@@ -101,6 +101,8 @@ describe('reservedPrefixOf', () => {
     ['/admin/api/workflows', '/admin'],
     ['/editor/', '/editor'],
     ['/healthz', '/healthz'],
+    ['/readyz', '/readyz'],
+    ['/readyzz', undefined],
     ['/metrics', '/metrics'],
     ['/.well-known/sluice/demo-jwks.json', '/.well-known/sluice'],
     ['/administrator', undefined],
