@@ -26,6 +26,17 @@ describe('expression workers all busy', () => {
             { from: 'check', port: 'false', to: 'no' },
           ],
         },
+        {
+          id: 'guarded',
+          name: 'Guarded prompt',
+          route: { methods: ['POST'], path: '/guarded' },
+          // the deny pattern is checked in the same workers
+          nodes: [
+            { id: 'guard', kind: 'prompt-guard', config: { deny: ['forbidden'] } },
+            { id: 'passed', kind: 'respond', config: { body: 'passed' } },
+          ],
+          edges: [{ from: 'guard', port: 'ok', to: 'passed' }],
+        },
       ],
       settings: { SLUICE_EXPRESSION_WORKERS: '1', SLUICE_EXPRESSION_QUEUE: '1' },
     });
@@ -45,5 +56,26 @@ describe('expression workers all busy', () => {
     for (const a of busy) expect(a).toEqual({ status: 503, type: 'https://problems.sluice.example/expressions-busy', retryAfter: '1' });
     // the others ran (and met the expression's deadline): never a busy pool answered as a failed expression
     for (const a of answers.filter((x) => x.status !== 503)) expect(a.type).toBe('https://problems.sluice.example/expression-failed');
+  });
+
+  it('answers a prompt check that finds the queue full with 503 expressions-busy and Retry-After, never as a refused prompt', async () => {
+    const holding = Array.from({ length: 2 }, () => fetch(`${gw.url}/long`).then((r) => r.arrayBuffer()));
+    const prompt = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hello' }] });
+    const answers: Array<{ status: number; type?: string; retryAfter: string | null }> = [];
+    await expect
+      .poll(async () => {
+        const batch = await Promise.all(
+          Array.from({ length: 4 }, async () => {
+            const res = await fetch(`${gw.url}/guarded`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: prompt });
+            const text = await res.text();
+            return { status: res.status, type: res.status === 200 ? undefined : (JSON.parse(text) as { type: string }).type, retryAfter: res.headers.get('retry-after') };
+          }),
+        );
+        answers.push(...batch);
+        return answers.some((a) => a.status === 503);
+      })
+      .toBe(true);
+    await Promise.all(holding);
+    for (const a of answers) expect(a).toEqual(a.status === 200 ? { status: 200, type: undefined, retryAfter: null } : { status: 503, type: 'https://problems.sluice.example/expressions-busy', retryAfter: '1' });
   });
 });

@@ -63,6 +63,7 @@ describe('prompt-guard over HTTP', () => {
       guarded('block', { detectors: { card: 'block', iban: 'block', email: 'block', phone: 'block' } }),
       guarded('patterns', { deny: ['ignore (all )?previous instructions', 'jailbreak', '^(a+)+$'], allow: ['\\b(order|invoice)s?\\b'] }),
       guarded('tokens', { maxInputTokens: 20 }),
+      guarded('one-each', { deny: ['forbidden'], allow: ['orders?'] }),
       guarded('wired', { deny: ['forbidden'] }, true),
       guarded('other', { detectors: { email: 'redact' }, nonLlm: 'pass' }),
       guarded('mixed', { deny: ['forbidden'], detectors: { email: 'redact', card: 'block' } }),
@@ -193,6 +194,19 @@ describe('prompt-guard over HTTP', () => {
     await expectProblem(await gw.fetch('/ai/mixed', json(JSON.stringify(chat('forbidden')), 'text/plain')), 400, 'prompt-blocked', 'pattern 1');
     expect((await gw.fetch('/ai/mixed', json(JSON.stringify(chat('mail a@b.io')), 'text/plain'))).status).toBe(200);
     expect(lastReceived()).toEqual(chat('mail [email]'));
+  });
+
+  it('checks deny and allow patterns without any detector', async () => {
+    await expectProblem(await gw.fetch('/ai/one-each', json(chat('my forbidden orders'))), 400, 'prompt-blocked', 'pattern 1');
+    await expectProblem(await gw.fetch('/ai/one-each', json(chat('my invoices'))), 400, 'prompt-blocked', 'allow patterns');
+    expect((await gw.fetch('/ai/one-each', json(chat('my orders')))).status).toBe(200);
+  });
+
+  it('leaves what an "off" detector would find: only the detectors turned on redact or block', async () => {
+    // mixed: email redacts, card blocks, iban and phone are off
+    const text = 'iban DE89 3704 0044 0532 0130 00, call +1 415 555 2671, mail a@b.io';
+    expect((await gw.fetch('/ai/mixed', json(chat(text)))).status).toBe(200);
+    expect(lastReceived()).toEqual(chat('iban DE89 3704 0044 0532 0130 00, call +1 415 555 2671, mail [email]'));
   });
 
   it('sends on only the messages it checked: a repeated member cannot smuggle others past it', async () => {
