@@ -7,12 +7,13 @@ const LOGGED_TOOL_CHARS = 128;
 /** The port of one JSON-RPC message: a tools/call by its tool's port, anything else `other`; undefined when it is malformed. */
 type Decision = { port: string; tool: string | undefined } | { invalid: string };
 
-const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value) && !Buffer.isBuffer(value);
+/** An object to read members of: an array or bytes pass too, and fail the checks after (neither has a string `method` or `name`). */
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null;
 
 /**
  * Routes by the JSON-RPC message the request carries: a `tools/call` by its `params.name` (a
  * configured tool's port, else `other`), every other method and a request without a body to
- * `other`. A body that is not JSON (a text or bytes content type), a tools/call without a tool
+ * `other`. A JSON `null`, a body that is not JSON (a text or bytes content type), a tools/call without a tool
  * name, and a batch holding a tools/call go to `invalid`: what the gateway cannot read, it does
  * not let past a guard that reads it.
  */
@@ -33,7 +34,7 @@ export const mcpTool: Runtime<McpToolConfig> = (config) => {
   return {
     run: function mcpTool(exchange) {
       const body = exchange.request.body;
-      if (body === undefined || body === null) return 'other';
+      if (body === undefined) return 'other';
       let decision: Decision;
       if (Array.isArray(body)) {
         if (body.length === 0) return refuse(exchange, 'the batch is empty');

@@ -87,6 +87,13 @@ describe('mcp-tool', () => {
     ['a tools/call whose name is not text', JSON.stringify(rpc('tools/call', { name: ['delete_file'] })), 'application/json', 'names no tool'],
     ['a batch holding a tools/call', JSON.stringify([rpc('tools/list'), rpc('tools/call', { name: 'read_file' }, 2)]), 'application/json', 'a batch holds a tools/call'],
     ['an empty batch', '[]', 'application/json', 'the batch is empty'],
+    ['a JSON null', 'null', 'application/json', 'not a JSON-RPC message'],
+    ['a batch holding a null', '[null]', 'application/json', 'not a JSON-RPC message'],
+    ['a batch holding a batch', JSON.stringify([[rpc('tools/call', { name: 'read_file' })]]), 'application/json', 'not a JSON-RPC message'],
+    ['a batch holding something that is no message after one that is', JSON.stringify([rpc('ping'), 42]), 'application/json', 'not a JSON-RPC message'],
+    ['a tools/call whose params are null', JSON.stringify(rpc('tools/call', null)), 'application/json', 'names no tool'],
+    ['a tools/call whose params are a list', JSON.stringify(rpc('tools/call', ['read_file'])), 'application/json', 'names no tool'],
+    ['a tools/call naming the empty tool', JSON.stringify(rpc('tools/call', { name: '' })), 'application/json', 'names no tool'],
   ])('%s is refused 400 mcp-request-invalid', async (_name, body, type, reason) => {
     await expectProblem(await post(body, type), 400, 'mcp-request-invalid', reason);
   });
@@ -109,6 +116,12 @@ describe('mcp-tool', () => {
       const sent = upstream.received.at(-1)!.body;
       expect(JSON.parse(sent)).toEqual({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'read_file' } });
       expect(sent).not.toContain('delete_file');
+      // a batch without a tools/call goes on whole, in order
+      const batch = [rpc('tools/list'), rpc('ping', undefined, 2)];
+      const forwarded = await gw.fetch('/mcp-forward', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(batch) });
+      expect(forwarded.status).toBe(200);
+      await forwarded.arrayBuffer();
+      expect(JSON.parse(upstream.received.at(-1)!.body)).toEqual(batch);
     } finally {
       await upstream.close();
     }
