@@ -24,9 +24,11 @@ const config = {
   testRunner: 'vitest',
   vitest: { configFile: 'vitest.mutation.config.ts', related: false },
   mutate: process.env.MUTATE ? process.env.MUTATE.split(',') : SCOPE,
-  // A run narrowed to some test files runs all of them for each mutant: no mutant is judged by a
-  // coverage map of requests the in-process gateway handled between a test's awaits. The whole
-  // scope keeps per-test coverage, where running everything per mutant would take hours.
+  // The vitest runner always records which test reached a mutant (requests the in-process gateway
+  // handles count for the test awaiting them) and Stryker runs only those tests against it. What a
+  // narrowed run changes is the static mutants (code run once when a module loads): 'all' runs every
+  // test file given against them instead of ignoring them. The whole scope ignores them, where
+  // running everything per static mutant would take hours.
   coverageAnalysis: process.env.MUTATION_TESTS ? 'all' : 'perTest',
   ignoreStatic: !process.env.MUTATION_TESTS, // (only possible with per-test coverage)
   incremental: true,
