@@ -56,7 +56,7 @@ export const promptGuard: Runtime<PromptGuardConfig> = (config, context) => {
       return action === 'off' ? [] : [[name, action] as const];
     }),
   };
-  // Stryker disable next-line EqualityOperator: equivalent: a scan with nothing to check blocks and redacts nothing; this spares the worker round trip
+  // Stryker disable next-line EqualityOperator,ConditionalExpression: equivalent: a scan with nothing to check blocks and redacts nothing; this spares the worker round trip
   const scans = spec.deny.length + spec.allow.length + spec.detectors.length > 0;
   const maxTokens = config.maxInputTokens;
   // Stryker disable next-line ConditionalExpression: equivalent: tokens counted without a maximum refuse nothing (the estimate kept is what a later budget would count)

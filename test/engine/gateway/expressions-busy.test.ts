@@ -76,6 +76,9 @@ describe('expression workers all busy', () => {
       })
       .toBe(true);
     await Promise.all(holding);
+    // the log says why, the pool's own words kept as the cause
+    const failed = gw.logs.find((l) => l.msg === 'node failed' && l.node === 'guard') as { err: { code: string; message: string } } | undefined;
+    expect(failed?.err).toMatchObject({ code: 'expressions_busy', message: 'every expression worker is busy and the queue is full: 1 expressions are already waiting for a worker' });
     for (const a of answers) expect(a).toEqual(a.status === 200 ? { status: 200, type: undefined, retryAfter: null } : { status: 503, type: 'https://problems.sluice.example/expressions-busy', retryAfter: '1' });
   });
 });
