@@ -79,15 +79,17 @@ function wrkPostScript(body: string): string {
 /**
  * A wrk script sending the tokens of `list` in turn, the requests formatted once in init() so
  * that a request costs wrk a table lookup. Without `once` it starts over after the last token.
- * With `once` the thread stops when they run out; wrk itself would still divide by the whole
- * duration, so the script prints the time it really ran (`ELAPSED_US`, by LuaJIT's ffi).
+ * With `once` the thread stops when they run out and interrupts wrk's main thread (SIGINT, which
+ * wrk takes as "stop and report"; it would otherwise sleep out the duration); wrk would still
+ * divide by the whole duration, so the script prints the time it really ran (`ELAPSED_US`, by
+ * LuaJIT's ffi).
  */
 function wrkTokenScript(list: TokenList): string {
   const path = join(mkdtempSync(join(tmpdir(), 'sluice-wrk-')), 'tokens.lua');
   writeFileSync(
     path,
     `local ffi = require("ffi")
-ffi.cdef[[ typedef struct { long tv_sec; long tv_nsec; } sluice_timespec; int clock_gettime(int clock, sluice_timespec *tp); ]]
+ffi.cdef[[ typedef struct { long tv_sec; long tv_nsec; } sluice_timespec; int clock_gettime(int clock, sluice_timespec *tp); int getpid(void); int kill(int pid, int sig); ]]
 local ts = ffi.new("sluice_timespec")
 local function now_us() ffi.C.clock_gettime(1, ts); return tonumber(ts.tv_sec) * 1e6 + tonumber(ts.tv_nsec) / 1e3 end
 local threads = {}
@@ -105,7 +107,7 @@ end
 function request()
   i = i + 1
   if i > n then
-    ${list.once ? 'if wrk.thread:get("elapsed") == nil then wrk.thread:set("elapsed", now_us() - started) end wrk.thread:stop()' : ''}
+    ${list.once ? 'if wrk.thread:get("elapsed") == nil then wrk.thread:set("elapsed", now_us() - started); wrk.thread:stop(); ffi.C.kill(ffi.C.getpid(), 2) end' : ''}
     i = 1
   end
   return requests[i]
@@ -128,16 +130,23 @@ function childCpuMicros(stderr: string): number | undefined {
 }
 
 /** Loads `url` with GET carrying `token` (or each token of a list in turn), or with POST of the JSON `post` (sluice-l). */
-export async function runLoad(gen: LoadGenName, url: string, seconds: number, token: string | TokenList, post?: string): Promise<LoadResult> {
+export async function runLoad(
+  gen: LoadGenName,
+  url: string,
+  seconds: number,
+  token: string | TokenList,
+  post?: string,
+  { connections = CONNECTIONS, timeoutSeconds = TIMEOUT_SECONDS }: { connections?: number; timeoutSeconds?: number } = {},
+): Promise<LoadResult> {
   if (typeof token !== 'string' && gen !== 'wrk') throw new Error('sending many tokens needs wrk (a Lua script rotates them); autocannon sends one');
   const auth = typeof token === 'string' ? ['-H', `authorization: Bearer ${token}`] : ['-s', wrkTokenScript(token)];
   const posting = post === undefined ? [] : gen === 'wrk' ? ['-s', wrkPostScript(post)] : ['-m', 'POST', '-b', post, '-H', 'content-type=application/json'];
-  const wrkArgs = ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--timeout', `${TIMEOUT_SECONDS}s`, '--latency', ...auth, ...posting, url];
+  const wrkArgs = ['-t1', `-c${connections}`, `-d${seconds}s`, '--timeout', `${timeoutSeconds}s`, '--latency', ...auth, ...posting, url];
   // wrk through bash, whose `times` then prints wrk's CPU time (LC_ALL=C: a decimal point)
   const [cmd, args] =
     gen === 'wrk'
       ? ['bash', ['-c', 'wrk "$@"; code=$?; times >&2; exit $code', 'wrk', ...wrkArgs]]
-      : [process.execPath, [join(REPO, 'node_modules/autocannon/autocannon.js'), '-c', String(CONNECTIONS), '-d', String(seconds), '-t', String(TIMEOUT_SECONDS), '-j', '-n', '-H', `authorization=Bearer ${token as string}`, ...posting, url]];
+      : [process.execPath, [join(REPO, 'node_modules/autocannon/autocannon.js'), '-c', String(connections), '-d', String(seconds), '-t', String(timeoutSeconds), '-j', '-n', '-H', `authorization=Bearer ${token as string}`, ...posting, url]];
   const started = performance.now();
   const child = spawnPinned(LOAD_CORE, cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' } });
   let out = '';

@@ -63,40 +63,54 @@ const freshTokens = () => envInt('BENCH_FRESH_TOKENS', 20_000);
 /** Token files by scenario, one per run: [0] the warm-up, [1..rounds] the rounds. */
 export type TokenSets = Map<Scenario, string[]>;
 
+/** `count` tokens signed by `key`, with jti `<prefix>-<i>`, into `file`. */
+export interface SignJob {
+  key: SigningKey;
+  count: number;
+  prefix: string;
+  file: string;
+}
+
 /**
- * Signs every set the selected targets need, two signing processes at a time (one per core; the
- * servers are idle meanwhile). RS256 costs ~0.4 ms a token: ~50 s of CPU for the default run.
+ * Runs bench/sign-tokens.ts for every job, two processes at a time (one per core: nothing is
+ * measured meanwhile). RS256 costs ~0.4 ms a token. The private keys are written into `dir`.
  */
+export async function signTokens(jobs: SignJob[], dir: string): Promise<void> {
+  const keyFiles = new Map<string, string>();
+  for (const { key } of jobs) {
+    if (keyFiles.has(key.kid)) continue;
+    const file = join(dir, `${key.kid}.pem`);
+    writeFileSync(file, key.privatePem, { mode: 0o600 });
+    keyFiles.set(key.kid, file);
+  }
+  const queue = [...jobs];
+  const worker = async (core: number) => {
+    for (let job = queue.shift(); job !== undefined; job = queue.shift()) {
+      const child = spawnCompiled(core, 'bench/sign-tokens.ts', [job.key.alg, job.key.kid, keyFiles.get(job.key.kid)!, String(job.count), job.prefix, job.file], { stdio: ['ignore', 'inherit', 'inherit'] });
+      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+      if (code !== 0) throw new Error(`bench/sign-tokens.ts (${job.key.alg}, ${job.prefix}) exited with code ${code}`);
+    }
+  };
+  await Promise.all([worker(SERVER_CORE), worker(UPSTREAM_CORE)]);
+}
+
+/** Signs every set the selected targets need, before any server starts (~50 s of CPU for the default run). */
 export async function signTokenSets(selected: readonly string[], credentials: Credentials, rounds: number): Promise<TokenSets> {
   const wanted = new Set((selected.filter((n) => (TOKEN_TARGETS as readonly string[]).includes(n)) as TokenTargetName[]).map(scenarioOf).filter((s) => s !== undefined));
   const sets: TokenSets = new Map();
   if (wanted.size === 0) return sets;
   const dir = makeTempDir('sluice-tokens-');
-  const keyFile = (key: SigningKey) => {
-    const file = join(dir, `${key.kid}.pem`);
-    writeFileSync(file, key.privatePem, { mode: 0o600 });
-    return file;
-  };
-  const keys = { RS256: { key: credentials.rs256, file: keyFile(credentials.rs256) }, ES256: { key: credentials.es256, file: keyFile(credentials.es256) } };
-  const jobs: string[][] = [];
+  const jobs: SignJob[] = [];
   for (const scenario of wanted) {
-    const { alg } = SCENARIOS[scenario];
+    const key = SCENARIOS[scenario].alg === 'RS256' ? credentials.rs256 : credentials.es256;
     const count = scenario === 'fresh' ? freshTokens() : ROTATION_TOKENS;
     const files = Array.from({ length: rounds + 1 }, (_, run) => join(dir, `${scenario}-${run}.txt`));
     sets.set(scenario, files);
-    files.forEach((file, run) => jobs.push([alg, keys[alg].key.kid, keys[alg].file, String(count), `${scenario}-${run}`, file]));
+    files.forEach((file, run) => jobs.push({ key, count, prefix: `${scenario}-${run}`, file }));
   }
   const started = performance.now();
-  const total = [...wanted].reduce((sum, s) => sum + (s === 'fresh' ? freshTokens() : ROTATION_TOKENS) * (rounds + 1), 0);
-  console.log(`signing ${fmt(total, 0)} tokens for the many-token targets (${[...wanted].join(', ')}), two processes…`);
-  const worker = async (core: number) => {
-    for (let job = jobs.shift(); job !== undefined; job = jobs.shift()) {
-      const child = spawnCompiled(core, 'bench/sign-tokens.ts', job, { stdio: ['ignore', 'inherit', 'inherit'] });
-      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-      if (code !== 0) throw new Error(`bench/sign-tokens.ts ${job.slice(0, 2).join(' ')} exited with code ${code}`);
-    }
-  };
-  await Promise.all([worker(SERVER_CORE), worker(UPSTREAM_CORE)]);
+  console.log(`signing ${fmt(jobs.reduce((sum, j) => sum + j.count, 0), 0)} tokens for the many-token targets (${[...wanted].join(', ')}), two processes…`);
+  await signTokens(jobs, dir);
   console.log(`signed in ${fmt((performance.now() - started) / 1000, 1)} s`);
   return sets;
 }
