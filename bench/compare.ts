@@ -4,7 +4,8 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { rssMb } from './children.ts';
-import { cachedWorkflow, edgeWorkflow, INTROSPECTION_SECRET_ENV, introspectionWorkflow, makeCredentials, referenceWorkflow, targetWorkflows } from './fixture.ts';
+import { cachedWorkflow, edgeWorkflow, hmacWorkflow, httpCallWorkflow, INTROSPECTION_SECRET_ENV, introspectionWorkflow, makeCredentials, referenceWorkflow, switchWorkflow, targetWorkflows } from './fixture.ts';
+import { signedRequests } from './hmac.ts';
 import type { Credentials } from './fixture.ts';
 import { CONNECTIONS, chooseLoadGen } from './loadgen.ts';
 import { WARMUP_SECONDS, envInt, measureAlternately } from './measure.ts';
@@ -28,7 +29,12 @@ const TARGET_NAMES = [
   'sluice-f',
   'sluice-g',
   'sluice-i',
+  'sluice-s',
+  'sluice-h',
+  'sluice-hmac',
   'sluice-l',
+  'sluice-pg',
+  'sluice-mcp',
   'sluice-m',
   'sluice-quiet',
   'sluice-c-noevidence',
@@ -51,7 +57,12 @@ const DESCRIPTIONS: Record<TargetName, string> = {
   'sluice-f': 'Sluice (f): cors → validate-request (query, Authorization by a pattern) → proxy',
   'sluice-g': 'Sluice (g): cache-lookup → (miss) proxy → cache-store, in memory: hits after the first request',
   'sluice-i': 'Sluice (i): introspect (RFC 7662, answers cached by token hash: hits after the first request) → proxy',
+  'sluice-s': 'Sluice (s): switch (three JSONata cases: a method, a header, the path; the third taken) → proxy',
+  'sluice-h': 'Sluice (h): http-call (GET the upstream\'s orders into vars, as a side service) → proxy: two upstream calls per request',
+  'sluice-hmac': 'Sluice (hmac): hmac-verify (sha256, replay protection in memory; every request signed anew, a list sent once by wrk) → proxy',
   'sluice-l': 'Sluice (l): proxy with llm (model allow-list, usage read as the answer passes) vs the bare proxy, both POSTing a chat completion; and the time to the first chunk of a streamed answer vs the upstream directly; its own gateway',
+  'sluice-pg': 'Sluice (pg): prompt-guard (a deny pattern, card and e-mail detectors blocking) → the llm proxy of (l), POSTing the chat completion, vs the bare proxy; measured with sluice-l',
+  'sluice-mcp': 'Sluice (mcp): mcp-tool (the tools/call\'s tool picks the port) → proxy to an MCP server, POSTing a tools/call, vs the bare proxy POSTing the same; measured with sluice-l',
   'sluice-m': 'Sluice (m): client-cert → proxy on the TLS listener with a client CA (mTLS), a new TLS connection per request vs keep-alive; its own gateway and a node:https load generator (wrk presents no client certificate)',
   'sluice-quiet': 'Sluice (c) without request logging and metrics (a gateway of its own: LOG_LEVEL=warn, SLUICE_METRICS=off)',
   'sluice-c-noevidence': 'Sluice (c) without evidence records (a gateway of its own: SLUICE_EVIDENCE=off); sluice-c keeps them',
@@ -74,6 +85,8 @@ interface Target {
   tokens?: (run: number) => TokenList;
   /** What it is checked with before the runs, when not the run's one token. */
   checkToken?: string;
+  /** Or a request of its own (sluice-hmac: a signed one). */
+  checkRequest?: { url: string; headers: Record<string, string> };
 }
 
 interface Settings {
@@ -136,9 +149,10 @@ async function startRedisGateway(credentials: Credentials, upstream: string, out
 
 /** One request first: a target that answers 401 or 502 would otherwise "win" by failing fast. */
 async function checkAnswers200(target: Target, token: string): Promise<void> {
-  const res = await fetch(target.url, { headers: { authorization: `Bearer ${token}` } });
+  const { url, headers } = target.checkRequest ?? { url: target.url, headers: { authorization: `Bearer ${token}` } };
+  const res = await fetch(url, { headers });
   const body = await res.text();
-  if (res.status !== 200) throw new Error(`${target.name} answered ${res.status} to GET ${target.url}:\n${body.slice(0, 2000)}`);
+  if (res.status !== 200) throw new Error(`${target.name} answered ${res.status} to GET ${url}:\n${body.slice(0, 2000)}`);
 }
 
 interface Summary {
@@ -231,6 +245,9 @@ function checks(rows: Summary[], outcome: Outcome, redisIsMemory: boolean): Chec
     toBare('sluice-f', 0.8, '(f)'),
     toBare('sluice-g', 1.5, '(g) cache hit'),
     toBare('sluice-i', 0.8, '(i) introspection cache hit'),
+    toBare('sluice-s', 0.8, '(s) switch'),
+    toBare('sluice-h', 0.45, '(h) http-call + proxy, two upstream calls'),
+    toBare('sluice-hmac', 0.8, '(hmac) hmac-verify, every request signed anew'),
     evidenceCost(row('sluice-c'), row('sluice-c-noevidence'), why),
     ...tokenChecks((name) => row(name as TargetName), (name) => why(name as TargetName)),
     timesPeer('express-gateway', 30),
@@ -257,7 +274,7 @@ function print(rows: Summary[], outcome: Outcome, results: Check[]): Record<stri
     rows.map((r) => [r.target, fmt(r.rps, 0), fmt(r.p50Ms, 2), fmt(r.p99Ms, 2), fmt(r.ratioToBare, 2), fmt(r.cpuUsPerRequest, 1), fmt(r.cpuRatioToBare, 2), fmt(r.rssMb, 0)]),
   );
   console.log('\n(req/s, p50, p99 and CPU per request are medians over the rounds; CPU vs bare = bare\'s CPU per request / the target\'s)');
-  if (rows.filter((r) => /^sluice-[abcdfgi]$/.test(r.target)).length > 1) console.log('(sluice-a to sluice-i share one gateway process, hence one RSS; so do sluice-rs10k, -es10k and -fresh, and the four express-jose rows)');
+  if (rows.filter((r) => /^sluice-([abcdfgish]|hmac)$/.test(r.target)).length > 1) console.log('(sluice-a to sluice-hmac share one gateway process, hence one RSS; so do sluice-rs10k, -es10k and -fresh, and the four express-jose rows)');
   const observed = rows.find((r) => r.target === 'sluice-c');
   const quiet = rows.find((r) => r.target === 'sluice-quiet');
   if (observed && quiet) console.log(`logging + metrics cost: sluice-c / sluice-quiet = ${fmt(observed.rps / quiet.rps, 2)}`);
@@ -278,9 +295,10 @@ export async function runCompare(only: 'all' | 'tokens' = 'all'): Promise<void> 
   const gen = chooseLoadGen();
   const credentials = await makeCredentials();
   const outcome: Outcome = { notes: [], dropped: new Map() };
-  const manyTokens = selected.filter((n) => (TOKEN_TARGETS as readonly string[]).includes(n));
-  if (manyTokens.length > 0 && gen !== 'wrk') {
-    for (const name of manyTokens) outcome.dropped.set(name, 'needs wrk (a Lua script sends the tokens from a list); install wrk');
+  // targets sent a list of tokens or signed requests, which a wrk script sends
+  const fromLists = selected.filter((n) => (TOKEN_TARGETS as readonly string[]).includes(n) || n === 'sluice-hmac');
+  if (fromLists.length > 0 && gen !== 'wrk') {
+    for (const name of fromLists) outcome.dropped.set(name, 'needs wrk (a Lua script sends the tokens or signed requests from a list); install wrk');
   }
   // before any server starts: signing takes both cores for a while
   const tokenSets = await signTokenSets(selected.filter((n) => !outcome.dropped.has(n)), credentials, settings.rounds);
@@ -291,15 +309,29 @@ export async function runCompare(only: 'all' | 'tokens' = 'all'): Promise<void> 
     const bare = await startBareProxy(upstream.origin);
     targets.push({ name: 'bare', url: `http://127.0.0.1:${bare.port}/api/orders`, server: bare });
   }
-  const routes = { 'sluice-a': '/a', 'sluice-b': '/b', 'sluice-c': '/c', 'sluice-d': '/d', 'sluice-f': '/f', 'sluice-g': '/g', 'sluice-i': '/i' } as const;
-  const mainTargets = (Object.keys(routes) as Array<keyof typeof routes>).filter((n) => selected.includes(n));
+  const routes = { 'sluice-a': '/a', 'sluice-b': '/b', 'sluice-c': '/c', 'sluice-d': '/d', 'sluice-f': '/f', 'sluice-g': '/g', 'sluice-i': '/i', 'sluice-s': '/s', 'sluice-h': '/h', 'sluice-hmac': '/hm' } as const;
+  const mainTargets = (Object.keys(routes) as Array<keyof typeof routes>).filter((n) => selected.includes(n) && !outcome.dropped.has(n));
   if (mainTargets.length > 0) {
     const gateway = await startGateway({
-      workflows: [...targetWorkflows(credentials.publicJwk, upstream.origin), edgeWorkflow(upstream.origin), cachedWorkflow(upstream.origin), introspectionWorkflow(upstream.origin)],
+      workflows: [
+        ...targetWorkflows(credentials.publicJwk, upstream.origin),
+        edgeWorkflow(upstream.origin),
+        cachedWorkflow(upstream.origin),
+        introspectionWorkflow(upstream.origin),
+        switchWorkflow(upstream.origin),
+        httpCallWorkflow(upstream.origin),
+        hmacWorkflow(upstream.origin),
+      ],
       // sluice-i's client secret, and its authorization server (the upstream) as a host that may receive it
       env: { [INTROSPECTION_SECRET_ENV]: randomBytes(24).toString('hex'), SLUICE_CALLOUT_HOSTS: '127.0.0.1', SLUICE_SECRET_HOSTS: `${INTROSPECTION_SECRET_ENV}=127.0.0.1` },
     });
-    for (const name of mainTargets) targets.push({ name, url: `${gateway.url}${routes[name]}`, server: gateway });
+    for (const name of mainTargets) {
+      if (name !== 'sluice-hmac') targets.push({ name, url: `${gateway.url}${routes[name]}`, server: gateway });
+      else {
+        const signed = await signedRequests(gateway, routes[name], settings.rounds);
+        targets.push({ name, url: `${gateway.url}${routes[name]}`, server: gateway, tokens: signed.tokens, checkRequest: { url: `${gateway.url}${signed.check.path}`, headers: { signature: signed.check.header } } });
+      }
+    }
   }
   let redisIsMemory = false;
   let redisWhere: string | null = null;
@@ -342,8 +374,8 @@ export async function runCompare(only: 'all' | 'tokens' = 'all'): Promise<void> 
   const perVerifyUs = print(rows, outcome, results);
   // the LLM proxy after the others: its own gateway and bare proxy, POST requests
   let llm: LlmResults | null = null;
-  if (selected.includes('sluice-l')) {
-    llm = await measureLlm(gen, upstream.origin, settings);
+  if (selected.includes('sluice-l') || selected.includes('sluice-pg') || selected.includes('sluice-mcp')) {
+    llm = await measureLlm(gen, upstream.origin, settings, { llm: selected.includes('sluice-l'), promptGuard: selected.includes('sluice-pg'), mcp: selected.includes('sluice-mcp') });
     printLlm(llm);
     printChecks(llm.checks);
   }

@@ -147,6 +147,36 @@ export function plainStreamWorkflow(upstream: string) {
   return { ...chainWorkflow('bench-p', '/p/*', [call]), route: { methods: ['POST'], path: '/p/*' } };
 }
 
+/**
+ * prompt-guard in front of the llm proxy, (pg): a deny pattern and the card and e-mail detectors
+ * blocking, on the chat completion's texts (which pass), then the proxy of (l).
+ */
+export function promptGuardWorkflow(upstream: string) {
+  const guard: Node = { id: 'guard', kind: 'prompt-guard', config: { deny: ['ignore (all )?previous instructions'], detectors: { card: 'block', email: 'block' } } };
+  const call: Node = { id: 'call', kind: 'proxy', config: { url: upstream, stripPrefix: '/pg', llm: { api: 'openai', models: ['bench-model'] } } };
+  return { ...chainWorkflow('bench-pg', '/pg/*', [guard, call]), route: { methods: ['POST'], path: '/pg/*' } };
+}
+
+/** The MCP tools/call every sluice-mcp request POSTs. */
+export const MCP_REQUEST = { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'get_order', arguments: { id: 1 } } };
+
+/**
+ * MCP traffic through a workflow, (mcp): mcp-tool reads the JSON-RPC body for the tool a
+ * tools/call names (get_order leaves by `orders`; anything else by `other`), both ports to a
+ * proxy in front of the upstream's MCP endpoint.
+ */
+export function mcpWorkflow(upstream: string) {
+  const tool: Node = { id: 'tool', kind: 'mcp-tool', config: { tools: [{ name: 'get_order', port: 'orders' }] } };
+  const call: Node = { id: 'call', kind: 'proxy', config: { url: upstream, path: '/mcp' } };
+  return {
+    id: 'bench-mcp',
+    name: 'Bench bench-mcp',
+    route: { methods: ['POST'], path: '/tools' },
+    nodes: [tool, call],
+    edges: ['orders', 'other'].map((port) => ({ from: 'tool', port, to: 'call' })),
+  };
+}
+
 export function mtlsWorkflow(upstream: string) {
   const cert: Node = { id: 'cert', kind: 'client-cert', config: { match: ['fingerprint'] } };
   return chainWorkflow('bench-m', '/m', [cert, proxyNode(upstream)]);
@@ -170,6 +200,43 @@ export function cachedWorkflow(upstream: string) {
       { from: 'call', port: 'ok', to: 'store' },
     ],
   };
+}
+
+/**
+ * A switch in front of a proxy, (s): three cases tried in order (a method, a header, the path;
+ * JSONata comparisons, compiled at publish), the third taken, every port wired to the proxy.
+ */
+export function switchWorkflow(upstream: string) {
+  const route: Node = {
+    id: 'route',
+    kind: 'switch',
+    config: { cases: [{ port: 'writes', when: 'request.method = "POST"' }, { port: 'gold', when: 'request.headers.`x-tier` = "gold"' }, { port: 'orders', when: 'request.path = "/s"' }] },
+  };
+  return {
+    id: 'bench-s',
+    name: 'Bench bench-s',
+    route: { methods: ['GET'], path: '/s' },
+    nodes: [route, proxyNode(upstream)],
+    edges: ['writes', 'gold', 'orders', 'default'].map((port) => ({ from: 'route', port, to: 'call' })),
+  };
+}
+
+/**
+ * A call to a side service mid-flow, (h): http-call GETs the upstream's orders (as a profile or a
+ * price would be fetched) into vars, then the proxy: two upstream calls per request.
+ */
+export function httpCallWorkflow(upstream: string) {
+  const lookup: Node = { id: 'lookup', kind: 'http-call', config: { name: 'profile', url: `${upstream}${UPSTREAM_PATH}` } };
+  return chainWorkflow('bench-h', '/h', [lookup, proxyNode(upstream)]);
+}
+
+/**
+ * Signed requests, (hmac): hmac-verify (sha256, replay protection in memory) → proxy. The skew is
+ * the largest allowed, an hour: the run's signatures are made once, before its rounds.
+ */
+export function hmacWorkflow(upstream: string) {
+  const check: Node = { id: 'check', kind: 'hmac-verify', config: { skew: '1h' } };
+  return chainWorkflow('bench-hmac', '/hm', [check, proxyNode(upstream)]);
 }
 
 /** The variable holding sluice-i's client secret for the introspection call (SLUICE_SECRET_* are secrets by default). */

@@ -42,6 +42,12 @@ export interface LoadResult {
 export interface TokenList {
   file: string;
   once: boolean;
+  /**
+   * Another header than `authorization: Bearer <line>`: each line is then `<path>\t<value>`, the
+   * request's path (with its query; empty: the URL's) and this header's value (sluice-hmac's
+   * signed requests).
+   */
+  header?: string;
 }
 
 /** BENCH_LOADGEN forces one; otherwise wrk, installing it with apt-get when we are root. */
@@ -99,7 +105,13 @@ function init(args)
   for line in io.lines(${JSON.stringify(list.file)}) do
     if #line > 0 then
       n = n + 1
-      requests[n] = wrk.format(nil, nil, { ["Host"] = wrk.headers["Host"], ["authorization"] = "Bearer " .. line })
+      ${
+        list.header === undefined
+          ? 'requests[n] = wrk.format(nil, nil, { ["Host"] = wrk.headers["Host"], ["authorization"] = "Bearer " .. line })'
+          : `local tab = line:find("\\t", 1, true)
+      local path = line:sub(1, tab - 1)
+      requests[n] = wrk.format(nil, #path > 0 and path or nil, { ["Host"] = wrk.headers["Host"], [${JSON.stringify(list.header)}] = line:sub(tab + 1) })`
+      }
     end
   end
   started = now_us()
