@@ -72,5 +72,8 @@ profile.samples.forEach((id, i) => {
   self.set(key, (self.get(key) ?? 0) + 1);
   total += 1;
 });
-for (const [key, hits] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 45)) console.log(`${((100 * hits) / total).toFixed(1).padStart(5)}%  ${key}`);
+// each sample stands for the time since the one before: µs per request of a function = its samples × the mean interval / requests
+const intervalUs = (profile.endTime - from) / Math.max(1, total);
+console.log(`share of the samples, and µs per request (${total} samples over ${result.requests} requests)`);
+for (const [key, hits] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 45)) console.log(`${((100 * hits) / total).toFixed(1).padStart(5)}%  ${((hits * intervalUs) / result.requests).toFixed(2).padStart(7)} µs  ${key}`);
 console.log(`profile: ${join(profDir, file)}`);

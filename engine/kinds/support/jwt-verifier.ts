@@ -34,8 +34,8 @@ export function createJwtVerifier(source: KeySource, options: JWTVerifyOptions, 
   const known = new Map<string, Verifier | null>();
   const slow = (token: string) => jwtVerify(token, source as JWTVerifyGetKey, options).then((result) => result.payload);
   const claims = claimsCheck(options);
-  // options a node never sets (typ, subject, a date…): jose decides every token
-  if (claims === undefined) return slow;
+  // options a node never sets (typ, subject, a date…, or no allow-list of algorithms): jose decides every token
+  if (claims === undefined || !Array.isArray(options.algorithms)) return slow;
 
   /** The signature and claims, once the key is known. */
   function finish(token: string, parts: Parts, verifier: Verifier | null): JWTPayload | Promise<JWTPayload> {

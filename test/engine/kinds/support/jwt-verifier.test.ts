@@ -214,10 +214,13 @@ describe('jwt-verify verifier: the outcome of jose\'s jwtVerify', () => {
     );
   });
 
-  it('with options a jwt-verify node does not set (typ, subject), jose verifies every token', async () => {
-    const options: JWTVerifyOptions = { ...OPTIONS, typ: 'at+jwt', subject: 'alice' };
+  it.each([
+    ['typ and subject', { ...OPTIONS, typ: 'at+jwt', subject: 'alice' }],
+    ['no allow-list of algorithms', { ...OPTIONS, algorithms: undefined }],
+  ] as Array<[string, JWTVerifyOptions]>)('with options a jwt-verify node does not set (%s), jose verifies every token', async (_name, options) => {
     const verify = createJwtVerifier(jwks, options, true);
-    for (const jwt of [rs(claims(), { alg: 'RS256', kid: 'rs', typ: 'at+jwt' }), rs(claims(), { alg: 'RS256', kid: 'rs', typ: 'JWT' }), rs(claims({ sub: 'bob' }), { alg: 'RS256', kid: 'rs', typ: 'at+jwt' }), rs(claims({ exp: now() - 3600 }), { alg: 'RS256', kid: 'rs', typ: 'at+jwt' })]) {
+    const typed = { alg: 'RS256', kid: 'rs', typ: 'at+jwt' };
+    for (const jwt of [rs(claims(), typed), rs(claims(), { ...typed, typ: 'JWT' }), rs(claims({ sub: 'bob' }), typed), rs(claims({ exp: now() - 3600 }), typed)]) {
       const actual = await viaVerifier(verify, jwt);
       expect(actual.result).toEqual(await outcome(async () => (await jwtVerify(jwt, jwks, options)).payload));
       expect(actual.sync).toBe(false);
