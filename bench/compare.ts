@@ -4,7 +4,8 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { rssMb } from './children.ts';
-import { cachedWorkflow, edgeWorkflow, INTROSPECTION_SECRET_ENV, introspectionWorkflow, makeCredentials, referenceWorkflow, targetWorkflows } from './fixture.ts';
+import { cachedWorkflow, edgeWorkflow, hmacWorkflow, httpCallWorkflow, INTROSPECTION_SECRET_ENV, introspectionWorkflow, makeCredentials, referenceWorkflow, switchWorkflow, targetWorkflows } from './fixture.ts';
+import { signedRequests } from './hmac.ts';
 import type { Credentials } from './fixture.ts';
 import { CONNECTIONS, chooseLoadGen } from './loadgen.ts';
 import { WARMUP_SECONDS, envInt, measureAlternately } from './measure.ts';
@@ -15,9 +16,36 @@ import { check, fmt, median, printChecks, printTable, writeResults, type Check }
 import { startBareProxy, startGateway, startUpstream, whenStopped, type Gateway } from './servers.ts';
 import { measureMtls, printMtls, type MtlsRow } from './mtls.ts';
 import { measureLlm, printLlm, type LlmResults } from './llm.ts';
+import { printTokens, signTokenSets, startTokenTargets, TOKEN_DESCRIPTIONS, TOKEN_TARGETS, tokenChecks } from './tokens.ts';
+import type { TokenList } from './loadgen.ts';
 
-const TARGET_NAMES = ['bare', 'sluice-a', 'sluice-b', 'sluice-c', 'sluice-c-redis', 'sluice-d', 'sluice-f', 'sluice-g', 'sluice-i', 'sluice-l', 'sluice-m', 'sluice-quiet', 'sluice-c-noevidence', 'express-gateway', 'node-red'] as const;
+const TARGET_NAMES = [
+  'bare',
+  'sluice-a',
+  'sluice-b',
+  'sluice-c',
+  'sluice-c-redis',
+  'sluice-d',
+  'sluice-f',
+  'sluice-g',
+  'sluice-i',
+  'sluice-s',
+  'sluice-h',
+  'sluice-hmac',
+  'sluice-l',
+  'sluice-pg',
+  'sluice-mcp',
+  'sluice-m',
+  'sluice-quiet',
+  'sluice-c-noevidence',
+  ...TOKEN_TARGETS,
+  'express-gateway',
+  'node-red',
+] as const;
 type TargetName = (typeof TARGET_NAMES)[number];
+
+/** `npm run bench -- tokens`: the many-token targets alone, with what they are compared with. */
+const TOKEN_MODE_TARGETS: readonly TargetName[] = ['bare', 'sluice-b', ...TOKEN_TARGETS];
 
 const DESCRIPTIONS: Record<TargetName, string> = {
   bare: 'node:http + undici Pool, streamed (baseline)',
@@ -29,15 +57,23 @@ const DESCRIPTIONS: Record<TargetName, string> = {
   'sluice-f': 'Sluice (f): cors → validate-request (query, Authorization by a pattern) → proxy',
   'sluice-g': 'Sluice (g): cache-lookup → (miss) proxy → cache-store, in memory: hits after the first request',
   'sluice-i': 'Sluice (i): introspect (RFC 7662, answers cached by token hash: hits after the first request) → proxy',
+  'sluice-s': 'Sluice (s): switch (three JSONata cases: a method, a header, the path; the third taken) → proxy',
+  'sluice-h': 'Sluice (h): http-call (GET the upstream\'s orders into vars, as a side service) → proxy: two upstream calls per request',
+  'sluice-hmac': 'Sluice (hmac): hmac-verify (sha256, replay protection in memory; every request signed anew, a list sent once by wrk) → proxy',
   'sluice-l': 'Sluice (l): proxy with llm (model allow-list, usage read as the answer passes) vs the bare proxy, both POSTing a chat completion; and the time to the first chunk of a streamed answer vs the upstream directly; its own gateway',
+  'sluice-pg': 'Sluice (pg): prompt-guard (a deny pattern, card and e-mail detectors blocking) → the llm proxy of (l), POSTing the chat completion, vs the bare proxy; measured with sluice-l',
+  'sluice-mcp': 'Sluice (mcp): mcp-tool (the tools/call\'s tool picks the port) → proxy to an MCP server, POSTing a tools/call, vs the bare proxy POSTing the same; measured with sluice-l',
   'sluice-m': 'Sluice (m): client-cert → proxy on the TLS listener with a client CA (mTLS), a new TLS connection per request vs keep-alive; its own gateway and a node:https load generator (wrk presents no client certificate)',
   'sluice-quiet': 'Sluice (c) without request logging and metrics (a gateway of its own: LOG_LEVEL=warn, SLUICE_METRICS=off)',
   'sluice-c-noevidence': 'Sluice (c) without evidence records (a gateway of its own: SLUICE_EVIDENCE=off); sluice-c keeps them',
   'express-gateway': `express-gateway ${PEERS['express-gateway'].version}: jwt (RS256) → scope (terminate unless) → rate-limit → proxy`,
   'node-red': `Node-RED ${PEERS['node-red'].version}: http in → function (JWT + scope, node:crypto) → http request → http response`,
+  ...TOKEN_DESCRIPTIONS,
 };
 
 const isPeer = (name: TargetName): name is PeerName => name in PEERS;
+/** Targets that may fail without stopping the run: the peers, installed from the registry at run time. */
+const mayDrop = (name: TargetName) => isPeer(name) || name.startsWith('express-gateway-');
 
 interface Target {
   name: TargetName;
@@ -45,6 +81,12 @@ interface Target {
   server: ChildProcess;
   /** The peer's installed version. */
   version?: string;
+  /** A many-token target's tokens per run (tokens.ts). */
+  tokens?: (run: number) => TokenList;
+  /** What it is checked with before the runs, when not the run's one token. */
+  checkToken?: string;
+  /** Or a request of its own (sluice-hmac: a signed one). */
+  checkRequest?: { url: string; headers: Record<string, string> };
 }
 
 interface Settings {
@@ -53,9 +95,9 @@ interface Settings {
   targets: TargetName[];
 }
 
-function selectedTargets(): TargetName[] {
+function selectedTargets(defaults: readonly TargetName[]): TargetName[] {
   const raw = process.env.BENCH_TARGETS;
-  if (raw === undefined || raw === '') return [...TARGET_NAMES];
+  if (raw === undefined || raw === '') return [...defaults];
   const names = raw.split(',').map((s) => s.trim());
   for (const n of names) {
     if (!(TARGET_NAMES as readonly string[]).includes(n)) throw new Error(`BENCH_TARGETS: unknown target "${n}" (choose from ${TARGET_NAMES.join(', ')})`);
@@ -107,9 +149,10 @@ async function startRedisGateway(credentials: Credentials, upstream: string, out
 
 /** One request first: a target that answers 401 or 502 would otherwise "win" by failing fast. */
 async function checkAnswers200(target: Target, token: string): Promise<void> {
-  const res = await fetch(target.url, { headers: { authorization: `Bearer ${token}` } });
+  const { url, headers } = target.checkRequest ?? { url: target.url, headers: { authorization: `Bearer ${token}` } };
+  const res = await fetch(url, { headers });
   const body = await res.text();
-  if (res.status !== 200) throw new Error(`${target.name} answered ${res.status} to GET ${target.url}:\n${body.slice(0, 2000)}`);
+  if (res.status !== 200) throw new Error(`${target.name} answered ${res.status} to GET ${url}:\n${body.slice(0, 2000)}`);
 }
 
 interface Summary {
@@ -166,7 +209,7 @@ const STEADY_SPREAD = 1.2;
  */
 function noteUnsteadyRounds(rows: Summary[], outcome: Outcome): void {
   for (const row of rows) {
-    if (isPeer(row.target) || row.runs.length < 2) continue;
+    if (mayDrop(row.target) || row.runs.length < 2) continue;
     const rps = row.runs.map((r) => r.rps);
     const spread = Math.max(...rps) / Math.min(...rps);
     // printed under the checks with the other notes
@@ -192,15 +235,21 @@ function checks(rows: Summary[], outcome: Outcome, redisIsMemory: boolean): Chec
   };
   const redis = toBare('sluice-c-redis', 0.6, '(c-redis)');
   if (redisIsMemory && redis.result !== 'SKIP') redis.detail += ' — rate limit counted IN MEMORY, not in Redis (see NOTE)';
+  const bCpu = b?.cpuRatioToBare;
   return [
     toBare('sluice-a', 0.9, '(a)'),
     toBare('sluice-b', 0.85, '(b)'),
+    check('(b) CPU: bare / (b) per request >= 0.9', bCpu, '>=', 0.9, bCpu !== undefined ? `${fmt(bare!.cpuUsPerRequest, 1)} / ${fmt(b!.cpuUsPerRequest, 1)} µs` : '', !bare ? why('bare') : b ? 'no CPU time could be read' : why('sluice-b')),
     redis,
     toBare('sluice-d', 0.6, '(d)'),
     toBare('sluice-f', 0.8, '(f)'),
     toBare('sluice-g', 1.5, '(g) cache hit'),
     toBare('sluice-i', 0.8, '(i) introspection cache hit'),
+    toBare('sluice-s', 0.8, '(s) switch'),
+    toBare('sluice-h', 0.45, '(h) http-call + proxy, two upstream calls'),
+    toBare('sluice-hmac', 0.8, '(hmac) hmac-verify, every request signed anew'),
     evidenceCost(row('sluice-c'), row('sluice-c-noevidence'), why),
+    ...tokenChecks((name) => row(name as TargetName), (name) => why(name as TargetName)),
     timesPeer('express-gateway', 30),
     timesPeer('node-red', 10),
     check(
@@ -219,44 +268,70 @@ function evidenceCost(on: Summary | undefined, off: Summary | undefined, why: (n
   return check('(c) with evidence / (c) without >= 0.95', on && off ? on.rps / off.rps : undefined, '>=', 0.95, on && off ? `${fmt(on.rps, 0)} / ${fmt(off.rps, 0)} req/s` : '', !on ? why('sluice-c') : why('sluice-c-noevidence'));
 }
 
-function print(rows: Summary[], outcome: Outcome, results: Check[]): void {
+function print(rows: Summary[], outcome: Outcome, results: Check[]): Record<string, number | undefined> {
   printTable(
     ['target', 'req/s', 'p50 ms', 'p99 ms', 'vs bare', 'CPU µs/req', 'CPU vs bare', 'RSS MB'],
     rows.map((r) => [r.target, fmt(r.rps, 0), fmt(r.p50Ms, 2), fmt(r.p99Ms, 2), fmt(r.ratioToBare, 2), fmt(r.cpuUsPerRequest, 1), fmt(r.cpuRatioToBare, 2), fmt(r.rssMb, 0)]),
   );
   console.log('\n(req/s, p50, p99 and CPU per request are medians over the rounds; CPU vs bare = bare\'s CPU per request / the target\'s)');
-  if (rows.filter((r) => /^sluice-[abcdfgi]$/.test(r.target)).length > 1) console.log('(sluice-a to sluice-i share one gateway process, hence one RSS)');
+  if (rows.filter((r) => /^sluice-([abcdfgish]|hmac)$/.test(r.target)).length > 1) console.log('(sluice-a to sluice-hmac share one gateway process, hence one RSS; so do sluice-rs10k, -es10k and -fresh, and the four express-jose rows)');
   const observed = rows.find((r) => r.target === 'sluice-c');
   const quiet = rows.find((r) => r.target === 'sluice-quiet');
   if (observed && quiet) console.log(`logging + metrics cost: sluice-c / sluice-quiet = ${fmt(observed.rps / quiet.rps, 2)}`);
-  for (const r of rows) console.log(`  ${r.target.padEnd(15)} ${r.description}`);
-  for (const [name, why] of outcome.dropped) console.log(`  ${name.padEnd(15)} NOT MEASURED: ${why.replaceAll('\n', `\n${' '.repeat(18)}`)}`);
+  const width = Math.max(15, ...rows.map((r) => r.target.length));
+  for (const r of rows) console.log(`  ${r.target.padEnd(width)} ${r.description}`);
+  for (const [name, why] of outcome.dropped) console.log(`  ${name.padEnd(width)} NOT MEASURED: ${why.replaceAll('\n', `\n${' '.repeat(width + 3)}`)}`);
+  const { perVerifyUs } = printTokens((name) => rows.find((r) => r.target === name));
   printChecks(results);
   for (const n of outcome.notes) console.log(`NOTE: ${n}`);
+  return perVerifyUs;
 }
 
-export async function runCompare(): Promise<void> {
-  const settings: Settings = { seconds: envInt('BENCH_SECONDS', 8), rounds: envInt('BENCH_ROUNDS', 3), targets: selectedTargets() };
+/** Compare mode: every target (`npm run bench`), or the many-token ones with their baselines (`npm run bench -- tokens`). */
+export async function runCompare(only: 'all' | 'tokens' = 'all'): Promise<void> {
+  const began = performance.now();
+  const settings: Settings = { seconds: envInt('BENCH_SECONDS', 8), rounds: envInt('BENCH_ROUNDS', 3), targets: selectedTargets(only === 'tokens' ? TOKEN_MODE_TARGETS : TARGET_NAMES) };
   const selected = settings.targets;
   const gen = chooseLoadGen();
   const credentials = await makeCredentials();
-  const upstream = await startUpstream();
   const outcome: Outcome = { notes: [], dropped: new Map() };
+  // targets sent a list of tokens or signed requests, which a wrk script sends
+  const fromLists = selected.filter((n) => (TOKEN_TARGETS as readonly string[]).includes(n) || n === 'sluice-hmac');
+  if (fromLists.length > 0 && gen !== 'wrk') {
+    for (const name of fromLists) outcome.dropped.set(name, 'needs wrk (a Lua script sends the tokens or signed requests from a list); install wrk');
+  }
+  // before any server starts: signing takes both cores for a while
+  const tokenSets = await signTokenSets(selected.filter((n) => !outcome.dropped.has(n)), credentials, settings.rounds);
+  const upstream = await startUpstream();
 
   const targets: Target[] = [];
   if (selected.includes('bare')) {
     const bare = await startBareProxy(upstream.origin);
     targets.push({ name: 'bare', url: `http://127.0.0.1:${bare.port}/api/orders`, server: bare });
   }
-  const routes = { 'sluice-a': '/a', 'sluice-b': '/b', 'sluice-c': '/c', 'sluice-d': '/d', 'sluice-f': '/f', 'sluice-g': '/g', 'sluice-i': '/i' } as const;
-  const mainTargets = (Object.keys(routes) as Array<keyof typeof routes>).filter((n) => selected.includes(n));
+  const routes = { 'sluice-a': '/a', 'sluice-b': '/b', 'sluice-c': '/c', 'sluice-d': '/d', 'sluice-f': '/f', 'sluice-g': '/g', 'sluice-i': '/i', 'sluice-s': '/s', 'sluice-h': '/h', 'sluice-hmac': '/hm' } as const;
+  const mainTargets = (Object.keys(routes) as Array<keyof typeof routes>).filter((n) => selected.includes(n) && !outcome.dropped.has(n));
   if (mainTargets.length > 0) {
     const gateway = await startGateway({
-      workflows: [...targetWorkflows(credentials.publicJwk, upstream.origin), edgeWorkflow(upstream.origin), cachedWorkflow(upstream.origin), introspectionWorkflow(upstream.origin)],
+      workflows: [
+        ...targetWorkflows(credentials.publicJwk, upstream.origin),
+        edgeWorkflow(upstream.origin),
+        cachedWorkflow(upstream.origin),
+        introspectionWorkflow(upstream.origin),
+        switchWorkflow(upstream.origin),
+        httpCallWorkflow(upstream.origin),
+        hmacWorkflow(upstream.origin),
+      ],
       // sluice-i's client secret, and its authorization server (the upstream) as a host that may receive it
       env: { [INTROSPECTION_SECRET_ENV]: randomBytes(24).toString('hex'), SLUICE_CALLOUT_HOSTS: '127.0.0.1', SLUICE_SECRET_HOSTS: `${INTROSPECTION_SECRET_ENV}=127.0.0.1` },
     });
-    for (const name of mainTargets) targets.push({ name, url: `${gateway.url}${routes[name]}`, server: gateway });
+    for (const name of mainTargets) {
+      if (name !== 'sluice-hmac') targets.push({ name, url: `${gateway.url}${routes[name]}`, server: gateway });
+      else {
+        const signed = await signedRequests(gateway, routes[name], settings.rounds);
+        targets.push({ name, url: `${gateway.url}${routes[name]}`, server: gateway, tokens: signed.tokens, checkRequest: { url: `${gateway.url}${signed.check.path}`, headers: { signature: signed.check.header } } });
+      }
+    }
   }
   let redisIsMemory = false;
   let redisWhere: string | null = null;
@@ -286,20 +361,21 @@ export async function runCompare(): Promise<void> {
       console.log(`${name}: NOT MEASURED, it could not be installed or started:\n  ${(err as Error).message.replaceAll('\n', '\n  ')}`);
     }
   }
+  targets.push(...(await startTokenTargets(selected.filter((n) => !outcome.dropped.has(n)), credentials, upstream.origin, tokenSets, outcome.dropped)));
   // Keep the canonical order (peers were started last, after the gateways).
   targets.sort((x, y) => TARGET_NAMES.indexOf(x.name) - TARGET_NAMES.indexOf(y.name));
-  for (const t of targets) await checkAnswers200(t, credentials.token);
+  for (const t of targets) await checkAnswers200(t, t.checkToken ?? credentials.token);
 
   console.log(`${gen}, ${CONNECTIONS} connections, ${settings.rounds} round(s) of ${settings.seconds} s per target (+${WARMUP_SECONDS} s warm-up each)`);
-  const runs = (await measureAlternately(gen, targets, credentials.token, settings, outcome.dropped, (name) => isPeer(name as TargetName))) as Map<TargetName, LoadResult[]>;
+  const runs = (await measureAlternately(gen, targets, credentials.token, settings, outcome.dropped, (name) => mayDrop(name as TargetName))) as Map<TargetName, LoadResult[]>;
   const rows = summarize(targets, runs, outcome);
   noteUnsteadyRounds(rows, outcome);
   const results = checks(rows, outcome, redisIsMemory);
-  print(rows, outcome, results);
+  const perVerifyUs = print(rows, outcome, results);
   // the LLM proxy after the others: its own gateway and bare proxy, POST requests
   let llm: LlmResults | null = null;
-  if (selected.includes('sluice-l')) {
-    llm = await measureLlm(gen, upstream.origin, settings);
+  if (selected.includes('sluice-l') || selected.includes('sluice-pg') || selected.includes('sluice-mcp')) {
+    llm = await measureLlm(gen, upstream.origin, settings, { llm: selected.includes('sluice-l'), promptGuard: selected.includes('sluice-pg'), mcp: selected.includes('sluice-mcp') });
     printLlm(llm);
     printChecks(llm.checks);
   }
@@ -323,9 +399,10 @@ export async function runCompare(): Promise<void> {
     cRedisRateLimitStore: targets.some((t) => t.name === 'sluice-c-redis') ? (redisIsMemory ? 'memory' : 'redis') : null,
     cRedisServer: redisWhere,
     checks: results,
+    perVerifyUs,
     mtls,
     llm,
     notes: outcome.notes,
   });
-  console.log(`\nresults written to ${path}`);
+  console.log(`\nresults written to ${path} (the run took ${fmt((performance.now() - began) / 60_000, 1)} min)`);
 }

@@ -1,48 +1,72 @@
 // What every target is benchmarked with: a fresh RS256 key, one token signed by it, and the Sluice
 // workflows of the targets — (a) a proxy node alone, (b) jwt-verify → scope-check → proxy,
 // (c) b + rate-limit, (d) c + transform-response. The peers (peer-config.ts) are configured from
-// the same values, so every target checks the same token the same way.
+// the same values, so every target checks the same token the same way. The many-token targets
+// (tokens.ts) sign more tokens of the same shape with these keys and a fresh ES256 one.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SignJWT, exportJWK, exportSPKI, generateKeyPair } from 'jose';
+import { SignJWT, exportJWK, exportPKCS8, exportSPKI, generateKeyPair } from 'jose';
 import type { JWK } from 'jose';
 
 export const ISSUER = 'https://bench.sluice.local';
 export const AUDIENCE = 'orders';
 export const SCOPE = 'orders:read';
-const PARTNER = 'acme';
+export const PARTNER = 'acme';
+export const SUBJECT = 'bench-user';
 const KID = 'bench-1';
+const EC_KID = 'bench-ec-1';
 /** The path every target asks the upstream for, so all of them fetch exactly the same answer. */
 export const UPSTREAM_PATH = '/api/orders';
 /** A limit that is never reached: the point is the cost of counting, not of refusing. */
 export const RATE_LIMIT = 1_000_000_000;
+
+/** One signing key of a run: what verifiers are given, and what tokens.ts signs more tokens with. */
+export interface SigningKey {
+  alg: 'RS256' | 'ES256';
+  kid: string;
+  publicJwk: JWK;
+  /** The public key as PEM (SPKI), for the peers. */
+  publicPem: string;
+  /** The private key as PEM (PKCS #8), for bench/sign-tokens.ts. */
+  privatePem: string;
+}
 
 export interface Credentials {
   publicJwk: JWK;
   /** The same public key as PEM (SPKI), for the peers. */
   publicPem: string;
   token: string;
+  /** The RS256 key of publicJwk and token. */
+  rs256: SigningKey;
+  /** An ES256 (P-256) key, for the many-token targets of ES256. */
+  es256: SigningKey;
+}
+
+async function signingKey(alg: SigningKey['alg'], kid: string) {
+  const { publicKey, privateKey } = await generateKeyPair(alg, { extractable: true });
+  const key: SigningKey = { alg, kid, publicJwk: { ...(await exportJWK(publicKey)), kid, alg, use: 'sig' }, publicPem: await exportSPKI(publicKey), privatePem: await exportPKCS8(privateKey) };
+  return { key, privateKey };
 }
 
 /** A new key pair every run: nothing secret is checked in, and nothing can go stale. */
 export async function makeCredentials(): Promise<Credentials> {
-  const { publicKey, privateKey } = await generateKeyPair('RS256', { extractable: true });
-  const publicJwk = { ...(await exportJWK(publicKey)), kid: KID, alg: 'RS256', use: 'sig' };
+  const { key: rs256, privateKey } = await signingKey('RS256', KID);
+  const { key: es256 } = await signingKey('ES256', EC_KID);
   // Two hours is far longer than any run.
   const token = await new SignJWT({ azp: PARTNER, scope: SCOPE })
     .setProtectedHeader({ alg: 'RS256', kid: KID })
-    .setSubject('bench-user')
+    .setSubject(SUBJECT)
     .setIssuer(ISSUER)
     .setAudience(AUDIENCE)
     .setIssuedAt()
     .setExpirationTime('2h')
     .sign(privateKey);
-  return { publicJwk, publicPem: await exportSPKI(publicKey), token };
+  return { publicJwk: rs256.publicJwk, publicPem: rs256.publicPem, token, rs256, es256 };
 }
 
 type Node = { id: string; kind: string; config: Record<string, unknown> };
 
-const verifyNode = (publicJwk: JWK): Node => ({ id: 'verify', kind: 'jwt-verify', config: { jwks: { keys: [publicJwk] }, algorithms: ['RS256'], issuer: ISSUER, audience: AUDIENCE } });
+const verifyNode = (publicJwk: JWK, alg = 'RS256'): Node => ({ id: 'verify', kind: 'jwt-verify', config: { jwks: { keys: [publicJwk] }, algorithms: [alg], issuer: ISSUER, audience: AUDIENCE } });
 const scopeNode: Node = { id: 'scopes', kind: 'scope-check', config: { all: [SCOPE] } };
 const limitNode: Node = { id: 'limit', kind: 'rate-limit', config: { limit: RATE_LIMIT, window: '1m', key: 'partner' } };
 const proxyNode = (upstream: string): Node => ({ id: 'call', kind: 'proxy', config: { url: upstream, path: UPSTREAM_PATH } });
@@ -70,6 +94,15 @@ export function targetWorkflows(publicJwk: JWK, upstream: string) {
     chainWorkflow('bench-c', '/c', [verify, scopeNode, limitNode, call]),
     chainWorkflow('bench-d', '/d', [verify, scopeNode, limitNode, call, shapeNode]),
   ];
+}
+
+/**
+ * Workflow b (jwt-verify → scope-check → proxy) at another route, verifying with `key`: the
+ * many-token targets (tokens.ts) each get a node of their own, so each starts with an empty
+ * verified-token cache whatever the others sent.
+ */
+export function tokenWorkflow(id: string, path: string, key: SigningKey, upstream: string) {
+  return chainWorkflow(id, path, [verifyNode(key.publicJwk, key.alg), scopeNode, proxyNode(upstream)]);
 }
 
 /**
@@ -114,6 +147,36 @@ export function plainStreamWorkflow(upstream: string) {
   return { ...chainWorkflow('bench-p', '/p/*', [call]), route: { methods: ['POST'], path: '/p/*' } };
 }
 
+/**
+ * prompt-guard in front of the llm proxy, (pg): a deny pattern and the card and e-mail detectors
+ * blocking, on the chat completion's texts (which pass), then the proxy of (l).
+ */
+export function promptGuardWorkflow(upstream: string) {
+  const guard: Node = { id: 'guard', kind: 'prompt-guard', config: { deny: ['ignore (all )?previous instructions'], detectors: { card: 'block', email: 'block' } } };
+  const call: Node = { id: 'call', kind: 'proxy', config: { url: upstream, stripPrefix: '/pg', llm: { api: 'openai', models: ['bench-model'] } } };
+  return { ...chainWorkflow('bench-pg', '/pg/*', [guard, call]), route: { methods: ['POST'], path: '/pg/*' } };
+}
+
+/** The MCP tools/call every sluice-mcp request POSTs. */
+export const MCP_REQUEST = { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'get_order', arguments: { id: 1 } } };
+
+/**
+ * MCP traffic through a workflow, (mcp): mcp-tool reads the JSON-RPC body for the tool a
+ * tools/call names (get_order leaves by `orders`; anything else by `other`), both ports to a
+ * proxy in front of the upstream's MCP endpoint.
+ */
+export function mcpWorkflow(upstream: string) {
+  const tool: Node = { id: 'tool', kind: 'mcp-tool', config: { tools: [{ name: 'get_order', port: 'orders' }] } };
+  const call: Node = { id: 'call', kind: 'proxy', config: { url: upstream, path: '/mcp' } };
+  return {
+    id: 'bench-mcp',
+    name: 'Bench bench-mcp',
+    route: { methods: ['POST'], path: '/tools' },
+    nodes: [tool, call],
+    edges: ['orders', 'other'].map((port) => ({ from: 'tool', port, to: 'call' })),
+  };
+}
+
 export function mtlsWorkflow(upstream: string) {
   const cert: Node = { id: 'cert', kind: 'client-cert', config: { match: ['fingerprint'] } };
   return chainWorkflow('bench-m', '/m', [cert, proxyNode(upstream)]);
@@ -137,6 +200,43 @@ export function cachedWorkflow(upstream: string) {
       { from: 'call', port: 'ok', to: 'store' },
     ],
   };
+}
+
+/**
+ * A switch in front of a proxy, (s): three cases tried in order (a method, a header, the path;
+ * JSONata comparisons, compiled at publish), the third taken, every port wired to the proxy.
+ */
+export function switchWorkflow(upstream: string) {
+  const route: Node = {
+    id: 'route',
+    kind: 'switch',
+    config: { cases: [{ port: 'writes', when: 'request.method = "POST"' }, { port: 'gold', when: 'request.headers.`x-tier` = "gold"' }, { port: 'orders', when: 'request.path = "/s"' }] },
+  };
+  return {
+    id: 'bench-s',
+    name: 'Bench bench-s',
+    route: { methods: ['GET'], path: '/s' },
+    nodes: [route, proxyNode(upstream)],
+    edges: ['writes', 'gold', 'orders', 'default'].map((port) => ({ from: 'route', port, to: 'call' })),
+  };
+}
+
+/**
+ * A call to a side service mid-flow, (h): http-call GETs the upstream's orders (as a profile or a
+ * price would be fetched) into vars, then the proxy: two upstream calls per request.
+ */
+export function httpCallWorkflow(upstream: string) {
+  const lookup: Node = { id: 'lookup', kind: 'http-call', config: { name: 'profile', url: `${upstream}${UPSTREAM_PATH}` } };
+  return chainWorkflow('bench-h', '/h', [lookup, proxyNode(upstream)]);
+}
+
+/**
+ * Signed requests, (hmac): hmac-verify (sha256, replay protection in memory) → proxy. The skew is
+ * the largest allowed, an hour: the run's signatures are made once, before its rounds.
+ */
+export function hmacWorkflow(upstream: string) {
+  const check: Node = { id: 'check', kind: 'hmac-verify', config: { skew: '1h' } };
+  return chainWorkflow('bench-hmac', '/hm', [check, proxyNode(upstream)]);
 }
 
 /** The variable holding sluice-i's client secret for the introspection call (SLUICE_SECRET_* are secrets by default). */

@@ -1,11 +1,12 @@
-// The LLM run of `npm run bench` (target sluice-l): a gateway of its own with a proxy that has
-// `llm` (the model allow-list, usage read from the answer) and the bare proxy, both POSTing the
-// same chat completion to the upstream's OpenAI-compatible endpoint, taking turns round after
-// round; then the time to the first chunk of a streamed answer, through the gateway and from the
-// upstream directly, one request at a time.
+// The POST runs of `npm run bench` (targets sluice-l, sluice-pg, sluice-mcp): a gateway of its own
+// with a proxy that has `llm` (the model allow-list, usage read from the answer), prompt-guard in
+// front of the same, and mcp-tool in front of a plain proxy to an MCP server; and the bare proxy,
+// POSTing the same chat completion (or MCP tools/call) to the upstream, all taking turns round
+// after round; then the time to the first chunk of a streamed answer, through the gateway and
+// from the upstream directly, one request at a time.
 import { request } from 'undici';
 import { cpuMicros } from './children.ts';
-import { LLM_REQUEST, llmWorkflow, plainStreamWorkflow } from './fixture.ts';
+import { LLM_REQUEST, llmWorkflow, MCP_REQUEST, mcpWorkflow, plainStreamWorkflow, promptGuardWorkflow } from './fixture.ts';
 import { runLoad, type LoadGenName, type LoadResult } from './loadgen.ts';
 import { WARMUP_SECONDS } from './measure.ts';
 import { check, fmt, median, printTable, type Check } from './report.ts';
@@ -14,8 +15,12 @@ import { startBareProxy, startGateway } from './servers.ts';
 /** Streamed requests per side for the time to the first chunk (after as many to warm up). */
 const TTFC_REQUESTS = 400;
 
+/** The POST targets: the bare proxy and Sluice with a chat completion, and both with an MCP tools/call. */
+const POST_TARGETS = ['bare', 'sluice-l', 'sluice-pg', 'bare-mcp', 'sluice-mcp'] as const;
+type PostTarget = (typeof POST_TARGETS)[number];
+
 interface LlmRow {
-  target: 'bare' | 'sluice-l';
+  target: PostTarget;
   rps: number;
   p50Ms: number;
   p99Ms: number;
@@ -25,8 +30,8 @@ interface LlmRow {
 
 export interface LlmResults {
   rows: LlmRow[];
-  /** Time to the first chunk of a streamed answer, p50 and p99 in ms: from the upstream directly, through the gateway's llm proxy, and through a plain proxy of the same gateway. */
-  firstChunk: { direct: { p50Ms: number; p99Ms: number }; sluice: { p50Ms: number; p99Ms: number }; plain: { p50Ms: number; p99Ms: number }; requests: number };
+  /** Time to the first chunk of a streamed answer, p50 and p99 in ms: from the upstream directly, through the gateway's llm proxy, and through a plain proxy of the same gateway (with sluice-l). */
+  firstChunk: { direct: { p50Ms: number; p99Ms: number }; sluice: { p50Ms: number; p99Ms: number }; plain: { p50Ms: number; p99Ms: number }; requests: number } | null;
   checks: Check[];
 }
 
@@ -64,54 +69,89 @@ async function measureFirstChunk(direct: string, sluice: string, plain: string) 
   return { direct: stats(times.direct), sluice: stats(times.sluice), plain: stats(times.plain), requests: TTFC_REQUESTS };
 }
 
-export async function measureLlm(gen: LoadGenName, upstream: string, { seconds, rounds }: { seconds: number; rounds: number }): Promise<LlmResults> {
+/** Which of the POST rows to measure (sluice-l, sluice-pg, sluice-mcp); each brings its bare baseline. */
+export interface PostSelection {
+  llm: boolean;
+  promptGuard: boolean;
+  mcp: boolean;
+}
+
+export async function measureLlm(gen: LoadGenName, upstream: string, { seconds, rounds }: { seconds: number; rounds: number }, selection: PostSelection): Promise<LlmResults> {
   const bare = await startBareProxy(upstream);
-  const gateway = await startGateway({ workflows: [llmWorkflow(upstream), plainStreamWorkflow(upstream)] });
-  const urls = { bare: `http://127.0.0.1:${bare.port}/v1/chat/completions`, 'sluice-l': `${gateway.url}/l/v1/chat/completions` } as const;
-  const pids = { bare: bare.pid, 'sluice-l': gateway.pid };
-  const post = JSON.stringify(LLM_REQUEST);
-  for (const url of Object.values(urls)) {
-    const res = await request(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: post });
+  const gateway = await startGateway({ workflows: [llmWorkflow(upstream), plainStreamWorkflow(upstream), promptGuardWorkflow(upstream), mcpWorkflow(upstream)] });
+  const chat = JSON.stringify(LLM_REQUEST);
+  const mcp = JSON.stringify(MCP_REQUEST);
+  const all: Record<PostTarget, { url: string; pid: number | undefined; body: string; answer: string }> = {
+    bare: { url: `http://127.0.0.1:${bare.port}/v1/chat/completions`, pid: bare.pid, body: chat, answer: '"usage"' },
+    'sluice-l': { url: `${gateway.url}/l/v1/chat/completions`, pid: gateway.pid, body: chat, answer: '"usage"' },
+    'sluice-pg': { url: `${gateway.url}/pg/v1/chat/completions`, pid: gateway.pid, body: chat, answer: '"usage"' },
+    'bare-mcp': { url: `http://127.0.0.1:${bare.port}/mcp`, pid: bare.pid, body: mcp, answer: '"result"' },
+    'sluice-mcp': { url: `${gateway.url}/tools`, pid: gateway.pid, body: mcp, answer: '"result"' },
+  };
+  const chosen = POST_TARGETS.filter((t) =>
+    t === 'bare' ? selection.llm || selection.promptGuard : t === 'bare-mcp' ? selection.mcp : t === 'sluice-l' ? selection.llm : t === 'sluice-pg' ? selection.promptGuard : selection.mcp,
+  );
+  for (const target of chosen) {
+    const { url, body, answer } = all[target];
+    const res = await request(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
     const text = await res.body.text();
-    if (res.statusCode !== 200 || !text.includes('"usage"')) throw new Error(`${url} answered ${res.statusCode} to the chat completion:\n${text.slice(0, 500)}`);
+    if (res.statusCode !== 200 || !text.includes(answer)) throw new Error(`${target}: ${url} answered ${res.statusCode} to the POST:\n${text.slice(0, 500)}`);
   }
-  const runs = { bare: [] as Array<LoadResult & { cpu: number | undefined }>, 'sluice-l': [] as Array<LoadResult & { cpu: number | undefined }> };
+  const runs = new Map<PostTarget, Array<LoadResult & { cpu: number | undefined }>>(chosen.map((t) => [t, []]));
+  /** prompt-guard refusing under load (its checks queue for the expression workers: 503 when the queue is full) is a result, not a broken run. */
+  const failed = new Map<PostTarget, string>();
   for (let round = 1; round <= rounds; round++) {
-    for (const target of ['bare', 'sluice-l'] as const) {
-      if (round === 1) await runLoad(gen, urls[target], WARMUP_SECONDS, 'bench', post);
-      const before = cpuMicros(pids[target]!);
-      const result = await runLoad(gen, urls[target], seconds, 'bench', post);
-      const after = cpuMicros(pids[target]!);
-      if (result.failures > 0) throw new Error(`${target} (llm): ${result.failureDetail}`);
+    for (const target of chosen) {
+      if (failed.has(target)) continue;
+      const { url, pid, body } = all[target];
+      const warm = round === 1 ? await runLoad(gen, url, WARMUP_SECONDS, 'bench', body) : undefined;
+      const before = cpuMicros(pid!);
+      const result = await runLoad(gen, url, seconds, 'bench', body);
+      const after = cpuMicros(pid!);
+      const failures = result.failures + (target === 'sluice-pg' ? (warm?.failures ?? 0) : 0);
+      if (failures > 0 && target === 'sluice-pg') {
+        failed.set(target, `${failures} requests failed under load (${warm?.failures ? `warm-up: ${warm.failureDetail}; ` : ''}${result.failureDetail}): see SLUICE_EXPRESSION_QUEUE`);
+        console.log(`${target}: ${failed.get(target)}`);
+        continue;
+      }
+      if (failures > 0) throw new Error(`${target} (POST): ${result.failureDetail}`);
       const cpu = before !== undefined && after !== undefined && result.requests > 0 ? (after - before) / result.requests : undefined;
-      runs[target].push({ ...result, cpu });
-      console.log(`round ${round}/${rounds}  ${target === 'bare' ? 'bare (POST)' : 'sluice-l   '} ${fmt(result.rps, 0).padStart(8)} req/s  p50 ${fmt(result.p50Ms, 2)} ms  p99 ${fmt(result.p99Ms, 2)} ms  CPU ${fmt(cpu, 1)} µs/req`);
+      runs.get(target)!.push({ ...result, cpu });
+      console.log(`round ${round}/${rounds}  ${target.padEnd(11)} ${fmt(result.rps, 0).padStart(8)} req/s  p50 ${fmt(result.p50Ms, 2)} ms  p99 ${fmt(result.p99Ms, 2)} ms  CPU ${fmt(cpu, 1)} µs/req`);
     }
   }
-  const rows = (['bare', 'sluice-l'] as const).map((target): LlmRow => {
-    const rs = runs[target];
+  const rows = chosen.filter((t) => !failed.has(t)).map((target): LlmRow => {
+    const rs = runs.get(target)!;
     const cpus = rs.map((r) => r.cpu);
     return { target, rps: median(rs.map((r) => r.rps)), p50Ms: median(rs.map((r) => r.p50Ms)), p99Ms: median(rs.map((r) => r.p99Ms)), cpuUsPerRequest: cpus.every((c) => c !== undefined) ? median(cpus as number[]) : undefined, rounds: rs.map((r) => r.rps) };
   });
-  const firstChunk = await measureFirstChunk(`${upstream}/v1/chat/completions`, urls['sluice-l'], `${gateway.url}/p/v1/chat/completions`);
-  const [b, l] = rows as [LlmRow, LlmRow];
-  const added = firstChunk.sluice.p50Ms - firstChunk.direct.p50Ms;
-  return {
-    rows,
-    firstChunk,
-    checks: [
-      check('(l) llm proxy / bare, POST chat completion >= 0.8', l.rps / b.rps, '>=', 0.8, `${fmt(l.rps, 0)} / ${fmt(b.rps, 0)} req/s`),
-      check('(l) streamed: first chunk p50 through sluice - direct <= 1 ms', added, '<=', 1, `${fmt(firstChunk.sluice.p50Ms, 3)} - ${fmt(firstChunk.direct.p50Ms, 3)} ms`),
-    ],
+  const row = (t: PostTarget) => rows.find((r) => r.target === t);
+  const ratio = (label: string, t: PostTarget, base: PostTarget, min: number): Check[] => {
+    const r = row(t);
+    const b = row(base);
+    return r && b ? [check(`${label} / ${base} (POST) >= ${min}`, r.rps / b.rps, '>=', min, `${fmt(r.rps, 0)} / ${fmt(b.rps, 0)} req/s`)] : [];
   };
+  const checks = [
+    ...ratio('(l) llm proxy', 'sluice-l', 'bare', 0.8),
+    ...(failed.has('sluice-pg') ? [{ name: '(pg) prompt-guard + llm proxy / bare (POST) >= 0.5', result: 'FAIL' as const, detail: failed.get('sluice-pg')! }] : ratio('(pg) prompt-guard + llm proxy', 'sluice-pg', 'bare', 0.5)),
+    ...ratio('(mcp) mcp-tool + proxy', 'sluice-mcp', 'bare-mcp', 0.8),
+  ];
+  let firstChunk: LlmResults['firstChunk'] = null;
+  if (selection.llm) {
+    firstChunk = await measureFirstChunk(`${upstream}/v1/chat/completions`, all['sluice-l'].url, `${gateway.url}/p/v1/chat/completions`);
+    const added = firstChunk.sluice.p50Ms - firstChunk.direct.p50Ms;
+    checks.push(check('(l) streamed: first chunk p50 through sluice - direct <= 1 ms', added, '<=', 1, `${fmt(firstChunk.sluice.p50Ms, 3)} - ${fmt(firstChunk.direct.p50Ms, 3)} ms`));
+  }
+  return { rows, firstChunk, checks };
 }
 
 export function printLlm(results: LlmResults): void {
-  console.log('\nsluice-l: proxy with llm (model allow-list, usage read as the answer passes), POST /v1/chat/completions');
+  console.log('\nPOST: bare and sluice-l (proxy with llm: model allow-list, usage read as the answer passes) and sluice-pg (prompt-guard → the same) POST /v1/chat/completions; bare-mcp and sluice-mcp (mcp-tool → proxy) POST an MCP tools/call');
   printTable(
     ['target', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/req'],
     results.rows.map((r) => [r.target === 'bare' ? 'bare (POST)' : r.target, fmt(r.rps, 0), fmt(r.p50Ms, 2), fmt(r.p99Ms, 2), fmt(r.cpuUsPerRequest, 1)]),
   );
   const f = results.firstChunk;
+  if (f === null) return;
   console.log(`streamed, time to the first chunk over ${f.requests} requests each: direct p50 ${fmt(f.direct.p50Ms, 3)} ms (p99 ${fmt(f.direct.p99Ms, 3)}), through sluice's llm proxy p50 ${fmt(f.sluice.p50Ms, 3)} ms (p99 ${fmt(f.sluice.p99Ms, 3)}), through a plain proxy of the same gateway p50 ${fmt(f.plain.p50Ms, 3)} ms (p99 ${fmt(f.plain.p99Ms, 3)})`);
 }

@@ -1,6 +1,8 @@
 // The load generator: wrk when available (C, one thread, cheap per request — it won't be the
 // bottleneck), otherwise autocannon. Either one runs as its own process pinned to core 1, away
-// from the proxies on core 0.
+// from the proxies on core 0. wrk's own CPU time is read after every run (bash's `times`), so a
+// run can show that the load generator kept up. Many tokens (tokens.ts) need wrk: a Lua script
+// sends them from a list.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,6 +29,25 @@ export interface LoadResult {
   failureDetail: string;
   /** CPU time (user + system) the server under test spent per request during the run, in µs. */
   cpuUsPerRequest?: number;
+  /** wrk's own CPU time per request, µs (not read for autocannon). */
+  loadGenUsPerRequest?: number;
+  /** wrk's CPU time over the run's wall-clock time: near 1, the load generator, not the target, set the pace. */
+  loadGenBusy?: number;
+}
+
+/**
+ * Bearer tokens from a file, one a line, sent in turn (wrk only). `once`: each token at most
+ * once; the run ends when they run out, or after its seconds if that comes first.
+ */
+export interface TokenList {
+  file: string;
+  once: boolean;
+  /**
+   * Another header than `authorization: Bearer <line>`: each line is then `<path>\t<value>`, the
+   * request's path (with its query; empty: the URL's) and this header's value (sluice-hmac's
+   * signed requests).
+   */
+  header?: string;
 }
 
 /** BENCH_LOADGEN forces one; otherwise wrk, installing it with apt-get when we are root. */
@@ -61,22 +82,104 @@ function wrkPostScript(body: string): string {
   return path;
 }
 
-/** Loads `url` with GET, or with POST of the JSON `post` (sluice-l). */
-export async function runLoad(gen: LoadGenName, url: string, seconds: number, token: string, post?: string): Promise<LoadResult> {
-  const auth = `Bearer ${token}`;
+/**
+ * A wrk script sending the tokens of `list` in turn, the requests formatted once in init() so
+ * that a request costs wrk a table lookup. Without `once` it starts over after the last token.
+ * With `once` the thread stops when they run out and interrupts wrk's main thread (SIGINT, which
+ * wrk takes as "stop and report"; it would otherwise sleep out the duration); wrk would still
+ * divide by the whole duration, so the script prints the time it really ran (`ELAPSED_US`, by
+ * LuaJIT's ffi).
+ */
+function wrkTokenScript(list: TokenList): string {
+  const path = join(mkdtempSync(join(tmpdir(), 'sluice-wrk-')), 'tokens.lua');
+  writeFileSync(
+    path,
+    `local ffi = require("ffi")
+ffi.cdef[[ typedef struct { long tv_sec; long tv_nsec; } sluice_timespec; int clock_gettime(int clock, sluice_timespec *tp); int getpid(void); int kill(int pid, int sig); ]]
+local ts = ffi.new("sluice_timespec")
+local function now_us() ffi.C.clock_gettime(1, ts); return tonumber(ts.tv_sec) * 1e6 + tonumber(ts.tv_nsec) / 1e3 end
+local threads = {}
+function setup(thread) table.insert(threads, thread) end
+local requests, n, i, started = {}, 0, 0, 0
+function init(args)
+  for line in io.lines(${JSON.stringify(list.file)}) do
+    if #line > 0 then
+      n = n + 1
+      ${
+        list.header === undefined
+          ? 'requests[n] = wrk.format(nil, nil, { ["Host"] = wrk.headers["Host"], ["authorization"] = "Bearer " .. line })'
+          : `local tab = line:find("\\t", 1, true)
+      local path = line:sub(1, tab - 1)
+      requests[n] = wrk.format(nil, #path > 0 and path or nil, { ["Host"] = wrk.headers["Host"], [${JSON.stringify(list.header)}] = line:sub(tab + 1) })`
+      }
+    end
+  end
+  started = now_us()
+end
+function request()
+  i = i + 1
+  if i > n then
+    ${list.once ? 'if wrk.thread:get("elapsed") == nil then wrk.thread:set("elapsed", now_us() - started); wrk.thread:stop(); ffi.C.kill(ffi.C.getpid(), 2) end' : ''}
+    i = 1
+  end
+  return requests[i]
+end
+function done(summary, latency, requests)
+  for _, thread in ipairs(threads) do
+    local elapsed = thread:get("elapsed")
+    if elapsed ~= nil then io.write("ELAPSED_US " .. string.format("%d", elapsed) .. "\\n") end
+  end
+end
+`,
+  );
+  return path;
+}
+
+/** wrk's CPU time in µs from bash's `times` (its second line: the children's user and system time). */
+function childCpuMicros(stderr: string): number | undefined {
+  const m = /^(\d+)m([\d.]+)s (\d+)m([\d.]+)s\s*$/m.exec(stderr.trimEnd().split('\n').at(-1) ?? '');
+  return m ? (Number(m[1]) * 60 + Number(m[2]) + Number(m[3]) * 60 + Number(m[4])) * 1e6 : undefined;
+}
+
+/** Loads `url` with GET carrying `token` (or each token of a list in turn), or with POST of the JSON `post` (sluice-l). */
+export async function runLoad(
+  gen: LoadGenName,
+  url: string,
+  seconds: number,
+  token: string | TokenList,
+  post?: string,
+  { connections = CONNECTIONS, timeoutSeconds = TIMEOUT_SECONDS }: { connections?: number; timeoutSeconds?: number } = {},
+): Promise<LoadResult> {
+  if (typeof token !== 'string' && gen !== 'wrk') throw new Error('sending many tokens needs wrk (a Lua script rotates them); autocannon sends one');
+  const auth = typeof token === 'string' ? ['-H', `authorization: Bearer ${token}`] : ['-s', wrkTokenScript(token)];
   const posting = post === undefined ? [] : gen === 'wrk' ? ['-s', wrkPostScript(post)] : ['-m', 'POST', '-b', post, '-H', 'content-type=application/json'];
+  const wrkArgs = ['-t1', `-c${connections}`, `-d${seconds}s`, '--timeout', `${timeoutSeconds}s`, '--latency', ...auth, ...posting, url];
+  // wrk through bash, whose `times` then prints wrk's CPU time (LC_ALL=C: a decimal point)
   const [cmd, args] =
     gen === 'wrk'
-      ? ['wrk', ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--timeout', `${TIMEOUT_SECONDS}s`, '--latency', '-H', `authorization: ${auth}`, ...posting, url]]
-      : [process.execPath, [join(REPO, 'node_modules/autocannon/autocannon.js'), '-c', String(CONNECTIONS), '-d', String(seconds), '-t', String(TIMEOUT_SECONDS), '-j', '-n', '-H', `authorization=${auth}`, ...posting, url]];
-  const child = spawnPinned(LOAD_CORE, cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      ? ['bash', ['-c', 'wrk "$@"; code=$?; times >&2; exit $code', 'wrk', ...wrkArgs]]
+      : [process.execPath, [join(REPO, 'node_modules/autocannon/autocannon.js'), '-c', String(connections), '-d', String(seconds), '-t', String(timeoutSeconds), '-j', '-n', '-H', `authorization=Bearer ${token as string}`, ...posting, url]];
+  const started = performance.now();
+  const child = spawnPinned(LOAD_CORE, cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' } });
   let out = '';
   let err = '';
   child.stdout!.setEncoding('utf8').on('data', (s: string) => (out += s));
   child.stderr!.setEncoding('utf8').on('data', (s: string) => (err += s));
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const wallUs = (performance.now() - started) * 1000;
   if (code !== 0) throw new Error(`${gen} exited with code ${code}:\n${err}${out}`);
-  return gen === 'wrk' ? parseWrk(out) : parseAutocannon(out);
+  if (gen === 'autocannon') return parseAutocannon(out);
+  const result = parseWrk(out);
+  // a list sent once that ran out early: wrk's req/s divides by the whole duration
+  const elapsedUs = Number(/^ELAPSED_US (\d+)$/m.exec(out)?.[1] ?? NaN);
+  if (elapsedUs > 0) result.rps = result.requests / (elapsedUs / 1e6);
+  const cpu = childCpuMicros(err);
+  if (cpu !== undefined && result.requests > 0) {
+    result.loadGenUsPerRequest = cpu / result.requests;
+    // over the time it ran: bash and wrk's startup are in the wall time, but small beside a run
+    result.loadGenBusy = cpu / (elapsedUs > 0 ? elapsedUs : wallUs);
+  }
+  return result;
 }
 
 const TIME_UNITS_MS: Record<string, number> = { us: 0.001, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };

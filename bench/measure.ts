@@ -2,20 +2,25 @@
 import type { ChildProcess } from 'node:child_process';
 import { cpuMicros } from './children.ts';
 import { runLoad } from './loadgen.ts';
-import type { LoadGenName, LoadResult } from './loadgen.ts';
+import type { LoadGenName, LoadResult, TokenList } from './loadgen.ts';
 import { fmt } from './report.ts';
 
 export interface LiveTarget {
   name: string;
   url: string;
   server: ChildProcess;
+  /**
+   * The tokens of run `run` (0: the warm-up, then 1, 2, … one per round) when the target is sent
+   * many tokens (tokens.ts) instead of the run's one token.
+   */
+  tokens?: (run: number) => TokenList;
 }
 
 /** Each target's first run is a warm-up of this length, not recorded. */
 export const WARMUP_SECONDS = 2;
 
 /** One load run; throws if the server died or any request failed (a failing target would "win" by failing fast). */
-export async function load(gen: LoadGenName, target: LiveTarget, seconds: number, token: string): Promise<LoadResult> {
+export async function load(gen: LoadGenName, target: LiveTarget, seconds: number, token: string | TokenList): Promise<LoadResult> {
   const cpuBefore = cpuMicros(target.server.pid);
   const result = await runLoad(gen, target.url, seconds, token);
   const cpuAfter = cpuMicros(target.server.pid);
@@ -49,10 +54,11 @@ export async function measureAlternately(
       if (dropped.has(target.name)) continue;
       try {
         // Warm-up lets V8 optimise the hot path and the pools fill before anything is recorded.
-        if (round === 1) await load(gen, target, WARMUP_SECONDS, token);
-        const r = await load(gen, target, seconds, token);
+        if (round === 1) await load(gen, target, WARMUP_SECONDS, target.tokens?.(0) ?? token);
+        const r = await load(gen, target, seconds, target.tokens?.(round) ?? token);
         runs.get(target.name)!.push(r);
-        console.log(`round ${round}/${rounds}  ${target.name.padEnd(width)} ${fmt(r.rps, 0).padStart(8)} req/s  p50 ${fmt(r.p50Ms, 2)} ms  p99 ${fmt(r.p99Ms, 2)} ms  CPU ${fmt(r.cpuUsPerRequest, 1)} µs/req`);
+        const wrk = r.loadGenBusy === undefined ? '' : `  wrk ${fmt(r.loadGenUsPerRequest, 1)} µs/req, ${fmt(100 * r.loadGenBusy, 0)}% of its core`;
+        console.log(`round ${round}/${rounds}  ${target.name.padEnd(width)} ${fmt(r.rps, 0).padStart(8)} req/s  p50 ${fmt(r.p50Ms, 2)} ms  p99 ${fmt(r.p99Ms, 2)} ms  CPU ${fmt(r.cpuUsPerRequest, 1)} µs/req${wrk}`);
       } catch (err) {
         if (!mayDrop(target.name)) throw err;
         dropped.set(target.name, (err as Error).message);

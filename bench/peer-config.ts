@@ -8,6 +8,8 @@ export interface PeerFixture {
   /** Upstream origin, e.g. http://127.0.0.1:1234. */
   upstream: string;
   port: number;
+  /** express-gateway: with its rate-limit policy, like Sluice's (c) (default); without, like (b). */
+  rateLimit?: boolean;
 }
 
 /**
@@ -16,15 +18,16 @@ export interface PeerFixture {
  * has no scope check for JWTs, so the scope check is its `terminate` policy under a `not
  * expression` condition. The rate limit is express-rate-limit on express-gateway's in-memory
  * Redis emulation, keyed by partner (`azp`), with its delaying off (`delayAfter: 0`; its
- * default delays every request after the first by a second).
+ * default delays every request after the first by a second). Without it (`rateLimit: false`) it
+ * does what Sluice's (b) does: the many-token targets (tokens.ts).
  */
-export function expressGatewayConfig({ publicPem, upstream, port }: PeerFixture) {
+export function expressGatewayConfig({ publicPem, upstream, port, rateLimit = true }: PeerFixture) {
   const gateway = {
     http: { port, hostname: '127.0.0.1' },
     // No admin section: express-gateway then starts no admin API.
     apiEndpoints: { orders: { host: '*', paths: [UPSTREAM_PATH] } },
     serviceEndpoints: { upstream: { url: upstream } },
-    policies: ['jwt', 'terminate', 'rate-limit', 'proxy'],
+    policies: ['jwt', 'terminate', ...(rateLimit ? ['rate-limit'] : []), 'proxy'],
     pipelines: {
       orders: {
         apiEndpoints: ['orders'],
@@ -38,7 +41,7 @@ export function expressGatewayConfig({ publicPem, upstream, port }: PeerFixture)
               },
             ],
           },
-          { 'rate-limit': [{ action: { max: RATE_LIMIT, windowMs: 60_000, delayAfter: 0, rateLimitBy: '${req.user.azp}' } }] },
+          ...(rateLimit ? [{ 'rate-limit': [{ action: { max: RATE_LIMIT, windowMs: 60_000, delayAfter: 0, rateLimitBy: '${req.user.azp}' } }] }] : []),
           { proxy: [{ action: { serviceEndpoint: 'upstream', changeOrigin: true } }] },
         ],
       },

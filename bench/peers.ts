@@ -65,7 +65,7 @@ export interface Peer extends Server {
  * Installs and starts a peer, and waits until it answers the token with 200 on its route. On
  * failure the peer is stopped and the error says why (with the end of its log).
  */
-export async function startPeer(name: PeerName, fixture: { publicPem: string; upstream: string; token: string }): Promise<Peer> {
+export async function startPeer(name: PeerName, fixture: { publicPem: string; upstream: string; token: string; rateLimit?: boolean }): Promise<Peer> {
   const version = installPeer(name);
   const dir = makeTempDir(`${name}-bench-`);
   const port = await freePort();

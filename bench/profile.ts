@@ -8,11 +8,22 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { REPO, spawnCompiled, spawnPinned, stopAll, waitForListening } from './children.ts';
 import { makeCredentials, targetWorkflows, writeWorkflows } from './fixture.ts';
-import { chooseLoadGen, runLoad } from './loadgen.ts';
+import { chooseLoadGen, runLoad, type TokenList } from './loadgen.ts';
+import { signTokens } from './tokens.ts';
 
 const seconds = Number(process.argv[2] ?? 8);
 const route = process.env.PROFILE_ROUTE ?? '/c';
 const credentials = await makeCredentials();
+// PROFILE_TOKENS=<n>: every request a new RS256 token (n of them, each sent once; wrk), the cold path of jwt-verify
+const fresh = Number(process.env.PROFILE_TOKENS ?? 0);
+const tokenDir = mkdtempSync(join(tmpdir(), 'sluice-profile-tokens-'));
+const lists: [string | TokenList, string | TokenList] = [credentials.token, credentials.token];
+if (fresh > 0) {
+  const files = [join(tokenDir, 'warm.txt'), join(tokenDir, 'measured.txt')];
+  await signTokens([{ key: credentials.rs256, count: Math.ceil(fresh / 4), prefix: 'warm', file: files[0]! }, { key: credentials.rs256, count: fresh, prefix: 'measured', file: files[1]! }], tokenDir);
+  lists[0] = { file: files[0]!, once: true };
+  lists[1] = { file: files[1]!, once: true };
+}
 const upstream = spawnCompiled(1, 'bench/upstream.ts', []);
 const origin = `http://127.0.0.1:${await waitForListening(upstream, 'upstream')}`;
 execFileSync(process.execPath, [join(REPO, 'scripts', 'build.mjs')], { cwd: REPO, stdio: 'inherit' });
@@ -33,20 +44,36 @@ for (let i = 0; i < 100; i++) {
   await sleep(100);
 }
 const gen = chooseLoadGen();
-await runLoad(gen, `http://127.0.0.1:${port}${route}`, 2, credentials.token);
-const result = await runLoad(gen, `http://127.0.0.1:${port}${route}`, seconds, credentials.token);
-console.log(`${result.rps.toFixed(0)} req/s during the profile`);
+await runLoad(gen, `http://127.0.0.1:${port}${route}`, 2, lists[0]);
+const result = await runLoad(gen, `http://127.0.0.1:${port}${route}`, seconds, lists[1]);
+console.log(`${result.rps.toFixed(0)} req/s during the profile (${result.requests} requests)`);
 gateway.kill('SIGINT');
 await new Promise((resolve) => gateway.once('exit', resolve));
 await stopAll();
 const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'))!;
-const profile = JSON.parse(readFileSync(join(profDir, file), 'utf8')) as { nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount: number }> };
+const profile = JSON.parse(readFileSync(join(profDir, file), 'utf8')) as {
+  nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number } }>;
+  samples: number[];
+  timeDeltas: number[];
+  endTime: number;
+  startTime: number;
+};
+// Only the samples of the measured load: the last `seconds` of the profile (the gateway is stopped
+// right after it), not its startup or the warm-up.
+const keyOf = new Map(profile.nodes.map((node) => [node.id, `${node.callFrame.functionName || '(anonymous)'} ${node.callFrame.url.split('/').slice(-2).join('/')}:${node.callFrame.lineNumber + 1}`]));
+const from = profile.endTime - (result.requests / result.rps) * 1e6;
 const self = new Map<string, number>();
 let total = 0;
-for (const node of profile.nodes) {
-  const key = `${node.callFrame.functionName || '(anonymous)'} ${node.callFrame.url.split('/').slice(-2).join('/')}:${node.callFrame.lineNumber + 1}`;
-  self.set(key, (self.get(key) ?? 0) + node.hitCount);
-  total += node.hitCount;
-}
-for (const [key, hits] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 45)) console.log(`${((100 * hits) / total).toFixed(1).padStart(5)}%  ${key}`);
+let at = profile.startTime;
+profile.samples.forEach((id, i) => {
+  at += profile.timeDeltas[i]!;
+  if (at < from) return;
+  const key = keyOf.get(id)!;
+  self.set(key, (self.get(key) ?? 0) + 1);
+  total += 1;
+});
+// each sample stands for the time since the one before: µs per request of a function = its samples × the mean interval / requests
+const intervalUs = (profile.endTime - from) / Math.max(1, total);
+console.log(`share of the samples, and µs per request (${total} samples over ${result.requests} requests)`);
+for (const [key, hits] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 45)) console.log(`${((100 * hits) / total).toFixed(1).padStart(5)}%  ${((hits * intervalUs) / result.requests).toFixed(2).padStart(7)} µs  ${key}`);
 console.log(`profile: ${join(profDir, file)}`);

@@ -1,5 +1,5 @@
-// `npm run bench` (compare mode: bench/compare.ts) and `npm run bench -- scale` (or
-// BENCH_MODE=scale: bench/scale.ts). Both start their servers as child processes; this file
+// `npm run bench` (compare mode: bench/compare.ts), `npm run bench -- tokens` (its many-token
+// targets alone) and `npm run bench -- scale` (or BENCH_MODE=scale: bench/scale.ts). Both start their servers as child processes; this file
 // makes sure none of them outlives the run, whatever way it ends. See bench/README.md.
 import { CAN_PIN, killAllNow, stopAll } from './children.ts';
 import { runCompare } from './compare.ts';
@@ -7,7 +7,7 @@ import { runEvidence } from './evidence.ts';
 import { runScale } from './scale.ts';
 import { cleanUp } from './servers.ts';
 
-const MODES = { compare: runCompare, scale: runScale, evidence: runEvidence } as const;
+const MODES = { compare: () => runCompare(), tokens: () => runCompare('tokens'), scale: runScale, evidence: runEvidence } as const;
 
 function mode(): keyof typeof MODES {
   const name = process.argv[2] ?? process.env.BENCH_MODE ?? 'compare';

@@ -103,13 +103,15 @@ export interface GatewayOptions {
   bundle?: string;
   /** The gateway serves HTTPS (SLUICE_TLS_* in env): the CA its certificate is checked against, for /healthz and admin calls. */
   tlsCa?: string;
+  /** A command the gateway runs under, e.g. valgrind and its options (bench/callgrind.ts). */
+  wrap?: string[];
 }
 
 /** fetch, over TLS trusting `ca` when given (Node's own fetch takes no CA). */
 const fetchVia = (ca: string | undefined): typeof fetch => (ca === undefined ? fetch : (((url: string, init?: RequestInit) => undiciFetch(url, { ...(init as object), dispatcher: new Agent({ connect: { ca } }) })) as unknown as typeof fetch));
 
 /** A gateway as `npm start` runs it: the engine bundle built by scripts/build.mjs, npm start's Node flags. */
-export async function startGateway({ workflows, observe = true, env = {}, startupMs = 15_000, bundle, tlsCa }: GatewayOptions): Promise<Gateway> {
+export async function startGateway({ workflows, observe = true, env = {}, startupMs = 15_000, bundle, tlsCa, wrap = [] }: GatewayOptions): Promise<Gateway> {
   const scheme = tlsCa === undefined ? 'http' : 'https';
   const get = fetchVia(tlsCa);
   if (!built && bundle === undefined) {
@@ -125,7 +127,8 @@ export async function startGateway({ workflows, observe = true, env = {}, startu
   const log = openSync(logPath, 'a');
   const adminToken = randomBytes(24).toString('hex');
   const serveFlags = (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { config: { serveFlags: string } }).config.serveFlags.split(' ');
-  const server = spawnPinned(SERVER_CORE, process.execPath, [...serveFlags, bundle ?? join(REPO, 'dist', 'cli.mjs'), 'serve'], {
+  const command = [...wrap, process.execPath, ...serveFlags, bundle ?? join(REPO, 'dist', 'cli.mjs'), 'serve'];
+  const server = spawnPinned(SERVER_CORE, command[0]!, command.slice(1), {
     env: {
       ...cleanEnv(),
       PORT: String(port),

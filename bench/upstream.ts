@@ -3,6 +3,7 @@
 // POST /introspect plays the authorization server of sluice-i (RFC 7662): every token is active
 // for the bench's partner, for two hours; the gateway asks once and answers from its cache after.
 // POST /v1/chat/completions plays an OpenAI-compatible LLM for sluice-l (whole and streamed answers).
+// POST /mcp plays an MCP server answering a tools/call (sluice-mcp).
 // Prints `LISTENING <port>` on stdout once bound, which run.ts waits for.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -33,7 +34,19 @@ function chat(body: string, res: import('node:http').ServerResponse): void {
   }, STREAM_REST_MS);
 }
 
+/** A JSON-RPC answer to sluice-mcp's tools/call. */
+const MCP_ANSWER = Buffer.from(JSON.stringify({ jsonrpc: '2.0', id: 1, result: { content: [{ type: 'text', text: 'order 1: total 42' }], isError: false } }));
+const MCP_HEADERS = { 'content-type': 'application/json', 'content-length': String(MCP_ANSWER.length) };
+
 const server = createServer((req, res) => {
+  if (req.method === 'POST' && req.url === '/mcp') {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, MCP_HEADERS);
+      res.end(MCP_ANSWER);
+    });
+    return;
+  }
   if (req.method === 'POST' && req.url === '/v1/chat/completions') {
     let body = '';
     req.setEncoding('utf8').on('data', (s: string) => (body += s));

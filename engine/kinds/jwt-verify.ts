@@ -1,7 +1,9 @@
-import { createLocalJWKSet, decodeJwt, errors, jwtVerify as verifyJwt, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions } from 'jose';
+import { createLocalJWKSet, decodeJwt, errors, type JWTPayload, type JWTVerifyOptions } from 'jose';
 import type { JwtVerifyConfig } from '../../shared/nodes/index.ts';
 import { durationMs } from '../../shared/schema/index.ts';
 import { createRemoteKeySet, KeysUnavailable, parseKeySet } from './support/jwks.ts';
+import { createJwtVerifier, type KeySource, type Verification } from './support/jwt-verifier.ts';
+import { createTokenCache, type CachedToken } from './support/token-cache.ts';
 import { discoverIssuer, egressAgent } from './support/oidc-discovery.ts';
 import { admit } from './support/partner-admission.ts';
 import { PrepareError } from './prepare-error.ts';
@@ -11,24 +13,18 @@ import type { Exchange, Runtime } from './types.ts';
 const BEARER = /^bearer /i;
 /** Tokens longer than this are refused before any parsing. */
 const MAX_TOKEN_LENGTH = 16 * 1024;
-/** Verified tokens remembered per node. */
-const CACHE_SIZE = 10_000;
 /**
- * The cache is keyed by the last characters of the header (the signature's): hashing a whole
- * header of several hundred characters for the lookup cost more than the rest of a cached
- * verification. The entry holds the whole header, and only an equal one is taken as verified.
+ * Verified tokens remembered per node. An entry holds the header as sent (~600 bytes for an
+ * RS256 token) and the token's claims: about 1.2 KB in all (bench/token-memory.ts), so a full
+ * cache holds about 12 MB.
  */
-const CACHE_KEY_CHARS = 32;
+const CACHE_SIZE = 10_000;
 
-interface Verified {
-  /** The Authorization (or configured) header value the token was verified from. */
-  header: string;
+interface Verified extends CachedToken {
   claims: Record<string, unknown>;
   scopes: readonly string[];
   partner: string | undefined;
   subject: string | undefined;
-  /** ms after which the token is no longer accepted */
-  expiresAt: number;
 }
 
 /** Scopes granted by a token: the OAuth `scope` string or an `scp` array or string. */
@@ -55,7 +51,6 @@ function reasonOf(error: unknown): string {
 }
 
 type Context = Parameters<Runtime<JwtVerifyConfig>>[1];
-type KeySource = JWTVerifyGetKey | Uint8Array;
 
 async function remoteKeys(url: string, field: string, context: Context): Promise<KeySource> {
   const refused = await context.egress.check({ url: new URL(url), label: `"${url}"`, literal: true });
@@ -117,6 +112,8 @@ async function keySource(config: JwtVerifyConfig, context: Context): Promise<Key
 /** One issuer a node accepts: its keys, its checks and the claim naming the partner. */
 interface Tenant {
   key: KeySource;
+  /** The key set never changes (inline or read from a file at publish): a key found once is found again. */
+  stableKeys: boolean;
   issuer: string | undefined;
   audience: string | undefined;
   partnerClaim: string;
@@ -124,11 +121,12 @@ interface Tenant {
 
 /** The tenants of a node: one (the top-level fields), or one per entry of `issuers`, by issuer. */
 async function tenantsOf(config: JwtVerifyConfig, context: Context): Promise<Tenant | Map<string, Tenant>> {
-  if (config.issuers === undefined) return { key: await keySource(config, context), issuer: config.issuer, audience: config.audience, partnerClaim: config.partnerClaim };
+  const stableKeys = config.jwks !== undefined || config.jwksFile !== undefined;
+  if (config.issuers === undefined) return { key: await keySource(config, context), stableKeys, issuer: config.issuer, audience: config.audience, partnerClaim: config.partnerClaim };
   const tenants = new Map<string, Tenant>();
   for (const [i, entry] of config.issuers.entries()) {
     const key = entry.jwksUri !== undefined ? await remoteKeys(entry.jwksUri, `config.issuers.${i}.jwksUri`, context) : await discoveredKeys(entry.issuer, `config.issuers.${i}.issuer`, context);
-    tenants.set(entry.issuer, { key, issuer: entry.issuer, audience: entry.audience, partnerClaim: entry.partnerClaim });
+    tenants.set(entry.issuer, { key, stableKeys: false, issuer: entry.issuer, audience: entry.audience, partnerClaim: entry.partnerClaim });
   }
   return tenants;
 }
@@ -144,10 +142,13 @@ function unverifiedIssuer(token: string): string | undefined {
 }
 
 /**
- * Verifies a bearer JWT with jose: algorithms from the node (never from the token), `exp`
+ * Verifies a bearer JWT as jose's jwtVerify does (support/jwt-verifier.ts: node:crypto for the
+ * signature, jose for the claims): algorithms from the node (never from the token), `exp`
  * required, issuer and audience when set. With several issuers, the token's (unverified) iss
- * only chooses whose keys and checks apply; jose then verifies iss like every other claim. Verified tokens are cached until they expire, so a
- * partner's repeated calls cost a map lookup, not a signature check.
+ * only chooses whose keys and checks apply; iss is then verified like every other claim.
+ * Verified tokens are cached until they expire, so a partner's repeated calls cost a map lookup,
+ * not a signature check; the cache holds CACHE_SIZE tokens, the least recently used go first
+ * (CLOCK), and an expired token is never answered from it and leaves it as new tokens come.
  */
 export const jwtVerify: Runtime<JwtVerifyConfig> = async (config, context) => {
   const tenants = await tenantsOf(config, context);
@@ -161,7 +162,7 @@ export const jwtVerify: Runtime<JwtVerifyConfig> = async (config, context) => {
     requiredClaims: ['exp'],
     maxTokenAge: maxAgeMs === undefined ? undefined : Math.floor(maxAgeMs / 1000),
   };
-  const cache = new Map<string, Verified>();
+  const cache = createTokenCache<Verified>(CACHE_SIZE);
   const access = context.partners;
   const workflowId = context.workflowId;
 
@@ -183,31 +184,43 @@ export const jwtVerify: Runtime<JwtVerifyConfig> = async (config, context) => {
     return 'invalid';
   };
 
-  /** Each tenant's verification options, made once. */
-  const optionsOf = new Map<Tenant, JWTVerifyOptions>();
-  for (const tenant of tenants instanceof Map ? tenants.values() : [tenants]) optionsOf.set(tenant, { ...common, issuer: tenant.issuer, audience: tenant.audience });
+  /** Each tenant's verifier, made once with its options. */
+  const verifierOf = new Map<Tenant, (token: string) => Verification>();
+  for (const tenant of tenants instanceof Map ? tenants.values() : [tenants]) {
+    const options: JWTVerifyOptions = { ...common, issuer: tenant.issuer, audience: tenant.audience };
+    verifierOf.set(tenant, createJwtVerifier(tenant.key, options, tenant.stableKeys));
+  }
 
-  async function verify(exchange: Exchange, token: string, header: string): Promise<string> {
+  const failed = (exchange: Exchange, error: unknown) => (error instanceof KeysUnavailable ? 'unavailable' : refuse(exchange, reasonOf(error)));
+
+  /** A miss: verifies the token, synchronously when its key is known (a promise otherwise). */
+  function verify(exchange: Exchange, token: string, header: string): string | Promise<string> {
     let tenant: Tenant | undefined;
     if (tenants instanceof Map) {
       const iss = unverifiedIssuer(token);
       tenant = iss === undefined ? undefined : tenants.get(iss);
       if (tenant === undefined) return refuse(exchange, iss === undefined ? 'the token is malformed or names no issuer' : 'the token\'s issuer is not accepted here');
     } else tenant = tenants;
-    let payload: JWTPayload;
+    let verification: Verification;
     try {
-      const result = await verifyJwt(token, tenant.key as JWTVerifyGetKey, optionsOf.get(tenant));
-      payload = result.payload;
+      verification = verifierOf.get(tenant)!(token);
     } catch (error) {
-      if (error instanceof KeysUnavailable) return 'unavailable';
-      return refuse(exchange, reasonOf(error));
+      return failed(exchange, error);
     }
+    const chosen = tenant;
+    if (verification instanceof Promise) return verification.then((payload) => settle(exchange, chosen, payload, header), (error: unknown) => failed(exchange, error));
+    return settle(exchange, tenant, verification, header);
+  }
+
+  /** The checks jose leaves to us, then the token is cached and accepted. */
+  function settle(exchange: Exchange, tenant: Tenant, payload: JWTPayload, header: string): string {
     const issuedAtMs = typeof payload.iat === 'number' ? payload.iat * 1000 : undefined;
     const nowMs = Date.now();
     // jose checks iat only against a maximum age; a token issued in the future is refused here either way
     if (issuedAtMs !== undefined && issuedAtMs > nowMs + toleranceMs) return refuse(exchange, 'claim "iat" is in the future');
     if (maxLifetimeMs !== undefined && payload.exp! * 1000 - (issuedAtMs ?? nowMs) > maxLifetimeMs + toleranceMs) return refuse(exchange, 'the token\'s lifetime is longer than this API allows');
-    const claims = Object.freeze({ ...payload }) as Record<string, unknown>;
+    // the claims as parsed for this token alone: frozen in place, not copied
+    const claims = Object.freeze(payload) as Record<string, unknown>;
     let expiresAt = payload.exp! * 1000 + toleranceMs;
     if (maxAgeMs !== undefined && typeof payload.iat === 'number') expiresAt = Math.min(expiresAt, payload.iat * 1000 + maxAgeMs + toleranceMs);
     const partner = claims[tenant.partnerClaim];
@@ -218,10 +231,10 @@ export const jwtVerify: Runtime<JwtVerifyConfig> = async (config, context) => {
       partner: typeof partner === 'string' ? partner : undefined,
       subject: typeof payload.sub === 'string' ? payload.sub : undefined,
       expiresAt,
+      used: false,
+      slot: 0,
     };
-    // Stryker disable next-line all: a bound of the verified-token cache: one entry more or none evicted changes no answer
-    if (cache.size >= CACHE_SIZE) cache.delete(cache.keys().next().value!);
-    cache.set(header.slice(-CACHE_KEY_CHARS), verified);
+    cache.set(verified);
     return accept(exchange, verified);
   }
 
@@ -232,12 +245,8 @@ export const jwtVerify: Runtime<JwtVerifyConfig> = async (config, context) => {
       if (value === undefined || value.length < 8 || value.charCodeAt(6) !== 32 || !BEARER.test(value)) return 'missing';
       if (value.length > MAX_TOKEN_LENGTH + 7) return refuse(exchange, 'the token is too large');
       // Cached by the header as sent: a repeat call costs one lookup and one comparison.
-      const cacheKey = value.slice(-CACHE_KEY_CHARS);
-      const cached = cache.get(cacheKey);
-      if (cached !== undefined && cached.header === value) {
-        if (cached.expiresAt > Date.now()) return accept(exchange, cached);
-        cache.delete(cacheKey);
-      }
+      const cached = cache.get(value);
+      if (cached !== undefined) return accept(exchange, cached);
       const token = value.slice(7).trim();
       if (token.length === 0) return 'missing';
       return verify(exchange, token, value);

@@ -83,4 +83,11 @@ describe('peer configuration', () => {
     expect(holds({ scope: 'orders:write' })).toBe(false);
     expect(holds(undefined)).toBe(false);
   });
+
+  it('express-gateway runs its rate limit like (c), or not like (b) for the many-token targets', () => {
+    const names = (rateLimit?: boolean) => expressGatewayConfig({ publicPem: '', upstream: 'http://127.0.0.1:1', port: 1, ...(rateLimit === undefined ? {} : { rateLimit }) }).gateway.pipelines.orders.policies.map((p) => Object.keys(p)[0]);
+    expect(names()).toEqual(['jwt', 'terminate', 'rate-limit', 'proxy']);
+    expect(names(false)).toEqual(['jwt', 'terminate', 'proxy']);
+    expect(expressGatewayConfig({ publicPem: '', upstream: 'http://127.0.0.1:1', port: 1, rateLimit: false }).gateway.policies).toEqual(['jwt', 'terminate', 'proxy']);
+  });
 });
