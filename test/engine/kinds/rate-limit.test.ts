@@ -508,6 +508,8 @@ describe('token budgets: rate-limit with a cost, in front of an LLM upstream', (
         budgeted('budget-small', '/small', { limit: 5 }),
         // a wide budget first: it counts the prompt, the small one after it takes that count
         budgeted('budget-twice', '/twice', { limit: 5 }, [{ id: 'wide', kind: 'rate-limit', config: { limit: 1_000_000, window: '1h', key: 'header', name: 'x-team', cost: 'llm.usage.total' } }]),
+        // prompt-guard counts the prompt as received, then redacts it for the nodes after it
+        budgeted('budget-guarded', '/guarded', { limit: 5 }, [{ id: 'guard', kind: 'prompt-guard', config: { maxInputTokens: 1_000_000, detectors: { email: 'redact' } } }]),
         ...Object.entries(FLAT_COSTS).map(([id, cost]) => flat(id, cost)),
       ],
       { demo: false, env: { SLUICE_UPSTREAM_LLM: upstream.url }, settings: { SLUICE_ADMIN_TOKENS: ADMIN_TOKENS } },
@@ -660,6 +662,16 @@ describe('token budgets: rate-limit with a cost, in front of an LLM upstream', (
     expect(counted).toBeGreaterThan(5);
     expect(await need(await send('/twice'))).toBe(counted);
     expect(upstream.received.length).toBe(calls);
+  });
+
+  it('a budget node after prompt-guard takes the guard\'s count of the prompt as received, not a new count of the redacted one', async () => {
+    const send = (path: string, content: string) => gw.fetch(`${path}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-team': 'mu' }, body: chatBody(content) });
+    const need = async (res: Response) => Number(/needs about (\d+) tokens and 5 of the budget of 5 tokens/.exec((await expectProblem(res, 429, 'token-budget-exceeded')).detail)?.[1]);
+    const mails = Array.from({ length: 20 }, (_, i) => `user${i}.name@example-mail.com`);
+    const counted = await need(await send('/small', mails.join(' ')));
+    // what the guard hands on counts fewer: a new count would be this
+    expect(await need(await send('/small', mails.map(() => '[email]').join(' ')))).toBeLessThan(counted);
+    expect(await need(await send('/guarded', mails.join(' ')))).toBe(counted);
   });
 
   it('a request that is no LLM call needs 1 and is charged its cost once answered; a refused one is charged nothing', async () => {
