@@ -65,7 +65,8 @@ export const rateLimit: Runtime<RateLimitConfig> = (config, context) => {
   }[config.key];
 
   const onStoreDown = config.onStoreDown;
-  const decide = (exchange: Exchange, limit: ResolvedLimit, decision: RateLimitDecision) => {
+  /** The port of a decision, with the RateLimit-* headers and, for a refusal, its problem's values (a token budget's `refusal` adds its own). */
+  const decide = (exchange: Exchange, limit: ResolvedLimit, decision: RateLimitDecision, refusal?: Record<string, string>) => {
     // for the request log: the choice that decided (a later node's replaces an earlier one's; a counted decision keeps it)
     exchange.rateLimitStoreDown = decision.storeDown ?? exchange.rateLimitStoreDown;
     if (decision.storeDown === 'allow') return 'ok'; // nothing was counted: no RateLimit-* headers to tell
@@ -76,7 +77,7 @@ export const rateLimit: Runtime<RateLimitConfig> = (config, context) => {
     headers['ratelimit-reset'] = String(decision.resetSeconds);
     if (decision.allowed) return 'ok';
     headers['retry-after'] = String(decision.retryAfterSeconds);
-    exchange.problemParams = { ...exchange.problemParams, limit: limit.text, window: limit.window, retryAfter: String(decision.retryAfterSeconds) };
+    exchange.problemParams = { ...exchange.problemParams, limit: limit.text, window: limit.window, retryAfter: String(decision.retryAfterSeconds), ...refusal };
     return 'limited';
   };
   /** No plan limit and no fallback: nothing is allowed, and nothing is counted. */
@@ -109,8 +110,7 @@ export const rateLimit: Runtime<RateLimitConfig> = (config, context) => {
         return noPlan(exchange);
       }
       const decision = await store.check(counter, need, limit.limit, limit.windowMs, onStoreDown, prefix);
-      const port = decide(exchange, limit, decision);
-      if (port === 'limited') exchange.problemParams = { ...exchange.problemParams, need: String(need), remaining: String(decision.remaining) };
+      const port = decide(exchange, limit, decision, { need: String(need), remaining: String(decision.remaining) });
       // nothing was counted when the store was down and onStoreDown let the request through: nothing to charge either
       if (port === 'ok' && decision.storeDown !== 'allow') exchange.onEnd(() => void budget.charge(exchange, (amount) => store.charge(counter, amount, limit.windowMs, onStoreDown, prefix)));
       return port;
