@@ -8,10 +8,12 @@ import type { BoundExpression, Exchange, Runtime } from './types.ts';
 
 /**
  * A claim's or an expression's value as a counter key: JSON for anything but a string (not
- * String(): every object would count as "[object Object]"); nothing for null.
+ * String(): every object would count as "[object Object]"); nothing for null, nor for undefined
+ * (JSON.stringify(undefined) is undefined).
  */
 function keyText(value: unknown): string | undefined {
-  return value === undefined || value === null ? undefined : typeof value === 'string' ? value : JSON.stringify(value);
+  if (typeof value === 'string') return value;
+  return value === null ? undefined : JSON.stringify(value);
 }
 
 function firstHeader(value: string | string[] | undefined): string | undefined {
@@ -30,6 +32,7 @@ function firstHeader(value: string | string[] | undefined): string | undefined {
 export const rateLimit: Runtime<RateLimitConfig> = (config, context) => {
   const store = context.rateLimits;
   const windowMs = durationMs(config.window);
+  // Stryker disable next-line StringLiteral: equivalent: only the partner directory's limits are read for their product (upstream-llm, evidence), never a node's own or fallback limit
   const fixed = (limit: number): ResolvedLimit => ({ limit, windowMs, window: config.window, text: String(limit), product: '' });
   const own = config.limit === 'plan' ? undefined : fixed(config.limit);
   const fallback = config.fallbackLimit === undefined ? undefined : fixed(config.fallbackLimit);
@@ -42,6 +45,7 @@ export const rateLimit: Runtime<RateLimitConfig> = (config, context) => {
   };
   const limitOf = (exchange: Exchange): ResolvedLimit | undefined => own ?? planned(exchange) ?? fallback;
   const prefix = `${context.workflowId}:${context.nodeId}:`;
+  // Stryker disable next-line StringLiteral: equivalent: only the claim and header keys read the name, and the schema requires one with them
   const name = config.name ?? '';
   const headerName = name.toLowerCase();
   const keyExpression = config.key === 'expression' && config.expression ? context.expression(config.expression) : undefined;
@@ -49,29 +53,31 @@ export const rateLimit: Runtime<RateLimitConfig> = (config, context) => {
   const keyOf: (exchange: Exchange) => string | undefined | Promise<string | undefined> = {
     partner: (ex: Exchange) => ex.partner,
     subject: (ex: Exchange) => ex.subject,
+    // Stryker disable next-line ArrowFunction: equivalent: a request without a key value is counted by its client address too (counterOf), and every request of an ip node takes the same branch: one counter per address either way
     ip: (ex: Exchange) => ex.clientIp,
     claim: (ex: Exchange) => keyText(ex.claims?.[name]),
     header: (ex: Exchange) => firstHeader(ex.request.headers[headerName]),
     expression: keyExpression?.evaluateNow
       ? (ex: Exchange) => keyText(keyExpression.evaluateNow!(ex))
       : async (ex: Exchange) => keyText(await keyExpression!.evaluate(ex)),
+    // Stryker disable next-line StringLiteral: equivalent: every request of a global node counts under this one constant, in the node's own namespace; which constant it is cannot be seen
     global: () => '*',
   }[config.key];
 
   const onStoreDown = config.onStoreDown;
-  const decide = (exchange: Exchange, limit: ResolvedLimit, decision: RateLimitDecision) => {
-    if (decision.storeDown !== undefined) {
-      exchange.rateLimitStoreDown = decision.storeDown;
-      if (decision.storeDown === 'allow') return 'ok'; // nothing was counted: no RateLimit-* headers to tell
-      if (decision.storeDown === 'deny') return 'unavailable';
-    }
+  /** The port of a decision, with the RateLimit-* headers and, for a refusal, its problem's values (a token budget's `refusal` adds its own). */
+  const decide = (exchange: Exchange, limit: ResolvedLimit, decision: RateLimitDecision, refusal?: Record<string, string>) => {
+    // for the request log: the choice that decided (a later node's replaces an earlier one's; a counted decision keeps it)
+    exchange.rateLimitStoreDown = decision.storeDown ?? exchange.rateLimitStoreDown;
+    if (decision.storeDown === 'allow') return 'ok'; // nothing was counted: no RateLimit-* headers to tell
+    if (decision.storeDown === 'deny') return 'unavailable';
     const headers = (exchange.answerHeaders ??= {});
     headers['ratelimit-limit'] = limit.text;
     headers['ratelimit-remaining'] = String(decision.remaining);
     headers['ratelimit-reset'] = String(decision.resetSeconds);
     if (decision.allowed) return 'ok';
     headers['retry-after'] = String(decision.retryAfterSeconds);
-    exchange.problemParams = { ...exchange.problemParams, limit: limit.text, window: limit.window, retryAfter: String(decision.retryAfterSeconds) };
+    exchange.problemParams = { ...exchange.problemParams, limit: limit.text, window: limit.window, retryAfter: String(decision.retryAfterSeconds), ...refusal };
     return 'limited';
   };
   /** No plan limit and no fallback: nothing is allowed, and nothing is counted. */
@@ -104,8 +110,7 @@ export const rateLimit: Runtime<RateLimitConfig> = (config, context) => {
         return noPlan(exchange);
       }
       const decision = await store.check(counter, need, limit.limit, limit.windowMs, onStoreDown, prefix);
-      const port = decide(exchange, limit, decision);
-      if (port === 'limited') exchange.problemParams = { ...exchange.problemParams, need: String(need), remaining: String(decision.remaining) };
+      const port = decide(exchange, limit, decision, { need: String(need), remaining: String(decision.remaining) });
       // nothing was counted when the store was down and onStoreDown let the request through: nothing to charge either
       if (port === 'ok' && decision.storeDown !== 'allow') exchange.onEnd(() => void budget.charge(exchange, (amount) => store.charge(counter, amount, limit.windowMs, onStoreDown, prefix)));
       return port;

@@ -46,6 +46,8 @@ describeKind('rate-limit', {
 const LIMIT = 3;
 const ACME_KEY = 'acme-rate-key';
 const GLOBEX_KEY = 'globex-rate-key';
+/** The key of a partner the api-key node names but the partner directory does not know. */
+const GHOST_KEY = 'ghost-rate-key';
 
 /** A request: path and init, sent from 127.0.0.1 unless `from` names another loopback address. */
 interface Call {
@@ -94,7 +96,7 @@ describe('rate-limit', () => {
     const apiKey: NodeDoc = {
       id: 'id',
       kind: 'api-key',
-      config: { keys: [{ hash: hashApiKey(ACME_KEY), partner: 'acme' }, { hash: hashApiKey(GLOBEX_KEY), partner: 'globex' }] },
+      config: { keys: [{ hash: hashApiKey(ACME_KEY), partner: 'acme' }, { hash: hashApiKey(GLOBEX_KEY), partner: 'globex' }, { hash: hashApiKey(GHOST_KEY), partner: 'ghost' }] },
     };
     const limited = (id: string, limit: Record<string, unknown>, identify?: NodeDoc) =>
       workflow(
@@ -114,6 +116,15 @@ describe('rate-limit', () => {
       limited('global-twin', { key: 'global' }),
       limited('fallback', { key: 'header', name: 'x-client' }),
       limited('expression-fails', { key: 'expression', expression: '$error("no key")' }),
+      // outside the plain-code subset: evaluated in a worker, so the key arrives as a promise
+      limited('expression-worker', { key: 'expression', expression: '$lowercase(request.query.k)' }),
+      // no identity node before it: no claims at all
+      limited('claim-bare', { key: 'claim', name: 'tenant' }),
+      // an expression left from key "expression" (the editor keeps the field): one RE2 refuses (a backreference) were it compiled
+      limited('leftover', { key: 'global', expression: '$match(request.path, /(a)\\1/)' }),
+      limited('plan', { limit: 'plan' }, apiKey),
+      limited('plan-fallback', { limit: 'plan', fallbackLimit: LIMIT }, apiKey),
+      limited('plan-anonymous', { limit: 'plan', fallbackLimit: LIMIT, key: 'ip' }),
       workflow(
         'limited-port',
         { path: '/rl/limited-port' },
@@ -167,6 +178,62 @@ describe('rate-limit', () => {
 
   it('answers 500 expression-failed when the key expression fails', async () => {
     await expectProblem(await send({ path: '/rl/expression-fails' }), 500, 'expression-failed');
+  });
+
+  it('counts a claim key\'s request without the claim, or with a null one, by client address', async () => {
+    const [nullTenant, noTenant] = [await token({ sub: 'a', tenant: null }), await token({ sub: 'a' })];
+    // four requests from one address, with and without the claim: one counter
+    const calls: Call[] = [nullTenant, noTenant, nullTenant].map((headers) => ({ path: '/rl/claim', headers, from: '127.0.0.6' }));
+    for (const [i, call] of calls.entries()) {
+      const res = await send(call);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('ratelimit-remaining')).toBe(String(LIMIT - 1 - i));
+    }
+    await expectLimited(await send({ path: '/rl/claim', headers: noTenant, from: '127.0.0.6' }));
+    // another address has a counter of its own
+    await exhaust({ path: '/rl/claim', headers: nullTenant, from: '127.0.0.7' });
+  });
+
+  it('counts a claim that is an object as its JSON text: the counter of a string claim holding that text', async () => {
+    const [text, object] = [await token({ sub: 'a', tenant: '{"id":3}' }), await token({ sub: 'a', tenant: { id: 3 } })];
+    for (const headers of [text, text, object]) expect((await send({ path: '/rl/claim', headers })).status).toBe(200);
+    await expectLimited(await send({ path: '/rl/claim', headers: object }));
+    await expectLimited(await send({ path: '/rl/claim', headers: text }));
+  });
+
+  it('counts a claim key by client address when no identity node ran before it (no claims at all)', async () => {
+    await exhaust({ path: '/rl/claim-bare', headers: await token({ sub: 'a', tenant: 't1' }), from: '127.0.0.8' });
+    await exhaust({ path: '/rl/claim-bare', from: '127.0.0.9' });
+  });
+
+  it('counts by the value of an expression key evaluated in a worker: "A" and "a" together when it lowercases them', async () => {
+    for (const [k, remaining] of [['A', 2], ['a', 1], ['A', 0]] as const) {
+      const res = await send({ path: `/rl/expression-worker?k=${k}` });
+      expect(res.status, await res.clone().text()).toBe(200);
+      expect(res.headers.get('ratelimit-remaining')).toBe(String(remaining));
+    }
+    await expectLimited(await send({ path: '/rl/expression-worker?k=a' }));
+    await exhaust({ path: '/rl/expression-worker?k=b' });
+  });
+
+  it('never compiles an expression left in the config of another key: the workflow serves, counting by its own key', async () => {
+    await exhaust({ path: '/rl/leftover' });
+    await expectLimited(await send({ path: '/rl/leftover', from: '127.0.0.10' }));
+  });
+
+  it('limit "plan" for a partner with no plan limit and no fallbackLimit: refused with RateLimit-Limit 0, the problem saying the node\'s window', async () => {
+    for (let i = 0; i < 2; i++) {
+      const res = await send({ path: '/rl/plan', headers: { 'x-api-key': GHOST_KEY } });
+      expect(res.headers.get('ratelimit-limit')).toBe('0');
+      expect(res.headers.get('ratelimit-remaining')).toBe('0');
+      await expectProblem(res, 429, 'rate-limited', 'The limit of 0 requests per 1h is reached. Retry after 3600 seconds.');
+    }
+  });
+
+  it('limit "plan" without a plan limit takes the fallbackLimit: a partner the directory does not know, a request with no partner', async () => {
+    await exhaust({ path: '/rl/plan-fallback', headers: { 'x-api-key': GHOST_KEY } });
+    await exhaust({ path: '/rl/plan-fallback', headers: { 'x-api-key': ACME_KEY } });
+    await exhaust({ path: '/rl/plan-anonymous', from: '127.0.0.11' });
   });
 
   it('takes the limited port when wired, with the RateLimit headers still on the answer', async () => {
@@ -285,6 +352,70 @@ describe('rate-limit: its wired unavailable port, reached over HTTP while the Re
   }, 60_000);
 });
 
+describe('rate-limit and token budgets while the Redis store is down: onStoreDown local, allow and deny', () => {
+  let redis: OwnedRedis;
+  let gw: TestGateway;
+  let upstream: TestUpstream;
+  /** Answers of the held upstream, waiting for the test to release them. */
+  const held: Array<() => void> = [];
+
+  beforeAll(async () => {
+    redis = await startOwnedRedis(); // a redis-server of this test's own: the shared one is never stopped
+    upstream = await startUpstream((_req, res) => held.push(() => res.writeHead(200, { 'content-type': 'application/json' }).end('{"held":true}')));
+    const node = (config: Record<string, unknown>): NodeDoc => ({ id: 'budget', kind: 'rate-limit', config: { window: '1h', key: 'global', ...config } });
+    gw = await startGateway(
+      [
+        workflow('down-local', { path: '/rl/down-local' }, [node({ limit: 3, onStoreDown: 'local' }), portNode('ok')], [['budget', 'ok', 'ok']]),
+        workflow('down-charge', { path: '/rl/down-charge' }, [node({ limit: 100, cost: '5', onStoreDown: 'deny' }), { id: 'call', kind: 'proxy', config: { url: '${SLUICE_UPSTREAM_HELD}' } }], [['budget', 'ok', 'call']]),
+        workflow('down-budget-allow', { path: '/rl/down-budget-allow' }, [node({ limit: 100, cost: '5', onStoreDown: 'allow' }), portNode('ok')], [['budget', 'ok', 'ok']]),
+        workflow('down-budget-local', { path: '/rl/down-budget-local' }, [node({ limit: 100, cost: '5', onStoreDown: 'local' }), portNode('ok')], [['budget', 'ok', 'ok']]),
+      ],
+      {
+        demo: false,
+        env: { SLUICE_UPSTREAM_HELD: upstream.url },
+        settings: { REDIS_URL: redis.url, REDIS_PREFIX: testPrefix('rl-down-budget'), SLUICE_RATE_LIMIT_TIMEOUT_MS: '1000', SLUICE_ADMIN_TOKENS: ADMIN_TOKENS },
+      },
+    );
+  }, 60_000);
+  afterAll(async () => {
+    for (const release of held.splice(0)) release();
+    await gw?.close();
+    await upstream?.close();
+    await redis?.close();
+  });
+
+  it('a charge Redis cannot take once the answer is done is counted as failed; the answer is served all the same', async () => {
+    const answer = gw.fetch('/rl/down-charge');
+    await vi.waitFor(() => expect(held).toHaveLength(1), { timeout: 15_000 }); // checked in Redis, now at the upstream
+    await redis.stop();
+    held.shift()!();
+    const res = await answer;
+    expect(res.headers.get('ratelimit-remaining')).toBe('100');
+    expect(await res.json()).toEqual({ held: true });
+    await vi.waitFor(async () => expect(await charges(gw, 'down-charge')).toEqual({ charged: 0, nothing: 0, failed: 1 }), { timeout: 15_000 });
+  }, 60_000);
+
+  it('local counts in this replica with the node\'s RateLimit headers; a budget with allow counts and charges nothing, with local it charges here', async () => {
+    await redis.stop(); // stopped by the test before already, when run in order
+    // the first call after the stop may wait for the command to fail; the breaker then decides at once
+    await vi.waitFor(async () => {
+      const res = await gw.fetch('/rl/down-local');
+      expect(res.headers.get('ratelimit-limit')).toBe('3');
+      await expectPort(res, 'ok');
+    }, { timeout: 15_000, interval: 100 });
+    const allowed = await gw.fetch('/rl/down-budget-allow');
+    expect(allowed.headers.get('ratelimit-remaining')).toBeNull();
+    await expectPort(allowed, 'ok');
+    const local = await gw.fetch('/rl/down-budget-local');
+    expect(local.headers.get('ratelimit-limit')).toBe('100');
+    await expectPort(local, 'ok');
+    // the local charge, made after the allow node's answer, has landed: the allow node tried none
+    await vi.waitFor(async () => expect(await charges(gw, 'down-budget-local')).toEqual({ charged: 1, nothing: 0, failed: 0 }), { timeout: 15_000 });
+    expect(await charges(gw, 'down-budget-allow')).toEqual({ charged: 0, nothing: 0, failed: 0 });
+    await vi.waitFor(() => expect(gw.logs.some((l) => l.msg === 'request' && l.workflow === 'down-local' && l.rateLimitStoreDown === 'local')).toBe(true), { timeout: 15_000 });
+  }, 60_000);
+});
+
 /**
  * Token budgets (rate-limit with a cost) in front of an OpenAI-compatible upstream written here,
  * driven by the real `openai` client: RateLimit-* headers in tokens, the cost charged once the
@@ -344,6 +475,23 @@ const client = (gw: TestGateway, path: string, team: string, headers: Record<str
 /** A prompt of `words` distinct words: about that many tokens. */
 const longPrompt = (words: number) => Array.from({ length: words }, (_, i) => `word${i}`).join(' ');
 
+/** Flat budgets of 10 per team in front of a respond node (no LLM call): their costs by workflow. */
+const FLAT_COSTS = {
+  'flat-five': '5',
+  'flat-other': '5',
+  'flat-zero': '0',
+  'flat-negative': '-50',
+  'flat-number-text': '"5"',
+  'flat-true': 'true',
+};
+
+/** A budget of 10 per team (the x-team header) charging `cost`, answering by a respond node: no LLM call. */
+const flat = (id: string, cost: string) =>
+  workflow(id, { path: `/${id}` }, [{ id: 'budget', kind: 'rate-limit', config: { limit: 10, window: '1h', key: 'header', name: 'x-team', cost } }, portNode('ok')], [['budget', 'ok', 'ok']]);
+
+/** The chat completion JSON a raw request sends. */
+const chatBody = (content: string) => JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content }] });
+
 describe('token budgets: rate-limit with a cost, in front of an LLM upstream', () => {
   let gw: TestGateway;
   let upstream: TestUpstream;
@@ -357,6 +505,12 @@ describe('token budgets: rate-limit with a cost, in front of an LLM upstream', (
         budgeted('budget-failing', '/failing', { limit: BUDGET, cost: '$error("no cost")' }),
         budgeted('budget-models', '/models', { limit: BUDGET }, [], { api: 'openai', models: ['gpt-4o*'] }),
         budgeted('budget-plan', '/plan', { limit: 'plan', key: 'partner' }, [{ id: 'key', kind: 'api-key', config: { source: 'partners' } }]),
+        budgeted('budget-small', '/small', { limit: 5 }),
+        // a wide budget first: it counts the prompt, the small one after it takes that count
+        budgeted('budget-twice', '/twice', { limit: 5 }, [{ id: 'wide', kind: 'rate-limit', config: { limit: 1_000_000, window: '1h', key: 'header', name: 'x-team', cost: 'llm.usage.total' } }]),
+        // prompt-guard counts the prompt as received, then redacts it for the nodes after it
+        budgeted('budget-guarded', '/guarded', { limit: 5 }, [{ id: 'guard', kind: 'prompt-guard', config: { maxInputTokens: 1_000_000, detectors: { email: 'redact' } } }]),
+        ...Object.entries(FLAT_COSTS).map(([id, cost]) => flat(id, cost)),
       ],
       { demo: false, env: { SLUICE_UPSTREAM_LLM: upstream.url }, settings: { SLUICE_ADMIN_TOKENS: ADMIN_TOKENS } },
     );
@@ -481,6 +635,76 @@ describe('token budgets: rate-limit with a cost, in front of an LLM upstream', (
     const bigco = await client(gw, '/plan', 'ignored', { 'x-api-key': big }).chat.completions.create({ model: 'gpt-4o', max_tokens: 60, messages: [{ role: 'user', content: 'Hi' }] }).withResponse();
     expect(bigco.response.headers.get('ratelimit-limit')).toBe('5000');
     expect(bigco.response.headers.get('ratelimit-remaining')).toBe('5000');
+  });
+
+  it('limit "plan" for a partner with no plan token budget: refused before the call, budget 0, the problem saying the node\'s window', async () => {
+    const admin = adminOf(gw.url);
+    expect((await admin('publisher', 'PUT', '/products/ai-api', { name: 'AI', workflows: ['budget-plan'] })).status).toBe(200);
+    expect((await admin('publisher', 'POST', '/partners', { id: 'planless', name: 'Planless', products: ['ai-api'] })).status).toBe(201);
+    const key = ((await admin('publisher', 'POST', '/partners/planless/keys', {})).body as { key: string }).key;
+    await untilApplied(admin);
+    const calls = upstream.received.length;
+    // a body that is no LLM request needs 1
+    const refused = await gw.fetch('/plan/v1/chat/completions', { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': key }, body: '{"hello":"there"}' });
+    expect(refused.headers.get('ratelimit-limit')).toBe('0');
+    expect(refused.headers.get('ratelimit-remaining')).toBe('0');
+    await expectProblem(refused, 429, 'token-budget-exceeded', 'This request needs about 1 tokens and 0 of the budget of 0 tokens per 1h are left. Retry after 3600 seconds.');
+    const prompt = await gw.fetch('/plan/v1/chat/completions', { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': key }, body: chatBody('Hi') });
+    await expectProblem(prompt, 429, 'token-budget-exceeded', /^This request needs about [1-9]\d* tokens and 0 of the budget of 0 tokens per 1h are left\. Retry after 3600 seconds\.$/);
+    expect(upstream.received.length).toBe(calls);
+  });
+
+  it('a budget node after another takes the prompt\'s tokens the first counted: a prompt over its budget is refused before the call', async () => {
+    const send = (path: string) => gw.fetch(`${path}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-team': 'iota' }, body: chatBody(longPrompt(30)) });
+    const need = async (res: Response) => Number(/needs about (\d+) tokens and 5 of the budget of 5 tokens/.exec((await expectProblem(res, 429, 'token-budget-exceeded')).detail)?.[1]);
+    const calls = upstream.received.length;
+    const counted = await need(await send('/small'));
+    expect(counted).toBeGreaterThan(5);
+    expect(await need(await send('/twice'))).toBe(counted);
+    expect(upstream.received.length).toBe(calls);
+  });
+
+  it('a budget node after prompt-guard takes the guard\'s count of the prompt as received, not a new count of the redacted one', async () => {
+    const send = (path: string, content: string) => gw.fetch(`${path}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-team': 'mu' }, body: chatBody(content) });
+    const need = async (res: Response) => Number(/needs about (\d+) tokens and 5 of the budget of 5 tokens/.exec((await expectProblem(res, 429, 'token-budget-exceeded')).detail)?.[1]);
+    const mails = Array.from({ length: 20 }, (_, i) => `user${i}.name@example-mail.com`);
+    const counted = await need(await send('/small', mails.join(' ')));
+    // what the guard hands on counts fewer: a new count would be this
+    expect(await need(await send('/small', mails.map(() => '[email]').join(' ')))).toBeLessThan(counted);
+    expect(await need(await send('/guarded', mails.join(' ')))).toBe(counted);
+  });
+
+  it('a request that is no LLM call needs 1 and is charged its cost once answered; a refused one is charged nothing', async () => {
+    const hit = (id: string, team: string) => gw.fetch(`/${id}`, { headers: { 'x-team': team } });
+    for (const remaining of ['10', '5']) {
+      const res = await hit('flat-five', 'kappa');
+      expect(res.headers.get('ratelimit-limit')).toBe('10');
+      expect(res.headers.get('ratelimit-remaining')).toBe(remaining);
+      await expectPort(res, 'ok');
+      await untilCharged(gw, 'flat-five', remaining === '10' ? 1 : 2);
+    }
+    const refused = await hit('flat-five', 'kappa');
+    expect(refused.headers.get('ratelimit-remaining')).toBe('0');
+    await expectProblem(refused, 429, 'token-budget-exceeded', /^This request needs about 1 tokens and 0 of the budget of 10 tokens per 1h are left\. Retry after [1-9]\d* seconds\.$/);
+    // a later request's charge on another node has landed: the refused one, answered before it, charged nothing
+    await expectPort(await hit('flat-other', 'kappa'), 'ok');
+    await untilCharged(gw, 'flat-other', 1);
+    expect(await charges(gw, 'flat-five')).toEqual({ charged: 2, nothing: 0, failed: 0 });
+  });
+
+  it.each([
+    ['zero', 'flat-zero'],
+    ['a negative number', 'flat-negative'],
+    ['a number as text', 'flat-number-text'],
+    ['true', 'flat-true'],
+  ])('a cost that is %s charges nothing: the budget stays whole', async (_what, id) => {
+    for (let i = 1; i <= 2; i++) {
+      const res = await gw.fetch(`/${id}`, { headers: { 'x-team': 'lambda' } });
+      expect(res.headers.get('ratelimit-remaining')).toBe('10');
+      await expectPort(res, 'ok');
+      await untilCharged(gw, id, i, 'nothing');
+    }
+    expect(await charges(gw, id)).toEqual({ charged: 0, nothing: 2, failed: 0 });
   });
 });
 
