@@ -132,7 +132,7 @@ async function tenantsOf(config: JwtVerifyConfig, context: Context): Promise<Ten
 }
 
 /** The iss of a token not yet verified, only to choose which issuer's keys verify it. */
-function unverifiedIssuer(token: string): string | undefined {
+export function unverifiedIssuer(token: string): string | undefined {
   try {
     const iss = decodeJwt(token).iss;
     return typeof iss === 'string' ? iss : undefined;

@@ -1,9 +1,9 @@
-import { decodeJwt } from 'jose';
 import type { JwtVerifyConfig } from '../../shared/nodes/index.ts';
 import { canonicalJson } from '../store/audit.ts';
 import { prepareNode } from '../compile/compile.ts';
 import type { CompileDependencies, CompiledWorkflow } from '../compile/types.ts';
 import { createSyntheticExchange } from '../gateway/exchange.ts';
+import { unverifiedIssuer } from '../kinds/jwt-verify.ts';
 import type { PartnerDirectory } from '../kinds/support/partner-directory.ts';
 import type { NodeRun } from '../kinds/types.ts';
 
@@ -52,16 +52,6 @@ function trustedOf(workflows: Iterable<CompiledWorkflow>, audience: string): Map
       // a node without an issuer accepts tokens of whoever holds its keys: no issuer to sign in with
     }
   return byIssuer;
-}
-
-/** The iss of a token not yet verified, only to choose which trusted issuer verifies it. */
-function unverifiedIssuer(token: string): string | undefined {
-  try {
-    const iss = decodeJwt(token).iss;
-    return typeof iss === 'string' ? iss : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /**
