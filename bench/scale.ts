@@ -1,9 +1,10 @@
 // `npm run bench -- scale`: how Sluice holds up as workflows grow and multiply — req/s of 5-, 20-
-// and 50-node workflows, req/s of one route among 10 and among 1,000, compile + publish time of
-// 300-node, largest-allowed and 2,000-node workflows through the admin API (with a bystander route's
-// latency meanwhile), and memory per loaded workflow. Short runs: a few minutes in all. See
-// bench/README.md.
-import { rssMb } from './children.ts';
+// and 50-node workflows; a gateway of 10 workflows beside one of 10,000 (BENCH_SCALE_WORKFLOWS):
+// first start from files, restart on the same data dir, memory per idle workflow, req/s of one
+// route among 10 and among 10,000, and the publish of one workflow among each; then compile +
+// publish time of 300-node, largest-allowed and 2,000-node workflows through the admin API (with a
+// bystander route's latency meanwhile). See bench/README.md.
+import { rssMb, stopChild } from './children.ts';
 import { longWorkflow, makeCredentials, referenceWorkflow } from './fixture.ts';
 import { chooseLoadGen } from './loadgen.ts';
 import { envInt, measureAlternately, WARMUP_SECONDS, type LiveTarget } from './measure.ts';
@@ -14,13 +15,20 @@ import { DEFAULT_DOCUMENT_LIMITS } from '../shared/schema/index.ts';
 /** Chain lengths measured: nodes in the workflow, the proxy included. */
 const SIZES = [5, 20, 50] as const;
 const FEW = 10;
-const MANY = 1_000;
+/** Workflows of the large gateway. */
+const MANY = envInt('BENCH_SCALE_WORKFLOWS', 10_000);
 /** Workflows published through the admin API: a large drawn one, the largest allowed by default, and one past it (the 10-workflow gateway raises SLUICE_MAX_NODES for it). */
 const BIG = [300, DEFAULT_DOCUMENT_LIMITS.nodes, 2_000] as const;
 const PUBLISHES = 3;
+/** Publishes of one small workflow's new version on each gateway (alternately), for the O(changed) check. */
+const SMALL_PUBLISHES = envInt('BENCH_SCALE_PUBLISHES', 20);
+/** How long the gateways sit idle before their RSS is read: the garbage of the start may be collected meanwhile. */
+const SETTLE_MS = 3_000;
 
 /** The route measured among FEW and among MANY workflows: the same reference workflow (c) in both. */
 const MEASURED_ROUTE = '/svc/0/orders';
+/** The workflow whose new versions are published on both gateways. */
+const REPUBLISHED = 'svc-1';
 
 export async function runScale(): Promise<void> {
   const settings = { seconds: envInt('BENCH_SECONDS', 3), rounds: envInt('BENCH_ROUNDS', 2) };
@@ -28,7 +36,7 @@ export async function runScale(): Promise<void> {
   const credentials = await makeCredentials();
   const upstream = await startUpstream();
   const references = (from: number, to: number) =>
-    Array.from({ length: to - from }, (_, i) => referenceWorkflow(`svc-${from + i}`, `/svc/${from + i}/orders`, credentials.publicJwk, upstream.origin));
+    Array.from({ length: to - from }, (_, i) => distinctNodes(referenceWorkflow(`svc-${from + i}`, `/svc/${from + i}/orders`, credentials.publicJwk, upstream.origin), from + i));
   const chains = SIZES.map((size) => longWorkflow(`chain-${size}`, `/chain/${size}`, size, upstream.origin));
 
   // FEW workflows: the chains plus reference workflows. MANY: the same FEW plus more reference workflows.
@@ -36,12 +44,25 @@ export async function runScale(): Promise<void> {
   let started = performance.now();
   const few = await startGateway({ workflows: fewWorkflows, env: { SLUICE_MAX_NODES: String(Math.max(...BIG)) } });
   const fewStartMs = performance.now() - started;
+  const manyWorkflows = [...fewWorkflows, ...references(FEW - chains.length, MANY - chains.length)];
+  const lastRoute = `/svc/${MANY - chains.length - 1}/orders`;
   started = performance.now();
-  const many = await startGateway({ workflows: [...fewWorkflows, ...references(FEW - chains.length, MANY - chains.length)], startupMs: 600_000 });
-  const manyStartMs = performance.now() - started;
-  console.log(`gateway with ${FEW} workflows up in ${fmt(fewStartMs / 1000, 1)} s, with ${MANY} in ${fmt(manyStartMs / 1000, 1)} s (each file published at startup)`);
-  await waitFor200(`${many.url}${MEASURED_ROUTE}`, credentials.token, 10_000, () => many.exitCode === null);
+  let many = await startGateway({ workflows: manyWorkflows, startupMs: 600_000 });
+  const firstStartMs = performance.now() - started;
+  await expectServing(many, manyWorkflows.length, `${many.url}${lastRoute}`, credentials.token);
+  console.log(`gateway with ${FEW} workflows up in ${fmt(fewStartMs / 1000, 1)} s; with ${MANY}: first start ${fmt(firstStartMs / 1000, 1)} s (every file published, then served)`);
   // Idle RSS, before any load: what the loaded workflows hold, not what a busy young generation does.
+  await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+  const firstIdleRss = { few: rssMb(few.pid), many: rssMb(many.pid) };
+
+  // A restart on the same data dir: the store has every version, the files are published already.
+  await stopChild(many);
+  started = performance.now();
+  many = await startGateway({ workflows: [], dataDir: many.dataDir, startupMs: 600_000 });
+  const restartMs = performance.now() - started;
+  await expectServing(many, manyWorkflows.length, `${many.url}${lastRoute}`, credentials.token);
+  console.log(`restart with ${MANY} on the same data dir: ${fmt(restartMs / 1000, 1)} s`);
+  await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
   const idleRss = { few: rssMb(few.pid), many: rssMb(many.pid) };
 
   const targets: LiveTarget[] = [
@@ -58,6 +79,12 @@ export async function runScale(): Promise<void> {
   });
   const loadedRss = { few: rssMb(few.pid), many: rssMb(many.pid) };
 
+  // One small workflow's new version published on each gateway in turn: O(changed) means the same time among 10,000.
+  const republished = { few: [] as number[], many: [] as number[] };
+  const template = fewWorkflows.find((w) => w.id === REPUBLISHED)!;
+  for (let i = 1; i <= SMALL_PUBLISHES; i++)
+    for (const [name, gateway] of [['few', few], ['many', many]] as const) republished[name].push(await timeRepublish(gateway, template, i));
+
   const publishes = [];
   for (const size of BIG) publishes.push({ size, runs: await timePublishes(few, upstream.origin, size, credentials.token) });
   const simulations = await timeSimulations(few, DEFAULT_DOCUMENT_LIMITS.nodes, credentials.token);
@@ -70,11 +97,22 @@ export async function runScale(): Promise<void> {
   );
   console.log(`\n(n nodes: ${SIZES.map((s) => `/chain/${s}`).join(', ')}: n - 1 conditions and transform-requests alternately, then the proxy.`);
   console.log(` routes: ${MEASURED_ROUTE}, the reference workflow c, on a gateway serving ${FEW} workflows and on one serving ${MANY}.)`);
-  const perWorkflow = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? undefined : ((b - a) * 1024) / (MANY - FEW));
-  const idlePerWorkflowKb = perWorkflow(idleRss.few, idleRss.many);
-  const loadedPerWorkflowKb = perWorkflow(loadedRss.few, loadedRss.many);
-  console.log(`\nmemory per loaded workflow (4-node reference workflow c): ${fmt(idlePerWorkflowKb, 0)} KB idle, ${fmt(loadedPerWorkflowKb, 0)} KB after load`);
-  console.log(`  RSS idle: ${fmt(idleRss.few, 0)} MB with ${FEW} workflows, ${fmt(idleRss.many, 0)} MB with ${MANY}; after load: ${fmt(loadedRss.few, 0)} MB, ${fmt(loadedRss.many, 0)} MB`);
+  const perWorkflow = (rss: { few: number | undefined; many: number | undefined }) => (rss.few === undefined || rss.many === undefined ? undefined : ((rss.many - rss.few) * 1024) / (MANY - FEW));
+  const memory = { afterFirstStart: perWorkflow(firstIdleRss), afterRestart: perWorkflow(idleRss), afterLoad: perWorkflow(loadedRss) };
+  console.log(`\n${MANY} workflows (4-node reference workflow c, node ids distinct per workflow):`);
+  printTable(
+    ['', 'value'],
+    [
+      ['first start (files -> all served)', `${fmt(firstStartMs / 1000, 1)} s`],
+      ['restart (same data dir)', `${fmt(restartMs / 1000, 1)} s`],
+      ['RSS per idle workflow, after the first start', `${fmt(memory.afterFirstStart, 0)} KB`],
+      ['RSS per idle workflow, after the restart', `${fmt(memory.afterRestart, 0)} KB`],
+      ['RSS per workflow after the load runs', `${fmt(memory.afterLoad, 0)} KB`],
+      [`publish of one workflow among ${FEW} (median of ${SMALL_PUBLISHES})`, `${fmt(median(republished.few), 1)} ms`],
+      [`publish of one workflow among ${MANY} (median of ${SMALL_PUBLISHES})`, `${fmt(median(republished.many), 1)} ms`],
+    ],
+  );
+  console.log(`  RSS idle after the first start: ${fmt(firstIdleRss.few, 0)} MB with ${FEW} workflows, ${fmt(firstIdleRss.many, 0)} MB with ${MANY}; after the restart ${fmt(idleRss.many, 0)} MB; after load: ${fmt(loadedRss.few, 0)} MB, ${fmt(loadedRss.many, 0)} MB`);
   console.log(`\nworkflows published through the admin API of the running 10-workflow gateway (median of ${PUBLISHES}), while a bystander calls ${MEASURED_ROUTE} every ${BYSTANDER_EVERY_MS} ms:`);
   printTable(
     ['nodes', 'publish ms', 'route 200 after ms', 'bystander p50 ms', 'bystander p99 ms', 'bystander max ms'],
@@ -83,7 +121,13 @@ export async function runScale(): Promise<void> {
   console.log(`simulating a ${DEFAULT_DOCUMENT_LIMITS.nodes}-node workflow (upstream mocked), median of ${PUBLISHES}: ${fmt(median(simulations.map((s) => s.simulateMs)), 0)} ms; bystander p99 ${fmt(median(simulations.map((s) => s.bystander.p99)), 1)} ms, max ${fmt(median(simulations.map((s) => s.bystander.max)), 1)} ms`);
   const fewRow = rows.find((r) => r.target === `${FEW} routes`)!;
   const manyRow = rows.find((r) => r.target === `${MANY} routes`)!;
-  const checks = [check(`req/s ${MANY} routes / ${FEW} routes >= 0.9`, manyRow.rps / fewRow.rps, '>=', 0.9, `${fmt(manyRow.rps, 0)} / ${fmt(fewRow.rps, 0)} req/s (falls by less than 10%)`)];
+  const checks = [
+    check(`first start with ${MANY} workflows < 15 s`, firstStartMs / 1000, '<=', 15, `${fmt(firstStartMs / 1000, 1)} s`),
+    check(`restart with ${MANY} workflows < 5 s`, restartMs / 1000, '<=', 5, `${fmt(restartMs / 1000, 1)} s`),
+    check('RSS per idle workflow < 100 KB', Math.max(memory.afterFirstStart ?? Number.NaN, memory.afterRestart ?? Number.NaN), '<=', 100, `${fmt(memory.afterFirstStart, 0)} KB after the first start, ${fmt(memory.afterRestart, 0)} KB after the restart (the larger is checked)`),
+    check(`req/s ${MANY} routes / ${FEW} routes >= 0.9`, manyRow.rps / fewRow.rps, '>=', 0.9, `${fmt(manyRow.rps, 0)} / ${fmt(fewRow.rps, 0)} req/s (falls by less than 10%)`),
+    check(`publish among ${MANY} / among ${FEW} <= 1.5`, median(republished.many) / median(republished.few), '<=', 1.5, `${fmt(median(republished.many), 1)} / ${fmt(median(republished.few), 1)} ms (O(changed): the others cost nothing)`),
+  ];
   printChecks(checks);
 
   const path = writeResults('scale', {
@@ -92,13 +136,39 @@ export async function runScale(): Promise<void> {
     rounds: settings.rounds,
     warmupSeconds: WARMUP_SECONDS,
     targets: rows,
-    startup: { [`${FEW}WorkflowsMs`]: fewStartMs, [`${MANY}WorkflowsMs`]: manyStartMs },
-    memory: { rssMb: { idle: idleRss, afterLoad: loadedRss }, perWorkflowKb: { idle: idlePerWorkflowKb, afterLoad: loadedPerWorkflowKb }, workflows: { few: FEW, many: MANY } },
+    startup: { [`${FEW}WorkflowsMs`]: fewStartMs, [`${MANY}WorkflowsFirstMs`]: firstStartMs, [`${MANY}WorkflowsRestartMs`]: restartMs },
+    memory: { rssMb: { idleAfterFirstStart: firstIdleRss, idleAfterRestart: idleRss, afterLoad: loadedRss }, perWorkflowKb: memory, workflows: { few: FEW, many: MANY } },
+    republish: { workflow: REPUBLISHED, fewMs: republished.few, manyMs: republished.many, medianFewMs: median(republished.few), medianManyMs: median(republished.many) },
     publish: publishes.map(({ size, runs }) => ({ nodes: size, runs, medianPublishMs: median(runs.map((p) => p.publishMs)), medianAnsweringMs: median(runs.map((p) => p.answeringMs)), medianBystanderP99Ms: median(runs.map((p) => p.bystander.p99)) })),
     simulate: { nodes: DEFAULT_DOCUMENT_LIMITS.nodes, runs: simulations, medianSimulateMs: median(simulations.map((s) => s.simulateMs)), medianBystanderP99Ms: median(simulations.map((s) => s.bystander.p99)) },
     checks,
   });
   console.log(`\nresults written to ${path}`);
+}
+
+/**
+ * The reference workflow with its node ids made its own (`verify-7`, …): no two of the many
+ * workflows compile to the same machine, so nothing compiled for one is reused for another.
+ */
+function distinctNodes<W extends { nodes: Array<{ id: string }>; edges: Array<{ from: string; to: string }> }>(workflow: W, n: number): W {
+  const id = (node: string) => `${node}-${n}`;
+  return { ...workflow, nodes: workflow.nodes.map((node) => ({ ...node, id: id(node.id) })), edges: workflow.edges.map((e) => ({ ...e, from: id(e.from), to: id(e.to) })) };
+}
+
+/** Checks the gateway serves `count` workflows (its status says so) and `url` answers 200. */
+async function expectServing(gateway: Gateway, count: number, url: string, token: string): Promise<void> {
+  const status = (await gateway.admin('GET', '/status')) as { workflows: unknown[] };
+  if (status.workflows.length !== count) throw new Error(`the gateway serves ${status.workflows.length} workflows, not ${count}; see ${gateway.logPath}`);
+  await waitFor200(url, token, 10_000, () => gateway.exitCode === null);
+}
+
+/** Saves a new draft of `template` (its name changed) and times its publish until acknowledged (the gateway serves it then). */
+async function timeRepublish(gateway: Gateway, template: { id: string; name?: string }, n: number): Promise<number> {
+  const current = (await gateway.admin('GET', `/workflows/${template.id}`)) as { draft: { revision: number } | null };
+  await gateway.admin('PUT', `/workflows/${template.id}/draft`, { document: { ...template, name: `${template.name ?? template.id} (${n})` }, baseRevision: current.draft?.revision ?? 0 });
+  const started = performance.now();
+  await gateway.admin('POST', `/workflows/${template.id}/publish`, {});
+  return performance.now() - started;
 }
 
 /** How often the bystander calls while a large workflow is published or simulated. */
