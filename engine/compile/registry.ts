@@ -135,7 +135,7 @@ export function createWorkflowRegistry(options: {
 
     const next = new Map<string, CompiledWorkflow>();
     const nextCandidates = new Map<string, CompiledWorkflow>();
-    for (const record of Object.values(state.workflows)) {
+    for (const record of state.workflows.values()) {
       const current = active.get(record.id);
       // States are frozen and a change shares the records it leaves alone: the same record object
       // is the same active version with the same lifecycle marks.
@@ -165,7 +165,7 @@ export function createWorkflowRegistry(options: {
       next.set(record.id, { ...served, canary: createCanarySplit(canary, served, candidate, options.deps.partners, previous?.unsent) });
     }
     for (const [id, workflow] of active) if (!next.has(id)) logger.info({ workflow: id, version: workflow.version }, 'workflow no longer served');
-    for (const id of servedFrom.keys()) if (!Object.hasOwn(state.workflows, id)) servedFrom.delete(id);
+    for (const id of servedFrom.keys()) if (!state.workflows.has(id)) servedFrom.delete(id);
     // Partners, keys and products of this revision: swapped in the same tick as the routes, so a
     // suspension or revocation applies exactly as fast as a publish.
     const directory = options.deps.partners ? buildPartnerDirectory(state) : undefined;

@@ -21,7 +21,7 @@ export type { Actor, LifecycleOptions } from './options.ts';
  */
 const activeRoutes = async (store: Store, state: StoreState, except: string, routes: Map<string, Route>) => {
   const active = [];
-  for (const record of Object.values(state.workflows)) {
+  for (const record of state.workflows.values()) {
     if (record.id === except || record.active === undefined || record.archived !== undefined) continue; // an archived workflow holds no route
     const version = record.versions.find((v) => v.version === record.active)!;
     let route = routes.get(version.hash);
@@ -34,9 +34,9 @@ const activeRoutes = async (store: Store, state: StoreState, except: string, rou
   return active;
 };
 
-/** A workflow by id; own properties only, so "constructor" or "toString" never find Object's members. */
+/** A workflow by id ("constructor" or "toString" find nothing: the map has no prototype members). */
 export function workflowOf(state: StoreState, id: string): WorkflowRecord | undefined {
-  return Object.hasOwn(state.workflows, id) ? state.workflows[id] : undefined;
+  return state.workflows.get(id);
 }
 
 /** A workflow by id; with `action` (what is tried, in words), refused while the workflow is archived. */
@@ -197,7 +197,7 @@ export function createLifecycle(options: LifecycleOptions) {
     const next: WorkflowRecord = { ...withoutApproval(current), versions: [...current.versions, { version, hash: draftHash, publishedAt: time, publishedBy: actor.name, ...kept }], active: version };
     const detail = [said, kept.note === undefined ? undefined : `note: ${kept.note}`].filter((part) => part !== undefined).join('; ');
     return {
-      state: { ...state, workflows: { ...state.workflows, [current.id]: next } },
+      state: { ...state, workflows: state.workflows.with(current.id, next) },
       entry: { time, ...auditActor(actor), action: 'workflow.publish', workflow: current.id, version, documentHash: draftHash, ...(detail ? { detail } : {}) },
       result: { version, unchanged: false },
     };
@@ -226,7 +226,7 @@ export function createLifecycle(options: LifecycleOptions) {
         const approval: PendingApproval = { draftHash, requestedBy: actor.name, requestedAt: time, ...(note?.trim() ? { note: note.trim() } : {}), activeVersion: activeVersion!.version, diff: loss };
         const replaced = current.approval ? `; replaces the request of ${current.approval.requestedBy} of ${current.approval.requestedAt}` : '';
         return {
-          state: { ...state, workflows: { ...state.workflows, [id]: { ...current, approval } } },
+          state: { ...state, workflows: state.workflows.with(id, { ...current, approval }) },
           entry: { time, ...auditActor(actor), action: 'workflow.approval-requested', workflow: id, documentHash: draftHash, detail: `against version ${approval.activeVersion}: ${loss.summary}${replaced}` },
           result: { pending: true, approval },
         };
@@ -264,7 +264,7 @@ export function createLifecycle(options: LifecycleOptions) {
         const time = now();
         const record: WorkflowRecord = { id, createdAt: time, createdBy: actor.name, draft: { hash, revision: 1, updatedAt: time, updatedBy: actor.name }, versions: [], active: undefined };
         return {
-          state: { ...state, workflows: { ...state.workflows, [record.id]: record } },
+          state: { ...state, workflows: state.workflows.with(record.id, record) },
           documents: [stored],
           entry: { time, ...auditActor(actor), action: 'workflow.create', workflow: record.id, documentHash: hash },
           result: record,
@@ -285,7 +285,7 @@ export function createLifecycle(options: LifecycleOptions) {
         const time = now();
         const draft = { hash, revision: current + 1, updatedAt: time, updatedBy: actor.name };
         return {
-          state: { ...state, workflows: { ...state.workflows, [id]: { ...record, draft } } },
+          state: { ...state, workflows: state.workflows.with(id, { ...record, draft }) },
           documents: [stored],
           entry: { time, ...auditActor(actor), action: 'draft.save', workflow: id, documentHash: hash, detail: `revision ${draft.revision}` },
           result: draft,
@@ -340,7 +340,7 @@ export function createLifecycle(options: LifecycleOptions) {
         if (!approval) throw new AdminError('not_found', `workflow "${id}" has no publish waiting for approval`);
         const withdrawn = approval.requestedBy === actor.name;
         return {
-          state: { ...state, workflows: { ...state.workflows, [id]: withoutApproval(record) } },
+          state: { ...state, workflows: state.workflows.with(id, withoutApproval(record)) },
           entry: { time: now(), ...auditActor(actor), action: 'workflow.approval-refused', workflow: id, documentHash: approval.draftHash, detail: `${withdrawn ? `withdrawn by ${actor.name}` : `refused by ${actor.name}, asked by ${approval.requestedBy}`}: ${reason}` },
           result: { requestedBy: approval.requestedBy, refusedBy: actor.name, reason, withdrawn },
         };
@@ -378,7 +378,7 @@ export function createLifecycle(options: LifecycleOptions) {
       const { result } = await store.transact((state) => {
         const record = requireWorkflow(state, id);
         return {
-          state: { ...state, workflows: { ...state.workflows, [id]: { ...withoutCanary(record), active: undefined } } },
+          state: { ...state, workflows: state.workflows.with(id, { ...withoutCanary(record), active: undefined }) },
           entry: { time: now(), ...auditActor(actor), action: 'workflow.unpublish', workflow: id, ...(record.active === undefined ? {} : { version: record.active }) },
           result: { previous: record.active },
         };
@@ -398,7 +398,7 @@ export function createLifecycle(options: LifecycleOptions) {
           return refusal(actor, 'workflow.rollback', new AdminError('validation_failed', `version ${version} of "${id}" cannot serve now: ${problems.length} problem(s)`, { problems }), id, version);
         const time = now();
         return {
-          state: { ...state, workflows: { ...state.workflows, [id]: { ...withoutCanary(record), active: version } } },
+          state: { ...state, workflows: state.workflows.with(id, { ...withoutCanary(record), active: version }) },
           entry: { time, ...auditActor(actor), action: 'workflow.rollback', workflow: id, version, documentHash: target.hash, detail: `from version ${record.active ?? 'none'}${record.canary ? `; the canary of version ${record.canary.version} ends` : ''}` },
           result: { active: version, previous: record.active },
         };
@@ -413,7 +413,7 @@ export function createLifecycle(options: LifecycleOptions) {
         const time = now();
         const versions = record.versions.map((v) => (v.version === version ? { ...v, deprecated: { at: time, ...(sunset ? { sunset } : {}) } } : v));
         return {
-          state: { ...state, workflows: { ...state.workflows, [id]: { ...record, versions } } },
+          state: { ...state, workflows: state.workflows.with(id, { ...record, versions }) },
           entry: { time, ...auditActor(actor), action: 'workflow.deprecate', workflow: id, version, documentHash: target.hash, ...(sunset ? { detail: `sunset ${sunset}` } : {}) },
           result: versions.find((v) => v.version === version)!,
         };
@@ -429,7 +429,7 @@ export function createLifecycle(options: LifecycleOptions) {
         const time = now();
         const versions = record.versions.map((v) => (v.version === version ? { ...v, retired: { at: time } } : v));
         return {
-          state: { ...state, workflows: { ...state.workflows, [id]: { ...record, versions } } },
+          state: { ...state, workflows: state.workflows.with(id, { ...record, versions }) },
           entry: { time, ...auditActor(actor), action: 'workflow.retire', workflow: id, version, documentHash: target.hash },
           result: versions.find((v) => v.version === version)!,
         };
@@ -444,7 +444,7 @@ export function createLifecycle(options: LifecycleOptions) {
       return change<{ hash: string }>(async (state) => {
         const problems = missingGatewayErrors(catalog);
         const resolver = await fragments.resolver(state);
-        for (const record of Object.values(state.workflows)) {
+        for (const record of state.workflows.values()) {
           if (record.active === undefined) continue;
           const document = await store.document(record.versions.find((v) => v.version === record.active)!.hash);
           const result = await validate(document, { catalog, fragments: resolver });

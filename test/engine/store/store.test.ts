@@ -59,7 +59,7 @@ describe.each(kinds)('$name store', (kind) => {
     const state = await reopened.state();
     expect(state.revision).toBe(2);
     expect(state.head).toBe(second.entry.hash);
-    expect(state.workflows.orders!.draft!.revision).toBe(2);
+    expect(state.workflows.get('orders')!.draft!.revision).toBe(2);
     expect(await reopened.document(second.result)).toEqual({ id: 'orders', note: 'two' });
     const audit = await reopened.audit();
     expect(audit.map((e) => e.seq)).toEqual([1, 2]);
@@ -84,7 +84,7 @@ describe.each(kinds)('$name store', (kind) => {
     await Promise.all(Array.from({ length: 20 }, (_, i) => saveDraft(store, `n${i}`)));
     const state = await store.state();
     expect(state.revision).toBe(20);
-    expect(state.workflows.orders!.draft!.revision).toBe(20);
+    expect(state.workflows.get('orders')!.draft!.revision).toBe(20);
     expect(verifyAuditChain(await store.audit()).ok).toBe(true);
   });
 
@@ -103,7 +103,7 @@ describe.each(kinds)('$name store', (kind) => {
     for (const store of [one, two]) {
       const state = await store.state();
       expect(state.revision).toBe(20);
-      expect(state.workflows.orders!.draft!.revision).toBe(20);
+      expect(state.workflows.get('orders')!.draft!.revision).toBe(20);
       expect(await store.verifyAudit()).toMatchObject({ ok: true, entries: 20 });
     }
   });
@@ -115,23 +115,23 @@ describe.each(kinds)('$name store', (kind) => {
     two.onChange((revision) => heard.push(revision));
     const { revision, result } = await saveDraft(one, 'seen elsewhere');
     await expect.poll(() => heard.includes(revision), { timeout: 5_000 }).toBe(true);
-    expect((await two.state()).workflows.orders!.draft!.hash).toBe(result);
+    expect((await two.state()).workflows.get('orders')!.draft!.hash).toBe(result);
   });
 
   runs('hands out frozen states: a body that changes the one it is given fails and commits nothing', async () => {
     const store = await open(newPlace());
     await saveDraft(store, 'one');
     const before = await store.state();
-    expect(Object.isFrozen(before) && Object.isFrozen(before.workflows.orders!.draft)).toBe(true);
+    expect(Object.isFrozen(before) && Object.isFrozen(before.workflows.get('orders')!.draft)).toBe(true);
     await expect(
       store.transact((state) => {
-        state.workflows.orders!.draft!.revision += 1;
+        state.workflows.get('orders')!.draft!.revision += 1;
         return { state, entry: { time: new Date().toISOString(), actor: 'test', role: 'admin', action: 'draft.save', workflow: 'orders' }, result: undefined };
       }),
     ).rejects.toThrow(TypeError);
     const after = await store.state();
     expect(after.revision).toBe(before.revision);
-    expect(after.workflows.orders!.draft!.revision).toBe(before.workflows.orders!.draft!.revision);
+    expect(after.workflows.get('orders')!.draft!.revision).toBe(before.workflows.get('orders')!.draft!.revision);
     // a body that builds its next state from the one given (sharing the rest) commits
     await saveDraft(store, 'two');
     expect((await store.state()).revision).toBe(before.revision + 1);
@@ -162,7 +162,7 @@ describe.runIf(redisUp)('redis store across replicas', () => {
     await Promise.all(stores.flatMap((store, s) => Array.from({ length: 10 }, (_, i) => saveDraft(store, `replica ${s} change ${i}`))));
     const state = await stores[1]!.state();
     expect(state.revision).toBe(30);
-    expect(state.workflows.orders!.draft!.revision).toBe(30);
+    expect(state.workflows.get('orders')!.draft!.revision).toBe(30);
     expect(await stores[2]!.verifyAudit()).toMatchObject({ ok: true, entries: 30 });
   });
 
