@@ -158,13 +158,13 @@ export async function startSluice(
     fragments,
     logger,
     metrics,
-    activate: (workflows, catalog) => {
+    activate: (changes, catalog) => {
       if (catalog && catalog !== problems.catalog) {
         problems = createProblemRenderer(catalog);
         gateway.setProblems(problems);
       }
-      labelPartners?.(workflows, partnerAccess.current.partners.keys()); // registered partners get their own label, whatever the bound
-      gateway.activate(workflows);
+      labelPartners?.(changes.set, partnerAccess.current.partners.keys()); // registered partners get their own label, whatever the bound
+      gateway.update(changes);
     },
   });
   if (metrics) observeUpstreams(metrics, () => registry.active.values());

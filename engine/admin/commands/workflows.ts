@@ -1,10 +1,11 @@
 import { approvalVoidedBy, needsApproval, type PendingApproval } from '../../../shared/admin/approvals.ts';
-import { diffContracts, errorContractSliced, ruleProblemsSliced, runPaced, type ValidationProblem } from '../../../shared/compile/index.ts';
+import { diffContracts, errorContractSliced, routeShape, ruleProblemsSliced, runPaced, type ValidationProblem } from '../../../shared/compile/index.ts';
 import { GATEWAY_ERRORS, idSchema, type ErrorCatalog, type FragmentResolver, type Route } from '../../../shared/schema/index.ts';
 import { createFragmentLibrary } from '../../compile/fragments.ts';
 import { createPace, validatePaced } from '../../compile/pace.ts';
 import { auditActor, storedDocument, storedDocumentSliced, type AuditAction } from '../../store/audit.ts';
 import { createStoredCatalogs } from '../../store/catalogs.ts';
+import { RecordMap } from '../../store/record-map.ts';
 import type { Store, StoreState, Transition, VersionRecord, WorkflowRecord } from '../../store/types.ts';
 import { AdminError } from '../errors.ts';
 import { createCanaryCommands, withoutCanary } from './canary.ts';
@@ -15,24 +16,66 @@ import type { Actor, LifecycleOptions } from './options.ts';
 export type { Actor, LifecycleOptions } from './options.ts';
 
 /**
- * The routes of the active versions other than `except`'s, for the route-clash check. Documents
- * are named by their content, so each one's route is read once (`routes` remembers it): a
- * publish among a thousand workflows reads no file for the other 999.
+ * The routes of the active versions, by route shape, for the route-clash check: a document can
+ * clash only with routes of its own shape (clashingMethods), so a publish among 10,000 workflows
+ * checks the few of its shape. Kept in step with the state it is asked about: from one state to
+ * the next only the records that changed are read again, and each version's route is read once
+ * (documents are named by their content).
  */
-const activeRoutes = async (store: Store, state: StoreState, except: string, routes: Map<string, Route>) => {
-  const active = [];
-  for (const record of state.workflows.values()) {
-    if (record.id === except || record.active === undefined || record.archived !== undefined) continue; // an archived workflow holds no route
-    const version = record.versions.find((v) => v.version === record.active)!;
-    let route = routes.get(version.hash);
-    if (route === undefined) {
-      route = ((await store.document(version.hash)) as { route: Route }).route;
-      routes.set(version.hash, route);
-    }
-    active.push({ workflow: record.id, route });
+function createRouteIndex(store: Store) {
+  let seen = RecordMap.empty<WorkflowRecord>();
+  const routes = new Map<string, { route: Route; shape: string }>();
+  const byShape = new Map<string, Set<string>>();
+  const routeByHash = new Map<string, Route>();
+  /** One question at a time: each moves the index to its own state, then reads it. */
+  let queue: Promise<unknown> = Promise.resolve();
+
+  function forget(id: string) {
+    const known = routes.get(id);
+    if (known === undefined) return;
+    routes.delete(id);
+    const ids = byShape.get(known.shape)!;
+    ids.delete(id);
+    if (ids.size === 0) byShape.delete(known.shape);
   }
-  return active;
-};
+
+  async function moveTo(workflows: RecordMap<WorkflowRecord>) {
+    const { set, dropped } = RecordMap.changes(seen, workflows);
+    for (const id of dropped) forget(id);
+    for (const [id, record] of set) {
+      forget(id);
+      if (record.active === undefined || record.archived !== undefined) continue; // an archived workflow holds no route
+      const version = record.versions.find((v) => v.version === record.active)!;
+      let route = routeByHash.get(version.hash);
+      if (route === undefined) {
+        route = ((await store.document(version.hash)) as { route: Route }).route;
+        routeByHash.set(version.hash, route);
+      }
+      const shape = routeShape(route.path);
+      routes.set(id, { route, shape });
+      byShape.set(shape, (byShape.get(shape) ?? new Set()).add(id));
+    }
+    seen = workflows;
+  }
+
+  return {
+    /** The active routes of `state` other than `except`'s that a route at `path` could clash with. */
+    others(state: StoreState, except: string, path: unknown): Promise<Array<{ workflow: string; route: Route }>> {
+      const run = queue.then(async () => {
+        await moveTo(state.workflows);
+        if (typeof path !== 'string') return [];
+        return [...(byShape.get(routeShape(path)) ?? [])].filter((id) => id !== except).map((id) => ({ workflow: id, route: routes.get(id)!.route }));
+      });
+      // a failed read (the store down) leaves the index half moved: the next question builds it again
+      queue = run.catch(() => {
+        seen = RecordMap.empty<WorkflowRecord>();
+        routes.clear();
+        byShape.clear();
+      });
+      return run;
+    },
+  };
+}
 
 /** A workflow by id ("constructor" or "toString" find nothing: the map has no prototype members). */
 export function workflowOf(state: StoreState, id: string): WorkflowRecord | undefined {
@@ -73,8 +116,7 @@ export function createLifecycle(options: LifecycleOptions) {
   /** Validation in slices with requests served between them, under the document limits. */
   const validate = (document: unknown, rest: { catalog?: ErrorCatalog; otherRoutes?: Array<{ workflow: string; route: Route }>; allowStoredCredentials?: boolean; fragments: FragmentResolver }) =>
     validatePaced(document, { ...rest, ...(options.limits ? { limits: options.limits } : {}) }, options.sliceMs);
-  /** Route of each version document read so far, by content hash. */
-  const routeByHash = new Map<string, Route>();
+  const routeIndex = createRouteIndex(store);
   const catalogs = options.catalogs ?? createStoredCatalogs(store);
   const fragments = options.fragments ?? createFragmentLibrary(store);
 
@@ -115,7 +157,7 @@ export function createLifecycle(options: LifecycleOptions) {
    */
   async function check(state: StoreState, id: string, document: unknown, published = false, resolver?: FragmentResolver): Promise<ValidationProblem[]> {
     const catalog = await catalogOf(state);
-    const result = await validate(document, { ...(catalog ? { catalog } : {}), otherRoutes: await activeRoutes(store, state, id, routeByHash), allowStoredCredentials: published, fragments: resolver ?? (await fragments.resolver(state)) });
+    const result = await validate(document, { ...(catalog ? { catalog } : {}), otherRoutes: await routeIndex.others(state, id, (document as { route?: { path?: unknown } } | null)?.route?.path), allowStoredCredentials: published, fragments: resolver ?? (await fragments.resolver(state)) });
     const problems = result.ok ? [] : [...result.problems];
     if (result.ok && (document as { id: string }).id !== id) problems.push({ code: 'invalid_document', message: `the document's id must be "${id}"`, field: 'id' });
     if (result.ok && state.rules) problems.push(...(await runPaced(ruleProblemsSliced(result.graph, state.rules.rules), createPace(options.sliceMs))));
