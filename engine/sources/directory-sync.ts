@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { ValidationProblem } from '../../shared/compile/index.ts';
+import { routeShape, type ValidationProblem } from '../../shared/compile/index.ts';
 import { DEFAULT_DOCUMENT_LIMITS, DOCUMENT_LIMIT_SETTINGS, formatBytes, jsonTextDepth, type DocumentLimits } from '../../shared/schema/index.ts';
 import { AdminError } from '../admin/errors.ts';
 import { workflowOf, type Lifecycle } from '../admin/commands/workflows.ts';
@@ -9,6 +9,25 @@ import { documentHash } from '../store/audit.ts';
 import { coalesce } from '../store/coalesce.ts';
 import type { Store } from '../store/types.ts';
 import { FILE_SIZE_FACTOR, type WorkflowDirectory } from './workflow-directory.ts';
+
+/** Files applied at once: enough for the store to commit many changes together, few enough to keep each one's validation short. */
+const APPLIES = 32;
+
+/** Runs tasks `max` at a time. */
+function createLimit(max: number) {
+  let running = 0;
+  const waiting: Array<() => void> = [];
+  return async function limit<T>(task: () => Promise<T>): Promise<T> {
+    if (running >= max) await new Promise<void>((resolve) => waiting.push(resolve));
+    running++;
+    try {
+      return await task();
+    } finally {
+      running--;
+      waiting.shift()?.();
+    }
+  };
+}
 
 /** One file as read in a pass: its document, or why it has none. */
 interface Entry {
@@ -41,6 +60,8 @@ export function createDirectorySync(options: { directory: WorkflowDirectory; lif
   const refusedAs = new Map<string, string>();
   /** file -> hash of a text that was refused; not tried again until it changes or a file goes away */
   const failed = new Map<string, string>();
+  /** file -> its text and what was read of it at the last pass: an unchanged file (the same text) is not hashed or parsed again */
+  let parsed = new Map<string, { text: string; hash: string; document: unknown; unreadable: ValidationProblem | undefined }>();
 
   const actor = (origin: string) => ({ name: `file:${origin}`, role: 'publisher' });
 
@@ -51,9 +72,25 @@ export function createDirectorySync(options: { directory: WorkflowDirectory; lif
     logger.error({ workflow: entry.id, origin: entry.origin, problems }, `workflow refused: ${describeProblems(problems)}`);
   }
 
+  /** A file's text hashed and parsed (its nesting checked first). */
+  function parse(text: string): { text: string; hash: string; document: unknown; unreadable: ValidationProblem | undefined } {
+    const hash = createHash('sha256').update(text).digest('hex');
+    // Before parsing: what reads the document afterwards (hashing, schemas) recurses into it.
+    if (jsonTextDepth(text, limits.depth) > limits.depth)
+      return { text, hash, document: undefined, unreadable: { code: 'too_large', message: `the document nests objects and arrays deeper than ${limits.depth} levels (${DOCUMENT_LIMIT_SETTINGS.depth})`, field: '(document)' } };
+    try {
+      return { text, hash, document: JSON.parse(text) as unknown, unreadable: undefined };
+    } catch (error) {
+      return { text, hash, document: undefined, unreadable: { code: 'invalid_document', message: `not JSON: ${(error as Error).message}`, field: '(document)' } };
+    }
+  }
+
   async function runNow() {
     const files = await directory.read();
-    const idOf = (origin: string) => [...owners].find(([, o]) => o === origin)?.[0];
+    const served = new Map<string, string>();
+    for (const [id, origin] of owners) if (!served.has(origin)) served.set(origin, id);
+    const idOf = (origin: string) => served.get(origin);
+    const reads = new Map<string, ReturnType<typeof parse>>();
     const entries: Entry[] = files.map((read) => {
       const file = read.file;
       if ('tooLarge' in read) {
@@ -62,18 +99,13 @@ export function createDirectorySync(options: { directory: WorkflowDirectory; lif
         return { origin: file, hash: `too-large:${bytes}:${modified}`, document: undefined, unreadable: { code: 'too_large', message, field: '(document)' }, id: idOf(file) };
       }
       const text = read.text;
-      const hash = createHash('sha256').update(text).digest('hex');
-      // Before parsing: what reads the document afterwards (hashing, schemas) recurses into it.
-      if (jsonTextDepth(text, limits.depth) > limits.depth)
-        return { origin: file, hash, document: undefined, unreadable: { code: 'too_large', message: `the document nests objects and arrays deeper than ${limits.depth} levels (${DOCUMENT_LIMIT_SETTINGS.depth})`, field: '(document)' }, id: idOf(file) };
-      try {
-        const document: unknown = JSON.parse(text);
-        const raw = (document as { id?: unknown } | null)?.id;
-        return { origin: file, hash, document, unreadable: undefined, id: typeof raw === 'string' ? raw : idOf(file) };
-      } catch (error) {
-        return { origin: file, hash, document: undefined, unreadable: { code: 'invalid_document', message: `not JSON: ${(error as Error).message}`, field: '(document)' }, id: idOf(file) };
-      }
+      const before = parsed.get(file);
+      const read_ = before?.text === text ? before : parse(text);
+      reads.set(file, read_);
+      const raw = (read_.document as { id?: unknown } | null | undefined)?.id;
+      return { origin: file, hash: read_.hash, document: read_.document, unreadable: read_.unreadable, id: typeof raw === 'string' ? raw : idOf(file) };
     });
+    parsed = reads;
     const present = new Set(entries.map((e) => e.origin));
 
     // Who may serve each id: the file serving it now (if it still names it), else the first file naming it.
@@ -91,26 +123,49 @@ export function createDirectorySync(options: { directory: WorkflowDirectory; lif
       await lifecycle.unpublish(actor(origin), id);
     }
     const state = await store.state();
+    // Files are applied several at once, so the store commits their changes together (one fsync
+    // for many): 10,000 new files are not 20,000 commits one after the other. Files whose routes
+    // have the same shape (the only ones that can clash) go one after the other, in name order,
+    // so the first one's route wins as it would alone.
+    const limit = createLimit(APPLIES);
+    const byShape = new Map<string, Promise<void>>();
+    const work: Array<Promise<void>> = [];
     for (const e of entries) {
-      if (applied.get(e.origin) === e.hash || (failed.get(e.origin) === e.hash && !somethingLeft)) continue;
+      const path = (e.document as { route?: { path?: unknown } } | null | undefined)?.route?.path;
+      const shape = typeof path === 'string' ? routeShape(path) : '';
+      const run = (byShape.get(shape) ?? Promise.resolve()).catch(() => undefined).then(() => limit(() => applyEntry(e)));
+      byShape.set(shape, run);
+      work.push(run);
+    }
+    const outcomes = await Promise.allSettled(work);
+    const thrown = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+    if (thrown) throw thrown.reason;
+    for (const origin of [...refusedAs.keys(), ...failed.keys()]) {
+      if (present.has(origin)) continue;
+      refusedAs.delete(origin);
+      failed.delete(origin);
+    }
+
+    async function applyEntry(e: Entry): Promise<void> {
+      if (applied.get(e.origin) === e.hash || (failed.get(e.origin) === e.hash && !somethingLeft)) return;
       const fail = (problems: ValidationProblem[]) => {
         failed.set(e.origin, e.hash);
         refuse(e, problems);
       };
       if (e.unreadable !== undefined) {
         fail([e.unreadable]);
-        continue;
+        return;
       }
       const owner = e.id === undefined ? undefined : claimant.get(e.id);
       if (owner !== undefined && owner !== e.origin) {
         fail([{ code: 'invalid_document', message: `workflow id "${e.id}" is already ${owners.get(e.id!) === owner ? 'served from' : 'used by'} ${owner}`, field: 'id' }]);
-        continue;
+        return;
       }
       const record = e.id === undefined ? undefined : workflowOf(state, e.id);
       if (!applied.has(e.origin) && record?.versions.some((v) => v.hash === documentHash(e.document)) && record.active !== undefined) {
         applied.set(e.origin, e.hash); // already published before this process started
         owners.set(e.id!, e.origin);
-        continue;
+        return;
       }
       try {
         const outcome = await lifecycle.apply(actor(e.origin), e.document);
@@ -124,11 +179,6 @@ export function createDirectorySync(options: { directory: WorkflowDirectory; lif
         if (error instanceof AdminError) fail(error.problems ?? [{ code: 'invalid_document', message: error.message, field: '(document)' }]);
         else throw error;
       }
-    }
-    for (const origin of [...refusedAs.keys(), ...failed.keys()]) {
-      if (present.has(origin)) continue;
-      refusedAs.delete(origin);
-      failed.delete(origin);
     }
   }
 
