@@ -20,6 +20,7 @@ import { preparationProblems } from './compile/compile.ts';
 import { createFragmentLibrary } from './compile/fragments.ts';
 import { calloutHostsOf, createSharedResources, egressOf, expressionsOf, openCache, openRateLimits, openReplays } from './compile/dependencies.ts';
 import { SLICE_MS } from './compile/pace.ts';
+import { openTableCache } from './compile/table-cache.ts';
 import { createLifecycle, type Lifecycle } from './admin/commands/workflows.ts';
 import { createControlPlane } from './control-app.ts';
 import { seedDataDir } from './sources/data-dir.ts';
@@ -148,7 +149,9 @@ export async function startSluice(
   const documents = { limits: settings.documentLimits, sliceMs: Math.min(SLICE_MS, settings.expressionTimeoutMs) };
   const egress = egressOf(settings, demoUpstream?.url, logger);
   logger.info({ egress: egress.summary, ...(demoUpstream ? { demoUpstream: new URL(demoUpstream.url).host } : {}) }, demoUpstream ? 'egress policy (the demo upstream allowed)' : 'egress policy');
-  const deps = { env, envAllowList: settings.workflowEnv, egress, calloutHosts: calloutHostsOf(settings, demoUpstream?.url), dataDir: settings.dataDir, rateLimits, cache, replays, shared, partners: partnerAccess, maxBufferedAnswer: settings.maxBufferedAnswerBytes, expressionLimits, expressionPool, ...documents };
+  // Tables XState computed for this data dir's workflows before: a restart compiles without asking again.
+  const tables = await openTableCache(join(settings.dataDir, 'cache', 'transition-tables.jsonl'));
+  const deps = { tables, env, envAllowList: settings.workflowEnv, egress, calloutHosts: calloutHostsOf(settings, demoUpstream?.url), dataDir: settings.dataDir, rateLimits, cache, replays, shared, partners: partnerAccess, maxBufferedAnswer: settings.maxBufferedAnswerBytes, expressionLimits, expressionPool, ...documents };
   const labelPartners = metrics && createPartnerLabelling(metrics);
   const fragments = createFragmentLibrary(store);
   const registry = createWorkflowRegistry({
@@ -257,6 +260,7 @@ export async function startSluice(
       await controlPlane.close(); // the refusals counted but not yet written
       await evidence?.close(); // the records queued are written
       await shared.close();
+      await tables.flush();
       await expressionPool.close();
       rateLimits.close?.();
       await cache.close?.();

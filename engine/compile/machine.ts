@@ -1,6 +1,7 @@
 import { fromPromise, raise, setup, transition, type AnyStateMachine } from 'xstate';
 import { FAULT_STATE, RUN_NODE_ACTOR, TAKE_PORT_ACTION, type NodeStateConfig, type WorkflowMachineConfig } from '../../shared/compile/index.ts';
 import type { Pace } from './pace.ts';
+import type { TableCache, TransitionTable } from './table-cache.ts';
 import type { CompiledWorkflow } from './types.ts';
 
 /** The XState machine of a workflow config. Node runs are supplied per request (live actors) or walked by table. */
@@ -15,15 +16,35 @@ export function createWorkflowMachine(config: WorkflowMachineConfig): AnyStateMa
 const TABLE_CHUNK = 32;
 
 /**
+ * The state XState takes `machine` to from `snapshot` on `type`: the one transition its own
+ * transition selection (getTransitionData) enables, when that leads to one state of the
+ * machine's top level, as a compiled workflow's transitions do; otherwise (never, for a machine
+ * toMachineConfig made) the state a whole macrostep (transition()) reaches.
+ */
+function nextState(machine: AnyStateMachine, snapshot: ReturnType<AnyStateMachine['resolveState']>, type: string): string {
+  const enabled = machine.getTransitionData(snapshot, { type } as never);
+  const target = enabled.length === 1 ? enabled[0]!.target : undefined;
+  if (target?.length === 1 && target[0]!.parent === machine.root && target[0]!.type !== 'compound' && target[0]!.type !== 'parallel') return target[0]!.key;
+  const [next] = transition(machine, snapshot, { type } as never);
+  if (typeof next.value !== 'string') throw new Error(`state ${String(snapshot.value)} on ${type} leads to a compound state`);
+  return next.value;
+}
+
+/**
  * Asks XState, for every node state and every port its node can exit by, which state comes
  * next; the answers form the table the gateway walks per request. XState answers for a few
  * dozen states at a time, each on a machine of those states (their configs as compiled) and
  * the states they lead to: asking one machine of all the states costs time in proportion to
  * their number per state (resolveState reads every sibling), 40 s for a 10,000-node chain, in
  * one stretch no request could interrupt. The states a chunk leads to keep their type (a final
- * state stays final); their own transitions are asked in their own chunk.
+ * state stays final); their own transitions are asked in their own chunk. With `tables`, a
+ * table XState computed before for the same states (this process, or one before it on this
+ * data dir) is taken instead.
  */
-export async function computeTable(config: WorkflowMachineConfig, pace: Pace): Promise<Map<string, Map<string, string>>> {
+export async function computeTable(config: WorkflowMachineConfig, pace: Pace, tables?: TableCache): Promise<TransitionTable> {
+  const key = tables?.keyOf(config);
+  const known = key === undefined ? undefined : tables!.get(key, config);
+  if (known !== undefined) return known;
   const table = new Map<string, Map<string, string>>();
   const nodeStates = Object.entries(config.states).filter((entry): entry is [string, NodeStateConfig] => !('type' in entry[1]));
   for (let from = 0; from < nodeStates.length; from += TABLE_CHUNK) {
@@ -41,16 +62,12 @@ export async function computeTable(config: WorkflowMachineConfig, pace: Pace): P
       const snapshot = machine.resolveState({ value: state, context: {} });
       const targets = new Map<string, string>();
       const events = [...Object.keys(stateConfig.on).map((port) => ({ port, type: port })), { port: FAULT_STATE, type: `xstate.error.actor.${state}` }];
-      for (const { port, type } of events) {
-        const [next] = transition(machine, snapshot, { type } as never);
-        const value = next.value;
-        if (typeof value !== 'string') throw new Error(`state ${state} on ${type} leads to a compound state`);
-        targets.set(port, value);
-      }
+      for (const { port, type } of events) targets.set(port, nextState(machine, snapshot, type));
       table.set(state, targets);
       await pace();
     }
   }
+  if (key !== undefined) tables!.put(key, table);
   return table;
 }
 
