@@ -199,7 +199,7 @@ export async function startSluice(
   await registry.sync();
 
   const directory = createWorkflowDirectory(join(settings.dataDir, 'workflows'), { maxBytes: FILE_SIZE_FACTOR * settings.documentLimits.bytes });
-  const directorySync = createDirectorySync({ directory, lifecycle, store, logger, limits: settings.documentLimits });
+  const directorySync = createDirectorySync({ directory, lifecycle, store, logger, limits: settings.documentLimits, remember: join(settings.dataDir, 'cache', 'workflow-files.json') });
   const fragmentDirectory = createWorkflowDirectory(join(settings.dataDir, 'fragments'), { maxBytes: FILE_SIZE_FACTOR * settings.documentLimits.bytes });
   const fragmentSync = createFragmentFileSync({ directory: fragmentDirectory, lifecycle, store, logger });
   const watchWorkflows = options.watchWorkflows ?? true;

@@ -31,27 +31,72 @@ function nextState(machine: AnyStateMachine, snapshot: ReturnType<AnyStateMachin
 }
 
 /**
+ * The config with its states named by their place (s0, s1, …) and what names them renamed alike
+ * (targets, invoke ids), without the metadata transitions never read: workflows of one structure
+ * (the same wiring of the same ports), whatever their node ids, kinds or errors, have one such
+ * config, and XState's table of it, renamed back, is the table of each. `names[i]` is the name of
+ * state `s${i}`.
+ */
+export function canonical(config: WorkflowMachineConfig): { config: WorkflowMachineConfig; names: string[] } {
+  const names = Object.keys(config.states);
+  const index = new Map(names.map((name, i) => [name, `s${i}`]));
+  const rename = (name: string) => {
+    const renamed = index.get(name);
+    if (renamed === undefined) throw new Error(`a transition leads to the unknown state ${name}`);
+    return renamed;
+  };
+  const states: WorkflowMachineConfig['states'] = {};
+  for (const [name, stateConfig] of Object.entries(config.states)) {
+    const id = rename(name);
+    if ('type' in stateConfig) {
+      states[id] = { type: 'final', meta: { outcome: 'finish' } };
+      continue;
+    }
+    const on: Record<string, string> = {};
+    for (const [port, target] of Object.entries(stateConfig.on)) on[port] = rename(target);
+    states[id] = { meta: { kind: '' }, invoke: { ...stateConfig.invoke, id, input: { node: id }, onError: { target: rename(stateConfig.invoke.onError.target) } }, on };
+  }
+  return { config: { id: 'workflow', initial: rename(config.initial), states }, names };
+}
+
+/**
  * Asks XState, for every node state and every port its node can exit by, which state comes
- * next; the answers form the table the gateway walks per request. XState answers for a few
- * dozen states at a time, each on a machine of those states (their configs as compiled) and
- * the states they lead to: asking one machine of all the states costs time in proportion to
- * their number per state (resolveState reads every sibling), 40 s for a 10,000-node chain, in
- * one stretch no request could interrupt. The states a chunk leads to keep their type (a final
- * state stays final); their own transitions are asked in their own chunk. With `tables`, a
- * table XState computed before for the same states (this process, or one before it on this
- * data dir) is taken instead.
+ * next; the answers form the table the gateway walks per request. With `tables`, the table is
+ * asked of the workflow's canonical config (states named by their place) and kept by it, so a
+ * workflow of a structure XState answered before (in this process, or one before it on this data
+ * dir) is not asked again.
  */
 export async function computeTable(config: WorkflowMachineConfig, pace: Pace, tables?: TableCache): Promise<TransitionTable> {
-  const key = tables?.keyOf(config);
-  const known = key === undefined ? undefined : tables!.get(key, config);
-  if (known !== undefined) return known;
+  if (tables === undefined) return tableOf(config, pace);
+  const { config: shape, names } = canonical(config);
+  const key = tables.keyOf(shape);
+  let table = tables.get(key, shape);
+  if (table === undefined) {
+    table = await tableOf(shape, pace);
+    tables.put(key, table);
+  }
+  const nameOf = (state: string) => names[Number(state.slice(1))]!;
+  const renamed = new Map<string, Map<string, string>>();
+  for (const [state, targets] of table) renamed.set(nameOf(state), new Map(Array.from(targets, ([port, target]) => [port, nameOf(target)])));
+  return renamed;
+}
+
+/**
+ * XState's table of a config. It answers for a few dozen states at a time, each on a machine of
+ * those states (their configs as compiled) and the states they lead to: asking one machine of
+ * all the states costs time in proportion to their number per state (resolveState reads every
+ * sibling), 40 s for a 10,000-node chain, in one stretch no request could interrupt. The states a
+ * chunk leads to keep their type (a final state stays final); their own transitions are asked in
+ * their own chunk.
+ */
+async function tableOf(config: WorkflowMachineConfig, pace: Pace): Promise<TransitionTable> {
   const table = new Map<string, Map<string, string>>();
   const nodeStates = Object.entries(config.states).filter((entry): entry is [string, NodeStateConfig] => !('type' in entry[1]));
   for (let from = 0; from < nodeStates.length; from += TABLE_CHUNK) {
     const chunk = nodeStates.slice(from, from + TABLE_CHUNK);
     const states: WorkflowMachineConfig['states'] = Object.fromEntries(chunk);
     for (const [, stateConfig] of chunk)
-      for (const target of [...Object.values(stateConfig.on), FAULT_STATE]) {
+      for (const target of [...Object.values(stateConfig.on), stateConfig.invoke.onError.target]) {
         if (Object.hasOwn(states, target)) continue;
         const targetConfig = config.states[target];
         if (targetConfig === undefined) throw new Error(`a transition leads to the unknown state ${target}`);
@@ -67,7 +112,6 @@ export async function computeTable(config: WorkflowMachineConfig, pace: Pace, ta
       await pace();
     }
   }
-  if (key !== undefined) tables!.put(key, table);
   return table;
 }
 

@@ -41,6 +41,9 @@ interface ServedVersion {
   state: ServedState;
 }
 
+/** Activations of one sync logged a line each; more (a start of thousands) are one line, each at debug level. */
+const ACTIVATIONS_LOGGED = 50;
+
 export const describeProblems = (problems: ValidationProblem[]) =>
   problems.map((p) => `${p.node ? `node ${p.node}` : 'workflow'}${p.field ? ` ${p.field}` : ''}: ${p.message}`).join('; ');
 
@@ -109,6 +112,8 @@ export function createWorkflowRegistry(options: {
     const state = await store.state();
     const catalog = state.catalog === undefined ? undefined : await options.catalogs.read(state.catalog);
     const fragments = await fragmentLibrary.resolver(state);
+    /** What this sync compiled, for the log: a line each, or a line in all when a start compiles thousands. */
+    const activations: Array<Record<string, unknown>> = [];
     /** A served workflow runs a fragment version that is no longer the active one it follows: compiled again. */
     const stale = (workflow: CompiledWorkflow) => workflow.graph.fragments.some((use) => !use.pinned && fragments(use.fragment)?.version !== use.version);
     /**
@@ -133,7 +138,7 @@ export function createWorkflowRegistry(options: {
         if (!result.ok) throw new WorkflowRefused(result.problems);
         const made = await compileWorkflow(result.graph, version.version, options.deps, { metrics: options.metrics });
         const uses = made.graph.fragments.map((use) => `${use.fragment}@${use.version}`);
-        logger.info({ workflow: record.id, version: version.version, publishedBy: version.publishedBy, revision: state.revision, ...(uses.length > 0 ? { fragments: uses } : {}) }, 'workflow activated');
+        activations.push({ workflow: record.id, version: version.version, publishedBy: version.publishedBy, revision: state.revision, ...(uses.length > 0 ? { fragments: uses } : {}) });
         return { ...made, lifecycle };
       } catch (error) {
         const problems = error instanceof WorkflowRefused ? error.problems : [{ code: 'invalid_config' as const, message: (error as Error).message }];
@@ -233,6 +238,11 @@ export function createWorkflowRegistry(options: {
     seenFragments = state.fragments;
     [seenPartners, seenProducts, seenPlans] = [state.partners, state.products, state.plans];
     options.activate({ set, removed }, catalog);
+    if (activations.length <= ACTIVATIONS_LOGGED) for (const fields of activations) logger.info(fields, 'workflow activated');
+    else {
+      for (const fields of activations) logger.debug(fields, 'workflow activated');
+      logger.info({ workflows: activations.length, revision: state.revision }, `${activations.length} workflows activated (a line each at debug level)`);
+    }
     appliedRevision = state.revision;
     options.metrics?.reloads.inc({ result: 'applied' });
     options.metrics?.revision.set(appliedRevision);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { transition } from 'xstate';
 import { afterEach, describe, expect, it } from 'vitest';
-import { computeTable, createWorkflowMachine } from '../../../engine/compile/machine.ts';
+import { canonical, computeTable, createWorkflowMachine } from '../../../engine/compile/machine.ts';
 import { openTableCache, type TransitionTable } from '../../../engine/compile/table-cache.ts';
 import { FAULT_STATE, toMachineConfig, validateWorkflow, type WorkflowMachineConfig } from '../../../shared/compile/index.ts';
 
@@ -66,41 +66,48 @@ describe('transition tables', () => {
 
     const second = await openTableCache(file);
     expect(second.loaded).toEqual({ entries: 1, refused: 0 });
-    expect(plain(second.get(second.keyOf(config), config)!)).toEqual(plain(computed));
-    // another node id is another machine: another key, nothing cached for it
-    const changed = configOf('other');
-    expect(second.keyOf(changed)).not.toBe(second.keyOf(config));
-    expect(second.get(second.keyOf(changed), changed)).toBeUndefined();
-    expect(plain(await computeTable(changed, noPause, second))).toEqual(plain(await computeTable(changed, noPause)));
+    const shape = canonical(config).config;
+    expect(second.get(second.keyOf(shape), shape)).toBeDefined();
+    expect(plain(await computeTable(config, noPause, second))).toEqual(plain(computed));
+    // another structure (the false port to the node of the true port): another key, nothing cached for it
+    const rewired = configOf();
+    (rewired.states.when as { on: Record<string, string> }).on.false = 'yes';
+    const rewiredShape = canonical(rewired).config;
+    expect(second.keyOf(rewiredShape)).not.toBe(second.keyOf(shape));
+    expect(second.get(second.keyOf(rewiredShape), rewiredShape)).toBeUndefined();
+    expect(plain(await computeTable(rewired, noPause, second))).toEqual(plain(await computeTable(rewired, noPause)));
+    expect(second.get(second.keyOf(rewiredShape), rewiredShape)).toBeDefined();
   });
 
   it('refuses a line that was altered or torn, and a table that does not fit its machine; computes it again', async () => {
     const file = cacheFile();
     const cache = await openTableCache(file);
     const config = configOf();
-    const key = cache.keyOf(config);
+    const shape = canonical(config).config;
+    const key = cache.keyOf(shape);
     await computeTable(config, noPause, cache);
     await cache.flush();
     const line = readFileSync(file, 'utf8').trim();
     const entry = JSON.parse(line) as { k: string; t: string; c: string };
 
     // altered: a target swapped, the checksum left as it was
-    writeFileSync(file, `${JSON.stringify({ ...entry, t: entry.t.replace('"yes"', '"no"') })}\n`);
+    expect(entry.t).toContain('"s1"');
+    writeFileSync(file, `${JSON.stringify({ ...entry, t: entry.t.replace('"s1"', '"s2"') })}\n`);
     appendFileSync(file, '{"k":"torn');
     const reopened = await openTableCache(file);
     expect(reopened.loaded).toEqual({ entries: 0, refused: 2 });
-    expect(reopened.get(key, config)).toBeUndefined();
+    expect(reopened.get(key, shape)).toBeUndefined();
     expect(plain(await computeTable(config, noPause, reopened))).toEqual(plain(await computeTable(config, noPause)));
     await reopened.flush();
 
     // a line whose checksum holds but whose table lacks a port of the machine asked for (another XState, a bug)
-    const wrongTable = JSON.stringify([['when', [['true', 'yes']]]]);
+    const wrongTable = JSON.stringify([['s0', [['true', 's1']]]]);
     const { createHash } = await import('node:crypto');
     const c = createHash('sha256').update(key).update('\n').update(wrongTable).digest('hex').slice(0, 32);
     writeFileSync(file, `${JSON.stringify({ k: key, t: wrongTable, c })}\n`);
     const misfit = await openTableCache(file);
     expect(misfit.loaded).toEqual({ entries: 1, refused: 0 });
-    expect(misfit.get(key, config)).toBeUndefined();
+    expect(misfit.get(key, shape)).toBeUndefined();
     expect(plain(await computeTable(config, noPause, misfit))).toEqual(plain(await computeTable(config, noPause)));
   });
 
@@ -112,6 +119,20 @@ describe('transition tables', () => {
     const config = configOf();
     const table = await computeTable(config, noPause, cache);
     await cache.flush();
-    expect(cache.get(cache.keyOf(config), config)).toBe(table);
+    const shape = canonical(config).config;
+    expect(cache.get(cache.keyOf(shape), shape)).toBeDefined();
+    expect(plain(await computeTable(config, noPause, cache))).toEqual(plain(table));
+  });
+
+  it('are shared by workflows of one structure whatever their node ids, each renamed to its own states', async () => {
+    const file = cacheFile();
+    const cache = await openTableCache(file);
+    const [a, b] = [configOf('no'), configOf('nope')];
+    expect(cache.keyOf(canonical(a).config)).toBe(cache.keyOf(canonical(b).config));
+    expect(plain(await computeTable(a, noPause, cache))).toEqual(plain(await computeTable(a, noPause)));
+    expect(plain(await computeTable(b, noPause, cache))).toEqual(plain(await computeTable(b, noPause)));
+    expect((await computeTable(b, noPause, cache)).get('when')!.get('false')).toBe('nope');
+    await cache.flush();
+    expect(readFileSync(file, 'utf8').trim().split('\n')).toHaveLength(1);
   });
 });
