@@ -31,54 +31,88 @@ function nextState(machine: AnyStateMachine, snapshot: ReturnType<AnyStateMachin
 }
 
 /**
- * The config with its states named by their place (s0, s1, …) and what names them renamed alike
- * (targets, invoke ids), without the metadata transitions never read: workflows of one structure
- * (the same wiring of the same ports), whatever their node ids, kinds or errors, have one such
- * config, and XState's table of it, renamed back, is the table of each. `names[i]` is the name of
- * state `s${i}`.
+ * A machine config's structure, with its states named by their place (0, 1, …): for each state,
+ * 0 when it is final, else where its node's failure leads and where each port leads. Workflows of
+ * one structure (the same wiring of the same ports), whatever their node ids, kinds or errors,
+ * have one, and so one transition table up to the names of their states. `names[i]` is the
+ * name of state i.
  */
-export function canonical(config: WorkflowMachineConfig): { config: WorkflowMachineConfig; names: string[] } {
+export function shapeOf(config: WorkflowMachineConfig): { shape: string; names: string[] } {
   const names = Object.keys(config.states);
-  const index = new Map(names.map((name, i) => [name, `s${i}`]));
-  const rename = (name: string) => {
-    const renamed = index.get(name);
-    if (renamed === undefined) throw new Error(`a transition leads to the unknown state ${name}`);
-    return renamed;
+  const index = new Map(names.map((name, i) => [name, i]));
+  const place = (name: string) => {
+    const at = index.get(name);
+    if (at === undefined) throw new Error(`a transition leads to the unknown state ${name}`);
+    return at;
   };
-  const states: WorkflowMachineConfig['states'] = {};
-  for (const [name, stateConfig] of Object.entries(config.states)) {
-    const id = rename(name);
-    if ('type' in stateConfig) {
-      states[id] = { type: 'final', meta: { outcome: 'finish' } };
-      continue;
-    }
-    const on: Record<string, string> = {};
-    for (const [port, target] of Object.entries(stateConfig.on)) on[port] = rename(target);
-    states[id] = { meta: { kind: '' }, invoke: { ...stateConfig.invoke, id, input: { node: id }, onError: { target: rename(stateConfig.invoke.onError.target) } }, on };
+  const parts: unknown[] = [];
+  for (const stateConfig of Object.values(config.states)) {
+    if ('type' in stateConfig) parts.push(0);
+    else parts.push([place(stateConfig.invoke.onError.target), ...Object.entries(stateConfig.on).flatMap(([port, target]) => [port, place(target)])]);
   }
-  return { config: { id: 'workflow', initial: rename(config.initial), states }, names };
+  return { shape: JSON.stringify(parts), names };
+}
+
+/** The config of a structure (shapeOf): states s0, s1, … wired as it says, without the metadata transitions never read. */
+function configOfShape(shape: string): WorkflowMachineConfig {
+  const parts = JSON.parse(shape) as Array<0 | [number, ...Array<string | number>]>;
+  const states: WorkflowMachineConfig['states'] = {};
+  parts.forEach((part, i) => {
+    const id = `s${i}`;
+    if (part === 0) {
+      states[id] = { type: 'final', meta: { outcome: 'finish' } };
+      return;
+    }
+    const [fault, ...ports] = part;
+    const on: Record<string, string> = {};
+    for (let p = 0; p < ports.length; p += 2) on[ports[p] as string] = `s${ports[p + 1] as number}`;
+    states[id] = { meta: { kind: '' }, invoke: { id, src: RUN_NODE_ACTOR, input: { node: id }, onDone: { actions: TAKE_PORT_ACTION }, onError: { target: `s${fault}` } }, on };
+  });
+  return { id: 'workflow', initial: 's0', states };
+}
+
+/** Whether `table` answers every port of every node state of `config` (and its failure), each with a state `config` has. */
+function fits(table: TransitionTable, config: WorkflowMachineConfig): boolean {
+  let nodes = 0;
+  for (const [state, stateConfig] of Object.entries(config.states)) {
+    if ('type' in stateConfig) continue;
+    nodes++;
+    const targets = table.get(state);
+    if (targets === undefined || targets.size !== Object.keys(stateConfig.on).length + 1) return false;
+    for (const port of [...Object.keys(stateConfig.on), FAULT_STATE]) {
+      const target = targets.get(port);
+      if (target === undefined || !Object.hasOwn(config.states, target)) return false;
+    }
+  }
+  return table.size === nodes;
 }
 
 /**
  * Asks XState, for every node state and every port its node can exit by, which state comes
  * next; the answers form the table the gateway walks per request. With `tables`, the table is
- * asked of the workflow's canonical config (states named by their place) and kept by it, so a
+ * asked of the workflow's structure (shapeOf: states named by their place) and kept by it, so a
  * workflow of a structure XState answered before (in this process, or one before it on this data
- * dir) is not asked again.
+ * dir) is not asked again; a kept table that does not fit the workflow is asked again.
  */
 export async function computeTable(config: WorkflowMachineConfig, pace: Pace, tables?: TableCache): Promise<TransitionTable> {
   if (tables === undefined) return tableOf(config, pace);
-  const { config: shape, names } = canonical(config);
+  const { shape, names } = shapeOf(config);
   const key = tables.keyOf(shape);
-  let table = tables.get(key, shape);
-  if (table === undefined) {
-    table = await tableOf(shape, pace);
-    tables.put(key, table);
+  const nameOf = (state: string) => names[Number(state.slice(1))] ?? state;
+  const renamed = (table: TransitionTable) => {
+    const map = new Map<string, Map<string, string>>();
+    for (const [state, targets] of table) map.set(nameOf(state), new Map(Array.from(targets, ([port, target]) => [port, nameOf(target)])));
+    return map;
+  };
+  const known = tables.get(key);
+  if (known !== undefined) {
+    const table = renamed(known);
+    if (fits(table, config)) return table;
+    tables.forget(key);
   }
-  const nameOf = (state: string) => names[Number(state.slice(1))]!;
-  const renamed = new Map<string, Map<string, string>>();
-  for (const [state, targets] of table) renamed.set(nameOf(state), new Map(Array.from(targets, ([port, target]) => [port, nameOf(target)])));
-  return renamed;
+  const table = await tableOf(configOfShape(shape), pace);
+  tables.put(key, table);
+  return renamed(table);
 }
 
 /**

@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { FAULT_STATE, type WorkflowMachineConfig } from '../../shared/compile/index.ts';
 
 /** The XState whose answers are cached: another version computes the tables afresh. */
 const XSTATE_VERSION = (createRequire(import.meta.url)('xstate/package.json') as { version: string }).version;
@@ -15,18 +14,20 @@ const IN_MEMORY = 2048;
 export type TransitionTable = ReadonlyMap<string, ReadonlyMap<string, string>>;
 
 /**
- * Transition tables XState computed, by what they were computed from: a workflow whose machine
- * has the same states (the same node ids, kinds and wiring) gets the same table. Kept in memory
+ * Transition tables XState computed, by the structure they were computed for (shapeOf): a
+ * workflow of the same wiring gets the same table, in its own state names. Kept in memory
  * for this process and, with a file, appended to it for the next one on this data dir, so a
- * restart asks XState nothing it asked before. Each line carries a checksum; a line that is torn,
- * altered, or does not fit the machine it is asked for is not taken (the table is computed again).
+ * restart asks XState nothing it asked before. Each line carries a checksum; a line that is torn
+ * or altered is not taken, nor a table that does not fit the machine asked for (computed again).
  */
 export interface TableCache {
-  /** The key of a machine config's table: a hash of XState's version and the config's states. */
-  keyOf(config: WorkflowMachineConfig): string;
-  /** The table cached under `key`, when it fits `config`. */
-  get(key: string, config: WorkflowMachineConfig): TransitionTable | undefined;
+  /** The key of a structure's table (shapeOf): a hash of XState's version and the structure. */
+  keyOf(shape: string): string;
+  /** The table cached under `key`, in the structure's state names (s0, s1, …). */
+  get(key: string): TransitionTable | undefined;
   put(key: string, table: TransitionTable): void;
+  /** Drops a table that turned out not to fit (an altered file): it is computed again. */
+  forget(key: string): void;
   /** Lines taken and lines refused at open. */
   readonly loaded: { entries: number; refused: number };
   /** Resolves once what was put is written. */
@@ -34,22 +35,6 @@ export interface TableCache {
 }
 
 const checksum = (key: string, text: string) => createHash('sha256').update(key).update('\n').update(text).digest('hex').slice(0, 32);
-
-/** Whether `table` answers every port of every node state of `config`, each with a state `config` has. */
-function fits(table: TransitionTable, config: WorkflowMachineConfig): boolean {
-  let nodes = 0;
-  for (const [state, stateConfig] of Object.entries(config.states)) {
-    if ('type' in stateConfig) continue;
-    nodes++;
-    const targets = table.get(state);
-    if (targets === undefined || targets.size !== Object.keys(stateConfig.on).length + 1) return false;
-    for (const port of [...Object.keys(stateConfig.on), FAULT_STATE]) {
-      const target = targets.get(port);
-      if (target === undefined || !Object.hasOwn(config.states, target)) return false;
-    }
-  }
-  return table.size === nodes;
-}
 
 function tableOf(text: string): TransitionTable {
   const entries = JSON.parse(text) as Array<[string, Array<[string, string]>]>;
@@ -98,10 +83,10 @@ export async function openTableCache(file?: string): Promise<TableCache> {
 
   return {
     loaded,
-    keyOf(config) {
-      return createHash('sha256').update(XSTATE_VERSION).update('\n').update(JSON.stringify(config.states)).digest('hex');
+    keyOf(shape) {
+      return createHash('sha256').update(XSTATE_VERSION).update('\n').update(shape).digest('hex');
     },
-    get(key, config) {
+    get(key) {
       let table = tables.get(key);
       if (table === undefined) {
         const text = texts.get(key);
@@ -114,9 +99,10 @@ export async function openTableCache(file?: string): Promise<TableCache> {
         }
         remember(key, table);
       }
-      if (fits(table, config)) return table;
+      return table;
+    },
+    forget(key) {
       tables.delete(key);
-      return undefined;
     },
     put(key, table) {
       remember(key, table);

@@ -77,10 +77,13 @@ export function applyChanges(base: StoreState, lines: readonly ChangeLine[]): St
   const next: Record<string, unknown> = { ...base };
   /** Map members this call copied already. */
   const own = new Set<string>();
+  /** Changes to record maps, in order, applied after the last line. */
+  const patches = new Map<string, Array<[string, unknown]>>();
   for (const { entry, set, unset, maps } of lines) {
     for (const [key, value] of Object.entries(set ?? {})) {
       put(next, key, key === 'workflows' ? RecordMap.from(value as Record<string, unknown>) : value);
       own.delete(key); // the line's own object: copied before a later line changes it
+      patches.delete(key); // the member whole, as of this line
     }
     for (const key of unset ?? []) {
       delete next[key];
@@ -89,10 +92,11 @@ export function applyChanges(base: StoreState, lines: readonly ChangeLine[]): St
     for (const [key, change] of Object.entries(maps ?? {})) {
       const records = next[key];
       if (records instanceof RecordMap) {
-        let map = records as RecordMap<unknown>;
-        for (const [id, record] of Object.entries(change.set ?? {})) map = map.with(id, record);
-        for (const id of change.drop ?? []) map = map.without(id);
-        next[key] = map;
+        // collected over the lines, applied once at the end: each bucket copied once
+        let pending = patches.get(key);
+        if (pending === undefined) patches.set(key, (pending = []));
+        for (const [id, record] of Object.entries(change.set ?? {})) pending.push([id, record]);
+        for (const id of change.drop ?? []) pending.push([id, undefined]);
         continue;
       }
       if (!own.has(key)) {
@@ -106,6 +110,7 @@ export function applyChanges(base: StoreState, lines: readonly ChangeLine[]): St
     next.revision = entry.seq;
     next.head = entry.hash;
   }
+  for (const [key, changes] of patches) next[key] = (next[key] as RecordMap<unknown>).patch(changes);
   return freezeState(next as unknown as StoreState);
 }
 

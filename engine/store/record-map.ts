@@ -100,6 +100,42 @@ export class RecordMap<T> implements ReadonlyMap<string, T> {
     return new RecordMap<T>(Object.freeze(buckets), this.size + (known ? 0 : 1), this.#nextOrder + (known ? 0 : 1));
   }
 
+  /**
+   * This map with each of `changes` applied in order (a value set, or undefined: the key dropped),
+   * each bucket copied once whatever the number of its changes: a change log replayed at open.
+   */
+  patch(changes: Iterable<readonly [string, T | undefined]>): RecordMap<T> {
+    const buckets = this.#buckets.slice();
+    const copied = new Set<number>();
+    let size = this.size;
+    let nextOrder = this.#nextOrder;
+    for (const [key, value] of changes) {
+      const i = bucketOf(key);
+      let bucket = buckets[i]! as { values: Record<string, T>; order: Record<string, number> };
+      if (!copied.has(i)) {
+        bucket = { values: Object.assign(Object.create(null) as Record<string, T>, bucket.values), order: Object.assign(Object.create(null) as Record<string, number>, bucket.order) };
+        buckets[i] = bucket;
+        copied.add(i);
+      }
+      const known = key in bucket.values;
+      if (value === undefined) {
+        if (!known) continue;
+        delete bucket.values[key];
+        delete bucket.order[key];
+        size--;
+      } else {
+        bucket.values[key] = deepFreeze(value);
+        if (!known) {
+          bucket.order[key] = nextOrder++;
+          size++;
+        }
+      }
+    }
+    if (copied.size === 0) return this;
+    for (const i of copied) buckets[i] = Object.freeze({ values: Object.freeze(buckets[i]!.values), order: Object.freeze(buckets[i]!.order) });
+    return new RecordMap<T>(Object.freeze(buckets), size, nextOrder);
+  }
+
   /** This map without `key`. */
   without(key: string): RecordMap<T> {
     const i = bucketOf(key);

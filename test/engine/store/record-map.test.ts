@@ -40,6 +40,11 @@ describe('record map', () => {
           }
           expect(JSON.parse(JSON.stringify(map))).toEqual(Object.fromEntries([...expected].map(([k, v]) => [k, { v: v.v }])));
         }
+        // the same changes at once
+        const patched = a.patch(second.map((o) => ('set' in o ? [o.set, { v: o.value }] : [o.drop, undefined])));
+        expect([...patched.keys()]).toEqual([...expectedB.keys()]);
+        expect([...patched.values()].map((v) => v.v)).toEqual([...expectedB.values()].map((v) => v.v));
+        expect(patched.size).toBe(expectedB.size);
         // what changed from a to b, by identity
         const { set, dropped } = RecordMap.changes(a, b);
         const changedKeys = [...expectedB.keys()].filter((k) => a.get(k) !== b.get(k)).sort();
