@@ -29,6 +29,13 @@ interface Remembered {
  */
 const SETTLED_MS = 2_000;
 
+/** Whether a text opens more objects and arrays in all than `limit` (else it cannot nest deeper): native searches, no walk. */
+function opensMoreThan(text: string, limit: number): boolean {
+  let opens = 0;
+  for (const open of ['{', '[']) for (let at = text.indexOf(open); at >= 0; at = text.indexOf(open, at + 1)) if (++opens > limit) return true;
+  return false;
+}
+
 /** Files applied at once: enough for the store to commit many changes together, few enough to keep each one's validation short. */
 const APPLIES = 128;
 
@@ -118,7 +125,7 @@ export function createDirectorySync(options: { directory: WorkflowDirectory; lif
   function parse(text: string): { text: string; hash: string; document: unknown; unreadable: ValidationProblem | undefined } {
     const hash = createHash('sha256').update(text).digest('hex');
     // Before parsing: what reads the document afterwards (hashing, schemas) recurses into it.
-    if (jsonTextDepth(text, limits.depth) > limits.depth)
+    if (opensMoreThan(text, limits.depth) && jsonTextDepth(text, limits.depth) > limits.depth)
       return { text, hash, document: undefined, unreadable: { code: 'too_large', message: `the document nests objects and arrays deeper than ${limits.depth} levels (${DOCUMENT_LIMIT_SETTINGS.depth})`, field: '(document)' } };
     try {
       return { text, hash, document: JSON.parse(text) as unknown, unreadable: undefined };
@@ -266,7 +273,7 @@ export function createDirectorySync(options: { directory: WorkflowDirectory; lif
         owners.set(e.id!, e.origin);
         refusedAs.delete(e.origin);
         failed.delete(e.origin);
-        if (!outcome.pending) remember(e, documentHash(e.document));
+        if (!outcome.pending) remember(e, outcome.documentHash);
       } catch (error) {
         if (error instanceof AdminError) fail(error.problems ?? [{ code: 'invalid_document', message: error.message, field: '(document)' }]);
         else throw error;

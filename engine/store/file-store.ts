@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, watch } from 'node:fs';
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, statSync, watch } from 'node:fs';
 import { link, open, readdir, readFile, rename, stat, truncate, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sealEntry, verifyAuditChain, type AuditEntry } from './audit.ts';
@@ -20,15 +20,6 @@ async function writeFileAtomic(file: string, text: string): Promise<void> {
   }
   await rename(tmp, file);
   await syncDirectory(file.slice(0, file.lastIndexOf('/')) || '.');
-}
-
-async function exists(file: string): Promise<boolean> {
-  try {
-    await stat(file);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 async function syncDirectory(dir: string): Promise<void> {
@@ -134,12 +125,12 @@ async function withDirectoryLock<T>(lockFile: string, fn: () => Promise<T>): Pro
   }
 }
 
+const NEWLINE = Buffer.from('\n');
+
 /** Changes committed together at most: the bodies waiting when a commit starts go in one write and one fsync. */
 const MAX_GROUP = 256;
 /** The change log is folded into a new snapshot once it is larger than this and than the snapshot. */
 const COMPACT_BYTES = 1024 * 1024;
-/** Objects written at once (each fsynced): the disk sees them together, one directory fsync for all. */
-const OBJECT_WRITES = 16;
 
 /** A file's identity: another inode, size or modification time (ns) means it was replaced or written. */
 const identityOf = (st: { ino: bigint; size: bigint; mtimeNs: bigint } | undefined) => (st === undefined ? '' : `${st.ino}:${st.size}:${st.mtimeNs}`);
@@ -196,15 +187,6 @@ async function readRange(file: string, from: number, to: number): Promise<string
   }
 }
 
-/** Runs `task` over `items`, `limit` at a time. */
-async function eachLimited<T>(items: readonly T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await task(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-}
-
 interface Waiting {
   body: (state: StoreState) => Transition<unknown> | Promise<Transition<unknown>>;
   resolve(value: { revision: number; entry: AuditEntry; result: unknown }): void;
@@ -213,7 +195,9 @@ interface Waiting {
 
 /**
  * The embedded default store: a directory of files, no server needed.
- * - `objects/<sha256>.json`: documents by content hash (written before anything refers to them)
+ * - `objects.pack`: documents by content hash, appended (`<sha256> <bytes>\n<text>\n`) and fsynced
+ *   once for a commit's documents, before anything refers to them; found through an index made at
+ *   open (stores of builds before the pack keep theirs in `objects/<sha256>.json`, still read)
  * - `changes.jsonl`: the change log: one line per commit, appended and fsynced (the commit point),
  *   with its audit entry and only what it changed of the state (the records of the workflows,
  *   partners… it set or dropped), so a change to one workflow among 10,000 writes one record
@@ -240,7 +224,12 @@ export async function openFileStore(dir: string, options: { pollMs?: number; bef
   const pendingFile = join(dir, 'pending.json');
   const lockFile = join(dir, 'lock');
   const objectsDir = join(dir, 'objects');
+  /** Documents of stores written before the pack, one file each: still read. */
   const objectFile = (hash: string) => join(objectsDir, `${hash}.json`);
+  const packFile = join(dir, 'objects.pack');
+  /** Where each document of the pack is, by hash; how far the pack has been read. */
+  const packed = new Map<string, { at: number; length: number }>();
+  let packBytes = 0;
 
   let state: StoreState;
   /** What of the disk `state` was read from: the snapshot file's identity, and the change log's inode and bytes read. */
@@ -257,7 +246,14 @@ export async function openFileStore(dir: string, options: { pollMs?: number; bef
   /** Documents of the commit being written, before they are on disk: a body deciding after the one that stored them reads them here. */
   const inFlight = new Map<string, string>();
 
-  const logBytes = async () => Number((await statOf(auditFile))?.size ?? 0);
+  /** The audit log's length, read at once: asked on every read of the state (a syscall, not a turn through the thread pool). */
+  const logBytes = async () => {
+    try {
+      return statSync(auditFile).size;
+    } catch {
+      return 0;
+    }
+  };
 
   /** The snapshot and the change log as on disk now: a whole read. A compaction racing it is read again. */
   async function readDisk() {
@@ -322,6 +318,10 @@ export async function openFileStore(dir: string, options: { pollMs?: number; bef
    */
   async function settleLocked(): Promise<void> {
     await catchUp();
+    // the pack as others left it: this process appends after their records; a record a crash cut
+    // short was never referred to (a change-log line is written after the pack's fsync)
+    indexPack();
+    if (existsSync(packFile) && statSync(packFile).size > packBytes) await truncate(packFile, packBytes);
     const log = await statOf(changesFile);
     if (log !== undefined && Number(log.size) > changesOffset) await truncate(changesFile, changesOffset);
     const bytes = await logBytes();
@@ -419,24 +419,89 @@ export async function openFileStore(dir: string, options: { pollMs?: number; bef
   /** While this process writes a commit, its own lines are not read back as another's. */
   let committing = false;
 
-  /** Writes the documents not on disk yet (each fsynced, in parallel), then syncs their directory once. */
+  /**
+   * Appends the documents not stored yet to the pack, fsynced once for all of them (before the
+   * change-log line that refers to them). A failed append is cut off again.
+   */
   async function writeObjects(documents: ReadonlyMap<string, string>) {
-    const fresh: Array<[string, string]> = [];
-    for (const [hash, text] of documents) if (!(await exists(objectFile(hash)))) fresh.push([hash, text]);
+    const fresh: Buffer[] = [];
+    const added: Array<[string, number, number]> = [];
+    let offset = packBytes;
+    for (const [hash, text] of documents) {
+      if (packed.has(hash) || added.some(([h]) => h === hash) || existsSync(objectFile(hash))) continue;
+      const body = Buffer.from(text, 'utf8');
+      const header = Buffer.from(`${hash} ${body.length}\n`, 'latin1');
+      fresh.push(header, body, NEWLINE);
+      added.push([hash, offset + header.length, body.length]);
+      offset += header.length + body.length + 1;
+    }
     if (fresh.length === 0) return;
-    await eachLimited(fresh, OBJECT_WRITES, async ([hash, text]) => {
-      const file = objectFile(hash);
-      const tmp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
-      const handle = await open(tmp, 'w', 0o600);
-      try {
-        await handle.writeFile(text);
-        await handle.sync();
-      } finally {
-        await handle.close();
+    const before = packBytes;
+    let handle;
+    try {
+      handle = await open(packFile, 'a', 0o600);
+      await handle.writev(fresh);
+      await handle.sync();
+    } catch (error) {
+      await truncate(packFile, before).catch((cut: unknown) => (broken = cut as Error));
+      throw error;
+    } finally {
+      await handle?.close();
+    }
+    for (const [hash, at, length] of added) packed.set(hash, { at, length });
+    packBytes = offset;
+  }
+
+  /**
+   * Reads the pack's records from `packBytes` on into the index (records other processes
+   * appended; all of them at open). A record cut short is left (a crash mid-append: cut off under
+   * the lock at open; an append in progress: read next time).
+   */
+  function indexPack(): void {
+    let fd: number;
+    try {
+      fd = openSync(packFile, 'r');
+    } catch {
+      return;
+    }
+    try {
+      const size = fstatSync(fd).size;
+      let at = packBytes;
+      const head = Buffer.alloc(128);
+      while (at < size) {
+        const got = readSync(fd, head, 0, Math.min(head.length, size - at), at);
+        const newline = head.subarray(0, got).indexOf(10);
+        if (newline < 0) break;
+        const match = /^([0-9a-f]{64}) (\d+)$/.exec(head.subarray(0, newline).toString('latin1'));
+        if (match === null) throw new Error(`${packFile}: no record at byte ${at}: the pack was damaged (restore the store from a backup)`);
+        const length = Number(match[2]);
+        const start = at + newline + 1;
+        if (start + length + 1 > size) break;
+        packed.set(match[1]!, { at: start, length });
+        at = start + length + 1;
       }
-      await rename(tmp, file);
-    });
-    await syncDirectory(objectsDir);
+      packBytes = at;
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /** A document's text from the pack, read at once (documents are small); undefined when the pack does not hold it. */
+  function fromPack(hash: string): string | undefined {
+    let place = packed.get(hash);
+    if (place === undefined) {
+      indexPack(); // another process may have stored it since
+      place = packed.get(hash);
+      if (place === undefined) return undefined;
+    }
+    const fd = openSync(packFile, 'r');
+    try {
+      const buffer = Buffer.alloc(place.length);
+      readSync(fd, buffer, 0, place.length, place.at);
+      return buffer.toString('utf8');
+    } finally {
+      closeSync(fd);
+    }
   }
 
   /** The commit point: the group's lines appended and fsynced. On failure the log is cut back to where it was, or the store stops. */
@@ -581,7 +646,7 @@ export async function openFileStore(dir: string, options: { pollMs?: number; bef
       if (!/^[0-9a-f]{64}$/.test(hash)) throw new Error(`not a document hash: ${hash}`);
       // Read at once: a document is small (SLUICE_MAX_DOCUMENT), and a start reads 10,000 of them,
       // for which an asynchronous read's own turns through the thread pool cost more than the read.
-      return JSON.parse(inFlight.get(hash) ?? readFileSync(objectFile(hash), 'utf8'));
+      return JSON.parse(inFlight.get(hash) ?? fromPack(hash) ?? readFileSync(objectFile(hash), 'utf8'));
     },
     transact<T>(body: (state: StoreState) => Transition<T> | Promise<Transition<T>>) {
       return new Promise<{ revision: number; entry: AuditEntry; result: T }>((resolve, reject) => {

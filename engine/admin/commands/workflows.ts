@@ -3,7 +3,7 @@ import { diffContracts, errorContractSliced, routeShape, ruleProblemsSliced, run
 import { GATEWAY_ERRORS, idSchema, type ErrorCatalog, type FragmentResolver, type Route } from '../../../shared/schema/index.ts';
 import { createFragmentLibrary } from '../../compile/fragments.ts';
 import { createPace, validatePaced } from '../../compile/pace.ts';
-import { auditActor, storedDocument, storedDocumentSliced, type AuditAction } from '../../store/audit.ts';
+import { auditActor, storedDocument, type AuditAction, type StoredDocument } from '../../store/audit.ts';
 import { createStoredCatalogs } from '../../store/catalogs.ts';
 import { RecordMap } from '../../store/record-map.ts';
 import type { Store, StoreState, Transition, VersionRecord, WorkflowRecord } from '../../store/types.ts';
@@ -297,9 +297,10 @@ export function createLifecycle(options: LifecycleOptions) {
     /** The published fragments, as validation inlines them. */
     fragmentLibrary: fragments,
 
-    async create(actor: Actor, document: unknown) {
+    /** Creates a workflow with `document` as its first draft (`stored`: the draft as made already, by apply). */
+    async create(actor: Actor, document: unknown, stored?: StoredDocument) {
       const id = requireEnvelope(document);
-      const stored = await draftOf(document);
+      stored ??= await draftOf(document);
       const { hash } = stored;
       const { result } = await store.transact((state) => {
         if (workflowOf(state, id)) throw new AdminError('conflict', `workflow "${String(id)}" exists already`);
@@ -315,9 +316,9 @@ export function createLifecycle(options: LifecycleOptions) {
       return result;
     },
 
-    async saveDraft(actor: Actor, id: string, document: unknown, baseRevision: number) {
+    async saveDraft(actor: Actor, id: string, document: unknown, baseRevision: number, stored?: StoredDocument) {
       if ((document as { id?: unknown } | null)?.id !== id) throw new AdminError('validation_failed', `the draft's id must be "${id}"`, { problems: [{ code: 'invalid_document', message: `must be "${id}"`, field: 'id' }] });
-      const stored = await draftOf(document);
+      stored ??= await draftOf(document);
       const { hash } = stored;
       const { result } = await store.transact((state) => {
         const record = requireWorkflow(state, id, 'save its draft');
@@ -401,18 +402,19 @@ export function createLifecycle(options: LifecycleOptions) {
         throw new AdminError('validation_failed', 'the document needs a valid "id"', { problems: [{ code: 'invalid_document', message: 'a-z, 0-9, "-" and "_", 1-64 characters, starting with a letter or digit', field: 'id' }] });
       // Replicas reading the same directory apply the same file at once: losing that race (the
       // workflow was just created, the draft just saved) means reading again, not a refusal.
-      const { hash } = await runPaced(storedDocumentSliced(document), createPace(options.sliceMs));
+      const stored = await draftOf(document);
       for (let attempt = 1; ; attempt++) {
         const record = workflowOf(await store.state(), id);
         try {
-          if (!record) await api.create(actor, document);
-          else if (record.draft?.hash !== hash) await api.saveDraft(actor, id, document, record.draft?.revision ?? 0);
+          if (!record) await api.create(actor, document, stored);
+          else if (record.draft?.hash !== stored.hash) await api.saveDraft(actor, id, document, record.draft?.revision ?? 0, stored);
           break;
         } catch (error) {
           if (!(error instanceof AdminError && error.code === 'conflict') || attempt >= 5) throw error;
         }
       }
-      return publish(actor, id, false, await testDraft(actor, id));
+      // the document's hash too: the version it is, for a source to remember
+      return { ...(await publish(actor, id, false, await testDraft(actor, id))), documentHash: stored.hash };
     },
 
     /** Stops serving a workflow (its route answers 404); its versions stay for rollback. */

@@ -201,4 +201,24 @@ describe('file store', () => {
     await expect(openFileStore(dir)).rejects.toThrow(/line 2 is not a change/);
     truncateSync(join(dir, 'changes.jsonl'), 0);
   });
+
+  it('keeps documents in one pack, fsynced once per commit: another process reads them, a record torn by a crash is cut at open', async () => {
+    const dir = tempDir();
+    const writer = await openFileStore(dir);
+    const reader = await openFileStore(dir);
+    await Promise.all(Array.from({ length: 30 }, (_, i) => create(writer, `w${i}`, `note ${i}`)));
+    const hash = (await reader.state()).workflows.get('w29')!.draft!.hash;
+    expect(await reader.document(hash)).toEqual({ id: 'w29', note: 'note 29' });
+    await writer.close();
+    await reader.close();
+    const pack = join(dir, 'objects.pack');
+    const bytes = size(pack);
+    appendFileSync(pack, `${'a'.repeat(64)} 500\n{"id":"torn"`);
+    const reopened = await openFileStore(dir);
+    expect(size(pack)).toBe(bytes);
+    expect(await reopened.document(hash)).toEqual({ id: 'w29', note: 'note 29' });
+    await create(reopened, 'after', 'x');
+    expect(await reopened.document((await reopened.state()).workflows.get('after')!.draft!.hash)).toEqual({ id: 'after', note: 'x' });
+    await reopened.close();
+  });
 });
