@@ -174,6 +174,42 @@ describe.runIf(redisUp)('redis store across replicas', () => {
     offs.forEach((off) => off());
   });
 
+  it('announces the document a change made active: a replica that heard it reads it with no request of its own; a bare revision is heard too', async () => {
+    const keys = redisKeys(prefix);
+    const raw = new Redis(SHARED_REDIS_URL);
+    const listener = new Redis(SHARED_REDIS_URL);
+    const late = await openRedisStore({ target: sharedTarget(prefix), reconcileMs: 60_000 });
+    try {
+      const messages: string[] = [];
+      await listener.subscribe(keys.changes);
+      listener.on('message', (_channel: string, message: string) => messages.push(message));
+      const heard: number[] = [];
+      const off = late.onChange((r) => heard.push(r));
+      const { revision, result: hash } = await saveDraft(stores[0]!, 'announced with its document');
+      await expect.poll(() => messages, { timeout: 5_000 }).toContain(`${revision} ${hash}`);
+      // the replica asked Redis for the document as it heard of the change (before telling its
+      // listeners): gone from Redis afterwards, it still has it
+      await expect.poll(() => heard.includes(revision), { timeout: 5_000 }).toBe(true);
+      const text = await raw.get(keys.document(hash));
+      await raw.del(keys.document(hash));
+      expect(await late.document(hash)).toEqual({ id: 'orders', note: 'announced with its document' });
+      await expect(stores[0]!.document(hash)).resolves.toBeDefined(); // the writer's own cache
+      await raw.set(keys.document(hash), text!);
+
+      // a bare revision (a build before the hint): a change committed without announcement, announced by hand
+      const silent = await openRedisStore({ target: sharedTarget(prefix), beforeAnnounce: () => Promise.reject(new Error('announced by the test instead')) });
+      const later = await saveDraft(silent, 'announced bare');
+      await silent.close();
+      await raw.publish(keys.changes, String(later.revision));
+      await expect.poll(() => heard.includes(later.revision), { timeout: 5_000 }).toBe(true);
+      off();
+    } finally {
+      await late.close();
+      raw.disconnect();
+      listener.disconnect();
+    }
+  });
+
   it('finds a change whose announcement was lost, by comparing revisions', async () => {
     const heard: number[] = [];
     const off = stores[2]!.onChange((revision) => heard.push(revision));
