@@ -4,7 +4,8 @@
 // route among 10 and among 10,000, and the publish of one workflow among each; then compile +
 // publish time of 300-node, largest-allowed and 2,000-node workflows through the admin API (with a
 // bystander route's latency meanwhile). See bench/README.md.
-import { rssMb, stopChild } from './children.ts';
+import { readFileSync } from 'node:fs';
+import { cpuMicros, rssMb, stopChild } from './children.ts';
 import { longWorkflow, makeCredentials, referenceWorkflow } from './fixture.ts';
 import { chooseLoadGen } from './loadgen.ts';
 import { envInt, measureAlternately, WARMUP_SECONDS, type LiveTarget } from './measure.ts';
@@ -22,8 +23,8 @@ const BIG = [300, DEFAULT_DOCUMENT_LIMITS.nodes, 2_000] as const;
 const PUBLISHES = 3;
 /** Publishes of one small workflow's new version on each gateway (alternately), for the O(changed) check. */
 const SMALL_PUBLISHES = envInt('BENCH_SCALE_PUBLISHES', 20);
-/** How long the gateways sit idle before their RSS is read: the garbage of the start may be collected meanwhile. */
-const SETTLE_MS = 3_000;
+/** The longest the bench waits for a started gateway to go idle (its start's garbage collected) before its RSS is read or it is loaded. */
+const SETTLE_MS = 60_000;
 
 /** The route measured among FEW and among MANY workflows: the same reference workflow (c) in both. */
 const MEASURED_ROUTE = '/svc/0/orders';
@@ -49,10 +50,11 @@ export async function runScale(): Promise<void> {
   started = performance.now();
   let many = await startGateway({ workflows: manyWorkflows, startupMs: 600_000 });
   const firstStartMs = performance.now() - started;
+  const firstStartCpu = startCpu(many.pid);
   await expectServing(many, manyWorkflows.length, `${many.url}${lastRoute}`, credentials.token);
-  console.log(`gateway with ${FEW} workflows up in ${fmt(fewStartMs / 1000, 1)} s; with ${MANY}: first start ${fmt(firstStartMs / 1000, 1)} s (every file published, then served)`);
+  console.log(`gateway with ${FEW} workflows up in ${fmt(fewStartMs / 1000, 1)} s; with ${MANY}: first start ${fmt(firstStartMs / 1000, 1)} s (every file published, then served; CPU ${fmt(firstStartCpu.all, 1)} s, its main thread ${fmt(firstStartCpu.main, 1)} s)`);
   // Idle RSS, before any load: what the loaded workflows hold, not what a busy young generation does.
-  await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+  await settle([few, many]);
   const firstIdleRss = { few: rssMb(few.pid), many: rssMb(many.pid) };
 
   // A restart on the same data dir: the store has every version, the files are published already.
@@ -60,9 +62,10 @@ export async function runScale(): Promise<void> {
   started = performance.now();
   many = await startGateway({ workflows: [], dataDir: many.dataDir, startupMs: 600_000 });
   const restartMs = performance.now() - started;
+  const restartCpu = startCpu(many.pid);
   await expectServing(many, manyWorkflows.length, `${many.url}${lastRoute}`, credentials.token);
-  console.log(`restart with ${MANY} on the same data dir: ${fmt(restartMs / 1000, 1)} s`);
-  await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+  console.log(`restart with ${MANY} on the same data dir: ${fmt(restartMs / 1000, 1)} s (CPU ${fmt(restartCpu.all, 1)} s, its main thread ${fmt(restartCpu.main, 1)} s)`);
+  await settle([few, many]);
   const idleRss = { few: rssMb(few.pid), many: rssMb(many.pid) };
 
   const targets: LiveTarget[] = [
@@ -103,8 +106,8 @@ export async function runScale(): Promise<void> {
   printTable(
     ['', 'value'],
     [
-      ['first start (files -> all served)', `${fmt(firstStartMs / 1000, 1)} s`],
-      ['restart (same data dir)', `${fmt(restartMs / 1000, 1)} s`],
+      ['first start (files -> all served)', `${fmt(firstStartMs / 1000, 1)} s (CPU ${fmt(firstStartCpu.all, 1)} s, main thread ${fmt(firstStartCpu.main, 1)} s)`],
+      ['restart (same data dir)', `${fmt(restartMs / 1000, 1)} s (CPU ${fmt(restartCpu.all, 1)} s, main thread ${fmt(restartCpu.main, 1)} s)`],
       ['RSS per idle workflow, after the first start', `${fmt(memory.afterFirstStart, 0)} KB`],
       ['RSS per idle workflow, after the restart', `${fmt(memory.afterRestart, 0)} KB`],
       ['RSS per workflow after the load runs', `${fmt(memory.afterLoad, 0)} KB`],
@@ -136,7 +139,7 @@ export async function runScale(): Promise<void> {
     rounds: settings.rounds,
     warmupSeconds: WARMUP_SECONDS,
     targets: rows,
-    startup: { [`${FEW}WorkflowsMs`]: fewStartMs, [`${MANY}WorkflowsFirstMs`]: firstStartMs, [`${MANY}WorkflowsRestartMs`]: restartMs },
+    startup: { [`${FEW}WorkflowsMs`]: fewStartMs, [`${MANY}WorkflowsFirstMs`]: firstStartMs, [`${MANY}WorkflowsRestartMs`]: restartMs, firstStartCpuSeconds: firstStartCpu, restartCpuSeconds: restartCpu },
     memory: { rssMb: { idleAfterFirstStart: firstIdleRss, idleAfterRestart: idleRss, afterLoad: loadedRss }, perWorkflowKb: memory, workflows: { few: FEW, many: MANY } },
     republish: { workflow: REPUBLISHED, fewMs: republished.few, manyMs: republished.many, medianFewMs: median(republished.few), medianManyMs: median(republished.many) },
     publish: publishes.map(({ size, runs }) => ({ nodes: size, runs, medianPublishMs: median(runs.map((p) => p.publishMs)), medianAnsweringMs: median(runs.map((p) => p.answeringMs)), medianBystanderP99Ms: median(runs.map((p) => p.bystander.p99)) })),
@@ -144,6 +147,42 @@ export async function runScale(): Promise<void> {
     checks,
   });
   console.log(`\nresults written to ${path}`);
+}
+
+/**
+ * The CPU a gateway used so far (its start, when asked as it comes up), in seconds: all its
+ * threads (GC helpers and the thread pool among them) and its main thread alone, which bounds
+ * its start on a quiet machine (the rest runs beside it on the other core). Steadier than wall
+ * time on a shared machine.
+ */
+function startCpu(pid: number | undefined): { all: number | undefined; main: number | undefined } {
+  const all = cpuMicros(pid);
+  let main: number | undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    main = (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    main = undefined;
+  }
+  return { all: all === undefined ? undefined : all / 1e6, main };
+}
+
+/**
+ * Waits until each gateway is idle: its CPU time grows by less than 2% of a core over a second
+ * (the start's garbage collected, its heap settled), or SETTLE_MS.
+ */
+async function settle(gateways: Gateway[]): Promise<void> {
+  const deadline = performance.now() + SETTLE_MS;
+  for (const gateway of gateways) {
+    let before = cpuMicros(gateway.pid);
+    while (performance.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      const now = cpuMicros(gateway.pid);
+      if (now === undefined || before === undefined || now - before < 20_000) break;
+      before = now;
+    }
+  }
 }
 
 /**
