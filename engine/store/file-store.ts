@@ -230,6 +230,9 @@ export async function openFileStore(dir: string, options: { pollMs?: number; bef
   /** Where each document of the pack is, by hash; how far the pack has been read. */
   const packed = new Map<string, { at: number; length: number }>();
   let packBytes = 0;
+  let packFd: number | undefined;
+  /** Whether the store has documents of the layout before the pack (checked once at open): only then is a document looked for there before it is packed. */
+  let legacyObjects = false;
 
   let state: StoreState;
   /** What of the disk `state` was read from: the snapshot file's identity, and the change log's inode and bytes read. */
@@ -396,6 +399,7 @@ export async function openFileStore(dir: string, options: { pollMs?: number; bef
     // them; a lock.<pid>.*.tmp only once its process is gone (a live one is waiting for the lock).
     const abandoned = (name: string) => name.endsWith('.tmp') && (!name.startsWith('lock.') || !alive(Number(name.split('.')[1])));
     for (const folder of [dir, objectsDir]) for (const name of await readdir(folder)) if (abandoned(name)) await unlink(join(folder, name)).catch(() => undefined);
+    legacyObjects = (await readdir(objectsDir)).some((name) => name.endsWith('.json'));
   });
   seenLogBytes = await logBytes();
 
@@ -428,7 +432,7 @@ export async function openFileStore(dir: string, options: { pollMs?: number; bef
     const added: Array<[string, number, number]> = [];
     let offset = packBytes;
     for (const [hash, text] of documents) {
-      if (packed.has(hash) || added.some(([h]) => h === hash) || existsSync(objectFile(hash))) continue;
+      if (packed.has(hash) || added.some(([h]) => h === hash) || (legacyObjects && existsSync(objectFile(hash)))) continue;
       const body = Buffer.from(text, 'utf8');
       const header = Buffer.from(`${hash} ${body.length}\n`, 'latin1');
       fresh.push(header, body, NEWLINE);
@@ -494,14 +498,11 @@ export async function openFileStore(dir: string, options: { pollMs?: number; bef
       place = packed.get(hash);
       if (place === undefined) return undefined;
     }
-    const fd = openSync(packFile, 'r');
-    try {
-      const buffer = Buffer.alloc(place.length);
-      readSync(fd, buffer, 0, place.length, place.at);
-      return buffer.toString('utf8');
-    } finally {
-      closeSync(fd);
-    }
+    // one descriptor for every read (the pack is only ever appended to, or cut back to a record's end)
+    packFd ??= openSync(packFile, 'r');
+    const buffer = Buffer.alloc(place.length);
+    readSync(packFd, buffer, 0, place.length, place.at);
+    return buffer.toString('utf8');
   }
 
   /** The commit point: the group's lines appended and fsynced. On failure the log is cut back to where it was, or the store stops. */
@@ -683,6 +684,8 @@ export async function openFileStore(dir: string, options: { pollMs?: number; bef
       clearInterval(poll);
       await draining;
       listeners.clear();
+      if (packFd !== undefined) closeSync(packFd);
+      packFd = undefined;
     },
   };
   await migrateStore(store, dir).catch(async (error: unknown) => {

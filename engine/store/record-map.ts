@@ -81,8 +81,19 @@ export class RecordMap<T> implements ReadonlyMap<string, T> {
   /** This map with `key` set to `value` (frozen); a key already here keeps its place in the order. */
   with(key: string, value: T): RecordMap<T> {
     if (value === undefined) return this.without(key);
-    if (this.get(key) === value) return this;
-    return this.patch([[key, value]]);
+    const hash = hashOf(key);
+    const b = hash & (FAN - 1);
+    const l = (hash >>> 6) & (FAN - 1);
+    const leaf = this.#branches[b]![l]!.slice();
+    const at = find(leaf, key);
+    if (at >= 0 && leaf[at]![1] === value) return this;
+    if (at >= 0) leaf[at] = Object.freeze([key, deepFreeze(value), leaf[at]![2]] as const);
+    else leaf.push(Object.freeze([key, deepFreeze(value), this.#nextOrder] as const));
+    const branch = this.#branches[b]!.slice();
+    branch[l] = Object.freeze(leaf);
+    const branches = this.#branches.slice();
+    branches[b] = Object.freeze(branch);
+    return new RecordMap<T>(Object.freeze(branches), this.size + (at >= 0 ? 0 : 1), this.#nextOrder + (at >= 0 ? 0 : 1));
   }
 
   /** This map without `key`. */
