@@ -229,3 +229,32 @@ function parseAutocannon(text: string): LoadResult {
     failureDetail: `${r.non2xx} non-2xx answers, ${r.errors} errors (${r.timeouts} of them timeouts)`,
   };
 }
+
+/**
+ * Loads `url` with GET until stopped (SIGINT, on which wrk and autocannon print what they did):
+ * load beside other work whose length is not known in advance (the replicas mode).
+ */
+export function startLoad(gen: LoadGenName, url: string, token: string): { stop(): Promise<LoadResult | undefined> } {
+  const auth = `Bearer ${token}`;
+  const longest = 3_600;
+  const [cmd, args] =
+    gen === 'wrk'
+      ? ['wrk', ['-t1', `-c${CONNECTIONS}`, `-d${longest}s`, '--timeout', `${TIMEOUT_SECONDS}s`, '--latency', '-H', `authorization: ${auth}`, url]]
+      : [process.execPath, [join(REPO, 'node_modules/autocannon/autocannon.js'), '-c', String(CONNECTIONS), '-d', String(longest), '-t', String(TIMEOUT_SECONDS), '-j', '-n', '-H', `authorization=${auth}`, url]];
+  const child = spawnPinned(LOAD_CORE, cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.setEncoding('utf8').on('data', (s: string) => (out += s));
+  child.stderr!.resume();
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return {
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
+      await exited;
+      try {
+        return gen === 'wrk' ? parseWrk(out) : parseAutocannon(out);
+      } catch {
+        return undefined;
+      }
+    },
+  };
+}

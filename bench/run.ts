@@ -4,10 +4,11 @@
 import { CAN_PIN, killAllNow, stopAll } from './children.ts';
 import { runCompare } from './compare.ts';
 import { runEvidence } from './evidence.ts';
+import { runReplicas } from './replicas.ts';
 import { runScale } from './scale.ts';
 import { cleanUp } from './servers.ts';
 
-const MODES = { compare: () => runCompare(), tokens: () => runCompare('tokens'), scale: runScale, evidence: runEvidence } as const;
+const MODES = { compare: () => runCompare(), tokens: () => runCompare('tokens'), scale: runScale, replicas: runReplicas, evidence: runEvidence } as const;
 
 function mode(): keyof typeof MODES {
   const name = process.argv[2] ?? process.env.BENCH_MODE ?? 'compare';

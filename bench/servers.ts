@@ -83,6 +83,7 @@ export function cleanEnv(): NodeJS.ProcessEnv {
 
 export interface Gateway extends Server {
   url: string;
+  dataDir: string;
   logPath: string;
   adminToken: string;
   /** A call to its admin API; throws on anything but 2xx. */
@@ -92,8 +93,10 @@ export interface Gateway extends Server {
 let built = false;
 
 export interface GatewayOptions {
-  /** Workflow documents its data dir starts with. */
+  /** Workflow documents its data dir starts with (none written when `dataDir` is given). */
   workflows: Array<{ id: string }>;
+  /** Start on this data dir as it is (a restart of a gateway stopped before), not on a new one. */
+  dataDir?: string;
   /** Request logging (LOG_LEVEL=info) and metrics, as by default. False: LOG_LEVEL=warn, SLUICE_METRICS=off. */
   observe?: boolean;
   env?: Record<string, string>;
@@ -111,15 +114,15 @@ export interface GatewayOptions {
 const fetchVia = (ca: string | undefined): typeof fetch => (ca === undefined ? fetch : (((url: string, init?: RequestInit) => undiciFetch(url, { ...(init as object), dispatcher: new Agent({ connect: { ca } }) })) as unknown as typeof fetch));
 
 /** A gateway as `npm start` runs it: the engine bundle built by scripts/build.mjs, npm start's Node flags. */
-export async function startGateway({ workflows, observe = true, env = {}, startupMs = 15_000, bundle, tlsCa, wrap = [] }: GatewayOptions): Promise<Gateway> {
+export async function startGateway({ workflows, dataDir: reused, observe = true, env = {}, startupMs = 15_000, bundle, tlsCa, wrap = [] }: GatewayOptions): Promise<Gateway> {
   const scheme = tlsCa === undefined ? 'http' : 'https';
   const get = fetchVia(tlsCa);
   if (!built && bundle === undefined) {
     execFileSync(process.execPath, [join(REPO, 'scripts', 'build.mjs')], { cwd: REPO, stdio: 'inherit' });
     built = true;
   }
-  const dataDir = makeTempDir('sluice-bench-');
-  writeWorkflows(dataDir, workflows);
+  const dataDir = reused ?? makeTempDir('sluice-bench-');
+  if (reused === undefined) writeWorkflows(dataDir, workflows);
   const port = await freePort();
   // Request logging goes to a file, as in production: a log sink on a terminal (slow) or
   // /dev/null (free) would both misstate its cost.
@@ -157,7 +160,7 @@ export async function startGateway({ workflows, observe = true, env = {}, startu
     if (!res.ok) throw new Error(`${method} /admin/api${path} answered ${res.status}: ${text.slice(0, 2000)}`);
     return JSON.parse(text) as unknown;
   }
-  return Object.assign(server, { port, url, logPath, adminToken, admin });
+  return Object.assign(server, { port, url, dataDir, logPath, adminToken, admin });
 }
 
 async function waitForHealthz(server: ChildProcess, origin: string, get: typeof fetch, logPath: string, timeoutMs: number): Promise<void> {

@@ -21,6 +21,7 @@ import { preparationProblems } from './compile/compile.ts';
 import { createFragmentLibrary } from './compile/fragments.ts';
 import { calloutHostsOf, createSharedResources, egressOf, expressionsOf, openCache, openRateLimits, openReplays } from './compile/dependencies.ts';
 import { SLICE_MS } from './compile/pace.ts';
+import { openTableCache } from './compile/table-cache.ts';
 import { createLifecycle, type Lifecycle } from './admin/commands/workflows.ts';
 import { createControlPlane } from './control-app.ts';
 import { seedDataDir } from './sources/data-dir.ts';
@@ -161,7 +162,9 @@ export async function startSluice(
   const documents = { limits: settings.documentLimits, sliceMs: Math.min(SLICE_MS, settings.expressionTimeoutMs) };
   const egress = egressOf(settings, demoUpstream?.url, logger);
   logger.info({ egress: egress.summary, ...(demoUpstream ? { demoUpstream: new URL(demoUpstream.url).host } : {}) }, demoUpstream ? 'egress policy (the demo upstream allowed)' : 'egress policy');
-  const deps = { env, envAllowList: settings.workflowEnv, egress, calloutHosts: calloutHostsOf(settings, demoUpstream?.url), dataDir: settings.dataDir, rateLimits, cache, replays, shared, partners: partnerAccess, maxBufferedAnswer: settings.maxBufferedAnswerBytes, expressionLimits, expressionPool, ...documents };
+  // Tables XState computed for this data dir's workflows before: a restart compiles without asking again.
+  const tables = await openTableCache(join(settings.dataDir, 'cache', 'transition-tables.jsonl'));
+  const deps = { tables, env, envAllowList: settings.workflowEnv, egress, calloutHosts: calloutHostsOf(settings, demoUpstream?.url), dataDir: settings.dataDir, rateLimits, cache, replays, shared, partners: partnerAccess, maxBufferedAnswer: settings.maxBufferedAnswerBytes, expressionLimits, expressionPool, ...documents };
   const labelPartners = metrics && createPartnerLabelling(metrics);
   // /readyz says `starting` until the first sync below is applied, `draining` from the start of close()
   const drain = createDrain();
@@ -173,13 +176,13 @@ export async function startSluice(
     fragments,
     logger,
     metrics,
-    activate: (workflows, catalog) => {
+    activate: (changes, catalog) => {
       if (catalog && catalog !== problems.catalog) {
         problems = createProblemRenderer(catalog);
         gateway.setProblems(problems);
       }
-      labelPartners?.(workflows, partnerAccess.current.partners.keys()); // registered partners get their own label, whatever the bound
-      gateway.activate(workflows);
+      labelPartners?.(changes.set, partnerAccess.current.partners.keys()); // registered partners get their own label, whatever the bound
+      gateway.update(changes);
     },
   });
   if (metrics) observeUpstreams(metrics, () => registry.active.values());
@@ -211,7 +214,7 @@ export async function startSluice(
   await registry.sync();
 
   const directory = createWorkflowDirectory(join(settings.dataDir, 'workflows'), { maxBytes: FILE_SIZE_FACTOR * settings.documentLimits.bytes });
-  const directorySync = createDirectorySync({ directory, lifecycle, store, logger, limits: settings.documentLimits });
+  const directorySync = createDirectorySync({ directory, lifecycle, store, logger, limits: settings.documentLimits, remember: join(settings.dataDir, 'cache', 'workflow-files.json') });
   const fragmentDirectory = createWorkflowDirectory(join(settings.dataDir, 'fragments'), { maxBytes: FILE_SIZE_FACTOR * settings.documentLimits.bytes });
   const fragmentSync = createFragmentFileSync({ directory: fragmentDirectory, lifecycle, store, logger });
   const watchWorkflows = options.watchWorkflows ?? true;
@@ -281,6 +284,7 @@ export async function startSluice(
       await controlPlane.close(); // the refusals counted but not yet written
       await evidence?.close(); // the records queued are written
       await shared.close();
+      await tables.flush();
       await expressionPool.close();
       rateLimits.close?.();
       await cache.close?.();

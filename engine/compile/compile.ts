@@ -117,7 +117,7 @@ export async function compileWorkflow(graph: ValidGraph, version: number, deps: 
   // In slices, each with the event loop's turn after it: a large document never holds it long.
   const pace = createPace(deps.sliceMs);
   const machineConfig = await runPaced(toMachineConfigSliced(graph), pace);
-  const table = await computeTable(machineConfig, pace);
+  const table = await computeTable(machineConfig, pace, deps.tables);
 
   const problems: ValidationProblem[] = [];
   const prepared = new Map<string, PreparedNode>();

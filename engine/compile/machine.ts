@@ -1,6 +1,7 @@
 import { fromPromise, raise, setup, transition, type AnyStateMachine } from 'xstate';
 import { FAULT_STATE, RUN_NODE_ACTOR, TAKE_PORT_ACTION, type NodeStateConfig, type WorkflowMachineConfig } from '../../shared/compile/index.ts';
 import type { Pace } from './pace.ts';
+import type { TableCache, TransitionTable } from './table-cache.ts';
 import type { CompiledWorkflow } from './types.ts';
 
 /** The XState machine of a workflow config. Node runs are supplied per request (live actors) or walked by table. */
@@ -15,22 +16,121 @@ export function createWorkflowMachine(config: WorkflowMachineConfig): AnyStateMa
 const TABLE_CHUNK = 32;
 
 /**
- * Asks XState, for every node state and every port its node can exit by, which state comes
- * next; the answers form the table the gateway walks per request. XState answers for a few
- * dozen states at a time, each on a machine of those states (their configs as compiled) and
- * the states they lead to: asking one machine of all the states costs time in proportion to
- * their number per state (resolveState reads every sibling), 40 s for a 10,000-node chain, in
- * one stretch no request could interrupt. The states a chunk leads to keep their type (a final
- * state stays final); their own transitions are asked in their own chunk.
+ * The state XState takes `machine` to from `snapshot` on `type`: the one transition its own
+ * transition selection (getTransitionData) enables, when that leads to one state of the
+ * machine's top level, as a compiled workflow's transitions do; otherwise (never, for a machine
+ * toMachineConfig made) the state a whole macrostep (transition()) reaches.
  */
-export async function computeTable(config: WorkflowMachineConfig, pace: Pace): Promise<Map<string, Map<string, string>>> {
+function nextState(machine: AnyStateMachine, snapshot: ReturnType<AnyStateMachine['resolveState']>, type: string): string {
+  const enabled = machine.getTransitionData(snapshot, { type } as never);
+  const target = enabled.length === 1 ? enabled[0]!.target : undefined;
+  if (target?.length === 1 && target[0]!.parent === machine.root && target[0]!.type !== 'compound' && target[0]!.type !== 'parallel') return target[0]!.key;
+  const [next] = transition(machine, snapshot, { type } as never);
+  if (typeof next.value !== 'string') throw new Error(`state ${String(snapshot.value)} on ${type} leads to a compound state`);
+  return next.value;
+}
+
+/**
+ * A machine config's structure, with its states named by their place (0, 1, …): for each state,
+ * 0 when it is final, else where its node's failure leads and where each port leads. Workflows of
+ * one structure (the same wiring of the same ports), whatever their node ids, kinds or errors,
+ * have one, and so one transition table up to the names of their states. `names[i]` is the
+ * name of state i.
+ */
+export function shapeOf(config: WorkflowMachineConfig): { shape: string; names: string[] } {
+  const names = Object.keys(config.states);
+  const index = new Map(names.map((name, i) => [name, i]));
+  const place = (name: string) => {
+    const at = index.get(name);
+    if (at === undefined) throw new Error(`a transition leads to the unknown state ${name}`);
+    return at;
+  };
+  const parts: unknown[] = [];
+  for (const stateConfig of Object.values(config.states)) {
+    if ('type' in stateConfig) parts.push(0);
+    else parts.push([place(stateConfig.invoke.onError.target), ...Object.entries(stateConfig.on).flatMap(([port, target]) => [port, place(target)])]);
+  }
+  return { shape: JSON.stringify(parts), names };
+}
+
+/** The config of a structure (shapeOf): states s0, s1, … wired as it says, without the metadata transitions never read. */
+function configOfShape(shape: string): WorkflowMachineConfig {
+  const parts = JSON.parse(shape) as Array<0 | [number, ...Array<string | number>]>;
+  const states: WorkflowMachineConfig['states'] = {};
+  parts.forEach((part, i) => {
+    const id = `s${i}`;
+    if (part === 0) {
+      states[id] = { type: 'final', meta: { outcome: 'finish' } };
+      return;
+    }
+    const [fault, ...ports] = part;
+    const on: Record<string, string> = {};
+    for (let p = 0; p < ports.length; p += 2) on[ports[p] as string] = `s${ports[p + 1] as number}`;
+    states[id] = { meta: { kind: '' }, invoke: { id, src: RUN_NODE_ACTOR, input: { node: id }, onDone: { actions: TAKE_PORT_ACTION }, onError: { target: `s${fault}` } }, on };
+  });
+  return { id: 'workflow', initial: 's0', states };
+}
+
+/** Whether `table` answers every port of every node state of `config` (and its failure), each with a state `config` has. */
+function fits(table: TransitionTable, config: WorkflowMachineConfig): boolean {
+  let nodes = 0;
+  for (const [state, stateConfig] of Object.entries(config.states)) {
+    if ('type' in stateConfig) continue;
+    nodes++;
+    const targets = table.get(state);
+    if (targets === undefined || targets.size !== Object.keys(stateConfig.on).length + 1) return false;
+    for (const port of [...Object.keys(stateConfig.on), FAULT_STATE]) {
+      const target = targets.get(port);
+      if (target === undefined || !Object.hasOwn(config.states, target)) return false;
+    }
+  }
+  return table.size === nodes;
+}
+
+/**
+ * Asks XState, for every node state and every port its node can exit by, which state comes
+ * next; the answers form the table the gateway walks per request. With `tables`, the table is
+ * asked of the workflow's structure (shapeOf: states named by their place) and kept by it, so a
+ * workflow of a structure XState answered before (in this process, or one before it on this data
+ * dir) is not asked again; a kept table that does not fit the workflow is asked again.
+ */
+export async function computeTable(config: WorkflowMachineConfig, pace: Pace, tables?: TableCache): Promise<TransitionTable> {
+  if (tables === undefined) return tableOf(config, pace);
+  const { shape, names } = shapeOf(config);
+  const key = tables.keyOf(shape);
+  const nameOf = (state: string) => names[Number(state.slice(1))] ?? state;
+  const renamed = (table: TransitionTable) => {
+    const map = new Map<string, Map<string, string>>();
+    for (const [state, targets] of table) map.set(nameOf(state), new Map(Array.from(targets, ([port, target]) => [port, nameOf(target)])));
+    return map;
+  };
+  const known = tables.get(key);
+  if (known !== undefined) {
+    const table = renamed(known);
+    if (fits(table, config)) return table;
+    tables.forget(key);
+  }
+  const table = await tableOf(configOfShape(shape), pace);
+  tables.put(key, table);
+  return renamed(table);
+}
+
+/**
+ * XState's table of a config. It answers for a few dozen states at a time, each on a machine of
+ * those states (their configs as compiled) and the states they lead to: asking one machine of
+ * all the states costs time in proportion to their number per state (resolveState reads every
+ * sibling), 40 s for a 10,000-node chain, in one stretch no request could interrupt. The states a
+ * chunk leads to keep their type (a final state stays final); their own transitions are asked in
+ * their own chunk.
+ */
+async function tableOf(config: WorkflowMachineConfig, pace: Pace): Promise<TransitionTable> {
   const table = new Map<string, Map<string, string>>();
   const nodeStates = Object.entries(config.states).filter((entry): entry is [string, NodeStateConfig] => !('type' in entry[1]));
   for (let from = 0; from < nodeStates.length; from += TABLE_CHUNK) {
     const chunk = nodeStates.slice(from, from + TABLE_CHUNK);
     const states: WorkflowMachineConfig['states'] = Object.fromEntries(chunk);
     for (const [, stateConfig] of chunk)
-      for (const target of [...Object.values(stateConfig.on), FAULT_STATE]) {
+      for (const target of [...Object.values(stateConfig.on), stateConfig.invoke.onError.target]) {
         if (Object.hasOwn(states, target)) continue;
         const targetConfig = config.states[target];
         if (targetConfig === undefined) throw new Error(`a transition leads to the unknown state ${target}`);
@@ -41,12 +141,7 @@ export async function computeTable(config: WorkflowMachineConfig, pace: Pace): P
       const snapshot = machine.resolveState({ value: state, context: {} });
       const targets = new Map<string, string>();
       const events = [...Object.keys(stateConfig.on).map((port) => ({ port, type: port })), { port: FAULT_STATE, type: `xstate.error.actor.${state}` }];
-      for (const { port, type } of events) {
-        const [next] = transition(machine, snapshot, { type } as never);
-        const value = next.value;
-        if (typeof value !== 'string') throw new Error(`state ${state} on ${type} leads to a compound state`);
-        targets.set(port, value);
-      }
+      for (const { port, type } of events) targets.set(port, nextState(machine, snapshot, type));
       table.set(state, targets);
       await pace();
     }

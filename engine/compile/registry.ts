@@ -6,7 +6,9 @@ import { coalesce } from '../store/coalesce.ts';
 import type { Metrics } from '../observe/metrics.ts';
 import type { StoredCatalogs } from '../store/catalogs.ts';
 import { buildPartnerDirectory } from '../kinds/support/partner-directory.ts';
-import type { Store, VersionRecord, WorkflowRecord } from '../store/types.ts';
+import { RecordMap } from '../store/record-map.ts';
+import type { Store, StoreState, VersionRecord, WorkflowRecord } from '../store/types.ts';
+import type { RouteChanges } from '../gateway/route-table.ts';
 import { fragmentsNamed } from '../../shared/compile/index.ts';
 import { createFragmentLibrary, type FragmentLibrary } from './fragments.ts';
 import { validatePaced } from './pace.ts';
@@ -38,6 +40,9 @@ interface ServedVersion {
   route: string;
   state: ServedState;
 }
+
+/** Activations of one sync logged a line each; more (a start of thousands) are one line, each at debug level. */
+const ACTIVATIONS_LOGGED = 50;
 
 export const describeProblems = (problems: ValidationProblem[]) =>
   problems.map((p) => `${p.node ? `node ${p.node}` : 'workflow'}${p.field ? ` ${p.field}` : ''}: ${p.message}`).join('; ');
@@ -78,7 +83,8 @@ export function createWorkflowRegistry(options: {
   fragments?: FragmentLibrary;
   logger: Logger;
   metrics?: Metrics;
-  activate: (workflows: CompiledWorkflow[], catalog: ErrorCatalog | undefined) => void;
+  /** Takes the workflows served anew (or served otherwise) and the ids no longer served, after each sync; the catalog in force. */
+  activate: (changes: RouteChanges, catalog: ErrorCatalog | undefined) => void;
 }): WorkflowRegistry {
   const { store, logger } = options;
   const fragmentLibrary = options.fragments ?? createFragmentLibrary(store);
@@ -93,11 +99,21 @@ export function createWorkflowRegistry(options: {
 
   /** The store record each served workflow was last synced from. */
   const servedFrom = new Map<string, WorkflowRecord>();
+  /** What the last sync read of the state: a sync looks only at what changed since. */
+  let seenWorkflows: RecordMap<WorkflowRecord> | undefined;
+  let seenFragments: StoreState['fragments'];
+  let seenPartners: StoreState['partners'] | undefined;
+  let seenProducts: StoreState['products'] | undefined;
+  let seenPlans: StoreState['plans'] | undefined;
+  /** Served workflows that run a fragment's active version (not a pinned one): compiled again when the fragments change. */
+  const followers = new Set<string>();
 
   async function syncNow(): Promise<void> {
     const state = await store.state();
     const catalog = state.catalog === undefined ? undefined : await options.catalogs.read(state.catalog);
     const fragments = await fragmentLibrary.resolver(state);
+    /** What this sync compiled, for the log: a line each, or a line in all when a start compiles thousands. */
+    const activations: Array<Record<string, unknown>> = [];
     /** A served workflow runs a fragment version that is no longer the active one it follows: compiled again. */
     const stale = (workflow: CompiledWorkflow) => workflow.graph.fragments.some((use) => !use.pinned && fragments(use.fragment)?.version !== use.version);
     /**
@@ -122,7 +138,7 @@ export function createWorkflowRegistry(options: {
         if (!result.ok) throw new WorkflowRefused(result.problems);
         const made = await compileWorkflow(result.graph, version.version, options.deps, { metrics: options.metrics });
         const uses = made.graph.fragments.map((use) => `${use.fragment}@${use.version}`);
-        logger.info({ workflow: record.id, version: version.version, publishedBy: version.publishedBy, revision: state.revision, ...(uses.length > 0 ? { fragments: uses } : {}) }, 'workflow activated');
+        activations.push({ workflow: record.id, version: version.version, publishedBy: version.publishedBy, revision: state.revision, ...(uses.length > 0 ? { fragments: uses } : {}) });
         return { ...made, lifecycle };
       } catch (error) {
         const problems = error instanceof WorkflowRefused ? error.problems : [{ code: 'invalid_config' as const, message: (error as Error).message }];
@@ -133,51 +149,100 @@ export function createWorkflowRegistry(options: {
       }
     }
 
-    const next = new Map<string, CompiledWorkflow>();
-    const nextCandidates = new Map<string, CompiledWorkflow>();
-    for (const record of Object.values(state.workflows)) {
-      const current = active.get(record.id);
-      // States are frozen and a change shares the records it leaves alone: the same record object
-      // is the same active version with the same lifecycle marks.
-      if (current !== undefined && servedFrom.get(record.id) === record && !stale(current)) {
-        next.set(record.id, current);
-        const candidate = candidates.get(record.id);
-        if (candidate !== undefined) nextCandidates.set(record.id, candidate);
+    // Only the records that changed since the last sync are looked at (the map says which, by the
+    // buckets that differ), and when the fragments changed, the workflows that follow one: a change
+    // to one workflow among 10,000 costs one workflow.
+    const fragmentsChanged = state.fragments !== seenFragments;
+    let ids: Iterable<string>;
+    if (seenWorkflows === undefined) ids = state.workflows.keys();
+    else {
+      const { set, dropped } = RecordMap.changes(seenWorkflows, state.workflows);
+      const changed = new Set<string>(dropped);
+      for (const [id] of set) changed.add(id);
+      if (fragmentsChanged) for (const id of followers) changed.add(id);
+      ids = changed;
+    }
+    /** The served version (or none) of each workflow looked at, and its canary candidate. */
+    const next = new Map<string, CompiledWorkflow | undefined>();
+    const nextCandidates = new Map<string, CompiledWorkflow | undefined>();
+    for (const id of ids) {
+      const record = state.workflows.get(id);
+      const current = active.get(id);
+      next.set(id, current);
+      nextCandidates.set(id, candidates.get(id));
+      if (record === undefined) {
+        next.set(id, undefined);
+        nextCandidates.set(id, undefined);
         continue;
       }
-      servedFrom.set(record.id, record);
+      // States are frozen and a change shares the records it leaves alone: the same record object
+      // is the same active version with the same lifecycle marks.
+      if (current !== undefined && servedFrom.get(id) === record && !stale(current)) continue;
+      servedFrom.set(id, record);
       // An archived workflow serves nothing, whatever its record says (archiving clears active too).
       const version = record.archived ? undefined : record.versions.find((v) => v.version === record.active);
-      if (!version) continue;
+      if (!version) {
+        next.set(id, undefined);
+        nextCandidates.set(id, undefined);
+        continue;
+      }
       // without its canary: attached again below when one runs
       const base = current === undefined ? undefined : withoutCanary(current);
       const served = (await compiled(record, version, base)) ?? base;
+      next.set(id, served);
+      nextCandidates.set(id, undefined);
       if (served === undefined) continue;
       const canary = record.canary;
       const candidateVersion = canary === undefined ? undefined : record.versions.find((v) => v.version === canary.version && v.retired === undefined);
-      const candidate = candidateVersion === undefined ? undefined : await compiled(record, candidateVersion, candidates.get(record.id));
-      if (canary === undefined || candidate === undefined) {
-        next.set(record.id, served);
+      const candidate = candidateVersion === undefined ? undefined : await compiled(record, candidateVersion, candidates.get(id));
+      if (canary === undefined || candidate === undefined) continue;
+      nextCandidates.set(id, candidate);
+      const previous = current?.canary?.record.id === canary.id ? current.canary : undefined;
+      next.set(id, { ...served, canary: createCanarySplit(canary, served, candidate, options.deps.partners, previous?.unsent) });
+    }
+    // Partners, keys and products of this revision: swapped in the same tick as the routes, so a
+    // suspension or revocation applies exactly as fast as a publish (built again only when they changed).
+    const partnersChanged = state.partners !== seenPartners || state.products !== seenProducts || state.plans !== seenPlans;
+    const directory = options.deps.partners && partnersChanged ? buildPartnerDirectory(state) : undefined;
+    // From here to activate, one synchronous step: requests see all of this revision or none of it.
+    if (directory) options.deps.partners!.current = directory;
+    const set: CompiledWorkflow[] = [];
+    const removed: string[] = [];
+    for (const [id, workflow] of next) {
+      const before = active.get(id);
+      const candidateBefore = candidates.get(id);
+      const candidate = nextCandidates.get(id);
+      // The versions no longer served release their timers (a proxy's health checks); the prepared nodes a kept version shares stay.
+      const kept = new Set([workflow?.prepared, candidate?.prepared]);
+      for (const old of [before, candidateBefore]) if (old !== undefined && !kept.has(old.prepared)) old.close();
+      if (candidate === undefined) candidates.delete(id);
+      else candidates.set(id, candidate);
+      if (workflow === undefined) {
+        if (before !== undefined) {
+          logger.info({ workflow: id, version: before.version }, 'workflow no longer served');
+          active.delete(id);
+          removed.push(id);
+        }
+        if (!state.workflows.has(id)) servedFrom.delete(id);
         continue;
       }
-      nextCandidates.set(record.id, candidate);
-      const previous = current?.canary?.record.id === canary.id ? current.canary : undefined;
-      next.set(record.id, { ...served, canary: createCanarySplit(canary, served, candidate, options.deps.partners, previous?.unsent) });
+      if (before !== workflow) {
+        active.set(id, workflow);
+        set.push(workflow);
+      }
+      if (workflow.graph.fragments.some((use) => !use.pinned)) followers.add(id);
+      else followers.delete(id);
     }
-    for (const [id, workflow] of active) if (!next.has(id)) logger.info({ workflow: id, version: workflow.version }, 'workflow no longer served');
-    for (const id of servedFrom.keys()) if (!Object.hasOwn(state.workflows, id)) servedFrom.delete(id);
-    // Partners, keys and products of this revision: swapped in the same tick as the routes, so a
-    // suspension or revocation applies exactly as fast as a publish.
-    const directory = options.deps.partners ? buildPartnerDirectory(state) : undefined;
-    if (directory) options.deps.partners!.current = directory;
-    // The versions no longer served release their timers (a proxy's health checks); the prepared nodes a kept version shares stay.
-    const kept = new Set([...next.values(), ...nextCandidates.values()].map((w) => w.prepared));
-    for (const workflow of [...active.values(), ...candidates.values()]) if (!kept.has(workflow.prepared)) workflow.close();
-    active.clear();
-    for (const [id, workflow] of next) active.set(id, workflow);
-    candidates.clear();
-    for (const [id, workflow] of nextCandidates) candidates.set(id, workflow);
-    options.activate([...active.values()], catalog);
+    for (const id of removed) followers.delete(id);
+    seenWorkflows = state.workflows;
+    seenFragments = state.fragments;
+    [seenPartners, seenProducts, seenPlans] = [state.partners, state.products, state.plans];
+    options.activate({ set, removed }, catalog);
+    if (activations.length <= ACTIVATIONS_LOGGED) for (const fields of activations) logger.info(fields, 'workflow activated');
+    else {
+      for (const fields of activations) logger.debug(fields, 'workflow activated');
+      logger.info({ workflows: activations.length, revision: state.revision }, `${activations.length} workflows activated (a line each at debug level)`);
+    }
     appliedRevision = state.revision;
     options.metrics?.reloads.inc({ result: 'applied' });
     options.metrics?.revision.set(appliedRevision);

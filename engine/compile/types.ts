@@ -12,6 +12,7 @@ import type { RateLimitStore } from '../kinds/support/rate-limit-store.ts';
 import type { EgressPolicy } from '../kinds/support/egress.ts';
 import type { EnvAllowList } from '../kinds/support/workflow-env.ts';
 import type { BoundExpression, NodeRun, PreparedNode, SharedResources } from '../kinds/types.ts';
+import type { TableCache } from './table-cache.ts';
 
 /** A final state of the workflow's machine: how the request ends. */
 export interface FinalStep {
@@ -123,4 +124,6 @@ export interface CompileDependencies {
   limits?: DocumentLimits;
   /** The longest one slice of validating or compiling runs before requests get their turn (pace.ts SLICE_MS when absent). */
   sliceMs?: number;
+  /** Transition tables XState computed before (this process, or one before it on this data dir); each table is computed afresh when absent. */
+  tables?: TableCache;
 }

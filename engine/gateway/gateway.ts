@@ -8,7 +8,7 @@ import { evaluateLoggedFields } from '../compile/logged-fields.ts';
 import type { ClientAddress } from './client-address.ts';
 import { RequestExchange } from './exchange.ts';
 import { finalProblem, writeProblem, type ProblemRenderer } from './problem.ts';
-import { createRouteTable, type RouteTable } from './route-table.ts';
+import { createRouteTable, type RouteChanges, type RouteTable } from './route-table.ts';
 import type { SlowReaderGuard } from './slow-readers.ts';
 import { traceContextOf } from './trace.ts';
 import { countTokens, loggedLlm } from '../observe/llm-tokens.ts';
@@ -72,8 +72,8 @@ export interface GatewayOptions {
 export interface Gateway {
   /** Node's request listener for gateway traffic. */
   handle(req: IncomingMessage, res: ServerResponse): void;
-  /** Activates a new set of workflows: one assignment; requests in flight keep their version. */
-  activate(workflows: ReadonlyArray<CompiledWorkflow>): void;
+  /** Routes the workflows of `changes.set` (each replacing the one of its id) and no longer those of `changes.removed`, in one step; requests in flight keep their version. */
+  update(changes: RouteChanges): void;
   readonly routes: RouteTable;
   setProblems(problems: ProblemRenderer): void;
 }
@@ -159,8 +159,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     get routes() {
       return routes;
     },
-    activate(workflows) {
-      routes = createRouteTable(workflows);
+    update(changes) {
+      routes = routes.update(changes);
     },
     setProblems(next) {
       problems = next;

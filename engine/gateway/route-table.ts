@@ -13,6 +13,8 @@ interface RouteEntry {
   headers: ReadonlyArray<readonly [name: string, value: string]> | undefined;
   /** A HEAD answered by a GET route: an explicit HEAD route of equal conditions wins. */
   implied: boolean;
+  /** The workflow's place in the table's order: between routes whose conditions fit a request equally, the earlier wins. */
+  order: number;
 }
 
 /**
@@ -83,7 +85,10 @@ function pick(candidates: Candidates | undefined, headers: RequestHeaders): Rout
 
 function addCandidate(map: Map<string, Candidates>, method: string, entry: RouteEntry): void {
   const candidates = map.get(method) ?? { only: undefined, all: [] };
-  candidates.all.push(entry);
+  // in the table's order, whenever the entry came: a replaced workflow keeps its place among equals
+  let at = candidates.all.length;
+  while (at > 0 && candidates.all[at - 1]!.order > entry.order) at--;
+  candidates.all.splice(at, 0, entry);
   candidates.only = candidates.all.length === 1 && entry.hosts === undefined && entry.headers === undefined ? entry : undefined;
   map.set(method, candidates);
 }
@@ -94,17 +99,60 @@ export type RouteMatch =
   | { kind: 'not_found' }
   | { kind: 'bad_path' };
 
-/** An immutable route table, built once per activation and swapped in one assignment. */
+/**
+ * A route table, built once and then changed by `update` only: each update answers a new table
+ * at once, in one synchronous step, so a request is matched against the routes before it or
+ * after it, never a mix; a request keeps the workflow it matched.
+ */
 export interface RouteTable {
   /** The workflow for a request; `headers` (Host among them) decide between routes with host or header conditions. */
   match(method: string, path: string, headers?: RequestHeaders): RouteMatch;
+  /** The workflows routed, in the order they came (a workflow replaced keeps its place). */
   readonly workflows: ReadonlyArray<CompiledWorkflow>;
+  /**
+   * The table with the workflows of `set` routed (each replacing the one of its id) and those of
+   * `removed` gone: work in proportion to the routes changed, not to the table (the trie is
+   * changed in place, so the table this is called on answers the same as the new one after).
+   */
+  update(changes: RouteChanges): RouteTable;
+}
+
+/** Workflows to route (new, or replacing the one of their id) and ids of workflows to route no more. */
+export interface RouteChanges {
+  set: ReadonlyArray<CompiledWorkflow>;
+  removed: ReadonlyArray<string>;
 }
 
 const newNode = (): TrieNode => ({ literal: new Map(), param: undefined, methods: new Map(), rest: new Map() });
 
 const NOT_FOUND: RouteMatch = { kind: 'not_found' };
 const BAD_PATH: RouteMatch = { kind: 'bad_path' };
+
+/** Where a workflow's route went in the trie, so that it can be taken out again. */
+interface Placed {
+  workflow: CompiledWorkflow;
+  order: number;
+  /** The trie nodes from the root to the route's node. */
+  trail: TrieNode[];
+  /** The segment leading to each node of the trail after the root (":" for a param). */
+  steps: string[];
+  target: Map<string, Candidates>;
+  entries: RouteEntry[];
+  /** The path under which `exact` finds it (routes without params or rest). */
+  exactPath: string | undefined;
+}
+
+function removeCandidate(map: Map<string, Candidates>, entry: RouteEntry): void {
+  for (const [method, candidates] of map) {
+    const at = candidates.all.indexOf(entry);
+    if (at < 0) continue;
+    candidates.all.splice(at, 1);
+    if (candidates.all.length === 0) map.delete(method);
+    else candidates.only = candidates.all.length === 1 && candidates.all[0]!.hosts === undefined && candidates.all[0]!.headers === undefined ? candidates.all[0] : undefined;
+  }
+}
+
+const isEmpty = (node: TrieNode) => node.literal.size === 0 && node.param === undefined && node.methods.size === 0 && node.rest.size === 0;
 
 /**
  * Builds a segment trie of the workflows' routes: lookup cost grows with the path's segments,
@@ -117,9 +165,15 @@ export function createRouteTable(workflows: ReadonlyArray<CompiledWorkflow>): Ro
   const root = newNode();
   /** Paths of routes without params or a rest, to their trie node's methods. */
   const exact = new Map<string, Map<string, Candidates>>();
-  for (const workflow of workflows) {
+  /** Each routed workflow by id, in the order it came. */
+  const placed = new Map<string, Placed>();
+  let nextOrder = 0;
+
+  function add(workflow: CompiledWorkflow, order = nextOrder++) {
     const route = workflow.graph.document.route;
     let node = root;
+    const trail = [root];
+    const steps: string[] = [];
     const paramNames: string[] = [];
     // Stryker disable next-line MethodExpression: the empty segment before the first "/" is skipped below anyway
     const segments = route.path.split('/').slice(1);
@@ -130,19 +184,55 @@ export function createRouteTable(workflows: ReadonlyArray<CompiledWorkflow>): Ro
       if (segment.startsWith(':')) {
         paramNames.push(segment.slice(1));
         node = node.param ??= newNode();
+        steps.push(':');
       } else {
         let child = node.literal.get(segment);
         if (!child) node.literal.set(segment, (child = newNode()));
         node = child;
+        steps.push(segment);
       }
+      trail.push(node);
     }
     const hosts = route.hosts === undefined ? undefined : { exact: new Set(route.hosts.filter((h) => !h.startsWith('*.'))), suffixes: route.hosts.filter((h) => h.startsWith('*.')).map((h) => h.slice(1)) };
     const headers = route.headers === undefined ? undefined : Object.entries(route.headers);
-    const entry: RouteEntry = { workflow, paramNames, pattern: route.path, hosts, headers, implied: false };
-    if (!rest && paramNames.length === 0) exact.set(route.path, node.methods);
+    const entry: RouteEntry = { workflow, paramNames, pattern: route.path, hosts, headers, implied: false, order };
+    const exactPath = !rest && paramNames.length === 0 ? route.path : undefined;
+    if (exactPath !== undefined) exact.set(exactPath, node.methods);
     const target = rest ? node.rest : node.methods;
+    const entries = [entry];
     for (const method of route.methods) addCandidate(target, method, entry);
-    if (route.methods.includes('GET') && !route.methods.includes('HEAD')) addCandidate(target, 'HEAD', { ...entry, implied: true });
+    if (route.methods.includes('GET') && !route.methods.includes('HEAD')) {
+      const implied = { ...entry, implied: true };
+      entries.push(implied);
+      addCandidate(target, 'HEAD', implied);
+    }
+    placed.set(workflow.id, { workflow, order, trail, steps, target, entries, exactPath });
+  }
+
+  /** Takes a workflow's route out of the trie (its place in `placed` stays, for a replacement to take). */
+  function unplace(at: Placed) {
+    for (const entry of at.entries) removeCandidate(at.target, entry);
+    const node = at.trail[at.trail.length - 1]!;
+    // another route of the same path (other methods or conditions) may still be found by it
+    if (at.exactPath !== undefined && node.methods.size === 0 && exact.get(at.exactPath) === node.methods) exact.delete(at.exactPath);
+    // nodes left with nothing below them go, from the route's node up
+    for (let i = at.trail.length - 1; i > 0 && isEmpty(at.trail[i]!); i--) {
+      const parent = at.trail[i - 1]!;
+      if (at.steps[i - 1] === ':') parent.param = undefined;
+      else parent.literal.delete(at.steps[i - 1]!);
+    }
+  }
+
+  function remove(id: string) {
+    const at = placed.get(id);
+    if (at === undefined) return;
+    unplace(at);
+    placed.delete(id);
+  }
+
+  for (const workflow of workflows) {
+    remove(workflow.id); // a list naming an id twice routes the last
+    add(workflow);
   }
 
   function found(entry: RouteEntry, values: string[]): RouteMatch {
@@ -190,23 +280,44 @@ export function createRouteTable(workflows: ReadonlyArray<CompiledWorkflow>): Ro
     return undefined;
   }
 
-  return {
-    workflows,
-    match(method, path, headers = NO_HEADERS) {
-      // A route without params answers its own path with one lookup (what a literal segment would win anyway).
-      const literal = pick(exact.get(path)?.get(method), headers);
-      if (literal) return { kind: 'found', workflow: literal.workflow, params: {}, pattern: literal.pattern };
-      // origin-form only: `*` (OPTIONS *) and absolute-form targets would otherwise lose their first segment and match something else
-      if (path.charCodeAt(0) !== 47 /* / */) return BAD_PATH;
-      const segments = path.split('/');
-      segments.shift();
-      if (segments.length > 1 && segments[segments.length - 1] === '') segments.pop(); // trailing slash
-      for (const s of segments) if (s.length <= 6 && DOT_SEGMENT.test(s)) return BAD_PATH;
-      if (hasBackslashAmbiguity(path)) return BAD_PATH;
-      const allowed = new Set<string>();
-      const hit = search(root, segments.length === 1 && segments[0] === '' ? [] : segments, 0, [], method, headers, allowed);
-      if (hit) return hit;
-      return allowed.size > 0 ? { kind: 'method_not_allowed', allowed: [...allowed].sort() } : NOT_FOUND;
-    },
-  };
+  function match(method: string, path: string, headers: RequestHeaders = NO_HEADERS): RouteMatch {
+    // A route without params answers its own path with one lookup (what a literal segment would win anyway).
+    const literal = pick(exact.get(path)?.get(method), headers);
+    if (literal) return { kind: 'found', workflow: literal.workflow, params: {}, pattern: literal.pattern };
+    // origin-form only: `*` (OPTIONS *) and absolute-form targets would otherwise lose their first segment and match something else
+    if (path.charCodeAt(0) !== 47 /* / */) return BAD_PATH;
+    const segments = path.split('/');
+    segments.shift();
+    if (segments.length > 1 && segments[segments.length - 1] === '') segments.pop(); // trailing slash
+    for (const s of segments) if (s.length <= 6 && DOT_SEGMENT.test(s)) return BAD_PATH;
+    if (hasBackslashAmbiguity(path)) return BAD_PATH;
+    const allowed = new Set<string>();
+    const hit = search(root, segments.length === 1 && segments[0] === '' ? [] : segments, 0, [], method, headers, allowed);
+    if (hit) return hit;
+    return allowed.size > 0 ? { kind: 'method_not_allowed', allowed: [...allowed].sort() } : NOT_FOUND;
+  }
+
+  /** A table object over the trie as it is now; its workflow list is made when first asked for. */
+  function table(): RouteTable {
+    let list: CompiledWorkflow[] | undefined;
+    return {
+      match,
+      get workflows() {
+        return (list ??= Array.from(placed.values(), (p) => p.workflow));
+      },
+      update({ set, removed }) {
+        for (const id of removed) remove(id);
+        for (const workflow of set) {
+          const before = placed.get(workflow.id);
+          if (before?.workflow === workflow) continue;
+          // replaced: out of the trie and in again, keeping its place in the order
+          if (before !== undefined) unplace(before);
+          add(workflow, before?.order);
+        }
+        return table();
+      },
+    };
+  }
+
+  return table();
 }

@@ -19,14 +19,16 @@ interface Slot {
  * workflows would otherwise hold 360 maps each).
  */
 export class WindowedCounts {
-  readonly #slots: Array<Slot | undefined> = Array.from<Slot | undefined>({ length: SLOTS });
+  /** Made at the first request: an idle workflow holds no slot table (10,000 loaded workflows would hold 3.6 million slots). */
+  #slots: Array<Slot | undefined> | undefined;
 
   add(now: number, partner: string, outcome: number): void {
     const at = Math.floor(now / SLOT_MS);
-    let slot = this.#slots[at % SLOTS];
+    const slots = (this.#slots ??= Array.from<Slot | undefined>({ length: SLOTS }));
+    let slot = slots[at % SLOTS];
     if (slot === undefined) {
       slot = { at, byPartner: new Map() };
-      this.#slots[at % SLOTS] = slot;
+      slots[at % SLOTS] = slot;
     } else if (slot.at !== at) {
       slot.at = at;
       slot.byPartner.clear();
@@ -44,7 +46,7 @@ export class WindowedCounts {
     const last = Math.floor(now / SLOT_MS);
     const first = last - Math.max(1, Math.ceil(windowMs / SLOT_MS)) + 1;
     const total = new Map<string, Float64Array>();
-    for (const slot of this.#slots) {
+    for (const slot of this.#slots ?? []) {
       if (slot === undefined || slot.at < first || slot.at > last) continue;
       for (const [partner, counts] of slot.byPartner) {
         let into = total.get(partner);

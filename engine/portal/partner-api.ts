@@ -339,7 +339,7 @@ export function createPartnerPortalApi(options: PartnerPortalOptions) {
     const source = usageByWindow.size === 0 ? (await options.usage(partner.id, 60_000, now)).source : [...usageByWindow.values()][0]!.source;
 
     const lifecycleOf = (workflowId: string) => {
-      const record = Object.hasOwn(state.workflows, workflowId) ? state.workflows[workflowId] : undefined;
+      const record = state.workflows.get(workflowId);
       const version = record?.active === undefined ? undefined : record.versions.find((v) => v.version === record.active);
       if (version === undefined) return { version: null, state: 'unpublished' as const };
       return {

@@ -86,7 +86,7 @@ export function createPublishedCatalog(sources: PublishedSources) {
   function shownVersions(state: StoreState, preview: PreviewVersion | undefined): Map<string, ShownVersion> {
     const shown = new Map<string, ShownVersion>();
     for (const [id, compiled] of sources.served()) {
-      const workflow = Object.hasOwn(state.workflows, id) ? state.workflows[id] : undefined;
+      const workflow = state.workflows.get(id);
       if (!workflow || workflow.archived) continue;
       const record = workflow.versions.find((v) => v.version === compiled.version);
       shown.set(id, { id, version: compiled.version, graph: compiled.graph, record, lifecycle: lifecycleOf(record, compiled.lifecycle) });
@@ -192,7 +192,7 @@ export function createPublishedCatalog(sources: PublishedSources) {
       const change = (e: Said) => ({ status: e.status, ...(e.type === undefined ? {} : { type: e.type }), title: publicTitle(e), condition: publicCondition(e.condition) });
       for (const id of product.workflows) {
         const served = shown.get(id);
-        const workflow = Object.hasOwn(state.workflows, id) ? state.workflows[id] : undefined;
+        const workflow = state.workflows.get(id);
         if (!served || !workflow) continue;
         const name = served.graph.document.name;
         const versions = [...workflow.versions].sort((a, b) => a.version - b.version);
@@ -221,7 +221,7 @@ export function createPublishedCatalog(sources: PublishedSources) {
      */
     async preview(id: string): Promise<PreviewVersion> {
       const state = await sources.state();
-      const workflow = Object.hasOwn(state.workflows, id) ? state.workflows[id] : undefined;
+      const workflow = state.workflows.get(id);
       if (!workflow || workflow.archived) throw new AdminError('not_found', `no workflow "${id}" to preview`);
       const approval = workflow.approval && approvalVoidedBy(workflow.approval, workflow) === undefined ? workflow.approval : undefined;
       const hash = approval?.draftHash ?? workflow.draft?.hash;

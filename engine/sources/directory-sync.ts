@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
-import type { ValidationProblem } from '../../shared/compile/index.ts';
+import { routeShape, type ValidationProblem } from '../../shared/compile/index.ts';
 import { DEFAULT_DOCUMENT_LIMITS, DOCUMENT_LIMIT_SETTINGS, formatBytes, jsonTextDepth, type DocumentLimits } from '../../shared/schema/index.ts';
 import { AdminError } from '../admin/errors.ts';
 import { workflowOf, type Lifecycle } from '../admin/commands/workflows.ts';
@@ -10,15 +12,63 @@ import { coalesce } from '../store/coalesce.ts';
 import type { Store } from '../store/types.ts';
 import { FILE_SIZE_FACTOR, type WorkflowDirectory } from './workflow-directory.ts';
 
+/** What a pass remembers of a file applied, by its stamp: while the stamp holds, the file is not read again (not even after a restart). */
+interface Remembered {
+  stamp: string;
+  /** Of the file's text */
+  hash: string;
+  id: string;
+  /** Of the document (canonical JSON): the version it is */
+  documentHash: string;
+}
+
+/**
+ * A file is remembered by its stamp only once it has not changed for this long: a file system
+ * keeps times to a few milliseconds at best, so a file written twice within that time, to the
+ * same size, would keep its stamp (as git's "racily clean" entries).
+ */
+const SETTLED_MS = 2_000;
+
+/** Whether a text opens more objects and arrays in all than `limit` (else it cannot nest deeper): native searches, no walk. */
+function opensMoreThan(text: string, limit: number): boolean {
+  let opens = 0;
+  for (const open of ['{', '[']) for (let at = text.indexOf(open); at >= 0; at = text.indexOf(open, at + 1)) if (++opens > limit) return true;
+  return false;
+}
+
+/** Files applied at once: enough for the store to commit many changes together, few enough to keep each one's validation short. */
+const APPLIES = 128;
+
+/** Runs tasks `max` at a time. */
+function createLimit(max: number) {
+  let running = 0;
+  const waiting: Array<() => void> = [];
+  return async function limit<T>(task: () => Promise<T>): Promise<T> {
+    if (running >= max) await new Promise<void>((resolve) => waiting.push(resolve));
+    running++;
+    try {
+      return await task();
+    } finally {
+      running--;
+      waiting.shift()?.();
+    }
+  };
+}
+
 /** One file as read in a pass: its document, or why it has none. */
 interface Entry {
   origin: string;
   hash: string;
+  /** Undefined for a file known by its stamp (not read this pass): `known` says what it held. */
   document: unknown;
+  known?: Remembered | undefined;
   /** Why the file holds no document to apply: not JSON, or over a size limit (checked before parsing). */
   unreadable: ValidationProblem | undefined;
   /** The id it claims: its own, or for a document without one, the id it served last. */
   id: string | undefined;
+  /** The file's stamp when it was read this pass (remembered once it is applied, if it had settled). */
+  stamp?: string | undefined;
+  changedAt?: number;
 }
 
 /**
@@ -28,10 +78,14 @@ interface Entry {
  * the version already serving stays. An id belongs to the file that serves it: a newcomer
  * claiming it is refused, whatever its name sorts as. At start, a file whose document already
  * is a version of its workflow is not published again, so a rollback made through the admin
- * API survives a restart until the file changes.
+ * API survives a restart until the file changes. With `remember` (a file in the data dir), what
+ * each file applied held is remembered by the file's stamp (inode, size, times, once settled:
+ * SETTLED_MS), there and in memory: a pass, and the next process's first pass, read only the
+ * files whose stamp changed.
  */
-export function createDirectorySync(options: { directory: WorkflowDirectory; lifecycle: Lifecycle; store: Store; logger: Logger; limits?: DocumentLimits }) {
+export function createDirectorySync(options: { directory: WorkflowDirectory; lifecycle: Lifecycle; store: Store; logger: Logger; limits?: DocumentLimits; remember?: string; settledMs?: number }) {
   const { directory, lifecycle, store, logger } = options;
+  const settledMs = options.settledMs ?? SETTLED_MS;
   const limits = options.limits ?? DEFAULT_DOCUMENT_LIMITS;
   /** id -> the file serving it */
   const owners = new Map<string, string>();
@@ -41,6 +95,11 @@ export function createDirectorySync(options: { directory: WorkflowDirectory; lif
   const refusedAs = new Map<string, string>();
   /** file -> hash of a text that was refused; not tried again until it changes or a file goes away */
   const failed = new Map<string, string>();
+  /** file -> what it held when applied, by its stamp; kept in the data dir (options.remember) for the next start */
+  let remembered = new Map<string, Remembered>();
+  let rememberedChanged = false;
+  let rememberedRead = false;
+  let writingRemembered: Promise<void> = Promise.resolve();
 
   const actor = (origin: string) => ({ name: `file:${origin}`, role: 'publisher' });
 
@@ -51,9 +110,67 @@ export function createDirectorySync(options: { directory: WorkflowDirectory; lif
     logger.error({ workflow: entry.id, origin: entry.origin, problems }, `workflow refused: ${describeProblems(problems)}`);
   }
 
+  /** Remembers a file applied, unless it changed too recently for its stamp to tell a later change apart (then it is read again next pass). */
+  function remember(e: Entry, documentHash: string) {
+    if (e.stamp === undefined || e.changedAt === undefined || Date.now() - e.changedAt < settledMs) return;
+    remembered.set(e.origin, { stamp: e.stamp, hash: e.hash, id: e.id!, documentHash });
+    rememberedChanged = true;
+  }
+
+  function forget(origin: string) {
+    if (remembered.delete(origin)) rememberedChanged = true;
+  }
+
+  /** A file's text hashed and parsed (its nesting checked first). */
+  function parse(text: string): { text: string; hash: string; document: unknown; unreadable: ValidationProblem | undefined } {
+    const hash = createHash('sha256').update(text).digest('hex');
+    // Before parsing: what reads the document afterwards (hashing, schemas) recurses into it.
+    if (opensMoreThan(text, limits.depth) && jsonTextDepth(text, limits.depth) > limits.depth)
+      return { text, hash, document: undefined, unreadable: { code: 'too_large', message: `the document nests objects and arrays deeper than ${limits.depth} levels (${DOCUMENT_LIMIT_SETTINGS.depth})`, field: '(document)' } };
+    try {
+      return { text, hash, document: JSON.parse(text) as unknown, unreadable: undefined };
+    } catch (error) {
+      return { text, hash, document: undefined, unreadable: { code: 'invalid_document', message: `not JSON: ${(error as Error).message}`, field: '(document)' } };
+    }
+  }
+
+  /** The remembered files of the data dir's last process (none when the file is missing or unreadable: every file is read). */
+  async function readRemembered() {
+    if (rememberedRead || options.remember === undefined) return;
+    rememberedRead = true;
+    try {
+      const saved = JSON.parse(await readFile(options.remember, 'utf8')) as Record<string, Remembered>;
+      for (const [file, r] of Object.entries(saved))
+        if (typeof r?.stamp === 'string' && typeof r.hash === 'string' && typeof r.id === 'string' && typeof r.documentHash === 'string') remembered.set(file, { stamp: r.stamp, hash: r.hash, id: r.id, documentHash: r.documentHash });
+    } catch {
+      // nothing remembered: every file is read
+    }
+  }
+
+  /** Writes what is remembered (after a pass that changed it), whole and atomically; a failure only means reading the files next time. */
+  function saveRemembered() {
+    if (!rememberedChanged || options.remember === undefined) return;
+    rememberedChanged = false;
+    const file = options.remember;
+    const text = JSON.stringify(Object.fromEntries(remembered));
+    writingRemembered = writingRemembered.then(async () => {
+      try {
+        await mkdir(dirname(file), { recursive: true });
+        const tmp = `${file}.${process.pid}.tmp`;
+        await writeFile(tmp, text, { mode: 0o600 });
+        await rename(tmp, file);
+      } catch (error) {
+        logger.warn({ err: { message: (error as Error).message } }, 'the workflow files read could not be remembered; the next start reads them all');
+      }
+    });
+  }
+
   async function runNow() {
-    const files = await directory.read();
-    const idOf = (origin: string) => [...owners].find(([, o]) => o === origin)?.[0];
+    await readRemembered();
+    const files = await directory.read((file, stamp) => remembered.get(file)?.stamp === stamp);
+    const served = new Map<string, string>();
+    for (const [id, origin] of owners) if (!served.has(origin)) served.set(origin, id);
+    const idOf = (origin: string) => served.get(origin);
     const entries: Entry[] = files.map((read) => {
       const file = read.file;
       if ('tooLarge' in read) {
@@ -61,18 +178,13 @@ export function createDirectorySync(options: { directory: WorkflowDirectory; lif
         const message = `the file is ${formatBytes(bytes)}, not read: a workflow file may be ${FILE_SIZE_FACTOR} times ${DOCUMENT_LIMIT_SETTINGS.bytes} (${formatBytes(limits.bytes)}) at most, and its document as compact JSON ${formatBytes(limits.bytes)}`;
         return { origin: file, hash: `too-large:${bytes}:${modified}`, document: undefined, unreadable: { code: 'too_large', message, field: '(document)' }, id: idOf(file) };
       }
-      const text = read.text;
-      const hash = createHash('sha256').update(text).digest('hex');
-      // Before parsing: what reads the document afterwards (hashing, schemas) recurses into it.
-      if (jsonTextDepth(text, limits.depth) > limits.depth)
-        return { origin: file, hash, document: undefined, unreadable: { code: 'too_large', message: `the document nests objects and arrays deeper than ${limits.depth} levels (${DOCUMENT_LIMIT_SETTINGS.depth})`, field: '(document)' }, id: idOf(file) };
-      try {
-        const document: unknown = JSON.parse(text);
-        const raw = (document as { id?: unknown } | null)?.id;
-        return { origin: file, hash, document, unreadable: undefined, id: typeof raw === 'string' ? raw : idOf(file) };
-      } catch (error) {
-        return { origin: file, hash, document: undefined, unreadable: { code: 'invalid_document', message: `not JSON: ${(error as Error).message}`, field: '(document)' }, id: idOf(file) };
+      if (read.text === undefined) {
+        const known = remembered.get(file)!;
+        return { origin: file, hash: known.hash, document: undefined, known, unreadable: undefined, id: known.id };
       }
+      const parsed = parse(read.text);
+      const raw = (parsed.document as { id?: unknown } | null | undefined)?.id;
+      return { origin: file, stamp: read.stamp, changedAt: read.changedAt, hash: parsed.hash, document: parsed.document, unreadable: parsed.unreadable, id: typeof raw === 'string' ? raw : idOf(file) };
     });
     const present = new Set(entries.map((e) => e.origin));
 
@@ -91,26 +203,67 @@ export function createDirectorySync(options: { directory: WorkflowDirectory; lif
       await lifecycle.unpublish(actor(origin), id);
     }
     const state = await store.state();
+    // Files are applied several at once, so the store commits their changes together (one fsync
+    // for many): 10,000 new files are not 20,000 commits one after the other. Files whose routes
+    // have the same shape (the only ones that can clash) go one after the other, in name order,
+    // so the first one's route wins as it would alone.
+    const limit = createLimit(APPLIES);
+    const byShape = new Map<string, Promise<void>>();
+    const work: Array<Promise<void>> = [];
     for (const e of entries) {
-      if (applied.get(e.origin) === e.hash || (failed.get(e.origin) === e.hash && !somethingLeft)) continue;
+      const path = (e.document as { route?: { path?: unknown } } | null | undefined)?.route?.path;
+      // a file known by its stamp is served already (or read on its own): it waits for no other
+      const shape = e.known !== undefined ? `\0${e.origin}` : typeof path === 'string' ? routeShape(path) : '';
+      const run = (byShape.get(shape) ?? Promise.resolve()).catch(() => undefined).then(() => limit(() => applyEntry(e)));
+      byShape.set(shape, run);
+      work.push(run);
+    }
+    const outcomes = await Promise.allSettled(work);
+    const thrown = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+    if (thrown) throw thrown.reason;
+    for (const origin of [...refusedAs.keys(), ...failed.keys()]) {
+      if (present.has(origin)) continue;
+      refusedAs.delete(origin);
+      failed.delete(origin);
+    }
+    for (const origin of remembered.keys()) if (!present.has(origin)) forget(origin);
+    saveRemembered();
+
+    async function applyEntry(e: Entry): Promise<void> {
+      if (applied.get(e.origin) === e.hash || (failed.get(e.origin) === e.hash && !somethingLeft)) return;
       const fail = (problems: ValidationProblem[]) => {
         failed.set(e.origin, e.hash);
         refuse(e, problems);
       };
       if (e.unreadable !== undefined) {
         fail([e.unreadable]);
-        continue;
+        return;
       }
       const owner = e.id === undefined ? undefined : claimant.get(e.id);
       if (owner !== undefined && owner !== e.origin) {
         fail([{ code: 'invalid_document', message: `workflow id "${e.id}" is already ${owners.get(e.id!) === owner ? 'served from' : 'used by'} ${owner}`, field: 'id' }]);
-        continue;
+        return;
       }
       const record = e.id === undefined ? undefined : workflowOf(state, e.id);
-      if (!applied.has(e.origin) && record?.versions.some((v) => v.hash === documentHash(e.document)) && record.active !== undefined) {
+      const versionHash = e.known?.documentHash ?? (e.document === undefined ? undefined : documentHash(e.document));
+      if (!applied.has(e.origin) && record?.versions.some((v) => v.hash === versionHash) && record.active !== undefined) {
         applied.set(e.origin, e.hash); // already published before this process started
         owners.set(e.id!, e.origin);
-        continue;
+        if (e.known === undefined && versionHash !== undefined) remember(e, versionHash);
+        return;
+      }
+      if (e.document === undefined) {
+        // known by its stamp, but not a version of its workflow here (the store was replaced): read it after all
+        const text = await readFile(join(directory.dir, e.origin), 'utf8').catch(() => undefined);
+        if (text === undefined) return; // gone: the next pass sees it
+        forget(e.origin);
+        const parsed = parse(text);
+        const raw = (parsed.document as { id?: unknown } | null | undefined)?.id;
+        Object.assign(e, { hash: parsed.hash, document: parsed.document, unreadable: parsed.unreadable, known: undefined, stamp: undefined, id: typeof raw === 'string' ? raw : e.id });
+        if (e.unreadable !== undefined) {
+          fail([e.unreadable]);
+          return;
+        }
       }
       try {
         const outcome = await lifecycle.apply(actor(e.origin), e.document);
@@ -120,15 +273,11 @@ export function createDirectorySync(options: { directory: WorkflowDirectory; lif
         owners.set(e.id!, e.origin);
         refusedAs.delete(e.origin);
         failed.delete(e.origin);
+        if (!outcome.pending) remember(e, outcome.documentHash);
       } catch (error) {
         if (error instanceof AdminError) fail(error.problems ?? [{ code: 'invalid_document', message: error.message, field: '(document)' }]);
         else throw error;
       }
-    }
-    for (const origin of [...refusedAs.keys(), ...failed.keys()]) {
-      if (present.has(origin)) continue;
-      refusedAs.delete(origin);
-      failed.delete(origin);
     }
   }
 

@@ -1,5 +1,6 @@
 import type { StoredDocument } from './audit.ts';
-import type { Store, StoreState } from './types.ts';
+import { RecordMap } from './record-map.ts';
+import type { Store, StoreState, WorkflowRecord } from './types.ts';
 
 /** A state as a migration hands it on: the store sets `revision` and `head`, migrateStore the format. */
 type MigratedState = Omit<StoreState, 'revision' | 'head' | 'format'>;
@@ -29,20 +30,35 @@ const recordPartners: Migration = {
   migrate: async (state) => ({ state: { ...state, partners: state.partners ?? {}, products: state.products ?? {}, plans: state.plans ?? {} } }),
 };
 
+/**
+ * Format 3 to 4: the file store keeps a change log (changes.jsonl) beside a snapshot of the state
+ * that only now and then is written whole. The state itself does not change; the step is there so
+ * that a build of format 3, which would read the snapshot without the log (an older state) and
+ * fork the audit chain on it, refuses the store instead.
+ */
+const recordChangeLog: Migration = {
+  name: 'recordChangeLog',
+  summary: 'the file store writes each change as a line of its change log, and the whole state only now and then',
+  migrate: async (state) => ({ state }),
+};
+
 /** The steps in order: MIGRATIONS[n - 1] takes format n to n + 1. */
-export const MIGRATIONS: readonly Migration[] = [recordHead, recordPartners];
+export const MIGRATIONS: readonly Migration[] = [recordHead, recordPartners, recordChangeLog];
 
 /** The format this build writes. */
 export const STORE_FORMAT = MIGRATIONS.length + 1;
 
 /** A state of today's format with nothing in it: a new store. */
-const EMPTY_STATE: StoreState = { format: STORE_FORMAT, revision: 0, workflows: {}, catalog: undefined, partners: {}, products: {}, plans: {} };
+const EMPTY_STATE: StoreState = { format: STORE_FORMAT, revision: 0, workflows: RecordMap.empty(), catalog: undefined, partners: {}, products: {}, plans: {} };
 
-/** A state as stored: one that records no format is format 1, unless nothing was ever committed (a new store, today's format). */
+/**
+ * A state as stored (JSON: its workflows a plain object): one that records no format is format 1,
+ * unless nothing was ever committed (a new store, today's format).
+ */
 export function readState(stored: unknown): StoreState {
   if (stored === null || stored === undefined) return EMPTY_STATE;
-  const state = stored as Omit<StoreState, 'format'> & { format?: number };
-  return { ...state, format: state.format ?? (state.revision === 0 ? STORE_FORMAT : 1) } as StoreState;
+  const state = stored as Omit<StoreState, 'format' | 'workflows'> & { format?: number; workflows?: Record<string, WorkflowRecord> };
+  return { ...state, workflows: RecordMap.from(state.workflows ?? {}), format: state.format ?? (state.revision === 0 ? STORE_FORMAT : 1) } as StoreState;
 }
 
 /** The store is of a format this build does not know (written by a newer Sluice). */

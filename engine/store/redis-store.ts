@@ -24,6 +24,8 @@ return current + 1
 const RECONCILE_MS = 1_000;
 /** Attempts of a transaction that keeps losing the race to other replicas' commits. */
 const MAX_ATTEMPTS = 50;
+/** What a document hash looks like (in an announcement, from another replica). */
+const HASH = /^[0-9a-f]{64}$/;
 /** Documents are immutable (named by their hash): this many texts are kept in memory. */
 const DOCUMENT_CACHE = 256;
 
@@ -78,6 +80,44 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
   client.defineCommand('sluiceCommit', { lua: COMMIT });
   const commit = (client as unknown as { sluiceCommit(...args: Array<string | number>): Promise<number> }).sluiceCommit.bind(client);
 
+  /** A failure of Redis itself (not of a transaction body) as the error the admin API answers 503 for. */
+  const unavailable = (error: unknown): never => {
+    const message = (error as Error).message ?? String(error);
+    if (client.status !== 'ready' || /Connection is closed|Stream isn't writeable|timed out|ECONNREFUSED|ECONNRESET|ETIMEDOUT|LOADING|CLUSTERDOWN/i.test(message))
+      throw new StoreUnavailableError(`the Redis store cannot be reached: ${message}`, { cause: error });
+    throw error;
+  };
+
+  const documents = new Map<string, string>();
+  /** Documents being read: a second reader (the registry after a prefetch) waits for the same read. */
+  const reading = new Map<string, Promise<string>>();
+
+  /** A document's text: from the cache, or read once however many ask at once. */
+  function documentText(hash: string): Promise<string> {
+    const cached = documents.get(hash);
+    if (cached !== undefined) return Promise.resolve(cached);
+    let pending = reading.get(hash);
+    if (pending === undefined) {
+      pending = client
+        .get(keys.document(hash))
+        .catch(unavailable)
+        .then((stored) => {
+          if (stored === null) throw new Error(`no document ${hash} in the store`);
+          if (documents.size >= DOCUMENT_CACHE) documents.delete(documents.keys().next().value!);
+          documents.set(hash, stored);
+          return stored;
+        })
+        .finally(() => reading.delete(hash));
+      reading.set(hash, pending);
+    }
+    return pending;
+  }
+
+  /** Starts reading a document a change announced, before anyone asks for it; a failure is the later reader's to see. */
+  function prefetch(hash: string): void {
+    if (!documents.has(hash)) documentText(hash).catch(() => undefined);
+  }
+
   const listeners = new Set<(revision: number) => void>();
   let known = Number((await client.get(keys.revision)) ?? 0);
   const notify = (revision: number) => {
@@ -107,7 +147,12 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
     }
   };
   subscriber.on('message', (channel: string, message: string) => {
-    if (channel === keys.changes) seen(Number(message));
+    if (channel !== keys.changes) return;
+    // "<revision>" or "<revision> <document hash>": the document the change made active, fetched
+    // now so that it comes back with the state the listeners read next (one round trip, not two)
+    const [revision, hash] = message.split(' ');
+    if (hash !== undefined && HASH.test(hash)) prefetch(hash);
+    seen(Number(revision));
   });
   // After a reconnect the announcements sent meanwhile are lost: compare at once.
   client.on('ready', () => void reconcile());
@@ -122,15 +167,7 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
   const timer = setInterval(() => void reconcile(), options.reconcileMs ?? RECONCILE_MS);
   timer.unref();
 
-  /** A failure of Redis itself (not of a transaction body) as the error the admin API answers 503 for. */
-  const unavailable = (error: unknown): never => {
-    const message = (error as Error).message ?? String(error);
-    if (client.status !== 'ready' || /Connection is closed|Stream isn't writeable|timed out|ECONNREFUSED|ECONNRESET|ETIMEDOUT|LOADING|CLUSTERDOWN/i.test(message))
-      throw new StoreUnavailableError(`the Redis store cannot be reached: ${message}`, { cause: error });
-    throw error;
-  };
 
-  const documents = new Map<string, string>();
   async function readState(): Promise<StoreState> {
     const text = await client.get(keys.state).catch(unavailable);
     return freezeState(storedState(text === null ? undefined : JSON.parse(text)));
@@ -167,15 +204,15 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
         known = result;
         notify(result);
       }
-      void announce(result);
+      void announce(result, entry.documentHash);
       return { revision: result, entry, result: transition.result };
     }
   }
 
-  async function announce(revision: number) {
+  async function announce(revision: number, documentHash: string | undefined) {
     try {
       await options.beforeAnnounce?.(revision);
-      await client.publish(keys.changes, String(revision));
+      await client.publish(keys.changes, documentHash === undefined ? String(revision) : `${revision} ${documentHash}`);
     } catch (error) {
       // the others find the change when they next compare revisions
       logger?.warn({ revision, err: { message: (error as Error).message } }, 'store change committed but not announced; replicas pick it up when they reconcile');
@@ -191,16 +228,8 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
     },
     state: readState,
     async document(hash) {
-      if (!/^[0-9a-f]{64}$/.test(hash)) throw new Error(`not a document hash: ${hash}`);
-      let text = documents.get(hash);
-      if (text === undefined) {
-        const stored = await client.get(keys.document(hash)).catch(unavailable);
-        if (stored === null) throw new Error(`no document ${hash} in the store`);
-        text = stored;
-        if (documents.size >= DOCUMENT_CACHE) documents.delete(documents.keys().next().value!);
-        documents.set(hash, text);
-      }
-      return JSON.parse(text);
+      if (!HASH.test(hash)) throw new Error(`not a document hash: ${hash}`);
+      return JSON.parse(await documentText(hash));
     },
     transact(body) {
       // Changes of one process go one at a time (as in the file store); other replicas race through the revision check.

@@ -3,6 +3,7 @@ import type { CanaryRecord, DraftRecord, VersionRecord } from '../../shared/sche
 import type { PartnerRecord, PlanRecord, ProductRecord } from '../../shared/schema/partners.ts';
 import type { RuleSet } from '../../shared/schema/rules.ts';
 import type { AuditEntry, AuditVerification, StoredDocument, UnsealedEntry } from './audit.ts';
+import { deepFreeze, type RecordMap } from './record-map.ts';
 
 export type { VersionRecord } from '../../shared/schema/lifecycle.ts';
 
@@ -50,7 +51,8 @@ export interface StoreState {
   revision: number;
   /** Hash of the audit entry numbered `revision`: anchors the log's end (absent before the first change). */
   head?: string | undefined;
-  workflows: Record<string, WorkflowRecord>;
+  /** By id, as an immutable map: a change to one workflow shares the others (`state.workflows.with(id, record)`). */
+  workflows: RecordMap<WorkflowRecord>;
   /** Shared flows by id; optional: stores written before fragments load unchanged (no format step). */
   fragments?: Record<string, FragmentRecord>;
   /** Content hash of the error catalog in use. */
@@ -82,11 +84,7 @@ export interface Transition<T> {
  * changing it: what is shared with a frozen state is not walked again.
  */
 export function freezeState<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const key of Object.keys(value)) freezeState((value as Record<string, unknown>)[key]);
-  }
-  return value;
+  return deepFreeze(value);
 }
 
 /**

@@ -51,8 +51,11 @@ export function toMachineConfig(graph: ValidGraph): WorkflowMachineConfig {
 
 /** toMachineConfig in slices of a few hundred nodes, for a server compiling a large document. */
 export function* toMachineConfigSliced(graph: ValidGraph): Sliced<WorkflowMachineConfig> {
-  const states: WorkflowMachineConfig['states'] = {};
-  const finals: WorkflowMachineConfig['states'] = {};
+  // Keyed by node ids, which differ from workflow to workflow: without a prototype (a dictionary
+  // from the start), so a gateway compiling 10,000 workflows does not grow an object shape per
+  // id set. JSON, XState and Object.entries read it as any object.
+  const states = Object.create(null) as WorkflowMachineConfig['states'];
+  const finals = Object.create(null) as WorkflowMachineConfig['states'];
   let finishes = false;
   let visited = 0;
   for (const node of graph.nodes.values()) {

@@ -85,8 +85,12 @@ export function tooDeep(value: unknown, limit: number): Array<string | number> |
   return undefined;
 }
 
+// eslint-disable-next-line no-control-regex -- every character outside ASCII, control characters are ASCII
+const NON_ASCII = /[^\x00-\x7f]/;
+
 /** Bytes of a string as UTF-8, counted without encoding it. */
 export function utf8Length(text: string): number {
+  if (!NON_ASCII.test(text)) return text.length; // most documents: one native scan, no loop
   let length = text.length;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);

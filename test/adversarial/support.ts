@@ -45,7 +45,7 @@ export async function snapshotOf(gw: TestGateway): Promise<Snapshot> {
   const verification = await gw.sluice.store.verifyAudit();
   return {
     revision: state.revision,
-    active: Object.fromEntries(Object.values(state.workflows).map((w) => [w.id, w.active])),
+    active: Object.fromEntries([...state.workflows.values()].map((w) => [w.id, w.active])),
     auditOk: (verification as { ok: boolean }).ok,
   };
 }

@@ -16,9 +16,7 @@ interface Restored {
 
 /** The state without one workflow: what deleting it leaves. */
 function without(state: StoreState, id: string): StoreState['workflows'] {
-  const rest: StoreState['workflows'] = {};
-  for (const [key, record] of Object.entries(state.workflows)) if (key !== id) rest[key] = record;
-  return rest;
+  return state.workflows.without(id);
 }
 
 /**
@@ -52,7 +50,7 @@ export function createArchive(options: Pick<LifecycleOptions, 'store' | 'now'>, 
         const next: WorkflowRecord = { ...withoutCanary(record), active: undefined, archived };
         const detail = [record.active === undefined ? 'served nothing' : `stopped serving version ${record.active}`, reason ? `reason: ${reason}` : undefined].filter(Boolean).join('; ');
         return {
-          state: { ...state, workflows: { ...state.workflows, [id]: next } },
+          state: { ...state, workflows: state.workflows.with(id, next) },
           entry: { time, ...auditActor(actor), action: 'workflow.archive' as const, workflow: id, ...(record.active === undefined ? {} : { version: record.active }), detail },
           result: next,
         };
@@ -75,7 +73,7 @@ export function createArchive(options: Pick<LifecycleOptions, 'store' | 'now'>, 
         const time = now();
         const detail = restored.active !== undefined ? `version ${restored.active} serves again` : restored.inactiveBecause ? `inactive: ${restored.inactiveBecause}` : 'inactive: it served nothing when archived';
         return {
-          state: { ...state, workflows: { ...state.workflows, [id]: { ...rest, active: restored.active } } },
+          state: { ...state, workflows: state.workflows.with(id, { ...rest, active: restored.active }) },
           entry: { time, ...auditActor(actor), action: 'workflow.restore' as const, workflow: id, ...(restored.active === undefined ? {} : { version: restored.active, documentHash: version!.hash }), detail: detail.slice(0, 2_000) },
           result: restored,
         };

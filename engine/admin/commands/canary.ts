@@ -81,7 +81,7 @@ export function createCanaryCommands(parts: CanaryParts) {
             throw new AdminError('conflict', `version ${record.canary.version} of "${id}" is the candidate now: promote or abort it before a canary of version ${start.version}`);
           const canary = { ...record.canary, ...settings };
           return {
-            state: { ...state, workflows: { ...state.workflows, [id]: { ...record, canary } } },
+            state: { ...state, workflows: state.workflows.with(id, { ...record, canary }) },
             entry: { time, ...auditActor(actor), action: 'canary.update', workflow: id, version: canary.version, detail: said(canary) },
             result: { canary, started: false },
           };
@@ -116,7 +116,7 @@ export function createCanaryCommands(parts: CanaryParts) {
         if (problems.length > 0) return refusal(actor, 'canary.start', new AdminError('validation_failed', `version ${start.version ?? 'from the draft'} of "${id}" cannot serve as a candidate: ${problems.length} problem(s)`, { problems }), id, start.version);
         const canary: CanaryRecord = { id: `${version}-${randomBytes(4).toString('hex')}`, version, ...settings, startedAt: time, startedBy: actor.name };
         return {
-          state: { ...state, workflows: { ...state.workflows, [id]: { ...record, versions, canary } } },
+          state: { ...state, workflows: state.workflows.with(id, { ...record, versions, canary }) },
           entry: { time, ...auditActor(actor), action: 'canary.start', workflow: id, version, documentHash: hash, detail: `${fromDraft ? 'published from the draft as the candidate; ' : ''}active version ${record.active}; ${said(canary)}` },
           result: { canary, started: true },
         };
@@ -133,7 +133,7 @@ export function createCanaryCommands(parts: CanaryParts) {
         const problems = await candidateProblems(state, record, target.hash, true);
         if (problems.length > 0) return refusal(actor, 'canary.promote', new AdminError('validation_failed', `version ${canary.version} of "${id}" cannot serve now: ${problems.length} problem(s)`, { problems }), id, canary.version);
         return {
-          state: { ...state, workflows: { ...state.workflows, [id]: { ...withoutCanary(record), active: canary.version } } },
+          state: { ...state, workflows: state.workflows.with(id, { ...withoutCanary(record), active: canary.version }) },
           entry: { time: now(), ...auditActor(actor), action: 'canary.promote', workflow: id, version: canary.version, documentHash: target.hash, detail: `from version ${record.active}` },
           result: { active: canary.version, candidate: canary.version, outcome: 'promoted' },
         };
@@ -150,7 +150,7 @@ export function createCanaryCommands(parts: CanaryParts) {
         const canary = record.canary;
         if (canary === undefined || (canaryId !== undefined && canary.id !== canaryId)) throw new AdminError('conflict', `workflow "${id}" runs no canary${canaryId === undefined ? '' : ` ${canaryId}`}`);
         return {
-          state: { ...state, workflows: { ...state.workflows, [id]: withoutCanary(record) } },
+          state: { ...state, workflows: state.workflows.with(id, withoutCanary(record)) },
           entry: { time: now(), ...auditActor(actor), action: 'canary.abort', workflow: id, version: canary.version, ...(reason ? { detail: reason } : {}) },
           result: { active: record.active ?? null, candidate: canary.version, outcome: 'aborted' as const },
         };

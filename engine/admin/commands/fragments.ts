@@ -58,7 +58,7 @@ export function createFragments(
   /** Every use of fragment `id` by an active version or a draft of a workflow that is not archived. */
   async function usages(state: StoreState, id: string): Promise<FragmentUsage[]> {
     const found: FragmentUsage[] = [];
-    for (const record of Object.values(state.workflows)) {
+    for (const record of state.workflows.values()) {
       if (record.archived) continue;
       const active = record.versions.find((v) => v.version === record.active);
       const sources: Array<[number | 'draft', string]> = [];
@@ -81,7 +81,7 @@ export function createFragments(
     const following = new Set((await usages(state, id)).filter((u) => u.in !== 'draft' && u.pinned === undefined).map((u) => u.workflow));
     const list: Dependent[] = [];
     for (const workflow of following) {
-      const record = state.workflows[workflow]!;
+      const record = state.workflows.get(workflow)!;
       const version = record.versions.find((v) => v.version === record.active)!;
       list.push({ workflow, version: version.version, hash: version.hash, document: await store.document(version.hash) });
     }

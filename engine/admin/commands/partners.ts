@@ -264,7 +264,7 @@ export function createPartners(options: { store: Store; now?: () => Date }) {
 
     putProduct(actor: Actor, id: string, fields: ProductFields) {
       return change(actor, 'product.put', (state) => {
-        const unknown = fields.workflows.map((w, i) => ({ w, i })).filter(({ w }) => !Object.hasOwn(state.workflows, w));
+        const unknown = fields.workflows.map((w, i) => ({ w, i })).filter(({ w }) => !state.workflows.has(w));
         if (unknown.length > 0)
           throw new AdminError('validation_failed', unknown.map(({ w }) => `no workflow "${w}"`).join('; '), { problems: unknown.map(({ w, i }) => ({ code: 'invalid_document', message: `no workflow "${w}"`, field: `workflows.${i}` })) });
         const product: ProductRecord = { id, ...fields };

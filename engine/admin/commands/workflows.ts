@@ -1,10 +1,11 @@
 import { approvalVoidedBy, needsApproval, type PendingApproval } from '../../../shared/admin/approvals.ts';
-import { diffContracts, errorContractSliced, ruleProblemsSliced, runPaced, type ValidationProblem } from '../../../shared/compile/index.ts';
+import { diffContracts, errorContractSliced, routeShape, ruleProblemsSliced, runPaced, type ValidationProblem } from '../../../shared/compile/index.ts';
 import { GATEWAY_ERRORS, idSchema, type ErrorCatalog, type FragmentResolver, type Route } from '../../../shared/schema/index.ts';
 import { createFragmentLibrary } from '../../compile/fragments.ts';
 import { createPace, validatePaced } from '../../compile/pace.ts';
-import { auditActor, storedDocument, storedDocumentSliced, type AuditAction } from '../../store/audit.ts';
+import { auditActor, storedDocument, type AuditAction, type StoredDocument } from '../../store/audit.ts';
 import { createStoredCatalogs } from '../../store/catalogs.ts';
+import { RecordMap } from '../../store/record-map.ts';
 import type { Store, StoreState, Transition, VersionRecord, WorkflowRecord } from '../../store/types.ts';
 import { AdminError } from '../errors.ts';
 import { createCanaryCommands, withoutCanary } from './canary.ts';
@@ -15,28 +16,70 @@ import type { Actor, LifecycleOptions } from './options.ts';
 export type { Actor, LifecycleOptions } from './options.ts';
 
 /**
- * The routes of the active versions other than `except`'s, for the route-clash check. Documents
- * are named by their content, so each one's route is read once (`routes` remembers it): a
- * publish among a thousand workflows reads no file for the other 999.
+ * The routes of the active versions, by route shape, for the route-clash check: a document can
+ * clash only with routes of its own shape (clashingMethods), so a publish among 10,000 workflows
+ * checks the few of its shape. Kept in step with the state it is asked about: from one state to
+ * the next only the records that changed are read again, and each version's route is read once
+ * (documents are named by their content).
  */
-const activeRoutes = async (store: Store, state: StoreState, except: string, routes: Map<string, Route>) => {
-  const active = [];
-  for (const record of Object.values(state.workflows)) {
-    if (record.id === except || record.active === undefined || record.archived !== undefined) continue; // an archived workflow holds no route
-    const version = record.versions.find((v) => v.version === record.active)!;
-    let route = routes.get(version.hash);
-    if (route === undefined) {
-      route = ((await store.document(version.hash)) as { route: Route }).route;
-      routes.set(version.hash, route);
-    }
-    active.push({ workflow: record.id, route });
-  }
-  return active;
-};
+function createRouteIndex(store: Store) {
+  let seen = RecordMap.empty<WorkflowRecord>();
+  const routes = new Map<string, { route: Route; shape: string }>();
+  const byShape = new Map<string, Set<string>>();
+  const routeByHash = new Map<string, Route>();
+  /** One question at a time: each moves the index to its own state, then reads it. */
+  let queue: Promise<unknown> = Promise.resolve();
 
-/** A workflow by id; own properties only, so "constructor" or "toString" never find Object's members. */
+  function forget(id: string) {
+    const known = routes.get(id);
+    if (known === undefined) return;
+    routes.delete(id);
+    const ids = byShape.get(known.shape)!;
+    ids.delete(id);
+    if (ids.size === 0) byShape.delete(known.shape);
+  }
+
+  async function moveTo(workflows: RecordMap<WorkflowRecord>) {
+    const { set, dropped } = RecordMap.changes(seen, workflows);
+    for (const id of dropped) forget(id);
+    for (const [id, record] of set) {
+      forget(id);
+      if (record.active === undefined || record.archived !== undefined) continue; // an archived workflow holds no route
+      const version = record.versions.find((v) => v.version === record.active)!;
+      let route = routeByHash.get(version.hash);
+      if (route === undefined) {
+        route = ((await store.document(version.hash)) as { route: Route }).route;
+        routeByHash.set(version.hash, route);
+      }
+      const shape = routeShape(route.path);
+      routes.set(id, { route, shape });
+      byShape.set(shape, (byShape.get(shape) ?? new Set()).add(id));
+    }
+    seen = workflows;
+  }
+
+  return {
+    /** The active routes of `state` other than `except`'s that a route at `path` could clash with. */
+    others(state: StoreState, except: string, path: unknown): Promise<Array<{ workflow: string; route: Route }>> {
+      const run = queue.then(async () => {
+        await moveTo(state.workflows);
+        if (typeof path !== 'string') return [];
+        return [...(byShape.get(routeShape(path)) ?? [])].filter((id) => id !== except).map((id) => ({ workflow: id, route: routes.get(id)!.route }));
+      });
+      // a failed read (the store down) leaves the index half moved: the next question builds it again
+      queue = run.catch(() => {
+        seen = RecordMap.empty<WorkflowRecord>();
+        routes.clear();
+        byShape.clear();
+      });
+      return run;
+    },
+  };
+}
+
+/** A workflow by id ("constructor" or "toString" find nothing: the map has no prototype members). */
 export function workflowOf(state: StoreState, id: string): WorkflowRecord | undefined {
-  return Object.hasOwn(state.workflows, id) ? state.workflows[id] : undefined;
+  return state.workflows.get(id);
 }
 
 /** A workflow by id; with `action` (what is tried, in words), refused while the workflow is archived. */
@@ -73,8 +116,7 @@ export function createLifecycle(options: LifecycleOptions) {
   /** Validation in slices with requests served between them, under the document limits. */
   const validate = (document: unknown, rest: { catalog?: ErrorCatalog; otherRoutes?: Array<{ workflow: string; route: Route }>; allowStoredCredentials?: boolean; fragments: FragmentResolver }) =>
     validatePaced(document, { ...rest, ...(options.limits ? { limits: options.limits } : {}) }, options.sliceMs);
-  /** Route of each version document read so far, by content hash. */
-  const routeByHash = new Map<string, Route>();
+  const routeIndex = createRouteIndex(store);
   const catalogs = options.catalogs ?? createStoredCatalogs(store);
   const fragments = options.fragments ?? createFragmentLibrary(store);
 
@@ -115,7 +157,7 @@ export function createLifecycle(options: LifecycleOptions) {
    */
   async function check(state: StoreState, id: string, document: unknown, published = false, resolver?: FragmentResolver): Promise<ValidationProblem[]> {
     const catalog = await catalogOf(state);
-    const result = await validate(document, { ...(catalog ? { catalog } : {}), otherRoutes: await activeRoutes(store, state, id, routeByHash), allowStoredCredentials: published, fragments: resolver ?? (await fragments.resolver(state)) });
+    const result = await validate(document, { ...(catalog ? { catalog } : {}), otherRoutes: await routeIndex.others(state, id, (document as { route?: { path?: unknown } } | null)?.route?.path), allowStoredCredentials: published, fragments: resolver ?? (await fragments.resolver(state)) });
     const problems = result.ok ? [] : [...result.problems];
     if (result.ok && (document as { id: string }).id !== id) problems.push({ code: 'invalid_document', message: `the document's id must be "${id}"`, field: 'id' });
     if (result.ok && state.rules) problems.push(...(await runPaced(ruleProblemsSliced(result.graph, state.rules.rules), createPace(options.sliceMs))));
@@ -197,7 +239,7 @@ export function createLifecycle(options: LifecycleOptions) {
     const next: WorkflowRecord = { ...withoutApproval(current), versions: [...current.versions, { version, hash: draftHash, publishedAt: time, publishedBy: actor.name, ...kept }], active: version };
     const detail = [said, kept.note === undefined ? undefined : `note: ${kept.note}`].filter((part) => part !== undefined).join('; ');
     return {
-      state: { ...state, workflows: { ...state.workflows, [current.id]: next } },
+      state: { ...state, workflows: state.workflows.with(current.id, next) },
       entry: { time, ...auditActor(actor), action: 'workflow.publish', workflow: current.id, version, documentHash: draftHash, ...(detail ? { detail } : {}) },
       result: { version, unchanged: false },
     };
@@ -226,7 +268,7 @@ export function createLifecycle(options: LifecycleOptions) {
         const approval: PendingApproval = { draftHash, requestedBy: actor.name, requestedAt: time, ...(note?.trim() ? { note: note.trim() } : {}), activeVersion: activeVersion!.version, diff: loss };
         const replaced = current.approval ? `; replaces the request of ${current.approval.requestedBy} of ${current.approval.requestedAt}` : '';
         return {
-          state: { ...state, workflows: { ...state.workflows, [id]: { ...current, approval } } },
+          state: { ...state, workflows: state.workflows.with(id, { ...current, approval }) },
           entry: { time, ...auditActor(actor), action: 'workflow.approval-requested', workflow: id, documentHash: draftHash, detail: `against version ${approval.activeVersion}: ${loss.summary}${replaced}` },
           result: { pending: true, approval },
         };
@@ -255,16 +297,17 @@ export function createLifecycle(options: LifecycleOptions) {
     /** The published fragments, as validation inlines them. */
     fragmentLibrary: fragments,
 
-    async create(actor: Actor, document: unknown) {
+    /** Creates a workflow with `document` as its first draft (`stored`: the draft as made already, by apply). */
+    async create(actor: Actor, document: unknown, stored?: StoredDocument) {
       const id = requireEnvelope(document);
-      const stored = await draftOf(document);
+      stored ??= await draftOf(document);
       const { hash } = stored;
       const { result } = await store.transact((state) => {
         if (workflowOf(state, id)) throw new AdminError('conflict', `workflow "${String(id)}" exists already`);
         const time = now();
         const record: WorkflowRecord = { id, createdAt: time, createdBy: actor.name, draft: { hash, revision: 1, updatedAt: time, updatedBy: actor.name }, versions: [], active: undefined };
         return {
-          state: { ...state, workflows: { ...state.workflows, [record.id]: record } },
+          state: { ...state, workflows: state.workflows.with(record.id, record) },
           documents: [stored],
           entry: { time, ...auditActor(actor), action: 'workflow.create', workflow: record.id, documentHash: hash },
           result: record,
@@ -273,9 +316,9 @@ export function createLifecycle(options: LifecycleOptions) {
       return result;
     },
 
-    async saveDraft(actor: Actor, id: string, document: unknown, baseRevision: number) {
+    async saveDraft(actor: Actor, id: string, document: unknown, baseRevision: number, stored?: StoredDocument) {
       if ((document as { id?: unknown } | null)?.id !== id) throw new AdminError('validation_failed', `the draft's id must be "${id}"`, { problems: [{ code: 'invalid_document', message: `must be "${id}"`, field: 'id' }] });
-      const stored = await draftOf(document);
+      stored ??= await draftOf(document);
       const { hash } = stored;
       const { result } = await store.transact((state) => {
         const record = requireWorkflow(state, id, 'save its draft');
@@ -285,7 +328,7 @@ export function createLifecycle(options: LifecycleOptions) {
         const time = now();
         const draft = { hash, revision: current + 1, updatedAt: time, updatedBy: actor.name };
         return {
-          state: { ...state, workflows: { ...state.workflows, [id]: { ...record, draft } } },
+          state: { ...state, workflows: state.workflows.with(id, { ...record, draft }) },
           documents: [stored],
           entry: { time, ...auditActor(actor), action: 'draft.save', workflow: id, documentHash: hash, detail: `revision ${draft.revision}` },
           result: draft,
@@ -340,7 +383,7 @@ export function createLifecycle(options: LifecycleOptions) {
         if (!approval) throw new AdminError('not_found', `workflow "${id}" has no publish waiting for approval`);
         const withdrawn = approval.requestedBy === actor.name;
         return {
-          state: { ...state, workflows: { ...state.workflows, [id]: withoutApproval(record) } },
+          state: { ...state, workflows: state.workflows.with(id, withoutApproval(record)) },
           entry: { time: now(), ...auditActor(actor), action: 'workflow.approval-refused', workflow: id, documentHash: approval.draftHash, detail: `${withdrawn ? `withdrawn by ${actor.name}` : `refused by ${actor.name}, asked by ${approval.requestedBy}`}: ${reason}` },
           result: { requestedBy: approval.requestedBy, refusedBy: actor.name, reason, withdrawn },
         };
@@ -359,18 +402,19 @@ export function createLifecycle(options: LifecycleOptions) {
         throw new AdminError('validation_failed', 'the document needs a valid "id"', { problems: [{ code: 'invalid_document', message: 'a-z, 0-9, "-" and "_", 1-64 characters, starting with a letter or digit', field: 'id' }] });
       // Replicas reading the same directory apply the same file at once: losing that race (the
       // workflow was just created, the draft just saved) means reading again, not a refusal.
-      const { hash } = await runPaced(storedDocumentSliced(document), createPace(options.sliceMs));
+      const stored = await draftOf(document);
       for (let attempt = 1; ; attempt++) {
         const record = workflowOf(await store.state(), id);
         try {
-          if (!record) await api.create(actor, document);
-          else if (record.draft?.hash !== hash) await api.saveDraft(actor, id, document, record.draft?.revision ?? 0);
+          if (!record) await api.create(actor, document, stored);
+          else if (record.draft?.hash !== stored.hash) await api.saveDraft(actor, id, document, record.draft?.revision ?? 0, stored);
           break;
         } catch (error) {
           if (!(error instanceof AdminError && error.code === 'conflict') || attempt >= 5) throw error;
         }
       }
-      return publish(actor, id, false, await testDraft(actor, id));
+      // the document's hash too: the version it is, for a source to remember
+      return { ...(await publish(actor, id, false, await testDraft(actor, id))), documentHash: stored.hash };
     },
 
     /** Stops serving a workflow (its route answers 404); its versions stay for rollback. */
@@ -378,7 +422,7 @@ export function createLifecycle(options: LifecycleOptions) {
       const { result } = await store.transact((state) => {
         const record = requireWorkflow(state, id);
         return {
-          state: { ...state, workflows: { ...state.workflows, [id]: { ...withoutCanary(record), active: undefined } } },
+          state: { ...state, workflows: state.workflows.with(id, { ...withoutCanary(record), active: undefined }) },
           entry: { time: now(), ...auditActor(actor), action: 'workflow.unpublish', workflow: id, ...(record.active === undefined ? {} : { version: record.active }) },
           result: { previous: record.active },
         };
@@ -398,7 +442,7 @@ export function createLifecycle(options: LifecycleOptions) {
           return refusal(actor, 'workflow.rollback', new AdminError('validation_failed', `version ${version} of "${id}" cannot serve now: ${problems.length} problem(s)`, { problems }), id, version);
         const time = now();
         return {
-          state: { ...state, workflows: { ...state.workflows, [id]: { ...withoutCanary(record), active: version } } },
+          state: { ...state, workflows: state.workflows.with(id, { ...withoutCanary(record), active: version }) },
           entry: { time, ...auditActor(actor), action: 'workflow.rollback', workflow: id, version, documentHash: target.hash, detail: `from version ${record.active ?? 'none'}${record.canary ? `; the canary of version ${record.canary.version} ends` : ''}` },
           result: { active: version, previous: record.active },
         };
@@ -413,7 +457,7 @@ export function createLifecycle(options: LifecycleOptions) {
         const time = now();
         const versions = record.versions.map((v) => (v.version === version ? { ...v, deprecated: { at: time, ...(sunset ? { sunset } : {}) } } : v));
         return {
-          state: { ...state, workflows: { ...state.workflows, [id]: { ...record, versions } } },
+          state: { ...state, workflows: state.workflows.with(id, { ...record, versions }) },
           entry: { time, ...auditActor(actor), action: 'workflow.deprecate', workflow: id, version, documentHash: target.hash, ...(sunset ? { detail: `sunset ${sunset}` } : {}) },
           result: versions.find((v) => v.version === version)!,
         };
@@ -429,7 +473,7 @@ export function createLifecycle(options: LifecycleOptions) {
         const time = now();
         const versions = record.versions.map((v) => (v.version === version ? { ...v, retired: { at: time } } : v));
         return {
-          state: { ...state, workflows: { ...state.workflows, [id]: { ...record, versions } } },
+          state: { ...state, workflows: state.workflows.with(id, { ...record, versions }) },
           entry: { time, ...auditActor(actor), action: 'workflow.retire', workflow: id, version, documentHash: target.hash },
           result: versions.find((v) => v.version === version)!,
         };
@@ -444,7 +488,7 @@ export function createLifecycle(options: LifecycleOptions) {
       return change<{ hash: string }>(async (state) => {
         const problems = missingGatewayErrors(catalog);
         const resolver = await fragments.resolver(state);
-        for (const record of Object.values(state.workflows)) {
+        for (const record of state.workflows.values()) {
           if (record.active === undefined) continue;
           const document = await store.document(record.versions.find((v) => v.version === record.active)!.hash);
           const result = await validate(document, { catalog, fragments: resolver });

@@ -33,7 +33,7 @@ export function ruleEndpoints(context: AdminContext): Endpoint[] {
     if (rules.length === 0) return [];
     const fragments = await options.lifecycle.fragmentLibrary.resolver(state);
     const found: Array<{ workflow: string; name?: string; version: number; problems: ValidationProblem[] }> = [];
-    for (const record of Object.values(state.workflows).sort((a, b) => a.id.localeCompare(b.id))) {
+    for (const record of [...state.workflows.values()].sort((a, b) => a.id.localeCompare(b.id))) {
       if (record.active === undefined || record.archived) continue;
       const document = await store.document(record.versions.find((v) => v.version === record.active)!.hash);
       const result = await context.validate(document, { fragments, allowStoredCredentials: true });

@@ -48,7 +48,7 @@ export function workflowEndpoints(context: AdminContext): Endpoint[] {
       handler: async () => {
         const state = await store.state();
         const items = [];
-        for (const w of Object.values(state.workflows)) items.push(await summary(w));
+        for (const w of state.workflows.values()) items.push(await summary(w));
         return { revision: state.revision, workflows: items.sort((a, b) => a.id.localeCompare(b.id)) };
       },
     }),

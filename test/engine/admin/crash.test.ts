@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -203,7 +203,7 @@ describe('a write that fails half-way (not a crash: the process lives on)', () =
     const stored = storedDocument(document);
   const { hash } = stored;
     return store.transact((state) => ({
-      state: { ...state, workflows: { ...state.workflows, w: { id: 'w', createdAt: 't', createdBy: 'a', draft: { hash, revision: (state.workflows.w?.draft?.revision ?? 0) + 1, updatedAt: 't', updatedBy: 'a' }, versions: [], active: undefined } } },
+      state: { ...state, workflows: state.workflows.with('w', { id: 'w', createdAt: 't', createdBy: 'a', draft: { hash, revision: (state.workflows.get('w')?.draft?.revision ?? 0) + 1, updatedAt: 't', updatedBy: 'a' }, versions: [], active: undefined }) },
       documents: [stored],
       entry: { time: new Date().toISOString(), actor: 'a', role: 'editor', action: 'draft.save', workflow: 'w', documentHash: hash },
       result: undefined,
@@ -213,23 +213,29 @@ describe('a write that fails half-way (not a crash: the process lives on)', () =
   it('stops the store from taking changes that would fork the audit chain; reopening recovers the recorded change', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sluice-halfway-'));
     dirs.push(dir);
-    const store = await openFileStore(dir);
+    let auditFails = false;
+    const store = await openFileStore(dir, {
+      beforeAudit: async () => {
+        if (auditFails) throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
+      },
+    });
     await save(store, 'one');
-    // state.json cannot be replaced: the entry is appended to the log, the state write fails
-    renameSync(join(dir, 'state.json'), join(dir, 'state.json.away'));
-    mkdirSync(join(dir, 'state.json'));
-    await expect(save(store, 'two')).rejects.toThrow();
-    rmdirSync(join(dir, 'state.json'));
-    renameSync(join(dir, 'state.json.away'), join(dir, 'state.json'));
+    // the audit log cannot be appended: the change is in the change log (committed), its entry not in the audit log
+    auditFails = true;
+    await expect(save(store, 'two')).rejects.toThrow(/no space left/);
+    auditFails = false;
     // the disk is fine again, but this process no longer knows the log's head
     await expect(save(store, 'three')).rejects.toThrow(/restart to recover/);
-    expect((await store.verifyAudit()).ok).toBe(true);
+    expect(await store.verifyAudit()).toMatchObject({ ok: true, entries: 1 });
+    await store.close();
 
     const reopened = await openFileStore(dir);
     const state = await reopened.state();
     expect(state.revision).toBe(2);
-    expect(state.workflows.w!.draft!.revision).toBe(2);
+    expect(state.workflows.get('w')!.draft!.revision).toBe(2);
+    expect(await reopened.verifyAudit()).toMatchObject({ ok: true, entries: 2 });
     await save(reopened, 'three');
     expect(await reopened.verifyAudit()).toMatchObject({ ok: true, entries: 3 });
+    await reopened.close();
   });
 });

@@ -1,4 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import type { CompiledWorkflow } from '../../../engine/compile/types.ts';
 import { createRouteTable, type RouteMatch, type RouteTable } from '../../../engine/gateway/route-table.ts';
 import type { HttpMethod } from '../../../shared/schema/index.ts';
@@ -255,5 +256,64 @@ describe('createRouteTable: routes by host and header', () => {
     const t = createRouteTable([routed('shop', ['GET'], '/p', { hosts: ['shop.example.com'] }), workflow('page', ['GET'], '/p')]);
     expect(summary(t.match('HEAD', '/p', { host: 'other.test' }))).toEqual(found('page', '/p'));
     expect(summary(t.match('HEAD', '/p', { host: 'shop.example.com' }))).toEqual(found('shop', '/p'));
+  });
+});
+
+describe('RouteTable.update: incremental changes', () => {
+  /** A workflow whose route may carry host and header conditions; `v` makes each version its own object. */
+  const routed = (id: string, methods: HttpMethod[], path: string, hosts?: string[], headers?: Record<string, string>, v = 0) =>
+    ({ id, v, graph: { document: { route: { methods, path, ...(hosts ? { hosts } : {}), ...(headers ? { headers } : {}) } } } }) as unknown as CompiledWorkflow;
+
+  const PATHS = ['/', '/a', '/a/', '/a/b', '/a/:x', '/a/:x/c', '/a/*', '/*', '/b/:y/:z', '/b/q/:z', '/svc/1/orders', '/svc/2/orders', '/svc/:n/orders'];
+  const METHODS: HttpMethod[][] = [['GET'], ['POST'], ['GET', 'POST'], ['HEAD'], ['DELETE', 'PUT']];
+  const HOSTS = [undefined, ['api.example.com'], ['*.example.com']];
+  const HEADERS = [undefined, { 'x-version': '2' }];
+  const route = fc.record({
+    id: fc.constantFrom('w1', 'w2', 'w3', 'w4', 'w5', 'w6', 'w7', 'w8'),
+    path: fc.constantFrom(...PATHS),
+    methods: fc.constantFrom(...METHODS),
+    hosts: fc.constantFrom(...HOSTS),
+    headers: fc.constantFrom(...HEADERS),
+  });
+  const step = fc.oneof(fc.record({ set: fc.array(route, { maxLength: 3 }), removed: fc.array(fc.constantFrom('w1', 'w2', 'w3', 'w4', 'w5', 'w6', 'w7', 'w8', 'nobody'), { maxLength: 2 }) }));
+  const PROBES: Array<[string, string, Record<string, string>]> = [];
+  for (const path of ['/', '/a', '/a/', '/a/b', '/a/zz', '/a/zz/c', '/a/b/c/d', '/b/q/1', '/b/r/1', '/svc/1/orders', '/svc/2/orders', '/svc/3/orders', '/other', '/a/..'])
+    for (const method of ['GET', 'HEAD', 'POST', 'PUT', 'PATCH'])
+      for (const headers of [{}, { host: 'api.example.com' }, { host: 'x.example.com', 'x-version': '2' }] as Array<Record<string, string>>) PROBES.push([method, path, headers]);
+
+  it('answers every request exactly as a table built at once from the same workflows', () => {
+    fc.assert(
+      fc.property(fc.array(route, { maxLength: 8 }), fc.array(step, { maxLength: 8 }), (initial, steps) => {
+        let v = 0;
+        const make = (r: { id: string; path: string; methods: HttpMethod[]; hosts: string[] | undefined; headers: Record<string, string> | undefined }) => routed(r.id, r.methods, r.path, r.hosts, r.headers, ++v);
+        let table = createRouteTable(initial.map(make));
+        /** The model: the workflows routed, by id in the order they came (a replacement keeps its place). */
+        const model = new Map<string, CompiledWorkflow>();
+        for (const w of table.workflows) model.set(w.id, w);
+        for (const { set, removed } of steps) {
+          const made = set.map(make);
+          table = table.update({ set: made, removed });
+          for (const id of removed) model.delete(id);
+          for (const w of made) model.set(w.id, w);
+          expect(table.workflows).toEqual([...model.values()]);
+          const whole = createRouteTable([...model.values()]);
+          for (const [method, path, headers] of PROBES) {
+            const [a, b] = [table.match(method, path, headers), whole.match(method, path, headers)];
+            expect(a.kind === 'found' ? { ...a, workflow: a.workflow } : a).toStrictEqual(b.kind === 'found' ? { ...b, workflow: b.workflow } : b);
+          }
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('takes a removed route out whole: its path answers 404 and its empty branches go', () => {
+    const orders = routed('orders', ['GET'], '/svc/1/orders');
+    const table = createRouteTable([orders, routed('other', ['GET'], '/svc/:n/items')]).update({ set: [], removed: ['orders'] });
+    expect(summary(table.match('GET', '/svc/1/orders'))).toEqual(NOT_FOUND);
+    expect(summary(table.match('GET', '/svc/1/items'))).toEqual(found('other', '/svc/:n/items', { n: '1' }));
+    const again = table.update({ set: [routed('orders', ['POST'], '/svc/1/orders')], removed: [] });
+    expect(summary(again.match('GET', '/svc/1/orders'))).toEqual(notAllowed('POST'));
+    expect(again.workflows.map((w) => w.id)).toEqual(['other', 'orders']);
   });
 });

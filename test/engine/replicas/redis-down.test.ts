@@ -163,7 +163,7 @@ describe('three replicas when their Redis stops and comes back', () => {
       const lifecycle = createLifecycle({ store, fourEyes: false, prepare: async () => [] });
       const actor = { name: 'restart-test', role: 'publisher' };
       const state = await store.state();
-      await lifecycle.saveDraft(actor, 'stamp', stamped('stamp', '/stamp', 'announced into a restart'), state.workflows.stamp!.draft!.revision);
+      await lifecycle.saveDraft(actor, 'stamp', stamped('stamp', '/stamp', 'announced into a restart'), state.workflows.get('stamp')!.draft!.revision);
       armed = true;
       const { version } = await lifecycle.publish(actor, 'stamp');
       const committed = performance.now();

@@ -11,10 +11,7 @@ for (let i = 0; ; i++) {
   const { revision } = await store.transact((state) => ({
     state: {
       ...state,
-      workflows: {
-        ...state.workflows,
-        orders: { id: 'orders', createdAt: 't', createdBy: 'w', draft: { hash, revision: (state.workflows.orders?.draft?.revision ?? 0) + 1, updatedAt: 't', updatedBy: 'writer' }, versions: [], active: undefined },
-      },
+      workflows: state.workflows.with('orders', { id: 'orders', createdAt: 't', createdBy: 'w', draft: { hash, revision: (state.workflows.get('orders')?.draft?.revision ?? 0) + 1, updatedAt: 't', updatedBy: 'writer' }, versions: [], active: undefined }),
     },
     documents: [stored],
     entry: { time: new Date().toISOString(), actor: 'writer', role: 'editor', action: 'draft.save', workflow: 'orders', documentHash: hash },

@@ -100,7 +100,7 @@ describe.each(kinds)('$name store format', (kind) => {
     expect(JSON.parse(await kind.stored(place)).format).toBe(STORE_FORMAT);
     expect(state.revision).toBe(2 + MIGRATIONS.length);
     expect({ partners: state.partners, products: state.products, plans: state.plans }).toEqual({ partners: {}, products: {}, plans: {} });
-    expect(await store.document(state.workflows.orders!.draft!.hash)).toEqual({ id: 'orders', note: 'two' });
+    expect(await store.document(state.workflows.get('orders')!.draft!.hash)).toEqual({ id: 'orders', note: 'two' });
 
     const audit = await store.audit();
     expect(audit.map((e) => e.action)).toEqual(['draft.save', 'draft.save', ...MIGRATIONS.map(() => 'store.migrate')]);

@@ -59,7 +59,7 @@ describe.each(kinds)('$name store', (kind) => {
     const state = await reopened.state();
     expect(state.revision).toBe(2);
     expect(state.head).toBe(second.entry.hash);
-    expect(state.workflows.orders!.draft!.revision).toBe(2);
+    expect(state.workflows.get('orders')!.draft!.revision).toBe(2);
     expect(await reopened.document(second.result)).toEqual({ id: 'orders', note: 'two' });
     const audit = await reopened.audit();
     expect(audit.map((e) => e.seq)).toEqual([1, 2]);
@@ -84,7 +84,7 @@ describe.each(kinds)('$name store', (kind) => {
     await Promise.all(Array.from({ length: 20 }, (_, i) => saveDraft(store, `n${i}`)));
     const state = await store.state();
     expect(state.revision).toBe(20);
-    expect(state.workflows.orders!.draft!.revision).toBe(20);
+    expect(state.workflows.get('orders')!.draft!.revision).toBe(20);
     expect(verifyAuditChain(await store.audit()).ok).toBe(true);
   });
 
@@ -103,7 +103,7 @@ describe.each(kinds)('$name store', (kind) => {
     for (const store of [one, two]) {
       const state = await store.state();
       expect(state.revision).toBe(20);
-      expect(state.workflows.orders!.draft!.revision).toBe(20);
+      expect(state.workflows.get('orders')!.draft!.revision).toBe(20);
       expect(await store.verifyAudit()).toMatchObject({ ok: true, entries: 20 });
     }
   });
@@ -115,23 +115,23 @@ describe.each(kinds)('$name store', (kind) => {
     two.onChange((revision) => heard.push(revision));
     const { revision, result } = await saveDraft(one, 'seen elsewhere');
     await expect.poll(() => heard.includes(revision), { timeout: 5_000 }).toBe(true);
-    expect((await two.state()).workflows.orders!.draft!.hash).toBe(result);
+    expect((await two.state()).workflows.get('orders')!.draft!.hash).toBe(result);
   });
 
   runs('hands out frozen states: a body that changes the one it is given fails and commits nothing', async () => {
     const store = await open(newPlace());
     await saveDraft(store, 'one');
     const before = await store.state();
-    expect(Object.isFrozen(before) && Object.isFrozen(before.workflows.orders!.draft)).toBe(true);
+    expect(Object.isFrozen(before) && Object.isFrozen(before.workflows.get('orders')!.draft)).toBe(true);
     await expect(
       store.transact((state) => {
-        state.workflows.orders!.draft!.revision += 1;
+        state.workflows.get('orders')!.draft!.revision += 1;
         return { state, entry: { time: new Date().toISOString(), actor: 'test', role: 'admin', action: 'draft.save', workflow: 'orders' }, result: undefined };
       }),
     ).rejects.toThrow(TypeError);
     const after = await store.state();
     expect(after.revision).toBe(before.revision);
-    expect(after.workflows.orders!.draft!.revision).toBe(before.workflows.orders!.draft!.revision);
+    expect(after.workflows.get('orders')!.draft!.revision).toBe(before.workflows.get('orders')!.draft!.revision);
     // a body that builds its next state from the one given (sharing the rest) commits
     await saveDraft(store, 'two');
     expect((await store.state()).revision).toBe(before.revision + 1);
@@ -162,7 +162,7 @@ describe.runIf(redisUp)('redis store across replicas', () => {
     await Promise.all(stores.flatMap((store, s) => Array.from({ length: 10 }, (_, i) => saveDraft(store, `replica ${s} change ${i}`))));
     const state = await stores[1]!.state();
     expect(state.revision).toBe(30);
-    expect(state.workflows.orders!.draft!.revision).toBe(30);
+    expect(state.workflows.get('orders')!.draft!.revision).toBe(30);
     expect(await stores[2]!.verifyAudit()).toMatchObject({ ok: true, entries: 30 });
   });
 
@@ -172,6 +172,42 @@ describe.runIf(redisUp)('redis store across replicas', () => {
     const { revision } = await saveDraft(stores[0]!, 'announced');
     await expect.poll(() => heard.map((h) => h.includes(revision)), { timeout: 5_000 }).toEqual([true, true, true]);
     offs.forEach((off) => off());
+  });
+
+  it('announces the document a change made active: a replica that heard it reads it with no request of its own; a bare revision is heard too', async () => {
+    const keys = redisKeys(prefix);
+    const raw = new Redis(SHARED_REDIS_URL);
+    const listener = new Redis(SHARED_REDIS_URL);
+    const late = await openRedisStore({ target: sharedTarget(prefix), reconcileMs: 60_000 });
+    try {
+      const messages: string[] = [];
+      await listener.subscribe(keys.changes);
+      listener.on('message', (_channel: string, message: string) => messages.push(message));
+      const heard: number[] = [];
+      const off = late.onChange((r) => heard.push(r));
+      const { revision, result: hash } = await saveDraft(stores[0]!, 'announced with its document');
+      await expect.poll(() => messages, { timeout: 5_000 }).toContain(`${revision} ${hash}`);
+      // the replica asked Redis for the document as it heard of the change (before telling its
+      // listeners): gone from Redis afterwards, it still has it
+      await expect.poll(() => heard.includes(revision), { timeout: 5_000 }).toBe(true);
+      const text = await raw.get(keys.document(hash));
+      await raw.del(keys.document(hash));
+      expect(await late.document(hash)).toEqual({ id: 'orders', note: 'announced with its document' });
+      await expect(stores[0]!.document(hash)).resolves.toBeDefined(); // the writer's own cache
+      await raw.set(keys.document(hash), text!);
+
+      // a bare revision (a build before the hint): a change committed without announcement, announced by hand
+      const silent = await openRedisStore({ target: sharedTarget(prefix), beforeAnnounce: () => Promise.reject(new Error('announced by the test instead')) });
+      const later = await saveDraft(silent, 'announced bare');
+      await silent.close();
+      await raw.publish(keys.changes, String(later.revision));
+      await expect.poll(() => heard.includes(later.revision), { timeout: 5_000 }).toBe(true);
+      off();
+    } finally {
+      await late.close();
+      raw.disconnect();
+      listener.disconnect();
+    }
   });
 
   it('finds a change whose announcement was lost, by comparing revisions', async () => {

@@ -8,7 +8,7 @@ export async function saveDraft(store: Store, note: string) {
   const stored = storedDocument(document);
   const { hash } = stored;
   return store.transact((state) => ({
-    state: { ...state, workflows: { ...state.workflows, orders: { id: 'orders', createdAt: 't', createdBy: 'a', draft: { hash, revision: (state.workflows.orders?.draft?.revision ?? 0) + 1, updatedAt: 't', updatedBy: 'a' }, versions: [], active: undefined } } },
+    state: { ...state, workflows: state.workflows.with('orders', { id: 'orders', createdAt: 't', createdBy: 'a', draft: { hash, revision: (state.workflows.get('orders')?.draft?.revision ?? 0) + 1, updatedAt: 't', updatedBy: 'a' }, versions: [], active: undefined }) },
     documents: [stored],
     entry: { time: new Date().toISOString(), actor: 'a', role: 'editor', action: 'draft.save', workflow: 'orders', documentHash: hash },
     result: hash,
