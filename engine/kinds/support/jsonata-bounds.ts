@@ -83,16 +83,10 @@ function tooLarge(what: string, size: number, max: number): never {
 
 /** Code points in a string, as JSONata's `$length` counts them. */
 function codePoints(text: string): number {
-  let count = text.length;
-  for (let i = 0; i < text.length; i++) {
-    const unit = text.charCodeAt(i);
-    if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < text.length) {
-      const low = text.charCodeAt(i + 1);
-      if (low >= 0xdc00 && low <= 0xdfff) {
-        count--;
-        i++;
-      }
-    }
+  let count = 0;
+  for (let i = 0; i < text.length; i++, count++) {
+    // a high surrogate followed by a low one is one code point past 0xffff; a lone one counts alone
+    if (text.codePointAt(i)! > 0xffff) i++;
   }
   return count;
 }
