@@ -37,11 +37,11 @@ export function exceeds(value: unknown, budget: number): boolean {
     else if (Array.isArray(v)) {
       left -= v.length + 2;
       for (let i = 0; i < v.length; i++) {
-        if ((i & 1023) === 1023 && left < 0) return true;
         const member: unknown = v[i];
         if (typeof member === 'string') left -= member.length + 2;
         else if (typeof member === 'object' && member !== null) stack.push(member);
         else left -= 8;
+        if ((i & 1023) === 1023 && left < 0) return true;
       }
     } else {
       left -= 2;

@@ -23,9 +23,16 @@ describe('exceeds: whether a value\'s JSON is longer than a budget, estimated (s
     expect(exceeds('abcd', 3)).toBe(true);
   });
 
-  it('a scalar or undefined on its own never exceeds: it cannot grow', () => {
-    expect(exceeds(7, 1)).toBe(false);
+  it('a scalar, null or undefined on its own never exceeds: only strings and containers grow with the input', () => {
+    expect(exceeds(7, 0)).toBe(false);
+    expect(exceeds(null, 0)).toBe(false);
     expect(exceeds(undefined, 0)).toBe(false);
+  });
+
+  it('a long array is checked every 1024 members: one of 1024 numbers at exactly its estimate is within', () => {
+    const numbers = Array.from({ length: 1024 }, (_, i) => i);
+    expect(exceeds(numbers, 1024 + 2 + 1024 * 8)).toBe(false);
+    expect(exceeds(numbers, 1024 + 2 + 1024 * 8 - 1)).toBe(true);
   });
 
   it.each([
