@@ -41,7 +41,7 @@ export function exceeds(value: unknown, budget: number): boolean {
         if (typeof member === 'string') left -= member.length + 2;
         else if (typeof member === 'object' && member !== null) stack.push(member);
         else left -= 8;
-        if ((i & 1023) === 1023 && left < 0) return true;
+        if (left < 0) return true;
       }
     } else {
       left -= 2;

@@ -29,7 +29,15 @@ describe('exceeds: whether a value\'s JSON is longer than a budget, estimated (s
     expect(exceeds(undefined, 0)).toBe(false);
   });
 
-  it('a long array is checked every 1024 members: one of 1024 numbers at exactly its estimate is within', () => {
+  it('stops reading an array at the member that spends the budget: the members after it are never read', () => {
+    const read: number[] = [];
+    const strings = Array.from({ length: 2_000 }, () => 'xxxxxxxxxx');
+    for (const i of [1, 2, 1_500]) Object.defineProperty(strings, i, { get: () => (read.push(i), 'xxxxxxxxxx') });
+    expect(exceeds(strings, 2_000 + 2 + 12)).toBe(true);
+    expect(read).toEqual([1]);
+  });
+
+  it('a long array at exactly its estimate is within, one less exceeds', () => {
     const numbers = Array.from({ length: 1024 }, (_, i) => i);
     expect(exceeds(numbers, 1024 + 2 + 1024 * 8)).toBe(false);
     expect(exceeds(numbers, 1024 + 2 + 1024 * 8 - 1)).toBe(true);
