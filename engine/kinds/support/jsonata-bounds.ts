@@ -37,11 +37,11 @@ export function exceeds(value: unknown, budget: number): boolean {
     else if (Array.isArray(v)) {
       left -= v.length + 2;
       for (let i = 0; i < v.length; i++) {
-        if ((i & 1023) === 1023 && left < 0) return true;
         const member: unknown = v[i];
         if (typeof member === 'string') left -= member.length + 2;
         else if (typeof member === 'object' && member !== null) stack.push(member);
         else left -= 8;
+        if (left < 0) return true;
       }
     } else {
       left -= 2;
@@ -83,16 +83,10 @@ function tooLarge(what: string, size: number, max: number): never {
 
 /** Code points in a string, as JSONata's `$length` counts them. */
 function codePoints(text: string): number {
-  let count = text.length;
-  for (let i = 0; i < text.length; i++) {
-    const unit = text.charCodeAt(i);
-    if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < text.length) {
-      const low = text.charCodeAt(i + 1);
-      if (low >= 0xdc00 && low <= 0xdfff) {
-        count--;
-        i++;
-      }
-    }
+  let count = 0;
+  for (let i = 0; i < text.length; i++, count++) {
+    // a high surrogate followed by a low one is one code point past 0xffff; a lone one counts alone
+    if (text.codePointAt(i)! > 0xffff) i++;
   }
   return count;
 }
