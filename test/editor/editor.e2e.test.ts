@@ -217,6 +217,8 @@ describe.runIf(chromiumAvailable())('the editor in a browser', () => {
     await page.keyboard.press('Control+z');
 
     await node('shape').click();
+    // Delete acts on what is selected: wait until the click has selected the node (a loaded machine may render it later)
+    await expect.poll(() => node('shape').evaluate((el) => el.closest('.react-flow__node')?.classList.contains('selected') ?? false)).toBe(true);
     await page.keyboard.press('Delete');
     await expect.poll(() => node('shape').count()).toBe(0);
     await expect.poll(() => page.locator('.react-flow__edge').count()).toBe(3);
