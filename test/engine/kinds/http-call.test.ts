@@ -16,6 +16,7 @@ import { startUpstream, type TestUpstream } from '../../helpers/upstream.ts';
 import { expectPort, expectProblem, portNode, startGateway, workflow, type NodeDoc } from '../../helpers/workflow.ts';
 import { adminOf, startAdminGateway } from '../admin/support.ts';
 import { describeKind } from './describe-kind.ts';
+import { deadUrl } from './fixtures.ts';
 
 describeKind('http-call', {
   minimal: {
@@ -107,11 +108,12 @@ describe('http-call at publish: only the hosts the deployment allows', () => {
   it.each([
     ['no callout hosts at all', '', /no host is allowed for callouts/],
     ['another host', 'profiles.internal:8443,*.example.com', /not among the callout hosts/],
-  ])('refuses a callout with %s, naming config.url', async (_name, hosts, message) => {
+    ['a URL variable the deployment does not allow', '127.0.0.1', /environment variable NOT_ALLOWED is not allowed/, '${NOT_ALLOWED}/x'],
+  ])('refuses a callout with %s, naming config.url', async (_name, hosts, message, url = 'http://127.0.0.1:9/x') => {
     const gw = await startAdminGateway({ settings: { SLUICE_CALLOUT_HOSTS: hosts } });
     try {
       const admin = adminOf(gw.url);
-      const document = workflow('side', { path: '/side' }, [{ id: 'call', kind: 'http-call', config: { name: 'p', url: 'http://127.0.0.1:9/x' } }, answer], [['call', 'ok', 'answer']]);
+      const document = workflow('side', { path: '/side' }, [{ id: 'call', kind: 'http-call', config: { name: 'p', url } }, answer], [['call', 'ok', 'answer']]);
       expect((await admin('editor', 'POST', '/workflows', { document })).status).toBe(201);
       const published = await admin('publisher', 'POST', '/workflows/side/publish');
       expect(published.status).toBe(422);
@@ -144,6 +146,7 @@ describe('calloutAllowed: the hosts SLUICE_CALLOUT_HOSTS names (http-call and in
     ['https://example.com/v1', ['*.example.com'], false],
     ['https://evil-example.com/v1', ['*.example.com'], false],
     ['https://example.com.evil.test/v1', ['*.example.com'], false],
+    ['https://.example.com/v1', ['*.example.com'], false],
     ['https://a.example.com/v1', ['*.example.com:443'], true],
     ['http://a.example.com/v1', ['*.example.com:443'], false],
     // IPv6 in brackets, with and without a port
@@ -166,6 +169,8 @@ describe('http-call, case by case', () => {
   let gw: TestGateway;
   let side: TestUpstream;
   let other: TestUpstream;
+  /** Where nothing listens. */
+  let dead: string;
   /** Paths of the side's calls whose client went away before the answer. */
   const closedEarly: string[] = [];
   /** What a respond node shows of the call's answer. */
@@ -193,6 +198,8 @@ describe('http-call, case by case', () => {
           return answer(200, 'application/json', '{}', { 'set-cookie': ['a=1', 'b=2'] });
         case '/no-content':
           return void res.writeHead(204).end();
+        case '/two-types':
+          return answer(200, 'application/json', '{"kept":"as text"}', { 'content-type': ['application/json', 'text/plain'] });
         case '/moved':
           return answer(300, 'application/json', '{"choices":2}');
         case '/exact':
@@ -201,7 +208,7 @@ describe('http-call, case by case', () => {
           req.socket.on('close', () => closedEarly.push(url.pathname));
           return; // never answered
         default:
-          return answer(200, 'application/json', JSON.stringify({ side: 'side', url: req.url, headers: req.headers, body: req.bodyText }));
+          return answer(200, 'application/json', JSON.stringify({ side: 'side', url: req.url, headers: req.headers, raw: req.rawHeaders, body: req.bodyText }));
       }
     });
     other = await startUpstream((req, res) => void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ side: 'other', url: req.url })));
@@ -213,8 +220,12 @@ describe('http-call, case by case', () => {
         route('query-nothing', { url: '${SIDE}/echo?fixed=1', query: 'request.query.nothing' }, showSent),
         route('query-text', { url: '${SIDE}/echo', query: '"user=7"' }),
         route('headers-text', { url: '${SIDE}/echo', headers: '"x-a: 1"' }),
+        route('query-null', { url: '${SIDE}/echo', query: 'null' }),
+        route('headers-null', { url: '${SIDE}/echo', headers: 'null' }),
+        route('two-types', { url: '${SIDE}/two-types' }),
+        route('unreachable', { url: '${DEAD}/profiles' }),
         route('post', { url: '${SIDE}/echo', method: 'POST', body: '{ "sku": "A-1" }' }, showSent, ['POST']),
-        route('post-typed', { url: '${SIDE}/echo', method: 'POST', body: '{ "sku": "A-1" }', headers: '{ "Content-Type": "application/merge-patch+json" }' }, showSent, ['POST']),
+        route('post-typed', { url: '${SIDE}/echo', method: 'POST', body: '{ "sku": "A-1" }', headers: '{ "Content-Type": "application/merge-patch+json", "Content-Length": "999" }' }, showSent, ['POST']),
         route('problem', { url: '${SIDE}/problem' }),
         route('text', { url: '${SIDE}/text' }),
         route('not-json', { url: '${SIDE}/not-json' }),
@@ -225,7 +236,7 @@ describe('http-call, case by case', () => {
         route('hold', { url: '${SIDE}/hold', timeout: '30s' }),
         route('other', { url: '${OTHER}/echo' }, showSent),
       ],
-      { env: { SIDE: side.url, OTHER: other.url }, settings: { SLUICE_CALLOUT_HOSTS: '127.0.0.1' } },
+      { env: { SIDE: side.url, OTHER: other.url, DEAD: (dead = await deadUrl()) }, settings: { SLUICE_CALLOUT_HOSTS: '127.0.0.1' } },
     );
   });
   afterAll(async () => {
@@ -240,6 +251,7 @@ describe('http-call, case by case', () => {
     expect(sent.headers.connection).not.toBe('close');
     expect(sent.headers).not.toHaveProperty('keep-alive');
     expect(sent.headers).not.toHaveProperty('content-length');
+    expect(sent.headers).not.toHaveProperty('content-type'); // no body, no type
   });
 
   it('adds the query the expression gives to the URL\'s own, without null members; an empty one adds nothing, and none keeps the URL\'s', async () => {
@@ -253,20 +265,29 @@ describe('http-call, case by case', () => {
     const before = side.received.length;
     await expectProblem(await gw.fetch('/hc/query-text'), 502, 'callout-failed', 'the query expression must give an object');
     await expectProblem(await gw.fetch('/hc/headers-text'), 502, 'callout-failed', 'the headers expression must give an object');
+    await expectProblem(await gw.fetch('/hc/query-null'), 502, 'callout-failed', 'the query expression must give an object');
+    await expectProblem(await gw.fetch('/hc/headers-null'), 502, 'callout-failed', 'the headers expression must give an object');
     expect(side.received.length).toBe(before);
   });
 
-  it('sends a body as JSON, typed application/json unless the headers expression names a type', async () => {
+  it('sends a body as JSON, typed application/json unless the headers expression names a type (sent once, whatever its case), its length always the body\'s', async () => {
     const plain = (await json('/hc/post', { method: 'POST' })) as { headers: Record<string, string>; body: string };
     expect([plain.headers['content-type'], plain.body]).toEqual(['application/json', '{"sku":"A-1"}']);
-    const typed = (await json('/hc/post-typed', { method: 'POST' })) as { headers: Record<string, string>; body: string };
-    expect([typed.headers['content-type'], typed.body]).toEqual(['application/merge-patch+json', '{"sku":"A-1"}']);
+    const typed = (await json('/hc/post-typed', { method: 'POST' })) as { headers: Record<string, string>; raw: string[]; body: string };
+    expect([typed.headers['content-type'], typed.headers['content-length'], typed.body]).toEqual(['application/merge-patch+json', '13', '{"sku":"A-1"}']);
+    expect(typed.raw.filter((name, i) => i % 2 === 0 && name.toLowerCase() === 'content-type')).toHaveLength(1);
   });
 
   it('reads the answer by its type: any +json parsed, text kept as text, JSON that does not parse kept as text', async () => {
     expect(await json('/hc/problem')).toEqual({ status: 200, body: { title: 'parsed' }, type: 'application/problem+json' });
     expect(await json('/hc/text')).toEqual({ status: 200, body: '{"kept":"as text"}', type: 'text/plain' });
     expect(await json('/hc/not-json')).toEqual({ status: 200, body: 'not json after all', type: 'application/json' });
+    // two types given: not one to go by, kept as text
+    expect((await json('/hc/two-types')).body).toBe('{"kept":"as text"}');
+  });
+
+  it('leaves by error when the service cannot be reached, naming its host', async () => {
+    await expectProblem(await gw.fetch('/hc/unreachable'), 502, 'callout-failed', `${new URL(dead).host} could not be reached`);
   });
 
   it('gives a repeated answer header as one value, joined by commas', async () => {
