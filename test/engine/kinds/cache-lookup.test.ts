@@ -379,6 +379,7 @@ describe('cache-lookup, case by case', () => {
       if (holdNext.delete(url)) return void held.set(url, res);
       const headers: Record<string, string> = { 'content-type': 'application/json' };
       if (url.includes('/vary2')) headers.vary = 'Accept-Language, Accept';
+      if (url.includes('/varyx')) headers.vary = 'X-Multi';
       res.writeHead(failNext.delete(url) ? 500 : 200, headers);
       res.end(JSON.stringify({ n, url }));
     });
@@ -445,6 +446,20 @@ describe('cache-lookup, case by case', () => {
     expect((await get('/q/vary2', { headers: { ...both, accept: 'text/plain' } })).body).not.toBe(first.body);
     expect((await get('/q/vary2', { headers: { ...both, 'accept-language': 'fr' } })).body).not.toBe(first.body);
     expect(calls('/q/vary2')).toBe(3);
+  });
+
+  it('answers an entry stored for a request without the varied headers to another request without them', async () => {
+    const first = await get('/q/vary2-none');
+    expect((await get('/q/vary2-none')).body).toBe(first.body);
+    expect((await get('/q/vary2-none', { headers: { accept: 'text/plain' } })).body).not.toBe(first.body);
+    expect(calls('/q/vary2-none')).toBe(2);
+  });
+
+  it('matches a varied header given as a list (as an exchange may hold one) with the same values sent as one line', async () => {
+    await get('/q/varyx', { headers: { 'x-multi': 'a, b' } });
+    const listed = (values: string[]) =>
+      gw.sluice.registry.active.get('q')!.prepared.get('lookup')!.run(createSyntheticExchange({ method: 'GET', url: '/q/varyx', headers: { 'x-multi': values as unknown as string } }));
+    expect(listed(['a', 'b'])).toBe('hit');
   });
 
   it('does not cache a request whose key expression gives null, nor one whose key expression fails', async () => {
