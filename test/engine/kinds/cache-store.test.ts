@@ -215,11 +215,13 @@ describe('cache-store, case by case', () => {
     expect(calls('/fresh/exact')).toBe(1);
   });
 
-  it('counts an answer with Set-Cookie as uncacheable', async () => {
+  it('counts an answer with Set-Cookie or Vary: * as uncacheable', async () => {
     replies['cookie'] = { headers: { 'set-cookie': 'session=abc' } };
+    replies['vary-any'] = { headers: { vary: '*' } };
     const before = await storeCounts('fresh');
     await get('/fresh/cookie');
-    expect(await storeCounts('fresh')).toEqual({ ...before, uncacheable: before.uncacheable! + 1 });
+    await get('/fresh/vary-any');
+    expect(await storeCounts('fresh')).toEqual({ ...before, uncacheable: before.uncacheable! + 2 });
   });
 
   it('keeps the answer\'s own headers (a repeated one as all its values), never the length and date of the answer it came with', async () => {
