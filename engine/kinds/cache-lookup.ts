@@ -57,8 +57,9 @@ export const cacheLookup: Runtime<CacheLookupConfig> = (config, context) => {
       const answer = await store.get(cache, key);
       return answer && sameVary(answer, exchange) ? answer : undefined;
     } catch {
-      return undefined; // an unreachable shared store is a miss
+      // the shared store could not be reached: below
     }
+    return undefined; // an unreachable shared store is a miss
   }
 
   /**
@@ -103,7 +104,7 @@ export const cacheLookup: Runtime<CacheLookupConfig> = (config, context) => {
     try {
       key = await keyOf(exchange);
     } catch {
-      key = undefined;
+      // a key expression that fails gives no key: below
     }
     if (key === undefined) {
       lookups.miss++;

@@ -1,3 +1,4 @@
+import { HOP_BY_HOP_HEADERS } from '../../shared/nodes/headers.ts';
 import type { CacheStoreConfig } from '../../shared/nodes/index.ts';
 import { durationMs } from '../../shared/schema/index.ts';
 import type { CachedAnswer } from './support/cache-store.ts';
@@ -6,26 +7,34 @@ import type { Exchange, Runtime } from './types.ts';
 
 /** The statuses stored: cacheable by default (RFC 9111) and meaningful to repeat. */
 const STORABLE = new Set([200, 203, 204, 301, 404]);
-/** Headers never stored: per connection, per answer (the writer sets the length), or a cookie. */
-const DROPPED = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'set-cookie', 'age', 'date', 'proxy-connection', 'trailer', 'upgrade']);
+/** Headers never stored: per connection (hop-by-hop), per answer (the writer sets the length and date), or a cookie. */
+const DROPPED = new Set<string>([
+  ...HOP_BY_HOP_HEADERS,
+  // Stryker disable next-line StringLiteral: not reached: no answer a node builds carries Content-Length (a buffered proxy answer drops it; respond and transforms may not set it)
+  'content-length',
+  'date',
+  // Stryker disable next-line StringLiteral: equivalent: an answer with Set-Cookie is never stored (answerOf), and a hit sets its own Age
+  'set-cookie', 'age',
+]);
 
 const headerText = (value: string | string[] | undefined) => (Array.isArray(value) ? value.join(', ') : (value ?? ''));
 
 /**
  * How long the answer may be kept, in ms: the node's ttl, capped by Cache-Control's s-maxage or
- * max-age; 0 when it must not be stored (no-store, private, no-cache).
+ * max-age; 0 or less when it must not be stored (no-store, private, no-cache, an age that is not
+ * a finite number of seconds, or a negative one).
  */
 function freshFor(cacheControl: string, ttlMs: number): number {
   const directives = new Map<string, string | undefined>();
   for (const part of cacheControl.toLowerCase().split(',')) {
     const [name, value] = part.trim().split('=', 2) as [string, string | undefined];
-    if (name) directives.set(name, value?.replace(/^"|"$/g, ''));
+    directives.set(name, value?.replace(/^"|"$/g, '')); // a stray comma's empty name matches no directive
   }
   if (directives.has('no-store') || directives.has('private') || directives.has('no-cache')) return 0;
   const age = directives.get('s-maxage') ?? directives.get('max-age');
   if (age === undefined) return ttlMs;
   const seconds = Number(age);
-  return Number.isFinite(seconds) && seconds >= 0 ? Math.min(ttlMs, seconds * 1000) : 0;
+  return Number.isFinite(seconds) ? Math.min(ttlMs, seconds * 1000) : 0;
 }
 
 /**

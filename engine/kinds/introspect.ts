@@ -60,8 +60,10 @@ export const introspect: Runtime<IntrospectConfig> = async (config, context) => 
     const { discovery } = found;
     endpoint = async () => {
       const metadata = await discovery.metadata().catch((cause: unknown) => {
+        // Stryker disable next-line StringLiteral,ObjectLiteral: equivalent: why an introspection is unavailable is neither shown nor logged (ask() answers the unavailable port)
         throw new IntrospectionUnavailable(`the metadata of issuer ${issuer} could not be fetched`, { cause });
       });
+      // Stryker disable next-line StringLiteral: equivalent: the reason is neither shown nor logged (ask() answers the unavailable port)
       if (metadata.introspectionEndpoint === undefined) throw new IntrospectionUnavailable(`issuer ${issuer} publishes no introspection_endpoint`);
       // the discovered endpoint gets the secret: it is held to the same hosts as a configured one
       const refused = refusal(new URL(metadata.introspectionEndpoint));
@@ -114,7 +116,7 @@ export const introspect: Runtime<IntrospectConfig> = async (config, context) => 
     run: function introspect(exchange) {
       let value = exchange.request.headers[header];
       if (Array.isArray(value)) value = value[0];
-      if (value === undefined || value.length < 8 || value.charCodeAt(6) !== 32 || !BEARER.test(value)) return 'missing';
+      if (value === undefined || !BEARER.test(value)) return 'missing';
       if (value.length > MAX_TOKEN_LENGTH + 7) {
         exchange.problemParams = { ...exchange.problemParams, reason: 'the token is too large' };
         return 'invalid';

@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createSyntheticExchange } from '../../../engine/gateway/exchange.ts';
 import { hashApiKey } from '../../../engine/kinds/index.ts';
 import { validateWorkflow } from '../../../shared/compile/index.ts';
 import type { TestGateway } from '../../helpers/gateway.ts';
@@ -340,5 +341,238 @@ describe('cache-lookup and cache-store (memory)', () => {
       );
     expect(early(false).problems).toEqual([expect.objectContaining({ code: 'invalid_config', node: 'lookup', message: expect.stringContaining('comes before a node that checks credentials') })]);
     expect(early(true).problems).toEqual([]);
+  });
+});
+
+/**
+ * Case by case, on a frozen clock (Date only, moved by hand: ages and the fresh/stale edge are
+ * exact). The upstream answers {"n", "url"}; a test can hold the next call of a URL unanswered
+ * (holdNext), or have it answered 500 (failNext).
+ */
+describe('cache-lookup, case by case', () => {
+  let gw: TestGateway;
+  let upstream: TestUpstream;
+  const holdNext = new Set<string>();
+  const failNext = new Set<string>();
+  const held = new Map<string, ServerResponse>();
+  const calls = (url: string) => upstream.received.filter((r) => r.url === url).length;
+  const get = async (path: string, init?: RequestInit) => {
+    const res = await gw.fetch(path, init);
+    return { status: res.status, headers: res.headers, body: await res.text() };
+  };
+  const advance = (ms: number) => vi.setSystemTime(Date.now() + ms);
+  /** Answers a held call, and waits for the request it belongs to. */
+  const release = async (url: string, request: Promise<unknown>) => {
+    held.get(url)!.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ n: 'released', url }));
+    await request;
+  };
+  const lookups = (workflowId: string) => scrapeBy(gw, PEOPLE.admin.token, 'sluice_cache_lookups_total', { workflow: workflowId, node: 'lookup' }, 'result');
+  /** The cached route's lookup node as prepared, run on a request made up in this process. */
+  const runLookup = (workflowId: string, url: string) => gw.sluice.registry.active.get(workflowId)!.prepared.get('lookup')!.run(createSyntheticExchange({ method: 'GET', url }));
+
+  beforeAll(async () => {
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() });
+    let n = 0;
+    upstream = await startUpstream((req, res) => {
+      n++;
+      const url = req.url!;
+      if (holdNext.delete(url)) return void held.set(url, res);
+      const headers: Record<string, string> = { 'content-type': 'application/json' };
+      if (url.includes('/vary2')) headers.vary = 'Accept-Language, Accept';
+      if (url.includes('/varyx')) headers.vary = 'X-Multi';
+      res.writeHead(failNext.delete(url) ? 500 : 200, headers);
+      res.end(JSON.stringify({ n, url }));
+    });
+    const stale = { ttl: '10s', stale: '1h' };
+    gw = await startGateway(
+      [
+        cached('q', '/q/:name', { name: 'q' }, { name: 'q', ttl: '1h' }),
+        { ...cached('null-key', '/null-key', { name: 'nk', key: 'request.body.id' }, { name: 'nk' }), route: { methods: ['POST'], path: '/null-key' } },
+        cached('fail-key', '/fail-key/:name', { name: 'fk', key: '$error("no key")' }, { name: 'fk' }),
+        cached('open', '/open/:name', { name: 'open', acrossPartners: true }, { name: 'open' }),
+        cached('mine', '/mine/:name', { name: 'mine' }, { name: 'mine' }, [{ id: 'key', kind: 'api-key', config: { keys } }]),
+        cached('aged', '/aged/:name', { name: 'aged' }, { name: 'aged', ...stale }),
+        cached('hit-read', '/hit-read/:name', { name: 'hr' }, { name: 'hr' }, [], [{ id: 'read', kind: 'respond', config: { bodyExpression: '{ "cached": response.body.url }' } }], [['lookup', 'hit', 'read']]),
+        cached('no-wait', '/no-wait/:name', { name: 'nw', wait: '0ms' }, { name: 'nw', ...stale }),
+        cached('held', '/held/:name', { name: 'held', wait: '30s' }, { name: 'held', ...stale }),
+        cached('held-nokey', '/held-nokey/:name', { name: 'hnk', key: 'request.query.id', wait: '30s' }, { name: 'hnk' }),
+        // a 5xx refresh becomes a problem and is never stored: the stale entry stays
+        workflow(
+          'stale-leader',
+          { path: '/sl/:name' },
+          [
+            { id: 'lookup', kind: 'cache-lookup', config: { name: 'sl', wait: '30s' } },
+            { id: 'call', kind: 'proxy', config: { url: '${UPSTREAM}' } },
+            { id: 'check', kind: 'condition', config: { when: 'response.status < 500' } },
+            { id: 'store', kind: 'cache-store', config: { name: 'sl', ...stale } },
+            { id: 'fail', kind: 'error', config: { error: 'upstream_unavailable' } },
+          ],
+          [
+            ['lookup', 'miss', 'call'],
+            ['call', 'ok', 'check'],
+            ['check', 'true', 'store'],
+            ['check', 'false', 'fail'],
+          ],
+        ),
+      ],
+      { env: { UPSTREAM: upstream.url }, settings: { SLUICE_ADMIN_TOKENS: ADMIN_TOKENS } },
+    );
+  });
+  afterAll(async () => {
+    for (const res of held.values()) res.destroy();
+    await gw?.close();
+    await upstream?.close();
+    vi.useRealTimers();
+  });
+
+  it('keys by the query\'s values too: ?a=1 and ?a=2 are two entries', async () => {
+    const one = await get('/q/v?a=1');
+    const two = await get('/q/v?a=2');
+    expect(two.body).not.toBe(one.body);
+    expect((await get('/q/v?a=1')).body).toBe(one.body);
+    expect([calls('/q/v?a=1'), calls('/q/v?a=2')]).toEqual([1, 1]);
+  });
+
+  it('caches HEAD requests by default, like GET', async () => {
+    expect((await get('/q/head', { method: 'HEAD' })).status).toBe(200);
+    expect((await get('/q/head', { method: 'HEAD' })).status).toBe(200);
+    expect(upstream.received.filter((r) => r.url === '/q/head' && r.method === 'HEAD')).toHaveLength(1);
+  });
+
+  it('answers an entry that varies on two headers only when both are the same', async () => {
+    const both = { 'accept-language': 'en', accept: 'application/json' };
+    const first = await get('/q/vary2', { headers: both });
+    expect((await get('/q/vary2', { headers: both })).body).toBe(first.body);
+    expect((await get('/q/vary2', { headers: { ...both, accept: 'text/plain' } })).body).not.toBe(first.body);
+    expect((await get('/q/vary2', { headers: { ...both, 'accept-language': 'fr' } })).body).not.toBe(first.body);
+    expect(calls('/q/vary2')).toBe(3);
+  });
+
+  it('answers an entry stored for a request without the varied headers to another request without them', async () => {
+    const first = await get('/q/vary2-none');
+    expect((await get('/q/vary2-none')).body).toBe(first.body);
+    expect((await get('/q/vary2-none', { headers: { accept: 'text/plain' } })).body).not.toBe(first.body);
+    expect(calls('/q/vary2-none')).toBe(2);
+  });
+
+  it('matches a varied header given as a list (as an exchange may hold one) with the same values sent as one line', async () => {
+    await get('/q/varyx', { headers: { 'x-multi': 'a, b' } });
+    const listed = (values: string[]) =>
+      gw.sluice.registry.active.get('q')!.prepared.get('lookup')!.run(createSyntheticExchange({ method: 'GET', url: '/q/varyx', headers: { 'x-multi': values as unknown as string } }));
+    expect(listed(['a', 'b'])).toBe('hit');
+  });
+
+  it('does not cache a request whose key expression gives null, nor one whose key expression fails', async () => {
+    const post = (id: unknown) => get('/null-key', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id }) });
+    const seven = await post('7');
+    expect((await post('7')).body).toBe(seven.body);
+    const none = await post(null);
+    expect((await post(null)).body).not.toBe(none.body);
+    expect(calls('/null-key')).toBe(3);
+    const failed = await get('/fail-key/a');
+    expect(failed.status).toBe(200);
+    expect((await get('/fail-key/a')).body).not.toBe(failed.body);
+    expect(calls('/fail-key/a')).toBe(2);
+  });
+
+  it('shared across partners: each path its own entry, and a request with credentials is cached too (the cache is declared shared)', async () => {
+    const a = await get('/open/a');
+    expect((await get('/open/b')).body).not.toBe(a.body);
+    const withCreds = await get('/open/c', { headers: { authorization: 'Bearer alice' } });
+    expect((await get('/open/c', { headers: { authorization: 'Bearer bob' } })).body).toBe(withCreds.body);
+    expect([calls('/open/a'), calls('/open/b'), calls('/open/c')]).toEqual([1, 1, 1]);
+  });
+
+  it('caches for an identified partner even when the request carries a cookie (the entry is the partner\'s)', async () => {
+    const headers = { 'x-api-key': ACME_KEY, cookie: 'theme=dark' };
+    const first = await get('/mine/c', { headers });
+    expect((await get('/mine/c', { headers })).body).toBe(first.body);
+    expect(calls('/mine/c')).toBe(1);
+  });
+
+  it('gives a hit\'s body to the node on the hit port as the stored JSON, readable by expressions', async () => {
+    await get('/hit-read/a');
+    expect(JSON.parse((await get('/hit-read/a')).body)).toEqual({ cached: '/hit-read/a' });
+  });
+
+  it('answers a fresh hit of the memory store at once, without a promise (the request path\'s synchronous hit)', async () => {
+    await get('/q/sync');
+    expect(runLookup('q', '/q/sync')).toBe('hit');
+    await get('/aged/sync'); // an entry with a stale time, still fresh
+    expect(runLookup('aged', '/aged/sync')).toBe('hit');
+    expect([calls('/q/sync'), calls('/aged/sync')]).toEqual([1, 1]);
+  });
+
+  it('tells the age of a hit in whole seconds, and takes an entry as stale from the very millisecond its ttl ends', async () => {
+    const first = await get('/aged/x');
+    advance(4_000);
+    const later = await get('/aged/x');
+    expect([later.body, later.headers.get('age')]).toEqual([first.body, '4']);
+    advance(5_999);
+    expect((await get('/aged/x')).headers.get('age')).toBe('9');
+    expect(calls('/aged/x')).toBe(1);
+    advance(1); // now exactly the end of the ttl: stale, and this request refreshes it
+    const refreshed = await get('/aged/x');
+    expect(refreshed.body).not.toBe(first.body);
+    expect(refreshed.headers.get('age')).toBeNull(); // the upstream's own answer
+    expect(calls('/aged/x')).toBe(2);
+  });
+
+  it('with no wait: a miss and a stale entry are fetched by each request itself, nobody waits', async () => {
+    const first = await get('/no-wait/a');
+    expect(first.status).toBe(200);
+    expect((await get('/no-wait/a')).body).toBe(first.body);
+    advance(10_000);
+    const refreshed = await get('/no-wait/a');
+    expect(refreshed.status).toBe(200);
+    expect(refreshed.body).not.toBe(first.body);
+    expect(calls('/no-wait/a')).toBe(2);
+  });
+
+  it('a miss of one key never waits for the fetch of another', async () => {
+    holdNext.add('/held/m-a');
+    const leading = get('/held/m-a');
+    await until(() => held.has('/held/m-a'));
+    const other = get('/held/m-b');
+    await until(() => calls('/held/m-b') === 1); // fetched while m-a is still held
+    expect((await other).status).toBe(200);
+    await release('/held/m-a', leading);
+  });
+
+  it('a stale entry of one key is refreshed by its own request while another key\'s refresh is under way', async () => {
+    const a = await get('/held/s-a');
+    const b = await get('/held/s-b');
+    advance(10_000);
+    holdNext.add('/held/s-a');
+    const refreshingA = get('/held/s-a');
+    await until(() => held.has('/held/s-a'));
+    const fresherB = await get('/held/s-b');
+    expect(fresherB.body).not.toBe(b.body);
+    expect(calls('/held/s-b')).toBe(2);
+    await release('/held/s-a', refreshingA);
+    expect((await get('/held/s-a')).body).not.toBe(a.body);
+  });
+
+  it('a refresh that ends without a store (its 5xx became a problem) lets the next request refresh again, not serve stale', async () => {
+    const first = await get('/sl/flaky');
+    advance(10_000);
+    failNext.add('/sl/flaky');
+    expect((await get('/sl/flaky')).status).toBe(502);
+    const next = await get('/sl/flaky');
+    expect(next.status).toBe(200);
+    expect(next.body).not.toBe(first.body);
+    expect(calls('/sl/flaky')).toBe(3);
+  });
+
+  it('requests whose key expression gives nothing are neither cached nor made to wait for one another, and count as misses', async () => {
+    const before = (await lookups('held-nokey')).miss!;
+    holdNext.add('/held-nokey/x');
+    const leading = get('/held-nokey/x');
+    await until(() => held.has('/held-nokey/x'));
+    const other = get('/held-nokey/x');
+    await until(() => calls('/held-nokey/x') === 2); // fetched while the first is still held
+    expect((await other).status).toBe(200);
+    await release('/held-nokey/x', leading);
+    expect((await lookups('held-nokey')).miss).toBe(before + 2);
   });
 });

@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createSyntheticExchange } from '../../../engine/gateway/exchange.ts';
 import { portWords } from '../../../shared/compile/port-words.ts';
 import type { TestGateway } from '../../helpers/gateway.ts';
 import { INTROSPECTOR, INTROSPECTOR_POST, OTHER_CLIENT, STRANGER_CLIENT, startOidcProvider, type TestProvider } from '../../helpers/oidc-provider.ts';
@@ -90,7 +91,7 @@ async function startRecorder(host: string): Promise<Recorder> {
 }
 
 /** An issuer whose discovery document names an introspection endpoint of the test's choosing. */
-async function startHostileIssuer(endpoint: () => string): Promise<{ url: string; close(): Promise<void> }> {
+async function startHostileIssuer(endpoint: () => string | undefined): Promise<{ url: string; close(): Promise<void> }> {
   let url = '';
   const server: Server = createServer((_req, res) => {
     res.writeHead(200, { 'content-type': 'application/json' });
@@ -150,10 +151,10 @@ describe('introspect against a real authorization server', () => {
         env: { SLUICE_SECRET_INTROSPECTOR: INTROSPECTOR.clientSecret, SLUICE_SECRET_INTROSPECTOR_POST: INTROSPECTOR_POST.clientSecret, SLUICE_SECRET_WRONG: 'not-the-gateway-client-secret-at-all' },
         // the authorization server is on 127.0.0.1; 127.0.0.2 is allowed for callouts but refused by the egress policy
         // room in the request head for a token over the node's own 16 KiB limit
-        // each secret is bound to the hosts it may be sent to; SLUICE_SECRET_UNBOUND to none
+        // each secret is bound to the hosts it may be sent to; SLUICE_SECRET_UNBOUND to none; SLUICE_SECRET_UNSET is bound but not set
         settings: {
           SLUICE_CALLOUT_HOSTS: '127.0.0.1,127.0.0.2',
-          SLUICE_SECRET_HOSTS: 'SLUICE_SECRET_INTROSPECTOR=127.0.0.1,127.0.0.2; SLUICE_SECRET_INTROSPECTOR_POST=127.0.0.1; SLUICE_SECRET_WRONG=127.0.0.1',
+          SLUICE_SECRET_HOSTS: 'SLUICE_SECRET_INTROSPECTOR=127.0.0.1,127.0.0.2; SLUICE_SECRET_INTROSPECTOR_POST=127.0.0.1; SLUICE_SECRET_WRONG=127.0.0.1; SLUICE_SECRET_UNSET=127.0.0.1; SLUICE_SECRET_TWO=127.0.0.1:1,127.0.0.1:2',
           SLUICE_MAX_HEADER: '64kb',
         },
       },
@@ -286,12 +287,15 @@ describe('introspect against a real authorization server', () => {
   });
 
   it.each([
-    ['callout', 'an endpoint on a host not allowed for callouts', { endpoint: 'https://collector.example/introspect' }, 'config.endpoint', /SLUICE_CALLOUT_HOSTS/],
+    ['callout', 'an endpoint on a host not allowed for callouts', { endpoint: 'https://collector.example/introspect' }, 'config.endpoint', /^host collector\.example is not among the hosts this gateway sends requests with credentials to \(SLUICE_CALLOUT_HOSTS\)$/],
     ['issuer-callout', 'an issuer on a host not allowed for callouts', { issuer: 'https://collector.example' }, 'config.issuer', /SLUICE_CALLOUT_HOSTS/],
-    ['egress', 'an endpoint the egress policy refuses', { endpoint: 'http://127.0.0.2:8080/introspect' }, 'config.endpoint', /egress policy.*loopback/],
+    // the refusal names the endpoint as written and the address it is (not a resolved host)
+    ['egress', 'an endpoint the egress policy refuses', { endpoint: 'http://127.0.0.2:8080/introspect' }, 'config.endpoint', /^"http:\/\/127\.0\.0\.2:8080\/introspect" is refused by the egress policy: 127\.0\.0\.2:8080 is a loopback address/],
     ['issuer-egress', 'an issuer the egress policy refuses', { issuer: 'http://127.0.0.2:8080' }, 'config.issuer', /egress policy.*loopback/],
     ['env', 'a secret variable not allowed as a secret', { endpoint: 'http://127.0.0.1:9/introspect', clientSecretEnv: 'DATABASE_PASSWORD' }, 'config.clientSecretEnv', /not allowed as a secret/],
     ['unbound', 'a secret bound to no host (SLUICE_SECRET_HOSTS)', { endpoint: 'http://127.0.0.1:9/introspect', clientSecretEnv: 'SLUICE_SECRET_UNBOUND' }, 'config.endpoint', /SLUICE_SECRET_UNBOUND may not be sent anywhere: SLUICE_SECRET_HOSTS binds no host/],
+    ['unset', 'a secret variable bound to the host but not set', { endpoint: 'http://127.0.0.1:9/introspect', clientSecretEnv: 'SLUICE_SECRET_UNSET' }, 'config.clientSecretEnv', /^environment variable SLUICE_SECRET_UNSET is not set$/],
+    ['two-hosts', 'a secret bound to two other hosts, both named', { endpoint: 'http://127.0.0.1:9/introspect', clientSecretEnv: 'SLUICE_SECRET_TWO' }, 'config.endpoint', /may be sent only to 127\.0\.0\.1:1, 127\.0\.0\.1:2 \(SLUICE_SECRET_HOSTS\), not to 127\.0\.0\.1:9$/],
     ['other-host', 'a secret sent to a callout host it is not bound to', { endpoint: 'http://127.0.0.2:8080/introspect', clientSecretEnv: 'SLUICE_SECRET_INTROSPECTOR_POST' }, 'config.endpoint', /may be sent only to 127\.0\.0\.1 \(SLUICE_SECRET_HOSTS\), not to 127\.0\.0\.2:8080/],
     ['issuer-other-host', 'an issuer on a callout host the secret is not bound to', { issuer: 'http://127.0.0.2:8080', clientSecretEnv: 'SLUICE_SECRET_WRONG' }, 'config.issuer', /SLUICE_SECRET_HOSTS/],
   ])('publish refuses %s: %s', async (tag, _name, config, field, words) => {
@@ -301,5 +305,132 @@ describe('introspect against a real authorization server', () => {
     const refusal = gw.logs.find((l) => l.workflow === id && typeof l.msg === 'string' && l.msg.startsWith('workflow refused'));
     expect(refusal?.problems).toEqual([expect.objectContaining({ node: 'check', field, message: expect.stringMatching(words) })]);
     expect(JSON.stringify(refusal)).not.toContain(INTROSPECTOR.clientSecret);
+  });
+});
+
+describe('introspect with no host allowed for callouts', () => {
+  it('is refused at publish: the client secret would have nowhere it may go (SLUICE_CALLOUT_HOSTS is empty)', async () => {
+    const gw = await startGateway([], { settings: { SLUICE_SECRET_HOSTS: 'SLUICE_SECRET_AS=127.0.0.1' } });
+    try {
+      await gw.putWorkflow(workflow('in-nowhere', { path: '/in-nowhere' }, [{ id: 'check', kind: 'introspect', config: { endpoint: 'http://127.0.0.1:9/introspect', clientId: 'gateway', clientSecretEnv: 'SLUICE_SECRET_AS' } }, whoNode], [['check', 'ok', 'who']]));
+      expect(gw.sluice.registry.active.has('in-nowhere')).toBe(false);
+      const refusal = gw.logs.find((l) => l.workflow === 'in-nowhere' && typeof l.msg === 'string' && l.msg.startsWith('workflow refused'));
+      expect(refusal?.problems).toEqual([
+        expect.objectContaining({ node: 'check', field: 'config.endpoint', message: 'the client secret is sent to the authorization server, and no host is allowed for that on this gateway (SLUICE_CALLOUT_HOSTS is empty)' }),
+      ]);
+    } finally {
+      await gw.close();
+    }
+  });
+});
+
+/** An authorization server whose introspection answers are the test's, by token (inactive for any other); it records every token it is asked about. */
+async function startScriptedServer(answers: Record<string, Record<string, unknown>>): Promise<{ url: string; asked: string[]; close(): Promise<void> }> {
+  const asked: string[] = [];
+  const server: Server = createServer((req, res) => {
+    let form = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk: string) => (form += chunk));
+    req.on('end', () => {
+      const token = new URLSearchParams(form).get('token') ?? '';
+      asked.push(token);
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(answers[token] ?? { active: false }));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    asked,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/**
+ * Against a scripted authorization server: the members of its answers are of the test's choosing
+ * (odd spacing, other types), and the tokens it was asked about show what the gateway sent.
+ */
+describe('introspect against a scripted authorization server', () => {
+  const LONGEST = 'l'.repeat(16 * 1024);
+  let gw: TestGateway;
+  let scripted: Awaited<ReturnType<typeof startScriptedServer>>;
+  let silent: { url: string; close(): Promise<void> };
+  const who = async (res: Response) => {
+    expect(res.status, await res.clone().text()).toBe(200);
+    return (await res.json()) as Record<string, unknown>;
+  };
+
+  beforeAll(async () => {
+    scripted = await startScriptedServer({
+      spaced: { active: true, scope: ' orders:read  orders:write ', sub: 'user-7', client_id: 'acme-batch' },
+      odd: { active: true, scope: 42, sub: 7, client_id: 99 },
+      bare: { active: true },
+      x: { active: true, client_id: 'one-char' },
+      [LONGEST]: { active: true, client_id: 'longest' },
+    });
+    // an issuer whose discovery names no introspection endpoint
+    silent = await startHostileIssuer(() => undefined);
+    const node = (config: Record<string, unknown>): NodeDoc => ({ id: 'check', kind: 'introspect', config: { clientId: 'gateway', clientSecretEnv: 'SLUICE_SECRET_AS', ...config } });
+    gw = await startGateway(
+      [
+        workflow('sc', { path: '/sc' }, [node({ endpoint: `${scripted.url}/introspect` }), whoNode], [['check', 'ok', 'who']]),
+        workflow('sc-ports', { path: '/sc-ports' }, [node({ endpoint: `${scripted.url}/introspect` }), whoNode, ...PORTS.map((p) => portNode(p))], [['check', 'ok', 'who'], ...PORTS.map((p): [string, string, string] => ['check', p, p])]),
+        workflow('sc-dead-issuer', { path: '/sc-dead-issuer' }, [node({ issuer: await deadUrl() }), whoNode], [['check', 'ok', 'who']]),
+        workflow('sc-silent-issuer', { path: '/sc-silent-issuer' }, [node({ issuer: silent.url }), whoNode], [['check', 'ok', 'who']]),
+      ],
+      { env: { SLUICE_SECRET_AS: 'scripted-secret' }, settings: { SLUICE_CALLOUT_HOSTS: '127.0.0.1', SLUICE_SECRET_HOSTS: 'SLUICE_SECRET_AS=127.0.0.1', SLUICE_MAX_HEADER: '64kb' } },
+    );
+  });
+  afterAll(async () => {
+    await gw?.close();
+    await Promise.all([scripted?.close(), silent?.close()]);
+  });
+
+  it('maps the answer into the context: scope split on spaces (runs of them ignored), sub as the subject, client_id as the partner', async () => {
+    expect(await who(await gw.fetch('/sc', { headers: bearer('spaced') }))).toEqual({ port: 'ok', sub: 'user-7', client: 'acme-batch', partner: 'acme-batch', scopes: ['orders:read', 'orders:write'] });
+  });
+
+  it('ignores members of another type: a scope, sub or client_id that is not a string gives no scopes, no subject and no partner', async () => {
+    expect(await who(await gw.fetch('/sc', { headers: bearer('odd') }))).toEqual({ port: 'ok', client: 99, scopes: [] });
+    expect(await who(await gw.fetch('/sc', { headers: bearer('bare') }))).toEqual({ port: 'ok', scopes: [] });
+  });
+
+  it('sends what follows "Bearer " and its spaces: a one-character token, then the same token after more spaces (from the cache)', async () => {
+    const before = scripted.asked.length;
+    expect((await who(await gw.fetch('/sc', { headers: { authorization: 'Bearer x' } }))).partner).toBe('one-char');
+    expect((await who(await gw.fetch('/sc', { headers: { authorization: 'bearer    x' } }))).partner).toBe('one-char');
+    expect(scripted.asked.slice(before)).toEqual(['x']);
+  });
+
+  it('asks about a token of exactly 16 KiB; one character more is refused without asking', async () => {
+    const before = scripted.asked.length;
+    expect((await who(await gw.fetch('/sc', { headers: bearer(LONGEST) }))).partner).toBe('longest');
+    await expectProblem(await gw.fetch('/sc', { headers: bearer(`${LONGEST}l`) }), 401, 'invalid-token', 'too large');
+    expect(scripted.asked.length).toBe(before + 1);
+  });
+
+  it('missing, never asked about: another scheme with a space where Bearer has one, "Bearer" later in the value, a token of only whitespace HTTP does not trim', async () => {
+    const before = scripted.asked.length;
+    for (const authorization of ['Digest bearer abc', 'Token: Bearer abc', 'Bearer \u00a0']) await expectPort(await gw.fetch('/sc-ports', { headers: { authorization } }), 'missing');
+    expect(scripted.asked.length).toBe(before);
+  });
+
+  it('unavailable when discovery fails at request time: the issuer\'s metadata cannot be fetched, or it names no introspection endpoint', async () => {
+    await expectProblem(await gw.fetch('/sc-dead-issuer', { headers: bearer('spaced') }), 503, 'introspection-unavailable');
+    await expectProblem(await gw.fetch('/sc-silent-issuer', { headers: bearer('spaced') }), 503, 'introspection-unavailable');
+  });
+
+  it('answers a token it already vouched for at once, without a promise (the request path\'s cached hit), and reads a header given as a list by its first value', async () => {
+    expect((await who(await gw.fetch('/sc', { headers: bearer('bare') }))).port).toBe('ok');
+    const check = gw.sluice.registry.active.get('sc')!.prepared.get('check')!;
+    expect(check.run(createSyntheticExchange({ method: 'GET', url: '/sc', headers: bearer('bare') }))).toBe('ok');
+    // Node gives a repeated header as a list only for a few names; an exchange may hold one all the same
+    const listed = createSyntheticExchange({ method: 'GET', url: '/sc', headers: { authorization: ['Bearer spaced', 'Bearer odd'] as unknown as string } });
+    expect(await check.run(listed)).toBe('ok');
+    expect(listed.subject).toBe('user-7');
   });
 });
