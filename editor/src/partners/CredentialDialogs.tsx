@@ -6,7 +6,7 @@ import { checkMatch, colonFingerprint, readCertificate, SAN_TYPES, type Certific
 import { sentence, TextField } from './fields.tsx';
 import { FormDialog } from './FormDialog.tsx';
 import { refusal, type FieldErrors } from './form.ts';
-import { ShownOnceActions } from './KeyDialogs.tsx';
+import { ShownOnceActions } from '../components/ShownOnceActions.tsx';
 
 /** An HMAC secret as the API answers its creation: the only time the secret itself is seen. */
 export type CreatedSecret = { partner: string; id: string; secret: string; replaced?: string | undefined };

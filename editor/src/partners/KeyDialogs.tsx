@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'react';
 import type { PartnerView } from '../../../shared/schema/partners.ts';
 import { Dialog } from '../components/Dialog.tsx';
+import { ShownOnceActions } from '../components/ShownOnceActions.tsx';
 import { useSessionContext } from '../editor-context.ts';
 import { ChipsField, TextField } from './fields.tsx';
 import { FormDialog, useForm } from './FormDialog.tsx';
@@ -65,30 +66,6 @@ export function CreateKeyDialog({ partner, onClose, onCreated }: { partner: Part
       />
       <TextField id={`${where}-expires`} label="Expires" type="datetime-local" value={expires} min={now} onChange={setExpires} error={form.shown.expiresAt} hint="Optional: after this the key is refused. Empty: it works until revoked." />
     </FormDialog>
-  );
-}
-
-/** Copy and Done under a secret shown once; `value` is what Copy puts on the clipboard (a new value clears "Copied"). */
-export function ShownOnceActions({ value, onDone }: { value: string | undefined; onDone(): void }) {
-  const [copied, setCopied] = useState(false);
-  useEffect(() => setCopied(false), [value]);
-  const copy = () =>
-    void navigator.clipboard?.writeText(value ?? '').then(
-      () => setCopied(true),
-      () => setCopied(false),
-    );
-  return (
-    <div className="dialog__actions">
-      <span role="status" className="muted small">
-        {copied ? 'Copied to the clipboard.' : ''}
-      </span>
-      <button type="button" onClick={copy}>
-        Copy
-      </button>
-      <button type="button" className="primary" onClick={onDone}>
-        Done
-      </button>
-    </div>
   );
 }
 

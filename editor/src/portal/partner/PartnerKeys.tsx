@@ -1,5 +1,6 @@
 import { useEffect, useId, useRef, useState, type FormEvent, type ReactNode } from 'react';
 import type { PartnerOverview, PartnerSession, RotatedOwnKey } from '../../../../shared/portal/partner.ts';
+import { ShownOnceActions } from '../../components/ShownOnceActions.tsx';
 import { partnerApi } from './partner-client.ts';
 import { durationSeconds, formatSeconds, formatTime } from './format.ts';
 
@@ -75,13 +76,7 @@ function RotateDialog({ session, keyRecord, maxOverlapSeconds, onClose, onRotate
 
 /** The new key, shown this once: copy it now, it cannot be read again. */
 function NewKeyDialog({ rotated, onDone }: { rotated: RotatedOwnKey; onDone(): void }) {
-  const [copied, setCopied] = useState(false);
   const id = useId();
-  const copy = () =>
-    void navigator.clipboard?.writeText(rotated.key).then(
-      () => setCopied(true),
-      () => setCopied(false),
-    );
   return (
     <Modal title="Your new key" onClose={onDone}>
       <p>
@@ -92,17 +87,7 @@ function NewKeyDialog({ rotated, onDone }: { rotated: RotatedOwnKey; onDone(): v
       <p className="small">
         The key <code>{rotated.replaced.id}</code> works until {formatTime(rotated.replaced.expiresAt)}.{rotated.expiresAt ? <> The new key expires {formatTime(rotated.expiresAt)}, as the old one would have.</> : null}
       </p>
-      <div className="partner-dialog__actions">
-        <span role="status" className="small">
-          {copied ? 'Copied.' : ''}
-        </span>
-        <button type="button" onClick={copy}>
-          Copy
-        </button>
-        <button type="button" className="primary" onClick={onDone}>
-          Done
-        </button>
-      </div>
+      <ShownOnceActions value={rotated.key} onDone={onDone} className="partner-dialog__actions" />
     </Modal>
   );
 }
