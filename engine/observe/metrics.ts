@@ -34,7 +34,7 @@ function histogramSamples(name: string, histogram: Histogram, labels: Labels): S
   const samples: Sample[] = [];
   let cumulative = 0;
   for (let i = 0; i < histogram.bounds.length; i++) {
-    cumulative += histogram.counts[i]!;
+    cumulative += histogram.bucket(i);
     samples.push({ metricName: `${name}_bucket`, labels: { ...labels, le: histogram.bounds[i]! }, value: cumulative });
   }
   samples.push({ metricName: `${name}_bucket`, labels: { ...labels, le: '+Inf' }, value: histogram.count });
