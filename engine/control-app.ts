@@ -221,6 +221,7 @@ export function createControlPlane(parts: ControlPlaneParts): { app: express.Exp
     applied: (revision) => registry.whenApplied(revision),
     sessionMs: settings.partnerPortal.sessionMs,
     maxOverlapMs: settings.partnerPortal.maxOverlapMs,
+    rateLimits: parts.rateLimits,
     logger: parts.logger,
   });
   const app = createControlApp({

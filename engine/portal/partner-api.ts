@@ -8,7 +8,8 @@
  * server-side (files of the data directory, or Redis with REDIS_URL) for SLUICE_PORTAL_SESSION at most, and checked
  * again on every request: a revoked or expired key, a removed client id or a suspension ends it.
  * Changes need the session's CSRF token in a header and, when the browser sends one, an Origin of
- * this host. Failed sign-ins are counted per client address and refused past a bound.
+ * this host. Failed sign-ins are counted per client address and refused past a bound, in the
+ * rate-limit store (shared by the replicas through Redis when it is configured).
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import express, { type Request, type Response } from 'express';
@@ -25,8 +26,9 @@ import { writeProblem, type ProblemRenderer } from '../gateway/problem.ts';
 import { traceContextOf } from '../gateway/trace.ts';
 import { hashApiKey } from '../kinds/api-key.ts';
 import { keyRecordOf, type PartnerAccess } from '../kinds/support/partner-directory.ts';
+import type { RateLimitStore } from '../kinds/support/rate-limit-store.ts';
 import type { Store, StoreState } from '../store/types.ts';
-import { createAttemptCounts } from './attempt-counts.ts';
+import { createAttemptLimit } from './attempt-limit.ts';
 import type { PartnerSessionRecord, PartnerSessionStore } from './partner-sessions.ts';
 import type { VerifiedPortalToken } from './partner-token.ts';
 import type { PartnerUsage } from './partner-usage.ts';
@@ -62,6 +64,8 @@ export interface PartnerPortalOptions {
   sessionMs: number;
   /** SLUICE_PORTAL_MAX_OVERLAP in ms: the longest (and default) overlap of a partner's own rotation. */
   maxOverlapMs: number;
+  /** Where sign-in attempts are counted (the gateway's rate-limit store: shared through Redis when configured). */
+  rateLimits: RateLimitStore;
   /** Failed sign-ins one address may make per window before it is refused (429). */
   maxFailures?: number;
   failureWindowMs?: number;
@@ -116,8 +120,8 @@ function keyState(key: { revokedAt?: string | undefined; expiresAt?: string | un
 /** The partner portal's router; `session(req)` tells the rest of the portal who is signed in. */
 export function createPartnerPortalApi(options: PartnerPortalOptions) {
   const { store, access, sessions, logger } = options;
-  const failures = createAttemptCounts({ max: options.maxFailures ?? 10, windowMs: options.failureWindowMs ?? 300_000 });
-  const signIns = createAttemptCounts({ max: MAX_SIGN_INS, windowMs: SIGN_IN_WINDOW_MS });
+  const failures = createAttemptLimit(options.rateLimits, { scope: 'portal/sign-in-failures', max: options.maxFailures ?? 10, windowMs: options.failureWindowMs ?? 300_000 });
+  const signIns = createAttemptLimit(options.rateLimits, { scope: 'portal/sign-ins', max: MAX_SIGN_INS, windowMs: SIGN_IN_WINDOW_MS });
   const router = express.Router();
   const json = express.json({ limit: '20kb', type: 'application/json' });
 
@@ -208,14 +212,14 @@ export function createPartnerPortalApi(options: PartnerPortalOptions) {
     json,
     handle(async (req, res) => {
       const client = options.clients.of(req);
-      const wait = failures.refusedFor(client);
+      const wait = await failures.refusedFor(client);
       if (wait !== undefined) throw new Refusal('too_many_attempts', `too many failed sign-ins from this address; retry after ${wait} seconds`, { 'retry-after': String(wait) });
       checkOrigin(req);
       let body;
       try {
         body = bodyOf(req, partnerSignInBodySchema);
       } catch (error) {
-        failures.count(client);
+        await failures.count(client);
         throw error;
       }
       let signedIn: { partner: string; credential: PartnerSessionRecord['credential']; until: number } | undefined;
@@ -230,13 +234,13 @@ export function createPartnerPortalApi(options: PartnerPortalOptions) {
       const partner = signedIn === undefined ? undefined : access.current.partners.get(signedIn.partner);
       const now = Date.now();
       if (signedIn === undefined || partner === undefined || partner.suspended || signedIn.until <= now) {
-        failures.count(client);
+        await failures.count(client);
         logger.warn({ client, credential: 'apiKey' in body ? 'api-key' : 'token' }, 'partner portal sign-in refused');
         throw new Refusal('unauthorized', SIGN_IN_REFUSED);
       }
-      const busy = signIns.refusedFor(signedIn.partner);
+      const busy = await signIns.refusedFor(signedIn.partner);
       if (busy !== undefined) throw new Refusal('too_many_attempts', `too many sign-ins of this partner; retry after ${busy} seconds`, { 'retry-after': String(busy) });
-      signIns.count(signedIn.partner);
+      await signIns.count(signedIn.partner);
       const id = randomBytes(32).toString('base64url');
       const record: PartnerSessionRecord = { partner: signedIn.partner, credential: signedIn.credential, csrf: randomBytes(32).toString('base64url'), expiresAt: Math.min(now + options.sessionMs, signedIn.until) };
       await sessions.put(id, record);

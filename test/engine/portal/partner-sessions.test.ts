@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createAttemptCounts } from '../../../engine/portal/attempt-counts.ts';
 import { createFileSessionStore, openPartnerSessions, SESSIONS_DIR, type PartnerSessionRecord, type PartnerSessionStore } from '../../../engine/portal/partner-sessions.ts';
 import { deletePrefix, SHARED_REDIS_URL, sharedRedisAvailable, testPrefix } from '../../helpers/redis.ts';
 
@@ -45,28 +44,6 @@ describe('partner portal sessions in the data directory', () => {
     }
     expect(readdirSync(dir)).toHaveLength(1);
     expect(SESSIONS_DIR).toBe('portal-sessions');
-  });
-});
-
-describe('attempts counted by key', () => {
-  it('refuses an address past the bound until its window ends; others are not affected', () => {
-    const failures = createAttemptCounts({ max: 3, windowMs: 60_000 });
-    for (let i = 0; i < 3; i++) {
-      expect(failures.refusedFor('a', 1_000)).toBeUndefined();
-      failures.count('a', 1_000);
-    }
-    expect(failures.refusedFor('a', 1_000)).toBe(60);
-    expect(failures.refusedFor('a', 31_000)).toBe(30);
-    expect(failures.refusedFor('b', 31_000)).toBeUndefined();
-    expect(failures.refusedFor('a', 61_000)).toBeUndefined();
-  });
-
-  it('keeps at most its bound of addresses: a flood of addresses evicts the oldest, never grows', () => {
-    const failures = createAttemptCounts({ max: 1, windowMs: 60_000, maxKeys: 100 });
-    for (let i = 0; i < 1_000; i++) failures.count(`10.0.${i >> 8}.${i & 255}`, 1_000);
-    expect(failures.size).toBe(100);
-    expect(failures.refusedFor('10.0.3.231', 1_000)).toBe(60);
-    expect(failures.refusedFor('10.0.0.0', 1_000)).toBeUndefined();
   });
 });
 
