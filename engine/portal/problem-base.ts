@@ -7,11 +7,8 @@
  * answers, contracts, previews and the portal agree, and no request pays for it. Types an operator
  * wrote under another base are theirs and stay as written.
  */
-import type { ErrorCatalog } from '../../shared/schema/index.ts';
+import { BUILTIN_PROBLEM_BASE, type ErrorCatalog } from '../../shared/schema/index.ts';
 import type { StoredCatalogs } from '../store/catalogs.ts';
-
-/** The base of the shipped catalog's types (examples/errors.json). */
-export const BUILTIN_PROBLEM_BASE = 'https://problems.sluice.example/';
 
 /** The catalog with its built-in types under `base`; the same catalog when there is no base. */
 export function rebaseCatalog(catalog: ErrorCatalog, base: string | undefined): ErrorCatalog {

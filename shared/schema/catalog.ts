@@ -1,5 +1,8 @@
 import { z } from 'zod';
 
+/** The base of the shipped catalog's problem types (examples/errors.json): a placeholder host, which SLUICE_PROBLEM_BASE moves. */
+export const BUILTIN_PROBLEM_BASE = 'https://problems.sluice.example/';
+
 /** Catalog error ids: snake_case, stable, used by nodes and tests. */
 export const errorIdSchema = z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'must be snake_case');
 

@@ -1,5 +1,5 @@
 export { workflowDocumentSchema, demoTokenSchema, apiKeyReferenceSchema, clientCertReferenceSchema, hmacReferenceSchema, introspectedReferenceSchema, routeSchema, idSchema, HTTP_METHODS, MAX_NODES, MAX_EDGES, type WorkflowDocument, type WorkflowTest, type Route, type HttpMethod } from './workflow.ts';
-export { errorCatalogSchema, errorIdSchema, GATEWAY_ERRORS, type ErrorCatalog, type CatalogEntry } from './catalog.ts';
+export { BUILTIN_PROBLEM_BASE, errorCatalogSchema, errorIdSchema, GATEWAY_ERRORS, type ErrorCatalog, type CatalogEntry } from './catalog.ts';
 export { problemDetailsSchema, PROBLEM_CONTENT_TYPE } from './problem.ts';
 export { durationSchema, durationMs, boundedDurationSchema, MAX_TIMER_MS } from './duration.ts';
 export { DEFAULT_DOCUMENT_LIMITS, DOCUMENT_LIMIT_SETTINGS, jsonTextDepth, formatBytes, type DocumentLimits } from './limits.ts';

@@ -3,7 +3,7 @@
  * admin lockout per client, prefixes a workflow may not take, the audit log under a flood of
  * refused attempts, and the demo issuer staying off unless asked for.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -331,9 +331,18 @@ describe('demo mode', () => {
   ])('`sluice serve --demo` (npm start) with %s: demo mode %s, as the log says', async (_name, mode, demo) => {
     const on = mode === 'on';
     // undefined leaves SLUICE_DEMO out of the child's environment
-    const gw = await startProcessGateway({ args: ['--demo'], env: { SLUICE_DEMO: demo } as Record<string, string> });
+    // a data dir the server seeds with the examples, as npm start's on a fresh machine
+    const gw = await startProcessGateway({ args: ['--demo'], examples: true, env: { SLUICE_DEMO: demo } as Record<string, string> });
     try {
       expect(gw.logs.some((l) => l.level === 'warn' && typeof l.msg === 'string' && l.msg.startsWith('demo mode:'))).toBe(on);
+      if (on) {
+        // every example workflow is served (published before it listens), its tests, written with the
+        // catalog's own type URIs, passing under the demo's base
+        const examples = readdirSync(join(REPO, 'examples', 'workflows')).map((f) => f.replace(/\.json$/, '')).sort();
+        expect(gw.logs.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('workflow refused')).map((l) => l.msg)).toEqual([]);
+        expect(gw.logs.filter((l) => l.msg === 'workflow activated').map((l) => String(l.workflow)).sort()).toEqual(examples);
+        expect(((await (await gw.fetch('/api/orders')).json()) as { type: string }).type).toBe('/portal/problems/missing-token');
+      }
       expect((await gw.fetch('/.well-known/sluice/demo-jwks.json')).status).toBe(on ? 200 : 404);
       // the quick start's problem types resolve on the gateway's own portal; out of demo mode, as the catalog writes them
       const refused = (await (await gw.fetch('/no/such/route')).json()) as { type: string };

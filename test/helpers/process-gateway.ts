@@ -21,14 +21,17 @@ export interface ProcessGateway {
 
 /**
  * Starts `sluice serve` (the engine bundle, as npm start runs it: helpers/engine-bundle.ts) on a free port with its own data directory
- * holding the examples' error catalog and the given workflow files (none by default), and
- * resolves once it logs that it listens.
+ * holding the examples' error catalog and the given workflow files (none by default), or, with
+ * `examples`, an empty one the server seeds as on a fresh machine (the example workflows, their
+ * fragments and the catalog), and resolves once it logs that it listens.
  */
-export async function startProcessGateway(options: { env?: Record<string, string>; workflows?: unknown[]; args?: string[]; startTimeoutMs?: number } = {}): Promise<ProcessGateway> {
+export async function startProcessGateway(options: { env?: Record<string, string>; workflows?: unknown[]; examples?: boolean; args?: string[]; startTimeoutMs?: number } = {}): Promise<ProcessGateway> {
   const dataDir = mkdtempSync(join(tmpdir(), 'sluice-proc-'));
-  mkdirSync(join(dataDir, 'workflows'));
-  for (const doc of options.workflows ?? []) writeFileSync(join(dataDir, 'workflows', `${(doc as { id: string }).id}.json`), JSON.stringify(doc));
-  writeFileSync(join(dataDir, 'errors.json'), readFileSync(join(REPO, 'examples', 'errors.json')));
+  if (options.examples !== true) {
+    mkdirSync(join(dataDir, 'workflows'));
+    for (const doc of options.workflows ?? []) writeFileSync(join(dataDir, 'workflows', `${(doc as { id: string }).id}.json`), JSON.stringify(doc));
+    writeFileSync(join(dataDir, 'errors.json'), readFileSync(join(REPO, 'examples', 'errors.json')));
+  }
   const child = await spawnSluice(['serve', ...(options.args ?? [])], {
     // loopback upstreams are allowed explicitly: the egress policy refuses them by default
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', SLUICE_DATA: dataDir, SLUICE_DEMO: 'off', LOG_LEVEL: 'info', SLUICE_EGRESS_ALLOW: '127.0.0.1', ...processCoverageEnv(options.env), ...options.env },

@@ -6,7 +6,8 @@ import { errorCatalogSchema } from '../../../shared/schema/index.ts';
 import { REPO } from '../../helpers/gateway.ts';
 import { billingWorkflow } from './support.ts';
 import { loadSettings } from '../../../engine/config.ts';
-import { BUILTIN_PROBLEM_BASE, rebaseCatalog, rebasedCatalogs } from '../../../engine/portal/problem-base.ts';
+import { rebaseCatalog, rebasedCatalogs } from '../../../engine/portal/problem-base.ts';
+import { BUILTIN_PROBLEM_BASE } from '../../../shared/schema/index.ts';
 import { problemSlug, publicCondition } from '../../../engine/portal/public-contract.ts';
 import type { ErrorCatalog } from '../../../shared/schema/index.ts';
 
