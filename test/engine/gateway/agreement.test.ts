@@ -254,7 +254,9 @@ describe('the table walk agrees with a live XState actor on every path of every 
   afterAll(() => gw.close());
 
   it('serves every example', () => {
-    expect([...gw.sluice.registry.active.keys()].sort()).toEqual(EXAMPLE_IDS);
+    // an example refused at start says why (it was once refused in a CI run on a machine at load 10)
+    const refusals = gw.logs.filter((l) => typeof l.msg === 'string' && (l.msg.startsWith('workflow refused') || l.msg.includes('cannot be served'))).map((l) => l.msg);
+    expect([...gw.sluice.registry.active.keys()].sort(), refusals.join('\n')).toEqual(EXAMPLE_IDS);
   });
 
   /** A request as the gateway would build it: the route table gives the params. */
