@@ -176,6 +176,35 @@ const cases: Case[] = [
     options: { limits: { ...DEFAULT_DOCUMENT_LIMITS, depth: 6 } },
     expected: [{ code: 'too_large', node: undefined, field: 'nodes.2.config.headers.x-a.0' }],
   },
+  {
+    code: 'invalid_document',
+    name: 'a cors node on a route without OPTIONS',
+    input: variant((d) => {
+      d.nodes.unshift({ id: 'cors', kind: 'cors', config: { origins: ['*'] } });
+      d.edges.push({ from: 'cors', port: 'ok', to: 'verify' });
+    }),
+    expected: [{ code: 'invalid_document', node: undefined, field: 'route.methods' }],
+  },
+  {
+    code: 'invalid_config',
+    name: 'a cors node after a node that checks credentials',
+    input: variant((d) => {
+      d.route.methods = ['GET', 'OPTIONS'];
+      d.nodes.push({ id: 'cors', kind: 'cors', config: { origins: ['*'] } });
+      d.edges[0] = { from: 'verify', port: 'ok', to: 'cors' };
+      d.edges.push({ from: 'cors', port: 'ok', to: 'gate' });
+    }),
+    expected: [{ code: 'invalid_config', node: 'cors', field: undefined }],
+  },
+  {
+    code: 'invalid_config',
+    name: 'a cache-lookup before a node that checks credentials',
+    input: variant((d) => {
+      d.nodes.unshift({ id: 'lookup', kind: 'cache-lookup', config: { name: 'orders' } });
+      d.edges.push({ from: 'lookup', port: 'miss', to: 'verify' });
+    }),
+    expected: [{ code: 'invalid_config', node: 'lookup', field: undefined }],
+  },
 ];
 
 describe('validateWorkflow', () => {
@@ -188,6 +217,26 @@ describe('validateWorkflow', () => {
     expect(result.ok).toBe(false);
     expect(result.problems.map(pin)).toEqual(expected);
     for (const problem of result.problems) expect(problem.message).not.toBe('');
+  });
+
+  it('accepts a cors node first on a route with OPTIONS, a cache-lookup after the identity node, and one across partners before it', () => {
+    const corsFirst = variant((d) => {
+      d.route.methods = ['GET', 'OPTIONS'];
+      d.nodes.unshift({ id: 'cors', kind: 'cors', config: { origins: ['*'] } });
+      d.edges.push({ from: 'cors', port: 'ok', to: 'verify' });
+    });
+    expect(validateWorkflow(corsFirst).problems).toEqual([]);
+    const lookupAfter = variant((d) => {
+      d.nodes.push({ id: 'lookup', kind: 'cache-lookup', config: { name: 'orders' } });
+      d.edges[0] = { from: 'verify', port: 'ok', to: 'lookup' };
+      d.edges.push({ from: 'lookup', port: 'miss', to: 'gate' });
+    });
+    expect(validateWorkflow(lookupAfter).problems).toEqual([]);
+    const acrossBefore = variant((d) => {
+      d.nodes.unshift({ id: 'lookup', kind: 'cache-lookup', config: { name: 'orders', acrossPartners: true } });
+      d.edges.push({ from: 'lookup', port: 'miss', to: 'verify' });
+    });
+    expect(validateWorkflow(acrossBefore).problems).toEqual([]);
   });
 
   it('reports every problem of a document at once', () => {

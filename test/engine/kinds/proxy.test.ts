@@ -103,7 +103,7 @@ describe('proxy', () => {
   let issuer: TestIssuer;
   const slow = { started: 0, closed: 0 };
   const named: Record<string, NamedUpstream> = {};
-  const NAMES = ['W1', 'W2', 'K1', 'K2', 'FAIL', 'BR', 'ST1', 'ST2', 'S1', 'S2', 'H1', 'H2'] as const;
+  const NAMES = ['W1', 'W2', 'K1', 'K2', 'FAIL', 'BR', 'ST1', 'ST2', 'S1', 'S2', 'H1', 'H2', 'HO'] as const;
 
   /** The upstream: echoes by default; /slow never answers in time, /status/:code answers that status, /hop sends hop-by-hop headers. */
   const handler: UpstreamHandler = (req, res) => {
@@ -197,6 +197,22 @@ describe('proxy', () => {
         workflow('px-huge', { path: '/px/huge/:how' }, [proxy({ path: '/:how' }), okNode], [['call', 'ok', 'ok']]),
         workflow('px-huge-streamed', { path: '/px/huge-streamed' }, [proxy({ path: '/huge-chunked' })]),
         workflow('px-timeout-port', { path: '/px/timeout-port' }, [proxy({ path: '/slow', timeout: '200ms' }), okNode, portNode('timeout')], [['call', 'ok', 'ok'], ['call', 'timeout', 'timeout']]),
+        workflow('px-slash-base', { path: '/px/slash-base/*' }, [proxy({ url: '${UPSTREAM}/base/' })]),
+        workflow('px-target-base', { path: '/px/target-base/*', methods: ['POST'] }, [
+          { id: 'shape', kind: 'transform-request', config: { body: '{ "replaced": request.body }' } },
+          targets({ targets: [{ url: '${UPSTREAM}/tbase/' }] }),
+        ], [['shape', 'ok', 'call']]),
+        ...(
+          [
+            ['object', '{ "replaced": request.body }'],
+            ['string', '"plain " & request.body'],
+            ['nothing', 'request.query.absent'],
+          ] as const
+        ).map(([name, body]) =>
+          workflow(`px-body-${name}`, { path: `/px/body/${name}`, methods: ['POST'] }, [{ id: 'shape', kind: 'transform-request', config: { body } }, proxy({})], [['shape', 'ok', 'call']]),
+        ),
+        workflow('px-retries-only', { path: '/px/retries-only' }, [targets({ url: '${UPSTREAM}', retries: 1 })]),
+        workflow('px-health-only', { path: '/px/health-only' }, [targets({ url: '${HO}', healthCheck: { path: '/health', interval: '1s' } })]),
         workflow('px-weights', { path: '/px/weights' }, [targets({ targets: [{ url: '${W1}' }, { url: '${W2}', weight: 3 }] })]),
         workflow('px-kill', { path: '/px/kill' }, [targets({ targets: [{ url: '${K1}' }, { url: '${K2}' }], retries: 2 })]),
         workflow('px-unsafe', { path: '/px/unsafe', methods: ['GET', 'POST', 'PUT'] }, [targets({ url: '${FAIL}', retries: 3, breaker: { failures: 100 } })]),
@@ -405,6 +421,43 @@ describe('proxy', () => {
     await expectPort(await gw.fetch('/px/timeout-port'), 'timeout');
   });
 
+  it('strips a prefix the whole path equals down to /, and a trailing slash of the upstream base path', async () => {
+    expect((await gw.fetch('/pxs/api?x=1')).status).toBe(200);
+    expect(lastReceived().url).toBe('/?x=1');
+    expect((await gw.fetch('/px/slash-base/a')).status).toBe(200);
+    expect(lastReceived().url).toBe('/base/px/slash-base/a');
+  });
+
+  it('sends a body a transform replaced: an object as JSON with its type, a string as it is, nothing as empty', async () => {
+    const send = (name: string) => gw.fetch(`/px/body/${name}`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'hello' });
+    expect((await send('object')).status).toBe(200);
+    expect(lastReceived().body).toBe('{"replaced":"hello"}');
+    expect(lastReceived().headers['content-type']).toBe('application/json');
+    expect(lastReceived().headers['content-length']).toBe('20');
+    expect((await send('string')).status).toBe(200);
+    expect(lastReceived().body).toBe('plain hello');
+    expect(lastReceived().headers['content-type']).toBe('text/plain');
+    expect(lastReceived().headers['content-length']).toBe('11');
+    expect((await send('nothing')).status).toBe(200);
+    expect(lastReceived().body).toBe('');
+    expect(lastReceived().headers['content-length']).toBe('0');
+  });
+
+  it('sends a replaced body to a target, under the target\'s base path without its trailing slash', async () => {
+    const res = await gw.fetch('/px/target-base/x?q=1', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'hi' });
+    expect(res.status, await res.clone().text()).toBe(200);
+    expect(lastReceived().url).toBe('/tbase/px/target-base/x?q=1');
+    expect(lastReceived().body).toBe('{"replaced":"hi"}');
+    expect(lastReceived().headers['content-type']).toBe('application/json');
+  });
+
+  it('forwards Accept-Encoding when the answer streams to the client, and drops it when a later node reads the answer', async () => {
+    expect((await gw.fetch('/px/open/enc', { headers: { 'accept-encoding': 'br' } })).status).toBe(200);
+    expect(lastReceived().headers['accept-encoding']).toBe('br');
+    expect(await (await gw.fetch('/px/ok-port', { headers: { 'accept-encoding': 'br' } })).json()).toMatchObject({ port: 'ok', status: 200 });
+    expect(lastReceived().headers).not.toHaveProperty('accept-encoding');
+  });
+
   describe('resilient upstreams', () => {
     const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
     type Upstreams = Array<{ workflow: string; node: string; retries: number; retriesRefused: number; targets: Array<{ target: string; state: string; ejectedUntil: string | null; healthy: boolean | null; failures: number }> }>;
@@ -423,6 +476,15 @@ describe('proxy', () => {
       expect(res.status, await res.clone().text()).toBe(200);
       return ((await res.json()) as { target: string }).target;
     };
+
+    it('makes one url resilient with retries alone or a health check alone, and leaves a plain url alone', async () => {
+      expect((await gw.fetch('/px/retries-only')).status).toBe(200);
+      expect((await upstreamsOf('px-retries-only'))?.targets.map((t) => t.target)).toEqual([upstream.url]);
+      expect((await upstreamsOf('px-health-only'))?.targets.map((t) => t.target)).toEqual([named.HO!.up.url]);
+      await vi.waitFor(() => expect(named.HO!.up.received.some((r) => r.url === '/health')).toBe(true), { timeout: 15_000 });
+      expect((await gw.fetch('/px/open/plain')).status).toBe(200);
+      expect(await upstreamsOf('px-open')).toBeUndefined();
+    });
 
     it('spreads requests over two targets by weight', async () => {
       const counts: Record<string, number> = { W1: 0, W2: 0 };
