@@ -13,6 +13,8 @@ const SCOPE = [
   'engine/kinds/support/rate-limit-store.ts',
   'engine/kinds/support/redis-rate-limit-store.ts',
   'engine/kinds/support/jwks.ts',
+  'engine/kinds/support/jwt-verifier.ts',
+  'engine/kinds/support/token-cache.ts',
   'engine/kinds/support/jsonata-bounds.ts',
   'engine/gateway/problem.ts',
   'shared/compile/validate.ts',

@@ -31,7 +31,7 @@ export type Verification = JWTPayload | Promise<JWTPayload>;
 export function createJwtVerifier(source: KeySource, options: JWTVerifyOptions, stableKeys: boolean): (token: string) => Verification {
   const allowed = new Set(options.algorithms);
   /** (alg, kid) -> how that key verifies, for stable key sources; null: jose decides. */
-  const known = new Map<string, Verifier | null>();
+  const known = new Map<string | undefined, Verifier | null>();
   const slow = (token: string) => jwtVerify(token, source as JWTVerifyGetKey, options).then((result) => result.payload);
   const claims = claimsCheck(options);
   // options a node never sets (typ, subject, a date…, or no allow-list of algorithms): jose decides every token
@@ -39,7 +39,7 @@ export function createJwtVerifier(source: KeySource, options: JWTVerifyOptions, 
 
   /** The signature and claims, once the key is known. */
   function finish(token: string, parts: Parts, verifier: Verifier | null): JWTPayload | Promise<JWTPayload> {
-    if (verifier === null) return slow(token);
+    if (verifier === null) return slow(token); // (without this line, calling null would throw and the catch below hand the token to jose too)
     let valid: boolean;
     try {
       valid = verifier(Buffer.from(token.slice(0, parts.second), 'latin1'), Buffer.from(token.slice(parts.second + 1), 'base64url'));
@@ -61,9 +61,10 @@ export function createJwtVerifier(source: KeySource, options: JWTVerifyOptions, 
     if (!allowed.has(alg)) throw new errors.JOSEAlgNotAllowed('"alg" (Algorithm) Header Parameter value not allowed');
     const algorithm = ALGORITHMS[alg];
     if (algorithm === undefined) return slow(token);
-    if (source instanceof Uint8Array) return finish(token, parts, algorithm.kind === 'hmac' ? verifierOf(source, algorithm) : null);
-    const memo = stableKeys && (kid === undefined || typeof kid === 'string') ? `${alg}\u0000${kid === undefined ? '' : `#${kid}`}` : undefined;
-    const remembered = memo === undefined ? undefined : known.get(memo);
+    if (source instanceof Uint8Array) return finish(token, parts, verifierOf(source, algorithm)); // null unless an HMAC algorithm
+    // a kid that is no string is never remembered (7 would meet "7"); no kid is the alg alone ("RS256", not kid "" at "RS256\0")
+    const memo = !stableKeys || (kid !== undefined && typeof kid !== 'string') ? undefined : kid === undefined ? alg : `${alg}\u0000${kid}`;
+    const remembered = known.get(memo); // nothing is remembered under undefined (below)
     if (remembered !== undefined) return finish(token, parts, remembered);
     const jws = { protected: token.slice(0, parts.first), payload: token.slice(parts.first + 1, parts.second), signature: token.slice(parts.second + 1) };
     return Promise.resolve(source(header as unknown as CompactJWSHeaderParameters, jws)).then((key) => {
@@ -94,10 +95,13 @@ function split(token: string): Parts | undefined {
 /** jose decodes as UTF-8, refusing malformed bytes, and strips a byte order mark. */
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
+/**
+ * The header's members. A header that is no JSON object (null, an array, a string…) comes out as
+ * an object without a string "alg" (Object(value)), which jose is left to refuse.
+ */
 function parse(segment: string): Record<string, unknown> | undefined {
   try {
-    const value: unknown = JSON.parse(utf8.decode(Buffer.from(segment, 'base64url')));
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+    return Object(JSON.parse(utf8.decode(Buffer.from(segment, 'base64url')))) as Record<string, unknown>;
   } catch {
     return undefined;
   }
@@ -115,15 +119,15 @@ function claimsCheck(options: JWTVerifyOptions): ((segment: string) => JWTPayloa
   const { requiredClaims = [], issuer, audience, clockTolerance = 0, maxTokenAge, ...rest } = options;
   const known = Object.keys(rest).every((name) => name === 'algorithms');
   if (!known || (issuer !== undefined && typeof issuer !== 'string') || (audience !== undefined && typeof audience !== 'string')) return undefined;
-  if (typeof clockTolerance !== 'number' || !Number.isFinite(clockTolerance) || clockTolerance < 0) return undefined;
-  if (maxTokenAge !== undefined && (typeof maxTokenAge !== 'number' || !Number.isFinite(maxTokenAge) || maxTokenAge < 0)) return undefined;
+  if (!isSeconds(clockTolerance) || (maxTokenAge !== undefined && !isSeconds(maxTokenAge))) return undefined;
   // jose's order: the required claims, then iat (maximum age), aud, iss; checked last first
   const presence = [...new Set([...requiredClaims, ...(maxTokenAge !== undefined ? ['iat'] : []), ...(audience !== undefined ? ['aud'] : []), ...(issuer !== undefined ? ['iss'] : [])].reverse())];
   const tolerance = clockTolerance;
   const failed = (claimsSet: JWTPayload, message: string, claim: string, reason: string) => new errors.JWTClaimValidationFailed(message, claimsSet, claim, reason);
-  const numericDate = (claimsSet: JWTPayload, claim: string, required: boolean): number | undefined => {
+  /** A NumericDate claim, or `absent` when the token has none (one that is required was checked present above). */
+  const numericDate = (claimsSet: JWTPayload, claim: string, absent: number): number => {
     const value = claimsSet[claim];
-    if (value === undefined && !required) return undefined;
+    if (value === undefined) return absent;
     if (typeof value !== 'number') throw failed(claimsSet, `"${claim}" claim must be a number`, claim, 'invalid');
     return value;
   };
@@ -132,22 +136,23 @@ function claimsCheck(options: JWTVerifyOptions): ((segment: string) => JWTPayloa
     try {
       claimsSet = JSON.parse(utf8.decode(Buffer.from(segment, 'base64url')));
     } catch {
-      return undefined;
+      return undefined; // (an empty catch comes to the same: claimsSet stays undefined, refused below; a mutant Stryker cannot be told of)
     }
-    if (!isPlainObject(claimsSet)) return undefined;
+    // jose's isObject: JSON.parse makes no object but plain ones, arrays and null
+    if (typeof claimsSet !== 'object' || claimsSet === null || Array.isArray(claimsSet)) return undefined;
     const set = claimsSet as JWTPayload;
     for (const claim of presence) if (!Object.hasOwn(set, claim)) throw failed(set, `missing required "${claim}" claim`, claim, 'missing');
     if (issuer !== undefined && set.iss !== issuer) throw failed(set, 'unexpected "iss" claim value', 'iss', 'check_failed');
     if (audience !== undefined && !(typeof set.aud === 'string' ? set.aud === audience : Array.isArray(set.aud) && set.aud.includes(audience)))
       throw failed(set, 'unexpected "aud" claim value', 'aud', 'check_failed');
     const now = Math.floor(Date.now() / 1000);
-    const iat = numericDate(set, 'iat', maxTokenAge !== undefined);
-    const nbf = numericDate(set, 'nbf', false);
-    if (nbf !== undefined && nbf > now + tolerance) throw failed(set, '"nbf" claim timestamp check failed', 'nbf', 'check_failed');
-    const exp = numericDate(set, 'exp', false);
-    if (exp !== undefined && exp <= now - tolerance) throw new errors.JWTExpired('"exp" claim timestamp check failed', set, 'exp', 'check_failed');
+    // without a maximum age an iat is only checked to be a number; with one it is present
+    const iat = numericDate(set, 'iat', now);
+    // no nbf is never in the future, no exp never past
+    if (numericDate(set, 'nbf', -Infinity) > now + tolerance) throw failed(set, '"nbf" claim timestamp check failed', 'nbf', 'check_failed');
+    if (numericDate(set, 'exp', Infinity) <= now - tolerance) throw new errors.JWTExpired('"exp" claim timestamp check failed', set, 'exp', 'check_failed');
     if (maxTokenAge !== undefined) {
-      const age = now - iat!;
+      const age = now - iat;
       if (age - tolerance > maxTokenAge) throw new errors.JWTExpired('"iat" claim timestamp check failed (too far in the past)', set, 'iat', 'check_failed');
       if (age < -tolerance) throw failed(set, '"iat" claim timestamp check failed (it should be in the past)', 'iat', 'check_failed');
     }
@@ -155,12 +160,8 @@ function claimsCheck(options: JWTVerifyOptions): ((segment: string) => JWTPayloa
   };
 }
 
-/** jose's isObject: a plain object (JSON.parse makes no other kind, but arrays and null are objects too). */
-function isPlainObject(value: unknown): boolean {
-  if (typeof value !== 'object' || value === null || Object.prototype.toString.call(value) !== '[object Object]') return false;
-  const prototype = Object.getPrototypeOf(value) as object | null;
-  return prototype === null || Object.getPrototypeOf(prototype) === null;
-}
+/** A number of seconds as the claims check reads one (jose also reads words, "30s", itself). */
+const isSeconds = (value: unknown): value is number => Number.isFinite(value) && (value as number) >= 0;
 
 /** Checks one signature over the signing input. */
 type Verifier = (input: Buffer, signature: Buffer) => boolean;
@@ -212,7 +213,7 @@ function verifierOf(key: unknown, algorithm: Algorithm): Verifier | null {
  * jose refuses it with its own error.
  */
 function makeVerifier(key: object, algorithm: Algorithm): Verifier | null {
-  const hash = 'hash' in algorithm ? algorithm.hash.replace('-', '').toLowerCase() : null;
+  const hash = 'hash' in algorithm ? algorithm.hash : null; // node:crypto knows WebCrypto's names
   if (key instanceof Uint8Array) {
     if (algorithm.kind !== 'hmac') return null;
     const secret = createSecretKey(key);

@@ -49,10 +49,10 @@ export function createTokenCache<T extends CachedToken>(capacity: number, now: (
   let hand = 0;
   let sweep = 0;
 
+  /** Every entry dropped is the one its key maps to: an entry replaced under its key leaves the ring then (`previous` below). */
   function drop(entry: T): void {
     ring[entry.slot] = undefined;
-    const key = keyOf(entry.header);
-    if (byKey.get(key) === entry) byKey.delete(key);
+    byKey.delete(keyOf(entry.header));
   }
 
   return {
@@ -68,7 +68,7 @@ export function createTokenCache<T extends CachedToken>(capacity: number, now: (
     },
     set(entry) {
       const at = now();
-      for (let i = 0; i < SWEEP && ring.length > 0; i++) {
+      for (let i = 0; i < SWEEP; i++) {
         sweep = sweep < ring.length - 1 ? sweep + 1 : 0;
         const swept = ring[sweep];
         if (swept !== undefined && swept.expiresAt <= at) drop(swept);
@@ -77,7 +77,7 @@ export function createTokenCache<T extends CachedToken>(capacity: number, now: (
       const previous = byKey.get(key); // the same header verified again, or another with the same last characters
       if (previous !== undefined) drop(previous);
       for (;;) {
-        const held = hand < ring.length ? ring[hand] : undefined;
+        const held = ring[hand]; // undefined past the end while the ring grows
         if (held === undefined) break;
         if (!held.used || held.expiresAt <= at) {
           drop(held);

@@ -4,8 +4,8 @@
 // have gone — synchronously (its own route, once the key is known) or through a promise (a key
 // lookup, or jose itself for the unusual) — so the fast route is proven taken, not bypassed.
 import { constants, createHmac, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
-import { createLocalJWKSet, errors, jwtVerify, type JWK, type JWTVerifyGetKey, type JWTVerifyOptions } from 'jose';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { createLocalJWKSet, errors, importJWK, jwtVerify, type JWK, type JWTVerifyGetKey, type JWTVerifyOptions } from 'jose';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createJwtVerifier, type KeySource } from '../../../../engine/kinds/support/jwt-verifier.ts';
 
 const ISS = 'https://issuer.test';
@@ -33,6 +33,7 @@ const keys = {
   small: pair('rsa', 'small', 'RS256', { modulusLength: 1024 }),
   twinA: pair('rsa', '', undefined, { modulusLength: 2048 }),
   twinB: pair('rsa', '', undefined, { modulusLength: 2048 }),
+  es512: pair('ec', 'es512', 'ES512', { namedCurve: 'P-521' }),
 };
 const SECRET = Buffer.from('a shared secret of at least 32 bytes, for HS256');
 
@@ -49,6 +50,13 @@ const signers: Record<string, Signer> = {
   small: (input) => sign('sha256', input, keys.small.privateKey),
   twin: (input) => sign('sha256', input, keys.twinA.privateKey),
   HS256: (input) => createHmac('sha256', SECRET).update(input).digest(),
+  RS384: (input) => sign('sha384', input, keys.rs.privateKey),
+  RS512: (input) => sign('sha512', input, keys.rs.privateKey),
+  PS384: (input) => sign('sha384', input, { key: keys.ps.privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 48 }),
+  PS512: (input) => sign('sha512', input, { key: keys.ps.privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 64 }),
+  ES512: (input) => sign('sha512', input, { key: keys.es512.privateKey, dsaEncoding: 'ieee-p1363' }),
+  HS384: (input) => createHmac('sha384', SECRET).update(input).digest(),
+  HS512: (input) => createHmac('sha512', SECRET).update(input).digest(),
   'HS256-wrong': (input) => createHmac('sha256', Buffer.from('another shared secret of 32 bytes or more')).update(input).digest(),
 };
 
@@ -254,5 +262,241 @@ describe('jwt-verify verifier: the outcome of jose\'s jwtVerify', () => {
     expect(await verify(rs())).toMatchObject({ sub: 'alice' });
     expect(verify(rs())).not.toBeInstanceOf(Promise);
     expect(asked).toBe(2);
+  });
+});
+
+/**
+ * The claim checks at their edges, with the clock frozen half-way through a second (so a check
+ * that used the clock's milliseconds, not its whole seconds as jose does, would differ): each
+ * token one second either side of a bound, through the verifier and jose alike, and decided
+ * synchronously (by the verifier's own checks, not handed to jose).
+ */
+describe('jwt-verify verifier: the claim checks at their bounds, as jose decides them', () => {
+  const ZERO: JWTVerifyOptions = { ...OPTIONS, clockTolerance: 0 };
+  const INSTANT: JWTVerifyOptions = { ...OPTIONS, clockTolerance: 0, maxTokenAge: 0 };
+  const BARE: JWTVerifyOptions = { algorithms: ['RS256'] };
+  const verifiers = new Map<JWTVerifyOptions, (token: string) => unknown>();
+  const T = 1_900_000_000;
+
+  beforeAll(async () => {
+    for (const options of [OPTIONS, AGED, ZERO, INSTANT, BARE]) {
+      const verify = createJwtVerifier(jwks, options, true);
+      await outcome(() => verify(rs())); // the key is looked up once, then known
+      verifiers.set(options, verify);
+    }
+    vi.useFakeTimers({ toFake: ['Date'], now: T * 1000 + 500 });
+  });
+  afterAll(() => {
+    vi.useRealTimers();
+  });
+
+  const at = (extra: Record<string, unknown>) => rs({ ...claims({ iat: T - 10, exp: T + 600 }), ...extra });
+  const bounds: Array<[string, JWTVerifyOptions, Record<string, unknown>, 'accepted' | string]> = [
+    ['exp 29 s ago, within the 30 s tolerance', OPTIONS, { exp: T - 29 }, 'accepted'],
+    ['exp 30 s ago, at the tolerance', OPTIONS, { exp: T - 30 }, 'JWTExpired'],
+    ['nbf 30 s ahead, at the tolerance', OPTIONS, { nbf: T + 30 }, 'accepted'],
+    ['nbf 31 s ahead', OPTIONS, { nbf: T + 31 }, 'JWTClaimValidationFailed'],
+    ['no tolerance: exp a second ahead', ZERO, { exp: T + 1 }, 'accepted'],
+    ['no tolerance: exp now', ZERO, { exp: T }, 'JWTExpired'],
+    ['no tolerance: nbf now', ZERO, { nbf: T }, 'accepted'],
+    ['no tolerance: nbf a second ahead', ZERO, { nbf: T + 1 }, 'JWTClaimValidationFailed'],
+    ['maximum age: iat 3630 s ago (the age plus the tolerance)', AGED, { iat: T - 3630 }, 'accepted'],
+    ['maximum age: iat 3631 s ago', AGED, { iat: T - 3631 }, 'JWTExpired'],
+    ['maximum age: iat 30 s ahead, at the tolerance', AGED, { iat: T + 30 }, 'accepted'],
+    ['maximum age: iat 31 s ahead', AGED, { iat: T + 31 }, 'JWTClaimValidationFailed'],
+    ['maximum age 0, no tolerance: iat now', INSTANT, { iat: T }, 'accepted'],
+    ['maximum age 0, no tolerance: iat a second ago', INSTANT, { iat: T - 1 }, 'JWTExpired'],
+    ['maximum age 0, no tolerance: iat a second ahead', INSTANT, { iat: T + 1 }, 'JWTClaimValidationFailed'],
+    ['no maximum age: iat an hour ahead is jose\'s to accept', OPTIONS, { iat: T + 3600 }, 'accepted'],
+    ['no maximum age: no iat', OPTIONS, { iat: undefined }, 'accepted'],
+    ['no iss, aud or exp: iss is named (jose checks the last required first)', OPTIONS, { iss: undefined, aud: undefined, exp: undefined }, 'JWTClaimValidationFailed'],
+    ['maximum age: no aud, iat or exp: aud is named', AGED, { aud: undefined, iat: undefined, exp: undefined }, 'JWTClaimValidationFailed'],
+    ['an aud that is an object', OPTIONS, { aud: { orders: true } }, 'JWTClaimValidationFailed'],
+    ['an aud that is a number', OPTIONS, { aud: 7 }, 'JWTClaimValidationFailed'],
+    ['nothing required: no exp, iss, aud or iat', BARE, { iss: undefined, aud: undefined, exp: undefined, iat: undefined }, 'accepted'],
+    ['nothing required: an expired token', BARE, { exp: T - 1 }, 'JWTExpired'],
+  ];
+
+  it.each(bounds)('%s', async (_name, options, extra, expected) => {
+    const jwt = at(extra);
+    const want = await outcome(async () => (await jwtVerify(jwt, jwks, options)).payload);
+    const actual = await viaVerifier(verifiers.get(options)!, jwt);
+    expect(actual.result).toEqual(want);
+    expect((actual.result as { error?: string }).error ?? 'accepted').toBe(expected);
+    expect(actual.sync).toBe(true);
+  });
+
+  it('names the claim jose names when several are missing', async () => {
+    const named = async (options: JWTVerifyOptions, extra: Record<string, unknown>) => ((await viaVerifier(verifiers.get(options)!, at(extra))).result as { claim?: string }).claim;
+    expect(await named(OPTIONS, { iss: undefined, aud: undefined, exp: undefined })).toBe('iss');
+    expect(await named(OPTIONS, { aud: undefined, exp: undefined })).toBe('aud');
+    expect(await named(AGED, { aud: undefined, iat: undefined, exp: undefined })).toBe('aud');
+    expect(await named(AGED, { iat: undefined, exp: undefined })).toBe('iat');
+  });
+});
+
+/** Options the verifier checks itself, and those it leaves to jose for every token (its own checks mirror jose's for numbers of seconds and strings only). */
+describe('jwt-verify verifier: which options it decides itself', () => {
+  const cases: Array<[string, JWTVerifyOptions, 'sync' | 'async']> = [
+    ['the options of a node', OPTIONS, 'sync'],
+    ['no tolerance and a maximum age of 0', { ...OPTIONS, clockTolerance: 0, maxTokenAge: 0 }, 'sync'],
+    ['no checks but the algorithms', { algorithms: ['RS256'] }, 'sync'],
+    ['an issuer list', { ...OPTIONS, issuer: [ISS, 'https://other.test'] }, 'async'],
+    ['an audience list', { ...OPTIONS, audience: [AUD, 'billing'] }, 'async'],
+    ['a tolerance as words', { ...OPTIONS, clockTolerance: '30s' }, 'async'],
+    ['a negative tolerance', { ...OPTIONS, clockTolerance: -1 }, 'async'],
+    ['an endless tolerance', { ...OPTIONS, clockTolerance: Infinity }, 'async'],
+    ['a tolerance that is not a number', { ...OPTIONS, clockTolerance: Number.NaN }, 'async'],
+    ['a maximum age as words', { ...OPTIONS, maxTokenAge: '1h' }, 'async'],
+    ['a negative maximum age', { ...OPTIONS, maxTokenAge: -1 }, 'async'],
+    ['an endless maximum age', { ...OPTIONS, maxTokenAge: Infinity }, 'async'],
+    ['a maximum age that is not a number', { ...OPTIONS, maxTokenAge: Number.NaN }, 'async'],
+  ];
+
+  it.each(cases)('%s: %s', async (_name, options, path) => {
+    const verify = createJwtVerifier(jwks, options, true);
+    await outcome(() => verify(rs())); // the key is known from here on
+    for (const jwt of [rs(), rs(claims({ aud: 'billing' })), rs(claims({ iss: 'https://other.test', aud: ['billing'] })), rs(claims({ exp: now() - 3600 })), rs(claims({ iat: now() - 7200 }))]) {
+      const actual = await viaVerifier(verify, jwt);
+      expect(actual.result).toEqual(await outcome(async () => (await jwtVerify(jwt, jwks, options)).payload));
+      expect(actual.sync ? 'sync' : 'async').toBe(path);
+    }
+  });
+});
+
+/** Every algorithm a node may allow, each verified by the verifier itself once its key is known, as jose verifies it. */
+describe('jwt-verify verifier: each algorithm, and the shapes it leaves to jose', () => {
+  const withoutAlg = ({ alg: _alg, ...jwk }: JWK, kid: string): JWK => ({ ...jwk, kid });
+  // the RSA keys again under kids without an "alg", so that one key serves each hash
+  const every = createLocalJWKSet({ keys: [withoutAlg(keys.rs.jwk, 'rsx'), withoutAlg(keys.ps.jwk, 'psx'), keys.es512.jwk, keys.ed.jwk, keys.es.jwk] });
+  const ALL: JWTVerifyOptions = { ...OPTIONS, algorithms: ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES512', 'EdDSA', 'Ed25519'] };
+  const HMAC: JWTVerifyOptions = { ...OPTIONS, algorithms: ['HS256', 'HS384', 'HS512'] };
+  const secret = new Uint8Array(SECRET);
+  const single = createLocalJWKSet({ keys: [withoutAlg(keys.rs.jwk, 'only')] });
+  /** Signs the input of `header` and `payload` with another algorithm's key: a signature that must not verify. */
+  const crossed = (alg: string, kid: string, signer: string) => token({ alg, kid }, claims(), signer);
+  const fourNPlusOne = (segment: string) => segment + 'A'.repeat((5 - (segment.length % 4)) % 4);
+
+  const cases: Array<[string, KeySource, JWTVerifyOptions, () => string, 'sync' | 'async']> = [
+    ['RS384', every, ALL, () => token({ alg: 'RS384', kid: 'rsx' }, claims(), 'RS384'), 'sync'],
+    ['RS512', every, ALL, () => token({ alg: 'RS512', kid: 'rsx' }, claims(), 'RS512'), 'sync'],
+    ['RS512 signed with SHA-384', every, ALL, () => crossed('RS512', 'rsx', 'RS384'), 'sync'],
+    ['PS384', every, ALL, () => token({ alg: 'PS384', kid: 'psx' }, claims(), 'PS384'), 'sync'],
+    ['PS512', every, ALL, () => token({ alg: 'PS512', kid: 'psx' }, claims(), 'PS512'), 'sync'],
+    ['PS512 signed with SHA-384', every, ALL, () => crossed('PS512', 'psx', 'PS384'), 'sync'],
+    ['ES512', every, ALL, () => token({ alg: 'ES512', kid: 'es512' }, claims(), 'ES512'), 'sync'],
+    ['ES512 naming the P-256 key', every, ALL, () => token({ alg: 'ES512', kid: 'es' }, claims(), 'ES256'), 'async'],
+    ['Ed25519 (the EdDSA key under its new name)', every, ALL, () => token({ alg: 'Ed25519', kid: 'ed' }, claims(), 'EdDSA'), 'sync'],
+    ['RS256 from a key without alg', every, ALL, () => token({ alg: 'RS256', kid: 'rsx' }, claims(), 'RS256'), 'sync'],
+    ['HS384', secret, HMAC, () => token({ alg: 'HS384' }, claims(), 'HS384'), 'sync'],
+    ['HS512', secret, HMAC, () => token({ alg: 'HS512' }, claims(), 'HS512'), 'sync'],
+    ['HS512 signed with HS384', secret, HMAC, () => token({ alg: 'HS512' }, claims(), 'HS384'), 'sync'],
+    ['a signature one byte short (HS256)', secret, HMAC, () => token({ alg: 'HS256' }, claims(), 'HS256').slice(0, -3), 'sync'],
+    ['a secret with RS256 allowed: jose refuses the key', secret, { ...OPTIONS, algorithms: ['RS256'] }, () => token({ alg: 'RS256' }, claims(), 'HS256'), 'async'],
+    ['a header of 4n+1 characters', every, ALL, () => { const [h, p, s] = token({ alg: 'RS256', kid: 'rsx' }, claims(), 'RS256').split('.'); return `${fourNPlusOne(h!)}.${p}.${s}`; }, 'async'],
+    ['a payload of 4n+1 characters', every, ALL, () => { const [h, p, s] = token({ alg: 'RS256', kid: 'rsx' }, claims(), 'RS256').split('.'); return `${h}.${fourNPlusOne(p!)}.${s}`; }, 'async'],
+    ['a header that is JSON null', every, ALL, () => token(null, claims(), 'RS256'), 'async'],
+    ['a header that is a JSON string', every, ALL, () => token(undefined, claims(), 'RS256', { header: b64(JSON.stringify('RS256')) }), 'async'],
+    ['a signed payload that is JSON null', every, ALL, () => token({ alg: 'RS256', kid: 'rsx' }, undefined, 'RS256', { payload: b64('null') }), 'async'],
+    ['a signed payload that is a JSON number', every, ALL, () => token({ alg: 'RS256', kid: 'rsx' }, undefined, 'RS256', { payload: b64('7') }), 'async'],
+    ['a signed payload that is a JSON string', every, ALL, () => token({ alg: 'RS256', kid: 'rsx' }, undefined, 'RS256', { payload: b64(JSON.stringify('claims')) }), 'async'],
+    ['no kid, in a set of one key', single, OPTIONS, () => token({ alg: 'RS256' }, claims(), 'RS256'), 'sync'],
+  ];
+
+  it.each(cases)('%s: as jose decides, %s the second time', async (_name, source, options, jwt, path) => {
+    const verify = createJwtVerifier(source, options, true);
+    const first = jwt();
+    await viaVerifier(verify, first); // its key is looked up, and known from here on
+    const again = jwt();
+    const actual = await viaVerifier(verify, again);
+    expect(actual.result).toEqual(await outcome(async () => (await jwtVerify(again, source as JWTVerifyGetKey, options)).payload));
+    expect(actual.sync ? 'sync' : 'async').toBe(path);
+  });
+
+  /**
+   * A stable key source that answers by the kid as it is (what the verifier's memory must keep
+   * apart): kid 7 (a number) and "7", no kid and "undefined", each another key.
+   */
+  const byKid = async () => {
+    const [a, b] = await Promise.all([importJWK(keys.rs.jwk, 'RS256'), importJWK(keys.other.jwk, 'RS256')]);
+    let asked = 0;
+    const source: JWTVerifyGetKey = (header) => {
+      asked += 1;
+      return (header.kid as unknown) === 7 || header.kid === undefined ? a : b;
+    };
+    return { source, asked: () => asked };
+  };
+
+  it('a kid that is no string is never remembered: 7 is not "7", and is asked for every time', async () => {
+    const { source, asked } = await byKid();
+    const verify = createJwtVerifier(source, OPTIONS, true);
+    const seven = token({ alg: 'RS256', kid: 7 }, claims(), 'RS256');
+    const quoted = token({ alg: 'RS256', kid: '7' }, claims(), 'other');
+    for (const jwt of [seven, seven, quoted, seven]) {
+      const answered = verify(jwt);
+      expect(answered).toBeInstanceOf(jwt === seven ? Promise : Object);
+      expect(await outcome(() => answered)).toEqual({ claims: expect.objectContaining({ sub: 'alice' }) });
+    }
+    expect(asked()).toBe(4);
+    expect(verify(quoted)).not.toBeInstanceOf(Promise); // "7" was remembered
+  });
+
+  it('no kid is remembered apart from the kid "undefined"', async () => {
+    const { source, asked } = await byKid();
+    const verify = createJwtVerifier(source, OPTIONS, true);
+    const bare = token({ alg: 'RS256' }, claims(), 'RS256');
+    const named = token({ alg: 'RS256', kid: 'undefined' }, claims(), 'other');
+    for (const jwt of [bare, named, bare, named]) expect(await outcome(() => verify(jwt))).toEqual({ claims: expect.objectContaining({ sub: 'alice' }) });
+    expect(asked()).toBe(2);
+  });
+
+  it.each([
+    ['an RSA key for SHA-384 asked to verify RS256', () => importJWK(withoutAlg(keys.rs.jwk, 'x'), 'RS384'), { alg: 'RS256' }, 'RS256'],
+    ['an RSA-PSS key asked to verify RS256', () => importJWK(withoutAlg(keys.rs.jwk, 'x'), 'PS256'), { alg: 'RS256' }, 'RS256'],
+    ['an RSA-PSS key for SHA-384 asked to verify PS256', () => importJWK(withoutAlg(keys.ps.jwk, 'x'), 'PS384'), { alg: 'PS256' }, 'PS256'],
+    ['an RSA key asked to verify PS256', () => importJWK(withoutAlg(keys.ps.jwk, 'x'), 'RS256'), { alg: 'PS256' }, 'PS256'],
+    ['a P-384 key asked to verify ES256', () => importJWK(keys.es384.jwk, 'ES384'), { alg: 'ES256' }, 'ES256'],
+    ['a 1024-bit RSA key', () => importJWK(keys.small.jwk, 'RS256'), { alg: 'RS256' }, 'small'],
+    ['a public key that may not verify', () => crypto.subtle.importKey('jwk', withoutAlg(keys.rs.jwk, 'x'), { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, true, []), { alg: 'RS256' }, 'RS256'],
+    ['a private key', async () => importJWK({ ...(keys.rs.privateKey.export({ format: 'jwk' }) as JWK) }, 'RS256'), { alg: 'RS256' }, 'RS256'],
+    ['a node KeyObject', async () => keys.rs.privateKey, { alg: 'RS256' }, 'RS256'],
+    ['no key (a string)', async () => 'key' as unknown as CryptoKey, { alg: 'RS256' }, 'RS256'],
+    ['no key (null)', async () => null as unknown as CryptoKey, { alg: 'RS256' }, 'RS256'],
+  ] as Array<[string, () => Promise<unknown>, Record<string, unknown>, string]>)('a key source answering %s: jose decides, every time', async (_name, make, header, signer) => {
+    const key = await make();
+    const source = (() => key) as unknown as JWTVerifyGetKey;
+    const verify = createJwtVerifier(source, ALL, true);
+    const jwt = token(header, claims(), signer);
+    const expected = await outcome(async () => (await jwtVerify(jwt, source, ALL)).payload);
+    expect(expected).toHaveProperty('error');
+    for (let i = 0; i < 2; i++) {
+      const actual = await viaVerifier(verify, jwt);
+      expect(actual.result).toEqual(expected);
+      expect(actual.sync).toBe(false);
+    }
+  });
+
+  it('an allowed alg this file does not know goes to jose, with a secret too', async () => {
+    const options = { ...OPTIONS, algorithms: ['HS256', 'XS256'] };
+    const verify = createJwtVerifier(secret, options, true);
+    const jwt = token({ alg: 'XS256' }, claims(), 'HS256');
+    const actual = await viaVerifier(verify, jwt);
+    expect(actual.result).toEqual(await outcome(async () => (await jwtVerify(jwt, secret, options)).payload));
+    expect(actual.sync).toBe(false);
+  });
+
+  it('asks the key source with the header and token jose passes it', async () => {
+    const asked: unknown[] = [];
+    const recording: JWTVerifyGetKey = (header, jws) => {
+      asked.push({ header, jws });
+      return single(header, jws);
+    };
+    const jwt = token({ alg: 'RS256', kid: 'only' }, claims(), 'RS256');
+    await createJwtVerifier(recording, OPTIONS, false)(jwt);
+    await jwtVerify(jwt, recording, OPTIONS);
+    expect(asked).toHaveLength(2);
+    expect(asked[0]).toEqual(asked[1]);
+    const [protectedHeader, payload, signature] = jwt.split('.');
+    expect(asked[0]).toMatchObject({ jws: { protected: protectedHeader, payload, signature } });
   });
 });

@@ -116,4 +116,48 @@ describe('token cache', () => {
     expect(cache.get(header(1, 'Bearer eyJ.other-claims.'))).toBeUndefined();
     expect(cache.get(header(1))?.n).toBe(1);
   });
+
+  it('a header with the same last characters as a cached one takes its place: one entry per key, the newer', () => {
+    const { cache } = cacheAt(10);
+    cache.set(entry(1));
+    cache.set({ ...entry(1, 1_000_000, 'Bearer eyJ.other-claims.'), n: 2 });
+    expect(cache.size).toBe(1);
+    expect(cache.get(header(1))).toBeUndefined();
+    expect(cache.get(header(1, 'Bearer eyJ.other-claims.'))?.n).toBe(2);
+  });
+
+  it('a header verified again leaves its old slot free: the renewed entry stays while the ring fills', () => {
+    const { cache } = cacheAt(3);
+    cache.set(entry(1, 5_000));
+    cache.set(entry(1, 8_000));
+    cache.set(entry(2));
+    cache.set(entry(3)); // takes the slot the first entry of 1 left, evicting nothing
+    expect([1, 2, 3].map((n) => cache.get(header(n))?.n)).toEqual([1, 2, 3]);
+    expect(cache.get(header(1))?.expiresAt).toBe(8_000);
+  });
+
+  it('sweeps exactly two slots per insertion, ahead of the hand', () => {
+    const { cache, clock } = cacheAt(4);
+    for (const n of [1, 2, 3, 4]) cache.set(entry(n, 2_000));
+    clock.now = 2_000; // all four have expired; the sweeper looks at 4 and 1, the hand takes 1's slot
+    cache.set(entry(5, 9_000));
+    expect(cache.size).toBe(3);
+    cache.set(entry(6, 9_000)); // the sweeper: 2 and 3; the hand: 2's slot, now free
+    expect(cache.size).toBe(2);
+    expect([5, 6].map((n) => cache.get(header(n))?.n)).toEqual([5, 6]);
+  });
+
+  it('the hand evicts an expired token it meets even when it was used, not the live one after it', () => {
+    const { cache, clock } = cacheAt(4);
+    cache.set(entry(1, 9_000));
+    cache.set(entry(2, 2_000));
+    cache.set(entry(3, 9_000));
+    cache.set(entry(4, 9_000));
+    cache.get(header(1));
+    cache.get(header(2)); // both used; 2 expires at 2 000
+    clock.now = 2_000;
+    cache.set(entry(5, 9_000)); // the sweeper looks at 4 and 1; the hand passes 1 (used, alive) and takes 2's slot
+    expect(cache.size).toBe(4);
+    expect([1, 3, 4, 5].map((n) => cache.get(header(n))?.n)).toEqual([1, 3, 4, 5]);
+  });
 });
