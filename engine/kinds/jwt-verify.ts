@@ -155,7 +155,7 @@ export const jwtVerify: Runtime<JwtVerifyConfig> = async (config, context) => {
   const header = config.header.toLowerCase();
   const toleranceMs = durationMs(config.clockTolerance);
   const maxAgeMs = config.maxTokenAge === undefined ? undefined : durationMs(config.maxTokenAge);
-  const maxLifetimeMs = config.maxLifetime === undefined ? undefined : durationMs(config.maxLifetime);
+  const maxLifetimeMs = config.maxLifetime === undefined ? Infinity : durationMs(config.maxLifetime);
   const common = {
     algorithms: config.algorithms,
     clockTolerance: Math.ceil(toleranceMs / 1000),
@@ -217,12 +217,13 @@ export const jwtVerify: Runtime<JwtVerifyConfig> = async (config, context) => {
     const issuedAtMs = typeof payload.iat === 'number' ? payload.iat * 1000 : undefined;
     const nowMs = Date.now();
     // jose checks iat only against a maximum age; a token issued in the future is refused here either way
-    if (issuedAtMs !== undefined && issuedAtMs > nowMs + toleranceMs) return refuse(exchange, 'claim "iat" is in the future');
-    if (maxLifetimeMs !== undefined && payload.exp! * 1000 - (issuedAtMs ?? nowMs) > maxLifetimeMs + toleranceMs) return refuse(exchange, 'the token\'s lifetime is longer than this API allows');
+    if ((issuedAtMs ?? nowMs) > nowMs + toleranceMs) return refuse(exchange, 'claim "iat" is in the future');
+    if (payload.exp! * 1000 - (issuedAtMs ?? nowMs) > maxLifetimeMs + toleranceMs) return refuse(exchange, 'the token\'s lifetime is longer than this API allows');
     // the claims as parsed for this token alone: frozen in place, not copied
     const claims = Object.freeze(payload) as Record<string, unknown>;
     let expiresAt = payload.exp! * 1000 + toleranceMs;
-    if (maxAgeMs !== undefined && typeof payload.iat === 'number') expiresAt = Math.min(expiresAt, payload.iat * 1000 + maxAgeMs + toleranceMs);
+    // a maximum age made iat a required number (the verifier refused the token otherwise)
+    if (maxAgeMs !== undefined) expiresAt = Math.min(expiresAt, issuedAtMs! + maxAgeMs + toleranceMs);
     const partner = claims[tenant.partnerClaim];
     const verified: Verified = {
       header,
@@ -242,7 +243,8 @@ export const jwtVerify: Runtime<JwtVerifyConfig> = async (config, context) => {
     run: function jwtVerify(exchange) {
       let value = exchange.request.headers[header];
       if (Array.isArray(value)) value = value[0];
-      if (value === undefined || value.length < 8 || value.charCodeAt(6) !== 32 || !BEARER.test(value)) return 'missing';
+      // (a value of "Bearer " alone passes, and comes to an empty token below)
+      if (value === undefined || value.charCodeAt(6) !== 32 || !BEARER.test(value)) return 'missing';
       if (value.length > MAX_TOKEN_LENGTH + 7) return refuse(exchange, 'the token is too large');
       // Cached by the header as sent: a repeat call costs one lookup and one comparison.
       const cached = cache.get(value);

@@ -296,6 +296,13 @@ describe('jwt-verify with inline keys and a shared secret', () => {
     expect(await (await gw.fetch('/jwt/hs-exact', { headers: bearer(token) })).json()).toMatchObject({ port: 'ok', sub: 'exact' });
   });
 
+  it('a shared secret from a variable that is not set is refused at publish, naming the field', async () => {
+    await gw.putWorkflow(workflow('jwt-hs-unset', { path: '/jwt/hs-unset' }, [{ id: 'verify', kind: 'jwt-verify', config: verifyConfig({ secretEnv: 'TEST_JWT_UNSET', algorithms: ['HS256'] }) }, whoNode], [['verify', 'ok', 'who']]));
+    expect(gw.sluice.registry.active.has('jwt-hs-unset')).toBe(false);
+    const refusal = gw.logs.find((l) => l.workflow === 'jwt-hs-unset' && typeof l.msg === 'string' && l.msg.startsWith('workflow refused'));
+    expect(refusal?.problems).toEqual([expect.objectContaining({ node: 'verify', field: 'config.secretEnv', message: expect.stringContaining('TEST_JWT_UNSET') })]);
+  });
+
   it('verifies with the key set of a key file; a file that is no key set is refused at publish, without a byte of it', async () => {
     const res = await gw.fetch('/jwt/jwt-file', { headers: bearer(await issuer.sign({ sub: 'filed' })) });
     expect(await res.json()).toMatchObject({ port: 'ok', sub: 'filed' });
@@ -694,6 +701,18 @@ describe('jwt-verify with OIDC discovery from a real OpenID provider, and severa
     await expectProblem(await gw.fetch('/oidc/multi', { headers: bearer(await legacy.sign({ iss: provider.issuer, aud: JWT_RESOURCE, client_id: 'acme-batch' })) }), 401, 'invalid-token', 'no known key');
     await expectProblem(await gw.fetch('/oidc/multi', { headers: bearer('not-a-jwt') }), 401, 'invalid-token', 'names no issuer');
     await expectProblem(await gw.fetch('/oidc/multi', { headers: bearer(await legacy.sign({ iss: 123 as unknown as string })) }), 401, 'invalid-token', 'names no issuer');
+  });
+
+  it('several issuers: a listed issuer\'s keys are looked up every time, so a key its set dropped no longer verifies', async () => {
+    const before = await legacy.sign({ sub: 'before' });
+    expect((await who(await gw.fetch('/oidc/multi', { headers: bearer(before) }))).sub).toBe('before');
+    const successor = await createIssuer('legacy-key-2');
+    legacyKeys.serve(successor.jwks);
+    advance(COOLDOWN + 1_000);
+    // a token of the new key: its kid is unknown, so the set is fetched again, without the old key
+    expect((await who(await gw.fetch('/oidc/multi', { headers: bearer(await successor.sign({ sub: 'after' })) }))).sub).toBe('after');
+    await expectProblem(await gw.fetch('/oidc/multi', { headers: bearer(await legacy.sign({ sub: 'dropped' })) }), 401, 'invalid-token', 'no known key');
+    legacyKeys.serve(legacy.jwks);
   });
 
   it('answers 503 keys-unavailable when the issuer never answered discovery', async () => {
