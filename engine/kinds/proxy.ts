@@ -134,8 +134,6 @@ export const proxy: Runtime<ProxyConfig> = async (config, context) => {
       const body = checkedBody(exchange, llm, sent.body);
       const stream = sent.stream;
       const headers = upstreamHeaders(exchange, body);
-      if (body !== undefined && exchange.receivedBody !== undefined && exchange.request.body !== exchange.receivedBody.parsed && typeof exchange.request.body !== 'string')
-        headers['content-type'] = 'application/json';
       const started = performance.now();
       const options: Dispatcher.DispatchOptions = {
         path: basePath + requestPath(exchange),

@@ -9,7 +9,7 @@ const transformRequestConfig = z
   .object({
     headers: expr('Headers', 'Object of header -> value merged into the request headers; a null value removes the header. Hop-by-hop and framing headers are the gateway\'s: refused when named literally, dropped when computed.'),
     query: expr('Query', 'Object of name -> value merged into the query string; null removes.'),
-    body: expr('Body', 'The new request body (JSON).'),
+    body: expr('Body', 'The new request body, sent as JSON (a string as it is); no value sends an empty body without Content-Type.'),
     path: expr('Path', 'The new upstream path, e.g. "/v2" & request.path.'),
     vars: expr('Variables', 'Object merged into vars, for later nodes.'),
     removeHeaders: z.array(z.string().min(1)).default([]).meta({ title: 'Remove headers' }),

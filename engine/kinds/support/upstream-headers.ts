@@ -88,20 +88,23 @@ export interface UpstreamHeaderOptions {
  * The headers of the upstream request: the client's, less hop-by-hop ones, those its Connection
  * header lists, identity headers only the gateway may assert and Expect; then the gateway's own
  * (Host, traceparent, X-Forwarded-*, X-Partner, X-Subject) and, when the body is sent as bytes,
- * its content-length.
+ * its content-length (and its content type, when a later node replaced it).
  */
 export function createUpstreamHeaders(options: UpstreamHeaderOptions): (exchange: Exchange, body: Buffer | string | undefined) => Record<string, string | string[]> {
   const { dropAuthorization, dropAcceptEncoding, preserveHost, upstreamHost } = options;
   return function upstreamHeaders(exchange, body) {
     const incoming = exchange.request.headers;
     const listed = connectionListed(incoming.connection);
+    // A body a later node replaced with a value (not a string) is sent as JSON; one it removed is sent empty, without a type.
+    const sent = exchange.request.body;
+    const replaced = body !== undefined && exchange.receivedBody !== undefined && sent !== exchange.receivedBody.parsed && typeof sent !== 'string';
     // Built by skipping, never by deleting: a delete turns the object into a slow dictionary for
     // everything that reads it afterwards (undici, here).
     const headers: Record<string, string | string[]> = {};
     for (const name in incoming) {
       const value = incoming[name];
       if (value === undefined || HOP_BY_HOP.has(name) || IDENTITY_HEADERS.has(name) || ANSWERED_HERE.has(name)) continue;
-      if ((dropAuthorization && name === 'authorization') || (dropAcceptEncoding && name === 'accept-encoding') || (body !== undefined && name === 'content-length')) continue;
+      if ((dropAuthorization && name === 'authorization') || (dropAcceptEncoding && name === 'accept-encoding') || (body !== undefined && name === 'content-length') || (replaced && name === 'content-type')) continue;
       if (listed?.has(name)) continue;
       headers[name] = value;
     }
@@ -115,6 +118,7 @@ export function createUpstreamHeaders(options: UpstreamHeaderOptions): (exchange
     if (exchange.partner !== undefined) headers['x-partner'] = exchange.partner;
     if (exchange.subject !== undefined) headers['x-subject'] = exchange.subject;
     if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body)); // transfer-encoding is hop-by-hop: never copied
+    if (replaced && sent !== undefined) headers['content-type'] = 'application/json';
     return headers;
   };
 }

@@ -152,8 +152,6 @@ export function resilientProxy(config: ProxyConfig, prepared: PreparedTarget[], 
       target.breaker.take(at);
       tried |= 1 << index;
       const headers = target.headers(exchange, body);
-      if (body !== undefined && exchange.receivedBody !== undefined && exchange.request.body !== exchange.receivedBody.parsed && typeof exchange.request.body !== 'string')
-        headers['content-type'] = 'application/json';
       const options: Dispatcher.DispatchOptions = { path: target.basePath + path, method: exchange.request.method as Dispatcher.HttpMethod, headers, body: body ?? stream ?? null, headersTimeout: timeoutMs, bodyTimeout: timeoutMs };
       const mayRetry = retryable && n < retries;
       const result = await attempt(exchange, target, options, started, mayRetry, llmCall);

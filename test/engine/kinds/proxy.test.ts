@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { request as httpRequest, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createSyntheticExchange } from '../../../engine/gateway/exchange.ts';
 import type { TestGateway } from '../../helpers/gateway.ts';
 import { createIssuer, TEST_AUDIENCE, TEST_ISSUER, type TestIssuer } from '../../helpers/issuer.ts';
 import { startUpstream, type TestUpstream, type UpstreamHandler } from '../../helpers/upstream.ts';
@@ -194,6 +195,7 @@ describe('proxy', () => {
           [['peek', 'true', 'call'], ['peek', 'false', 'other']],
         ),
         workflow('px-dribble', { path: '/px/dribble' }, [proxy({ path: '/dribble', timeout: '300ms' }), okNode], [['call', 'ok', 'ok']]),
+        workflow('px-dribble-streamed', { path: '/px/dribble-streamed' }, [proxy({ path: '/dribble', timeout: '300ms' })]),
         workflow('px-huge', { path: '/px/huge/:how' }, [proxy({ path: '/:how' }), okNode], [['call', 'ok', 'ok']]),
         workflow('px-huge-streamed', { path: '/px/huge-streamed' }, [proxy({ path: '/huge-chunked' })]),
         workflow('px-timeout-port', { path: '/px/timeout-port' }, [proxy({ path: '/slow', timeout: '200ms' }), okNode, portNode('timeout')], [['call', 'ok', 'ok'], ['call', 'timeout', 'timeout']]),
@@ -428,7 +430,7 @@ describe('proxy', () => {
     expect(lastReceived().url).toBe('/base/px/slash-base/a');
   });
 
-  it('sends a body a transform replaced: an object as JSON with its type, a string as it is, nothing as empty', async () => {
+  it('sends a body a transform replaced: an object as JSON with its type, a string as it is, nothing as empty and without a type', async () => {
     const send = (name: string) => gw.fetch(`/px/body/${name}`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'hello' });
     expect((await send('object')).status).toBe(200);
     expect(lastReceived().body).toBe('{"replaced":"hello"}');
@@ -441,6 +443,7 @@ describe('proxy', () => {
     expect((await send('nothing')).status).toBe(200);
     expect(lastReceived().body).toBe('');
     expect(lastReceived().headers['content-length']).toBe('0');
+    expect(lastReceived().headers).not.toHaveProperty('content-type'); // no body, no type
   });
 
   it('sends a replaced body to a target, under the target\'s base path without its trailing slash', async () => {
@@ -456,6 +459,81 @@ describe('proxy', () => {
     expect(lastReceived().headers['accept-encoding']).toBe('br');
     expect(await (await gw.fetch('/px/ok-port', { headers: { 'accept-encoding': 'br' } })).json()).toMatchObject({ port: 'ok', status: 200 });
     expect(lastReceived().headers).not.toHaveProperty('accept-encoding');
+  });
+
+  it('streams an answer that trickles for longer than the timeout to the client: once the head is in, only a pause that long ends it', async () => {
+    const res = await gw.fetch('/px/dribble-streamed');
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe('.'.repeat(40));
+  });
+
+  describe('on an exchange that cannot write to a client (previews, MCP tools): the answer is handed on as a stream', () => {
+    /** The proxy node of a served workflow, run on a request made up in this process. */
+    const runCall = async (workflowId: string, request: Parameters<typeof createSyntheticExchange>[0]) => {
+      const exchange = createSyntheticExchange(request);
+      const result = await gw.sluice.registry.active.get(workflowId)!.prepared.get('call')!.run(exchange);
+      return { result, exchange };
+    };
+    const textOf = async (stream: AsyncIterable<Buffer> | undefined) => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of stream!) chunks.push(chunk);
+      return Buffer.concat(chunks).toString('utf8');
+    };
+
+    it('hands on the status, the headers less hop-by-hop ones and the body, and times the call', async () => {
+      const { result, exchange } = await runCall('px-hop', { method: 'GET', url: '/px/hop' });
+      expect(result).toBe('ok');
+      expect(exchange.upstreamStatus).toBe(200);
+      expect(exchange.response!.status).toBe(200);
+      expect(exchange.response!.headers).toMatchObject({ 'x-up-public': '1', 'content-type': 'text/plain' });
+      for (const name of ['connection', 'keep-alive', 'x-up-secret']) expect(exchange.response!.headers).not.toHaveProperty(name);
+      expect(exchange.upstreamMs).toBeGreaterThan(0);
+      expect(await textOf(exchange.response!.stream as AsyncIterable<Buffer>)).toBe('hop');
+    });
+
+    it('sends the request body and hands on an error status as it came', async () => {
+      const { result, exchange } = await runCall('px-open', { method: 'POST', url: '/px/open/sent?n=1', body: { sent: true } });
+      expect(result).toBe('ok');
+      expect(lastReceived()).toMatchObject({ method: 'POST', url: '/px/open/sent?n=1', body: '{"sent":true}' });
+      expect(JSON.parse(await textOf(exchange.response!.stream as AsyncIterable<Buffer>))).toMatchObject({ url: '/px/open/sent?n=1', bodyLength: 13 });
+      const teapot = await runCall('px-status', { method: 'GET', url: '/px/status/418', params: { code: '418' } });
+      expect(teapot.result).toBe('ok');
+      expect(teapot.exchange.upstreamStatus).toBe(418);
+      expect(await textOf(teapot.exchange.response!.stream as AsyncIterable<Buffer>)).toBe('teapot 418');
+    });
+
+    it('keeps streaming a body that trickles past the timeout once the head is in', async () => {
+      const { result, exchange } = await runCall('px-dribble-streamed', { method: 'GET', url: '/px/dribble-streamed' });
+      expect(result).toBe('ok');
+      expect(await textOf(exchange.response!.stream as AsyncIterable<Buffer>)).toBe('.'.repeat(40));
+    });
+
+    it('takes the timeout port when the head does not come in time, and stops waiting for the upstream', async () => {
+      const closed = slow.closed;
+      const { result, exchange } = await runCall('px-slow', { method: 'GET', url: '/px/slow' });
+      expect(result).toBe('timeout');
+      expect(exchange.response).toBeUndefined();
+      expect(exchange.upstreamMs).toBeGreaterThanOrEqual(150);
+      await vi.waitFor(() => expect(slow.closed).toBe(closed + 1), { timeout: 15_000 });
+    });
+
+    it('takes the error port, naming the reason, when the upstream is down', async () => {
+      const { result, exchange } = await runCall('px-down', { method: 'GET', url: '/px/down' });
+      expect(result).toBe('error');
+      expect(exchange.problemParams?.reason).toBe('ECONNREFUSED');
+      expect(exchange.upstreamStatus).toBeUndefined();
+    });
+
+    it('cancels the upstream call when the request goes away, and takes the error port, not the timeout one', async () => {
+      const started = slow.started;
+      const closed = slow.closed;
+      const gone = new AbortController();
+      const pending = runCall('px-slow-long', { method: 'GET', url: '/px/slow-long', signal: gone.signal });
+      await vi.waitFor(() => expect(slow.started).toBe(started + 1), { timeout: 15_000 });
+      gone.abort();
+      expect((await pending).result).toBe('error');
+      await vi.waitFor(() => expect(slow.closed).toBe(closed + 1), { timeout: 15_000 });
+    });
   });
 
   describe('resilient upstreams', () => {
