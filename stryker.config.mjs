@@ -26,13 +26,13 @@ const config = {
   testRunner: 'vitest',
   vitest: { configFile: 'vitest.mutation.config.ts', related: false },
   mutate: process.env.MUTATE ? process.env.MUTATE.split(',') : SCOPE,
-  // The vitest runner always records which test reached a mutant (requests the in-process gateway
-  // handles count for the test awaiting them) and Stryker runs only those tests against it. What a
-  // narrowed run changes is the static mutants (code run once when a module loads): 'all' runs every
-  // test file given against them instead of ignoring them. The whole scope ignores them, where
-  // running everything per static mutant would take hours.
-  coverageAnalysis: process.env.MUTATION_TESTS ? 'all' : 'perTest',
-  ignoreStatic: !process.env.MUTATION_TESTS, // (only possible with per-test coverage)
+  // The vitest runner records which test reached a mutant (requests the in-process gateway handles
+  // count for the test awaiting them) and Stryker runs only those tests against it. Static mutants
+  // (code run when a module loads or in a beforeAll, reached by no one test) would need every test:
+  // the whole scope ignores them, where that would take hours; a run narrowed by MUTATION_TESTS runs
+  // the files it names against them.
+  coverageAnalysis: 'perTest',
+  ignoreStatic: !process.env.MUTATION_TESTS,
   incremental: true,
   incrementalFile: 'reports/stryker-incremental.json',
   reporters: ['clear-text', 'progress', 'html', 'json'],

@@ -1,17 +1,9 @@
-import { readFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { compileWorkflow } from '../../../engine/compile/compile.ts';
 import { walk } from '../../../engine/compile/walk.ts';
 import { createSyntheticExchange } from '../../../engine/gateway/exchange.ts';
 import { calloutAllowed } from '../../../engine/kinds/http-call.ts';
-import { createEgressPolicy } from '../../../engine/kinds/support/egress.ts';
-import { createMemoryRateLimitStore } from '../../../engine/kinds/support/rate-limit-store.ts';
-import { validateWorkflow } from '../../../shared/compile/index.ts';
-import { errorCatalogSchema } from '../../../shared/schema/index.ts';
-import { freePort } from '../../helpers/redis.ts';
-import { REPO, type TestGateway } from '../../helpers/gateway.ts';
+import type { TestGateway } from '../../helpers/gateway.ts';
+import { compileRebinding } from '../../helpers/rebinding.ts';
 import { startUpstream, type TestUpstream } from '../../helpers/upstream.ts';
 import { expectPort, expectProblem, portNode, startGateway, workflow, type NodeDoc } from '../../helpers/workflow.ts';
 import { adminOf, startAdminGateway } from '../admin/support.ts';
@@ -321,38 +313,16 @@ describe('http-call, case by case', () => {
 
 describe('http-call over DNS that rebinds: the address is checked again when the connection is made', () => {
   it('a callout whose host passed the publish check, then resolves to an internal address, is refused at connect time and reaches nothing', async () => {
-    // The attacker's DNS is the lookup the egress policy resolves with; everything else is real:
-    // compile, the http-call runtime and its undici pool, and the internal service on 127.0.0.2.
-    const port = await freePort();
-    const internal = createServer((_req, res) => void res.end('{"SecretAccessKey":"leaked"}'));
-    await new Promise<void>((resolve) => internal.listen(port, '127.0.0.2', resolve));
-    const reached: string[] = [];
-    internal.on('request', (req: { url?: string }) => reached.push(req.url ?? ''));
-    let resolvesTo = '127.0.0.1';
-    const attackerDns = (_host: string, _options: unknown, callback: (error: Error | null, addresses: Array<{ address: string; family: number }>) => void) => process.nextTick(callback, null, [{ address: resolvesTo, family: 4 }]);
-    const denials: Array<{ host: string; address: string }> = [];
-    const resources = new Map<string, unknown>();
-    const catalog = errorCatalogSchema.parse(JSON.parse(readFileSync(join(REPO, 'examples', 'errors.json'), 'utf8')));
-    const validated = validateWorkflow(workflow('rebind', { path: '/rebind' }, [call({ url: `http://side.attacker.example:${port}/profiles` }), answer], [['call', 'ok', 'answer']]), { catalog });
-    if (!validated.ok) throw new Error(JSON.stringify(validated.problems));
-    const compiled = await compileWorkflow(validated.graph, 1, {
-      env: {},
-      dataDir: REPO,
-      rateLimits: createMemoryRateLimitStore(),
-      shared: { get: <T,>(key: string, create: () => T) => (resources.has(key) ? (resources.get(key) as T) : (resources.set(key, create()).get(key) as T)) },
-      calloutHosts: ['side.attacker.example'],
-      egress: createEgressPolicy({ allow: `127.0.0.1:${port}`, lookup: attackerDns as never, onDenied: (denial) => denials.push(denial) }),
-    }); // allowed at publish: the name resolves to 127.0.0.1
+    // allowed at publish: the name resolves to 127.0.0.1
+    const dns = await compileRebinding((port) => workflow('rebind', { path: '/rebind' }, [call({ url: `http://side.attacker.example:${port}/profiles` }), answer], [['call', 'ok', 'answer']]), { calloutHosts: ['side.attacker.example'] });
     try {
-      resolvesTo = '127.0.0.2'; // rebound
-      const result = await walk(compiled, createSyntheticExchange({ method: 'GET', url: '/rebind' }), []);
+      dns.rebind();
+      const result = await walk(dns.compiled, createSyntheticExchange({ method: 'GET', url: '/rebind' }), []);
       expect(result.final.meta).toMatchObject({ outcome: 'raise', error: 'callout_failed', node: 'call', port: 'error' });
-      expect(denials).toEqual([expect.objectContaining({ host: 'side.attacker.example', address: '127.0.0.2' })]);
-      expect(reached).toEqual([]);
+      expect(dns.denials).toEqual([expect.objectContaining({ host: 'side.attacker.example', address: '127.0.0.2' })]);
+      expect(dns.reached).toEqual([]);
     } finally {
-      compiled.close();
-      for (const value of resources.values()) await (value as { close?: () => unknown }).close?.();
-      await new Promise((resolve) => internal.close(resolve));
+      await dns.close();
     }
   });
 });

@@ -2,7 +2,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { request as httpRequest, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createSyntheticExchange } from '../../../engine/gateway/exchange.ts';
+import { walk } from '../../../engine/compile/walk.ts';
 import type { TestGateway } from '../../helpers/gateway.ts';
+import { compileRebinding } from '../../helpers/rebinding.ts';
 import { createIssuer, TEST_AUDIENCE, TEST_ISSUER, type TestIssuer } from '../../helpers/issuer.ts';
 import { startUpstream, type TestUpstream, type UpstreamHandler } from '../../helpers/upstream.ts';
 import { bearer, expectPort, expectProblem, portNode, startGateway, workflow, type NodeDoc } from '../../helpers/workflow.ts';
@@ -104,7 +106,7 @@ describe('proxy', () => {
   let issuer: TestIssuer;
   const slow = { started: 0, closed: 0 };
   const named: Record<string, NamedUpstream> = {};
-  const NAMES = ['W1', 'W2', 'K1', 'K2', 'FAIL', 'BR', 'ST1', 'ST2', 'S1', 'S2', 'H1', 'H2', 'HO'] as const;
+  const NAMES = ['W1', 'W2', 'K1', 'K2', 'FAIL', 'BR', 'ST1', 'ST2', 'S1', 'S2', 'H1', 'H2', 'HO', 'CL0'] as const;
 
   /** The upstream: echoes by default; /slow never answers in time, /status/:code answers that status, /hop sends hop-by-hop headers. */
   const handler: UpstreamHandler = (req, res) => {
@@ -195,6 +197,12 @@ describe('proxy', () => {
           [['peek', 'true', 'call'], ['peek', 'false', 'other']],
         ),
         workflow('px-dribble', { path: '/px/dribble' }, [proxy({ path: '/dribble', timeout: '300ms' }), okNode], [['call', 'ok', 'ok']]),
+        workflow(
+          'px-body-read',
+          { path: '/px/body-read', methods: ['POST'] },
+          [{ id: 'peek', kind: 'condition', config: { when: 'request.body.a = 1' } }, proxy({}), { id: 'other', kind: 'respond', config: { body: { port: 'false' } } }],
+          [['peek', 'true', 'call'], ['peek', 'false', 'other']],
+        ),
         workflow('px-dribble-streamed', { path: '/px/dribble-streamed' }, [proxy({ path: '/dribble', timeout: '300ms' })]),
         workflow('px-huge', { path: '/px/huge/:how' }, [proxy({ path: '/:how' }), okNode], [['call', 'ok', 'ok']]),
         workflow('px-huge-streamed', { path: '/px/huge-streamed' }, [proxy({ path: '/huge-chunked' })]),
@@ -218,6 +226,7 @@ describe('proxy', () => {
         workflow('px-weights', { path: '/px/weights' }, [targets({ targets: [{ url: '${W1}' }, { url: '${W2}', weight: 3 }] })]),
         workflow('px-kill', { path: '/px/kill' }, [targets({ targets: [{ url: '${K1}' }, { url: '${K2}' }], retries: 2 })]),
         workflow('px-unsafe', { path: '/px/unsafe', methods: ['GET', 'POST', 'PUT'] }, [targets({ url: '${FAIL}', retries: 3, breaker: { failures: 100 } })]),
+        workflow('px-empty-retried', { path: '/px/empty-retried', methods: ['DELETE'] }, [targets({ url: '${CL0}', retries: 1 })]),
         workflow('px-breaker', { path: '/px/breaker' }, [targets({ url: '${BR}', breaker: { failures: 2, cooldown: '1s' } })]),
         workflow('px-open-port', { path: '/px/open-port' }, [targets({ url: '${DOWN}', breaker: { failures: 1, cooldown: '10m' } }), portNode('open'), portNode('error')], [['call', 'open', 'open'], ['call', 'error', 'error']]),
         workflow('px-storm', { path: '/px/storm' }, [targets({ targets: [{ url: '${ST1}' }, { url: '${ST2}' }], retries: 5, breaker: { failures: 1000 } })]),
@@ -408,6 +417,10 @@ describe('proxy', () => {
 
   it.each(['huge', 'huge-chunked'])('refuses to buffer an oversized upstream answer (%s) for a later node: 502', async (how) => {
     await expectProblem(await gw.fetch(`/px/huge/${how}`), 502, 'upstream-unavailable');
+    // the reason a catalog's detail may name ({reason})
+    const exchange = createSyntheticExchange({ method: 'GET', url: `/px/huge/${how}`, params: { how } });
+    expect(await gw.sluice.registry.active.get('px-huge')!.prepared.get('call')!.run(exchange)).toBe('error');
+    expect(exchange.problemParams?.reason).toBe('the upstream answer is too large to transform');
   });
 
   it('streams an upstream answer of any size when no later node reads it', async () => {
@@ -446,6 +459,14 @@ describe('proxy', () => {
     expect(lastReceived().headers).not.toHaveProperty('content-type'); // no body, no type
   });
 
+  it('sends a JSON body a node read but left as the client wrote it, byte for byte', async () => {
+    const written = '{ "a" : 1,\n  "b": [ 2 ], "a": 1 }';
+    const res = await gw.fetch('/px/body-read', { method: 'POST', headers: { 'content-type': 'application/json' }, body: written });
+    expect(res.status, await res.clone().text()).toBe(200);
+    expect(lastReceived().body).toBe(written);
+    expect(lastReceived().headers).toMatchObject({ 'content-type': 'application/json', 'content-length': String(written.length) });
+  });
+
   it('sends a replaced body to a target, under the target\'s base path without its trailing slash', async () => {
     const res = await gw.fetch('/px/target-base/x?q=1', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'hi' });
     expect(res.status, await res.clone().text()).toBe(200);
@@ -481,13 +502,16 @@ describe('proxy', () => {
     };
 
     it('hands on the status, the headers less hop-by-hop ones and the body, and times the call', async () => {
+      const before = performance.now();
       const { result, exchange } = await runCall('px-hop', { method: 'GET', url: '/px/hop' });
+      const elapsed = performance.now() - before;
       expect(result).toBe('ok');
       expect(exchange.upstreamStatus).toBe(200);
       expect(exchange.response!.status).toBe(200);
       expect(exchange.response!.headers).toMatchObject({ 'x-up-public': '1', 'content-type': 'text/plain' });
       for (const name of ['connection', 'keep-alive', 'x-up-secret']) expect(exchange.response!.headers).not.toHaveProperty(name);
       expect(exchange.upstreamMs).toBeGreaterThan(0);
+      expect(exchange.upstreamMs).toBeLessThanOrEqual(elapsed);
       expect(await textOf(exchange.response!.stream as AsyncIterable<Buffer>)).toBe('hop');
     });
 
@@ -606,6 +630,14 @@ describe('proxy', () => {
       expect(named.FAIL!.calls()).toBe(2 + 4);
     });
 
+    it('retries a request with Content-Length: 0 like one without a body (nothing to stream), not one with a body', async () => {
+      named.CL0!.fail = 503;
+      expect((await rawRequest(`${gw.url}/px/empty-retried`, { method: 'DELETE', headers: { 'content-length': '0' } })).status).toBe(503);
+      expect(named.CL0!.calls()).toBe(2);
+      expect((await rawRequest(`${gw.url}/px/empty-retried`, { method: 'DELETE', headers: { 'content-length': '1' }, body: 'x' })).status).toBe(503);
+      expect(named.CL0!.calls()).toBe(3);
+    });
+
     it('opens the breaker after the failures, answers 503 upstream-circuit-open with Retry-After, and closes it after the cool-down', async () => {
       const label = `workflow="px-breaker",node="call",target="${named.BR!.up.url}"`;
       named.BR!.fail = 502;
@@ -668,6 +700,15 @@ describe('proxy', () => {
       await vi.waitFor(async () => expect((await upstreamsOf('px-health'))?.targets[0]).toMatchObject({ healthy: true, state: 'closed' }), { timeout: 10_000, interval: 250 });
     });
 
+    it('checks a url against the egress policy at publish, naming config.url, with or without retries', async () => {
+      for (const [id, config] of [['px-egress-url', {}], ['px-egress-retried', { retries: 1 }]] as const) {
+        await gw.putWorkflow(workflow(id, { path: `/px/${id}` }, [{ id: 'call', kind: 'proxy', config: { url: 'http://10.1.2.3:8080/', ...config } }]));
+        expect(gw.sluice.registry.active.has(id)).toBe(false);
+        const refusal = gw.logs.find((l) => l.workflow === id && typeof l.msg === 'string' && l.msg.startsWith('workflow refused'));
+        expect(refusal?.problems).toEqual([expect.objectContaining({ node: 'call', field: 'config.url', message: expect.stringMatching(/refused by the egress policy/) })]);
+      }
+    });
+
     it('checks every target against the egress policy at publish, naming the target', async () => {
       await gw.putWorkflow(workflow('px-egress', { path: '/px/egress' }, [{ id: 'call', kind: 'proxy', config: { targets: [{ url: '${W1}' }, { url: 'http://10.1.2.3:8080/' }] } }]));
       expect(gw.sluice.registry.active.has('px-egress')).toBe(false);
@@ -690,5 +731,21 @@ describe('proxy', () => {
       expect(checks()).toBe(after);
       await gw.removeWorkflow('px-health-control.json');
     });
+  });
+});
+
+describe('proxy over DNS that rebinds: the address is checked again when the connection is made', () => {
+  it('an upstream whose host passed the publish check, then resolves to an internal address, is refused at connect time and reaches nothing', async () => {
+    // allowed at publish: the name resolves to 127.0.0.1
+    const dns = await compileRebinding((port) => workflow('rebind', { path: '/rebind' }, [{ id: 'call', kind: 'proxy', config: { url: `http://orders.attacker.example:${port}` } }]));
+    try {
+      dns.rebind();
+      const result = await walk(dns.compiled, createSyntheticExchange({ method: 'GET', url: '/rebind' }), []);
+      expect(result.final.meta).toMatchObject({ outcome: 'raise', error: 'upstream_unavailable', node: 'call', port: 'error' });
+      expect(dns.denials).toEqual([expect.objectContaining({ host: 'orders.attacker.example', address: '127.0.0.2' })]);
+      expect(dns.reached).toEqual([]);
+    } finally {
+      await dns.close();
+    }
   });
 });

@@ -271,6 +271,18 @@ describe('proxy with llm (upstream-llm)', () => {
     expect(sent.headers['content-length']).toBe(String(Buffer.byteLength(sent.body)));
   });
 
+  it('sends the bytes as received when nothing was checked: no allow-list, or no body to check', async () => {
+    const written = '{ "model" : "any-model",\n  "messages": [] }';
+    const res = await gw.fetch('/any/v1/chat/completions', { method: 'POST', headers: { 'content-type': 'application/json' }, body: written });
+    await res.text();
+    expect(upstream.received.at(-1)!.body).toBe(written);
+    for (const type of ['text/plain', 'application/json']) {
+      const empty = await gw.fetch('/openai/v1/chat/completions', { method: 'POST', headers: { 'content-type': type }, body: '' });
+      await empty.text();
+      expect(upstream.received.at(-1)!).toMatchObject({ url: '/v1/chat/completions', body: '' });
+    }
+  });
+
   it('bounds the model label: callers naming 55 models make at most 50 values and "other"', async () => {
     for (let i = 0; i < 55; i++) {
       const res = await gw.fetch('/any/v1/chat/completions', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: `made-up-${i}`, messages: [] }) });
@@ -279,6 +291,7 @@ describe('proxy with llm (upstream-llm)', () => {
     }
     const res = await gw.fetch('/metrics', { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
     const models = new Set([...(await res.text()).matchAll(/^sluice_llm_tokens_total\{[^}]*model="([^"]*)"/gm)].map((m) => m[1]));
+    models.delete('none'); // calls that named no model (a body-less POST)
     expect(models.size).toBeLessThanOrEqual(51);
     expect(models.has('other')).toBe(true);
   });
