@@ -5,7 +5,8 @@ import express, { type ErrorRequestHandler, type Request, type Response } from '
 import type { Logger } from 'pino';
 import type { DocumentLimits } from '../shared/schema/index.ts';
 import { createAdminApi } from './admin/api.ts';
-import { createAuthenticator, loadAdminTokens } from './admin/auth.ts';
+import { createAttemptLimit } from './admin/attempt-limit.ts';
+import { ADMIN_FAILURE_WINDOW_MS, createAuthenticator, loadAdminTokens } from './admin/auth.ts';
 import { AdminError } from './admin/errors.ts';
 import type { Lifecycle } from './admin/commands/workflows.ts';
 import { createPartners } from './admin/commands/partners.ts';
@@ -55,7 +56,7 @@ interface ControlAppOptions {
   /** What /readyz says, and answers saying `Connection: close` while draining (engine/gateway/drain.ts). */
   drain: Pick<Drain, 'readiness' | 'closeAfterAnswers'>;
   /** /metrics on this port; `authenticate` absent when it is open (its own port serves it without a token, not this one). */
-  metrics: { text(): Promise<string>; contentType: string; authenticate: ((authorization: string | undefined, client?: string) => unknown) | undefined } | undefined;
+  metrics: { text(): Promise<string>; contentType: string; authenticate: ((authorization: string | undefined, client?: string) => Promise<unknown>) | undefined } | undefined;
 }
 
 /** The Express app for everything that is not gateway traffic: health, editor, admin, metrics. */
@@ -72,7 +73,7 @@ function createControlApp(options: ControlAppOptions): express.Express {
   if (metrics) {
     app.get('/metrics', async (req, res, next) => {
       try {
-        metrics.authenticate?.(req.headers.authorization, options.clients.of(req));
+        await metrics.authenticate?.(req.headers.authorization, options.clients.of(req));
         res.type(metrics.contentType).send(await metrics.text());
       } catch (error) {
         next(error);
@@ -153,7 +154,7 @@ export interface ControlPlaneParts {
 }
 
 /** The developer portal's router: the published catalog read from what this process serves. */
-function createPortal(parts: ControlPlaneParts, authenticate: (authorization: string | undefined, client?: string) => Identity, partners: PartnerPortal): express.Router {
+function createPortal(parts: ControlPlaneParts, authenticate: (authorization: string | undefined, client?: string) => Promise<Identity>, partners: PartnerPortal): express.Router {
   const { settings, store, registry, lifecycle } = parts;
   const published = createPublishedCatalog({
     state: () => store.state(),
@@ -171,7 +172,8 @@ export function createControlPlane(parts: ControlPlaneParts): { app: express.Exp
   const { settings, registry, metrics, rateLimits } = parts;
   const admin = loadAdminTokens(settings.adminTokens, settings.dataDir);
   if (admin.createdFile) parts.logger.warn({ file: admin.createdFile }, `no SLUICE_ADMIN_TOKENS: created an admin token in ${admin.createdFile} (mode 0600)`);
-  const authenticator = createAuthenticator(admin.tokens, { maxFailures: settings.adminMaxFailures });
+  // wrong tokens counted in the gateway's rate-limit store: shared by every replica with REDIS_URL
+  const authenticator = createAuthenticator(admin.tokens, createAttemptLimit(rateLimits, { scope: 'admin/token-failures', max: settings.adminMaxFailures, windowMs: ADMIN_FAILURE_WINDOW_MS }));
   const servedVersions = () => registry.serving().map(({ workflow, version }) => ({ workflow, version }));
   const adminApi = createAdminApi({
     store: parts.store,

@@ -2,6 +2,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROLES, type Identity, type Role } from '../../shared/admin/index.ts';
+import type { AttemptLimit } from './attempt-limit.ts';
 import { AdminError } from './errors.ts';
 
 interface TokenEntry extends Identity {
@@ -55,37 +56,27 @@ export function loadAdminTokens(configured: string | undefined, dataDir: string)
 /**
  * Checks bearer tokens in constant time: the presented token's digest is compared with every
  * configured digest, without stopping at the first match, so timing says nothing about which
- * or how much matched.
+ * or how much matched. Wrong tokens are counted by client address in `failures` (the gateway's
+ * rate-limit store: in Redis, shared by every replica, when REDIS_URL is set), so guessing is cut
+ * off after `SLUICE_ADMIN_MAX_FAILURES` a minute however many replicas a guesser spreads over.
  */
-export function createAuthenticator(tokens: ReadonlyArray<Identity & { token: string }>, limits: { maxFailures?: number; windowMs?: number } = {}) {
+export function createAuthenticator(tokens: ReadonlyArray<Identity & { token: string }>, failures: AttemptLimit) {
   const entries: TokenEntry[] = tokens.map((t) => ({ name: t.name, role: t.role, digest: digest(t.token) }));
-  const maxFailures = limits.maxFailures ?? MAX_FAILURES;
-  const windowMs = limits.windowMs ?? FAILURE_WINDOW_MS;
-  /** Wrong tokens by client address: guessing is cut off after maxFailures per window. */
-  const failures = new Map<string, { count: number; since: number }>();
   return {
     /**
-     * The identity of a bearer token. `client` (the caller's address) is refused for the rest of
-     * the window after too many wrong tokens, whatever it sends, so a token cannot be guessed.
+     * The identity of a bearer token. `client` (the caller's address) is refused while it has sent
+     * too many wrong tokens, whatever it sends, so that a token cannot be guessed.
      */
-    authenticate(authorization: string | undefined, client = 'unknown'): Identity {
-      const now = Date.now();
-      const failed = failures.get(client);
-      if (failed && now - failed.since >= windowMs) failures.delete(client);
-      else if (failed && failed.count >= maxFailures) {
-        const retryAfter = Math.max(1, Math.ceil((failed.since + windowMs - now) / 1000));
-        throw new AdminError('too_many_attempts', `too many wrong admin tokens from this address; retry after ${retryAfter} seconds`, { extra: { retryAfter } });
-      }
+    async authenticate(authorization: string | undefined, client = 'unknown'): Promise<Identity> {
+      const retryAfter = await failures.refusedFor(client);
+      if (retryAfter !== undefined) throw new AdminError('too_many_attempts', `too many wrong admin tokens from this address; retry after ${retryAfter} seconds`, { extra: { retryAfter } });
       const match = /^Bearer\s+(\S+)$/i.exec(authorization ?? '');
       if (!match) throw new AdminError('unauthorized', 'send an admin token as "Authorization: Bearer <token>"');
       const presented = digest(match[1]!);
       let found: TokenEntry | undefined;
       for (const entry of entries) if (timingSafeEqual(entry.digest, presented) && found === undefined) found = entry;
       if (!found) {
-        if (failures.size >= MAX_TRACKED_CLIENTS) failures.clear();
-        const entry = failures.get(client) ?? { count: 0, since: now };
-        entry.count++;
-        failures.set(client, entry);
+        await failures.count(client);
         throw new AdminError('unauthorized', 'the admin token is not valid');
       }
       return { name: found.name, role: found.role };
@@ -93,8 +84,5 @@ export function createAuthenticator(tokens: ReadonlyArray<Identity & { token: st
   };
 }
 
-/** Wrong admin tokens one address may send per window before it is refused with 429. */
-const MAX_FAILURES = 10;
-const FAILURE_WINDOW_MS = 60_000;
-/** Addresses tracked at most (a flood of addresses resets the table rather than growing it). */
-const MAX_TRACKED_CLIENTS = 10_000;
+/** Wrong admin tokens are counted per this window (SLUICE_ADMIN_MAX_FAILURES is per minute). */
+export const ADMIN_FAILURE_WINDOW_MS = 60_000;

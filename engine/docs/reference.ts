@@ -111,7 +111,7 @@ function settingsReference(): string {
 
 /** The README's admin API table, from the endpoint table that also routes requests and builds the OpenAPI document. */
 function adminReference(): string {
-  const { endpoints } = createAdminApi({ store: undefined as never, lifecycle: undefined as never, partners: undefined as never, authenticate: () => ({ name: '', role: 'viewer' }), problems: () => undefined as never, status: () => ({ appliedRevision: 0, serving: [] }) });
+  const { endpoints } = createAdminApi({ store: undefined as never, lifecycle: undefined as never, partners: undefined as never, authenticate: async () => ({ name: '', role: 'viewer' }), problems: () => undefined as never, status: () => ({ appliedRevision: 0, serving: [] }) });
   const rows = endpoints.map((e) => `| \`${e.method.toUpperCase()} /admin/api${e.path}\` | ${PERMISSIONS[e.permission].join(', ')} | ${cell(e.summary)} |`);
   return ['| endpoint | roles | what it does |', '|---|---|---|', '| `GET /admin/api/openapi.json` | anyone | this API as an OpenAPI 3.1 document |', ...rows].join('\n');
 }

@@ -28,7 +28,7 @@ import { hashApiKey } from '../kinds/api-key.ts';
 import { keyRecordOf, type PartnerAccess } from '../kinds/support/partner-directory.ts';
 import type { RateLimitStore } from '../kinds/support/rate-limit-store.ts';
 import type { Store, StoreState } from '../store/types.ts';
-import { createAttemptLimit } from './attempt-limit.ts';
+import { createAttemptLimit } from '../admin/attempt-limit.ts';
 import type { PartnerSessionRecord, PartnerSessionStore } from './partner-sessions.ts';
 import type { VerifiedPortalToken } from './partner-token.ts';
 import type { PartnerUsage } from './partner-usage.ts';

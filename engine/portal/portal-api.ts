@@ -23,7 +23,7 @@ export interface PortalOptions {
   mode: Exclude<PortalMode, 'off'>;
   published: ReturnType<typeof createPublishedCatalog>;
   /** The admin API's token check (with its lockout by client address): throws AdminError. */
-  authenticate(authorization: string | undefined, client?: string): Identity;
+  authenticate(authorization: string | undefined, client?: string): Promise<Identity>;
   clientAddress(req: Request): string;
   problems: () => ProblemRenderer;
   /**
@@ -74,7 +74,7 @@ export function createPortalRouter(options: PortalOptions): express.Router {
       if (found) return found;
     }
     if (req.headers.authorization === undefined) return { kind: 'anonymous' };
-    const identity = options.authenticate(req.headers.authorization, options.clientAddress(req));
+    const identity = await options.authenticate(req.headers.authorization, options.clientAddress(req));
     return { kind: 'admin', name: identity.name, role: identity.role };
   }
 

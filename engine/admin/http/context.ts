@@ -19,7 +19,7 @@ export interface AdminApiOptions {
   store: Store;
   lifecycle: Lifecycle;
   /** The identity of a bearer token; `client` is the caller's address, for cutting off token guessing. */
-  authenticate(authorization: string | undefined, client?: string): Identity;
+  authenticate(authorization: string | undefined, client?: string): Promise<Identity>;
   /** The caller's address (the one client-address function); the socket's peer when absent. */
   clientAddress?(req: Request): string;
   /** Partners, keys, products and plans; each key's last use in this process. */

@@ -57,7 +57,7 @@ export interface MountOptions {
   /** How an endpoint is called: the role checked, a refusal audited, a change settled. */
   calls: EndpointCalls;
   /** The identity of a bearer token; `client` is the caller's address, for cutting off token guessing. */
-  authenticate(authorization: string | undefined, client?: string): Identity;
+  authenticate(authorization: string | undefined, client?: string): Promise<Identity>;
   /** The caller's address (the one client-address function); the socket's peer when absent. */
   clientAddress?(req: Request): string;
   problems: () => ProblemRenderer;
@@ -79,7 +79,7 @@ export function mountEndpoints(endpoints: readonly Endpoint[], options: MountOpt
   /** Who is calling, before anything else is read: a body is parsed only for a caller who may send it. */
   const authorize = (endpoint: Endpoint) => async (req: Request, res: Response, next: NextFunction) => {
     try {
-      const actor = options.authenticate(req.headers.authorization, clientOf(req));
+      const actor = await options.authenticate(req.headers.authorization, clientOf(req));
       await calls.authorize(actor, endpoint, `${req.method} ${req.originalUrl.split('?')[0]!.slice(0, 300)}`, req.params.id);
       res.locals.actor = actor;
       next();

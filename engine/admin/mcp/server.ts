@@ -125,9 +125,9 @@ export function createAdminMcp(endpoints: readonly Endpoint[], options: MountOpt
 
   const router = express.Router();
   /** Who is calling, before the body is read. */
-  const authenticate = (req: Request, res: Response, next: NextFunction) => {
+  const authenticate = async (req: Request, res: Response, next: NextFunction) => {
     try {
-      res.locals.actor = { ...options.authenticate(req.headers.authorization, clientOf(req)), via: 'mcp' } satisfies Identity;
+      res.locals.actor = { ...(await options.authenticate(req.headers.authorization, clientOf(req))), via: 'mcp' } satisfies Identity;
       next();
     } catch (error) {
       next(error);

@@ -3,7 +3,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { syncBuiltinESMExports } from 'node:module';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createAuthenticator } from '../../../engine/admin/auth.ts';
+import { createAttemptLimit } from '../../../engine/admin/attempt-limit.ts';
+import { ADMIN_FAILURE_WINDOW_MS, createAuthenticator } from '../../../engine/admin/auth.ts';
+import { createMemoryRateLimitStore } from '../../../engine/kinds/support/rate-limit-store.ts';
 import { REPO } from '../../helpers/gateway.ts';
 
 /*
@@ -22,7 +24,7 @@ const TOKENS = [
 ] as const;
 
 /** Every call of crypto.timingSafeEqual while `run` runs (the ESM binding the engine imported included). */
-function watchComparisons<T>(run: () => T): { result: T | undefined; error: unknown; calls: Array<[Buffer, Buffer]> } {
+async function watchComparisons<T>(run: () => Promise<T>): Promise<{ result: T | undefined; error: unknown; calls: Array<[Buffer, Buffer]> }> {
   const original = crypto.timingSafeEqual;
   const calls: Array<[Buffer, Buffer]> = [];
   crypto.timingSafeEqual = ((a: NodeJS.ArrayBufferView, b: NodeJS.ArrayBufferView) => {
@@ -31,7 +33,7 @@ function watchComparisons<T>(run: () => T): { result: T | undefined; error: unkn
   }) as typeof crypto.timingSafeEqual;
   syncBuiltinESMExports();
   try {
-    return { result: run(), error: undefined, calls };
+    return { result: await run(), error: undefined, calls };
   } catch (error) {
     return { result: undefined, error, calls };
   } finally {
@@ -39,6 +41,9 @@ function watchComparisons<T>(run: () => T): { result: T | undefined; error: unkn
     syncBuiltinESMExports();
   }
 }
+
+/** Wrong tokens counted in a store of this test's own, as the gateway counts them in its rate-limit store. */
+const failuresAllowing = (max: number) => createAttemptLimit(createMemoryRateLimitStore(), { scope: 'admin/token-failures', max, windowMs: ADMIN_FAILURE_WINDOW_MS });
 
 describe('admin tokens, compared in constant time', () => {
   afterEach(() => expect(crypto.timingSafeEqual.name).toBe('timingSafeEqual'));
@@ -52,9 +57,9 @@ describe('admin tokens, compared in constant time', () => {
     ['a token of its length differing in the first character', `X${valid.slice(1)}`, undefined],
     ['a one-character token', 'a', undefined],
     ['a 4 KB token', 'a'.repeat(4096), undefined],
-  ])('%s: every configured token compared, each as two 32-byte digests with timingSafeEqual', (_name, presented, who) => {
-    const auth = createAuthenticator(TOKENS, { maxFailures: 1_000 });
-    const seen = watchComparisons(() => auth.authenticate(`Bearer ${presented}`, 'tester'));
+  ])('%s: every configured token compared, each as two 32-byte digests with timingSafeEqual', async (_name, presented, who) => {
+    const auth = createAuthenticator(TOKENS, failuresAllowing(1_000));
+    const seen = await watchComparisons(() => auth.authenticate(`Bearer ${presented}`, 'tester'));
     if (who === undefined) expect(seen.error).toMatchObject({ code: 'unauthorized' });
     else expect(seen.result).toEqual({ name: who, role: 'publisher' });
     // not stopped at a match (the match is the second of three), nor by a length that differs
@@ -71,5 +76,18 @@ describe('admin tokens, compared in constant time', () => {
     const authenticate = source.slice(source.indexOf('authenticate(authorization'), source.indexOf("return { name: found.name"));
     expect(authenticate).toContain('timingSafeEqual(entry.digest, presented)');
     expect(authenticate).not.toMatch(/\bbreak\b|\.find\(|\.some\(|===\s*presented|presented\s*===|\.equals\(|\.compare\(/);
+  });
+});
+
+describe('admin token guessing is cut off', () => {
+  it('after the limit of wrong tokens from an address, every call from it is refused, the right token too, with how long to wait; other addresses are not', async () => {
+    const auth = createAuthenticator(TOKENS, failuresAllowing(3));
+    // a header that is no bearer token is refused without counting: it guesses nothing
+    await expect(auth.authenticate('Basic YWRhOmFkYQ==', '192.0.2.1')).rejects.toMatchObject({ code: 'unauthorized' });
+    for (let i = 0; i < 3; i++) await expect(auth.authenticate(`Bearer guess-${i}-0123456789abcdef`, '192.0.2.1')).rejects.toMatchObject({ code: 'unauthorized' });
+    const refused = await auth.authenticate(`Bearer ${TOKENS[0].token}`, '192.0.2.1').then(() => undefined, (error: unknown) => error);
+    expect(refused).toMatchObject({ code: 'too_many_attempts', message: expect.stringMatching(/retry after \d+ seconds/) });
+    expect((refused as { extra: { retryAfter: number } }).extra.retryAfter).toBeGreaterThan(0);
+    expect(await auth.authenticate(`Bearer ${TOKENS[0].token}`, '192.0.2.2')).toEqual({ name: 'ada', role: 'admin' });
   });
 });

@@ -36,7 +36,7 @@ describe('an internal error of an admin call', () => {
     const calls = createEndpointCalls({ store, appliedRevision: () => 0 });
     const router = mountEndpoints([failing], {
       calls,
-      authenticate: () => ({ name: 'vera', role: 'viewer' }),
+      authenticate: async () => ({ name: 'vera', role: 'viewer' }),
       problems: () => createProblemRenderer(catalog),
       limits: DEFAULT_DOCUMENT_LIMITS,
       logger: pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) }),

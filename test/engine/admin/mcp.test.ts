@@ -273,7 +273,7 @@ describe('the admin MCP server', () => {
     });
     const calls = createEndpointCalls({ store: gw.sluice.store, appliedRevision: () => 0 });
     const app = express();
-    app.use('/admin/mcp', createAdminMcp([...endpointTable(gw), extra, failing], { calls, authenticate: () => ({ name: 'vera', role: 'viewer' }), problems: () => createProblemRenderer(errorCatalogSchema.parse(JSON.parse(readFileSync(join(REPO, 'examples', 'errors.json'), 'utf8')))), limits: DEFAULT_DOCUMENT_LIMITS }));
+    app.use('/admin/mcp', createAdminMcp([...endpointTable(gw), extra, failing], { calls, authenticate: async () => ({ name: 'vera', role: 'viewer' }), problems: () => createProblemRenderer(errorCatalogSchema.parse(JSON.parse(readFileSync(join(REPO, 'examples', 'errors.json'), 'utf8')))), limits: DEFAULT_DOCUMENT_LIMITS }));
     const server = app.listen(0, '127.0.0.1');
     await new Promise((resolve) => server.once('listening', resolve));
     try {

@@ -39,7 +39,7 @@ export function endpointTable(gw: TestGateway) {
     store: gw.sluice.store,
     lifecycle: gw.sluice.lifecycle,
     partners: undefined as never,
-    authenticate: () => ({ name: 'x', role: 'viewer' }),
+    authenticate: async () => ({ name: 'x', role: 'viewer' }),
     problems: () => {
       throw new Error('unused');
     },

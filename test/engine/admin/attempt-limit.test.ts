@@ -1,11 +1,12 @@
 /**
- * Sign-in attempts counted in the gateway's rate-limit store: refused past the bound until the
+ * Wrong admin tokens and portal sign-in attempts counted in the gateway's rate-limit store: refused past the bound until the
  * sliding window lets the key in again, bounded in memory, and shared by replicas through Redis.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMemoryRateLimitStore } from '../../../engine/kinds/support/rate-limit-store.ts';
 import { createRedisRateLimitStore } from '../../../engine/kinds/support/redis-rate-limit-store.ts';
-import { createAttemptLimit } from '../../../engine/portal/attempt-limit.ts';
+import { createAttemptLimit } from '../../../engine/admin/attempt-limit.ts';
+import { ADMIN_FAILURE_WINDOW_MS, createAuthenticator } from '../../../engine/admin/auth.ts';
 import { createRedisClient, redisKeys, whenReady } from '../../../engine/store/redis.ts';
 import { deletePrefix, SHARED_REDIS_URL, sharedRedisAvailable, testPrefix } from '../../helpers/redis.ts';
 
@@ -82,5 +83,17 @@ describe.runIf(await sharedRedisAvailable())('attempts counted in Redis (replica
     expect(await two!.refusedFor('192.0.2.7')).toBeGreaterThan(0);
     expect(await one!.refusedFor('192.0.2.8')).toBeUndefined();
     for (const store of stores) expect(store.health()).toMatchObject({ state: 'up', storeDownDecisions: { local: 0 } });
+  });
+
+  it('wrong admin tokens sent to two replicas count once: the eleventh call is refused on both, the right token too', async () => {
+    const tokens = [{ name: 'ada', role: 'admin' as const, token: 'ada-admin-token-0123456789' }];
+    const [one, two] = stores.map((store) => createAuthenticator(tokens, createAttemptLimit(store, { scope: 'admin/token-failures', max: 10, windowMs: ADMIN_FAILURE_WINDOW_MS })));
+    for (let i = 0; i < 10; i++) await expect((i % 2 === 0 ? one! : two!).authenticate(`Bearer guess-${i}`, '198.51.100.23')).rejects.toMatchObject({ code: 'unauthorized' });
+    for (const replica of [one!, two!]) {
+      const refused = await replica.authenticate('Bearer ada-admin-token-0123456789', '198.51.100.23').then(() => undefined, (error: unknown) => error);
+      expect(refused).toMatchObject({ code: 'too_many_attempts', extra: { retryAfter: expect.any(Number) } });
+      expect((refused as { extra: { retryAfter: number } }).extra.retryAfter).toBeGreaterThan(0);
+    }
+    expect(await one!.authenticate('Bearer ada-admin-token-0123456789', '198.51.100.24')).toEqual({ name: 'ada', role: 'admin' });
   });
 });
