@@ -6,6 +6,8 @@ import { scrapeBy } from '../../../helpers/metrics.ts';
 import { startUpstream, type TestUpstream } from '../../../helpers/upstream.ts';
 import { expectProblem, startGateway, workflow } from '../../../helpers/workflow.ts';
 import { AnswerUsage } from '../../../../engine/kinds/support/upstream-llm.ts';
+import { createSyntheticExchange } from '../../../../engine/gateway/exchange.ts';
+import { deadUrl } from '../fixtures.ts';
 
 /**
  * The proxy's llm option against a local OpenAI-compatible (and an Anthropic-shaped) upstream,
@@ -111,9 +113,19 @@ describe('proxy with llm (upstream-llm)', () => {
           ],
           [['call', 'ok', 'mark']],
         ),
+        workflow('llm-down', { path: '/down/*', methods: ['POST'] }, [{ id: 'call', kind: 'proxy', config: { url: '${DOWN}', stripPrefix: '/down', llm: openai } }]),
+        workflow(
+          'llm-shaped',
+          { path: '/shaped/*', methods: ['POST'] },
+          [
+            { id: 'shape', kind: 'transform-request', config: { body: '$merge([request.body, { "user": "shaped" }])' } },
+            { id: 'call', kind: 'proxy', config: { url: '${SLUICE_UPSTREAM_LLM}', stripPrefix: '/shaped', llm: openai } },
+          ],
+          [['shape', 'ok', 'call']],
+        ),
         workflow('llm-anthropic', { path: '/anthropic/*', methods: ['POST'] }, [{ id: 'call', kind: 'proxy', config: { url: '${SLUICE_UPSTREAM_LLM}', stripPrefix: '/anthropic', llm: { api: 'anthropic', models: ['claude-*'] } } }]),
       ],
-      { env: { SLUICE_UPSTREAM_LLM: upstream.url }, settings: { SLUICE_ADMIN_TOKENS: `ops:admin:${ADMIN_TOKEN}` } },
+      { env: { SLUICE_UPSTREAM_LLM: upstream.url, DOWN: await deadUrl() }, settings: { SLUICE_ADMIN_TOKENS: `ops:admin:${ADMIN_TOKEN}` } },
     );
     client = new OpenAI({ baseURL: `${gw.url}/openai/v1`, apiKey: 'sk-test-not-a-secret', maxRetries: 0 });
   });
@@ -281,6 +293,52 @@ describe('proxy with llm (upstream-llm)', () => {
       await empty.text();
       expect(upstream.received.at(-1)!).toMatchObject({ url: '/v1/chat/completions', body: '' });
     }
+  });
+
+  it('sends a body a transform replaced, checked against the allow-list, not the one the client sent', async () => {
+    const res = await gw.fetch('/shaped/v1/chat/completions', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{ "model": "gpt-4o", "messages": [] }' });
+    expect(res.status).toBe(200);
+    await res.text();
+    expect(JSON.parse(upstream.received.at(-1)!.body)).toEqual({ model: 'gpt-4o', messages: [], user: 'shaped' });
+  });
+
+  it('counts a call the upstream never answered: the prompt\'s estimate, in the log', async () => {
+    await expectProblem(await gw.fetch('/down/v1/chat/completions', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'Say hello to everyone in the room' }] }) }), 502, 'upstream-unavailable');
+    const [line] = (await logOf('llm-down')).slice(-1);
+    expect(line!.llm).toMatchObject({ model: 'gpt-4o', output: 0, estimated: true });
+    expect((line!.llm as { input: number }).input).toBeGreaterThan(0);
+  });
+
+  describe('on an exchange that cannot write to a client (MCP tools, previews)', () => {
+    const run = async (workflowId: string, request: Parameters<typeof createSyntheticExchange>[0]) => {
+      const exchange = createSyntheticExchange(request);
+      const result = await gw.sluice.registry.active.get(workflowId)!.prepared.get('call')!.run(exchange);
+      return { result, exchange };
+    };
+
+    it('hands the streamed answer on as it came, and records the usage it reported when the stream ends', async () => {
+      const body = { model: 'gpt-4o', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'hi' }] };
+      const { result, exchange } = await run('llm-openai', { method: 'POST', url: '/openai/v1/chat/completions', body });
+      expect(result).toBe('ok');
+      const chunks: Buffer[] = [];
+      for await (const chunk of exchange.response!.stream as AsyncIterable<Buffer>) chunks.push(chunk);
+      expect(Buffer.concat(chunks).toString('utf8')).toContain('data: [DONE]');
+      await exchange.llm!.settled;
+      expect(exchange.llm!.usage).toEqual({ input: 13, output: 8, total: 21, estimated: false });
+    });
+
+    it('lets a request without a body through the allow-list (the model list)', async () => {
+      const { result, exchange } = await run('llm-openai', { method: 'GET', url: '/openai/v1/models' });
+      expect(result).toBe('ok');
+      expect(exchange.upstreamStatus).toBe(404); // the upstream's own answer: it was called
+    });
+
+    it('counts the prompt\'s estimate of a call the upstream never answered', async () => {
+      const { result, exchange } = await run('llm-down', { method: 'POST', url: '/down/v1/chat/completions', body: { model: 'gpt-4o', messages: [{ role: 'user', content: 'Say hello to everyone in the room' }] } });
+      expect(result).toBe('error');
+      expect(exchange.llm!.usage).toMatchObject({ output: 0, estimated: true });
+      expect(exchange.llm!.usage!.input).toBeGreaterThan(0);
+    });
   });
 
   it('bounds the model label: callers naming 55 models make at most 50 values and "other"', async () => {
