@@ -47,7 +47,9 @@ async function sigtermUnderLoad(gw: ProcessGateway, held: number, listeners = 1)
   const load = startLoad(gw.url, { fast: 6, slow: 0, fastPath: '/fast', slowPath: '/slow' });
   // each held request on a connection of its own, so that with workers the cluster spreads them
   const slow: Array<Promise<Answer>> = Array.from({ length: held }, () => get(`${gw.url}/slow`));
-  await until('steady load and every slow request held by the upstream', () => (upstream!.held === held && load.count.ok >= 200 ? true : undefined), 30_000);
+  await until('steady load and every slow request held by the upstream', () => (upstream!.held === held && load.count.ok >= 200 ? true : undefined), 60_000).catch((error: Error) => {
+    throw new Error(`${error.message}: ${upstream!.held} of ${held} held, load ${JSON.stringify(load.count)}`);
+  });
 
   const events: string[] = [];
   const exited = exitOf(gw.child).then((exit) => {

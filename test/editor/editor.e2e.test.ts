@@ -347,7 +347,11 @@ describe.runIf(chromiumAvailable())('the editor in a browser', () => {
     await other.close();
 
     await page.getByRole('tab', { name: 'Inspector' }).click();
-    await node('call').click();
+    // selected once the inspector shows it (a click while the canvas re-renders can miss on a busy machine)
+    await expect.poll(async () => {
+      await node('call').click();
+      return inspector('call').isVisible();
+    }, { timeout: 30_000 }).toBe(true);
     await inspector('call').getByLabel('Label', { exact: true }).fill('Orders upstream');
     await page.getByRole('button', { name: 'Save draft' }).click();
     const dialog = page.getByRole('dialog', { name: 'The draft changed since you opened it' });
