@@ -79,7 +79,9 @@ describe('sluice serve stopped by SIGTERM under load', () => {
 
     expect(events).toEqual(['SIGTERM', 'not ready', 'new connection: ECONNREFUSED', 'held requests answered', 'exited']);
     expect(exit).toEqual({ code: 0, signal: null });
-    expect(count.errors).toEqual([]);
+    // seen twice on a loaded CI, not reproduced alone: a worker answered 404 for /fast; when it does, say which worker and when
+    const story = gw.logs.filter((l) => l.status === 404 || (typeof l.msg === 'string' && /listening|activated|shutting down|SIGTERM|sync|refused/.test(l.msg))).map((l) => ({ time: l.time, pid: l.pid, msg: l.msg, status: l.status, workflows: l.workflows, workflow: l.workflow }));
+    expect(count.errors, JSON.stringify(story).slice(0, 6_000)).toEqual([]);
     expect(count.failed).toBe(0);
     expect(count.ok).toBeGreaterThanOrEqual(200);
     expect(count.closing).toBeGreaterThan(0); // answers during the drain closed their keep-alive connections
@@ -107,7 +109,9 @@ describe('sluice serve stopped by SIGTERM under load', () => {
 
     expect(events).toEqual(['SIGTERM', 'not ready', 'new connection: ECONNREFUSED', 'held requests answered', 'exited']);
     expect(exit).toEqual({ code: 0, signal: null });
-    expect(count.errors).toEqual([]);
+    // seen twice on a loaded CI, not reproduced alone: a worker answered 404 for /fast; when it does, say which worker and when
+    const story = gw.logs.filter((l) => l.status === 404 || (typeof l.msg === 'string' && /listening|activated|shutting down|SIGTERM|sync|refused/.test(l.msg))).map((l) => ({ time: l.time, pid: l.pid, msg: l.msg, status: l.status, workflows: l.workflows, workflow: l.workflow }));
+    expect(count.errors, JSON.stringify(story).slice(0, 6_000)).toEqual([]);
     expect(count.failed).toBe(0);
     expect(answers.every((a) => a.status === 200 && a.headers.connection === 'close')).toBe(true);
     for (const pid of workers) expect(messages(gw, pid).filter((m) => m === 'SIGTERM: stopping' || DRAIN_LINES.includes(m as string)), `worker ${pid}`).toEqual(['SIGTERM: stopping', ...DRAIN_LINES]);
