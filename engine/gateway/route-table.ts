@@ -87,6 +87,7 @@ function addCandidate(map: Map<string, Candidates>, method: string, entry: Route
   const candidates = map.get(method) ?? { only: undefined, all: [] };
   // in the table's order, whenever the entry came: a replaced workflow keeps its place among equals
   let at = candidates.all.length;
+  // Stryker disable next-line EqualityOperator: ">=" is the same: orders are unique within a method's list (one per workflow; its implied HEAD is in another list)
   while (at > 0 && candidates.all[at - 1]!.order > entry.order) at--;
   candidates.all.splice(at, 0, entry);
   candidates.only = candidates.all.length === 1 && entry.hosts === undefined && entry.headers === undefined ? entry : undefined;
@@ -147,6 +148,7 @@ function removeCandidate(map: Map<string, Candidates>, entry: RouteEntry): void 
     const at = candidates.all.indexOf(entry);
     if (at < 0) continue;
     candidates.all.splice(at, 1);
+    // Stryker disable next-line ConditionalExpression: the same for every lookup: an empty list picks nothing (match and allow skip it); only the memory it holds differs
     if (candidates.all.length === 0) map.delete(method);
     else candidates.only = candidates.all.length === 1 && candidates.all[0]!.hosts === undefined && candidates.all[0]!.headers === undefined ? candidates.all[0] : undefined;
   }

@@ -307,6 +307,31 @@ describe('RouteTable.update: incremental changes', () => {
     );
   });
 
+  it('a route left alone on its path by a removal keeps its conditions: other hosts still get 404', () => {
+    const t = createRouteTable([routed('a', ['GET'], '/p', ['a.example.com']), routed('b', ['GET'], '/p', ['b.example.com'])]).update({ set: [], removed: ['b'] });
+    expect(summary(t.match('GET', '/p', { host: 'a.example.com' }))).toEqual(found('a', '/p'));
+    expect(summary(t.match('GET', '/p', { host: 'b.example.com' }))).toEqual(NOT_FOUND);
+    expect(summary(t.match('GET', '/p'))).toEqual(NOT_FOUND);
+  });
+
+  it('a method whose last route was removed is no longer allowed on the path', () => {
+    const t = createRouteTable([workflow('read', ['GET'], '/q'), workflow('write', ['POST'], '/q')]).update({ set: [], removed: ['read'] });
+    expect(summary(t.match('GET', '/q'))).toEqual(notAllowed('POST'));
+    expect(summary(t.match('POST', '/q'))).toEqual(found('write', '/q'));
+  });
+
+  it('between routes that fit a request equally, the first published wins, and a republished one keeps its place', () => {
+    const a = routed('a', ['GET'], '/t', undefined, { 'x-a': '1' });
+    const b = routed('b', ['GET'], '/t', undefined, { 'x-b': '1' });
+    const both = { 'x-a': '1', 'x-b': '1' };
+    const t = createRouteTable([a, b]);
+    expect(summary(t.match('GET', '/t', both))).toEqual(found('a', '/t'));
+    const republished = t.update({ set: [routed('a', ['GET'], '/t', undefined, { 'x-a': '1' })], removed: [] });
+    expect(summary(republished.match('GET', '/t', both))).toEqual(found('a', '/t'));
+    const bFirst = createRouteTable([b, a]).update({ set: [routed('a', ['GET'], '/t', undefined, { 'x-a': '1' })], removed: [] });
+    expect(summary(bFirst.match('GET', '/t', both))).toEqual(found('b', '/t'));
+  });
+
   it('takes a removed route out whole: its path answers 404 and its empty branches go', () => {
     const orders = routed('orders', ['GET'], '/svc/1/orders');
     const table = createRouteTable([orders, routed('other', ['GET'], '/svc/:n/items')]).update({ set: [], removed: ['orders'] });
