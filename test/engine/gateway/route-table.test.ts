@@ -314,6 +314,14 @@ describe('RouteTable.update: incremental changes', () => {
     expect(summary(t.match('GET', '/p'))).toEqual(NOT_FOUND);
   });
 
+  it('a removal frees only its own branch: a child named like its parent, and params beside it, still answer', () => {
+    const t = createRouteTable([workflow('ab', ['GET'], '/a/b'), workflow('aax', ['GET'], '/a/a/:x'), workflow('ap', ['GET'], '/a/:p/y'), workflow('bb', ['GET'], '/b/b')]).update({ set: [], removed: ['ab'] });
+    expect(summary(t.match('GET', '/a/b'))).toEqual(NOT_FOUND);
+    expect(summary(t.match('GET', '/a/a/1'))).toEqual(found('aax', '/a/a/:x', { x: '1' })); // not through the exact map: found in the trie
+    expect(summary(t.match('GET', '/a/q/y'))).toEqual(found('ap', '/a/:p/y', { p: 'q' }));
+    expect(summary(t.match('GET', '/b/b'))).toEqual(found('bb', '/b/b'));
+  });
+
   it('a method whose last route was removed is no longer allowed on the path', () => {
     const t = createRouteTable([workflow('read', ['GET'], '/q'), workflow('write', ['POST'], '/q')]).update({ set: [], removed: ['read'] });
     expect(summary(t.match('GET', '/q'))).toEqual(notAllowed('POST'));
