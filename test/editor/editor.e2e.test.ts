@@ -175,7 +175,7 @@ describe.runIf(chromiumAvailable())('the editor in a browser', () => {
     await expect.poll(() => shape.locator('.cm-lintRange-error').count()).toBe(1);
     await screenshot(page, '04-jsonata-error');
     await shape.getByLabel('Body', { exact: true }).fill('{ "partner": partner, "items": [response.body.orders.{ "id": id, "total": total, "currency": currency, "status": status }] }');
-    await expect.poll(() => shape.getByRole('alert').count()).toBe(0); // the check follows the typing a moment later under load
+    await expect.poll(() => shape.getByRole('alert').count(), { timeout: 15_000 }).toBe(0); // the check follows the typing a moment later under load
 
     await wire('verify', 'ok', 'scopes');
     await wire('scopes', 'ok', 'limit');
@@ -216,9 +216,11 @@ describe.runIf(chromiumAvailable())('the editor in a browser', () => {
     await page.keyboard.press('Control+z');
     await page.keyboard.press('Control+z');
 
-    await node('shape').click();
-    // Delete acts on what is selected: wait until the click has selected the node (a loaded machine may render it later)
-    await expect.poll(() => node('shape').evaluate((el) => el.closest('.react-flow__node')?.classList.contains('selected') ?? false)).toBe(true);
+    // Delete acts on what is selected: click until the node is (a click while the canvas re-renders can miss on a busy machine)
+    await expect.poll(async () => {
+      await node('shape').click();
+      return node('shape').evaluate((el) => el.closest('.react-flow__node')?.classList.contains('selected') ?? false);
+    }, { timeout: 30_000 }).toBe(true);
     await page.keyboard.press('Delete');
     await expect.poll(() => node('shape').count()).toBe(0);
     await expect.poll(() => page.locator('.react-flow__edge').count()).toBe(3);
