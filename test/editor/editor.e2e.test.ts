@@ -43,6 +43,12 @@ describe.runIf(chromiumAvailable())('the editor in a browser', () => {
   const canvas = (p: Page = page) => p.getByRole('application', { name: /canvas|Comparison/ });
   const node = (id: string, p: Page = page) => p.getByRole('group', { name: new RegExp(`(^| — )${id} \\(`) });
   const inspector = (id: string) => page.getByRole('region', { name: `Inspector: ${id}` });
+  /** Clicks a node until it is selected: a click while the canvas re-renders can miss on a busy machine. */
+  const select = (id: string) =>
+    expect.poll(async () => {
+      await node(id).click();
+      return node(id).evaluate((el) => el.closest('.react-flow__node')?.classList.contains('selected') ?? false);
+    }, { timeout: 30_000 }).toBe(true);
   const problems = () => page.getByRole('region', { name: 'Problems' });
   const status = () => page.locator('.statusline');
 
@@ -216,11 +222,7 @@ describe.runIf(chromiumAvailable())('the editor in a browser', () => {
     await page.keyboard.press('Control+z');
     await page.keyboard.press('Control+z');
 
-    // Delete acts on what is selected: click until the node is (a click while the canvas re-renders can miss on a busy machine)
-    await expect.poll(async () => {
-      await node('shape').click();
-      return node('shape').evaluate((el) => el.closest('.react-flow__node')?.classList.contains('selected') ?? false);
-    }, { timeout: 30_000 }).toBe(true);
+    await select('shape'); // Delete acts on what is selected
     await page.keyboard.press('Delete');
     await expect.poll(() => node('shape').count()).toBe(0);
     await expect.poll(() => page.locator('.react-flow__edge').count()).toBe(3);
@@ -349,11 +351,7 @@ describe.runIf(chromiumAvailable())('the editor in a browser', () => {
     await other.close();
 
     await page.getByRole('tab', { name: 'Inspector' }).click();
-    // selected once the inspector shows it (a click while the canvas re-renders can miss on a busy machine)
-    await expect.poll(async () => {
-      await node('call').click();
-      return inspector('call').isVisible();
-    }, { timeout: 30_000 }).toBe(true);
+    await select('call');
     await inspector('call').getByLabel('Label', { exact: true }).fill('Orders upstream');
     await page.getByRole('button', { name: 'Save draft' }).click();
     const dialog = page.getByRole('dialog', { name: 'The draft changed since you opened it' });

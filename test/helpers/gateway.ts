@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { loadSettings } from '../../engine/config.ts';
 import { startSluice, type Sluice } from '../../engine/server.ts';
+import { createSyntheticExchange, type SyntheticRequest } from '../../engine/gateway/exchange.ts';
 import { DEFAULT_WORKFLOW_ENV } from '../../engine/kinds/support/workflow-env.ts';
 import { gatewayCoverage } from '../coverage/collector.ts';
 
@@ -102,4 +103,14 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Runs a served workflow's prepared node on a request made up in this process: an exchange that
+ * cannot write to a client, as previews and MCP tools make (a node hands its answer on instead).
+ */
+export async function runServedNode(gw: TestGateway, workflowId: string, nodeId: string, request: SyntheticRequest) {
+  const exchange = createSyntheticExchange(request);
+  const result = await gw.sluice.registry.active.get(workflowId)!.prepared.get(nodeId)!.run(exchange);
+  return { result, exchange };
 }

@@ -1,9 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { request as httpRequest, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createSyntheticExchange } from '../../../engine/gateway/exchange.ts';
+import { createSyntheticExchange, type SyntheticRequest } from '../../../engine/gateway/exchange.ts';
 import { walk } from '../../../engine/compile/walk.ts';
-import type { TestGateway } from '../../helpers/gateway.ts';
+import { runServedNode, type TestGateway } from '../../helpers/gateway.ts';
 import { compileRebinding } from '../../helpers/rebinding.ts';
 import { createIssuer, TEST_AUDIENCE, TEST_ISSUER, type TestIssuer } from '../../helpers/issuer.ts';
 import { startUpstream, type TestUpstream, type UpstreamHandler } from '../../helpers/upstream.ts';
@@ -418,8 +418,8 @@ describe('proxy', () => {
   it.each(['huge', 'huge-chunked'])('refuses to buffer an oversized upstream answer (%s) for a later node: 502', async (how) => {
     await expectProblem(await gw.fetch(`/px/huge/${how}`), 502, 'upstream-unavailable');
     // the reason a catalog's detail may name ({reason})
-    const exchange = createSyntheticExchange({ method: 'GET', url: `/px/huge/${how}`, params: { how } });
-    expect(await gw.sluice.registry.active.get('px-huge')!.prepared.get('call')!.run(exchange)).toBe('error');
+    const { result, exchange } = await runServedNode(gw, 'px-huge', 'call', { method: 'GET', url: `/px/huge/${how}`, params: { how } });
+    expect(result).toBe('error');
     expect(exchange.problemParams?.reason).toBe('the upstream answer is too large to transform');
   });
 
@@ -489,12 +489,7 @@ describe('proxy', () => {
   });
 
   describe('on an exchange that cannot write to a client (previews, MCP tools): the answer is handed on as a stream', () => {
-    /** The proxy node of a served workflow, run on a request made up in this process. */
-    const runCall = async (workflowId: string, request: Parameters<typeof createSyntheticExchange>[0]) => {
-      const exchange = createSyntheticExchange(request);
-      const result = await gw.sluice.registry.active.get(workflowId)!.prepared.get('call')!.run(exchange);
-      return { result, exchange };
-    };
+    const runCall = (workflowId: string, request: SyntheticRequest) => runServedNode(gw, workflowId, 'call', request);
     const textOf = async (stream: AsyncIterable<Buffer> | undefined) => {
       const chunks: Buffer[] = [];
       for await (const chunk of stream!) chunks.push(chunk);

@@ -1,12 +1,12 @@
 import type { ServerResponse } from 'node:http';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { TestGateway } from '../../../helpers/gateway.ts';
+import { runServedNode, type TestGateway } from '../../../helpers/gateway.ts';
 import { scrapeBy } from '../../../helpers/metrics.ts';
 import { startUpstream, type TestUpstream } from '../../../helpers/upstream.ts';
 import { expectProblem, startGateway, workflow } from '../../../helpers/workflow.ts';
 import { AnswerUsage } from '../../../../engine/kinds/support/upstream-llm.ts';
-import { createSyntheticExchange } from '../../../../engine/gateway/exchange.ts';
+import type { SyntheticRequest } from '../../../../engine/gateway/exchange.ts';
 import { deadUrl } from '../fixtures.ts';
 
 /**
@@ -310,11 +310,7 @@ describe('proxy with llm (upstream-llm)', () => {
   });
 
   describe('on an exchange that cannot write to a client (MCP tools, previews)', () => {
-    const run = async (workflowId: string, request: Parameters<typeof createSyntheticExchange>[0]) => {
-      const exchange = createSyntheticExchange(request);
-      const result = await gw.sluice.registry.active.get(workflowId)!.prepared.get('call')!.run(exchange);
-      return { result, exchange };
-    };
+    const run = (workflowId: string, request: SyntheticRequest) => runServedNode(gw, workflowId, 'call', request);
 
     it('hands the streamed answer on as it came, and records the usage it reported when the stream ends', async () => {
       const body = { model: 'gpt-4o', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'hi' }] };
