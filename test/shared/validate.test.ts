@@ -57,7 +57,7 @@ function variant(change: (d: Doc) => void): Doc {
 }
 const node = (d: Doc, id: string) => d.nodes.find((n) => n.id === id)!;
 
-/** What a test asserts of a problem: never the message. */
+/** What a case asserts of a problem: its code, node and field (its words: SAYS). */
 const pin = (p: ValidationProblem) => ({ code: p.code, node: p.node, field: p.field });
 
 interface Case {
@@ -207,6 +207,59 @@ const cases: Case[] = [
   },
 ];
 
+/**
+ * What each case of `cases` says, in the words a person reads (the editor, the CLI, a refused
+ * publish): the facts that let them fix it without reading the document again (the node, port, id,
+ * count and the setting that bounds it). Keyed by case name.
+ */
+const SAYS: Record<string, string[]> = {
+  'a node id that is not url-safe': ['must be 1-64 chars of a-z, 0-9, "-" or "_", starting with a letter or digit'],
+  'an unknown key on a node, named by the key': ['"colour" is not a known field here'],
+  'an unknown top-level key': ['"owner" is not a known field here'],
+  'a malformed route path': ['must look like /api/orders/:id (literal or :param segments, optional trailing /*)'],
+  'a route path repeating a :param': ['each :param name may appear once'],
+  'an edge without port': ['is required'],
+  'not an object': ['must be an object, not text'],
+  'two nodes with one id': ['node id "call" is used twice'],
+  'a misspelt kind': ['unknown node kind "jwt-verfy"'],
+  'a config refused by its kind': ['must be an http(s) URL, or ${ENV_VAR} alone or followed by a path (/, ? or #)'],
+  'a missing required field': ['is required'],
+  'an unknown config key, named by the key': ['"retriez" is not a known field here'],
+  'a cross-field rule (two key sources)': ['set exactly one key source: jwksUri, jwks, jwksFile or secretEnv, or an issuer alone (OIDC discovery)'],
+  'a config left out where the kind needs one': ['is required'],
+  'a condition that does not parse': ['JSONata: Unexpected end of expression (at 17)'],
+  'a switch case that does not parse, named by its index': ['JSONata: Expected ")" before end of expression (at 2)'],
+  'an edge to an unknown node': ['edge to unknown node "ghost"'],
+  'an edge from an unknown node': ['edge from unknown node "ghost"'],
+  'a port the kind does not have': ['jwt-verify has no port "expired" (ports: ok, missing, invalid, unavailable, suspended, unsubscribed)'],
+  'a port wired twice': ['port "true" is wired twice'],
+  'an edge out of an error node': ['an error node ends the request and has no outgoing edges'],
+  'an edge into the named start (here from a node nothing reaches)': ['the start node "verify" cannot have incoming edges', 'node "side" cannot be reached from the start "verify"'],
+  'a named start that does not exist': ['start node "ghost" does not exist'],
+  'every node has an incoming edge': ['every node has an incoming edge, so there is no start node'],
+  'two nodes without incoming edges': ['nodes "verify", "extra" have no incoming edge; set "start" or wire them'],
+  'a node the named start never reaches': ['node "extra" cannot be reached from the start "verify"'],
+  'a port leading back, named by the edge that closes the cycle': ['port "error" leads back to "gate", closing a cycle; workflows must be acyclic'],
+  'a required port left open': ['port "false" must be wired'],
+  "an unwired port's default error missing from the catalog": ['error "upstream_timeout" is not in the error catalog'],
+  "an error node's error missing from the catalog": ['error "not_in_catalog" is not in the error catalog'],
+  'a fault (raised whatever the wiring) missing from the catalog': ['error "expression_failed" raised by condition is not in the error catalog'],
+  'a transform-response reached by a path without a response': ['transform-response needs a response, but some path reaches it before any proxy or respond node'],
+  'a route under /admin': ['paths under /admin are reserved for the gateway itself'],
+  'the reserved /metrics itself': ['paths under /metrics are reserved for the gateway itself'],
+  'a route under /.well-known/sluice': ['paths under /.well-known/sluice are reserved for the gateway itself'],
+  'the same shape and method as another workflow (HEAD is served by GET)': ['HEAD /api/orders/:id is already served by workflow "legacy" (/api/orders/:orderId)'],
+  'a subflow naming a fragment that is not published': ['no published fragment "nope"'],
+  'more nodes than the limit': ['the document has 5 nodes; at most 3 are allowed (SLUICE_MAX_NODES)'],
+  'more edges than the limit': ['the document has 4 edges; at most 3 are allowed (SLUICE_MAX_EDGES)'],
+  'more bytes than the limit': ['the document is 659 B as JSON; at most 512 B is allowed (SLUICE_MAX_DOCUMENT)'],
+  'an expression longer than the limit, named by node and field': ['the expression has 22 characters; at most 20 are allowed (SLUICE_MAX_EXPRESSION)'],
+  'nesting deeper than the limit, named by where it crosses it': ['the document nests objects and arrays deeper than 6 levels (SLUICE_MAX_JSON_DEPTH)'],
+  'a cors node on a route without OPTIONS': ["a cors node answers browsers' preflight requests, which use OPTIONS: add OPTIONS to the route's methods"],
+  'a cors node after a node that checks credentials': ['this cors node comes after a node that checks credentials: browsers send preflights without credentials, so they would be refused before reaching it; put the cors node first'],
+  'a cache-lookup before a node that checks credentials': ['this cache-lookup comes before a node that checks credentials: its hits would be answered to callers who were never identified, keyed by no partner; put it after the identity node (or set acrossPartners for answers meant for everyone)'],
+};
+
 describe('validateWorkflow', () => {
   it('has a case for every problem code', () => {
     expect(new Set(cases.map((c) => c.code))).toEqual(new Set(PROBLEM_CODES));
@@ -217,6 +270,10 @@ describe('validateWorkflow', () => {
     expect(result.ok).toBe(false);
     expect(result.problems.map(pin)).toEqual(expected);
     for (const problem of result.problems) expect(problem.message).not.toBe('');
+  });
+
+  it.each(cases)('$code: $name, said in words', ({ name, input, options }) => {
+    expect(validateWorkflow(input, options).problems.map((p) => p.message)).toEqual(SAYS[name]);
   });
 
   it('accepts a cors node first on a route with OPTIONS, a cache-lookup after the identity node, and one across partners before it', () => {
