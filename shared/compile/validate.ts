@@ -161,13 +161,17 @@ export function* validateWorkflowSliced(input: unknown, options: ValidateOptions
   }
   yield;
 
-  const start = findStart(document, known, incoming, report);
+  const start = yield* findStart(document, known, incoming, report);
   if (start !== undefined && (incoming.get(start) ?? 0) > 0)
     report('edge_into_start', `the start node "${start}" cannot have incoming edges`, start, 'id');
 
   if (start !== undefined && nodes.size === known.size) {
     const reached = yield* reachable(start, nodes);
-    for (const id of known) if (!reached.has(id)) report('unreachable', `node "${id}" cannot be reached from the start "${start}"`, id);
+    let looked = 0;
+    for (const id of known) {
+      if (++looked % SLICE_UNITS === 0) yield;
+      if (!reached.has(id)) report('unreachable', `node "${id}" cannot be reached from the start "${start}"`, id);
+    }
     const cycle = yield* findCycle(start, nodes);
     if (cycle) report('cycle', `port "${cycle.port}" leads back to "${cycle.to}", closing a cycle; workflows must be acyclic`, cycle.from, `ports.${cycle.port}`);
     else {
@@ -377,18 +381,18 @@ function documentProblems(input: unknown, issues: z.core.$ZodIssue[]): Validatio
   );
 }
 
-function findStart(
-  document: WorkflowDocument,
-  known: Set<string>,
-  incoming: Map<string, number>,
-  report: (code: ProblemCode, message: string, node?: string, field?: string) => void,
-): string | undefined {
+function* findStart(document: WorkflowDocument, known: Set<string>, incoming: Map<string, number>, report: Report): Sliced<string | undefined> {
   if (document.start !== undefined) {
     if (known.has(document.start)) return document.start;
     report('no_start', `start node "${document.start}" does not exist`, undefined, 'start');
     return undefined;
   }
-  const roots = [...known].filter((id) => !incoming.has(id));
+  const roots: string[] = [];
+  let looked = 0;
+  for (const id of known) {
+    if (++looked % SLICE_UNITS === 0) yield;
+    if (!incoming.has(id)) roots.push(id);
+  }
   if (roots.length === 1) return roots[0];
   if (roots.length === 0) report('no_start', 'every node has an incoming edge, so there is no start node', undefined, 'start');
   else report('multiple_starts', `nodes ${roots.map((r) => `"${r}"`).join(', ')} have no incoming edge; set "start" or wire them`, roots[1], 'start');
@@ -462,7 +466,11 @@ function* topologicalOrderSliced(start: string, nodes: ReadonlyMap<string, Graph
 function* checkCorsBeforeCredentials(start: string, nodes: Map<string, GraphNode>, report: Report): Sliced<void> {
   const after = new Set<string>();
   const stack: string[] = [];
-  for (const id of yield* reachable(start, nodes)) if (nodes.get(id)!.descriptor.readsCredentials === true) stack.push(id);
+  let looked = 0;
+  for (const id of yield* reachable(start, nodes)) {
+    if (++looked % SLICE_UNITS === 0) yield;
+    if (nodes.get(id)!.descriptor.readsCredentials === true) stack.push(id);
+  }
   for (let steps = 1; stack.length > 0; steps++) {
     if (steps % SLICE_UNITS === 0) yield;
     for (const to of nodes.get(stack.pop()!)!.next.values()) {
@@ -471,9 +479,11 @@ function* checkCorsBeforeCredentials(start: string, nodes: Map<string, GraphNode
       stack.push(to);
     }
   }
-  for (const id of after)
+  for (const id of after) {
+    if (++looked % SLICE_UNITS === 0) yield;
     if (nodes.get(id)!.kind === 'cors')
       report('invalid_config', 'this cors node comes after a node that checks credentials: browsers send preflights without credentials, so they would be refused before reaching it; put the cors node first', id);
+  }
   // A cache-lookup before the identity node would answer its hits to anyone, keyed by no partner.
   for (const [id, node] of nodes) {
     if (node.kind !== 'cache-lookup' || after.has(id) || (node.config as { acrossPartners?: boolean }).acrossPartners === true) continue;

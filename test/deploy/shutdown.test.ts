@@ -27,7 +27,7 @@ const refusal = (url: string) => get(`${url}/readyz`).then(
  * workers the primary holds the port until the last worker's close reaches it, so a connection
  * can still land on it in between and be reset (ECONNRESET: not accepted either); poll past those.
  */
-async function refusedAtLast(url: string): Promise<string> {
+async function refusedAtLast(url: string): Promise<string | undefined> {
   for (;;) {
     const met = await refusal(url);
     if (met !== 'ECONNRESET') return met;
