@@ -201,7 +201,7 @@ export async function startSluice(
   });
   // Canaries: counted per side, summed over the replicas through Redis, aborted by the rule as `system`.
   const canaries = createCanaryWatch({
-    served: () => registry.active.values(),
+    served: () => registry.canaried(),
     redis: redisStore ? { client: redisStore.client, prefix: redisStore.target.prefix } : undefined,
     abort: (workflow, canaryId, reason) => lifecycle.canary.abort({ name: 'system', role: 'admin' }, workflow, reason, canaryId),
     logger,

@@ -38,6 +38,7 @@ export function abortReason(counts: CanaryCounts, abort: { margin: number; minSa
  * find it ended.
  */
 export function createCanaryWatch(options: {
+  /** The served workflows running a canary (the others are passed over). */
   served: () => Iterable<CompiledWorkflow>;
   redis?: { client: RedisClient; prefix: string } | undefined;
   abort: (workflow: string, canaryId: string, reason: string) => Promise<unknown>;

@@ -21,6 +21,8 @@ export interface WorkflowRegistry {
   sync(): Promise<void>;
   /** The workflows being served, by id. */
   readonly active: ReadonlyMap<string, CompiledWorkflow>;
+  /** The served workflows running a canary: as many as run one, not every workflow (the canary watch asks every second). */
+  canaried(): Iterable<CompiledWorkflow>;
   /** The store revision this process serves. */
   readonly appliedRevision: number;
   /**
@@ -263,6 +265,12 @@ export function createWorkflowRegistry(options: {
   return {
     active,
     deps: options.deps,
+    *canaried() {
+      for (const id of candidates.keys()) {
+        const workflow = active.get(id);
+        if (workflow?.canary !== undefined) yield workflow;
+      }
+    },
     get appliedRevision() {
       return appliedRevision;
     },
