@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { runAtOnce, SLICE_UNITS, type Sliced } from '../../shared/compile/slices.ts';
+import { runAtOnce, sliceCounter, type Sliced } from '../../shared/compile/slices.ts';
 
 /** What an audit entry records. Refusals are recorded too: who tried what and why it was refused. */
 const AUDIT_ACTIONS = [
@@ -134,9 +134,9 @@ function* canonicalJsonSliced(value: unknown, levels: number): Sliced<string> {
   if (levels === 0 || value === null || typeof value !== 'object') return canonicalJson(value);
   const members = Array.isArray(value) ? value.entries() : sortedEntries(value as Record<string, unknown>);
   const parts: Array<string | undefined> = [];
-  let count = 0;
+  const due = sliceCounter();
   for (const [key, member] of members) {
-    if (++count % SLICE_UNITS === 0) yield;
+    if (due()) yield;
     const text = yield* canonicalJsonSliced(member, levels - 1);
     parts.push(Array.isArray(value) ? text : `${JSON.stringify(key)}:${text}`);
   }

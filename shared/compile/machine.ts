@@ -1,4 +1,4 @@
-import { runAtOnce, SLICE_UNITS, type Sliced } from './slices.ts';
+import { runAtOnce, sliceCounter, type Sliced } from './slices.ts';
 import type { ValidGraph } from './validate.ts';
 
 /** Final state reached when a port ends the request with the current response. */
@@ -57,9 +57,9 @@ export function* toMachineConfigSliced(graph: ValidGraph): Sliced<WorkflowMachin
   const states = Object.create(null) as WorkflowMachineConfig['states'];
   const finals = Object.create(null) as WorkflowMachineConfig['states'];
   let finishes = false;
-  let visited = 0;
+  const due = sliceCounter();
   for (const node of graph.nodes.values()) {
-    if (++visited % SLICE_UNITS === 0) yield;
+    if (due()) yield;
     const on: Record<string, string> = {};
     for (const port of node.ports) {
       const to = node.next.get(port.name);

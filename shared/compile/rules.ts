@@ -1,5 +1,5 @@
 import type { Rule } from '../schema/rules.ts';
-import { runAtOnce, SLICE_UNITS, type Sliced } from './slices.ts';
+import { runAtOnce, sliceCounter, type Sliced } from './slices.ts';
 import type { ValidationProblem, ValidGraph } from './validate.ts';
 
 /*
@@ -26,12 +26,12 @@ interface Flow {
 function* flowOf(graph: ValidGraph): Sliced<Flow> {
   const into = new Map<string, Flow['into'] extends Map<string, infer E> ? E : never>();
   const waiting = new Map<string, number>();
-  let steps = 0;
+  const due = sliceCounter();
   for (const node of graph.nodes.values())
     for (const [i, port] of node.ports.entries()) {
       const to = node.next.get(port.name);
       if (to === undefined) continue;
-      if (++steps % SLICE_UNITS === 0) yield;
+      if (due()) yield;
       let list = into.get(to);
       if (!list) into.set(to, (list = []));
       list.push({ from: node.id, port: port.name, first: i === 0 });
@@ -44,7 +44,7 @@ function* flowOf(graph: ValidGraph): Sliced<Flow> {
   while (ready.length > 0) {
     const id = ready.pop()!;
     order.push(id);
-    if (order.length % SLICE_UNITS === 0) yield;
+    if (due()) yield;
     for (const to of graph.nodes.get(id)!.next.values()) {
       const left = waiting.get(to)! - 1;
       waiting.set(to, left);
@@ -57,8 +57,9 @@ function* flowOf(graph: ValidGraph): Sliced<Flow> {
 /** Which guard groups (bits) every path into each node has passed, leaving each guard by its success port. */
 function* passedOnEveryPath(graph: ValidGraph, flow: Flow, maskOf: (node: GraphNode) => number): Sliced<Map<string, number>> {
   const passed = new Map<string, number>([[graph.start, 0]]);
-  for (const [position, id] of flow.order.entries()) {
-    if (position % SLICE_UNITS === SLICE_UNITS - 1) yield;
+  const due = sliceCounter();
+  for (const id of flow.order) {
+    if (due()) yield;
     const node = graph.nodes.get(id)!;
     const before = passed.get(id)!;
     node.ports.forEach((port, i) => {

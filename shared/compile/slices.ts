@@ -13,6 +13,15 @@ export type Sliced<T> = Generator<void, T, void>;
  */
 export const SLICE_UNITS = 256;
 
+/**
+ * A count of units that says when a slice's worth has run: `const due = sliceCounter();` then
+ * `if (due()) yield;` before each unit pauses once every SLICE_UNITS units.
+ */
+export function sliceCounter(): () => boolean {
+  let units = 0;
+  return () => ++units % SLICE_UNITS === 0;
+}
+
 /** Runs sliced work to its end without pausing. */
 export function runAtOnce<T>(work: Sliced<T>): T {
   for (;;) {

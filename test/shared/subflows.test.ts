@@ -92,7 +92,7 @@ describe('inlining subflows', () => {
 
 describe('validating a fragment', () => {
   it('passes a well-formed fragment', () => {
-    expect(validateFragment(auth)).toMatchObject({ ok: true });
+    expect(validateFragment(auth)).toEqual({ ok: true, fragment: auth, problems: [] });
   });
 
   it.each([
@@ -105,5 +105,24 @@ describe('validating a fragment', () => {
     const result = validateFragment(document);
     expect(result.ok).toBe(false);
     expect(result.problems).toContainEqual(expect.objectContaining(problem));
+  });
+
+  it('refuses a fragment in its own words: its node ids as written, never the workflow it is checked in', () => {
+    const looped = validateFragment({ ...auth, start: 'has-key', edges: [...auth.edges, { from: 'key', port: 'missing', to: 'has-key' }] });
+    expect(looped.problems).toEqual([
+      { code: 'edge_into_start', message: 'the start node "has-key" cannot have incoming edges', node: 'has-key', field: 'id' },
+      { code: 'cycle', message: 'port "missing" leads back to "has-key", closing a cycle; workflows must be acyclic', node: 'key', field: 'ports.missing' },
+    ]);
+    const exitless = validateFragment({ ...auth, edges: auth.edges.slice(0, 2) });
+    expect(exitless.problems).toEqual([
+      { code: 'unreachable', message: 'no edge leads to exit "ok"', field: 'exits.0' },
+      { code: 'port_unwired', message: 'port "ok" must be wired', node: 'key', field: 'ports.ok' },
+    ]);
+  });
+
+  it('refuses a fragment past the size limits before anything else, and one without a start', () => {
+    expect(validateFragment(auth, { limits: { ...DEFAULT_DOCUMENT_LIMITS, nodes: 1 } })).toEqual({ ok: false, problems: [{ code: 'too_large', message: 'the document has 2 nodes; at most 1 are allowed (SLUICE_MAX_NODES)', field: 'nodes' }] });
+    const startless = validateFragment({ ...auth, edges: [...auth.edges, { from: 'key', port: 'missing', to: 'has-key' }] });
+    expect(startless).toEqual({ ok: false, problems: [{ code: 'no_start', message: 'the fragment needs one start: name it in "start", or leave exactly one node without incoming edges', field: 'start' }] });
   });
 });

@@ -205,6 +205,43 @@ const cases: Case[] = [
     }),
     expected: [{ code: 'invalid_config', node: 'lookup', field: undefined }],
   },
+  { code: 'expression_syntax', name: 'a log field that does not parse', input: variant((d) => (d.log = { fields: { partner: '$$$(' } })), expected: [{ code: 'expression_syntax', node: undefined, field: 'log.fields.partner' }] },
+  {
+    code: 'invalid_document',
+    name: 'a sample holding a credential as typed',
+    input: variant((d) => (d.samples = [{ name: 's', request: { path: '/api/orders/1', headers: { authorization: 'Bearer abc.def' } } }])),
+    expected: [{ code: 'invalid_document', node: undefined, field: 'samples.0.request.headers.authorization' }],
+  },
+  {
+    code: 'cycle',
+    name: 'a cycle through the named start',
+    input: variant((d) => {
+      d.start = 'verify';
+      d.edges.push({ from: 'call', port: 'error', to: 'verify' });
+    }),
+    expected: [
+      { code: 'edge_into_start', node: 'verify', field: 'id' },
+      { code: 'cycle', node: 'call', field: 'ports.error' },
+    ],
+  },
+  {
+    code: 'route_clash',
+    name: 'two methods served by another workflow, each named',
+    input: variant((d) => (d.route.methods = ['GET', 'POST', 'PUT'])),
+    options: { otherRoutes: [{ workflow: 'legacy', route: { methods: ['POST', 'GET'], path: '/api/orders/:orderId' } }] },
+    expected: [{ code: 'route_clash', node: undefined, field: 'route.path' }],
+  },
+  { code: 'invalid_document', name: 'a node that is null', input: { ...base(), nodes: [...base().nodes, null] }, expected: [{ code: 'invalid_document', node: undefined, field: 'nodes.5' }] },
+  { code: 'invalid_document', name: 'a node whose id is a number, named by its place', input: variant((d) => d.nodes.push({ id: 5, kind: 'respond' } as never)), expected: [{ code: 'invalid_document', node: undefined, field: 'nodes.5.id' }] },
+  { code: 'invalid_document', name: 'null', input: null, expected: [{ code: 'invalid_document', node: undefined, field: '(document)' }] },
+  { code: 'invalid_document', name: 'a member that is no JSON (a BigInt)', input: { ...base(), name: 10n }, expected: [{ code: 'invalid_document', node: undefined, field: 'name' }] },
+  {
+    code: 'too_large',
+    name: 'nesting deeper than the limit outside the nodes, named by where it crosses it',
+    input: variant((d) => (d.layout = { a: { b: { c: {} } } })),
+    options: { limits: { ...DEFAULT_DOCUMENT_LIMITS, depth: 4 } },
+    expected: [{ code: 'too_large', node: undefined, field: 'layout.a.b.c' }],
+  },
 ];
 
 /**
@@ -258,6 +295,15 @@ const SAYS: Record<string, string[]> = {
   'a cors node on a route without OPTIONS': ["a cors node answers browsers' preflight requests, which use OPTIONS: add OPTIONS to the route's methods"],
   'a cors node after a node that checks credentials': ['this cors node comes after a node that checks credentials: browsers send preflights without credentials, so they would be refused before reaching it; put the cors node first'],
   'a cache-lookup before a node that checks credentials': ['this cache-lookup comes before a node that checks credentials: its hits would be answered to callers who were never identified, keyed by no partner; put it after the identity node (or set acrossPartners for answers meant for everyone)'],
+  'a log field that does not parse': ['JSONata: Expected ")" before end of expression (at 4)'],
+  'a sample holding a credential as typed': ['header "authorization" holds a credential as typed; stored documents never hold one: use request.token (a demo token minted at run time), request.apiKey (a key minted for the run), request.hmac (signed for the run) or request.introspected'],
+  'a cycle through the named start': ['the start node "verify" cannot have incoming edges', 'port "error" leads back to "verify", closing a cycle; workflows must be acyclic'],
+  'two methods served by another workflow, each named': ['GET, POST, HEAD /api/orders/:id is already served by workflow "legacy" (/api/orders/:orderId)'],
+  'a node that is null': ['must be an object, not null'],
+  'a node whose id is a number, named by its place': ['must be text, not a number'],
+  'null': ['must be an object, not null'],
+  'a member that is no JSON (a BigInt)': ['must be text, not a whole number'],
+  'nesting deeper than the limit outside the nodes, named by where it crosses it': ['the document nests objects and arrays deeper than 4 levels (SLUICE_MAX_JSON_DEPTH)'],
 };
 
 describe('validateWorkflow', () => {
@@ -270,6 +316,7 @@ describe('validateWorkflow', () => {
     expect(result.ok).toBe(false);
     expect(result.problems.map(pin)).toEqual(expected);
     for (const problem of result.problems) expect(problem.message).not.toBe('');
+    for (const problem of result.problems) expect(Object.values(problem), 'a problem has no empty members').not.toContain(undefined);
   });
 
   it.each(cases)('$code: $name, said in words', ({ name, input, options }) => {
@@ -330,6 +377,46 @@ describe('validateWorkflow', () => {
     // configs come back parsed, with their defaults
     expect(graph.nodes.get('call')!.config).toMatchObject({ url: 'http://orders.internal', timeout: '10s' });
     expect(graph.document.edges).toHaveLength(4);
+    expect(graph.fragments).toEqual([]); // none given, none inlined
+  });
+
+  it('accepts a document of one node without an edge list, and a cors node after a node that checks no credentials', () => {
+    expect(validateWorkflow({ id: 'ping', name: 'Ping', route: { methods: ['GET'], path: '/ping' }, nodes: [{ id: 'pong', kind: 'respond', config: {} }] }).problems).toEqual([]);
+    const corsSecond = variant((d) => {
+      d.route.methods = ['GET', 'OPTIONS'];
+      d.nodes.unshift({ id: 'cors', kind: 'cors', config: { origins: ['*'] } }, { id: 'mode', kind: 'condition', config: { when: 'true' } }, { id: 'closed', kind: 'respond', config: { status: 503 } });
+      d.edges.push({ from: 'mode', port: 'true', to: 'cors' }, { from: 'mode', port: 'false', to: 'closed' }, { from: 'cors', port: 'ok', to: 'verify' });
+    });
+    expect(validateWorkflow(corsSecond).problems).toEqual([]);
+  });
+
+  it('serves a version already published with a credential in a sample (allowStoredCredentials), which a new document may not hold', () => {
+    const input = variant((d) => (d.samples = [{ name: 's', request: { path: '/api/orders/1', headers: { authorization: 'Bearer abc.def' } } }]));
+    expect(validateWorkflow(input).problems.map(pin)).toEqual([{ code: 'invalid_document', node: undefined, field: 'samples.0.request.headers.authorization' }]);
+    expect(validateWorkflow(input, { allowStoredCredentials: true }).problems).toEqual([]);
+  });
+
+  it('bounds are inclusive: an expression as long as the limit, a document of exactly the bytes and depth allowed, pass', () => {
+    const when = node(base(), 'gate').config!.when as string;
+    expect(validateWorkflow(base(), { limits: { ...DEFAULT_DOCUMENT_LIMITS, expressionLength: when.length } }).problems).toEqual([]);
+    expect(validateWorkflow(base(), { limits: { ...DEFAULT_DOCUMENT_LIMITS, expressionLength: when.length - 1 } }).problems.map(pin)).toEqual([{ code: 'too_large', node: 'gate', field: 'config.when' }]);
+    const deep = variant((d) => (d.layout = { a: { b: { c: {} } } })); // the document, layout, a, b and c: 5 levels
+    expect(validateWorkflow(deep, { limits: { ...DEFAULT_DOCUMENT_LIMITS, depth: 5 } }).problems.filter((p) => p.code === 'too_large')).toEqual([]); // (a layout holds positions: the schema has more to say)
+  });
+
+  it.each<[string, unknown]>([
+    ['a workflow', base()],
+    ['a workflow with non-ASCII text', variant((d) => (d.name = 'Bestellungen – Übersicht'))],
+    ['one whose edge list holds a hole (written as null)', { ...base(), edges: [...base().edges, undefined] }],
+    ['one whose node list is no list', { ...base(), nodes: 'none' }],
+    ['text', 'workflow'],
+    ['null', null],
+  ])('measures %s in bytes as its JSON text: refused one byte under its size, not at it', (_name, input) => {
+    const bytes = Buffer.byteLength(JSON.stringify(input));
+    const at = validateWorkflow(input, { limits: { ...DEFAULT_DOCUMENT_LIMITS, bytes } });
+    expect(at.problems.filter((p) => p.code === 'too_large')).toEqual([]);
+    const under = validateWorkflow(input, { limits: { ...DEFAULT_DOCUMENT_LIMITS, bytes: bytes - 1 } });
+    expect(under.problems).toEqual([{ code: 'too_large', message: `the document is ${bytes} B as JSON; at most ${bytes - 1} B is allowed (SLUICE_MAX_DOCUMENT)`, field: '(document)' }]);
   });
 
   it.each([
