@@ -90,10 +90,11 @@ export function mountEndpoints(endpoints: readonly Endpoint[], options: MountOpt
   const json = boundedJson(limits);
 
   const router = express.Router();
-  // The API's own description is documentation, readable without a token.
-  const openapi = adminOpenApi(endpoints, '1');
+  // The API's own description is documentation, readable without a token; built when first asked
+  // for (its JSON Schemas cost ~0.3 s of CPU, which a start need not pay).
+  let openapi: Record<string, unknown> | undefined;
   router.get('/openapi.json', (_req, res) => {
-    res.json(openapi);
+    res.json((openapi ??= adminOpenApi(endpoints, '1')));
   });
   for (const endpoint of endpoints) {
     router[endpoint.method](endpoint.path, authorize(endpoint), json, async (req: Request, res: Response, next: NextFunction) => {
