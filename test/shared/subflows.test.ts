@@ -113,6 +113,8 @@ describe('validating a fragment', () => {
       { code: 'edge_into_start', message: 'the start node "has-key" cannot have incoming edges', node: 'has-key', field: 'id' },
       { code: 'cycle', message: 'port "missing" leads back to "has-key", closing a cycle; workflows must be acyclic', node: 'key', field: 'ports.missing' },
     ]);
+    const stray = validateFragment({ ...auth, edges: [...auth.edges, { from: 'ghost', port: 'ok', to: 'key' }] });
+    expect(stray.problems).toEqual([{ code: 'dangling_edge', message: 'edge from unknown node "ghost"', field: 'edges.3.from' }]);
     const exitless = validateFragment({ ...auth, edges: auth.edges.slice(0, 2) });
     expect(exitless.problems).toEqual([
       { code: 'unreachable', message: 'no edge leads to exit "ok"', field: 'exits.0' },

@@ -400,6 +400,7 @@ describe('validateWorkflow', () => {
     const when = node(base(), 'gate').config!.when as string;
     expect(validateWorkflow(base(), { limits: { ...DEFAULT_DOCUMENT_LIMITS, expressionLength: when.length } }).problems).toEqual([]);
     expect(validateWorkflow(base(), { limits: { ...DEFAULT_DOCUMENT_LIMITS, expressionLength: when.length - 1 } }).problems.map(pin)).toEqual([{ code: 'too_large', node: 'gate', field: 'config.when' }]);
+    expect(validateWorkflow(base(), { limits: { ...DEFAULT_DOCUMENT_LIMITS, depth: 0 } }).problems.map(pin)).toEqual([{ code: 'too_large', node: undefined, field: '(document)' }]); // the document itself is a level
     const deep = variant((d) => (d.layout = { a: { b: { c: {} } } })); // the document, layout, a, b and c: 5 levels
     expect(validateWorkflow(deep, { limits: { ...DEFAULT_DOCUMENT_LIMITS, depth: 5 } }).problems.filter((p) => p.code === 'too_large')).toEqual([]); // (a layout holds positions: the schema has more to say)
   });
