@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { createLocalJWKSet, decodeJwt, errors, type JWTPayload, type JWTVerifyOptions } from 'jose';
 import type { JwtVerifyConfig } from '../../shared/nodes/index.ts';
 import { durationMs } from '../../shared/schema/index.ts';
@@ -82,8 +83,17 @@ async function discoveredKeys(issuer: string, field: string, context: Context): 
   return (header, token) => remote.getKey(header, token);
 }
 
+/**
+ * A key set written into workflows (inline or as a file), one per content for every node and
+ * version that holds it: each key is imported once however many workflows carry the set.
+ */
+function localKeySet(keySet: Parameters<typeof createLocalJWKSet>[0], context: Context): KeySource {
+  const content = createHash('sha256').update(JSON.stringify(keySet)).digest('base64url');
+  return context.shared.get(`jwks-local:${content}`, () => createLocalJWKSet(keySet));
+}
+
 async function keySource(config: JwtVerifyConfig, context: Context): Promise<KeySource> {
-  if (config.jwks) return createLocalJWKSet(config.jwks as Parameters<typeof createLocalJWKSet>[0]);
+  if (config.jwks) return localKeySet(config.jwks as Parameters<typeof createLocalJWKSet>[0], context);
   if (config.jwksFile) {
     const text = context.keys.read(config.jwksFile, 'config.jwksFile');
     let keySet: ReturnType<typeof parseKeySet>;
@@ -94,7 +104,7 @@ async function keySource(config: JwtVerifyConfig, context: Context): Promise<Key
       throw new PrepareError('config.jwksFile', `file "${config.jwksFile}" is not a JSON Web Key Set`, { cause });
     }
     try {
-      return createLocalJWKSet(keySet);
+      return localKeySet(keySet, context);
     } catch (cause) {
       // Stryker disable next-line StringLiteral,ObjectLiteral: not reached: parseKeySet refuses all that createLocalJWKSet would (a list of objects under "keys")
       throw new PrepareError('config.jwksFile', `file "${config.jwksFile}" is not a usable JSON Web Key Set`, { cause });

@@ -242,6 +242,19 @@ describe('jwt-verify with inline keys and a shared secret', () => {
     await expectPort(await gw.fetch('/jwt/ports', { headers: await headers() }), port);
   });
 
+  it('one key set per content: a workflow holding another key under the same kid verifies with its own', async () => {
+    // inline key sets are shared by content (each key imported once for every workflow holding it)
+    await gw.putWorkflow(workflow('jwt-other-keys', { path: '/jwt/other-keys' }, [{ id: 'verify', kind: 'jwt-verify', config: verifyConfig({ jwks: impostor.jwks }) }, whoNode], [['verify', 'ok', 'who']]));
+    await gw.putWorkflow(workflow('jwt-same-keys', { path: '/jwt/same-keys' }, [{ id: 'verify', kind: 'jwt-verify', config: verifyConfig({ jwks: structuredClone(issuer.jwks) }) }, whoNode], [['verify', 'ok', 'who']]));
+    const own = bearer(await issuer.sign({ sub: 'alice' }));
+    const other = bearer(await impostor.sign({ sub: 'mallory' }));
+    expect((await gw.fetch('/jwt/default', { headers: own })).status).toBe(200);
+    expect((await gw.fetch('/jwt/same-keys', { headers: own })).status).toBe(200);
+    await expectProblem(await gw.fetch('/jwt/other-keys', { headers: own }), 401, 'invalid-token', 'signature does not verify');
+    expect((await gw.fetch('/jwt/other-keys', { headers: other })).status).toBe(200);
+    await expectProblem(await gw.fetch('/jwt/same-keys', { headers: other }), 401, 'invalid-token', 'signature does not verify');
+  });
+
   it('reads the scheme in any case and the token without the blanks around it', async () => {
     const token = await issuer.sign({ sub: 'spaces' });
     for (const authorization of [`bearer ${token}`, `BEARER ${token}`, `Bearer    ${token}`, `Bearer \u00a0${token}\u00a0`]) {
