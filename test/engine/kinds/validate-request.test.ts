@@ -43,6 +43,7 @@ describe('validate-request', () => {
       workflow('orders-list', { path: '/v/orders', methods: ['GET'] }, [validate({ query: { type: 'object', properties: { limit: { type: 'integer', maximum: 50 }, tag: { type: 'array', items: { enum: ['a', 'b'] } } } } }), portNode('ok')], [['check', 'ok', 'ok']]),
       workflow('order-one', { path: '/v/orders/:id' }, [validate({ params: { type: 'object', properties: { id: { type: 'string', pattern: '^ord-[0-9]+$' } } } }), portNode('ok')], [['check', 'ok', 'ok']]),
       workflow('wired', { path: '/v/wired', methods: ['POST'] }, [validate({ body: ORDER, maxErrors: 2 }), portNode('ok'), portNode('invalid')], [['check', 'ok', 'ok'], ['check', 'invalid', 'invalid']]),
+      workflow('capped', { path: '/v/capped', methods: ['POST'] }, [validate({ body: ORDER, maxErrors: 2 }), portNode('ok')], [['check', 'ok', 'ok']]),
       workflow('redos', { path: '/v/redos', methods: ['POST'] }, [validate({ body: { type: 'object', properties: { name: { type: 'string', pattern: '^(a+)+$' } } } }), portNode('ok')], [['check', 'ok', 'ok']]),
     ]);
   });
@@ -82,8 +83,22 @@ describe('validate-request', () => {
     await expectProblem(await gw.fetch('/v/orders/42'), 422, 'request-invalid', '/params/id must match pattern');
   });
 
-  it('takes the invalid port when it is wired, listing at most maxErrors', async () => {
+  it('takes the invalid port when it is wired', async () => {
     await expectPort(await gw.fetch('/v/wired', post({ quantity: 'many' })), 'invalid');
+  });
+
+  it('lists at most maxErrors, counting the rest in the detail; one error reads alone', async () => {
+    const capped = (await expectProblem(await gw.fetch('/v/capped', post({ sku: 'abc', quantity: 0, email: 'not-an-email', colour: 'red' })), 422, 'request-invalid')) as unknown as { errors: unknown[]; detail: string };
+    expect(capped.errors).toHaveLength(2);
+    expect(capped.detail).toMatch(/ \(and 3 more\)\.$/); // the catalog's sentence around the reason
+    const one = (await expectProblem(await gw.fetch('/v/orders/42'), 422, 'request-invalid')) as unknown as { errors: unknown[]; detail: string };
+    expect(one.errors).toEqual([{ pointer: '/params/id', detail: 'must match pattern "^ord-[0-9]+$"' }]);
+    expect(one.detail).toBe('The request does not match what this API accepts: /params/id must match pattern "^ord-[0-9]+$".');
+  });
+
+  it('reads a JSON body as it is: a number sent as text is refused there (query and path text is read as numbers)', async () => {
+    await expectProblem(await gw.fetch('/v/orders', post({ sku: 'ABC-1234', quantity: '3' }, { 'x-request-id': 'r1' })), 422, 'request-invalid', '/body/quantity must be integer');
+    await expectPort(await gw.fetch('/v/orders?limit=20'), 'ok');
   });
 
   it('runs patterns in linear time: a backtracking pattern on a 50,000-character near-match is answered (a backtracking engine would never finish)', async () => {
