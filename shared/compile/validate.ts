@@ -385,7 +385,7 @@ function documentProblems(input: unknown, issues: z.core.$ZodIssue[]): Validatio
   return issues.flatMap((issue) =>
     issueProblems(issue).map(({ path: field, message }): ValidationProblem => {
       const [head, index, ...rest] = field;
-      // an issue at `nodes` itself has no index: no element is undefined's
+      // an issue at `nodes` itself has no index, and nodes[undefined] is no element: it names no node
       if (head === 'nodes' && Array.isArray(nodes)) {
         const id = (nodes[index as number] as { id?: unknown } | undefined)?.id;
         // Stryker disable next-line StringLiteral: zod pins no issue to a node object itself (an unknown key is named by its own path), so `rest` is never empty
