@@ -84,16 +84,31 @@ async function discoveredKeys(issuer: string, field: string, context: Context): 
 }
 
 /**
+ * Key sets written into workflows, by content, at most this many: past it the oldest is forgotten
+ * (the nodes holding it keep it; a later one builds its own). Bounded, not the process's shared
+ * resources, because an editor's previews and tests prepare drafts too: each new key set in a
+ * draft would otherwise stay for the life of the process.
+ */
+const LOCAL_KEY_SETS = 1_000;
+const localKeySets = new Map<string, KeySource>();
+
+/**
  * A key set written into workflows (inline or as a file), one per content for every node and
  * version that holds it: each key is imported once however many workflows carry the set.
  */
-function localKeySet(keySet: Parameters<typeof createLocalJWKSet>[0], context: Context): KeySource {
+function localKeySet(keySet: Parameters<typeof createLocalJWKSet>[0]): KeySource {
   const content = createHash('sha256').update(JSON.stringify(keySet)).digest('base64url');
-  return context.shared.get(`jwks-local:${content}`, () => createLocalJWKSet(keySet));
+  let keys = localKeySets.get(content);
+  if (keys === undefined) {
+    keys = createLocalJWKSet(keySet);
+    if (localKeySets.size >= LOCAL_KEY_SETS) localKeySets.delete(localKeySets.keys().next().value!);
+    localKeySets.set(content, keys);
+  }
+  return keys;
 }
 
 async function keySource(config: JwtVerifyConfig, context: Context): Promise<KeySource> {
-  if (config.jwks) return localKeySet(config.jwks as Parameters<typeof createLocalJWKSet>[0], context);
+  if (config.jwks) return localKeySet(config.jwks as Parameters<typeof createLocalJWKSet>[0]);
   if (config.jwksFile) {
     const text = context.keys.read(config.jwksFile, 'config.jwksFile');
     let keySet: ReturnType<typeof parseKeySet>;
@@ -104,7 +119,7 @@ async function keySource(config: JwtVerifyConfig, context: Context): Promise<Key
       throw new PrepareError('config.jwksFile', `file "${config.jwksFile}" is not a JSON Web Key Set`, { cause });
     }
     try {
-      return localKeySet(keySet, context);
+      return localKeySet(keySet);
     } catch (cause) {
       // Stryker disable next-line StringLiteral,ObjectLiteral: not reached: parseKeySet refuses all that createLocalJWKSet would (a list of objects under "keys")
       throw new PrepareError('config.jwksFile', `file "${config.jwksFile}" is not a usable JSON Web Key Set`, { cause });
