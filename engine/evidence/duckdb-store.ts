@@ -9,11 +9,11 @@
  * spool left by a crash is copied in at the next start.
  */
 import { readdirSync, rmSync } from 'node:fs';
-import { appendFile } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
-import { aggregateSql, COLUMNS, groupOf, pageSql, recordOf, rowOf } from './sql.ts';
+import { aggregateSql, COLUMNS, groupOf, lineOf, pageSql, recordOf } from './sql.ts';
 import type { EvidenceAggregation, EvidenceGroup, EvidencePage, EvidenceStore } from './types.ts';
 
 /** Records turned into spool lines before the event loop gets a turn. */
@@ -61,11 +61,19 @@ export async function openDuckDbEvidence(file: string): Promise<EvidenceStore> {
   let spoolFile = join(dir, `${prefix}${spoolSeq}.ndjson`);
   /** Records appended since the last copy; a spool a stopped process left counts as some. */
   let spooled = leftover.length;
+  /** The spool file appended to, open until it is copied in (an open and a close per batch cost as much as encoding it). */
+  let spoolHandle: FileHandle | undefined;
+  const closeSpool = async () => {
+    const handle = spoolHandle;
+    spoolHandle = undefined;
+    await handle?.close();
+  };
   /** Copies every spool file in; appends from now on go to the next file. */
   const ingest = () =>
     serial(async () => {
       if (spooled === 0) return;
       spooled = 0;
+      await closeSpool();
       spoolFile = join(dir, `${prefix}${++spoolSeq}.ndjson`);
       for (const name of spoolFiles()) {
         const path = join(dir, name);
@@ -97,9 +105,12 @@ export async function openDuckDbEvidence(file: string): Promise<EvidenceStore> {
       let text = '';
       for (let i = 0; i < records.length; i++) {
         if (i > 0 && i % ENCODE_SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
-        text += `${JSON.stringify(rowOf(records[i]!))}\n`;
+        text += `${lineOf(records[i]!)}\n`;
       }
-      await serial(() => appendFile(spoolFile, text));
+      await serial(async () => {
+        spoolHandle ??= await open(spoolFile, 'a');
+        await spoolHandle.appendFile(text);
+      });
       spooled += records.length;
       if (spooled >= SPOOL_LIMIT) await ingest();
     },
@@ -140,6 +151,7 @@ export async function openDuckDbEvidence(file: string): Promise<EvidenceStore> {
       clearInterval(idleCheck);
       await ingest();
       return serial(async () => {
+        await closeSpool();
         connection.closeSync();
         instance.closeSync();
       });

@@ -69,8 +69,17 @@ export function createEvidenceRecorder(options: EvidenceRecorderOptions): Eviden
     options.count?.('dropped', n);
   };
 
+  /** A batch is written when it is full or its oldest capture has waited flushMs: not whenever the last write ended (under load that was a write per few dozen records). */
+  function schedule(): void {
+    if (timer !== undefined || queue.length === 0) return;
+    timer = setTimeout(() => void flush(), flushMs);
+    timer.unref();
+  }
+
   async function writeOut(): Promise<void> {
-    while (queue.length > 0) {
+    let first = true;
+    while (queue.length > 0 && (first || queue.length >= batch)) {
+      first = false;
       const taken = queue.length <= batch ? queue : queue.slice(0, batch);
       queue = queue.length <= batch ? [] : queue.slice(batch);
       const directory = options.directory();
@@ -91,6 +100,7 @@ export function createEvidenceRecorder(options: EvidenceRecorderOptions): Eviden
         }
       }
     }
+    schedule();
   }
 
   function flush(): Promise<void> {
@@ -118,12 +128,9 @@ export function createEvidenceRecorder(options: EvidenceRecorderOptions): Eviden
     add(capture) {
       if (closed || queue.length >= maxQueue) return drop(1);
       queue.push(capture);
-      if (flushing !== undefined) return; // the write under way takes it next
+      if (flushing !== undefined) return; // the write under way takes a full batch next, or schedules the rest
       if (queue.length >= batch) void flush();
-      else if (timer === undefined) {
-        timer = setTimeout(() => void flush(), flushMs);
-        timer.unref();
-      }
+      else schedule();
     },
     flush: async () => {
       while (flushing !== undefined || queue.length > 0) await flush();

@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { writeSync } from 'node:fs';
 import pino, { type Logger } from 'pino';
+import { jsonString } from './json-text.ts';
 
 /** The fields of the one line logged per request. Values are the gateway's own: no header, token or body. */
 export interface RequestRecord {
@@ -41,7 +42,7 @@ export interface LoggedLlm {
 /** The `llm` member: the model (a caller's text, so escaped) and the tokens when known. */
 function llmFields(llm: LoggedLlm): string {
   return (
-    `,"llm":{${llm.model === undefined ? '' : `"model":${str(llm.model.slice(0, 200))}`}` +
+    `,"llm":{${llm.model === undefined ? '' : `"model":${jsonString(llm.model.slice(0, 200))}`}` +
     (llm.input === undefined ? '' : `${llm.model === undefined ? '' : ','}"input":${llm.input},"output":${llm.output ?? 0},"estimated":${llm.estimated === true}`) +
     '}'
   );
@@ -50,13 +51,10 @@ function llmFields(llm: LoggedLlm): string {
 /** Logs a finished request; `now` is the time (ms since the epoch) the line carries. */
 export type RequestLog = (record: RequestRecord, now: number) => void;
 
-/** Characters that never need escaping in a JSON string: most values skip JSON.stringify. */
-const PLAIN = /^[\w .:/@+-]*$/;
-const str = (value: string) => (PLAIN.test(value) ? `"${value}"` : JSON.stringify(value));
 
 /** The members that name the workflow version serving a request: built once per version, not per request. */
 export function workflowLogFields(route: string, workflow: string, version: number): string {
-  return `,"route":${str(route)},"workflow":${str(workflow)},"version":${version}`;
+  return `,"route":${jsonString(route)},"workflow":${jsonString(workflow)},"version":${version}`;
 }
 
 /**
@@ -65,15 +63,15 @@ export function workflowLogFields(route: string, workflow: string, version: numb
  */
 function fieldsOf(r: RequestRecord): string {
   return (
-    `"traceId":"${r.traceId}","spanId":"${r.spanId}","method":${str(r.method)},"client":${str(r.client)}${r.workflowFields}` +
-    (r.partner === undefined ? '' : `,"partner":${str(r.partner)}`) +
-    (r.subject === undefined ? '' : `,"subject":${str(r.subject)}`) +
+    `"traceId":"${r.traceId}","spanId":"${r.spanId}","method":${jsonString(r.method)},"client":${jsonString(r.client)}${r.workflowFields}` +
+    (r.partner === undefined ? '' : `,"partner":${jsonString(r.partner)}`) +
+    (r.subject === undefined ? '' : `,"subject":${jsonString(r.subject)}`) +
     `,"outcome":"${r.outcome}","status":${r.status}` +
-    (r.problem === undefined ? '' : `,"problem":${str(r.problem)}`) +
+    (r.problem === undefined ? '' : `,"problem":${jsonString(r.problem)}`) +
     `,"ms":${r.ms}` +
     (r.upstreamMs === undefined ? '' : `,"upstreamMs":${r.upstreamMs}`) +
     (r.rateLimitStoreDown === undefined ? '' : `,"rateLimitStoreDown":"${r.rateLimitStoreDown}"`) +
-    (r.mcpTool === undefined ? '' : `,"mcpTool":${str(r.mcpTool)}`) +
+    (r.mcpTool === undefined ? '' : `,"mcpTool":${jsonString(r.mcpTool)}`) +
     (r.path.length === 0 ? ',"path":[]' : `,"path":["${r.path.join('","')}"]`) +
     (r.llm === undefined ? '' : llmFields(r.llm)) +
     (r.fields === undefined ? '' : `,"fields":${r.fields}`)

@@ -59,6 +59,26 @@ describe('the evidence recorder', () => {
     await store.close();
   });
 
+  it('writes what came during a write when a batch is full or after flushMs, not as soon as the write ends', async () => {
+    const inserts: Array<{ at: number; n: number }> = [];
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const store: EvidenceStore = { ...(await fileStore()), insert: async (records) => void (await gate, inserts.push({ at: performance.now(), n: records.length })) };
+    const recorder = createEvidenceRecorder({ store, replica: 'r1', directory: () => EMPTY, batch: 10, flushMs: 300, retentionMs: 86_400_000, maxBytes: 2 ** 40, logger });
+    for (let i = 0; i < 10; i++) recorder.add(capture(i)); // a full batch: written at once, held at the gate
+    for (let i = 10; i < 33; i++) recorder.add(capture(i)); // two full batches and 3 more arrive meanwhile
+    const released = performance.now();
+    release();
+    await until('the three full batches written', async () => (inserts.length >= 3 ? true : undefined));
+    expect(inserts.map((i) => i.n)).toEqual([10, 10, 10]);
+    expect(recorder.stats().queued).toBe(3);
+    await until('the rest written', async () => (inserts.length === 4 ? true : undefined));
+    expect(inserts[3]!.n).toBe(3);
+    expect(inserts[3]!.at - released).toBeGreaterThanOrEqual(290); // waited for flushMs, not written right after the batches
+    await recorder.close();
+    await store.close();
+  });
+
   it('a store that fails loses the batch, counted, and takes the next one', async () => {
     const store = await fileStore();
     let fail = true;
