@@ -91,7 +91,7 @@ async function discoveredKeys(issuer: string, field: string, context: Context): 
  * resources, because an editor's previews and tests prepare drafts too: each new key set in a
  * draft would otherwise stay for the life of the process.
  */
-const LOCAL_KEY_SETS = 1_000;
+export const LOCAL_KEY_SETS = 1_000;
 const localKeySets = new Map<string, KeySource>();
 
 /**

@@ -8,6 +8,13 @@ import type { TestGateway } from '../../helpers/gateway.ts';
 import { createIssuer, TEST_AUDIENCE, TEST_ISSUER, unsignedToken, type TestIssuer } from '../../helpers/issuer.ts';
 import { JWT_RESOURCE, OTHER_CLIENT, startOidcProvider, type TestProvider } from '../../helpers/oidc-provider.ts';
 import { bearer, expectPort, expectProblem, portNode, registerPartners, startGateway, workflow, type NodeDoc } from '../../helpers/workflow.ts';
+import { prepareNode } from '../../../engine/compile/compile.ts';
+import { createSharedResources } from '../../../engine/compile/dependencies.ts';
+import { createSyntheticExchange } from '../../../engine/gateway/exchange.ts';
+import { LOCAL_KEY_SETS } from '../../../engine/kinds/jwt-verify.ts';
+import { createMemoryRateLimitStore } from '../../../engine/kinds/support/rate-limit-store.ts';
+import type { PreparedNode } from '../../../engine/kinds/types.ts';
+import { kinds } from '../../../shared/nodes/index.ts';
 import { describeKind } from './describe-kind.ts';
 import { deadUrl } from './fixtures.ts';
 
@@ -755,5 +762,47 @@ describe('jwt-verify with OIDC discovery from a real OpenID provider, and severa
     expect(gw.sluice.registry.active.has(id)).toBe(false);
     const refusal = gw.logs.find((l) => l.workflow === id && typeof l.msg === 'string' && l.msg.startsWith('workflow refused'));
     expect(refusal?.problems).toEqual([expect.objectContaining({ node: 'verify', field, message: expect.stringMatching(words) })]);
+  });
+});
+
+/**
+ * What nodes share across workflows and versions is bounded: previews, simulations and workflow
+ * tests prepare drafts too, so an editor naming new key sets each time must not grow the gateway.
+ */
+describe('jwt-verify: key sets shared across workflows are bounded', () => {
+  it(`keeps ${LOCAL_KEY_SETS} inline key sets by content: past them the oldest is imported anew, while a recent one is shared`, async () => {
+    const issuer = await createIssuer('unused');
+    const deps = { env: {}, dataDir: '/nonexistent', rateLimits: createMemoryRateLimitStore(), shared: createSharedResources() };
+    /** A node prepared as a publish prepares it, holding key set `n`: the issuer's key under kid set-<n>. */
+    const prepare = async (n: number) => {
+      const config = kinds['jwt-verify'].config.parse(verifyConfig({ jwks: { keys: [{ ...issuer.jwks.keys[0], kid: `set-${n}` }] } }));
+      const outcome = await prepareNode('bounded', 'verify', 'jwt-verify', config, new Set(['ok']), deps);
+      if ('problem' in outcome) throw new Error(outcome.problem.message);
+      return outcome.prepared;
+    };
+    // a key set imports each key once, on its first use (jose's createLocalJWKSet): an import is a key set made anew
+    const imports = vi.spyOn(crypto.subtle, 'importKey');
+    /** The keys imported while `node` verifies a new token of key set `n`. */
+    const importsVerifying = async (node: PreparedNode, n: number) => {
+      const token = await issuer.sign({ sub: `user-${Math.random()}` }, { kid: `set-${n}` });
+      const before = imports.mock.calls.length;
+      expect(await node.run(createSyntheticExchange({ method: 'GET', url: '/bounded', headers: bearer(token) }))).toBe('ok');
+      return imports.mock.calls.length - before;
+    };
+    try {
+      const first = await prepare(0);
+      expect(await importsVerifying(first, 0)).toBe(1);
+      let last = first;
+      for (let n = 1; n <= LOCAL_KEY_SETS; n++) last = await prepare(n); // with the first, one more than are kept
+      expect(await importsVerifying(last, LOCAL_KEY_SETS)).toBe(1);
+      // the most recent set is shared: a node prepared with it again finds its key imported
+      expect(await importsVerifying(await prepare(LOCAL_KEY_SETS), LOCAL_KEY_SETS)).toBe(0);
+      // the first was forgotten (LOCAL_KEY_SETS others came after it): a node prepared with it now imports its own
+      expect(await importsVerifying(await prepare(0), 0)).toBe(1);
+      // and the node that held it all along still verifies
+      expect(await importsVerifying(first, 0)).toBe(0);
+    } finally {
+      imports.mockRestore();
+    }
   });
 });
