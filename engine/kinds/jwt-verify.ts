@@ -6,6 +6,7 @@ import { createRemoteKeySet, KeysUnavailable, parseKeySet } from './support/jwks
 import { createJwtVerifier, type KeySource, type Verification } from './support/jwt-verifier.ts';
 import { createTokenCache, type CachedToken } from './support/token-cache.ts';
 import { discoverIssuer, egressAgent } from './support/oidc-discovery.ts';
+import { recentlyShared } from './support/recently-shared.ts';
 import { admit } from './support/partner-admission.ts';
 import { PrepareError } from './prepare-error.ts';
 import type { Exchange, Runtime } from './types.ts';
@@ -57,7 +58,8 @@ async function remoteKeys(url: string, field: string, context: Context): Promise
   const refused = await context.egress.check({ url: new URL(url), label: `"${url}"`, literal: true });
   if (refused !== undefined) throw new PrepareError(field, refused);
   // The key set's fetches connect through the egress policy's connector, checked on every connection.
-  const remote = context.shared.get(`jwks:${context.egress.key}:${url}`, () => createRemoteKeySet(url, { dispatcher: egressAgent(context) }));
+  // Shared by URL, not for the life of the process: drafts name URLs too (support/recently-shared.ts).
+  const remote = recentlyShared(context.shared, `jwks:${context.egress.key}:${url}`, () => createRemoteKeySet(url, { dispatcher: egressAgent(context) }));
   return (header, token) => remote.getKey(header, token);
 }
 
@@ -69,7 +71,7 @@ async function discoveredKeys(issuer: string, field: string, context: Context): 
   const found = await discoverIssuer(context, issuer);
   if ('refused' in found) throw new PrepareError(field, found.refused);
   const { discovery } = found;
-  const remote = context.shared.get(`jwks-oidc:${context.egress.key}:${issuer}`, () =>
+  const remote = recentlyShared(context.shared, `jwks-oidc:${context.egress.key}:${issuer}`, () =>
     createRemoteKeySet(
       async () => {
         const { jwksUri } = await discovery.metadata();
@@ -89,7 +91,7 @@ async function discoveredKeys(issuer: string, field: string, context: Context): 
  * resources, because an editor's previews and tests prepare drafts too: each new key set in a
  * draft would otherwise stay for the life of the process.
  */
-const LOCAL_KEY_SETS = 1_000;
+export const LOCAL_KEY_SETS = 1_000;
 const localKeySets = new Map<string, KeySource>();
 
 /**

@@ -208,7 +208,13 @@ export interface PrepareContext {
 export const DEFAULT_MAX_BUFFERED_ANSWER = 10 * 1024 * 1024;
 
 export interface SharedResources {
-  /** One value per key for the life of the process, created on first use. */
+  /**
+   * One value per key for the life of the process, created on first use. Previews of drafts
+   * prepare nodes too, so a key a document chooses (a URL, an issuer) stays here however many
+   * drafts name new ones: values that need no closing go through recentlyShared
+   * (support/recently-shared.ts) instead, bounded. (Connection pools per origin, which must be
+   * closed, are still kept here.)
+   */
   get<T>(key: string, create: () => T): T;
 }
 

@@ -5,7 +5,7 @@ import { readBounded } from './oidc-discovery.ts';
 type KeyLookup = ReturnType<typeof createLocalJWKSet>;
 type Key = Awaited<ReturnType<KeyLookup>>;
 
-/** A key set fetched from a JWKS URL and shared by every node and version that names the URL. */
+/** A key set fetched from a JWKS URL and shared by the nodes and versions that name the URL (jwt-verify.ts, through recentlyShared). */
 export interface RemoteKeySet {
   /** The key for a token header; throws jose's JWKSNoMatchingKey when no key fits, KeysUnavailable when none were ever fetched. */
   getKey(header: JWSHeaderParameters, token: FlattenedJWSInput): Promise<Key>;

@@ -1,11 +1,13 @@
 import { Agent, request, type Dispatcher } from 'undici';
 import type { PrepareContext } from '../types.ts';
+import { recentlyShared } from './recently-shared.ts';
 
 /*
  * OpenID Connect discovery (OpenID Connect Discovery 1.0 §4): an issuer's metadata at
  * <issuer>/.well-known/openid-configuration names its key set (jwks_uri) and its token
- * introspection endpoint. The metadata is fetched once, shared by every node naming the issuer,
- * refreshed in the background when old and kept while the issuer is down, like a key set.
+ * introspection endpoint. The metadata is fetched once, shared by the nodes naming the issuer
+ * (among the values shared by what documents name: recently-shared.ts), refreshed in the
+ * background when old and kept while the issuer is down, like a key set.
  */
 
 /** The members of an issuer's metadata Sluice uses. */
@@ -172,5 +174,5 @@ export async function discoverIssuer(context: DiscoveryContext, issuer: string):
   const refused = await context.egress.check({ url, label: `"${url.href}"`, literal: true });
   if (refused !== undefined) return { refused };
   const dispatcher = egressAgent(context);
-  return { discovery: context.shared.get(`oidc:${context.egress.key}:${issuer}`, () => createIssuerDiscovery(issuer, { dispatcher })) };
+  return { discovery: recentlyShared(context.shared, `oidc:${context.egress.key}:${issuer}`, () => createIssuerDiscovery(issuer, { dispatcher })) };
 }

@@ -8,6 +8,15 @@ import type { TestGateway } from '../../helpers/gateway.ts';
 import { createIssuer, TEST_AUDIENCE, TEST_ISSUER, unsignedToken, type TestIssuer } from '../../helpers/issuer.ts';
 import { JWT_RESOURCE, OTHER_CLIENT, startOidcProvider, type TestProvider } from '../../helpers/oidc-provider.ts';
 import { bearer, expectPort, expectProblem, portNode, registerPartners, startGateway, workflow, type NodeDoc } from '../../helpers/workflow.ts';
+import { prepareNode } from '../../../engine/compile/compile.ts';
+import { createSharedResources } from '../../../engine/compile/dependencies.ts';
+import { createSyntheticExchange } from '../../../engine/gateway/exchange.ts';
+import { LOCAL_KEY_SETS } from '../../../engine/kinds/jwt-verify.ts';
+import { createMemoryRateLimitStore } from '../../../engine/kinds/support/rate-limit-store.ts';
+import { RECENTLY_SHARED } from '../../../engine/kinds/support/recently-shared.ts';
+import type { PreparedNode } from '../../../engine/kinds/types.ts';
+import { kinds } from '../../../shared/nodes/index.ts';
+import { adminCall, ADMIN_TOKENS } from '../admin/support.ts';
 import { describeKind } from './describe-kind.ts';
 import { deadUrl } from './fixtures.ts';
 
@@ -63,17 +72,25 @@ const verifyConfig = (keys: Record<string, unknown>) => ({ ...keys, issuer: TEST
 interface KeyServer {
   url: string;
   hits: number;
+  /** The paths asked for (query included), in order. */
+  asked: string[];
   serve(jwks: { keys: JWK[] }): void;
   close(): Promise<void>;
 }
 
+/** What an OIDC issuer at any path of the key server publishes: itself, and the server's key set. */
+const DISCOVERY = '/.well-known/openid-configuration';
+
 async function startKeyServer(jwks: { keys: JWK[] }, host = '127.0.0.1'): Promise<KeyServer> {
   let current = jwks;
-  const state = { hits: 0 };
-  const server: Server = createServer((_req, res) => {
+  const state = { hits: 0, asked: [] as string[] };
+  const server: Server = createServer((req, res) => {
     state.hits += 1;
+    state.asked.push(req.url ?? '');
+    const url = `http://${host}:${(server.address() as AddressInfo).port}`;
     res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify(current));
+    if (req.url?.endsWith(DISCOVERY)) res.end(JSON.stringify({ issuer: `${url}${req.url.slice(0, -DISCOVERY.length)}`, jwks_uri: `${url}/jwks.json` }));
+    else res.end(JSON.stringify(current));
   });
   await new Promise<void>((resolve) => server.listen(0, host, resolve));
   return {
@@ -81,6 +98,7 @@ async function startKeyServer(jwks: { keys: JWK[] }, host = '127.0.0.1'): Promis
     get hits() {
       return state.hits;
     },
+    asked: state.asked,
     serve(next) {
       current = next;
     },
@@ -755,5 +773,118 @@ describe('jwt-verify with OIDC discovery from a real OpenID provider, and severa
     expect(gw.sluice.registry.active.has(id)).toBe(false);
     const refusal = gw.logs.find((l) => l.workflow === id && typeof l.msg === 'string' && l.msg.startsWith('workflow refused'));
     expect(refusal?.problems).toEqual([expect.objectContaining({ node: 'verify', field, message: expect.stringMatching(words) })]);
+  });
+});
+
+/**
+ * What nodes share across workflows and versions is bounded: previews, simulations and workflow
+ * tests prepare drafts too, so an editor naming new key sets each time must not grow the gateway.
+ */
+describe('jwt-verify: key sets shared across workflows are bounded', () => {
+  it(`keeps ${LOCAL_KEY_SETS} inline key sets by content: past them the oldest is imported anew, while a recent one is shared`, async () => {
+    const issuer = await createIssuer('unused');
+    const deps = { env: {}, dataDir: '/nonexistent', rateLimits: createMemoryRateLimitStore(), shared: createSharedResources() };
+    /** A node prepared as a publish prepares it, holding key set `n`: the issuer's key under kid set-<n>. */
+    const prepare = async (n: number) => {
+      const config = kinds['jwt-verify'].config.parse(verifyConfig({ jwks: { keys: [{ ...issuer.jwks.keys[0], kid: `set-${n}` }] } }));
+      const outcome = await prepareNode('bounded', 'verify', 'jwt-verify', config, new Set(['ok']), deps);
+      if ('problem' in outcome) throw new Error(outcome.problem.message);
+      return outcome.prepared;
+    };
+    // a key set imports each key once, on its first use (jose's createLocalJWKSet): an import is a key set made anew
+    const imports = vi.spyOn(crypto.subtle, 'importKey');
+    /** The keys imported while `node` verifies a new token of key set `n`. */
+    const importsVerifying = async (node: PreparedNode, n: number) => {
+      const token = await issuer.sign({ sub: `user-${Math.random()}` }, { kid: `set-${n}` });
+      const before = imports.mock.calls.length;
+      expect(await node.run(createSyntheticExchange({ method: 'GET', url: '/bounded', headers: bearer(token) }))).toBe('ok');
+      return imports.mock.calls.length - before;
+    };
+    try {
+      const first = await prepare(0);
+      expect(await importsVerifying(first, 0)).toBe(1);
+      let last = first;
+      for (let n = 1; n <= LOCAL_KEY_SETS; n++) last = await prepare(n); // with the first, one more than are kept
+      expect(await importsVerifying(last, LOCAL_KEY_SETS)).toBe(1);
+      // the most recent set is shared: a node prepared with it again finds its key imported
+      expect(await importsVerifying(await prepare(LOCAL_KEY_SETS), LOCAL_KEY_SETS)).toBe(0);
+      // the first was forgotten (LOCAL_KEY_SETS others came after it): a node prepared with it now imports its own
+      expect(await importsVerifying(await prepare(0), 0)).toBe(1);
+      // and the node that held it all along still verifies
+      expect(await importsVerifying(first, 0)).toBe(0);
+    } finally {
+      imports.mockRestore();
+    }
+  });
+
+  describe(`remote key sets and discoveries: at most ${RECENTLY_SHARED}, and a served workflow keeps its own`, () => {
+    let gw: TestGateway;
+    let issuer: TestIssuer;
+    let keys: KeyServer;
+    /** An issuer found by discovery on the key server. */
+    let tenant: string;
+    const asked = (path: string) => keys.asked.filter((p) => p === path).length;
+    const served = (jwksUri: string) => workflow('served-jwks', { path: '/served/jwks' }, [{ id: 'verify', kind: 'jwt-verify', config: verifyConfig({ jwksUri }) }, whoNode], [['verify', 'ok', 'who']]);
+    const discovered = (audience: string) =>
+      workflow('served-oidc', { path: '/served/oidc' }, [{ id: 'verify', kind: 'jwt-verify', config: { issuer: tenant, audience } }, whoNode], [['verify', 'ok', 'who']]);
+    const call = async (path: string, iss = TEST_ISSUER) => gw.fetch(path, { headers: bearer(await issuer.sign({ iss, sub: `user-${Math.random()}` })) });
+    /** Simulates, as an editor, a draft whose key set is `/jwks.json?draft=<n>` (its own URL), with a token. */
+    const preview = async (n: number) => {
+      const document = workflow('draft', { path: '/draft' }, [{ id: 'verify', kind: 'jwt-verify', config: verifyConfig({ jwksUri: `${keys.url}/jwks.json?draft=${n}` }) }, whoNode], [['verify', 'ok', 'who']]);
+      const answer = await adminCall(gw.url, 'editor', 'POST', '/simulate', { document, request: { method: 'GET', path: '/draft', headers: bearer(await issuer.sign({ sub: `draft-${n}` })) } });
+      expect(answer.body.response?.status, JSON.stringify(answer.body)).toBe(200);
+    };
+
+    beforeAll(async () => {
+      issuer = await createIssuer('remote-key');
+      keys = await startKeyServer(issuer.jwks);
+      tenant = `${keys.url}/tenant`;
+      gw = await startGateway([served(`${keys.url}/served.json`), discovered(TEST_AUDIENCE)], { settings: { SLUICE_ADMIN_TOKENS: ADMIN_TOKENS } });
+    });
+    afterAll(async () => {
+      await gw?.close();
+      await keys?.close();
+    });
+
+    it('drafts naming new URLs past the bound forget the least recently asked for; served workflows verify on with the keys they hold, fetching nothing again', async () => {
+      expect((await call('/served/jwks')).status).toBe(200);
+      expect((await call('/served/oidc', tenant)).status).toBe(200);
+      expect([asked('/served.json'), asked(`/tenant${DISCOVERY}`), asked('/jwks.json')]).toEqual([1, 1, 1]);
+
+      // as many new URLs as the bound, and one more: the served workflows' three entries (a key set, a discovery and its key set) are forgotten, and the first draft's
+      for (let n = 0; n <= RECENTLY_SHARED; n++) await preview(n);
+      for (let n = 0; n <= RECENTLY_SHARED; n++) expect(asked(`/jwks.json?draft=${n}`)).toBe(1);
+
+      // the served versions hold their key sets and discovery: new tokens verify, nothing is fetched again
+      for (let i = 0; i < 3; i++) {
+        expect((await call('/served/jwks')).status).toBe(200);
+        expect((await call('/served/oidc', tenant)).status).toBe(200);
+      }
+      expect([asked('/served.json'), asked(`/tenant${DISCOVERY}`), asked('/jwks.json')]).toEqual([1, 1, 1]);
+
+      // exactly the bound is remembered: the last drafts' key sets are shared (each is still fetched once in all)...
+      for (let n = RECENTLY_SHARED; n >= 1; n--) await preview(n);
+      expect(keys.asked.filter((p) => p.startsWith('/jwks.json?draft=')).length).toBe(RECENTLY_SHARED + 1);
+      // ...and the first draft's was forgotten: a draft naming its URL again fetches it anew
+      await preview(0);
+      expect(asked('/jwks.json?draft=0')).toBe(2);
+      // which forgot the one least recently asked for (the last draft, asked for first above), not the oldest made
+      await preview(1);
+      expect(asked('/jwks.json?draft=1')).toBe(1);
+      await preview(RECENTLY_SHARED);
+      expect(asked(`/jwks.json?draft=${RECENTLY_SHARED}`)).toBe(2);
+    });
+
+    it('a new version of a served workflow whose key set was forgotten verifies too: its first token fetches the keys again, once', async () => {
+      await gw.putWorkflow({ ...served(`${keys.url}/served.json`), name: 'served again' });
+      await gw.putWorkflow(discovered(`${TEST_AUDIENCE}-2`));
+      const version = (id: string) => gw.sluice.registry.active.get(id)!.version;
+      expect([version('served-jwks'), version('served-oidc')]).toEqual([2, 2]);
+      for (let i = 0; i < 2; i++) {
+        expect((await call('/served/jwks')).status).toBe(200);
+        expect((await gw.fetch('/served/oidc', { headers: bearer(await issuer.sign({ iss: tenant, aud: `${TEST_AUDIENCE}-2` })) })).status).toBe(200);
+      }
+      expect([asked('/served.json'), asked(`/tenant${DISCOVERY}`), asked('/jwks.json')]).toEqual([2, 2, 2]);
+    });
   });
 });
