@@ -49,6 +49,7 @@ import { createCanaryWatch } from './canary/watch.ts';
 import { createMcpEndpoint } from './mcp/endpoint.ts';
 import { createMcpCallCounter } from './mcp/tool-metrics.ts';
 import { observeUpstreams } from './observe/upstreams.ts';
+import { collectGarbage, START_GARBAGE_WORKFLOWS } from './observe/start-garbage.ts';
 import { openPartnerSessions } from './portal/partner-sessions.ts';
 
 /** Logged at start in demo mode: the demo token issuer is a way around every credential the examples check. */
@@ -225,6 +226,10 @@ export async function startSluice(
     await registry.sync();
   };
   await reload();
+  if (registry.active.size >= START_GARBAGE_WORKFLOWS) {
+    const collected = collectGarbage();
+    logger.info({ ms: Math.round(collected.ms), heapMb: [collected.heapBefore, collected.heapAfter].map((b) => Math.round(b / 1_048_576)) }, "the start's garbage collected");
+  }
   drain.ready(); // the first sync is applied: from here /readyz answers 200 (until a shutdown)
   if (watchWorkflows) {
     directory.watch(() => void reload());
