@@ -9,7 +9,7 @@
  * none left undone, so what it says is gone is gone. Whole days older than the retention are
  * dropped as partitions first (no rewrite). Prune is meant to run on one replica at a time.
  */
-import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import type { ClickHouseClient } from '@clickhouse/client';
 import { aggregateSql, COLUMNS, groupOf, pageSql, recordOf, rowOf, type Condition } from './sql.ts';
 import type { EvidenceAggregation, EvidenceGroup, EvidencePage, EvidenceStore } from './types.ts';
 
@@ -60,6 +60,8 @@ export async function openClickHouseEvidence(options: { url: string; database?: 
   const tableName = options.table ?? 'evidence';
   const database = identifier(databaseName);
   const table = `${database}.${identifier(tableName)}`;
+  // loaded here, not at every start: only a gateway given CLICKHOUSE_URL uses it
+  const { createClient } = await import('@clickhouse/client');
   const client: ClickHouseClient = createClient({ url: options.url, application: 'sluice-evidence' });
 
   const rows = async (query: string) => (await (await client.query({ query, format: 'JSONEachRow' })).json()) as Record<string, unknown>[];

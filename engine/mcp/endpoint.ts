@@ -1,7 +1,5 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { CallToolRequestSchema, ListToolsRequestSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from 'pino';
 import type { CompiledWorkflow } from '../compile/types.ts';
 import { readBody } from '../gateway/body.ts';
@@ -12,6 +10,7 @@ import { writeProblem, type ProblemRenderer } from '../gateway/problem.ts';
 import type { RouteTable } from '../gateway/route-table.ts';
 import { traceContextOf } from '../gateway/trace.ts';
 import type { PartnerAccess } from '../kinds/support/partner-directory.ts';
+import { mcpSdk } from './sdk.ts';
 import { AnswerCapture, toolRequest } from './capture.ts';
 import { admits } from './listing.ts';
 import { requestOf, toolOf } from './tools.ts';
@@ -151,6 +150,7 @@ export function createMcpEndpoint(options: McpEndpointOptions): (req: IncomingMe
       const served = servedOf(gateway.routes);
       const workflows = product.workflows.map((id) => served.get(id)).filter((w): w is CompiledWorkflow => w !== undefined && !w.lifecycle?.retired);
       // Says nothing the URL does not: the product's name and description are for its partners, and initialize needs no credentials.
+      const { McpServer, StreamableHTTPServerTransport, CallToolRequestSchema, ListToolsRequestSchema } = await mcpSdk();
       const server = new McpServer({ name: `sluice-${product.id}`, version: '1' }, { capabilities: { tools: {} } });
       /** The calls in flight: a client that goes away cancels them, as it cancels its HTTP requests. */
       const calls = new Set<AnswerCapture>();

@@ -1,4 +1,12 @@
-import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { createRequire } from 'node:module';
+import type { Cluster, Redis, RedisOptions } from 'ioredis';
+
+/**
+ * ioredis, loaded when the first connection is made: only a gateway given REDIS_URL (or a Redis
+ * cache) connects, and importing it took ~80 ms of every start (CommonJS: required, so a
+ * connection is still made synchronously).
+ */
+export const ioredis = (): typeof import('ioredis') => createRequire(import.meta.url)('ioredis') as typeof import('ioredis');
 
 /** Where Sluice's shared state lives in Redis. */
 export interface RedisTarget {
@@ -65,13 +73,13 @@ export function createRedisClient(target: RedisTarget, options: { name: string; 
   };
   if (target.cluster) {
     const { hostname, port, password, username } = new URL(target.url);
-    return new Cluster([{ host: hostname, port: Number(port || 6379) }], {
+    return new (ioredis().Cluster)([{ host: hostname, port: Number(port || 6379) }], {
       enableOfflineQueue: options.offlineQueue,
       clusterRetryStrategy: retryStrategy,
       redisOptions: { ...common, ...(password ? { password: decodeURIComponent(password) } : {}), ...(username ? { username: decodeURIComponent(username) } : {}) },
     });
   }
-  return new Redis(target.url, common);
+  return new (ioredis().Redis)(target.url, common);
 }
 
 /** Resolves when the client is ready; rejects naming the URL (without credentials) when it cannot connect in time. */

@@ -4,20 +4,7 @@
  * API (engine/admin/http/calls.ts is the one way in for both), and every change is audited with
  * `via: "mcp"`.
  */
-import { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import {
-  CallToolRequestSchema,
-  ErrorCode,
-  GetPromptRequestSchema,
-  ListPromptsRequestSchema,
-  ListResourcesRequestSchema,
-  ListResourceTemplatesRequestSchema,
-  ListToolsRequestSchema,
-  McpError,
-  ReadResourceRequestSchema,
-  type CallToolResult,
-} from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, McpError } from '@modelcontextprotocol/sdk/types.js';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { allows, type Identity } from '../../../shared/admin/index.ts';
 import { writeProblem } from '../../gateway/problem.ts';
@@ -29,6 +16,7 @@ import { adminProblems } from '../http/problems.ts';
 import { getPrompt, PROMPTS } from './prompts.ts';
 import { listResources, readResource, RESOURCE_TEMPLATES, type Invoke } from './resources.ts';
 import { adminTools, resultSummary, type AdminTool } from './tools.ts';
+import { mcpSdk, type McpSdk } from '../../mcp/sdk.ts';
 
 /** The JSON-RPC error of a call the caller's role may not make (the range -32000..-32099 is the server's own). */
 export const FORBIDDEN = -32003;
@@ -69,13 +57,13 @@ export function createAdminMcp(endpoints: readonly Endpoint[], options: MountOpt
     return calls.run(tool.endpoint, actor, made.input);
   }
 
-  async function callTool(actor: Identity, name: string, args: Record<string, unknown>, traceId: string): Promise<CallToolResult> {
+  async function callTool(sdk: McpSdk, actor: Identity, name: string, args: Record<string, unknown>, traceId: string): Promise<CallToolResult> {
     const tool = tools.get(name);
-    if (tool === undefined) throw new McpError(ErrorCode.InvalidParams, `no tool "${name.slice(0, 64)}" (see tools/list)`);
+    if (tool === undefined) throw new sdk.McpError(sdk.ErrorCode.InvalidParams, `no tool "${name.slice(0, 64)}" (see tools/list)`);
     try {
       await authorize(actor, tool, args);
     } catch (error) {
-      if (error instanceof AdminError && error.code === 'forbidden') throw new McpError(FORBIDDEN, error.message, { permission: tool.endpoint.permission, role: actor.role, tool: tool.name });
+      if (error instanceof AdminError && error.code === 'forbidden') throw new sdk.McpError(FORBIDDEN, error.message, { permission: tool.endpoint.permission, role: actor.role, tool: tool.name });
       throw error; // the store could not record the refusal: its problem, by guarded()
     }
     if (tool.destructive && args.confirm !== true)
@@ -98,28 +86,28 @@ export function createAdminMcp(endpoints: readonly Endpoint[], options: MountOpt
    * permission; anything else says what its problem answer says (an internal error only its
    * trace id, the log line under it says what failed), never an exception's own message.
    */
-  const mcpErrorOf = (error: unknown, what: string, traceId: string): McpError => {
-    if (error instanceof McpError) return error;
-    if (error instanceof AdminError && error.code === 'forbidden') return new McpError(FORBIDDEN, error.message, error.extra);
+  const mcpErrorOf = (sdk: McpSdk, error: unknown, what: string, traceId: string): McpError => {
+    if (error instanceof sdk.McpError) return error;
+    if (error instanceof AdminError && error.code === 'forbidden') return new sdk.McpError(FORBIDDEN, error.message, error.extra);
     const { answer } = problems.problemOf(error, { instance: '/admin/mcp', traceId, method: `MCP ${what}` });
     const problem = JSON.parse(answer.body) as { detail?: string; title?: string };
-    const code = answer.status === 404 || answer.status === 400 ? ErrorCode.InvalidParams : answer.status >= 500 ? ErrorCode.InternalError : ErrorCode.InvalidRequest;
-    return new McpError(code, problem.detail ?? problem.title ?? 'refused', { status: answer.status, type: answer.type, traceId });
+    const code = answer.status === 404 || answer.status === 400 ? sdk.ErrorCode.InvalidParams : answer.status >= 500 ? sdk.ErrorCode.InternalError : sdk.ErrorCode.InvalidRequest;
+    return new sdk.McpError(code, problem.detail ?? problem.title ?? 'refused', { status: answer.status, type: answer.type, traceId });
   };
 
   /** The server of one request, for one caller. */
-  function serverFor(actor: Identity, traceId: string): Server {
-    const server = new Server({ name: 'sluice-admin', version: '1' }, { capabilities: { tools: {}, resources: {}, prompts: {} }, instructions: INSTRUCTIONS });
+  function serverFor(sdk: McpSdk, actor: Identity, traceId: string): InstanceType<McpSdk['Server']> {
+    const server = new sdk.Server({ name: 'sluice-admin', version: '1' }, { capabilities: { tools: {}, resources: {}, prompts: {} }, instructions: INSTRUCTIONS });
     const invoke = invokerOf(actor);
     /** A handler whose failure is the MCP error of its problem. */
-    const guarded = <T>(what: string, work: () => Promise<T>) => work().catch((error: unknown) => Promise.reject(mcpErrorOf(error, what, traceId)));
-    server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: [...tools.values()].filter((t) => allows(actor.role, t.endpoint.permission)).map((t) => t.listing) }));
-    server.setRequestHandler(CallToolRequestSchema, (request) => guarded(request.params.name, () => callTool(actor, request.params.name, request.params.arguments ?? {}, traceId)));
-    server.setRequestHandler(ListResourcesRequestSchema, () => guarded('resources/list', async () => ({ resources: await listResources(invoke) })));
-    server.setRequestHandler(ListResourceTemplatesRequestSchema, () => ({ resourceTemplates: RESOURCE_TEMPLATES }));
-    server.setRequestHandler(ReadResourceRequestSchema, (request) => guarded('resources/read', () => readResource(invoke, request.params.uri)));
-    server.setRequestHandler(ListPromptsRequestSchema, () => ({ prompts: PROMPTS }));
-    server.setRequestHandler(GetPromptRequestSchema, (request) => guarded('prompts/get', () => getPrompt(invoke, request.params.name, request.params.arguments ?? {})));
+    const guarded = <T>(what: string, work: () => Promise<T>) => work().catch((error: unknown) => Promise.reject(mcpErrorOf(sdk, error, what, traceId)));
+    server.setRequestHandler(sdk.ListToolsRequestSchema, () => ({ tools: [...tools.values()].filter((t) => allows(actor.role, t.endpoint.permission)).map((t) => t.listing) }));
+    server.setRequestHandler(sdk.CallToolRequestSchema, (request) => guarded(request.params.name, () => callTool(sdk, actor, request.params.name, request.params.arguments ?? {}, traceId)));
+    server.setRequestHandler(sdk.ListResourcesRequestSchema, () => guarded('resources/list', async () => ({ resources: await listResources(invoke) })));
+    server.setRequestHandler(sdk.ListResourceTemplatesRequestSchema, () => ({ resourceTemplates: RESOURCE_TEMPLATES }));
+    server.setRequestHandler(sdk.ReadResourceRequestSchema, (request) => guarded('resources/read', () => readResource(invoke, request.params.uri)));
+    server.setRequestHandler(sdk.ListPromptsRequestSchema, () => ({ prompts: PROMPTS }));
+    server.setRequestHandler(sdk.GetPromptRequestSchema, (request) => guarded('prompts/get', () => getPrompt(invoke, request.params.name, request.params.arguments ?? {})));
     return server;
   }
 
@@ -138,8 +126,9 @@ export function createAdminMcp(endpoints: readonly Endpoint[], options: MountOpt
       // One message per request (batches left MCP in 2025-06-18): a batch of calls would be many calls in one.
       if (Array.isArray(req.body)) throw new AdminError('bad_request', 'JSON-RPC batches are not accepted: send one message per request');
       const traceId = traceContextOf(req.headers.traceparent, undefined).traceId;
-      const server = serverFor(res.locals.actor as Identity, traceId);
-      const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+      const sdk = await mcpSdk();
+      const server = serverFor(sdk, res.locals.actor as Identity, traceId);
+      const transport = new sdk.StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
       res.on('close', () => {
         void transport.close();
         void server.close();

@@ -3,9 +3,7 @@
  * own: each message goes to the gateway's /admin/mcp as the token's caller and each answer comes
  * back, so the tools, the role's limits and the audit log are the gateway's, whichever way in.
  */
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import { InitializeResultSchema, isJSONRPCRequest, isJSONRPCResponse, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 
 /** The JSON-RPC error of a message the gateway could not be asked (unreachable, token refused). */
 const UNREACHABLE = -32000;
@@ -15,6 +13,12 @@ const UNREACHABLE = -32000;
  * Nothing of a message is written anywhere else: stderr says only that the gateway failed and why.
  */
 export async function relayStdio(options: { url: string; token: string; stdin?: NodeJS.ReadableStream; stdout?: NodeJS.WritableStream; stderr?: NodeJS.WritableStream }): Promise<void> {
+  // loaded here, not with the CLI: every `sluice serve` would pay for it (see engine/mcp/sdk.ts)
+  const [{ StreamableHTTPClientTransport }, { StdioServerTransport }, { InitializeResultSchema, isJSONRPCRequest, isJSONRPCResponse }] = await Promise.all([
+    import('@modelcontextprotocol/sdk/client/streamableHttp.js'),
+    import('@modelcontextprotocol/sdk/server/stdio.js'),
+    import('@modelcontextprotocol/sdk/types.js'),
+  ]);
   const endpoint = new URL('/admin/mcp', options.url);
   const stderr = options.stderr ?? process.stderr;
   const http = new StreamableHTTPClientTransport(endpoint, { requestInit: { headers: { authorization: `Bearer ${options.token}` } } });

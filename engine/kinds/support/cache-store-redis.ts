@@ -1,5 +1,4 @@
-import { Cluster } from 'ioredis';
-import type { RedisClient } from '../../store/redis.ts';
+import { ioredis, type RedisClient } from '../../store/redis.ts';
 import type { CachedAnswer, CacheStore } from './cache-store.ts';
 
 /** An answer as JSON (the body base64), for stores that keep text. */
@@ -32,7 +31,7 @@ export function createRedisCacheStore(options: { client: RedisClient; keyPrefix:
       const pattern = `${entryKey(cache, match.prefix ?? '').replace(/[*?[\]\\]/g, '\\$&')}*`;
       let removed = 0;
       // on a cluster every master holds its own keys, and one DEL takes the keys of one slot only
-      const nodes = client instanceof Cluster ? client.nodes('master') : [client];
+      const nodes = client instanceof ioredis().Cluster ? client.nodes('master') : [client];
       for (const node of nodes) {
         let cursor = '0';
         do {
