@@ -6,6 +6,7 @@ import { compileExpression } from '../kinds/support/expression.ts';
 import { createPartnerAccess } from '../kinds/support/partner-directory.ts';
 import { createMemoryReplayStore } from '../kinds/support/replay-store.ts';
 import { createEgressPolicy } from '../kinds/support/egress.ts';
+import { nodePools } from '../kinds/support/upstream-pools.ts';
 import { createKeyFiles } from '../kinds/support/key-files.ts';
 import { createWorkflowEnv } from '../kinds/support/workflow-env.ts';
 import { PrepareError } from '../kinds/prepare-error.ts';
@@ -29,7 +30,11 @@ function freshCounts(results: readonly string[]): Record<string, number> {
   return counts;
 }
 
-/** Prepares one node with its kind's runtime; a failure is a problem naming the node and field. */
+/**
+ * Prepares one node with its kind's runtime; a failure is a problem naming the node and field.
+ * The node's close() lets go of the connection pools it holds (`served`: a version the gateway
+ * serves, whose pools stay open a while for the requests it took); a node that fails holds none.
+ */
 export async function prepareNode(
   workflowId: string,
   nodeId: string,
@@ -38,15 +43,18 @@ export async function prepareNode(
   wiredPorts: ReadonlySet<string>,
   deps: CompileDependencies,
   counts: (results: readonly string[]) => Record<string, number> = freshCounts,
+  served = false,
 ): Promise<{ prepared: PreparedNode } | { problem: ValidationProblem }> {
   const runtime = runtimes[kind as keyof typeof runtimes] as (config: unknown, context: Parameters<(typeof runtimes)['proxy']>[1]) => PreparedNode | Promise<PreparedNode>;
+  const egress = deps.egress ?? DEFAULT_EGRESS;
+  const pools = nodePools(deps.shared, egress, served);
   try {
     const prepared = await runtime(config, {
       workflowId,
       nodeId,
       env: createWorkflowEnv(deps.env, deps.envAllowList),
       keys: createKeyFiles(deps.dataDir),
-      egress: deps.egress ?? DEFAULT_EGRESS,
+      egress,
       calloutHosts: deps.calloutHosts ?? [],
       rateLimits: deps.rateLimits,
       cache: deps.cache ?? deps.shared.get('cache:memory', createMemoryCacheStore),
@@ -64,13 +72,24 @@ export async function prepareNode(
         }
       },
       shared: deps.shared,
+      upstreamPool: pools.pool,
       wiredPorts,
       counts: counts as <Result extends string>(results: readonly Result[]) => Record<Result, number>,
       maxBufferedAnswer: deps.maxBufferedAnswer ?? DEFAULT_MAX_BUFFERED_ANSWER,
       workers: deps.expressionPool,
     });
-    return { prepared };
+    if (!pools.holding) return { prepared };
+    return {
+      prepared: {
+        ...prepared,
+        close() {
+          prepared.close?.();
+          pools.release();
+        },
+      },
+    };
   } catch (error) {
+    pools.release();
     if (error instanceof PrepareError) return { problem: { code: 'invalid_config', message: error.message, node: nodeId, field: error.field } };
     return { problem: { code: 'invalid_config', message: `cannot prepare: ${(error as Error).message}`, node: nodeId } };
   }
@@ -110,10 +129,11 @@ export async function preparationProblems(document: unknown, deps: CompileDepend
 /**
  * Compiles a validated workflow into a servable version: machine config, XState machine,
  * transition table, and every node prepared (expressions compiled, keys loaded) once.
- * A served version counts its requests and nodes in `served.metrics`.
+ * `served` is given for a version the gateway serves (not a draft, a preview or a test): it
+ * counts its requests and nodes in `served.metrics`.
  * @throws WorkflowRefused naming node and field when a node cannot be prepared.
  */
-export async function compileWorkflow(graph: ValidGraph, version: number, deps: CompileDependencies, served: { metrics?: Metrics } = {}): Promise<CompiledWorkflow> {
+export async function compileWorkflow(graph: ValidGraph, version: number, deps: CompileDependencies, served?: { metrics?: Metrics }): Promise<CompiledWorkflow> {
   // In slices, each with the event loop's turn after it: a large document never holds it long.
   const pace = createPace(deps.sliceMs);
   const machineConfig = await runPaced(toMachineConfigSliced(graph), pace);
@@ -121,10 +141,17 @@ export async function compileWorkflow(graph: ValidGraph, version: number, deps: 
 
   const problems: ValidationProblem[] = [];
   const prepared = new Map<string, PreparedNode>();
+  let closed = false;
+  /** Releases what the nodes hold (timers, connection pools), once: a retired version's are released when it is retired, and it is closed again when replaced. */
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    for (const node of prepared.values()) node.close?.();
+  };
   // A served node's result counts go on from its previous version's (same id and kind); they
   // join the workflow's metrics only once this version compiles.
   const counted = new Map<string, Record<string, number>>();
-  const servedNodes = served.metrics?.workflows.get(graph.document.id)?.nodes;
+  const servedNodes = served?.metrics?.workflows.get(graph.document.id)?.nodes;
   let needsRequestBody = false;
   for (const node of graph.nodes.values()) {
     await pace();
@@ -135,18 +162,18 @@ export async function compileWorkflow(graph: ValidGraph, version: number, deps: 
       for (const result of results) counts[result] ??= 0;
       counted.set(node.id, counts);
       return counts;
-    });
+    }, served !== undefined);
     if ('problem' in outcome) problems.push(outcome.problem);
     else prepared.set(node.id, outcome.prepared);
   }
   const loggedFields = loggedFieldsOf(graph.document.log?.fields, deps, problems);
   if (problems.length > 0) {
-    for (const node of prepared.values()) node.close?.(); // the nodes that did prepare hold their timers or connections
+    close(); // the nodes that did prepare hold their timers or connections
     throw new WorkflowRefused(problems);
   }
 
   // Only served versions count (drafts and previews compile without metrics).
-  const workflowMetrics = served.metrics?.workflow(graph.document.id);
+  const workflowMetrics = served?.metrics?.workflow(graph.document.id);
   const nodeMetrics = (id: string, kind: string) => {
     const metrics = workflowMetrics?.node(id, kind);
     if (metrics !== undefined && counted.has(id)) metrics.results = counted.get(id);
@@ -188,8 +215,6 @@ export async function compileWorkflow(graph: ValidGraph, version: number, deps: 
     metrics: workflowMetrics?.version(version),
     logFields: workflowLogFields(graph.document.route.path, graph.document.id, version),
     loggedFields,
-    close() {
-      for (const node of prepared.values()) node.close?.();
-    },
+    close,
   };
 }

@@ -110,7 +110,24 @@ export function createWorkflowRegistry(options: {
   /** Served workflows that run a fragment's active version (not a pinned one): compiled again when the fragments change. */
   const followers = new Set<string>();
 
+  /**
+   * Brings the served versions up to the store's state. A sync that fails partway (a document
+   * that cannot be read) serves none of what it compiled: those versions are closed, or the
+   * connection pools their nodes hold would stay open for good.
+   */
   async function syncNow(): Promise<void> {
+    const made: CompiledWorkflow[] = [];
+    try {
+      await syncInto(made);
+    } catch (error) {
+      const serving = new Set([...active.values(), ...candidates.values()].map((workflow) => workflow.prepared));
+      for (const workflow of made) if (!serving.has(workflow.prepared)) workflow.close();
+      throw error;
+    }
+  }
+
+  /** A sync, pushing each version it compiles onto `made`. */
+  async function syncInto(made: CompiledWorkflow[]): Promise<void> {
     const state = await store.state();
     const catalog = state.catalog === undefined ? undefined : await options.catalogs.read(state.catalog);
     const fragments = await fragmentLibrary.resolver(state);
@@ -138,10 +155,11 @@ export function createWorkflowRegistry(options: {
         // A published version is served as it was published, even one whose tests hold a credential.
         const result = await validatePaced(document, { ...(catalog ? { catalog } : {}), ...(limits ? { limits } : {}), allowStoredCredentials: true, fragments }, sliceMs);
         if (!result.ok) throw new WorkflowRefused(result.problems);
-        const made = await compileWorkflow(result.graph, version.version, options.deps, { metrics: options.metrics });
-        const uses = made.graph.fragments.map((use) => `${use.fragment}@${use.version}`);
+        const workflow = await compileWorkflow(result.graph, version.version, options.deps, { metrics: options.metrics });
+        made.push(workflow);
+        const uses = workflow.graph.fragments.map((use) => `${use.fragment}@${use.version}`);
         activations.push({ workflow: record.id, version: version.version, publishedBy: version.publishedBy, revision: state.revision, ...(uses.length > 0 ? { fragments: uses } : {}) });
-        return { ...made, lifecycle };
+        return { ...workflow, lifecycle };
       } catch (error) {
         const problems = error instanceof WorkflowRefused ? error.problems : [{ code: 'invalid_config' as const, message: (error as Error).message }];
         failed.set(key, describeProblems(problems));
@@ -217,6 +235,8 @@ export function createWorkflowRegistry(options: {
       // The versions no longer served release their timers (a proxy's health checks); the prepared nodes a kept version shares stay.
       const kept = new Set([workflow?.prepared, candidate?.prepared]);
       for (const old of [before, candidateBefore]) if (old !== undefined && !kept.has(old.prepared)) old.close();
+      // A retired version answers 410 without running its nodes: what they hold is released now (once).
+      if (workflow?.lifecycle?.retired) workflow.close();
       if (candidate === undefined) candidates.delete(id);
       else candidates.set(id, candidate);
       if (workflow === undefined) {

@@ -65,6 +65,7 @@ export interface CompiledWorkflow {
   lifecycle?: ServedLifecycle;
   /** The canary running on the active version: which requests its candidate serves (engine/compile/canary-split.ts). */
   canary?: CanarySplit;
+  /** Releases what the prepared nodes hold (health-check timers, connection pools); calling it again does nothing. */
   close(): void;
 }
 

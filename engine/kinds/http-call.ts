@@ -1,4 +1,3 @@
-import { Pool } from 'undici';
 import type { HttpCallConfig } from '../../shared/nodes/index.ts';
 import { HOP_BY_HOP_HEADERS } from '../../shared/nodes/headers.ts';
 import { durationMs } from '../../shared/schema/index.ts';
@@ -33,8 +32,7 @@ export const httpCall: Runtime<HttpCallConfig> = async (config, context) => {
   const url = await resolveUrl(config.url, context, 'config.url');
   if (!calloutAllowed(url, context.calloutHosts))
     throw new PrepareError('config.url', context.calloutHosts.length === 0 ? 'no host is allowed for callouts on this gateway (SLUICE_CALLOUT_HOSTS is empty)' : `host ${url.host} is not among the callout hosts this gateway allows (SLUICE_CALLOUT_HOSTS)`);
-  const egress = context.egress;
-  const pool = context.shared.get(`pool:${egress.key}:${url.origin}`, () => new Pool(url.origin, { connections: 64, keepAliveTimeout: 30_000, connect: egress.connector() }));
+  const pool = context.upstreamPool(url.origin, { connections: 64, keepAliveTimeout: 30_000 });
   const expression = (source: string | undefined): BoundExpression | undefined => (source === undefined ? undefined : context.expression(source));
   const query = expression(config.query);
   const headers = expression(config.headers);

@@ -1,4 +1,4 @@
-import { Pool, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import type { ProxyConfig } from '../../shared/nodes/index.ts';
 import { durationMs } from '../../shared/schema/index.ts';
 import { acceptInterimContinue } from './support/interim-continue.ts';
@@ -53,14 +53,12 @@ function checkedBody(exchange: Exchange, llm: LlmProxy | undefined, body: Buffer
 
 /**
  * Calls the upstream through a keep-alive pool shared by every node that targets the same
- * origin. Bodies stream through unless a later node reads them: the request body is streamed
+ * origin (held until the node is closed). Bodies stream through unless a later node reads them: the request body is streamed
  * when no node parsed it, the response body when the `ok` port ends the request.
  */
 export const proxy: Runtime<ProxyConfig> = async (config, context) => {
   // Every connection goes through the egress policy's connector: it checks the address each one is made to.
-  const egress = context.egress;
-  const poolOf = (origin: string) =>
-    context.shared.get(`pool:${egress.key}:${origin}`, () => new Pool(origin, { connections: 256, keepAliveTimeout: 30_000, headersTimeout: 60_000, bodyTimeout: 60_000, connect: egress.connector() }));
+  const poolOf = (origin: string) => context.upstreamPool(origin, { connections: 256, keepAliveTimeout: 30_000, headersTimeout: 60_000, bodyTimeout: 60_000 });
   const timeoutMs = durationMs(config.timeout);
   const rewrite = config.path === undefined ? undefined : pathTemplate(config.path);
   const stripPrefix = config.stripPrefix?.replace(/\/$/, '');

@@ -1,4 +1,5 @@
 import type { Readable, Writable } from 'node:stream';
+import type { Pool } from 'undici';
 import type { CacheStore, Flights } from './support/cache-store.ts';
 import type { EgressPolicy } from './support/egress.ts';
 import type { ExpressionPool } from './support/expression-pool.ts';
@@ -187,8 +188,14 @@ export interface PrepareContext {
   replays: ReplayStore;
   /** Compiles a JSONata expression of this node's config (already syntax-checked). */
   expression(source: string): BoundExpression;
-  /** Resources shared by every workflow version of the process (connection pools, key sets). */
+  /** Resources shared by every workflow version of the process (key sets, discoveries, the egress agent). */
   shared: SharedResources;
+  /**
+   * The keep-alive pool to `origin` (made with `options` and the egress connector), shared by every
+   * node that targets it: this node holds it until it is closed (released at once when preparing it
+   * fails), and a pool no node holds is closed (support/upstream-pools.ts).
+   */
+  upstreamPool(origin: string, options: Pool.Options): Pool;
   /** This node's ports that are wired to another node (the rest end the request). */
   wiredPorts: ReadonlySet<string>;
   /**
@@ -212,8 +219,8 @@ export interface SharedResources {
    * One value per key for the life of the process, created on first use. Previews of drafts
    * prepare nodes too, so a key a document chooses (a URL, an issuer) stays here however many
    * drafts name new ones: values that need no closing go through recentlyShared
-   * (support/recently-shared.ts) instead, bounded. (Connection pools per origin, which must be
-   * closed, are still kept here.)
+   * (support/recently-shared.ts) instead, bounded, and connection pools, which must be closed,
+   * are held and let go of by the nodes using them (PrepareContext.upstreamPool).
    */
   get<T>(key: string, create: () => T): T;
 }

@@ -1,5 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createWorkflowRegistry } from '../../../engine/compile/registry.ts';
+import { createStoredCatalogs } from '../../../engine/store/catalogs.ts';
 import { startTestGateway, type TestGateway } from '../../helpers/gateway.ts';
+import { startUpstream, type TestUpstream } from '../../helpers/upstream.ts';
+import { workflow } from '../../helpers/workflow.ts';
 
 /*
  * The registry syncs what changed: a publish of one workflow among many compiles that workflow
@@ -61,5 +66,57 @@ describe('workflow registry: a sync looks at what changed', () => {
     expect(await stampOf('w4')).toBe('one');
     for (const [id, workflow] of registry.active) expect(workflow, id).toBe(before.get(id));
     expect(gw.logs.some((l) => l.msg === 'workflow no longer served' && l.workflow === 'w3')).toBe(true);
+  });
+});
+
+describe('workflow registry: a sync that fails partway', () => {
+  let gw: TestGateway;
+  /** Checked by the gateway's own versions (the clock), and by those of a second registry. */
+  let clock: TestUpstream;
+  let checked: TestUpstream;
+  const checks = (up: TestUpstream) => up.received.filter((r) => r.url === '/hc').length;
+  const checking = (id: string) => workflow(id, { path: `/sync/${id}` }, [{ id: 'call', kind: 'proxy', config: { url: '${SLUICE_UPSTREAM_CHECKED}', healthCheck: { path: '/hc', interval: '1s' } } }]);
+
+  beforeAll(async () => {
+    [clock, checked] = [await startUpstream(), await startUpstream()];
+    gw = await startTestGateway({ workflows: [checking('sync-a'), checking('sync-b')], env: { SLUICE_UPSTREAM_CHECKED: clock.url } });
+  });
+  afterAll(async () => {
+    await gw?.close();
+    await clock?.close();
+    await checked?.close();
+  });
+
+  it('closes the versions it compiled before it failed: nothing they hold (health checks, connection pools) outlives them', async () => {
+    const { store } = gw.sluice;
+    const state = await store.state();
+    const hashes = new Set(['sync-a', 'sync-b'].map((id) => state.workflows.get(id)!.versions[0]!.hash));
+    // the second of the two documents cannot be read, once: the first was compiled by then
+    const read = store.document.bind(store);
+    let reads = 0;
+    const documents = vi.spyOn(store, 'document').mockImplementation(async (hash) => {
+      if (hashes.has(hash) && ++reads === 2) throw new Error('the store connection was cut');
+      return read(hash);
+    });
+    // a second registry of the same store, its versions checking another upstream
+    const deps = gw.sluice.registry.deps;
+    const registry = createWorkflowRegistry({ deps: { ...deps, env: { ...deps.env, SLUICE_UPSTREAM_CHECKED: checked.url } }, store, catalogs: createStoredCatalogs(store), logger: pino({ level: 'silent' }), activate: () => undefined });
+    try {
+      await registry.sync(); // fails, and is tried again a second later
+      await registry.whenApplied(state.revision);
+    } finally {
+      documents.mockRestore();
+    }
+    expect(reads).toBeGreaterThan(2);
+    expect([...registry.active.keys()].sort()).toEqual(['sync-a', 'sync-b']);
+    for (const served of registry.active.values()) served.close();
+
+    // the gateway's versions go on checking their upstream: its checks are the clock
+    let ticks = checks(clock);
+    await vi.waitFor(() => expect(checks(clock)).toBeGreaterThan(ticks), { timeout: 15_000 }); // a check under way when they closed has ended
+    const after = checks(checked);
+    ticks = checks(clock);
+    await vi.waitFor(() => expect(checks(clock)).toBeGreaterThanOrEqual(ticks + 4), { timeout: 15_000, interval: 100 }); // two intervals more
+    expect(checks(checked)).toBe(after);
   });
 });
