@@ -10,7 +10,7 @@ import { stopAll } from './children.ts';
 import { join } from 'node:path';
 import { makeCredentials, offFastPathWorkflow, targetWorkflows, tokenWorkflow } from './fixture.ts';
 import { chooseLoadGen, type LoadResult, type TokenList } from './loadgen.ts';
-import { load, WARMUP_SECONDS, type LiveTarget } from './measure.ts';
+import { load, settle, WARMUP_SECONDS, type LiveTarget } from './measure.ts';
 import { fmt, median } from './report.ts';
 import { cleanUp, makeTempDir, startBareProxy, startGateway, startUpstream } from './servers.ts';
 import { signTokens } from './tokens.ts';
@@ -47,7 +47,10 @@ for (const t of targets) await load(gen, t, WARMUP_SECONDS, tokensOf(0));
 const runs = new Map<string, LoadResult[]>(targets.map((t) => [t.name, []]));
 for (let round = 0; round < rounds; round++) {
   const order = round % 2 === 0 ? targets : [...targets].reverse();
-  for (const t of order) runs.get(t.name)!.push(await load(gen, t, fresh > 0 ? 600 : seconds, tokensOf(round + 1)));
+  for (const t of order) {
+    await settle(targets.map((target) => target.server));
+    runs.get(t.name)!.push(await load(gen, t, fresh > 0 ? 600 : seconds, tokensOf(round + 1)));
+  }
   console.log(`round ${round + 1}: ` + targets.map((t) => `${t.name} ${fmt(runs.get(t.name)!.at(-1)!.cpuUsPerRequest, 1)} µs ${fmt(runs.get(t.name)!.at(-1)!.rps, 0)}/s`).join('  '));
 }
 const cpuOf = (name: string) => median(runs.get(name)!.map((r) => r.cpuUsPerRequest!));

@@ -35,6 +35,24 @@ export async function load(gen: LoadGenName, target: LiveTarget, seconds: number
 }
 
 /**
+ * Waits until none of `servers` uses CPU (each under 2% of a core over `windowMs`), or `maxMs`.
+ * The servers under test share one core: what one does when it is idle (the evidence store
+ * copying its spool in, a garbage collection) must not land in another's load run, nor a start's
+ * work in a reading of memory.
+ */
+export async function settle(servers: ChildProcess[], { windowMs = 500, maxMs = 30_000 } = {}): Promise<void> {
+  const deadline = performance.now() + maxMs;
+  const pids = [...new Set(servers.map((s) => s.pid))];
+  let before = pids.map(cpuMicros);
+  while (performance.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, windowMs));
+    const now = pids.map(cpuMicros);
+    if (now.every((cpu, i) => cpu === undefined || before[i] === undefined || cpu - before[i]! < windowMs * 20)) return;
+    before = now;
+  }
+}
+
+/**
  * Targets take turns, round after round, so drift (thermal, noisy neighbours) hits them all
  * alike. A failure stops the run, unless `mayDrop` says the target may fail: then it is recorded
  * in `dropped` with why, and left out of the later rounds.
@@ -53,6 +71,7 @@ export async function measureAlternately(
     for (const target of targets) {
       if (dropped.has(target.name)) continue;
       try {
+        await settle(targets.map((t) => t.server));
         // Warm-up lets V8 optimise the hot path and the pools fill before anything is recorded.
         if (round === 1) await load(gen, target, WARMUP_SECONDS, target.tokens?.(0) ?? token);
         const r = await load(gen, target, seconds, target.tokens?.(round) ?? token);

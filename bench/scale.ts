@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { cpuMicros, rssMb, stopChild } from './children.ts';
 import { longWorkflow, makeCredentials, referenceWorkflow } from './fixture.ts';
 import { chooseLoadGen, runLoad } from './loadgen.ts';
-import { envInt, measureAlternately, WARMUP_SECONDS, type LiveTarget } from './measure.ts';
+import { envInt, measureAlternately, settle, WARMUP_SECONDS, type LiveTarget } from './measure.ts';
 import { check, fmt, median, printChecks, printTable, writeResults } from './report.ts';
 import { startGateway, startUpstream, waitFor200, type Gateway } from './servers.ts';
 import { DEFAULT_DOCUMENT_LIMITS } from '../shared/schema/index.ts';
@@ -56,7 +56,7 @@ export async function runScale(): Promise<void> {
   await expectServing(many, manyWorkflows.length, `${many.url}${lastRoute}`, credentials.token);
   console.log(`gateway with ${FEW} workflows up in ${fmt(fewStartMs / 1000, 1)} s; with ${MANY}: first start ${fmt(firstStartMs / 1000, 1)} s (every file published, then served; CPU ${fmt(firstStartCpu.all, 1)} s, its main thread ${fmt(firstStartCpu.main, 1)} s)`);
   // Idle RSS, before any load: what the loaded workflows hold, not what a busy young generation does.
-  await settle([few, many]);
+  await settle([few, many], { windowMs: 1_000, maxMs: SETTLE_MS });
   const firstIdleRss = { few: rssMb(few.pid), many: rssMb(many.pid) };
 
   // A restart on the same data dir: the store has every version, the files are published already.
@@ -67,7 +67,7 @@ export async function runScale(): Promise<void> {
   const restartCpu = startCpu(many.pid);
   await expectServing(many, manyWorkflows.length, `${many.url}${lastRoute}`, credentials.token);
   console.log(`restart with ${MANY} on the same data dir: ${fmt(restartMs / 1000, 1)} s (CPU ${fmt(restartCpu.all, 1)} s, its main thread ${fmt(restartCpu.main, 1)} s)`);
-  await settle([few, many]);
+  await settle([few, many], { windowMs: 1_000, maxMs: SETTLE_MS });
   const idleRss = { few: rssMb(few.pid), many: rssMb(many.pid) };
 
   const targets: LiveTarget[] = [
@@ -172,23 +172,6 @@ function startCpu(pid: number | undefined): { all: number | undefined; main: num
     main = undefined;
   }
   return { all: all === undefined ? undefined : all / 1e6, main };
-}
-
-/**
- * Waits until each gateway is idle: its CPU time grows by less than 2% of a core over a second
- * (the start's garbage collected, its heap settled), or SETTLE_MS.
- */
-async function settle(gateways: Gateway[]): Promise<void> {
-  const deadline = performance.now() + SETTLE_MS;
-  for (const gateway of gateways) {
-    let before = cpuMicros(gateway.pid);
-    while (performance.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 1_000));
-      const now = cpuMicros(gateway.pid);
-      if (now === undefined || before === undefined || now - before < 20_000) break;
-      before = now;
-    }
-  }
 }
 
 /**
