@@ -77,9 +77,7 @@ export function createEvidenceRecorder(options: EvidenceRecorderOptions): Eviden
   }
 
   async function writeOut(): Promise<void> {
-    let first = true;
-    while (queue.length > 0 && (first || queue.length >= batch)) {
-      first = false;
+    while (queue.length > 0) {
       const taken = queue.length <= batch ? queue : queue.slice(0, batch);
       queue = queue.length <= batch ? [] : queue.slice(batch);
       const directory = options.directory();
@@ -99,6 +97,7 @@ export function createEvidenceRecorder(options: EvidenceRecorderOptions): Eviden
           logger.warn({ err: error, store: store.name, dropped: records.length }, 'evidence could not be written; the records are dropped and counted');
         }
       }
+      if (queue.length < batch) break; // a part batch waits for its flushMs
     }
     schedule();
   }

@@ -97,7 +97,7 @@ export function rowOf(record: EvidenceRecord): Record<string, unknown> {
 
 /**
  * A record as one line of JSON with rowOf's members in table order: the DuckDB store's spool line.
- * Written by hand (about 0.5 µs against 3.8 µs for JSON.stringify of rowOf on this machine):
+ * Written by hand (about 1.1 µs against 3.6 µs for JSON.stringify of rowOf on this machine):
  * every record a gateway serves is encoded once. The test holds it to JSON.stringify(rowOf(record)).
  */
 export function lineOf(r: EvidenceRecord): string {

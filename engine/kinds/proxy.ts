@@ -53,8 +53,9 @@ function checkedBody(exchange: Exchange, llm: LlmProxy | undefined, body: Buffer
 
 /**
  * Calls the upstream through a keep-alive pool shared by every node that targets the same
- * origin (held until the node is closed). Bodies stream through unless a later node reads them: the request body is streamed
- * when no node parsed it, the response body when the `ok` port ends the request.
+ * origin (held until the node is closed). Bodies stream through unless a later node reads them:
+ * the request body is streamed when no node parsed it, the response body when the `ok` port
+ * ends the request.
  */
 export const proxy: Runtime<ProxyConfig> = async (config, context) => {
   // Every connection goes through the egress policy's connector: it checks the address each one is made to.

@@ -51,7 +51,6 @@ function llmFields(llm: LoggedLlm): string {
 /** Logs a finished request; `now` is the time (ms since the epoch) the line carries. */
 export type RequestLog = (record: RequestRecord, now: number) => void;
 
-
 /** The members that name the workflow version serving a request: built once per version, not per request. */
 export function workflowLogFields(route: string, workflow: string, version: number): string {
   return `,"route":${jsonString(route)},"workflow":${jsonString(workflow)},"version":${version}`;

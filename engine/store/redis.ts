@@ -6,7 +6,8 @@ import type { Cluster, Redis, RedisOptions } from 'ioredis';
  * cache) connects, and importing it took ~80 ms of every start (CommonJS: required, so a
  * connection is still made synchronously).
  */
-export const ioredis = (): typeof import('ioredis') => createRequire(import.meta.url)('ioredis') as typeof import('ioredis');
+let loaded: typeof import('ioredis') | undefined;
+export const ioredis = (): typeof import('ioredis') => (loaded ??= createRequire(import.meta.url)('ioredis') as typeof import('ioredis'));
 
 /** Where Sluice's shared state lives in Redis. */
 export interface RedisTarget {
