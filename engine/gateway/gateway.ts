@@ -95,6 +95,8 @@ export function createGateway(options: GatewayOptions): Gateway {
   const slowReaders = options.slowReaders;
   const evidence = options.evidence;
   const samples = options.samples;
+  /** Requests whose handle has not reached its log line: the request log batches lines while others are in flight. */
+  let inFlight = 0;
 
   /** Answers a catalog problem through the exchange and records it for the request log. */
   function refuse(exchange: RequestExchange, record: RequestRecord, head: boolean, id: string, params: Record<string, string> | undefined, extra: Record<string, string> | undefined) {
@@ -168,6 +170,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     // One async function per request (no inner serve() to await): every return below still logs.
     handle: async function handle(req, res) {
       const started = performance.now();
+      inFlight += 1;
       const record: RequestRecord = {
         traceId: '', spanId: '', method: req.method ?? 'GET', client: '', workflowFields: '',
         partner: undefined, subject: undefined, fields: undefined, outcome: 'error', status: 500, problem: undefined, ms: 0, upstreamMs: undefined, path: [], rateLimitStoreDown: undefined, mcpTool: undefined,
@@ -254,6 +257,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         const ended = performance.now();
         const ms = ended - started;
         const now = Date.now(); // one clock read for the metrics' time windows and the log line's time
+        inFlight -= 1;
         if (metrics !== undefined) {
           if (served?.metrics !== undefined) {
             served.metrics.request(record.partner, record.outcome, record.status, ms / 1000, record.upstreamMs === undefined ? undefined : record.upstreamMs / 1000, now);
@@ -269,7 +273,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         if (logRequest) {
           // opted-in fields are read after the answer went out, so they never delay it
           if (served?.loggedFields !== undefined && exchange !== undefined) record.fields = await evaluateLoggedFields(served.loggedFields, exchange);
-          logRequest(record, now);
+          logRequest(record, now, inFlight > 0);
         }
         evidence?.add({ time: now, record, workflow: served, final, keyId: exchange?.keyId, upstreamStatus: exchange?.upstreamStatus, llm: exchange?.llm });
         if (samples !== undefined && served !== undefined && exchange !== undefined) samples.offer(served, exchange, req, record, now);

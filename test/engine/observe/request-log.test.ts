@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setImmediate as nextTurn } from 'node:timers/promises';
+import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../engine/observe/logger.ts';
 import { createRequestLog, type RequestRecord } from '../../../engine/observe/request-log.ts';
@@ -52,5 +52,30 @@ describe('request log, written to the process logger\'s file', () => {
     await nextTurn();
     logger.warn('after');
     expect(lines().map((line) => line.msg === 'request' ? line.traceId : line.msg)).toEqual(['between', (1).toString(16).padStart(32, '0'), (2).toString(16).padStart(32, '0'), 'after']);
+  });
+
+  it('while other requests are in flight, batches lines across turns until the gateway is idle, the batch is full or 25 ms passed', async () => {
+    const { logger, lines } = fileLogger();
+    const log = createRequestLog(logger)!;
+    const traceIds = () => { try { return lines().map((line) => line.traceId); } catch { return []; } };
+    log(record(1, 'acme'), Date.now(), true);
+    await nextTurn();
+    log(record(2, 'acme'), Date.now(), true);
+    await nextTurn();
+    expect(traceIds()).toEqual([]); // busy: two turns, no write
+    log(record(3, 'acme'), Date.now(), false); // the last one in flight: written at the end of its turn
+    await nextTurn();
+    expect(traceIds()).toHaveLength(3);
+
+    log(record(4, 'acme'), Date.now(), true);
+    await sleep(5);
+    expect(traceIds()).toHaveLength(3);
+    await sleep(40); // the busy wait is bounded
+    expect(traceIds()).toHaveLength(4);
+
+    for (let i = 5; i < 200; i++) log(record(i, 'acme'), Date.now(), true); // ~16 KB: written at once, no timer needed
+    expect(traceIds().length).toBeGreaterThan(4);
+    await sleep(40);
+    expect(traceIds()).toEqual(Array.from({ length: 199 }, (_, i) => (i + 1).toString(16).padStart(32, '0')));
   });
 });
