@@ -39,18 +39,28 @@ function nextState(machine: AnyStateMachine, snapshot: ReturnType<AnyStateMachin
  */
 export function shapeOf(config: WorkflowMachineConfig): { shape: string; names: string[] } {
   const names = Object.keys(config.states);
-  const index = new Map(names.map((name, i) => [name, i]));
+  const index = new Map<string, number>();
+  for (let i = 0; i < names.length; i++) index.set(names[i]!, i);
   const place = (name: string) => {
     const at = index.get(name);
     if (at === undefined) throw new Error(`a transition leads to the unknown state ${name}`);
     return at;
   };
-  const parts: unknown[] = [];
-  for (const stateConfig of Object.values(config.states)) {
-    if ('type' in stateConfig) parts.push(0);
-    else parts.push([place(stateConfig.invoke.onError.target), ...Object.entries(stateConfig.on).flatMap(([port, target]) => [port, place(target)])]);
+  // JSON.stringify of [0 | [fault, port, place, port, place, …], …], written directly (it runs for every compiled workflow)
+  let shape = '[';
+  for (let i = 0; i < names.length; i++) {
+    const stateConfig = config.states[names[i]!]!;
+    if (i > 0) shape += ',';
+    if ('type' in stateConfig) {
+      shape += '0';
+      continue;
+    }
+    shape += `[${place(stateConfig.invoke.onError.target)}`;
+    const on = stateConfig.on;
+    for (const port in on) shape += `,${JSON.stringify(port)},${place(on[port]!)}`;
+    shape += ']';
   }
-  return { shape: JSON.stringify(parts), names };
+  return { shape: `${shape}]`, names };
 }
 
 /** The config of a structure (shapeOf): states s0, s1, … wired as it says, without the metadata transitions never read. */
@@ -74,15 +84,20 @@ function configOfShape(shape: string): WorkflowMachineConfig {
 /** Whether `table` answers every port of every node state of `config` (and its failure), each with a state `config` has. */
 function fits(table: TransitionTable, config: WorkflowMachineConfig): boolean {
   let nodes = 0;
-  for (const [state, stateConfig] of Object.entries(config.states)) {
+  for (const state in config.states) {
+    const stateConfig = config.states[state]!;
     if ('type' in stateConfig) continue;
     nodes++;
     const targets = table.get(state);
-    if (targets === undefined || targets.size !== Object.keys(stateConfig.on).length + 1) return false;
-    for (const port of [...Object.keys(stateConfig.on), FAULT_STATE]) {
+    if (targets === undefined) return false;
+    let ports = 1;
+    for (const port in stateConfig.on) {
+      ports++;
       const target = targets.get(port);
       if (target === undefined || !Object.hasOwn(config.states, target)) return false;
     }
+    const fault = targets.get(FAULT_STATE);
+    if (targets.size !== ports || fault === undefined || !Object.hasOwn(config.states, fault)) return false;
   }
   return table.size === nodes;
 }
@@ -101,7 +116,11 @@ export async function computeTable(config: WorkflowMachineConfig, pace: Pace, ta
   const nameOf = (state: string) => names[Number(state.slice(1))] ?? state;
   const renamed = (table: TransitionTable) => {
     const map = new Map<string, Map<string, string>>();
-    for (const [state, targets] of table) map.set(nameOf(state), new Map(Array.from(targets, ([port, target]) => [port, nameOf(target)])));
+    for (const [state, targets] of table) {
+      const named = new Map<string, string>();
+      for (const [port, target] of targets) named.set(port, nameOf(target));
+      map.set(nameOf(state), named);
+    }
     return map;
   };
   const known = tables.get(key);

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { servedState, type ServedState } from '../../shared/admin/index.ts';
 import type { ValidationProblem } from '../../shared/compile/index.ts';
-import type { ErrorCatalog } from '../../shared/schema/index.ts';
+import { measureJsonText, type ErrorCatalog } from '../../shared/schema/index.ts';
 import { coalesce } from '../store/coalesce.ts';
 import type { Metrics } from '../observe/metrics.ts';
 import type { StoredCatalogs } from '../store/catalogs.ts';
@@ -144,7 +144,8 @@ export function createWorkflowRegistry(options: {
       if (current && current.version === version.version && !stale(current)) return sameLifecycle(current.lifecycle, lifecycle) ? current : { ...current, lifecycle };
       // Read before the try: a store that cannot be read (a Redis connection cut) fails this sync,
       // which is retried, rather than marking the version as one that cannot be served here.
-      const document = await store.document(version.hash);
+      const text = await store.documentText(version.hash);
+      const document: unknown = JSON.parse(text);
       // The fragment versions it would run now are part of what is compiled.
       const key = `${record.id}@${version.version}${fragmentsNamed(document as { nodes?: unknown })
         .map((f) => ` ${f.fragment}@${f.version ?? fragments(f.fragment)?.version ?? '-'}`)
@@ -153,7 +154,9 @@ export function createWorkflowRegistry(options: {
       try {
         const { limits, sliceMs } = options.deps;
         // A published version is served as it was published, even one whose tests hold a credential.
-        const result = await validatePaced(document, { ...(catalog ? { catalog } : {}), ...(limits ? { limits } : {}), allowStoredCredentials: true, fragments }, sliceMs);
+        // measured on the stored text (canonical JSON), so the document is not walked to measure it
+        const measured = measureJsonText(text, limits);
+        const result = await validatePaced(document, { ...(catalog ? { catalog } : {}), ...(limits ? { limits } : {}), allowStoredCredentials: true, fragments, measured }, sliceMs);
         if (!result.ok) throw new WorkflowRefused(result.problems);
         const workflow = await compileWorkflow(result.graph, version.version, options.deps, { metrics: options.metrics });
         made.push(workflow);

@@ -49,6 +49,8 @@ export async function openTableCache(file?: string): Promise<TableCache> {
   /** key -> the table's JSON (parsed when asked for: most keys are asked once, at start) */
   const texts = new Map<string, string>();
   const tables = new Map<string, TransitionTable>();
+  /** shape -> key: the workflows compiled at a start share a few shapes, each hashed once */
+  const keys = new Map<string, string>();
   const loaded = { entries: 0, refused: 0 };
   let pending: string[] = [];
   let writing: Promise<void> = Promise.resolve();
@@ -84,7 +86,13 @@ export async function openTableCache(file?: string): Promise<TableCache> {
   return {
     loaded,
     keyOf(shape) {
-      return createHash('sha256').update(XSTATE_VERSION).update('\n').update(shape).digest('hex');
+      let key = keys.get(shape);
+      if (key === undefined) {
+        if (keys.size >= IN_MEMORY) keys.clear();
+        key = createHash('sha256').update(XSTATE_VERSION).update('\n').update(shape).digest('hex');
+        keys.set(shape, key);
+      }
+      return key;
     },
     get(key) {
       let table = tables.get(key);

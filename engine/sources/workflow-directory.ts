@@ -1,7 +1,7 @@
-import { watch, type FSWatcher } from 'node:fs';
-import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
-import type { BigIntStats } from 'node:fs';
+import { statSync, watch, type BigIntStats, type FSWatcher } from 'node:fs';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 
 /**
  * A workflow file as read from disk, with its stamp (what identifies its content without reading
@@ -34,6 +34,13 @@ export const FILE_SIZE_FACTOR = 4;
 /** Files read at once: the reads of a directory of 10,000 files overlap instead of queueing one by one. */
 const READS = 64;
 
+/**
+ * Files stat'ed per turn of the event loop. Synchronously: a promised stat cost ~12 µs of the
+ * main thread a file (its request object and result array), a synchronous one ~3 µs, so a
+ * directory of 10,000 known files is looked over in ~30 ms instead of ~120, ~1 ms a turn.
+ */
+const STATS_PER_TURN = 256;
+
 /** What identifies a file's content without reading it: another inode, size or modification time (ns) is another content. */
 const stampOf = (st: BigIntStats) => `${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
 
@@ -53,27 +60,41 @@ export function createWorkflowDirectory(dir: string, options: { debounceMs?: num
       await mkdir(dir, { recursive: true });
       const names = (await readdir(dir)).filter((n) => n.endsWith('.json') && !n.startsWith('.')).sort();
       const files = Array.from({ length: names.length }, (): WorkflowFile | undefined => undefined);
+      /** Files to read, by their place in `names`, with their stamps. */
+      const unread: Array<{ at: number; stamp: string; changedAt: number }> = [];
+      for (let at = 0; at < names.length; at++) {
+        if (at > 0 && at % STATS_PER_TURN === 0) await nextTurn();
+        const file = names[at]!;
+        let st: BigIntStats | undefined;
+        try {
+          st = statSync(join(dir, file), { bigint: true, throwIfNoEntry: false });
+        } catch {
+          // unreadable: as a removed file, the next change event reads the directory again
+        }
+        if (st === undefined) continue;
+        if (Number(st.size) > maxBytes) {
+          files[at] = { file, tooLarge: { bytes: Number(st.size), modified: Number(st.mtimeMs) } };
+          continue;
+        }
+        const stamp = stampOf(st);
+        // when the content last changed, to the millisecond (the later of mtime and ctime)
+        const changedAt = Number((st.mtimeNs > st.ctimeNs ? st.mtimeNs : st.ctimeNs) / 1_000_000n);
+        if (known(file, stamp)) files[at] = { file, stamp, changedAt };
+        else unread.push({ at, stamp, changedAt });
+      }
       let next = 0;
       const reader = async () => {
-        while (next < names.length) {
-          const at = next++;
+        while (next < unread.length) {
+          const { at, stamp, changedAt } = unread[next++]!;
           const file = names[at]!;
           try {
-            const st = await stat(join(dir, file), { bigint: true });
-            if (Number(st.size) > maxBytes) {
-              files[at] = { file, tooLarge: { bytes: Number(st.size), modified: Number(st.mtimeMs) } };
-              continue;
-            }
-            const stamp = stampOf(st);
-            // when the content last changed, to the millisecond (the later of mtime and ctime)
-            const changedAt = Number((st.mtimeNs > st.ctimeNs ? st.mtimeNs : st.ctimeNs) / 1_000_000n);
-            files[at] = known(file, stamp) ? { file, stamp, changedAt } : { file, stamp, changedAt, text: await readFile(join(dir, file), 'utf8') };
+            files[at] = { file, stamp, changedAt, text: await readFile(join(dir, file), 'utf8') };
           } catch {
-            // removed between readdir and readFile: the next change event reads the directory again
+            // removed between its stat and its read: the next change event reads the directory again
           }
         }
       };
-      await Promise.all(Array.from({ length: Math.min(READS, names.length) }, reader));
+      await Promise.all(Array.from({ length: Math.min(READS, unread.length) }, reader));
       return files.filter((f): f is WorkflowFile => f !== undefined) as never[];
     },
     watch(onChange) {

@@ -644,10 +644,13 @@ export async function openFileStore(dir: string, options: { pollMs?: number; bef
       return state;
     },
     async document(hash) {
+      return JSON.parse(await store.documentText(hash));
+    },
+    async documentText(hash) {
       if (!/^[0-9a-f]{64}$/.test(hash)) throw new Error(`not a document hash: ${hash}`);
       // Read at once: a document is small (SLUICE_MAX_DOCUMENT), and a start reads 10,000 of them,
       // for which an asynchronous read's own turns through the thread pool cost more than the read.
-      return JSON.parse(inFlight.get(hash) ?? fromPack(hash) ?? readFileSync(objectFile(hash), 'utf8'));
+      return inFlight.get(hash) ?? fromPack(hash) ?? readFileSync(objectFile(hash), 'utf8');
     },
     transact<T>(body: (state: StoreState) => Transition<T> | Promise<Transition<T>>) {
       return new Promise<{ revision: number; entry: AuditEntry; result: T }>((resolve, reject) => {

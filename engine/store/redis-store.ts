@@ -228,8 +228,11 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
     },
     state: readState,
     async document(hash) {
+      return JSON.parse(await store.documentText(hash));
+    },
+    async documentText(hash) {
       if (!HASH.test(hash)) throw new Error(`not a document hash: ${hash}`);
-      return JSON.parse(await documentText(hash));
+      return documentText(hash);
     },
     transact(body) {
       // Changes of one process go one at a time (as in the file store); other replicas race through the revision check.

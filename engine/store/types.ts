@@ -98,6 +98,8 @@ export interface Store {
   state(): Promise<StoreState>;
   /** A document by content hash (drafts, versions, catalogs). */
   document(hash: string): Promise<unknown>;
+  /** A document's text as stored: its canonical JSON (audit.ts), which is its hash's input. */
+  documentText(hash: string): Promise<string>;
   transact<T>(body: (state: StoreState) => Transition<T> | Promise<Transition<T>>): Promise<{ revision: number; entry: AuditEntry; result: T }>;
   audit(options?: { after?: number; limit?: number }): Promise<AuditEntry[]>;
   /**

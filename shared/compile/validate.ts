@@ -2,7 +2,7 @@ import jsonata from 'jsonata';
 import { z } from 'zod';
 import { faultsOf, kinds, isKindName, type AnyKindDescriptor, type PortSpec } from '../nodes/index.ts';
 import type { ErrorCatalog } from '../schema/catalog.ts';
-import { DEFAULT_DOCUMENT_LIMITS, DOCUMENT_LIMIT_SETTINGS, formatBytes, tooDeep, utf8Length, type DocumentLimits } from '../schema/limits.ts';
+import { DEFAULT_DOCUMENT_LIMITS, DOCUMENT_LIMIT_SETTINGS, formatBytes, tooDeep, utf8Length, type DocumentLimits, type JsonTextMeasure } from '../schema/limits.ts';
 import { fragmentDocumentSchema, type FragmentDocument, type FragmentResolver } from '../schema/fragment.ts';
 import { MAX_EDGES, MAX_NODES, workflowDocumentSchema, workflowEdgeSchema, workflowNodeSchema, type Route, type WorkflowDocument, type WorkflowNode } from '../schema/workflow.ts';
 import { storedCredentialProblems } from './credentials.ts';
@@ -87,6 +87,12 @@ export interface ValidateOptions {
    * one node whose ports are its exits, and a workflow that has one cannot be compiled.
    */
   fragments?: FragmentResolver;
+  /**
+   * The document's size as JSON, measured on the text it was parsed from (measureJsonText):
+   * within the limits, the document is not walked again to measure it. The text must be the
+   * compact JSON of the document (the store's canonical JSON is), or the measure is not its own.
+   */
+  measured?: JsonTextMeasure;
 }
 
 const path = (segments: ReadonlyArray<PropertyKey>) => segments.map(String).join('.');
@@ -107,7 +113,7 @@ export function validateWorkflow(input: unknown, options: ValidateOptions = {}):
  */
 export function* validateWorkflowSliced(input: unknown, options: ValidateOptions = {}): Sliced<ValidationResult> {
   const limits = options.limits ?? DEFAULT_DOCUMENT_LIMITS;
-  const oversized = yield* documentSizeProblemsSliced(input, limits);
+  const oversized = yield* documentSizeProblemsSliced(input, limits, options.measured);
   if (oversized.length > 0) return { ok: false, problems: oversized };
   const problems: ValidationProblem[] = [];
   const report = (code: ProblemCode, message: string, node?: string, field?: string) =>
@@ -273,7 +279,7 @@ export function expressionSyntaxError(source: string): string | undefined {
  * not a full check; each problem names the setting that bounds it. Drafts are held to these
  * too, whatever else they lack. In slices: the nodes and edges are measured a few hundred at a time.
  */
-export function* documentSizeProblemsSliced(input: unknown, limits: DocumentLimits = DEFAULT_DOCUMENT_LIMITS): Sliced<ValidationProblem[]> {
+export function* documentSizeProblemsSliced(input: unknown, limits: DocumentLimits = DEFAULT_DOCUMENT_LIMITS, measured?: JsonTextMeasure): Sliced<ValidationProblem[]> {
   const tooLarge = (message: string, field: string): ValidationProblem[] => [{ code: 'too_large', message, field }];
   const { nodes, edges } = (typeof input === 'object' && input !== null ? input : {}) as { nodes?: unknown; edges?: unknown };
   // Counted before anything is walked: a document with a million nodes costs no walk of them.
@@ -283,6 +289,8 @@ export function* documentSizeProblemsSliced(input: unknown, limits: DocumentLimi
   if (Array.isArray(edges) && edges.length > limits.edges)
     counts.push(...tooLarge(`the document has ${edges.length} edges; at most ${limits.edges} are allowed (${DOCUMENT_LIMIT_SETTINGS.edges})`, 'edges'));
   if (counts.length > 0) return counts;
+  // Measured on its text and within bounds: no walk. Past them, the walk below names where.
+  if (measured !== undefined && measured.bytes <= limits.bytes && measured.depth <= limits.depth) return [];
 
   // Depth and bytes, element by element for the two long arrays, the rest at once.
   const deepAt = (value: unknown, prefix: Array<string | number>) => {

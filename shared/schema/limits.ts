@@ -63,6 +63,21 @@ export function jsonTextDepth(text: Uint8Array | string, stopAbove = Number.POSI
   return deepest;
 }
 
+/** A JSON text's size as documentSizeProblems counts it: UTF-8 bytes and nesting depth. */
+export interface JsonTextMeasure {
+  bytes: number;
+  depth: number;
+}
+
+/**
+ * Measures compact JSON text without parsing it; the depth is counted until it passes `limits`
+ * (it is only compared with it). For a text that is the compact JSON of a value, the same
+ * bytes and depth a walk of the value finds (a test holds the two to each other).
+ */
+export function measureJsonText(text: string, limits: Pick<DocumentLimits, 'depth'> = DEFAULT_DOCUMENT_LIMITS): JsonTextMeasure {
+  return { bytes: utf8Length(text), depth: jsonTextDepth(text, limits.depth) };
+}
+
 /**
  * Where a parsed value nests deeper than `limit`: the path to the first object or array past
  * it, or undefined when it stays within. Walks with its own stack, so any depth is safe.
@@ -96,8 +111,11 @@ export function utf8Length(text: string): number {
     const c = text.charCodeAt(i);
     if (c < 0x80) continue;
     if (c < 0x800) length += 1;
-    else if (c >= 0xd800 && c <= 0xdbff) i++; // a surrogate pair: 4 bytes for 2 UTF-16 units
-    else length += 2;
+    else {
+      length += 2; // 3 bytes for a unit, or 4 for a surrogate pair's 2 units (a lone surrogate is written as U+FFFD's 3)
+      const next = text.charCodeAt(i + 1);
+      if (c >= 0xd800 && c <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) i++;
+    }
   }
   return length;
 }

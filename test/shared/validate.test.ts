@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { PROBLEM_CODES, validateWorkflow, type ProblemCode, type ValidateOptions, type ValidationProblem } from '../../shared/compile/index.ts';
-import { DEFAULT_DOCUMENT_LIMITS, errorCatalogSchema, type ErrorCatalog, type Route } from '../../shared/schema/index.ts';
+import { DEFAULT_DOCUMENT_LIMITS, errorCatalogSchema, measureJsonText, type ErrorCatalog, type Route } from '../../shared/schema/index.ts';
 
 const root = new URL('../../', import.meta.url);
 const readJson = (path: string): unknown => JSON.parse(readFileSync(new URL(path, root), 'utf8'));
@@ -408,6 +408,7 @@ describe('validateWorkflow', () => {
   it.each<[string, unknown]>([
     ['a workflow', base()],
     ['a workflow with non-ASCII text', variant((d) => (d.name = 'Bestellungen – Übersicht'))],
+    ['a workflow with characters outside the BMP (4 bytes each, 2 UTF-16 units)', variant((d) => (d.name = 'orders 🚀🚀🚀'))],
     ['one whose edge list holds a hole (written as null)', { ...base(), edges: [...base().edges, undefined] }],
     ['one whose node list is no list', { ...base(), nodes: 'none' }],
     ['text', 'workflow'],
@@ -418,6 +419,26 @@ describe('validateWorkflow', () => {
     expect(at.problems.filter((p) => p.code === 'too_large')).toEqual([]);
     const under = validateWorkflow(input, { limits: { ...DEFAULT_DOCUMENT_LIMITS, bytes: bytes - 1 } });
     expect(under.problems).toEqual([{ code: 'too_large', message: `the document is ${bytes} B as JSON; at most ${bytes - 1} B is allowed (SLUICE_MAX_DOCUMENT)`, field: '(document)' }]);
+  });
+
+  it.each<[string, unknown]>([
+    ['a workflow', base()],
+    ['a workflow with non-ASCII text', variant((d) => (d.name = 'Bestellungen – Übersicht 🚀'))],
+    ['one nested deepest in its layout', variant((d) => (d.layout = { a: { b: { c: { d: [[{}]] } } } }))],
+    ['one with brackets and escapes inside its strings', variant((d) => (d.name = '[{"quoted"}] \\ \u0001'))],
+  ])('measured on its compact JSON text, %s gets the verdict the walk gives, at and past each bound', (_name, input) => {
+    const measure = measureJsonText(JSON.stringify(input), { depth: 1_000 });
+    expect(measure.bytes).toBe(Buffer.byteLength(JSON.stringify(input)));
+    for (const limits of [
+      { ...DEFAULT_DOCUMENT_LIMITS, bytes: measure.bytes, depth: measure.depth },
+      { ...DEFAULT_DOCUMENT_LIMITS, bytes: measure.bytes - 1 },
+      { ...DEFAULT_DOCUMENT_LIMITS, depth: measure.depth - 1 },
+    ]) {
+      const walked = validateWorkflow(input, { limits });
+      const measured = validateWorkflow(input, { limits, measured: measureJsonText(JSON.stringify(input), limits) });
+      expect(measured.problems).toEqual(walked.problems);
+    }
+    expect(validateWorkflow(input, { limits: { ...DEFAULT_DOCUMENT_LIMITS, depth: measure.depth - 1 } }).problems.map((p) => p.code)).toContain('too_large');
   });
 
   it.each([

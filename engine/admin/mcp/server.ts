@@ -35,13 +35,15 @@ const INSTRUCTIONS =
  */
 export function createAdminMcp(endpoints: readonly Endpoint[], options: MountOptions): Router {
   const { calls, limits } = options;
-  const tools = adminTools(endpoints);
+  // The tools' JSON Schemas (~60 ms of zod's toJSONSchema) are made on the first MCP request, not at every start.
+  let made: Map<string, AdminTool> | undefined;
+  const tools = () => (made ??= adminTools(endpoints));
   const problems = adminProblems({ problems: options.problems, limits, bodyBytes: adminBodyBytes(limits), logger: options.logger });
   const clientOf = options.clientAddress ?? ((req: Request) => req.socket.remoteAddress ?? 'unknown');
 
   /** Calls a tool as `actor`: the role checked first (a refusal audited), then the arguments read by the endpoint's schemas. */
   const invokerOf = (actor: Identity): Invoke => async (name, args) => {
-    const tool = tools.get(name);
+    const tool = tools().get(name);
     if (tool === undefined) throw new AdminError('not_found', `no tool "${name}"`);
     await authorize(actor, tool, args);
     return run(actor, tool, args);
@@ -58,7 +60,7 @@ export function createAdminMcp(endpoints: readonly Endpoint[], options: MountOpt
   }
 
   async function callTool(sdk: McpSdk, actor: Identity, name: string, args: Record<string, unknown>, traceId: string): Promise<CallToolResult> {
-    const tool = tools.get(name);
+    const tool = tools().get(name);
     if (tool === undefined) throw new sdk.McpError(sdk.ErrorCode.InvalidParams, `no tool "${name.slice(0, 64)}" (see tools/list)`);
     try {
       await authorize(actor, tool, args);
@@ -101,7 +103,7 @@ export function createAdminMcp(endpoints: readonly Endpoint[], options: MountOpt
     const invoke = invokerOf(actor);
     /** A handler whose failure is the MCP error of its problem. */
     const guarded = <T>(what: string, work: () => Promise<T>) => work().catch((error: unknown) => Promise.reject(mcpErrorOf(sdk, error, what, traceId)));
-    server.setRequestHandler(sdk.ListToolsRequestSchema, () => ({ tools: [...tools.values()].filter((t) => allows(actor.role, t.endpoint.permission)).map((t) => t.listing) }));
+    server.setRequestHandler(sdk.ListToolsRequestSchema, () => ({ tools: [...tools().values()].filter((t) => allows(actor.role, t.endpoint.permission)).map((t) => t.listing) }));
     server.setRequestHandler(sdk.CallToolRequestSchema, (request) => guarded(request.params.name, () => callTool(sdk, actor, request.params.name, request.params.arguments ?? {}, traceId)));
     server.setRequestHandler(sdk.ListResourcesRequestSchema, () => guarded('resources/list', async () => ({ resources: await listResources(invoke) })));
     server.setRequestHandler(sdk.ListResourceTemplatesRequestSchema, () => ({ resourceTemplates: RESOURCE_TEMPLATES }));

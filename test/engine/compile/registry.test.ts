@@ -92,9 +92,9 @@ describe('workflow registry: a sync that fails partway', () => {
     const state = await store.state();
     const hashes = new Set(['sync-a', 'sync-b'].map((id) => state.workflows.get(id)!.versions[0]!.hash));
     // the second of the two documents cannot be read, once: the first was compiled by then
-    const read = store.document.bind(store);
+    const read = store.documentText.bind(store);
     let reads = 0;
-    const documents = vi.spyOn(store, 'document').mockImplementation(async (hash) => {
+    const documents = vi.spyOn(store, 'documentText').mockImplementation(async (hash) => {
       if (hashes.has(hash) && ++reads === 2) throw new Error('the store connection was cut');
       return read(hash);
     });
