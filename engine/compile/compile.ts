@@ -8,7 +8,7 @@ import { createMemoryReplayStore } from '../kinds/support/replay-store.ts';
 import { createEgressPolicy } from '../kinds/support/egress.ts';
 import { nodePools } from '../kinds/support/upstream-pools.ts';
 import { createKeyFiles } from '../kinds/support/key-files.ts';
-import { createWorkflowEnv } from '../kinds/support/workflow-env.ts';
+import { createWorkflowEnv, DEFAULT_ENV_ALLOW_LIST } from '../kinds/support/workflow-env.ts';
 import { PrepareError } from '../kinds/prepare-error.ts';
 import { DEFAULT_MAX_BUFFERED_ANSWER, type PreparedNode } from '../kinds/types.ts';
 import { workflowLogFields } from '../observe/request-log.ts';
@@ -22,6 +22,30 @@ import { WorkflowRefused, type CompileDependencies, type CompiledWorkflow, type 
 const NO_PARTNERS = createPartnerAccess();
 /** The policy of compilations without one. */
 const DEFAULT_EGRESS = createEgressPolicy();
+
+/**
+ * The environment and key files nodes read, made once per environment, allow list and data
+ * directory rather than once per node (a start prepares tens of thousands). Both read lazily:
+ * what they capture is only where to read.
+ */
+const workflowEnvs = new WeakMap<object, WeakMap<object, ReturnType<typeof createWorkflowEnv>>>();
+function workflowEnvOf(deps: CompileDependencies): ReturnType<typeof createWorkflowEnv> {
+  const allowList = deps.envAllowList ?? DEFAULT_ENV_ALLOW_LIST;
+  let byList = workflowEnvs.get(deps.env);
+  if (byList === undefined) workflowEnvs.set(deps.env, (byList = new WeakMap()));
+  let env = byList.get(allowList);
+  if (env === undefined) byList.set(allowList, (env = createWorkflowEnv(deps.env, allowList)));
+  return env;
+}
+const keyFilesByDir = new Map<string, ReturnType<typeof createKeyFiles>>();
+function keyFilesOf(dataDir: string): ReturnType<typeof createKeyFiles> {
+  let keys = keyFilesByDir.get(dataDir);
+  if (keys === undefined) {
+    if (keyFilesByDir.size >= 64) keyFilesByDir.clear(); // tests make many data dirs; a server has one
+    keyFilesByDir.set(dataDir, (keys = createKeyFiles(dataDir)));
+  }
+  return keys;
+}
 
 /** Counts by result, each at 0, for a node no metrics read (drafts, previews), or the first version of a served one. */
 function freshCounts(results: readonly string[]): Record<string, number> {
@@ -52,8 +76,8 @@ export async function prepareNode(
     const prepared = await runtime(config, {
       workflowId,
       nodeId,
-      env: createWorkflowEnv(deps.env, deps.envAllowList),
-      keys: createKeyFiles(deps.dataDir),
+      env: workflowEnvOf(deps),
+      keys: keyFilesOf(deps.dataDir),
       egress,
       calloutHosts: deps.calloutHosts ?? [],
       rateLimits: deps.rateLimits,

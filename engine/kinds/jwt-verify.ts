@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { createLocalJWKSet, decodeJwt, errors, type JWTPayload, type JWTVerifyOptions } from 'jose';
 import type { JwtVerifyConfig } from '../../shared/nodes/index.ts';
 import { durationMs } from '../../shared/schema/index.ts';
@@ -99,7 +99,7 @@ const localKeySets = new Map<string, KeySource>();
  * version that holds it: each key is imported once however many workflows carry the set.
  */
 function localKeySet(keySet: Parameters<typeof createLocalJWKSet>[0]): KeySource {
-  const content = createHash('sha256').update(JSON.stringify(keySet)).digest('base64url');
+  const content = hash('sha256', JSON.stringify(keySet), 'base64url');
   let keys = localKeySets.get(content);
   if (keys === undefined) {
     keys = createLocalJWKSet(keySet);

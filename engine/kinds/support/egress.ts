@@ -192,6 +192,9 @@ const bare = (hostname: string) => (hostname.startsWith('[') ? hostname.slice(1,
  * address: what a name resolves to can change.
  * @example createEgressPolicy({ allow: '10.0.0.0/8' }).decide('10.1.2.3', 80).allowed === true
  */
+/** Verdicts a policy remembers (cleared when full). */
+const DECIDED = 1_024;
+
 export function createEgressPolicy(options: EgressPolicyOptions = {}): EgressPolicy {
   const allow = options.allow ?? '';
   const entries = parseEgressAllow(allow);
@@ -201,7 +204,20 @@ export function createEgressPolicy(options: EgressPolicyOptions = {}): EgressPol
   const ranges = entries.filter((e) => e.kind === 'range');
   const hosts = entries.filter((e) => e.kind === 'host');
 
+  /** Verdicts by address, port and host: the policy never changes, and a start checks one upstream of 10,000 workflows 10,000 times. */
+  const decided = new Map<string, EgressVerdict>();
   function decide(text: string, port: number, host?: string): EgressVerdict {
+    const key = `${text} ${port} ${host ?? ''}`;
+    let verdict = decided.get(key);
+    if (verdict === undefined) {
+      if (decided.size >= DECIDED) decided.clear();
+      verdict = Object.freeze(decideAfresh(text, port, host));
+      decided.set(key, verdict);
+    }
+    return verdict;
+  }
+
+  function decideAfresh(text: string, port: number, host: string | undefined): EgressVerdict {
     let address: Address;
     try {
       address = ipaddr.process(bare(text));
