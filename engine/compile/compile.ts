@@ -1,5 +1,5 @@
 import { createFlights, createMemoryCacheStore } from '../kinds/support/cache-store.ts';
-import { expressionSyntaxError, FAULT_STATE, runPaced, toMachineConfigSliced, type ValidationProblem, type ValidGraph } from '../../shared/compile/index.ts';
+import { expressionSyntaxError, FAULT_STATE, runPaced, toMachineConfig, toMachineConfigSliced, type ValidationProblem, type ValidGraph, type WorkflowMachineConfig } from '../../shared/compile/index.ts';
 import { isKindName, kinds, type AnyKindDescriptor } from '../../shared/nodes/index.ts';
 import { runtimes } from '../kinds/index.ts';
 import { compileExpression } from '../kinds/support/expression.ts';
@@ -45,6 +45,14 @@ function keyFilesOf(dataDir: string): ReturnType<typeof createKeyFiles> {
     keyFilesByDir.set(dataDir, (keys = createKeyFiles(dataDir)));
   }
   return keys;
+}
+
+/** Machine configs asked for again after compiling, by graph (made at most once per version). */
+const machineConfigs = new WeakMap<ValidGraph, WorkflowMachineConfig>();
+function machineConfigOf(graph: ValidGraph): WorkflowMachineConfig {
+  let config = machineConfigs.get(graph);
+  if (config === undefined) machineConfigs.set(graph, (config = toMachineConfig(graph)));
+  return config;
 }
 
 /** Counts by result, each at 0, for a node no metrics read (drafts, previews), or the first version of a served one. */
@@ -232,7 +240,7 @@ export async function compileWorkflow(graph: ValidGraph, version: number, deps: 
     id: graph.document.id,
     version,
     graph,
-    machineConfig,
+    machineConfig: () => machineConfigOf(graph),
     start: steps.get(graph.start) as NodeStep,
     prepared,
     needsRequestBody,

@@ -173,7 +173,8 @@ const machines = new WeakMap<WorkflowMachineConfig, AnyStateMachine>();
 
 /** The XState machine of a compiled workflow: what the live actor runs (the agreement test). */
 export function workflowMachine(workflow: Pick<CompiledWorkflow, 'machineConfig'>): AnyStateMachine {
-  let machine = machines.get(workflow.machineConfig);
-  if (machine === undefined) machines.set(workflow.machineConfig, (machine = createWorkflowMachine(workflow.machineConfig)));
+  const config = workflow.machineConfig();
+  let machine = machines.get(config);
+  if (machine === undefined) machines.set(config, (machine = createWorkflowMachine(config)));
   return machine;
 }

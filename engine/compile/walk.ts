@@ -80,7 +80,7 @@ export function runWithActor(workflow: CompiledWorkflow, exchange: Exchange): Pr
           const port = await workflow.prepared.get(input.node)!.run(exchange);
           // An event the state does not handle would leave the actor in the state forever; XState's
           // own events (xstate.*) would be taken as the machine's. Neither is a port: fail the node.
-          const on = (workflow.machineConfig.states[input.node] as NodeStateConfig).on;
+          const on = (workflow.machineConfig().states[input.node] as NodeStateConfig).on;
           if (typeof port !== 'string' || !Object.hasOwn(on, port)) throw unknownPort(input.node, port);
           return port;
         } catch (cause) {
@@ -96,7 +96,7 @@ export function runWithActor(workflow: CompiledWorkflow, exchange: Exchange): Pr
       next(snapshot) {
         const value = snapshot.value as string;
         if (snapshot.status === 'done') {
-          const stateConfig = workflow.machineConfig.states[value]!;
+          const stateConfig = workflow.machineConfig().states[value]!;
           resolve({ final: { final: true, state: value, meta: (stateConfig as { meta: FinalStateMeta }).meta }, states, ...(error === undefined ? {} : { error }) });
         } else if (states[states.length - 1] !== value) states.push(value);
       },

@@ -216,7 +216,7 @@ function expectFullCoverage(workflow: CompiledWorkflow, coverage: Coverage) {
   const reachableFinals = new Set(coverage.paths.map((p) => p.final));
   const coveredFinals = new Set([...coverage.covered.keys()].map((k) => k.split(' → ').at(-1)!));
   expect(coveredFinals).toEqual(reachableFinals);
-  const declaredFinals = Object.entries(workflow.machineConfig.states).filter(([, s]) => 'type' in s).map(([name]) => name);
+  const declaredFinals = Object.entries(workflow.machineConfig().states).filter(([, s]) => 'type' in s).map(([name]) => name);
   expect(new Set(declaredFinals)).toEqual(reachableFinals);
 }
 
@@ -275,7 +275,7 @@ describe('the table walk agrees with a live XState actor on every path of every 
   async function checkExample(id: string, natural: (workflow: CompiledWorkflow) => Promise<Array<Scenario & { final: string }>>) {
     const served = gw.sluice.registry.active.get(id)!;
     const scenarios = await natural(served);
-    const coverage = await cover(machinePaths(served.machineConfig), scenarios, async (scenario) => {
+    const coverage = await cover(machinePaths(served.machineConfig()), scenarios, async (scenario) => {
       const workflow = scenario.variant || scenario.forced ? await copyOf(served, scenario.variant) : served;
       if (scenario.forced) force(workflow, scenario.forced);
       const agreement = await agree(workflow, scenario.request, scenario.name);
@@ -462,7 +462,7 @@ describe('the table walk agrees with a live XState actor on generated graphs', (
   it.each(SEEDS)('seed %i: every path', async (seed) => {
     const generated = generateWorkflow(seed, 3 + (seed % 9));
     const workflow = await compileGenerated(generated);
-    const paths = machinePaths(workflow.machineConfig);
+    const paths = machinePaths(workflow.machineConfig());
     const natural: Scenario[] = [];
     for (const path of paths) {
       const headers: Record<string, string> = {};
