@@ -211,6 +211,8 @@ export function createDirectorySync(options: { directory: WorkflowDirectory; lif
     const byShape = new Map<string, Promise<void>>();
     const work: Array<Promise<void>> = [];
     for (const e of entries) {
+      // most files at a restart: known by their stamp and served already, settled here without a task each
+      if (e.known !== undefined && settled(e)) continue;
       const path = (e.document as { route?: { path?: unknown } } | null | undefined)?.route?.path;
       // a file known by its stamp is served already (or read on its own): it waits for no other
       const shape = e.known !== undefined ? `\0${e.origin}` : typeof path === 'string' ? routeShape(path) : '';
@@ -229,20 +231,22 @@ export function createDirectorySync(options: { directory: WorkflowDirectory; lif
     for (const origin of remembered.keys()) if (!present.has(origin)) forget(origin);
     saveRemembered();
 
-    async function applyEntry(e: Entry): Promise<void> {
-      if (applied.get(e.origin) === e.hash || (failed.get(e.origin) === e.hash && !somethingLeft)) return;
-      const fail = (problems: ValidationProblem[]) => {
-        failed.set(e.origin, e.hash);
-        refuse(e, problems);
-      };
+    function fail(e: Entry, problems: ValidationProblem[]): void {
+      failed.set(e.origin, e.hash);
+      refuse(e, problems);
+    }
+
+    /** What an entry needs that takes no waiting: true when that is all it needs (applied, refused, or published before). */
+    function settled(e: Entry): boolean {
+      if (applied.get(e.origin) === e.hash || (failed.get(e.origin) === e.hash && !somethingLeft)) return true;
       if (e.unreadable !== undefined) {
-        fail([e.unreadable]);
-        return;
+        fail(e, [e.unreadable]);
+        return true;
       }
       const owner = e.id === undefined ? undefined : claimant.get(e.id);
       if (owner !== undefined && owner !== e.origin) {
-        fail([{ code: 'invalid_document', message: `workflow id "${e.id}" is already ${owners.get(e.id!) === owner ? 'served from' : 'used by'} ${owner}`, field: 'id' }]);
-        return;
+        fail(e, [{ code: 'invalid_document', message: `workflow id "${e.id}" is already ${owners.get(e.id!) === owner ? 'served from' : 'used by'} ${owner}`, field: 'id' }]);
+        return true;
       }
       const record = e.id === undefined ? undefined : workflowOf(state, e.id);
       const versionHash = e.known?.documentHash ?? (e.document === undefined ? undefined : documentHash(e.document));
@@ -250,8 +254,13 @@ export function createDirectorySync(options: { directory: WorkflowDirectory; lif
         applied.set(e.origin, e.hash); // already published before this process started
         owners.set(e.id!, e.origin);
         if (e.known === undefined && versionHash !== undefined) remember(e, versionHash);
-        return;
+        return true;
       }
+      return false;
+    }
+
+    async function applyEntry(e: Entry): Promise<void> {
+      if (settled(e)) return;
       if (e.document === undefined) {
         // known by its stamp, but not a version of its workflow here (the store was replaced): read it after all
         const text = await readFile(join(directory.dir, e.origin), 'utf8').catch(() => undefined);
@@ -261,7 +270,7 @@ export function createDirectorySync(options: { directory: WorkflowDirectory; lif
         const raw = (parsed.document as { id?: unknown } | null | undefined)?.id;
         Object.assign(e, { hash: parsed.hash, document: parsed.document, unreadable: parsed.unreadable, known: undefined, stamp: undefined, id: typeof raw === 'string' ? raw : e.id });
         if (e.unreadable !== undefined) {
-          fail([e.unreadable]);
+          fail(e, [e.unreadable]);
           return;
         }
       }
@@ -275,7 +284,7 @@ export function createDirectorySync(options: { directory: WorkflowDirectory; lif
         failed.delete(e.origin);
         if (!outcome.pending) remember(e, outcome.documentHash);
       } catch (error) {
-        if (error instanceof AdminError) fail(error.problems ?? [{ code: 'invalid_document', message: error.message, field: '(document)' }]);
+        if (error instanceof AdminError) fail(e, error.problems ?? [{ code: 'invalid_document', message: error.message, field: '(document)' }]);
         else throw error;
       }
     }
