@@ -178,7 +178,8 @@ async function waitForHealthz(server: ChildProcess, origin: string, get: typeof 
     } catch (err) {
       last = (err as Error).message;
     }
-    await sleep(100);
+    // every 10 ms: the start's time is read from here (scale mode's first start and restart), to within a poll
+    await sleep(10);
   }
   throw new Error(`the Sluice gateway did not answer 200 on /healthz within ${timeoutMs / 1000} s (last: ${last}). Last lines of ${logPath}:\n${logTail(logPath)}`);
 }
