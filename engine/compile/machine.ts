@@ -57,7 +57,7 @@ export function shapeOf(config: WorkflowMachineConfig): { shape: string; names: 
     }
     shape += `[${place(stateConfig.invoke.onError.target)}`;
     const on = stateConfig.on;
-    for (const port in on) shape += `,${JSON.stringify(port)},${place(on[port]!)}`;
+    for (const port of Object.keys(on)) shape += `,${JSON.stringify(port)},${place(on[port]!)}`;
     shape += ']';
   }
   return { shape: `${shape}]`, names };
@@ -91,7 +91,7 @@ function fits(table: TransitionTable, config: WorkflowMachineConfig): boolean {
     const targets = table.get(state);
     if (targets === undefined) return false;
     let ports = 1;
-    for (const port in stateConfig.on) {
+    for (const port of Object.keys(stateConfig.on)) {
       ports++;
       const target = targets.get(port);
       if (target === undefined || !Object.hasOwn(config.states, target)) return false;

@@ -184,6 +184,9 @@ function lookupIdOf(lookup: LookupFunction): number {
 const hostPort = (host: string, port: number) => (host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`);
 const bare = (hostname: string) => (hostname.startsWith('[') ? hostname.slice(1, -1) : hostname);
 
+/** Verdicts a policy remembers (cleared when full). */
+const DECIDED = 1_024;
+
 /**
  * The egress policy: addresses in an entry of SLUICE_EGRESS_ALLOW are allowed (on its port when
  * it names one); other loopback, private, link-local, CGNAT, unique-local, metadata and other
@@ -192,9 +195,6 @@ const bare = (hostname: string) => (hostname.startsWith('[') ? hostname.slice(1,
  * address: what a name resolves to can change.
  * @example createEgressPolicy({ allow: '10.0.0.0/8' }).decide('10.1.2.3', 80).allowed === true
  */
-/** Verdicts a policy remembers (cleared when full). */
-const DECIDED = 1_024;
-
 export function createEgressPolicy(options: EgressPolicyOptions = {}): EgressPolicy {
   const allow = options.allow ?? '';
   const entries = parseEgressAllow(allow);
