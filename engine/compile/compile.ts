@@ -139,7 +139,8 @@ export async function preparationProblems(document: unknown, deps: CompileDepend
   const problems: ValidationProblem[] = [];
   const pace = createPace(deps.sliceMs);
   for (const node of doc.nodes as Array<{ id?: unknown; kind?: unknown; config?: unknown }>) {
-    await pace();
+    const pause = pace();
+    if (pause) await pause;
     // a subflow node left in (its fragment could not be inlined) has its problem from validation
     if (typeof node?.id !== 'string' || typeof node.kind !== 'string' || !isKindName(node.kind) || node.kind === 'subflow') continue;
     const config = (kinds[node.kind] as AnyKindDescriptor).config.safeParse(node.config ?? {});
@@ -186,7 +187,8 @@ export async function compileWorkflow(graph: ValidGraph, version: number, deps: 
   const servedNodes = served?.metrics?.workflows.get(graph.document.id)?.nodes;
   let needsRequestBody = false;
   for (const node of graph.nodes.values()) {
-    await pace();
+    const pause = pace();
+    if (pause) await pause;
     if (node.descriptor.readsRequestBody?.(node.config)) needsRequestBody = true;
     const outcome = await prepareNode(graph.document.id, node.id, node.kind, node.config, new Set(node.next.keys()), deps, (results) => {
       const before = servedNodes?.get(node.id);
@@ -213,7 +215,8 @@ export async function compileWorkflow(graph: ValidGraph, version: number, deps: 
   };
   const steps = new Map<string, Step>();
   for (const [state, stateConfig] of Object.entries(machineConfig.states)) {
-    await pace();
+    const pause = pace();
+    if (pause) await pause;
     if ('type' in stateConfig) steps.set(state, { final: true, state, meta: stateConfig.meta });
     else
       steps.set(state, {

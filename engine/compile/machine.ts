@@ -162,7 +162,8 @@ async function tableOf(config: WorkflowMachineConfig, pace: Pace): Promise<Trans
       const events = [...Object.keys(stateConfig.on).map((port) => ({ port, type: port })), { port: FAULT_STATE, type: `xstate.error.actor.${state}` }];
       for (const { port, type } of events) targets.set(port, nextState(machine, snapshot, type));
       table.set(state, targets);
-      await pace();
+      const pause = pace();
+      if (pause) await pause;
     }
   }
   return table;
