@@ -66,7 +66,10 @@ export const promptGuard: Runtime<PromptGuardConfig> = (config, context) => {
   /** The checks' result; a full queue is the gateway's overload (503), a check past its deadline or a failed worker refuses the prompt. */
   async function scan(exchange: Exchange, texts: readonly string[]): Promise<ScanResult> {
     try {
-      return await workers.scanPrompt(spec, texts, { deadlineMs: SCAN_DEADLINE_MS, demoteMs: SCAN_DEMOTE_MS });
+      // a client that leaves while its checks wait for a worker takes them out of the queue
+      const gone = new AbortController();
+      exchange.onClientGone(gone);
+      return await workers.scanPrompt(spec, texts, { deadlineMs: SCAN_DEADLINE_MS, demoteMs: SCAN_DEMOTE_MS, signal: gone.signal });
     } catch (cause) {
       const code = (cause as { code?: unknown }).code;
       if (code === 'busy' || code === 'closed') {

@@ -41,17 +41,18 @@ export interface ExpressionPool {
    * worker takes the task (waiting in the queue is bounded by the queue's length): past
    * `demoteMs` the worker's CPU priority is lowered, past `deadlineMs` it is terminated and
    * replaced. Rejects with an EvaluationFailure (JSONata's code, `D1012` at the deadline, `busy`,
-   * `closed`).
+   * `closed`, or `cancelled` when `signal` aborts while it waits in the queue: its client went
+   * away, and it gives its place up).
    */
-  run(task: Omit<WorkerTask, 'id'>, times: { deadlineMs: number; demoteMs?: number }): Promise<{ json: string | undefined; bytes?: Uint8Array }>;
+  run(task: Omit<WorkerTask, 'id'>, times: { deadlineMs: number; demoteMs?: number; signal?: AbortSignal }): Promise<{ json: string | undefined; bytes?: Uint8Array }>;
   /**
    * Counts o200k_base tokens in a worker (token-count.ts is the caller). A worker builds its
    * encoder on its first count (~0.4 s of CPU, more on a loaded machine): that count has
    * `coldDeadlineMs`, later ones `deadlineMs`. Rejects as run() does.
    */
   countTokens(texts: readonly string[], times: { deadlineMs: number; coldDeadlineMs: number; demoteMs: number }): Promise<number>;
-  /** Runs a prompt-guard node's checks on a prompt's texts in a worker (prompt-scan.ts). Rejects as run() does. */
-  scanPrompt(spec: ScanSpec, texts: readonly string[], times: { deadlineMs: number; demoteMs: number }): Promise<ScanResult>;
+  /** Runs a prompt-guard node's checks on a prompt's texts in a worker (prompt-scan.ts). Rejects as run() does (`signal` too). */
+  scanPrompt(spec: ScanSpec, texts: readonly string[], times: { deadlineMs: number; demoteMs: number; signal?: AbortSignal }): Promise<ScanResult>;
   /** Starts a worker now if none runs, so the first evaluation does not wait for one. */
   warm(): void;
   /** Stops every worker; waiting and running evaluations fail with `closed`. */
@@ -253,11 +254,22 @@ export function createExpressionPool(options: ExpressionPoolOptions): Expression
     }
   }
 
-  /** Queues a task (or refuses it: closed, busy) and starts a worker when none is free. */
-  function enqueue(pending: Pending): void {
+  /** Queues a task (or refuses it: closed, busy) and starts a worker when none is free; `signal` takes it out of the queue while it waits. */
+  function enqueue(pending: Pending, signal?: AbortSignal): void {
     if (closed) return pending.reject(failure('closed', 'the gateway is closing'));
+    if (signal?.aborted) return pending.reject(failure('cancelled', 'the client went away'));
     if (queue.length >= options.queue) return pending.reject(failure('busy', `${options.queue} expressions are already waiting for a worker`));
     queue.push(pending);
+    signal?.addEventListener(
+      'abort',
+      () => {
+        const at = queue.indexOf(pending);
+        if (at < 0) return; // taken by a worker already: it runs to its end or its deadline
+        queue.splice(at, 1);
+        pending.reject(failure('cancelled', 'the client went away'));
+      },
+      { once: true },
+    );
     for (const slot of slots) if (!slot.ready) slot.worker.ref();
     pump();
     if (queue.length > 0 && slots.every((slot) => slot.running !== undefined || !slot.ready)) addSlot();
@@ -265,13 +277,13 @@ export function createExpressionPool(options: ExpressionPoolOptions): Expression
 
   return {
     stats,
-    run(task, { deadlineMs, demoteMs = task.limits.timeoutMs }) {
+    run(task, { deadlineMs, demoteMs = task.limits.timeoutMs, signal }) {
       return new Promise((resolve, reject) => {
         const answer = (reply: Success) => {
           if (!('json' in reply)) reject(failure('worker failed', 'the worker answered another task'));
           else resolve(reply.bytes === undefined ? { json: reply.json } : { json: undefined, bytes: reply.bytes });
         };
-        enqueue({ task: { ...task, id: nextId++ }, deadlineMs, coldDeadlineMs: deadlineMs, demoteMs, resolve: answer, reject });
+        enqueue({ task: { ...task, id: nextId++ }, deadlineMs, coldDeadlineMs: deadlineMs, demoteMs, resolve: answer, reject }, signal);
       });
     },
     countTokens(texts, { deadlineMs, coldDeadlineMs, demoteMs }) {
@@ -283,13 +295,13 @@ export function createExpressionPool(options: ExpressionPoolOptions): Expression
         enqueue({ task: { id: nextId++, texts }, deadlineMs, coldDeadlineMs, demoteMs, resolve: answer, reject });
       });
     },
-    scanPrompt(spec, texts, { deadlineMs, demoteMs }) {
+    scanPrompt(spec, texts, { deadlineMs, demoteMs, signal }) {
       return new Promise((resolve, reject) => {
         const answer = (reply: Success) => {
           if ('guard' in reply) resolve(reply.guard);
           else reject(failure('worker failed', 'the worker answered another task'));
         };
-        enqueue({ task: { id: nextId++, guard: spec, texts }, deadlineMs, coldDeadlineMs: deadlineMs, demoteMs, resolve: answer, reject });
+        enqueue({ task: { id: nextId++, guard: spec, texts }, deadlineMs, coldDeadlineMs: deadlineMs, demoteMs, resolve: answer, reject }, signal);
       });
     },
     warm() {

@@ -259,7 +259,10 @@ export function compileExpression(source: string, limits: ExpressionLimits = DEF
       const copied = transferChars - budget + json.length;
       let reply: { json: string | undefined; bytes?: Uint8Array };
       try {
-        reply = await workers.run({ expression, source, limits: evaluation, input: json, requestBytes, requestJson, responseBytes }, { deadlineMs: deadlineOf(limits.timeoutMs, copied), demoteMs: demotionOf(limits.timeoutMs, copied) });
+        // a client that leaves while the evaluation waits for a worker takes it out of the queue
+        const gone = new AbortController();
+        exchange.onClientGone(gone);
+        reply = await workers.run({ expression, source, limits: evaluation, input: json, requestBytes, requestJson, responseBytes }, { deadlineMs: deadlineOf(limits.timeoutMs, copied), demoteMs: demotionOf(limits.timeoutMs, copied), signal: gone.signal });
       } catch (cause) {
         // every worker busy and the queue full: the gateway is overloaded, not the expression wrong
         if ((cause as { code?: unknown }).code === 'busy') {

@@ -7,7 +7,7 @@ describe('what is copied to the worker', () => {
   const pool = createExpressionPool({ threads: 1, queue: 8 });
   afterAll(() => pool.close());
   const exchange = (body: unknown, response?: unknown) =>
-    ({ request: { method: 'POST', path: '/x', params: {}, query: { q: '1' }, headers: {}, body }, claims: undefined, partner: 'p', subject: undefined, scopes: [], vars: {}, response: response === undefined ? undefined : { status: 200, headers: {}, body: response } }) as unknown as Exchange;
+    ({ request: { method: 'POST', path: '/x', params: {}, query: { q: '1' }, headers: {}, body }, claims: undefined, partner: 'p', subject: undefined, scopes: [], vars: {}, response: response === undefined ? undefined : { status: 200, headers: {}, body: response }, onClientGone: () => undefined }) as unknown as Exchange;
   const limits = { timeoutMs: 1_000, depth: 300, sequence: 100_000, transferChars: 10_000 };
   const big = { blob: 'x'.repeat(20_000) };
 
