@@ -64,10 +64,12 @@ class RequestView implements GatewayRequest {
 }
 
 
+/** What an answer's client going away aborts: undefined until something asks (no listener yet), null once let go of (the listener stays). */
 const ABORT_ON_CLOSE = Symbol('abortOnClose');
+type AbortHolder = AnswerSide & { [ABORT_ON_CLOSE]?: { abort(): void } | null };
 
 /** A 'close' listener shared by every answer (no closure per request): aborts what the answer holds. */
-function abortOnClose(this: AnswerSide & { [ABORT_ON_CLOSE]?: { abort(): void } }): void {
+function abortOnClose(this: AbortHolder): void {
   if (!this.writableFinished) this[ABORT_ON_CLOSE]?.abort();
 }
 
@@ -192,8 +194,12 @@ export class RequestExchange implements Exchange {
     // 'close' event is gone, so a listener alone would never fire.
     if (res.destroyed && !res.writableFinished) target.abort();
     else {
-      (res as AnswerSide & { [ABORT_ON_CLOSE]?: { abort(): void } })[ABORT_ON_CLOSE] = target;
-      res.on('close', abortOnClose); // 'close' comes once; `on` spares the wrapper `once` makes
+      const holder = res as AbortHolder;
+      const listening = holder[ABORT_ON_CLOSE] !== undefined;
+      holder[ABORT_ON_CLOSE] = target;
+      // one listener per answer however many steps ask (each off-fast-path expression does): 'close'
+      // comes once, and `on` spares the wrapper `once` makes
+      if (!listening) res.on('close', abortOnClose);
     }
   }
 
@@ -223,8 +229,8 @@ export class RequestExchange implements Exchange {
    * answer slowly would otherwise keep the upstream's body and every copy made of it.
    */
   releaseClientGone(): void {
-    const res = this.#res as AnswerSide & { [ABORT_ON_CLOSE]?: { abort(): void } };
-    if (res[ABORT_ON_CLOSE] !== undefined) res[ABORT_ON_CLOSE] = undefined;
+    const res = this.#res as AbortHolder;
+    if (res[ABORT_ON_CLOSE] !== undefined) res[ABORT_ON_CLOSE] = null;
   }
 
   upstreamSearch(): string {
