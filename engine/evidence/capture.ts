@@ -62,6 +62,46 @@ function portsOf(workflow: CompiledWorkflow, path: readonly string[], final: str
   });
 }
 
+/** The credential of a path: the kind of the first identity node on it, when it let the request on. */
+function credentialOf(workflow: CompiledWorkflow, nodes: readonly string[]): string | null {
+  for (const node of nodes) {
+    const [id, port] = node.split(':');
+    const kind = workflow.graph.nodes.get(id!)?.kind;
+    if (kind !== undefined && IDENTITY_KINDS.has(kind)) return port === 'ok' ? kind : null;
+  }
+  return null;
+}
+
+/** A path a version's requests took, with what a record makes of it: made once, shared by every record of that path. */
+interface KnownPath {
+  final: string | undefined;
+  path: readonly string[];
+  /** Frozen: every record of the path holds this one array. */
+  nodes: string[];
+  credential: string | null;
+}
+/** Paths remembered per version: a version's requests take a few paths (one per branch taken), so a short list is searched. */
+const PATHS_PER_VERSION = 16;
+const pathsOf = new WeakMap<CompiledWorkflow, KnownPath[]>();
+
+const samePath = (known: KnownPath, path: readonly string[], final: string | undefined) => {
+  if (known.final !== final || known.path.length !== path.length) return false;
+  for (let i = 0; i < path.length; i++) if (known.path[i] !== path[i]) return false;
+  return true;
+};
+
+/** The ports and credential of a path: remembered per version (the record's nodes are then one frozen array, written once). */
+function knownPath(workflow: CompiledWorkflow, path: readonly string[], final: string | undefined): KnownPath {
+  let known = pathsOf.get(workflow);
+  if (known === undefined) pathsOf.set(workflow, (known = []));
+  for (const entry of known) if (samePath(entry, path, final)) return entry;
+  const nodes = Object.freeze(portsOf(workflow, path, final)) as string[];
+  const entry: KnownPath = { final, path: Object.freeze([...path]), nodes, credential: credentialOf(workflow, nodes) };
+  // a version with more paths than this (a loop of many turns) has its first ones remembered
+  if (known.length < PATHS_PER_VERSION) known.push(entry);
+  return entry;
+}
+
 /** The product a partner reached a workflow through: its limit's product, else the only product holding the workflow. */
 function productOf(directory: PartnerDirectory, partner: string | undefined, workflow: string, llm: LlmRecord | undefined): string | null {
   if (llm !== undefined && llm.product !== 'none') return llm.product;
@@ -71,21 +111,12 @@ function productOf(directory: PartnerDirectory, partner: string | undefined, wor
   return products !== undefined && !products.includes(',') ? products : null;
 }
 
+const NO_NODES = Object.freeze([]) as unknown as string[];
+
 /** The evidence record of a captured request. */
 export function evidenceOf(capture: EvidenceCapture, replica: string, directory: PartnerDirectory): EvidenceRecord {
   const { record, workflow, llm } = capture;
-  const nodes = workflow === undefined ? [] : portsOf(workflow, record.path, capture.final);
-  let credential: string | null = null;
-  if (workflow !== undefined) {
-    for (const node of nodes) {
-      const [id, port] = node.split(':');
-      const kind = workflow.graph.nodes.get(id!)?.kind;
-      if (kind !== undefined && IDENTITY_KINDS.has(kind)) {
-        if (port === 'ok') credential = kind;
-        break;
-      }
-    }
-  }
+  const path = workflow === undefined ? undefined : knownPath(workflow, record.path, capture.final);
   const usage = llm?.usage;
   return {
     time: capture.time,
@@ -98,9 +129,9 @@ export function evidenceOf(capture: EvidenceCapture, replica: string, directory:
     version: workflow?.version ?? null,
     route: workflow?.graph.document.route.path ?? null,
     subject: record.subject ?? null,
-    credential,
+    credential: path?.credential ?? null,
     keyId: capture.keyId ?? null,
-    nodes,
+    nodes: path?.nodes ?? NO_NODES,
     outcome: record.outcome,
     status: record.status,
     problem: record.problem ?? null,

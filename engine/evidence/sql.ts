@@ -3,7 +3,6 @@
  * of an aggregation. Values never enter the text: each store binds them as parameters (DuckDB) or
  * writes them as literals through its own escaping (ClickHouse 18, which takes no parameters).
  */
-import { jsonNumberOrNull, jsonString, jsonStringOrNull } from '../observe/json-text.ts';
 import type { EvidenceAggregation, EvidenceDimension, EvidenceFilter, EvidencePage, EvidenceRecord } from './types.ts';
 
 /** The columns in table order: name, the record's field, and the type as each store declares it. */
@@ -95,19 +94,38 @@ export function rowOf(record: EvidenceRecord): Record<string, unknown> {
   return row;
 }
 
+/** Text written into a CSV field as it is: not empty (an empty field reads as null), no separator, quote, space or line break. */
+const CSV_PLAIN = /^[\w.:/@+-]+$/;
+/** A text as a CSV field (null as an empty field, an empty text as ""), as DuckDB's read_csv reads it back with allow_quoted_nulls off. */
+const csvText = (value: string): string => (CSV_PLAIN.test(value) ? value : `"${value.replaceAll('"', '""')}"`);
+const csvTextOrNull = (value: string | null): string => (value === null ? '' : csvText(value));
+/** A number as JSON.stringify writes it; null (and what JSON makes null: NaN, infinities) as an empty field. */
+const csvNumberOrNull = (value: number | null): string => (value === null || !Number.isFinite(value) ? '' : `${value}`);
+
+/** The CSV field of node paths shared by many records (frozen: capture.ts makes one per path a version's requests take). */
+const pathFields = new WeakMap<readonly string[], string>();
+
+/** The node path as the CSV field of its space-separated text; a shared path's is made once. */
+function nodesField(nodes: readonly string[]): string {
+  let field = pathFields.get(nodes);
+  if (field === undefined) {
+    field = nodes.length === 0 ? '""' : csvText(nodes.join(' '));
+    if (Object.isFrozen(nodes)) pathFields.set(nodes, field);
+  }
+  return field;
+}
+
 /**
- * A record as one line of JSON with rowOf's members in table order: the DuckDB store's spool line.
- * Written by hand (about 1.1 µs against 3.6 µs for JSON.stringify of rowOf on this machine):
- * every record a gateway serves is encoded once. The test holds it to JSON.stringify(rowOf(record)).
+ * A record as one line of CSV, rowOf's values in table order: the DuckDB store's spool line. No
+ * header, no field names: half the bytes of the JSON line it replaced, and less for DuckDB to read
+ * in. Every record a gateway serves is encoded once. The test reads lines back through DuckDB.
  */
-export function lineOf(r: EvidenceRecord): string {
+export function csvLineOf(r: EvidenceRecord): string {
   return (
-    `{"time":${jsonNumberOrNull(r.time)},"trace_id":${jsonString(r.traceId)},"replica":${jsonString(r.replica)},"method":${jsonString(r.method)}` +
-    `,"partner":${jsonStringOrNull(r.partner)},"product":${jsonStringOrNull(r.product)},"workflow":${jsonStringOrNull(r.workflow)},"version":${jsonNumberOrNull(r.version)}` +
-    `,"route":${jsonStringOrNull(r.route)},"subject":${jsonStringOrNull(r.subject)},"credential":${jsonStringOrNull(r.credential)},"key_id":${jsonStringOrNull(r.keyId)}` +
-    `,"nodes":${jsonString(r.nodes.join(' '))},"outcome":${jsonString(r.outcome)},"status":${jsonNumberOrNull(r.status)},"problem":${jsonStringOrNull(r.problem)}` +
-    `,"ms":${jsonNumberOrNull(r.ms)},"upstream_status":${jsonNumberOrNull(r.upstreamStatus)},"upstream_ms":${jsonNumberOrNull(r.upstreamMs)}` +
-    `,"model":${jsonStringOrNull(r.model)},"input_tokens":${jsonNumberOrNull(r.inputTokens)},"output_tokens":${jsonNumberOrNull(r.outputTokens)}}`
+    `${csvNumberOrNull(r.time)},${csvText(r.traceId)},${csvText(r.replica)},${csvText(r.method)},${csvTextOrNull(r.partner)},${csvTextOrNull(r.product)},${csvTextOrNull(r.workflow)}` +
+    `,${csvNumberOrNull(r.version)},${csvTextOrNull(r.route)},${csvTextOrNull(r.subject)},${csvTextOrNull(r.credential)},${csvTextOrNull(r.keyId)},${nodesField(r.nodes)},${csvText(r.outcome)}` +
+    `,${csvNumberOrNull(r.status)},${csvTextOrNull(r.problem)},${csvNumberOrNull(r.ms)},${csvNumberOrNull(r.upstreamStatus)},${csvNumberOrNull(r.upstreamMs)}` +
+    `,${csvTextOrNull(r.model)},${csvNumberOrNull(r.inputTokens)},${csvNumberOrNull(r.outputTokens)}\n`
   );
 }
 

@@ -1,8 +1,9 @@
-import { copyFileSync, mkdtempSync, readdirSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openDuckDbEvidence } from '../../../engine/evidence/duckdb-store.ts';
+import { rowOf } from '../../../engine/evidence/sql.ts';
 import { evidenceStoreContract } from './store-contract.ts';
 
 evidenceStoreContract('DuckDB', () => openDuckDbEvidence(join(mkdtempSync(join(tmpdir(), 'sluice-evidence-')), 'evidence.duckdb')));
@@ -15,13 +16,17 @@ describe('the DuckDB evidence spool', () => {
     await first.insert([record(0), record(1), record(2), record(3)]);
     // the spool as a process that stopped before copying it in leaves it, beside another database
     const spool = readdirSync(dir).find((f) => f.startsWith('first.duckdb.spool-'))!;
-    copyFileSync(join(dir, spool), join(dir, 'second.duckdb.spool-7.ndjson'));
+    expect(spool).toMatch(/\.csv$/);
+    copyFileSync(join(dir, spool), join(dir, 'second.duckdb.spool-7.csv'));
+    // and a spool of JSON lines, as a version before Dec 2026 left one
+    writeFileSync(join(dir, 'second.duckdb.spool-3.ndjson'), `${[record(4), record(5)].map((r) => JSON.stringify(rowOf(r))).join('\n')}\n`);
     await first.close();
     const second = await openDuckDbEvidence(join(dir, 'second.duckdb'));
     expect(readdirSync(dir).filter((f) => f.includes('.spool-'))).toEqual([]);
     const found = await second.find({ from: 0, to: 10_000, limit: 10 });
-    expect(found.map((r) => r.partner)).toEqual(['\\N', 'p2', 'p1', '']); // an empty text, or one that reads \N, stays text, not null
-    expect(found[1]).toEqual(record(2));
+    expect(found.map((r) => r.partner)).toEqual(['p5', 'p4', '\\N', 'p2', 'p1', '']); // an empty text, or one that reads \N, stays text, not null
+    expect(found[3]).toEqual(record(2));
+    expect(found[0]).toEqual(record(5));
     await second.close();
   });
 });

@@ -1,5 +1,9 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { COLUMNS, lineOf, rowOf } from '../../../engine/evidence/sql.ts';
+import { openDuckDbEvidence } from '../../../engine/evidence/duckdb-store.ts';
+import { csvLineOf } from '../../../engine/evidence/sql.ts';
 import type { EvidenceRecord } from '../../../engine/evidence/types.ts';
 
 const base: EvidenceRecord = {
@@ -8,20 +12,36 @@ const base: EvidenceRecord = {
   outcome: 'ok', status: 200, problem: null, ms: 12.345678, upstreamStatus: 200, upstreamMs: 9.25, model: null, inputTokens: null, outputTokens: null,
 };
 
-describe("the evidence spool's line (lineOf)", () => {
-  it('is the JSON of rowOf, member for member in table order, for plain, escaped and absent values', () => {
-    const records: EvidenceRecord[] = [
-      base,
-      { ...base, partner: null, product: null, workflow: null, version: null, route: null, subject: null, credential: null, nodes: [], problem: null, upstreamStatus: null, upstreamMs: null },
-      { ...base, partner: 'a "quoted"\\ partner\n', subject: 'tab\there \u2028 ünïcode', route: '/a/{id}?x=1&y=<2>', method: 'PURGE', problem: 'https://sluice.dev/problems/partner-suspended', status: 403, keyId: 'k7Hq2Zx9' },
-      { ...base, model: 'gpt-4o "mini"', inputTokens: 1_234, outputTokens: 0, ms: 0, upstreamMs: 1e-7, credential: 'api-key', nodes: ['only:fault'] },
-      { ...base, ms: Number.NaN, upstreamMs: Number.POSITIVE_INFINITY },
-    ];
-    for (const record of records) {
-      const line = lineOf(record);
-      expect(line).toBe(JSON.stringify(rowOf(record)));
-      expect(Object.keys(JSON.parse(line) as object)).toEqual(COLUMNS.map(([column]) => column));
-      expect(line).not.toContain('\n');
+describe("the evidence spool's line (csvLineOf)", () => {
+  const records: EvidenceRecord[] = [
+    base,
+    { ...base, traceId: '1'.repeat(32), partner: null, product: null, workflow: null, version: null, route: null, subject: null, credential: null, nodes: [], problem: null, upstreamStatus: null, upstreamMs: null },
+    { ...base, traceId: '2'.repeat(32), partner: 'a "quoted"\\ partner\n', subject: 'tab\there \u2028 ünïcode 😀', route: '/a/{id}?x=1&y=<2>,z', method: 'PURGE', problem: 'https://sluice.dev/problems/partner-suspended', status: 403, keyId: 'k7Hq2Zx9' },
+    { ...base, traceId: '3'.repeat(32), model: 'gpt-4o "mini"', inputTokens: 1_234, outputTokens: 0, ms: 0, upstreamMs: 1e-7, credential: 'api-key', nodes: ['only:fault'] },
+    { ...base, traceId: '4'.repeat(32), partner: '', product: ' lead', workflow: 'trail ', subject: '\\N', model: 'NULL', problem: '"', route: '\r\n', nodes: Object.freeze(['a:ok', 'b:done']) as string[] },
+    { ...base, traceId: '5'.repeat(32), ms: Number.NaN, upstreamMs: Number.POSITIVE_INFINITY, time: base.time + 1 },
+  ];
+
+  it('is read back by the DuckDB store as it was written: plain, quoted, escaped, empty and absent values', async () => {
+    const store = await openDuckDbEvidence(join(mkdtempSync(join(tmpdir(), 'sluice-evidence-csv-')), 'evidence.duckdb'));
+    try {
+      await store.insert(records);
+      const found = await store.find({ from: 0, to: base.time + 10, limit: 100 });
+      const expected = records.map((r) => ({ ...r, nodes: [...r.nodes], ms: Number.isFinite(r.ms) ? r.ms : null, upstreamMs: r.upstreamMs !== null && Number.isFinite(r.upstreamMs) ? r.upstreamMs : null }));
+      expect(found).toEqual(expected.sort((a, b) => b.time - a.time || (a.traceId < b.traceId ? 1 : -1)));
+    } finally {
+      await store.close();
     }
+  });
+
+  it('is one line, a field per column, the same for a shared node path as for one made once', () => {
+    for (const record of records) {
+      const line = csvLineOf(record);
+      expect(line.endsWith('\n')).toBe(true);
+      // a line break inside a value is quoted: outside quotes, the line has its one at the end
+      expect(line.slice(0, -1).replace(/"(?:[^"]|"")*"/g, '').includes('\n')).toBe(false);
+      expect(line.replace(/"(?:[^"]|"")*"/g, '').split(',')).toHaveLength(22);
+    }
+    expect(csvLineOf(records[4]!)).toBe(csvLineOf({ ...records[4]!, nodes: ['a:ok', 'b:done'] }));
   });
 });
