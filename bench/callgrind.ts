@@ -5,7 +5,8 @@
 // off; it is warmed up with CG_WARMUP requests, then instructions are counted over CG_REQUESTS
 // requests (all threads: WebCrypto's thread pool, GC and JIT threads included) and divided by them.
 // CG_ROUTE: /fresh (default; a new RS256 token every request), /es-fresh (a new ES256 token every
-// request), /b (one token). CG_REQUESTS (default 2000), CG_WARMUP (default 3000).
+// request), /b (one token). CG_REQUESTS (default 2000), CG_WARMUP (default 3000). An argument
+// bundle@NAME=value,… starts that gateway with those variables (SLUICE_EVIDENCE=off).
 // Under valgrind a gateway runs ~50x slower: a bundle takes a few minutes.
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -17,7 +18,11 @@ import { fmt } from './report.ts';
 import { cleanUp, makeTempDir, startGateway, startUpstream } from './servers.ts';
 import { signTokens } from './tokens.ts';
 
-const bundles = process.argv.slice(2).map((file) => resolve(file));
+// an argument may carry environment variables for its gateway, as in ab.ts: dist/x.mjs@SLUICE_EVIDENCE=off
+const bundles = process.argv.slice(2).map((arg) => {
+  const [file, env = ''] = arg.split('@');
+  return { file: resolve(file!), name: arg.split('/').pop()!, env: Object.fromEntries(env.split(',').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])) };
+});
 if (bundles.length === 0) throw new Error('usage: bench/callgrind.ts <bundle.mjs> [<bundle.mjs> …]');
 const route = process.env.CG_ROUTE ?? '/fresh';
 const requests = Number(process.env.CG_REQUESTS ?? 2000);
@@ -40,11 +45,12 @@ const once = (file: string): TokenList => ({ file, once: true });
 /** A few connections, and patience: under valgrind the first requests (JIT compiling) and a GC can take seconds. */
 const UNDER_VALGRIND = { connections: 8, timeoutSeconds: 120 };
 const results: Array<{ bundle: string; irPerRequest: number; requests: number }> = [];
-for (const bundle of bundles) {
+for (const { file: bundle, name, env } of bundles) {
   const outDir = makeTempDir('sluice-callgrind-out-');
   const gateway = await startGateway({
     workflows,
     bundle,
+    env,
     startupMs: 600_000,
     wrap: ['valgrind', '--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${join(outDir, 'callgrind.out')}`],
   });
@@ -61,10 +67,10 @@ for (const bundle of bundles) {
   const totals = dump === undefined ? undefined : /^totals: (\d+)/m.exec(readFileSync(join(outDir, dump), 'utf8'))?.[1];
   if (totals === undefined) throw new Error(`${bundle}: no callgrind dump in ${outDir}`);
   const irPerRequest = Number(totals) / measured.requests;
-  results.push({ bundle, irPerRequest, requests: measured.requests });
-  console.log(`${bundle}: ${fmt(irPerRequest / 1000, 1)} k instructions per request (${measured.requests} requests on ${route}, after ${warm.requests} to warm up)`);
+  results.push({ bundle: name, irPerRequest, requests: measured.requests });
+  console.log(`${name}: ${fmt(irPerRequest / 1000, 1)} k instructions per request (${measured.requests} requests on ${route}, after ${warm.requests} to warm up)`);
   await stopChild(gateway);
 }
 await stopAll();
-for (const r of results) console.log(`${r.bundle.split('/').pop()!.padEnd(24)} ${fmt(r.irPerRequest / 1000, 1).padStart(8)} k Ir/request  (x${fmt(r.irPerRequest / results[0]!.irPerRequest, 3)} of the first)`);
-cleanUp(false);
+for (const r of results) console.log(`${r.bundle.padEnd(24)} ${fmt(r.irPerRequest / 1000, 1).padStart(8)} k Ir/request  (x${fmt(r.irPerRequest / results[0]!.irPerRequest, 3)} of the first)`);
+cleanUp(process.env.CG_KEEP === '1'); // CG_KEEP=1 keeps the dumps, for callgrind_annotate

@@ -14,15 +14,18 @@ import { signTokens } from './tokens.ts';
 const seconds = Number(process.argv[2] ?? 8);
 const route = process.env.PROFILE_ROUTE ?? '/c';
 const credentials = await makeCredentials();
-// PROFILE_TOKENS=<n>: every request a new RS256 token (n of them, each sent once; wrk), the cold path of jwt-verify
+// PROFILE_TOKENS=<n>: every request a new RS256 token (n of them, each sent once; wrk), the cold path of jwt-verify;
+// with PROFILE_ROTATE=1 they are sent round-robin instead
 const fresh = Number(process.env.PROFILE_TOKENS ?? 0);
 const tokenDir = mkdtempSync(join(tmpdir(), 'sluice-profile-tokens-'));
 const lists: [string | TokenList, string | TokenList] = [credentials.token, credentials.token];
 if (fresh > 0) {
   const files = [join(tokenDir, 'warm.txt'), join(tokenDir, 'measured.txt')];
   await signTokens([{ key: credentials.rs256, count: Math.ceil(fresh / 4), prefix: 'warm', file: files[0]! }, { key: credentials.rs256, count: fresh, prefix: 'measured', file: files[1]! }], tokenDir);
-  lists[0] = { file: files[0]!, once: true };
-  lists[1] = { file: files[1]!, once: true };
+  // PROFILE_ROTATE=1: the measured tokens sent round-robin (the bench's (e)): a miss on first use, then hits
+  const once = process.env.PROFILE_ROTATE !== '1';
+  lists[0] = { file: files[0]!, once };
+  lists[1] = { file: files[1]!, once };
 }
 const upstream = spawnCompiled(1, 'bench/upstream.ts', []);
 const origin = `http://127.0.0.1:${await waitForListening(upstream, 'upstream')}`;
