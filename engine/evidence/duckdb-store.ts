@@ -3,7 +3,7 @@
  *
  * A batch is not inserted when it arrives: it is appended as CSV lines to a spool file beside the
  * database (about 1 µs of the event loop per record), and DuckDB reads the spool in (about 4 µs of
- * CPU per record, on its own threads) when the process has idle time, when the spool holds
+ * CPU per record, on one of its threads) when the process has idle time, when the spool holds
  * SPOOL_LIMIT records, before any query (a query sees every record written), and at close. A
  * gateway saturated for a while so pays for its evidence afterwards, not request by request; a
  * spool left by a crash is copied in at the next start.
@@ -35,12 +35,16 @@ const quoted = (path: string) => `'${path.replaceAll("'", "''")}'`;
 /**
  * How DuckDB reads a spool file: CSV lines of exactly the table's columns (csvLineOf), an empty
  * field null and a quoted one text, even an empty one. A spool of JSON lines (`.ndjson`) is what
- * a version before Dec 2026 left: it is read as before.
+ * a version before Dec 2026 left: it is read as before. A line that does not read (the last one
+ * of a spool a crash cut short) is skipped: without that, the spool could never be read in, and
+ * every later start would find the store unopenable and run without evidence.
  */
+/** What is left of a line that does not read (read_json makes it a row of nulls) is not a record. */
+const WHOLE = 'WHERE time IS NOT NULL AND trace_id IS NOT NULL';
 const READ_SPOOL = (path: string) =>
   path.endsWith('.ndjson')
-    ? `INSERT INTO evidence SELECT * FROM read_json(${quoted(path)}, format = 'newline_delimited', columns = ${SPOOL_COLUMNS})`
-    : `INSERT INTO evidence SELECT * FROM read_csv(${quoted(path)}, header = false, columns = ${SPOOL_COLUMNS}, delim = ',', quote = '"', escape = '"', new_line = '\\n', auto_detect = false, allow_quoted_nulls = false)`;
+    ? `INSERT INTO evidence SELECT * FROM read_json(${quoted(path)}, format = 'newline_delimited', columns = ${SPOOL_COLUMNS}, ignore_errors = true) ${WHOLE}`
+    : `INSERT INTO evidence SELECT * FROM read_csv(${quoted(path)}, header = false, columns = ${SPOOL_COLUMNS}, delim = ',', quote = '"', escape = '"', new_line = '\\n', auto_detect = false, allow_quoted_nulls = false, ignore_errors = true) ${WHOLE}`;
 /** Spool files' endings: what this version writes, and what an older one left. */
 const SPOOL_ENDINGS = ['.csv', '.ndjson'];
 
