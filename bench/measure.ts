@@ -19,24 +19,10 @@ export interface LiveTarget {
 /** Each target's first run is a warm-up of this length, not recorded. */
 export const WARMUP_SECONDS = 2;
 
-/**
- * How long a server must stay quiet after a run before its CPU time is read: longer than the
- * evidence store waits before it copies its spool in (up to 1.5 s after the load ends, judged on
- * the event loop's use each second), so a run is charged with the work it leaves behind.
- */
-const AFTER_RUN_QUIET_MS = 2_000;
-
-/**
- * One load run; throws if the server died or any request failed (a failing target would "win" by
- * failing fast). Its CPU per request counts what the server did from the start of the run until
- * it has been quiet for AFTER_RUN_QUIET_MS: the requests, and the work they left for later (a
- * Sluice gateway's evidence ingest, a garbage collection). Read at the run's end, that work would
- * land in no run, or in the next one of the same process.
- */
+/** One load run; throws if the server died or any request failed (a failing target would "win" by failing fast). */
 export async function load(gen: LoadGenName, target: LiveTarget, seconds: number, token: string | TokenList): Promise<LoadResult> {
   const cpuBefore = cpuMicros(target.server.pid);
   const result = await runLoad(gen, target.url, seconds, token);
-  await settle([target.server], { quietMs: AFTER_RUN_QUIET_MS });
   const cpuAfter = cpuMicros(target.server.pid);
   // what each request cost the server, whatever the machine's other core did meanwhile
   if (cpuBefore !== undefined && cpuAfter !== undefined && result.requests > 0) result.cpuUsPerRequest = (cpuAfter - cpuBefore) / result.requests;
@@ -49,22 +35,19 @@ export async function load(gen: LoadGenName, target: LiveTarget, seconds: number
 }
 
 /**
- * Waits until none of `servers` uses CPU (each under 2% of a core in every `windowMs` for
- * `quietMs` in a row), or `maxMs`. The servers under test share one core: what one does when it is
- * idle (the evidence store copying its spool in, a garbage collection) must not land in another's
- * load run, nor a start's work in a reading of memory.
+ * Waits until none of `servers` uses CPU (each under 2% of a core over `windowMs`), or `maxMs`.
+ * The servers under test share one core: what one does when it is idle (the evidence store
+ * copying its spool in, a garbage collection) must not land in another's load run, nor a start's
+ * work in a reading of memory.
  */
-export async function settle(servers: ChildProcess[], { windowMs = 500, quietMs = 0, maxMs = 30_000 }: { windowMs?: number; quietMs?: number; maxMs?: number } = {}): Promise<void> {
+export async function settle(servers: ChildProcess[], { windowMs = 500, maxMs = 30_000 } = {}): Promise<void> {
   const deadline = performance.now() + maxMs;
   const pids = [...new Set(servers.map((s) => s.pid))];
   let before = pids.map(cpuMicros);
-  let quietFor = 0;
   while (performance.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, windowMs));
     const now = pids.map(cpuMicros);
-    const quiet = now.every((cpu, i) => cpu === undefined || before[i] === undefined || cpu - before[i]! < windowMs * 20);
-    quietFor = quiet ? quietFor + windowMs : 0;
-    if (quiet && quietFor >= quietMs) return;
+    if (now.every((cpu, i) => cpu === undefined || before[i] === undefined || cpu - before[i]! < windowMs * 20)) return;
     before = now;
   }
 }
