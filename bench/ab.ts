@@ -5,21 +5,17 @@
 // are b with RS256 and ES256 keys, for AB_FRESH), AB_ROUNDS (default 8), AB_SECONDS (default 4).
 // AB_FRESH=<n>: every request a new token, n per round (each target gets the same n, new to it),
 // a round ending when they are used up: the cold path of jwt-verify.
-import { resolve } from 'node:path';
 import { stopAll } from './children.ts';
 import { join } from 'node:path';
 import { makeCredentials, offFastPathWorkflow, targetWorkflows, tokenWorkflow } from './fixture.ts';
 import { chooseLoadGen, type LoadResult, type TokenList } from './loadgen.ts';
 import { load, settle, WARMUP_SECONDS, type LiveTarget } from './measure.ts';
 import { fmt, median } from './report.ts';
-import { cleanUp, makeTempDir, startBareProxy, startGateway, startUpstream } from './servers.ts';
+import { bundleArgument, cleanUp, makeTempDir, startBareProxy, startGateway, startUpstream } from './servers.ts';
 import { signTokens } from './tokens.ts';
 
 // an argument may carry environment variables for its gateway: dist/x.mjs@REDIS_URL=redis://…,REDIS_PREFIX=ab
-const bundles = process.argv.slice(2).map((arg) => {
-  const [file, env = ''] = arg.split('@');
-  return { file: resolve(file!), name: arg.split('/').pop()!, env: Object.fromEntries(env.split(',').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])) };
-});
+const bundles = process.argv.slice(2).map(bundleArgument);
 const route = process.env.AB_ROUTE ?? '/a';
 const rounds = Number(process.env.AB_ROUNDS ?? 8);
 const seconds = Number(process.env.AB_SECONDS ?? 4);

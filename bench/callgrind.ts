@@ -10,19 +10,16 @@
 // Under valgrind a gateway runs ~50x slower: a bundle takes a few minutes.
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { stopAll, stopChild } from './children.ts';
 import { makeCredentials, targetWorkflows, tokenWorkflow } from './fixture.ts';
 import { runLoad, type TokenList } from './loadgen.ts';
 import { fmt } from './report.ts';
-import { cleanUp, makeTempDir, startGateway, startUpstream } from './servers.ts';
+import { bundleArgument, cleanUp, makeTempDir, startGateway, startUpstream } from './servers.ts';
 import { signTokens } from './tokens.ts';
 
 // an argument may carry environment variables for its gateway, as in ab.ts: dist/x.mjs@SLUICE_EVIDENCE=off
-const bundles = process.argv.slice(2).map((arg) => {
-  const [file, env = ''] = arg.split('@');
-  return { file: resolve(file!), name: arg.split('/').pop()!, env: Object.fromEntries(env.split(',').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])) };
-});
+const bundles = process.argv.slice(2).map(bundleArgument);
 if (bundles.length === 0) throw new Error('usage: bench/callgrind.ts <bundle.mjs> [<bundle.mjs> …]');
 const route = process.env.CG_ROUTE ?? '/fresh';
 const requests = Number(process.env.CG_REQUESTS ?? 2000);

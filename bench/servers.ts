@@ -7,7 +7,7 @@ import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { REPO, spawnCompiled, spawnPinned, waitForListening } from './children.ts';
@@ -91,6 +91,16 @@ export interface Gateway extends Server {
 }
 
 let built = false;
+
+/**
+ * An engine bundle named on the command line (ab.ts, callgrind.ts): a copy of dist/cli.mjs,
+ * optionally with environment variables for its gateway after an `@`:
+ * dist/x.mjs@REDIS_URL=redis://…,SLUICE_EVIDENCE=off.
+ */
+export function bundleArgument(arg: string): { file: string; name: string; env: Record<string, string> } {
+  const [file, env = ''] = arg.split('@');
+  return { file: resolve(file!), name: arg.split('/').pop()!, env: Object.fromEntries(env.split(',').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])) };
+}
 
 export interface GatewayOptions {
   /** Workflow documents its data dir starts with (none written when `dataDir` is given). */

@@ -32,6 +32,8 @@ const bind = (value: string | number): DuckDBValue => (typeof value === 'number'
 /** The table's columns as read_csv and read_json take them, made once. */
 const SPOOL_COLUMNS = `{${COLUMNS.map(([column, , type]) => `'${column}': '${type}'`).join(', ')}}`;
 const quoted = (path: string) => `'${path.replaceAll("'", "''")}'`;
+/** What is left of a line that does not read (read_json makes it a row of nulls) is not a record. */
+const WHOLE = 'WHERE time IS NOT NULL AND trace_id IS NOT NULL';
 /**
  * How DuckDB reads a spool file: CSV lines of exactly the table's columns (csvLineOf), an empty
  * field null and a quoted one text, even an empty one. A spool of JSON lines (`.ndjson`) is what
@@ -39,8 +41,6 @@ const quoted = (path: string) => `'${path.replaceAll("'", "''")}'`;
  * of a spool a crash cut short) is skipped: without that, the spool could never be read in, and
  * every later start would find the store unopenable and run without evidence.
  */
-/** What is left of a line that does not read (read_json makes it a row of nulls) is not a record. */
-const WHOLE = 'WHERE time IS NOT NULL AND trace_id IS NOT NULL';
 const READ_SPOOL = (path: string) =>
   path.endsWith('.ndjson')
     ? `INSERT INTO evidence SELECT * FROM read_json(${quoted(path)}, format = 'newline_delimited', columns = ${SPOOL_COLUMNS}, ignore_errors = true) ${WHOLE}`
