@@ -67,8 +67,15 @@ async function startGateway(env: Record<string, string>, args: string[] = []) {
  */
 async function sigtermUnderLoad(gw: ProcessGateway, held: number, listeners = 1) {
   const load = startLoad(gw.url, { fast: 6, slow: 0, fastPath: '/fast', slowPath: '/slow' });
-  // each held request on a connection of its own, so that with workers the cluster spreads them
-  const slow: Array<Promise<Answer>> = Array.from({ length: held }, () => get(`${gw.url}/slow`));
+  // Each held request on a connection of its own, opened once the one before is held: the
+  // cluster's primary hands a connection to a worker that has taken its last one, so connections
+  // opened all at once went to one worker while the other was slow to take its turn (seen once,
+  // on a loaded machine); one at a time, they take turns.
+  const slow: Array<Promise<Answer>> = [];
+  for (let i = 1; i <= held; i++) {
+    slow.push(get(`${gw.url}/slow`));
+    await until(`slow request ${i} held by the upstream`, () => (upstream!.held === i ? true : undefined), 60_000);
+  }
   await until('steady load and every slow request held by the upstream', () => (upstream!.held === held && load.count.ok >= 200 ? true : undefined), 60_000).catch((error: Error) => {
     throw new Error(`${error.message}: ${upstream!.held} of ${held} held, load ${JSON.stringify(load.count)}`);
   });
