@@ -127,6 +127,10 @@ async function withDirectoryLock<T>(lockFile: string, fn: () => Promise<T>): Pro
 
 const NEWLINE = Buffer.from('\n');
 
+/** The pack is indexed this many bytes at a time. */
+const PACK_INDEX_CHUNK = 1024 * 1024;
+/** A pack record's header at most: a 64-digit hash, a space, the length, a newline. */
+const PACK_HEADER_MAX = 128;
 /** Changes committed together at most: the bodies waiting when a commit starts go in one write and one fsync. */
 const MAX_GROUP = 256;
 /** The change log is folded into a new snapshot once it is larger than this and than the snapshot. */
@@ -471,10 +475,17 @@ export async function openFileStore(dir: string, options: { pollMs?: number; bef
     try {
       const size = fstatSync(fd).size;
       let at = packBytes;
-      const head = Buffer.alloc(128);
+      // read a chunk at a time, not a read per record (a 10,000-workflow store holds 20,000 records)
+      const chunk = Buffer.alloc(Math.max(0, Math.min(PACK_INDEX_CHUNK, size - at)));
+      let chunkAt = at;
+      let chunkEnd = at;
       while (at < size) {
-        const got = readSync(fd, head, 0, Math.min(head.length, size - at), at);
-        const newline = head.subarray(0, got).indexOf(10);
+        if (at < chunkAt || at >= chunkEnd || (at + PACK_HEADER_MAX > chunkEnd && chunkEnd < size)) {
+          chunkAt = at;
+          chunkEnd = at + readSync(fd, chunk, 0, Math.min(chunk.length, size - at), at);
+        }
+        const head = chunk.subarray(at - chunkAt, Math.min(chunkEnd - chunkAt, at - chunkAt + PACK_HEADER_MAX));
+        const newline = head.indexOf(10);
         if (newline < 0) break;
         const match = /^([0-9a-f]{64}) (\d+)$/.exec(head.subarray(0, newline).toString('latin1'));
         if (match === null) throw new Error(`${packFile}: no record at byte ${at}: the pack was damaged (restore the store from a backup)`);

@@ -221,4 +221,40 @@ describe('file store', () => {
     expect(await reopened.document((await reopened.state()).workflows.get('after')!.draft!.hash)).toEqual({ id: 'after', note: 'x' });
     await reopened.close();
   });
+
+  it('indexes a pack larger than the chunk it is read in: a header across a chunk end, a document larger than a chunk', async () => {
+    const dir = tempDir();
+    const pack = join(dir, 'objects.pack');
+    const CHUNK = 1024 * 1024;
+    const notes = new Map<string, string>();
+    const put = async (store: Store, id: string, note: string) => {
+      notes.set(id, note);
+      await create(store, id, note);
+    };
+    const store = await openFileStore(dir);
+    await put(store, 'first', 'x');
+    // A record is "<hash> <body bytes>\n<body>\n", its body {"id":"filler","note":"…"}: the filler's
+    // record ends 60 bytes before the first chunk's end, so the header after it crosses that end.
+    const fillerBody = (note: number) => 25 + note;
+    let note = CHUNK - 60 - size(pack) - 67 - fillerBody(0);
+    note -= String(fillerBody(note)).length;
+    await put(store, 'filler', 'f'.repeat(note));
+    expect(size(pack)).toBe(CHUNK - 60);
+    await put(store, 'across', 'a');
+    for (let i = 0; i < 3; i++) await put(store, `large${i}`, String(i).repeat(1_300_000 + i * 200_003));
+    await store.close();
+    const readAll = async (reader: Store) => {
+      const state = await reader.state();
+      for (const [id, text] of notes) expect(await reader.document(state.workflows.get(id)!.draft!.hash)).toEqual({ id, note: text });
+    };
+    const reopened = await openFileStore(dir);
+    await readAll(reopened);
+    // what is written next goes where the index says the pack ends
+    await put(reopened, 'after', 'written after the reopen');
+    await readAll(reopened);
+    await reopened.close();
+    const again = await openFileStore(dir);
+    await readAll(again);
+    await again.close();
+  });
 });
