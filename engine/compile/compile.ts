@@ -163,12 +163,12 @@ export async function preparationProblems(document: unknown, deps: CompileDepend
  * Compiles a validated workflow into a servable version: machine config, XState machine,
  * transition table, and every node prepared (expressions compiled, keys loaded) once.
  * `served` is given for a version the gateway serves (not a draft, a preview or a test): it
- * counts its requests and nodes in `served.metrics`.
+ * counts its requests and nodes in `served.metrics`. In slices, each with the event loop's turn
+ * after it, so a large document never holds it long: `pace` is the pacer of a longer task it is
+ * part of (a sync of many workflows, each short), else its own.
  * @throws WorkflowRefused naming node and field when a node cannot be prepared.
  */
-export async function compileWorkflow(graph: ValidGraph, version: number, deps: CompileDependencies, served?: { metrics?: Metrics }): Promise<CompiledWorkflow> {
-  // In slices, each with the event loop's turn after it: a large document never holds it long.
-  const pace = createPace(deps.sliceMs);
+export async function compileWorkflow(graph: ValidGraph, version: number, deps: CompileDependencies, served?: { metrics?: Metrics }, pace = createPace(deps.sliceMs)): Promise<CompiledWorkflow> {
   const machineConfig = await runPaced(toMachineConfigSliced(graph), pace);
   const table = await computeTable(machineConfig, pace, deps.tables);
 

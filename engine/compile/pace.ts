@@ -30,7 +30,10 @@ export function createPace(sliceMs = SLICE_MS): Pace {
   return () => (performance.now() - started < sliceMs ? undefined : new Promise<void>(resume));
 }
 
-/** validateWorkflow in slices of at most `sliceMs` each, with the event loop's turn between them. */
-export function validatePaced(input: unknown, options: ValidateOptions = {}, sliceMs = SLICE_MS): Promise<ValidationResult> {
-  return runPaced(validateWorkflowSliced(input, options), createPace(sliceMs));
+/**
+ * validateWorkflow in slices of at most `slice` ms each, with the event loop's turn between them;
+ * or paced by the pacer of a longer task it is part of (a sync of many workflows).
+ */
+export function validatePaced(input: unknown, options: ValidateOptions = {}, slice: number | Pace = SLICE_MS): Promise<ValidationResult> {
+  return runPaced(validateWorkflowSliced(input, options), typeof slice === 'number' ? createPace(slice) : slice);
 }

@@ -11,7 +11,7 @@ import type { Store, StoreState, VersionRecord, WorkflowRecord } from '../store/
 import type { RouteChanges } from '../gateway/route-table.ts';
 import { fragmentsNamed } from '../../shared/compile/index.ts';
 import { createFragmentLibrary, type FragmentLibrary } from './fragments.ts';
-import { validatePaced } from './pace.ts';
+import { createPace, validatePaced } from './pace.ts';
 import { compileWorkflow } from './compile.ts';
 import { createCanarySplit } from './canary-split.ts';
 import { WorkflowRefused, type CompileDependencies, type CompiledWorkflow, type ServedLifecycle } from './types.ts';
@@ -129,6 +129,9 @@ export function createWorkflowRegistry(options: {
   /** A sync, pushing each version it compiles onto `made`. */
   async function syncInto(made: CompiledWorkflow[]): Promise<void> {
     const state = await store.state();
+    // One pacer for the whole sync: each workflow is short, but a sync compiling thousands (a
+    // start, a fragment that many follow, a large directory change) must not hold the event loop.
+    const pace = createPace(options.deps.sliceMs);
     const catalog = state.catalog === undefined ? undefined : await options.catalogs.read(state.catalog);
     const fragments = await fragmentLibrary.resolver(state);
     /** What this sync compiled, for the log: a line each, or a line in all when a start compiles thousands. */
@@ -152,13 +155,13 @@ export function createWorkflowRegistry(options: {
         .join('')}`;
       if (failed.has(key)) return undefined;
       try {
-        const { limits, sliceMs } = options.deps;
+        const { limits } = options.deps;
         // A published version is served as it was published, even one whose tests hold a credential.
         // measured on the stored text (canonical JSON), so the document is not walked to measure it
         const measured = measureJsonText(text, limits);
-        const result = await validatePaced(document, { ...(catalog ? { catalog } : {}), ...(limits ? { limits } : {}), allowStoredCredentials: true, fragments, measured }, sliceMs);
+        const result = await validatePaced(document, { ...(catalog ? { catalog } : {}), ...(limits ? { limits } : {}), allowStoredCredentials: true, fragments, measured }, pace);
         if (!result.ok) throw new WorkflowRefused(result.problems);
-        const workflow = await compileWorkflow(result.graph, version.version, options.deps, { metrics: options.metrics });
+        const workflow = await compileWorkflow(result.graph, version.version, options.deps, { metrics: options.metrics }, pace);
         made.push(workflow);
         const uses = workflow.graph.fragments.map((use) => `${use.fragment}@${use.version}`);
         activations.push({ workflow: record.id, version: version.version, publishedBy: version.publishedBy, revision: state.revision, ...(uses.length > 0 ? { fragments: uses } : {}) });
@@ -189,6 +192,8 @@ export function createWorkflowRegistry(options: {
     const next = new Map<string, CompiledWorkflow | undefined>();
     const nextCandidates = new Map<string, CompiledWorkflow | undefined>();
     for (const id of ids) {
+      const pause = pace();
+      if (pause) await pause;
       const record = state.workflows.get(id);
       const current = active.get(id);
       next.set(id, current);
