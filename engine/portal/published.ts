@@ -55,7 +55,7 @@ function lifecycleOf(record: VersionRecord | undefined, served: CompiledWorkflow
 }
 
 export function createPublishedCatalog(sources: PublishedSources) {
-  const pace = () => createPace(sources.sliceMs);
+  const newPace = () => createPace(sources.sliceMs);
   /** Derived views by graph: a served version is compiled once, so its views are made once per catalog and lifecycle. */
   const views = new WeakMap<ValidGraph, { key: string; catalog: ErrorCatalog; contract: ContractEntry[] }>();
   /** Contracts of stored versions by document hash (for the changelog), per catalog. */
@@ -66,7 +66,7 @@ export function createPublishedCatalog(sources: PublishedSources) {
     const cached = views.get(shown.graph);
     if (cached && cached.catalog === catalog && cached.key === key) return cached.contract;
     const options = shown.lifecycle.state === 'deprecated' ? { deprecated: { sunset: shown.lifecycle.sunset } } : {};
-    const contract = await runPaced(errorContractSliced(shown.graph, catalog, options), pace());
+    const contract = await runPaced(errorContractSliced(shown.graph, catalog, options), newPace());
     views.set(shown.graph, { key, catalog, contract });
     return contract;
   }
@@ -77,7 +77,7 @@ export function createPublishedCatalog(sources: PublishedSources) {
     const cache = stored.byHash;
     if (cache.has(hash)) return cache.get(hash);
     const result = await sources.validate(await sources.document(hash), { catalog, published: true });
-    const contract = result.ok ? await runPaced(errorContractSliced(result.graph, catalog), pace()) : undefined;
+    const contract = result.ok ? await runPaced(errorContractSliced(result.graph, catalog), newPace()) : undefined;
     cache.set(hash, contract);
     return contract;
   }
@@ -190,6 +190,8 @@ export function createPublishedCatalog(sources: PublishedSources) {
       const catalog = sources.catalog();
       const entries: PortalChangelogEntry[] = [];
       const change = (e: Said) => ({ status: e.status, ...(e.type === undefined ? {} : { type: e.type }), title: publicTitle(e), condition: publicCondition(e.condition) });
+      // one pacer for the whole changelog: each version's contract is short, all of them need not be
+      const pace = newPace();
       for (const id of product.workflows) {
         const served = shown.get(id);
         const workflow = state.workflows.get(id);
@@ -198,6 +200,8 @@ export function createPublishedCatalog(sources: PublishedSources) {
         const versions = [...workflow.versions].sort((a, b) => a.version - b.version);
         let before: ContractEntry[] | undefined;
         for (const version of versions) {
+          const pause = pace();
+          if (pause) await pause;
           const contract = await storedContract(version.hash, catalog);
           entries.push({ workflow: id, workflowName: name, version: version.version, event: 'published', at: version.publishedAt, ...contractChange(before, contract, change) });
           if (version.deprecated) entries.push({ workflow: id, workflowName: name, version: version.version, event: 'deprecated', at: version.deprecated.at, ...(version.deprecated.sunset ? { sunset: version.deprecated.sunset } : {}), added: [], removed: [], changed: [], summary: version.deprecated.sunset ? `deprecated; served until ${version.deprecated.sunset}` : 'deprecated' });
@@ -242,8 +246,12 @@ export function createPublishedCatalog(sources: PublishedSources) {
       const catalog = sources.catalog();
       const inProducts = new Set(productsOf(state).flatMap((p) => p.workflows));
       const users = new Map<string, Array<{ id: string; name: string }>>();
+      // one pacer for all the workflows: each contract is short, the first read of 10,000 of them is not
+      const pace = newPace();
       for (const shown of shownVersions(state, undefined).values()) {
         if (!inProducts.has(shown.id)) continue;
+        const pause = pace();
+        if (pause) await pause;
         for (const entry of await contractOf(shown, catalog)) {
           if (entry.type === undefined) continue;
           const list = users.get(entry.id) ?? [];

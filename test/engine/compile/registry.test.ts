@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createWorkflowRegistry } from '../../../engine/compile/registry.ts';
 import { createStoredCatalogs } from '../../../engine/store/catalogs.ts';
 import { startTestGateway, type TestGateway } from '../../helpers/gateway.ts';
+import { turnsDuring } from '../../helpers/turns.ts';
 import { startUpstream, type TestUpstream } from '../../helpers/upstream.ts';
 import { workflow } from '../../helpers/workflow.ts';
 
@@ -60,18 +61,7 @@ describe('workflow registry: a sync looks at what changed', () => {
     const { store, logger } = gw.sluice;
     // a second registry over the same store compiles every workflow in one sync, with 1 ms slices
     const fresh = createWorkflowRegistry({ deps: { ...gw.sluice.registry.deps, sliceMs: 1 }, store, catalogs: createStoredCatalogs(store), logger, activate: () => {} });
-    const started = performance.now();
-    let turns = 0;
-    let syncing = true;
-    const turn = () => {
-      if (!syncing) return;
-      turns++;
-      setImmediate(turn);
-    };
-    const sync = fresh.sync().finally(() => (syncing = false));
-    setImmediate(turn);
-    await sync;
-    const ms = performance.now() - started;
+    const { turns, ms } = await turnsDuring(() => fresh.sync());
     expect(fresh.active.size).toBe(COUNT);
     // a turn about every slice (8 in 9.6 ms here); asked: one per four slices, with room for a
     // collection inside one. One pace per workflow gave 2 turns in 17.8 ms (the store's reads).
