@@ -190,7 +190,7 @@ export function createPublishedCatalog(sources: PublishedSources) {
       const catalog = sources.catalog();
       const entries: PortalChangelogEntry[] = [];
       const change = (e: Said) => ({ status: e.status, ...(e.type === undefined ? {} : { type: e.type }), title: publicTitle(e), condition: publicCondition(e.condition) });
-      // one pacer for the whole changelog: each version's contract is short, all of them need not be
+      // one pacer for the whole changelog: each version's contract is short, all of them together may not be
       const pace = newPace();
       for (const id of product.workflows) {
         const served = shown.get(id);
