@@ -480,7 +480,7 @@ export async function openFileStore(dir: string, options: { pollMs?: number; bef
       let chunkAt = at;
       let chunkEnd = at;
       while (at < size) {
-        if (at < chunkAt || at >= chunkEnd || (at + PACK_HEADER_MAX > chunkEnd && chunkEnd < size)) {
+        if (at >= chunkEnd || (at + PACK_HEADER_MAX > chunkEnd && chunkEnd < size)) {
           chunkAt = at;
           chunkEnd = at + readSync(fd, chunk, 0, Math.min(chunk.length, size - at), at);
         }

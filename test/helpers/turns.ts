@@ -1,4 +1,4 @@
-/** For tests that work over many workflows is paced: that it gives the event loop its turns. */
+/** For tests that work over many workflows is paced: it gives the event loop turns while it runs. */
 
 /** Event-loop turns taken while `work` runs. */
 export async function turnsDuring(work: () => Promise<unknown>): Promise<{ turns: number; ms: number }> {
