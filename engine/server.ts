@@ -22,6 +22,7 @@ import { createFragmentLibrary } from './compile/fragments.ts';
 import { calloutHostsOf, createSharedResources, egressOf, expressionsOf, openCache, openRateLimits, openReplays } from './compile/dependencies.ts';
 import { SLICE_MS } from './compile/pace.ts';
 import { openTableCache } from './compile/table-cache.ts';
+import { openGraphCache, validatingBuild } from './compile/graph-cache.ts';
 import { createLifecycle, type Lifecycle } from './admin/commands/workflows.ts';
 import { createControlPlane } from './control-app.ts';
 import { seedDataDir } from './sources/data-dir.ts';
@@ -165,6 +166,9 @@ export async function startSluice(
   logger.info({ egress: egress.summary, ...(demoUpstream ? { demoUpstream: new URL(demoUpstream.url).host } : {}) }, demoUpstream ? 'egress policy (the demo upstream allowed)' : 'egress policy');
   // Tables XState computed for this data dir's workflows before: a restart compiles without asking again.
   const tables = await openTableCache(join(settings.dataDir, 'cache', 'transition-tables.jsonl'));
+  // Graphs this build validated for this data dir's versions before: a restart does not validate them again.
+  const build = validatingBuild();
+  const graphs = build === undefined ? undefined : await openGraphCache(join(settings.dataDir, 'cache', 'validated-graphs.jsonl'), build);
   const deps = { tables, env, envAllowList: settings.workflowEnv, egress, calloutHosts: calloutHostsOf(settings, demoUpstream?.url), dataDir: settings.dataDir, rateLimits, cache, replays, shared, partners: partnerAccess, maxBufferedAnswer: settings.maxBufferedAnswerBytes, expressionLimits, expressionPool, ...documents };
   const labelPartners = metrics && createPartnerLabelling(metrics);
   // /readyz says `starting` until the first sync below is applied, `draining` from the start of close()
@@ -175,6 +179,7 @@ export async function startSluice(
     store,
     catalogs,
     fragments,
+    ...(graphs ? { graphs } : {}),
     logger,
     metrics,
     activate: (changes, catalog) => {
@@ -290,6 +295,7 @@ export async function startSluice(
       await evidence?.close(); // the records queued are written
       await shared.close();
       await tables.flush();
+      await graphs?.flush();
       await expressionPool.close();
       rateLimits.close?.();
       await cache.close?.();

@@ -19,7 +19,7 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
  */
 const common = { bundle: true, platform: 'node', format: 'esm', target: 'node20', sourcemap: true, logLevel: 'warning' };
 export const ENGINE_BUNDLES = [
-  { ...common, entryPoints: [join(ROOT, 'engine', 'cli.ts')], outfile: join(ROOT, 'dist', 'cli.mjs'), packages: 'external' },
+  { ...common, entryPoints: [join(ROOT, 'engine', 'cli.ts')], outfile: join(ROOT, 'dist', 'cli.mjs'), packages: 'external', define: { SLUICE_BUNDLED: 'true' } },
   // self-contained (jsonata and re2js inside): it starts wherever the bundle was copied
   { ...common, entryPoints: [join(ROOT, 'engine', 'kinds', 'support', 'expression-worker.ts')], outfile: join(ROOT, 'dist', 'expression-worker.mjs') },
 ];

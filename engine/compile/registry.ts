@@ -13,6 +13,7 @@ import { fragmentsNamed } from '../../shared/compile/index.ts';
 import { createFragmentLibrary, type FragmentLibrary } from './fragments.ts';
 import { createPace, validatePaced } from './pace.ts';
 import { compileWorkflow } from './compile.ts';
+import type { GraphCache } from './graph-cache.ts';
 import { createCanarySplit } from './canary-split.ts';
 import { WorkflowRefused, type CompileDependencies, type CompiledWorkflow, type ServedLifecycle } from './types.ts';
 
@@ -83,6 +84,8 @@ export function createWorkflowRegistry(options: {
   catalogs: StoredCatalogs;
   /** The published fragments subflow nodes are inlined from; one of its own when absent. */
   fragments?: FragmentLibrary;
+  /** Graphs validated by this build before (a restart's stored versions); every version is validated without. */
+  graphs?: GraphCache;
   logger: Logger;
   metrics?: Metrics;
   /** Takes the workflows served anew (or served otherwise) and the ids no longer served, after each sync; the catalog in force. */
@@ -145,23 +148,31 @@ export function createWorkflowRegistry(options: {
     async function compiled(record: WorkflowRecord, version: VersionRecord, current: CompiledWorkflow | undefined): Promise<CompiledWorkflow | undefined> {
       const lifecycle = lifecycleOf(version);
       if (current && current.version === version.version && !stale(current)) return sameLifecycle(current.lifecycle, lifecycle) ? current : { ...current, lifecycle };
+      // A graph this build validated before on this data dir (a restart) is not validated again.
+      const graphKey = options.graphs?.keyOf(version.hash, state.catalog, options.deps.limits);
+      const cachedGraph = graphKey === undefined ? undefined : options.graphs!.take(graphKey);
       // Read before the try: a store that cannot be read (a Redis connection cut) fails this sync,
       // which is retried, rather than marking the version as one that cannot be served here.
-      const text = await store.documentText(version.hash);
-      const document: unknown = JSON.parse(text);
+      const text = cachedGraph === undefined ? await store.documentText(version.hash) : undefined;
+      const document: unknown = cachedGraph?.document ?? JSON.parse(text!);
       // The fragment versions it would run now are part of what is compiled.
       const key = `${record.id}@${version.version}${fragmentsNamed(document as { nodes?: unknown })
         .map((f) => ` ${f.fragment}@${f.version ?? fragments(f.fragment)?.version ?? '-'}`)
         .join('')}`;
       if (failed.has(key)) return undefined;
       try {
-        const { limits } = options.deps;
-        // A published version is served as it was published, even one whose tests hold a credential.
-        // measured on the stored text (canonical JSON), so the document is not walked to measure it
-        const measured = measureJsonText(text, limits);
-        const result = await validatePaced(document, { ...(catalog ? { catalog } : {}), ...(limits ? { limits } : {}), allowStoredCredentials: true, fragments, measured }, pace);
-        if (!result.ok) throw new WorkflowRefused(result.problems);
-        const workflow = await compileWorkflow(result.graph, version.version, options.deps, { metrics: options.metrics }, pace);
+        let graph = cachedGraph;
+        if (graph === undefined) {
+          const { limits } = options.deps;
+          // A published version is served as it was published, even one whose tests hold a credential.
+          // measured on the stored text (canonical JSON), so the document is not walked to measure it
+          const measured = measureJsonText(text!, limits);
+          const result = await validatePaced(document, { ...(catalog ? { catalog } : {}), ...(limits ? { limits } : {}), allowStoredCredentials: true, fragments, measured }, pace);
+          if (!result.ok) throw new WorkflowRefused(result.problems);
+          graph = result.graph;
+          if (graphKey !== undefined) options.graphs!.put(graphKey, graph);
+        }
+        const workflow = await compileWorkflow(graph, version.version, options.deps, { metrics: options.metrics }, pace);
         made.push(workflow);
         const uses = workflow.graph.fragments.map((use) => `${use.fragment}@${use.version}`);
         activations.push({ workflow: record.id, version: version.version, publishedBy: version.publishedBy, revision: state.revision, ...(uses.length > 0 ? { fragments: uses } : {}) });
@@ -264,6 +275,8 @@ export function createWorkflowRegistry(options: {
       else followers.delete(id);
     }
     for (const id of removed) followers.delete(id);
+    // the first sync took every cached graph it serves: the rest are of versions no longer served
+    if (seenWorkflows === undefined) options.graphs?.release();
     seenWorkflows = state.workflows;
     seenFragments = state.fragments;
     [seenPartners, seenProducts, seenPlans] = [state.partners, state.products, state.plans];

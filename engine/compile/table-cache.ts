@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { openLineFile } from './line-file.ts';
 
 /** The XState whose answers are cached: another version computes the tables afresh. */
 const XSTATE_VERSION = (createRequire(import.meta.url)('xstate/package.json') as { version: string }).version;
@@ -17,8 +16,8 @@ export type TransitionTable = ReadonlyMap<string, ReadonlyMap<string, string>>;
  * Transition tables XState computed, by the structure they were computed for (shapeOf): a
  * workflow of the same wiring gets the same table, in its own state names. Kept in memory
  * for this process and, with a file, appended to it for the next one on this data dir, so a
- * restart asks XState nothing it asked before. Each line carries a checksum; a line that is torn
- * or altered is not taken, nor a table that does not fit the machine asked for (computed again).
+ * restart asks XState nothing it asked before (a LineFile: a torn or altered line is not taken),
+ * nor a table that does not fit the machine asked for (computed again).
  */
 export interface TableCache {
   /** The key of a structure's table (shapeOf): a hash of XState's version and the structure. */
@@ -34,8 +33,6 @@ export interface TableCache {
   flush(): Promise<void>;
 }
 
-const checksum = (key: string, text: string) => createHash('sha256').update(key).update('\n').update(text).digest('hex').slice(0, 32);
-
 function tableOf(text: string): TransitionTable {
   const entries = JSON.parse(text) as Array<[string, Array<[string, string]>]>;
   return new Map(entries.map(([state, targets]) => [state, new Map(targets)]));
@@ -47,35 +44,10 @@ function tableOf(text: string): TransitionTable {
  */
 export async function openTableCache(file?: string): Promise<TableCache> {
   /** key -> the table's JSON (parsed when asked for: most keys are asked once, at start) */
-  const texts = new Map<string, string>();
+  const { texts, loaded, append, flush } = await openLineFile(file, MAX_FILE_BYTES);
   const tables = new Map<string, TransitionTable>();
   /** shape -> key: the workflows compiled at a start share a few shapes, each hashed once */
   const keys = new Map<string, string>();
-  const loaded = { entries: 0, refused: 0 };
-  let pending: string[] = [];
-  let writing: Promise<void> = Promise.resolve();
-  let writable = file !== undefined;
-  if (file !== undefined) {
-    try {
-      await mkdir(dirname(file), { recursive: true });
-      const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? '' : Promise.reject(error)));
-      if (Buffer.byteLength(text) > MAX_FILE_BYTES) await writeFile(file, '', { mode: 0o600 });
-      else
-        for (const line of text.split('\n')) {
-          if (line === '') continue;
-          try {
-            const { k, t, c } = JSON.parse(line) as { k: unknown; t: unknown; c: unknown };
-            if (typeof k !== 'string' || typeof t !== 'string' || c !== checksum(k, t)) throw new Error('altered');
-            texts.set(k, t);
-            loaded.entries++;
-          } catch {
-            loaded.refused++;
-          }
-        }
-    } catch {
-      writable = false;
-    }
-  }
 
   function remember(key: string, table: TransitionTable) {
     tables.delete(key);
@@ -114,18 +86,8 @@ export async function openTableCache(file?: string): Promise<TableCache> {
     },
     put(key, table) {
       remember(key, table);
-      if (!writable) return;
-      const text = JSON.stringify([...table].map(([state, targets]) => [state, [...targets]]));
-      pending.push(`${JSON.stringify({ k: key, t: text, c: checksum(key, text) })}\n`);
-      if (pending.length === 1)
-        writing = writing.then(async () => {
-          const lines = pending.join('');
-          pending = [];
-          await appendFile(file!, lines, { mode: 0o600 }).catch(() => (writable = false));
-        });
+      append(key, JSON.stringify([...table].map(([state, targets]) => [state, [...targets]])));
     },
-    flush() {
-      return writing;
-    },
+    flush,
   };
 }

@@ -1,0 +1,108 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ValidGraph } from '../../shared/compile/index.ts';
+import { isKindName, kinds } from '../../shared/nodes/index.ts';
+import type { DocumentLimits } from '../../shared/schema/index.ts';
+import { openLineFile } from './line-file.ts';
+
+/** Set by the bundle's build (scripts/build.mjs): the engine runs as dist/cli.mjs, whose text says what validates. */
+declare const SLUICE_BUNDLED: true | undefined;
+
+/** A cache file larger than this is started afresh at open (~2.5 KB a 4-node workflow: 10,000 take ~25 MB). */
+const MAX_FILE_BYTES = 64 * 1024 * 1024;
+/** The packages validation runs besides the bundle's own code: schemas (zod), expression syntax (jsonata), patterns (re2js). */
+const VALIDATING_PACKAGES = ['zod', 'jsonata', 're2js'];
+
+/**
+ * What validated a graph: the bundle's text and the versions of the packages it validates with;
+ * undefined when the engine runs from its sources (tests, tsx), whose code can change under a
+ * data dir without a build to say so: no graph is cached then.
+ */
+export function validatingBuild(): string | undefined {
+  if (typeof SLUICE_BUNDLED === 'undefined') return undefined;
+  const hash = createHash('sha256').update(readFileSync(fileURLToPath(import.meta.url)));
+  for (const name of VALIDATING_PACKAGES) hash.update(`\n${name}@${packageVersion(name)}`);
+  return hash.digest('hex');
+}
+
+/** A package's version, from the package.json above its entry (some export no `./package.json`). */
+function packageVersion(name: string): string {
+  let dir = dirname(createRequire(import.meta.url).resolve(name));
+  for (;;) {
+    try {
+      const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      if (manifest.name === name && manifest.version !== undefined) return manifest.version;
+    } catch {
+      // no package.json here: look further up
+    }
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error(`no package.json of ${name} above its entry`);
+    dir = parent;
+  }
+}
+
+/**
+ * Graphs of published versions as validation made them, kept for the next process on this data
+ * dir: a restart serves 10,000 stored versions without validating each again (about a third of
+ * its time). Validation is a function of the document, the error catalog, the document limits and
+ * the code that validates; the key holds all four (the document and the catalog by their content
+ * hashes, the code as `validatingBuild`), so a graph is taken only where validation would give
+ * it again. Graphs with subflows are not cached (their fragments' versions are part of them).
+ * The file is a LineFile (a torn or altered line is not taken) and is as trusted as the store
+ * beside it in the data dir.
+ */
+export interface GraphCache {
+  keyOf(documentHash: string, catalog: string | undefined, limits: DocumentLimits | undefined): string;
+  /** The graph cached under `key`, once: a version is validated once per process. */
+  take(key: string): ValidGraph | undefined;
+  /** Keeps a graph validation made (one without subflows) for the next process. */
+  put(key: string, graph: ValidGraph): void;
+  /** Lets go of the graphs not taken (versions no longer served): called after the first sync. */
+  release(): void;
+  readonly loaded: { entries: number; refused: number };
+  flush(): Promise<void>;
+}
+
+/** A graph as cached: the document as served, its start and, per node in order, its id, kind, config and wiring. */
+type CachedGraph = { d: ValidGraph['document']; s: string; n: Array<[string, string, unknown, Array<[string, string]>]> };
+
+export async function openGraphCache(file: string | undefined, build: string): Promise<GraphCache> {
+  const { texts, loaded, append, flush } = await openLineFile(file, MAX_FILE_BYTES);
+  return {
+    loaded,
+    keyOf(documentHash, catalog, limits) {
+      return createHash('sha256')
+        .update(`${build}\n${documentHash}\n${catalog ?? ''}\n${JSON.stringify(limits ?? null)}`)
+        .digest('hex');
+    },
+    take(key) {
+      const text = texts.get(key);
+      if (text === undefined) return undefined;
+      texts.delete(key);
+      try {
+        const cached = JSON.parse(text) as CachedGraph;
+        const nodes: ValidGraph['nodes'] = new Map();
+        for (const [id, kind, config, next] of cached.n) {
+          if (!isKindName(kind)) return undefined;
+          const descriptor = kinds[kind];
+          nodes.set(id, { id, kind, descriptor, config, ports: descriptor.ports(config as never), next: new Map(next) });
+        }
+        return { document: cached.d, fragments: [], start: cached.s, nodes };
+      } catch {
+        return undefined; // validated again
+      }
+    },
+    put(key, graph) {
+      if (graph.fragments.length > 0) return;
+      const cached: CachedGraph = { d: graph.document, s: graph.start, n: [...graph.nodes.values()].map((node) => [node.id, node.kind, node.config, [...node.next]]) };
+      append(key, JSON.stringify(cached));
+    },
+    release() {
+      texts.clear();
+    },
+    flush,
+  };
+}

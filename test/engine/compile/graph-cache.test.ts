@@ -1,0 +1,178 @@
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { z } from 'zod';
+import { openGraphCache, validatingBuild } from '../../../engine/compile/graph-cache.ts';
+import { lineOf } from '../../../engine/compile/line-file.ts';
+import { createWorkflowRegistry } from '../../../engine/compile/registry.ts';
+import { createStoredCatalogs } from '../../../engine/store/catalogs.ts';
+import { validateWorkflow, type ValidGraph } from '../../../shared/compile/index.ts';
+import { kinds } from '../../../shared/nodes/index.ts';
+import { DEFAULT_DOCUMENT_LIMITS } from '../../../shared/schema/index.ts';
+import { REPO, startTestGateway, type TestGateway } from '../../helpers/gateway.ts';
+
+/*
+ * Graphs validated by this build before: a restart serves its stored versions without validating
+ * each again, and takes a graph only where validation would give the same one (the same document,
+ * catalog, limits and validating code).
+ */
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+const cacheFile = () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-graphs-'));
+  dirs.push(dir);
+  return join(dir, 'cache', 'validated-graphs.jsonl');
+};
+
+/** The example workflows without subflows, validated (a subflow's graph depends on its fragment's version: not cached). */
+function exampleGraphs(): Array<{ file: string; graph: ValidGraph }> {
+  const dir = join(REPO, 'examples', 'workflows');
+  return readdirSync(dir).flatMap((file) => {
+    const result = validateWorkflow(JSON.parse(readFileSync(join(dir, file), 'utf8')));
+    return result.ok ? [{ file, graph: result.graph }] : [];
+  });
+}
+
+describe('graph cache', () => {
+  it('gives back, in a process after, the very graph validation made: document, start, nodes (kind, config, ports, wiring) in order', async () => {
+    const file = cacheFile();
+    const graphs = exampleGraphs();
+    expect(graphs.length).toBeGreaterThanOrEqual(3);
+    const first = await openGraphCache(file, 'build-1');
+    for (const { file: name, graph } of graphs) first.put(first.keyOf(`hash-${name}`, 'catalog-1', undefined), graph);
+    await first.flush();
+    const second = await openGraphCache(file, 'build-1');
+    expect(second.loaded).toEqual({ entries: graphs.length, refused: 0 });
+    for (const { file: name, graph } of graphs) {
+      const key = second.keyOf(`hash-${name}`, 'catalog-1', undefined);
+      const taken = second.take(key)!;
+      expect(taken, name).toEqual(graph);
+      expect([...taken.nodes.keys()], name).toEqual([...graph.nodes.keys()]);
+      for (const node of taken.nodes.values()) expect(node.descriptor).toBe(kinds[node.kind as keyof typeof kinds]);
+      expect(second.take(key), 'taken once').toBeUndefined();
+    }
+  });
+
+  it('keys a graph by the document, the catalog, the limits and the validating build: any other is validated again', async () => {
+    const cache = await openGraphCache(cacheFile(), 'build-1');
+    const key = cache.keyOf('doc', 'catalog', undefined);
+    expect(cache.keyOf('doc', 'catalog', undefined)).toBe(key);
+    const others = [
+      cache.keyOf('doc2', 'catalog', undefined),
+      cache.keyOf('doc', 'catalog2', undefined),
+      cache.keyOf('doc', undefined, undefined),
+      cache.keyOf('doc', 'catalog', DEFAULT_DOCUMENT_LIMITS),
+      cache.keyOf('doc', 'catalog', { ...DEFAULT_DOCUMENT_LIMITS, nodes: 10 }),
+      (await openGraphCache(undefined, 'build-2')).keyOf('doc', 'catalog', undefined),
+    ];
+    expect(new Set([key, ...others]).size).toBe(others.length + 1);
+  });
+
+  it('refuses a line altered or torn, keeps no graph with subflows, and lets go of the graphs not taken', async () => {
+    const file = cacheFile();
+    const { graph } = exampleGraphs()[0]!;
+    const cache = await openGraphCache(file, 'b');
+    const key = cache.keyOf('h', undefined, undefined);
+    cache.put(key, graph);
+    cache.put(cache.keyOf('with-subflow', undefined, undefined), { ...graph, fragments: [{ node: 'x', fragment: 'f', version: 1, pinned: true }] });
+    await cache.flush();
+    const lines = readFileSync(file, 'utf8').trim().split('\n');
+    expect(lines).toHaveLength(1);
+    const entry = JSON.parse(lines[0]!) as { k: string; t: string; c: string };
+    // the start moved, its checksum left as it was; a line cut short
+    const moved = entry.t.replace(`"s":"${graph.start}"`, '"s":"elsewhere"');
+    expect(moved).not.toBe(entry.t);
+    writeFileSync(file, `${JSON.stringify({ ...entry, t: moved })}\n`);
+    appendFileSync(file, lines[0]!.slice(0, 40));
+    const altered = await openGraphCache(file, 'b');
+    expect(altered.loaded).toEqual({ entries: 0, refused: 2 });
+    expect(altered.take(key)).toBeUndefined();
+
+    // a line whose checksum holds but names no kind this build has: validated again
+    writeFileSync(file, lineOf(key, JSON.stringify({ d: graph.document, s: graph.start, n: [['a', 'no-such-kind', {}, []]] })));
+    const unknown = await openGraphCache(file, 'b');
+    expect(unknown.loaded.entries).toBe(1);
+    expect(unknown.take(key)).toBeUndefined();
+
+    writeFileSync(file, lineOf(key, JSON.stringify({ d: graph.document, s: graph.start, n: [] })));
+    const released = await openGraphCache(file, 'b');
+    released.release();
+    expect(released.take(key)).toBeUndefined();
+  });
+
+  it('every kind config validates to plain JSON (no transform, date or map), so a cached graph is the graph', () => {
+    for (const [name, descriptor] of Object.entries(kinds)) expect(() => z.toJSONSchema(descriptor.config, { io: 'output' }), name).not.toThrow();
+  });
+
+  it('is off when the engine runs from its sources: their code can change under a data dir without a build to say so', () => {
+    expect(validatingBuild()).toBeUndefined();
+  });
+});
+
+describe('graph cache in the registry', () => {
+  let gw: TestGateway;
+  beforeAll(async () => {
+    gw = await startTestGateway({ demo: true });
+  });
+  afterAll(() => gw?.close());
+
+  /** A registry of the gateway's store with `graphs`, and the version documents it read from the store. */
+  async function syncWith(graphs: Awaited<ReturnType<typeof openGraphCache>>, limits = gw.sluice.registry.deps.limits) {
+    const { store } = gw.sluice;
+    const state = await store.state();
+    const versionHashes = new Set([...state.workflows.values()].flatMap((record) => record.versions.map((v) => v.hash)));
+    const read = store.documentText.bind(store);
+    const documentsRead: string[] = [];
+    const spy = vi.spyOn(store, 'documentText').mockImplementation(async (hash) => {
+      if (versionHashes.has(hash)) documentsRead.push(hash);
+      return read(hash);
+    });
+    const registry = createWorkflowRegistry({ deps: { ...gw.sluice.registry.deps, limits }, store, catalogs: createStoredCatalogs(store), graphs, logger: pino({ level: 'silent' }), activate: () => undefined });
+    try {
+      await registry.sync();
+    } finally {
+      spy.mockRestore();
+    }
+    const active = new Map(registry.active);
+    for (const workflow of active.values()) workflow.close();
+    return { active, documentsRead };
+  }
+
+  it('serves a restart\'s stored versions from the graphs validated before, without reading or validating their documents; the same graphs', async () => {
+    const file = cacheFile();
+    const served = gw.sluice.registry.active;
+    const withSubflows = [...served.values()].filter((w) => w.graph.fragments.length > 0).map((w) => w.id);
+    expect(withSubflows.length).toBeGreaterThan(0); // the examples have one: validated every time
+
+    const first = await openGraphCache(file, 'test-build');
+    const before = await syncWith(first);
+    await first.flush();
+    expect(before.active.size).toBe(served.size);
+    expect(before.documentsRead).toHaveLength(served.size);
+    expect(readFileSync(file, 'utf8').trim().split('\n')).toHaveLength(served.size - withSubflows.length);
+
+    const after = await syncWith(await openGraphCache(file, 'test-build'));
+    expect([...after.active.keys()].sort()).toEqual([...served.keys()].sort());
+    expect(after.documentsRead).toHaveLength(withSubflows.length);
+    for (const [id, workflow] of after.active) expect(workflow.graph, id).toEqual(before.active.get(id)!.graph);
+  });
+
+  it('validates again under other limits: a graph cached under looser ones is not taken, and the version too large is refused', async () => {
+    const file = cacheFile();
+    const first = await openGraphCache(file, 'test-build');
+    await syncWith(first);
+    await first.flush();
+    const smallest = Math.min(...[...gw.sluice.registry.active.values()].map((w) => w.graph.nodes.size));
+    const tight = { ...DEFAULT_DOCUMENT_LIMITS, nodes: smallest };
+    const { active, documentsRead } = await syncWith(await openGraphCache(file, 'test-build'), tight);
+    expect(documentsRead).toHaveLength(gw.sluice.registry.active.size);
+    expect(active.size).toBeGreaterThan(0);
+    expect(active.size).toBeLessThan(gw.sluice.registry.active.size);
+    for (const workflow of active.values()) expect(workflow.graph.nodes.size).toBeLessThanOrEqual(smallest);
+  });
+});
