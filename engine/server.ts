@@ -296,6 +296,7 @@ export async function startSluice(
       await shared.close();
       await tables.flush();
       await graphs?.flush();
+      await directorySync.flush();
       await expressionPool.close();
       rateLimits.close?.();
       await cache.close?.();

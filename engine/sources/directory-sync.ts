@@ -293,5 +293,7 @@ export function createDirectorySync(options: { directory: WorkflowDirectory; lif
   return {
     /** Reads the directory and publishes what changed; calls coalesce. */
     sync: coalesce(runNow, (error) => logger.error({ err: error }, 'workflows directory could not be read')),
+    /** Resolves once what is remembered of the files is written (a stop waits: a process gone mid-write left its temporary file). */
+    flush: () => writingRemembered,
   };
 }

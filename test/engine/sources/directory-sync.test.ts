@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -62,6 +62,9 @@ describe('workflows directory: what a pass reads', () => {
     await first.sync.sync();
     expect(first.reads.at(-1)).toEqual(['w3.json']);
     expect((await first.store.state()).workflows.get('w3')!.active).toBe(2);
+    // a stop waits for the write: no temporary file left behind, the whole file in place
+    await first.sync.flush();
+    expect(readdirSync(join(dataDir, 'cache'))).toEqual(['workflow-files.json']);
     await first.store.close();
 
     // the next process on the data dir: nothing read, nothing published again
