@@ -135,6 +135,7 @@ describe('graph cache in the registry', () => {
     const registry = createWorkflowRegistry({ deps: { ...gw.sluice.registry.deps, limits }, store, catalogs: createStoredCatalogs(store), graphs, logger: pino({ level: 'silent' }), activate: () => undefined });
     try {
       await registry.sync();
+      await graphs.flush(); // what it validated anew is written before the folder is removed
     } finally {
       spy.mockRestore();
     }
