@@ -46,7 +46,7 @@ function packageVersion(name: string): string {
 
 /**
  * Graphs of published versions as validation made them, kept for the next process on this data
- * dir: a restart serves 10,000 stored versions without validating each again (about a third of
+ * dir: a restart serves 10,000 stored versions without validating each again (over a quarter of
  * its time). Validation is a function of the document, the error catalog, the document limits and
  * the code that validates; the key holds all four (the document and the catalog by their content
  * hashes, the code as `validatingBuild`), so a graph is taken only where validation would give
