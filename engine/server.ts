@@ -168,7 +168,7 @@ export async function startSluice(
   const tables = await openTableCache(join(settings.dataDir, 'cache', 'transition-tables.jsonl'));
   // Graphs this build validated for this data dir's versions before: a restart does not validate them again.
   const build = validatingBuild();
-  const graphs = build === undefined ? undefined : await openGraphCache(join(settings.dataDir, 'cache', 'validated-graphs.jsonl'), build);
+  const graphs = build === undefined ? undefined : await openGraphCache(join(settings.dataDir, 'cache'), build);
   const deps = { tables, env, envAllowList: settings.workflowEnv, egress, calloutHosts: calloutHostsOf(settings, demoUpstream?.url), dataDir: settings.dataDir, rateLimits, cache, replays, shared, partners: partnerAccess, maxBufferedAnswer: settings.maxBufferedAnswerBytes, expressionLimits, expressionPool, ...documents };
   const labelPartners = metrics && createPartnerLabelling(metrics);
   // /readyz says `starting` until the first sync below is applied, `draining` from the start of close()

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { readdir, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -51,8 +52,8 @@ function packageVersion(name: string): string {
  * the code that validates; the key holds all four (the document and the catalog by their content
  * hashes, the code as `validatingBuild`), so a graph is taken only where validation would give
  * it again. Graphs with subflows are not cached (their fragments' versions are part of them).
- * The file is a LineFile (a torn or altered line is not taken) and is as trusted as the store
- * beside it in the data dir.
+ * The file (one per build) is a LineFile (a torn or altered line is not taken) and is as trusted
+ * as the store beside it in the data dir.
  */
 export interface GraphCache {
   keyOf(documentHash: string, catalog: string | undefined, limits: DocumentLimits | undefined): string;
@@ -69,8 +70,15 @@ export interface GraphCache {
 /** A graph as cached: the document as served, its start and, per node in order, its id, kind, config and wiring. */
 type CachedGraph = { d: ValidGraph['document']; s: string; n: Array<[string, string, unknown, Array<[string, string]>]> };
 
-export async function openGraphCache(file: string | undefined, build: string): Promise<GraphCache> {
-  const { texts, loaded, append, flush } = await openLineFile(file, MAX_FILE_BYTES);
+/** A build's file in the cache folder: one per build, so the lines of the builds before go whole instead of being read at every start. */
+const FILE_NAME = /^validated-graphs-[0-9a-z-]+\.jsonl$/;
+const fileName = (build: string) => `validated-graphs-${build.slice(0, 16)}.jsonl`;
+
+/** The graph cache of `build` in the folder `dir` (in memory only without one); other builds' files there are removed. */
+export async function openGraphCache(dir: string | undefined, build: string): Promise<GraphCache> {
+  if (dir !== undefined)
+    for (const name of await readdir(dir).catch(() => [])) if (FILE_NAME.test(name) && name !== fileName(build)) await rm(join(dir, name), { force: true });
+  const { texts, loaded, append, flush } = await openLineFile(dir === undefined ? undefined : join(dir, fileName(build)), MAX_FILE_BYTES);
   return {
     loaded,
     keyOf(documentHash, catalog, limits) {

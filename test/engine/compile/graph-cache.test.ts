@@ -23,11 +23,13 @@ const dirs: string[] = [];
 afterEach(() => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
-const cacheFile = () => {
+/** A cache folder, and the file a build's graphs go to in it. */
+const cacheDir = () => {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-graphs-'));
   dirs.push(dir);
-  return join(dir, 'cache', 'validated-graphs.jsonl');
+  return join(dir, 'cache');
 };
+const fileOf = (dir: string, build: string) => join(dir, `validated-graphs-${build}.jsonl`);
 
 /** The example workflows without subflows, validated (a subflow's graph depends on its fragment's version: not cached). */
 function exampleGraphs(): Array<{ file: string; graph: ValidGraph }> {
@@ -40,13 +42,13 @@ function exampleGraphs(): Array<{ file: string; graph: ValidGraph }> {
 
 describe('graph cache', () => {
   it('gives back, in a process after, the very graph validation made: document, start, nodes (kind, config, ports, wiring) in order', async () => {
-    const file = cacheFile();
+    const dir = cacheDir();
     const graphs = exampleGraphs();
     expect(graphs.length).toBeGreaterThanOrEqual(3);
-    const first = await openGraphCache(file, 'build-1');
+    const first = await openGraphCache(dir, 'build-1');
     for (const { file: name, graph } of graphs) first.put(first.keyOf(`hash-${name}`, 'catalog-1', undefined), graph);
     await first.flush();
-    const second = await openGraphCache(file, 'build-1');
+    const second = await openGraphCache(dir, 'build-1');
     expect(second.loaded).toEqual({ entries: graphs.length, refused: 0 });
     for (const { file: name, graph } of graphs) {
       const key = second.keyOf(`hash-${name}`, 'catalog-1', undefined);
@@ -59,7 +61,7 @@ describe('graph cache', () => {
   });
 
   it('keys a graph by the document, the catalog, the limits and the validating build: any other is validated again', async () => {
-    const cache = await openGraphCache(cacheFile(), 'build-1');
+    const cache = await openGraphCache(cacheDir(), 'build-1');
     const key = cache.keyOf('doc', 'catalog', undefined);
     expect(cache.keyOf('doc', 'catalog', undefined)).toBe(key);
     const others = [
@@ -74,9 +76,10 @@ describe('graph cache', () => {
   });
 
   it('refuses a line altered or torn, keeps no graph with subflows, and lets go of the graphs not taken', async () => {
-    const file = cacheFile();
+    const dir = cacheDir();
+    const file = fileOf(dir, 'b');
     const { graph } = exampleGraphs()[0]!;
-    const cache = await openGraphCache(file, 'b');
+    const cache = await openGraphCache(dir, 'b');
     const key = cache.keyOf('h', undefined, undefined);
     cache.put(key, graph);
     cache.put(cache.keyOf('with-subflow', undefined, undefined), { ...graph, fragments: [{ node: 'x', fragment: 'f', version: 1, pinned: true }] });
@@ -89,20 +92,34 @@ describe('graph cache', () => {
     expect(moved).not.toBe(entry.t);
     writeFileSync(file, `${JSON.stringify({ ...entry, t: moved })}\n`);
     appendFileSync(file, lines[0]!.slice(0, 40));
-    const altered = await openGraphCache(file, 'b');
+    const altered = await openGraphCache(dir, 'b');
     expect(altered.loaded).toEqual({ entries: 0, refused: 2 });
     expect(altered.take(key)).toBeUndefined();
 
     // a line whose checksum holds but names no kind this build has: validated again
     writeFileSync(file, lineOf(key, JSON.stringify({ d: graph.document, s: graph.start, n: [['a', 'no-such-kind', {}, []]] })));
-    const unknown = await openGraphCache(file, 'b');
+    const unknown = await openGraphCache(dir, 'b');
     expect(unknown.loaded.entries).toBe(1);
     expect(unknown.take(key)).toBeUndefined();
 
     writeFileSync(file, lineOf(key, JSON.stringify({ d: graph.document, s: graph.start, n: [] })));
-    const released = await openGraphCache(file, 'b');
+    const released = await openGraphCache(dir, 'b');
     released.release();
     expect(released.take(key)).toBeUndefined();
+  });
+
+  it('keeps one file per build: a new build removes the files of the builds before, unread', async () => {
+    const dir = cacheDir();
+    const { graph } = exampleGraphs()[0]!;
+    const old = await openGraphCache(dir, 'old-build');
+    old.put(old.keyOf('h', undefined, undefined), graph);
+    await old.flush();
+    expect(readdirSync(dir)).toEqual(['validated-graphs-old-build.jsonl']);
+    const next = await openGraphCache(dir, 'new-build');
+    expect(next.loaded).toEqual({ entries: 0, refused: 0 });
+    next.put(next.keyOf('h', undefined, undefined), graph);
+    await next.flush();
+    expect(readdirSync(dir)).toEqual(['validated-graphs-new-build.jsonl']);
   });
 
   it('every kind config validates to plain JSON (no transform, date or map), so a cached graph is the graph', () => {
@@ -145,32 +162,32 @@ describe('graph cache in the registry', () => {
   }
 
   it('serves a restart\'s stored versions from the graphs validated before, without reading or validating their documents; the same graphs', async () => {
-    const file = cacheFile();
+    const dir = cacheDir();
     const served = gw.sluice.registry.active;
     const withSubflows = [...served.values()].filter((w) => w.graph.fragments.length > 0).map((w) => w.id);
     expect(withSubflows.length).toBeGreaterThan(0); // the examples have one: validated every time
 
-    const first = await openGraphCache(file, 'test-build');
+    const first = await openGraphCache(dir, 'test-build');
     const before = await syncWith(first);
     await first.flush();
     expect(before.active.size).toBe(served.size);
     expect(before.documentsRead).toHaveLength(served.size);
-    expect(readFileSync(file, 'utf8').trim().split('\n')).toHaveLength(served.size - withSubflows.length);
+    expect(readFileSync(fileOf(dir, 'test-build'), 'utf8').trim().split('\n')).toHaveLength(served.size - withSubflows.length);
 
-    const after = await syncWith(await openGraphCache(file, 'test-build'));
+    const after = await syncWith(await openGraphCache(dir, 'test-build'));
     expect([...after.active.keys()].sort()).toEqual([...served.keys()].sort());
     expect(after.documentsRead).toHaveLength(withSubflows.length);
     for (const [id, workflow] of after.active) expect(workflow.graph, id).toEqual(before.active.get(id)!.graph);
   });
 
   it('validates again under other limits: a graph cached under looser ones is not taken, and the version too large is refused', async () => {
-    const file = cacheFile();
-    const first = await openGraphCache(file, 'test-build');
+    const dir = cacheDir();
+    const first = await openGraphCache(dir, 'test-build');
     await syncWith(first);
     await first.flush();
     const smallest = Math.min(...[...gw.sluice.registry.active.values()].map((w) => w.graph.nodes.size));
     const tight = { ...DEFAULT_DOCUMENT_LIMITS, nodes: smallest };
-    const { active, documentsRead } = await syncWith(await openGraphCache(file, 'test-build'), tight);
+    const { active, documentsRead } = await syncWith(await openGraphCache(dir, 'test-build'), tight);
     expect(documentsRead).toHaveLength(gw.sluice.registry.active.size);
     expect(active.size).toBeGreaterThan(0);
     expect(active.size).toBeLessThan(gw.sluice.registry.active.size);
