@@ -296,7 +296,7 @@ export async function startSluice(
       await shared.close();
       await tables.flush();
       await graphs?.flush();
-      await directorySync.flush();
+      await directorySync.close();
       await expressionPool.close();
       rateLimits.close?.();
       await cache.close?.();

@@ -28,6 +28,8 @@ interface Remembered {
  * same size, would keep its stamp (as git's "racily clean" entries).
  */
 const SETTLED_MS = 2_000;
+/** How long after its files settle the pass that remembers them runs. */
+const SETTLED_PASS_MARGIN_MS = 100;
 
 /** Whether a text opens more objects and arrays in all than `limit` (else it cannot nest deeper): native searches, no walk. */
 function opensMoreThan(text: string, limit: number): boolean {
@@ -100,6 +102,9 @@ export function createDirectorySync(options: { directory: WorkflowDirectory; lif
   let rememberedChanged = false;
   let rememberedRead = false;
   let writingRemembered: Promise<void> = Promise.resolve();
+  /** file -> the version its applied text is, until the file is remembered (a pass once it settles remembers it) */
+  const appliedDocuments = new Map<string, string>();
+  let settledPass: NodeJS.Timeout | undefined;
 
   const actor = (origin: string) => ({ name: `file:${origin}`, role: 'publisher' });
 
@@ -110,11 +115,27 @@ export function createDirectorySync(options: { directory: WorkflowDirectory; lif
     logger.error({ workflow: entry.id, origin: entry.origin, problems }, `workflow refused: ${describeProblems(problems)}`);
   }
 
-  /** Remembers a file applied, unless it changed too recently for its stamp to tell a later change apart (then it is read again next pass). */
+  /**
+   * Remembers a file applied, unless it changed too recently for its stamp to tell a later change
+   * apart: then it is read again by a pass once it has settled (a first start reads files written
+   * moments before; without that pass, every restart read them all again).
+   */
   function remember(e: Entry, documentHash: string) {
-    if (e.stamp === undefined || e.changedAt === undefined || Date.now() - e.changedAt < settledMs) return;
+    if (e.stamp === undefined || e.changedAt === undefined) return;
+    if (Date.now() - e.changedAt < settledMs) return passOnceSettled(e.changedAt);
     remembered.set(e.origin, { stamp: e.stamp, hash: e.hash, id: e.id!, documentHash });
+    appliedDocuments.delete(e.origin);
     rememberedChanged = true;
+  }
+
+  /** A pass once a file changed at `changedAt` has settled, to remember it (one pending at a time). */
+  function passOnceSettled(changedAt: number) {
+    if (options.remember === undefined || settledPass !== undefined) return;
+    settledPass = setTimeout(() => {
+      settledPass = undefined;
+      void sync();
+    }, Math.max(0, changedAt + settledMs - Date.now()) + SETTLED_PASS_MARGIN_MS);
+    settledPass.unref();
   }
 
   function forget(origin: string) {
@@ -238,7 +259,13 @@ export function createDirectorySync(options: { directory: WorkflowDirectory; lif
 
     /** What an entry needs that takes no waiting: true when that is all it needs (applied, refused, or published before). */
     function settled(e: Entry): boolean {
-      if (applied.get(e.origin) === e.hash || (failed.get(e.origin) === e.hash && !somethingLeft)) return true;
+      if (applied.get(e.origin) === e.hash) {
+        // applied by this process and read again: it was too recent to remember then
+        const documentHash = appliedDocuments.get(e.origin);
+        if (e.known === undefined && documentHash !== undefined) remember(e, documentHash);
+        return true;
+      }
+      if (failed.get(e.origin) === e.hash && !somethingLeft) return true;
       if (e.unreadable !== undefined) {
         fail(e, [e.unreadable]);
         return true;
@@ -253,7 +280,10 @@ export function createDirectorySync(options: { directory: WorkflowDirectory; lif
       if (!applied.has(e.origin) && record?.versions.some((v) => v.hash === versionHash) && record.active !== undefined) {
         applied.set(e.origin, e.hash); // already published before this process started
         owners.set(e.id!, e.origin);
-        if (e.known === undefined && versionHash !== undefined) remember(e, versionHash);
+        if (e.known === undefined && versionHash !== undefined) {
+          appliedDocuments.set(e.origin, versionHash);
+          remember(e, versionHash);
+        }
         return true;
       }
       return false;
@@ -282,7 +312,10 @@ export function createDirectorySync(options: { directory: WorkflowDirectory; lif
         owners.set(e.id!, e.origin);
         refusedAs.delete(e.origin);
         failed.delete(e.origin);
-        if (!outcome.pending) remember(e, outcome.documentHash);
+        if (!outcome.pending) {
+          appliedDocuments.set(e.origin, outcome.documentHash);
+          remember(e, outcome.documentHash);
+        }
       } catch (error) {
         if (error instanceof AdminError) fail(e, error.problems ?? [{ code: 'invalid_document', message: error.message, field: '(document)' }]);
         else throw error;
@@ -290,10 +323,15 @@ export function createDirectorySync(options: { directory: WorkflowDirectory; lif
     }
   }
 
+  const sync = coalesce(runNow, (error) => logger.error({ err: error }, 'workflows directory could not be read'));
   return {
     /** Reads the directory and publishes what changed; calls coalesce. */
-    sync: coalesce(runNow, (error) => logger.error({ err: error }, 'workflows directory could not be read')),
-    /** Resolves once what is remembered of the files is written (a stop waits: a process gone mid-write left its temporary file). */
-    flush: () => writingRemembered,
+    sync,
+    /** Stops the pass waiting for files to settle; resolves once what is remembered is written (a process gone mid-write left its temporary file). */
+    close(): Promise<void> {
+      clearTimeout(settledPass);
+      settledPass = undefined;
+      return writingRemembered;
+    },
   };
 }

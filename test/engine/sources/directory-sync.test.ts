@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createLifecycle } from '../../../engine/admin/commands/workflows.ts';
 import { createDirectorySync } from '../../../engine/sources/directory-sync.ts';
 import { createWorkflowDirectory, type WorkflowDirectory } from '../../../engine/sources/workflow-directory.ts';
@@ -18,7 +18,9 @@ const stamped = (id: string, stamp: string) => ({ id, name: id, route: { methods
 
 const dirs: string[] = [];
 const stores: Store[] = [];
+const syncs: Array<{ close(): Promise<void> }> = [];
 afterEach(async () => {
+  for (const sync of syncs.splice(0)) await sync.close(); // what it remembers is written before the folder goes
   for (const store of stores.splice(0)) await store.close();
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
@@ -43,6 +45,7 @@ async function open(dataDir: string, settledMs = 0) {
   const lifecycle = createLifecycle({ store, fourEyes: false, contractGate: false, prepare: async () => [] }); // no catalog stored: no contract to compare
   const { spy, reads } = counted(createWorkflowDirectory(join(dataDir, 'workflows')));
   const sync = createDirectorySync({ directory: spy, lifecycle, store, logger: pino({ level: process.env.DEBUG_SYNC ? 'debug' : 'silent' }), remember: join(dataDir, 'cache', 'workflow-files.json'), settledMs });
+  syncs.push(sync);
   return { store, sync, reads };
 }
 
@@ -63,7 +66,7 @@ describe('workflows directory: what a pass reads', () => {
     expect(first.reads.at(-1)).toEqual(['w3.json']);
     expect((await first.store.state()).workflows.get('w3')!.active).toBe(2);
     // a stop waits for the write: no temporary file left behind, the whole file in place
-    await first.sync.flush();
+    await first.sync.close();
     expect(readdirSync(join(dataDir, 'cache'))).toEqual(['workflow-files.json']);
     await first.store.close();
 
@@ -85,6 +88,30 @@ describe('workflows directory: what a pass reads', () => {
     const state = await second.store.state();
     expect(state.workflows.get('w5')!.active).toBe(2);
     expect(state.workflows.get('w6')!.active).toBeUndefined();
+  });
+
+  it('remembers the files too recent to remember at the pass that read them once they settle, by a pass of its own', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'sluice-files-'));
+    dirs.push(dataDir);
+    const first = await open(dataDir, 400);
+    await first.sync.sync(); // makes the directory
+    for (let i = 0; i < 5; i++) writeFileSync(join(dataDir, 'workflows', `w${i}.json`), JSON.stringify(stamped(`w${i}`, 'one')));
+    await first.sync.sync();
+    expect(first.reads.at(-1)).toHaveLength(5);
+    const rememberedFile = join(dataDir, 'cache', 'workflow-files.json');
+    const remembered = () => Object.keys(JSON.parse(readFileSync(rememberedFile, 'utf8')) as object).sort();
+    // written just now: not remembered by that pass, but by one of its own once they have settled
+    await vi.waitFor(() => expect(remembered()).toEqual(['w0.json', 'w1.json', 'w2.json', 'w3.json', 'w4.json']), { timeout: 10_000, interval: 100 });
+    expect(first.reads.at(-1)).toHaveLength(5); // read again to be sure of them, nothing published again
+    const revision = (await first.store.state()).revision;
+    await first.sync.close();
+    await first.store.close();
+
+    const second = await open(dataDir, 400);
+    await second.sync.sync();
+    expect(second.reads.at(-1)).toEqual([]);
+    expect((await second.store.state()).revision).toBe(revision);
+    await second.sync.close();
   });
 
   it('reads a remembered file after all when the store does not have it (a new store, the same files)', async () => {
