@@ -139,6 +139,7 @@ export function createDirectorySync(options: { directory: WorkflowDirectory; lif
   }
 
   function forget(origin: string) {
+    appliedDocuments.delete(origin);
     if (remembered.delete(origin)) rememberedChanged = true;
   }
 
@@ -249,7 +250,7 @@ export function createDirectorySync(options: { directory: WorkflowDirectory; lif
       refusedAs.delete(origin);
       failed.delete(origin);
     }
-    for (const origin of remembered.keys()) if (!present.has(origin)) forget(origin);
+    for (const origin of [...remembered.keys(), ...appliedDocuments.keys()]) if (!present.has(origin)) forget(origin);
     saveRemembered();
 
     function fail(e: Entry, problems: ValidationProblem[]): void {
