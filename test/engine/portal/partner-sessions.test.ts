@@ -29,12 +29,13 @@ describe('partner portal sessions in the data directory', () => {
   it('keeps each session in a file only its owner may read, named by the SHA-256 of the id, and sweeps expired ones', async () => {
     const dir = join(dataDir, 'swept');
     const store = createFileSessionStore(dir);
-    await store.put(sessionId(4), record('acme', 20));
+    // long enough to outlast its own write and sweep on a loaded machine (20 ms did not, with two test files at once)
+    await store.put(sessionId(4), record('acme', 500));
     const [name] = readdirSync(dir);
     expect(name).toMatch(/^[0-9a-f]{64}\.json$/);
     expect(name).not.toContain(sessionId(4));
     expect(statSync(join(dir, name!)).mode & 0o777).toBe(0o600);
-    await vi.waitFor(async () => expect(await store.get(sessionId(4))).toBeUndefined());
+    await vi.waitFor(async () => expect(await store.get(sessionId(4))).toBeUndefined(), { timeout: 5_000 });
     // a later sign-in, a minute on, sweeps the expired file
     vi.useFakeTimers({ now: Date.now() + 61_000, toFake: ['Date'] });
     try {
