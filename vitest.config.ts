@@ -15,9 +15,10 @@ export default defineConfig({
     // a poll waits for behaviour, never judges speed: 1 s (the default) flakes on a loaded 2-core machine
     expect: { poll: { timeout: 15_000 } },
     pool: 'forks',
-    // Two files at a time on the 2-core machine (Vitest's default is one fewer than the cores: one
-    // here). Most files wait on what they start (gateways, Chromium, timers), not on the CPU.
-    maxWorkers: 2,
+    // One file at a time on the 2-core machine (Vitest's default: one fewer than the cores). Two at
+    // once took 823-906 s instead of 1,142 s on one night, but four CI runs surfaced four tests
+    // that judge wall time or tiny TTLs (three fixed; test/engine/evidence's "late" request is the
+    // fourth): fix those before raising this.
     // prints the adversarial suite's case counts by group after the run; checks that the run
     // reached every port and declared error of every kind over HTTP (test/coverage); builds the
     // engine bundle the tests spawn `sluice` from, fresh in every run (test/helpers/engine-bundle.ts)
