@@ -79,7 +79,11 @@ describe('evidence: a complete trace from identity to outcome', () => {
     await call('acme');
     vi.useRealTimers();
     await until('every request of the hour to be in evidence', async () => ((await evidenceOf('')).body.records?.length === sent.length - 1 ? true : undefined));
-    const late = (await admin('auditor', 'GET', `/evidence?from=${to}&to=${to + 60 * MINUTE}`)).body.records as EvidenceRecord[];
+    // the late request's record too: the recorder writes in batches, so it may come after the hour's
+    const late = await until('the late request to be in evidence', async () => {
+      const records = (await admin('auditor', 'GET', `/evidence?from=${to}&to=${to + 60 * MINUTE}`)).body.records as EvidenceRecord[] | undefined;
+      return records !== undefined && records.length > 0 ? records : undefined;
+    });
     expect(late.map((r) => r.traceId)).toEqual([sent.at(-1)!.traceId]);
     sent.pop(); // the hour's requests
   });
