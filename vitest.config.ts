@@ -16,9 +16,9 @@ export default defineConfig({
     expect: { poll: { timeout: 15_000 } },
     pool: 'forks',
     // One file at a time on the 2-core machine (Vitest's default: one fewer than the cores). Two at
-    // once took 823-906 s instead of 1,142 s on one night, but four CI runs surfaced four tests
-    // that judge wall time or tiny TTLs (three fixed; test/engine/evidence's "late" request is the
-    // fourth): fix those before raising this.
+    // once took 823-906 s instead of 1,142 s on one night, but each of four CI runs surfaced a test
+    // that judged wall time, a tiny TTL or an unawaited write (all four fixed since): raise this to
+    // 2 once a few runs at two are green.
     // prints the adversarial suite's case counts by group after the run; checks that the run
     // reached every port and declared error of every kind over HTTP (test/coverage); builds the
     // engine bundle the tests spawn `sluice` from, fresh in every run (test/helpers/engine-bundle.ts)
