@@ -1,5 +1,5 @@
 import { createFlights, createMemoryCacheStore } from '../kinds/support/cache-store.ts';
-import { expressionSyntaxError, FAULT_STATE, runPaced, toMachineConfig, toMachineConfigSliced, type ValidationProblem, type ValidGraph, type WorkflowMachineConfig } from '../../shared/compile/index.ts';
+import { expressionSyntaxError, FAULT_STATE, machineLayoutOf, runPaced, toMachineConfig, type ValidationProblem, type ValidGraph, type WorkflowMachineConfig } from '../../shared/compile/index.ts';
 import { isKindName, kinds, type AnyKindDescriptor } from '../../shared/nodes/index.ts';
 import { runtimes } from '../kinds/index.ts';
 import { compileExpression } from '../kinds/support/expression.ts';
@@ -169,8 +169,8 @@ export async function preparationProblems(document: unknown, deps: CompileDepend
  * @throws WorkflowRefused naming node and field when a node cannot be prepared.
  */
 export async function compileWorkflow(graph: ValidGraph, version: number, deps: CompileDependencies, served?: { metrics?: Metrics }, pace = createPace(deps.sliceMs)): Promise<CompiledWorkflow> {
-  const machineConfig = await runPaced(toMachineConfigSliced(graph), pace);
-  const table = await computeTable(machineConfig, pace, deps.tables);
+  const layout = await runPaced(machineLayoutOf(graph), pace);
+  const table = await computeTable(layout.shape, pace, deps.tables);
 
   const problems: ValidationProblem[] = [];
   const prepared = new Map<string, PreparedNode>();
@@ -213,29 +213,28 @@ export async function compileWorkflow(graph: ValidGraph, version: number, deps: 
     if (metrics !== undefined && counted.has(id)) metrics.results = counted.get(id);
     return metrics;
   };
-  const steps = new Map<string, Step>();
-  for (const [state, stateConfig] of Object.entries(machineConfig.states)) {
+  // The steps by place (MachineLayout): the node states, then the final states.
+  const steps: Step[] = [];
+  for (const node of layout.nodes) {
     const pause = pace();
     if (pause) await pause;
-    if ('type' in stateConfig) steps.set(state, { final: true, state, meta: stateConfig.meta });
-    else
-      steps.set(state, {
-        final: false,
-        state,
-        kind: stateConfig.meta.kind,
-        run: prepared.get(state)!.run,
-        // next has no prototype: a port named "constructor" or "__proto__" must not find Object's members
-        next: Object.create(null) as Record<string, Step>,
-        fault: undefined as never,
-        metrics: nodeMetrics(state, stateConfig.meta.kind),
-      });
+    steps.push({
+      final: false,
+      state: node.id,
+      kind: node.kind,
+      run: prepared.get(node.id)!.run,
+      // next has no prototype: a port named "constructor" or "__proto__" must not find Object's members
+      next: Object.create(null) as Record<string, Step>,
+      fault: undefined as never,
+      metrics: nodeMetrics(node.id, node.kind),
+    });
   }
-  for (const [state, targets] of table) {
-    const step = steps.get(state) as NodeStep;
-    for (const [port, target] of targets) {
-      const next = steps.get(target)!;
-      if (port === FAULT_STATE) step.fault = next as FinalStep;
-      else step.next[port] = next;
+  for (const { name, meta } of layout.finals) steps.push({ final: true, state: name, meta });
+  for (let place = 0; place < layout.nodes.length; place++) {
+    const step = steps[place] as NodeStep;
+    for (const [port, target] of table[place]!) {
+      if (port === FAULT_STATE) step.fault = steps[target] as FinalStep;
+      else step.next[port] = steps[target]!;
     }
   }
 
@@ -244,7 +243,7 @@ export async function compileWorkflow(graph: ValidGraph, version: number, deps: 
     version,
     graph,
     machineConfig: () => machineConfigOf(graph),
-    start: steps.get(graph.start) as NodeStep,
+    start: steps[layout.nodes.findIndex((node) => node.id === graph.start)] as NodeStep,
     prepared,
     needsRequestBody,
     metrics: workflowMetrics?.version(version),

@@ -30,108 +30,88 @@ function nextState(machine: AnyStateMachine, snapshot: ReturnType<AnyStateMachin
   return next.value;
 }
 
-/**
- * A machine config's structure, with its states named by their place (0, 1, …): for each state,
- * 0 when it is final, else where its node's failure leads and where each port leads. Workflows of
- * one structure (the same wiring of the same ports), whatever their node ids, kinds or errors,
- * have one, and so one transition table up to the names of their states. `names[i]` is the
- * name of state i.
- */
-export function shapeOf(config: WorkflowMachineConfig): { shape: string; names: string[] } {
-  const names = Object.keys(config.states);
-  const index = new Map<string, number>();
-  for (let i = 0; i < names.length; i++) index.set(names[i]!, i);
-  const place = (name: string) => {
-    const at = index.get(name);
-    if (at === undefined) throw new Error(`a transition leads to the unknown state ${name}`);
-    return at;
-  };
-  // JSON.stringify of [0 | [fault, port, place, port, place, …], …], written directly (it runs for every compiled workflow)
-  let shape = '[';
-  for (let i = 0; i < names.length; i++) {
-    const stateConfig = config.states[names[i]!]!;
-    if (i > 0) shape += ',';
-    if ('type' in stateConfig) {
-      shape += '0';
-      continue;
-    }
-    shape += `[${place(stateConfig.invoke.onError.target)}`;
-    const on = stateConfig.on;
-    for (const port of Object.keys(on)) shape += `,${JSON.stringify(port)},${place(on[port]!)}`;
-    shape += ']';
-  }
-  return { shape: `${shape}]`, names };
-}
-
-/** The config of a structure (shapeOf): states s0, s1, … wired as it says, without the metadata transitions never read. */
-function configOfShape(shape: string): WorkflowMachineConfig {
-  const parts = JSON.parse(shape) as Array<0 | [number, ...Array<string | number>]>;
+/** The config of a structure (MachineLayout's shape): states s0, s1, … wired as it says, without the metadata transitions never read. */
+function configOfShape(parts: ShapeParts): WorkflowMachineConfig {
   const states: WorkflowMachineConfig['states'] = {};
   parts.forEach((part, i) => {
-    const id = `s${i}`;
+    const id = placeName(i);
     if (part === 0) {
       states[id] = { type: 'final', meta: { outcome: 'finish' } };
       return;
     }
     const [fault, ...ports] = part;
     const on: Record<string, string> = {};
-    for (let p = 0; p < ports.length; p += 2) on[ports[p] as string] = `s${ports[p + 1] as number}`;
-    states[id] = { meta: { kind: '' }, invoke: { id, src: RUN_NODE_ACTOR, input: { node: id }, onDone: { actions: TAKE_PORT_ACTION }, onError: { target: `s${fault}` } }, on };
+    for (let p = 0; p < ports.length; p += 2) on[ports[p] as string] = placeName(ports[p + 1] as number);
+    states[id] = { meta: { kind: '' }, invoke: { id, src: RUN_NODE_ACTOR, input: { node: id }, onDone: { actions: TAKE_PORT_ACTION }, onError: { target: placeName(fault) } }, on };
   });
-  return { id: 'workflow', initial: 's0', states };
+  return { id: 'workflow', initial: placeName(0), states };
 }
 
-/** Whether `table` answers every port of every node state of `config` (and its failure), each with a state `config` has. */
-function fits(table: TransitionTable, config: WorkflowMachineConfig): boolean {
+/** A shape parsed: per place, 0 for a final state, else [fault place, port, place, port, place, …]. */
+type ShapeParts = Array<0 | [number, ...Array<string | number>]>;
+
+/** The names of places in the tables XState answers for shapes: s0, s1, … (made once, shared). */
+const placeNames: string[] = [];
+const placeName = (place: number) => (placeNames[place] ??= `s${place}`);
+
+/** Where each port (and FAULT_STATE) of each node state leads, by place: index i is the node state at place i (MachineLayout). */
+export type PlaceTable = ReadonlyArray<ReadonlyMap<string, number>>;
+
+/** Tables read by place, each once, with the shape they were read for (a table fits one shape). */
+const placeTables = new WeakMap<TransitionTable, { shape: string; places: PlaceTable | undefined }>();
+
+/**
+ * A table of a shape's states (named s0, s1, …) by place, when it answers every port of every
+ * node state of `shape` (and its failure), each with a state the shape has, and nothing else;
+ * undefined otherwise (an altered cache file, another XState).
+ */
+function placesOf(table: TransitionTable, shape: string): PlaceTable | undefined {
+  const read = placeTables.get(table);
+  if (read?.shape === shape) return read.places;
+  const parts = JSON.parse(shape) as ShapeParts;
+  const placeOf = (name: string | undefined) => {
+    const place = name !== undefined && /^s(0|[1-9]\d*)$/.test(name) ? Number(name.slice(1)) : -1;
+    return place < parts.length ? place : -1;
+  };
+  const places: Array<Map<string, number>> = [];
   let nodes = 0;
-  for (const state in config.states) {
-    const stateConfig = config.states[state]!;
-    if ('type' in stateConfig) continue;
+  let fits = true;
+  for (let i = 0; i < parts.length && fits; i++) {
+    const part = parts[i]!;
+    if (part === 0) continue;
     nodes++;
-    const targets = table.get(state);
-    if (targets === undefined) return false;
-    let ports = 1;
-    for (const port of Object.keys(stateConfig.on)) {
-      ports++;
-      const target = targets.get(port);
-      if (target === undefined || !Object.hasOwn(config.states, target)) return false;
-    }
-    const fault = targets.get(FAULT_STATE);
-    if (targets.size !== ports || fault === undefined || !Object.hasOwn(config.states, fault)) return false;
+    const targets = table.get(placeName(i));
+    const ports = new Map<string, number>();
+    for (let p = 1; p < part.length && targets !== undefined; p += 2) ports.set(part[p] as string, placeOf(targets.get(part[p] as string)));
+    ports.set(FAULT_STATE, placeOf(targets?.get(FAULT_STATE)));
+    fits = targets?.size === ports.size && [...ports.values()].every((place) => place >= 0);
+    places[i] = ports;
   }
-  return table.size === nodes;
+  const answer = fits && table.size === nodes ? places : undefined;
+  placeTables.set(table, { shape, places: answer });
+  return answer;
 }
 
 /**
  * Asks XState, for every node state and every port its node can exit by, which state comes
- * next; the answers form the table the gateway walks per request. With `tables`, the table is
- * asked of the workflow's structure (shapeOf: states named by their place) and kept by it, so a
+ * next, for a workflow's structure (MachineLayout's shape); the answers, by place, form the
+ * table the gateway walks per request. With `tables`, the table is kept by its structure, so a
  * workflow of a structure XState answered before (in this process, or one before it on this data
- * dir) is not asked again; a kept table that does not fit the workflow is asked again.
+ * dir) is not asked again; a kept table that does not fit the structure is asked again.
  */
-export async function computeTable(config: WorkflowMachineConfig, pace: Pace, tables?: TableCache): Promise<TransitionTable> {
-  if (tables === undefined) return tableOf(config, pace);
-  const { shape, names } = shapeOf(config);
-  const key = tables.keyOf(shape);
-  const nameOf = (state: string) => names[Number(state.slice(1))] ?? state;
-  const renamed = (table: TransitionTable) => {
-    const map = new Map<string, Map<string, string>>();
-    for (const [state, targets] of table) {
-      const named = new Map<string, string>();
-      for (const [port, target] of targets) named.set(port, nameOf(target));
-      map.set(nameOf(state), named);
-    }
-    return map;
-  };
-  const known = tables.get(key);
-  if (known !== undefined) {
-    const table = renamed(known);
-    if (fits(table, config)) return table;
-    tables.forget(key);
+export async function computeTable(shape: string, pace: Pace, tables?: TableCache): Promise<PlaceTable> {
+  const key = tables?.keyOf(shape);
+  if (key !== undefined) {
+    const known = tables!.get(key);
+    const places = known === undefined ? undefined : placesOf(known, shape);
+    if (places !== undefined) return places;
+    if (known !== undefined) tables!.forget(key);
   }
-  const table = await tableOf(configOfShape(shape), pace);
-  tables.put(key, table);
-  return renamed(table);
+  const table = await tableOf(configOfShape(JSON.parse(shape) as ShapeParts), pace);
+  if (key !== undefined) tables!.put(key, table);
+  const places = placesOf(table, shape);
+  if (places === undefined) throw new Error('XState answered a table that does not fit the workflow');
+  return places;
 }
 
 /**

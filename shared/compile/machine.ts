@@ -1,5 +1,5 @@
 import { runAtOnce, sliceCounter, type Sliced } from './slices.ts';
-import type { ValidGraph } from './validate.ts';
+import type { GraphNode, ValidGraph } from './validate.ts';
 
 /** Final state reached when a port ends the request with the current response. */
 export const FINISH_STATE = '$finish';
@@ -38,6 +38,76 @@ export interface WorkflowMachineConfig {
 }
 
 /**
+ * A workflow's machine by place: the states toMachineConfig names, in its order, and the
+ * structure the transition table is asked of (engine/compile/machine.ts' computeTable). The
+ * engine compiles from this without making the config (a restart of 10,000 workflows spent ~0.8 s
+ * making configs, naming their states and renaming the tables by name).
+ */
+export interface MachineLayout {
+  /** The node of each node state: places 0 … nodes.length - 1, in the graph's order. */
+  nodes: GraphNode[];
+  /** Per node state, each port it leaves by (in the node's order) and the place it leads to. */
+  wiring: Array<Array<[port: string, place: number]>>;
+  /** The final states after the node states: $finish when a port finishes, each raise state, then $fault, the last place (where every node's failure leads). */
+  finals: Array<{ name: string; meta: FinalStateMeta }>;
+  /**
+   * The structure, states named by their place: for each, 0 when it is final, else
+   * [fault place, port, place, port, place, …], as JSON. Workflows of one structure (the same
+   * wiring of the same ports), whatever their node ids, kinds or errors, have one, and so one
+   * transition table up to the names of their states.
+   */
+  shape: string;
+}
+
+/** A final state a port leads to before the places of the finals are known: $finish, or the k-th raise state. */
+const FINISH_PENDING = -1;
+const raisePending = (k: number) => -2 - k;
+
+/** The machine layout of a validated workflow, in slices of a few hundred nodes (a server compiling a large document paces them). */
+export function* machineLayoutOf(graph: ValidGraph): Sliced<MachineLayout> {
+  const nodes = [...graph.nodes.values()];
+  const placeOf = new Map<string, number>();
+  for (let i = 0; i < nodes.length; i++) placeOf.set(nodes[i]!.id, i);
+  const wiring: MachineLayout['wiring'] = [];
+  const raises: MachineLayout['finals'] = [];
+  let finishes = false;
+  const due = sliceCounter();
+  for (const node of nodes) {
+    if (due()) yield;
+    const ports: Array<[string, number]> = [];
+    for (const port of node.ports) {
+      const to = node.next.get(port.name);
+      if (to !== undefined) ports.push([port.name, placeOf.get(to)!]);
+      else if (port.unwired === 'finish') {
+        ports.push([port.name, FINISH_PENDING]);
+        finishes = true;
+      } else if (port.unwired !== 'required') {
+        ports.push([port.name, raisePending(raises.length)]);
+        raises.push({ name: raiseState(node.id, port.name), meta: { outcome: 'raise', error: port.unwired.error, node: node.id, port: port.name } });
+      }
+    }
+    wiring.push(ports);
+  }
+  const finals: MachineLayout['finals'] = finishes ? [{ name: FINISH_STATE, meta: { outcome: 'finish' } }, ...raises] : raises;
+  finals.push({ name: FAULT_STATE, meta: { outcome: 'fault' } });
+  const firstRaise = nodes.length + (finishes ? 1 : 0);
+  const fault = nodes.length + finals.length - 1;
+  // JSON.stringify of [0 | [fault, port, place, port, place, …], …], written directly (it runs for every compiled workflow)
+  let shape = '[';
+  for (const ports of wiring) {
+    if (due()) yield;
+    shape += `[${fault}`;
+    for (const entry of ports) {
+      if (entry[1] < 0) entry[1] = entry[1] === FINISH_PENDING ? nodes.length : firstRaise + (-2 - entry[1]);
+      shape += `,${JSON.stringify(entry[0])},${entry[1]}`;
+    }
+    shape += '],';
+  }
+  shape += `${'0,'.repeat(finals.length - 1)}0]`;
+  return { nodes, wiring, finals, shape };
+}
+
+/**
  * Compiles a validated workflow to an XState machine config. Pure and deterministic: the
  * same document gives the same JSON. Node states invoke the `runNode` actor; its output
  * (a port name) is raised as an event whose transition leads to the next node or a final state.
@@ -46,43 +116,19 @@ export interface WorkflowMachineConfig {
  * const machine = setup({ actors: { runNode }, actions: { takePort } }).createMachine(config);
  */
 export function toMachineConfig(graph: ValidGraph): WorkflowMachineConfig {
-  return runAtOnce(toMachineConfigSliced(graph));
-}
-
-/** toMachineConfig in slices of a few hundred nodes, for a server compiling a large document. */
-export function* toMachineConfigSliced(graph: ValidGraph): Sliced<WorkflowMachineConfig> {
-  // Keyed by node ids, which differ from workflow to workflow: without a prototype (a dictionary
-  // from the start), so a gateway compiling 10,000 workflows does not grow an object shape per
-  // id set. JSON, XState and Object.entries read it as any object.
+  const { nodes, wiring, finals } = runAtOnce(machineLayoutOf(graph));
+  const nameOf = (place: number) => (place < nodes.length ? nodes[place]!.id : finals[place - nodes.length]!.name);
+  // Keyed by node ids: without a prototype, so a port or node named "constructor" finds nothing of Object's.
   const states = Object.create(null) as WorkflowMachineConfig['states'];
-  // The raise states go in after the node states; gathered in a list, each key is added to one
-  // dictionary once (a second dictionary and Object.assign had cost half of this function).
-  const finals: Array<[string, WorkflowMachineConfig['states'][string]]> = [];
-  let finishes = false;
-  const due = sliceCounter();
-  for (const node of graph.nodes.values()) {
-    if (due()) yield;
+  nodes.forEach((node, i) => {
     const on: Record<string, string> = {};
-    for (const port of node.ports) {
-      const to = node.next.get(port.name);
-      if (to !== undefined) on[port.name] = to;
-      else if (port.unwired === 'finish') {
-        on[port.name] = FINISH_STATE;
-        finishes = true;
-      } else if (port.unwired !== 'required') {
-        const name = raiseState(node.id, port.name);
-        on[port.name] = name;
-        finals.push([name, { type: 'final', meta: { outcome: 'raise', error: port.unwired.error, node: node.id, port: port.name } }]);
-      }
-    }
+    for (const [port, place] of wiring[i]!) on[port] = nameOf(place);
     states[node.id] = {
       meta: { kind: node.kind },
       invoke: { id: node.id, src: RUN_NODE_ACTOR, input: { node: node.id }, onDone: { actions: TAKE_PORT_ACTION }, onError: { target: FAULT_STATE } },
       on,
     };
-  }
-  if (finishes) states[FINISH_STATE] = { type: 'final', meta: { outcome: 'finish' } };
-  for (const [name, state] of finals) states[name] = state;
-  states[FAULT_STATE] = { type: 'final', meta: { outcome: 'fault' } };
+  });
+  for (const { name, meta } of finals) states[name] = { type: 'final', meta };
   return { id: graph.document.id, initial: graph.start, states };
 }

@@ -46,7 +46,7 @@ export interface ValidationProblem {
 }
 
 /** A node whose config passed its kind's schema, with its ports and outgoing edges. */
-interface GraphNode {
+export interface GraphNode {
   id: string;
   kind: string;
   descriptor: AnyKindDescriptor;

@@ -86,11 +86,10 @@ describe('graph cache', () => {
     await cache.flush();
     const lines = readFileSync(file, 'utf8').trim().split('\n');
     expect(lines).toHaveLength(1);
-    const entry = JSON.parse(lines[0]!) as { k: string; t: string; c: string };
     // the start moved, its checksum left as it was; a line cut short
-    const moved = entry.t.replace(`"s":"${graph.start}"`, '"s":"elsewhere"');
-    expect(moved).not.toBe(entry.t);
-    writeFileSync(file, `${JSON.stringify({ ...entry, t: moved })}\n`);
+    const moved = lines[0]!.replace(`"s":"${graph.start}"`, '"s":"elsewhere"');
+    expect(moved).not.toBe(lines[0]);
+    writeFileSync(file, `${moved}\n`);
     appendFileSync(file, lines[0]!.slice(0, 40));
     const altered = await openGraphCache(dir, 'b');
     expect(altered.loaded).toEqual({ entries: 0, refused: 2 });

@@ -3,9 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { transition } from 'xstate';
 import { afterEach, describe, expect, it } from 'vitest';
-import { computeTable, createWorkflowMachine, shapeOf } from '../../../engine/compile/machine.ts';
+import { computeTable, createWorkflowMachine, type PlaceTable } from '../../../engine/compile/machine.ts';
+import { lineOf } from '../../../engine/compile/line-file.ts';
 import { openTableCache, type TransitionTable } from '../../../engine/compile/table-cache.ts';
-import { FAULT_STATE, toMachineConfig, validateWorkflow, type WorkflowMachineConfig } from '../../../shared/compile/index.ts';
+import { FAULT_STATE, machineLayoutOf, runAtOnce, toMachineConfig, validateWorkflow, type MachineLayout, type ValidGraph } from '../../../shared/compile/index.ts';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -17,8 +18,8 @@ const cacheFile = () => {
   return join(dir, 'cache', 'transition-tables.jsonl');
 };
 
-/** A condition, then two respond nodes; `second` names the node the false port goes to. */
-function configOf(second = 'no'): WorkflowMachineConfig {
+/** A condition, then two respond nodes; `second` names the node the false port goes to ('yes': the false port goes to the true port's node, and there is no third node). */
+function graphOf(second = 'no'): ValidGraph {
   const document = {
     id: 'branch',
     name: 'Branch',
@@ -26,7 +27,7 @@ function configOf(second = 'no'): WorkflowMachineConfig {
     nodes: [
       { id: 'when', kind: 'condition', config: { when: 'request.method = "GET"' } },
       { id: 'yes', kind: 'respond', config: { status: 200, body: { ok: true } } },
-      { id: second, kind: 'respond', config: { status: 404, body: { ok: false } } },
+      ...(second === 'yes' ? [] : [{ id: second, kind: 'respond', config: { status: 404, body: { ok: false } } }]),
     ],
     edges: [
       { from: 'when', port: 'true', to: 'yes' },
@@ -35,17 +36,26 @@ function configOf(second = 'no'): WorkflowMachineConfig {
   };
   const result = validateWorkflow(document);
   if (!result.ok) throw new Error(JSON.stringify(result.problems));
-  return toMachineConfig(result.graph);
+  return result.graph;
 }
+const layoutOf = (graph: ValidGraph) => runAtOnce(machineLayoutOf(graph));
+const shapeOf = (graph: ValidGraph) => layoutOf(graph).shape;
 
+/** A table by place, in the workflow's state names. */
+function named(layout: MachineLayout, places: PlaceTable): TransitionTable {
+  const nameOf = (place: number) => (place < layout.nodes.length ? layout.nodes[place]!.id : layout.finals[place - layout.nodes.length]!.name);
+  return new Map(places.map((targets, place) => [nameOf(place), new Map([...targets].map(([port, target]) => [port, nameOf(target)]))]));
+}
+/** The workflow's table, in its state names, computed with `cache` (or without one). */
+const tableOf = async (graph: ValidGraph, cache?: Awaited<ReturnType<typeof openTableCache>>) => named(layoutOf(graph), await computeTable(shapeOf(graph), noPause, cache));
 const plain = (table: TransitionTable) => [...table].map(([state, targets]) => [state, [...targets]]);
 const noPause = () => undefined;
 
 describe('transition tables', () => {
   it('are what a whole XState macrostep (transition()) reaches from each state on each port', async () => {
-    const config = configOf();
-    const table = await computeTable(config, noPause);
-    const machine = createWorkflowMachine(config);
+    const graph = graphOf();
+    const table = await tableOf(graph);
+    const machine = createWorkflowMachine(toMachineConfig(graph));
     for (const [state, targets] of table)
       for (const [port, target] of targets) {
         const type = port === FAULT_STATE ? `xstate.error.actor.${state}` : port;
@@ -60,22 +70,23 @@ describe('transition tables', () => {
   it('are kept for the next process on the data dir, and a changed document is computed afresh', async () => {
     const file = cacheFile();
     const first = await openTableCache(file);
-    const config = configOf();
-    const computed = await computeTable(config, noPause, first);
+    const graph = graphOf();
+    const computed = await tableOf(graph, first);
     await first.flush();
 
     const second = await openTableCache(file);
     expect(second.loaded).toEqual({ entries: 1, refused: 0 });
-    const shape = shapeOf(config).shape;
+    const shape = shapeOf(graph);
     expect(second.get(second.keyOf(shape))).toBeDefined();
-    expect(plain(await computeTable(config, noPause, second))).toEqual(plain(computed));
+    expect(plain(await tableOf(graph, second))).toEqual(plain(computed));
     // another structure (the false port to the node of the true port): another key, nothing cached for it
-    const rewired = configOf();
-    (rewired.states.when as { on: Record<string, string> }).on.false = 'yes';
-    const rewiredShape = shapeOf(rewired).shape;
+    const rewired = graphOf('yes');
+    const rewiredShape = shapeOf(rewired);
     expect(second.keyOf(rewiredShape)).not.toBe(second.keyOf(shape));
     expect(second.get(second.keyOf(rewiredShape))).toBeUndefined();
-    expect(plain(await computeTable(rewired, noPause, second))).toEqual(plain(await computeTable(rewired, noPause)));
+    expect(plain(await tableOf(rewired, second))).toEqual(plain(await tableOf(rewired)));
+    expect(computed.get('when')!.get('false')).toBe('no');
+    expect((await tableOf(rewired, second)).get('when')!.get('false')).toBe('yes');
     expect(second.get(second.keyOf(rewiredShape))).toBeDefined();
     await second.flush();
   });
@@ -83,33 +94,30 @@ describe('transition tables', () => {
   it('refuses a line that was altered or torn, and a table that does not fit its machine; computes it again', async () => {
     const file = cacheFile();
     const cache = await openTableCache(file);
-    const config = configOf();
-    const shape = shapeOf(config).shape;
-    const key = cache.keyOf(shape);
-    await computeTable(config, noPause, cache);
+    const graph = graphOf();
+    const key = cache.keyOf(shapeOf(graph));
+    await tableOf(graph, cache);
     await cache.flush();
     const line = readFileSync(file, 'utf8').trim();
-    const entry = JSON.parse(line) as { k: string; t: string; c: string };
+    expect(line.split(' ', 2)[1]).toBe(key);
 
     // altered: a target swapped, the checksum left as it was
-    expect(entry.t).toContain('"s1"');
-    writeFileSync(file, `${JSON.stringify({ ...entry, t: entry.t.replace('"s1"', '"s2"') })}\n`);
-    appendFileSync(file, '{"k":"torn');
+    expect(line).toContain('"s1"');
+    writeFileSync(file, `${line.replace('"s1"', '"s2"')}\n`);
+    appendFileSync(file, `${line.slice(0, 40)}`);
     const reopened = await openTableCache(file);
     expect(reopened.loaded).toEqual({ entries: 0, refused: 2 });
     expect(reopened.get(key)).toBeUndefined();
-    expect(plain(await computeTable(config, noPause, reopened))).toEqual(plain(await computeTable(config, noPause)));
+    expect(plain(await tableOf(graph, reopened))).toEqual(plain(await tableOf(graph)));
     await reopened.flush();
 
     // a line whose checksum holds but whose table lacks a port of the machine asked for (another XState, a bug)
     const wrongTable = JSON.stringify([['s0', [['true', 's1']]]]);
-    const { createHash } = await import('node:crypto');
-    const c = createHash('sha256').update(key).update('\n').update(wrongTable).digest('hex').slice(0, 32);
-    writeFileSync(file, `${JSON.stringify({ k: key, t: wrongTable, c })}\n`);
+    writeFileSync(file, lineOf(key, wrongTable));
     const misfit = await openTableCache(file);
     expect(misfit.loaded).toEqual({ entries: 1, refused: 0 });
     expect(plain(misfit.get(key)!)).toEqual([['s0', [['true', 's1']]]]);
-    expect(plain(await computeTable(config, noPause, misfit))).toEqual(plain(await computeTable(config, noPause)));
+    expect(plain(await tableOf(graph, misfit))).toEqual(plain(await tableOf(graph)));
     expect(misfit.get(key)!.get('s0')!.size).toBe(3); // computed again: true, false and the failure
     await misfit.flush(); // its line written before the folder is removed
   });
@@ -119,22 +127,21 @@ describe('transition tables', () => {
     dirs.push(dir);
     writeFileSync(join(dir, 'cache'), 'a file where the folder should be');
     const cache = await openTableCache(join(dir, 'cache', 'transition-tables.jsonl'));
-    const config = configOf();
-    const table = await computeTable(config, noPause, cache);
+    const graph = graphOf();
+    const table = await tableOf(graph, cache);
     await cache.flush();
-    const shape = shapeOf(config).shape;
-    expect(cache.get(cache.keyOf(shape))).toBeDefined();
-    expect(plain(await computeTable(config, noPause, cache))).toEqual(plain(table));
+    expect(cache.get(cache.keyOf(shapeOf(graph)))).toBeDefined();
+    expect(plain(await tableOf(graph, cache))).toEqual(plain(table));
   });
 
   it('are shared by workflows of one structure whatever their node ids, each renamed to its own states', async () => {
     const file = cacheFile();
     const cache = await openTableCache(file);
-    const [a, b] = [configOf('no'), configOf('nope')];
-    expect(cache.keyOf(shapeOf(a).shape)).toBe(cache.keyOf(shapeOf(b).shape));
-    expect(plain(await computeTable(a, noPause, cache))).toEqual(plain(await computeTable(a, noPause)));
-    expect(plain(await computeTable(b, noPause, cache))).toEqual(plain(await computeTable(b, noPause)));
-    expect((await computeTable(b, noPause, cache)).get('when')!.get('false')).toBe('nope');
+    const [a, b] = [graphOf('no'), graphOf('nope')];
+    expect(cache.keyOf(shapeOf(a))).toBe(cache.keyOf(shapeOf(b)));
+    expect(plain(await tableOf(a, cache))).toEqual(plain(await tableOf(a)));
+    expect(plain(await tableOf(b, cache))).toEqual(plain(await tableOf(b)));
+    expect((await tableOf(b, cache)).get('when')!.get('false')).toBe('nope');
     await cache.flush();
     expect(readFileSync(file, 'utf8').trim().split('\n')).toHaveLength(1);
   });

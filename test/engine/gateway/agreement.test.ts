@@ -375,7 +375,8 @@ const ERRORS = ['not_found', 'insufficient_scope', 'rate_limited', 'bad_request'
  * A random acyclic workflow of condition, switch, transform-request, respond and error nodes.
  * Node nK reads header nK: "$number(request.headers.nK)" decides its port, and the value "x"
  * makes $number throw, so a request drives every port and the faults of condition, switch and
- * respond nodes.
+ * respond nodes. Every third seed names its nodes 0, 1, 2, … instead: JavaScript enumerates
+ * such keys of a machine config first, in numeric order, not in the order the graph has them.
  */
 function generateWorkflow(seed: number, maxNodes: number): GeneratedWorkflow {
   const random = seededRandom(seed);
@@ -388,8 +389,8 @@ function generateWorkflow(seed: number, maxNodes: number): GeneratedWorkflow {
 
   const add = (kind: GeneratedKind): number => {
     const index = nodes.length;
-    const id = `n${index}`;
-    const value = `$number(request.headers.${id})`;
+    const id = seed % 3 === 0 ? String(index) : `n${index}`;
+    const value = `$number(request.headers.\`${id}\`)`;
     kinds.set(id, kind);
     if (kind === 'condition') {
       nodes.push({ id, kind, config: { when: `${value} = 1` } });
@@ -495,6 +496,7 @@ describe('the table walk agrees with a live XState actor on generated graphs', (
     const kindsUsed = new Set(shapes.flatMap((d) => d.nodes.map((n) => n.kind)));
     expect([...kindsUsed].sort()).toEqual(['condition', 'error', 'respond', 'switch', 'transform-request']);
     expect(shapes.some((d) => d.edges.some((e) => e.port === 'constructor'))).toBe(true);
+    expect(shapes.some((d) => d.nodes.length > 10 && d.nodes.every((n) => /^\d+$/.test(n.id)))).toBe(true); // state keys JavaScript orders by number
     expect(shapes.some((d) => new Set(d.edges.map((e) => e.to)).size < d.edges.length)).toBe(true); // shared subgraphs (DAGs), not only trees
     expect(shapes.some((d) => d.nodes.some((n) => n.kind === 'transform-request') && !d.edges.some((e) => e.port === 'error'))).toBe(true); // unwired failure ports
   });
