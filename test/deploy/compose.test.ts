@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { settingsSchema } from '../../engine/config.ts';
 import { durationMs } from '../../shared/schema/duration.ts';
 import { sluice, spawnSluice } from '../helpers/cli.ts';
+import { SERVE_FLAGS } from '../helpers/engine-bundle.ts';
 import { REPO } from '../helpers/gateway.ts';
 import { freePort } from '../helpers/redis.ts';
 
@@ -99,6 +100,9 @@ describe('Dockerfile', () => {
     expect(dockerfile).toMatch(/^USER node$/m);
     expect(dockerfile).toMatch(/^HEALTHCHECK .*\n\s+CMD .*\/healthz/m);
     expect(dockerfile).toMatch(/^CMD \["node", .*"dist\/cli\.mjs", "serve"\]$/m);
+    // the image runs with npm start's Node flags
+    const command = JSON.parse(/^CMD (\[.*"serve"\])$/m.exec(dockerfile)![1]!) as string[];
+    expect(command.slice(1, -2)).toEqual(SERVE_FLAGS);
     // what the runtime stage copies from the repository exists
     for (const [, path] of dockerfile.matchAll(/^COPY --from=build \/app\/(\S+)/gm)) if (!['dist', 'editor/dist'].includes(path!)) expect(existsSync(join(REPO, path!)), path).toBe(true);
     expect(readFileSync(join(REPO, 'scripts', 'build.mjs'), 'utf8')).toContain("outfile: join(ROOT, 'dist', 'cli.mjs')");
