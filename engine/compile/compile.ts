@@ -1,5 +1,5 @@
 import { createFlights, createMemoryCacheStore } from '../kinds/support/cache-store.ts';
-import { expressionSyntaxError, FAULT_STATE, machineLayoutOf, runPaced, toMachineConfig, type ValidationProblem, type ValidGraph, type WorkflowMachineConfig } from '../../shared/compile/index.ts';
+import { expressionSyntaxError, FAULT_STATE, finalStateName, machineLayoutOf, runPaced, toMachineConfig, type FinalStateMeta, type ValidationProblem, type ValidGraph, type WorkflowMachineConfig } from '../../shared/compile/index.ts';
 import { isKindName, kinds, type AnyKindDescriptor } from '../../shared/nodes/index.ts';
 import { runtimes } from '../kinds/index.ts';
 import { compileExpression } from '../kinds/support/expression.ts';
@@ -53,6 +53,24 @@ function machineConfigOf(graph: ValidGraph): WorkflowMachineConfig {
   let config = machineConfigs.get(graph);
   if (config === undefined) machineConfigs.set(graph, (config = toMachineConfig(graph)));
   return config;
+}
+
+/** A raise state's step, its name made when first read (most raise states are never reached). */
+class RaiseStep implements FinalStep {
+  readonly final = true;
+  #state: string | undefined;
+  constructor(readonly meta: FinalStateMeta) {}
+  get state(): string {
+    return (this.#state ??= finalStateName(this.meta));
+  }
+}
+/** The steps of $finish and $fault, the same in every workflow (their metas are), by meta. */
+const sharedFinalSteps = new WeakMap<FinalStateMeta, FinalStep>();
+function finalStep(meta: FinalStateMeta): FinalStep {
+  if (meta.outcome === 'raise') return new RaiseStep(meta);
+  let step = sharedFinalSteps.get(meta);
+  if (step === undefined) sharedFinalSteps.set(meta, (step = Object.freeze({ final: true, state: finalStateName(meta), meta })));
+  return step;
 }
 
 /** Counts by result, each at 0, for a node no metrics read (drafts, previews), or the first version of a served one. */
@@ -229,7 +247,7 @@ export async function compileWorkflow(graph: ValidGraph, version: number, deps: 
       metrics: nodeMetrics(node.id, node.kind),
     });
   }
-  for (const { name, meta } of layout.finals) steps.push({ final: true, state: name, meta });
+  for (const meta of layout.finals) steps.push(finalStep(meta));
   for (let place = 0; place < layout.nodes.length; place++) {
     const step = steps[place] as NodeStep;
     for (const [port, target] of table[place]!) {

@@ -8,6 +8,15 @@ export const FAULT_STATE = '$fault';
 /** Final state reached when an unwired failure port raises its catalog error. */
 export const raiseState = (node: string, port: string) => `$raise:${node}:${port}`;
 
+/** The meta of $finish and of $fault: the same in every workflow, so one object each. */
+const FINISH_META: FinalStateMeta = Object.freeze({ outcome: 'finish' });
+const FAULT_META: FinalStateMeta = Object.freeze({ outcome: 'fault' });
+
+/** The name of a final state: $finish, $fault, or a raise state's (made when asked for: a gateway of 10,000 workflows has ~110,000 raise states). */
+export function finalStateName(meta: FinalStateMeta): string {
+  return meta.outcome === 'raise' ? raiseState(meta.node!, meta.port!) : meta.outcome === 'finish' ? FINISH_STATE : FAULT_STATE;
+}
+
 /** The name under which the engine supplies the actor that runs a node. */
 export const RUN_NODE_ACTOR = 'runNode';
 /** The name of the action that turns a node's result (its port) into the next event. */
@@ -48,8 +57,8 @@ export interface MachineLayout {
   nodes: GraphNode[];
   /** Per node state, each port it leaves by (in the node's order) and the place it leads to. */
   wiring: Array<Array<[port: string, place: number]>>;
-  /** The final states after the node states: $finish when a port finishes, each raise state, then $fault, the last place (where every node's failure leads). */
-  finals: Array<{ name: string; meta: FinalStateMeta }>;
+  /** The final states after the node states (finalStateName names them): $finish when a port finishes, each raise state, then $fault, the last place (where every node's failure leads). */
+  finals: FinalStateMeta[];
   /**
    * The structure, states named by their place: for each, 0 when it is final, else
    * [fault place, port, place, port, place, …], as JSON. Workflows of one structure (the same
@@ -83,13 +92,13 @@ export function* machineLayoutOf(graph: ValidGraph): Sliced<MachineLayout> {
         finishes = true;
       } else if (port.unwired !== 'required') {
         ports.push([port.name, raisePending(raises.length)]);
-        raises.push({ name: raiseState(node.id, port.name), meta: { outcome: 'raise', error: port.unwired.error, node: node.id, port: port.name } });
+        raises.push({ outcome: 'raise', error: port.unwired.error, node: node.id, port: port.name });
       }
     }
     wiring.push(ports);
   }
-  const finals: MachineLayout['finals'] = finishes ? [{ name: FINISH_STATE, meta: { outcome: 'finish' } }, ...raises] : raises;
-  finals.push({ name: FAULT_STATE, meta: { outcome: 'fault' } });
+  const finals: MachineLayout['finals'] = finishes ? [FINISH_META, ...raises] : raises;
+  finals.push(FAULT_META);
   const firstRaise = nodes.length + (finishes ? 1 : 0);
   const fault = nodes.length + finals.length - 1;
   // JSON.stringify of [0 | [fault, port, place, port, place, …], …], written directly (it runs for every compiled workflow)
@@ -117,7 +126,7 @@ export function* machineLayoutOf(graph: ValidGraph): Sliced<MachineLayout> {
  */
 export function toMachineConfig(graph: ValidGraph): WorkflowMachineConfig {
   const { nodes, wiring, finals } = runAtOnce(machineLayoutOf(graph));
-  const nameOf = (place: number) => (place < nodes.length ? nodes[place]!.id : finals[place - nodes.length]!.name);
+  const nameOf = (place: number) => (place < nodes.length ? nodes[place]!.id : finalStateName(finals[place - nodes.length]!));
   // Keyed by node ids: without a prototype, so a port or node named "constructor" finds nothing of Object's.
   const states = Object.create(null) as WorkflowMachineConfig['states'];
   nodes.forEach((node, i) => {
@@ -129,6 +138,6 @@ export function toMachineConfig(graph: ValidGraph): WorkflowMachineConfig {
       on,
     };
   });
-  for (const { name, meta } of finals) states[name] = { type: 'final', meta };
+  for (const meta of finals) states[finalStateName(meta)] = { type: 'final', meta };
   return { id: graph.document.id, initial: graph.start, states };
 }

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { computeTable, createWorkflowMachine, type PlaceTable } from '../../../engine/compile/machine.ts';
 import { lineOf } from '../../../engine/compile/line-file.ts';
 import { openTableCache, type TransitionTable } from '../../../engine/compile/table-cache.ts';
-import { FAULT_STATE, machineLayoutOf, runAtOnce, toMachineConfig, validateWorkflow, type MachineLayout, type ValidGraph } from '../../../shared/compile/index.ts';
+import { FAULT_STATE, finalStateName, machineLayoutOf, runAtOnce, toMachineConfig, validateWorkflow, type MachineLayout, type ValidGraph } from '../../../shared/compile/index.ts';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -43,7 +43,7 @@ const shapeOf = (graph: ValidGraph) => layoutOf(graph).shape;
 
 /** A table by place, in the workflow's state names. */
 function named(layout: MachineLayout, places: PlaceTable): TransitionTable {
-  const nameOf = (place: number) => (place < layout.nodes.length ? layout.nodes[place]!.id : layout.finals[place - layout.nodes.length]!.name);
+  const nameOf = (place: number) => (place < layout.nodes.length ? layout.nodes[place]!.id : finalStateName(layout.finals[place - layout.nodes.length]!));
   return new Map(places.map((targets, place) => [nameOf(place), new Map([...targets].map(([port, target]) => [port, nameOf(target)]))]));
 }
 /** The workflow's table, in its state names, computed with `cache` (or without one). */
