@@ -78,7 +78,7 @@ const fileName = (build: string) => `validated-graphs-${build.slice(0, 16)}.json
 export async function openGraphCache(dir: string | undefined, build: string): Promise<GraphCache> {
   if (dir !== undefined)
     for (const name of await readdir(dir).catch(() => [])) if (FILE_NAME.test(name) && name !== fileName(build)) await rm(join(dir, name), { force: true });
-  const { texts, loaded, append, flush } = await openLineFile(dir === undefined ? undefined : join(dir, fileName(build)), MAX_FILE_BYTES);
+  const { take, clear, loaded, append, flush } = await openLineFile(dir === undefined ? undefined : join(dir, fileName(build)), MAX_FILE_BYTES);
   return {
     loaded,
     keyOf(documentHash, catalog, limits) {
@@ -87,9 +87,8 @@ export async function openGraphCache(dir: string | undefined, build: string): Pr
         .digest('hex');
     },
     take(key) {
-      const text = texts.get(key);
+      const text = take(key);
       if (text === undefined) return undefined;
-      texts.delete(key);
       try {
         const cached = JSON.parse(text) as CachedGraph;
         const nodes: ValidGraph['nodes'] = new Map();
@@ -108,9 +107,7 @@ export async function openGraphCache(dir: string | undefined, build: string): Pr
       const cached: CachedGraph = { d: graph.document, s: graph.start, n: [...graph.nodes.values()].map((node) => [node.id, node.kind, node.config, [...node.next]]) };
       append(key, JSON.stringify(cached));
     },
-    release() {
-      texts.clear();
-    },
+    release: clear,
     flush,
   };
 }

@@ -43,8 +43,8 @@ function tableOf(text: string): TransitionTable {
  * be read or written leaves a cache in memory only: tables are computed as without it.
  */
 export async function openTableCache(file?: string): Promise<TableCache> {
-  /** key -> the table's JSON (parsed when asked for: most keys are asked once, at start) */
-  const { texts, loaded, append, flush } = await openLineFile(file, MAX_FILE_BYTES);
+  /** the tables read at open, each parsed when asked for (most keys are asked once, at start) */
+  const { take, loaded, append, flush } = await openLineFile(file, MAX_FILE_BYTES);
   const tables = new Map<string, TransitionTable>();
   /** shape -> key: the workflows compiled at a start share a few shapes, each hashed once */
   const keys = new Map<string, string>();
@@ -69,9 +69,8 @@ export async function openTableCache(file?: string): Promise<TableCache> {
     get(key) {
       let table = tables.get(key);
       if (table === undefined) {
-        const text = texts.get(key);
+        const text = take(key);
         if (text === undefined) return undefined;
-        texts.delete(key);
         try {
           table = tableOf(text);
         } catch {
