@@ -34,7 +34,7 @@ const MEASURED_ROUTE = '/svc/0/orders';
 const REPUBLISHED = 'svc-1';
 
 export async function runScale(): Promise<void> {
-  const settings = { seconds: envInt('BENCH_SECONDS', 3), rounds: envInt('BENCH_ROUNDS', 2) };
+  const settings = { seconds: envInt('BENCH_SECONDS', 3), rounds: envInt('BENCH_ROUNDS', 5) };
   const gen = chooseLoadGen();
   const credentials = await makeCredentials();
   const upstream = await startUpstream();
