@@ -4,7 +4,8 @@ import { readdir, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ValidGraph } from '../../shared/compile/index.ts';
+import { isDeepStrictEqual } from 'node:util';
+import type { GraphNode, ValidGraph } from '../../shared/compile/index.ts';
 import { isKindName, kinds } from '../../shared/nodes/index.ts';
 import type { DocumentLimits } from '../../shared/schema/index.ts';
 import { openLineFile } from './line-file.ts';
@@ -67,8 +68,33 @@ export interface GraphCache {
   flush(): Promise<void>;
 }
 
-/** A graph as cached: the document as served, its start and, per node in order, its id, kind, config and wiring. */
-type CachedGraph = { d: ValidGraph['document']; s: string; n: Array<[string, string, unknown, Array<[string, string]>]> };
+/**
+ * A graph as cached: the document as served, its start and, per node in order, its id, kind,
+ * config and wiring, and which of the config's fields are the document node's own (equal to them:
+ * validation added or changed none of it), by the node's place in the document. Those fields are
+ * written 0 and taken from the document at `take`, so the graph and the document share them: a
+ * jwt-verify node's keys were read and held twice per workflow.
+ */
+type CachedNode = [id: string, kind: string, config: unknown, next: Array<[string, string]>, shared?: [place: number, fields: string[]]];
+type CachedGraph = { d: ValidGraph['document']; s: string; n: CachedNode[] };
+
+/** The fields of a node's validated config equal to the document's (in the config's order). */
+function fieldsOfDocument(config: unknown, own: unknown): string[] {
+  if (!isPlainObject(config) || !isPlainObject(own)) return [];
+  return Object.keys(config).filter((field) => Object.hasOwn(own, field) && isDeepStrictEqual(config[field], own[field]));
+}
+const isPlainObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+function cachedNode(node: GraphNode, place: number, own: unknown): CachedNode {
+  const entry: CachedNode = [node.id, node.kind, node.config, [...node.next]];
+  const fields = place < 0 ? [] : fieldsOfDocument(node.config, own);
+  if (fields.length === 0) return entry;
+  const config = { ...(node.config as Record<string, unknown>) };
+  for (const field of fields) config[field] = 0;
+  entry[2] = config;
+  entry.push([place, fields]);
+  return entry;
+}
 
 /** A build's file in the cache folder: one per build, so the lines of the builds before go whole instead of being read at every start. */
 const FILE_NAME = /^validated-graphs-[0-9a-z-]+\.jsonl$/;
@@ -92,8 +118,13 @@ export async function openGraphCache(dir: string | undefined, build: string): Pr
       try {
         const cached = JSON.parse(text) as CachedGraph;
         const nodes: ValidGraph['nodes'] = new Map();
-        for (const [id, kind, config, next] of cached.n) {
+        for (const [id, kind, config, next, shared] of cached.n) {
           if (!isKindName(kind)) return undefined;
+          if (shared !== undefined) {
+            const own = cached.d.nodes[shared[0]];
+            if (own?.id !== id) return undefined;
+            for (const field of shared[1]) (config as Record<string, unknown>)[field] = (own.config as Record<string, unknown>)[field];
+          }
           const descriptor = kinds[kind];
           nodes.set(id, { id, kind, descriptor, config, ports: descriptor.ports(config as never), next: new Map(next) });
         }
@@ -104,7 +135,12 @@ export async function openGraphCache(dir: string | undefined, build: string): Pr
     },
     put(key, graph) {
       if (graph.fragments.length > 0) return;
-      const cached: CachedGraph = { d: graph.document, s: graph.start, n: [...graph.nodes.values()].map((node) => [node.id, node.kind, node.config, [...node.next]]) };
+      const places = new Map(graph.document.nodes.map((node, place) => [node.id, place]));
+      const n = [...graph.nodes.values()].map((node) => {
+        const place = places.get(node.id) ?? -1;
+        return cachedNode(node, place, graph.document.nodes[place]?.config);
+      });
+      const cached: CachedGraph = { d: graph.document, s: graph.start, n };
       append(key, JSON.stringify(cached));
     },
     release: clear,

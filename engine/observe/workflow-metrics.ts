@@ -8,42 +8,46 @@ const OUTCOME_INDEX = new Map(OUTCOMES.map((o, i) => [o, i]));
 /** How often each port of a node was taken, by partner label. */
 export type PortCounts = Record<string, number>;
 
-/** One node of a workflow: its duration (since start and recently) and the ports it exited by. */
+/**
+ * One node of a workflow: its duration (since start and recently) and the ports it exited by.
+ * What only a run fills (the recent windows, the port counts) is made at the node's first run:
+ * a gateway of 10,000 idle workflows held 40,000 of each.
+ */
 export class NodeMetrics {
   readonly id: string;
   readonly kind: string;
   readonly duration = new Histogram(NODE_BUCKETS);
-  /** Durations of the current and the previous window, for the live view's p50/p99. */
-  recent = new Histogram(NODE_BUCKETS);
-  previous = new Histogram(NODE_BUCKETS);
-  /** Port counts by partner label (the label is looked up once per raw partner id). */
-  readonly byPartner = new Map<string, PortCounts>();
+  /** Durations of the current and the previous window, for the live view's p50/p99 (undefined until a run lands in one). */
+  recent: Histogram | undefined = undefined;
+  previous: Histogram | undefined = undefined;
   /** Counts by result the node's runtime keeps itself (cache lookups and stores: PrepareContext.counts), when it keeps any. */
   results: Record<string, number> | undefined = undefined;
   readonly #partners: PartnerLabels;
-  readonly #anonymous: PortCounts = Object.create(null) as PortCounts;
+  /** Port counts of runs without a partner, and by partner label (the label is looked up once per raw partner id). */
+  #anonymous: PortCounts | undefined = undefined;
+  #byPartner: Map<string, PortCounts> | undefined = undefined;
 
   constructor(id: string, kind: string, partners: PartnerLabels) {
     this.id = id;
     this.kind = kind;
     this.#partners = partners;
-    this.byPartner.set(NO_PARTNER, this.#anonymous);
   }
 
   /** Records one run of the node: how long it took and the port it left by. */
   ran(seconds: number, port: string, partner: string | undefined): void {
     this.duration.observe(seconds);
-    this.recent.observe(seconds);
-    const counts = partner === undefined ? this.#anonymous : (this.byPartner.get(partner) ?? this.#countsOf(partner));
+    (this.recent ??= new Histogram(NODE_BUCKETS)).observe(seconds);
+    const counts = partner === undefined ? (this.#anonymous ??= Object.create(null) as PortCounts) : (this.#byPartner?.get(partner) ?? this.#countsOf(partner));
     counts[port] = (counts[port] ?? 0) + 1;
   }
 
   #countsOf(partner: string): PortCounts {
     const label = this.#partners.label(partner);
-    let counts = this.byPartner.get(label);
+    const byPartner = (this.#byPartner ??= new Map());
+    let counts = label === NO_PARTNER ? (this.#anonymous ??= Object.create(null) as PortCounts) : byPartner.get(label);
     if (counts === undefined) {
       counts = Object.create(null) as PortCounts;
-      this.byPartner.set(label, counts);
+      byPartner.set(label, counts);
     }
     return counts;
   }
@@ -51,16 +55,23 @@ export class NodeMetrics {
   /** Port counts summed over partners, or of one partner label. */
   ports(partner?: string): PortCounts {
     const total: PortCounts = Object.create(null) as PortCounts;
-    for (const [label, counts] of this.byPartner) {
-      if (partner !== undefined && label !== partner) continue;
+    const add = (counts: PortCounts | undefined) => {
       for (const port in counts) total[port] = (total[port] ?? 0) + counts[port]!;
-    }
+    };
+    if (partner === undefined || partner === NO_PARTNER) add(this.#anonymous);
+    if (this.#byPartner !== undefined)
+      for (const [label, counts] of this.#byPartner) if ((partner === undefined || label === partner) && label !== NO_PARTNER) add(counts);
     return total;
+  }
+
+  /** Partner labels with port counts of their own (runs without a partner not included): bounded by the partner labels. */
+  get partnerLabels(): number {
+    return this.#byPartner?.size ?? 0;
   }
 
   rotate(): void {
     const emptied = this.previous;
-    emptied.reset();
+    emptied?.reset();
     this.previous = this.recent;
     this.recent = emptied;
   }

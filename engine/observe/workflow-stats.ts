@@ -43,8 +43,8 @@ export function liveView(metrics: Metrics, workflow: CompiledWorkflow, partner: 
     const ports = m?.ports(partner) ?? {};
     const recent = new Histogram(NODE_BUCKETS);
     if (m && m.kind === node.kind) {
-      recent.add(m.recent);
-      recent.add(m.previous);
+      if (m.recent) recent.add(m.recent);
+      if (m.previous) recent.add(m.previous);
     }
     return { id: node.id, kind: node.kind, runs: total(ports), ports, p50Ms: ms(recent.quantile(0.5)), p99Ms: ms(recent.quantile(0.99)) };
   });

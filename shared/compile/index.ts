@@ -1,4 +1,4 @@
-export { validateWorkflow, validateWorkflowSliced, validateFragment, validateFragmentSliced, documentSizeProblemsSliced, expressionSyntaxError, PROBLEM_CODES, type ProblemCode, type ValidationProblem, type ValidationResult, type ValidGraph, type ValidateOptions } from './validate.ts';
+export { validateWorkflow, validateWorkflowSliced, validateFragment, validateFragmentSliced, documentSizeProblemsSliced, expressionSyntaxError, PROBLEM_CODES, type ProblemCode, type ValidationProblem, type ValidationResult, type ValidGraph, type ValidateOptions, type GraphNode } from './validate.ts';
 export { toMachineConfig, machineLayoutOf, finalStateName, FINISH_STATE, FAULT_STATE, raiseState, RUN_NODE_ACTOR, TAKE_PORT_ACTION, type WorkflowMachineConfig, type FinalStateMeta, type MachineLayout, type NodeStateConfig } from './machine.ts';
 export { routeShape, clashingMethods, reservedPrefixOf, RESERVED_PREFIXES } from './route.ts';
 export { diffWorkflowsSliced, changeWords, MAX_VALUE_TEXT, type WorkflowDiff } from './diff.ts';

@@ -70,9 +70,20 @@ export interface KindDescriptor<Config = unknown> {
  */
 export type AnyKindDescriptor = KindDescriptor<any>;
 
-/** Declares a node kind, keeping its config type. */
+/**
+ * Declares a node kind, keeping its config type. Ports that do not depend on the config (a
+ * `ports` that takes no argument) are made once, frozen, and shared by every node of the kind:
+ * a gateway of 10,000 workflows held thirteen port lists per workflow.
+ */
 export function defineKind<Config>(descriptor: KindDescriptor<Config>): KindDescriptor<Config> {
-  return descriptor;
+  if (descriptor.ports.length > 0) return descriptor;
+  const ports = frozenPorts(descriptor.ports(undefined as Config));
+  return { ...descriptor, ports: () => ports };
+}
+
+/** A port list frozen, its ports and their errors too: for a list every node of a kind shares. */
+export function frozenPorts(ports: PortSpec[]): PortSpec[] {
+  return Object.freeze(ports.map((port) => Object.freeze({ ...port, unwired: typeof port.unwired === 'object' ? Object.freeze({ ...port.unwired }) : port.unwired }))) as PortSpec[];
 }
 
 /**

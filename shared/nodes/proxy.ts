@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { boundedDurationSchema, MAX_TIMER_MS } from '../schema/duration.ts';
 import { MAX_MODELS, modelPatternSchema } from '../schema/models.ts';
-import { defineKind, type PortSpec } from './kind.ts';
+import { defineKind, frozenPorts, type PortSpec } from './kind.ts';
 
 /** The most targets one proxy node calls. */
 const MAX_TARGETS = 16;
@@ -88,19 +88,25 @@ const proxyConfig = z
 
 export type ProxyConfig = z.infer<typeof proxyConfig>;
 
+/** A proxy's ports: one list for every proxy node, and one for every proxy node with `llm` (frozen: shared). */
+const PROXY_PORTS: PortSpec[] = frozenPorts([
+  { name: 'ok', description: 'The upstream answered (any status); unwired, its answer is returned.', unwired: 'finish' },
+  { name: 'error', description: 'The upstream could not be reached or broke the connection.', unwired: { error: 'upstream_unavailable' } },
+  { name: 'timeout', description: 'The upstream did not answer in time.', unwired: { error: 'upstream_timeout' } },
+  { name: 'open', description: 'Every target\'s circuit breaker is open (only with targets, retries, breaker or healthCheck): no call is made.', unwired: { error: 'upstream_circuit_open' } },
+]);
+const LLM_PROXY_PORTS: PortSpec[] = frozenPorts([
+  ...PROXY_PORTS,
+  { name: 'model_denied', description: 'Only with `llm`: the request body asks for a model `llm.models` does not allow, or names none; no call is made.', unwired: { error: 'model_not_allowed' } },
+]);
+
 export const proxyKind = defineKind<ProxyConfig>({
   kind: 'proxy',
   title: 'Proxy',
   category: 'Upstream',
   description: 'Calls the upstream (undici keep-alive pool) with the request; streams bodies unless a later node reads them.',
   config: proxyConfig,
-  ports: (c) => [
-    { name: 'ok', description: 'The upstream answered (any status); unwired, its answer is returned.', unwired: 'finish' },
-    { name: 'error', description: 'The upstream could not be reached or broke the connection.', unwired: { error: 'upstream_unavailable' } },
-    { name: 'timeout', description: 'The upstream did not answer in time.', unwired: { error: 'upstream_timeout' } },
-    { name: 'open', description: 'Every target\'s circuit breaker is open (only with targets, retries, breaker or healthCheck): no call is made.', unwired: { error: 'upstream_circuit_open' } },
-    ...(c?.llm === undefined ? [] : [{ name: 'model_denied', description: 'Only with `llm`: the request body asks for a model `llm.models` does not allow, or names none; no call is made.', unwired: { error: 'model_not_allowed' } } satisfies PortSpec]),
-  ],
+  ports: (c) => (c?.llm === undefined ? PROXY_PORTS : LLM_PROXY_PORTS),
   errors: ['upstream_unavailable', 'upstream_timeout', 'upstream_circuit_open', 'model_not_allowed'],
   expressions: () => [],
   producesResponse: true,

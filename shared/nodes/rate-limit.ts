@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { boundedDurationSchema } from '../schema/duration.ts';
-import { defineKind, mentionsBody } from './kind.ts';
+import { defineKind, frozenPorts, mentionsBody, type PortSpec } from './kind.ts';
 
 const RATE_LIMIT_KEYS = ['partner', 'subject', 'ip', 'claim', 'header', 'expression', 'global'] as const;
 const STORE_DOWN_CHOICES = ['allow', 'deny', 'local'] as const;
@@ -49,19 +49,23 @@ const rateLimitConfig = z
 
 export type RateLimitConfig = z.infer<typeof rateLimitConfig>;
 
+/** A rate limit's ports, of requests or (with a cost) of tokens: two lists shared by every node (frozen). */
+const rateLimitPorts = (limited: PortSpec): PortSpec[] =>
+  frozenPorts([
+    { name: 'ok', description: 'Within the limit.', unwired: 'required' },
+    limited,
+    { name: 'unavailable', description: 'The shared counters (Redis) cannot be reached and onStoreDown is "deny".', unwired: { error: 'rate_limit_unavailable' } },
+  ]);
+const RATE_LIMIT_PORTS = rateLimitPorts({ name: 'limited', description: 'Over the limit.', unwired: { error: 'rate_limited' } });
+const TOKEN_BUDGET_PORTS = rateLimitPorts({ name: 'limited', description: 'The token budget is spent, or the prompt\'s estimated tokens exceed what is left.', unwired: { error: 'token_budget_exceeded' } });
+
 export const rateLimitKind = defineKind<RateLimitConfig>({
   kind: 'rate-limit',
   title: 'Rate limit',
   category: 'Traffic',
   description: 'Limits requests (or, with a cost, tokens) per key in a sliding window; answers carry RateLimit-* headers, refusals Retry-After.',
   config: rateLimitConfig,
-  ports: (c) => [
-    { name: 'ok', description: 'Within the limit.', unwired: 'required' },
-    c?.cost === undefined
-      ? { name: 'limited', description: 'Over the limit.', unwired: { error: 'rate_limited' } }
-      : { name: 'limited', description: 'The token budget is spent, or the prompt\'s estimated tokens exceed what is left.', unwired: { error: 'token_budget_exceeded' } },
-    { name: 'unavailable', description: 'The shared counters (Redis) cannot be reached and onStoreDown is "deny".', unwired: { error: 'rate_limit_unavailable' } },
-  ],
+  ports: (c) => (c?.cost === undefined ? RATE_LIMIT_PORTS : TOKEN_BUDGET_PORTS),
   errors: ['rate_limited', 'token_budget_exceeded', 'rate_limit_unavailable', 'expression_failed'],
   expressions: (c) => [...(c.key === 'expression' && c.expression ? [{ field: 'expression', source: c.expression }] : []), ...(c.cost ? [{ field: 'cost', source: c.cost }] : [])],
   // a token budget estimates the prompt's tokens before the call

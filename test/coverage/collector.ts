@@ -122,7 +122,7 @@ export function gatewayCoverage(): GatewayCoverage | undefined {
 
   /** The ports of every node of one workflow that requests have left by, as its counters say. */
   function portsOf(workflow: WorkflowMetrics, file: string): void {
-    for (const node of workflow.nodes.values()) for (const counts of node.byPartner.values()) for (const port in counts) portRecord(node.kind, port, file, 'gateway');
+    for (const node of workflow.nodes.values()) for (const port in node.ports()) portRecord(node.kind, port, file, 'gateway');
   }
 
   /**

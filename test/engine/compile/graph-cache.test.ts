@@ -60,6 +60,37 @@ describe('graph cache', () => {
     }
   });
 
+  it("shares with the document the config fields validation left as they were: held once, in the validated config's order", async () => {
+    const jwks = { keys: [{ alg: 'RS256', e: 'AQAB', kid: 'k1', kty: 'RSA', n: 'x'.repeat(342), use: 'sig' }] };
+    const document = {
+      id: 'shared', name: 'Shared', route: { methods: ['GET'], path: '/shared' },
+      nodes: [
+        { id: 'verify', kind: 'jwt-verify', config: { jwks, algorithms: ['RS256'], issuer: 'https://issuer.example', audience: 'orders' } },
+        { id: 'call', kind: 'proxy', config: { url: 'http://127.0.0.1:1', path: '/api' } },
+      ],
+      edges: [{ from: 'verify', port: 'ok', to: 'call' }],
+    };
+    const result = validateWorkflow(document);
+    if (!result.ok) throw new Error(JSON.stringify(result.problems));
+    const dir = cacheDir();
+    const first = await openGraphCache(dir, 'build-1');
+    const key = first.keyOf('shared', undefined, undefined);
+    first.put(key, result.graph);
+    await first.flush();
+    // the keys are written once: in the document, not again in the node's config
+    expect(readFileSync(fileOf(dir, 'build-1'), 'utf8').split('x'.repeat(342)).length - 1).toBe(1);
+    const taken = (await openGraphCache(dir, 'build-1')).take(key)!;
+    expect(taken).toEqual(result.graph);
+    const verify = taken.nodes.get('verify')!.config as Record<string, unknown>;
+    const own = taken.document.nodes[0]!.config as Record<string, unknown>;
+    expect(Object.keys(verify)).toEqual(Object.keys(result.graph.nodes.get('verify')!.config as object));
+    expect(verify.jwks).toBe(own.jwks);
+    expect(verify.algorithms).toBe(own.algorithms);
+    // a field validation filled in (a default) is the graph's own
+    expect(verify.clockTolerance).toBe((result.graph.nodes.get('verify')!.config as Record<string, unknown>).clockTolerance);
+    expect(Object.hasOwn(own, 'clockTolerance')).toBe(false);
+  });
+
   it('keys a graph by the document, the catalog, the limits and the validating build: any other is validated again', async () => {
     const cache = await openGraphCache(cacheDir(), 'build-1');
     const key = cache.keyOf('doc', 'catalog', undefined);
