@@ -44,55 +44,75 @@ const SWEEP = 2;
  * The ring grows as entries come, so an idle node holds an empty one. `now` is for tests.
  */
 export function createTokenCache<T extends CachedToken>(capacity: number, now: () => number = Date.now): TokenCache<T> {
-  const byKey = new Map<string, T>();
-  const ring: Array<T | undefined> = [];
-  let hand = 0;
-  let sweep = 0;
+  return new ClockTokenCache<T>(capacity, now);
+}
 
-  /** Every entry dropped is the one its key maps to: an entry replaced under its key leaves the ring then (`previous` below). */
-  function drop(entry: T): void {
-    ring[entry.slot] = undefined;
-    byKey.delete(keyOf(entry.header));
+/**
+ * A class rather than an object literal: a literal with a getter (`size`) is a dictionary-mode
+ * object in V8, ~250 bytes more per jwt-verify node of every loaded workflow. The map is made at
+ * the first insertion: an idle node holds none.
+ */
+class ClockTokenCache<T extends CachedToken> implements TokenCache<T> {
+  #byKey: Map<string, T> | undefined = undefined;
+  readonly #ring: Array<T | undefined> = [];
+  #hand = 0;
+  #sweep = 0;
+  readonly #capacity: number;
+  readonly #now: () => number;
+
+  constructor(capacity: number, now: () => number) {
+    this.#capacity = capacity;
+    this.#now = now;
   }
 
-  return {
-    get(header) {
-      const entry = byKey.get(keyOf(header));
-      if (entry === undefined || entry.header !== header) return undefined;
-      if (entry.expiresAt > now()) {
-        entry.used = true;
-        return entry;
+  /** Every entry dropped is the one its key maps to: an entry replaced under its key leaves the ring then (`previous` below). */
+  #drop(entry: T): void {
+    this.#ring[entry.slot] = undefined;
+    this.#byKey!.delete(keyOf(entry.header));
+  }
+
+  get(header: string): T | undefined {
+    const entry = this.#byKey?.get(keyOf(header));
+    if (entry === undefined || entry.header !== header) return undefined;
+    if (entry.expiresAt > this.#now()) {
+      entry.used = true;
+      return entry;
+    }
+    this.#drop(entry);
+    return undefined;
+  }
+
+  set(entry: T): void {
+    const byKey = (this.#byKey ??= new Map());
+    const ring = this.#ring;
+    const capacity = this.#capacity;
+    const at = this.#now();
+    for (let i = 0; i < SWEEP; i++) {
+      this.#sweep = this.#sweep < ring.length - 1 ? this.#sweep + 1 : 0;
+      const swept = ring[this.#sweep];
+      if (swept !== undefined && swept.expiresAt <= at) this.#drop(swept);
+    }
+    const key = keyOf(entry.header);
+    const previous = byKey.get(key); // the same header verified again, or another with the same last characters
+    if (previous !== undefined) this.#drop(previous);
+    let hand = this.#hand;
+    for (;;) {
+      const held = ring[hand]; // undefined past the end while the ring grows
+      if (held === undefined) break;
+      if (!held.used || held.expiresAt <= at) {
+        this.#drop(held);
+        break;
       }
-      drop(entry);
-      return undefined;
-    },
-    set(entry) {
-      const at = now();
-      for (let i = 0; i < SWEEP; i++) {
-        sweep = sweep < ring.length - 1 ? sweep + 1 : 0;
-        const swept = ring[sweep];
-        if (swept !== undefined && swept.expiresAt <= at) drop(swept);
-      }
-      const key = keyOf(entry.header);
-      const previous = byKey.get(key); // the same header verified again, or another with the same last characters
-      if (previous !== undefined) drop(previous);
-      for (;;) {
-        const held = ring[hand]; // undefined past the end while the ring grows
-        if (held === undefined) break;
-        if (!held.used || held.expiresAt <= at) {
-          drop(held);
-          break;
-        }
-        held.used = false;
-        hand = hand < capacity - 1 ? hand + 1 : 0;
-      }
-      entry.slot = hand;
-      ring[hand] = entry;
-      byKey.set(key, entry);
+      held.used = false;
       hand = hand < capacity - 1 ? hand + 1 : 0;
-    },
-    get size() {
-      return byKey.size;
-    },
-  };
+    }
+    entry.slot = hand;
+    ring[hand] = entry;
+    byKey.set(key, entry);
+    this.#hand = hand < capacity - 1 ? hand + 1 : 0;
+  }
+
+  get size(): number {
+    return this.#byKey?.size ?? 0;
+  }
 }

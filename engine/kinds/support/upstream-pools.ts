@@ -111,7 +111,7 @@ function createUpstreamPools(): UpstreamPools {
  * The pools one node being prepared holds: `pool` is its PrepareContext.upstreamPool, `release`
  * lets them all go (when the node is closed, or at once when preparing it failed).
  */
-export function nodePools(shared: SharedResources, egress: EgressPolicy, served: boolean): { pool(origin: string, options: Pool.Options): Pool; release(): void; readonly holding: boolean } {
+export function nodePools(shared: SharedResources, egress: EgressPolicy, served: boolean): { pool(origin: string, options: Pool.Options): Pool; release(): void; holding(): boolean } {
   const pools = shared.get('upstream-pools', createUpstreamPools);
   const releases: Array<() => void> = [];
   return {
@@ -124,8 +124,7 @@ export function nodePools(shared: SharedResources, egress: EgressPolicy, served:
     release() {
       for (const release of releases.splice(0)) release();
     },
-    get holding() {
-      return releases.length > 0;
-    },
+    // a method, not a getter: an object literal with a getter is a dictionary-mode object in V8, and a proxy node holds this one
+    holding: () => releases.length > 0,
   };
 }

@@ -256,7 +256,8 @@ describe('metrics port and OTLP export', () => {
     expect(llm.status).toBe(200);
     await llm.arrayBuffer();
     // the request is done (its span queued) once its log line is written: the estimate is counted after the answer
-    await vi.waitFor(() => expect(setup.gw.logs.some((l) => l.msg === 'request' && l.workflow === 'obs-llm')).toBe(true));
+    // (the first estimate loads the tokenizer's ranks: seconds on a loaded CI machine, past waitFor's default second)
+    await vi.waitFor(() => expect(setup.gw.logs.some((l) => l.msg === 'request' && l.workflow === 'obs-llm')).toBe(true), { timeout: 15_000 });
     await setup.gw.sluice.close(); // close flushes the exporter
     const spans = received.flatMap((r) => r.body.resourceSpans.flatMap((rs) => rs.scopeSpans.flatMap((ss) => ss.spans)));
     expect(received[0]!.headers['x-api-key']).toBe('collector-secret');
