@@ -51,6 +51,7 @@ import { createMcpEndpoint } from './mcp/endpoint.ts';
 import { createMcpCallCounter } from './mcp/tool-metrics.ts';
 import { observeUpstreams } from './observe/upstreams.ts';
 import { collectGarbage, START_GARBAGE_WORKFLOWS } from './observe/start-garbage.ts';
+import { createValidatedGraphs } from './compile/validated-graphs.ts';
 import { openPartnerSessions } from './portal/partner-sessions.ts';
 
 /** Logged at start in demo mode: the demo token issuer is a way around every credential the examples check. */
@@ -174,11 +175,14 @@ export async function startSluice(
   // /readyz says `starting` until the first sync below is applied, `draining` from the start of close()
   const drain = createDrain();
   const fragments = createFragmentLibrary(store);
+  // A publish's check leaves the graph it validated for the registry: a version is validated once, not again to be served.
+  const validated = createValidatedGraphs();
   const registry = createWorkflowRegistry({
     deps,
     store,
     catalogs,
     fragments,
+    validated,
     ...(graphs ? { graphs } : {}),
     logger,
     metrics,
@@ -199,6 +203,7 @@ export async function startSluice(
     store,
     catalogs,
     fragments,
+    validated,
     fourEyes: settings.fourEyes,
     contractGate: settings.contractGate,
     ...documents,

@@ -14,6 +14,7 @@ import { createFragmentLibrary, type FragmentLibrary } from './fragments.ts';
 import { createPace, validatePaced } from './pace.ts';
 import { compileWorkflow } from './compile.ts';
 import type { GraphCache } from './graph-cache.ts';
+import type { ValidatedGraphs } from './validated-graphs.ts';
 import { createCanarySplit } from './canary-split.ts';
 import { WorkflowRefused, type CompileDependencies, type CompiledWorkflow, type ServedLifecycle } from './types.ts';
 
@@ -86,6 +87,8 @@ export function createWorkflowRegistry(options: {
   fragments?: FragmentLibrary;
   /** Graphs validated by this build before (a restart's stored versions); every version is validated without. */
   graphs?: GraphCache;
+  /** Graphs this process's publishes validated (the lifecycle's check): taken before validating a version. */
+  validated?: ValidatedGraphs;
   logger: Logger;
   metrics?: Metrics;
   /** Takes the workflows served anew (or served otherwise) and the ids no longer served, after each sync; the catalog in force. */
@@ -150,7 +153,10 @@ export function createWorkflowRegistry(options: {
       if (current && current.version === version.version && !stale(current)) return sameLifecycle(current.lifecycle, lifecycle) ? current : { ...current, lifecycle };
       // A graph this build validated before on this data dir (a restart) is not validated again.
       const graphKey = options.graphs?.keyOf(version.hash, state.catalog, options.deps.limits);
-      const cachedGraph = graphKey === undefined ? undefined : options.graphs!.take(graphKey);
+      // a publish's check in this process validated it already (kept for the next start too, as a validation here would be)
+      const checkedGraph = options.validated?.take(version.hash, state.catalog);
+      if (checkedGraph !== undefined && graphKey !== undefined) options.graphs!.put(graphKey, checkedGraph);
+      const cachedGraph = checkedGraph ?? (graphKey === undefined ? undefined : options.graphs!.take(graphKey));
       // Read before the try: a store that cannot be read (a Redis connection cut) fails this sync,
       // which is retried, rather than marking the version as one that cannot be served here.
       const text = cachedGraph === undefined ? await store.documentText(version.hash) : undefined;

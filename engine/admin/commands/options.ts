@@ -2,6 +2,7 @@
 import type { ValidationProblem } from '../../../shared/compile/index.ts';
 import type { DocumentLimits, FragmentResolver } from '../../../shared/schema/index.ts';
 import type { FragmentLibrary } from '../../compile/fragments.ts';
+import type { ValidatedGraphs } from '../../compile/validated-graphs.ts';
 import type { StoredCatalogs } from '../../store/catalogs.ts';
 import type { Store } from '../../store/types.ts';
 
@@ -29,6 +30,8 @@ export interface LifecycleOptions {
   sliceMs?: number;
   /** The published fragments subflow nodes are inlined from; one of its own when absent. */
   fragments?: FragmentLibrary;
+  /** Where a check that passed leaves its graph for the registry (engine/compile/validated-graphs.ts): the version is not validated again to be served. */
+  validated?: ValidatedGraphs;
   now?: () => Date;
 }
 

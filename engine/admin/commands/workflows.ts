@@ -153,9 +153,10 @@ export function createLifecycle(options: LifecycleOptions) {
    * Validates a document as a candidate to serve: graph (its subflows inlined from `state`'s
    * fragments, or `resolver`'s), catalog, routes of the other active workflows, the organisation
    * rules of `state`, and preparation (a published version's stored credentials pass: it is rolled
-   * back to as it was).
+   * back to as it was). `hash`: the document's, when it is a stored version or draft about to
+   * serve: a graph that passes is kept for the registry (options.validated).
    */
-  async function check(state: StoreState, id: string, document: unknown, published = false, resolver?: FragmentResolver): Promise<ValidationProblem[]> {
+  async function check(state: StoreState, id: string, document: unknown, published = false, resolver?: FragmentResolver, hash?: string): Promise<ValidationProblem[]> {
     const catalog = await catalogOf(state);
     const result = await validate(document, { ...(catalog ? { catalog } : {}), otherRoutes: await routeIndex.others(state, id, (document as { route?: { path?: unknown } } | null)?.route?.path), allowStoredCredentials: published, fragments: resolver ?? (await fragments.resolver(state)) });
     const problems = result.ok ? [] : [...result.problems];
@@ -165,6 +166,7 @@ export function createLifecycle(options: LifecycleOptions) {
     if (problems.some((p) => p.code === 'too_large')) return problems;
     // the nodes served, with the fragments' inlined
     problems.push(...(await options.prepare(result.ok ? result.graph.document : document)));
+    if (result.ok && problems.length === 0 && hash !== undefined) options.validated?.keep(hash, state.catalog, result.graph);
     return problems;
   }
 
@@ -257,7 +259,7 @@ export function createLifecycle(options: LifecycleOptions) {
       if (fourEyes && current.draft.updatedBy === actor.name)
         return refusal(actor, 'workflow.publish', new AdminError('forbidden', `four-eyes rule: ${actor.name} last edited this draft, so another publisher must publish it`), id);
       const draftHash = current.draft.hash;
-      const problems = await check(state, id, await store.document(draftHash));
+      const problems = await check(state, id, await store.document(draftHash), false, undefined, draftHash);
       if (problems.length > 0) return refusal(actor, 'workflow.publish', new AdminError('validation_failed', `the draft of "${id}" has ${problems.length} problem(s)`, { problems }), id);
       const activeVersion = current.versions.find((v) => v.version === current.active);
       if (activeVersion?.hash === draftHash && !activeVersion.retired) return { entry: { time: now(), ...auditActor(actor), action: 'workflow.publish', workflow: id, version: activeVersion.version, documentHash: draftHash, detail: 'unchanged: the draft is the active version' }, result: { version: activeVersion.version, unchanged: true } };
@@ -362,7 +364,7 @@ export function createLifecycle(options: LifecycleOptions) {
         const approval = current.approval!;
         // the tests ran on the draft as it was then: another one in between (saved and saved back) tested something else
         if (tested !== undefined && tested !== approval.draftHash) return refusal(actor, attempted, new AdminError('conflict', `the draft of "${id}" changed while its tests ran: approve again`), id);
-        const problems = await check(state, id, await store.document(approval.draftHash));
+        const problems = await check(state, id, await store.document(approval.draftHash), false, undefined, approval.draftHash);
         if (problems.length > 0) return refusal(actor, attempted, new AdminError('validation_failed', `the draft of "${id}" has ${problems.length} problem(s) now`, { problems }), id);
         const activated = activation(state, current, actor, approval.draftHash, approval.note, `approved by ${actor.name}, asked by ${approval.requestedBy} at ${approval.requestedAt}`);
         return { ...activated, result: { version: activated.result.version, approval } };
@@ -437,7 +439,7 @@ export function createLifecycle(options: LifecycleOptions) {
         const target = record.versions.find((v) => v.version === version);
         if (!target) throw new AdminError('not_found', `workflow "${id}" has no version ${version}`);
         if (target.retired) throw new AdminError('conflict', `version ${version} is retired and cannot serve again`);
-        const problems = await check(state, id, await store.document(target.hash), true);
+        const problems = await check(state, id, await store.document(target.hash), true, undefined, target.hash);
         if (problems.length > 0)
           return refusal(actor, 'workflow.rollback', new AdminError('validation_failed', `version ${version} of "${id}" cannot serve now: ${problems.length} problem(s)`, { problems }), id, version);
         const time = now();

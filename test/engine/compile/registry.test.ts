@@ -1,6 +1,9 @@
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createLifecycle } from '../../../engine/admin/commands/workflows.ts';
 import { createWorkflowRegistry } from '../../../engine/compile/registry.ts';
+import { createValidatedGraphs, type ValidatedGraphs } from '../../../engine/compile/validated-graphs.ts';
+import type { ValidGraph } from '../../../shared/compile/index.ts';
 import { createStoredCatalogs } from '../../../engine/store/catalogs.ts';
 import { startTestGateway, type TestGateway } from '../../helpers/gateway.ts';
 import { turnsDuring } from '../../helpers/turns.ts';
@@ -68,6 +71,49 @@ describe('workflow registry: a sync looks at what changed', () => {
     // here). One pace per workflow gave 2 turns in 17.8 ms (the store's reads).
     expect(turns, `${turns} turns in ${ms.toFixed(1)} ms (${cpuMs.toFixed(1)} ms of CPU)`).toBeGreaterThanOrEqual(Math.max(3, Math.floor(cpuMs / 8)));
     for (const workflow of fresh.active.values()) workflow.close();
+  });
+
+  it("serves a version published in this process with the graph the publish's check validated: it is not validated again", async () => {
+    const { store, logger } = gw.sluice;
+    const inner = createValidatedGraphs();
+    const kept: Array<{ hash: string; graph: ValidGraph }> = [];
+    const validated: ValidatedGraphs = {
+      keep: (hash, catalog, graph) => {
+        kept.push({ hash, graph });
+        inner.keep(hash, catalog, graph);
+      },
+      take: (hash, catalog) => inner.take(hash, catalog),
+    };
+    const lifecycle = createLifecycle({ store, catalogs: createStoredCatalogs(store), fourEyes: false, prepare: async () => [], validated });
+    await lifecycle.saveDraft(actor, 'w9', stamped('w9', 'checked'), (await store.state()).workflows.get('w9')!.draft!.revision);
+    const { version } = await lifecycle.publish(actor, 'w9');
+    const record = (await store.state()).workflows.get('w9')!;
+    const hash = record.versions.find((v) => v.version === version)!.hash;
+    expect(kept.map((k) => k.hash)).toEqual([hash]);
+    // a second registry of the same store, given what the check kept: every other version is validated, this one taken
+    const fresh = createWorkflowRegistry({ deps: gw.sluice.registry.deps, store, catalogs: createStoredCatalogs(store), logger, validated, activate: () => {} });
+    await fresh.sync();
+    expect(fresh.active.get('w9')!.graph).toBe(kept[0]!.graph);
+    expect(fresh.active.get('w8')!.graph).not.toBe(gw.sluice.registry.active.get('w8')!.graph);
+    expect(validated.take(hash, (await store.state()).catalog), 'taken once').toBeUndefined();
+    for (const workflow of fresh.active.values()) workflow.close();
+  });
+
+  it('keeps checked graphs within a bound of nodes, the oldest let go first', () => {
+    const graph = (nodes: number) => ({ fragments: [], nodes: new Map(Array.from({ length: nodes }, (_, i) => [`n${i}`, {}])) }) as unknown as ValidGraph;
+    const validated = createValidatedGraphs(10);
+    const [a, b, c] = [graph(4), graph(4), graph(4)];
+    validated.keep('a', undefined, a);
+    validated.keep('b', undefined, b);
+    validated.keep('c', 'catalog', c); // 12 nodes: a goes
+    expect(validated.take('a', undefined)).toBeUndefined();
+    expect(validated.take('c', undefined), 'another catalog').toBeUndefined();
+    expect(validated.take('c', 'catalog')).toBe(c);
+    expect(validated.take('b', undefined)).toBe(b);
+    validated.keep('big', undefined, graph(11));
+    validated.keep('sub', undefined, { ...graph(1), fragments: [{ node: 'x', fragment: 'f', version: 1, pinned: true }] } as ValidGraph);
+    expect(validated.take('big', undefined), 'larger than the bound').toBeUndefined();
+    expect(validated.take('sub', undefined), 'with subflows').toBeUndefined();
   });
 
   it('stops serving a workflow unpublished, and only that one', async () => {
