@@ -12,7 +12,8 @@ import type { EvidenceRecord, EvidenceStore } from '../engine/evidence/types.ts'
 import { check, fmt, printChecks, printTable, type Check } from './report.ts';
 
 const RECORDS = Number(process.env.BENCH_EVIDENCE_RECORDS ?? 1_000_000);
-const BATCH = 2_000;
+/** As the recorder writes (engine/evidence/recorder.ts). */
+const BATCH = 500;
 const DAY = Date.UTC(2026, 11, 1);
 const PARTNERS = 50;
 const OUTCOMES = ['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'denied', 'limited', 'invalid_credentials'] as const;
