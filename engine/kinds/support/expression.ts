@@ -74,18 +74,20 @@ function defaultPool(): ExpressionPool {
 /** The `llm` root as expressions see it: api, model, stream and usage (not the metrics' product). */
 const llmView = (llm: LlmRecord | undefined) => (llm === undefined ? undefined : { api: llm.api, model: llm.model, stream: llm.stream, usage: llm.usage });
 
-/** What an expression reads: the request context, without the engine's internals. */
-function inputOf(exchange: Exchange) {
+/**
+ * What an expression reads: the request context, without the engine's internals. The query is
+ * parsed only for an expression that may read it (`readsQuery`, decided from its source): a
+ * getter kept it lazy before, but V8 makes an object literal with a getter a dictionary-mode
+ * object, ~1.3 µs per evaluation against ~30 ns for this one.
+ */
+function inputOf(exchange: Exchange, readsQuery: boolean) {
   const r = exchange.request;
   return {
-    // JSONata reads own properties only; the query stays lazy as an own getter.
     request: {
       method: r.method,
       path: r.path,
       params: r.params,
-      get query() {
-        return r.query;
-      },
+      query: readsQuery ? r.query : undefined,
       headers: r.headers,
       body: r.body,
     },
@@ -111,6 +113,8 @@ type Root = (typeof ROOTS)[number];
 /** `request` not followed by one of its fields other than the body (`request.*`, `$r := request`…). */
 const REQUEST_WHOLE = /request(?!\s*\.\s*(?:method|path|params|query|headers)\b)/;
 const RESPONSE_WHOLE = /response(?!\s*\.\s*(?:status|headers)\b)/;
+/** May read the request's query: names it, reaches members without naming them, or takes the request whole (`request`, `$r := request`). */
+const mayReadQuery = (source: string) => /\bquery\b/.test(source) || READS_ANYTHING.test(source) || REQUEST_WHOLE.test(source);
 
 /** What of the context an expression may read, decided from its source, conservatively (a member sent for nothing only costs its copy). */
 interface Reads {
@@ -220,10 +224,11 @@ export function compileExpression(source: string, limits: ExpressionLimits = DEF
   const outputChars = limits.outputChars ?? DEFAULT_OUTPUT_CHARS;
   const subset = compileSubset(ast, limits);
   if (subset !== undefined) {
+    const readsQuery = mayReadQuery(source);
     const evaluateNow = (exchange: Exchange) => {
       let result: unknown;
       try {
-        result = subset(inputOf(exchange));
+        result = subset(inputOf(exchange, readsQuery));
       } catch (cause) {
         throw expressionFailed(cause);
       }

@@ -28,3 +28,29 @@ describe('what is copied to the worker', () => {
     expect(Buffer.isBuffer(result) && result.toString()).toBe('raw');
   });
 });
+
+describe('on the calling thread (the compiled subset)', () => {
+  /** An exchange whose query is parsed when read, counting the reads (as the gateway's request does). */
+  const exchange = () => {
+    const reads = { query: 0 };
+    const request = { method: 'GET', path: '/x', params: { id: '7' }, headers: { 'x-team': 'a' }, body: undefined, get query() {
+      reads.query++;
+      return { q: '1' };
+    } };
+    return { reads, exchange: { request, claims: undefined, partner: 'p', subject: undefined, scopes: [], vars: {}, response: undefined, onClientGone: () => undefined } as unknown as Exchange };
+  };
+
+  it.each([
+    ['request.query.q', '1', 1],
+    ['request', { method: 'GET', path: '/x', params: { id: '7' }, query: { q: '1' }, headers: { 'x-team': 'a' } }, 1],
+    ['{ "r": request }', { r: { method: 'GET', path: '/x', params: { id: '7' }, query: { q: '1' }, headers: { 'x-team': 'a' } } }, 1],
+    ['request.params.id = "7" and request.headers."x-team" = "a"', true, 0],
+    ['partner = "p"', true, 0],
+  ])('%s: the query is read when the expression may read it, and only then', (source, expected, queryReads) => {
+    const compiled = compileExpression(source);
+    expect(compiled.evaluateNow, 'in the subset').toBeDefined();
+    const { reads, exchange: ex } = exchange();
+    expect(compiled.evaluateNow!(ex)).toEqual(expected);
+    expect(reads.query).toBe(queryReads);
+  });
+});
