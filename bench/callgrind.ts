@@ -5,8 +5,10 @@
 // off; it is warmed up with CG_WARMUP requests, then instructions are counted over CG_REQUESTS
 // requests (all threads: WebCrypto's thread pool, GC and JIT threads included) and divided by them.
 // CG_ROUTE: /fresh (default; a new RS256 token every request), /es-fresh (a new ES256 token every
-// request), /b (one token). CG_REQUESTS (default 2000), CG_WARMUP (default 3000). An argument
-// bundle@NAME=value,… starts that gateway with those variables (SLUICE_EVIDENCE=off).
+// request), or any other target's route with one token (/b; /d, whose response transform is an
+// expression). CG_REQUESTS (default 2000), CG_WARMUP (default 3000). An argument
+// bundle@NAME=value,… starts that gateway with those variables: SLUICE_EVIDENCE=off to compare
+// anything but evidence (DuckDB's ingest thread runs inside the counted window or not: ±25%).
 // Under valgrind a gateway runs ~50x slower: a bundle takes a few minutes.
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -27,7 +29,7 @@ const warmup = Number(process.env.CG_WARMUP ?? 3000);
 const credentials = await makeCredentials();
 const dir = makeTempDir('sluice-callgrind-');
 const lists = { warm: join(dir, 'warm.txt'), measured: join(dir, 'measured.txt') };
-if (route === '/b') {
+if (route !== '/fresh' && route !== '/es-fresh') {
   // one token, sent `n` times: a list of copies is what makes a run count requests instead of seconds
   writeFileSync(lists.warm, `${Array(warmup).fill(credentials.token).join('\n')}\n`);
   writeFileSync(lists.measured, `${Array(requests).fill(credentials.token).join('\n')}\n`);
