@@ -23,7 +23,7 @@ export class NodeMetrics {
   /** Counts by result the node's runtime keeps itself (cache lookups and stores: PrepareContext.counts), when it keeps any. */
   results: Record<string, number> | undefined = undefined;
   readonly #partners: PartnerLabels;
-  /** Port counts of runs without a partner, and by partner label (the label is looked up once per raw partner id). */
+  /** Port counts of runs without a partner (or labelled as none), and by every other partner label (the label is looked up once per raw partner id). */
   #anonymous: PortCounts | undefined = undefined;
   #byPartner: Map<string, PortCounts> | undefined = undefined;
 
@@ -43,8 +43,9 @@ export class NodeMetrics {
 
   #countsOf(partner: string): PortCounts {
     const label = this.#partners.label(partner);
+    if (label === NO_PARTNER) return (this.#anonymous ??= Object.create(null) as PortCounts);
     const byPartner = (this.#byPartner ??= new Map());
-    let counts = label === NO_PARTNER ? (this.#anonymous ??= Object.create(null) as PortCounts) : byPartner.get(label);
+    let counts = byPartner.get(label);
     if (counts === undefined) {
       counts = Object.create(null) as PortCounts;
       byPartner.set(label, counts);
@@ -60,7 +61,7 @@ export class NodeMetrics {
     };
     if (partner === undefined || partner === NO_PARTNER) add(this.#anonymous);
     if (this.#byPartner !== undefined)
-      for (const [label, counts] of this.#byPartner) if ((partner === undefined || label === partner) && label !== NO_PARTNER) add(counts);
+      for (const [label, counts] of this.#byPartner) if (partner === undefined || label === partner) add(counts);
     return total;
   }
 
