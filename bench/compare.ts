@@ -8,7 +8,7 @@ import { cachedWorkflow, edgeWorkflow, hmacWorkflow, httpCallWorkflow, INTROSPEC
 import { signedRequests } from './hmac.ts';
 import type { Credentials } from './fixture.ts';
 import { CONNECTIONS, chooseLoadGen } from './loadgen.ts';
-import { WARMUP_SECONDS, envInt, measureAlternately } from './measure.ts';
+import { WARMUP_SECONDS, bracketedRatios, envInt, measureAlternately } from './measure.ts';
 import type { LoadResult } from './loadgen.ts';
 import { PEERS, startPeer, type PeerName } from './peers.ts';
 import { benchRedis, deleteRedisKeys, redisAnswers, redisPrefix } from './redis.ts';
@@ -89,6 +89,9 @@ interface Target {
   checkRequest?: { url: string; headers: Record<string, string> };
 }
 
+/** Targets between two runs of bare (BENCH_BARE_EVERY): no run is further than this from a bare run before and after it. */
+const BARE_EVERY = envInt('BENCH_BARE_EVERY', 4);
+
 interface Settings {
   seconds: number;
   rounds: number;
@@ -162,20 +165,23 @@ interface Summary {
   rps: number;
   p50Ms: number;
   p99Ms: number;
+  /** req/s over bare's: the median over the rounds of each run against the bare runs beside it (bracketedRatios). */
   ratioToBare: number | undefined;
   /** CPU time per request of the server (median over the rounds), µs. */
   cpuUsPerRequest: number | undefined;
-  /** Bare's CPU per request / this target's: the share of bare's efficiency, whatever the load generator's core did. */
+  /** Bare's CPU per request / this target's, the same way: the share of bare's efficiency, whatever the load generator's core did. */
   cpuRatioToBare: number | undefined;
   rssMb: number | undefined;
   runs: LoadResult[];
 }
 
 function summarize(targets: Target[], runs: Map<TargetName, LoadResult[]>, outcome: Outcome): Summary[] {
-  const bareRuns = runs.get('bare');
-  const bareRps = bareRuns?.length ? median(bareRuns.map((r) => r.rps)) : undefined;
-  const cpuOf = (rs: LoadResult[]) => (rs.every((r) => r.cpuUsPerRequest !== undefined) ? median(rs.map((r) => r.cpuUsPerRequest!)) : undefined);
-  const bareCpu = bareRuns?.length ? cpuOf(bareRuns) : undefined;
+  const bareRuns = runs.get('bare') ?? [];
+  const hasCpu = (rs: LoadResult[]) => rs.length > 0 && rs.every((r) => r.cpuUsPerRequest !== undefined);
+  const cpuOf = (rs: LoadResult[]) => (hasCpu(rs) ? median(rs.map((r) => r.cpuUsPerRequest!)) : undefined);
+  // each run against the bare runs just before and after it (bracketedRatios), then the median
+  const toBare = (rs: LoadResult[]) => (bareRuns.length ? median(bracketedRatios(rs, bareRuns, (r) => r.rps)) : undefined);
+  const cpuToBare = (rs: LoadResult[]) => (hasCpu(bareRuns) && hasCpu(rs) ? 1 / median(bracketedRatios(rs, bareRuns, (r) => r.cpuUsPerRequest!)) : undefined);
   return targets
     .filter((t) => !outcome.dropped.has(t.name) && runs.get(t.name)!.length > 0)
     .map((t) => {
@@ -189,9 +195,9 @@ function summarize(targets: Target[], runs: Map<TargetName, LoadResult[]>, outco
         rps,
         p50Ms: median(rs.map((r) => r.p50Ms)),
         p99Ms: median(rs.map((r) => r.p99Ms)),
-        ratioToBare: bareRps === undefined ? undefined : rps / bareRps,
+        ratioToBare: t.name === 'bare' ? 1 : toBare(rs),
         cpuUsPerRequest: cpu,
-        cpuRatioToBare: bareCpu === undefined || cpu === undefined ? undefined : bareCpu / cpu,
+        cpuRatioToBare: t.name === 'bare' ? 1 : cpuToBare(rs),
         // Read after the load, while the process is still up: what it holds once it has been busy.
         rssMb: rssMb(t.server.pid),
         runs: rs,
@@ -226,7 +232,7 @@ function checks(rows: Summary[], outcome: Outcome, redisIsMemory: boolean): Chec
   const toBare = (name: TargetName, min: number, label: string) => {
     const r = row(name);
     const skip = !bare ? why('bare') : why(name);
-    return check(`${label} / bare >= ${min}`, r && bare ? r.rps / bare.rps : undefined, '>=', min, r && bare ? `${fmt(r.rps, 0)} / ${fmt(bare.rps, 0)} req/s` : '', skip);
+    return check(`${label} / bare >= ${min}`, r && bare ? r.ratioToBare : undefined, '>=', min, r && bare ? `${fmt(r.rps, 0)} / ${fmt(bare.rps, 0)} req/s (medians)` : '', skip);
   };
   const b = row('sluice-b');
   const timesPeer = (peer: PeerName, min: number) => {
@@ -239,7 +245,7 @@ function checks(rows: Summary[], outcome: Outcome, redisIsMemory: boolean): Chec
   return [
     toBare('sluice-a', 0.9, '(a)'),
     toBare('sluice-b', 0.85, '(b)'),
-    check('(b) CPU: bare / (b) per request >= 0.9', bCpu, '>=', 0.9, bCpu !== undefined ? `${fmt(bare!.cpuUsPerRequest, 1)} / ${fmt(b!.cpuUsPerRequest, 1)} µs` : '', !bare ? why('bare') : b ? 'no CPU time could be read' : why('sluice-b')),
+    check('(b) CPU: bare / (b) per request >= 0.9', bCpu, '>=', 0.9, bCpu !== undefined ? `${fmt(bare!.cpuUsPerRequest, 1)} / ${fmt(b!.cpuUsPerRequest, 1)} µs (medians)` : '', !bare ? why('bare') : b ? 'no CPU time could be read' : why('sluice-b')),
     redis,
     toBare('sluice-d', 0.6, '(d)'),
     toBare('sluice-f', 0.8, '(f)'),
@@ -366,8 +372,9 @@ export async function runCompare(only: 'all' | 'tokens' = 'all'): Promise<void> 
   targets.sort((x, y) => TARGET_NAMES.indexOf(x.name) - TARGET_NAMES.indexOf(y.name));
   for (const t of targets) await checkAnswers200(t, t.checkToken ?? credentials.token);
 
-  console.log(`${gen}, ${CONNECTIONS} connections, ${settings.rounds} round(s) of ${settings.seconds} s per target (+${WARMUP_SECONDS} s warm-up each)`);
-  const runs = (await measureAlternately(gen, targets, credentials.token, settings, outcome.dropped, (name) => mayDrop(name as TargetName))) as Map<TargetName, LoadResult[]>;
+  console.log(`${gen}, ${CONNECTIONS} connections, ${settings.rounds} round(s) of ${settings.seconds} s per target (+${WARMUP_SECONDS} s warm-up each), bare again after every ${BARE_EVERY}`);
+  // bare first, then again after every BARE_EVERY others: each run is judged against the bare runs beside it
+  const runs = (await measureAlternately(gen, targets, credentials.token, { ...settings, baselineEvery: targets[0]?.name === 'bare' ? BARE_EVERY : undefined }, outcome.dropped, (name) => mayDrop(name as TargetName))) as Map<TargetName, LoadResult[]>;
   const rows = summarize(targets, runs, outcome);
   noteUnsteadyRounds(rows, outcome);
   const results = checks(rows, outcome, redisIsMemory);

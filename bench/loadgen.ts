@@ -27,6 +27,8 @@ export interface LoadResult {
   /** Non-2xx answers plus socket errors and timeouts: any of them invalidates the run. */
   failures: number;
   failureDetail: string;
+  /** When the run began (performance.now()), set by measure.ts: which baseline runs were beside it. */
+  startedAtMs?: number;
   /** CPU time (user + system) the server under test spent per request during the run, in µs. */
   cpuUsPerRequest?: number;
   /** wrk's own CPU time per request, µs (not read for autocannon). */

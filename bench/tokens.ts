@@ -185,6 +185,9 @@ interface Row {
   target: string;
   rps: number;
   cpuUsPerRequest: number | undefined;
+  /** Against bare run by run (compare.ts's summary): what a check against bare is judged on. */
+  ratioToBare?: number | undefined;
+  cpuRatioToBare?: number | undefined;
 }
 
 /**
@@ -196,10 +199,13 @@ export function tokenChecks(row: (name: string) => Row | undefined, why: (name: 
   const both = (label: string, name: string, base: Row | undefined, baseName: string, min: number): Check[] => {
     const r = row(name);
     const skip = !base ? why(baseName) : why(name);
-    const cpu = r?.cpuUsPerRequest !== undefined && base?.cpuUsPerRequest !== undefined ? base.cpuUsPerRequest / r.cpuUsPerRequest : undefined;
+    // against bare: run by run (Row.ratioToBare); against another server: the ratio of the medians
+    const vsBare = baseName === 'bare';
+    const cpu = r?.cpuUsPerRequest !== undefined && base?.cpuUsPerRequest !== undefined ? (vsBare ? r.cpuRatioToBare : base.cpuUsPerRequest / r.cpuUsPerRequest) : undefined;
+    const rps = r && base ? (vsBare ? r.ratioToBare : r.rps / base.rps) : undefined;
     return [
-      check(`${label} req/s >= ${min}x`, r && base ? r.rps / base.rps : undefined, '>=', min, r && base ? `${fmt(r.rps, 0)} / ${fmt(base.rps, 0)} req/s` : '', skip),
-      check(`${label} CPU >= ${min}x`, cpu, '>=', min, cpu !== undefined ? `${fmt(base!.cpuUsPerRequest, 1)} / ${fmt(r!.cpuUsPerRequest, 1)} µs per request` : '', r && base && cpu === undefined ? 'no CPU time could be read' : skip),
+      check(`${label} req/s >= ${min}x`, rps, '>=', min, r && base ? `${fmt(r.rps, 0)} / ${fmt(base.rps, 0)} req/s${vsBare ? ' (medians)' : ''}` : '', skip),
+      check(`${label} CPU >= ${min}x`, cpu, '>=', min, cpu !== undefined ? `${fmt(base!.cpuUsPerRequest, 1)} / ${fmt(r!.cpuUsPerRequest, 1)} µs per request${vsBare ? ' (medians)' : ''}` : '', r && base && cpu === undefined ? 'no CPU time could be read' : skip),
     ];
   };
   return [
