@@ -119,6 +119,27 @@ describe.runIf(chromiumAvailable())('JSONata fields as a code editor', () => {
     expect(errors).toEqual([]);
   });
 
+  it('shows an answer only with the expression it was computed from', async () => {
+    // the gateway's answers held back, so the field changes while one is on its way
+    let held = 0;
+    await page.route('**/admin/api/expressions/evaluate', async (route) => {
+      held += 1;
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      await route.continue();
+    });
+    const result = inspector().getByRole('status', { name: 'Result of Condition' });
+    await condition().fill('request.method & "-1"');
+    await inspector().getByRole('button', { name: 'Evaluate Condition' }).click();
+    await condition().fill('request.method & "-2"');
+    await expect.poll(() => held).toBe(1);
+    await page.waitForTimeout(2_500); // the first answer has come back by now
+    expect(await result.textContent()).toBe('');
+    await inspector().getByRole('button', { name: 'Evaluate Condition' }).click();
+    await expect.poll(() => result.textContent(), { timeout: 10_000 }).toMatch(/^= "POST-2" \(against POST /);
+    await page.unroute('**/admin/api/expressions/evaluate');
+    expect(errors).toEqual([]);
+  });
+
   it('a viewer reads the expression but cannot change or evaluate it', async () => {
     await open(VIEWER);
     expect(await condition().getAttribute('contenteditable')).toBe('false');

@@ -53,7 +53,8 @@ function shown(value: unknown): string {
   return text.length > 400 ? `${text.slice(0, 400)}…` : text;
 }
 
-type Outcome = { ok: true; text: string; against: string } | { ok: false; text: string };
+/** An evaluation's answer, with the expression it was computed from. */
+type Outcome = { expression: string } & ({ ok: true; text: string; against: string } | { ok: false; text: string });
 
 /**
  * A JSONata expression field: a CodeMirror editor that marks a syntax error where it is (parsed in
@@ -72,7 +73,9 @@ export function JsonataInput(props: JsonataInputProps) {
   const latest = useRef({ props, sample });
   latest.current = { props, sample };
   const [config] = useState(() => ({ editable: new Compartment(), attributes: new Compartment() }));
-  const [outcome, setOutcome] = useState<Outcome | undefined>();
+  const [evaluated, setEvaluated] = useState<Outcome | undefined>();
+  // a result belongs to the expression it was computed from: an answer to an earlier text is not shown
+  const outcome = evaluated?.expression === value ? evaluated : undefined;
   const [busy, setBusy] = useState(false);
 
   const errorId = `${id}-syntax`;
@@ -133,20 +136,20 @@ export function JsonataInput(props: JsonataInputProps) {
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [props.readOnly, props.readOnlyReason, props.label, describedBy, error, props.invalid, id]);
 
-  // a result belongs to the expression it was computed from
-  useEffect(() => setOutcome(undefined), [value]);
-
   const mayEvaluate = session !== undefined && can(session.identity.role, 'edit');
   async function evaluate() {
     if (!session) return;
-    const against: EvaluationSample = sample ?? { request: { method: 'GET', path: '/' } };
+    // what the field and the preview hold now: a click right after typing can come before the
+    // render that would give this closure the new text
+    const expression = view.current?.state.doc.toString() ?? value;
+    const against: EvaluationSample = latest.current.sample ?? { request: { method: 'GET', path: '/' } };
     setBusy(true);
     try {
-      const answer = await session.api.evaluate({ expression: value, ...against });
+      const answer = await session.api.evaluate({ expression, ...against });
       const where = `${against.request.method} ${against.request.path}`;
-      setOutcome({ ok: true, text: answer.defined ? shown(answer.value) : 'nothing (the expression matches no value)', against: `against ${where}, ${answer.ms} ms` });
+      setEvaluated({ expression, ok: true, text: answer.defined ? shown(answer.value) : 'nothing (the expression matches no value)', against: `against ${where}, ${answer.ms} ms` });
     } catch (e) {
-      setOutcome({ ok: false, text: describeError(e) });
+      setEvaluated({ expression, ok: false, text: describeError(e) });
     } finally {
       setBusy(false);
     }
