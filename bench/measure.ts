@@ -103,7 +103,7 @@ export async function measureAlternately(
   };
   for (let round = 1; round <= rounds; round++) for (const target of roundOrder) await measure(target, round);
   // the last round's last targets get a baseline run after them too (its tokens: the last round's)
-  if (roundOrder !== targets && baseline !== undefined) await measure(baseline, rounds);
+  if (baselineEvery !== undefined && baseline !== undefined) await measure(baseline, rounds);
   return runs;
 }
 
