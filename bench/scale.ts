@@ -84,7 +84,9 @@ export async function runScale(): Promise<void> {
   // The chains first, then the two route targets by themselves: each gateway then waits only for
   // the other's run between its own. Measured in one turn with the chains, the 10-workflow gateway
   // was loaded four runs in a row and the 10,000-workflow one after ~20 s idle every round, long
-  // enough for V8 to shrink its young generation (more scavenges of a large heap: run S).
+  // enough for V8's memory reducer to shrink its young generation (more scavenges of a large heap:
+  // run S); the gateway now runs without it (config.serveFlags), and the order still keeps idle
+  // waits alike.
   await settle([few, many]); // the preload's evidence copied in by both, not in the first chain run
   const runs = new Map([...(await measureAlternately(gen, chainTargets, credentials.token, settings)), ...(await measureAlternately(gen, routeTargets, credentials.token, settings))]);
   const rows = targets.map((t) => {
