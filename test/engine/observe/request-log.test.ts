@@ -42,6 +42,16 @@ describe('request log, written to the process logger\'s file', () => {
     });
   });
 
+  it('stamps each line with its time as toISOString gives it, across seconds, years and a clock set back', async () => {
+    const { logger, lines } = fileLogger();
+    const log = createRequestLog(logger)!;
+    const times = [Date.UTC(2026, 11, 31, 23, 59, 59, 998), Date.UTC(2026, 11, 31, 23, 59, 59, 999), Date.UTC(2027, 0, 1), Date.UTC(2027, 0, 1, 0, 0, 0, 7), Date.UTC(2027, 0, 1, 0, 0, 0, 42),
+      Date.UTC(2027, 0, 1, 0, 0, 1, 100), Date.UTC(2026, 11, 31, 23, 59, 59, 500), Date.UTC(2026, 11, 31, 23, 59, 59, 500) + 0.75, 0, 253402300800000];
+    for (const [i, time] of times.entries()) log(record(i, 'acme'), time);
+    await nextTurn();
+    expect(lines().map((line) => line.time)).toEqual(times.map((time) => new Date(time).toISOString()));
+  });
+
   it('keeps the order of request lines and the logger\'s own lines', async () => {
     const { logger, lines } = fileLogger();
     const log = createRequestLog(logger)!;
