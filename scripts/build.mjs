@@ -17,7 +17,7 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
  * dist/expression-worker.mjs from dist/cli.mjs): copy both when you copy the bundle.
  * The tests build these same bundles once per run and run the CLI from them (test/helpers/engine-bundle.ts).
  */
-const common = { bundle: true, platform: 'node', format: 'esm', target: 'node20', sourcemap: true, logLevel: 'warning' };
+const common = { bundle: true, platform: 'node', format: 'esm', target: 'node20', sourcemap: true, logLevel: 'warning', inject: [join(ROOT, 'scripts', 'node-globals.mjs')] };
 
 /**
  * The CommonJS packages the engine imports, loaded with require() rather than import: Node reads
