@@ -59,9 +59,16 @@ export function workflowLogFields(route: string, workflow: string, version: numb
   return `,"route":${jsonString(route)},"workflow":${jsonString(workflow)},"version":${version}`;
 }
 
+/** The `path` member: node ids are validated identifiers, so they need no escaping (joined by hand: Array#join costs ~800 instructions for three ids). */
+function pathMember(path: string[]): string {
+  if (path.length === 0) return ',"path":[]';
+  let text = `,"path":["${path[0]}`;
+  for (let i = 1; i < path.length; i++) text += `","${path[i]}`;
+  return `${text}"]`;
+}
+
 /**
- * The record as JSON members, in a fixed order. Node ids are validated identifiers, so the path
- * joins without escaping.
+ * The record as JSON members, in a fixed order.
  */
 function fieldsOf(r: RequestRecord): string {
   return (
@@ -74,7 +81,7 @@ function fieldsOf(r: RequestRecord): string {
     (r.upstreamMs === undefined ? '' : `,"upstreamMs":${r.upstreamMs}`) +
     (r.rateLimitStoreDown === undefined ? '' : `,"rateLimitStoreDown":"${r.rateLimitStoreDown}"`) +
     (r.mcpTool === undefined ? '' : `,"mcpTool":${jsonString(r.mcpTool)}`) +
-    (r.path.length === 0 ? ',"path":[]' : `,"path":["${r.path.join('","')}"]`) +
+    pathMember(r.path) +
     (r.llm === undefined ? '' : llmFields(r.llm)) +
     (r.fields === undefined ? '' : `,"fields":${r.fields}`)
   );
