@@ -81,27 +81,25 @@ export const proxy: Runtime<ProxyConfig> = async (config, context) => {
     return path + exchange.upstreamSearch();
   }
   // an llm proxy reads the answer's usage: it must come uncompressed
-  const headersFor = (host: string) => createUpstreamHeaders({ dropAuthorization: !config.forwardAuthorization, dropAcceptEncoding: bufferResponse || llm !== undefined, preserveHost: config.preserveHost, upstreamHost: host });
+  const upstreamHeaders = createUpstreamHeaders({ dropAuthorization: !config.forwardAuthorization, dropAcceptEncoding: bufferResponse || llm !== undefined, preserveHost: config.preserveHost });
 
   if (config.targets !== undefined || config.retries !== undefined || config.breaker !== undefined || config.healthCheck !== undefined) {
     const written = config.targets ?? [{ url: config.url!, weight: 1 }];
     const targets = [];
     for (const [i, t] of written.entries()) {
       const url = await resolveUrl(t.url, context, config.targets ? `config.targets.${i}.url` : 'config.url');
-      targets.push({ url, weight: t.weight, pool: poolOf(url.origin), basePath: url.pathname.replace(/\/$/, ''), headers: headersFor(url.host) });
+      targets.push({ url, weight: t.weight, pool: poolOf(url.origin), basePath: url.pathname.replace(/\/$/, '') });
     }
     return resilientProxy(config, targets, { timeoutMs, bufferResponse, maxBuffered, requestPath, requestBody: (exchange) => {
       const sent = requestBody(exchange);
       return { body: checkedBody(exchange, llm, sent.body), stream: sent.stream };
-    }, readableBody, llm });
+    }, readableBody, upstreamHeaders, llm });
   }
 
   const target = await resolveUrl(config.url!, context, 'config.url');
   const origin = target.origin;
   const basePath = target.pathname.replace(/\/$/, '');
   const pool = poolOf(origin);
-
-  const upstreamHeaders = headersFor(target.host);
 
   /** An answer handed on as a stream, for an exchange that cannot write to a client (previews, tests). */
   async function streamToLater(exchange: Exchange, options: Dispatcher.DispatchOptions, started: number, llmCall: LlmCall | undefined): Promise<string> {

@@ -81,18 +81,18 @@ export interface UpstreamHeaderOptions {
   dropAcceptEncoding: boolean;
   /** Keep the client's Host instead of the upstream's. */
   preserveHost: boolean;
-  /** The upstream's host (and port), sent as Host unless `preserveHost`. */
-  upstreamHost: string;
 }
 
 /**
  * The headers of the upstream request: the client's, less hop-by-hop ones, those its Connection
  * header lists, identity headers only the gateway may assert and Expect; then the gateway's own
- * (Host, traceparent, X-Forwarded-*, X-Partner, X-Subject) and, when the body is sent as bytes,
- * its content-length (and its content type, when a later node replaced it).
+ * (traceparent, X-Forwarded-*, X-Partner, X-Subject) and, when the body is sent as bytes, its
+ * content-length (and its content type, when a later node replaced it). Unless `preserveHost`,
+ * the client's Host is left out and undici sends the upstream's, from its pool's origin (as it
+ * does for a request without one): a header less for undici to validate on every request.
  */
 export function createUpstreamHeaders(options: UpstreamHeaderOptions): (exchange: Exchange, body: Buffer | string | undefined) => Record<string, string | string[]> {
-  const { dropAuthorization, dropAcceptEncoding, preserveHost, upstreamHost } = options;
+  const { dropAuthorization, dropAcceptEncoding, preserveHost } = options;
   return function upstreamHeaders(exchange, body) {
     const incoming = exchange.request.headers;
     const listed = connectionListed(incoming.connection);
@@ -105,11 +105,10 @@ export function createUpstreamHeaders(options: UpstreamHeaderOptions): (exchange
     for (const name in incoming) {
       const value = incoming[name];
       if (value === undefined || HOP_BY_HOP.has(name) || IDENTITY_HEADERS.has(name) || ANSWERED_HERE.has(name)) continue;
-      if ((dropAuthorization && name === 'authorization') || (dropAcceptEncoding && name === 'accept-encoding') || (body !== undefined && name === 'content-length') || (replaced && name === 'content-type')) continue;
+      if ((!preserveHost && name === 'host') || (dropAuthorization && name === 'authorization') || (dropAcceptEncoding && name === 'accept-encoding') || (body !== undefined && name === 'content-length') || (replaced && name === 'content-type')) continue;
       if (listed?.has(name)) continue;
       headers[name] = value;
     }
-    if (!preserveHost) headers.host = upstreamHost;
     const trace = exchange.trace;
     headers.traceparent = `00-${trace.traceId}-${trace.spanId}-${trace.sampled ? '01' : '00'}`;
     if (trace.traceState !== undefined) headers.tracestate = trace.traceState;

@@ -8,13 +8,12 @@ import { CallCancellation, failedCall, onDeadline, UpstreamCall } from './upstre
 import { watchStream, type AnswerUsage, type LlmCall, type LlmProxy } from './upstream-llm.ts';
 import { Breaker, pickTarget, RetryBudget, shownState, type UpstreamsState } from './upstream-targets.ts';
 
-/** One target, prepared at publish: its URL (egress-checked), pool, base path and header builder. */
+/** One target, prepared at publish: its URL (egress-checked), pool and base path. */
 export interface PreparedTarget {
   url: URL;
   weight: number;
   pool: Pool;
   basePath: string;
-  headers: (exchange: Exchange, body: Buffer | string | undefined) => Record<string, string | string[]>;
 }
 
 /** What the proxy runtime shares with its resilient path. */
@@ -25,6 +24,8 @@ export interface ProxyParts {
   requestPath(exchange: Exchange): string;
   requestBody(exchange: Exchange): { body: Buffer | string | undefined; stream: Exchange['incoming'] };
   readableBody(raw: Buffer, type: string | string[] | undefined): unknown;
+  /** The upstream request's headers (the same for every target: undici sends each one's Host). */
+  upstreamHeaders(exchange: Exchange, body: Buffer | string | undefined): Record<string, string | string[]>;
   /** The llm option, when the node has one. */
   llm: LlmProxy | undefined;
 }
@@ -151,7 +152,7 @@ export function resilientProxy(config: ProxyConfig, prepared: PreparedTarget[], 
       const target = targets[index]!;
       target.breaker.take(at);
       tried |= 1 << index;
-      const headers = target.headers(exchange, body);
+      const headers = parts.upstreamHeaders(exchange, body);
       const options: Dispatcher.DispatchOptions = { path: target.basePath + path, method: exchange.request.method as Dispatcher.HttpMethod, headers, body: body ?? stream ?? null, headersTimeout: timeoutMs, bodyTimeout: timeoutMs };
       const mayRetry = retryable && n < retries;
       const result = await attempt(exchange, target, options, started, mayRetry, llmCall);

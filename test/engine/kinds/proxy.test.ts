@@ -590,6 +590,11 @@ describe('proxy', () => {
       expect(counts.W1).toBeGreaterThan(20);
       expect(counts.W1).toBeLessThan(80);
       expect(counts.W1! + counts.W2!).toBe(200);
+      // each target is sent its own Host (undici's, from the target's pool), never the client's
+      for (const name of ['W1', 'W2']) {
+        const hosts = new Set(named[name]!.up.received.filter((r) => r.url !== '/health').map((r) => r.headers.host));
+        expect([...hosts]).toEqual([new URL(named[name]!.up.url).host]);
+      }
     });
 
     it('answers every GET with 200 when one of two targets is killed mid-load: retried on the other', async () => {
