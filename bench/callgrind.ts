@@ -4,24 +4,35 @@
 // CPU time on a shared machine cannot. Each gateway runs under callgrind with instrumentation
 // off; it is warmed up with CG_WARMUP requests, then instructions are counted over CG_REQUESTS
 // requests (all threads: WebCrypto's thread pool, GC and JIT threads included) and divided by them.
+// The argument `bare` counts the bare proxy (bench/bare-proxy.ts) the same way, on /api/orders.
+// Each count is printed whole and without V8's optimizing compiler (TurboFan's jobs, inclusive):
+// under valgrind V8 goes on compiling far longer than it does at full speed (measured: ~33 jobs
+// per 10,000 requests of the bare proxy after 40,000 of warm-up, where at full speed it compiles
+// about one per 70,000), and those jobs were a quarter of some counts; without them the count is
+// the request path's own.
 // CG_ROUTE: /fresh (default; a new RS256 token every request), /es-fresh (a new ES256 token every
 // request), or any other target's route with one token (/b; /d, whose response transform is an
 // expression). CG_REQUESTS (default 2000), CG_WARMUP (default 3000). An argument
 // bundle@NAME=value,… starts that gateway with those variables: SLUICE_EVIDENCE=off to compare
 // anything but evidence (DuckDB's ingest thread runs inside the counted window or not: ±25%).
+// Work done once a time span (the request log's time stamp once a second, replay's samples, at
+// most a few a second) weighs more here, where a gateway serves ~60 requests a second.
 // Under valgrind a gateway runs ~50x slower: a bundle takes a few minutes.
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { stopAll, stopChild } from './children.ts';
+import type { ChildProcess } from 'node:child_process';
+import { spawnCompiled, stopAll, stopChild, waitForListening } from './children.ts';
 import { makeCredentials, targetWorkflows, tokenWorkflow } from './fixture.ts';
 import { runLoad, type TokenList } from './loadgen.ts';
 import { fmt } from './report.ts';
-import { bundleArgument, cleanUp, makeTempDir, startGateway, startUpstream } from './servers.ts';
+import { bundleArgument, cleanUp, makeTempDir, SERVER_CORE, startGateway, startUpstream } from './servers.ts';
 import { signTokens } from './tokens.ts';
 
 // an argument may carry environment variables for its gateway, as in ab.ts: dist/x.mjs@SLUICE_EVIDENCE=off
-const bundles = process.argv.slice(2).map(bundleArgument);
+/** The argument that names the bare proxy instead of a bundle. */
+const BARE = 'bare';
+const bundles = process.argv.slice(2).map((arg) => (arg === BARE ? { file: BARE, name: BARE, env: {} } : bundleArgument(arg)));
 if (bundles.length === 0) throw new Error('usage: bench/callgrind.ts <bundle.mjs> [<bundle.mjs> …]');
 const route = process.env.CG_ROUTE ?? '/fresh';
 const requests = Number(process.env.CG_REQUESTS ?? 2000);
@@ -43,20 +54,46 @@ const workflows = [...targetWorkflows(credentials.publicJwk, origin), tokenWorkf
 const once = (file: string): TokenList => ({ file, once: true });
 /** A few connections, and patience: under valgrind the first requests (JIT compiling) and a GC can take seconds. */
 const UNDER_VALGRIND = { connections: 8, timeoutSeconds: 120 };
-const results: Array<{ bundle: string; irPerRequest: number; requests: number }> = [];
+const results: Array<{ bundle: string; irPerRequest: number; compilerPerRequest: number; requests: number }> = [];
+/** A server under valgrind: its pid (for callgrind_control) and the URL counted. */
+interface Counted {
+  child: ChildProcess;
+  pid: number;
+  url: string;
+}
+
+/** The bare proxy under valgrind, with the gateways' HOST: vgdb finds a process by a file named after $HOST. */
+async function startBare(valgrind: string[]): Promise<Counted> {
+  const child = spawnCompiled(SERVER_CORE, 'bench/bare-proxy.ts', [origin], { env: { ...process.env, HOST: '127.0.0.1' } }, valgrind);
+  const port = await waitForListening(child, 'bare proxy under valgrind', 600_000);
+  return { child, pid: child.pid!, url: `http://127.0.0.1:${port}/api/orders` };
+}
+
+async function startCounted(bundle: string, env: Record<string, string>, valgrind: string[]): Promise<Counted> {
+  if (bundle === BARE) return startBare(valgrind);
+  const gateway = await startGateway({ workflows, bundle, env, startupMs: 600_000, wrap: valgrind });
+  return { child: gateway, pid: gateway.pid!, url: `${gateway.url}${route}` };
+}
+
+/** Instructions in V8's optimizing compiler: its jobs (on whichever thread ran them) and their installation, inclusive. */
+function compilerInstructions(dump: string): number {
+  const text = execFileSync('callgrind_annotate', ['--inclusive=yes', '--threshold=100', dump], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+  let sum = 0;
+  for (const fn of ['OptimizingCompileDispatcher::CompileTask::RunInternal()', 'OptimizingCompileDispatcher::InstallOptimizedFunctions()']) {
+    const line = text.split('\n').find((l) => l.includes(`v8::internal::${fn}`));
+    if (line !== undefined) sum += Number(/^\s*([\d,]+)/.exec(line)![1]!.replaceAll(',', ''));
+  }
+  return sum;
+}
+
 for (const { file: bundle, name, env } of bundles) {
   const outDir = makeTempDir('sluice-callgrind-out-');
-  const gateway = await startGateway({
-    workflows,
-    bundle,
-    env,
-    startupMs: 600_000,
-    wrap: ['valgrind', '--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${join(outDir, 'callgrind.out')}`],
-  });
-  const url = `${gateway.url}${route}`;
+  const valgrind = ['valgrind', '--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${join(outDir, 'callgrind.out')}`];
+  const server = await startCounted(bundle, env, valgrind);
+  const url = server.url;
   const warm = await runLoad('wrk', url, 3600, once(lists.warm), undefined, UNDER_VALGRIND);
   // vgdb finds the gateway by a file named after $HOST, which the gateway has as its listen address
-  const control = (...args: string[]) => execFileSync('callgrind_control', [...args, String(gateway.pid)], { stdio: 'ignore', env: { ...process.env, HOST: '127.0.0.1' } });
+  const control = (...args: string[]) => execFileSync('callgrind_control', [...args, String(server.pid)], { stdio: 'ignore', env: { ...process.env, HOST: '127.0.0.1' } });
   control('--instr=on');
   const measured = await runLoad('wrk', url, 3600, once(lists.measured), undefined, UNDER_VALGRIND);
   control('--dump=measured');
@@ -66,10 +103,15 @@ for (const { file: bundle, name, env } of bundles) {
   const totals = dump === undefined ? undefined : /^totals: (\d+)/m.exec(readFileSync(join(outDir, dump), 'utf8'))?.[1];
   if (totals === undefined) throw new Error(`${bundle}: no callgrind dump in ${outDir}`);
   const irPerRequest = Number(totals) / measured.requests;
-  results.push({ bundle: name, irPerRequest, requests: measured.requests });
-  console.log(`${name}: ${fmt(irPerRequest / 1000, 1)} k instructions per request (${measured.requests} requests on ${route}, after ${warm.requests} to warm up)`);
-  await stopChild(gateway);
+  const compilerPerRequest = compilerInstructions(join(outDir, dump!)) / measured.requests;
+  results.push({ bundle: name, irPerRequest, compilerPerRequest, requests: measured.requests });
+  console.log(`${name}: ${fmt(irPerRequest / 1000, 1)} k instructions per request, ${fmt((irPerRequest - compilerPerRequest) / 1000, 1)} k without the optimizing compiler (${measured.requests} requests on ${bundle === BARE ? '/api/orders' : route}, after ${warm.requests} to warm up)`);
+  await stopChild(server.child);
 }
 await stopAll();
-for (const r of results) console.log(`${r.bundle.padEnd(24)} ${fmt(r.irPerRequest / 1000, 1).padStart(8)} k Ir/request  (x${fmt(r.irPerRequest / results[0]!.irPerRequest, 3)} of the first)`);
+const first = results[0]!;
+for (const r of results) {
+  const own = r.irPerRequest - r.compilerPerRequest;
+  console.log(`${r.bundle.padEnd(24)} ${fmt(r.irPerRequest / 1000, 1).padStart(8)} k Ir/request (x${fmt(r.irPerRequest / first.irPerRequest, 3)} of the first)  ${fmt(own / 1000, 1).padStart(8)} k without the compiler (x${fmt(own / (first.irPerRequest - first.compilerPerRequest), 3)})`);
+}
 cleanUp(process.env.CG_KEEP === '1'); // CG_KEEP=1 keeps the dumps, for callgrind_annotate

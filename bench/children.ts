@@ -54,10 +54,12 @@ export function spawnPinned(core: number, cmd: string, args: string[], opts: Spa
  * keep function names by wrapping every closure, and spawn node as a grandchild, so the pid we
  * hold (for VmRSS) would not be the server's.
  */
-export function spawnCompiled(core: number, script: string, args: string[], opts?: SpawnOptions): ChildProcess {
+export function spawnCompiled(core: number, script: string, args: string[], opts?: SpawnOptions, wrap: string[] = []): ChildProcess {
   const outfile = join(REPO, 'bench', '.build', basename(script).replace(/\.ts$/, '.mjs'));
   buildSync({ entryPoints: [join(REPO, script)], outfile, bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', logLevel: 'warning' });
-  return spawnPinned(core, process.execPath, [outfile, ...args], opts);
+  // `wrap`: a command node runs under (valgrind and its options: bench/callgrind.ts)
+  const command = [...wrap, process.execPath, outfile, ...args];
+  return spawnPinned(core, command[0]!, command.slice(1), opts);
 }
 
 /** Resolves with the port from the child's `LISTENING <port>` stdout line. */
