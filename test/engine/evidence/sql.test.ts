@@ -34,6 +34,23 @@ describe("the evidence spool's line (csvLineOf)", () => {
     }
   });
 
+  it('reads back every character below U+0110 in a text, unquoted only letters, digits and _ . : / @ + -', async () => {
+    const store = await openDuckDbEvidence(join(mkdtempSync(join(tmpdir(), 'sluice-evidence-chars-')), 'evidence.duckdb'));
+    try {
+      const texts = Array.from({ length: 0x110 }, (_, c) => `a${String.fromCharCode(c)}b`);
+      const charRecords = texts.map((partner, i) => ({ ...base, traceId: i.toString(16).padStart(32, '0'), partner, time: base.time + i }));
+      for (const [i, record] of charRecords.entries()) {
+        const field = csvLineOf(record).split(',')[4]!;
+        expect(field === texts[i], `U+${i.toString(16)}`).toBe(/^[\w.:/@+-]$/.test(String.fromCharCode(i)));
+      }
+      await store.insert(charRecords);
+      const found = await store.find({ from: 0, to: base.time + 0x110, limit: 1000 });
+      expect(new Map(found.map((r) => [r.traceId, r.partner]))).toEqual(new Map(charRecords.map((r) => [r.traceId, r.partner])));
+    } finally {
+      await store.close();
+    }
+  });
+
   it('is one line, a field per column, the same for a shared node path as for one made once', () => {
     for (const record of records) {
       const line = csvLineOf(record);
