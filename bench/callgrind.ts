@@ -18,10 +18,9 @@
 // Work done once a time span (the request log's time stamp once a second, replay's samples, at
 // most a few a second) weighs more here, where a gateway serves ~60 requests a second.
 // Under valgrind a gateway runs ~50x slower: a bundle takes a few minutes.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ChildProcess } from 'node:child_process';
 import { spawnCompiled, stopAll, stopChild, waitForListening } from './children.ts';
 import { makeCredentials, targetWorkflows, tokenWorkflow } from './fixture.ts';
 import { runLoad, type TokenList } from './loadgen.ts';
