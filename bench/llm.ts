@@ -4,6 +4,7 @@
 // POSTing the same chat completion (or MCP tools/call) to the upstream, all taking turns round
 // after round; then the time to the first chunk of a streamed answer, through the gateway and
 // from the upstream directly, one request at a time.
+import { readFileSync } from 'node:fs';
 import { request } from 'undici';
 import { cpuMicros } from './children.ts';
 import { LLM_REQUEST, llmWorkflow, MCP_REQUEST, mcpWorkflow, plainStreamWorkflow, promptGuardWorkflow } from './fixture.ts';
@@ -69,6 +70,26 @@ async function measureFirstChunk(direct: string, sluice: string, plain: string) 
   return { direct: stats(times.direct), sluice: stats(times.sluice), plain: stats(times.plain), requests: TTFC_REQUESTS };
 }
 
+/**
+ * What the gateway answered other than 2xx for `workflow`, from its request log: `503 expressions-busy
+ * × 180, 403 prompt-blocked × 37`, so that a failed row says which refusal it was.
+ */
+function refusals(logPath: string, workflow: string): string {
+  const counts = new Map<string, number>();
+  for (const line of readFileSync(logPath, 'utf8').split('\n')) {
+    if (!line.includes(`"workflow":"${workflow}"`)) continue;
+    try {
+      const { status, problem } = JSON.parse(line) as { status?: number; problem?: string };
+      if (status === undefined || (status >= 200 && status < 300)) continue;
+      const key = `${status}${problem === undefined ? '' : ` ${problem}`}`;
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+    } catch {
+      // not a request line
+    }
+  }
+  return counts.size === 0 ? 'no refusals logged' : [...counts].map(([key, n]) => `${key} × ${n}`).join(', ');
+}
+
 /** Which of the POST rows to measure (sluice-l, sluice-pg, sluice-mcp); each brings its bare baseline. */
 export interface PostSelection {
   llm: boolean;
@@ -110,7 +131,7 @@ export async function measureLlm(gen: LoadGenName, upstream: string, { seconds, 
       const after = cpuMicros(pid!);
       const failures = result.failures + (target === 'sluice-pg' ? (warm?.failures ?? 0) : 0);
       if (failures > 0 && target === 'sluice-pg') {
-        failed.set(target, `${failures} requests failed under load (${warm?.failures ? `warm-up: ${warm.failureDetail}; ` : ''}${result.failureDetail}): see SLUICE_EXPRESSION_QUEUE`);
+        failed.set(target, `${failures} requests failed under load (${warm?.failures ? `warm-up: ${warm.failureDetail}; ` : ''}${result.failureDetail}; the gateway's log: ${refusals(gateway.logPath, 'bench-pg')}): see SLUICE_EXPRESSION_QUEUE`);
         console.log(`${target}: ${failed.get(target)}`);
         continue;
       }

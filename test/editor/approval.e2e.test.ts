@@ -58,18 +58,18 @@ describe.runIf(chromiumAvailable())('the contract gate: a publish that removes a
     const dialog = ann.getByRole('dialog', { name: 'Publish gated' });
     const ask = dialog.getByRole('button', { name: 'Ask for approval' });
     await ask.waitFor();
-    expect(await dialog.textContent()).toContain("needs another publisher's approval");
+    await expect.poll(() => dialog.textContent()).toContain("needs another publisher's approval");
     const change = dialog.getByRole('region', { name: 'Error contract change' });
-    expect(await change.textContent()).toMatch(/this change .*removes 403 Insufficient Scope at deny\.raise/);
-    expect(await change.getByRole('list', { name: 'Answers removed or changed' }).getByRole('listitem').allTextContents()).toContain('Removes 403 insufficient_scope at deny.raise');
+    await expect.poll(() => change.textContent()).toMatch(/this change .*removes 403 Insufficient Scope at deny\.raise/);
+    await expect.poll(() => change.getByRole('list', { name: 'Answers removed or changed' }).getByRole('listitem').allTextContents()).toContain('Removes 403 insufficient_scope at deny.raise');
     await ann.screenshot({ path: '/tmp/sluice-approval-1-dialog.png' });
     await ask.click();
     await expect.poll(() => ann.locator('.statusline').textContent()).toMatch(/^Waiting for approval/);
     const banner = ann.getByRole('region', { name: 'Waiting for approval' });
     await banner.waitFor();
-    expect(await banner.textContent()).toMatch(/Waiting for approval: you asked on .* in place of version 1/);
-    expect(await banner.getByRole('button', { name: 'Withdraw' }).isEnabled()).toBe(true);
-    expect(await banner.getByRole('button', { name: 'Approve' }).count()).toBe(0);
+    await expect.poll(() => banner.textContent()).toMatch(/Waiting for approval: you asked on .* in place of version 1/);
+    await expect.poll(() => banner.getByRole('button', { name: 'Withdraw' }).isEnabled()).toBe(true);
+    await expect.poll(() => banner.getByRole('button', { name: 'Approve' }).count()).toBe(0);
     // nothing serves differently yet
     expect(await denied()).toBe(403);
     expect((await admin(ANN, 'GET', '/workflows/gated/approval')).requestedBy).toBe('ann');
@@ -79,8 +79,8 @@ describe.runIf(chromiumAvailable())('the contract gate: a publish that removes a
     await openWorkflow(ben, gateway.url, 'gated');
     const banner = ben.getByRole('region', { name: 'Waiting for approval' });
     await banner.waitFor();
-    expect(await banner.textContent()).toMatch(/Waiting for approval: ann asked on /);
-    expect(await banner.getByRole('list', { name: 'Answers removed or changed' }).textContent()).toContain('Removes 403 insufficient_scope at deny.raise');
+    await expect.poll(() => banner.textContent()).toMatch(/Waiting for approval: ann asked on /);
+    await expect.poll(() => banner.getByRole('list', { name: 'Answers removed or changed' }).textContent()).toContain('Removes 403 insufficient_scope at deny.raise');
     expect(await seriousAxeProblems(ben, '.banner--approval')).toEqual([]);
     await ben.screenshot({ path: '/tmp/sluice-approval-2-banner.png' });
 
@@ -92,7 +92,7 @@ describe.runIf(chromiumAvailable())('the contract gate: a publish that removes a
     await ben.getByRole('tab', { name: /Versions/ }).click();
     const versions = ben.getByRole('region', { name: 'Versions' });
     await versions.getByRole('listitem', { name: 'Version 2, serving, active' }).waitFor();
-    expect(await versions.getByRole('listitem', { name: 'Version 1, inactive' }).count()).toBe(1);
+    await expect.poll(() => versions.getByRole('listitem', { name: 'Version 1, inactive' }).count()).toBe(1);
     await ben.screenshot({ path: '/tmp/sluice-approval-3-versions.png' });
     await expect.poll(denied).toBe(200);
     expect(errors.flat()).toEqual([]);

@@ -55,7 +55,7 @@ describe.runIf(chromiumAvailable())('archive, restore and the editor’s guards'
     await expect.poll(() => main.getByRole('link', { name: 'Public status' }).count()).toBe(0);
 
     // Hidden behind a count until asked for.
-    expect(await page.getByRole('table', { name: 'Archived workflows' }).count()).toBe(0);
+    await expect.poll(() => page.getByRole('table', { name: 'Archived workflows' }).count()).toBe(0);
     await page.getByRole('button', { name: 'Show archived (1)' }).click();
     const archived = page.getByRole('table', { name: 'Archived workflows' });
     await expect.poll(() => archived.textContent()).toContain('replaced by the health page');
@@ -72,7 +72,7 @@ describe.runIf(chromiumAvailable())('archive, restore and the editor’s guards'
     await screenshot(page, 'archived-editor');
     await banner.getByRole('button', { name: 'Restore' }).click();
     await expect.poll(() => page.getByRole('status').filter({ hasText: 'version 1 serves again' }).count()).toBe(1);
-    expect(await page.getByRole('note', { name: 'Archived' }).count()).toBe(0);
+    await expect.poll(() => page.getByRole('note', { name: 'Archived' }).count()).toBe(0);
     expect(await status('/api/status')).toBe(200);
     await expect.poll(async () => page.getByLabel('Name', { exact: true }).getAttribute('readonly')).toBeNull();
     expect(errors).toEqual([]);
@@ -89,7 +89,7 @@ describe.runIf(chromiumAvailable())('archive, restore and the editor’s guards'
     await expect.poll(() => page.getByRole('button', { name: /archived \(/ }).count()).toBe(0);
 
     const main = page.getByRole('table', { name: 'Workflows' });
-    expect(await main.getByRole('button', { name: 'Delete Public status' }).count()).toBe(0); // it has versions
+    await expect.poll(() => main.getByRole('button', { name: 'Delete Public status' }).count()).toBe(0); // it has versions
     await main.getByRole('button', { name: 'Delete Scratch pad' }).click();
     await page.getByRole('dialog', { name: 'Delete Scratch pad (scratch)' }).getByRole('button', { name: 'Delete' }).click();
     await expect.poll(() => main.getByRole('link', { name: 'Scratch pad' }).count()).toBe(0);
@@ -103,8 +103,8 @@ describe.runIf(chromiumAvailable())('archive, restore and the editor’s guards'
     const other = await context.newPage();
     await signIn(other, gateway.url, EDITOR);
     const button = other.getByRole('table', { name: 'Workflows' }).getByRole('button', { name: 'Archive Orders API' });
-    expect(await button.isDisabled()).toBe(true);
-    expect(await button.getAttribute('title')).toBe('The editor role cannot archive, restore or delete workflows (needs publisher or admin)');
+    await expect.poll(() => button.isDisabled()).toBe(true);
+    await expect.poll(() => button.getAttribute('title')).toBe('The editor role cannot archive, restore or delete workflows (needs publisher or admin)');
     await context.close();
   }, 60_000);
 
@@ -118,8 +118,8 @@ describe.runIf(chromiumAvailable())('archive, restore and the editor’s guards'
     await screenshot(page, 'unsaved-hash-change');
     await dialog.getByRole('button', { name: 'Stay' }).click();
     expect(await page.evaluate(() => window.location.hash)).toBe('#/workflows/orders');
-    expect(await name.inputValue()).toBe('Orders API, edited');
-    expect(await page.getByRole('heading', { name: /Orders API/ }).count()).toBeGreaterThan(0);
+    await expect.poll(() => name.inputValue()).toBe('Orders API, edited');
+    await expect.poll(() => page.getByRole('heading', { name: /Orders API/ }).count()).toBeGreaterThan(0);
 
     await page.evaluate(() => (window.location.hash = '#/workflows/order-detail'));
     await dialog.getByRole('button', { name: 'Discard' }).click();
@@ -128,7 +128,7 @@ describe.runIf(chromiumAvailable())('archive, restore and the editor’s guards'
     // Nothing unsaved now: a hash change just goes.
     await page.evaluate(() => (window.location.hash = '#/workflows/orders'));
     await expect.poll(() => page.getByLabel('Name', { exact: true }).inputValue()).toBe('Orders API');
-    expect(await dialog.count()).toBe(0);
+    await expect.poll(() => dialog.count()).toBe(0);
     expect(errors).toEqual([]);
   }, 60_000);
 
@@ -140,10 +140,10 @@ describe.runIf(chromiumAvailable())('archive, restore and the editor’s guards'
     await page.reload(); // the same hash: load the renamed draft
     await page.locator('.react-flow__node').first().waitFor();
     const name = page.getByLabel('Name', { exact: true });
-    expect(await name.inputValue()).toBe('Orders API (draft rename)');
+    await expect.poll(() => name.inputValue()).toBe('Orders API (draft rename)');
     await page.getByRole('button', { name: 'Live' }).click();
     await expect.poll(() => page.getByRole('heading', { name: 'Workflow — version 1, as served' }).count()).toBe(1);
-    expect(await name.inputValue()).toBe('Orders API');
+    await expect.poll(() => name.inputValue()).toBe('Orders API');
     expect(await name.getAttribute('readonly')).not.toBeNull();
     await screenshot(page, 'live-settings');
     await page.getByRole('button', { name: 'Live' }).click();

@@ -47,7 +47,7 @@ describe.runIf(chromiumAvailable())('the canvas', () => {
 
   it('opens a 9-node workflow with node titles of 12 px or more, and the fit button and the F key keep them', async () => {
     await openWorkflow(page, gateway.url, 'order-detail');
-    expect(await page.locator('.react-flow__node').count()).toBe(9);
+    await expect.poll(() => page.locator('.react-flow__node').count()).toBe(9);
     await settled(page); // the view's fit to the opened workflow
     expect(await titlePx()).toBeGreaterThanOrEqual(11.99);
     expect(await zoom()).toBeLessThanOrEqual(1);
@@ -77,16 +77,16 @@ describe.runIf(chromiumAvailable())('the canvas', () => {
     expect(await box('public').then((b) => b.y)).toBeLessThan(await box('hidden').then((b) => b.y));
     expect(await box('scopes').then((b) => b.x)).toBeGreaterThan(await box('verify').then((b) => b.x));
     // each edge is labelled with its port
-    expect(await page.locator('.react-flow__edge-text').allTextContents()).toEqual(expect.arrayContaining(['ok', 'missing', 'admin', 'default', 'true', 'false']));
+    await expect.poll(() => page.locator('.react-flow__edge-text').allTextContents()).toEqual(expect.arrayContaining(['ok', 'missing', 'admin', 'default', 'true', 'false']));
 
     await page.getByLabel('Layout direction').selectOption('TB');
     await expect.poll(async () => (await box('scopes')).y - (await box('verify')).y).toBeGreaterThan(100);
-    expect(await page.locator('.statusline').textContent()).toBe('Laid out top to bottom');
+    await expect.poll(() => page.locator('.statusline').textContent()).toBe('Laid out top to bottom');
     expect(await box('call-admin').then((b) => b.x)).toBeLessThan(await box('call').then((b) => b.x));
     expect(await box('public').then((b) => b.x)).toBeLessThan(await box('hidden').then((b) => b.x));
     // ports on the bottom edge, the input on the top
-    expect(await page.locator('.react-flow__node[data-id="who"] .react-flow__handle-bottom').count()).toBe(2);
-    expect(await page.locator('.react-flow__node[data-id="who"] .react-flow__handle-top').count()).toBe(1);
+    await expect.poll(() => page.locator('.react-flow__node[data-id="who"] .react-flow__handle-bottom').count()).toBe(2);
+    await expect.poll(() => page.locator('.react-flow__node[data-id="who"] .react-flow__handle-top').count()).toBe(1);
     await expect.poll(titlePx).toBeGreaterThanOrEqual(11.99);
     expect(await inView('verify')).toBe(true);
     await screenshot(page, 'canvas-top-to-bottom');
@@ -95,8 +95,8 @@ describe.runIf(chromiumAvailable())('the canvas', () => {
     await expect.poll(() => page.locator('.chip--saved').count()).toBe(1);
     await page.reload();
     await page.locator('.react-flow__node').first().waitFor();
-    expect(await page.getByLabel('Layout direction').inputValue()).toBe('TB');
-    expect(await page.locator('.react-flow__node[data-id="who"] .react-flow__handle-bottom').count()).toBe(2);
+    await expect.poll(() => page.getByLabel('Layout direction').inputValue()).toBe('TB');
+    await expect.poll(() => page.locator('.react-flow__node[data-id="who"] .react-flow__handle-bottom').count()).toBe(2);
     await page.getByLabel('Layout direction').selectOption('LR');
     await expect.poll(async () => (await box('scopes')).x - (await box('verify')).x).toBeGreaterThan(200);
     await page.keyboard.press('Control+s');
@@ -109,22 +109,22 @@ describe.runIf(chromiumAvailable())('the canvas', () => {
     await page.getByRole('button', { name: 'Hide the node palette' }).click();
     await page.getByRole('button', { name: 'Hide the side panel' }).click();
     await page.getByRole('button', { name: 'Minimap' }).click();
-    expect(await page.locator('.react-flow__minimap').count()).toBe(0);
+    await expect.poll(() => page.locator('.react-flow__minimap').count()).toBe(0);
     expect(await canvasWidth()).toBeGreaterThan(wide + 450);
     await page.reload();
     await page.locator('.react-flow__node').first().waitFor();
-    expect(await page.locator('.react-flow__minimap').count()).toBe(0);
-    expect(await page.getByRole('button', { name: 'Minimap' }).getAttribute('aria-pressed')).toBe('false');
-    expect(await page.getByRole('searchbox', { name: 'Search node kinds' }).count()).toBe(0);
-    expect(await page.getByRole('tablist', { name: 'Side panel' }).count()).toBe(0);
+    await expect.poll(() => page.locator('.react-flow__minimap').count()).toBe(0);
+    await expect.poll(() => page.getByRole('button', { name: 'Minimap' }).getAttribute('aria-pressed')).toBe('false');
+    await expect.poll(() => page.getByRole('searchbox', { name: 'Search node kinds' }).count()).toBe(0);
+    await expect.poll(() => page.getByRole('tablist', { name: 'Side panel' }).count()).toBe(0);
     await screenshot(page, 'canvas-panels-folded');
     // "/" (search the palette) opens a folded palette
     await page.keyboard.press('/');
     await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe('palette-search');
     await page.getByRole('button', { name: 'Show the side panel' }).click();
     await page.getByRole('button', { name: 'Minimap' }).click();
-    expect(await page.locator('.react-flow__minimap').count()).toBe(1);
-    expect(await page.getByRole('tablist', { name: 'Side panel' }).count()).toBe(1);
+    await expect.poll(() => page.locator('.react-flow__minimap').count()).toBe(1);
+    await expect.poll(() => page.getByRole('tablist', { name: 'Side panel' }).count()).toBe(1);
   });
 
   it('connects a wire dropped on the middle of a node body to that node (defect 8)', async () => {
@@ -145,7 +145,7 @@ describe.runIf(chromiumAvailable())('the canvas', () => {
     await page.mouse.move(b.x + b.width / 2, b.y + b.height * 0.7, { steps: 12 });
     await page.mouse.up();
     await expect.poll(() => page.locator('.react-flow__edge').count()).toBe(before + 1);
-    expect(await page.locator('.statusline').textContent()).toContain('Wired call-admin.ok to public');
+    await expect.poll(() => page.locator('.statusline').textContent()).toContain('Wired call-admin.ok to public');
     await screenshot(page, 'canvas-wire-on-body');
     expect(errors).toEqual([]);
   });

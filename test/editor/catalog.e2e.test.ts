@@ -70,17 +70,17 @@ describe.runIf(chromiumAvailable())('the error catalog page and the error picker
     await open(TOKENS.publisher);
     expect(page.url()).toMatch(/#\/errors$/);
     await expect.poll(() => row('order_not_visible').textContent()).toContain('orders'); // raised by the active workflow
-    expect(await row('not_found').getByRole('button', { name: 'Remove not_found' }).isDisabled()).toBe(true); // the gateway's own
+    await expect.poll(() => row('not_found').getByRole('button', { name: 'Remove not_found' }).isDisabled()).toBe(true); // the gateway's own
 
     await row('order_not_visible').getByLabel('Title of order_not_visible').fill('Order hidden from you');
     await page.getByLabel('New error id').fill('Out of stock');
     await page.getByRole('button', { name: 'Add error' }).click();
-    expect(await page.getByText(/The id must be snake_case/).count()).toBe(1);
+    await expect.poll(() => page.getByText(/The id must be snake_case/).count()).toBe(1);
     await page.getByLabel('New error id').fill('out_of_stock');
     await page.getByRole('button', { name: 'Add error' }).click();
     // the catalog's own schema, in words: a new entry needs a title
     await expect.poll(() => page.getByRole('list', { name: 'Problems of the catalog' }).textContent()).toContain('Error "out_of_stock", title: must not be empty');
-    expect(await saveButton().isDisabled()).toBe(true);
+    await expect.poll(() => saveButton().isDisabled()).toBe(true);
     await row('out_of_stock').getByLabel('Status of out_of_stock').fill('409');
     await row('out_of_stock').getByLabel('Title of out_of_stock').fill('Out of stock');
     await row('out_of_stock').getByLabel('Detail template of out_of_stock').fill('{sku} is out of stock.');
@@ -96,7 +96,7 @@ describe.runIf(chromiumAvailable())('the error catalog page and the error picker
 
   it('removing an id the active workflow raises is refused, in words naming it; the workflow keeps serving', async () => {
     await row('order_not_visible').getByRole('button', { name: 'Remove order_not_visible' }).click();
-    expect(await row('order_not_visible').count()).toBe(0);
+    await expect.poll(() => row('order_not_visible').count()).toBe(0);
     await saveButton().click();
     const refusal = page.getByRole('alert').filter({ hasText: 'The catalog was not saved.' });
     await expect.poll(() => refusal.textContent()).toContain('"order_not_visible" is raised by the active workflow "orders"');
@@ -114,12 +114,12 @@ describe.runIf(chromiumAvailable())('the error catalog page and the error picker
 
   it('an editor reads the catalog without inputs, and is told why', async () => {
     await open(TOKENS.editor);
-    expect(await page.getByRole('note').textContent()).toMatch(/Read-only\..*editor role reads the catalog; changing it needs the publisher or admin role/);
-    expect(await row('out_of_stock').textContent()).toMatch(/out_of_stock\s*409.*Out of stock\{sku\} is out of stock\./);
-    expect(await page.getByRole('textbox').count()).toBe(0);
-    expect(await page.getByRole('spinbutton').count()).toBe(0);
-    expect(await page.getByRole('button', { name: /^Remove / }).count()).toBe(0);
-    expect(await saveButton().count()).toBe(0);
+    await expect.poll(() => page.getByRole('note').textContent()).toMatch(/Read-only\..*editor role reads the catalog; changing it needs the publisher or admin role/);
+    await expect.poll(() => row('out_of_stock').textContent()).toMatch(/out_of_stock\s*409.*Out of stock\{sku\} is out of stock\./);
+    await expect.poll(() => page.getByRole('textbox').count()).toBe(0);
+    await expect.poll(() => page.getByRole('spinbutton').count()).toBe(0);
+    await expect.poll(() => page.getByRole('button', { name: /^Remove / }).count()).toBe(0);
+    await expect.poll(() => saveButton().count()).toBe(0);
     expect(await violations()).toEqual([]);
   }, 90_000);
 
@@ -128,7 +128,7 @@ describe.runIf(chromiumAvailable())('the error catalog page and the error picker
     await page.locator('.react-flow__node[data-id="hidden"]').click();
     const inspector = page.getByRole('region', { name: 'Inspector: hidden' });
     const picker = inspector.getByRole('combobox', { name: /^Catalog error/ });
-    expect(await picker.inputValue()).toBe('order_not_visible');
+    await expect.poll(() => picker.inputValue()).toBe('order_not_visible');
     // the picker's summary comes once the catalog has loaded (not there yet at a first look once in CI under load)
     await expect.poll(() => inspector.textContent()).toContain('Answers 404 Order hidden from you');
     await picker.fill('stock');
@@ -136,16 +136,16 @@ describe.runIf(chromiumAvailable())('the error catalog page and the error picker
     await option.waitFor();
     await screenshot(page, 'catalog-picker');
     await option.click();
-    expect(await picker.inputValue()).toBe('out_of_stock');
+    await expect.poll(() => picker.inputValue()).toBe('out_of_stock');
     await expect.poll(() => inspector.textContent()).toContain('Answers 409 Out of stock: {sku} is out of stock.');
     // by keyboard: type, arrow down, Enter
     await picker.fill('rate_limit');
     await picker.press('ArrowDown');
     await picker.press('Enter');
-    expect(await picker.inputValue()).toMatch(/^rate_limit/);
+    await expect.poll(() => picker.inputValue()).toMatch(/^rate_limit/);
     await picker.fill('no_such_error');
     await expect.poll(() => inspector.getByText(/"no_such_error" is not in the error catalog/).count()).toBeGreaterThan(0);
-    expect(await picker.getAttribute('aria-invalid')).toBe('true');
+    await expect.poll(() => picker.getAttribute('aria-invalid')).toBe('true');
     expect(errors).toEqual([]);
   });
 });

@@ -75,20 +75,20 @@ describe.runIf(chromiumAvailable())('the contract view', () => {
     await gold.waitFor();
     const goldText = await gold.textContent();
     expect(goldText).toContain(`Why${TIER_SHOWN}`);
-    expect(await gold.locator('dd code').first().textContent()).toBe("request.headers.`x-tier` = 'gold'");
+    await expect.poll(() => gold.locator('dd code').first().textContent()).toBe("request.headers.`x-tier` = 'gold'");
     expect(goldText).toContain('Path on the canvasVerify token → Needs orders:read → Gold tier? → Gold only');
     expect(goldText).toContain('https://problems.sluice.example/insufficient-scope');
     expect(JSON.parse((await gold.locator('pre').textContent())!)).toMatchObject({ status: 403, instance: '/api/orders' });
 
     const who = answer('401 Invalid Token').filter({ hasText: 'Who are you?' });
-    expect(await who.textContent()).toContain(`Why${JWT_WHY}`);
+    await expect.poll(() => who.textContent()).toContain(`Why${JWT_WHY}`);
     expect(await page.getByRole('list', { name: 'Answers in detail' }).textContent()).not.toContain('the request reaches this node');
-    expect(await answer('403 Insufficient Scope').filter({ hasText: 'Whyscope orders:read is missing' }).count()).toBe(1);
+    await expect.poll(() => answer('403 Insufficient Scope').filter({ hasText: 'Whyscope orders:read is missing' }).count()).toBe(1);
     const rows = await page.getByRole('table', { name: 'Answers' }).getByRole('row').allTextContents();
     expect(rows).toContain(`403Insufficient Scopehttps://problems.sluice.example/insufficient-scope${TIER_SHOWN}`);
 
     const change = page.getByRole('note', { name: 'Change against the active version' });
-    expect(await change.textContent()).toContain(`adds 403 Insufficient Scope at not-gold.raise (when ${TIER_SHOWN})`);
+    await expect.poll(() => change.textContent()).toContain(`adds 403 Insufficient Scope at not-gold.raise (when ${TIER_SHOWN})`);
     await screenshot(page, 'contract-view');
     // no sideways scrolling at 1440 or 1024 px
     for (const width of [1440, 1024]) {
@@ -116,15 +116,15 @@ describe.runIf(chromiumAvailable())('the contract view', () => {
   it('prints without the app bar and the buttons, the answers in full', async () => {
     await page.emulateMedia({ media: 'print' });
     try {
-      expect(await page.locator('.appbar').isVisible()).toBe(false);
-      expect(await page.getByRole('button', { name: 'Print / save as PDF' }).isVisible()).toBe(false);
-      expect(await page.getByRole('heading', { name: 'Orders API: the answers it gives' }).isVisible()).toBe(true);
-      expect(await answer('403 Insufficient Scope').filter({ hasText: 'Gold only' }).isVisible()).toBe(true);
+      await expect.poll(() => page.locator('.appbar').isVisible()).toBe(false);
+      await expect.poll(() => page.getByRole('button', { name: 'Print / save as PDF' }).isVisible()).toBe(false);
+      await expect.poll(() => page.getByRole('heading', { name: 'Orders API: the answers it gives' }).isVisible()).toBe(true);
+      await expect.poll(() => answer('403 Insufficient Scope').filter({ hasText: 'Gold only' }).isVisible()).toBe(true);
       await screenshot(page, 'contract-print');
     } finally {
       await page.emulateMedia({ media: 'screen' });
     }
-    expect(await page.locator('.appbar').isVisible()).toBe(true);
+    await expect.poll(() => page.locator('.appbar').isVisible()).toBe(true);
     // the button calls the browser's print (save as PDF is one of its destinations)
     await page.evaluate(() => {
       (window as unknown as { printed: number }).printed = 0;

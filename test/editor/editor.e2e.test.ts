@@ -91,7 +91,7 @@ describe.runIf(chromiumAvailable())('the editor in a browser', () => {
     await page.getByLabel('Admin token').fill(TOKENS.publisher);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { name: 'Workflows' }).waitFor();
-    expect(await page.getByLabel(/Signed in as pat, role publisher/).count()).toBe(1);
+    await expect.poll(() => page.getByLabel(/Signed in as pat, role publisher/).count()).toBe(1);
     expect(await page.evaluate(() => sessionStorage.getItem('sluice.adminToken'))).toBe(TOKENS.publisher);
   });
 
@@ -104,7 +104,7 @@ describe.runIf(chromiumAvailable())('the editor in a browser', () => {
     await dialog.getByLabel(/Empty canvas/).check();
     await dialog.getByRole('button', { name: 'Create workflow' }).click();
     await page.getByRole('heading', { name: 'Orders API' }).waitFor();
-    expect(await page.locator('.react-flow__node').count()).toBe(0);
+    await expect.poll(() => page.locator('.react-flow__node').count()).toBe(0);
     await screenshot(page, '02-empty-canvas');
   });
 
@@ -124,16 +124,16 @@ describe.runIf(chromiumAvailable())('the editor in a browser', () => {
     await renameSelected('proxy', 'call');
     await waitChecked();
     expect(await problemText()).toContain('config.url');
-    expect(await node('call').getByRole('status', { name: /problems? on call/ }).count()).toBe(1);
+    await expect.poll(() => node('call').getByRole('status', { name: /problems? on call/ }).count()).toBe(1);
     const call = inspector('call');
-    expect(await call.getByLabel('Upstream URL').getAttribute('aria-invalid')).toBe('true');
+    await expect.poll(() => call.getByLabel('Upstream URL').getAttribute('aria-invalid')).toBe('true');
     await screenshot(page, '03-validation-problem');
     await call.getByLabel('Upstream URL').fill('${SLUICE_DEMO_UPSTREAM}');
     await call.getByLabel('Path rewrite').fill('/orders');
     await call.getByLabel('Timeout', { exact: true }).fill('5s');
     await call.getByLabel('Label', { exact: true }).fill('Orders service');
     await expect.poll(problemText, { timeout: 15_000 }).not.toContain('config.url');
-    expect(await call.getByLabel('Upstream URL').getAttribute('aria-invalid')).toBeNull();
+    await expect.poll(() => call.getByLabel('Upstream URL').getAttribute('aria-invalid')).toBeNull();
 
     // The circuit breaker is a group of its own fields, not JSON text: switched on and edited, it
     // is in the node's config; switched off, it is gone from it.
@@ -143,17 +143,17 @@ describe.runIf(chromiumAvailable())('the editor in a browser', () => {
       return (JSON.parse(await page.evaluate(() => navigator.clipboard.readText())) as { nodes: Array<{ config: Record<string, unknown> }> }).nodes[0]!.config;
     };
     const breaker = call.getByRole('group', { name: 'Circuit breaker' });
-    expect(await breaker.getByRole('spinbutton').count()).toBe(0);
+    await expect.poll(() => breaker.getByRole('spinbutton').count()).toBe(0);
     await breaker.getByRole('checkbox', { name: 'Use circuit breaker' }).check();
     await breaker.getByRole('spinbutton', { name: 'Failures', exact: true }).fill('3');
     await breaker.getByRole('spinbutton', { name: 'Failure ratio', exact: true }).fill('0.5');
     await breaker.getByRole('textbox', { name: 'Cool-down', exact: true }).fill('10s');
-    expect(await breaker.getByRole('spinbutton', { name: 'Failures', exact: true }).getAttribute('max')).toBe('1000');
-    expect(await call.getByRole('group', { name: 'Active health check' }).getByRole('checkbox', { name: 'Use active health check' }).isChecked()).toBe(false);
+    await expect.poll(() => breaker.getByRole('spinbutton', { name: 'Failures', exact: true }).getAttribute('max')).toBe('1000');
+    await expect.poll(() => call.getByRole('group', { name: 'Active health check' }).getByRole('checkbox', { name: 'Use active health check' }).isChecked()).toBe(false);
     await screenshot(page, '03b-breaker-form');
     expect((await copiedConfig()).breaker).toEqual({ failures: 3, failureRatio: 0.5, cooldown: '10s' });
     await breaker.getByRole('checkbox', { name: 'Use circuit breaker' }).uncheck();
-    expect(await breaker.getByRole('spinbutton').count()).toBe(0);
+    await expect.poll(() => breaker.getByRole('spinbutton').count()).toBe(0);
     expect(await copiedConfig()).not.toHaveProperty('breaker');
 
     // Scopes and rate limit
@@ -177,7 +177,7 @@ describe.runIf(chromiumAvailable())('the editor in a browser', () => {
     const shape = inspector('shape');
     await shape.getByLabel('Label', { exact: true }).fill('Public fields only');
     await shape.getByLabel('Body', { exact: true }).fill('{ "partner": partner, "items": [response.body.orders.{ "id": id ');
-    expect(await shape.getByRole('alert').textContent()).toContain('JSONata syntax');
+    await expect.poll(() => shape.getByRole('alert').textContent()).toContain('JSONata syntax');
     await expect.poll(() => shape.locator('.cm-lintRange-error').count()).toBe(1);
     await screenshot(page, '04-jsonata-error');
     await shape.getByLabel('Body', { exact: true }).fill('{ "partner": partner, "items": [response.body.orders.{ "id": id, "total": total, "currency": currency, "status": status }] }');
@@ -192,8 +192,8 @@ describe.runIf(chromiumAvailable())('the editor in a browser', () => {
     // The wiring rule refuses an edge that would close a cycle, and says why.
     await wire('call', 'error', 'scopes');
     await expect.poll(() => status().textContent()).toContain('Not wired');
-    expect(await status().textContent()).toContain('cycle');
-    expect(await page.locator('.react-flow__edge').count()).toBe(4);
+    await expect.poll(() => status().textContent()).toContain('cycle');
+    await expect.poll(() => page.locator('.react-flow__edge').count()).toBe(4);
 
     await page.keyboard.press('Escape');
     await page.keyboard.press('l'); // auto-layout
@@ -213,12 +213,12 @@ describe.runIf(chromiumAvailable())('the editor in a browser', () => {
     await label.pressSequentially('per partner');
     await label.blur();
     await page.keyboard.press('Control+z');
-    expect(await label.inputValue()).toBe('');
+    await expect.poll(() => label.inputValue()).toBe('');
     await page.keyboard.press('Control+z');
-    expect(await label.inputValue()).toBe('100/min per partner');
+    await expect.poll(() => label.inputValue()).toBe('100/min per partner');
     await page.keyboard.press('Control+Shift+z');
     await page.keyboard.press('Control+Shift+z');
-    expect(await label.inputValue()).toBe('per partner');
+    await expect.poll(() => label.inputValue()).toBe('per partner');
     await page.keyboard.press('Control+z');
     await page.keyboard.press('Control+z');
 
@@ -235,9 +235,9 @@ describe.runIf(chromiumAvailable())('the editor in a browser', () => {
     await page.getByRole('button', { name: 'Undo' }).click();
     await expect.poll(() => node('shape').count()).toBe(1);
     // the restored node comes back unselected: selection is not part of the history
-    expect(await page.getByRole('region', { name: 'Workflow settings' }).count()).toBe(1);
+    await expect.poll(() => page.getByRole('region', { name: 'Workflow settings' }).count()).toBe(1);
     await node('limit').click();
-    expect(await inspector('limit').getByLabel('Label', { exact: true }).inputValue()).toBe('100/min per partner');
+    await expect.poll(() => inspector('limit').getByLabel('Label', { exact: true }).inputValue()).toBe('100/min per partner');
   });
 
   it('adds a node from the keyboard, copies and pastes it as JSON, and shows the shortcuts', async () => {
@@ -251,7 +251,7 @@ describe.runIf(chromiumAvailable())('the editor in a browser', () => {
     await page.keyboard.press('Control+v');
     await inspector('error-2').waitFor();
     await page.keyboard.press('Control+a');
-    expect(await page.getByRole('heading', { name: '7 nodes selected' }).count()).toBe(1);
+    await expect.poll(() => page.getByRole('heading', { name: '7 nodes selected' }).count()).toBe(1);
     await page.keyboard.press('Escape');
     // drop both again: one undo step each
     await page.keyboard.press('Control+z');
@@ -260,10 +260,10 @@ describe.runIf(chromiumAvailable())('the editor in a browser', () => {
     await page.keyboard.press('?');
     const help = page.getByRole('dialog', { name: 'Keyboard shortcuts' });
     await help.waitFor();
-    expect(await help.getByRole('row').count()).toBeGreaterThan(10);
+    await expect.poll(() => help.getByRole('row').count()).toBeGreaterThan(10);
     await screenshot(page, '06-shortcuts');
     await page.keyboard.press('Escape');
-    expect(await help.isVisible()).toBe(false);
+    await expect.poll(() => help.isVisible()).toBe(false);
   });
 
   it('saves the draft and publishes it; the gateway answers as drawn', async () => {
@@ -300,7 +300,7 @@ describe.runIf(chromiumAvailable())('the editor in a browser', () => {
     await page.mouse.up();
     await page.getByRole('button', { name: 'Publish…' }).click();
     const dialog = page.getByRole('dialog', { name: 'Publish orders' });
-    expect(await dialog.textContent()).toContain('"limit": 100 → 50');
+    await expect.poll(() => dialog.textContent()).toContain('"limit": 100 → 50');
     await dialog.getByRole('button', { name: 'Publish now' }).click();
     await expect.poll(() => status().textContent(), { timeout: 10_000 }).toContain('Published version 2');
 
@@ -311,15 +311,15 @@ describe.runIf(chromiumAvailable())('the editor in a browser', () => {
     await versions.getByRole('button', { name: 'Show changes' }).click();
     const banner = page.getByRole('region', { name: 'Comparison' });
     await banner.waitFor();
-    expect(await banner.textContent()).toContain('0 nodes added, 1 changed, 0 removed');
-    expect(await node('limit').locator('.chip--changed').count()).toBe(1);
-    expect(await node('verify').locator('.chip--changed').count()).toBe(0);
+    await expect.poll(() => banner.textContent()).toContain('0 nodes added, 1 changed, 0 removed');
+    await expect.poll(() => node('limit').locator('.chip--changed').count()).toBe(1);
+    await expect.poll(() => node('verify').locator('.chip--changed').count()).toBe(0);
     await screenshot(page, '08-diff');
     // Comparing is read-only
-    expect(await page.getByRole('button', { name: 'Save draft' }).isDisabled()).toBe(true);
+    await expect.poll(() => page.getByRole('button', { name: 'Save draft' }).isDisabled()).toBe(true);
     await banner.getByRole('button', { name: 'Close comparison' }).click();
     await page.getByRole('tab', { name: /Versions/ }).click();
-    expect(await versions.getByRole('listitem', { name: /Version 2, serving/ }).count()).toBe(1);
+    await expect.poll(() => versions.getByRole('listitem', { name: /Version 2, serving/ }).count()).toBe(1);
 
     // Deprecate version 1, roll back to it (served with a Deprecation header), then forward again.
     await versions.getByRole('button', { name: 'Deprecate version 1' }).click();
@@ -347,7 +347,7 @@ describe.runIf(chromiumAvailable())('the editor in a browser', () => {
     await eve.getByRole('region', { name: 'Inspector: limit' }).getByLabel('Label', { exact: true }).fill('Eve was here');
     await eve.keyboard.press('Control+s');
     await expect.poll(() => eve.locator('.statusline').textContent()).toMatch(/Saved draft revision/);
-    expect(await eve.getByRole('button', { name: 'Publish…' }).getAttribute('aria-description')).toContain('cannot publish');
+    await expect.poll(() => eve.getByRole('button', { name: 'Publish…' }).getAttribute('aria-description')).toContain('cannot publish');
     await other.close();
 
     await page.getByRole('tab', { name: 'Inspector' }).click();
@@ -356,7 +356,7 @@ describe.runIf(chromiumAvailable())('the editor in a browser', () => {
     await page.getByRole('button', { name: 'Save draft' }).click();
     const dialog = page.getByRole('dialog', { name: 'The draft changed since you opened it' });
     await dialog.waitFor();
-    expect(await dialog.textContent()).toContain('eve saved revision');
+    await expect.poll(() => dialog.textContent()).toContain('eve saved revision');
     await screenshot(page, '10-conflict');
     await dialog.getByRole('button', { name: 'Overwrite with mine' }).click();
     await expect.poll(() => status().textContent()).toMatch(/Saved draft revision/);
@@ -371,23 +371,23 @@ describe.runIf(chromiumAvailable())('the editor in a browser', () => {
     const viewerErrors = watchErrors(viewer);
     await signIn(viewer, TOKENS.viewer);
     const row = viewer.getByRole('row', { name: /Orders API/ });
-    expect(await row.textContent()).toContain('v2');
-    expect(await viewer.getByRole('button', { name: 'New workflow' }).isDisabled()).toBe(true);
+    await expect.poll(() => row.textContent()).toContain('v2');
+    await expect.poll(() => viewer.getByRole('button', { name: 'New workflow' }).isDisabled()).toBe(true);
     await screenshot(viewer, '11-viewer-list');
     await viewer.getByRole('link', { name: 'Orders API' }).click();
     await node('verify', viewer).waitFor();
-    expect(await viewer.getByRole('note').textContent()).toContain('Read-only');
+    await expect.poll(() => viewer.getByRole('note').textContent()).toContain('Read-only');
     const save = viewer.getByRole('button', { name: 'Save draft' });
-    expect(await save.isDisabled()).toBe(true);
-    expect(await save.getAttribute('aria-description')).toContain('viewer role cannot change');
-    expect(await viewer.getByRole('button', { name: 'Add Proxy' }).getAttribute('aria-disabled')).toBe('true');
+    await expect.poll(() => save.isDisabled()).toBe(true);
+    await expect.poll(() => save.getAttribute('aria-description')).toContain('viewer role cannot change');
+    await expect.poll(() => viewer.getByRole('button', { name: 'Add Proxy' }).getAttribute('aria-disabled')).toBe('true');
     await node('limit', viewer).click();
     const field = viewer.getByRole('region', { name: 'Inspector: limit' }).getByLabel(/^Limit/);
     expect(await field.getAttribute('readonly')).not.toBeNull();
     await viewer.keyboard.press('Delete');
-    expect(await node('limit', viewer).count()).toBe(1);
+    await expect.poll(() => node('limit', viewer).count()).toBe(1);
     await viewer.getByRole('button', { name: 'Add Proxy' }).dragTo(canvas(viewer), { targetPosition: { x: 100, y: 100 } });
-    expect(await viewer.locator('.react-flow__node').count()).toBe(5);
+    await expect.poll(() => viewer.locator('.react-flow__node').count()).toBe(5);
     await screenshot(viewer, '12-viewer-read-only');
     expect(viewerErrors).toEqual([]);
     await viewerContext.close();

@@ -77,7 +77,7 @@ describe.runIf(chromiumAvailable())('fragments in the editor', () => {
     await page.getByRole('img', { name: 'Port denied of subflow' }).waitFor({ state: 'detached' });
     await inspector.getByRole('button', { name: 'Use its exits' }).click();
     await page.getByRole('img', { name: 'Port denied of subflow' }).waitFor();
-    expect(await inspector.getByRole('button', { name: 'Use its exits' }).count()).toBe(0);
+    await expect.poll(() => inspector.getByRole('button', { name: 'Use its exits' }).count()).toBe(0);
     await inspector.getByLabel('Port ok leads to').selectOption('welcome');
     await inspector.getByLabel('Port denied leads to').selectOption('refused');
     await expect.poll(() => page.locator('.problems__toggle').textContent()).toContain('No problems');
@@ -95,12 +95,12 @@ describe.runIf(chromiumAvailable())('fragments in the editor', () => {
     await expect.poll(() => preview.getByRole('list', { name: 'Trace' }).textContent()).toContain('subflow/check → false');
     const onPath = () => page.locator('.kind-node--on-path').evaluateAll((els) => els.map((e) => e.closest('.react-flow__node')!.getAttribute('data-id')).sort());
     await expect.poll(onPath).toEqual(['refused', 'subflow']);
-    expect(await page.locator('.react-flow__edge.edge--on-path').getAttribute('data-id')).toBe('subflow:denied->refused');
+    await expect.poll(() => page.locator('.react-flow__edge.edge--on-path').getAttribute('data-id')).toBe('subflow:denied->refused');
     // so does a contract entry's way there
     await page.getByRole('tab', { name: 'Contract' }).click();
     await page.getByRole('list', { name: 'Contract entries' }).getByRole('button', { name: /at welcome\.done$/ }).click();
     await expect.poll(onPath).toEqual(['subflow', 'welcome']);
-    expect(await page.locator('.react-flow__edge.edge--on-path').getAttribute('data-id')).toBe('subflow:ok->welcome');
+    await expect.poll(() => page.locator('.react-flow__edge.edge--on-path').getAttribute('data-id')).toBe('subflow:ok->welcome');
     await page.getByRole('tab', { name: 'Inspector' }).click();
 
     await inspector.getByRole('link', { name: 'Open fragment' }).click();
@@ -109,7 +109,7 @@ describe.runIf(chromiumAvailable())('fragments in the editor', () => {
     await page.getByRole('img', { name: 'Into exit denied' }).waitFor();
     await page.getByRole('img', { name: 'Into exit ok' }).waitFor();
     // no subflow in a fragment's palette
-    expect(await page.getByRole('button', { name: 'Add Subflow' }).count()).toBe(0);
+    await expect.poll(() => page.getByRole('button', { name: 'Add Subflow' }).count()).toBe(0);
     const usedBy = page.getByRole('list', { name: 'Workflows using gate' });
     await expect.poll(() => usedBy.textContent()).toContain('shop');
     await expect.poll(() => page.locator('.problems__toggle').textContent()).toContain('No problems');
@@ -154,7 +154,7 @@ describe.runIf(chromiumAvailable())('fragments in the editor', () => {
     await page.getByRole('button', { name: 'Roll back to v1' }).click();
     const rolledBack = page.getByRole('dialog', { name: 'Roll back fragment gate' }).getByRole('status', { name: 'Publish result' });
     await expect.poll(() => rolledBack.textContent()).toContain('Version 1 is active');
-    expect(await rolledBack.textContent()).toContain('shop v1');
+    await expect.poll(() => rolledBack.textContent()).toContain('shop v1');
     await page.getByRole('dialog', { name: 'Roll back fragment gate' }).getByRole('button', { name: 'Done' }).click();
     await expect.poll(() => page.getByRole('region', { name: 'Versions of the fragment' }).textContent()).toMatch(/v1\s*active/);
     expect((await admin('POST', '/fragments/gate/rollback', { version: 2 })).status).toBe(200);
@@ -198,13 +198,13 @@ describe.runIf(chromiumAvailable())('fragments in the editor', () => {
     const viewerErrors = watchErrors(viewer);
     await signIn(viewer, gateway.url, VIEWER);
     await viewer.goto(`${gateway.url}/editor/#/fragments`);
-    expect(await viewer.getByRole('button', { name: 'New fragment' }).isDisabled()).toBe(true);
+    await expect.poll(() => viewer.getByRole('button', { name: 'New fragment' }).isDisabled()).toBe(true);
     await viewer.getByRole('link', { name: 'Pass gate' }).click();
     await viewer.getByRole('img', { name: 'Into exit ok' }).waitFor();
     await viewer.getByRole('note').filter({ hasText: 'Read-only.' }).waitFor();
     for (const name of ['Save draft', 'Validate', 'Publish…', 'Add exit']) expect(await viewer.getByRole('button', { name, exact: true }).isDisabled()).toBe(true);
-    expect(await viewer.getByRole('button', { name: 'Publish…' }).getAttribute('title')).toMatch(/viewer role cannot publish/);
-    expect(await viewer.getByRole('button', { name: 'Roll back to v1' }).isDisabled()).toBe(true);
+    await expect.poll(() => viewer.getByRole('button', { name: 'Publish…' }).getAttribute('title')).toMatch(/viewer role cannot publish/);
+    await expect.poll(() => viewer.getByRole('button', { name: 'Roll back to v1' }).isDisabled()).toBe(true);
     await context.close();
     expect(viewerErrors).toEqual([]);
   }, 60_000);

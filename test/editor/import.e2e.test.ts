@@ -58,7 +58,7 @@ describe.runIf(chromiumAvailable())('importing a workflow from the list', () => 
   it('shows a half-drawn draft’s problems first, and imports it on the second press', async () => {
     await paste(HALF);
     await dialog().getByRole('button', { name: 'Import with problems' }).waitFor();
-    expect(await dialog().getByRole('list', { name: 'Problems of the document' }).textContent()).toMatch(/node odd · kind/);
+    await expect.poll(() => dialog().getByRole('list', { name: 'Problems of the document' }).textContent()).toMatch(/node odd · kind/);
     expect(await stored('imp-half')).toBe(404);
     await dialog().getByRole('button', { name: 'Import with problems' }).click();
     await page.waitForURL(/#\/workflows\/imp-half$/);
@@ -73,9 +73,9 @@ describe.runIf(chromiumAvailable())('importing a workflow from the list', () => 
     await dialog().getByLabel('…or paste its JSON').fill(JSON.stringify({ ...BROKEN, id: 'imp-half', nodes: [answer] }));
     await dialog().getByRole('button', { name: 'Import', exact: true }).click();
     await expect.poll(() => dialog().getByRole('alert').textContent()).toMatch(/Cannot import/);
-    expect(await dialog().getByRole('list', { name: 'Problems of the document' }).textContent()).toMatch(/route\.path/);
+    await expect.poll(() => dialog().getByRole('list', { name: 'Problems of the document' }).textContent()).toMatch(/route\.path/);
     await dialog().getByRole('button', { name: 'Cancel' }).click();
-    expect(await page.locator('.react-flow__node').count()).toBe(before);
+    await expect.poll(() => page.locator('.react-flow__node').count()).toBe(before);
     expect(errors).toEqual([]);
   });
 });

@@ -60,17 +60,17 @@ describe.runIf(chromiumAvailable())('JSONata fields as a code editor', () => {
 
   it('marks a syntax error inline and says it in words', async () => {
     await open(EDITOR);
-    expect(await inspector().locator('.cm-editor').count()).toBe(1);
+    await expect.poll(() => inspector().locator('.cm-editor').count()).toBe(1);
     await condition().fill('request.params.tier = ');
     await expect.poll(() => inspector().locator('.cm-lintRange-error').count()).toBe(1);
-    expect(await inspector().getByRole('alert').textContent()).toMatch(/^JSONata syntax: .*end of expression/);
-    expect(await condition().getAttribute('aria-invalid')).toBe('true');
+    await expect.poll(() => inspector().getByRole('alert').textContent()).toMatch(/^JSONata syntax: .*end of expression/);
+    await expect.poll(() => condition().getAttribute('aria-invalid')).toBe('true');
     await inspector().locator('.cm-lintRange-error').hover();
     await expect.poll(() => page.locator('.cm-tooltip-lint').textContent()).toMatch(/JSONata syntax/);
     await screenshot(page, 'jsonata-inline-error');
     await condition().fill('request.params.tier = "gold"');
     await expect.poll(() => inspector().locator('.cm-lintRange-error').count()).toBe(0);
-    expect(await inspector().getByRole('alert').count()).toBe(0);
+    await expect.poll(() => inspector().getByRole('alert').count()).toBe(0);
   });
 
   it('completes request. with the context an expression reads, and the preview\'s header names', async () => {
@@ -137,7 +137,7 @@ describe.runIf(chromiumAvailable())('JSONata fields as a code editor', () => {
     await condition().fill('request.method & "-2"');
     await expect.poll(() => held).toBe(1);
     await page.waitForTimeout(2_500); // the first answer has come back by now
-    expect(await result.textContent()).toBe('');
+    await expect.poll(() => result.textContent()).toBe('');
     await inspector().getByRole('button', { name: 'Evaluate Condition' }).click();
     await expect.poll(() => result.textContent(), { timeout: 10_000 }).toMatch(/^= "POST-2" \(against POST /);
     await page.unroute('**/admin/api/expressions/evaluate');
@@ -146,7 +146,7 @@ describe.runIf(chromiumAvailable())('JSONata fields as a code editor', () => {
 
   it('a viewer reads the expression but cannot change or evaluate it', async () => {
     await open(VIEWER);
-    expect(await condition().getAttribute('contenteditable')).toBe('false');
-    expect(await inspector().getByRole('button', { name: 'Evaluate Condition' }).isDisabled()).toBe(true);
+    await expect.poll(() => condition().getAttribute('contenteditable')).toBe('false');
+    await expect.poll(() => inspector().getByRole('button', { name: 'Evaluate Condition' }).isDisabled()).toBe(true);
   });
 });

@@ -105,7 +105,7 @@ describe.runIf(chromiumAvailable())('building with the keyboard alone', () => {
     await tabTo(/^Port ok leads to/);
     await page.keyboard.press('ArrowDown');
     await expect.poll(() => page.locator('.react-flow__edge').count()).toBe(1);
-    expect(await page.locator('.react-flow__edge').getAttribute('data-testid')).toBe('rf__edge-transform-request:ok->respond');
+    await expect.poll(() => page.locator('.react-flow__edge').getAttribute('data-testid')).toBe('rf__edge-transform-request:ok->respond');
     await screenshot(page, 'keyboard-built');
 
     // saved and published from the keyboard

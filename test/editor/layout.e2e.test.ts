@@ -59,11 +59,11 @@ describe.runIf(chromiumAvailable())('the editor frame at 1440 and 1024 px', () =
   it('opens the workflow the hash names, also on back and forward (defect 2)', async () => {
     const page = await pageAt(SIZES[0]!);
     await openWorkflow(page, gateway.url, 'orders');
-    expect(await heading(page).textContent()).toBe('Orders API');
+    await expect.poll(() => heading(page).textContent()).toBe('Orders API');
     await page.evaluate(() => (window.location.hash = '#/workflows/order-detail'));
     await expect.poll(() => heading(page).textContent()).toBe('Order detail');
     await expect.poll(() => nodeIds(page)).toEqual(['call', 'call-admin', 'hidden', 'key', 'owned', 'public', 'scopes', 'verify', 'who']);
-    expect(await page.locator('.editor__title .muted').first().textContent()).toContain('order-detail');
+    await expect.poll(() => page.locator('.editor__title .muted').first().textContent()).toContain('order-detail');
     await page.goBack();
     await expect.poll(() => heading(page).textContent()).toBe('Orders API');
     await expect.poll(() => nodeIds(page)).toEqual(['call', 'limit', 'scopes', 'shape', 'verify']);
@@ -83,18 +83,18 @@ describe.runIf(chromiumAvailable())('the editor frame at 1440 and 1024 px', () =
     await page.getByRole('button', { name: 'New workflow' }).click();
     const dialog = page.getByRole('dialog', { name: 'New workflow' });
     // the default path is unfinished, but not an error before the user got to it
-    expect(await dialog.getByLabel('Route path').getAttribute('aria-invalid')).toBeNull();
+    await expect.poll(() => dialog.getByLabel('Route path').getAttribute('aria-invalid')).toBeNull();
     await dialog.getByLabel('Workflow id').fill('x'.repeat(65));
-    expect(await dialog.getByLabel('Workflow id').getAttribute('aria-invalid')).toBe('true');
-    expect(await dialog.locator('#new-id-desc').textContent()).toMatch(/at most 64 characters/i);
+    await expect.poll(() => dialog.getByLabel('Workflow id').getAttribute('aria-invalid')).toBe('true');
+    await expect.poll(() => dialog.locator('#new-id-desc').textContent()).toMatch(/at most 64 characters/i);
     await dialog.getByLabel('Workflow id').fill('long-name');
     await dialog.getByLabel('Name').fill('N'.repeat(452));
-    expect(await dialog.getByLabel('Name').getAttribute('aria-invalid')).toBe('true');
-    expect(await dialog.getByText(/at most 200 characters/i).textContent()).toMatch(/452/);
-    expect(await dialog.getByRole('button', { name: 'Create workflow' }).isDisabled()).toBe(true);
-    expect(await dialog.locator('#new-path-error').textContent()).toBe('The path must look like /api/orders/:id (literal or :param segments, optional trailing /*).');
+    await expect.poll(() => dialog.getByLabel('Name').getAttribute('aria-invalid')).toBe('true');
+    await expect.poll(() => dialog.getByText(/at most 200 characters/i).textContent()).toMatch(/452/);
+    await expect.poll(() => dialog.getByRole('button', { name: 'Create workflow' }).isDisabled()).toBe(true);
+    await expect.poll(() => dialog.locator('#new-path-error').textContent()).toBe('The path must look like /api/orders/:id (literal or :param segments, optional trailing /*).');
     await dialog.getByLabel('Route path').fill('/api/long-name-2');
-    expect(await dialog.getByRole('button', { name: 'Create workflow' }).isDisabled()).toBe(true);
+    await expect.poll(() => dialog.getByRole('button', { name: 'Create workflow' }).isDisabled()).toBe(true);
     await dialog.getByLabel('Name').press('Enter');
     await settled(page); // nothing in flight and the page still: an Enter that posted would show by now
     expect(posted).toBe(0);
@@ -106,7 +106,7 @@ describe.runIf(chromiumAvailable())('the editor frame at 1440 and 1024 px', () =
     await dialog.getByRole('button', { name: 'Create workflow' }).click();
     await heading(page).waitFor();
     expect(posted).toBe(1);
-    expect(await heading(page).textContent()).toBe(LONG_NAME);
+    await expect.poll(() => heading(page).textContent()).toBe(LONG_NAME);
   });
 
   for (const size of SIZES) {

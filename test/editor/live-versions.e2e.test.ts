@@ -56,7 +56,7 @@ describe.runIf(chromiumAvailable())('live traffic and versions', () => {
     await expect.poll(() => summary.textContent()).toContain('The canvas shows version 1 as it serves');
     const labels = await edgeLabels();
     expect(labels.filter((l) => l.includes('recheck'))).toEqual([]);
-    expect(await page.locator('.react-flow__node[data-id="recheck"]').count()).toBe(0);
+    await expect.poll(() => page.locator('.react-flow__node[data-id="recheck"]').count()).toBe(0);
     await screenshot(page, 'live-served-version');
 
     // Live off: the draft (v2's graph) is back and editable

@@ -52,18 +52,18 @@ describe.runIf(chromiumAvailable())('live traffic on the canvas', () => {
     await signIn(page, gateway.url, ADMIN);
     await openWorkflow(page, gateway.url, 'orders');
     await page.getByRole('button', { name: 'Live' }).click();
-    expect(await page.getByRole('button', { name: 'Live' }).getAttribute('aria-pressed')).toBe('true');
+    await expect.poll(() => page.getByRole('button', { name: 'Live' }).getAttribute('aria-pressed')).toBe('true');
     const summary = page.getByRole('status', { name: 'Live outcomes' });
     await expect.poll(() => summary.textContent()).toContain('last minute: 6 requests');
-    expect(await summary.getByLabel('ok: 4').count()).toBe(1);
-    expect(await summary.getByLabel('denied: 1').count()).toBe(1);
-    expect(await summary.getByLabel('invalid_credentials: 1').count()).toBe(1);
+    await expect.poll(() => summary.getByLabel('ok: 4').count()).toBe(1);
+    await expect.poll(() => summary.getByLabel('denied: 1').count()).toBe(1);
+    await expect.poll(() => summary.getByLabel('invalid_credentials: 1').count()).toBe(1);
 
     // Ports: taken counts on the nodes (verify ran 6 times: 5 ok, 1 missing)
-    expect(await page.getByLabel('ok taken 5 times').count()).toBeGreaterThan(0);
-    expect(await page.getByLabel('missing taken 1 times').count()).toBe(1);
-    expect(await page.getByLabel('Live: verify ran 6 times').count()).toBe(1);
-    expect(await page.getByLabel('Live: shape ran 4 times').count()).toBe(1);
+    await expect.poll(() => page.getByLabel('ok taken 5 times').count()).toBeGreaterThan(0);
+    await expect.poll(() => page.getByLabel('missing taken 1 times').count()).toBe(1);
+    await expect.poll(() => page.getByLabel('Live: verify ran 6 times').count()).toBe(1);
+    await expect.poll(() => page.getByLabel('Live: shape ran 4 times').count()).toBe(1);
 
     // Edges: the canvas's edges carry their counts; every edge of the happy path was taken
     const labels = await page.locator('.react-flow__edge').evaluateAll((els) => els.map((e) => `${e.getAttribute('aria-label')}|${e.getAttribute('class')}`));
@@ -83,7 +83,7 @@ describe.runIf(chromiumAvailable())('live traffic on the canvas', () => {
     await expect.poll(async () => page.locator('.react-flow__edge.edge--taken').count()).toBe(1);
     const filtered = await page.locator('.react-flow__edge').evaluateAll((els) => els.map((e) => e.getAttribute('aria-label')));
     expect(filtered).toEqual(expect.arrayContaining(['Edge verify ok to scopes: 1 requests', 'Edge scopes ok to limit: 0 requests', 'Edge limit ok to call: 0 requests']));
-    expect(await page.getByLabel('denied taken 1 times').count()).toBe(1);
+    await expect.poll(() => page.getByLabel('denied taken 1 times').count()).toBe(1);
     await screenshot(page, 'live-partner-filter');
     expect(errors).toEqual([]);
   });
@@ -95,12 +95,12 @@ describe.runIf(chromiumAvailable())('live traffic on the canvas', () => {
     if ((await page.getByLabel('Partner filter').count()) > 0) await page.getByLabel('Partner filter').selectOption('');
     const summary = page.getByRole('status', { name: 'Live outcomes' });
     await expect.poll(() => summary.textContent()).toContain('last minute: 2 requests');
-    expect(await summary.getByLabel('LLM tokens').textContent()).toBe('LLM tokens since start: 22 in · 14 out');
+    await expect.poll(() => summary.getByLabel('LLM tokens').textContent()).toBe('LLM tokens since start: 22 in · 14 out');
     await screenshot(page, 'live-llm-tokens');
     await openWorkflow(page, gateway.url, 'orders');
     if ((await live.getAttribute('aria-pressed')) !== 'true') await live.click();
     await expect.poll(() => summary.textContent()).toContain('last minute: 6 requests');
-    expect(await summary.getByLabel('LLM tokens').count()).toBe(0);
+    await expect.poll(() => summary.getByLabel('LLM tokens').count()).toBe(0);
     expect(errors).toEqual([]);
   });
 });

@@ -73,22 +73,22 @@ describe.runIf(chromiumAvailable())('what the editor says to a person', () => {
 
   it('publish is not offered while the draft has problems, and says why', async () => {
     await expect.poll(problemsSaid).toBe('No problems');
-    expect(await publishButton().isDisabled()).toBe(false);
+    await expect.poll(() => publishButton().isDisabled()).toBe(false);
     await select('check');
     await condition().fill('');
     await expect.poll(problemsSaid).toBe('1 problem');
-    expect(await publishButton().isDisabled()).toBe(true);
-    expect(await publishButton().getAttribute('aria-description')).toMatch(/has 1 problem: fix it before publishing/);
-    expect(await publishButton().getAttribute('title')).toMatch(/has 1 problem/);
+    await expect.poll(() => publishButton().isDisabled()).toBe(true);
+    await expect.poll(() => publishButton().getAttribute('aria-description')).toMatch(/has 1 problem: fix it before publishing/);
+    await expect.poll(() => publishButton().getAttribute('title')).toMatch(/has 1 problem/);
     // the problem in plain words, on the field and in the list
-    expect(await inspector('check').locator('.field__problems').textContent()).toBe('is required');
+    await expect.poll(() => inspector('check').locator('.field__problems').textContent()).toBe('is required');
     const listed = await problemList();
     expect(listed).toContain('is required');
     expect(listed).not.toMatch(ZOD_WORDING);
     await screenshot(page, 'messages-publish-blocked');
     await condition().fill('request.query.deny = "1"');
     await expect.poll(problemsSaid).toBe('No problems');
-    expect(await publishButton().isDisabled()).toBe(false);
+    await expect.poll(() => publishButton().isDisabled()).toBe(false);
   });
 
   it('the publish dialog never offers "Publish now" while the check runs or finds problems', async () => {
@@ -101,10 +101,10 @@ describe.runIf(chromiumAvailable())('what the editor says to a person', () => {
     await publishButton().click();
     const dialog = page.getByRole('dialog', { name: 'Publish words' });
     await dialog.waitFor();
-    expect(await dialog.getByRole('button', { name: 'Publish now' }).count()).toBe(0);
+    await expect.poll(() => dialog.getByRole('button', { name: 'Publish now' }).count()).toBe(0);
     await expect.poll(() => dialog.getByRole('alert').textContent(), { timeout: 10_000 }).toContain('cannot be published');
-    expect(await dialog.getByRole('button', { name: 'Publish now' }).count()).toBe(0);
-    expect(await dialog.getByRole('button', { name: 'Checking the draft…' }).count()).toBe(0);
+    await expect.poll(() => dialog.getByRole('button', { name: 'Publish now' }).count()).toBe(0);
+    await expect.poll(() => dialog.getByRole('button', { name: 'Checking the draft…' }).count()).toBe(0);
     await screenshot(page, 'messages-publish-dialog-problems');
     await dialog.getByRole('button', { name: 'Close' }).first().click();
     await page.unroute('**/admin/api/workflows/words/validate');
@@ -116,7 +116,7 @@ describe.runIf(chromiumAvailable())('what the editor says to a person', () => {
     await expect.poll(problemsSaid, { timeout: 10_000 }).not.toMatch(/checking…/i);
     expect(await problemsSaid()).toBe('1 problem');
     const said = inspector('check').getByText(/end of expression/);
-    expect(await said.count()).toBe(1);
+    await expect.poll(() => said.count()).toBe(1);
     const listed = await problemList();
     expect(listed.match(/end of expression/g)).toHaveLength(1);
     await screenshot(page, 'messages-jsonata-once');
@@ -126,7 +126,7 @@ describe.runIf(chromiumAvailable())('what the editor says to a person', () => {
 
   it('says "an error node", and asks its questions in its own dialogs', async () => {
     await select('deny');
-    expect(await inspector('deny').textContent()).toContain('An error node ends the request');
+    await expect.poll(() => inspector('deny').textContent()).toContain('An error node ends the request');
 
     await page.keyboard.press('Control+s');
     await expect.poll(() => page.locator('.statusline').textContent()).toMatch(/Saved draft revision \d+/);
@@ -138,7 +138,7 @@ describe.runIf(chromiumAvailable())('what the editor says to a person', () => {
     await page.getByRole('tab', { name: /Versions/ }).click();
     await page.getByRole('button', { name: 'Retire version 1' }).click();
     const retire = page.getByRole('dialog', { name: 'Retire version 1?' });
-    expect(await retire.textContent()).toContain('410 Gone');
+    await expect.poll(() => retire.textContent()).toContain('410 Gone');
     await screenshot(page, 'messages-retire-question');
     await retire.getByRole('button', { name: 'Cancel' }).click();
     await expect.poll(() => retire.count()).toBe(0);
@@ -150,7 +150,7 @@ describe.runIf(chromiumAvailable())('what the editor says to a person', () => {
     await page.getByRole('link', { name: '← Workflows' }).click();
     const leave = page.getByRole('dialog', { name: 'Leave without saving?' });
     await leave.getByRole('button', { name: 'Cancel' }).click();
-    expect(await inspector('check').getByLabel('Label', { exact: true }).inputValue()).toBe('Deny on request');
+    await expect.poll(() => inspector('check').getByLabel('Label', { exact: true }).inputValue()).toBe('Deny on request');
     await page.getByRole('link', { name: '← Workflows' }).click();
     await leave.getByRole('button', { name: 'Leave without saving' }).click();
     await page.getByRole('heading', { name: 'Workflows' }).waitFor();
@@ -183,7 +183,7 @@ describe.runIf(chromiumAvailable())('what the editor says to a person', () => {
     await page.keyboard.press('Delete');
     await expect.poll(() => page.locator('.react-flow__node[data-id="deny"]').count()).toBe(0);
     await expect.poll(dimmed).toBe(0);
-    expect(await page.locator('.kind-node--on-path').count()).toBe(0);
+    await expect.poll(() => page.locator('.kind-node--on-path').count()).toBe(0);
     await page.keyboard.press('Control+z');
     await expect.poll(() => page.locator('.react-flow__node[data-id="deny"]').count()).toBe(1);
     expect(natives).toEqual([]);

@@ -62,6 +62,6 @@ describe.runIf(chromiumAvailable())('importing an OpenAPI document in the editor
     const dialog = page.getByRole('dialog', { name: 'Import OpenAPI' });
     await dialog.getByLabel('…or paste it').fill('{"swagger": "2.0"}');
     await expect.poll(() => dialog.getByRole('alert').textContent()).toContain('not an OpenAPI 3 document');
-    expect(await dialog.getByRole('button', { name: 'Create drafts' }).isDisabled()).toBe(true);
+    await expect.poll(() => dialog.getByRole('button', { name: 'Create drafts' }).isDisabled()).toBe(true);
   });
 });

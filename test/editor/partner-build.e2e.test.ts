@@ -133,12 +133,12 @@ describe.runIf(chromiumAvailable())('a partner-protected workflow built in the U
     const create = page.getByRole('dialog', { name: 'New API key for Acme Corp' });
     // the scope the workflow's scope-check asks for is offered
     await create.getByRole('button', { name: 'Add scope orders:read' }).click();
-    expect(await create.getByRole('list', { name: 'Scopes chosen' }).textContent()).toContain('orders:read');
+    await expect.poll(() => create.getByRole('list', { name: 'Scopes chosen' }).textContent()).toContain('orders:read');
     await create.getByRole('button', { name: 'Create key' }).click();
     const shown = page.getByRole('dialog', { name: 'New API key for acme' });
     key = await shown.getByLabel('New API key', { exact: true }).inputValue();
     expect(key).toMatch(/^sk_[0-9a-f]{8}_/);
-    expect(await shown.textContent()).toContain('Scopes: orders:read');
+    await expect.poll(() => shown.textContent()).toContain('Scopes: orders:read');
     await shown.getByRole('button', { name: 'Copy' }).click();
     await shown.getByText('Copied to the clipboard.').waitFor();
     expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(key);
@@ -154,14 +154,14 @@ describe.runIf(chromiumAvailable())('a partner-protected workflow built in the U
     await page.getByRole('tab', { name: 'Preview' }).click();
     const picker = preview().getByLabel('Run as partner');
     const option = `acme — key sk_${key.slice(3, 11)}… (scopes: orders:read)`;
-    expect(await picker.locator('option').allTextContents()).toContain(option);
+    await expect.poll(() => picker.locator('option').allTextContents()).toContain(option);
     await picker.selectOption({ label: option });
     await preview().getByLabel('Mock the upstream').uncheck();
     const before = upstream.received.length;
     await preview().getByRole('button', { name: 'Run preview' }).click();
     await expect.poll(() => preview().getByLabel('Answer status 200').count()).toBe(1);
     expect(upstream.received.length).toBe(before + 1);
-    expect(await preview().getByLabel('Answer body').textContent()).toContain('"orders"');
+    await expect.poll(() => preview().getByLabel('Answer body').textContent()).toContain('"orders"');
     await screenshot(page, 'partner-build-preview');
 
     await preview().getByRole('button', { name: 'Save as test' }).click();
@@ -200,10 +200,10 @@ describe.runIf(chromiumAvailable())('a partner-protected workflow built in the U
     await page.goto(`${gateway.url}/editor/#/partners`);
     const acme = page.getByRole('row', { name: 'Partner acme' });
     await acme.waitFor();
-    expect(await page.getByRole('note').textContent()).toMatch(/Read-only.*editor role cannot change partners, products or plans \(needs publisher or admin\)/);
+    await expect.poll(() => page.getByRole('note').textContent()).toMatch(/Read-only.*editor role cannot change partners, products or plans \(needs publisher or admin\)/);
     for (const button of [acme.getByRole('button', { name: 'Edit' }), acme.getByRole('button', { name: 'Create key' }), acme.getByRole('button', { name: 'Suspend' }), page.getByRole('button', { name: 'New partner' })]) {
-      expect(await button.isDisabled()).toBe(true);
-      expect(await button.getAttribute('title')).toMatch(/editor role cannot change partners/);
+      await expect.poll(() => button.isDisabled()).toBe(true);
+      await expect.poll(() => button.getAttribute('title')).toMatch(/editor role cannot change partners/);
     }
 
     await page.goto(`${gateway.url}/editor/#/workflows/orders`);
@@ -212,7 +212,7 @@ describe.runIf(chromiumAvailable())('a partner-protected workflow built in the U
     await preview().getByLabel('Mock the upstream').uncheck();
     await preview().getByLabel('Run as partner').selectOption({ label: `acme — key sk_${key.slice(3, 11)}… (scopes: orders:read)` });
     const help = preview().locator('#preview-partner-key-help');
-    expect(await help.textContent()).toMatch(/editor role runs a partner's key against a mocked upstream only \(the real upstream needs the publisher or admin role\)/);
+    await expect.poll(() => help.textContent()).toMatch(/editor role runs a partner's key against a mocked upstream only \(the real upstream needs the publisher or admin role\)/);
     const mock = preview().getByLabel('Mock the upstream');
     expect([await mock.isChecked(), await mock.isDisabled()]).toEqual([true, true]);
     await preview().getByLabel('Mock status').fill('202');

@@ -105,7 +105,7 @@ describe.runIf(chromiumAvailable())('client certificates and HMAC secrets on the
     const toggle = page.getByRole('row', { name: `Partner ${id}` }).getByRole('button', { name: /certificates?, \d+ HMAC secrets?/ });
     await page.getByRole('row', { name: `Partner ${id}` }).waitFor();
     if ((await toggle.getAttribute('aria-expanded')) !== 'true') await toggle.click(); // the page keeps it open across a hash navigation
-    expect(await toggle.getAttribute('aria-expanded')).toBe('true');
+    await expect.poll(() => toggle.getAttribute('aria-expanded')).toBe('true');
     await credentialsOf(id).waitFor();
     return credentialsOf(id);
   }
@@ -113,7 +113,7 @@ describe.runIf(chromiumAvailable())('client certificates and HMAC secrets on the
   it('a publisher adds a certificate by its pasted PEM, the gateway maps it to the partner, and removing it (with a reason) stops that', async () => {
     await signInAt(page, gateway.url, TOKENS.publisher);
     const acme = await openCredentials('acme');
-    expect(await acme.textContent()).toMatch(/No client certificates.*No HMAC secrets/);
+    await expect.poll(() => acme.textContent()).toMatch(/No client certificates.*No HMAC secrets/);
     // registered by no partner yet: the gateway verifies it against the CA, but it identifies no one
     expect((await viaProxy(acmeCert)).status).toBe(401);
 
@@ -121,13 +121,13 @@ describe.runIf(chromiumAvailable())('client certificates and HMAC secrets on the
     const dialog = page.getByRole('dialog', { name: 'Add a client certificate for Acme Corp' });
     await dialog.waitFor();
     expect(await focusedInDialog()).toBe(true);
-    expect(await dialog.getByLabel('SHA-256 fingerprint').first().isChecked()).toBe(true);
+    await expect.poll(() => dialog.getByLabel('SHA-256 fingerprint').first().isChecked()).toBe(true);
     const pem = dialog.getByLabel('Certificate (PEM)');
 
     // a private key pasted by mistake is refused at once, in words, and nothing is sent
     await pem.fill(acmeCert.key);
     await dialog.getByText(/This is a private key: it must never leave the partner/).waitFor();
-    expect(await pem.getAttribute('aria-invalid')).toBe('true');
+    await expect.poll(() => pem.getAttribute('aria-invalid')).toBe('true');
     await dialog.getByRole('button', { name: 'Add certificate' }).click();
     await dialog.getByText('Fix the field marked in red, then add again.').waitFor();
 
@@ -136,7 +136,7 @@ describe.runIf(chromiumAvailable())('client certificates and HMAC secrets on the
     const expected = new X509Certificate(acmeCert.cert).fingerprint256; // AB:CD:… as openssl prints it
     await expect.poll(() => fingerprint.inputValue()).toBe(expected);
     expect(await fingerprint.getAttribute('readonly')).not.toBeNull();
-    expect(await dialog.textContent()).toMatch(/Read in your browser:.*CN acme-client.*DNS:acme\.partners\.example.*valid until/);
+    await expect.poll(() => dialog.textContent()).toMatch(/Read in your browser:.*CN acme-client.*DNS:acme\.partners\.example.*valid until/);
     await screenshot(page, 'partner-credentials-add-certificate');
     await dialog.getByRole('button', { name: 'Add certificate' }).click();
     await expect.poll(() => dialog.count()).toBe(0);
@@ -182,7 +182,7 @@ describe.runIf(chromiumAvailable())('client certificates and HMAC secrets on the
     await acme.getByRole('button', { name: 'Create secret for Acme Corp' }).click();
     const shown = page.getByRole('dialog', { name: 'New HMAC secret for acme' });
     await shown.waitFor();
-    expect(await shown.textContent()).toMatch(/shown only this once\. You will not see it again/);
+    await expect.poll(() => shown.textContent()).toMatch(/shown only this once\. You will not see it again/);
     const input = shown.getByLabel('New HMAC secret');
     await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe('new-hmac-secret'); // focused, to copy at once
     const secret = await input.inputValue();
@@ -208,7 +208,7 @@ describe.runIf(chromiumAvailable())('client certificates and HMAC secrets on the
 
     await acme.getByRole('button', { name: `Rotate HMAC secret ${id}` }).click();
     const rotate = page.getByRole('dialog', { name: `Rotate HMAC secret ${id} of Acme Corp?` });
-    expect(await rotate.textContent()).toMatch(/keeps working for 24 hours/);
+    await expect.poll(() => rotate.textContent()).toMatch(/keeps working for 24 hours/);
     await rotate.getByRole('button', { name: 'Rotate secret' }).click();
     await shown.getByText(`The secret ${id} it replaces keeps working for 24 hours, then is refused.`).waitFor();
     const rotated = await shown.getByLabel('New HMAC secret').inputValue();
@@ -221,11 +221,11 @@ describe.runIf(chromiumAvailable())('client certificates and HMAC secrets on the
 
     await acme.getByRole('button', { name: `Revoke HMAC secret ${id}` }).click();
     const revoke = page.getByRole('dialog', { name: `Revoke HMAC secret ${id} of Acme Corp?` });
-    expect(await revoke.getByRole('button', { name: 'Revoke secret' }).isDisabled()).toBe(true); // a reason first
+    await expect.poll(() => revoke.getByRole('button', { name: 'Revoke secret' }).isDisabled()).toBe(true); // a reason first
     await revoke.getByLabel('Reason (kept in the audit log)').fill('partner rotated its signer');
     await revoke.getByRole('button', { name: 'Revoke secret' }).click();
     await expect.poll(() => acme.getByRole('listitem', { name: `HMAC secret ${id}` }).textContent()).toMatch(/revoked.*revoked by pat/);
-    expect(await acme.getByRole('button', { name: `Rotate HMAC secret ${id}` }).count()).toBe(0);
+    await expect.poll(() => acme.getByRole('button', { name: `Rotate HMAC secret ${id}` }).count()).toBe(0);
     await applied();
     expect([(await signedCall(id!, secret)).status, (await signedCall(rotatedId!, rotated)).status]).toEqual([401, 200]);
 
@@ -233,8 +233,8 @@ describe.runIf(chromiumAvailable())('client certificates and HMAC secrets on the
     const fingerprinted = acme.getByRole('listitem', { name: /^Certificate / }).filter({ hasText: 'fingerprint' });
     await fingerprinted.getByRole('button', { name: /^Remove certificate / }).click();
     const remove = page.getByRole('dialog', { name: /^Remove certificate cert_\w+ of Acme Corp\?$/ });
-    expect(await remove.textContent()).toContain(new X509Certificate(acmeCert.cert).fingerprint256);
-    expect(await remove.getByRole('button', { name: 'Remove certificate' }).isDisabled()).toBe(true);
+    await expect.poll(() => remove.textContent()).toContain(new X509Certificate(acmeCert.cert).fingerprint256);
+    await expect.poll(() => remove.getByRole('button', { name: 'Remove certificate' }).isDisabled()).toBe(true);
     await remove.getByLabel('Reason (kept in the audit log)').fill('device retired');
     await remove.getByRole('button', { name: 'Remove certificate' }).click();
     await expect.poll(() => acme.getByRole('listitem', { name: /^Certificate / }).count()).toBe(1);
@@ -261,9 +261,9 @@ describe.runIf(chromiumAvailable())('client certificates and HMAC secrets on the
     await openPage();
     await signInAt(page, gateway.url, TOKENS.editor);
     const acme = await openCredentials('acme');
-    expect(await acme.textContent()).toMatch(/Client certificates.*subject CN.*acme-backup.*added by pat.*HMAC secrets.*revoked.*active/);
+    await expect.poll(() => acme.textContent()).toMatch(/Client certificates.*subject CN.*acme-backup.*added by pat.*HMAC secrets.*revoked.*active/);
     for (const name of [/Add certificate/, /Create secret/, /^Remove/, /^Rotate/, /^Revoke/]) expect(await acme.getByRole('button', { name }).count()).toBe(0);
-    expect(await page.getByRole('note').textContent()).toMatch(/Read-only.*editor role cannot change partners/);
+    await expect.poll(() => page.getByRole('note').textContent()).toMatch(/Read-only.*editor role cannot change partners/);
 
     const certificate = JSON.parse((await admin(TOKENS.publisher, 'GET', '/partners/acme')).text) as { certificates: Array<{ id: string }> };
     const refused = await Promise.all([
@@ -308,7 +308,7 @@ describe.runIf(chromiumAvailable())('client certificates and HMAC secrets on the
     await dialog.getByLabel('SHA-256 fingerprint').first().focus();
     await page.keyboard.press('ArrowDown');
     await page.keyboard.press('ArrowDown');
-    expect(await dialog.getByLabel('Subject alternative name').isChecked()).toBe(true);
+    await expect.poll(() => dialog.getByLabel('Subject alternative name').isChecked()).toBe(true);
     await dialog.getByLabel('Type').selectOption('URI');
     await dialog.getByRole('textbox', { name: 'Name' }).focus();
     await page.keyboard.type('not a uri');

@@ -74,7 +74,7 @@ describe.runIf(chromiumAvailable())('the partners page in a browser', () => {
     await page.getByRole('heading', { name: 'Partners' }).waitFor();
     const acme = page.getByRole('row', { name: 'Partner acme' });
     await expect.poll(() => acme.textContent()).toContain('Acme Corp');
-    expect(await acme.textContent()).toMatch(/active.*Gold.*Orders API.*no keys/);
+    await expect.poll(() => acme.textContent()).toMatch(/active.*Gold.*Orders API.*no keys/);
     const globex = page.getByRole('row', { name: 'Partner globex' });
     await expect.poll(() => globex.getByLabel('Requests of globex in the last hour').textContent()).toMatch(/1 request(?!s).*1 denied/);
 
@@ -107,7 +107,7 @@ describe.runIf(chromiumAvailable())('the partners page in a browser', () => {
 
     await acme.getByRole('button', { name: 'Suspend' }).click();
     const suspend = page.getByRole('dialog', { name: /^Suspend / });
-    expect(await suspend.getByRole('button', { name: 'Suspend' }).isDisabled()).toBe(true); // a reason is asked first
+    await expect.poll(() => suspend.getByRole('button', { name: 'Suspend' }).isDisabled()).toBe(true); // a reason is asked first
     await suspend.getByLabel('Reason (kept in the audit log)').fill('unpaid invoice');
     await suspend.getByRole('button', { name: 'Suspend' }).click();
     await expect.poll(() => acme.textContent()).toContain('suspended');
@@ -134,7 +134,7 @@ describe.runIf(chromiumAvailable())('the partners page in a browser', () => {
     await product.getByText('Product id is taken: "orders-api" exists already (edit it from its row).').waitFor();
     await product.getByLabel('Product id').fill('reports api');
     await expect.poll(() => product.getByText(/^Product id must be 1-64 chars/).count()).toBe(1);
-    expect(await product.getByLabel('Product id').getAttribute('aria-invalid')).toBe('true');
+    await expect.poll(() => product.getByLabel('Product id').getAttribute('aria-invalid')).toBe('true');
     await product.getByLabel('Product id').fill('reports');
     await product.getByRole('button', { name: 'Create product' }).click();
     await product.getByText('Name must not be empty.').waitFor(); // the API's own schema, in words, before any call
@@ -164,7 +164,7 @@ describe.runIf(chromiumAvailable())('the partners page in a browser', () => {
     await edit.getByRole('button', { name: 'Save partner' }).click();
     // the server refuses (acme has that client id): said in words, at the field
     await edit.getByText('Client id "acme-web" identifies partner "acme" already.').waitFor();
-    expect(await edit.getByRole('textbox', { name: 'OAuth client ids' }).getAttribute('aria-invalid')).toBe('true');
+    await expect.poll(() => edit.getByRole('textbox', { name: 'OAuth client ids' }).getAttribute('aria-invalid')).toBe('true');
     await edit.getByRole('button', { name: 'Remove client id acme-web' }).click();
     await edit.getByLabel('Plan').selectOption('silver');
     await edit.getByLabel('Reports API', { exact: true }).check();
@@ -210,14 +210,14 @@ describe.runIf(chromiumAvailable())('the partners page in a browser', () => {
     const plan = page.getByRole('dialog', { name: 'Edit plan gold' });
     const tokens = plan.getByLabel('Orders API: tokens');
     const tokenWindow = plan.getByLabel('Orders API: token window');
-    expect(await tokens.inputValue()).toBe('');
+    await expect.poll(() => tokens.inputValue()).toBe('');
     await tokens.fill('100000');
     await tokenWindow.fill('1y');
     const windowError = plan.getByText('The token window of Orders API must be a duration like 500ms, 10s, 1m, 1h or 1d.');
     await windowError.waitFor(); // as typed, at its field
-    expect(await tokenWindow.getAttribute('aria-invalid')).toBe('true');
-    expect(await tokenWindow.getAttribute('aria-describedby')).toBe(await windowError.getAttribute('id'));
-    expect(await tokens.getAttribute('aria-invalid')).toBeNull();
+    await expect.poll(() => tokenWindow.getAttribute('aria-invalid')).toBe('true');
+    await expect.poll(() => tokenWindow.getAttribute('aria-describedby')).toBe(await windowError.getAttribute('id'));
+    await expect.poll(() => tokens.getAttribute('aria-invalid')).toBeNull();
     await tokenWindow.fill('32d'); // a budget's window may be longer than a request limit's 24h, but not past 31 days
     await plan.getByText('The token window of Orders API must be between 1s and 31d.').waitFor();
     await screenshot(page, 'partners-plan-token-window-refused');
@@ -232,7 +232,7 @@ describe.runIf(chromiumAvailable())('the partners page in a browser', () => {
     await plan.getByLabel('Reports API: tokens').fill('500');
     const needsLimit = plan.getByText('The token budget or models of Reports API need a request limit too: type its requests per window.');
     await needsLimit.waitFor();
-    expect(await plan.getByLabel('Reports API: requests').getAttribute('aria-describedby')).toBe(await needsLimit.getAttribute('id'));
+    await expect.poll(() => plan.getByLabel('Reports API: requests').getAttribute('aria-describedby')).toBe(await needsLimit.getAttribute('id'));
     await plan.getByLabel('Reports API: tokens').fill('');
     await tokens.fill('100000');
     await tokenWindow.fill('1h');
@@ -241,7 +241,7 @@ describe.runIf(chromiumAvailable())('the partners page in a browser', () => {
     await models.fill('gpt-4o-mini, *');
     const modelsError = plan.locator('.limits__error', { hasText: 'The models of Orders API' });
     await modelsError.waitFor();
-    expect(await models.getAttribute('aria-describedby')).toBe(await modelsError.getAttribute('id'));
+    await expect.poll(() => models.getAttribute('aria-describedby')).toBe(await modelsError.getAttribute('id'));
     await models.fill('gpt-4o-mini, claude-*');
     await expect.poll(() => plan.locator('.field__error').count()).toBe(0);
     await screenshot(page, 'partners-plan-tokens');
@@ -319,13 +319,13 @@ describe.runIf(chromiumAvailable())('the partners page in a browser', () => {
     await page.goto(`${gateway.url}/editor/#/partners`);
     const acme = page.getByRole('row', { name: 'Partner acme' });
     await acme.waitFor();
-    expect(await acme.getByRole('button', { name: 'Suspend' }).isDisabled()).toBe(true);
-    expect(await acme.getByRole('button', { name: 'Create key' }).isDisabled()).toBe(true);
+    await expect.poll(() => acme.getByRole('button', { name: 'Suspend' }).isDisabled()).toBe(true);
+    await expect.poll(() => acme.getByRole('button', { name: 'Create key' }).isDisabled()).toBe(true);
     for (const name of ['Edit', 'Rotate', 'Revoke']) expect(await acme.getByRole('button', { name }).first().isDisabled()).toBe(true);
     for (const name of ['New partner', 'New product', 'New plan']) expect(await page.getByRole('button', { name }).isDisabled()).toBe(true);
-    expect(await page.getByRole('row', { name: 'Product orders-api' }).getByRole('button', { name: 'Edit' }).isDisabled()).toBe(true);
-    expect(await page.getByRole('note').textContent()).toMatch(/Read-only.*viewer role cannot change partners, products or plans/);
-    expect(await acme.getByRole('button', { name: 'Suspend' }).getAttribute('title')).toMatch(/viewer role cannot change partners/);
+    await expect.poll(() => page.getByRole('row', { name: 'Product orders-api' }).getByRole('button', { name: 'Edit' }).isDisabled()).toBe(true);
+    await expect.poll(() => page.getByRole('note').textContent()).toMatch(/Read-only.*viewer role cannot change partners, products or plans/);
+    await expect.poll(() => acme.getByRole('button', { name: 'Suspend' }).getAttribute('title')).toMatch(/viewer role cannot change partners/);
     expect(errors).toEqual([]);
   }, 30_000);
 });

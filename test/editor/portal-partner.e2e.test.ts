@@ -91,12 +91,12 @@ describe.runIf(chromiumAvailable())('the partner view of the portal in a browser
   it('shows only the partner\'s own subscriptions, usage, deprecations and keys', async () => {
     const orders = page.getByRole('row', { name: /Orders lookup/ });
     await expect.poll(() => orders.textContent()).toMatch(/GET \/orders.*active.*3 \/ 100 per 1m/);
-    expect(await page.getByRole('img', { name: '3 of 100 requests used in the last 1m' }).count()).toBe(1);
+    await expect.poll(() => page.getByRole('img', { name: '3 of 100 requests used in the last 1m' }).count()).toBe(1);
     await page.getByRole('heading', { name: 'Orders API', level: 3 }).waitFor();
     const deprecations = page.getByRole('region', { name: 'Deprecations that affect you' });
-    expect(await deprecations.getByRole('listitem').filter({ hasText: 'Invoices lookup' }).textContent()).toMatch(/deprecated since .*stops being served on .*2027/);
+    await expect.poll(() => deprecations.getByRole('listitem').filter({ hasText: 'Invoices lookup' }).textContent()).toMatch(/deprecated since .*stops being served on .*2027/);
     const keyRow = page.getByRole('row', { name: new RegExp(`sk_${acmeKey.id}_`) });
-    expect(await keyRow.textContent()).toMatch(/\(this session\)orders:read.*never.*active/);
+    await expect.poll(() => keyRow.textContent()).toMatch(/\(this session\)orders:read.*never.*active/);
     const text = (await page.locator('body').textContent()) ?? '';
     expect(text).not.toContain('Billing API');
     expect(text).not.toContain('Globex');
@@ -110,10 +110,10 @@ describe.runIf(chromiumAvailable())('the partner view of the portal in a browser
   it('rotates its key: the new key is shown once and works; the old one stops after the overlap', async () => {
     await page.getByRole('button', { name: `Rotate key ${acmeKey.id}` }).click();
     const dialog = page.getByRole('dialog', { name: `Rotate key ${acmeKey.id}` });
-    expect(await dialog.getByLabel('Overlap').inputValue()).toBe('3s');
+    await expect.poll(() => dialog.getByLabel('Overlap').inputValue()).toBe('3s');
     await dialog.getByLabel('Overlap').fill('1h');
     await dialog.getByText('The overlap must be at most 3s.').waitFor();
-    expect(await dialog.getByRole('button', { name: 'Rotate key' }).isDisabled()).toBe(true);
+    await expect.poll(() => dialog.getByRole('button', { name: 'Rotate key' }).isDisabled()).toBe(true);
     expect(await seriousAxeProblems(page, 'dialog')).toEqual([]);
     await dialog.getByLabel('Overlap').fill('3s');
     await dialog.getByRole('button', { name: 'Rotate key' }).click();
@@ -140,7 +140,7 @@ describe.runIf(chromiumAvailable())('the partner view of the portal in a browser
     await page.getByLabel('Your API key').fill(rotated);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { name: 'Acme Corp', level: 1 }).waitFor();
-    expect(await page.getByRole('row', { name: new RegExp(`sk_${acmeKey.id}_`) }).textContent()).toMatch(/expired/);
+    await expect.poll(() => page.getByRole('row', { name: new RegExp(`sk_${acmeKey.id}_`) }).textContent()).toMatch(/expired/);
     expect(errors).toEqual([]);
     expect(foreign).toEqual([]);
   }, 60_000);

@@ -92,7 +92,7 @@ describe.runIf(chromiumAvailable())('the portal in a browser', () => {
     expect(text).toContain('GET /api/invoices');
     expect(text).toContain('JWT bearer token');
     expect(text).toContain('billing:read');
-    expect(await product.getByRole('row', { name: /Gold/ }).textContent()).toContain('600 per 1m');
+    await expect.poll(() => product.getByRole('row', { name: /Gold/ }).textContent()).toContain('600 per 1m');
     await settled(page);
     await page.screenshot({ path: `${SCREENSHOTS}/portal-catalog.png`, fullPage: true });
     expect(errors).toEqual([]);
@@ -126,13 +126,13 @@ describe.runIf(chromiumAvailable())('the portal in a browser', () => {
     await page.goto(`${gateway.url}/portal/workflows/invoices`);
     const limited = page.getByRole('table', { name: 'Answers it gives' }).getByRole('row', { name: /^429 Too Many Requests/ });
     await untilShown(page, async () => (await limited.count()) === 1);
-    expect(await limited.textContent()).toContain('the caller sends more than 10 requests per 1m per subject');
+    await expect.poll(() => limited.textContent()).toContain('the caller sends more than 10 requests per 1m per subject');
     await page.getByRole('link', { name: 'billing' }).click();
     await page.getByRole('link', { name: 'Changelog of Billing' }).click();
     const entry = page.getByRole('listitem', { name: 'Invoices version 2 published' });
     await untilShown(page, async () => (await entry.count()) === 1);
-    expect(await entry.textContent()).toContain('adds 429 Too Many Requests');
-    expect(await entry.getByText('added').count()).toBeGreaterThan(0);
+    await expect.poll(() => entry.textContent()).toContain('adds 429 Too Many Requests');
+    await expect.poll(() => entry.getByText('added').count()).toBeGreaterThan(0);
     expect(errors).toEqual([]);
   });
 
@@ -149,7 +149,7 @@ describe.runIf(chromiumAvailable())('the portal in a browser', () => {
     expect(text).toContain(`sunset: ${sunsetHeader}`);
     expect(text).toContain(`deprecation: ${served.headers.get('deprecation')}`);
     await page.goto(`${gateway.url}/portal`);
-    expect(await page.getByRole('listitem', { name: 'Receipts' }).textContent()).toContain(`sunset ${sunsetHeader}`);
+    await expect.poll(() => page.getByRole('listitem', { name: 'Receipts' }).textContent()).toContain(`sunset ${sunsetHeader}`);
   });
 
   it('answers a problem type URI of a gateway answer with its page', async () => {
@@ -158,7 +158,7 @@ describe.runIf(chromiumAvailable())('the portal in a browser', () => {
     expect(problem.type).toBe('/portal/problems/missing-token');
     await page.goto(new URL(problem.type, gateway.url).href);
     await page.getByRole('heading', { name: `${problem.status} ${problem.title}`, level: 1 }).waitFor();
-    expect(await page.getByRole('main').textContent()).toContain('Invoices');
+    await expect.poll(() => page.getByRole('main').textContent()).toContain('Invoices');
     await settled(page);
     await page.screenshot({ path: `${SCREENSHOTS}/portal-problem.png` });
   });
@@ -187,16 +187,16 @@ describe.runIf(chromiumAvailable())('the portal in a browser', () => {
     await preview.getByLabel('Admin token').fill(EDITOR);
     await preview.getByRole('button', { name: 'Sign in' }).click();
     await preview.getByRole('alert').filter({ hasText: 'may not preview' }).waitFor();
-    expect(await preview.getByRole('heading', { name: 'Receipts v2' }).count()).toBe(0);
+    await expect.poll(() => preview.getByRole('heading', { name: 'Receipts v2' }).count()).toBe(0);
     await preview.getByRole('button', { name: 'Sign out' }).click();
     await preview.getByLabel('Admin token').fill(PUBLISHER);
     await preview.getByRole('button', { name: 'Sign in' }).click();
     await preview.getByRole('heading', { name: 'Receipts v2', level: 1 }).waitFor();
-    expect(await preview.getByRole('status', { name: 'Preview' }).textContent()).toContain('not published');
+    await expect.poll(() => preview.getByRole('status', { name: 'Preview' }).textContent()).toContain('not published');
     // the public page still shows what serves
     await page.goto(`${gateway.url}/portal/workflows/receipts`);
     await page.getByRole('heading', { name: 'Receipts', level: 1, exact: true }).waitFor();
-    expect(await page.getByRole('heading', { name: 'Receipts v2' }).count()).toBe(0);
+    await expect.poll(() => page.getByRole('heading', { name: 'Receipts v2' }).count()).toBe(0);
     await preview.close();
   });
 

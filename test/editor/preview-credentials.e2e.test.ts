@@ -92,7 +92,7 @@ describe.runIf(chromiumAvailable())('preview as a partner\'s client certificate'
     expect(offered.join('\n')).not.toContain(`sk_${keyPrefix}`);
     expect(offered.join('\n')).not.toMatch(/HMAC|introspected/);
     await picker.selectOption({ label: certificateOption });
-    expect(await preview().locator('#preview-partner-key-help').textContent()).toMatch(/presents a verified client certificate/);
+    await expect.poll(() => preview().locator('#preview-partner-key-help').textContent()).toMatch(/presents a verified client certificate/);
     await preview().getByLabel('Mock the upstream').uncheck();
     const before = upstream.received.length;
     await preview().getByRole('button', { name: 'Run preview' }).click();
@@ -100,7 +100,7 @@ describe.runIf(chromiumAvailable())('preview as a partner\'s client certificate'
     expect(upstream.received.length).toBe(before + 1);
     await preview().getByRole('button', { name: /^who → ok/ }).click();
     const detail = preview().getByLabel('Node who input and output');
-    expect(await detail.textContent()).toContain('"partner": "acme"');
+    await expect.poll(() => detail.textContent()).toContain('"partner": "acme"');
     await screenshot(page, 'preview-credentials-certificate');
 
     await preview().getByRole('button', { name: 'Save sample' }).click();
@@ -121,7 +121,7 @@ describe.runIf(chromiumAvailable())('preview as a partner\'s client certificate'
     const picker = preview().getByLabel('Run as partner');
     await expect.poll(() => picker.locator('option').allTextContents()).toContain(certificateOption);
     await picker.selectOption({ label: certificateOption });
-    expect(await preview().locator('#preview-partner-key-help').textContent()).toMatch(/editor role runs a partner's credential against a mocked upstream only/);
+    await expect.poll(() => preview().locator('#preview-partner-key-help').textContent()).toMatch(/editor role runs a partner's credential against a mocked upstream only/);
     const mock = preview().getByLabel('Mock the upstream');
     expect([await mock.isChecked(), await mock.isDisabled()]).toEqual([true, true]);
     await preview().getByLabel('Mock status').fill('202');

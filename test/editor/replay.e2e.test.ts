@@ -56,7 +56,7 @@ describe.runIf(chromiumAvailable())('replay: the publish dialog lists the record
     const dialog = page.getByRole('dialog', { name: 'Publish orders' });
     const replayed = dialog.getByRole('region', { name: 'Replayed requests' });
     await expect.poll(() => replayed.textContent(), { timeout: 20_000 }).toMatch(/would change/);
-    expect(await replayed.locator('summary').textContent()).toMatch(/^Replayed 5 recent requests and \d+ tests?: 3 would change: 200 -> 403 at scopes\.denied$/);
+    await expect.poll(() => replayed.locator('summary').textContent()).toMatch(/^Replayed 5 recent requests and \d+ tests?: 3 would change: 200 -> 403 at scopes\.denied$/);
     await replayed.locator('summary').click();
     const list = replayed.getByRole('list', { name: /^Requests: 200 ok → 403 denied at scopes\.denied/ });
     expect((await list.getByRole('listitem').allTextContents()).map((t) => t.split(' · ')[0]).sort()).toEqual(['GET /api/orders?page=0', 'GET /api/orders?page=1', 'GET /api/orders?page=2']);

@@ -131,11 +131,11 @@ describe.runIf(chromiumAvailable())('the Traffic page in a browser', () => {
     await page.getByRole('img', { name: /^Requests over time by outcome: 64 in \d+ bars of \d+[smhd]$/ }).waitFor();
     // a page of 50, then the rest
     await expect.poll(() => page.locator('tr[data-trace]').count()).toBe(50);
-    expect(await page.getByText('50 shown').count()).toBe(1);
+    await expect.poll(() => page.getByText('50 shown').count()).toBe(1);
     await page.getByRole('button', { name: 'Load more' }).click();
     await expect.poll(() => page.locator('tr[data-trace]').count()).toBe(64);
     await page.getByText('64 shown, all of them').waitFor();
-    expect(await page.getByRole('button', { name: 'Load more' }).count()).toBe(0);
+    await expect.poll(() => page.getByRole('button', { name: 'Load more' }).count()).toBe(0);
     expect(new Set(await page.locator('tr[data-trace]').evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-trace')))).size).toBe(64);
 
     // filter by partner: the hash carries it, the histogram and the table follow
@@ -143,13 +143,13 @@ describe.runIf(chromiumAvailable())('the Traffic page in a browser', () => {
     await page.getByRole('button', { name: 'Apply' }).click();
     await expect.poll(() => page.evaluate(() => window.location.hash)).toBe('#/traffic?partner=globex');
     await page.getByRole('img', { name: /^Requests over time by outcome: 6 in / }).waitFor();
-    expect(await page.locator('.histogram__bar').count()).toBeGreaterThan(0);
-    expect(await page.getByLabel('Requests by outcome').textContent()).toMatch(/ok5\d+%denied1\d+%/);
+    await expect.poll(() => page.locator('.histogram__bar').count()).toBeGreaterThan(0);
+    await expect.poll(() => page.getByLabel('Requests by outcome').textContent()).toMatch(/ok5\d+%denied1\d+%/);
     const rows = page.locator('tr[data-trace]');
     await expect.poll(() => rows.count()).toBe(6);
     const globex = sent.filter((s) => s.partner === 'globex');
     expect((await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-trace')))).sort()).toEqual(globex.map((s) => s.traceId).sort());
-    expect(await rows.first().textContent()).toMatch(/globex.*orders v2.*GET \/orders.*403.*denied.*partner-suspended/);
+    await expect.poll(() => rows.first().textContent()).toMatch(/globex.*orders v2.*GET \/orders.*403.*denied.*partner-suspended/);
     await screenshot(page, 'traffic-page');
     expect(await axeViolations(page)).toEqual([]);
     await page.setViewportSize({ width: 1024, height: 768 });
@@ -166,20 +166,20 @@ describe.runIf(chromiumAvailable())('the Traffic page in a browser', () => {
     expect(await page.evaluate(() => window.location.hash)).toBe(`#/traffic?partner=globex&open=${early.traceId}`);
     await page.getByText('version 2 serves now').waitFor();
     const canvas = page.locator('.traffic-detail__canvas');
-    expect(await canvas.getByLabel(`Version 1 of orders, the path of trace ${early.traceId} lit`).count()).toBe(1);
+    await expect.poll(() => canvas.getByLabel(`Version 1 of orders, the path of trace ${early.traceId} lit`).count()).toBe(1);
     await canvas.locator('.react-flow__node[data-id="legacy"]').waitFor();
-    expect(await canvas.locator('.react-flow__node[data-id="answer"]').count()).toBe(0); // version 2's node is not drawn
-    expect(await canvas.locator('.react-flow__node[data-id="legacy"]').textContent()).toContain('Legacy answer');
+    await expect.poll(() => canvas.locator('.react-flow__node[data-id="answer"]').count()).toBe(0); // version 2's node is not drawn
+    await expect.poll(() => canvas.locator('.react-flow__node[data-id="legacy"]').textContent()).toContain('Legacy answer');
     for (const node of ['key', 'legacy']) expect(await canvas.locator(`.react-flow__node[data-id="${node}"] .kind-node`).getAttribute('class')).toContain('kind-node--on-path');
     await expect.poll(() => canvas.locator('.react-flow__edge.edge--on-path').evaluateAll((edges) => edges.map((e) => e.getAttribute('data-id')))).toEqual(['key:ok->legacy']);
-    expect(await page.getByLabel('Node path').textContent()).toBe('key left by oklegacy left by done');
+    await expect.poll(() => page.getByLabel('Node path').textContent()).toBe('key left by oklegacy left by done');
     const timeline = page.getByRole('list', { name: 'Audit timeline' });
     const published = timeline.locator('.timeline__entry--served');
-    expect(await published.textContent()).toMatch(/pia \(publisher\) published orders version 1/);
-    expect(await timeline.textContent()).toMatch(/paul \(publisher\) published orders version 2/); // after this request
-    expect(await page.getByText(/^Version 1 was published .* by pia — “first”$/).count()).toBe(1);
-    expect(await page.getByText('Partner globex was not suspended at the time.', { exact: false }).count()).toBe(1);
-    expect(await page.getByRole('heading', { name: 'Problem answered' }).count()).toBe(0);
+    await expect.poll(() => published.textContent()).toMatch(/pia \(publisher\) published orders version 1/);
+    await expect.poll(() => timeline.textContent()).toMatch(/paul \(publisher\) published orders version 2/); // after this request
+    await expect.poll(() => page.getByText(/^Version 1 was published .* by pia — “first”$/).count()).toBe(1);
+    await expect.poll(() => page.getByText('Partner globex was not suspended at the time.', { exact: false }).count()).toBe(1);
+    await expect.poll(() => page.getByRole('heading', { name: 'Problem answered' }).count()).toBe(0);
     await screenshot(page, 'traffic-record-v1');
     expect(await axeViolations(page)).toEqual([]);
 
@@ -190,15 +190,15 @@ describe.runIf(chromiumAvailable())('the Traffic page in a browser', () => {
     await page.locator(`tr[data-trace="${refused.traceId}"] td`).first().click();
     await page.getByRole('heading', { name: 'orders, version 2' }).waitFor();
     await page.getByText('still active').waitFor();
-    expect(await page.getByText(/^Partner globex was suspended at the time \(by ada: .*unpaid invoice.*\)\./).count()).toBe(1);
-    expect(await page.getByRole('list', { name: 'Audit timeline' }).locator('.timeline__entry--status').textContent()).toMatch(/ada \(admin\) suspended partner globex.*unpaid invoice/);
+    await expect.poll(() => page.getByText(/^Partner globex was suspended at the time \(by ada: .*unpaid invoice.*\)\./).count()).toBe(1);
+    await expect.poll(() => page.getByRole('list', { name: 'Audit timeline' }).locator('.timeline__entry--status').textContent()).toMatch(/ada \(admin\) suspended partner globex.*unpaid invoice/);
     const body = JSON.parse((await page.getByLabel('Problem body').textContent())!) as Record<string, unknown>;
     expect(body).toMatchObject({ status: 403, type: expect.stringMatching(/partner-suspended$/), title: expect.any(String), detail: expect.any(String) });
     await page.getByText('Catalog entry partner_suspended').waitFor();
-    expect(await page.getByText('the request’s own body is not stored', { exact: false }).count()).toBe(1);
+    await expect.poll(() => page.getByText('the request’s own body is not stored', { exact: false }).count()).toBe(1);
     await expect.poll(() => page.locator('.react-flow__node[data-id="key"] .kind-node').getAttribute('class')).toContain('kind-node--on-path');
-    expect(await page.locator('.react-flow__node[data-id="answer"] .kind-node').getAttribute('class')).toContain('kind-node--off-path');
-    expect(await page.locator('.react-flow__edge.edge--on-path').count()).toBe(0); // the key node answered itself
+    await expect.poll(() => page.locator('.react-flow__node[data-id="answer"] .kind-node').getAttribute('class')).toContain('kind-node--off-path');
+    await expect.poll(() => page.locator('.react-flow__edge.edge--on-path').count()).toBe(0); // the key node answered itself
     await screenshot(page, 'traffic-record-refused');
 
     // the export of the filter: the same six records
@@ -224,10 +224,10 @@ describe.runIf(chromiumAvailable())('the Traffic page in a browser', () => {
     await signIn(page, gateway.url, PEOPLE.viewer.token);
     await page.goto(`${gateway.url}/editor/#/traffic?partner=globex`);
     await page.getByRole('img', { name: /^Requests over time by outcome: 6 in / }).waitFor();
-    expect(await page.getByLabel('Requests by outcome').textContent()).toMatch(/ok5.*denied1/);
+    await expect.poll(() => page.getByLabel('Requests by outcome').textContent()).toMatch(/ok5.*denied1/);
     await page.getByText('Records need the auditor or admin role: signed in as viewer, you see the counts only.').waitFor();
-    expect(await page.getByRole('table').count()).toBe(0);
-    expect(await page.getByRole('button', { name: 'Export CSV' }).count()).toBe(0);
+    await expect.poll(() => page.getByRole('table').count()).toBe(0);
+    await expect.poll(() => page.getByRole('button', { name: 'Export CSV' }).count()).toBe(0);
     // a link to a record shows the same words, and asks for nothing
     await page.goto(`${gateway.url}/editor/#/traffic?partner=globex&open=${sent[0]!.traceId}`);
     await page.getByText('Records need the auditor or admin role', { exact: false }).waitFor();

@@ -55,22 +55,22 @@ describe.runIf(chromiumAvailable())('versions: read-only view, values in the dif
     await page.getByRole('region', { name: 'Versions' }).getByRole('link', { name: `Open version ${old} read-only` }).click();
     const banner = page.getByRole('region', { name: 'Version shown' });
     await banner.waitFor();
-    expect(await banner.textContent()).toContain(`Version ${old} (read-only) — back to draft`);
+    await expect.poll(() => banner.textContent()).toContain(`Version ${old} (read-only) — back to draft`);
     expect(page.url()).toContain(`#/workflows/orders/versions/${old}`);
     await node('limit').click();
     const limit = inspector('limit').getByLabel(/^Limit/);
-    expect(await limit.inputValue()).toBe('100');
+    await expect.poll(() => limit.inputValue()).toBe('100');
     expect(await limit.getAttribute('readonly')).not.toBeNull();
-    expect(await page.getByRole('button', { name: 'Save draft' }).isDisabled()).toBe(true);
-    expect(await page.getByRole('button', { name: 'Publish…' }).isDisabled()).toBe(true);
-    expect(await page.getByRole('button', { name: 'Delete node' }).isDisabled()).toBe(true);
+    await expect.poll(() => page.getByRole('button', { name: 'Save draft' }).isDisabled()).toBe(true);
+    await expect.poll(() => page.getByRole('button', { name: 'Publish…' }).isDisabled()).toBe(true);
+    await expect.poll(() => page.getByRole('button', { name: 'Delete node' }).isDisabled()).toBe(true);
     await screenshot(page, 'version-read-only');
     expect(await seriousAxeProblems(page, '.banner--version', '.sidebar')).toEqual([]);
 
     await banner.getByRole('link', { name: 'back to draft' }).click();
     await expect.poll(() => page.getByRole('region', { name: 'Version shown' }).count()).toBe(0);
     await node('limit').click();
-    expect(await inspector('limit').getByLabel(/^Limit/).inputValue()).toBe('50');
+    await expect.poll(() => inspector('limit').getByLabel(/^Limit/).inputValue()).toBe('50');
     expect(errors).toEqual([]);
   }, 60_000);
 
@@ -83,9 +83,9 @@ describe.runIf(chromiumAvailable())('versions: read-only view, values in the dif
     await versions.getByRole('button', { name: 'Show changes' }).click();
     const changes = page.getByRole('region', { name: 'Changes' });
     await changes.waitFor();
-    expect(await changes.getByRole('list', { name: 'Old and new values' }).textContent()).toBe('"limit": 100 → 50');
+    await expect.poll(() => changes.getByRole('list', { name: 'Old and new values' }).textContent()).toBe('"limit": 100 → 50');
     // the changed node on the canvas says it too
-    expect(await page.locator('.react-flow__node[data-id="limit"] [title^="Changed"]').getAttribute('title')).toBe('Changed: "limit": 100 → 50');
+    await expect.poll(() => page.locator('.react-flow__node[data-id="limit"] [title^="Changed"]').getAttribute('title')).toBe('Changed: "limit": 100 → 50');
     await screenshot(page, 'version-diff-values');
     await page.getByRole('region', { name: 'Comparison' }).getByRole('button', { name: 'Close comparison' }).click();
   }, 60_000);
@@ -95,7 +95,7 @@ describe.runIf(chromiumAvailable())('versions: read-only view, values in the dif
     await openWorkflow(page, gateway.url, 'orders');
     await page.getByRole('button', { name: 'Publish…' }).click();
     const dialog = page.getByRole('dialog', { name: 'Publish orders' });
-    expect(await dialog.textContent()).toContain('"limit": 50 → 60');
+    await expect.poll(() => dialog.textContent()).toContain('"limit": 50 → 60');
     await dialog.getByLabel(/^Note/).fill('Sixty a minute for the partner launch');
     await dialog.getByRole('button', { name: 'Publish now' }).click();
     await expect.poll(() => status().textContent(), { timeout: 10_000 }).toMatch(/Published version \d+/);
@@ -103,7 +103,7 @@ describe.runIf(chromiumAvailable())('versions: read-only view, values in the dif
     expect(versions.find((v: { version: number }) => v.version === active).note).toBe('Sixty a minute for the partner launch');
     await page.getByRole('tab', { name: /Versions/ }).click();
     const list = page.getByRole('region', { name: 'Versions' });
-    expect(await list.getByLabel(`Note of version ${active}`).textContent()).toBe('Sixty a minute for the partner launch');
+    await expect.poll(() => list.getByLabel(`Note of version ${active}`).textContent()).toBe('Sixty a minute for the partner launch');
     await screenshot(page, 'version-note');
     expect(await seriousAxeProblems(page, '.versions')).toEqual([]);
     expect(errors).toEqual([]);
@@ -115,7 +115,7 @@ describe.runIf(chromiumAvailable())('versions: read-only view, values in the dif
     await versions.getByRole('button', { name: `Make version ${active - 2} active` }).click();
     const dialog = page.getByRole('dialog', { name: `Serve version ${active - 2} instead of version ${active}?` });
     await dialog.waitFor();
-    expect(await dialog.textContent()).toContain(`in place of version ${active}; version ${active} stays published`);
+    await expect.poll(() => dialog.textContent()).toContain(`in place of version ${active}; version ${active} stays published`);
     await dialog.getByRole('button', { name: 'Cancel' }).click();
     expect((await admin('GET', '/workflows/orders')).active).toBe(active);
     await versions.getByRole('button', { name: `Make version ${active - 2} active` }).click();
