@@ -1,3 +1,5 @@
+import { OrderedMap } from './ordered-map.ts';
+
 /** An answer as a cache keeps it: the body as bytes, with the request header values it varies on. */
 export interface CachedAnswer {
   status: number;
@@ -50,18 +52,21 @@ const sizeOf = (key: string, answer: CachedAnswer) => answer.body.length + key.l
  */
 export function createMemoryCacheStore(options: { maxBytes?: number } = {}): CacheStore {
   const maxBytes = options.maxBytes ?? DEFAULT_MEMORY_BYTES;
-  const caches = new Map<string, Map<string, MemoryEntry>>();
+  const caches = new Map<string, OrderedMap<MemoryEntry>>();
   let bytes = 0;
-  const remove = (entries: Map<string, MemoryEntry>, key: string): boolean => {
+  const remove = (entries: OrderedMap<MemoryEntry>, key: string): boolean => {
     const entry = entries.get(key);
     if (!entry) return false;
     entries.delete(key);
     bytes -= entry.bytes;
     return true;
   };
-  const evictOldest = (entries: Map<string, MemoryEntry>): boolean => {
-    const oldest = entries.keys().next();
-    return !oldest.done && remove(entries, oldest.value);
+  /** The least recently used entry goes (OrderedMap: a Map's own oldest entry costs more to find the more were deleted before it). */
+  const evictOldest = (entries: OrderedMap<MemoryEntry>): boolean => {
+    const oldest = entries.shift();
+    if (oldest === undefined) return false;
+    bytes -= oldest.bytes;
+    return true;
   };
   return {
     name: 'memory',
@@ -69,19 +74,18 @@ export function createMemoryCacheStore(options: { maxBytes?: number } = {}): Cac
       const entries = caches.get(cache);
       const entry = entries?.get(key);
       if (!entry) return undefined;
-      entries!.delete(key);
       if (entry.expires <= Date.now()) {
-        bytes -= entry.bytes;
+        remove(entries!, key);
         return undefined;
       }
-      entries!.set(key, entry); // most recently used last
+      entries!.touch(key); // most recently used last
       return entry.answer;
     },
     set(cache, key, answer, ttlMs, maxEntries) {
       const size = sizeOf(key, answer);
       if (size > maxBytes) return;
       let entries = caches.get(cache);
-      if (!entries) caches.set(cache, (entries = new Map()));
+      if (!entries) caches.set(cache, (entries = new OrderedMap()));
       remove(entries, key);
       entries.set(key, { answer, expires: Date.now() + ttlMs, bytes: size });
       bytes += size;

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { request, type Dispatcher } from 'undici';
 import { readBounded } from './oidc-discovery.ts';
+import { OrderedMap } from './ordered-map.ts';
 
 /*
  * OAuth 2.0 token introspection (RFC 7662): the gateway asks the authorization server whether an
@@ -143,7 +144,7 @@ export interface IntrospectionCache {
 
 export function createIntrospectionCache(options: IntrospectionCacheOptions): IntrospectionCache {
   const now = options.now ?? Date.now;
-  const entries = new Map<string, CachedIntrospection>();
+  const entries = new OrderedMap<CachedIntrospection>();
   const flights = new Map<string, Promise<Introspection>>();
   const maxInFlight = options.maxInFlight ?? 256;
 
@@ -159,7 +160,7 @@ export function createIntrospectionCache(options: IntrospectionCacheOptions): In
     const until = result.active ? Math.min(now() + options.ttlMs, result.expiresAt) : now() + options.negativeTtlMs;
     if (until <= now()) return;
     entries.delete(key);
-    if (entries.size >= options.size) entries.delete(entries.keys().next().value!);
+    if (entries.size >= options.size) entries.shift();
     entries.set(key, { result, until });
   }
 

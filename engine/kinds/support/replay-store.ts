@@ -1,4 +1,5 @@
 import type { RedisClient } from '../../store/redis.ts';
+import { OrderedMap } from './ordered-map.ts';
 
 /**
  * Signatures seen inside their window (hmac-verify): `claim` records one and says whether it is
@@ -16,8 +17,8 @@ export interface ReplayStore {
 const MEMORY_MAX_ENTRIES = 100_000;
 
 export function createMemoryReplayStore(maxEntries = MEMORY_MAX_ENTRIES): ReplayStore {
-  // insertion order is expiry order within one ttl; entries past their expiry are swept as new ones come
-  const seen = new Map<string, number>();
+  // signatures by when they expire; claims come in expiry order within one ttl, and the oldest are swept as new ones come
+  const seen = new OrderedMap<number>();
   return {
     name: 'memory',
     claim(key, ttlMs) {
@@ -25,10 +26,7 @@ export function createMemoryReplayStore(maxEntries = MEMORY_MAX_ENTRIES): Replay
       const until = seen.get(key);
       if (until !== undefined && until > now) return Promise.resolve(false);
       seen.delete(key);
-      for (const [k, expires] of seen) {
-        if (expires > now && seen.size < maxEntries) break;
-        seen.delete(k);
-      }
+      for (let oldest = seen.oldest(); oldest !== undefined && (oldest <= now || seen.size >= maxEntries); oldest = seen.oldest()) seen.shift();
       seen.set(key, now + ttlMs);
       return Promise.resolve(true);
     },
