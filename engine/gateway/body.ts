@@ -2,12 +2,18 @@ import type { IncomingMessage } from 'node:http';
 
 export type BodyResult = { ok: true; raw: Buffer; parsed: unknown } | { ok: false; error: 'payload_too_large' | 'bad_request'; reason: string };
 
+/** The body of a request that has none. */
+const NO_BODY: BodyResult = Object.freeze({ ok: true, raw: Buffer.alloc(0), parsed: undefined });
+
 /**
  * Reads and parses a request body up to `limit` bytes: JSON by content type (refused when it
  * does not parse), text as a string, anything else as bytes.
  */
 export function readBody(req: IncomingMessage, limit: number): Promise<BodyResult> {
   const declared = req.headers['content-length'];
+  // RFC 9112 6.3: a request with neither Content-Length nor Transfer-Encoding has no body. Its
+  // stream is not read (waiting for its end took several ticks); the server drains it at the answer.
+  if ((declared === undefined || declared === '0') && req.headers['transfer-encoding'] === undefined) return Promise.resolve(NO_BODY);
   if (declared !== undefined && Number(declared) > limit)
     return Promise.resolve({ ok: false, error: 'payload_too_large', reason: `the body exceeds ${limit} bytes` });
   return new Promise((resolve) => {

@@ -13,16 +13,18 @@ const SCHEME = /^keyId=([A-Za-z0-9_-]{1,64}), *ts=(\d{1,12}), *sig=([0-9a-f]{64}
 /** The digest an HMAC signature of this many hex characters was made with. */
 const DIGEST_BY_LENGTH: Record<number, 'sha256' | 'sha512'> = { 64: 'sha256', 128: 'sha512' };
 
+const EMPTY = Buffer.alloc(0);
+/** The SHA-256 of no body, hashed once (a hash made costs ~0.9 µs, and most signed requests are GETs). */
+const EMPTY_SHA256 = createHash('sha256').update(EMPTY).digest('hex');
+
 /**
  * What a partner signs, one field a line: the method (upper case), the path with its query as
  * sent, the timestamp (unix seconds, as in the header) and the SHA-256 of the body in hex (of
  * nothing when there is none).
  */
 export function canonicalString(method: string, pathWithQuery: string, ts: string, body: Buffer): string {
-  return `${method.toUpperCase()}\n${pathWithQuery}\n${ts}\n${createHash('sha256').update(body).digest('hex')}`;
+  return `${method.toUpperCase()}\n${pathWithQuery}\n${ts}\n${body.length === 0 ? EMPTY_SHA256 : createHash('sha256').update(body).digest('hex')}`;
 }
-
-const EMPTY = Buffer.alloc(0);
 
 /**
  * Identifies the partner by an HMAC signature: the header names the partner's secret by key id,

@@ -24,8 +24,10 @@ export function createMemoryReplayStore(maxEntries = MEMORY_MAX_ENTRIES): Replay
     claim(key, ttlMs) {
       const now = Date.now();
       const until = seen.get(key);
-      if (until !== undefined && until > now) return Promise.resolve(false);
-      seen.delete(key);
+      if (until !== undefined) {
+        if (until > now) return Promise.resolve(false);
+        seen.delete(key);
+      }
       for (let oldest = seen.oldest(); oldest !== undefined && (oldest <= now || seen.size >= maxEntries); oldest = seen.oldest()) seen.shift();
       seen.set(key, now + ttlMs);
       return Promise.resolve(true);

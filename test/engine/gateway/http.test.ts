@@ -224,6 +224,23 @@ describe('gateway HTTP behaviour', () => {
       expect((await raw('GET', '/api/status')).status).toBe(200);
     });
 
+    it('a request with neither Content-Length nor Transfer-Encoding has no body, and the next one on the connection is read whole', async () => {
+      // two requests written at once on one connection (raw socket): the first without a body, the second with one
+      const { port } = new URL(gw.url);
+      const socket = connect(Number(port), '127.0.0.1');
+      const received: Buffer[] = [];
+      socket.on('data', (c: Buffer) => received.push(c));
+      const json = '{"a":"b"}';
+      socket.write(`POST /api/echo HTTP/1.1\r\nHost: sluice.test\r\n\r\nPOST /api/echo HTTP/1.1\r\nHost: sluice.test\r\nContent-Type: application/json\r\nContent-Length: ${json.length}\r\nConnection: close\r\n\r\n${json}`);
+      await new Promise<void>((resolve) => socket.on('close', () => resolve()));
+      const text = Buffer.concat(received).toString('utf8');
+      const answers = text.split(/(?=HTTP\/1\.1 )/);
+      expect(answers).toHaveLength(2);
+      expect(answers.map((a) => a.slice(0, 12))).toEqual(['HTTP/1.1 200', 'HTTP/1.1 200']);
+      expect(answers[0]!.slice(answers[0]!.indexOf('\r\n\r\n') + 4)).toBe('{}');
+      expect(answers[1]!.slice(answers[1]!.indexOf('\r\n\r\n') + 4)).toBe('{"got":{"a":"b"}}');
+    });
+
     it('a malformed JSON body answers 400 problem+json', async () => {
       const body = expectProblem(await raw('POST', '/api/echo', { headers: { 'content-type': 'application/json' }, body: '{"a":' }), 400, /bad-request$/);
       expect(body.detail).toContain('not valid JSON');
