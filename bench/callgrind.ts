@@ -11,8 +11,8 @@
 // about one per 70,000), and those jobs were a quarter of some counts; without them the count is
 // the request path's own.
 // CG_ROUTE: /fresh (default; a new RS256 token every request), /es-fresh (a new ES256 token every
-// request), or any other target's route with one token (/b; /d, whose response transform is an
-// expression). CG_REQUESTS (default 2000), CG_WARMUP (default 3000). An argument
+// request), /hm (hmac-verify: every request signed anew, as sluice-hmac), or any other target's
+// route with one token (/b; /d, whose response transform is an expression). CG_REQUESTS (default 2000), CG_WARMUP (default 3000). An argument
 // bundle@NAME=value,… starts that gateway with those variables: SLUICE_EVIDENCE=off to compare
 // anything but evidence (DuckDB's ingest thread runs inside the counted window or not: ±25%).
 // Work done once a time span (the request log's time stamp once a second, replay's samples, at
@@ -22,7 +22,8 @@ import { execFileSync, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnCompiled, stopAll, stopChild, waitForListening } from './children.ts';
-import { makeCredentials, targetWorkflows, tokenWorkflow } from './fixture.ts';
+import { hmacWorkflow, makeCredentials, targetWorkflows, tokenWorkflow } from './fixture.ts';
+import { signedRequests } from './hmac.ts';
 import { runLoad, type TokenList } from './loadgen.ts';
 import { fmt } from './report.ts';
 import { bundleArgument, cleanUp, makeTempDir, SERVER_CORE, startGateway, startUpstream } from './servers.ts';
@@ -34,12 +35,17 @@ const BARE = 'bare';
 const bundles = process.argv.slice(2).map((arg) => (arg === BARE ? { file: BARE, name: BARE, env: {} } : bundleArgument(arg)));
 if (bundles.length === 0) throw new Error('usage: bench/callgrind.ts <bundle.mjs> [<bundle.mjs> …]');
 const route = process.env.CG_ROUTE ?? '/fresh';
+if (route === '/hm' && bundles.some((b) => b.file === BARE)) throw new Error('/hm is a route of the gateways: count bare with another CG_ROUTE');
 const requests = Number(process.env.CG_REQUESTS ?? 2000);
 const warmup = Number(process.env.CG_WARMUP ?? 3000);
 const credentials = await makeCredentials();
 const dir = makeTempDir('sluice-callgrind-');
 const lists = { warm: join(dir, 'warm.txt'), measured: join(dir, 'measured.txt') };
-if (route !== '/fresh' && route !== '/es-fresh') {
+/** /hm's requests are signed for each gateway (a partner and secret of its own), when it is up. */
+const SIGNED = route === '/hm';
+if (SIGNED) {
+  // signedRequests writes them per gateway
+} else if (route !== '/fresh' && route !== '/es-fresh') {
   // one token, sent `n` times: a list of copies is what makes a run count requests instead of seconds
   writeFileSync(lists.warm, `${Array(warmup).fill(credentials.token).join('\n')}\n`);
   writeFileSync(lists.measured, `${Array(requests).fill(credentials.token).join('\n')}\n`);
@@ -49,8 +55,10 @@ if (route !== '/fresh' && route !== '/es-fresh') {
   await signTokens([{ key, count: warmup, prefix: 'warm', file: lists.warm }, { key, count: requests, prefix: 'measured', file: lists.measured }], dir);
 }
 const { origin } = await startUpstream();
-const workflows = [...targetWorkflows(credentials.publicJwk, origin), tokenWorkflow('bench-fresh', '/fresh', credentials.rs256, origin), tokenWorkflow('bench-es-fresh', '/es-fresh', credentials.es256, origin)];
+const workflows = [...targetWorkflows(credentials.publicJwk, origin), tokenWorkflow('bench-fresh', '/fresh', credentials.rs256, origin), tokenWorkflow('bench-es-fresh', '/es-fresh', credentials.es256, origin), hmacWorkflow(origin)];
 const once = (file: string): TokenList => ({ file, once: true });
+/** The token lists a run sends (0: the warm-up), unless /hm's signed requests. */
+const tokenLists = (run: number): TokenList => once(run === 0 ? lists.warm : lists.measured);
 /** A few connections, and patience: under valgrind the first requests (JIT compiling) and a GC can take seconds. */
 const UNDER_VALGRIND = { connections: 8, timeoutSeconds: 120 };
 const results: Array<{ bundle: string; irPerRequest: number; compilerPerRequest: number; requests: number }> = [];
@@ -59,6 +67,8 @@ interface Counted {
   child: ChildProcess;
   pid: number;
   url: string;
+  /** /hm's signed requests, made for this gateway. */
+  signed?: (run: number) => TokenList;
 }
 
 /** The bare proxy under valgrind, with the gateways' HOST: vgdb finds a process by a file named after $HOST. */
@@ -71,7 +81,8 @@ async function startBare(valgrind: string[]): Promise<Counted> {
 async function startCounted(bundle: string, env: Record<string, string>, valgrind: string[]): Promise<Counted> {
   if (bundle === BARE) return startBare(valgrind);
   const gateway = await startGateway({ workflows, bundle, env, startupMs: 600_000, wrap: valgrind });
-  return { child: gateway, pid: gateway.pid!, url: `${gateway.url}${route}` };
+  const signed = SIGNED ? (await signedRequests(gateway, route, [warmup, requests])).tokens : undefined;
+  return { child: gateway, pid: gateway.pid!, url: `${gateway.url}${route}`, ...(signed ? { signed } : {}) };
 }
 
 /** Instructions in V8's optimizing compiler: its jobs (on whichever thread ran them) and their installation, inclusive. */
@@ -90,11 +101,12 @@ for (const { file: bundle, name, env } of bundles) {
   const valgrind = ['valgrind', '--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${join(outDir, 'callgrind.out')}`];
   const server = await startCounted(bundle, env, valgrind);
   const url = server.url;
-  const warm = await runLoad('wrk', url, 3600, once(lists.warm), undefined, UNDER_VALGRIND);
+  const sent = server.signed ?? tokenLists;
+  const warm = await runLoad('wrk', url, 3600, sent(0), undefined, UNDER_VALGRIND);
   // vgdb finds the gateway by a file named after $HOST, which the gateway has as its listen address
   const control = (...args: string[]) => execFileSync('callgrind_control', [...args, String(server.pid)], { stdio: 'ignore', env: { ...process.env, HOST: '127.0.0.1' } });
   control('--instr=on');
-  const measured = await runLoad('wrk', url, 3600, once(lists.measured), undefined, UNDER_VALGRIND);
+  const measured = await runLoad('wrk', url, 3600, sent(1), undefined, UNDER_VALGRIND);
   control('--dump=measured');
   control('--instr=off');
   if (measured.failures > 0) throw new Error(`${bundle}: ${measured.failureDetail}`);

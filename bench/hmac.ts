@@ -6,7 +6,6 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TokenList } from './loadgen.ts';
-import { envInt } from './measure.ts';
 import { makeTempDir, type Gateway } from './servers.ts';
 
 /** The partner signing sluice-hmac's requests (not acme: the JWT rows' partner stays unregistered). */
@@ -21,9 +20,9 @@ function signature(keyId: string, secret: string, pathWithQuery: string, ts: num
 
 /**
  * Registers the partner and its secret on `gateway`, waits until `path` takes a signed request,
- * and signs BENCH_FRESH_TOKENS requests per run (0: the warm-up, then one per round).
+ * and signs the requests of each run: `counts[run]` of them (run 0: the warm-up).
  */
-export async function signedRequests(gateway: Gateway, path: string, rounds: number): Promise<{ tokens: (run: number) => TokenList; check: { header: string; path: string } }> {
+export async function signedRequests(gateway: Gateway, path: string, counts: number[]): Promise<{ tokens: (run: number) => TokenList; check: { header: string; path: string } }> {
   await gateway.admin('POST', '/partners', { id: PARTNER, name: 'Bench signer' });
   const { id: keyId, secret } = (await gateway.admin('POST', `/partners/${PARTNER}/hmac-secrets`, {})) as { id: string; secret: string };
   const ts = Math.floor(Date.now() / 1000);
@@ -36,9 +35,8 @@ export async function signedRequests(gateway: Gateway, path: string, rounds: num
     if (tries > 100) throw new Error(`sluice-hmac: ${path} answered ${res.status} to a signed request, not 200`);
     await sleep(50);
   }
-  const count = envInt('BENCH_FRESH_TOKENS', 20_000);
   const dir = makeTempDir('sluice-hmac-');
-  const files = Array.from({ length: rounds + 1 }, (_, run) => {
+  const files = counts.map((count, run) => {
     const lines: string[] = [];
     for (let i = 0; i < count; i++) {
       const pathWithQuery = `${path}?n=${run}-${i}`;
