@@ -5,7 +5,9 @@
 // are b with RS256 and ES256 keys, for AB_FRESH), AB_ROUNDS (default 8), AB_SECONDS (default 4).
 // AB_FRESH=<n>: every request a new token, n per round (each target gets the same n, new to it),
 // a round ending when they are used up: the cold path of jwt-verify.
-import { stopAll } from './children.ts';
+// After the medians it prints each target's CPU per request split into user and system time and
+// by thread (`main`, V8's and libuv's helpers), summed over the rounds: where a difference lives.
+import { stopAll, threadMicros } from './children.ts';
 import { join } from 'node:path';
 import { makeCredentials, offFastPathWorkflow, targetWorkflows, tokenWorkflow } from './fixture.ts';
 import { chooseLoadGen, type LoadResult, type TokenList } from './loadgen.ts';
@@ -41,16 +43,34 @@ for (const bundle of bundles) {
 const gen = chooseLoadGen();
 for (const t of targets) await load(gen, t, WARMUP_SECONDS, tokensOf(0));
 const runs = new Map<string, LoadResult[]>(targets.map((t) => [t.name, []]));
+/** Each target's CPU by thread over its measured runs, and the requests they served. */
+const threads = new Map<string, { requests: number; byThread: Map<string, { user: number; system: number }> }>(targets.map((t) => [t.name, { requests: 0, byThread: new Map() }]));
 for (let round = 0; round < rounds; round++) {
   const order = round % 2 === 0 ? targets : [...targets].reverse();
   for (const t of order) {
     await settle(targets.map((target) => target.server));
-    runs.get(t.name)!.push(await load(gen, t, fresh > 0 ? 600 : seconds, tokensOf(round + 1)));
+    const before = threadMicros(t.server.pid!);
+    const result = await load(gen, t, fresh > 0 ? 600 : seconds, tokensOf(round + 1));
+    const sums = threads.get(t.name)!;
+    sums.requests += result.requests;
+    for (const [name, after] of threadMicros(t.server.pid!)) {
+      const was = before.get(name) ?? { user: 0, system: 0 };
+      const sum = sums.byThread.get(name) ?? { user: 0, system: 0 };
+      sums.byThread.set(name, { user: sum.user + after.user - was.user, system: sum.system + after.system - was.system });
+    }
+    runs.get(t.name)!.push(result);
   }
   console.log(`round ${round + 1}: ` + targets.map((t) => `${t.name} ${fmt(runs.get(t.name)!.at(-1)!.cpuUsPerRequest, 1)} µs ${fmt(runs.get(t.name)!.at(-1)!.rps, 0)}/s`).join('  '));
 }
 const cpuOf = (name: string) => median(runs.get(name)!.map((r) => r.cpuUsPerRequest!));
 for (const t of targets)
   console.log(`${t.name.padEnd(16)} CPU ${fmt(cpuOf(t.name), 1)} µs/req (x${fmt(cpuOf('bare') / cpuOf(t.name), 3)} of bare's)  ${fmt(median(runs.get(t.name)!.map((r) => r.rps)), 0)} req/s`);
+for (const t of targets) {
+  const { requests, byThread } = threads.get(t.name)!;
+  const per = (us: number) => fmt(us / requests, 1);
+  const all = [...byThread.values()].reduce((a, b) => ({ user: a.user + b.user, system: a.system + b.system }), { user: 0, system: 0 });
+  const parts = [...byThread].filter(([, v]) => v.user + v.system > 0).map(([name, v]) => `${name} ${per(v.user)} + ${per(v.system)}`);
+  console.log(`${t.name.padEnd(16)} over all rounds: user ${per(all.user)} + system ${per(all.system)} µs/req (${parts.join(', ')})`);
+}
 await stopAll();
 cleanUp(false);

@@ -2,7 +2,7 @@
 // no server outlives the benchmark.
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess, StdioOptions } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { buildSync } from 'esbuild';
 import { createInterface } from 'node:readline';
@@ -95,6 +95,34 @@ export function cpuMicros(pid: number | undefined): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * CPU time (µs) of each thread of a live process, user and system apart, by thread: `main` for
+ * the process's own thread, the others by name (node's helpers are all `node`, so summed).
+ */
+export function threadMicros(pid: number): Map<string, { user: number; system: number }> {
+  const times = new Map<string, { user: number; system: number }>();
+  let tids: string[] = [];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return times; // gone
+  }
+  for (const tid of tids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = tid === String(pid) ? 'main' : stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const sum = times.get(name) ?? { user: 0, system: 0 };
+      sum.user += (Number(fields[11]) * 1_000_000) / CLOCK_TICKS;
+      sum.system += (Number(fields[12]) * 1_000_000) / CLOCK_TICKS;
+      times.set(name, sum);
+    } catch {
+      // a thread that ended meanwhile
+    }
+  }
+  return times;
 }
 
 /** Clock ticks per second of /proc's CPU times (USER_HZ, 100 on Linux whatever the kernel's HZ). */
