@@ -12,9 +12,10 @@
 // the request path's own.
 // CG_ROUTE: /fresh (default; a new RS256 token every request), /es-fresh (a new ES256 token every
 // request), /hm (hmac-verify: every request signed anew, as sluice-hmac), or any other target's
-// route with one token (/b; /d, whose response transform is an expression). CG_REQUESTS (default 2000), CG_WARMUP (default 3000). An argument
-// bundle@NAME=value,… starts that gateway with those variables: SLUICE_EVIDENCE=off to compare
-// anything but evidence (DuckDB's ingest thread runs inside the counted window or not: ±25%).
+// route with one token (/b; /d, whose response transform is an expression). CG_REQUESTS (default
+// 2000), CG_WARMUP (default 3000). An argument bundle@NAME=value,… starts that gateway with those
+// variables: SLUICE_EVIDENCE=off to compare anything but evidence (DuckDB's ingest thread runs
+// inside the counted window or not: ±25%).
 // Work done once a time span (the request log's time stamp once a second, replay's samples, at
 // most a few a second) weighs more here, where a gateway serves ~60 requests a second.
 // Under valgrind a gateway runs ~50x slower: a bundle takes a few minutes.
@@ -41,15 +42,13 @@ const warmup = Number(process.env.CG_WARMUP ?? 3000);
 const credentials = await makeCredentials();
 const dir = makeTempDir('sluice-callgrind-');
 const lists = { warm: join(dir, 'warm.txt'), measured: join(dir, 'measured.txt') };
-/** /hm's requests are signed for each gateway (a partner and secret of its own), when it is up. */
+/** /hm's requests are signed for each gateway (a partner and secret of its own) once it is up: no lists here. */
 const SIGNED = route === '/hm';
-if (SIGNED) {
-  // signedRequests writes them per gateway
-} else if (route !== '/fresh' && route !== '/es-fresh') {
+if (!SIGNED && route !== '/fresh' && route !== '/es-fresh') {
   // one token, sent `n` times: a list of copies is what makes a run count requests instead of seconds
   writeFileSync(lists.warm, `${Array(warmup).fill(credentials.token).join('\n')}\n`);
   writeFileSync(lists.measured, `${Array(requests).fill(credentials.token).join('\n')}\n`);
-} else {
+} else if (!SIGNED) {
   const key = route === '/es-fresh' ? credentials.es256 : credentials.rs256;
   // the same tokens for every bundle: each gateway is new, so each token is new to it
   await signTokens([{ key, count: warmup, prefix: 'warm', file: lists.warm }, { key, count: requests, prefix: 'measured', file: lists.measured }], dir);

@@ -84,17 +84,26 @@ export function waitForListening(child: ChildProcess, name: string, timeoutMs = 
   });
 }
 
-/** CPU time a live process has used so far (user + system, all its threads), in µs; undefined if it is gone. */
-export function cpuMicros(pid: number | undefined): number | undefined {
-  if (pid === undefined) return undefined;
+/**
+ * What a /proc stat file (a process's, or one of its threads' under task/) says: the command name
+ * and the CPU time used so far, user and system apart, in µs; undefined if it is gone.
+ */
+export function procStat(file: string): { name: string; user: number; system: number } | undefined {
   try {
     // after the command name, which may hold spaces: state is field 3, utime 14 and stime 15 (in clock ticks)
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = readFileSync(file, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1_000_000) / CLOCK_TICKS;
+    return { name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), user: (Number(fields[11]) * 1_000_000) / CLOCK_TICKS, system: (Number(fields[12]) * 1_000_000) / CLOCK_TICKS };
   } catch {
     return undefined;
   }
+}
+
+/** CPU time a live process has used so far (user + system, all its threads), in µs; undefined if it is gone. */
+export function cpuMicros(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  const stat = procStat(`/proc/${pid}/stat`);
+  return stat === undefined ? undefined : stat.user + stat.system;
 }
 
 /**
@@ -110,17 +119,11 @@ export function threadMicros(pid: number): Map<string, { user: number; system: n
     return times; // gone
   }
   for (const tid of tids) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const name = tid === String(pid) ? 'main' : stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const sum = times.get(name) ?? { user: 0, system: 0 };
-      sum.user += (Number(fields[11]) * 1_000_000) / CLOCK_TICKS;
-      sum.system += (Number(fields[12]) * 1_000_000) / CLOCK_TICKS;
-      times.set(name, sum);
-    } catch {
-      // a thread that ended meanwhile
-    }
+    const stat = procStat(`/proc/${pid}/task/${tid}/stat`);
+    if (stat === undefined) continue; // a thread that ended meanwhile
+    const name = tid === String(pid) ? 'main' : stat.name;
+    const sum = times.get(name) ?? { user: 0, system: 0 };
+    times.set(name, { user: sum.user + stat.user, system: sum.system + stat.system });
   }
   return times;
 }

@@ -4,8 +4,7 @@
 // route among 10 and among 10,000, and the publish of one workflow among each; then compile +
 // publish time of 300-node, largest-allowed and 2,000-node workflows through the admin API (with a
 // bystander route's latency meanwhile). See bench/README.md.
-import { readFileSync } from 'node:fs';
-import { cpuMicros, rssMb, stopChild } from './children.ts';
+import { cpuMicros, procStat, rssMb, stopChild } from './children.ts';
 import { longWorkflow, makeCredentials, referenceWorkflow } from './fixture.ts';
 import { chooseLoadGen, runLoad } from './loadgen.ts';
 import { envInt, measureAlternately, pairedRatios, settle, WARMUP_SECONDS, type LiveTarget } from './measure.ts';
@@ -175,15 +174,8 @@ export async function runScale(): Promise<void> {
  */
 function startCpu(pid: number | undefined): { all: number | undefined; main: number | undefined } {
   const all = cpuMicros(pid);
-  let main: number | undefined;
-  try {
-    const stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    main = (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    main = undefined;
-  }
-  return { all: all === undefined ? undefined : all / 1e6, main };
+  const main = procStat(`/proc/${pid}/task/${pid}/stat`);
+  return { all: all === undefined ? undefined : all / 1e6, main: main === undefined ? undefined : (main.user + main.system) / 1e6 };
 }
 
 /**

@@ -63,13 +63,17 @@ export class OrderedMap<V> {
     return this.#entries.delete(key);
   }
 
+  /** The entry whose current place is place `i` of the queue; undefined for a place left behind. */
+  #current(i: number): { value: V; stamp: number } | undefined {
+    const entry = this.#entries.get(this.#keys[i]!);
+    return entry !== undefined && entry.stamp === this.#stamps[i] ? entry : undefined;
+  }
+
   /** The oldest entry's value; undefined when empty. */
   oldest(): V | undefined {
-    const keys = this.#keys;
-    while (this.#head < keys.length) {
-      const entry = this.#entries.get(keys[this.#head]!);
-      if (entry !== undefined && entry.stamp === this.#stamps[this.#head]) return entry.value;
-      this.#head++;
+    for (; this.#head < this.#keys.length; this.#head++) {
+      const entry = this.#current(this.#head);
+      if (entry !== undefined) return entry.value;
     }
     return undefined;
   }
@@ -86,10 +90,7 @@ export class OrderedMap<V> {
 
   /** The keys, oldest first. */
   *keys(): IterableIterator<string> {
-    for (let i = this.#head; i < this.#keys.length; i++) {
-      const key = this.#keys[i]!;
-      if (this.#entries.get(key)?.stamp === this.#stamps[i]) yield key;
-    }
+    for (let i = this.#head; i < this.#keys.length; i++) if (this.#current(i) !== undefined) yield this.#keys[i]!;
   }
 
   /**
@@ -104,9 +105,8 @@ export class OrderedMap<V> {
     const keys: string[] = [];
     const stamps: number[] = [];
     for (let i = this.#head; i < this.#keys.length; i++) {
-      const key = this.#keys[i]!;
-      if (this.#entries.get(key)?.stamp !== this.#stamps[i]) continue;
-      keys.push(key);
+      if (this.#current(i) === undefined) continue;
+      keys.push(this.#keys[i]!);
       stamps.push(this.#stamps[i]!);
     }
     this.#keys = keys;
