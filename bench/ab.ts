@@ -1,15 +1,16 @@
 // `npx tsx bench/ab.ts <bundle> <bundle> ...`: CPU time per request of engine bundles (copies of
 // dist/cli.mjs) and the bare proxy, measured in alternating load runs on one route. For deciding
 // whether a change to the request path pays, when req/s on a noisy machine cannot tell.
-// AB_ROUTE (default /a; /e is d with a transform off the compiled fast path; /fresh and /es-fresh
+// AB_ROUTE (default /a; any route of `npm run bench`'s shared gateway, /g say; /e is d with a transform off the compiled fast path; /fresh and /es-fresh
 // are b with RS256 and ES256 keys, for AB_FRESH), AB_ROUNDS (default 8), AB_SECONDS (default 4).
 // AB_FRESH=<n>: every request a new token, n per round (each target gets the same n, new to it),
 // a round ending when they are used up: the cold path of jwt-verify.
 // After the medians it prints each target's CPU per request split into user and system time and
 // by thread (`main`, V8's and libuv's helpers), summed over the rounds: where a difference lives.
+import { randomBytes } from 'node:crypto';
 import { stopAll, threadMicros } from './children.ts';
 import { join } from 'node:path';
-import { makeCredentials, offFastPathWorkflow, targetWorkflows, tokenWorkflow } from './fixture.ts';
+import { makeCredentials, offFastPathWorkflow, sharedGateway, tokenWorkflow } from './fixture.ts';
 import { chooseLoadGen, type LoadResult, type TokenList } from './loadgen.ts';
 import { load, settle, WARMUP_SECONDS, type LiveTarget } from './measure.ts';
 import { fmt, median } from './report.ts';
@@ -36,8 +37,10 @@ const { origin } = await startUpstream();
 const bare = await startBareProxy(origin);
 const targets: LiveTarget[] = [{ name: 'bare', url: `http://127.0.0.1:${bare.port}/api/orders`, server: bare }];
 for (const bundle of bundles) {
-  const workflows = [...targetWorkflows(credentials.publicJwk, origin), offFastPathWorkflow(credentials.publicJwk, origin), tokenWorkflow('bench-fresh', '/fresh', credentials.rs256, origin), tokenWorkflow('bench-es-fresh', '/es-fresh', credentials.es256, origin)];
-  const gateway = await startGateway({ workflows, env: bundle.env, bundle: bundle.file });
+  // the shared gateway of `npm run bench` (any of its rows' routes), /e and the fresh-token routes
+  const shared = sharedGateway(credentials.publicJwk, origin, randomBytes(24).toString('hex'));
+  const workflows = [...shared.workflows, offFastPathWorkflow(credentials.publicJwk, origin), tokenWorkflow('bench-fresh', '/fresh', credentials.rs256, origin), tokenWorkflow('bench-es-fresh', '/es-fresh', credentials.es256, origin)];
+  const gateway = await startGateway({ workflows, env: { ...shared.env, ...bundle.env }, bundle: bundle.file });
   targets.push({ name: bundle.name, url: `${gateway.url}${route}`, server: gateway });
 }
 const gen = chooseLoadGen();

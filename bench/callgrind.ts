@@ -20,10 +20,11 @@
 // most a few a second) weighs more here, where a gateway serves ~60 requests a second.
 // Under valgrind a gateway runs ~50x slower: a bundle takes a few minutes.
 import { execFileSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnCompiled, stopAll, stopChild, waitForListening } from './children.ts';
-import { hmacWorkflow, makeCredentials, targetWorkflows, tokenWorkflow } from './fixture.ts';
+import { makeCredentials, sharedGateway, tokenWorkflow } from './fixture.ts';
 import { signedRequests } from './hmac.ts';
 import { runLoad, type TokenList } from './loadgen.ts';
 import { fmt } from './report.ts';
@@ -54,7 +55,9 @@ if (!SIGNED && route !== '/fresh' && route !== '/es-fresh') {
   await signTokens([{ key, count: warmup, prefix: 'warm', file: lists.warm }, { key, count: requests, prefix: 'measured', file: lists.measured }], dir);
 }
 const { origin } = await startUpstream();
-const workflows = [...targetWorkflows(credentials.publicJwk, origin), tokenWorkflow('bench-fresh', '/fresh', credentials.rs256, origin), tokenWorkflow('bench-es-fresh', '/es-fresh', credentials.es256, origin), hmacWorkflow(origin)];
+// the shared gateway of `npm run bench` (so any of its routes counts as its row) and the fresh-token routes
+const shared = sharedGateway(credentials.publicJwk, origin, randomBytes(24).toString('hex'));
+const workflows = [...shared.workflows, tokenWorkflow('bench-fresh', '/fresh', credentials.rs256, origin), tokenWorkflow('bench-es-fresh', '/es-fresh', credentials.es256, origin)];
 const once = (file: string): TokenList => ({ file, once: true });
 /** The token lists a run sends (0: the warm-up), unless /hm's signed requests. */
 const tokenLists = (run: number): TokenList => once(run === 0 ? lists.warm : lists.measured);
@@ -79,7 +82,7 @@ async function startBare(valgrind: string[]): Promise<Counted> {
 
 async function startCounted(bundle: string, env: Record<string, string>, valgrind: string[]): Promise<Counted> {
   if (bundle === BARE) return startBare(valgrind);
-  const gateway = await startGateway({ workflows, bundle, env, startupMs: 600_000, wrap: valgrind });
+  const gateway = await startGateway({ workflows, bundle, env: { ...shared.env, ...env }, startupMs: 600_000, wrap: valgrind });
   const signed = SIGNED ? (await signedRequests(gateway, route, [warmup, requests])).tokens : undefined;
   return { child: gateway, pid: gateway.pid!, url: `${gateway.url}${route}`, ...(signed ? { signed } : {}) };
 }

@@ -4,7 +4,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { rssMb } from './children.ts';
-import { cachedWorkflow, edgeWorkflow, hmacWorkflow, httpCallWorkflow, INTROSPECTION_SECRET_ENV, introspectionWorkflow, makeCredentials, referenceWorkflow, switchWorkflow, targetWorkflows } from './fixture.ts';
+import { makeCredentials, referenceWorkflow, sharedGateway } from './fixture.ts';
 import { signedRequests } from './hmac.ts';
 import type { Credentials } from './fixture.ts';
 import { CONNECTIONS, chooseLoadGen } from './loadgen.ts';
@@ -318,19 +318,7 @@ export async function runCompare(only: 'all' | 'tokens' = 'all'): Promise<void> 
   const routes = { 'sluice-a': '/a', 'sluice-b': '/b', 'sluice-c': '/c', 'sluice-d': '/d', 'sluice-f': '/f', 'sluice-g': '/g', 'sluice-i': '/i', 'sluice-s': '/s', 'sluice-h': '/h', 'sluice-hmac': '/hm' } as const;
   const mainTargets = (Object.keys(routes) as Array<keyof typeof routes>).filter((n) => selected.includes(n) && !outcome.dropped.has(n));
   if (mainTargets.length > 0) {
-    const gateway = await startGateway({
-      workflows: [
-        ...targetWorkflows(credentials.publicJwk, upstream.origin),
-        edgeWorkflow(upstream.origin),
-        cachedWorkflow(upstream.origin),
-        introspectionWorkflow(upstream.origin),
-        switchWorkflow(upstream.origin),
-        httpCallWorkflow(upstream.origin),
-        hmacWorkflow(upstream.origin),
-      ],
-      // sluice-i's client secret, and its authorization server (the upstream) as a host that may receive it
-      env: { [INTROSPECTION_SECRET_ENV]: randomBytes(24).toString('hex'), SLUICE_CALLOUT_HOSTS: '127.0.0.1', SLUICE_SECRET_HOSTS: `${INTROSPECTION_SECRET_ENV}=127.0.0.1` },
-    });
+    const gateway = await startGateway(sharedGateway(credentials.publicJwk, upstream.origin, randomBytes(24).toString('hex')));
     for (const name of mainTargets) {
       if (name !== 'sluice-hmac') targets.push({ name, url: `${gateway.url}${routes[name]}`, server: gateway });
       else {

@@ -119,7 +119,7 @@ export function offFastPathWorkflow(publicJwk: JWK, upstream: string) {
  * only looks) and validate-request checking the query and the Authorization header by a pattern
  * (RE2), per request.
  */
-export function edgeWorkflow(upstream: string) {
+function edgeWorkflow(upstream: string) {
   const cors: Node = { id: 'cors', kind: 'cors', config: { origins: ['https://app.example.com'] } };
   const check: Node = { id: 'check', kind: 'validate-request', config: { query: { type: 'object', properties: { limit: { type: 'integer', maximum: 100 } } }, headers: { type: 'object', required: ['authorization'], properties: { authorization: { type: 'string', pattern: '^Bearer [A-Za-z0-9._-]+$' } } } } };
   return { ...chainWorkflow('bench-f', '/f', [cors, check, proxyNode(upstream)]), route: { methods: ['GET', 'OPTIONS'], path: '/f' } };
@@ -187,7 +187,7 @@ export function mtlsWorkflow(upstream: string) {
  * the process's memory, with no upstream call. The bench's answers do not depend on who asks,
  * so the cache is shared across partners.
  */
-export function cachedWorkflow(upstream: string) {
+function cachedWorkflow(upstream: string) {
   const lookup: Node = { id: 'lookup', kind: 'cache-lookup', config: { name: 'bench', acrossPartners: true } };
   const store: Node = { id: 'store', kind: 'cache-store', config: { name: 'bench', ttl: '1h' } };
   return {
@@ -206,7 +206,7 @@ export function cachedWorkflow(upstream: string) {
  * A switch in front of a proxy, (s): three cases tried in order (a method, a header, the path;
  * JSONata comparisons, compiled at publish), the third taken, every port wired to the proxy.
  */
-export function switchWorkflow(upstream: string) {
+function switchWorkflow(upstream: string) {
   const route: Node = {
     id: 'route',
     kind: 'switch',
@@ -225,7 +225,7 @@ export function switchWorkflow(upstream: string) {
  * A call to a side service mid-flow, (h): http-call GETs the upstream's orders (as a profile or a
  * price would be fetched) into vars, then the proxy: two upstream calls per request.
  */
-export function httpCallWorkflow(upstream: string) {
+function httpCallWorkflow(upstream: string) {
   const lookup: Node = { id: 'lookup', kind: 'http-call', config: { name: 'profile', url: `${upstream}${UPSTREAM_PATH}` } };
   return chainWorkflow('bench-h', '/h', [lookup, proxyNode(upstream)]);
 }
@@ -234,13 +234,13 @@ export function httpCallWorkflow(upstream: string) {
  * Signed requests, (hmac): hmac-verify (sha256, replay protection in memory) → proxy. The skew is
  * the largest allowed, an hour: the run's signatures are made once, before its rounds.
  */
-export function hmacWorkflow(upstream: string) {
+function hmacWorkflow(upstream: string) {
   const check: Node = { id: 'check', kind: 'hmac-verify', config: { skew: '1h' } };
   return chainWorkflow('bench-hmac', '/hm', [check, proxyNode(upstream)]);
 }
 
 /** The variable holding sluice-i's client secret for the introspection call (SLUICE_SECRET_* are secrets by default). */
-export const INTROSPECTION_SECRET_ENV = 'SLUICE_SECRET_BENCH_INTROSPECTION';
+const INTROSPECTION_SECRET_ENV = 'SLUICE_SECRET_BENCH_INTROSPECTION';
 
 /**
  * Token introspection in front of a proxy, (i): the bench's upstream plays the authorization
@@ -248,9 +248,29 @@ export const INTROSPECTION_SECRET_ENV = 'SLUICE_SECRET_BENCH_INTROSPECTION';
  * hash looked up in memory), so this measures the identity step as partners meet it, not the
  * authorization server.
  */
-export function introspectionWorkflow(upstream: string) {
+function introspectionWorkflow(upstream: string) {
   const check: Node = { id: 'check', kind: 'introspect', config: { endpoint: `${upstream}/introspect`, clientId: 'sluice-bench', clientSecretEnv: INTROSPECTION_SECRET_ENV, cacheTtl: '1h' } };
   return chainWorkflow('bench-i', '/i', [check, proxyNode(upstream)]);
+}
+
+/**
+ * The gateway that serves sluice-a to sluice-hmac, one process: every row's workflow, with sluice-i's
+ * client secret and its authorization server (the upstream) as a host that may receive it. The
+ * instruction counts (callgrind.ts) start the same gateway, so a route counted there is the row.
+ */
+export function sharedGateway(publicJwk: JWK, upstream: string, secret: string) {
+  return {
+    workflows: [
+      ...targetWorkflows(publicJwk, upstream),
+      edgeWorkflow(upstream),
+      cachedWorkflow(upstream),
+      introspectionWorkflow(upstream),
+      switchWorkflow(upstream),
+      httpCallWorkflow(upstream),
+      hmacWorkflow(upstream),
+    ],
+    env: { [INTROSPECTION_SECRET_ENV]: secret, SLUICE_CALLOUT_HOSTS: '127.0.0.1', SLUICE_SECRET_HOSTS: `${INTROSPECTION_SECRET_ENV}=127.0.0.1` },
+  };
 }
 
 /** The reference workflow (c) at another route: the 4-node workflow the scale mode loads by the thousand. */

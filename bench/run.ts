@@ -1,7 +1,7 @@
 // `npm run bench` (compare mode: bench/compare.ts), `npm run bench -- tokens` (its many-token
 // targets alone) and `npm run bench -- scale` (or BENCH_MODE=scale: bench/scale.ts). Both start their servers as child processes; this file
 // makes sure none of them outlives the run, whatever way it ends. See bench/README.md.
-import { CAN_PIN, killAllNow, stopAll } from './children.ts';
+import { CAN_PIN, stopAll } from './children.ts';
 import { runCompare } from './compare.ts';
 import { runEvidence } from './evidence.ts';
 import { runReplicas } from './replicas.ts';
@@ -42,8 +42,6 @@ for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]
     void shutdown(code);
   });
 }
-// Children lead their own process groups, so nothing else would stop them if we die unexpectedly.
-process.on('exit', killAllNow);
 
 main().then(
   () => shutdown(0),

@@ -39,6 +39,11 @@ class RequestView implements GatewayRequest {
   get query(): Record<string, string | string[]> {
     if (this.#query === undefined) {
       const query: Record<string, string | string[]> = Object.create(null);
+      if (this.search.length <= 1) {
+        // no query ("" or a bare "?"): no URLSearchParams to make, nothing to serialise (~0.2 µs)
+        this.#parsedAs = '{}';
+        return (this.#query = query);
+      }
       for (const [name, value] of new URLSearchParams(this.search)) {
         const existing = query[name];
         query[name] = existing === undefined ? value : Array.isArray(existing) ? [...existing, value] : [existing, value];
