@@ -2,7 +2,7 @@ import type { CacheLookupConfig } from '../../shared/nodes/index.ts';
 import { durationMs } from '../../shared/schema/index.ts';
 import type { CachedAnswer } from './support/cache-store.ts';
 import { rememberKey } from './support/cache-store-keys.ts';
-import { copyHeaders } from './support/headers.ts';
+import { copyOwn } from './support/own-members.ts';
 import { readableBody } from './support/upstream-headers.ts';
 import type { Exchange, Runtime } from './types.ts';
 
@@ -76,7 +76,7 @@ export const cacheLookup: Runtime<CacheLookupConfig> = (config, context) => {
 
   /** Answers from a cached entry: the `hit` port. */
   function hit(exchange: Exchange, answer: CachedAnswer): string {
-    const headers = copyHeaders(answer.headers);
+    const headers = copyOwn(answer.headers);
     headers.age = String(Math.max(0, Math.floor((Date.now() - answer.storedAt) / 1000)));
     exchange.response = { status: answer.status, headers, body: hitWired ? readableBody(answer.body, headers['content-type']) : answer.body };
     return 'hit';

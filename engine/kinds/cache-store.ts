@@ -3,7 +3,7 @@ import type { CacheStoreConfig } from '../../shared/nodes/index.ts';
 import { durationMs } from '../../shared/schema/index.ts';
 import type { CachedAnswer } from './support/cache-store.ts';
 import { bodyBytes, keyOf } from './support/cache-store-keys.ts';
-import { setHeader } from './support/headers.ts';
+import { setOwn } from './support/own-members.ts';
 import type { Exchange, Runtime } from './types.ts';
 
 /** The statuses stored: cacheable by default (RFC 9111) and meaningful to repeat. */
@@ -66,7 +66,7 @@ export const cacheStore: Runtime<CacheStoreConfig> = (config, context) => {
     const body = bodyBytes(response);
     if (body.length > config.maxBytes) return 'too_large';
     const kept: Record<string, string | string[]> = {};
-    for (const [name, value] of Object.entries(headers)) if (!DROPPED.has(name)) setHeader(kept, name, Array.isArray(value) ? [...value] : value);
+    for (const [name, value] of Object.entries(headers)) if (!DROPPED.has(name)) setOwn(kept, name, Array.isArray(value) ? [...value] : value);
     const vary = varyNames.length === 0 ? undefined : Object.fromEntries(varyNames.map((name) => [name, headerText(exchange.request.headers[name])]));
     return { answer: { status: response.status, headers: kept, body, storedAt: Date.now(), ...(vary ? { vary } : {}), ...(staleMs > 0 ? { freshUntil: Date.now() + ttl } : {}) }, ttl: ttl + staleMs };
   }

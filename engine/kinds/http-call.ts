@@ -3,6 +3,8 @@ import { HOP_BY_HOP_HEADERS } from '../../shared/nodes/headers.ts';
 import { durationMs } from '../../shared/schema/index.ts';
 import { PrepareError } from './prepare-error.ts';
 import { failWith } from './support/errors.ts';
+import { copyOwn, setOwn } from './support/own-members.ts';
+import { UpstreamCall } from './support/upstream-call.ts';
 import { resolveUrl } from './support/upstream-url.ts';
 import type { BoundExpression, Exchange, Runtime } from './types.ts';
 
@@ -57,48 +59,45 @@ export const httpCall: Runtime<HttpCallConfig> = async (config, context) => {
       const sent: Record<string, string> = {};
       const extra = headers ? await headers.evaluate(exchange) : undefined;
       if (extra !== undefined && !isRecord(extra)) return failWith(exchange, 'the headers expression must give an object');
-      for (const [key, value] of Object.entries(extra ?? {})) if (value !== undefined && value !== null && !NOT_SENT.has(key.toLowerCase())) sent[key.toLowerCase()] = String(value);
+      for (const [key, value] of Object.entries(extra ?? {})) if (value !== undefined && value !== null && !NOT_SENT.has(key.toLowerCase())) setOwn(sent, key.toLowerCase(), String(value));
       const payload = body ? await body.evaluate(exchange) : undefined;
       if (payload !== undefined) sent['content-type'] ??= 'application/json';
-      const controller = new AbortController();
-      exchange.onClientGone(controller);
-      let timedOut = false;
-      const timer = setTimeout(() => {
-        timedOut = true;
-        controller.abort();
-      }, timeoutMs);
+      // undici's dispatcher with the proxy's handler, buffering up to maxBytes: no AbortController,
+      // request promise, body stream or header object of undici's own per call (as its request API makes)
+      const call = new UpstreamCall(exchange, false, maxBytes, undefined, timeoutMs);
+      exchange.onClientGone(call);
       try {
-        const answer = await pool.request({ method, path, headers: sent, body: payload === undefined ? null : JSON.stringify(payload), signal: controller.signal });
-        const chunks: Buffer[] = [];
-        let size = 0;
-        for await (const chunk of answer.body as AsyncIterable<Buffer>) {
-          size += chunk.length;
-          if (size > maxBytes) {
-            controller.abort();
-            return failWith(exchange, `the answer of ${url.host} is larger than ${maxBytes} bytes`);
-          }
-          chunks.push(chunk);
+        try {
+          pool.dispatch({ method, path, headers: sent, body: payload === undefined ? null : JSON.stringify(payload) }, call);
+        } catch (error) {
+          call.onError(error as Error); // refused before it started (a closed pool)
         }
-        const text = Buffer.concat(chunks).toString('utf8');
-        const type = answer.headers['content-type'];
-        let parsed: unknown = text;
-        if (typeof type === 'string' && JSON_TYPE.test(type)) {
-          try {
-            parsed = JSON.parse(text);
-          } catch {
-            // not JSON after all: kept as text
-          }
-        }
-        const answerHeaders = Object.fromEntries(Object.entries(answer.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : String(v ?? '')]));
-        exchange.vars = { ...exchange.vars, [name]: { status: answer.statusCode, headers: answerHeaders, body: parsed } };
-        if (answer.statusCode >= 200 && answer.statusCode < 300) return 'ok';
-        return failWith(exchange, `${url.host} answered ${answer.statusCode}`);
+        if ((await call.done) === 'too_large') return failWith(exchange, `the answer of ${url.host} is larger than ${maxBytes} bytes`);
       } catch {
-        if (timedOut) return 'timeout';
+        if (call.timedOut) return 'timeout';
         return failWith(exchange, `${url.host} could not be reached`);
-      } finally {
-        clearTimeout(timer);
       }
+      const text = call.body!.toString('utf8');
+      const type = call.headers['content-type'];
+      let parsed: unknown = text;
+      if (typeof type === 'string' && JSON_TYPE.test(type)) {
+        try {
+          parsed = JSON.parse(text);
+        } catch {
+          // not JSON after all: kept as text
+        }
+      }
+      const answerHeaders: Record<string, string> = {};
+      for (const header in call.headers) {
+        const value = call.headers[header]!;
+        setOwn(answerHeaders, header, Array.isArray(value) ? value.join(', ') : value);
+      }
+      // a new vars object made by assignment: a spread with a member added makes a map per request (copyOwn says why)
+      const vars = copyOwn(exchange.vars);
+      setOwn(vars, name, { status: call.status, headers: answerHeaders, body: parsed });
+      exchange.vars = vars;
+      if (call.status >= 200 && call.status < 300) return 'ok';
+      return failWith(exchange, `${url.host} answered ${call.status}`);
     },
   };
 };

@@ -1,5 +1,6 @@
 import { GATEWAY_MANAGED_HEADERS } from '../../shared/nodes/headers.ts';
 import type { RespondConfig } from '../../shared/nodes/index.ts';
+import { copyOwn } from './support/own-members.ts';
 import type { Runtime } from './types.ts';
 
 /**
@@ -15,7 +16,8 @@ export const respond: Runtime<RespondConfig> = (config, context) => {
   }
   // a string body goes out as is: say it is text, unless the node says what it is
   const textHeaders = headers['content-type'] === undefined ? { ...headers, 'content-type': 'text/plain; charset=utf-8' } : headers;
-  const headersFor = (body: unknown) => ({ ...(typeof body === 'string' ? textHeaders : headers) });
+  // a copy per answer (later nodes and the writer add to it), member by member (copyOwn says why)
+  const headersFor = (body: unknown) => copyOwn(typeof body === 'string' ? textHeaders : headers);
   const bodyExpression = config.bodyExpression ? context.expression(config.bodyExpression) : undefined;
   const staticBody = config.body;
   if (bodyExpression === undefined) {

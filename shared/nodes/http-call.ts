@@ -9,7 +9,7 @@ const httpCallConfig = z
     name: z
       .string()
       .regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'must be a name such as profile: letters, digits and _')
-      .meta({ title: 'Result name', description: 'The answer is put in vars.<name>: { status, headers, body } (body parsed when it is JSON).' }),
+      .meta({ title: 'Result name', description: 'The answer is put in vars.<name>: { status, headers, body } (body parsed when it is JSON; headers as text, repeated ones joined by commas, without the connection\'s own: hop-by-hop ones and Content-Length).' }),
     method: z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']).default('GET').meta({ title: 'Method' }),
     url: z
       .string()

@@ -52,7 +52,8 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
   readonly #exchange: Exchange;
   readonly #stream: boolean;
   readonly #maxBuffered: number;
-  readonly #started: number;
+  /** When the call started, for the exchange's upstreamMs; undefined for a call that is not the exchange's upstream (an http-call's). */
+  readonly #started: number | undefined;
   readonly #deadline: NodeJS.Timeout;
   #abortUpstream: ((reason: Error) => void) | undefined;
   #reason: Error | undefined;
@@ -76,7 +77,7 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
     this.#reject = reject;
   });
 
-  constructor(exchange: Exchange, stream: boolean, maxBuffered: number, started: number, timeoutMs: number, retryStatus?: (status: number) => boolean) {
+  constructor(exchange: Exchange, stream: boolean, maxBuffered: number, started: number | undefined, timeoutMs: number, retryStatus?: (status: number) => boolean) {
     this.#exchange = exchange;
     this.#retryStatus = retryStatus;
     this.#stream = stream;
@@ -146,7 +147,7 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
 
   /** The upstream's time, once: at the answer's head when streaming, else when the call ends. */
   #timed(): void {
-    if (this.#upstreamTimed) return;
+    if (this.#upstreamTimed || this.#started === undefined) return;
     this.#upstreamTimed = true;
     this.#exchange.upstreamMs = performance.now() - this.#started;
   }

@@ -1,6 +1,7 @@
 import { util as undiciUtil } from 'undici';
 import type { Exchange } from '../types.ts';
-import { HOP_BY_HOP, setHeader } from './headers.ts';
+import { HOP_BY_HOP } from './headers.ts';
+import { setOwn } from './own-members.ts';
 
 /**
  * Headers a proxy answers itself: Node's server has already sent `100 Continue` to the client,
@@ -35,7 +36,7 @@ export function answerHeaders(upstream: Record<string, string | string[] | undef
   for (const name in upstream) {
     const value = upstream[name];
     if (value === undefined || HOP_BY_HOP.has(name) || listed?.has(name)) continue;
-    setHeader(copied, name, value);
+    setOwn(copied, name, value);
   }
   return copied;
 }
@@ -60,12 +61,12 @@ export function answerHeadersFromRaw(raw: Buffer[], bodyRewritten: boolean, seen
     const existing: unknown = copied[name];
     if (typeof existing === 'string') copied[name] = [existing, value];
     else if (Array.isArray(existing)) existing.push(value);
-    else setHeader(copied, name, value);
+    else setOwn(copied, name, value);
   }
   const listed = connectionListed(connection);
   if (listed === undefined) return copied;
   const kept: Record<string, string | string[]> = {};
-  for (const name in copied) if (!listed.has(name)) setHeader(kept, name, copied[name]!);
+  for (const name in copied) if (!listed.has(name)) setOwn(kept, name, copied[name]!);
   return kept;
 }
 

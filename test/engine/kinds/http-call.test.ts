@@ -190,6 +190,8 @@ describe('http-call, case by case', () => {
           return answer(200, 'application/json', '{}', { 'set-cookie': ['a=1', 'b=2'] });
         case '/no-content':
           return void res.writeHead(204).end();
+        case '/hop':
+          return answer(200, 'application/json', '{}', { connection: 'keep-alive, x-private', 'keep-alive': 'timeout=5', 'x-private': 'p', 'x-public': '1', ['__proto__']: 'own' });
         case '/two-types':
           return answer(200, 'application/json', '{"kept":"as text"}', { 'content-type': ['application/json', 'text/plain'] });
         case '/moved':
@@ -222,6 +224,7 @@ describe('http-call, case by case', () => {
         route('text', { url: '${SIDE}/text' }),
         route('not-json', { url: '${SIDE}/not-json' }),
         route('cookies', { url: '${SIDE}/cookies' }),
+        route('hop', { url: '${SIDE}/hop' }, { id: 'show', kind: 'respond', config: { bodyExpression: 'vars.profile.headers' } }),
         route('no-content', { url: '${SIDE}/no-content' }),
         route('moved', { url: '${SIDE}/moved' }),
         route('exact', { url: '${SIDE}/exact', maxBytes: 1000 }),
@@ -284,6 +287,13 @@ describe('http-call, case by case', () => {
 
   it('gives a repeated answer header as one value, joined by commas', async () => {
     expect((await json('/hc/cookies')).cookies).toBe('a=1, b=2');
+  });
+
+  it('gives the answer\'s headers without the connection\'s own (hop-by-hop, those Connection lists, Content-Length), "__proto__" as a header', async () => {
+    const headers = await json('/hc/hop');
+    expect(Object.keys(headers).sort()).toEqual(['__proto__', 'content-type', 'date', 'x-public']);
+    expect(headers).toMatchObject({ 'x-public': '1', 'content-type': 'application/json' });
+    expect(Object.getOwnPropertyDescriptor(headers, '__proto__')?.value).toBe('own');
   });
 
   it('takes every 2xx as ok (a 204 too) and a 300 as an error', async () => {

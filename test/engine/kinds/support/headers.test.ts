@@ -1,22 +1,23 @@
 import { describe, expect, it } from 'vitest';
-import { copyHeaders, mergeHeaders, setHeader } from '../../../../engine/kinds/support/headers.ts';
+import { mergeHeaders } from '../../../../engine/kinds/support/headers.ts';
+import { copyOwn, setOwn } from '../../../../engine/kinds/support/own-members.ts';
 
-describe('header objects: every name an own member, the prototype untouched', () => {
-  it('setHeader makes "__proto__" an own header, and a later set replaces it', () => {
+describe('objects keyed by names from outside (headers, vars): every name an own member, the prototype untouched', () => {
+  it('setOwn makes "__proto__" an own header, and a later set replaces it', () => {
     const headers: Record<string, string | string[]> = {};
-    setHeader(headers, '__proto__', ['a', 'b']);
+    setOwn(headers, '__proto__', ['a', 'b']);
     expect(Object.getPrototypeOf(headers)).toBe(Object.prototype);
     expect(Object.entries(headers)).toEqual([['__proto__', ['a', 'b']]]);
-    setHeader(headers, '__proto__', 'c');
+    setOwn(headers, '__proto__', 'c');
     expect(Object.entries(headers)).toEqual([['__proto__', 'c']]);
     expect(Object.getPrototypeOf(headers)).toBe(Object.prototype);
   });
 
-  it('copyHeaders copies every member in order into a new object, "__proto__" and "constructor" as headers', () => {
+  it('copyOwn copies every member in order into a new object, "__proto__" and "constructor" as headers', () => {
     const from: Record<string, string | string[]> = { 'content-type': 'text/plain', constructor: 'c' };
-    setHeader(from, '__proto__', ['p1', 'p2']);
+    setOwn(from, '__proto__', ['p1', 'p2']);
     from.etag = '"1"';
-    const copy = copyHeaders(from);
+    const copy = copyOwn(from);
     expect(copy).not.toBe(from);
     expect(Object.getPrototypeOf(copy)).toBe(Object.prototype);
     expect(Object.entries(copy)).toEqual([['content-type', 'text/plain'], ['constructor', 'c'], ['__proto__', ['p1', 'p2']], ['etag', '"1"']]);
