@@ -11,8 +11,9 @@
 // about one per 70,000), and those jobs were a quarter of some counts; without them the count is
 // the request path's own.
 // CG_ROUTE: /fresh (default; a new RS256 token every request), /es-fresh (a new ES256 token every
-// request), /hm (hmac-verify: every request signed anew, as sluice-hmac), or any other target's
-// route with one token (/b; /d, whose response transform is an expression). CG_REQUESTS (default
+// request), /hm (hmac-verify: every request signed anew, as sluice-hmac), or any other
+// route of the default run's shared gateway with one token (/b; /d, whose response transform is an
+// expression; /g, /h and the rest: the gateway holds every row's workflow). CG_REQUESTS (default
 // 2000), CG_WARMUP (default 3000). An argument bundle@NAME=value,… starts that gateway with those
 // variables: SLUICE_EVIDENCE=off to compare anything but evidence (DuckDB's ingest thread runs
 // inside the counted window or not: ±25%).
