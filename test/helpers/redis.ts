@@ -117,7 +117,12 @@ export async function startOwnedRedis(): Promise<OwnedRedis> {
 /** A Redis Cluster of three masters of the test's own (no replicas), on free ports, for the cluster code path. */
 export async function startOwnedRedisCluster(): Promise<{ url: string; close(): Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-redis-cluster-'));
-  const ports = [await freePort(), await freePort(), await freePort()];
+  // three distinct ports: a port let go of may be handed out again by the next freePort (seen in CI: EEXIST on its directory)
+  const ports: number[] = [];
+  while (ports.length < 3) {
+    const port = await freePort();
+    if (!ports.includes(port)) ports.push(port);
+  }
   const children = ports.map((port) => {
     mkdirSync(join(dir, String(port)));
     return spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--appendonly', 'no', '--save', '', '--protected-mode', 'no'], { cwd: join(dir, String(port)), stdio: 'ignore' });
