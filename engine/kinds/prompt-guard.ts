@@ -73,7 +73,7 @@ export const promptGuard: Runtime<PromptGuardConfig> = (config, context) => {
     } catch (cause) {
       const code = (cause as { code?: unknown }).code;
       if (code === 'busy' || code === 'closed') {
-        exchange.answerHeaders = { ...exchange.answerHeaders, 'retry-after': '1' };
+        (exchange.answerHeaders ??= {})['retry-after'] = '1';
         throw new SluiceError('expressions_busy', 'every expression worker is busy and the queue is full', { cause });
       }
       return { blocked: code === 'D1012' ? 'inspection time limit' : 'inspection failed', redacted: undefined };

@@ -271,7 +271,7 @@ export function compileExpression(source: string, limits: ExpressionLimits = DEF
       } catch (cause) {
         // every worker busy and the queue full: the gateway is overloaded, not the expression wrong
         if ((cause as { code?: unknown }).code === 'busy') {
-          exchange.answerHeaders = { ...exchange.answerHeaders, 'retry-after': '1' };
+          (exchange.answerHeaders ??= {})['retry-after'] = '1';
           throw new SluiceError('expressions_busy', 'every expression worker is busy and the queue is full', { cause });
         }
         throw expressionFailed(cause);
