@@ -1,8 +1,9 @@
 // `npx tsx bench/ab.ts <bundle> <bundle> ...`: CPU time per request of engine bundles (copies of
 // dist/cli.mjs) and the bare proxy, measured in alternating load runs on one route. For deciding
 // whether a change to the request path pays, when req/s on a noisy machine cannot tell.
-// AB_ROUTE (default /a; any route of `npm run bench`'s shared gateway, /g say; /e is d with a transform off the compiled fast path; /fresh and /es-fresh
-// are b with RS256 and ES256 keys, for AB_FRESH), AB_ROUNDS (default 8), AB_SECONDS (default 4).
+// AB_ROUTE (default /a; any route of `npm run bench`'s shared gateway, /g say; /e is d with a
+// transform off the compiled fast path; /fresh and /es-fresh are b with RS256 and ES256 keys, for
+// AB_FRESH), AB_ROUNDS (default 8), AB_SECONDS (default 4).
 // AB_FRESH=<n>: every request a new token, n per round (each target gets the same n, new to it),
 // a round ending when they are used up: the cold path of jwt-verify.
 // After the medians it prints each target's CPU per request split into user and system time and

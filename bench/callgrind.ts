@@ -46,14 +46,16 @@ const dir = makeTempDir('sluice-callgrind-');
 const lists = { warm: join(dir, 'warm.txt'), measured: join(dir, 'measured.txt') };
 /** /hm's requests are signed for each gateway (a partner and secret of its own) once it is up: no lists here. */
 const SIGNED = route === '/hm';
-if (!SIGNED && route !== '/fresh' && route !== '/es-fresh') {
-  // one token, sent `n` times: a list of copies is what makes a run count requests instead of seconds
-  writeFileSync(lists.warm, `${Array(warmup).fill(credentials.token).join('\n')}\n`);
-  writeFileSync(lists.measured, `${Array(requests).fill(credentials.token).join('\n')}\n`);
-} else if (!SIGNED) {
-  const key = route === '/es-fresh' ? credentials.es256 : credentials.rs256;
-  // the same tokens for every bundle: each gateway is new, so each token is new to it
-  await signTokens([{ key, count: warmup, prefix: 'warm', file: lists.warm }, { key, count: requests, prefix: 'measured', file: lists.measured }], dir);
+if (!SIGNED) {
+  if (route !== '/fresh' && route !== '/es-fresh') {
+    // one token, sent `n` times: a list of copies is what makes a run count requests instead of seconds
+    writeFileSync(lists.warm, `${Array(warmup).fill(credentials.token).join('\n')}\n`);
+    writeFileSync(lists.measured, `${Array(requests).fill(credentials.token).join('\n')}\n`);
+  } else {
+    const key = route === '/es-fresh' ? credentials.es256 : credentials.rs256;
+    // the same tokens for every bundle: each gateway is new, so each token is new to it
+    await signTokens([{ key, count: warmup, prefix: 'warm', file: lists.warm }, { key, count: requests, prefix: 'measured', file: lists.measured }], dir);
+  }
 }
 const { origin } = await startUpstream();
 // the shared gateway of `npm run bench` (so any of its routes counts as its row) and the fresh-token routes
