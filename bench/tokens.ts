@@ -47,7 +47,7 @@ const ROTATION_TOKENS = 10_000;
 const scenarioOf = (name: TokenTargetName): Scenario | undefined => /-(rs10k|es10k|fresh)$/.exec(name)?.[1] as Scenario | undefined;
 
 export const TOKEN_DESCRIPTIONS: Record<TokenTargetName, string> = {
-  'sluice-rs10k': 'Sluice (e): workflow b, 10,000 distinct RS256 tokens round-robin (misses on the first two uses of each token, then cache hits); a gateway of its own',
+  'sluice-rs10k': 'Sluice (e): workflow b, 10,000 distinct RS256 tokens round-robin (misses on each token's first two uses, then cache hits); a gateway of its own',
   'sluice-es10k': 'Sluice (f): workflow b with ES256, 10,000 distinct ES256 tokens round-robin',
   'sluice-fresh': 'Sluice (g): workflow b, every request a new RS256 token (a signature check on each)',
   'express-jose': 'Express 5 + jose jwtVerify (local JWKS) + scope + undici proxy, one token (it verifies every request)',
