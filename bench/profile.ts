@@ -22,7 +22,7 @@ const lists: [string | TokenList, string | TokenList] = [credentials.token, cred
 if (fresh > 0) {
   const files = [join(tokenDir, 'warm.txt'), join(tokenDir, 'measured.txt')];
   await signTokens([{ key: credentials.rs256, count: Math.ceil(fresh / 4), prefix: 'warm', file: files[0]! }, { key: credentials.rs256, count: fresh, prefix: 'measured', file: files[1]! }], tokenDir);
-  // PROFILE_ROTATE=1: the measured tokens sent round-robin (the bench's (e)): a miss on each token's first two uses (the cache admits it at its second verification), then hits
+  // PROFILE_ROTATE=1: the measured tokens sent round-robin (the bench's (e)): a miss on first use, then hits
   const once = process.env.PROFILE_ROTATE !== '1';
   lists[0] = { file: files[0]!, once };
   lists[1] = { file: files[1]!, once };

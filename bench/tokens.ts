@@ -3,8 +3,7 @@
 // partners' tokens. Three scenarios, each against Sluice (workflow b at a route of its own), an
 // Express + jose service (express-jose.ts) and express-gateway (jwt → scope → proxy; its jwt policy
 // allows HS* and RS* only, so it has no ES256 row):
-//   rs10k  (e) 10,000 distinct RS256 tokens sent round-robin: Sluice verifies each at its first two
-//          uses (its cache admits a token at the second verification), then answers from the cache;
+//   rs10k  (e) 10,000 distinct RS256 tokens sent round-robin: a miss on first use, then hits;
 //   es10k  (f) the same with ES256;
 //   fresh  (g) every token new, each sent once: a signature check on every request.
 // Each run (the warm-up, then each round) gets token sets of its own, signed beforehand by
@@ -47,7 +46,7 @@ const ROTATION_TOKENS = 10_000;
 const scenarioOf = (name: TokenTargetName): Scenario | undefined => /-(rs10k|es10k|fresh)$/.exec(name)?.[1] as Scenario | undefined;
 
 export const TOKEN_DESCRIPTIONS: Record<TokenTargetName, string> = {
-  'sluice-rs10k': 'Sluice (e): workflow b, 10,000 distinct RS256 tokens round-robin (misses on each token's first two uses, then cache hits); a gateway of its own',
+  'sluice-rs10k': 'Sluice (e): workflow b, 10,000 distinct RS256 tokens round-robin (a miss on first use, then cache hits); a gateway of its own',
   'sluice-es10k': 'Sluice (f): workflow b with ES256, 10,000 distinct ES256 tokens round-robin',
   'sluice-fresh': 'Sluice (g): workflow b, every request a new RS256 token (a signature check on each)',
   'express-jose': 'Express 5 + jose jwtVerify (local JWKS) + scope + undici proxy, one token (it verifies every request)',
