@@ -4,7 +4,7 @@ import type { JwtVerifyConfig } from '../../shared/nodes/index.ts';
 import { durationMs } from '../../shared/schema/index.ts';
 import { createRemoteKeySet, KeysUnavailable, parseKeySet } from './support/jwks.ts';
 import { createJwtVerifier, type KeySource, type Verification } from './support/jwt-verifier.ts';
-import { createTokenCache, Doorkeeper, type CachedToken } from './support/token-cache.ts';
+import { createTokenCache, type CachedToken } from './support/token-cache.ts';
 import { discoverIssuer, egressAgent } from './support/oidc-discovery.ts';
 import { recentlyShared } from './support/recently-shared.ts';
 import { admit } from './support/partner-admission.ts';
@@ -21,8 +21,6 @@ const MAX_TOKEN_LENGTH = 16 * 1024;
  * cache holds about 12 MB.
  */
 const CACHE_SIZE = 10_000;
-/** Tokens verified once whose fingerprints are kept for admission to the cache: twice the cache, so a cache's worth of tokens reused round-robin all get in. */
-const SEEN_ONCE = 2 * CACHE_SIZE;
 
 interface Verified extends CachedToken {
   claims: Record<string, unknown>;
@@ -176,8 +174,7 @@ export function unverifiedIssuer(token: string): string | undefined {
  * required, issuer and audience when set. With several issuers, the token's (unverified) iss
  * only chooses whose keys and checks apply; iss is then verified like every other claim.
  * Verified tokens are cached until they expire, so a partner's repeated calls cost a map lookup,
- * not a signature check; a token gets in at its second verification (Doorkeeper: tokens used once
- * never take a place), the cache holds CACHE_SIZE tokens, the least recently used go first
+ * not a signature check; the cache holds CACHE_SIZE tokens, the least recently used go first
  * (CLOCK), and an expired token is never answered from it and leaves it as new tokens come.
  */
 export const jwtVerify: Runtime<JwtVerifyConfig> = async (config, context) => {
@@ -193,7 +190,6 @@ export const jwtVerify: Runtime<JwtVerifyConfig> = async (config, context) => {
     maxTokenAge: maxAgeMs === undefined ? undefined : Math.floor(maxAgeMs / 1000),
   };
   const cache = createTokenCache<Verified>(CACHE_SIZE);
-  const admission = new Doorkeeper(SEEN_ONCE);
   const access = context.partners;
   const workflowId = context.workflowId;
 
@@ -266,7 +262,7 @@ export const jwtVerify: Runtime<JwtVerifyConfig> = async (config, context) => {
       used: false,
       slot: 0,
     };
-    if (admission.admits(header)) cache.set(verified);
+    cache.set(verified);
     return accept(exchange, verified);
   }
 

@@ -77,7 +77,7 @@ export const jwtVerifyKind = defineKind<JwtVerifyConfig>({
   kind: 'jwt-verify',
   title: 'Verify JWT',
   category: 'Identity',
-  description: 'Verifies a bearer JWT (signature, exp, nbf, iss, aud) and puts its claims, scopes and partner in the context; keys by OIDC discovery from the issuer, a JWKS URL, file or inline set, or a shared secret; several issuers per node. A token verified a second time is cached until its exp (a token used once takes no place in the cache). A suspended partner, or one not subscribed to a product that includes the workflow, is refused.',
+  description: 'Verifies a bearer JWT (signature, exp, nbf, iss, aud) and puts its claims, scopes and partner in the context; keys by OIDC discovery from the issuer, a JWKS URL, file or inline set, or a shared secret; several issuers per node. A suspended partner, or one not subscribed to a product that includes the workflow, is refused.',
   config: jwtVerifyConfig,
   ports: () => [
     { name: 'ok', description: 'The token is valid.', unwired: 'required' },

@@ -539,14 +539,11 @@ describe('jwt-verify with a remote JWKS and the verified-token cache', () => {
     await expectProblem(await gw.fetch(path, { headers: bearer(await a.sign()) }), 401, 'invalid-token', 'no known key');
   }
 
-  it('answers a token verified twice from the cache until exp plus the clock tolerance, to the millisecond, even once its key left the key set; one verified once is not cached', async () => {
+  it('answers a verified token from the cache until exp plus the clock tolerance, to the millisecond, even once its key left the key set', async () => {
     const t = wholeSecond();
     const token = await a.sign({ sub: 'kept', iat: t, exp: t + 120 });
-    const once = await a.sign({ sub: 'once', iat: t, exp: t + 120 });
-    // a token gets in at its second verification (the doorkeeper): used once, it takes no place
-    for (const sent of [token, token, once]) expect((await gw.fetch('/jwks/gone', { headers: bearer(sent) })).status).toBe(200);
+    expect((await gw.fetch('/jwks/gone', { headers: bearer(token) })).status).toBe(200);
     await dropKeyA('/jwks/gone', gone);
-    await expectProblem(await gw.fetch('/jwks/gone', { headers: bearer(once) }), 401, 'invalid-token');
     vi.setSystemTime((t + 120) * 1000 + 30_000 - 1);
     const kept = await gw.fetch('/jwks/gone', { headers: bearer(token) });
     expect(kept.status).toBe(200);
@@ -558,7 +555,7 @@ describe('jwt-verify with a remote JWKS and the verified-token cache', () => {
   it('with a maximum token age, a token is answered from the cache until iat plus that age plus the tolerance, not until exp', async () => {
     const t = wholeSecond();
     const token = await a.sign({ sub: 'aged', iat: t, exp: t + 7200 });
-    for (let i = 0; i < 2; i++) expect((await gw.fetch('/jwks/gone-aged', { headers: bearer(token) })).status).toBe(200);
+    expect((await gw.fetch('/jwks/gone-aged', { headers: bearer(token) })).status).toBe(200);
     await dropKeyA('/jwks/gone-aged', goneAged);
     vi.setSystemTime((t + 3600) * 1000 + 30_000 - 1);
     expect((await gw.fetch('/jwks/gone-aged', { headers: bearer(token) })).status).toBe(200);

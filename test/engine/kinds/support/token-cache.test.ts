@@ -1,7 +1,7 @@
 // The verified-token cache of jwt-verify: bounded, least recently used out first (CLOCK), never
 // answering a token past its expiry, and letting expired tokens go as new ones come.
 import { describe, expect, it } from 'vitest';
-import { createTokenCache, Doorkeeper, type CachedToken } from '../../../../engine/kinds/support/token-cache.ts';
+import { createTokenCache, type CachedToken } from '../../../../engine/kinds/support/token-cache.ts';
 
 interface Entry extends CachedToken {
   n: number;
@@ -159,32 +159,5 @@ describe('token cache', () => {
     cache.set(entry(5, 9_000)); // the sweeper looks at 4 and 1; the hand passes 1 (used, alive) and takes 2's slot
     expect(cache.size).toBe(4);
     expect([1, 3, 4, 5].map((n) => cache.get(header(n))?.n)).toEqual([1, 3, 4, 5]);
-  });
-});
-
-describe('doorkeeper (admission to the cache at a token\'s second verification)', () => {
-  it('admits a header at its second sight, not its first; once admitted, it starts over', () => {
-    const door = new Doorkeeper(100);
-    expect(door.admits(header(1))).toBe(false);
-    expect(door.admits(header(2))).toBe(false);
-    expect(door.admits(header(1))).toBe(true);
-    expect(door.admits(header(2))).toBe(true);
-    expect(door.admits(header(1))).toBe(false);
-  });
-
-  it('tells apart headers that differ only in their last characters, and a cache\'s worth of them reused round-robin all get in', () => {
-    const door = new Doorkeeper(20_000);
-    const headers = Array.from({ length: 10_000 }, (_, n) => header(n));
-    expect(headers.filter((h) => door.admits(h))).toHaveLength(0);
-    expect(headers.filter((h) => door.admits(h)).length).toBeGreaterThanOrEqual(9_999); // a 30-bit fingerprint may collide, rarely
-  });
-
-  it('forgets what it saw once it holds its capacity: a second sight after that many new headers is a first', () => {
-    const door = new Doorkeeper(3);
-    for (const n of [1, 2, 3]) door.admits(header(n));
-    door.admits(header(4)); // full: forgets 1 to 3
-    expect(door.admits(header(1))).toBe(false);
-    expect(door.admits(header(4))).toBe(true);
-    expect(door.admits(header(1))).toBe(true);
   });
 });
