@@ -24,10 +24,52 @@ function fileLogger() {
   dirs.push(dir);
   const file = join(dir, 'gateway.log');
   const logger = createLogger({ destination: file });
-  return { logger, lines: () => readFileSync(file, 'utf8').trimEnd().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>) };
+  return { logger, file, lines: () => readFileSync(file, 'utf8').trimEnd().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>) };
+}
+
+/** The line as JSON.stringify writes the same members in the same order: what the hand-written bytes must equal. */
+function expectedLine(r: RequestRecord, time: number): string {
+  const workflow = JSON.parse(`{${r.workflowFields.slice(1)}}`) as Record<string, unknown>;
+  const members: Record<string, unknown> = { level: 'info', time: new Date(time).toISOString(), pid: process.pid, msg: 'request', traceId: r.traceId, spanId: r.spanId, method: r.method, client: r.client, ...workflow };
+  if (r.partner !== undefined) members.partner = r.partner;
+  if (r.subject !== undefined) members.subject = r.subject;
+  Object.assign(members, { outcome: r.outcome, status: r.status });
+  if (r.problem !== undefined) members.problem = r.problem;
+  members.ms = r.ms;
+  if (r.upstreamMs !== undefined) members.upstreamMs = r.upstreamMs;
+  if (r.rateLimitStoreDown !== undefined) members.rateLimitStoreDown = r.rateLimitStoreDown;
+  if (r.mcpTool !== undefined) members.mcpTool = r.mcpTool;
+  members.path = r.path;
+  if (r.fields !== undefined) members.fields = JSON.parse(r.fields);
+  return JSON.stringify(members);
 }
 
 describe('request log, written to the process logger\'s file', () => {
+  it('writes each line byte for byte as JSON.stringify would: escapes, non-ASCII, lone surrogates, durations, a line longer than the batch', async () => {
+    const { logger, file } = fileLogger();
+    const log = createRequestLog(logger)!;
+    const durations = [0, 0.001, 0.05, 0.5, 1.25, 33.677, 1234.5, 99999.999, 86_400_000.001, 0.1 + 0.2, 1e-7, 5e12 + 0.001, 123456789012.5];
+    const texts = ['plain', 'quote " and \\ back', 'C:\\dir', 'tab\there', 'line\nbreak', '\u0000\u001f\u007f', 'Société', '東京', '🚀', 'lone \ud800 high', 'lone \udc00 low', ''];
+    const records: RequestRecord[] = [];
+    for (let i = 0; i < 60; i++) {
+      const text = texts[i % texts.length]!;
+      records.push({
+        ...record(i, text), method: i % 7 === 0 ? text : 'GET', client: i % 5 === 0 ? text : '203.0.113.9', subject: i % 2 === 0 ? text : undefined,
+        status: [200, 0, 7, 10, 99, 404, 503, 1000][i % 8]!, problem: i % 3 === 0 ? `https://sluice.dev/problems/${text}` : undefined,
+        ms: durations[i % durations.length]!, upstreamMs: i % 4 === 0 ? undefined : durations[(i + 5) % durations.length]!,
+        rateLimitStoreDown: i % 9 === 0 ? 'allowed' : undefined, mcpTool: i % 6 === 0 ? text : undefined, path: i % 10 === 0 ? [] : ['verify', 'proxy'],
+        fields: i === 30 ? JSON.stringify({ big: 'x'.repeat(100_000), nested: { text } }) : i % 4 === 1 ? JSON.stringify({ text }) : undefined,
+        workflowFields: i % 2 === 0 ? ',"route":"/orders","workflow":"orders","version":3' : ',"route":"/café/東京","workflow":"orders","version":12',
+      });
+    }
+    const time = Date.UTC(2026, 11, 7, 8, 0, 0, 5);
+    for (const r of records) log(r, time, true);
+    await sleep(40);
+    const written = readFileSync(file, 'utf8').trimEnd().split('\n');
+    expect(written).toEqual(records.map((r) => expectedLine(r, time)));
+  });
+
+
   it('writes every line of a batch whole and once, non-ASCII values included, at the end of the turn', async () => {
     const { logger, lines } = fileLogger();
     const log = createRequestLog(logger)!;
