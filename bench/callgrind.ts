@@ -17,12 +17,16 @@
 // 2000), CG_WARMUP (default 3000). An argument bundle@NAME=value,… starts that gateway with those
 // variables: SLUICE_EVIDENCE=off to compare anything but evidence (DuckDB's ingest thread runs
 // inside the counted window or not: ±25%).
+// CG_FUNCTIONS=<n>: also print each bundle's n costliest functions by their own instructions a
+// request, JavaScript ones by name (the counted process runs with --perf-basic-prof, and the
+// addresses callgrind reports for JIT code are looked up in V8's /tmp/perf-<pid>.map), V8's
+// optimizing compiler left out: where two counts differ, function by function.
 // Work done once a time span (the request log's time stamp once a second, replay's samples, at
 // most a few a second) weighs more here, where a gateway serves ~60 requests a second.
 // Under valgrind a gateway runs ~50x slower: a bundle takes a few minutes.
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnCompiled, stopAll, stopChild, waitForListening } from './children.ts';
 import { makeCredentials, sharedGateway, tokenWorkflow } from './fixture.ts';
@@ -78,16 +82,67 @@ interface Counted {
 
 /** The bare proxy under valgrind, with the gateways' HOST: vgdb finds a process by a file named after $HOST. */
 async function startBare(valgrind: string[]): Promise<Counted> {
-  const child = spawnCompiled(SERVER_CORE, 'bench/bare-proxy.ts', [origin], { env: { ...process.env, HOST: '127.0.0.1' } }, valgrind);
+  const child = spawnCompiled(SERVER_CORE, 'bench/bare-proxy.ts', [origin], { env: { ...process.env, HOST: '127.0.0.1', ...namingEnv() } }, valgrind);
   const port = await waitForListening(child, 'bare proxy under valgrind', 600_000);
   return { child, pid: child.pid!, url: `http://127.0.0.1:${port}/api/orders` };
 }
 
 async function startCounted(bundle: string, env: Record<string, string>, valgrind: string[]): Promise<Counted> {
   if (bundle === BARE) return startBare(valgrind);
-  const gateway = await startGateway({ workflows, bundle, env: { ...shared.env, ...env }, startupMs: 600_000, wrap: valgrind });
+  const gateway = await startGateway({ workflows, bundle, env: { ...shared.env, ...namingEnv(), ...env }, startupMs: 600_000, wrap: valgrind });
   const signed = SIGNED ? (await signedRequests(gateway, route, [warmup, requests])).tokens : undefined;
   return { child: gateway, pid: gateway.pid!, url: `${gateway.url}${route}`, ...(signed ? { signed } : {}) };
+}
+
+/** CG_FUNCTIONS: how many functions to name per bundle (0: none). */
+const namedFunctions = Number(process.env.CG_FUNCTIONS ?? 0);
+
+/** V8 writes a map of its JIT code to /tmp/perf-<pid>.map, so that the functions counted can be named. */
+function namingEnv(): Record<string, string> {
+  return namedFunctions > 0 ? { NODE_OPTIONS: [process.env.NODE_OPTIONS, '--perf-basic-prof'].filter(Boolean).join(' ') } : {};
+}
+
+/** Whether a function is V8's optimizing compiler at work (its jobs run long after the warm-up under valgrind). */
+const COMPILER = /v8::internal::compiler::|v8::internal::maglev::|turboshaft/;
+
+/**
+ * Each function's own instructions (callgrind_annotate's exclusive counts), JIT code named from
+ * V8's perf map (`<start> <size> <name>` per line) where callgrind has only an address.
+ */
+function ownInstructions(dump: string, pid: number): Map<string, number> {
+  const code: Array<{ start: number; end: number; name: string }> = [];
+  try {
+    for (const line of readFileSync(`/tmp/perf-${pid}.map`, 'utf8').split('\n')) {
+      const [start, size, ...name] = line.split(' ');
+      if (start && size && name.length > 0) code.push({ start: parseInt(start, 16), end: parseInt(start, 16) + parseInt(size, 16), name: name.join(' ') });
+    }
+  } catch {
+    // no map: JIT code stays unnamed
+  }
+  code.sort((a, b) => a.start - b.start);
+  const nameAt = (address: number) => {
+    let low = 0;
+    let high = code.length - 1;
+    while (low <= high) {
+      const mid = (low + high) >> 1;
+      if (code[mid]!.end <= address) low = mid + 1;
+      else if (code[mid]!.start > address) high = mid - 1;
+      else return code[mid]!.name;
+    }
+    return 'JIT code (unnamed)';
+  };
+  const own = new Map<string, number>();
+  const text = execFileSync('callgrind_annotate', ['--threshold=100', dump], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+  for (const line of text.split('\n')) {
+    const match = /^\s*([\d,]+) \([^)]*\)\s+(\S.*?)(?: \[[^\]]*\])?$/.exec(line);
+    if (match === null || !match[2]!.includes(':')) continue;
+    const fn = match[2]!;
+    if (COMPILER.test(fn)) continue;
+    const address = /^\?\?\?:0x([0-9a-f]+)$/.exec(fn)?.[1];
+    const name = address === undefined ? fn.replace(/^\?\?\?:/, '') : nameAt(parseInt(address, 16));
+    own.set(name, (own.get(name) ?? 0) + Number(match[1]!.replaceAll(',', '')));
+  }
+  return own;
 }
 
 /** Instructions in V8's optimizing compiler: its jobs (on whichever thread ran them) and their installation, inclusive. */
@@ -121,6 +176,12 @@ for (const { file: bundle, name, env } of bundles) {
   const irPerRequest = Number(totals) / measured.requests;
   const compilerPerRequest = compilerInstructions(join(outDir, dump!)) / measured.requests;
   results.push({ bundle: name, irPerRequest, compilerPerRequest, requests: measured.requests });
+  if (namedFunctions > 0) {
+    const own = [...ownInstructions(join(outDir, dump!), server.pid)].sort((a, b) => b[1] - a[1]).slice(0, namedFunctions);
+    console.log(`${name}: its ${own.length} costliest functions, own instructions a request (the compiler left out)`);
+    for (const [fn, count] of own) console.log(`${fmt(count / measured.requests, 0).padStart(8)}  ${fn}`);
+    rmSync(`/tmp/perf-${server.pid}.map`, { force: true });
+  }
   console.log(`${name}: ${fmt(irPerRequest / 1000, 1)} k instructions per request, ${fmt((irPerRequest - compilerPerRequest) / 1000, 1)} k without the optimizing compiler (${measured.requests} requests on ${bundle === BARE ? '/api/orders' : route}, after ${warm.requests} to warm up)`);
   await stopChild(server.child);
 }
