@@ -82,14 +82,14 @@ interface Counted {
 
 /** The bare proxy under valgrind, with the gateways' HOST: vgdb finds a process by a file named after $HOST. */
 async function startBare(valgrind: string[]): Promise<Counted> {
-  const child = spawnCompiled(SERVER_CORE, 'bench/bare-proxy.ts', [origin], { env: { ...process.env, HOST: '127.0.0.1', ...namingEnv() } }, valgrind);
+  const child = spawnCompiled(SERVER_CORE, 'bench/bare-proxy.ts', [origin], { env: { ...process.env, HOST: '127.0.0.1', ...NAMING_ENV } }, valgrind);
   const port = await waitForListening(child, 'bare proxy under valgrind', 600_000);
   return { child, pid: child.pid!, url: `http://127.0.0.1:${port}/api/orders` };
 }
 
 async function startCounted(bundle: string, env: Record<string, string>, valgrind: string[]): Promise<Counted> {
   if (bundle === BARE) return startBare(valgrind);
-  const gateway = await startGateway({ workflows, bundle, env: { ...shared.env, ...namingEnv(), ...env }, startupMs: 600_000, wrap: valgrind });
+  const gateway = await startGateway({ workflows, bundle, env: { ...shared.env, ...NAMING_ENV, ...env }, startupMs: 600_000, wrap: valgrind });
   const signed = SIGNED ? (await signedRequests(gateway, route, [warmup, requests])).tokens : undefined;
   return { child: gateway, pid: gateway.pid!, url: `${gateway.url}${route}`, ...(signed ? { signed } : {}) };
 }
@@ -97,10 +97,8 @@ async function startCounted(bundle: string, env: Record<string, string>, valgrin
 /** CG_FUNCTIONS: how many functions to name per bundle (0: none). */
 const namedFunctions = Number(process.env.CG_FUNCTIONS ?? 0);
 
-/** V8 writes a map of its JIT code to /tmp/perf-<pid>.map, so that the functions counted can be named. */
-function namingEnv(): Record<string, string> {
-  return namedFunctions > 0 ? { NODE_OPTIONS: [process.env.NODE_OPTIONS, '--perf-basic-prof'].filter(Boolean).join(' ') } : {};
-}
+/** With CG_FUNCTIONS, V8 writes a map of its JIT code to /tmp/perf-<pid>.map, so that the functions counted can be named. */
+const NAMING_ENV: Record<string, string> = namedFunctions > 0 ? { NODE_OPTIONS: [process.env.NODE_OPTIONS, '--perf-basic-prof'].filter(Boolean).join(' ') } : {};
 
 /** Whether a function is V8's optimizing compiler at work (its jobs run long after the warm-up under valgrind). */
 const COMPILER = /v8::internal::compiler::|v8::internal::maglev::|turboshaft/;

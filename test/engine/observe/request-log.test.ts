@@ -27,7 +27,7 @@ function fileLogger() {
   return { logger, file, lines: () => readFileSync(file, 'utf8').trimEnd().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>) };
 }
 
-/** The line as JSON.stringify writes the same members in the same order: what the hand-written bytes must equal. */
+/** The line as JSON.stringify writes the same members in the same order: what every written line must equal, byte for byte. */
 function expectedLine(r: RequestRecord, time: number): string {
   const workflow = JSON.parse(`{${r.workflowFields.slice(1)}}`) as Record<string, unknown>;
   const members: Record<string, unknown> = { level: 'info', time: new Date(time).toISOString(), pid: process.pid, msg: 'request', traceId: r.traceId, spanId: r.spanId, method: r.method, client: r.client, ...workflow };
@@ -68,7 +68,6 @@ describe('request log, written to the process logger\'s file', () => {
     const written = readFileSync(file, 'utf8').trimEnd().split('\n');
     expect(written).toEqual(records.map((r) => expectedLine(r, time)));
   });
-
 
   it('writes every line of a batch whole and once, non-ASCII values included, at the end of the turn', async () => {
     const { logger, lines } = fileLogger();
