@@ -3,6 +3,7 @@
  * of an aggregation. Values never enter the text: each store binds them as parameters (DuckDB) or
  * writes them as literals through its own escaping (ClickHouse 18, which takes no parameters).
  */
+import { epochMillisText, millisText } from '../observe/json-text.ts';
 import type { EvidenceAggregation, EvidenceDimension, EvidenceFilter, EvidencePage, EvidenceRecord } from './types.ts';
 
 /** The columns in table order: name, the record's field, and the type as each store declares it. */
@@ -114,6 +115,8 @@ function csvText(value: string): string {
 const csvTextOrNull = (value: string | null): string => (value === null ? '' : csvText(value));
 /** A number as JSON.stringify writes it; null (and what JSON makes null: NaN, infinities) as an empty field. */
 const csvNumberOrNull = (value: number | null): string => (value === null || !Number.isFinite(value) ? '' : `${value}`);
+/** A duration as csvNumberOrNull writes it, faster (millisText says why). */
+const csvMillisOrNull = (value: number | null): string => (value === null || !Number.isFinite(value) ? '' : millisText(value));
 
 /** The CSV field of node paths shared by many records (frozen: capture.ts makes one per path a version's requests take). */
 const pathFields = new WeakMap<readonly string[], string>();
@@ -135,9 +138,9 @@ function nodesField(nodes: readonly string[]): string {
  */
 export function csvLineOf(r: EvidenceRecord): string {
   return (
-    `${csvNumberOrNull(r.time)},${csvText(r.traceId)},${csvText(r.replica)},${csvText(r.method)},${csvTextOrNull(r.partner)},${csvTextOrNull(r.product)},${csvTextOrNull(r.workflow)}` +
+    `${Number.isFinite(r.time) ? epochMillisText(r.time) : ''},${csvText(r.traceId)},${csvText(r.replica)},${csvText(r.method)},${csvTextOrNull(r.partner)},${csvTextOrNull(r.product)},${csvTextOrNull(r.workflow)}` +
     `,${csvNumberOrNull(r.version)},${csvTextOrNull(r.route)},${csvTextOrNull(r.subject)},${csvTextOrNull(r.credential)},${csvTextOrNull(r.keyId)},${nodesField(r.nodes)},${csvText(r.outcome)}` +
-    `,${csvNumberOrNull(r.status)},${csvTextOrNull(r.problem)},${csvNumberOrNull(r.ms)},${csvNumberOrNull(r.upstreamStatus)},${csvNumberOrNull(r.upstreamMs)}` +
+    `,${csvNumberOrNull(r.status)},${csvTextOrNull(r.problem)},${csvMillisOrNull(r.ms)},${csvNumberOrNull(r.upstreamStatus)},${csvMillisOrNull(r.upstreamMs)}` +
     `,${csvTextOrNull(r.model)},${csvNumberOrNull(r.inputTokens)},${csvNumberOrNull(r.outputTokens)}\n`
   );
 }

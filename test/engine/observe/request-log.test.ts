@@ -124,7 +124,7 @@ describe('request log, written to the process logger\'s file', () => {
     await sleep(40); // the busy wait is bounded
     expect(traceIds()).toHaveLength(4);
 
-    for (let i = 5; i < 200; i++) log(record(i, 'acme'), Date.now(), true); // ~16 KB: written at once, no timer needed
+    for (let i = 5; i < 200; i++) log(record(i, 'acme'), Date.now(), true); // several batches of 48 lines: written at once, no timer needed
     expect(traceIds().length).toBeGreaterThan(4);
     await sleep(40);
     expect(traceIds()).toEqual(Array.from({ length: 199 }, (_, i) => (i + 1).toString(16).padStart(32, '0')));
